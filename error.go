@@ -1,0 +1,88 @@
+package openatp
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Kind classifies an error. The HTTP API maps each kind to one status code in
+// one table; the zero value is Internal.
+type Kind uint8
+
+// The error kinds. Append only.
+const (
+	Internal        Kind = iota // unexpected failure; details are logged, never shown
+	Invalid                     // malformed or invalid input
+	Unauthenticated             // no credentials or bad credentials
+	Forbidden                   // valid credentials, insufficient permission
+	NotFound                    // the thing asked for does not exist (or is not visible)
+	Conflict                    // the thing to create exists already
+	TooManyRequests             // a rate limit was reached
+	Unavailable                 // a dependency (the store) cannot be reached
+)
+
+func (k Kind) String() string {
+	switch k {
+	case Invalid:
+		return "invalid"
+	case Unauthenticated:
+		return "unauthenticated"
+	case Forbidden:
+		return "forbidden"
+	case NotFound:
+		return "not found"
+	case Conflict:
+		return "conflict"
+	case TooManyRequests:
+		return "too many requests"
+	case Unavailable:
+		return "unavailable"
+	}
+	return "internal"
+}
+
+// Error is an error with a kind, an optional MDE error code (such as
+// "ResourceNotFound") and a message that is safe to show to the caller.
+// Err, when set, is the underlying cause; it is logged, never shown.
+type Error struct {
+	Kind    Kind
+	Code    string
+	Message string
+	Err     error
+}
+
+func (e *Error) Error() string {
+	switch {
+	case e.Message != "" && e.Err != nil:
+		return e.Message + ": " + e.Err.Error()
+	case e.Message != "":
+		return e.Message
+	case e.Err != nil:
+		return e.Err.Error()
+	}
+	return e.Kind.String()
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Errorf returns an *Error of the given kind with a formatted message.
+func Errorf(kind Kind, format string, args ...any) *Error {
+	return &Error{Kind: kind, Message: fmt.Sprintf(format, args...)}
+}
+
+// CodedErrorf is Errorf with an explicit MDE error code.
+func CodedErrorf(kind Kind, code, format string, args ...any) *Error {
+	return &Error{Kind: kind, Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// KindOf returns the kind of the first *Error in err's chain, or Internal.
+func KindOf(err error) Kind {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Kind
+	}
+	return Internal
+}
+
+// IsKind reports whether err carries the given kind.
+func IsKind(err error, k Kind) bool { return err != nil && KindOf(err) == k }

@@ -1,0 +1,3 @@
+module github.com/openatp/openatp
+
+go 1.26.8

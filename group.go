@@ -1,0 +1,102 @@
+package openatp
+
+import "strings"
+
+// DefaultGroupID and DefaultGroupName identify the default device group that
+// holds every machine no other group's rule matches. It cannot be deleted or
+// re-ranked and is always last.
+const (
+	DefaultGroupID   int64 = 0
+	DefaultGroupName       = "Ungrouped machines (default)"
+)
+
+// RuleProperty is the machine property a device-group rule row matches.
+type RuleProperty string
+
+// The properties a rule row may match on.
+const (
+	RuleName       RuleProperty = "name"   // computerDnsName, prefix up to the first '.', or the whole name
+	RuleDomain     RuleProperty = "domain" // the part of computerDnsName after the first '.'
+	RuleTag        RuleProperty = "tag"
+	RuleOSPlatform RuleProperty = "osPlatform"
+)
+
+// RuleRow is one row of a device group's matching rule: the machine matches
+// when its property equals (ignoring case) one of Values.
+type RuleRow struct {
+	Property RuleProperty
+	Values   []string
+}
+
+// DeviceGroup is a ranked device group of a tenant. Rank 1 is the highest.
+type DeviceGroup struct {
+	ID          int64
+	Name        string
+	Description string
+	Rank        int
+	Rules       []RuleRow
+}
+
+// Matches reports whether m matches g's rule: rows of one property are
+// OR'ed, different properties are AND'ed. A group without rows matches
+// nothing.
+func (g *DeviceGroup) Matches(m *Machine) bool {
+	if len(g.Rules) == 0 {
+		return false
+	}
+	byProp := map[RuleProperty]bool{}
+	for _, row := range g.Rules {
+		if byProp[row.Property] {
+			continue
+		}
+		byProp[row.Property] = rowMatches(row, m)
+	}
+	for _, ok := range byProp {
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func rowMatches(row RuleRow, m *Machine) bool {
+	var have []string
+	name := ""
+	if m.ComputerDNSName != nil {
+		name = *m.ComputerDNSName
+	}
+	host, domain, _ := strings.Cut(name, ".")
+	switch row.Property {
+	case RuleName:
+		have = []string{name, host}
+	case RuleDomain:
+		have = []string{domain}
+	case RuleTag:
+		have = m.MachineTags
+	case RuleOSPlatform:
+		if m.OSPlatform != nil {
+			have = []string{*m.OSPlatform}
+		}
+	}
+	for _, v := range row.Values {
+		for _, h := range have {
+			if h != "" && strings.EqualFold(v, h) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// AssignGroup sets m.RBACGroupID and m.RBACGroupName from the highest-ranked
+// group of groups (sorted by rank) whose rule m matches, else the default
+// group.
+func AssignGroup(groups []DeviceGroup, m *Machine) {
+	for i := range groups {
+		if groups[i].Matches(m) {
+			m.RBACGroupID, m.RBACGroupName = groups[i].ID, groups[i].Name
+			return
+		}
+	}
+	m.RBACGroupID, m.RBACGroupName = DefaultGroupID, DefaultGroupName
+}
