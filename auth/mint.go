@@ -1,0 +1,163 @@
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/openatp/openatp"
+)
+
+// ServiceAppID is the application id of the WindowsDefenderATP service
+// principal; it is accepted as an audience like the resource URIs.
+const ServiceAppID = "fc780465-2017-40d4-a0c5-307022471b92"
+
+// Audiences are the resources (token audiences) openatp accepts, in their
+// canonical form. A trailing "/" and differences of case are tolerated
+// (see NormalizeAudience).
+var Audiences = []string{
+	"https://api.securitycenter.microsoft.com",
+	"https://api.securitycenter.windows.com",
+	"https://api.security.microsoft.com",
+	"https://securitycenter.onmicrosoft.com/windowsatpservice",
+	ServiceAppID,
+}
+
+// NormalizeAudience returns the canonical form of a requested resource or a
+// token audience, and whether it is one openatp accepts. One trailing "/"
+// is ignored, as is case.
+func NormalizeAudience(aud string) (string, bool) {
+	a := strings.TrimSuffix(aud, "/")
+	for _, c := range Audiences {
+		if strings.EqualFold(a, c) {
+			return c, true
+		}
+	}
+	return aud, false
+}
+
+// MintRequest describes a token to issue.
+type MintRequest struct {
+	Tenant openatp.Tenant
+	App    openatp.App
+	// BaseURL is scheme://host[:port] of the identity endpoint that was
+	// called, without a trailing slash; the issuer is built on it.
+	BaseURL string
+	// Version is the token version: 1 (the v1 endpoint, iss <base>/<tid>/)
+	// or 2 (the v2.0 endpoint, iss <base>/<tid>/v2.0).
+	Version int
+	// Audience is the resource requested; it must be one of Audiences
+	// (NormalizeAudience).
+	Audience string
+}
+
+// accessClaims are the claims of an access token, in the order Entra ID
+// writes them.
+type accessClaims struct {
+	Aud            string   `json:"aud"`
+	Iss            string   `json:"iss"`
+	Iat            int64    `json:"iat"`
+	Nbf            int64    `json:"nbf"`
+	Exp            int64    `json:"exp"`
+	AppDisplayName string   `json:"app_displayname,omitempty"`
+	AppID          string   `json:"appid,omitempty"`
+	AppIDAcr       string   `json:"appidacr,omitempty"`
+	Azp            string   `json:"azp,omitempty"`
+	AzpAcr         string   `json:"azpacr,omitempty"`
+	Idp            string   `json:"idp,omitempty"`
+	Idtyp          string   `json:"idtyp"`
+	Oid            string   `json:"oid"`
+	Roles          []string `json:"roles,omitempty"`
+	Sub            string   `json:"sub"`
+	Tid            string   `json:"tid"`
+	Uti            string   `json:"uti"`
+	Ver            string   `json:"ver"`
+}
+
+// Issuer returns the issuer of tokens of the given version for a tenant id,
+// on base (scheme://host[:port]).
+func Issuer(base, tenantID string, version int) string {
+	base = strings.TrimSuffix(base, "/")
+	if version == 2 {
+		return base + "/" + tenantID + "/v2.0"
+	}
+	return base + "/" + tenantID + "/"
+}
+
+// Mint issues an application (client credentials) access token for req and
+// returns it with its lifetime in seconds, as the token endpoint reports it.
+func (s *Service) Mint(ctx context.Context, req MintRequest) (token string, expiresIn int, err error) {
+	aud, ok := NormalizeAudience(req.Audience)
+	if !ok {
+		return "", 0, openatp.Errorf(openatp.Invalid, "auth: audience %q is not accepted", req.Audience)
+	}
+	if req.Version != 1 && req.Version != 2 {
+		return "", 0, openatp.Errorf(openatp.Invalid, "auth: token version %d is not 1 or 2", req.Version)
+	}
+	if req.Tenant.ID == "" || req.App.ClientID == "" || req.BaseURL == "" {
+		return "", 0, openatp.Errorf(openatp.Invalid, "auth: mint request needs a tenant, an app and a base URL")
+	}
+	now := s.now()
+	iss := Issuer(req.BaseURL, req.Tenant.ID, req.Version)
+	c := accessClaims{
+		Aud:            aud,
+		Iss:            iss,
+		Iat:            now.Unix(),
+		Nbf:            now.Unix(),
+		Exp:            now.Add(TokenLifetime).Unix(),
+		AppDisplayName: req.App.Name,
+		Idtyp:          "app",
+		Oid:            req.App.ObjectID,
+		Roles:          req.App.Roles,
+		Sub:            req.App.ObjectID,
+		Tid:            req.Tenant.ID,
+		Uti:            randomID(),
+	}
+	if req.Version == 2 {
+		c.Azp, c.AzpAcr, c.Ver = req.App.ClientID, "1", "2.0"
+	} else {
+		c.AppID, c.AppIDAcr, c.Idp, c.Ver = req.App.ClientID, "1", iss, "1.0"
+	}
+	ks := s.keys.Load()
+	tok, err := sign(ks.signKID, ks.signer, c)
+	if err != nil {
+		return "", 0, err
+	}
+	return tok, int(TokenLifetime.Seconds()) - 1, nil
+}
+
+// sign returns the compact RS256 JWS of claims, with kid and typ JWT in its
+// header.
+func sign(kid string, key any, claims any) (string, error) {
+	header, err := json.Marshal(struct {
+		Alg string `json:"alg"`
+		Kid string `json:"kid"`
+		Typ string `json:"typ"`
+	}{"RS256", kid, "JWT"})
+	if err != nil {
+		return "", err
+	}
+	payload, err := json.Marshal(claims)
+	if err != nil {
+		return "", fmt.Errorf("auth: encode claims: %w", err)
+	}
+	signing := b64(header) + "." + b64(payload)
+	sig, err := jwt.SigningMethodRS256.Sign(signing, key)
+	if err != nil {
+		return "", fmt.Errorf("auth: sign token: %w", err)
+	}
+	return signing + "." + b64(sig), nil
+}
+
+// randomID returns 16 random bytes, base64url-encoded.
+func randomID() string {
+	var b [16]byte
+	randRead(b[:])
+	return b64(b[:])
+}
+
+// randRead fills b with random bytes; crypto/rand.Read never fails.
+func randRead(b []byte) { rand.Read(b) }
