@@ -1,6 +1,14 @@
 package openatp
 
-import "time"
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
 
 // Tenant is an isolated organisation. ID is a GUID (the token's tid); Name is
 // a unique, human-friendly alias such as "contoso.onmicrosoft.com".
@@ -39,3 +47,87 @@ type SigningKey struct {
 	Created    time.Time
 	Active     bool // the key new tokens are signed with
 }
+
+// ApplicationPermissions and DelegatedPermissions are the permissions an
+// application registration may be granted.
+var (
+	ApplicationPermissions = []string{PermMachineReadAll, PermMachineReadWriteAll}
+	DelegatedPermissions   = []string{PermMachineRead, PermMachineReadWrite}
+)
+
+// NewTenant returns a tenant with a fresh id. The name must be a DNS-like
+// label (letters, digits, '.', '-'), at most 128 bytes.
+func NewTenant(name string, now time.Time) (Tenant, error) {
+	if name == "" || len(name) > 128 || strings.IndexFunc(name, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '-')
+	}) >= 0 {
+		return Tenant{}, Errorf(Invalid, "tenant name %q: use 1 to 128 letters, digits, '.' or '-'", clip(name))
+	}
+	if guidPattern.MatchString(name) {
+		return Tenant{}, Errorf(Invalid, "tenant name %q: a name must not look like a tenant id", name)
+	}
+	return Tenant{ID: NewGUID(), Name: name, Created: now.UTC()}, nil
+}
+
+// NewApp returns an application registration with fresh ids and secret,
+// and the secret itself (kept by the app, never stored).
+func NewApp(tenantID, name string, roles, scopes []string, now time.Time) (App, string, error) {
+	if name == "" || len(name) > 256 || !utf8.ValidString(name) {
+		return App{}, "", Errorf(Invalid, "app name: use 1 to 256 characters")
+	}
+	for _, r := range roles {
+		if !slices.Contains(ApplicationPermissions, r) {
+			return App{}, "", Errorf(Invalid, "application permission %q: known ones are %s", clip(r), strings.Join(ApplicationPermissions, ", "))
+		}
+	}
+	for _, s := range scopes {
+		if !slices.Contains(DelegatedPermissions, s) {
+			return App{}, "", Errorf(Invalid, "delegated permission %q: known ones are %s", clip(s), strings.Join(DelegatedPermissions, ", "))
+		}
+	}
+	secret := NewSecret()
+	a := App{
+		TenantID: tenantID, ClientID: NewGUID(), ObjectID: NewGUID(), Name: name,
+		SecretHash: HashSecret(secret), Roles: dedupe(roles), Scopes: dedupe(scopes), Created: now.UTC(),
+	}
+	return a, secret, nil
+}
+
+func dedupe(s []string) []string {
+	out := []string{}
+	for _, v := range s {
+		if !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// HashSecret is how client secrets are kept: SHA-256.
+func HashSecret(secret string) []byte {
+	h := sha256.Sum256([]byte(secret))
+	return h[:]
+}
+
+// NewGUID returns a random (version 4) GUID in lowercase canonical form.
+func NewGUID() string {
+	var u [16]byte
+	_, _ = rand.Read(u[:])
+	u[6] = u[6]&0x0f | 0x40
+	u[8] = u[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", u[0:4], u[4:6], u[6:8], u[8:10], u[10:16])
+}
+
+// NewSecret returns a random 40-character client secret.
+func NewSecret() string {
+	const alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_"
+	var b [40]byte
+	_, _ = rand.Read(b[:])
+	for i := range b {
+		b[i] = alphabet[b[i]&63]
+	}
+	return string(b[:])
+}
+
+// IsGUID reports whether s has the form of a GUID.
+func IsGUID(s string) bool { return guidPattern.MatchString(s) }

@@ -1,0 +1,43 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/openatp/openatp"
+)
+
+// Verifier turns a bearer token into the caller it names. Errors are of
+// kind Unauthenticated with the reason in the message.
+type Verifier interface {
+	Verify(ctx context.Context, raw, requestHost string) (*openatp.Principal, error)
+}
+
+type authenticator struct{ v Verifier }
+
+// principal authenticates the request's bearer token.
+func (a *authenticator) principal(r *http.Request) (*openatp.Principal, error) {
+	h := r.Header.Get("Authorization")
+	if h == "" {
+		return nil, openatp.CodedErrorf(openatp.Unauthenticated, "Unauthorized", "Authorization header is missing. Send 'Authorization: Bearer <token>'.")
+	}
+	scheme, tok, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(tok) == "" {
+		return nil, openatp.CodedErrorf(openatp.Unauthenticated, "Unauthorized", "Authorization header is not of the form 'Bearer <token>'.")
+	}
+	p, err := a.v.Verify(r.Context(), strings.TrimSpace(tok), r.Host)
+	if err != nil {
+		if openatp.KindOf(err) == openatp.Internal {
+			return nil, err
+		}
+		return nil, err
+	}
+	if ri := infoOf(r); ri != nil {
+		ri.tenant, ri.app = p.TenantID, p.ClientID
+	}
+	return p, nil
+}
+
+func unescapeQuery(s string) (string, error) { return url.QueryUnescape(s) }

@@ -1,0 +1,87 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/openatp/openatp"
+)
+
+// statusOf is the one table from error kind to HTTP status.
+var statusOf = map[openatp.Kind]int{
+	openatp.Internal:        http.StatusInternalServerError,
+	openatp.Invalid:         http.StatusBadRequest,
+	openatp.Unauthenticated: http.StatusUnauthorized,
+	openatp.Forbidden:       http.StatusForbidden,
+	openatp.NotFound:        http.StatusNotFound,
+	openatp.Conflict:        http.StatusConflict,
+	openatp.TooManyRequests: http.StatusTooManyRequests,
+	openatp.Unavailable:     http.StatusServiceUnavailable,
+}
+
+// defaultCode is the MDE error code of a kind when the error names none.
+var defaultCode = map[openatp.Kind]string{
+	openatp.Internal:        "InternalServerError",
+	openatp.Invalid:         "BadRequest",
+	openatp.Unauthenticated: "Unauthorized",
+	openatp.Forbidden:       "Forbidden",
+	openatp.NotFound:        "NotFound",
+	openatp.Conflict:        "Conflict",
+	openatp.TooManyRequests: "TooManyRequests",
+	openatp.Unavailable:     "ServiceUnavailable",
+}
+
+// writeError answers with the MDE error body
+// {"error":{"code":...,"message":...,"target":<request id>}}.
+// Errors that are not *openatp.Error, and internal ones, are logged with
+// their detail and shown only as a generic message.
+func writeError(w http.ResponseWriter, r *http.Request, err error) {
+	kind, code, msg := openatp.Internal, "", ""
+	var e *openatp.Error
+	if errors.As(err, &e) {
+		kind, code, msg = e.Kind, e.Code, e.Message
+	}
+	if errors.Is(err, context.DeadlineExceeded) && kind == openatp.Internal {
+		kind = openatp.Unavailable
+	}
+	if code == "" {
+		code = defaultCode[kind]
+	}
+	if kind == openatp.Internal || kind == openatp.Unavailable {
+		if ri := infoOf(r); ri != nil && ri.logger != nil {
+			ri.logger.LogAttrs(r.Context(), slog.LevelError, "request failed",
+				slog.String("request_id", ri.id), slog.String("error", err.Error()))
+		}
+		if kind == openatp.Internal {
+			msg = "An internal error occurred. Retry the request; if it persists, report it with the request id."
+		} else if msg == "" {
+			msg = "The service is temporarily unavailable. Retry the request later."
+		}
+	}
+	status := statusOf[kind]
+	writeErrorBody(w, r, status, code, msg)
+}
+
+// writeErrorBody writes an error answer with an explicit status and code.
+func writeErrorBody(w http.ResponseWriter, r *http.Request, status int, code, msg string) {
+	id := ""
+	if ri := infoOf(r); ri != nil {
+		id = ri.id
+		ri.errCode = code
+	}
+	b := make([]byte, 0, 128+len(msg))
+	b = append(b, `{"error":{"code":`...)
+	b = appendString(b, code)
+	b = append(b, `,"message":`...)
+	b = appendString(b, msg)
+	b = append(b, `,"target":`...)
+	b = appendString(b, id)
+	b = append(b, "}}"...)
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}

@@ -1,0 +1,8 @@
+package api_test
+
+import (
+	"bufio"
+	"io"
+)
+
+func bufioReader(r io.Reader) *bufio.Reader { return bufio.NewReader(r) }

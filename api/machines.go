@@ -1,0 +1,224 @@
+package api
+
+import (
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/openatp/openatp"
+)
+
+// maxUserIDLen is the longest {id} looked up; longer ones cannot name a
+// user and get the unknown-user answer without a lookup.
+const maxUserIDLen = 512
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 8<<10); return &b }}
+
+// readMachinePerms are the permissions that allow reading machines.
+var (
+	appMachineRead       = []string{openatp.PermMachineReadAll, openatp.PermMachineReadWriteAll}
+	delegatedMachineRead = []string{openatp.PermMachineRead, openatp.PermMachineReadWrite}
+)
+
+// handleUserMachines serves GET /api/users/{id}/machines: the machines the
+// user has logged on to, ordered by machine id.
+func handleUserMachines(store openatp.Store, idx *index, authn *authenticator, unknownEmpty bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, err := authn.principal(r)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		if err := requireMachineRead(p); err != nil {
+			writeError(w, r, err)
+			return
+		}
+		if err := noQuery(r); err != nil {
+			writeError(w, r, err)
+			return
+		}
+		ref, hint := parseUserID(r.PathValue("id"))
+		unknown := func() {
+			if unknownEmpty {
+				writeCollection(w, r, nil)
+				return
+			}
+			msg := "User " + clipID(r.PathValue("id")) + " was not found"
+			if hint != "" {
+				msg += ". The user id is the account name, not the UPN: use " + hint
+			}
+			writeErrorBody(w, r, http.StatusNotFound, "ResourceNotFound", msg)
+		}
+		if ref.Name == "" {
+			unknown()
+			return
+		}
+		ti, err := idx.lookup(r.Context(), p.TenantID)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		if ti != nil {
+			list, ok := ti.userMachines(ref, nil)
+			if !ok {
+				unknown()
+				return
+			}
+			writeCollection(w, r, func(b []byte) []byte {
+				for i, mi := range list {
+					if i > 0 {
+						b = append(b, ',')
+					}
+					b = append(b, ti.machineJSON(mi)...)
+				}
+				return b
+			})
+			return
+		}
+		ms, err := store.UserMachines(r.Context(), p.TenantID, ref)
+		if openatp.IsKind(err, openatp.NotFound) {
+			unknown()
+			return
+		}
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		writeCollection(w, r, func(b []byte) []byte {
+			for i := range ms {
+				if i > 0 {
+					b = append(b, ',')
+				}
+				b = appendMachine(b, &ms[i])
+			}
+			return b
+		})
+	})
+}
+
+// writeCollection writes the OData collection envelope of Machines; items
+// appends the comma-separated entities.
+func writeCollection(w http.ResponseWriter, r *http.Request, items func([]byte) []byte) {
+	sp := bufPool.Get().(*[]byte)
+	b := (*sp)[:0]
+	b = append(b, `{"@odata.context":`...)
+	b = appendString(b, baseURL(r)+"/api/$metadata#Machines")
+	b = append(b, `,"value":[`...)
+	if items != nil {
+		b = items(b)
+	}
+	b = append(b, "]}"...)
+	h := w.Header()
+	h["Content-Type"] = odataContentType
+	h["Odata-Version"] = odataVersion
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(b)
+	if cap(b) <= 1<<20 {
+		*sp = b
+		bufPool.Put(sp)
+	}
+}
+
+var (
+	odataContentType = []string{"application/json; odata.metadata=minimal"}
+	odataVersion     = []string{"4.0"}
+)
+
+// baseURL is scheme://host of the request, as the client called it.
+func baseURL(r *http.Request) string {
+	switch {
+	case r.URL.Scheme != "":
+		return r.URL.Scheme + "://" + r.Host
+	case r.TLS != nil:
+		return "https://" + r.Host
+	}
+	return "http://" + r.Host
+}
+
+func requireMachineRead(p *openatp.Principal) error {
+	if p.Delegated {
+		if !p.HasAny(delegatedMachineRead...) {
+			return openatp.CodedErrorf(openatp.Forbidden, "Forbidden",
+				"Missing delegated permissions. API required permissions: %s, delegated permissions: %s.",
+				strings.Join(delegatedMachineRead, ","), strings.Join(p.Scopes, ","))
+		}
+		// Delegated access needs RBAC roles and device groups, which this
+		// version does not have yet: refuse rather than show everything.
+		return openatp.CodedErrorf(openatp.Forbidden, "Forbidden",
+			"Delegated (user) tokens are not supported by this openatp version; use an application token.")
+	}
+	if !p.HasAny(appMachineRead...) {
+		return openatp.CodedErrorf(openatp.Forbidden, "Forbidden",
+			"Missing application roles. API required roles: %s, application roles: %s.",
+			strings.Join(appMachineRead, ","), strings.Join(p.Roles, ","))
+	}
+	return nil
+}
+
+// noQuery refuses query options: the endpoint documents none.
+func noQuery(r *http.Request) error {
+	if r.URL.RawQuery == "" {
+		return nil
+	}
+	q, err := parseQueryKeys(r.URL.RawQuery)
+	if err != nil {
+		return openatp.CodedErrorf(openatp.Invalid, "InvalidInput", "Invalid query string: %s", err.Error())
+	}
+	for _, k := range q {
+		if strings.HasPrefix(k, "$") {
+			return openatp.CodedErrorf(openatp.Invalid, "ODataError", "The query option '%s' is not supported by this endpoint.", clipID(k))
+		}
+		return openatp.CodedErrorf(openatp.Invalid, "InvalidInput", "The query parameter '%s' is not supported by this endpoint.", clipID(k))
+	}
+	return nil
+}
+
+func parseQueryKeys(raw string) ([]string, error) {
+	var keys []string
+	for part := range strings.SplitSeq(raw, "&") {
+		if part == "" {
+			continue
+		}
+		k, _, _ := strings.Cut(part, "=")
+		uk, err := unescapeQuery(k)
+		if err != nil {
+			return nil, err
+		}
+		keys = append(keys, uk)
+	}
+	return keys, nil
+}
+
+// parseUserID reads the {id} of the path: "name" or "domain\name". A UPN
+// ("name@domain") names no user; hint is then the account name to use.
+func parseUserID(id string) (ref openatp.UserRef, hint string) {
+	if len(id) > maxUserIDLen || id == "" {
+		return ref, ""
+	}
+	if name, _, ok := strings.Cut(id, "@"); ok {
+		return ref, name
+	}
+	if dom, name, ok := strings.Cut(id, `\`); ok {
+		if openatp.ValidAccountName(dom) != nil || openatp.ValidAccountName(name) != nil {
+			return ref, ""
+		}
+		return openatp.UserRef{Name: name, Domain: dom}, ""
+	}
+	if openatp.ValidAccountName(id) != nil {
+		return ref, ""
+	}
+	return openatp.UserRef{Name: id}, ""
+}
+
+// clipID shortens an echoed id so error messages stay small.
+func clipID(s string) string {
+	const max = 100
+	if len(s) <= max {
+		return s
+	}
+	cut := max
+	for cut > 0 && s[cut]&0xC0 == 0x80 {
+		cut--
+	}
+	return s[:cut] + "…"
+}

@@ -1,0 +1,111 @@
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/openatp/openatp"
+)
+
+// requestInfo travels with a request through the middleware: its id, and
+// what the handlers learn that the log line should carry.
+type requestInfo struct {
+	id      string
+	logger  *slog.Logger
+	tenant  string
+	app     string
+	errCode string
+}
+
+type infoKey struct{}
+
+func infoOf(r *http.Request) *requestInfo {
+	ri, _ := r.Context().Value(infoKey{}).(*requestInfo)
+	return ri
+}
+
+// newRequestID returns a random GUID in its canonical text form.
+func newRequestID() string {
+	var u [16]byte
+	_, _ = rand.Read(u[:])
+	u[6] = u[6]&0x0f | 0x40
+	u[8] = u[8]&0x3f | 0x80
+	var b [36]byte
+	j := 0
+	for i, c := range u {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			b[j] = '-'
+			j++
+		}
+		b[j], b[j+1] = hexDigits[c>>4], hexDigits[c&0xf]
+		j += 2
+	}
+	return string(b[:])
+}
+
+// statusWriter records the status code written.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusWriter) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// withRequest gives every request an id (the request-id header and the
+// error target), recovers panics into a 500 error body, and writes one log
+// line per request.
+func withRequest(logger *slog.Logger, scheme string, accessLog bool, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		ri := &requestInfo{id: newRequestID(), logger: logger}
+		w.Header().Set("request-id", ri.id)
+		sw := &statusWriter{ResponseWriter: w}
+		r = r.WithContext(context.WithValue(r.Context(), infoKey{}, ri))
+		// The listener knows the scheme (HTTPS connections reach the
+		// server wrapped, without r.TLS): record it for every handler.
+		u := *r.URL
+		u.Scheme = scheme
+		r.URL = &u
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				logger.LogAttrs(r.Context(), slog.LevelError, "panic", slog.String("request_id", ri.id), slog.Any("panic", p))
+				if sw.status == 0 {
+					writeError(sw, r, &openatp.Error{Kind: openatp.Internal})
+				}
+			}
+			if accessLog && logger.Enabled(r.Context(), slog.LevelInfo) {
+				logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
+					slog.String("request_id", ri.id),
+					slog.String("method", r.Method),
+					slog.String("path", r.URL.EscapedPath()),
+					slog.String("tenant", ri.tenant),
+					slog.String("app", ri.app),
+					slog.Int("status", sw.status),
+					slog.String("code", ri.errCode),
+					slog.Duration("duration", time.Since(start)),
+				)
+			}
+		}()
+		next.ServeHTTP(sw, r)
+	})
+}

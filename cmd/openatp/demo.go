@@ -1,0 +1,182 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/internal/demo"
+)
+
+// demoCredentials is what `openatp demo-credentials` prints and what
+// `serve --demo` writes to <data>/demo-credentials.json.
+type demoCredentials struct {
+	Tenant       string     `json:"tenant"`
+	TenantName   string     `json:"tenant_name"`
+	ClientID     string     `json:"client_id"`
+	ClientSecret string     `json:"client_secret"`
+	BaseURL      string     `json:"base_url"`
+	TLSBaseURL   string     `json:"tls_base_url"`
+	CAFile       string     `json:"ca_file"`
+	AdminKey     string     `json:"admin_key"`
+	Users        []demoUser `json:"users"`
+}
+
+// demoUser is a delegated user of the demo tenant.
+type demoUser struct {
+	Username    string `json:"username"`
+	Password    string `json:"password"`
+	Description string `json:"description"`
+}
+
+const (
+	demoTenantName  = "demo.onmicrosoft.com"
+	demoSetting     = "demo_credentials"
+	demoCredFile    = "demo-credentials.json"
+	adminKeySetting = "admin_key"
+	demoSeed        = 20180802
+	demoMachines    = 300
+	demoUsers       = 150
+)
+
+// ensureAdminKey returns the deployment's admin key, creating it once.
+func ensureAdminKey(ctx context.Context, store openatp.Store) (string, error) {
+	return store.SetSettingIfAbsent(ctx, adminKeySetting, openatp.NewSecret())
+}
+
+// ensureDemo creates and seeds the demo tenant unless it exists, and
+// returns its credentials (without the addresses, which belong to a run).
+func ensureDemo(ctx context.Context, store openatp.Store) (demoCredentials, error) {
+	var c demoCredentials
+	if v, err := store.Setting(ctx, demoSetting); err == nil {
+		if err := json.Unmarshal([]byte(v), &c); err != nil {
+			return c, fmt.Errorf("stored demo credentials: %w", err)
+		}
+		if _, err := store.Tenant(ctx, c.Tenant); err == nil {
+			return c, nil
+		}
+	} else if !openatp.IsKind(err, openatp.NotFound) {
+		return c, err
+	}
+	now := time.Now()
+	t, err := store.Tenant(ctx, demoTenantName)
+	if openatp.IsKind(err, openatp.NotFound) {
+		if t, err = openatp.NewTenant(demoTenantName, now); err != nil {
+			return c, err
+		}
+		err = store.CreateTenant(ctx, t)
+	}
+	if err != nil {
+		return c, err
+	}
+	app, secret, err := openatp.NewApp(t.ID, "openatp demo app", []string{openatp.PermMachineReadAll}, []string{openatp.PermMachineRead}, now)
+	if err != nil {
+		return c, err
+	}
+	if err := store.CreateApp(ctx, app); err != nil {
+		return c, err
+	}
+	if err := seedDemo(ctx, store, t.ID); err != nil {
+		return c, fmt.Errorf("seeding the demo tenant: %w", err)
+	}
+	c = demoCredentials{Tenant: t.ID, TenantName: t.Name, ClientID: app.ClientID, ClientSecret: secret, Users: []demoUser{}}
+	b, _ := json.Marshal(c)
+	if err := store.SetSetting(ctx, demoSetting, string(b)); err != nil {
+		return c, err
+	}
+	return c, nil
+}
+
+// seedDemo fills the demo tenant: the documentation's own example plus a
+// deterministic, realistic generated fleet.
+func seedDemo(ctx context.Context, store openatp.Store, tenantID string) error {
+	ms, ls, gs := demo.DocExample()
+	for _, g := range gs {
+		if err := store.CreateGroup(ctx, tenantID, g); err != nil && !openatp.IsKind(err, openatp.Conflict) {
+			return err
+		}
+	}
+	var logons []openatp.Logon
+	err := demo.Generate(demo.Options{Seed: demoSeed, Machines: demoMachines, Users: demoUsers}, demo.Funcs{
+		OnMachine: func(m openatp.Machine) error { ms = append(ms, m); return nil },
+		OnLogon:   func(l openatp.Logon) error { logons = append(logons, l); return nil },
+	})
+	if err != nil {
+		return err
+	}
+	for i := range ms {
+		if err := ms[i].Normalize(); err != nil {
+			return err
+		}
+	}
+	ls = append(ls, logons...)
+	for i := range ls {
+		if err := ls[i].Normalize(); err != nil {
+			return err
+		}
+	}
+	if err := store.UpsertMachines(ctx, tenantID, ms); err != nil {
+		return err
+	}
+	return store.AddLogons(ctx, tenantID, ls)
+}
+
+// writeDemoFile writes the credentials to <data>/demo-credentials.json.
+func writeDemoFile(dataDir string, c demoCredentials) error {
+	b, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := filepath.Join(dataDir, demoCredFile+".tmp")
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, filepath.Join(dataDir, demoCredFile))
+}
+
+// runDemoCredentials prints the demo tenant's credentials: those a running
+// `serve --demo` wrote, else the stored ones with the default addresses.
+func runDemoCredentials(ctx context.Context, env *cliEnv, args []string) error {
+	var sf storeFlags
+	fs := newFlagSet(env, "demo-credentials")
+	sf.register(fs)
+	if err := parseFlags(env, fs, args); err != nil {
+		return err
+	}
+	if b, err := os.ReadFile(filepath.Join(sf.data, demoCredFile)); err == nil {
+		var c demoCredentials
+		if err := json.Unmarshal(b, &c); err != nil {
+			return fmt.Errorf("%s: %w", filepath.Join(sf.data, demoCredFile), err)
+		}
+		return printJSON(env.stdout, c)
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	store, err := sf.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	v, err := store.Setting(ctx, demoSetting)
+	if openatp.IsKind(err, openatp.NotFound) {
+		return fmt.Errorf("no demo tenant in %s: run 'openatp serve --demo --data %s' first", sf.data, sf.data)
+	}
+	if err != nil {
+		return err
+	}
+	var c demoCredentials
+	if err := json.Unmarshal([]byte(v), &c); err != nil {
+		return err
+	}
+	if c.AdminKey, err = ensureAdminKey(ctx, store); err != nil {
+		return err
+	}
+	c.BaseURL, c.TLSBaseURL = "http://127.0.0.1:8080", "https://127.0.0.1:8443"
+	c.CAFile, _ = filepath.Abs(filepath.Join(sf.data, "tls", "ca.pem"))
+	return printJSON(env.stdout, c)
+}

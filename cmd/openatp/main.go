@@ -1,0 +1,71 @@
+// Command openatp runs and manages an openatp server: a stand-in for the
+// Microsoft Defender for Endpoint machines and users API.
+//
+// Usage: openatp <command> [flags]; run "openatp help" for the commands.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "openatp:", err)
+		os.Exit(1)
+	}
+}
+
+const usage = `openatp — a stand-in for the Microsoft Defender for Endpoint machines API
+
+Commands:
+  serve              run the server (--demo creates and seeds the demo tenant)
+  demo-credentials   print the demo tenant's credentials as JSON
+  tenant create|list manage tenants
+  app create|list    manage application registrations of a tenant
+  seed               generate a realistic, deterministic tenant of any size
+  token              mint an access token for an app of a tenant
+  version            print the version
+
+Every command takes --data (default ./openatp-data) and --db; each flag is
+also read from the environment as OPENATP_<FLAG> (e.g. OPENATP_TLS_ADDR).
+Run "openatp <command> -h" for a command's flags.
+`
+
+// run is the whole program; main only calls it.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("no command given")
+	}
+	env := &cliEnv{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "serve":
+		return runServe(ctx, env, rest)
+	case "demo-credentials":
+		return runDemoCredentials(ctx, env, rest)
+	case "tenant":
+		return runTenant(ctx, env, rest)
+	case "app":
+		return runApp(ctx, env, rest)
+	case "seed":
+		return runSeed(ctx, env, rest)
+	case "token":
+		return runToken(ctx, env, rest)
+	case "version":
+		fmt.Fprintln(stdout, "openatp", versionString())
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", cmd)
+}

@@ -1,0 +1,207 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/internal/demo"
+)
+
+// runSeed fills a tenant (created if absent) with a generated, realistic
+// fleet that is the same for the same arguments.
+func runSeed(ctx context.Context, env *cliEnv, args []string) error {
+	var sf storeFlags
+	fs := newFlagSet(env, "seed")
+	sf.register(fs)
+	tenant := fs.String("tenant", "", "tenant id or name (a new tenant of that name is created if absent)")
+	machines := fs.Int("machines", 1000, "number of machines")
+	users := fs.Int("users", 500, "number of users")
+	logons := fs.Int("logons", 0, "number of logon events (0: about 1.5 per user-machine relation; else at least --users)")
+	seed := fs.Int64("seed", 1, "random seed: the same seed gives the same tenant")
+	batch := fs.Int("batch-size", 20000, "records per transaction")
+	if err := parseFlags(env, fs, args); err != nil {
+		return err
+	}
+	if *machines < 0 || *users < 0 || *batch <= 0 {
+		return fmt.Errorf("--machines and --users must be >= 0 and --batch-size > 0")
+	}
+	if *machines == 0 && *users > 0 {
+		return fmt.Errorf("--users needs --machines > 0")
+	}
+	store, err := sf.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	t, err := store.Tenant(ctx, *tenant)
+	if openatp.IsKind(err, openatp.NotFound) {
+		if t, err = openatp.NewTenant(*tenant, time.Now()); err != nil {
+			return err
+		}
+		err = store.CreateTenant(ctx, t)
+	}
+	if err != nil {
+		return err
+	}
+
+	opts, err := demo.Options{Seed: *seed, Machines: *machines, Users: *users, Logons: *logons}.Resolve()
+	if err != nil {
+		return err
+	}
+	prog := newProgress(env.stderr, int64(*machines))
+	var (
+		ms     []openatp.Machine
+		ls     []openatp.Logon
+		nm, nl int64
+	)
+	flushMachines := func() error {
+		if len(ms) == 0 {
+			return nil
+		}
+		if err := store.UpsertMachines(ctx, t.ID, ms); err != nil {
+			return err
+		}
+		nm += int64(len(ms))
+		prog.set("machines", nm)
+		ms = ms[:0]
+		return ctx.Err()
+	}
+	flushLogons := func() error {
+		if len(ls) == 0 {
+			return nil
+		}
+		if err := store.AddLogons(ctx, t.ID, ls); err != nil {
+			return err
+		}
+		nl += int64(len(ls))
+		prog.set("logons", nl)
+		ls = ls[:0]
+		return ctx.Err()
+	}
+	started := false
+	err = demo.Generate(opts, demo.Funcs{
+		OnMachine: func(m openatp.Machine) error {
+			if err := m.Normalize(); err != nil {
+				return err
+			}
+			ms = append(ms, m)
+			if len(ms) >= *batch {
+				return flushMachines()
+			}
+			return nil
+		},
+		OnLogon: func(l openatp.Logon) error {
+			if !started {
+				started = true
+				if err := flushMachines(); err != nil {
+					return err
+				}
+				prog.phase("logons", int64(opts.Logons))
+			}
+			if err := l.Normalize(); err != nil {
+				return err
+			}
+			ls = append(ls, l)
+			if len(ls) >= *batch {
+				return flushLogons()
+			}
+			return nil
+		},
+	})
+	if err == nil {
+		err = flushMachines()
+	}
+	if err == nil {
+		err = flushLogons()
+	}
+	prog.done()
+	if err != nil {
+		return err
+	}
+	return printJSON(env.stdout, map[string]any{"tenant": t.ID, "name": t.Name, "machines": nm, "logons": nl, "users": *users, "seed": *seed})
+}
+
+// progress shows how far a long job is: a redrawn bar with rate and ETA
+// on a terminal, plain lines every few seconds otherwise.
+type progress struct {
+	w       io.Writer
+	tty     bool
+	total   int64
+	what    string
+	start   time.Time
+	last    time.Time
+	current int64
+}
+
+func newProgress(w io.Writer, total int64) *progress {
+	tty := false
+	if f, ok := w.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+			tty = true
+		}
+	}
+	now := time.Now()
+	return &progress{w: w, tty: tty, total: total, what: "machines", start: now, last: now}
+}
+
+func (p *progress) phase(what string, total int64) {
+	p.done()
+	p.what, p.total, p.current, p.start = what, total, 0, time.Now()
+}
+
+func (p *progress) set(what string, n int64) {
+	p.current = n
+	now := time.Now()
+	interval := 5 * time.Second
+	if p.tty {
+		interval = 200 * time.Millisecond
+	}
+	if now.Sub(p.last) < interval {
+		return
+	}
+	p.last = now
+	p.draw(now)
+}
+
+func (p *progress) draw(now time.Time) {
+	el := now.Sub(p.start).Seconds()
+	rate := 0.0
+	if el > 0 {
+		rate = float64(p.current) / el
+	}
+	if !p.tty {
+		fmt.Fprintf(p.w, "seed: %d %s (%.0f/s)\n", p.current, p.what, rate)
+		return
+	}
+	line := fmt.Sprintf("%-8s %d", p.what, p.current)
+	if p.total > 0 {
+		frac := float64(p.current) / float64(p.total)
+		if frac > 1 {
+			frac = 1
+		}
+		bar := int(frac * 30)
+		eta := "?"
+		if rate > 0 {
+			eta = (time.Duration(float64(p.total-p.current)/rate) * time.Second).Round(time.Second).String()
+		}
+		line = fmt.Sprintf("%-8s [%s%s] %d/%d %.0f/s ETA %s", p.what, strings.Repeat("=", bar), strings.Repeat(" ", 30-bar), p.current, p.total, rate, eta)
+	} else {
+		line += fmt.Sprintf(" %.0f/s", rate)
+	}
+	fmt.Fprintf(p.w, "\r%s\x1b[K", line)
+}
+
+func (p *progress) done() {
+	if p.current == 0 {
+		return
+	}
+	p.draw(time.Now())
+	if p.tty {
+		fmt.Fprintln(p.w)
+	}
+}

@@ -1,0 +1,197 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/openatp/openatp/api"
+	"github.com/openatp/openatp/auth"
+	"github.com/openatp/openatp/internal/tlsca"
+)
+
+// runServe runs the server until ctx is cancelled (SIGINT/SIGTERM), then
+// shuts down gracefully: in-flight requests finish.
+func runServe(ctx context.Context, env *cliEnv, args []string) error {
+	var sf storeFlags
+	fs := newFlagSet(env, "serve")
+	sf.register(fs)
+	addr := fs.String("addr", "127.0.0.1:8080", "HTTP listen address")
+	tlsAddr := fs.String("tls-addr", "127.0.0.1:8443", "HTTPS listen address (empty disables HTTPS)")
+	unknownUser := fs.String("unknown-user", "404", "answer for an unknown user: 404 (documented) or empty (200 with an empty collection, the live service since 2021)")
+	demoFlag := fs.Bool("demo", false, "create and seed the demo tenant if absent, and print how to call it")
+	var hostnames multiFlag
+	fs.Var(&hostnames, "hostname", "extra host name for the TLS certificate and token issuers (repeatable)")
+	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	logFormat := fs.String("log-format", "text", "log format: text or json")
+	accessLog := fs.Bool("access-log", true, "log one line per request")
+	if err := parseFlags(env, fs, args); err != nil {
+		return err
+	}
+	if *unknownUser != "404" && *unknownUser != "empty" {
+		return fmt.Errorf("--unknown-user must be 404 or empty, not %q", *unknownUser)
+	}
+	logger, err := newLogger(env, *logLevel, *logFormat)
+	if err != nil {
+		return err
+	}
+
+	store, err := sf.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	adminKey, err := ensureAdminKey(ctx, store)
+	if err != nil {
+		return err
+	}
+	svc, err := auth.New(ctx, store, auth.Options{Hostnames: hostnames, Logger: logger})
+	if err != nil {
+		return err
+	}
+	var creds demoCredentials
+	if *demoFlag {
+		if creds, err = ensureDemo(ctx, store); err != nil {
+			return err
+		}
+	}
+
+	server := api.NewServer(api.Config{
+		Store:            store,
+		Verifier:         svc,
+		Identity:         auth.NewHandler(svc, logger),
+		IdentityPatterns: auth.Patterns,
+		Logger:           logger,
+		UnknownUserEmpty: *unknownUser == "empty",
+		NoAccessLog:      !*accessLog,
+	})
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("--addr: %w", err)
+	}
+	servers := []*http.Server{newHTTPServer(server.Handler("http"), logger)}
+	listeners := []net.Listener{api.WrapListener(ln, logger)}
+	baseURL := "http://" + ln.Addr().String()
+	tlsBaseURL, caFile := "", ""
+	if *tlsAddr != "" {
+		bundle, err := tlsca.Load(filepath.Join(sf.data, "tls"), hostnames)
+		if err != nil {
+			return err
+		}
+		caFile, _ = filepath.Abs(bundle.CAFile)
+		tln, err := net.Listen("tcp", *tlsAddr)
+		if err != nil {
+			return fmt.Errorf("--tls-addr: %w", err)
+		}
+		cfg := bundle.TLSConfig.Clone()
+		cfg.NextProtos = []string{"http/1.1"}
+		listeners = append(listeners, api.WrapListener(tls.NewListener(tln, cfg), logger))
+		servers = append(servers, newHTTPServer(server.Handler("https"), logger))
+		tlsBaseURL = "https://" + tln.Addr().String()
+	}
+
+	fmt.Fprintf(env.stdout, "openatp %s\n  HTTP   %s\n", versionString(), baseURL)
+	if tlsBaseURL != "" {
+		fmt.Fprintf(env.stdout, "  HTTPS  %s   (CA certificate: %s)\n", tlsBaseURL, caFile)
+	}
+	fmt.Fprintf(env.stdout, "  data   %s\n", sf.data)
+	if *demoFlag {
+		creds.BaseURL, creds.TLSBaseURL, creds.CAFile, creds.AdminKey = baseURL, tlsBaseURL, caFile, adminKey
+		if err := writeDemoFile(sf.data, creds); err != nil {
+			return err
+		}
+		if err := printDemoHowTo(ctx, env, svc, store, creds, sf.data); err != nil {
+			return err
+		}
+		go func() { _ = server.Warm(ctx, creds.Tenant) }()
+	}
+
+	errc := make(chan error, len(servers))
+	for i := range servers {
+		go func() {
+			if err := servers[i].Serve(listeners[i]); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- err
+			}
+		}()
+	}
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down: finishing in-flight requests")
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, s := range servers {
+		wg.Go(func() { _ = s.Shutdown(sctx) })
+	}
+	wg.Wait()
+	return nil
+}
+
+func newHTTPServer(h http.Handler, logger *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+}
+
+func newLogger(env *cliEnv, level, format string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level: %w", err)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch strings.ToLower(format) {
+	case "text":
+		return slog.New(slog.NewTextHandler(env.stderr, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(env.stderr, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format must be text or json, not %q", format)
+}
+
+// printDemoHowTo prints the demo credentials and a ready curl line with a
+// fresh token.
+func printDemoHowTo(ctx context.Context, env *cliEnv, svc *auth.Service, store tenantAppStore, c demoCredentials, dataDir string) error {
+	t, err := store.Tenant(ctx, c.Tenant)
+	if err != nil {
+		return err
+	}
+	app, err := store.App(ctx, c.Tenant, c.ClientID)
+	if err != nil {
+		return err
+	}
+	tok, _, err := svc.Mint(ctx, auth.MintRequest{Tenant: t, App: app, BaseURL: c.BaseURL, Version: 1, Audience: auth.Audiences[0]})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.stdout, `
+Demo tenant %s (%s)
+  client_id      %s
+  client_secret  %s
+  credentials    %s (also: openatp demo-credentials --data %s)
+
+Try it (this token is valid for one hour):
+  curl -s -H 'Authorization: Bearer %s' %s/api/users/user1/machines
+
+Get your own token like any MDE client does:
+  curl -s -d grant_type=client_credentials -d client_id=%s -d client_secret=%s -d resource=https://api.securitycenter.microsoft.com %s/%s/oauth2/token
+
+`, c.TenantName, c.Tenant, c.ClientID, c.ClientSecret, filepath.Join(dataDir, demoCredFile), dataDir,
+		tok, c.BaseURL, c.ClientID, c.ClientSecret, c.BaseURL, c.Tenant)
+	return nil
+}

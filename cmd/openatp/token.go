@@ -1,0 +1,54 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/openatp/openatp/auth"
+)
+
+// runToken mints a token for an application of a tenant, for scripts.
+func runToken(ctx context.Context, env *cliEnv, args []string) error {
+	var sf storeFlags
+	fs := newFlagSet(env, "token")
+	sf.register(fs)
+	tenant := fs.String("tenant", "", "tenant id or name")
+	clientID := fs.String("app", "", "client id of the application")
+	resource := fs.String("resource", "https://api.securitycenter.microsoft.com", "audience of the token")
+	base := fs.String("base-url", "http://127.0.0.1:8080", "scheme://host[:port] the issuer claim is built on (the server's address)")
+	version := fs.Int("version", 1, "token version: 1 or 2")
+	if err := parseFlags(env, fs, args); err != nil {
+		return err
+	}
+	if *version != 1 && *version != 2 {
+		return fmt.Errorf("--version must be 1 or 2")
+	}
+	store, err := sf.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	t, err := store.Tenant(ctx, *tenant)
+	if err != nil {
+		return fmt.Errorf("tenant %q: %w", *tenant, err)
+	}
+	a, err := store.App(ctx, t.ID, *clientID)
+	if err != nil {
+		return fmt.Errorf("app %q: %w", *clientID, err)
+	}
+	svc, err := auth.New(ctx, store, auth.Options{})
+	if err != nil {
+		return err
+	}
+	aud, ok := auth.NormalizeAudience(*resource)
+	if !ok {
+		return fmt.Errorf("--resource %q is not an accepted audience (%s)", *resource, strings.Join(auth.Audiences, ", "))
+	}
+	tok, _, err := svc.Mint(ctx, auth.MintRequest{Tenant: t, App: a, BaseURL: strings.TrimSuffix(*base, "/"), Version: *version, Audience: aud})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(env.stdout, tok)
+	return nil
+}
