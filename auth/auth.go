@@ -37,9 +37,9 @@ type Store interface {
 type Options struct {
 	// Now returns the current time; nil means time.Now. Tests inject it.
 	Now func() time.Time
-	// Hostnames are extra host names (without port) accepted in a token's
-	// issuer, besides the host the request was sent to; for deployments
-	// behind a proxy or with several names.
+	// Hostnames are extra host names accepted in a token's issuer, besides
+	// the host the request was sent to; for deployments behind a proxy or
+	// with several names. A port, if given, is ignored.
 	Hostnames []string
 	// Logger receives key generation and reload events; nil discards them.
 	Logger *slog.Logger
@@ -94,7 +94,7 @@ func New(ctx context.Context, store Store, opts Options) (*Service, error) {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	for _, h := range opts.Hostnames {
-		h = strings.ToLower(strings.TrimSpace(h))
+		h = strings.ToLower(hostOnly(strings.TrimSpace(h)))
 		if h != "" {
 			s.hostnames[h] = true
 		}

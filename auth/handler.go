@@ -131,7 +131,7 @@ func (h *handler) tokenResponse(r *http.Request, version int) (*tokenResponse, e
 	if err != nil || mt != "application/x-www-form-urlencoded" {
 		return nil, oauthErr(http.StatusBadRequest, "invalid_request", 900144,
 			"The request body must contain the following parameter: 'grant_type'. The body must be application/x-www-form-urlencoded, not %q.",
-			r.Header.Get("Content-Type"))
+			clip(r.Header.Get("Content-Type")))
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBodyBytes))
 	if err != nil {
@@ -150,7 +150,7 @@ func (h *handler) tokenResponse(r *http.Request, version int) (*tokenResponse, e
 	for k, v := range form {
 		if len(v) > 1 {
 			return nil, oauthErr(http.StatusBadRequest, "invalid_request", 90015,
-				"Requested query string is invalid. The parameter '%s' is included more than once.", k)
+				"Requested query string is invalid. The parameter '%s' is included more than once.", clip(k))
 		}
 	}
 
@@ -167,7 +167,7 @@ func (h *handler) tokenResponse(r *http.Request, version int) (*tokenResponse, e
 	grant := h.grants[gt]
 	if grant == nil {
 		return nil, oauthErr(http.StatusBadRequest, "unsupported_grant_type", 70003,
-			"The app requested an unsupported grant type '%s'.", gt)
+			"The app requested an unsupported grant type '%s'.", clip(gt))
 	}
 
 	// Client authentication: client_secret_post or client_secret_basic
@@ -210,7 +210,7 @@ func (h *handler) clientCredentials(tr *tokenRequest) (*tokenResponse, error) {
 	if !ok {
 		return nil, oauthErr(http.StatusBadRequest, "invalid_resource", 500011,
 			"The resource principal named %s was not found in the tenant named %s. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.",
-			resource, tr.tenant.Name)
+			clip(resource), tr.tenant.Name)
 	}
 	tok, exp, err := h.svc.Mint(tr.r.Context(), MintRequest{
 		Tenant:   tr.tenant,
@@ -249,13 +249,13 @@ func requestedResource(tr *tokenRequest) (string, error) {
 		res, ok := strings.CutSuffix(sc, "/.default")
 		if !ok || res == "" || resource != "" {
 			return "", oauthErr(http.StatusBadRequest, "invalid_scope", 1002012,
-				"The provided value for scope %s is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).", scope)
+				"The provided value for scope %s is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).", clip(scope))
 		}
 		resource = res
 	}
 	if resource == "" {
 		return "", oauthErr(http.StatusBadRequest, "invalid_scope", 1002012,
-			"The provided value for scope %s is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).", scope)
+			"The provided value for scope %s is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).", clip(scope))
 	}
 	return resource, nil
 }
@@ -266,7 +266,7 @@ func (h *handler) authenticateClient(tr *tokenRequest) (openatp.App, error) {
 	if openatp.IsKind(err, openatp.NotFound) {
 		return openatp.App{}, oauthErr(http.StatusBadRequest, "unauthorized_client", 700016,
 			"Application with identifier '%s' was not found in the directory '%s'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.",
-			tr.clientID, tr.tenant.Name)
+			clip(tr.clientID), tr.tenant.Name)
 	}
 	if err != nil {
 		return openatp.App{}, err
@@ -290,7 +290,7 @@ func (h *handler) tenant(r *http.Request) (openatp.Tenant, error) {
 	t, err := h.svc.store.Tenant(r.Context(), name)
 	if openatp.IsKind(err, openatp.NotFound) || (err == nil && t.ID == "") {
 		return openatp.Tenant{}, oauthErr(http.StatusBadRequest, "invalid_request", 90002,
-			"Tenant '%s' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.", name)
+			"Tenant '%s' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.", clip(name))
 	}
 	return t, err
 }
@@ -419,8 +419,13 @@ func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 }
 
 // baseURL returns scheme://host of a request. The scheme comes from the
-// connection only: X-Forwarded-Proto is not trusted.
+// server (r.URL.Scheme, set by the API's middleware for the listener that
+// accepted the request) or the connection, never from a header:
+// X-Forwarded-Proto is not trusted.
 func baseURL(r *http.Request) string {
+	if r.URL.Scheme == "http" || r.URL.Scheme == "https" {
+		return r.URL.Scheme + "://" + r.Host
+	}
 	if r.TLS != nil {
 		return "https://" + r.Host
 	}

@@ -245,6 +245,19 @@ func TestDiscovery(t *testing.T) {
 	}
 }
 
+func TestDiscoveryPlainHTTPIgnoresForwardedProto(t *testing.T) {
+	svc := newService(t, newMemStore(), Options{})
+	srv := httptest.NewServer(NewHandler(svc, nil))
+	defer srv.Close()
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/"+nameA+"/v2.0/.well-known/openid-configuration", nil)
+	req.Header.Set("X-Forwarded-Proto", "https")
+	req.Header.Set("X-Forwarded-Host", "evil.example.com")
+	resp, m := do(t, srv.Client(), req)
+	if want := srv.URL + "/" + tenantA + "/v2.0"; resp.StatusCode != 200 || m["issuer"] != want {
+		t.Errorf("%d issuer %v, want %s", resp.StatusCode, m["issuer"], want)
+	}
+}
+
 func TestPatternsMountOnAnotherMux(t *testing.T) {
 	svc := newService(t, newMemStore(), Options{})
 	h := NewHandler(svc, nil)

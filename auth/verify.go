@@ -87,19 +87,19 @@ func (s *Service) verify(ctx context.Context, raw string) (*cacheEntry, error) {
 		return k, nil
 	})
 	if err != nil {
-		return nil, tokenError(tok, err)
+		return nil, tokenError(tok, &c, err)
 	}
 
 	// Issuer: <scheme>://<host>/<tid>/ (v1) or <scheme>://<host>/<tid>/v2.0.
 	issTenant, issHost, ok := parseIssuer(c.Issuer)
 	if !ok {
-		return nil, unauthorized("invalid token: issuer %q is not of the form <base>/<tenant>/ or <base>/<tenant>/v2.0", c.Issuer)
+		return nil, unauthorized("invalid token: issuer %q is not of the form <base>/<tenant>/ or <base>/<tenant>/v2.0", clip(c.Issuer))
 	}
 	if c.Tid == "" {
 		return nil, unauthorized("invalid token: no tid claim")
 	}
 	if !strings.EqualFold(c.Tid, issTenant) {
-		return nil, unauthorized("invalid token: tid %q is not the tenant %q of the issuer", c.Tid, issTenant)
+		return nil, unauthorized("invalid token: tid %q is not the tenant %q of the issuer", clip(c.Tid), clip(issTenant))
 	}
 	if len(c.Audience) == 0 {
 		return nil, unauthorized("invalid token: no aud claim")
@@ -112,7 +112,7 @@ func (s *Service) verify(ctx context.Context, raw string) (*cacheEntry, error) {
 		}
 	}
 	if !audOK {
-		return nil, unauthorized("invalid token: audience %q is not accepted (want e.g. %s)", strings.Join(c.Audience, " "), Audiences[0])
+		return nil, unauthorized("invalid token: audience %q is not accepted (want e.g. %s)", clip(strings.Join(c.Audience, " ")), Audiences[0])
 	}
 	clientID := c.AppID
 	if clientID == "" {
@@ -123,7 +123,7 @@ func (s *Service) verify(ctx context.Context, raw string) (*cacheEntry, error) {
 	}
 	t, err := s.store.Tenant(ctx, c.Tid)
 	if openatp.IsKind(err, openatp.NotFound) || (err == nil && !strings.EqualFold(t.ID, c.Tid)) {
-		return nil, unauthorized("invalid token: tenant %q (tid) does not exist", c.Tid)
+		return nil, unauthorized("invalid token: tenant %q (tid) does not exist", clip(c.Tid))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("auth: look up tenant of token: %w", err)
@@ -156,7 +156,7 @@ func (s *Service) verify(ctx context.Context, raw string) (*cacheEntry, error) {
 
 // tokenError turns a jwt parse error into the Unauthenticated error the
 // caller sees.
-func tokenError(tok *jwt.Token, err error) error {
+func tokenError(tok *jwt.Token, c *tokenClaims, err error) error {
 	var oe *openatp.Error
 	if errors.As(err, &oe) {
 		return oe
@@ -166,18 +166,18 @@ func tokenError(tok *jwt.Token, err error) error {
 	}
 	if tok != nil && tok.Header != nil {
 		if alg, _ := tok.Header["alg"].(string); alg != "RS256" {
-			return unauthorized("invalid token: signing algorithm %q is not accepted, only RS256", alg)
+			return unauthorized("invalid token: signing algorithm %q is not accepted, only RS256", clip(alg))
 		}
 	}
 	switch {
 	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
 		return unauthorized("invalid token: bad signature")
-	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
-		return unauthorized("invalid token: %v", err)
-	case errors.Is(err, jwt.ErrTokenExpired):
-		return unauthorized("invalid token: expired (exp is in the past)")
-	case errors.Is(err, jwt.ErrTokenNotValidYet):
-		return unauthorized("invalid token: not valid yet (nbf is in the future)")
+	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing) && c.ExpiresAt == nil:
+		return unauthorized("invalid token: no exp claim")
+	case errors.Is(err, jwt.ErrTokenExpired) && c.ExpiresAt != nil:
+		return errExpired(c.ExpiresAt.Time)
+	case errors.Is(err, jwt.ErrTokenNotValidYet) && c.NotBefore != nil:
+		return errNotYet(c.NotBefore.Time)
 	}
 	return unauthorized("invalid token: %v", err)
 }
@@ -226,6 +226,23 @@ func isLoopback(host string) bool {
 	return strings.EqualFold(host, "localhost") || host == "127.0.0.1" || host == "::1"
 }
 
+func errExpired(exp time.Time) error {
+	return unauthorized("invalid token: expired at %s (exp)", exp.UTC().Format(time.RFC3339))
+}
+
+func errNotYet(nbf time.Time) error {
+	return unauthorized("invalid token: not valid yet, until %s (nbf)", nbf.UTC().Format(time.RFC3339))
+}
+
+// clip shortens caller-supplied text quoted in an error message.
+func clip(s string) string {
+	const max = 100
+	if len(s) <= max {
+		return s
+	}
+	return s[:max] + "..."
+}
+
 func firstNonEmpty(ss ...string) string {
 	for _, s := range ss {
 		if s != "" {
@@ -249,15 +266,15 @@ type cacheEntry struct {
 // period at now and its issuer host against the request's host.
 func (e *cacheEntry) check(now time.Time, host string) error {
 	if !now.Before(e.until) {
-		return unauthorized("invalid token: expired (exp is in the past)")
+		return errExpired(e.until.Add(-leeway))
 	}
 	if now.Before(e.from) {
-		return unauthorized("invalid token: not valid yet (nbf is in the future)")
+		return errNotYet(e.from.Add(leeway))
 	}
 	if e.anyHost || strings.EqualFold(e.issHost, host) || (e.loopback && isLoopback(host)) {
 		return nil
 	}
-	return unauthorized("invalid token: issuer host %q is not accepted on host %q", e.issHost, host)
+	return unauthorized("invalid token: issuer host %q is not accepted on host %q", e.issHost, clip(host))
 }
 
 // tokenCache maps raw tokens to their verification. It is bounded: when

@@ -146,10 +146,11 @@ func TestVerifyRejectsHostileTokens(t *testing.T) {
 		{"issuer ftp", rs(with(good, "iss", "ftp://"+host+"/"+tenantA+"/")), host, "issuer"},
 		{"no issuer", rs(with(good, "iss", nil)), host, "issuer"},
 		{"request to another host", goodTok, "api.example.com", "issuer host"},
-		{"expired", rs(with(good, "iat", now.Add(-2*time.Hour).Unix(), "nbf", now.Add(-2*time.Hour).Unix(), "exp", now.Add(-61*time.Second).Unix())), host, "expired"},
-		{"nbf in the future", rs(with(good, "nbf", now.Add(61*time.Second).Unix())), host, "not valid yet"},
+		{"expired", rs(with(good, "iat", now.Add(-2*time.Hour).Unix(), "nbf", now.Add(-2*time.Hour).Unix(), "exp", now.Add(-61*time.Second).Unix())), host, "expired at"},
+		{"nbf in the future", rs(with(good, "nbf", now.Add(61*time.Second).Unix())), host, "not valid yet, until"},
 		{"no exp", rs(with(good, "exp", nil)), host, "exp"},
 		{"exp not a number", rs(with(good, "exp", "tomorrow")), host, "malformed"},
+		{"long issuer is clipped", rs(with(good, "iss", strings.Repeat("x", 5000))), host, "xxx..."},
 		{"no tid", rs(with(good, "tid", nil)), host, "no tid"},
 		{"tid A with issuer of B", rs(with(good, "iss", base+"/"+tenantB+"/")), host, "is not the tenant"},
 		{"tid B with issuer of A", rs(with(good, "tid", tenantB)), host, "is not the tenant"},
@@ -190,7 +191,7 @@ func mustJSON(tb testing.TB, v any) []byte {
 func TestVerifyAccepts(t *testing.T) {
 	clk := newClock()
 	st := newMemStore()
-	svc := newService(t, st, Options{Now: clk.Now, Hostnames: []string{"ATP.Example.com"}})
+	svc := newService(t, st, Options{Now: clk.Now, Hostnames: []string{"ATP.Example.com:8443", "[2001:db8::1]"}})
 	ks := svc.keys.Load()
 	now := clk.Now()
 	rs := func(c map[string]any) string {
@@ -211,6 +212,7 @@ func TestVerifyAccepts(t *testing.T) {
 		{"loopback alias 127.0.0.1", good, "127.0.0.1:8080", openatp.Principal{TenantID: tenantA, ClientID: clientA, ObjectID: objectA, Roles: []string{roleRead}}},
 		{"loopback alias ::1", good, "[::1]:8080", openatp.Principal{TenantID: tenantA, ClientID: clientA, ObjectID: objectA, Roles: []string{roleRead}}},
 		{"extra hostname", with(good, "iss", "https://atp.example.com/"+tenantA+"/"), "10.0.0.1:8443", openatp.Principal{TenantID: tenantA, ClientID: clientA, ObjectID: objectA, Roles: []string{roleRead}}},
+		{"extra IPv6 hostname", with(good, "iss", "https://[2001:db8::1]:8443/"+tenantA+"/"), "localhost", openatp.Principal{TenantID: tenantA, ClientID: clientA, ObjectID: objectA, Roles: []string{roleRead}}},
 		{"host case", with(good, "iss", "https://API.Example.org/"+tenantA+"/"), "api.example.ORG", openatp.Principal{TenantID: tenantA, ClientID: clientA, ObjectID: objectA, Roles: []string{roleRead}}},
 		{"upper-case tid", with(good, "tid", strings.ToUpper(tenantA)), "localhost", openatp.Principal{TenantID: tenantA, ClientID: clientA, ObjectID: objectA, Roles: []string{roleRead}}},
 		{"no roles", with(good, "roles", nil), "localhost", openatp.Principal{TenantID: tenantA, ClientID: clientA, ObjectID: objectA}},
