@@ -78,8 +78,8 @@ func (s *Service) verify(ctx context.Context, raw string) (*cacheEntry, error) {
 			return nil, unauthorized("invalid token: the header has no kid")
 		}
 		k, err := s.publicKey(ctx, kid)
-		if err != nil {
-			return nil, err
+		if err != nil { // a store failure, not a bad token
+			return nil, &openatp.Error{Kind: openatp.KindOf(err), Message: "cannot load the signing keys", Err: err}
 		}
 		if k == nil {
 			return nil, unauthorized("invalid token: signing key %q is not in this issuer's JWKS", kid)
