@@ -38,9 +38,8 @@ type tenantEntry struct {
 // tenantIndex is an immutable, exact picture of one tenant at one version.
 type tenantIndex struct {
 	version uint64
-	ids     [][20]byte // machine ids, sorted
-	offs    []uint32   // JSON of machine i is arena[offs[i]:offs[i+1]]
-	arena   []byte
+	ids     [][20]byte                // machine ids, sorted
+	json    arena                     // JSON of machine i is json.get(i)
 	users   map[string][]userMachines // NameKey(account name) → one entry per domain
 }
 
@@ -113,8 +112,15 @@ func buildTenantIndex(ctx context.Context, store openatp.Store, tenantID string)
 	if err != nil {
 		return nil, err
 	}
-	ti := &tenantIndex{version: v0, users: map[string][]userMachines{}, offs: []uint32{0}}
+	ti := &tenantIndex{version: v0, users: map[string][]userMachines{}}
+	sealed := false
+	defer func() {
+		if !sealed {
+			ti.json.discard()
+		}
+	}()
 	var (
+		buf       []byte
 		lastName  string
 		lastDom   string
 		cur       *userMachines
@@ -130,12 +136,8 @@ func buildTenantIndex(ctx context.Context, store openatp.Store, tenantID string)
 				unordered = true
 			}
 			ti.ids = append(ti.ids, id)
-			ti.arena = appendMachine(ti.arena, &m)
-			if uint64(len(ti.arena)) > 1<<32-1 {
-				return openatp.Errorf(openatp.Internal, "tenant too large for the in-memory index")
-			}
-			ti.offs = append(ti.offs, uint32(len(ti.arena)))
-			return nil
+			buf = appendMachine(buf[:0], &m)
+			return ti.json.add(buf)
 		},
 		func(um openatp.UserMachine) error {
 			if unordered {
@@ -175,7 +177,8 @@ func buildTenantIndex(ctx context.Context, store openatp.Store, tenantID string)
 	if v1 != v0 {
 		return nil, nil
 	}
-	ti.arena = slices.Clip(ti.arena)
+	ti.json.seal(ti)
+	sealed = true
 	return ti, nil
 }
 
@@ -232,6 +235,6 @@ func (ti *tenantIndex) userMachines(u openatp.UserRef, scratch []uint32) ([]uint
 	return slices.Compact(out), true
 }
 
-func (ti *tenantIndex) machineJSON(i uint32) []byte {
-	return ti.arena[ti.offs[i]:ti.offs[i+1]]
-}
+// machineJSON returns the JSON of machine i; it is valid while ti is
+// reachable (see arena.get).
+func (ti *tenantIndex) machineJSON(i uint32) []byte { return ti.json.get(i) }

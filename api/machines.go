@@ -2,6 +2,9 @@ package api
 
 import (
 	"net/http"
+	"runtime"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -64,15 +67,7 @@ func handleUserMachines(store openatp.Store, idx *index, authn *authenticator, u
 				unknown()
 				return
 			}
-			writeCollection(w, r, func(b []byte) []byte {
-				for i, mi := range list {
-					if i > 0 {
-						b = append(b, ',')
-					}
-					b = append(b, ti.machineJSON(mi)...)
-				}
-				return b
-			})
+			writeIndexed(w, r, ti, list)
 			return
 		}
 		ms, err := store.UserMachines(r.Context(), p.TenantID, ref)
@@ -95,6 +90,63 @@ func handleUserMachines(store openatp.Store, idx *index, authn *authenticator, u
 		})
 	})
 }
+
+// writeIndexed writes the collection of the listed machines of ti. Small
+// answers are assembled in one pooled buffer of the exact size and written
+// at once; large ones (a service account on thousands of machines) are
+// streamed from the index without a copy of the whole.
+func writeIndexed(w http.ResponseWriter, r *http.Request, ti *tenantIndex, list []uint32) {
+	defer runtime.KeepAlive(ti) // the JSON lives in ti's off-heap arena
+	sp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(sp)
+	head := append((*sp)[:0], `{"@odata.context":`...)
+	head = appendString(head, baseURL(r)+"/api/$metadata#Machines")
+	head = append(head, `,"value":[`...)
+	size := len(head) + len(list) + 2 // commas and "]}" (one comma fewer, "]" and "}")
+	for _, mi := range list {
+		size += len(ti.machineJSON(mi))
+	}
+	if len(list) == 0 {
+		size++
+	}
+	h := w.Header()
+	h["Content-Type"] = odataContentType
+	h["Odata-Version"] = odataVersion
+	h["Content-Length"] = []string{strconv.Itoa(size)}
+	w.WriteHeader(http.StatusOK)
+	if size <= maxBuffered {
+		b := slices.Grow(head, size-len(head))
+		for i, mi := range list {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, ti.machineJSON(mi)...)
+		}
+		b = append(b, "]}"...)
+		_, _ = w.Write(b)
+		*sp = b[:0]
+		return
+	}
+	if _, err := w.Write(head); err != nil {
+		return
+	}
+	comma := []byte{','}
+	for i, mi := range list {
+		if i > 0 {
+			if _, err := w.Write(comma); err != nil {
+				return
+			}
+		}
+		if _, err := w.Write(ti.machineJSON(mi)); err != nil {
+			return
+		}
+	}
+	_, _ = w.Write([]byte("]}"))
+	*sp = head[:0]
+}
+
+// maxBuffered is the largest answer assembled in memory before writing.
+const maxBuffered = 256 << 10
 
 // writeCollection writes the OData collection envelope of Machines; items
 // appends the comma-separated entities.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -271,6 +272,58 @@ func TestAnswersFollowWrites(t *testing.T) {
 		}
 		if last := got.Value[len(got.Value)-1].ID; last != id {
 			t.Errorf("last machine %s, want %s (ordered by id)", last, id)
+		}
+	}
+}
+
+// Index rebuilds free the old index's memory while requests run: every
+// answer stays whole and correct.
+func TestIndexRebuildUnderLoad(t *testing.T) {
+	f := newFixture(t, nil)
+	tok := f.token(t, f.tenant, f.app)
+	ctx := context.Background()
+	want := f.do(t, "GET", "/api/users/user1/machines", tok)
+	if want.status != 200 {
+		t.Fatal(want.status)
+	}
+	stop := make(chan struct{})
+	errs := make(chan string, 4)
+	for range 4 {
+		go func() {
+			for {
+				select {
+				case <-stop:
+					errs <- ""
+					return
+				default:
+				}
+				r := f.do(t, "GET", "/api/users/user1/machines", tok)
+				if r.status != 200 || !bytes.Equal(f.normalized(t, r), f.normalized(t, want)) {
+					errs <- string(r.body)
+					return
+				}
+			}
+		}()
+	}
+	for i := range 20 {
+		m := openatp.Machine{ID: strings.Repeat("e", 38) + string("0123456789abcdef"[i%16]) + "0"}
+		if err := m.Normalize(); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.store.UpsertMachines(ctx, f.tenant.ID, []openatp.Machine{m}); err != nil {
+			t.Fatal(err)
+		}
+		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		if err := f.server.Warm(wctx, f.tenant.ID); err != nil {
+			t.Fatal(err)
+		}
+		cancel()
+		runtime.GC()
+	}
+	close(stop)
+	for range 4 {
+		if e := <-errs; e != "" {
+			t.Fatalf("answer changed during rebuilds: %s", e)
 		}
 	}
 }

@@ -1,0 +1,9 @@
+//go:build !unix
+
+package api
+
+const chunksOffHeap = false
+
+func allocChunk(n int) ([]byte, error) { return make([]byte, n), nil }
+
+func freeChunks([][]byte) {}

@@ -1,0 +1,126 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/api"
+	"github.com/openatp/openatp/auth"
+	"github.com/openatp/openatp/internal/demo"
+	"github.com/openatp/openatp/sqlite"
+)
+
+// discard is a minimal ResponseWriter, so the benchmark measures handlers,
+// not the recorder.
+type discard struct {
+	h http.Header
+	n int
+}
+
+func (d *discard) Header() http.Header         { return d.h }
+func (d *discard) WriteHeader(int)             {}
+func (d *discard) Write(b []byte) (int, error) { d.n += len(b); return len(b), nil }
+
+// BenchmarkUserMachines measures the endpoint's handler stack (request id,
+// token check, data-version check, index lookup, encoding) for random users
+// of a generated tenant, beside a handler that writes a fixed body of the
+// same mean size, in the same run. It reports both costs and their ratio.
+// The end-to-end figure through sockets is bench/load.sh's.
+func BenchmarkUserMachines(b *testing.B) {
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "openatp.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer store.Close()
+	tn, _ := openatp.NewTenant("bench.example", time.Now())
+	app, _, _ := openatp.NewApp(tn.ID, "bench", []string{openatp.PermMachineReadAll}, nil, time.Now())
+	if err := store.CreateTenant(ctx, tn); err != nil {
+		b.Fatal(err)
+	}
+	if err := store.CreateApp(ctx, app); err != nil {
+		b.Fatal(err)
+	}
+	var ms []openatp.Machine
+	var ls []openatp.Logon
+	err = demo.Generate(demo.Options{Seed: 1, Machines: 20000, Users: 5000, Logons: 60000}, demo.Funcs{
+		OnMachine: func(m openatp.Machine) error { ms = append(ms, m); return nil },
+		OnLogon:   func(l openatp.Logon) error { ls = append(ls, l); return nil },
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := store.UpsertMachines(ctx, tn.ID, ms); err != nil {
+		b.Fatal(err)
+	}
+	if err := store.AddLogons(ctx, tn.ID, ls); err != nil {
+		b.Fatal(err)
+	}
+	svc, err := auth.New(ctx, store, auth.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	tok, _, err := svc.Mint(ctx, auth.MintRequest{Tenant: tn, App: app, BaseURL: "http://bench.local", Version: 1, Audience: auth.Audiences[0]})
+	if err != nil {
+		b.Fatal(err)
+	}
+	server := api.NewServer(api.Config{Store: store, Verifier: svc})
+	if err := server.Warm(ctx, tn.ID); err != nil {
+		b.Fatal(err)
+	}
+	h := server.Handler("http")
+
+	// 1,000 requests for random users (the generator's user order is random).
+	var reqs []*http.Request
+	seen := map[string]bool{}
+	for _, l := range ls {
+		if len(reqs) == 1000 {
+			break
+		}
+		if seen[l.AccountName] {
+			continue
+		}
+		seen[l.AccountName] = true
+		r := httptest.NewRequest("GET", "http://bench.local/api/users/"+l.AccountName+"/machines", nil)
+		r.Header.Set("Authorization", "Bearer "+tok)
+		reqs = append(reqs, r)
+	}
+	total := 0
+	for _, r := range reqs {
+		d := &discard{h: http.Header{}}
+		h.ServeHTTP(d, r)
+		total += d.n
+	}
+	body := bytes.Repeat([]byte("x"), total/len(reqs))
+	baseline := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(body)
+	})
+
+	var realNs, baseNs time.Duration
+	d := &discard{h: http.Header{}}
+	i := 0
+	for b.Loop() {
+		r := reqs[i%len(reqs)]
+		i++
+		clear(d.h)
+		t0 := time.Now()
+		h.ServeHTTP(d, r)
+		t1 := time.Now()
+		clear(d.h)
+		baseline.ServeHTTP(d, r)
+		t2 := time.Now()
+		realNs += t1.Sub(t0)
+		baseNs += t2.Sub(t1)
+	}
+	b.ReportMetric(float64(realNs.Nanoseconds())/float64(i), "ns/endpoint")
+	b.ReportMetric(float64(baseNs.Nanoseconds())/float64(i), "ns/baseline")
+	b.ReportMetric(float64(realNs)/float64(baseNs), "x-baseline")
+	b.ReportMetric(float64(total/len(reqs)), "bytes/answer")
+}
