@@ -96,7 +96,7 @@ func ensureDemo(ctx context.Context, store openatp.Store) (demoCredentials, erro
 // deterministic, realistic generated fleet.
 func seedDemo(ctx context.Context, store openatp.Store, tenantID string) error {
 	ms, ls, gs := demo.DocExample()
-	for _, g := range gs {
+	for _, g := range append(gs, demo.Groups()...) {
 		if err := store.CreateGroup(ctx, tenantID, g); err != nil && !openatp.IsKind(err, openatp.Conflict) {
 			return err
 		}
