@@ -25,6 +25,8 @@ type index struct {
 	store  openatp.Store
 	logger *slog.Logger
 
+	version versionGate
+
 	mu       sync.Mutex
 	tenants  map[string]*tenantEntry
 	disabled bool
@@ -49,7 +51,9 @@ type userMachines struct {
 }
 
 func newIndex(store openatp.Store, logger *slog.Logger, disabled bool) *index {
-	return &index{store: store, logger: logger, tenants: map[string]*tenantEntry{}, disabled: disabled}
+	x := &index{store: store, logger: logger, tenants: map[string]*tenantEntry{}, disabled: disabled}
+	x.version.check = store.DataVersion
+	return x
 }
 
 func (x *index) entry(tenantID string) *tenantEntry {
@@ -69,7 +73,7 @@ func (x *index) lookup(ctx context.Context, tenantID string) (*tenantIndex, erro
 	if x.disabled {
 		return nil, nil
 	}
-	v, err := x.store.DataVersion(ctx)
+	v, err := x.version.get(ctx)
 	if err != nil {
 		return nil, err
 	}
