@@ -102,12 +102,9 @@ func writeIndexed(w http.ResponseWriter, r *http.Request, ti *tenantIndex, list 
 	head := append((*sp)[:0], `{"@odata.context":`...)
 	head = appendString(head, baseURL(r)+"/api/$metadata#Machines")
 	head = append(head, `,"value":[`...)
-	size := len(head) + len(list) + 2 // commas and "]}" (one comma fewer, "]" and "}")
+	size := len(head) + len("]}") + max(len(list)-1, 0) // envelope and commas
 	for _, mi := range list {
 		size += len(ti.machineJSON(mi))
-	}
-	if len(list) == 0 {
-		size++
 	}
 	h := w.Header()
 	h["Content-Type"] = odataContentType

@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -325,5 +328,50 @@ func TestIndexRebuildUnderLoad(t *testing.T) {
 		if e := <-errs; e != "" {
 			t.Fatalf("answer changed during rebuilds: %s", e)
 		}
+	}
+}
+
+// An answer too large to assemble in memory is streamed; it is the same
+// as the store's answer, byte for byte, with a matching Content-Length.
+func TestLargeAnswerStreams(t *testing.T) {
+	f := newFixture(t, nil)
+	tok := f.token(t, f.tenant, f.app)
+	var ms []openatp.Machine
+	var ls []openatp.Logon
+	for i := range 600 {
+		id := []byte(strings.Repeat("c", 40))
+		copy(id[34:], []byte(strings.Repeat("0", 6)))
+		hex := "0123456789abcdef"
+		id[37], id[38], id[39] = hex[i>>8&15], hex[i>>4&15], hex[i&15]
+		m := openatp.Machine{ID: string(id), ComputerDNSName: openatp.Ptr("host.contoso.com"),
+			MachineTags: []string{strings.Repeat("t", 200), strings.Repeat("u", 200)}}
+		ms = append(ms, m)
+		ls = append(ls, openatp.Logon{MachineID: m.ID, AccountName: "svc-big", AccountDomain: "contoso", Timestamp: time.Now()})
+	}
+	f.load(t, f.tenant, ms, ls)
+	if err := f.server.Warm(context.Background(), f.tenant.ID); err != nil {
+		t.Fatal(err)
+	}
+	indexed := f.do(t, "GET", "/api/users/svc-big/machines", tok)
+	if indexed.status != 200 || len(indexed.body) < 300<<10 {
+		t.Fatalf("status %d, %d bytes; want 200 and more than 300 KiB", indexed.status, len(indexed.body))
+	}
+	if cl := indexed.header.Get("Content-Length"); cl != strconv.Itoa(len(indexed.body)) {
+		t.Errorf("Content-Length %s for a body of %d bytes", cl, len(indexed.body))
+	}
+	sqlServer := httptest.NewServer(api.NewServer(api.Config{Store: f.store, Verifier: f.auth, NoIndex: true}).Handler("http"))
+	defer sqlServer.Close()
+	req, _ := http.NewRequest("GET", sqlServer.URL+"/api/users/svc-big/machines", nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromStore, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	a := bytes.Replace(indexed.body, []byte(f.srv.URL), nil, 1)
+	b := bytes.Replace(fromStore, []byte(sqlServer.URL), nil, 1)
+	if !bytes.Equal(a, b) {
+		t.Errorf("streamed answer differs from the store's answer (%d vs %d bytes)", len(a), len(b))
 	}
 }
