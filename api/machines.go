@@ -213,13 +213,13 @@ func noQuery(r *http.Request) error {
 	if err != nil {
 		return openatp.CodedErrorf(openatp.Invalid, "InvalidInput", "Invalid query string: %s", err.Error())
 	}
-	for _, k := range q {
-		if strings.HasPrefix(k, "$") {
-			return openatp.CodedErrorf(openatp.Invalid, "ODataError", "The query option '%s' is not supported by this endpoint.", clipID(k))
-		}
-		return openatp.CodedErrorf(openatp.Invalid, "InvalidInput", "The query parameter '%s' is not supported by this endpoint.", clipID(k))
+	if len(q) == 0 {
+		return nil // "?" or "&&": no parameter at all
 	}
-	return nil
+	if k := q[0]; strings.HasPrefix(k, "$") {
+		return openatp.CodedErrorf(openatp.Invalid, "ODataError", "The query option '%s' is not supported by this endpoint.", clipID(k))
+	}
+	return openatp.CodedErrorf(openatp.Invalid, "InvalidInput", "The query parameter '%s' is not supported by this endpoint.", clipID(q[0]))
 }
 
 func parseQueryKeys(raw string) ([]string, error) {
