@@ -25,7 +25,7 @@ var (
 
 // handleUserMachines serves GET /api/users/{id}/machines: the machines the
 // user has logged on to, ordered by machine id.
-func handleUserMachines(store openatp.Store, idx *index, authn *authenticator, unknownEmpty bool) http.Handler {
+func handleUserMachines(store openatp.Store, idx *index, authn *authenticator, limiter Limiter, unknownEmpty bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, err := authn.principal(r)
 		if err != nil {
@@ -34,6 +34,9 @@ func handleUserMachines(store openatp.Store, idx *index, authn *authenticator, u
 		}
 		if err := requireMachineRead(p); err != nil {
 			writeError(w, r, err)
+			return
+		}
+		if !limit(limiter, w, r, p, "users/machines") {
 			return
 		}
 		if err := noQuery(r); err != nil {

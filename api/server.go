@@ -19,6 +19,9 @@ type Config struct {
 	// IdentityPatterns are the ServeMux patterns Identity answers.
 	IdentityPatterns []string
 	Logger           *slog.Logger
+	// Limiter applies rate limits per tenant, application and endpoint;
+	// nil means no limits.
+	Limiter Limiter
 	// UnknownUserEmpty answers an unknown user with 200 and an empty
 	// collection (the live service since 2021) instead of 404.
 	UnknownUserEmpty bool
