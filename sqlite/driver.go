@@ -1,0 +1,56 @@
+package sqlite
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+
+	sqlite3 "modernc.org/sqlite"
+)
+
+// driverName is the database/sql name of the pure-Go driver
+// (docs/sqlite-driver.md says why this one).
+const driverName = "sqlite"
+
+// SQLite result codes (https://sqlite.org/rescode.html).
+const (
+	codeBusy             = 5
+	codeLocked           = 6
+	codeConstraint       = 19
+	codeConstraintPK     = 19 | 6<<8
+	codeConstraintUnique = 19 | 8<<8
+	codeConstraintFK     = 19 | 3<<8
+	primaryCodeMask      = 0xff
+)
+
+func sqliteCode(err error) int {
+	var e *sqlite3.Error
+	if errors.As(err, &e) {
+		return e.Code()
+	}
+	return 0
+}
+
+// isUniqueViolation reports whether err is a UNIQUE or PRIMARY KEY
+// constraint failure.
+func isUniqueViolation(err error) bool {
+	c := sqliteCode(err)
+	return c == codeConstraintUnique || c == codeConstraintPK
+}
+
+// isForeignKeyViolation reports whether err is a FOREIGN KEY failure.
+func isForeignKeyViolation(err error) bool { return sqliteCode(err) == codeConstraintFK }
+
+// isBusy reports whether err says the database was locked too long.
+func isBusy(err error) bool {
+	c := sqliteCode(err) & primaryCodeMask
+	return c == codeBusy || c == codeLocked
+}
+
+// dsn returns the data source name of the file at path.
+func dsn(path, txlock string, cacheKiB int) string {
+	q := params(txlock)
+	q.Add("_pragma", fmt.Sprintf("cache_size(-%d)", cacheKiB))
+	q.Add("_pragma", "temp_store(MEMORY)")
+	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
+}

@@ -1,0 +1,22 @@
+package sqlite
+
+import "testing"
+
+// AppliedMigrations returns the names in db's schema_migrations table.
+func AppliedMigrations(t *testing.T, db *DB) []string {
+	t.Helper()
+	rows, err := db.rdb.Query("SELECT name FROM schema_migrations ORDER BY name")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var names []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, n)
+	}
+	return names
+}

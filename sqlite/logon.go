@@ -1,0 +1,357 @@
+package sqlite
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"math/bits"
+	"slices"
+	"strings"
+
+	"github.com/openatp/openatp"
+)
+
+// logonTypeBits maps a logon type to its bit in user_machines.logon_types:
+// bit i is openatp.LogonTypes[i], so that list must only ever be appended
+// to. The empty type has no bit.
+var logonTypeBits = func() map[string]int64 {
+	m := map[string]int64{"": 0}
+	for i, t := range openatp.LogonTypes {
+		m[t] = 1 << i
+	}
+	return m
+}()
+
+// logonTypes returns the names of the bits set in mask, sorted.
+func logonTypes(mask int64) []string {
+	ts := make([]string, 0, bits.OnesCount64(uint64(mask)))
+	for i, t := range openatp.LogonTypes {
+		if mask&(1<<i) != 0 {
+			ts = append(ts, t)
+		}
+	}
+	slices.Sort(ts)
+	return ts
+}
+
+// userAgg is what a batch of logons says about one user.
+type userAgg struct {
+	nameKey, domainKey string
+	name, domain, sid  string // of the first event; sid the first non-empty
+	first, last        int64
+}
+
+// relAgg is what a batch of logons says about one (user, machine) relation.
+type relAgg struct {
+	user        *userAgg
+	machineID   string
+	machineSeq  int64
+	first, last int64
+	types       int64
+}
+
+type relKey struct {
+	user      *userAgg
+	machineID string
+}
+
+// The heads and tails of the multi-row UPSERTs of AddLogons. The WHERE
+// clauses skip rows that would not change, so re-adding events writes
+// nothing.
+const (
+	userHead = `INSERT INTO users (tenant_seq, name_key, domain_key, account_name, account_domain, sid, first_seen, last_seen)`
+	userTail = `ON CONFLICT (tenant_seq, name_key, domain_key) DO UPDATE SET
+	first_seen = min(first_seen, excluded.first_seen),
+	last_seen = max(last_seen, excluded.last_seen),
+	sid = CASE WHEN sid = '' THEN excluded.sid ELSE sid END
+WHERE excluded.first_seen < first_seen OR excluded.last_seen > last_seen OR (sid = '' AND excluded.sid != '')`
+	relHead = `INSERT INTO user_machines (tenant_seq, name_key, domain_key, machine_seq, first_seen, last_seen, logon_types)`
+	relTail = `ON CONFLICT (tenant_seq, name_key, domain_key, machine_seq) DO UPDATE SET
+	first_seen = min(first_seen, excluded.first_seen),
+	last_seen = max(last_seen, excluded.last_seen),
+	logon_types = logon_types | excluded.logon_types
+WHERE excluded.first_seen < first_seen OR excluded.last_seen > last_seen
+	OR logon_types | excluded.logon_types != logon_types`
+)
+
+// AddLogons records logon events in one transaction: all or nothing. The
+// events are merged in memory first, so each distinct user and relation of
+// a batch costs one row of a multi-row UPSERT. A user is matched by
+// openatp.NameKey of its domain and name and keeps the spelling of its
+// first event and the first non-empty SID; first and last seen of users and
+// relations are the minimum and maximum of their events, logon types a set.
+// Recording the same events again changes nothing.
+//
+// Invalid, naming the index of the event ("logon 3: ..."), if an event has
+// an empty account name or domain, an unknown logon type, a zero or
+// out-of-range timestamp, or names a machine the tenant does not have.
+// NotFound if the tenant does not exist.
+func (db *DB) AddLogons(ctx context.Context, tenantID string, ls []openatp.Logon) error {
+	users := map[[2]string]*userAgg{}
+	var userList []*userAgg
+	rels := map[relKey]*relAgg{}
+	var relList []*relAgg
+	machines := map[string]int64{}
+	for i := range ls {
+		l := &ls[i]
+		if l.AccountName == "" || l.AccountDomain == "" {
+			return openatp.CodedErrorf(openatp.Invalid, "InvalidInput", "logon %d: accountName and accountDomain are required", i)
+		}
+		typ, ok := logonTypeBits[l.LogonType]
+		if !ok {
+			return openatp.CodedErrorf(openatp.Invalid, "InvalidInput", "logon %d: logonType: %s is not one of %s", i, quote(l.LogonType), strings.Join(openatp.LogonTypes, ", "))
+		}
+		if l.Timestamp.IsZero() {
+			return openatp.CodedErrorf(openatp.Invalid, "InvalidInput", "logon %d: timestamp: is required", i)
+		}
+		ts, err := nanos("timestamp", l.Timestamp)
+		if err != nil {
+			return invalidItem("logon", i, err)
+		}
+		key := [2]string{openatp.NameKey(l.AccountName), openatp.NameKey(l.AccountDomain)}
+		u := users[key]
+		if u == nil {
+			u = &userAgg{nameKey: key[0], domainKey: key[1], name: l.AccountName, domain: l.AccountDomain, sid: l.AccountSID, first: ts, last: ts}
+			users[key] = u
+			userList = append(userList, u)
+		} else {
+			u.first, u.last = min(u.first, ts), max(u.last, ts)
+			if u.sid == "" {
+				u.sid = l.AccountSID
+			}
+		}
+		rk := relKey{u, l.MachineID}
+		r := rels[rk]
+		if r == nil {
+			r = &relAgg{user: u, machineID: l.MachineID, first: ts, last: ts, types: typ}
+			rels[rk] = r
+			relList = append(relList, r)
+		} else {
+			r.first, r.last, r.types = min(r.first, ts), max(r.last, ts), r.types|typ
+		}
+		machines[l.MachineID] = 0
+	}
+	return db.inTx(ctx, func(tx *sql.Tx, q conn) error {
+		tseq, err := tenantSeq(ctx, q, tenantID)
+		if err != nil || len(ls) == 0 {
+			return err
+		}
+		if err := resolveMachines(ctx, tx, tseq, machines); err != nil {
+			return err
+		}
+		for i := range ls {
+			if machines[ls[i].MachineID] == 0 {
+				return openatp.CodedErrorf(openatp.Invalid, "InvalidInput", "logon %d: machineId %s not found", i, quote(ls[i].MachineID))
+			}
+		}
+		// Rows in key order: the B-trees are then written front to back.
+		slices.SortFunc(userList, func(a, b *userAgg) int {
+			return cmp.Or(strings.Compare(a.nameKey, b.nameKey), strings.Compare(a.domainKey, b.domainKey))
+		})
+		ub := newBulk(tx, userHead, 8, userTail)
+		for _, u := range userList {
+			if err := ub.add(ctx, tseq, u.nameKey, u.domainKey, u.name, u.domain, u.sid, u.first, u.last); err != nil {
+				return storeError(err, "cannot store users")
+			}
+		}
+		if err := ub.flush(ctx); err != nil {
+			return storeError(err, "cannot store users")
+		}
+		for _, r := range relList {
+			r.machineSeq = machines[r.machineID]
+		}
+		slices.SortFunc(relList, func(a, b *relAgg) int {
+			return cmp.Or(strings.Compare(a.user.nameKey, b.user.nameKey), strings.Compare(a.user.domainKey, b.user.domainKey),
+				cmp.Compare(a.machineSeq, b.machineSeq))
+		})
+		rb := newBulk(tx, relHead, 7, relTail)
+		for _, r := range relList {
+			if err := rb.add(ctx, tseq, r.user.nameKey, r.user.domainKey, r.machineSeq, r.first, r.last, r.types); err != nil {
+				return storeError(err, "cannot store logons")
+			}
+		}
+		if err := rb.flush(ctx); err != nil {
+			return storeError(err, "cannot store logons")
+		}
+		return nil
+	})
+}
+
+// resolveMachines sets the value of every id in machines to its
+// machines.seq in the tenant; ids the tenant does not have keep 0.
+func resolveMachines(ctx context.Context, tx *sql.Tx, tenantSeq int64, machines map[string]int64) error {
+	ids := make([]string, 0, len(machines))
+	for id := range machines {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	list, err := json.Marshal(ids)
+	if err != nil {
+		return internal(err, "cannot encode machine ids")
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT id, seq FROM machines
+		WHERE tenant_seq = ? AND id IN (SELECT value FROM json_each(?))`, tenantSeq, string(list))
+	if err != nil {
+		return storeError(err, "cannot read machines")
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var seq int64
+		if err := rows.Scan(&id, &seq); err != nil {
+			return storeError(err, "cannot read machines")
+		}
+		machines[id] = seq
+	}
+	if err := rows.Err(); err != nil {
+		return storeError(err, "cannot read machines")
+	}
+	return nil
+}
+
+// UserMachines returns the machines the user has logged on to, ordered by
+// machine id, each once, with their device groups. The name is matched by
+// openatp.NameKey in every domain of the tenant, or only in u.Domain when it
+// is not empty. NotFound if no such user has a logon in the tenant (or the
+// tenant does not exist).
+func (db *DB) UserMachines(ctx context.Context, tenantID string, u openatp.UserRef) ([]openatp.Machine, error) {
+	groups, err := groups(ctx, db.read(), tenantID)
+	if err != nil {
+		return nil, err
+	}
+	query := "SELECT " + machineColumns + ` FROM machines m WHERE m.seq IN (
+		SELECT machine_seq FROM user_machines
+		WHERE tenant_seq = (SELECT seq FROM tenants WHERE id = ?) AND name_key = ?`
+	args := []any{tenantID, openatp.NameKey(u.Name)}
+	if u.Domain != "" {
+		query += " AND domain_key = ?"
+		args = append(args, openatp.NameKey(u.Domain))
+	}
+	query += ") ORDER BY m.id"
+	rows, err := db.read().query(ctx, query, args...)
+	if err != nil {
+		return nil, storeError(err, "cannot read the user's machines")
+	}
+	defer rows.Close()
+	var ms []openatp.Machine
+	var s machineScanner
+	for rows.Next() {
+		m, err := s.scan(rows)
+		if err != nil {
+			return nil, storeError(err, "cannot read the user's machines")
+		}
+		openatp.AssignGroup(groups, &m)
+		ms = append(ms, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, storeError(err, "cannot read the user's machines")
+	}
+	if len(ms) == 0 {
+		name := u.Name
+		if u.Domain != "" {
+			name = u.Domain + `\` + u.Name
+		}
+		return nil, openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "user %s not found", quote(name))
+	}
+	return ms, nil
+}
+
+// Snapshot streams the whole tenant from one read transaction: every
+// machine ordered by id (with its device group), then every (user, machine)
+// relation ordered by user (openatp.NameKey of name, then of domain, in byte
+// order), then machine id. An error of machine or rel stops the stream and is
+// returned as it is. NotFound if the tenant does not exist.
+func (db *DB) Snapshot(ctx context.Context, tenantID string, machine func(openatp.Machine) error, rel func(openatp.UserMachine) error) error {
+	tx, err := db.rdb.BeginTx(ctx, nil)
+	if err != nil {
+		return storeError(err, "cannot begin a transaction")
+	}
+	defer tx.Rollback()
+	q := conn{c: db.r, tx: tx}
+	tseq, err := tenantSeq(ctx, q, tenantID)
+	if err != nil {
+		return err
+	}
+	groups, err := groups(ctx, q, tenantID)
+	if err != nil {
+		return err
+	}
+	if err := snapshotMachines(ctx, tx, tseq, groups, machine); err != nil {
+		return err
+	}
+	return snapshotRelations(ctx, tx, tseq, rel)
+}
+
+func snapshotMachines(ctx context.Context, tx *sql.Tx, tseq int64, groups []openatp.DeviceGroup, f func(openatp.Machine) error) error {
+	rows, err := tx.QueryContext(ctx, "SELECT "+machineColumns+" FROM machines m WHERE m.tenant_seq = ? ORDER BY m.id", tseq)
+	if err != nil {
+		return storeError(err, "cannot read machines")
+	}
+	defer rows.Close()
+	var s machineScanner
+	for rows.Next() {
+		m, err := s.scan(rows)
+		if err != nil {
+			return storeError(err, "cannot read machines")
+		}
+		openatp.AssignGroup(groups, &m)
+		if err := f(m); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return storeError(err, "cannot read machines")
+	}
+	return nil
+}
+
+func snapshotRelations(ctx context.Context, tx *sql.Tx, tseq int64, f func(openatp.UserMachine) error) error {
+	rows, err := tx.QueryContext(ctx, `SELECT u.account_name, u.account_domain, m.id, um.first_seen, um.last_seen, um.logon_types
+		FROM users u
+		JOIN user_machines um ON um.tenant_seq = u.tenant_seq AND um.name_key = u.name_key AND um.domain_key = u.domain_key
+		JOIN machines m ON m.seq = um.machine_seq
+		WHERE u.tenant_seq = ? ORDER BY u.name_key, u.domain_key, m.id`, tseq)
+	if err != nil {
+		return storeError(err, "cannot read user machines")
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r openatp.UserMachine
+		var first, last, types int64
+		if err := rows.Scan(&r.AccountName, &r.AccountDomain, &r.MachineID, &first, &last, &types); err != nil {
+			return storeError(err, "cannot read user machines")
+		}
+		r.FirstSeen, r.LastSeen, r.LogonTypes = fromNanos(first), fromNanos(last), logonTypes(types)
+		if err := f(r); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return storeError(err, "cannot read user machines")
+	}
+	return nil
+}
+
+// ResetTenant deletes the tenant's machines, users, logons and device
+// groups in one transaction, keeping the tenant and its applications.
+// NotFound if the tenant does not exist.
+func (db *DB) ResetTenant(ctx context.Context, tenantID string) error {
+	return db.inTx(ctx, func(tx *sql.Tx, q conn) error {
+		seq, err := tenantSeq(ctx, q, tenantID)
+		if err != nil {
+			return err
+		}
+		for _, q := range []string{
+			"DELETE FROM user_machines WHERE tenant_seq = ?",
+			"DELETE FROM users WHERE tenant_seq = ?",
+			"DELETE FROM machines WHERE tenant_seq = ?",
+			"DELETE FROM device_groups WHERE tenant_seq = ?",
+		} {
+			if _, err := tx.ExecContext(ctx, q, seq); err != nil {
+				return storeError(err, "cannot reset the tenant")
+			}
+		}
+		return nil
+	})
+}

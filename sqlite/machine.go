@@ -1,0 +1,213 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/openatp/openatp"
+)
+
+// machineColumns are the stored properties of a machine, in the order
+// scanMachine reads them, qualified by the alias m.
+const machineColumns = `m.id, m.computer_dns_name, m.first_seen, m.last_seen, m.os_platform, m.os_version,
+	m.os_processor, m.version, m.last_ip_address, m.last_external_ip_address, m.agent_version, m.os_build,
+	m.health_status, m.onboarding_status, m.risk_score, m.exposure_level, m.is_aad_joined, m.aad_device_id,
+	m.machine_tags, m.device_value, m.ip_addresses, m.os_architecture`
+
+const upsertMachine = `INSERT INTO machines (tenant_seq, id, computer_dns_name, first_seen, last_seen, os_platform,
+	os_version, os_processor, version, last_ip_address, last_external_ip_address, agent_version, os_build,
+	health_status, onboarding_status, risk_score, exposure_level, is_aad_joined, aad_device_id, machine_tags,
+	device_value, ip_addresses, os_architecture)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (tenant_seq, id) DO UPDATE SET
+	computer_dns_name = excluded.computer_dns_name, first_seen = excluded.first_seen,
+	last_seen = excluded.last_seen, os_platform = excluded.os_platform, os_version = excluded.os_version,
+	os_processor = excluded.os_processor, version = excluded.version, last_ip_address = excluded.last_ip_address,
+	last_external_ip_address = excluded.last_external_ip_address, agent_version = excluded.agent_version,
+	os_build = excluded.os_build, health_status = excluded.health_status,
+	onboarding_status = excluded.onboarding_status, risk_score = excluded.risk_score,
+	exposure_level = excluded.exposure_level, is_aad_joined = excluded.is_aad_joined,
+	aad_device_id = excluded.aad_device_id, machine_tags = excluded.machine_tags,
+	device_value = excluded.device_value, ip_addresses = excluded.ip_addresses,
+	os_architecture = excluded.os_architecture`
+
+// UpsertMachines inserts or replaces machines by id in one transaction: all
+// or nothing. A later machine of the batch replaces an earlier one with the
+// same id. Each machine is normalized (a copy; ms is not changed). Invalid,
+// naming the index of the machine, if one does not normalize or has a time
+// out of range; NotFound if the tenant does not exist.
+func (db *DB) UpsertMachines(ctx context.Context, tenantID string, ms []openatp.Machine) error {
+	return db.inTx(ctx, func(tx *sql.Tx, q conn) error {
+		seq, err := tenantSeq(ctx, q, tenantID)
+		if err != nil {
+			return err
+		}
+		stmt, err := tx.PrepareContext(ctx, upsertMachine)
+		if err != nil {
+			return storeError(err, "cannot store machines")
+		}
+		defer stmt.Close()
+		args := make([]any, 23)
+		for i := range ms {
+			m := ms[i]
+			if err := m.Normalize(); err != nil {
+				return invalidItem("machine", i, err)
+			}
+			if err := machineArgs(args, seq, &m); err != nil {
+				return invalidItem("machine", i, err)
+			}
+			if _, err := stmt.ExecContext(ctx, args...); err != nil {
+				return storeError(err, fmt.Sprintf("cannot store machine %d", i))
+			}
+		}
+		return nil
+	})
+}
+
+// invalidItem turns the error of item i of a batch into an Invalid error
+// whose message names the item ("machine 3: id: ...").
+func invalidItem(what string, i int, err error) error {
+	var e *openatp.Error
+	if errors.As(err, &e) {
+		return &openatp.Error{Kind: openatp.Invalid, Code: e.Code, Message: fmt.Sprintf("%s %d: %s", what, i, e.Message), Err: e.Err}
+	}
+	return &openatp.Error{Kind: openatp.Invalid, Code: "InvalidInput", Message: fmt.Sprintf("%s %d: invalid", what, i), Err: err}
+}
+
+// machineArgs fills args with the arguments of upsertMachine.
+func machineArgs(args []any, tenantSeq int64, m *openatp.Machine) error {
+	first, err := nullNanos("firstSeen", m.FirstSeen)
+	if err != nil {
+		return err
+	}
+	last, err := nullNanos("lastSeen", m.LastSeen)
+	if err != nil {
+		return err
+	}
+	tags, err := json.Marshal(m.MachineTags)
+	if err != nil {
+		return err
+	}
+	ips, err := json.Marshal(m.IPAddresses)
+	if err != nil {
+		return err
+	}
+	var aad sql.NullBool
+	if m.IsAADJoined != nil {
+		aad = sql.NullBool{Bool: *m.IsAADJoined, Valid: true}
+	}
+	var build sql.NullInt64
+	if m.OSBuild != nil {
+		build = sql.NullInt64{Int64: *m.OSBuild, Valid: true}
+	}
+	copy(args, []any{tenantSeq, m.ID, str(m.ComputerDNSName), first, last, str(m.OSPlatform),
+		str(m.OSVersion), str(m.OSProcessor), str(m.Version), str(m.LastIPAddress), str(m.LastExternalIPAddress),
+		str(m.AgentVersion), build, str(m.HealthStatus), str(m.OnboardingStatus), str(m.RiskScore),
+		str(m.ExposureLevel), aad, str(m.AADDeviceID), string(tags), str(m.DeviceValue), string(ips),
+		str(m.OSArchitecture)})
+	return nil
+}
+
+// str converts an optional string for storage.
+func str(s *string) sql.NullString {
+	if s == nil {
+		return sql.NullString{}
+	}
+	return sql.NullString{String: *s, Valid: true}
+}
+
+// Machine returns one machine with its device group. NotFound if the tenant
+// has no machine with that id.
+func (db *DB) Machine(ctx context.Context, tenantID, id string) (openatp.Machine, error) {
+	groups, err := groups(ctx, db.read(), tenantID)
+	if err != nil {
+		return openatp.Machine{}, err
+	}
+	st, err := db.read().stmt(ctx, "SELECT "+machineColumns+` FROM machines m
+		WHERE m.tenant_seq = (SELECT seq FROM tenants WHERE id = ?) AND m.id = ?`)
+	if err != nil {
+		return openatp.Machine{}, storeError(err, "cannot read the machine")
+	}
+	var ms machineScanner
+	m, err := ms.scan(st.QueryRowContext(ctx, tenantID, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return m, openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "machine %s not found", quote(id))
+	}
+	if err != nil {
+		return m, storeError(err, "cannot read the machine")
+	}
+	openatp.AssignGroup(groups, &m)
+	return m, nil
+}
+
+// machineScanner reads rows of machineColumns, reusing its buffers.
+type machineScanner struct {
+	dns, platform, osVersion, processor, version, ip, extIP, agent sql.NullString
+	health, onboarding, risk, exposure, aadID, value, arch         sql.NullString
+	first, last, build                                             sql.NullInt64
+	aad                                                            sql.NullBool
+	tags, ips                                                      []byte
+	dest                                                           []any
+}
+
+func (s *machineScanner) scan(row scanner) (openatp.Machine, error) {
+	var m openatp.Machine
+	if s.dest == nil {
+		s.dest = []any{nil, &s.dns, &s.first, &s.last, &s.platform, &s.osVersion, &s.processor, &s.version,
+			&s.ip, &s.extIP, &s.agent, &s.build, &s.health, &s.onboarding, &s.risk, &s.exposure, &s.aad, &s.aadID,
+			&s.tags, &s.value, &s.ips, &s.arch}
+	}
+	s.dest[0] = &m.ID
+	if err := row.Scan(s.dest...); err != nil {
+		return m, err
+	}
+	m.ComputerDNSName = ptr(s.dns)
+	m.FirstSeen = timePtr(s.first)
+	m.LastSeen = timePtr(s.last)
+	m.OSPlatform = ptr(s.platform)
+	m.OSVersion = ptr(s.osVersion)
+	m.OSProcessor = ptr(s.processor)
+	m.Version = ptr(s.version)
+	m.LastIPAddress = ptr(s.ip)
+	m.LastExternalIPAddress = ptr(s.extIP)
+	m.AgentVersion = ptr(s.agent)
+	if s.build.Valid {
+		m.OSBuild = openatp.Ptr(s.build.Int64)
+	}
+	m.HealthStatus = ptr(s.health)
+	m.OnboardingStatus = ptr(s.onboarding)
+	m.RiskScore = ptr(s.risk)
+	m.ExposureLevel = ptr(s.exposure)
+	if s.aad.Valid {
+		m.IsAADJoined = openatp.Ptr(s.aad.Bool)
+	}
+	m.AADDeviceID = ptr(s.aadID)
+	if err := json.Unmarshal(s.tags, &m.MachineTags); err != nil {
+		return m, internal(err, "bad machine_tags of machine "+m.ID)
+	}
+	m.DeviceValue = ptr(s.value)
+	if err := json.Unmarshal(s.ips, &m.IPAddresses); err != nil {
+		return m, internal(err, "bad ip_addresses of machine "+m.ID)
+	}
+	m.OSArchitecture = ptr(s.arch)
+	return m, nil
+}
+
+func ptr(s sql.NullString) *string {
+	if !s.Valid {
+		return nil
+	}
+	return &s.String
+}
+
+func timePtr(n sql.NullInt64) *time.Time {
+	if !n.Valid {
+		return nil
+	}
+	t := fromNanos(n.Int64)
+	return &t
+}

@@ -1,0 +1,300 @@
+// Package sqlite implements openatp.Store on one SQLite file, the embedded
+// default engine.
+//
+// The file is opened in WAL mode so that several processes (a running server
+// and CLI commands) can share it: readers never block the writer, writers
+// wait for each other up to a busy timeout. Within a process, all writes go
+// through a single connection that begins its transactions IMMEDIATE, so a
+// write transaction never fails half way because another writer got there
+// first; reads use a separate pool.
+//
+// Times are stored as INTEGER nanoseconds since the Unix epoch, UTC. A time
+// outside the range that fits (years 1678 to 2262) is Invalid.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"net/url"
+	"path"
+	"runtime"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/openatp/openatp"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+var _ openatp.Store = (*DB)(nil)
+
+// busyTimeout is how long a statement waits for another connection or
+// process to release its lock before failing with SQLITE_BUSY.
+const busyTimeout = 10 * time.Second
+
+// DB is an openatp.Store on one SQLite file. It is safe for concurrent use.
+type DB struct {
+	// Now returns the current time. It stamps tenants, apps and signing keys
+	// stored with a zero Created. Tests may replace it before first use.
+	Now func() time.Time
+
+	path string
+	rdb  *sql.DB // readers; transactions begin DEFERRED
+	wdb  *sql.DB // one writer connection; transactions begin IMMEDIATE
+	r    *stmtCache
+	ver  *versionConn
+}
+
+// Open opens (creating if needed) the SQLite database file at path and
+// brings its schema up to date. Several processes may open the same file at
+// once.
+func Open(ctx context.Context, path string) (*DB, error) {
+	if path == "" || strings.HasPrefix(path, ":memory:") || strings.Contains(path, "?") {
+		return nil, openatp.Errorf(openatp.Invalid, "sqlite: %q is not a database file path", path)
+	}
+	db := &DB{Now: time.Now, path: path}
+	var err error
+	if db.wdb, err = sql.Open(driverName, dsn(path, "immediate", writerCacheKiB)); err != nil {
+		return nil, unavailable(err, "cannot open the database")
+	}
+	db.wdb.SetMaxOpenConns(1)
+	db.wdb.SetMaxIdleConns(1)
+	db.wdb.SetConnMaxIdleTime(0)
+	db.wdb.SetConnMaxLifetime(0)
+	if err := db.migrate(ctx); err != nil {
+		db.wdb.Close()
+		return nil, err
+	}
+	if db.rdb, err = sql.Open(driverName, dsn(path, "deferred", readerCacheKiB)); err != nil {
+		db.wdb.Close()
+		return nil, unavailable(err, "cannot open the database")
+	}
+	n := max(4, 2*runtime.GOMAXPROCS(0))
+	db.rdb.SetMaxOpenConns(n + 1) // +1: the DataVersion connection
+	db.rdb.SetMaxIdleConns(n + 1)
+	db.r = newStmtCache(db.rdb)
+	if db.ver, err = newVersionConn(ctx, db.rdb); err != nil {
+		db.rdb.Close()
+		db.wdb.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// Page cache sizes, in KiB: the writer's is large because bulk UPSERTs
+// touch index pages all over the file.
+const (
+	writerCacheKiB = 64 << 10
+	readerCacheKiB = 16 << 10
+)
+
+// params are the DSN parameters every connection needs. busy_timeout comes
+// first (both drivers apply it first) so that switching to WAL waits for a
+// concurrent opener instead of failing.
+func params(txlock string) url.Values {
+	q := url.Values{}
+	q.Set("_busy_timeout", fmt.Sprint(busyTimeout.Milliseconds()))
+	q.Set("_journal_mode", "WAL")
+	q.Set("_synchronous", "NORMAL")
+	q.Set("_foreign_keys", "1")
+	q.Set("_txlock", txlock)
+	return q
+}
+
+// Close closes the database. It does not wait for running Snapshot calls.
+func (db *DB) Close() error {
+	err := db.ver.close()
+	db.r.close()
+	if e := db.rdb.Close(); err == nil {
+		err = e
+	}
+	if e := db.wdb.Close(); err == nil {
+		err = e
+	}
+	if err != nil {
+		return internal(err, "closing the database")
+	}
+	return nil
+}
+
+// Ping reports whether the database file can be read. Unavailable if not.
+func (db *DB) Ping(ctx context.Context) error {
+	var n int
+	if err := db.rdb.QueryRowContext(ctx, "SELECT count(*) FROM schema_migrations").Scan(&n); err != nil {
+		return unavailable(err, "the database cannot be read")
+	}
+	return nil
+}
+
+// DataVersion returns a number that changes whenever any connection of this
+// or another process has committed a write since the previous call. It reads
+// PRAGMA data_version on a dedicated connection that never writes.
+// Unavailable if the connection is lost.
+func (db *DB) DataVersion(ctx context.Context) (uint64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, ctxError(err)
+	}
+	return db.ver.get()
+}
+
+// migrate applies the embedded migrations not yet recorded in
+// schema_migrations, in name order, in one IMMEDIATE transaction: a second
+// process opening the same new file waits for the first and then finds
+// nothing left to do.
+func (db *DB) migrate(ctx context.Context) error {
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return internal(err, "listing migrations")
+	}
+	sort.Strings(names)
+	tx, err := db.wdb.BeginTx(ctx, nil)
+	if err != nil {
+		return unavailable(err, "cannot open the database")
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		name    TEXT PRIMARY KEY,
+		applied INTEGER NOT NULL
+	)`); err != nil {
+		return unavailable(err, "cannot create schema_migrations")
+	}
+	for _, name := range names {
+		name := path.Base(name)
+		var n int
+		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM schema_migrations WHERE name = ?", name).Scan(&n); err != nil {
+			return internal(err, "reading schema_migrations")
+		}
+		if n > 0 {
+			continue
+		}
+		text, err := migrations.ReadFile("migrations/" + name)
+		if err != nil {
+			return internal(err, "reading migration "+name)
+		}
+		if _, err := tx.ExecContext(ctx, string(text)); err != nil {
+			return internal(err, "applying migration "+name)
+		}
+		if _, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (name, applied) VALUES (?, ?)", name, time.Now().UnixNano()); err != nil {
+			return internal(err, "recording migration "+name)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return unavailable(err, "committing migrations")
+	}
+	return nil
+}
+
+// now returns db.Now rounded to the precision openatp keeps.
+func (db *DB) now() time.Time { return db.Now().UTC().Round(openatp.TimePrecision) }
+
+// read runs cached statements on the reader pool.
+func (db *DB) read() conn { return conn{c: db.r} }
+
+// inTx runs f in a write transaction and commits it if f returns nil. q
+// runs cached statements in tx.
+func (db *DB) inTx(ctx context.Context, f func(tx *sql.Tx, q conn) error) error {
+	tx, err := db.wdb.BeginTx(ctx, nil)
+	if err != nil {
+		return storeError(err, "cannot begin a transaction")
+	}
+	defer tx.Rollback()
+	if err := f(tx, conn{tx: tx}); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return storeError(err, "cannot commit")
+	}
+	return nil
+}
+
+// tenantSeq returns the row number of a tenant. NotFound if none.
+func tenantSeq(ctx context.Context, q conn, tenantID string) (int64, error) {
+	var seq int64
+	err := q.queryRow(ctx, []any{&seq}, "SELECT seq FROM tenants WHERE id = ?", tenantID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "tenant %q not found", tenantID)
+	}
+	if err != nil {
+		return 0, storeError(err, "cannot read tenant")
+	}
+	return seq, nil
+}
+
+var (
+	minTime = time.Unix(0, math.MinInt64)
+	maxTime = time.Unix(0, math.MaxInt64)
+)
+
+// nanos converts t for storage. Invalid, naming field, if it does not fit.
+func nanos(field string, t time.Time) (int64, error) {
+	if t.Before(minTime) || t.After(maxTime) {
+		return 0, openatp.CodedErrorf(openatp.Invalid, "InvalidInput", "%s: %s is out of the supported range (years 1678 to 2262)", field, t.Format(time.RFC3339))
+	}
+	return t.UnixNano(), nil
+}
+
+// nullNanos is nanos for an optional time.
+func nullNanos(field string, t *time.Time) (sql.NullInt64, error) {
+	if t == nil {
+		return sql.NullInt64{}, nil
+	}
+	n, err := nanos(field, *t)
+	return sql.NullInt64{Int64: n, Valid: true}, err
+}
+
+// fromNanos converts a stored time back.
+func fromNanos(n int64) time.Time { return time.Unix(0, n).UTC() }
+
+// storeError converts an error of the driver or of database/sql that is
+// not a domain error into one: Conflict for a unique violation, NotFound for
+// sql.ErrNoRows, Unavailable when the database is locked or cannot be read,
+// the context's error kind, else Internal. msg is shown; err is kept as the
+// cause.
+func storeError(err error, msg string) error {
+	var e *openatp.Error
+	switch {
+	case errors.As(err, &e):
+		return err
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return ctxError(err)
+	case errors.Is(err, sql.ErrNoRows):
+		return &openatp.Error{Kind: openatp.NotFound, Code: "ResourceNotFound", Message: msg, Err: err}
+	case isUniqueViolation(err):
+		return &openatp.Error{Kind: openatp.Conflict, Message: msg, Err: err}
+	case isBusy(err), errors.Is(err, sql.ErrConnDone):
+		return unavailable(err, msg)
+	}
+	return internal(err, msg)
+}
+
+// ctxError is the error of a canceled or expired context.
+func ctxError(err error) error {
+	return &openatp.Error{Kind: openatp.Unavailable, Message: "the request was canceled or timed out", Err: err}
+}
+
+func internal(err error, msg string) error {
+	return &openatp.Error{Kind: openatp.Internal, Message: msg, Err: err}
+}
+
+func unavailable(err error, msg string) error {
+	return &openatp.Error{Kind: openatp.Unavailable, Message: msg, Err: err}
+}
+
+// quote quotes s for an error message, shortened if long.
+func quote(s string) string {
+	if len(s) > 64 {
+		cut := 64
+		for cut > 0 && s[cut]&0xc0 == 0x80 {
+			cut--
+		}
+		s = s[:cut] + "…"
+	}
+	return fmt.Sprintf("%q", s)
+}

@@ -1,0 +1,119 @@
+package sqlite_test
+
+import (
+	"context"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/sqlite"
+	"github.com/openatp/openatp/storetest"
+)
+
+// openAt opens the database file at path and closes it when t ends.
+func openAt(t *testing.T, path string) *sqlite.DB {
+	t.Helper()
+	db, err := sqlite.Open(context.Background(), path)
+	if err != nil {
+		t.Fatalf("Open(%s): %v", path, err)
+	}
+	t.Cleanup(func() {
+		if err := db.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return db
+}
+
+func TestStore(t *testing.T) {
+	var mu sync.Mutex
+	paths := map[openatp.Store]string{}
+	open := func(t *testing.T) openatp.Store {
+		path := filepath.Join(t.TempDir(), "openatp.db")
+		db := openAt(t, path)
+		mu.Lock()
+		paths[db] = path
+		mu.Unlock()
+		return db
+	}
+	reopen := func(t *testing.T, s openatp.Store) openatp.Store {
+		mu.Lock()
+		path := paths[s]
+		mu.Unlock()
+		return openAt(t, path)
+	}
+	storetest.Run(t, open, storetest.WithReopen(reopen))
+}
+
+// TestTwoHandles checks that two *DB on one file (as a server and a CLI
+// command would have) see each other's writes at once.
+func TestTwoHandles(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "openatp.db")
+	a, b := openAt(t, path), openAt(t, path)
+	if err := a.CreateTenant(ctx, openatp.Tenant{ID: "t1", Name: "one.example"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Tenant(ctx, "ONE.example"); err != nil {
+		t.Fatalf("b does not see a's tenant: %v", err)
+	}
+	m := openatp.Machine{ID: "0123456789abcdef0123456789abcdef01234567"}
+	if err := m.Normalize(); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.UpsertMachines(ctx, "t1", []openatp.Machine{m}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Machine(ctx, "t1", m.ID); err != nil {
+		t.Fatalf("a does not see b's machine: %v", err)
+	}
+}
+
+// TestConcurrentOpen opens a new file from several goroutines at once, as
+// several processes starting together would: the schema is created once
+// and every opener can use it.
+func TestConcurrentOpen(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "openatp.db")
+	const n = 6
+	dbs := make([]*sqlite.DB, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			dbs[i], errs[i] = sqlite.Open(ctx, path)
+		}()
+	}
+	wg.Wait()
+	for i := range n {
+		if errs[i] != nil {
+			t.Fatalf("Open %d: %v", i, errs[i])
+		}
+		defer dbs[i].Close()
+	}
+	for i, db := range dbs {
+		if err := db.SetSetting(ctx, "k", "v"); err != nil {
+			t.Fatalf("db %d: %v", i, err)
+		}
+	}
+	// The migration ran once: schema_migrations has one row per file.
+	if got := sqlite.AppliedMigrations(t, dbs[0]); len(got) != 1 {
+		t.Errorf("applied migrations %v, want one", got)
+	}
+}
+
+// TestOpenErrors checks the kinds of Open's errors.
+func TestOpenErrors(t *testing.T) {
+	ctx := context.Background()
+	for _, path := range []string{"", ":memory:", "x.db?mode=ro"} {
+		if _, err := sqlite.Open(ctx, path); !openatp.IsKind(err, openatp.Invalid) {
+			t.Errorf("Open(%q): %v, want an Invalid error", path, err)
+		}
+	}
+	if _, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "missing", "dir", "x.db")); !openatp.IsKind(err, openatp.Unavailable) {
+		t.Errorf("Open in a missing directory: %v, want an Unavailable error", err)
+	}
+}

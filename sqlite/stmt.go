@@ -1,0 +1,84 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"sync"
+)
+
+// stmtCache prepares each query once per pool. Preparing costs more than
+// running most of openatp's queries (SQLite parses and plans the text every
+// time), so the fixed queries of hot paths go through a cache; database/sql
+// then re-prepares a cached statement lazily on each pool connection.
+type stmtCache struct {
+	db *sql.DB
+	mu sync.Mutex
+	m  map[string]*sql.Stmt
+}
+
+func newStmtCache(db *sql.DB) *stmtCache { return &stmtCache{db: db, m: map[string]*sql.Stmt{}} }
+
+func (c *stmtCache) get(ctx context.Context, query string) (*sql.Stmt, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if s := c.m[query]; s != nil {
+		return s, nil
+	}
+	s, err := c.db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	c.m[query] = s
+	return s, nil
+}
+
+func (c *stmtCache) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, s := range c.m {
+		s.Close()
+	}
+	clear(c.m)
+}
+
+// conn runs cached statements on a pool, or inside tx when it is set.
+type conn struct {
+	c  *stmtCache
+	tx *sql.Tx
+}
+
+func (q conn) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	if q.tx == nil {
+		return q.c.get(ctx, query)
+	}
+	// Inside a transaction, use a statement the pool has prepared already;
+	// preparing one on the pool would need a second connection (and the
+	// writer pool has only the one tx holds).
+	if q.c != nil {
+		q.c.mu.Lock()
+		s := q.c.m[query]
+		q.c.mu.Unlock()
+		if s != nil {
+			return q.tx.StmtContext(ctx, s), nil
+		}
+	}
+	return q.tx.PrepareContext(ctx, query)
+}
+
+// query runs a cached query.
+func (q conn) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	s, err := q.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return s.QueryContext(ctx, args...)
+}
+
+// queryRow runs a cached query and scans its first row into dest.
+func (q conn) queryRow(ctx context.Context, dest []any, query string, args ...any) error {
+	s, err := q.stmt(ctx, query)
+	if err != nil {
+		return err
+	}
+	return s.QueryRowContext(ctx, args...).Scan(dest...)
+}

@@ -1,0 +1,223 @@
+package storetest
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/openatp/openatp"
+)
+
+func testGroups(t *testing.T, su *suite) {
+	s := su.open(t)
+	tenant := mustTenant(t, s, 1, "a.example")
+	g1 := openatp.DeviceGroup{ID: 10, Name: "Servers", Description: "all servers", Rank: 2,
+		Rules: []openatp.RuleRow{{Property: openatp.RuleOSPlatform, Values: []string{"WindowsServer2019", "WindowsServer2022"}}}}
+	g2 := openatp.DeviceGroup{ID: 20, Name: "Lab", Rank: 1, Rules: []openatp.RuleRow{{Property: openatp.RuleTag, Values: []string{"lab"}}}}
+	g3 := openatp.DeviceGroup{ID: 5, Name: "Empty", Rank: 3}
+	for _, g := range []openatp.DeviceGroup{g1, g2, g3} {
+		noErr(t, s.CreateGroup(ctx, tenant, g))
+	}
+	got, err := s.Groups(ctx, tenant)
+	noErr(t, err)
+	diff(t, "groups by rank", []openatp.DeviceGroup{g2, g1, g3}, got, equateEmpty)
+
+	for _, tc := range []struct {
+		name string
+		g    openatp.DeviceGroup
+		kind openatp.Kind
+	}{
+		{"same id", openatp.DeviceGroup{ID: 10, Name: "Other", Rank: 4}, openatp.Conflict},
+		{"same name", openatp.DeviceGroup{ID: 11, Name: "Servers", Rank: 4}, openatp.Conflict},
+		{"same name ignoring case", openatp.DeviceGroup{ID: 11, Name: "SERVERS", Rank: 4}, openatp.Conflict},
+		{"the default group's id", openatp.DeviceGroup{ID: openatp.DefaultGroupID, Name: "Zero", Rank: 4}, openatp.Conflict},
+		{"the default group's name", openatp.DeviceGroup{ID: 12, Name: openatp.DefaultGroupName, Rank: 4}, openatp.Conflict},
+		{"negative id", openatp.DeviceGroup{ID: -1, Name: "Negative", Rank: 4}, openatp.Invalid},
+		{"no name", openatp.DeviceGroup{ID: 13, Rank: 4}, openatp.Invalid},
+		{"rank 0", openatp.DeviceGroup{ID: 13, Name: "Rank0", Rank: 0}, openatp.Invalid},
+		{"unknown property", openatp.DeviceGroup{ID: 13, Name: "Prop", Rank: 4, Rules: []openatp.RuleRow{{Property: "color", Values: []string{"red"}}}}, openatp.Invalid},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			wantKind(t, s.CreateGroup(ctx, tenant, tc.g), tc.kind)
+		})
+	}
+	wantKind(t, s.CreateGroup(ctx, tenantID(9), openatp.DeviceGroup{ID: 1, Name: "x", Rank: 1}), openatp.NotFound)
+	_, err = s.Groups(ctx, tenantID(9))
+	wantKind(t, err, openatp.NotFound)
+}
+
+func testGroupAssignment(t *testing.T, su *suite) {
+	s := su.open(t)
+	tenant := mustTenant(t, s, 1, "a.example")
+	machine := func(n int, name, platform string, tags ...string) openatp.Machine {
+		return openatp.Machine{ID: machineID(n), ComputerDNSName: &name, OSPlatform: &platform, MachineTags: tags}
+	}
+	ms := []openatp.Machine{
+		machine(1, "web1.prod.contoso.com", "WindowsServer2022", "prod"),
+		machine(2, "web2.test.contoso.com", "WindowsServer2022", "test"),
+		machine(3, "laptop1.contoso.com", "Windows11", "Finance"),
+		machine(4, "laptop2.fabrikam.com", "Windows11"),
+		machine(5, "build1.prod.contoso.com", "Linux", "prod", "ci"),
+	}
+	mustUpsert(t, s, tenant, ms...)
+	for _, m := range ms {
+		mustLogons(t, s, tenant, openatp.Logon{MachineID: m.ID, AccountName: "admin", AccountDomain: "contoso", Timestamp: t0})
+	}
+	groupsOf := func(t *testing.T) map[string]int64 {
+		t.Helper()
+		got := map[string]int64{}
+		um, err := s.UserMachines(ctx, tenant, openatp.UserRef{Name: "admin"})
+		noErr(t, err)
+		snap, _ := snapshot(t, s, tenant)
+		for i, m := range um {
+			got[m.ID] = m.RBACGroupID
+			one, err := s.Machine(ctx, tenant, m.ID)
+			noErr(t, err)
+			if one.RBACGroupID != m.RBACGroupID || one.RBACGroupName != m.RBACGroupName || snap[i].RBACGroupID != m.RBACGroupID || snap[i].RBACGroupName != m.RBACGroupName {
+				t.Errorf("machine %s: group %d %q by UserMachines, %d %q by Machine, %d %q by Snapshot", m.ID,
+					m.RBACGroupID, m.RBACGroupName, one.RBACGroupID, one.RBACGroupName, snap[i].RBACGroupID, snap[i].RBACGroupName)
+			}
+		}
+		return got
+	}
+	want := map[string]int64{machineID(1): 0, machineID(2): 0, machineID(3): 0, machineID(4): 0, machineID(5): 0}
+	diff(t, "groups without device groups", want, groupsOf(t))
+
+	steps := []struct {
+		name  string
+		group openatp.DeviceGroup
+		moved []int // machines now in group.ID
+	}{
+		{"tag, ignoring case", openatp.DeviceGroup{ID: 1, Name: "Finance", Rank: 5,
+			Rules: []openatp.RuleRow{{Property: openatp.RuleTag, Values: []string{"finance"}}}}, []int{3}},
+		{"OR within a property, AND across", openatp.DeviceGroup{ID: 2, Name: "Prod servers", Rank: 4,
+			Rules: []openatp.RuleRow{
+				{Property: openatp.RuleTag, Values: []string{"prod"}},
+				{Property: openatp.RuleTag, Values: []string{"staging"}},
+				{Property: openatp.RuleOSPlatform, Values: []string{"WindowsServer2019", "WindowsServer2022"}},
+			}}, []int{1}},
+		{"domain", openatp.DeviceGroup{ID: 3, Name: "Fabrikam", Rank: 6,
+			Rules: []openatp.RuleRow{{Property: openatp.RuleDomain, Values: []string{"FABRIKAM.com"}}}}, []int{4}},
+		{"host name prefix", openatp.DeviceGroup{ID: 4, Name: "Builders", Rank: 7,
+			Rules: []openatp.RuleRow{{Property: openatp.RuleName, Values: []string{"BUILD1"}}}}, []int{5}},
+		{"a higher rank takes machines over", openatp.DeviceGroup{ID: 5, Name: "Everything prod", Rank: 1,
+			Rules: []openatp.RuleRow{{Property: openatp.RuleTag, Values: []string{"prod"}}}}, []int{1, 5}},
+		{"a lower rank takes nothing", openatp.DeviceGroup{ID: 6, Name: "Windows 11", Rank: 9,
+			Rules: []openatp.RuleRow{{Property: openatp.RuleOSPlatform, Values: []string{"Windows11"}}}}, nil},
+	}
+	for _, st := range steps {
+		t.Run(st.name, func(t *testing.T) {
+			noErr(t, s.CreateGroup(ctx, tenant, st.group))
+			for _, n := range st.moved {
+				want[machineID(n)] = st.group.ID
+			}
+			diff(t, "group ids", want, groupsOf(t))
+		})
+	}
+}
+
+func testSnapshot(t *testing.T, su *suite) {
+	s := su.open(t)
+	tenant := mustTenant(t, s, 1, "a.example")
+	m1, m2, m3 := fullMachine(0xb0), fullMachine(0x0b), fullMachine(0xa1)
+	m3.MachineTags = []string{"lab"}
+	mustUpsert(t, s, tenant, m1, m2, m3)
+	noErr(t, s.CreateGroup(ctx, tenant, openatp.DeviceGroup{ID: 7, Name: "Lab", Rank: 1, Rules: []openatp.RuleRow{{Property: openatp.RuleTag, Values: []string{"lab"}}}}))
+	mustLogons(t, s, tenant,
+		logon("contoso", "bob", 0xb0, 3, "Network"),
+		logon("Contoso", "Bob", 0x0b, 1, "Interactive"),
+		logon("zeta", "alice", 0xb0, 2, "Batch"),
+		logon("Alpha", "alice", 0xa1, 4, "Service"),
+		logon("alpha", "alice", 0x0b, 4, "Service"),
+	)
+	ms, rels := snapshot(t, s, tenant)
+	lab := m3
+	lab.RBACGroupID, lab.RBACGroupName = 7, "Lab"
+	diff(t, "machines", []openatp.Machine{defaultGroup(m2), lab, defaultGroup(m1)}, ms)
+	um := func(name, domain string, n, first, last int, typ string) openatp.UserMachine {
+		return openatp.UserMachine{AccountName: name, AccountDomain: domain, MachineID: machineID(n), FirstSeen: at(first), LastSeen: at(last), LogonTypes: []string{typ}}
+	}
+	// By user (name, then domain, both ignoring case), then machine id.
+	diff(t, "relations", []openatp.UserMachine{
+		um("alice", "Alpha", 0x0b, 4, 4, "Service"),
+		um("alice", "Alpha", 0xa1, 4, 4, "Service"),
+		um("alice", "zeta", 0xb0, 2, 2, "Batch"),
+		um("bob", "contoso", 0x0b, 1, 1, "Interactive"),
+		um("bob", "contoso", 0xb0, 3, 3, "Network"),
+	}, rels)
+
+	t.Run("a callback error stops the stream", func(t *testing.T) {
+		stop := errors.New("stop")
+		n := 0
+		err := s.Snapshot(ctx, tenant, func(openatp.Machine) error { n++; return stop }, func(openatp.UserMachine) error { return nil })
+		if !errors.Is(err, stop) || n != 1 {
+			t.Errorf("got %v after %d machines, want %v after 1", err, n, stop)
+		}
+		n = 0
+		err = s.Snapshot(ctx, tenant, func(openatp.Machine) error { return nil }, func(openatp.UserMachine) error { n++; return stop })
+		if !errors.Is(err, stop) || n != 1 {
+			t.Errorf("got %v after %d relations, want %v after 1", err, n, stop)
+		}
+	})
+	t.Run("unknown tenant", func(t *testing.T) {
+		err := s.Snapshot(ctx, tenantID(9), func(openatp.Machine) error { return nil }, func(openatp.UserMachine) error { return nil })
+		wantKind(t, err, openatp.NotFound)
+	})
+	t.Run("empty tenant", func(t *testing.T) {
+		empty := mustTenant(t, s, 2, "b.example")
+		ms, rels := snapshot(t, s, empty)
+		if len(ms) != 0 || len(rels) != 0 {
+			t.Errorf("got %d machines, %d relations, want none", len(ms), len(rels))
+		}
+	})
+}
+
+func testResetTenant(t *testing.T, su *suite) {
+	s := su.open(t)
+	a := mustTenant(t, s, 1, "a.example")
+	b := mustTenant(t, s, 2, "b.example")
+	app := openatp.App{TenantID: a, ClientID: "client-a", Name: "app", SecretHash: []byte{1}, Created: t0}
+	noErr(t, s.CreateApp(ctx, app))
+	for _, tenant := range []string{a, b} {
+		mustMachines(t, s, tenant, 1, 2)
+		mustLogons(t, s, tenant, logon("contoso", "alice", 1, 1, "Network"))
+		noErr(t, s.CreateGroup(ctx, tenant, openatp.DeviceGroup{ID: 1, Name: "G", Rank: 1}))
+	}
+	bMachines, bRels := snapshot(t, s, b)
+
+	noErr(t, s.ResetTenant(ctx, a))
+
+	ms, rels := snapshot(t, s, a)
+	if len(ms) != 0 || len(rels) != 0 {
+		t.Errorf("after reset: %d machines, %d relations, want none", len(ms), len(rels))
+	}
+	_, err := s.UserMachines(ctx, a, openatp.UserRef{Name: "alice"})
+	wantKind(t, err, openatp.NotFound)
+	gs, err := s.Groups(ctx, a)
+	noErr(t, err)
+	if len(gs) != 0 {
+		t.Errorf("after reset: groups %v, want none", gs)
+	}
+	if _, err := s.Tenant(ctx, a); err != nil {
+		t.Errorf("the tenant is gone: %v", err)
+	}
+	got, err := s.App(ctx, a, "client-a")
+	noErr(t, err)
+	diff(t, "app", app, got, equateEmpty)
+
+	ms, rels = snapshot(t, s, b)
+	diff(t, "machines of b", bMachines, ms)
+	diff(t, "relations of b", bRels, rels)
+	gs, err = s.Groups(ctx, b)
+	noErr(t, err)
+	if len(gs) != 1 {
+		t.Errorf("groups of b: %v, want 1", gs)
+	}
+
+	// The tenant can be filled again, with the same ids.
+	mustMachines(t, s, a, 1)
+	mustLogons(t, s, a, logon("contoso", "alice", 1, 1, "Network"))
+	diff(t, "alice after refill", machineIDs(1), userMachineIDs(t, s, a, openatp.UserRef{Name: "alice"}))
+	noErr(t, s.CreateGroup(ctx, a, openatp.DeviceGroup{ID: 1, Name: "G", Rank: 1}))
+
+	wantKind(t, s.ResetTenant(ctx, tenantID(9)), openatp.NotFound)
+}
