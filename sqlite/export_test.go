@@ -1,6 +1,10 @@
 package sqlite
 
-import "testing"
+import (
+	"io/fs"
+	"path"
+	"testing"
+)
 
 // AppliedMigrations returns the names in db's schema_migrations table.
 func AppliedMigrations(t *testing.T, db *DB) []string {
@@ -17,6 +21,19 @@ func AppliedMigrations(t *testing.T, db *DB) []string {
 			t.Fatal(err)
 		}
 		names = append(names, n)
+	}
+	return names
+}
+
+// MigrationNames returns the names of the embedded migrations, in order.
+func MigrationNames(t *testing.T) []string {
+	t.Helper()
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range names {
+		names[i] = path.Base(names[i])
 	}
 	return names
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"math/bits"
 	"slices"
 	"strings"
@@ -39,7 +40,6 @@ func logonTypes(mask int64) []string {
 type userAgg struct {
 	nameKey, domainKey string
 	name, domain, sid  string // of the first event; sid the first non-empty
-	first, last        int64
 }
 
 // relAgg is what a batch of logons says about one (user, machine) relation.
@@ -60,12 +60,9 @@ type relKey struct {
 // clauses skip rows that would not change, so re-adding events writes
 // nothing.
 const (
-	userHead = `INSERT INTO users (tenant_seq, name_key, domain_key, account_name, account_domain, sid, first_seen, last_seen)`
-	userTail = `ON CONFLICT (tenant_seq, name_key, domain_key) DO UPDATE SET
-	first_seen = min(first_seen, excluded.first_seen),
-	last_seen = max(last_seen, excluded.last_seen),
-	sid = CASE WHEN sid = '' THEN excluded.sid ELSE sid END
-WHERE excluded.first_seen < first_seen OR excluded.last_seen > last_seen OR (sid = '' AND excluded.sid != '')`
+	userHead = `INSERT INTO users (tenant_seq, name_key, domain_key, account_name, account_domain, sid)`
+	userTail = `ON CONFLICT (tenant_seq, name_key, domain_key) DO UPDATE SET sid = excluded.sid
+WHERE sid = '' AND excluded.sid != ''`
 	relHead = `INSERT INTO user_machines (tenant_seq, name_key, domain_key, machine_seq, first_seen, last_seen, logon_types)`
 	relTail = `ON CONFLICT (tenant_seq, name_key, domain_key, machine_seq) DO UPDATE SET
 	first_seen = min(first_seen, excluded.first_seen),
@@ -79,8 +76,9 @@ WHERE excluded.first_seen < first_seen OR excluded.last_seen > last_seen
 // events are merged in memory first, so each distinct user and relation of
 // a batch costs one row of a multi-row UPSERT. A user is matched by
 // openatp.NameKey of its domain and name and keeps the spelling of its
-// first event and the first non-empty SID; first and last seen of users and
-// relations are the minimum and maximum of their events, logon types a set.
+// first event and the first non-empty SID; first and last seen of a relation
+// are the minimum and maximum of its events (a user's, of its relations),
+// logon types a set.
 // Recording the same events again changes nothing.
 //
 // Invalid, naming the index of the event ("logon 3: ..."), if an event has
@@ -112,14 +110,11 @@ func (db *DB) AddLogons(ctx context.Context, tenantID string, ls []openatp.Logon
 		key := [2]string{openatp.NameKey(l.AccountName), openatp.NameKey(l.AccountDomain)}
 		u := users[key]
 		if u == nil {
-			u = &userAgg{nameKey: key[0], domainKey: key[1], name: l.AccountName, domain: l.AccountDomain, sid: l.AccountSID, first: ts, last: ts}
+			u = &userAgg{nameKey: key[0], domainKey: key[1], name: l.AccountName, domain: l.AccountDomain, sid: l.AccountSID}
 			users[key] = u
 			userList = append(userList, u)
-		} else {
-			u.first, u.last = min(u.first, ts), max(u.last, ts)
-			if u.sid == "" {
-				u.sid = l.AccountSID
-			}
+		} else if u.sid == "" {
+			u.sid = l.AccountSID
 		}
 		rk := relKey{u, l.MachineID}
 		r := rels[rk]
@@ -132,26 +127,61 @@ func (db *DB) AddLogons(ctx context.Context, tenantID string, ls []openatp.Logon
 		}
 		machines[l.MachineID] = 0
 	}
-	return db.inTx(ctx, func(tx *sql.Tx, q conn) error {
-		tseq, err := tenantSeq(ctx, q, tenantID)
-		if err != nil || len(ls) == 0 {
-			return err
+	var stored []*userAgg // users upserted, cached once committed
+	var tseq, gen int64
+	err := db.inTx(ctx, func(tx *sql.Tx, q conn) error {
+		err := q.queryRow(ctx, []any{&tseq, &gen}, "SELECT seq, generation FROM tenants WHERE id = ?", tenantID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "tenant %s not found", quote(tenantID))
 		}
-		if err := resolveMachines(ctx, tx, tseq, machines); err != nil {
-			return err
+		if err != nil {
+			return storeError(err, "cannot read the tenant")
+		}
+		if len(ls) == 0 {
+			return nil
+		}
+		// The cache is locked for the whole transaction; only transactions
+		// of this process's single writer connection use it.
+		keys := db.keys.lock(tseq, gen)
+		defer db.keys.unlock()
+		var unknown map[string]int64
+		for id := range machines {
+			if seq := keys.machines[id]; seq != 0 {
+				machines[id] = seq
+			} else {
+				if unknown == nil {
+					unknown = map[string]int64{}
+				}
+				unknown[id] = 0
+			}
+		}
+		if len(unknown) > 0 {
+			if err := resolveMachines(ctx, tx, tseq, unknown); err != nil {
+				return err
+			}
+			for id, seq := range unknown {
+				if seq != 0 { // a committed row: cache it whatever this transaction does
+					machines[id], keys.machines[id] = seq, seq
+				}
+			}
 		}
 		for i := range ls {
 			if machines[ls[i].MachineID] == 0 {
 				return openatp.CodedErrorf(openatp.Invalid, "InvalidInput", "logon %d: machineId %s not found", i, quote(ls[i].MachineID))
 			}
 		}
+		for _, u := range userList {
+			if hasSID, ok := keys.users[[2]string{u.nameKey, u.domainKey}]; !ok || !hasSID && u.sid != "" {
+				stored = append(stored, u)
+			}
+		}
 		// Rows in key order: the B-trees are then written front to back.
-		slices.SortFunc(userList, func(a, b *userAgg) int {
+		slices.SortFunc(stored, func(a, b *userAgg) int {
 			return cmp.Or(strings.Compare(a.nameKey, b.nameKey), strings.Compare(a.domainKey, b.domainKey))
 		})
-		ub := newBulk(tx, userHead, 8, userTail)
-		for _, u := range userList {
-			if err := ub.add(ctx, tseq, u.nameKey, u.domainKey, u.name, u.domain, u.sid, u.first, u.last); err != nil {
+		ub := newBulk(tx, userHead, 6, userTail)
+		for _, u := range stored {
+			if err := ub.add(ctx, tseq, u.nameKey, u.domainKey, u.name, u.domain, u.sid); err != nil {
 				return storeError(err, "cannot store users")
 			}
 		}
@@ -176,6 +206,16 @@ func (db *DB) AddLogons(ctx context.Context, tenantID string, ls []openatp.Logon
 		}
 		return nil
 	})
+	if err != nil || len(stored) == 0 {
+		return err
+	}
+	keys := db.keys.lock(tseq, gen)
+	for _, u := range stored {
+		k := [2]string{u.nameKey, u.domainKey}
+		keys.users[k] = keys.users[k] || u.sid != ""
+	}
+	db.keys.unlock()
+	return nil
 }
 
 // resolveMachines sets the value of every id in machines to its
@@ -342,7 +382,9 @@ func (db *DB) ResetTenant(ctx context.Context, tenantID string) error {
 		if err != nil {
 			return err
 		}
+		defer db.keys.forget(seq)
 		for _, q := range []string{
+			"UPDATE tenants SET generation = generation + 1 WHERE seq = ?",
 			"DELETE FROM user_machines WHERE tenant_seq = ?",
 			"DELETE FROM users WHERE tenant_seq = ?",
 			"DELETE FROM machines WHERE tenant_seq = ?",

@@ -49,6 +49,7 @@ type DB struct {
 	rdb  *sql.DB // readers; transactions begin DEFERRED
 	wdb  *sql.DB // one writer connection; transactions begin IMMEDIATE
 	r    *stmtCache
+	keys keyCache // of AddLogons
 	ver  *versionConn
 }
 
