@@ -21,5 +21,16 @@ if ! command -v staticcheck >/dev/null 2>&1; then
 fi
 staticcheck ./...
 
+echo "== redis-server (the Redis tests start their own on loopback)"
+if ! command -v redis-server >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+  sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo -n"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get install -y -qq redis-server >/dev/null 2>&1 ||
+    { $sudo apt-get update -qq >/dev/null && $sudo apt-get install -y -qq redis-server >/dev/null; }
+  # Installed as a service it may have started one; the tests need none.
+  $sudo service redis-server stop >/dev/null 2>&1 || true
+fi
+export OPENATP_TEST_REDIS=required # skipping the Redis tests is a failure here
+
 echo "== go test -race"
 go test -race -count=1 -timeout 20m "$@" ./...

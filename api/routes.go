@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/openatp/openatp"
@@ -16,7 +17,7 @@ func addRoutes(mux *http.ServeMux, cfg Config, idx *index) {
 	mux.Handle("/api/v1.0/users/{id}/machines", methodNotAllowed("GET"))
 
 	mux.Handle("GET /healthz", handleHealthz())
-	mux.Handle("GET /readyz", handleReadyz(cfg.Store))
+	mux.Handle("GET /readyz", handleReadyz(cfg.Store, cfg.LimiterStatus))
 
 	if cfg.Identity != nil {
 		for _, p := range cfg.IdentityPatterns {
@@ -47,13 +48,23 @@ func handleHealthz() http.Handler {
 	})
 }
 
-func handleReadyz(store openatp.Store) http.Handler {
+// handleReadyz answers 503 when the store is unreachable. A degraded
+// limiter (limiterStatus returns an error) is reported with 200: the
+// replica still serves every call, counting limits alone.
+func handleReadyz(store openatp.Store, limiterStatus func(context.Context) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := store.Ping(r.Context()); err != nil {
 			writeError(w, r, &openatp.Error{Kind: openatp.Unavailable, Message: "The store is not reachable.", Err: err})
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write([]byte(`{"status":"ready","store":"ok"}`))
+		switch {
+		case limiterStatus == nil:
+			_, _ = w.Write([]byte(`{"status":"ready","store":"ok"}`))
+		case limiterStatus(r.Context()) != nil:
+			_, _ = w.Write([]byte(`{"status":"degraded","store":"ok","limiter":"degraded: shared rate-limit state unreachable, counting in this replica only"}`))
+		default:
+			_, _ = w.Write([]byte(`{"status":"ready","store":"ok","limiter":"ok"}`))
+		}
 	})
 }

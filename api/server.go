@@ -22,6 +22,10 @@ type Config struct {
 	// Limiter applies rate limits per tenant, application and endpoint;
 	// nil means no limits.
 	Limiter Limiter
+	// LimiterStatus, if set, reports the limiter's health on /readyz: nil
+	// when healthy, an error while it runs degraded (its shared state
+	// unreachable, counting in this replica only).
+	LimiterStatus func(ctx context.Context) error
 	// UnknownUserEmpty answers an unknown user with 200 and an empty
 	// collection (the live service since 2021) instead of 404.
 	UnknownUserEmpty bool

@@ -48,7 +48,7 @@ done = function(summary, latency, requests)
 end
 LUA
 
-"$OUT/openatp" serve --data "$DATA" --addr "127.0.0.1:$PORT" --tls-addr "" --access-log=${ACCESS_LOG:-false} >"$OUT/serve.out" 2>"$OUT/serve.log" &
+"$OUT/openatp" serve --data "$DATA" --addr "127.0.0.1:$PORT" --tls-addr "" --rate-limit "${RATE_LIMIT:-off}" --access-log=${ACCESS_LOG:-false} >"$OUT/serve.out" 2>"$OUT/serve.log" &
 SERVER=$!
 trap 'kill $SERVER $BASE 2>/dev/null || true' EXIT
 BASE=

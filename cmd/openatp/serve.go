@@ -16,6 +16,8 @@ import (
 	"github.com/openatp/openatp/api"
 	"github.com/openatp/openatp/auth"
 	"github.com/openatp/openatp/internal/tlsca"
+	"github.com/openatp/openatp/ratelimit"
+	"github.com/openatp/openatp/redis"
 )
 
 // runServe runs the server until ctx is cancelled (SIGINT/SIGTERM), then
@@ -33,16 +35,27 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	accessLog := fs.Bool("access-log", true, "log one line per request")
+	rateLimit := fs.String("rate-limit", "service", "rate limits per tenant, app and endpoint: service (100/min,1500/hour), off, or custom such as 20/min,300/hour")
+	redisURL := fs.String("redis", "", "redis://host:port shared by replicas for rate-limit counts (empty: count in this process)")
 	if err := parseFlags(env, fs, args); err != nil {
 		return err
 	}
 	if *unknownUser != "404" && *unknownUser != "empty" {
 		return fmt.Errorf("--unknown-user must be 404 or empty, not %q", *unknownUser)
 	}
+	policy, err := ratelimit.ParsePolicy(*rateLimit)
+	if err != nil {
+		return fmt.Errorf("--rate-limit: %w", err)
+	}
 	logger, err := newLogger(env, *logLevel, *logFormat)
 	if err != nil {
 		return err
 	}
+	limiter, limiterStatus, closeLimiter, err := newLimiter(policy, *redisURL, logger)
+	if err != nil {
+		return err
+	}
+	defer closeLimiter()
 
 	store, err := sf.open(ctx)
 	if err != nil {
@@ -70,6 +83,8 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 		Identity:         auth.NewHandler(svc, logger),
 		IdentityPatterns: auth.Patterns,
 		Logger:           logger,
+		Limiter:          limiter,
+		LimiterStatus:    limiterStatus,
 		UnknownUserEmpty: *unknownUser == "empty",
 		NoAccessLog:      !*accessLog,
 	})
@@ -137,6 +152,22 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	wg.Wait()
 	return nil
+}
+
+// newLimiter builds the rate limiter: none for policy off, counts in
+// Redis when redisURL is set, else in this process.
+func newLimiter(policy ratelimit.Policy, redisURL string, logger *slog.Logger) (api.Limiter, func(context.Context) error, func(), error) {
+	switch {
+	case policy.Off():
+		return nil, nil, func() {}, nil
+	case redisURL == "":
+		return ratelimit.NewMemory(policy, nil), nil, func() {}, nil
+	}
+	c, err := redis.New(redisURL, redis.Options{Policy: policy, Logger: logger})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return c, c.Status, func() { _ = c.Close() }, nil
 }
 
 func newHTTPServer(h http.Handler, logger *slog.Logger) *http.Server {

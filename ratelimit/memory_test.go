@@ -1,0 +1,103 @@
+package ratelimit_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/openatp/openatp/api"
+	"github.com/openatp/openatp/ratelimit"
+	"github.com/openatp/openatp/ratelimit/ratelimittest"
+)
+
+var (
+	_ api.Limiter       = (*ratelimit.Memory)(nil)
+	_ ratelimit.Counter = (*ratelimit.Memory)(nil)
+)
+
+func TestMemory(t *testing.T) {
+	ratelimittest.Run(t, func(t *testing.T, p ratelimit.Policy, now func() time.Time) ratelimit.Counter {
+		return ratelimit.NewMemory(p, now)
+	})
+}
+
+func TestParsePolicy(t *testing.T) {
+	tests := []struct {
+		name, in, want string
+	}{
+		{"service", "service", "100/min,1500/hour"},
+		{"empty is service", "", "100/min,1500/hour"},
+		{"off", "off", "off"},
+		{"custom", "20/min,300/hour", "20/min,300/hour"},
+		{"spaces and case", " 20 / MIN , 300/h ", "20/min,300/hour"},
+		{"duration", "5/30s,1000/day", "5/30s,1000/day"},
+		{"seconds", "2/sec", "2/sec"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := ratelimit.ParsePolicy(tt.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := p.String(); got != tt.want {
+				t.Errorf("ParsePolicy(%q) = %s, want %s", tt.in, got, tt.want)
+			}
+		})
+	}
+	for _, bad := range []string{"100", "0/min", "-1/min", "x/min", "10/fortnight", "10/0s", "10/min,", "10/1us", "2000000/min"} {
+		if p, err := ratelimit.ParsePolicy(bad); err == nil {
+			t.Errorf("ParsePolicy(%q) = %v, want an error", bad, p)
+		}
+	}
+}
+
+func TestMemoryDropsIdleKeys(t *testing.T) {
+	clk := ratelimittest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	m := ratelimit.NewMemory(ratelimit.Service, clk.Now)
+	ctx := context.Background()
+	for i := range 1000 {
+		_, _, _ = m.Allow(ctx, "key"+string(rune('a'+i%26))+string(rune('a'+i/26)))
+	}
+	if n := ratelimit.Keys(m); n != 1000 {
+		t.Fatalf("%d keys held, want 1000", n)
+	}
+	clk.Advance(time.Hour)
+	for i := range 1000 { // one call per shard is enough to sweep it; call many keys
+		_, _, _ = m.Allow(ctx, "other"+string(rune('a'+i%26))+string(rune('a'+i/26)))
+	}
+	if n := ratelimit.Keys(m); n != 1000 {
+		t.Errorf("%d keys held an hour later, want only the 1000 new ones", n)
+	}
+}
+
+// BenchmarkMemory is the in-process limiter's cost per call: one key
+// (the lock contended) and many keys (one per caller), in parallel.
+func BenchmarkMemory(b *testing.B) {
+	ctx := context.Background()
+	b.Run("OneKey", func(b *testing.B) {
+		m := ratelimit.NewMemory(ratelimit.Policy{{Limit: 1 << 20, Every: time.Minute}}, nil)
+		for b.Loop() {
+			_, _, _ = m.Allow(ctx, "tenant|app|users/machines")
+		}
+	})
+	b.Run("ServicePolicyThrottled", func(b *testing.B) {
+		m := ratelimit.NewMemory(ratelimit.Service, nil)
+		for b.Loop() {
+			_, _, _ = m.Allow(ctx, "tenant|app|users/machines")
+		}
+	})
+	b.Run("ParallelManyKeys", func(b *testing.B) {
+		m := ratelimit.NewMemory(ratelimit.Service, nil)
+		keys := make([]string, 4096)
+		for i := range keys {
+			keys[i] = "tenant|app" + string(rune('a'+i%26)) + string(rune('a'+i/26%26)) + string(rune('a'+i/676)) + "|users/machines"
+		}
+		b.RunParallel(func(pb *testing.PB) {
+			i := 0
+			for pb.Next() {
+				_, _, _ = m.Allow(ctx, keys[i%len(keys)])
+				i++
+			}
+		})
+	})
+}

@@ -1,0 +1,150 @@
+// Package ratelimit counts calls against rolling-window limits: the
+// Defender for Endpoint API allows an application 100 calls a minute and
+// 1,500 an hour per endpoint. Memory counts in this process; package redis
+// counts in a Redis shared by several replicas. Both pass the suite in
+// ratelimittest.
+package ratelimit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Counter decides whether one more call under key may proceed, and records
+// it if so. A refused call records nothing; retryAfter is then how long until
+// a call would be accepted (always > 0). Errors are the store's (Redis
+// unreachable with no fallback); a refusal is not an error.
+type Counter interface {
+	Allow(ctx context.Context, key string) (ok bool, retryAfter time.Duration, err error)
+}
+
+// Window is one rolling limit: at no instant do more than Limit accepted
+// calls lie inside any span of length Every.
+type Window struct {
+	Limit int
+	Every time.Duration
+}
+
+// Policy is the set of windows a call must fit in. The empty policy allows
+// everything.
+type Policy []Window
+
+// Service is the documented limit of the Defender for Endpoint API: 100
+// calls per rolling minute and 1,500 per rolling hour.
+var Service = Policy{{Limit: 100, Every: time.Minute}, {Limit: 1500, Every: time.Hour}}
+
+// Off returns whether the policy never refuses a call.
+func (p Policy) Off() bool { return len(p) == 0 }
+
+// MaxLimit is the largest Limit of the policy's windows.
+func (p Policy) MaxLimit() int {
+	m := 0
+	for _, w := range p {
+		m = max(m, w.Limit)
+	}
+	return m
+}
+
+// MaxEvery is the longest window of the policy.
+func (p Policy) MaxEvery() time.Duration {
+	var m time.Duration
+	for _, w := range p {
+		m = max(m, w.Every)
+	}
+	return m
+}
+
+// String formats p as ParsePolicy reads it: "off", or "100/min,1500/hour".
+func (p Policy) String() string {
+	if p.Off() {
+		return "off"
+	}
+	parts := make([]string, len(p))
+	for i, w := range p {
+		parts[i] = strconv.Itoa(w.Limit) + "/" + formatEvery(w.Every)
+	}
+	return strings.Join(parts, ",")
+}
+
+func formatEvery(d time.Duration) string {
+	switch d {
+	case time.Second:
+		return "sec"
+	case time.Minute:
+		return "min"
+	case time.Hour:
+		return "hour"
+	case 24 * time.Hour:
+		return "day"
+	}
+	return d.String()
+}
+
+var units = map[string]time.Duration{
+	"s": time.Second, "sec": time.Second, "second": time.Second,
+	"m": time.Minute, "min": time.Minute, "minute": time.Minute,
+	"h": time.Hour, "hour": time.Hour,
+	"d": 24 * time.Hour, "day": 24 * time.Hour,
+}
+
+// ParsePolicy reads a policy: "service" (Service), "off" (no limit), or a
+// comma-separated list of LIMIT/WINDOW where WINDOW is sec, min, hour, day
+// (also s, m, h, d, second, minute) or a Go duration such as 30s or 90m:
+// "20/min,300/hour".
+func ParsePolicy(s string) (Policy, error) {
+	s = strings.TrimSpace(s)
+	switch strings.ToLower(s) {
+	case "service", "":
+		return slices.Clone(Service), nil
+	case "off", "none":
+		return Policy{}, nil
+	}
+	var p Policy
+	for part := range strings.SplitSeq(s, ",") {
+		part = strings.TrimSpace(part)
+		n, unit, ok := strings.Cut(part, "/")
+		if !ok {
+			return nil, fmt.Errorf("rate limit %q: want LIMIT/WINDOW such as 100/min", part)
+		}
+		limit, err := strconv.Atoi(strings.TrimSpace(n))
+		if err != nil || limit < 1 {
+			return nil, fmt.Errorf("rate limit %q: the limit must be a whole number of at least 1", part)
+		}
+		unit = strings.ToLower(strings.TrimSpace(unit))
+		every, ok := units[unit]
+		if !ok {
+			every, err = time.ParseDuration(unit)
+			if err != nil || every < time.Millisecond {
+				return nil, fmt.Errorf("rate limit %q: the window must be sec, min, hour, day or a duration of at least 1ms such as 30s", part)
+			}
+		}
+		p = append(p, Window{Limit: limit, Every: every})
+	}
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// maxLimit bounds a window's limit: the in-memory counter keeps one
+// timestamp per call of the largest limit for each active key.
+const maxLimit = 1 << 20
+
+// Validate reports a window with a limit below 1 or above 1,048,576, or
+// a length below a millisecond.
+func (p Policy) Validate() error {
+	for _, w := range p {
+		if w.Limit < 1 || w.Limit > maxLimit {
+			return errors.New("rate limit: a limit must be between 1 and 1048576")
+		}
+		if w.Every < time.Millisecond {
+			return errors.New("rate limit: a window must be at least 1ms")
+		}
+	}
+	return nil
+}

@@ -1,0 +1,242 @@
+package redis_test
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/openatp/openatp/api"
+	"github.com/openatp/openatp/internal/redistest"
+	"github.com/openatp/openatp/ratelimit"
+	"github.com/openatp/openatp/ratelimit/ratelimittest"
+	"github.com/openatp/openatp/redis"
+)
+
+var (
+	_ api.Limiter       = (*redis.Counter)(nil)
+	_ ratelimit.Counter = (*redis.Counter)(nil)
+)
+
+func newCounter(t testing.TB, url string, opts redis.Options) *redis.Counter {
+	t.Helper()
+	if opts.Prefix == "" {
+		opts.Prefix = "test:" + t.Name() + ":"
+	}
+	c, err := redis.New(url, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func TestCounter(t *testing.T) {
+	srv := redistest.Start(t)
+	ratelimittest.Run(t, func(t *testing.T, p ratelimit.Policy, now func() time.Time) ratelimit.Counter {
+		c := newCounter(t, srv.URL, redis.Options{Policy: p, Now: now})
+		if c.Degraded() {
+			t.Fatal("counter degraded at start")
+		}
+		t.Cleanup(func() {
+			if c.Degraded() {
+				t.Error("counter degraded: the suite ran on the in-process fallback")
+			}
+		})
+		return c
+	})
+}
+
+// TestReplicasShare: two counters (two replicas) on one Redis share one
+// budget, with the server's clock.
+func TestReplicasShare(t *testing.T) {
+	srv := redistest.Start(t)
+	p := ratelimit.Policy{{Limit: 100, Every: time.Minute}}
+	a := newCounter(t, srv.URL, redis.Options{Policy: p, Prefix: "share:"})
+	b := newCounter(t, srv.URL, redis.Options{Policy: p, Prefix: "share:"})
+	var mu sync.Mutex
+	accepted := 0
+	var wg sync.WaitGroup
+	for i := range 150 {
+		c := a
+		if i%2 == 1 {
+			c = b
+		}
+		wg.Go(func() {
+			ok, retry, err := c.Allow(context.Background(), "tenant|app|users/machines")
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if !ok && (retry <= 0 || retry > time.Minute) {
+				t.Errorf("refused with retryAfter %v, want in (0, 1m]", retry)
+			}
+			if ok {
+				mu.Lock()
+				accepted++
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if accepted != 100 {
+		t.Errorf("two replicas accepted %d of 150 calls, want 100", accepted)
+	}
+}
+
+// TestDegraded: Redis killed → calls are answered from this replica's
+// counts, the counter says degraded, one error is logged; Redis back →
+// shared counting resumes.
+func TestDegraded(t *testing.T) {
+	srv := redistest.Start(t)
+	var logs syncBuffer
+	clk := ratelimittest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	p := ratelimit.Policy{{Limit: 10, Every: time.Minute}}
+	opts := redis.Options{Policy: p, Now: clk.Now, PingEvery: 20 * time.Millisecond, Prefix: "deg:",
+		Logger: slog.New(slog.NewTextHandler(&logs, nil))}
+	a := newCounter(t, srv.URL, opts)
+	b := newCounter(t, srv.URL, opts)
+	ctx := context.Background()
+	allow := func(c *redis.Counter) bool {
+		t.Helper()
+		ok, _, err := c.Allow(ctx, "k")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	for range 5 {
+		if !allow(a) || !allow(b) {
+			t.Fatal("refused within the shared budget")
+		}
+	}
+	if allow(a) || allow(b) {
+		t.Fatal("shared budget of 10 exceeded")
+	}
+
+	srv.Stop()
+	// Each replica now counts alone, from zero: 10 each.
+	for i := range 10 {
+		if !allow(a) {
+			t.Fatalf("degraded: call %d refused", i+1)
+		}
+	}
+	if allow(a) {
+		t.Fatal("degraded: call 11 accepted; the local budget is 10")
+	}
+	for range 100 {
+		allow(a)
+		allow(b)
+	}
+	if !a.Degraded() || a.Status(ctx) == nil || !strings.Contains(a.Status(ctx).Error(), "Redis is unreachable") {
+		t.Fatalf("Degraded() = %v, Status = %v; want degraded", a.Degraded(), a.Status(ctx))
+	}
+	time.Sleep(100 * time.Millisecond) // several failed pings
+	if n := strings.Count(logs.String(), "level=ERROR"); n != 2 {
+		t.Errorf("%d errors logged by two replicas, want one each:\n%s", n, logs.String())
+	}
+
+	srv.Restart()
+	deadline := time.Now().Add(10 * time.Second)
+	for a.Degraded() || b.Degraded() {
+		if time.Now().After(deadline) {
+			t.Fatal("still degraded 10 s after Redis restarted")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := a.Status(ctx); err != nil {
+		t.Errorf("Status after recovery: %v", err)
+	}
+	// The restarted Redis is empty: 10 calls between both replicas.
+	n := 0
+	for i := range 30 {
+		c := a
+		if i%2 == 1 {
+			c = b
+		}
+		if allow(c) {
+			n++
+		}
+	}
+	if n != 10 {
+		t.Errorf("after recovery the replicas accepted %d calls, want 10 shared", n)
+	}
+	if !strings.Contains(logs.String(), "shared counting resumed") {
+		t.Errorf("recovery not logged:\n%s", logs.String())
+	}
+}
+
+func TestStartsDegraded(t *testing.T) {
+	srv := redistest.Start(t)
+	srv.Stop()
+	c := newCounter(t, srv.URL, redis.Options{Policy: ratelimit.Service, PingEvery: 20 * time.Millisecond})
+	if !c.Degraded() {
+		t.Fatal("not degraded with Redis down")
+	}
+	if ok, _, err := c.Allow(context.Background(), "k"); !ok || err != nil {
+		t.Fatalf("Allow = %v, %v; want accepted from the local counts", ok, err)
+	}
+	srv.Restart()
+	deadline := time.Now().Add(10 * time.Second)
+	for c.Degraded() {
+		if time.Now().After(deadline) {
+			t.Fatal("still degraded 10 s after Redis started")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestBadURL(t *testing.T) {
+	if _, err := redis.New("http://nope", redis.Options{}); err == nil {
+		t.Error("New accepted an http:// URL")
+	}
+}
+
+// BenchmarkCounter is the Redis limiter's cost per call (one round trip
+// and the script), sequential and from parallel callers.
+func BenchmarkCounter(b *testing.B) {
+	srv := redistest.Start(b)
+	ctx := context.Background()
+	b.Run("OneKey", func(b *testing.B) {
+		c := newCounter(b, srv.URL, redis.Options{Policy: ratelimit.Policy{{Limit: 1 << 20, Every: time.Minute}}})
+		for b.Loop() {
+			_, _, _ = c.Allow(ctx, "tenant|app|users/machines")
+		}
+	})
+	b.Run("ServicePolicyThrottled", func(b *testing.B) {
+		c := newCounter(b, srv.URL, redis.Options{Policy: ratelimit.Service})
+		for b.Loop() {
+			_, _, _ = c.Allow(ctx, "tenant|app|users/machines")
+		}
+	})
+	b.Run("ParallelManyKeys", func(b *testing.B) {
+		c := newCounter(b, srv.URL, redis.Options{Policy: ratelimit.Service})
+		b.RunParallel(func(pb *testing.PB) {
+			i := 0
+			for pb.Next() {
+				_, _, _ = c.Allow(ctx, "tenant|app"+string(rune('a'+i%26))+"|users/machines")
+				i++
+			}
+		})
+	})
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
