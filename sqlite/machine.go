@@ -186,11 +186,11 @@ func (s *machineScanner) scan(row scanner) (openatp.Machine, error) {
 		m.IsAADJoined = openatp.Ptr(s.aad.Bool)
 	}
 	m.AADDeviceID = ptr(s.aadID)
-	if err := json.Unmarshal(s.tags, &m.MachineTags); err != nil {
+	if err := unmarshalList(s.tags, &m.MachineTags); err != nil {
 		return m, internal(err, "bad machine_tags of machine "+m.ID)
 	}
 	m.DeviceValue = ptr(s.value)
-	if err := json.Unmarshal(s.ips, &m.IPAddresses); err != nil {
+	if err := unmarshalList(s.ips, &m.IPAddresses); err != nil {
 		return m, internal(err, "bad ip_addresses of machine "+m.ID)
 	}
 	m.OSArchitecture = ptr(s.arch)
@@ -210,4 +210,14 @@ func timePtr(n sql.NullInt64) *time.Time {
 	}
 	t := fromNanos(n.Int64)
 	return &t
+}
+
+// unmarshalList decodes a stored JSON list; the common empty list without
+// the cost of encoding/json.
+func unmarshalList[T any](data []byte, v *[]T) error {
+	if string(data) == "[]" {
+		*v = []T{}
+		return nil
+	}
+	return json.Unmarshal(data, v)
 }

@@ -109,7 +109,7 @@ func params(txlock string) url.Values {
 	return q
 }
 
-// Close closes the database. It does not wait for running Snapshot calls.
+// Close closes the database, waiting for running queries to finish.
 func (db *DB) Close() error {
 	err := db.ver.close()
 	db.r.close()

@@ -1,7 +1,6 @@
 package storetest
 
 import (
-	"errors"
 	"testing"
 
 	"github.com/openatp/openatp"
@@ -113,111 +112,4 @@ func testGroupAssignment(t *testing.T, su *suite) {
 			diff(t, "group ids", want, groupsOf(t))
 		})
 	}
-}
-
-func testSnapshot(t *testing.T, su *suite) {
-	s := su.open(t)
-	tenant := mustTenant(t, s, 1, "a.example")
-	m1, m2, m3 := fullMachine(0xb0), fullMachine(0x0b), fullMachine(0xa1)
-	m3.MachineTags = []string{"lab"}
-	mustUpsert(t, s, tenant, m1, m2, m3)
-	noErr(t, s.CreateGroup(ctx, tenant, openatp.DeviceGroup{ID: 7, Name: "Lab", Rank: 1, Rules: []openatp.RuleRow{{Property: openatp.RuleTag, Values: []string{"lab"}}}}))
-	mustLogons(t, s, tenant,
-		logon("contoso", "bob", 0xb0, 3, "Network"),
-		logon("Contoso", "Bob", 0x0b, 1, "Interactive"),
-		logon("zeta", "alice", 0xb0, 2, "Batch"),
-		logon("Alpha", "alice", 0xa1, 4, "Service"),
-		logon("alpha", "alice", 0x0b, 4, "Service"),
-	)
-	ms, rels := snapshot(t, s, tenant)
-	lab := m3
-	lab.RBACGroupID, lab.RBACGroupName = 7, "Lab"
-	diff(t, "machines", []openatp.Machine{defaultGroup(m2), lab, defaultGroup(m1)}, ms)
-	um := func(name, domain string, n, first, last int, typ string) openatp.UserMachine {
-		return openatp.UserMachine{AccountName: name, AccountDomain: domain, MachineID: machineID(n), FirstSeen: at(first), LastSeen: at(last), LogonTypes: []string{typ}}
-	}
-	// By user (name, then domain, both ignoring case), then machine id.
-	diff(t, "relations", []openatp.UserMachine{
-		um("alice", "Alpha", 0x0b, 4, 4, "Service"),
-		um("alice", "Alpha", 0xa1, 4, 4, "Service"),
-		um("alice", "zeta", 0xb0, 2, 2, "Batch"),
-		um("bob", "contoso", 0x0b, 1, 1, "Interactive"),
-		um("bob", "contoso", 0xb0, 3, 3, "Network"),
-	}, rels)
-
-	t.Run("a callback error stops the stream", func(t *testing.T) {
-		stop := errors.New("stop")
-		n := 0
-		err := s.Snapshot(ctx, tenant, func(openatp.Machine) error { n++; return stop }, func(openatp.UserMachine) error { return nil })
-		if !errors.Is(err, stop) || n != 1 {
-			t.Errorf("got %v after %d machines, want %v after 1", err, n, stop)
-		}
-		n = 0
-		err = s.Snapshot(ctx, tenant, func(openatp.Machine) error { return nil }, func(openatp.UserMachine) error { n++; return stop })
-		if !errors.Is(err, stop) || n != 1 {
-			t.Errorf("got %v after %d relations, want %v after 1", err, n, stop)
-		}
-	})
-	t.Run("unknown tenant", func(t *testing.T) {
-		err := s.Snapshot(ctx, tenantID(9), func(openatp.Machine) error { return nil }, func(openatp.UserMachine) error { return nil })
-		wantKind(t, err, openatp.NotFound)
-	})
-	t.Run("empty tenant", func(t *testing.T) {
-		empty := mustTenant(t, s, 2, "b.example")
-		ms, rels := snapshot(t, s, empty)
-		if len(ms) != 0 || len(rels) != 0 {
-			t.Errorf("got %d machines, %d relations, want none", len(ms), len(rels))
-		}
-	})
-}
-
-func testResetTenant(t *testing.T, su *suite) {
-	s := su.open(t)
-	a := mustTenant(t, s, 1, "a.example")
-	b := mustTenant(t, s, 2, "b.example")
-	app := openatp.App{TenantID: a, ClientID: "client-a", Name: "app", SecretHash: []byte{1}, Created: t0}
-	noErr(t, s.CreateApp(ctx, app))
-	for _, tenant := range []string{a, b} {
-		mustMachines(t, s, tenant, 1, 2)
-		mustLogons(t, s, tenant, logon("contoso", "alice", 1, 1, "Network"))
-		noErr(t, s.CreateGroup(ctx, tenant, openatp.DeviceGroup{ID: 1, Name: "G", Rank: 1}))
-	}
-	bMachines, bRels := snapshot(t, s, b)
-
-	noErr(t, s.ResetTenant(ctx, a))
-
-	ms, rels := snapshot(t, s, a)
-	if len(ms) != 0 || len(rels) != 0 {
-		t.Errorf("after reset: %d machines, %d relations, want none", len(ms), len(rels))
-	}
-	_, err := s.UserMachines(ctx, a, openatp.UserRef{Name: "alice"})
-	wantKind(t, err, openatp.NotFound)
-	gs, err := s.Groups(ctx, a)
-	noErr(t, err)
-	if len(gs) != 0 {
-		t.Errorf("after reset: groups %v, want none", gs)
-	}
-	if _, err := s.Tenant(ctx, a); err != nil {
-		t.Errorf("the tenant is gone: %v", err)
-	}
-	got, err := s.App(ctx, a, "client-a")
-	noErr(t, err)
-	diff(t, "app", app, got, equateEmpty)
-
-	ms, rels = snapshot(t, s, b)
-	diff(t, "machines of b", bMachines, ms)
-	diff(t, "relations of b", bRels, rels)
-	gs, err = s.Groups(ctx, b)
-	noErr(t, err)
-	if len(gs) != 1 {
-		t.Errorf("groups of b: %v, want 1", gs)
-	}
-
-	// The tenant can be filled again, with the same ids.
-	mustMachines(t, s, a, 1)
-	mustLogons(t, s, a, logon("contoso", "alice", 1, 1, "Network"))
-	diff(t, "alice after refill", machineIDs(1), userMachineIDs(t, s, a, openatp.UserRef{Name: "alice"}))
-	noErr(t, s.CreateGroup(ctx, a, openatp.DeviceGroup{ID: 1, Name: "G", Rank: 1}))
-
-	wantKind(t, s.ResetTenant(ctx, tenantID(9)), openatp.NotFound)
 }
