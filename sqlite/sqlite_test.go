@@ -2,10 +2,12 @@ package sqlite_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/sqlite"
@@ -115,5 +117,62 @@ func TestOpenErrors(t *testing.T) {
 	}
 	if _, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "missing", "dir", "x.db")); !openatp.IsKind(err, openatp.Unavailable) {
 		t.Errorf("Open in a missing directory: %v, want an Unavailable error", err)
+	}
+}
+
+// TestConcurrentWriters writes through two handles on one file at once, as
+// a server and an import command would: both wait for the other's lock.
+func TestConcurrentWriters(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "openatp.db")
+	dbs := []*sqlite.DB{openAt(t, path), openAt(t, path)}
+	if err := dbs[0].CreateTenant(ctx, openatp.Tenant{ID: "t1", Name: "one.example"}); err != nil {
+		t.Fatal(err)
+	}
+	var ms []openatp.Machine
+	for i := range 50 {
+		m := openatp.Machine{ID: fmt.Sprintf("%040x", i)}
+		if err := m.Normalize(); err != nil {
+			t.Fatal(err)
+		}
+		ms = append(ms, m)
+	}
+	if err := dbs[0].UpsertMachines(ctx, "t1", ms); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 100)
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			db := dbs[w%2]
+			for i := range 20 {
+				var ls []openatp.Logon
+				for j := range 50 {
+					ls = append(ls, openatp.Logon{MachineID: ms[j].ID, AccountName: fmt.Sprintf("user%d", w), AccountDomain: "d",
+						Timestamp: time.Unix(int64(i*100+j), 0)})
+				}
+				if err := db.AddLogons(ctx, "t1", ls); err != nil {
+					errs <- err
+					return
+				}
+				if err := db.UpsertMachines(ctx, "t1", ms[i:i+1]); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	for w := range 4 {
+		got, err := dbs[(w+1)%2].UserMachines(ctx, "t1", openatp.UserRef{Name: fmt.Sprintf("USER%d", w)})
+		if err != nil || len(got) != 50 {
+			t.Errorf("user%d: %d machines, %v; want 50", w, len(got), err)
+		}
 	}
 }

@@ -139,4 +139,21 @@ func testResetTenant(t *testing.T, su *suite) {
 	noErr(t, s.CreateGroup(ctx, a, openatp.DeviceGroup{ID: 1, Name: "G", Rank: 1}))
 
 	wantKind(t, s.ResetTenant(ctx, tenantID(9)), openatp.NotFound)
+
+	if su.reopen == nil {
+		return
+	}
+	t.Run("reset through another store", func(t *testing.T) {
+		// Whatever a store caches of a tenant must not survive a reset
+		// made elsewhere.
+		other := su.reopen(t, s)
+		mustLogons(t, s, a, logon("contoso", "alice", 1, 2, "Batch"))
+		noErr(t, other.ResetTenant(ctx, a))
+		mustMachines(t, other, a, 3, 1)
+		mustLogons(t, s, a, logon("CONTOSO", "ALICE", 1, 3, "Network"))
+		_, rels := snapshot(t, s, a)
+		diff(t, "relations", []openatp.UserMachine{{AccountName: "ALICE", AccountDomain: "CONTOSO", MachineID: machineID(1),
+			FirstSeen: at(3), LastSeen: at(3), LogonTypes: []string{"Network"}}}, rels)
+		wantKind(t, s.AddLogons(ctx, a, []openatp.Logon{logon("contoso", "alice", 2, 1, "")}), openatp.Invalid)
+	})
 }
