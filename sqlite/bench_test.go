@@ -175,6 +175,36 @@ func BenchmarkAddLogons(b *testing.B) {
 	b.ReportMetric(float64(len(ls)*b.N)/elapsed.Seconds(), "events/s")
 }
 
+// BenchmarkUpsertMachines loads the benchmark tenant's machines in batches
+// of 10,000 into a new database.
+func BenchmarkUpsertMachines(b *testing.B) {
+	ctx := context.Background()
+	ms := benchMachines(sizes().machines)
+	var elapsed time.Duration
+	for b.Loop() {
+		b.StopTimer()
+		db, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "bench.db"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := db.CreateTenant(ctx, openatp.Tenant{ID: benchTenant, Name: "bench.example"}); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		start := time.Now()
+		for c := range slices.Chunk(ms, benchBatch) {
+			if err := db.UpsertMachines(ctx, benchTenant, c); err != nil {
+				b.Fatal(err)
+			}
+		}
+		elapsed += time.Since(start)
+		b.StopTimer()
+		db.Close()
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(len(ms)*b.N)/elapsed.Seconds(), "machines/s")
+}
+
 // BenchmarkAddLogonsIncremental adds batches of 10,000 new events to the
 // loaded tenant.
 func BenchmarkAddLogonsIncremental(b *testing.B) {

@@ -18,12 +18,13 @@ const machineColumns = `m.id, m.computer_dns_name, m.first_seen, m.last_seen, m.
 	m.health_status, m.onboarding_status, m.risk_score, m.exposure_level, m.is_aad_joined, m.aad_device_id,
 	m.machine_tags, m.device_value, m.ip_addresses, m.os_architecture`
 
-const upsertMachine = `INSERT INTO machines (tenant_seq, id, computer_dns_name, first_seen, last_seen, os_platform,
+// The head and tail of the multi-row UPSERT of UpsertMachines.
+const (
+	machineHead = `INSERT INTO machines (tenant_seq, id, computer_dns_name, first_seen, last_seen, os_platform,
 	os_version, os_processor, version, last_ip_address, last_external_ip_address, agent_version, os_build,
 	health_status, onboarding_status, risk_score, exposure_level, is_aad_joined, aad_device_id, machine_tags,
-	device_value, ip_addresses, os_architecture)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (tenant_seq, id) DO UPDATE SET
+	device_value, ip_addresses, os_architecture)`
+	machineTail = `ON CONFLICT (tenant_seq, id) DO UPDATE SET
 	computer_dns_name = excluded.computer_dns_name, first_seen = excluded.first_seen,
 	last_seen = excluded.last_seen, os_platform = excluded.os_platform, os_version = excluded.os_version,
 	os_processor = excluded.os_processor, version = excluded.version, last_ip_address = excluded.last_ip_address,
@@ -34,35 +35,42 @@ ON CONFLICT (tenant_seq, id) DO UPDATE SET
 	aad_device_id = excluded.aad_device_id, machine_tags = excluded.machine_tags,
 	device_value = excluded.device_value, ip_addresses = excluded.ip_addresses,
 	os_architecture = excluded.os_architecture`
+	machineWidth = 23 // parameters per row
+)
 
 // UpsertMachines inserts or replaces machines by id in one transaction: all
 // or nothing. A later machine of the batch replaces an earlier one with the
-// same id. Each machine is normalized (a copy; ms is not changed). Invalid,
-// naming the index of the machine, if one does not normalize or has a time
-// out of range; NotFound if the tenant does not exist.
+// same id (and keeps its relations). Each machine is normalized (a copy; ms
+// is not changed). Invalid, naming the index of the machine, if one does
+// not normalize or has a time out of range; NotFound if the tenant does not
+// exist.
 func (db *DB) UpsertMachines(ctx context.Context, tenantID string, ms []openatp.Machine) error {
+	// Validate and encode before taking the write lock.
+	args := make([]any, machineWidth*len(ms))
+	for i := range ms {
+		m := ms[i]
+		if err := m.Normalize(); err != nil {
+			return invalidItem("machine", i, err)
+		}
+		if err := machineArgs(args[i*machineWidth:(i+1)*machineWidth], &m); err != nil {
+			return invalidItem("machine", i, err)
+		}
+	}
 	return db.inTx(ctx, func(tx *sql.Tx, q conn) error {
 		seq, err := tenantSeq(ctx, q, tenantID)
 		if err != nil {
 			return err
 		}
-		stmt, err := tx.PrepareContext(ctx, upsertMachine)
-		if err != nil {
-			return storeError(err, "cannot store machines")
-		}
-		defer stmt.Close()
-		args := make([]any, 23)
+		b := newBulk(tx, machineHead, machineWidth, machineTail)
 		for i := range ms {
-			m := ms[i]
-			if err := m.Normalize(); err != nil {
-				return invalidItem("machine", i, err)
+			row := args[i*machineWidth : (i+1)*machineWidth]
+			row[0] = seq
+			if err := b.add(ctx, row...); err != nil {
+				return storeError(err, "cannot store machines")
 			}
-			if err := machineArgs(args, seq, &m); err != nil {
-				return invalidItem("machine", i, err)
-			}
-			if _, err := stmt.ExecContext(ctx, args...); err != nil {
-				return storeError(err, fmt.Sprintf("cannot store machine %d", i))
-			}
+		}
+		if err := b.flush(ctx); err != nil {
+			return storeError(err, "cannot store machines")
 		}
 		return nil
 	})
@@ -78,8 +86,9 @@ func invalidItem(what string, i int, err error) error {
 	return &openatp.Error{Kind: openatp.Invalid, Code: "InvalidInput", Message: fmt.Sprintf("%s %d: invalid", what, i), Err: err}
 }
 
-// machineArgs fills args with the arguments of upsertMachine.
-func machineArgs(args []any, tenantSeq int64, m *openatp.Machine) error {
+// machineArgs fills args with the parameters of one row of machineHead,
+// but for args[0], the tenant.
+func machineArgs(args []any, m *openatp.Machine) error {
 	first, err := nullNanos("firstSeen", m.FirstSeen)
 	if err != nil {
 		return err
@@ -104,7 +113,7 @@ func machineArgs(args []any, tenantSeq int64, m *openatp.Machine) error {
 	if m.OSBuild != nil {
 		build = sql.NullInt64{Int64: *m.OSBuild, Valid: true}
 	}
-	copy(args, []any{tenantSeq, m.ID, str(m.ComputerDNSName), first, last, str(m.OSPlatform),
+	copy(args, []any{nil, m.ID, str(m.ComputerDNSName), first, last, str(m.OSPlatform),
 		str(m.OSVersion), str(m.OSProcessor), str(m.Version), str(m.LastIPAddress), str(m.LastExternalIPAddress),
 		str(m.AgentVersion), build, str(m.HealthStatus), str(m.OnboardingStatus), str(m.RiskScore),
 		str(m.ExposureLevel), aad, str(m.AADDeviceID), string(tags), str(m.DeviceValue), string(ips),

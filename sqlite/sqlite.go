@@ -45,7 +45,6 @@ type DB struct {
 	// stored with a zero Created. Tests may replace it before first use.
 	Now func() time.Time
 
-	path string
 	rdb  *sql.DB // readers; transactions begin DEFERRED
 	wdb  *sql.DB // one writer connection; transactions begin IMMEDIATE
 	r    *stmtCache
@@ -60,7 +59,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	if path == "" || strings.HasPrefix(path, ":memory:") || strings.Contains(path, "?") {
 		return nil, openatp.Errorf(openatp.Invalid, "sqlite: %q is not a database file path", path)
 	}
-	db := &DB{Now: time.Now, path: path}
+	db := &DB{Now: time.Now}
 	var err error
 	if db.wdb, err = sql.Open(driverName, dsn(path, "immediate", writerCacheKiB)); err != nil {
 		return nil, unavailable(err, "cannot open the database")
@@ -77,7 +76,9 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		db.wdb.Close()
 		return nil, unavailable(err, "cannot open the database")
 	}
-	n := max(4, 2*runtime.GOMAXPROCS(0))
+	// Readers do not block each other; the bound only keeps a burst of
+	// requests from opening a connection (and a page cache) each.
+	n := max(8, 4*runtime.GOMAXPROCS(0))
 	db.rdb.SetMaxOpenConns(n + 1) // +1: the DataVersion connection
 	db.rdb.SetMaxIdleConns(n + 1)
 	db.r = newStmtCache(db.rdb)
