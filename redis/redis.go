@@ -63,6 +63,13 @@ type Counter struct {
 	// windowArgs are the script's trailing arguments: limit, window µs, ...
 	windowArgs []any
 
+	// blocked remembers, per key, until when (Unix ns, on the counter's
+	// clock) Redis refuses every call: a throttled caller's retries are
+	// refused here without a round trip. Exact, because accepted calls
+	// only ever make a full window's wait longer.
+	blockedMu sync.RWMutex
+	blocked   map[string]int64
+
 	degraded atomic.Bool
 	local    atomic.Pointer[ratelimit.Memory]
 	mu       sync.Mutex // guards lastErr and since
@@ -84,7 +91,7 @@ var ErrDegraded = errors.New("rate limits counted in this replica only: Redis is
 func New(url string, opts Options) (*Counter, error) {
 	o, err := goredis.ParseURL(url)
 	if err != nil {
-		return nil, fmt.Errorf("--redis: %w", err)
+		return nil, fmt.Errorf("redis URL: %w", err)
 	}
 	opts = withDefaults(opts)
 	o.DialTimeout, o.ReadTimeout, o.WriteTimeout = opts.Timeout, opts.Timeout, opts.Timeout
@@ -129,7 +136,7 @@ func NewClient(client goredis.UniversalClient, opts Options) *Counter {
 	var id [8]byte
 	_, _ = rand.Read(id[:])
 	c := &Counter{client: client, opts: opts, replica: hex.EncodeToString(id[:]) + ":",
-		stop: make(chan struct{}), done: make(chan struct{})}
+		blocked: make(map[string]int64), stop: make(chan struct{}), done: make(chan struct{})}
 	for _, w := range opts.Policy {
 		c.windowArgs = append(c.windowArgs, w.Limit, w.Every.Microseconds())
 	}
@@ -154,9 +161,23 @@ func (c *Counter) Allow(ctx context.Context, key string) (bool, time.Duration, e
 	if c.degraded.Load() {
 		return c.local.Load().Allow(ctx, key)
 	}
-	now := ""
+	start := c.now()
+	c.blockedMu.RLock()
+	until, blocked := c.blocked[key]
+	c.blockedMu.RUnlock()
+	if blocked {
+		if wait := until - start.UnixNano(); wait > 0 {
+			return false, time.Duration(wait), nil
+		}
+		c.blockedMu.Lock()
+		if c.blocked[key] == until {
+			delete(c.blocked, key)
+		}
+		c.blockedMu.Unlock()
+	}
+	now := "" // the script reads Redis's clock
 	if c.opts.Now != nil {
-		now = strconv.FormatInt(c.opts.Now().UnixMicro(), 10)
+		now = strconv.FormatInt(start.UnixMicro(), 10)
 	}
 	args := make([]any, 0, 2+len(c.windowArgs))
 	args = append(args, now, c.replica+strconv.FormatUint(c.seq.Add(1), 36))
@@ -172,9 +193,34 @@ func (c *Counter) Allow(ctx context.Context, key string) (bool, time.Duration, e
 		return c.local.Load().Allow(ctx, key)
 	}
 	if retry > 0 {
-		return false, time.Duration(retry) * time.Microsecond, nil
+		// Redis refused at its time r >= start; no call is accepted before
+		// r + wait, so start + wait is a safe (early) end of the block.
+		wait := time.Duration(retry) * time.Microsecond
+		c.blockedMu.Lock()
+		c.blocked[key] = start.Add(wait).UnixNano()
+		c.blockedMu.Unlock()
+		return false, wait, nil
 	}
 	return true, 0, nil
+}
+
+func (c *Counter) now() time.Time {
+	if c.opts.Now != nil {
+		return c.opts.Now()
+	}
+	return time.Now()
+}
+
+// forgetBlocks drops the blocks that have ended, or all of them.
+func (c *Counter) forgetBlocks(all bool) {
+	now := c.now().UnixNano()
+	c.blockedMu.Lock()
+	defer c.blockedMu.Unlock()
+	for k, until := range c.blocked {
+		if all || until <= now {
+			delete(c.blocked, k)
+		}
+	}
 }
 
 // fail enters (or stays in) degraded mode after err.
@@ -202,11 +248,16 @@ func (c *Counter) watch() {
 	defer close(c.done)
 	t := time.NewTicker(c.opts.PingEvery)
 	defer t.Stop()
+	lastSweep := time.Now()
 	for {
 		select {
 		case <-c.stop:
 			return
 		case <-t.C:
+		}
+		if time.Since(lastSweep) >= time.Minute {
+			c.forgetBlocks(false)
+			lastSweep = time.Now()
 		}
 		if !c.degraded.Load() {
 			continue
@@ -223,7 +274,8 @@ func (c *Counter) watch() {
 		c.degraded.Store(false)
 		c.lastErr = nil
 		c.mu.Unlock()
-		c.lastLog.Store(0) // the next outage is logged at once
+		c.lastLog.Store(0)   // the next outage is logged at once
+		c.forgetBlocks(true) // Redis may have lost its counts
 		c.opts.Logger.Info("rate limit: Redis answers again; shared counting resumed", "degraded_for", time.Since(since).Round(time.Millisecond))
 	}
 }

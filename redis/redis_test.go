@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -100,36 +102,43 @@ func TestDegraded(t *testing.T) {
 	a := newCounter(t, srv.URL, opts)
 	b := newCounter(t, srv.URL, opts)
 	ctx := context.Background()
-	allow := func(c *redis.Counter) bool {
+	allow := func(c *redis.Counter, key string) bool {
 		t.Helper()
-		ok, _, err := c.Allow(ctx, "k")
+		ok, _, err := c.Allow(ctx, key)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return ok
 	}
 	for range 5 {
-		if !allow(a) || !allow(b) {
+		if !allow(a, "k") || !allow(b, "k") {
 			t.Fatal("refused within the shared budget")
 		}
 	}
-	if allow(a) || allow(b) {
+	if allow(a, "k") || allow(b, "k") {
 		t.Fatal("shared budget of 10 exceeded")
 	}
 
 	srv.Stop()
+	// A key Redis refused stays refused for the wait Redis gave.
+	if allow(a, "k") {
+		t.Error("throttled key accepted after Redis stopped, within its wait")
+	}
+	if a.Degraded() {
+		t.Error("a throttled call went to Redis: the counter noticed the outage")
+	}
 	// Each replica now counts alone, from zero: 10 each.
 	for i := range 10 {
-		if !allow(a) {
+		if !allow(a, "k2") {
 			t.Fatalf("degraded: call %d refused", i+1)
 		}
 	}
-	if allow(a) {
+	if allow(a, "k2") {
 		t.Fatal("degraded: call 11 accepted; the local budget is 10")
 	}
 	for range 100 {
-		allow(a)
-		allow(b)
+		allow(a, "k2")
+		allow(b, "k2")
 	}
 	if !a.Degraded() || a.Status(ctx) == nil || !strings.Contains(a.Status(ctx).Error(), "Redis is unreachable") {
 		t.Fatalf("Degraded() = %v, Status = %v; want degraded", a.Degraded(), a.Status(ctx))
@@ -157,7 +166,7 @@ func TestDegraded(t *testing.T) {
 		if i%2 == 1 {
 			c = b
 		}
-		if allow(c) {
+		if allow(c, "k") {
 			n++
 		}
 	}
@@ -195,30 +204,43 @@ func TestBadURL(t *testing.T) {
 	}
 }
 
-// BenchmarkCounter is the Redis limiter's cost per call (one round trip
-// and the script), sequential and from parallel callers.
+// BenchmarkCounter is the Redis limiter's cost per call: an accepted call
+// (one round trip and the script), a throttled caller's call (refused by the
+// replica from the wait Redis gave), and accepted calls of many keys from
+// parallel callers.
 func BenchmarkCounter(b *testing.B) {
 	srv := redistest.Start(b)
 	ctx := context.Background()
-	b.Run("OneKey", func(b *testing.B) {
-		c := newCounter(b, srv.URL, redis.Options{Policy: ratelimit.Policy{{Limit: 1 << 20, Every: time.Minute}}})
+	// A clock that moves 2.4 s a call: the service's policy accepts
+	// every call (25 a minute, 1,500 an hour), at its full cost.
+	var tick atomic.Int64
+	clock := func() time.Time { return time.Unix(1e9, 0).Add(time.Duration(tick.Add(1)) * 2400 * time.Millisecond) }
+	b.Run("Accepted", func(b *testing.B) {
+		c := newCounter(b, srv.URL, redis.Options{Policy: ratelimit.Service, Now: clock})
 		for b.Loop() {
-			_, _, _ = c.Allow(ctx, "tenant|app|users/machines")
+			if ok, _, _ := c.Allow(ctx, "tenant|app|users/machines"); !ok {
+				b.Fatal("refused")
+			}
 		}
 	})
-	b.Run("ServicePolicyThrottled", func(b *testing.B) {
+	b.Run("Throttled", func(b *testing.B) {
 		c := newCounter(b, srv.URL, redis.Options{Policy: ratelimit.Service})
-		for b.Loop() {
+		for range 101 {
 			_, _, _ = c.Allow(ctx, "tenant|app|users/machines")
 		}
+		for b.Loop() {
+			if ok, _, _ := c.Allow(ctx, "tenant|app|users/machines"); ok {
+				b.Fatal("accepted")
+			}
+		}
 	})
-	b.Run("ParallelManyKeys", func(b *testing.B) {
-		c := newCounter(b, srv.URL, redis.Options{Policy: ratelimit.Service})
+	b.Run("ParallelAccepted", func(b *testing.B) {
+		c := newCounter(b, srv.URL, redis.Options{Policy: ratelimit.Service, Now: clock})
+		var n atomic.Int64
 		b.RunParallel(func(pb *testing.PB) {
-			i := 0
+			key := "tenant|app" + strconv.FormatInt(n.Add(1), 10) + "|users/machines"
 			for pb.Next() {
-				_, _, _ = c.Allow(ctx, "tenant|app"+string(rune('a'+i%26))+"|users/machines")
-				i++
+				_, _, _ = c.Allow(ctx, key)
 			}
 		})
 	})

@@ -165,7 +165,7 @@ func newLimiter(policy ratelimit.Policy, redisURL string, logger *slog.Logger) (
 	}
 	c, err := redis.New(redisURL, redis.Options{Policy: policy, Logger: logger})
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, fmt.Errorf("--redis: %w", err)
 	}
 	return c, c.Status, func() { _ = c.Close() }, nil
 }
