@@ -35,7 +35,11 @@ func limit(l Limiter, w http.ResponseWriter, r *http.Request, p *openatp.Princip
 		secs = 1
 	}
 	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	unit := " seconds."
+	if secs == 1 {
+		unit = " second."
+	}
 	writeErrorBody(w, r, http.StatusTooManyRequests, "TooManyRequests",
-		"Rate limit is exceeded. Try again in "+strconv.Itoa(secs)+" seconds.")
+		"Rate limit is exceeded. Try again in "+strconv.Itoa(secs)+unit)
 	return false
 }

@@ -38,9 +38,6 @@ func isUniqueViolation(err error) bool {
 	return c == codeConstraintUnique || c == codeConstraintPK
 }
 
-// isForeignKeyViolation reports whether err is a FOREIGN KEY failure.
-func isForeignKeyViolation(err error) bool { return sqliteCode(err) == codeConstraintFK }
-
 // isBusy reports whether err says the database was locked too long.
 func isBusy(err error) bool {
 	c := sqliteCode(err) & primaryCodeMask
