@@ -35,6 +35,9 @@ type DeviceGroup struct {
 	Description string
 	Rank        int
 	Rules       []RuleRow
+	// UserGroups may see the group's machines; none means every user
+	// with the View Data permission may.
+	UserGroups []string
 }
 
 // Matches reports whether m matches g's rule: rows of one property are

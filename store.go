@@ -76,12 +76,49 @@ type KeyStore interface {
 	SetSetting(ctx context.Context, name, value string) error
 }
 
+// RBACStore keeps who may see what: user groups (the stand-in for Entra
+// security groups), directory users who sign in for delegated tokens,
+// roles, and the management of device groups. Every method returns
+// NotFound if the tenant does not exist.
+type RBACStore interface {
+	// PutUserGroup stores a user group or renames it. Invalid if malformed.
+	PutUserGroup(ctx context.Context, tenantID string, g UserGroup) error
+	// UserGroups lists the tenant's user groups ordered by name, then id.
+	UserGroups(ctx context.Context, tenantID string) ([]UserGroup, error)
+	// CreateDirectoryUser stores a user. Conflict if the id or the user
+	// name (ignoring case) exists; Invalid for a malformed user name.
+	CreateDirectoryUser(ctx context.Context, tenantID string, u DirectoryUser) error
+	// UpdateDirectoryUser replaces the display name, password hash and
+	// groups of the user with u.ID. NotFound if none.
+	UpdateDirectoryUser(ctx context.Context, tenantID string, u DirectoryUser) error
+	// DirectoryUser finds a user by user name, ignoring case. NotFound if none.
+	DirectoryUser(ctx context.Context, tenantID, userName string) (DirectoryUser, error)
+	// DirectoryUsers lists the tenant's users ordered by user name.
+	DirectoryUsers(ctx context.Context, tenantID string) ([]DirectoryUser, error)
+	// PutRole stores a role, replacing one of the same name (ignoring
+	// case). Invalid if malformed.
+	PutRole(ctx context.Context, tenantID string, r Role) error
+	// Roles lists the tenant's roles ordered by name (ignoring case).
+	Roles(ctx context.Context, tenantID string) ([]Role, error)
+	// DeleteRole deletes a role by name, ignoring case. NotFound if none.
+	DeleteRole(ctx context.Context, tenantID, name string) error
+	// UpdateGroup replaces the name, description, rules and user groups of
+	// the device group with g.ID and moves it to position g.Rank (1 is the
+	// highest): the others keep their order, ranks are renumbered 1..n.
+	// NotFound if none; Conflict for the default group or a taken name.
+	UpdateGroup(ctx context.Context, tenantID string, g DeviceGroup) error
+	// DeleteGroup deletes a device group. NotFound if none; Conflict for
+	// the default group.
+	DeleteGroup(ctx context.Context, tenantID string, id int64) error
+}
+
 // Store is everything openatp keeps. It is implemented by package sqlite
 // (the embedded default) and checked by package storetest.
 type Store interface {
 	TenantStore
 	MachineStore
 	KeyStore
+	RBACStore
 	// DataVersion returns a number that changes whenever a write that may
 	// change a read has been committed, by this process or any other.
 	// It is cheap: the API calls it on every request to know whether its

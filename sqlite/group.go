@@ -20,7 +20,7 @@ func (db *DB) Groups(ctx context.Context, tenantID string) ([]openatp.DeviceGrou
 // groups returns the device groups of a tenant ordered by rank, then id;
 // none if the tenant does not exist.
 func groups(ctx context.Context, q conn, tenantID string) ([]openatp.DeviceGroup, error) {
-	rows, err := q.query(ctx, `SELECT g.id, g.name, g.description, g.rank, g.rules
+	rows, err := q.query(ctx, `SELECT g.id, g.name, g.description, g.rank, g.rules, g.user_groups
 		FROM device_groups g JOIN tenants t ON t.seq = g.tenant_seq
 		WHERE t.id = ? ORDER BY g.rank, g.id`, tenantID)
 	if err != nil {
@@ -31,8 +31,12 @@ func groups(ctx context.Context, q conn, tenantID string) ([]openatp.DeviceGroup
 	for rows.Next() {
 		var g openatp.DeviceGroup
 		var rules []byte
-		if err := rows.Scan(&g.ID, &g.Name, &g.Description, &g.Rank, &rules); err != nil {
+		var userGroups string
+		if err := rows.Scan(&g.ID, &g.Name, &g.Description, &g.Rank, &rules, &userGroups); err != nil {
 			return nil, storeError(err, "cannot read device groups")
+		}
+		if g.UserGroups, err = parseList(userGroups); err != nil {
+			return nil, internal(err, "bad user groups of device group "+g.Name)
 		}
 		if err := json.Unmarshal(rules, &g.Rules); err != nil {
 			return nil, internal(err, "bad rules of device group "+g.Name)
@@ -51,22 +55,8 @@ func groups(ctx context.Context, q conn, tenantID string) ([]openatp.DeviceGroup
 // same id or the same name ignoring case (including the default group: id 0,
 // openatp.DefaultGroupName).
 func (db *DB) CreateGroup(ctx context.Context, tenantID string, g openatp.DeviceGroup) error {
-	switch {
-	case g.ID < 0:
-		return openatp.CodedErrorf(openatp.Invalid, "InvalidInput", "id: must not be negative")
-	case g.Name == "":
-		return openatp.CodedErrorf(openatp.Invalid, "InvalidInput", "name: is required")
-	case g.Rank < 1:
-		return openatp.CodedErrorf(openatp.Invalid, "InvalidInput", "rank: must be 1 or more")
-	case g.ID == openatp.DefaultGroupID || openatp.NameKey(g.Name) == openatp.NameKey(openatp.DefaultGroupName):
-		return openatp.Errorf(openatp.Conflict, "the default device group exists already")
-	}
-	for _, row := range g.Rules {
-		switch row.Property {
-		case openatp.RuleName, openatp.RuleDomain, openatp.RuleTag, openatp.RuleOSPlatform:
-		default:
-			return openatp.CodedErrorf(openatp.Invalid, "InvalidInput", "rules: unknown property %s", quote(string(row.Property)))
-		}
+	if err := g.Validate(); err != nil {
+		return err
 	}
 	rules, err := json.Marshal(g.Rules)
 	if err != nil {
@@ -77,8 +67,8 @@ func (db *DB) CreateGroup(ctx context.Context, tenantID string, g openatp.Device
 		if err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO device_groups (tenant_seq, id, name, name_key, description, rank, rules)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`, seq, g.ID, g.Name, openatp.NameKey(g.Name), g.Description, g.Rank, string(rules))
+		_, err = tx.ExecContext(ctx, `INSERT INTO device_groups (tenant_seq, id, name, name_key, description, rank, rules, user_groups)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, seq, g.ID, g.Name, openatp.NameKey(g.Name), g.Description, g.Rank, string(rules), jsonList(g.UserGroups))
 		if isUniqueViolation(err) {
 			return &openatp.Error{Kind: openatp.Conflict, Message: "a device group with the same id or name exists already", Err: err}
 		}

@@ -258,8 +258,11 @@ func fromNanos(n int64) time.Time { return time.Unix(0, n).UTC() }
 // not a domain error into one: Conflict for a unique violation, NotFound for
 // sql.ErrNoRows, Unavailable when the database is locked or cannot be read,
 // the context's error kind, else Internal. msg is shown; err is kept as the
-// cause.
+// cause. A nil err is nil.
 func storeError(err error, msg string) error {
+	if err == nil {
+		return nil
+	}
 	var e *openatp.Error
 	switch {
 	case errors.As(err, &e):

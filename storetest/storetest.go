@@ -67,6 +67,8 @@ func Run(t *testing.T, open func(t *testing.T) openatp.Store, opts ...Option) {
 		{"SigningKeys", testSigningKeys},
 		{"Settings", testSettings},
 		{"EngineDifferences", testEngineDifferences},
+		{"RBAC", testRBAC},
+		{"GroupManagement", testGroupManagement},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

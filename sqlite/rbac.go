@@ -1,0 +1,329 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"slices"
+
+	"github.com/openatp/openatp"
+)
+
+func jsonList(v []string) string {
+	if v == nil {
+		v = []string{}
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+func bytesOrEmpty(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}
+
+func parseList(s string) ([]string, error) {
+	var v []string
+	if err := json.Unmarshal([]byte(s), &v); err != nil {
+		return nil, err
+	}
+	if v == nil {
+		v = []string{}
+	}
+	return v, nil
+}
+
+// PutUserGroup stores a user group, or renames it. Invalid if malformed;
+// NotFound if the tenant does not exist.
+func (db *DB) PutUserGroup(ctx context.Context, tenantID string, g openatp.UserGroup) error {
+	if err := g.Validate(); err != nil {
+		return err
+	}
+	return db.inTx(ctx, func(tx *sql.Tx, q conn) error {
+		seq, err := tenantSeq(ctx, q, tenantID)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO user_groups (tenant_seq, id, name) VALUES (?, ?, ?)
+			ON CONFLICT (tenant_seq, id) DO UPDATE SET name = excluded.name`, seq, g.ID, g.Name)
+		return storeError(err, "cannot store the user group")
+	})
+}
+
+// UserGroups lists the tenant's user groups ordered by name, then id.
+func (db *DB) UserGroups(ctx context.Context, tenantID string) ([]openatp.UserGroup, error) {
+	seq, err := tenantSeq(ctx, db.read(), tenantID)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := db.read().query(ctx, `SELECT id, name FROM user_groups WHERE tenant_seq = ? ORDER BY name, id`, seq)
+	if err != nil {
+		return nil, storeError(err, "cannot read user groups")
+	}
+	defer rows.Close()
+	out := []openatp.UserGroup{}
+	for rows.Next() {
+		var g openatp.UserGroup
+		if err := rows.Scan(&g.ID, &g.Name); err != nil {
+			return nil, storeError(err, "cannot read user groups")
+		}
+		out = append(out, g)
+	}
+	return out, storeError(rows.Err(), "cannot read user groups")
+}
+
+// CreateDirectoryUser stores a user who signs in. Conflict if the id or the
+// user name (ignoring case) exists in the tenant.
+func (db *DB) CreateDirectoryUser(ctx context.Context, tenantID string, u openatp.DirectoryUser) error {
+	if err := openatp.ValidateUserName(u.UserName); err != nil {
+		return err
+	}
+	return db.inTx(ctx, func(tx *sql.Tx, q conn) error {
+		seq, err := tenantSeq(ctx, q, tenantID)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO directory_users (tenant_seq, id, user_name, user_name_key, display_name, password_hash, groups)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`, seq, u.ID, u.UserName, openatp.NameKey(u.UserName), u.DisplayName, bytesOrEmpty(u.PasswordHash), jsonList(u.Groups))
+		if isUniqueViolation(err) {
+			return &openatp.Error{Kind: openatp.Conflict, Message: "a user with the same id or user name exists already", Err: err}
+		}
+		return storeError(err, "cannot store the user")
+	})
+}
+
+// UpdateDirectoryUser replaces the display name, password hash and groups
+// of the user with u.ID. NotFound if there is none.
+func (db *DB) UpdateDirectoryUser(ctx context.Context, tenantID string, u openatp.DirectoryUser) error {
+	return db.inTx(ctx, func(tx *sql.Tx, q conn) error {
+		seq, err := tenantSeq(ctx, q, tenantID)
+		if err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE directory_users SET display_name = ?, password_hash = ?, groups = ?
+			WHERE tenant_seq = ? AND id = ?`, u.DisplayName, bytesOrEmpty(u.PasswordHash), jsonList(u.Groups), seq, u.ID)
+		if err != nil {
+			return storeError(err, "cannot update the user")
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return openatp.Errorf(openatp.NotFound, "user %s not found", quote(u.ID))
+		}
+		return nil
+	})
+}
+
+const userColumns = `id, user_name, display_name, password_hash, groups`
+
+func scanUser(s scanner) (openatp.DirectoryUser, error) {
+	var u openatp.DirectoryUser
+	var groups string
+	if err := s.Scan(&u.ID, &u.UserName, &u.DisplayName, &u.PasswordHash, &groups); err != nil {
+		return u, err
+	}
+	var err error
+	u.Groups, err = parseList(groups)
+	return u, err
+}
+
+// DirectoryUser finds a user by sign-in name, ignoring case. NotFound if
+// none.
+func (db *DB) DirectoryUser(ctx context.Context, tenantID, userName string) (openatp.DirectoryUser, error) {
+	seq, err := tenantSeq(ctx, db.read(), tenantID)
+	if err != nil {
+		return openatp.DirectoryUser{}, err
+	}
+	rows, err := db.read().query(ctx, `SELECT `+userColumns+` FROM directory_users WHERE tenant_seq = ? AND user_name_key = ?`, seq, openatp.NameKey(userName))
+	if err != nil {
+		return openatp.DirectoryUser{}, storeError(err, "cannot read the user")
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return openatp.DirectoryUser{}, storeError(err, "cannot read the user")
+		}
+		return openatp.DirectoryUser{}, openatp.Errorf(openatp.NotFound, "user %s not found", quote(userName))
+	}
+	u, err := scanUser(rows)
+	if err != nil {
+		return u, storeError(err, "cannot read the user")
+	}
+	return u, nil
+}
+
+// DirectoryUsers lists the tenant's users ordered by user name.
+func (db *DB) DirectoryUsers(ctx context.Context, tenantID string) ([]openatp.DirectoryUser, error) {
+	seq, err := tenantSeq(ctx, db.read(), tenantID)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := db.read().query(ctx, `SELECT `+userColumns+` FROM directory_users WHERE tenant_seq = ? ORDER BY user_name_key, id`, seq)
+	if err != nil {
+		return nil, storeError(err, "cannot read users")
+	}
+	defer rows.Close()
+	out := []openatp.DirectoryUser{}
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, storeError(err, "cannot read users")
+		}
+		out = append(out, u)
+	}
+	return out, storeError(rows.Err(), "cannot read users")
+}
+
+// PutRole stores a role, replacing one of the same name (ignoring case).
+func (db *DB) PutRole(ctx context.Context, tenantID string, r openatp.Role) error {
+	if err := r.Validate(); err != nil {
+		return err
+	}
+	perms, _ := json.Marshal(r.Permissions)
+	if r.Permissions == nil {
+		perms = []byte("[]")
+	}
+	return db.inTx(ctx, func(tx *sql.Tx, q conn) error {
+		seq, err := tenantSeq(ctx, q, tenantID)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO roles (tenant_seq, name, name_key, permissions, user_groups) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (tenant_seq, name_key) DO UPDATE SET name = excluded.name, permissions = excluded.permissions, user_groups = excluded.user_groups`,
+			seq, r.Name, openatp.NameKey(r.Name), string(perms), jsonList(r.UserGroups))
+		return storeError(err, "cannot store the role")
+	})
+}
+
+// Roles lists the tenant's roles ordered by name.
+func (db *DB) Roles(ctx context.Context, tenantID string) ([]openatp.Role, error) {
+	seq, err := tenantSeq(ctx, db.read(), tenantID)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := db.read().query(ctx, `SELECT name, permissions, user_groups FROM roles WHERE tenant_seq = ? ORDER BY name_key`, seq)
+	if err != nil {
+		return nil, storeError(err, "cannot read roles")
+	}
+	defer rows.Close()
+	out := []openatp.Role{}
+	for rows.Next() {
+		var r openatp.Role
+		var perms, groups string
+		if err := rows.Scan(&r.Name, &perms, &groups); err != nil {
+			return nil, storeError(err, "cannot read roles")
+		}
+		if r.Permissions, err = parseList(perms); err != nil {
+			return nil, internal(err, "bad permissions of role "+r.Name)
+		}
+		if r.UserGroups, err = parseList(groups); err != nil {
+			return nil, internal(err, "bad user groups of role "+r.Name)
+		}
+		out = append(out, r)
+	}
+	return out, storeError(rows.Err(), "cannot read roles")
+}
+
+// DeleteRole deletes a role by name, ignoring case. NotFound if none.
+func (db *DB) DeleteRole(ctx context.Context, tenantID, name string) error {
+	return db.inTx(ctx, func(tx *sql.Tx, q conn) error {
+		seq, err := tenantSeq(ctx, q, tenantID)
+		if err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM roles WHERE tenant_seq = ? AND name_key = ?`, seq, openatp.NameKey(name))
+		if err != nil {
+			return storeError(err, "cannot delete the role")
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return openatp.Errorf(openatp.NotFound, "role %s not found", quote(name))
+		}
+		return nil
+	})
+}
+
+// UpdateGroup replaces the name, description, rules and user groups of the
+// device group with g.ID, and moves it to position g.Rank (1 = highest):
+// the other groups keep their order and all ranks are renumbered 1..n.
+// NotFound if there is no such group; Conflict for the default group or a
+// name another group has.
+func (db *DB) UpdateGroup(ctx context.Context, tenantID string, g openatp.DeviceGroup) error {
+	if err := g.Validate(); err != nil {
+		return err
+	}
+	rules, err := json.Marshal(g.Rules)
+	if err != nil {
+		return internal(err, "cannot encode rules")
+	}
+	return db.inTx(ctx, func(tx *sql.Tx, q conn) error {
+		seq, err := tenantSeq(ctx, q, tenantID)
+		if err != nil {
+			return err
+		}
+		gs, err := groups(ctx, q, tenantID)
+		if err != nil {
+			return err
+		}
+		i := slices.IndexFunc(gs, func(x openatp.DeviceGroup) bool { return x.ID == g.ID })
+		if i < 0 {
+			return openatp.Errorf(openatp.NotFound, "device group %d not found", g.ID)
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE device_groups SET name = ?, name_key = ?, description = ?, rules = ?, user_groups = ?
+			WHERE tenant_seq = ? AND id = ?`, g.Name, openatp.NameKey(g.Name), g.Description, string(rules), jsonList(g.UserGroups), seq, g.ID)
+		if isUniqueViolation(err) {
+			return &openatp.Error{Kind: openatp.Conflict, Message: "another device group has that name", Err: err}
+		}
+		if err != nil {
+			return storeError(err, "cannot update the device group")
+		}
+		ids := make([]int64, 0, len(gs))
+		for _, x := range gs {
+			if x.ID != g.ID {
+				ids = append(ids, x.ID)
+			}
+		}
+		pos := min(g.Rank-1, len(ids))
+		ids = slices.Insert(ids, pos, g.ID)
+		return renumber(ctx, tx, seq, ids)
+	})
+}
+
+func renumber(ctx context.Context, tx *sql.Tx, seq int64, ids []int64) error {
+	for i, id := range ids {
+		if _, err := tx.ExecContext(ctx, `UPDATE device_groups SET rank = ? WHERE tenant_seq = ? AND id = ?`, i+1, seq, id); err != nil {
+			return storeError(err, "cannot rank device groups")
+		}
+	}
+	return nil
+}
+
+// DeleteGroup deletes a device group and renumbers the ranks of the others
+// 1..n; its machines fall to the next matching group or the default group.
+// NotFound if none; Conflict for the default group.
+func (db *DB) DeleteGroup(ctx context.Context, tenantID string, id int64) error {
+	if id == openatp.DefaultGroupID {
+		return openatp.Errorf(openatp.Conflict, "the default device group cannot be deleted")
+	}
+	return db.inTx(ctx, func(tx *sql.Tx, q conn) error {
+		seq, err := tenantSeq(ctx, q, tenantID)
+		if err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM device_groups WHERE tenant_seq = ? AND id = ?`, seq, id)
+		if err != nil {
+			return storeError(err, "cannot delete the device group")
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return openatp.Errorf(openatp.NotFound, "device group %d not found", id)
+		}
+		gs, err := groups(ctx, q, tenantID)
+		if err != nil {
+			return err
+		}
+		ids := make([]int64, len(gs))
+		for i, g := range gs {
+			ids[i] = g.ID
+		}
+		return renumber(ctx, tx, seq, ids)
+	})
+}

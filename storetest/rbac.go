@@ -1,0 +1,120 @@
+package storetest
+
+import (
+	"testing"
+
+	"github.com/openatp/openatp"
+)
+
+func testRBAC(t *testing.T, su *suite) {
+	s := su.open(t)
+	tenant := mustTenant(t, s, 1, "a.example")
+	other := mustTenant(t, s, 2, "b.example")
+
+	// User groups: stored, renamed, listed by name, per tenant.
+	noErr(t, s.PutUserGroup(ctx, tenant, openatp.UserGroup{ID: "g-sec", Name: "Security"}))
+	noErr(t, s.PutUserGroup(ctx, tenant, openatp.UserGroup{ID: "g-ana", Name: "Zeta"}))
+	noErr(t, s.PutUserGroup(ctx, tenant, openatp.UserGroup{ID: "g-ana", Name: "Analysts"}))
+	ugs, err := s.UserGroups(ctx, tenant)
+	noErr(t, err)
+	diff(t, "user groups", []openatp.UserGroup{{ID: "g-ana", Name: "Analysts"}, {ID: "g-sec", Name: "Security"}}, ugs, equateEmpty)
+	ugs, err = s.UserGroups(ctx, other)
+	noErr(t, err)
+	diff(t, "other tenant's user groups", []openatp.UserGroup{}, ugs, equateEmpty)
+	wantKind(t, s.PutUserGroup(ctx, tenant, openatp.UserGroup{ID: "", Name: "x"}), openatp.Invalid)
+	wantKind(t, s.PutUserGroup(ctx, "no-such-tenant", openatp.UserGroup{ID: "a", Name: "x"}), openatp.NotFound)
+
+	// Directory users: found by name ignoring case, updated, unique.
+	alice := openatp.DirectoryUser{ID: "u-1", UserName: "alice@contoso.com", DisplayName: "Alice", PasswordHash: []byte("h1"), Groups: []string{"g-ana"}}
+	bob := openatp.DirectoryUser{ID: "u-2", UserName: "Bob@contoso.com", PasswordHash: []byte("h2"), Groups: []string{}}
+	noErr(t, s.CreateDirectoryUser(ctx, tenant, alice))
+	noErr(t, s.CreateDirectoryUser(ctx, tenant, bob))
+	wantKind(t, s.CreateDirectoryUser(ctx, tenant, openatp.DirectoryUser{ID: "u-3", UserName: "ALICE@contoso.com"}), openatp.Conflict)
+	wantKind(t, s.CreateDirectoryUser(ctx, tenant, openatp.DirectoryUser{ID: "u-1", UserName: "carol@contoso.com"}), openatp.Conflict)
+	wantKind(t, s.CreateDirectoryUser(ctx, tenant, openatp.DirectoryUser{ID: "u-4", UserName: "bad name"}), openatp.Invalid)
+	noErr(t, s.CreateDirectoryUser(ctx, other, openatp.DirectoryUser{ID: "u-1", UserName: "alice@contoso.com", PasswordHash: []byte("x")}))
+	got, err := s.DirectoryUser(ctx, tenant, "ALICE@CONTOSO.COM")
+	noErr(t, err)
+	diff(t, "alice", alice, got, equateEmpty)
+	_, err = s.DirectoryUser(ctx, tenant, "carol@contoso.com")
+	wantKind(t, err, openatp.NotFound)
+	alice.Groups = []string{"g-ana", "g-sec"}
+	alice.PasswordHash = []byte("h3")
+	noErr(t, s.UpdateDirectoryUser(ctx, tenant, alice))
+	wantKind(t, s.UpdateDirectoryUser(ctx, tenant, openatp.DirectoryUser{ID: "u-9", UserName: "x@y"}), openatp.NotFound)
+	users, err := s.DirectoryUsers(ctx, tenant)
+	noErr(t, err)
+	diff(t, "users by name", []openatp.DirectoryUser{alice, bob}, users, equateEmpty)
+
+	// Roles: replaced by name ignoring case, deleted.
+	viewer := openatp.Role{Name: "Viewer", Permissions: []string{openatp.PermViewData}, UserGroups: []string{"g-ana"}}
+	admin := openatp.Role{Name: openatp.AdminRoleName, Permissions: []string{}, UserGroups: []string{"g-sec"}}
+	noErr(t, s.PutRole(ctx, tenant, openatp.Role{Name: "viewer", Permissions: []string{openatp.PermLiveResponseBasic}}))
+	noErr(t, s.PutRole(ctx, tenant, viewer))
+	noErr(t, s.PutRole(ctx, tenant, admin))
+	wantKind(t, s.PutRole(ctx, tenant, openatp.Role{Name: "Bad", Permissions: []string{"Fly"}}), openatp.Invalid)
+	roles, err := s.Roles(ctx, tenant)
+	noErr(t, err)
+	diff(t, "roles", []openatp.Role{admin, viewer}, roles, equateEmpty)
+	noErr(t, s.DeleteRole(ctx, tenant, "VIEWER"))
+	wantKind(t, s.DeleteRole(ctx, tenant, "viewer"), openatp.NotFound)
+	roles, err = s.Roles(ctx, other)
+	noErr(t, err)
+	diff(t, "other tenant's roles", []openatp.Role{}, roles, equateEmpty)
+}
+
+func testGroupManagement(t *testing.T, su *suite) {
+	s := su.open(t)
+	tenant := mustTenant(t, s, 1, "a.example")
+	tag := func(v string) []openatp.RuleRow {
+		return []openatp.RuleRow{{Property: openatp.RuleTag, Values: []string{v}}}
+	}
+	for i, name := range []string{"A", "B", "C", "D"} {
+		noErr(t, s.CreateGroup(ctx, tenant, openatp.DeviceGroup{ID: int64(i + 1), Name: name, Rank: i + 1, Rules: tag(name)}))
+	}
+	order := func() []string {
+		t.Helper()
+		gs, err := s.Groups(ctx, tenant)
+		noErr(t, err)
+		var out []string
+		for i, g := range gs {
+			if g.Rank != i+1 {
+				t.Errorf("group %s has rank %d at position %d", g.Name, g.Rank, i+1)
+			}
+			out = append(out, g.Name)
+		}
+		return out
+	}
+	// Move D to the top, then A to the bottom; change a rule and access.
+	noErr(t, s.UpdateGroup(ctx, tenant, openatp.DeviceGroup{ID: 4, Name: "D", Rank: 1, Rules: tag("D")}))
+	diff(t, "after moving D up", []string{"D", "A", "B", "C"}, order())
+	noErr(t, s.UpdateGroup(ctx, tenant, openatp.DeviceGroup{ID: 1, Name: "A2", Rank: 99, Rules: tag("x"), UserGroups: []string{"g1"}}))
+	diff(t, "after moving A down", []string{"D", "B", "C", "A2"}, order())
+	gs, err := s.Groups(ctx, tenant)
+	noErr(t, err)
+	diff(t, "updated group", openatp.DeviceGroup{ID: 1, Name: "A2", Rank: 4, Rules: tag("x"), UserGroups: []string{"g1"}}, gs[3], equateEmpty)
+	wantKind(t, s.UpdateGroup(ctx, tenant, openatp.DeviceGroup{ID: 2, Name: "c", Rank: 1}), openatp.Conflict)
+	wantKind(t, s.UpdateGroup(ctx, tenant, openatp.DeviceGroup{ID: 9, Name: "Z", Rank: 1}), openatp.NotFound)
+	wantKind(t, s.UpdateGroup(ctx, tenant, openatp.DeviceGroup{ID: openatp.DefaultGroupID, Name: "Z", Rank: 1}), openatp.Conflict)
+	noErr(t, s.DeleteGroup(ctx, tenant, 2))
+	wantKind(t, s.DeleteGroup(ctx, tenant, 2), openatp.NotFound)
+	wantKind(t, s.DeleteGroup(ctx, tenant, openatp.DefaultGroupID), openatp.Conflict)
+	diff(t, "after delete", []string{"D", "C", "A2"}, order())
+
+	// Membership follows the change at once.
+	m := openatp.Machine{ID: "00000000000000000000000000000000000000aa", MachineTags: []string{"C", "D"}}
+	noErr(t, m.Normalize())
+	noErr(t, s.UpsertMachines(ctx, tenant, []openatp.Machine{m}))
+	got, err := s.Machine(ctx, tenant, m.ID)
+	noErr(t, err)
+	diff(t, "group of a machine tagged C and D", "D", got.RBACGroupName)
+	noErr(t, s.UpdateGroup(ctx, tenant, openatp.DeviceGroup{ID: 3, Name: "C", Rank: 1, Rules: tag("C")}))
+	got, err = s.Machine(ctx, tenant, m.ID)
+	noErr(t, err)
+	diff(t, "after re-ranking C first", "C", got.RBACGroupName)
+	noErr(t, s.DeleteGroup(ctx, tenant, 3))
+	noErr(t, s.DeleteGroup(ctx, tenant, 4))
+	got, err = s.Machine(ctx, tenant, m.ID)
+	noErr(t, err)
+	diff(t, "after deleting both", openatp.DefaultGroupName, got.RBACGroupName)
+}
