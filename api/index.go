@@ -41,7 +41,9 @@ type tenantEntry struct {
 type tenantIndex struct {
 	version uint64
 	ids     [][20]byte                // machine ids, sorted
+	groupOf []int64                   // device group id of machine i
 	json    arena                     // JSON of machine i is json.get(i)
+	rbac    rbacConfig                // roles and device groups
 	users   map[string][]userMachines // NameKey(account name) → one entry per domain
 }
 
@@ -117,6 +119,9 @@ func buildTenantIndex(ctx context.Context, store openatp.Store, tenantID string)
 		return nil, err
 	}
 	ti := &tenantIndex{version: v0, users: map[string][]userMachines{}}
+	if ti.rbac, err = loadRBAC(ctx, store, tenantID); err != nil {
+		return nil, err
+	}
 	sealed := false
 	defer func() {
 		if !sealed {
@@ -140,6 +145,7 @@ func buildTenantIndex(ctx context.Context, store openatp.Store, tenantID string)
 				unordered = true
 			}
 			ti.ids = append(ti.ids, id)
+			ti.groupOf = append(ti.groupOf, m.RBACGroupID)
 			buf = appendMachine(buf[:0], &m)
 			return ti.json.add(buf)
 		},

@@ -43,6 +43,25 @@ func handleUserMachines(store openatp.Store, idx *index, authn *authenticator, l
 			writeError(w, r, err)
 			return
 		}
+		ti, err := idx.lookup(r.Context(), p.TenantID)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		var access *openatp.Access // nil: the whole tenant (application tokens)
+		if p.Delegated {
+			rbac := rbacConfig{}
+			if ti != nil {
+				rbac = ti.rbac
+			} else if rbac, err = loadRBAC(r.Context(), store, p.TenantID); err != nil {
+				writeError(w, r, err)
+				return
+			}
+			if access, err = rbac.access(p); err != nil {
+				writeError(w, r, err)
+				return
+			}
+		}
 		ref, hint := parseUserID(r.PathValue("id"))
 		unknown := func() {
 			if unknownEmpty {
@@ -59,13 +78,12 @@ func handleUserMachines(store openatp.Store, idx *index, authn *authenticator, l
 			unknown()
 			return
 		}
-		ti, err := idx.lookup(r.Context(), p.TenantID)
-		if err != nil {
-			writeError(w, r, err)
-			return
-		}
 		if ti != nil {
 			list, ok := ti.userMachines(ref, nil)
+			if ok && access != nil {
+				list = ti.visible(list, access)
+				ok = len(list) > 0
+			}
 			if !ok {
 				unknown()
 				return
@@ -74,6 +92,12 @@ func handleUserMachines(store openatp.Store, idx *index, authn *authenticator, l
 			return
 		}
 		ms, err := store.UserMachines(r.Context(), p.TenantID, ref)
+		if err == nil && access != nil {
+			ms = slices.DeleteFunc(ms, func(m openatp.Machine) bool { return !access.CanSee(m.RBACGroupID) })
+			if len(ms) == 0 {
+				err = openatp.Errorf(openatp.NotFound, "no visible machine")
+			}
+		}
 		if openatp.IsKind(err, openatp.NotFound) {
 			unknown()
 			return
@@ -194,10 +218,7 @@ func requireMachineRead(p *openatp.Principal) error {
 				"Missing delegated permissions. API required permissions: %s, delegated permissions: %s.",
 				strings.Join(delegatedMachineRead, ","), strings.Join(p.Scopes, ","))
 		}
-		// Delegated access needs RBAC roles and device groups, which this
-		// version does not have yet: refuse rather than show everything.
-		return openatp.CodedErrorf(openatp.Forbidden, "Forbidden",
-			"Delegated (user) tokens are not supported by this openatp version; use an application token.")
+		return nil // the user's role is checked against the tenant's RBAC
 	}
 	if !p.HasAny(appMachineRead...) {
 		return openatp.CodedErrorf(openatp.Forbidden, "Forbidden",

@@ -30,6 +30,9 @@ type Store interface {
 	Tenant(ctx context.Context, idOrName string) (openatp.Tenant, error)
 	// App finds an application of a tenant by client id. NotFound if none.
 	App(ctx context.Context, tenantID, clientID string) (openatp.App, error)
+	// DirectoryUser finds a user who signs in, by user name ignoring case.
+	// NotFound if none.
+	DirectoryUser(ctx context.Context, tenantID, userName string) (openatp.DirectoryUser, error)
 	openatp.KeyStore
 }
 

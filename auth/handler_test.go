@@ -103,7 +103,7 @@ func TestTokenEndpoint(t *testing.T) {
 		{name: "missing client_id", url: v1, ctype: form, body: cc("client_id", "", "resource", ServiceAppID), status: 400, errCode: "invalid_request", errText: "'client_id'"},
 		{name: "missing resource", url: v1, ctype: form, body: cc(), status: 400, errCode: "invalid_request", errText: "'resource'"},
 		{name: "missing scope", url: v2, ctype: form, body: cc(), status: 400, errCode: "invalid_request", errText: "'scope'"},
-		{name: "password grant (not yet)", url: v1, ctype: form, body: cc("grant_type", "password", "username", "u", "password", "p", "resource", ServiceAppID), status: 400, errCode: "unsupported_grant_type", errText: "AADSTS70003"},
+		{name: "password grant, unknown user", url: v1, ctype: form, body: cc("grant_type", "password", "username", "u", "password", "p", "resource", ServiceAppID), status: 400, errCode: "invalid_grant", errText: "AADSTS50126"},
 		{name: "unknown grant", url: v1, ctype: form, body: cc("grant_type", "magic", "resource", ServiceAppID), status: 400, errCode: "unsupported_grant_type"},
 		{name: "duplicate parameter", url: v1, ctype: form, body: cc("resource", ServiceAppID) + "&client_id=x", status: 400, errCode: "invalid_request", errText: "more than once"},
 		{name: "JSON content type", url: v1, ctype: "application/json", body: `{"grant_type":"client_credentials"}`, status: 400, errCode: "invalid_request", errText: "x-www-form-urlencoded"},

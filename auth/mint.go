@@ -52,6 +52,9 @@ type MintRequest struct {
 	// Audience is the resource requested; it must be one of Audiences
 	// (NormalizeAudience).
 	Audience string
+	// User, when set, makes a delegated token for that user: scp holds
+	// the app's delegated permissions, groups the user's groups.
+	User *openatp.DirectoryUser
 }
 
 // accessClaims are the claims of an access token, in the order Entra ID
@@ -70,10 +73,15 @@ type accessClaims struct {
 	Idp            string   `json:"idp,omitempty"`
 	Idtyp          string   `json:"idtyp"`
 	Oid            string   `json:"oid"`
+	Name           string   `json:"name,omitempty"`
+	Groups         []string `json:"groups,omitempty"`
 	Roles          []string `json:"roles,omitempty"`
+	Scp            string   `json:"scp,omitempty"`
 	Sub            string   `json:"sub"`
 	Tid            string   `json:"tid"`
 	Uti            string   `json:"uti"`
+	UniqueName     string   `json:"unique_name,omitempty"`
+	Upn            string   `json:"upn,omitempty"`
 	Ver            string   `json:"ver"`
 }
 
@@ -87,7 +95,8 @@ func Issuer(base, tenantID string, version int) string {
 	return base + "/" + tenantID + "/"
 }
 
-// Mint issues an application (client credentials) access token for req and
+// Mint issues an access token for req (an application token, or a
+// delegated one when req.User is set) and
 // returns it with its lifetime in seconds, as the token endpoint reports it.
 func (s *Service) Mint(ctx context.Context, req MintRequest) (token string, expiresIn int, err error) {
 	aud, ok := NormalizeAudience(req.Audience)
@@ -115,6 +124,14 @@ func (s *Service) Mint(ctx context.Context, req MintRequest) (token string, expi
 		Sub:            req.App.ObjectID,
 		Tid:            req.Tenant.ID,
 		Uti:            randomID(),
+	}
+	if u := req.User; u != nil {
+		c.Idtyp, c.Oid, c.Sub, c.Roles = "user", u.ID, u.ID, nil
+		c.Scp = strings.Join(req.App.Scopes, " ")
+		c.Upn, c.UniqueName, c.Name = u.UserName, u.UserName, u.DisplayName
+		if len(u.Groups) > 0 {
+			c.Groups = u.Groups
+		}
 	}
 	if req.Version == 2 {
 		c.Azp, c.AzpAcr, c.Ver = req.App.ClientID, "1", "2.0"

@@ -37,6 +37,10 @@ func (m *memStore) Tenant(_ context.Context, idOrName string) (openatp.Tenant, e
 	return openatp.Tenant{}, openatp.Errorf(openatp.NotFound, "tenant %q not found", idOrName)
 }
 
+func (m *memStore) DirectoryUser(_ context.Context, tenantID, userName string) (openatp.DirectoryUser, error) {
+	return openatp.DirectoryUser{}, openatp.Errorf(openatp.NotFound, "user %q not found", userName)
+}
+
 func (m *memStore) App(_ context.Context, tenantID, clientID string) (openatp.App, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
