@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/auth"
 	"github.com/openatp/openatp/internal/demo"
 )
 
@@ -84,7 +85,11 @@ func ensureDemo(ctx context.Context, store openatp.Store) (demoCredentials, erro
 	if err := seedDemo(ctx, store, t.ID); err != nil {
 		return c, fmt.Errorf("seeding the demo tenant: %w", err)
 	}
-	c = demoCredentials{Tenant: t.ID, TenantName: t.Name, ClientID: app.ClientID, ClientSecret: secret, Users: []demoUser{}}
+	users, err := seedDemoRBAC(ctx, store, t)
+	if err != nil {
+		return c, fmt.Errorf("seeding the demo tenant's roles: %w", err)
+	}
+	c = demoCredentials{Tenant: t.ID, TenantName: t.Name, ClientID: app.ClientID, ClientSecret: secret, Users: users}
 	b, _ := json.Marshal(c)
 	if err := store.SetSetting(ctx, demoSetting, string(b)); err != nil {
 		return c, err
@@ -124,6 +129,72 @@ func seedDemo(ctx context.Context, store openatp.Store, tenantID string) error {
 		return err
 	}
 	return store.AddLogons(ctx, tenantID, ls)
+}
+
+// tier0GroupID is the demo's highest-ranked device group, which only the
+// SOC administrators may see; it holds mymachine2.contoso.com.
+const tier0GroupID = 150
+
+// seedDemoRBAC gives the demo tenant user groups, roles, device-group
+// access and two delegated users: an administrator who sees everything and
+// an analyst who sees the documented user's mymachine1 but not mymachine2.
+func seedDemoRBAC(ctx context.Context, store openatp.Store, t openatp.Tenant) ([]demoUser, error) {
+	admins := openatp.UserGroup{ID: openatp.NewGUID(), Name: "SOC Administrators"}
+	analysts := openatp.UserGroup{ID: openatp.NewGUID(), Name: "Contoso Analysts"}
+	for _, g := range []openatp.UserGroup{admins, analysts} {
+		if err := store.PutUserGroup(ctx, t.ID, g); err != nil {
+			return nil, err
+		}
+	}
+	roles := []openatp.Role{
+		{Name: openatp.AdminRoleName, Permissions: []string{}, UserGroups: []string{admins.ID}},
+		{Name: "Security analyst", Permissions: []string{openatp.PermViewData, openatp.PermAlertsInvestigation}, UserGroups: []string{analysts.ID}},
+	}
+	for _, r := range roles {
+		if err := store.PutRole(ctx, t.ID, r); err != nil {
+			return nil, err
+		}
+	}
+	tier0 := openatp.DeviceGroup{ID: tier0GroupID, Name: "Tier-0 assets", Description: "Crown jewels: SOC administrators only", Rank: 1,
+		Rules: []openatp.RuleRow{{Property: openatp.RuleName, Values: []string{"mymachine2"}}}, UserGroups: []string{admins.ID}}
+	if err := store.CreateGroup(ctx, t.ID, tier0); err != nil {
+		return nil, err
+	}
+	if err := store.UpdateGroup(ctx, t.ID, tier0); err != nil { // rank 1, the others after it
+		return nil, err
+	}
+	gs, err := store.Groups(ctx, t.ID)
+	if err != nil {
+		return nil, err
+	}
+	for _, g := range gs {
+		if g.ID == 140 { // The-A-Team: the analysts' team
+			g.UserGroups = []string{analysts.ID}
+			if err := store.UpdateGroup(ctx, t.ID, g); err != nil {
+				return nil, err
+			}
+		}
+	}
+	var out []demoUser
+	for _, u := range []struct {
+		name, display, desc string
+		group               openatp.UserGroup
+	}{
+		{"admin@" + t.Name, "Demo Administrator", "Defender for Endpoint administrator: every device group", admins},
+		{"analyst@" + t.Name, "Demo Analyst", "Security analyst (View Data) restricted to device group The-A-Team and groups open to all: sees mymachine1 but not mymachine2 (Tier-0 assets)", analysts},
+	} {
+		pw := openatp.NewSecret()[:20]
+		hash, err := auth.HashPassword(pw)
+		if err != nil {
+			return nil, err
+		}
+		du := openatp.DirectoryUser{ID: openatp.NewGUID(), UserName: u.name, DisplayName: u.display, PasswordHash: hash, Groups: []string{u.group.ID}}
+		if err := store.CreateDirectoryUser(ctx, t.ID, du); err != nil {
+			return nil, err
+		}
+		out = append(out, demoUser{Username: u.name, Password: pw, Description: u.desc})
+	}
+	return out, nil
 }
 
 // writeDemoFile writes the credentials to <data>/demo-credentials.json.

@@ -29,6 +29,10 @@ Commands:
   demo-credentials   print the demo tenant's credentials as JSON
   tenant create|list manage tenants
   app create|list    manage application registrations of a tenant
+  user create|update|list          directory users who sign in (delegated tokens)
+  usergroup create|list            user groups (the stand-in for Entra security groups)
+  role create|update|list|delete   RBAC roles and their user groups
+  group create|update|list|delete  device groups: rules, rank, user-group access
   seed               generate a realistic, deterministic tenant of any size
   token              mint an access token for an app of a tenant
   version            print the version
@@ -55,6 +59,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runTenant(ctx, env, rest)
 	case "app":
 		return runApp(ctx, env, rest)
+	case "user":
+		return runUser(ctx, env, rest)
+	case "usergroup":
+		return runUserGroup(ctx, env, rest)
+	case "role":
+		return runRole(ctx, env, rest)
+	case "group":
+		return runGroup(ctx, env, rest)
 	case "seed":
 		return runSeed(ctx, env, rest)
 	case "token":

@@ -6,8 +6,10 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -176,7 +178,7 @@ func TestDemoWithAzidentity(t *testing.T) {
 		}
 		want := []string{
 			"1e5bc9d7e413ddd7902c2932e418702b84d0cc07 mymachine1.contoso.com The-A-Team",
-			"7292e4b8cb74ff1cc3d8a495eb29dc8858b732f7 mymachine2.contoso.com The-A-Team",
+			"7292e4b8cb74ff1cc3d8a495eb29dc8858b732f7 mymachine2.contoso.com Tier-0 assets",
 		}
 		if strings.Join(got, "\n") != strings.Join(want, "\n") {
 			t.Errorf("%s: machines\n%s\nwant\n%s", base, strings.Join(got, "\n"), strings.Join(want, "\n"))
@@ -284,5 +286,150 @@ func TestUnknownUserEmptyFlag(t *testing.T) {
 	status, a, body := getMachines(t, http.DefaultClient, c.BaseURL+"/api/users/nobody/machines", strings.TrimSpace(out))
 	if status != 200 || a.Value == nil || len(a.Value) != 0 {
 		t.Errorf("unknown user in empty mode: %d %s", status, body)
+	}
+}
+
+// The demo's delegated users get tokens with the documented password flow;
+// the restricted analyst sees mymachine1 but not mymachine2, the
+// administrator both.
+func TestDemoDelegatedUsers(t *testing.T) {
+	data := t.TempDir()
+	c := startServe(t, data)
+	if len(c.Users) < 2 {
+		t.Fatalf("demo users: %+v", c.Users)
+	}
+	token := func(username, password string) (int, string) {
+		form := url.Values{"grant_type": {"password"}, "client_id": {c.ClientID}, "username": {username}, "password": {password},
+			"resource": {"https://api.securitycenter.microsoft.com"}}
+		res, err := http.PostForm(c.BaseURL+"/"+c.Tenant+"/oauth2/token", form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var tr struct {
+			AccessToken string `json:"access_token"`
+		}
+		_ = json.NewDecoder(res.Body).Decode(&tr)
+		return res.StatusCode, tr.AccessToken
+	}
+	names := func(tok string) []string {
+		status, a, body := getMachines(t, http.DefaultClient, c.BaseURL+"/api/users/user1/machines", tok)
+		if status != 200 {
+			t.Fatalf("status %d: %s", status, body)
+		}
+		var out []string
+		for _, m := range a.Value {
+			out = append(out, m.ComputerDNSName)
+		}
+		return out
+	}
+	var admin, analyst demoUser
+	for _, u := range c.Users {
+		switch {
+		case strings.HasPrefix(u.Username, "admin@"):
+			admin = u
+		case strings.HasPrefix(u.Username, "analyst@"):
+			analyst = u
+		}
+	}
+	status, tok := token(analyst.Username, analyst.Password)
+	if status != 200 {
+		t.Fatalf("analyst token: %d", status)
+	}
+	if got := strings.Join(names(tok), ","); got != "mymachine1.contoso.com" {
+		t.Errorf("analyst sees %s, want mymachine1.contoso.com only", got)
+	}
+	status, tok = token(admin.Username, admin.Password)
+	if status != 200 {
+		t.Fatalf("admin token: %d", status)
+	}
+	if got := strings.Join(names(tok), ","); got != "mymachine1.contoso.com,mymachine2.contoso.com" {
+		t.Errorf("admin sees %s, want both documented machines", got)
+	}
+	if status, _ := token(analyst.Username, "wrong password"); status != 400 {
+		t.Errorf("wrong password: %d, want 400 invalid_grant", status)
+	}
+	// openatp token --user mints the same kind of token.
+	out, err := cli(t, "token", "--data", data, "--tenant", c.Tenant, "--app", c.ClientID, "--user", analyst.Username, "--base-url", c.BaseURL)
+	if err != nil {
+		t.Fatal(err, out)
+	}
+	if got := strings.Join(names(strings.TrimSpace(out)), ","); got != "mymachine1.contoso.com" {
+		t.Errorf("CLI analyst token sees %s", got)
+	}
+}
+
+// Groups, roles and users managed with the CLI change the next answer.
+func TestCLIRBAC(t *testing.T) {
+	data := t.TempDir()
+	c := startServe(t, data)
+	run := func(args ...string) map[string]any {
+		t.Helper()
+		out, err := cli(t, append(args, "--data", data, "--tenant", c.Tenant)...)
+		if err != nil {
+			t.Fatalf("%v: %v %s", args, err, out)
+		}
+		var v map[string]any
+		if err := json.Unmarshal([]byte(out), &v); err != nil {
+			var list []any
+			if json.Unmarshal([]byte(out), &list) != nil {
+				t.Fatalf("%v printed %q", args, out)
+			}
+		}
+		return v
+	}
+	run("usergroup", "create", "--name", "Night shift")
+	run("role", "create", "--name", "Night viewer", "--permission", "View Data", "--user-group", "Night shift")
+	u := run("user", "create", "--name", "owl@demo.onmicrosoft.com", "--group", "Night shift")
+	pw, _ := u["password"].(string)
+	if pw == "" {
+		t.Fatalf("user create printed %v", u)
+	}
+	tok := func() string {
+		out, err := cli(t, "token", "--data", data, "--tenant", c.Tenant, "--app", c.ClientID, "--user", "owl@demo.onmicrosoft.com", "--base-url", c.BaseURL)
+		if err != nil {
+			t.Fatal(err, out)
+		}
+		return strings.TrimSpace(out)
+	}
+	count := func() (int, int) {
+		status, a, _ := getMachines(t, http.DefaultClient, c.BaseURL+"/api/users/user1/machines", tok())
+		return status, len(a.Value)
+	}
+	// The owl sees user1's machines in groups open to all: none of the two.
+	if status, n := count(); status != 404 || n != 0 {
+		t.Errorf("before: %d with %d machines, want the unknown-user answer", status, n)
+	}
+	// A new top group for mymachine1 open to the night shift.
+	run("group", "create", "--name", "Night", "--rank", "1", "--rule", "name=mymachine1", "--user-group", "Night shift")
+	if status, n := count(); status != 200 || n != 1 {
+		t.Errorf("after group create: %d with %d machines, want 1", status, n)
+	}
+	// Re-rank it below Tier-0 and The-A-Team: mymachine1 leaves it.
+	out, _ := cli(t, "group", "list", "--data", data, "--tenant", c.Tenant)
+	var groups []map[string]any
+	if err := json.Unmarshal([]byte(out), &groups); err != nil {
+		t.Fatal(err)
+	}
+	var nightID string
+	for _, gr := range groups {
+		if gr["name"] == "Night" {
+			nightID = fmt.Sprint(gr["id"])
+		}
+	}
+	run("group", "update", "--id", nightID, "--rank", "5")
+	if status, n := count(); status != 404 || n != 0 {
+		t.Errorf("after re-rank: %d with %d machines, want none", status, n)
+	}
+	for _, args := range [][]string{
+		{"group", "delete", "--id", "0"},
+		{"group", "create", "--name", "Bad", "--rule", "color=red"},
+		{"role", "create", "--name", "X", "--permission", "Fly"},
+		{"user", "create", "--name", "bad name"},
+		{"user", "create", "--name", "x@y", "--group", "no such group"},
+	} {
+		if out, err := cli(t, append(args, "--data", data, "--tenant", c.Tenant)...); err == nil {
+			t.Errorf("%v succeeded: %s", args, out)
+		}
 	}
 }

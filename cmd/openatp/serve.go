@@ -221,8 +221,14 @@ Try it (this token is valid for one hour):
 
 Get your own token like any MDE client does:
   curl -s -d grant_type=client_credentials -d client_id=%s -d client_secret=%s -d resource=https://api.securitycenter.microsoft.com %s/%s/oauth2/token
-
 `, c.TenantName, c.Tenant, c.ClientID, c.ClientSecret, filepath.Join(dataDir, demoCredFile), dataDir,
 		tok, c.BaseURL, c.ClientID, c.ClientSecret, c.BaseURL, c.Tenant)
+	if len(c.Users) > 0 {
+		fmt.Fprintf(env.stdout, "\nDelegated users (grant_type=password with client_id %s):\n", c.ClientID)
+		for _, u := range c.Users {
+			fmt.Fprintf(env.stdout, "  %-34s %s\n      %s\n", u.Username, u.Password, u.Description)
+		}
+	}
+	fmt.Fprintln(env.stdout)
 	return nil
 }

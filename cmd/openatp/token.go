@@ -18,6 +18,7 @@ func runToken(ctx context.Context, env *cliEnv, args []string) error {
 	resource := fs.String("resource", "https://api.securitycenter.microsoft.com", "audience of the token")
 	base := fs.String("base-url", "http://127.0.0.1:8080", "scheme://host[:port] the issuer claim is built on (the server's address)")
 	version := fs.Int("version", 1, "token version: 1 or 2")
+	user := fs.String("user", "", "user name of a directory user: mint a delegated token (scp: the app's delegated permissions)")
 	if err := parseFlags(env, fs, args); err != nil {
 		return err
 	}
@@ -45,7 +46,15 @@ func runToken(ctx context.Context, env *cliEnv, args []string) error {
 	if !ok {
 		return fmt.Errorf("--resource %q is not an accepted audience (%s)", *resource, strings.Join(auth.Audiences, ", "))
 	}
-	tok, _, err := svc.Mint(ctx, auth.MintRequest{Tenant: t, App: a, BaseURL: strings.TrimSuffix(*base, "/"), Version: *version, Audience: aud})
+	req := auth.MintRequest{Tenant: t, App: a, BaseURL: strings.TrimSuffix(*base, "/"), Version: *version, Audience: aud}
+	if *user != "" {
+		u, err := store.DirectoryUser(ctx, t.ID, *user)
+		if err != nil {
+			return fmt.Errorf("user %q: %w", *user, err)
+		}
+		req.User = &u
+	}
+	tok, _, err := svc.Mint(ctx, req)
 	if err != nil {
 		return err
 	}
