@@ -1,0 +1,355 @@
+package postgres
+
+import (
+	"cmp"
+	"context"
+	"math/bits"
+	"slices"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/openatp/openatp"
+)
+
+// logonTypeBits maps a logon type to its bit in user_machines.logon_types:
+// bit i is openatp.LogonTypes[i], so that list must only ever be appended
+// to. The empty type has no bit.
+var logonTypeBits = func() map[string]int64 {
+	m := map[string]int64{"": 0}
+	for i, t := range openatp.LogonTypes {
+		m[t] = 1 << i
+	}
+	return m
+}()
+
+// logonTypes returns the names of the bits set in mask, sorted.
+func logonTypes(mask int64) []string {
+	ts := make([]string, 0, bits.OnesCount64(uint64(mask)))
+	for i, t := range openatp.LogonTypes {
+		if mask&(1<<i) != 0 {
+			ts = append(ts, t)
+		}
+	}
+	slices.Sort(ts)
+	return ts
+}
+
+// userAgg is what a batch of logons says about one user.
+type userAgg struct {
+	nameKey, domainKey string
+	name, domain, sid  string // of the first event; sid the first non-empty
+}
+
+// relAgg is what a batch of logons says about one (user, machine) relation.
+type relAgg struct {
+	user        *userAgg
+	machineID   string
+	machineSeq  int64
+	first, last int64
+	types       int64
+}
+
+type relKey struct {
+	user      *userAgg
+	machineID string
+}
+
+// The array UPSERTs of AddLogons. Their WHERE clauses skip rows that would
+// not change, so re-adding events writes nothing (and bumps no version).
+const (
+	upsertUsers = `INSERT INTO users AS u (tenant_seq, name_key, domain_key, account_name, account_domain, sid)
+SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
+ON CONFLICT (tenant_seq, name_key, domain_key) DO UPDATE SET sid = excluded.sid
+WHERE u.sid = '' AND excluded.sid != ''`
+	upsertRelations = `INSERT INTO user_machines AS um (tenant_seq, name_key, domain_key, machine_seq, first_seen, last_seen, logon_types)
+SELECT $1, * FROM unnest($2::text[], $3::text[], $4::int8[], $5::int8[], $6::int8[], $7::int8[])
+ON CONFLICT (tenant_seq, name_key, domain_key, machine_seq) DO UPDATE SET
+	first_seen = least(um.first_seen, excluded.first_seen),
+	last_seen = greatest(um.last_seen, excluded.last_seen),
+	logon_types = um.logon_types | excluded.logon_types
+WHERE excluded.first_seen < um.first_seen OR excluded.last_seen > um.last_seen
+	OR um.logon_types | excluded.logon_types != um.logon_types`
+)
+
+// AddLogons records logon events in one transaction: all or nothing. The
+// events are merged in memory first, so each distinct user and relation of
+// a batch costs one row of an array UPSERT. A user is matched by
+// openatp.NameKey of its domain and name and keeps the spelling of its
+// first event and the first non-empty SID; first and last seen of a relation
+// are the minimum and maximum of its events, logon types a set. Recording
+// the same events again changes nothing.
+//
+// Invalid, naming the index of the event ("logon 3: ..."), if an event has
+// an empty account name or domain, an unknown logon type, a zero or
+// out-of-range timestamp, or names a machine the tenant does not have.
+// NotFound if the tenant does not exist.
+func (db *DB) AddLogons(ctx context.Context, tenantID string, ls []openatp.Logon) error {
+	users := map[[2]string]*userAgg{}
+	var userList []*userAgg
+	rels := map[relKey]*relAgg{}
+	var relList []*relAgg
+	machines := map[string]int64{}
+	for i := range ls {
+		l := &ls[i]
+		if l.AccountName == "" || l.AccountDomain == "" {
+			return openatp.CodedErrorf(openatp.Invalid, "InvalidInput", "logon %d: accountName and accountDomain are required", i)
+		}
+		typ, ok := logonTypeBits[l.LogonType]
+		if !ok {
+			return openatp.CodedErrorf(openatp.Invalid, "InvalidInput", "logon %d: logonType: %s is not one of %s", i, quote(l.LogonType), strings.Join(openatp.LogonTypes, ", "))
+		}
+		if l.Timestamp.IsZero() {
+			return openatp.CodedErrorf(openatp.Invalid, "InvalidInput", "logon %d: timestamp: is required", i)
+		}
+		ts, err := nanos("timestamp", l.Timestamp)
+		if err != nil {
+			return invalidItem("logon", i, err)
+		}
+		key := [2]string{openatp.NameKey(l.AccountName), openatp.NameKey(l.AccountDomain)}
+		u := users[key]
+		if u == nil {
+			u = &userAgg{nameKey: key[0], domainKey: key[1], name: l.AccountName, domain: l.AccountDomain, sid: l.AccountSID}
+			users[key] = u
+			userList = append(userList, u)
+		} else if u.sid == "" {
+			u.sid = l.AccountSID
+		}
+		rk := relKey{u, l.MachineID}
+		r := rels[rk]
+		if r == nil {
+			r = &relAgg{user: u, machineID: l.MachineID, first: ts, last: ts, types: typ}
+			rels[rk] = r
+			relList = append(relList, r)
+		} else {
+			r.first, r.last, r.types = min(r.first, ts), max(r.last, ts), r.types|typ
+		}
+		machines[l.MachineID] = 0
+	}
+	// Rows in key order: concurrent batches then lock rows in one order.
+	slices.SortFunc(userList, func(a, b *userAgg) int {
+		return cmp.Or(strings.Compare(a.nameKey, b.nameKey), strings.Compare(a.domainKey, b.domainKey))
+	})
+	ids := make([]string, 0, len(machines))
+	for id := range machines {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return db.inTx(ctx, func(tx pgx.Tx) (bool, error) {
+		// FOR SHARE: a concurrent ResetTenant waits for this transaction,
+		// and this one for it, so no relation outlives its machine.
+		tseq, err := tenantSeq(ctx, tx, tenantID, true)
+		if err != nil || len(ls) == 0 {
+			return false, err
+		}
+		clear(machines)
+		rows, err := tx.Query(ctx, "SELECT id, seq FROM machines WHERE tenant_seq = $1 AND id = ANY($2::text[])", tseq, ids)
+		if err != nil {
+			return false, storeError(err, "cannot read machines")
+		}
+		var id string
+		var seq int64
+		_, err = pgx.ForEachRow(rows, []any{&id, &seq}, func() error { machines[id] = seq; return nil })
+		if err != nil {
+			return false, storeError(err, "cannot read machines")
+		}
+		for i := range ls {
+			if machines[ls[i].MachineID] == 0 {
+				return false, openatp.CodedErrorf(openatp.Invalid, "InvalidInput", "logon %d: machineId %s not found", i, quote(ls[i].MachineID))
+			}
+		}
+		changed := false
+		for i := 0; i < len(userList); i += chunkRows {
+			part := userList[i:min(i+chunkRows, len(userList))]
+			var names, domains, accounts, accountDomains, sids []string
+			for _, u := range part {
+				names, domains = append(names, u.nameKey), append(domains, u.domainKey)
+				accounts, accountDomains, sids = append(accounts, u.name), append(accountDomains, u.domain), append(sids, u.sid)
+			}
+			tag, err := tx.Exec(ctx, upsertUsers, tseq, names, domains, accounts, accountDomains, sids)
+			if err != nil {
+				return false, storeError(err, "cannot store users")
+			}
+			changed = changed || tag.RowsAffected() > 0
+		}
+		for _, r := range relList {
+			r.machineSeq = machines[r.machineID]
+		}
+		slices.SortFunc(relList, func(a, b *relAgg) int {
+			return cmp.Or(strings.Compare(a.user.nameKey, b.user.nameKey), strings.Compare(a.user.domainKey, b.user.domainKey),
+				cmp.Compare(a.machineSeq, b.machineSeq))
+		})
+		for i := 0; i < len(relList); i += chunkRows {
+			part := relList[i:min(i+chunkRows, len(relList))]
+			var names, domains []string
+			var mseqs, firsts, lasts, types []int64
+			for _, r := range part {
+				names, domains = append(names, r.user.nameKey), append(domains, r.user.domainKey)
+				mseqs, firsts, lasts, types = append(mseqs, r.machineSeq), append(firsts, r.first), append(lasts, r.last), append(types, r.types)
+			}
+			tag, err := tx.Exec(ctx, upsertRelations, tseq, names, domains, mseqs, firsts, lasts, types)
+			if err != nil {
+				return false, storeError(err, "cannot store logons")
+			}
+			changed = changed || tag.RowsAffected() > 0
+		}
+		return changed, nil
+	})
+}
+
+// UserMachines returns the machines the user has logged on to, ordered by
+// machine id, each once, with their device groups. The name is matched by
+// openatp.NameKey in every domain of the tenant, or only in u.Domain when it
+// is not empty. NotFound if no such user has a logon in the tenant (or the
+// tenant does not exist).
+func (db *DB) UserMachines(ctx context.Context, tenantID string, u openatp.UserRef) ([]openatp.Machine, error) {
+	ctx, cancel := withTimeout(ctx, queryTimeout)
+	defer cancel()
+	groups, err := groups(ctx, db.pool, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	query := "SELECT " + machineColumns + ` FROM machines m WHERE m.seq IN (
+		SELECT machine_seq FROM user_machines
+		WHERE tenant_seq = (SELECT seq FROM tenants WHERE id = $1) AND name_key = $2`
+	args := []any{tenantID, openatp.NameKey(u.Name)}
+	if u.Domain != "" {
+		query += " AND domain_key = $3"
+		args = append(args, openatp.NameKey(u.Domain))
+	}
+	query += ") ORDER BY m.id"
+	rows, err := db.pool.Query(ctx, query, args...)
+	if err != nil {
+		return nil, storeError(err, "cannot read the user's machines")
+	}
+	defer rows.Close()
+	var ms []openatp.Machine
+	var s machineScanner
+	for rows.Next() {
+		m, err := s.scan(rows)
+		if err != nil {
+			return nil, storeError(err, "cannot read the user's machines")
+		}
+		openatp.AssignGroup(groups, &m)
+		ms = append(ms, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, storeError(err, "cannot read the user's machines")
+	}
+	if len(ms) == 0 {
+		name := u.Name
+		if u.Domain != "" {
+			name = u.Domain + `\` + u.Name
+		}
+		return nil, openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "user %s not found", quote(name))
+	}
+	return ms, nil
+}
+
+// Snapshot streams the whole tenant from one REPEATABLE READ, read-only
+// transaction: every machine ordered by id (with its device group), then
+// every (user, machine) relation ordered by user (openatp.NameKey of name,
+// then of domain, in byte order), then machine id. Rows are read from the
+// connection as they are handed on, never all at once. An error of machine
+// or rel stops the stream and is returned as it is. NotFound if the tenant
+// does not exist.
+func (db *DB) Snapshot(ctx context.Context, tenantID string, machine func(openatp.Machine) error, rel func(openatp.UserMachine) error) error {
+	tx, err := db.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return storeError(err, "cannot begin a transaction")
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	tseq, err := tenantSeq(ctx, tx, tenantID, false)
+	if err != nil {
+		return err
+	}
+	groups, err := groups(ctx, tx, tenantID)
+	if err != nil {
+		return err
+	}
+	if err := snapshotMachines(ctx, tx, tseq, groups, machine); err != nil {
+		return err
+	}
+	return snapshotRelations(ctx, tx, tseq, rel)
+}
+
+func snapshotMachines(ctx context.Context, tx pgx.Tx, tseq int64, groups []openatp.DeviceGroup, f func(openatp.Machine) error) error {
+	rows, err := tx.Query(ctx, "SELECT "+machineColumns+" FROM machines m WHERE m.tenant_seq = $1 ORDER BY m.id", tseq)
+	if err != nil {
+		return storeError(err, "cannot read machines")
+	}
+	defer rows.Close()
+	var s machineScanner
+	for rows.Next() {
+		m, err := s.scan(rows)
+		if err != nil {
+			return storeError(err, "cannot read machines")
+		}
+		openatp.AssignGroup(groups, &m)
+		if err := f(m); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return storeError(err, "cannot read machines")
+	}
+	return nil
+}
+
+func snapshotRelations(ctx context.Context, tx pgx.Tx, tseq int64, f func(openatp.UserMachine) error) error {
+	rows, err := tx.Query(ctx, `SELECT u.account_name, u.account_domain, m.id, um.first_seen, um.last_seen, um.logon_types
+		FROM users u
+		JOIN user_machines um ON um.tenant_seq = u.tenant_seq AND um.name_key = u.name_key AND um.domain_key = u.domain_key
+		JOIN machines m ON m.seq = um.machine_seq
+		WHERE u.tenant_seq = $1 ORDER BY u.name_key, u.domain_key, m.id`, tseq)
+	if err != nil {
+		return storeError(err, "cannot read user machines")
+	}
+	defer rows.Close()
+	var r openatp.UserMachine
+	var first, last, types int64
+	dest := []any{&r.AccountName, &r.AccountDomain, &r.MachineID, &first, &last, &types}
+	for rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
+			return storeError(err, "cannot read user machines")
+		}
+		r.FirstSeen, r.LastSeen, r.LogonTypes = fromNanos(first), fromNanos(last), logonTypes(types)
+		if err := f(r); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return storeError(err, "cannot read user machines")
+	}
+	return nil
+}
+
+// ResetTenant deletes the tenant's machines, users, logons and device
+// groups in one transaction, keeping the tenant and its applications.
+// NotFound if the tenant does not exist.
+func (db *DB) ResetTenant(ctx context.Context, tenantID string) error {
+	return db.inTx(ctx, func(tx pgx.Tx) (bool, error) {
+		// Updating the row first locks it against the FOR SHARE of
+		// concurrent writers of the tenant.
+		var seq int64
+		err := tx.QueryRow(ctx, "UPDATE tenants SET generation = generation + 1 WHERE id = $1 RETURNING seq", tenantID).Scan(&seq)
+		if err != nil {
+			err = storeError(err, "cannot reset the tenant")
+			if openatp.IsKind(err, openatp.NotFound) {
+				return false, openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "tenant %s not found", quote(tenantID))
+			}
+			return false, err
+		}
+		for _, q := range []string{
+			"DELETE FROM user_machines WHERE tenant_seq = $1",
+			"DELETE FROM users WHERE tenant_seq = $1",
+			"DELETE FROM machines WHERE tenant_seq = $1",
+			"DELETE FROM device_groups WHERE tenant_seq = $1",
+		} {
+			if _, err := tx.Exec(ctx, q, seq); err != nil {
+				return false, storeError(err, "cannot reset the tenant")
+			}
+		}
+		return true, nil
+	})
+}

@@ -1,0 +1,227 @@
+package postgres
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/openatp/openatp"
+)
+
+// machineColumns are the stored properties of a machine, in the order
+// machineScanner reads them, qualified by the alias m.
+const machineColumns = `m.id, m.computer_dns_name, m.first_seen, m.last_seen, m.os_platform, m.os_version,
+	m.os_processor, m.version, m.last_ip_address, m.last_external_ip_address, m.agent_version, m.os_build,
+	m.health_status, m.onboarding_status, m.risk_score, m.exposure_level, m.is_aad_joined, m.aad_device_id,
+	m.machine_tags, m.device_value, m.ip_addresses, m.os_architecture`
+
+// upsertMachines inserts or replaces a batch of machines given as one array
+// per column: one statement and one round trip for the whole batch.
+const upsertMachines = `INSERT INTO machines AS m (tenant_seq, id, computer_dns_name, first_seen, last_seen, os_platform,
+	os_version, os_processor, version, last_ip_address, last_external_ip_address, agent_version, os_build,
+	health_status, onboarding_status, risk_score, exposure_level, is_aad_joined, aad_device_id, machine_tags,
+	device_value, ip_addresses, os_architecture)
+SELECT $1, * FROM unnest($2::text[], $3::text[], $4::int8[], $5::int8[], $6::text[], $7::text[], $8::text[],
+	$9::text[], $10::text[], $11::text[], $12::text[], $13::int8[], $14::text[], $15::text[], $16::text[],
+	$17::text[], $18::bool[], $19::text[], $20::text[], $21::text[], $22::text[], $23::text[])
+ON CONFLICT (tenant_seq, id) DO UPDATE SET
+	computer_dns_name = excluded.computer_dns_name, first_seen = excluded.first_seen,
+	last_seen = excluded.last_seen, os_platform = excluded.os_platform, os_version = excluded.os_version,
+	os_processor = excluded.os_processor, version = excluded.version, last_ip_address = excluded.last_ip_address,
+	last_external_ip_address = excluded.last_external_ip_address, agent_version = excluded.agent_version,
+	os_build = excluded.os_build, health_status = excluded.health_status,
+	onboarding_status = excluded.onboarding_status, risk_score = excluded.risk_score,
+	exposure_level = excluded.exposure_level, is_aad_joined = excluded.is_aad_joined,
+	aad_device_id = excluded.aad_device_id, machine_tags = excluded.machine_tags,
+	device_value = excluded.device_value, ip_addresses = excluded.ip_addresses,
+	os_architecture = excluded.os_architecture`
+
+// chunkRows is how many rows one array statement carries: large enough that
+// per-statement costs vanish, small enough to keep one message modest.
+const chunkRows = 10000
+
+// machineCols holds a batch of machines as one slice per column.
+type machineCols struct {
+	id                                                      []string
+	dns, platform, osVersion, processor, version, ip, extIP []*string
+	agent, health, onboarding, risk, exposure, aadID        []*string
+	tags, value, ips, arch                                  []*string
+	first, last, build                                      []*int64
+	aad                                                     []*bool
+}
+
+func (c *machineCols) add(m *openatp.Machine) error {
+	first, err := nullNanos("firstSeen", m.FirstSeen)
+	if err != nil {
+		return err
+	}
+	last, err := nullNanos("lastSeen", m.LastSeen)
+	if err != nil {
+		return err
+	}
+	tags, err := json.Marshal(m.MachineTags)
+	if err != nil {
+		return err
+	}
+	ips, err := json.Marshal(m.IPAddresses)
+	if err != nil {
+		return err
+	}
+	c.id = append(c.id, m.ID)
+	c.dns = append(c.dns, m.ComputerDNSName)
+	c.first = append(c.first, first)
+	c.last = append(c.last, last)
+	c.platform = append(c.platform, m.OSPlatform)
+	c.osVersion = append(c.osVersion, m.OSVersion)
+	c.processor = append(c.processor, m.OSProcessor)
+	c.version = append(c.version, m.Version)
+	c.ip = append(c.ip, m.LastIPAddress)
+	c.extIP = append(c.extIP, m.LastExternalIPAddress)
+	c.agent = append(c.agent, m.AgentVersion)
+	c.build = append(c.build, m.OSBuild)
+	c.health = append(c.health, m.HealthStatus)
+	c.onboarding = append(c.onboarding, m.OnboardingStatus)
+	c.risk = append(c.risk, m.RiskScore)
+	c.exposure = append(c.exposure, m.ExposureLevel)
+	c.aad = append(c.aad, m.IsAADJoined)
+	c.aadID = append(c.aadID, m.AADDeviceID)
+	c.tags = append(c.tags, openatp.Ptr(string(tags)))
+	c.value = append(c.value, m.DeviceValue)
+	c.ips = append(c.ips, openatp.Ptr(string(ips)))
+	c.arch = append(c.arch, m.OSArchitecture)
+	return nil
+}
+
+// args returns the parameters of upsertMachines for rows [i, j).
+func (c *machineCols) args(tenantSeq int64, i, j int) []any {
+	return []any{tenantSeq, c.id[i:j], c.dns[i:j], c.first[i:j], c.last[i:j], c.platform[i:j], c.osVersion[i:j],
+		c.processor[i:j], c.version[i:j], c.ip[i:j], c.extIP[i:j], c.agent[i:j], c.build[i:j], c.health[i:j],
+		c.onboarding[i:j], c.risk[i:j], c.exposure[i:j], c.aad[i:j], c.aadID[i:j], c.tags[i:j], c.value[i:j],
+		c.ips[i:j], c.arch[i:j]}
+}
+
+// UpsertMachines inserts or replaces machines by id in one transaction: all
+// or nothing. A later machine of the batch replaces an earlier one with the
+// same id (and keeps its relations). Each machine is normalized (a copy; ms
+// is not changed). Invalid, naming the index of the machine, if one does
+// not normalize or has a time out of range; NotFound if the tenant does not
+// exist.
+func (db *DB) UpsertMachines(ctx context.Context, tenantID string, ms []openatp.Machine) error {
+	// Validate and encode before taking any lock. One statement cannot
+	// update a row twice: keep the last machine of each id, and write rows
+	// in id order so that concurrent batches lock rows in one order.
+	last := make(map[string]int, len(ms))
+	norm := make([]openatp.Machine, len(ms))
+	for i := range ms {
+		norm[i] = ms[i]
+		if err := norm[i].Normalize(); err != nil {
+			return invalidItem("machine", i, err)
+		}
+		last[norm[i].ID] = i
+	}
+	order := make([]int, 0, len(last))
+	for i := range norm {
+		if last[norm[i].ID] == i {
+			order = append(order, i)
+		}
+	}
+	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(norm[a].ID, norm[b].ID) })
+	var cols machineCols
+	for _, i := range order {
+		if err := cols.add(&norm[i]); err != nil {
+			return invalidItem("machine", i, err)
+		}
+	}
+	return db.inTx(ctx, func(tx pgx.Tx) (bool, error) {
+		seq, err := tenantSeq(ctx, tx, tenantID, true)
+		if err != nil {
+			return false, err
+		}
+		for i := 0; i < len(order); i += chunkRows {
+			j := min(i+chunkRows, len(order))
+			if _, err := tx.Exec(ctx, upsertMachines, cols.args(seq, i, j)...); err != nil {
+				return false, storeError(err, "cannot store machines")
+			}
+		}
+		return len(order) > 0, nil
+	})
+}
+
+// invalidItem turns the error of item i of a batch into an Invalid error
+// whose message names the item ("machine 3: id: ...").
+func invalidItem(what string, i int, err error) error {
+	var e *openatp.Error
+	if errors.As(err, &e) {
+		return &openatp.Error{Kind: openatp.Invalid, Code: e.Code, Message: fmt.Sprintf("%s %d: %s", what, i, e.Message), Err: e.Err}
+	}
+	return &openatp.Error{Kind: openatp.Invalid, Code: "InvalidInput", Message: fmt.Sprintf("%s %d: invalid", what, i), Err: err}
+}
+
+// Machine returns one machine with its device group. NotFound if the tenant
+// has no machine with that id.
+func (db *DB) Machine(ctx context.Context, tenantID, id string) (openatp.Machine, error) {
+	ctx, cancel := withTimeout(ctx, queryTimeout)
+	defer cancel()
+	groups, err := groups(ctx, db.pool, tenantID)
+	if err != nil {
+		return openatp.Machine{}, err
+	}
+	var s machineScanner
+	m, err := s.scan(db.pool.QueryRow(ctx, "SELECT "+machineColumns+` FROM machines m
+		WHERE m.tenant_seq = (SELECT seq FROM tenants WHERE id = $1) AND m.id = $2`, tenantID, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return m, openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "machine %s not found", quote(id))
+	}
+	if err != nil {
+		return m, storeError(err, "cannot read the machine")
+	}
+	openatp.AssignGroup(groups, &m)
+	return m, nil
+}
+
+// machineScanner reads rows of machineColumns.
+type machineScanner struct {
+	first, last *int64
+	tags, ips   []byte
+	dest        []any
+}
+
+func (s *machineScanner) scan(row pgx.Row) (openatp.Machine, error) {
+	var m openatp.Machine
+	s.first, s.last = nil, nil
+	s.dest = append(s.dest[:0], &m.ID, &m.ComputerDNSName, &s.first, &s.last, &m.OSPlatform, &m.OSVersion,
+		&m.OSProcessor, &m.Version, &m.LastIPAddress, &m.LastExternalIPAddress, &m.AgentVersion, &m.OSBuild,
+		&m.HealthStatus, &m.OnboardingStatus, &m.RiskScore, &m.ExposureLevel, &m.IsAADJoined, &m.AADDeviceID,
+		&s.tags, &m.DeviceValue, &s.ips, &m.OSArchitecture)
+	if err := row.Scan(s.dest...); err != nil {
+		return m, err
+	}
+	if s.first != nil {
+		m.FirstSeen = openatp.Ptr(fromNanos(*s.first))
+	}
+	if s.last != nil {
+		m.LastSeen = openatp.Ptr(fromNanos(*s.last))
+	}
+	if err := unmarshalList(s.tags, &m.MachineTags); err != nil {
+		return m, internal(err, "bad machine_tags of machine "+m.ID)
+	}
+	if err := unmarshalList(s.ips, &m.IPAddresses); err != nil {
+		return m, internal(err, "bad ip_addresses of machine "+m.ID)
+	}
+	return m, nil
+}
+
+// unmarshalList decodes a stored JSON list; the common empty list without
+// the cost of encoding/json.
+func unmarshalList[T any](data []byte, v *[]T) error {
+	if string(data) == "[]" {
+		*v = []T{}
+		return nil
+	}
+	return json.Unmarshal(data, v)
+}

@@ -1,0 +1,307 @@
+// Package postgres implements openatp.Store on PostgreSQL (pgx), the engine
+// for several openatp replicas sharing one database.
+//
+// It keeps the same tables as package sqlite and behaves the same, as the
+// conformance suite (package storetest) checks: times are bigint
+// nanoseconds since the Unix epoch, text is compared and ordered in byte
+// order (COLLATE "C"), case folding is openatp.NameKey's.
+//
+// Every write transaction bumps a one-row counter just before it commits;
+// DataVersion reads it, so it changes with every committed write of any
+// replica, and only then. Migrations are embedded and applied at Open in one
+// transaction that first takes a transaction-scoped advisory lock: replicas
+// that start together apply them once, the others wait and find nothing to
+// do.
+//
+// Errors of an unreachable database (refused or lost connections, a server
+// shutting down, a timeout) are of kind openatp.Unavailable. Connecting
+// times out after 5 seconds and the small queries of the request path after
+// 10 (unless the caller's context says sooner), so a stopped or hung server
+// never hangs a caller.
+package postgres
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"path"
+	"runtime"
+	"sort"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/openatp/openatp"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+var _ openatp.Store = (*DB)(nil)
+
+// Timeouts applied when the caller's context has no earlier deadline.
+const (
+	connectTimeout = 5 * time.Second  // establishing one connection
+	queryTimeout   = 10 * time.Second // one query of the request path, or a small write
+	versionTimeout = 5 * time.Second  // DataVersion and Ping
+)
+
+// migrationLock is the key of the advisory lock that serializes migrations
+// ("openatp" in ASCII).
+const migrationLock int64 = 0x6f70656e617470
+
+// DB is an openatp.Store on a PostgreSQL database. It is safe for
+// concurrent use.
+type DB struct {
+	// Now returns the current time. It stamps tenants, apps and signing keys
+	// stored with a zero Created. Tests may replace it before first use.
+	Now func() time.Time
+
+	pool *pgxpool.Pool
+}
+
+// Open connects to the database at url (postgres://user:pass@host:port/db
+// ?sslmode=..., or any form pgx accepts, including its pool_max_conns and
+// connect_timeout parameters) and brings its schema up to date. Several
+// processes may open the same database at once.
+func Open(ctx context.Context, url string) (*DB, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, &openatp.Error{Kind: openatp.Invalid, Message: "postgres: cannot parse the database URL", Err: err}
+	}
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		cfg.ConnConfig.ConnectTimeout = connectTimeout
+	}
+	if !hasParam(url, "pool_max_conns") {
+		cfg.MaxConns = int32(max(8, 4*runtime.GOMAXPROCS(0)))
+	}
+	if cfg.ConnConfig.RuntimeParams["application_name"] == "" {
+		cfg.ConnConfig.RuntimeParams["application_name"] = "openatp"
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, storeError(err, "cannot connect to the database")
+	}
+	db := &DB{Now: time.Now, pool: pool}
+	if err := db.migrate(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// hasParam reports whether the connection string sets the parameter name,
+// in URL (?name=) or keyword/value (name=) form.
+func hasParam(s, name string) bool {
+	for i := 0; i+len(name) < len(s); i++ {
+		if s[i:i+len(name)] == name && s[i+len(name)] == '=' && (i == 0 || s[i-1] == '?' || s[i-1] == '&' || s[i-1] == ' ') {
+			return true
+		}
+	}
+	return false
+}
+
+// Close closes every connection, waiting for running queries to finish.
+func (db *DB) Close() error {
+	db.pool.Close()
+	return nil
+}
+
+// Ping reports whether the database answers a query. Unavailable if not.
+func (db *DB) Ping(ctx context.Context) error {
+	ctx, cancel := withTimeout(ctx, versionTimeout)
+	defer cancel()
+	var n int
+	if err := db.pool.QueryRow(ctx, "SELECT 1").Scan(&n); err != nil {
+		return storeError(err, "the database is not reachable")
+	}
+	return nil
+}
+
+// DataVersion returns the counter that every write transaction of every
+// replica bumps before it commits. One indexed single-row read. Unavailable
+// if the database cannot be reached within 5 seconds.
+func (db *DB) DataVersion(ctx context.Context) (uint64, error) {
+	ctx, cancel := withTimeout(ctx, versionTimeout)
+	defer cancel()
+	var v int64
+	if err := db.pool.QueryRow(ctx, "SELECT v FROM data_version").Scan(&v); err != nil {
+		return 0, storeError(err, "cannot read the data version")
+	}
+	return uint64(v), nil
+}
+
+// withTimeout bounds ctx by d unless it has an earlier deadline.
+func withTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= d {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, d)
+}
+
+// migrate applies the embedded migrations not yet recorded in
+// schema_migrations, in name order, in one transaction that holds an
+// advisory lock: concurrent openers wait for it and then find nothing left.
+func (db *DB) migrate(ctx context.Context) error {
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return internal(err, "listing migrations")
+	}
+	sort.Strings(names)
+	tx, err := db.pool.Begin(ctx)
+	if err != nil {
+		return storeError(err, "cannot connect to the database")
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", migrationLock); err != nil {
+		return storeError(err, "cannot lock the schema for migrations")
+	}
+	if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		name    text COLLATE "C" PRIMARY KEY,
+		applied bigint NOT NULL
+	)`); err != nil {
+		return storeError(err, "cannot create schema_migrations")
+	}
+	for _, name := range names {
+		name := path.Base(name)
+		var n int
+		if err := tx.QueryRow(ctx, "SELECT count(*) FROM schema_migrations WHERE name = $1", name).Scan(&n); err != nil {
+			return storeError(err, "reading schema_migrations")
+		}
+		if n > 0 {
+			continue
+		}
+		text, err := migrations.ReadFile("migrations/" + name)
+		if err != nil {
+			return internal(err, "reading migration "+name)
+		}
+		// No arguments: the simple protocol, which runs several statements.
+		if _, err := tx.Exec(ctx, string(text)); err != nil {
+			return storeError(err, "applying migration "+name)
+		}
+		if _, err := tx.Exec(ctx, "INSERT INTO schema_migrations (name, applied) VALUES ($1, $2)", name, time.Now().UnixNano()); err != nil {
+			return storeError(err, "recording migration "+name)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return storeError(err, "committing migrations")
+	}
+	return nil
+}
+
+// now returns db.Now rounded to the precision openatp keeps.
+func (db *DB) now() time.Time { return db.Now().UTC().Round(openatp.TimePrecision) }
+
+// querier is what a pool and a transaction have in common.
+type querier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// maxAttempts bounds how often inTx runs a transaction that failed with a
+// serialization failure or a deadlock.
+const maxAttempts = 4
+
+// inTx runs f in a READ COMMITTED write transaction and commits it if f
+// returns nil. Unless f reports that it changed nothing (changed false), the
+// data version is bumped last, just before the commit, so that the new
+// version becomes visible with the data, and the counter's row lock is
+// held only for the commit. A transaction that fails with a serialization
+// failure or a deadlock is run again from the start.
+func (db *DB) inTx(ctx context.Context, f func(tx pgx.Tx) (changed bool, err error)) error {
+	var err error
+	for attempt := 1; ; attempt++ {
+		err = db.tryTx(ctx, f)
+		if attempt == maxAttempts || !retryable(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(attempt) * 10 * time.Millisecond):
+		}
+	}
+}
+
+func (db *DB) tryTx(ctx context.Context, f func(tx pgx.Tx) (bool, error)) error {
+	tx, err := db.pool.Begin(ctx)
+	if err != nil {
+		return storeError(err, "cannot begin a transaction")
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	changed, err := f(tx)
+	if err != nil {
+		return err
+	}
+	if changed {
+		if _, err := tx.Exec(ctx, "UPDATE data_version SET v = v + 1"); err != nil {
+			return storeError(err, "cannot bump the data version")
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return storeError(err, "cannot commit")
+	}
+	return nil
+}
+
+// tenantSeq returns the row number of a tenant. NotFound if none. With lock,
+// the row is locked FOR SHARE until the transaction ends, so that no reset
+// of the tenant commits in between.
+func tenantSeq(ctx context.Context, q querier, tenantID string, lock bool) (int64, error) {
+	query := "SELECT seq FROM tenants WHERE id = $1"
+	if lock {
+		query += " FOR SHARE"
+	}
+	var seq int64
+	err := q.QueryRow(ctx, query, tenantID).Scan(&seq)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "tenant %s not found", quote(tenantID))
+	}
+	if err != nil {
+		return 0, storeError(err, "cannot read the tenant")
+	}
+	return seq, nil
+}
+
+var (
+	minTime = time.Unix(0, math.MinInt64)
+	maxTime = time.Unix(0, math.MaxInt64)
+)
+
+// nanos converts t for storage. Invalid, naming field, if it does not fit.
+func nanos(field string, t time.Time) (int64, error) {
+	if t.Before(minTime) || t.After(maxTime) {
+		return 0, openatp.CodedErrorf(openatp.Invalid, "InvalidInput", "%s: %s is out of the supported range (years 1678 to 2262)", field, t.Format(time.RFC3339))
+	}
+	return t.UnixNano(), nil
+}
+
+// nullNanos is nanos for an optional time.
+func nullNanos(field string, t *time.Time) (*int64, error) {
+	if t == nil {
+		return nil, nil
+	}
+	n, err := nanos(field, *t)
+	return &n, err
+}
+
+// fromNanos converts a stored time back.
+func fromNanos(n int64) time.Time { return time.Unix(0, n).UTC() }
+
+// quote quotes s for an error message, shortened if long.
+func quote(s string) string {
+	if len(s) > 64 {
+		cut := 64
+		for cut > 0 && s[cut]&0xc0 == 0x80 {
+			cut--
+		}
+		s = s[:cut] + "…"
+	}
+	return fmt.Sprintf("%q", s)
+}

@@ -1,0 +1,167 @@
+package postgres_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/internal/pgtest"
+	"github.com/openatp/openatp/postgres"
+	"github.com/openatp/openatp/storetest"
+)
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
+// openAt opens the database at url and closes it when t ends.
+func openAt(t testing.TB, url string) *postgres.DB {
+	t.Helper()
+	db, err := postgres.Open(context.Background(), url)
+	if err != nil {
+		t.Fatalf("Open(%s): %v", url, err)
+	}
+	t.Cleanup(func() {
+		if err := db.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return db
+}
+
+// TestStore runs the conformance suite; reopen opens a second pool on the
+// same database, as another replica would.
+func TestStore(t *testing.T) {
+	var mu sync.Mutex
+	urls := map[openatp.Store]string{}
+	open := func(t *testing.T) openatp.Store {
+		url := pgtest.NewDatabase(t)
+		db := openAt(t, url)
+		mu.Lock()
+		urls[db] = url
+		mu.Unlock()
+		return db
+	}
+	reopen := func(t *testing.T, s openatp.Store) openatp.Store {
+		mu.Lock()
+		url := urls[s]
+		mu.Unlock()
+		return openAt(t, url)
+	}
+	storetest.Run(t, open, storetest.WithReopen(reopen))
+}
+
+// TestConcurrentOpen opens a new database from several goroutines at once,
+// as replicas starting together would: the migrations are applied once and
+// every opener can use the schema.
+func TestConcurrentOpen(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.NewDatabase(t)
+	const n = 6
+	dbs := make([]*postgres.DB, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { dbs[i], errs[i] = postgres.Open(ctx, url) })
+	}
+	wg.Wait()
+	for i := range n {
+		if errs[i] != nil {
+			t.Fatalf("Open %d: %v", i, errs[i])
+		}
+		defer dbs[i].Close()
+	}
+	for i, db := range dbs {
+		if err := db.SetSetting(ctx, "k", fmt.Sprint(i)); err != nil {
+			t.Fatalf("db %d: %v", i, err)
+		}
+	}
+	if got, want := postgres.AppliedMigrations(t, dbs[0]), postgres.MigrationNames(t); !slices.Equal(got, want) {
+		t.Errorf("applied migrations %v, want %v", got, want)
+	}
+}
+
+// TestOpenErrors checks the kinds of Open's errors: a malformed URL is
+// Invalid; a server that is not there is Unavailable, and said quickly.
+func TestOpenErrors(t *testing.T) {
+	ctx := context.Background()
+	if _, err := postgres.Open(ctx, "postgres://x:y@127.0.0.1:notaport/db"); !openatp.IsKind(err, openatp.Invalid) {
+		t.Errorf("Open with a bad port: %v, want an Invalid error", err)
+	}
+	start := time.Now()
+	_, err := postgres.Open(ctx, "postgres://postgres@127.0.0.1:1/db?sslmode=disable")
+	if !openatp.IsKind(err, openatp.Unavailable) {
+		t.Errorf("Open of a closed port: %v, want an Unavailable error", err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("Open of a closed port took %v", d)
+	}
+}
+
+// TestServerStopped stops PostgreSQL under an open store: every call fails
+// with Unavailable within a bounded time, and the store works again once the
+// server is back, without being reopened.
+func TestServerStopped(t *testing.T) {
+	ctx := context.Background()
+	srv := pgtest.Start(t)
+	db := openAt(t, srv.NewDatabase(t))
+	tenant := openatp.Tenant{ID: "t1", Name: "one.example"}
+	if err := db.CreateTenant(ctx, tenant); err != nil {
+		t.Fatal(err)
+	}
+	srv.Stop()
+	calls := map[string]func() error{
+		"DataVersion": func() error { _, err := db.DataVersion(ctx); return err },
+		"Ping":        func() error { return db.Ping(ctx) },
+		"Tenant":      func() error { _, err := db.Tenant(ctx, "t1"); return err },
+		"UserMachines": func() error {
+			_, err := db.UserMachines(ctx, "t1", openatp.UserRef{Name: "alice"})
+			return err
+		},
+		"SetSetting": func() error { return db.SetSetting(ctx, "a", "b") },
+		"Snapshot": func() error {
+			return db.Snapshot(ctx, "t1", func(openatp.Machine) error { return nil }, func(openatp.UserMachine) error { return nil })
+		},
+	}
+	for name, call := range calls {
+		start := time.Now()
+		err := call()
+		if !openatp.IsKind(err, openatp.Unavailable) {
+			t.Errorf("%s with the server stopped: %v, want an Unavailable error", name, err)
+		}
+		if d := time.Since(start); d > 6*time.Second {
+			t.Errorf("%s took %v to fail", name, d)
+		}
+	}
+	srv.Restart(t)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, err := db.Tenant(ctx, "t1")
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after the restart: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err := db.Ping(ctx); err != nil {
+		t.Errorf("Ping after the restart: %v", err)
+	}
+}
+
+// BenchmarkDataVersion measures the call the API makes on every request
+// (shared between concurrent ones).
+func BenchmarkDataVersion(b *testing.B) {
+	db := openAt(b, pgtest.NewDatabase(b))
+	ctx := context.Background()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := db.DataVersion(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,379 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"slices"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/openatp/openatp"
+)
+
+// jsonList encodes a list of strings for a JSON text column; nil as [].
+func jsonList(v []string) string {
+	if v == nil {
+		v = []string{}
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+func bytesOrEmpty(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}
+
+// parseList decodes a JSON list of strings; null as empty.
+func parseList(s string) ([]string, error) {
+	var v []string
+	if err := json.Unmarshal([]byte(s), &v); err != nil {
+		return nil, err
+	}
+	if v == nil {
+		v = []string{}
+	}
+	return v, nil
+}
+
+// PutUserGroup stores a user group, or renames it. Invalid if malformed;
+// NotFound if the tenant does not exist.
+func (db *DB) PutUserGroup(ctx context.Context, tenantID string, g openatp.UserGroup) error {
+	if err := g.Validate(); err != nil {
+		return err
+	}
+	ctx, cancel := withTimeout(ctx, queryTimeout)
+	defer cancel()
+	return db.inTx(ctx, func(tx pgx.Tx) (bool, error) {
+		seq, err := tenantSeq(ctx, tx, tenantID, true)
+		if err != nil {
+			return false, err
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO user_groups (tenant_seq, id, name) VALUES ($1, $2, $3)
+			ON CONFLICT (tenant_seq, id) DO UPDATE SET name = excluded.name`, seq, g.ID, g.Name)
+		if err != nil {
+			return false, storeError(err, "cannot store the user group")
+		}
+		return true, nil
+	})
+}
+
+// UserGroups lists the tenant's user groups ordered by name, then id (byte
+// order).
+func (db *DB) UserGroups(ctx context.Context, tenantID string) ([]openatp.UserGroup, error) {
+	ctx, cancel := withTimeout(ctx, queryTimeout)
+	defer cancel()
+	seq, err := tenantSeq(ctx, db.pool, tenantID, false)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := db.pool.Query(ctx, `SELECT id, name FROM user_groups WHERE tenant_seq = $1 ORDER BY name, id`, seq)
+	if err != nil {
+		return nil, storeError(err, "cannot read user groups")
+	}
+	out := []openatp.UserGroup{}
+	var g openatp.UserGroup
+	_, err = pgx.ForEachRow(rows, []any{&g.ID, &g.Name}, func() error { out = append(out, g); return nil })
+	if err != nil {
+		return nil, storeError(err, "cannot read user groups")
+	}
+	return out, nil
+}
+
+// CreateDirectoryUser stores a user who signs in. Conflict if the id or the
+// user name (ignoring case) exists in the tenant.
+func (db *DB) CreateDirectoryUser(ctx context.Context, tenantID string, u openatp.DirectoryUser) error {
+	if err := openatp.ValidateUserName(u.UserName); err != nil {
+		return err
+	}
+	ctx, cancel := withTimeout(ctx, queryTimeout)
+	defer cancel()
+	return db.inTx(ctx, func(tx pgx.Tx) (bool, error) {
+		seq, err := tenantSeq(ctx, tx, tenantID, true)
+		if err != nil {
+			return false, err
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO directory_users (tenant_seq, id, user_name, user_name_key, display_name, password_hash, groups)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`, seq, u.ID, u.UserName, openatp.NameKey(u.UserName), u.DisplayName, bytesOrEmpty(u.PasswordHash), jsonList(u.Groups))
+		if err != nil {
+			err = storeError(err, "cannot store the user")
+			if openatp.IsKind(err, openatp.Conflict) {
+				return false, &openatp.Error{Kind: openatp.Conflict, Message: "a user with the same id or user name exists already", Err: err}
+			}
+			return false, err
+		}
+		return true, nil
+	})
+}
+
+// UpdateDirectoryUser replaces the display name, password hash and groups
+// of the user with u.ID. NotFound if there is none.
+func (db *DB) UpdateDirectoryUser(ctx context.Context, tenantID string, u openatp.DirectoryUser) error {
+	ctx, cancel := withTimeout(ctx, queryTimeout)
+	defer cancel()
+	return db.inTx(ctx, func(tx pgx.Tx) (bool, error) {
+		seq, err := tenantSeq(ctx, tx, tenantID, true)
+		if err != nil {
+			return false, err
+		}
+		tag, err := tx.Exec(ctx, `UPDATE directory_users SET display_name = $1, password_hash = $2, groups = $3
+			WHERE tenant_seq = $4 AND id = $5`, u.DisplayName, bytesOrEmpty(u.PasswordHash), jsonList(u.Groups), seq, u.ID)
+		if err != nil {
+			return false, storeError(err, "cannot update the user")
+		}
+		if tag.RowsAffected() == 0 {
+			return false, openatp.Errorf(openatp.NotFound, "user %s not found", quote(u.ID))
+		}
+		return true, nil
+	})
+}
+
+const userColumns = `id, user_name, display_name, password_hash, groups`
+
+func scanUser(row pgx.Row) (openatp.DirectoryUser, error) {
+	var u openatp.DirectoryUser
+	var groups string
+	if err := row.Scan(&u.ID, &u.UserName, &u.DisplayName, &u.PasswordHash, &groups); err != nil {
+		return u, err
+	}
+	var err error
+	if u.Groups, err = parseList(groups); err != nil {
+		return u, internal(err, "bad groups of user "+u.ID)
+	}
+	return u, nil
+}
+
+// DirectoryUser finds a user by sign-in name, ignoring case. NotFound if
+// none.
+func (db *DB) DirectoryUser(ctx context.Context, tenantID, userName string) (openatp.DirectoryUser, error) {
+	ctx, cancel := withTimeout(ctx, queryTimeout)
+	defer cancel()
+	seq, err := tenantSeq(ctx, db.pool, tenantID, false)
+	if err != nil {
+		return openatp.DirectoryUser{}, err
+	}
+	u, err := scanUser(db.pool.QueryRow(ctx, `SELECT `+userColumns+` FROM directory_users WHERE tenant_seq = $1 AND user_name_key = $2`,
+		seq, openatp.NameKey(userName)))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return u, openatp.Errorf(openatp.NotFound, "user %s not found", quote(userName))
+	}
+	if err != nil {
+		return u, storeError(err, "cannot read the user")
+	}
+	return u, nil
+}
+
+// DirectoryUsers lists the tenant's users ordered by user name (ignoring
+// case, byte order), then id.
+func (db *DB) DirectoryUsers(ctx context.Context, tenantID string) ([]openatp.DirectoryUser, error) {
+	ctx, cancel := withTimeout(ctx, queryTimeout)
+	defer cancel()
+	seq, err := tenantSeq(ctx, db.pool, tenantID, false)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := db.pool.Query(ctx, `SELECT `+userColumns+` FROM directory_users WHERE tenant_seq = $1 ORDER BY user_name_key, id`, seq)
+	if err != nil {
+		return nil, storeError(err, "cannot read users")
+	}
+	defer rows.Close()
+	out := []openatp.DirectoryUser{}
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, storeError(err, "cannot read users")
+		}
+		out = append(out, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, storeError(err, "cannot read users")
+	}
+	return out, nil
+}
+
+// PutRole stores a role, replacing one of the same name (ignoring case).
+func (db *DB) PutRole(ctx context.Context, tenantID string, r openatp.Role) error {
+	if err := r.Validate(); err != nil {
+		return err
+	}
+	ctx, cancel := withTimeout(ctx, queryTimeout)
+	defer cancel()
+	return db.inTx(ctx, func(tx pgx.Tx) (bool, error) {
+		seq, err := tenantSeq(ctx, tx, tenantID, true)
+		if err != nil {
+			return false, err
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO roles (tenant_seq, name, name_key, permissions, user_groups) VALUES ($1, $2, $3, $4, $5)
+			ON CONFLICT (tenant_seq, name_key) DO UPDATE SET name = excluded.name, permissions = excluded.permissions, user_groups = excluded.user_groups`,
+			seq, r.Name, openatp.NameKey(r.Name), jsonList(r.Permissions), jsonList(r.UserGroups))
+		if err != nil {
+			return false, storeError(err, "cannot store the role")
+		}
+		return true, nil
+	})
+}
+
+// Roles lists the tenant's roles ordered by name (ignoring case, byte
+// order).
+func (db *DB) Roles(ctx context.Context, tenantID string) ([]openatp.Role, error) {
+	ctx, cancel := withTimeout(ctx, queryTimeout)
+	defer cancel()
+	seq, err := tenantSeq(ctx, db.pool, tenantID, false)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := db.pool.Query(ctx, `SELECT name, permissions, user_groups FROM roles WHERE tenant_seq = $1 ORDER BY name_key`, seq)
+	if err != nil {
+		return nil, storeError(err, "cannot read roles")
+	}
+	defer rows.Close()
+	out := []openatp.Role{}
+	for rows.Next() {
+		var r openatp.Role
+		var perms, groups string
+		if err := rows.Scan(&r.Name, &perms, &groups); err != nil {
+			return nil, storeError(err, "cannot read roles")
+		}
+		if r.Permissions, err = parseList(perms); err != nil {
+			return nil, internal(err, "bad permissions of role "+r.Name)
+		}
+		if r.UserGroups, err = parseList(groups); err != nil {
+			return nil, internal(err, "bad user groups of role "+r.Name)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, storeError(err, "cannot read roles")
+	}
+	return out, nil
+}
+
+// DeleteRole deletes a role by name, ignoring case. NotFound if none.
+func (db *DB) DeleteRole(ctx context.Context, tenantID, name string) error {
+	ctx, cancel := withTimeout(ctx, queryTimeout)
+	defer cancel()
+	return db.inTx(ctx, func(tx pgx.Tx) (bool, error) {
+		seq, err := tenantSeq(ctx, tx, tenantID, true)
+		if err != nil {
+			return false, err
+		}
+		tag, err := tx.Exec(ctx, `DELETE FROM roles WHERE tenant_seq = $1 AND name_key = $2`, seq, openatp.NameKey(name))
+		if err != nil {
+			return false, storeError(err, "cannot delete the role")
+		}
+		if tag.RowsAffected() == 0 {
+			return false, openatp.Errorf(openatp.NotFound, "role %s not found", quote(name))
+		}
+		return true, nil
+	})
+}
+
+// UpdateGroup replaces the name, description, rules and user groups of the
+// device group with g.ID, and moves it to position g.Rank (1 = highest):
+// the other groups keep their order and all ranks are renumbered 1..n.
+// NotFound if there is no such group; Conflict for the default group or a
+// name another group has.
+func (db *DB) UpdateGroup(ctx context.Context, tenantID string, g openatp.DeviceGroup) error {
+	if err := g.Validate(); err != nil {
+		return err
+	}
+	rules, err := json.Marshal(g.Rules)
+	if err != nil {
+		return internal(err, "cannot encode rules")
+	}
+	ctx, cancel := withTimeout(ctx, queryTimeout)
+	defer cancel()
+	return db.inTx(ctx, func(tx pgx.Tx) (bool, error) {
+		// FOR UPDATE: concurrent re-rankings of one tenant take turns.
+		seq, err := lockTenant(ctx, tx, tenantID)
+		if err != nil {
+			return false, err
+		}
+		gs, err := groups(ctx, tx, tenantID)
+		if err != nil {
+			return false, err
+		}
+		i := slices.IndexFunc(gs, func(x openatp.DeviceGroup) bool { return x.ID == g.ID })
+		if i < 0 {
+			return false, openatp.Errorf(openatp.NotFound, "device group %d not found", g.ID)
+		}
+		_, err = tx.Exec(ctx, `UPDATE device_groups SET name = $1, name_key = $2, description = $3, rules = $4, user_groups = $5
+			WHERE tenant_seq = $6 AND id = $7`, g.Name, openatp.NameKey(g.Name), g.Description, string(rules), jsonList(g.UserGroups), seq, g.ID)
+		if err != nil {
+			err = storeError(err, "cannot update the device group")
+			if openatp.IsKind(err, openatp.Conflict) {
+				return false, &openatp.Error{Kind: openatp.Conflict, Message: "another device group has that name", Err: err}
+			}
+			return false, err
+		}
+		ids := make([]int64, 0, len(gs))
+		for _, x := range gs {
+			if x.ID != g.ID {
+				ids = append(ids, x.ID)
+			}
+		}
+		ids = slices.Insert(ids, min(g.Rank-1, len(ids)), g.ID)
+		return true, renumber(ctx, tx, seq, ids)
+	})
+}
+
+// lockTenant returns the row number of a tenant and locks its row FOR
+// UPDATE until the transaction ends. NotFound if none.
+func lockTenant(ctx context.Context, tx pgx.Tx, tenantID string) (int64, error) {
+	var seq int64
+	err := tx.QueryRow(ctx, "SELECT seq FROM tenants WHERE id = $1 FOR UPDATE", tenantID).Scan(&seq)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "tenant %s not found", quote(tenantID))
+	}
+	if err != nil {
+		return 0, storeError(err, "cannot read the tenant")
+	}
+	return seq, nil
+}
+
+// renumber sets the ranks of the device groups ids to 1..n in one statement.
+func renumber(ctx context.Context, tx pgx.Tx, seq int64, ids []int64) error {
+	_, err := tx.Exec(ctx, `UPDATE device_groups g SET rank = r.rank
+		FROM unnest($2::int8[]) WITH ORDINALITY AS r (id, rank)
+		WHERE g.tenant_seq = $1 AND g.id = r.id AND g.rank != r.rank`, seq, ids)
+	if err != nil {
+		return storeError(err, "cannot rank device groups")
+	}
+	return nil
+}
+
+// DeleteGroup deletes a device group and renumbers the ranks of the others
+// 1..n; its machines fall to the next matching group or the default group.
+// NotFound if none; Conflict for the default group.
+func (db *DB) DeleteGroup(ctx context.Context, tenantID string, id int64) error {
+	if id == openatp.DefaultGroupID {
+		return openatp.Errorf(openatp.Conflict, "the default device group cannot be deleted")
+	}
+	ctx, cancel := withTimeout(ctx, queryTimeout)
+	defer cancel()
+	return db.inTx(ctx, func(tx pgx.Tx) (bool, error) {
+		seq, err := lockTenant(ctx, tx, tenantID)
+		if err != nil {
+			return false, err
+		}
+		tag, err := tx.Exec(ctx, `DELETE FROM device_groups WHERE tenant_seq = $1 AND id = $2`, seq, id)
+		if err != nil {
+			return false, storeError(err, "cannot delete the device group")
+		}
+		if tag.RowsAffected() == 0 {
+			return false, openatp.Errorf(openatp.NotFound, "device group %d not found", id)
+		}
+		gs, err := groups(ctx, tx, tenantID)
+		if err != nil {
+			return false, err
+		}
+		ids := make([]int64, len(gs))
+		for i, g := range gs {
+			ids[i] = g.ID
+		}
+		return true, renumber(ctx, tx, seq, ids)
+	})
+}
