@@ -1,0 +1,322 @@
+package ingest
+
+import (
+	"encoding/csv"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/openatp/openatp"
+)
+
+// CSV: a header row names the properties (the Machine JSON names, or the
+// logon record's); each following row is a record. An empty cell is null
+// (an empty list for machineTags and ipAddresses); machineTags holds the
+// tags separated by ';'; ipAddresses holds the JSON array of the Machine
+// entity; isAadJoined is true or false; timestamps are RFC 3339. Columns
+// that name no modeled property are ignored and counted.
+
+type csvSource struct {
+	r      *csv.Reader
+	cols   []int  // property index per column; -1 ignored
+	names  []string
+	props  []string
+	lim    *lineLimiter
+	header int64
+}
+
+// lineLimiter fails a read once a line grows longer than max bytes, so
+// that encoding/csv never buffers an unbounded record.
+type lineLimiter struct {
+	r    io.Reader
+	max  int
+	cur  int
+	line int64
+}
+
+// errLongLine is returned by lineLimiter.
+type errLongLine struct{ line int64 }
+
+func (e *errLongLine) Error() string { return "line too long" }
+
+func (l *lineLimiter) Read(p []byte) (int, error) {
+	n, err := l.r.Read(p)
+	for i, c := range p[:n] {
+		if c == '\n' {
+			l.cur = 0
+			l.line++
+			continue
+		}
+		l.cur++
+		if l.cur > l.max {
+			return i, &errLongLine{l.line + 1}
+		}
+	}
+	return n, err
+}
+
+func newCSV(r *Reader) (*csvSource, error) {
+	lim := &lineLimiter{r: r.br, max: r.opts.MaxRecord}
+	cr := csv.NewReader(lim)
+	cr.ReuseRecord = true
+	s := &csvSource{r: cr, lim: lim}
+	header, err := cr.Read()
+	if err == io.EOF {
+		return nil, r.errorf(0, "", false, "the input is empty: no records (a CSV file needs a header row)")
+	}
+	if err != nil {
+		return nil, r.csvError(err)
+	}
+	line, _ := cr.FieldPos(0)
+	s.header = int64(line)
+	kind := r.kind
+	seen := map[string]bool{}
+	for _, h := range header {
+		if !utf8.ValidString(h) {
+			return nil, r.errorf(s.header, "", true, "the header is not valid UTF-8")
+		}
+		h = strings.TrimSpace(h)
+		if h == "" {
+			return nil, r.errorf(s.header, "", false, "the header has an empty column name")
+		}
+		if seen[h] {
+			return nil, r.errorf(s.header, h, false, "the header names this column twice")
+		}
+		seen[h] = true
+		s.names = append(s.names, h)
+	}
+	if kind == Unknown {
+		switch {
+		case seen["id"]:
+			kind = Machines
+		case seen["machineId"]:
+			kind = Logons
+		default:
+			return nil, r.errorf(s.header, "", false, "cannot tell machines from logon events: the header has neither id nor machineId (give the kind)")
+		}
+		r.kind = kind
+	}
+	props, idx, fold := machineProps, machineIndex, machineFold
+	if kind == Logons {
+		props, idx, fold = logonProps, logonIndex, logonFold
+	}
+	s.props = props
+	for _, h := range s.names {
+		p, ok := idx[h]
+		if !ok {
+			if q, ok := fold[strings.ToLower(h)]; ok {
+				return nil, r.errorf(s.header, h, false, "unknown column; did you mean %q? (names are case-sensitive)", q)
+			}
+			p = -1
+		}
+		if kind == Machines && p >= 0 && derivedProps[props[p]] {
+			p = -1
+		}
+		s.cols = append(s.cols, p)
+	}
+	required := "id"
+	if kind == Logons {
+		required = "machineId"
+	}
+	if !seen[required] {
+		return nil, r.errorf(s.header, required, false, "the header has no %s column", required)
+	}
+	return s, nil
+}
+
+func (r *Reader) csvError(err error) error {
+	if ll, ok := err.(*errLongLine); ok {
+		return r.errorf(ll.line, "", true, "the line is longer than %d bytes (the largest record accepted)", r.opts.MaxRecord)
+	}
+	if pe, ok := err.(*csv.ParseError); ok {
+		if ll, ok := pe.Err.(*errLongLine); ok {
+			return r.errorf(ll.line, "", true, "the line is longer than %d bytes (the largest record accepted)", r.opts.MaxRecord)
+		}
+		l := pe.StartLine
+		if l == 0 {
+			l = pe.Line
+		}
+		return r.errorf(int64(l), "", true, "invalid CSV: %v", pe.Err)
+	}
+	return err
+}
+
+// next reads one row into r.machine or r.logon.
+func (s *csvSource) next(r *Reader) (int64, error) {
+	for {
+		rec, err := s.r.Read()
+		if err == io.EOF {
+			return 0, io.EOF
+		}
+		if err != nil {
+			return 0, r.csvError(err)
+		}
+		l, _ := s.r.FieldPos(0)
+		line := int64(l)
+		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
+			continue // a blank line
+		}
+		for i, v := range rec {
+			if !utf8.ValidString(v) {
+				return line, r.errorf(line, s.names[i], true, "is not valid UTF-8")
+			}
+		}
+		if r.kind == Machines {
+			err = s.machine(r, rec, &r.machine)
+		} else {
+			err = s.logon(r, rec, &r.logon)
+		}
+		if err != nil {
+			return line, r.wrap(err, line)
+		}
+		return line, nil
+	}
+}
+
+func cellPtr(v string) *string {
+	if v == "" {
+		return nil
+	}
+	return &v
+}
+
+func (s *csvSource) machine(r *Reader, rec []string, m *openatp.Machine) error {
+	*m = openatp.Machine{}
+	for i, v := range rec {
+		p := s.cols[i]
+		if p < 0 {
+			if v != "" {
+				r.ignored.add("", []byte(s.names[i]))
+			}
+			continue
+		}
+		name := s.props[p]
+		var err error
+		switch name {
+		case "id":
+			m.ID = v
+		case "computerDnsName":
+			m.ComputerDNSName = cellPtr(v)
+		case "firstSeen", "lastSeen":
+			if v != "" {
+				var t time.Time
+				if t, err = parseTime(name, v); err == nil {
+					if name == "firstSeen" {
+						m.FirstSeen = &t
+					} else {
+						m.LastSeen = &t
+					}
+				}
+			}
+		case "osPlatform":
+			m.OSPlatform = cellPtr(v)
+		case "osVersion":
+			m.OSVersion = cellPtr(v)
+		case "osProcessor":
+			m.OSProcessor = cellPtr(v)
+		case "version":
+			m.Version = cellPtr(v)
+		case "lastIpAddress":
+			m.LastIPAddress = cellPtr(v)
+		case "lastExternalIpAddress":
+			m.LastExternalIPAddress = cellPtr(v)
+		case "agentVersion":
+			m.AgentVersion = cellPtr(v)
+		case "osBuild":
+			if v != "" {
+				n, e := strconv.ParseInt(v, 10, 64)
+				if e != nil {
+					err = &fieldError{name, fmt.Sprintf("%q is not an integer", clip(v))}
+				} else {
+					m.OSBuild = &n
+				}
+			}
+		case "healthStatus":
+			m.HealthStatus = cellPtr(v)
+		case "onboardingStatus":
+			m.OnboardingStatus = cellPtr(v)
+		case "riskScore":
+			m.RiskScore = cellPtr(v)
+		case "exposureLevel":
+			m.ExposureLevel = cellPtr(v)
+		case "isAadJoined":
+			switch strings.ToLower(v) {
+			case "":
+			case "true":
+				m.IsAADJoined = openatp.Ptr(true)
+			case "false":
+				m.IsAADJoined = openatp.Ptr(false)
+			default:
+				err = &fieldError{name, fmt.Sprintf("%q is not true or false", clip(v))}
+			}
+		case "aadDeviceId":
+			m.AADDeviceID = cellPtr(v)
+		case "machineTags":
+			if v != "" {
+				m.MachineTags = strings.Split(v, ";")
+			}
+		case "deviceValue":
+			m.DeviceValue = cellPtr(v)
+		case "ipAddresses":
+			if strings.TrimSpace(v) != "" {
+				r.dec.reset([]byte(v))
+				if m.IPAddresses, err = r.dec.ipAddresses(name); err == nil {
+					if err = r.dec.lex.end(); err != nil {
+						err = &fieldError{name, "must hold a JSON array of {ipAddress, macAddress, type, operationalStatus}"}
+					}
+				} else if _, ok := err.(*syntaxError); ok {
+					err = &fieldError{name, "must hold a JSON array of {ipAddress, macAddress, type, operationalStatus}: " + err.Error()}
+				}
+			}
+		case "osArchitecture":
+			m.OSArchitecture = cellPtr(v)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if err := m.Normalize(); err != nil {
+		return fromNormalize(err)
+	}
+	return nil
+}
+
+func (s *csvSource) logon(r *Reader, rec []string, l *openatp.Logon) error {
+	*l = openatp.Logon{}
+	for i, v := range rec {
+		p := s.cols[i]
+		if p < 0 {
+			if v != "" {
+				r.ignored.add("", []byte(s.names[i]))
+			}
+			continue
+		}
+		switch p {
+		case 0:
+			l.MachineID = v
+		case 1:
+			l.AccountName = v
+		case 2:
+			l.AccountDomain = v
+		case 3:
+			l.AccountSID = v
+		case 4:
+			l.LogonType = v
+		case 5:
+			if v != "" {
+				t, err := parseTime("timestamp", v)
+				if err != nil {
+					return err
+				}
+				l.Timestamp = t
+			}
+		}
+	}
+	if err := l.Normalize(); err != nil {
+		return fromNormalize(err)
+	}
+	return nil
+}

@@ -1,0 +1,461 @@
+package ingest
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/openatp/openatp"
+)
+
+// fieldError is an invalid property of a record.
+type fieldError struct{ field, reason string }
+
+func (e *fieldError) Error() string { return e.field + ": " + e.reason }
+
+// fromNormalize turns an error of Machine.Normalize or Logon.Normalize,
+// whose message is "field: reason", into a fieldError.
+func fromNormalize(err error) error {
+	msg := err.Error()
+	if e, ok := err.(*openatp.Error); ok {
+		msg = e.Message
+	}
+	if f, r, ok := strings.Cut(msg, ": "); ok && !strings.Contains(f, " ") {
+		return &fieldError{f, r}
+	}
+	return &fieldError{"", msg}
+}
+
+// The properties of the Machine entity, in the documented order; the
+// index is the bit of a property in a record's set of seen properties.
+var machineProps = []string{
+	"id", "computerDnsName", "firstSeen", "lastSeen", "osPlatform", "osVersion", "osProcessor", "version",
+	"lastIpAddress", "lastExternalIpAddress", "agentVersion", "osBuild", "healthStatus", "onboardingStatus",
+	"rbacGroupId", "rbacGroupName", "riskScore", "exposureLevel", "isAadJoined", "aadDeviceId",
+	"machineTags", "deviceValue", "ipAddresses", "osArchitecture",
+}
+
+// derivedProps are read-only properties of the Machine entity: accepted
+// in input (exports carry them) and ignored, because openatp derives them
+// from the tenant's device groups.
+var derivedProps = map[string]bool{"rbacGroupId": true, "rbacGroupName": true}
+
+// The properties of a logon record.
+var logonProps = []string{"machineId", "accountName", "accountDomain", "accountSid", "logonType", "timestamp"}
+
+// IPAddress properties.
+var ipProps = []string{"ipAddress", "macAddress", "type", "operationalStatus"}
+
+func index(props []string) map[string]int {
+	m := make(map[string]int, len(props))
+	for i, p := range props {
+		m[p] = i
+	}
+	return m
+}
+
+func foldIndex(props []string) map[string]string {
+	m := make(map[string]string, len(props))
+	for _, p := range props {
+		m[strings.ToLower(p)] = p
+	}
+	return m
+}
+
+var (
+	machineIndex = index(machineProps)
+	logonIndex   = index(logonProps)
+	ipIndex      = index(ipProps)
+	machineFold  = foldIndex(machineProps)
+	logonFold    = foldIndex(logonProps)
+	ipFold       = foldIndex(ipProps)
+)
+
+// unknownProp handles a property that is not one of props: a different
+// spelling of one of them is an error (it would otherwise be dropped
+// silently); anything else is skipped and counted as ignored.
+func (d *decoder) unknownProp(prefix string, key []byte, fold map[string]string) error {
+	if p, ok := fold[strings.ToLower(string(key))]; ok {
+		return &fieldError{prefix + string(key), "unknown property; did you mean " + strconv.Quote(p) + "? (names are case-sensitive)"}
+	}
+	d.ignored.add(prefix, key)
+	return d.lex.skip(0)
+}
+
+// decoder decodes records from their JSON bytes.
+type decoder struct {
+	lex     lexer
+	ignored *counter
+}
+
+func (d *decoder) reset(b []byte) { d.lex.b, d.lex.i = b, 0 }
+
+// str reads a string property; null is an error.
+func (d *decoder) str(field string) (string, error) {
+	if d.lex.null() {
+		return "", &fieldError{field, "must not be null"}
+	}
+	if d.lex.peek() != '"' {
+		if err := d.lex.skip(0); err != nil {
+			return "", err
+		}
+		return "", &fieldError{field, "must be a string"}
+	}
+	b, err := d.lex.stringBytes()
+	if err == errUTF8 {
+		return "", &fieldError{field, "is not valid UTF-8"}
+	}
+	return string(b), err
+}
+
+// optStr reads a string or null.
+func (d *decoder) optStr(field string) (*string, error) {
+	if d.lex.null() {
+		return nil, nil
+	}
+	if d.lex.peek() != '"' {
+		if err := d.lex.skip(0); err != nil {
+			return nil, err
+		}
+		return nil, &fieldError{field, "must be a string or null"}
+	}
+	b, err := d.lex.stringBytes()
+	if err == errUTF8 {
+		return nil, &fieldError{field, "is not valid UTF-8"}
+	}
+	if err != nil {
+		return nil, err
+	}
+	s := string(b)
+	return &s, nil
+}
+
+// optTime reads an RFC 3339 timestamp or null.
+func (d *decoder) optTime(field string) (*time.Time, error) {
+	s, err := d.optStr(field)
+	if err != nil || s == nil {
+		return nil, err
+	}
+	t, err := parseTime(field, *s)
+	if err != nil {
+		return nil, err
+	}
+	return &t, nil
+}
+
+// parseTime reads an RFC 3339 timestamp: date, 'T', time, optional
+// fraction, and 'Z' or a numeric offset. Other forms time.Parse would take
+// (a comma before the fraction, a missing offset) are refused.
+func parseTime(field, s string) (time.Time, error) {
+	if len(s) >= 20 && s[4] == '-' && s[7] == '-' && s[10] == 'T' && s[13] == ':' && s[16] == ':' &&
+		!strings.ContainsAny(s, ", ") {
+		if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, &fieldError{field, strconv.Quote(clip(s)) + " is not an RFC 3339 timestamp (such as 2018-08-02T14:55:03.7791856Z)"}
+}
+
+// machine decodes one Machine record into m and normalizes it.
+func (d *decoder) machine(b []byte, m *openatp.Machine) error {
+	*m = openatp.Machine{}
+	d.reset(b)
+	var seen uint32
+	err := d.lex.object(func(key []byte) error {
+		p, ok := machineIndex[string(key)]
+		if !ok {
+			return d.unknownProp("", key, machineFold)
+		}
+		name := machineProps[p]
+		if seen&(1<<p) != 0 {
+			return &fieldError{name, "appears twice in the record"}
+		}
+		seen |= 1 << p
+		if derivedProps[name] {
+			d.ignored.add("", key)
+			return d.lex.skip(0)
+		}
+		var err error
+		switch name {
+		case "id":
+			m.ID, err = d.str(name)
+		case "computerDnsName":
+			m.ComputerDNSName, err = d.optStr(name)
+		case "firstSeen":
+			m.FirstSeen, err = d.optTime(name)
+		case "lastSeen":
+			m.LastSeen, err = d.optTime(name)
+		case "osPlatform":
+			m.OSPlatform, err = d.optStr(name)
+		case "osVersion":
+			m.OSVersion, err = d.optStr(name)
+		case "osProcessor":
+			m.OSProcessor, err = d.optStr(name)
+		case "version":
+			m.Version, err = d.optStr(name)
+		case "lastIpAddress":
+			m.LastIPAddress, err = d.optStr(name)
+		case "lastExternalIpAddress":
+			m.LastExternalIPAddress, err = d.optStr(name)
+		case "agentVersion":
+			m.AgentVersion, err = d.optStr(name)
+		case "osBuild":
+			m.OSBuild, err = d.optInt(name)
+		case "healthStatus":
+			m.HealthStatus, err = d.optStr(name)
+		case "onboardingStatus":
+			m.OnboardingStatus, err = d.optStr(name)
+		case "riskScore":
+			m.RiskScore, err = d.optStr(name)
+		case "exposureLevel":
+			m.ExposureLevel, err = d.optStr(name)
+		case "isAadJoined":
+			m.IsAADJoined, err = d.optBool(name)
+		case "aadDeviceId":
+			m.AADDeviceID, err = d.optStr(name)
+		case "machineTags":
+			m.MachineTags, err = d.tags(name)
+		case "deviceValue":
+			m.DeviceValue, err = d.optStr(name)
+		case "ipAddresses":
+			m.IPAddresses, err = d.ipAddresses(name)
+		case "osArchitecture":
+			m.OSArchitecture, err = d.optStr(name)
+		}
+		return err
+	})
+	if err == nil {
+		err = d.lex.end()
+	}
+	if err != nil {
+		return err
+	}
+	if seen&1 == 0 {
+		return &fieldError{"id", "is required"}
+	}
+	if err := m.Normalize(); err != nil {
+		return fromNormalize(err)
+	}
+	return nil
+}
+
+func (d *decoder) optInt(field string) (*int64, error) {
+	if d.lex.null() {
+		return nil, nil
+	}
+	c := d.lex.peek()
+	if c != '-' && (c < '0' || c > '9') {
+		if err := d.lex.skip(0); err != nil {
+			return nil, err
+		}
+		return nil, &fieldError{field, "must be an integer or null"}
+	}
+	num, err := d.lex.number()
+	if err != nil {
+		return nil, err
+	}
+	n, err := strconv.ParseInt(string(num), 10, 64)
+	if err != nil {
+		return nil, &fieldError{field, "must be an integer or null, got " + string(num)}
+	}
+	return &n, nil
+}
+
+func (d *decoder) optBool(field string) (*bool, error) {
+	switch {
+	case d.lex.null():
+		return nil, nil
+	case d.lex.peek() == 't' && d.lex.literal("true"):
+		return openatp.Ptr(true), nil
+	case d.lex.peek() == 'f' && d.lex.literal("false"):
+		return openatp.Ptr(false), nil
+	}
+	if err := d.lex.skip(0); err != nil {
+		return nil, err
+	}
+	return nil, &fieldError{field, "must be true, false or null"}
+}
+
+// tags reads an array of strings or null.
+func (d *decoder) tags(field string) ([]string, error) {
+	if d.lex.null() {
+		return nil, nil
+	}
+	if !d.lex.consume('[') {
+		if err := d.lex.skip(0); err != nil {
+			return nil, err
+		}
+		return nil, &fieldError{field, "must be an array of strings or null"}
+	}
+	tags := []string{}
+	if d.lex.consume(']') {
+		return tags, nil
+	}
+	for {
+		s, err := d.str(field)
+		if err != nil {
+			return nil, err
+		}
+		tags = append(tags, s)
+		if d.lex.consume(']') {
+			return tags, nil
+		}
+		if !d.lex.consume(',') {
+			return nil, d.lex.errorf("expected ',' or ']'")
+		}
+	}
+}
+
+// ipAddresses reads an array of IpAddress objects or null.
+func (d *decoder) ipAddresses(field string) ([]openatp.IPAddress, error) {
+	if d.lex.null() {
+		return nil, nil
+	}
+	if !d.lex.consume('[') {
+		if err := d.lex.skip(0); err != nil {
+			return nil, err
+		}
+		return nil, &fieldError{field, "must be an array of objects or null"}
+	}
+	ips := []openatp.IPAddress{}
+	if d.lex.consume(']') {
+		return ips, nil
+	}
+	for {
+		if d.lex.peek() != '{' {
+			return nil, &fieldError{field, "must be an array of objects"}
+		}
+		var a openatp.IPAddress
+		var seen uint8
+		err := d.lex.object(func(key []byte) error {
+			p, ok := ipIndex[string(key)]
+			if !ok {
+				return d.unknownProp(field+".", key, ipFold)
+			}
+			name := field + "." + ipProps[p]
+			if seen&(1<<p) != 0 {
+				return &fieldError{name, "appears twice in the object"}
+			}
+			seen |= 1 << p
+			var err error
+			switch p {
+			case 0:
+				a.IPAddress, err = d.str(name)
+			case 1:
+				a.MACAddress, err = d.optStr(name)
+			case 2:
+				a.Type, err = d.optStr(name)
+			case 3:
+				a.OperationalStatus, err = d.optStr(name)
+			}
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		if seen&1 == 0 {
+			return nil, &fieldError{field + ".ipAddress", "is required"}
+		}
+		ips = append(ips, a)
+		if d.lex.consume(']') {
+			return ips, nil
+		}
+		if !d.lex.consume(',') {
+			return nil, d.lex.errorf("expected ',' or ']'")
+		}
+	}
+}
+
+// logon decodes one logon record into l and normalizes it.
+func (d *decoder) logon(b []byte, l *openatp.Logon) error {
+	*l = openatp.Logon{}
+	d.reset(b)
+	var seen uint8
+	err := d.lex.object(func(key []byte) error {
+		p, ok := logonIndex[string(key)]
+		if !ok {
+			return d.unknownProp("", key, logonFold)
+		}
+		name := logonProps[p]
+		if seen&(1<<p) != 0 {
+			return &fieldError{name, "appears twice in the record"}
+		}
+		seen |= 1 << p
+		var err error
+		var s *string
+		switch p {
+		case 0:
+			l.MachineID, err = d.str(name)
+		case 1:
+			l.AccountName, err = d.str(name)
+		case 2:
+			l.AccountDomain, err = d.str(name)
+		case 3, 4:
+			if s, err = d.optStr(name); s != nil {
+				if p == 3 {
+					l.AccountSID = *s
+				} else {
+					l.LogonType = *s
+				}
+			}
+		case 5:
+			var t *time.Time
+			if t, err = d.optTime(name); err == nil && t != nil {
+				l.Timestamp = *t
+			}
+		}
+		return err
+	})
+	if err == nil {
+		err = d.lex.end()
+	}
+	if err != nil {
+		return err
+	}
+	for i, p := range []string{"machineId", "accountName", "accountDomain"} {
+		if seen&(1<<i) == 0 {
+			return &fieldError{p, "is required"}
+		}
+	}
+	if err := l.Normalize(); err != nil {
+		return fromNormalize(err)
+	}
+	return nil
+}
+
+// sniff tells the kind of a record from its properties: id makes a
+// machine, machineId a logon event.
+func (d *decoder) sniff(b []byte) (Kind, error) {
+	d.reset(b)
+	kind := Unknown
+	err := d.lex.object(func(key []byte) error {
+		switch string(key) {
+		case "id":
+			kind = Machines
+		case "machineId":
+			if kind == Unknown {
+				kind = Logons
+			}
+		}
+		return d.lex.skip(0)
+	})
+	if err != nil {
+		return Unknown, err
+	}
+	if kind == Unknown {
+		return Unknown, &fieldError{"", "cannot tell machines from logon events: the record has neither \"id\" nor \"machineId\" (give the kind)"}
+	}
+	return kind, nil
+}
+
+// clip shortens s for an error message.
+func clip(s string) string {
+	if len(s) <= 64 {
+		return s
+	}
+	cut := 64
+	for cut > 0 && s[cut]&0xC0 == 0x80 {
+		cut--
+	}
+	return s[:cut] + "…"
+}
