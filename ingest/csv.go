@@ -21,7 +21,7 @@ import (
 
 type csvSource struct {
 	r      *csv.Reader
-	cols   []int  // property index per column; -1 ignored
+	cols   []int // property index per column; -1 ignored
 	names  []string
 	props  []string
 	lim    *lineLimiter
