@@ -72,8 +72,9 @@ type Service struct {
 	reloadMu   sync.Mutex
 	lastReload time.Time
 
-	parser *jwt.Parser // immutable once built
-	cache  tokenCache
+	parser   *jwt.Parser // immutable once built
+	cache    tokenCache
+	external externalKeys
 }
 
 // New returns a Service using the signing keys of store. If the store has no

@@ -27,6 +27,7 @@ type tokenClaims struct {
 	UniqueName        string   `json:"unique_name"`
 	PreferredUsername string   `json:"preferred_username"`
 	Groups            []string `json:"groups"`
+	Scope             string   `json:"scope"` // delegated permissions of non-Entra issuers
 }
 
 // unauthorized returns the error of a rejected token.
@@ -71,6 +72,13 @@ func (s *Service) Verify(ctx context.Context, raw, requestHost string) (*openatp
 // or the request host (the parser checks the time too, with the same rules
 // as cacheEntry.check).
 func (s *Service) verify(ctx context.Context, raw string) (*cacheEntry, error) {
+	x, err := s.externalIssuer(ctx, raw)
+	if err != nil {
+		return nil, err
+	}
+	if x != nil {
+		return s.verifyExternal(ctx, raw, x)
+	}
 	var c tokenClaims
 	tok, err := s.parser.ParseWithClaims(raw, &c, func(t *jwt.Token) (any, error) {
 		kid, _ := t.Header["kid"].(string)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
@@ -8,9 +9,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/postgres"
 	"github.com/openatp/openatp/sqlite"
 )
 
@@ -26,13 +30,20 @@ func versionString() string { return openatp.Version }
 
 // storeFlags are the flags every command shares.
 type storeFlags struct {
-	data string
-	db   string
+	data   string
+	db     string
+	config string
 }
 
 func (s *storeFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&s.data, "data", "./openatp-data", "data directory (SQLite file, TLS files, demo credentials)")
-	fs.StringVar(&s.db, "db", "", "database: a SQLite file path (default <data>/openatp.db)")
+	fs.StringVar(&s.db, "db", "", "database: a SQLite file path (default <data>/openatp.db), or postgres://user:pass@host:port/db for PostgreSQL")
+	fs.StringVar(&s.config, "config", "", "JSON file of flag values ({\"addr\": \":8080\", ...}); flags and OPENATP_<FLAG> variables override it")
+}
+
+// isPostgres reports whether a --db value names a PostgreSQL database.
+func isPostgres(db string) bool {
+	return strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://")
 }
 
 func (s *storeFlags) dbPath() string {
@@ -47,8 +58,8 @@ func (s *storeFlags) open(ctx context.Context) (openatp.Store, error) {
 	if err := os.MkdirAll(s.data, 0o700); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
-	if strings.HasPrefix(s.db, "postgres://") || strings.HasPrefix(s.db, "postgresql://") {
-		return nil, fmt.Errorf("--db %s: PostgreSQL is not supported by this version yet", "postgres://…")
+	if isPostgres(s.db) {
+		return postgres.Open(ctx, s.db)
 	}
 	return sqlite.Open(ctx, s.dbPath())
 }
@@ -61,7 +72,8 @@ func newFlagSet(env *cliEnv, name string) *flag.FlagSet {
 }
 
 // parseFlags parses args, then fills every flag not given on the command
-// line from the environment variable OPENATP_<NAME>.
+// line from the environment variable OPENATP_<NAME>, and every flag set by
+// neither from the config file (--config, or OPENATP_CONFIG), if any.
 func parseFlags(env *cliEnv, fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -78,9 +90,82 @@ func parseFlags(env *cliEnv, fs *flag.FlagSet, args []string) error {
 			if e := fs.Set(f.Name, v); e != nil {
 				err = fmt.Errorf("%s: %w", key, e)
 			}
+			set[f.Name] = true
 		}
 	})
-	return err
+	if err != nil {
+		return err
+	}
+	if f := fs.Lookup("config"); f != nil && f.Value.String() != "" {
+		return applyConfig(fs, f.Value.String(), set)
+	}
+	return nil
+}
+
+// applyConfig sets the flags of fs not in set from the config file at
+// path: one JSON object whose keys are flag names and whose values are
+// strings, numbers, booleans, or arrays of those for repeatable flags. Keys
+// that name no flag of this command are ignored, so that one file can
+// serve every command.
+func applyConfig(fs *flag.FlagSet, path string, set map[string]bool) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("--config: %w", err)
+	}
+	var m map[string]any
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if err := dec.Decode(&m); err != nil {
+		return fmt.Errorf("--config %s: not a JSON object: %w", path, err)
+	}
+	names := make([]string, 0, len(m))
+	for name := range m {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if fs.Lookup(name) == nil || set[name] || name == "config" {
+			continue
+		}
+		values, ok := configValues(m[name])
+		if !ok {
+			return fmt.Errorf("--config %s: %q: want a string, number, boolean or array of them", path, name)
+		}
+		for _, v := range values {
+			if err := fs.Set(name, v); err != nil {
+				return fmt.Errorf("--config %s: %q: %w", path, name, err)
+			}
+		}
+	}
+	return nil
+}
+
+// configValues returns the flag values of one config file value.
+func configValues(v any) ([]string, bool) {
+	switch v := v.(type) {
+	case nil:
+		return nil, true
+	case string:
+		return []string{v}, true
+	case json.Number:
+		return []string{v.String()}, true
+	case bool:
+		return []string{strconv.FormatBool(v)}, true
+	case []any:
+		var out []string
+		for _, e := range v {
+			if _, isList := e.([]any); isList {
+				return nil, false
+			}
+			vs, ok := configValues(e)
+			if !ok {
+				return nil, false
+			}
+			out = append(out, vs...)
+		}
+		return out, true
+	}
+	return nil, false
 }
 
 // printJSON writes v as one indented JSON object.

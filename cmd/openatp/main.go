@@ -27,7 +27,7 @@ const usage = `openatp — a stand-in for the Microsoft Defender for Endpoint ma
 Commands:
   serve              run the server (--demo creates and seeds the demo tenant)
   demo-credentials   print the demo tenant's credentials as JSON
-  tenant create|list manage tenants
+  tenant create|list|trust  manage tenants; trust an external OIDC issuer
   app create|list    manage application registrations of a tenant
   user create|update|list          directory users who sign in (delegated tokens)
   usergroup create|list            user groups (the stand-in for Entra security groups)

@@ -6,12 +6,13 @@ import (
 	"time"
 
 	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/auth"
 )
 
 // runTenant: openatp tenant create --name N | openatp tenant list.
 func runTenant(ctx context.Context, env *cliEnv, args []string) error {
 	if len(args) == 0 {
-		return fmt.Errorf("tenant: give a subcommand: create or list")
+		return fmt.Errorf("tenant: give a subcommand: create, list or trust")
 	}
 	var sf storeFlags
 	fs := newFlagSet(env, "tenant "+args[0])
@@ -53,8 +54,32 @@ func runTenant(ctx context.Context, env *cliEnv, args []string) error {
 			out = append(out, tenantJSON(t))
 		}
 		return printJSON(env.stdout, out)
+	case "trust":
+		tenant := fs.String("tenant", "", "tenant id or name")
+		issuer := fs.String("issuer", "", "issuer URL of the external OIDC provider (the tokens' iss)")
+		jwks := fs.String("jwks-url", "", "URL of the provider's JWKS")
+		tid := fs.String("tid", "", "optional: the tid claim tokens must carry (an Entra ID tenant id)")
+		if err := parseFlags(env, fs, args[1:]); err != nil {
+			return err
+		}
+		store, err := sf.open(ctx)
+		if err != nil {
+			return err
+		}
+		defer store.Close()
+		svc, err := auth.New(ctx, store, auth.Options{})
+		if err != nil {
+			return err
+		}
+		x := auth.ExternalIssuer{TenantID: *tenant, Issuer: *issuer, JWKSURL: *jwks, Tid: *tid}
+		if err := svc.TrustIssuer(ctx, x); err != nil {
+			return err
+		}
+		t, _ := store.Tenant(ctx, *tenant)
+		x.TenantID = t.ID
+		return printJSON(env.stdout, x)
 	}
-	return fmt.Errorf("tenant: unknown subcommand %q (create, list)", args[0])
+	return fmt.Errorf("tenant: unknown subcommand %q (create, list, trust)", args[0])
 }
 
 func tenantJSON(t openatp.Tenant) map[string]string {

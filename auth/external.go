@@ -1,0 +1,158 @@
+package auth
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/MicahParks/keyfunc/v3"
+	"github.com/golang-jwt/jwt/v5"
+	"golang.org/x/time/rate"
+
+	"github.com/openatp/openatp"
+)
+
+// ExternalIssuer is a real OIDC issuer (Entra ID, Keycloak, ...) a tenant
+// trusts: tokens whose iss is Issuer are verified with the keys published
+// at JWKSURL and belong to TenantID. When Tid is set, the token's tid claim
+// must equal it (an Entra ID tenant id).
+type ExternalIssuer struct {
+	TenantID string `json:"tenant"`
+	Issuer   string `json:"issuer"`
+	JWKSURL  string `json:"jwks_url"`
+	Tid      string `json:"tid,omitempty"`
+}
+
+const issuerSettingPrefix = "external_issuer:"
+
+// externalAlgs are the signature algorithms accepted from external
+// issuers: asymmetric only, never none or HS*.
+var externalAlgs = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"}
+
+// TrustIssuer makes a tenant accept tokens of an external issuer. The
+// issuer must be an https URL (http only for loopback hosts, for tests),
+// and so must the JWKS URL.
+func (s *Service) TrustIssuer(ctx context.Context, x ExternalIssuer) error {
+	for _, u := range []struct{ name, v string }{{"issuer", x.Issuer}, {"jwks-url", x.JWKSURL}} {
+		p, err := url.Parse(u.v)
+		if err != nil || p.Host == "" || (p.Scheme != "https" && !(p.Scheme == "http" && isLoopback(p.Hostname()))) {
+			return openatp.Errorf(openatp.Invalid, "%s %q: want an https:// URL (http:// only on loopback)", u.name, clip(u.v))
+		}
+	}
+	t, err := s.store.Tenant(ctx, x.TenantID)
+	if err != nil {
+		return err
+	}
+	x.TenantID = t.ID
+	b, _ := json.Marshal(x)
+	return s.store.SetSetting(ctx, issuerSettingPrefix+x.Issuer, string(b))
+}
+
+// externalKeys holds one keyfunc per JWKS URL: keys are fetched once,
+// cached, and fetched again (rate-limited) when a token names an unknown kid.
+type externalKeys struct {
+	mu  sync.Mutex
+	kfs map[string]keyfunc.Keyfunc
+}
+
+func (e *externalKeys) get(ctx context.Context, log *slog.Logger, jwksURL string) (keyfunc.Keyfunc, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if kf, ok := e.kfs[jwksURL]; ok {
+		return kf, nil
+	}
+	kf, err := keyfunc.NewDefaultOverrideCtx(context.WithoutCancel(ctx), []string{jwksURL}, keyfunc.Override{
+		HTTPTimeout: 10 * time.Second,
+		// A token naming an unknown kid fetches the set again, at most
+		// every 10 s; a request never waits for that budget.
+		RefreshUnknownKID: rate.NewLimiter(rate.Every(10*time.Second), 1),
+		RateLimitWaitMax:  time.Millisecond,
+		RefreshErrorHandlerFunc: func(u string) func(context.Context, error) {
+			return func(ctx context.Context, err error) {
+				log.Warn("auth: cannot refresh an external issuer's keys", "jwks_url", u, "error", err)
+			}
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	if e.kfs == nil {
+		e.kfs = map[string]keyfunc.Keyfunc{}
+	}
+	e.kfs[jwksURL] = kf
+	return kf, nil
+}
+
+// externalIssuer returns the trust of the token's unverified issuer, if
+// any tenant trusts it.
+func (s *Service) externalIssuer(ctx context.Context, raw string) (*ExternalIssuer, error) {
+	var c jwt.RegisteredClaims
+	if _, _, err := jwt.NewParser().ParseUnverified(raw, &c); err != nil || c.Issuer == "" {
+		return nil, nil // not ours to judge: the built-in checks will say why
+	}
+	v, err := s.store.Setting(ctx, issuerSettingPrefix+c.Issuer)
+	if openatp.IsKind(err, openatp.NotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var x ExternalIssuer
+	if err := json.Unmarshal([]byte(v), &x); err != nil {
+		return nil, fmt.Errorf("auth: stored issuer trust %q: %w", c.Issuer, err)
+	}
+	return &x, nil
+}
+
+// verifyExternal verifies a token of a trusted external issuer and maps it
+// to a principal the same way as a built-in token: "scp" (Entra ID) or
+// "scope" (Keycloak and others) makes it delegated, "roles" carries
+// application permissions, "groups" the user's groups.
+func (s *Service) verifyExternal(ctx context.Context, raw string, x *ExternalIssuer) (*cacheEntry, error) {
+	kf, err := s.external.get(ctx, s.log, x.JWKSURL)
+	if err != nil {
+		return nil, &openatp.Error{Kind: openatp.Unavailable, Message: "cannot fetch the keys of issuer " + x.Issuer, Err: err}
+	}
+	var c tokenClaims
+	p := jwt.NewParser(jwt.WithValidMethods(externalAlgs), jwt.WithIssuer(x.Issuer), jwt.WithLeeway(leeway),
+		jwt.WithExpirationRequired(), jwt.WithTimeFunc(s.now))
+	tok, err := p.ParseWithClaims(raw, &c, func(t *jwt.Token) (any, error) {
+		k, err := kf.Keyfunc(t)
+		if err != nil {
+			return nil, unauthorized("invalid token: signing key not in the JWKS of issuer %s", x.Issuer)
+		}
+		return k, nil
+	})
+	if err != nil {
+		return nil, tokenError(tok, &c, err)
+	}
+	if x.Tid != "" && !strings.EqualFold(c.Tid, x.Tid) {
+		return nil, unauthorized("invalid token: tid %q is not the tenant %q this issuer is trusted for", clip(c.Tid), x.Tid)
+	}
+	audOK := false
+	for _, a := range c.Audience {
+		if _, ok := NormalizeAudience(a); ok {
+			audOK = true
+		}
+	}
+	if !audOK {
+		return nil, unauthorized("invalid token: audience %q is not accepted (want e.g. %s)", clip(strings.Join(c.Audience, " ")), Audiences[0])
+	}
+	pr := &openatp.Principal{TenantID: x.TenantID, ClientID: firstNonEmpty(c.AppID, c.Azp), ObjectID: firstNonEmpty(c.Oid, c.Subject), Roles: c.Roles}
+	if scopes := firstNonEmpty(c.Scp, c.Scope); scopes != "" {
+		pr.Delegated = true
+		pr.Scopes = strings.Fields(scopes)
+		pr.UserName = firstNonEmpty(c.Upn, c.UniqueName, c.PreferredUsername, c.Subject)
+		pr.Groups = c.Groups
+	}
+	e := &cacheEntry{p: pr, anyHost: true, until: c.ExpiresAt.Add(leeway)}
+	if c.NotBefore != nil {
+		e.from = c.NotBefore.Add(-leeway)
+	}
+	return e, nil
+}
