@@ -47,43 +47,68 @@ func (g *DeviceGroup) Matches(m *Machine) bool {
 	if len(g.Rules) == 0 {
 		return false
 	}
-	byProp := map[RuleProperty]bool{}
+	// For each of the four properties: 0 not in the rule, 1 in the rule
+	// and not matched yet, 2 matched.
+	var state [4]uint8
 	for _, row := range g.Rules {
-		if byProp[row.Property] {
+		i := propIndex(row.Property)
+		if i < 0 || state[i] == 2 {
+			if i < 0 {
+				return false
+			}
 			continue
 		}
-		byProp[row.Property] = rowMatches(row, m)
+		state[i] = 1
+		if rowMatches(row, m) {
+			state[i] = 2
+		}
 	}
-	for _, ok := range byProp {
-		if !ok {
+	for _, s := range state {
+		if s == 1 {
 			return false
 		}
 	}
 	return true
 }
 
+func propIndex(p RuleProperty) int {
+	switch p {
+	case RuleName:
+		return 0
+	case RuleDomain:
+		return 1
+	case RuleTag:
+		return 2
+	case RuleOSPlatform:
+		return 3
+	}
+	return -1
+}
+
 func rowMatches(row RuleRow, m *Machine) bool {
-	var have []string
 	name := ""
 	if m.ComputerDNSName != nil {
 		name = *m.ComputerDNSName
 	}
 	host, domain, _ := strings.Cut(name, ".")
-	switch row.Property {
-	case RuleName:
-		have = []string{name, host}
-	case RuleDomain:
-		have = []string{domain}
-	case RuleTag:
-		have = m.MachineTags
-	case RuleOSPlatform:
-		if m.OSPlatform != nil {
-			have = []string{*m.OSPlatform}
-		}
-	}
 	for _, v := range row.Values {
-		for _, h := range have {
-			if h != "" && strings.EqualFold(v, h) {
+		switch row.Property {
+		case RuleName:
+			if name != "" && (strings.EqualFold(v, name) || strings.EqualFold(v, host)) {
+				return true
+			}
+		case RuleDomain:
+			if domain != "" && strings.EqualFold(v, domain) {
+				return true
+			}
+		case RuleTag:
+			for _, t := range m.MachineTags {
+				if strings.EqualFold(v, t) {
+					return true
+				}
+			}
+		case RuleOSPlatform:
+			if m.OSPlatform != nil && *m.OSPlatform != "" && strings.EqualFold(v, *m.OSPlatform) {
 				return true
 			}
 		}

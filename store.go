@@ -124,6 +124,11 @@ type Store interface {
 	// It is cheap: the API calls it on every request to know whether its
 	// in-memory indexes are still exact.
 	DataVersion(ctx context.Context) (uint64, error)
+	// ContentVersion returns a number that changes with every committed
+	// write except those of RBACStore methods and CreateGroup: while it is
+	// unchanged, no machine, user or logon has changed, so the API can
+	// recompute device-group membership alone after a group change.
+	ContentVersion(ctx context.Context) (uint64, error)
 	// Ping reports whether the store is reachable.
 	Ping(ctx context.Context) error
 	io.Closer

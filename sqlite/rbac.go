@@ -41,7 +41,7 @@ func (db *DB) PutUserGroup(ctx context.Context, tenantID string, g openatp.UserG
 	if err := g.Validate(); err != nil {
 		return err
 	}
-	return db.inTx(ctx, func(tx *sql.Tx, q conn) error {
+	return db.inRBACTx(ctx, func(tx *sql.Tx, q conn) error {
 		seq, err := tenantSeq(ctx, q, tenantID)
 		if err != nil {
 			return err
@@ -80,7 +80,7 @@ func (db *DB) CreateDirectoryUser(ctx context.Context, tenantID string, u openat
 	if err := openatp.ValidateUserName(u.UserName); err != nil {
 		return err
 	}
-	return db.inTx(ctx, func(tx *sql.Tx, q conn) error {
+	return db.inRBACTx(ctx, func(tx *sql.Tx, q conn) error {
 		seq, err := tenantSeq(ctx, q, tenantID)
 		if err != nil {
 			return err
@@ -97,7 +97,7 @@ func (db *DB) CreateDirectoryUser(ctx context.Context, tenantID string, u openat
 // UpdateDirectoryUser replaces the display name, password hash and groups
 // of the user with u.ID. NotFound if there is none.
 func (db *DB) UpdateDirectoryUser(ctx context.Context, tenantID string, u openatp.DirectoryUser) error {
-	return db.inTx(ctx, func(tx *sql.Tx, q conn) error {
+	return db.inRBACTx(ctx, func(tx *sql.Tx, q conn) error {
 		seq, err := tenantSeq(ctx, q, tenantID)
 		if err != nil {
 			return err
@@ -183,7 +183,7 @@ func (db *DB) PutRole(ctx context.Context, tenantID string, r openatp.Role) erro
 	if r.Permissions == nil {
 		perms = []byte("[]")
 	}
-	return db.inTx(ctx, func(tx *sql.Tx, q conn) error {
+	return db.inRBACTx(ctx, func(tx *sql.Tx, q conn) error {
 		seq, err := tenantSeq(ctx, q, tenantID)
 		if err != nil {
 			return err
@@ -226,7 +226,7 @@ func (db *DB) Roles(ctx context.Context, tenantID string) ([]openatp.Role, error
 
 // DeleteRole deletes a role by name, ignoring case. NotFound if none.
 func (db *DB) DeleteRole(ctx context.Context, tenantID, name string) error {
-	return db.inTx(ctx, func(tx *sql.Tx, q conn) error {
+	return db.inRBACTx(ctx, func(tx *sql.Tx, q conn) error {
 		seq, err := tenantSeq(ctx, q, tenantID)
 		if err != nil {
 			return err
@@ -255,7 +255,7 @@ func (db *DB) UpdateGroup(ctx context.Context, tenantID string, g openatp.Device
 	if err != nil {
 		return internal(err, "cannot encode rules")
 	}
-	return db.inTx(ctx, func(tx *sql.Tx, q conn) error {
+	return db.inRBACTx(ctx, func(tx *sql.Tx, q conn) error {
 		seq, err := tenantSeq(ctx, q, tenantID)
 		if err != nil {
 			return err
@@ -304,7 +304,7 @@ func (db *DB) DeleteGroup(ctx context.Context, tenantID string, id int64) error 
 	if id == openatp.DefaultGroupID {
 		return openatp.Errorf(openatp.Conflict, "the default device group cannot be deleted")
 	}
-	return db.inTx(ctx, func(tx *sql.Tx, q conn) error {
+	return db.inRBACTx(ctx, func(tx *sql.Tx, q conn) error {
 		seq, err := tenantSeq(ctx, q, tenantID)
 		if err != nil {
 			return err

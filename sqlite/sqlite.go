@@ -135,6 +135,16 @@ func (db *DB) Ping(ctx context.Context) error {
 	return nil
 }
 
+// ContentVersion returns the counter of non-RBAC writes (see
+// openatp.Store.ContentVersion).
+func (db *DB) ContentVersion(ctx context.Context) (uint64, error) {
+	var v int64
+	if err := db.read().queryRow(ctx, []any{&v}, "SELECT v FROM content_version WHERE id = 1"); err != nil {
+		return 0, storeError(err, "cannot read the content version")
+	}
+	return uint64(v), nil
+}
+
 // DataVersion returns a number that changes whenever any connection of this
 // or another process has committed a write since the previous call. It reads
 // PRAGMA data_version on a dedicated connection that never writes.
@@ -200,8 +210,18 @@ func (db *DB) now() time.Time { return db.Now().UTC().Round(openatp.TimePrecisio
 func (db *DB) read() conn { return conn{c: db.r} }
 
 // inTx runs f in a write transaction and commits it if f returns nil. q
-// runs cached statements in tx.
+// runs cached statements in tx. The transaction bumps the content version.
 func (db *DB) inTx(ctx context.Context, f func(tx *sql.Tx, q conn) error) error {
+	return db.writeTx(ctx, true, f)
+}
+
+// inRBACTx is inTx for writes of RBAC configuration (roles, user groups,
+// directory users, device groups), which leave the content version alone.
+func (db *DB) inRBACTx(ctx context.Context, f func(tx *sql.Tx, q conn) error) error {
+	return db.writeTx(ctx, false, f)
+}
+
+func (db *DB) writeTx(ctx context.Context, content bool, f func(tx *sql.Tx, q conn) error) error {
 	tx, err := db.wdb.BeginTx(ctx, nil)
 	if err != nil {
 		return storeError(err, "cannot begin a transaction")
@@ -209,6 +229,11 @@ func (db *DB) inTx(ctx context.Context, f func(tx *sql.Tx, q conn) error) error 
 	defer tx.Rollback()
 	if err := f(tx, conn{tx: tx}); err != nil {
 		return err
+	}
+	if content {
+		if _, err := tx.ExecContext(ctx, "UPDATE content_version SET v = v + 1 WHERE id = 1"); err != nil {
+			return storeError(err, "cannot bump the content version")
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return storeError(err, "cannot commit")

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"testing"
+	"time"
 
 	"github.com/openatp/openatp"
 )
@@ -117,4 +118,45 @@ func testGroupManagement(t *testing.T, su *suite) {
 	got, err = s.Machine(ctx, tenant, m.ID)
 	noErr(t, err)
 	diff(t, "after deleting both", openatp.DefaultGroupName, got.RBACGroupName)
+}
+
+func testContentVersion(t *testing.T, su *suite) {
+	s := su.open(t)
+	tenant := mustTenant(t, s, 1, "a.example")
+	cv := func() uint64 {
+		t.Helper()
+		v, err := s.ContentVersion(ctx)
+		noErr(t, err)
+		return v
+	}
+	v0 := cv()
+	// RBAC writes leave it alone...
+	noErr(t, s.CreateGroup(ctx, tenant, openatp.DeviceGroup{ID: 1, Name: "G", Rank: 1, Rules: []openatp.RuleRow{{Property: openatp.RuleTag, Values: []string{"x"}}}}))
+	noErr(t, s.UpdateGroup(ctx, tenant, openatp.DeviceGroup{ID: 1, Name: "G2", Rank: 1}))
+	noErr(t, s.PutRole(ctx, tenant, openatp.Role{Name: "R", Permissions: []string{openatp.PermViewData}}))
+	noErr(t, s.PutUserGroup(ctx, tenant, openatp.UserGroup{ID: "u", Name: "U"}))
+	noErr(t, s.CreateDirectoryUser(ctx, tenant, openatp.DirectoryUser{ID: "d", UserName: "d@x"}))
+	noErr(t, s.DeleteGroup(ctx, tenant, 1))
+	if v := cv(); v != v0 {
+		t.Errorf("RBAC writes changed the content version: %d → %d", v0, v)
+	}
+	// ...machines and logons change it.
+	m := openatp.Machine{ID: "00000000000000000000000000000000000000cc"}
+	noErr(t, m.Normalize())
+	noErr(t, s.UpsertMachines(ctx, tenant, []openatp.Machine{m}))
+	v1 := cv()
+	if v1 == v0 {
+		t.Error("UpsertMachines did not change the content version")
+	}
+	l := openatp.Logon{MachineID: m.ID, AccountName: "a", AccountDomain: "b", Timestamp: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)}
+	noErr(t, l.Normalize())
+	noErr(t, s.AddLogons(ctx, tenant, []openatp.Logon{l}))
+	v2 := cv()
+	if v2 == v1 {
+		t.Error("AddLogons did not change the content version")
+	}
+	noErr(t, s.ResetTenant(ctx, tenant))
+	if cv() == v2 {
+		t.Error("ResetTenant did not change the content version")
+	}
 }

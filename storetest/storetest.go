@@ -69,6 +69,7 @@ func Run(t *testing.T, open func(t *testing.T) openatp.Store, opts ...Option) {
 		{"EngineDifferences", testEngineDifferences},
 		{"RBAC", testRBAC},
 		{"GroupManagement", testGroupManagement},
+		{"ContentVersion", testContentVersion},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
