@@ -32,5 +32,17 @@ if ! command -v redis-server >/dev/null 2>&1 && command -v apt-get >/dev/null 2>
 fi
 export OPENATP_TEST_REDIS=required # skipping the Redis tests is a failure here
 
+echo "== postgresql (the PostgreSQL tests start their own clusters on loopback)"
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1 &&
+  command -v apt-get >/dev/null 2>&1; then
+  sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo -n"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get install -y -qq postgresql >/dev/null 2>&1 ||
+    { $sudo apt-get update -qq >/dev/null && $sudo apt-get install -y -qq postgresql >/dev/null; }
+  # The package starts a system cluster; the tests need none.
+  $sudo service postgresql stop >/dev/null 2>&1 || true
+fi
+export OPENATP_TEST_POSTGRES=required # skipping the PostgreSQL tests is a failure here
+
 echo "== go test -race"
 go test -race -count=1 -timeout 20m "$@" ./...

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"net/http"
 
 	"github.com/openatp/openatp"
@@ -54,7 +55,13 @@ func handleHealthz() http.Handler {
 func handleReadyz(store openatp.Store, limiterStatus func(context.Context) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := store.Ping(r.Context()); err != nil {
-			writeError(w, r, &openatp.Error{Kind: openatp.Unavailable, Message: "The store is not reachable.", Err: err})
+			// Say why: the store's message is safe to show (its cause is not).
+			msg := "The store is not reachable."
+			var e *openatp.Error
+			if errors.As(err, &e) && e.Message != "" {
+				msg = "The store is not reachable: " + e.Message + "."
+			}
+			writeError(w, r, &openatp.Error{Kind: openatp.Unavailable, Message: msg, Err: err})
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
