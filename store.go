@@ -117,6 +117,7 @@ type RBACStore interface {
 type Store interface {
 	TenantStore
 	MachineStore
+	BatchStore
 	KeyStore
 	RBACStore
 	// DataVersion returns a number that changes whenever a write that may

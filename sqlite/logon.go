@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math/bits"
 	"slices"
 	"strings"
@@ -81,130 +82,24 @@ WHERE excluded.first_seen < first_seen OR excluded.last_seen > last_seen
 // logon types a set.
 // Recording the same events again changes nothing.
 //
-// Invalid, naming the index of the event ("logon 3: ..."), if an event has
-// an empty account name or domain, an unknown logon type, a zero or
-// out-of-range timestamp, or names a machine the tenant does not have.
-// NotFound if the tenant does not exist.
+// Invalid, naming the index of the event ("logon 3: ...", and in an
+// openatp.ItemError), if an event has an empty account name or domain, an
+// unknown logon type, a zero or out-of-range timestamp, or names a machine
+// the tenant does not have. NotFound if the tenant does not exist.
 func (db *DB) AddLogons(ctx context.Context, tenantID string, ls []openatp.Logon) error {
-	users := map[[2]string]*userAgg{}
-	var userList []*userAgg
-	rels := map[relKey]*relAgg{}
-	var relList []*relAgg
-	machines := map[string]int64{}
-	for i := range ls {
-		l := &ls[i]
-		if l.AccountName == "" || l.AccountDomain == "" {
-			return openatp.CodedErrorf(openatp.Invalid, "InvalidInput", "logon %d: accountName and accountDomain are required", i)
-		}
-		typ, ok := logonTypeBits[l.LogonType]
-		if !ok {
-			return openatp.CodedErrorf(openatp.Invalid, "InvalidInput", "logon %d: logonType: %s is not one of %s", i, quote(l.LogonType), strings.Join(openatp.LogonTypes, ", "))
-		}
-		if l.Timestamp.IsZero() {
-			return openatp.CodedErrorf(openatp.Invalid, "InvalidInput", "logon %d: timestamp: is required", i)
-		}
-		ts, err := nanos("timestamp", l.Timestamp)
-		if err != nil {
-			return invalidItem("logon", i, err)
-		}
-		key := [2]string{openatp.NameKey(l.AccountName), openatp.NameKey(l.AccountDomain)}
-		u := users[key]
-		if u == nil {
-			u = &userAgg{nameKey: key[0], domainKey: key[1], name: l.AccountName, domain: l.AccountDomain, sid: l.AccountSID}
-			users[key] = u
-			userList = append(userList, u)
-		} else if u.sid == "" {
-			u.sid = l.AccountSID
-		}
-		rk := relKey{u, l.MachineID}
-		r := rels[rk]
-		if r == nil {
-			r = &relAgg{user: u, machineID: l.MachineID, first: ts, last: ts, types: typ}
-			rels[rk] = r
-			relList = append(relList, r)
-		} else {
-			r.first, r.last, r.types = min(r.first, ts), max(r.last, ts), r.types|typ
-		}
-		machines[l.MachineID] = 0
+	agg, err := aggregateLogons(ls)
+	if err != nil {
+		return err
 	}
 	var stored []*userAgg // users upserted, cached once committed
 	var tseq, gen int64
-	err := db.inTx(ctx, func(tx *sql.Tx, q conn) error {
-		err := q.queryRow(ctx, []any{&tseq, &gen}, "SELECT seq, generation FROM tenants WHERE id = ?", tenantID)
-		if errors.Is(err, sql.ErrNoRows) {
-			return openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "tenant %s not found", quote(tenantID))
+	err = db.inTx(ctx, func(tx *sql.Tx, q conn) error {
+		var err error
+		if tseq, gen, err = tenantSeqGen(ctx, q, tenantID); err != nil || len(ls) == 0 {
+			return err
 		}
-		if err != nil {
-			return storeError(err, "cannot read the tenant")
-		}
-		if len(ls) == 0 {
-			return nil
-		}
-		// The cache is locked for the whole transaction; only transactions
-		// of this process's single writer connection use it.
-		keys := db.keys.lock(tseq, gen)
-		defer db.keys.unlock()
-		var unknown map[string]int64
-		for id := range machines {
-			if seq := keys.machines[id]; seq != 0 {
-				machines[id] = seq
-			} else {
-				if unknown == nil {
-					unknown = map[string]int64{}
-				}
-				unknown[id] = 0
-			}
-		}
-		if len(unknown) > 0 {
-			if err := resolveMachines(ctx, tx, tseq, unknown); err != nil {
-				return err
-			}
-			for id, seq := range unknown {
-				if seq != 0 { // a committed row: cache it whatever this transaction does
-					machines[id], keys.machines[id] = seq, seq
-				}
-			}
-		}
-		for i := range ls {
-			if machines[ls[i].MachineID] == 0 {
-				return openatp.CodedErrorf(openatp.Invalid, "InvalidInput", "logon %d: machineId %s not found", i, quote(ls[i].MachineID))
-			}
-		}
-		for _, u := range userList {
-			if hasSID, ok := keys.users[[2]string{u.nameKey, u.domainKey}]; !ok || !hasSID && u.sid != "" {
-				stored = append(stored, u)
-			}
-		}
-		// Rows in key order: the B-trees are then written front to back.
-		slices.SortFunc(stored, func(a, b *userAgg) int {
-			return cmp.Or(strings.Compare(a.nameKey, b.nameKey), strings.Compare(a.domainKey, b.domainKey))
-		})
-		ub := newBulk(tx, userHead, 6, userTail)
-		for _, u := range stored {
-			if err := ub.add(ctx, tseq, u.nameKey, u.domainKey, u.name, u.domain, u.sid); err != nil {
-				return storeError(err, "cannot store users")
-			}
-		}
-		if err := ub.flush(ctx); err != nil {
-			return storeError(err, "cannot store users")
-		}
-		for _, r := range relList {
-			r.machineSeq = machines[r.machineID]
-		}
-		slices.SortFunc(relList, func(a, b *relAgg) int {
-			return cmp.Or(strings.Compare(a.user.nameKey, b.user.nameKey), strings.Compare(a.user.domainKey, b.user.domainKey),
-				cmp.Compare(a.machineSeq, b.machineSeq))
-		})
-		rb := newBulk(tx, relHead, 7, relTail)
-		for _, r := range relList {
-			if err := rb.add(ctx, tseq, r.user.nameKey, r.user.domainKey, r.machineSeq, r.first, r.last, r.types); err != nil {
-				return storeError(err, "cannot store logons")
-			}
-		}
-		if err := rb.flush(ctx); err != nil {
-			return storeError(err, "cannot store logons")
-		}
-		return nil
+		stored, err = db.writeLogons(ctx, tx, tseq, gen, ls, agg, nil)
+		return err
 	})
 	if err != nil || len(stored) == 0 {
 		return err
@@ -216,6 +111,178 @@ func (db *DB) AddLogons(ctx context.Context, tenantID string, ls []openatp.Logon
 	}
 	db.keys.unlock()
 	return nil
+}
+
+// tenantSeqGen returns the row number and generation of a tenant.
+// NotFound if none.
+func tenantSeqGen(ctx context.Context, q conn, tenantID string) (tseq, gen int64, err error) {
+	err = q.queryRow(ctx, []any{&tseq, &gen}, "SELECT seq, generation FROM tenants WHERE id = ?", tenantID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, 0, openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "tenant %s not found", quote(tenantID))
+	}
+	if err != nil {
+		return 0, 0, storeError(err, "cannot read the tenant")
+	}
+	return tseq, gen, nil
+}
+
+// logonAgg is a batch of logon events merged per user and relation.
+type logonAgg struct {
+	users    []*userAgg
+	rels     []*relAgg
+	machines map[string]int64 // machine id → machines.seq, 0 until resolved
+}
+
+// logonError is the Invalid error of event i of a batch.
+func logonError(i int, format string, args ...any) error {
+	return &openatp.Error{Kind: openatp.Invalid, Code: "InvalidInput",
+		Message: fmt.Sprintf("logon %d: ", i) + fmt.Sprintf(format, args...), Err: &openatp.ItemError{Index: i}}
+}
+
+// aggregateLogons checks the events and merges them per user and relation.
+func aggregateLogons(ls []openatp.Logon) (*logonAgg, error) {
+	users := map[[2]string]*userAgg{}
+	rels := map[relKey]*relAgg{}
+	agg := &logonAgg{machines: map[string]int64{}}
+	for i := range ls {
+		l := &ls[i]
+		if l.AccountName == "" || l.AccountDomain == "" {
+			return nil, logonError(i, "accountName and accountDomain are required")
+		}
+		typ, ok := logonTypeBits[l.LogonType]
+		if !ok {
+			return nil, logonError(i, "logonType: %s is not one of %s", quote(l.LogonType), strings.Join(openatp.LogonTypes, ", "))
+		}
+		if l.Timestamp.IsZero() {
+			return nil, logonError(i, "timestamp: is required")
+		}
+		ts, err := nanos("timestamp", l.Timestamp)
+		if err != nil {
+			return nil, invalidItem("logon", i, err)
+		}
+		key := [2]string{openatp.NameKey(l.AccountName), openatp.NameKey(l.AccountDomain)}
+		u := users[key]
+		if u == nil {
+			u = &userAgg{nameKey: key[0], domainKey: key[1], name: l.AccountName, domain: l.AccountDomain, sid: l.AccountSID}
+			users[key] = u
+			agg.users = append(agg.users, u)
+		} else if u.sid == "" {
+			u.sid = l.AccountSID
+		}
+		rk := relKey{u, l.MachineID}
+		r := rels[rk]
+		if r == nil {
+			r = &relAgg{user: u, machineID: l.MachineID, first: ts, last: ts, types: typ}
+			rels[rk] = r
+			agg.rels = append(agg.rels, r)
+		} else {
+			r.first, r.last, r.types = min(r.first, ts), max(r.last, ts), r.types|typ
+		}
+		agg.machines[l.MachineID] = 0
+	}
+	return agg, nil
+}
+
+// batchKeys are the keys a WriteBatch transaction has written or read:
+// they join the key cache only once it commits.
+type batchKeys struct {
+	machines map[string]int64
+	users    map[[2]string]bool
+}
+
+// writeLogons writes a merged batch of events ls in tx and returns the
+// users it upserted. Machine seqs and stored users are looked up in the key
+// cache, then in local (the keys of the enclosing WriteBatch, if any); seqs
+// read from the database go to the cache when local is nil (the rows are
+// committed: this transaction writes no machines), else to local.
+func (db *DB) writeLogons(ctx context.Context, tx *sql.Tx, tseq, gen int64, ls []openatp.Logon, agg *logonAgg, local *batchKeys) ([]*userAgg, error) {
+	// The cache is locked for the whole transaction; only transactions
+	// of this process's single writer connection use it.
+	keys := db.keys.lock(tseq, gen)
+	defer db.keys.unlock()
+	var unknown map[string]int64
+	for id := range agg.machines {
+		if seq := keys.machines[id]; seq != 0 {
+			agg.machines[id] = seq
+		} else if local != nil && local.machines[id] != 0 {
+			agg.machines[id] = local.machines[id]
+		} else {
+			if unknown == nil {
+				unknown = map[string]int64{}
+			}
+			unknown[id] = 0
+		}
+	}
+	if len(unknown) > 0 {
+		if err := resolveMachines(ctx, tx, tseq, unknown); err != nil {
+			return nil, err
+		}
+		for id, seq := range unknown {
+			if seq == 0 {
+				continue
+			}
+			agg.machines[id] = seq
+			if local == nil {
+				keys.machines[id] = seq
+			} else {
+				local.machines[id] = seq
+			}
+		}
+	}
+	for i := range ls {
+		if agg.machines[ls[i].MachineID] == 0 {
+			return nil, logonError(i, "machineId %s not found", quote(ls[i].MachineID))
+		}
+	}
+	var stored []*userAgg
+	for _, u := range agg.users {
+		k := [2]string{u.nameKey, u.domainKey}
+		hasSID, ok := keys.users[k]
+		if local != nil {
+			if l, lok := local.users[k]; lok {
+				ok, hasSID = true, hasSID || l
+			}
+		}
+		if !ok || !hasSID && u.sid != "" {
+			stored = append(stored, u)
+		}
+	}
+	// Rows in key order: the B-trees are then written front to back.
+	slices.SortFunc(stored, func(a, b *userAgg) int {
+		return cmp.Or(strings.Compare(a.nameKey, b.nameKey), strings.Compare(a.domainKey, b.domainKey))
+	})
+	ub := newBulk(tx, userHead, 6, userTail)
+	for _, u := range stored {
+		if err := ub.add(ctx, tseq, u.nameKey, u.domainKey, u.name, u.domain, u.sid); err != nil {
+			return nil, storeError(err, "cannot store users")
+		}
+	}
+	if err := ub.flush(ctx); err != nil {
+		return nil, storeError(err, "cannot store users")
+	}
+	for _, r := range agg.rels {
+		r.machineSeq = agg.machines[r.machineID]
+	}
+	slices.SortFunc(agg.rels, func(a, b *relAgg) int {
+		return cmp.Or(strings.Compare(a.user.nameKey, b.user.nameKey), strings.Compare(a.user.domainKey, b.user.domainKey),
+			cmp.Compare(a.machineSeq, b.machineSeq))
+	})
+	rb := newBulk(tx, relHead, 7, relTail)
+	for _, r := range agg.rels {
+		if err := rb.add(ctx, tseq, r.user.nameKey, r.user.domainKey, r.machineSeq, r.first, r.last, r.types); err != nil {
+			return nil, storeError(err, "cannot store logons")
+		}
+	}
+	if err := rb.flush(ctx); err != nil {
+		return nil, storeError(err, "cannot store logons")
+	}
+	if local != nil {
+		for _, u := range stored {
+			k := [2]string{u.nameKey, u.domainKey}
+			local.users[k] = local.users[k] || u.sid != ""
+		}
+	}
+	return stored, nil
 }
 
 // resolveMachines sets the value of every id in machines to its

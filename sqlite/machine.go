@@ -41,49 +41,65 @@ const (
 // UpsertMachines inserts or replaces machines by id in one transaction: all
 // or nothing. A later machine of the batch replaces an earlier one with the
 // same id (and keeps its relations). Each machine is normalized (a copy; ms
-// is not changed). Invalid, naming the index of the machine, if one does
-// not normalize or has a time out of range; NotFound if the tenant does not
-// exist.
+// is not changed). Invalid, naming the index of the machine (in the message
+// and an openatp.ItemError), if one does not normalize or has a time out of
+// range; NotFound if the tenant does not exist.
 func (db *DB) UpsertMachines(ctx context.Context, tenantID string, ms []openatp.Machine) error {
 	// Validate and encode before taking the write lock.
-	args := make([]any, machineWidth*len(ms))
-	for i := range ms {
-		m := ms[i]
-		if err := m.Normalize(); err != nil {
-			return invalidItem("machine", i, err)
-		}
-		if err := machineArgs(args[i*machineWidth:(i+1)*machineWidth], &m); err != nil {
-			return invalidItem("machine", i, err)
-		}
+	args, err := encodeMachines(ms)
+	if err != nil {
+		return err
 	}
 	return db.inTx(ctx, func(tx *sql.Tx, q conn) error {
 		seq, err := tenantSeq(ctx, q, tenantID)
 		if err != nil {
 			return err
 		}
-		b := newBulk(tx, machineHead, machineWidth, machineTail)
-		for i := range ms {
-			row := args[i*machineWidth : (i+1)*machineWidth]
-			row[0] = seq
-			if err := b.add(ctx, row...); err != nil {
-				return storeError(err, "cannot store machines")
-			}
-		}
-		if err := b.flush(ctx); err != nil {
-			return storeError(err, "cannot store machines")
-		}
-		return nil
+		return writeMachines(ctx, tx, seq, args, len(ms))
 	})
 }
 
+// encodeMachines normalizes copies of ms and returns the parameters of
+// their rows of machineHead, but for each row's tenant.
+func encodeMachines(ms []openatp.Machine) ([]any, error) {
+	args := make([]any, machineWidth*len(ms))
+	for i := range ms {
+		m := ms[i]
+		if err := m.Normalize(); err != nil {
+			return nil, invalidItem("machine", i, err)
+		}
+		if err := machineArgs(args[i*machineWidth:(i+1)*machineWidth], &m); err != nil {
+			return nil, invalidItem("machine", i, err)
+		}
+	}
+	return args, nil
+}
+
+// writeMachines upserts n machines encoded by encodeMachines in tx.
+func writeMachines(ctx context.Context, tx *sql.Tx, tenantSeq int64, args []any, n int) error {
+	b := newBulk(tx, machineHead, machineWidth, machineTail)
+	for i := range n {
+		row := args[i*machineWidth : (i+1)*machineWidth]
+		row[0] = tenantSeq
+		if err := b.add(ctx, row...); err != nil {
+			return storeError(err, "cannot store machines")
+		}
+	}
+	if err := b.flush(ctx); err != nil {
+		return storeError(err, "cannot store machines")
+	}
+	return nil
+}
+
 // invalidItem turns the error of item i of a batch into an Invalid error
-// whose message names the item ("machine 3: id: ...").
+// whose message names the item ("machine 3: id: ...") and whose cause is an
+// openatp.ItemError.
 func invalidItem(what string, i int, err error) error {
 	var e *openatp.Error
 	if errors.As(err, &e) {
-		return &openatp.Error{Kind: openatp.Invalid, Code: e.Code, Message: fmt.Sprintf("%s %d: %s", what, i, e.Message), Err: e.Err}
+		return &openatp.Error{Kind: openatp.Invalid, Code: e.Code, Message: fmt.Sprintf("%s %d: %s", what, i, e.Message), Err: &openatp.ItemError{Index: i, Err: e.Err}}
 	}
-	return &openatp.Error{Kind: openatp.Invalid, Code: "InvalidInput", Message: fmt.Sprintf("%s %d: invalid", what, i), Err: err}
+	return &openatp.Error{Kind: openatp.Invalid, Code: "InvalidInput", Message: fmt.Sprintf("%s %d: invalid", what, i), Err: &openatp.ItemError{Index: i, Err: err}}
 }
 
 // machineArgs fills args with the parameters of one row of machineHead,

@@ -1,0 +1,161 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+
+	"github.com/openatp/openatp"
+)
+
+// WriteBatch runs f in one IMMEDIATE write transaction (see
+// openatp.BatchStore): f's writes commit together or not at all. The write
+// lock is held while f runs, so other writers — of this process and of
+// others — wait for it (up to their busy timeout). SQLite spills a large
+// transaction to the WAL as it goes, so memory stays bounded by the page
+// cache whatever the batch's size. NotFound if the tenant does not exist.
+func (db *DB) WriteBatch(ctx context.Context, tenantID string, f func(w openatp.BatchWriter) error) error {
+	var tseq, gen int64
+	local := &batchKeys{machines: map[string]int64{}, users: map[[2]string]bool{}}
+	err := db.inTx(ctx, func(tx *sql.Tx, q conn) error {
+		var err error
+		if tseq, gen, err = tenantSeqGen(ctx, q, tenantID); err != nil {
+			return err
+		}
+		w := &batchWriter{ctx: ctx, db: db, tx: tx, tseq: tseq, gen: gen, local: local}
+		if err := f(w); err != nil {
+			return err
+		}
+		return w.failed // a write failed and f went on regardless
+	})
+	if err != nil {
+		return err
+	}
+	keys := db.keys.lock(tseq, gen)
+	defer db.keys.unlock()
+	if len(keys.machines)+len(local.machines) > maxCachedKeys {
+		return nil
+	}
+	for id, seq := range local.machines {
+		keys.machines[id] = seq
+	}
+	for k, sid := range local.users {
+		keys.users[k] = keys.users[k] || sid
+	}
+	return nil
+}
+
+// batchWriter writes into the transaction of WriteBatch.
+type batchWriter struct {
+	ctx       context.Context
+	db        *DB
+	tx        *sql.Tx
+	tseq, gen int64
+	local     *batchKeys
+	failed    error
+}
+
+func (w *batchWriter) UpsertMachines(ms []openatp.Machine) error {
+	if w.failed != nil {
+		return w.failed
+	}
+	args, err := encodeMachines(ms)
+	if err == nil {
+		err = writeMachines(w.ctx, w.tx, w.tseq, args, len(ms))
+	}
+	return w.fail(err)
+}
+
+func (w *batchWriter) AddLogons(ls []openatp.Logon) error {
+	if w.failed != nil {
+		return w.failed
+	}
+	if len(ls) == 0 {
+		return nil
+	}
+	agg, err := aggregateLogons(ls)
+	if err == nil {
+		_, err = w.db.writeLogons(w.ctx, w.tx, w.tseq, w.gen, ls, agg, w.local)
+	}
+	return w.fail(err)
+}
+
+// fail remembers the first error: after one, the transaction is only
+// rolled back, whatever f does.
+func (w *batchWriter) fail(err error) error {
+	if err != nil && w.failed == nil {
+		w.failed = err
+	}
+	return err
+}
+
+// DeleteMachine deletes a machine, its relations, and the users left
+// without a relation, in one transaction, and bumps the tenant's
+// generation (so that no process keeps using the machine's key). Finding
+// the relations scans the tenant's (user, machine) rows: there is no index
+// by machine, which would slow down every logon written. NotFound if the
+// tenant has no machine with that id.
+func (db *DB) DeleteMachine(ctx context.Context, tenantID, id string) error {
+	return db.inTx(ctx, func(tx *sql.Tx, q conn) error {
+		tseq, err := tenantSeq(ctx, q, tenantID)
+		if err != nil {
+			return err
+		}
+		var mseq int64
+		err = tx.QueryRowContext(ctx, "SELECT seq FROM machines WHERE tenant_seq = ? AND id = ?", tseq, id).Scan(&mseq)
+		if errors.Is(err, sql.ErrNoRows) {
+			return openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "machine %s not found", quote(id))
+		}
+		if err != nil {
+			return storeError(err, "cannot read the machine")
+		}
+		defer db.keys.forget(tseq)
+		for _, stmt := range []string{
+			"UPDATE tenants SET generation = generation + 1 WHERE seq = ?1",
+			`CREATE TEMP TABLE IF NOT EXISTS deleted_users (name_key TEXT, domain_key TEXT)`,
+			"DELETE FROM temp.deleted_users",
+			`INSERT INTO temp.deleted_users SELECT name_key, domain_key FROM user_machines
+				WHERE tenant_seq = ?1 AND machine_seq = ?2`,
+			"DELETE FROM user_machines WHERE tenant_seq = ?1 AND machine_seq = ?2",
+			`DELETE FROM users WHERE tenant_seq = ?1 AND (name_key, domain_key) IN (SELECT name_key, domain_key FROM temp.deleted_users)
+				AND NOT EXISTS (SELECT 1 FROM user_machines um WHERE um.tenant_seq = ?1
+					AND um.name_key = users.name_key AND um.domain_key = users.domain_key)`,
+			"DELETE FROM temp.deleted_users",
+			"DELETE FROM machines WHERE seq = ?2",
+		} {
+			if _, err := tx.ExecContext(ctx, stmt, tseq, mseq); err != nil {
+				return storeError(err, "cannot delete the machine")
+			}
+		}
+		return nil
+	})
+}
+
+// TenantStats counts the tenant's machines, users, relations and device
+// groups in one read transaction. NotFound if the tenant does not exist.
+func (db *DB) TenantStats(ctx context.Context, tenantID string) (openatp.TenantStats, error) {
+	var st openatp.TenantStats
+	tx, err := db.rdb.BeginTx(ctx, nil)
+	if err != nil {
+		return st, storeError(err, "cannot begin a transaction")
+	}
+	defer tx.Rollback()
+	tseq, err := tenantSeq(ctx, conn{c: db.r, tx: tx}, tenantID)
+	if err != nil {
+		return st, err
+	}
+	for _, c := range []struct {
+		n     *int64
+		query string
+	}{
+		{&st.Machines, "SELECT count(*) FROM machines WHERE tenant_seq = ?"},
+		{&st.Users, "SELECT count(*) FROM users WHERE tenant_seq = ?"},
+		{&st.Relations, "SELECT count(*) FROM user_machines WHERE tenant_seq = ?"},
+		{&st.Groups, "SELECT count(*) FROM device_groups WHERE tenant_seq = ?"},
+	} {
+		if err := tx.QueryRowContext(ctx, c.query, tseq).Scan(c.n); err != nil {
+			return st, storeError(err, "cannot count")
+		}
+	}
+	return st, nil
+}
