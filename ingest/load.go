@@ -1,0 +1,266 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"io"
+	"strings"
+
+	"github.com/openatp/openatp"
+)
+
+// Writer is the part of openatp.Store an import writes through.
+type Writer interface {
+	WriteBatch(ctx context.Context, tenantID string, f func(w openatp.BatchWriter) error) error
+}
+
+// ImportOptions say how Import writes.
+type ImportOptions struct {
+	// BatchSize is the number of records per transaction; 0 makes the
+	// whole input one batch.
+	BatchSize int64
+	// ChunkSize is the number of records per write inside a transaction
+	// (default 5,000): it bounds memory, not atomicity.
+	ChunkSize int
+	// OnBatch, if set, is called after each committed batch.
+	OnBatch func(BatchResult)
+}
+
+// BatchResult reports a committed batch.
+type BatchResult struct {
+	Number    int   // from 1
+	Records   int64 // in this batch
+	FirstLine int64
+	LastLine  int64
+}
+
+// Summary is what an input held.
+type Summary struct {
+	Kind    Kind
+	Records int64
+	Batches int
+	Ignored map[string]int64
+}
+
+// Validate reads and checks every record of r without writing anything:
+// the first pass of an import that must not start writing a file it would
+// reject. The error is the Reader's.
+func Validate(r *Reader) (Summary, error) {
+	for {
+		err := r.Next()
+		if err == io.EOF {
+			return Summary{Kind: r.Kind(), Records: r.Records(), Ignored: r.Ignored()}, nil
+		}
+		if err != nil {
+			return Summary{Kind: r.Kind(), Records: r.Records(), Ignored: r.Ignored()}, err
+		}
+	}
+}
+
+// chunk is a run of records of one batch, handed from the reading
+// goroutine to the writing one.
+type chunk struct {
+	ms    []openatp.Machine
+	ls    []openatp.Logon
+	lines []int64
+	last  bool  // the last chunk of its batch
+	err   error // the input could not be read further
+}
+
+func (c *chunk) len() int { return len(c.lines) }
+
+// Import reads r and writes its records to the tenant, BatchSize records
+// per transaction (or all in one): each batch is stored whole or not at
+// all, and batches are committed in order. Reading runs concurrently with
+// writing, a few chunks ahead; memory does not grow with the input.
+//
+// A record the Reader rejects fails its batch (batches before it stay
+// committed): run Validate first to refuse a bad input before any batch.
+// A record the store rejects (a logon of a machine the tenant does not
+// have) is reported as an *Error naming its line. Re-importing an input
+// changes nothing, so an import cut short can simply be run again.
+func Import(ctx context.Context, store Writer, tenantID string, r *Reader, o ImportOptions) (sum Summary, err error) {
+	if o.ChunkSize <= 0 {
+		o.ChunkSize = 5000
+	}
+	if o.BatchSize > 0 && int64(o.ChunkSize) > o.BatchSize {
+		o.ChunkSize = int(o.BatchSize)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	full := make(chan *chunk, 2)
+	free := make(chan *chunk, 4)
+	for range 3 {
+		free <- &chunk{}
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		produce(ctx, r, o, full, free)
+	}()
+	defer func() {
+		cancel()
+		<-done // r is the reader's until it returns
+		sum.Kind, sum.Ignored = r.Kind(), r.Ignored()
+	}()
+	for {
+		var c *chunk
+		select {
+		case c = <-full:
+		case <-ctx.Done():
+			return sum, ctx.Err()
+		}
+		if c == nil { // the input is done
+			return sum, nil
+		}
+		if c.err != nil && c.len() == 0 {
+			return sum, c.err
+		}
+		res := BatchResult{Number: sum.Batches + 1, FirstLine: c.lines[0]}
+		var cur *chunk
+		err = store.WriteBatch(ctx, tenantID, func(w openatp.BatchWriter) error {
+			for {
+				cur = c
+				var err error
+				if len(c.ms) > 0 {
+					err = w.UpsertMachines(c.ms)
+				} else if len(c.ls) > 0 {
+					err = w.AddLogons(c.ls)
+				}
+				if err != nil {
+					return err
+				}
+				res.Records += int64(c.len())
+				res.LastLine = c.lines[c.len()-1]
+				if c.err != nil {
+					return c.err
+				}
+				last := c.last
+				recycle(c, free)
+				if last {
+					return nil
+				}
+				select {
+				case c = <-full:
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+				if c == nil {
+					return errors.New("ingest: the input ended inside a batch")
+				}
+				if c.err != nil && c.len() == 0 {
+					return c.err
+				}
+			}
+		})
+		if err != nil {
+			return sum, storeError(err, cur, r.opts.Name)
+		}
+		sum.Batches++
+		sum.Records += res.Records
+		if o.OnBatch != nil {
+			o.OnBatch(res)
+		}
+	}
+}
+
+func recycle(c *chunk, free chan *chunk) {
+	c.ms, c.ls, c.lines, c.last, c.err = c.ms[:0], c.ls[:0], c.lines[:0], false, nil
+	select {
+	case free <- c:
+	default:
+	}
+}
+
+// produce reads r into chunks and sends them on full, then nil.
+func produce(ctx context.Context, r *Reader, o ImportOptions, full, free chan *chunk) {
+	var c *chunk
+	get := func() bool {
+		select {
+		case c = <-free:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	send := func() bool {
+		select {
+		case full <- c:
+			c = nil
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	if !get() {
+		return
+	}
+	var inBatch int64
+	for {
+		err := r.Next()
+		if err == io.EOF {
+			if c.len() > 0 {
+				c.last = true
+				if !send() {
+					return
+				}
+			}
+			select {
+			case full <- nil:
+			case <-ctx.Done():
+			}
+			return
+		}
+		if err != nil {
+			c.err = err
+			send()
+			return
+		}
+		if r.Kind() == Machines {
+			c.ms = append(c.ms, r.Machine())
+		} else {
+			c.ls = append(c.ls, r.Logon())
+		}
+		c.lines = append(c.lines, r.Line())
+		inBatch++
+		batchDone := o.BatchSize > 0 && inBatch == o.BatchSize
+		if batchDone || c.len() >= o.ChunkSize {
+			c.last = batchDone
+			if batchDone {
+				inBatch = 0
+			}
+			if !send() || !get() {
+				return
+			}
+		}
+	}
+}
+
+// storeError names the line of the record a store error is about, if it
+// says which (openatp.ItemError).
+func storeError(err error, c *chunk, file string) error {
+	var ie *Error
+	if errors.As(err, &ie) {
+		return ie
+	}
+	i, ok := openatp.ItemIndex(err)
+	if !ok || c == nil || i < 0 || i >= c.len() {
+		return err
+	}
+	msg := err.Error()
+	var e *openatp.Error
+	if errors.As(err, &e) {
+		msg = e.Message
+	}
+	// Drop the store's "logon 3: " or "machine 3: " prefix.
+	if p, rest, ok := strings.Cut(msg, ": "); ok && (strings.HasPrefix(p, "logon ") || strings.HasPrefix(p, "machine ")) {
+		msg = rest
+	}
+	out := &Error{File: file, Line: c.lines[i], Reason: msg}
+	if f, rest, ok := strings.Cut(msg, ": "); ok && !strings.Contains(f, " ") {
+		out.Field, out.Reason = f, rest
+	} else if rest, ok := strings.CutPrefix(msg, "machineId "); ok {
+		out.Field, out.Reason = "machineId", "the tenant has no machine "+strings.TrimSuffix(rest, " not found")
+	}
+	return out
+}
