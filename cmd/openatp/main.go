@@ -34,6 +34,8 @@ Commands:
   role create|update|list|delete   RBAC roles and their user groups
   group create|update|list|delete  device groups: rules, rank, user-group access
   seed               generate a realistic, deterministic tenant of any size
+  import             load machines or logon events from JSON Lines, JSON or CSV files
+  export             write a tenant's machines or logon events as JSON Lines
   token              mint an access token for an app of a tenant
   version            print the version
 
@@ -69,6 +71,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runGroup(ctx, env, rest)
 	case "seed":
 		return runSeed(ctx, env, rest)
+	case "import":
+		return runImport(ctx, env, rest)
+	case "export":
+		return runExport(ctx, env, rest)
 	case "token":
 		return runToken(ctx, env, rest)
 	case "version":

@@ -1,0 +1,242 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/api"
+	"github.com/openatp/openatp/ingest"
+)
+
+// runImport loads machines or logon events from files into a tenant.
+//
+// Each file is read twice: first every record is checked and nothing is
+// written (a bad file is refused whole, whatever --batch-size says), then
+// the records are streamed into the store, each batch in one transaction.
+// Without --batch-size a file is one batch; with it, batches commit one by
+// one and each is reported on stderr, so that an interrupted import leaves
+// whole batches and can simply be run again (re-importing changes
+// nothing). "-" reads standard input in one pass: each batch is still
+// all-or-nothing, but a bad record is found only when its batch is written.
+func runImport(ctx context.Context, env *cliEnv, args []string) error {
+	var sf storeFlags
+	fs := newFlagSet(env, "import")
+	sf.register(fs)
+	tenant := fs.String("tenant", "", "tenant id or name (a new tenant of that name is created if absent)")
+	kindFlag := fs.String("kind", "", "machines or logons (default: told from the first record's fields)")
+	formatFlag := fs.String("format", "", "jsonl, json or csv (default: by extension, else by the first byte)")
+	batch := fs.Int64("batch-size", 0, "records per transaction (0: each file is one transaction)")
+	validate := fs.Bool("validate", true, "check every record of every file before writing anything")
+	maxRecord := fs.Int("max-record", ingest.DefaultMaxRecord, "largest record (or line) accepted, in bytes")
+	fs.Usage = func() {
+		fmt.Fprintln(env.stderr, "usage: openatp import --tenant T [--kind machines|logons] [--format jsonl|json|csv] [--batch-size N] FILE...")
+		fs.PrintDefaults()
+	}
+	if err := parseFlags(env, fs, args); err != nil {
+		return err
+	}
+	kind, err := ingest.ParseKind(*kindFlag)
+	if err != nil {
+		return fmt.Errorf("--kind: %w", err)
+	}
+	format, err := ingest.ParseFormat(*formatFlag)
+	if err != nil {
+		return fmt.Errorf("--format: %w", err)
+	}
+	files := fs.Args()
+	if len(files) == 0 {
+		return fmt.Errorf("import: name at least one file (\"-\" for standard input)")
+	}
+	if *batch < 0 {
+		return fmt.Errorf("--batch-size must be >= 0")
+	}
+	if *tenant == "" {
+		return fmt.Errorf("import: --tenant is required")
+	}
+	store, err := sf.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	t, err := ensureTenant(ctx, store, *tenant)
+	if err != nil {
+		return err
+	}
+	opts := func(name string) ingest.Options {
+		return ingest.Options{Format: format, Kind: kind, Name: name, MaxRecord: *maxRecord}
+	}
+
+	start := time.Now()
+	if *validate {
+		for _, name := range files {
+			if name == "-" {
+				continue
+			}
+			f, err := os.Open(name)
+			if err != nil {
+				return err
+			}
+			sum, err := ingest.Validate(ingest.NewReader(f, opts(name)))
+			f.Close()
+			if err != nil {
+				return fmt.Errorf("%w (nothing was imported)", err)
+			}
+			fmt.Fprintf(env.stderr, "import: %s: %d %s checked\n", name, sum.Records, sum.Kind)
+		}
+	}
+
+	type fileSummary struct {
+		File    string           `json:"file"`
+		Kind    string           `json:"kind"`
+		Records int64            `json:"records"`
+		Batches int              `json:"batches"`
+		Ignored map[string]int64 `json:"ignored"`
+	}
+	out := struct {
+		Tenant  string           `json:"tenant"`
+		Name    string           `json:"name"`
+		Records int64            `json:"records"`
+		Batches int              `json:"batches"`
+		Ignored map[string]int64 `json:"ignored"`
+		Seconds float64          `json:"seconds"`
+		Rate    float64          `json:"records_per_second"`
+		Files   []fileSummary    `json:"files"`
+	}{Tenant: t.ID, Name: t.Name, Ignored: map[string]int64{}, Files: []fileSummary{}}
+	for _, name := range files {
+		var in io.Reader = env.stdin
+		if name != "-" {
+			f, err := os.Open(name)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			in = f
+		}
+		fileStart := time.Now()
+		r := ingest.NewReader(bufio.NewReaderSize(in, 1<<20), opts(name))
+		sum, err := ingest.Import(ctx, store, t.ID, r, ingest.ImportOptions{
+			BatchSize: *batch,
+			OnBatch: func(b ingest.BatchResult) {
+				if *batch > 0 {
+					fmt.Fprintf(env.stderr, "import: %s: batch %d committed: lines %d-%d, %d records\n", name, b.Number, b.FirstLine, b.LastLine, b.Records)
+				}
+			},
+		})
+		out.Records += sum.Records
+		out.Batches += sum.Batches
+		if err != nil {
+			if sum.Batches > 0 {
+				return fmt.Errorf("%w (%d earlier batches of %s were committed; importing it again after fixing it changes nothing for them)", err, sum.Batches, name)
+			}
+			var ie *ingest.Error
+			if errors.As(err, &ie) || openatp.IsKind(err, openatp.Invalid) {
+				return fmt.Errorf("%w (nothing of %s was imported)", err, name)
+			}
+			return err
+		}
+		el := time.Since(fileStart).Seconds()
+		fmt.Fprintf(env.stderr, "import: %s: %d %s imported in %d batch(es), %.1f s (%.0f records/s)\n", name, sum.Records, sum.Kind, sum.Batches, el, float64(sum.Records)/max(el, 1e-9))
+		ingest.MergeIgnored(out.Ignored, sum.Ignored)
+		out.Files = append(out.Files, fileSummary{File: name, Kind: sum.Kind.String(), Records: sum.Records, Batches: sum.Batches, Ignored: sum.Ignored})
+	}
+	out.Seconds = time.Since(start).Seconds()
+	out.Rate = float64(out.Records) / max(out.Seconds, 1e-9)
+	return printJSON(env.stdout, out)
+}
+
+// ensureTenant finds a tenant by id or name, creating one of that name if
+// there is none.
+func ensureTenant(ctx context.Context, store openatp.Store, idOrName string) (openatp.Tenant, error) {
+	t, err := store.Tenant(ctx, idOrName)
+	if openatp.IsKind(err, openatp.NotFound) {
+		if t, err = openatp.NewTenant(idOrName, time.Now()); err != nil {
+			return t, err
+		}
+		if err = store.CreateTenant(ctx, t); openatp.IsKind(err, openatp.Conflict) {
+			return store.Tenant(ctx, idOrName) // created meanwhile
+		}
+	}
+	return t, err
+}
+
+// errStop ends a Snapshot early.
+var errStop = errors.New("stop")
+
+// runExport writes a tenant's machines (the Machine JSON of the API) or
+// logon events (records that recreate every (user, machine) relation) as
+// JSON Lines, in a deterministic order: machines by id, logons by user then
+// machine id.
+func runExport(ctx context.Context, env *cliEnv, args []string) error {
+	var sf storeFlags
+	fs := newFlagSet(env, "export")
+	sf.register(fs)
+	tenant := fs.String("tenant", "", "tenant id or name")
+	kindFlag := fs.String("kind", "machines", "machines or logons")
+	outFile := fs.String("out", "-", "output file (- for standard output)")
+	if err := parseFlags(env, fs, args); err != nil {
+		return err
+	}
+	kind, err := ingest.ParseKind(*kindFlag)
+	if err != nil || kind == ingest.Unknown {
+		return fmt.Errorf("--kind: use machines or logons")
+	}
+	store, err := sf.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	t, err := store.Tenant(ctx, *tenant)
+	if err != nil {
+		return fmt.Errorf("tenant %q: %w", *tenant, err)
+	}
+	var w io.Writer = env.stdout
+	var f *os.File
+	if *outFile != "-" {
+		if f, err = os.Create(*outFile); err != nil {
+			return err
+		}
+		defer f.Close()
+		w = f
+	}
+	bw := bufio.NewWriterSize(w, 1<<20)
+	var buf []byte
+	var n int64
+	if kind == ingest.Machines {
+		err = store.Snapshot(ctx, t.ID, func(m openatp.Machine) error {
+			buf = append(api.AppendMachineJSON(buf[:0], &m), '\n')
+			n++
+			_, err := bw.Write(buf)
+			return err
+		}, func(openatp.UserMachine) error { return errStop })
+	} else {
+		err = store.Snapshot(ctx, t.ID, func(openatp.Machine) error { return nil }, func(r openatp.UserMachine) error {
+			for _, l := range ingest.RelationLogons(r, "") {
+				buf = append(ingest.AppendLogon(buf[:0], &l), '\n')
+				n++
+				if _, err := bw.Write(buf); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	if err != nil && !errors.Is(err, errStop) {
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	if f != nil {
+		if err := f.Close(); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(env.stderr, "export: %d %s\n", n, kind)
+	return nil
+}
