@@ -19,6 +19,7 @@ func addRoutes(mux *http.ServeMux, cfg Config, idx *index) {
 
 	mux.Handle("GET /healthz", handleHealthz())
 	mux.Handle("GET /readyz", handleReadyz(cfg.Store, cfg.LimiterStatus))
+	mux.Handle("GET /metrics", cfg.metrics.handler())
 
 	if cfg.Identity != nil {
 		for _, p := range cfg.IdentityPatterns {

@@ -33,13 +33,16 @@ type Config struct {
 	NoIndex bool
 	// NoAccessLog turns off the log line written for every request.
 	NoAccessLog bool
+
+	metrics *metrics // set by NewServer
 }
 
 // Server is the HTTP API.
 type Server struct {
-	mux    *http.ServeMux
-	logger *slog.Logger
-	idx    *index
+	mux     *http.ServeMux
+	logger  *slog.Logger
+	idx     *index
+	metrics *metrics
 
 	accessLog bool
 }
@@ -49,7 +52,8 @@ func NewServer(cfg Config) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{mux: http.NewServeMux(), logger: cfg.Logger, idx: newIndex(cfg.Store, cfg.Logger, cfg.NoIndex), accessLog: !cfg.NoAccessLog}
+	cfg.metrics = newMetrics(&cfg) // instruments cfg.Store and cfg.Limiter
+	s := &Server{mux: http.NewServeMux(), logger: cfg.Logger, idx: newIndex(cfg.Store, cfg.Logger, cfg.NoIndex), accessLog: !cfg.NoAccessLog, metrics: cfg.metrics}
 	addRoutes(s.mux, cfg, s.idx)
 	return s
 }
@@ -57,7 +61,7 @@ func NewServer(cfg Config) *Server {
 // Handler returns the server's handler for a listener of the given scheme
 // ("http" or "https"), used in @odata.context and discovery documents.
 func (s *Server) Handler(scheme string) http.Handler {
-	return withRequest(s.logger, scheme, s.accessLog, s.mux)
+	return withRequest(s.logger, scheme, s.accessLog, s.metrics.wrap(s.mux))
 }
 
 // Warm builds the in-memory index of a tenant now rather than on its first
