@@ -3,6 +3,7 @@ package postgres
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"math/bits"
 	"slices"
 	"strings"
@@ -80,38 +81,70 @@ WHERE excluded.first_seen < um.first_seen OR excluded.last_seen > um.last_seen
 // are the minimum and maximum of its events, logon types a set. Recording
 // the same events again changes nothing.
 //
-// Invalid, naming the index of the event ("logon 3: ..."), if an event has
-// an empty account name or domain, an unknown logon type, a zero or
-// out-of-range timestamp, or names a machine the tenant does not have.
-// NotFound if the tenant does not exist.
+// Invalid, naming the index of the event ("logon 3: ...", and in an
+// openatp.ItemError), if an event has an empty account name or domain, an
+// unknown logon type, a zero or out-of-range timestamp, or names a machine
+// the tenant does not have. NotFound if the tenant does not exist.
 func (db *DB) AddLogons(ctx context.Context, tenantID string, ls []openatp.Logon) error {
+	agg, err := aggregateLogons(ls)
+	if err != nil {
+		return err
+	}
+	return db.inTx(ctx, func(tx pgx.Tx) (bool, error) {
+		// FOR SHARE: a concurrent ResetTenant or DeleteMachine waits for
+		// this transaction, or this one for it, so that no relation
+		// outlives its machine.
+		tseq, err := tenantSeq(ctx, tx, tenantID, true)
+		if err != nil || len(ls) == 0 {
+			return false, err
+		}
+		return writeLogons(ctx, tx, tseq, ls, agg)
+	})
+}
+
+// logonAgg is a batch of logon events merged per user and relation, users
+// and relations in key order (concurrent batches then lock rows in one
+// order).
+type logonAgg struct {
+	users []*userAgg
+	rels  []*relAgg
+	ids   []string // the machine ids named, sorted
+}
+
+// logonError is the Invalid error of event i of a batch.
+func logonError(i int, format string, args ...any) error {
+	return &openatp.Error{Kind: openatp.Invalid, Code: "InvalidInput",
+		Message: fmt.Sprintf("logon %d: ", i) + fmt.Sprintf(format, args...), Err: &openatp.ItemError{Index: i}}
+}
+
+// aggregateLogons checks the events and merges them per user and relation.
+func aggregateLogons(ls []openatp.Logon) (*logonAgg, error) {
 	users := map[[2]string]*userAgg{}
-	var userList []*userAgg
 	rels := map[relKey]*relAgg{}
-	var relList []*relAgg
-	machines := map[string]int64{}
+	machines := map[string]bool{}
+	agg := &logonAgg{}
 	for i := range ls {
 		l := &ls[i]
 		if l.AccountName == "" || l.AccountDomain == "" {
-			return openatp.CodedErrorf(openatp.Invalid, "InvalidInput", "logon %d: accountName and accountDomain are required", i)
+			return nil, logonError(i, "accountName and accountDomain are required")
 		}
 		typ, ok := logonTypeBits[l.LogonType]
 		if !ok {
-			return openatp.CodedErrorf(openatp.Invalid, "InvalidInput", "logon %d: logonType: %s is not one of %s", i, quote(l.LogonType), strings.Join(openatp.LogonTypes, ", "))
+			return nil, logonError(i, "logonType: %s is not one of %s", quote(l.LogonType), strings.Join(openatp.LogonTypes, ", "))
 		}
 		if l.Timestamp.IsZero() {
-			return openatp.CodedErrorf(openatp.Invalid, "InvalidInput", "logon %d: timestamp: is required", i)
+			return nil, logonError(i, "timestamp: is required")
 		}
 		ts, err := nanos("timestamp", l.Timestamp)
 		if err != nil {
-			return invalidItem("logon", i, err)
+			return nil, invalidItem("logon", i, err)
 		}
 		key := [2]string{openatp.NameKey(l.AccountName), openatp.NameKey(l.AccountDomain)}
 		u := users[key]
 		if u == nil {
 			u = &userAgg{nameKey: key[0], domainKey: key[1], name: l.AccountName, domain: l.AccountDomain, sid: l.AccountSID}
 			users[key] = u
-			userList = append(userList, u)
+			agg.users = append(agg.users, u)
 		} else if u.sid == "" {
 			u.sid = l.AccountSID
 		}
@@ -120,81 +153,77 @@ func (db *DB) AddLogons(ctx context.Context, tenantID string, ls []openatp.Logon
 		if r == nil {
 			r = &relAgg{user: u, machineID: l.MachineID, first: ts, last: ts, types: typ}
 			rels[rk] = r
-			relList = append(relList, r)
+			agg.rels = append(agg.rels, r)
 		} else {
 			r.first, r.last, r.types = min(r.first, ts), max(r.last, ts), r.types|typ
 		}
-		machines[l.MachineID] = 0
+		if !machines[l.MachineID] {
+			machines[l.MachineID] = true
+			agg.ids = append(agg.ids, l.MachineID)
+		}
 	}
-	// Rows in key order: concurrent batches then lock rows in one order.
-	slices.SortFunc(userList, func(a, b *userAgg) int {
+	slices.SortFunc(agg.users, func(a, b *userAgg) int {
 		return cmp.Or(strings.Compare(a.nameKey, b.nameKey), strings.Compare(a.domainKey, b.domainKey))
 	})
-	ids := make([]string, 0, len(machines))
-	for id := range machines {
-		ids = append(ids, id)
+	slices.Sort(agg.ids)
+	return agg, nil
+}
+
+// writeLogons writes the merged events ls of agg in tx, and reports
+// whether a row changed.
+func writeLogons(ctx context.Context, tx pgx.Tx, tseq int64, ls []openatp.Logon, agg *logonAgg) (bool, error) {
+	machines := make(map[string]int64, len(agg.ids))
+	rows, err := tx.Query(ctx, "SELECT id, seq FROM machines WHERE tenant_seq = $1 AND id = ANY($2::text[])", tseq, agg.ids)
+	if err != nil {
+		return false, storeError(err, "cannot read machines")
 	}
-	slices.Sort(ids)
-	return db.inTx(ctx, func(tx pgx.Tx) (bool, error) {
-		// FOR SHARE: a concurrent ResetTenant waits for this transaction,
-		// and this one for it, so no relation outlives its machine.
-		tseq, err := tenantSeq(ctx, tx, tenantID, true)
-		if err != nil || len(ls) == 0 {
-			return false, err
+	var id string
+	var seq int64
+	_, err = pgx.ForEachRow(rows, []any{&id, &seq}, func() error { machines[id] = seq; return nil })
+	if err != nil {
+		return false, storeError(err, "cannot read machines")
+	}
+	for i := range ls {
+		if machines[ls[i].MachineID] == 0 {
+			return false, logonError(i, "machineId %s not found", quote(ls[i].MachineID))
 		}
-		clear(machines)
-		rows, err := tx.Query(ctx, "SELECT id, seq FROM machines WHERE tenant_seq = $1 AND id = ANY($2::text[])", tseq, ids)
+	}
+	changed := false
+	for i := 0; i < len(agg.users); i += chunkRows {
+		part := agg.users[i:min(i+chunkRows, len(agg.users))]
+		var names, domains, accounts, accountDomains, sids []string
+		for _, u := range part {
+			names, domains = append(names, u.nameKey), append(domains, u.domainKey)
+			accounts, accountDomains, sids = append(accounts, u.name), append(accountDomains, u.domain), append(sids, u.sid)
+		}
+		tag, err := tx.Exec(ctx, upsertUsers, tseq, names, domains, accounts, accountDomains, sids)
 		if err != nil {
-			return false, storeError(err, "cannot read machines")
+			return false, storeError(err, "cannot store users")
 		}
-		var id string
-		var seq int64
-		_, err = pgx.ForEachRow(rows, []any{&id, &seq}, func() error { machines[id] = seq; return nil })
-		if err != nil {
-			return false, storeError(err, "cannot read machines")
-		}
-		for i := range ls {
-			if machines[ls[i].MachineID] == 0 {
-				return false, openatp.CodedErrorf(openatp.Invalid, "InvalidInput", "logon %d: machineId %s not found", i, quote(ls[i].MachineID))
-			}
-		}
-		changed := false
-		for i := 0; i < len(userList); i += chunkRows {
-			part := userList[i:min(i+chunkRows, len(userList))]
-			var names, domains, accounts, accountDomains, sids []string
-			for _, u := range part {
-				names, domains = append(names, u.nameKey), append(domains, u.domainKey)
-				accounts, accountDomains, sids = append(accounts, u.name), append(accountDomains, u.domain), append(sids, u.sid)
-			}
-			tag, err := tx.Exec(ctx, upsertUsers, tseq, names, domains, accounts, accountDomains, sids)
-			if err != nil {
-				return false, storeError(err, "cannot store users")
-			}
-			changed = changed || tag.RowsAffected() > 0
-		}
-		for _, r := range relList {
-			r.machineSeq = machines[r.machineID]
-		}
-		slices.SortFunc(relList, func(a, b *relAgg) int {
-			return cmp.Or(strings.Compare(a.user.nameKey, b.user.nameKey), strings.Compare(a.user.domainKey, b.user.domainKey),
-				cmp.Compare(a.machineSeq, b.machineSeq))
-		})
-		for i := 0; i < len(relList); i += chunkRows {
-			part := relList[i:min(i+chunkRows, len(relList))]
-			var names, domains []string
-			var mseqs, firsts, lasts, types []int64
-			for _, r := range part {
-				names, domains = append(names, r.user.nameKey), append(domains, r.user.domainKey)
-				mseqs, firsts, lasts, types = append(mseqs, r.machineSeq), append(firsts, r.first), append(lasts, r.last), append(types, r.types)
-			}
-			tag, err := tx.Exec(ctx, upsertRelations, tseq, names, domains, mseqs, firsts, lasts, types)
-			if err != nil {
-				return false, storeError(err, "cannot store logons")
-			}
-			changed = changed || tag.RowsAffected() > 0
-		}
-		return changed, nil
+		changed = changed || tag.RowsAffected() > 0
+	}
+	for _, r := range agg.rels {
+		r.machineSeq = machines[r.machineID]
+	}
+	slices.SortFunc(agg.rels, func(a, b *relAgg) int {
+		return cmp.Or(strings.Compare(a.user.nameKey, b.user.nameKey), strings.Compare(a.user.domainKey, b.user.domainKey),
+			cmp.Compare(a.machineSeq, b.machineSeq))
 	})
+	for i := 0; i < len(agg.rels); i += chunkRows {
+		part := agg.rels[i:min(i+chunkRows, len(agg.rels))]
+		var names, domains []string
+		var mseqs, firsts, lasts, types []int64
+		for _, r := range part {
+			names, domains = append(names, r.user.nameKey), append(domains, r.user.domainKey)
+			mseqs, firsts, lasts, types = append(mseqs, r.machineSeq), append(firsts, r.first), append(lasts, r.last), append(types, r.types)
+		}
+		tag, err := tx.Exec(ctx, upsertRelations, tseq, names, domains, mseqs, firsts, lasts, types)
+		if err != nil {
+			return false, storeError(err, "cannot store logons")
+		}
+		changed = changed || tag.RowsAffected() > 0
+	}
+	return changed, nil
 }
 
 // UserMachines returns the machines the user has logged on to, ordered by

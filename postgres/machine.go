@@ -108,19 +108,35 @@ func (c *machineCols) args(tenantSeq int64, i, j int) []any {
 // UpsertMachines inserts or replaces machines by id in one transaction: all
 // or nothing. A later machine of the batch replaces an earlier one with the
 // same id (and keeps its relations). Each machine is normalized (a copy; ms
-// is not changed). Invalid, naming the index of the machine, if one does
-// not normalize or has a time out of range; NotFound if the tenant does not
-// exist.
+// is not changed). Invalid, naming the index of the machine (in the message
+// and an openatp.ItemError), if one does not normalize or has a time out of
+// range; NotFound if the tenant does not exist.
 func (db *DB) UpsertMachines(ctx context.Context, tenantID string, ms []openatp.Machine) error {
-	// Validate and encode before taking any lock. One statement cannot
-	// update a row twice: keep the last machine of each id, and write rows
-	// in id order so that concurrent batches lock rows in one order.
+	cols, err := encodeMachines(ms)
+	if err != nil {
+		return err
+	}
+	return db.inTx(ctx, func(tx pgx.Tx) (bool, error) {
+		seq, err := tenantSeq(ctx, tx, tenantID, true)
+		if err != nil {
+			return false, err
+		}
+		return cols.len() > 0, writeMachines(ctx, tx, seq, cols)
+	})
+}
+
+// encodeMachines normalizes copies of ms and returns them as columns. One
+// statement cannot update a row twice: only the last machine of each id is
+// kept. Rows are in id order, so that concurrent batches lock rows in one
+// order. Invalid, naming the index of the machine, if one does not
+// normalize or has a time out of range.
+func encodeMachines(ms []openatp.Machine) (*machineCols, error) {
 	last := make(map[string]int, len(ms))
 	norm := make([]openatp.Machine, len(ms))
 	for i := range ms {
 		norm[i] = ms[i]
 		if err := norm[i].Normalize(); err != nil {
-			return invalidItem("machine", i, err)
+			return nil, invalidItem("machine", i, err)
 		}
 		last[norm[i].ID] = i
 	}
@@ -131,25 +147,27 @@ func (db *DB) UpsertMachines(ctx context.Context, tenantID string, ms []openatp.
 		}
 	}
 	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(norm[a].ID, norm[b].ID) })
-	var cols machineCols
+	cols := &machineCols{}
 	for _, i := range order {
 		if err := cols.add(&norm[i]); err != nil {
-			return invalidItem("machine", i, err)
+			return nil, invalidItem("machine", i, err)
 		}
 	}
-	return db.inTx(ctx, func(tx pgx.Tx) (bool, error) {
-		seq, err := tenantSeq(ctx, tx, tenantID, true)
-		if err != nil {
-			return false, err
+	return cols, nil
+}
+
+func (c *machineCols) len() int { return len(c.id) }
+
+// writeMachines upserts machines encoded by encodeMachines in tx, in chunks
+// of chunkRows rows.
+func writeMachines(ctx context.Context, tx pgx.Tx, tenantSeq int64, cols *machineCols) error {
+	for i := 0; i < cols.len(); i += chunkRows {
+		j := min(i+chunkRows, cols.len())
+		if _, err := tx.Exec(ctx, upsertMachines, cols.args(tenantSeq, i, j)...); err != nil {
+			return storeError(err, "cannot store machines")
 		}
-		for i := 0; i < len(order); i += chunkRows {
-			j := min(i+chunkRows, len(order))
-			if _, err := tx.Exec(ctx, upsertMachines, cols.args(seq, i, j)...); err != nil {
-				return false, storeError(err, "cannot store machines")
-			}
-		}
-		return len(order) > 0, nil
-	})
+	}
+	return nil
 }
 
 // invalidItem turns the error of item i of a batch into an Invalid error
@@ -157,9 +175,9 @@ func (db *DB) UpsertMachines(ctx context.Context, tenantID string, ms []openatp.
 func invalidItem(what string, i int, err error) error {
 	var e *openatp.Error
 	if errors.As(err, &e) {
-		return &openatp.Error{Kind: openatp.Invalid, Code: e.Code, Message: fmt.Sprintf("%s %d: %s", what, i, e.Message), Err: e.Err}
+		return &openatp.Error{Kind: openatp.Invalid, Code: e.Code, Message: fmt.Sprintf("%s %d: %s", what, i, e.Message), Err: &openatp.ItemError{Index: i, Err: e.Err}}
 	}
-	return &openatp.Error{Kind: openatp.Invalid, Code: "InvalidInput", Message: fmt.Sprintf("%s %d: invalid", what, i), Err: err}
+	return &openatp.Error{Kind: openatp.Invalid, Code: "InvalidInput", Message: fmt.Sprintf("%s %d: invalid", what, i), Err: &openatp.ItemError{Index: i, Err: err}}
 }
 
 // Machine returns one machine with its device group. NotFound if the tenant

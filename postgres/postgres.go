@@ -136,6 +136,20 @@ func (db *DB) DataVersion(ctx context.Context) (uint64, error) {
 	return uint64(v), nil
 }
 
+// ContentVersion returns the counter that every write transaction but
+// those of RBAC configuration bumps before it commits (see
+// openatp.Store.ContentVersion). Unavailable if the database cannot be
+// reached within 5 seconds.
+func (db *DB) ContentVersion(ctx context.Context) (uint64, error) {
+	ctx, cancel := withTimeout(ctx, versionTimeout)
+	defer cancel()
+	var v int64
+	if err := db.pool.QueryRow(ctx, "SELECT c FROM data_version").Scan(&v); err != nil {
+		return 0, storeError(err, "cannot read the content version")
+	}
+	return uint64(v), nil
+}
+
 // withTimeout bounds ctx by d unless it has an earlier deadline.
 func withTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
 	if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= d {
@@ -210,14 +224,24 @@ const maxAttempts = 4
 
 // inTx runs f in a READ COMMITTED write transaction and commits it if f
 // returns nil. Unless f reports that it changed nothing (changed false), the
-// data version is bumped last, just before the commit, so that the new
-// version becomes visible with the data, and the counter's row lock is
-// held only for the commit. A transaction that fails with a serialization
-// failure or a deadlock is run again from the start.
+// data and content versions are bumped last, just before the commit, so
+// that the new versions become visible with the data, and the counters' row
+// lock is held only for the commit. A transaction that fails with a
+// serialization failure or a deadlock is run again from the start.
 func (db *DB) inTx(ctx context.Context, f func(tx pgx.Tx) (changed bool, err error)) error {
+	return db.retryTx(ctx, true, f)
+}
+
+// inRBACTx is inTx for writes of RBAC configuration (roles, user groups,
+// directory users, device groups): they bump the data version only.
+func (db *DB) inRBACTx(ctx context.Context, f func(tx pgx.Tx) (changed bool, err error)) error {
+	return db.retryTx(ctx, false, f)
+}
+
+func (db *DB) retryTx(ctx context.Context, content bool, f func(tx pgx.Tx) (bool, error)) error {
 	var err error
 	for attempt := 1; ; attempt++ {
-		err = db.tryTx(ctx, f)
+		err = db.tryTx(ctx, content, f)
 		if attempt == maxAttempts || !retryable(err) {
 			return err
 		}
@@ -229,7 +253,8 @@ func (db *DB) inTx(ctx context.Context, f func(tx pgx.Tx) (changed bool, err err
 	}
 }
 
-func (db *DB) tryTx(ctx context.Context, f func(tx pgx.Tx) (bool, error)) error {
+// tryTx runs f in a write transaction once (see inTx).
+func (db *DB) tryTx(ctx context.Context, content bool, f func(tx pgx.Tx) (bool, error)) error {
 	tx, err := db.pool.Begin(ctx)
 	if err != nil {
 		return storeError(err, "cannot begin a transaction")
@@ -240,7 +265,11 @@ func (db *DB) tryTx(ctx context.Context, f func(tx pgx.Tx) (bool, error)) error 
 		return err
 	}
 	if changed {
-		if _, err := tx.Exec(ctx, "UPDATE data_version SET v = v + 1"); err != nil {
+		bump := "UPDATE data_version SET v = v + 1, c = c + 1"
+		if !content {
+			bump = "UPDATE data_version SET v = v + 1"
+		}
+		if _, err := tx.Exec(ctx, bump); err != nil {
 			return storeError(err, "cannot bump the data version")
 		}
 	}

@@ -1,0 +1,147 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/openatp/openatp"
+)
+
+// WriteBatch runs f in one write transaction (see openatp.BatchStore): f's
+// writes commit together or not at all. The tenant's row is locked FOR
+// SHARE while f runs, so a reset or machine deletion of the tenant waits
+// for it; other writers of the tenant do not. Unlike other writes, a batch
+// that fails with a serialization failure or a deadlock is not run again
+// (f has been consumed): the error is returned. NotFound if the tenant does
+// not exist (f is then not called).
+func (db *DB) WriteBatch(ctx context.Context, tenantID string, f func(w openatp.BatchWriter) error) error {
+	return db.tryTx(ctx, true, func(tx pgx.Tx) (bool, error) {
+		seq, err := tenantSeq(ctx, tx, tenantID, true)
+		if err != nil {
+			return false, err
+		}
+		w := &batchWriter{ctx: ctx, tx: tx, tseq: seq}
+		if err := f(w); err != nil {
+			return false, err
+		}
+		return w.changed, w.failed // a write failed and f went on regardless
+	})
+}
+
+// batchWriter writes into the transaction of WriteBatch.
+type batchWriter struct {
+	ctx     context.Context
+	tx      pgx.Tx
+	tseq    int64
+	changed bool
+	failed  error
+}
+
+func (w *batchWriter) UpsertMachines(ms []openatp.Machine) error {
+	if w.failed != nil {
+		return w.failed
+	}
+	cols, err := encodeMachines(ms)
+	if err == nil {
+		err = writeMachines(w.ctx, w.tx, w.tseq, cols)
+		w.changed = w.changed || err == nil && cols.len() > 0
+	}
+	return w.fail(err)
+}
+
+func (w *batchWriter) AddLogons(ls []openatp.Logon) error {
+	if w.failed != nil {
+		return w.failed
+	}
+	if len(ls) == 0 {
+		return nil
+	}
+	agg, err := aggregateLogons(ls)
+	if err == nil {
+		var changed bool
+		changed, err = writeLogons(w.ctx, w.tx, w.tseq, ls, agg)
+		w.changed = w.changed || changed
+	}
+	return w.fail(err)
+}
+
+// fail remembers the first error: after one, the transaction is only
+// rolled back, whatever f does (PostgreSQL refuses every later statement of
+// a failed transaction anyway).
+func (w *batchWriter) fail(err error) error {
+	if err != nil && w.failed == nil {
+		w.failed = err
+	}
+	return err
+}
+
+// DeleteMachine deletes a machine, its relations, and the users left
+// without a relation, in one transaction that locks the tenant's row FOR
+// UPDATE: writers of the tenant wait, so that no logon recorded meanwhile
+// refers to the deleted machine. Finding the relations scans the tenant's
+// (user, machine) rows: there is no index by machine, which would slow down
+// every logon written. NotFound if the tenant has no machine with that id.
+func (db *DB) DeleteMachine(ctx context.Context, tenantID, id string) error {
+	return db.inTx(ctx, func(tx pgx.Tx) (bool, error) {
+		tseq, err := lockTenant(ctx, tx, tenantID)
+		if err != nil {
+			return false, err
+		}
+		var mseq int64
+		err = tx.QueryRow(ctx, "SELECT seq FROM machines WHERE tenant_seq = $1 AND id = $2", tseq, id).Scan(&mseq)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return false, openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "machine %s not found", quote(id))
+		}
+		if err != nil {
+			return false, storeError(err, "cannot read the machine")
+		}
+		var names, domains []string
+		rows, err := tx.Query(ctx, "DELETE FROM user_machines WHERE tenant_seq = $1 AND machine_seq = $2 RETURNING name_key, domain_key", tseq, mseq)
+		if err != nil {
+			return false, storeError(err, "cannot delete the machine")
+		}
+		var name, domain string
+		_, err = pgx.ForEachRow(rows, []any{&name, &domain}, func() error {
+			names, domains = append(names, name), append(domains, domain)
+			return nil
+		})
+		if err != nil {
+			return false, storeError(err, "cannot delete the machine")
+		}
+		// A new statement: it sees the relations deleted above as gone.
+		if _, err := tx.Exec(ctx, `DELETE FROM users u USING unnest($2::text[], $3::text[]) AS d (name_key, domain_key)
+			WHERE u.tenant_seq = $1 AND u.name_key = d.name_key AND u.domain_key = d.domain_key
+			AND NOT EXISTS (SELECT 1 FROM user_machines um WHERE um.tenant_seq = $1
+				AND um.name_key = u.name_key AND um.domain_key = u.domain_key)`, tseq, names, domains); err != nil {
+			return false, storeError(err, "cannot delete the machine's users")
+		}
+		if _, err := tx.Exec(ctx, "DELETE FROM machines WHERE seq = $1", mseq); err != nil {
+			return false, storeError(err, "cannot delete the machine")
+		}
+		return true, nil
+	})
+}
+
+// TenantStats counts the tenant's machines, users, relations and device
+// groups in one statement (one consistent view). NotFound if the tenant
+// does not exist.
+func (db *DB) TenantStats(ctx context.Context, tenantID string) (openatp.TenantStats, error) {
+	ctx, cancel := withTimeout(ctx, queryTimeout)
+	defer cancel()
+	var st openatp.TenantStats
+	err := db.pool.QueryRow(ctx, `SELECT
+		(SELECT count(*) FROM machines WHERE tenant_seq = t.seq),
+		(SELECT count(*) FROM users WHERE tenant_seq = t.seq),
+		(SELECT count(*) FROM user_machines WHERE tenant_seq = t.seq),
+		(SELECT count(*) FROM device_groups WHERE tenant_seq = t.seq)
+		FROM tenants t WHERE t.id = $1`, tenantID).Scan(&st.Machines, &st.Users, &st.Relations, &st.Groups)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return st, openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "tenant %s not found", quote(tenantID))
+	}
+	if err != nil {
+		return st, storeError(err, "cannot count")
+	}
+	return st, nil
+}
