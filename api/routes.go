@@ -26,6 +26,7 @@ func addRoutes(mux *http.ServeMux, cfg Config, idx *index) {
 			mux.Handle(p, cfg.Identity)
 		}
 	}
+	addAdminRoutes(mux, cfg.Store)
 	mux.Handle("/", notFound())
 }
 

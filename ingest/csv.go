@@ -65,7 +65,7 @@ func newCSV(r *Reader) (*csvSource, error) {
 	s := &csvSource{r: cr, lim: lim}
 	header, err := cr.Read()
 	if err == io.EOF {
-		return nil, r.errorf(0, "", false, "the input is empty: no records (a CSV file needs a header row)")
+		return nil, r.errorf(0, "", true, "the input is empty: no records (a CSV file needs a header row)")
 	}
 	if err != nil {
 		return nil, r.csvError(err)

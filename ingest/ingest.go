@@ -242,7 +242,7 @@ func (r *Reader) next() error {
 	r.line = line
 	if err == io.EOF {
 		if r.records == 0 && r.src.empty() {
-			return r.errorf(0, "", false, "the input is empty: no records")
+			return r.errorf(0, "", true, "the input is empty: no records")
 		}
 		return io.EOF
 	}
