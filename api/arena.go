@@ -7,7 +7,7 @@ import "runtime"
 // A tenant of a million machines needs most of a gigabyte of JSON; kept on
 // the heap it would double the heap goal and so the resident memory, and
 // growing one slice would copy it again and again. Chunks are freed when the
-// tenant index that owns them becomes unreachable.
+// arena becomes unreachable.
 type arena struct {
 	chunks   [][]byte
 	cur      []byte // the chunk being filled: len = used, cap = chunkSize
@@ -65,15 +65,15 @@ func (a *arena) get(i uint32) []byte {
 	return a.chunks[c][off : off+n : off+n]
 }
 
-// seal finishes filling and arranges for the chunks to be freed once owner
-// is unreachable.
-func (a *arena) seal(owner *tenantIndex) {
+// seal finishes filling and arranges for the chunks to be freed once the
+// arena is unreachable.
+func (a *arena) seal() {
 	if a.cur != nil {
 		a.chunks[len(a.chunks)-1] = a.cur
 		a.cur = nil
 	}
 	if len(a.chunks) > 0 && chunksOffHeap {
-		runtime.AddCleanup(owner, freeChunks, a.chunks)
+		runtime.AddCleanup(a, freeChunks, a.chunks)
 	}
 }
 

@@ -131,7 +131,8 @@ func writeIndexed(w http.ResponseWriter, r *http.Request, ti *tenantIndex, list 
 	head = append(head, `,"value":[`...)
 	size := len(head) + len("]}") + max(len(list)-1, 0) // envelope and commas
 	for _, mi := range list {
-		size += len(ti.machineJSON(mi))
+		h, g, t := ti.machineParts(mi)
+		size += len(h) + len(g) + len(t)
 	}
 	h := w.Header()
 	h["Content-Type"] = odataContentType
@@ -144,7 +145,8 @@ func writeIndexed(w http.ResponseWriter, r *http.Request, ti *tenantIndex, list 
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = append(b, ti.machineJSON(mi)...)
+			h, g, t := ti.machineParts(mi)
+			b = append(append(append(b, h...), g...), t...)
 		}
 		b = append(b, "]}"...)
 		_, _ = w.Write(b)
@@ -161,8 +163,11 @@ func writeIndexed(w http.ResponseWriter, r *http.Request, ti *tenantIndex, list 
 				return
 			}
 		}
-		if _, err := w.Write(ti.machineJSON(mi)); err != nil {
-			return
+		h, g, t := ti.machineParts(mi)
+		for _, part := range [][]byte{h, g, t} {
+			if _, err := w.Write(part); err != nil {
+				return
+			}
 		}
 	}
 	_, _ = w.Write([]byte("]}"))

@@ -66,7 +66,7 @@ func (ti *tenantIndex) visible(list []uint32, a *openatp.Access) []uint32 {
 	}
 	out := make([]uint32, 0, len(list))
 	for _, i := range list {
-		if a.CanSee(ti.groupOf[i]) {
+		if a.CanSee(ti.groupID(i)) {
 			out = append(out, i)
 		}
 	}

@@ -17,6 +17,23 @@ const timeLayout = "2006-01-02T15:04:05.0000000Z"
 
 // appendMachine appends the JSON object of m to b.
 func appendMachine(b []byte, m *openatp.Machine) []byte {
+	b = appendMachineHead(b, m)
+	b = appendGroup(b, m.RBACGroupID, m.RBACGroupName)
+	return appendMachineTail(b, m)
+}
+
+// appendGroup appends the device group properties of a machine, which the
+// in-memory index keeps apart from the rest so that a group change does not
+// re-encode every machine.
+func appendGroup(b []byte, id int64, name string) []byte {
+	b = append(b, `,"rbacGroupId":`...)
+	b = strconv.AppendInt(b, id, 10)
+	b = append(b, `,"rbacGroupName":`...)
+	return appendString(b, name)
+}
+
+// appendMachineHead appends the properties of m before its device group.
+func appendMachineHead(b []byte, m *openatp.Machine) []byte {
 	b = append(b, `{"id":`...)
 	b = appendString(b, m.ID)
 	b = append(b, `,"computerDnsName":`...)
@@ -49,10 +66,11 @@ func appendMachine(b []byte, m *openatp.Machine) []byte {
 	b = appendStringPtr(b, m.HealthStatus)
 	b = append(b, `,"onboardingStatus":`...)
 	b = appendStringPtr(b, m.OnboardingStatus)
-	b = append(b, `,"rbacGroupId":`...)
-	b = strconv.AppendInt(b, m.RBACGroupID, 10)
-	b = append(b, `,"rbacGroupName":`...)
-	b = appendString(b, m.RBACGroupName)
+	return b
+}
+
+// appendMachineTail appends the properties of m after its device group.
+func appendMachineTail(b []byte, m *openatp.Machine) []byte {
 	b = append(b, `,"riskScore":`...)
 	b = appendStringPtr(b, m.RiskScore)
 	b = append(b, `,"exposureLevel":`...)
