@@ -55,6 +55,7 @@ func addAdminRoutes(mux *http.ServeMux, store openatp.Store) {
 	} {
 		mux.Handle(p, admin(methodNotAllowed(allow)))
 	}
+	addRBACAdminRoutes(mux, store, admin)
 }
 
 // requireAdmin refuses a request without the admin key with 401. The key is

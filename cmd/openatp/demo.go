@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/openatp/openatp"
-	"github.com/openatp/openatp/auth"
 	"github.com/openatp/openatp/internal/demo"
+	"github.com/openatp/openatp/internal/manage"
 )
 
 // demoCredentials is what `openatp demo-credentials` prints and what
@@ -183,16 +183,11 @@ func seedDemoRBAC(ctx context.Context, store openatp.Store, t openatp.Tenant) ([
 		{"admin@" + t.Name, "Demo Administrator", "Defender for Endpoint administrator: every device group", admins},
 		{"analyst@" + t.Name, "Demo Analyst", "Security analyst (View Data) restricted to device group The-A-Team and groups open to all: sees mymachine1 but not mymachine2 (Tier-0 assets)", analysts},
 	} {
-		pw := openatp.NewSecret()[:20]
-		hash, err := auth.HashPassword(pw)
+		v, err := manage.CreateUser(ctx, store, t.ID, manage.UserChange{Name: u.name, DisplayName: &u.display, Groups: &[]string{u.group.ID}})
 		if err != nil {
 			return nil, err
 		}
-		du := openatp.DirectoryUser{ID: openatp.NewGUID(), UserName: u.name, DisplayName: u.display, PasswordHash: hash, Groups: []string{u.group.ID}}
-		if err := store.CreateDirectoryUser(ctx, t.ID, du); err != nil {
-			return nil, err
-		}
-		out = append(out, demoUser{Username: u.name, Password: pw, Description: u.desc})
+		out = append(out, demoUser{Username: u.name, Password: v.Password, Description: u.desc})
 	}
 	return out, nil
 }

@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/openatp/openatp"
-	"github.com/openatp/openatp/auth"
+	"github.com/openatp/openatp/internal/manage"
 )
 
 // rbacCmd holds what every RBAC subcommand parses: the store and the tenant.
@@ -42,6 +42,21 @@ func (c *rbacCmd) open(ctx context.Context, env *cliEnv, args []string) (openatp
 	return store, t, nil
 }
 
+// given reports which flags the command line set.
+func (c *rbacCmd) given() map[string]bool {
+	set := map[string]bool{}
+	c.fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	return set
+}
+
+// ptr returns &v when the flag was given, else nil (leave it as it is).
+func ptr[T any](set map[string]bool, name string, v T) *T {
+	if !set[name] {
+		return nil
+	}
+	return &v
+}
+
 func subcommand(name string, args []string, known ...string) (string, []string, error) {
 	if len(args) == 0 {
 		return "", nil, fmt.Errorf("%s: give a subcommand: %s", name, strings.Join(known, ", "))
@@ -52,6 +67,14 @@ func subcommand(name string, args []string, known ...string) (string, []string, 
 		}
 	}
 	return "", nil, fmt.Errorf("%s: unknown subcommand %q (%s)", name, args[0], strings.Join(known, ", "))
+}
+
+// printed prints a result as JSON, or returns the error.
+func printed(env *cliEnv, v any, err error) error {
+	if err != nil {
+		return err
+	}
+	return printJSON(env.stdout, v)
 }
 
 // runUser: openatp user create|update|list — directory users who sign in
@@ -72,92 +95,19 @@ func runUser(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	defer store.Close()
+	set := c.given()
+	change := manage.UserChange{Name: *name, Password: ptr(set, "password", *password),
+		DisplayName: ptr(set, "display-name", *display), Groups: ptr(set, "group", []string(groups))}
 	switch sub {
 	case "list":
-		us, err := store.DirectoryUsers(ctx, t.ID)
-		if err != nil {
-			return err
-		}
-		out := []map[string]any{}
-		for _, u := range us {
-			out = append(out, map[string]any{"id": u.ID, "username": u.UserName, "display_name": u.DisplayName, "groups": u.Groups})
-		}
-		return printJSON(env.stdout, out)
+		v, err := manage.Users(ctx, store, t.ID)
+		return printed(env, v, err)
 	case "create":
-		if err := openatp.ValidateUserName(*name); err != nil {
-			return err
-		}
-		pw := *password
-		if pw == "" {
-			pw = openatp.NewSecret()[:20]
-		}
-		if err := openatp.ValidatePassword(pw); err != nil {
-			return err
-		}
-		ids, err := resolveUserGroups(ctx, store, t.ID, groups)
-		if err != nil {
-			return err
-		}
-		hash, err := auth.HashPassword(pw)
-		if err != nil {
-			return err
-		}
-		u := openatp.DirectoryUser{ID: openatp.NewGUID(), UserName: *name, DisplayName: *display, PasswordHash: hash, Groups: ids}
-		if err := store.CreateDirectoryUser(ctx, t.ID, u); err != nil {
-			return err
-		}
-		return printJSON(env.stdout, map[string]any{"id": u.ID, "username": u.UserName, "password": pw, "groups": u.Groups})
-	default: // update
-		u, err := store.DirectoryUser(ctx, t.ID, *name)
-		if err != nil {
-			return err
-		}
-		set := map[string]bool{}
-		c.fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-		if set["password"] {
-			if err := openatp.ValidatePassword(*password); err != nil {
-				return err
-			}
-			if u.PasswordHash, err = auth.HashPassword(*password); err != nil {
-				return err
-			}
-		}
-		if set["display-name"] {
-			u.DisplayName = *display
-		}
-		if set["group"] {
-			if u.Groups, err = resolveUserGroups(ctx, store, t.ID, groups); err != nil {
-				return err
-			}
-		}
-		if err := store.UpdateDirectoryUser(ctx, t.ID, u); err != nil {
-			return err
-		}
-		return printJSON(env.stdout, map[string]any{"id": u.ID, "username": u.UserName, "display_name": u.DisplayName, "groups": u.Groups})
+		v, err := manage.CreateUser(ctx, store, t.ID, change)
+		return printed(env, v, err)
 	}
-}
-
-// resolveUserGroups maps user group ids or names to ids; each must exist.
-func resolveUserGroups(ctx context.Context, store openatp.Store, tenantID string, refs []string) ([]string, error) {
-	all, err := store.UserGroups(ctx, tenantID)
-	if err != nil {
-		return nil, err
-	}
-	ids := []string{}
-	for _, ref := range refs {
-		found := ""
-		for _, g := range all {
-			if g.ID == ref || strings.EqualFold(g.Name, ref) {
-				found = g.ID
-				break
-			}
-		}
-		if found == "" {
-			return nil, fmt.Errorf("user group %q does not exist (openatp usergroup create)", ref)
-		}
-		ids = append(ids, found)
-	}
-	return ids, nil
+	v, err := manage.UpdateUser(ctx, store, t.ID, change)
+	return printed(env, v, err)
 }
 
 // runUserGroup: openatp usergroup create|list — the stand-in for Entra
@@ -176,24 +126,11 @@ func runUserGroup(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	defer store.Close()
 	if sub == "list" {
-		gs, err := store.UserGroups(ctx, t.ID)
-		if err != nil {
-			return err
-		}
-		out := []map[string]string{}
-		for _, g := range gs {
-			out = append(out, map[string]string{"id": g.ID, "name": g.Name})
-		}
-		return printJSON(env.stdout, out)
+		v, err := manage.UserGroups(ctx, store, t.ID)
+		return printed(env, v, err)
 	}
-	g := openatp.UserGroup{ID: *id, Name: *name}
-	if g.ID == "" {
-		g.ID = openatp.NewGUID()
-	}
-	if err := store.PutUserGroup(ctx, t.ID, g); err != nil {
-		return err
-	}
-	return printJSON(env.stdout, map[string]string{"id": g.ID, "name": g.Name})
+	v, err := manage.CreateUserGroup(ctx, store, t.ID, *id, *name)
+	return printed(env, v, err)
 }
 
 // runRole: openatp role create|update|list|delete.
@@ -214,60 +151,15 @@ func runRole(ctx context.Context, env *cliEnv, args []string) error {
 	defer store.Close()
 	switch sub {
 	case "list":
-		rs, err := store.Roles(ctx, t.ID)
-		if err != nil {
-			return err
-		}
-		out := []map[string]any{}
-		for _, r := range rs {
-			out = append(out, roleJSON(r))
-		}
-		return printJSON(env.stdout, out)
+		v, err := manage.Roles(ctx, store, t.ID)
+		return printed(env, v, err)
 	case "delete":
-		if err := store.DeleteRole(ctx, t.ID, *name); err != nil {
-			return err
-		}
-		return printJSON(env.stdout, map[string]string{"deleted": *name})
+		return printed(env, map[string]string{"deleted": *name}, store.DeleteRole(ctx, t.ID, *name))
 	}
-	ids, err := resolveUserGroups(ctx, store, t.ID, groups)
-	if err != nil {
-		return err
-	}
-	r := openatp.Role{Name: *name, Permissions: perms, UserGroups: ids}
-	if r.Permissions == nil {
-		r.Permissions = []string{}
-	}
-	if sub == "update" {
-		rs, err := store.Roles(ctx, t.ID)
-		if err != nil {
-			return err
-		}
-		found := false
-		set := map[string]bool{}
-		c.fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-		for _, old := range rs {
-			if strings.EqualFold(old.Name, *name) {
-				found = true
-				if !set["permission"] {
-					r.Permissions = old.Permissions
-				}
-				if !set["user-group"] {
-					r.UserGroups = old.UserGroups
-				}
-			}
-		}
-		if !found {
-			return fmt.Errorf("role %q does not exist", *name)
-		}
-	}
-	if err := store.PutRole(ctx, t.ID, r); err != nil {
-		return err
-	}
-	return printJSON(env.stdout, roleJSON(r))
-}
-
-func roleJSON(r openatp.Role) map[string]any {
-	return map[string]any{"name": r.Name, "permissions": r.Permissions, "user_groups": r.UserGroups}
+	set := c.given()
+	v, err := manage.PutRole(ctx, store, t.ID, manage.RoleChange{Name: *name,
+		Permissions: ptr(set, "permission", []string(perms)), UserGroups: ptr(set, "user-group", []string(groups))}, sub == "update")
+	return printed(env, v, err)
 }
 
 // ruleFlag parses --rule property=value[,value...] (repeatable).
@@ -280,7 +172,7 @@ func (r *ruleFlag) Set(v string) error {
 		return fmt.Errorf("want property=value[,value...], e.g. tag=vip or domain=contoso.com")
 	}
 	var values []string
-	for _, x := range strings.Split(vals, ",") {
+	for x := range strings.SplitSeq(vals, ",") {
 		if x = strings.TrimSpace(x); x != "" {
 			values = append(values, x)
 		}
@@ -309,91 +201,23 @@ func runGroup(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	defer store.Close()
-	gs, err := store.Groups(ctx, t.ID)
-	if err != nil {
-		return err
-	}
 	switch sub {
 	case "list":
-		out := []map[string]any{}
-		for _, g := range gs {
-			out = append(out, groupJSON(g))
-		}
-		out = append(out, groupJSON(openatp.DeviceGroup{ID: openatp.DefaultGroupID, Name: openatp.DefaultGroupName, Rank: len(gs) + 1}))
-		return printJSON(env.stdout, out)
+		v, err := manage.Groups(ctx, store, t.ID)
+		return printed(env, v, err)
 	case "delete":
-		if err := store.DeleteGroup(ctx, t.ID, *id); err != nil {
-			return err
-		}
-		return printJSON(env.stdout, map[string]string{"deleted": strconv.FormatInt(*id, 10)})
+		return printed(env, map[string]string{"deleted": strconv.FormatInt(*id, 10)}, store.DeleteGroup(ctx, t.ID, *id))
 	}
-	set := map[string]bool{}
-	c.fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	var ids []string
-	if set["user-group"] {
-		if ids, err = resolveUserGroups(ctx, store, t.ID, groups); err != nil {
-			return err
-		}
-	}
+	set := c.given()
+	change := manage.GroupChange{ID: ptr(set, "id", *id), Name: ptr(set, "name", *name), Description: ptr(set, "description", *desc),
+		Rank: ptr(set, "rank", *rank), Rules: ptr(set, "rule", []openatp.RuleRow(rules)), UserGroups: ptr(set, "user-group", []string(groups))}
 	if sub == "create" {
-		g := openatp.DeviceGroup{ID: *id, Name: *name, Description: *desc, Rank: *rank, Rules: rules, UserGroups: ids}
-		if !set["id"] {
-			g.ID = 1
-			for _, x := range gs {
-				g.ID = max(g.ID, x.ID+1)
-			}
+		if !set["name"] {
+			change.Name = name // required: the store says so
 		}
-		if !set["rank"] {
-			g.Rank = len(gs) + 1
-		}
-		if err := store.CreateGroup(ctx, t.ID, g); err != nil {
-			return err
-		}
-		if set["rank"] { // place it exactly, renumbering the others
-			if err := store.UpdateGroup(ctx, t.ID, g); err != nil {
-				return err
-			}
-		}
-		return printJSON(env.stdout, groupJSON(g))
+		v, err := manage.CreateGroup(ctx, store, t.ID, change)
+		return printed(env, v, err)
 	}
-	var g *openatp.DeviceGroup
-	for i := range gs {
-		if gs[i].ID == *id {
-			g = &gs[i]
-		}
-	}
-	if g == nil {
-		return fmt.Errorf("device group %d does not exist", *id)
-	}
-	if set["name"] {
-		g.Name = *name
-	}
-	if set["description"] {
-		g.Description = *desc
-	}
-	if set["rank"] {
-		g.Rank = *rank
-	}
-	if set["rule"] {
-		g.Rules = rules
-	}
-	if set["user-group"] {
-		g.UserGroups = ids
-	}
-	if err := store.UpdateGroup(ctx, t.ID, *g); err != nil {
-		return err
-	}
-	return printJSON(env.stdout, groupJSON(*g))
-}
-
-func groupJSON(g openatp.DeviceGroup) map[string]any {
-	rules := []map[string]any{}
-	for _, r := range g.Rules {
-		rules = append(rules, map[string]any{"property": r.Property, "values": r.Values})
-	}
-	ug := g.UserGroups
-	if ug == nil {
-		ug = []string{}
-	}
-	return map[string]any{"id": g.ID, "name": g.Name, "description": g.Description, "rank": g.Rank, "rules": rules, "user_groups": ug}
+	v, err := manage.UpdateGroup(ctx, store, t.ID, *id, change)
+	return printed(env, v, err)
 }
