@@ -332,6 +332,11 @@ func (r *Reader) wrap(err error, line int64) error {
 	var pe *csv.ParseError
 	switch {
 	case errors.As(err, &ie):
+		if ie.File == "" && r.opts.Name != "" {
+			named := *ie
+			named.File = r.opts.Name
+			return &named
+		}
 		return ie
 	case errors.As(err, &fe):
 		return &Error{File: r.opts.Name, Line: line, Field: fe.field, Reason: fe.reason}

@@ -130,8 +130,10 @@ func Import(ctx context.Context, store Writer, tenantID string, r *Reader, o Imp
 				if err != nil {
 					return err
 				}
-				res.Records += int64(c.len())
-				res.LastLine = c.lines[c.len()-1]
+				if c.len() > 0 {
+					res.Records += int64(c.len())
+					res.LastLine = c.lines[c.len()-1]
+				}
 				if c.err != nil {
 					return c.err
 				}
@@ -199,7 +201,7 @@ func produce(ctx context.Context, r *Reader, o ImportOptions, full, free chan *c
 	for {
 		err := r.Next()
 		if err == io.EOF {
-			if c.len() > 0 {
+			if inBatch > 0 { // close the open batch, even with an empty chunk
 				c.last = true
 				if !send() {
 					return

@@ -111,6 +111,15 @@ func TestImport(t *testing.T) {
 			t.Errorf("summary %+v, stats %+v", sum, count(t, db, tenant))
 		}
 	})
+	t.Run("inputs of a multiple of the chunk size", func(t *testing.T) {
+		for _, o := range []ingest.ImportOptions{{ChunkSize: 5}, {ChunkSize: 5, BatchSize: 10}, {ChunkSize: 5, BatchSize: 20}, {ChunkSize: 3, BatchSize: 4}} {
+			r := ingest.NewReader(strings.NewReader(machinesJSONL(200, 220)), ingest.Options{})
+			sum, err := ingest.Import(ctx, db, tenant, r, o)
+			if err != nil || sum.Records != 20 {
+				t.Errorf("%+v: %+v, %v", o, sum, err)
+			}
+		}
+	})
 	t.Run("unknown tenant", func(t *testing.T) {
 		r := ingest.NewReader(strings.NewReader(machinesJSONL(0, 3)), ingest.Options{})
 		_, err := ingest.Import(ctx, db, "nope", r, ingest.ImportOptions{})

@@ -64,10 +64,6 @@ func runImport(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	defer store.Close()
-	t, err := ensureTenant(ctx, store, *tenant)
-	if err != nil {
-		return err
-	}
 	opts := func(name string) ingest.Options {
 		return ingest.Options{Format: format, Kind: kind, Name: name, MaxRecord: *maxRecord}
 	}
@@ -89,6 +85,11 @@ func runImport(ctx context.Context, env *cliEnv, args []string) error {
 			}
 			fmt.Fprintf(env.stderr, "import: %s: %d %s checked\n", name, sum.Records, sum.Kind)
 		}
+	}
+
+	t, err := ensureTenant(ctx, store, *tenant)
+	if err != nil {
+		return err
 	}
 
 	type fileSummary struct {

@@ -1,14 +1,18 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/api"
+	"github.com/openatp/openatp/ingest"
 	"github.com/openatp/openatp/internal/demo"
 )
 
@@ -24,6 +28,7 @@ func runSeed(ctx context.Context, env *cliEnv, args []string) error {
 	logons := fs.Int("logons", 0, "number of logon events (0: about 1.5 per user-machine relation; else at least --users)")
 	seed := fs.Int64("seed", 1, "random seed: the same seed gives the same tenant")
 	batch := fs.Int("batch-size", 20000, "records per transaction")
+	out := fs.String("out", "", "write machines.jsonl and logons.jsonl (the records `openatp import` reads) into this directory instead of the store")
 	if err := parseFlags(env, fs, args); err != nil {
 		return err
 	}
@@ -32,6 +37,9 @@ func runSeed(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	if *machines == 0 && *users > 0 {
 		return fmt.Errorf("--users needs --machines > 0")
+	}
+	if *out != "" {
+		return seedFiles(env, *out, demo.Options{Seed: *seed, Machines: *machines, Users: *users, Logons: *logons})
 	}
 	store, err := sf.open(ctx)
 	if err != nil {
@@ -204,4 +212,85 @@ func (p *progress) done() {
 	if p.tty {
 		fmt.Fprintln(p.w)
 	}
+}
+
+// seedFiles writes the generated records as JSON Lines files: every
+// machine (in the Machine JSON of the API), then every logon event, as the
+// generator emits them (not merged into relations as a store would).
+func seedFiles(env *cliEnv, dir string, o demo.Options) error {
+	opts, err := o.Resolve()
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	create := func(name string) (*os.File, *bufio.Writer, error) {
+		f, err := os.Create(filepath.Join(dir, name))
+		if err != nil {
+			return nil, nil, err
+		}
+		return f, bufio.NewWriterSize(f, 1<<20), nil
+	}
+	mf, mw, err := create("machines.jsonl")
+	if err != nil {
+		return err
+	}
+	defer mf.Close()
+	lf, lw, err := create("logons.jsonl")
+	if err != nil {
+		return err
+	}
+	defer lf.Close()
+	prog := newProgress(env.stderr, int64(opts.Machines))
+	var buf []byte
+	var nm, nl int64
+	started := false
+	err = demo.Generate(opts, demo.Funcs{
+		OnMachine: func(m openatp.Machine) error {
+			if err := m.Normalize(); err != nil {
+				return err
+			}
+			openatp.AssignGroup(nil, &m)
+			buf = append(api.AppendMachineJSON(buf[:0], &m), '\n')
+			nm++
+			if nm%10000 == 0 {
+				prog.set("machines", nm)
+			}
+			_, err := mw.Write(buf)
+			return err
+		},
+		OnLogon: func(l openatp.Logon) error {
+			if !started {
+				started = true
+				prog.phase("logons", int64(opts.Logons))
+			}
+			if err := l.Normalize(); err != nil {
+				return err
+			}
+			buf = append(ingest.AppendLogon(buf[:0], &l), '\n')
+			nl++
+			if nl%10000 == 0 {
+				prog.set("logons", nl)
+			}
+			_, err := lw.Write(buf)
+			return err
+		},
+	})
+	prog.done()
+	if err != nil {
+		return err
+	}
+	for _, w := range []struct {
+		f *os.File
+		w *bufio.Writer
+	}{{mf, mw}, {lf, lw}} {
+		if err := w.w.Flush(); err != nil {
+			return err
+		}
+		if err := w.f.Close(); err != nil {
+			return err
+		}
+	}
+	return printJSON(env.stdout, map[string]any{"dir": dir, "machines": nm, "logons": nl, "users": opts.Users, "seed": opts.Seed})
 }
