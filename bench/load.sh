@@ -8,6 +8,13 @@
 # real tokens and random users; then drives a baseline server that writes a
 # fixed body of the same size, in the same run, and prints requests/s of
 # both, their ratio, and the server's resident memory. Loopback only.
+#
+# DB=postgres://user@host:port/db runs on that PostgreSQL database (seeded
+# once: a tenant bench.example there is taken as seeded); DB=postgres starts
+# a local PostgreSQL cluster for the run in bench/results/pg (kept, seeded
+# once, stopped at the end; as root it runs as the postgres user).
+# REPLICAS=2 starts two `openatp serve` on the same store and drives each
+# with its own wrk (CONNS/2 connections each), printing the summed rate.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MACHINES=${1:-1000000}
@@ -20,26 +27,54 @@ OUT=bench/results
 DATA=$OUT/data-$MACHINES-$USERS-$LOGONS
 PORT=${PORT:-18080}
 BPORT=${BPORT:-18081}
+REPLICAS=${REPLICAS:-1}
+DB=${DB:-}
 mkdir -p "$OUT"
 command -v wrk >/dev/null || { echo "wrk missing: apt-get install -y wrk" >&2; exit 1; }
+
+PGCTL=
+if [ "$DB" = postgres ]; then
+  # A local cluster, kept under $OUT/pg so that the seeded tenant is reused.
+  BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+  [ -n "$BIN" ] || { echo "PostgreSQL missing: apt-get install -y postgresql" >&2; exit 1; }
+  PGPORT=${PGPORT:-15432}
+  PGDIR=$(realpath -m "$OUT/pg")
+  as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+  if [ ! -f "$PGDIR/data/PG_VERSION" ]; then
+    mkdir -p "$PGDIR"; [ "$(id -u)" = 0 ] && chown postgres: "$PGDIR" && chmod a+x "$OUT"
+    as_pg "$BIN/initdb" -D "$PGDIR/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
+  fi
+  PGCTL="$BIN/pg_ctl -D $PGDIR/data"
+  as_pg $PGCTL -l "$PGDIR/log" -w -o "-p $PGPORT -k $PGDIR -c listen_addresses=127.0.0.1 -c shared_buffers=1GB -c max_connections=200 -c synchronous_commit=off -c max_wal_size=4GB" start >/dev/null
+  DB="postgres://postgres@127.0.0.1:$PGPORT/postgres?sslmode=disable"
+fi
+if [ -n "$DB" ]; then
+  DATA=$OUT/pgdata-$MACHINES-$USERS-$LOGONS
+  DBARG=$DB
+else
+  DBARG=$DATA/openatp.db
+fi
 
 go build -o "$OUT/openatp" ./cmd/openatp
 go build -o "$OUT/baseline" ./bench/baseline
 go build -o "$OUT/benchtool" ./bench/benchtool
 
+if [ -n "$DB" ] && [ -f "$DATA/seeded" ] && ! "$OUT/openatp" tenant list --db "$DBARG" --data "$DATA" | grep -q bench.example; then
+  rm -f "$DATA/seeded" # another database than the one seeded
+fi
 if [ ! -f "$DATA/seeded" ]; then
   rm -rf "$DATA"; mkdir -p "$DATA"
   echo "== seeding $MACHINES machines, $USERS users (once)"
-  /usr/bin/time -v "$OUT/openatp" seed --data "$DATA" --tenant bench.example --machines "$MACHINES" --users "$USERS" --logons "$LOGONS" --seed 1 \
+  /usr/bin/time -v "$OUT/openatp" seed --data "$DATA" --db "$DBARG" --tenant bench.example --machines "$MACHINES" --users "$USERS" --logons "$LOGONS" --seed 1 \
     >"$DATA/seed.json" 2>"$DATA/seed.log" || { tail "$DATA/seed.log"; exit 1; }
   grep -E "Elapsed|Maximum resident" "$DATA/seed.log" || true
   cat "$DATA/seed.json"
-  "$OUT/openatp" app create --data "$DATA" --tenant bench.example --name bench --role Machine.Read.All >"$DATA/app.json"
+  "$OUT/openatp" app create --data "$DATA" --db "$DBARG" --tenant bench.example --name bench --role Machine.Read.All >"$DATA/app.json"
   touch "$DATA/seeded"
 fi
 CLIENT_ID=$(sed -n 's/.*"client_id": "\(.*\)".*/\1/p' "$DATA/app.json")
-TOKEN=$("$OUT/openatp" token --data "$DATA" --tenant bench.example --app "$CLIENT_ID" --base-url "http://127.0.0.1:$PORT")
-"$OUT/benchtool" -db "$DATA/openatp.db" -tenant bench.example -token "$TOKEN" -users 20000 -out "$OUT/users.lua"
+TOKEN=$("$OUT/openatp" token --data "$DATA" --db "$DBARG" --tenant bench.example --app "$CLIENT_ID" --base-url "http://127.0.0.1:$PORT")
+"$OUT/benchtool" -db "$DBARG" -tenant bench.example -token "$TOKEN" -users 20000 -out "$OUT/users.lua"
 cat >>"$OUT/users.lua" <<'LUA'
 done = function(summary, latency, requests)
   io.write(string.format("RESULT requests=%d bytes=%d errors=%d p50_us=%d p99_us=%d\n",
@@ -48,26 +83,58 @@ done = function(summary, latency, requests)
 end
 LUA
 
-"$OUT/openatp" serve --data "$DATA" --addr "127.0.0.1:$PORT" --tls-addr "" --rate-limit "${RATE_LIMIT:-off}" --access-log=${ACCESS_LOG:-false} >"$OUT/serve.out" 2>"$OUT/serve.log" &
-SERVER=$!
-trap 'kill $SERVER $BASE 2>/dev/null || true' EXIT
+SERVERS=()
 BASE=
-for _ in $(seq 100); do curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+cleanup() {
+  kill "${SERVERS[@]}" $BASE 2>/dev/null || true
+  wait "${SERVERS[@]}" 2>/dev/null || true
+  if [ -n "$PGCTL" ]; then as_pg $PGCTL -m fast stop >/dev/null || true; fi
+}
+trap cleanup EXIT
 U1=$(sed -n '3p' "$OUT/users.lua" | tr -d ' ",')
-echo "== warming the index (first requests are answered from SQLite meanwhile)"
-for _ in $(seq 600); do
-  grep -q "index built" "$OUT/serve.log" && break
-  curl -fs -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/api/users/$U1/machines" >/dev/null || true
-  sleep 0.5
+PORTS=()
+for r in $(seq 0 $((REPLICAS - 1))); do
+  P=$((PORT + 2 * r)); PORTS+=("$P")
+  "$OUT/openatp" serve --data "$DATA" --db "$DBARG" --addr "127.0.0.1:$P" --tls-addr "" --rate-limit "${RATE_LIMIT:-off}" --access-log=${ACCESS_LOG:-false} >"$OUT/serve$r.out" 2>"$OUT/serve$r.log" &
+  SERVERS+=($!)
 done
-grep "index built" "$OUT/serve.log" || { echo "index not built"; tail "$OUT/serve.log"; exit 1; }
-wrk -t"$THREADS" -c"$CONNS" -d5s -s "$OUT/users.lua" "http://127.0.0.1:$PORT" >/dev/null
+for P in "${PORTS[@]}"; do
+  for _ in $(seq 100); do curl -fs "http://127.0.0.1:$P/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+done
+echo "== warming the index (first requests are answered from the store meanwhile)"
+for r in "${!PORTS[@]}"; do
+  for _ in $(seq 600); do
+    grep -q "index built" "$OUT/serve$r.log" && break
+    curl -fs -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:${PORTS[$r]}/api/users/$U1/machines" >/dev/null || true
+    sleep 0.5
+  done
+  grep "index built" "$OUT/serve$r.log" || { echo "index not built"; tail "$OUT/serve$r.log"; exit 1; }
+done
+SERVER=${SERVERS[0]}
+for P in "${PORTS[@]}"; do wrk -t"$THREADS" -c"$CONNS" -d5s -s "$OUT/users.lua" "http://127.0.0.1:$P" >/dev/null; done
 
 HDR=$(curl -s -D - -o /dev/null -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/api/users/$U1/machines" | wc -c)
 run() { wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" -s "$OUT/users.lua" "$1" | tee -a "$OUT/wrk.log" | grep -E "Requests/sec|RESULT"; }
+# runall drives every replica at once, CONNS/REPLICAS connections each, and
+# prints the summed Requests/sec and RESULT line.
+runall() {
+  local c=$(( CONNS / REPLICAS )) outs=() r
+  for r in "${!PORTS[@]}"; do
+    wrk -t"$THREADS" -c"$c" -d"$DURATION" -s "$OUT/users.lua" "http://127.0.0.1:${PORTS[$r]}" >"$OUT/wrk$r.out" &
+    outs+=($!)
+  done
+  wait "${outs[@]}"
+  cat "$OUT"/wrk[0-9]*.out >>"$OUT/wrk.log"
+  cat "$OUT"/wrk[0-9]*.out | awk '
+    /Requests\/sec/ {rps += $2}
+    /^RESULT/ {for (i = 2; i <= NF; i++) {split($i, kv, "="); if (kv[1] ~ /_us$/) {if (kv[2] > v[kv[1]]) v[kv[1]] = kv[2]} else v[kv[1]] += kv[2]}}
+    END {printf "Requests/sec: %.2f\nRESULT requests=%d bytes=%d errors=%d p50_us=%d p99_us=%d\n", rps, v["requests"], v["bytes"], v["errors"], v["p50_us"], v["p99_us"]}'
+  rm -f "$OUT"/wrk[0-9]*.out
+}
 : >"$OUT/wrk.log"
-echo "== openatp: GET /api/users/{random}/machines, $CONNS connections, $DURATION"
-REAL=$(run "http://127.0.0.1:$PORT")
+STORE=SQLite; [ -n "$DB" ] && STORE=PostgreSQL
+echo "== openatp ($REPLICAS replica(s), $STORE): GET /api/users/{random}/machines, $CONNS connections, $DURATION"
+if [ "$REPLICAS" = 1 ]; then REAL=$(run "http://127.0.0.1:$PORT"); else REAL=$(runall); fi
 echo "$REAL"
 REQS=$(echo "$REAL" | sed -n 's/.*requests=\([0-9]*\).*/\1/p'); BYTES=$(echo "$REAL" | sed -n 's/.*bytes=\([0-9]*\).*/\1/p')
 AVG=$(( BYTES / REQS )); BODY=$(( AVG - HDR + 0 ))
@@ -84,6 +151,6 @@ echo "$BASEOUT"
 R=$(echo "$REAL" | sed -n 's/Requests\/sec: *\([0-9.]*\)/\1/p')
 B=$(echo "$BASEOUT" | sed -n 's/Requests\/sec: *\([0-9.]*\)/\1/p')
 echo
-echo "machines=$MACHINES users=$USERS mean_response_bytes=$AVG"
+echo "store=$STORE replicas=$REPLICAS machines=$MACHINES users=$USERS mean_response_bytes=$AVG"
 echo "openatp_rps=$R baseline_rps=$B ratio=$(awk -v r="$R" -v b="$B" 'BEGIN{printf "%.2f", r/b}')"
 echo "server memory: $RSS"

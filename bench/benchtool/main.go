@@ -13,18 +13,25 @@ import (
 	"strings"
 
 	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/postgres"
 	"github.com/openatp/openatp/sqlite"
 )
 
 func main() {
-	db := flag.String("db", "", "SQLite file")
+	db := flag.String("db", "", "SQLite file, or postgres:// URL")
 	tenant := flag.String("tenant", "", "tenant id or name")
 	token := flag.String("token", "", "bearer token")
 	n := flag.Int("users", 10000, "number of random users in the script")
 	out := flag.String("out", "users.lua", "Lua script to write")
 	flag.Parse()
 	ctx := context.Background()
-	store, err := sqlite.Open(ctx, *db)
+	var store openatp.Store
+	var err error
+	if strings.HasPrefix(*db, "postgres://") || strings.HasPrefix(*db, "postgresql://") {
+		store, err = postgres.Open(ctx, *db)
+	} else {
+		store, err = sqlite.Open(ctx, *db)
+	}
 	if err != nil {
 		log.Fatal(err)
 	}
