@@ -118,7 +118,7 @@ func (db *DB) Ping(ctx context.Context) error {
 	defer cancel()
 	var n int
 	if err := db.pool.QueryRow(ctx, "SELECT 1").Scan(&n); err != nil {
-		return storeError(err, "the database is not reachable")
+		return storeError(err, "PostgreSQL did not answer")
 	}
 	return nil
 }

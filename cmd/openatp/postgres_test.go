@@ -264,9 +264,10 @@ func TestPostgresOutage(t *testing.T) {
 		}
 	}
 	status, body := get(t, r.base, "/readyz", "")
-	if status != 503 || !strings.Contains(body, "store") || !strings.Contains(body, "database") {
+	if status != 503 || !strings.Contains(body, "store") || !strings.Contains(body, "PostgreSQL") {
 		t.Errorf("/readyz with PostgreSQL stopped: %d %s, want 503 saying why", status, body)
 	}
+	t.Logf("/readyz with PostgreSQL stopped: %d %s", status, body)
 	if status, _ := get(t, r.base, "/healthz", ""); status != 200 {
 		t.Errorf("/healthz with PostgreSQL stopped: %d, want 200 (the process is up)", status)
 	}
