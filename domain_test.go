@@ -1,0 +1,133 @@
+package openatp_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/openatp/openatp"
+)
+
+func TestMachineNormalize(t *testing.T) {
+	good := func() openatp.Machine {
+		return openatp.Machine{ID: strings.Repeat("a", 40), ComputerDNSName: openatp.Ptr("pc.contoso.com"),
+			HealthStatus: openatp.Ptr("Active"), LastIPAddress: openatp.Ptr("10.0.0.1"),
+			IPAddresses: []openatp.IPAddress{{IPAddress: "fe80::1", MACAddress: openatp.Ptr("8CEC4B897E73")}}}
+	}
+	m := good()
+	ts := time.Date(2018, 8, 2, 16, 55, 3, 779185649, time.FixedZone("x", 2*3600))
+	m.FirstSeen, m.LastSeen = &ts, &ts
+	if err := m.Normalize(); err != nil {
+		t.Fatal(err)
+	}
+	if got := m.FirstSeen.Format(time.RFC3339Nano); got != "2018-08-02T14:55:03.7791856Z" {
+		t.Errorf("firstSeen normalized to %s, want UTC at 100 ns", got)
+	}
+	if m.MachineTags == nil {
+		t.Error("nil tags not made empty")
+	}
+	for _, c := range []struct {
+		field string
+		edit  func(m *openatp.Machine)
+	}{
+		{"id", func(m *openatp.Machine) { m.ID = strings.Repeat("A", 40) }},
+		{"id", func(m *openatp.Machine) { m.ID = "abc" }},
+		{"healthStatus", func(m *openatp.Machine) { m.HealthStatus = openatp.Ptr("Fine") }},
+		{"onboardingStatus", func(m *openatp.Machine) { m.OnboardingStatus = openatp.Ptr("onboarded") }},
+		{"riskScore", func(m *openatp.Machine) { m.RiskScore = openatp.Ptr("Critical") }},
+		{"lastIpAddress", func(m *openatp.Machine) { m.LastIPAddress = openatp.Ptr("300.1.1.1") }},
+		{"ipAddresses.macAddress", func(m *openatp.Machine) { m.IPAddresses[0].MACAddress = openatp.Ptr("8c:ec:4b:89:7e:73") }},
+		{"aadDeviceId", func(m *openatp.Machine) { m.AADDeviceID = openatp.Ptr("not-a-guid") }},
+		{"computerDnsName", func(m *openatp.Machine) { m.ComputerDNSName = openatp.Ptr(strings.Repeat("x", 600)) }},
+		{"computerDnsName", func(m *openatp.Machine) { m.ComputerDNSName = openatp.Ptr("bad\xffutf8") }},
+		{"machineTags", func(m *openatp.Machine) { m.MachineTags = []string{""} }},
+	} {
+		m := good()
+		c.edit(&m)
+		err := m.Normalize()
+		if openatp.KindOf(err) != openatp.Invalid || !strings.Contains(err.Error(), c.field) {
+			t.Errorf("%s: got %v, want an Invalid error naming the field", c.field, err)
+		}
+	}
+}
+
+func TestAssignGroup(t *testing.T) {
+	groups := []openatp.DeviceGroup{
+		{ID: 1, Name: "VIP laptops", Rank: 1, Rules: []openatp.RuleRow{
+			{Property: openatp.RuleTag, Values: []string{"VIP"}},
+			{Property: openatp.RuleOSPlatform, Values: []string{"Windows10", "Windows11"}},
+		}},
+		{ID: 2, Name: "Contoso", Rank: 2, Rules: []openatp.RuleRow{
+			{Property: openatp.RuleDomain, Values: []string{"contoso.com"}},
+			{Property: openatp.RuleDomain, Values: []string{"contoso.local"}},
+		}},
+		{ID: 3, Name: "Named", Rank: 3, Rules: []openatp.RuleRow{{Property: openatp.RuleName, Values: []string{"SRV-01"}}}},
+		{ID: 4, Name: "No rule", Rank: 4},
+	}
+	for _, c := range []struct {
+		name, os string
+		tags     []string
+		want     int64
+	}{
+		{"a.contoso.com", "Windows11", []string{"vip"}, 1}, // tag and OS both match, rank 1 first
+		{"a.contoso.com", "Linux", []string{"vip"}, 2},     // OS fails the AND: next group
+		{"b.CONTOSO.local", "macOS", nil, 2},               // second row of the same property
+		{"srv-01.fabrikam.com", "Linux", nil, 3},           // first label
+		{"srv-01", "Linux", nil, 3},                        // whole name
+		{"x.fabrikam.com", "Windows10", nil, openatp.DefaultGroupID},
+	} {
+		m := openatp.Machine{ComputerDNSName: &c.name, OSPlatform: &c.os, MachineTags: c.tags}
+		openatp.AssignGroup(groups, &m)
+		if m.RBACGroupID != c.want {
+			t.Errorf("%s %s %v: group %d, want %d", c.name, c.os, c.tags, m.RBACGroupID, c.want)
+		}
+	}
+}
+
+func TestResolveAccess(t *testing.T) {
+	roles := []openatp.Role{
+		{Name: "Viewer", Permissions: []string{openatp.PermViewData}, UserGroups: []string{"ana"}},
+		{Name: "Responder", Permissions: []string{openatp.PermLiveResponseBasic}, UserGroups: []string{"resp"}},
+		{Name: openatp.AdminRoleName, UserGroups: []string{"adm"}},
+	}
+	groups := []openatp.DeviceGroup{{ID: 1, UserGroups: []string{"ana"}}, {ID: 2, UserGroups: []string{"sec"}}, {ID: 3}}
+	a := openatp.ResolveAccess([]string{"ana"}, roles, groups)
+	if !a.Has(openatp.PermViewData) || a.Has(openatp.PermLiveResponseBasic) || !a.CanSee(1) || a.CanSee(2) || !a.CanSee(3) || !a.CanSee(openatp.DefaultGroupID) {
+		t.Errorf("analyst: %+v", a)
+	}
+	if a := openatp.ResolveAccess([]string{"resp", "sec"}, roles, groups); a.Has(openatp.PermViewData) || !a.CanSee(2) {
+		t.Errorf("responder: %+v", a)
+	}
+	if a := openatp.ResolveAccess([]string{"adm"}, roles, groups); !a.AllGroups || !a.CanSee(2) || !a.Has(openatp.PermLiveResponseAdvanced) {
+		t.Errorf("administrator: %+v", a)
+	}
+	if a := openatp.ResolveAccess(nil, roles, groups); len(a.Permissions) != 0 {
+		t.Errorf("no groups: %+v", a)
+	}
+}
+
+func TestErrorKinds(t *testing.T) {
+	base := errors.New("driver: boom")
+	err := &openatp.Error{Kind: openatp.NotFound, Message: "user x not found", Err: base}
+	wrapped := errors.Join(errors.New("context"), err)
+	if openatp.KindOf(wrapped) != openatp.NotFound || !openatp.IsKind(wrapped, openatp.NotFound) || !errors.Is(wrapped, base) {
+		t.Errorf("kind lost through wrapping: %v", wrapped)
+	}
+	if openatp.KindOf(base) != openatp.Internal || openatp.IsKind(nil, openatp.Internal) {
+		t.Error("a plain error must be Internal, nil of no kind")
+	}
+}
+
+func TestNewApp(t *testing.T) {
+	a, secret, err := openatp.NewApp("t", "siem", []string{openatp.PermMachineReadAll, openatp.PermMachineReadAll}, nil, time.Now())
+	if err != nil || len(secret) != 40 || !openatp.IsGUID(a.ClientID) || len(a.Roles) != 1 || string(a.SecretHash) != string(openatp.HashSecret(secret)) {
+		t.Errorf("NewApp: %+v %q %v", a, secret, err)
+	}
+	if _, _, err := openatp.NewApp("t", "x", []string{"Alert.Read.All"}, nil, time.Now()); openatp.KindOf(err) != openatp.Invalid {
+		t.Errorf("unknown permission: %v", err)
+	}
+	if _, err := openatp.NewTenant("bad name", time.Now()); openatp.KindOf(err) != openatp.Invalid {
+		t.Errorf("bad tenant name: %v", err)
+	}
+}
