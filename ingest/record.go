@@ -84,8 +84,43 @@ func (d *decoder) unknownProp(prefix string, key []byte, fold map[string]string)
 
 // decoder decodes records from their JSON bytes.
 type decoder struct {
-	lex     lexer
-	ignored *counter
+	lex      lexer
+	ignored  *counter
+	interned map[string]string // of values that repeat (domains, logon types)
+}
+
+// maxInterned bounds decoder.interned.
+const maxInterned = 1024
+
+// intern reads a string or null like optStr, sharing the strings of
+// values seen before: a file of millions of logon events names a handful
+// of domains and logon types.
+func (d *decoder) intern(field string) (string, error) {
+	if d.lex.null() {
+		return "", nil
+	}
+	if d.lex.peek() != '"' {
+		_, err := d.optStr(field)
+		return "", err
+	}
+	b, err := d.lex.stringBytes()
+	if err == errUTF8 {
+		return "", &fieldError{field, "is not valid UTF-8"}
+	}
+	if err != nil {
+		return "", err
+	}
+	if s, ok := d.interned[string(b)]; ok {
+		return s, nil
+	}
+	s := string(b)
+	if d.interned == nil {
+		d.interned = map[string]string{}
+	}
+	if len(d.interned) < maxInterned {
+		d.interned[s] = s
+	}
+	return s, nil
 }
 
 func (d *decoder) reset(b []byte) { d.lex.b, d.lex.i = b, 0 }
@@ -389,15 +424,17 @@ func (d *decoder) logon(b []byte, l *openatp.Logon) error {
 		case 1:
 			l.AccountName, err = d.str(name)
 		case 2:
-			l.AccountDomain, err = d.str(name)
-		case 3, 4:
-			if s, err = d.optStr(name); s != nil {
-				if p == 3 {
-					l.AccountSID = *s
-				} else {
-					l.LogonType = *s
-				}
+			if d.lex.null() {
+				err = &fieldError{name, "must not be null"}
+			} else {
+				l.AccountDomain, err = d.intern(name)
 			}
+		case 3:
+			if s, err = d.optStr(name); s != nil {
+				l.AccountSID = *s
+			}
+		case 4:
+			l.LogonType, err = d.intern(name)
 		case 5:
 			var t *time.Time
 			if t, err = d.optTime(name); err == nil && t != nil {

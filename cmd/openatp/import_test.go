@@ -351,7 +351,7 @@ func TestImportKilled(t *testing.T) {
 		wait string // on stderr, before the kill
 	}{
 		{"batches", []string{"--batch-size", fmt.Sprint(batch)}, "batch 2 committed"},
-		{"one batch", nil, "machines checked"},
+		{"one batch", nil, "in one transaction"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			data := filepath.Join(t.TempDir(), "data")
@@ -372,7 +372,7 @@ func TestImportKilled(t *testing.T) {
 					break
 				}
 			}
-			time.Sleep(150 * time.Millisecond) // well into the next batch
+			time.Sleep(400 * time.Millisecond) // well into the (next) batch
 			if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 				t.Fatal(err)
 			}
