@@ -58,9 +58,7 @@ var (
 	OSArchitectures    = []string{"32-bit", "64-bit"}
 )
 
-var (
-	guidPattern      = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
-)
+var guidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 
 // MaxStringLen is the longest string property openatp stores.
 const MaxStringLen = 512
