@@ -7,8 +7,7 @@
 # 2. writes the same generated records as JSON Lines (seed --out): every
 #    machine, then every logon event (5,000,000 by default);
 # 3. imports both files into another fresh data dir, each file one
-#    transaction (rate and peak memory of import; the validation pass is
-#    included in the time);
+#    transaction read in one pass (rate and peak memory of import);
 # 4. imports them again into a third data dir with --batch-size 250000
 #    --validate=false (one pass, a transaction per 250,000 records);
 # 5. checks that the seeded and the imported tenants export identically.
@@ -47,7 +46,7 @@ timed seed-files "$BIN" seed --out "$OUT/files" --machines "$MACHINES" --users "
 NM=$(wc -l <"$OUT/files/machines.jsonl"); NL=$(wc -l <"$OUT/files/logons.jsonl")
 echo "files: $NM machines ($(du -h "$OUT/files/machines.jsonl" | cut -f1)), $NL logon events ($(du -h "$OUT/files/logons.jsonl" | cut -f1)) in ${SECS} s"
 
-echo "== import, each file one transaction (validation pass included)"
+echo "== import, each file one transaction (one pass)"
 timed import-machines "$BIN" import --data "$OUT/imported" --tenant bench.example "$OUT/files/machines.jsonl" >"$OUT/import-machines.json"
 IM_SECS=$SECS; IM_RSS=$RSS_MIB
 timed import-logons "$BIN" import --data "$OUT/imported" --tenant bench.example "$OUT/files/logons.jsonl" >"$OUT/import-logons.json"
