@@ -127,8 +127,20 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 		if err := printDemoHowTo(ctx, env, svc, store, creds, sf.data); err != nil {
 			return err
 		}
-		go func() { _ = server.Warm(ctx, creds.Tenant) }()
 	}
+	// Build every tenant's in-memory index now rather than on its first
+	// request (answers come from the store until then).
+	go func() {
+		ts, err := store.Tenants(ctx)
+		if err != nil {
+			return
+		}
+		for _, t := range ts {
+			if err := server.Warm(ctx, t.ID); err != nil {
+				return
+			}
+		}
+	}()
 
 	errc := make(chan error, len(servers))
 	for i := range servers {
