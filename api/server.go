@@ -65,8 +65,10 @@ func (s *Server) Handler(scheme string) http.Handler {
 }
 
 // Warm builds the in-memory index of a tenant now rather than on its first
-// request, and waits for it (or ctx).
+// request, and waits for it (or ctx). While the store keeps changing or
+// cannot be read, it retries with growing pauses.
 func (s *Server) Warm(ctx context.Context, tenantID string) error {
+	pause := 20 * time.Millisecond
 	for {
 		ti, err := s.idx.lookup(ctx, tenantID)
 		if err != nil || ti != nil || s.idx.disabled {
@@ -75,7 +77,8 @@ func (s *Server) Warm(ctx context.Context, tenantID string) error {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(20 * time.Millisecond):
+		case <-time.After(pause):
 		}
+		pause = min(pause*5/4, time.Second)
 	}
 }
