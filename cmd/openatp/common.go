@@ -193,3 +193,50 @@ type tenantAppStore interface {
 	Tenant(ctx context.Context, idOrName string) (openatp.Tenant, error)
 	App(ctx context.Context, tenantID, clientID string) (openatp.App, error)
 }
+
+// tenantCmd holds what every command about one tenant parses: the store
+// and the tenant.
+type tenantCmd struct {
+	sf     storeFlags
+	tenant string
+	fs     *flag.FlagSet
+}
+
+func newTenantCmd(env *cliEnv, name string) *tenantCmd {
+	c := &tenantCmd{fs: newFlagSet(env, name)}
+	c.sf.register(c.fs)
+	c.fs.StringVar(&c.tenant, "tenant", "", "tenant id or name")
+	return c
+}
+
+// open parses args, opens the store and resolves the tenant.
+func (c *tenantCmd) open(ctx context.Context, env *cliEnv, args []string) (openatp.Store, openatp.Tenant, error) {
+	if err := parseFlags(env, c.fs, args); err != nil {
+		return nil, openatp.Tenant{}, err
+	}
+	store, err := c.sf.open(ctx)
+	if err != nil {
+		return nil, openatp.Tenant{}, err
+	}
+	t, err := store.Tenant(ctx, c.tenant)
+	if err != nil {
+		store.Close()
+		return nil, openatp.Tenant{}, fmt.Errorf("tenant %q: %w", c.tenant, err)
+	}
+	return store, t, nil
+}
+
+// given reports which flags the command line set.
+func (c *tenantCmd) given() map[string]bool {
+	set := map[string]bool{}
+	c.fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	return set
+}
+
+// ptr returns &v when the flag was given, else nil (leave it as it is).
+func ptr[T any](set map[string]bool, name string, v T) *T {
+	if !set[name] {
+		return nil
+	}
+	return &v
+}

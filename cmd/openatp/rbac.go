@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"strconv"
 	"strings"
@@ -10,52 +9,6 @@ import (
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/internal/manage"
 )
-
-// rbacCmd holds what every RBAC subcommand parses: the store and the tenant.
-type rbacCmd struct {
-	sf     storeFlags
-	tenant string
-	fs     *flag.FlagSet
-}
-
-func newRBACCmd(env *cliEnv, name string) *rbacCmd {
-	c := &rbacCmd{fs: newFlagSet(env, name)}
-	c.sf.register(c.fs)
-	c.fs.StringVar(&c.tenant, "tenant", "", "tenant id or name")
-	return c
-}
-
-// open parses args, opens the store and resolves the tenant.
-func (c *rbacCmd) open(ctx context.Context, env *cliEnv, args []string) (openatp.Store, openatp.Tenant, error) {
-	if err := parseFlags(env, c.fs, args); err != nil {
-		return nil, openatp.Tenant{}, err
-	}
-	store, err := c.sf.open(ctx)
-	if err != nil {
-		return nil, openatp.Tenant{}, err
-	}
-	t, err := store.Tenant(ctx, c.tenant)
-	if err != nil {
-		store.Close()
-		return nil, openatp.Tenant{}, fmt.Errorf("tenant %q: %w", c.tenant, err)
-	}
-	return store, t, nil
-}
-
-// given reports which flags the command line set.
-func (c *rbacCmd) given() map[string]bool {
-	set := map[string]bool{}
-	c.fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	return set
-}
-
-// ptr returns &v when the flag was given, else nil (leave it as it is).
-func ptr[T any](set map[string]bool, name string, v T) *T {
-	if !set[name] {
-		return nil
-	}
-	return &v
-}
 
 func subcommand(name string, args []string, known ...string) (string, []string, error) {
 	if len(args) == 0 {
@@ -84,7 +37,7 @@ func runUser(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	c := newRBACCmd(env, "user "+sub)
+	c := newTenantCmd(env, "user "+sub)
 	name := c.fs.String("name", "", "user name (sign-in name), e.g. alice@contoso.com")
 	password := c.fs.String("password", "", "password (create: generated and printed when absent)")
 	display := c.fs.String("display-name", "", "display name")
@@ -117,7 +70,7 @@ func runUserGroup(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	c := newRBACCmd(env, "usergroup "+sub)
+	c := newTenantCmd(env, "usergroup "+sub)
 	name := c.fs.String("name", "", "group name")
 	id := c.fs.String("id", "", "group id (default: a new GUID)")
 	store, t, err := c.open(ctx, env, rest)
@@ -139,7 +92,7 @@ func runRole(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	c := newRBACCmd(env, "role "+sub)
+	c := newTenantCmd(env, "role "+sub)
 	name := c.fs.String("name", "", "role name")
 	var perms, groups multiFlag
 	c.fs.Var(&perms, "permission", "permission (repeatable): "+strings.Join(openatp.RolePermissions, ", "))
@@ -187,7 +140,7 @@ func runGroup(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	c := newRBACCmd(env, "group "+sub)
+	c := newTenantCmd(env, "group "+sub)
 	id := c.fs.Int64("id", 0, "group id (create: default the next free id)")
 	name := c.fs.String("name", "", "group name")
 	desc := c.fs.String("description", "", "description")

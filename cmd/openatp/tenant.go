@@ -55,29 +55,7 @@ func runTenant(ctx context.Context, env *cliEnv, args []string) error {
 		}
 		return printJSON(env.stdout, out)
 	case "trust":
-		tenant := fs.String("tenant", "", "tenant id or name")
-		issuer := fs.String("issuer", "", "issuer URL of the external OIDC provider (the tokens' iss)")
-		jwks := fs.String("jwks-url", "", "URL of the provider's JWKS")
-		tid := fs.String("tid", "", "optional: the tid claim tokens must carry (an Entra ID tenant id)")
-		if err := parseFlags(env, fs, args[1:]); err != nil {
-			return err
-		}
-		store, err := sf.open(ctx)
-		if err != nil {
-			return err
-		}
-		defer store.Close()
-		svc, err := auth.New(ctx, store, auth.Options{})
-		if err != nil {
-			return err
-		}
-		x := auth.ExternalIssuer{TenantID: *tenant, Issuer: *issuer, JWKSURL: *jwks, Tid: *tid}
-		if err := svc.TrustIssuer(ctx, x); err != nil {
-			return err
-		}
-		t, _ := store.Tenant(ctx, *tenant)
-		x.TenantID = t.ID
-		return printJSON(env.stdout, x)
+		return runTenantTrust(ctx, env, args[1:])
 	}
 	return fmt.Errorf("tenant: unknown subcommand %q (create, list, trust)", args[0])
 }
@@ -86,57 +64,42 @@ func tenantJSON(t openatp.Tenant) map[string]string {
 	return map[string]string{"tenant": t.ID, "name": t.Name, "created": t.Created.UTC().Format(time.RFC3339)}
 }
 
+// runTenantTrust: openatp tenant trust --tenant T --issuer URL --jwks-url URL [--tid GUID].
+func runTenantTrust(ctx context.Context, env *cliEnv, args []string) error {
+	c := newTenantCmd(env, "tenant trust")
+	issuer := c.fs.String("issuer", "", "issuer URL of the external OIDC provider (the tokens' iss)")
+	jwks := c.fs.String("jwks-url", "", "URL of the provider's JWKS")
+	tid := c.fs.String("tid", "", "optional: the tid claim tokens must carry (an Entra ID tenant id)")
+	store, t, err := c.open(ctx, env, args)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	svc, err := auth.New(ctx, store, auth.Options{})
+	if err != nil {
+		return err
+	}
+	x := auth.ExternalIssuer{TenantID: t.ID, Issuer: *issuer, JWKSURL: *jwks, Tid: *tid}
+	return printed(env, x, svc.TrustIssuer(ctx, x))
+}
+
 // runApp: openatp app create --tenant T --name N [--role R]... [--scope S]... | app list --tenant T.
 func runApp(ctx context.Context, env *cliEnv, args []string) error {
-	if len(args) == 0 {
-		return fmt.Errorf("app: give a subcommand: create or list")
+	sub, rest, err := subcommand("app", args, "create", "list")
+	if err != nil {
+		return err
 	}
-	var sf storeFlags
-	fs := newFlagSet(env, "app "+args[0])
-	sf.register(fs)
-	tenant := fs.String("tenant", "", "tenant id or name")
-	switch args[0] {
-	case "create":
-		name := fs.String("name", "", "application name")
-		var roles, scopes multiFlag
-		fs.Var(&roles, "role", "application permission to grant (repeatable): Machine.Read.All, Machine.ReadWrite.All")
-		fs.Var(&scopes, "scope", "delegated permission to grant (repeatable): Machine.Read, Machine.ReadWrite")
-		if err := parseFlags(env, fs, args[1:]); err != nil {
-			return err
-		}
-		store, err := sf.open(ctx)
-		if err != nil {
-			return err
-		}
-		defer store.Close()
-		t, err := store.Tenant(ctx, *tenant)
-		if err != nil {
-			return fmt.Errorf("tenant %q: %w", *tenant, err)
-		}
-		a, secret, err := openatp.NewApp(t.ID, *name, roles, scopes, time.Now())
-		if err != nil {
-			return err
-		}
-		if err := store.CreateApp(ctx, a); err != nil {
-			return err
-		}
-		return printJSON(env.stdout, map[string]any{
-			"tenant": t.ID, "client_id": a.ClientID, "client_secret": secret, "name": a.Name,
-			"roles": a.Roles, "scopes": a.Scopes,
-		})
-	case "list":
-		if err := parseFlags(env, fs, args[1:]); err != nil {
-			return err
-		}
-		store, err := sf.open(ctx)
-		if err != nil {
-			return err
-		}
-		defer store.Close()
-		t, err := store.Tenant(ctx, *tenant)
-		if err != nil {
-			return fmt.Errorf("tenant %q: %w", *tenant, err)
-		}
+	c := newTenantCmd(env, "app "+sub)
+	name := c.fs.String("name", "", "application name")
+	var roles, scopes multiFlag
+	c.fs.Var(&roles, "role", "application permission to grant (repeatable): Machine.Read.All, Machine.ReadWrite.All")
+	c.fs.Var(&scopes, "scope", "delegated permission to grant (repeatable): Machine.Read, Machine.ReadWrite")
+	store, t, err := c.open(ctx, env, rest)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if sub == "list" {
 		apps, err := store.Apps(ctx, t.ID)
 		if err != nil {
 			return err
@@ -147,5 +110,15 @@ func runApp(ctx context.Context, env *cliEnv, args []string) error {
 		}
 		return printJSON(env.stdout, out)
 	}
-	return fmt.Errorf("app: unknown subcommand %q (create, list)", args[0])
+	a, secret, err := openatp.NewApp(t.ID, *name, roles, scopes, time.Now())
+	if err != nil {
+		return err
+	}
+	if err := store.CreateApp(ctx, a); err != nil {
+		return err
+	}
+	return printJSON(env.stdout, map[string]any{
+		"tenant": t.ID, "client_id": a.ClientID, "client_secret": secret, "name": a.Name,
+		"roles": a.Roles, "scopes": a.Scopes,
+	})
 }

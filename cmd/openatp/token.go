@@ -10,29 +10,20 @@ import (
 
 // runToken mints a token for an application of a tenant, for scripts.
 func runToken(ctx context.Context, env *cliEnv, args []string) error {
-	var sf storeFlags
-	fs := newFlagSet(env, "token")
-	sf.register(fs)
-	tenant := fs.String("tenant", "", "tenant id or name")
+	c := newTenantCmd(env, "token")
+	fs := c.fs
 	clientID := fs.String("app", "", "client id of the application")
 	resource := fs.String("resource", "https://api.securitycenter.microsoft.com", "audience of the token")
 	base := fs.String("base-url", "http://127.0.0.1:8080", "scheme://host[:port] the issuer claim is built on (the server's address)")
 	version := fs.Int("version", 1, "token version: 1 or 2")
 	user := fs.String("user", "", "user name of a directory user: mint a delegated token (scp: the app's delegated permissions)")
-	if err := parseFlags(env, fs, args); err != nil {
-		return err
-	}
-	if *version != 1 && *version != 2 {
-		return fmt.Errorf("--version must be 1 or 2")
-	}
-	store, err := sf.open(ctx)
+	store, t, err := c.open(ctx, env, args)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	t, err := store.Tenant(ctx, *tenant)
-	if err != nil {
-		return fmt.Errorf("tenant %q: %w", *tenant, err)
+	if *version != 1 && *version != 2 {
+		return fmt.Errorf("--version must be 1 or 2")
 	}
 	a, err := store.App(ctx, t.ID, *clientID)
 	if err != nil {
