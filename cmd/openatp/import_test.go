@@ -66,17 +66,17 @@ func readFile(t *testing.T, name string) []byte {
 
 func TestSeedIsDeterministic(t *testing.T) {
 	t.Parallel()
-	m1, l1 := seedExport(t, t.TempDir(), 42, 1500, 800)
-	m2, l2 := seedExport(t, t.TempDir(), 42, 1500, 800)
-	m3, l3 := seedExport(t, t.TempDir(), 43, 1500, 800)
+	m1, l1 := seedExport(t, t.TempDir(), 42, 800, 400)
+	m2, l2 := seedExport(t, t.TempDir(), 42, 800, 400)
+	m3, l3 := seedExport(t, t.TempDir(), 43, 800, 400)
 	if !bytes.Equal(readFile(t, m1), readFile(t, m2)) || !bytes.Equal(readFile(t, l1), readFile(t, l2)) {
 		t.Error("the same seed gave different exports")
 	}
 	if bytes.Equal(readFile(t, m1), readFile(t, m3)) || bytes.Equal(readFile(t, l1), readFile(t, l3)) {
 		t.Error("different seeds gave the same export")
 	}
-	if n := bytes.Count(readFile(t, m1), []byte("\n")); n != 1500 {
-		t.Errorf("%d machines exported, want 1500", n)
+	if n := bytes.Count(readFile(t, m1), []byte("\n")); n != 800 {
+		t.Errorf("%d machines exported, want 800", n)
 	}
 }
 
@@ -121,10 +121,10 @@ func apiGet(h http.Handler, tok, path string) (int, string) {
 func TestImportRoundTrip(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	m, l := seedExport(t, dir, 7, 4000, 2000)
+	m, l := seedExport(t, dir, 7, 2000, 1000)
 	dst := filepath.Join(dir, "imported")
 	out := mustCLI(t, "import", "--data", dst, "--tenant", "copy.example", m, l)
-	if !strings.Contains(out, `"rbacGroupId": 4000`) {
+	if !strings.Contains(out, `"rbacGroupId": 2000`) {
 		t.Errorf("summary does not count the ignored rbacGroupId:\n%s", out)
 	}
 
@@ -158,7 +158,7 @@ func TestImportRoundTrip(t *testing.T) {
 		if cs != cc || bs != bc {
 			t.Fatalf("%s: source %d %.200s, copy %d %.200s", path, cs, bs, cc, bc)
 		}
-		if u == "svc-scanner" && (cs != 200 || strings.Count(bs, `"id":`) < 900) {
+		if u == "svc-scanner" && (cs != 200 || strings.Count(bs, `"id":`) < 450) {
 			t.Errorf("svc-scanner: %d, %d machines", cs, strings.Count(bs, `"id":`))
 		}
 	}
