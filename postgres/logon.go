@@ -287,7 +287,7 @@ func (db *DB) Snapshot(ctx context.Context, tenantID string, machine func(openat
 	if err != nil {
 		return storeError(err, "cannot begin a transaction")
 	}
-	defer tx.Rollback(context.WithoutCancel(ctx))
+	defer rollback(ctx, tx)
 	tseq, err := tenantSeq(ctx, tx, tenantID, false)
 	if err != nil {
 		return err

@@ -63,6 +63,10 @@ type DB struct {
 	Now func() time.Time
 
 	pool *pgxpool.Pool
+	// ver is a small pool of its own for DataVersion, ContentVersion and
+	// Ping, so that the per-request version check never queues behind
+	// queries waiting for a connection of pool.
+	ver *pgxpool.Pool
 }
 
 // Open connects to the database at url (postgres://user:pass@host:port/db
@@ -87,9 +91,16 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	if err != nil {
 		return nil, storeError(err, "cannot connect to the database")
 	}
-	db := &DB{Now: time.Now, pool: pool}
-	if err := db.migrate(ctx); err != nil {
+	vcfg := cfg.Copy()
+	vcfg.MaxConns = 2
+	ver, err := pgxpool.NewWithConfig(ctx, vcfg)
+	if err != nil {
 		pool.Close()
+		return nil, storeError(err, "cannot connect to the database")
+	}
+	db := &DB{Now: time.Now, pool: pool, ver: ver}
+	if err := db.migrate(ctx); err != nil {
+		db.Close()
 		return nil, err
 	}
 	return db, nil
@@ -108,6 +119,7 @@ func hasParam(s, name string) bool {
 
 // Close closes every connection, waiting for running queries to finish.
 func (db *DB) Close() error {
+	db.ver.Close()
 	db.pool.Close()
 	return nil
 }
@@ -117,7 +129,7 @@ func (db *DB) Ping(ctx context.Context) error {
 	ctx, cancel := withTimeout(ctx, versionTimeout)
 	defer cancel()
 	var n int
-	if err := db.pool.QueryRow(ctx, "SELECT 1").Scan(&n); err != nil {
+	if err := db.ver.QueryRow(ctx, "SELECT 1").Scan(&n); err != nil {
 		return storeError(err, "PostgreSQL did not answer")
 	}
 	return nil
@@ -130,7 +142,7 @@ func (db *DB) DataVersion(ctx context.Context) (uint64, error) {
 	ctx, cancel := withTimeout(ctx, versionTimeout)
 	defer cancel()
 	var v int64
-	if err := db.pool.QueryRow(ctx, "SELECT v FROM data_version").Scan(&v); err != nil {
+	if err := db.ver.QueryRow(ctx, "SELECT v FROM data_version").Scan(&v); err != nil {
 		return 0, storeError(err, "cannot read the data version")
 	}
 	return uint64(v), nil
@@ -144,7 +156,7 @@ func (db *DB) ContentVersion(ctx context.Context) (uint64, error) {
 	ctx, cancel := withTimeout(ctx, versionTimeout)
 	defer cancel()
 	var v int64
-	if err := db.pool.QueryRow(ctx, "SELECT c FROM data_version").Scan(&v); err != nil {
+	if err := db.ver.QueryRow(ctx, "SELECT c FROM data_version").Scan(&v); err != nil {
 		return 0, storeError(err, "cannot read the content version")
 	}
 	return uint64(v), nil
@@ -171,7 +183,7 @@ func (db *DB) migrate(ctx context.Context) error {
 	if err != nil {
 		return storeError(err, "cannot connect to the database")
 	}
-	defer tx.Rollback(context.WithoutCancel(ctx))
+	defer rollback(ctx, tx)
 	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", migrationLock); err != nil {
 		return storeError(err, "cannot lock the schema for migrations")
 	}
@@ -206,6 +218,15 @@ func (db *DB) migrate(ctx context.Context) error {
 		return storeError(err, "committing migrations")
 	}
 	return nil
+}
+
+// rollback rolls tx back (after a commit: does nothing), waiting at most
+// versionTimeout even when ctx has ended, so that a hung server cannot hang
+// the caller.
+func rollback(ctx context.Context, tx pgx.Tx) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), versionTimeout)
+	defer cancel()
+	_ = tx.Rollback(ctx)
 }
 
 // now returns db.Now rounded to the precision openatp keeps.
@@ -259,7 +280,7 @@ func (db *DB) tryTx(ctx context.Context, content bool, f func(tx pgx.Tx) (bool, 
 	if err != nil {
 		return storeError(err, "cannot begin a transaction")
 	}
-	defer tx.Rollback(context.WithoutCancel(ctx))
+	defer rollback(ctx, tx)
 	changed, err := f(tx)
 	if err != nil {
 		return err
