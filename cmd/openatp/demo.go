@@ -71,6 +71,13 @@ func ensureDemo(ctx context.Context, store openatp.Store) (demoCredentials, erro
 			return c, err
 		}
 		err = store.CreateTenant(ctx, t)
+		if openatp.IsKind(err, openatp.Conflict) {
+			// Another replica on the same database, starting at the same
+			// moment, creates the demo: use what it stores.
+			return waitDemo(ctx, store)
+		}
+	} else if err == nil && now.Sub(t.Created) < demoWait {
+		return waitDemo(ctx, store) // being created by another replica
 	}
 	if err != nil {
 		return c, err
@@ -95,6 +102,37 @@ func ensureDemo(ctx context.Context, store openatp.Store) (demoCredentials, erro
 		return c, err
 	}
 	return c, nil
+}
+
+// demoWait is how long a replica waits for another one that is creating
+// the demo tenant; a tenant older than that without credentials was left
+// by a failed start and is filled again.
+const demoWait = 2 * time.Minute
+
+// waitDemo waits for the demo credentials another process is storing.
+func waitDemo(ctx context.Context, store openatp.Store) (demoCredentials, error) {
+	var c demoCredentials
+	deadline := time.Now().Add(demoWait)
+	for {
+		v, err := store.Setting(ctx, demoSetting)
+		if err == nil {
+			if err := json.Unmarshal([]byte(v), &c); err != nil {
+				return c, fmt.Errorf("stored demo credentials: %w", err)
+			}
+			return c, nil
+		}
+		if !openatp.IsKind(err, openatp.NotFound) {
+			return c, err
+		}
+		if time.Now().After(deadline) {
+			return c, fmt.Errorf("the demo tenant exists but another process has not finished creating it within %v", demoWait)
+		}
+		select {
+		case <-ctx.Done():
+			return c, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 // seedDemo fills the demo tenant: the documentation's own example plus a

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -33,6 +34,20 @@ var baseLine = regexp.MustCompile(`HTTP +(http://\S+)`)
 // and waits until it listens. It is stopped when t ends, if not before.
 func startReplica(t *testing.T, args ...string) *replica {
 	t.Helper()
+	return launchReplica(t, args...).wait(t)
+}
+
+// launching is a serve run started but perhaps not listening yet.
+type launching struct {
+	r    *replica
+	out  *syncBuffer
+	done chan error
+}
+
+// launchReplica starts `openatp serve` with args (plus random ports, no
+// TLS) without waiting for it; it is stopped when t ends, if not before.
+func launchReplica(t *testing.T, args ...string) *launching {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	out, errb := &syncBuffer{}, &syncBuffer{}
 	done := make(chan error, 1)
@@ -56,20 +71,27 @@ func startReplica(t *testing.T, args ...string) *replica {
 			t.Errorf("serve: %v\n%s", err, errb.String())
 		}
 	})
+	return &launching{r: &replica{stderr: errb, stop: stop}, out: out, done: done}
+}
+
+// wait waits until the server listens.
+func (l *launching) wait(t *testing.T) *replica {
+	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
 		select {
-		case err := <-done:
-			done <- err
-			t.Fatalf("serve exited: %v\n%s\n%s", err, out.String(), errb.String())
+		case err := <-l.done:
+			l.done <- err
+			t.Fatalf("serve exited: %v\n%s\n%s", err, l.out.String(), l.r.stderr.String())
 		default:
 		}
-		if m := baseLine.FindStringSubmatch(out.String()); m != nil {
-			return &replica{base: m[1], stderr: errb, stop: stop}
+		if m := baseLine.FindStringSubmatch(l.out.String()); m != nil {
+			l.r.base = m[1]
+			return l.r
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	t.Fatalf("serve did not start in time:\n%s\n%s", out.String(), errb.String())
+	t.Fatalf("serve did not start in time:\n%s\n%s", l.out.String(), l.r.stderr.String())
 	return nil
 }
 
@@ -148,16 +170,9 @@ func TestReplicas(t *testing.T) {
 	db := pgtest.NewDatabase(t)
 	rds := redistest.Start(t)
 	args := []string{"--db", db, "--redis", rds.URL, "--rate-limit", "30/min", "--access-log=false"}
-	reps := make([]*replica, 2)
-	var wg sync.WaitGroup
-	for i := range reps {
-		wg.Go(func() { reps[i] = startReplica(t, append(args, "--data", t.TempDir())...) })
-	}
-	wg.Wait()
-	if t.Failed() {
-		t.FailNow()
-	}
-	a, b := reps[0], reps[1]
+	la := launchReplica(t, append(args, "--data", t.TempDir())...)
+	lb := launchReplica(t, append(args, "--data", t.TempDir())...)
+	a, b := la.wait(t), lb.wait(t)
 
 	tenant, clientID, secret := newTenantApp(t, db, "replicas.example")
 	tokA := clientToken(t, a.base, tenant, clientID, secret)
@@ -198,6 +213,36 @@ func TestReplicas(t *testing.T) {
 	}
 	if ok != 22 || throttled != 18 {
 		t.Errorf("shared limit of 30/min after 8 calls: %d accepted, %d throttled; want 22 and 18", ok, throttled)
+	}
+}
+
+// TestReplicasDemo starts two `openatp serve --demo` at the same moment on
+// one empty database: one creates the demo tenant, the other waits for it,
+// and both print the same credentials.
+func TestReplicasDemo(t *testing.T) {
+	db := pgtest.NewDatabase(t)
+	dirs := []string{t.TempDir(), t.TempDir()}
+	la := launchReplica(t, "--db", db, "--demo", "--data", dirs[0], "--access-log=false")
+	lb := launchReplica(t, "--db", db, "--demo", "--data", dirs[1], "--access-log=false")
+	a, b := la.wait(t), lb.wait(t)
+	var creds [2]demoCredentials
+	for i, dir := range dirs {
+		raw, err := os.ReadFile(filepath.Join(dir, demoCredFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(raw, &creds[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if creds[0].Tenant == "" || creds[0].Tenant != creds[1].Tenant || creds[0].ClientID != creds[1].ClientID || creds[0].ClientSecret != creds[1].ClientSecret {
+		t.Fatalf("the replicas disagree on the demo: %+v and %+v", creds[0], creds[1])
+	}
+	tok := clientToken(t, a.base, creds[0].Tenant, creds[0].ClientID, creds[0].ClientSecret)
+	sa, ba := get(t, a.base, "/api/users/user1/machines", tok)
+	sb, bb := get(t, b.base, "/api/users/user1/machines", tok)
+	if sa != 200 || sb != 200 || stripBase(ba, a.base) != stripBase(bb, b.base) {
+		t.Errorf("user1: replica A %d %s\nreplica B %d %s", sa, ba, sb, bb)
 	}
 }
 
