@@ -37,3 +37,7 @@ func MigrationNames(t *testing.T) []string {
 	}
 	return names
 }
+
+// ReadsSharedHeader reports whether DataVersion reads the WAL-index header
+// from shared memory (rather than PRAGMA data_version).
+func ReadsSharedHeader(db *DB) bool { return db.shm.Load() != nil }

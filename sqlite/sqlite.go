@@ -25,6 +25,8 @@ import (
 	"runtime"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/openatp/openatp"
@@ -50,6 +52,13 @@ type DB struct {
 	r    *stmtCache
 	keys keyCache // of AddLogons
 	ver  *versionConn
+
+	shm           atomic.Pointer[shmWatch] // nil: DataVersion reads the PRAGMA
+	shmCalls      atomic.Uint64
+	shmCheckMu    sync.Mutex
+	shmChecked    bool
+	shmLastPragma uint64
+	shmLastHash   uint64
 }
 
 // Open opens (creating if needed) the SQLite database file at path and
@@ -87,6 +96,11 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		db.wdb.Close()
 		return nil, err
 	}
+	if _, err := db.ver.get(); err == nil { // a read maps the -shm file
+		if w := openShm(path); w != nil {
+			db.shm.Store(w)
+		}
+	}
 	return db, nil
 }
 
@@ -112,6 +126,7 @@ func params(txlock string) url.Values {
 
 // Close closes the database, waiting for running queries to finish.
 func (db *DB) Close() error {
+	db.shm.Store(nil) // the mapping goes with the last reader (see openShm)
 	err := db.ver.close()
 	db.r.close()
 	if e := db.rdb.Close(); err == nil {
@@ -146,14 +161,39 @@ func (db *DB) ContentVersion(ctx context.Context) (uint64, error) {
 }
 
 // DataVersion returns a number that changes whenever any connection of this
-// or another process has committed a write since the previous call. It reads
-// PRAGMA data_version on a dedicated connection that never writes.
+// or another process has committed a write since the previous call. It
+// hashes the WAL-index header in the shared -shm memory (no system call);
+// where that is not possible, it reads PRAGMA data_version on a dedicated
+// connection that never writes. Every 64th call also reads the PRAGMA: if
+// it shows a commit the header did not, the header is never trusted again.
 // Unavailable if the connection is lost.
 func (db *DB) DataVersion(ctx context.Context) (uint64, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, ctxError(err)
 	}
-	return db.ver.get()
+	w := db.shm.Load()
+	if w == nil {
+		return db.ver.get()
+	}
+	v, ok := w.version()
+	if !ok {
+		return db.ver.get()
+	}
+	if db.shmCalls.Add(1)%64 != 0 {
+		return v, nil
+	}
+	p, err := db.ver.get()
+	if err != nil {
+		return 0, err
+	}
+	db.shmCheckMu.Lock()
+	defer db.shmCheckMu.Unlock()
+	if db.shmChecked && p != db.shmLastPragma && v == db.shmLastHash {
+		db.shm.Store(nil) // the header missed a commit: stop trusting it
+		return p, nil
+	}
+	db.shmChecked, db.shmLastPragma, db.shmLastHash = true, p, v
+	return v, nil
 }
 
 // migrate applies the embedded migrations not yet recorded in

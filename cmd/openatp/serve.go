@@ -8,7 +8,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"time"
@@ -35,6 +37,7 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	accessLog := fs.Bool("access-log", true, "log one line per request")
+	cpuProfile := fs.String("cpu-profile", "", "write a Go CPU profile of the whole run to this file (diagnostics)")
 	rateLimit := fs.String("rate-limit", "service", "rate limits per tenant, app and endpoint: service (100/min,1500/hour), off, or custom such as 20/min,300/hour")
 	redisURL := fs.String("redis", "", "redis://host:port shared by replicas for rate-limit counts (empty: count in this process)")
 	if err := parseFlags(env, fs, args); err != nil {
@@ -50,6 +53,17 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	logger, err := newLogger(env, *logLevel, *logFormat)
 	if err != nil {
 		return err
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	limiter, limiterStatus, closeLimiter, err := newLimiter(policy, *redisURL, logger)
 	if err != nil {

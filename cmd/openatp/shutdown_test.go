@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"path/filepath"
@@ -9,6 +11,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/openatp/openatp/api"
+	"github.com/openatp/openatp/sqlite"
 )
 
 // TestShutdownUnderLoad cancels serve's context (what SIGTERM does) while
@@ -60,4 +65,65 @@ func TestShutdownUnderLoad(t *testing.T) {
 		t.Errorf("%d answers were not the expected 404", bad.Load())
 	}
 	t.Logf("%d requests answered across the shutdown", answered.Load())
+}
+
+// TestShutdownKeepsAcknowledgedWrites cancels serve's context while
+// clients write machines through the admin API: every write the server
+// acknowledged (2xx) is in the store afterwards.
+func TestShutdownKeepsAcknowledgedWrites(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "openatp.db")
+	tenant, _, _ := newTenantApp(t, db, "writes.example")
+	r := startReplica(t, "--db", db, "--data", t.TempDir(), "--rate-limit", "off")
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	key, err := store.Setting(ctx, api.AdminKeySetting)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var acked []string
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	stopAt := time.Now().Add(20 * time.Second)
+	for range 4 {
+		wg.Go(func() {
+			c := &http.Client{Timeout: 30 * time.Second}
+			for time.Now().Before(stopAt) {
+				id := fmt.Sprintf("%040x", 0xdead0000+next.Add(1))
+				req, _ := http.NewRequest("POST", r.base+"/_openatp/tenants/"+tenant+"/machines",
+					strings.NewReader(`{"id":"`+id+`","computerDnsName":"w.example.com"}`+"\n"))
+				req.Header.Set("X-Openatp-Admin-Key", key)
+				req.Header.Set("Content-Type", "application/x-ndjson")
+				res, err := c.Do(req)
+				if err != nil {
+					return // no longer accepting: done
+				}
+				_, _ = io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+				if res.StatusCode/100 == 2 {
+					mu.Lock()
+					acked = append(acked, id)
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	time.Sleep(500 * time.Millisecond)
+	if err := r.stop(); err != nil {
+		t.Fatalf("serve returned %v", err)
+	}
+	wg.Wait()
+	if len(acked) == 0 {
+		t.Fatal("no write was acknowledged before the shutdown")
+	}
+	for _, id := range acked {
+		if _, err := store.Machine(ctx, tenant, id); err != nil {
+			t.Errorf("acknowledged machine %s: %v", id, err)
+		}
+	}
+	t.Logf("%d acknowledged writes, all stored", len(acked))
 }

@@ -1,0 +1,9 @@
+//go:build !unix
+
+package sqlite
+
+type shmWatch struct{}
+
+func openShm(string) *shmWatch { return nil }
+
+func (*shmWatch) version() (uint64, bool) { return 0, false }
