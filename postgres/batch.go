@@ -7,6 +7,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/internal/storeutil"
 )
 
 // WriteBatch runs f in one write transaction (see openatp.BatchStore): f's
@@ -58,7 +59,7 @@ func (w *batchWriter) AddLogons(ls []openatp.Logon) error {
 	if len(ls) == 0 {
 		return nil
 	}
-	agg, err := aggregateLogons(ls)
+	agg, err := storeutil.Aggregate(ls)
 	if err == nil {
 		var changed bool
 		changed, err = writeLogons(w.ctx, w.tx, w.tseq, ls, agg)

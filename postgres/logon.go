@@ -1,60 +1,13 @@
 package postgres
 
 import (
-	"cmp"
 	"context"
-	"fmt"
-	"math/bits"
-	"slices"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/internal/storeutil"
 )
-
-// logonTypeBits maps a logon type to its bit in user_machines.logon_types:
-// bit i is openatp.LogonTypes[i], so that list must only ever be appended
-// to. The empty type has no bit.
-var logonTypeBits = func() map[string]int64 {
-	m := map[string]int64{"": 0}
-	for i, t := range openatp.LogonTypes {
-		m[t] = 1 << i
-	}
-	return m
-}()
-
-// logonTypes returns the names of the bits set in mask, sorted.
-func logonTypes(mask int64) []string {
-	ts := make([]string, 0, bits.OnesCount64(uint64(mask)))
-	for i, t := range openatp.LogonTypes {
-		if mask&(1<<i) != 0 {
-			ts = append(ts, t)
-		}
-	}
-	slices.Sort(ts)
-	return ts
-}
-
-// userAgg is what a batch of logons says about one user.
-type userAgg struct {
-	nameKey, domainKey string
-	name, domain, sid  string // of the first event; sid the first non-empty
-}
-
-// relAgg is what a batch of logons says about one (user, machine) relation.
-type relAgg struct {
-	user        *userAgg
-	machineID   string
-	machineSeq  int64
-	first, last int64
-	types       int64
-}
-
-type relKey struct {
-	user      *userAgg
-	machineID string
-}
 
 // The array UPSERTs of AddLogons. Their WHERE clauses skip rows that would
 // not change, so re-adding events writes nothing (and bumps no version).
@@ -86,7 +39,7 @@ WHERE excluded.first_seen < um.first_seen OR excluded.last_seen > um.last_seen
 // unknown logon type, a zero or out-of-range timestamp, or names a machine
 // the tenant does not have. NotFound if the tenant does not exist.
 func (db *DB) AddLogons(ctx context.Context, tenantID string, ls []openatp.Logon) error {
-	agg, err := aggregateLogons(ls)
+	agg, err := storeutil.Aggregate(ls)
 	if err != nil {
 		return err
 	}
@@ -102,78 +55,11 @@ func (db *DB) AddLogons(ctx context.Context, tenantID string, ls []openatp.Logon
 	})
 }
 
-// logonAgg is a batch of logon events merged per user and relation, users
-// and relations in key order (concurrent batches then lock rows in one
-// order).
-type logonAgg struct {
-	users []*userAgg
-	rels  []*relAgg
-	ids   []string // the machine ids named, sorted
-}
-
-// logonError is the Invalid error of event i of a batch.
-func logonError(i int, format string, args ...any) error {
-	return &openatp.Error{Kind: openatp.Invalid, Code: "InvalidInput",
-		Message: fmt.Sprintf("logon %d: ", i) + fmt.Sprintf(format, args...), Err: &openatp.ItemError{Index: i}}
-}
-
-// aggregateLogons checks the events and merges them per user and relation.
-func aggregateLogons(ls []openatp.Logon) (*logonAgg, error) {
-	users := map[[2]string]*userAgg{}
-	rels := map[relKey]*relAgg{}
-	machines := map[string]bool{}
-	agg := &logonAgg{}
-	for i := range ls {
-		l := &ls[i]
-		if l.AccountName == "" || l.AccountDomain == "" {
-			return nil, logonError(i, "accountName and accountDomain are required")
-		}
-		typ, ok := logonTypeBits[l.LogonType]
-		if !ok {
-			return nil, logonError(i, "logonType: %s is not one of %s", quote(l.LogonType), strings.Join(openatp.LogonTypes, ", "))
-		}
-		if l.Timestamp.IsZero() {
-			return nil, logonError(i, "timestamp: is required")
-		}
-		ts, err := nanos("timestamp", l.Timestamp)
-		if err != nil {
-			return nil, invalidItem("logon", i, err)
-		}
-		key := [2]string{openatp.NameKey(l.AccountName), openatp.NameKey(l.AccountDomain)}
-		u := users[key]
-		if u == nil {
-			u = &userAgg{nameKey: key[0], domainKey: key[1], name: l.AccountName, domain: l.AccountDomain, sid: l.AccountSID}
-			users[key] = u
-			agg.users = append(agg.users, u)
-		} else if u.sid == "" {
-			u.sid = l.AccountSID
-		}
-		rk := relKey{u, l.MachineID}
-		r := rels[rk]
-		if r == nil {
-			r = &relAgg{user: u, machineID: l.MachineID, first: ts, last: ts, types: typ}
-			rels[rk] = r
-			agg.rels = append(agg.rels, r)
-		} else {
-			r.first, r.last, r.types = min(r.first, ts), max(r.last, ts), r.types|typ
-		}
-		if !machines[l.MachineID] {
-			machines[l.MachineID] = true
-			agg.ids = append(agg.ids, l.MachineID)
-		}
-	}
-	slices.SortFunc(agg.users, func(a, b *userAgg) int {
-		return cmp.Or(strings.Compare(a.nameKey, b.nameKey), strings.Compare(a.domainKey, b.domainKey))
-	})
-	slices.Sort(agg.ids)
-	return agg, nil
-}
-
 // writeLogons writes the merged events ls of agg in tx, and reports
 // whether a row changed.
-func writeLogons(ctx context.Context, tx pgx.Tx, tseq int64, ls []openatp.Logon, agg *logonAgg) (bool, error) {
-	machines := make(map[string]int64, len(agg.ids))
-	rows, err := tx.Query(ctx, "SELECT id, seq FROM machines WHERE tenant_seq = $1 AND id = ANY($2::text[])", tseq, agg.ids)
+func writeLogons(ctx context.Context, tx pgx.Tx, tseq int64, ls []openatp.Logon, agg *storeutil.Batch) (bool, error) {
+	machines := make(map[string]int64, len(agg.MachineIDs))
+	rows, err := tx.Query(ctx, "SELECT id, seq FROM machines WHERE tenant_seq = $1 AND id = ANY($2::text[])", tseq, agg.MachineIDs)
 	if err != nil {
 		return false, storeError(err, "cannot read machines")
 	}
@@ -185,16 +71,16 @@ func writeLogons(ctx context.Context, tx pgx.Tx, tseq int64, ls []openatp.Logon,
 	}
 	for i := range ls {
 		if machines[ls[i].MachineID] == 0 {
-			return false, logonError(i, "machineId %s not found", quote(ls[i].MachineID))
+			return false, storeutil.LogonError(i, "machineId %s not found", quote(ls[i].MachineID))
 		}
 	}
 	changed := false
-	for i := 0; i < len(agg.users); i += chunkRows {
-		part := agg.users[i:min(i+chunkRows, len(agg.users))]
+	for i := 0; i < len(agg.Users); i += chunkRows {
+		part := agg.Users[i:min(i+chunkRows, len(agg.Users))]
 		var names, domains, accounts, accountDomains, sids []string
 		for _, u := range part {
-			names, domains = append(names, u.nameKey), append(domains, u.domainKey)
-			accounts, accountDomains, sids = append(accounts, u.name), append(accountDomains, u.domain), append(sids, u.sid)
+			names, domains = append(names, u.NameKey), append(domains, u.DomainKey)
+			accounts, accountDomains, sids = append(accounts, u.Name), append(accountDomains, u.Domain), append(sids, u.SID)
 		}
 		tag, err := tx.Exec(ctx, upsertUsers, tseq, names, domains, accounts, accountDomains, sids)
 		if err != nil {
@@ -202,20 +88,17 @@ func writeLogons(ctx context.Context, tx pgx.Tx, tseq int64, ls []openatp.Logon,
 		}
 		changed = changed || tag.RowsAffected() > 0
 	}
-	for _, r := range agg.rels {
-		r.machineSeq = machines[r.machineID]
+	for _, r := range agg.Rels {
+		r.MachineSeq = machines[r.MachineID]
 	}
-	slices.SortFunc(agg.rels, func(a, b *relAgg) int {
-		return cmp.Or(strings.Compare(a.user.nameKey, b.user.nameKey), strings.Compare(a.user.domainKey, b.user.domainKey),
-			cmp.Compare(a.machineSeq, b.machineSeq))
-	})
-	for i := 0; i < len(agg.rels); i += chunkRows {
-		part := agg.rels[i:min(i+chunkRows, len(agg.rels))]
+	storeutil.SortRels(agg.Rels)
+	for i := 0; i < len(agg.Rels); i += chunkRows {
+		part := agg.Rels[i:min(i+chunkRows, len(agg.Rels))]
 		var names, domains []string
 		var mseqs, firsts, lasts, types []int64
 		for _, r := range part {
-			names, domains = append(names, r.user.nameKey), append(domains, r.user.domainKey)
-			mseqs, firsts, lasts, types = append(mseqs, r.machineSeq), append(firsts, r.first), append(lasts, r.last), append(types, r.types)
+			names, domains = append(names, r.User.NameKey), append(domains, r.User.DomainKey)
+			mseqs, firsts, lasts, types = append(mseqs, r.MachineSeq), append(firsts, r.First), append(lasts, r.Last), append(types, r.Types)
 		}
 		tag, err := tx.Exec(ctx, upsertRelations, tseq, names, domains, mseqs, firsts, lasts, types)
 		if err != nil {
@@ -342,7 +225,7 @@ func snapshotRelations(ctx context.Context, tx pgx.Tx, tseq int64, f func(openat
 		if err := rows.Scan(dest...); err != nil {
 			return storeError(err, "cannot read user machines")
 		}
-		r.FirstSeen, r.LastSeen, r.LogonTypes = fromNanos(first), fromNanos(last), logonTypes(types)
+		r.FirstSeen, r.LastSeen, r.LogonTypes = fromNanos(first), fromNanos(last), storeutil.LogonTypes(types)
 		if err := f(r); err != nil {
 			return err
 		}

@@ -6,6 +6,7 @@ import (
 	"errors"
 
 	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/internal/storeutil"
 )
 
 // WriteBatch runs f in one IMMEDIATE write transaction (see
@@ -73,7 +74,7 @@ func (w *batchWriter) AddLogons(ls []openatp.Logon) error {
 	if len(ls) == 0 {
 		return nil
 	}
-	agg, err := aggregateLogons(ls)
+	agg, err := storeutil.Aggregate(ls)
 	if err == nil {
 		_, err = w.db.writeLogons(w.ctx, w.tx, w.tseq, w.gen, ls, agg, w.local)
 	}

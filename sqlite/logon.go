@@ -1,61 +1,15 @@
 package sqlite
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"math/bits"
 	"slices"
-	"strings"
 
 	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/internal/storeutil"
 )
-
-// logonTypeBits maps a logon type to its bit in user_machines.logon_types:
-// bit i is openatp.LogonTypes[i], so that list must only ever be appended
-// to. The empty type has no bit.
-var logonTypeBits = func() map[string]int64 {
-	m := map[string]int64{"": 0}
-	for i, t := range openatp.LogonTypes {
-		m[t] = 1 << i
-	}
-	return m
-}()
-
-// logonTypes returns the names of the bits set in mask, sorted.
-func logonTypes(mask int64) []string {
-	ts := make([]string, 0, bits.OnesCount64(uint64(mask)))
-	for i, t := range openatp.LogonTypes {
-		if mask&(1<<i) != 0 {
-			ts = append(ts, t)
-		}
-	}
-	slices.Sort(ts)
-	return ts
-}
-
-// userAgg is what a batch of logons says about one user.
-type userAgg struct {
-	nameKey, domainKey string
-	name, domain, sid  string // of the first event; sid the first non-empty
-}
-
-// relAgg is what a batch of logons says about one (user, machine) relation.
-type relAgg struct {
-	user        *userAgg
-	machineID   string
-	machineSeq  int64
-	first, last int64
-	types       int64
-}
-
-type relKey struct {
-	user      *userAgg
-	machineID string
-}
 
 // The heads and tails of the multi-row UPSERTs of AddLogons. The WHERE
 // clauses skip rows that would not change, so re-adding events writes
@@ -87,11 +41,11 @@ WHERE excluded.first_seen < first_seen OR excluded.last_seen > last_seen
 // unknown logon type, a zero or out-of-range timestamp, or names a machine
 // the tenant does not have. NotFound if the tenant does not exist.
 func (db *DB) AddLogons(ctx context.Context, tenantID string, ls []openatp.Logon) error {
-	agg, err := aggregateLogons(ls)
+	agg, err := storeutil.Aggregate(ls)
 	if err != nil {
 		return err
 	}
-	var stored []*userAgg // users upserted, cached once committed
+	var stored []*storeutil.User // users upserted, cached once committed
 	var tseq, gen int64
 	err = db.inTx(ctx, func(tx *sql.Tx, q conn) error {
 		var err error
@@ -106,8 +60,8 @@ func (db *DB) AddLogons(ctx context.Context, tenantID string, ls []openatp.Logon
 	}
 	keys := db.keys.lock(tseq, gen)
 	for _, u := range stored {
-		k := [2]string{u.nameKey, u.domainKey}
-		keys.users[k] = keys.users[k] || u.sid != ""
+		k := [2]string{u.NameKey, u.DomainKey}
+		keys.users[k] = keys.users[k] || u.SID != ""
 	}
 	db.keys.unlock()
 	return nil
@@ -126,63 +80,6 @@ func tenantSeqGen(ctx context.Context, q conn, tenantID string) (tseq, gen int64
 	return tseq, gen, nil
 }
 
-// logonAgg is a batch of logon events merged per user and relation.
-type logonAgg struct {
-	users    []*userAgg
-	rels     []*relAgg
-	machines map[string]int64 // machine id → machines.seq, 0 until resolved
-}
-
-// logonError is the Invalid error of event i of a batch.
-func logonError(i int, format string, args ...any) error {
-	return &openatp.Error{Kind: openatp.Invalid, Code: "InvalidInput",
-		Message: fmt.Sprintf("logon %d: ", i) + fmt.Sprintf(format, args...), Err: &openatp.ItemError{Index: i}}
-}
-
-// aggregateLogons checks the events and merges them per user and relation.
-func aggregateLogons(ls []openatp.Logon) (*logonAgg, error) {
-	users := map[[2]string]*userAgg{}
-	rels := map[relKey]*relAgg{}
-	agg := &logonAgg{machines: map[string]int64{}}
-	for i := range ls {
-		l := &ls[i]
-		if l.AccountName == "" || l.AccountDomain == "" {
-			return nil, logonError(i, "accountName and accountDomain are required")
-		}
-		typ, ok := logonTypeBits[l.LogonType]
-		if !ok {
-			return nil, logonError(i, "logonType: %s is not one of %s", quote(l.LogonType), strings.Join(openatp.LogonTypes, ", "))
-		}
-		if l.Timestamp.IsZero() {
-			return nil, logonError(i, "timestamp: is required")
-		}
-		ts, err := nanos("timestamp", l.Timestamp)
-		if err != nil {
-			return nil, invalidItem("logon", i, err)
-		}
-		key := [2]string{openatp.NameKey(l.AccountName), openatp.NameKey(l.AccountDomain)}
-		u := users[key]
-		if u == nil {
-			u = &userAgg{nameKey: key[0], domainKey: key[1], name: l.AccountName, domain: l.AccountDomain, sid: l.AccountSID}
-			users[key] = u
-			agg.users = append(agg.users, u)
-		} else if u.sid == "" {
-			u.sid = l.AccountSID
-		}
-		rk := relKey{u, l.MachineID}
-		r := rels[rk]
-		if r == nil {
-			r = &relAgg{user: u, machineID: l.MachineID, first: ts, last: ts, types: typ}
-			rels[rk] = r
-			agg.rels = append(agg.rels, r)
-		} else {
-			r.first, r.last, r.types = min(r.first, ts), max(r.last, ts), r.types|typ
-		}
-		agg.machines[l.MachineID] = 0
-	}
-	return agg, nil
-}
-
 // batchKeys are the keys a WriteBatch transaction has written or read:
 // they join the key cache only once it commits.
 type batchKeys struct {
@@ -195,17 +92,18 @@ type batchKeys struct {
 // cache, then in local (the keys of the enclosing WriteBatch, if any); seqs
 // read from the database go to the cache when local is nil (the rows are
 // committed: this transaction writes no machines), else to local.
-func (db *DB) writeLogons(ctx context.Context, tx *sql.Tx, tseq, gen int64, ls []openatp.Logon, agg *logonAgg, local *batchKeys) ([]*userAgg, error) {
+func (db *DB) writeLogons(ctx context.Context, tx *sql.Tx, tseq, gen int64, ls []openatp.Logon, agg *storeutil.Batch, local *batchKeys) ([]*storeutil.User, error) {
 	// The cache is locked for the whole transaction; only transactions
 	// of this process's single writer connection use it.
 	keys := db.keys.lock(tseq, gen)
 	defer db.keys.unlock()
+	seqs := make(map[string]int64, len(agg.MachineIDs)) // machine id → machines.seq
 	var unknown map[string]int64
-	for id := range agg.machines {
+	for _, id := range agg.MachineIDs {
 		if seq := keys.machines[id]; seq != 0 {
-			agg.machines[id] = seq
+			seqs[id] = seq
 		} else if local != nil && local.machines[id] != 0 {
-			agg.machines[id] = local.machines[id]
+			seqs[id] = local.machines[id]
 		} else {
 			if unknown == nil {
 				unknown = map[string]int64{}
@@ -221,7 +119,7 @@ func (db *DB) writeLogons(ctx context.Context, tx *sql.Tx, tseq, gen int64, ls [
 			if seq == 0 {
 				continue
 			}
-			agg.machines[id] = seq
+			seqs[id] = seq
 			if local == nil {
 				keys.machines[id] = seq
 			} else {
@@ -230,46 +128,41 @@ func (db *DB) writeLogons(ctx context.Context, tx *sql.Tx, tseq, gen int64, ls [
 		}
 	}
 	for i := range ls {
-		if agg.machines[ls[i].MachineID] == 0 {
-			return nil, logonError(i, "machineId %s not found", quote(ls[i].MachineID))
+		if seqs[ls[i].MachineID] == 0 {
+			return nil, storeutil.LogonError(i, "machineId %s not found", quote(ls[i].MachineID))
 		}
 	}
-	var stored []*userAgg
-	for _, u := range agg.users {
-		k := [2]string{u.nameKey, u.domainKey}
+	var stored []*storeutil.User
+	for _, u := range agg.Users {
+		k := [2]string{u.NameKey, u.DomainKey}
 		hasSID, ok := keys.users[k]
 		if local != nil {
 			if l, lok := local.users[k]; lok {
 				ok, hasSID = true, hasSID || l
 			}
 		}
-		if !ok || !hasSID && u.sid != "" {
+		if !ok || !hasSID && u.SID != "" {
 			stored = append(stored, u)
 		}
 	}
 	// Rows in key order: the B-trees are then written front to back.
-	slices.SortFunc(stored, func(a, b *userAgg) int {
-		return cmp.Or(strings.Compare(a.nameKey, b.nameKey), strings.Compare(a.domainKey, b.domainKey))
-	})
+	slices.SortFunc(stored, storeutil.CompareUsers)
 	ub := newBulk(tx, userHead, 6, userTail)
 	for _, u := range stored {
-		if err := ub.add(ctx, tseq, u.nameKey, u.domainKey, u.name, u.domain, u.sid); err != nil {
+		if err := ub.add(ctx, tseq, u.NameKey, u.DomainKey, u.Name, u.Domain, u.SID); err != nil {
 			return nil, storeError(err, "cannot store users")
 		}
 	}
 	if err := ub.flush(ctx); err != nil {
 		return nil, storeError(err, "cannot store users")
 	}
-	for _, r := range agg.rels {
-		r.machineSeq = agg.machines[r.machineID]
+	for _, r := range agg.Rels {
+		r.MachineSeq = seqs[r.MachineID]
 	}
-	slices.SortFunc(agg.rels, func(a, b *relAgg) int {
-		return cmp.Or(strings.Compare(a.user.nameKey, b.user.nameKey), strings.Compare(a.user.domainKey, b.user.domainKey),
-			cmp.Compare(a.machineSeq, b.machineSeq))
-	})
+	storeutil.SortRels(agg.Rels)
 	rb := newBulk(tx, relHead, 7, relTail)
-	for _, r := range agg.rels {
-		if err := rb.add(ctx, tseq, r.user.nameKey, r.user.domainKey, r.machineSeq, r.first, r.last, r.types); err != nil {
+	for _, r := range agg.Rels {
+		if err := rb.add(ctx, tseq, r.User.NameKey, r.User.DomainKey, r.MachineSeq, r.First, r.Last, r.Types); err != nil {
 			return nil, storeError(err, "cannot store logons")
 		}
 	}
@@ -278,8 +171,8 @@ func (db *DB) writeLogons(ctx context.Context, tx *sql.Tx, tseq, gen int64, ls [
 	}
 	if local != nil {
 		for _, u := range stored {
-			k := [2]string{u.nameKey, u.domainKey}
-			local.users[k] = local.users[k] || u.sid != ""
+			k := [2]string{u.NameKey, u.DomainKey}
+			local.users[k] = local.users[k] || u.SID != ""
 		}
 	}
 	return stored, nil
@@ -429,7 +322,7 @@ func snapshotRelations(ctx context.Context, tx *sql.Tx, tseq int64, f func(opena
 		if err := rows.Scan(&r.AccountName, &r.AccountDomain, &r.MachineID, &first, &last, &types); err != nil {
 			return storeError(err, "cannot read user machines")
 		}
-		r.FirstSeen, r.LastSeen, r.LogonTypes = fromNanos(first), fromNanos(last), logonTypes(types)
+		r.FirstSeen, r.LastSeen, r.LogonTypes = fromNanos(first), fromNanos(last), storeutil.LogonTypes(types)
 		if err := f(r); err != nil {
 			return err
 		}

@@ -1,0 +1,176 @@
+// Package storeutil is the engine-independent part of openatp's SQL
+// stores (sqlite, postgres): how times and logon types are encoded in
+// columns, how a batch of logon events is merged before it is written, and
+// the errors that name a batch item. Each engine keeps its own SQL.
+package storeutil
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"math"
+	"math/bits"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/openatp/openatp"
+)
+
+var (
+	minTime = time.Unix(0, math.MinInt64)
+	maxTime = time.Unix(0, math.MaxInt64)
+)
+
+// Nanos is how a time is stored: integer nanoseconds since the Unix epoch
+// (exact on every engine). Invalid outside the years 1678 to 2262.
+func Nanos(field string, t time.Time) (int64, error) {
+	if t.Before(minTime) || t.After(maxTime) {
+		return 0, openatp.CodedErrorf(openatp.Invalid, "InvalidInput", "%s: %s is out of the supported range (years 1678 to 2262)", field, t.Format(time.RFC3339))
+	}
+	return t.UnixNano(), nil
+}
+
+// Quote quotes s for an error message, cut to 64 bytes.
+func Quote(s string) string {
+	if len(s) > 64 {
+		cut := 64
+		for cut > 0 && s[cut]&0xc0 == 0x80 {
+			cut--
+		}
+		s = s[:cut] + "…"
+	}
+	return fmt.Sprintf("%q", s)
+}
+
+// InvalidItem turns the error of item i of a batch ("machine", "logon")
+// into an Invalid error naming the item, with an openatp.ItemError.
+func InvalidItem(what string, i int, err error) error {
+	var e *openatp.Error
+	if errors.As(err, &e) {
+		return &openatp.Error{Kind: openatp.Invalid, Code: e.Code, Message: fmt.Sprintf("%s %d: %s", what, i, e.Message), Err: &openatp.ItemError{Index: i, Err: e.Err}}
+	}
+	return &openatp.Error{Kind: openatp.Invalid, Code: "InvalidInput", Message: fmt.Sprintf("%s %d: invalid", what, i), Err: &openatp.ItemError{Index: i, Err: err}}
+}
+
+// LogonError is an Invalid error about logon event i of a batch.
+func LogonError(i int, format string, args ...any) error {
+	return &openatp.Error{Kind: openatp.Invalid, Code: "InvalidInput",
+		Message: fmt.Sprintf("logon %d: ", i) + fmt.Sprintf(format, args...), Err: &openatp.ItemError{Index: i}}
+}
+
+// LogonTypeBits maps a logon type to its bit in a relation's logon-type
+// column: bit i is openatp.LogonTypes[i], so that list must only ever be
+// appended to. The empty type has no bit.
+var LogonTypeBits = func() map[string]int64 {
+	m := map[string]int64{"": 0}
+	for i, t := range openatp.LogonTypes {
+		m[t] = 1 << i
+	}
+	return m
+}()
+
+// LogonTypes returns the names of the bits set in mask, sorted.
+func LogonTypes(mask int64) []string {
+	ts := make([]string, 0, bits.OnesCount64(uint64(mask)))
+	for i, t := range openatp.LogonTypes {
+		if mask&(1<<i) != 0 {
+			ts = append(ts, t)
+		}
+	}
+	slices.Sort(ts)
+	return ts
+}
+
+// User is what a batch of logons says about one user.
+type User struct {
+	NameKey, DomainKey string
+	Name, Domain, SID  string // of the first event; SID the first non-empty
+}
+
+// Rel is what a batch of logons says about one (user, machine) relation.
+type Rel struct {
+	User        *User
+	MachineID   string
+	MachineSeq  int64 // the engine's row number of the machine, once resolved
+	First, Last int64 // nanoseconds
+	Types       int64 // LogonTypeBits
+}
+
+// Batch is a batch of logon events merged: each user and relation once.
+type Batch struct {
+	Users      []*User  // sorted by name key, then domain key
+	Rels       []*Rel   // in first-seen order
+	MachineIDs []string // the machine ids named, sorted
+}
+
+type relKey struct {
+	user      *User
+	machineID string
+}
+
+// Aggregate merges a batch of logon events: users by (name, domain)
+// ignoring case, relations by (user, machine) with the earliest and latest
+// timestamps and the set of logon types. Invalid (naming the event) for a
+// missing name or domain, an unknown logon type or a time out of range.
+func Aggregate(ls []openatp.Logon) (*Batch, error) {
+	users := map[[2]string]*User{}
+	rels := map[relKey]*Rel{}
+	machines := map[string]bool{}
+	b := &Batch{}
+	for i := range ls {
+		l := &ls[i]
+		if l.AccountName == "" || l.AccountDomain == "" {
+			return nil, LogonError(i, "accountName and accountDomain are required")
+		}
+		typ, ok := LogonTypeBits[l.LogonType]
+		if !ok {
+			return nil, LogonError(i, "logonType: %s is not one of %s", Quote(l.LogonType), strings.Join(openatp.LogonTypes, ", "))
+		}
+		if l.Timestamp.IsZero() {
+			return nil, LogonError(i, "timestamp: is required")
+		}
+		ts, err := Nanos("timestamp", l.Timestamp)
+		if err != nil {
+			return nil, InvalidItem("logon", i, err)
+		}
+		key := [2]string{openatp.NameKey(l.AccountName), openatp.NameKey(l.AccountDomain)}
+		u := users[key]
+		if u == nil {
+			u = &User{NameKey: key[0], DomainKey: key[1], Name: l.AccountName, Domain: l.AccountDomain, SID: l.AccountSID}
+			users[key] = u
+			b.Users = append(b.Users, u)
+		} else if u.SID == "" {
+			u.SID = l.AccountSID
+		}
+		rk := relKey{u, l.MachineID}
+		r := rels[rk]
+		if r == nil {
+			r = &Rel{User: u, MachineID: l.MachineID, First: ts, Last: ts, Types: typ}
+			rels[rk] = r
+			b.Rels = append(b.Rels, r)
+		} else {
+			r.First, r.Last, r.Types = min(r.First, ts), max(r.Last, ts), r.Types|typ
+		}
+		if !machines[l.MachineID] {
+			machines[l.MachineID] = true
+			b.MachineIDs = append(b.MachineIDs, l.MachineID)
+		}
+	}
+	slices.SortFunc(b.Users, CompareUsers)
+	slices.Sort(b.MachineIDs)
+	return b, nil
+}
+
+// CompareUsers orders users by name key, then domain key.
+func CompareUsers(a, b *User) int {
+	return cmp.Or(strings.Compare(a.NameKey, b.NameKey), strings.Compare(a.DomainKey, b.DomainKey))
+}
+
+// SortRels orders relations by user, then machine row number: the order
+// writers lock rows in, so that concurrent batches cannot deadlock.
+func SortRels(rels []*Rel) {
+	slices.SortFunc(rels, func(a, b *Rel) int {
+		return cmp.Or(CompareUsers(a.User, b.User), cmp.Compare(a.MachineSeq, b.MachineSeq))
+	})
+}
