@@ -93,7 +93,7 @@ func (db *DB) DeleteMachine(ctx context.Context, tenantID, id string) error {
 		var mseq int64
 		err = tx.QueryRow(ctx, "SELECT seq FROM machines WHERE tenant_seq = $1 AND id = $2", tseq, id).Scan(&mseq)
 		if errors.Is(err, pgx.ErrNoRows) {
-			return false, openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "machine %s not found", quote(id))
+			return false, openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "machine %s not found", storeutil.Quote(id))
 		}
 		if err != nil {
 			return false, storeError(err, "cannot read the machine")
@@ -139,7 +139,7 @@ func (db *DB) TenantStats(ctx context.Context, tenantID string) (openatp.TenantS
 		(SELECT count(*) FROM device_groups WHERE tenant_seq = t.seq)
 		FROM tenants t WHERE t.id = $1`, tenantID).Scan(&st.Machines, &st.Users, &st.Relations, &st.Groups)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return st, openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "tenant %s not found", quote(tenantID))
+		return st, openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "tenant %s not found", storeutil.Quote(tenantID))
 	}
 	if err != nil {
 		return st, storeError(err, "cannot count")

@@ -7,6 +7,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/internal/storeutil"
 )
 
 // SigningKeys returns every signing key, newest first (by Created, then id
@@ -45,7 +46,7 @@ func (db *DB) AddSigningKey(ctx context.Context, k openatp.SigningKey) error {
 	if k.Created.IsZero() {
 		k.Created = db.now()
 	}
-	created, err := nanos("created", k.Created)
+	created, err := storeutil.Nanos("created", k.Created)
 	if err != nil {
 		return err
 	}
@@ -65,7 +66,7 @@ func (db *DB) AddSigningKey(ctx context.Context, k openatp.SigningKey) error {
 		if err != nil {
 			err = storeError(err, "cannot store the signing key")
 			if openatp.IsKind(err, openatp.Conflict) {
-				return false, &openatp.Error{Kind: openatp.Conflict, Message: "a signing key with id " + quote(k.ID) + " exists already", Err: err}
+				return false, &openatp.Error{Kind: openatp.Conflict, Message: "a signing key with id " + storeutil.Quote(k.ID) + " exists already", Err: err}
 			}
 			return false, err
 		}
@@ -80,7 +81,7 @@ func (db *DB) Setting(ctx context.Context, name string) (string, error) {
 	var v string
 	err := db.pool.QueryRow(ctx, "SELECT value FROM settings WHERE name = $1", name).Scan(&v)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return "", openatp.Errorf(openatp.NotFound, "setting %s is not set", quote(name))
+		return "", openatp.Errorf(openatp.NotFound, "setting %s is not set", storeutil.Quote(name))
 	}
 	if err != nil {
 		return "", storeError(err, "cannot read the setting")

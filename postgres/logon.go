@@ -71,7 +71,7 @@ func writeLogons(ctx context.Context, tx pgx.Tx, tseq int64, ls []openatp.Logon,
 	}
 	for i := range ls {
 		if machines[ls[i].MachineID] == 0 {
-			return false, storeutil.LogonError(i, "machineId %s not found", quote(ls[i].MachineID))
+			return false, storeutil.LogonError(i, "machineId %s not found", storeutil.Quote(ls[i].MachineID))
 		}
 	}
 	changed := false
@@ -153,7 +153,7 @@ func (db *DB) UserMachines(ctx context.Context, tenantID string, u openatp.UserR
 		if u.Domain != "" {
 			name = u.Domain + `\` + u.Name
 		}
-		return nil, openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "user %s not found", quote(name))
+		return nil, openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "user %s not found", storeutil.Quote(name))
 	}
 	return ms, nil
 }
@@ -248,7 +248,7 @@ func (db *DB) ResetTenant(ctx context.Context, tenantID string) error {
 		if err != nil {
 			err = storeError(err, "cannot reset the tenant")
 			if openatp.IsKind(err, openatp.NotFound) {
-				return false, openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "tenant %s not found", quote(tenantID))
+				return false, openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "tenant %s not found", storeutil.Quote(tenantID))
 			}
 			return false, err
 		}

@@ -5,12 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"slices"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/internal/storeutil"
 )
 
 // machineColumns are the stored properties of a machine, in the order
@@ -136,7 +136,7 @@ func encodeMachines(ms []openatp.Machine) (*machineCols, error) {
 	for i := range ms {
 		norm[i] = ms[i]
 		if err := norm[i].Normalize(); err != nil {
-			return nil, invalidItem("machine", i, err)
+			return nil, storeutil.InvalidItem("machine", i, err)
 		}
 		last[norm[i].ID] = i
 	}
@@ -150,7 +150,7 @@ func encodeMachines(ms []openatp.Machine) (*machineCols, error) {
 	cols := &machineCols{}
 	for _, i := range order {
 		if err := cols.add(&norm[i]); err != nil {
-			return nil, invalidItem("machine", i, err)
+			return nil, storeutil.InvalidItem("machine", i, err)
 		}
 	}
 	return cols, nil
@@ -170,16 +170,6 @@ func writeMachines(ctx context.Context, tx pgx.Tx, tenantSeq int64, cols *machin
 	return nil
 }
 
-// invalidItem turns the error of item i of a batch into an Invalid error
-// whose message names the item ("machine 3: id: ...").
-func invalidItem(what string, i int, err error) error {
-	var e *openatp.Error
-	if errors.As(err, &e) {
-		return &openatp.Error{Kind: openatp.Invalid, Code: e.Code, Message: fmt.Sprintf("%s %d: %s", what, i, e.Message), Err: &openatp.ItemError{Index: i, Err: e.Err}}
-	}
-	return &openatp.Error{Kind: openatp.Invalid, Code: "InvalidInput", Message: fmt.Sprintf("%s %d: invalid", what, i), Err: &openatp.ItemError{Index: i, Err: err}}
-}
-
 // Machine returns one machine with its device group. NotFound if the tenant
 // has no machine with that id.
 func (db *DB) Machine(ctx context.Context, tenantID, id string) (openatp.Machine, error) {
@@ -193,7 +183,7 @@ func (db *DB) Machine(ctx context.Context, tenantID, id string) (openatp.Machine
 	m, err := s.scan(db.pool.QueryRow(ctx, "SELECT "+machineColumns+` FROM machines m
 		WHERE m.tenant_seq = (SELECT seq FROM tenants WHERE id = $1) AND m.id = $2`, tenantID, id))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return m, openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "machine %s not found", quote(id))
+		return m, openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "machine %s not found", storeutil.Quote(id))
 	}
 	if err != nil {
 		return m, storeError(err, "cannot read the machine")

@@ -24,9 +24,7 @@ import (
 	"context"
 	"embed"
 	"errors"
-	"fmt"
 	"io/fs"
-	"math"
 	"path"
 	"runtime"
 	"sort"
@@ -37,6 +35,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/internal/storeutil"
 )
 
 //go:embed migrations/*.sql
@@ -311,7 +310,7 @@ func tenantSeq(ctx context.Context, q querier, tenantID string, lock bool) (int6
 	var seq int64
 	err := q.QueryRow(ctx, query, tenantID).Scan(&seq)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "tenant %s not found", quote(tenantID))
+		return 0, openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "tenant %s not found", storeutil.Quote(tenantID))
 	}
 	if err != nil {
 		return 0, storeError(err, "cannot read the tenant")
@@ -319,39 +318,14 @@ func tenantSeq(ctx context.Context, q querier, tenantID string, lock bool) (int6
 	return seq, nil
 }
 
-var (
-	minTime = time.Unix(0, math.MinInt64)
-	maxTime = time.Unix(0, math.MaxInt64)
-)
-
-// nanos converts t for storage. Invalid, naming field, if it does not fit.
-func nanos(field string, t time.Time) (int64, error) {
-	if t.Before(minTime) || t.After(maxTime) {
-		return 0, openatp.CodedErrorf(openatp.Invalid, "InvalidInput", "%s: %s is out of the supported range (years 1678 to 2262)", field, t.Format(time.RFC3339))
-	}
-	return t.UnixNano(), nil
-}
-
 // nullNanos is nanos for an optional time.
 func nullNanos(field string, t *time.Time) (*int64, error) {
 	if t == nil {
 		return nil, nil
 	}
-	n, err := nanos(field, *t)
+	n, err := storeutil.Nanos(field, *t)
 	return &n, err
 }
 
 // fromNanos converts a stored time back.
 func fromNanos(n int64) time.Time { return time.Unix(0, n).UTC() }
-
-// quote quotes s for an error message, shortened if long.
-func quote(s string) string {
-	if len(s) > 64 {
-		cut := 64
-		for cut > 0 && s[cut]&0xc0 == 0x80 {
-			cut--
-		}
-		s = s[:cut] + "…"
-	}
-	return fmt.Sprintf("%q", s)
-}

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/internal/storeutil"
 )
 
 // jsonList encodes a list of strings for a JSON text column; nil as [].
@@ -125,7 +126,7 @@ func (db *DB) UpdateDirectoryUser(ctx context.Context, tenantID string, u openat
 			return false, storeError(err, "cannot update the user")
 		}
 		if tag.RowsAffected() == 0 {
-			return false, openatp.Errorf(openatp.NotFound, "user %s not found", quote(u.ID))
+			return false, openatp.Errorf(openatp.NotFound, "user %s not found", storeutil.Quote(u.ID))
 		}
 		return true, nil
 	})
@@ -158,7 +159,7 @@ func (db *DB) DirectoryUser(ctx context.Context, tenantID, userName string) (ope
 	u, err := scanUser(db.pool.QueryRow(ctx, `SELECT `+userColumns+` FROM directory_users WHERE tenant_seq = $1 AND user_name_key = $2`,
 		seq, openatp.NameKey(userName)))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return u, openatp.Errorf(openatp.NotFound, "user %s not found", quote(userName))
+		return u, openatp.Errorf(openatp.NotFound, "user %s not found", storeutil.Quote(userName))
 	}
 	if err != nil {
 		return u, storeError(err, "cannot read the user")
@@ -265,7 +266,7 @@ func (db *DB) DeleteRole(ctx context.Context, tenantID, name string) error {
 			return false, storeError(err, "cannot delete the role")
 		}
 		if tag.RowsAffected() == 0 {
-			return false, openatp.Errorf(openatp.NotFound, "role %s not found", quote(name))
+			return false, openatp.Errorf(openatp.NotFound, "role %s not found", storeutil.Quote(name))
 		}
 		return true, nil
 	})
@@ -326,7 +327,7 @@ func lockTenant(ctx context.Context, tx pgx.Tx, tenantID string) (int64, error) 
 	var seq int64
 	err := tx.QueryRow(ctx, "SELECT seq FROM tenants WHERE id = $1 FOR UPDATE", tenantID).Scan(&seq)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "tenant %s not found", quote(tenantID))
+		return 0, openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "tenant %s not found", storeutil.Quote(tenantID))
 	}
 	if err != nil {
 		return 0, storeError(err, "cannot read the tenant")

@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/internal/storeutil"
 )
 
 // CreateTenant stores a new tenant; a zero Created becomes db.Now().
@@ -20,7 +21,7 @@ func (db *DB) CreateTenant(ctx context.Context, t openatp.Tenant) error {
 	if t.Created.IsZero() {
 		t.Created = db.now()
 	}
-	created, err := nanos("created", t.Created)
+	created, err := storeutil.Nanos("created", t.Created)
 	if err != nil {
 		return err
 	}
@@ -32,7 +33,7 @@ func (db *DB) CreateTenant(ctx context.Context, t openatp.Tenant) error {
 		if err != nil {
 			err = storeError(err, "cannot store the tenant")
 			if openatp.IsKind(err, openatp.Conflict) {
-				return false, &openatp.Error{Kind: openatp.Conflict, Message: "a tenant with id " + quote(t.ID) + " or name " + quote(t.Name) + " exists already", Err: err}
+				return false, &openatp.Error{Kind: openatp.Conflict, Message: "a tenant with id " + storeutil.Quote(t.ID) + " or name " + storeutil.Quote(t.Name) + " exists already", Err: err}
 			}
 			return false, err
 		}
@@ -50,7 +51,7 @@ func (db *DB) Tenant(ctx context.Context, idOrName string) (openatp.Tenant, erro
 	err := db.pool.QueryRow(ctx, `SELECT id, name, created FROM tenants
 		WHERE id = $1 OR name_key = $2 ORDER BY id = $1 DESC LIMIT 1`, idOrName, openatp.NameKey(idOrName)).Scan(&t.ID, &t.Name, &created)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return t, openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "tenant %s not found", quote(idOrName))
+		return t, openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "tenant %s not found", storeutil.Quote(idOrName))
 	}
 	if err != nil {
 		return t, storeError(err, "cannot read the tenant")
@@ -94,7 +95,7 @@ func (db *DB) CreateApp(ctx context.Context, a openatp.App) error {
 	if a.Created.IsZero() {
 		a.Created = db.now()
 	}
-	created, err := nanos("created", a.Created)
+	created, err := storeutil.Nanos("created", a.Created)
 	if err != nil {
 		return err
 	}
@@ -115,7 +116,7 @@ func (db *DB) CreateApp(ctx context.Context, a openatp.App) error {
 		if err != nil {
 			err = storeError(err, "cannot store the application")
 			if openatp.IsKind(err, openatp.Conflict) {
-				return false, &openatp.Error{Kind: openatp.Conflict, Message: "an application with client id " + quote(a.ClientID) + " exists already", Err: err}
+				return false, &openatp.Error{Kind: openatp.Conflict, Message: "an application with client id " + storeutil.Quote(a.ClientID) + " exists already", Err: err}
 			}
 			return false, err
 		}
@@ -133,7 +134,7 @@ func (db *DB) App(ctx context.Context, tenantID, clientID string) (openatp.App, 
 	a, err := scanApp(db.pool.QueryRow(ctx, "SELECT "+appColumns+` FROM apps a JOIN tenants t ON t.seq = a.tenant_seq
 		WHERE a.client_id = $1 AND t.id = $2`, clientID, tenantID))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return a, openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "application %s not found in tenant %s", quote(clientID), quote(tenantID))
+		return a, openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "application %s not found in tenant %s", storeutil.Quote(clientID), storeutil.Quote(tenantID))
 	}
 	if err != nil {
 		return a, storeError(err, "cannot read the application")

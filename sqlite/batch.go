@@ -105,7 +105,7 @@ func (db *DB) DeleteMachine(ctx context.Context, tenantID, id string) error {
 		var mseq int64
 		err = tx.QueryRowContext(ctx, "SELECT seq FROM machines WHERE tenant_seq = ? AND id = ?", tseq, id).Scan(&mseq)
 		if errors.Is(err, sql.ErrNoRows) {
-			return openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "machine %s not found", quote(id))
+			return openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "machine %s not found", storeutil.Quote(id))
 		}
 		if err != nil {
 			return storeError(err, "cannot read the machine")

@@ -6,6 +6,7 @@ import (
 	"errors"
 
 	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/internal/storeutil"
 )
 
 // SigningKeys returns every signing key, newest first (by Created, then id
@@ -42,7 +43,7 @@ func (db *DB) AddSigningKey(ctx context.Context, k openatp.SigningKey) error {
 	if k.Created.IsZero() {
 		k.Created = db.now()
 	}
-	created, err := nanos("created", k.Created)
+	created, err := storeutil.Nanos("created", k.Created)
 	if err != nil {
 		return err
 	}
@@ -58,7 +59,7 @@ func (db *DB) AddSigningKey(ctx context.Context, k openatp.SigningKey) error {
 		_, err := tx.ExecContext(ctx, "INSERT INTO signing_keys (id, private_pem, created, active) VALUES (?, ?, ?, ?)",
 			k.ID, k.PrivatePEM, created, k.Active)
 		if isUniqueViolation(err) {
-			return &openatp.Error{Kind: openatp.Conflict, Message: "a signing key with id " + quote(k.ID) + " exists already", Err: err}
+			return &openatp.Error{Kind: openatp.Conflict, Message: "a signing key with id " + storeutil.Quote(k.ID) + " exists already", Err: err}
 		}
 		if err != nil {
 			return storeError(err, "cannot store the signing key")
@@ -72,7 +73,7 @@ func (db *DB) Setting(ctx context.Context, name string) (string, error) {
 	var v string
 	err := db.rdb.QueryRowContext(ctx, "SELECT value FROM settings WHERE name = ?", name).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", openatp.Errorf(openatp.NotFound, "setting %s is not set", quote(name))
+		return "", openatp.Errorf(openatp.NotFound, "setting %s is not set", storeutil.Quote(name))
 	}
 	if err != nil {
 		return "", storeError(err, "cannot read the setting")

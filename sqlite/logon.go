@@ -72,7 +72,7 @@ func (db *DB) AddLogons(ctx context.Context, tenantID string, ls []openatp.Logon
 func tenantSeqGen(ctx context.Context, q conn, tenantID string) (tseq, gen int64, err error) {
 	err = q.queryRow(ctx, []any{&tseq, &gen}, "SELECT seq, generation FROM tenants WHERE id = ?", tenantID)
 	if errors.Is(err, sql.ErrNoRows) {
-		return 0, 0, openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "tenant %s not found", quote(tenantID))
+		return 0, 0, openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "tenant %s not found", storeutil.Quote(tenantID))
 	}
 	if err != nil {
 		return 0, 0, storeError(err, "cannot read the tenant")
@@ -129,7 +129,7 @@ func (db *DB) writeLogons(ctx context.Context, tx *sql.Tx, tseq, gen int64, ls [
 	}
 	for i := range ls {
 		if seqs[ls[i].MachineID] == 0 {
-			return nil, storeutil.LogonError(i, "machineId %s not found", quote(ls[i].MachineID))
+			return nil, storeutil.LogonError(i, "machineId %s not found", storeutil.Quote(ls[i].MachineID))
 		}
 	}
 	var stored []*storeutil.User
@@ -252,7 +252,7 @@ func (db *DB) UserMachines(ctx context.Context, tenantID string, u openatp.UserR
 		if u.Domain != "" {
 			name = u.Domain + `\` + u.Name
 		}
-		return nil, openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "user %s not found", quote(name))
+		return nil, openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "user %s not found", storeutil.Quote(name))
 	}
 	return ms, nil
 }

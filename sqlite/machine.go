@@ -5,10 +5,10 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/internal/storeutil"
 )
 
 // machineColumns are the stored properties of a machine, in the order
@@ -66,10 +66,10 @@ func encodeMachines(ms []openatp.Machine) ([]any, error) {
 	for i := range ms {
 		m := ms[i]
 		if err := m.Normalize(); err != nil {
-			return nil, invalidItem("machine", i, err)
+			return nil, storeutil.InvalidItem("machine", i, err)
 		}
 		if err := machineArgs(args[i*machineWidth:(i+1)*machineWidth], &m); err != nil {
-			return nil, invalidItem("machine", i, err)
+			return nil, storeutil.InvalidItem("machine", i, err)
 		}
 	}
 	return args, nil
@@ -89,17 +89,6 @@ func writeMachines(ctx context.Context, tx *sql.Tx, tenantSeq int64, args []any,
 		return storeError(err, "cannot store machines")
 	}
 	return nil
-}
-
-// invalidItem turns the error of item i of a batch into an Invalid error
-// whose message names the item ("machine 3: id: ...") and whose cause is an
-// openatp.ItemError.
-func invalidItem(what string, i int, err error) error {
-	var e *openatp.Error
-	if errors.As(err, &e) {
-		return &openatp.Error{Kind: openatp.Invalid, Code: e.Code, Message: fmt.Sprintf("%s %d: %s", what, i, e.Message), Err: &openatp.ItemError{Index: i, Err: e.Err}}
-	}
-	return &openatp.Error{Kind: openatp.Invalid, Code: "InvalidInput", Message: fmt.Sprintf("%s %d: invalid", what, i), Err: &openatp.ItemError{Index: i, Err: err}}
 }
 
 // machineArgs fills args with the parameters of one row of machineHead,
@@ -160,7 +149,7 @@ func (db *DB) Machine(ctx context.Context, tenantID, id string) (openatp.Machine
 	var ms machineScanner
 	m, err := ms.scan(st.QueryRowContext(ctx, tenantID, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return m, openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "machine %s not found", quote(id))
+		return m, openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "machine %s not found", storeutil.Quote(id))
 	}
 	if err != nil {
 		return m, storeError(err, "cannot read the machine")

@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/internal/storeutil"
 )
 
 func jsonList(v []string) string {
@@ -108,7 +109,7 @@ func (db *DB) UpdateDirectoryUser(ctx context.Context, tenantID string, u openat
 			return storeError(err, "cannot update the user")
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return openatp.Errorf(openatp.NotFound, "user %s not found", quote(u.ID))
+			return openatp.Errorf(openatp.NotFound, "user %s not found", storeutil.Quote(u.ID))
 		}
 		return nil
 	})
@@ -143,7 +144,7 @@ func (db *DB) DirectoryUser(ctx context.Context, tenantID, userName string) (ope
 		if err := rows.Err(); err != nil {
 			return openatp.DirectoryUser{}, storeError(err, "cannot read the user")
 		}
-		return openatp.DirectoryUser{}, openatp.Errorf(openatp.NotFound, "user %s not found", quote(userName))
+		return openatp.DirectoryUser{}, openatp.Errorf(openatp.NotFound, "user %s not found", storeutil.Quote(userName))
 	}
 	u, err := scanUser(rows)
 	if err != nil {
@@ -236,7 +237,7 @@ func (db *DB) DeleteRole(ctx context.Context, tenantID, name string) error {
 			return storeError(err, "cannot delete the role")
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return openatp.Errorf(openatp.NotFound, "role %s not found", quote(name))
+			return openatp.Errorf(openatp.NotFound, "role %s not found", storeutil.Quote(name))
 		}
 		return nil
 	})

@@ -19,7 +19,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"math"
 	"net/url"
 	"path"
 	"runtime"
@@ -30,6 +29,7 @@ import (
 	"time"
 
 	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/internal/storeutil"
 )
 
 //go:embed migrations/*.sql
@@ -294,25 +294,12 @@ func tenantSeq(ctx context.Context, q conn, tenantID string) (int64, error) {
 	return seq, nil
 }
 
-var (
-	minTime = time.Unix(0, math.MinInt64)
-	maxTime = time.Unix(0, math.MaxInt64)
-)
-
-// nanos converts t for storage. Invalid, naming field, if it does not fit.
-func nanos(field string, t time.Time) (int64, error) {
-	if t.Before(minTime) || t.After(maxTime) {
-		return 0, openatp.CodedErrorf(openatp.Invalid, "InvalidInput", "%s: %s is out of the supported range (years 1678 to 2262)", field, t.Format(time.RFC3339))
-	}
-	return t.UnixNano(), nil
-}
-
 // nullNanos is nanos for an optional time.
 func nullNanos(field string, t *time.Time) (sql.NullInt64, error) {
 	if t == nil {
 		return sql.NullInt64{}, nil
 	}
-	n, err := nanos(field, *t)
+	n, err := storeutil.Nanos(field, *t)
 	return sql.NullInt64{Int64: n, Valid: true}, err
 }
 
@@ -355,16 +342,4 @@ func internal(err error, msg string) error {
 
 func unavailable(err error, msg string) error {
 	return &openatp.Error{Kind: openatp.Unavailable, Message: msg, Err: err}
-}
-
-// quote quotes s for an error message, shortened if long.
-func quote(s string) string {
-	if len(s) > 64 {
-		cut := 64
-		for cut > 0 && s[cut]&0xc0 == 0x80 {
-			cut--
-		}
-		s = s[:cut] + "…"
-	}
-	return fmt.Sprintf("%q", s)
 }

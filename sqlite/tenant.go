@@ -7,6 +7,7 @@ import (
 	"errors"
 
 	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/internal/storeutil"
 )
 
 // CreateTenant stores a new tenant; a zero Created becomes db.Now().
@@ -19,14 +20,14 @@ func (db *DB) CreateTenant(ctx context.Context, t openatp.Tenant) error {
 	if t.Created.IsZero() {
 		t.Created = db.now()
 	}
-	created, err := nanos("created", t.Created)
+	created, err := storeutil.Nanos("created", t.Created)
 	if err != nil {
 		return err
 	}
 	_, err = db.wdb.ExecContext(ctx, "INSERT INTO tenants (id, name, name_key, created) VALUES (?, ?, ?, ?)",
 		t.ID, t.Name, openatp.NameKey(t.Name), created)
 	if isUniqueViolation(err) {
-		return &openatp.Error{Kind: openatp.Conflict, Message: "a tenant with id " + quote(t.ID) + " or name " + quote(t.Name) + " exists already", Err: err}
+		return &openatp.Error{Kind: openatp.Conflict, Message: "a tenant with id " + storeutil.Quote(t.ID) + " or name " + storeutil.Quote(t.Name) + " exists already", Err: err}
 	}
 	if err != nil {
 		return storeError(err, "cannot store the tenant")
@@ -42,7 +43,7 @@ func (db *DB) Tenant(ctx context.Context, idOrName string) (openatp.Tenant, erro
 	err := db.read().queryRow(ctx, []any{&t.ID, &t.Name, &created}, `SELECT id, name, created FROM tenants
 		WHERE id = ?1 OR name_key = ?2 ORDER BY id = ?1 DESC LIMIT 1`, idOrName, openatp.NameKey(idOrName))
 	if errors.Is(err, sql.ErrNoRows) {
-		return t, openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "tenant %s not found", quote(idOrName))
+		return t, openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "tenant %s not found", storeutil.Quote(idOrName))
 	}
 	if err != nil {
 		return t, storeError(err, "cannot read the tenant")
@@ -84,7 +85,7 @@ func (db *DB) CreateApp(ctx context.Context, a openatp.App) error {
 	if a.Created.IsZero() {
 		a.Created = db.now()
 	}
-	created, err := nanos("created", a.Created)
+	created, err := storeutil.Nanos("created", a.Created)
 	if err != nil {
 		return err
 	}
@@ -101,7 +102,7 @@ func (db *DB) CreateApp(ctx context.Context, a openatp.App) error {
 		_, err = tx.ExecContext(ctx, `INSERT INTO apps (client_id, tenant_seq, object_id, name, secret_hash, roles, scopes, created)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, a.ClientID, seq, a.ObjectID, a.Name, a.SecretHash, string(roles), string(scopes), created)
 		if isUniqueViolation(err) {
-			return &openatp.Error{Kind: openatp.Conflict, Message: "an application with client id " + quote(a.ClientID) + " exists already", Err: err}
+			return &openatp.Error{Kind: openatp.Conflict, Message: "an application with client id " + storeutil.Quote(a.ClientID) + " exists already", Err: err}
 		}
 		if err != nil {
 			return storeError(err, "cannot store the application")
@@ -122,7 +123,7 @@ func (db *DB) App(ctx context.Context, tenantID, clientID string) (openatp.App, 
 	}
 	a, err := scanApp(st.QueryRowContext(ctx, clientID, tenantID))
 	if errors.Is(err, sql.ErrNoRows) {
-		return a, openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "application %s not found in tenant %s", quote(clientID), quote(tenantID))
+		return a, openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "application %s not found in tenant %s", storeutil.Quote(clientID), storeutil.Quote(tenantID))
 	}
 	if err != nil {
 		return a, storeError(err, "cannot read the application")
