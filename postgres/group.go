@@ -7,6 +7,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/internal/storeutil"
 )
 
 // Groups returns the tenant's device groups ordered by rank, then id,
@@ -39,7 +40,7 @@ func groups(ctx context.Context, q querier, tenantID string) ([]openatp.DeviceGr
 			return nil, storeError(err, "cannot read device groups")
 		}
 		var err error
-		if g.UserGroups, err = parseList(userGroups); err != nil {
+		if g.UserGroups, err = storeutil.ParseList(userGroups); err != nil {
 			return nil, internal(err, "bad user groups of device group "+g.Name)
 		}
 		if err := json.Unmarshal(rules, &g.Rules); err != nil {
@@ -74,7 +75,7 @@ func (db *DB) CreateGroup(ctx context.Context, tenantID string, g openatp.Device
 			return false, err
 		}
 		_, err = tx.Exec(ctx, `INSERT INTO device_groups (tenant_seq, id, name, name_key, description, rank, rules, user_groups)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, seq, g.ID, g.Name, openatp.NameKey(g.Name), g.Description, g.Rank, string(rules), jsonList(g.UserGroups))
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, seq, g.ID, g.Name, openatp.NameKey(g.Name), g.Description, g.Rank, string(rules), storeutil.JSONList(g.UserGroups))
 		if err != nil {
 			err = storeError(err, "cannot store the device group")
 			if openatp.IsKind(err, openatp.Conflict) {

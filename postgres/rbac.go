@@ -12,34 +12,6 @@ import (
 	"github.com/openatp/openatp/internal/storeutil"
 )
 
-// jsonList encodes a list of strings for a JSON text column; nil as [].
-func jsonList(v []string) string {
-	if v == nil {
-		v = []string{}
-	}
-	b, _ := json.Marshal(v)
-	return string(b)
-}
-
-func bytesOrEmpty(b []byte) []byte {
-	if b == nil {
-		return []byte{}
-	}
-	return b
-}
-
-// parseList decodes a JSON list of strings; null as empty.
-func parseList(s string) ([]string, error) {
-	var v []string
-	if err := json.Unmarshal([]byte(s), &v); err != nil {
-		return nil, err
-	}
-	if v == nil {
-		v = []string{}
-	}
-	return v, nil
-}
-
 // PutUserGroup stores a user group, or renames it. Invalid if malformed;
 // NotFound if the tenant does not exist.
 func (db *DB) PutUserGroup(ctx context.Context, tenantID string, g openatp.UserGroup) error {
@@ -98,7 +70,7 @@ func (db *DB) CreateDirectoryUser(ctx context.Context, tenantID string, u openat
 			return false, err
 		}
 		_, err = tx.Exec(ctx, `INSERT INTO directory_users (tenant_seq, id, user_name, user_name_key, display_name, password_hash, groups)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)`, seq, u.ID, u.UserName, openatp.NameKey(u.UserName), u.DisplayName, bytesOrEmpty(u.PasswordHash), jsonList(u.Groups))
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`, seq, u.ID, u.UserName, openatp.NameKey(u.UserName), u.DisplayName, storeutil.BytesOrEmpty(u.PasswordHash), storeutil.JSONList(u.Groups))
 		if err != nil {
 			err = storeError(err, "cannot store the user")
 			if openatp.IsKind(err, openatp.Conflict) {
@@ -121,7 +93,7 @@ func (db *DB) UpdateDirectoryUser(ctx context.Context, tenantID string, u openat
 			return false, err
 		}
 		tag, err := tx.Exec(ctx, `UPDATE directory_users SET display_name = $1, password_hash = $2, groups = $3
-			WHERE tenant_seq = $4 AND id = $5`, u.DisplayName, bytesOrEmpty(u.PasswordHash), jsonList(u.Groups), seq, u.ID)
+			WHERE tenant_seq = $4 AND id = $5`, u.DisplayName, storeutil.BytesOrEmpty(u.PasswordHash), storeutil.JSONList(u.Groups), seq, u.ID)
 		if err != nil {
 			return false, storeError(err, "cannot update the user")
 		}
@@ -141,7 +113,7 @@ func scanUser(row pgx.Row) (openatp.DirectoryUser, error) {
 		return u, err
 	}
 	var err error
-	if u.Groups, err = parseList(groups); err != nil {
+	if u.Groups, err = storeutil.ParseList(groups); err != nil {
 		return u, internal(err, "bad groups of user "+u.ID)
 	}
 	return u, nil
@@ -209,7 +181,7 @@ func (db *DB) PutRole(ctx context.Context, tenantID string, r openatp.Role) erro
 		}
 		_, err = tx.Exec(ctx, `INSERT INTO roles (tenant_seq, name, name_key, permissions, user_groups) VALUES ($1, $2, $3, $4, $5)
 			ON CONFLICT (tenant_seq, name_key) DO UPDATE SET name = excluded.name, permissions = excluded.permissions, user_groups = excluded.user_groups`,
-			seq, r.Name, openatp.NameKey(r.Name), jsonList(r.Permissions), jsonList(r.UserGroups))
+			seq, r.Name, openatp.NameKey(r.Name), storeutil.JSONList(r.Permissions), storeutil.JSONList(r.UserGroups))
 		if err != nil {
 			return false, storeError(err, "cannot store the role")
 		}
@@ -238,10 +210,10 @@ func (db *DB) Roles(ctx context.Context, tenantID string) ([]openatp.Role, error
 		if err := rows.Scan(&r.Name, &perms, &groups); err != nil {
 			return nil, storeError(err, "cannot read roles")
 		}
-		if r.Permissions, err = parseList(perms); err != nil {
+		if r.Permissions, err = storeutil.ParseList(perms); err != nil {
 			return nil, internal(err, "bad permissions of role "+r.Name)
 		}
-		if r.UserGroups, err = parseList(groups); err != nil {
+		if r.UserGroups, err = storeutil.ParseList(groups); err != nil {
 			return nil, internal(err, "bad user groups of role "+r.Name)
 		}
 		out = append(out, r)
@@ -302,7 +274,7 @@ func (db *DB) UpdateGroup(ctx context.Context, tenantID string, g openatp.Device
 			return false, openatp.Errorf(openatp.NotFound, "device group %d not found", g.ID)
 		}
 		_, err = tx.Exec(ctx, `UPDATE device_groups SET name = $1, name_key = $2, description = $3, rules = $4, user_groups = $5
-			WHERE tenant_seq = $6 AND id = $7`, g.Name, openatp.NameKey(g.Name), g.Description, string(rules), jsonList(g.UserGroups), seq, g.ID)
+			WHERE tenant_seq = $6 AND id = $7`, g.Name, openatp.NameKey(g.Name), g.Description, string(rules), storeutil.JSONList(g.UserGroups), seq, g.ID)
 		if err != nil {
 			err = storeError(err, "cannot update the device group")
 			if openatp.IsKind(err, openatp.Conflict) {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 
 	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/internal/storeutil"
 )
 
 // Groups returns the tenant's device groups ordered by rank, then id,
@@ -35,7 +36,7 @@ func groups(ctx context.Context, q conn, tenantID string) ([]openatp.DeviceGroup
 		if err := rows.Scan(&g.ID, &g.Name, &g.Description, &g.Rank, &rules, &userGroups); err != nil {
 			return nil, storeError(err, "cannot read device groups")
 		}
-		if g.UserGroups, err = parseList(userGroups); err != nil {
+		if g.UserGroups, err = storeutil.ParseList(userGroups); err != nil {
 			return nil, internal(err, "bad user groups of device group "+g.Name)
 		}
 		if err := json.Unmarshal(rules, &g.Rules); err != nil {
@@ -68,7 +69,7 @@ func (db *DB) CreateGroup(ctx context.Context, tenantID string, g openatp.Device
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO device_groups (tenant_seq, id, name, name_key, description, rank, rules, user_groups)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, seq, g.ID, g.Name, openatp.NameKey(g.Name), g.Description, g.Rank, string(rules), jsonList(g.UserGroups))
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, seq, g.ID, g.Name, openatp.NameKey(g.Name), g.Description, g.Rank, string(rules), storeutil.JSONList(g.UserGroups))
 		if isUniqueViolation(err) {
 			return &openatp.Error{Kind: openatp.Conflict, Message: "a device group with the same id or name exists already", Err: err}
 		}

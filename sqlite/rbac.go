@@ -10,32 +10,6 @@ import (
 	"github.com/openatp/openatp/internal/storeutil"
 )
 
-func jsonList(v []string) string {
-	if v == nil {
-		v = []string{}
-	}
-	b, _ := json.Marshal(v)
-	return string(b)
-}
-
-func bytesOrEmpty(b []byte) []byte {
-	if b == nil {
-		return []byte{}
-	}
-	return b
-}
-
-func parseList(s string) ([]string, error) {
-	var v []string
-	if err := json.Unmarshal([]byte(s), &v); err != nil {
-		return nil, err
-	}
-	if v == nil {
-		v = []string{}
-	}
-	return v, nil
-}
-
 // PutUserGroup stores a user group, or renames it. Invalid if malformed;
 // NotFound if the tenant does not exist.
 func (db *DB) PutUserGroup(ctx context.Context, tenantID string, g openatp.UserGroup) error {
@@ -87,7 +61,7 @@ func (db *DB) CreateDirectoryUser(ctx context.Context, tenantID string, u openat
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO directory_users (tenant_seq, id, user_name, user_name_key, display_name, password_hash, groups)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`, seq, u.ID, u.UserName, openatp.NameKey(u.UserName), u.DisplayName, bytesOrEmpty(u.PasswordHash), jsonList(u.Groups))
+			VALUES (?, ?, ?, ?, ?, ?, ?)`, seq, u.ID, u.UserName, openatp.NameKey(u.UserName), u.DisplayName, storeutil.BytesOrEmpty(u.PasswordHash), storeutil.JSONList(u.Groups))
 		if isUniqueViolation(err) {
 			return &openatp.Error{Kind: openatp.Conflict, Message: "a user with the same id or user name exists already", Err: err}
 		}
@@ -104,7 +78,7 @@ func (db *DB) UpdateDirectoryUser(ctx context.Context, tenantID string, u openat
 			return err
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE directory_users SET display_name = ?, password_hash = ?, groups = ?
-			WHERE tenant_seq = ? AND id = ?`, u.DisplayName, bytesOrEmpty(u.PasswordHash), jsonList(u.Groups), seq, u.ID)
+			WHERE tenant_seq = ? AND id = ?`, u.DisplayName, storeutil.BytesOrEmpty(u.PasswordHash), storeutil.JSONList(u.Groups), seq, u.ID)
 		if err != nil {
 			return storeError(err, "cannot update the user")
 		}
@@ -124,7 +98,7 @@ func scanUser(s scanner) (openatp.DirectoryUser, error) {
 		return u, err
 	}
 	var err error
-	u.Groups, err = parseList(groups)
+	u.Groups, err = storeutil.ParseList(groups)
 	return u, err
 }
 
@@ -191,7 +165,7 @@ func (db *DB) PutRole(ctx context.Context, tenantID string, r openatp.Role) erro
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO roles (tenant_seq, name, name_key, permissions, user_groups) VALUES (?, ?, ?, ?, ?)
 			ON CONFLICT (tenant_seq, name_key) DO UPDATE SET name = excluded.name, permissions = excluded.permissions, user_groups = excluded.user_groups`,
-			seq, r.Name, openatp.NameKey(r.Name), string(perms), jsonList(r.UserGroups))
+			seq, r.Name, openatp.NameKey(r.Name), string(perms), storeutil.JSONList(r.UserGroups))
 		return storeError(err, "cannot store the role")
 	})
 }
@@ -214,10 +188,10 @@ func (db *DB) Roles(ctx context.Context, tenantID string) ([]openatp.Role, error
 		if err := rows.Scan(&r.Name, &perms, &groups); err != nil {
 			return nil, storeError(err, "cannot read roles")
 		}
-		if r.Permissions, err = parseList(perms); err != nil {
+		if r.Permissions, err = storeutil.ParseList(perms); err != nil {
 			return nil, internal(err, "bad permissions of role "+r.Name)
 		}
-		if r.UserGroups, err = parseList(groups); err != nil {
+		if r.UserGroups, err = storeutil.ParseList(groups); err != nil {
 			return nil, internal(err, "bad user groups of role "+r.Name)
 		}
 		out = append(out, r)
@@ -270,7 +244,7 @@ func (db *DB) UpdateGroup(ctx context.Context, tenantID string, g openatp.Device
 			return openatp.Errorf(openatp.NotFound, "device group %d not found", g.ID)
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE device_groups SET name = ?, name_key = ?, description = ?, rules = ?, user_groups = ?
-			WHERE tenant_seq = ? AND id = ?`, g.Name, openatp.NameKey(g.Name), g.Description, string(rules), jsonList(g.UserGroups), seq, g.ID)
+			WHERE tenant_seq = ? AND id = ?`, g.Name, openatp.NameKey(g.Name), g.Description, string(rules), storeutil.JSONList(g.UserGroups), seq, g.ID)
 		if isUniqueViolation(err) {
 			return &openatp.Error{Kind: openatp.Conflict, Message: "another device group has that name", Err: err}
 		}

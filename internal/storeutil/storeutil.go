@@ -6,6 +6,7 @@ package storeutil
 
 import (
 	"cmp"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -173,4 +174,33 @@ func SortRels(rels []*Rel) {
 	slices.SortFunc(rels, func(a, b *Rel) int {
 		return cmp.Or(CompareUsers(a.User, b.User), cmp.Compare(a.MachineSeq, b.MachineSeq))
 	})
+}
+
+// JSONList encodes a list of strings for a JSON text column; nil as [].
+func JSONList(v []string) string {
+	if v == nil {
+		v = []string{}
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// ParseList decodes a JSONList column; null as empty.
+func ParseList(s string) ([]string, error) {
+	var v []string
+	if err := json.Unmarshal([]byte(s), &v); err != nil {
+		return nil, err
+	}
+	if v == nil {
+		v = []string{}
+	}
+	return v, nil
+}
+
+// BytesOrEmpty is b, or an empty slice for nil (NOT NULL blob columns).
+func BytesOrEmpty(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
 }
