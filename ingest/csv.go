@@ -195,11 +195,13 @@ func (s *csvSource) machine(r *Reader, rec []string, m *openatp.Machine) error {
 		}
 		name := s.props[p]
 		var err error
+		if f := stringProp(m, name); f != nil {
+			*f = cellPtr(v)
+			continue
+		}
 		switch name {
 		case "id":
 			m.ID = v
-		case "computerDnsName":
-			m.ComputerDNSName = cellPtr(v)
 		case "firstSeen", "lastSeen":
 			if v != "" {
 				var t time.Time
@@ -211,20 +213,6 @@ func (s *csvSource) machine(r *Reader, rec []string, m *openatp.Machine) error {
 					}
 				}
 			}
-		case "osPlatform":
-			m.OSPlatform = cellPtr(v)
-		case "osVersion":
-			m.OSVersion = cellPtr(v)
-		case "osProcessor":
-			m.OSProcessor = cellPtr(v)
-		case "version":
-			m.Version = cellPtr(v)
-		case "lastIpAddress":
-			m.LastIPAddress = cellPtr(v)
-		case "lastExternalIpAddress":
-			m.LastExternalIPAddress = cellPtr(v)
-		case "agentVersion":
-			m.AgentVersion = cellPtr(v)
 		case "osBuild":
 			if v != "" {
 				n, e := strconv.ParseInt(v, 10, 64)
@@ -234,14 +222,6 @@ func (s *csvSource) machine(r *Reader, rec []string, m *openatp.Machine) error {
 					m.OSBuild = &n
 				}
 			}
-		case "healthStatus":
-			m.HealthStatus = cellPtr(v)
-		case "onboardingStatus":
-			m.OnboardingStatus = cellPtr(v)
-		case "riskScore":
-			m.RiskScore = cellPtr(v)
-		case "exposureLevel":
-			m.ExposureLevel = cellPtr(v)
 		case "isAadJoined":
 			switch strings.ToLower(v) {
 			case "":
@@ -252,14 +232,10 @@ func (s *csvSource) machine(r *Reader, rec []string, m *openatp.Machine) error {
 			default:
 				err = &fieldError{name, fmt.Sprintf("%q is not true or false", clip(v))}
 			}
-		case "aadDeviceId":
-			m.AADDeviceID = cellPtr(v)
 		case "machineTags":
 			if v != "" {
 				m.MachineTags = strings.Split(v, ";")
 			}
-		case "deviceValue":
-			m.DeviceValue = cellPtr(v)
 		case "ipAddresses":
 			if strings.TrimSpace(v) != "" {
 				r.dec.reset([]byte(v))
@@ -271,8 +247,6 @@ func (s *csvSource) machine(r *Reader, rec []string, m *openatp.Machine) error {
 					err = &fieldError{name, "must hold a JSON array of {ipAddress, macAddress, type, operationalStatus}: " + err.Error()}
 				}
 			}
-		case "osArchitecture":
-			m.OSArchitecture = cellPtr(v)
 		}
 		if err != nil {
 			return err

@@ -211,51 +211,25 @@ func (d *decoder) machine(b []byte, m *openatp.Machine) error {
 			return d.lex.skip(0)
 		}
 		var err error
+		if f := stringProp(m, name); f != nil {
+			*f, err = d.optStr(name)
+			return err
+		}
 		switch name {
 		case "id":
 			m.ID, err = d.str(name)
-		case "computerDnsName":
-			m.ComputerDNSName, err = d.optStr(name)
 		case "firstSeen":
 			m.FirstSeen, err = d.optTime(name)
 		case "lastSeen":
 			m.LastSeen, err = d.optTime(name)
-		case "osPlatform":
-			m.OSPlatform, err = d.optStr(name)
-		case "osVersion":
-			m.OSVersion, err = d.optStr(name)
-		case "osProcessor":
-			m.OSProcessor, err = d.optStr(name)
-		case "version":
-			m.Version, err = d.optStr(name)
-		case "lastIpAddress":
-			m.LastIPAddress, err = d.optStr(name)
-		case "lastExternalIpAddress":
-			m.LastExternalIPAddress, err = d.optStr(name)
-		case "agentVersion":
-			m.AgentVersion, err = d.optStr(name)
 		case "osBuild":
 			m.OSBuild, err = d.optInt(name)
-		case "healthStatus":
-			m.HealthStatus, err = d.optStr(name)
-		case "onboardingStatus":
-			m.OnboardingStatus, err = d.optStr(name)
-		case "riskScore":
-			m.RiskScore, err = d.optStr(name)
-		case "exposureLevel":
-			m.ExposureLevel, err = d.optStr(name)
 		case "isAadJoined":
 			m.IsAADJoined, err = d.optBool(name)
-		case "aadDeviceId":
-			m.AADDeviceID, err = d.optStr(name)
 		case "machineTags":
 			m.MachineTags, err = d.tags(name)
-		case "deviceValue":
-			m.DeviceValue, err = d.optStr(name)
 		case "ipAddresses":
 			m.IPAddresses, err = d.ipAddresses(name)
-		case "osArchitecture":
-			m.OSArchitecture, err = d.optStr(name)
 		}
 		return err
 	})
@@ -495,4 +469,43 @@ func clip(s string) string {
 		cut--
 	}
 	return s[:cut] + "…"
+}
+
+// stringProp returns the field of m that holds the optional string
+// property name of the Machine entity, or nil if name is not one. The JSON
+// and CSV readers share it.
+func stringProp(m *openatp.Machine, name string) **string {
+	switch name {
+	case "computerDnsName":
+		return &m.ComputerDNSName
+	case "osPlatform":
+		return &m.OSPlatform
+	case "osVersion":
+		return &m.OSVersion
+	case "osProcessor":
+		return &m.OSProcessor
+	case "version":
+		return &m.Version
+	case "lastIpAddress":
+		return &m.LastIPAddress
+	case "lastExternalIpAddress":
+		return &m.LastExternalIPAddress
+	case "agentVersion":
+		return &m.AgentVersion
+	case "healthStatus":
+		return &m.HealthStatus
+	case "onboardingStatus":
+		return &m.OnboardingStatus
+	case "riskScore":
+		return &m.RiskScore
+	case "exposureLevel":
+		return &m.ExposureLevel
+	case "aadDeviceId":
+		return &m.AADDeviceID
+	case "deviceValue":
+		return &m.DeviceValue
+	case "osArchitecture":
+		return &m.OSArchitecture
+	}
+	return nil
 }
