@@ -14,16 +14,39 @@ type Writer interface {
 	WriteBatch(ctx context.Context, tenantID string, f func(w openatp.BatchWriter) error) error
 }
 
-// ImportOptions say how Import writes.
+// ImportOptions say how Import and Load write.
 type ImportOptions struct {
 	// BatchSize is the number of records per transaction; 0 makes the
 	// whole input one batch.
 	BatchSize int64
-	// ChunkSize is the number of records per write inside a transaction
-	// (default 5,000): it bounds memory, not atomicity.
+	// ChunkSize is the number of records per write inside a transaction:
+	// it bounds memory, not atomicity. The default is 5,000 machines or
+	// 20,000 logon events (a larger chunk merges more repeated events
+	// before they reach the store).
 	ChunkSize int
 	// OnBatch, if set, is called after each committed batch.
 	OnBatch func(BatchResult)
+}
+
+// The default ChunkSize by kind.
+const (
+	machineChunk = 5000
+	logonChunk   = 20000
+)
+
+// chunkSize is the number of records of kind k per chunk.
+func (o *ImportOptions) chunkSize(k Kind) int {
+	n := o.ChunkSize
+	if n <= 0 {
+		n = machineChunk
+		if k == Logons {
+			n = logonChunk
+		}
+	}
+	if o.BatchSize > 0 && int64(n) > o.BatchSize {
+		n = int(o.BatchSize)
+	}
+	return n
 }
 
 // BatchResult reports a committed batch.
@@ -32,6 +55,8 @@ type BatchResult struct {
 	Records   int64 // in this batch
 	FirstLine int64
 	LastLine  int64
+	Machines  int64 // of Records, how many were machines
+	Logons    int64 // and how many logon events
 }
 
 // Summary is what an input held.
@@ -57,9 +82,26 @@ func Validate(r *Reader) (Summary, error) {
 	}
 }
 
-// chunk is a run of records of one batch, handed from the reading
-// goroutine to the writing one.
+// Source is a stream of records for Load: a *Reader, or records made
+// some other way (`openatp seed` generates them). Records may change kind
+// along the stream.
+type Source interface {
+	// Next moves to the next record; io.EOF after the last one.
+	Next() error
+	// Kind is the kind of the current record.
+	Kind() Kind
+	// Machine is the current record when Kind is Machines.
+	Machine() openatp.Machine
+	// Logon is the current record when Kind is Logons.
+	Logon() openatp.Logon
+	// Line is where the current record starts, for errors and reports.
+	Line() int64
+}
+
+// chunk is a run of records of one kind and one batch, handed from the
+// reading goroutine to the writing one.
 type chunk struct {
+	kind  Kind
 	ms    []openatp.Machine
 	ls    []openatp.Logon
 	lines []int64
@@ -69,23 +111,31 @@ type chunk struct {
 
 func (c *chunk) len() int { return len(c.lines) }
 
-// Import reads r and writes its records to the tenant, BatchSize records
-// per transaction (or all in one): each batch is stored whole or not at
-// all, and batches are committed in order. Reading runs concurrently with
-// writing, a few chunks ahead; memory does not grow with the input.
+// Import reads r and writes its records to the tenant, as Load does, and
+// sums up the input: its kind and the properties it ignored. An error
+// about a record names r's input and the record's line.
+func Import(ctx context.Context, store Writer, tenantID string, r *Reader, o ImportOptions) (Summary, error) {
+	sum, err := load(ctx, store, tenantID, r, r.opts.Name, o)
+	sum.Kind, sum.Ignored = r.Kind(), r.Ignored()
+	return sum, err
+}
+
+// Load writes the records of src to the tenant, BatchSize records per
+// transaction (or all in one): each batch is stored whole or not at all,
+// and batches are committed in order. Reading runs concurrently with
+// writing, a few chunks ahead, in another goroutine; memory does not grow
+// with the input.
 //
-// A record the Reader rejects fails its batch (batches before it stay
+// A record src rejects fails its batch (batches before it stay
 // committed): run Validate first to refuse a bad input before any batch.
 // A record the store rejects (a logon of a machine the tenant does not
 // have) is reported as an *Error naming its line. Re-importing an input
 // changes nothing, so an import cut short can simply be run again.
-func Import(ctx context.Context, store Writer, tenantID string, r *Reader, o ImportOptions) (sum Summary, err error) {
-	if o.ChunkSize <= 0 {
-		o.ChunkSize = 5000
-	}
-	if o.BatchSize > 0 && int64(o.ChunkSize) > o.BatchSize {
-		o.ChunkSize = int(o.BatchSize)
-	}
+func Load(ctx context.Context, store Writer, tenantID string, src Source, o ImportOptions) (Summary, error) {
+	return load(ctx, store, tenantID, src, "", o)
+}
+
+func load(ctx context.Context, store Writer, tenantID string, src Source, name string, o ImportOptions) (sum Summary, err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	full := make(chan *chunk, 2)
@@ -96,12 +146,11 @@ func Import(ctx context.Context, store Writer, tenantID string, r *Reader, o Imp
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		produce(ctx, r, o, full, free)
+		produce(ctx, src, &o, full, free)
 	}()
 	defer func() {
 		cancel()
-		<-done // r is the reader's until it returns
-		sum.Kind, sum.Ignored = r.Kind(), r.Ignored()
+		<-done // src is the producer's until it returns
 	}()
 	for {
 		var c *chunk
@@ -132,6 +181,8 @@ func Import(ctx context.Context, store Writer, tenantID string, r *Reader, o Imp
 				}
 				if c.len() > 0 {
 					res.Records += int64(c.len())
+					res.Machines += int64(len(c.ms))
+					res.Logons += int64(len(c.ls))
 					res.LastLine = c.lines[c.len()-1]
 				}
 				if c.err != nil {
@@ -156,7 +207,7 @@ func Import(ctx context.Context, store Writer, tenantID string, r *Reader, o Imp
 			}
 		})
 		if err != nil {
-			return sum, storeError(err, cur, r.opts.Name)
+			return sum, storeError(err, cur, name)
 		}
 		sum.Batches++
 		sum.Records += res.Records
@@ -167,15 +218,15 @@ func Import(ctx context.Context, store Writer, tenantID string, r *Reader, o Imp
 }
 
 func recycle(c *chunk, free chan *chunk) {
-	c.ms, c.ls, c.lines, c.last, c.err = c.ms[:0], c.ls[:0], c.lines[:0], false, nil
+	c.kind, c.ms, c.ls, c.lines, c.last, c.err = Unknown, c.ms[:0], c.ls[:0], c.lines[:0], false, nil
 	select {
 	case free <- c:
 	default:
 	}
 }
 
-// produce reads r into chunks and sends them on full, then nil.
-func produce(ctx context.Context, r *Reader, o ImportOptions, full, free chan *chunk) {
+// produce reads src into chunks and sends them on full, then nil.
+func produce(ctx context.Context, src Source, o *ImportOptions, full, free chan *chunk) {
 	var c *chunk
 	get := func() bool {
 		select {
@@ -199,7 +250,7 @@ func produce(ctx context.Context, r *Reader, o ImportOptions, full, free chan *c
 	}
 	var inBatch int64
 	for {
-		err := r.Next()
+		err := src.Next()
 		if err == io.EOF {
 			if inBatch > 0 { // close the open batch, even with an empty chunk
 				c.last = true
@@ -218,15 +269,22 @@ func produce(ctx context.Context, r *Reader, o ImportOptions, full, free chan *c
 			send()
 			return
 		}
-		if r.Kind() == Machines {
-			c.ms = append(c.ms, r.Machine())
-		} else {
-			c.ls = append(c.ls, r.Logon())
+		kind := src.Kind()
+		if c.len() > 0 && kind != c.kind { // a chunk holds one kind
+			if !send() || !get() {
+				return
+			}
 		}
-		c.lines = append(c.lines, r.Line())
+		c.kind = kind
+		if kind == Machines {
+			c.ms = append(c.ms, src.Machine())
+		} else {
+			c.ls = append(c.ls, src.Logon())
+		}
+		c.lines = append(c.lines, src.Line())
 		inBatch++
 		batchDone := o.BatchSize > 0 && inBatch == o.BatchSize
-		if batchDone || c.len() >= o.ChunkSize {
+		if batchDone || c.len() >= o.chunkSize(kind) {
 			c.last = batchDone
 			if batchDone {
 				inBatch = 0

@@ -71,7 +71,11 @@ func TestImport(t *testing.T) {
 	if sum.Records != 25 || sum.Batches != 3 || sum.Kind != ingest.Machines || sum.Ignored["isExcluded"] != 25 {
 		t.Errorf("summary %+v", sum)
 	}
-	want := []ingest.BatchResult{{1, 10, 1, 10}, {2, 10, 11, 20}, {3, 5, 21, 25}}
+	want := []ingest.BatchResult{
+		{Number: 1, Records: 10, FirstLine: 1, LastLine: 10, Machines: 10},
+		{Number: 2, Records: 10, FirstLine: 11, LastLine: 20, Machines: 10},
+		{Number: 3, Records: 5, FirstLine: 21, LastLine: 25, Machines: 5},
+	}
 	if fmt.Sprint(want) != fmt.Sprint(batches) {
 		t.Errorf("batches %v, want %v", batches, want)
 	}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -239,4 +240,24 @@ func ptr[T any](set map[string]bool, name string, v T) *T {
 		return nil
 	}
 	return &v
+}
+
+// startCPUProfile writes a Go CPU profile of the rest of the run to path
+// (diagnostics; nothing when path is empty). The returned func stops it.
+func startCPUProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }

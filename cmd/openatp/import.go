@@ -36,8 +36,9 @@ func runImport(ctx context.Context, env *cliEnv, args []string) error {
 	formatFlag := fs.String("format", "", "jsonl, json or csv (default: by extension, else by the first byte)")
 	batch := fs.Int64("batch-size", 0, "records per transaction (0: each file is one transaction)")
 	validate := fs.Bool("validate", true, "with several files or --batch-size: check every record of every file before writing anything")
-	chunk := fs.Int("chunk-size", 0, "records per write inside a transaction (memory, not atomicity; default 5000 machines or 50000 logon events)")
+	chunk := fs.Int("chunk-size", 0, "records per write inside a transaction (memory, not atomicity; default 5000 machines or 20000 logon events)")
 	maxRecord := fs.Int("max-record", ingest.DefaultMaxRecord, "largest record (or line) accepted, in bytes")
+	cpuProfile := fs.String("cpu-profile", "", "write a Go CPU profile of the import to this file (diagnostics)")
 	fs.Usage = func() {
 		fmt.Fprintln(env.stderr, "usage: openatp import --tenant T [--kind machines|logons] [--format jsonl|json|csv] [--batch-size N] FILE...")
 		fs.PrintDefaults()
@@ -63,6 +64,11 @@ func runImport(ctx context.Context, env *cliEnv, args []string) error {
 	if *tenant == "" {
 		return fmt.Errorf("import: --tenant is required")
 	}
+	stopProfile, err := startCPUProfile(*cpuProfile)
+	if err != nil {
+		return err
+	}
+	defer stopProfile()
 	store, err := sf.open(ctx)
 	if err != nil {
 		return err

@@ -3,8 +3,10 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"os"
 	"path/filepath"
 	"strings"
@@ -27,7 +29,7 @@ func runSeed(ctx context.Context, env *cliEnv, args []string) error {
 	users := fs.Int("users", 500, "number of users")
 	logons := fs.Int("logons", 0, "number of logon events (0: about 1.5 per user-machine relation; else at least --users)")
 	seed := fs.Int64("seed", 1, "random seed: the same seed gives the same tenant")
-	batch := fs.Int("batch-size", 20000, "records per transaction")
+	batch := fs.Int("batch-size", 250000, "records per transaction")
 	out := fs.String("out", "", "write machines.jsonl and logons.jsonl (the records `openatp import` reads) into this directory instead of the store")
 	if err := parseFlags(env, fs, args); err != nil {
 		return err
@@ -46,13 +48,7 @@ func runSeed(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	defer store.Close()
-	t, err := store.Tenant(ctx, *tenant)
-	if openatp.IsKind(err, openatp.NotFound) {
-		if t, err = openatp.NewTenant(*tenant, time.Now()); err != nil {
-			return err
-		}
-		err = store.CreateTenant(ctx, t)
-	}
+	t, err := ensureTenant(ctx, store, *tenant)
 	if err != nil {
 		return err
 	}
@@ -62,76 +58,22 @@ func runSeed(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	prog := newProgress(env.stderr, int64(*machines))
-	var (
-		ms     []openatp.Machine
-		ls     []openatp.Logon
-		nm, nl int64
-	)
-	flushMachines := func() error {
-		if len(ms) == 0 {
-			return nil
+	// Progress counts the records handed to the store, a few chunks
+	// ahead of the last commit: the producer goroutine reports it, and
+	// prog is not touched elsewhere until Load has returned.
+	src := newGenSource(opts, func(k ingest.Kind, n int64) {
+		if k == ingest.Logons && prog.what == "machines" {
+			prog.phase("logons", int64(opts.Logons))
 		}
-		if err := store.UpsertMachines(ctx, t.ID, ms); err != nil {
-			return err
-		}
-		nm += int64(len(ms))
-		prog.set("machines", nm)
-		ms = ms[:0]
-		return ctx.Err()
-	}
-	flushLogons := func() error {
-		if len(ls) == 0 {
-			return nil
-		}
-		if err := store.AddLogons(ctx, t.ID, ls); err != nil {
-			return err
-		}
-		nl += int64(len(ls))
-		prog.set("logons", nl)
-		ls = ls[:0]
-		return ctx.Err()
-	}
-	started := false
-	err = demo.Generate(opts, demo.Funcs{
-		OnMachine: func(m openatp.Machine) error {
-			if err := m.Normalize(); err != nil {
-				return err
-			}
-			ms = append(ms, m)
-			if len(ms) >= *batch {
-				return flushMachines()
-			}
-			return nil
-		},
-		OnLogon: func(l openatp.Logon) error {
-			if !started {
-				started = true
-				if err := flushMachines(); err != nil {
-					return err
-				}
-				prog.phase("logons", int64(opts.Logons))
-			}
-			if err := l.Normalize(); err != nil {
-				return err
-			}
-			ls = append(ls, l)
-			if len(ls) >= *batch {
-				return flushLogons()
-			}
-			return nil
-		},
+		prog.set(k.String(), n)
 	})
-	if err == nil {
-		err = flushMachines()
-	}
-	if err == nil {
-		err = flushLogons()
-	}
+	defer src.stop()
+	_, err = ingest.Load(ctx, store, t.ID, src, ingest.ImportOptions{BatchSize: int64(*batch)})
 	prog.done()
 	if err != nil {
 		return err
 	}
-	return printJSON(env.stdout, map[string]any{"tenant": t.ID, "name": t.Name, "machines": nm, "logons": nl, "users": *users, "seed": *seed})
+	return printJSON(env.stdout, map[string]any{"tenant": t.ID, "name": t.Name, "machines": src.machines, "logons": src.logons, "users": *users, "seed": *seed})
 }
 
 // progress shows how far a long job is: a redrawn bar with rate and ETA
@@ -294,3 +236,71 @@ func seedFiles(env *cliEnv, dir string, o demo.Options) error {
 	}
 	return printJSON(env.stdout, map[string]any{"dir": dir, "machines": nm, "logons": nl, "users": opts.Users, "seed": opts.Seed})
 }
+
+// genSource is the records demo.Generate emits as an ingest.Source, so
+// that `seed` writes them as `import` writes a file: generating in one
+// goroutine while the store writes in another.
+type genSource struct {
+	next             func() (genRecord, bool)
+	stop             func()
+	progress         func(ingest.Kind, int64)
+	cur              genRecord
+	machines, logons int64 // emitted so far
+	err              error // of Generate, once Next has returned io.EOF
+}
+
+type genRecord struct {
+	kind ingest.Kind
+	m    openatp.Machine
+	l    openatp.Logon
+}
+
+// newGenSource calls progress with the number of records of a kind
+// emitted so far every few thousand records.
+func newGenSource(opts demo.Options, progress func(ingest.Kind, int64)) *genSource {
+	s := &genSource{progress: progress}
+	s.next, s.stop = iter.Pull(func(yield func(genRecord) bool) {
+		errStop := errors.New("stop")
+		err := demo.Generate(opts, demo.Funcs{
+			OnMachine: func(m openatp.Machine) error {
+				if !yield(genRecord{kind: ingest.Machines, m: m}) {
+					return errStop
+				}
+				return nil
+			},
+			OnLogon: func(l openatp.Logon) error {
+				if !yield(genRecord{kind: ingest.Logons, l: l}) {
+					return errStop
+				}
+				return nil
+			},
+		})
+		if err != nil && !errors.Is(err, errStop) {
+			s.err = err
+		}
+	})
+	return s
+}
+
+func (s *genSource) Next() error {
+	var ok bool
+	if s.cur, ok = s.next(); !ok {
+		if s.err != nil {
+			return s.err
+		}
+		return io.EOF
+	}
+	n := &s.machines
+	if s.cur.kind == ingest.Logons {
+		n = &s.logons
+	}
+	if *n++; *n%4096 == 0 {
+		s.progress(s.cur.kind, *n)
+	}
+	return nil
+}
+
+func (s *genSource) Kind() ingest.Kind        { return s.cur.kind }
+func (s *genSource) Machine() openatp.Machine { return s.cur.m }
+func (s *genSource) Logon() openatp.Logon     { return s.cur.l }
+func (s *genSource) Line() int64              { return s.machines + s.logons }
