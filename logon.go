@@ -97,6 +97,7 @@ type User struct {
 type UserMachine struct {
 	AccountName   string // as first seen
 	AccountDomain string
+	AccountSID    string // the user's first non-empty SID, or empty
 	MachineID     string
 	FirstSeen     time.Time
 	LastSeen      time.Time

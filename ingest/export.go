@@ -34,9 +34,9 @@ func AppendLogon(b []byte, l *openatp.Logon) []byte {
 // relation r exactly (first and last seen, logon types): one event per
 // logon type, the first at FirstSeen and the others at LastSeen, plus one
 // at LastSeen when a single type (or none) would leave it out.
-func RelationLogons(r openatp.UserMachine, sid string) []openatp.Logon {
+func RelationLogons(r openatp.UserMachine) []openatp.Logon {
 	ev := func(typ string, t time.Time) openatp.Logon {
-		return openatp.Logon{MachineID: r.MachineID, AccountName: r.AccountName, AccountDomain: r.AccountDomain, AccountSID: sid, LogonType: typ, Timestamp: t}
+		return openatp.Logon{MachineID: r.MachineID, AccountName: r.AccountName, AccountDomain: r.AccountDomain, AccountSID: r.AccountSID, LogonType: typ, Timestamp: t}
 	}
 	types := r.LogonTypes
 	if len(types) == 0 {

@@ -285,9 +285,14 @@ func TestRelationLogonsRoundTrip(t *testing.T) {
 	for _, r := range []openatp.UserMachine{
 		{AccountName: "a", AccountDomain: "d", MachineID: "m", FirstSeen: t0, LastSeen: t0},
 		{AccountName: "a", AccountDomain: "d", MachineID: "m", FirstSeen: t0, LastSeen: t0.Add(time.Hour), LogonTypes: []string{"Network"}},
-		{AccountName: "a", AccountDomain: "d", MachineID: "m", FirstSeen: t0, LastSeen: t0.Add(time.Hour), LogonTypes: []string{"Batch", "Network", "Unlock"}},
+		{AccountName: "a", AccountDomain: "d", AccountSID: "S-1-5-21-1-2-3-1001", MachineID: "m", FirstSeen: t0, LastSeen: t0.Add(time.Hour), LogonTypes: []string{"Batch", "Network", "Unlock"}},
 	} {
-		ls := RelationLogons(r, "")
+		ls := RelationLogons(r)
+		for _, l := range ls {
+			if l.AccountSID != r.AccountSID || l.AccountName != r.AccountName || l.AccountDomain != r.AccountDomain || l.MachineID != r.MachineID {
+				t.Errorf("%+v: event %+v names another user or machine", r, l)
+			}
+		}
 		first, last, types := ls[0].Timestamp, ls[0].Timestamp, map[string]bool{}
 		for _, l := range ls {
 			first, last = minTime(first, l.Timestamp), maxTime(last, l.Timestamp)

@@ -209,7 +209,7 @@ func snapshotMachines(ctx context.Context, tx pgx.Tx, tseq int64, groups []opena
 }
 
 func snapshotRelations(ctx context.Context, tx pgx.Tx, tseq int64, f func(openatp.UserMachine) error) error {
-	rows, err := tx.Query(ctx, `SELECT u.account_name, u.account_domain, m.id, um.first_seen, um.last_seen, um.logon_types
+	rows, err := tx.Query(ctx, `SELECT u.account_name, u.account_domain, u.sid, m.id, um.first_seen, um.last_seen, um.logon_types
 		FROM users u
 		JOIN user_machines um ON um.tenant_seq = u.tenant_seq AND um.name_key = u.name_key AND um.domain_key = u.domain_key
 		JOIN machines m ON m.seq = um.machine_seq
@@ -220,7 +220,7 @@ func snapshotRelations(ctx context.Context, tx pgx.Tx, tseq int64, f func(openat
 	defer rows.Close()
 	var r openatp.UserMachine
 	var first, last, types int64
-	dest := []any{&r.AccountName, &r.AccountDomain, &r.MachineID, &first, &last, &types}
+	dest := []any{&r.AccountName, &r.AccountDomain, &r.AccountSID, &r.MachineID, &first, &last, &types}
 	for rows.Next() {
 		if err := rows.Scan(dest...); err != nil {
 			return storeError(err, "cannot read user machines")

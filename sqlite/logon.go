@@ -307,7 +307,7 @@ func snapshotMachines(ctx context.Context, tx *sql.Tx, tseq int64, groups []open
 }
 
 func snapshotRelations(ctx context.Context, tx *sql.Tx, tseq int64, f func(openatp.UserMachine) error) error {
-	rows, err := tx.QueryContext(ctx, `SELECT u.account_name, u.account_domain, m.id, um.first_seen, um.last_seen, um.logon_types
+	rows, err := tx.QueryContext(ctx, `SELECT u.account_name, u.account_domain, u.sid, m.id, um.first_seen, um.last_seen, um.logon_types
 		FROM users u
 		JOIN user_machines um ON um.tenant_seq = u.tenant_seq AND um.name_key = u.name_key AND um.domain_key = u.domain_key
 		JOIN machines m ON m.seq = um.machine_seq
@@ -319,7 +319,7 @@ func snapshotRelations(ctx context.Context, tx *sql.Tx, tseq int64, f func(opena
 	for rows.Next() {
 		var r openatp.UserMachine
 		var first, last, types int64
-		if err := rows.Scan(&r.AccountName, &r.AccountDomain, &r.MachineID, &first, &last, &types); err != nil {
+		if err := rows.Scan(&r.AccountName, &r.AccountDomain, &r.AccountSID, &r.MachineID, &first, &last, &types); err != nil {
 			return storeError(err, "cannot read user machines")
 		}
 		r.FirstSeen, r.LastSeen, r.LogonTypes = fromNanos(first), fromNanos(last), storeutil.LogonTypes(types)

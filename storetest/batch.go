@@ -35,7 +35,7 @@ func testWriteBatch(t *testing.T, su *suite) {
 		noErr(t, err)
 		diff(t, "alice", machineIDs(1, 2, 3), userMachineIDs(t, s, tenant, openatp.UserRef{Name: "alice"}))
 		_, rels := snapshot(t, s, tenant)
-		diff(t, "relation 2", openatp.UserMachine{AccountName: "alice", AccountDomain: "contoso", MachineID: machineID(2),
+		diff(t, "relation 2", openatp.UserMachine{AccountName: "alice", AccountDomain: "contoso", AccountSID: "S-1-5-21-alice", MachineID: machineID(2),
 			FirstSeen: at(0), LastSeen: at(1), LogonTypes: []string{"Interactive", "Network"}}, rels[1], equateEmpty)
 		v1, err := s.DataVersion(ctx)
 		noErr(t, err)

@@ -18,9 +18,10 @@ func testAddLogons(t *testing.T, su *suite) {
 	}
 	events[0].AccountSID = ""
 	mustLogons(t, s, tenant, events...)
+	// The user keeps its first non-empty SID: events[0] has none.
 	want := []openatp.UserMachine{
-		{AccountName: "Alice", AccountDomain: "Contoso", MachineID: machineID(1), FirstSeen: at(2), LastSeen: at(9), LogonTypes: []string{"Interactive", "Network"}},
-		{AccountName: "Alice", AccountDomain: "Contoso", MachineID: machineID(2), FirstSeen: at(7), LastSeen: at(7), LogonTypes: []string{}},
+		{AccountName: "Alice", AccountDomain: "Contoso", AccountSID: "S-1-5-21-alice", MachineID: machineID(1), FirstSeen: at(2), LastSeen: at(9), LogonTypes: []string{"Interactive", "Network"}},
+		{AccountName: "Alice", AccountDomain: "Contoso", AccountSID: "S-1-5-21-alice", MachineID: machineID(2), FirstSeen: at(7), LastSeen: at(7), LogonTypes: []string{}},
 	}
 	_, rels := snapshot(t, s, tenant)
 	diff(t, "relations", want, rels, equateEmpty)
@@ -38,8 +39,8 @@ func testAddLogons(t *testing.T, su *suite) {
 			logon("contoso", "alice", 1, 3, "Network"), // inside: nothing changes
 		)
 		want := []openatp.UserMachine{
-			{AccountName: "Alice", AccountDomain: "Contoso", MachineID: machineID(1), FirstSeen: at(1), LastSeen: at(9), LogonTypes: []string{"Batch", "Interactive", "Network"}},
-			{AccountName: "Alice", AccountDomain: "Contoso", MachineID: machineID(2), FirstSeen: at(7), LastSeen: at(12), LogonTypes: []string{"Unlock"}},
+			{AccountName: "Alice", AccountDomain: "Contoso", AccountSID: "S-1-5-21-alice", MachineID: machineID(1), FirstSeen: at(1), LastSeen: at(9), LogonTypes: []string{"Batch", "Interactive", "Network"}},
+			{AccountName: "Alice", AccountDomain: "Contoso", AccountSID: "S-1-5-21-alice", MachineID: machineID(2), FirstSeen: at(7), LastSeen: at(12), LogonTypes: []string{"Unlock"}},
 		}
 		_, rels := snapshot(t, s, tenant)
 		diff(t, "relations", want, rels, equateEmpty)
@@ -196,5 +197,5 @@ func testTenantIsolation(t *testing.T, su *suite) {
 
 	ms, rels := snapshot(t, s, a)
 	diff(t, "machines of a", []string{ma.ID}, ids(ms))
-	diff(t, "relations of a", []openatp.UserMachine{{AccountName: "alice", AccountDomain: "contoso", MachineID: ma.ID, FirstSeen: at(1), LastSeen: at(1), LogonTypes: []string{"Network"}}}, rels)
+	diff(t, "relations of a", []openatp.UserMachine{{AccountName: "alice", AccountDomain: "contoso", AccountSID: "S-1-5-21-alice", MachineID: ma.ID, FirstSeen: at(1), LastSeen: at(1), LogonTypes: []string{"Network"}}}, rels)
 }

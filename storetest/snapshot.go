@@ -26,7 +26,7 @@ func testSnapshot(t *testing.T, su *suite) {
 	lab.RBACGroupID, lab.RBACGroupName = 7, "Lab"
 	diff(t, "machines", []openatp.Machine{defaultGroup(m2), lab, defaultGroup(m1)}, ms)
 	um := func(name, domain string, n, first, last int, typ string) openatp.UserMachine {
-		return openatp.UserMachine{AccountName: name, AccountDomain: domain, MachineID: machineID(n), FirstSeen: at(first), LastSeen: at(last), LogonTypes: []string{typ}}
+		return openatp.UserMachine{AccountName: name, AccountDomain: domain, AccountSID: "S-1-5-21-" + name, MachineID: machineID(n), FirstSeen: at(first), LastSeen: at(last), LogonTypes: []string{typ}}
 	}
 	// By user (name, then domain, both ignoring case), then machine id.
 	diff(t, "relations", []openatp.UserMachine{
@@ -152,7 +152,7 @@ func testResetTenant(t *testing.T, su *suite) {
 		mustMachines(t, other, a, 3, 1)
 		mustLogons(t, s, a, logon("CONTOSO", "ALICE", 1, 3, "Network"))
 		_, rels := snapshot(t, s, a)
-		diff(t, "relations", []openatp.UserMachine{{AccountName: "ALICE", AccountDomain: "CONTOSO", MachineID: machineID(1),
+		diff(t, "relations", []openatp.UserMachine{{AccountName: "ALICE", AccountDomain: "CONTOSO", AccountSID: "S-1-5-21-ALICE", MachineID: machineID(1),
 			FirstSeen: at(3), LastSeen: at(3), LogonTypes: []string{"Network"}}}, rels)
 		wantKind(t, s.AddLogons(ctx, a, []openatp.Logon{logon("contoso", "alice", 2, 1, "")}), openatp.Invalid)
 	})

@@ -236,7 +236,7 @@ func runExport(ctx context.Context, env *cliEnv, args []string) error {
 		}, func(openatp.UserMachine) error { return errStop })
 	} else {
 		err = store.Snapshot(ctx, t.ID, func(openatp.Machine) error { return nil }, func(r openatp.UserMachine) error {
-			for _, l := range ingest.RelationLogons(r, "") {
+			for _, l := range ingest.RelationLogons(r) {
 				buf = append(ingest.AppendLogon(buf[:0], &l), '\n')
 				n++
 				if _, err := bw.Write(buf); err != nil {
