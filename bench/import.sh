@@ -6,11 +6,14 @@
 # 1. seeds a tenant into a fresh data dir (rate and peak memory of seed);
 # 2. writes the same generated records as JSON Lines (seed --out): every
 #    machine, then every logon event (5,000,000 by default);
-# 3. imports both files into another fresh data dir, each file one
+# 3. reads both files with import --dry-run (every record parsed and
+#    checked, nothing written): the baseline the import rates are divided
+#    by, measured in the same run;
+# 4. imports both files into another fresh data dir, each file one
 #    transaction read in one pass (rate and peak memory of import);
-# 4. imports them again into a third data dir with --batch-size 250000
+# 5. imports them again into a third data dir with --batch-size 250000
 #    --validate=false (one pass, a transaction per 250,000 records);
-# 5. checks that the seeded and the imported tenants export identically.
+# 6. checks that the seeded and the imported tenants export identically.
 # Peak memory is the maximum resident set size reported by /usr/bin/time.
 # Results go to bench/results/import-<machines>-<users>-<logons>/ (the
 # large files are deleted at the end; KEEP=1 keeps them).
@@ -39,12 +42,23 @@ rate() { awk -v n="$1" -v s="$2" 'BEGIN {printf "%.0f", n/s}'; }
 echo "== seed: $MACHINES machines, $USERS users, $LOGONS logon events"
 timed seed "$BIN" seed --data "$OUT/seeded" --tenant bench.example --machines "$MACHINES" --users "$USERS" --logons "$LOGONS" --seed 1 >"$OUT/seed.json"
 SEED_SECS=$SECS; SEED_RSS=$RSS_MIB
-echo "seed: ${SEED_SECS} s, $(rate $((MACHINES + LOGONS)) "$SEED_SECS") records/s ($(rate "$LOGONS" "$SEED_SECS") logon events/s overall), peak RSS ${SEED_RSS} MiB"
+phase() { sed -n "s/^  \"$1\": \([0-9.]*\).*/\1/p" "$OUT/seed.json" | awk '{printf "%.0f", $1}'; }
+echo "seed: ${SEED_SECS} s, $(rate $((MACHINES + LOGONS)) "$SEED_SECS") records/s, peak RSS ${SEED_RSS} MiB"
+echo "seed phases: $(phase machines_per_second) machines/s, then $(phase logons_per_second) logon events/s"
 
 echo "== seed --out: the same records as JSON Lines files"
 timed seed-files "$BIN" seed --out "$OUT/files" --machines "$MACHINES" --users "$USERS" --logons "$LOGONS" --seed 1 >/dev/null
 NM=$(wc -l <"$OUT/files/machines.jsonl"); NL=$(wc -l <"$OUT/files/logons.jsonl")
 echo "files: $NM machines ($(du -h "$OUT/files/machines.jsonl" | cut -f1)), $NL logon events ($(du -h "$OUT/files/logons.jsonl" | cut -f1)) in ${SECS} s"
+
+echo "== baseline: import --dry-run (read and check, write nothing)"
+timed dry-machines "$BIN" import --dry-run "$OUT/files/machines.jsonl" >/dev/null
+DM_SECS=$SECS
+timed dry-logons "$BIN" import --dry-run "$OUT/files/logons.jsonl" >/dev/null
+DL_SECS=$SECS; DL_RSS=$RSS_MIB
+echo "read machines: ${DM_SECS} s, $(rate "$NM" "$DM_SECS") machines/s"
+echo "read logons:   ${DL_SECS} s, $(rate "$NL" "$DL_SECS") logon events/s, peak RSS ${DL_RSS} MiB"
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a/b}'; }
 
 echo "== import, each file one transaction (one pass)"
 timed import-machines "$BIN" import --data "$OUT/imported" --tenant bench.example "$OUT/files/machines.jsonl" >"$OUT/import-machines.json"
@@ -53,6 +67,7 @@ timed import-logons "$BIN" import --data "$OUT/imported" --tenant bench.example 
 IL_SECS=$SECS; IL_RSS=$RSS_MIB
 echo "import machines: ${IM_SECS} s, $(rate "$NM" "$IM_SECS") machines/s, peak RSS ${IM_RSS} MiB"
 echo "import logons:   ${IL_SECS} s, $(rate "$NL" "$IL_SECS") logon events/s, peak RSS ${IL_RSS} MiB"
+echo "import/read-only rate: machines $(ratio "$DM_SECS" "$IM_SECS"), logons $(ratio "$DL_SECS" "$IL_SECS")"
 
 echo "== import with --batch-size 250000 --validate=false"
 timed import-machines-batched "$BIN" import --data "$OUT/batched" --tenant bench.example --batch-size 250000 --validate=false "$OUT/files/machines.jsonl" >/dev/null
@@ -61,6 +76,7 @@ timed import-logons-batched "$BIN" import --data "$OUT/batched" --tenant bench.e
 BL_SECS=$SECS; BL_RSS=$RSS_MIB
 echo "import machines: ${BM_SECS} s, $(rate "$NM" "$BM_SECS") machines/s, peak RSS ${BM_RSS} MiB"
 echo "import logons:   ${BL_SECS} s, $(rate "$NL" "$BL_SECS") logon events/s, peak RSS ${BL_RSS} MiB"
+echo "import/read-only rate: machines $(ratio "$DM_SECS" "$BM_SECS"), logons $(ratio "$DL_SECS" "$BL_SECS")"
 
 echo "== round trip"
 for kind in machines logons; do

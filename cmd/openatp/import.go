@@ -39,6 +39,7 @@ func runImport(ctx context.Context, env *cliEnv, args []string) error {
 	chunk := fs.Int("chunk-size", 0, "records per write inside a transaction (memory, not atomicity; default 5000 machines or 20000 logon events)")
 	maxRecord := fs.Int("max-record", ingest.DefaultMaxRecord, "largest record (or line) accepted, in bytes")
 	cpuProfile := fs.String("cpu-profile", "", "write a Go CPU profile of the import to this file (diagnostics)")
+	dryRun := fs.Bool("dry-run", false, "check every record of every file and print the summary, writing nothing (no store is opened)")
 	fs.Usage = func() {
 		fmt.Fprintln(env.stderr, "usage: openatp import --tenant T [--kind machines|logons] [--format jsonl|json|csv] [--batch-size N] FILE...")
 		fs.PrintDefaults()
@@ -61,7 +62,7 @@ func runImport(ctx context.Context, env *cliEnv, args []string) error {
 	if *batch < 0 {
 		return fmt.Errorf("--batch-size must be >= 0")
 	}
-	if *tenant == "" {
+	if *tenant == "" && !*dryRun {
 		return fmt.Errorf("import: --tenant is required")
 	}
 	stopProfile, err := startCPUProfile(*cpuProfile)
@@ -69,34 +70,29 @@ func runImport(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	defer stopProfile()
+	opts := func(name string) ingest.Options {
+		return ingest.Options{Format: format, Kind: kind, Name: name, MaxRecord: *maxRecord}
+	}
+	if *dryRun {
+		out, err := checkFiles(env, files, opts, true)
+		if err != nil {
+			return err
+		}
+		return printJSON(env.stdout, out)
+	}
 	store, err := sf.open(ctx)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	opts := func(name string) ingest.Options {
-		return ingest.Options{Format: format, Kind: kind, Name: name, MaxRecord: *maxRecord}
-	}
 
 	start := time.Now()
 	// One file in one batch needs no separate pass: its one transaction is
 	// rolled back by a bad record, and the write lock is held while it is
 	// read either way.
 	if *validate && (len(files) > 1 || *batch > 0) {
-		for _, name := range files {
-			if name == "-" {
-				continue
-			}
-			f, err := os.Open(name)
-			if err != nil {
-				return err
-			}
-			sum, err := ingest.Validate(ingest.NewReader(f, opts(name)))
-			f.Close()
-			if err != nil {
-				return fmt.Errorf("%w (nothing was imported)", err)
-			}
-			fmt.Fprintf(env.stderr, "import: %s: %d %s checked\n", name, sum.Records, sum.Kind)
+		if _, err := checkFiles(env, files, opts, false); err != nil {
+			return fmt.Errorf("%w (nothing was imported)", err)
 		}
 	}
 
@@ -105,23 +101,7 @@ func runImport(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 
-	type fileSummary struct {
-		File    string           `json:"file"`
-		Kind    string           `json:"kind"`
-		Records int64            `json:"records"`
-		Batches int              `json:"batches"`
-		Ignored map[string]int64 `json:"ignored"`
-	}
-	out := struct {
-		Tenant  string           `json:"tenant"`
-		Name    string           `json:"name"`
-		Records int64            `json:"records"`
-		Batches int              `json:"batches"`
-		Ignored map[string]int64 `json:"ignored"`
-		Seconds float64          `json:"seconds"`
-		Rate    float64          `json:"records_per_second"`
-		Files   []fileSummary    `json:"files"`
-	}{Tenant: t.ID, Name: t.Name, Ignored: map[string]int64{}, Files: []fileSummary{}}
+	out := importSummary{Tenant: t.ID, Name: t.Name, Ignored: map[string]int64{}, Files: []fileSummary{}}
 	for _, name := range files {
 		var in io.Reader = env.stdin
 		if name != "-" {
@@ -168,6 +148,60 @@ func runImport(ctx context.Context, env *cliEnv, args []string) error {
 	out.Seconds = time.Since(start).Seconds()
 	out.Rate = float64(out.Records) / max(out.Seconds, 1e-9)
 	return printJSON(env.stdout, out)
+}
+
+// importSummary is what import prints on standard output.
+type importSummary struct {
+	Tenant  string           `json:"tenant,omitempty"` // not with --dry-run
+	Name    string           `json:"name,omitempty"`
+	Records int64            `json:"records"`
+	Batches int              `json:"batches"`
+	Ignored map[string]int64 `json:"ignored"`
+	Seconds float64          `json:"seconds"`
+	Rate    float64          `json:"records_per_second"`
+	Files   []fileSummary    `json:"files"`
+}
+
+type fileSummary struct {
+	File    string           `json:"file"`
+	Kind    string           `json:"kind"`
+	Records int64            `json:"records"`
+	Batches int              `json:"batches"`
+	Ignored map[string]int64 `json:"ignored"`
+}
+
+// checkFiles reads and checks every record of every file, as import
+// would, writing nothing, and returns the summary import would print (with
+// no batches). The first bad record is the error. Standard input ("-") is
+// checked only if stdin says so: it cannot be read twice.
+func checkFiles(env *cliEnv, files []string, opts func(string) ingest.Options, stdin bool) (importSummary, error) {
+	start := time.Now()
+	out := importSummary{Ignored: map[string]int64{}, Files: []fileSummary{}}
+	for _, name := range files {
+		var in io.Reader = env.stdin
+		if name == "-" && !stdin {
+			continue
+		}
+		if name != "-" {
+			f, err := os.Open(name)
+			if err != nil {
+				return out, err
+			}
+			defer f.Close()
+			in = f
+		}
+		sum, err := ingest.Validate(ingest.NewReader(bufio.NewReaderSize(in, 1<<20), opts(name)))
+		if err != nil {
+			return out, err
+		}
+		fmt.Fprintf(env.stderr, "import: %s: %d %s checked\n", name, sum.Records, sum.Kind)
+		out.Records += sum.Records
+		ingest.MergeIgnored(out.Ignored, sum.Ignored)
+		out.Files = append(out.Files, fileSummary{File: name, Kind: sum.Kind.String(), Records: sum.Records, Ignored: sum.Ignored})
+	}
+	out.Seconds = time.Since(start).Seconds()
+	out.Rate = float64(out.Records) / max(out.Seconds, 1e-9)
+	return out, nil
 }
 
 // ensureTenant finds a tenant by id or name, creating one of that name if

@@ -123,7 +123,20 @@ func TestImportRoundTrip(t *testing.T) {
 	dir := t.TempDir()
 	m, l := seedExport(t, dir, 7, 2000, 1000)
 	dst := filepath.Join(dir, "imported")
-	out := mustCLI(t, "import", "--data", dst, "--tenant", "copy.example", m, l)
+
+	// --dry-run reads both files, writes nothing, and counts what import
+	// will count.
+	out := mustCLI(t, "import", "--dry-run", "--data", dst, m, l)
+	for _, want := range []string{`"records": 2000,`, `"rbacGroupId": 2000`, `"kind": "logons"`, `"batches": 0`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("--dry-run summary does not say %s:\n%s", want, out)
+		}
+	}
+	if _, err := os.Stat(dst); !os.IsNotExist(err) {
+		t.Errorf("--dry-run created the data dir (%v)", err)
+	}
+
+	out = mustCLI(t, "import", "--data", dst, "--tenant", "copy.example", m, l)
 	if !strings.Contains(out, `"rbacGroupId": 2000`) {
 		t.Errorf("summary does not count the ignored rbacGroupId:\n%s", out)
 	}
@@ -178,7 +191,7 @@ func relations(t *testing.T, s openatp.Store, tenant string) []string {
 	}
 	var out []string
 	err = s.Snapshot(context.Background(), tn.ID, func(openatp.Machine) error { return nil }, func(r openatp.UserMachine) error {
-		out = append(out, fmt.Sprintf("%s|%s|%s|%s|%s|%v", r.AccountName, r.AccountDomain, r.MachineID,
+		out = append(out, fmt.Sprintf("%s|%s|%s|%s|%s|%s|%v", r.AccountName, r.AccountDomain, r.AccountSID, r.MachineID,
 			r.FirstSeen.Format(time.RFC3339Nano), r.LastSeen.Format(time.RFC3339Nano), r.LogonTypes))
 		return nil
 	})
@@ -230,6 +243,12 @@ func TestImportBadFiles(t *testing.T) {
 			first := filepath.Join(dir, "first.jsonl")
 			if err := os.WriteFile(first, []byte(`{"id":"`+strings.Repeat("e", 40)+`"}`+"\n"), 0o600); err != nil {
 				t.Fatal(err)
+			}
+			if !tc.firstStored { // --dry-run finds the same error
+				dry := append(append([]string{"import", "--dry-run"}, tc.extra...), first, name)
+				if _, err := cli(t, dry...); err == nil || !strings.Contains(err.Error(), tc.want) {
+					t.Errorf("--dry-run: error %v does not say %q", err, tc.want)
+				}
 			}
 			data := filepath.Join(dir, "data")
 			mustCLI(t, "tenant", "create", "--data", data, "--name", "t.example")

@@ -68,12 +68,22 @@ func runSeed(ctx context.Context, env *cliEnv, args []string) error {
 		prog.set(k.String(), n)
 	})
 	defer src.stop()
+	start := time.Now()
 	_, err = ingest.Load(ctx, store, t.ID, src, ingest.ImportOptions{BatchSize: int64(*batch)})
 	prog.done()
 	if err != nil {
 		return err
 	}
-	return printJSON(env.stdout, map[string]any{"tenant": t.ID, "name": t.Name, "machines": src.machines, "logons": src.logons, "users": *users, "seed": *seed})
+	// The phases split where the first logon event was generated (the
+	// machines still queued then are a few chunks, well under a second).
+	end, split := time.Now(), src.firstLogon
+	if split.IsZero() {
+		split = time.Now()
+	}
+	machineSecs, logonSecs := split.Sub(start).Seconds(), end.Sub(split).Seconds()
+	return printJSON(env.stdout, map[string]any{"tenant": t.ID, "name": t.Name, "machines": src.machines, "logons": src.logons, "users": *users, "seed": *seed,
+		"seconds": end.Sub(start).Seconds(), "machine_seconds": machineSecs, "logon_seconds": logonSecs,
+		"machines_per_second": float64(src.machines) / max(machineSecs, 1e-9), "logons_per_second": float64(src.logons) / max(logonSecs, 1e-9)})
 }
 
 // progress shows how far a long job is: a redrawn bar with rate and ETA
@@ -245,8 +255,9 @@ type genSource struct {
 	stop             func()
 	progress         func(ingest.Kind, int64)
 	cur              genRecord
-	machines, logons int64 // emitted so far
-	err              error // of Generate, once Next has returned io.EOF
+	machines, logons int64     // emitted so far
+	firstLogon       time.Time // when the first logon event was emitted
+	err              error     // of Generate, once Next has returned io.EOF
 }
 
 type genRecord struct {
@@ -293,6 +304,9 @@ func (s *genSource) Next() error {
 	n := &s.machines
 	if s.cur.kind == ingest.Logons {
 		n = &s.logons
+		if s.logons == 0 {
+			s.firstLogon = time.Now()
+		}
 	}
 	if *n++; *n%4096 == 0 {
 		s.progress(s.cur.kind, *n)
