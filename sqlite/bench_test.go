@@ -145,6 +145,9 @@ func loadedDB(b *testing.B) *sqlite.DB {
 }
 
 func TestMain(m *testing.M) {
+	if path := os.Getenv("OPENATP_SHM_PROBE"); path != "" {
+		os.Exit(shmProbe(path)) // a second process of TestShmLocksKept
+	}
 	code := m.Run()
 	if loaded.db != nil {
 		loaded.db.Close()

@@ -2,9 +2,13 @@ package sqlite_test
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -66,4 +70,63 @@ func TestDataVersionFromSharedHeader(t *testing.T) {
 	if !sqlite.ReadsSharedHeader(a) {
 		t.Error("the PRAGMA cross-check turned the shared header off: it missed a commit")
 	}
+}
+
+// The store's own look at the -shm file must not cost SQLite its locks
+// there. POSIX record locks belong to a process and a file, and closing any
+// descriptor of the file drops them all: had openShm opened and closed the
+// file, another process opening the database would find no one holding the
+// shared-memory "dead man switch" lock, take it to mean it is alone,
+// reinitialize the WAL index under this process's readers (which then fail
+// with "disk I/O error") and could checkpoint over pages they still read.
+// A second process asks the kernel who holds the lock.
+func TestShmLocksKept(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the probe reads Linux record locks")
+	}
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "x.db")
+	db, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.DataVersion(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !sqlite.ReadsSharedHeader(db) {
+		t.Fatal("DataVersion does not read the shared header")
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "OPENATP_SHM_PROBE="+path)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("probe: %v\n%s", err, out)
+	}
+	if got, want := strings.TrimSpace(string(out)), fmt.Sprintf("held by %d", os.Getpid()); got != want {
+		t.Errorf("the -shm lock SQLite takes on open is %q, want %q", got, want)
+	}
+}
+
+// shmProbe prints who holds a lock on the byte of path's -shm file every
+// SQLite connection holds a shared lock on while it uses the WAL index
+// (UNIX_SHM_DMS in SQLite's os_unix.c: byte 128).
+func shmProbe(path string) int {
+	f, err := os.OpenFile(path+"-shm", os.O_RDWR, 0)
+	if err != nil {
+		fmt.Println(err)
+		return 1
+	}
+	defer f.Close()
+	lk := syscall.Flock_t{Type: syscall.F_WRLCK, Whence: 0, Start: 128, Len: 1}
+	if err := syscall.FcntlFlock(f.Fd(), syscall.F_GETLK, &lk); err != nil {
+		fmt.Println(err)
+		return 1
+	}
+	if lk.Type == syscall.F_UNLCK {
+		fmt.Println("not held")
+	} else {
+		fmt.Printf("held by %d\n", lk.Pid)
+	}
+	return 0
 }

@@ -5,6 +5,7 @@ package sqlite
 import (
 	"os"
 	"runtime"
+	"strconv"
 	"sync/atomic"
 	"syscall"
 	"unsafe"
@@ -25,25 +26,55 @@ type shmWatch struct {
 	mem []byte
 }
 
-// openShm maps the -shm file of the database at path; nil when that is not
-// possible (the caller then reads PRAGMA data_version).
+// openShm maps the -shm file of the database at path, through a
+// descriptor SQLite already has open on it in this process (found in
+// /proc/self/fd); nil when there is none or that is not possible (not
+// Linux): the caller then reads PRAGMA data_version.
+//
+// It must not open the file itself. POSIX record locks belong to a process
+// and a file, and closing any descriptor of the file drops every lock the
+// process holds on it, SQLite's included: another process opening the
+// database would then take itself for the only user of the WAL index,
+// reinitialize it under this process's readers and could checkpoint over
+// pages they still read. The mapping outlives the descriptor; if SQLite
+// closes it and the file is later replaced, the mapped header stops
+// changing, which the PRAGMA cross-check of DataVersion notices.
 func openShm(path string) *shmWatch {
-	f, err := os.Open(path + "-shm")
+	want, err := os.Stat(path + "-shm")
+	if err != nil || want.Size() < 2*walHeaderSize+40 {
+		return nil
+	}
+	wst, ok := want.Sys().(*syscall.Stat_t)
+	if !ok {
+		return nil
+	}
+	fds, err := os.ReadDir("/proc/self/fd")
 	if err != nil {
 		return nil
 	}
-	defer f.Close()
-	if st, err := f.Stat(); err != nil || st.Size() < 2*walHeaderSize+40 {
-		return nil
+	isShm := func(fd int) bool {
+		var st syscall.Stat_t
+		return syscall.Fstat(fd, &st) == nil && st.Dev == wst.Dev && st.Ino == wst.Ino
 	}
-	mem, err := syscall.Mmap(int(f.Fd()), 0, 2*walHeaderSize+40, syscall.PROT_READ, syscall.MAP_SHARED)
-	if err != nil {
-		return nil
+	for _, e := range fds {
+		fd, err := strconv.Atoi(e.Name())
+		if err != nil || !isShm(fd) {
+			continue
+		}
+		mem, err := syscall.Mmap(fd, 0, 2*walHeaderSize+40, syscall.PROT_READ, syscall.MAP_SHARED)
+		if err != nil {
+			continue
+		}
+		if !isShm(fd) { // closed and its number reused meanwhile: not our file
+			_ = syscall.Munmap(mem)
+			continue
+		}
+		w := &shmWatch{mem: mem}
+		// Unmapped once no DataVersion call can still be reading it.
+		runtime.AddCleanup(w, func(mem []byte) { _ = syscall.Munmap(mem) }, mem)
+		return w
 	}
-	w := &shmWatch{mem: mem}
-	// Unmapped once no DataVersion call can still be reading it.
-	runtime.AddCleanup(w, func(mem []byte) { _ = syscall.Munmap(mem) }, mem)
-	return w
+	return nil
 }
 
 // version returns a hash of the first header copy, with bit 63 set (so it
