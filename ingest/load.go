@@ -116,7 +116,9 @@ func (c *chunk) len() int { return len(c.lines) }
 // about a record names r's input and the record's line.
 func Import(ctx context.Context, store Writer, tenantID string, r *Reader, o ImportOptions) (Summary, error) {
 	sum, err := load(ctx, store, tenantID, r, r.opts.Name, o)
-	sum.Kind, sum.Ignored = r.Kind(), r.Ignored()
+	if err == nil { // else r may still be in the reading goroutine's hands
+		sum.Kind, sum.Ignored = r.Kind(), r.Ignored()
+	}
 	return sum, err
 }
 
@@ -131,6 +133,10 @@ func Import(ctx context.Context, store Writer, tenantID string, r *Reader, o Imp
 // A record the store rejects (a logon of a machine the tenant does not
 // have) is reported as an *Error naming its line. Re-importing an input
 // changes nothing, so an import cut short can simply be run again.
+//
+// After an error Load returns at once, without waiting for the reading
+// goroutine: it may be blocked reading src (an idle pipe or terminal), and
+// it stops at its next record. src must not be used again.
 func Load(ctx context.Context, store Writer, tenantID string, src Source, o ImportOptions) (Summary, error) {
 	return load(ctx, store, tenantID, src, "", o)
 }
@@ -150,7 +156,9 @@ func load(ctx context.Context, store Writer, tenantID string, src Source, name s
 	}()
 	defer func() {
 		cancel()
-		<-done // src is the producer's until it returns
+		if err == nil {
+			<-done // it has sent its last chunk: src is the caller's again
+		}
 	}()
 	for {
 		var c *chunk

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -131,4 +132,47 @@ func TestImport(t *testing.T) {
 			t.Errorf("got %v", err)
 		}
 	})
+}
+
+// blockingSource yields one machine, then blocks in Next like a read of an
+// idle pipe or terminal until released.
+type blockingSource struct {
+	n       int
+	release chan struct{}
+}
+
+func (s *blockingSource) Next() error {
+	if s.n++; s.n > 1 {
+		<-s.release
+		return io.EOF
+	}
+	return nil
+}
+func (s *blockingSource) Kind() ingest.Kind { return ingest.Machines }
+func (s *blockingSource) Machine() openatp.Machine {
+	return openatp.Machine{ID: mid(1)}
+}
+func (s *blockingSource) Logon() openatp.Logon { return openatp.Logon{} }
+func (s *blockingSource) Line() int64          { return int64(s.n) }
+
+// A store error ends Load at once, even while the input has nothing more to
+// say (`producer | openatp import -` with a producer that is slow or
+// waits): the command must not hang on its reader.
+func TestLoadReturnsOnStoreErrorWhileReaderBlocks(t *testing.T) {
+	db, _ := newStore(t)
+	src := &blockingSource{release: make(chan struct{})}
+	defer close(src.release)
+	done := make(chan error, 1)
+	go func() {
+		_, err := ingest.Load(context.Background(), db, "no-such-tenant", src, ingest.ImportOptions{BatchSize: 1})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if !openatp.IsKind(err, openatp.NotFound) {
+			t.Errorf("got %v, want the store's NotFound", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Load waits for a reader blocked in Next after the store failed")
+	}
 }

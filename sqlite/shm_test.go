@@ -130,3 +130,55 @@ func shmProbe(path string) int {
 	}
 	return 0
 }
+
+// Commits of another store landing while DataVersion runs its PRAGMA
+// cross-check are not mistaken for commits the header missed.
+func TestDataVersionCrossCheckUnderCommits(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the header is read through mmap on Linux only")
+	}
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "x.db")
+	a, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	stop := make(chan struct{})
+	done := make(chan int)
+	go func() {
+		n := 0
+		defer func() { done <- n }()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if err := b.SetSetting(ctx, "k", fmt.Sprint(n)); err != nil {
+				t.Error(err)
+				return
+			}
+			n++
+		}
+	}()
+	calls := 0
+	for ; calls < 200000 && sqlite.ReadsSharedHeader(a); calls++ {
+		if _, err := a.DataVersion(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(stop)
+	commits := <-done
+	if !sqlite.ReadsSharedHeader(a) {
+		t.Errorf("the cross-check turned the shared header off after %d calls and %d commits, none missed", calls, commits)
+	}
+	if commits == 0 {
+		t.Error("no commit ran during the calls")
+	}
+}

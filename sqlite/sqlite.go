@@ -164,9 +164,10 @@ func (db *DB) ContentVersion(ctx context.Context) (uint64, error) {
 // or another process has committed a write since the previous call. It
 // hashes the WAL-index header in the shared -shm memory (no system call);
 // where that is not possible, it reads PRAGMA data_version on a dedicated
-// connection that never writes. Every 64th call also reads the PRAGMA: if
-// it shows a commit the header did not, the header is never trusted again.
-// Unavailable if the connection is lost.
+// connection that never writes. Every 64th call also reads the PRAGMA,
+// before and after the hash: if, between two such checks that no commit
+// interleaved with, the PRAGMA shows a commit the header did not, the
+// header is never trusted again. Unavailable if the connection is lost.
 func (db *DB) DataVersion(ctx context.Context) (uint64, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, ctxError(err)
@@ -175,16 +176,24 @@ func (db *DB) DataVersion(ctx context.Context) (uint64, error) {
 	if w == nil {
 		return db.ver.get()
 	}
-	v, ok := w.version()
-	if !ok {
+	if db.shmCalls.Add(1)%64 != 0 {
+		if v, ok := w.version(); ok {
+			return v, nil
+		}
 		return db.ver.get()
 	}
-	if db.shmCalls.Add(1)%64 != 0 {
-		return v, nil
-	}
+	// A commit between the two PRAGMA reads may or may not be in the
+	// hash: such a pair proves nothing and is not compared.
 	p, err := db.ver.get()
 	if err != nil {
 		return 0, err
+	}
+	v, ok := w.version()
+	if !ok {
+		return p, nil
+	}
+	if p2, err := db.ver.get(); err != nil || p2 != p {
+		return v, err
 	}
 	db.shmCheckMu.Lock()
 	defer db.shmCheckMu.Unlock()
