@@ -126,10 +126,14 @@ type Store interface {
 	// in-memory indexes are still exact.
 	DataVersion(ctx context.Context) (uint64, error)
 	// ContentVersion returns a number that changes with every committed
-	// write except those of RBACStore methods and CreateGroup: while it is
-	// unchanged, no machine, user or logon has changed, so the API can
-	// recompute device-group membership alone after a group change.
-	ContentVersion(ctx context.Context) (uint64, error)
+	// write that changes the tenant's machines, users or logons
+	// (UpsertMachines, AddLogons, WriteBatch, DeleteMachine, ResetTenant;
+	// it may also change when such a write changed nothing), and with no
+	// other write: while it is unchanged, the API can reuse what it read of the
+	// tenant's content and recompute device-group membership alone after an
+	// RBAC change or a write to another tenant. It is the same for a tenant
+	// that does not exist and one that has never had content.
+	ContentVersion(ctx context.Context, tenantID string) (uint64, error)
 	// Ping reports whether the store is reachable.
 	Ping(ctx context.Context) error
 	io.Closer

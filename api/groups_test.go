@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/api"
@@ -91,8 +92,23 @@ func TestGroupChangesAndIndexLayers(t *testing.T) {
 	must(f.store.DeleteGroup(ctx, f.tenant.ID, 140))
 	want(groupsOf(), "mymachine1.contoso.com="+openatp.DefaultGroupName, "mymachine2.contoso.com=Second")
 
+	var m openatp.Machine
+	// A write to another tenant's machines does not make this one reread
+	// its own: only groups are recomputed.
+	other, err := openatp.NewTenant("other.example", time.Now())
+	must(err)
+	must(f.store.CreateTenant(ctx, other))
+	om := openatp.Machine{ID: strings.Repeat("ab", 20)}
+	must(om.Normalize())
+	must(f.store.UpsertMachines(ctx, other.ID, []openatp.Machine{om}))
+	full, partial := strings.Count(logs.String(), "groups_only=false"), strings.Count(logs.String(), "groups_only=true")
+	want(groupsOf(), "mymachine1.contoso.com="+openatp.DefaultGroupName, "mymachine2.contoso.com=Second")
+	if strings.Count(logs.String(), "groups_only=false") != full || strings.Count(logs.String(), "groups_only=true") <= partial {
+		t.Errorf("a write to another tenant reread this tenant's machines; log:\n%s", logs.String())
+	}
+
 	// A machine change (new tags) rereads the machines.
-	m, err := f.store.Machine(ctx, f.tenant.ID, machine1)
+	m, err = f.store.Machine(ctx, f.tenant.ID, machine1)
 	must(err)
 	m.ComputerDNSName = openatp.Ptr("mymachine2.contoso.com")
 	must(f.store.UpsertMachines(ctx, f.tenant.ID, []openatp.Machine{m}))

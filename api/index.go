@@ -24,9 +24,10 @@ import (
 //
 // An index has two layers. The content (machines, users, logons) is the
 // costly one; the device-group layer (each machine's group, the roles) is
-// recomputed from match keys kept in the content. When the store's
-// ContentVersion shows that only RBAC changed (a rule edited, a group
-// re-ranked), a rebuild reuses the content and recomputes groups alone.
+// recomputed from match keys kept in the content. When the tenant's
+// ContentVersion shows that its content did not change (a rule edited, a
+// group re-ranked, another tenant written to), a rebuild reuses the
+// content and recomputes groups alone.
 type index struct {
 	store  openatp.Store
 	logger *slog.Logger
@@ -143,7 +144,7 @@ func buildTenantIndex(ctx context.Context, store openatp.Store, tenantID string,
 	if err != nil {
 		return nil, false, err
 	}
-	cv, err := store.ContentVersion(ctx)
+	cv, err := store.ContentVersion(ctx, tenantID)
 	if err != nil {
 		return nil, false, err
 	}

@@ -169,8 +169,8 @@ func (s *instrumentedStore) DataVersion(ctx context.Context) (uint64, error) {
 	return v, err
 }
 
-func (s *instrumentedStore) ContentVersion(ctx context.Context) (uint64, error) {
-	v, err := s.Store.ContentVersion(ctx)
+func (s *instrumentedStore) ContentVersion(ctx context.Context, tenantID string) (uint64, error) {
+	v, err := s.Store.ContentVersion(ctx, tenantID)
 	s.m.storeError("ContentVersion", err)
 	return v, err
 }

@@ -18,7 +18,7 @@ import (
 // (f has been consumed): the error is returned. NotFound if the tenant does
 // not exist (f is then not called).
 func (db *DB) WriteBatch(ctx context.Context, tenantID string, f func(w openatp.BatchWriter) error) error {
-	return db.tryTx(ctx, true, func(tx pgx.Tx) (bool, error) {
+	return db.tryTx(ctx, func(tx pgx.Tx) (bool, error) {
 		seq, err := tenantSeq(ctx, tx, tenantID, true)
 		if err != nil {
 			return false, err
@@ -27,7 +27,10 @@ func (db *DB) WriteBatch(ctx context.Context, tenantID string, f func(w openatp.
 		if err := f(w); err != nil {
 			return false, err
 		}
-		return w.changed, w.failed // a write failed and f went on regardless
+		if w.failed != nil || !w.changed { // a write failed and f went on regardless
+			return false, w.failed
+		}
+		return true, bumpContent(ctx, tx, seq)
 	})
 }
 
@@ -121,7 +124,7 @@ func (db *DB) DeleteMachine(ctx context.Context, tenantID, id string) error {
 		if _, err := tx.Exec(ctx, "DELETE FROM machines WHERE seq = $1", mseq); err != nil {
 			return false, storeError(err, "cannot delete the machine")
 		}
-		return true, nil
+		return true, bumpContent(ctx, tx, tseq)
 	})
 }
 

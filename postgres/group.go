@@ -69,7 +69,7 @@ func (db *DB) CreateGroup(ctx context.Context, tenantID string, g openatp.Device
 	}
 	ctx, cancel := withTimeout(ctx, queryTimeout)
 	defer cancel()
-	return db.inRBACTx(ctx, func(tx pgx.Tx) (bool, error) {
+	return db.inTx(ctx, func(tx pgx.Tx) (bool, error) {
 		seq, err := tenantSeq(ctx, tx, tenantID, true)
 		if err != nil {
 			return false, err

@@ -51,7 +51,11 @@ func (db *DB) AddLogons(ctx context.Context, tenantID string, ls []openatp.Logon
 		if err != nil || len(ls) == 0 {
 			return false, err
 		}
-		return writeLogons(ctx, tx, tseq, ls, agg)
+		changed, err := writeLogons(ctx, tx, tseq, ls, agg)
+		if err != nil || !changed {
+			return false, err
+		}
+		return true, bumpContent(ctx, tx, tseq)
 	})
 }
 
@@ -262,6 +266,6 @@ func (db *DB) ResetTenant(ctx context.Context, tenantID string) error {
 				return false, storeError(err, "cannot reset the tenant")
 			}
 		}
-		return true, nil
+		return true, bumpContent(ctx, tx, seq)
 	})
 }

@@ -118,10 +118,13 @@ func (db *DB) UpsertMachines(ctx context.Context, tenantID string, ms []openatp.
 	}
 	return db.inTx(ctx, func(tx pgx.Tx) (bool, error) {
 		seq, err := tenantSeq(ctx, tx, tenantID, true)
-		if err != nil {
+		if err != nil || cols.len() == 0 {
 			return false, err
 		}
-		return cols.len() > 0, writeMachines(ctx, tx, seq, cols)
+		if err := writeMachines(ctx, tx, seq, cols); err != nil {
+			return false, err
+		}
+		return true, bumpContent(ctx, tx, seq)
 	})
 }
 

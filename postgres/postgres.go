@@ -147,15 +147,16 @@ func (db *DB) DataVersion(ctx context.Context) (uint64, error) {
 	return uint64(v), nil
 }
 
-// ContentVersion returns the counter that every write transaction but
-// those of RBAC configuration bumps before it commits (see
-// openatp.Store.ContentVersion). Unavailable if the database cannot be
-// reached within 5 seconds.
-func (db *DB) ContentVersion(ctx context.Context) (uint64, error) {
+// ContentVersion returns the counter of the tenant's content writes (see
+// openatp.Store.ContentVersion); 0 for a tenant that does not exist or has
+// never had content. Unavailable if the database cannot be reached within
+// 5 seconds.
+func (db *DB) ContentVersion(ctx context.Context, tenantID string) (uint64, error) {
 	ctx, cancel := withTimeout(ctx, versionTimeout)
 	defer cancel()
 	var v int64
-	if err := db.ver.QueryRow(ctx, "SELECT c FROM data_version").Scan(&v); err != nil {
+	if err := db.ver.QueryRow(ctx, `SELECT coalesce((SELECT c.v FROM tenant_content_version c
+		JOIN tenants t ON t.seq = c.tenant_seq WHERE t.id = $1), 0)`, tenantID).Scan(&v); err != nil {
 		return 0, storeError(err, "cannot read the content version")
 	}
 	return uint64(v), nil
@@ -244,24 +245,16 @@ const maxAttempts = 4
 
 // inTx runs f in a READ COMMITTED write transaction and commits it if f
 // returns nil. Unless f reports that it changed nothing (changed false), the
-// data and content versions are bumped last, just before the commit, so
-// that the new versions become visible with the data, and the counters' row
-// lock is held only for the commit. A transaction that fails with a
-// serialization failure or a deadlock is run again from the start.
+// data version is bumped last, just before the commit, so that the new
+// version becomes visible with the data, and the counter's row lock is held
+// only for the commit; a write of a tenant's content bumps the tenant's
+// content version (bumpContent) at its end, just before. A transaction
+// that fails with a serialization failure or a deadlock is run again from
+// the start.
 func (db *DB) inTx(ctx context.Context, f func(tx pgx.Tx) (changed bool, err error)) error {
-	return db.retryTx(ctx, true, f)
-}
-
-// inRBACTx is inTx for writes of RBAC configuration (roles, user groups,
-// directory users, device groups): they bump the data version only.
-func (db *DB) inRBACTx(ctx context.Context, f func(tx pgx.Tx) (changed bool, err error)) error {
-	return db.retryTx(ctx, false, f)
-}
-
-func (db *DB) retryTx(ctx context.Context, content bool, f func(tx pgx.Tx) (bool, error)) error {
 	var err error
 	for attempt := 1; ; attempt++ {
-		err = db.tryTx(ctx, content, f)
+		err = db.tryTx(ctx, f)
 		if attempt == maxAttempts || !retryable(err) {
 			return err
 		}
@@ -274,7 +267,7 @@ func (db *DB) retryTx(ctx context.Context, content bool, f func(tx pgx.Tx) (bool
 }
 
 // tryTx runs f in a write transaction once (see inTx).
-func (db *DB) tryTx(ctx context.Context, content bool, f func(tx pgx.Tx) (bool, error)) error {
+func (db *DB) tryTx(ctx context.Context, f func(tx pgx.Tx) (bool, error)) error {
 	tx, err := db.pool.Begin(ctx)
 	if err != nil {
 		return storeError(err, "cannot begin a transaction")
@@ -285,16 +278,25 @@ func (db *DB) tryTx(ctx context.Context, content bool, f func(tx pgx.Tx) (bool, 
 		return err
 	}
 	if changed {
-		bump := "UPDATE data_version SET v = v + 1, c = c + 1"
-		if !content {
-			bump = "UPDATE data_version SET v = v + 1"
-		}
-		if _, err := tx.Exec(ctx, bump); err != nil {
+		if _, err := tx.Exec(ctx, "UPDATE data_version SET v = v + 1"); err != nil {
 			return storeError(err, "cannot bump the data version")
 		}
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return storeError(err, "cannot commit")
+	}
+	return nil
+}
+
+// bumpContent bumps the content version of the tenant of row tseq (see
+// openatp.Store.ContentVersion); its first content write starts it at a
+// random value.
+func bumpContent(ctx context.Context, tx pgx.Tx, tseq int64) error {
+	_, err := tx.Exec(ctx, `INSERT INTO tenant_content_version (tenant_seq, v)
+		VALUES ($1, floor(random() * 4503599627370496)::bigint)
+		ON CONFLICT (tenant_seq) DO UPDATE SET v = tenant_content_version.v + 1`, tseq)
+	if err != nil {
+		return storeError(err, "cannot bump the content version")
 	}
 	return nil
 }

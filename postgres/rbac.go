@@ -20,7 +20,7 @@ func (db *DB) PutUserGroup(ctx context.Context, tenantID string, g openatp.UserG
 	}
 	ctx, cancel := withTimeout(ctx, queryTimeout)
 	defer cancel()
-	return db.inRBACTx(ctx, func(tx pgx.Tx) (bool, error) {
+	return db.inTx(ctx, func(tx pgx.Tx) (bool, error) {
 		seq, err := tenantSeq(ctx, tx, tenantID, true)
 		if err != nil {
 			return false, err
@@ -64,7 +64,7 @@ func (db *DB) CreateDirectoryUser(ctx context.Context, tenantID string, u openat
 	}
 	ctx, cancel := withTimeout(ctx, queryTimeout)
 	defer cancel()
-	return db.inRBACTx(ctx, func(tx pgx.Tx) (bool, error) {
+	return db.inTx(ctx, func(tx pgx.Tx) (bool, error) {
 		seq, err := tenantSeq(ctx, tx, tenantID, true)
 		if err != nil {
 			return false, err
@@ -87,7 +87,7 @@ func (db *DB) CreateDirectoryUser(ctx context.Context, tenantID string, u openat
 func (db *DB) UpdateDirectoryUser(ctx context.Context, tenantID string, u openatp.DirectoryUser) error {
 	ctx, cancel := withTimeout(ctx, queryTimeout)
 	defer cancel()
-	return db.inRBACTx(ctx, func(tx pgx.Tx) (bool, error) {
+	return db.inTx(ctx, func(tx pgx.Tx) (bool, error) {
 		seq, err := tenantSeq(ctx, tx, tenantID, true)
 		if err != nil {
 			return false, err
@@ -174,7 +174,7 @@ func (db *DB) PutRole(ctx context.Context, tenantID string, r openatp.Role) erro
 	}
 	ctx, cancel := withTimeout(ctx, queryTimeout)
 	defer cancel()
-	return db.inRBACTx(ctx, func(tx pgx.Tx) (bool, error) {
+	return db.inTx(ctx, func(tx pgx.Tx) (bool, error) {
 		seq, err := tenantSeq(ctx, tx, tenantID, true)
 		if err != nil {
 			return false, err
@@ -228,7 +228,7 @@ func (db *DB) Roles(ctx context.Context, tenantID string) ([]openatp.Role, error
 func (db *DB) DeleteRole(ctx context.Context, tenantID, name string) error {
 	ctx, cancel := withTimeout(ctx, queryTimeout)
 	defer cancel()
-	return db.inRBACTx(ctx, func(tx pgx.Tx) (bool, error) {
+	return db.inTx(ctx, func(tx pgx.Tx) (bool, error) {
 		seq, err := tenantSeq(ctx, tx, tenantID, true)
 		if err != nil {
 			return false, err
@@ -259,7 +259,7 @@ func (db *DB) UpdateGroup(ctx context.Context, tenantID string, g openatp.Device
 	}
 	ctx, cancel := withTimeout(ctx, queryTimeout)
 	defer cancel()
-	return db.inRBACTx(ctx, func(tx pgx.Tx) (bool, error) {
+	return db.inTx(ctx, func(tx pgx.Tx) (bool, error) {
 		// FOR UPDATE: concurrent re-rankings of one tenant take turns.
 		seq, err := lockTenant(ctx, tx, tenantID)
 		if err != nil {
@@ -327,7 +327,7 @@ func (db *DB) DeleteGroup(ctx context.Context, tenantID string, id int64) error 
 	}
 	ctx, cancel := withTimeout(ctx, queryTimeout)
 	defer cancel()
-	return db.inRBACTx(ctx, func(tx pgx.Tx) (bool, error) {
+	return db.inTx(ctx, func(tx pgx.Tx) (bool, error) {
 		seq, err := lockTenant(ctx, tx, tenantID)
 		if err != nil {
 			return false, err

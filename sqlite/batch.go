@@ -27,7 +27,10 @@ func (db *DB) WriteBatch(ctx context.Context, tenantID string, f func(w openatp.
 		if err := f(w); err != nil {
 			return err
 		}
-		return w.failed // a write failed and f went on regardless
+		if w.failed != nil { // a write failed and f went on regardless
+			return w.failed
+		}
+		return bumpContent(ctx, tx, tseq)
 	})
 	if err != nil {
 		return err
@@ -112,7 +115,7 @@ func (db *DB) DeleteMachine(ctx context.Context, tenantID, id string) error {
 		}
 		defer db.keys.forget(tseq)
 		for _, stmt := range []string{
-			"UPDATE tenants SET generation = generation + 1 WHERE seq = ?1",
+			"UPDATE tenants SET generation = generation + 1, content_version = content_version + 1 WHERE seq = ?1",
 			`CREATE TEMP TABLE IF NOT EXISTS deleted_users (name_key TEXT, domain_key TEXT)`,
 			"DELETE FROM temp.deleted_users",
 			`INSERT INTO temp.deleted_users SELECT name_key, domain_key FROM user_machines

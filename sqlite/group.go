@@ -63,7 +63,7 @@ func (db *DB) CreateGroup(ctx context.Context, tenantID string, g openatp.Device
 	if err != nil {
 		return internal(err, "cannot encode rules")
 	}
-	return db.inRBACTx(ctx, func(tx *sql.Tx, q conn) error {
+	return db.inTx(ctx, func(tx *sql.Tx, q conn) error {
 		seq, err := tenantSeq(ctx, q, tenantID)
 		if err != nil {
 			return err

@@ -52,8 +52,10 @@ func (db *DB) AddLogons(ctx context.Context, tenantID string, ls []openatp.Logon
 		if tseq, gen, err = tenantSeqGen(ctx, q, tenantID); err != nil || len(ls) == 0 {
 			return err
 		}
-		stored, err = db.writeLogons(ctx, tx, tseq, gen, ls, agg, nil)
-		return err
+		if stored, err = db.writeLogons(ctx, tx, tseq, gen, ls, agg, nil); err != nil {
+			return err
+		}
+		return bumpContent(ctx, tx, tseq)
 	})
 	if err != nil || len(stored) == 0 {
 		return err
@@ -344,7 +346,7 @@ func (db *DB) ResetTenant(ctx context.Context, tenantID string) error {
 		}
 		defer db.keys.forget(seq)
 		for _, q := range []string{
-			"UPDATE tenants SET generation = generation + 1 WHERE seq = ?",
+			"UPDATE tenants SET generation = generation + 1, content_version = content_version + 1 WHERE seq = ?",
 			"DELETE FROM user_machines WHERE tenant_seq = ?",
 			"DELETE FROM users WHERE tenant_seq = ?",
 			"DELETE FROM machines WHERE tenant_seq = ?",

@@ -52,10 +52,13 @@ func (db *DB) UpsertMachines(ctx context.Context, tenantID string, ms []openatp.
 	}
 	return db.inTx(ctx, func(tx *sql.Tx, q conn) error {
 		seq, err := tenantSeq(ctx, q, tenantID)
-		if err != nil {
+		if err != nil || len(ms) == 0 {
 			return err
 		}
-		return writeMachines(ctx, tx, seq, args, len(ms))
+		if err := writeMachines(ctx, tx, seq, args, len(ms)); err != nil {
+			return err
+		}
+		return bumpContent(ctx, tx, seq)
 	})
 }
 

@@ -16,7 +16,7 @@ func (db *DB) PutUserGroup(ctx context.Context, tenantID string, g openatp.UserG
 	if err := g.Validate(); err != nil {
 		return err
 	}
-	return db.inRBACTx(ctx, func(tx *sql.Tx, q conn) error {
+	return db.inTx(ctx, func(tx *sql.Tx, q conn) error {
 		seq, err := tenantSeq(ctx, q, tenantID)
 		if err != nil {
 			return err
@@ -55,7 +55,7 @@ func (db *DB) CreateDirectoryUser(ctx context.Context, tenantID string, u openat
 	if err := openatp.ValidateUserName(u.UserName); err != nil {
 		return err
 	}
-	return db.inRBACTx(ctx, func(tx *sql.Tx, q conn) error {
+	return db.inTx(ctx, func(tx *sql.Tx, q conn) error {
 		seq, err := tenantSeq(ctx, q, tenantID)
 		if err != nil {
 			return err
@@ -72,7 +72,7 @@ func (db *DB) CreateDirectoryUser(ctx context.Context, tenantID string, u openat
 // UpdateDirectoryUser replaces the display name, password hash and groups
 // of the user with u.ID. NotFound if there is none.
 func (db *DB) UpdateDirectoryUser(ctx context.Context, tenantID string, u openatp.DirectoryUser) error {
-	return db.inRBACTx(ctx, func(tx *sql.Tx, q conn) error {
+	return db.inTx(ctx, func(tx *sql.Tx, q conn) error {
 		seq, err := tenantSeq(ctx, q, tenantID)
 		if err != nil {
 			return err
@@ -158,7 +158,7 @@ func (db *DB) PutRole(ctx context.Context, tenantID string, r openatp.Role) erro
 	if r.Permissions == nil {
 		perms = []byte("[]")
 	}
-	return db.inRBACTx(ctx, func(tx *sql.Tx, q conn) error {
+	return db.inTx(ctx, func(tx *sql.Tx, q conn) error {
 		seq, err := tenantSeq(ctx, q, tenantID)
 		if err != nil {
 			return err
@@ -201,7 +201,7 @@ func (db *DB) Roles(ctx context.Context, tenantID string) ([]openatp.Role, error
 
 // DeleteRole deletes a role by name, ignoring case. NotFound if none.
 func (db *DB) DeleteRole(ctx context.Context, tenantID, name string) error {
-	return db.inRBACTx(ctx, func(tx *sql.Tx, q conn) error {
+	return db.inTx(ctx, func(tx *sql.Tx, q conn) error {
 		seq, err := tenantSeq(ctx, q, tenantID)
 		if err != nil {
 			return err
@@ -230,7 +230,7 @@ func (db *DB) UpdateGroup(ctx context.Context, tenantID string, g openatp.Device
 	if err != nil {
 		return internal(err, "cannot encode rules")
 	}
-	return db.inRBACTx(ctx, func(tx *sql.Tx, q conn) error {
+	return db.inTx(ctx, func(tx *sql.Tx, q conn) error {
 		seq, err := tenantSeq(ctx, q, tenantID)
 		if err != nil {
 			return err
@@ -279,7 +279,7 @@ func (db *DB) DeleteGroup(ctx context.Context, tenantID string, id int64) error 
 	if id == openatp.DefaultGroupID {
 		return openatp.Errorf(openatp.Conflict, "the default device group cannot be deleted")
 	}
-	return db.inRBACTx(ctx, func(tx *sql.Tx, q conn) error {
+	return db.inTx(ctx, func(tx *sql.Tx, q conn) error {
 		seq, err := tenantSeq(ctx, q, tenantID)
 		if err != nil {
 			return err

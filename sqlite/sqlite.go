@@ -150,11 +150,15 @@ func (db *DB) Ping(ctx context.Context) error {
 	return nil
 }
 
-// ContentVersion returns the counter of non-RBAC writes (see
-// openatp.Store.ContentVersion).
-func (db *DB) ContentVersion(ctx context.Context) (uint64, error) {
+// ContentVersion returns the counter of the tenant's content writes (see
+// openatp.Store.ContentVersion); 0 for a tenant that does not exist.
+func (db *DB) ContentVersion(ctx context.Context, tenantID string) (uint64, error) {
 	var v int64
-	if err := db.read().queryRow(ctx, []any{&v}, "SELECT v FROM content_version WHERE id = 1"); err != nil {
+	err := db.read().queryRow(ctx, []any{&v}, "SELECT content_version FROM tenants WHERE id = ?", tenantID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
 		return 0, storeError(err, "cannot read the content version")
 	}
 	return uint64(v), nil
@@ -259,18 +263,9 @@ func (db *DB) now() time.Time { return db.Now().UTC().Round(openatp.TimePrecisio
 func (db *DB) read() conn { return conn{c: db.r} }
 
 // inTx runs f in a write transaction and commits it if f returns nil. q
-// runs cached statements in tx. The transaction bumps the content version.
+// runs cached statements in tx. A write of a tenant's content calls
+// bumpContent in it.
 func (db *DB) inTx(ctx context.Context, f func(tx *sql.Tx, q conn) error) error {
-	return db.writeTx(ctx, true, f)
-}
-
-// inRBACTx is inTx for writes of RBAC configuration (roles, user groups,
-// directory users, device groups), which leave the content version alone.
-func (db *DB) inRBACTx(ctx context.Context, f func(tx *sql.Tx, q conn) error) error {
-	return db.writeTx(ctx, false, f)
-}
-
-func (db *DB) writeTx(ctx context.Context, content bool, f func(tx *sql.Tx, q conn) error) error {
 	tx, err := db.wdb.BeginTx(ctx, nil)
 	if err != nil {
 		return storeError(err, "cannot begin a transaction")
@@ -279,13 +274,17 @@ func (db *DB) writeTx(ctx context.Context, content bool, f func(tx *sql.Tx, q co
 	if err := f(tx, conn{tx: tx}); err != nil {
 		return err
 	}
-	if content {
-		if _, err := tx.ExecContext(ctx, "UPDATE content_version SET v = v + 1 WHERE id = 1"); err != nil {
-			return storeError(err, "cannot bump the content version")
-		}
-	}
 	if err := tx.Commit(); err != nil {
 		return storeError(err, "cannot commit")
+	}
+	return nil
+}
+
+// bumpContent bumps the content version of the tenant of row tseq (see
+// openatp.Store.ContentVersion).
+func bumpContent(ctx context.Context, tx *sql.Tx, tseq int64) error {
+	if _, err := tx.ExecContext(ctx, "UPDATE tenants SET content_version = content_version + 1 WHERE seq = ?", tseq); err != nil {
+		return storeError(err, "cannot bump the content version")
 	}
 	return nil
 }

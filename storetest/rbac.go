@@ -123,40 +123,75 @@ func testGroupManagement(t *testing.T, su *suite) {
 func testContentVersion(t *testing.T, su *suite) {
 	s := su.open(t)
 	tenant := mustTenant(t, s, 1, "a.example")
-	cv := func() uint64 {
+	other := mustTenant(t, s, 2, "b.example")
+	cv := func(tenant string) uint64 {
 		t.Helper()
-		v, err := s.ContentVersion(ctx)
+		v, err := s.ContentVersion(ctx, tenant)
 		noErr(t, err)
 		return v
 	}
-	v0 := cv()
-	// RBAC writes leave it alone...
+	v0, o0 := cv(tenant), cv(other)
+	unknown, err := s.ContentVersion(ctx, tenantID(99))
+	noErr(t, err)
+	diff(t, "an unknown tenant's content version", uint64(0), unknown)
+
+	// RBAC writes and writes outside any tenant's content leave it alone...
 	noErr(t, s.CreateGroup(ctx, tenant, openatp.DeviceGroup{ID: 1, Name: "G", Rank: 1, Rules: []openatp.RuleRow{{Property: openatp.RuleTag, Values: []string{"x"}}}}))
 	noErr(t, s.UpdateGroup(ctx, tenant, openatp.DeviceGroup{ID: 1, Name: "G2", Rank: 1}))
 	noErr(t, s.PutRole(ctx, tenant, openatp.Role{Name: "R", Permissions: []string{openatp.PermViewData}}))
 	noErr(t, s.PutUserGroup(ctx, tenant, openatp.UserGroup{ID: "u", Name: "U"}))
 	noErr(t, s.CreateDirectoryUser(ctx, tenant, openatp.DirectoryUser{ID: "d", UserName: "d@x"}))
 	noErr(t, s.DeleteGroup(ctx, tenant, 1))
-	if v := cv(); v != v0 {
-		t.Errorf("RBAC writes changed the content version: %d → %d", v0, v)
+	noErr(t, s.CreateApp(ctx, openatp.App{TenantID: tenant, ClientID: "c", Name: "app", Created: t0}))
+	noErr(t, s.AddSigningKey(ctx, openatp.SigningKey{ID: "cv", PrivatePEM: []byte("x"), Created: t0, Active: true}))
+	noErr(t, s.SetSetting(ctx, "cv", "1"))
+	mustTenant(t, s, 3, "c.example")
+	if v := cv(tenant); v != v0 {
+		t.Errorf("writes outside the content changed the content version: %d → %d", v0, v)
 	}
-	// ...machines and logons change it.
+
+	// ...each write of the tenant's content changes it, and only its.
 	m := openatp.Machine{ID: "00000000000000000000000000000000000000cc"}
 	noErr(t, m.Normalize())
-	noErr(t, s.UpsertMachines(ctx, tenant, []openatp.Machine{m}))
-	v1 := cv()
-	if v1 == v0 {
-		t.Error("UpsertMachines did not change the content version")
-	}
 	l := openatp.Logon{MachineID: m.ID, AccountName: "a", AccountDomain: "b", Timestamp: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)}
 	noErr(t, l.Normalize())
-	noErr(t, s.AddLogons(ctx, tenant, []openatp.Logon{l}))
-	v2 := cv()
-	if v2 == v1 {
-		t.Error("AddLogons did not change the content version")
+	prev := v0
+	for _, w := range []struct {
+		name  string
+		write func() error
+	}{
+		{"UpsertMachines", func() error { return s.UpsertMachines(ctx, tenant, []openatp.Machine{m}) }},
+		{"AddLogons", func() error { return s.AddLogons(ctx, tenant, []openatp.Logon{l}) }},
+		{"WriteBatch", func() error {
+			later := l
+			later.Timestamp = later.Timestamp.Add(time.Hour)
+			return s.WriteBatch(ctx, tenant, func(w openatp.BatchWriter) error { return w.AddLogons([]openatp.Logon{later}) })
+		}},
+		{"DeleteMachine", func() error { return s.DeleteMachine(ctx, tenant, m.ID) }},
+		{"ResetTenant", func() error { return s.ResetTenant(ctx, tenant) }},
+	} {
+		if w.name == "WriteBatch" || w.name == "DeleteMachine" {
+			noErr(t, s.UpsertMachines(ctx, tenant, []openatp.Machine{m}))
+			prev = cv(tenant)
+		}
+		noErr(t, w.write())
+		v := cv(tenant)
+		if v == prev {
+			t.Errorf("%s did not change the content version", w.name)
+		}
+		prev = v
 	}
-	noErr(t, s.ResetTenant(ctx, tenant))
-	if cv() == v2 {
-		t.Error("ResetTenant did not change the content version")
+	if o := cv(other); o != o0 {
+		t.Errorf("writes to another tenant changed the content version: %d → %d", o0, o)
 	}
+
+	t.Run("a failed write changes nothing", func(t *testing.T) {
+		before := cv(tenant)
+		bad := l
+		bad.MachineID = "00000000000000000000000000000000000000dd" // not in the tenant
+		wantKind(t, s.AddLogons(ctx, tenant, []openatp.Logon{bad}), openatp.Invalid)
+		if v := cv(tenant); v != before {
+			t.Errorf("a failed AddLogons changed the content version: %d → %d", before, v)
+		}
+	})
 }
