@@ -148,18 +148,19 @@ func (db *DB) DataVersion(ctx context.Context) (uint64, error) {
 }
 
 // ContentVersion returns the counter of the tenant's content writes (see
-// openatp.Store.ContentVersion); 0 for a tenant that does not exist or has
-// never had content. Unavailable if the database cannot be reached within
-// 5 seconds.
+// openatp.Store.ContentVersion; 0 for a tenant that does not exist or has
+// never had content), combined with the global counter that replicas of
+// the previous version bump on every write (migration 0004). Unavailable
+// if the database cannot be reached within 5 seconds.
 func (db *DB) ContentVersion(ctx context.Context, tenantID string) (uint64, error) {
 	ctx, cancel := withTimeout(ctx, versionTimeout)
 	defer cancel()
-	var v int64
-	if err := db.ver.QueryRow(ctx, `SELECT coalesce((SELECT c.v FROM tenant_content_version c
-		JOIN tenants t ON t.seq = c.tenant_seq WHERE t.id = $1), 0)`, tenantID).Scan(&v); err != nil {
+	var legacy, v int64
+	if err := db.ver.QueryRow(ctx, `SELECT d.c, coalesce((SELECT c.v FROM tenant_content_version c
+		JOIN tenants t ON t.seq = c.tenant_seq WHERE t.id = $1), 0) FROM data_version d`, tenantID).Scan(&legacy, &v); err != nil {
 		return 0, storeError(err, "cannot read the content version")
 	}
-	return uint64(v), nil
+	return storeutil.ContentVersion(legacy, v), nil
 }
 
 // withTimeout bounds ctx by d unless it has an earlier deadline.

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/internal/pgtest"
 	"github.com/openatp/openatp/postgres"
@@ -163,5 +165,40 @@ func BenchmarkDataVersion(b *testing.B) {
 		if _, err := db.DataVersion(ctx); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// During a rolling upgrade, replicas of the previous version write too:
+// they bump only the global content counter of migration 0003, and that
+// must still change every tenant's content version.
+func TestContentVersionSeesPreviousVersionWrites(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.NewDatabase(t)
+	db := openAt(t, url)
+	tn, err := openatp.NewTenant("a.example", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CreateTenant(ctx, tn); err != nil {
+		t.Fatal(err)
+	}
+	before, err := db.ContentVersion(ctx, tn.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer old.Close(ctx)
+	if _, err := old.Exec(ctx, "UPDATE data_version SET v = v + 1, c = c + 1"); err != nil {
+		t.Fatal(err)
+	}
+	after, err := db.ContentVersion(ctx, tn.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after == before {
+		t.Error("a write of the previous version did not change the content version")
 	}
 }

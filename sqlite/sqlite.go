@@ -151,17 +151,17 @@ func (db *DB) Ping(ctx context.Context) error {
 }
 
 // ContentVersion returns the counter of the tenant's content writes (see
-// openatp.Store.ContentVersion); 0 for a tenant that does not exist.
+// openatp.Store.ContentVersion; 0 for a tenant that does not exist),
+// combined with the global counter that processes of the previous version
+// bump on every write (migration 0005).
 func (db *DB) ContentVersion(ctx context.Context, tenantID string) (uint64, error) {
-	var v int64
-	err := db.read().queryRow(ctx, []any{&v}, "SELECT content_version FROM tenants WHERE id = ?", tenantID)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, nil
-	}
+	var legacy, v int64
+	err := db.read().queryRow(ctx, []any{&legacy, &v}, `SELECT (SELECT v FROM content_version WHERE id = 1),
+		coalesce((SELECT content_version FROM tenants WHERE id = ?), 0)`, tenantID)
 	if err != nil {
 		return 0, storeError(err, "cannot read the content version")
 	}
-	return uint64(v), nil
+	return storeutil.ContentVersion(legacy, v), nil
 }
 
 // DataVersion returns a number that changes whenever any connection of this

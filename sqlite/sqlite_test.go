@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -174,5 +175,41 @@ func TestConcurrentWriters(t *testing.T) {
 		if err != nil || len(got) != 50 {
 			t.Errorf("user%d: %d machines, %v; want 50", w, len(got), err)
 		}
+	}
+}
+
+// During an upgrade, processes of the previous version write too: they bump
+// only the global content counter of migration 0004, and that must still
+// change every tenant's content version (else a new server would keep
+// answering from content they changed).
+func TestContentVersionSeesPreviousVersionWrites(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "x.db")
+	db := openAt(t, path)
+	tn, err := openatp.NewTenant("a.example", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CreateTenant(ctx, tn); err != nil {
+		t.Fatal(err)
+	}
+	before, err := db.ContentVersion(ctx, tn.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer old.Close()
+	if _, err := old.Exec("UPDATE content_version SET v = v + 1 WHERE id = 1"); err != nil {
+		t.Fatal(err)
+	}
+	after, err := db.ContentVersion(ctx, tn.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after == before {
+		t.Error("a write of the previous version did not change the content version")
 	}
 }

@@ -133,7 +133,7 @@ func testContentVersion(t *testing.T, su *suite) {
 	v0, o0 := cv(tenant), cv(other)
 	unknown, err := s.ContentVersion(ctx, tenantID(99))
 	noErr(t, err)
-	diff(t, "an unknown tenant's content version", uint64(0), unknown)
+	diff(t, "an unknown tenant's content version (that of a tenant without content)", o0, unknown)
 
 	// RBAC writes and writes outside any tenant's content leave it alone...
 	noErr(t, s.CreateGroup(ctx, tenant, openatp.DeviceGroup{ID: 1, Name: "G", Rank: 1, Rules: []openatp.RuleRow{{Property: openatp.RuleTag, Values: []string{"x"}}}}))

@@ -176,6 +176,14 @@ func SortRels(rels []*Rel) {
 	})
 }
 
+// ContentVersion combines a tenant's content counter with the global one
+// of the previous schema, which processes of the previous version still
+// bump during an upgrade: both only grow, so the result changes when
+// either does.
+func ContentVersion(legacy, tenant int64) uint64 {
+	return uint64(legacy)*0x9e3779b97f4a7c15 + uint64(tenant)
+}
+
 // JSONList encodes a list of strings for a JSON text column; nil as [].
 func JSONList(v []string) string {
 	if v == nil {
