@@ -63,8 +63,9 @@ type BatchStore interface {
 	// through w is stored together when f returns nil, and nothing of it
 	// when f or a write returns an error (which WriteBatch returns). It is
 	// for batches too large to hold in memory at once: f may call w any
-	// number of times. Other writers wait while f runs, so f should only
-	// feed the batch; it must not call the store itself. The index of an
+	// number of times. Other writers of the tenant's content wait while f
+	// runs (an engine may make every writer wait), so f should only feed
+	// the batch; it must not call the store itself. The index of an
 	// Invalid error's ItemError is within the slice of the failing call.
 	// NotFound if the tenant does not exist (f is then not called).
 	WriteBatch(ctx context.Context, tenantID string, f func(w BatchWriter) error) error

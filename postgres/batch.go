@@ -13,7 +13,8 @@ import (
 // WriteBatch runs f in one write transaction (see openatp.BatchStore): f's
 // writes commit together or not at all. The tenant's row is locked FOR
 // SHARE while f runs, so a reset or machine deletion of the tenant waits
-// for it; other writers of the tenant do not. Unlike other writes, a batch
+// for it, and so do the tenant's other content writes (lockContent); writes
+// of other tenants do not. Unlike other writes, a batch
 // that fails with a serialization failure or a deadlock is not run again
 // (f has been consumed): the error is returned. NotFound if the tenant does
 // not exist (f is then not called).
@@ -21,6 +22,9 @@ func (db *DB) WriteBatch(ctx context.Context, tenantID string, f func(w openatp.
 	return db.tryTx(ctx, func(tx pgx.Tx) (bool, error) {
 		seq, err := tenantSeq(ctx, tx, tenantID, true)
 		if err != nil {
+			return false, err
+		}
+		if err := lockContent(ctx, tx, seq, true); err != nil {
 			return false, err
 		}
 		w := &batchWriter{ctx: ctx, tx: tx, tseq: seq}

@@ -51,6 +51,9 @@ func (db *DB) AddLogons(ctx context.Context, tenantID string, ls []openatp.Logon
 		if err != nil || len(ls) == 0 {
 			return false, err
 		}
+		if err := lockContent(ctx, tx, tseq, false); err != nil {
+			return false, err
+		}
 		changed, err := writeLogons(ctx, tx, tseq, ls, agg)
 		if err != nil || !changed {
 			return false, err

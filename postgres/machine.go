@@ -121,6 +121,9 @@ func (db *DB) UpsertMachines(ctx context.Context, tenantID string, ms []openatp.
 		if err != nil || cols.len() == 0 {
 			return false, err
 		}
+		if err := lockContent(ctx, tx, seq, false); err != nil {
+			return false, err
+		}
 		if err := writeMachines(ctx, tx, seq, cols); err != nil {
 			return false, err
 		}

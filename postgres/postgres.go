@@ -54,6 +54,28 @@ const (
 // ("openatp" in ASCII).
 const migrationLock int64 = 0x6f70656e617470
 
+// contentLock is the first key of the advisory locks that keep a tenant's
+// WriteBatch transactions apart from its other content writes ("oatp").
+const contentLock int32 = 0x6f617470
+
+// lockContent takes the tenant's content-write advisory lock until the
+// transaction ends: exclusive for WriteBatch, whose writes come in several
+// statements whose rows are in no order across statements, so that two
+// batches (or a batch and another write) cannot lock rows in opposite
+// orders and deadlock; shared for AddLogons and UpsertMachines, which lock
+// rows in sorted order, table by table, and so run side by side. It is
+// taken after the tenant row's FOR SHARE lock, before any other.
+func lockContent(ctx context.Context, tx pgx.Tx, tseq int64, exclusive bool) error {
+	lock := "SELECT pg_advisory_xact_lock_shared($1, ($2 % 2147483647)::int4)"
+	if exclusive {
+		lock = "SELECT pg_advisory_xact_lock($1, ($2 % 2147483647)::int4)"
+	}
+	if _, err := tx.Exec(ctx, lock, contentLock, tseq); err != nil {
+		return storeError(err, "cannot lock the tenant's content")
+	}
+	return nil
+}
+
 // DB is an openatp.Store on a PostgreSQL database. It is safe for
 // concurrent use.
 type DB struct {

@@ -2,7 +2,9 @@ package storetest
 
 import (
 	"errors"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/openatp/openatp"
 )
@@ -13,6 +15,39 @@ func testWriteBatch(t *testing.T, su *suite) {
 	tenant := mustTenant(t, s, 1, "a.example")
 	other := mustTenant(t, s, 2, "b.example")
 	mustMachines(t, s, tenant, 1)
+
+	t.Run("concurrent batches writing the same machines in opposite orders", func(t *testing.T) {
+		// Each writes one machine, waits, then the other: were the two
+		// transactions to run side by side, each would wait for a row the
+		// other holds. Both must commit.
+		mustMachines(t, s, tenant, 0x51, 0x52)
+		one := func(n int) []openatp.Machine {
+			m := openatp.Machine{ID: machineID(n), ComputerDNSName: openatp.Ptr("batch.contoso.com")}
+			noErr(t, m.Normalize())
+			return []openatp.Machine{m}
+		}
+		var wg sync.WaitGroup
+		errs := make([]error, 2)
+		for i, order := range [][2]int{{0x51, 0x52}, {0x52, 0x51}} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs[i] = s.WriteBatch(ctx, tenant, func(w openatp.BatchWriter) error {
+					if err := w.UpsertMachines(one(order[0])); err != nil {
+						return err
+					}
+					time.Sleep(100 * time.Millisecond)
+					return w.UpsertMachines(one(order[1]))
+				})
+			}()
+		}
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Errorf("batch %d: %v", i, err)
+			}
+		}
+	})
 
 	t.Run("commits every write", func(t *testing.T) {
 		v0, err := s.DataVersion(ctx)
