@@ -37,6 +37,11 @@ var externalAlgs = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512"
 // TrustIssuer makes a tenant accept tokens of an external issuer. The
 // issuer must be an https URL (http only for loopback hosts, for tests),
 // and so must the JWKS URL.
+//
+// An issuer is trusted by one tenant: the tokens of an issuer carry no
+// openatp tenant, so a second tenant's trust would take over the first
+// one's tokens. Trusting an issuer another tenant trusts is a Conflict;
+// trusting it again for the same tenant replaces its JWKS URL and tid.
 func (s *Service) TrustIssuer(ctx context.Context, x ExternalIssuer) error {
 	for _, u := range []struct{ name, v string }{{"issuer", x.Issuer}, {"jwks-url", x.JWKSURL}} {
 		p, err := url.Parse(u.v)
@@ -50,7 +55,29 @@ func (s *Service) TrustIssuer(ctx context.Context, x ExternalIssuer) error {
 	}
 	x.TenantID = t.ID
 	b, _ := json.Marshal(x)
-	return s.store.SetSetting(ctx, issuerSettingPrefix+x.Issuer, string(b))
+	name := issuerSettingPrefix + x.Issuer
+	// A new trust is stored only if no tenant holds one, atomically in the
+	// store, so of two processes trusting the issuer for different tenants
+	// at once only one wins. A trust is never deleted and only its own
+	// tenant replaces it, so the owner read back here cannot change before
+	// the SetSetting below.
+	v, err := s.store.SetSettingIfAbsent(ctx, name, string(b))
+	if err != nil || v == string(b) {
+		return err
+	}
+	var old ExternalIssuer
+	if err := json.Unmarshal([]byte(v), &old); err != nil {
+		return fmt.Errorf("auth: stored issuer trust %q: %w", x.Issuer, err)
+	}
+	if old.TenantID != x.TenantID {
+		owner := old.TenantID
+		if ot, err := s.store.Tenant(ctx, old.TenantID); err == nil {
+			owner = fmt.Sprintf("%s (%s)", ot.ID, ot.Name)
+		}
+		return openatp.CodedErrorf(openatp.Conflict, "Conflict",
+			"issuer %q is already trusted by tenant %s: an issuer is trusted by one tenant", clip(x.Issuer), owner)
+	}
+	return s.store.SetSetting(ctx, name, string(b))
 }
 
 // externalKeys holds one keyfunc per JWKS URL: keys are fetched once,
@@ -150,6 +177,11 @@ func (s *Service) verifyExternal(ctx context.Context, raw string, x *ExternalIss
 		pr.UserName = firstNonEmpty(c.Upn, c.UniqueName, c.PreferredUsername, c.Subject)
 		pr.Groups = c.Groups
 	}
+	// The entry is cached until the token expires without looking at the
+	// trust again. That cannot move the token to another tenant: an
+	// issuer's trust, once stored, is only ever replaced by the same
+	// tenant (TrustIssuer) and never deleted. A new JWKS URL or tid for
+	// that tenant applies to tokens not yet cached.
 	e := &cacheEntry{p: pr, anyHost: true, until: c.ExpiresAt.Add(leeway)}
 	if c.NotBefore != nil {
 		e.from = c.NotBefore.Add(-leeway)

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -159,5 +160,101 @@ func TestExternalIssuer(t *testing.T) {
 	}
 	if err := svc.TrustIssuer(ctx, ExternalIssuer{TenantID: nameA, Issuer: "http://evil.example/", JWKSURL: "http://evil.example/keys"}); openatp.KindOf(err) != openatp.Invalid {
 		t.Errorf("plain-http non-loopback issuer accepted: %v", err)
+	}
+}
+
+// An issuer is trusted by one tenant: a second tenant's trust is a
+// Conflict naming the owner and leaves the first tenant's tokens its own;
+// the owner may trust the issuer again to change its JWKS URL or tid.
+func TestTrustIssuerOneTenant(t *testing.T) {
+	st := newMemStore()
+	svc := newService(t, st, Options{})
+	idp := newFakeIdP(t)
+	iss := idp.srv.URL + "/realms/shared"
+	ctx := context.Background()
+	trustA := ExternalIssuer{TenantID: nameA, Issuer: iss, JWKSURL: idp.srv.URL + "/certs"}
+	if err := svc.TrustIssuer(ctx, trustA); err != nil {
+		t.Fatal(err)
+	}
+	err := svc.TrustIssuer(ctx, ExternalIssuer{TenantID: nameB, Issuer: iss, JWKSURL: idp.srv.URL + "/certs"})
+	if openatp.KindOf(err) != openatp.Conflict || !strings.Contains(err.Error(), iss) || !strings.Contains(err.Error(), tenantA) {
+		t.Fatalf("trust of A's issuer for B: got %v, want a Conflict naming the issuer and tenant %s", err, tenantA)
+	}
+	if v, err := st.Setting(ctx, issuerSettingPrefix+iss); err != nil || !strings.Contains(v, tenantA) {
+		t.Fatalf("stored trust after B's refused trust: %s %v", v, err)
+	}
+
+	now := time.Now()
+	claims := func(jti string, kv ...any) jwt.MapClaims {
+		c := jwt.MapClaims{"iss": iss, "aud": "https://api.securitycenter.microsoft.com", "exp": now.Add(time.Hour).Unix(),
+			"azp": "a-client-of-A", "roles": []string{"Machine.Read.All"}, "jti": jti}
+		for i := 0; i+1 < len(kv); i += 2 {
+			c[kv[i].(string)] = kv[i+1]
+		}
+		return c
+	}
+	if p, err := svc.Verify(ctx, idp.sign(t, 0, claims("1")), "x"); err != nil || p.TenantID != tenantA {
+		t.Fatalf("A's token after B's refused trust: %+v %v", p, err)
+	}
+
+	// Again for A, by id this time, with a required tid: accepted, and
+	// tokens not yet cached must carry that tid.
+	const tid = "11111111-1111-1111-1111-111111111111"
+	trustA.TenantID, trustA.Tid = tenantA, tid
+	if err := svc.TrustIssuer(ctx, trustA); err != nil {
+		t.Fatalf("re-trust for the same tenant: %v", err)
+	}
+	if err := svc.TrustIssuer(ctx, trustA); err != nil {
+		t.Fatalf("identical re-trust: %v", err)
+	}
+	if _, err := svc.Verify(ctx, idp.sign(t, 0, claims("2")), "x"); openatp.KindOf(err) != openatp.Unauthenticated {
+		t.Errorf("token without the new tid: got %v, want Unauthenticated", err)
+	}
+	if p, err := svc.Verify(ctx, idp.sign(t, 0, claims("3", "tid", tid)), "x"); err != nil || p.TenantID != tenantA {
+		t.Errorf("token with the new tid: %+v %v", p, err)
+	}
+	// B is still refused after A's update.
+	if err := svc.TrustIssuer(ctx, ExternalIssuer{TenantID: tenantB, Issuer: iss, JWKSURL: idp.srv.URL + "/certs", Tid: tid}); openatp.KindOf(err) != openatp.Conflict {
+		t.Errorf("trust for B after A's update: got %v, want Conflict", err)
+	}
+}
+
+// Two tenants trusting one new issuer at the same time: only one wins,
+// and the stored trust is the winner's.
+func TestTrustIssuerConcurrent(t *testing.T) {
+	st := newMemStore()
+	svc := newService(t, st, Options{})
+	iss := "https://127.0.0.1/realms/race"
+	ctx := context.Background()
+	tenants := []string{tenantA, tenantB}
+	errs := make([]error, 8)
+	var wg sync.WaitGroup
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = svc.TrustIssuer(ctx, ExternalIssuer{TenantID: tenants[i%2], Issuer: iss, JWKSURL: iss + "/certs"})
+		}()
+	}
+	wg.Wait()
+	won := map[string]bool{}
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			won[tenants[i%2]] = true
+		case openatp.KindOf(err) != openatp.Conflict:
+			t.Errorf("trust %d: %v", i, err)
+		}
+	}
+	v, err := st.Setting(ctx, issuerSettingPrefix+iss)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var x ExternalIssuer
+	if err := json.Unmarshal([]byte(v), &x); err != nil {
+		t.Fatal(err)
+	}
+	if len(won) != 1 || !won[x.TenantID] {
+		t.Errorf("tenants whose trust succeeded: %v; stored trust: %s", won, v)
 	}
 }
