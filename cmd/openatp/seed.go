@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/openatp/openatp"
@@ -67,9 +68,10 @@ func runSeed(ctx context.Context, env *cliEnv, args []string) error {
 		}
 		prog.set(k.String(), n)
 	})
-	defer src.stop()
+	defer src.close()
 	start := time.Now()
 	_, err = ingest.Load(ctx, store, t.ID, src, ingest.ImportOptions{BatchSize: int64(*batch)})
+	src.close() // after an error, Load's reading goroutine may still be in src.Next
 	prog.done()
 	if err != nil {
 		return err
@@ -251,6 +253,11 @@ func seedFiles(env *cliEnv, dir string, o demo.Options) error {
 // that `seed` writes them as `import` writes a file: generating in one
 // goroutine while the store writes in another.
 type genSource struct {
+	// mu serializes Next and close: after an error, Load returns while its
+	// reading goroutine may still be in Next (iter.Pull's functions must
+	// not run concurrently, and progress is not safe for concurrent use).
+	mu               sync.Mutex
+	closed           bool
 	next             func() (genRecord, bool)
 	stop             func()
 	progress         func(ingest.Kind, int64)
@@ -293,7 +300,22 @@ func newGenSource(opts demo.Options, progress func(ingest.Kind, int64)) *genSour
 	return s
 }
 
+// close stops the generator; Next then returns io.EOF.
+func (s *genSource) close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.closed {
+		s.closed = true
+		s.stop()
+	}
+}
+
 func (s *genSource) Next() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return io.EOF
+	}
 	var ok bool
 	if s.cur, ok = s.next(); !ok {
 		if s.err != nil {
