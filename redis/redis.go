@@ -3,10 +3,15 @@
 // check and the record of a call are one Lua script, atomic on the Redis
 // side, over one sorted set per key (scores: call times in microseconds).
 //
-// When Redis is unreachable the counter is degraded: it counts in this
-// process (ratelimit.Memory, starting empty), logs an error at most once per
-// interval, and reports itself through Degraded and Status; it pings Redis
-// in the background and resumes shared counting when Redis answers.
+// When Redis is unreachable, or fails the script, the counter is degraded:
+// it counts in this process (a ratelimit.Memory kept from one outage to the
+// next, so that a Redis failing on and off gives no fresh budget each
+// time), keeps refusing the keys Redis throttled until their waits end,
+// logs an error at most once per interval, and reports itself through
+// Degraded and Status. In the background it runs the script on a probe key
+// of its own, and resumes shared counting when that succeeds: a Redis that
+// answers PING but refuses writes (a demoted primary, out of memory, an ACL
+// without the keys) stays degraded.
 package redis
 
 import (
@@ -47,7 +52,8 @@ type Options struct {
 	Prefix string
 	// Timeout bounds one call to Redis; default 500ms.
 	Timeout time.Duration
-	// PingEvery is how often a degraded counter pings Redis; default 1s.
+	// PingEvery is how often a degraded counter probes Redis (runs the
+	// script on a key of its own); default 1s.
 	PingEvery time.Duration
 	// LogEvery is the least time between two logged errors; default 30s.
 	LogEvery time.Duration
@@ -62,24 +68,45 @@ type Counter struct {
 	seq     atomic.Uint64
 	// windowArgs are the script's trailing arguments: limit, window µs, ...
 	windowArgs []any
+	// probeKey is the key the probes write, this replica's own.
+	probeKey string
 
-	// blocked remembers, per key, until when (Unix ns, on the counter's
-	// clock) Redis refuses every call: a throttled caller's retries are
-	// refused here without a round trip. Exact, because accepted calls
-	// only ever make a full window's wait longer.
+	// blocked remembers, per key, until when Redis refuses every call: a
+	// throttled caller's retries are refused here without a round trip,
+	// and while the counter is degraded. Exact, because accepted calls
+	// only ever make a full window's wait longer. A block given before
+	// Redis's last outage (an older epoch) is checked with Redis again once
+	// shared counting resumes, as Redis may have restarted empty.
 	blockedMu sync.RWMutex
-	blocked   map[string]int64
+	blocked   map[string]block
+	epoch     atomic.Uint64 // outages ended so far
 
 	degraded atomic.Bool
-	local    atomic.Pointer[ratelimit.Memory]
-	mu       sync.Mutex // guards lastErr and since
-	lastErr  error
-	since    time.Time
-	lastLog  atomic.Int64 // unix ns of the last logged error
+	// local counts while degraded. It is kept across outages; the watcher
+	// replaces it once shared counting has lasted the policy's longest
+	// window, when all its calls have left every window.
+	local   atomic.Pointer[ratelimit.Memory]
+	mu      sync.Mutex // guards the fields below
+	lastErr error
+	since   time.Time // start of the outage
+	resumed time.Time // end of the last outage (counter's clock); zero while local is fresh
+	lastLog time.Time // the last logged error
+	logged  bool      // whether an error was logged during this outage
 
 	stop chan struct{}
 	done chan struct{}
 }
+
+// block is a wait Redis gave a key: until when (Unix ns, on the counter's
+// clock), and the epoch it was given in.
+type block struct {
+	until int64
+	epoch uint64
+}
+
+// probeLimit is the limit of the probe's one window: never reached, so the
+// probe always goes through the script's writes.
+const probeLimit = 1 << 30
 
 // ErrDegraded is what Status wraps while Redis is unreachable.
 var ErrDegraded = errors.New("rate limits counted in this replica only: Redis is unreachable")
@@ -136,16 +163,15 @@ func NewClient(client goredis.UniversalClient, opts Options) *Counter {
 	var id [8]byte
 	_, _ = rand.Read(id[:])
 	c := &Counter{client: client, opts: opts, replica: hex.EncodeToString(id[:]) + ":",
-		blocked: make(map[string]int64), stop: make(chan struct{}), done: make(chan struct{})}
+		probeKey: opts.Prefix + "probe:" + hex.EncodeToString(id[:]),
+		blocked:  make(map[string]block), stop: make(chan struct{}), done: make(chan struct{})}
 	for _, w := range opts.Policy {
 		c.windowArgs = append(c.windowArgs, w.Limit, w.Every.Microseconds())
 	}
 	c.local.Store(ratelimit.NewMemory(opts.Policy, opts.Now))
-	ctx, cancel := context.WithTimeout(context.Background(), opts.Timeout)
-	if err := client.Ping(ctx).Err(); err != nil {
+	if err := c.probe(); err != nil {
 		c.fail(err)
 	}
-	cancel()
 	go c.watch()
 	return c
 }
@@ -153,27 +179,28 @@ func NewClient(client goredis.UniversalClient, opts Options) *Counter {
 // Allow records a call under key if the shared budget has room, atomically
 // across replicas. When Redis fails it answers from this replica's counts
 // (and logs, and reports itself degraded) rather than fail the call; the
-// only error is the caller's context ending.
+// only error is the caller's context ending. A key Redis throttled is
+// refused until the wait Redis gave has passed, degraded or not.
 func (c *Counter) Allow(ctx context.Context, key string) (bool, time.Duration, error) {
 	if len(c.windowArgs) == 0 {
 		return true, 0, nil
 	}
-	if c.degraded.Load() {
-		return c.local.Load().Allow(ctx, key)
-	}
 	start := c.now()
 	c.blockedMu.RLock()
-	until, blocked := c.blocked[key]
+	b, blocked := c.blocked[key]
 	c.blockedMu.RUnlock()
 	if blocked {
-		if wait := until - start.UnixNano(); wait > 0 {
-			return false, time.Duration(wait), nil
+		if wait := time.Duration(b.until - start.UnixNano()); wait <= 0 {
+			c.unblock(key, b)
+			blocked = false
+		} else if c.degraded.Load() || b.epoch == c.epoch.Load() {
+			return false, wait, nil
 		}
-		c.blockedMu.Lock()
-		if c.blocked[key] == until {
-			delete(c.blocked, key)
-		}
-		c.blockedMu.Unlock()
+		// A block from before Redis's last outage: ask Redis, but keep
+		// the block for the case it fails.
+	}
+	if c.degraded.Load() {
+		return c.local.Load().Allow(ctx, key)
 	}
 	now := "" // the script reads Redis's clock
 	if c.opts.Now != nil {
@@ -190,6 +217,9 @@ func (c *Counter) Allow(ctx context.Context, key string) (bool, time.Duration, e
 			return false, 0, ctx.Err()
 		}
 		c.fail(err)
+		if blocked {
+			return false, time.Duration(b.until - start.UnixNano()), nil
+		}
 		return c.local.Load().Allow(ctx, key)
 	}
 	if retry > 0 {
@@ -197,11 +227,34 @@ func (c *Counter) Allow(ctx context.Context, key string) (bool, time.Duration, e
 		// r + wait, so start + wait is a safe (early) end of the block.
 		wait := time.Duration(retry) * time.Microsecond
 		c.blockedMu.Lock()
-		c.blocked[key] = start.Add(wait).UnixNano()
+		c.blocked[key] = block{until: start.Add(wait).UnixNano(), epoch: c.epoch.Load()}
 		c.blockedMu.Unlock()
 		return false, wait, nil
 	}
+	if blocked {
+		c.unblock(key, b) // Redis lost the calls behind the block
+	}
 	return true, 0, nil
+}
+
+// unblock drops key's block b, unless a newer one replaced it.
+func (c *Counter) unblock(key string, b block) {
+	c.blockedMu.Lock()
+	if c.blocked[key] == b {
+		delete(c.blocked, key)
+	}
+	c.blockedMu.Unlock()
+}
+
+// probe runs the script on the counter's own key, with a window that never
+// fills, so that it goes through the same writes as a call: a Redis that
+// answers PING but refuses writes fails it.
+func (c *Counter) probe() error {
+	ctx, cancel := context.WithTimeout(context.Background(), c.opts.Timeout)
+	defer cancel()
+	// Redis's clock and a 1 µs window: the set holds one call at most.
+	args := []any{"", c.replica + strconv.FormatUint(c.seq.Add(1), 36), probeLimit, 1}
+	return allowScript.Run(ctx, c.client, []string{c.probeKey}, args...).Err()
 }
 
 func (c *Counter) now() time.Time {
@@ -211,39 +264,56 @@ func (c *Counter) now() time.Time {
 	return time.Now()
 }
 
-// forgetBlocks drops the blocks that have ended, or all of them.
-func (c *Counter) forgetBlocks(all bool) {
+// forgetBlocks drops the blocks that have ended.
+func (c *Counter) forgetBlocks() {
 	now := c.now().UnixNano()
 	c.blockedMu.Lock()
 	defer c.blockedMu.Unlock()
-	for k, until := range c.blocked {
-		if all || until <= now {
+	for k, b := range c.blocked {
+		if b.until <= now {
 			delete(c.blocked, k)
 		}
 	}
 }
 
-// fail enters (or stays in) degraded mode after err.
+// freshLocal replaces the local counts, freeing their memory, once shared
+// counting has lasted the policy's longest window: all their calls have
+// then left every window.
+func (c *Counter) freshLocal() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.degraded.Load() || c.resumed.IsZero() || c.now().Sub(c.resumed) < c.opts.Policy.MaxEvery() {
+		return
+	}
+	c.local.Store(ratelimit.NewMemory(c.opts.Policy, c.opts.Now))
+	c.resumed = time.Time{}
+}
+
+// fail enters (or stays in) degraded mode after err. The local counts are
+// not reset: the calls of an outage that ended less than a window ago
+// still count, or a Redis failing on and off would give a fresh budget
+// each time.
 func (c *Counter) fail(err error) {
+	now := time.Now()
 	c.mu.Lock()
 	c.lastErr = err
 	if !c.degraded.Load() {
-		c.since = time.Now()
-		// Counting starts afresh here: calls counted in an earlier outage
-		// are in Redis's past, not this one's.
-		c.local.Store(ratelimit.NewMemory(c.opts.Policy, c.opts.Now))
+		c.since = now
+		c.logged = false
 		c.degraded.Store(true)
 	}
+	log := now.Sub(c.lastLog) >= c.opts.LogEvery
+	if log {
+		c.lastLog, c.logged = now, true
+	}
 	c.mu.Unlock()
-	now := time.Now().UnixNano()
-	last := c.lastLog.Load()
-	if now-last >= int64(c.opts.LogEvery) && c.lastLog.CompareAndSwap(last, now) {
+	if log {
 		c.opts.Logger.Error("rate limit: Redis is unreachable; counting in this replica only until it answers", "err", err)
 	}
 }
 
-// watch pings Redis while the counter is degraded and resumes shared
-// counting when it answers.
+// watch probes Redis while the counter is degraded and resumes shared
+// counting when the probe succeeds.
 func (c *Counter) watch() {
 	defer close(c.done)
 	t := time.NewTicker(c.opts.PingEvery)
@@ -256,27 +326,31 @@ func (c *Counter) watch() {
 		case <-t.C:
 		}
 		if time.Since(lastSweep) >= time.Minute {
-			c.forgetBlocks(false)
+			c.forgetBlocks()
+			c.freshLocal()
 			lastSweep = time.Now()
 		}
 		if !c.degraded.Load() {
 			continue
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), c.opts.Timeout)
-		err := c.client.Ping(ctx).Err()
-		cancel()
-		if err != nil {
+		if err := c.probe(); err != nil {
 			c.fail(err)
 			continue
 		}
 		c.mu.Lock()
-		since := c.since
-		c.degraded.Store(false)
+		since, logged := c.since, c.logged
+		// Blocks given so far are checked with Redis again (it may have
+		// lost its counts); the epoch moves before degraded is cleared.
+		c.epoch.Add(1)
+		c.resumed = c.now()
 		c.lastErr = nil
+		c.degraded.Store(false)
 		c.mu.Unlock()
-		c.lastLog.Store(0)   // the next outage is logged at once
-		c.forgetBlocks(true) // Redis may have lost its counts
-		c.opts.Logger.Info("rate limit: Redis answers again; shared counting resumed", "degraded_for", time.Since(since).Round(time.Millisecond))
+		// The log throttle is left as it is: a Redis failing on and off
+		// logs one error per interval, not one per outage.
+		if logged {
+			c.opts.Logger.Info("rate limit: Redis answers again; shared counting resumed", "degraded_for", time.Since(since).Round(time.Millisecond))
+		}
 	}
 }
 

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
+
 	"github.com/openatp/openatp/api"
 	"github.com/openatp/openatp/internal/redistest"
 	"github.com/openatp/openatp/ratelimit"
@@ -196,6 +198,163 @@ func TestStartsDegraded(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// TestThrottledStaysThrottled: a key Redis throttled is refused for the
+// wait Redis gave even after another key's call made the counter degraded.
+func TestThrottledStaysThrottled(t *testing.T) {
+	srv := redistest.Start(t)
+	clk := ratelimittest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	p := ratelimit.Policy{{Limit: 10, Every: time.Hour}}
+	c := newCounter(t, srv.URL, redis.Options{Policy: p, Now: clk.Now, PingEvery: time.Hour})
+	for i := range 10 {
+		if !allow(t, c, "k") {
+			t.Fatalf("call %d refused within the budget", i+1)
+		}
+	}
+	if allow(t, c, "k") {
+		t.Fatal("call 11 accepted; the budget is 10 an hour")
+	}
+
+	srv.Stop()
+	allow(t, c, "other") // notices the outage
+	if !c.Degraded() {
+		t.Fatal("not degraded after a failed call")
+	}
+	for i := range 20 {
+		ok, retry, err := c.Allow(context.Background(), "k")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok {
+			t.Fatalf("degraded: throttled key's call %d accepted within its 1h wait", i+1)
+		}
+		if retry <= 0 || retry > time.Hour {
+			t.Fatalf("degraded: retryAfter %v, want in (0, 1h]", retry)
+		}
+	}
+	// Once the wait has passed the key counts locally, from zero.
+	clk.Advance(time.Hour)
+	if !allow(t, c, "k") {
+		t.Error("degraded: key refused after its wait ended")
+	}
+}
+
+// TestWritesRefused: a Redis that answers PING but refuses writes (a
+// demoted primary) keeps the counter degraded, with one local budget and
+// one logged error, until the script works again.
+func TestWritesRefused(t *testing.T) {
+	srv := redistest.Start(t)
+	var logs syncBuffer
+	p := ratelimit.Policy{{Limit: 10, Every: time.Minute}}
+	c := newCounter(t, srv.URL, redis.Options{Policy: p, PingEvery: 50 * time.Millisecond,
+		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	readOnly(t, srv, true)
+	accepted := 0
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); {
+		if allow(t, c, "k") {
+			accepted++
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	if accepted != 10 {
+		t.Errorf("one replica accepted %d calls in 2 s, want 10 (its local budget, once)", accepted)
+	}
+	if !c.Degraded() {
+		t.Error("not degraded while Redis refuses writes")
+	}
+	if n := strings.Count(logs.String(), "level=ERROR"); n != 1 {
+		t.Errorf("%d errors logged in 2 s, want 1:\n%s", n, logs.String())
+	}
+	if strings.Contains(logs.String(), "resumed") {
+		t.Errorf("shared counting resumed while Redis refuses writes:\n%s", logs.String())
+	}
+
+	readOnly(t, srv, false)
+	waitShared(t, c)
+	if !strings.Contains(logs.String(), "shared counting resumed") {
+		t.Errorf("recovery not logged:\n%s", logs.String())
+	}
+}
+
+// TestFlappingRedis: outages close together share one local budget, keep
+// Redis's blocks, and log one error per interval.
+func TestFlappingRedis(t *testing.T) {
+	srv := redistest.Start(t)
+	var logs syncBuffer
+	clk := ratelimittest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	p := ratelimit.Policy{{Limit: 10, Every: time.Minute}}
+	c := newCounter(t, srv.URL, redis.Options{Policy: p, Now: clk.Now, PingEvery: 20 * time.Millisecond,
+		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	for range 10 {
+		allow(t, c, "throttled")
+	}
+	if allow(t, c, "throttled") {
+		t.Fatal("call 11 accepted; the budget is 10")
+	}
+
+	accepted := 0
+	for range 3 {
+		readOnly(t, srv, true)
+		for range 4 {
+			if allow(t, c, "k") {
+				accepted++
+			}
+		}
+		if !c.Degraded() {
+			t.Fatal("not degraded while Redis refuses writes")
+		}
+		if allow(t, c, "throttled") {
+			t.Error("throttled key accepted in an outage following a resume")
+		}
+		readOnly(t, srv, false)
+		waitShared(t, c)
+	}
+	if accepted != 10 {
+		t.Errorf("three outages within a minute accepted %d calls, want 10 (one local budget)", accepted)
+	}
+	if n := strings.Count(logs.String(), "level=ERROR"); n != 1 {
+		t.Errorf("%d errors logged, want 1 (one per 30 s):\n%s", n, logs.String())
+	}
+	// Redis kept its counts: the block still holds with Redis answering.
+	if allow(t, c, "throttled") {
+		t.Error("throttled key accepted after shared counting resumed")
+	}
+}
+
+// readOnly makes srv refuse writes (a replica of a primary that does not
+// exist: PING still answers) or accept them again.
+func readOnly(t *testing.T, srv *redistest.Server, on bool) {
+	t.Helper()
+	cl := goredis.NewClient(&goredis.Options{Addr: srv.Addr})
+	defer cl.Close()
+	host, port := "NO", "ONE"
+	if on {
+		host, port = "127.0.0.1", "1"
+	}
+	if err := cl.ReplicaOf(context.Background(), host, port).Err(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitShared waits until c counts in Redis again.
+func waitShared(t *testing.T, c *redis.Counter) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); c.Degraded(); {
+		if time.Now().After(deadline) {
+			t.Fatal("still degraded 10 s after Redis accepts writes")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func allow(t *testing.T, c *redis.Counter, key string) bool {
+	t.Helper()
+	ok, _, err := c.Allow(context.Background(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ok
 }
 
 func TestBadURL(t *testing.T) {
