@@ -26,6 +26,10 @@ type ImportOptions struct {
 	ChunkSize int
 	// OnBatch, if set, is called after each committed batch.
 	OnBatch func(BatchResult)
+	// OnRead, if set, is called with the number of records read so far
+	// each time a chunk has been read, and at the end of the input. It runs in the reading goroutine,
+	// which after an error may still be running when Import has returned.
+	OnRead func(records int64)
 }
 
 // The default ChunkSize by kind.
@@ -256,10 +260,13 @@ func produce(ctx context.Context, src Source, o *ImportOptions, full, free chan 
 	if !get() {
 		return
 	}
-	var inBatch int64
+	var inBatch, read int64
 	for {
 		err := src.Next()
 		if err == io.EOF {
+			if o.OnRead != nil {
+				o.OnRead(read)
+			}
 			if inBatch > 0 { // close the open batch, even with an empty chunk
 				c.last = true
 				if !send() {
@@ -291,13 +298,20 @@ func produce(ctx context.Context, src Source, o *ImportOptions, full, free chan 
 		}
 		c.lines = append(c.lines, src.Line())
 		inBatch++
+		read++
 		batchDone := o.BatchSize > 0 && inBatch == o.BatchSize
 		if batchDone || c.len() >= o.chunkSize(kind) {
 			c.last = batchDone
 			if batchDone {
 				inBatch = 0
 			}
-			if !send() || !get() {
+			if !send() {
+				return
+			}
+			if o.OnRead != nil {
+				o.OnRead(read)
+			}
+			if !get() {
 				return
 			}
 		}

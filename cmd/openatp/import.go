@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/openatp/openatp"
@@ -119,15 +121,33 @@ func runImport(ctx context.Context, env *cliEnv, args []string) error {
 			fmt.Fprintf(env.stderr, "import: %s: importing in one transaction\n", name)
 		}
 		r := ingest.NewReader(bufio.NewReaderSize(in, 1<<20), opts(name))
+		// Records read (a few chunks ahead of the writes), on a terminal a
+		// redrawn count, else a line every few seconds.
+		var progMu sync.Mutex
+		progDone := false
+		prog := newProgress(env.stderr, "import", "records of "+filepath.Base(name), 0)
 		sum, err := ingest.Import(ctx, store, t.ID, r, ingest.ImportOptions{
 			BatchSize: *batch,
 			ChunkSize: *chunk,
+			OnRead: func(n int64) {
+				progMu.Lock()
+				defer progMu.Unlock()
+				if !progDone { // after an error the reader may still run
+					prog.set("", n)
+				}
+			},
 			OnBatch: func(b ingest.BatchResult) {
 				if *batch > 0 {
-					fmt.Fprintf(env.stderr, "import: %s: batch %d committed: lines %d-%d, %d records\n", name, b.Number, b.FirstLine, b.LastLine, b.Records)
+					progMu.Lock()
+					prog.println(fmt.Sprintf("import: %s: batch %d committed: lines %d-%d, %d records", name, b.Number, b.FirstLine, b.LastLine, b.Records))
+					progMu.Unlock()
 				}
 			},
 		})
+		progMu.Lock()
+		prog.done()
+		progDone = true
+		progMu.Unlock()
 		out.Records += sum.Records
 		out.Batches += sum.Batches
 		if err != nil {

@@ -425,3 +425,20 @@ func TestImportKilled(t *testing.T) {
 		})
 	}
 }
+
+// Import reports how far it has read on stderr: on a pipe, a line every few
+// seconds and one at the end (on a terminal, a redrawn count).
+func TestImportProgress(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	file := filepath.Join(dir, "m.jsonl")
+	machineFile(t, file, 25)
+	var out, errb syncBuffer
+	args := []string{"import", "--data", filepath.Join(dir, "data"), "--tenant", "t.example", "--chunk-size", "10", file}
+	if err := run(context.Background(), args, noEnv, strings.NewReader(""), &out, &errb); err != nil {
+		t.Fatal(err, errb.String())
+	}
+	if !regexp.MustCompile(`(?m)^import: 25 records of m\.jsonl \(\d+/s\)$`).MatchString(errb.String()) {
+		t.Errorf("stderr has no final progress line:\n%s", errb.String())
+	}
+}

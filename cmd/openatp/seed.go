@@ -9,7 +9,6 @@ import (
 	"iter"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -58,7 +57,7 @@ func runSeed(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	prog := newProgress(env.stderr, int64(*machines))
+	prog := newProgress(env.stderr, "seed", "machines", int64(*machines))
 	// Progress counts the records handed to the store, a few chunks
 	// ahead of the last commit: the producer goroutine reports it, and
 	// prog is not touched elsewhere until Load has returned.
@@ -86,86 +85,6 @@ func runSeed(ctx context.Context, env *cliEnv, args []string) error {
 	return printJSON(env.stdout, map[string]any{"tenant": t.ID, "name": t.Name, "machines": src.machines, "logons": src.logons, "users": *users, "seed": *seed,
 		"seconds": end.Sub(start).Seconds(), "machine_seconds": machineSecs, "logon_seconds": logonSecs,
 		"machines_per_second": float64(src.machines) / max(machineSecs, 1e-9), "logons_per_second": float64(src.logons) / max(logonSecs, 1e-9)})
-}
-
-// progress shows how far a long job is: a redrawn bar with rate and ETA
-// on a terminal, plain lines every few seconds otherwise.
-type progress struct {
-	w       io.Writer
-	tty     bool
-	total   int64
-	what    string
-	start   time.Time
-	last    time.Time
-	current int64
-}
-
-func newProgress(w io.Writer, total int64) *progress {
-	tty := false
-	if f, ok := w.(*os.File); ok {
-		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
-			tty = true
-		}
-	}
-	now := time.Now()
-	return &progress{w: w, tty: tty, total: total, what: "machines", start: now, last: now}
-}
-
-func (p *progress) phase(what string, total int64) {
-	p.done()
-	p.what, p.total, p.current, p.start = what, total, 0, time.Now()
-}
-
-func (p *progress) set(what string, n int64) {
-	p.current = n
-	now := time.Now()
-	interval := 5 * time.Second
-	if p.tty {
-		interval = 200 * time.Millisecond
-	}
-	if now.Sub(p.last) < interval {
-		return
-	}
-	p.last = now
-	p.draw(now)
-}
-
-func (p *progress) draw(now time.Time) {
-	el := now.Sub(p.start).Seconds()
-	rate := 0.0
-	if el > 0 {
-		rate = float64(p.current) / el
-	}
-	if !p.tty {
-		fmt.Fprintf(p.w, "seed: %d %s (%.0f/s)\n", p.current, p.what, rate)
-		return
-	}
-	line := fmt.Sprintf("%-8s %d", p.what, p.current)
-	if p.total > 0 {
-		frac := float64(p.current) / float64(p.total)
-		if frac > 1 {
-			frac = 1
-		}
-		bar := int(frac * 30)
-		eta := "?"
-		if rate > 0 {
-			eta = (time.Duration(float64(p.total-p.current)/rate) * time.Second).Round(time.Second).String()
-		}
-		line = fmt.Sprintf("%-8s [%s%s] %d/%d %.0f/s ETA %s", p.what, strings.Repeat("=", bar), strings.Repeat(" ", 30-bar), p.current, p.total, rate, eta)
-	} else {
-		line += fmt.Sprintf(" %.0f/s", rate)
-	}
-	fmt.Fprintf(p.w, "\r%s\x1b[K", line)
-}
-
-func (p *progress) done() {
-	if p.current == 0 {
-		return
-	}
-	p.draw(time.Now())
-	if p.tty {
-		fmt.Fprintln(p.w)
-	}
 }
 
 // seedFiles writes the generated records as JSON Lines files: every
@@ -196,7 +115,7 @@ func seedFiles(env *cliEnv, dir string, o demo.Options) error {
 		return err
 	}
 	defer lf.Close()
-	prog := newProgress(env.stderr, int64(opts.Machines))
+	prog := newProgress(env.stderr, "seed", "machines", int64(opts.Machines))
 	var buf []byte
 	var nm, nl int64
 	started := false
