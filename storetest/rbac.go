@@ -185,6 +185,16 @@ func testContentVersion(t *testing.T, su *suite) {
 		t.Errorf("writes to another tenant changed the content version: %d → %d", o0, o)
 	}
 
+	t.Run("a write of the previous version changes every tenant's", func(t *testing.T) {
+		if su.previousWrite == nil {
+			t.Skip("no WithPreviousVersionWrite")
+		}
+		before, otherBefore := cv(tenant), cv(other)
+		su.previousWrite(t, s)
+		if cv(tenant) == before || cv(other) == otherBefore {
+			t.Error("a write of the previous version did not change every tenant's content version")
+		}
+	})
 	t.Run("a failed write changes nothing", func(t *testing.T) {
 		before := cv(tenant)
 		bad := l

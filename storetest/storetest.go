@@ -35,9 +35,19 @@ func WithReopen(reopen func(t *testing.T, s openatp.Store) openatp.Store) Option
 	return func(s *suite) { s.reopen = reopen }
 }
 
+// WithPreviousVersionWrite gives Run a way to make, on the data of s, the
+// mark every write of a process of the previous version leaves (it bumps
+// the global content counter of the schema before per-tenant content
+// versions): during an upgrade such writes must still change every
+// tenant's ContentVersion.
+func WithPreviousVersionWrite(write func(t *testing.T, s openatp.Store)) Option {
+	return func(s *suite) { s.previousWrite = write }
+}
+
 type suite struct {
-	open   func(t *testing.T) openatp.Store
-	reopen func(t *testing.T, s openatp.Store) openatp.Store
+	open          func(t *testing.T) openatp.Store
+	reopen        func(t *testing.T, s openatp.Store) openatp.Store
+	previousWrite func(t *testing.T, s openatp.Store)
 }
 
 // Run runs the suite. open must return a new, empty store for each call
