@@ -16,28 +16,29 @@ import (
 	"github.com/openatp/openatp/sqlite"
 )
 
+// sharedHeaderPair opens two stores on one new file (a server's and another
+// process's, in production) and checks that the first reads DataVersion
+// from the shared WAL-index header. It skips where that header is not
+// mapped: it is found through /proc/self/fd, on Linux.
+func sharedHeaderPair(t *testing.T) (a, b *sqlite.DB, path string) {
+	t.Helper()
+	if runtime.GOOS != "linux" {
+		t.Skip("the shared header is mapped on Linux only")
+	}
+	path = filepath.Join(t.TempDir(), "x.db")
+	a, b = openAt(t, path), openAt(t, path)
+	if !sqlite.ReadsSharedHeader(a) {
+		t.Fatal("DataVersion does not read the shared header")
+	}
+	return a, b, path
+}
+
 // DataVersion read from the shared WAL-index header changes with every
 // commit of another store on the same file (another process's, in
 // production), and not without one; the PRAGMA cross-check keeps it on.
 func TestDataVersionFromSharedHeader(t *testing.T) {
-	if runtime.GOOS == "windows" {
-		t.Skip("the header is read through mmap on Unix only")
-	}
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "x.db")
-	a, err := sqlite.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	b, err := sqlite.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	if !sqlite.ReadsSharedHeader(a) {
-		t.Fatal("DataVersion does not read the shared header")
-	}
+	a, b, _ := sharedHeaderPair(t)
 	tn, _ := openatp.NewTenant("shm.example", time.Now())
 	if err := b.CreateTenant(ctx, tn); err != nil {
 		t.Fatal(err)
@@ -81,22 +82,7 @@ func TestDataVersionFromSharedHeader(t *testing.T) {
 // with "disk I/O error") and could checkpoint over pages they still read.
 // A second process asks the kernel who holds the lock.
 func TestShmLocksKept(t *testing.T) {
-	if runtime.GOOS != "linux" {
-		t.Skip("the probe reads Linux record locks")
-	}
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "x.db")
-	db, err := sqlite.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.DataVersion(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if !sqlite.ReadsSharedHeader(db) {
-		t.Fatal("DataVersion does not read the shared header")
-	}
+	_, _, path := sharedHeaderPair(t)
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), "OPENATP_SHM_PROBE="+path)
 	out, err := cmd.CombinedOutput()
@@ -134,21 +120,8 @@ func shmProbe(path string) int {
 // Commits of another store landing while DataVersion runs its PRAGMA
 // cross-check are not mistaken for commits the header missed.
 func TestDataVersionCrossCheckUnderCommits(t *testing.T) {
-	if runtime.GOOS != "linux" {
-		t.Skip("the header is read through mmap on Linux only")
-	}
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "x.db")
-	a, err := sqlite.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	b, err := sqlite.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	a, b, _ := sharedHeaderPair(t)
 	stop := make(chan struct{})
 	done := make(chan int)
 	go func() {
