@@ -34,19 +34,10 @@ func (db *DB) UserGroups(ctx context.Context, tenantID string) ([]openatp.UserGr
 		return nil, err
 	}
 	rows, err := db.read().query(ctx, `SELECT id, name FROM user_groups WHERE tenant_seq = ? ORDER BY name, id`, seq)
-	if err != nil {
-		return nil, storeError(err, "cannot read user groups")
-	}
-	defer rows.Close()
-	out := []openatp.UserGroup{}
-	for rows.Next() {
+	return collect(rows, err, "cannot read user groups", func(s scanner) (openatp.UserGroup, error) {
 		var g openatp.UserGroup
-		if err := rows.Scan(&g.ID, &g.Name); err != nil {
-			return nil, storeError(err, "cannot read user groups")
-		}
-		out = append(out, g)
-	}
-	return out, storeError(rows.Err(), "cannot read user groups")
+		return g, s.Scan(&g.ID, &g.Name)
+	})
 }
 
 // CreateDirectoryUser stores a user who signs in. Conflict if the id or the
@@ -134,19 +125,7 @@ func (db *DB) DirectoryUsers(ctx context.Context, tenantID string) ([]openatp.Di
 		return nil, err
 	}
 	rows, err := db.read().query(ctx, `SELECT `+userColumns+` FROM directory_users WHERE tenant_seq = ? ORDER BY user_name_key, id`, seq)
-	if err != nil {
-		return nil, storeError(err, "cannot read users")
-	}
-	defer rows.Close()
-	out := []openatp.DirectoryUser{}
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, storeError(err, "cannot read users")
-		}
-		out = append(out, u)
-	}
-	return out, storeError(rows.Err(), "cannot read users")
+	return collect(rows, err, "cannot read users", scanUser)
 }
 
 // PutRole stores a role, replacing one of the same name (ignoring case).
@@ -177,26 +156,21 @@ func (db *DB) Roles(ctx context.Context, tenantID string) ([]openatp.Role, error
 		return nil, err
 	}
 	rows, err := db.read().query(ctx, `SELECT name, permissions, user_groups FROM roles WHERE tenant_seq = ? ORDER BY name_key`, seq)
-	if err != nil {
-		return nil, storeError(err, "cannot read roles")
-	}
-	defer rows.Close()
-	out := []openatp.Role{}
-	for rows.Next() {
+	return collect(rows, err, "cannot read roles", func(s scanner) (openatp.Role, error) {
 		var r openatp.Role
 		var perms, groups string
-		if err := rows.Scan(&r.Name, &perms, &groups); err != nil {
-			return nil, storeError(err, "cannot read roles")
+		err := s.Scan(&r.Name, &perms, &groups)
+		if err != nil {
+			return r, err
 		}
 		if r.Permissions, err = storeutil.ParseList(perms); err != nil {
-			return nil, internal(err, "bad permissions of role "+r.Name)
+			return r, internal(err, "bad permissions of role "+r.Name)
 		}
 		if r.UserGroups, err = storeutil.ParseList(groups); err != nil {
-			return nil, internal(err, "bad user groups of role "+r.Name)
+			return r, internal(err, "bad user groups of role "+r.Name)
 		}
-		out = append(out, r)
-	}
-	return out, storeError(rows.Err(), "cannot read roles")
+		return r, nil
+	})
 }
 
 // DeleteRole deletes a role by name, ignoring case. NotFound if none.

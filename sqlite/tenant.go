@@ -55,24 +55,13 @@ func (db *DB) Tenant(ctx context.Context, idOrName string) (openatp.Tenant, erro
 // Tenants lists all tenants ordered by name (byte order), then id.
 func (db *DB) Tenants(ctx context.Context) ([]openatp.Tenant, error) {
 	rows, err := db.rdb.QueryContext(ctx, "SELECT id, name, created FROM tenants ORDER BY name, id")
-	if err != nil {
-		return nil, storeError(err, "cannot list tenants")
-	}
-	defer rows.Close()
-	var ts []openatp.Tenant
-	for rows.Next() {
+	return collect(rows, err, "cannot list tenants", func(s scanner) (openatp.Tenant, error) {
 		var t openatp.Tenant
 		var created int64
-		if err := rows.Scan(&t.ID, &t.Name, &created); err != nil {
-			return nil, storeError(err, "cannot list tenants")
-		}
+		err := s.Scan(&t.ID, &t.Name, &created)
 		t.Created = fromNanos(created)
-		ts = append(ts, t)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, storeError(err, "cannot list tenants")
-	}
-	return ts, nil
+		return t, err
+	})
 }
 
 // CreateApp stores a new application registration; a zero Created becomes
@@ -139,26 +128,34 @@ func (db *DB) Apps(ctx context.Context, tenantID string) ([]openatp.App, error) 
 	}
 	rows, err := db.rdb.QueryContext(ctx, "SELECT "+appColumns+` FROM apps a JOIN tenants t ON t.seq = a.tenant_seq
 		WHERE t.id = ? ORDER BY a.name, a.client_id`, tenantID)
-	if err != nil {
-		return nil, storeError(err, "cannot list applications")
-	}
-	defer rows.Close()
-	var as []openatp.App
-	for rows.Next() {
-		a, err := scanApp(rows)
-		if err != nil {
-			return nil, storeError(err, "cannot list applications")
-		}
-		as = append(as, a)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, storeError(err, "cannot list applications")
-	}
-	return as, nil
+	return collect(rows, err, "cannot list applications", scanApp)
 }
 
 // scanner is what *sql.Row and *sql.Rows have in common.
 type scanner interface{ Scan(dest ...any) error }
+
+// collect reads every row of rows (the result of a query that returned
+// err) with scan and closes rows; the list is never nil. Errors are the
+// store's "msg" (an *openatp.Error of scan, such as a bad stored list, as
+// it is).
+func collect[T any](rows *sql.Rows, err error, msg string, scan func(scanner) (T, error)) ([]T, error) {
+	if err != nil {
+		return nil, storeError(err, msg)
+	}
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, storeError(err, msg)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, storeError(err, msg)
+	}
+	return out, nil
+}
 
 func scanApp(s scanner) (openatp.App, error) {
 	var a openatp.App
