@@ -16,24 +16,13 @@ func (db *DB) SigningKeys(ctx context.Context) ([]openatp.SigningKey, error) {
 	ctx, cancel := withTimeout(ctx, queryTimeout)
 	defer cancel()
 	rows, err := db.pool.Query(ctx, "SELECT id, private_pem, created, active FROM signing_keys ORDER BY created DESC, id DESC")
-	if err != nil {
-		return nil, storeError(err, "cannot read signing keys")
-	}
-	defer rows.Close()
-	var ks []openatp.SigningKey
-	for rows.Next() {
+	return collect(rows, err, "cannot read signing keys", func(r pgx.Row) (openatp.SigningKey, error) {
 		var k openatp.SigningKey
 		var created int64
-		if err := rows.Scan(&k.ID, &k.PrivatePEM, &created, &k.Active); err != nil {
-			return nil, storeError(err, "cannot read signing keys")
-		}
+		err := r.Scan(&k.ID, &k.PrivatePEM, &created, &k.Active)
 		k.Created = fromNanos(created)
-		ks = append(ks, k)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, storeError(err, "cannot read signing keys")
-	}
-	return ks, nil
+		return k, err
+	})
 }
 
 // AddSigningKey stores a key; a zero Created becomes db.Now(). When k.Active,

@@ -44,16 +44,10 @@ func (db *DB) UserGroups(ctx context.Context, tenantID string) ([]openatp.UserGr
 		return nil, err
 	}
 	rows, err := db.pool.Query(ctx, `SELECT id, name FROM user_groups WHERE tenant_seq = $1 ORDER BY name, id`, seq)
-	if err != nil {
-		return nil, storeError(err, "cannot read user groups")
-	}
-	out := []openatp.UserGroup{}
-	var g openatp.UserGroup
-	_, err = pgx.ForEachRow(rows, []any{&g.ID, &g.Name}, func() error { out = append(out, g); return nil })
-	if err != nil {
-		return nil, storeError(err, "cannot read user groups")
-	}
-	return out, nil
+	return collect(rows, err, "cannot read user groups", func(r pgx.Row) (openatp.UserGroup, error) {
+		var g openatp.UserGroup
+		return g, r.Scan(&g.ID, &g.Name)
+	})
 }
 
 // CreateDirectoryUser stores a user who signs in. Conflict if the id or the
@@ -149,22 +143,7 @@ func (db *DB) DirectoryUsers(ctx context.Context, tenantID string) ([]openatp.Di
 		return nil, err
 	}
 	rows, err := db.pool.Query(ctx, `SELECT `+userColumns+` FROM directory_users WHERE tenant_seq = $1 ORDER BY user_name_key, id`, seq)
-	if err != nil {
-		return nil, storeError(err, "cannot read users")
-	}
-	defer rows.Close()
-	out := []openatp.DirectoryUser{}
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, storeError(err, "cannot read users")
-		}
-		out = append(out, u)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, storeError(err, "cannot read users")
-	}
-	return out, nil
+	return collect(rows, err, "cannot read users", scanUser)
 }
 
 // PutRole stores a role, replacing one of the same name (ignoring case).
@@ -199,29 +178,21 @@ func (db *DB) Roles(ctx context.Context, tenantID string) ([]openatp.Role, error
 		return nil, err
 	}
 	rows, err := db.pool.Query(ctx, `SELECT name, permissions, user_groups FROM roles WHERE tenant_seq = $1 ORDER BY name_key`, seq)
-	if err != nil {
-		return nil, storeError(err, "cannot read roles")
-	}
-	defer rows.Close()
-	out := []openatp.Role{}
-	for rows.Next() {
+	return collect(rows, err, "cannot read roles", func(row pgx.Row) (openatp.Role, error) {
 		var r openatp.Role
 		var perms, groups string
-		if err := rows.Scan(&r.Name, &perms, &groups); err != nil {
-			return nil, storeError(err, "cannot read roles")
+		err := row.Scan(&r.Name, &perms, &groups)
+		if err != nil {
+			return r, err
 		}
 		if r.Permissions, err = storeutil.ParseList(perms); err != nil {
-			return nil, internal(err, "bad permissions of role "+r.Name)
+			return r, internal(err, "bad permissions of role "+r.Name)
 		}
 		if r.UserGroups, err = storeutil.ParseList(groups); err != nil {
-			return nil, internal(err, "bad user groups of role "+r.Name)
+			return r, internal(err, "bad user groups of role "+r.Name)
 		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, storeError(err, "cannot read roles")
-	}
-	return out, nil
+		return r, nil
+	})
 }
 
 // DeleteRole deletes a role by name, ignoring case. NotFound if none.

@@ -65,24 +65,13 @@ func (db *DB) Tenants(ctx context.Context) ([]openatp.Tenant, error) {
 	ctx, cancel := withTimeout(ctx, queryTimeout)
 	defer cancel()
 	rows, err := db.pool.Query(ctx, "SELECT id, name, created FROM tenants ORDER BY name, id")
-	if err != nil {
-		return nil, storeError(err, "cannot list tenants")
-	}
-	defer rows.Close()
-	var ts []openatp.Tenant
-	for rows.Next() {
+	return collect(rows, err, "cannot list tenants", func(r pgx.Row) (openatp.Tenant, error) {
 		var t openatp.Tenant
 		var created int64
-		if err := rows.Scan(&t.ID, &t.Name, &created); err != nil {
-			return nil, storeError(err, "cannot list tenants")
-		}
+		err := r.Scan(&t.ID, &t.Name, &created)
 		t.Created = fromNanos(created)
-		ts = append(ts, t)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, storeError(err, "cannot list tenants")
-	}
-	return ts, nil
+		return t, err
+	})
 }
 
 // CreateApp stores a new application registration; a zero Created becomes
@@ -152,22 +141,30 @@ func (db *DB) Apps(ctx context.Context, tenantID string) ([]openatp.App, error) 
 	}
 	rows, err := db.pool.Query(ctx, "SELECT "+appColumns+` FROM apps a JOIN tenants t ON t.seq = a.tenant_seq
 		WHERE t.id = $1 ORDER BY a.name, a.client_id`, tenantID)
+	return collect(rows, err, "cannot list applications", scanApp)
+}
+
+// collect reads every row of rows (the result of a query that returned
+// err) with scan and closes rows; the list is never nil. Errors are the
+// store's "msg" (an *openatp.Error of scan, such as a bad stored list, as
+// it is).
+func collect[T any](rows pgx.Rows, err error, msg string, scan func(pgx.Row) (T, error)) ([]T, error) {
 	if err != nil {
-		return nil, storeError(err, "cannot list applications")
+		return nil, storeError(err, msg)
 	}
 	defer rows.Close()
-	var as []openatp.App
+	out := []T{}
 	for rows.Next() {
-		a, err := scanApp(rows)
+		v, err := scan(rows)
 		if err != nil {
-			return nil, storeError(err, "cannot list applications")
+			return nil, storeError(err, msg)
 		}
-		as = append(as, a)
+		out = append(out, v)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, storeError(err, "cannot list applications")
+		return nil, storeError(err, msg)
 	}
-	return as, nil
+	return out, nil
 }
 
 func scanApp(row pgx.Row) (openatp.App, error) {
