@@ -16,13 +16,7 @@ func (db *DB) SigningKeys(ctx context.Context) ([]openatp.SigningKey, error) {
 	ctx, cancel := withTimeout(ctx, queryTimeout)
 	defer cancel()
 	rows, err := db.pool.Query(ctx, "SELECT id, private_pem, created, active FROM signing_keys ORDER BY created DESC, id DESC")
-	return collect(rows, err, "cannot read signing keys", func(r pgx.Row) (openatp.SigningKey, error) {
-		var k openatp.SigningKey
-		var created int64
-		err := r.Scan(&k.ID, &k.PrivatePEM, &created, &k.Active)
-		k.Created = fromNanos(created)
-		return k, err
-	})
+	return collect(rows, err, "cannot read signing keys", storeutil.ScanSigningKey)
 }
 
 // AddSigningKey stores a key; a zero Created becomes db.Now(). When k.Active,

@@ -232,7 +232,7 @@ func snapshotRelations(ctx context.Context, tx pgx.Tx, tseq int64, f func(openat
 		if err := rows.Scan(dest...); err != nil {
 			return storeError(err, "cannot read user machines")
 		}
-		r.FirstSeen, r.LastSeen, r.LogonTypes = fromNanos(first), fromNanos(last), storeutil.LogonTypes(types)
+		r.FirstSeen, r.LastSeen, r.LogonTypes = storeutil.FromNanos(first), storeutil.FromNanos(last), storeutil.LogonTypes(types)
 		if err := f(r); err != nil {
 			return err
 		}

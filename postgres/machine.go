@@ -216,10 +216,10 @@ func (s *machineScanner) scan(row pgx.Row) (openatp.Machine, error) {
 		return m, err
 	}
 	if s.first != nil {
-		m.FirstSeen = openatp.Ptr(fromNanos(*s.first))
+		m.FirstSeen = openatp.Ptr(storeutil.FromNanos(*s.first))
 	}
 	if s.last != nil {
-		m.LastSeen = openatp.Ptr(fromNanos(*s.last))
+		m.LastSeen = openatp.Ptr(storeutil.FromNanos(*s.last))
 	}
 	if err := unmarshalList(s.tags, &m.MachineTags); err != nil {
 		return m, internal(err, "bad machine_tags of machine "+m.ID)

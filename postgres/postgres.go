@@ -353,4 +353,3 @@ func nullNanos(field string, t *time.Time) (*int64, error) {
 }
 
 // fromNanos converts a stored time back.
-func fromNanos(n int64) time.Time { return time.Unix(0, n).UTC() }

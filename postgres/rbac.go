@@ -44,10 +44,7 @@ func (db *DB) UserGroups(ctx context.Context, tenantID string) ([]openatp.UserGr
 		return nil, err
 	}
 	rows, err := db.pool.Query(ctx, `SELECT id, name FROM user_groups WHERE tenant_seq = $1 ORDER BY name, id`, seq)
-	return collect(rows, err, "cannot read user groups", func(r pgx.Row) (openatp.UserGroup, error) {
-		var g openatp.UserGroup
-		return g, r.Scan(&g.ID, &g.Name)
-	})
+	return collect(rows, err, "cannot read user groups", storeutil.ScanUserGroup)
 }
 
 // CreateDirectoryUser stores a user who signs in. Conflict if the id or the
@@ -98,21 +95,6 @@ func (db *DB) UpdateDirectoryUser(ctx context.Context, tenantID string, u openat
 	})
 }
 
-const userColumns = `id, user_name, display_name, password_hash, groups`
-
-func scanUser(row pgx.Row) (openatp.DirectoryUser, error) {
-	var u openatp.DirectoryUser
-	var groups string
-	if err := row.Scan(&u.ID, &u.UserName, &u.DisplayName, &u.PasswordHash, &groups); err != nil {
-		return u, err
-	}
-	var err error
-	if u.Groups, err = storeutil.ParseList(groups); err != nil {
-		return u, internal(err, "bad groups of user "+u.ID)
-	}
-	return u, nil
-}
-
 // DirectoryUser finds a user by sign-in name, ignoring case. NotFound if
 // none.
 func (db *DB) DirectoryUser(ctx context.Context, tenantID, userName string) (openatp.DirectoryUser, error) {
@@ -122,7 +104,7 @@ func (db *DB) DirectoryUser(ctx context.Context, tenantID, userName string) (ope
 	if err != nil {
 		return openatp.DirectoryUser{}, err
 	}
-	u, err := scanUser(db.pool.QueryRow(ctx, `SELECT `+userColumns+` FROM directory_users WHERE tenant_seq = $1 AND user_name_key = $2`,
+	u, err := storeutil.ScanUser(db.pool.QueryRow(ctx, `SELECT `+storeutil.UserColumns+` FROM directory_users WHERE tenant_seq = $1 AND user_name_key = $2`,
 		seq, openatp.NameKey(userName)))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return u, openatp.Errorf(openatp.NotFound, "user %s not found", storeutil.Quote(userName))
@@ -142,8 +124,8 @@ func (db *DB) DirectoryUsers(ctx context.Context, tenantID string) ([]openatp.Di
 	if err != nil {
 		return nil, err
 	}
-	rows, err := db.pool.Query(ctx, `SELECT `+userColumns+` FROM directory_users WHERE tenant_seq = $1 ORDER BY user_name_key, id`, seq)
-	return collect(rows, err, "cannot read users", scanUser)
+	rows, err := db.pool.Query(ctx, `SELECT `+storeutil.UserColumns+` FROM directory_users WHERE tenant_seq = $1 ORDER BY user_name_key, id`, seq)
+	return collect(rows, err, "cannot read users", storeutil.ScanUser)
 }
 
 // PutRole stores a role, replacing one of the same name (ignoring case).
@@ -178,21 +160,7 @@ func (db *DB) Roles(ctx context.Context, tenantID string) ([]openatp.Role, error
 		return nil, err
 	}
 	rows, err := db.pool.Query(ctx, `SELECT name, permissions, user_groups FROM roles WHERE tenant_seq = $1 ORDER BY name_key`, seq)
-	return collect(rows, err, "cannot read roles", func(row pgx.Row) (openatp.Role, error) {
-		var r openatp.Role
-		var perms, groups string
-		err := row.Scan(&r.Name, &perms, &groups)
-		if err != nil {
-			return r, err
-		}
-		if r.Permissions, err = storeutil.ParseList(perms); err != nil {
-			return r, internal(err, "bad permissions of role "+r.Name)
-		}
-		if r.UserGroups, err = storeutil.ParseList(groups); err != nil {
-			return r, internal(err, "bad user groups of role "+r.Name)
-		}
-		return r, nil
-	})
+	return collect(rows, err, "cannot read roles", storeutil.ScanRole)
 }
 
 // DeleteRole deletes a role by name, ignoring case. NotFound if none.

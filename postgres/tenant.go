@@ -56,7 +56,7 @@ func (db *DB) Tenant(ctx context.Context, idOrName string) (openatp.Tenant, erro
 	if err != nil {
 		return t, storeError(err, "cannot read the tenant")
 	}
-	t.Created = fromNanos(created)
+	t.Created = storeutil.FromNanos(created)
 	return t, nil
 }
 
@@ -65,13 +65,7 @@ func (db *DB) Tenants(ctx context.Context) ([]openatp.Tenant, error) {
 	ctx, cancel := withTimeout(ctx, queryTimeout)
 	defer cancel()
 	rows, err := db.pool.Query(ctx, "SELECT id, name, created FROM tenants ORDER BY name, id")
-	return collect(rows, err, "cannot list tenants", func(r pgx.Row) (openatp.Tenant, error) {
-		var t openatp.Tenant
-		var created int64
-		err := r.Scan(&t.ID, &t.Name, &created)
-		t.Created = fromNanos(created)
-		return t, err
-	})
+	return collect(rows, err, "cannot list tenants", storeutil.ScanTenant)
 }
 
 // CreateApp stores a new application registration; a zero Created becomes
@@ -113,14 +107,12 @@ func (db *DB) CreateApp(ctx context.Context, a openatp.App) error {
 	})
 }
 
-const appColumns = "t.id, a.client_id, a.object_id, a.name, a.secret_hash, a.roles, a.scopes, a.created"
-
 // App finds an application of a tenant by client id. NotFound if the tenant
 // has none with that id.
 func (db *DB) App(ctx context.Context, tenantID, clientID string) (openatp.App, error) {
 	ctx, cancel := withTimeout(ctx, queryTimeout)
 	defer cancel()
-	a, err := scanApp(db.pool.QueryRow(ctx, "SELECT "+appColumns+` FROM apps a JOIN tenants t ON t.seq = a.tenant_seq
+	a, err := storeutil.ScanApp(db.pool.QueryRow(ctx, "SELECT "+storeutil.AppColumns+` FROM apps a JOIN tenants t ON t.seq = a.tenant_seq
 		WHERE a.client_id = $1 AND t.id = $2`, clientID, tenantID))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return a, openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "application %s not found in tenant %s", storeutil.Quote(clientID), storeutil.Quote(tenantID))
@@ -139,16 +131,16 @@ func (db *DB) Apps(ctx context.Context, tenantID string) ([]openatp.App, error) 
 	if _, err := tenantSeq(ctx, db.pool, tenantID, false); err != nil {
 		return nil, err
 	}
-	rows, err := db.pool.Query(ctx, "SELECT "+appColumns+` FROM apps a JOIN tenants t ON t.seq = a.tenant_seq
+	rows, err := db.pool.Query(ctx, "SELECT "+storeutil.AppColumns+` FROM apps a JOIN tenants t ON t.seq = a.tenant_seq
 		WHERE t.id = $1 ORDER BY a.name, a.client_id`, tenantID)
-	return collect(rows, err, "cannot list applications", scanApp)
+	return collect(rows, err, "cannot list applications", storeutil.ScanApp)
 }
 
 // collect reads every row of rows (the result of a query that returned
 // err) with scan and closes rows; the list is never nil. Errors are the
 // store's "msg" (an *openatp.Error of scan, such as a bad stored list, as
 // it is).
-func collect[T any](rows pgx.Rows, err error, msg string, scan func(pgx.Row) (T, error)) ([]T, error) {
+func collect[T any](rows pgx.Rows, err error, msg string, scan func(storeutil.Scanner) (T, error)) ([]T, error) {
 	if err != nil {
 		return nil, storeError(err, msg)
 	}
@@ -165,21 +157,4 @@ func collect[T any](rows pgx.Rows, err error, msg string, scan func(pgx.Row) (T,
 		return nil, storeError(err, msg)
 	}
 	return out, nil
-}
-
-func scanApp(row pgx.Row) (openatp.App, error) {
-	var a openatp.App
-	var roles, scopes string
-	var created int64
-	if err := row.Scan(&a.TenantID, &a.ClientID, &a.ObjectID, &a.Name, &a.SecretHash, &roles, &scopes, &created); err != nil {
-		return a, err
-	}
-	if err := json.Unmarshal([]byte(roles), &a.Roles); err != nil {
-		return a, internal(err, "bad roles of application "+a.ClientID)
-	}
-	if err := json.Unmarshal([]byte(scopes), &a.Scopes); err != nil {
-		return a, internal(err, "bad scopes of application "+a.ClientID)
-	}
-	a.Created = fromNanos(created)
-	return a, nil
 }

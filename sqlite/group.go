@@ -24,22 +24,7 @@ func groups(ctx context.Context, q conn, tenantID string) ([]openatp.DeviceGroup
 	rows, err := q.query(ctx, `SELECT g.id, g.name, g.description, g.rank, g.rules, g.user_groups
 		FROM device_groups g JOIN tenants t ON t.seq = g.tenant_seq
 		WHERE t.id = ? ORDER BY g.rank, g.id`, tenantID)
-	return collect(rows, err, "cannot read device groups", func(s scanner) (openatp.DeviceGroup, error) {
-		var g openatp.DeviceGroup
-		var rules []byte
-		var userGroups string
-		err := s.Scan(&g.ID, &g.Name, &g.Description, &g.Rank, &rules, &userGroups)
-		if err != nil {
-			return g, err
-		}
-		if g.UserGroups, err = storeutil.ParseList(userGroups); err != nil {
-			return g, internal(err, "bad user groups of device group "+g.Name)
-		}
-		if err := json.Unmarshal(rules, &g.Rules); err != nil {
-			return g, internal(err, "bad rules of device group "+g.Name)
-		}
-		return g, nil
-	})
+	return collect(rows, err, "cannot read device groups", storeutil.ScanGroup)
 }
 
 // CreateGroup stores a device group. Invalid if the id is negative, the name

@@ -324,7 +324,7 @@ func snapshotRelations(ctx context.Context, tx *sql.Tx, tseq int64, f func(opena
 		if err := rows.Scan(&r.AccountName, &r.AccountDomain, &r.AccountSID, &r.MachineID, &first, &last, &types); err != nil {
 			return storeError(err, "cannot read user machines")
 		}
-		r.FirstSeen, r.LastSeen, r.LogonTypes = fromNanos(first), fromNanos(last), storeutil.LogonTypes(types)
+		r.FirstSeen, r.LastSeen, r.LogonTypes = storeutil.FromNanos(first), storeutil.FromNanos(last), storeutil.LogonTypes(types)
 		if err := f(r); err != nil {
 			return err
 		}

@@ -225,7 +225,7 @@ func timePtr(n sql.NullInt64) *time.Time {
 	if !n.Valid {
 		return nil
 	}
-	t := fromNanos(n.Int64)
+	t := storeutil.FromNanos(n.Int64)
 	return &t
 }
 

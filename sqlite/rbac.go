@@ -34,10 +34,7 @@ func (db *DB) UserGroups(ctx context.Context, tenantID string) ([]openatp.UserGr
 		return nil, err
 	}
 	rows, err := db.read().query(ctx, `SELECT id, name FROM user_groups WHERE tenant_seq = ? ORDER BY name, id`, seq)
-	return collect(rows, err, "cannot read user groups", func(s scanner) (openatp.UserGroup, error) {
-		var g openatp.UserGroup
-		return g, s.Scan(&g.ID, &g.Name)
-	})
+	return collect(rows, err, "cannot read user groups", storeutil.ScanUserGroup)
 }
 
 // CreateDirectoryUser stores a user who signs in. Conflict if the id or the
@@ -80,19 +77,6 @@ func (db *DB) UpdateDirectoryUser(ctx context.Context, tenantID string, u openat
 	})
 }
 
-const userColumns = `id, user_name, display_name, password_hash, groups`
-
-func scanUser(s scanner) (openatp.DirectoryUser, error) {
-	var u openatp.DirectoryUser
-	var groups string
-	if err := s.Scan(&u.ID, &u.UserName, &u.DisplayName, &u.PasswordHash, &groups); err != nil {
-		return u, err
-	}
-	var err error
-	u.Groups, err = storeutil.ParseList(groups)
-	return u, err
-}
-
 // DirectoryUser finds a user by sign-in name, ignoring case. NotFound if
 // none.
 func (db *DB) DirectoryUser(ctx context.Context, tenantID, userName string) (openatp.DirectoryUser, error) {
@@ -100,7 +84,7 @@ func (db *DB) DirectoryUser(ctx context.Context, tenantID, userName string) (ope
 	if err != nil {
 		return openatp.DirectoryUser{}, err
 	}
-	rows, err := db.read().query(ctx, `SELECT `+userColumns+` FROM directory_users WHERE tenant_seq = ? AND user_name_key = ?`, seq, openatp.NameKey(userName))
+	rows, err := db.read().query(ctx, `SELECT `+storeutil.UserColumns+` FROM directory_users WHERE tenant_seq = ? AND user_name_key = ?`, seq, openatp.NameKey(userName))
 	if err != nil {
 		return openatp.DirectoryUser{}, storeError(err, "cannot read the user")
 	}
@@ -111,7 +95,7 @@ func (db *DB) DirectoryUser(ctx context.Context, tenantID, userName string) (ope
 		}
 		return openatp.DirectoryUser{}, openatp.Errorf(openatp.NotFound, "user %s not found", storeutil.Quote(userName))
 	}
-	u, err := scanUser(rows)
+	u, err := storeutil.ScanUser(rows)
 	if err != nil {
 		return u, storeError(err, "cannot read the user")
 	}
@@ -124,8 +108,8 @@ func (db *DB) DirectoryUsers(ctx context.Context, tenantID string) ([]openatp.Di
 	if err != nil {
 		return nil, err
 	}
-	rows, err := db.read().query(ctx, `SELECT `+userColumns+` FROM directory_users WHERE tenant_seq = ? ORDER BY user_name_key, id`, seq)
-	return collect(rows, err, "cannot read users", scanUser)
+	rows, err := db.read().query(ctx, `SELECT `+storeutil.UserColumns+` FROM directory_users WHERE tenant_seq = ? ORDER BY user_name_key, id`, seq)
+	return collect(rows, err, "cannot read users", storeutil.ScanUser)
 }
 
 // PutRole stores a role, replacing one of the same name (ignoring case).
@@ -156,21 +140,7 @@ func (db *DB) Roles(ctx context.Context, tenantID string) ([]openatp.Role, error
 		return nil, err
 	}
 	rows, err := db.read().query(ctx, `SELECT name, permissions, user_groups FROM roles WHERE tenant_seq = ? ORDER BY name_key`, seq)
-	return collect(rows, err, "cannot read roles", func(s scanner) (openatp.Role, error) {
-		var r openatp.Role
-		var perms, groups string
-		err := s.Scan(&r.Name, &perms, &groups)
-		if err != nil {
-			return r, err
-		}
-		if r.Permissions, err = storeutil.ParseList(perms); err != nil {
-			return r, internal(err, "bad permissions of role "+r.Name)
-		}
-		if r.UserGroups, err = storeutil.ParseList(groups); err != nil {
-			return r, internal(err, "bad user groups of role "+r.Name)
-		}
-		return r, nil
-	})
+	return collect(rows, err, "cannot read roles", storeutil.ScanRole)
 }
 
 // DeleteRole deletes a role by name, ignoring case. NotFound if none.

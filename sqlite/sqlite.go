@@ -312,7 +312,6 @@ func nullNanos(field string, t *time.Time) (sql.NullInt64, error) {
 }
 
 // fromNanos converts a stored time back.
-func fromNanos(n int64) time.Time { return time.Unix(0, n).UTC() }
 
 // storeError converts an error of the driver or of database/sql that is
 // not a domain error into one: Conflict for a unique violation, NotFound for

@@ -48,20 +48,14 @@ func (db *DB) Tenant(ctx context.Context, idOrName string) (openatp.Tenant, erro
 	if err != nil {
 		return t, storeError(err, "cannot read the tenant")
 	}
-	t.Created = fromNanos(created)
+	t.Created = storeutil.FromNanos(created)
 	return t, nil
 }
 
 // Tenants lists all tenants ordered by name (byte order), then id.
 func (db *DB) Tenants(ctx context.Context) ([]openatp.Tenant, error) {
 	rows, err := db.rdb.QueryContext(ctx, "SELECT id, name, created FROM tenants ORDER BY name, id")
-	return collect(rows, err, "cannot list tenants", func(s scanner) (openatp.Tenant, error) {
-		var t openatp.Tenant
-		var created int64
-		err := s.Scan(&t.ID, &t.Name, &created)
-		t.Created = fromNanos(created)
-		return t, err
-	})
+	return collect(rows, err, "cannot list tenants", storeutil.ScanTenant)
 }
 
 // CreateApp stores a new application registration; a zero Created becomes
@@ -100,17 +94,15 @@ func (db *DB) CreateApp(ctx context.Context, a openatp.App) error {
 	})
 }
 
-const appColumns = "t.id, a.client_id, a.object_id, a.name, a.secret_hash, a.roles, a.scopes, a.created"
-
 // App finds an application of a tenant by client id. NotFound if the tenant
 // has none with that id.
 func (db *DB) App(ctx context.Context, tenantID, clientID string) (openatp.App, error) {
-	st, err := db.read().stmt(ctx, "SELECT "+appColumns+` FROM apps a JOIN tenants t ON t.seq = a.tenant_seq
+	st, err := db.read().stmt(ctx, "SELECT "+storeutil.AppColumns+` FROM apps a JOIN tenants t ON t.seq = a.tenant_seq
 		WHERE a.client_id = ? AND t.id = ?`)
 	if err != nil {
 		return openatp.App{}, storeError(err, "cannot read the application")
 	}
-	a, err := scanApp(st.QueryRowContext(ctx, clientID, tenantID))
+	a, err := storeutil.ScanApp(st.QueryRowContext(ctx, clientID, tenantID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return a, openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "application %s not found in tenant %s", storeutil.Quote(clientID), storeutil.Quote(tenantID))
 	}
@@ -126,13 +118,14 @@ func (db *DB) Apps(ctx context.Context, tenantID string) ([]openatp.App, error) 
 	if _, err := tenantSeq(ctx, db.read(), tenantID); err != nil {
 		return nil, err
 	}
-	rows, err := db.rdb.QueryContext(ctx, "SELECT "+appColumns+` FROM apps a JOIN tenants t ON t.seq = a.tenant_seq
+	rows, err := db.rdb.QueryContext(ctx, "SELECT "+storeutil.AppColumns+` FROM apps a JOIN tenants t ON t.seq = a.tenant_seq
 		WHERE t.id = ? ORDER BY a.name, a.client_id`, tenantID)
-	return collect(rows, err, "cannot list applications", scanApp)
+	return collect(rows, err, "cannot list applications", storeutil.ScanApp)
 }
 
 // scanner is what *sql.Row and *sql.Rows have in common.
-type scanner interface{ Scan(dest ...any) error }
+// scanner is a row: *sql.Row or *sql.Rows.
+type scanner = storeutil.Scanner
 
 // collect reads every row of rows (the result of a query that returned
 // err) with scan and closes rows; the list is never nil. Errors are the
@@ -155,21 +148,4 @@ func collect[T any](rows *sql.Rows, err error, msg string, scan func(scanner) (T
 		return nil, storeError(err, msg)
 	}
 	return out, nil
-}
-
-func scanApp(s scanner) (openatp.App, error) {
-	var a openatp.App
-	var roles, scopes string
-	var created int64
-	if err := s.Scan(&a.TenantID, &a.ClientID, &a.ObjectID, &a.Name, &a.SecretHash, &roles, &scopes, &created); err != nil {
-		return a, err
-	}
-	if err := json.Unmarshal([]byte(roles), &a.Roles); err != nil {
-		return a, internal(err, "bad roles of application "+a.ClientID)
-	}
-	if err := json.Unmarshal([]byte(scopes), &a.Scopes); err != nil {
-		return a, internal(err, "bad scopes of application "+a.ClientID)
-	}
-	a.Created = fromNanos(created)
-	return a, nil
 }

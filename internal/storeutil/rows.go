@@ -1,0 +1,118 @@
+package storeutil
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/openatp/openatp"
+)
+
+// Scanner is a row of either engine: *sql.Row, *sql.Rows, pgx.Row,
+// pgx.Rows. The tables below have the same columns, of types both drivers
+// scan alike, in both engines, so one function reads each kind of row.
+type Scanner interface{ Scan(dest ...any) error }
+
+// FromNanos is the inverse of Nanos.
+func FromNanos(n int64) time.Time { return time.Unix(0, n).UTC() }
+
+func internal(err error, msg string) error {
+	return &openatp.Error{Kind: openatp.Internal, Message: msg, Err: err}
+}
+
+// ScanTenant reads a row of (id, name, created).
+func ScanTenant(s Scanner) (openatp.Tenant, error) {
+	var t openatp.Tenant
+	var created int64
+	err := s.Scan(&t.ID, &t.Name, &created)
+	t.Created = FromNanos(created)
+	return t, err
+}
+
+// AppColumns are the columns ScanApp reads, of apps a joined to tenants t.
+const AppColumns = "t.id, a.client_id, a.object_id, a.name, a.secret_hash, a.roles, a.scopes, a.created"
+
+// ScanApp reads a row of AppColumns.
+func ScanApp(s Scanner) (openatp.App, error) {
+	var a openatp.App
+	var roles, scopes string
+	var created int64
+	if err := s.Scan(&a.TenantID, &a.ClientID, &a.ObjectID, &a.Name, &a.SecretHash, &roles, &scopes, &created); err != nil {
+		return a, err
+	}
+	if err := json.Unmarshal([]byte(roles), &a.Roles); err != nil {
+		return a, internal(err, "bad roles of application "+a.ClientID)
+	}
+	if err := json.Unmarshal([]byte(scopes), &a.Scopes); err != nil {
+		return a, internal(err, "bad scopes of application "+a.ClientID)
+	}
+	a.Created = FromNanos(created)
+	return a, nil
+}
+
+// ScanSigningKey reads a row of (id, private_pem, created, active).
+func ScanSigningKey(s Scanner) (openatp.SigningKey, error) {
+	var k openatp.SigningKey
+	var created int64
+	err := s.Scan(&k.ID, &k.PrivatePEM, &created, &k.Active)
+	k.Created = FromNanos(created)
+	return k, err
+}
+
+// ScanGroup reads a device group row of (id, name, description, rank,
+// rules, user_groups).
+func ScanGroup(s Scanner) (openatp.DeviceGroup, error) {
+	var g openatp.DeviceGroup
+	var rules []byte
+	var userGroups string
+	err := s.Scan(&g.ID, &g.Name, &g.Description, &g.Rank, &rules, &userGroups)
+	if err != nil {
+		return g, err
+	}
+	if g.UserGroups, err = ParseList(userGroups); err != nil {
+		return g, internal(err, "bad user groups of device group "+g.Name)
+	}
+	if err := json.Unmarshal(rules, &g.Rules); err != nil {
+		return g, internal(err, "bad rules of device group "+g.Name)
+	}
+	return g, nil
+}
+
+// ScanUserGroup reads a row of (id, name).
+func ScanUserGroup(s Scanner) (openatp.UserGroup, error) {
+	var g openatp.UserGroup
+	return g, s.Scan(&g.ID, &g.Name)
+}
+
+// UserColumns are the columns ScanUser reads, of directory_users.
+const UserColumns = `id, user_name, display_name, password_hash, groups`
+
+// ScanUser reads a row of UserColumns.
+func ScanUser(s Scanner) (openatp.DirectoryUser, error) {
+	var u openatp.DirectoryUser
+	var groups string
+	if err := s.Scan(&u.ID, &u.UserName, &u.DisplayName, &u.PasswordHash, &groups); err != nil {
+		return u, err
+	}
+	var err error
+	if u.Groups, err = ParseList(groups); err != nil {
+		return u, internal(err, "bad groups of user "+u.ID)
+	}
+	return u, nil
+}
+
+// ScanRole reads a row of (name, permissions, user_groups).
+func ScanRole(s Scanner) (openatp.Role, error) {
+	var r openatp.Role
+	var perms, groups string
+	err := s.Scan(&r.Name, &perms, &groups)
+	if err != nil {
+		return r, err
+	}
+	if r.Permissions, err = ParseList(perms); err != nil {
+		return r, internal(err, "bad permissions of role "+r.Name)
+	}
+	if r.UserGroups, err = ParseList(groups); err != nil {
+		return r, internal(err, "bad user groups of role "+r.Name)
+	}
+	return r, nil
+}
