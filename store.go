@@ -118,6 +118,7 @@ type Store interface {
 	TenantStore
 	MachineStore
 	BatchStore
+	ChangeStore
 	KeyStore
 	RBACStore
 	// DataVersion returns a number that changes whenever a write that may

@@ -69,6 +69,7 @@ func newFixture(t *testing.T, configure func(*api.Config)) *fixture {
 		configure(&cfg)
 	}
 	f.server = api.NewServer(cfg)
+	t.Cleanup(func() { f.server.Close() })
 	f.srv = httptest.NewUnstartedServer(f.server.Handler("http"))
 	f.srv.Listener = api.WrapListener(f.srv.Listener, nil)
 	f.srv.Start()

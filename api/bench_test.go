@@ -93,6 +93,7 @@ func BenchmarkUserMachines(b *testing.B) {
 		b.Fatal(err)
 	}
 	server := api.NewServer(api.Config{Store: store, Verifier: svc})
+	defer server.Close()
 	if err := server.Warm(ctx, tn.ID); err != nil {
 		b.Fatal(err)
 	}
@@ -188,6 +189,7 @@ func BenchmarkGroupRecompute(b *testing.B) {
 		}
 	}
 	server := api.NewServer(api.Config{Store: store})
+	defer server.Close()
 	full := time.Now()
 	if err := server.Warm(ctx, tn.ID); err != nil {
 		b.Fatal(err)

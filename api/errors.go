@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/wire"
 )
 
 // statusOf is the one table from error kind to HTTP status.
@@ -73,11 +74,11 @@ func writeErrorBody(w http.ResponseWriter, r *http.Request, status int, code, ms
 	}
 	b := make([]byte, 0, 128+len(msg))
 	b = append(b, `{"error":{"code":`...)
-	b = appendString(b, code)
+	b = wire.AppendString(b, code)
 	b = append(b, `,"message":`...)
-	b = appendString(b, msg)
+	b = wire.AppendString(b, msg)
 	b = append(b, `,"target":`...)
-	b = appendString(b, id)
+	b = wire.AppendString(b, id)
 	b = append(b, "}}"...)
 	h := w.Header()
 	h.Set("Content-Type", "application/json; charset=utf-8")

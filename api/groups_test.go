@@ -31,12 +31,15 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-// A device-group change is visible in the next answer; the index then
-// recomputes groups without rereading machines, and a machine change
-// rereads them.
+// A device-group change is visible in the next answer; the read model
+// then recomputes groups without rereading machines, a write to another
+// tenant costs this one nothing, and a machine change is applied as a
+// delta: none of them rebuilds the tenant.
 func TestGroupChangesAndIndexLayers(t *testing.T) {
 	var logs lockedBuffer
-	f := newFixture(t, func(c *api.Config) { c.Logger = slog.New(slog.NewTextHandler(&logs, nil)) })
+	f := newFixture(t, func(c *api.Config) {
+		c.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	})
 	tok := f.token(t, f.tenant, f.app)
 	ctx := context.Background()
 	groupsOf := func() []string {
@@ -85,8 +88,9 @@ func TestGroupChangesAndIndexLayers(t *testing.T) {
 	must(f.store.UpdateGroup(ctx, f.tenant.ID, openatp.DeviceGroup{ID: 7, Name: "Second", Rank: 2,
 		Rules: []openatp.RuleRow{{Property: openatp.RuleName, Values: []string{"MYMACHINE2"}}}}))
 	want(groupsOf(), "mymachine1.contoso.com=The-A-Team", "mymachine2.contoso.com=The-A-Team")
-	if !strings.Contains(logs.String(), "groups_only=true") {
-		t.Errorf("a group change rebuilt the machines; log:\n%s", logs.String())
+	builds := func() int { return strings.Count(logs.String(), `msg="index built"`) }
+	if builds() != 1 || !strings.Contains(logs.String(), "regroup=all") {
+		t.Errorf("a group change rebuilt the machines, or did not regroup them; log:\n%s", logs.String())
 	}
 	// Deleting The-A-Team moves both.
 	must(f.store.DeleteGroup(ctx, f.tenant.ID, 140))
@@ -101,10 +105,11 @@ func TestGroupChangesAndIndexLayers(t *testing.T) {
 	om := openatp.Machine{ID: strings.Repeat("ab", 20)}
 	must(om.Normalize())
 	must(f.store.UpsertMachines(ctx, other.ID, []openatp.Machine{om}))
-	full, partial := strings.Count(logs.String(), "groups_only=false"), strings.Count(logs.String(), "groups_only=true")
+	quiet := `machines=0 deleted=0 relations=0 regroup=changed`
+	before := strings.Count(logs.String(), quiet)
 	want(groupsOf(), "mymachine1.contoso.com="+openatp.DefaultGroupName, "mymachine2.contoso.com=Second")
-	if strings.Count(logs.String(), "groups_only=false") != full || strings.Count(logs.String(), "groups_only=true") <= partial {
-		t.Errorf("a write to another tenant reread this tenant's machines; log:\n%s", logs.String())
+	if builds() != 1 || strings.Count(logs.String(), quiet) != before+1 {
+		t.Errorf("a write to another tenant did more than check this one; log:\n%s", logs.String())
 	}
 
 	// A machine change (new tags) rereads the machines.
@@ -112,9 +117,8 @@ func TestGroupChangesAndIndexLayers(t *testing.T) {
 	must(err)
 	m.ComputerDNSName = openatp.Ptr("mymachine2.contoso.com")
 	must(f.store.UpsertMachines(ctx, f.tenant.ID, []openatp.Machine{m}))
-	before := strings.Count(logs.String(), "groups_only=false")
 	want(groupsOf(), "mymachine2.contoso.com=Second", "mymachine2.contoso.com=Second")
-	if strings.Count(logs.String(), "groups_only=false") <= before {
-		t.Error("a machine change did not reread the machines")
+	if builds() != 1 || !strings.Contains(logs.String(), "machines=1 deleted=0 relations=0 regroup=changed") {
+		t.Errorf("a machine change was not applied as a delta; log:\n%s", logs.String())
 	}
 }

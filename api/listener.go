@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+
+	"github.com/openatp/openatp/wire"
 )
 
 // WrapListener returns a listener whose connections answer the requests
@@ -63,11 +65,11 @@ func (c *errConn) Write(p []byte) (int, error) {
 	}
 	body := make([]byte, 0, 256)
 	body = append(body, `{"error":{"code":`...)
-	body = appendString(body, code)
+	body = wire.AppendString(body, code)
 	body = append(body, `,"message":`...)
-	body = appendString(body, msg)
+	body = wire.AppendString(body, msg)
 	body = append(body, `,"target":`...)
-	body = appendString(body, id)
+	body = wire.AppendString(body, id)
 	body = append(body, "}}"...)
 	out := make([]byte, 0, 512)
 	out = append(out, p[:eol]...)

@@ -2,13 +2,14 @@ package api
 
 import (
 	"net/http"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 
 	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/readmodel"
+	"github.com/openatp/openatp/wire"
 )
 
 // maxUserIDLen is the longest {id} looked up; longer ones cannot name a
@@ -25,7 +26,7 @@ var (
 
 // handleUserMachines serves GET /api/users/{id}/machines: the machines the
 // user has logged on to, ordered by machine id.
-func handleUserMachines(store openatp.Store, idx *index, authn *authenticator, limiter Limiter, unknownEmpty bool) http.Handler {
+func handleUserMachines(store openatp.Store, model *readmodel.Model, authn *authenticator, limiter Limiter, unknownEmpty bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, err := authn.principal(r)
 		if err != nil {
@@ -43,21 +44,24 @@ func handleUserMachines(store openatp.Store, idx *index, authn *authenticator, l
 			writeError(w, r, err)
 			return
 		}
-		ti, err := idx.lookup(r.Context(), p.TenantID)
+		view, err := model.View(r.Context(), p.TenantID)
 		if err != nil {
 			writeError(w, r, err)
 			return
 		}
+		if view != nil {
+			defer view.Release()
+		}
 		var access *openatp.Access // nil: the whole tenant (application tokens)
 		if p.Delegated {
-			rbac := rbacConfig{}
-			if ti != nil {
-				rbac = ti.rbac
-			} else if rbac, err = loadRBAC(r.Context(), store, p.TenantID); err != nil {
+			var rbac *readmodel.RBAC
+			if view != nil {
+				rbac = view.RBAC()
+			} else if rbac, err = readmodel.LoadRBAC(r.Context(), store, p.TenantID); err != nil {
 				writeError(w, r, err)
 				return
 			}
-			if access, err = rbac.access(p); err != nil {
+			if access, err = rbac.Access(p); err != nil {
 				writeError(w, r, err)
 				return
 			}
@@ -78,17 +82,17 @@ func handleUserMachines(store openatp.Store, idx *index, authn *authenticator, l
 			unknown()
 			return
 		}
-		if ti != nil {
-			list, ok := ti.userMachines(ref, nil)
+		if view != nil {
+			list, ok := view.UserMachines(ref, nil)
 			if ok && access != nil {
-				list = ti.visible(list, access)
+				list = view.Visible(list, access)
 				ok = len(list) > 0
 			}
 			if !ok {
 				unknown()
 				return
 			}
-			writeIndexed(w, r, ti, list)
+			writeIndexed(w, r, view, list)
 			return
 		}
 		ms, err := store.UserMachines(r.Context(), p.TenantID, ref)
@@ -111,28 +115,26 @@ func handleUserMachines(store openatp.Store, idx *index, authn *authenticator, l
 				if i > 0 {
 					b = append(b, ',')
 				}
-				b = appendMachine(b, &ms[i])
+				b = wire.AppendMachine(b, &ms[i])
 			}
 			return b
 		})
 	})
 }
 
-// writeIndexed writes the collection of the listed machines of ti. Small
-// answers are assembled in one pooled buffer of the exact size and written
-// at once; large ones (a service account on thousands of machines) are
-// streamed from the index without a copy of the whole.
-func writeIndexed(w http.ResponseWriter, r *http.Request, ti *tenantIndex, list []uint32) {
-	defer runtime.KeepAlive(ti) // the JSON lives in ti's off-heap arena
+// writeIndexed writes the collection of the listed machines of view.
+// Small answers are assembled in one pooled buffer of the exact size and
+// written at once; large ones (a service account on thousands of machines)
+// are streamed from the view. The caller holds the view until it returns.
+func writeIndexed(w http.ResponseWriter, r *http.Request, view *readmodel.View, list []uint32) {
 	sp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(sp)
 	head := append((*sp)[:0], `{"@odata.context":`...)
-	head = appendString(head, baseURL(r)+"/api/$metadata#Machines")
+	head = wire.AppendString(head, baseURL(r)+"/api/$metadata#Machines")
 	head = append(head, `,"value":[`...)
 	size := len(head) + len("]}") + max(len(list)-1, 0) // envelope and commas
-	for _, mi := range list {
-		h, g, t := ti.machineParts(mi)
-		size += len(h) + len(g) + len(t)
+	for _, s := range list {
+		size += view.MachineSize(s)
 	}
 	h := w.Header()
 	h["Content-Type"] = odataContentType
@@ -141,12 +143,11 @@ func writeIndexed(w http.ResponseWriter, r *http.Request, ti *tenantIndex, list 
 	w.WriteHeader(http.StatusOK)
 	if size <= maxBuffered {
 		b := slices.Grow(head, size-len(head))
-		for i, mi := range list {
+		for i, s := range list {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			h, g, t := ti.machineParts(mi)
-			b = append(append(append(b, h...), g...), t...)
+			b = view.AppendMachine(b, s)
 		}
 		b = append(b, "]}"...)
 		_, _ = w.Write(b)
@@ -157,17 +158,14 @@ func writeIndexed(w http.ResponseWriter, r *http.Request, ti *tenantIndex, list 
 		return
 	}
 	comma := []byte{','}
-	for i, mi := range list {
+	for i, s := range list {
 		if i > 0 {
 			if _, err := w.Write(comma); err != nil {
 				return
 			}
 		}
-		h, g, t := ti.machineParts(mi)
-		for _, part := range [][]byte{h, g, t} {
-			if _, err := w.Write(part); err != nil {
-				return
-			}
+		if err := view.WriteMachine(w, s); err != nil {
+			return
 		}
 	}
 	_, _ = w.Write([]byte("]}"))
@@ -183,7 +181,7 @@ func writeCollection(w http.ResponseWriter, r *http.Request, items func([]byte) 
 	sp := bufPool.Get().(*[]byte)
 	b := (*sp)[:0]
 	b = append(b, `{"@odata.context":`...)
-	b = appendString(b, baseURL(r)+"/api/$metadata#Machines")
+	b = wire.AppendString(b, baseURL(r)+"/api/$metadata#Machines")
 	b = append(b, `,"value":[`...)
 	if items != nil {
 		b = items(b)

@@ -46,6 +46,8 @@ func newRequestID() string {
 	return string(b[:])
 }
 
+const hexDigits = "0123456789abcdef"
+
 // statusWriter records the status code written.
 type statusWriter struct {
 	http.ResponseWriter

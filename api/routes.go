@@ -9,9 +9,9 @@ import (
 )
 
 // addRoutes lists every route of the server.
-func addRoutes(mux *http.ServeMux, cfg Config, idx *index) {
+func addRoutes(mux *http.ServeMux, cfg Config) {
 	authn := &authenticator{v: cfg.Verifier}
-	userMachines := handleUserMachines(cfg.Store, idx, authn, cfg.Limiter, cfg.UnknownUserEmpty)
+	userMachines := handleUserMachines(cfg.Store, cfg.Model, authn, cfg.Limiter, cfg.UnknownUserEmpty)
 	mux.Handle("GET /api/users/{id}/machines", userMachines)
 	mux.Handle("GET /api/v1.0/users/{id}/machines", userMachines)
 	mux.Handle("/api/users/{id}/machines", methodNotAllowed("GET"))

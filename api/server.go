@@ -4,9 +4,9 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"time"
 
 	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/readmodel"
 )
 
 // Config is what the API server needs.
@@ -29,6 +29,10 @@ type Config struct {
 	// UnknownUserEmpty answers an unknown user with 200 and an empty
 	// collection (the live service since 2021) instead of 404.
 	UnknownUserEmpty bool
+	// Model is the in-memory read model reads are answered from; its
+	// owner (who built it) closes it. When nil, the server makes one of
+	// its own, which Server.Close closes.
+	Model *readmodel.Model
 	// NoIndex answers every request from the store (tests of the SQL path).
 	NoIndex bool
 	// NoAccessLog turns off the log line written for every request.
@@ -41,7 +45,8 @@ type Config struct {
 type Server struct {
 	mux     *http.ServeMux
 	logger  *slog.Logger
-	idx     *index
+	model   *readmodel.Model
+	own     bool // model is the server's own
 	metrics *metrics
 
 	accessLog bool
@@ -53,8 +58,12 @@ func NewServer(cfg Config) *Server {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	cfg.metrics = newMetrics(&cfg) // instruments cfg.Store and cfg.Limiter
-	s := &Server{mux: http.NewServeMux(), logger: cfg.Logger, idx: newIndex(cfg.Store, cfg.Logger, cfg.NoIndex), accessLog: !cfg.NoAccessLog, metrics: cfg.metrics}
-	addRoutes(s.mux, cfg, s.idx)
+	own := cfg.Model == nil
+	if own {
+		cfg.Model = readmodel.New(cfg.Store, readmodel.Options{Disabled: cfg.NoIndex, Logger: cfg.Logger})
+	}
+	s := &Server{mux: http.NewServeMux(), logger: cfg.Logger, model: cfg.Model, own: own, accessLog: !cfg.NoAccessLog, metrics: cfg.metrics}
+	addRoutes(s.mux, cfg)
 	return s
 }
 
@@ -64,21 +73,14 @@ func (s *Server) Handler(scheme string) http.Handler {
 	return withRequest(s.logger, scheme, s.accessLog, s.metrics.wrap(s.mux))
 }
 
-// Warm builds the in-memory index of a tenant now rather than on its first
-// request, and waits for it (or ctx). While the store keeps changing or
-// cannot be read, it retries with growing pauses.
-func (s *Server) Warm(ctx context.Context, tenantID string) error {
-	pause := 20 * time.Millisecond
-	for {
-		ti, err := s.idx.lookup(ctx, tenantID)
-		if err != nil || ti != nil || s.idx.disabled {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(pause):
-		}
-		pause = min(pause*5/4, time.Second)
+// Warm builds the read model of a tenant now rather than on its first
+// request, and waits for it (or ctx).
+func (s *Server) Warm(ctx context.Context, tenantID string) error { return s.model.Warm(ctx, tenantID) }
+
+// Close stops what the server owns: its read model, if it made one.
+func (s *Server) Close() error {
+	if s.own {
+		return s.model.Close()
 	}
+	return nil
 }

@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/openatp/openatp"
-	"github.com/openatp/openatp/api"
 	"github.com/openatp/openatp/ingest"
 	"github.com/openatp/openatp/internal/demo"
+	"github.com/openatp/openatp/wire"
 )
 
 // benchFiles returns a generated tenant's machines and logon events as
@@ -20,7 +20,7 @@ func benchFiles(b *testing.B) (machines, logons []byte) {
 	b.Helper()
 	var mb, lb []byte
 	err := demo.Generate(demo.Options{Seed: 1, Machines: 20000, Users: 4000, Logons: 100000}, demo.Funcs{
-		OnMachine: func(m openatp.Machine) error { mb = append(api.AppendMachineJSON(mb, &m), '\n'); return nil },
+		OnMachine: func(m openatp.Machine) error { mb = append(wire.AppendMachine(mb, &m), '\n'); return nil },
 		OnLogon:   func(l openatp.Logon) error { lb = append(ingest.AppendLogon(lb, &l), '\n'); return nil },
 	})
 	if err != nil {

@@ -1,32 +1,28 @@
 package ingest
 
 import (
-	"strconv"
 	"time"
-	"unicode/utf8"
 
 	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/wire"
 )
-
-// timeLayout is how records write timestamps: UTC, 7 fractional digits.
-const timeLayout = "2006-01-02T15:04:05.0000000Z"
 
 // AppendLogon appends the JSON logon record of l to b:
 // {"machineId","accountName","accountDomain","accountSid","logonType","timestamp"}
 // with accountSid and logonType null when empty.
 func AppendLogon(b []byte, l *openatp.Logon) []byte {
 	b = append(b, `{"machineId":`...)
-	b = appendString(b, l.MachineID)
+	b = wire.AppendString(b, l.MachineID)
 	b = append(b, `,"accountName":`...)
-	b = appendString(b, l.AccountName)
+	b = wire.AppendString(b, l.AccountName)
 	b = append(b, `,"accountDomain":`...)
-	b = appendString(b, l.AccountDomain)
+	b = wire.AppendString(b, l.AccountDomain)
 	b = append(b, `,"accountSid":`...)
 	b = appendOpt(b, l.AccountSID)
 	b = append(b, `,"logonType":`...)
 	b = appendOpt(b, l.LogonType)
 	b = append(b, `,"timestamp":"`...)
-	b = l.Timestamp.UTC().AppendFormat(b, timeLayout)
+	b = l.Timestamp.UTC().AppendFormat(b, wire.TimeLayout)
 	return append(b, `"}`...)
 }
 
@@ -57,38 +53,5 @@ func appendOpt(b []byte, s string) []byte {
 	if s == "" {
 		return append(b, "null"...)
 	}
-	return appendString(b, s)
-}
-
-// appendString appends s as a JSON string (invalid UTF-8 as U+FFFD).
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case c == '"' || c == '\\':
-				b = append(b, '\\', c)
-			case c < 0x20:
-				b = append(b, `\u00`...)
-				b = append(b, "0123456789abcdef"[c>>4], "0123456789abcdef"[c&0xf])
-			default:
-				b = append(b, c)
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b = append(b, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			b = append(b, `\u`...)
-			b = strconv.AppendInt(b, int64(r), 16)
-		default:
-			b = append(b, s[i:i+size]...)
-		}
-		i += size
-	}
-	return append(b, '"')
+	return wire.AppendString(b, s)
 }

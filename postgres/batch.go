@@ -34,7 +34,7 @@ func (db *DB) WriteBatch(ctx context.Context, tenantID string, f func(w openatp.
 		if w.failed != nil || !w.changed { // a write failed and f went on regardless
 			return false, w.failed
 		}
-		return true, bumpContent(ctx, tx, seq)
+		return true, bumpContent(ctx, tx, seq, &w.log)
 	})
 }
 
@@ -44,6 +44,7 @@ type batchWriter struct {
 	tx      pgx.Tx
 	tseq    int64
 	changed bool
+	log     storeutil.ChangeLog
 	failed  error
 }
 
@@ -55,6 +56,9 @@ func (w *batchWriter) UpsertMachines(ms []openatp.Machine) error {
 	if err == nil {
 		err = writeMachines(w.ctx, w.tx, w.tseq, cols)
 		w.changed = w.changed || err == nil && cols.len() > 0
+		for _, id := range cols.id {
+			w.log.Machine(id)
+		}
 	}
 	return w.fail(err)
 }
@@ -71,6 +75,9 @@ func (w *batchWriter) AddLogons(ls []openatp.Logon) error {
 		var changed bool
 		changed, err = writeLogons(w.ctx, w.tx, w.tseq, ls, agg)
 		w.changed = w.changed || changed
+		if changed {
+			w.log.Logons(agg)
+		}
 	}
 	return w.fail(err)
 }
@@ -111,8 +118,11 @@ func (db *DB) DeleteMachine(ctx context.Context, tenantID, id string) error {
 			return false, storeError(err, "cannot delete the machine")
 		}
 		var name, domain string
+		log := storeutil.ChangeLog{}
+		log.Machine(id)
 		_, err = pgx.ForEachRow(rows, []any{&name, &domain}, func() error {
 			names, domains = append(names, name), append(domains, domain)
+			log.Rel(name, domain, id)
 			return nil
 		})
 		if err != nil {
@@ -128,7 +138,7 @@ func (db *DB) DeleteMachine(ctx context.Context, tenantID, id string) error {
 		if _, err := tx.Exec(ctx, "DELETE FROM machines WHERE seq = $1", mseq); err != nil {
 			return false, storeError(err, "cannot delete the machine")
 		}
-		return true, bumpContent(ctx, tx, tseq)
+		return true, bumpContent(ctx, tx, tseq, &log)
 	})
 }
 

@@ -58,7 +58,9 @@ func (db *DB) AddLogons(ctx context.Context, tenantID string, ls []openatp.Logon
 		if err != nil || !changed {
 			return false, err
 		}
-		return true, bumpContent(ctx, tx, tseq)
+		var log storeutil.ChangeLog
+		log.Logons(agg)
+		return true, bumpContent(ctx, tx, tseq, &log)
 	})
 }
 
@@ -269,6 +271,8 @@ func (db *DB) ResetTenant(ctx context.Context, tenantID string) error {
 				return false, storeError(err, "cannot reset the tenant")
 			}
 		}
-		return true, bumpContent(ctx, tx, seq)
+		log := storeutil.ChangeLog{}
+		log.SetRebuild()
+		return true, bumpContent(ctx, tx, seq, &log)
 	})
 }

@@ -127,7 +127,11 @@ func (db *DB) UpsertMachines(ctx context.Context, tenantID string, ms []openatp.
 		if err := writeMachines(ctx, tx, seq, cols); err != nil {
 			return false, err
 		}
-		return true, bumpContent(ctx, tx, seq)
+		var log storeutil.ChangeLog
+		for _, id := range cols.id {
+			log.Machine(id)
+		}
+		return true, bumpContent(ctx, tx, seq, &log)
 	})
 }
 

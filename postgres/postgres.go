@@ -312,14 +312,33 @@ func (db *DB) tryTx(ctx context.Context, f func(tx pgx.Tx) (bool, error)) error 
 }
 
 // bumpContent bumps the content version of the tenant of row tseq (see
-// openatp.Store.ContentVersion); its first content write starts it at a
-// random value.
-func bumpContent(ctx context.Context, tx pgx.Tx, tseq int64) error {
-	_, err := tx.Exec(ctx, `INSERT INTO tenant_content_version (tenant_seq, v)
+// openatp.Store.ContentVersion; its first content write starts it at a
+// random value) and records in the change feed what the transaction
+// changed, compacting the feed every storeutil.CompactEvery versions. The
+// bump locks the tenant's counter row until the transaction ends, so
+// versions commit in the order they are given.
+func bumpContent(ctx context.Context, tx pgx.Tx, tseq int64, log *storeutil.ChangeLog) error {
+	var v int64
+	err := tx.QueryRow(ctx, `INSERT INTO tenant_content_version (tenant_seq, v)
 		VALUES ($1, floor(random() * 4503599627370496)::bigint)
-		ON CONFLICT (tenant_seq) DO UPDATE SET v = tenant_content_version.v + 1`, tseq)
+		ON CONFLICT (tenant_seq) DO UPDATE SET v = tenant_content_version.v + 1
+		RETURNING v`, tseq).Scan(&v)
 	if err != nil {
 		return storeError(err, "cannot bump the content version")
+	}
+	rows := log.Rows()
+	ids, names, domains := make([]string, len(rows)), make([]string, len(rows)), make([]string, len(rows))
+	for i, r := range rows {
+		ids[i], names[i], domains[i] = r[0], r[1], r[2]
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO content_changes (tenant_seq, version, machine_id, name_key, domain_key)
+		SELECT $1, $2, * FROM unnest($3::text[], $4::text[], $5::text[])`, tseq, v, ids, names, domains); err != nil {
+		return storeError(err, "cannot record the change")
+	}
+	if below := storeutil.CompactBelow(v); below > 0 {
+		if _, err := tx.Exec(ctx, "DELETE FROM content_changes WHERE tenant_seq = $1 AND version <= $2", tseq, below); err != nil {
+			return storeError(err, "cannot compact the change feed")
+		}
 	}
 	return nil
 }

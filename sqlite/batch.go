@@ -30,7 +30,7 @@ func (db *DB) WriteBatch(ctx context.Context, tenantID string, f func(w openatp.
 		if w.failed != nil { // a write failed and f went on regardless
 			return w.failed
 		}
-		return bumpContent(ctx, tx, tseq)
+		return bumpContent(ctx, tx, tseq, &w.log)
 	})
 	if err != nil {
 		return err
@@ -56,6 +56,7 @@ type batchWriter struct {
 	tx        *sql.Tx
 	tseq, gen int64
 	local     *batchKeys
+	log       storeutil.ChangeLog
 	failed    error
 }
 
@@ -66,6 +67,11 @@ func (w *batchWriter) UpsertMachines(ms []openatp.Machine) error {
 	args, err := encodeMachines(ms)
 	if err == nil {
 		err = writeMachines(w.ctx, w.tx, w.tseq, args, len(ms))
+	}
+	if err == nil {
+		for i := range ms {
+			w.log.Machine(args[i*machineWidth+1].(string))
+		}
 	}
 	return w.fail(err)
 }
@@ -80,6 +86,9 @@ func (w *batchWriter) AddLogons(ls []openatp.Logon) error {
 	agg, err := storeutil.Aggregate(ls)
 	if err == nil {
 		_, err = w.db.writeLogons(w.ctx, w.tx, w.tseq, w.gen, ls, agg, w.local)
+	}
+	if err == nil {
+		w.log.Logons(agg)
 	}
 	return w.fail(err)
 }
@@ -114,8 +123,25 @@ func (db *DB) DeleteMachine(ctx context.Context, tenantID, id string) error {
 			return storeError(err, "cannot read the machine")
 		}
 		defer db.keys.forget(tseq)
+		log := storeutil.ChangeLog{}
+		log.Machine(id)
+		rows, err := tx.QueryContext(ctx, "SELECT name_key, domain_key FROM user_machines WHERE tenant_seq = ? AND machine_seq = ?", tseq, mseq)
+		if err != nil {
+			return storeError(err, "cannot read the machine's relations")
+		}
+		for rows.Next() {
+			var name, domain string
+			if err := rows.Scan(&name, &domain); err != nil {
+				rows.Close()
+				return storeError(err, "cannot read the machine's relations")
+			}
+			log.Rel(name, domain, id)
+		}
+		if err := rows.Close(); err != nil {
+			return storeError(err, "cannot read the machine's relations")
+		}
 		for _, stmt := range []string{
-			"UPDATE tenants SET generation = generation + 1, content_version = content_version + 1 WHERE seq = ?1",
+			"UPDATE tenants SET generation = generation + 1 WHERE seq = ?1",
 			`CREATE TEMP TABLE IF NOT EXISTS deleted_users (name_key TEXT, domain_key TEXT)`,
 			"DELETE FROM temp.deleted_users",
 			`INSERT INTO temp.deleted_users SELECT name_key, domain_key FROM user_machines
@@ -131,7 +157,7 @@ func (db *DB) DeleteMachine(ctx context.Context, tenantID, id string) error {
 				return storeError(err, "cannot delete the machine")
 			}
 		}
-		return nil
+		return bumpContent(ctx, tx, tseq, &log)
 	})
 }
 

@@ -55,7 +55,9 @@ func (db *DB) AddLogons(ctx context.Context, tenantID string, ls []openatp.Logon
 		if stored, err = db.writeLogons(ctx, tx, tseq, gen, ls, agg, nil); err != nil {
 			return err
 		}
-		return bumpContent(ctx, tx, tseq)
+		var log storeutil.ChangeLog
+		log.Logons(agg)
+		return bumpContent(ctx, tx, tseq, &log)
 	})
 	if err != nil || len(stored) == 0 {
 		return err
@@ -346,7 +348,7 @@ func (db *DB) ResetTenant(ctx context.Context, tenantID string) error {
 		}
 		defer db.keys.forget(seq)
 		for _, q := range []string{
-			"UPDATE tenants SET generation = generation + 1, content_version = content_version + 1 WHERE seq = ?",
+			"UPDATE tenants SET generation = generation + 1 WHERE seq = ?",
 			"DELETE FROM user_machines WHERE tenant_seq = ?",
 			"DELETE FROM users WHERE tenant_seq = ?",
 			"DELETE FROM machines WHERE tenant_seq = ?",
@@ -356,6 +358,8 @@ func (db *DB) ResetTenant(ctx context.Context, tenantID string) error {
 				return storeError(err, "cannot reset the tenant")
 			}
 		}
-		return nil
+		log := storeutil.ChangeLog{}
+		log.SetRebuild()
+		return bumpContent(ctx, tx, seq, &log)
 	})
 }

@@ -58,7 +58,11 @@ func (db *DB) UpsertMachines(ctx context.Context, tenantID string, ms []openatp.
 		if err := writeMachines(ctx, tx, seq, args, len(ms)); err != nil {
 			return err
 		}
-		return bumpContent(ctx, tx, seq)
+		var log storeutil.ChangeLog
+		for i := range ms {
+			log.Machine(args[i*machineWidth+1].(string))
+		}
+		return bumpContent(ctx, tx, seq, &log)
 	})
 }
 

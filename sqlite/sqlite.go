@@ -281,10 +281,28 @@ func (db *DB) inTx(ctx context.Context, f func(tx *sql.Tx, q conn) error) error 
 }
 
 // bumpContent bumps the content version of the tenant of row tseq (see
-// openatp.Store.ContentVersion).
-func bumpContent(ctx context.Context, tx *sql.Tx, tseq int64) error {
-	if _, err := tx.ExecContext(ctx, "UPDATE tenants SET content_version = content_version + 1 WHERE seq = ?", tseq); err != nil {
+// openatp.Store.ContentVersion) and records in the change feed what the
+// transaction changed, compacting the feed every storeutil.CompactEvery
+// versions.
+func bumpContent(ctx context.Context, tx *sql.Tx, tseq int64, log *storeutil.ChangeLog) error {
+	var v int64
+	err := tx.QueryRowContext(ctx, "UPDATE tenants SET content_version = content_version + 1 WHERE seq = ? RETURNING content_version", tseq).Scan(&v)
+	if err != nil {
 		return storeError(err, "cannot bump the content version")
+	}
+	b := newBulk(tx, "INSERT INTO content_changes (tenant_seq, version, machine_id, name_key, domain_key)", 5, "")
+	for _, r := range log.Rows() {
+		if err := b.add(ctx, tseq, v, r[0], r[1], r[2]); err != nil {
+			return storeError(err, "cannot record the change")
+		}
+	}
+	if err := b.flush(ctx); err != nil {
+		return storeError(err, "cannot record the change")
+	}
+	if below := storeutil.CompactBelow(v); below > 0 {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM content_changes WHERE tenant_seq = ? AND version <= ?", tseq, below); err != nil {
+			return storeError(err, "cannot compact the change feed")
+		}
 	}
 	return nil
 }

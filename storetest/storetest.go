@@ -83,6 +83,7 @@ func Run(t *testing.T, open func(t *testing.T) openatp.Store, opts ...Option) {
 		{"RBAC", testRBAC},
 		{"GroupManagement", testGroupManagement},
 		{"ContentVersion", testContentVersion},
+		{"Changes", testChanges},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/openatp/openatp"
-	"github.com/openatp/openatp/api"
 	"github.com/openatp/openatp/ingest"
+	"github.com/openatp/openatp/wire"
 )
 
 // runImport loads machines or logon events from files into a tenant.
@@ -283,7 +283,7 @@ func runExport(ctx context.Context, env *cliEnv, args []string) error {
 	var n int64
 	if kind == ingest.Machines {
 		err = store.Snapshot(ctx, t.ID, func(m openatp.Machine) error {
-			buf = append(api.AppendMachineJSON(buf[:0], &m), '\n')
+			buf = append(wire.AppendMachine(buf[:0], &m), '\n')
 			n++
 			_, err := bw.Write(buf)
 			return err

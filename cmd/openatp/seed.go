@@ -13,9 +13,9 @@ import (
 	"time"
 
 	"github.com/openatp/openatp"
-	"github.com/openatp/openatp/api"
 	"github.com/openatp/openatp/ingest"
 	"github.com/openatp/openatp/internal/demo"
+	"github.com/openatp/openatp/wire"
 )
 
 // runSeed fills a tenant (created if absent) with a generated, realistic
@@ -125,7 +125,7 @@ func seedFiles(env *cliEnv, dir string, o demo.Options) error {
 				return err
 			}
 			openatp.AssignGroup(nil, &m)
-			buf = append(api.AppendMachineJSON(buf[:0], &m), '\n')
+			buf = append(wire.AppendMachine(buf[:0], &m), '\n')
 			nm++
 			if nm%10000 == 0 {
 				prog.set("machines", nm)

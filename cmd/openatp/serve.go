@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/openatp/openatp/auth"
 	"github.com/openatp/openatp/internal/tlsca"
 	"github.com/openatp/openatp/ratelimit"
+	"github.com/openatp/openatp/readmodel"
 	"github.com/openatp/openatp/redis"
 )
 
@@ -35,6 +37,7 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	accessLog := fs.Bool("access-log", true, "log one line per request")
+	indexMemory := fs.String("index-memory", "3GiB", "memory budget of the in-memory read model (e.g. 512MiB, 4GiB); the least recently read tenants beyond it are evicted and rebuilt on demand")
 	cpuProfile := fs.String("cpu-profile", "", "write a Go CPU profile of the whole run to this file (diagnostics)")
 	rateLimit := fs.String("rate-limit", "service", "rate limits per tenant, app and endpoint: service (100/min,1500/hour), off, or custom such as 20/min,300/hour")
 	redisURL := fs.String("redis", "", "redis://host:port shared by replicas for rate-limit counts (empty: count in this process)")
@@ -83,7 +86,14 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 		}
 	}
 
+	budget, err := parseSize(*indexMemory)
+	if err != nil {
+		return fmt.Errorf("--index-memory: %w", err)
+	}
+	model := readmodel.New(store, readmodel.Options{MemoryBudget: budget, Logger: logger})
+	defer model.Close() // before the store closes: it stops the builds reading it
 	server := api.NewServer(api.Config{
+		Model:            model,
 		Store:            store,
 		Verifier:         svc,
 		Identity:         auth.NewHandler(svc, logger),
@@ -135,8 +145,13 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 		}
 	}
 	// Build every tenant's in-memory index now rather than on its first
-	// request (answers come from the store until then).
-	go func() {
+	// request (answers come from the store until then). Shutdown cancels
+	// ctx and waits for it.
+	var warm sync.WaitGroup
+	wctx, stopWarm := context.WithCancel(ctx)
+	defer func() { stopWarm(); warm.Wait() }()
+	warm.Go(func() {
+		ctx := wctx
 		ts, err := store.Tenants(ctx)
 		if err != nil {
 			return
@@ -146,7 +161,7 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 				return
 			}
 		}
-	}()
+	})
 
 	errc := make(chan error, len(servers))
 	for i := range servers {
@@ -249,4 +264,25 @@ Get your own token like any MDE client does:
 	}
 	fmt.Fprintln(env.stdout)
 	return nil
+}
+
+// parseSize reads a byte size: a number with an optional unit B, KiB,
+// MiB, GiB (or K, M, G, KB, MB, GB, read as powers of 1024).
+func parseSize(s string) (int64, error) {
+	t := strings.TrimSpace(s)
+	i := 0
+	for i < len(t) && (t[i] >= '0' && t[i] <= '9' || t[i] == '.') {
+		i++
+	}
+	n, err := strconv.ParseFloat(t[:i], 64)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("%q is not a size such as 512MiB or 4GiB", s)
+	}
+	units := map[string]float64{"": 1, "b": 1, "k": 1 << 10, "kb": 1 << 10, "kib": 1 << 10, "m": 1 << 20, "mb": 1 << 20,
+		"mib": 1 << 20, "g": 1 << 30, "gb": 1 << 30, "gib": 1 << 30}
+	u, ok := units[strings.ToLower(strings.TrimSpace(t[i:]))]
+	if !ok {
+		return 0, fmt.Errorf("%q is not a size such as 512MiB or 4GiB", s)
+	}
+	return int64(n * u), nil
 }

@@ -1,4 +1,4 @@
-package api
+package readmodel
 
 import (
 	"context"

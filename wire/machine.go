@@ -1,4 +1,9 @@
-package api
+// Package wire is the MDE wire schema: the JSON of each entity exactly as
+// the Defender for Endpoint API writes it (documented property order,
+// compact, every property present, unknown values null). The API, the
+// in-memory read model, import and export all write entities through it,
+// so that every path gives the same bytes.
+package wire
 
 import (
 	"strconv"
@@ -8,54 +13,50 @@ import (
 	"github.com/openatp/openatp"
 )
 
-// This file is the JSON edge: the MDE Machine entity, written by hand in the
-// documented property order (clients that diff JSON care), compact, every
-// property present, unknown values null.
+// TimeLayout is the documented timestamp form: UTC, 7 fractional digits.
+const TimeLayout = "2006-01-02T15:04:05.0000000Z"
 
-// timeLayout is the documented timestamp form: UTC, 7 fractional digits.
-const timeLayout = "2006-01-02T15:04:05.0000000Z"
-
-// appendMachine appends the JSON object of m to b.
-func appendMachine(b []byte, m *openatp.Machine) []byte {
-	b = appendMachineHead(b, m)
-	b = appendGroup(b, m.RBACGroupID, m.RBACGroupName)
-	return appendMachineTail(b, m)
+// AppendMachine appends the JSON object of m to b.
+func AppendMachine(b []byte, m *openatp.Machine) []byte {
+	b = AppendMachineHead(b, m)
+	b = AppendGroup(b, m.RBACGroupID, m.RBACGroupName)
+	return AppendMachineTail(b, m)
 }
 
-// appendGroup appends the device group properties of a machine, which the
+// AppendGroup appends the device group properties of a machine, which the
 // in-memory index keeps apart from the rest so that a group change does not
 // re-encode every machine.
-func appendGroup(b []byte, id int64, name string) []byte {
+func AppendGroup(b []byte, id int64, name string) []byte {
 	b = append(b, `,"rbacGroupId":`...)
 	b = strconv.AppendInt(b, id, 10)
 	b = append(b, `,"rbacGroupName":`...)
-	return appendString(b, name)
+	return AppendString(b, name)
 }
 
-// appendMachineHead appends the properties of m before its device group.
-func appendMachineHead(b []byte, m *openatp.Machine) []byte {
+// AppendMachineHead appends the properties of m before its device group.
+func AppendMachineHead(b []byte, m *openatp.Machine) []byte {
 	b = append(b, `{"id":`...)
-	b = appendString(b, m.ID)
+	b = AppendString(b, m.ID)
 	b = append(b, `,"computerDnsName":`...)
-	b = appendStringPtr(b, m.ComputerDNSName)
+	b = AppendStringPtr(b, m.ComputerDNSName)
 	b = append(b, `,"firstSeen":`...)
-	b = appendTime(b, m.FirstSeen)
+	b = AppendTime(b, m.FirstSeen)
 	b = append(b, `,"lastSeen":`...)
-	b = appendTime(b, m.LastSeen)
+	b = AppendTime(b, m.LastSeen)
 	b = append(b, `,"osPlatform":`...)
-	b = appendStringPtr(b, m.OSPlatform)
+	b = AppendStringPtr(b, m.OSPlatform)
 	b = append(b, `,"osVersion":`...)
-	b = appendStringPtr(b, m.OSVersion)
+	b = AppendStringPtr(b, m.OSVersion)
 	b = append(b, `,"osProcessor":`...)
-	b = appendStringPtr(b, m.OSProcessor)
+	b = AppendStringPtr(b, m.OSProcessor)
 	b = append(b, `,"version":`...)
-	b = appendStringPtr(b, m.Version)
+	b = AppendStringPtr(b, m.Version)
 	b = append(b, `,"lastIpAddress":`...)
-	b = appendStringPtr(b, m.LastIPAddress)
+	b = AppendStringPtr(b, m.LastIPAddress)
 	b = append(b, `,"lastExternalIpAddress":`...)
-	b = appendStringPtr(b, m.LastExternalIPAddress)
+	b = AppendStringPtr(b, m.LastExternalIPAddress)
 	b = append(b, `,"agentVersion":`...)
-	b = appendStringPtr(b, m.AgentVersion)
+	b = AppendStringPtr(b, m.AgentVersion)
 	b = append(b, `,"osBuild":`...)
 	if m.OSBuild == nil {
 		b = append(b, "null"...)
@@ -63,18 +64,18 @@ func appendMachineHead(b []byte, m *openatp.Machine) []byte {
 		b = strconv.AppendInt(b, *m.OSBuild, 10)
 	}
 	b = append(b, `,"healthStatus":`...)
-	b = appendStringPtr(b, m.HealthStatus)
+	b = AppendStringPtr(b, m.HealthStatus)
 	b = append(b, `,"onboardingStatus":`...)
-	b = appendStringPtr(b, m.OnboardingStatus)
+	b = AppendStringPtr(b, m.OnboardingStatus)
 	return b
 }
 
-// appendMachineTail appends the properties of m after its device group.
-func appendMachineTail(b []byte, m *openatp.Machine) []byte {
+// AppendMachineTail appends the properties of m after its device group.
+func AppendMachineTail(b []byte, m *openatp.Machine) []byte {
 	b = append(b, `,"riskScore":`...)
-	b = appendStringPtr(b, m.RiskScore)
+	b = AppendStringPtr(b, m.RiskScore)
 	b = append(b, `,"exposureLevel":`...)
-	b = appendStringPtr(b, m.ExposureLevel)
+	b = AppendStringPtr(b, m.ExposureLevel)
 	b = append(b, `,"isAadJoined":`...)
 	switch {
 	case m.IsAADJoined == nil:
@@ -85,16 +86,16 @@ func appendMachineTail(b []byte, m *openatp.Machine) []byte {
 		b = append(b, "false"...)
 	}
 	b = append(b, `,"aadDeviceId":`...)
-	b = appendStringPtr(b, m.AADDeviceID)
+	b = AppendStringPtr(b, m.AADDeviceID)
 	b = append(b, `,"machineTags":[`...)
 	for i, t := range m.MachineTags {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendString(b, t)
+		b = AppendString(b, t)
 	}
 	b = append(b, `],"deviceValue":`...)
-	b = appendStringPtr(b, m.DeviceValue)
+	b = AppendStringPtr(b, m.DeviceValue)
 	b = append(b, `,"ipAddresses":[`...)
 	for i := range m.IPAddresses {
 		a := &m.IPAddresses[i]
@@ -102,42 +103,44 @@ func appendMachineTail(b []byte, m *openatp.Machine) []byte {
 			b = append(b, ',')
 		}
 		b = append(b, `{"ipAddress":`...)
-		b = appendString(b, a.IPAddress)
+		b = AppendString(b, a.IPAddress)
 		b = append(b, `,"macAddress":`...)
-		b = appendStringPtr(b, a.MACAddress)
+		b = AppendStringPtr(b, a.MACAddress)
 		b = append(b, `,"type":`...)
-		b = appendStringPtr(b, a.Type)
+		b = AppendStringPtr(b, a.Type)
 		b = append(b, `,"operationalStatus":`...)
-		b = appendStringPtr(b, a.OperationalStatus)
+		b = AppendStringPtr(b, a.OperationalStatus)
 		b = append(b, '}')
 	}
 	b = append(b, `],"osArchitecture":`...)
-	b = appendStringPtr(b, m.OSArchitecture)
+	b = AppendStringPtr(b, m.OSArchitecture)
 	return append(b, '}')
 }
 
-func appendTime(b []byte, t *time.Time) []byte {
+// AppendTime appends t in the documented timestamp form, or null.
+func AppendTime(b []byte, t *time.Time) []byte {
 	if t == nil {
 		return append(b, "null"...)
 	}
 	b = append(b, '"')
-	b = t.UTC().AppendFormat(b, timeLayout)
+	b = t.UTC().AppendFormat(b, TimeLayout)
 	return append(b, '"')
 }
 
-func appendStringPtr(b []byte, s *string) []byte {
+// AppendStringPtr appends *s as a JSON string, or null when s is nil.
+func AppendStringPtr(b []byte, s *string) []byte {
 	if s == nil {
 		return append(b, "null"...)
 	}
-	return appendString(b, *s)
+	return AppendString(b, *s)
 }
 
 const hexDigits = "0123456789abcdef"
 
-// appendString appends s as a JSON string. It escapes what JSON requires
+// AppendString appends s as a JSON string. It escapes what JSON requires
 // (quote, backslash, control characters) plus U+2028 and U+2029, and writes
 // invalid UTF-8 as U+FFFD.
-func appendString(b []byte, s string) []byte {
+func AppendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {

@@ -1,0 +1,130 @@
+package storeutil
+
+import (
+	"slices"
+	"strings"
+)
+
+// The change feed (openatp.ChangeStore) is kept the same way by both SQL
+// engines: a content_changes table of rows (tenant, version, machine id,
+// name key, domain key) written by the transaction that bumps the tenant's
+// content version to version. A row with an empty name key is a machine
+// change; one with a name key a relation change; one with an empty machine
+// id a rebuild marker (the transaction changed more than the feed records
+// one by one, or reset the tenant). Rows are compacted as versions go on.
+
+// MaxLoggedChanges is the most machines and relations one transaction
+// records in the feed; a transaction that changes more records a rebuild
+// marker instead, so a bulk import costs the feed one row.
+const MaxLoggedChanges = 50_000
+
+// FeedRetention is how many content versions of a tenant the feed keeps:
+// every CompactEvery versions, rows older than FeedRetention versions are
+// deleted. Changes since an older version answer Rebuild.
+const (
+	FeedRetention = 1024
+	CompactEvery  = 64
+)
+
+// ChangeLog collects what a write transaction changes, for the feed.
+type ChangeLog struct {
+	Machines map[string]struct{}
+	Rels     map[RelChange]struct{}
+	// Rebuild is set once more than MaxLoggedChanges were collected, or
+	// by a reset: the transaction then records one marker.
+	Rebuild bool
+}
+
+// RelChange is a relation named in the feed.
+type RelChange struct{ NameKey, DomainKey, MachineID string }
+
+// Machine records a change of machine id.
+func (c *ChangeLog) Machine(id string) {
+	if c.Rebuild {
+		return
+	}
+	if c.Machines == nil {
+		c.Machines = map[string]struct{}{}
+	}
+	c.Machines[id] = struct{}{}
+	c.checkSize()
+}
+
+// Rel records a change of a relation.
+func (c *ChangeLog) Rel(nameKey, domainKey, machineID string) {
+	if c.Rebuild {
+		return
+	}
+	if c.Rels == nil {
+		c.Rels = map[RelChange]struct{}{}
+	}
+	c.Rels[RelChange{nameKey, domainKey, machineID}] = struct{}{}
+	c.checkSize()
+}
+
+// Logons records the relations of a merged batch of logons.
+func (c *ChangeLog) Logons(b *Batch) {
+	if c.Rebuild || len(b.Rels)+len(c.Machines)+len(c.Rels) > MaxLoggedChanges {
+		c.SetRebuild()
+		return
+	}
+	for _, r := range b.Rels {
+		c.Rel(r.User.NameKey, r.User.DomainKey, r.MachineID)
+	}
+}
+
+// SetRebuild makes the transaction record a rebuild marker only.
+func (c *ChangeLog) SetRebuild() { c.Rebuild, c.Machines, c.Rels = true, nil, nil }
+
+func (c *ChangeLog) checkSize() {
+	if len(c.Machines)+len(c.Rels) > MaxLoggedChanges {
+		c.SetRebuild()
+	}
+}
+
+// Rows returns the feed rows of the transaction, (machine id, name key,
+// domain key) each, in key order; a rebuild marker is ("", "", "").
+func (c *ChangeLog) Rows() [][3]string {
+	if c.Rebuild {
+		return [][3]string{{"", "", ""}}
+	}
+	rows := make([][3]string, 0, len(c.Machines)+len(c.Rels))
+	for id := range c.Machines {
+		rows = append(rows, [3]string{id, "", ""})
+	}
+	for r := range c.Rels {
+		rows = append(rows, [3]string{r.MachineID, r.NameKey, r.DomainKey})
+	}
+	slices.SortFunc(rows, func(a, b [3]string) int {
+		if c := strings.Compare(a[1], b[1]); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a[2], b[2]); c != 0 {
+			return c
+		}
+		return strings.Compare(a[0], b[0])
+	})
+	return rows
+}
+
+// FeedSince turns the since of a Changes call into the tenant's own feed
+// version, given the counters read with the answer (see ContentVersion):
+// ok is false when the feed cannot answer from since (the counter of the
+// previous schema moved, since is ahead of the tenant's counter, or it is
+// older than the feed keeps).
+func FeedSince(since uint64, legacy, tenant int64) (raw int64, ok bool) {
+	r := since - uint64(legacy)*0x9e3779b97f4a7c15
+	if r > uint64(tenant) || uint64(tenant)-r > FeedRetention {
+		return 0, false
+	}
+	return int64(r), true
+}
+
+// CompactBelow returns the version at and below which a transaction that
+// bumped the tenant's counter to v deletes feed rows, or 0 for none.
+func CompactBelow(v int64) int64 {
+	if v%CompactEvery != 0 || v <= FeedRetention {
+		return 0
+	}
+	return v - FeedRetention
+}

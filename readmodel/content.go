@@ -1,0 +1,341 @@
+package readmodel
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"hash/maphash"
+	"slices"
+
+	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/wire"
+)
+
+// content is the machines and users of a tenant at one content version. It
+// is immutable once a view holds it: a change makes a new content that
+// shares the arena (appending to it), the unchanged pages of slots and the
+// unchanged user shards.
+type content struct {
+	version   uint64
+	arena     *arena
+	slots     pages[machineSlot]
+	order     []uint32 // the live slots, ordered by machine id
+	users     *userTable
+	relations int   // (user, machine) relations
+	garbage   int64 // JSON bytes of replaced and deleted machines
+}
+
+// machineSlot is one machine of a content. Slots are never reused: a
+// deleted machine leaves a dead slot until the next build.
+type machineSlot struct {
+	id    [20]byte
+	json  loc    // the JSON without its device-group properties
+	cut   uint32 // where they go
+	key   matchKey
+	alive bool
+}
+
+// matchKey is what device-group rules read of a machine.
+type matchKey struct {
+	name string
+	os   string
+	tags []string
+}
+
+// userShards splits the users of a content so that a change copies only
+// the shards it touches.
+const userShards = 256
+
+type userTable struct {
+	seed   maphash.Seed
+	shards [userShards]map[string][]userMachines // name key → one entry per domain
+}
+
+type userMachines struct {
+	domainKey string
+	slots     []uint32 // ordered by machine id
+}
+
+func (u *userTable) shard(nameKey string) int {
+	return int(maphash.String(u.seed, nameKey) % userShards)
+}
+
+// buildContent reads one Snapshot of the tenant. The content version is
+// read first: the snapshot is at least that recent, and applying the
+// changes since it later is harmless (the feed is state-based).
+func buildContent(ctx context.Context, store openatp.Store, tenantID string) (*content, error) {
+	cv, err := store.ContentVersion(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	c := &content{version: cv, arena: newArena(), users: &userTable{seed: maphash.MakeSeed()}}
+	for i := range c.users.shards {
+		c.users.shards[i] = map[string][]userMachines{}
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			c.arena.release()
+		}
+	}()
+	in := interner{}
+	var (
+		buf       []byte
+		lastName  string
+		lastDom   string
+		cur       *userMachines
+		unordered bool
+	)
+	err = store.Snapshot(ctx, tenantID,
+		func(m openatp.Machine) error {
+			s, err := c.encode(&m, &in, &buf)
+			if err != nil {
+				return err
+			}
+			if n := c.slots.len(); n > 0 && bytes.Compare(c.slots.at(uint32(n-1)).id[:], s.id[:]) >= 0 {
+				unordered = true
+			}
+			c.order = append(c.order, uint32(c.slots.len()))
+			c.slots.appendValue(s)
+			return nil
+		},
+		func(um openatp.UserMachine) error {
+			if unordered {
+				return nil
+			}
+			i, found := c.find(um.MachineID)
+			if !found {
+				return nil
+			}
+			name, dom := openatp.NameKey(um.AccountName), openatp.NameKey(um.AccountDomain)
+			if cur == nil || name != lastName || dom != lastDom {
+				lastName, lastDom = name, dom
+				sh := c.users.shards[c.users.shard(name)]
+				list := append(sh[name], userMachines{domainKey: dom})
+				sh[name] = list
+				cur = &list[len(list)-1]
+			}
+			cur.slots = append(cur.slots, i)
+			c.relations++
+			return nil
+		})
+	if err != nil {
+		return nil, err
+	}
+	if unordered {
+		return nil, openatp.Errorf(openatp.Internal, "store snapshot is not ordered by machine id")
+	}
+	for _, sh := range c.users.shards {
+		for _, list := range sh {
+			for i := range list {
+				slices.Sort(list[i].slots) // slots of a build are in id order
+				list[i].slots = slices.Compact(list[i].slots)
+			}
+		}
+	}
+	ok = true
+	return c, nil
+}
+
+// encode appends m's JSON to the arena and returns its slot.
+func (c *content) encode(m *openatp.Machine, in *interner, buf *[]byte) (machineSlot, error) {
+	var s machineSlot
+	if _, err := hex.Decode(s.id[:], []byte(m.ID)); err != nil || len(m.ID) != 40 {
+		return s, openatp.Errorf(openatp.Internal, "store returned a malformed machine id %q", m.ID)
+	}
+	b := wire.AppendMachineHead((*buf)[:0], m)
+	s.cut = uint32(len(b))
+	b = wire.AppendMachineTail(b, m)
+	*buf = b
+	var err error
+	if s.json, err = c.arena.add(b); err != nil {
+		return s, openatp.Errorf(openatp.Unavailable, "cannot map memory for the index: %v", err)
+	}
+	if m.ComputerDNSName != nil {
+		s.key.name = *m.ComputerDNSName
+	}
+	if m.OSPlatform != nil {
+		s.key.os = in.intern(*m.OSPlatform)
+	}
+	if len(m.MachineTags) > 0 {
+		s.key.tags = make([]string, len(m.MachineTags))
+		for i, t := range m.MachineTags {
+			s.key.tags[i] = in.intern(t)
+		}
+	}
+	s.alive = true
+	return s, nil
+}
+
+// interner shares the strings that repeat across machines (platforms,
+// tags), up to a bound.
+type interner map[string]string
+
+func (in *interner) intern(s string) string {
+	if v, ok := (*in)[s]; ok {
+		return v
+	}
+	if *in == nil {
+		*in = interner{}
+	}
+	if len(*in) < 1<<16 {
+		(*in)[s] = s
+	}
+	return s
+}
+
+// find returns the slot of a live machine by its hex id.
+func (c *content) find(hexID string) (uint32, bool) {
+	var id [20]byte
+	if len(hexID) != 40 {
+		return 0, false
+	}
+	if _, err := hex.Decode(id[:], []byte(hexID)); err != nil {
+		return 0, false
+	}
+	return c.findID(id)
+}
+
+func (c *content) findID(id [20]byte) (uint32, bool) {
+	i, ok := slices.BinarySearchFunc(c.order, id, func(s uint32, id [20]byte) int {
+		return bytes.Compare(c.slots.at(s).id[:], id[:])
+	})
+	if !ok {
+		return 0, false
+	}
+	return c.order[i], true
+}
+
+// compareSlots orders slots by machine id.
+func (c *content) compareSlots(a, b uint32) int {
+	return bytes.Compare(c.slots.at(a).id[:], c.slots.at(b).id[:])
+}
+
+// apply returns the content after ch, sharing what did not change, and
+// the slots whose machine changed (for their device groups). It appends to
+// the arena: only the tenant's writer calls it.
+func (c *content) apply(ch *openatp.Changes) (*content, []uint32, error) {
+	n := &content{version: ch.Version, arena: c.arena, users: c.users, relations: c.relations, garbage: c.garbage, order: c.order}
+	ed := c.slots.edit()
+	var changed, added []uint32
+	removed := map[uint32]bool{}
+	gone := map[string]uint32{} // deleted machines: their relations go too
+	in := interner{}
+	var buf []byte
+	for i := range ch.Machines {
+		s, err := n.encode(&ch.Machines[i], &in, &buf)
+		if err != nil {
+			return nil, nil, err
+		}
+		if old, ok := c.findID(s.id); ok {
+			n.garbage += int64(len(c.arena.get(c.slots.at(old).json)))
+			ed.set(old, s)
+			changed = append(changed, old)
+			continue
+		}
+		slot := uint32(ed.p.len())
+		ed.set(slot, s)
+		changed, added = append(changed, slot), append(added, slot)
+	}
+	for _, id := range ch.Deleted {
+		old, ok := c.find(id)
+		if !ok {
+			continue
+		}
+		s := *c.slots.at(old)
+		n.garbage += int64(len(c.arena.get(s.json)))
+		s.alive = false
+		ed.set(old, s)
+		removed[old] = true
+		gone[id] = old
+	}
+	n.slots = ed.done()
+	if len(added) > 0 || len(removed) > 0 {
+		order := make([]uint32, 0, len(c.order)+len(added))
+		for _, s := range c.order {
+			if !removed[s] {
+				order = append(order, s)
+			}
+		}
+		order = append(order, added...)
+		slices.SortFunc(order, n.compareSlots)
+		n.order = order
+	}
+	if len(ch.Relations) > 0 {
+		if err := n.applyRelations(ch.Relations, gone); err != nil {
+			return nil, nil, err
+		}
+	}
+	return n, changed, nil
+}
+
+// applyRelations adds and removes (user, machine) relations, copying the
+// user shards it touches; gone are the slots of machines just deleted.
+func (n *content) applyRelations(rels []openatp.RelationChange, gone map[string]uint32) error {
+	users := &userTable{seed: n.users.seed, shards: n.users.shards}
+	copied := map[int]bool{}
+	for _, r := range rels {
+		slot, ok := n.find(r.MachineID)
+		if !ok && !r.Exists {
+			slot, ok = gone[r.MachineID]
+		}
+		if !ok {
+			if r.Exists {
+				return openatp.Errorf(openatp.Internal, "the change feed names a relation to machine %s, which the index does not have", r.MachineID)
+			}
+			continue
+		}
+		si := users.shard(r.NameKey)
+		if !copied[si] {
+			users.shards[si] = cloneShard(users.shards[si])
+			copied[si] = true
+		}
+		sh := users.shards[si]
+		list := sh[r.NameKey]
+		di := slices.IndexFunc(list, func(u userMachines) bool { return u.domainKey == r.DomainKey })
+		if di < 0 {
+			if !r.Exists {
+				continue
+			}
+			list = append(slices.Clip(list), userMachines{domainKey: r.DomainKey})
+			di = len(list) - 1
+		} else {
+			list = slices.Clone(list)
+		}
+		slots := list[di].slots
+		pos, found := slices.BinarySearchFunc(slots, slot, n.compareSlots)
+		switch {
+		case r.Exists && !found:
+			slots = slices.Insert(slices.Clip(slots), pos, slot)
+			n.relations++
+		case !r.Exists && found:
+			slots = slices.Delete(slices.Clone(slots), pos, pos+1)
+			n.relations--
+		}
+		list[di].slots = slots
+		if len(slots) == 0 {
+			list = slices.Delete(list, di, di+1)
+		}
+		if len(list) == 0 {
+			delete(sh, r.NameKey)
+		} else {
+			sh[r.NameKey] = list
+		}
+	}
+	n.users = users
+	return nil
+}
+
+func cloneShard(m map[string][]userMachines) map[string][]userMachines {
+	c := make(map[string][]userMachines, len(m)+1)
+	for k, v := range m {
+		c[k] = v
+	}
+	return c
+}
+
+// memory estimates what the content holds, for the memory budget: the
+// arena, the slots and the relation lists.
+func (c *content) memory() int64 {
+	return c.arena.bytes.Load() + int64(c.slots.len())*96 + int64(c.relations)*4 + int64(len(c.order))*4
+}

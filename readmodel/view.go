@@ -1,0 +1,185 @@
+package readmodel
+
+import (
+	"io"
+	"slices"
+	"sync/atomic"
+
+	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/wire"
+)
+
+// View is an immutable, exact picture of one tenant: its machines (with
+// their device groups), users and relations at one version. A view is
+// reference-counted: Model.View hands it out retained, and the caller
+// calls Release when done. No method returns memory of the view: machine
+// JSON is copied into the caller's buffer or written to an io.Writer
+// (which, as io.Writer requires, does not keep it).
+type View struct {
+	refs        atomic.Int64
+	dataVersion uint64 // the store's DataVersion it is exact for, if exact
+	exact       bool
+	c           *content
+	rbac        *RBAC
+	group       pages[uint16] // slot → index into groupIDs
+	groupIDs    []int64
+	frags       [][]byte // the encoded group properties of each group
+}
+
+// newView makes a view holding one reference, for its creator, and a
+// reference to the arena.
+func newView(c *content, rbac *RBAC, dataVersion uint64, group pages[uint16]) *View {
+	v := &View{c: c, rbac: rbac, dataVersion: dataVersion, group: group}
+	v.groupIDs = append(v.groupIDs, openatp.DefaultGroupID)
+	v.frags = append(v.frags, wire.AppendGroup(nil, openatp.DefaultGroupID, openatp.DefaultGroupName))
+	for _, g := range rbac.groups {
+		v.groupIDs = append(v.groupIDs, g.ID)
+		v.frags = append(v.frags, wire.AppendGroup(nil, g.ID, g.Name))
+	}
+	v.refs.Store(1)
+	c.arena.retain()
+	return v
+}
+
+// assignGroups returns the device group of every slot of c under rbac,
+// reusing old for the slots not in changed (when old is not nil).
+func assignGroups(c *content, rbac *RBAC, old *pages[uint16], changed []uint32) pages[uint16] {
+	match := func(s *machineSlot) uint16 {
+		if !s.alive {
+			return 0
+		}
+		m := openatp.Machine{ComputerDNSName: &s.key.name, OSPlatform: &s.key.os, MachineTags: s.key.tags}
+		for gi := range rbac.groups {
+			if gi+1 > 65535 {
+				break
+			}
+			if rbac.groups[gi].Matches(&m) {
+				return uint16(gi + 1)
+			}
+		}
+		return 0
+	}
+	if old != nil {
+		ed := old.edit()
+		for _, s := range changed {
+			ed.set(s, match(c.slots.at(s)))
+		}
+		return ed.done()
+	}
+	var p pages[uint16]
+	for i := range c.slots.len() {
+		p.appendValue(match(c.slots.at(uint32(i))))
+	}
+	return p
+}
+
+// tryRetain adds a reference unless the view is already released.
+func (v *View) tryRetain() bool {
+	for {
+		n := v.refs.Load()
+		if n <= 0 {
+			return false
+		}
+		if v.refs.CompareAndSwap(n, n+1) {
+			return true
+		}
+	}
+}
+
+// Release drops the caller's reference. After it the view must not be used.
+func (v *View) Release() {
+	switch n := v.refs.Add(-1); {
+	case n == 0:
+		v.c.arena.release()
+	case n < 0:
+		panic("readmodel: view released more often than retained")
+	}
+}
+
+// RBAC returns the roles and device groups the view was made with.
+func (v *View) RBAC() *RBAC { return v.rbac }
+
+// Machines returns the number of machines.
+func (v *View) Machines() int { return len(v.c.order) }
+
+// Users returns the number of users.
+func (v *View) Users() int {
+	n := 0
+	for _, sh := range v.c.users.shards {
+		for _, list := range sh {
+			n += len(list)
+		}
+	}
+	return n
+}
+
+// UserMachines returns the machines of user u (as slots, ordered by
+// machine id), and whether the user exists. The list may be appended to
+// scratch, and must not be changed.
+func (v *View) UserMachines(u openatp.UserRef, scratch []uint32) ([]uint32, bool) {
+	name := openatp.NameKey(u.Name)
+	list := v.c.users.shards[v.c.users.shard(name)][name]
+	if u.Domain != "" {
+		dom := openatp.NameKey(u.Domain)
+		for i := range list {
+			if list[i].domainKey == dom {
+				return list[i].slots, true
+			}
+		}
+		return nil, false
+	}
+	switch len(list) {
+	case 0:
+		return nil, false
+	case 1:
+		return list[0].slots, true
+	}
+	out := scratch[:0]
+	for i := range list {
+		out = append(out, list[i].slots...)
+	}
+	slices.SortFunc(out, v.c.compareSlots)
+	return slices.Compact(out), true
+}
+
+// Visible returns the machines of list that a may see, in order.
+func (v *View) Visible(list []uint32, a *openatp.Access) []uint32 {
+	if a.AllGroups {
+		return list
+	}
+	out := make([]uint32, 0, len(list))
+	for _, s := range list {
+		if a.CanSee(v.GroupID(s)) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// GroupID returns the device group id of machine slot s.
+func (v *View) GroupID(s uint32) int64 { return v.groupIDs[*v.group.at(s)] }
+
+// MachineSize returns the length of machine s's JSON.
+func (v *View) MachineSize(s uint32) int {
+	m := v.c.slots.at(s)
+	return len(v.c.arena.get(m.json)) + len(v.frags[*v.group.at(s)])
+}
+
+// AppendMachine appends the JSON of machine s to b.
+func (v *View) AppendMachine(b []byte, s uint32) []byte {
+	m := v.c.slots.at(s)
+	j := v.c.arena.get(m.json)
+	return append(append(append(b, j[:m.cut]...), v.frags[*v.group.at(s)]...), j[m.cut:]...)
+}
+
+// WriteMachine writes the JSON of machine s to w.
+func (v *View) WriteMachine(w io.Writer, s uint32) error {
+	m := v.c.slots.at(s)
+	j := v.c.arena.get(m.json)
+	for _, part := range [][]byte{j[:m.cut], v.frags[*v.group.at(s)], j[m.cut:]} {
+		if _, err := w.Write(part); err != nil {
+			return err
+		}
+	}
+	return nil
+}

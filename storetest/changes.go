@@ -1,0 +1,166 @@
+package storetest
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/internal/storeutil"
+)
+
+// changes reads the feed since v, failing t on an error.
+func changes(t *testing.T, s openatp.Store, tenant string, since uint64) openatp.Changes {
+	t.Helper()
+	ch, err := s.Changes(ctx, tenant, since, 100_000)
+	if err != nil {
+		t.Fatalf("Changes(%d): %v", since, err)
+	}
+	return ch
+}
+
+func contentVersion(t *testing.T, s openatp.Store, tenant string) uint64 {
+	t.Helper()
+	v, err := s.ContentVersion(ctx, tenant)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// feed is what a reader learns from Changes, in comparable form.
+type feed struct {
+	Rebuild   bool
+	Machines  []string
+	Deleted   []string
+	Relations []openatp.RelationChange
+}
+
+func feedOf(ch openatp.Changes) feed {
+	return feed{Rebuild: ch.Rebuild, Machines: ids(ch.Machines), Deleted: ch.Deleted, Relations: ch.Relations}
+}
+
+func rel(name, domain string, n int, exists bool) openatp.RelationChange {
+	return openatp.RelationChange{NameKey: openatp.NameKey(name), DomainKey: openatp.NameKey(domain), MachineID: machineID(n), Exists: exists}
+}
+
+func testChanges(t *testing.T, su *suite) {
+	s := su.open(t)
+	a := mustTenant(t, s, 1, "A")
+	b := mustTenant(t, s, 2, "B")
+
+	_, err := s.Changes(ctx, tenantID(99), 0, 10)
+	wantKind(t, err, openatp.NotFound)
+
+	// The first content write may start the tenant's counter anywhere
+	// (PostgreSQL starts it at a random value): the feed starts there.
+	mustMachines(t, s, a, 50)
+	v0 := contentVersion(t, s, a)
+	if ch := changes(t, s, a, v0); ch.Version != v0 || ch.Rebuild || len(ch.Machines)+len(ch.Deleted)+len(ch.Relations) != 0 {
+		t.Fatalf("Changes at the current version = %+v, want nothing", ch)
+	}
+
+	// One write at a time: each answer names what it changed, and leads
+	// to the version ContentVersion gives.
+	mustMachines(t, s, a, 3, 1)
+	v1 := contentVersion(t, s, a)
+	ch := changes(t, s, a, v0)
+	if ch.Version != v1 {
+		t.Errorf("Version = %d, want ContentVersion %d", ch.Version, v1)
+	}
+	diff(t, "machines written", feed{Machines: machineIDs(1, 3)}, feedOf(ch), equateEmpty)
+	if ch.Machines[0].ComputerDNSName == nil || *ch.Machines[0].ComputerDNSName != "host1.contoso.com" {
+		t.Errorf("changed machine = %+v, want its stored state", ch.Machines[0])
+	}
+
+	mustLogons(t, s, a, logon("contoso", "Alice", 1, 1, "Interactive"), logon("CONTOSO", "alice", 3, 2, "Network"),
+		logon("contoso", "bob", 3, 2, ""))
+	v2 := contentVersion(t, s, a)
+	diff(t, "relations written", feed{Relations: []openatp.RelationChange{
+		rel("alice", "contoso", 1, true), rel("alice", "contoso", 3, true), rel("bob", "contoso", 3, true)}},
+		feedOf(changes(t, s, a, v1)), equateEmpty)
+
+	// Another tenant's writes are not in the feed, nor do they move it.
+	mustMachines(t, s, b, 7)
+	mustLogons(t, s, b, logon("contoso", "carol", 7, 1, ""))
+	if ch := changes(t, s, a, v2); ch.Version != v2 || len(ch.Machines)+len(ch.Relations) != 0 {
+		t.Errorf("tenant A's feed after writes to B = %+v, want nothing", ch)
+	}
+
+	// A gap: several writes read at once, each key once, in key order.
+	mustUpsert(t, s, a, openatp.Machine{ID: machineID(1), ComputerDNSName: openatp.Ptr("renamed.contoso.com")})
+	mustMachines(t, s, a, 2)
+	mustLogons(t, s, a, logon("contoso", "bob", 2, 3, ""), logon("contoso", "bob", 3, 4, ""))
+	noErr(t, s.DeleteMachine(ctx, a, machineID(3)))
+	v3 := contentVersion(t, s, a)
+	ch = changes(t, s, a, v2)
+	diff(t, "catch-up after a gap", feed{
+		Machines: machineIDs(1, 2),
+		Deleted:  machineIDs(3),
+		Relations: []openatp.RelationChange{
+			rel("alice", "contoso", 3, false), rel("bob", "contoso", 2, true), rel("bob", "contoso", 3, false)},
+	}, feedOf(ch), equateEmpty)
+	if got := *ch.Machines[0].ComputerDNSName; got != "renamed.contoso.com" {
+		t.Errorf("machine 1 after the gap is named %q, want its latest state", got)
+	}
+	if ch.Version != v3 {
+		t.Errorf("Version = %d, want %d", ch.Version, v3)
+	}
+	// From the start: everything, at its current state.
+	diff(t, "from the first version", feed{
+		Machines: machineIDs(1, 2),
+		Deleted:  machineIDs(3),
+		Relations: []openatp.RelationChange{rel("alice", "contoso", 1, true), rel("alice", "contoso", 3, false),
+			rel("bob", "contoso", 2, true), rel("bob", "contoso", 3, false)},
+	}, feedOf(changes(t, s, a, v0)), equateEmpty)
+
+	// More changes than the caller's limit, a batch larger than the feed
+	// records, a reset, and a version the feed never gave: Rebuild.
+	if ch, err := s.Changes(ctx, a, v0, 3); err != nil || !ch.Rebuild || ch.Version != v3 {
+		t.Errorf("Changes over the limit = %+v, %v; want Rebuild at %d", ch, err, v3)
+	}
+	if ch := changes(t, s, a, v3+1_000_000); !ch.Rebuild {
+		t.Errorf("Changes from a version ahead of the feed = %+v, want Rebuild", ch)
+	}
+	if su.reopen != nil {
+		// A write by another process or replica is in the feed.
+		other := su.reopen(t, s)
+		if err := other.UpsertMachines(ctx, a, []openatp.Machine{{ID: machineID(9), MachineTags: []string{}, IPAddresses: []openatp.IPAddress{}}}); err != nil {
+			t.Fatal(err)
+		}
+		diff(t, "a write of another process", feed{Machines: machineIDs(9)}, feedOf(changes(t, s, a, v3)), equateEmpty)
+		v3 = contentVersion(t, s, a)
+	}
+	big := make([]openatp.Machine, storeutil.MaxLoggedChanges+1)
+	for i := range big {
+		big[i] = openatp.Machine{ID: machineID(1000 + i), MachineTags: []string{}, IPAddresses: []openatp.IPAddress{}}
+	}
+	noErr(t, s.WriteBatch(ctx, a, func(w openatp.BatchWriter) error { return w.UpsertMachines(big) }))
+	v4 := contentVersion(t, s, a)
+	if ch := changes(t, s, a, v3); !ch.Rebuild || ch.Version != v4 {
+		t.Errorf("Changes over a batch of %d machines = Rebuild %v at %d, want Rebuild at %d", len(big), ch.Rebuild, ch.Version, v4)
+	}
+	mustMachines(t, s, a, 5)
+	v5 := contentVersion(t, s, a)
+	diff(t, "after the large batch", feed{Machines: machineIDs(5)}, feedOf(changes(t, s, a, v4)), equateEmpty)
+	noErr(t, s.ResetTenant(ctx, a))
+	if ch := changes(t, s, a, v5); !ch.Rebuild {
+		t.Errorf("Changes over a reset = %+v, want Rebuild", ch)
+	}
+
+	// Compaction: the feed keeps storeutil.FeedRetention versions; a
+	// reader further behind is told to rebuild, one within it is not.
+	mustMachines(t, s, b, 8)
+	old := contentVersion(t, s, b)
+	var recent uint64
+	for i := range storeutil.FeedRetention + storeutil.CompactEvery {
+		mustUpsert(t, s, b, openatp.Machine{ID: machineID(8), ComputerDNSName: openatp.Ptr(fmt.Sprintf("v%d", i))})
+		if i == storeutil.CompactEvery {
+			recent = contentVersion(t, s, b)
+		}
+	}
+	if ch := changes(t, s, b, old); !ch.Rebuild {
+		t.Errorf("Changes from %d versions back = %+v, want Rebuild", storeutil.FeedRetention+storeutil.CompactEvery, feedOf(ch))
+	}
+	ch = changes(t, s, b, recent)
+	diff(t, "within the retention", feed{Machines: machineIDs(8)}, feedOf(ch), equateEmpty)
+}
