@@ -178,3 +178,44 @@ func TestNesting(t *testing.T) {
 		t.Errorf("301 terms: %v", err)
 	}
 }
+
+func TestEqualityOn(t *testing.T) {
+	tests := []struct {
+		filter string
+		prop   int
+		want   []string // nil: not indexable
+	}{
+		{"id eq 'M1'", pID, []string{"m1"}},
+		{"Id Eq 'abc'", pID, []string{"abc"}},
+		{"computerDnsName eq 'mymachine1.contoso.com'", pDNS, []string{"mymachine1.contoso.com"}},
+		{"id in ('b','a','b')", pID, []string{"a", "b"}},
+		{"id eq 'a' or id in ('c','b')", pID, []string{"a", "b", "c"}},
+		{"id eq 'a' and rbacGroupId eq 5", pID, []string{"a"}},
+		{"rbacGroupId eq 5 and (id eq 'a' or id eq 'b')", pID, []string{"a", "b"}},
+		{"(id eq 'a' or id eq 'b') and id eq 'c'", pID, []string{"c"}},
+		{"rbacGroupId in (22,5)", pRbac, []string{"22", "5"}},
+		{"riskScore eq 'high'", pRisk, []string{"high"}},
+		{"id eq 'a' or rbacGroupId eq 5", pID, nil},
+		{"id ne 'a'", pID, nil},
+		{"id in ('a', null)", pID, nil},
+		{"id eq null", pID, nil},
+		{"computerDnsName eq 'x'", pID, nil},
+		{"not (id eq 'a')", pID, nil},
+		{"startswith(id,'a')", pID, nil},
+		{"machineTags/any(t: t eq 'x')", pTags, nil},
+		{"lastSeen eq 2019-11-22T00:00:00Z", pLastSeen, nil},
+		{"isAadJoined eq true", pIsAAD, nil},
+		{"id eq 'a'", -1, nil},
+		{"id eq 'a'", 99, nil},
+	}
+	for _, tt := range tests {
+		f, err := odata.Parse(machines, tt.filter)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, ok := f.EqualityOn(tt.prop)
+		if ok != (tt.want != nil) || !slices.Equal(got, tt.want) {
+			t.Errorf("Parse(%q).EqualityOn(%d) = %q, %v; want %q", tt.filter, tt.prop, got, ok, tt.want)
+		}
+	}
+}
