@@ -114,6 +114,8 @@ func (l *lexer) date() (token, error) {
 		if d.err == nil && offset.Abs() > maxOffset {
 			d.err = l.errorf(pos, "invalid date: offset must be at most 14:00")
 		}
+	case d.p+2 < len(l.src) && l.src[d.p] == ' ' && isDigit(l.src[d.p+1]) && isDigit(l.src[d.p+2]):
+		d.err = l.errorf(d.p+1, "invalid date: expected 'Z' or an offset such as +01:00 (send a '+' in a URL as %%2B)")
 	default:
 		d.err = l.errorf(d.p+1, "invalid date: expected 'Z' or an offset such as +01:00")
 	}

@@ -23,6 +23,7 @@ func TestFilterErrors(t *testing.T) {
 		{"lastSeen gt 2018-02-30Z", "invalid date: day must be 01 to 28 at position 21"},
 		{"lastSeen gt 2018-08-01", "invalid date: expected 'Z' or an offset such as +01:00 at position 23"},
 		{"lastSeen gt 2018-08-01+and+id eq 'x'", "invalid date: expected 'Z' or an offset such as +01:00 at position 23"},
+		{"lastSeen gt 2019-11-22T00:00:00 01:00", "invalid date: expected 'Z' or an offset such as +01:00 (send a '+' in a URL as %2B) at position 32"},
 		{"lastSeen gt 2018-8-01Z", "invalid date: expected 2 digits of month at position 18"},
 		{"lastSeen gt 0000-01-01Z", "invalid date: year must be 0001 to 9999 at position 13"},
 		{"lastSeen gt 2019-11-22T24:00:00Z", "invalid date: hour must be 00 to 23 at position 24"},

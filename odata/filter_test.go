@@ -122,6 +122,8 @@ func TestFilter(t *testing.T) {
 		{"machineTags/any(t: t eq 'ExampleTag' and rbacGroupId eq 5)", "", "m4"},
 		{"MachineTags/ANY(tag:tag eq 'prod')", "machineTags/any(tag: tag eq 'prod')", "m1"},
 		{"machineTags/any(id: id eq 'm1')", "", ""},
+		{"machineTags/any(id: Id eq 'm1')", "machineTags/any(id: id eq 'm1')", ""}, // the variable hides id in any case
+		{"machineTags/any(T: t eq 'prod' and ID eq 'm1')", "machineTags/any(T: T eq 'prod' and id eq 'm1')", "m1"},
 		{"machineTags/any(t: t eq null)", "", ""},
 		{"machineTags/any(t: t ne null)", "", "m1 m3 m4"},
 		{"machineTags/any(t: not (t eq 'Prod' or t eq 'ExampleTag'))", "", "m3"},

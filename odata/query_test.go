@@ -99,6 +99,7 @@ func TestParseQueryErrors(t *testing.T) {
 		{"$filter=id%2", 0, "$filter: malformed %-escape at position 3"},
 		{"$filter=id%zz", 0, "$filter: malformed %-escape at position 3"},
 		{"$fil%ter=1", 0, "$fil%ter: malformed %-escape at position 5"},
+		{"$filter=lastSeen+gt+2019-11-22T00:00:00+01:00", 0, "$filter: invalid date: expected 'Z' or an offset such as +01:00 (send a '+' in a URL as %2B) at position 32"},
 		{"$filter=foo+eq+1", 0, "$filter: unknown property 'foo' at position 1"},
 		{"$filter=riskScore+eq+'High'&$top=100000", 0, "$top: 100000 is more than the maximum of 10000 at position 1"},
 		{"$orderby=lastSeen up", 0, "$orderby: expected 'asc' or 'desc' but found 'up' at position 10"},

@@ -34,7 +34,7 @@ func (p *parser) operand(t token) operand {
 		case equalFold(t.text, "true"), equalFold(t.text, "false"):
 			o.lit = value{kind: Bool, b: equalFold(t.text, "true")}
 			return o
-		case p.v != "" && t.text == p.v:
+		case p.v != "" && equalFold(t.text, p.v): // it hides a property of its name
 			o.prop = lambdaVar
 			return o
 		case isReserved(t.text):
