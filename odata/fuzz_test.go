@@ -59,3 +59,30 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseQuery checks that ParseQuery never panics and that its errors
+// are *Error values naming an option and a position within the raw query.
+func FuzzParseQuery(f *testing.F) {
+	for _, s := range []string{
+		"$filter=riskScore+eq+'High'&$top=100",
+		"$filter=lastSeen+gt+2019-11-22T00:00:00%2B01:00&$skip=5&pageSize=10000",
+		"$select=id,computerDnsName&$orderby=lastSeen+desc,id&$count=true",
+		"$expand=evidence&$skiptoken=abc%3D&api-version=2&foo=%zz",
+		"$top=1&$TOP=2",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		q, err := odata.ParseQuery(machines, raw, odata.Options{MaxTop: 100})
+		if err != nil {
+			var e *odata.Error
+			if !errors.As(err, &e) || e.Option == "" || e.Pos < 1 || e.Pos > len(raw)+1 {
+				t.Fatalf("ParseQuery(%q): bad error %#v", raw, err)
+			}
+			return
+		}
+		if q.Top > 100 || q.PageSize > 100 || q.Skip < 0 || q.PageSize == 0 {
+			t.Fatalf("ParseQuery(%q) = %+v: out of bounds", raw, q)
+		}
+	})
+}
