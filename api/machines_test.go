@@ -377,3 +377,80 @@ func TestLargeAnswerStreams(t *testing.T) {
 		t.Errorf("streamed answer differs from the store's answer (%d vs %d bytes)", len(a), len(b))
 	}
 }
+
+// A middleware that holds the whole body until after the handler returned
+// (as compression or a test recorder does) writes the right bytes even
+// when, meanwhile, the read model moved to a rebuilt view and the old one
+// was released and collected: the handler never hands out memory of a
+// view.
+func TestBufferedBodyOutlivesView(t *testing.T) {
+	f := newFixture(t, nil)
+	tok := f.token(t, f.tenant, f.app)
+	ctx := context.Background()
+	if err := f.server.Warm(ctx, f.tenant.ID); err != nil {
+		t.Fatal(err)
+	}
+	want := f.do(t, "GET", "/api/users/user1/machines", tok)
+	plain := f.server.Handler("http")
+	swap := func() {
+		// A reset needs a rebuild: a new view on new memory.
+		var all []openatp.Machine
+		var rels []openatp.UserMachine
+		if err := f.store.Snapshot(ctx, f.tenant.ID, func(m openatp.Machine) error { all = append(all, m); return nil },
+			func(r openatp.UserMachine) error { rels = append(rels, r); return nil }); err != nil {
+			t.Error(err)
+			return
+		}
+		groups, _ := f.store.Groups(ctx, f.tenant.ID)
+		if err := f.store.ResetTenant(ctx, f.tenant.ID); err != nil {
+			t.Error(err)
+			return
+		}
+		for _, g := range groups {
+			_ = f.store.CreateGroup(ctx, f.tenant.ID, g)
+		}
+		for i := range all {
+			all[i].RBACGroupID, all[i].RBACGroupName = 0, ""
+		}
+		var ls []openatp.Logon
+		for _, r := range rels {
+			ls = append(ls, openatp.Logon{MachineID: r.MachineID, AccountName: r.AccountName, AccountDomain: r.AccountDomain,
+				AccountSID: r.AccountSID, LogonType: "Interactive", Timestamp: r.FirstSeen})
+		}
+		if err := f.store.UpsertMachines(ctx, f.tenant.ID, all); err != nil {
+			t.Error(err)
+		}
+		if err := f.store.AddLogons(ctx, f.tenant.ID, ls); err != nil {
+			t.Error(err)
+		}
+		if err := f.server.Warm(ctx, f.tenant.ID); err != nil {
+			t.Error(err)
+		}
+		runtime.GC()
+		runtime.GC()
+	}
+	buffered := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := httptest.NewRecorder()
+		plain.ServeHTTP(rec, r)
+		swap() // the view that answered is gone before a byte is sent
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(rec.Code)
+		_, _ = w.Write(rec.Body.Bytes())
+	})
+	srv := httptest.NewServer(buffered)
+	defer srv.Close()
+	req, _ := http.NewRequest("GET", srv.URL+"/api/users/user1/machines", nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	got := bytes.ReplaceAll(body, []byte(srv.URL), []byte(f.srv.URL))
+	if resp.StatusCode != 200 || !bytes.Equal(got, want.body) {
+		t.Errorf("buffered answer:\n%s\nwant:\n%s", got, want.body)
+	}
+}

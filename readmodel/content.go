@@ -92,7 +92,7 @@ func buildContent(ctx context.Context, store openatp.Store, tenantID string) (*c
 			if err != nil {
 				return err
 			}
-			if n := c.slots.len(); n > 0 && bytes.Compare(c.slots.at(uint32(n-1)).id[:], s.id[:]) >= 0 {
+			if n := c.slots.len(); n > 0 && bytes.Compare(c.slots.at(uint32(n - 1)).id[:], s.id[:]) >= 0 {
 				unordered = true
 			}
 			c.order = append(c.order, uint32(c.slots.len()))

@@ -299,7 +299,7 @@ func (m *Model) build(t *tenant) {
 		return
 	}
 	v := newView(c, rbac, 0, assignGroups(c, rbac, nil, nil)) // not exact until a read syncs it
-	c.arena.release() // the builder's reference: the view holds its own
+	c.arena.release()                                         // the builder's reference: the view holds its own
 	t.syncMu.Lock()
 	t.publish(v)
 	t.syncMu.Unlock()

@@ -1,0 +1,74 @@
+package readmodel
+
+import (
+	"context"
+	"path/filepath"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/sqlite"
+)
+
+// A view keeps its arena mapped while held, after the model has moved on
+// to a rebuilt one, and the last release unmaps it: no mapped memory is
+// left to the garbage collector, and none is freed under a reader.
+func TestArenaLifetime(t *testing.T) {
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	tn, _ := openatp.NewTenant("contoso", time.Now())
+	mustDo(t, store.CreateTenant(ctx, tn))
+	m := openatp.Machine{ID: "00000000000000000000000000000000000000a1", ComputerDNSName: openatp.Ptr("a1.contoso.com"),
+		MachineTags: []string{}, IPAddresses: []openatp.IPAddress{}}
+	mustDo(t, store.UpsertMachines(ctx, tn.ID, []openatp.Machine{m}))
+	mustDo(t, store.AddLogons(ctx, tn.ID, []openatp.Logon{{MachineID: m.ID, AccountName: "u", AccountDomain: "d", Timestamp: time.Now()}}))
+
+	model := New(store, Options{})
+	defer model.Close()
+	mustDo(t, model.Warm(ctx, tn.ID))
+	old, err := model.View(ctx, tn.ID)
+	if err != nil || old == nil {
+		t.Fatalf("View = %v, %v", old, err)
+	}
+	want := string(old.AppendMachine(nil, 0))
+
+	// A reset needs a rebuild: the model publishes a view on a new arena
+	// and drops its reference to the old view.
+	mustDo(t, store.ResetTenant(ctx, tn.ID))
+	mustDo(t, store.UpsertMachines(ctx, tn.ID, []openatp.Machine{m}))
+	mustDo(t, model.Warm(ctx, tn.ID))
+	cur, _ := model.View(ctx, tn.ID)
+	if cur == nil || cur.c.arena == old.c.arena {
+		t.Fatal("the reset did not give a view on a new arena")
+	}
+	cur.Release()
+	runtime.GC()
+	if got := string(old.AppendMachine(nil, 0)); got != want || old.c.arena.chunks.Load() == nil {
+		t.Fatalf("a held view lost its memory: %q, want %q", got, want)
+	}
+	a := old.c.arena
+	old.Release()
+	if a.refs.Load() != 0 || a.chunks.Load() != nil {
+		t.Errorf("after the last release the arena has %d references and chunks mapped", a.refs.Load())
+	}
+	// The current view still holds the model's reference to its arena.
+	if cur.c.arena.refs.Load() != 1 || cur.c.arena.chunks.Load() == nil {
+		t.Errorf("the current arena has %d references", cur.c.arena.refs.Load())
+	}
+	model.Close()
+	if cur.c.arena.refs.Load() != 0 || cur.c.arena.chunks.Load() != nil {
+		t.Errorf("after Close the current arena has %d references", cur.c.arena.refs.Load())
+	}
+}
+
+func mustDo(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
