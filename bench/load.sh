@@ -15,6 +15,12 @@
 # once, stopped at the end; as root it runs as the postgres user).
 # REPLICAS=2 starts two `openatp serve` on the same store and drives each
 # with its own wrk (CONNS/2 connections each), printing the summed rate.
+# WRITER=trickle posts a batch of 20 logon events through the admin API every
+# 250 ms while wrk reads (bench/writer), and prints how soon each batch was
+# visible to a reader (p50/p99); WRITER=bulk imports 100,000 logon events in
+# batches of 5,000 with `openatp import` beside the server while wrk reads.
+# Either prints the full index builds the writes caused (0 when every write
+# was applied as a delta).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MACHINES=${1:-1000000}
@@ -58,6 +64,8 @@ fi
 go build -o "$OUT/openatp" ./cmd/openatp
 go build -o "$OUT/baseline" ./bench/baseline
 go build -o "$OUT/benchtool" ./bench/benchtool
+go build -o "$OUT/writer" ./bench/writer
+WRITER=${WRITER:-}
 
 if [ -n "$DB" ] && [ -f "$DATA/seeded" ] && ! "$OUT/openatp" tenant list --db "$DBARG" --data "$DATA" | grep -q bench.example; then
   rm -f "$DATA/seeded" # another database than the one seeded
@@ -133,9 +141,29 @@ runall() {
 }
 : >"$OUT/wrk.log"
 STORE=SQLite; [ -n "$DB" ] && STORE=PostgreSQL
-echo "== openatp ($REPLICAS replica(s), $STORE): GET /api/users/{random}/machines, $CONNS connections, $DURATION"
+echo "== openatp ($REPLICAS replica(s), $STORE): GET /api/users/{random}/machines, $CONNS connections, $DURATION${WRITER:+, writer: $WRITER}"
+BUILDS0=$(grep -c "index built" "$OUT/serve0.log" || true)
+WPID=
+case "$WRITER" in
+  trickle)
+    "$OUT/writer" -db "$DBARG" -tenant bench.example -base "http://127.0.0.1:$PORT" -token "$TOKEN" \
+      -batch 20 -every 250ms -duration "$DURATION" >"$OUT/writer.out" 2>&1 &
+    WPID=$! ;;
+  bulk)
+    "$OUT/writer" -db "$DBARG" -tenant bench.example -gen 100000 >"$OUT/bulk.jsonl"
+    ( sleep 2; /usr/bin/time -f "import: %e s" "$OUT/openatp" import --data "$DATA" --db "$DBARG" --tenant bench.example \
+        --batch-size 5000 "$OUT/bulk.jsonl" >"$OUT/writer.out" 2>&1 ) &
+    WPID=$! ;;
+  "") ;;
+  *) echo "WRITER must be trickle or bulk" >&2; exit 1 ;;
+esac
 if [ "$REPLICAS" = 1 ]; then REAL=$(run "http://127.0.0.1:$PORT"); else REAL=$(runall); fi
 echo "$REAL"
+if [ -n "$WPID" ]; then
+  wait "$WPID" || { cat "$OUT/writer.out"; exit 1; }
+  grep -E "WRITER|import:" "$OUT/writer.out" || tail -3 "$OUT/writer.out"
+  echo "full index builds during the run: $(( $(grep -c "index built" "$OUT/serve0.log" || true) - BUILDS0 ))"
+fi
 REQS=$(echo "$REAL" | sed -n 's/.*requests=\([0-9]*\).*/\1/p'); BYTES=$(echo "$REAL" | sed -n 's/.*bytes=\([0-9]*\).*/\1/p')
 AVG=$(( BYTES / REQS )); BODY=$(( AVG - HDR + 0 ))
 [ "$BODY" -gt 16 ] || BODY=16
