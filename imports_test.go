@@ -24,7 +24,7 @@ func TestImportGraph(t *testing.T) {
 	up := own("/api", "/auth", "/cmd", "/readmodel", "/ingest", "/sqlite", "/postgres", "/redis", "/internal/manage")
 	rules := map[string][]string{
 		"":                    append([]string{"net/http", mod + "/"}, drivers...),
-		"/wire":               append(append([]string{"net/http"}, drivers...), up...),
+		"/wire":               append(append([]string{"net/http"}, drivers...), up...), // and odata
 		"/odata":              append(append([]string{"net/http", mod}, drivers...), up...),
 		"/readmodel":          append(append([]string{"net/http"}, drivers...), own("/api", "/auth", "/cmd", "/ingest", "/sqlite", "/postgres", "/redis", "/internal/manage")...),
 		"/ingest":             append(append([]string{"net/http"}, drivers...), own("/api", "/auth", "/cmd", "/readmodel", "/sqlite", "/postgres", "/redis")...),

@@ -157,19 +157,23 @@ func writeIndexed(w http.ResponseWriter, r *http.Request, view *readmodel.View, 
 	if _, err := w.Write(head); err != nil {
 		return
 	}
-	comma := []byte{','}
+	buf := head[:0]
 	for i, s := range list {
 		if i > 0 {
-			if _, err := w.Write(comma); err != nil {
+			buf = append(buf[:0], ',')
+			buf = view.AppendMachine(buf, s)
+			if _, err := w.Write(buf); err != nil {
 				return
 			}
+			continue
 		}
-		if err := view.WriteMachine(w, s); err != nil {
+		var err error
+		if buf, err = view.WriteMachine(w, s, buf); err != nil {
 			return
 		}
 	}
 	_, _ = w.Write([]byte("]}"))
-	*sp = head[:0]
+	*sp = buf[:0]
 }
 
 // maxBuffered is the largest answer assembled in memory before writing.

@@ -29,8 +29,9 @@ type content struct {
 // deleted machine leaves a dead slot until the next build.
 type machineSlot struct {
 	id    [20]byte
-	json  loc    // the JSON without its device-group properties
-	cut   uint32 // where they go
+	json  loc    // the JSON without its device-group properties, compacted (wire.Compact)
+	cut   uint32 // where they go, in the compacted JSON
+	size  uint32 // the length of the JSON expanded
 	key   matchKey
 	alive bool
 }
@@ -137,16 +138,21 @@ func buildContent(ctx context.Context, store openatp.Store, tenantID string) (*c
 	return c, nil
 }
 
-// encode appends m's JSON to the arena and returns its slot.
+// encode appends m's JSON, compacted, to the arena and returns its slot.
 func (c *content) encode(m *openatp.Machine, in *interner, buf *[]byte) (machineSlot, error) {
 	var s machineSlot
 	if _, err := hex.Decode(s.id[:], []byte(m.ID)); err != nil || len(m.ID) != 40 {
 		return s, openatp.Errorf(openatp.Internal, "store returned a malformed machine id %q", m.ID)
 	}
-	b := wire.AppendMachineHead((*buf)[:0], m)
+	full := wire.AppendMachineHead((*buf)[:0], m)
+	head := len(full)
+	full = wire.AppendMachineTail(full, m)
+	s.size = uint32(len(full))
+	b := wire.Compact(full[len(full):], full[:head])
 	s.cut = uint32(len(b))
-	b = wire.AppendMachineTail(b, m)
-	*buf = b
+	b = wire.Compact(b, full[head:])
+	*buf = full[:0]
+	b = b[:len(b):len(b)]
 	var err error
 	if s.json, err = c.arena.add(b); err != nil {
 		return s, openatp.Errorf(openatp.Unavailable, "cannot map memory for the index: %v", err)

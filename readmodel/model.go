@@ -61,16 +61,15 @@ type Model struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	mu      sync.Mutex
-	tenants map[string]*tenant
+	mu      sync.Mutex // guards closed and the tenants' creation
+	tenants sync.Map   // tenant id → *tenant; read on every request
 	closed  bool
-	clock   atomic.Int64 // ticks on every read, for eviction
 }
 
 type tenant struct {
 	id       string
 	cur      atomic.Pointer[View] // holds one reference of the model
-	used     atomic.Int64         // Model.clock at the last read
+	used     atomic.Int64         // when last read (Unix seconds), for eviction
 	syncMu   sync.Mutex           // one sync (or publish) at a time
 	building atomic.Bool
 	failures int // consecutive failed builds, under syncMu
@@ -87,7 +86,7 @@ func New(store openatp.Store, opts Options) *Model {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	m := &Model{store: store, opts: opts, log: opts.Logger, tenants: map[string]*tenant{}}
+	m := &Model{store: store, opts: opts, log: opts.Logger}
 	m.gate.check = store.DataVersion
 	m.ctx, m.cancel = context.WithCancel(context.Background())
 	return m
@@ -119,24 +118,25 @@ func (m *Model) Close() error {
 // all returns every tenant. Lock order: a tenant's syncMu is never taken
 // while m.mu is held.
 func (m *Model) all() []*tenant {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	ts := make([]*tenant, 0, len(m.tenants))
-	for _, t := range m.tenants {
-		ts = append(ts, t)
-	}
+	var ts []*tenant
+	m.tenants.Range(func(_, v any) bool { ts = append(ts, v.(*tenant)); return true })
 	return ts
 }
 
 func (m *Model) tenant(id string) *tenant {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	t := m.tenants[id]
-	if t == nil {
-		t = &tenant{id: id}
-		m.tenants[id] = t
+	if t, ok := m.tenants.Load(id); ok {
+		return t.(*tenant)
 	}
-	return t
+	t, _ := m.tenants.LoadOrStore(id, &tenant{id: id})
+	return t.(*tenant)
+}
+
+// touch records a read of t; at most once a second, so that concurrent
+// reads do not all write one cache line.
+func (t *tenant) touch() {
+	if now := time.Now().Unix(); t.used.Load() != now {
+		t.used.Store(now)
+	}
 }
 
 // View returns the tenant's view, exact for every write acknowledged
@@ -152,7 +152,7 @@ func (m *Model) View(ctx context.Context, tenantID string) (*View, error) {
 		return nil, err
 	}
 	t := m.tenant(tenantID)
-	t.used.Store(m.clock.Add(1))
+	t.touch()
 	if v := t.retainCurrent(); v != nil {
 		if v.exact && v.dataVersion == dv {
 			return v, nil

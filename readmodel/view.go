@@ -161,25 +161,22 @@ func (v *View) GroupID(s uint32) int64 { return v.groupIDs[*v.group.at(s)] }
 
 // MachineSize returns the length of machine s's JSON.
 func (v *View) MachineSize(s uint32) int {
-	m := v.c.slots.at(s)
-	return len(v.c.arena.get(m.json)) + len(v.frags[*v.group.at(s)])
+	return int(v.c.slots.at(s).size) + len(v.frags[*v.group.at(s)])
 }
 
 // AppendMachine appends the JSON of machine s to b.
 func (v *View) AppendMachine(b []byte, s uint32) []byte {
 	m := v.c.slots.at(s)
 	j := v.c.arena.get(m.json)
-	return append(append(append(b, j[:m.cut]...), v.frags[*v.group.at(s)]...), j[m.cut:]...)
+	b = wire.Expand(b, j[:m.cut])
+	b = append(b, v.frags[*v.group.at(s)]...)
+	return wire.Expand(b, j[m.cut:])
 }
 
-// WriteMachine writes the JSON of machine s to w.
-func (v *View) WriteMachine(w io.Writer, s uint32) error {
-	m := v.c.slots.at(s)
-	j := v.c.arena.get(m.json)
-	for _, part := range [][]byte{j[:m.cut], v.frags[*v.group.at(s)], j[m.cut:]} {
-		if _, err := w.Write(part); err != nil {
-			return err
-		}
-	}
-	return nil
+// WriteMachine writes the JSON of machine s to w, through buf (which it
+// returns, grown, for the next call).
+func (v *View) WriteMachine(w io.Writer, s uint32, buf []byte) ([]byte, error) {
+	buf = v.AppendMachine(buf[:0], s)
+	_, err := w.Write(buf)
+	return buf, err
 }
