@@ -117,6 +117,7 @@ type RBACStore interface {
 type Store interface {
 	TenantStore
 	MachineStore
+	MachineAPIStore
 	BatchStore
 	ChangeStore
 	KeyStore
@@ -128,12 +129,13 @@ type Store interface {
 	DataVersion(ctx context.Context) (uint64, error)
 	// ContentVersion returns a number that changes with every committed
 	// write that changes the tenant's machines, users or logons
-	// (UpsertMachines, AddLogons, WriteBatch, DeleteMachine, ResetTenant;
-	// it may also change when such a write changed nothing), and with no
-	// other write: while it is unchanged, the API can reuse what it read of the
-	// tenant's content and recompute device-group membership alone after an
-	// RBAC change or a write to another tenant. It is the same for a tenant
-	// that does not exist and one that has never had content.
+	// (UpsertMachines, AddLogons, WriteBatch, UpdateMachine, DeleteMachine,
+	// ResetTenant; it may also change when such a write changed nothing),
+	// and with no other write: while it is unchanged, the API can reuse
+	// what it read of the tenant's content and recompute device-group
+	// membership alone after an RBAC change or a write to another tenant.
+	// It is the same for a tenant that does not exist and one that has
+	// never had content.
 	ContentVersion(ctx context.Context, tenantID string) (uint64, error)
 	// Ping reports whether the store is reachable.
 	Ping(ctx context.Context) error

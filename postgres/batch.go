@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -27,7 +28,7 @@ func (db *DB) WriteBatch(ctx context.Context, tenantID string, f func(w openatp.
 		if err := lockContent(ctx, tx, seq, true); err != nil {
 			return false, err
 		}
-		w := &batchWriter{ctx: ctx, tx: tx, tseq: seq}
+		w := &batchWriter{ctx: ctx, tx: tx, tseq: seq, now: db.now}
 		if err := f(w); err != nil {
 			return false, err
 		}
@@ -43,6 +44,7 @@ type batchWriter struct {
 	ctx     context.Context
 	tx      pgx.Tx
 	tseq    int64
+	now     func() time.Time
 	changed bool
 	log     storeutil.ChangeLog
 	failed  error
@@ -52,7 +54,7 @@ func (w *batchWriter) UpsertMachines(ms []openatp.Machine) error {
 	if w.failed != nil {
 		return w.failed
 	}
-	cols, err := encodeMachines(ms)
+	cols, err := encodeMachines(ms, w.now())
 	if err == nil {
 		err = writeMachines(w.ctx, w.tx, w.tseq, cols)
 		w.changed = w.changed || err == nil && cols.len() > 0
@@ -92,12 +94,14 @@ func (w *batchWriter) fail(err error) error {
 	return err
 }
 
-// DeleteMachine deletes a machine, its relations, and the users left
-// without a relation, in one transaction that locks the tenant's row FOR
-// UPDATE: writers of the tenant wait, so that no logon recorded meanwhile
-// refers to the deleted machine. Finding the relations scans the tenant's
-// (user, machine) rows: there is no index by machine, which would slow down
-// every logon written. NotFound if the tenant has no machine with that id.
+// DeleteMachine deletes a machine, its relations, its IP history, and the
+// users left without a relation, in one transaction that locks the
+// tenant's row FOR UPDATE: writers of the tenant wait, so that no logon
+// recorded meanwhile refers to the deleted machine. Finding the relations
+// scans the tenant's (user, machine) rows, and finding the IP history the
+// tenant's history: there is no index by machine, which would slow down
+// every logon and machine written. NotFound if the tenant has no machine
+// with that id.
 func (db *DB) DeleteMachine(ctx context.Context, tenantID, id string) error {
 	return db.inTx(ctx, func(tx pgx.Tx) (bool, error) {
 		tseq, err := lockTenant(ctx, tx, tenantID)
@@ -134,6 +138,9 @@ func (db *DB) DeleteMachine(ctx context.Context, tenantID, id string) error {
 			AND NOT EXISTS (SELECT 1 FROM user_machines um WHERE um.tenant_seq = $1
 				AND um.name_key = u.name_key AND um.domain_key = u.domain_key)`, tseq, names, domains); err != nil {
 			return false, storeError(err, "cannot delete the machine's users")
+		}
+		if _, err := tx.Exec(ctx, "DELETE FROM machine_ips WHERE tenant_seq = $1 AND machine_id = $2", tseq, id); err != nil {
+			return false, storeError(err, "cannot delete the machine's IP history")
 		}
 		if _, err := tx.Exec(ctx, "DELETE FROM machines WHERE seq = $1", mseq); err != nil {
 			return false, storeError(err, "cannot delete the machine")

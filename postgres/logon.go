@@ -245,9 +245,9 @@ func snapshotRelations(ctx context.Context, tx pgx.Tx, tseq int64, f func(openat
 	return nil
 }
 
-// ResetTenant deletes the tenant's machines, users, logons and device
-// groups in one transaction, keeping the tenant and its applications.
-// NotFound if the tenant does not exist.
+// ResetTenant deletes the tenant's machines (and their IP history), users,
+// logons and device groups in one transaction, keeping the tenant and its
+// applications. NotFound if the tenant does not exist.
 func (db *DB) ResetTenant(ctx context.Context, tenantID string) error {
 	return db.inTx(ctx, func(tx pgx.Tx) (bool, error) {
 		// Updating the row first locks it against the FOR SHARE of
@@ -265,6 +265,7 @@ func (db *DB) ResetTenant(ctx context.Context, tenantID string) error {
 			"DELETE FROM user_machines WHERE tenant_seq = $1",
 			"DELETE FROM users WHERE tenant_seq = $1",
 			"DELETE FROM machines WHERE tenant_seq = $1",
+			"DELETE FROM machine_ips WHERE tenant_seq = $1",
 			"DELETE FROM device_groups WHERE tenant_seq = $1",
 		} {
 			if _, err := tx.Exec(ctx, q, seq); err != nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -45,8 +46,11 @@ ON CONFLICT (tenant_seq, id) DO UPDATE SET
 // per-statement costs vanish, small enough to keep one message modest.
 const chunkRows = 10000
 
-// machineCols holds a batch of machines as one slice per column.
+// machineCols holds a batch of machines as one slice per column, and
+// their rows of the IP history, sorted.
 type machineCols struct {
+	history []storeutil.IPSeen
+
 	id                                                      []string
 	dns, platform, osVersion, processor, version, ip, extIP []*string
 	agent, health, onboarding, risk, exposure, aadID        []*string
@@ -108,11 +112,13 @@ func (c *machineCols) args(tenantSeq int64, i, j int) []any {
 // UpsertMachines inserts or replaces machines by id in one transaction: all
 // or nothing. A later machine of the batch replaces an earlier one with the
 // same id (and keeps its relations). Each machine is normalized (a copy; ms
-// is not changed). Invalid, naming the index of the machine (in the message
-// and an openatp.ItemError), if one does not normalize or has a time out of
-// range; NotFound if the tenant does not exist.
+// is not changed), and each address it reports is recorded in the IP
+// history (of every machine of the batch, replaced or not). Invalid, naming
+// the index of the machine (in the message and an openatp.ItemError), if
+// one does not normalize or has a time out of range; NotFound if the tenant
+// does not exist.
 func (db *DB) UpsertMachines(ctx context.Context, tenantID string, ms []openatp.Machine) error {
-	cols, err := encodeMachines(ms)
+	cols, err := encodeMachines(ms, db.now())
 	if err != nil {
 		return err
 	}
@@ -135,21 +141,28 @@ func (db *DB) UpsertMachines(ctx context.Context, tenantID string, ms []openatp.
 	})
 }
 
-// encodeMachines normalizes copies of ms and returns them as columns. One
-// statement cannot update a row twice: only the last machine of each id is
-// kept. Rows are in id order, so that concurrent batches lock rows in one
-// order. Invalid, naming the index of the machine, if one does not
-// normalize or has a time out of range.
-func encodeMachines(ms []openatp.Machine) (*machineCols, error) {
+// encodeMachines normalizes copies of ms and returns them as columns,
+// written at now. One statement cannot update a row twice: only the last
+// machine of each id is kept (the IP history has the addresses of all).
+// Rows are in id order, so that concurrent batches lock rows in one order.
+// Invalid, naming the index of the machine, if one does not normalize or
+// has a time out of range.
+func encodeMachines(ms []openatp.Machine, now time.Time) (*machineCols, error) {
 	last := make(map[string]int, len(ms))
 	norm := make([]openatp.Machine, len(ms))
+	cols := &machineCols{}
 	for i := range ms {
 		norm[i] = ms[i]
 		if err := norm[i].Normalize(); err != nil {
 			return nil, storeutil.InvalidItem("machine", i, err)
 		}
 		last[norm[i].ID] = i
+		var err error
+		if cols.history, err = storeutil.AppendIPs(cols.history, &norm[i], now); err != nil {
+			return nil, storeutil.InvalidItem("machine", i, err)
+		}
 	}
+	cols.history = storeutil.SortIPs(cols.history)
 	order := make([]int, 0, len(last))
 	for i := range norm {
 		if last[norm[i].ID] == i {
@@ -157,7 +170,6 @@ func encodeMachines(ms []openatp.Machine) (*machineCols, error) {
 		}
 	}
 	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(norm[a].ID, norm[b].ID) })
-	cols := &machineCols{}
 	for _, i := range order {
 		if err := cols.add(&norm[i]); err != nil {
 			return nil, storeutil.InvalidItem("machine", i, err)
@@ -168,13 +180,27 @@ func encodeMachines(ms []openatp.Machine) (*machineCols, error) {
 
 func (c *machineCols) len() int { return len(c.id) }
 
-// writeMachines upserts machines encoded by encodeMachines in tx, in chunks
-// of chunkRows rows.
+// insertIPs adds rows to the IP history; a row written again is skipped.
+const insertIPs = `INSERT INTO machine_ips (tenant_seq, ip, seen, machine_id)
+SELECT $1, * FROM unnest($2::text[], $3::int8[], $4::text[])
+ON CONFLICT DO NOTHING`
+
+// writeMachines upserts machines encoded by encodeMachines in tx, and adds
+// their IP history, in chunks of chunkRows rows.
 func writeMachines(ctx context.Context, tx pgx.Tx, tenantSeq int64, cols *machineCols) error {
 	for i := 0; i < cols.len(); i += chunkRows {
 		j := min(i+chunkRows, cols.len())
 		if _, err := tx.Exec(ctx, upsertMachines, cols.args(tenantSeq, i, j)...); err != nil {
 			return storeError(err, "cannot store machines")
+		}
+	}
+	for part := range slices.Chunk(cols.history, chunkRows) {
+		ips, seen, ids := make([]string, len(part)), make([]int64, len(part)), make([]string, len(part))
+		for k, r := range part {
+			ips[k], seen[k], ids[k] = r.IP, r.Seen, r.MachineID
+		}
+		if _, err := tx.Exec(ctx, insertIPs, tenantSeq, ips, seen, ids); err != nil {
+			return storeError(err, "cannot store the IP history")
 		}
 	}
 	return nil

@@ -80,7 +80,8 @@ func lockContent(ctx context.Context, tx pgx.Tx, tseq int64, exclusive bool) err
 // concurrent use.
 type DB struct {
 	// Now returns the current time. It stamps tenants, apps and signing keys
-	// stored with a zero Created. Tests may replace it before first use.
+	// stored with a zero Created, and the IP history of machines written
+	// without a LastSeen. Tests may replace it before first use.
 	Now func() time.Time
 
 	pool *pgxpool.Pool

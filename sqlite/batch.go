@@ -64,14 +64,12 @@ func (w *batchWriter) UpsertMachines(ms []openatp.Machine) error {
 	if w.failed != nil {
 		return w.failed
 	}
-	args, err := encodeMachines(ms)
+	e, err := encodeMachines(ms, w.db.now())
 	if err == nil {
-		err = writeMachines(w.ctx, w.tx, w.tseq, args, len(ms))
+		err = writeMachines(w.ctx, w.tx, w.tseq, e)
 	}
 	if err == nil {
-		for i := range ms {
-			w.log.Machine(args[i*machineWidth+1].(string))
-		}
+		e.log(&w.log)
 	}
 	return w.fail(err)
 }
@@ -102,12 +100,13 @@ func (w *batchWriter) fail(err error) error {
 	return err
 }
 
-// DeleteMachine deletes a machine, its relations, and the users left
-// without a relation, in one transaction, and bumps the tenant's
-// generation (so that no process keeps using the machine's key). Finding
-// the relations scans the tenant's (user, machine) rows: there is no index
-// by machine, which would slow down every logon written. NotFound if the
-// tenant has no machine with that id.
+// DeleteMachine deletes a machine, its relations, its IP history, and the
+// users left without a relation, in one transaction, and bumps the
+// tenant's generation (so that no process keeps using the machine's key).
+// Finding the relations scans the tenant's (user, machine) rows, and
+// finding the IP history the tenant's history: there is no index by
+// machine, which would slow down every logon and machine written. NotFound
+// if the tenant has no machine with that id.
 func (db *DB) DeleteMachine(ctx context.Context, tenantID, id string) error {
 	return db.inTx(ctx, func(tx *sql.Tx, q conn) error {
 		tseq, err := tenantSeq(ctx, q, tenantID)
@@ -151,6 +150,7 @@ func (db *DB) DeleteMachine(ctx context.Context, tenantID, id string) error {
 				AND NOT EXISTS (SELECT 1 FROM user_machines um WHERE um.tenant_seq = ?1
 					AND um.name_key = users.name_key AND um.domain_key = users.domain_key)`,
 			"DELETE FROM temp.deleted_users",
+			"DELETE FROM machine_ips WHERE tenant_seq = ?1 AND machine_id = (SELECT id FROM machines WHERE seq = ?2)",
 			"DELETE FROM machines WHERE seq = ?2",
 		} {
 			if _, err := tx.ExecContext(ctx, stmt, tseq, mseq); err != nil {

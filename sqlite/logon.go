@@ -337,9 +337,9 @@ func snapshotRelations(ctx context.Context, tx *sql.Tx, tseq int64, f func(opena
 	return nil
 }
 
-// ResetTenant deletes the tenant's machines, users, logons and device
-// groups in one transaction, keeping the tenant and its applications.
-// NotFound if the tenant does not exist.
+// ResetTenant deletes the tenant's machines (and their IP history), users,
+// logons and device groups in one transaction, keeping the tenant and its
+// applications. NotFound if the tenant does not exist.
 func (db *DB) ResetTenant(ctx context.Context, tenantID string) error {
 	return db.inTx(ctx, func(tx *sql.Tx, q conn) error {
 		seq, err := tenantSeq(ctx, q, tenantID)
@@ -352,6 +352,7 @@ func (db *DB) ResetTenant(ctx context.Context, tenantID string) error {
 			"DELETE FROM user_machines WHERE tenant_seq = ?",
 			"DELETE FROM users WHERE tenant_seq = ?",
 			"DELETE FROM machines WHERE tenant_seq = ?",
+			"DELETE FROM machine_ips WHERE tenant_seq = ?",
 			"DELETE FROM device_groups WHERE tenant_seq = ?",
 		} {
 			if _, err := tx.ExecContext(ctx, q, seq); err != nil {

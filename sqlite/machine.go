@@ -41,12 +41,14 @@ const (
 // UpsertMachines inserts or replaces machines by id in one transaction: all
 // or nothing. A later machine of the batch replaces an earlier one with the
 // same id (and keeps its relations). Each machine is normalized (a copy; ms
-// is not changed). Invalid, naming the index of the machine (in the message
-// and an openatp.ItemError), if one does not normalize or has a time out of
-// range; NotFound if the tenant does not exist.
+// is not changed), and each address it reports is recorded in the IP
+// history (of every machine of the batch, replaced or not). Invalid, naming
+// the index of the machine (in the message and an openatp.ItemError), if
+// one does not normalize or has a time out of range; NotFound if the tenant
+// does not exist.
 func (db *DB) UpsertMachines(ctx context.Context, tenantID string, ms []openatp.Machine) error {
 	// Validate and encode before taking the write lock.
-	args, err := encodeMachines(ms)
+	e, err := encodeMachines(ms, db.now())
 	if err != nil {
 		return err
 	}
@@ -55,38 +57,79 @@ func (db *DB) UpsertMachines(ctx context.Context, tenantID string, ms []openatp.
 		if err != nil || len(ms) == 0 {
 			return err
 		}
-		if err := writeMachines(ctx, tx, seq, args, len(ms)); err != nil {
+		if err := writeMachines(ctx, tx, seq, e); err != nil {
 			return err
 		}
 		var log storeutil.ChangeLog
-		for i := range ms {
-			log.Machine(args[i*machineWidth+1].(string))
-		}
+		e.log(&log)
 		return bumpContent(ctx, tx, seq, &log)
 	})
 }
 
-// encodeMachines normalizes copies of ms and returns the parameters of
-// their rows of machineHead, but for each row's tenant.
-func encodeMachines(ms []openatp.Machine) ([]any, error) {
-	args := make([]any, machineWidth*len(ms))
+// encoded is a batch of machines ready to be written: the parameters of
+// their rows of machineHead (but for each row's tenant), and their rows of
+// the IP history, sorted.
+type encoded struct {
+	n    int
+	args []any
+	ips  []storeutil.IPSeen
+}
+
+// add encodes the normalized machine m; now is when it is written.
+func (e *encoded) add(m *openatp.Machine, now time.Time) error {
+	start := len(e.args)
+	e.args = append(e.args, make([]any, machineWidth)...)
+	if err := machineArgs(e.args[start:], m); err != nil {
+		e.args = e.args[:start]
+		return err
+	}
+	ips, err := storeutil.AppendIPs(e.ips, m, now)
+	if err != nil {
+		e.args = e.args[:start]
+		return err
+	}
+	e.ips = ips
+	e.n++
+	return nil
+}
+
+// log records the machines of e in the change feed.
+func (e *encoded) log(log *storeutil.ChangeLog) {
+	for i := range e.n {
+		log.Machine(e.args[i*machineWidth+1].(string))
+	}
+}
+
+// encodeMachines normalizes copies of ms and encodes them, written at
+// now. Invalid, naming the index of the machine, if one does not normalize
+// or has a time out of range.
+func encodeMachines(ms []openatp.Machine, now time.Time) (*encoded, error) {
+	e := &encoded{args: make([]any, 0, machineWidth*len(ms))}
 	for i := range ms {
 		m := ms[i]
 		if err := m.Normalize(); err != nil {
 			return nil, storeutil.InvalidItem("machine", i, err)
 		}
-		if err := machineArgs(args[i*machineWidth:(i+1)*machineWidth], &m); err != nil {
+		if err := e.add(&m, now); err != nil {
 			return nil, storeutil.InvalidItem("machine", i, err)
 		}
 	}
-	return args, nil
+	e.ips = storeutil.SortIPs(e.ips)
+	return e, nil
 }
 
-// writeMachines upserts n machines encoded by encodeMachines in tx.
-func writeMachines(ctx context.Context, tx *sql.Tx, tenantSeq int64, args []any, n int) error {
+// The multi-row insert of the IP history: a row written again is skipped.
+const (
+	ipHead = `INSERT INTO machine_ips (tenant_seq, ip, seen, machine_id)`
+	ipTail = `ON CONFLICT DO NOTHING`
+)
+
+// writeMachines upserts the machines of e, and adds their IP history, in
+// tx.
+func writeMachines(ctx context.Context, tx *sql.Tx, tenantSeq int64, e *encoded) error {
 	b := newBulk(tx, machineHead, machineWidth, machineTail)
-	for i := range n {
-		row := args[i*machineWidth : (i+1)*machineWidth]
+	for i := range e.n {
+		row := e.args[i*machineWidth : (i+1)*machineWidth]
 		row[0] = tenantSeq
 		if err := b.add(ctx, row...); err != nil {
 			return storeError(err, "cannot store machines")
@@ -94,6 +137,15 @@ func writeMachines(ctx context.Context, tx *sql.Tx, tenantSeq int64, args []any,
 	}
 	if err := b.flush(ctx); err != nil {
 		return storeError(err, "cannot store machines")
+	}
+	b = newBulk(tx, ipHead, 4, ipTail)
+	for _, r := range e.ips {
+		if err := b.add(ctx, tenantSeq, r.IP, r.Seen, r.MachineID); err != nil {
+			return storeError(err, "cannot store the IP history")
+		}
+	}
+	if err := b.flush(ctx); err != nil {
+		return storeError(err, "cannot store the IP history")
 	}
 	return nil
 }

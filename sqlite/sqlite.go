@@ -44,7 +44,8 @@ const busyTimeout = 10 * time.Second
 // DB is an openatp.Store on one SQLite file. It is safe for concurrent use.
 type DB struct {
 	// Now returns the current time. It stamps tenants, apps and signing keys
-	// stored with a zero Created. Tests may replace it before first use.
+	// stored with a zero Created, and the IP history of machines written
+	// without a LastSeen. Tests may replace it before first use.
 	Now func() time.Time
 
 	rdb  *sql.DB // readers; transactions begin DEFERRED

@@ -84,6 +84,9 @@ func Run(t *testing.T, open func(t *testing.T) openatp.Store, opts ...Option) {
 		{"GroupManagement", testGroupManagement},
 		{"ContentVersion", testContentVersion},
 		{"Changes", testChanges},
+		{"MachineUsers", testMachineUsers},
+		{"UpdateMachine", testUpdateMachine},
+		{"MachinesByIP", testMachinesByIP},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
