@@ -25,6 +25,7 @@ const (
 	PermMachineReadWriteAll = "Machine.ReadWrite.All"
 	PermMachineRead         = "Machine.Read"
 	PermMachineReadWrite    = "Machine.ReadWrite"
+	PermUserReadAll         = "User.Read.All"
 )
 
 // App is an application registration of a tenant. The client secret is kept
@@ -51,8 +52,8 @@ type SigningKey struct {
 // ApplicationPermissions and DelegatedPermissions are the permissions an
 // application registration may be granted.
 var (
-	ApplicationPermissions = []string{PermMachineReadAll, PermMachineReadWriteAll}
-	DelegatedPermissions   = []string{PermMachineRead, PermMachineReadWrite}
+	ApplicationPermissions = []string{PermMachineReadAll, PermMachineReadWriteAll, PermUserReadAll}
+	DelegatedPermissions   = []string{PermMachineRead, PermMachineReadWrite, PermUserReadAll}
 )
 
 // NewTenant returns a tenant with a fresh id. The name must be a DNS-like

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/wire"
@@ -39,6 +40,10 @@ var defaultCode = map[openatp.Kind]string{
 // Errors that are not *openatp.Error, and internal ones, are logged with
 // their detail and shown only as a generic message.
 func writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var re *retryError
+	if errors.As(err, &re) {
+		w.Header().Set("Retry-After", strconv.Itoa(re.after))
+	}
 	kind, code, msg := openatp.Internal, "", ""
 	var e *openatp.Error
 	if errors.As(err, &e) {
@@ -63,6 +68,16 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	status := statusOf[kind]
 	writeErrorBody(w, r, status, code, msg)
+}
+
+// handlerFunc is a handler that returns its failure instead of writing it:
+// the one adapter that writes every error answer of the API.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+func (f handlerFunc) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if err := f(w, r); err != nil {
+		writeError(w, r, err)
+	}
 }
 
 // writeErrorBody writes an error answer with an explicit status and code.

@@ -27,27 +27,23 @@ var (
 // handleUserMachines serves GET /api/users/{id}/machines: the machines the
 // user has logged on to, ordered by machine id.
 func handleUserMachines(store openatp.Store, model *readmodel.Model, authn *authenticator, limiter Limiter, unknownEmpty bool) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return handlerFunc(func(w http.ResponseWriter, r *http.Request) error {
 		p, err := authn.principal(r)
 		if err != nil {
-			writeError(w, r, err)
-			return
+			return err
 		}
 		if err := requireMachineRead(p); err != nil {
-			writeError(w, r, err)
-			return
+			return err
 		}
-		if !limit(limiter, w, r, p, "users/machines") {
-			return
+		if err := limit(limiter, r, p, "users/machines"); err != nil {
+			return err
 		}
 		if err := noQuery(r); err != nil {
-			writeError(w, r, err)
-			return
+			return err
 		}
 		view, err := model.View(r.Context(), p.TenantID)
 		if err != nil {
-			writeError(w, r, err)
-			return
+			return err
 		}
 		if view != nil {
 			defer view.Release()
@@ -58,29 +54,26 @@ func handleUserMachines(store openatp.Store, model *readmodel.Model, authn *auth
 			if view != nil {
 				rbac = view.RBAC()
 			} else if rbac, err = readmodel.LoadRBAC(r.Context(), store, p.TenantID); err != nil {
-				writeError(w, r, err)
-				return
+				return err
 			}
 			if access, err = rbac.Access(p); err != nil {
-				writeError(w, r, err)
-				return
+				return err
 			}
 		}
 		ref, hint := parseUserID(r.PathValue("id"))
-		unknown := func() {
+		unknown := func() error {
 			if unknownEmpty {
 				writeCollection(w, r, nil)
-				return
+				return nil
 			}
 			msg := "User " + clipID(r.PathValue("id")) + " was not found"
 			if hint != "" {
 				msg += ". The user id is the account name, not the UPN: use " + hint
 			}
-			writeErrorBody(w, r, http.StatusNotFound, "ResourceNotFound", msg)
+			return openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "%s", msg)
 		}
 		if ref.Name == "" {
-			unknown()
-			return
+			return unknown()
 		}
 		if view != nil {
 			list, ok := view.UserMachines(ref, nil)
@@ -89,11 +82,10 @@ func handleUserMachines(store openatp.Store, model *readmodel.Model, authn *auth
 				ok = len(list) > 0
 			}
 			if !ok {
-				unknown()
-				return
+				return unknown()
 			}
 			writeIndexed(w, r, view, list)
-			return
+			return nil
 		}
 		ms, err := store.UserMachines(r.Context(), p.TenantID, ref)
 		if err == nil && access != nil {
@@ -103,12 +95,10 @@ func handleUserMachines(store openatp.Store, model *readmodel.Model, authn *auth
 			}
 		}
 		if openatp.IsKind(err, openatp.NotFound) {
-			unknown()
-			return
+			return unknown()
 		}
 		if err != nil {
-			writeError(w, r, err)
-			return
+			return err
 		}
 		writeCollection(w, r, func(b []byte) []byte {
 			for i := range ms {
@@ -119,6 +109,7 @@ func handleUserMachines(store openatp.Store, model *readmodel.Model, authn *auth
 			}
 			return b
 		})
+		return nil
 	})
 }
 

@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/openatp/openatp"
@@ -16,30 +15,30 @@ type Limiter interface {
 	Allow(ctx context.Context, key string) (ok bool, retryAfter time.Duration, err error)
 }
 
-// limit applies the limiter to a caller's call of an endpoint. It writes
-// the 429 answer and returns false when the call must not proceed.
-func limit(l Limiter, w http.ResponseWriter, r *http.Request, p *openatp.Principal, endpoint string) bool {
+// limit applies the limiter to a caller's call of an endpoint: nil when the
+// call may proceed, else the error that answers it (429 with Retry-After).
+func limit(l Limiter, r *http.Request, p *openatp.Principal, endpoint string) error {
 	if l == nil {
-		return true
+		return nil
 	}
 	ok, retry, err := l.Allow(r.Context(), p.TenantID+"|"+p.ClientID+"|"+endpoint)
-	if err != nil {
-		writeError(w, r, err)
-		return false
+	if err != nil || ok {
+		return err
 	}
-	if ok {
-		return true
-	}
-	secs := int((retry + time.Second - 1) / time.Second) // whole seconds, rounded up
-	if secs < 1 {
-		secs = 1
-	}
-	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	secs := max(int((retry+time.Second-1)/time.Second), 1) // whole seconds, rounded up
 	unit := " seconds."
 	if secs == 1 {
 		unit = " second."
 	}
-	writeErrorBody(w, r, http.StatusTooManyRequests, "TooManyRequests",
-		"Rate limit is exceeded. Try again in "+strconv.Itoa(secs)+unit)
-	return false
+	return &retryError{after: secs, err: openatp.CodedErrorf(openatp.TooManyRequests, "TooManyRequests",
+		"Rate limit is exceeded. Try again in %d%s", secs, unit)}
 }
+
+// retryError is an error whose answer carries Retry-After.
+type retryError struct {
+	after int // seconds
+	err   error
+}
+
+func (e *retryError) Error() string { return e.err.Error() }
+func (e *retryError) Unwrap() error { return e.err }

@@ -17,6 +17,25 @@ func addRoutes(mux *http.ServeMux, cfg Config) {
 	mux.Handle("/api/users/{id}/machines", methodNotAllowed("GET"))
 	mux.Handle("/api/v1.0/users/{id}/machines", methodNotAllowed("GET"))
 
+	// The Machine API: the same handlers under /api and /api/v1.0.
+	model, store, lim := cfg.Model, cfg.Store, cfg.Limiter
+	for _, base := range []string{"/api", "/api/v1.0"} {
+		m := base + "/machines"
+		mux.Handle("GET "+m, handleMachines(model, authn, lim))
+		mux.Handle(m, methodNotAllowed("GET"))
+		mux.Handle("GET "+m+"/findbytag", handleFindByTag(model, authn, lim))
+		mux.Handle("POST "+m+"/AddOrRemoveTagForMultipleMachines", handleBulkTags(model, store, authn, lim))
+		mux.Handle("GET "+m+"/{id}", handleMachine(model, store, authn, lim)) // and findbyip(...)
+		mux.Handle("PATCH "+m+"/{id}", handlePatchMachine(model, store, authn, lim))
+		mux.Handle(m+"/{id}", methodNotAllowed("GET, PATCH"))
+		mux.Handle("GET "+m+"/{id}/logonusers", handleLogonUsers(model, store, authn, lim))
+		mux.Handle(m+"/{id}/logonusers", methodNotAllowed("GET"))
+		mux.Handle("POST "+m+"/{id}/tags", handleMachineTags(model, store, authn, lim))
+		mux.Handle(m+"/{id}/tags", methodNotAllowed("POST"))
+		mux.Handle("POST "+m+"/{id}/setDeviceValue", handleSetDeviceValue(model, store, authn, lim))
+		mux.Handle(m+"/{id}/setDeviceValue", methodNotAllowed("POST"))
+	}
+
 	mux.Handle("GET /healthz", handleHealthz())
 	mux.Handle("GET /readyz", handleReadyz(cfg.Store, cfg.LimiterStatus))
 	mux.Handle("GET /metrics", cfg.metrics.handler())

@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/odata"
 	"github.com/openatp/openatp/wire"
 )
 
@@ -21,6 +22,7 @@ type content struct {
 	slots     pages[machineSlot]
 	order     []uint32 // the live slots, ordered by machine id
 	users     *userTable
+	names     *nameTable
 	relations int   // (user, machine) relations
 	garbage   int64 // JSON bytes of replaced and deleted machines
 }
@@ -33,6 +35,7 @@ type machineSlot struct {
 	cut   uint32 // where they go, in the compacted JSON
 	size  uint32 // the length of the JSON expanded
 	key   matchKey
+	props slotProps
 	alive bool
 }
 
@@ -73,6 +76,7 @@ func buildContent(ctx context.Context, store openatp.Store, tenantID string) (*c
 	for i := range c.users.shards {
 		c.users.shards[i] = map[string][]userMachines{}
 	}
+	c.names = newNameTable(c.users)
 	ok := false
 	defer func() {
 		if !ok {
@@ -96,8 +100,14 @@ func buildContent(ctx context.Context, store openatp.Store, tenantID string) (*c
 			if n := c.slots.len(); n > 0 && bytes.Compare(c.slots.at(uint32(n - 1)).id[:], s.id[:]) >= 0 {
 				unordered = true
 			}
-			c.order = append(c.order, uint32(c.slots.len()))
+			slot := uint32(c.slots.len())
+			c.order = append(c.order, slot)
 			c.slots.appendValue(s)
+			if s.key.name != "" {
+				k := odata.Fold(s.key.name)
+				sh := c.names.shards[c.names.shard(k)]
+				sh[k] = append(sh[k], slot)
+			}
 			return nil
 		},
 		func(um openatp.UserMachine) error {
@@ -169,6 +179,7 @@ func (c *content) encode(m *openatp.Machine, in *interner, buf *[]byte) (machine
 			s.key.tags[i] = in.intern(t)
 		}
 	}
+	s.props = propsOf(m, in)
 	s.alive = true
 	return s, nil
 }
@@ -223,6 +234,7 @@ func (c *content) compareSlots(a, b uint32) int {
 func (c *content) apply(ch *openatp.Changes) (*content, []uint32, error) {
 	n := &content{version: ch.Version, arena: c.arena, users: c.users, relations: c.relations, garbage: c.garbage, order: c.order}
 	ed := c.slots.edit()
+	ne := c.names.edit()
 	var changed, added []uint32
 	removed := map[uint32]bool{}
 	gone := map[string]uint32{} // deleted machines: their relations go too
@@ -234,13 +246,19 @@ func (c *content) apply(ch *openatp.Changes) (*content, []uint32, error) {
 			return nil, nil, err
 		}
 		if old, ok := c.findID(s.id); ok {
-			n.garbage += int64(len(c.arena.get(c.slots.at(old).json)))
+			prev := c.slots.at(old)
+			n.garbage += int64(len(c.arena.get(prev.json)))
+			if prev.key.name != s.key.name {
+				ne.remove(prev.key.name, old)
+				ne.add(s.key.name, old)
+			}
 			ed.set(old, s)
 			changed = append(changed, old)
 			continue
 		}
 		slot := uint32(ed.p.len())
 		ed.set(slot, s)
+		ne.add(s.key.name, slot)
 		changed, added = append(changed, slot), append(added, slot)
 	}
 	for _, id := range ch.Deleted {
@@ -252,10 +270,12 @@ func (c *content) apply(ch *openatp.Changes) (*content, []uint32, error) {
 		n.garbage += int64(len(c.arena.get(s.json)))
 		s.alive = false
 		ed.set(old, s)
+		ne.remove(s.key.name, old)
 		removed[old] = true
 		gone[id] = old
 	}
 	n.slots = ed.done()
+	n.names = ne.n
 	if len(added) > 0 || len(removed) > 0 {
 		order := make([]uint32, 0, len(c.order)+len(added))
 		for _, s := range c.order {

@@ -342,6 +342,9 @@ func (m *Model) evict(keep *tenant) {
 	}
 }
 
+// Disabled reports whether the model answers nothing (Options.Disabled).
+func (m *Model) Disabled() bool { return m.opts.Disabled }
+
 // Warm builds the tenant's view now rather than on its first read, and
 // waits for it (or ctx). While the store keeps changing or cannot be
 // read, it retries with growing pauses.

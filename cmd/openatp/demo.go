@@ -26,6 +26,9 @@ type demoCredentials struct {
 	CAFile       string     `json:"ca_file"`
 	AdminKey     string     `json:"admin_key"`
 	Users        []demoUser `json:"users"`
+	// FindByIP are the arguments of a findbyip call that finds a machine:
+	// one machine of the fleet reports its address when the demo is made.
+	FindByIP string `json:"find_by_ip"`
 }
 
 // demoUser is a delegated user of the demo tenant.
@@ -82,7 +85,9 @@ func ensureDemo(ctx context.Context, store openatp.Store) (demoCredentials, erro
 	if err != nil {
 		return c, err
 	}
-	app, secret, err := openatp.NewApp(t.ID, "openatp demo app", []string{openatp.PermMachineReadAll}, []string{openatp.PermMachineRead}, now)
+	app, secret, err := openatp.NewApp(t.ID, "openatp demo app",
+		[]string{openatp.PermMachineReadAll, openatp.PermMachineReadWriteAll, openatp.PermUserReadAll},
+		[]string{openatp.PermMachineRead, openatp.PermMachineReadWrite, openatp.PermUserReadAll}, now)
 	if err != nil {
 		return c, err
 	}
@@ -96,7 +101,11 @@ func ensureDemo(ctx context.Context, store openatp.Store) (demoCredentials, erro
 	if err != nil {
 		return c, fmt.Errorf("seeding the demo tenant's roles: %w", err)
 	}
-	c = demoCredentials{Tenant: t.ID, TenantName: t.Name, ClientID: app.ClientID, ClientSecret: secret, Users: users}
+	findByIP, err := demoReport(ctx, store, t.ID, now)
+	if err != nil {
+		return c, fmt.Errorf("seeding the demo tenant's IP history: %w", err)
+	}
+	c = demoCredentials{Tenant: t.ID, TenantName: t.Name, ClientID: app.ClientID, ClientSecret: secret, Users: users, FindByIP: findByIP}
 	b, _ := json.Marshal(c)
 	if err := store.SetSetting(ctx, demoSetting, string(b)); err != nil {
 		return c, err
@@ -283,4 +292,26 @@ func runDemoCredentials(ctx context.Context, env *cliEnv, args []string) error {
 	c.BaseURL, c.TLSBaseURL = "http://127.0.0.1:8080", "https://127.0.0.1:8443"
 	c.CAFile, _ = filepath.Abs(filepath.Join(sf.data, "tls", "ca.pem"))
 	return printJSON(env.stdout, c)
+}
+
+// demoReport has the first machine of the generated fleet report its
+// address now (the fleet's own times are fixed, and findbyip answers only
+// for the past 30 days) and returns the findbyip arguments that find it.
+func demoReport(ctx context.Context, store openatp.Store, tenantID string, now time.Time) (string, error) {
+	var first openatp.Machine
+	err := demo.Generate(demo.Options{Seed: demoSeed, Machines: 1, Users: 1}, demo.Funcs{
+		OnMachine: func(m openatp.Machine) error { first = m; return nil },
+		OnLogon:   func(openatp.Logon) error { return nil },
+	})
+	if err != nil || first.LastIPAddress == nil {
+		return "", err
+	}
+	at := now.UTC().Truncate(time.Second)
+	if _, err := store.UpdateMachine(ctx, tenantID, first.ID, func(m *openatp.Machine) error {
+		m.LastSeen = &at
+		return nil
+	}); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("ip='%s',timestamp=%s", *first.LastIPAddress, at.Format(time.RFC3339)), nil
 }

@@ -256,6 +256,16 @@ Get your own token like any MDE client does:
   curl -s -d grant_type=client_credentials -d client_id=%s -d client_secret=%s -d resource=https://api.securitycenter.microsoft.com %s/%s/oauth2/token
 `, c.TenantName, c.Tenant, c.ClientID, c.ClientSecret, filepath.Join(dataDir, demoCredFile), dataDir,
 		tok, c.BaseURL, c.ClientID, c.ClientSecret, c.BaseURL, c.Tenant)
+	fmt.Fprintf(env.stdout, `
+More of the Machine API with the same token (TOKEN=<the token above>):
+  curl -s -H "Authorization: Bearer $TOKEN" "%[1]s/api/machines?\$filter=computerDnsName+eq+'mymachine1.contoso.com'&\$select=id"
+  curl -s -H "Authorization: Bearer $TOKEN" "%[1]s/api/machines?\$top=10"      # follow @odata.nextLink for the next page
+  curl -s -H "Authorization: Bearer $TOKEN" %[1]s/api/machines/mymachine1.contoso.com
+  curl -s -H "Authorization: Bearer $TOKEN" %[1]s/api/machines/1e5bc9d7e413ddd7902c2932e418702b84d0cc07/logonusers
+  curl -s -H "Authorization: Bearer $TOKEN" "%[1]s/api/machines/findbytag?tag=test+tag&useStartsWithFilter=true"
+  curl -s -H "Authorization: Bearer $TOKEN" "%[1]s/api/machines/findbyip(%[2]s)"
+  curl -s -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d '{"Value":"my tag","Action":"Add"}' %[1]s/api/machines/mymachine1.contoso.com/tags
+`, c.BaseURL, c.FindByIP)
 	if len(c.Users) > 0 {
 		fmt.Fprintf(env.stdout, "\nDelegated users (grant_type=password with client_id %s):\n", c.ClientID)
 		for _, u := range c.Users {

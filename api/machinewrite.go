@@ -1,0 +1,391 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/readmodel"
+	"github.com/openatp/openatp/wire"
+)
+
+// The writes of the Machine API: tags, device value, PATCH. Each needs
+// Machine.ReadWrite.All (application) or Machine.ReadWrite with a role
+// that has the documented permission and access to the machine's device
+// group (delegated); a machine the caller may not see is answered as one
+// that does not exist. Each answers the machine as the very next read
+// sees it: device-group moves included.
+
+// maxWriteBody bounds the JSON body of a machine write.
+const maxWriteBody = 64 << 10
+
+// maxBulkTagMachines is the most machines of one
+// AddOrRemoveTagForMultipleMachines call (as the service documents).
+const maxBulkTagMachines = 500
+
+var (
+	appMachineWrite       = []string{openatp.PermMachineReadWriteAll}
+	delegatedMachineWrite = []string{openatp.PermMachineReadWrite}
+)
+
+// writeScope checks that p may write machines with the role permission
+// perm and returns the tenant's view (retained) and p's access.
+func writeScope(r *http.Request, model *readmodel.Model, p *openatp.Principal, perm string) (*readmodel.View, *openatp.Access, error) {
+	if p.Delegated && !p.HasAny(delegatedMachineWrite...) {
+		return nil, nil, openatp.CodedErrorf(openatp.Forbidden, "Forbidden",
+			"Missing delegated permissions. API required permissions: %s, delegated permissions: %s.",
+			strings.Join(delegatedMachineWrite, ","), strings.Join(p.Scopes, ","))
+	}
+	if !p.Delegated && !p.HasAny(appMachineWrite...) {
+		return nil, nil, openatp.CodedErrorf(openatp.Forbidden, "Forbidden",
+			"Missing application roles. API required roles: %s, application roles: %s.",
+			strings.Join(appMachineWrite, ","), strings.Join(p.Roles, ","))
+	}
+	view, access, err := machineScope(r.Context(), model, p)
+	if err != nil {
+		return nil, nil, err
+	}
+	if access != nil && !access.Has(perm) {
+		view.Release()
+		return nil, nil, openatp.CodedErrorf(openatp.Forbidden, "Forbidden",
+			"The user %s has no role with the '%s' permission.", clipID(p.UserName), perm)
+	}
+	return view, access, nil
+}
+
+// readObject reads a JSON object body into its top-level properties.
+func readObject(r *http.Request) (map[string]json.RawMessage, error) {
+	b, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxWriteBody))
+	if err != nil {
+		return nil, openatp.CodedErrorf(openatp.Invalid, "InvalidRequestBody", "The request body is larger than %d bytes or was cut off.", maxWriteBody)
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil || m == nil {
+		return nil, openatp.CodedErrorf(openatp.Invalid, "InvalidRequestBody", "The request body is not a JSON object.")
+	}
+	return m, nil
+}
+
+// stringField reads a required (or optional) string property; names are
+// case-sensitive, as documented.
+func stringField(body map[string]json.RawMessage, name string, required bool) (string, bool, error) {
+	raw, ok := body[name]
+	if !ok {
+		if required {
+			return "", false, openatp.CodedErrorf(openatp.Invalid, "InvalidRequestBody", "The property '%s' is required.", name)
+		}
+		return "", false, nil
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return "", false, openatp.CodedErrorf(openatp.Invalid, "InvalidRequestBody", "%s: must be a string.", name)
+	}
+	return s, true, nil
+}
+
+// tagAction reads {"Value": tag, "Action": "Add"|"Remove"}.
+func tagAction(body map[string]json.RawMessage) (func(m *openatp.Machine) error, error) {
+	tag, _, err := stringField(body, "Value", true)
+	if err != nil {
+		return nil, err
+	}
+	action, _, err := stringField(body, "Action", true)
+	if err != nil {
+		return nil, err
+	}
+	if tag == "" {
+		return nil, openatp.CodedErrorf(openatp.Invalid, "InvalidRequestBody", "Value: a tag must not be empty.")
+	}
+	switch action {
+	case "Add":
+		return func(m *openatp.Machine) error {
+			if !slices.Contains(m.MachineTags, tag) {
+				m.MachineTags = append(m.MachineTags, tag)
+			}
+			return nil
+		}, nil
+	case "Remove":
+		return func(m *openatp.Machine) error {
+			m.MachineTags = slices.DeleteFunc(m.MachineTags, func(t string) bool { return t == tag })
+			return nil
+		}, nil
+	}
+	return nil, openatp.CodedErrorf(openatp.Invalid, "InvalidRequestBody", "Action: %q is not Add or Remove.", clipID(action))
+}
+
+// deviceValue reads a device value; nil for JSON null is refused.
+func deviceValue(raw json.RawMessage, name string) (string, error) {
+	var v string
+	if err := json.Unmarshal(raw, &v); err != nil || !slices.Contains(openatp.DeviceValues, v) {
+		return "", openatp.CodedErrorf(openatp.Invalid, "InvalidRequestBody", "%s: must be one of %s.", name, strings.Join(openatp.DeviceValues, ", "))
+	}
+	return v, nil
+}
+
+// updateOne applies change to the machine {id} the caller may see, and
+// answers it as the next read sees it.
+func updateOne(w http.ResponseWriter, r *http.Request, model *readmodel.Model, store openatp.Store, p *openatp.Principal,
+	perm string, change func(m *openatp.Machine) error) error {
+	view, access, err := writeScope(r, model, p, perm)
+	if err != nil {
+		return err
+	}
+	id := r.PathValue("id")
+	s, ok := view.Machine(id)
+	visible := ok && (access == nil || access.CanSee(view.GroupID(s)))
+	mid := ""
+	if visible {
+		mid = view.MachineID(s)
+	}
+	view.Release()
+	if !visible {
+		return machineNotFound(id)
+	}
+	if _, err := store.UpdateMachine(r.Context(), p.TenantID, mid, change); err != nil {
+		if openatp.IsKind(err, openatp.NotFound) {
+			return machineNotFound(id)
+		}
+		return err
+	}
+	view, err = waitView(r.Context(), model, p.TenantID)
+	if err != nil {
+		return err
+	}
+	defer view.Release()
+	s, ok = view.Machine(mid)
+	if !ok {
+		return machineNotFound(id) // deleted meanwhile
+	}
+	writeMachineEntity(w, r, view, s)
+	return nil
+}
+
+// handleMachineTags serves POST /api/machines/{id}/tags.
+func handleMachineTags(model *readmodel.Model, store openatp.Store, authn *authenticator, limiter Limiter) http.Handler {
+	return handlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+		p, err := authn.principal(r)
+		if err != nil {
+			return err
+		}
+		if err := limit(limiter, r, p, "machines/tags"); err != nil {
+			return err
+		}
+		body, err := readObject(r)
+		if err != nil {
+			return err
+		}
+		change, err := tagAction(body)
+		if err != nil {
+			return err
+		}
+		return updateOne(w, r, model, store, p, openatp.PermManageSecuritySettings, change)
+	})
+}
+
+// handleSetDeviceValue serves POST /api/machines/{id}/setDeviceValue.
+func handleSetDeviceValue(model *readmodel.Model, store openatp.Store, authn *authenticator, limiter Limiter) http.Handler {
+	return handlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+		p, err := authn.principal(r)
+		if err != nil {
+			return err
+		}
+		if err := limit(limiter, r, p, "machines/setDeviceValue"); err != nil {
+			return err
+		}
+		body, err := readObject(r)
+		if err != nil {
+			return err
+		}
+		raw, ok := body["DeviceValue"]
+		if !ok {
+			return openatp.CodedErrorf(openatp.Invalid, "InvalidRequestBody", "The property 'DeviceValue' is required.")
+		}
+		v, err := deviceValue(raw, "DeviceValue")
+		if err != nil {
+			return err
+		}
+		return updateOne(w, r, model, store, p, openatp.PermManageSecuritySettings, func(m *openatp.Machine) error {
+			m.DeviceValue = &v
+			return nil
+		})
+	})
+}
+
+// handlePatchMachine serves PATCH /api/machines/{id}: machineTags (the
+// list replaces the machine's tags) and deviceValue; other properties are
+// refused.
+func handlePatchMachine(model *readmodel.Model, store openatp.Store, authn *authenticator, limiter Limiter) http.Handler {
+	return handlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+		p, err := authn.principal(r)
+		if err != nil {
+			return err
+		}
+		if err := limit(limiter, r, p, "machines"); err != nil {
+			return err
+		}
+		body, err := readObject(r)
+		if err != nil {
+			return err
+		}
+		var tags []string
+		var value *string
+		for name, raw := range body {
+			switch name {
+			case "machineTags":
+				if err := json.Unmarshal(raw, &tags); err != nil || tags == nil {
+					return openatp.CodedErrorf(openatp.Invalid, "InvalidRequestBody", "machineTags: must be an array of strings.")
+				}
+			case "deviceValue":
+				v, err := deviceValue(raw, "deviceValue")
+				if err != nil {
+					return err
+				}
+				value = &v
+			default:
+				return openatp.CodedErrorf(openatp.Invalid, "InvalidRequestBody", "%s: only machineTags and deviceValue can be updated.", clipID(name))
+			}
+		}
+		if tags == nil && value == nil {
+			return openatp.CodedErrorf(openatp.Invalid, "InvalidRequestBody", "The body names nothing to update: give machineTags or deviceValue.")
+		}
+		return updateOne(w, r, model, store, p, openatp.PermAlertsInvestigation, func(m *openatp.Machine) error {
+			if tags != nil {
+				m.MachineTags = slices.Compact(tags)
+			}
+			if value != nil {
+				m.DeviceValue = value
+			}
+			return nil
+		})
+	})
+}
+
+// handleBulkTags serves POST /api/machines/AddOrRemoveTagForMultipleMachines:
+// {"Value","Action","MachineIds":[...]}, all or none: an id the caller may
+// not see fails the call before anything is written. It answers the
+// updated machines.
+func handleBulkTags(model *readmodel.Model, store openatp.Store, authn *authenticator, limiter Limiter) http.Handler {
+	return handlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+		p, err := authn.principal(r)
+		if err != nil {
+			return err
+		}
+		if err := limit(limiter, r, p, "machines/tags"); err != nil {
+			return err
+		}
+		body, err := readObject(r)
+		if err != nil {
+			return err
+		}
+		change, err := tagAction(body)
+		if err != nil {
+			return err
+		}
+		var ids []string
+		if err := json.Unmarshal(body["MachineIds"], &ids); err != nil || len(ids) == 0 {
+			return openatp.CodedErrorf(openatp.Invalid, "InvalidRequestBody", "MachineIds: must be a non-empty array of machine ids.")
+		}
+		if len(ids) > maxBulkTagMachines {
+			return openatp.CodedErrorf(openatp.Invalid, "InvalidRequestBody", "MachineIds: at most %d machines per call.", maxBulkTagMachines)
+		}
+		view, access, err := writeScope(r, model, p, openatp.PermManageSecuritySettings)
+		if err != nil {
+			return err
+		}
+		mids := make([]string, 0, len(ids))
+		for _, id := range ids {
+			s, ok := view.Machine(id)
+			if !ok || access != nil && !access.CanSee(view.GroupID(s)) || !openatp.ValidMachineID(strings.ToLower(id)) {
+				view.Release()
+				return machineNotFound(id)
+			}
+			mids = append(mids, view.MachineID(s))
+		}
+		view.Release()
+		slices.Sort(mids)
+		mids = slices.Compact(mids)
+		for _, id := range mids {
+			if _, err := store.UpdateMachine(r.Context(), p.TenantID, id, change); err != nil {
+				return err
+			}
+		}
+		view, err = waitView(r.Context(), model, p.TenantID)
+		if err != nil {
+			return err
+		}
+		defer view.Release()
+		var page []uint32
+		for _, id := range mids {
+			if s, ok := view.Machine(id); ok {
+				page = append(page, s)
+			}
+		}
+		writeMachinePage(w, r, view, page, nil, false, 0, "")
+		return nil
+	})
+}
+
+// handleLogonUsers serves GET /api/machines/{id}/logonusers.
+func handleLogonUsers(model *readmodel.Model, store openatp.Store, authn *authenticator, limiter Limiter) http.Handler {
+	return handlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+		p, err := authn.principal(r)
+		if err != nil {
+			return err
+		}
+		if !p.HasAny(openatp.PermUserReadAll) {
+			kind, have := "application roles", p.Roles
+			if p.Delegated {
+				kind, have = "delegated permissions", p.Scopes
+			}
+			return openatp.CodedErrorf(openatp.Forbidden, "Forbidden", "Missing %s. API required permissions: %s, %s: %s.",
+				kind, openatp.PermUserReadAll, kind, strings.Join(have, ","))
+		}
+		if err := limit(limiter, r, p, "machines/logonusers"); err != nil {
+			return err
+		}
+		if err := noQuery(r); err != nil {
+			return err
+		}
+		view, access, err := machineScope(r.Context(), model, p)
+		if err != nil {
+			return err
+		}
+		defer view.Release()
+		id := r.PathValue("id")
+		s, ok := view.Machine(id)
+		if !ok || access != nil && !access.CanSee(view.GroupID(s)) {
+			return machineNotFound(id)
+		}
+		users, err := store.MachineUsers(r.Context(), p.TenantID, view.MachineID(s))
+		if openatp.IsKind(err, openatp.NotFound) {
+			return machineNotFound(id)
+		}
+		if err != nil {
+			return err
+		}
+		var b bytes.Buffer
+		b.WriteString(`{"@odata.context":`)
+		b.Write(wire.AppendString(nil, baseURL(r)+"/api/$metadata#Users"))
+		b.WriteString(`,"value":[`)
+		for i := range users {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			n := 0
+			if list, ok := view.UserMachines(openatp.UserRef{Name: users[i].AccountName, Domain: users[i].AccountDomain}, nil); ok {
+				n = len(list)
+				if access != nil {
+					n = len(view.Visible(list, access))
+				}
+			}
+			b.Write(wire.AppendLogonUser(nil, &users[i], n))
+		}
+		b.WriteString("]}")
+		writeOData(w, b.Bytes())
+		return nil
+	})
+}

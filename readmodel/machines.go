@@ -1,0 +1,337 @@
+package readmodel
+
+import (
+	"encoding/hex"
+	"slices"
+	"strings"
+
+	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/odata"
+	"github.com/openatp/openatp/wire"
+)
+
+// slotProps are the filterable properties of a machine that its match key
+// does not hold (see wire.MachineSchema).
+type slotProps struct {
+	lastSeen    int64 // Unix nanoseconds, if hasLastSeen
+	hasLastSeen bool
+	health      uint8 // index+1 in openatp.HealthStatuses; 0 for null
+	onboarding  uint8
+	risk        uint8
+	exposure    uint8
+	value       uint8
+	version     string // interned
+	lastIP      string
+	aadID       string
+}
+
+func enumIndex(values []string, v *string) uint8 {
+	if v == nil {
+		return 0
+	}
+	return uint8(slices.Index(values, *v) + 1)
+}
+
+func propsOf(m *openatp.Machine, in *interner) slotProps {
+	p := slotProps{
+		health: enumIndex(openatp.HealthStatuses, m.HealthStatus), onboarding: enumIndex(openatp.OnboardingStatuses, m.OnboardingStatus),
+		risk: enumIndex(openatp.RiskScores, m.RiskScore), exposure: enumIndex(openatp.ExposureLevels, m.ExposureLevel),
+		value: enumIndex(openatp.DeviceValues, m.DeviceValue),
+	}
+	if m.LastSeen != nil {
+		p.lastSeen, p.hasLastSeen = m.LastSeen.UnixNano(), true
+	}
+	if m.Version != nil {
+		p.version = in.intern(*m.Version)
+	}
+	if m.LastIPAddress != nil {
+		p.lastIP = *m.LastIPAddress
+	}
+	if m.AADDeviceID != nil {
+		p.aadID = *m.AADDeviceID
+	}
+	return p
+}
+
+// entity is a machine of a view as odata sees it.
+type entity struct {
+	v    *View
+	slot uint32
+	s    *machineSlot
+}
+
+func enumValue(values []string, i uint8) (string, bool) {
+	if i == 0 {
+		return "", false
+	}
+	return values[i-1], true
+}
+
+func optional(s string) (string, bool) { return s, s != "" }
+
+func (e entity) String(prop int) (string, bool) {
+	s := e.s
+	switch prop {
+	case wire.MID:
+		return hex.EncodeToString(s.id[:]), true
+	case wire.MComputerDNSName:
+		return optional(s.key.name)
+	case wire.MOSPlatform:
+		return optional(s.key.os)
+	case wire.MVersion:
+		return optional(s.props.version)
+	case wire.MLastIPAddress:
+		return optional(s.props.lastIP)
+	case wire.MAADDeviceID:
+		return optional(s.props.aadID)
+	case wire.MHealthStatus:
+		return enumValue(openatp.HealthStatuses, s.props.health)
+	case wire.MOnboardingStatus:
+		return enumValue(openatp.OnboardingStatuses, s.props.onboarding)
+	case wire.MRiskScore:
+		return enumValue(openatp.RiskScores, s.props.risk)
+	case wire.MExposureLevel:
+		return enumValue(openatp.ExposureLevels, s.props.exposure)
+	case wire.MDeviceValue:
+		return enumValue(openatp.DeviceValues, s.props.value)
+	}
+	return "", false
+}
+
+func (e entity) Int(prop int) (int64, bool) {
+	if prop == wire.MRBACGroupID {
+		return e.v.GroupID(e.slot), true
+	}
+	return 0, false
+}
+
+func (e entity) Time(prop int) (int64, bool) {
+	if prop == wire.MLastSeen {
+		return e.s.props.lastSeen, e.s.props.hasLastSeen
+	}
+	return 0, false
+}
+
+func (e entity) Bool(int) (bool, bool) { return false, false }
+
+func (e entity) Strings(prop int) []string {
+	if prop == wire.MMachineTags {
+		return e.s.key.tags
+	}
+	return nil
+}
+
+// MachineQuery is a query of a view's machines.
+type MachineQuery struct {
+	Filter  *odata.Filter    // nil: every machine
+	OrderBy []odata.OrderKey // nil: by id
+	// After continues a listing in id order after the machine with this
+	// id (exclusive); only without OrderBy.
+	After string
+	Skip  int
+	Top   int // the most machines to return
+	// Access limits the machines to the device groups a delegated caller
+	// may see; nil means every machine.
+	Access *openatp.Access
+	// Count asks for the number of matching machines, whatever Skip and Top.
+	Count bool
+}
+
+// QueryMachines returns the machines of q's page as slots, whether more
+// match after it, and (with q.Count) how many match in all.
+func (v *View) QueryMachines(q MachineQuery) (page []uint32, more bool, total int) {
+	candidates := v.c.order
+	if ids, ok := q.Filter.EqualityOn(wire.MID); ok {
+		candidates = v.lookupIDs(ids)
+	} else if names, ok := q.Filter.EqualityOn(wire.MComputerDNSName); ok {
+		candidates = v.lookupNames(names)
+	}
+	start := 0
+	if q.After != "" && q.OrderBy == nil {
+		var id [20]byte
+		if len(q.After) == 40 {
+			_, _ = hex.Decode(id[:], []byte(q.After))
+		}
+		start, _ = slices.BinarySearchFunc(candidates, id, func(s uint32, id [20]byte) int {
+			return compareID(v.c.slots.at(s).id, id)
+		})
+		for start < len(candidates) && v.c.slots.at(candidates[start]).id == id {
+			start++
+		}
+	}
+	match := func(s uint32) bool {
+		if q.Access != nil && !q.Access.CanSee(v.GroupID(s)) {
+			return false
+		}
+		return q.Filter == nil || q.Filter.Match(entity{v, s, v.c.slots.at(s)})
+	}
+	if q.OrderBy != nil {
+		var all []uint32
+		for _, s := range candidates {
+			if match(s) {
+				all = append(all, s)
+			}
+		}
+		slices.SortStableFunc(all, func(a, b uint32) int {
+			return wire.MachineSchema.Compare(q.OrderBy, entity{v, a, v.c.slots.at(a)}, entity{v, b, v.c.slots.at(b)})
+		})
+		total = len(all)
+		lo := min(q.Skip, len(all))
+		hi := min(lo+q.Top, len(all))
+		return all[lo:hi], hi < len(all), total
+	}
+	skip := q.Skip
+	for _, s := range candidates[start:] {
+		if !match(s) {
+			continue
+		}
+		total++
+		if skip > 0 {
+			skip--
+			continue
+		}
+		if len(page) < q.Top {
+			page = append(page, s)
+			continue
+		}
+		more = true
+		if !q.Count {
+			break
+		}
+	}
+	if q.Count && q.After != "" {
+		total = v.count(match)
+	}
+	return page, more, total
+}
+
+func (v *View) count(match func(uint32) bool) int {
+	n := 0
+	for _, s := range v.c.order {
+		if match(s) {
+			n++
+		}
+	}
+	return n
+}
+
+func compareID(a, b [20]byte) int { return strings.Compare(string(a[:]), string(b[:])) }
+
+// lookupIDs returns the live slots of the given ids (any case), in id order.
+func (v *View) lookupIDs(ids []string) []uint32 {
+	var out []uint32
+	for _, id := range ids {
+		if s, ok := v.c.find(strings.ToLower(id)); ok {
+			out = append(out, s)
+		}
+	}
+	slices.SortFunc(out, v.c.compareSlots)
+	return slices.Compact(out)
+}
+
+// lookupNames returns the live slots of the given computer names (ASCII
+// case ignored), in id order.
+func (v *View) lookupNames(names []string) []uint32 {
+	var out []uint32
+	for _, n := range names {
+		k := odata.Fold(n)
+		out = append(out, v.c.names.shards[v.c.names.shard(k)][k]...)
+	}
+	slices.SortFunc(out, v.c.compareSlots)
+	return slices.Compact(out)
+}
+
+// Machine finds a machine by id, or by computer name (ASCII case ignored;
+// of several machines of one name, the one seen last, then the greatest
+// id). ok is false if there is none.
+func (v *View) Machine(idOrName string) (slot uint32, ok bool) {
+	if s, ok := v.c.find(strings.ToLower(idOrName)); ok {
+		return s, true
+	}
+	list := v.lookupNames([]string{idOrName})
+	if len(list) == 0 {
+		return 0, false
+	}
+	best := list[0]
+	for _, s := range list[1:] {
+		a, b := &v.c.slots.at(best).props, &v.c.slots.at(s).props
+		if !a.hasLastSeen || b.hasLastSeen && b.lastSeen >= a.lastSeen {
+			best = s
+		}
+	}
+	return best, true
+}
+
+// MachineID returns the id of machine slot s.
+func (v *View) MachineID(s uint32) string { return hex.EncodeToString(v.c.slots.at(s).id[:]) }
+
+// SelectMachine appends the JSON of machine s with only the properties
+// keep reports (by wire.MachineSchema index).
+func (v *View) SelectMachine(b []byte, s uint32, keep func(int) bool) []byte {
+	full := v.AppendMachine(nil, s)
+	return wire.SelectProperties(b, full, keep)
+}
+
+// nameTable indexes live machines by their folded computer name, in
+// shards copied on change like the users'.
+type nameTable struct {
+	shards [userShards]map[string][]uint32
+	seed   userTable
+}
+
+func (n *nameTable) shard(k string) int { return n.seed.shard(k) }
+
+func newNameTable(u *userTable) *nameTable {
+	n := &nameTable{seed: userTable{seed: u.seed}}
+	for i := range n.shards {
+		n.shards[i] = map[string][]uint32{}
+	}
+	return n
+}
+
+// nameEdit changes a copy of a nameTable.
+type nameEdit struct {
+	n      *nameTable
+	copied map[int]bool
+}
+
+func (n *nameTable) edit() *nameEdit {
+	c := &nameTable{shards: n.shards, seed: n.seed}
+	return &nameEdit{n: c, copied: map[int]bool{}}
+}
+
+func (e *nameEdit) shardFor(k string) map[string][]uint32 {
+	i := e.n.shard(k)
+	if !e.copied[i] {
+		m := make(map[string][]uint32, len(e.n.shards[i])+1)
+		for k, v := range e.n.shards[i] {
+			m[k] = v
+		}
+		e.n.shards[i] = m
+		e.copied[i] = true
+	}
+	return e.n.shards[i]
+}
+
+func (e *nameEdit) add(name string, s uint32) {
+	if name == "" {
+		return
+	}
+	k := odata.Fold(name)
+	sh := e.shardFor(k)
+	sh[k] = append(slices.Clip(sh[k]), s)
+}
+
+func (e *nameEdit) remove(name string, s uint32) {
+	if name == "" {
+		return
+	}
+	k := odata.Fold(name)
+	sh := e.shardFor(k)
+	list := slices.DeleteFunc(slices.Clone(sh[k]), func(x uint32) bool { return x == s })
+	if len(list) == 0 {
+		delete(sh, k)
+	} else {
+		sh[k] = list
+	}
+}
