@@ -31,7 +31,7 @@ func findByIP(w http.ResponseWriter, r *http.Request, model *readmodel.Model, st
 	}
 	now := time.Now()
 	if ts.Before(now.Add(-findByIPMaxAge)) || ts.After(now.Add(findByIPWindow)) {
-		return openatp.CodedErrorf(openatp.Invalid, "InvalidInput", "timestamp: %s is not within the past 30 days", ts.Format(time.RFC3339))
+		return openatp.CodedErrorf(openatp.Invalid, "InvalidInput", "findbyip: the timestamp must be within the past 30 days.")
 	}
 	ids, err := store.MachinesByIP(r.Context(), p.TenantID, ip, ts.Add(-findByIPWindow), ts.Add(findByIPWindow))
 	if err != nil {

@@ -145,7 +145,7 @@ func nextLink(r *http.Request, option, value string) string {
 			parts = append(parts, part)
 		}
 	}
-	parts = append(parts, strings.ReplaceAll(option, "$", "%24")+"="+value)
+	parts = append(parts, option+"="+value)
 	return baseURL(r) + r.URL.EscapedPath() + "?" + strings.Join(parts, "&")
 }
 
