@@ -34,12 +34,14 @@ type fixture struct {
 	server *api.Server
 	tenant openatp.Tenant
 	app    openatp.App // granted Machine.Read.All
+	dbPath string      // the SQLite file, for a second store on it
 }
 
-func newFixture(t *testing.T, configure func(*api.Config)) *fixture {
+func newFixture(t testing.TB, configure func(*api.Config)) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "openatp.db"))
+	dbPath := filepath.Join(t.TempDir(), "openatp.db")
+	store, err := sqlite.Open(ctx, dbPath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +50,7 @@ func newFixture(t *testing.T, configure func(*api.Config)) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{store: store, auth: svc}
+	f := &fixture{store: store, auth: svc, dbPath: dbPath}
 	f.tenant = f.newTenant(t, "contoso.onmicrosoft.com")
 	f.app = f.newApp(t, f.tenant, "reader", openatp.PermMachineReadAll)
 	ms, ls, gs := demo.DocExample()
@@ -77,7 +79,7 @@ func newFixture(t *testing.T, configure func(*api.Config)) *fixture {
 	return f
 }
 
-func (f *fixture) newTenant(t *testing.T, name string) openatp.Tenant {
+func (f *fixture) newTenant(t testing.TB, name string) openatp.Tenant {
 	t.Helper()
 	tn, err := openatp.NewTenant(name, time.Now())
 	if err != nil {
@@ -89,7 +91,7 @@ func (f *fixture) newTenant(t *testing.T, name string) openatp.Tenant {
 	return tn
 }
 
-func (f *fixture) newApp(t *testing.T, tn openatp.Tenant, name string, roles ...string) openatp.App {
+func (f *fixture) newApp(t testing.TB, tn openatp.Tenant, name string, roles ...string) openatp.App {
 	t.Helper()
 	a, _, err := openatp.NewApp(tn.ID, name, roles, nil, time.Now())
 	if err != nil {
@@ -101,7 +103,7 @@ func (f *fixture) newApp(t *testing.T, tn openatp.Tenant, name string, roles ...
 	return a
 }
 
-func (f *fixture) load(t *testing.T, tn openatp.Tenant, ms []openatp.Machine, ls []openatp.Logon) {
+func (f *fixture) load(t testing.TB, tn openatp.Tenant, ms []openatp.Machine, ls []openatp.Logon) {
 	t.Helper()
 	ctx := context.Background()
 	for i := range ms {
@@ -123,7 +125,7 @@ func (f *fixture) load(t *testing.T, tn openatp.Tenant, ms []openatp.Machine, ls
 }
 
 // token mints a v1 token for app, as the token endpoint would.
-func (f *fixture) token(t *testing.T, tn openatp.Tenant, app openatp.App) string {
+func (f *fixture) token(t testing.TB, tn openatp.Tenant, app openatp.App) string {
 	t.Helper()
 	tok, _, err := f.auth.Mint(context.Background(), auth.MintRequest{
 		Tenant: tn, App: app, BaseURL: f.srv.URL, Version: 1, Audience: "https://api.securitycenter.microsoft.com"})
