@@ -20,7 +20,7 @@ type memStore struct {
 	tenants  []openatp.Tenant
 	apps     []openatp.App
 	users    map[string][]openatp.DirectoryUser // by tenant id
-	keys     []openatp.SigningKey // newest first
+	keys     []openatp.SigningKey               // newest first
 	settings map[string]string
 	keyLoads int // calls of SigningKeys
 }
