@@ -64,12 +64,16 @@ func newFixture(t *testing.T, configure func(*api.Config)) *fixture {
 		Timestamp: time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)})
 	f.load(t, f.tenant, ms, ls)
 
-	cfg := api.Config{Store: store, Verifier: svc, Identity: auth.NewHandler(svc, nil), IdentityPatterns: auth.Patterns}
+	cfg := api.Config{Store: store, Verifier: svc}
 	if configure != nil {
 		configure(&cfg)
 	}
 	f.server = api.NewServer(cfg)
-	f.srv = httptest.NewUnstartedServer(f.server.Handler("http"))
+	identity := auth.NewHandler(svc, nil)
+	for _, p := range auth.Patterns {
+		f.server.Handle(p, identity)
+	}
+	f.srv = httptest.NewUnstartedServer(f.server.Handler())
 	f.srv.Listener = api.WrapListener(f.srv.Listener, nil)
 	f.srv.Start()
 	t.Cleanup(f.srv.Close)

@@ -359,7 +359,7 @@ func TestLargeAnswerStreams(t *testing.T) {
 	if cl := indexed.header.Get("Content-Length"); cl != strconv.Itoa(len(indexed.body)) {
 		t.Errorf("Content-Length %s for a body of %d bytes", cl, len(indexed.body))
 	}
-	sqlServer := httptest.NewServer(api.NewServer(api.Config{Store: f.store, Verifier: f.auth, NoIndex: true}).Handler("http"))
+	sqlServer := httptest.NewServer(api.NewServer(api.Config{Store: f.store, Verifier: f.auth, NoIndex: true}).Handler())
 	defer sqlServer.Close()
 	req, _ := http.NewRequest("GET", sqlServer.URL+"/api/users/svc-big/machines", nil)
 	req.Header.Set("Authorization", "Bearer "+tok)

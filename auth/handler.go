@@ -495,13 +495,9 @@ func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 }
 
 // baseURL returns scheme://host of a request. The scheme comes from the
-// server (r.URL.Scheme, set by the API's middleware for the listener that
-// accepted the request) or the connection, never from a header:
-// X-Forwarded-Proto is not trusted.
+// connection (r.TLS), never from a header: X-Forwarded-Proto is not
+// trusted.
 func baseURL(r *http.Request) string {
-	if r.URL.Scheme == "http" || r.URL.Scheme == "https" {
-		return r.URL.Scheme + "://" + r.Host
-	}
 	if r.TLS != nil {
 		return "https://" + r.Host
 	}
