@@ -11,6 +11,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/openatp/openatp"
@@ -106,6 +107,8 @@ type tokenResponse struct {
 	ExpiresIn    int    `json:"expires_in"`
 	ExtExpiresIn int    `json:"ext_expires_in"`
 	AccessToken  string `json:"access_token"`
+	IDToken      string `json:"id_token,omitempty"`
+	ClientInfo   string `json:"client_info,omitempty"`
 }
 
 // oauthError is an OAuth2 error response (RFC 6749 §5.2) with Entra's
@@ -292,14 +295,24 @@ func (h *handler) password(tr *tokenRequest) (*tokenResponse, error) {
 		return nil, oauthErr(http.StatusBadRequest, "invalid_grant", 65001,
 			"The user or administrator has not consented to use the application with ID '%s': it has no delegated permissions.", app.ClientID)
 	}
-	tok, exp, err := h.svc.Mint(tr.r.Context(), MintRequest{
-		Tenant: tr.tenant, App: app, User: &user, BaseURL: tr.baseURL, Version: tr.version, Audience: aud,
-	})
+	mr := MintRequest{Tenant: tr.tenant, App: app, User: &user, BaseURL: tr.baseURL, Version: tr.version, Audience: aud}
+	tok, exp, err := h.svc.Mint(tr.r.Context(), mr)
 	if err != nil {
 		return nil, err
 	}
+	resp := &tokenResponse{TokenType: "Bearer", ExpiresIn: exp, ExtExpiresIn: exp, AccessToken: tok}
+	// A sign-in gets the user's ID token as Entra gives it: always on v1,
+	// on v2 when the scope asks for openid (MSAL's does).
+	if tr.version == 1 || slices.Contains(strings.Fields(tr.form.Get("scope")), "openid") {
+		if resp.IDToken, err = h.svc.MintIDToken(mr); err != nil {
+			return nil, err
+		}
+	}
+	if tr.form.Get("client_info") == "1" {
+		resp.ClientInfo = ClientInfo(tr.tenant.ID, &user)
+	}
 	h.log.Info("auth: delegated token issued", "tenant", tr.tenant.ID, "client_id", app.ClientID, "user", user.UserName, "aud", aud)
-	return &tokenResponse{TokenType: "Bearer", ExpiresIn: exp, ExtExpiresIn: exp, AccessToken: tok}, nil
+	return resp, nil
 }
 
 // requestedResource returns the resource of a v1 request (resource=) or of
