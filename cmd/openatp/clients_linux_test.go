@@ -391,9 +391,10 @@ func goClient(t *testing.T, c demoCredentials, openatpURL string) {
 			analyst = u
 		}
 	}
-	//lint:ignore SA1019 the password grant is what the service documents for user context
-	ucred, err := azidentity.NewUsernamePasswordCredential(c.Tenant, c.ClientID, analyst.Username, analyst.Password,
-		&azidentity.UsernamePasswordCredentialOptions{ClientOptions: opts, DisableInstanceDiscovery: disable})
+	// The password grant is what the service documents for user context.
+	//lint:ignore SA1019 deprecated by Microsoft for MFA, still served
+	uopts := &azidentity.UsernamePasswordCredentialOptions{ClientOptions: opts, DisableInstanceDiscovery: disable}
+	ucred, err := azidentity.NewUsernamePasswordCredential(c.Tenant, c.ClientID, analyst.Username, analyst.Password, uopts)
 	if err != nil {
 		t.Fatal(err)
 	}
