@@ -1,9 +1,13 @@
 package auth
 
 import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -131,5 +135,65 @@ func TestOpenIDConfigGrantTypes(t *testing.T) {
 		if d := cmp.Diff([]any{"client_credentials", "password"}, m["grant_types_supported"]); d != "" {
 			t.Errorf("%s: grant_types_supported (-want +got)\n%s", p, d)
 		}
+	}
+}
+
+// The password grant answers with the user's ID token and client_info, as
+// MSAL expects of a sign-in: on v2 when openid is asked, always on v1.
+func TestPasswordGrantIDToken(t *testing.T) {
+	st := newMemStore()
+	h, err := HashPassword("pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.users[tenantB][0].PasswordHash = h
+	st.apps[1].Scopes = []string{"Machine.Read"}
+	svc := newService(t, st, Options{})
+	srv := httptest.NewServer(NewHandler(svc, nil))
+	defer srv.Close()
+	user := st.users[tenantB][0]
+	claims := func(tok string) map[string]any {
+		parts := strings.Split(tok, ".")
+		if len(parts) != 3 {
+			t.Fatalf("not a JWT: %q", tok)
+		}
+		b, _ := base64.RawURLEncoding.DecodeString(parts[1])
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	grant := func(path string, kv ...string) map[string]any {
+		v := url.Values{"grant_type": {"password"}, "client_id": {clientB}, "username": {user.UserName}, "password": {"pw"}}
+		for i := 0; i < len(kv); i += 2 {
+			v.Set(kv[i], kv[i+1])
+		}
+		res, m := post(t, http.DefaultClient, srv.URL+"/"+tenantB+path, form, v.Encode())
+		if res.StatusCode != 200 {
+			t.Fatalf("%s: status %d %v", path, res.StatusCode, m)
+		}
+		return m
+	}
+	m := grant("/oauth2/v2.0/token", "scope", "https://api.securitycenter.microsoft.com/.default openid profile offline_access", "client_info", "1")
+	id := claims(m["id_token"].(string))
+	base := srv.URL
+	if id["aud"] != clientB || id["tid"] != tenantB || id["oid"] != user.ID || id["sub"] != user.ID ||
+		id["preferred_username"] != user.UserName || id["ver"] != "2.0" || id["iss"] != Issuer(base, tenantB, 2) {
+		t.Errorf("v2 ID token claims %v", id)
+	}
+	ci, _ := base64.RawURLEncoding.DecodeString(m["client_info"].(string))
+	if string(ci) != `{"uid":"`+user.ID+`","utid":"`+tenantB+`"}` {
+		t.Errorf("client_info %s", ci)
+	}
+	if _, err := svc.Verify(context.Background(), m["access_token"].(string), srv.Listener.Addr().String()); err != nil {
+		t.Errorf("access token: %v", err)
+	}
+	if m := grant("/oauth2/v2.0/token", "scope", "https://api.securitycenter.microsoft.com/.default"); m["id_token"] != nil || m["client_info"] != nil {
+		t.Errorf("v2 without openid or client_info: %v", m)
+	}
+	m = grant("/oauth2/token", "resource", "https://api.securitycenter.microsoft.com")
+	if id := claims(m["id_token"].(string)); id["upn"] != user.UserName || id["ver"] != "1.0" || id["iss"] != Issuer(base, tenantB, 1) {
+		t.Errorf("v1 ID token claims %v", id)
 	}
 }
