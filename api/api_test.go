@@ -38,6 +38,12 @@ type fixture struct {
 
 func newFixture(t *testing.T, configure func(*api.Config)) *fixture {
 	t.Helper()
+	return newFixtureOn(t, configure, false)
+}
+
+// newFixtureOn is newFixture, served over HTTPS with HTTP/2 when tls is set.
+func newFixtureOn(t *testing.T, configure func(*api.Config), tls bool) *fixture {
+	t.Helper()
 	ctx := context.Background()
 	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "openatp.db"))
 	if err != nil {
@@ -75,7 +81,12 @@ func newFixture(t *testing.T, configure func(*api.Config)) *fixture {
 	}
 	f.srv = httptest.NewUnstartedServer(f.server.Handler())
 	f.srv.Listener = api.WrapListener(f.srv.Listener, nil)
-	f.srv.Start()
+	if tls {
+		f.srv.EnableHTTP2 = true
+		f.srv.StartTLS()
+	} else {
+		f.srv.Start()
+	}
 	t.Cleanup(f.srv.Close)
 	return f
 }
@@ -140,6 +151,7 @@ type response struct {
 	status int
 	header http.Header
 	body   []byte
+	proto  string
 }
 
 func (f *fixture) do(t *testing.T, method, path, token string) response {
@@ -160,7 +172,7 @@ func (f *fixture) do(t *testing.T, method, path, token string) response {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return response{res.StatusCode, res.Header, body}
+	return response{res.StatusCode, res.Header, body, res.Proto}
 }
 
 // raw sends a request line as is (for URLs net/http would refuse to send).
@@ -178,7 +190,7 @@ func (f *fixture) raw(t *testing.T, requestLine string) response {
 	}
 	defer res.Body.Close()
 	body, _ := io.ReadAll(res.Body)
-	return response{res.StatusCode, res.Header, body}
+	return response{res.StatusCode, res.Header, body, res.Proto}
 }
 
 var targetRE = regexp.MustCompile(`"target":"[0-9a-f-]{36}"`)
@@ -195,7 +207,10 @@ func (f *fixture) normalized(t *testing.T, r response) []byte {
 		}
 		b = targetRE.ReplaceAll(b, []byte(`"target":"<request-id>"`))
 	}
-	return bytes.ReplaceAll(b, []byte(strings.TrimPrefix(f.srv.URL, "http://")), []byte("<host>"))
+	// Over HTTPS the URLs say https://; the golden files are written for
+	// http://, the scheme being the one difference.
+	b = bytes.ReplaceAll(b, []byte(f.srv.URL), []byte("http://<host>"))
+	return bytes.ReplaceAll(b, []byte(f.srv.Listener.Addr().String()), []byte("<host>"))
 }
 
 func golden(t *testing.T, name string, got []byte) {
