@@ -143,6 +143,10 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	if tlsBaseURL != "" {
 		fmt.Fprintf(env.stdout, "  HTTPS  %s   (CA certificate: %s)\n", tlsBaseURL, caFile)
 	}
+	if *asMicrosoft && tlsBaseURL != "" {
+		fmt.Fprintf(env.stdout, "  as     https://login.microsoftonline.com, https://api.security.microsoft.com and the other MDE API hosts\n"+
+			"         once the hosts file sends those names here and the CA is trusted (docs/clients.md)\n")
+	}
 	fmt.Fprintf(env.stdout, "  data   %s\n", sf.data)
 	if *demoFlag {
 		creds.BaseURL, creds.TLSBaseURL, creds.CAFile, creds.AdminKey = baseURL, tlsBaseURL, caFile, adminKey
