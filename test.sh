@@ -44,5 +44,22 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb 
 fi
 export OPENATP_TEST_POSTGRES=required # skipping the PostgreSQL tests is a failure here
 
+echo "== identity clients (the client tests run them against openatp: docs/clients.md)"
+if ! /usr/bin/python3 -c 'import msal, azure.identity' >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+  sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo -n"
+  export DEBIAN_FRONTEND=noninteractive
+  pkgs="python3-msal python3-azure curl"
+  $sudo apt-get install -y -qq --no-install-recommends $pkgs >/dev/null 2>&1 ||
+    { $sudo apt-get update -qq >/dev/null && $sudo apt-get install -y -qq --no-install-recommends $pkgs >/dev/null; }
+fi
+# @azure/identity and @azure/msal-node at the versions of the lock file;
+# npm's cache is kept under .cache/ (gitignored) for the next run.
+if command -v npm >/dev/null 2>&1 &&
+  ! cmp -s clients/node/package-lock.json clients/node/node_modules/.installed-lock.json 2>/dev/null; then
+  npm ci --prefix clients/node --cache "$PWD/.cache/npm" --no-audit --no-fund --loglevel=error >/dev/null
+  cp clients/node/package-lock.json clients/node/node_modules/.installed-lock.json
+fi
+export OPENATP_TEST_CLIENTS=required # skipping a client test is a failure here
+
 echo "== go test -race"
 go test -race -count=1 -timeout 20m "$@" ./...

@@ -39,7 +39,7 @@ func (f *fixture) admin(t *testing.T, method, path, key, contentType string, bod
 	if err != nil {
 		t.Fatal(err)
 	}
-	return response{res.StatusCode, res.Header, b}
+	return response{res.StatusCode, res.Header, b, res.Proto}
 }
 
 func adminFixture(t *testing.T) *fixture {
@@ -101,7 +101,7 @@ func TestAdminAuth(t *testing.T) {
 			}
 			body, _ := io.ReadAll(res.Body)
 			res.Body.Close()
-			r := response{res.StatusCode, res.Header, body}
+			r := response{res.StatusCode, res.Header, body, res.Proto}
 			if tc.status == 401 {
 				checkError(t, r, 401, "Unauthorized")
 			} else if r.status != tc.status {

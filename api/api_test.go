@@ -39,6 +39,12 @@ type fixture struct {
 
 func newFixture(t testing.TB, configure func(*api.Config)) *fixture {
 	t.Helper()
+	return newFixtureOn(t, configure, false)
+}
+
+// newFixtureOn is newFixture, served over HTTPS with HTTP/2 when tls is set.
+func newFixtureOn(t testing.TB, configure func(*api.Config), tls bool) *fixture {
+	t.Helper()
 	ctx := context.Background()
 	dbPath := filepath.Join(t.TempDir(), "openatp.db")
 	store, err := sqlite.Open(ctx, dbPath)
@@ -66,15 +72,24 @@ func newFixture(t testing.TB, configure func(*api.Config)) *fixture {
 		Timestamp: time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)})
 	f.load(t, f.tenant, ms, ls)
 
-	cfg := api.Config{Store: store, Verifier: svc, Identity: auth.NewHandler(svc, nil), IdentityPatterns: auth.Patterns}
+	cfg := api.Config{Store: store, Verifier: svc}
 	if configure != nil {
 		configure(&cfg)
 	}
 	f.server = api.NewServer(cfg)
 	t.Cleanup(func() { f.server.Close() })
-	f.srv = httptest.NewUnstartedServer(f.server.Handler("http"))
+	identity := auth.NewHandler(svc, nil)
+	for _, p := range auth.Patterns {
+		f.server.Handle(p, identity)
+	}
+	f.srv = httptest.NewUnstartedServer(f.server.Handler())
 	f.srv.Listener = api.WrapListener(f.srv.Listener, nil)
-	f.srv.Start()
+	if tls {
+		f.srv.EnableHTTP2 = true
+		f.srv.StartTLS()
+	} else {
+		f.srv.Start()
+	}
 	t.Cleanup(f.srv.Close)
 	return f
 }
@@ -139,6 +154,7 @@ type response struct {
 	status int
 	header http.Header
 	body   []byte
+	proto  string
 }
 
 func (f *fixture) do(t *testing.T, method, path, token string) response {
@@ -159,7 +175,7 @@ func (f *fixture) do(t *testing.T, method, path, token string) response {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return response{res.StatusCode, res.Header, body}
+	return response{res.StatusCode, res.Header, body, res.Proto}
 }
 
 // raw sends a request line as is (for URLs net/http would refuse to send).
@@ -177,7 +193,7 @@ func (f *fixture) raw(t *testing.T, requestLine string) response {
 	}
 	defer res.Body.Close()
 	body, _ := io.ReadAll(res.Body)
-	return response{res.StatusCode, res.Header, body}
+	return response{res.StatusCode, res.Header, body, res.Proto}
 }
 
 var targetRE = regexp.MustCompile(`"target":"[0-9a-f-]{36}"`)
@@ -194,7 +210,10 @@ func (f *fixture) normalized(t *testing.T, r response) []byte {
 		}
 		b = targetRE.ReplaceAll(b, []byte(`"target":"<request-id>"`))
 	}
-	return bytes.ReplaceAll(b, []byte(strings.TrimPrefix(f.srv.URL, "http://")), []byte("<host>"))
+	// Over HTTPS the URLs say https://; the golden files are written for
+	// http://, the scheme being the one difference.
+	b = bytes.ReplaceAll(b, []byte(f.srv.URL), []byte("http://<host>"))
+	return bytes.ReplaceAll(b, []byte(f.srv.Listener.Addr().String()), []byte("<host>"))
 }
 
 func golden(t *testing.T, name string, got []byte) {

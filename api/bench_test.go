@@ -97,7 +97,7 @@ func BenchmarkUserMachines(b *testing.B) {
 	if err := server.Warm(ctx, tn.ID); err != nil {
 		b.Fatal(err)
 	}
-	h := server.Handler("http")
+	h := server.Handler()
 
 	// 1,000 requests for random users (the generator's user order is random).
 	var reqs, dreqs []*http.Request

@@ -2,23 +2,28 @@ package api
 
 import (
 	"bytes"
+	"log"
 	"log/slog"
 	"net"
 	"strconv"
+	"strings"
 
 	"github.com/openatp/openatp/wire"
 )
 
 // WrapListener returns a listener whose connections answer the requests
-// that net/http refuses before any handler runs (a malformed request line,
-// bad percent-encoding in the path, header fields too large) with the MDE
-// error body and a request-id header, instead of net/http's plain text.
-// net/http writes those answers straight to the connection in one write of
-// a fixed form, which is what the connection recognises and replaces.
+// that net/http refuses before any handler runs with the MDE error body and
+// a request-id header, instead of net/http's plain text: on plain HTTP a
+// malformed request line, bad percent-encoding in the path, header fields
+// too large, an unsupported transfer encoding; under TLS, a plain HTTP
+// request sent to the HTTPS port. net/http writes those answers straight
+// to the connection in one write of a fixed form, which is what the
+// connection recognises and replaces; every other write passes unchanged.
 //
-// For HTTPS, wrap the TLS listener (tls.NewListener), not the TCP one; the
-// server then speaks HTTP/1.1 only, and handlers learn the scheme from the
-// server (see Server.Handler).
+// For HTTPS, wrap the TCP listener and let the http.Server do TLS
+// (ServeTLS), so that it negotiates HTTP/2 and sets r.TLS. The refusals of
+// HTTP/1.1 inside TLS are then written encrypted, out of this wrapper's
+// sight, and stay plain text (docs/compatibility.md).
 func WrapListener(ln net.Listener, logger *slog.Logger) net.Listener {
 	return &errListener{Listener: ln, logger: logger}
 }
@@ -43,8 +48,18 @@ type errConn struct {
 
 const plainErrorHeaders = "\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n"
 
+// plainHTTPOnTLS is what net/http writes, under TLS, to a client that sent
+// plain HTTP to the HTTPS port.
+const plainHTTPOnTLS = "HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n"
+
 func (c *errConn) Write(p []byte) (int, error) {
-	if !bytes.HasPrefix(p, []byte("HTTP/1.1 4")) || len(p) < 12 {
+	if len(p) < 12 || p[0] != 'H' { // TLS records start with a content type byte
+		return c.Conn.Write(p)
+	}
+	if string(p) == plainHTTPOnTLS {
+		return c.answer(p, "HTTP/1.0 400 Bad Request", 400, "The request was sent in plain HTTP to the HTTPS port; use https://.", "plain HTTP on the HTTPS port")
+	}
+	if !bytes.HasPrefix(p, []byte("HTTP/1.1 4")) && !bytes.HasPrefix(p, []byte("HTTP/1.1 5")) {
 		return c.Conn.Write(p)
 	}
 	eol := bytes.Index(p, []byte("\r\n"))
@@ -55,14 +70,21 @@ func (c *errConn) Write(p []byte) (int, error) {
 	if err != nil {
 		return c.Conn.Write(p)
 	}
-	id := newRequestID()
-	code, msg := "BadRequest", "The request is malformed: its request line, URL encoding or headers are not valid HTTP."
+	msg := "The request is malformed: its request line, URL encoding or headers are not valid HTTP."
 	switch status {
 	case 431:
-		code, msg = "BadRequest", "The request's header fields are too large."
+		msg = "The request's header fields are too large."
 	case 501:
-		code, msg = "BadRequest", "Unsupported transfer encoding."
+		msg = "Unsupported transfer encoding."
 	}
+	return c.answer(p, string(p[:eol]), status, msg, "refused by the HTTP parser")
+}
+
+// answer writes, in place of net/http's plain-text refusal p, the status
+// line statusLine and the MDE error body, and logs the refusal.
+func (c *errConn) answer(p []byte, statusLine string, status int, msg, reason string) (int, error) {
+	id := newRequestID()
+	code := "BadRequest"
 	body := make([]byte, 0, 256)
 	body = append(body, `{"error":{"code":`...)
 	body = wire.AppendString(body, code)
@@ -72,7 +94,7 @@ func (c *errConn) Write(p []byte) (int, error) {
 	body = wire.AppendString(body, id)
 	body = append(body, "}}"...)
 	out := make([]byte, 0, 512)
-	out = append(out, p[:eol]...)
+	out = append(out, statusLine...)
 	out = append(out, "\r\nContent-Type: application/json; charset=utf-8\r\nrequest-id: "...)
 	out = append(out, id...)
 	out = append(out, "\r\nContent-Length: "...)
@@ -80,10 +102,40 @@ func (c *errConn) Write(p []byte) (int, error) {
 	out = append(out, "\r\nConnection: close\r\n\r\n"...)
 	out = append(out, body...)
 	if c.logger != nil {
-		c.logger.Info("request", "request_id", id, "status", status, "code", code, "remote", c.RemoteAddr().String(), "reason", "refused by the HTTP parser")
+		c.logger.Info("request", "request_id", id, "status", status, "code", code, "remote", c.RemoteAddr().String(), "reason", reason)
 	}
 	if _, err := c.Conn.Write(out); err != nil {
 		return 0, err
 	}
+	return len(p), nil
+}
+
+// NewErrorLog returns the http.Server ErrorLog for logger: a failed TLS
+// handshake becomes one line "tls handshake failed" with the client's
+// address and the reason (the certificate not trusted, no common protocol
+// version, the client gone); other messages of net/http are logged as
+// warnings. The handshake net/http abandons because the client spoke plain
+// HTTP is logged by WrapListener's connection as the request it answers.
+func NewErrorLog(logger *slog.Logger) *log.Logger {
+	return log.New(errorLogWriter{logger}, "", 0)
+}
+
+type errorLogWriter struct{ logger *slog.Logger }
+
+const handshakeErrorPrefix = "http: TLS handshake error from "
+
+func (w errorLogWriter) Write(p []byte) (int, error) {
+	line := strings.TrimSuffix(string(p), "\n")
+	if rest, ok := strings.CutPrefix(line, handshakeErrorPrefix); ok {
+		// "<addr>: <reason>"; an IPv6 address holds colons, the port none.
+		if i := strings.Index(rest, ": "); i >= 0 {
+			remote, reason := rest[:i], rest[i+2:]
+			if reason != "client sent an HTTP request to an HTTPS server" {
+				w.logger.Info("tls handshake failed", "remote", remote, "reason", reason)
+			}
+			return len(p), nil
+		}
+	}
+	w.logger.Warn("http server", "error", line)
 	return len(p), nil
 }

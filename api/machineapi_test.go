@@ -31,7 +31,7 @@ func (f *fixture) send(t *testing.T, method, path, token, body string) response 
 	if err != nil {
 		t.Fatal(err)
 	}
-	return response{res.StatusCode, res.Header, b}
+	return response{res.StatusCode, res.Header, b, res.Proto}
 }
 
 // machineFixture is the API fixture with an app of every Machine API

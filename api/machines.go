@@ -200,10 +200,7 @@ var (
 
 // baseURL is scheme://host of the request, as the client called it.
 func baseURL(r *http.Request) string {
-	switch {
-	case r.URL.Scheme != "":
-		return r.URL.Scheme + "://" + r.Host
-	case r.TLS != nil:
+	if r.TLS != nil {
 		return "https://" + r.Host
 	}
 	return "http://" + r.Host

@@ -35,15 +35,17 @@ func checkJSONHeaders(t *testing.T, r response, wantCT string) {
 const odataCT = "application/json; odata.metadata=minimal"
 const errorCT = "application/json; charset=utf-8"
 
-// Both paths of the endpoint, both read paths (in-memory index and SQL)
-// answer the documented example byte for byte as the golden files say.
+// Both paths of the endpoint, both read paths (in-memory index and SQL),
+// over HTTP/1.1 and over HTTPS with HTTP/2, answer the documented example
+// byte for byte as the golden files say.
 func TestUserMachinesGolden(t *testing.T) {
 	for _, mode := range []struct {
 		name    string
 		noIndex bool
-	}{{"index", false}, {"sql", true}} {
+		h2      bool
+	}{{"index", false, false}, {"sql", true, false}, {"index-h2", false, true}, {"sql-h2", true, true}} {
 		t.Run(mode.name, func(t *testing.T) {
-			f := newFixture(t, func(c *api.Config) { c.NoIndex = mode.noIndex })
+			f := newFixtureOn(t, func(c *api.Config) { c.NoIndex = mode.noIndex }, mode.h2)
 			tok := f.token(t, f.tenant, f.app)
 			cases := []struct {
 				name, path string
@@ -67,6 +69,9 @@ func TestUserMachinesGolden(t *testing.T) {
 						r := f.do(t, "GET", c.path, tok)
 						if r.status != c.status {
 							t.Fatalf("status %d, want %d: %s", r.status, c.status, r.body)
+						}
+						if mode.h2 && (r.proto != "HTTP/2.0" || c.status == 200 && !bytes.Contains(r.body, []byte(`"https://`))) {
+							t.Errorf("over TLS: %s, body %.80s", r.proto, r.body)
 						}
 						want := odataCT
 						if c.status != 200 {
@@ -98,8 +103,14 @@ func TestUnknownUserEmpty(t *testing.T) {
 	}
 }
 
+// Authentication errors, over HTTP/1.1 and over HTTPS with HTTP/2.
 func TestAuthErrors(t *testing.T) {
-	f := newFixture(t, nil)
+	for _, h2 := range []bool{false, true} {
+		t.Run(map[bool]string{false: "http1", true: "h2"}[h2], func(t *testing.T) { authErrors(t, newFixtureOn(t, nil, h2)) })
+	}
+}
+
+func authErrors(t *testing.T, f *fixture) {
 	noRoles := f.newApp(t, f.tenant, "no roles")
 	alertsOnly := f.newApp(t, f.tenant, "writer", openatp.PermMachineReadWriteAll)
 	cases := []struct {
@@ -130,7 +141,7 @@ func TestAuthErrors(t *testing.T) {
 	// A wrong scheme.
 	req, _ := http.NewRequest("GET", f.srv.URL+"/api/users/user1/machines", nil)
 	req.Header.Set("Authorization", "Basic dXNlcjpwYXNz")
-	res, err := http.DefaultClient.Do(req)
+	res, err := f.srv.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -361,7 +372,7 @@ func TestLargeAnswerStreams(t *testing.T) {
 	}
 	sqlAPI := api.NewServer(api.Config{Store: f.store, Verifier: f.auth, NoIndex: true})
 	defer sqlAPI.Close()
-	sqlServer := httptest.NewServer(sqlAPI.Handler("http"))
+	sqlServer := httptest.NewServer(sqlAPI.Handler())
 	defer sqlServer.Close()
 	req, _ := http.NewRequest("GET", sqlServer.URL+"/api/users/svc-big/machines", nil)
 	req.Header.Set("Authorization", "Bearer "+tok)
@@ -391,7 +402,7 @@ func TestBufferedBodyOutlivesView(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := f.do(t, "GET", "/api/users/user1/machines", tok)
-	plain := f.server.Handler("http")
+	plain := f.server.Handler()
 	swap := func() {
 		// A reset needs a rebuild: a new view on new memory.
 		var all []openatp.Machine

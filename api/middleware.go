@@ -5,6 +5,9 @@ import (
 	"crypto/rand"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/openatp/openatp"
@@ -72,19 +75,15 @@ func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 // withRequest gives every request an id (the request-id header and the
 // error target), recovers panics into a 500 error body, and writes one log
-// line per request.
-func withRequest(logger *slog.Logger, scheme string, accessLog bool, next http.Handler) http.Handler {
+// line per request, with its query string (secrets redacted, see
+// redactQuery) and protocol.
+func withRequest(logger *slog.Logger, accessLog bool, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		ri := &requestInfo{id: newRequestID(), logger: logger}
 		w.Header().Set("request-id", ri.id)
 		sw := &statusWriter{ResponseWriter: w}
 		r = r.WithContext(context.WithValue(r.Context(), infoKey{}, ri))
-		// The listener knows the scheme (HTTPS connections reach the
-		// server wrapped, without r.TLS): record it for every handler.
-		u := *r.URL
-		u.Scheme = scheme
-		r.URL = &u
 		defer func() {
 			if p := recover(); p != nil {
 				if p == http.ErrAbortHandler {
@@ -100,6 +99,8 @@ func withRequest(logger *slog.Logger, scheme string, accessLog bool, next http.H
 					slog.String("request_id", ri.id),
 					slog.String("method", r.Method),
 					slog.String("path", r.URL.EscapedPath()),
+					slog.String("query", redactQuery(r.URL.RawQuery)),
+					slog.String("proto", r.Proto),
 					slog.String("tenant", ri.tenant),
 					slog.String("app", ri.app),
 					slog.Int("status", sw.status),
@@ -110,4 +111,38 @@ func withRequest(logger *slog.Logger, scheme string, accessLog bool, next http.H
 		}()
 		next.ServeHTTP(sw, r)
 	})
+}
+
+// secretParams are the query parameters whose values the access log never
+// shows: OAuth2 credentials and codes, tokens, passwords and signatures.
+// Keys are compared ignoring case.
+var secretParams = []string{
+	"access_token", "refresh_token", "id_token", "token", "assertion", "client_assertion",
+	"client_secret", "password", "code", "sig", "signature", "key", "api_key", "apikey", "secret",
+}
+
+// redactQuery returns a raw query string with the value of every secret
+// parameter replaced by REDACTED, the rest byte for byte. A key that
+// cannot be unescaped is compared as it is.
+func redactQuery(raw string) string {
+	if raw == "" {
+		return ""
+	}
+	var b strings.Builder
+	for i, part := range strings.Split(raw, "&") {
+		if i > 0 {
+			b.WriteByte('&')
+		}
+		key, _, hasValue := strings.Cut(part, "=")
+		if k, err := url.QueryUnescape(key); err == nil {
+			key = k
+		}
+		if hasValue && slices.ContainsFunc(secretParams, func(s string) bool { return strings.EqualFold(s, key) }) {
+			b.WriteString(part[:strings.IndexByte(part, '=')+1])
+			b.WriteString("REDACTED")
+			continue
+		}
+		b.WriteString(part)
+	}
+	return b.String()
 }

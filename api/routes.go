@@ -40,11 +40,6 @@ func addRoutes(mux *http.ServeMux, cfg Config) {
 	mux.Handle("GET /readyz", handleReadyz(cfg.Store, cfg.LimiterStatus))
 	mux.Handle("GET /metrics", cfg.metrics.handler())
 
-	if cfg.Identity != nil {
-		for _, p := range cfg.IdentityPatterns {
-			mux.Handle(p, cfg.Identity)
-		}
-	}
 	addAdminRoutes(mux, cfg.Store)
 	mux.Handle("/", notFound())
 }

@@ -13,12 +13,7 @@ import (
 type Config struct {
 	Store    openatp.Store
 	Verifier Verifier
-	// Identity serves the token issuer's routes (see IdentityPatterns);
-	// nil leaves them unrouted.
-	Identity http.Handler
-	// IdentityPatterns are the ServeMux patterns Identity answers.
-	IdentityPatterns []string
-	Logger           *slog.Logger
+	Logger   *slog.Logger
 	// Limiter applies rate limits per tenant, application and endpoint;
 	// nil means no limits.
 	Limiter Limiter
@@ -67,10 +62,17 @@ func NewServer(cfg Config) *Server {
 	return s
 }
 
-// Handler returns the server's handler for a listener of the given scheme
-// ("http" or "https"), used in @odata.context and discovery documents.
-func (s *Server) Handler(scheme string) http.Handler {
-	return withRequest(s.logger, scheme, s.accessLog, s.metrics.wrap(s.mux))
+// Handle routes pattern to h beside the API's own routes, behind the same
+// request ids, access log, metrics and panic recovery (the program mounts
+// the token issuer's routes so). Call it before serving; a pattern that
+// conflicts with a route of the API panics, as with http.ServeMux.
+func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
+
+// Handler returns the server's handler. It serves HTTP and HTTPS alike
+// (HTTP/1.1 and HTTP/2): the URLs it writes start with https:// when the
+// request came over TLS (r.TLS), else http://.
+func (s *Server) Handler() http.Handler {
+	return withRequest(s.logger, s.accessLog, s.metrics.wrap(s.mux))
 }
 
 // Warm builds the read model of a tenant now rather than on its first

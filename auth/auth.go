@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -28,6 +29,8 @@ import (
 type Store interface {
 	// Tenant finds a tenant by id or by name (ignoring case). NotFound if none.
 	Tenant(ctx context.Context, idOrName string) (openatp.Tenant, error)
+	// Tenants lists every tenant.
+	Tenants(ctx context.Context) ([]openatp.Tenant, error)
 	// App finds an application of a tenant by client id. NotFound if none.
 	App(ctx context.Context, tenantID, clientID string) (openatp.App, error)
 	// DirectoryUser finds a user who signs in, by user name ignoring case.
@@ -146,6 +149,16 @@ func (s *Service) Rotate(ctx context.Context) error {
 	}
 	s.keys.Store(ks)
 	return nil
+}
+
+// hostnameList returns Options.Hostnames, lower-case and sorted.
+func (s *Service) hostnameList() []string {
+	l := make([]string, 0, len(s.hostnames))
+	for h := range s.hostnames {
+		l = append(l, h)
+	}
+	slices.Sort(l)
+	return l
 }
 
 // ActiveKeyID returns the kid of the key new tokens are signed with.

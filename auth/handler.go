@@ -11,6 +11,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/openatp/openatp"
@@ -36,12 +37,18 @@ var Patterns = []string{
 	"GET /{tenant}/v2.0/.well-known/openid-configuration",
 	"GET /{tenant}/discovery/keys",
 	"GET /{tenant}/discovery/v2.0/keys",
+	"GET /{tenant}/discovery/instance",
+	"GET /common/userrealm/{upn}",
+	"GET /common/UserRealm/{upn}",
 }
 
 // NewHandler returns the HTTP face of the token service, shaped like Entra
 // ID: the token endpoints (v1 and v2.0), the OpenID Connect discovery
 // documents and the JWKS, for every tenant ({tenant} is a tenant id or name,
-// ignoring case). It serves Patterns.
+// ignoring case), and the instance and user realm discovery Microsoft's
+// libraries ask before a token. It serves Patterns, on whatever host the
+// request names; the scheme of the URLs it writes is https when the request
+// came over TLS (r.TLS), else http.
 func NewHandler(svc *Service, logger *slog.Logger) http.Handler {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -52,12 +59,15 @@ func NewHandler(svc *Service, logger *slog.Logger) http.Handler {
 		"password":           h.password,
 	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("/{tenant}/oauth2/token", func(w http.ResponseWriter, r *http.Request) { h.token(w, r, 1) })
-	mux.HandleFunc("/{tenant}/oauth2/v2.0/token", func(w http.ResponseWriter, r *http.Request) { h.token(w, r, 2) })
-	mux.HandleFunc("GET /{tenant}/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) { h.openIDConfig(w, r, 1) })
-	mux.HandleFunc("GET /{tenant}/v2.0/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) { h.openIDConfig(w, r, 2) })
-	mux.HandleFunc("GET /{tenant}/discovery/keys", h.keys)
-	mux.HandleFunc("GET /{tenant}/discovery/v2.0/keys", h.keys)
+	mux.Handle("/{tenant}/oauth2/token", h.serve(func(w http.ResponseWriter, r *http.Request) error { return h.token(w, r, 1) }))
+	mux.Handle("/{tenant}/oauth2/v2.0/token", h.serve(func(w http.ResponseWriter, r *http.Request) error { return h.token(w, r, 2) }))
+	mux.Handle("GET /{tenant}/.well-known/openid-configuration", h.serve(func(w http.ResponseWriter, r *http.Request) error { return h.openIDConfig(w, r, 1) }))
+	mux.Handle("GET /{tenant}/v2.0/.well-known/openid-configuration", h.serve(func(w http.ResponseWriter, r *http.Request) error { return h.openIDConfig(w, r, 2) }))
+	mux.Handle("GET /{tenant}/discovery/keys", h.serve(h.keys))
+	mux.Handle("GET /{tenant}/discovery/v2.0/keys", h.serve(h.keys))
+	mux.Handle("GET /{tenant}/discovery/instance", h.serve(h.discoverInstance))
+	mux.Handle("GET /common/userrealm/{upn}", h.serve(h.userRealm))
+	mux.Handle("GET /common/UserRealm/{upn}", h.serve(h.userRealm))
 	return mux
 }
 
@@ -65,6 +75,16 @@ type handler struct {
 	svc    *Service
 	log    *slog.Logger
 	grants map[string]grantFunc
+}
+
+// serve adapts a handler that returns its error: the error is written as
+// an OAuth2 error (writeError), the one place that does so.
+func (h *handler) serve(fn func(w http.ResponseWriter, r *http.Request) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := fn(w, r); err != nil {
+			h.writeError(w, r, err)
+		}
+	})
 }
 
 // tokenRequest is a parsed request to a token endpoint.
@@ -87,6 +107,8 @@ type tokenResponse struct {
 	ExpiresIn    int    `json:"expires_in"`
 	ExtExpiresIn int    `json:"ext_expires_in"`
 	AccessToken  string `json:"access_token"`
+	IDToken      string `json:"id_token,omitempty"`
+	ClientInfo   string `json:"client_info,omitempty"`
 }
 
 // oauthError is an OAuth2 error response (RFC 6749 §5.2) with Entra's
@@ -111,15 +133,15 @@ func missingParam(name string) *oauthError {
 
 // token serves POST /{tenant}/oauth2/token (version 1) and
 // /{tenant}/oauth2/v2.0/token (version 2).
-func (h *handler) token(w http.ResponseWriter, r *http.Request, version int) {
+func (h *handler) token(w http.ResponseWriter, r *http.Request, version int) error {
 	resp, err := h.tokenResponse(r, version)
 	if err != nil {
-		h.writeError(w, r, err)
-		return
+		return err
 	}
 	w.Header().Set("Cache-Control", "no-store, no-cache")
 	w.Header().Set("Pragma", "no-cache")
 	writeJSON(w, http.StatusOK, resp)
+	return nil
 }
 
 func (h *handler) tokenResponse(r *http.Request, version int) (*tokenResponse, error) {
@@ -273,14 +295,24 @@ func (h *handler) password(tr *tokenRequest) (*tokenResponse, error) {
 		return nil, oauthErr(http.StatusBadRequest, "invalid_grant", 65001,
 			"The user or administrator has not consented to use the application with ID '%s': it has no delegated permissions.", app.ClientID)
 	}
-	tok, exp, err := h.svc.Mint(tr.r.Context(), MintRequest{
-		Tenant: tr.tenant, App: app, User: &user, BaseURL: tr.baseURL, Version: tr.version, Audience: aud,
-	})
+	mr := MintRequest{Tenant: tr.tenant, App: app, User: &user, BaseURL: tr.baseURL, Version: tr.version, Audience: aud}
+	tok, exp, err := h.svc.Mint(tr.r.Context(), mr)
 	if err != nil {
 		return nil, err
 	}
+	resp := &tokenResponse{TokenType: "Bearer", ExpiresIn: exp, ExtExpiresIn: exp, AccessToken: tok}
+	// A sign-in gets the user's ID token as Entra gives it: always on v1,
+	// on v2 when the scope asks for openid (MSAL's does).
+	if tr.version == 1 || slices.Contains(strings.Fields(tr.form.Get("scope")), "openid") {
+		if resp.IDToken, err = h.svc.MintIDToken(mr); err != nil {
+			return nil, err
+		}
+	}
+	if tr.form.Get("client_info") == "1" {
+		resp.ClientInfo = ClientInfo(tr.tenant.ID, &user)
+	}
 	h.log.Info("auth: delegated token issued", "tenant", tr.tenant.ID, "client_id", app.ClientID, "user", user.UserName, "aud", aud)
-	return &tokenResponse{TokenType: "Bearer", ExpiresIn: exp, ExtExpiresIn: exp, AccessToken: tok}, nil
+	return resp, nil
 }
 
 // requestedResource returns the resource of a v1 request (resource=) or of
@@ -353,11 +385,10 @@ func (h *handler) tenant(r *http.Request) (openatp.Tenant, error) {
 }
 
 // openIDConfig serves the OpenID Connect discovery document of a tenant.
-func (h *handler) openIDConfig(w http.ResponseWriter, r *http.Request, version int) {
+func (h *handler) openIDConfig(w http.ResponseWriter, r *http.Request, version int) error {
 	t, err := h.tenant(r)
 	if err != nil {
-		h.writeError(w, r, err)
-		return
+		return err
 	}
 	base := baseURL(r)
 	tb := base + "/" + t.ID
@@ -382,9 +413,9 @@ func (h *handler) openIDConfig(w http.ResponseWriter, r *http.Request, version i
 		FrontchannelLogoutSupported:       true,
 		EndSessionEndpoint:                tb + "/oauth2" + v + "/logout",
 		ClaimsSupported:                   []string{"sub", "iss", "aud", "exp", "iat", "nbf", "tid", "ver", "oid", "appid", "azp", "roles", "scp", "upn", "groups"},
-		GrantTypesSupported:               []string{"client_credentials"},
+		GrantTypesSupported:               []string{"client_credentials", "password"},
 		TenantRegionScope:                 "WW",
-		CloudInstanceName:                 hostOnly(r.Host),
+		CloudInstanceName:                 cloudInstanceName(r.Host),
 		CloudGraphHostName:                "graph.windows.net",
 		MSGraphHost:                       "graph.microsoft.com",
 	}
@@ -395,6 +426,7 @@ func (h *handler) openIDConfig(w http.ResponseWriter, r *http.Request, version i
 	}
 	w.Header().Set("Cache-Control", "max-age=86400, private")
 	writeJSON(w, http.StatusOK, doc)
+	return nil
 }
 
 // openIDConfiguration is an OpenID Connect discovery document, with the
@@ -425,15 +457,15 @@ type openIDConfiguration struct {
 }
 
 // keys serves the JWKS.
-func (h *handler) keys(w http.ResponseWriter, r *http.Request) {
+func (h *handler) keys(w http.ResponseWriter, r *http.Request) error {
 	if _, err := h.tenant(r); err != nil {
-		h.writeError(w, r, err)
-		return
+		return err
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Cache-Control", "max-age=300, private")
 	w.WriteHeader(http.StatusOK)
 	w.Write(h.svc.JWKS())
+	return nil
 }
 
 // writeError writes err as an OAuth2 error; an error that is not an
@@ -476,13 +508,9 @@ func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 }
 
 // baseURL returns scheme://host of a request. The scheme comes from the
-// server (r.URL.Scheme, set by the API's middleware for the listener that
-// accepted the request) or the connection, never from a header:
-// X-Forwarded-Proto is not trusted.
+// connection (r.TLS), never from a header: X-Forwarded-Proto is not
+// trusted.
 func baseURL(r *http.Request) string {
-	if r.URL.Scheme == "http" || r.URL.Scheme == "https" {
-		return r.URL.Scheme + "://" + r.Host
-	}
 	if r.TLS != nil {
 		return "https://" + r.Host
 	}

@@ -178,3 +178,56 @@ func randomID() string {
 
 // randRead fills b with random bytes; crypto/rand.Read never fails.
 func randRead(b []byte) { rand.Read(b) }
+
+// idClaims are the claims of an ID token, in the order Entra ID writes them.
+type idClaims struct {
+	Aud               string `json:"aud"`
+	Iss               string `json:"iss"`
+	Iat               int64  `json:"iat"`
+	Nbf               int64  `json:"nbf"`
+	Exp               int64  `json:"exp"`
+	Name              string `json:"name,omitempty"`
+	Oid               string `json:"oid"`
+	PreferredUsername string `json:"preferred_username,omitempty"`
+	Sub               string `json:"sub"`
+	Tid               string `json:"tid"`
+	UniqueName        string `json:"unique_name,omitempty"`
+	Upn               string `json:"upn,omitempty"`
+	Uti               string `json:"uti"`
+	Ver               string `json:"ver"`
+}
+
+// MintIDToken issues the ID token that accompanies a delegated token of
+// req (req.User must be set): the user's identity for the client (aud is
+// the client id), as Entra returns it to a sign-in that asked for openid.
+// Its lifetime is that of the access token.
+func (s *Service) MintIDToken(req MintRequest) (string, error) {
+	if req.User == nil || req.Tenant.ID == "" || req.App.ClientID == "" || req.BaseURL == "" {
+		return "", openatp.Errorf(openatp.Invalid, "auth: an ID token needs a tenant, an app, a user and a base URL")
+	}
+	now := s.now()
+	u := req.User
+	c := idClaims{
+		Aud: req.App.ClientID, Iss: Issuer(req.BaseURL, req.Tenant.ID, req.Version),
+		Iat: now.Unix(), Nbf: now.Unix(), Exp: now.Add(TokenLifetime).Unix(),
+		Name: u.DisplayName, Oid: u.ID, Sub: u.ID, Tid: req.Tenant.ID, Uti: randomID(),
+	}
+	if req.Version == 2 {
+		c.PreferredUsername, c.Ver = u.UserName, "2.0"
+	} else {
+		c.UniqueName, c.Upn, c.Ver = u.UserName, u.UserName, "1.0"
+	}
+	ks := s.keys.Load()
+	return sign(ks.signKID, ks.signer, c)
+}
+
+// ClientInfo returns the client_info of a user's sign-in: base64url JSON
+// naming the user's object id (uid) and tenant (utid), which MSAL asks for
+// (client_info=1) to key its token cache.
+func ClientInfo(tenantID string, u *openatp.DirectoryUser) string {
+	b, _ := json.Marshal(struct {
+		UID  string `json:"uid"`
+		UTID string `json:"utid"`
+	}{u.ID, tenantID})
+	return b64(b)
+}

@@ -19,7 +19,8 @@ type memStore struct {
 	mu       sync.Mutex
 	tenants  []openatp.Tenant
 	apps     []openatp.App
-	keys     []openatp.SigningKey // newest first
+	users    map[string][]openatp.DirectoryUser // by tenant id
+	keys     []openatp.SigningKey               // newest first
 	settings map[string]string
 	keyLoads int // calls of SigningKeys
 }
@@ -37,7 +38,20 @@ func (m *memStore) Tenant(_ context.Context, idOrName string) (openatp.Tenant, e
 	return openatp.Tenant{}, openatp.Errorf(openatp.NotFound, "tenant %q not found", idOrName)
 }
 
+func (m *memStore) Tenants(context.Context) ([]openatp.Tenant, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.tenants), nil
+}
+
 func (m *memStore) DirectoryUser(_ context.Context, tenantID, userName string) (openatp.DirectoryUser, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, u := range m.users[tenantID] {
+		if strings.EqualFold(u.UserName, userName) {
+			return u, nil
+		}
+	}
 	return openatp.DirectoryUser{}, openatp.Errorf(openatp.NotFound, "user %q not found", userName)
 }
 
@@ -140,6 +154,9 @@ func newMemStore() *memStore {
 		apps: []openatp.App{
 			{TenantID: tenantA, ClientID: clientA, ObjectID: objectA, Name: appNameA, SecretHash: hash(secretA), Roles: []string{roleRead, roleWrite}},
 			{TenantID: tenantB, ClientID: clientB, ObjectID: "3e5a7c9e-1a3c-4e7a-8c1e-3a5c7e9a1c3e", Name: "B app", SecretHash: hash(secretB)},
+		},
+		users: map[string][]openatp.DirectoryUser{
+			tenantB: {{ID: "5c7e9a1c-3e5a-4c7e-9a1c-3e5a7c9e1a3c", UserName: "ann@fabrikam.example"}},
 		},
 	}
 }

@@ -105,7 +105,7 @@ func apiServer(t *testing.T, store openatp.Store, tenantName string) (http.Handl
 		t.Fatal(err)
 	}
 	srv := api.NewServer(api.Config{Store: store, Verifier: svc, NoAccessLog: true})
-	return srv.Handler("http"), tok
+	return srv.Handler(), tok
 }
 
 func apiGet(h http.Handler, tok, path string) (int, string) {

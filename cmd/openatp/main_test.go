@@ -58,11 +58,20 @@ func cli(t *testing.T, args ...string) (string, error) {
 // demo credentials it writes.
 func startServe(t *testing.T, data string, extra ...string) demoCredentials {
 	t.Helper()
+	c, _ := startServeLog(t, data, append([]string{"--addr", "127.0.0.1:0", "--tls-addr", "127.0.0.1:0"}, extra...)...)
+	return c
+}
+
+// startServeLog runs `openatp serve --demo` with args and returns the demo
+// credentials and the server's log (its stderr).
+func startServeLog(t *testing.T, data string, args ...string) (demoCredentials, *syncBuffer) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	var out, errb syncBuffer
+	var out syncBuffer
+	errb := &syncBuffer{}
 	done := make(chan error, 1)
-	args := append([]string{"serve", "--demo", "--data", data, "--addr", "127.0.0.1:0", "--tls-addr", "127.0.0.1:0"}, extra...)
-	go func() { done <- run(ctx, args, noEnv, strings.NewReader(""), &out, &errb) }()
+	args = append([]string{"serve", "--demo", "--data", data}, args...)
+	go func() { done <- run(ctx, args, noEnv, strings.NewReader(""), &out, errb) }()
 	t.Cleanup(func() {
 		cancel()
 		select {
@@ -90,12 +99,12 @@ func startServe(t *testing.T, data string, extra ...string) demoCredentials {
 			if err := json.Unmarshal(b, &c); err != nil {
 				t.Fatal(err)
 			}
-			return c
+			return c, errb
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Fatalf("serve did not print its credentials in time:\n%s\n%s", out.String(), errb.String())
-	return demoCredentials{}
+	return demoCredentials{}, nil
 }
 
 func httpsClient(t *testing.T, caFile string) *http.Client {

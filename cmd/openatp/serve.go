@@ -2,16 +2,18 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/openatp/openatp/api"
@@ -34,6 +36,7 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	demoFlag := fs.Bool("demo", false, "create and seed the demo tenant if absent, and print how to call it")
 	var hostnames multiFlag
 	fs.Var(&hostnames, "hostname", "extra host name for the TLS certificate and token issuers (repeatable)")
+	asMicrosoft := fs.Bool("as-microsoft", false, "answer as login.microsoftonline.com and the MDE API hosts: their names in the certificate and as token issuers, HTTPS on 127.0.0.1:443 unless --tls-addr is given (docs/clients.md)")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	accessLog := fs.Bool("access-log", true, "log one line per request")
@@ -43,6 +46,12 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	redisURL := fs.String("redis", "", "redis://host:port shared by replicas for rate-limit counts (empty: count in this process)")
 	if err := parseFlags(env, fs, args); err != nil {
 		return err
+	}
+	if *asMicrosoft {
+		hostnames = append(hostnames, MicrosoftHosts...)
+		if !flagSet(fs, "tls-addr") {
+			*tlsAddr = "127.0.0.1:443"
+		}
 	}
 	if *unknownUser != "404" && *unknownUser != "empty" {
 		return fmt.Errorf("--unknown-user must be 404 or empty, not %q", *unknownUser)
@@ -96,21 +105,25 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 		Model:            model,
 		Store:            store,
 		Verifier:         svc,
-		Identity:         auth.NewHandler(svc, logger),
-		IdentityPatterns: auth.Patterns,
 		Logger:           logger,
 		Limiter:          limiter,
 		LimiterStatus:    limiterStatus,
 		UnknownUserEmpty: *unknownUser == "empty",
 		NoAccessLog:      !*accessLog,
 	})
+	// The token issuer answers beside the API, on every host and port.
+	identity := auth.NewHandler(svc, logger)
+	for _, p := range auth.Patterns {
+		server.Handle(p, identity)
+	}
+	handler := server.Handler()
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fmt.Errorf("--addr: %w", err)
 	}
-	servers := []*http.Server{newHTTPServer(server.Handler("http"), logger)}
-	listeners := []net.Listener{api.WrapListener(ln, logger)}
+	servers := []*http.Server{newHTTPServer(handler, logger)}
+	serve := []func() error{func() error { return servers[0].Serve(api.WrapListener(ln, logger)) }}
 	baseURL := "http://" + ln.Addr().String()
 	tlsBaseURL, caFile := "", ""
 	if *tlsAddr != "" {
@@ -121,18 +134,28 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 		caFile, _ = filepath.Abs(bundle.CAFile)
 		tln, err := net.Listen("tcp", *tlsAddr)
 		if err != nil {
+			if *asMicrosoft && errors.Is(err, syscall.EACCES) {
+				return fmt.Errorf("--tls-addr: %w (ports below 1024 need the capability cap_net_bind_service: sudo setcap cap_net_bind_service=+ep %s, see docs/clients.md)", err, executable())
+			}
 			return fmt.Errorf("--tls-addr: %w", err)
 		}
-		cfg := bundle.TLSConfig.Clone()
-		cfg.NextProtos = []string{"http/1.1"}
-		listeners = append(listeners, api.WrapListener(tls.NewListener(tln, cfg), logger))
-		servers = append(servers, newHTTPServer(server.Handler("https"), logger))
+		// The server does TLS itself (ServeTLS): it offers h2 and
+		// http/1.1 by ALPN and gives handlers r.TLS. The TCP listener is
+		// wrapped to answer plain HTTP sent to this port with the MDE body.
+		srv := newHTTPServer(handler, logger)
+		srv.TLSConfig = bundle.TLSConfig.Clone()
+		servers = append(servers, srv)
+		serve = append(serve, func() error { return srv.ServeTLS(api.WrapListener(tln, logger), "", "") })
 		tlsBaseURL = "https://" + tln.Addr().String()
 	}
 
 	fmt.Fprintf(env.stdout, "openatp %s\n  HTTP   %s\n", versionString(), baseURL)
 	if tlsBaseURL != "" {
 		fmt.Fprintf(env.stdout, "  HTTPS  %s   (CA certificate: %s)\n", tlsBaseURL, caFile)
+	}
+	if *asMicrosoft && tlsBaseURL != "" {
+		fmt.Fprintf(env.stdout, "  as     https://login.microsoftonline.com, https://api.security.microsoft.com and the other MDE API hosts\n"+
+			"         once the hosts file sends those names here and the CA is trusted (docs/clients.md)\n")
 	}
 	fmt.Fprintf(env.stdout, "  data   %s\n", sf.data)
 	if *demoFlag {
@@ -163,10 +186,10 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 		}
 	})
 
-	errc := make(chan error, len(servers))
-	for i := range servers {
+	errc := make(chan error, len(serve))
+	for _, f := range serve {
 		go func() {
-			if err := servers[i].Serve(listeners[i]); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			if err := f(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				errc <- err
 			}
 		}()
@@ -203,13 +226,42 @@ func newLimiter(policy ratelimit.Policy, redisURL string, logger *slog.Logger) (
 	return c, c.Status, func() { _ = c.Close() }, nil
 }
 
+// MicrosoftHosts are the names --as-microsoft answers as: Entra ID's sign-in
+// hosts and the API hosts of every era of the service, with their regional
+// names (docs/clients.md lists the hosts-file entries).
+var MicrosoftHosts = []string{
+	"login.microsoftonline.com", "login.windows.net", "login.microsoft.com", "sts.windows.net",
+	"api.security.microsoft.com", "us.api.security.microsoft.com", "eu.api.security.microsoft.com",
+	"uk.api.security.microsoft.com", "au.api.security.microsoft.com", "swa.api.security.microsoft.com",
+	"api.securitycenter.microsoft.com", "api-us.securitycenter.microsoft.com", "api-eu.securitycenter.microsoft.com",
+	"api-uk.securitycenter.microsoft.com", "api-au.securitycenter.microsoft.com",
+	"api.securitycenter.windows.com", "api-us.securitycenter.windows.com", "api-eu.securitycenter.windows.com",
+	"api-uk.securitycenter.windows.com",
+}
+
+// flagSet reports whether the flag was given (command line, environment or
+// config file), as opposed to left at its default.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
+// executable is the path of this program, for messages.
+func executable() string {
+	if p, err := os.Executable(); err == nil {
+		return p
+	}
+	return "openatp"
+}
+
 func newHTTPServer(h http.Handler, logger *slog.Logger) *http.Server {
 	return &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		ErrorLog:          api.NewErrorLog(logger),
 	}
 }
 
