@@ -31,7 +31,7 @@
 //
 // # Decisions
 //
-// The MDE documentation leaves these open; DECISIONS.md gives the reasons.
+// The MDE documentation leaves these open; docs/compatibility.md gives the reasons.
 //
 //   - Property names, keywords, operators, function names, true, false,
 //     null and option names match in any letter case (the docs write both
