@@ -105,3 +105,57 @@ func TestMachineAPIGolden(t *testing.T) {
 		golden(t, c.golden, bytes.ReplaceAll(f.normalized(t, r), []byte(at.Format(wire.TimeLayout)), []byte("<an hour ago>")))
 	}
 }
+
+// A machine outside a delegated caller's device groups is answered exactly
+// like one that does not exist, by every route, reads and writes alike.
+func TestMachineAPIHidesOtherGroups(t *testing.T) {
+	f := rbacFixture(t, false)
+	ctx := context.Background()
+	if err := f.store.PutRole(ctx, f.tenant.ID, openatp.Role{Name: "Tagger",
+		Permissions: []string{openatp.PermViewData, openatp.PermManageSecuritySettings, openatp.PermAlertsInvestigation}, UserGroups: []string{"g-ana"}}); err != nil {
+		t.Fatal(err)
+	}
+	dapp := f.delegatedApp(t, f.tenant, openatp.PermMachineReadWrite, openatp.PermUserReadAll)
+	ana := f.delegated(t, f.tenant, dapp, "ana@contoso.com", "g-ana")
+	unknown := strings.Repeat("4", 40)
+	same := func(route string, hidden, missing response) {
+		t.Helper()
+		h := bytes.ReplaceAll(f.normalized(t, hidden), []byte(vaultMachine), []byte("<id>"))
+		m := bytes.ReplaceAll(f.normalized(t, missing), []byte(unknown), []byte("<id>"))
+		if hidden.status != 404 || hidden.status != missing.status || !bytes.Equal(h, m) {
+			t.Errorf("%s: hidden machine %d %s\nunknown machine %d %s", route, hidden.status, h, missing.status, m)
+		}
+	}
+	for _, c := range []struct{ method, path, body string }{
+		{"GET", "/api/machines/%s", ""},
+		{"GET", "/api/machines/%s/logonusers", ""},
+		{"POST", "/api/machines/%s/tags", `{"Value":"x","Action":"Add"}`},
+		{"POST", "/api/machines/%s/setDeviceValue", `{"DeviceValue":"High"}`},
+		{"PATCH", "/api/machines/%s", `{"deviceValue":"Low"}`},
+		{"POST", "/api/machines/AddOrRemoveTagForMultipleMachines", `{"Value":"x","Action":"Add","MachineIds":["%s"]}`},
+	} {
+		path, body := c.path, c.body
+		hidden := f.send(t, c.method, strings.ReplaceAll(path, "%s", vaultMachine), ana, strings.ReplaceAll(body, "%s", vaultMachine))
+		missing := f.send(t, c.method, strings.ReplaceAll(path, "%s", unknown), ana, strings.ReplaceAll(body, "%s", unknown))
+		same(c.method+" "+c.path, hidden, missing)
+	}
+	// Lists, counts and searches leave it out; the application sees it.
+	for _, path := range []string{"/api/machines?$count=true&$select=id", "/api/machines/findbytag?tag=vault",
+		"/api/machines?$filter=id+eq+'" + vaultMachine + "'&$count=true"} {
+		if r := f.do(t, "GET", path, ana); r.status != 200 || bytes.Contains(r.body, []byte(vaultMachine)) {
+			t.Errorf("%s as ana: %d %s", path, r.status, r.body)
+		}
+		if r := f.do(t, "GET", path, f.token(t, f.tenant, f.app)); r.status != 200 || !bytes.Contains(r.body, []byte(vaultMachine)) {
+			t.Errorf("%s as the application: %d %s", path, r.status, r.body)
+		}
+	}
+	r := f.do(t, "GET", "/api/machines?$filter=id+eq+'"+vaultMachine+"'&$count=true", ana)
+	if !bytes.Contains(r.body, []byte(`"@odata.count":0`)) {
+		t.Errorf("count of the hidden machine: %s", r.body)
+	}
+	// The writes changed nothing.
+	m, err := f.store.Machine(ctx, f.tenant.ID, vaultMachine)
+	if err != nil || len(m.MachineTags) != 1 || m.DeviceValue != nil {
+		t.Errorf("hidden machine after refused writes: %+v, %v", m, err)
+	}
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -137,7 +138,7 @@ func get(t *testing.T, base, path, token string) (int, string) {
 
 // newTenantApp creates a tenant and an app with Machine.Read.All through
 // the CLI and returns the tenant id, client id and secret.
-func newTenantApp(t *testing.T, db, name string) (tenant, clientID, secret string) {
+func newTenantApp(t *testing.T, db, name string, roles ...string) (tenant, clientID, secret string) {
 	t.Helper()
 	out, err := cli(t, "tenant", "create", "--db", db, "--data", t.TempDir(), "--name", name)
 	if err != nil {
@@ -147,7 +148,14 @@ func newTenantApp(t *testing.T, db, name string) (tenant, clientID, secret strin
 	if err := json.Unmarshal([]byte(out), &tn); err != nil {
 		t.Fatal(err, out)
 	}
-	out, err = cli(t, "app", "create", "--db", db, "--data", t.TempDir(), "--tenant", name, "--name", "siem", "--role", "Machine.Read.All")
+	if roles == nil {
+		roles = []string{"Machine.Read.All"}
+	}
+	args := []string{"app", "create", "--db", db, "--data", t.TempDir(), "--tenant", name, "--name", "siem"}
+	for _, r := range roles {
+		args = append(args, "--role", r)
+	}
+	out, err = cli(t, args...)
 	if err != nil {
 		t.Fatal(err, out)
 	}
@@ -331,5 +339,57 @@ func TestPostgresOutage(t *testing.T) {
 	}
 	if status, body := get(t, r.base, "/readyz", ""); status != 200 {
 		t.Errorf("/readyz after the restart: %d %s", status, body)
+	}
+}
+
+// TestReplicasTagWrite: a tag written through one replica is in the very
+// next read of the other, by id and in a $filter, and the tag's answer
+// shows it, on one PostgreSQL database.
+func TestReplicasTagWrite(t *testing.T) {
+	db := pgtest.NewDatabase(t)
+	args := []string{"--db", db, "--rate-limit", "off", "--access-log=false"}
+	la := launchReplica(t, append(args, "--data", t.TempDir())...)
+	lb := launchReplica(t, append(args, "--data", t.TempDir())...)
+	a, b := la.wait(t), lb.wait(t)
+	tenant, clientID, secret := newTenantApp(t, db, "tags.example", "Machine.Read.All", "Machine.ReadWrite.All")
+	if out, err := cli(t, "seed", "--db", db, "--data", t.TempDir(), "--tenant", "tags.example", "--machines", "40", "--users", "10", "--seed", "7"); err != nil {
+		t.Fatal(err, out)
+	}
+	tok := clientToken(t, a.base, tenant, clientID, secret)
+	status, body := get(t, b.base, "/api/machines?$top=1&$select=id", tok)
+	var page struct {
+		Value []struct {
+			ID string `json:"id"`
+		} `json:"value"`
+	}
+	if err := json.Unmarshal([]byte(body), &page); status != 200 || err != nil || len(page.Value) != 1 {
+		t.Fatalf("list: %d %s", status, body)
+	}
+	id := page.Value[0].ID
+	for i := range 6 {
+		writer, reader := a.base, b.base
+		if i%2 == 1 {
+			writer, reader = b.base, a.base
+		}
+		tag := fmt.Sprintf("wave-%d", i)
+		req, _ := http.NewRequest("POST", writer+"/api/machines/"+id+"/tags", strings.NewReader(`{"Value":"`+tag+`","Action":"Add"}`))
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("Content-Type", "application/json")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wb, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != 200 || !strings.Contains(string(wb), `"`+tag+`"`) {
+			t.Fatalf("tag %s through %s: %d %s", tag, writer, res.StatusCode, wb)
+		}
+		if status, body := get(t, reader, "/api/machines/"+id, tok); status != 200 || !strings.Contains(body, `"`+tag+`"`) {
+			t.Fatalf("the other replica's next read of the machine lacks %s: %d %s", tag, status, body)
+		}
+		q := url.QueryEscape("machineTags/any(t: t eq '" + tag + "')")
+		if status, body := get(t, reader, "/api/machines?$select=id&$filter="+q, tok); status != 200 || !strings.Contains(body, id) {
+			t.Fatalf("the other replica's filter on %s: %d %s", tag, status, body)
+		}
 	}
 }
