@@ -2,6 +2,7 @@
 # Load benchmark of GET /api/users/{id}/machines through the real HTTP stack.
 #
 #   bench/load.sh [machines] [users] [logons]   (default 1000000 200000 5000000)
+#   ROUTE=users|byid|byname|page  what wrk asks for (bench/benchtool); default users
 #
 # Seeds (once, cached in bench/results/data-<machines>) a tenant with
 # `openatp seed`, starts `openatp serve` on it, and drives it with wrk using
@@ -82,7 +83,8 @@ if [ ! -f "$DATA/seeded" ]; then
 fi
 CLIENT_ID=$(sed -n 's/.*"client_id": "\(.*\)".*/\1/p' "$DATA/app.json")
 TOKEN=$("$OUT/openatp" token --data "$DATA" --db "$DBARG" --tenant bench.example --app "$CLIENT_ID" --base-url "http://127.0.0.1:$PORT")
-"$OUT/benchtool" -db "$DBARG" -tenant bench.example -token "$TOKEN" -users 20000 -out "$OUT/users.lua"
+ROUTE=${ROUTE:-users}
+"$OUT/benchtool" -db "$DBARG" -tenant bench.example -token "$TOKEN" -users 20000 -route "$ROUTE" -out "$OUT/users.lua"
 cat >>"$OUT/users.lua" <<'LUA'
 done = function(summary, latency, requests)
   io.write(string.format("RESULT requests=%d bytes=%d errors=%d p50_us=%d p99_us=%d\n",
@@ -99,7 +101,7 @@ cleanup() {
   if [ -n "$PGCTL" ]; then as_pg $PGCTL -m fast stop >/dev/null || true; fi
 }
 trap cleanup EXIT
-U1=$(sed -n '3p' "$OUT/users.lua" | tr -d ' ",')
+P1=$(sed -n '3p' "$OUT/users.lua" | tr -d ' ",')
 PORTS=()
 for r in $(seq 0 $((REPLICAS - 1))); do
   P=$((PORT + 2 * r)); PORTS+=("$P")
@@ -113,7 +115,7 @@ echo "== warming the index (first requests are answered from the store meanwhile
 for r in "${!PORTS[@]}"; do
   for _ in $(seq 600); do
     grep -q "index built" "$OUT/serve$r.log" && break
-    curl -fs -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:${PORTS[$r]}/api/users/$U1/machines" >/dev/null || true
+    curl -fs -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:${PORTS[$r]}$P1" >/dev/null || true
     sleep 0.5
   done
   grep "index built" "$OUT/serve$r.log" || { echo "index not built"; tail "$OUT/serve$r.log"; exit 1; }
@@ -121,7 +123,7 @@ done
 SERVER=${SERVERS[0]}
 for P in "${PORTS[@]}"; do wrk -t"$THREADS" -c"$CONNS" -d5s -s "$OUT/users.lua" "http://127.0.0.1:$P" >/dev/null; done
 
-HDR=$(curl -s -D - -o /dev/null -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/api/users/$U1/machines" | wc -c)
+HDR=$(curl -s -D - -o /dev/null -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT$P1" | wc -c)
 run() { wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" -s "$OUT/users.lua" "$1" | tee -a "$OUT/wrk.log" | grep -E "Requests/sec|RESULT"; }
 # runall drives every replica at once, CONNS/REPLICAS connections each, and
 # prints the summed Requests/sec and RESULT line.
@@ -141,7 +143,7 @@ runall() {
 }
 : >"$OUT/wrk.log"
 STORE=SQLite; [ -n "$DB" ] && STORE=PostgreSQL
-echo "== openatp ($REPLICAS replica(s), $STORE): GET /api/users/{random}/machines, $CONNS connections, $DURATION${WRITER:+, writer: $WRITER}"
+echo "== openatp ($REPLICAS replica(s), $STORE): route $ROUTE, $CONNS connections, $DURATION${WRITER:+, writer: $WRITER}"
 BUILDS0=$(grep -c "index built" "$OUT/serve0.log" || true)
 WPID=
 case "$WRITER" in
@@ -180,5 +182,7 @@ R=$(echo "$REAL" | sed -n 's/Requests\/sec: *\([0-9.]*\)/\1/p')
 B=$(echo "$BASEOUT" | sed -n 's/Requests\/sec: *\([0-9.]*\)/\1/p')
 echo
 echo "store=$STORE replicas=$REPLICAS machines=$MACHINES users=$USERS mean_response_bytes=$AVG"
-echo "openatp_rps=$R baseline_rps=$B ratio=$(awk -v r="$R" -v b="$B" 'BEGIN{printf "%.2f", r/b}')"
+echo "route=$ROUTE openatp_rps=$R baseline_rps=$B ratio=$(awk -v r="$R" -v b="$B" 'BEGIN{printf "%.2f", r/b}')"
+BR=$(echo "$REAL" | sed -n 's/.*bytes=\([0-9]*\).*/\1/p'); BB=$(echo "$BASEOUT" | sed -n 's/.*bytes=\([0-9]*\).*/\1/p')
+echo "bytes: openatp=$BR baseline=$BB ratio=$(awk -v r="$BR" -v b="$BB" 'BEGIN{printf "%.2f", r/b}')"
 echo "server memory: $RSS"
