@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/wire"
 )
 
 // CSV: a header row names the properties (the Machine JSON names, or the
@@ -112,7 +113,7 @@ func newCSV(r *Reader) (*csvSource, error) {
 			}
 			p = -1
 		}
-		if kind == Machines && p >= 0 && derivedProps[props[p]] {
+		if kind == Machines && p >= 0 && wire.DerivedMachineProperty(props[p]) {
 			p = -1
 		}
 		s.cols = append(s.cols, p)
@@ -195,7 +196,7 @@ func (s *csvSource) machine(r *Reader, rec []string, m *openatp.Machine) error {
 		}
 		name := s.props[p]
 		var err error
-		if f := stringProp(m, name); f != nil {
+		if f := wire.MachineStringField(m, name); f != nil {
 			*f = cellPtr(v)
 			continue
 		}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/wire"
 )
 
 // fieldError is an invalid property of a record.
@@ -26,25 +27,16 @@ func fromNormalize(err error) error {
 	return &fieldError{"", msg}
 }
 
-// The properties of the Machine entity, in the documented order; the
-// index is the bit of a property in a record's set of seen properties.
-var machineProps = []string{
-	"id", "computerDnsName", "firstSeen", "lastSeen", "osPlatform", "osVersion", "osProcessor", "version",
-	"lastIpAddress", "lastExternalIpAddress", "agentVersion", "osBuild", "healthStatus", "onboardingStatus",
-	"rbacGroupId", "rbacGroupName", "riskScore", "exposureLevel", "isAadJoined", "aadDeviceId",
-	"machineTags", "deviceValue", "ipAddresses", "osArchitecture",
-}
-
-// derivedProps are read-only properties of the Machine entity: accepted
-// in input (exports carry them) and ignored, because openatp derives them
-// from the tenant's device groups.
-var derivedProps = map[string]bool{"rbacGroupId": true, "rbacGroupName": true}
+// The properties of the Machine entity, in the documented order
+// (wire.MachineProperties); the index is the bit of a property in a
+// record's set of seen properties.
+var machineProps = wire.MachineProperties
 
 // The properties of a logon record.
 var logonProps = []string{"machineId", "accountName", "accountDomain", "accountSid", "logonType", "timestamp"}
 
 // IPAddress properties.
-var ipProps = []string{"ipAddress", "macAddress", "type", "operationalStatus"}
+var ipProps = wire.IPAddressProperties
 
 func index(props []string) map[string]int {
 	m := make(map[string]int, len(props))
@@ -206,12 +198,12 @@ func (d *decoder) machine(b []byte, m *openatp.Machine) error {
 			return &fieldError{name, "appears twice in the record"}
 		}
 		seen |= 1 << p
-		if derivedProps[name] {
+		if wire.DerivedMachineProperty(name) {
 			d.ignored.add("", key)
 			return d.lex.skip(0)
 		}
 		var err error
-		if f := stringProp(m, name); f != nil {
+		if f := wire.MachineStringField(m, name); f != nil {
 			*f, err = d.optStr(name)
 			return err
 		}
@@ -469,43 +461,4 @@ func clip(s string) string {
 		cut--
 	}
 	return s[:cut] + "…"
-}
-
-// stringProp returns the field of m that holds the optional string
-// property name of the Machine entity, or nil if name is not one. The JSON
-// and CSV readers share it.
-func stringProp(m *openatp.Machine, name string) **string {
-	switch name {
-	case "computerDnsName":
-		return &m.ComputerDNSName
-	case "osPlatform":
-		return &m.OSPlatform
-	case "osVersion":
-		return &m.OSVersion
-	case "osProcessor":
-		return &m.OSProcessor
-	case "version":
-		return &m.Version
-	case "lastIpAddress":
-		return &m.LastIPAddress
-	case "lastExternalIpAddress":
-		return &m.LastExternalIPAddress
-	case "agentVersion":
-		return &m.AgentVersion
-	case "healthStatus":
-		return &m.HealthStatus
-	case "onboardingStatus":
-		return &m.OnboardingStatus
-	case "riskScore":
-		return &m.RiskScore
-	case "exposureLevel":
-		return &m.ExposureLevel
-	case "aadDeviceId":
-		return &m.AADDeviceID
-	case "deviceValue":
-		return &m.DeviceValue
-	case "osArchitecture":
-		return &m.OSArchitecture
-	}
-	return nil
 }

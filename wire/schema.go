@@ -35,6 +35,61 @@ const (
 	machineProps
 )
 
+// MachineProperties are the names of the Machine entity's properties in
+// the documented order: property i of MachineSchema, the order
+// AppendMachine writes. Import reads records by them.
+var MachineProperties = []string{
+	"id", "computerDnsName", "firstSeen", "lastSeen", "osPlatform", "osVersion", "osProcessor", "version",
+	"lastIpAddress", "lastExternalIpAddress", "agentVersion", "osBuild", "healthStatus", "onboardingStatus",
+	"rbacGroupId", "rbacGroupName", "riskScore", "exposureLevel", "isAadJoined", "aadDeviceId",
+	"machineTags", "deviceValue", "ipAddresses", "osArchitecture",
+}
+
+// IPAddressProperties are the properties of an entry of ipAddresses.
+var IPAddressProperties = []string{"ipAddress", "macAddress", "type", "operationalStatus"}
+
+// DerivedMachineProperty reports whether a Machine property is derived by
+// openatp (from the tenant's device groups) rather than stored.
+func DerivedMachineProperty(name string) bool { return name == "rbacGroupId" || name == "rbacGroupName" }
+
+// MachineStringField returns the field of m that holds the optional
+// string property name, or nil if name is not one.
+func MachineStringField(m *openatp.Machine, name string) **string {
+	switch name {
+	case "computerDnsName":
+		return &m.ComputerDNSName
+	case "osPlatform":
+		return &m.OSPlatform
+	case "osVersion":
+		return &m.OSVersion
+	case "osProcessor":
+		return &m.OSProcessor
+	case "version":
+		return &m.Version
+	case "lastIpAddress":
+		return &m.LastIPAddress
+	case "lastExternalIpAddress":
+		return &m.LastExternalIPAddress
+	case "agentVersion":
+		return &m.AgentVersion
+	case "healthStatus":
+		return &m.HealthStatus
+	case "onboardingStatus":
+		return &m.OnboardingStatus
+	case "riskScore":
+		return &m.RiskScore
+	case "exposureLevel":
+		return &m.ExposureLevel
+	case "aadDeviceId":
+		return &m.AADDeviceID
+	case "deviceValue":
+		return &m.DeviceValue
+	case "osArchitecture":
+		return &m.OSArchitecture
+	}
+	return nil
+}
+
 // MachineSchema is the Machine entity for OData queries: every property
 // may be selected; the documented filterable ones (mde-reference §6) may be
 // filtered and ordered on.
@@ -45,30 +100,30 @@ func machineSchema() *odata.Schema {
 		return odata.Property{Name: name, Kind: k, Values: values, Filterable: filter, Orderable: filter && k != odata.StringCollection, Selectable: true}
 	}
 	props := make([]odata.Property, machineProps)
-	props[MID] = p("id", odata.String, true)
-	props[MComputerDNSName] = p("computerDnsName", odata.String, true)
-	props[MFirstSeen] = p("firstSeen", odata.Time, false)
-	props[MLastSeen] = p("lastSeen", odata.Time, true)
-	props[MOSPlatform] = p("osPlatform", odata.String, true)
-	props[MOSVersion] = p("osVersion", odata.String, false)
-	props[MOSProcessor] = p("osProcessor", odata.String, false)
-	props[MVersion] = p("version", odata.String, true)
-	props[MLastIPAddress] = p("lastIpAddress", odata.String, true)
-	props[MLastExternalIPAddress] = p("lastExternalIpAddress", odata.String, false)
-	props[MAgentVersion] = p("agentVersion", odata.String, false)
-	props[MOSBuild] = p("osBuild", odata.Int, false)
-	props[MHealthStatus] = p("healthStatus", odata.Enum, true, openatp.HealthStatuses...)
-	props[MOnboardingStatus] = p("onboardingStatus", odata.Enum, true, openatp.OnboardingStatuses...)
-	props[MRBACGroupID] = p("rbacGroupId", odata.Int, true)
-	props[MRBACGroupName] = p("rbacGroupName", odata.String, false)
-	props[MRiskScore] = p("riskScore", odata.Enum, true, openatp.RiskScores...)
-	props[MExposureLevel] = p("exposureLevel", odata.Enum, true, openatp.ExposureLevels...)
-	props[MIsAADJoined] = p("isAadJoined", odata.Bool, false)
-	props[MAADDeviceID] = p("aadDeviceId", odata.String, true)
-	props[MMachineTags] = p("machineTags", odata.StringCollection, true)
-	props[MDeviceValue] = p("deviceValue", odata.Enum, true, openatp.DeviceValues...)
-	props[MIPAddresses] = p("ipAddresses", odata.StringCollection, false)
-	props[MOSArchitecture] = p("osArchitecture", odata.Enum, false, openatp.OSArchitectures...)
+	props[MID] = p(MachineProperties[MID], odata.String, true)
+	props[MComputerDNSName] = p(MachineProperties[MComputerDNSName], odata.String, true)
+	props[MFirstSeen] = p(MachineProperties[MFirstSeen], odata.Time, false)
+	props[MLastSeen] = p(MachineProperties[MLastSeen], odata.Time, true)
+	props[MOSPlatform] = p(MachineProperties[MOSPlatform], odata.String, true)
+	props[MOSVersion] = p(MachineProperties[MOSVersion], odata.String, false)
+	props[MOSProcessor] = p(MachineProperties[MOSProcessor], odata.String, false)
+	props[MVersion] = p(MachineProperties[MVersion], odata.String, true)
+	props[MLastIPAddress] = p(MachineProperties[MLastIPAddress], odata.String, true)
+	props[MLastExternalIPAddress] = p(MachineProperties[MLastExternalIPAddress], odata.String, false)
+	props[MAgentVersion] = p(MachineProperties[MAgentVersion], odata.String, false)
+	props[MOSBuild] = p(MachineProperties[MOSBuild], odata.Int, false)
+	props[MHealthStatus] = p(MachineProperties[MHealthStatus], odata.Enum, true, openatp.HealthStatuses...)
+	props[MOnboardingStatus] = p(MachineProperties[MOnboardingStatus], odata.Enum, true, openatp.OnboardingStatuses...)
+	props[MRBACGroupID] = p(MachineProperties[MRBACGroupID], odata.Int, true)
+	props[MRBACGroupName] = p(MachineProperties[MRBACGroupName], odata.String, false)
+	props[MRiskScore] = p(MachineProperties[MRiskScore], odata.Enum, true, openatp.RiskScores...)
+	props[MExposureLevel] = p(MachineProperties[MExposureLevel], odata.Enum, true, openatp.ExposureLevels...)
+	props[MIsAADJoined] = p(MachineProperties[MIsAADJoined], odata.Bool, false)
+	props[MAADDeviceID] = p(MachineProperties[MAADDeviceID], odata.String, true)
+	props[MMachineTags] = p(MachineProperties[MMachineTags], odata.StringCollection, true)
+	props[MDeviceValue] = p(MachineProperties[MDeviceValue], odata.Enum, true, openatp.DeviceValues...)
+	props[MIPAddresses] = p(MachineProperties[MIPAddresses], odata.StringCollection, false)
+	props[MOSArchitecture] = p(MachineProperties[MOSArchitecture], odata.Enum, false, openatp.OSArchitectures...)
 	return odata.NewSchema(props...)
 }
 
