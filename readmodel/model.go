@@ -72,7 +72,6 @@ type tenant struct {
 	used     atomic.Int64         // when last read (Unix seconds), for eviction
 	syncMu   sync.Mutex           // one sync (or publish) at a time
 	building atomic.Bool
-	failures int // consecutive failed builds, under syncMu
 }
 
 // New returns a model of store. Close stops it.
