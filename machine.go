@@ -209,11 +209,15 @@ func checkIP(field string, v *string) error {
 }
 
 // clip shortens s for use in an error message.
-func clip(s string) string {
-	if len(s) <= 64 {
+func clip(s string) string { return Clip(s, 64) }
+
+// Clip shortens s to at most n bytes (cut at a character boundary, "…"
+// appended) for echoing input in an error message.
+func Clip(s string, n int) string {
+	if len(s) <= n {
 		return s
 	}
-	cut := 64
+	cut := n
 	for cut > 0 && !utf8.RuneStart(s[cut]) {
 		cut--
 	}

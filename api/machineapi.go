@@ -67,6 +67,24 @@ func waitView(ctx context.Context, model *readmodel.Model, tenantID string) (*re
 	}
 }
 
+// caller authenticates a request, checks it with check (if not nil) and
+// applies the endpoint's rate limit: the start of every API handler.
+func caller(r *http.Request, authn *authenticator, limiter Limiter, endpoint string, check func(*openatp.Principal) error) (*openatp.Principal, error) {
+	p, err := authn.principal(r)
+	if err != nil {
+		return nil, err
+	}
+	if check != nil {
+		if err := check(p); err != nil {
+			return nil, err
+		}
+	}
+	if err := limit(limiter, r, p, endpoint); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
 // odataError is the 400 of a query the odata package refused.
 func odataError(err error) error {
 	var oe *odata.Error
@@ -81,14 +99,8 @@ func odataError(err error) error {
 // $count, and @odata.nextLink while more match.
 func handleMachines(model *readmodel.Model, authn *authenticator, limiter Limiter) http.Handler {
 	return handlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-		p, err := authn.principal(r)
+		p, err := caller(r, authn, limiter, "machines", requireMachineRead)
 		if err != nil {
-			return err
-		}
-		if err := requireMachineRead(p); err != nil {
-			return err
-		}
-		if err := limit(limiter, r, p, "machines"); err != nil {
 			return err
 		}
 		q, err := odata.ParseQuery(wire.MachineSchema, r.URL.RawQuery, odata.Options{MaxTop: maxPage})
@@ -272,14 +284,8 @@ func writeMachineEntity(w http.ResponseWriter, r *http.Request, view *readmodel.
 // handleFindByTag serves GET /api/machines/findbytag?tag=…&useStartsWithFilter=….
 func handleFindByTag(model *readmodel.Model, authn *authenticator, limiter Limiter) http.Handler {
 	return handlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-		p, err := authn.principal(r)
+		p, err := caller(r, authn, limiter, "machines/findbytag", requireMachineRead)
 		if err != nil {
-			return err
-		}
-		if err := requireMachineRead(p); err != nil {
-			return err
-		}
-		if err := limit(limiter, r, p, "machines/findbytag"); err != nil {
 			return err
 		}
 		q := r.URL.Query()

@@ -28,14 +28,8 @@ var (
 // user has logged on to, ordered by machine id.
 func handleUserMachines(store openatp.Store, model *readmodel.Model, authn *authenticator, limiter Limiter, unknownEmpty bool) http.Handler {
 	return handlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-		p, err := authn.principal(r)
+		p, err := caller(r, authn, limiter, "users/machines", requireMachineRead)
 		if err != nil {
-			return err
-		}
-		if err := requireMachineRead(p); err != nil {
-			return err
-		}
-		if err := limit(limiter, r, p, "users/machines"); err != nil {
 			return err
 		}
 		if err := noQuery(r); err != nil {
@@ -279,14 +273,4 @@ func parseUserID(id string) (ref openatp.UserRef, hint string) {
 }
 
 // clipID shortens an echoed id so error messages stay small.
-func clipID(s string) string {
-	const max = 100
-	if len(s) <= max {
-		return s
-	}
-	cut := max
-	for cut > 0 && s[cut]&0xC0 == 0x80 {
-		cut--
-	}
-	return s[:cut] + "…"
-}
+func clipID(s string) string { return openatp.Clip(s, 100) }

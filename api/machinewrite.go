@@ -57,6 +57,17 @@ func writeScope(r *http.Request, model *readmodel.Model, p *openatp.Principal, p
 	return view, access, nil
 }
 
+// writeCall authenticates a write, applies the endpoint's rate limit and
+// reads its JSON object body.
+func writeCall(r *http.Request, authn *authenticator, limiter Limiter, endpoint string) (*openatp.Principal, map[string]json.RawMessage, error) {
+	p, err := caller(r, authn, limiter, endpoint, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	body, err := readObject(r)
+	return p, body, err
+}
+
 // readObject reads a JSON object body into its top-level properties.
 func readObject(r *http.Request) (map[string]json.RawMessage, error) {
 	b, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxWriteBody))
@@ -167,14 +178,7 @@ func updateOne(w http.ResponseWriter, r *http.Request, model *readmodel.Model, s
 // handleMachineTags serves POST /api/machines/{id}/tags.
 func handleMachineTags(model *readmodel.Model, store openatp.Store, authn *authenticator, limiter Limiter) http.Handler {
 	return handlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-		p, err := authn.principal(r)
-		if err != nil {
-			return err
-		}
-		if err := limit(limiter, r, p, "machines/tags"); err != nil {
-			return err
-		}
-		body, err := readObject(r)
+		p, body, err := writeCall(r, authn, limiter, "machines/tags")
 		if err != nil {
 			return err
 		}
@@ -189,14 +193,7 @@ func handleMachineTags(model *readmodel.Model, store openatp.Store, authn *authe
 // handleSetDeviceValue serves POST /api/machines/{id}/setDeviceValue.
 func handleSetDeviceValue(model *readmodel.Model, store openatp.Store, authn *authenticator, limiter Limiter) http.Handler {
 	return handlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-		p, err := authn.principal(r)
-		if err != nil {
-			return err
-		}
-		if err := limit(limiter, r, p, "machines/setDeviceValue"); err != nil {
-			return err
-		}
-		body, err := readObject(r)
+		p, body, err := writeCall(r, authn, limiter, "machines/setDeviceValue")
 		if err != nil {
 			return err
 		}
@@ -220,14 +217,7 @@ func handleSetDeviceValue(model *readmodel.Model, store openatp.Store, authn *au
 // refused.
 func handlePatchMachine(model *readmodel.Model, store openatp.Store, authn *authenticator, limiter Limiter) http.Handler {
 	return handlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-		p, err := authn.principal(r)
-		if err != nil {
-			return err
-		}
-		if err := limit(limiter, r, p, "machines"); err != nil {
-			return err
-		}
-		body, err := readObject(r)
+		p, body, err := writeCall(r, authn, limiter, "machines")
 		if err != nil {
 			return err
 		}
@@ -270,14 +260,7 @@ func handlePatchMachine(model *readmodel.Model, store openatp.Store, authn *auth
 // updated machines.
 func handleBulkTags(model *readmodel.Model, store openatp.Store, authn *authenticator, limiter Limiter) http.Handler {
 	return handlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-		p, err := authn.principal(r)
-		if err != nil {
-			return err
-		}
-		if err := limit(limiter, r, p, "machines/tags"); err != nil {
-			return err
-		}
-		body, err := readObject(r)
+		p, body, err := writeCall(r, authn, limiter, "machines/tags")
 		if err != nil {
 			return err
 		}
@@ -329,22 +312,25 @@ func handleBulkTags(model *readmodel.Model, store openatp.Store, authn *authenti
 	})
 }
 
+// requireUserRead refuses a caller without User.Read.All (application or
+// delegated, as documented for logonusers).
+func requireUserRead(p *openatp.Principal) error {
+	if p.HasAny(openatp.PermUserReadAll) {
+		return nil
+	}
+	kind, have := "application roles", p.Roles
+	if p.Delegated {
+		kind, have = "delegated permissions", p.Scopes
+	}
+	return openatp.CodedErrorf(openatp.Forbidden, "Forbidden", "Missing %s. API required permissions: %s, %s: %s.",
+		kind, openatp.PermUserReadAll, kind, strings.Join(have, ","))
+}
+
 // handleLogonUsers serves GET /api/machines/{id}/logonusers.
 func handleLogonUsers(model *readmodel.Model, store openatp.Store, authn *authenticator, limiter Limiter) http.Handler {
 	return handlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-		p, err := authn.principal(r)
+		p, err := caller(r, authn, limiter, "machines/logonusers", requireUserRead)
 		if err != nil {
-			return err
-		}
-		if !p.HasAny(openatp.PermUserReadAll) {
-			kind, have := "application roles", p.Roles
-			if p.Delegated {
-				kind, have = "delegated permissions", p.Scopes
-			}
-			return openatp.CodedErrorf(openatp.Forbidden, "Forbidden", "Missing %s. API required permissions: %s, %s: %s.",
-				kind, openatp.PermUserReadAll, kind, strings.Join(have, ","))
-		}
-		if err := limit(limiter, r, p, "machines/logonusers"); err != nil {
 			return err
 		}
 		if err := noQuery(r); err != nil {

@@ -70,20 +70,7 @@ func (c *RBAC) Access(p *openatp.Principal) (*openatp.Access, error) {
 	}
 	if !a.Has(openatp.PermViewData) {
 		return nil, openatp.CodedErrorf(openatp.Forbidden, "Forbidden",
-			"The user %s has no role with the '%s' permission.", clip(p.UserName), openatp.PermViewData)
+			"The user %s has no role with the '%s' permission.", openatp.Clip(p.UserName, 100), openatp.PermViewData)
 	}
 	return a, nil
-}
-
-// clip shortens an echoed name so error messages stay small.
-func clip(s string) string {
-	const max = 100
-	if len(s) <= max {
-		return s
-	}
-	cut := max
-	for cut > 0 && s[cut]&0xC0 == 0x80 {
-		cut--
-	}
-	return s[:cut] + "…"
 }

@@ -50,7 +50,9 @@ var IPAddressProperties = []string{"ipAddress", "macAddress", "type", "operation
 
 // DerivedMachineProperty reports whether a Machine property is derived by
 // openatp (from the tenant's device groups) rather than stored.
-func DerivedMachineProperty(name string) bool { return name == "rbacGroupId" || name == "rbacGroupName" }
+func DerivedMachineProperty(name string) bool {
+	return name == "rbacGroupId" || name == "rbacGroupName"
+}
 
 // MachineStringField returns the field of m that holds the optional
 // string property name, or nil if name is not one.
