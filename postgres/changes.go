@@ -99,3 +99,10 @@ func (db *DB) Changes(ctx context.Context, tenantID string, since uint64, limit 
 	}
 	return ch, nil
 }
+
+// ScanTenant streams the tenant as Snapshot does: Snapshot's order (by
+// machine id; relations by user, then machine id) is one ScanTenant allows,
+// and PostgreSQL reads it without a lookup per row.
+func (db *DB) ScanTenant(ctx context.Context, tenantID string, machine func(openatp.Machine) error, rel func(openatp.UserMachine) error) error {
+	return db.Snapshot(ctx, tenantID, machine, rel)
+}

@@ -8,7 +8,6 @@ import (
 	"slices"
 
 	"github.com/openatp/openatp"
-	"github.com/openatp/openatp/odata"
 	"github.com/openatp/openatp/wire"
 )
 
@@ -22,7 +21,7 @@ type content struct {
 	slots     pages[machineSlot]
 	order     []uint32 // the live slots, ordered by machine id
 	users     *userTable
-	names     *nameTable
+	names     *nameIndex
 	relations int   // (user, machine) relations
 	garbage   int64 // JSON bytes of replaced and deleted machines
 }
@@ -64,8 +63,8 @@ func (u *userTable) shard(nameKey string) int {
 	return int(maphash.String(u.seed, nameKey) % userShards)
 }
 
-// buildContent reads one Snapshot of the tenant. The content version is
-// read first: the snapshot is at least that recent, and applying the
+// buildContent reads the tenant with one ScanTenant. The content version
+// is read first: the scan is at least that recent, and applying the
 // changes since it later is harmless (the feed is state-based).
 func buildContent(ctx context.Context, store openatp.Store, tenantID string) (*content, error) {
 	cv, err := store.ContentVersion(ctx, tenantID)
@@ -76,7 +75,7 @@ func buildContent(ctx context.Context, store openatp.Store, tenantID string) (*c
 	for i := range c.users.shards {
 		c.users.shards[i] = map[string][]userMachines{}
 	}
-	c.names = newNameTable(c.users)
+	c.names = newNameIndex(1024)
 	ok := false
 	defer func() {
 		if !ok {
@@ -85,36 +84,45 @@ func buildContent(ctx context.Context, store openatp.Store, tenantID string) (*c
 	}()
 	in := interner{}
 	var (
-		buf       []byte
-		lastName  string
-		lastDom   string
-		cur       *userMachines
-		unordered bool
+		buf      []byte
+		lastName string
+		lastDom  string
+		cur      *userMachines
+		sorted   bool
 	)
-	err = store.Snapshot(ctx, tenantID,
+	var byID map[[20]byte]uint32 // for the relations: a lookup per relation
+	sortOrder := func() {
+		if !sorted {
+			slices.SortFunc(c.order, c.compareSlots)
+			byID = make(map[[20]byte]uint32, len(c.order))
+			for _, s := range c.order {
+				byID[c.slots.at(s).id] = s
+			}
+			sorted = true
+		}
+	}
+	err = store.ScanTenant(ctx, tenantID,
 		func(m openatp.Machine) error {
 			s, err := c.encode(&m, &in, &buf)
 			if err != nil {
 				return err
 			}
-			if n := c.slots.len(); n > 0 && bytes.Compare(c.slots.at(uint32(n - 1)).id[:], s.id[:]) >= 0 {
-				unordered = true
-			}
 			slot := uint32(c.slots.len())
 			c.order = append(c.order, slot)
 			c.slots.appendValue(s)
-			if s.key.name != "" {
-				k := odata.Fold(s.key.name)
-				sh := c.names.shards[c.names.shard(k)]
-				sh[k] = append(sh[k], slot)
-			}
+			c.names.add(s.key.name, slot, c.nameOf)
 			return nil
 		},
 		func(um openatp.UserMachine) error {
-			if unordered {
+			sortOrder()
+			var id [20]byte
+			if len(um.MachineID) != 40 {
 				return nil
 			}
-			i, found := c.find(um.MachineID)
+			if _, err := hex.Decode(id[:], []byte(um.MachineID)); err != nil {
+				return nil
+			}
+			i, found := byID[id]
 			if !found {
 				return nil
 			}
@@ -133,13 +141,16 @@ func buildContent(ctx context.Context, store openatp.Store, tenantID string) (*c
 	if err != nil {
 		return nil, err
 	}
-	if unordered {
-		return nil, openatp.Errorf(openatp.Internal, "store snapshot is not ordered by machine id")
+	sortOrder()
+	for i := 1; i < len(c.order); i++ {
+		if c.compareSlots(c.order[i-1], c.order[i]) == 0 {
+			return nil, openatp.Errorf(openatp.Internal, "the store listed machine %x twice", c.slots.at(c.order[i]).id)
+		}
 	}
 	for _, sh := range c.users.shards {
 		for _, list := range sh {
 			for i := range list {
-				slices.Sort(list[i].slots) // slots of a build are in id order
+				slices.SortFunc(list[i].slots, c.compareSlots)
 				list[i].slots = slices.Compact(list[i].slots)
 			}
 		}
@@ -201,6 +212,9 @@ func (in *interner) intern(s string) string {
 	return s
 }
 
+// nameOf returns the computer name of slot s.
+func (c *content) nameOf(s uint32) string { return c.slots.at(s).key.name }
+
 // find returns the slot of a live machine by its hex id.
 func (c *content) find(hexID string) (uint32, bool) {
 	var id [20]byte
@@ -234,7 +248,8 @@ func (c *content) compareSlots(a, b uint32) int {
 func (c *content) apply(ch *openatp.Changes) (*content, []uint32, error) {
 	n := &content{version: ch.Version, arena: c.arena, users: c.users, relations: c.relations, garbage: c.garbage, order: c.order}
 	ed := c.slots.edit()
-	ne := c.names.edit()
+	ne := c.names.clone()
+	nameOf := func(s uint32) string { return ed.p.at(s).key.name }
 	var changed, added []uint32
 	removed := map[uint32]bool{}
 	gone := map[string]uint32{} // deleted machines: their relations go too
@@ -250,7 +265,8 @@ func (c *content) apply(ch *openatp.Changes) (*content, []uint32, error) {
 			n.garbage += int64(len(c.arena.get(prev.json)))
 			if prev.key.name != s.key.name {
 				ne.remove(prev.key.name, old)
-				ne.add(s.key.name, old)
+				ed.set(old, s)
+				ne.add(s.key.name, old, nameOf)
 			}
 			ed.set(old, s)
 			changed = append(changed, old)
@@ -258,7 +274,7 @@ func (c *content) apply(ch *openatp.Changes) (*content, []uint32, error) {
 		}
 		slot := uint32(ed.p.len())
 		ed.set(slot, s)
-		ne.add(s.key.name, slot)
+		ne.add(s.key.name, slot, nameOf)
 		changed, added = append(changed, slot), append(added, slot)
 	}
 	for _, id := range ch.Deleted {
@@ -275,7 +291,7 @@ func (c *content) apply(ch *openatp.Changes) (*content, []uint32, error) {
 		gone[id] = old
 	}
 	n.slots = ed.done()
-	n.names = ne.n
+	n.names = ne
 	if len(added) > 0 || len(removed) > 0 {
 		order := make([]uint32, 0, len(c.order)+len(added))
 		for _, s := range c.order {

@@ -25,6 +25,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -302,8 +303,15 @@ func (m *Model) build(t *tenant) {
 	t.syncMu.Lock()
 	t.publish(v)
 	t.syncMu.Unlock()
-	m.log.Info("index built", "tenant", t.id, "machines", len(c.order), "users", v.Users(), "duration", time.Since(start))
+	m.log.Info("index built", "tenant", t.id, "machines", len(c.order), "users", v.Users(), "duration", time.Since(start),
+		"bytes", c.memory())
 	m.evict(t)
+	if c.memory() > 64<<20 {
+		// A large build leaves hundreds of megabytes of garbage (rows
+		// read, buffers grown); give it back now rather than over the
+		// minutes the scavenger would take.
+		debug.FreeOSMemory()
+	}
 }
 
 // evict drops the views of the least recently read tenants, but keep,

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -228,6 +229,25 @@ func TestRandomizedAgainstStore(t *testing.T) {
 				if got != want {
 					v.Release()
 					t.Fatalf("step %d, user %+v:\nread model: %s\nstore:      %s", step, ref, got, want)
+				}
+			}
+		}
+		// Machines by name, as GET /api/machines/{name} finds them.
+		for range 12 {
+			n := w.rng.IntN(w.machines)
+			for _, dom := range []string{"contoso.com", "FABRIKAM.com"} {
+				name := fmt.Sprintf("HOST%d.%s", n, dom)
+				want := ""
+				if m, err := store.Machine(ctx, tn.ID, w.machineID(n)); err == nil && strings.EqualFold(*m.ComputerDNSName, name) {
+					want = m.ID
+				}
+				got := ""
+				if s, ok := v.Machine(name); ok {
+					got = v.MachineID(s)
+				}
+				if got != want {
+					v.Release()
+					t.Fatalf("step %d: machine named %s: read model %q, store %q", step, name, got, want)
 				}
 			}
 		}

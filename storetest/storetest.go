@@ -84,6 +84,7 @@ func Run(t *testing.T, open func(t *testing.T) openatp.Store, opts ...Option) {
 		{"GroupManagement", testGroupManagement},
 		{"ContentVersion", testContentVersion},
 		{"Changes", testChanges},
+		{"ScanTenant", testScanTenant},
 		{"MachineUsers", testMachineUsers},
 		{"UpdateMachine", testUpdateMachine},
 		{"MachinesByIP", testMachinesByIP},
