@@ -152,7 +152,7 @@ case "$WRITER" in
       -batch 20 -every 250ms -duration "$DURATION" >"$OUT/writer.out" 2>&1 &
     WPID=$! ;;
   bulk)
-    "$OUT/writer" -db "$DBARG" -tenant bench.example -gen 100000 >"$OUT/bulk.jsonl"
+    "$OUT/writer" -db "$DBARG" -tenant bench.example -base "http://127.0.0.1:$PORT" -token "$TOKEN" -gen 100000 >"$OUT/bulk.jsonl"
     ( sleep 2; /usr/bin/time -f "import: %e s" "$OUT/openatp" import --data "$DATA" --db "$DBARG" --tenant bench.example \
         --batch-size 5000 "$OUT/bulk.jsonl" >"$OUT/writer.out" 2>&1 ) &
     WPID=$! ;;

@@ -37,7 +37,7 @@ func main() {
 	batch := flag.Int("batch", 20, "logon events per batch")
 	every := flag.Duration("every", 250*time.Millisecond, "pause between batches")
 	duration := flag.Duration("duration", 20*time.Second, "how long to write")
-	gen := flag.Int("gen", 0, "instead of writing, print this many logon events (NDJSON) on user1's machines, for an import")
+	gen := flag.Int("gen", 0, "instead of writing, print this many logon events (NDJSON) on the first machines, for an import")
 	flag.Parse()
 	ctx := context.Background()
 	var store openatp.Store
@@ -58,16 +58,16 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	ms, err := store.UserMachines(ctx, t.ID, openatp.UserRef{Name: "user1"})
-	if err != nil || len(ms) == 0 {
-		log.Fatalf("user1's machines: %v", err)
-	}
 	store.Close()
+	ms, err := firstMachines(*base, *token, 100)
+	if err != nil {
+		log.Fatal(err)
+	}
 	if *gen > 0 {
 		w := bufio.NewWriter(os.Stdout)
 		for i := range *gen {
 			fmt.Fprintf(w, `{"machineId":%q,"accountName":"bulk%d","accountDomain":"bench","logonType":"Network","timestamp":"2024-01-01T00:00:00Z"}`+"\n",
-				ms[i%len(ms)].ID, i%5000)
+				ms[i%len(ms)], i%5000)
 		}
 		if err := w.Flush(); err != nil {
 			log.Fatal(err)
@@ -88,7 +88,7 @@ func main() {
 			if j == 0 {
 				name = fresh
 			}
-			ev := map[string]any{"machineId": ms[(i+j)%len(ms)].ID, "accountName": name, "accountDomain": "bench",
+			ev := map[string]any{"machineId": ms[(i+j)%len(ms)], "accountName": name, "accountDomain": "bench",
 				"logonType": "Interactive", "timestamp": time.Now().UTC().Format(time.RFC3339Nano)}
 			b, _ := json.Marshal(ev)
 			body.Write(append(b, '\n'))
@@ -127,3 +127,27 @@ func main() {
 }
 
 func ms2(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// firstMachines reads the ids of the first n machines through the API.
+func firstMachines(base, token string, n int) ([]string, error) {
+	req, _ := http.NewRequest("GET", fmt.Sprintf("%s/api/machines?$top=%d&$select=id", base, n), nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var page struct {
+		Value []struct {
+			ID string `json:"id"`
+		} `json:"value"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&page); err != nil || len(page.Value) == 0 {
+		return nil, fmt.Errorf("GET /api/machines: %d, %v", resp.StatusCode, err)
+	}
+	ids := make([]string, len(page.Value))
+	for i, m := range page.Value {
+		ids[i] = m.ID
+	}
+	return ids, nil
+}
