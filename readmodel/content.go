@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/hex"
 	"hash/maphash"
+	"maps"
 	"slices"
 
 	"github.com/openatp/openatp"
@@ -248,7 +249,13 @@ func (c *content) compareSlots(a, b uint32) int {
 func (c *content) apply(ch *openatp.Changes) (*content, []uint32, error) {
 	n := &content{version: ch.Version, arena: c.arena, users: c.users, relations: c.relations, garbage: c.garbage, order: c.order}
 	ed := c.slots.edit()
-	ne := c.names.clone()
+	var ne *nameIndex // copied on the first change of a name
+	names := func() *nameIndex {
+		if ne == nil {
+			ne = c.names.clone()
+		}
+		return ne
+	}
 	nameOf := func(s uint32) string { return ed.p.at(s).key.name }
 	var changed, added []uint32
 	removed := map[uint32]bool{}
@@ -264,9 +271,9 @@ func (c *content) apply(ch *openatp.Changes) (*content, []uint32, error) {
 			prev := c.slots.at(old)
 			n.garbage += int64(len(c.arena.get(prev.json)))
 			if prev.key.name != s.key.name {
-				ne.remove(prev.key.name, old)
+				names().remove(prev.key.name, old)
 				ed.set(old, s)
-				ne.add(s.key.name, old, nameOf)
+				names().add(s.key.name, old, nameOf)
 			}
 			ed.set(old, s)
 			changed = append(changed, old)
@@ -274,7 +281,7 @@ func (c *content) apply(ch *openatp.Changes) (*content, []uint32, error) {
 		}
 		slot := uint32(ed.p.len())
 		ed.set(slot, s)
-		ne.add(s.key.name, slot, nameOf)
+		names().add(s.key.name, slot, nameOf)
 		changed, added = append(changed, slot), append(added, slot)
 	}
 	for _, id := range ch.Deleted {
@@ -286,12 +293,15 @@ func (c *content) apply(ch *openatp.Changes) (*content, []uint32, error) {
 		n.garbage += int64(len(c.arena.get(s.json)))
 		s.alive = false
 		ed.set(old, s)
-		ne.remove(s.key.name, old)
+		names().remove(s.key.name, old)
 		removed[old] = true
 		gone[id] = old
 	}
 	n.slots = ed.done()
-	n.names = ne
+	n.names = c.names
+	if ne != nil {
+		n.names = ne
+	}
 	if len(added) > 0 || len(removed) > 0 {
 		order := make([]uint32, 0, len(c.order)+len(added))
 		for _, s := range c.order {
@@ -369,11 +379,7 @@ func (n *content) applyRelations(rels []openatp.RelationChange, gone map[string]
 }
 
 func cloneShard(m map[string][]userMachines) map[string][]userMachines {
-	c := make(map[string][]userMachines, len(m)+1)
-	for k, v := range m {
-		c[k] = v
-	}
-	return c
+	return maps.Clone(m) // the runtime copies the map's memory whole
 }
 
 // memory estimates what the content holds, for the memory budget: the

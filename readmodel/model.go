@@ -202,6 +202,7 @@ func (m *Model) sync(ctx context.Context, t *tenant, dv uint64) (*View, error) {
 		m.startBuild(t)
 		return nil, nil
 	}
+	start := time.Now()
 	// Read the version first: what follows is at least as recent.
 	v0, err := m.store.DataVersion(ctx)
 	if err != nil {
@@ -215,6 +216,7 @@ func (m *Model) sync(ctx context.Context, t *tenant, dv uint64) (*View, error) {
 	if err != nil {
 		return nil, m.storeErr(err, t)
 	}
+	read := time.Since(start)
 	if ch.Rebuild {
 		m.startBuild(t)
 		return nil, nil
@@ -237,7 +239,7 @@ func (m *Model) sync(ctx context.Context, t *tenant, dv uint64) (*View, error) {
 		group = assignGroups(c, rbac, nil, nil)
 	}
 	m.log.Debug("index synced", "tenant", t.id, "machines", len(ch.Machines), "deleted", len(ch.Deleted),
-		"relations", len(ch.Relations), "regroup", regroup)
+		"relations", len(ch.Relations), "regroup", regroup, "read", read, "duration", time.Since(start))
 	v := newView(c, rbac, v0, group)
 	v.exact = true
 	v.tryRetain() // the caller's
