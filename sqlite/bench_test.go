@@ -170,20 +170,21 @@ func TestMain(m *testing.M) {
 func BenchmarkAddLogons(b *testing.B) {
 	sz := sizes()
 	ls := benchLogons(sz, sz.logons, 1)
-	var elapsed time.Duration
+	var elapsed, cpu time.Duration
 	for b.Loop() {
 		b.StopTimer()
 		dir := b.TempDir()
 		db := openBenchDB(b, dir)
 		b.StartTimer()
-		start := time.Now()
+		start, startCPU := time.Now(), cpuTime()
 		addLogons(b, db, ls)
-		elapsed += time.Since(start)
+		elapsed, cpu = elapsed+time.Since(start), cpu+cpuTime()-startCPU
 		b.StopTimer()
 		db.Close()
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(len(ls)*b.N)/elapsed.Seconds(), "events/s")
+	b.ReportMetric(float64(cpu.Nanoseconds())/float64(len(ls)*b.N), "cpu-ns/event")
 }
 
 // BenchmarkUpsertMachines loads the benchmark tenant's machines in batches
@@ -191,7 +192,7 @@ func BenchmarkAddLogons(b *testing.B) {
 func BenchmarkUpsertMachines(b *testing.B) {
 	ctx := context.Background()
 	ms := benchMachines(sizes().machines)
-	var elapsed time.Duration
+	var elapsed, cpu time.Duration
 	for b.Loop() {
 		b.StopTimer()
 		db, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "bench.db"))
@@ -202,18 +203,19 @@ func BenchmarkUpsertMachines(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.StartTimer()
-		start := time.Now()
+		start, startCPU := time.Now(), cpuTime()
 		for c := range slices.Chunk(ms, benchBatch) {
 			if err := db.UpsertMachines(ctx, benchTenant, c); err != nil {
 				b.Fatal(err)
 			}
 		}
-		elapsed += time.Since(start)
+		elapsed, cpu = elapsed+time.Since(start), cpu+cpuTime()-startCPU
 		b.StopTimer()
 		db.Close()
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(len(ms)*b.N)/elapsed.Seconds(), "machines/s")
+	b.ReportMetric(float64(cpu.Nanoseconds())/float64(len(ms)*b.N), "cpu-ns/machine")
 }
 
 // BenchmarkWriteBatchMachines loads the benchmark tenant's machines into a
@@ -222,7 +224,7 @@ func BenchmarkUpsertMachines(b *testing.B) {
 func BenchmarkWriteBatchMachines(b *testing.B) {
 	ctx := context.Background()
 	ms := benchMachines(sizes().machines)
-	var elapsed time.Duration
+	var elapsed, cpu time.Duration
 	for b.Loop() {
 		b.StopTimer()
 		db, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "bench.db"))
@@ -233,7 +235,7 @@ func BenchmarkWriteBatchMachines(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.StartTimer()
-		start := time.Now()
+		start, startCPU := time.Now(), cpuTime()
 		err = db.WriteBatch(ctx, benchTenant, func(w openatp.BatchWriter) error {
 			for c := range slices.Chunk(ms, 5000) {
 				if err := w.UpsertMachines(c); err != nil {
@@ -245,12 +247,13 @@ func BenchmarkWriteBatchMachines(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		elapsed += time.Since(start)
+		elapsed, cpu = elapsed+time.Since(start), cpu+cpuTime()-startCPU
 		b.StopTimer()
 		db.Close()
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(len(ms)*b.N)/elapsed.Seconds(), "machines/s")
+	b.ReportMetric(float64(cpu.Nanoseconds())/float64(len(ms)*b.N), "cpu-ns/machine")
 }
 
 // BenchmarkAddLogonsIncremental adds batches of 10,000 new events to the
@@ -259,15 +262,19 @@ func BenchmarkAddLogonsIncremental(b *testing.B) {
 	db := loadedDB(b)
 	seed := uint64(100)
 	var events int
+	var cpu time.Duration
 	for b.Loop() {
 		b.StopTimer()
 		ls := benchLogons(sizes(), benchBatch, seed)
 		seed++
 		b.StartTimer()
+		startCPU := cpuTime()
 		addLogons(b, db, ls)
+		cpu += cpuTime() - startCPU
 		events += len(ls)
 	}
 	b.ReportMetric(float64(events)/b.Elapsed().Seconds(), "events/s")
+	b.ReportMetric(float64(cpu.Nanoseconds())/float64(events), "cpu-ns/event")
 }
 
 // BenchmarkUserMachines asks for the machines of a random user (name only,
