@@ -38,3 +38,13 @@ func MigrationNames(t *testing.T) []string {
 	}
 	return names
 }
+
+// IPHistoryRows counts the rows of the IP history of all tenants.
+func IPHistoryRows(t *testing.T, db *DB) int {
+	t.Helper()
+	var n int
+	if err := db.pool.QueryRow(context.Background(), "SELECT count(*) FROM machine_ips").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}

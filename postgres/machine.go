@@ -150,7 +150,7 @@ func (db *DB) UpsertMachines(ctx context.Context, tenantID string, ms []openatp.
 func encodeMachines(ms []openatp.Machine, now time.Time) (*machineCols, error) {
 	last := make(map[string]int, len(ms))
 	norm := make([]openatp.Machine, len(ms))
-	cols := &machineCols{}
+	cols := &machineCols{history: make([]storeutil.IPSeen, 0, len(ms))}
 	for i := range ms {
 		norm[i] = ms[i]
 		if err := norm[i].Normalize(); err != nil {

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"math/rand/v2"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -52,18 +53,25 @@ func benchMachines(n int) []openatp.Machine {
 	for i := range ms {
 		first := base.Add(time.Duration(i) * time.Second)
 		last := first.Add(30 * 24 * time.Hour)
+		ip := benchIP(i)
 		ms[i] = openatp.Machine{
 			ID: benchMachineID(i), ComputerDNSName: openatp.Ptr(fmt.Sprintf("host%06d.contoso.com", i)),
 			FirstSeen: &first, LastSeen: &last, OSPlatform: openatp.Ptr("Windows11"), OSVersion: openatp.Ptr("10.0"),
-			LastIPAddress: openatp.Ptr("10.1.2.3"), AgentVersion: openatp.Ptr("10.8750.22621.1105"),
+			LastIPAddress: openatp.Ptr(ip), AgentVersion: openatp.Ptr("10.8750.22621.1105"),
 			OSBuild: openatp.Ptr(int64(22621)), HealthStatus: openatp.Ptr("Active"), OnboardingStatus: openatp.Ptr("Onboarded"),
 			RiskScore: openatp.Ptr("Low"), ExposureLevel: openatp.Ptr("Medium"), IsAADJoined: openatp.Ptr(true),
 			MachineTags: []string{"tag" + strconv.Itoa(i%10)}, DeviceValue: openatp.Ptr("Normal"),
-			IPAddresses:    []openatp.IPAddress{{IPAddress: "10.1.2.3", MACAddress: openatp.Ptr("00155D0A0B0C"), Type: openatp.Ptr("Ethernet"), OperationalStatus: openatp.Ptr("Up")}},
+			IPAddresses:    []openatp.IPAddress{{IPAddress: ip, MACAddress: openatp.Ptr("00155D0A0B0C"), Type: openatp.Ptr("Ethernet"), OperationalStatus: openatp.Ptr("Up")}},
 			OSArchitecture: openatp.Ptr("64-bit"),
 		}
 	}
 	return ms
+}
+
+// benchIP returns the address of machine i: two machines per address.
+func benchIP(i int) string {
+	j := i / 2
+	return fmt.Sprintf("10.%d.%d.%d", j>>16&255, j>>8&255, j&255)
 }
 
 // benchLogons returns n logons: each user logs on to a few machines of its
@@ -162,20 +170,21 @@ func TestMain(m *testing.M) {
 func BenchmarkAddLogons(b *testing.B) {
 	sz := sizes()
 	ls := benchLogons(sz, sz.logons, 1)
-	var elapsed time.Duration
+	var elapsed, cpu time.Duration
 	for b.Loop() {
 		b.StopTimer()
 		dir := b.TempDir()
 		db := openBenchDB(b, dir)
 		b.StartTimer()
-		start := time.Now()
+		start, startCPU := time.Now(), cpuTime()
 		addLogons(b, db, ls)
-		elapsed += time.Since(start)
+		elapsed, cpu = elapsed+time.Since(start), cpu+cpuTime()-startCPU
 		b.StopTimer()
 		db.Close()
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(len(ls)*b.N)/elapsed.Seconds(), "events/s")
+	b.ReportMetric(float64(cpu.Nanoseconds())/float64(len(ls)*b.N), "cpu-ns/event")
 }
 
 // BenchmarkUpsertMachines loads the benchmark tenant's machines in batches
@@ -183,7 +192,7 @@ func BenchmarkAddLogons(b *testing.B) {
 func BenchmarkUpsertMachines(b *testing.B) {
 	ctx := context.Background()
 	ms := benchMachines(sizes().machines)
-	var elapsed time.Duration
+	var elapsed, cpu time.Duration
 	for b.Loop() {
 		b.StopTimer()
 		db, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "bench.db"))
@@ -194,18 +203,57 @@ func BenchmarkUpsertMachines(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.StartTimer()
-		start := time.Now()
+		start, startCPU := time.Now(), cpuTime()
 		for c := range slices.Chunk(ms, benchBatch) {
 			if err := db.UpsertMachines(ctx, benchTenant, c); err != nil {
 				b.Fatal(err)
 			}
 		}
-		elapsed += time.Since(start)
+		elapsed, cpu = elapsed+time.Since(start), cpu+cpuTime()-startCPU
 		b.StopTimer()
 		db.Close()
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(len(ms)*b.N)/elapsed.Seconds(), "machines/s")
+	b.ReportMetric(float64(cpu.Nanoseconds())/float64(len(ms)*b.N), "cpu-ns/machine")
+}
+
+// BenchmarkWriteBatchMachines loads the benchmark tenant's machines into a
+// new database as an import does: one WriteBatch, 5,000 machines per
+// write.
+func BenchmarkWriteBatchMachines(b *testing.B) {
+	ctx := context.Background()
+	ms := benchMachines(sizes().machines)
+	var elapsed, cpu time.Duration
+	for b.Loop() {
+		b.StopTimer()
+		db, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "bench.db"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := db.CreateTenant(ctx, openatp.Tenant{ID: benchTenant, Name: "bench.example"}); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		start, startCPU := time.Now(), cpuTime()
+		err = db.WriteBatch(ctx, benchTenant, func(w openatp.BatchWriter) error {
+			for c := range slices.Chunk(ms, 5000) {
+				if err := w.UpsertMachines(c); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		elapsed, cpu = elapsed+time.Since(start), cpu+cpuTime()-startCPU
+		b.StopTimer()
+		db.Close()
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(len(ms)*b.N)/elapsed.Seconds(), "machines/s")
+	b.ReportMetric(float64(cpu.Nanoseconds())/float64(len(ms)*b.N), "cpu-ns/machine")
 }
 
 // BenchmarkAddLogonsIncremental adds batches of 10,000 new events to the
@@ -214,15 +262,19 @@ func BenchmarkAddLogonsIncremental(b *testing.B) {
 	db := loadedDB(b)
 	seed := uint64(100)
 	var events int
+	var cpu time.Duration
 	for b.Loop() {
 		b.StopTimer()
 		ls := benchLogons(sizes(), benchBatch, seed)
 		seed++
 		b.StartTimer()
+		startCPU := cpuTime()
 		addLogons(b, db, ls)
+		cpu += cpuTime() - startCPU
 		events += len(ls)
 	}
 	b.ReportMetric(float64(events)/b.Elapsed().Seconds(), "events/s")
+	b.ReportMetric(float64(cpu.Nanoseconds())/float64(events), "cpu-ns/event")
 }
 
 // BenchmarkUserMachines asks for the machines of a random user (name only,
@@ -239,6 +291,51 @@ func BenchmarkUserMachines(b *testing.B) {
 		lat = append(lat, time.Since(start))
 		if err != nil && !openatp.IsKind(err, openatp.NotFound) {
 			b.Fatal(err)
+		}
+	}
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+}
+
+// BenchmarkMachineUsers asks for the users of a random machine of the
+// loaded tenant and reports the median latency.
+func BenchmarkMachineUsers(b *testing.B) {
+	db := loadedDB(b)
+	ctx := context.Background()
+	r := rand.New(rand.NewPCG(7, 7))
+	var lat []time.Duration
+	for b.Loop() {
+		id := benchMachineID(r.IntN(sizes().machines))
+		start := time.Now()
+		_, err := db.MachineUsers(ctx, benchTenant, id)
+		lat = append(lat, time.Since(start))
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+}
+
+// BenchmarkMachinesByIP asks which machines had the address of a random
+// machine of the loaded tenant within 15 minutes of its lastSeen, and
+// reports the median latency.
+func BenchmarkMachinesByIP(b *testing.B) {
+	db := loadedDB(b)
+	ctx := context.Background()
+	ms := benchMachines(sizes().machines)
+	r := rand.New(rand.NewPCG(7, 7))
+	var lat []time.Duration
+	for b.Loop() {
+		m := ms[r.IntN(len(ms))]
+		start := time.Now()
+		ids, err := db.MachinesByIP(ctx, benchTenant, netip.MustParseAddr(*m.LastIPAddress),
+			m.LastSeen.Add(-15*time.Minute), m.LastSeen.Add(15*time.Minute))
+		lat = append(lat, time.Since(start))
+		if err != nil || len(ids) == 0 {
+			b.Fatal(ids, err)
 		}
 	}
 	slices.Sort(lat)

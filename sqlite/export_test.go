@@ -41,3 +41,13 @@ func MigrationNames(t *testing.T) []string {
 // ReadsSharedHeader reports whether DataVersion reads the WAL-index header
 // from shared memory (rather than PRAGMA data_version).
 func ReadsSharedHeader(db *DB) bool { return db.shm.Load() != nil }
+
+// IPHistoryRows counts the rows of the IP history of all tenants.
+func IPHistoryRows(t *testing.T, db *DB) int {
+	t.Helper()
+	var n int
+	if err := db.rdb.QueryRow("SELECT count(*) FROM machine_ips").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}

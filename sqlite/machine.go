@@ -104,7 +104,7 @@ func (e *encoded) log(log *storeutil.ChangeLog) {
 // now. Invalid, naming the index of the machine, if one does not normalize
 // or has a time out of range.
 func encodeMachines(ms []openatp.Machine, now time.Time) (*encoded, error) {
-	e := &encoded{args: make([]any, 0, machineWidth*len(ms))}
+	e := &encoded{args: make([]any, 0, machineWidth*len(ms)), ips: make([]storeutil.IPSeen, 0, len(ms))}
 	for i := range ms {
 		m := ms[i]
 		if err := m.Normalize(); err != nil {

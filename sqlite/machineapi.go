@@ -19,8 +19,12 @@ func machineNotFound(id string) error {
 // MachineUsers returns the (user, machine) relations of one machine,
 // ordered by the user's name key, then domain key (byte order), read in
 // one statement: the machine and its relations are of one moment. Finding
-// the relations scans the tenant's (user, machine) rows (see
-// DeleteMachine). NotFound if the tenant has no machine with that id.
+// the relations scans the tenant's (user, machine) rows, in that order:
+// about 25 ms for the tenant of BenchmarkMachineUsers (100,000 machines,
+// 500,000 logon events). An index by machine answers in 0.1 ms but costs
+// a logon import a quarter more CPU time (BenchmarkAddLogons), so there
+// is none (see DeleteMachine). NotFound if the tenant has no machine with
+// that id.
 func (db *DB) MachineUsers(ctx context.Context, tenantID, machineID string) ([]openatp.UserMachine, error) {
 	// The LEFT JOINs keep the machine's row when it has no relation.
 	rows, err := db.read().query(ctx, `SELECT u.account_name, u.account_domain, u.sid,

@@ -27,9 +27,9 @@ type IPSeen struct {
 
 // AppendIPs appends to rows the history rows of the normalized machine m:
 // one for LastIPAddress and one for each IPAddresses entry (not
-// LastExternalIPAddress), seen at m.LastSeen, or at now when it is nil.
-// Invalid if the time is out of range; an address that does not parse
-// (Normalize lets none through) is skipped.
+// LastExternalIPAddress), each address once, seen at m.LastSeen, or at now
+// when it is nil. Invalid if the time is out of range; an address that
+// does not parse (Normalize lets none through) is skipped.
 func AppendIPs(rows []IPSeen, m *openatp.Machine, now time.Time) ([]IPSeen, error) {
 	if m.LastIPAddress == nil && len(m.IPAddresses) == 0 {
 		return rows, nil
@@ -43,26 +43,52 @@ func AppendIPs(rows []IPSeen, m *openatp.Machine, now time.Time) ([]IPSeen, erro
 		return rows, err
 	}
 	start := len(rows)
-	add := func(s string) {
-		a, err := netip.ParseAddr(s)
-		if err != nil {
-			return
-		}
-		ip := openatp.IPKey(a)
-		for _, r := range rows[start:] {
-			if r.IP == ip {
-				return
+	for i := -1; i < len(m.IPAddresses); i++ {
+		var s string
+		if i < 0 {
+			if m.LastIPAddress == nil {
+				continue
 			}
+			s = *m.LastIPAddress
+		} else {
+			s = m.IPAddresses[i].IPAddress
+		}
+		// Most addresses come in canonical form, and the last one is
+		// usually an interface's too: look for the text as it is first.
+		if hasIP(rows[start:], s) {
+			continue
+		}
+		ip, ok := ipKey(s)
+		if !ok || ip != s && hasIP(rows[start:], ip) {
+			continue
 		}
 		rows = append(rows, IPSeen{IP: ip, Seen: seen, MachineID: m.ID})
 	}
-	if m.LastIPAddress != nil {
-		add(*m.LastIPAddress)
-	}
-	for i := range m.IPAddresses {
-		add(m.IPAddresses[i].IPAddress)
-	}
 	return rows, nil
+}
+
+func hasIP(rows []IPSeen, ip string) bool {
+	for i := range rows {
+		if rows[i].IP == ip {
+			return true
+		}
+	}
+	return false
+}
+
+// ipKey returns openatp.IPKey of the address s, and s itself (no
+// allocation) when it is in that form already.
+func ipKey(s string) (string, bool) {
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return "", false
+	}
+	a = a.Unmap()
+	var buf [64]byte
+	if b := a.AppendTo(buf[:0]); string(b) != s {
+		return string(b), true
+	}
+	return s, true
 }
 
 // SortIPs sorts rows by key (ip, seen, machine id), the order of the
@@ -70,7 +96,13 @@ func AppendIPs(rows []IPSeen, m *openatp.Machine, now time.Time) ([]IPSeen, erro
 // repeated rows.
 func SortIPs(rows []IPSeen) []IPSeen {
 	slices.SortFunc(rows, func(a, b IPSeen) int {
-		return cmp.Or(strings.Compare(a.IP, b.IP), cmp.Compare(a.Seen, b.Seen), strings.Compare(a.MachineID, b.MachineID))
+		if c := strings.Compare(a.IP, b.IP); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.Seen, b.Seen); c != 0 {
+			return c
+		}
+		return strings.Compare(a.MachineID, b.MachineID)
 	})
 	return slices.Compact(rows)
 }

@@ -18,3 +18,7 @@ CREATE TABLE machine_ips (
 	machine_id text   COLLATE "C" NOT NULL, -- machines.id
 	PRIMARY KEY (tenant_seq, ip, seen, machine_id)
 );
+
+-- user_machines keeps no index by machine either (as in sqlite's
+-- 0007_machine_api.sql): MachineUsers reads the tenant's range of its
+-- primary key.
