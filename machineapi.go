@@ -36,6 +36,10 @@ type MachineAPIStore interface {
 	// normalize or f changed the id; NotFound (code "ResourceNotFound")
 	// if the tenant has no machine with that id or does not exist.
 	UpdateMachine(ctx context.Context, tenantID, id string, f func(m *Machine) error) (Machine, error)
+	// UpdateMachines is UpdateMachine for several machines (distinct ids)
+	// in one transaction: every machine is changed, or none (the first
+	// error is returned). The machines come back in the order of ids.
+	UpdateMachines(ctx context.Context, tenantID string, ids []string, f func(m *Machine) error) ([]Machine, error)
 
 	// MachinesByIP returns the ids of the machines that reported ip
 	// (as LastIPAddress or in IPAddresses; LastExternalIPAddress does not

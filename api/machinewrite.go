@@ -256,8 +256,8 @@ func handlePatchMachine(model *readmodel.Model, store openatp.Store, authn *auth
 
 // handleBulkTags serves POST /api/machines/AddOrRemoveTagForMultipleMachines:
 // {"Value","Action","MachineIds":[...]}, all or none: an id the caller may
-// not see fails the call before anything is written. It answers the
-// updated machines.
+// not see fails the call before anything is written, and the machines are
+// changed in one transaction. It answers the updated machines.
 func handleBulkTags(model *readmodel.Model, store openatp.Store, authn *authenticator, limiter Limiter) http.Handler {
 	return handlerFunc(func(w http.ResponseWriter, r *http.Request) error {
 		p, body, err := writeCall(r, authn, limiter, "machines/tags")
@@ -291,10 +291,11 @@ func handleBulkTags(model *readmodel.Model, store openatp.Store, authn *authenti
 		view.Release()
 		slices.Sort(mids)
 		mids = slices.Compact(mids)
-		for _, id := range mids {
-			if _, err := store.UpdateMachine(r.Context(), p.TenantID, id, change); err != nil {
-				return err
+		if _, err := store.UpdateMachines(r.Context(), p.TenantID, mids, change); err != nil {
+			if openatp.IsKind(err, openatp.NotFound) {
+				return machineNotFound(ids[0]) // deleted meanwhile; nothing was written
 			}
+			return err
 		}
 		view, err = waitView(r.Context(), model, p.TenantID)
 		if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -70,10 +71,24 @@ func (db *DB) MachineUsers(ctx context.Context, tenantID, machineID string) ([]o
 // out of range or another id; NotFound if the tenant has no machine with
 // that id.
 func (db *DB) UpdateMachine(ctx context.Context, tenantID, id string, f func(m *openatp.Machine) error) (openatp.Machine, error) {
-	var out openatp.Machine
+	ms, err := db.UpdateMachines(ctx, tenantID, []string{id}, f)
+	if err != nil {
+		return openatp.Machine{}, err
+	}
+	return ms[0], nil
+}
+
+// UpdateMachines is UpdateMachine for several machines in one transaction
+// (see openatp.MachineAPIStore): all are changed or none. The machines'
+// rows are locked in id order, as UpsertMachines locks them.
+func (db *DB) UpdateMachines(ctx context.Context, tenantID string, ids []string, f func(m *openatp.Machine) error) ([]openatp.Machine, error) {
+	var out []openatp.Machine
+	sorted := slices.Clone(ids)
+	slices.Sort(sorted)
 	err := db.inTx(ctx, func(tx pgx.Tx) (bool, error) {
+		out = out[:0]
 		// The locks of UpsertMachines, in its order: the tenant's row,
-		// the shared content lock, then the machine's row.
+		// the shared content lock, then the machines' rows.
 		tseq, err := tenantSeq(ctx, tx, tenantID, true)
 		if err != nil {
 			return false, err
@@ -81,41 +96,52 @@ func (db *DB) UpdateMachine(ctx context.Context, tenantID, id string, f func(m *
 		if err := lockContent(ctx, tx, tseq, false); err != nil {
 			return false, err
 		}
+		byID := map[string]openatp.Machine{}
 		var s machineScanner
-		m, err := s.scan(tx.QueryRow(ctx, "SELECT "+machineColumns+" FROM machines m WHERE m.tenant_seq = $1 AND m.id = $2 FOR UPDATE", tseq, id))
-		if errors.Is(err, pgx.ErrNoRows) {
-			return false, machineNotFound(id)
-		}
-		if err != nil {
-			return false, storeError(err, "cannot read the machine")
-		}
-		if err := f(&m); err != nil {
-			return false, err
-		}
-		if m.ID != id {
-			return false, openatp.CodedErrorf(openatp.Invalid, "InvalidInput", "id: cannot be changed (from %s to %s)", storeutil.Quote(id), storeutil.Quote(m.ID))
-		}
-		m.RBACGroupID, m.RBACGroupName = 0, ""
-		if err := m.Normalize(); err != nil {
-			return false, err
+		for _, id := range sorted {
+			m, err := s.scan(tx.QueryRow(ctx, "SELECT "+machineColumns+" FROM machines m WHERE m.tenant_seq = $1 AND m.id = $2 FOR UPDATE", tseq, id))
+			if errors.Is(err, pgx.ErrNoRows) {
+				return false, machineNotFound(id)
+			}
+			if err != nil {
+				return false, storeError(err, "cannot read the machine")
+			}
+			byID[id] = m
 		}
 		cols := &machineCols{}
-		if err := cols.add(&m); err != nil {
-			return false, storeError(err, "cannot encode the machine")
+		var log storeutil.ChangeLog
+		for _, id := range ids {
+			m := byID[id]
+			if err := f(&m); err != nil {
+				return false, err
+			}
+			if m.ID != id {
+				return false, openatp.CodedErrorf(openatp.Invalid, "InvalidInput", "id: cannot be changed (from %s to %s)", storeutil.Quote(id), storeutil.Quote(m.ID))
+			}
+			m.RBACGroupID, m.RBACGroupName = 0, ""
+			if err := m.Normalize(); err != nil {
+				return false, err
+			}
+			byID[id] = m
+			out = append(out, m)
+			log.Machine(id)
 		}
-		if cols.history, err = storeutil.AppendIPs(nil, &m, db.now()); err != nil {
-			return false, err
+		for _, id := range sorted {
+			m := byID[id]
+			if err := cols.add(&m); err != nil {
+				return false, storeError(err, "cannot encode the machine")
+			}
+			if cols.history, err = storeutil.AppendIPs(cols.history, &m, db.now()); err != nil {
+				return false, err
+			}
 		}
 		if err := writeMachines(ctx, tx, tseq, cols); err != nil {
 			return false, err
 		}
-		out = m
-		var log storeutil.ChangeLog
-		log.Machine(id)
 		return true, bumpContent(ctx, tx, tseq, &log)
 	})
 	if err != nil {
-		return openatp.Machine{}, err
+		return nil, err
 	}
 	return out, nil
 }

@@ -72,44 +72,57 @@ func (db *DB) MachineUsers(ctx context.Context, tenantID, machineID string) ([]o
 // Invalid if the result does not normalize, has a time out of range or
 // another id; NotFound if the tenant has no machine with that id.
 func (db *DB) UpdateMachine(ctx context.Context, tenantID, id string, f func(m *openatp.Machine) error) (openatp.Machine, error) {
-	var out openatp.Machine
+	ms, err := db.UpdateMachines(ctx, tenantID, []string{id}, f)
+	if err != nil {
+		return openatp.Machine{}, err
+	}
+	return ms[0], nil
+}
+
+// UpdateMachines is UpdateMachine for several machines in one transaction
+// (see openatp.MachineAPIStore): all are changed or none.
+func (db *DB) UpdateMachines(ctx context.Context, tenantID string, ids []string, f func(m *openatp.Machine) error) ([]openatp.Machine, error) {
+	var out []openatp.Machine
 	err := db.inTx(ctx, func(tx *sql.Tx, q conn) error {
+		out = out[:0]
 		tseq, err := tenantSeq(ctx, q, tenantID)
 		if err != nil {
 			return err
 		}
-		var s machineScanner
-		m, err := s.scan(tx.QueryRowContext(ctx, "SELECT "+machineColumns+" FROM machines m WHERE m.tenant_seq = ? AND m.id = ?", tseq, id))
-		if errors.Is(err, sql.ErrNoRows) {
-			return machineNotFound(id)
-		}
-		if err != nil {
-			return storeError(err, "cannot read the machine")
-		}
-		if err := f(&m); err != nil {
-			return err
-		}
-		if m.ID != id {
-			return openatp.CodedErrorf(openatp.Invalid, "InvalidInput", "id: cannot be changed (from %s to %s)", storeutil.Quote(id), storeutil.Quote(m.ID))
-		}
-		m.RBACGroupID, m.RBACGroupName = 0, ""
-		if err := m.Normalize(); err != nil {
-			return err
-		}
-		var e encoded
-		if err := e.add(&m, db.now()); err != nil {
-			return storeError(err, "cannot encode the machine")
-		}
-		if err := writeMachines(ctx, tx, tseq, &e); err != nil {
-			return err
-		}
-		out = m
 		var log storeutil.ChangeLog
-		log.Machine(id)
+		var s machineScanner
+		for _, id := range ids {
+			m, err := s.scan(tx.QueryRowContext(ctx, "SELECT "+machineColumns+" FROM machines m WHERE m.tenant_seq = ? AND m.id = ?", tseq, id))
+			if errors.Is(err, sql.ErrNoRows) {
+				return machineNotFound(id)
+			}
+			if err != nil {
+				return storeError(err, "cannot read the machine")
+			}
+			if err := f(&m); err != nil {
+				return err
+			}
+			if m.ID != id {
+				return openatp.CodedErrorf(openatp.Invalid, "InvalidInput", "id: cannot be changed (from %s to %s)", storeutil.Quote(id), storeutil.Quote(m.ID))
+			}
+			m.RBACGroupID, m.RBACGroupName = 0, ""
+			if err := m.Normalize(); err != nil {
+				return err
+			}
+			var e encoded
+			if err := e.add(&m, db.now()); err != nil {
+				return storeError(err, "cannot encode the machine")
+			}
+			if err := writeMachines(ctx, tx, tseq, &e); err != nil {
+				return err
+			}
+			out = append(out, m)
+			log.Machine(id)
+		}
 		return bumpContent(ctx, tx, tseq, &log)
 	})
 	if err != nil {
-		return openatp.Machine{}, err
+		return nil, err
 	}
 	return out, nil
 }

@@ -85,6 +85,7 @@ func Run(t *testing.T, open func(t *testing.T) openatp.Store, opts ...Option) {
 		{"ContentVersion", testContentVersion},
 		{"Changes", testChanges},
 		{"ScanTenant", testScanTenant},
+		{"UpdateMachines", testUpdateMachines},
 		{"MachineUsers", testMachineUsers},
 		{"UpdateMachine", testUpdateMachine},
 		{"MachinesByIP", testMachinesByIP},

@@ -1,0 +1,63 @@
+package storetest
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/openatp/openatp"
+)
+
+// UpdateMachines changes every machine it names in one transaction, or
+// none of them.
+func testUpdateMachines(t *testing.T, su *suite) {
+	s := su.open(t)
+	tenant := mustTenant(t, s, 1, "a.example")
+	mustMachines(t, s, tenant, 1, 2, 3)
+	tag := func(m *openatp.Machine) error { m.MachineTags = append(m.MachineTags, "t"); return nil }
+	v0 := contentVersion(t, s, tenant)
+
+	// A missing machine, an error of f, a result that does not normalize:
+	// nothing is written.
+	_, err := s.UpdateMachines(ctx, tenant, []string{machineID(1), machineID(9)}, tag)
+	wantKind(t, err, openatp.NotFound)
+	boom := errors.New("boom")
+	n := 0
+	_, err = s.UpdateMachines(ctx, tenant, []string{machineID(2), machineID(1)}, func(m *openatp.Machine) error {
+		if n++; n == 2 {
+			return boom
+		}
+		return tag(m)
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("f's error: got %v", err)
+	}
+	_, err = s.UpdateMachines(ctx, tenant, []string{machineID(3), machineID(1)}, func(m *openatp.Machine) error {
+		if m.ID == machineID(1) {
+			m.DeviceValue = openatp.Ptr("Huge")
+		}
+		return tag(m)
+	})
+	wantKind(t, err, openatp.Invalid)
+	for _, n := range []int{1, 2, 3} {
+		m, err := s.Machine(ctx, tenant, machineID(n))
+		noErr(t, err)
+		if len(m.MachineTags) != 0 {
+			t.Errorf("machine %d changed by a failed UpdateMachines: %v", n, m.MachineTags)
+		}
+	}
+	if v := contentVersion(t, s, tenant); v != v0 {
+		t.Errorf("a failed UpdateMachines moved the content version")
+	}
+
+	// All at once, in the order asked, one content version.
+	ms, err := s.UpdateMachines(ctx, tenant, []string{machineID(3), machineID(1)}, tag)
+	noErr(t, err)
+	diff(t, "updated", machineIDs(3, 1), ids(ms))
+	for _, n := range []int{1, 3} {
+		m, err := s.Machine(ctx, tenant, machineID(n))
+		noErr(t, err)
+		diff(t, "tags", []string{"t"}, m.MachineTags)
+	}
+	ch := changes(t, s, tenant, v0)
+	diff(t, "the feed", feed{Machines: machineIDs(1, 3)}, feedOf(ch), equateEmpty)
+}
