@@ -1,12 +1,19 @@
 package wire
 
+import "bytes"
+
 // The in-memory read model keeps a million machines' JSON; a third to a
 // half of each is property names, the same in every machine. Compact
-// replaces each property name (with the punctuation around it) by one
-// control byte, which the JSON this package writes never holds raw (strings
-// escape every byte below 0x20), and Expand puts them back.
+// replaces each property name (with the punctuation around it) by two
+// bytes: compactMark, which the JSON this package writes never holds raw
+// (strings escape every byte below 0x20), and the token's number. Expand
+// puts them back, finding the marks with bytes.IndexByte (vectorized).
 
-// compactTokens are the replaced sequences; token i is written as byte i+1.
+// compactMark starts a replaced token in compacted JSON.
+const compactMark = 0x01
+
+// compactTokens are the replaced sequences; token i is written as
+// compactMark, byte(i).
 var compactTokens = func() []string {
 	var ts []string
 	add := func(lead byte, names ...string) {
@@ -22,7 +29,7 @@ var compactTokens = func() []string {
 	add(',', "ipAddresses")
 	ts = append(ts, `],"osArchitecture":`)
 	add('{', "ipAddress", "macAddress", "type", "operationalStatus")
-	if len(ts) >= 0x20 {
+	if len(ts) > 255 {
 		panic("wire: too many compact tokens")
 	}
 	return ts
@@ -32,7 +39,7 @@ var compactTokens = func() []string {
 var compactIndex = func() map[string]byte {
 	m := map[string]byte{}
 	for i, t := range compactTokens {
-		m[t] = byte(i + 1)
+		m[t] = byte(i)
 	}
 	return m
 }()
@@ -44,7 +51,7 @@ func Compact(dst, src []byte) []byte {
 		c := src[i]
 		if (c == '{' || c == ',' || c == ']') && i+1 < len(src) {
 			if code, n := matchToken(src[i:]); n > 0 {
-				dst = append(dst, code)
+				dst = append(dst, compactMark, code)
 				i += n
 				continue
 			}
@@ -82,24 +89,26 @@ func matchToken(b []byte) (byte, int) {
 
 // Expand appends to dst the JSON that Compact made src from.
 func Expand(dst, src []byte) []byte {
-	start := 0
-	for i, c := range src {
-		if c < 0x20 {
-			dst = append(dst, src[start:i]...)
-			dst = append(dst, compactTokens[c-1]...)
-			start = i + 1
+	for {
+		i := bytes.IndexByte(src, compactMark)
+		if i < 0 || i+1 >= len(src) {
+			return append(dst, src...)
 		}
+		dst = append(dst, src[:i]...)
+		dst = append(dst, compactTokens[src[i+1]]...)
+		src = src[i+2:]
 	}
-	return append(dst, src[start:]...)
 }
 
 // ExpandedLen returns the length of Expand's output for src.
 func ExpandedLen(src []byte) int {
 	n := len(src)
-	for _, c := range src {
-		if c < 0x20 {
-			n += len(compactTokens[c-1]) - 1
+	for {
+		i := bytes.IndexByte(src, compactMark)
+		if i < 0 || i+1 >= len(src) {
+			return n
 		}
+		n += len(compactTokens[src[i+1]]) - 2
+		src = src[i+2:]
 	}
-	return n
 }

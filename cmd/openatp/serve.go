@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/openatp/openatp/api"
 	"github.com/openatp/openatp/auth"
+	"github.com/openatp/openatp/internal/logbuf"
 	"github.com/openatp/openatp/internal/tlsca"
 	"github.com/openatp/openatp/ratelimit"
 	"github.com/openatp/openatp/readmodel"
@@ -60,7 +62,11 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return fmt.Errorf("--rate-limit: %w", err)
 	}
-	logger, err := newLogger(env, *logLevel, *logFormat)
+	// Log lines (one per request with the access log) are written out in
+	// batches, at the latest every 100 ms, and all of them at shutdown.
+	logOut := logbuf.New(env.stderr, 64<<10, 100*time.Millisecond)
+	defer logOut.Close()
+	logger, err := newLogger(logOut, *logLevel, *logFormat)
 	if err != nil {
 		return err
 	}
@@ -265,7 +271,7 @@ func newHTTPServer(h http.Handler, logger *slog.Logger) *http.Server {
 	}
 }
 
-func newLogger(env *cliEnv, level, format string) (*slog.Logger, error) {
+func newLogger(out io.Writer, level, format string) (*slog.Logger, error) {
 	var lv slog.Level
 	if err := lv.UnmarshalText([]byte(level)); err != nil {
 		return nil, fmt.Errorf("--log-level: %w", err)
@@ -273,9 +279,9 @@ func newLogger(env *cliEnv, level, format string) (*slog.Logger, error) {
 	opts := &slog.HandlerOptions{Level: lv}
 	switch strings.ToLower(format) {
 	case "text":
-		return slog.New(slog.NewTextHandler(env.stderr, opts)), nil
+		return slog.New(slog.NewTextHandler(out, opts)), nil
 	case "json":
-		return slog.New(slog.NewJSONHandler(env.stderr, opts)), nil
+		return slog.New(slog.NewJSONHandler(out, opts)), nil
 	}
 	return nil, fmt.Errorf("--log-format must be text or json, not %q", format)
 }
