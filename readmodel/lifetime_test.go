@@ -2,6 +2,7 @@ package readmodel
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"runtime"
 	"testing"
@@ -70,5 +71,58 @@ func mustDo(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Beyond the memory budget the least recently read tenant is evicted (its
+// memory unmapped once no reader holds it) and rebuilt when read again.
+func TestEvictionUnderBudget(t *testing.T) {
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	var tenants []openatp.Tenant
+	for _, name := range []string{"a.example", "b.example"} {
+		tn, _ := openatp.NewTenant(name, time.Now())
+		mustDo(t, store.CreateTenant(ctx, tn))
+		ms := make([]openatp.Machine, 200)
+		for i := range ms {
+			ms[i] = openatp.Machine{ID: fmt.Sprintf("%040x", i+1), ComputerDNSName: openatp.Ptr(fmt.Sprintf("m%d.%s", i, name)),
+				MachineTags: []string{}, IPAddresses: []openatp.IPAddress{}}
+		}
+		mustDo(t, store.UpsertMachines(ctx, tn.ID, ms))
+		tenants = append(tenants, tn)
+	}
+	model := New(store, Options{MemoryBudget: 1}) // room for one tenant at most
+	defer model.Close()
+	view := func(tn openatp.Tenant) *View {
+		t.Helper()
+		mustDo(t, model.Warm(ctx, tn.ID))
+		v, err := model.View(ctx, tn.ID)
+		if err != nil || v == nil {
+			t.Fatalf("View(%s) = %v, %v", tn.Name, v, err)
+		}
+		return v
+	}
+	a := view(tenants[0])
+	arenaA := a.c.arena
+	a.Release()
+	b := view(tenants[1]) // builds b, evicts a
+	b.Release()
+	if model.tenant(tenants[0].ID).cur.Load() != nil {
+		t.Fatal("tenant a was not evicted")
+	}
+	if arenaA.refs.Load() != 0 || arenaA.chunks.Load() != nil {
+		t.Errorf("the evicted tenant's arena has %d references", arenaA.refs.Load())
+	}
+	a = view(tenants[0]) // rebuilt on demand, exact
+	defer a.Release()
+	if s, ok := a.Machine("M5.A.EXAMPLE"); !ok || a.MachineID(s) != fmt.Sprintf("%040x", 6) {
+		t.Errorf("tenant a after its rebuild: machine m5 not found")
+	}
+	if model.tenant(tenants[1].ID).cur.Load() != nil {
+		t.Error("tenant b was not evicted in its turn")
 	}
 }
