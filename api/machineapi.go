@@ -165,7 +165,9 @@ func nextLink(r *http.Request, option, value string) string {
 // properties, or those of sel; with @odata.count and @odata.nextLink when
 // asked and due.
 func writeMachinePage(w http.ResponseWriter, r *http.Request, view *readmodel.View, page []uint32, sel []int, count bool, total int, next string) {
-	b := make([]byte, 0, 256+len(page)*1024)
+	sp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(sp)
+	b := (*sp)[:0]
 	b = append(b, `{"@odata.context":`...)
 	b = wire.AppendString(b, baseURL(r)+"/api/$metadata#Machines"+selectSuffix(sel))
 	if count {
@@ -173,7 +175,27 @@ func writeMachinePage(w http.ResponseWriter, r *http.Request, view *readmodel.Vi
 		b = strconv.AppendInt(b, int64(total), 10)
 	}
 	b = append(b, `,"value":[`...)
+	var end []byte
+	end = append(end, ']')
+	if next != "" {
+		end = append(end, `,"@odata.nextLink":`...)
+		end = wire.AppendString(end, next)
+	}
+	end = append(end, '}')
 	keep := selected(sel)
+	h := w.Header()
+	h["Content-Type"] = odataContentType
+	h["Odata-Version"] = odataVersion
+	if keep == nil { // the length is known before a byte is written
+		size := len(b) + len(end) + max(len(page)-1, 0)
+		for _, s := range page {
+			size += view.MachineSize(s)
+		}
+		h["Content-Length"] = []string{strconv.Itoa(size)}
+	}
+	w.WriteHeader(http.StatusOK)
+	// Large pages (10,000 machines are ~9 MB) are streamed in pieces of
+	// streamChunk bytes: the answer is never held whole.
 	for i, s := range page {
 		if i > 0 {
 			b = append(b, ',')
@@ -183,15 +205,22 @@ func writeMachinePage(w http.ResponseWriter, r *http.Request, view *readmodel.Vi
 		} else {
 			b = view.SelectMachine(b, s, keep)
 		}
+		if len(b) >= streamChunk {
+			if _, err := w.Write(b); err != nil {
+				*sp = b[:0]
+				return
+			}
+			b = b[:0]
+		}
 	}
-	b = append(b, ']')
-	if next != "" {
-		b = append(b, `,"@odata.nextLink":`...)
-		b = wire.AppendString(b, next)
-	}
-	b = append(b, '}')
-	writeOData(w, b)
+	b = append(b, end...)
+	_, _ = w.Write(b)
+	*sp = b[:0]
 }
+
+// streamChunk is how much of a machine page is assembled before it is
+// written.
+const streamChunk = 64 << 10
 
 // selectSuffix is the part of @odata.context that names the properties
 // of a $select: "(id,computerDnsName)".

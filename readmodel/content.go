@@ -271,7 +271,7 @@ func (c *content) apply(ch *openatp.Changes) (*content, []uint32, error) {
 			prev := c.slots.at(old)
 			n.garbage += int64(len(c.arena.get(prev.json)))
 			if prev.key.name != s.key.name {
-				names().remove(prev.key.name, old)
+				names().remove(prev.key.name, old, nameOf)
 				ed.set(old, s)
 				names().add(s.key.name, old, nameOf)
 			}
@@ -293,7 +293,7 @@ func (c *content) apply(ch *openatp.Changes) (*content, []uint32, error) {
 		n.garbage += int64(len(c.arena.get(s.json)))
 		s.alive = false
 		ed.set(old, s)
-		names().remove(s.key.name, old)
+		names().remove(s.key.name, old, nameOf)
 		removed[old] = true
 		gone[id] = old
 	}

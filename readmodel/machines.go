@@ -272,14 +272,17 @@ func (v *View) SelectMachine(b []byte, s uint32, keep func(int) bool) []byte {
 	return wire.SelectProperties(b, full, keep)
 }
 
-// nameIndex finds live machines by computer name, ignoring ASCII case:
-// an open-addressing table of slot+1 (0 empty, tombstone deleted) keyed by
-// the hash of the folded name; a lookup compares the slots' names. It costs
-// 4 bytes per entry, against a map's ~80, and a change copies the table.
+// nameIndex finds live machines by computer name, ignoring ASCII case: an
+// open-addressing table holds one entry per distinct name, the first slot
+// of that name (slot+1; 0 empty, tombstone deleted), keyed by the hash of
+// the folded name; next chains the other slots of the name (slot+1, 0 at
+// the end). A lookup compares the names of the heads it probes. It costs
+// about 12 bytes a machine, against a map's ~80; a change copies it.
 type nameIndex struct {
 	seed  maphash.Seed
 	table []uint32
-	used  int // entries and tombstones
+	used  int      // entries and tombstones
+	next  []uint32 // by slot
 }
 
 const tombstone = ^uint32(0)
@@ -296,56 +299,97 @@ func (x *nameIndex) start(folded string) int {
 	return int(maphash.String(x.seed, folded) & uint64(len(x.table)-1))
 }
 
-// lookup appends to out the slots of c whose name folds to folded.
-func (x *nameIndex) lookup(c *content, folded string, out []uint32) []uint32 {
+// find returns the table position of the entry of folded, or -1 and the
+// first free position.
+func (x *nameIndex) find(folded string, nameOf func(uint32) string) (at, free int) {
+	free = -1
 	for i := x.start(folded); ; i = (i + 1) & (len(x.table) - 1) {
-		e := x.table[i]
-		if e == 0 {
-			return out
-		}
-		if e != tombstone && equalFold(c.slots.at(e-1).key.name, folded) {
-			out = append(out, e-1)
+		switch e := x.table[i]; {
+		case e == 0:
+			if free < 0 {
+				free = i
+			}
+			return -1, free
+		case e == tombstone:
+			if free < 0 {
+				free = i
+			}
+		case equalFold(nameOf(e-1), folded):
+			return i, free
 		}
 	}
 }
 
-// add enters slot s of name; only for a table no view has seen. nameOf
-// gives the name of any slot already in the table (to rehash it).
+// lookup appends to out the slots of c whose name folds to folded.
+func (x *nameIndex) lookup(c *content, folded string, out []uint32) []uint32 {
+	at, _ := x.find(folded, c.nameOf)
+	if at < 0 {
+		return out
+	}
+	for e := x.table[at]; e != 0; e = x.next[e-1] {
+		out = append(out, e-1)
+	}
+	return out
+}
+
+// add enters slot s of name; only for an index no view has seen. nameOf
+// gives the name of any slot in the index.
 func (x *nameIndex) add(name string, s uint32, nameOf func(uint32) string) {
 	if name == "" {
 		return
 	}
+	for int(s) >= len(x.next) {
+		x.next = append(x.next, 0)
+	}
+	folded := odata.Fold(name)
+	at, free := x.find(folded, nameOf)
+	if at >= 0 { // the name has slots: s becomes its head
+		x.next[s] = x.table[at]
+		x.table[at] = s + 1
+		return
+	}
 	if 2*(x.used+1) > len(x.table) {
-		old := x.table
-		x.table, x.used = make([]uint32, 2*len(old)), 0
-		for _, e := range old {
-			if e != 0 && e != tombstone {
-				x.put(odata.Fold(nameOf(e-1)), e-1)
-			}
-		}
+		x.rehash(nameOf)
+		_, free = x.find(folded, nameOf)
 	}
-	x.put(odata.Fold(name), s)
-}
-
-func (x *nameIndex) put(folded string, s uint32) {
-	i := x.start(folded)
-	for x.table[i] != 0 && x.table[i] != tombstone {
-		i = (i + 1) & (len(x.table) - 1)
-	}
-	if x.table[i] == 0 {
+	if x.table[free] == 0 {
 		x.used++
 	}
-	x.table[i] = s + 1
+	x.next[s] = 0
+	x.table[free] = s + 1
 }
 
-// remove takes slot s of name out; only for a table no view has seen.
-func (x *nameIndex) remove(name string, s uint32) {
+// rehash moves the heads into a table twice as large, dropping tombstones.
+func (x *nameIndex) rehash(nameOf func(uint32) string) {
+	old := x.table
+	x.table, x.used = make([]uint32, 2*len(old)), 0
+	for _, e := range old {
+		if e != 0 && e != tombstone {
+			_, free := x.find(odata.Fold(nameOf(e-1)), nameOf)
+			x.table[free] = e
+			x.used++
+		}
+	}
+}
+
+// remove takes slot s of name out; only for an index no view has seen.
+func (x *nameIndex) remove(name string, s uint32, nameOf func(uint32) string) {
 	if name == "" {
 		return
 	}
-	for i := x.start(odata.Fold(name)); x.table[i] != 0; i = (i + 1) & (len(x.table) - 1) {
-		if x.table[i] == s+1 {
-			x.table[i] = tombstone
+	at, _ := x.find(odata.Fold(name), nameOf)
+	if at < 0 {
+		return
+	}
+	if x.table[at] == s+1 {
+		if x.table[at] = x.next[s]; x.table[at] == 0 {
+			x.table[at] = tombstone
+		}
+		return
+	}
+	for p := x.table[at]; p != 0; p = x.next[p-1] {
+		if x.next[p-1] == s+1 {
+			x.next[p-1] = x.next[s]
 			return
 		}
 	}
@@ -353,7 +397,7 @@ func (x *nameIndex) remove(name string, s uint32) {
 
 // clone returns a copy to change.
 func (x *nameIndex) clone() *nameIndex {
-	return &nameIndex{seed: x.seed, table: slices.Clone(x.table), used: x.used}
+	return &nameIndex{seed: x.seed, table: slices.Clone(x.table), used: x.used, next: slices.Clone(x.next)}
 }
 
 // equalFold reports whether name, folded, is folded (ASCII case only).

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/odata"
 	"github.com/openatp/openatp/readmodel"
 	"github.com/openatp/openatp/sqlite"
 	"github.com/openatp/openatp/wire"
@@ -50,7 +51,7 @@ func (w *world) machine() openatp.Machine {
 	n := w.rng.IntN(w.machines)
 	m := openatp.Machine{
 		ID:              w.machineID(n),
-		ComputerDNSName: openatp.Ptr(fmt.Sprintf("host%d.%s", n, []string{"contoso.com", "fabrikam.com"}[w.rng.IntN(2)])),
+		ComputerDNSName: openatp.Ptr(fmt.Sprintf("host%d.%s", n%40, []string{"contoso.com", "fabrikam.com"}[w.rng.IntN(2)])), // names repeat
 		OSPlatform:      openatp.Ptr([]string{"Windows10", "Windows11", "Linux"}[w.rng.IntN(3)]),
 		HealthStatus:    openatp.Ptr("Active"),
 		MachineTags:     []string{},
@@ -232,23 +233,26 @@ func TestRandomizedAgainstStore(t *testing.T) {
 				}
 			}
 		}
-		// Machines by name, as GET /api/machines/{name} finds them.
+		// Machines by name (the name index), as $filter=computerDnsName
+		// eq '…' finds them.
+		byName := map[string][]string{}
+		must(t, store.Snapshot(ctx, tn.ID, func(m openatp.Machine) error {
+			k := strings.ToLower(*m.ComputerDNSName)
+			byName[k] = append(byName[k], m.ID)
+			return nil
+		}, func(openatp.UserMachine) error { return nil }))
 		for range 12 {
-			n := w.rng.IntN(w.machines)
-			for _, dom := range []string{"contoso.com", "FABRIKAM.com"} {
-				name := fmt.Sprintf("HOST%d.%s", n, dom)
-				want := ""
-				if m, err := store.Machine(ctx, tn.ID, w.machineID(n)); err == nil && strings.EqualFold(*m.ComputerDNSName, name) {
-					want = m.ID
-				}
-				got := ""
-				if s, ok := v.Machine(name); ok {
-					got = v.MachineID(s)
-				}
-				if got != want {
-					v.Release()
-					t.Fatalf("step %d: machine named %s: read model %q, store %q", step, name, got, want)
-				}
+			name := fmt.Sprintf("HOST%d.%s", w.rng.IntN(40), []string{"contoso.com", "FABRIKAM.com"}[w.rng.IntN(2)])
+			f, err := odata.Parse(wire.MachineSchema, "computerDnsName eq '"+name+"'")
+			must(t, err)
+			page, _, _ := v.QueryMachines(readmodel.MachineQuery{Filter: f, Top: 1000})
+			var got []string
+			for _, s := range page {
+				got = append(got, v.MachineID(s))
+			}
+			if want := byName[strings.ToLower(name)]; strings.Join(got, ",") != strings.Join(want, ",") {
+				v.Release()
+				t.Fatalf("step %d: machines named %s: read model %v, store %v", step, name, got, want)
 			}
 		}
 		v.Release()

@@ -1,19 +1,23 @@
 package wire
 
-import "bytes"
+import "encoding/binary"
 
 // The in-memory read model keeps a million machines' JSON; a third to a
 // half of each is property names, the same in every machine. Compact
-// replaces each property name (with the punctuation around it) by two
-// bytes: compactMark, which the JSON this package writes never holds raw
-// (strings escape every byte below 0x20), and the token's number. Expand
-// puts them back, finding the marks with bytes.IndexByte (vectorized).
+// replaces each property name (with the punctuation around it) by a token
+// number, and keeps the JSON between two names as a length-prefixed
+// segment: the compacted form is a list of records
+//
+//	token number (1 byte; noToken for none), segment length (uvarint), segment
+//
+// so that Expand copies tokens and segments without looking at a byte of
+// them.
 
-// compactMark starts a replaced token in compacted JSON.
-const compactMark = 0x01
+// noToken starts a record whose segment follows no token (JSON before the
+// first property name).
+const noToken = 0xFF
 
-// compactTokens are the replaced sequences; token i is written as
-// compactMark, byte(i).
+// compactTokens are the replaced sequences; token i is record token i.
 var compactTokens = func() []string {
 	var ts []string
 	add := func(lead byte, names ...string) {
@@ -29,7 +33,7 @@ var compactTokens = func() []string {
 	add(',', "ipAddresses")
 	ts = append(ts, `],"osArchitecture":`)
 	add('{', "ipAddress", "macAddress", "type", "operationalStatus")
-	if len(ts) > 255 {
+	if len(ts) >= noToken {
 		panic("wire: too many compact tokens")
 	}
 	return ts
@@ -44,22 +48,34 @@ var compactIndex = func() map[string]byte {
 	return m
 }()
 
-// Compact appends to dst the JSON src (written by this package) with its
-// property names replaced by one byte each.
+// Compact appends to dst the JSON src (written by this package) as
+// records of a token and the segment up to the next token.
 func Compact(dst, src []byte) []byte {
+	token, seg := byte(noToken), 0 // the open record: its token and where its segment starts
 	for i := 0; i < len(src); {
 		c := src[i]
 		if (c == '{' || c == ',' || c == ']') && i+1 < len(src) {
 			if code, n := matchToken(src[i:]); n > 0 {
-				dst = append(dst, compactMark, code)
+				if i > seg || token != noToken {
+					dst = appendRecord(dst, token, src[seg:i])
+				}
+				token, seg = code, i+n
 				i += n
 				continue
 			}
 		}
-		dst = append(dst, c)
 		i++
 	}
+	if len(src) > seg || token != noToken {
+		dst = appendRecord(dst, token, src[seg:])
+	}
 	return dst
+}
+
+func appendRecord(dst []byte, token byte, seg []byte) []byte {
+	dst = append(dst, token)
+	dst = binary.AppendUvarint(dst, uint64(len(seg)))
+	return append(dst, seg...)
 }
 
 // matchToken returns the code and length of the token at the start of b.
@@ -89,26 +105,35 @@ func matchToken(b []byte) (byte, int) {
 
 // Expand appends to dst the JSON that Compact made src from.
 func Expand(dst, src []byte) []byte {
-	for {
-		i := bytes.IndexByte(src, compactMark)
-		if i < 0 || i+1 >= len(src) {
-			return append(dst, src...)
+	for len(src) > 0 {
+		token := src[0]
+		n, k := binary.Uvarint(src[1:])
+		if k <= 0 || uint64(len(src)-1-k) < n {
+			return dst // not a compacted form: nothing more to copy
 		}
-		dst = append(dst, src[:i]...)
-		dst = append(dst, compactTokens[src[i+1]]...)
-		src = src[i+2:]
+		if token != noToken {
+			dst = append(dst, compactTokens[token]...)
+		}
+		seg := src[1+k : 1+k+int(n)]
+		dst = append(dst, seg...)
+		src = src[1+k+int(n):]
 	}
+	return dst
 }
 
 // ExpandedLen returns the length of Expand's output for src.
 func ExpandedLen(src []byte) int {
-	n := len(src)
-	for {
-		i := bytes.IndexByte(src, compactMark)
-		if i < 0 || i+1 >= len(src) {
-			return n
+	total := 0
+	for len(src) > 0 {
+		n, k := binary.Uvarint(src[1:])
+		if k <= 0 || uint64(len(src)-1-k) < n {
+			return total
 		}
-		n += len(compactTokens[src[i+1]]) - 2
-		src = src[i+2:]
+		if src[0] != noToken {
+			total += len(compactTokens[src[0]])
+		}
+		total += int(n)
+		src = src[1+k+int(n):]
 	}
+	return total
 }
