@@ -85,3 +85,39 @@ func TestReadyzLimiter(t *testing.T) {
 		t.Errorf("/readyz with the limiter degraded: %d %s, want 200 %s", r.status, r.body, want)
 	}
 }
+
+// Each route of the Machine API has its own budget per application (mde-
+// reference §7): exhausting the list's leaves the user route, findbytag,
+// logonusers and the tag writes their own calls; the list's 429 carries
+// Retry-After.
+func TestRateLimitPerEndpoint(t *testing.T) {
+	clk := ratelimittest.NewClock(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
+	policy, err := ratelimit.ParsePolicy("2/min")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture(t, func(c *api.Config) { c.Limiter = ratelimit.NewMemory(policy, clk.Now) })
+	app := f.newApp(t, f.tenant, "all", openatp.PermMachineReadWriteAll, openatp.PermUserReadAll)
+	tok := f.token(t, f.tenant, app)
+	for i := range 2 {
+		if r := f.do(t, "GET", "/api/machines?$top=1", tok); r.status != 200 {
+			t.Fatalf("list call %d: %d %s", i+1, r.status, r.body)
+		}
+	}
+	r := f.do(t, "GET", "/api/v1.0/machines/"+machine1, tok) // the same budget: list, get, PATCH
+	checkError(t, r, 429, "TooManyRequests")
+	if r.header.Get("Retry-After") != "60" {
+		t.Errorf("Retry-After %q, want 60", r.header.Get("Retry-After"))
+	}
+	for _, c := range []struct{ method, path, body string }{
+		{"GET", "/api/users/user1/machines", ""},
+		{"GET", "/api/machines/findbytag?tag=x", ""},
+		{"GET", "/api/machines/" + machine1 + "/logonusers", ""},
+		{"POST", "/api/machines/" + machine1 + "/tags", `{"Value":"t","Action":"Add"}`},
+		{"POST", "/api/machines/" + machine1 + "/setDeviceValue", `{"DeviceValue":"Low"}`},
+	} {
+		if r := f.send(t, c.method, c.path, tok, c.body); r.status != 200 {
+			t.Errorf("%s %s while the list is throttled: %d %s", c.method, c.path, r.status, r.body)
+		}
+	}
+}
