@@ -89,6 +89,32 @@ func (f *Filter) EqualityOn(prop int) (values []string, ok bool) {
 	return nil, false
 }
 
+// OnlyEqualityOn reports whether the filter is nothing but what
+// EqualityOn(prop) reads ("prop eq 'x'", "prop in (…)", an or of such): an
+// entity found by those values in an index keyed by Fold matches it, and a
+// caller need not run Match.
+func (f *Filter) OnlyEqualityOn(prop int) bool {
+	if _, ok := f.EqualityOn(prop); !ok {
+		return false
+	}
+	var only func(n node) bool
+	only = func(n node) bool {
+		switch n := n.(type) {
+		case *cmpNode, *inNode:
+			return true
+		case *orNode:
+			for _, t := range n.terms {
+				if !only(t) {
+					return false
+				}
+			}
+			return true
+		}
+		return false
+	}
+	return only(f.root)
+}
+
 // parser reads a filter by recursive descent. Faults panic with an *Error,
 // which Parse recovers.
 type parser struct {

@@ -179,3 +179,28 @@ func TestCompare(t *testing.T) {
 		}
 	}
 }
+
+// OnlyEqualityOn holds for a filter that is nothing but equalities on the
+// property, and for nothing else.
+func TestOnlyEqualityOn(t *testing.T) {
+	s := machines
+	name, _ := s.Lookup("computerDnsName")
+	for filter, want := range map[string]bool{
+		"computerDnsName eq 'a'":                              true,
+		"computerDnsName in ('a','b')":                        true,
+		"computerDnsName eq 'a' or computerDnsName eq 'b'":    true,
+		"computerDnsName eq 'a' and healthStatus eq 'Active'": false,
+		"computerDnsName ne 'a'":                              false,
+		"computerDnsName eq null":                             false,
+		"startswith(computerDnsName,'a')":                     false,
+		"not (computerDnsName eq 'a')":                        false,
+	} {
+		f, err := odata.Parse(s, filter)
+		if err != nil {
+			t.Fatalf("%s: %v", filter, err)
+		}
+		if got := f.OnlyEqualityOn(name); got != want {
+			t.Errorf("%s: OnlyEqualityOn = %v, want %v", filter, got, want)
+		}
+	}
+}

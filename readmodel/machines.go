@@ -144,8 +144,14 @@ func (v *View) QueryMachines(q MachineQuery) (page []uint32, more bool, total in
 	candidates := v.c.order
 	if ids, ok := q.Filter.EqualityOn(wire.MID); ok {
 		candidates = v.lookupIDs(ids)
+		if q.Filter.OnlyEqualityOn(wire.MID) {
+			q.Filter = nil // the index found exactly the matches
+		}
 	} else if names, ok := q.Filter.EqualityOn(wire.MComputerDNSName); ok {
 		candidates = v.lookupNames(names)
+		if q.Filter.OnlyEqualityOn(wire.MComputerDNSName) {
+			q.Filter = nil
+		}
 	}
 	start := 0
 	if q.After != "" && q.OrderBy == nil {

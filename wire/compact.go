@@ -105,9 +105,12 @@ func matchToken(b []byte) (byte, int) {
 
 // Expand appends to dst the JSON that Compact made src from.
 func Expand(dst, src []byte) []byte {
-	for len(src) > 0 {
+	for len(src) > 1 {
 		token := src[0]
-		n, k := binary.Uvarint(src[1:])
+		n, k := uint64(src[1]), 1 // a segment shorter than 128 bytes: one length byte
+		if n >= 0x80 {
+			n, k = binary.Uvarint(src[1:])
+		}
 		if k <= 0 || uint64(len(src)-1-k) < n {
 			return dst // not a compacted form: nothing more to copy
 		}
