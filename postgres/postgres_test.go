@@ -68,7 +68,8 @@ func TestStore(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	storetest.Run(t, open, storetest.WithReopen(reopen), storetest.WithPreviousVersionWrite(previousWrite))
+	storetest.Run(t, open, storetest.WithReopen(reopen), storetest.WithPreviousVersionWrite(previousWrite),
+		storetest.WithIPHistoryRows(func(t *testing.T, s openatp.Store) int { return postgres.IPHistoryRows(t, s.(*postgres.DB)) }))
 }
 
 // TestConcurrentOpen opens a new database from several goroutines at once,
@@ -180,51 +181,5 @@ func BenchmarkDataVersion(b *testing.B) {
 		if _, err := db.DataVersion(ctx); err != nil {
 			b.Fatal(err)
 		}
-	}
-}
-
-// TestIPHistoryNotRepeated checks that writing a machine again with the
-// same addresses and lastSeen, by any kind of machine write, adds no row
-// to the IP history, and that an address reported twice is one row.
-func TestIPHistoryNotRepeated(t *testing.T) {
-	ctx := context.Background()
-	db := openAt(t, pgtest.NewDatabase(t))
-	rows := func() int { return postgres.IPHistoryRows(t, db) }
-	const tenant = "t1"
-	if err := db.CreateTenant(ctx, openatp.Tenant{ID: tenant, Name: "one.example"}); err != nil {
-		t.Fatal(err)
-	}
-	seen := time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC)
-	m := openatp.Machine{ID: "0123456789abcdef0123456789abcdef01234567", LastSeen: &seen, LastIPAddress: openatp.Ptr("10.0.0.1"),
-		IPAddresses: []openatp.IPAddress{{IPAddress: "10.0.0.1"}, {IPAddress: "::ffff:10.0.0.1"}, {IPAddress: "FE80::1"}}}
-	if err := m.Normalize(); err != nil {
-		t.Fatal(err)
-	}
-	writes := []func() error{
-		func() error { return db.UpsertMachines(ctx, tenant, []openatp.Machine{m}) },
-		func() error { return db.UpsertMachines(ctx, tenant, []openatp.Machine{m, m}) },
-		func() error {
-			return db.WriteBatch(ctx, tenant, func(w openatp.BatchWriter) error { return w.UpsertMachines([]openatp.Machine{m}) })
-		},
-		func() error {
-			_, err := db.UpdateMachine(ctx, tenant, m.ID, func(*openatp.Machine) error { return nil })
-			return err
-		},
-	}
-	for i, write := range writes {
-		if err := write(); err != nil {
-			t.Fatalf("write %d: %v", i, err)
-		}
-		if n := rows(); n != 2 {
-			t.Fatalf("after write %d: %d rows in the IP history, want 2 (10.0.0.1 and fe80::1)", i, n)
-		}
-	}
-	later := seen.Add(time.Hour)
-	m.LastSeen = &later
-	if err := db.UpsertMachines(ctx, tenant, []openatp.Machine{m}); err != nil {
-		t.Fatal(err)
-	}
-	if n := rows(); n != 4 {
-		t.Errorf("after a new lastSeen: %d rows in the IP history, want 4", n)
 	}
 }

@@ -44,10 +44,18 @@ func WithPreviousVersionWrite(write func(t *testing.T, s openatp.Store)) Option 
 	return func(s *suite) { s.previousWrite = write }
 }
 
+// WithIPHistoryRows gives Run a way to count the rows of the IP history
+// of s, the engine's own table: the suite then checks that writing a
+// machine again, by any kind of machine write, adds no row.
+func WithIPHistoryRows(rows func(t *testing.T, s openatp.Store) int) Option {
+	return func(s *suite) { s.ipRows = rows }
+}
+
 type suite struct {
 	open          func(t *testing.T) openatp.Store
 	reopen        func(t *testing.T, s openatp.Store) openatp.Store
 	previousWrite func(t *testing.T, s openatp.Store)
+	ipRows        func(t *testing.T, s openatp.Store) int
 }
 
 // Run runs the suite. open must return a new, empty store for each call
@@ -86,6 +94,7 @@ func Run(t *testing.T, open func(t *testing.T) openatp.Store, opts ...Option) {
 		{"Changes", testChanges},
 		{"ScanTenant", testScanTenant},
 		{"UpdateMachines", testUpdateMachines},
+		{"IPHistoryNotRepeated", testIPHistoryNotRepeated},
 		{"MachineUsers", testMachineUsers},
 		{"UpdateMachine", testUpdateMachine},
 		{"MachinesByIP", testMachinesByIP},

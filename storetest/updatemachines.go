@@ -3,6 +3,7 @@ package storetest
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/openatp/openatp"
 )
@@ -60,4 +61,43 @@ func testUpdateMachines(t *testing.T, su *suite) {
 	}
 	ch := changes(t, s, tenant, v0)
 	diff(t, "the feed", feed{Machines: machineIDs(1, 3)}, feedOf(ch), equateEmpty)
+}
+
+// Writing a machine again with the same addresses and lastSeen, by any
+// kind of machine write, adds no row to the IP history, and an address
+// reported twice is one row (run with WithIPHistoryRows).
+func testIPHistoryNotRepeated(t *testing.T, su *suite) {
+	if su.ipRows == nil {
+		t.Skip("the engine gives no way to count its IP history")
+	}
+	s := su.open(t)
+	rows := func() int { return su.ipRows(t, s) }
+	tenant := mustTenant(t, s, 1, "one.example")
+	seen := t0
+	m := openatp.Machine{ID: machineID(0x42), LastSeen: &seen, LastIPAddress: openatp.Ptr("10.0.0.1"),
+		IPAddresses: []openatp.IPAddress{{IPAddress: "10.0.0.1"}, {IPAddress: "::ffff:10.0.0.1"}, {IPAddress: "FE80::1"}}}
+	noErr(t, m.Normalize())
+	writes := []func() error{
+		func() error { return s.UpsertMachines(ctx, tenant, []openatp.Machine{m}) },
+		func() error { return s.UpsertMachines(ctx, tenant, []openatp.Machine{m, m}) },
+		func() error {
+			return s.WriteBatch(ctx, tenant, func(w openatp.BatchWriter) error { return w.UpsertMachines([]openatp.Machine{m}) })
+		},
+		func() error {
+			_, err := s.UpdateMachine(ctx, tenant, m.ID, func(*openatp.Machine) error { return nil })
+			return err
+		},
+	}
+	for i, write := range writes {
+		noErr(t, write())
+		if n := rows(); n != 2 {
+			t.Fatalf("after write %d: %d rows in the IP history, want 2 (10.0.0.1 and fe80::1)", i, n)
+		}
+	}
+	later := seen.Add(time.Hour)
+	m.LastSeen = &later
+	noErr(t, s.UpsertMachines(ctx, tenant, []openatp.Machine{m}))
+	if n := rows(); n != 4 {
+		t.Errorf("after a new lastSeen: %d rows in the IP history, want 4", n)
+	}
 }
