@@ -96,9 +96,13 @@ func (e *externalKeys) get(ctx context.Context, log *slog.Logger, jwksURL string
 	kf, err := keyfunc.NewDefaultOverrideCtx(context.WithoutCancel(ctx), []string{jwksURL}, keyfunc.Override{
 		HTTPTimeout: 10 * time.Second,
 		// A token naming an unknown kid fetches the set again, at most
-		// every 10 s; a request never waits for that budget.
+		// every 10 s. RateLimitWaitMax bounds the wait for that budget
+		// and the fetch together (jwkset runs both under one deadline): a
+		// request waits only when the budget comes back within it (the
+		// limiter refuses at once otherwise), and the fetch has the rest.
+		// It was 1 ms, which failed every fetch on a busy machine.
 		RefreshUnknownKID: rate.NewLimiter(rate.Every(10*time.Second), 1),
-		RateLimitWaitMax:  time.Millisecond,
+		RateLimitWaitMax:  3 * time.Second,
 		RefreshErrorHandlerFunc: func(u string) func(context.Context, error) {
 			return func(ctx context.Context, err error) {
 				log.Warn("auth: cannot refresh an external issuer's keys", "jwks_url", u, "error", err)
