@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/odata"
 	"github.com/openatp/openatp/readmodel"
 )
 
@@ -81,21 +82,9 @@ func parseFindByIP(fn string) (netip.Addr, time.Time, error) {
 	if err != nil {
 		return bad("ip: %q is not an IP address", clipID(ipText))
 	}
-	ts, err := parseTimestamp(tsText)
+	ts, err := odata.ParseDate("timestamp", tsText)
 	if err != nil {
-		return bad("timestamp: %q is not a date such as 2019-09-22T08:44:05Z", clipID(tsText))
+		return bad("%s", err.Error())
 	}
 	return ip.Unmap(), ts, nil
-}
-
-// parseTimestamp reads a date literal of the forms OData filters take.
-func parseTimestamp(s string) (time.Time, error) {
-	var err error
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04Z07:00", "2006-01-02Z07:00"} {
-		var t time.Time
-		if t, err = time.Parse(layout, s); err == nil {
-			return t, nil
-		}
-	}
-	return time.Time{}, err
 }

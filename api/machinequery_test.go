@@ -241,6 +241,8 @@ func walk(t *testing.T, f *fixture, tok, path string) ([]string, int, bool) {
 		}
 		if v.Count != nil && count < 0 {
 			count = *v.Count
+		} else if v.Count != nil && *v.Count != count {
+			t.Fatalf("@odata.count %d on a later page, %d on the first: %s", *v.Count, count, path)
 		}
 		for _, m := range v.Value {
 			ids = append(ids, m.ID)

@@ -3,7 +3,6 @@ package api
 import (
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 
@@ -78,7 +77,7 @@ func handleUserMachines(store openatp.Store, model *readmodel.Model, authn *auth
 			if !ok {
 				return unknown()
 			}
-			writeIndexed(w, r, view, list)
+			writeMachinePage(w, r, view, list, nil, false, 0, "")
 			return nil
 		}
 		ms, err := store.UserMachines(r.Context(), p.TenantID, ref)
@@ -106,63 +105,6 @@ func handleUserMachines(store openatp.Store, model *readmodel.Model, authn *auth
 		return nil
 	})
 }
-
-// writeIndexed writes the collection of the listed machines of view.
-// Small answers are assembled in one pooled buffer of the exact size and
-// written at once; large ones (a service account on thousands of machines)
-// are streamed from the view. The caller holds the view until it returns.
-func writeIndexed(w http.ResponseWriter, r *http.Request, view *readmodel.View, list []uint32) {
-	sp := bufPool.Get().(*[]byte)
-	defer bufPool.Put(sp)
-	head := append((*sp)[:0], `{"@odata.context":`...)
-	head = wire.AppendString(head, baseURL(r)+"/api/$metadata#Machines")
-	head = append(head, `,"value":[`...)
-	size := len(head) + len("]}") + max(len(list)-1, 0) // envelope and commas
-	for _, s := range list {
-		size += view.MachineSize(s)
-	}
-	h := w.Header()
-	h["Content-Type"] = odataContentType
-	h["Odata-Version"] = odataVersion
-	h["Content-Length"] = []string{strconv.Itoa(size)}
-	w.WriteHeader(http.StatusOK)
-	if size <= maxBuffered {
-		b := slices.Grow(head, size-len(head))
-		for i, s := range list {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = view.AppendMachine(b, s)
-		}
-		b = append(b, "]}"...)
-		_, _ = w.Write(b)
-		*sp = b[:0]
-		return
-	}
-	if _, err := w.Write(head); err != nil {
-		return
-	}
-	buf := head[:0]
-	for i, s := range list {
-		if i > 0 {
-			buf = append(buf[:0], ',')
-			buf = view.AppendMachine(buf, s)
-			if _, err := w.Write(buf); err != nil {
-				return
-			}
-			continue
-		}
-		var err error
-		if buf, err = view.WriteMachine(w, s, buf); err != nil {
-			return
-		}
-	}
-	_, _ = w.Write([]byte("]}"))
-	*sp = buf[:0]
-}
-
-// maxBuffered is the largest answer assembled in memory before writing.
-const maxBuffered = 256 << 10
 
 // writeCollection writes the OData collection envelope of Machines; items
 // appends the comma-separated entities.

@@ -67,6 +67,25 @@ func (d *dateReader) peek(set string) bool {
 	return false
 }
 
+// ParseDate reads a date literal as $filter takes it (2018-08-01Z,
+// 2019-11-22T00:00:00Z, up to 7 fractional digits, Z or ±hh:mm), for the
+// functions that take one outside $filter (findbyip). The error is an
+// *Error of option, with the position in s.
+func ParseDate(option, s string) (time.Time, error) {
+	l := &lexer{src: s, option: option}
+	if s == "" || !isDigit(s[0]) {
+		return time.Time{}, l.errorf(1, "expected a date such as 2019-11-22T00:00:00Z")
+	}
+	t, err := l.date()
+	if err != nil {
+		return time.Time{}, err
+	}
+	if l.off != len(s) {
+		return time.Time{}, l.errorf(l.off+1, "unexpected %q after the date", s[l.off:])
+	}
+	return t.time, nil
+}
+
 // date reads a date literal: yyyy-mm-dd, optionally Thh:mm[:ss[.fffffff]],
 // then Z or an offset ±hh:mm. l.off is at its first digit.
 func (l *lexer) date() (token, error) {

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -201,6 +202,30 @@ func TestOnlyEqualityOn(t *testing.T) {
 		}
 		if got := f.OnlyEqualityOn(name); got != want {
 			t.Errorf("%s: OnlyEqualityOn = %v, want %v", filter, got, want)
+		}
+	}
+}
+
+// ParseDate reads the literals $filter reads, and names the position of
+// what it refuses.
+func TestParseDate(t *testing.T) {
+	for in, want := range map[string]string{
+		"2019-09-22T08:44:05Z":        "2019-09-22T08:44:05Z",
+		"2018-08-01Z":                 "2018-08-01T00:00:00Z",
+		"2019-09-22T10:44:05.5+02:00": "2019-09-22T08:44:05.5Z",
+	} {
+		got, err := odata.ParseDate("timestamp", in)
+		if err != nil || got.Format(time.RFC3339Nano) != want {
+			t.Errorf("ParseDate(%q) = %v, %v; want %s", in, got, err, want)
+		}
+	}
+	for in, want := range map[string]string{
+		"":                      "timestamp: expected a date such as 2019-11-22T00:00:00Z at position 1",
+		"2019-09-22T08:44:05":   "timestamp: invalid date: expected 'Z' or an offset such as +01:00 at position 20",
+		"2019-09-22T08:44:05Zx": "timestamp: invalid date: unexpected 'x' at position 21",
+	} {
+		if _, err := odata.ParseDate("timestamp", in); err == nil || err.Error() != want {
+			t.Errorf("ParseDate(%q) error %v, want %s", in, err, want)
 		}
 	}
 }

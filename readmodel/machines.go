@@ -187,12 +187,20 @@ func (v *View) QueryMachines(q MachineQuery) (page []uint32, more bool, total in
 		hi := min(lo+q.Top, len(all))
 		return all[lo:hi], hi < len(all), total
 	}
+	// One pass: the machines before the continuation point only count.
+	from := start
+	if q.Count {
+		from = 0
+	}
 	skip := q.Skip
-	for _, s := range candidates[start:] {
+	for i, s := range candidates[from:] {
 		if !match(s) {
 			continue
 		}
 		total++
+		if from+i < start {
+			continue
+		}
 		if skip > 0 {
 			skip--
 			continue
@@ -206,20 +214,7 @@ func (v *View) QueryMachines(q MachineQuery) (page []uint32, more bool, total in
 			break
 		}
 	}
-	if q.Count && q.After != "" {
-		total = v.count(match)
-	}
 	return page, more, total
-}
-
-func (v *View) count(match func(uint32) bool) int {
-	n := 0
-	for _, s := range v.c.order {
-		if match(s) {
-			n++
-		}
-	}
-	return n
 }
 
 func compareID(a, b [20]byte) int { return strings.Compare(string(a[:]), string(b[:])) }

@@ -1,7 +1,6 @@
 package readmodel
 
 import (
-	"io"
 	"slices"
 	"sync/atomic"
 
@@ -13,8 +12,7 @@ import (
 // their device groups), users and relations at one version. A view is
 // reference-counted: Model.View hands it out retained, and the caller
 // calls Release when done. No method returns memory of the view: machine
-// JSON is copied into the caller's buffer or written to an io.Writer
-// (which, as io.Writer requires, does not keep it).
+// JSON is copied into the caller's buffer.
 type View struct {
 	refs        atomic.Int64
 	dataVersion uint64 // the store's DataVersion it is exact for, if exact
@@ -171,12 +169,4 @@ func (v *View) AppendMachine(b []byte, s uint32) []byte {
 	b = wire.Expand(b, j[:m.cut])
 	b = append(b, v.frags[*v.group.at(s)]...)
 	return wire.Expand(b, j[m.cut:])
-}
-
-// WriteMachine writes the JSON of machine s to w, through buf (which it
-// returns, grown, for the next call).
-func (v *View) WriteMachine(w io.Writer, s uint32, buf []byte) ([]byte, error) {
-	buf = v.AppendMachine(buf[:0], s)
-	_, err := w.Write(buf)
-	return buf, err
 }
