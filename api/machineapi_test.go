@@ -87,6 +87,7 @@ func TestMachineAPIGolden(t *testing.T) {
 		{"tag bad action", "POST", "/api/machines/" + machine1 + "/tags", `{"Value":"x","Action":"Toggle"}`, tok, 400, "machine-tag-400"},
 		{"device value", "POST", "/api/machines/" + machine1 + "/setDeviceValue", `{"DeviceValue":"High"}`, tok, 200, "machine-device-value"},
 		{"patch", "PATCH", "/api/machines/" + machine1, `{"machineTags":["only"],"deviceValue":"Low"}`, tok, 200, "machine-patched"},
+		{"patch with an empty tag", "PATCH", "/api/machines/" + machine1, `{"machineTags":["ok",""]}`, tok, 400, "machine-patch-400-tag"},
 		{"patch unknown property", "PATCH", "/api/machines/" + machine1, `{"osPlatform":"Linux"}`, tok, 400, "machine-patch-400"},
 		{"bulk tags", "POST", "/api/machines/AddOrRemoveTagForMultipleMachines", `{"Value":"bulk","Action":"Add","MachineIds":["` + machine1 + `","` + machine2 + `"]}`, tok, 200, "machines-bulk-tag"},
 		{"bulk tags unknown machine", "POST", "/api/machines/AddOrRemoveTagForMultipleMachines", `{"Value":"bulk","Action":"Add","MachineIds":["` + strings.Repeat("0", 40) + `"]}`, tok, 404, "machine-bulk-404"},
@@ -103,6 +104,12 @@ func TestMachineAPIGolden(t *testing.T) {
 		checkJSONHeaders(t, r, want)
 		// mymachine2's last report is recent, so that findbyip finds it.
 		golden(t, c.golden, bytes.ReplaceAll(f.normalized(t, r), []byte(at.Format(wire.TimeLayout)), []byte("<an hour ago>")))
+	}
+	// The refused writes stored nothing: machine1 has the tags of the
+	// last accepted writes (PATCH, then the bulk tag).
+	m, err := f.store.Machine(context.Background(), f.tenant.ID, machine1)
+	if err != nil || strings.Join(m.MachineTags, ",") != "only,bulk" || m.DeviceValue == nil || *m.DeviceValue != "Low" {
+		t.Errorf("machine1 after the writes: tags %v, device value %v, %v", m.MachineTags, m.DeviceValue, err)
 	}
 }
 

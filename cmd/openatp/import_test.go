@@ -105,6 +105,7 @@ func apiServer(t *testing.T, store openatp.Store, tenantName string) (http.Handl
 		t.Fatal(err)
 	}
 	srv := api.NewServer(api.Config{Store: store, Verifier: svc, NoAccessLog: true})
+	t.Cleanup(func() { srv.Close() }) // its read model's builds, before the store closes
 	return srv.Handler(), tok
 }
 
