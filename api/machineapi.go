@@ -175,13 +175,11 @@ func writeMachinePage(w http.ResponseWriter, r *http.Request, view *readmodel.Vi
 		b = strconv.AppendInt(b, int64(total), 10)
 	}
 	b = append(b, `,"value":[`...)
-	var end []byte
-	end = append(end, ']')
+	end := closeCollection
 	if next != "" {
-		end = append(end, `,"@odata.nextLink":`...)
-		end = wire.AppendString(end, next)
+		end = append([]byte(`],"@odata.nextLink":`), wire.AppendString(nil, next)...)
+		end = append(end, '}')
 	}
-	end = append(end, '}')
 	keep := selected(sel)
 	h := w.Header()
 	h["Content-Type"] = odataContentType
@@ -217,6 +215,9 @@ func writeMachinePage(w http.ResponseWriter, r *http.Request, view *readmodel.Vi
 	_, _ = w.Write(b)
 	*sp = b[:0]
 }
+
+// closeCollection ends a collection without a next link.
+var closeCollection = []byte("]}")
 
 // streamChunk is how much of a machine page is assembled before it is
 // written.
