@@ -1,0 +1,93 @@
+package route
+
+import "testing"
+
+func TestMatch(t *testing.T) {
+	for _, tc := range []struct {
+		pattern, method, path string
+		want                  bool
+	}{
+		{"", "POST", "/anything/at/all", true},
+		{"GET", "GET", "/x", false}, // not a pattern: see TestParseErrors
+		{"/api/machines", "GET", "/api/machines", true},
+		{"/api/machines", "DELETE", "/api/machines", true},
+		{"GET /api/machines", "POST", "/api/machines", false},
+		{"GET /api/machines", "GET", "/api/v1.0/machines", true},
+		{"GET /api/v1.0/machines", "GET", "/api/machines", false},
+		{"GET /api/v1.0/machines", "GET", "/api/v1.0/machines", true},
+		{"GET /api/machines", "GET", "/api/machines/", false},
+		{"GET /api/machines", "GET", "/api/machines/x", false},
+		{"GET /api/machines/{id}", "GET", "/api/machines/x", true},
+		{"GET /api/machines/{id}", "GET", "/api/machines/", false},
+		{"GET /api/machines/{id}", "GET", "/api/machines", false},
+		{"GET /api/machines/{id}", "GET", "/api/machines/x/logonusers", false},
+		{"GET /api/users/{id}/machines", "GET", "/api/users/contoso%5Cuser1/machines", true},
+		{"GET /api/users/contoso\\user1/machines", "GET", "/api/users/contoso%5Cuser1/machines", true},
+		{"GET /api/users/user1/machines", "GET", "/api/users/user2/machines", false},
+		{"/api/{rest...}", "GET", "/api/machines/x/tags", true},
+		{"/api/{rest...}", "GET", "/api", true},
+		{"/api/{rest...}", "GET", "/apix", false},
+		{"/{rest...}", "GET", "/healthz", true},
+		{"GET /api/machines/findbyip(*)", "GET", "/api/machines/findbyip(ip='10.1.1.1',timestamp=2024-01-01T00:00:00Z)", true},
+		{"GET /api/machines/findbyip(*)", "GET", "/api/machines/findbytag", false},
+		{"GET /api/machines/*tag", "GET", "/api/machines/findbytag", true},
+		{"GET /api/machines/a*b*c", "GET", "/api/machines/abc", true},
+		{"GET /api/machines/a*b*c", "GET", "/api/machines/abcb", false},
+		{"GET /api/machines/a*a", "GET", "/api/machines/a", false},
+		{"GET /api/machines/{id}", "GET", "/api/machines//", false},
+		{"/", "GET", "/", true},
+		{"/", "GET", "/api", false},
+	} {
+		p, err := Parse(tc.pattern)
+		if err != nil {
+			if tc.pattern != "GET" {
+				t.Errorf("Parse(%q): %v", tc.pattern, err)
+			}
+			continue
+		}
+		if got := p.Match(tc.method, tc.path); got != tc.want {
+			t.Errorf("%q.Match(%s %s) = %v, want %v", tc.pattern, tc.method, tc.path, got, tc.want)
+		}
+	}
+}
+
+func TestMatchRoute(t *testing.T) {
+	for _, tc := range []struct {
+		pattern, method, path, route string
+		want                         bool
+	}{
+		{"GET /api/machines/{id}", "GET", "/api/machines/abc", "GET /api/machines/{id}", true},
+		{"GET /api/machines/{id}", "GET", "/api/machines/findbytag", "GET /api/machines/findbytag", false},
+		{"GET /api/machines/{id}", "GET", "/api/v1.0/machines/findbytag", "GET /api/v1.0/machines/findbytag", false},
+		{"GET /api/machines/{id}", "GET", "/api/v1.0/machines/abc", "GET /api/v1.0/machines/{id}", true},
+		{"GET /api/v1.0/machines/{id}", "GET", "/api/v1.0/machines/findbytag", "GET /api/v1.0/machines/findbytag", false},
+		{"GET /api/machines/{id}", "GET", "/api/machines/findbytag", "", true}, // the route not known
+		{"GET /api/machines/findbytag", "GET", "/api/machines/findbytag", "GET /api/machines/findbytag", true},
+		{"/api/{rest...}", "GET", "/api/machines/findbytag", "GET /api/machines/findbytag", true},
+		{"/api/machines/{id}/tags", "POST", "/api/machines/x/tags", "POST /api/machines/{id}/tags", true},
+		{"/api/users/{id}/machines", "GET", "/api/users/x/machines", "/", true},
+		{"/api/users/{id}/machines", "GET", "/api/users/x/other", "/", false},
+	} {
+		p := MustParse(tc.pattern)
+		if got := p.MatchRoute(tc.method, tc.path, tc.route); got != tc.want {
+			t.Errorf("%q.MatchRoute(%s %s, %q) = %v, want %v", tc.pattern, tc.method, tc.path, tc.route, got, tc.want)
+		}
+	}
+	if MustParse("GET /api/machines").HasWildcard() || !MustParse("/api/machines/{id}").HasWildcard() {
+		t.Error("HasWildcard")
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	for _, s := range []string{"GET", "api/machines", "get /api", "GET /api/{rest...}/x", "GET /api/x{id}"} {
+		if _, err := Parse(s); err == nil {
+			t.Errorf("Parse(%q) succeeded", s)
+		}
+	}
+	if p := MustParse(" "); !p.IsZero() || !p.Match("GET", "/x") {
+		t.Error("a blank pattern does not match everything")
+	}
+	if p := MustParse("GET /api/machines"); p.String() != "GET /api/machines" || p.IsZero() {
+		t.Errorf("String() = %q", p.String())
+	}
+}
