@@ -21,7 +21,7 @@ func TestImportGraph(t *testing.T) {
 		}
 		return out
 	}
-	up := own("/api", "/auth", "/cmd", "/readmodel", "/ingest", "/sqlite", "/postgres", "/redis", "/internal/manage")
+	up := own("/api", "/auth", "/cmd", "/readmodel", "/ingest", "/sqlite", "/postgres", "/redis", "/internal/manage", "/fault", "/journal")
 	rules := map[string][]string{
 		"":                    append([]string{"net/http", mod + "/"}, drivers...),
 		"/wire":               append(append([]string{"net/http"}, drivers...), up...), // and odata
@@ -34,6 +34,10 @@ func TestImportGraph(t *testing.T) {
 		"/postgres":           append([]string{"net/http", "modernc.org/sqlite", "database/sql", "github.com/redis/go-redis"}, own("/api", "/auth", "/cmd", "/readmodel", "/ingest", "/wire", "/sqlite", "/redis")...),
 		"/redis":              append([]string{"net/http", mod}, drivers[:2]...),
 		"/internal/storeutil": append([]string{"net/http"}, append(drivers, up...)...),
+		// The test double's decisions and records: no HTTP, no store.
+		"/fault":          append(append([]string{"net/http", "github.com/prometheus"}, drivers...), up...),
+		"/journal":        append(append([]string{"net/http", mod, "github.com/prometheus"}, drivers...), up...),
+		"/internal/route": append(append([]string{"net/http", mod}, drivers...), up...),
 	}
 	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}} {{join .Imports " "}}`, mod+"/...").Output()
 	if err != nil {

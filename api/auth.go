@@ -17,8 +17,24 @@ type Verifier interface {
 
 type authenticator struct{ v Verifier }
 
-// principal authenticates the request's bearer token.
+// principal authenticates the request's bearer token, once per request:
+// a second call gets the first one's answer.
 func (a *authenticator) principal(r *http.Request) (*openatp.Principal, error) {
+	ri := infoOf(r)
+	if ri != nil && ri.authed {
+		return ri.principal, ri.authErr
+	}
+	p, err := a.authenticate(r)
+	if ri != nil {
+		ri.authed, ri.principal, ri.authErr = true, p, err
+		if p != nil {
+			ri.tenant, ri.app, ri.user = p.TenantID, p.ClientID, p.UserName
+		}
+	}
+	return p, err
+}
+
+func (a *authenticator) authenticate(r *http.Request) (*openatp.Principal, error) {
 	h := r.Header.Get("Authorization")
 	if h == "" {
 		return nil, openatp.CodedErrorf(openatp.Unauthenticated, "Unauthorized", "Authorization header is missing. Send 'Authorization: Bearer <token>'.")
@@ -33,9 +49,6 @@ func (a *authenticator) principal(r *http.Request) (*openatp.Principal, error) {
 			return nil, err
 		}
 		return nil, err
-	}
-	if ri := infoOf(r); ri != nil {
-		ri.tenant, ri.app = p.TenantID, p.ClientID
 	}
 	return p, nil
 }

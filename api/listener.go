@@ -46,6 +46,9 @@ type errConn struct {
 	logger *slog.Logger
 }
 
+// NetConn returns the connection it wraps (as tls.Conn.NetConn does).
+func (c *errConn) NetConn() net.Conn { return c.Conn }
+
 const plainErrorHeaders = "\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n"
 
 // plainHTTPOnTLS is what net/http writes, under TLS, to a client that sent

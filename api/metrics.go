@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/fault"
 )
 
 // metrics is the Prometheus instrumentation of one Server, in a registry of
@@ -22,6 +23,7 @@ import (
 //	openatp_store_errors_total{op,kind}               failed store calls of the API (not NotFound)
 //	openatp_limiter_errors_total                      rate-limiter calls that failed
 //	openatp_limiter_degraded                          1 while the shared limiter state is unreachable
+//	openatp_faults_applied_total{rule,kind}           requests a fault rule applied to
 //
 // plus the Go runtime and process collectors. route is the ServeMux
 // pattern that matched ("GET /api/users/{id}/machines"), so the label has
@@ -34,6 +36,7 @@ type metrics struct {
 	duration *prometheus.HistogramVec
 	storeErr *prometheus.CounterVec
 	limitErr prometheus.Counter
+	faults   *prometheus.CounterVec
 
 	counters  sync.Map // routeCode → prometheus.Counter
 	observers sync.Map // route → prometheus.Observer
@@ -65,8 +68,11 @@ func newMetrics(cfg *Config) *metrics {
 		limitErr: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "openatp_limiter_errors_total", Help: "Rate-limiter calls that failed.",
 		}),
+		faults: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "openatp_faults_applied_total", Help: "Requests a fault rule applied to, by rule id and kind.",
+		}, []string{"rule", "kind"}),
 	}
-	m.reg.MustRegister(m.requests, m.duration, m.storeErr, m.limitErr,
+	m.reg.MustRegister(m.requests, m.duration, m.storeErr, m.limitErr, m.faults,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if status := cfg.LimiterStatus; status != nil {
 		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -142,6 +148,9 @@ func (m *metrics) wrap(next http.Handler) http.Handler {
 func (m *metrics) handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
 }
+
+// faultApplied counts a request a fault rule applied to.
+func (m *metrics) faultApplied(r *fault.Rule) { m.faults.WithLabelValues(r.ID, string(r.Kind)).Inc() }
 
 // storeError counts a failed store call; NotFound is an answer, not a
 // failure.

@@ -5,12 +5,10 @@ import (
 	"crypto/rand"
 	"log/slog"
 	"net/http"
-	"net/url"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/journal"
 )
 
 // requestInfo travels with a request through the middleware: its id, and
@@ -20,7 +18,15 @@ type requestInfo struct {
 	logger  *slog.Logger
 	tenant  string
 	app     string
+	user    string // the signed-in user of a delegated token
 	errCode string
+
+	// The caller, once authenticated: the request journal and fault rules
+	// learn it before the handler runs, and the handler gets the same
+	// answer (authenticator.principal).
+	authed    bool
+	principal *openatp.Principal
+	authErr   error
 }
 
 type infoKey struct{}
@@ -51,10 +57,11 @@ func newRequestID() string {
 
 const hexDigits = "0123456789abcdef"
 
-// statusWriter records the status code written.
+// statusWriter records the status code and the body bytes written.
 type statusWriter struct {
 	http.ResponseWriter
 	status int
+	bytes  int64
 }
 
 func (s *statusWriter) WriteHeader(code int) {
@@ -68,15 +75,17 @@ func (s *statusWriter) Write(b []byte) (int, error) {
 	if s.status == 0 {
 		s.status = http.StatusOK
 	}
-	return s.ResponseWriter.Write(b)
+	n, err := s.ResponseWriter.Write(b)
+	s.bytes += int64(n)
+	return n, err
 }
 
 func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 // withRequest gives every request an id (the request-id header and the
 // error target), recovers panics into a 500 error body, and writes one log
-// line per request, with its query string (secrets redacted, see
-// redactQuery) and protocol.
+// line per request, with its path and query string (secrets redacted, see
+// journal.RedactPath and journal.RedactQuery) and protocol.
 func withRequest(logger *slog.Logger, accessLog bool, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -98,8 +107,8 @@ func withRequest(logger *slog.Logger, accessLog bool, next http.Handler) http.Ha
 				logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
 					slog.String("request_id", ri.id),
 					slog.String("method", r.Method),
-					slog.String("path", r.URL.EscapedPath()),
-					slog.String("query", redactQuery(r.URL.RawQuery)),
+					slog.String("path", journal.RedactPath(r.URL.EscapedPath())),
+					slog.String("query", journal.RedactQuery(r.URL.RawQuery)),
 					slog.String("proto", r.Proto),
 					slog.String("tenant", ri.tenant),
 					slog.String("app", ri.app),
@@ -111,38 +120,4 @@ func withRequest(logger *slog.Logger, accessLog bool, next http.Handler) http.Ha
 		}()
 		next.ServeHTTP(sw, r)
 	})
-}
-
-// secretParams are the query parameters whose values the access log never
-// shows: OAuth2 credentials and codes, tokens, passwords and signatures.
-// Keys are compared ignoring case.
-var secretParams = []string{
-	"access_token", "refresh_token", "id_token", "token", "assertion", "client_assertion",
-	"client_secret", "password", "code", "sig", "signature", "key", "api_key", "apikey", "secret",
-}
-
-// redactQuery returns a raw query string with the value of every secret
-// parameter replaced by REDACTED, the rest byte for byte. A key that
-// cannot be unescaped is compared as it is.
-func redactQuery(raw string) string {
-	if raw == "" {
-		return ""
-	}
-	var b strings.Builder
-	for i, part := range strings.Split(raw, "&") {
-		if i > 0 {
-			b.WriteByte('&')
-		}
-		key, _, hasValue := strings.Cut(part, "=")
-		if k, err := url.QueryUnescape(key); err == nil {
-			key = k
-		}
-		if hasValue && slices.ContainsFunc(secretParams, func(s string) bool { return strings.EqualFold(s, key) }) {
-			b.WriteString(part[:strings.IndexByte(part, '=')+1])
-			b.WriteString("REDACTED")
-			continue
-		}
-		b.WriteString(part)
-	}
-	return b.String()
 }

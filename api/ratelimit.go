@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/openatp/openatp"
@@ -25,13 +26,24 @@ func limit(l Limiter, r *http.Request, p *openatp.Principal, endpoint string) er
 	if err != nil || ok {
 		return err
 	}
-	secs := max(int((retry+time.Second-1)/time.Second), 1) // whole seconds, rounded up
-	unit := " seconds."
-	if secs == 1 {
-		unit = " second."
+	return tooManyRequests(max(int((retry+time.Second-1)/time.Second), 1)) // whole seconds, rounded up
+}
+
+// tooManyRequests is the 429 answer with Retry-After: secs.
+func tooManyRequests(secs int) *retryError {
+	return &retryError{after: secs, err: openatp.CodedErrorf(openatp.TooManyRequests, "TooManyRequests", "%s", rateLimitMessage(secs))}
+}
+
+// rateLimitMessage is the message of a 429 whose Retry-After is secs
+// (negative: none).
+func rateLimitMessage(secs int) string {
+	switch {
+	case secs < 0:
+		return "Rate limit is exceeded."
+	case secs == 1:
+		return "Rate limit is exceeded. Try again in 1 second."
 	}
-	return &retryError{after: secs, err: openatp.CodedErrorf(openatp.TooManyRequests, "TooManyRequests",
-		"Rate limit is exceeded. Try again in %d%s", secs, unit)}
+	return "Rate limit is exceeded. Try again in " + strconv.Itoa(secs) + " seconds."
 }
 
 // retryError is an error whose answer carries Retry-After.

@@ -41,6 +41,7 @@ func addRoutes(mux *http.ServeMux, cfg Config) {
 	mux.Handle("GET /metrics", cfg.metrics.handler())
 
 	addAdminRoutes(mux, cfg.Store)
+	addDoubleAdminRoutes(mux, cfg.Store, cfg.double)
 	mux.Handle("/", notFound())
 }
 

@@ -6,6 +6,8 @@ import (
 	"net/http"
 
 	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/fault"
+	"github.com/openatp/openatp/journal"
 	"github.com/openatp/openatp/readmodel"
 )
 
@@ -32,8 +34,12 @@ type Config struct {
 	NoIndex bool
 	// NoAccessLog turns off the log line written for every request.
 	NoAccessLog bool
+	// JournalSize is the number of requests the journal keeps per tenant:
+	// 0 means journal.DefaultSize, a negative number turns it off.
+	JournalSize int
 
-	metrics *metrics // set by NewServer
+	metrics *metrics    // set by NewServer
+	double  *testDouble // set by NewServer
 }
 
 // Server is the HTTP API.
@@ -43,6 +49,8 @@ type Server struct {
 	model   *readmodel.Model
 	own     bool // model is the server's own
 	metrics *metrics
+	double  *testDouble
+	store   openatp.Store
 
 	accessLog bool
 }
@@ -57,9 +65,25 @@ func NewServer(cfg Config) *Server {
 	if own {
 		cfg.Model = readmodel.New(cfg.Store, readmodel.Options{Disabled: cfg.NoIndex, Logger: cfg.Logger})
 	}
-	s := &Server{mux: http.NewServeMux(), logger: cfg.Logger, model: cfg.Model, own: own, accessLog: !cfg.NoAccessLog, metrics: cfg.metrics}
+	size := cfg.JournalSize
+	if size == 0 {
+		size = journal.DefaultSize
+	}
+	mux := http.NewServeMux()
+	cfg.double = &testDouble{authn: &authenticator{v: cfg.Verifier}, journal: journal.New(size), faults: fault.NewSet(nil), mux: mux, metrics: cfg.metrics}
+	s := &Server{mux: mux, logger: cfg.Logger, model: cfg.Model, own: own, accessLog: !cfg.NoAccessLog, metrics: cfg.metrics,
+		double: cfg.double, store: cfg.Store}
 	addRoutes(s.mux, cfg)
 	return s
+}
+
+// AddFault adds a fault rule, as POST /_openatp/faults does (the program
+// adds those of --fault so). Its tenant may be given by name.
+func (s *Server) AddFault(ctx context.Context, r fault.Rule) (fault.Rule, error) {
+	if err := prepareRule(ctx, s.store, &r); err != nil {
+		return fault.Rule{}, err
+	}
+	return s.double.faults.Add(r)
 }
 
 // Handle routes pattern to h beside the API's own routes, behind the same
@@ -72,7 +96,7 @@ func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, 
 // (HTTP/1.1 and HTTP/2): the URLs it writes start with https:// when the
 // request came over TLS (r.TLS), else http://.
 func (s *Server) Handler() http.Handler {
-	return withRequest(s.logger, s.accessLog, s.metrics.wrap(s.mux))
+	return withRequest(s.logger, s.accessLog, s.metrics.wrap(s.double.wrap(s.mux)))
 }
 
 // Warm builds the read model of a tenant now rather than on its first
