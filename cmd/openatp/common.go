@@ -128,9 +128,10 @@ func applyConfig(fs *flag.FlagSet, path string, set map[string]bool) error {
 		if fs.Lookup(name) == nil || set[name] || name == "config" {
 			continue
 		}
-		values, ok := configValues(m[name])
+		_, objects := fs.Lookup(name).Value.(*jsonFlag)
+		values, ok := configValues(m[name], objects)
 		if !ok {
-			return fmt.Errorf("--config %s: %q: want a string, number, boolean or array of them", path, name)
+			return fmt.Errorf("--config %s: %q: want a string, number, boolean, object (a fault rule) or array of them", path, name)
 		}
 		for _, v := range values {
 			if err := fs.Set(name, v); err != nil {
@@ -141,11 +142,15 @@ func applyConfig(fs *flag.FlagSet, path string, set map[string]bool) error {
 	return nil
 }
 
-// configValues returns the flag values of one config file value.
-func configValues(v any) ([]string, bool) {
+// configValues returns the flag values of one config file value. Objects
+// are taken for a jsonFlag only, given to it as their JSON text.
+func configValues(v any, objects bool) ([]string, bool) {
 	switch v := v.(type) {
 	case nil:
 		return nil, true
+	case map[string]any:
+		b, err := json.Marshal(v)
+		return []string{string(b)}, objects && err == nil
 	case string:
 		return []string{v}, true
 	case json.Number:
@@ -158,7 +163,7 @@ func configValues(v any) ([]string, bool) {
 			if _, isList := e.([]any); isList {
 				return nil, false
 			}
-			vs, ok := configValues(e)
+			vs, ok := configValues(e, objects)
 			if !ok {
 				return nil, false
 			}
@@ -175,6 +180,13 @@ func printJSON(w io.Writer, v any) error {
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
 }
+
+// jsonFlag is a repeatable flag whose values are JSON objects, kept whole
+// as text; in the config file, its values are objects.
+type jsonFlag []string
+
+func (l *jsonFlag) String() string     { return strings.Join(*l, " ") }
+func (l *jsonFlag) Set(v string) error { *l = append(*l, v); return nil }
 
 // multiFlag is a repeatable string flag.
 type multiFlag []string

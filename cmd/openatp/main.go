@@ -37,6 +37,8 @@ Commands:
   import             load machines or logon events from JSON Lines, JSON or CSV files
   export             write a tenant's machines or logon events as JSON Lines
   token              mint an access token for an app of a tenant
+  fault add|list|delete   fault rules of the running server (latency, errors, resets, truncated bodies)
+  journal            the running server's record of a tenant's requests (--follow streams it)
   version            print the version
 
 Every command takes --data (default ./openatp-data) and --db; each flag is
@@ -77,6 +79,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runExport(ctx, env, rest)
 	case "token":
 		return runToken(ctx, env, rest)
+	case "fault":
+		return runFault(ctx, env, rest)
+	case "journal":
+		return runJournal(ctx, env, rest)
 	case "version":
 		fmt.Fprintln(stdout, "openatp", versionString())
 		return nil

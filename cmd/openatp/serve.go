@@ -1,7 +1,9 @@
 package main
 
 import (
+	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -19,8 +21,10 @@ import (
 
 	"github.com/openatp/openatp/api"
 	"github.com/openatp/openatp/auth"
+	"github.com/openatp/openatp/fault"
 	"github.com/openatp/openatp/internal/logbuf"
 	"github.com/openatp/openatp/internal/tlsca"
+	"github.com/openatp/openatp/journal"
 	"github.com/openatp/openatp/ratelimit"
 	"github.com/openatp/openatp/readmodel"
 	"github.com/openatp/openatp/redis"
@@ -46,6 +50,9 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	cpuProfile := fs.String("cpu-profile", "", "write a Go CPU profile of the whole run to this file (diagnostics)")
 	rateLimit := fs.String("rate-limit", "service", "rate limits per tenant, app and endpoint: service (100/min,1500/hour), off, or custom such as 20/min,300/hour")
 	redisURL := fs.String("redis", "", "redis://host:port shared by replicas for rate-limit counts (empty: count in this process)")
+	journalSize := fs.Int("journal-size", journal.DefaultSize, "requests kept per tenant in the request journal (about 400 bytes each); 0 turns it off")
+	var faults jsonFlag
+	fs.Var(&faults, "fault", `a fault rule to start with, as JSON ({"kind":"error","status":503,...}, as POST /_openatp/faults takes; repeatable)`)
 	if err := parseFlags(env, fs, args); err != nil {
 		return err
 	}
@@ -54,6 +61,9 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 		if !flagSet(fs, "tls-addr") {
 			*tlsAddr = "127.0.0.1:443"
 		}
+	}
+	if *journalSize < 0 {
+		return fmt.Errorf("--journal-size must be 0 (off) or more, not %d", *journalSize)
 	}
 	if *unknownUser != "404" && *unknownUser != "empty" {
 		return fmt.Errorf("--unknown-user must be 404 or empty, not %q", *unknownUser)
@@ -116,7 +126,19 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 		LimiterStatus:    limiterStatus,
 		UnknownUserEmpty: *unknownUser == "empty",
 		NoAccessLog:      !*accessLog,
+		JournalSize:      cmp.Or(*journalSize, -1), // 0 is off here, the default there
 	})
+	for _, js := range faults {
+		var rule fault.Rule
+		err := json.Unmarshal([]byte(js), &rule)
+		if err == nil {
+			rule, err = server.AddFault(ctx, rule)
+		}
+		if err != nil {
+			return fmt.Errorf("--fault %s: %w", js, err)
+		}
+		logger.Info("fault rule added", "rule", rule.String())
+	}
 	// The token issuer answers beside the API, on every host and port.
 	identity := auth.NewHandler(svc, logger)
 	for _, p := range auth.Patterns {
