@@ -1,0 +1,126 @@
+// Package connector is the kind of MDE client a team writes to feed its own
+// tool: it gets a token with the client-credentials grant and reads a
+// user's machines, retrying throttled (429) and unavailable (503) answers
+// after the Retry-After the service gives. It stands for "your code" in
+// docs/testing.md, whose worked example (connector_test.go) tests it
+// against openatp as its test double. It uses the standard library only
+// and nothing of openatp.
+package connector
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Client reads the MDE API of one tenant as one application.
+type Client struct {
+	APIBase      string // https://api.security.microsoft.com, or openatp's address
+	Authority    string // https://login.microsoftonline.com/<tenant>, or <openatp>/<tenant>
+	ClientID     string
+	ClientSecret string
+	HTTP         *http.Client
+	MaxAttempts  int // per call, counting the first (default 5)
+
+	mu      sync.Mutex
+	token   string
+	expires time.Time
+}
+
+// Machine is what the connector keeps of a machine.
+type Machine struct {
+	ID              string `json:"id"`
+	ComputerDNSName string `json:"computerDnsName"`
+	HealthStatus    string `json:"healthStatus"`
+}
+
+// UserMachines returns the machines the user has logged on to.
+func (c *Client) UserMachines(ctx context.Context, user string) ([]Machine, error) {
+	var page struct {
+		Value []Machine `json:"value"`
+	}
+	err := c.get(ctx, "/api/users/"+url.PathEscape(user)+"/machines", &page)
+	return page.Value, err
+}
+
+// get reads one API answer into v, retrying 429 and 503 after their
+// Retry-After (1 s when absent).
+func (c *Client) get(ctx context.Context, path string, v any) error {
+	attempts := c.MaxAttempts
+	if attempts == 0 {
+		attempts = 5
+	}
+	for attempt := 1; ; attempt++ {
+		tok, err := c.accessToken(ctx)
+		if err != nil {
+			return err
+		}
+		req, err := http.NewRequestWithContext(ctx, "GET", c.APIBase+path, nil)
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Authorization", "Bearer "+tok)
+		res, err := c.HTTP.Do(req)
+		if err != nil {
+			return err
+		}
+		if res.StatusCode == http.StatusOK {
+			defer res.Body.Close()
+			return json.NewDecoder(res.Body).Decode(v)
+		}
+		res.Body.Close()
+		retryable := res.StatusCode == http.StatusTooManyRequests || res.StatusCode == http.StatusServiceUnavailable
+		if !retryable || attempt == attempts {
+			return fmt.Errorf("GET %s: %s", path, res.Status)
+		}
+		wait := time.Second
+		if s, err := strconv.Atoi(res.Header.Get("Retry-After")); err == nil {
+			wait = time.Duration(s) * time.Second
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+	}
+}
+
+// accessToken returns a cached token, or gets one (v1 endpoint) when none
+// is valid for another minute.
+func (c *Client) accessToken(ctx context.Context) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.token != "" && time.Until(c.expires) > time.Minute {
+		return c.token, nil
+	}
+	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {c.ClientID},
+		"client_secret": {c.ClientSecret}, "resource": {"https://api.securitycenter.microsoft.com"}}
+	req, err := http.NewRequestWithContext(ctx, "POST", c.Authority+"/oauth2/token", strings.NewReader(form.Encode()))
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	res, err := c.HTTP.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer res.Body.Close()
+	var t struct {
+		AccessToken string `json:"access_token"`
+		ExpiresIn   int    `json:"expires_in"`
+	}
+	if res.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("token: %s", res.Status)
+	}
+	if err := json.NewDecoder(res.Body).Decode(&t); err != nil {
+		return "", fmt.Errorf("token: %w", err)
+	}
+	c.token, c.expires = t.AccessToken, time.Now().Add(time.Duration(t.ExpiresIn)*time.Second)
+	return c.token, nil
+}
