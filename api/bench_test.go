@@ -3,6 +3,7 @@ package api_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/api"
 	"github.com/openatp/openatp/auth"
+	"github.com/openatp/openatp/fault"
 	"github.com/openatp/openatp/internal/demo"
 	"github.com/openatp/openatp/sqlite"
 )
@@ -27,18 +29,25 @@ func (d *discard) Header() http.Header         { return d.h }
 func (d *discard) WriteHeader(int)             {}
 func (d *discard) Write(b []byte) (int, error) { d.n += len(b); return len(b), nil }
 
-// BenchmarkUserMachines measures the endpoint's handler stack (request id,
-// token check, data-version check, index lookup, encoding) for random users
-// of a generated tenant, beside a handler that writes a fixed body of the
-// same mean size, in the same run. It reports both costs and their ratio.
-// The end-to-end figure through sockets is bench/load.sh's.
-func BenchmarkUserMachines(b *testing.B) {
+// benchTenant is a generated tenant (20,000 machines, 5,000 users) in a
+// SQLite store, and 1,000 requests for random users by an application
+// (reqs) and by a delegated caller restricted to some device groups
+// (dreqs).
+type benchTenant struct {
+	store       openatp.Store
+	verifier    api.Verifier
+	tenant      openatp.Tenant
+	reqs, dreqs []*http.Request
+}
+
+func newBenchTenant(b *testing.B) *benchTenant {
+	b.Helper()
 	ctx := context.Background()
 	store, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "openatp.db"))
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer store.Close()
+	b.Cleanup(func() { store.Close() })
 	tn, _ := openatp.NewTenant("bench.example", time.Now())
 	app, _, _ := openatp.NewApp(tn.ID, "bench", []string{openatp.PermMachineReadAll}, nil, time.Now())
 	if err := store.CreateTenant(ctx, tn); err != nil {
@@ -92,13 +101,6 @@ func BenchmarkUserMachines(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	server := api.NewServer(api.Config{Store: store, Verifier: svc})
-	defer server.Close()
-	if err := server.Warm(ctx, tn.ID); err != nil {
-		b.Fatal(err)
-	}
-	h := server.Handler()
-
 	// 1,000 requests for random users (the generator's user order is random).
 	var reqs, dreqs []*http.Request
 	seen := map[string]bool{}
@@ -117,6 +119,32 @@ func BenchmarkUserMachines(b *testing.B) {
 		dr.Header.Set("Authorization", "Bearer "+dtok)
 		dreqs = append(dreqs, dr)
 	}
+	return &benchTenant{store: store, verifier: svc, tenant: tn, reqs: reqs, dreqs: dreqs}
+}
+
+// serve answers a request on h into a discarding writer (its header
+// cleared first) and returns the body bytes written.
+func serve(h http.Handler, d *discard, r *http.Request) int {
+	clear(d.h)
+	d.n = 0
+	h.ServeHTTP(d, r)
+	return d.n
+}
+
+// BenchmarkUserMachines measures the endpoint's handler stack (request id,
+// token check, data-version check, index lookup, encoding) for random users
+// of a generated tenant, beside a handler that writes a fixed body of the
+// same mean size, in the same run. It reports both costs and their ratio.
+// The end-to-end figure through sockets is bench/load.sh's.
+func BenchmarkUserMachines(b *testing.B) {
+	bt := newBenchTenant(b)
+	reqs, dreqs := bt.reqs, bt.dreqs
+	server := api.NewServer(api.Config{Store: bt.store, Verifier: bt.verifier})
+	defer server.Close()
+	if err := server.Warm(context.Background(), bt.tenant.ID); err != nil {
+		b.Fatal(err)
+	}
+	h := server.Handler()
 	total := 0
 	for _, r := range reqs {
 		d := &discard{h: http.Header{}}
@@ -210,4 +238,56 @@ func BenchmarkGroupRecompute(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/n, "ns/machine-recompute")
 	b.ReportMetric(fullNs, "ns/machine-full-build")
+}
+
+// BenchmarkJournal measures what the request journal and a fault rule cost
+// the endpoint's handler stack: the same requests, taken in turn, by
+// servers over one store with the journal off, on (the default size), and
+// off with one fault rule that matches no request (the same route, another
+// application), in the same run. The end-to-end figures are bench/load.sh's
+// (JOURNAL=on, FAULT_RULE=nomatch).
+func BenchmarkJournal(b *testing.B) {
+	bt := newBenchTenant(b)
+	ctx := context.Background()
+	handler := func(journalSize int, rules ...string) http.Handler {
+		s := api.NewServer(api.Config{Store: bt.store, Verifier: bt.verifier, JournalSize: journalSize})
+		b.Cleanup(func() { s.Close() })
+		for _, js := range rules {
+			var r fault.Rule
+			if err := json.Unmarshal([]byte(js), &r); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := s.AddFault(ctx, r); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := s.Warm(ctx, bt.tenant.ID); err != nil {
+			b.Fatal(err)
+		}
+		return s.Handler()
+	}
+	off, on := handler(-1), handler(0)
+	rule := handler(-1, `{"route":"GET /api/users/{id}/machines","app":"00000000-0000-0000-0000-000000000000","kind":"error","status":503}`)
+	var offNs, onNs, ruleNs time.Duration
+	d := &discard{h: http.Header{}}
+	i := 0
+	for b.Loop() {
+		r := bt.reqs[i%len(bt.reqs)]
+		i++
+		t0 := time.Now()
+		serve(off, d, r)
+		t1 := time.Now()
+		serve(on, d, r)
+		t2 := time.Now()
+		serve(rule, d, r)
+		t3 := time.Now()
+		offNs += t1.Sub(t0)
+		onNs += t2.Sub(t1)
+		ruleNs += t3.Sub(t2)
+	}
+	b.ReportMetric(float64(offNs.Nanoseconds())/float64(i), "ns/off")
+	b.ReportMetric(float64(onNs.Nanoseconds())/float64(i), "ns/journal")
+	b.ReportMetric(float64(ruleNs.Nanoseconds())/float64(i), "ns/nomatch-rule")
+	b.ReportMetric(float64(onNs)/float64(offNs), "journal/off")
+	b.ReportMetric(float64(ruleNs)/float64(offNs), "nomatch-rule/off")
 }

@@ -42,11 +42,8 @@ func (d *testDouble) wrap(next http.Handler) http.Handler {
 		var dec fault.Decision
 		applied := false
 		if !d.faults.Empty() {
-			q := fault.Request{Method: r.Method, Path: path, Tenant: tenant, App: app, User: user}
-			if d.faults.NeedsRoute() {
-				_, q.Route = d.mux.Handler(r)
-			}
-			dec, applied = d.faults.Decide(q)
+			dec, applied = d.faults.Decide(fault.Request{Method: r.Method, Path: path, Tenant: tenant, App: app, User: user,
+				RouteOf: func() string { _, p := d.mux.Handler(r); return p }})
 		}
 		if d.journal != nil && tenant != "" {
 			defer func() { // also when a fault aborts the answer with a panic

@@ -22,6 +22,16 @@
 # batches of 5,000 with `openatp import` beside the server while wrk reads.
 # Either prints the full index builds the writes caused (0 when every write
 # was applied as a delta).
+# JOURNAL=on compares the request journal off (server 0, --journal-size 0)
+# with on (server 1, the default size) on the same store; FAULT_RULE=nomatch
+# compares no fault rule (server 0) with one rule that matches no request
+# (server 1: the benchmarked route, another app), both with the journal off;
+# JOURNAL=off runs two identical servers (the journal off), a control of
+# what the machine's noise alone makes of the ratio.
+# Either drives the two servers in turn, ROUNDS times (default 3, in the
+# order 0 1, 1 0, 0 1, ...), and prints each rate and the ratio of the
+# sums, server 1 over server 0, and each server's CPU time per request
+# (steadier on a shared machine) as a ratio too; no baseline then.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MACHINES=${1:-1000000}
@@ -36,6 +46,21 @@ PORT=${PORT:-18080}
 BPORT=${BPORT:-18081}
 REPLICAS=${REPLICAS:-1}
 DB=${DB:-}
+JOURNAL=${JOURNAL:-}
+FAULT_RULE=${FAULT_RULE:-}
+ROUNDS=${ROUNDS:-3}
+# EXTRA0 and EXTRA1 are the flags of servers 0 and 1 of a JOURNAL or
+# FAULT_RULE comparison.
+AB=; EXTRA0=(); EXTRA1=()
+case "$JOURNAL$FAULT_RULE" in
+  "") ;;
+  on) AB="journal off vs on"; EXTRA0=(--journal-size 0) ;;
+  off) AB="control: journal off on both"; EXTRA0=(--journal-size 0); EXTRA1=(--journal-size 0) ;;
+  nomatch) AB="no fault rule vs one matching nothing"; EXTRA0=(--journal-size 0)
+    EXTRA1=(--journal-size 0 --fault '{"id":"nomatch","route":"GET /api/users/{id}/machines","app":"00000000-0000-0000-0000-000000000000","kind":"error","status":503}') ;;
+  *) echo "JOURNAL must be on or off, or FAULT_RULE nomatch (not both)" >&2; exit 1 ;;
+esac
+[ -z "$AB" ] || REPLICAS=2
 mkdir -p "$OUT"
 command -v wrk >/dev/null || { echo "wrk missing: apt-get install -y wrk" >&2; exit 1; }
 
@@ -105,7 +130,8 @@ P1=$(sed -n '3p' "$OUT/users.lua" | tr -d ' ",')
 PORTS=()
 for r in $(seq 0 $((REPLICAS - 1))); do
   P=$((PORT + 2 * r)); PORTS+=("$P")
-  "$OUT/openatp" serve --data "$DATA" --db "$DBARG" --addr "127.0.0.1:$P" --tls-addr "" --rate-limit "${RATE_LIMIT:-off}" --access-log=${ACCESS_LOG:-false} >"$OUT/serve$r.out" 2>"$OUT/serve$r.log" &
+  EXTRA=(); if [ -n "$AB" ] && [ "$r" = 0 ]; then EXTRA=("${EXTRA0[@]}"); elif [ -n "$AB" ]; then EXTRA=("${EXTRA1[@]}"); fi
+  "$OUT/openatp" serve --data "$DATA" --db "$DBARG" --addr "127.0.0.1:$P" --tls-addr "" --rate-limit "${RATE_LIMIT:-off}" --access-log=${ACCESS_LOG:-false} ${EXTRA[@]+"${EXTRA[@]}"} >"$OUT/serve$r.out" 2>"$OUT/serve$r.log" &
   SERVERS+=($!)
 done
 for P in "${PORTS[@]}"; do
@@ -143,6 +169,33 @@ runall() {
 }
 : >"$OUT/wrk.log"
 STORE=SQLite; [ -n "$DB" ] && STORE=PostgreSQL
+if [ -n "$AB" ]; then
+  echo "== $AB ($STORE): route $ROUTE, $CONNS connections, $ROUNDS rounds of $DURATION per server"
+  # The rate, and the server's CPU time per request (user+system, from
+  # /proc: steadier than the rate when others share the machine).
+  cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+  TICK=$(getconf CLK_TCK)
+  S0=0; S1=0; C0=0; C1=0; N0=0; N1=0
+  for round in $(seq "$ROUNDS"); do
+    ORDER="0 1"; [ $((round % 2)) = 0 ] && ORDER="1 0"
+    for r in $ORDER; do
+      T0=$(cpu "${SERVERS[$r]}")
+      OUTR=$(run "http://127.0.0.1:${PORTS[$r]}")
+      T1=$(cpu "${SERVERS[$r]}")
+      RPS=$(echo "$OUTR" | sed -n 's/Requests\/sec: *\([0-9.]*\)/\1/p')
+      REQ=$(echo "$OUTR" | sed -n 's/.*requests=\([0-9]*\).*/\1/p')
+      echo "round $round server $r: $RPS requests/s, $(awk -v t=$((T1 - T0)) -v n="$REQ" -v k="$TICK" 'BEGIN{printf "%.1f", t/k*1e6/n}') µs CPU/request"
+      if [ "$r" = 0 ]; then S0=$(awk -v a="$S0" -v b="$RPS" 'BEGIN{print a+b}'); C0=$((C0 + T1 - T0)); N0=$((N0 + REQ))
+      else S1=$(awk -v a="$S1" -v b="$RPS" 'BEGIN{print a+b}'); C1=$((C1 + T1 - T0)); N1=$((N1 + REQ)); fi
+    done
+  done
+  for r in 0 1; do
+    echo "server $r memory: $(awk '/VmRSS|VmHWM/ {printf "%s %.0f MiB  ", $1, $2/1024}' /proc/${SERVERS[$r]}/status)"
+  done
+  echo "ab=\"$AB\" server0_rps=$(awk -v s="$S0" -v n="$ROUNDS" 'BEGIN{printf "%.0f", s/n}') server1_rps=$(awk -v s="$S1" -v n="$ROUNDS" 'BEGIN{printf "%.0f", s/n}') ratio=$(awk -v a="$S1" -v b="$S0" 'BEGIN{printf "%.3f", a/b}')"
+  echo "cpu_per_request: server0=$(awk -v c="$C0" -v n="$N0" -v k="$TICK" 'BEGIN{printf "%.1f", c/k*1e6/n}')µs server1=$(awk -v c="$C1" -v n="$N1" -v k="$TICK" 'BEGIN{printf "%.1f", c/k*1e6/n}')µs ratio(server0/server1)=$(awk -v c0="$C0" -v n0="$N0" -v c1="$C1" -v n1="$N1" 'BEGIN{printf "%.3f", (c0/n0)/(c1/n1)}')"
+  exit 0
+fi
 echo "== openatp ($REPLICAS replica(s), $STORE): route $ROUTE, $CONNS connections, $DURATION${WRITER:+, writer: $WRITER}"
 BUILDS0=$(grep -c "index built" "$OUT/serve0.log" || true)
 WPID=

@@ -72,10 +72,14 @@ const DefaultRetryAfter = 1
 type Request struct {
 	Method string
 	Path   string // escaped, as sent
-	Route  string // the route pattern that answers it, when NeedsRoute (route.Pattern.MatchRoute)
-	Tenant string // "" when the caller is not known
-	App    string
-	User   string
+	// RouteOf returns the route pattern that answers the request (the
+	// ServeMux's, "" if none), for rules whose route has a {name}
+	// (route.Pattern.MatchRoute). Called at most once, and only when
+	// such a rule matches the path; nil: not known.
+	RouteOf func() string
+	Tenant  string // "" when the caller is not known
+	App     string
+	User    string
 }
 
 // Decision is what to do to one request.
@@ -97,7 +101,6 @@ type Set struct {
 	now   func() time.Time
 	mu    sync.Mutex              // serializes changes
 	rules atomic.Pointer[[]*rule] // read without a lock on every request
-	route atomic.Bool             // a rule's route has a {name}
 	next  int
 }
 
@@ -115,20 +118,8 @@ func NewSet(now func() time.Time) *Set {
 // Empty reports whether the set holds no rule (active or not).
 func (s *Set) Empty() bool { return len(*s.rules.Load()) == 0 }
 
-// NeedsRoute reports whether Decide needs Request.Route: whether a rule's
-// route has a {name} wildcard, which does not match a segment that the
-// route answering the request names (route.Pattern.MatchRoute).
-func (s *Set) NeedsRoute() bool { return s.route.Load() }
-
 // store publishes a new list of rules.
-func (s *Set) store(rules []*rule) {
-	wild := false
-	for _, r := range rules {
-		wild = wild || r.Route.HasWildcard()
-	}
-	s.rules.Store(&rules)
-	s.route.Store(wild)
-}
+func (s *Set) store(rules []*rule) { s.rules.Store(&rules) }
 
 // Add adds a rule after the others. An empty ID gets one made up; a rule
 // without a seed gets a random one (shown by List, so that the run can be
@@ -241,8 +232,9 @@ func (s *Set) Decide(q Request) (d Decision, ok bool) {
 		return d, false
 	}
 	var now time.Time
+	var answeredBy *string
 	for _, r := range rules {
-		if !r.matches(&q) {
+		if !r.matches(&q, &answeredBy) {
 			continue
 		}
 		if now.IsZero() {
@@ -255,11 +247,21 @@ func (s *Set) Decide(q Request) (d Decision, ok bool) {
 	return d, ok
 }
 
-func (r *rule) matches(q *Request) bool {
-	return (r.Tenant == "" || r.Tenant == q.Tenant) &&
-		(r.App == "" || strings.EqualFold(r.App, q.App)) &&
-		(r.User == "" || strings.EqualFold(r.User, q.User)) &&
-		r.Route.MatchRoute(q.Method, q.Path, q.Route)
+// matches reports whether the rule matches the request; answeredBy keeps
+// the request's route once asked.
+func (r *rule) matches(q *Request, answeredBy **string) bool {
+	if r.Tenant != "" && r.Tenant != q.Tenant || r.App != "" && !strings.EqualFold(r.App, q.App) ||
+		r.User != "" && !strings.EqualFold(r.User, q.User) || !r.Route.Match(q.Method, q.Path) {
+		return false
+	}
+	if !r.Route.HasWildcard() || q.RouteOf == nil {
+		return true
+	}
+	if *answeredBy == nil {
+		s := q.RouteOf()
+		*answeredBy = &s
+	}
+	return r.Route.MatchRoute(q.Method, q.Path, **answeredBy)
 }
 
 // draw takes the rule's draw for one matching request, if it is active.

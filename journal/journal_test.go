@@ -220,3 +220,17 @@ func TestEntryMemory(t *testing.T) {
 	}
 	runtime.KeepAlive(j)
 }
+
+// BenchmarkAdd is the journal's cost per request: one entry of a typical
+// request added to a full ring, by every CPU at once.
+func BenchmarkAdd(b *testing.B) {
+	j := journal.New(journal.DefaultSize)
+	e := journal.Entry{Time: time.Now(), App: "00000000-0000-0000-0000-000000000001", Method: "GET",
+		Path: "/api/users/user1234/machines", Route: "GET /api/users/{id}/machines", Status: 200,
+		RequestID: "3b1c2d3e-4f5a-4b7c-8d9e-0f1a2b3c4d5e"}
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			j.Add("t", e)
+		}
+	})
+}
