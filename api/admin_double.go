@@ -88,29 +88,26 @@ func addDoubleAdminRoutes(mux *http.ServeMux, store openatp.Store, d *testDouble
 		}
 		return t, err
 	}
-	mux.Handle("GET /_openatp/tenants/{t}/journal", admin(func(w http.ResponseWriter, r *http.Request) error {
-		t, err := journalOf(r)
-		if err != nil {
-			return err
-		}
-		f, err := journalFilter(r.URL.Query())
-		if err != nil {
-			return err
-		}
-		writeJSON(w, http.StatusOK, jnl.Entries(t.ID, f))
-		return nil
+	// query answers a journal query: answer gets the tenant and the filters.
+	query := func(answer func(w http.ResponseWriter, tenantID string, f journal.Filter)) http.Handler {
+		return admin(func(w http.ResponseWriter, r *http.Request) error {
+			t, err := journalOf(r)
+			if err != nil {
+				return err
+			}
+			f, err := journalFilter(r.URL.Query())
+			if err != nil {
+				return err
+			}
+			answer(w, t.ID, f)
+			return nil
+		})
+	}
+	mux.Handle("GET /_openatp/tenants/{t}/journal", query(func(w http.ResponseWriter, tenantID string, f journal.Filter) {
+		writeJSON(w, http.StatusOK, jnl.Entries(tenantID, f))
 	}))
-	mux.Handle("GET /_openatp/tenants/{t}/journal/count", admin(func(w http.ResponseWriter, r *http.Request) error {
-		t, err := journalOf(r)
-		if err != nil {
-			return err
-		}
-		f, err := journalFilter(r.URL.Query())
-		if err != nil {
-			return err
-		}
-		writeJSON(w, http.StatusOK, map[string]int{"count": jnl.Count(t.ID, f)})
-		return nil
+	mux.Handle("GET /_openatp/tenants/{t}/journal/count", query(func(w http.ResponseWriter, tenantID string, f journal.Filter) {
+		writeJSON(w, http.StatusOK, map[string]int{"count": jnl.Count(tenantID, f)})
 	}))
 	mux.Handle("DELETE /_openatp/tenants/{t}/journal", admin(func(w http.ResponseWriter, r *http.Request) error {
 		t, err := journalOf(r)

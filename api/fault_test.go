@@ -125,73 +125,80 @@ func TestFaultErrors(t *testing.T) {
 	}
 }
 
-// Reset: the client sees a connection error (a TCP reset on HTTP/1.1, a
-// reset stream on HTTP/2), and the journal an answer of status 0.
-func TestFaultReset(t *testing.T) {
+// onBothProtocols runs a test of a fault rule over HTTP/1.1 and over
+// HTTP/2 (TLS): a fixture with the admin key, the rule added, and a token.
+func onBothProtocols(t *testing.T, rule string, test func(t *testing.T, f *fixture, h2 bool, tok string)) {
 	for _, h2 := range []bool{false, true} {
 		t.Run(fmt.Sprintf("http2=%v", h2), func(t *testing.T) {
 			f := newFixtureOn(t, nil, h2)
 			setAdminKey(t, f)
-			tok := f.token(t, f.tenant, f.app)
-			f.addFault(t, `{"id":"rst","route":"/api/users/{id}/machines","kind":"reset"}`)
-			client := f.srv.Client()
-			if !h2 {
-				client = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
-			}
-			req, _ := http.NewRequest("GET", f.srv.URL+"/api/users/user1/machines", nil)
-			req.Header.Set("Authorization", "Bearer "+tok)
-			res, err := client.Do(req)
-			if err == nil {
-				res.Body.Close()
-				t.Fatalf("a reset connection answered %d", res.StatusCode)
-			}
-			if !h2 && !errors.Is(err, syscall.ECONNRESET) {
-				t.Errorf("error %v, want a connection reset", err)
-			}
-			if h2 && !strings.Contains(err.Error(), "stream error") && !strings.Contains(err.Error(), "INTERNAL_ERROR") {
-				t.Errorf("error %v, want a reset stream", err)
-			}
-			if res := f.do(t, "GET", "/api/machines", tok); res.status != 200 {
-				t.Errorf("another route: %d", res.status)
-			}
-			e := f.journal(t, f.tenant.ID, "fault=rst")
-			if len(e) != 1 || e[0].Status != 0 || str(e[0].FaultKind) != "reset" || str(e[0].Route) != "GET /api/users/{id}/machines" {
-				t.Errorf("journal: %+v", e)
-			}
+			f.addFault(t, rule)
+			test(t, f, h2, f.token(t, f.tenant, f.app))
 		})
 	}
+}
+
+// get sends GET path with a bearer token through client, answer unread.
+func (f *fixture) get(client *http.Client, path, tok string) (*http.Response, error) {
+	req, err := http.NewRequest("GET", f.srv.URL+path, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
+	return client.Do(req)
+}
+
+// Reset: the client sees a connection error (a TCP reset on HTTP/1.1, a
+// reset stream on HTTP/2), and the journal an answer of status 0.
+func TestFaultReset(t *testing.T) {
+	onBothProtocols(t, `{"id":"rst","route":"/api/users/{id}/machines","kind":"reset"}`, func(t *testing.T, f *fixture, h2 bool, tok string) {
+		client := f.srv.Client()
+		if !h2 {
+			client = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+		}
+		res, err := f.get(client, "/api/users/user1/machines", tok)
+		if err == nil {
+			res.Body.Close()
+			t.Fatalf("a reset connection answered %d", res.StatusCode)
+		}
+		if !h2 && !errors.Is(err, syscall.ECONNRESET) {
+			t.Errorf("error %v, want a connection reset", err)
+		}
+		if h2 && !strings.Contains(err.Error(), "stream error") && !strings.Contains(err.Error(), "INTERNAL_ERROR") {
+			t.Errorf("error %v, want a reset stream", err)
+		}
+		if res := f.do(t, "GET", "/api/machines", tok); res.status != 200 {
+			t.Errorf("another route: %d", res.status)
+		}
+		e := f.journal(t, f.tenant.ID, "fault=rst")
+		if len(e) != 1 || e[0].Status != 0 || str(e[0].FaultKind) != "reset" || str(e[0].Route) != "GET /api/users/{id}/machines" {
+			t.Errorf("journal: %+v", e)
+		}
+	})
 }
 
 // Truncate: the real answer's headers and first bytes, then the
 // connection ends: the client reads an unexpected EOF.
 func TestFaultTruncate(t *testing.T) {
-	for _, h2 := range []bool{false, true} {
-		t.Run(fmt.Sprintf("http2=%v", h2), func(t *testing.T) {
-			f := newFixtureOn(t, nil, h2)
-			setAdminKey(t, f)
-			tok := f.token(t, f.tenant, f.app)
-			full := f.do(t, "GET", "/api/machines", tok)
-			f.addFault(t, `{"id":"cut","route":"GET /api/machines","kind":"truncate","truncate_after":100}`)
-			req, _ := http.NewRequest("GET", f.srv.URL+"/api/machines", nil)
-			req.Header.Set("Authorization", "Bearer "+tok)
-			res, err := f.srv.Client().Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer res.Body.Close()
-			body, err := io.ReadAll(res.Body)
-			if res.StatusCode != 200 || err == nil || len(body) != 100 || !bytes.Equal(body, full.body[:100]) {
-				t.Errorf("status %d, %d bytes, error %v; want 200, the first 100 bytes of %d, an error", res.StatusCode, len(body), err, len(full.body))
-			}
-			if !h2 && !errors.Is(err, io.ErrUnexpectedEOF) {
-				t.Errorf("error %v, want an unexpected EOF", err)
-			}
-			e := f.journal(t, f.tenant.ID, "fault=cut")
-			if len(e) != 1 || e[0].Status != 200 || e[0].Bytes != 100 || str(e[0].FaultKind) != "truncate" {
-				t.Errorf("journal: %+v", e)
-			}
-		})
-	}
+	onBothProtocols(t, `{"id":"cut","route":"GET /api/v1.0/machines","kind":"truncate","truncate_after":100}`, func(t *testing.T, f *fixture, h2 bool, tok string) {
+		full := f.do(t, "GET", "/api/machines", tok) // the same answer, not faulted
+		res, err := f.get(f.srv.Client(), "/api/v1.0/machines", tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		body, err := io.ReadAll(res.Body)
+		if res.StatusCode != 200 || err == nil || len(body) != 100 || !bytes.Equal(body, full.body[:100]) {
+			t.Errorf("status %d, %d bytes, error %v; want 200, the first 100 bytes of %d, an error", res.StatusCode, len(body), err, len(full.body))
+		}
+		if !h2 && !errors.Is(err, io.ErrUnexpectedEOF) {
+			t.Errorf("error %v, want an unexpected EOF", err)
+		}
+		e := f.journal(t, f.tenant.ID, "fault=cut")
+		if len(e) != 1 || e[0].Status != 200 || e[0].Bytes != 100 || str(e[0].FaultKind) != "truncate" {
+			t.Errorf("journal: %+v", e)
+		}
+	})
 }
 
 // The same seed gives the same sequence of faults over 1,000 requests, a

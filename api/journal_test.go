@@ -262,7 +262,7 @@ func setAdminKey(t *testing.T, f *fixture) {
 // journal entry, nor the access log, holds either (or any part of the
 // token).
 func TestJournalNoSecrets(t *testing.T) {
-	var logBuf syncBuffer
+	var logBuf lockedBuffer
 	f := newFixture(t, func(c *api.Config) {
 		c.Logger = slog.New(slog.NewTextHandler(&logBuf, nil))
 	})
@@ -329,22 +329,4 @@ func TestJournalNoSecrets(t *testing.T) {
 			t.Errorf("the %s redacted nothing", place.name)
 		}
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for a logger and a test at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
