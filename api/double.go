@@ -35,8 +35,10 @@ func (d *testDouble) wrap(next http.Handler) http.Handler {
 		}
 		start := time.Now()
 		var tenant, app, user string
-		if p, _ := d.authn.principal(r); p != nil {
-			tenant, app, user = p.TenantID, p.ClientID, p.UserName
+		if d.authn.v != nil { // a server without a verifier knows no caller
+			if p, _ := d.authn.principal(r); p != nil {
+				tenant, app, user = p.TenantID, p.ClientID, p.UserName
+			}
 		}
 		path := r.URL.EscapedPath()
 		var dec fault.Decision
