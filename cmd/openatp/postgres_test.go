@@ -235,7 +235,12 @@ func TestReplicasDemo(t *testing.T) {
 	a, b := la.wait(t), lb.wait(t)
 	var creds [2]demoCredentials
 	for i, dir := range dirs {
+		// serve writes the file just after it prints its address.
 		raw, err := os.ReadFile(filepath.Join(dir, demoCredFile))
+		for deadline := time.Now().Add(30 * time.Second); err != nil && time.Now().Before(deadline); {
+			time.Sleep(20 * time.Millisecond)
+			raw, err = os.ReadFile(filepath.Join(dir, demoCredFile))
+		}
 		if err != nil {
 			t.Fatal(err)
 		}
