@@ -58,6 +58,7 @@ func NewServer(cfg Config) *Server {
 		cfg.Model = readmodel.New(cfg.Store, readmodel.Options{Disabled: cfg.NoIndex, Logger: cfg.Logger})
 	}
 	s := &Server{mux: http.NewServeMux(), logger: cfg.Logger, model: cfg.Model, own: own, accessLog: !cfg.NoAccessLog, metrics: cfg.metrics}
+	cfg.Store = refreshing{Store: cfg.Store, model: cfg.Model}
 	addRoutes(s.mux, cfg)
 	return s
 }
