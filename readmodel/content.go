@@ -102,43 +102,52 @@ func buildContent(ctx context.Context, store openatp.Store, tenantID string) (*c
 			sorted = true
 		}
 	}
-	err = store.ScanTenant(ctx, tenantID,
-		func(m openatp.Machine) error {
-			s, err := c.encode(&m, &in, &buf)
-			if err != nil {
+	addMachine := func(m *openatp.Machine) error {
+		s, err := c.encode(m, &in, &buf)
+		if err != nil {
+			return err
+		}
+		slot := uint32(c.slots.len())
+		c.order = append(c.order, slot)
+		c.slots.appendValue(s)
+		c.names.add(s.key.name, slot, c.nameOf)
+		return nil
+	}
+	addRelation := func(um *openatp.UserMachine) {
+		sortOrder()
+		var id [20]byte
+		if len(um.MachineID) != 40 {
+			return
+		}
+		if _, err := hex.Decode(id[:], []byte(um.MachineID)); err != nil {
+			return
+		}
+		i, found := byID[id]
+		if !found {
+			return
+		}
+		name, dom := openatp.NameKey(um.AccountName), openatp.NameKey(um.AccountDomain)
+		if cur == nil || name != lastName || dom != lastDom {
+			lastName, lastDom = name, dom
+			sh := c.users.shards[c.users.shard(name)]
+			list := append(sh[name], userMachines{domainKey: dom})
+			sh[name] = list
+			cur = &list[len(list)-1]
+		}
+		cur.slots = append(cur.slots, i)
+		c.relations++
+	}
+	err = pipeScan(ctx, store, tenantID, func(b *scanBatch) error {
+		for i := range b.machines {
+			if err := addMachine(&b.machines[i]); err != nil {
 				return err
 			}
-			slot := uint32(c.slots.len())
-			c.order = append(c.order, slot)
-			c.slots.appendValue(s)
-			c.names.add(s.key.name, slot, c.nameOf)
-			return nil
-		},
-		func(um openatp.UserMachine) error {
-			sortOrder()
-			var id [20]byte
-			if len(um.MachineID) != 40 {
-				return nil
-			}
-			if _, err := hex.Decode(id[:], []byte(um.MachineID)); err != nil {
-				return nil
-			}
-			i, found := byID[id]
-			if !found {
-				return nil
-			}
-			name, dom := openatp.NameKey(um.AccountName), openatp.NameKey(um.AccountDomain)
-			if cur == nil || name != lastName || dom != lastDom {
-				lastName, lastDom = name, dom
-				sh := c.users.shards[c.users.shard(name)]
-				list := append(sh[name], userMachines{domainKey: dom})
-				sh[name] = list
-				cur = &list[len(list)-1]
-			}
-			cur.slots = append(cur.slots, i)
-			c.relations++
-			return nil
-		})
+		}
+		for i := range b.rels {
+			addRelation(&b.rels[i])
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -386,4 +395,86 @@ func cloneShard(m map[string][]userMachines) map[string][]userMachines {
 // arena, the slots and the relation lists.
 func (c *content) memory() int64 {
 	return c.arena.bytes.Load() + int64(c.slots.len())*96 + int64(c.relations)*4 + int64(len(c.order))*4
+}
+
+// scanBatch is a run of rows of a ScanTenant: machines, then (once the
+// machines are over) relations.
+type scanBatch struct {
+	machines []openatp.Machine
+	rels     []openatp.UserMachine
+}
+
+const (
+	batchMachines  = 256
+	batchRelations = 2048
+	batchesAhead   = 4 // batches read and not yet indexed, at most
+)
+
+// pipeScan runs store.ScanTenant on the calling goroutine and index on
+// another, in order, batch by batch: the store's reading and decoding and
+// the model's indexing overlap, and a build takes the longer of the two
+// rather than their sum. The indexing goroutine is started and waited for
+// here; an error on either side stops both.
+func pipeScan(ctx context.Context, store openatp.Store, tenantID string, index func(*scanBatch) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	work := make(chan *scanBatch, batchesAhead)
+	free := make(chan *scanBatch, batchesAhead+2)
+	done := make(chan error, 1)
+	go func() {
+		var err error
+		for b := range work {
+			if err == nil {
+				if err = index(b); err != nil {
+					cancel()
+				}
+			}
+			b.machines, b.rels = b.machines[:0], b.rels[:0]
+			select {
+			case free <- b:
+			default:
+			}
+		}
+		done <- err
+	}()
+	b := &scanBatch{}
+	send := func() error {
+		select {
+		case work <- b:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		select {
+		case b = <-free:
+		default:
+			b = &scanBatch{}
+		}
+		return nil
+	}
+	err := store.ScanTenant(ctx, tenantID,
+		func(m openatp.Machine) error {
+			if b.machines = append(b.machines, m); len(b.machines) < batchMachines {
+				return nil
+			}
+			return send()
+		},
+		func(um openatp.UserMachine) error {
+			if len(b.machines) > 0 { // the machines are over: index them first
+				if err := send(); err != nil {
+					return err
+				}
+			}
+			if b.rels = append(b.rels, um); len(b.rels) < batchRelations {
+				return nil
+			}
+			return send()
+		})
+	if err == nil && (len(b.machines) > 0 || len(b.rels) > 0) {
+		err = send()
+	}
+	close(work)
+	if ierr := <-done; ierr != nil {
+		return ierr // the scan's error, if any, is its cancellation
+	}
+	return err
 }
