@@ -42,11 +42,14 @@ func newView(c *content, rbac *RBAC, dataVersion uint64, group pages[uint16]) *V
 // assignGroups returns the device group of every slot of c under rbac,
 // reusing old for the slots not in changed (when old is not nil).
 func assignGroups(c *content, rbac *RBAC, old *pages[uint16], changed []uint32) pages[uint16] {
+	var tags []string // scratch
 	match := func(s *machineSlot) uint16 {
 		if !s.alive {
 			return 0
 		}
-		m := openatp.Machine{ComputerDNSName: &s.key.name, OSPlatform: &s.key.os, MachineTags: s.key.tags}
+		ss := c.strings(s)
+		m := openatp.Machine{ComputerDNSName: &ss.name, OSPlatform: &ss.os, MachineTags: ss.appendTags(tags[:0])}
+		tags = m.MachineTags
 		for gi := range rbac.groups {
 			if gi+1 > 65535 {
 				break
