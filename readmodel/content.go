@@ -183,7 +183,7 @@ func (c *content) encode(m *openatp.Machine, buf *[]byte) (machineSlot, error) {
 	if s.json, err = c.arena.add(b); err != nil {
 		return s, openatp.Errorf(openatp.Unavailable, "cannot map memory for the index: %v", err)
 	}
-	if s.strs, err = c.arena.add(appendSlotStrings(full[len(full):len(full)], m)); err != nil {
+	if s.strs, err = c.arena.add(appendSlotStrings(full[len(full):], m)); err != nil {
 		return s, openatp.Errorf(openatp.Unavailable, "cannot map memory for the index: %v", err)
 	}
 	*buf = full[:0]

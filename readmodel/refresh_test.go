@@ -2,12 +2,10 @@ package readmodel
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/openatp/openatp"
-	"github.com/openatp/openatp/sqlite"
 )
 
 // After a write and Refresh, the tenant's current view is already exact
@@ -15,18 +13,9 @@ import (
 // answers with the write; a tenant without a view is not built by it.
 func TestRefreshBringsTheViewUpToDate(t *testing.T) {
 	ctx := context.Background()
-	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	tn, _ := openatp.NewTenant("contoso", time.Now())
+	store, tn, m := oneMachineTenant(t)
 	other, _ := openatp.NewTenant("fabrikam", time.Now())
-	mustDo(t, store.CreateTenant(ctx, tn))
 	mustDo(t, store.CreateTenant(ctx, other))
-	m := openatp.Machine{ID: "00000000000000000000000000000000000000a1", ComputerDNSName: openatp.Ptr("a1.contoso.com"),
-		MachineTags: []string{}, IPAddresses: []openatp.IPAddress{}}
-	mustDo(t, store.UpsertMachines(ctx, tn.ID, []openatp.Machine{m}))
 
 	model := New(store, Options{})
 	defer model.Close()
