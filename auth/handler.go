@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
@@ -16,6 +17,10 @@ import (
 
 	"github.com/openatp/openatp"
 )
+
+// statusClientClosedRequest is the status of a request whose client went
+// away before its answer (as api.StatusClientClosedRequest).
+const statusClientClosedRequest = 499
 
 // maxBodyBytes caps the body of a token request.
 const maxBodyBytes = 64 << 10
@@ -472,6 +477,13 @@ func (h *handler) keys(w http.ResponseWriter, r *http.Request) error {
 // *oauthError is logged and answered with a generic server error.
 func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var oe *oauthError
+	if !errors.As(err, &oe) && (openatp.IsKind(err, openatp.Canceled) || errors.Is(r.Context().Err(), context.Canceled)) {
+		// The client went away: not a failure of the server. Nobody
+		// reads this answer; the access log and metrics count a 499.
+		h.log.Debug("auth: client went away", "path", r.URL.Path, "err", err)
+		w.WriteHeader(statusClientClosedRequest)
+		return
+	}
 	if !errors.As(err, &oe) {
 		h.log.Error("auth: identity endpoint failed", "path", r.URL.Path, "err", err)
 		oe = oauthErr(http.StatusInternalServerError, "server_error", 50000,

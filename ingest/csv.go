@@ -218,7 +218,7 @@ func (s *csvSource) machine(r *Reader, rec []string, m *openatp.Machine) error {
 			if v != "" {
 				n, e := strconv.ParseInt(v, 10, 64)
 				if e != nil {
-					err = &fieldError{name, fmt.Sprintf("%q is not an integer", clip(v))}
+					err = fieldErr(name, fmt.Sprintf("%q is not an integer", clip(v)))
 				} else {
 					m.OSBuild = &n
 				}
@@ -231,7 +231,7 @@ func (s *csvSource) machine(r *Reader, rec []string, m *openatp.Machine) error {
 			case "false":
 				m.IsAADJoined = openatp.Ptr(false)
 			default:
-				err = &fieldError{name, fmt.Sprintf("%q is not true or false", clip(v))}
+				err = fieldErr(name, fmt.Sprintf("%q is not true or false", clip(v)))
 			}
 		case "machineTags":
 			if v != "" {
@@ -242,10 +242,10 @@ func (s *csvSource) machine(r *Reader, rec []string, m *openatp.Machine) error {
 				r.dec.reset([]byte(v))
 				if m.IPAddresses, err = r.dec.ipAddresses(name); err == nil {
 					if err = r.dec.lex.end(); err != nil {
-						err = &fieldError{name, "must hold a JSON array of {ipAddress, macAddress, type, operationalStatus}"}
+						err = fieldErr(name, "must hold a JSON array of {ipAddress, macAddress, type, operationalStatus}")
 					}
 				} else if _, ok := err.(*syntaxError); ok {
-					err = &fieldError{name, "must hold a JSON array of {ipAddress, macAddress, type, operationalStatus}: " + err.Error()}
+					err = fieldErr(name, "must hold a JSON array of {ipAddress, macAddress, type, operationalStatus}: "+err.Error())
 				}
 			}
 		}

@@ -334,8 +334,9 @@ func nullNanos(field string, t *time.Time) (sql.NullInt64, error) {
 
 // storeError converts an error of the driver or of database/sql that is
 // not a domain error into one: Conflict for a unique violation, NotFound for
-// sql.ErrNoRows, Unavailable when the database is locked or cannot be read,
-// the context's error kind, else Internal. msg is shown; err is kept as the
+// sql.ErrNoRows, Unavailable when the database is locked or cannot be read
+// or a deadline passed, Canceled when the caller's context was canceled,
+// else Internal. msg is shown; err is kept as the
 // cause. A nil err is nil.
 func storeError(err error, msg string) error {
 	if err == nil {
@@ -347,6 +348,8 @@ func storeError(err error, msg string) error {
 		return err
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return ctxError(err)
+	case isInterrupt(err): // the driver's answer to a canceled context
+		return canceled(err)
 	case errors.Is(err, sql.ErrNoRows):
 		return &openatp.Error{Kind: openatp.NotFound, Code: "ResourceNotFound", Message: msg, Err: err}
 	case isUniqueViolation(err):
@@ -357,9 +360,17 @@ func storeError(err error, msg string) error {
 	return internal(err, msg)
 }
 
-// ctxError is the error of a canceled or expired context.
+// ctxError is the error of a canceled or expired context: Canceled when
+// the caller went away, Unavailable when a deadline passed.
 func ctxError(err error) error {
-	return &openatp.Error{Kind: openatp.Unavailable, Message: "the request was canceled or timed out", Err: err}
+	if errors.Is(err, context.Canceled) {
+		return canceled(err)
+	}
+	return &openatp.Error{Kind: openatp.Unavailable, Message: "the request timed out", Err: err}
+}
+
+func canceled(err error) error {
+	return &openatp.Error{Kind: openatp.Canceled, Message: "the request was canceled", Err: err}
 }
 
 func internal(err error, msg string) error {
