@@ -29,9 +29,17 @@ const AdminKeySetting = "admin_key"
 // MaxAdminBody is the largest request body the admin API reads.
 const MaxAdminBody = 64 << 20
 
+// Settings reads the deployment's settings from memory, kept up to date
+// with the store by its owner (auth.Service does): checking the admin key
+// costs no store read, whatever key is sent.
+type Settings interface {
+	// Setting returns a setting as last loaded, and whether it is set.
+	Setting(name string) (string, bool)
+}
+
 // addAdminRoutes lists the routes of the admin API.
-func addAdminRoutes(mux *http.ServeMux, store openatp.Store) {
-	admin := func(h http.Handler) http.Handler { return requireAdmin(store, h) }
+func addAdminRoutes(mux *http.ServeMux, store openatp.Store, settings Settings) {
+	admin := func(h http.Handler) http.Handler { return requireAdmin(settings, h) }
 	// At most two bodies of up to MaxAdminBody are held at once; writes
 	// are serialized by the store anyway.
 	ingestSlots := make(chan struct{}, 2)
@@ -59,10 +67,10 @@ func addAdminRoutes(mux *http.ServeMux, store openatp.Store) {
 }
 
 // requireAdmin refuses a request without the admin key with 401. The key is
-// read from the store on every call, so a changed key takes effect at
-// once; keys are compared in constant time (as SHA-256 digests, so that
-// not even the length leaks).
-func requireAdmin(store openatp.Store, next http.Handler) http.Handler {
+// read from memory (settings; a changed key takes effect at its next
+// refresh); keys are compared in constant time (as SHA-256 digests, so
+// that not even the length leaks).
+func requireAdmin(settings Settings, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		given := r.Header.Get("X-Openatp-Admin-Key")
 		if given == "" {
@@ -75,13 +83,13 @@ func requireAdmin(store openatp.Store, next http.Handler) http.Handler {
 				"The admin API needs the admin key: send 'Authorization: Bearer <admin key>' or 'X-Openatp-Admin-Key: <admin key>' (openatp demo-credentials prints it).")
 			return
 		}
-		key, err := store.Setting(r.Context(), AdminKeySetting)
-		if openatp.IsKind(err, openatp.NotFound) {
-			writeErrorBody(w, r, http.StatusUnauthorized, "Unauthorized", "No admin key is set in this deployment: start 'openatp serve' once to create it.")
-			return
+		var key string
+		ok := false
+		if settings != nil {
+			key, ok = settings.Setting(AdminKeySetting)
 		}
-		if err != nil {
-			writeError(w, r, err)
+		if !ok {
+			writeErrorBody(w, r, http.StatusUnauthorized, "Unauthorized", "No admin key is set in this deployment: start 'openatp serve' once to create it.")
 			return
 		}
 		a, b := sha256.Sum256([]byte(given)), sha256.Sum256([]byte(key))

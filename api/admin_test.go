@@ -48,6 +48,9 @@ func adminFixture(t *testing.T) *fixture {
 	if err := f.store.SetSetting(context.Background(), api.AdminKeySetting, adminKey); err != nil {
 		t.Fatal(err)
 	}
+	if err := f.auth.Refresh(context.Background()); err != nil { // as serve does every second
+		t.Fatal(err)
+	}
 	return f
 }
 

@@ -72,7 +72,7 @@ func newFixtureOn(t testing.TB, configure func(*api.Config), tls bool) *fixture 
 		Timestamp: time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)})
 	f.load(t, f.tenant, ms, ls)
 
-	cfg := api.Config{Store: store, Verifier: svc}
+	cfg := api.Config{Store: store, Verifier: svc, Settings: svc}
 	if configure != nil {
 		configure(&cfg)
 	}

@@ -13,6 +13,10 @@ import (
 type Config struct {
 	Store    openatp.Store
 	Verifier Verifier
+	// Settings reads the deployment's settings (the admin key) from
+	// memory; auth.Service implements it. Without it the admin API
+	// refuses every call.
+	Settings Settings
 	Logger   *slog.Logger
 	// Limiter applies rate limits per tenant, application and endpoint;
 	// nil means no limits.

@@ -62,8 +62,11 @@ func (s *Service) TrustIssuer(ctx context.Context, x ExternalIssuer) error {
 	// tenant replaces it, so the owner read back here cannot change before
 	// the SetSetting below.
 	v, err := s.store.SetSettingIfAbsent(ctx, name, string(b))
-	if err != nil || v == string(b) {
+	if err != nil {
 		return err
+	}
+	if v == string(b) {
+		return s.reload(ctx, true)
 	}
 	var old ExternalIssuer
 	if err := json.Unmarshal([]byte(v), &old); err != nil {
@@ -77,7 +80,10 @@ func (s *Service) TrustIssuer(ctx context.Context, x ExternalIssuer) error {
 		return openatp.CodedErrorf(openatp.Conflict, "Conflict",
 			"issuer %q is already trusted by tenant %s: an issuer is trusted by one tenant", clip(x.Issuer), owner)
 	}
-	return s.store.SetSetting(ctx, name, string(b))
+	if err := s.store.SetSetting(ctx, name, string(b)); err != nil {
+		return err
+	}
+	return s.reload(ctx, true)
 }
 
 // externalKeys holds one keyfunc per JWKS URL: keys are fetched once,
@@ -117,27 +123,6 @@ func (e *externalKeys) get(ctx context.Context, log *slog.Logger, jwksURL string
 	}
 	e.kfs[jwksURL] = kf
 	return kf, nil
-}
-
-// externalIssuer returns the trust of the token's unverified issuer, if
-// any tenant trusts it.
-func (s *Service) externalIssuer(ctx context.Context, raw string) (*ExternalIssuer, error) {
-	var c jwt.RegisteredClaims
-	if _, _, err := jwt.NewParser().ParseUnverified(raw, &c); err != nil || c.Issuer == "" {
-		return nil, nil // not ours to judge: the built-in checks will say why
-	}
-	v, err := s.store.Setting(ctx, issuerSettingPrefix+c.Issuer)
-	if openatp.IsKind(err, openatp.NotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	var x ExternalIssuer
-	if err := json.Unmarshal([]byte(v), &x); err != nil {
-		return nil, fmt.Errorf("auth: stored issuer trust %q: %w", c.Issuer, err)
-	}
-	return &x, nil
 }
 
 // verifyExternal verifies a token of a trusted external issuer and maps it

@@ -70,30 +70,36 @@ func (s *Service) Verify(ctx context.Context, raw, requestHost string) (*openatp
 
 // verify checks everything about a token that does not depend on the time
 // or the request host (the parser checks the time too, with the same rules
-// as cacheEntry.check).
+// as cacheEntry.check). It reads the token once without verifying it, to
+// learn its issuer, algorithm and key: a token of an issuer no tenant
+// trusts, of another algorithm than RS256, or naming a key this
+// deployment does not have is refused then, from memory, before any
+// signature check.
 func (s *Service) verify(ctx context.Context, raw string) (*cacheEntry, error) {
-	x, err := s.externalIssuer(ctx, raw)
+	var uc tokenClaims
+	ut, _, err := unverifiedParser.ParseUnverified(raw, &uc)
 	if err != nil {
+		return nil, unauthorized("invalid token: malformed (%v)", clipError(err))
+	}
+	if err := checkCrit(ut); err != nil {
 		return nil, err
 	}
-	if x != nil {
+	if x := s.trust.Load().issuers[uc.Issuer]; x != nil && uc.Issuer != "" {
 		return s.verifyExternal(ctx, raw, x)
 	}
+	if alg, _ := ut.Header["alg"].(string); alg != "RS256" {
+		return nil, unauthorized("invalid token: signing algorithm %q is not accepted, only RS256", clip(alg))
+	}
+	kid, _ := ut.Header["kid"].(string)
+	if kid == "" {
+		return nil, unauthorized("invalid token: the header has no kid")
+	}
+	key := s.publicKey(kid)
+	if key == nil {
+		return nil, unauthorized("invalid token: signing key %q is not in this issuer's JWKS", clip(kid))
+	}
 	var c tokenClaims
-	tok, err := s.parser.ParseWithClaims(raw, &c, func(t *jwt.Token) (any, error) {
-		kid, _ := t.Header["kid"].(string)
-		if kid == "" {
-			return nil, unauthorized("invalid token: the header has no kid")
-		}
-		k, err := s.publicKey(ctx, kid)
-		if err != nil { // a store failure, not a bad token
-			return nil, &openatp.Error{Kind: openatp.KindOf(err), Message: "cannot load the signing keys", Err: err}
-		}
-		if k == nil {
-			return nil, unauthorized("invalid token: signing key %q is not in this issuer's JWKS", kid)
-		}
-		return k, nil
-	})
+	tok, err := s.parser.ParseWithClaims(raw, &c, func(*jwt.Token) (any, error) { return key, nil })
 	if err != nil {
 		return nil, tokenError(tok, &c, err)
 	}
@@ -170,7 +176,7 @@ func tokenError(tok *jwt.Token, c *tokenClaims, err error) error {
 		return oe
 	}
 	if errors.Is(err, jwt.ErrTokenMalformed) {
-		return unauthorized("invalid token: malformed (%v)", err)
+		return unauthorized("invalid token: malformed (%v)", clipError(err))
 	}
 	if tok != nil && tok.Header != nil {
 		if alg, _ := tok.Header["alg"].(string); alg != "RS256" {
@@ -187,8 +193,25 @@ func tokenError(tok *jwt.Token, c *tokenClaims, err error) error {
 	case errors.Is(err, jwt.ErrTokenNotValidYet) && c.NotBefore != nil:
 		return errNotYet(c.NotBefore.Time)
 	}
-	return unauthorized("invalid token: %v", err)
+	return unauthorized("invalid token: %v", clipError(err))
 }
+
+// unverifiedParser reads a token's header and claims without checking
+// them.
+var unverifiedParser = jwt.NewParser()
+
+// checkCrit refuses a token whose header has a crit parameter: it names
+// extensions the recipient must understand (RFC 7515 §4.1.11), and openatp
+// understands none.
+func checkCrit(t *jwt.Token) error {
+	if _, ok := t.Header["crit"]; ok {
+		return unauthorized("invalid token: the header's crit parameter names extensions this service does not understand")
+	}
+	return nil
+}
+
+// clipError is the text of err, clipped: parse errors may quote the input.
+func clipError(err error) string { return clip(err.Error()) }
 
 // parseIssuer splits an issuer of ours into its tenant and its lower-case
 // host name (without port).

@@ -90,10 +90,11 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	svc, err := auth.New(ctx, store, auth.Options{Hostnames: hostnames, Logger: logger})
+	svc, err := auth.New(ctx, store, auth.Options{Hostnames: hostnames, Logger: logger, RefreshInterval: time.Second})
 	if err != nil {
 		return err
 	}
+	defer svc.Close()
 	var creds demoCredentials
 	if *demoFlag {
 		if creds, err = ensureDemo(ctx, store); err != nil {
@@ -111,6 +112,7 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 		Model:            model,
 		Store:            store,
 		Verifier:         svc,
+		Settings:         svc,
 		Logger:           logger,
 		Limiter:          limiter,
 		LimiterStatus:    limiterStatus,
