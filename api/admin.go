@@ -15,6 +15,7 @@ import (
 
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/ingest"
+	"github.com/openatp/openatp/ratelimit"
 )
 
 // The admin API (/_openatp/...) does over HTTP what the CLI does: create
@@ -37,9 +38,16 @@ type Settings interface {
 	Setting(name string) (string, bool)
 }
 
+// FailureBudget bounds failed attempts per client address
+// (ratelimit.AddressKey); *ratelimit.Failures implements it.
+type FailureBudget interface {
+	Exhausted(key string) (retryAfter time.Duration, exhausted bool)
+	Fail(key string)
+}
+
 // addAdminRoutes lists the routes of the admin API.
-func addAdminRoutes(mux *http.ServeMux, store openatp.Store, settings Settings) {
-	admin := func(h http.Handler) http.Handler { return requireAdmin(settings, h) }
+func addAdminRoutes(mux *http.ServeMux, store openatp.Store, settings Settings, failures FailureBudget) {
+	admin := func(h http.Handler) http.Handler { return requireAdmin(settings, failures, h) }
 	// At most two bodies of up to MaxAdminBody are held at once; writes
 	// are serialized by the store anyway.
 	ingestSlots := make(chan struct{}, 2)
@@ -69,9 +77,17 @@ func addAdminRoutes(mux *http.ServeMux, store openatp.Store, settings Settings) 
 // requireAdmin refuses a request without the admin key with 401. The key is
 // read from memory (settings; a changed key takes effect at its next
 // refresh); keys are compared in constant time (as SHA-256 digests, so
-// that not even the length leaks).
-func requireAdmin(settings Settings, next http.Handler) http.Handler {
+// that not even the length leaks). A wrong key counts against the client
+// address's failure budget; an address out of budget gets 429 unchecked.
+func requireAdmin(settings Settings, failures FailureBudget, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		addr := ratelimit.AddressKey(r.RemoteAddr)
+		if failures != nil {
+			if retry, ex := failures.Exhausted(addr); ex {
+				writeError(w, r, tooManyFailures(retry))
+				return
+			}
+		}
 		given := r.Header.Get("X-Openatp-Admin-Key")
 		if given == "" {
 			if scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " "); ok && strings.EqualFold(scheme, "Bearer") {
@@ -94,11 +110,22 @@ func requireAdmin(settings Settings, next http.Handler) http.Handler {
 		}
 		a, b := sha256.Sum256([]byte(given)), sha256.Sum256([]byte(key))
 		if subtle.ConstantTimeCompare(a[:], b[:]) != 1 {
+			if failures != nil {
+				failures.Fail(addr)
+			}
 			writeErrorBody(w, r, http.StatusUnauthorized, "Unauthorized", "The admin key is not valid.")
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// tooManyFailures is the answer to a client address out of its budget of
+// failed attempts.
+func tooManyFailures(retry time.Duration) error {
+	after := max(1, int((retry+time.Second-1)/time.Second))
+	return &retryError{after: after, err: openatp.CodedErrorf(openatp.TooManyRequests, "TooManyRequests",
+		"Too many failed attempts from this address. Try again in %d seconds.", after)}
 }
 
 // writeJSON answers with one JSON object.

@@ -17,7 +17,11 @@ type Config struct {
 	// memory; auth.Service implements it. Without it the admin API
 	// refuses every call.
 	Settings Settings
-	Logger   *slog.Logger
+	// AuthFailures, if set, bounds failed admin-key attempts per client
+	// address (shared with the token endpoint's failed sign-ins): once an
+	// address's budget is used up, its admin calls get 429 unchecked.
+	AuthFailures FailureBudget
+	Logger       *slog.Logger
 	// Limiter applies rate limits per tenant, application and endpoint;
 	// nil means no limits.
 	Limiter Limiter

@@ -63,6 +63,25 @@ type Options struct {
 	// changes (Rotate, TrustIssuer): enough for a command that runs briefly.
 	// `openatp serve` polls every second; Close stops it.
 	RefreshInterval time.Duration
+	// LockoutThreshold is the number of failed password sign-ins of one
+	// user name after which it is locked (AADSTS50053); 0 means
+	// DefaultLockoutThreshold, a negative number turns lockout off.
+	LockoutThreshold int
+	// LockoutDuration is the first lockout period (it doubles with each
+	// lockout that follows, up to an hour); 0 means DefaultLockoutDuration.
+	LockoutDuration time.Duration
+	// Failures, if set, bounds the failed sign-ins (wrong client secrets,
+	// passwords, unknown apps and tenants) per client address: once a
+	// client's budget is used up, its token requests are refused unchecked
+	// until the budget has room again.
+	Failures FailureBudget
+}
+
+// FailureBudget bounds failed attempts per key (a client address, from
+// ratelimit.AddressKey); *ratelimit.Failures implements it.
+type FailureBudget interface {
+	Exhausted(key string) (retryAfter time.Duration, exhausted bool)
+	Fail(key string)
 }
 
 // TokenLifetime is the lifetime of the tokens Mint issues.
@@ -97,6 +116,10 @@ type Service struct {
 	parser   *jwt.Parser // immutable once built
 	cache    tokenCache
 	external externalKeys
+
+	lockouts *lockouts
+	hashing  *hashing
+	failures FailureBudget // nil: no budget
 }
 
 // trustState is what the verifier reads from memory besides the keys: the
@@ -143,6 +166,14 @@ func New(ctx context.Context, store Store, opts Options) (*Service, error) {
 		size = 100_000
 	}
 	s.cache.init(size)
+	threshold, duration := opts.LockoutThreshold, opts.LockoutDuration
+	if threshold == 0 {
+		threshold = DefaultLockoutThreshold
+	}
+	if duration <= 0 {
+		duration = DefaultLockoutDuration
+	}
+	s.lockouts, s.hashing, s.failures = newLockouts(threshold, duration), newHashing(), opts.Failures
 
 	ks, err := s.loadKeys(ctx)
 	if err != nil {

@@ -13,9 +13,12 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/ratelimit"
 )
 
 // statusClientClosedRequest is the status of a request whose client went
@@ -123,6 +126,18 @@ type oauthError struct {
 	code        string // "invalid_request", "invalid_client", ...
 	aadsts      int
 	description string
+	retryAfter  time.Duration // > 0: sent as Retry-After
+}
+
+// failedSignIn reports whether the error refuses credentials a client
+// presented (a secret, a password, an app or tenant that does not exist):
+// those count against the client address's failure budget.
+func (e *oauthError) failedSignIn() bool {
+	switch e.aadsts {
+	case 7000215, 700016, 90002, 50126, 50053:
+		return true
+	}
+	return false
 }
 
 func (e *oauthError) Error() string { return e.code + ": " + e.description }
@@ -153,6 +168,14 @@ func (h *handler) tokenResponse(r *http.Request, version int) (*tokenResponse, e
 	if r.Method != http.MethodPost {
 		return nil, oauthErr(http.StatusBadRequest, "invalid_request", 900561,
 			"The endpoint only accepts POST requests. Received a %s request.", r.Method)
+	}
+	if h.svc.failures != nil {
+		if retry, ex := h.svc.failures.Exhausted(ratelimit.AddressKey(r.RemoteAddr)); ex {
+			e := oauthErr(http.StatusTooManyRequests, "temporarily_unavailable", 50053,
+				"Sign-in was blocked because it came from an IP address with too many failed sign-ins. Retry in %d seconds.", retrySeconds(retry))
+			e.retryAfter = retry
+			return nil, e
+		}
 	}
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "application/x-www-form-urlencoded" {
@@ -288,13 +311,9 @@ func (h *handler) password(tr *tokenRequest) (*tokenResponse, error) {
 	if pw == "" {
 		return nil, missingParam("password")
 	}
-	user, err := h.svc.store.DirectoryUser(tr.r.Context(), tr.tenant.ID, username)
-	if err != nil && !openatp.IsKind(err, openatp.NotFound) {
+	user, err := h.signIn(tr.r.Context(), tr.tenant.ID, username, pw)
+	if err != nil {
 		return nil, err
-	}
-	if err != nil || !CheckPassword(user.PasswordHash, pw) {
-		return nil, oauthErr(http.StatusBadRequest, "invalid_grant", 50126,
-			"Error validating credentials due to invalid username or password.")
 	}
 	if len(app.Scopes) == 0 {
 		return nil, oauthErr(http.StatusBadRequest, "invalid_grant", 65001,
@@ -512,7 +531,13 @@ func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		TraceID:       traceID,
 		CorrelationID: traceID,
 	}
+	if h.svc.failures != nil && oe.failedSignIn() {
+		h.svc.failures.Fail(ratelimit.AddressKey(r.RemoteAddr))
+	}
 	w.Header().Set("Cache-Control", "no-store, no-cache")
+	if oe.retryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(retrySeconds(oe.retryAfter)))
+	}
 	if oe.status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Basic realm="openatp"`)
 	}

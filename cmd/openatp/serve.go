@@ -46,6 +46,9 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	cpuProfile := fs.String("cpu-profile", "", "write a Go CPU profile of the whole run to this file (diagnostics)")
 	rateLimit := fs.String("rate-limit", "service", "rate limits per tenant, app and endpoint: service (100/min,1500/hour), off, or custom such as 20/min,300/hour")
 	redisURL := fs.String("redis", "", "redis://host:port shared by replicas for rate-limit counts (empty: count in this process)")
+	lockoutThreshold := fs.Int("lockout-threshold", auth.DefaultLockoutThreshold, "failed password sign-ins of one user after which it is locked (AADSTS50053), as Entra's smart lockout; 0 turns lockout off")
+	lockoutDuration := fs.Duration("lockout-duration", auth.DefaultLockoutDuration, "first lockout period (doubling with each further lockout, up to an hour)")
+	failureBudget := fs.String("auth-failure-budget", defaultFailureBudget, "failed sign-ins and admin-key attempts allowed per client address, as LIMIT/WINDOW,...; beyond, the address is refused (429) until the budget has room; off turns it off")
 	if err := parseFlags(env, fs, args); err != nil {
 		return err
 	}
@@ -61,6 +64,18 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	policy, err := ratelimit.ParsePolicy(*rateLimit)
 	if err != nil {
 		return fmt.Errorf("--rate-limit: %w", err)
+	}
+	failurePolicy, err := ratelimit.ParsePolicy(*failureBudget)
+	if err != nil || strings.EqualFold(strings.TrimSpace(*failureBudget), "service") {
+		return fmt.Errorf("--auth-failure-budget: want LIMIT/WINDOW,... such as %s, or off", defaultFailureBudget)
+	}
+	failures := ratelimit.NewFailures(failurePolicy, nil)
+	if *lockoutThreshold < 0 || *lockoutDuration <= 0 {
+		return fmt.Errorf("--lockout-threshold must be 0 (off) or more, --lockout-duration positive")
+	}
+	threshold := *lockoutThreshold
+	if threshold == 0 {
+		threshold = -1 // auth: a negative threshold is off
 	}
 	// Log lines (one per request with the access log) are written out in
 	// batches, at the latest every 100 ms, and all of them at shutdown.
@@ -90,7 +105,8 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	svc, err := auth.New(ctx, store, auth.Options{Hostnames: hostnames, Logger: logger, RefreshInterval: time.Second})
+	svc, err := auth.New(ctx, store, auth.Options{Hostnames: hostnames, Logger: logger, RefreshInterval: time.Second,
+		LockoutThreshold: threshold, LockoutDuration: *lockoutDuration, Failures: failures})
 	if err != nil {
 		return err
 	}
@@ -113,6 +129,7 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 		Store:            store,
 		Verifier:         svc,
 		Settings:         svc,
+		AuthFailures:     failures,
 		Logger:           logger,
 		Limiter:          limiter,
 		LimiterStatus:    limiterStatus,
@@ -217,6 +234,11 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	wg.Wait()
 	return nil
 }
+
+// defaultFailureBudget is the failed sign-ins and admin-key attempts a
+// client address may make: a person mistyping, or a client with a stale
+// secret retrying, stays far below it; guessing gets 30 tries a minute.
+const defaultFailureBudget = "30/min,300/hour"
 
 // newLimiter builds the rate limiter: none for policy off, counts in
 // Redis when redisURL is set, else in this process.
