@@ -46,17 +46,20 @@ type FailureBudget interface {
 }
 
 // addAdminRoutes lists the routes of the admin API.
-func addAdminRoutes(mux *http.ServeMux, store openatp.Store, settings Settings, failures FailureBudget) {
-	admin := func(h http.Handler) http.Handler { return requireAdmin(settings, failures, h) }
-	// At most two bodies of up to MaxAdminBody are held at once; writes
-	// are serialized by the store anyway.
+func addAdminRoutes(mux *http.ServeMux, cfg Config) {
+	store := cfg.Store
+	admin := func(h http.Handler) http.Handler { return requireAdmin(cfg.Settings, cfg.AuthFailures, h) }
+	// At most two bodies are checked and written at once (writes are
+	// serialized by the store anyway); a body is read before its slot is
+	// taken, so that a slow client holds none.
 	ingestSlots := make(chan struct{}, 2)
-	machines := admin(handleAdminIngest(store, ingest.Machines, ingestSlots))
+	bodyTimeout := adminBodyTimeout(cfg.BodyTimeout)
+	machines := admin(handleAdminIngest(store, ingest.Machines, ingestSlots, bodyTimeout))
 	mux.Handle("POST /_openatp/tenants", admin(handleCreateTenant(store)))
 	mux.Handle("POST /_openatp/tenants/{t}/apps", admin(handleCreateApp(store)))
 	mux.Handle("PUT /_openatp/tenants/{t}/machines", machines)
 	mux.Handle("POST /_openatp/tenants/{t}/machines", machines)
-	mux.Handle("POST /_openatp/tenants/{t}/logons", admin(handleAdminIngest(store, ingest.Logons, ingestSlots)))
+	mux.Handle("POST /_openatp/tenants/{t}/logons", admin(handleAdminIngest(store, ingest.Logons, ingestSlots, bodyTimeout)))
 	mux.Handle("DELETE /_openatp/tenants/{t}/machines/{id}", admin(handleDeleteMachine(store)))
 	mux.Handle("POST /_openatp/tenants/{t}/reset", admin(handleReset(store)))
 	mux.Handle("GET /_openatp/tenants/{t}/stats", admin(handleStats(store)))
@@ -150,7 +153,11 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 		return nil, false
 	}
 	if err != nil {
-		writeErrorBody(w, r, http.StatusBadRequest, "InvalidRequestBody", "The request body could not be read.")
+		if errors.Is(err, errBodyTimeout) {
+			writeError(w, r, err)
+		} else {
+			writeErrorBody(w, r, http.StatusBadRequest, "InvalidRequestBody", "The request body could not be read.")
+		}
 		return nil, false
 	}
 	return body, true
@@ -257,14 +264,20 @@ func bodyFormat(r *http.Request) ingest.Format {
 }
 
 // handleAdminIngest loads a body of machines or logon events as one batch:
-// the body is read whole (before the store's write lock is taken, so that
-// a slow client holds no lock), checked, then written in one transaction.
-// A bad record rejects the whole body with 400, naming its line (for
-// NDJSON and CSV; for JSON, the line of the body the record starts on) and
-// property; nothing of it is stored.
-func handleAdminIngest(store openatp.Store, kind ingest.Kind, slots chan struct{}) http.Handler {
+// the body is read whole, within bodyTimeout (before an ingest slot and
+// the store's write lock are taken, so that a slow client holds neither),
+// checked, then written in one transaction. A bad record rejects the
+// whole body with 400, naming its line (for NDJSON and CSV; for JSON, the
+// line of the body the record starts on) and property; nothing of it is
+// stored.
+func handleAdminIngest(store openatp.Store, kind ingest.Kind, slots chan struct{}, bodyTimeout time.Duration) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		setBodyDeadline(w, r, bodyTimeout)
 		t, ok := tenantOf(w, r, store)
+		if !ok {
+			return
+		}
+		body, ok := readBody(w, r)
 		if !ok {
 			return
 		}
@@ -272,10 +285,7 @@ func handleAdminIngest(store openatp.Store, kind ingest.Kind, slots chan struct{
 		case slots <- struct{}{}:
 			defer func() { <-slots }()
 		case <-r.Context().Done():
-			return
-		}
-		body, ok := readBody(w, r)
-		if !ok {
+			writeError(w, r, r.Context().Err())
 			return
 		}
 		opts := ingest.Options{Format: bodyFormat(r), Kind: kind}

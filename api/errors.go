@@ -51,6 +51,10 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.As(err, &re) {
 		w.Header().Set("Retry-After", strconv.Itoa(re.after))
 	}
+	if errors.Is(err, errBodyTimeout) {
+		writeErrorBody(w, r, http.StatusRequestTimeout, "RequestTimeout", "The request body was not received in time.")
+		return
+	}
 	kind, code, msg := openatp.Internal, "", ""
 	var e *openatp.Error
 	if errors.As(err, &e) {

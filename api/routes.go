@@ -40,7 +40,7 @@ func addRoutes(mux *http.ServeMux, cfg Config) {
 	mux.Handle("GET /readyz", handleReadyz(cfg.Store, cfg.LimiterStatus))
 	mux.Handle("GET /metrics", cfg.metrics.handler())
 
-	addAdminRoutes(mux, cfg.Store, cfg.Settings, cfg.AuthFailures)
+	addAdminRoutes(mux, cfg)
 	mux.Handle("/", notFound())
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/readmodel"
@@ -40,6 +41,10 @@ type Config struct {
 	NoIndex bool
 	// NoAccessLog turns off the log line written for every request.
 	NoAccessLog bool
+	// BodyTimeout is the time a client has to send a request body once
+	// its headers are in (admin loads: this plus their size at 256 KiB/s);
+	// 0 means DefaultBodyTimeout.
+	BodyTimeout time.Duration
 
 	metrics *metrics // set by NewServer
 }
@@ -52,7 +57,8 @@ type Server struct {
 	own     bool // model is the server's own
 	metrics *metrics
 
-	accessLog bool
+	accessLog   bool
+	bodyTimeout time.Duration
 }
 
 // NewServer builds the API on cfg.
@@ -60,12 +66,16 @@ func NewServer(cfg Config) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.BodyTimeout <= 0 {
+		cfg.BodyTimeout = DefaultBodyTimeout
+	}
 	cfg.metrics = newMetrics(&cfg) // instruments cfg.Store and cfg.Limiter
 	own := cfg.Model == nil
 	if own {
 		cfg.Model = readmodel.New(cfg.Store, readmodel.Options{Disabled: cfg.NoIndex, Logger: cfg.Logger})
 	}
-	s := &Server{mux: http.NewServeMux(), logger: cfg.Logger, model: cfg.Model, own: own, accessLog: !cfg.NoAccessLog, metrics: cfg.metrics}
+	s := &Server{mux: http.NewServeMux(), logger: cfg.Logger, model: cfg.Model, own: own, accessLog: !cfg.NoAccessLog, metrics: cfg.metrics,
+		bodyTimeout: cfg.BodyTimeout}
 	addRoutes(s.mux, cfg)
 	return s
 }
@@ -80,7 +90,7 @@ func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, 
 // (HTTP/1.1 and HTTP/2): the URLs it writes start with https:// when the
 // request came over TLS (r.TLS), else http://.
 func (s *Server) Handler() http.Handler {
-	return withRequest(s.logger, s.accessLog, s.metrics.wrap(s.mux))
+	return withRequest(s.logger, s.accessLog, withBodyDeadline(s.bodyTimeout, s.metrics.wrap(s.mux)))
 }
 
 // Warm builds the read model of a tenant now rather than on its first

@@ -12,6 +12,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -189,6 +190,9 @@ func (h *handler) tokenResponse(r *http.Request, version int) (*tokenResponse, e
 		if errors.As(err, &tooBig) {
 			return nil, oauthErr(http.StatusBadRequest, "invalid_request", 900144,
 				"The request body is larger than %d bytes.", maxBodyBytes)
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) { // the server's body deadline
+			return nil, oauthErr(http.StatusRequestTimeout, "invalid_request", 900144, "The request body was not received in time.")
 		}
 		return nil, oauthErr(http.StatusBadRequest, "invalid_request", 900144, "The request body could not be read.")
 	}

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -48,6 +49,9 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	redisURL := fs.String("redis", "", "redis://host:port shared by replicas for rate-limit counts (empty: count in this process)")
 	lockoutThreshold := fs.Int("lockout-threshold", auth.DefaultLockoutThreshold, "failed password sign-ins of one user after which it is locked (AADSTS50053), as Entra's smart lockout; 0 turns lockout off")
 	lockoutDuration := fs.Duration("lockout-duration", auth.DefaultLockoutDuration, "first lockout period (doubling with each further lockout, up to an hour)")
+	bodyTimeout := fs.Duration("body-timeout", api.DefaultBodyTimeout, "time a client has to send a request body once its headers are in (admin loads: this plus 1 s per 256 KiB they may hold); a slower client is cut off")
+	maxConns := fs.Int("max-connections", 0, "connections open at once on the HTTP and HTTPS listeners together; beyond, new ones are refused (503); 0: 10,000, or fewer when the open-file limit is lower")
+	shutdownTimeout := fs.Duration("shutdown-timeout", 30*time.Second, "time in-flight requests get to finish on SIGINT/SIGTERM; connections still open then are cut, and serve exits with an error saying how many")
 	failureBudget := fs.String("auth-failure-budget", defaultFailureBudget, "failed sign-ins and admin-key attempts allowed per client address, as LIMIT/WINDOW,...; beyond, the address is refused (429) until the budget has room; off turns it off")
 	if err := parseFlags(env, fs, args); err != nil {
 		return err
@@ -135,6 +139,7 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 		LimiterStatus:    limiterStatus,
 		UnknownUserEmpty: *unknownUser == "empty",
 		NoAccessLog:      !*accessLog,
+		BodyTimeout:      *bodyTimeout,
 	})
 	// The token issuer answers beside the API, on every host and port.
 	identity := auth.NewHandler(svc, logger)
@@ -143,12 +148,13 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	handler := server.Handler()
 
+	conns := api.NewConnLimit(connectionLimit(*maxConns), logger)
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fmt.Errorf("--addr: %w", err)
 	}
 	servers := []*http.Server{newHTTPServer(handler, logger)}
-	serve := []func() error{func() error { return servers[0].Serve(api.WrapListener(ln, logger)) }}
+	serve := []func() error{func() error { return servers[0].Serve(conns.Listener(api.WrapListener(ln, logger), false)) }}
 	baseURL := "http://" + ln.Addr().String()
 	tlsBaseURL, caFile := "", ""
 	if *tlsAddr != "" {
@@ -170,7 +176,7 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 		srv := newHTTPServer(handler, logger)
 		srv.TLSConfig = bundle.TLSConfig.Clone()
 		servers = append(servers, srv)
-		serve = append(serve, func() error { return srv.ServeTLS(api.WrapListener(tln, logger), "", "") })
+		serve = append(serve, func() error { return srv.ServeTLS(conns.Listener(api.WrapListener(tln, logger), true), "", "") })
 		tlsBaseURL = "https://" + tln.Addr().String()
 	}
 
@@ -224,15 +230,50 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	case <-ctx.Done():
 	}
-	logger.Info("shutting down: finishing in-flight requests")
-	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	logger.Info("shutting down: finishing in-flight requests", "open_connections", conns.Open(), "timeout", shutdownTimeout.String())
+	return shutdown(servers, conns, *shutdownTimeout, logger)
+}
+
+// shutdown stops the servers gracefully: no new connections, in-flight
+// requests finish. Connections still open after timeout are cut, and
+// shutdown says how many, in the log and in its error.
+func shutdown(servers []*http.Server, conns *api.ConnLimit, timeout time.Duration, logger *slog.Logger) error {
+	sctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	var wg sync.WaitGroup
+	var timedOut atomic.Bool
 	for _, s := range servers {
-		wg.Go(func() { _ = s.Shutdown(sctx) })
+		wg.Go(func() {
+			if err := s.Shutdown(sctx); err != nil {
+				timedOut.Store(true)
+			}
+		})
 	}
 	wg.Wait()
-	return nil
+	if !timedOut.Load() {
+		logger.Info("shut down: every in-flight request finished")
+		return nil
+	}
+	cut := conns.Open()
+	for _, s := range servers {
+		_ = s.Close()
+	}
+	logger.Warn("shut down: connections still open after the shutdown timeout were cut", "cut", cut, "timeout", timeout.String())
+	return fmt.Errorf("shutdown: %d connections still open after %s were cut", cut, timeout)
+}
+
+// connectionLimit is --max-connections, or by default 10,000 or, when the
+// open-file limit is lower, that limit less a reserve for the store, logs
+// and listeners.
+func connectionLimit(flag int) int {
+	if flag > 0 {
+		return flag
+	}
+	n := 10_000
+	if files := openFileLimit(); files > 0 {
+		n = min(n, max(16, files-256))
+	}
+	return n
 }
 
 // defaultFailureBudget is the failed sign-ins and admin-key attempts a
@@ -285,10 +326,17 @@ func executable() string {
 	return "openatp"
 }
 
+// newHTTPServer returns a server of h. Request headers have 10 s; each
+// body has its own deadline (api.Config.BodyTimeout), not a server-wide
+// ReadTimeout, which would also cut answers streamed for longer (net/http
+// cancels a request when its connection's read deadline passes). An answer
+// has 10 minutes to be written (a page of 10,000 machines, 8.8 MB, at 15
+// KB/s), an admin load its body and import included.
 func newHTTPServer(h http.Handler, logger *slog.Logger) *http.Server {
 	return &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
+		WriteTimeout:      10 * time.Minute,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          api.NewErrorLog(logger),
