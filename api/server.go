@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/openatp/openatp"
@@ -41,6 +42,10 @@ type Config struct {
 	NoIndex bool
 	// NoAccessLog turns off the log line written for every request.
 	NoAccessLog bool
+	// PublicURL, if set (scheme://host[:port]), is the base of every URL
+	// the API writes (@odata.context, @odata.nextLink) instead of the
+	// request's scheme and Host header.
+	PublicURL string
 	// BodyTimeout is the time a client has to send a request body once
 	// its headers are in (admin loads: this plus their size at 256 KiB/s);
 	// 0 means DefaultBodyTimeout.
@@ -51,14 +56,17 @@ type Config struct {
 
 // Server is the HTTP API.
 type Server struct {
-	mux     *http.ServeMux
-	logger  *slog.Logger
-	model   *readmodel.Model
-	own     bool // model is the server's own
-	metrics *metrics
+	mux      *http.ServeMux // everything: public routes and the admin surface
+	public   *http.ServeMux // the public routes only
+	adminMux *http.ServeMux // the admin surface: admin API, /metrics, health
+	logger   *slog.Logger
+	model    *readmodel.Model
+	own      bool // model is the server's own
+	metrics  *metrics
 
 	accessLog   bool
 	bodyTimeout time.Duration
+	publicURL   string
 }
 
 // NewServer builds the API on cfg.
@@ -74,9 +82,14 @@ func NewServer(cfg Config) *Server {
 	if own {
 		cfg.Model = readmodel.New(cfg.Store, readmodel.Options{Disabled: cfg.NoIndex, Logger: cfg.Logger})
 	}
-	s := &Server{mux: http.NewServeMux(), logger: cfg.Logger, model: cfg.Model, own: own, accessLog: !cfg.NoAccessLog, metrics: cfg.metrics,
-		bodyTimeout: cfg.BodyTimeout}
-	addRoutes(s.mux, cfg)
+	s := &Server{mux: http.NewServeMux(), public: http.NewServeMux(), adminMux: http.NewServeMux(), logger: cfg.Logger,
+		model: cfg.Model, own: own, accessLog: !cfg.NoAccessLog, metrics: cfg.metrics,
+		bodyTimeout: cfg.BodyTimeout, publicURL: strings.TrimSuffix(cfg.PublicURL, "/")}
+	addRoutes(s.public, cfg)
+	addAdminSurface(s.adminMux, cfg)
+	s.mux.Handle("/", s.public)
+	s.mux.Handle("/_openatp/", s.adminMux)
+	s.mux.Handle("/metrics", s.adminMux)
 	return s
 }
 
@@ -84,13 +97,28 @@ func NewServer(cfg Config) *Server {
 // request ids, access log, metrics and panic recovery (the program mounts
 // the token issuer's routes so). Call it before serving; a pattern that
 // conflicts with a route of the API panics, as with http.ServeMux.
-func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
+func (s *Server) Handle(pattern string, h http.Handler) { s.public.Handle(pattern, h) }
 
-// Handler returns the server's handler. It serves HTTP and HTTPS alike
-// (HTTP/1.1 and HTTP/2): the URLs it writes start with https:// when the
-// request came over TLS (r.TLS), else http://.
-func (s *Server) Handler() http.Handler {
-	return withRequest(s.logger, s.accessLog, withBodyDeadline(s.bodyTimeout, s.metrics.wrap(s.mux)))
+// Handler returns the server's handler: the API, the routes mounted with
+// Handle, and the admin surface (the admin API and /metrics). It serves
+// HTTP and HTTPS alike (HTTP/1.1 and HTTP/2): the URLs it writes start
+// with https:// when the request came over TLS (r.TLS), else http://
+// (Config.PublicURL pins them).
+func (s *Server) Handler() http.Handler { return s.wrap(s.mux) }
+
+// PublicHandler is Handler without the admin surface: for a listener
+// other than loopback, when the admin API and /metrics are not to be
+// served there.
+func (s *Server) PublicHandler() http.Handler { return s.wrap(s.public) }
+
+// AdminHandler serves the admin surface alone — the admin API, /metrics,
+// /healthz and /readyz — for a listener of its own.
+func (s *Server) AdminHandler() http.Handler { return s.wrap(s.adminMux) }
+
+// wrap puts a mux behind the request ids, access log, body deadlines and
+// metrics.
+func (s *Server) wrap(mux *http.ServeMux) http.Handler {
+	return withRequest(s.logger, s.accessLog, withPublicURL(s.publicURL, withBodyDeadline(s.bodyTimeout, s.metrics.wrap(mux))))
 }
 
 // Warm builds the read model of a tenant now rather than on its first

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -70,6 +71,11 @@ type Options struct {
 	// LockoutDuration is the first lockout period (it doubles with each
 	// lockout that follows, up to an hour); 0 means DefaultLockoutDuration.
 	LockoutDuration time.Duration
+	// PublicURL, if set (scheme://host[:port], no path), is the base of the
+	// issuer and every URL the identity endpoints write, instead of the
+	// request's scheme and Host header; its host is accepted in issuers as
+	// Hostnames are.
+	PublicURL string
 	// Failures, if set, bounds the failed sign-ins (wrong client secrets,
 	// passwords, unknown apps and tenants) per client address: once a
 	// client's budget is used up, its token requests are refused unchecked
@@ -117,6 +123,9 @@ type Service struct {
 	cache    tokenCache
 	external externalKeys
 
+	publicURL  string // Options.PublicURL without a trailing "/"
+	publicHost string // its host[:port]
+
 	lockouts *lockouts
 	hashing  *hashing
 	failures FailureBudget // nil: no budget
@@ -148,6 +157,14 @@ func New(ctx context.Context, store Store, opts Options) (*Service, error) {
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
+	}
+	if opts.PublicURL != "" {
+		u, err := url.Parse(opts.PublicURL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return nil, fmt.Errorf("auth: public URL %q is not scheme://host[:port]", opts.PublicURL)
+		}
+		s.publicURL, s.publicHost = u.Scheme+"://"+u.Host, u.Host
+		opts.Hostnames = append(slices.Clone(opts.Hostnames), u.Hostname())
 	}
 	for _, h := range opts.Hostnames {
 		h = strings.ToLower(hostOnly(strings.TrimSpace(h)))

@@ -212,7 +212,7 @@ func (h *handler) tokenResponse(r *http.Request, version int) (*tokenResponse, e
 	if err != nil {
 		return nil, err
 	}
-	tr := &tokenRequest{r: r, tenant: t, version: version, baseURL: baseURL(r), form: form}
+	tr := &tokenRequest{r: r, tenant: t, version: version, baseURL: h.baseURL(r), form: form}
 
 	gt := form.Get("grant_type")
 	if gt == "" {
@@ -418,7 +418,7 @@ func (h *handler) openIDConfig(w http.ResponseWriter, r *http.Request, version i
 	if err != nil {
 		return err
 	}
-	base := baseURL(r)
+	base := h.baseURL(r)
 	tb := base + "/" + t.ID
 	v := ""
 	if version == 2 {
@@ -443,7 +443,7 @@ func (h *handler) openIDConfig(w http.ResponseWriter, r *http.Request, version i
 		ClaimsSupported:                   []string{"sub", "iss", "aud", "exp", "iat", "nbf", "tid", "ver", "oid", "appid", "azp", "roles", "scp", "upn", "groups"},
 		GrantTypesSupported:               []string{"client_credentials", "password"},
 		TenantRegionScope:                 "WW",
-		CloudInstanceName:                 cloudInstanceName(r.Host),
+		CloudInstanceName:                 cloudInstanceName(h.host(r)),
 		CloudGraphHostName:                "graph.windows.net",
 		MSGraphHost:                       "graph.microsoft.com",
 	}
@@ -546,6 +546,25 @@ func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		w.Header().Set("WWW-Authenticate", `Basic realm="openatp"`)
 	}
 	writeJSON(w, oe.status, body)
+}
+
+// baseURL returns the base of the URLs a request is answered with: the
+// public URL when one is configured (Options.PublicURL), else
+// scheme://host of the request.
+func (h *handler) baseURL(r *http.Request) string {
+	if h.svc.publicURL != "" {
+		return h.svc.publicURL
+	}
+	return baseURL(r)
+}
+
+// host returns the host a request is answered as: the public URL's when
+// one is configured, else the request's Host header.
+func (h *handler) host(r *http.Request) string {
+	if h.svc.publicHost != "" {
+		return h.svc.publicHost
+	}
+	return r.Host
 }
 
 // baseURL returns scheme://host of a request. The scheme comes from the
