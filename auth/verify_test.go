@@ -157,6 +157,10 @@ func TestVerifyRejectsHostileTokens(t *testing.T) {
 		{"unknown tenant", rs(with(good, "tid", "deadbeef-0000-4000-8000-000000000000", "iss", base+"/deadbeef-0000-4000-8000-000000000000/")), host, "does not exist"},
 		{"tenant by name", rs(with(good, "tid", nameA, "iss", base+"/"+nameA+"/")), host, "does not exist"},
 		{"no client", rs(with(good, "appid", nil)), host, "no appid or azp"},
+		{"crit header, validly signed", makeToken(t, jwt.SigningMethodRS256, key, map[string]any{"kid": kid, "crit": []string{"exp"}}, good), host, "crit"},
+		{"crit header naming an extension", makeToken(t, jwt.SigningMethodRS256, key, map[string]any{"kid": kid, "crit": []string{"x-openatp"}, "x-openatp": 1}, good), host, "crit"},
+		{"40 KB kid is clipped", makeToken(t, jwt.SigningMethodRS256, foreign, map[string]any{"kid": strings.Repeat("k", 40<<10)}, good), host, "kkk..."},
+		{"40 KB of garbage is clipped", strings.Repeat("x", 40<<10) + ".e30.x", host, "malformed"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -170,6 +174,9 @@ func TestVerifyRejectsHostileTokens(t *testing.T) {
 			}
 			if !strings.Contains(oe.Message, tt.want) {
 				t.Errorf("message %q does not mention %q", oe.Message, tt.want)
+			}
+			if len(oe.Message) > 300 {
+				t.Errorf("message of %d bytes: caller-supplied text is not clipped", len(oe.Message))
 			}
 		})
 	}
