@@ -129,8 +129,15 @@ func TestNewApp(t *testing.T) {
 	if _, _, err := openatp.NewApp("t", "x", []string{"Alert.Read.All"}, nil, time.Now()); openatp.KindOf(err) != openatp.Invalid {
 		t.Errorf("unknown permission: %v", err)
 	}
-	if _, err := openatp.NewTenant("bad name", time.Now()); openatp.KindOf(err) != openatp.Invalid {
-		t.Errorf("bad tenant name: %v", err)
+	for _, name := range []string{"bad name", "", ".", "..", "...", ".contoso.com", "contoso.com.", "contoso..com", strings.Repeat("a", 129)} {
+		if _, err := openatp.NewTenant(name, time.Now()); openatp.KindOf(err) != openatp.Invalid {
+			t.Errorf("tenant name %q: %v, want Invalid", name, err)
+		}
+	}
+	for _, name := range []string{"contoso.onmicrosoft.com", "a", "fabrikam-2", "x.y"} {
+		if _, err := openatp.NewTenant(name, time.Now()); err != nil {
+			t.Errorf("tenant name %q: %v", name, err)
+		}
 	}
 }
 
