@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 	"path"
 	"runtime"
 	"sort"
@@ -62,12 +63,19 @@ type DB struct {
 	shmLastHash   uint64
 }
 
-// Open opens (creating if needed) the SQLite database file at path and
-// brings its schema up to date. Several processes may open the same file at
-// once.
+// Open opens (creating if needed, with mode 0600) the SQLite database file
+// at path and brings its schema up to date. Several processes may open the
+// same file at once.
 func Open(ctx context.Context, path string) (*DB, error) {
 	if path == "" || strings.HasPrefix(path, ":memory:") || strings.Contains(path, "?") {
 		return nil, openatp.Errorf(openatp.Invalid, "sqlite: %q is not a database file path", path)
+	}
+	// The file holds the signing keys and the admin key: readable by its
+	// owner only. SQLite gives its -wal and -shm files the same mode.
+	if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
+		f.Close()
+	} else if !errors.Is(err, fs.ErrExist) {
+		return nil, unavailable(err, "cannot create the database file")
 	}
 	db := &DB{Now: time.Now}
 	var err error
