@@ -56,6 +56,7 @@ func newFixtureOn(t testing.TB, configure func(*api.Config), tls bool) *fixture 
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { svc.Close() })
 	f := &fixture{store: store, auth: svc, dbPath: dbPath}
 	f.tenant = f.newTenant(t, "contoso.onmicrosoft.com")
 	f.app = f.newApp(t, f.tenant, "reader", openatp.PermMachineReadAll)

@@ -115,9 +115,11 @@ type Service struct {
 	refreshMu sync.Mutex // serializes loads; guards version
 	version   uint64     // the store's data version keys and trust were loaded at
 
-	ctx  context.Context // the service's lifetime: Close cancels it
-	stop context.CancelFunc
-	wg   sync.WaitGroup // the goroutines the service started
+	ctx    context.Context // the service's lifetime: Close cancels it
+	stop   context.CancelFunc
+	wg     sync.WaitGroup // the goroutines the service started (spawn)
+	goMu   sync.Mutex     // orders spawn and Close
+	closed bool
 
 	parser   *jwt.Parser // immutable once built
 	cache    tokenCache
@@ -209,7 +211,7 @@ func New(ctx context.Context, store Store, opts Options) (*Service, error) {
 	}
 	s.ctx, s.stop = context.WithCancel(context.Background())
 	if opts.RefreshInterval > 0 {
-		s.wg.Go(func() { s.refreshLoop(opts.RefreshInterval) })
+		s.spawn(func() { s.refreshLoop(opts.RefreshInterval) })
 	}
 	return s, nil
 }
@@ -218,9 +220,24 @@ func New(ctx context.Context, store Store, opts Options) (*Service, error) {
 // its keys and settings, the external issuers' key fetches) and waits for
 // it. The service still verifies and mints afterwards, from what it holds.
 func (s *Service) Close() error {
+	s.goMu.Lock()
+	s.closed = true
+	s.goMu.Unlock()
 	s.stop()
 	s.wg.Wait()
 	return nil
+}
+
+// spawn runs f in a goroutine Close waits for; after Close it runs
+// nothing and reports false.
+func (s *Service) spawn(f func()) bool {
+	s.goMu.Lock()
+	defer s.goMu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.wg.Go(f)
+	return true
 }
 
 // Refresh reloads the signing keys, trusted issuers and settings if the
