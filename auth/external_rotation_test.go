@@ -89,7 +89,9 @@ func TestExternalKeyFetchesOneAtATime(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make([]error, 20)
 	for i := range errs {
-		wg.Go(func() { _, errs[i] = svc.Verify(context.Background(), slowToken(0, "w"+string(rune('a'+i))), "api.example") })
+		wg.Go(func() {
+			_, errs[i] = svc.Verify(context.Background(), slowToken(0, "w"+string(rune('a'+i))), "api.example")
+		})
 	}
 	// Another issuer's token is verified while the slow fetch is held.
 	done := make(chan error, 1)

@@ -341,7 +341,9 @@ func FuzzReader(f *testing.F) {
 // read whole; a field of many lines within the limit is read.
 func TestCSVMultiLineFieldLimit(t *testing.T) {
 	const id = "1e5bc9d7e413ddd7902c2932e418702b84d0cc07"
-	field := func(lines, width int) string { return `"` + strings.Repeat(strings.Repeat("a", width-1)+"\n", lines) + `"` }
+	field := func(lines, width int) string {
+		return `"` + strings.Repeat(strings.Repeat("a", width-1)+"\n", lines) + `"`
+	}
 	in := "id,osVersion\n" + id + "," + field(3000, 1000) + "\n" // 3 MB in one record, no line over 1 KB
 	lim := &countingReader{r: strings.NewReader(in)}
 	r := NewReader(lim, Options{Format: CSV})
