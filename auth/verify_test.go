@@ -325,3 +325,24 @@ func TestHostOnly(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkVerifyGarbage is the cost of refusing a token of a key the
+// deployment does not have: a parse of the header and a map look-up, no
+// store read and no signature check.
+func BenchmarkVerifyGarbage(b *testing.B) {
+	svc := newService(b, newMemStore(), Options{})
+	toks := make([]string, 1024)
+	for i := range toks {
+		toks[i] = b64([]byte(`{"alg":"RS256","typ":"JWT","kid":"`+randomID()+`"}`)) + "." +
+			b64([]byte(`{"iss":"https://idp.example/`+randomID()+`/","exp":4102444800}`)) + "." + b64(make([]byte, 256))
+	}
+	ctx := context.Background()
+	i := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := svc.Verify(ctx, toks[i%len(toks)], "api.example"); err == nil {
+			b.Fatal("accepted")
+		}
+		i++
+	}
+}
