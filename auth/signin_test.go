@@ -26,17 +26,25 @@ func (c *fakeClock) add(d time.Duration) {
 	c.mu.Unlock()
 }
 
+// signInStore is a store whose user ann@fabrikam.example of tenant B has
+// the password, and whose app of tenant B a delegated permission.
+func signInStore(tb testing.TB, password string) *memStore {
+	tb.Helper()
+	st := newMemStore()
+	h, err := HashPassword(password)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	st.users[tenantB][0].PasswordHash = h
+	st.apps[1].Scopes = []string{"Machine.Read"}
+	return st
+}
+
 // signInFixture is a token endpoint on a store with user ann (password
 // "right") of tenant B, whose app has a delegated permission.
 func signInFixture(t *testing.T, opts Options) (*fakeClock, func(user, password string) (*http.Response, map[string]any)) {
 	t.Helper()
-	st := newMemStore()
-	h, err := HashPassword("right")
-	if err != nil {
-		t.Fatal(err)
-	}
-	st.users[tenantB][0].PasswordHash = h
-	st.apps[1].Scopes = []string{"Machine.Read"}
+	st := signInStore(t, "right")
 	clock := &fakeClock{t: time.Now()}
 	opts.Now = clock.now
 	svc := newService(t, st, opts)
@@ -160,14 +168,7 @@ func jsonMarshal(v any) (string, error) { b, err := json.Marshal(v); return stri
 // "unknown/wrong" ratio is near 1; before the dummy comparison it was
 // about 0.01, which told names that exist from names that do not).
 func BenchmarkSignInFailures(b *testing.B) {
-	st := newMemStore()
-	h, err := HashPassword("right")
-	if err != nil {
-		b.Fatal(err)
-	}
-	st.users[tenantB][0].PasswordHash = h
-	st.apps[1].Scopes = []string{"Machine.Read"}
-	svc := newService(b, st, Options{LockoutThreshold: -1})
+	svc := newService(b, signInStore(b, "right"), Options{LockoutThreshold: -1})
 	handler := NewHandler(svc, nil)
 	body := func(user string) string {
 		return url.Values{"grant_type": {"password"}, "client_id": {clientB}, "username": {user}, "password": {"wrong"},

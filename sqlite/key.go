@@ -67,22 +67,11 @@ func (db *DB) Setting(ctx context.Context, name string) (string, error) {
 // Settings returns every setting whose name starts with prefix.
 func (db *DB) Settings(ctx context.Context, prefix string) (map[string]string, error) {
 	rows, err := db.rdb.QueryContext(ctx, "SELECT name, value FROM settings WHERE substr(name, 1, length(?1)) = ?1", prefix)
+	ss, err := collect(rows, err, "cannot read the settings", storeutil.ScanSetting)
 	if err != nil {
-		return nil, storeError(err, "cannot read the settings")
+		return nil, err
 	}
-	defer rows.Close()
-	out := map[string]string{}
-	for rows.Next() {
-		var name, value string
-		if err := rows.Scan(&name, &value); err != nil {
-			return nil, storeError(err, "cannot read the settings")
-		}
-		out[name] = value
-	}
-	if err := rows.Err(); err != nil {
-		return nil, storeError(err, "cannot read the settings")
-	}
-	return out, nil
+	return storeutil.SettingsMap(ss), nil
 }
 
 // SetSettingIfAbsent stores value under name unless a value exists, and
