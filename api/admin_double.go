@@ -23,9 +23,9 @@ import (
 //	GET, PUT, DELETE   /_openatp/faults/{id}                 one rule; replace it; delete it
 //	GET, DELETE        /_openatp/tenants/{t}/journal         the tenant's requests (filters: journalFilter); forget them
 //	GET                /_openatp/tenants/{t}/journal/count   {"count": N} of the same filters
-func addDoubleAdminRoutes(mux *http.ServeMux, store openatp.Store, d *testDouble) {
-	admin := func(h handlerFunc) http.Handler { return requireAdmin(store, h) }
-	faults, jnl := d.faults, d.journal
+func addDoubleAdminRoutes(mux *http.ServeMux, cfg Config) {
+	admin := func(h handlerFunc) http.Handler { return requireAdmin(cfg.Settings, cfg.AuthFailures, h) }
+	store, faults, jnl := cfg.Store, cfg.double.faults, cfg.double.journal
 	mux.Handle("GET /_openatp/faults", admin(func(w http.ResponseWriter, r *http.Request) error {
 		writeJSON(w, http.StatusOK, faults.List())
 		return nil
@@ -125,7 +125,7 @@ func addDoubleAdminRoutes(mux *http.ServeMux, store openatp.Store, d *testDouble
 		"/_openatp/tenants/{t}/journal":       "GET, DELETE",
 		"/_openatp/tenants/{t}/journal/count": "GET",
 	} {
-		mux.Handle(p, requireAdmin(store, methodNotAllowed(allow)))
+		mux.Handle(p, requireAdmin(cfg.Settings, cfg.AuthFailures, methodNotAllowed(allow)))
 	}
 }
 

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -29,19 +31,25 @@ func (d *discard) Header() http.Header         { return d.h }
 func (d *discard) WriteHeader(int)             {}
 func (d *discard) Write(b []byte) (int, error) { d.n += len(b); return len(b), nil }
 
-// benchTenant is a generated tenant (20,000 machines, 5,000 users) in a
-// SQLite store, and 1,000 requests for random users by an application
-// (reqs) and by a delegated caller restricted to some device groups
-// (dreqs).
+// BenchmarkUserMachines measures the endpoint's handler stack (request id,
+// token check, data-version check, index lookup, encoding) for random users
+// of a generated tenant, beside a handler that writes a fixed body of the
+// same mean size, in the same run. It reports both costs and their ratio.
+// The end-to-end figure through sockets is bench/load.sh's.
+// benchTenant is a generated tenant on SQLite behind a warmed server,
+// with an application token and a delegated user's token (two of the
+// demo's device groups are outside the user's groups).
 type benchTenant struct {
-	store       openatp.Store
-	verifier    api.Verifier
-	tenant      openatp.Tenant
-	reqs, dreqs []*http.Request
+	h         http.Handler
+	tok, dtok string
+	ms        []openatp.Machine
+	ls        []openatp.Logon
+	store     openatp.Store
+	verifier  api.Verifier
+	tenant    openatp.Tenant
 }
 
-func newBenchTenant(b *testing.B) *benchTenant {
-	b.Helper()
+func newBenchTenant(b *testing.B, machines, users, logons int) *benchTenant {
 	ctx := context.Background()
 	store, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "openatp.db"))
 	if err != nil {
@@ -58,7 +66,7 @@ func newBenchTenant(b *testing.B) *benchTenant {
 	}
 	var ms []openatp.Machine
 	var ls []openatp.Logon
-	err = demo.Generate(demo.Options{Seed: 1, Machines: 20000, Users: 5000, Logons: 60000}, demo.Funcs{
+	err = demo.Generate(demo.Options{Seed: 1, Machines: machines, Users: users, Logons: logons}, demo.Funcs{
 		OnMachine: func(m openatp.Machine) error { ms = append(ms, m); return nil },
 		OnLogon:   func(l openatp.Logon) error { ls = append(ls, l); return nil },
 	})
@@ -101,8 +109,19 @@ func newBenchTenant(b *testing.B) *benchTenant {
 	if err != nil {
 		b.Fatal(err)
 	}
-	// 1,000 requests for random users (the generator's user order is random).
-	var reqs, dreqs []*http.Request
+	server := api.NewServer(api.Config{Store: store, Verifier: svc})
+	b.Cleanup(func() { server.Close() })
+	if err := server.Warm(ctx, tn.ID); err != nil {
+		b.Fatal(err)
+	}
+	h := server.Handler()
+	return &benchTenant{h: h, tok: tok, dtok: dtok, ms: ms, ls: ls, store: store, verifier: svc, tenant: tn}
+}
+
+// userRequests returns 1,000 requests for the machines of random users
+// (the generator's user order is random) with the token.
+func userRequests(ls []openatp.Logon, tok string) []*http.Request {
+	var reqs []*http.Request
 	seen := map[string]bool{}
 	for _, l := range ls {
 		if len(reqs) == 1000 {
@@ -115,36 +134,15 @@ func newBenchTenant(b *testing.B) *benchTenant {
 		r := httptest.NewRequest("GET", "http://bench.local/api/users/"+l.AccountName+"/machines", nil)
 		r.Header.Set("Authorization", "Bearer "+tok)
 		reqs = append(reqs, r)
-		dr := httptest.NewRequest("GET", "http://bench.local/api/users/"+l.AccountName+"/machines", nil)
-		dr.Header.Set("Authorization", "Bearer "+dtok)
-		dreqs = append(dreqs, dr)
 	}
-	return &benchTenant{store: store, verifier: svc, tenant: tn, reqs: reqs, dreqs: dreqs}
+	return reqs
 }
 
-// serve answers a request on h into a discarding writer (its header
-// cleared first) and returns the body bytes written.
-func serve(h http.Handler, d *discard, r *http.Request) int {
-	clear(d.h)
-	d.n = 0
-	h.ServeHTTP(d, r)
-	return d.n
-}
-
-// BenchmarkUserMachines measures the endpoint's handler stack (request id,
-// token check, data-version check, index lookup, encoding) for random users
-// of a generated tenant, beside a handler that writes a fixed body of the
-// same mean size, in the same run. It reports both costs and their ratio.
-// The end-to-end figure through sockets is bench/load.sh's.
 func BenchmarkUserMachines(b *testing.B) {
-	bt := newBenchTenant(b)
-	reqs, dreqs := bt.reqs, bt.dreqs
-	server := api.NewServer(api.Config{Store: bt.store, Verifier: bt.verifier})
-	defer server.Close()
-	if err := server.Warm(context.Background(), bt.tenant.ID); err != nil {
-		b.Fatal(err)
-	}
-	h := server.Handler()
+	bt := newBenchTenant(b, 20000, 5000, 60000)
+	h, tok, dtok, ls := bt.h, bt.tok, bt.dtok, bt.ls
+
+	reqs, dreqs := userRequests(ls, tok), userRequests(ls, dtok)
 	total := 0
 	for _, r := range reqs {
 		d := &discard{h: http.Header{}}
@@ -240,6 +238,68 @@ func BenchmarkGroupRecompute(b *testing.B) {
 	b.ReportMetric(fullNs, "ns/machine-full-build")
 }
 
+// BenchmarkMachinePage measures full pages of 10,000 machines
+// (GET /api/machines?$top=10000&$skiptoken=…) through a real loopback
+// listener, beside a handler that writes a fixed body of the same size
+// through another, in the same run: it reports the byte rate of each and
+// their ratio (bench/load.sh ROUTE=page is the same through wrk).
+func BenchmarkMachinePage(b *testing.B) {
+	bt := newBenchTenant(b, 30000, 5000, 60000)
+	srv := httptest.NewServer(bt.h)
+	defer srv.Close()
+	ids := make([]string, len(bt.ms))
+	for i, m := range bt.ms {
+		ids[i] = m.ID
+	}
+	slices.Sort(ids)
+	get := func(url, tok string) int64 {
+		req, _ := http.NewRequest("GET", url, nil)
+		if tok != "" {
+			req.Header.Set("Authorization", "Bearer "+tok)
+			req.Host = "bench.local" // the tokens' issuer
+		}
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer resp.Body.Close()
+		n, err := io.Copy(io.Discard, resp.Body)
+		if err != nil || resp.StatusCode != http.StatusOK {
+			b.Fatalf("%s: %d %v", url, resp.StatusCode, err)
+		}
+		return n
+	}
+	page := func(i int) string {
+		return srv.URL + "/api/machines?$top=10000&$skiptoken=" + ids[(i*7919)%(len(ids)-10000)]
+	}
+	size := get(page(0), bt.tok)
+	body := bytes.Repeat([]byte("x"), int(size))
+	base := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(body)
+	}))
+	defer base.Close()
+	var realNs, baseNs time.Duration
+	var realBytes, baseBytes int64
+	i := 0
+	for b.Loop() {
+		i++
+		t0 := time.Now()
+		realBytes += get(page(i), bt.tok)
+		t1 := time.Now()
+		baseBytes += get(base.URL, "")
+		t2 := time.Now()
+		realNs += t1.Sub(t0)
+		baseNs += t2.Sub(t1)
+	}
+	realRate := float64(realBytes) / realNs.Seconds()
+	baseRate := float64(baseBytes) / baseNs.Seconds()
+	b.ReportMetric(realRate/1e6, "MB/s-endpoint")
+	b.ReportMetric(baseRate/1e6, "MB/s-baseline")
+	b.ReportMetric(realRate/baseRate, "x-baseline")
+	b.ReportMetric(float64(size), "bytes/page")
+}
+
 // BenchmarkJournal measures what the request journal and a fault rule cost
 // the endpoint's handler stack: the same requests, taken in turn, by
 // servers over one store with the journal off, on (the default size), and
@@ -247,7 +307,8 @@ func BenchmarkGroupRecompute(b *testing.B) {
 // application), in the same run. The end-to-end figures are bench/load.sh's
 // (JOURNAL=on, FAULT_RULE=nomatch).
 func BenchmarkJournal(b *testing.B) {
-	bt := newBenchTenant(b)
+	bt := newBenchTenant(b, 20000, 5000, 60000)
+	reqs := userRequests(bt.ls, bt.tok)
 	ctx := context.Background()
 	handler := func(journalSize int, rules ...string) http.Handler {
 		s := api.NewServer(api.Config{Store: bt.store, Verifier: bt.verifier, JournalSize: journalSize})
@@ -268,22 +329,21 @@ func BenchmarkJournal(b *testing.B) {
 	}
 	off, on := handler(-1), handler(0)
 	rule := handler(-1, `{"route":"GET /api/users/{id}/machines","app":"00000000-0000-0000-0000-000000000000","kind":"error","status":503}`)
+	serve := func(h http.Handler, d *discard, r *http.Request) time.Duration {
+		clear(d.h)
+		t0 := time.Now()
+		h.ServeHTTP(d, r)
+		return time.Since(t0)
+	}
 	var offNs, onNs, ruleNs time.Duration
 	d := &discard{h: http.Header{}}
 	i := 0
 	for b.Loop() {
-		r := bt.reqs[i%len(bt.reqs)]
+		r := reqs[i%len(reqs)]
 		i++
-		t0 := time.Now()
-		serve(off, d, r)
-		t1 := time.Now()
-		serve(on, d, r)
-		t2 := time.Now()
-		serve(rule, d, r)
-		t3 := time.Now()
-		offNs += t1.Sub(t0)
-		onNs += t2.Sub(t1)
-		ruleNs += t3.Sub(t2)
+		offNs += serve(off, d, r)
+		onNs += serve(on, d, r)
+		ruleNs += serve(rule, d, r)
 	}
 	b.ReportMetric(float64(offNs.Nanoseconds())/float64(i), "ns/off")
 	b.ReportMetric(float64(onNs.Nanoseconds())/float64(i), "ns/journal")

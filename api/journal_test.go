@@ -256,6 +256,9 @@ func setAdminKey(t *testing.T, f *fixture) {
 	if err := f.store.SetSetting(t.Context(), api.AdminKeySetting, adminKey); err != nil {
 		t.Fatal(err)
 	}
+	if err := f.auth.Refresh(t.Context()); err != nil { // as serve does every second
+		t.Fatal(err)
+	}
 }
 
 // A token and a client secret in every place a client can put them: no

@@ -20,6 +20,7 @@ type requestInfo struct {
 	app     string
 	user    string // the signed-in user of a delegated token
 	errCode string
+	base    string // scheme://host of the URLs written, when pinned (withPublicURL)
 
 	// The caller, once authenticated: the request journal and fault rules
 	// learn it before the handler runs, and the handler gets the same

@@ -29,7 +29,7 @@ type adminClient struct {
 
 func (c *adminClient) register(fs *flag.FlagSet) {
 	c.sf.register(fs)
-	fs.StringVar(&c.baseURL, "base-url", "http://127.0.0.1:8080", "the running server's address, scheme://host:port")
+	fs.StringVar(&c.baseURL, "base-url", "http://127.0.0.1:8080", "where the running server serves the admin API, scheme://host:port (its --addr, or --admin-addr; demo-credentials' admin_url)")
 	fs.StringVar(&c.key, "admin-key", "", "the admin key (default: read from the store of --data/--db)")
 }
 
@@ -100,7 +100,7 @@ const faultUsage = `usage: openatp fault add|list|delete [flags]
   list     print the rules, with their hits and whether they are active
   delete   delete the rule --id (or every rule with --all)
 
-Rules live in the running server (--base-url); docs/testing.md.`
+Rules live in the running server, whose admin API --base-url names; docs/testing.md.`
 
 // runFault: openatp fault add|list|delete.
 func runFault(ctx context.Context, env *cliEnv, args []string) error {

@@ -43,6 +43,7 @@ func TestMain(m *testing.M) {
 // describes it.
 type openATP struct {
 	BaseURL      string `json:"base_url"`
+	AdminURL     string `json:"admin_url"`
 	Tenant       string `json:"tenant"`
 	ClientID     string `json:"client_id"`
 	ClientSecret string `json:"client_secret"`
@@ -82,7 +83,7 @@ func startOpenATP(t *testing.T) *openATP {
 // (when not nil); any status but 2xx fails the test.
 func (o *openATP) admin(t *testing.T, method, path, body string, out any) {
 	t.Helper()
-	req, err := http.NewRequest(method, o.BaseURL+path, bytes.NewReader([]byte(body)))
+	req, err := http.NewRequest(method, o.AdminURL+path, bytes.NewReader([]byte(body)))
 	if err != nil {
 		t.Fatal(err)
 	}
