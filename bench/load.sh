@@ -193,7 +193,7 @@ if [ -n "$AB" ]; then
     echo "server $r memory: $(awk '/VmRSS|VmHWM/ {printf "%s %.0f MiB  ", $1, $2/1024}' /proc/${SERVERS[$r]}/status)"
   done
   echo "ab=\"$AB\" server0_rps=$(awk -v s="$S0" -v n="$ROUNDS" 'BEGIN{printf "%.0f", s/n}') server1_rps=$(awk -v s="$S1" -v n="$ROUNDS" 'BEGIN{printf "%.0f", s/n}') ratio=$(awk -v a="$S1" -v b="$S0" 'BEGIN{printf "%.3f", a/b}')"
-  echo "cpu_per_request: server0=$(awk -v c="$C0" -v n="$N0" -v k="$TICK" 'BEGIN{printf "%.1f", c/k*1e6/n}')µs server1=$(awk -v c="$C1" -v n="$N1" -v k="$TICK" 'BEGIN{printf "%.1f", c/k*1e6/n}')µs ratio(server0/server1)=$(awk -v c0="$C0" -v n0="$N0" -v c1="$C1" -v n1="$N1" 'BEGIN{printf "%.3f", (c0/n0)/(c1/n1)}')"
+  echo "cpu_per_request: server0=$(awk -v c="$C0" -v n="$N0" -v k="$TICK" 'BEGIN{printf "%.1f", c/k*1e6/n}')µs server1=$(awk -v c="$C1" -v n="$N1" -v k="$TICK" 'BEGIN{printf "%.1f", c/k*1e6/n}')µs ratio(server1/server0)=$(awk -v c0="$C0" -v n0="$N0" -v c1="$C1" -v n1="$N1" 'BEGIN{printf "%.3f", (c1/n1)/(c0/n0)}')"
   exit 0
 fi
 echo "== openatp ($REPLICAS replica(s), $STORE): route $ROUTE, $CONNS connections, $DURATION${WRITER:+, writer: $WRITER}"
