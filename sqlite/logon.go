@@ -337,8 +337,8 @@ func snapshotRelations(ctx context.Context, tx *sql.Tx, tseq int64, f func(opena
 	return nil
 }
 
-// ResetTenant deletes the tenant's machines (and their IP history), users,
-// logons and device groups in one transaction, keeping the tenant and its
+// ResetTenant deletes the tenant's machines (and their IP history and
+// alerts), users, logons and device groups in one transaction, keeping the tenant and its
 // applications. NotFound if the tenant does not exist.
 func (db *DB) ResetTenant(ctx context.Context, tenantID string) error {
 	return db.inTx(ctx, func(tx *sql.Tx, q conn) error {
@@ -353,6 +353,7 @@ func (db *DB) ResetTenant(ctx context.Context, tenantID string) error {
 			"DELETE FROM users WHERE tenant_seq = ?",
 			"DELETE FROM machines WHERE tenant_seq = ?",
 			"DELETE FROM machine_ips WHERE tenant_seq = ?",
+			"DELETE FROM alerts WHERE tenant_seq = ?",
 			"DELETE FROM device_groups WHERE tenant_seq = ?",
 		} {
 			if _, err := tx.ExecContext(ctx, q, seq); err != nil {
