@@ -411,8 +411,8 @@ type AlertStore interface {
 	CreateAlert(ctx context.Context, tenantID string, a Alert) (stored Alert, created bool, err error)
 
 	// ScanAlerts streams every alert of the tenant, with its machine's
-	// name and device group, in no particular order, from one consistent
-	// view. NotFound if the tenant does not exist.
+	// name and device group, ordered by id, from one consistent view.
+	// NotFound if the tenant does not exist.
 	ScanAlerts(ctx context.Context, tenantID string, f func(Alert) error) error
 
 	// UserRelations returns the (user, machine) relations of the users

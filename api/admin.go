@@ -41,6 +41,7 @@ func addAdminRoutes(mux *http.ServeMux, store openatp.Store) {
 	mux.Handle("PUT /_openatp/tenants/{t}/machines", machines)
 	mux.Handle("POST /_openatp/tenants/{t}/machines", machines)
 	mux.Handle("POST /_openatp/tenants/{t}/logons", admin(handleAdminIngest(store, ingest.Logons, ingestSlots)))
+	mux.Handle("POST /_openatp/tenants/{t}/alerts", admin(handleAdminIngest(store, ingest.Alerts, ingestSlots)))
 	mux.Handle("DELETE /_openatp/tenants/{t}/machines/{id}", admin(handleDeleteMachine(store)))
 	mux.Handle("POST /_openatp/tenants/{t}/reset", admin(handleReset(store)))
 	mux.Handle("GET /_openatp/tenants/{t}/stats", admin(handleStats(store)))
@@ -49,6 +50,7 @@ func addAdminRoutes(mux *http.ServeMux, store openatp.Store) {
 		"/_openatp/tenants/{t}/apps":          "POST",
 		"/_openatp/tenants/{t}/machines":      "PUT, POST",
 		"/_openatp/tenants/{t}/logons":        "POST",
+		"/_openatp/tenants/{t}/alerts":        "POST",
 		"/_openatp/tenants/{t}/machines/{id}": "DELETE",
 		"/_openatp/tenants/{t}/reset":         "POST",
 		"/_openatp/tenants/{t}/stats":         "GET",
@@ -323,6 +325,6 @@ func handleStats(store openatp.Store) http.Handler {
 			return
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"tenant": t.ID, "name": t.Name, "machines": st.Machines,
-			"users": st.Users, "relations": st.Relations, "groups": st.Groups})
+			"users": st.Users, "relations": st.Relations, "groups": st.Groups, "alerts": st.Alerts})
 	})
 }

@@ -313,7 +313,7 @@ func (db *DB) CreateAlert(ctx context.Context, tenantID string, a openatp.Alert)
 }
 
 // ScanAlerts streams every alert of the tenant with its machine's name and
-// device group, from one REPEATABLE READ transaction. NotFound if the
+// device group, ordered by id, from one REPEATABLE READ transaction. NotFound if the
 // tenant does not exist.
 func (db *DB) ScanAlerts(ctx context.Context, tenantID string, f func(openatp.Alert) error) error {
 	tx, err := db.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
@@ -329,7 +329,7 @@ func (db *DB) ScanAlerts(ctx context.Context, tenantID string, f func(openatp.Al
 	if err != nil {
 		return err
 	}
-	rows, err := tx.Query(ctx, alertSelect+" WHERE a.tenant_seq = $1", tseq)
+	rows, err := tx.Query(ctx, alertSelect+" WHERE a.tenant_seq = $1 ORDER BY a.id", tseq)
 	if err != nil {
 		return storeError(err, "cannot read alerts")
 	}

@@ -281,7 +281,7 @@ func (db *DB) CreateAlert(ctx context.Context, tenantID string, a openatp.Alert)
 }
 
 // ScanAlerts streams every alert of the tenant with its machine's name and
-// device group, from one read transaction. NotFound if the tenant does not
+// device group, ordered by id, from one read transaction. NotFound if the tenant does not
 // exist.
 func (db *DB) ScanAlerts(ctx context.Context, tenantID string, f func(openatp.Alert) error) error {
 	tx, err := db.rdb.BeginTx(ctx, nil)
@@ -298,7 +298,7 @@ func (db *DB) ScanAlerts(ctx context.Context, tenantID string, f func(openatp.Al
 	if err != nil {
 		return err
 	}
-	rows, err := tx.QueryContext(ctx, alertSelect+" WHERE a.tenant_seq = ?", tseq)
+	rows, err := tx.QueryContext(ctx, alertSelect+" WHERE a.tenant_seq = ? ORDER BY a.id", tseq)
 	if err != nil {
 		return storeError(err, "cannot read alerts")
 	}

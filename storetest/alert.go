@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -62,18 +63,10 @@ func scanAlerts(t *testing.T, s openatp.Store, tenant string) []openatp.Alert {
 	t.Helper()
 	var as []openatp.Alert
 	noErr(t, s.ScanAlerts(ctx, tenant, func(a openatp.Alert) error { as = append(as, a); return nil }))
-	slices.SortFunc(as, func(a, b openatp.Alert) int { return compareStrings(a.ID, b.ID) })
-	return as
-}
-
-func compareStrings(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
+	if !slices.IsSortedFunc(as, func(a, b openatp.Alert) int { return strings.Compare(a.ID, b.ID) }) {
+		t.Errorf("ScanAlerts: not ordered by id: %v", alertIDs(as))
 	}
-	return 0
+	return as
 }
 
 // An alert reads back as written, with its machine's name and device

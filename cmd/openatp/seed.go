@@ -190,6 +190,7 @@ type genRecord struct {
 	kind ingest.Kind
 	m    openatp.Machine
 	l    openatp.Logon
+	a    openatp.Alert
 }
 
 // newGenSource calls progress with the number of records of a kind
@@ -258,4 +259,5 @@ func (s *genSource) Next() error {
 func (s *genSource) Kind() ingest.Kind        { return s.cur.kind }
 func (s *genSource) Machine() openatp.Machine { return s.cur.m }
 func (s *genSource) Logon() openatp.Logon     { return s.cur.l }
+func (s *genSource) Alert() openatp.Alert     { return s.cur.a }
 func (s *genSource) Line() int64              { return s.machines + s.logons }
