@@ -223,25 +223,31 @@ var closeCollection = []byte("]}")
 // written.
 const streamChunk = 64 << 10
 
-// selectSuffix is the part of @odata.context that names the properties
-// of a $select: "(id,computerDnsName)".
-func selectSuffix(sel []int) string {
+// selectSuffix is the part of a Machine @odata.context that names the
+// properties of a $select: "(id,computerDnsName)".
+func selectSuffix(sel []int) string { return selectSuffixOf(wire.MachineSchema, sel) }
+
+// selectSuffixOf is selectSuffix of an entity set of schema s.
+func selectSuffixOf(s *odata.Schema, sel []int) string {
 	if sel == nil {
 		return ""
 	}
 	names := make([]string, len(sel))
 	for i, p := range sel {
-		names[i] = wire.MachineSchema.Property(p).Name
+		names[i] = s.Property(p).Name
 	}
 	return "(" + strings.Join(names, ",") + ")"
 }
 
-// selected returns whether each property is in sel; nil for all.
-func selected(sel []int) func(int) bool {
+// selected returns whether each Machine property is in sel; nil for all.
+func selected(sel []int) func(int) bool { return selectedOf(wire.MachineSchema, sel) }
+
+// selectedOf is selected of an entity set of schema s.
+func selectedOf(s *odata.Schema, sel []int) func(int) bool {
 	if sel == nil {
 		return nil
 	}
-	in := make([]bool, wire.MachineSchema.Len())
+	in := make([]bool, s.Len())
 	for _, p := range sel {
 		in[p] = true
 	}
