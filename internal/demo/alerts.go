@@ -287,7 +287,7 @@ func DocAlert() (openatp.Machine, openatp.Alert) {
 		ID: "da637472900382838869_1364969609", IncidentID: openatp.Ptr(int64(1126093)), Severity: "Low", Status: "New",
 		InvestigationState: p("Queued"), DetectionSource: p("WindowsDefenderAtp"), DetectorID: p("17e10bbc-3a68-474a-8aad-faef14d43952"),
 		Category: p("Execution"), Title: p("Low-reputation arbitrary code executed by signed executable"),
-		Description: p("Binaries signed by Microsoft can be used to run low-reputation arbitrary code. This technique hides the execution of malicious code within a trusted process. As a result, the trusted process might exhibit suspicious behaviors, such as opening a listening port or connecting to a command-and-control (C&C) server."),
+		Description:       p("Binaries signed by Microsoft can be used to run low-reputation arbitrary code. This technique hides the execution of malicious code within a trusted process. As a result, the trusted process might exhibit suspicious behaviors, such as opening a listening port or connecting to a command-and-control (C&C) server."),
 		AlertCreationTime: tm("2021-01-26T20:33:57.7220239Z"), FirstEventTime: tm("2021-01-26T20:31:32.9562661Z"),
 		LastEventTime: tm("2021-01-26T20:31:33.0577322Z"), LastUpdateTime: tm("2021-01-26T20:33:59.2Z"),
 		MachineID: m.ID, AADTenantID: p("a839b112-1253-6432-9bf6-94542403f21c"),
