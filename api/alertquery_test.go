@@ -249,7 +249,7 @@ func alertQueryFixture(t *testing.T, n int) (*fixture, []refAlert) {
 	return f, ref
 }
 
-// Generated $filter/$orderby/$top/$skip/$count queries of the alert list:
+// 600 generated $filter/$orderby/$top/$skip/$count queries of the alert list:
 // every answer (all pages, followed by nextLink) equals the reference's,
 // for an application and for delegated callers limited to some device
 // groups.
@@ -268,7 +268,7 @@ func TestAlertQueriesAgainstReference(t *testing.T) {
 	}
 	rng := rand.New(rand.NewPCG(5, 6))
 	nonEmpty, hidden := 0, 0
-	for range 1000 {
+	for range 600 {
 		c := callers[rng.IntN(len(callers))]
 		p := randAlertPred(rng, 3, as)
 		var want []refAlert
@@ -337,7 +337,7 @@ func TestAlertQueriesAgainstReference(t *testing.T) {
 	}
 	// The generated queries are not trivial: most find alerts, and many
 	// match alerts a delegated caller may not see.
-	if nonEmpty < 500 || hidden < 100 {
+	if nonEmpty < 300 || hidden < 60 {
 		t.Errorf("%d queries found alerts, %d matched hidden ones", nonEmpty, hidden)
 	}
 	t.Logf("%d queries found alerts, %d matched hidden ones", nonEmpty, hidden)
