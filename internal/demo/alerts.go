@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -233,13 +234,18 @@ func evidence(r *rand.Rand, kind, name, domain, sid string, at time.Time) openat
 }
 
 // LiveAlert returns alert i of a live stream of seed: a new alert (status
-// New) of machine machineID, related to user domain\name, created at now.
+// New) of machine machineID, related to user domain\name (to no user when
+// name is empty), created at now.
 // The store stamps its lastUpdateTime when it is written.
 func LiveAlert(seed int64, i int, machineID, name, domain string, now time.Time) openatp.Alert {
 	r := rand.New(rand.NewPCG(mix(uint64(seed)^mix(streamAlert)), mix(uint64(i)+1<<40)))
 	g := gen{seed: uint64(seed)}
 	a := newAlert(r, machineID, name, domain, "", now.UTC().Round(openatp.TimePrecision), g.aadTenant())
 	a.LastUpdateTime = nil
+	if name == "" { // a machine nobody logged on to
+		a.RelatedUser, a.LoggedOnUsers = nil, []openatp.AlertAccount{}
+		a.Evidence = slices.DeleteFunc(a.Evidence, func(e openatp.Evidence) bool { return *e.EntityType == "User" })
+	}
 	return *a
 }
 
