@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -496,5 +497,54 @@ func TestImportAlertsLiveAnswer(t *testing.T) {
 	mustCLI(t, "export", "--data", copyData, "--tenant", "copy.example", "--kind", "alerts", "--out", again)
 	if !bytes.Equal(readFile(t, again), want) {
 		t.Errorf("export of the re-imported export:\n%s", readFile(t, again))
+	}
+}
+
+// TestDemoAlerts: the demo tenant holds the documentation's example alert
+// on its own machine (device group A) and alerts of every severity and
+// status; seed --live adds new alerts and moves earlier ones along, each
+// picked up by the next poll.
+func TestDemoAlerts(t *testing.T) {
+	t.Parallel()
+	data := t.TempDir()
+	c := startServe(t, data, "--access-log=false", "--rate-limit", "off")
+	tok := mintToken(t, data, c.Tenant, c.ClientID, c.BaseURL)
+	get := func(path string) map[string]any {
+		t.Helper()
+		req, _ := http.NewRequest("GET", c.BaseURL+path, nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var v map[string]any
+		if err := json.NewDecoder(res.Body).Decode(&v); err != nil || res.StatusCode != 200 {
+			t.Fatalf("GET %s: %d %v", path, res.StatusCode, err)
+		}
+		return v
+	}
+	doc := get("/api/alerts/da637472900382838869_1364969609")
+	if doc["computerDnsName"] != "temp123.middleeast.corp.microsoft.com" || doc["rbacGroupName"] != "A" || doc["lastUpdateTime"] != "2021-01-26T20:33:59.2Z" {
+		t.Errorf("the documentation's alert: %v", doc)
+	}
+	for _, f := range []string{"severity eq 'UnSpecified'", "severity eq 'Informational'", "severity eq 'Low'", "severity eq 'Medium'",
+		"severity eq 'High'", "status eq 'Unknown'", "status eq 'New'", "status eq 'InProgress'", "status eq 'Resolved'"} {
+		if n := get("/api/alerts?$count=true&$top=0&$filter=" + url.QueryEscape(f))["@odata.count"]; n.(float64) < 1 {
+			t.Errorf("%s: %v alerts", f, n)
+		}
+	}
+	poll := "/api/alerts?$filter=" + url.QueryEscape("lastUpdateTime ge "+time.Now().UTC().Format(time.RFC3339)) + "&$select=id,status"
+	if n := len(get(poll)["value"].([]any)); n != 0 {
+		t.Fatalf("%d alerts updated since now", n)
+	}
+	out := mustCLI(t, "seed", "--data", data, "--tenant", c.TenantName, "--alerts", "8", "--live", "--every", "1ms")
+	var sum struct{ Created, Updated int }
+	if err := json.Unmarshal([]byte(out), &sum); err != nil {
+		t.Fatal(err, out)
+	}
+	got := get(poll)["value"].([]any)
+	if len(got) != sum.Created || sum.Created < 5 {
+		t.Errorf("the poll after seed --live found %d alerts; it created %d (and updated %d)", len(got), sum.Created, sum.Updated)
 	}
 }

@@ -60,14 +60,14 @@ var detections = []detection{
 		[]weighted{{"Informational", 1000}}, []string{}, []string{"Ip"}},
 	{"Suspicious sign-in from an unusual location", "A user signed in from a location and device that were not seen for this user before.",
 		"InitialAccess", "CustomerTI", "a7c9e1b3-5d7f-4a9c-8e0b-2d4f6a8c0e57", "", "",
-		[]weighted{{"Low", 500}, {"Medium", 500}}, []string{"T1078"}, []string{"User", "Ip"}},
+		[]weighted{{"UnSpecified", 150}, {"Low", 400}, {"Medium", 450}}, []string{"T1078"}, []string{"User", "Ip"}},
 	{"Exfiltration of files to a cloud storage site", "A process uploaded a large amount of data to a cloud storage site that the organization does not use.",
 		"Exfiltration", "WindowsDefenderAtp", "d3e5f7a9-1b3d-4e5f-a7b9-c1d3e5f7a9b1", "", "",
 		[]weighted{{"Medium", 500}, {"High", 500}}, []string{"T1567.002"}, []string{"Process", "Url", "File"}},
 }
 
 var (
-	statusDist = []weighted{{"New", 300}, {"InProgress", 150}, {"Resolved", 540}, {"Unknown", 10}}
+	statusDist = []weighted{{"New", 300}, {"InProgress", 150}, {"Resolved", 530}, {"Unknown", 20}}
 	stateDist  = []weighted{{"Queued", 120}, {"Running", 80}, {"PendingApproval", 40}, {"SuccessfullyRemediated", 220}, {"Benign", 180},
 		{"PartiallyRemediated", 40}, {"TerminatedBySystem", 30}, {"Failed", 20}, {"UnsupportedAlertType", 120}, {"", 150}}
 	// verdicts are the classification and determination of resolved alerts,
