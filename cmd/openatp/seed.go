@@ -208,7 +208,7 @@ type genSource struct {
 	stop             func()
 	progress         func(ingest.Kind, int64)
 	cur              genRecord
-	machines, logons int64     // emitted so far
+	machines, logons int64 // emitted so far
 	alerts           int64
 	firstLogon       time.Time // when the first logon event was emitted
 	err              error     // of Generate, once Next has returned io.EOF
