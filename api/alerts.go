@@ -59,6 +59,38 @@ func alertNotFound(id string) error {
 	return openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "Alert %s was not found", clipID(id))
 }
 
+// readCall starts a read of the Alert API: it authenticates the request,
+// checks it with check, applies the endpoint's rate limit, reads the
+// query options with options (if not nil), and returns the caller, the
+// tenant's view (retained: release it) and the caller's access (nil: the
+// whole tenant).
+func readCall(r *http.Request, model *readmodel.Model, authn *authenticator, limiter Limiter, endpoint string,
+	check func(*openatp.Principal) error, options func(*http.Request) error) (*openatp.Principal, *readmodel.View, *openatp.Access, error) {
+	p, err := caller(r, authn, limiter, endpoint, check)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if options != nil {
+		if err := options(r); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	view, access, err := machineScope(r.Context(), model, p)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return p, view, access, nil
+}
+
+// listOptions returns the options function of readCall for an alert
+// collection, which stores the options in *aq.
+func listOptions(aq **alertQuery) func(*http.Request) error {
+	return func(r *http.Request) (err error) {
+		*aq, err = parseAlertQuery(r)
+		return err
+	}
+}
+
 // alertQuery reads the OData options of an alert collection: $filter,
 // $top (≤ 10,000; pageSize too), $skip, $select, $orderby, $count,
 // $expand=evidence, $skiptoken (a cursor this service gave).
@@ -129,15 +161,8 @@ func serveAlerts(w http.ResponseWriter, r *http.Request, view *readmodel.View, b
 // (evidence is [] without it), and @odata.nextLink while more match.
 func handleAlerts(model *readmodel.Model, authn *authenticator, limiter Limiter) http.Handler {
 	return handlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-		p, err := caller(r, authn, limiter, "alerts", requireAlertRead)
-		if err != nil {
-			return err
-		}
-		aq, err := parseAlertQuery(r)
-		if err != nil {
-			return err
-		}
-		view, access, err := machineScope(r.Context(), model, p)
+		var aq *alertQuery
+		_, view, access, err := readCall(r, model, authn, limiter, "alerts", requireAlertRead, listOptions(&aq))
 		if err != nil {
 			return err
 		}
@@ -179,15 +204,11 @@ func entityOptions(r *http.Request) ([]int, error) {
 // (as the live service answers it).
 func handleAlert(model *readmodel.Model, authn *authenticator, limiter Limiter) http.Handler {
 	return handlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-		p, err := caller(r, authn, limiter, "alerts", requireAlertRead)
-		if err != nil {
+		var sel []int
+		_, view, access, err := readCall(r, model, authn, limiter, "alerts", requireAlertRead, func(r *http.Request) (err error) {
+			sel, err = entityOptions(r)
 			return err
-		}
-		sel, err := entityOptions(r)
-		if err != nil {
-			return err
-		}
-		view, access, err := machineScope(r.Context(), model, p)
+		})
 		if err != nil {
 			return err
 		}
@@ -207,15 +228,8 @@ func handleAlert(model *readmodel.Model, authn *authenticator, limiter Limiter) 
 // the list's OData options.
 func handleMachineAlerts(model *readmodel.Model, authn *authenticator, limiter Limiter, count bool) http.Handler {
 	return handlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-		p, err := caller(r, authn, limiter, "machines/alerts", requireAlertRead)
-		if err != nil {
-			return err
-		}
-		aq, err := parseAlertQuery(r)
-		if err != nil {
-			return err
-		}
-		view, access, err := machineScope(r.Context(), model, p)
+		var aq *alertQuery
+		_, view, access, err := readCall(r, model, authn, limiter, "machines/alerts", requireAlertRead, listOptions(&aq))
 		if err != nil {
 			return err
 		}
@@ -254,15 +268,8 @@ func writeCount(w http.ResponseWriter, n int) {
 // unknown-user answer of /api/users/{id}/machines.
 func handleUserAlerts(model *readmodel.Model, authn *authenticator, limiter Limiter, unknownEmpty bool) http.Handler {
 	return handlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-		p, err := caller(r, authn, limiter, "users/alerts", requireAlertRead)
-		if err != nil {
-			return err
-		}
-		aq, err := parseAlertQuery(r)
-		if err != nil {
-			return err
-		}
-		view, access, err := machineScope(r.Context(), model, p)
+		var aq *alertQuery
+		_, view, access, err := readCall(r, model, authn, limiter, "users/alerts", requireAlertRead, listOptions(&aq))
 		if err != nil {
 			return err
 		}
@@ -288,14 +295,7 @@ func handleUserAlerts(model *readmodel.Model, authn *authenticator, limiter Limi
 // machine (Machine permissions).
 func handleAlertMachine(model *readmodel.Model, authn *authenticator, limiter Limiter) http.Handler {
 	return handlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-		p, err := caller(r, authn, limiter, "alerts/machine", requireMachineRead)
-		if err != nil {
-			return err
-		}
-		if err := noQuery(r); err != nil {
-			return err
-		}
-		view, access, err := machineScope(r.Context(), model, p)
+		_, view, access, err := readCall(r, model, authn, limiter, "alerts/machine", requireMachineRead, noQuery)
 		if err != nil {
 			return err
 		}
@@ -314,14 +314,7 @@ func handleAlertMachine(model *readmodel.Model, authn *authenticator, limiter Li
 // the machines the caller may see.
 func handleAlertUser(model *readmodel.Model, store openatp.Store, authn *authenticator, limiter Limiter) http.Handler {
 	return handlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-		p, err := caller(r, authn, limiter, "alerts/user", requireUserRead)
-		if err != nil {
-			return err
-		}
-		if err := noQuery(r); err != nil {
-			return err
-		}
-		view, access, err := machineScope(r.Context(), model, p)
+		p, view, access, err := readCall(r, model, authn, limiter, "alerts/user", requireUserRead, noQuery)
 		if err != nil {
 			return err
 		}

@@ -229,3 +229,39 @@ func TestAlertsLiveAnswerReadsBack(t *testing.T) {
 		t.Errorf("%d alerts with empty evidence without $expand: %s", n, r.body)
 	}
 }
+
+// An alert shows its machine's name and device group as they are now: a
+// renamed or regrouped machine shows in its alerts at the next read, and
+// deleting the machine deletes its alerts.
+func TestAlertsFollowTheirMachine(t *testing.T) {
+	f, tok := alertFixture(t, nil)
+	ctx := context.Background()
+	get := func() (name, group any, status int) {
+		t.Helper()
+		r := f.do(t, "GET", "/api/alerts/"+alertA1, tok)
+		var v map[string]any
+		_ = json.Unmarshal(r.body, &v)
+		return v["computerDnsName"], v["rbacGroupName"], r.status
+	}
+	if name, group, _ := get(); name != "mymachine1.contoso.com" || group != "The-A-Team" {
+		t.Fatalf("before: %v, %v", name, group)
+	}
+	if _, err := f.store.UpdateMachine(ctx, f.tenant.ID, machine1, func(m *openatp.Machine) error {
+		m.ComputerDNSName, m.MachineTags = openatp.Ptr(`renamed"\.contoso.com`), []string{}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if name, group, _ := get(); name != `renamed"\.contoso.com` || group != nil {
+		t.Errorf("after a rename out of its group: %v, %v", name, group)
+	}
+	if r := f.do(t, "GET", "/api/alerts?$filter=machineId+eq+'"+machine1+"'&$select=id,computerDnsName", tok); !strings.Contains(string(r.body), `renamed\"\\.contoso.com`) {
+		t.Errorf("the list: %s", r.body)
+	}
+	if err := f.store.DeleteMachine(ctx, f.tenant.ID, machine1); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, status := get(); status != 404 {
+		t.Errorf("an alert of a deleted machine: %d", status)
+	}
+}

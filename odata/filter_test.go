@@ -271,7 +271,26 @@ func TestTimeRange(t *testing.T) {
 		}
 	}
 	var nilFilter *odata.Filter
-	if _, _, ok := nilFilter.TimeRange(pLastSeen); ok {
+	if _, _, ok := nilFilter.TimeRange(pLastSeen); ok || nilFilter.OnlyTimeRangeOn(pLastSeen) {
 		t.Error("a nil filter bounds nothing")
+	}
+	for filter, want := range map[string]bool{
+		"lastSeen ge 2019-11-22Z":                             true,
+		"lastSeen ge 2019-11-22Z and lastSeen lt 2019-11-23Z": true,
+		"lastSeen eq 2019-11-22Z":                             true,
+		"lastSeen ge 2019-11-22Z and riskScore eq 'High'":     false,
+		"lastSeen eq 2019-11-22Z or lastSeen eq 2019-11-24Z":  false, // the bounds hold the day between
+		"lastSeen ne 2019-11-22Z":                             false,
+		"not (lastSeen lt 2019-11-22Z)":                       false,
+		"lastSeen ge 9999-12-31Z":                             false,
+		"lastSeen ge 2019-11-22Z and id ne 'a'":               false,
+	} {
+		f, err := odata.Parse(machines, filter)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := f.OnlyTimeRangeOn(pLastSeen); got != want {
+			t.Errorf("Parse(%q).OnlyTimeRangeOn(lastSeen) = %v, want %v", filter, got, want)
+		}
 	}
 }

@@ -104,6 +104,33 @@ func (f *Filter) TimeRange(prop int) (lo, hi int64, ok bool) {
 	return timeRange(f.root, prop)
 }
 
+// OnlyTimeRangeOn reports whether the filter is nothing but what
+// TimeRange(prop) reads, comparisons of prop with dates (eq, gt, ge, lt,
+// le) and ands of them: an entity whose non-null prop lies within
+// TimeRange's bounds matches it, and a caller need not run Match.
+func (f *Filter) OnlyTimeRangeOn(prop int) bool {
+	if _, _, ok := f.TimeRange(prop); !ok {
+		return false
+	}
+	var only func(n node) bool
+	only = func(n node) bool {
+		switch n := n.(type) {
+		case *cmpNode:
+			_, _, ok := timeRange(n, prop)
+			return ok
+		case *andNode:
+			for _, t := range n.terms {
+				if !only(t) {
+					return false
+				}
+			}
+			return true
+		}
+		return false
+	}
+	return only(f.root)
+}
+
 // OnlyEqualityOn reports whether the filter is nothing but what
 // EqualityOn(prop) reads ("prop eq 'x'", "prop in (…)", an or of such): an
 // entity found by those values in an index keyed by Fold matches it, and a

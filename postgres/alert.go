@@ -56,6 +56,29 @@ func (db *DB) stampAlerts(ctx context.Context, tx pgx.Tx, tseq, last int64) (tim
 	return storeutil.FromNanos(next), nil
 }
 
+// alertWrite starts an alert write in tx (UpdateAlerts, CreateAlert): the
+// tenant's row and content lock, its device groups, the alert clock's
+// lock, and the write's stamp. NotFound if the tenant does not exist.
+func (db *DB) alertWrite(ctx context.Context, tx pgx.Tx, tenantID string) (int64, []openatp.DeviceGroup, time.Time, error) {
+	tseq, err := tenantSeq(ctx, tx, tenantID, true)
+	if err != nil {
+		return 0, nil, time.Time{}, err
+	}
+	if err := lockContent(ctx, tx, tseq, false); err != nil {
+		return 0, nil, time.Time{}, err
+	}
+	gs, err := groups(ctx, tx, tenantID)
+	if err != nil {
+		return 0, nil, time.Time{}, err
+	}
+	last, err := alertWriteLocks(ctx, tx, tseq)
+	if err != nil {
+		return 0, nil, time.Time{}, err
+	}
+	stamp, err := db.stampAlerts(ctx, tx, tseq, last)
+	return tseq, gs, stamp, err
+}
+
 // UpsertAlerts inserts or replaces alerts by id in one transaction (see
 // openatp.AlertStore). Invalid, naming the index of the alert (in the
 // message and an openatp.ItemError), if one does not normalize or has a
@@ -187,22 +210,7 @@ func (db *DB) UpdateAlerts(ctx context.Context, tenantID string, ids []string, f
 	var out []openatp.Alert
 	err := db.inTx(ctx, func(tx pgx.Tx) (bool, error) {
 		out = out[:0]
-		tseq, err := tenantSeq(ctx, tx, tenantID, true)
-		if err != nil {
-			return false, err
-		}
-		if err := lockContent(ctx, tx, tseq, false); err != nil {
-			return false, err
-		}
-		gs, err := groups(ctx, tx, tenantID)
-		if err != nil {
-			return false, err
-		}
-		last, err := alertWriteLocks(ctx, tx, tseq)
-		if err != nil {
-			return false, err
-		}
-		stamp, err := db.stampAlerts(ctx, tx, tseq, last)
+		tseq, gs, stamp, err := db.alertWrite(ctx, tx, tenantID)
 		if err != nil {
 			return false, err
 		}
@@ -246,14 +254,7 @@ func (db *DB) CreateAlert(ctx context.Context, tenantID string, a openatp.Alert)
 	var out openatp.Alert
 	created := false
 	err := db.inTx(ctx, func(tx pgx.Tx) (bool, error) {
-		tseq, err := tenantSeq(ctx, tx, tenantID, true)
-		if err != nil {
-			return false, err
-		}
-		if err := lockContent(ctx, tx, tseq, false); err != nil {
-			return false, err
-		}
-		gs, err := groups(ctx, tx, tenantID)
+		tseq, gs, stamp, err := db.alertWrite(ctx, tx, tenantID)
 		if err != nil {
 			return false, err
 		}
@@ -271,14 +272,6 @@ func (db *DB) CreateAlert(ctx context.Context, tenantID string, a openatp.Alert)
 			return false, storeError(err, "bad machine_tags of machine "+m.ID)
 		}
 		openatp.AssignGroup(gs, &m)
-		last, err := alertWriteLocks(ctx, tx, tseq)
-		if err != nil {
-			return false, err
-		}
-		stamp, err := db.stampAlerts(ctx, tx, tseq, last)
-		if err != nil {
-			return false, err
-		}
 		rows, err := tx.Query(ctx, alertSelect+" WHERE a.tenant_seq = $1 AND a.machine_id = $2 AND a.status != 'Resolved' ORDER BY a.id", tseq, a.MachineID)
 		var open []openatp.Alert
 		if err == nil {
@@ -357,24 +350,12 @@ func (db *DB) UserRelations(ctx context.Context, tenantID string, u openatp.User
 	if err != nil {
 		return nil, err
 	}
-	query := `SELECT u.account_name, u.account_domain, u.sid, m.id, um.first_seen, um.last_seen, um.logon_types
-		FROM user_machines um
-		JOIN users u ON u.tenant_seq = um.tenant_seq AND u.name_key = um.name_key AND u.domain_key = um.domain_key
-		JOIN machines m ON m.seq = um.machine_seq
-		WHERE um.tenant_seq = $1 AND um.name_key = $2`
+	query := storeutil.RelationSelect + " WHERE um.tenant_seq = $1 AND um.name_key = $2"
 	args := []any{tseq, openatp.NameKey(u.Name)}
 	if u.Domain != "" {
 		query += " AND um.domain_key = $3"
 		args = append(args, openatp.NameKey(u.Domain))
 	}
 	rows, err := db.pool.Query(ctx, query+" ORDER BY um.name_key, um.domain_key, m.id", args...)
-	return collect(rows, err, "cannot read the user's relations", func(s storeutil.Scanner) (openatp.UserMachine, error) {
-		var r openatp.UserMachine
-		var first, last, types int64
-		if err := s.Scan(&r.AccountName, &r.AccountDomain, &r.AccountSID, &r.MachineID, &first, &last, &types); err != nil {
-			return r, err
-		}
-		r.FirstSeen, r.LastSeen, r.LogonTypes = storeutil.FromNanos(first), storeutil.FromNanos(last), storeutil.LogonTypes(types)
-		return r, nil
-	})
+	return collect(rows, err, "cannot read the user's relations", storeutil.ScanRelation)
 }

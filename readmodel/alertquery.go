@@ -150,6 +150,9 @@ func (v *View) QueryAlerts(q AlertQuery) (page []uint32, more bool, total int) {
 		start = sort.Search(len(candidates), func(i int) bool { return as.slots.at(candidates[i]).p.updated >= lo })
 		end = sort.Search(len(candidates), func(i int) bool { return as.slots.at(candidates[i]).p.updated > hi })
 		end = max(start, end)
+		if q.Filter.OnlyTimeRangeOn(wire.ALastUpdateTime) {
+			q.Filter = nil // the poll: the range is exactly the matches
+		}
 	}
 	candidates = candidates[start:end]
 	from := 0
@@ -161,6 +164,9 @@ func (v *View) QueryAlerts(q AlertQuery) (page []uint32, more bool, total int) {
 	}
 	e := &alertEntity{v: v}
 	match := func(slot uint32) bool {
+		if q.Access == nil && q.Filter == nil {
+			return true
+		}
 		e.s = as.slots.at(slot)
 		if q.Access != nil && !q.Access.CanSee(v.GroupID(e.s.mslot)) {
 			return false
@@ -168,49 +174,13 @@ func (v *View) QueryAlerts(q AlertQuery) (page []uint32, more bool, total int) {
 		return q.Filter == nil || q.Filter.Match(e)
 	}
 	if q.OrderBy != nil {
-		var all []uint32
-		for _, s := range candidates {
-			if match(s) {
-				all = append(all, s)
-			}
-		}
 		x, y := &alertEntity{v: v}, &alertEntity{v: v}
-		slices.SortStableFunc(all, func(a, b uint32) int {
+		return sortedPage(candidates, match, func(a, b uint32) int {
 			x.s, y.s = as.slots.at(a), as.slots.at(b)
 			return wire.AlertSchema.Compare(q.OrderBy, x, y)
-		})
-		total = len(all)
-		lo := min(q.Skip, len(all))
-		hi := min(lo+q.Top, len(all))
-		return all[lo:hi], hi < len(all), total
+		}, q.Skip, q.Top)
 	}
-	scanFrom := from
-	if q.Count {
-		scanFrom = 0
-	}
-	skip := q.Skip
-	for i, s := range candidates[scanFrom:] {
-		if !match(s) {
-			continue
-		}
-		total++
-		if scanFrom+i < from {
-			continue
-		}
-		if skip > 0 {
-			skip--
-			continue
-		}
-		if len(page) < q.Top {
-			page = append(page, s)
-			continue
-		}
-		more = true
-		if !q.Count {
-			break
-		}
-	}
-	return page, more, total
+	return scanPage(candidates, from, q.Count, q.Skip, q.Top, match)
 }
 
 // Alert finds an alert by id; ok is false if there is none.
@@ -246,15 +216,9 @@ func (v *View) AlertRelatedUser(a uint32) (nameKey, domainKey string, ok bool) {
 func (v *View) AppendAlert(b []byte, a uint32, evidence bool) []byte {
 	s := v.c.alerts.slots.at(a)
 	j := v.c.arena.get(s.json)
-	b = wire.Expand(b, j[:s.cut])
-	b = append(b, `,"computerDnsName":`...)
-	if name := v.c.nameOf(s.mslot); name != "" {
-		b = wire.AppendString(b, name)
-	} else {
-		b = append(b, "null"...)
-	}
+	b = append(b, j[:s.cut]...)
 	b = append(b, v.alertFrags[*v.group.at(s.mslot)]...)
-	b = wire.Expand(b, j[s.cut:])
+	b = append(b, j[s.cut:]...)
 	b = append(b, `,"evidence":`...)
 	if evidence && s.hasEv {
 		b = wire.Expand(b, v.c.arena.get(s.ev))

@@ -161,7 +161,9 @@ func buildContent(ctx context.Context, store openatp.Store, tenantID string) (*c
 			}
 		}
 	}
-	c.resolveAlerts()
+	if err := c.resolveAlerts(); err != nil {
+		return nil, err
+	}
 	ok = true
 	return c, nil
 }

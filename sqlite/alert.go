@@ -37,6 +37,22 @@ func (db *DB) stampAlerts(ctx context.Context, tx *sql.Tx, tseq int64) (time.Tim
 	return storeutil.FromNanos(next), nil
 }
 
+// alertWrite starts an alert write in tx: it returns the tenant's row,
+// its device groups and the write's stamp. NotFound if the tenant does
+// not exist.
+func (db *DB) alertWrite(ctx context.Context, tx *sql.Tx, q conn, tenantID string) (int64, []openatp.DeviceGroup, time.Time, error) {
+	tseq, err := tenantSeq(ctx, q, tenantID)
+	if err != nil {
+		return 0, nil, time.Time{}, err
+	}
+	gs, err := groups(ctx, q, tenantID)
+	if err != nil {
+		return 0, nil, time.Time{}, err
+	}
+	stamp, err := db.stampAlerts(ctx, tx, tseq)
+	return tseq, gs, stamp, err
+}
+
 // UpsertAlerts inserts or replaces alerts by id in one transaction (see
 // openatp.AlertStore). Invalid, naming the index of the alert (in the
 // message and an openatp.ItemError), if one does not normalize or has a
@@ -148,15 +164,7 @@ func (db *DB) UpdateAlerts(ctx context.Context, tenantID string, ids []string, f
 	var out []openatp.Alert
 	err := db.inTx(ctx, func(tx *sql.Tx, q conn) error {
 		out = out[:0]
-		tseq, err := tenantSeq(ctx, q, tenantID)
-		if err != nil {
-			return err
-		}
-		gs, err := groups(ctx, q, tenantID)
-		if err != nil {
-			return err
-		}
-		stamp, err := db.stampAlerts(ctx, tx, tseq)
+		tseq, gs, stamp, err := db.alertWrite(ctx, tx, q, tenantID)
 		if err != nil {
 			return err
 		}
@@ -216,11 +224,7 @@ func (db *DB) CreateAlert(ctx context.Context, tenantID string, a openatp.Alert)
 	created := false
 	err := db.inTx(ctx, func(tx *sql.Tx, q conn) error {
 		created = false
-		tseq, err := tenantSeq(ctx, q, tenantID)
-		if err != nil {
-			return err
-		}
-		gs, err := groups(ctx, q, tenantID)
+		tseq, gs, stamp, err := db.alertWrite(ctx, tx, q, tenantID)
 		if err != nil {
 			return err
 		}
@@ -238,10 +242,6 @@ func (db *DB) CreateAlert(ctx context.Context, tenantID string, a openatp.Alert)
 			return internal(err, "bad machine_tags of machine "+m.ID)
 		}
 		openatp.AssignGroup(gs, &m)
-		stamp, err := db.stampAlerts(ctx, tx, tseq)
-		if err != nil {
-			return err
-		}
 		rows, err := tx.QueryContext(ctx, alertSelect+" WHERE a.tenant_seq = ? AND a.machine_id = ? AND a.status != 'Resolved' ORDER BY a.id", tseq, a.MachineID)
 		if err != nil {
 			return storeError(err, "cannot read the machine's alerts")
@@ -327,28 +327,12 @@ func (db *DB) UserRelations(ctx context.Context, tenantID string, u openatp.User
 	if err != nil {
 		return nil, err
 	}
-	query := `SELECT u.account_name, u.account_domain, u.sid, m.id, um.first_seen, um.last_seen, um.logon_types
-		FROM user_machines um
-		JOIN users u ON u.tenant_seq = um.tenant_seq AND u.name_key = um.name_key AND u.domain_key = um.domain_key
-		JOIN machines m ON m.seq = um.machine_seq
-		WHERE um.tenant_seq = ? AND um.name_key = ?`
+	query := storeutil.RelationSelect + " WHERE um.tenant_seq = ? AND um.name_key = ?"
 	args := []any{tseq, openatp.NameKey(u.Name)}
 	if u.Domain != "" {
 		query += " AND um.domain_key = ?"
 		args = append(args, openatp.NameKey(u.Domain))
 	}
 	rows, err := db.read().query(ctx, query+" ORDER BY um.name_key, um.domain_key, m.id", args...)
-	return collect(rows, err, "cannot read the user's relations", scanRelation)
-}
-
-// scanRelation reads a row of (account_name, account_domain, sid,
-// machine id, first_seen, last_seen, logon_types).
-func scanRelation(s scanner) (openatp.UserMachine, error) {
-	var r openatp.UserMachine
-	var first, last, types int64
-	if err := s.Scan(&r.AccountName, &r.AccountDomain, &r.AccountSID, &r.MachineID, &first, &last, &types); err != nil {
-		return r, err
-	}
-	r.FirstSeen, r.LastSeen, r.LogonTypes = storeutil.FromNanos(first), storeutil.FromNanos(last), storeutil.LogonTypes(types)
-	return r, nil
+	return collect(rows, err, "cannot read the user's relations", func(s scanner) (openatp.UserMachine, error) { return storeutil.ScanRelation(s) })
 }

@@ -126,39 +126,14 @@ func changedAlerts(ctx context.Context, tx *sql.Tx, tseq, raw int64) ([]openatp.
 	const changed = `SELECT alert_id FROM content_changes WHERE tenant_seq = ?1 AND version > ?2 AND alert_id != ''`
 	rows, err := tx.QueryContext(ctx, "SELECT "+storeutil.AlertColumns+" FROM alerts a WHERE a.tenant_seq = ?1 AND a.id IN ("+
 		changed+") ORDER BY a.id", tseq, raw)
-	if err != nil {
-		return nil, nil, storeError(err, "cannot read the change feed")
-	}
-	defer rows.Close()
-	var as []openatp.Alert
 	var r storeutil.AlertRow
-	for rows.Next() {
-		a, err := r.Scan(rows, false, nil)
-		if err != nil {
-			return nil, nil, storeError(err, "cannot read the change feed")
-		}
-		as = append(as, a)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, nil, storeError(err, "cannot read the change feed")
+	as, err := collect(rows, err, "cannot read the change feed", func(s scanner) (openatp.Alert, error) { return r.Scan(s, false, nil) })
+	if err != nil {
+		return nil, nil, err
 	}
 	rows, err = tx.QueryContext(ctx, "SELECT DISTINCT alert_id FROM ("+changed+`) c
 		WHERE NOT EXISTS (SELECT 1 FROM alerts a WHERE a.tenant_seq = ?1 AND a.id = c.alert_id)
 		ORDER BY alert_id`, tseq, raw)
-	if err != nil {
-		return nil, nil, storeError(err, "cannot read the change feed")
-	}
-	defer rows.Close()
-	var deleted []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, nil, storeError(err, "cannot read the change feed")
-		}
-		deleted = append(deleted, id)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, nil, storeError(err, "cannot read the change feed")
-	}
-	return as, deleted, nil
+	deleted, err := collect(rows, err, "cannot read the change feed", func(s scanner) (id string, err error) { return id, s.Scan(&id) })
+	return as, deleted, err
 }

@@ -86,16 +86,21 @@ func runSeed(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	// The phases split where the first logon event was generated (the
-	// machines still queued then are a few chunks, well under a second).
-	end, split := time.Now(), src.firstLogon
-	if split.IsZero() {
-		split = time.Now()
+	// The phases split where the first logon event and the first alert
+	// were generated (the records still queued then are a few chunks,
+	// well under a second).
+	end, split, alertsFrom := time.Now(), src.firstLogon, src.firstAlert
+	if alertsFrom.IsZero() {
+		alertsFrom = end
 	}
-	machineSecs, logonSecs := split.Sub(start).Seconds(), end.Sub(split).Seconds()
+	if split.IsZero() {
+		split = alertsFrom
+	}
+	machineSecs, logonSecs, alertSecs := split.Sub(start).Seconds(), alertsFrom.Sub(split).Seconds(), end.Sub(alertsFrom).Seconds()
 	return printJSON(env.stdout, map[string]any{"tenant": t.ID, "name": t.Name, "machines": src.machines, "logons": src.logons, "users": *users, "alerts": src.alerts, "seed": *seed,
-		"seconds": end.Sub(start).Seconds(), "machine_seconds": machineSecs, "logon_seconds": logonSecs,
-		"machines_per_second": float64(src.machines) / max(machineSecs, 1e-9), "logons_per_second": float64(src.logons) / max(logonSecs, 1e-9)})
+		"seconds": end.Sub(start).Seconds(), "machine_seconds": machineSecs, "logon_seconds": logonSecs, "alert_seconds": alertSecs,
+		"machines_per_second": float64(src.machines) / max(machineSecs, 1e-9), "logons_per_second": float64(src.logons) / max(logonSecs, 1e-9),
+		"alerts_per_second": float64(src.alerts) / max(alertSecs, 1e-9)})
 }
 
 // seedFiles writes the generated records as JSON Lines files: every
@@ -211,6 +216,7 @@ type genSource struct {
 	machines, logons int64 // emitted so far
 	alerts           int64
 	firstLogon       time.Time // when the first logon event was emitted
+	firstAlert       time.Time // and the first alert
 	err              error     // of Generate, once Next has returned io.EOF
 }
 
@@ -286,6 +292,9 @@ func (s *genSource) Next() error {
 		}
 	case ingest.Alerts:
 		n = &s.alerts
+		if s.alerts == 0 {
+			s.firstAlert = time.Now()
+		}
 	}
 	if *n++; *n%4096 == 0 {
 		s.progress(s.cur.kind, *n)
