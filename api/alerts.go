@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -357,8 +358,8 @@ func handleAlertUser(model *readmodel.Model, store openatp.Store, authn *authent
 	})
 }
 
-// alertPageWhole is the largest alert page assembled whole and sent with
-// its Content-Length; larger pages are streamed as they are written.
+// alertPageWhole is the largest alert page assembled whole (in a buffer
+// grown once to its size) and written at once; larger pages are streamed.
 const alertPageWhole = 1 << 20
 
 // writeAlertPage writes a collection of alerts of view: all their
@@ -375,11 +376,30 @@ func writeAlertPage(w http.ResponseWriter, r *http.Request, view *readmodel.View
 		b = strconv.AppendInt(b, int64(total), 10)
 	}
 	b = append(b, `,"value":[`...)
+	end := closeCollection
+	if next != "" {
+		end = append([]byte(`],"@odata.nextLink":`), wire.AppendString(nil, next)...)
+		end = append(end, '}')
+	}
 	keep := selectedOf(wire.AlertSchema, sel)
 	h := w.Header()
 	h["Content-Type"] = odataContentType
 	h["Odata-Version"] = odataVersion
-	streaming := false
+	size := -1 // unknown with $select: then the answer is streamed without a length
+	if keep == nil {
+		size = len(b) + len(end) + max(len(page)-1, 0)
+		for _, s := range page {
+			size += view.AlertSize(s, evidence)
+		}
+		h["Content-Length"] = []string{strconv.Itoa(size)}
+		if size <= alertPageWhole {
+			b = slices.Grow(b, size-len(b)) // written whole, without growing on the way
+		}
+	}
+	w.WriteHeader(http.StatusOK)
+	// A page larger than alertPageWhole (10,000 alerts with evidence are
+	// tens of megabytes) is streamed in pieces of streamChunk bytes: the
+	// answer is never held whole.
 	for i, s := range page {
 		if i > 0 {
 			b = append(b, ',')
@@ -389,11 +409,7 @@ func writeAlertPage(w http.ResponseWriter, r *http.Request, view *readmodel.View
 		} else {
 			b = view.SelectAlert(b, s, evidence, keep)
 		}
-		if len(b) >= alertPageWhole || streaming && len(b) >= streamChunk {
-			if !streaming {
-				w.WriteHeader(http.StatusOK)
-				streaming = true
-			}
+		if len(b) >= streamChunk && (size < 0 || size > alertPageWhole) {
 			if _, err := w.Write(b); err != nil {
 				*sp = b[:0]
 				return
@@ -401,16 +417,7 @@ func writeAlertPage(w http.ResponseWriter, r *http.Request, view *readmodel.View
 			b = b[:0]
 		}
 	}
-	b = append(b, ']')
-	if next != "" {
-		b = append(b, `,"@odata.nextLink":`...)
-		b = wire.AppendString(b, next)
-	}
-	b = append(b, '}')
-	if !streaming {
-		h["Content-Length"] = []string{strconv.Itoa(len(b))}
-		w.WriteHeader(http.StatusOK)
-	}
+	b = append(b, end...)
 	_, _ = w.Write(b)
 	*sp = b[:0]
 }

@@ -228,6 +228,16 @@ func (v *View) AppendAlert(b []byte, a uint32, evidence bool) []byte {
 	return append(b, '}')
 }
 
+// AlertSize returns the length of AppendAlert's JSON of alert a.
+func (v *View) AlertSize(a uint32, evidence bool) int {
+	s := v.c.alerts.slots.at(a)
+	n := int(s.size) + len(v.alertFrags[*v.group.at(s.mslot)]) + len(`,"evidence":[]}`)
+	if evidence && s.hasEv {
+		n += int(s.evSize) - len("[]")
+	}
+	return n
+}
+
 // SelectAlert appends the JSON of alert a with only the properties keep
 // reports (by wire.AlertSchema index).
 func (v *View) SelectAlert(b []byte, a uint32, evidence bool, keep func(int) bool) []byte {

@@ -41,6 +41,7 @@ type alertSlot struct {
 	json    loc    // the JSON up to computerDnsName's value, then from aadTenantId to the comments
 	nameAt  uint32 // where computerDnsName's value starts in json
 	cut     uint32 // where it ends: where rbacGroupName goes
+	size    uint32 // the length of json
 	ev      loc    // the evidence array, compacted (wire.Compact), if hasEv
 	evSize  uint32
 	hasEv   bool
@@ -93,6 +94,7 @@ func (c *content) encodeAlert(a *openatp.Alert, name *string, in *interner, buf 
 	full = wire.AppendStringPtr(full, name)
 	s.cut = uint32(len(full))
 	full = wire.AppendAlertTail(full, a)
+	s.size = uint32(len(full))
 	var err error
 	if s.json, err = c.arena.add(full); err != nil {
 		return s, openatp.Errorf(openatp.Unavailable, "cannot map memory for the index: %v", err)
@@ -225,6 +227,7 @@ func (c *content) renameAlert(s *alertSlot, buf *[]byte) (*alertSlot, error) {
 	b := append(append(append(make([]byte, 0, len(j)+len(name)), j[:s.nameAt]...), name...), j[s.cut:]...)
 	r := *s
 	r.cut = s.nameAt + uint32(len(name))
+	r.size = uint32(len(b))
 	var err error
 	if r.json, err = c.arena.add(b); err != nil {
 		return nil, openatp.Errorf(openatp.Unavailable, "cannot map memory for the index: %v", err)
