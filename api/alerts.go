@@ -368,19 +368,7 @@ const alertPageWhole = 1 << 20
 func writeAlertPage(w http.ResponseWriter, r *http.Request, view *readmodel.View, page []uint32, sel []int, evidence, count bool, total int, next string) {
 	sp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(sp)
-	b := (*sp)[:0]
-	b = append(b, `{"@odata.context":`...)
-	b = wire.AppendString(b, baseURL(r)+"/api/$metadata#Alerts"+selectSuffixOf(wire.AlertSchema, sel))
-	if count {
-		b = append(b, `,"@odata.count":`...)
-		b = strconv.AppendInt(b, int64(total), 10)
-	}
-	b = append(b, `,"value":[`...)
-	end := closeCollection
-	if next != "" {
-		end = append([]byte(`],"@odata.nextLink":`), wire.AppendString(nil, next)...)
-		end = append(end, '}')
-	}
+	b, end := openCollection((*sp)[:0], r, "Alerts"+selectSuffixOf(wire.AlertSchema, sel), count, total, next)
 	keep := selectedOf(wire.AlertSchema, sel)
 	h := w.Header()
 	h["Content-Type"] = odataContentType

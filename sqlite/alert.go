@@ -304,19 +304,8 @@ func (db *DB) ScanAlerts(ctx context.Context, tenantID string, f func(openatp.Al
 	}
 	defer rows.Close()
 	var r storeutil.AlertRow
-	for rows.Next() {
-		a, err := r.Scan(rows, true, gs)
-		if err != nil {
-			return storeError(err, "cannot read alerts")
-		}
-		if err := f(a); err != nil {
-			return err
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return storeError(err, "cannot read alerts")
-	}
-	return nil
+	return storeutil.Each(rows, func(s storeutil.Scanner) (openatp.Alert, error) { return r.Scan(s, true, gs) }, f,
+		func(err error) error { return storeError(err, "cannot read alerts") })
 }
 
 // UserRelations returns the relations of the users u names, from one
