@@ -199,11 +199,11 @@ func NewAlertID(t time.Time) string {
 // kind Invalid and its message names the field.
 func (a *Alert) Normalize() error {
 	if !ValidAlertID(a.ID) {
-		return invalidField("id", "must be 1 to %d letters, digits, '_' or '-', got %q", MaxAlertIDLen, clip(a.ID))
+		return InvalidField("id", "must be 1 to %d letters, digits, '_' or '-', got %q", MaxAlertIDLen, clip(a.ID))
 	}
 	a.MachineID = strings.ToLower(a.MachineID)
 	if !ValidMachineID(a.MachineID) {
-		return invalidField("machineId", "must be 40 hexadecimal characters, got %q", clip(a.MachineID))
+		return InvalidField("machineId", "must be 40 hexadecimal characters, got %q", clip(a.MachineID))
 	}
 	a.RBACGroupID, a.RBACGroupName = 0, ""
 	enums := []struct {
@@ -222,13 +222,13 @@ func (a *Alert) Normalize() error {
 			continue
 		}
 		if *e.v == "" && e.required {
-			return invalidField(e.name, "is required")
+			return InvalidField(e.name, "is required")
 		}
 		if alias, ok := classificationAliases[*e.v]; ok && e.name == "classification" {
 			*e.v = alias
 		}
 		if !slices.Contains(e.values, *e.v) {
-			return invalidField(e.name, "%q is not one of %s", clip(*e.v), strings.Join(e.values, ", "))
+			return InvalidField(e.name, "%q is not one of %s", clip(*e.v), strings.Join(e.values, ", "))
 		}
 	}
 	for _, s := range []struct {
@@ -297,7 +297,7 @@ func (a *Alert) Normalize() error {
 		len  int
 	}{{"mitreTechniques", len(a.MitreTechniques)}, {"loggedOnUsers", len(a.LoggedOnUsers)}, {"comments", len(a.Comments)}, {"evidence", len(a.Evidence)}} {
 		if n.len > MaxAlertItems {
-			return invalidField(n.name, "an alert has at most %d", MaxAlertItems)
+			return InvalidField(n.name, "an alert has at most %d", MaxAlertItems)
 		}
 	}
 	return nil
@@ -305,7 +305,7 @@ func (a *Alert) Normalize() error {
 
 func (u *AlertAccount) check(name, domain string) error {
 	if u.Name == "" {
-		return invalidField(name, "is required")
+		return InvalidField(name, "is required")
 	}
 	if err := checkText(name, &u.Name); err != nil {
 		return err
@@ -344,10 +344,10 @@ func checkText(field string, v *string) error {
 		return nil
 	}
 	if !utf8.ValidString(*v) {
-		return invalidField(field, "is not valid UTF-8")
+		return InvalidField(field, "is not valid UTF-8")
 	}
 	if len(*v) > MaxAlertText {
-		return invalidField(field, "is longer than %d bytes", MaxAlertText)
+		return InvalidField(field, "is longer than %d bytes", MaxAlertText)
 	}
 	return nil
 }

@@ -1,7 +1,9 @@
 package openatp_test
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -127,8 +129,32 @@ func TestNewApp(t *testing.T) {
 	if _, _, err := openatp.NewApp("t", "x", []string{"Alert.Read"}, nil, time.Now()); openatp.KindOf(err) != openatp.Invalid {
 		t.Errorf("unknown permission: %v", err)
 	}
-	if _, err := openatp.NewTenant("bad name", time.Now()); openatp.KindOf(err) != openatp.Invalid {
-		t.Errorf("bad tenant name: %v", err)
+	for _, name := range []string{"bad name", "", ".", "..", "...", ".contoso.com", "contoso.com.", "contoso..com", strings.Repeat("a", 129)} {
+		if _, err := openatp.NewTenant(name, time.Now()); openatp.KindOf(err) != openatp.Invalid {
+			t.Errorf("tenant name %q: %v, want Invalid", name, err)
+		}
+	}
+	for _, name := range []string{"contoso.onmicrosoft.com", "a", "fabrikam-2", "x.y"} {
+		if _, err := openatp.NewTenant(name, time.Now()); err != nil {
+			t.Errorf("tenant name %q: %v", name, err)
+		}
+	}
+}
+
+// A field's validation error is a typed value: the *FieldError is in the
+// chain, and the text says the field once.
+func TestFieldErrorIsTyped(t *testing.T) {
+	m := openatp.Machine{ID: strings.Repeat("a", 40), HealthStatus: openatp.Ptr("Fine")}
+	err := m.Normalize()
+	var fe *openatp.FieldError
+	if !errors.As(err, &fe) || fe.Field != "healthStatus" || !strings.HasPrefix(fe.Reason, `"Fine" is not one of`) {
+		t.Fatalf("Normalize: %v, FieldError %#v", err, fe)
+	}
+	if openatp.KindOf(err) != openatp.Invalid || err.Error() != fe.Error() {
+		t.Errorf("kind %v, text %q, want Invalid and %q", openatp.KindOf(err), err, fe.Error())
+	}
+	if got := openatp.KindOf(fmt.Errorf("wrapped: %w", context.Canceled)); got != openatp.Canceled {
+		t.Errorf("KindOf(context.Canceled) = %v", got)
 	}
 }
 

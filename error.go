@@ -1,8 +1,10 @@
 package openatp
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Kind classifies an error. The HTTP API maps each kind to one status code in
@@ -19,6 +21,7 @@ const (
 	Conflict                    // the thing to create exists already
 	TooManyRequests             // a rate limit was reached
 	Unavailable                 // a dependency (the store) cannot be reached
+	Canceled                    // the caller went away: its context was canceled
 )
 
 func (k Kind) String() string {
@@ -37,6 +40,8 @@ func (k Kind) String() string {
 		return "too many requests"
 	case Unavailable:
 		return "unavailable"
+	case Canceled:
+		return "canceled"
 	}
 	return "internal"
 }
@@ -54,7 +59,12 @@ type Error struct {
 func (e *Error) Error() string {
 	switch {
 	case e.Message != "" && e.Err != nil:
-		return e.Message + ": " + e.Err.Error()
+		// A cause that only restates the message (a *FieldError, the
+		// typed form of "field: reason") is not repeated.
+		if cause := e.Err.Error(); !strings.HasSuffix(e.Message, cause) {
+			return e.Message + ": " + cause
+		}
+		return e.Message
 	case e.Message != "":
 		return e.Message
 	case e.Err != nil:
@@ -75,13 +85,41 @@ func CodedErrorf(kind Kind, code, format string, args ...any) *Error {
 	return &Error{Kind: kind, Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
-// KindOf returns the kind of the first *Error in err's chain, or Internal.
+// KindOf returns the kind of the first *Error in err's chain; else
+// Canceled for a bare context.Canceled, or Internal.
 func KindOf(err error) Kind {
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Kind
 	}
+	if errors.Is(err, context.Canceled) {
+		return Canceled
+	}
 	return Internal
+}
+
+// FieldError is a validation failure of one field of an input record: the
+// typed form of an Invalid error whose message is "field: reason". It is
+// the Err of such an *Error (Machine.Normalize, Logon.Normalize, the
+// stores' batch errors under an *ItemError), so that a caller that names
+// the field (the importer) reads it with errors.As instead of parsing text.
+type FieldError struct {
+	Field  string // the property, such as "lastSeen" or "ipAddresses.ipAddress"; "" if none
+	Reason string
+}
+
+func (e *FieldError) Error() string {
+	if e.Field == "" {
+		return e.Reason
+	}
+	return e.Field + ": " + e.Reason
+}
+
+// InvalidField returns the Invalid error (code InvalidInput) of a field:
+// message "field: reason", with the *FieldError as its cause.
+func InvalidField(field, format string, args ...any) *Error {
+	fe := &FieldError{Field: field, Reason: sprintf(format, args...)}
+	return &Error{Kind: Invalid, Code: "InvalidInput", Message: fe.Error(), Err: fe}
 }
 
 // IsKind reports whether err carries the given kind.

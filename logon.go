@@ -23,13 +23,13 @@ var LogonTypes = []string{"Interactive", "Network", "RemoteInteractive", "Batch"
 // Normalize validates l and canonicalizes its timestamp.
 func (l *Logon) Normalize() error {
 	if !ValidMachineID(l.MachineID) {
-		return invalidField("machineId", "must be 40 lowercase hexadecimal characters, got %q", clip(l.MachineID))
+		return InvalidField("machineId", "must be 40 lowercase hexadecimal characters, got %q", clip(l.MachineID))
 	}
 	if err := ValidAccountName(l.AccountName); err != nil {
-		return invalidField("accountName", "%s", err.Error())
+		return InvalidField("accountName", "%s", err.Error())
 	}
 	if err := ValidAccountName(l.AccountDomain); err != nil {
-		return invalidField("accountDomain", "%s", err.Error())
+		return InvalidField("accountDomain", "%s", err.Error())
 	}
 	if err := checkString("accountSid", &l.AccountSID); err != nil {
 		return err
@@ -42,11 +42,11 @@ func (l *Logon) Normalize() error {
 			}
 		}
 		if !ok {
-			return invalidField("logonType", "%q is not one of %s", clip(l.LogonType), strings.Join(LogonTypes, ", "))
+			return InvalidField("logonType", "%q is not one of %s", clip(l.LogonType), strings.Join(LogonTypes, ", "))
 		}
 	}
 	if l.Timestamp.IsZero() {
-		return invalidField("timestamp", "is required")
+		return InvalidField("timestamp", "is required")
 	}
 	l.Timestamp = l.Timestamp.UTC().Round(TimePrecision)
 	return nil

@@ -83,24 +83,12 @@ func isHex(s string, n int, digits string) bool {
 	return true
 }
 
-// FieldError is a validation failure of one field of an input record.
-type FieldError struct {
-	Field  string
-	Reason string
-}
-
-func (e *FieldError) Error() string { return e.Field + ": " + e.Reason }
-
-func invalidField(field, format string, args ...any) *Error {
-	return &Error{Kind: Invalid, Code: "InvalidInput", Message: field + ": " + sprintf(format, args...), Err: nil}
-}
-
 // Normalize canonicalizes m in place (UTC times rounded to the documented
 // precision, nil tag list made empty) and validates it. The error is of kind
 // Invalid and its message names the field.
 func (m *Machine) Normalize() error {
 	if !ValidMachineID(m.ID) {
-		return invalidField("id", "must be 40 lowercase hexadecimal characters, got %q", clip(m.ID))
+		return InvalidField("id", "must be 40 lowercase hexadecimal characters, got %q", clip(m.ID))
 	}
 	strs := []struct {
 		name string
@@ -121,7 +109,7 @@ func (m *Machine) Normalize() error {
 		}
 	}
 	if m.FirstSeen != nil && m.LastSeen != nil && m.LastSeen.Before(*m.FirstSeen) {
-		return invalidField("lastSeen", "is before firstSeen")
+		return InvalidField("lastSeen", "is before firstSeen")
 	}
 	if err := checkIP("lastIpAddress", m.LastIPAddress); err != nil {
 		return err
@@ -130,7 +118,7 @@ func (m *Machine) Normalize() error {
 		return err
 	}
 	if m.OSBuild != nil && *m.OSBuild < 0 {
-		return invalidField("osBuild", "must not be negative")
+		return InvalidField("osBuild", "must not be negative")
 	}
 	enums := []struct {
 		name   string
@@ -143,12 +131,12 @@ func (m *Machine) Normalize() error {
 	}
 	for _, e := range enums {
 		if e.v != nil && !slices.Contains(e.values, *e.v) {
-			return invalidField(e.name, "%q is not one of %s", clip(*e.v), strings.Join(e.values, ", "))
+			return InvalidField(e.name, "%q is not one of %s", clip(*e.v), strings.Join(e.values, ", "))
 		}
 	}
 	if m.AADDeviceID != nil {
 		if !guidPattern.MatchString(*m.AADDeviceID) {
-			return invalidField("aadDeviceId", "%q is not a GUID", clip(*m.AADDeviceID))
+			return InvalidField("aadDeviceId", "%q is not a GUID", clip(*m.AADDeviceID))
 		}
 		lower := strings.ToLower(*m.AADDeviceID)
 		m.AADDeviceID = &lower
@@ -161,7 +149,7 @@ func (m *Machine) Normalize() error {
 			return err
 		}
 		if m.MachineTags[i] == "" {
-			return invalidField("machineTags", "a tag must not be empty")
+			return InvalidField("machineTags", "a tag must not be empty")
 		}
 	}
 	if m.IPAddresses == nil {
@@ -170,10 +158,10 @@ func (m *Machine) Normalize() error {
 	for i := range m.IPAddresses {
 		a := &m.IPAddresses[i]
 		if _, err := netip.ParseAddr(a.IPAddress); err != nil {
-			return invalidField("ipAddresses.ipAddress", "%q is not an IP address", clip(a.IPAddress))
+			return InvalidField("ipAddresses.ipAddress", "%q is not an IP address", clip(a.IPAddress))
 		}
 		if a.MACAddress != nil && !isHex(*a.MACAddress, 12, "0123456789ABCDEF") {
-			return invalidField("ipAddresses.macAddress", "%q is not 12 uppercase hexadecimal digits", clip(*a.MACAddress))
+			return InvalidField("ipAddresses.macAddress", "%q is not 12 uppercase hexadecimal digits", clip(*a.MACAddress))
 		}
 		if err := checkString("ipAddresses.type", a.Type); err != nil {
 			return err
@@ -190,10 +178,10 @@ func checkString(field string, v *string) error {
 		return nil
 	}
 	if !utf8.ValidString(*v) {
-		return invalidField(field, "is not valid UTF-8")
+		return InvalidField(field, "is not valid UTF-8")
 	}
 	if len(*v) > MaxStringLen {
-		return invalidField(field, "is longer than %d bytes", MaxStringLen)
+		return InvalidField(field, "is longer than %d bytes", MaxStringLen)
 	}
 	return nil
 }
@@ -203,7 +191,7 @@ func checkIP(field string, v *string) error {
 		return nil
 	}
 	if _, err := netip.ParseAddr(*v); err != nil {
-		return invalidField(field, "%q is not an IP address", clip(*v))
+		return InvalidField(field, "%q is not an IP address", clip(*v))
 	}
 	return nil
 }

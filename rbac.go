@@ -67,11 +67,11 @@ func (r *Role) Validate() error {
 		return err
 	}
 	if len(r.Permissions) > maxPermissionsPerRole {
-		return invalidField("permissions", "at most %d", maxPermissionsPerRole)
+		return InvalidField("permissions", "at most %d", maxPermissionsPerRole)
 	}
 	for _, p := range r.Permissions {
 		if !slices.Contains(RolePermissions, p) {
-			return invalidField("permissions", "%q is not one of %s", clip(p), strings.Join(RolePermissions, ", "))
+			return InvalidField("permissions", "%q is not one of %s", clip(p), strings.Join(RolePermissions, ", "))
 		}
 	}
 	return checkGroupIDs("userGroups", r.UserGroups)
@@ -81,15 +81,15 @@ func (r *Role) Validate() error {
 func (g *DeviceGroup) Validate() error {
 	switch {
 	case g.ID < 0:
-		return invalidField("id", "must not be negative")
+		return InvalidField("id", "must not be negative")
 	case g.ID == DefaultGroupID || NameKey(g.Name) == NameKey(DefaultGroupName):
 		return Errorf(Conflict, "the default device group exists already and cannot be created, changed or deleted")
 	case g.Rank < 1:
-		return invalidField("rank", "must be 1 or more")
+		return InvalidField("rank", "must be 1 or more")
 	case len(g.Description) > maxDescriptionLen || !utf8.ValidString(g.Description):
-		return invalidField("description", "at most %d bytes of UTF-8", maxDescriptionLen)
+		return InvalidField("description", "at most %d bytes of UTF-8", maxDescriptionLen)
 	case len(g.Rules) > maxRulesPerGroup:
-		return invalidField("rules", "at most %d rows", maxRulesPerGroup)
+		return InvalidField("rules", "at most %d rows", maxRulesPerGroup)
 	}
 	if err := checkName("name", g.Name, maxRoleOrGroupNameRunes); err != nil {
 		return err
@@ -98,14 +98,14 @@ func (g *DeviceGroup) Validate() error {
 		switch row.Property {
 		case RuleName, RuleDomain, RuleTag, RuleOSPlatform:
 		default:
-			return invalidField("rules", "unknown property %q (name, domain, tag, osPlatform)", clip(string(row.Property)))
+			return InvalidField("rules", "unknown property %q (name, domain, tag, osPlatform)", clip(string(row.Property)))
 		}
 		if len(row.Values) == 0 || len(row.Values) > maxValuesPerRule {
-			return invalidField("rules", "a row has 1 to %d values", maxValuesPerRule)
+			return InvalidField("rules", "a row has 1 to %d values", maxValuesPerRule)
 		}
 		for _, v := range row.Values {
 			if v == "" || len(v) > maxRuleValueLen || !utf8.ValidString(v) {
-				return invalidField("rules", "a value is 1 to %d bytes of UTF-8", maxRuleValueLen)
+				return InvalidField("rules", "a value is 1 to %d bytes of UTF-8", maxRuleValueLen)
 			}
 		}
 	}
@@ -115,7 +115,7 @@ func (g *DeviceGroup) Validate() error {
 // Validate checks a user group.
 func (u *UserGroup) Validate() error {
 	if u.ID == "" || len(u.ID) > maxUserGroupIDLen || !utf8.ValidString(u.ID) {
-		return invalidField("id", "1 to %d bytes", maxUserGroupIDLen)
+		return InvalidField("id", "1 to %d bytes", maxUserGroupIDLen)
 	}
 	return checkName("name", u.Name, maxUserGroupNameRunes)
 }
@@ -126,7 +126,7 @@ func ValidateUserName(name string) error {
 		return err
 	}
 	if strings.ContainsAny(name, " \\/") {
-		return invalidField("username", "must not contain spaces, '\\' or '/'")
+		return InvalidField("username", "must not contain spaces, '\\' or '/'")
 	}
 	return nil
 }
@@ -134,21 +134,21 @@ func ValidateUserName(name string) error {
 // ValidatePassword checks a new password's length.
 func ValidatePassword(p string) error {
 	if len(p) < minPasswordLen || len(p) > maxPasswordLen {
-		return invalidField("password", "%d to %d bytes", minPasswordLen, maxPasswordLen)
+		return InvalidField("password", "%d to %d bytes", minPasswordLen, maxPasswordLen)
 	}
 	return nil
 }
 
 func checkName(field, s string, maxRunes int) error {
 	if s == "" || strings.TrimSpace(s) != s {
-		return invalidField(field, "is required and must not start or end with spaces")
+		return InvalidField(field, "is required and must not start or end with spaces")
 	}
 	if !utf8.ValidString(s) || utf8.RuneCountInString(s) > maxRunes {
-		return invalidField(field, "at most %d characters of UTF-8", maxRunes)
+		return InvalidField(field, "at most %d characters of UTF-8", maxRunes)
 	}
 	for _, r := range s {
 		if r < 0x20 || r == 0x7f {
-			return invalidField(field, "contains a control character")
+			return InvalidField(field, "contains a control character")
 		}
 	}
 	return nil
@@ -156,11 +156,11 @@ func checkName(field, s string, maxRunes int) error {
 
 func checkGroupIDs(field string, ids []string) error {
 	if len(ids) > maxUserGroupsPerAssignment {
-		return invalidField(field, "at most %d", maxUserGroupsPerAssignment)
+		return InvalidField(field, "at most %d", maxUserGroupsPerAssignment)
 	}
 	for _, id := range ids {
 		if id == "" || len(id) > maxUserGroupIDLen || !utf8.ValidString(id) {
-			return invalidField(field, "an id is 1 to %d bytes", maxUserGroupIDLen)
+			return InvalidField(field, "an id is 1 to %d bytes", maxUserGroupIDLen)
 		}
 	}
 	return nil

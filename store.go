@@ -77,6 +77,10 @@ type KeyStore interface {
 	AddSigningKey(ctx context.Context, k SigningKey) error
 	// Setting returns a named setting. NotFound if unset.
 	Setting(ctx context.Context, name string) (string, error)
+	// Settings returns every setting whose name starts with prefix ("" for
+	// all), by name: what a process keeps in memory (trusted issuers, the
+	// admin key) so that unauthenticated requests never reach the store.
+	Settings(ctx context.Context, prefix string) (map[string]string, error)
 	// SetSettingIfAbsent stores value under name unless a value exists, and
 	// returns the value now stored (so concurrent starters agree).
 	SetSettingIfAbsent(ctx context.Context, name, value string) (string, error)

@@ -58,13 +58,18 @@ var (
 		PermAlertRead, PermAlertReadWrite}
 )
 
-// NewTenant returns a tenant with a fresh id. The name must be a DNS-like
-// label (letters, digits, '.', '-'), at most 128 bytes.
+// NewTenant returns a tenant with a fresh id. The name must be DNS-like
+// (letters, digits, '.', '-'; dots only between other characters, one at
+// a time), at most 128 bytes: it is a path segment of the identity URLs,
+// where "." and ".." would name another path.
 func NewTenant(name string, now time.Time) (Tenant, error) {
 	if name == "" || len(name) > 128 || strings.IndexFunc(name, func(r rune) bool {
 		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '-')
 	}) >= 0 {
 		return Tenant{}, Errorf(Invalid, "tenant name %q: use 1 to 128 letters, digits, '.' or '-'", clip(name))
+	}
+	if strings.HasPrefix(name, ".") || strings.HasSuffix(name, ".") || strings.Contains(name, "..") {
+		return Tenant{}, Errorf(Invalid, "tenant name %q: a dot must stand between other characters, one at a time (as in contoso.onmicrosoft.com)", name)
 	}
 	if guidPattern.MatchString(name) {
 		return Tenant{}, Errorf(Invalid, "tenant name %q: a name must not look like a tenant id", name)

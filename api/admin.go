@@ -15,6 +15,7 @@ import (
 
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/ingest"
+	"github.com/openatp/openatp/ratelimit"
 )
 
 // The admin API (/_openatp/...) does over HTTP what the CLI does: create
@@ -29,19 +30,37 @@ const AdminKeySetting = "admin_key"
 // MaxAdminBody is the largest request body the admin API reads.
 const MaxAdminBody = 64 << 20
 
+// Settings reads the deployment's settings from memory, kept up to date
+// with the store by its owner (auth.Service does): checking the admin key
+// costs no store read, whatever key is sent.
+type Settings interface {
+	// Setting returns a setting as last loaded, and whether it is set.
+	Setting(name string) (string, bool)
+}
+
+// FailureBudget bounds failed attempts per client address
+// (ratelimit.AddressKey); *ratelimit.Failures implements it.
+type FailureBudget interface {
+	Exhausted(key string) (retryAfter time.Duration, exhausted bool)
+	Fail(key string)
+}
+
 // addAdminRoutes lists the routes of the admin API.
-func addAdminRoutes(mux *http.ServeMux, store openatp.Store) {
-	admin := func(h http.Handler) http.Handler { return requireAdmin(store, h) }
-	// At most two bodies of up to MaxAdminBody are held at once; writes
-	// are serialized by the store anyway.
+func addAdminRoutes(mux *http.ServeMux, cfg Config) {
+	store := cfg.Store
+	admin := func(h http.Handler) http.Handler { return requireAdmin(cfg.Settings, cfg.AuthFailures, h) }
+	// At most two bodies are checked and written at once (writes are
+	// serialized by the store anyway); a body is read before its slot is
+	// taken, so that a slow client holds none.
 	ingestSlots := make(chan struct{}, 2)
-	machines := admin(handleAdminIngest(store, ingest.Machines, ingestSlots))
+	bodyTimeout := adminBodyTimeout(cfg.BodyTimeout)
+	machines := admin(handleAdminIngest(store, ingest.Machines, ingestSlots, bodyTimeout))
 	mux.Handle("POST /_openatp/tenants", admin(handleCreateTenant(store)))
 	mux.Handle("POST /_openatp/tenants/{t}/apps", admin(handleCreateApp(store)))
 	mux.Handle("PUT /_openatp/tenants/{t}/machines", machines)
 	mux.Handle("POST /_openatp/tenants/{t}/machines", machines)
-	mux.Handle("POST /_openatp/tenants/{t}/logons", admin(handleAdminIngest(store, ingest.Logons, ingestSlots)))
-	mux.Handle("POST /_openatp/tenants/{t}/alerts", admin(handleAdminIngest(store, ingest.Alerts, ingestSlots)))
+	mux.Handle("POST /_openatp/tenants/{t}/logons", admin(handleAdminIngest(store, ingest.Logons, ingestSlots, bodyTimeout)))
+	mux.Handle("POST /_openatp/tenants/{t}/alerts", admin(handleAdminIngest(store, ingest.Alerts, ingestSlots, bodyTimeout)))
 	mux.Handle("DELETE /_openatp/tenants/{t}/machines/{id}", admin(handleDeleteMachine(store)))
 	mux.Handle("POST /_openatp/tenants/{t}/reset", admin(handleReset(store)))
 	mux.Handle("GET /_openatp/tenants/{t}/stats", admin(handleStats(store)))
@@ -61,11 +80,19 @@ func addAdminRoutes(mux *http.ServeMux, store openatp.Store) {
 }
 
 // requireAdmin refuses a request without the admin key with 401. The key is
-// read from the store on every call, so a changed key takes effect at
-// once; keys are compared in constant time (as SHA-256 digests, so that
-// not even the length leaks).
-func requireAdmin(store openatp.Store, next http.Handler) http.Handler {
+// read from memory (settings; a changed key takes effect at its next
+// refresh); keys are compared in constant time (as SHA-256 digests, so
+// that not even the length leaks). A wrong key counts against the client
+// address's failure budget; an address out of budget gets 429 unchecked.
+func requireAdmin(settings Settings, failures FailureBudget, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		addr := ratelimit.AddressKey(r.RemoteAddr)
+		if failures != nil {
+			if retry, ex := failures.Exhausted(addr); ex {
+				writeError(w, r, tooManyFailures(retry))
+				return
+			}
+		}
 		given := r.Header.Get("X-Openatp-Admin-Key")
 		if given == "" {
 			if scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " "); ok && strings.EqualFold(scheme, "Bearer") {
@@ -77,22 +104,33 @@ func requireAdmin(store openatp.Store, next http.Handler) http.Handler {
 				"The admin API needs the admin key: send 'Authorization: Bearer <admin key>' or 'X-Openatp-Admin-Key: <admin key>' (openatp demo-credentials prints it).")
 			return
 		}
-		key, err := store.Setting(r.Context(), AdminKeySetting)
-		if openatp.IsKind(err, openatp.NotFound) {
-			writeErrorBody(w, r, http.StatusUnauthorized, "Unauthorized", "No admin key is set in this deployment: start 'openatp serve' once to create it.")
-			return
+		var key string
+		ok := false
+		if settings != nil {
+			key, ok = settings.Setting(AdminKeySetting)
 		}
-		if err != nil {
-			writeError(w, r, err)
+		if !ok {
+			writeErrorBody(w, r, http.StatusUnauthorized, "Unauthorized", "No admin key is set in this deployment: start 'openatp serve' once to create it.")
 			return
 		}
 		a, b := sha256.Sum256([]byte(given)), sha256.Sum256([]byte(key))
 		if subtle.ConstantTimeCompare(a[:], b[:]) != 1 {
+			if failures != nil {
+				failures.Fail(addr)
+			}
 			writeErrorBody(w, r, http.StatusUnauthorized, "Unauthorized", "The admin key is not valid.")
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// tooManyFailures is the answer to a client address out of its budget of
+// failed attempts.
+func tooManyFailures(retry time.Duration) error {
+	after := max(1, int((retry+time.Second-1)/time.Second))
+	return &retryError{after: after, err: openatp.CodedErrorf(openatp.TooManyRequests, "TooManyRequests",
+		"Too many failed attempts from this address. Try again in %d seconds.", after)}
 }
 
 // writeJSON answers with one JSON object.
@@ -117,7 +155,11 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 		return nil, false
 	}
 	if err != nil {
-		writeErrorBody(w, r, http.StatusBadRequest, "InvalidRequestBody", "The request body could not be read.")
+		if errors.Is(err, errBodyTimeout) {
+			writeError(w, r, err)
+		} else {
+			writeErrorBody(w, r, http.StatusBadRequest, "InvalidRequestBody", "The request body could not be read.")
+		}
 		return nil, false
 	}
 	return body, true
@@ -224,14 +266,20 @@ func bodyFormat(r *http.Request) ingest.Format {
 }
 
 // handleAdminIngest loads a body of machines or logon events as one batch:
-// the body is read whole (before the store's write lock is taken, so that
-// a slow client holds no lock), checked, then written in one transaction.
-// A bad record rejects the whole body with 400, naming its line (for
-// NDJSON and CSV; for JSON, the line of the body the record starts on) and
-// property; nothing of it is stored.
-func handleAdminIngest(store openatp.Store, kind ingest.Kind, slots chan struct{}) http.Handler {
+// the body is read whole, within bodyTimeout (before an ingest slot and
+// the store's write lock are taken, so that a slow client holds neither),
+// checked, then written in one transaction. A bad record rejects the
+// whole body with 400, naming its line (for NDJSON and CSV; for JSON, the
+// line of the body the record starts on) and property; nothing of it is
+// stored.
+func handleAdminIngest(store openatp.Store, kind ingest.Kind, slots chan struct{}, bodyTimeout time.Duration) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		setBodyDeadline(w, r, bodyTimeout)
 		t, ok := tenantOf(w, r, store)
+		if !ok {
+			return
+		}
+		body, ok := readBody(w, r)
 		if !ok {
 			return
 		}
@@ -239,10 +287,7 @@ func handleAdminIngest(store openatp.Store, kind ingest.Kind, slots chan struct{
 		case slots <- struct{}{}:
 			defer func() { <-slots }()
 		case <-r.Context().Done():
-			return
-		}
-		body, ok := readBody(w, r)
-		if !ok {
+			writeError(w, r, r.Context().Err())
 			return
 		}
 		opts := ingest.Options{Format: bodyFormat(r), Kind: kind}

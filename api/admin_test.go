@@ -9,9 +9,11 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/api"
+	"github.com/openatp/openatp/ratelimit"
 )
 
 const adminKey = "test-admin-key"
@@ -46,6 +48,9 @@ func adminFixture(t *testing.T) *fixture {
 	t.Helper()
 	f := newFixture(t, nil)
 	if err := f.store.SetSetting(context.Background(), api.AdminKeySetting, adminKey); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.auth.Refresh(context.Background()); err != nil { // as serve does every second
 		t.Fatal(err)
 	}
 	return f
@@ -271,4 +276,34 @@ func TestAdminTenantsAndApps(t *testing.T) {
 		t.Errorf("stored app %+v, %v", a, err)
 	}
 	checkError(t, f.admin(t, "POST", "/_openatp/tenants/nope.example/apps", adminKey, "", []byte(`{"name":"x"}`)), 404, "ResourceNotFound")
+}
+
+// Wrong admin keys count against the client address's budget of failures;
+// an address out of budget is refused (429, Retry-After), even with the
+// right key, until the budget has room again.
+func TestAdminKeyFailureBudget(t *testing.T) {
+	now := time.Now()
+	clock := func() time.Time { return now }
+	f := newFixture(t, func(c *api.Config) {
+		c.AuthFailures = ratelimit.NewFailures(ratelimit.Policy{{Limit: 3, Every: time.Minute}}, clock)
+	})
+	if err := f.store.SetSetting(context.Background(), api.AdminKeySetting, adminKey); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.auth.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	path := "/_openatp/tenants/" + f.tenant.ID + "/stats"
+	for _, key := range []string{"guess-1", "guess-2", "guess-3"} {
+		checkError(t, f.admin(t, "GET", path, key, "", nil), 401, "Unauthorized")
+	}
+	r := f.admin(t, "GET", path, adminKey, "", nil)
+	checkError(t, r, 429, "TooManyRequests")
+	if r.header.Get("Retry-After") != "60" {
+		t.Errorf("Retry-After %q, want 60", r.header.Get("Retry-After"))
+	}
+	now = now.Add(time.Minute)
+	if r := f.admin(t, "GET", path, adminKey, "", nil); r.status != 200 {
+		t.Errorf("once the budget has room: %d %s", r.status, r.body)
+	}
 }

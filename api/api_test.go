@@ -57,6 +57,7 @@ func newFixtureOn(t testing.TB, configure func(*api.Config), tls bool) *fixture 
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { svc.Close() })
 	f := &fixture{store: store, auth: svc, dbPath: dbPath}
 	f.tenant = f.newTenant(t, "contoso.onmicrosoft.com")
 	f.app = f.newApp(t, f.tenant, "reader", openatp.PermMachineReadAll)
@@ -73,7 +74,7 @@ func newFixtureOn(t testing.TB, configure func(*api.Config), tls bool) *fixture 
 		Timestamp: time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)})
 	f.load(t, f.tenant, ms, ls)
 
-	cfg := api.Config{Store: store, Verifier: svc}
+	cfg := api.Config{Store: store, Verifier: svc, Settings: svc}
 	if configure != nil {
 		configure(&cfg)
 	}

@@ -21,7 +21,13 @@ var statusOf = map[openatp.Kind]int{
 	openatp.Conflict:        http.StatusConflict,
 	openatp.TooManyRequests: http.StatusTooManyRequests,
 	openatp.Unavailable:     http.StatusServiceUnavailable,
+	openatp.Canceled:        StatusClientClosedRequest,
 }
+
+// StatusClientClosedRequest is the status logged and counted for a request
+// whose client went away before its answer (nginx's and tsweb's 499): not a
+// failure of the server. Nobody reads the answer.
+const StatusClientClosedRequest = 499
 
 // defaultCode is the MDE error code of a kind when the error names none.
 var defaultCode = map[openatp.Kind]string{
@@ -33,6 +39,7 @@ var defaultCode = map[openatp.Kind]string{
 	openatp.Conflict:        "Conflict",
 	openatp.TooManyRequests: "TooManyRequests",
 	openatp.Unavailable:     "ServiceUnavailable",
+	openatp.Canceled:        "ClientClosedRequest",
 }
 
 // writeError answers with the MDE error body
@@ -44,16 +51,37 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.As(err, &re) {
 		w.Header().Set("Retry-After", strconv.Itoa(re.after))
 	}
+	if errors.Is(err, errBodyTimeout) {
+		writeErrorBody(w, r, http.StatusRequestTimeout, "RequestTimeout", "The request body was not received in time.")
+		return
+	}
 	kind, code, msg := openatp.Internal, "", ""
 	var e *openatp.Error
 	if errors.As(err, &e) {
 		kind, code, msg = e.Kind, e.Code, e.Message
 	}
-	if errors.Is(err, context.DeadlineExceeded) && kind == openatp.Internal {
+	switch {
+	case errors.Is(err, context.Canceled):
+		kind = openatp.Canceled
+	case errors.Is(err, context.DeadlineExceeded) && kind == openatp.Internal:
 		kind = openatp.Unavailable
+	}
+	// A client that left makes whatever was running for it fail: that is
+	// its leaving, not a failure of the server.
+	if (kind == openatp.Internal || kind == openatp.Unavailable) && errors.Is(r.Context().Err(), context.Canceled) {
+		kind = openatp.Canceled
+	}
+	if kind == openatp.Canceled {
+		code, msg = "", "The client closed the request before its answer."
 	}
 	if code == "" {
 		code = defaultCode[kind]
+	}
+	if kind == openatp.Canceled {
+		if ri := infoOf(r); ri != nil && ri.logger != nil {
+			ri.logger.LogAttrs(r.Context(), slog.LevelDebug, "client went away",
+				slog.String("request_id", ri.id), slog.String("error", err.Error()))
+		}
 	}
 	if kind == openatp.Internal || kind == openatp.Unavailable {
 		if ri := infoOf(r); ri != nil && ri.logger != nil {

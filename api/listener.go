@@ -70,21 +70,28 @@ func (c *errConn) Write(p []byte) (int, error) {
 	if err != nil {
 		return c.Conn.Write(p)
 	}
-	msg := "The request is malformed: its request line, URL encoding or headers are not valid HTTP."
+	code, msg := "BadRequest", "The request is malformed: its request line, URL encoding or headers are not valid HTTP."
 	switch status {
 	case 431:
-		msg = "The request's header fields are too large."
+		code, msg = "RequestHeaderFieldsTooLarge", "The request's header fields are too large."
 	case 501:
-		msg = "Unsupported transfer encoding."
+		code, msg = "NotImplemented", "Unsupported transfer encoding: send the body as it is (Content-Length) or chunked."
+	case 505:
+		code, msg = "HTTPVersionNotSupported", "Unsupported HTTP version: use HTTP/1.1 or HTTP/2."
 	}
-	return c.answer(p, string(p[:eol]), status, msg, "refused by the HTTP parser")
+	return c.answerCode(p, string(p[:eol]), status, code, msg, "refused by the HTTP parser")
 }
 
 // answer writes, in place of net/http's plain-text refusal p, the status
-// line statusLine and the MDE error body, and logs the refusal.
+// line statusLine and the MDE error body with code BadRequest, and logs
+// the refusal.
 func (c *errConn) answer(p []byte, statusLine string, status int, msg, reason string) (int, error) {
+	return c.answerCode(p, statusLine, status, "BadRequest", msg, reason)
+}
+
+// answerCode is answer with another error code.
+func (c *errConn) answerCode(p []byte, statusLine string, status int, code, msg, reason string) (int, error) {
 	id := newRequestID()
-	code := "BadRequest"
 	body := make([]byte, 0, 256)
 	body = append(body, `{"error":{"code":`...)
 	body = wire.AppendString(body, code)

@@ -183,6 +183,12 @@ func writeMachinePage(w http.ResponseWriter, r *http.Request, view *readmodel.Vi
 	// Large pages (10,000 machines are ~9 MB) are streamed in pieces of
 	// streamChunk bytes: the answer is never held whole.
 	for i, s := range page {
+		if i%touchBatch == 0 { // the next batch's memory, while this one is written
+			if i == 0 {
+				view.Touch(page[:min(touchBatch, len(page))])
+			}
+			view.Touch(page[min(i+touchBatch, len(page)):min(i+2*touchBatch, len(page))])
+		}
 		if i > 0 {
 			b = append(b, ',')
 		}
@@ -226,6 +232,9 @@ func openCollection(b []byte, r *http.Request, entitySet string, count bool, tot
 
 // closeCollection ends a collection without a next link.
 var closeCollection = []byte("]}")
+
+// touchBatch is how many machines of a page View.Touch reads ahead.
+const touchBatch = 32
 
 // streamChunk is how much of a machine page is assembled before it is
 // written.

@@ -134,8 +134,12 @@ var (
 	odataVersion     = []string{"4.0"}
 )
 
-// baseURL is scheme://host of the request, as the client called it.
+// baseURL is scheme://host of the request, as the client called it, or
+// the public URL when one is configured.
 func baseURL(r *http.Request) string {
+	if ri := infoOf(r); ri != nil && ri.base != "" {
+		return ri.base
+	}
 	if r.TLS != nil {
 		return "https://" + r.Host
 	}

@@ -222,6 +222,16 @@ func TestMalformedRequests(t *testing.T) {
 		r := f.raw(t, "GET /api/users/a b/machines HTTP/1.1")
 		checkError(t, r, 400, "BadRequest")
 	})
+	for _, te := range []string{"gzip", "gzip, chunked", "compress"} {
+		t.Run("Transfer-Encoding: "+te, func(t *testing.T) {
+			r := f.raw(t, "POST /"+f.tenant.ID+"/oauth2/token HTTP/1.1\r\nTransfer-Encoding: "+te)
+			checkError(t, r, 501, "NotImplemented")
+		})
+	}
+	t.Run("header fields too large", func(t *testing.T) {
+		r := f.raw(t, "GET /healthz HTTP/1.1\r\nX-Big: "+strings.Repeat("a", 2<<20))
+		checkError(t, r, 431, "RequestHeaderFieldsTooLarge")
+	})
 }
 
 func checkError(t *testing.T, r response, status int, code string) {

@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"slices"
@@ -71,6 +72,9 @@ func writeCall(r *http.Request, authn *authenticator, limiter Limiter, endpoint 
 // readObject reads a JSON object body into its top-level properties.
 func readObject(r *http.Request) (map[string]json.RawMessage, error) {
 	b, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxWriteBody))
+	if errors.Is(err, errBodyTimeout) {
+		return nil, err
+	}
 	if err != nil {
 		return nil, openatp.CodedErrorf(openatp.Invalid, "InvalidRequestBody", "The request body is larger than %d bytes or was cut off.", maxWriteBody)
 	}

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strconv"
 	"sync"
@@ -19,7 +20,7 @@ import (
 //
 //	openatp_http_requests_total{route,code}           requests answered
 //	openatp_http_request_duration_seconds{route}      latency histogram
-//	openatp_store_errors_total{op,kind}               failed store calls of the API (not NotFound)
+//	openatp_store_errors_total{op,kind}               failed store calls of the API (not NotFound, not Canceled)
 //	openatp_limiter_errors_total                      rate-limiter calls that failed
 //	openatp_limiter_degraded                          1 while the shared limiter state is unreachable
 //
@@ -60,7 +61,7 @@ func newMetrics(cfg *Config) *metrics {
 			Buckets: latencyBuckets,
 		}, []string{"route"}),
 		storeErr: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "openatp_store_errors_total", Help: "Store calls of the API that failed (other than NotFound), by operation and error kind.",
+			Name: "openatp_store_errors_total", Help: "Store calls of the API that failed (other than NotFound and calls canceled by their client), by operation and error kind.",
 		}, []string{"op", "kind"}),
 		limitErr: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "openatp_limiter_errors_total", Help: "Rate-limiter calls that failed.",
@@ -147,13 +148,13 @@ func (m *metrics) handler() http.Handler {
 }
 
 // storeError counts a failed store call; NotFound is an answer, not a
-// failure.
-func (m *metrics) storeError(op string, err error) {
-	if err == nil {
+// failure, and Canceled is the caller leaving.
+func (m *metrics) storeError(ctx context.Context, op string, err error) {
+	if err == nil || errors.Is(ctx.Err(), context.Canceled) {
 		return
 	}
 	kind := openatp.KindOf(err)
-	if kind == openatp.NotFound {
+	if kind == openatp.NotFound || kind == openatp.Canceled {
 		return
 	}
 	m.storeErr.WithLabelValues(op, kind.String()).Inc()
@@ -168,43 +169,43 @@ type instrumentedStore struct {
 
 func (s *instrumentedStore) DataVersion(ctx context.Context) (uint64, error) {
 	v, err := s.Store.DataVersion(ctx)
-	s.m.storeError("DataVersion", err)
+	s.m.storeError(ctx, "DataVersion", err)
 	return v, err
 }
 
 func (s *instrumentedStore) ContentVersion(ctx context.Context, tenantID string) (uint64, error) {
 	v, err := s.Store.ContentVersion(ctx, tenantID)
-	s.m.storeError("ContentVersion", err)
+	s.m.storeError(ctx, "ContentVersion", err)
 	return v, err
 }
 
 func (s *instrumentedStore) Ping(ctx context.Context) error {
 	err := s.Store.Ping(ctx)
-	s.m.storeError("Ping", err)
+	s.m.storeError(ctx, "Ping", err)
 	return err
 }
 
 func (s *instrumentedStore) UserMachines(ctx context.Context, tenantID string, u openatp.UserRef) ([]openatp.Machine, error) {
 	ms, err := s.Store.UserMachines(ctx, tenantID, u)
-	s.m.storeError("UserMachines", err)
+	s.m.storeError(ctx, "UserMachines", err)
 	return ms, err
 }
 
 func (s *instrumentedStore) Snapshot(ctx context.Context, tenantID string, machine func(openatp.Machine) error, rel func(openatp.UserMachine) error) error {
 	err := s.Store.Snapshot(ctx, tenantID, machine, rel)
-	s.m.storeError("Snapshot", err)
+	s.m.storeError(ctx, "Snapshot", err)
 	return err
 }
 
 func (s *instrumentedStore) Groups(ctx context.Context, tenantID string) ([]openatp.DeviceGroup, error) {
 	gs, err := s.Store.Groups(ctx, tenantID)
-	s.m.storeError("Groups", err)
+	s.m.storeError(ctx, "Groups", err)
 	return gs, err
 }
 
 func (s *instrumentedStore) Roles(ctx context.Context, tenantID string) ([]openatp.Role, error) {
 	rs, err := s.Store.Roles(ctx, tenantID)
-	s.m.storeError("Roles", err)
+	s.m.storeError(ctx, "Roles", err)
 	return rs, err
 }
 

@@ -21,6 +21,7 @@ type requestInfo struct {
 	tenant  string
 	app     string
 	errCode string
+	base    string // scheme://host of the URLs written, when pinned (withPublicURL)
 }
 
 type infoKey struct{}

@@ -73,9 +73,17 @@ func addRoutes(mux *http.ServeMux, cfg Config) {
 
 	mux.Handle("GET /healthz", handleHealthz())
 	mux.Handle("GET /readyz", handleReadyz(cfg.Store, cfg.LimiterStatus))
-	mux.Handle("GET /metrics", cfg.metrics.handler())
+	mux.Handle("/", notFound())
+}
 
-	addAdminRoutes(mux, cfg.Store)
+// addAdminSurface lists the routes of the admin surface: the admin API and
+// /metrics, served on the public listeners or on a listener of their own
+// (Server.AdminHandler), with the health checks beside them.
+func addAdminSurface(mux *http.ServeMux, cfg Config) {
+	mux.Handle("GET /metrics", cfg.metrics.handler())
+	addAdminRoutes(mux, cfg)
+	mux.Handle("GET /healthz", handleHealthz())
+	mux.Handle("GET /readyz", handleReadyz(cfg.Store, cfg.LimiterStatus))
 	mux.Handle("/", notFound())
 }
 

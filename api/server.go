@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
+	"strings"
+	"time"
 
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/readmodel"
@@ -14,7 +16,15 @@ import (
 type Config struct {
 	Store    openatp.Store
 	Verifier Verifier
-	Logger   *slog.Logger
+	// Settings reads the deployment's settings (the admin key) from
+	// memory; auth.Service implements it. Without it the admin API
+	// refuses every call.
+	Settings Settings
+	// AuthFailures, if set, bounds failed admin-key attempts per client
+	// address (shared with the token endpoint's failed sign-ins): once an
+	// address's budget is used up, its admin calls get 429 unchecked.
+	AuthFailures FailureBudget
+	Logger       *slog.Logger
 	// Limiter applies rate limits per tenant, application and endpoint;
 	// nil means no limits.
 	Limiter Limiter
@@ -37,19 +47,31 @@ type Config struct {
 	NoIndex bool
 	// NoAccessLog turns off the log line written for every request.
 	NoAccessLog bool
+	// PublicURL, if set (scheme://host[:port]), is the base of every URL
+	// the API writes (@odata.context, @odata.nextLink) instead of the
+	// request's scheme and Host header.
+	PublicURL string
+	// BodyTimeout is the time a client has to send a request body once
+	// its headers are in (admin loads: this plus their size at 256 KiB/s);
+	// 0 means DefaultBodyTimeout.
+	BodyTimeout time.Duration
 
 	metrics *metrics // set by NewServer
 }
 
 // Server is the HTTP API.
 type Server struct {
-	mux     *http.ServeMux
-	logger  *slog.Logger
-	model   *readmodel.Model
-	own     bool // model is the server's own
-	metrics *metrics
+	mux      *http.ServeMux // everything: public routes and the admin surface
+	public   *http.ServeMux // the public routes only
+	adminMux *http.ServeMux // the admin surface: admin API, /metrics, health
+	logger   *slog.Logger
+	model    *readmodel.Model
+	own      bool // model is the server's own
+	metrics  *metrics
 
-	accessLog bool
+	accessLog   bool
+	bodyTimeout time.Duration
+	publicURL   string
 }
 
 // NewServer builds the API on cfg.
@@ -58,13 +80,23 @@ func NewServer(cfg Config) *Server {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	cfg.EndpointLimiters = maps.Clone(cfg.EndpointLimiters)
+	if cfg.BodyTimeout <= 0 {
+		cfg.BodyTimeout = DefaultBodyTimeout
+	}
 	cfg.metrics = newMetrics(&cfg) // instruments cfg.Store and the limiters
 	own := cfg.Model == nil
 	if own {
 		cfg.Model = readmodel.New(cfg.Store, readmodel.Options{Disabled: cfg.NoIndex, Logger: cfg.Logger})
 	}
-	s := &Server{mux: http.NewServeMux(), logger: cfg.Logger, model: cfg.Model, own: own, accessLog: !cfg.NoAccessLog, metrics: cfg.metrics}
-	addRoutes(s.mux, cfg)
+	s := &Server{mux: http.NewServeMux(), public: http.NewServeMux(), adminMux: http.NewServeMux(), logger: cfg.Logger,
+		model: cfg.Model, own: own, accessLog: !cfg.NoAccessLog, metrics: cfg.metrics,
+		bodyTimeout: cfg.BodyTimeout, publicURL: strings.TrimSuffix(cfg.PublicURL, "/")}
+	cfg.Store = refreshing{Store: cfg.Store, model: cfg.Model}
+	addRoutes(s.public, cfg)
+	addAdminSurface(s.adminMux, cfg)
+	s.mux.Handle("/", s.public)
+	s.mux.Handle("/_openatp/", s.adminMux)
+	s.mux.Handle("/metrics", s.adminMux)
 	return s
 }
 
@@ -72,13 +104,28 @@ func NewServer(cfg Config) *Server {
 // request ids, access log, metrics and panic recovery (the program mounts
 // the token issuer's routes so). Call it before serving; a pattern that
 // conflicts with a route of the API panics, as with http.ServeMux.
-func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
+func (s *Server) Handle(pattern string, h http.Handler) { s.public.Handle(pattern, h) }
 
-// Handler returns the server's handler. It serves HTTP and HTTPS alike
-// (HTTP/1.1 and HTTP/2): the URLs it writes start with https:// when the
-// request came over TLS (r.TLS), else http://.
-func (s *Server) Handler() http.Handler {
-	return withRequest(s.logger, s.accessLog, s.metrics.wrap(s.mux))
+// Handler returns the server's handler: the API, the routes mounted with
+// Handle, and the admin surface (the admin API and /metrics). It serves
+// HTTP and HTTPS alike (HTTP/1.1 and HTTP/2): the URLs it writes start
+// with https:// when the request came over TLS (r.TLS), else http://
+// (Config.PublicURL pins them).
+func (s *Server) Handler() http.Handler { return s.wrap(s.mux) }
+
+// PublicHandler is Handler without the admin surface: for a listener
+// other than loopback, when the admin API and /metrics are not to be
+// served there.
+func (s *Server) PublicHandler() http.Handler { return s.wrap(s.public) }
+
+// AdminHandler serves the admin surface alone — the admin API, /metrics,
+// /healthz and /readyz — for a listener of its own.
+func (s *Server) AdminHandler() http.Handler { return s.wrap(s.adminMux) }
+
+// wrap puts a mux behind the request ids, access log, body deadlines and
+// metrics.
+func (s *Server) wrap(mux *http.ServeMux) http.Handler {
+	return withRequest(s.logger, s.accessLog, withPublicURL(s.publicURL, withBodyDeadline(s.bodyTimeout, s.metrics.wrap(mux))))
 }
 
 // Warm builds the read model of a tenant now rather than on its first

@@ -10,9 +10,11 @@ package auth
 import (
 	"context"
 	"crypto/rsa"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -37,6 +39,10 @@ type Store interface {
 	// NotFound if none.
 	DirectoryUser(ctx context.Context, tenantID, userName string) (openatp.DirectoryUser, error)
 	openatp.KeyStore
+	// DataVersion changes whenever any process commits a write
+	// (openatp.Store.DataVersion): the service reloads what it keeps in
+	// memory when it moved.
+	DataVersion(ctx context.Context) (uint64, error)
 }
 
 // Options configures a Service. The zero value is usable.
@@ -51,6 +57,37 @@ type Options struct {
 	Logger *slog.Logger
 	// CacheSize bounds the cache of verified tokens; 0 means 100,000.
 	CacheSize int
+	// RefreshInterval is how often the service asks the store whether
+	// anything changed (its data version) and then reloads what the
+	// verifier keeps in memory: signing keys, trusted issuers, settings
+	// (the admin key). 0 means only on Refresh and on this service's own
+	// changes (Rotate, TrustIssuer): enough for a command that runs briefly.
+	// `openatp serve` polls every second; Close stops it.
+	RefreshInterval time.Duration
+	// LockoutThreshold is the number of failed password sign-ins of one
+	// user name after which it is locked (AADSTS50053); 0 means
+	// DefaultLockoutThreshold, a negative number turns lockout off.
+	LockoutThreshold int
+	// LockoutDuration is the first lockout period (it doubles with each
+	// lockout that follows, up to an hour); 0 means DefaultLockoutDuration.
+	LockoutDuration time.Duration
+	// PublicURL, if set (scheme://host[:port], no path), is the base of the
+	// issuer and every URL the identity endpoints write, instead of the
+	// request's scheme and Host header; its host is accepted in issuers as
+	// Hostnames are.
+	PublicURL string
+	// Failures, if set, bounds the failed sign-ins (wrong client secrets,
+	// passwords, unknown apps and tenants) per client address: once a
+	// client's budget is used up, its token requests are refused unchecked
+	// until the budget has room again.
+	Failures FailureBudget
+}
+
+// FailureBudget bounds failed attempts per key (a client address, from
+// ratelimit.AddressKey); *ratelimit.Failures implements it.
+type FailureBudget interface {
+	Exhausted(key string) (retryAfter time.Duration, exhausted bool)
+	Fail(key string)
 }
 
 // TokenLifetime is the lifetime of the tokens Mint issues.
@@ -59,25 +96,48 @@ const TokenLifetime = time.Hour
 // leeway is the clock skew tolerated on exp and nbf.
 const leeway = 60 * time.Second
 
-// reloadInterval is the shortest time between two key reloads caused by an
-// unknown kid.
-const reloadInterval = time.Second
-
 // Service mints and verifies tokens. It is safe for concurrent use.
+//
+// Verifying a token reads nothing from the store but, once per token, its
+// tenant after the signature checked out: the signing keys, the trusted
+// external issuers and the settings live in memory, reloaded when the
+// store's data version moves (Options.RefreshInterval, Refresh). A token
+// that cannot be valid costs a parse and a map look-up.
 type Service struct {
 	store     Store
 	now       func() time.Time
 	log       *slog.Logger
 	hostnames map[string]bool // lower-case extra issuer hosts
 
-	keys atomic.Pointer[keySet]
+	keys  atomic.Pointer[keySet]
+	trust atomic.Pointer[trustState]
 
-	reloadMu   sync.Mutex
-	lastReload time.Time
+	refreshMu sync.Mutex // serializes loads; guards version
+	version   uint64     // the store's data version keys and trust were loaded at
+
+	ctx    context.Context // the service's lifetime: Close cancels it
+	stop   context.CancelFunc
+	wg     sync.WaitGroup // the goroutines the service started (spawn)
+	goMu   sync.Mutex     // orders spawn and Close
+	closed bool
 
 	parser   *jwt.Parser // immutable once built
 	cache    tokenCache
 	external externalKeys
+
+	publicURL  string // Options.PublicURL without a trailing "/"
+	publicHost string // its host[:port]
+
+	lockouts *lockouts
+	hashing  *hashing
+	failures FailureBudget // nil: no budget
+}
+
+// trustState is what the verifier reads from memory besides the keys: the
+// trusted external issuers by issuer URL, and every setting by name.
+type trustState struct {
+	issuers  map[string]*ExternalIssuer
+	settings map[string]string
 }
 
 // New returns a Service using the signing keys of store. If the store has no
@@ -100,6 +160,14 @@ func New(ctx context.Context, store Store, opts Options) (*Service, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	if opts.PublicURL != "" {
+		u, err := url.Parse(opts.PublicURL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return nil, fmt.Errorf("auth: public URL %q is not scheme://host[:port]", opts.PublicURL)
+		}
+		s.publicURL, s.publicHost = u.Scheme+"://"+u.Host, u.Host
+		opts.Hostnames = append(slices.Clone(opts.Hostnames), u.Hostname())
+	}
 	for _, h := range opts.Hostnames {
 		h = strings.ToLower(hostOnly(strings.TrimSpace(h)))
 		if h != "" {
@@ -117,38 +185,152 @@ func New(ctx context.Context, store Store, opts Options) (*Service, error) {
 		size = 100_000
 	}
 	s.cache.init(size)
+	threshold, duration := opts.LockoutThreshold, opts.LockoutDuration
+	if threshold == 0 {
+		threshold = DefaultLockoutThreshold
+	}
+	if duration <= 0 {
+		duration = DefaultLockoutDuration
+	}
+	s.lockouts, s.hashing, s.failures = newLockouts(threshold, duration), newHashing(), opts.Failures
 
 	ks, err := s.loadKeys(ctx)
 	if err != nil {
 		return nil, err
 	}
 	if ks.signer == nil {
-		if err := s.addKey(ctx); err != nil {
+		if err := s.firstKey(ctx); err != nil {
 			return nil, err
-		}
-		if ks, err = s.loadKeys(ctx); err != nil {
-			return nil, err
-		}
-		if ks.signer == nil {
-			return nil, errors.New("auth: store returned no signing key after adding one")
 		}
 	}
-	s.keys.Store(ks)
+	if err := s.reload(ctx, true); err != nil {
+		return nil, err
+	}
+	if s.keys.Load().signer == nil {
+		return nil, errors.New("auth: store returned no signing key after adding one")
+	}
+	s.ctx, s.stop = context.WithCancel(context.Background())
+	if opts.RefreshInterval > 0 {
+		s.spawn(func() { s.refreshLoop(opts.RefreshInterval) })
+	}
 	return s, nil
 }
 
-// Rotate generates a new signing key and makes it the active one. Tokens
-// signed with older keys still verify, here and in every other process.
-func (s *Service) Rotate(ctx context.Context) error {
-	if err := s.addKey(ctx); err != nil {
-		return err
+// Close stops what the service runs in the background (the refresh of
+// its keys and settings, the external issuers' key fetches) and waits for
+// it. The service still verifies and mints afterwards, from what it holds.
+func (s *Service) Close() error {
+	s.goMu.Lock()
+	s.closed = true
+	s.goMu.Unlock()
+	s.stop()
+	s.wg.Wait()
+	return nil
+}
+
+// spawn runs f in a goroutine Close waits for; after Close it runs
+// nothing and reports false.
+func (s *Service) spawn(f func()) bool {
+	s.goMu.Lock()
+	defer s.goMu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.wg.Go(f)
+	return true
+}
+
+// Refresh reloads the signing keys, trusted issuers and settings if the
+// store's data version moved since they were loaded.
+func (s *Service) Refresh(ctx context.Context) error { return s.reload(ctx, false) }
+
+// reload loads keys, issuers and settings; unless force, only when the
+// data version moved. The version is read first, so that a write that
+// commits during the load moves it again for the next call.
+func (s *Service) reload(ctx context.Context, force bool) error {
+	s.refreshMu.Lock()
+	defer s.refreshMu.Unlock()
+	v, err := s.store.DataVersion(ctx)
+	if err != nil {
+		return fmt.Errorf("auth: read the data version: %w", err)
+	}
+	if !force && v == s.version {
+		return nil
 	}
 	ks, err := s.loadKeys(ctx)
 	if err != nil {
 		return err
 	}
+	settings, err := s.store.Settings(ctx, "")
+	if err != nil {
+		return fmt.Errorf("auth: load settings: %w", err)
+	}
+	ts := &trustState{issuers: map[string]*ExternalIssuer{}, settings: settings}
+	for name, v := range settings {
+		iss, ok := strings.CutPrefix(name, issuerSettingPrefix)
+		if !ok {
+			continue
+		}
+		var x ExternalIssuer
+		if err := json.Unmarshal([]byte(v), &x); err != nil {
+			s.log.Error("auth: unusable issuer trust", "issuer", iss, "error", err)
+			continue
+		}
+		ts.issuers[iss] = &x
+	}
+	if old := s.keys.Load(); ks.signer == nil && old != nil { // keep signing with what we have
+		ks.signer, ks.signKID = old.signer, old.signKID
+	}
+	if old := s.keys.Load(); old != nil && len(old.public) != len(ks.public) {
+		s.log.Info("auth: reloaded signing keys", "keys", len(ks.public), "active", ks.signKID)
+	}
 	s.keys.Store(ks)
+	s.trust.Store(ts)
+	s.version = v
 	return nil
+}
+
+// refreshLoop calls Refresh every interval until Close; a failure is
+// logged once until a refresh succeeds again.
+func (s *Service) refreshLoop(interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	failing := false
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-t.C:
+		}
+		ctx, cancel := context.WithTimeout(s.ctx, 10*time.Second)
+		err := s.Refresh(ctx)
+		cancel()
+		switch {
+		case err != nil && !failing && s.ctx.Err() == nil:
+			s.log.Warn("auth: cannot refresh signing keys and settings; verifying with those held", "error", err)
+			failing = true
+		case err == nil && failing:
+			s.log.Info("auth: signing keys and settings refreshed again")
+			failing = false
+		}
+	}
+}
+
+// Setting returns a setting of the store as of the last refresh (see
+// Options.RefreshInterval), without asking the store.
+func (s *Service) Setting(name string) (string, bool) {
+	v, ok := s.trust.Load().settings[name]
+	return v, ok
+}
+
+// Rotate generates a new signing key and makes it the active one. Tokens
+// signed with older keys still verify, here and in every other process
+// (there after its next refresh).
+func (s *Service) Rotate(ctx context.Context) error {
+	if err := s.addKey(ctx); err != nil {
+		return err
+	}
+	return s.reload(ctx, true)
 }
 
 // hostnameList returns Options.Hostnames, lower-case and sorted.
@@ -167,6 +349,51 @@ func (s *Service) ActiveKeyID() string { return s.keys.Load().signKID }
 // JWKS returns the public signing keys as a JSON Web Key Set document
 // ({"keys":[...]}). The slice is shared: callers must not modify it.
 func (s *Service) JWKS() []byte { return s.keys.Load().jwks }
+
+// firstKeySetting names the process that generates a deployment's first
+// signing key.
+const firstKeySetting = "signing_key_first"
+
+// firstKeyWait is how long a process waits for another one to store the
+// first signing key before it stores one of its own.
+const firstKeyWait = 30 * time.Second
+
+// firstKey makes the deployment's first signing key. Of processes starting
+// together on a new store, one generates it and the others wait for it, so
+// that all of them start with the same key: verifying reads keys from
+// memory only, and a token signed with a key another replica made a moment
+// ago would be refused until the next refresh. Should the generating
+// process die first, the others add keys of their own after firstKeyWait
+// (harmless: every stored key verifies).
+func (s *Service) firstKey(ctx context.Context) error {
+	claim := randomID()
+	owner, err := s.store.SetSettingIfAbsent(ctx, firstKeySetting, claim)
+	if err != nil {
+		return fmt.Errorf("auth: claim the first signing key: %w", err)
+	}
+	if owner == claim {
+		return s.addKey(ctx)
+	}
+	deadline := time.Now().Add(firstKeyWait)
+	for {
+		ks, err := s.loadKeys(ctx)
+		if err != nil {
+			return err
+		}
+		if ks.signer != nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			s.log.Warn("auth: the process that claimed the first signing key stored none; adding one")
+			return s.addKey(ctx)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
 
 // addKey generates a key and stores it as the active one.
 func (s *Service) addKey(ctx context.Context) error {
@@ -190,31 +417,7 @@ func (s *Service) loadKeys(ctx context.Context) (*keySet, error) {
 	return newKeySet(stored, s.log)
 }
 
-// publicKey returns the verification key of kid. On an unknown kid it
-// reloads the keys from the store (at most once per reloadInterval), since
-// another process may have rotated.
-func (s *Service) publicKey(ctx context.Context, kid string) (*rsa.PublicKey, error) {
-	if k := s.keys.Load().public[kid]; k != nil {
-		return k, nil
-	}
-	s.reloadMu.Lock()
-	defer s.reloadMu.Unlock()
-	if k := s.keys.Load().public[kid]; k != nil { // reloaded meanwhile
-		return k, nil
-	}
-	// Real time, not Options.Now: this limits load on the store.
-	if !s.lastReload.IsZero() && time.Since(s.lastReload) < reloadInterval {
-		return nil, nil
-	}
-	s.lastReload = time.Now()
-	ks, err := s.loadKeys(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if ks.signer == nil { // keep signing with what we have
-		ks.signer, ks.signKID = s.keys.Load().signer, s.keys.Load().signKID
-	}
-	s.keys.Store(ks)
-	s.log.Info("auth: reloaded signing keys", "keys", len(ks.public), "active", ks.signKID)
-	return ks.public[kid], nil
-}
+// publicKey returns the verification key of kid, or nil: from memory
+// only, so that a token naming an unknown kid costs no store read. A key
+// another process added is known after the next refresh.
+func (s *Service) publicKey(kid string) *rsa.PublicKey { return s.keys.Load().public[kid] }

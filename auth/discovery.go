@@ -65,7 +65,7 @@ func (h *handler) discoverInstance(w http.ResponseWriter, r *http.Request) error
 	var own bool
 	switch {
 	case slices.Contains(entraHosts, host):
-	case strings.EqualFold(name, hostOnly(r.Host)), h.svc.hostnames[name], isLoopback(name):
+	case strings.EqualFold(name, hostOnly(h.host(r))), h.svc.hostnames[name], isLoopback(name):
 		own = true
 	default:
 		return invalidInstance()
@@ -100,7 +100,7 @@ func (h *handler) discoverInstance(w http.ResponseWriter, r *http.Request) error
 	if own {
 		addOwn(host)
 	}
-	addOwn(strings.ToLower(r.Host))
+	addOwn(strings.ToLower(h.host(r)))
 	for _, n := range h.svc.hostnameList() {
 		addOwn(n)
 	}
@@ -135,7 +135,7 @@ func (h *handler) userRealm(w http.ResponseWriter, r *http.Request) error {
 	if i := strings.LastIndexByte(upn, '@'); i >= 0 {
 		domain = strings.ToLower(upn[i+1:])
 	}
-	ans := userRealm{Ver: "1.0", AccountType: "Unknown", CloudInstanceName: cloudInstanceName(r.Host)}
+	ans := userRealm{Ver: "1.0", AccountType: "Unknown", CloudInstanceName: cloudInstanceName(h.host(r))}
 	managed, err := h.managedDomain(r, upn, domain)
 	if err != nil {
 		return err

@@ -141,13 +141,7 @@ func TestOpenIDConfigGrantTypes(t *testing.T) {
 // The password grant answers with the user's ID token and client_info, as
 // MSAL expects of a sign-in: on v2 when openid is asked, always on v1.
 func TestPasswordGrantIDToken(t *testing.T) {
-	st := newMemStore()
-	h, err := HashPassword("pw")
-	if err != nil {
-		t.Fatal(err)
-	}
-	st.users[tenantB][0].PasswordHash = h
-	st.apps[1].Scopes = []string{"Machine.Read"}
+	st := signInStore(t, "pw")
 	svc := newService(t, st, Options{})
 	srv := httptest.NewServer(NewHandler(svc, nil))
 	defer srv.Close()

@@ -2,17 +2,20 @@ package auth
 
 import (
 	"context"
+	"crypto"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"log/slog"
+	"io"
+	"net/http"
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
-	"github.com/MicahParks/keyfunc/v3"
+	"github.com/MicahParks/jwkset"
 	"github.com/golang-jwt/jwt/v5"
-	"golang.org/x/time/rate"
 
 	"github.com/openatp/openatp"
 )
@@ -62,8 +65,11 @@ func (s *Service) TrustIssuer(ctx context.Context, x ExternalIssuer) error {
 	// tenant replaces it, so the owner read back here cannot change before
 	// the SetSetting below.
 	v, err := s.store.SetSettingIfAbsent(ctx, name, string(b))
-	if err != nil || v == string(b) {
+	if err != nil {
 		return err
+	}
+	if v == string(b) {
+		return s.reload(ctx, true)
 	}
 	var old ExternalIssuer
 	if err := json.Unmarshal([]byte(v), &old); err != nil {
@@ -77,67 +83,181 @@ func (s *Service) TrustIssuer(ctx context.Context, x ExternalIssuer) error {
 		return openatp.CodedErrorf(openatp.Conflict, "Conflict",
 			"issuer %q is already trusted by tenant %s: an issuer is trusted by one tenant", clip(x.Issuer), owner)
 	}
-	return s.store.SetSetting(ctx, name, string(b))
+	if err := s.store.SetSetting(ctx, name, string(b)); err != nil {
+		return err
+	}
+	return s.reload(ctx, true)
 }
 
-// externalKeys holds one keyfunc per JWKS URL: keys are fetched once,
-// cached, and fetched again (rate-limited) when a token names an unknown kid.
+// Keys of external issuers. Each JWKS URL has one key set, fetched on
+// first use, again every externalRefresh by a goroutine of the service,
+// and at once when a token names a kid the set lacks (at most every
+// unknownKidInterval, so that tokens with made-up kids cannot make the
+// server hammer the issuer). A fetch runs in a goroutine of the service,
+// under its own deadline (externalFetchTimeout), never under a lock or a
+// request's context: requests that need the set wait for the fetch in
+// flight (one per set at a time) or their own end, whichever comes
+// first. Close stops the goroutines.
+const (
+	externalRefresh      = time.Hour
+	unknownKidInterval   = 10 * time.Second
+	externalFetchTimeout = 10 * time.Second
+	maxJWKSBytes         = 1 << 20
+)
+
+// externalKeys holds the key set of each JWKS URL.
 type externalKeys struct {
-	mu  sync.Mutex
-	kfs map[string]keyfunc.Keyfunc
+	mu   sync.Mutex // guards sets; never held across the network
+	sets map[string]*jwksSet
 }
 
-func (e *externalKeys) get(ctx context.Context, log *slog.Logger, jwksURL string) (keyfunc.Keyfunc, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if kf, ok := e.kfs[jwksURL]; ok {
-		return kf, nil
+// jwksSet is the key set of one JWKS URL.
+type jwksSet struct {
+	url  string
+	keys atomic.Pointer[map[string]externalKey] // by kid; nil until fetched
+
+	mu          sync.Mutex
+	fetching    chan struct{} // closed when the fetch in flight ends; nil if none
+	lastUnknown time.Time     // start of the last fetch for an unknown kid
+	err         error         // of the last fetch, if it failed
+}
+
+// externalKey is a public key of a JWKS, with its alg, if it names one.
+type externalKey struct {
+	key any
+	alg string
+}
+
+// set returns the key set of jwksURL, made (not fetched) on first use; its
+// hourly refresh starts with it.
+func (s *Service) set(jwksURL string) *jwksSet {
+	s.external.mu.Lock()
+	defer s.external.mu.Unlock()
+	if ks := s.external.sets[jwksURL]; ks != nil {
+		return ks
 	}
-	kf, err := keyfunc.NewDefaultOverrideCtx(context.WithoutCancel(ctx), []string{jwksURL}, keyfunc.Override{
-		HTTPTimeout: 10 * time.Second,
-		// A token naming an unknown kid fetches the set again, at most
-		// every 10 s. RateLimitWaitMax bounds the wait for that budget
-		// and the fetch together (jwkset runs both under one deadline): a
-		// request waits only when the budget comes back within it (the
-		// limiter refuses at once otherwise), and the fetch has the rest.
-		// It was 1 ms, which failed every fetch on a busy machine.
-		RefreshUnknownKID: rate.NewLimiter(rate.Every(10*time.Second), 1),
-		RateLimitWaitMax:  3 * time.Second,
-		RefreshErrorHandlerFunc: func(u string) func(context.Context, error) {
-			return func(ctx context.Context, err error) {
-				log.Warn("auth: cannot refresh an external issuer's keys", "jwks_url", u, "error", err)
+	ks := &jwksSet{url: jwksURL}
+	if s.external.sets == nil {
+		s.external.sets = map[string]*jwksSet{}
+	}
+	s.external.sets[jwksURL] = ks
+	s.spawn(func() {
+		t := time.NewTicker(externalRefresh)
+		defer t.Stop()
+		for {
+			select {
+			case <-s.ctx.Done():
+				return
+			case <-t.C:
+				s.fetch(ks, false)
 			}
-		},
+		}
 	})
-	if err != nil {
-		return nil, err
-	}
-	if e.kfs == nil {
-		e.kfs = map[string]keyfunc.Keyfunc{}
-	}
-	e.kfs[jwksURL] = kf
-	return kf, nil
+	return ks
 }
 
-// externalIssuer returns the trust of the token's unverified issuer, if
-// any tenant trusts it.
-func (s *Service) externalIssuer(ctx context.Context, raw string) (*ExternalIssuer, error) {
-	var c jwt.RegisteredClaims
-	if _, _, err := jwt.NewParser().ParseUnverified(raw, &c); err != nil || c.Issuer == "" {
-		return nil, nil // not ours to judge: the built-in checks will say why
+// fetch starts a fetch of the set unless one is in flight, and returns a
+// channel closed when the fetch in flight ends. For an unknown kid
+// (unknownKid), a set fetched before is fetched again at most every
+// unknownKidInterval: fetch then returns nil.
+func (s *Service) fetch(ks *jwksSet, unknownKid bool) <-chan struct{} {
+	ks.mu.Lock()
+	defer ks.mu.Unlock()
+	if ks.fetching != nil {
+		return ks.fetching
 	}
-	v, err := s.store.Setting(ctx, issuerSettingPrefix+c.Issuer)
-	if openatp.IsKind(err, openatp.NotFound) {
-		return nil, nil
+	if unknownKid && ks.keys.Load() != nil {
+		if time.Since(ks.lastUnknown) < unknownKidInterval {
+			return nil
+		}
+		ks.lastUnknown = time.Now()
 	}
+	done := make(chan struct{})
+	ks.fetching = done
+	started := s.spawn(func() {
+		ctx, cancel := context.WithTimeout(s.ctx, externalFetchTimeout)
+		keys, err := fetchJWKS(ctx, ks.url)
+		cancel()
+		if err != nil {
+			s.log.Warn("auth: cannot fetch an external issuer's keys", "jwks_url", ks.url, "error", err)
+		} else {
+			ks.keys.Store(&keys)
+		}
+		ks.mu.Lock()
+		ks.err, ks.fetching = err, nil
+		ks.mu.Unlock()
+		close(done)
+	})
+	if !started { // closed: no more fetches
+		ks.err, ks.fetching = errors.New("auth: the service is closed"), nil
+		close(done)
+	}
+	return done
+}
+
+// key returns the key of kid from the set of jwksURL, fetching the set if
+// it lacks kid (see fetch). An empty kid gives every key of the set. It
+// waits for a fetch as long as ctx lets it.
+func (s *Service) key(ctx context.Context, jwksURL, kid string) (map[string]externalKey, error) {
+	ks := s.set(jwksURL)
+	if m := ks.keys.Load(); m != nil {
+		if _, ok := (*m)[kid]; ok || kid == "" {
+			return *m, nil
+		}
+	}
+	if done := s.fetch(ks, true); done != nil {
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return nil, &openatp.Error{Kind: openatp.Canceled, Message: "waiting for an issuer's keys", Err: ctx.Err()}
+		}
+	}
+	m := ks.keys.Load()
+	if m == nil { // never fetched
+		ks.mu.Lock()
+		err := ks.err
+		ks.mu.Unlock()
+		return nil, &openatp.Error{Kind: openatp.Unavailable, Message: "cannot fetch the keys of the token's issuer", Err: err}
+	}
+	return *m, nil
+}
+
+// fetchJWKS gets and reads a JWKS document: its signature keys by kid
+// (keys of other types, or for encryption, are skipped).
+func fetchJWKS(ctx context.Context, jwksURL string) (map[string]externalKey, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, jwksURL, nil)
 	if err != nil {
 		return nil, err
 	}
-	var x ExternalIssuer
-	if err := json.Unmarshal([]byte(v), &x); err != nil {
-		return nil, fmt.Errorf("auth: stored issuer trust %q: %w", c.Issuer, err)
+	req.Header.Set("Accept", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
 	}
-	return &x, nil
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: status %d", jwksURL, res.StatusCode)
+	}
+	var doc jwkset.JWKSMarshal
+	if err := json.NewDecoder(io.LimitReader(res.Body, maxJWKSBytes)).Decode(&doc); err != nil {
+		return nil, fmt.Errorf("GET %s: not a JWKS: %w", jwksURL, err)
+	}
+	keys := make(map[string]externalKey, len(doc.Keys))
+	for _, m := range doc.Keys {
+		if m.USE == jwkset.UseEnc {
+			continue
+		}
+		jwk, err := jwkset.NewJWKFromMarshal(m, jwkset.JWKMarshalOptions{}, jwkset.JWKValidateOptions{})
+		if err != nil {
+			continue // a key type openatp does not verify with
+		}
+		k := jwk.Key()
+		if pk, ok := k.(interface{ Public() crypto.PublicKey }); ok {
+			k = pk.Public()
+		}
+		keys[m.KID] = externalKey{key: k, alg: m.ALG.String()}
+	}
+	return keys, nil
 }
 
 // verifyExternal verifies a token of a trusted external issuer and maps it
@@ -145,19 +265,30 @@ func (s *Service) externalIssuer(ctx context.Context, raw string) (*ExternalIssu
 // "scope" (Keycloak and others) makes it delegated, "roles" carries
 // application permissions, "groups" the user's groups.
 func (s *Service) verifyExternal(ctx context.Context, raw string, x *ExternalIssuer) (*cacheEntry, error) {
-	kf, err := s.external.get(ctx, s.log, x.JWKSURL)
-	if err != nil {
-		return nil, &openatp.Error{Kind: openatp.Unavailable, Message: "cannot fetch the keys of issuer " + x.Issuer, Err: err}
-	}
 	var c tokenClaims
 	p := jwt.NewParser(jwt.WithValidMethods(externalAlgs), jwt.WithIssuer(x.Issuer), jwt.WithLeeway(leeway),
 		jwt.WithExpirationRequired(), jwt.WithTimeFunc(s.now))
 	tok, err := p.ParseWithClaims(raw, &c, func(t *jwt.Token) (any, error) {
-		k, err := kf.Keyfunc(t)
+		kid, _ := t.Header["kid"].(string)
+		alg, _ := t.Header["alg"].(string)
+		keys, err := s.key(ctx, x.JWKSURL, kid)
 		if err != nil {
-			return nil, unauthorized("invalid token: signing key not in the JWKS of issuer %s", x.Issuer)
+			return nil, err
 		}
-		return k, nil
+		if kid != "" {
+			k, ok := keys[kid]
+			if !ok || (k.alg != "" && k.alg != alg) {
+				return nil, unauthorized("invalid token: signing key %q is not in the JWKS of issuer %s", clip(kid), x.Issuer)
+			}
+			return k.key, nil
+		}
+		var set jwt.VerificationKeySet
+		for _, k := range keys {
+			if k.alg == "" || k.alg == alg {
+				set.Keys = append(set.Keys, k.key)
+			}
+		}
+		return set, nil
 	})
 	if err != nil {
 		return nil, tokenError(tok, &c, err)

@@ -28,15 +28,30 @@ type fakeIdP struct {
 	srv     *httptest.Server
 	keys    atomic.Pointer[[]any] // *rsa.PrivateKey or *ecdsa.PrivateKey, kid = index
 	fetches atomic.Int32
+
+	// gate, when set, holds each JWKS request until it is closed;
+	// entered gets a value as each request arrives.
+	gate     atomic.Pointer[chan struct{}]
+	entered  chan struct{}
+	inFlight atomic.Int32
+	maxIn    atomic.Int32 // the most requests in flight at once
 }
 
 func newFakeIdP(t *testing.T) *fakeIdP {
-	idp := &fakeIdP{}
+	idp := &fakeIdP{entered: make(chan struct{}, 100)}
 	rk, _ := rsa.GenerateKey(rand.Reader, 2048)
 	keys := []any{rk}
 	idp.keys.Store(&keys)
 	idp.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		idp.fetches.Add(1)
+		n := idp.inFlight.Add(1)
+		defer idp.inFlight.Add(-1)
+		for m := idp.maxIn.Load(); n > m && !idp.maxIn.CompareAndSwap(m, n); m = idp.maxIn.Load() {
+		}
+		if g := idp.gate.Load(); g != nil {
+			idp.entered <- struct{}{}
+			<-*g
+		}
 		var out []map[string]string
 		for i, k := range *idp.keys.Load() {
 			kid := "k" + string(rune('0'+i))

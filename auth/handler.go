@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
@@ -11,11 +12,19 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/ratelimit"
 )
+
+// statusClientClosedRequest is the status of a request whose client went
+// away before its answer (as api.StatusClientClosedRequest).
+const statusClientClosedRequest = 499
 
 // maxBodyBytes caps the body of a token request.
 const maxBodyBytes = 64 << 10
@@ -118,6 +127,18 @@ type oauthError struct {
 	code        string // "invalid_request", "invalid_client", ...
 	aadsts      int
 	description string
+	retryAfter  time.Duration // > 0: sent as Retry-After
+}
+
+// failedSignIn reports whether the error refuses credentials a client
+// presented (a secret, a password, an app or tenant that does not exist):
+// those count against the client address's failure budget.
+func (e *oauthError) failedSignIn() bool {
+	switch e.aadsts {
+	case 7000215, 700016, 90002, 50126, 50053:
+		return true
+	}
+	return false
 }
 
 func (e *oauthError) Error() string { return e.code + ": " + e.description }
@@ -149,6 +170,14 @@ func (h *handler) tokenResponse(r *http.Request, version int) (*tokenResponse, e
 		return nil, oauthErr(http.StatusBadRequest, "invalid_request", 900561,
 			"The endpoint only accepts POST requests. Received a %s request.", r.Method)
 	}
+	if h.svc.failures != nil {
+		if retry, ex := h.svc.failures.Exhausted(ratelimit.AddressKey(r.RemoteAddr)); ex {
+			e := oauthErr(http.StatusTooManyRequests, "temporarily_unavailable", 50053,
+				"Sign-in was blocked because it came from an IP address with too many failed sign-ins. Retry in %d seconds.", retrySeconds(retry))
+			e.retryAfter = retry
+			return nil, e
+		}
+	}
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "application/x-www-form-urlencoded" {
 		return nil, oauthErr(http.StatusBadRequest, "invalid_request", 900144,
@@ -161,6 +190,9 @@ func (h *handler) tokenResponse(r *http.Request, version int) (*tokenResponse, e
 		if errors.As(err, &tooBig) {
 			return nil, oauthErr(http.StatusBadRequest, "invalid_request", 900144,
 				"The request body is larger than %d bytes.", maxBodyBytes)
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) { // the server's body deadline
+			return nil, oauthErr(http.StatusRequestTimeout, "invalid_request", 900144, "The request body was not received in time.")
 		}
 		return nil, oauthErr(http.StatusBadRequest, "invalid_request", 900144, "The request body could not be read.")
 	}
@@ -180,7 +212,7 @@ func (h *handler) tokenResponse(r *http.Request, version int) (*tokenResponse, e
 	if err != nil {
 		return nil, err
 	}
-	tr := &tokenRequest{r: r, tenant: t, version: version, baseURL: baseURL(r), form: form}
+	tr := &tokenRequest{r: r, tenant: t, version: version, baseURL: h.baseURL(r), form: form}
 
 	gt := form.Get("grant_type")
 	if gt == "" {
@@ -283,13 +315,9 @@ func (h *handler) password(tr *tokenRequest) (*tokenResponse, error) {
 	if pw == "" {
 		return nil, missingParam("password")
 	}
-	user, err := h.svc.store.DirectoryUser(tr.r.Context(), tr.tenant.ID, username)
-	if err != nil && !openatp.IsKind(err, openatp.NotFound) {
+	user, err := h.signIn(tr.r.Context(), tr.tenant.ID, username, pw)
+	if err != nil {
 		return nil, err
-	}
-	if err != nil || !CheckPassword(user.PasswordHash, pw) {
-		return nil, oauthErr(http.StatusBadRequest, "invalid_grant", 50126,
-			"Error validating credentials due to invalid username or password.")
 	}
 	if len(app.Scopes) == 0 {
 		return nil, oauthErr(http.StatusBadRequest, "invalid_grant", 65001,
@@ -390,7 +418,7 @@ func (h *handler) openIDConfig(w http.ResponseWriter, r *http.Request, version i
 	if err != nil {
 		return err
 	}
-	base := baseURL(r)
+	base := h.baseURL(r)
 	tb := base + "/" + t.ID
 	v := ""
 	if version == 2 {
@@ -415,7 +443,7 @@ func (h *handler) openIDConfig(w http.ResponseWriter, r *http.Request, version i
 		ClaimsSupported:                   []string{"sub", "iss", "aud", "exp", "iat", "nbf", "tid", "ver", "oid", "appid", "azp", "roles", "scp", "upn", "groups"},
 		GrantTypesSupported:               []string{"client_credentials", "password"},
 		TenantRegionScope:                 "WW",
-		CloudInstanceName:                 cloudInstanceName(r.Host),
+		CloudInstanceName:                 cloudInstanceName(h.host(r)),
 		CloudGraphHostName:                "graph.windows.net",
 		MSGraphHost:                       "graph.microsoft.com",
 	}
@@ -472,6 +500,13 @@ func (h *handler) keys(w http.ResponseWriter, r *http.Request) error {
 // *oauthError is logged and answered with a generic server error.
 func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var oe *oauthError
+	if !errors.As(err, &oe) && (openatp.IsKind(err, openatp.Canceled) || errors.Is(r.Context().Err(), context.Canceled)) {
+		// The client went away: not a failure of the server. Nobody
+		// reads this answer; the access log and metrics count a 499.
+		h.log.Debug("auth: client went away", "path", r.URL.Path, "err", err)
+		w.WriteHeader(statusClientClosedRequest)
+		return
+	}
 	if !errors.As(err, &oe) {
 		h.log.Error("auth: identity endpoint failed", "path", r.URL.Path, "err", err)
 		oe = oauthErr(http.StatusInternalServerError, "server_error", 50000,
@@ -500,11 +535,36 @@ func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		TraceID:       traceID,
 		CorrelationID: traceID,
 	}
+	if h.svc.failures != nil && oe.failedSignIn() {
+		h.svc.failures.Fail(ratelimit.AddressKey(r.RemoteAddr))
+	}
 	w.Header().Set("Cache-Control", "no-store, no-cache")
+	if oe.retryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(retrySeconds(oe.retryAfter)))
+	}
 	if oe.status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Basic realm="openatp"`)
 	}
 	writeJSON(w, oe.status, body)
+}
+
+// baseURL returns the base of the URLs a request is answered with: the
+// public URL when one is configured (Options.PublicURL), else
+// scheme://host of the request.
+func (h *handler) baseURL(r *http.Request) string {
+	if h.svc.publicURL != "" {
+		return h.svc.publicURL
+	}
+	return baseURL(r)
+}
+
+// host returns the host a request is answered as: the public URL's when
+// one is configured, else the request's Host header.
+func (h *handler) host(r *http.Request) string {
+	if h.svc.publicHost != "" {
+		return h.svc.publicHost
+	}
+	return r.Host
 }
 
 // baseURL returns scheme://host of a request. The scheme comes from the

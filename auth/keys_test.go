@@ -69,8 +69,13 @@ func TestConcurrentStartsAreHarmless(t *testing.T) {
 		wg.Go(func() { svcs[i] = newService(t, st, Options{}) })
 	}
 	wg.Wait()
-	// Every service verifies the tokens of every other, whichever key it
-	// signs with.
+	// After a refresh (serve runs one every second), every service
+	// verifies the tokens of every other, whichever key it signs with.
+	for _, s := range svcs {
+		if err := s.Refresh(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for _, a := range svcs {
 		srv := httptest.NewServer(NewHandler(a, nil))
 		tok := mintHTTP(t, srv)
@@ -112,9 +117,19 @@ func TestRotate(t *testing.T) {
 		}
 	}
 
-	// The other process learns the new key on its first token with the new
-	// kid, with one reload of the store.
+	// The other process learns the new key at its next refresh, with one
+	// reload of the store; until then the new kid is unknown to it, which
+	// costs no store read.
 	loads := st.loads()
+	if _, err := other.Verify(context.Background(), after, host); !openatp.IsKind(err, openatp.Unauthenticated) {
+		t.Fatalf("other process before its refresh: %v, want Unauthenticated", err)
+	}
+	if got := st.loads() - loads; got != 0 {
+		t.Errorf("%d key reloads for an unknown kid, want 0", got)
+	}
+	if err := other.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := other.Verify(context.Background(), after, host); err != nil {
 		t.Fatalf("other process rejects the rotated key: %v", err)
 	}
@@ -128,7 +143,8 @@ func TestRotate(t *testing.T) {
 		t.Errorf("other process rejects the old key: %v", err)
 	}
 
-	// Unknown kids reload at most once a second.
+	// Unknown kids never reload, and a refresh with nothing changed
+	// reloads nothing.
 	loads = st.loads()
 	for range 5 {
 		tok := makeToken(t, jwtRS256, svc.keys.Load().signer, map[string]any{"kid": "nope-" + randomID()}, goodClaims(srv.URL, time.Now()))
@@ -136,8 +152,41 @@ func TestRotate(t *testing.T) {
 			t.Fatalf("unknown kid: %v", err)
 		}
 	}
-	if got := st.loads() - loads; got > 1 {
-		t.Errorf("%d key reloads for 5 unknown kids within a second, want at most 1", got)
+	if err := other.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := st.loads() - loads; got != 0 {
+		t.Errorf("%d key reloads for 5 unknown kids and an idle refresh, want 0", got)
+	}
+}
+
+// A service with a RefreshInterval learns, by itself, a key another
+// process added; Close stops its refresher.
+func TestBackgroundRefresh(t *testing.T) {
+	st := newMemStore()
+	svc := newService(t, st, Options{RefreshInterval: 5 * time.Millisecond})
+	other := newService(t, st, Options{})
+	if err := other.Rotate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second) // a bound, not a measurement
+	for svc.keys.Load().public[other.ActiveKeyID()] == nil {
+		if time.Now().After(deadline) {
+			t.Fatal("the refresher did not load the rotated key")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if svc.ActiveKeyID() != other.ActiveKeyID() {
+		t.Errorf("signs with %s, want the newest active key %s", svc.ActiveKeyID(), other.ActiveKeyID())
+	}
+	svc.Close()
+	loads := st.loads()
+	if err := other.Rotate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond)
+	if got := st.loads() - loads; got != 1 { // other's own reload only
+		t.Errorf("%d key loads after Close, want 1 (the rotating service's)", got)
 	}
 }
 

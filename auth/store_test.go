@@ -22,7 +22,8 @@ type memStore struct {
 	users    map[string][]openatp.DirectoryUser // by tenant id
 	keys     []openatp.SigningKey               // newest first
 	settings map[string]string
-	keyLoads int // calls of SigningKeys
+	keyLoads int    // calls of SigningKeys
+	version  uint64 // bumped by every write of keys and settings
 }
 
 var _ Store = (*memStore)(nil)
@@ -82,7 +83,26 @@ func (m *memStore) AddSigningKey(_ context.Context, k openatp.SigningKey) error 
 		}
 	}
 	m.keys = append([]openatp.SigningKey{k}, m.keys...)
+	m.version++
 	return nil
+}
+
+func (m *memStore) DataVersion(context.Context) (uint64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.version, nil
+}
+
+func (m *memStore) Settings(_ context.Context, prefix string) (map[string]string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := map[string]string{}
+	for k, v := range m.settings {
+		if strings.HasPrefix(k, prefix) {
+			out[k] = v
+		}
+	}
+	return out, nil
 }
 
 func (m *memStore) Setting(_ context.Context, name string) (string, error) {
@@ -105,6 +125,7 @@ func (m *memStore) SetSettingIfAbsent(_ context.Context, name, value string) (st
 		m.settings = map[string]string{}
 	}
 	m.settings[name] = value
+	m.version++
 	return value, nil
 }
 
@@ -115,6 +136,7 @@ func (m *memStore) SetSetting(_ context.Context, name, value string) error {
 		m.settings = map[string]string{}
 	}
 	m.settings[name] = value
+	m.version++
 	return nil
 }
 
@@ -187,5 +209,6 @@ func newService(tb testing.TB, st Store, opts Options) *Service {
 	if err != nil {
 		tb.Fatalf("New: %v", err)
 	}
+	tb.Cleanup(func() { s.Close() })
 	return s
 }

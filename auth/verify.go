@@ -2,6 +2,8 @@ package auth
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -70,30 +72,36 @@ func (s *Service) Verify(ctx context.Context, raw, requestHost string) (*openatp
 
 // verify checks everything about a token that does not depend on the time
 // or the request host (the parser checks the time too, with the same rules
-// as cacheEntry.check).
+// as cacheEntry.check). It reads the token once without verifying it, to
+// learn its issuer, algorithm and key: a token of an issuer no tenant
+// trusts, of another algorithm than RS256, or naming a key this
+// deployment does not have is refused then, from memory, before any
+// signature check.
 func (s *Service) verify(ctx context.Context, raw string) (*cacheEntry, error) {
-	x, err := s.externalIssuer(ctx, raw)
+	issuers := s.trust.Load().issuers
+	h, iss, err := peek(raw, len(issuers) > 0)
 	if err != nil {
 		return nil, err
 	}
-	if x != nil {
+	if h.Crit != nil {
+		return nil, errCrit
+	}
+	if x := issuers[iss]; x != nil && iss != "" {
 		return s.verifyExternal(ctx, raw, x)
 	}
+	if h.Alg != "RS256" {
+		return nil, unauthorized("invalid token: signing algorithm %q is not accepted, only RS256", clip(h.Alg))
+	}
+	kid := h.Kid
+	if kid == "" {
+		return nil, unauthorized("invalid token: the header has no kid")
+	}
+	key := s.publicKey(kid)
+	if key == nil {
+		return nil, unauthorized("invalid token: signing key %q is not in this issuer's JWKS", clip(kid))
+	}
 	var c tokenClaims
-	tok, err := s.parser.ParseWithClaims(raw, &c, func(t *jwt.Token) (any, error) {
-		kid, _ := t.Header["kid"].(string)
-		if kid == "" {
-			return nil, unauthorized("invalid token: the header has no kid")
-		}
-		k, err := s.publicKey(ctx, kid)
-		if err != nil { // a store failure, not a bad token
-			return nil, &openatp.Error{Kind: openatp.KindOf(err), Message: "cannot load the signing keys", Err: err}
-		}
-		if k == nil {
-			return nil, unauthorized("invalid token: signing key %q is not in this issuer's JWKS", kid)
-		}
-		return k, nil
-	})
+	tok, err := s.parser.ParseWithClaims(raw, &c, func(*jwt.Token) (any, error) { return key, nil })
 	if err != nil {
 		return nil, tokenError(tok, &c, err)
 	}
@@ -170,7 +178,7 @@ func tokenError(tok *jwt.Token, c *tokenClaims, err error) error {
 		return oe
 	}
 	if errors.Is(err, jwt.ErrTokenMalformed) {
-		return unauthorized("invalid token: malformed (%v)", err)
+		return unauthorized("invalid token: malformed (%v)", clipError(err))
 	}
 	if tok != nil && tok.Header != nil {
 		if alg, _ := tok.Header["alg"].(string); alg != "RS256" {
@@ -187,8 +195,50 @@ func tokenError(tok *jwt.Token, c *tokenClaims, err error) error {
 	case errors.Is(err, jwt.ErrTokenNotValidYet) && c.NotBefore != nil:
 		return errNotYet(c.NotBefore.Time)
 	}
-	return unauthorized("invalid token: %v", err)
+	return unauthorized("invalid token: %v", clipError(err))
 }
+
+// tokenHeader is what verify reads of a token's header before checking it.
+type tokenHeader struct {
+	Alg  string          `json:"alg"`
+	Kid  string          `json:"kid"`
+	Crit json.RawMessage `json:"crit"`
+}
+
+// errCrit refuses a token whose header has a crit parameter: it names
+// extensions the recipient must understand (RFC 7515 §4.1.11), and openatp
+// understands none.
+var errCrit = unauthorized("invalid token: the header's crit parameter names extensions this service does not understand")
+
+// peek reads a compact JWS's header, and its claims' issuer when iss is
+// asked for, without checking anything: the least work that tells which
+// key, if any, could verify it. The claims of a built-in token are read
+// by the parser afterwards, once its key is known.
+func peek(raw string, iss bool) (tokenHeader, string, error) {
+	var h tokenHeader
+	head, rest, ok := strings.Cut(raw, ".")
+	claims, _, ok2 := strings.Cut(rest, ".")
+	if !ok || !ok2 || strings.Count(rest, ".") != 1 {
+		return h, "", unauthorized("invalid token: malformed (not three dot-separated parts)")
+	}
+	b, err := base64.RawURLEncoding.DecodeString(head)
+	if err != nil || json.Unmarshal(b, &h) != nil {
+		return h, "", unauthorized("invalid token: malformed (the header is not base64url-encoded JSON with string alg and kid)")
+	}
+	if !iss {
+		return h, "", nil
+	}
+	var c struct {
+		Iss string `json:"iss"`
+	}
+	if b, err = base64.RawURLEncoding.DecodeString(claims); err != nil || json.Unmarshal(b, &c) != nil {
+		return h, "", unauthorized("invalid token: malformed (the claims are not base64url-encoded JSON)")
+	}
+	return h, c.Iss, nil
+}
+
+// clipError is the text of err, clipped: parse errors may quote the input.
+func clipError(err error) string { return clip(err.Error()) }
 
 // parseIssuer splits an issuer of ours into its tenant and its lower-case
 // host name (without port).

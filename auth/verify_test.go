@@ -157,6 +157,10 @@ func TestVerifyRejectsHostileTokens(t *testing.T) {
 		{"unknown tenant", rs(with(good, "tid", "deadbeef-0000-4000-8000-000000000000", "iss", base+"/deadbeef-0000-4000-8000-000000000000/")), host, "does not exist"},
 		{"tenant by name", rs(with(good, "tid", nameA, "iss", base+"/"+nameA+"/")), host, "does not exist"},
 		{"no client", rs(with(good, "appid", nil)), host, "no appid or azp"},
+		{"crit header, validly signed", makeToken(t, jwt.SigningMethodRS256, key, map[string]any{"kid": kid, "crit": []string{"exp"}}, good), host, "crit"},
+		{"crit header naming an extension", makeToken(t, jwt.SigningMethodRS256, key, map[string]any{"kid": kid, "crit": []string{"x-openatp"}, "x-openatp": 1}, good), host, "crit"},
+		{"40 KB kid is clipped", makeToken(t, jwt.SigningMethodRS256, foreign, map[string]any{"kid": strings.Repeat("k", 40<<10)}, good), host, "kkk..."},
+		{"40 KB of garbage is clipped", strings.Repeat("x", 40<<10) + ".e30.x", host, "malformed"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -170,6 +174,9 @@ func TestVerifyRejectsHostileTokens(t *testing.T) {
 			}
 			if !strings.Contains(oe.Message, tt.want) {
 				t.Errorf("message %q does not mention %q", oe.Message, tt.want)
+			}
+			if len(oe.Message) > 300 {
+				t.Errorf("message of %d bytes: caller-supplied text is not clipped", len(oe.Message))
 			}
 		})
 	}
@@ -316,5 +323,26 @@ func TestHostOnly(t *testing.T) {
 		if got := hostOnly(in); got != want {
 			t.Errorf("hostOnly(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// BenchmarkVerifyGarbage is the cost of refusing a token of a key the
+// deployment does not have: a parse of the header and a map look-up, no
+// store read and no signature check.
+func BenchmarkVerifyGarbage(b *testing.B) {
+	svc := newService(b, newMemStore(), Options{})
+	toks := make([]string, 1024)
+	for i := range toks {
+		toks[i] = b64([]byte(`{"alg":"RS256","typ":"JWT","kid":"`+randomID()+`"}`)) + "." +
+			b64([]byte(`{"iss":"https://idp.example/`+randomID()+`/","exp":4102444800}`)) + "." + b64(make([]byte, 256))
+	}
+	ctx := context.Background()
+	i := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := svc.Verify(ctx, toks[i%len(toks)], "api.example"); err == nil {
+			b.Fatal("accepted")
+		}
+		i++
 	}
 }

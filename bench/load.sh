@@ -120,7 +120,7 @@ P1=$(sed -n '3p' "$OUT/users.lua" | tr -d ' ",')
 PORTS=()
 for r in $(seq 0 $((REPLICAS - 1))); do
   P=$((PORT + 2 * r)); PORTS+=("$P")
-  "$OUT/openatp" serve --data "$DATA" --db "$DBARG" --addr "127.0.0.1:$P" --tls-addr "" --rate-limit "${RATE_LIMIT:-off}" --access-log=${ACCESS_LOG:-false} \
+  "$OUT/openatp" serve --data "$DATA" --db "$DBARG" --addr "127.0.0.1:$P" --tls-addr "" --rate-limit "${RATE_LIMIT:-off}" --access-log=${ACCESS_LOG:-false} --log-level "${LOG_LEVEL:-info}" \
     --index-memory "${INDEX_MEMORY:-8GiB}" >"$OUT/serve$r.out" 2>"$OUT/serve$r.log" &
   SERVERS+=($!)
 done

@@ -37,7 +37,7 @@ func (d *decoder) alert(b []byte, a *openatp.Alert) error {
 		}
 		name := wire.AlertProperties[p]
 		if seen&(1<<p) != 0 {
-			return &fieldError{name, "appears twice in the record"}
+			return fieldErr(name, "appears twice in the record")
 		}
 		seen |= 1 << p
 		if wire.DerivedAlertProperty(name) {
@@ -100,7 +100,7 @@ func (d *decoder) alert(b []byte, a *openatp.Alert) error {
 	}
 	for _, p := range []int{wire.AID, wire.AMachineID, wire.ASeverity, wire.AStatus} {
 		if seen&(1<<p) == 0 {
-			return &fieldError{wire.AlertProperties[p], "is required"}
+			return fieldErr(wire.AlertProperties[p], "is required")
 		}
 	}
 	if err := a.Normalize(); err != nil {
@@ -121,7 +121,7 @@ func (d *decoder) numberOrString(field string) (*int64, error) {
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil {
-		return nil, &fieldError{field, "must be an integer or null, got " + strconv.Quote(clip(s))}
+		return nil, fieldErr(field, "must be an integer or null, got "+strconv.Quote(clip(s)))
 	}
 	return &n, nil
 }
@@ -136,14 +136,14 @@ func (d *decoder) list(field string, item func() error) error {
 		if err := d.lex.skip(0); err != nil {
 			return err
 		}
-		return &fieldError{field, "must be an array of objects or null"}
+		return fieldErr(field, "must be an array of objects or null")
 	}
 	if d.lex.consume(']') {
 		return nil
 	}
 	for {
 		if d.lex.peek() != '{' {
-			return &fieldError{field, "must be an array of objects"}
+			return fieldErr(field, "must be an array of objects")
 		}
 		if err := item(); err != nil {
 			return err
@@ -173,7 +173,7 @@ func (d *decoder) account(field, nameProp string, u *openatp.AlertAccount) error
 		}
 		name := field + "." + props[i]
 		if seen&(1<<i) != 0 {
-			return &fieldError{name, "appears twice in the object"}
+			return fieldErr(name, "appears twice in the object")
 		}
 		seen |= 1 << i
 		var err error
@@ -185,7 +185,7 @@ func (d *decoder) account(field, nameProp string, u *openatp.AlertAccount) error
 		return err
 	})
 	if err == nil && seen&1 == 0 {
-		err = &fieldError{field + "." + nameProp, "is required"}
+		err = fieldErr(field+"."+nameProp, "is required")
 	}
 	return err
 }
@@ -200,7 +200,7 @@ func (d *decoder) comment(field string, c *openatp.AlertComment) error {
 		}
 		name := field + "." + wire.CommentProperties[i]
 		if seen&(1<<i) != 0 {
-			return &fieldError{name, "appears twice in the object"}
+			return fieldErr(name, "appears twice in the object")
 		}
 		seen |= 1 << i
 		var err error
@@ -229,7 +229,7 @@ func (d *decoder) evidence(field string, e *openatp.Evidence) error {
 		}
 		name := field + "." + wire.EvidenceProperties[i]
 		if seen&(1<<i) != 0 {
-			return &fieldError{name, "appears twice in the object"}
+			return fieldErr(name, "appears twice in the object")
 		}
 		seen |= 1 << i
 		var err error

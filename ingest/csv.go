@@ -29,23 +29,39 @@ type csvSource struct {
 	header int64
 }
 
-// lineLimiter fails a read once a line grows longer than max bytes, so
-// that encoding/csv never buffers an unbounded record.
+// lineLimiter fails a read once a line grows longer than max bytes, or a
+// record (a quoted field may span lines) longer than max bytes plus what
+// encoding/csv reads ahead, so that encoding/csv never buffers an
+// unbounded record. The reader sets recordStart after each record.
 type lineLimiter struct {
-	r    io.Reader
-	max  int
-	cur  int
-	line int64
+	r           io.Reader
+	max         int
+	cur         int
+	line        int64
+	read        int64 // bytes handed out
+	recordStart int64 // where the record being read starts (csv.Reader.InputOffset)
 }
 
-// errLongLine is returned by lineLimiter.
-type errLongLine struct{ line int64 }
+// csvReadAhead is the most encoding/csv reads beyond the end of a record
+// (its bufio.Reader's size).
+const csvReadAhead = 4096
+
+// errLongLine is returned by lineLimiter; record is set when a record of
+// several lines is too long.
+type errLongLine struct {
+	line   int64
+	record bool
+}
 
 func (e *errLongLine) Error() string { return "line too long" }
 
 func (l *lineLimiter) Read(p []byte) (int, error) {
 	n, err := l.r.Read(p)
 	for i, c := range p[:n] {
+		l.read++
+		if l.read-l.recordStart > int64(l.max)+csvReadAhead {
+			return i, &errLongLine{line: l.line + 1, record: true}
+		}
 		if c == '\n' {
 			l.cur = 0
 			l.line++
@@ -53,7 +69,7 @@ func (l *lineLimiter) Read(p []byte) (int, error) {
 		}
 		l.cur++
 		if l.cur > l.max {
-			return i, &errLongLine{l.line + 1}
+			return i, &errLongLine{line: l.line + 1}
 		}
 	}
 	return n, err
@@ -71,6 +87,7 @@ func newCSV(r *Reader) (*csvSource, error) {
 	if err != nil {
 		return nil, r.csvError(err)
 	}
+	lim.recordStart = cr.InputOffset()
 	line, _ := cr.FieldPos(0)
 	s.header = int64(line)
 	kind := r.kind
@@ -132,12 +149,18 @@ func newCSV(r *Reader) (*csvSource, error) {
 }
 
 func (r *Reader) csvError(err error) error {
-	if ll, ok := err.(*errLongLine); ok {
+	long := func(ll *errLongLine) error {
+		if ll.record {
+			return r.errorf(ll.line, "", true, "the record running on to this line is longer than %d bytes (the largest record accepted): a quoted field spans many lines", r.opts.MaxRecord)
+		}
 		return r.errorf(ll.line, "", true, "the line is longer than %d bytes (the largest record accepted)", r.opts.MaxRecord)
+	}
+	if ll, ok := err.(*errLongLine); ok {
+		return long(ll)
 	}
 	if pe, ok := err.(*csv.ParseError); ok {
 		if ll, ok := pe.Err.(*errLongLine); ok {
-			return r.errorf(ll.line, "", true, "the line is longer than %d bytes (the largest record accepted)", r.opts.MaxRecord)
+			return long(ll)
 		}
 		l := pe.StartLine
 		if l == 0 {
@@ -158,6 +181,7 @@ func (s *csvSource) next(r *Reader) (int64, error) {
 		if err != nil {
 			return 0, r.csvError(err)
 		}
+		s.lim.recordStart = s.r.InputOffset()
 		l, _ := s.r.FieldPos(0)
 		line := int64(l)
 		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
@@ -221,7 +245,7 @@ func (s *csvSource) machine(r *Reader, rec []string, m *openatp.Machine) error {
 			if v != "" {
 				n, e := strconv.ParseInt(v, 10, 64)
 				if e != nil {
-					err = &fieldError{name, fmt.Sprintf("%q is not an integer", clip(v))}
+					err = fieldErr(name, fmt.Sprintf("%q is not an integer", clip(v)))
 				} else {
 					m.OSBuild = &n
 				}
@@ -234,7 +258,7 @@ func (s *csvSource) machine(r *Reader, rec []string, m *openatp.Machine) error {
 			case "false":
 				m.IsAADJoined = openatp.Ptr(false)
 			default:
-				err = &fieldError{name, fmt.Sprintf("%q is not true or false", clip(v))}
+				err = fieldErr(name, fmt.Sprintf("%q is not true or false", clip(v)))
 			}
 		case "machineTags":
 			if v != "" {
@@ -245,10 +269,10 @@ func (s *csvSource) machine(r *Reader, rec []string, m *openatp.Machine) error {
 				r.dec.reset([]byte(v))
 				if m.IPAddresses, err = r.dec.ipAddresses(name); err == nil {
 					if err = r.dec.lex.end(); err != nil {
-						err = &fieldError{name, "must hold a JSON array of {ipAddress, macAddress, type, operationalStatus}"}
+						err = fieldErr(name, "must hold a JSON array of {ipAddress, macAddress, type, operationalStatus}")
 					}
 				} else if _, ok := err.(*syntaxError); ok {
-					err = &fieldError{name, "must hold a JSON array of {ipAddress, macAddress, type, operationalStatus}: " + err.Error()}
+					err = fieldErr(name, "must hold a JSON array of {ipAddress, macAddress, type, operationalStatus}: "+err.Error())
 				}
 			}
 		}

@@ -339,7 +339,7 @@ func (r *Reader) errorf(line int64, field string, syntax bool, format string, ar
 
 // wrap turns an error of a source or the decoder into an *Error.
 func (r *Reader) wrap(err error, line int64) error {
-	var fe *fieldError
+	var fe *openatp.FieldError
 	var se *syntaxError
 	var ie *Error
 	var pe *csv.ParseError
@@ -352,7 +352,7 @@ func (r *Reader) wrap(err error, line int64) error {
 		}
 		return ie
 	case errors.As(err, &fe):
-		return &Error{File: r.opts.Name, Line: line, Field: fe.field, Reason: fe.reason}
+		return &Error{File: r.opts.Name, Line: line, Field: fe.Field, Reason: fe.Reason}
 	case errors.As(err, &se):
 		return &Error{File: r.opts.Name, Line: line, Reason: se.msg, Syntax: true}
 	case errors.As(err, &pe):

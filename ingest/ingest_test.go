@@ -335,3 +335,39 @@ func FuzzReader(f *testing.F) {
 		}
 	})
 }
+
+// A quoted CSV field that runs on over many lines is bounded like a long
+// line: the record is refused once it passes the record limit, and never
+// read whole; a field of many lines within the limit is read.
+func TestCSVMultiLineFieldLimit(t *testing.T) {
+	const id = "1e5bc9d7e413ddd7902c2932e418702b84d0cc07"
+	field := func(lines, width int) string {
+		return `"` + strings.Repeat(strings.Repeat("a", width-1)+"\n", lines) + `"`
+	}
+	in := "id,osVersion\n" + id + "," + field(3000, 1000) + "\n" // 3 MB in one record, no line over 1 KB
+	lim := &countingReader{r: strings.NewReader(in)}
+	r := NewReader(lim, Options{Format: CSV})
+	err := r.Next()
+	var e *Error
+	if !errors.As(err, &e) || !e.Syntax || e.Line <= 2 || !strings.Contains(e.Reason, "longer than 1048576 bytes") {
+		t.Fatalf("a 3 MB record of 1 KB lines: %v", err)
+	}
+	if lim.n > 1<<20+64<<10 {
+		t.Errorf("read %d bytes of the input to refuse a record over 1 MiB", lim.n)
+	}
+	ms, _, _, _, err := readAll(t, "id,osVersion\n"+id+","+field(3, 100)+"\n", Options{Format: CSV})
+	if err != nil || len(ms) != 1 || len(*ms[0].OSVersion) != 300 {
+		t.Errorf("a field of 3 lines: %v", err)
+	}
+}
+
+type countingReader struct {
+	r io.Reader
+	n int
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += n
+	return n, err
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"strings"
 
 	"github.com/openatp/openatp"
 )
@@ -336,7 +335,8 @@ func produce(ctx context.Context, src Source, o *ImportOptions, full, free chan 
 }
 
 // storeError names the line of the record a store error is about, if it
-// says which (openatp.ItemError).
+// says which (openatp.ItemError), and its property, if it says which
+// (openatp.FieldError).
 func storeError(err error, c *chunk, file string) error {
 	var ie *Error
 	if errors.As(err, &ie) {
@@ -346,20 +346,14 @@ func storeError(err error, c *chunk, file string) error {
 	if !ok || c == nil || i < 0 || i >= c.len() {
 		return err
 	}
-	msg := err.Error()
+	out := &Error{File: file, Line: c.lines[i], Reason: err.Error()}
+	var fe *openatp.FieldError
 	var e *openatp.Error
-	if errors.As(err, &e) {
-		msg = e.Message
-	}
-	// Drop the store's "logon 3: ", "machine 3: " or "alert 3: " prefix.
-	if p, rest, ok := strings.Cut(msg, ": "); ok && (strings.HasPrefix(p, "logon ") || strings.HasPrefix(p, "machine ") || strings.HasPrefix(p, "alert ")) {
-		msg = rest
-	}
-	out := &Error{File: file, Line: c.lines[i], Reason: msg}
-	if f, rest, ok := strings.Cut(msg, ": "); ok && !strings.Contains(f, " ") {
-		out.Field, out.Reason = f, rest
-	} else if rest, ok := strings.CutPrefix(msg, "machineId "); ok {
-		out.Field, out.Reason = "machineId", "the tenant has no machine "+strings.TrimSuffix(rest, " not found")
+	switch {
+	case errors.As(err, &fe):
+		out.Field, out.Reason = fe.Field, fe.Reason
+	case errors.As(err, &e):
+		out.Reason = e.Message
 	}
 	return out
 }

@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -9,22 +10,24 @@ import (
 	"github.com/openatp/openatp/wire"
 )
 
-// fieldError is an invalid property of a record.
-type fieldError struct{ field, reason string }
+// fieldErr is an invalid property of a record.
+func fieldErr(field, reason string) *openatp.FieldError {
+	return &openatp.FieldError{Field: field, Reason: reason}
+}
 
-func (e *fieldError) Error() string { return e.field + ": " + e.reason }
-
-// fromNormalize turns an error of Machine.Normalize or Logon.Normalize,
-// whose message is "field: reason", into a fieldError.
+// fromNormalize returns the *openatp.FieldError of an error of
+// Machine.Normalize or Logon.Normalize.
 func fromNormalize(err error) error {
+	var fe *openatp.FieldError
+	if errors.As(err, &fe) {
+		return fe
+	}
 	msg := err.Error()
-	if e, ok := err.(*openatp.Error); ok {
+	var e *openatp.Error
+	if errors.As(err, &e) {
 		msg = e.Message
 	}
-	if f, r, ok := strings.Cut(msg, ": "); ok && !strings.Contains(f, " ") {
-		return &fieldError{f, r}
-	}
-	return &fieldError{"", msg}
+	return fieldErr("", msg)
 }
 
 // The properties of the Machine entity, in the documented order
@@ -68,7 +71,7 @@ var (
 // silently); anything else is skipped and counted as ignored.
 func (d *decoder) unknownProp(prefix string, key []byte, fold map[string]string) error {
 	if p, ok := fold[strings.ToLower(string(key))]; ok {
-		return &fieldError{prefix + string(key), "unknown property; did you mean " + strconv.Quote(p) + "? (names are case-sensitive)"}
+		return fieldErr(prefix+string(key), "unknown property; did you mean "+strconv.Quote(p)+"? (names are case-sensitive)")
 	}
 	d.ignored.add(prefix, key)
 	return d.lex.skip(0)
@@ -97,7 +100,7 @@ func (d *decoder) intern(field string) (string, error) {
 	}
 	b, err := d.lex.stringBytes()
 	if err == errUTF8 {
-		return "", &fieldError{field, "is not valid UTF-8"}
+		return "", fieldErr(field, "is not valid UTF-8")
 	}
 	if err != nil {
 		return "", err
@@ -120,17 +123,17 @@ func (d *decoder) reset(b []byte) { d.lex.b, d.lex.i = b, 0 }
 // str reads a string property; null is an error.
 func (d *decoder) str(field string) (string, error) {
 	if d.lex.null() {
-		return "", &fieldError{field, "must not be null"}
+		return "", fieldErr(field, "must not be null")
 	}
 	if d.lex.peek() != '"' {
 		if err := d.lex.skip(0); err != nil {
 			return "", err
 		}
-		return "", &fieldError{field, "must be a string"}
+		return "", fieldErr(field, "must be a string")
 	}
 	b, err := d.lex.stringBytes()
 	if err == errUTF8 {
-		return "", &fieldError{field, "is not valid UTF-8"}
+		return "", fieldErr(field, "is not valid UTF-8")
 	}
 	return string(b), err
 }
@@ -144,11 +147,11 @@ func (d *decoder) optStr(field string) (*string, error) {
 		if err := d.lex.skip(0); err != nil {
 			return nil, err
 		}
-		return nil, &fieldError{field, "must be a string or null"}
+		return nil, fieldErr(field, "must be a string or null")
 	}
 	b, err := d.lex.stringBytes()
 	if err == errUTF8 {
-		return nil, &fieldError{field, "is not valid UTF-8"}
+		return nil, fieldErr(field, "is not valid UTF-8")
 	}
 	if err != nil {
 		return nil, err
@@ -180,7 +183,7 @@ func parseTime(field, s string) (time.Time, error) {
 			return t, nil
 		}
 	}
-	return time.Time{}, &fieldError{field, strconv.Quote(clip(s)) + " is not an RFC 3339 timestamp (such as 2018-08-02T14:55:03.7791856Z)"}
+	return time.Time{}, fieldErr(field, strconv.Quote(clip(s))+" is not an RFC 3339 timestamp (such as 2018-08-02T14:55:03.7791856Z)")
 }
 
 // machine decodes one Machine record into m and normalizes it.
@@ -195,7 +198,7 @@ func (d *decoder) machine(b []byte, m *openatp.Machine) error {
 		}
 		name := machineProps[p]
 		if seen&(1<<p) != 0 {
-			return &fieldError{name, "appears twice in the record"}
+			return fieldErr(name, "appears twice in the record")
 		}
 		seen |= 1 << p
 		if wire.DerivedMachineProperty(name) {
@@ -232,7 +235,7 @@ func (d *decoder) machine(b []byte, m *openatp.Machine) error {
 		return err
 	}
 	if seen&1 == 0 {
-		return &fieldError{"id", "is required"}
+		return fieldErr("id", "is required")
 	}
 	if err := m.Normalize(); err != nil {
 		return fromNormalize(err)
@@ -249,7 +252,7 @@ func (d *decoder) optInt(field string) (*int64, error) {
 		if err := d.lex.skip(0); err != nil {
 			return nil, err
 		}
-		return nil, &fieldError{field, "must be an integer or null"}
+		return nil, fieldErr(field, "must be an integer or null")
 	}
 	num, err := d.lex.number()
 	if err != nil {
@@ -257,7 +260,7 @@ func (d *decoder) optInt(field string) (*int64, error) {
 	}
 	n, err := strconv.ParseInt(string(num), 10, 64)
 	if err != nil {
-		return nil, &fieldError{field, "must be an integer or null, got " + string(num)}
+		return nil, fieldErr(field, "must be an integer or null, got "+string(num))
 	}
 	return &n, nil
 }
@@ -274,7 +277,7 @@ func (d *decoder) optBool(field string) (*bool, error) {
 	if err := d.lex.skip(0); err != nil {
 		return nil, err
 	}
-	return nil, &fieldError{field, "must be true, false or null"}
+	return nil, fieldErr(field, "must be true, false or null")
 }
 
 // tags reads an array of strings or null.
@@ -286,7 +289,7 @@ func (d *decoder) tags(field string) ([]string, error) {
 		if err := d.lex.skip(0); err != nil {
 			return nil, err
 		}
-		return nil, &fieldError{field, "must be an array of strings or null"}
+		return nil, fieldErr(field, "must be an array of strings or null")
 	}
 	tags := []string{}
 	if d.lex.consume(']') {
@@ -316,7 +319,7 @@ func (d *decoder) ipAddresses(field string) ([]openatp.IPAddress, error) {
 		if err := d.lex.skip(0); err != nil {
 			return nil, err
 		}
-		return nil, &fieldError{field, "must be an array of objects or null"}
+		return nil, fieldErr(field, "must be an array of objects or null")
 	}
 	ips := []openatp.IPAddress{}
 	if d.lex.consume(']') {
@@ -324,7 +327,7 @@ func (d *decoder) ipAddresses(field string) ([]openatp.IPAddress, error) {
 	}
 	for {
 		if d.lex.peek() != '{' {
-			return nil, &fieldError{field, "must be an array of objects"}
+			return nil, fieldErr(field, "must be an array of objects")
 		}
 		var a openatp.IPAddress
 		var seen uint8
@@ -335,7 +338,7 @@ func (d *decoder) ipAddresses(field string) ([]openatp.IPAddress, error) {
 			}
 			name := field + "." + ipProps[p]
 			if seen&(1<<p) != 0 {
-				return &fieldError{name, "appears twice in the object"}
+				return fieldErr(name, "appears twice in the object")
 			}
 			seen |= 1 << p
 			var err error
@@ -355,7 +358,7 @@ func (d *decoder) ipAddresses(field string) ([]openatp.IPAddress, error) {
 			return nil, err
 		}
 		if seen&1 == 0 {
-			return nil, &fieldError{field + ".ipAddress", "is required"}
+			return nil, fieldErr(field+".ipAddress", "is required")
 		}
 		ips = append(ips, a)
 		if d.lex.consume(']') {
@@ -379,7 +382,7 @@ func (d *decoder) logon(b []byte, l *openatp.Logon) error {
 		}
 		name := logonProps[p]
 		if seen&(1<<p) != 0 {
-			return &fieldError{name, "appears twice in the record"}
+			return fieldErr(name, "appears twice in the record")
 		}
 		seen |= 1 << p
 		var err error
@@ -391,7 +394,7 @@ func (d *decoder) logon(b []byte, l *openatp.Logon) error {
 			l.AccountName, err = d.str(name)
 		case 2:
 			if d.lex.null() {
-				err = &fieldError{name, "must not be null"}
+				err = fieldErr(name, "must not be null")
 			} else {
 				l.AccountDomain, err = d.intern(name)
 			}
@@ -417,7 +420,7 @@ func (d *decoder) logon(b []byte, l *openatp.Logon) error {
 	}
 	for i, p := range []string{"machineId", "accountName", "accountDomain"} {
 		if seen&(1<<i) == 0 {
-			return &fieldError{p, "is required"}
+			return fieldErr(p, "is required")
 		}
 	}
 	if err := l.Normalize(); err != nil {
@@ -453,7 +456,7 @@ func (d *decoder) sniff(b []byte) (Kind, error) {
 		kind = Logons
 	}
 	if kind == Unknown {
-		return Unknown, &fieldError{"", "cannot tell machines from logon events: the record has neither \"id\" nor \"machineId\" (give the kind)"}
+		return Unknown, fieldErr("", "cannot tell machines from logon events: the record has neither \"id\" nor \"machineId\" (give the kind)")
 	}
 	return kind, nil
 }

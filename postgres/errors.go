@@ -18,7 +18,8 @@ import (
 // Conflict for a unique violation, NotFound for pgx.ErrNoRows, Invalid for
 // text PostgreSQL cannot store, Unavailable when the database cannot be
 // reached (refused, lost or timed-out connections, a server shutting down
-// or out of connections) or the context ended, else Internal. msg is
+// or out of connections) or a deadline passed, Canceled when the caller's
+// context was canceled, else Internal. msg is
 // shown; for Unavailable it is followed by a short reason (the text /readyz
 // shows); err is kept as the cause. A nil err is nil.
 func storeError(err error, msg string) error {
@@ -28,6 +29,9 @@ func storeError(err error, msg string) error {
 	var e *openatp.Error
 	if errors.As(err, &e) {
 		return err
+	}
+	if errors.Is(err, context.Canceled) { // the caller went away, whatever pgx wraps it in
+		return &openatp.Error{Kind: openatp.Canceled, Message: "the request was canceled", Err: err}
 	}
 	if errors.Is(err, pgx.ErrNoRows) {
 		return &openatp.Error{Kind: openatp.NotFound, Code: "ResourceNotFound", Message: msg, Err: err}
@@ -55,8 +59,6 @@ func storeError(err error, msg string) error {
 	switch {
 	case errors.Is(err, context.DeadlineExceeded), pgconn.Timeout(err):
 		return unavailable(err, msg, "the database did not answer in time")
-	case errors.Is(err, context.Canceled):
-		return &openatp.Error{Kind: openatp.Unavailable, Message: "the request was canceled", Err: err}
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return unavailable(err, msg, "connection refused")
 	}

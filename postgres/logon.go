@@ -80,7 +80,7 @@ func writeLogons(ctx context.Context, tx pgx.Tx, tseq int64, ls []openatp.Logon,
 	}
 	for i := range ls {
 		if machines[ls[i].MachineID] == 0 {
-			return false, storeutil.LogonError(i, "machineId %s not found", storeutil.Quote(ls[i].MachineID))
+			return false, storeutil.UnknownMachine(i, ls[i].MachineID)
 		}
 	}
 	changed := false

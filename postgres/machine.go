@@ -251,21 +251,12 @@ func (s *machineScanner) scan(row pgx.Row) (openatp.Machine, error) {
 	if s.last != nil {
 		m.LastSeen = openatp.Ptr(storeutil.FromNanos(*s.last))
 	}
-	if err := unmarshalList(s.tags, &m.MachineTags); err != nil {
+	var err error
+	if m.MachineTags, err = storeutil.DecodeTags(s.tags); err != nil {
 		return m, internal(err, "bad machine_tags of machine "+m.ID)
 	}
-	if err := unmarshalList(s.ips, &m.IPAddresses); err != nil {
+	if m.IPAddresses, err = storeutil.DecodeIPAddresses(s.ips); err != nil {
 		return m, internal(err, "bad ip_addresses of machine "+m.ID)
 	}
 	return m, nil
-}
-
-// unmarshalList decodes a stored JSON list; the common empty list without
-// the cost of encoding/json.
-func unmarshalList[T any](data []byte, v *[]T) error {
-	if string(data) == "[]" {
-		*v = []T{}
-		return nil
-	}
-	return json.Unmarshal(data, v)
 }

@@ -80,6 +80,22 @@ func (m *Memory) allow(s *shard, key string, now int64) (bool, time.Duration) {
 		r = &ring{ts: make([]int64, 0, min(m.maxLimit, 16))}
 		s.keys[key] = r
 	}
+	if retry := m.wait(r, now); retry > 0 {
+		return false, time.Duration(retry)
+	}
+	n := len(r.ts)
+	if n < m.maxLimit { // still growing: head is 0
+		r.ts = append(r.ts, now)
+	} else {
+		r.ts[r.head] = now
+		r.head = (r.head + 1) % n
+	}
+	return true, 0
+}
+
+// wait returns how long until a call under r would fit every window (ns),
+// 0 if one fits now.
+func (m *Memory) wait(r *ring, now int64) int64 {
 	n := len(r.ts)
 	var retry int64
 	for _, w := range m.policy {
@@ -93,16 +109,24 @@ func (m *Memory) allow(s *shard, key string, now int64) (bool, time.Duration) {
 			retry = wait
 		}
 	}
-	if retry > 0 {
-		return false, time.Duration(retry)
+	return retry
+}
+
+// Full reports whether a call under key would be refused now, and for how
+// long, without recording anything.
+func (m *Memory) Full(key string) (bool, time.Duration) {
+	if m.policy.Off() {
+		return false, 0
 	}
-	if n < m.maxLimit { // still growing: head is 0
-		r.ts = append(r.ts, now)
-	} else {
-		r.ts[r.head] = now
-		r.head = (r.head + 1) % n
+	s := &m.shards[maphash.String(m.seed, key)%shards]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.keys[key]
+	if r == nil {
+		return false, 0
 	}
-	return true, 0
+	retry := m.wait(r, m.now().UnixNano())
+	return retry > 0, time.Duration(retry)
 }
 
 // sweep drops the keys of s whose newest call has left every window.

@@ -111,3 +111,40 @@ func BenchmarkMemory(b *testing.B) {
 		})
 	})
 }
+
+// A budget of failures: exhausted once a window is full, without counting
+// the refused attempts; free again when the oldest failure leaves it.
+func TestFailures(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	f := ratelimit.NewFailures(ratelimit.Policy{{Limit: 3, Every: time.Minute}}, func() time.Time { return now })
+	const key = "192.0.2.7"
+	for i := range 3 {
+		if _, ex := f.Exhausted(key); ex {
+			t.Fatalf("exhausted after %d failures", i)
+		}
+		f.Fail(key)
+		now = now.Add(10 * time.Second)
+	}
+	retry, ex := f.Exhausted(key)
+	if !ex || retry != 30*time.Second {
+		t.Fatalf("after 3 failures in 30 s: exhausted %v, retry %v; want true, 30s", ex, retry)
+	}
+	if _, ex := f.Exhausted("192.0.2.8"); ex {
+		t.Error("another address is exhausted")
+	}
+	now = now.Add(30 * time.Second)
+	if _, ex := f.Exhausted(key); ex {
+		t.Error("still exhausted once the oldest failure left the window")
+	}
+	for addr, want := range map[string]string{
+		"192.0.2.7:5555":               "192.0.2.7",
+		"[2001:db8:1:2:3:4:5:6]:443":   "2001:db8:1:2::/64",
+		"[2001:db8:1:2:ffff::1%1]:443": "2001:db8:1:2::/64",
+		"[::ffff:192.0.2.7]:80":        "192.0.2.7",
+		"not an address":               "not an address",
+	} {
+		if got := ratelimit.AddressKey(addr); got != want {
+			t.Errorf("AddressKey(%q) = %q, want %q", addr, got, want)
+		}
+	}
+}

@@ -403,3 +403,20 @@ func (c *content) applyAlerts(n *content, ch *openatp.Changes) (*alertSet, error
 func (as *alertSet) memory() int64 {
 	return int64(as.slots.len())*200 + int64(len(as.order))*4 + int64(as.ids.len())*64
 }
+
+// interner shares the strings that repeat across alerts (machine ids,
+// categories, detection sources, domains), up to a bound.
+type interner map[string]string
+
+func (in *interner) intern(s string) string {
+	if v, ok := (*in)[s]; ok {
+		return v
+	}
+	if *in == nil {
+		*in = interner{}
+	}
+	if len(*in) < 1<<16 {
+		(*in)[s] = s
+	}
+	return s
+}

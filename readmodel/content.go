@@ -35,17 +35,14 @@ type machineSlot struct {
 	json  loc    // the JSON without its device-group properties, compacted (wire.Compact)
 	cut   uint32 // where they go, in the compacted JSON
 	size  uint32 // the length of the JSON expanded
-	key   matchKey
+	strs  loc    // the strings queries and device-group rules read (slotStrings)
 	props slotProps
 	alive bool
 }
 
-// matchKey is what device-group rules read of a machine.
-type matchKey struct {
-	name string
-	os   string
-	tags []string
-}
+// A slot holds no pointer: a million of them are one allocation per page
+// that the garbage collector never scans, and the strings of a machine
+// live in the arena beside its JSON.
 
 // userShards splits the users of a content so that a change copies only
 // the shards it touches.
@@ -89,7 +86,6 @@ func buildContent(ctx context.Context, store openatp.Store, tenantID string) (*c
 	if err := c.scanAlerts(ctx, store, tenantID, &interner{}, &buf); err != nil {
 		return nil, err
 	}
-	in := interner{}
 	var (
 		lastName string
 		lastDom  string
@@ -107,43 +103,52 @@ func buildContent(ctx context.Context, store openatp.Store, tenantID string) (*c
 			sorted = true
 		}
 	}
-	err = store.ScanTenant(ctx, tenantID,
-		func(m openatp.Machine) error {
-			s, err := c.encode(&m, &in, &buf)
-			if err != nil {
+	addMachine := func(m *openatp.Machine) error {
+		s, err := c.encode(m, &buf)
+		if err != nil {
+			return err
+		}
+		slot := uint32(c.slots.len())
+		c.order = append(c.order, slot)
+		c.slots.appendValue(s)
+		c.names.add(c.strings(&s).name, slot, c.nameOf)
+		return nil
+	}
+	addRelation := func(um *openatp.UserMachine) {
+		sortOrder()
+		var id [20]byte
+		if len(um.MachineID) != 40 {
+			return
+		}
+		if _, err := hex.Decode(id[:], []byte(um.MachineID)); err != nil {
+			return
+		}
+		i, found := byID[id]
+		if !found {
+			return
+		}
+		name, dom := openatp.NameKey(um.AccountName), openatp.NameKey(um.AccountDomain)
+		if cur == nil || name != lastName || dom != lastDom {
+			lastName, lastDom = name, dom
+			sh := c.users.shards[c.users.shard(name)]
+			list := append(sh[name], userMachines{domainKey: dom})
+			sh[name] = list
+			cur = &list[len(list)-1]
+		}
+		cur.slots = append(cur.slots, i)
+		c.relations++
+	}
+	err = pipeScan(ctx, store, tenantID, func(b *scanBatch) error {
+		for i := range b.machines {
+			if err := addMachine(&b.machines[i]); err != nil {
 				return err
 			}
-			slot := uint32(c.slots.len())
-			c.order = append(c.order, slot)
-			c.slots.appendValue(s)
-			c.names.add(s.key.name, slot, c.nameOf)
-			return nil
-		},
-		func(um openatp.UserMachine) error {
-			sortOrder()
-			var id [20]byte
-			if len(um.MachineID) != 40 {
-				return nil
-			}
-			if _, err := hex.Decode(id[:], []byte(um.MachineID)); err != nil {
-				return nil
-			}
-			i, found := byID[id]
-			if !found {
-				return nil
-			}
-			name, dom := openatp.NameKey(um.AccountName), openatp.NameKey(um.AccountDomain)
-			if cur == nil || name != lastName || dom != lastDom {
-				lastName, lastDom = name, dom
-				sh := c.users.shards[c.users.shard(name)]
-				list := append(sh[name], userMachines{domainKey: dom})
-				sh[name] = list
-				cur = &list[len(list)-1]
-			}
-			cur.slots = append(cur.slots, i)
-			c.relations++
-			return nil
-		})
+		}
+		for i := range b.rels {
+			addRelation(&b.rels[i])
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -169,7 +174,7 @@ func buildContent(ctx context.Context, store openatp.Store, tenantID string) (*c
 }
 
 // encode appends m's JSON, compacted, to the arena and returns its slot.
-func (c *content) encode(m *openatp.Machine, in *interner, buf *[]byte) (machineSlot, error) {
+func (c *content) encode(m *openatp.Machine, buf *[]byte) (machineSlot, error) {
 	var s machineSlot
 	if _, err := hex.Decode(s.id[:], []byte(m.ID)); err != nil || len(m.ID) != 40 {
 		return s, openatp.Errorf(openatp.Internal, "store returned a malformed machine id %q", m.ID)
@@ -181,48 +186,28 @@ func (c *content) encode(m *openatp.Machine, in *interner, buf *[]byte) (machine
 	b := wire.Compact(full[len(full):], full[:head])
 	s.cut = uint32(len(b))
 	b = wire.Compact(b, full[head:])
-	*buf = full[:0]
 	b = b[:len(b):len(b)]
 	var err error
 	if s.json, err = c.arena.add(b); err != nil {
 		return s, openatp.Errorf(openatp.Unavailable, "cannot map memory for the index: %v", err)
 	}
-	if m.ComputerDNSName != nil {
-		s.key.name = *m.ComputerDNSName
+	if s.strs, err = c.arena.add(appendSlotStrings(full[len(full):], m)); err != nil {
+		return s, openatp.Errorf(openatp.Unavailable, "cannot map memory for the index: %v", err)
 	}
-	if m.OSPlatform != nil {
-		s.key.os = in.intern(*m.OSPlatform)
-	}
-	if len(m.MachineTags) > 0 {
-		s.key.tags = make([]string, len(m.MachineTags))
-		for i, t := range m.MachineTags {
-			s.key.tags[i] = in.intern(t)
-		}
-	}
-	s.props = propsOf(m, in)
+	*buf = full[:0]
+	s.props = propsOf(m)
 	s.alive = true
 	return s, nil
 }
 
-// interner shares the strings that repeat across machines (platforms,
-// tags), up to a bound.
-type interner map[string]string
-
-func (in *interner) intern(s string) string {
-	if v, ok := (*in)[s]; ok {
-		return v
-	}
-	if *in == nil {
-		*in = interner{}
-	}
-	if len(*in) < 1<<16 {
-		(*in)[s] = s
-	}
-	return s
-}
-
 // nameOf returns the computer name of slot s.
-func (c *content) nameOf(s uint32) string { return c.slots.at(s).key.name }
+func (c *content) nameOf(s uint32) string { return c.strings(c.slots.at(s)).name }
+
+// strings returns the strings of slot s: they live in the arena, as long
+// as the caller's reference to it, and are never kept.
+func (c *content) strings(s *machineSlot) slotStrings {
+	return readSlotStrings(c.arena.get(s.strs))
+}
 
 // find returns the slot of a live machine by its hex id.
 func (c *content) find(hexID string) (uint32, bool) {
@@ -264,24 +249,23 @@ func (c *content) apply(ch *openatp.Changes) (*content, []uint32, error) {
 		}
 		return ne
 	}
-	nameOf := func(s uint32) string { return ed.p.at(s).key.name }
+	nameOf := func(s uint32) string { return c.strings(ed.p.at(s)).name }
 	var changed, added []uint32
 	removed := map[uint32]bool{}
 	gone := map[string]uint32{} // deleted machines: their relations go too
-	in := interner{}
 	var buf []byte
 	for i := range ch.Machines {
-		s, err := n.encode(&ch.Machines[i], &in, &buf)
+		s, err := n.encode(&ch.Machines[i], &buf)
 		if err != nil {
 			return nil, nil, err
 		}
 		if old, ok := c.findID(s.id); ok {
 			prev := c.slots.at(old)
 			n.garbage += int64(len(c.arena.get(prev.json)))
-			if prev.key.name != s.key.name {
-				names().remove(prev.key.name, old, nameOf)
+			if was, is := c.strings(prev).name, c.strings(&s).name; was != is {
+				names().remove(was, old, nameOf)
 				ed.set(old, s)
-				names().add(s.key.name, old, nameOf)
+				names().add(is, old, nameOf)
 			}
 			ed.set(old, s)
 			changed = append(changed, old)
@@ -289,7 +273,7 @@ func (c *content) apply(ch *openatp.Changes) (*content, []uint32, error) {
 		}
 		slot := uint32(ed.p.len())
 		ed.set(slot, s)
-		names().add(s.key.name, slot, nameOf)
+		names().add(c.strings(&s).name, slot, nameOf)
 		changed, added = append(changed, slot), append(added, slot)
 	}
 	for _, id := range ch.Deleted {
@@ -301,7 +285,7 @@ func (c *content) apply(ch *openatp.Changes) (*content, []uint32, error) {
 		n.garbage += int64(len(c.arena.get(s.json)))
 		s.alive = false
 		ed.set(old, s)
-		names().remove(s.key.name, old, nameOf)
+		names().remove(c.strings(&s).name, old, nameOf)
 		removed[old] = true
 		gone[id] = old
 	}
@@ -398,4 +382,86 @@ func cloneShard(m map[string][]userMachines) map[string][]userMachines {
 // arena, the slots and the relation lists.
 func (c *content) memory() int64 {
 	return c.arena.bytes.Load() + int64(c.slots.len())*96 + int64(c.relations)*4 + int64(len(c.order))*4 + c.alerts.memory()
+}
+
+// scanBatch is a run of rows of a ScanTenant: machines, then (once the
+// machines are over) relations.
+type scanBatch struct {
+	machines []openatp.Machine
+	rels     []openatp.UserMachine
+}
+
+const (
+	batchMachines  = 256
+	batchRelations = 2048
+	batchesAhead   = 4 // batches read and not yet indexed, at most
+)
+
+// pipeScan runs store.ScanTenant on the calling goroutine and index on
+// another, in order, batch by batch: the store's reading and decoding and
+// the model's indexing overlap, and a build takes the longer of the two
+// rather than their sum. The indexing goroutine is started and waited for
+// here; an error on either side stops both.
+func pipeScan(ctx context.Context, store openatp.Store, tenantID string, index func(*scanBatch) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	work := make(chan *scanBatch, batchesAhead)
+	free := make(chan *scanBatch, batchesAhead+2)
+	done := make(chan error, 1)
+	go func() {
+		var err error
+		for b := range work {
+			if err == nil {
+				if err = index(b); err != nil {
+					cancel()
+				}
+			}
+			b.machines, b.rels = b.machines[:0], b.rels[:0]
+			select {
+			case free <- b:
+			default:
+			}
+		}
+		done <- err
+	}()
+	b := &scanBatch{}
+	send := func() error {
+		select {
+		case work <- b:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		select {
+		case b = <-free:
+		default:
+			b = &scanBatch{}
+		}
+		return nil
+	}
+	err := store.ScanTenant(ctx, tenantID,
+		func(m openatp.Machine) error {
+			if b.machines = append(b.machines, m); len(b.machines) < batchMachines {
+				return nil
+			}
+			return send()
+		},
+		func(um openatp.UserMachine) error {
+			if len(b.machines) > 0 { // the machines are over: index them first
+				if err := send(); err != nil {
+					return err
+				}
+			}
+			if b.rels = append(b.rels, um); len(b.rels) < batchRelations {
+				return nil
+			}
+			return send()
+		})
+	if err == nil && (len(b.machines) > 0 || len(b.rels) > 0) {
+		err = send()
+	}
+	close(work)
+	if ierr := <-done; ierr != nil {
+		return ierr // the scan's error, if any, is its cancellation
+	}
+	return err
 }

@@ -17,16 +17,7 @@ import (
 // left to the garbage collector, and none is freed under a reader.
 func TestArenaLifetime(t *testing.T) {
 	ctx := context.Background()
-	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	tn, _ := openatp.NewTenant("contoso", time.Now())
-	mustDo(t, store.CreateTenant(ctx, tn))
-	m := openatp.Machine{ID: "00000000000000000000000000000000000000a1", ComputerDNSName: openatp.Ptr("a1.contoso.com"),
-		MachineTags: []string{}, IPAddresses: []openatp.IPAddress{}}
-	mustDo(t, store.UpsertMachines(ctx, tn.ID, []openatp.Machine{m}))
+	store, tn, m := oneMachineTenant(t)
 	mustDo(t, store.AddLogons(ctx, tn.ID, []openatp.Logon{{MachineID: m.ID, AccountName: "u", AccountDomain: "d", Timestamp: time.Now()}}))
 
 	model := New(store, Options{})
@@ -65,6 +56,23 @@ func TestArenaLifetime(t *testing.T) {
 	if cur.c.arena.refs.Load() != 0 || cur.c.arena.chunks.Load() != nil {
 		t.Errorf("after Close the current arena has %d references", cur.c.arena.refs.Load())
 	}
+}
+
+// oneMachineTenant is a store (closed by the test's cleanup) with tenant
+// contoso and its one machine.
+func oneMachineTenant(t *testing.T) (*sqlite.DB, openatp.Tenant, openatp.Machine) {
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	tn, _ := openatp.NewTenant("contoso", time.Now())
+	mustDo(t, store.CreateTenant(ctx, tn))
+	m := openatp.Machine{ID: "00000000000000000000000000000000000000a1", ComputerDNSName: openatp.Ptr("a1.contoso.com"),
+		MachineTags: []string{}, IPAddresses: []openatp.IPAddress{}}
+	mustDo(t, store.UpsertMachines(ctx, tn.ID, []openatp.Machine{m}))
+	return store, tn, m
 }
 
 func mustDo(t *testing.T, err error) {

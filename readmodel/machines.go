@@ -21,9 +21,6 @@ type slotProps struct {
 	risk        uint8
 	exposure    uint8
 	value       uint8
-	version     string // interned
-	lastIP      string
-	aadID       string
 }
 
 func enumIndex(values []string, v *string) uint8 {
@@ -33,7 +30,7 @@ func enumIndex(values []string, v *string) uint8 {
 	return uint8(slices.Index(values, *v) + 1)
 }
 
-func propsOf(m *openatp.Machine, in *interner) slotProps {
+func propsOf(m *openatp.Machine) slotProps {
 	p := slotProps{
 		health: enumIndex(openatp.HealthStatuses, m.HealthStatus), onboarding: enumIndex(openatp.OnboardingStatuses, m.OnboardingStatus),
 		risk: enumIndex(openatp.RiskScores, m.RiskScore), exposure: enumIndex(openatp.ExposureLevels, m.ExposureLevel),
@@ -42,23 +39,16 @@ func propsOf(m *openatp.Machine, in *interner) slotProps {
 	if m.LastSeen != nil {
 		p.lastSeen, p.hasLastSeen = m.LastSeen.UnixNano(), true
 	}
-	if m.Version != nil {
-		p.version = in.intern(*m.Version)
-	}
-	if m.LastIPAddress != nil {
-		p.lastIP = *m.LastIPAddress
-	}
-	if m.AADDeviceID != nil {
-		p.aadID = *m.AADDeviceID
-	}
 	return p
 }
 
-// entity is a machine of a view as odata sees it.
+// entity is a machine of a view as odata sees it. Its strings point into
+// the view's arena: odata compares them and keeps none.
 type entity struct {
 	v    *View
 	slot uint32
 	s    *machineSlot
+	tags *[]string // scratch for Strings, shared by the entities of a query
 }
 
 func enumValue(values []string, i uint8) (string, bool) {
@@ -76,15 +66,15 @@ func (e entity) String(prop int) (string, bool) {
 	case wire.MID:
 		return hex.EncodeToString(s.id[:]), true
 	case wire.MComputerDNSName:
-		return optional(s.key.name)
+		return optional(e.v.c.strings(s).name)
 	case wire.MOSPlatform:
-		return optional(s.key.os)
+		return optional(e.v.c.strings(s).os)
 	case wire.MVersion:
-		return optional(s.props.version)
+		return optional(e.v.c.strings(s).version)
 	case wire.MLastIPAddress:
-		return optional(s.props.lastIP)
+		return optional(e.v.c.strings(s).lastIP)
 	case wire.MAADDeviceID:
-		return optional(s.props.aadID)
+		return optional(e.v.c.strings(s).aadID)
 	case wire.MHealthStatus:
 		return enumValue(openatp.HealthStatuses, s.props.health)
 	case wire.MOnboardingStatus:
@@ -117,7 +107,8 @@ func (e entity) Bool(int) (bool, bool) { return false, false }
 
 func (e entity) Strings(prop int) []string {
 	if prop == wire.MMachineTags {
-		return e.s.key.tags
+		*e.tags = e.v.c.strings(e.s).appendTags((*e.tags)[:0])
+		return *e.tags
 	}
 	return nil
 }
@@ -166,15 +157,16 @@ func (v *View) QueryMachines(q MachineQuery) (page []uint32, more bool, total in
 			start++
 		}
 	}
+	var tags, tagsB []string // the entities' scratch
 	match := func(s uint32) bool {
 		if q.Access != nil && !q.Access.CanSee(v.GroupID(s)) {
 			return false
 		}
-		return q.Filter == nil || q.Filter.Match(entity{v, s, v.c.slots.at(s)})
+		return q.Filter == nil || q.Filter.Match(entity{v, s, v.c.slots.at(s), &tags})
 	}
 	if q.OrderBy != nil {
 		return sortedPage(candidates, match, func(a, b uint32) int {
-			return wire.MachineSchema.Compare(q.OrderBy, entity{v, a, v.c.slots.at(a)}, entity{v, b, v.c.slots.at(b)})
+			return wire.MachineSchema.Compare(q.OrderBy, entity{v, a, v.c.slots.at(a), &tags}, entity{v, b, v.c.slots.at(b), &tagsB})
 		}, q.Skip, q.Top)
 	}
 	// One pass: the machines before the continuation point only count.

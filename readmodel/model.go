@@ -162,6 +162,36 @@ func (m *Model) View(ctx context.Context, tenantID string) (*View, error) {
 	return m.sync(ctx, t, dv)
 }
 
+// Refresh brings the tenant's view, if it has one, up to every write
+// acknowledged before the call. A writer in this process calls it after
+// its write and before its acknowledgement: the readers that follow find
+// the view current, instead of the first of them applying the delta while
+// the others wait for it. A tenant without a view is left alone (its next
+// read builds one).
+func (m *Model) Refresh(ctx context.Context, tenantID string) error {
+	if m.opts.Disabled {
+		return nil
+	}
+	found, ok := m.tenants.Load(tenantID)
+	if !ok {
+		return nil
+	}
+	t := found.(*tenant)
+	v := t.retainCurrent()
+	if v == nil {
+		return nil
+	}
+	v.Release()
+	dv, err := m.gate.get(ctx)
+	if err != nil {
+		return err
+	}
+	if v, err = m.sync(ctx, t, dv); v != nil {
+		v.Release()
+	}
+	return err
+}
+
 // retainCurrent returns the current view, retained, or nil.
 func (t *tenant) retainCurrent() *View {
 	for {

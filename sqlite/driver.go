@@ -16,6 +16,7 @@ const driverName = "sqlite"
 const (
 	codeBusy             = 5
 	codeLocked           = 6
+	codeInterrupt        = 9
 	codeConstraint       = 19
 	codeConstraintPK     = 19 | 6<<8
 	codeConstraintUnique = 19 | 8<<8
@@ -37,6 +38,10 @@ func isUniqueViolation(err error) bool {
 	c := sqliteCode(err)
 	return c == codeConstraintUnique || c == codeConstraintPK
 }
+
+// isInterrupt reports whether err says the statement was interrupted: the
+// driver interrupts a statement whose context is done.
+func isInterrupt(err error) bool { return sqliteCode(err)&primaryCodeMask == codeInterrupt }
 
 // isBusy reports whether err says the database was locked too long.
 func isBusy(err error) bool {

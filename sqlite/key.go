@@ -64,6 +64,16 @@ func (db *DB) Setting(ctx context.Context, name string) (string, error) {
 	return v, nil
 }
 
+// Settings returns every setting whose name starts with prefix.
+func (db *DB) Settings(ctx context.Context, prefix string) (map[string]string, error) {
+	rows, err := db.rdb.QueryContext(ctx, "SELECT name, value FROM settings WHERE substr(name, 1, length(?1)) = ?1", prefix)
+	ss, err := collect(rows, err, "cannot read the settings", storeutil.ScanSetting)
+	if err != nil {
+		return nil, err
+	}
+	return storeutil.SettingsMap(ss), nil
+}
+
 // SetSettingIfAbsent stores value under name unless a value exists, and
 // returns the value now stored. It is atomic across processes: of concurrent
 // callers, one value wins and all of them get it back.

@@ -133,7 +133,7 @@ func (db *DB) writeLogons(ctx context.Context, tx *sql.Tx, tseq, gen int64, ls [
 	}
 	for i := range ls {
 		if seqs[ls[i].MachineID] == 0 {
-			return nil, storeutil.LogonError(i, "machineId %s not found", storeutil.Quote(ls[i].MachineID))
+			return nil, storeutil.UnknownMachine(i, ls[i].MachineID)
 		}
 	}
 	var stored []*storeutil.User

@@ -259,11 +259,12 @@ func (s *machineScanner) scan(row scanner) (openatp.Machine, error) {
 		m.IsAADJoined = openatp.Ptr(s.aad.Bool)
 	}
 	m.AADDeviceID = ptr(s.aadID)
-	if err := unmarshalList(s.tags, &m.MachineTags); err != nil {
+	var err error
+	if m.MachineTags, err = storeutil.DecodeTags(s.tags); err != nil {
 		return m, internal(err, "bad machine_tags of machine "+m.ID)
 	}
 	m.DeviceValue = ptr(s.value)
-	if err := unmarshalList(s.ips, &m.IPAddresses); err != nil {
+	if m.IPAddresses, err = storeutil.DecodeIPAddresses(s.ips); err != nil {
 		return m, internal(err, "bad ip_addresses of machine "+m.ID)
 	}
 	m.OSArchitecture = ptr(s.arch)
@@ -283,14 +284,4 @@ func timePtr(n sql.NullInt64) *time.Time {
 	}
 	t := storeutil.FromNanos(n.Int64)
 	return &t
-}
-
-// unmarshalList decodes a stored JSON list; the common empty list without
-// the cost of encoding/json.
-func unmarshalList[T any](data []byte, v *[]T) error {
-	if string(data) == "[]" {
-		*v = []T{}
-		return nil
-	}
-	return json.Unmarshal(data, v)
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"slices"
+	"strings"
 
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/internal/storeutil"
@@ -69,26 +70,67 @@ func (db *DB) ScanTenant(ctx context.Context, tenantID string, machine func(open
 	if !slices.IsSorted(seqs) {
 		return internal(nil, "machines were not read in seq order")
 	}
-	rows, err = tx.QueryContext(ctx, `SELECT u.account_name, u.account_domain, u.sid, um.machine_seq, um.first_seen, um.last_seen, um.logon_types
-		FROM users u
-		JOIN user_machines um ON um.tenant_seq = u.tenant_seq AND um.name_key = u.name_key AND um.domain_key = u.domain_key
-		WHERE u.tenant_seq = ? ORDER BY u.name_key, u.domain_key`, tseq)
+	// The users, then their relations, each in primary-key order (no
+	// join, no sort: both are ordered by name key, domain key), merged.
+	type user struct{ nameKey, domainKey, name, domain, sid string }
+	var users []user
+	rows, err = tx.QueryContext(ctx, `SELECT name_key, domain_key, account_name, account_domain, sid FROM users WHERE tenant_seq = ?`, tseq)
+	if err != nil {
+		return storeError(err, "cannot read users")
+	}
+	for rows.Next() {
+		var u user
+		if err := rows.Scan(&u.nameKey, &u.domainKey, &u.name, &u.domain, &u.sid); err != nil {
+			rows.Close()
+			return storeError(err, "cannot read users")
+		}
+		users = append(users, u)
+	}
+	if err := rows.Close(); err != nil {
+		return storeError(err, "cannot read users")
+	}
+	byKey := func(a, b user) int {
+		if c := strings.Compare(a.nameKey, b.nameKey); c != 0 {
+			return c
+		}
+		return strings.Compare(a.domainKey, b.domainKey)
+	}
+	if !slices.IsSortedFunc(users, byKey) {
+		return internal(nil, "users were not read in key order")
+	}
+	rows, err = tx.QueryContext(ctx, `SELECT name_key, domain_key, machine_seq, first_seen, last_seen, logon_types
+		FROM user_machines WHERE tenant_seq = ?`, tseq)
 	if err != nil {
 		return storeError(err, "cannot read user machines")
 	}
 	defer rows.Close()
-	var r openatp.UserMachine
-	var mseq, first, last, types int64
+	var (
+		r                     openatp.UserMachine
+		key                   user // of the relation
+		mseq, first, last, ty int64
+		ui                    = -1 // the user of the last relation
+	)
 	for rows.Next() {
-		if err := rows.Scan(&r.AccountName, &r.AccountDomain, &r.AccountSID, &mseq, &first, &last, &types); err != nil {
+		if err := rows.Scan(&key.nameKey, &key.domainKey, &mseq, &first, &last, &ty); err != nil {
 			return storeError(err, "cannot read user machines")
+		}
+		if ui < 0 || byKey(users[ui], key) != 0 {
+			next := ui + 1
+			for next < len(users) && byKey(users[next], key) < 0 {
+				next++
+			}
+			if next == len(users) || byKey(users[next], key) != 0 {
+				return internal(nil, "a relation names a user the tenant does not have, or relations were not read in key order")
+			}
+			ui = next
+			r.AccountName, r.AccountDomain, r.AccountSID = users[ui].name, users[ui].domain, users[ui].sid
 		}
 		i, ok := slices.BinarySearch(seqs, mseq)
 		if !ok {
 			return internal(nil, "a relation names a machine the tenant does not have")
 		}
 		r.MachineID = hex.EncodeToString(ids[i][:])
-		r.FirstSeen, r.LastSeen, r.LogonTypes = storeutil.FromNanos(first), storeutil.FromNanos(last), storeutil.LogonTypes(types)
+		r.FirstSeen, r.LastSeen, r.LogonTypes = storeutil.FromNanos(first), storeutil.FromNanos(last), storeutil.LogonTypes(ty)
 		if err := rel(r); err != nil {
 			return err
 		}

@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 	"path"
 	"runtime"
 	"sort"
@@ -62,12 +63,19 @@ type DB struct {
 	shmLastHash   uint64
 }
 
-// Open opens (creating if needed) the SQLite database file at path and
-// brings its schema up to date. Several processes may open the same file at
-// once.
+// Open opens (creating if needed, with mode 0600) the SQLite database file
+// at path and brings its schema up to date. Several processes may open the
+// same file at once.
 func Open(ctx context.Context, path string) (*DB, error) {
 	if path == "" || strings.HasPrefix(path, ":memory:") || strings.Contains(path, "?") {
 		return nil, openatp.Errorf(openatp.Invalid, "sqlite: %q is not a database file path", path)
+	}
+	// The file holds the signing keys and the admin key: readable by its
+	// owner only. SQLite gives its -wal and -shm files the same mode.
+	if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
+		f.Close()
+	} else if !errors.Is(err, fs.ErrExist) {
+		return nil, unavailable(err, "cannot create the database file")
 	}
 	db := &DB{Now: time.Now}
 	var err error
@@ -334,8 +342,9 @@ func nullNanos(field string, t *time.Time) (sql.NullInt64, error) {
 
 // storeError converts an error of the driver or of database/sql that is
 // not a domain error into one: Conflict for a unique violation, NotFound for
-// sql.ErrNoRows, Unavailable when the database is locked or cannot be read,
-// the context's error kind, else Internal. msg is shown; err is kept as the
+// sql.ErrNoRows, Unavailable when the database is locked or cannot be read
+// or a deadline passed, Canceled when the caller's context was canceled,
+// else Internal. msg is shown; err is kept as the
 // cause. A nil err is nil.
 func storeError(err error, msg string) error {
 	if err == nil {
@@ -347,6 +356,8 @@ func storeError(err error, msg string) error {
 		return err
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return ctxError(err)
+	case isInterrupt(err): // the driver's answer to a canceled context
+		return canceled(err)
 	case errors.Is(err, sql.ErrNoRows):
 		return &openatp.Error{Kind: openatp.NotFound, Code: "ResourceNotFound", Message: msg, Err: err}
 	case isUniqueViolation(err):
@@ -357,9 +368,17 @@ func storeError(err error, msg string) error {
 	return internal(err, msg)
 }
 
-// ctxError is the error of a canceled or expired context.
+// ctxError is the error of a canceled or expired context: Canceled when
+// the caller went away, Unavailable when a deadline passed.
 func ctxError(err error) error {
-	return &openatp.Error{Kind: openatp.Unavailable, Message: "the request was canceled or timed out", Err: err}
+	if errors.Is(err, context.Canceled) {
+		return canceled(err)
+	}
+	return &openatp.Error{Kind: openatp.Unavailable, Message: "the request timed out", Err: err}
+}
+
+func canceled(err error) error {
+	return &openatp.Error{Kind: openatp.Canceled, Message: "the request was canceled", Err: err}
 }
 
 func internal(err error, msg string) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -189,6 +190,27 @@ func TestConcurrentWriters(t *testing.T) {
 		got, err := dbs[(w+1)%2].UserMachines(ctx, "t1", openatp.UserRef{Name: fmt.Sprintf("USER%d", w)})
 		if err != nil || len(got) != 50 {
 			t.Errorf("user%d: %d machines, %v; want 50", w, len(got), err)
+		}
+	}
+}
+
+// TestDatabaseFileMode: a new database file, which holds the signing keys
+// and the admin key, is readable by its owner only, and so are its WAL and
+// shared-memory files, wherever it is (not only in the data directory).
+func TestDatabaseFileMode(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "elsewhere.db")
+	db := openAt(t, path)
+	if err := db.SetSetting(ctx, "admin_key", "secret"); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m := fi.Mode().Perm(); m&0o077 != 0 {
+			t.Errorf("%s has mode %v, want no access for group and others", filepath.Base(p), m)
 		}
 	}
 }

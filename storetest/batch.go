@@ -151,12 +151,23 @@ func testWriteBatch(t *testing.T, su *suite) {
 		if i, ok := openatp.ItemIndex(err); !ok || i != 1 {
 			t.Errorf("ItemIndex(%v) = %d, %v, want 1", err, i, ok)
 		}
+		wantField(t, err, "healthStatus")
 		err = s.AddLogons(ctx, tenant, []openatp.Logon{logon("contoso", "bob", 1, 1, ""), logon("contoso", "bob", 77, 1, "")})
 		wantKind(t, err, openatp.Invalid)
 		if i, ok := openatp.ItemIndex(err); !ok || i != 1 {
 			t.Errorf("ItemIndex(%v) = %d, %v, want 1", err, i, ok)
 		}
+		wantField(t, err, "machineId")
 	})
+}
+
+// wantField checks that err carries, as a typed value, the field at fault.
+func wantField(t *testing.T, err error, field string) {
+	t.Helper()
+	var fe *openatp.FieldError
+	if !errors.As(err, &fe) || fe.Field != field {
+		t.Errorf("%v: want an *openatp.FieldError of field %q, got %#v", err, field, fe)
+	}
 }
 
 func mustWrite(t *testing.T, err error) {

@@ -57,6 +57,20 @@ func testSettings(t *testing.T, su *suite) {
 	noErr(t, err)
 	diff(t, "b", "", v)
 
+	noErr(t, s.SetSetting(ctx, "external_issuer:https://a.example/", "A"))
+	noErr(t, s.SetSetting(ctx, "external_issuer:https://b.example/%_", "B"))
+	noErr(t, s.SetSetting(ctx, "external_issue", "not under the prefix"))
+	all, err := s.Settings(ctx, "")
+	noErr(t, err)
+	diff(t, "Settings(\"\")", map[string]string{"a": "2", "b": "", "external_issuer:https://a.example/": "A",
+		"external_issuer:https://b.example/%_": "B", "external_issue": "not under the prefix"}, all)
+	some, err := s.Settings(ctx, "external_issuer:")
+	noErr(t, err)
+	diff(t, "Settings(prefix)", map[string]string{"external_issuer:https://a.example/": "A", "external_issuer:https://b.example/%_": "B"}, some)
+	some, err = s.Settings(ctx, "%")
+	noErr(t, err)
+	diff(t, "Settings of a prefix matching none (no LIKE patterns)", map[string]string{}, some)
+
 	t.Run("concurrent SetSettingIfAbsent", func(t *testing.T) {
 		stores := []openatp.Store{s}
 		if su.reopen != nil {

@@ -105,6 +105,7 @@ func Run(t *testing.T, open func(t *testing.T) openatp.Store, opts ...Option) {
 		{"CreateAlert", testCreateAlert},
 		{"AlertChanges", testAlertChanges},
 		{"UserRelations", testUserRelations},
+		{"Canceled", testCanceled},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -114,7 +115,7 @@ func Run(t *testing.T, open func(t *testing.T) openatp.Store, opts ...Option) {
 	}
 }
 
-// ctx is the context of every call; the suite does not test cancellation.
+// ctx is the context of every call (testCanceled cancels its own).
 var ctx = context.Background()
 
 // t0 is a time with 100 ns precision, the precision openatp keeps.

@@ -17,15 +17,17 @@ import (
 // demoCredentials is what `openatp demo-credentials` prints and what
 // `serve --demo` writes to <data>/demo-credentials.json.
 type demoCredentials struct {
-	Tenant       string     `json:"tenant"`
-	TenantName   string     `json:"tenant_name"`
-	ClientID     string     `json:"client_id"`
-	ClientSecret string     `json:"client_secret"`
-	BaseURL      string     `json:"base_url"`
-	TLSBaseURL   string     `json:"tls_base_url"`
-	CAFile       string     `json:"ca_file"`
-	AdminKey     string     `json:"admin_key"`
-	Users        []demoUser `json:"users"`
+	Tenant       string `json:"tenant"`
+	TenantName   string `json:"tenant_name"`
+	ClientID     string `json:"client_id"`
+	ClientSecret string `json:"client_secret"`
+	BaseURL      string `json:"base_url"`
+	TLSBaseURL   string `json:"tls_base_url"`
+	CAFile       string `json:"ca_file"`
+	AdminKey     string `json:"admin_key"`
+	AdminURL     string `json:"admin_url,omitempty"` // where the admin API is served, if anywhere
+
+	Users []demoUser `json:"users"`
 	// FindByIP are the arguments of a findbyip call that finds a machine:
 	// one machine of the fleet reports its address when the demo is made.
 	FindByIP string `json:"find_by_ip"`

@@ -9,11 +9,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -46,21 +48,51 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	cpuProfile := fs.String("cpu-profile", "", "write a Go CPU profile of the whole run to this file (diagnostics)")
 	rateLimit := fs.String("rate-limit", "service", "rate limits per tenant, app and endpoint: service (100/min,1500/hour; alerts/batchUpdate 10/min,500/hour; alerts/CreateAlertByReference 15/min), off, or custom such as 20/min,300/hour (for every endpoint)")
 	redisURL := fs.String("redis", "", "redis://host:port shared by replicas for rate-limit counts (empty: count in this process)")
+	lockoutThreshold := fs.Int("lockout-threshold", auth.DefaultLockoutThreshold, "failed password sign-ins of one user after which it is locked (AADSTS50053), as Entra's smart lockout; 0 turns lockout off")
+	lockoutDuration := fs.Duration("lockout-duration", auth.DefaultLockoutDuration, "first lockout period (doubling with each further lockout, up to an hour)")
+	bodyTimeout := fs.Duration("body-timeout", api.DefaultBodyTimeout, "time a client has to send a request body once its headers are in (admin loads: this plus 1 s per 256 KiB they may hold); a slower client is cut off")
+	maxConns := fs.Int("max-connections", 0, "connections open at once on the HTTP and HTTPS listeners together; beyond, new ones are refused (503); 0: 10,000, or fewer when the open-file limit is lower")
+	shutdownTimeout := fs.Duration("shutdown-timeout", 30*time.Second, "time in-flight requests get to finish on SIGINT/SIGTERM; connections still open then are cut, and serve exits with an error saying how many")
+	adminAddr := fs.String("admin-addr", "", "serve the admin API and /metrics on this address of their own (plain HTTP; e.g. 127.0.0.1:9090), and not on --addr and --tls-addr")
+	publicAdmin := fs.Bool("public-admin", false, "serve the admin API and /metrics on --addr and --tls-addr even when they are not loopback addresses")
+	publicURL := fs.String("public-url", "", "the base URL clients reach this server at (e.g. https://atp.example.com): token issuers, discovery documents and @odata.context use it instead of the request's Host header")
+	failureBudget := fs.String("auth-failure-budget", defaultFailureBudget, "failed sign-ins and admin-key attempts allowed per client address, as LIMIT/WINDOW,...; beyond, the address is refused (429) until the budget has room; off turns it off")
 	if err := parseFlags(env, fs, args); err != nil {
 		return err
 	}
+	var err error
+	var policy ratelimit.Policy
 	if *asMicrosoft {
 		hostnames = append(hostnames, MicrosoftHosts...)
 		if !flagSet(fs, "tls-addr") {
 			*tlsAddr = "127.0.0.1:443"
 		}
 	}
+	if *publicURL != "" {
+		if *publicURL, err = api.ParsePublicURL(*publicURL); err != nil {
+			return fmt.Errorf("--public-url: %w", err)
+		}
+		u, _ := url.Parse(*publicURL)
+		hostnames = append(hostnames, u.Hostname())
+	}
 	if *unknownUser != "404" && *unknownUser != "empty" {
 		return fmt.Errorf("--unknown-user must be 404 or empty, not %q", *unknownUser)
 	}
-	policy, err := ratelimit.ParsePolicy(*rateLimit)
+	policy, err = ratelimit.ParsePolicy(*rateLimit)
 	if err != nil {
 		return fmt.Errorf("--rate-limit: %w", err)
+	}
+	failurePolicy, err := ratelimit.ParsePolicy(*failureBudget)
+	if err != nil || strings.EqualFold(strings.TrimSpace(*failureBudget), "service") {
+		return fmt.Errorf("--auth-failure-budget: want LIMIT/WINDOW,... such as %s, or off", defaultFailureBudget)
+	}
+	failures := ratelimit.NewFailures(failurePolicy, nil)
+	if *lockoutThreshold < 0 || *lockoutDuration <= 0 {
+		return fmt.Errorf("--lockout-threshold must be 0 (off) or more, --lockout-duration positive")
+	}
+	threshold := *lockoutThreshold
+	if threshold == 0 {
+		threshold = -1 // auth: a negative threshold is off
 	}
 	// Log lines (one per request with the access log) are written out in
 	// batches, at the latest every 100 ms, and all of them at shutdown.
@@ -95,10 +127,12 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	svc, err := auth.New(ctx, store, auth.Options{Hostnames: hostnames, Logger: logger})
+	svc, err := auth.New(ctx, store, auth.Options{Hostnames: hostnames, Logger: logger, RefreshInterval: time.Second, PublicURL: *publicURL,
+		LockoutThreshold: threshold, LockoutDuration: *lockoutDuration, Failures: failures})
 	if err != nil {
 		return err
 	}
+	defer svc.Close()
 	var creds demoCredentials
 	if *demoFlag {
 		if creds, err = ensureDemo(ctx, store); err != nil {
@@ -116,26 +150,44 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 		Model:            model,
 		Store:            store,
 		Verifier:         svc,
+		Settings:         svc,
+		AuthFailures:     failures,
 		Logger:           logger,
 		Limiter:          limiter,
 		EndpointLimiters: endpointLimiters,
 		LimiterStatus:    limiterStatus,
 		UnknownUserEmpty: *unknownUser == "empty",
 		NoAccessLog:      !*accessLog,
+		BodyTimeout:      *bodyTimeout,
+		PublicURL:        *publicURL,
 	})
 	// The token issuer answers beside the API, on every host and port.
 	identity := auth.NewHandler(svc, logger)
 	for _, p := range auth.Patterns {
 		server.Handle(p, identity)
 	}
-	handler := server.Handler()
+	// The admin surface (admin API, /metrics) is served on a listener of
+	// its own with --admin-addr; else on the public listeners that are
+	// loopback, or on all with --public-admin.
+	adminOn := func(ln net.Listener) bool { return *publicAdmin || (*adminAddr == "" && isLoopbackListener(ln)) }
+	handlerFor := func(ln net.Listener) http.Handler {
+		if adminOn(ln) {
+			return server.Handler()
+		}
+		return server.PublicHandler()
+	}
 
+	conns := api.NewConnLimit(connectionLimit(*maxConns), logger)
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fmt.Errorf("--addr: %w", err)
 	}
-	servers := []*http.Server{newHTTPServer(handler, logger)}
-	serve := []func() error{func() error { return servers[0].Serve(api.WrapListener(ln, logger)) }}
+	adminWhere := []string{}
+	if adminOn(ln) {
+		adminWhere = append(adminWhere, "http://"+ln.Addr().String())
+	}
+	servers := []*http.Server{newHTTPServer(handlerFor(ln), logger)}
+	serve := []func() error{func() error { return servers[0].Serve(conns.Listener(api.WrapListener(ln, logger), false)) }}
 	baseURL := "http://" + ln.Addr().String()
 	tlsBaseURL, caFile := "", ""
 	if *tlsAddr != "" {
@@ -154,11 +206,24 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 		// The server does TLS itself (ServeTLS): it offers h2 and
 		// http/1.1 by ALPN and gives handlers r.TLS. The TCP listener is
 		// wrapped to answer plain HTTP sent to this port with the MDE body.
-		srv := newHTTPServer(handler, logger)
+		srv := newHTTPServer(handlerFor(tln), logger)
 		srv.TLSConfig = bundle.TLSConfig.Clone()
 		servers = append(servers, srv)
-		serve = append(serve, func() error { return srv.ServeTLS(api.WrapListener(tln, logger), "", "") })
+		serve = append(serve, func() error { return srv.ServeTLS(conns.Listener(api.WrapListener(tln, logger), true), "", "") })
 		tlsBaseURL = "https://" + tln.Addr().String()
+		if adminOn(tln) {
+			adminWhere = append(adminWhere, tlsBaseURL)
+		}
+	}
+	if *adminAddr != "" {
+		aln, err := net.Listen("tcp", *adminAddr)
+		if err != nil {
+			return fmt.Errorf("--admin-addr: %w", err)
+		}
+		asrv := newHTTPServer(server.AdminHandler(), logger)
+		servers = append(servers, asrv)
+		serve = append(serve, func() error { return asrv.Serve(api.WrapListener(aln, logger)) })
+		adminWhere = append([]string{"http://" + aln.Addr().String()}, adminWhere...)
 	}
 
 	fmt.Fprintf(env.stdout, "openatp %s\n  HTTP   %s\n", versionString(), baseURL)
@@ -169,9 +234,18 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 		fmt.Fprintf(env.stdout, "  as     https://login.microsoftonline.com, https://api.security.microsoft.com and the other MDE API hosts\n"+
 			"         once the hosts file sends those names here and the CA is trusted (docs/clients.md)\n")
 	}
+	if len(adminWhere) > 0 {
+		fmt.Fprintf(env.stdout, "  admin  %s   (admin API and /metrics)\n", strings.Join(adminWhere, ", "))
+	} else {
+		fmt.Fprintf(env.stdout, "  admin  not served: the listeners are not loopback (give --admin-addr, or --public-admin)\n")
+		logger.Warn("the admin API and /metrics are not served: the listeners are not loopback; give --admin-addr or --public-admin")
+	}
 	fmt.Fprintf(env.stdout, "  data   %s\n", sf.data)
 	if *demoFlag {
 		creds.BaseURL, creds.TLSBaseURL, creds.CAFile, creds.AdminKey = baseURL, tlsBaseURL, caFile, adminKey
+		if len(adminWhere) > 0 {
+			creds.AdminURL = adminWhere[0]
+		}
 		if err := writeDemoFile(sf.data, creds); err != nil {
 			return err
 		}
@@ -211,16 +285,63 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	case <-ctx.Done():
 	}
-	logger.Info("shutting down: finishing in-flight requests")
-	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	logger.Info("shutting down: finishing in-flight requests", "open_connections", conns.Open(), "timeout", shutdownTimeout.String())
+	return shutdown(servers, conns, *shutdownTimeout, logger)
+}
+
+// shutdown stops the servers gracefully: no new connections, in-flight
+// requests finish. Connections still open after timeout are cut, and
+// shutdown says how many, in the log and in its error.
+func shutdown(servers []*http.Server, conns *api.ConnLimit, timeout time.Duration, logger *slog.Logger) error {
+	sctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	var wg sync.WaitGroup
+	var timedOut atomic.Bool
 	for _, s := range servers {
-		wg.Go(func() { _ = s.Shutdown(sctx) })
+		wg.Go(func() {
+			if err := s.Shutdown(sctx); err != nil {
+				timedOut.Store(true)
+			}
+		})
 	}
 	wg.Wait()
-	return nil
+	if !timedOut.Load() {
+		logger.Info("shut down: every in-flight request finished")
+		return nil
+	}
+	cut := conns.Open()
+	for _, s := range servers {
+		_ = s.Close()
+	}
+	logger.Warn("shut down: connections still open after the shutdown timeout were cut", "cut", cut, "timeout", timeout.String())
+	return fmt.Errorf("shutdown: %d connections still open after %s were cut", cut, timeout)
 }
+
+// isLoopbackListener reports whether ln listens on a loopback address
+// only (127.0.0.0/8, ::1), where only this machine's processes reach it.
+func isLoopbackListener(ln net.Listener) bool {
+	a, ok := ln.Addr().(*net.TCPAddr)
+	return ok && a.IP.IsLoopback()
+}
+
+// connectionLimit is --max-connections, or by default 10,000 or, when the
+// open-file limit is lower, that limit less a reserve for the store, logs
+// and listeners.
+func connectionLimit(flag int) int {
+	if flag > 0 {
+		return flag
+	}
+	n := 10_000
+	if files := openFileLimit(); files > 0 {
+		n = min(n, max(16, files-256))
+	}
+	return n
+}
+
+// defaultFailureBudget is the failed sign-ins and admin-key attempts a
+// client address may make: a person mistyping, or a client with a stale
+// secret retrying, stays far below it; guessing gets 30 tries a minute.
+const defaultFailureBudget = "30/min,300/hour"
 
 // newLimiter builds the rate limiter: none for policy off, counts in
 // Redis when redisURL is set, else in this process.
@@ -295,10 +416,17 @@ func executable() string {
 	return "openatp"
 }
 
+// newHTTPServer returns a server of h. Request headers have 10 s; each
+// body has its own deadline (api.Config.BodyTimeout), not a server-wide
+// ReadTimeout, which would also cut answers streamed for longer (net/http
+// cancels a request when its connection's read deadline passes). An answer
+// has 10 minutes to be written (a page of 10,000 machines, 8.8 MB, at 15
+// KB/s), an admin load its body and import included.
 func newHTTPServer(h http.Handler, logger *slog.Logger) *http.Server {
 	return &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
+		WriteTimeout:      10 * time.Minute,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          api.NewErrorLog(logger),

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -126,4 +127,50 @@ func TestShutdownKeepsAcknowledgedWrites(t *testing.T) {
 		}
 	}
 	t.Logf("%d acknowledged writes, all stored", len(acked))
+}
+
+// TestShutdownCutsStuckConnections: a connection still busy when the
+// shutdown timeout ends is cut, and serve says so in its log and its
+// error, rather than exiting as if all had finished.
+func TestShutdownCutsStuckConnections(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "openatp.db")
+	tenant, _, _ := newTenantApp(t, db, "stuck.example")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out, errb := &syncBuffer{}, &syncBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--tls-addr", "", "--db", db, "--data", t.TempDir(),
+			"--shutdown-timeout", "300ms", "--body-timeout", "1m"}, noEnv, strings.NewReader(""), out, errb)
+	}()
+	var addr string
+	for deadline := time.Now().Add(60 * time.Second); addr == ""; time.Sleep(10 * time.Millisecond) {
+		if m := baseLine.FindStringSubmatch(out.String()); m != nil {
+			addr = strings.TrimPrefix(m[1], "http://")
+		} else if time.Now().After(deadline) {
+			t.Fatalf("serve did not start:\n%s", errb.String())
+		}
+	}
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	// A token request whose body never comes: busy until its deadline, a
+	// minute away. (Until the server has read its headers, the connection
+	// is new, which Shutdown waits for too.)
+	fmt.Fprintf(c, "POST /%s/oauth2/token HTTP/1.1\r\nHost: %s\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\ngrant", tenant, addr)
+	time.Sleep(100 * time.Millisecond)
+	cancel()
+	select {
+	case err = <-done:
+	case <-time.After(40 * time.Second):
+		t.Fatal("serve did not return")
+	}
+	if err == nil || !strings.Contains(err.Error(), "1 connections still open after 300ms were cut") {
+		t.Fatalf("serve returned %v, want it to say it cut 1 connection", err)
+	}
+	if !strings.Contains(errb.String(), `msg="shut down: connections still open after the shutdown timeout were cut" cut=1`) {
+		t.Errorf("no log line of the cut connection:\n%s", errb.String())
+	}
 }

@@ -79,6 +79,7 @@ func runTenantTrust(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
+	defer svc.Close()
 	x := auth.ExternalIssuer{TenantID: t.ID, Issuer: *issuer, JWKSURL: *jwks, Tid: *tid}
 	return printed(env, x, svc.TrustIssuer(ctx, x))
 }

@@ -33,6 +33,7 @@ func runToken(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
+	defer svc.Close()
 	aud, ok := auth.NormalizeAudience(*resource)
 	if !ok {
 		return fmt.Errorf("--resource %q is not an accepted audience (%s)", *resource, strings.Join(auth.Audiences, ", "))

@@ -19,6 +19,24 @@ func internal(err error, msg string) error {
 	return &openatp.Error{Kind: openatp.Internal, Message: msg, Err: err}
 }
 
+// Setting is a row of the settings table.
+type Setting struct{ Name, Value string }
+
+// ScanSetting reads a row of (name, value).
+func ScanSetting(s Scanner) (Setting, error) {
+	var v Setting
+	return v, s.Scan(&v.Name, &v.Value)
+}
+
+// SettingsMap returns settings by name.
+func SettingsMap(ss []Setting) map[string]string {
+	m := make(map[string]string, len(ss))
+	for _, s := range ss {
+		m[s.Name] = s.Value
+	}
+	return m
+}
+
 // ScanTenant reads a row of (id, name, created).
 func ScanTenant(s Scanner) (openatp.Tenant, error) {
 	var t openatp.Tenant

@@ -27,7 +27,7 @@ var (
 // (exact on every engine). Invalid outside the years 1678 to 2262.
 func Nanos(field string, t time.Time) (int64, error) {
 	if t.Before(minTime) || t.After(maxTime) {
-		return 0, openatp.CodedErrorf(openatp.Invalid, "InvalidInput", "%s: %s is out of the supported range (years 1678 to 2262)", field, t.Format(time.RFC3339))
+		return 0, openatp.InvalidField(field, "%s is out of the supported range (years 1678 to 2262)", t.Format(time.RFC3339))
 	}
 	return t.UnixNano(), nil
 }
@@ -45,7 +45,8 @@ func Quote(s string) string {
 }
 
 // InvalidItem turns the error of item i of a batch ("machine", "logon")
-// into an Invalid error naming the item, with an openatp.ItemError.
+// into an Invalid error naming the item, with an openatp.ItemError whose
+// cause is the item's (an *openatp.FieldError when a field is at fault).
 func InvalidItem(what string, i int, err error) error {
 	var e *openatp.Error
 	if errors.As(err, &e) {
@@ -54,10 +55,16 @@ func InvalidItem(what string, i int, err error) error {
 	return &openatp.Error{Kind: openatp.Invalid, Code: "InvalidInput", Message: fmt.Sprintf("%s %d: invalid", what, i), Err: &openatp.ItemError{Index: i, Err: err}}
 }
 
-// LogonError is an Invalid error about logon event i of a batch.
-func LogonError(i int, format string, args ...any) error {
-	return &openatp.Error{Kind: openatp.Invalid, Code: "InvalidInput",
-		Message: fmt.Sprintf("logon %d: ", i) + fmt.Sprintf(format, args...), Err: &openatp.ItemError{Index: i}}
+// LogonError is an Invalid error about a field of logon event i of a
+// batch: an *openatp.FieldError under an openatp.ItemError.
+func LogonError(i int, field, format string, args ...any) error {
+	return InvalidItem("logon", i, openatp.InvalidField(field, format, args...))
+}
+
+// UnknownMachine is the error of logon event i of a batch that names a
+// machine the tenant does not have.
+func UnknownMachine(i int, machineID string) error {
+	return LogonError(i, "machineId", "the tenant has no machine %s", Quote(machineID))
 }
 
 // LogonTypeBits maps a logon type to its bit in a relation's logon-type
@@ -121,15 +128,18 @@ func Aggregate(ls []openatp.Logon) (*Batch, error) {
 	b := &Batch{}
 	for i := range ls {
 		l := &ls[i]
-		if l.AccountName == "" || l.AccountDomain == "" {
-			return nil, LogonError(i, "accountName and accountDomain are required")
+		if l.AccountName == "" {
+			return nil, LogonError(i, "accountName", "is required")
+		}
+		if l.AccountDomain == "" {
+			return nil, LogonError(i, "accountDomain", "is required")
 		}
 		typ, ok := LogonTypeBits[l.LogonType]
 		if !ok {
-			return nil, LogonError(i, "logonType: %s is not one of %s", Quote(l.LogonType), strings.Join(openatp.LogonTypes, ", "))
+			return nil, LogonError(i, "logonType", "%s is not one of %s", Quote(l.LogonType), strings.Join(openatp.LogonTypes, ", "))
 		}
 		if l.Timestamp.IsZero() {
-			return nil, LogonError(i, "timestamp: is required")
+			return nil, LogonError(i, "timestamp", "is required")
 		}
 		ts, err := Nanos("timestamp", l.Timestamp)
 		if err != nil {

@@ -1,0 +1,5 @@
+//go:build unix && !linux
+
+package readmodel
+
+const mapPopulate = 0
