@@ -16,10 +16,12 @@ type BatchWriter interface {
 	// AddLogons is MachineStore.AddLogons inside the batch; the events may
 	// name machines written earlier in the same batch.
 	AddLogons(ls []Logon) error
+	// UpsertAlerts is AlertStore.UpsertAlerts inside the batch.
+	UpsertAlerts(as []Alert) error
 }
 
 // ItemError locates the item of a batch that an Invalid error of
-// UpsertMachines, AddLogons or a BatchWriter is about: its index in the
+// UpsertMachines, AddLogons, UpsertAlerts or a BatchWriter is about: its index in the
 // slice given to that call. Stores put it in Error.Err.
 type ItemError struct {
 	Index int
@@ -54,6 +56,8 @@ type TenantStats struct {
 	Relations int64
 	// Groups are the device groups, without the default group.
 	Groups int64
+	// Alerts are the alerts of the tenant's machines.
+	Alerts int64
 }
 
 // BatchStore is the part of MachineStore that loads and removes data in
@@ -70,8 +74,8 @@ type BatchStore interface {
 	// NotFound if the tenant does not exist (f is then not called).
 	WriteBatch(ctx context.Context, tenantID string, f func(w BatchWriter) error) error
 
-	// DeleteMachine deletes a machine with its (user, machine) relations;
-	// users left without any relation are deleted too. NotFound if the
+	// DeleteMachine deletes a machine with its (user, machine) relations
+	// and its alerts; users left without any relation are deleted too. NotFound if the
 	// tenant has no machine with that id.
 	DeleteMachine(ctx context.Context, tenantID, id string) error
 

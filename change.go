@@ -7,8 +7,8 @@ import "context"
 // current one, without reading the whole tenant again. The in-memory read
 // model applies it on every write it notices.
 //
-// The feed names what changed, not how: a machine or a (user, machine)
-// relation whose state is read again, at the version the answer is for.
+// The feed names what changed, not how: a machine, a (user, machine)
+// relation or an alert whose state is read again, at the version the answer is for.
 // Applying the same change twice, or a change a reader already saw,
 // therefore changes nothing.
 type ChangeStore interface {
@@ -18,7 +18,7 @@ type ChangeStore interface {
 	// Rebuild instead when the feed cannot say: since is older than the
 	// feed keeps (it is compacted as writes go on), the tenant was reset,
 	// a batch wrote more than the feed records one by one, more than
-	// limit machines and relations changed, or since is not a version of
+	// limit machines, relations and alerts changed, or since is not a version of
 	// this tenant's feed. NotFound if the tenant does not exist.
 	Changes(ctx context.Context, tenantID string, since uint64, limit int) (Changes, error)
 }
@@ -39,6 +39,13 @@ type Changes struct {
 	// Relations are the changed (user, machine) relations, ordered by
 	// user name key, domain key, then machine id.
 	Relations []RelationChange
+	// Alerts are the changed alerts that exist at Version, ordered by id,
+	// without their machine's name and device group (ComputerDNSName is
+	// nil, RBACGroupID and RBACGroupName zero).
+	Alerts []Alert
+	// DeletedAlerts are the ids of changed alerts that do not exist at
+	// Version, ordered.
+	DeletedAlerts []string
 }
 
 // RelationChange is a (user, machine) relation that changed: created,

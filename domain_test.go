@@ -126,7 +126,7 @@ func TestNewApp(t *testing.T) {
 	if err != nil || len(secret) != 40 || !openatp.IsGUID(a.ClientID) || len(a.Roles) != 1 || string(a.SecretHash) != string(openatp.HashSecret(secret)) {
 		t.Errorf("NewApp: %+v %q %v", a, secret, err)
 	}
-	if _, _, err := openatp.NewApp("t", "x", []string{"Alert.Read.All"}, nil, time.Now()); openatp.KindOf(err) != openatp.Invalid {
+	if _, _, err := openatp.NewApp("t", "x", []string{"Alert.Read"}, nil, time.Now()); openatp.KindOf(err) != openatp.Invalid {
 		t.Errorf("unknown permission: %v", err)
 	}
 	for _, name := range []string{"bad name", "", ".", "..", "...", ".contoso.com", "contoso.com.", "contoso..com", strings.Repeat("a", 129)} {
@@ -155,5 +155,52 @@ func TestFieldErrorIsTyped(t *testing.T) {
 	}
 	if got := openatp.KindOf(fmt.Errorf("wrapped: %w", context.Canceled)); got != openatp.Canceled {
 		t.Errorf("KindOf(context.Canceled) = %v", got)
+	}
+}
+
+func TestAlertNormalize(t *testing.T) {
+	ok := openatp.Alert{ID: "da637472900382838869_1364969609", Severity: "Low", Status: "New",
+		MachineID: "111E6DD8C833C8A052EA231EC1B19ADAF497B625", Classification: openatp.Ptr("Informational, expected activity")}
+	if err := ok.Normalize(); err != nil {
+		t.Fatal(err)
+	}
+	if ok.MachineID != "111e6dd8c833c8a052ea231ec1b19adaf497b625" || *ok.Classification != "InformationalExpectedActivity" ||
+		ok.Evidence == nil || ok.Comments == nil || ok.MitreTechniques == nil || ok.LoggedOnUsers == nil {
+		t.Errorf("normalized: %+v", ok)
+	}
+	for _, c := range []struct {
+		field string
+		f     func(a *openatp.Alert)
+	}{
+		{"id", func(a *openatp.Alert) { a.ID = "a/b" }},
+		{"id", func(a *openatp.Alert) { a.ID = strings.Repeat("a", 129) }},
+		{"machineId", func(a *openatp.Alert) { a.MachineID = "xyz" }},
+		{"severity", func(a *openatp.Alert) { a.Severity = "" }},
+		{"severity", func(a *openatp.Alert) { a.Severity = "low" }},
+		{"status", func(a *openatp.Alert) { a.Status = "Closed" }},
+		{"determination", func(a *openatp.Alert) { a.Determination = openatp.Ptr("Bogus") }},
+		{"investigationState", func(a *openatp.Alert) { a.InvestigationState = openatp.Ptr("Done") }},
+		{"description", func(a *openatp.Alert) { a.Description = openatp.Ptr(strings.Repeat("x", openatp.MaxAlertText+1)) }},
+		{"comments.comment", func(a *openatp.Alert) { a.Comments = []openatp.AlertComment{{Comment: "\xff"}} }},
+		{"relatedUser.userName", func(a *openatp.Alert) { a.RelatedUser = &openatp.AlertAccount{} }},
+		{"evidence", func(a *openatp.Alert) { a.Evidence = make([]openatp.Evidence, openatp.MaxAlertItems+1) }},
+	} {
+		a := ok
+		c.f(&a)
+		err := a.Normalize()
+		if openatp.KindOf(err) != openatp.Invalid || !strings.HasPrefix(err.(*openatp.Error).Message, c.field+":") {
+			t.Errorf("%s: %v", c.field, err)
+		}
+	}
+	for _, v := range openatp.AlertDeterminations {
+		if got, ok := openatp.CanonicalEnum(openatp.AlertDeterminations, strings.ToUpper(v)); !ok || got != v {
+			t.Errorf("CanonicalEnum(%s) = %q, %v", strings.ToUpper(v), got, ok)
+		}
+	}
+	if got, ok := openatp.CanonicalEnum(openatp.AlertClassifications, "informational, EXPECTED activity"); !ok || got != "InformationalExpectedActivity" {
+		t.Errorf("the spaced classification = %q, %v", got, ok)
+	}
+	if id := openatp.NewAlertID(time.Date(2021, 1, 26, 20, 33, 58, 283886900, time.UTC)); !strings.HasPrefix(id, "da637472900382838869_") || !openatp.ValidAlertID(id) {
+		t.Errorf("NewAlertID = %s", id)
 	}
 }

@@ -63,7 +63,7 @@ type MachineStore interface {
 	// The in-memory read model builds from it.
 	ScanTenant(ctx context.Context, tenantID string, machine func(Machine) error, rel func(UserMachine) error) error
 
-	// ResetTenant deletes the tenant's machines, users, logons and groups,
+	// ResetTenant deletes the tenant's machines, users, logons, alerts and groups,
 	// keeping the tenant and its applications.
 	ResetTenant(ctx context.Context, tenantID string) error
 }
@@ -130,6 +130,7 @@ type Store interface {
 	TenantStore
 	MachineStore
 	MachineAPIStore
+	AlertStore
 	BatchStore
 	ChangeStore
 	KeyStore
@@ -140,9 +141,10 @@ type Store interface {
 	// in-memory indexes are still exact.
 	DataVersion(ctx context.Context) (uint64, error)
 	// ContentVersion returns a number that changes with every committed
-	// write that changes the tenant's machines, users or logons
+	// write that changes the tenant's machines, users, logons or alerts
 	// (UpsertMachines, AddLogons, WriteBatch, UpdateMachine, DeleteMachine,
-	// ResetTenant; it may also change when such a write changed nothing),
+	// ResetTenant, the writes of AlertStore; it may also change when such
+	// a write changed nothing),
 	// and with no other write: while it is unchanged, the API can reuse
 	// what it read of the tenant's content and recompute device-group
 	// membership alone after an RBAC change or a write to another tenant.

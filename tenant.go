@@ -52,8 +52,10 @@ type SigningKey struct {
 // ApplicationPermissions and DelegatedPermissions are the permissions an
 // application registration may be granted.
 var (
-	ApplicationPermissions = []string{PermMachineReadAll, PermMachineReadWriteAll, PermUserReadAll}
-	DelegatedPermissions   = []string{PermMachineRead, PermMachineReadWrite, PermUserReadAll}
+	ApplicationPermissions = []string{PermMachineReadAll, PermMachineReadWriteAll, PermUserReadAll,
+		PermAlertReadAll, PermAlertReadWriteAll, PermAlertsReadWriteAll}
+	DelegatedPermissions = []string{PermMachineRead, PermMachineReadWrite, PermUserReadAll,
+		PermAlertRead, PermAlertReadWrite}
 )
 
 // NewTenant returns a tenant with a fresh id. The name must be DNS-like

@@ -60,6 +60,7 @@ func addAdminRoutes(mux *http.ServeMux, cfg Config) {
 	mux.Handle("PUT /_openatp/tenants/{t}/machines", machines)
 	mux.Handle("POST /_openatp/tenants/{t}/machines", machines)
 	mux.Handle("POST /_openatp/tenants/{t}/logons", admin(handleAdminIngest(store, ingest.Logons, ingestSlots, bodyTimeout)))
+	mux.Handle("POST /_openatp/tenants/{t}/alerts", admin(handleAdminIngest(store, ingest.Alerts, ingestSlots, bodyTimeout)))
 	mux.Handle("DELETE /_openatp/tenants/{t}/machines/{id}", admin(handleDeleteMachine(store)))
 	mux.Handle("POST /_openatp/tenants/{t}/reset", admin(handleReset(store)))
 	mux.Handle("GET /_openatp/tenants/{t}/stats", admin(handleStats(store)))
@@ -68,6 +69,7 @@ func addAdminRoutes(mux *http.ServeMux, cfg Config) {
 		"/_openatp/tenants/{t}/apps":          "POST",
 		"/_openatp/tenants/{t}/machines":      "PUT, POST",
 		"/_openatp/tenants/{t}/logons":        "POST",
+		"/_openatp/tenants/{t}/alerts":        "POST",
 		"/_openatp/tenants/{t}/machines/{id}": "DELETE",
 		"/_openatp/tenants/{t}/reset":         "POST",
 		"/_openatp/tenants/{t}/stats":         "GET",
@@ -368,6 +370,6 @@ func handleStats(store openatp.Store) http.Handler {
 			return
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"tenant": t.ID, "name": t.Name, "machines": st.Machines,
-			"users": st.Users, "relations": st.Relations, "groups": st.Groups})
+			"users": st.Users, "relations": st.Relations, "groups": st.Groups, "alerts": st.Alerts})
 	})
 }

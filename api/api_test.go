@@ -35,6 +35,7 @@ type fixture struct {
 	tenant openatp.Tenant
 	app    openatp.App // granted Machine.Read.All
 	dbPath string      // the SQLite file, for a second store on it
+	socApp string      // the client id of alertFixture's application
 }
 
 func newFixture(t testing.TB, configure func(*api.Config)) *fixture {

@@ -189,3 +189,27 @@ func (cs *countingStore) WriteBatch(ctx context.Context, a string, b func(openat
 	cs.n.Add(1)
 	return cs.s.WriteBatch(ctx, a, b)
 }
+func (cs *countingStore) UpsertAlerts(ctx context.Context, a string, b []openatp.Alert) error {
+	cs.n.Add(1)
+	return cs.s.UpsertAlerts(ctx, a, b)
+}
+func (cs *countingStore) Alert(ctx context.Context, a, b string) (openatp.Alert, error) {
+	cs.n.Add(1)
+	return cs.s.Alert(ctx, a, b)
+}
+func (cs *countingStore) UpdateAlerts(ctx context.Context, a string, b []string, f func(*openatp.Alert, time.Time) error) ([]openatp.Alert, error) {
+	cs.n.Add(1)
+	return cs.s.UpdateAlerts(ctx, a, b, f)
+}
+func (cs *countingStore) CreateAlert(ctx context.Context, a string, b openatp.Alert) (openatp.Alert, bool, error) {
+	cs.n.Add(1)
+	return cs.s.CreateAlert(ctx, a, b)
+}
+func (cs *countingStore) ScanAlerts(ctx context.Context, a string, f func(openatp.Alert) error) error {
+	cs.n.Add(1)
+	return cs.s.ScanAlerts(ctx, a, f)
+}
+func (cs *countingStore) UserRelations(ctx context.Context, a string, b openatp.UserRef) ([]openatp.UserMachine, error) {
+	cs.n.Add(1)
+	return cs.s.UserRelations(ctx, a, b)
+}

@@ -167,19 +167,7 @@ func nextLink(r *http.Request, option, value string) string {
 func writeMachinePage(w http.ResponseWriter, r *http.Request, view *readmodel.View, page []uint32, sel []int, count bool, total int, next string) {
 	sp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(sp)
-	b := (*sp)[:0]
-	b = append(b, `{"@odata.context":`...)
-	b = wire.AppendString(b, baseURL(r)+"/api/$metadata#Machines"+selectSuffix(sel))
-	if count {
-		b = append(b, `,"@odata.count":`...)
-		b = strconv.AppendInt(b, int64(total), 10)
-	}
-	b = append(b, `,"value":[`...)
-	end := closeCollection
-	if next != "" {
-		end = append([]byte(`],"@odata.nextLink":`), wire.AppendString(nil, next)...)
-		end = append(end, '}')
-	}
+	b, end := openCollection((*sp)[:0], r, "Machines"+selectSuffix(sel), count, total, next)
 	keep := selected(sel)
 	h := w.Header()
 	h["Content-Type"] = odataContentType
@@ -222,6 +210,26 @@ func writeMachinePage(w http.ResponseWriter, r *http.Request, view *readmodel.Vi
 	*sp = b[:0]
 }
 
+// openCollection appends to b the start of an OData collection of the
+// entity set (such as "Machines(id)") up to the opening of its "value",
+// with "@odata.count" when count is set, and returns with it the end of
+// the collection, with "@odata.nextLink" when next is not empty.
+func openCollection(b []byte, r *http.Request, entitySet string, count bool, total int, next string) ([]byte, []byte) {
+	b = append(b, `{"@odata.context":`...)
+	b = wire.AppendString(b, baseURL(r)+"/api/$metadata#"+entitySet)
+	if count {
+		b = append(b, `,"@odata.count":`...)
+		b = strconv.AppendInt(b, int64(total), 10)
+	}
+	b = append(b, `,"value":[`...)
+	end := closeCollection
+	if next != "" {
+		end = append([]byte(`],"@odata.nextLink":`), wire.AppendString(nil, next)...)
+		end = append(end, '}')
+	}
+	return b, end
+}
+
 // closeCollection ends a collection without a next link.
 var closeCollection = []byte("]}")
 
@@ -232,25 +240,31 @@ const touchBatch = 32
 // written.
 const streamChunk = 64 << 10
 
-// selectSuffix is the part of @odata.context that names the properties
-// of a $select: "(id,computerDnsName)".
-func selectSuffix(sel []int) string {
+// selectSuffix is the part of a Machine @odata.context that names the
+// properties of a $select: "(id,computerDnsName)".
+func selectSuffix(sel []int) string { return selectSuffixOf(wire.MachineSchema, sel) }
+
+// selectSuffixOf is selectSuffix of an entity set of schema s.
+func selectSuffixOf(s *odata.Schema, sel []int) string {
 	if sel == nil {
 		return ""
 	}
 	names := make([]string, len(sel))
 	for i, p := range sel {
-		names[i] = wire.MachineSchema.Property(p).Name
+		names[i] = s.Property(p).Name
 	}
 	return "(" + strings.Join(names, ",") + ")"
 }
 
-// selected returns whether each property is in sel; nil for all.
-func selected(sel []int) func(int) bool {
+// selected returns whether each Machine property is in sel; nil for all.
+func selected(sel []int) func(int) bool { return selectedOf(wire.MachineSchema, sel) }
+
+// selectedOf is selected of an entity set of schema s.
+func selectedOf(s *odata.Schema, sel []int) func(int) bool {
 	if sel == nil {
 		return nil
 	}
-	in := make([]bool, wire.MachineSchema.Len())
+	in := make([]bool, s.Len())
 	for _, p := range sel {
 		in[p] = true
 	}

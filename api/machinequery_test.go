@@ -304,30 +304,41 @@ func TestMachineQueriesAgainstReference(t *testing.T) {
 				return b.lastSeen.Compare(a.lastSeen)
 			})
 		}
-		skip := 0
-		if rng.IntN(3) == 0 {
-			skip = rng.IntN(10)
-			q.Set("$skip", fmt.Sprint(skip))
-		}
-		if rng.IntN(2) == 0 {
-			q.Set("$top", fmt.Sprint(1+rng.IntN(60)))
-		}
-		count := rng.IntN(2) == 0
-		if count {
-			q.Set("$count", "true")
-		}
-		got, gotCount, _ := walk(t, f, c.tok, "/api/machines?"+q.Encode())
 		var wantIDs []string
-		for _, m := range want[min(skip, len(want)):] {
+		for _, m := range want {
 			wantIDs = append(wantIDs, m.id)
 		}
-		if !slices.Equal(got, wantIDs) {
-			t.Fatalf("%s: %s\n got %d machines %v\nwant %d machines %v", c.name, q.Encode(), len(got), got, len(wantIDs), wantIDs)
-		}
-		if count && gotCount != len(want) {
-			t.Fatalf("%s: %s: @odata.count %d, want %d", c.name, q.Encode(), gotCount, len(want))
-		}
+		walkAgainst(t, f, c.tok, c.name, "/api/machines", q, rng, 60, wantIDs)
 		n++
 	}
 	t.Logf("%d queries matched the reference", n)
+}
+
+// walkAgainst gives q random paging options ($skip now and then, $top up
+// to maxTop, $count), walks every page of path?q as tok, and fails t unless
+// the ids visited are want's (but the skipped) and @odata.count is their
+// number. It returns the number of ids visited.
+func walkAgainst(t *testing.T, f *fixture, tok, caller, path string, q url.Values, rng *rand.Rand, maxTop int, want []string) int {
+	t.Helper()
+	skip := 0
+	if rng.IntN(3) == 0 {
+		skip = rng.IntN(10)
+		q.Set("$skip", fmt.Sprint(skip))
+	}
+	if rng.IntN(2) == 0 {
+		q.Set("$top", fmt.Sprint(1+rng.IntN(maxTop)))
+	}
+	count := rng.IntN(2) == 0
+	if count {
+		q.Set("$count", "true")
+	}
+	got, gotCount, _ := walk(t, f, tok, path+"?"+q.Encode())
+	wantIDs := want[min(skip, len(want)):]
+	if !slices.Equal(got, wantIDs) {
+		t.Fatalf("%s: %s\n got %d %v\nwant %d %v", caller, q.Encode(), len(got), got, len(wantIDs), wantIDs)
+	}
+	if count && gotCount != len(want) {
+		t.Fatalf("%s: %s: @odata.count %d, want %d", caller, q.Encode(), gotCount, len(want))
+	}
+	return len(got)
 }

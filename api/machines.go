@@ -147,20 +147,7 @@ func baseURL(r *http.Request) string {
 }
 
 func requireMachineRead(p *openatp.Principal) error {
-	if p.Delegated {
-		if !p.HasAny(delegatedMachineRead...) {
-			return openatp.CodedErrorf(openatp.Forbidden, "Forbidden",
-				"Missing delegated permissions. API required permissions: %s, delegated permissions: %s.",
-				strings.Join(delegatedMachineRead, ","), strings.Join(p.Scopes, ","))
-		}
-		return nil // the user's role is checked against the tenant's RBAC
-	}
-	if !p.HasAny(appMachineRead...) {
-		return openatp.CodedErrorf(openatp.Forbidden, "Forbidden",
-			"Missing application roles. API required roles: %s, application roles: %s.",
-			strings.Join(appMachineRead, ","), strings.Join(p.Roles, ","))
-	}
-	return nil
+	return requirePermissions(p, appMachineRead, delegatedMachineRead)
 }
 
 // noQuery refuses query options: the endpoint documents none.

@@ -36,15 +36,15 @@ var (
 // writeScope checks that p may write machines with the role permission
 // perm and returns the tenant's view (retained) and p's access.
 func writeScope(r *http.Request, model *readmodel.Model, p *openatp.Principal, perm string) (*readmodel.View, *openatp.Access, error) {
-	if p.Delegated && !p.HasAny(delegatedMachineWrite...) {
-		return nil, nil, openatp.CodedErrorf(openatp.Forbidden, "Forbidden",
-			"Missing delegated permissions. API required permissions: %s, delegated permissions: %s.",
-			strings.Join(delegatedMachineWrite, ","), strings.Join(p.Scopes, ","))
-	}
-	if !p.Delegated && !p.HasAny(appMachineWrite...) {
-		return nil, nil, openatp.CodedErrorf(openatp.Forbidden, "Forbidden",
-			"Missing application roles. API required roles: %s, application roles: %s.",
-			strings.Join(appMachineWrite, ","), strings.Join(p.Roles, ","))
+	return scopeFor(r, model, p, appMachineWrite, delegatedMachineWrite, perm)
+}
+
+// scopeFor checks that p holds one of the permissions app or delegated
+// and, delegated, a role with the permission perm, and returns the
+// tenant's view (retained) and p's access.
+func scopeFor(r *http.Request, model *readmodel.Model, p *openatp.Principal, app, delegated []string, perm string) (*readmodel.View, *openatp.Access, error) {
+	if err := requirePermissions(p, app, delegated); err != nil {
+		return nil, nil, err
 	}
 	view, access, err := machineScope(r.Context(), model, p)
 	if err != nil {

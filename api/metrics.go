@@ -95,6 +95,9 @@ func newMetrics(cfg *Config) *metrics {
 	if cfg.Store != nil {
 		cfg.Store = &instrumentedStore{Store: cfg.Store, m: m}
 	}
+	for endpoint, l := range cfg.EndpointLimiters {
+		cfg.EndpointLimiters[endpoint] = &instrumentedLimiter{l: l, m: m}
+	}
 	if cfg.Limiter != nil {
 		cfg.Limiter = &instrumentedLimiter{l: cfg.Limiter, m: m}
 	}

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"time"
 
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/readmodel"
@@ -53,4 +54,18 @@ func (s refreshing) UpdateMachines(ctx context.Context, tenantID string, ids []s
 
 func (s refreshing) WriteBatch(ctx context.Context, tenantID string, f func(w openatp.BatchWriter) error) error {
 	return s.refresh(ctx, tenantID, s.Store.WriteBatch(ctx, tenantID, f))
+}
+
+func (s refreshing) UpsertAlerts(ctx context.Context, tenantID string, as []openatp.Alert) error {
+	return s.refresh(ctx, tenantID, s.Store.UpsertAlerts(ctx, tenantID, as))
+}
+
+func (s refreshing) UpdateAlerts(ctx context.Context, tenantID string, ids []string, f func(a *openatp.Alert, stamp time.Time) error) ([]openatp.Alert, error) {
+	as, err := s.Store.UpdateAlerts(ctx, tenantID, ids, f)
+	return as, s.refresh(ctx, tenantID, err)
+}
+
+func (s refreshing) CreateAlert(ctx context.Context, tenantID string, a openatp.Alert) (openatp.Alert, bool, error) {
+	stored, created, err := s.Store.CreateAlert(ctx, tenantID, a)
+	return stored, created, s.refresh(ctx, tenantID, err)
 }

@@ -36,6 +36,41 @@ func addRoutes(mux *http.ServeMux, cfg Config) {
 		mux.Handle(m+"/{id}/setDeviceValue", methodNotAllowed("POST"))
 	}
 
+	// The Alert API (issue 13): the same handlers under /api and
+	// /api/v1.0. batchUpdate and CreateAlertByReference have their own,
+	// tighter limits when cfg.EndpointLimiters gives them.
+	limFor := func(endpoint string) Limiter {
+		if l, ok := cfg.EndpointLimiters[endpoint]; ok {
+			return l
+		}
+		return lim
+	}
+	for _, base := range []string{"/api", "/api/v1.0"} {
+		a := base + "/alerts"
+		mux.Handle("GET "+a, handleAlerts(model, authn, lim))
+		mux.Handle(a, methodNotAllowed("GET"))
+		mux.Handle("POST "+a+"/batchUpdate", handleBatchUpdateAlerts(model, store, authn, limFor("alerts/batchUpdate")))
+		create := handleCreateAlertByReference(model, store, authn, limFor("alerts/CreateAlertByReference"))
+		mux.Handle("POST "+a+"/CreateAlertByReference", create)
+		mux.Handle("POST "+base+"/CreateAlertByReference", create) // the 2018 path
+		mux.Handle(base+"/CreateAlertByReference", methodNotAllowed("POST"))
+		mux.Handle("GET "+a+"/{id}", handleAlert(model, authn, lim))
+		mux.Handle("PATCH "+a+"/{id}", handlePatchAlert(model, store, authn, lim))
+		mux.Handle(a+"/{id}", methodNotAllowed("GET, PATCH"))
+		mux.Handle("GET "+a+"/{id}/machine", handleAlertMachine(model, authn, lim))
+		mux.Handle(a+"/{id}/machine", methodNotAllowed("GET"))
+		mux.Handle("GET "+a+"/{id}/user", handleAlertUser(model, store, authn, lim))
+		mux.Handle(a+"/{id}/user", methodNotAllowed("GET"))
+		ma := base + "/machines/{id}/alerts"
+		mux.Handle("GET "+ma, handleMachineAlerts(model, authn, lim, false))
+		mux.Handle(ma, methodNotAllowed("GET"))
+		mux.Handle("GET "+ma+"/$count", handleMachineAlerts(model, authn, lim, true))
+		mux.Handle(ma+"/$count", methodNotAllowed("GET"))
+		ua := base + "/users/{id}/alerts"
+		mux.Handle("GET "+ua, handleUserAlerts(model, authn, lim, cfg.UnknownUserEmpty))
+		mux.Handle(ua, methodNotAllowed("GET"))
+	}
+
 	mux.Handle("GET /healthz", handleHealthz())
 	mux.Handle("GET /readyz", handleReadyz(cfg.Store, cfg.LimiterStatus))
 	mux.Handle("/", notFound())

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"log/slog"
+	"maps"
 	"net/http"
 	"strings"
 	"time"
@@ -29,6 +30,10 @@ type Config struct {
 	// Limiter applies rate limits per tenant, application and endpoint;
 	// nil means no limits.
 	Limiter Limiter
+	// EndpointLimiters replace Limiter for the endpoints they name (their
+	// own policies, such as the documented 10 calls a minute of
+	// alerts/batchUpdate: see ratelimit.Endpoints).
+	EndpointLimiters map[string]Limiter
 	// LimiterStatus, if set, reports the limiter's health on /readyz: nil
 	// when healthy, an error while it runs degraded (its shared state
 	// unreachable, counting in this replica only).
@@ -82,10 +87,11 @@ func NewServer(cfg Config) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	cfg.EndpointLimiters = maps.Clone(cfg.EndpointLimiters)
 	if cfg.BodyTimeout <= 0 {
 		cfg.BodyTimeout = DefaultBodyTimeout
 	}
-	cfg.metrics = newMetrics(&cfg) // instruments cfg.Store and cfg.Limiter
+	cfg.metrics = newMetrics(&cfg) // instruments cfg.Store and the limiters
 	own := cfg.Model == nil
 	if own {
 		cfg.Model = readmodel.New(cfg.Store, readmodel.Options{Disabled: cfg.NoIndex, Logger: cfg.Logger})

@@ -2,7 +2,12 @@
 # Load benchmark of GET /api/users/{id}/machines through the real HTTP stack.
 #
 #   bench/load.sh [machines] [users] [logons]   (default 1000000 200000 5000000)
-#   ROUTE=users|byid|byname|page  what wrk asks for (bench/benchtool); default users
+#   ROUTE=users|byid|byname|page|alerts  what wrk asks for (bench/benchtool); default users
+#   ALERTS=N        alerts seeded with the tenant (default 0; 1000000 with
+#                   ROUTE=alerts, whose default tenant is then 100000
+#                   machines, 50000 users, 500000 logons): ROUTE=alerts
+#                   polls "lastUpdateTime ge <a random alert's stamp>" with
+#                   $top=100
 #
 # Seeds (once, cached in bench/results/data-<machines>) a tenant with
 # `openatp seed`, starts `openatp serve` on it, and drives it with wrk using
@@ -34,14 +39,24 @@
 # (steadier on a shared machine) as a ratio too; no baseline then.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-MACHINES=${1:-1000000}
-USERS=${2:-200000}
-LOGONS=${3:-5000000}
+ROUTE=${ROUTE:-users}
+if [ "$ROUTE" = alerts ]; then
+  MACHINES=${1:-100000}
+  USERS=${2:-50000}
+  LOGONS=${3:-500000}
+  ALERTS=${ALERTS:-1000000}
+else
+  MACHINES=${1:-1000000}
+  USERS=${2:-200000}
+  LOGONS=${3:-5000000}
+  ALERTS=${ALERTS:-0}
+fi
 DURATION=${DURATION:-20s}
 CONNS=${CONNS:-32}
 THREADS=${THREADS:-1}
 OUT=bench/results
 DATA=$OUT/data-$MACHINES-$USERS-$LOGONS
+[ "$ALERTS" -gt 0 ] && DATA=$DATA-$ALERTS
 PORT=${PORT:-18080}
 BPORT=${BPORT:-18081}
 REPLICAS=${REPLICAS:-1}
@@ -82,6 +97,7 @@ if [ "$DB" = postgres ]; then
 fi
 if [ -n "$DB" ]; then
   DATA=$OUT/pgdata-$MACHINES-$USERS-$LOGONS
+  [ "$ALERTS" -gt 0 ] && DATA=$DATA-$ALERTS
   DBARG=$DB
 else
   DBARG=$DATA/openatp.db
@@ -98,17 +114,16 @@ if [ -n "$DB" ] && [ -f "$DATA/seeded" ] && ! "$OUT/openatp" tenant list --db "$
 fi
 if [ ! -f "$DATA/seeded" ]; then
   rm -rf "$DATA"; mkdir -p "$DATA"
-  echo "== seeding $MACHINES machines, $USERS users (once)"
-  /usr/bin/time -v "$OUT/openatp" seed --data "$DATA" --db "$DBARG" --tenant bench.example --machines "$MACHINES" --users "$USERS" --logons "$LOGONS" --seed 1 \
+  echo "== seeding $MACHINES machines, $USERS users, $ALERTS alerts (once)"
+  /usr/bin/time -v "$OUT/openatp" seed --data "$DATA" --db "$DBARG" --tenant bench.example --machines "$MACHINES" --users "$USERS" --logons "$LOGONS" --alerts "$ALERTS" --seed 1 \
     >"$DATA/seed.json" 2>"$DATA/seed.log" || { tail "$DATA/seed.log"; exit 1; }
   grep -E "Elapsed|Maximum resident" "$DATA/seed.log" || true
   cat "$DATA/seed.json"
-  "$OUT/openatp" app create --data "$DATA" --db "$DBARG" --tenant bench.example --name bench --role Machine.Read.All >"$DATA/app.json"
+  "$OUT/openatp" app create --data "$DATA" --db "$DBARG" --tenant bench.example --name bench --role Machine.Read.All --role Alert.Read.All >"$DATA/app.json"
   touch "$DATA/seeded"
 fi
 CLIENT_ID=$(sed -n 's/.*"client_id": "\(.*\)".*/\1/p' "$DATA/app.json")
 TOKEN=$("$OUT/openatp" token --data "$DATA" --db "$DBARG" --tenant bench.example --app "$CLIENT_ID" --base-url "http://127.0.0.1:$PORT")
-ROUTE=${ROUTE:-users}
 "$OUT/benchtool" -db "$DBARG" -tenant bench.example -token "$TOKEN" -users 20000 -route "$ROUTE" -out "$OUT/users.lua"
 cat >>"$OUT/users.lua" <<'LUA'
 done = function(summary, latency, requests)
@@ -131,7 +146,8 @@ PORTS=()
 for r in $(seq 0 $((REPLICAS - 1))); do
   P=$((PORT + 2 * r)); PORTS+=("$P")
   EXTRA=(); if [ -n "$AB" ] && [ "$r" = 0 ]; then EXTRA=("${EXTRA0[@]}"); elif [ -n "$AB" ]; then EXTRA=("${EXTRA1[@]}"); fi
-  "$OUT/openatp" serve --data "$DATA" --db "$DBARG" --addr "127.0.0.1:$P" --tls-addr "" --rate-limit "${RATE_LIMIT:-off}" --access-log=${ACCESS_LOG:-false} --log-level "${LOG_LEVEL:-info}" ${EXTRA[@]+"${EXTRA[@]}"} >"$OUT/serve$r.out" 2>"$OUT/serve$r.log" &
+  "$OUT/openatp" serve --data "$DATA" --db "$DBARG" --addr "127.0.0.1:$P" --tls-addr "" --rate-limit "${RATE_LIMIT:-off}" --access-log=${ACCESS_LOG:-false} --log-level "${LOG_LEVEL:-info}" \
+    --index-memory "${INDEX_MEMORY:-8GiB}" ${EXTRA[@]+"${EXTRA[@]}"} >"$OUT/serve$r.out" 2>"$OUT/serve$r.log" &
   SERVERS+=($!)
 done
 for P in "${PORTS[@]}"; do
@@ -234,7 +250,7 @@ echo "$BASEOUT"
 R=$(echo "$REAL" | sed -n 's/Requests\/sec: *\([0-9.]*\)/\1/p')
 B=$(echo "$BASEOUT" | sed -n 's/Requests\/sec: *\([0-9.]*\)/\1/p')
 echo
-echo "store=$STORE replicas=$REPLICAS machines=$MACHINES users=$USERS mean_response_bytes=$AVG"
+echo "store=$STORE replicas=$REPLICAS machines=$MACHINES users=$USERS alerts=$ALERTS mean_response_bytes=$AVG"
 echo "route=$ROUTE openatp_rps=$R baseline_rps=$B ratio=$(awk -v r="$R" -v b="$B" 'BEGIN{printf "%.2f", r/b}')"
 BR=$(echo "$REAL" | sed -n 's/.*bytes=\([0-9]*\).*/\1/p'); BB=$(echo "$BASEOUT" | sed -n 's/.*bytes=\([0-9]*\).*/\1/p')
 echo "bytes: openatp=$BR baseline=$BB ratio=$(awk -v r="$BR" -v b="$BB" 'BEGIN{printf "%.2f", r/b}')"

@@ -117,6 +117,9 @@ func newCSV(r *Reader) (*csvSource, error) {
 		}
 		r.kind = kind
 	}
+	if kind == Alerts {
+		return nil, r.errorf(s.header, "", false, "alerts are imported from JSON or JSON Lines, not CSV")
+	}
 	props, idx, fold := machineProps, machineIndex, machineFold
 	if kind == Logons {
 		props, idx, fold = logonProps, logonIndex, logonFold

@@ -1,4 +1,4 @@
-// Package ingest reads machines and logon events from the formats openatp
+// Package ingest reads machines, logon events and alerts from the formats openatp
 // imports — JSON Lines, a JSON array, the OData envelope of an MDE
 // response ({"@odata.context": ..., "value": [...]}) and CSV — one record
 // at a time, with the line each record starts on. The CLI (`openatp
@@ -12,7 +12,8 @@
 // isPotentialDuplication, defenderAvStatus or vmMetadata, and the derived
 // rbacGroupId and rbacGroupName — are skipped and counted by name. A logon
 // record is {"machineId", "accountName", "accountDomain", "accountSid",
-// "logonType", "timestamp"}.
+// "logonType", "timestamp"}. An alert record is the Alert entity (see
+// alert.go); alerts are read from JSON and JSON Lines only.
 //
 // Memory does not grow with the input: a Reader holds one record (at most
 // Options.MaxRecord bytes) at a time.
@@ -40,6 +41,7 @@ const (
 	Unknown  Kind = iota // not known yet: told from the first record
 	Machines             // Machine entities
 	Logons               // logon events
+	Alerts               // Alert entities
 )
 
 func (k Kind) String() string {
@@ -48,11 +50,13 @@ func (k Kind) String() string {
 		return "machines"
 	case Logons:
 		return "logons"
+	case Alerts:
+		return "alerts"
 	}
 	return "unknown"
 }
 
-// ParseKind reads "machines" or "logons"; "" is Unknown.
+// ParseKind reads "machines", "logons" or "alerts"; "" is Unknown.
 func ParseKind(s string) (Kind, error) {
 	switch strings.ToLower(s) {
 	case "":
@@ -61,8 +65,10 @@ func ParseKind(s string) (Kind, error) {
 		return Machines, nil
 	case "logons", "logon":
 		return Logons, nil
+	case "alerts", "alert":
+		return Alerts, nil
 	}
-	return Unknown, fmt.Errorf("kind %q: use machines or logons", s)
+	return Unknown, fmt.Errorf("kind %q: use machines, logons or alerts", s)
 }
 
 // Format is the syntax of an input.
@@ -169,6 +175,7 @@ type Reader struct {
 	line    int64
 	machine openatp.Machine
 	logon   openatp.Logon
+	alert   openatp.Alert
 	err     error
 }
 
@@ -206,6 +213,9 @@ func (r *Reader) Machine() openatp.Machine { return r.machine }
 
 // Logon is the last record read, when Kind is Logons; normalized.
 func (r *Reader) Logon() openatp.Logon { return r.logon }
+
+// Alert is the last record read, when Kind is Alerts; normalized.
+func (r *Reader) Alert() openatp.Alert { return r.alert }
 
 // Ignored returns how many times each ignored property was seen, by name
 // (properties of ipAddresses items as "ipAddresses.name").
@@ -254,9 +264,12 @@ func (r *Reader) next() error {
 			return r.wrap(err, line)
 		}
 	}
-	if r.kind == Machines {
+	switch r.kind {
+	case Machines:
 		err = r.dec.machine(b, &r.machine)
-	} else {
+	case Alerts:
+		err = r.dec.alert(b, &r.alert)
+	default:
 		err = r.dec.logon(b, &r.logon)
 	}
 	if err != nil {

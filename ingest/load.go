@@ -19,9 +19,9 @@ type ImportOptions struct {
 	// whole input one batch.
 	BatchSize int64
 	// ChunkSize is the number of records per write inside a transaction:
-	// it bounds memory, not atomicity. The default is 5,000 machines or
+	// it bounds memory, not atomicity. The default is 5,000 machines,
 	// 20,000 logon events (a larger chunk merges more repeated events
-	// before they reach the store).
+	// before they reach the store) or 1,000 alerts.
 	ChunkSize int
 	// OnBatch, if set, is called after each committed batch.
 	OnBatch func(BatchResult)
@@ -35,15 +35,20 @@ type ImportOptions struct {
 const (
 	machineChunk = 5000
 	logonChunk   = 20000
+	alertChunk   = 1000
 )
 
 // chunkSize is the number of records of kind k per chunk.
 func (o *ImportOptions) chunkSize(k Kind) int {
 	n := o.ChunkSize
 	if n <= 0 {
-		n = machineChunk
-		if k == Logons {
+		switch k {
+		case Logons:
 			n = logonChunk
+		case Alerts:
+			n = alertChunk
+		default:
+			n = machineChunk
 		}
 	}
 	if o.BatchSize > 0 && int64(n) > o.BatchSize {
@@ -59,7 +64,8 @@ type BatchResult struct {
 	FirstLine int64
 	LastLine  int64
 	Machines  int64 // of Records, how many were machines
-	Logons    int64 // and how many logon events
+	Logons    int64 // how many logon events
+	Alerts    int64 // and how many alerts
 }
 
 // Summary is what an input held.
@@ -97,6 +103,8 @@ type Source interface {
 	Machine() openatp.Machine
 	// Logon is the current record when Kind is Logons.
 	Logon() openatp.Logon
+	// Alert is the current record when Kind is Alerts.
+	Alert() openatp.Alert
 	// Line is where the current record starts, for errors and reports.
 	Line() int64
 }
@@ -107,6 +115,7 @@ type chunk struct {
 	kind  Kind
 	ms    []openatp.Machine
 	ls    []openatp.Logon
+	as    []openatp.Alert
 	lines []int64
 	last  bool  // the last chunk of its batch
 	err   error // the input could not be read further
@@ -182,10 +191,13 @@ func load(ctx context.Context, store Writer, tenantID string, src Source, name s
 			for {
 				cur = c
 				var err error
-				if len(c.ms) > 0 {
+				switch {
+				case len(c.ms) > 0:
 					err = w.UpsertMachines(c.ms)
-				} else if len(c.ls) > 0 {
+				case len(c.ls) > 0:
 					err = w.AddLogons(c.ls)
+				case len(c.as) > 0:
+					err = w.UpsertAlerts(c.as)
 				}
 				if err != nil {
 					return err
@@ -194,6 +206,7 @@ func load(ctx context.Context, store Writer, tenantID string, src Source, name s
 					res.Records += int64(c.len())
 					res.Machines += int64(len(c.ms))
 					res.Logons += int64(len(c.ls))
+					res.Alerts += int64(len(c.as))
 					res.LastLine = c.lines[c.len()-1]
 				}
 				if c.err != nil {
@@ -229,7 +242,8 @@ func load(ctx context.Context, store Writer, tenantID string, src Source, name s
 }
 
 func recycle(c *chunk, free chan *chunk) {
-	c.kind, c.ms, c.ls, c.lines, c.last, c.err = Unknown, c.ms[:0], c.ls[:0], c.lines[:0], false, nil
+	clear(c.as) // alerts hold lists: let them go
+	c.kind, c.ms, c.ls, c.as, c.lines, c.last, c.err = Unknown, c.ms[:0], c.ls[:0], c.as[:0], c.lines[:0], false, nil
 	select {
 	case free <- c:
 	default:
@@ -290,9 +304,12 @@ func produce(ctx context.Context, src Source, o *ImportOptions, full, free chan 
 			}
 		}
 		c.kind = kind
-		if kind == Machines {
+		switch kind {
+		case Machines:
 			c.ms = append(c.ms, src.Machine())
-		} else {
+		case Alerts:
+			c.as = append(c.as, src.Alert())
+		default:
 			c.ls = append(c.ls, src.Logon())
 		}
 		c.lines = append(c.lines, src.Line())

@@ -153,6 +153,7 @@ func (s *blockingSource) Machine() openatp.Machine {
 	return openatp.Machine{ID: mid(1)}
 }
 func (s *blockingSource) Logon() openatp.Logon { return openatp.Logon{} }
+func (s *blockingSource) Alert() openatp.Alert { return openatp.Alert{} }
 func (s *blockingSource) Line() int64          { return int64(s.n) }
 
 // A store error ends Load at once, even while the input has nothing more to

@@ -429,24 +429,31 @@ func (d *decoder) logon(b []byte, l *openatp.Logon) error {
 	return nil
 }
 
-// sniff tells the kind of a record from its properties: id makes a
-// machine, machineId a logon event.
+// sniff tells the kind of a record from its properties: id and machineId
+// make an alert, id alone a machine, machineId alone a logon event.
 func (d *decoder) sniff(b []byte) (Kind, error) {
 	d.reset(b)
-	kind := Unknown
+	var id, machineID bool
 	err := d.lex.object(func(key []byte) error {
 		switch string(key) {
 		case "id":
-			kind = Machines
+			id = true
 		case "machineId":
-			if kind == Unknown {
-				kind = Logons
-			}
+			machineID = true
 		}
 		return d.lex.skip(0)
 	})
 	if err != nil {
 		return Unknown, err
+	}
+	kind := Unknown
+	switch {
+	case id && machineID:
+		kind = Alerts
+	case id:
+		kind = Machines
+	case machineID:
+		kind = Logons
 	}
 	if kind == Unknown {
 		return Unknown, fieldErr("", "cannot tell machines from logon events: the record has neither \"id\" nor \"machineId\" (give the kind)")

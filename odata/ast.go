@@ -1,6 +1,7 @@
 package odata
 
 import (
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -257,6 +258,58 @@ func equality(n node, prop int) (vals []string, ok bool) {
 		return vals, vals != nil
 	}
 	return nil, false
+}
+
+// timeRange returns bounds of Time property prop for n to hold (see
+// Filter.TimeRange).
+func timeRange(n node, prop int) (lo, hi int64, ok bool) {
+	switch n := n.(type) {
+	case *cmpNode:
+		if n.prop != prop || n.lit.kind != Time {
+			return 0, 0, false
+		}
+		t, clamp := nanos(n.lit.t)
+		if clamp != 0 {
+			return 0, 0, false // beyond every stored time: Match decides
+		}
+		switch n.op {
+		case opEq:
+			return t, t, true
+		case opGt:
+			if t == math.MaxInt64 {
+				return 0, 0, false
+			}
+			return t + 1, math.MaxInt64, true
+		case opGe:
+			return t, math.MaxInt64, true
+		case opLt:
+			if t == math.MinInt64 {
+				return 0, 0, false
+			}
+			return math.MinInt64, t - 1, true
+		case opLe:
+			return math.MinInt64, t, true
+		}
+	case *andNode:
+		lo, hi = math.MinInt64, math.MaxInt64
+		for _, t := range n.terms {
+			if l, h, tok := timeRange(t, prop); tok {
+				lo, hi, ok = max(lo, l), min(hi, h), true
+			}
+		}
+		return lo, hi, ok
+	case *orNode:
+		lo, hi = math.MaxInt64, math.MinInt64
+		for _, t := range n.terms {
+			l, h, tok := timeRange(t, prop)
+			if !tok {
+				return 0, 0, false
+			}
+			lo, hi = min(lo, l), max(hi, h)
+		}
+		return lo, hi, len(n.terms) > 0
+	}
+	return 0, 0, false
 }
 
 // keyOf returns the index key of a String, Enum or Int literal.

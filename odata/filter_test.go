@@ -1,9 +1,11 @@
 package odata_test
 
 import (
+	"math"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/openatp/openatp/odata"
 )
@@ -218,6 +220,77 @@ func TestEqualityOn(t *testing.T) {
 		got, ok := f.EqualityOn(tt.prop)
 		if ok != (tt.want != nil) || !slices.Equal(got, tt.want) {
 			t.Errorf("Parse(%q).EqualityOn(%d) = %q, %v; want %q", tt.filter, tt.prop, got, ok, tt.want)
+		}
+	}
+}
+
+func TestTimeRange(t *testing.T) {
+	const (
+		t0 = int64(1574380800000000000) // 2019-11-22T00:00:00Z
+		lo = math.MinInt64
+		hi = math.MaxInt64
+	)
+	tests := []struct {
+		filter string
+		prop   int
+		lo, hi int64
+		ok     bool
+	}{
+		{"lastSeen ge 2019-11-22T00:00:00Z", pLastSeen, t0, hi, true},
+		{"lastSeen gt 2019-11-22Z", pLastSeen, t0 + 1, hi, true},
+		{"2019-11-22Z gt lastSeen", pLastSeen, lo, t0 - 1, true},
+		{"lastSeen le 2019-11-22Z and riskScore eq 'High'", pLastSeen, lo, t0, true},
+		{"lastSeen ge 2019-11-22Z and lastSeen lt 2019-11-22T00:00:01Z", pLastSeen, t0, t0 + 1e9 - 1, true},
+		{"lastSeen eq 2019-11-22Z or lastSeen eq 2019-11-22T00:00:02Z", pLastSeen, t0, t0 + 2e9, true},
+		{"(lastSeen ge 2019-11-22Z and id eq 'a') or lastSeen le 2019-11-21Z", pLastSeen, lo, hi, true},
+		{"lastSeen ge 2019-11-22Z or id eq 'a'", pLastSeen, 0, 0, false},
+		{"lastSeen ne 2019-11-22Z", pLastSeen, 0, 0, false},
+		{"not (lastSeen lt 2019-11-22Z)", pLastSeen, 0, 0, false},
+		{"lastSeen eq null", pLastSeen, 0, 0, false},
+		{"lastSeen ge 2019-11-22Z", pFirstSeen, 0, 0, false},
+		{"lastSeen ge 2019-11-22Z", pID, 0, 0, false},
+		{"lastSeen ge 9999-12-31Z", pLastSeen, 0, 0, false},
+	}
+	for _, tt := range tests {
+		f, err := odata.Parse(machines, tt.filter)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, h, ok := f.TimeRange(tt.prop)
+		if ok != tt.ok || ok && (l != tt.lo || h != tt.hi) {
+			t.Errorf("Parse(%q).TimeRange(%d) = %d, %d, %v; want %d, %d, %v", tt.filter, tt.prop, l, h, ok, tt.lo, tt.hi, tt.ok)
+		}
+		// Every entity the filter holds for lies within the bounds.
+		for _, sec := range []int64{-1, 0, 1, 2, 3, -86400} {
+			for _, ns := range []int64{-1, 0, 1} {
+				m := &machine{lastSeen: time.Unix(0, t0+sec*1e9+ns), id: "a", risk: "High"}
+				if ok && f.Match(m) && (m.lastSeen.UnixNano() < l || m.lastSeen.UnixNano() > h) {
+					t.Errorf("%q holds for lastSeen %v, outside [%d, %d]", tt.filter, m.lastSeen, l, h)
+				}
+			}
+		}
+	}
+	var nilFilter *odata.Filter
+	if _, _, ok := nilFilter.TimeRange(pLastSeen); ok || nilFilter.OnlyTimeRangeOn(pLastSeen) {
+		t.Error("a nil filter bounds nothing")
+	}
+	for filter, want := range map[string]bool{
+		"lastSeen ge 2019-11-22Z":                             true,
+		"lastSeen ge 2019-11-22Z and lastSeen lt 2019-11-23Z": true,
+		"lastSeen eq 2019-11-22Z":                             true,
+		"lastSeen ge 2019-11-22Z and riskScore eq 'High'":     false,
+		"lastSeen eq 2019-11-22Z or lastSeen eq 2019-11-24Z":  false, // the bounds hold the day between
+		"lastSeen ne 2019-11-22Z":                             false,
+		"not (lastSeen lt 2019-11-22Z)":                       false,
+		"lastSeen ge 9999-12-31Z":                             false,
+		"lastSeen ge 2019-11-22Z and id ne 'a'":               false,
+	} {
+		f, err := odata.Parse(machines, filter)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := f.OnlyTimeRangeOn(pLastSeen); got != want {
+			t.Errorf("Parse(%q).OnlyTimeRangeOn(lastSeen) = %v, want %v", filter, got, want)
 		}
 	}
 }

@@ -89,6 +89,48 @@ func (f *Filter) EqualityOn(prop int) (values []string, ok bool) {
 	return nil, false
 }
 
+// TimeRange reports bounds of the Time property prop in every entity the
+// filter holds for: lo ≤ prop ≤ hi, in Unix nanoseconds, the property not
+// null (math.MinInt64 or math.MaxInt64 on an open side). ok is false when
+// the filter does not bound it: it holds for entities with any value, or
+// null. It reads comparisons of prop with a date ("prop ge 2019-11-22Z",
+// either side), ands of terms of which one bounds it, and ors of terms that
+// all do, so that a caller keeping entities ordered by prop can start and
+// stop a scan at the bounds and then run Match on what lies between.
+func (f *Filter) TimeRange(prop int) (lo, hi int64, ok bool) {
+	if f == nil || prop < 0 || prop >= len(f.s.props) || f.s.props[prop].Kind != Time {
+		return 0, 0, false
+	}
+	return timeRange(f.root, prop)
+}
+
+// OnlyTimeRangeOn reports whether the filter is nothing but what
+// TimeRange(prop) reads, comparisons of prop with dates (eq, gt, ge, lt,
+// le) and ands of them: an entity whose non-null prop lies within
+// TimeRange's bounds matches it, and a caller need not run Match.
+func (f *Filter) OnlyTimeRangeOn(prop int) bool {
+	if _, _, ok := f.TimeRange(prop); !ok {
+		return false
+	}
+	var only func(n node) bool
+	only = func(n node) bool {
+		switch n := n.(type) {
+		case *cmpNode:
+			_, _, ok := timeRange(n, prop)
+			return ok
+		case *andNode:
+			for _, t := range n.terms {
+				if !only(t) {
+					return false
+				}
+			}
+			return true
+		}
+		return false
+	}
+	return only(f.root)
+}
+
 // OnlyEqualityOn reports whether the filter is nothing but what
 // EqualityOn(prop) reads ("prop eq 'x'", "prop in (…)", an or of such): an
 // entity found by those values in an index keyed by Fold matches it, and a

@@ -28,7 +28,7 @@ func (db *DB) WriteBatch(ctx context.Context, tenantID string, f func(w openatp.
 		if err := lockContent(ctx, tx, seq, true); err != nil {
 			return false, err
 		}
-		w := &batchWriter{ctx: ctx, tx: tx, tseq: seq, now: db.now}
+		w := &batchWriter{ctx: ctx, db: db, tx: tx, tseq: seq, now: db.now}
 		if err := f(w); err != nil {
 			return false, err
 		}
@@ -42,6 +42,7 @@ func (db *DB) WriteBatch(ctx context.Context, tenantID string, f func(w openatp.
 // batchWriter writes into the transaction of WriteBatch.
 type batchWriter struct {
 	ctx     context.Context
+	db      *DB
 	tx      pgx.Tx
 	tseq    int64
 	now     func() time.Time
@@ -84,6 +85,18 @@ func (w *batchWriter) AddLogons(ls []openatp.Logon) error {
 	return w.fail(err)
 }
 
+func (w *batchWriter) UpsertAlerts(as []openatp.Alert) error {
+	if w.failed != nil {
+		return w.failed
+	}
+	if len(as) == 0 {
+		return nil
+	}
+	err := w.db.writeAlerts(w.ctx, w.tx, w.tseq, as, &w.log)
+	w.changed = w.changed || err == nil
+	return w.fail(err)
+}
+
 // fail remembers the first error: after one, the transaction is only
 // rolled back, whatever f does (PostgreSQL refuses every later statement of
 // a failed transaction anyway).
@@ -94,7 +107,8 @@ func (w *batchWriter) fail(err error) error {
 	return err
 }
 
-// DeleteMachine deletes a machine, its relations, its IP history, and the
+// DeleteMachine deletes a machine, its relations, its IP history, its
+// alerts, and the
 // users left without a relation, in one transaction that locks the
 // tenant's row FOR UPDATE: writers of the tenant wait, so that no logon
 // recorded meanwhile refers to the deleted machine. Finding the relations
@@ -142,6 +156,14 @@ func (db *DB) DeleteMachine(ctx context.Context, tenantID, id string) error {
 		if _, err := tx.Exec(ctx, "DELETE FROM machine_ips WHERE tenant_seq = $1 AND machine_id = $2", tseq, id); err != nil {
 			return false, storeError(err, "cannot delete the machine's IP history")
 		}
+		rows, err = tx.Query(ctx, "DELETE FROM alerts WHERE tenant_seq = $1 AND machine_id = $2 RETURNING id", tseq, id)
+		if err == nil {
+			var alert string
+			_, err = pgx.ForEachRow(rows, []any{&alert}, func() error { log.Alert(alert); return nil })
+		}
+		if err != nil {
+			return false, storeError(err, "cannot delete the machine's alerts")
+		}
 		if _, err := tx.Exec(ctx, "DELETE FROM machines WHERE seq = $1", mseq); err != nil {
 			return false, storeError(err, "cannot delete the machine")
 		}
@@ -149,8 +171,8 @@ func (db *DB) DeleteMachine(ctx context.Context, tenantID, id string) error {
 	})
 }
 
-// TenantStats counts the tenant's machines, users, relations and device
-// groups in one statement (one consistent view). NotFound if the tenant
+// TenantStats counts the tenant's machines, users, relations, device
+// groups and alerts in one statement (one consistent view). NotFound if the tenant
 // does not exist.
 func (db *DB) TenantStats(ctx context.Context, tenantID string) (openatp.TenantStats, error) {
 	ctx, cancel := withTimeout(ctx, queryTimeout)
@@ -160,8 +182,9 @@ func (db *DB) TenantStats(ctx context.Context, tenantID string) (openatp.TenantS
 		(SELECT count(*) FROM machines WHERE tenant_seq = t.seq),
 		(SELECT count(*) FROM users WHERE tenant_seq = t.seq),
 		(SELECT count(*) FROM user_machines WHERE tenant_seq = t.seq),
-		(SELECT count(*) FROM device_groups WHERE tenant_seq = t.seq)
-		FROM tenants t WHERE t.id = $1`, tenantID).Scan(&st.Machines, &st.Users, &st.Relations, &st.Groups)
+		(SELECT count(*) FROM device_groups WHERE tenant_seq = t.seq),
+		(SELECT count(*) FROM alerts WHERE tenant_seq = t.seq)
+		FROM tenants t WHERE t.id = $1`, tenantID).Scan(&st.Machines, &st.Users, &st.Relations, &st.Groups, &st.Alerts)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return st, openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "tenant %s not found", storeutil.Quote(tenantID))
 	}

@@ -39,7 +39,7 @@ func (db *DB) Changes(ctx context.Context, tenantID string, since uint64, limit 
 		return ch, nil
 	}
 	var n, markers int64
-	err = tx.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE machine_id = '') FROM content_changes
+	err = tx.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE machine_id = '' AND alert_id = '') FROM content_changes
 		WHERE tenant_seq = $1 AND version > $2`, tseq, raw).Scan(&n, &markers)
 	if err != nil {
 		return ch, storeError(err, "cannot read the change feed")
@@ -75,6 +75,28 @@ func (db *DB) Changes(ctx context.Context, tenantID string, since uint64, limit 
 	if err == nil {
 		_, err = pgx.ForEachRow(rows, []any{&id}, func() error {
 			ch.Deleted = append(ch.Deleted, id)
+			return nil
+		})
+	}
+	if err != nil {
+		return ch, storeError(err, "cannot read the change feed")
+	}
+	const changedAlerts = `SELECT alert_id FROM content_changes WHERE tenant_seq = $1 AND version > $2 AND alert_id != ''`
+	rows, err = tx.Query(ctx, "SELECT "+storeutil.AlertColumns+" FROM alerts a WHERE a.tenant_seq = $1 AND a.id IN ("+
+		changedAlerts+") ORDER BY a.id", tseq, raw)
+	if err == nil {
+		var ar storeutil.AlertRow
+		ch.Alerts, err = collect(rows, nil, "cannot read the change feed", func(s storeutil.Scanner) (openatp.Alert, error) { return ar.Scan(s, false, nil) })
+	}
+	if err != nil {
+		return ch, storeError(err, "cannot read the change feed")
+	}
+	rows, err = tx.Query(ctx, "SELECT DISTINCT alert_id FROM ("+changedAlerts+`) c
+		WHERE NOT EXISTS (SELECT 1 FROM alerts a WHERE a.tenant_seq = $1 AND a.id = c.alert_id)
+		ORDER BY alert_id`, tseq, raw)
+	if err == nil {
+		_, err = pgx.ForEachRow(rows, []any{&id}, func() error {
+			ch.DeletedAlerts = append(ch.DeletedAlerts, id)
 			return nil
 		})
 	}

@@ -21,8 +21,11 @@ import (
 // or out of connections) or a deadline passed, Canceled when the caller's
 // context was canceled, else Internal. msg is
 // shown; for Unavailable it is followed by a short reason (the text /readyz
-// shows); err is kept as the cause.
+// shows); err is kept as the cause. A nil err is nil.
 func storeError(err error, msg string) error {
+	if err == nil {
+		return nil
+	}
 	var e *openatp.Error
 	if errors.As(err, &e) {
 		return err

@@ -266,6 +266,7 @@ func (db *DB) ResetTenant(ctx context.Context, tenantID string) error {
 			"DELETE FROM users WHERE tenant_seq = $1",
 			"DELETE FROM machines WHERE tenant_seq = $1",
 			"DELETE FROM machine_ips WHERE tenant_seq = $1",
+			"DELETE FROM alerts WHERE tenant_seq = $1",
 			"DELETE FROM device_groups WHERE tenant_seq = $1",
 		} {
 			if _, err := tx.Exec(ctx, q, seq); err != nil {

@@ -328,12 +328,12 @@ func bumpContent(ctx context.Context, tx pgx.Tx, tseq int64, log *storeutil.Chan
 		return storeError(err, "cannot bump the content version")
 	}
 	rows := log.Rows()
-	ids, names, domains := make([]string, len(rows)), make([]string, len(rows)), make([]string, len(rows))
+	ids, names, domains, alerts := make([]string, len(rows)), make([]string, len(rows)), make([]string, len(rows)), make([]string, len(rows))
 	for i, r := range rows {
-		ids[i], names[i], domains[i] = r[0], r[1], r[2]
+		ids[i], names[i], domains[i], alerts[i] = r[0], r[1], r[2], r[3]
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO content_changes (tenant_seq, version, machine_id, name_key, domain_key)
-		SELECT $1, $2, * FROM unnest($3::text[], $4::text[], $5::text[])`, tseq, v, ids, names, domains); err != nil {
+	if _, err := tx.Exec(ctx, `INSERT INTO content_changes (tenant_seq, version, machine_id, name_key, domain_key, alert_id)
+		SELECT $1, $2, * FROM unnest($3::text[], $4::text[], $5::text[], $6::text[])`, tseq, v, ids, names, domains, alerts); err != nil {
 		return storeError(err, "cannot record the change")
 	}
 	if below := storeutil.CompactBelow(v); below > 0 {

@@ -38,6 +38,15 @@ type Policy []Window
 // calls per rolling minute and 1,500 per rolling hour.
 var Service = Policy{{Limit: 100, Every: time.Minute}, {Limit: 1500, Every: time.Hour}}
 
+// Endpoints are the documented limits of the endpoints that have their
+// own, tighter than Service, by the API's endpoint names:
+// POST /api/alerts/batchUpdate allows 10 calls a minute and 500 an hour,
+// POST /api/alerts/CreateAlertByReference 15 a minute (mde-reference §11.1).
+var Endpoints = map[string]Policy{
+	"alerts/batchUpdate":            {{Limit: 10, Every: time.Minute}, {Limit: 500, Every: time.Hour}},
+	"alerts/CreateAlertByReference": {{Limit: 15, Every: time.Minute}},
+}
+
 // Off returns whether the policy never refuses a call.
 func (p Policy) Off() bool { return len(p) == 0 }
 

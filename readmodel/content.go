@@ -25,6 +25,7 @@ type content struct {
 	names     *nameIndex
 	relations int   // (user, machine) relations
 	garbage   int64 // JSON bytes of replaced and deleted machines
+	alerts    *alertSet
 }
 
 // machineSlot is one machine of a content. Slots are never reused: a
@@ -61,9 +62,10 @@ func (u *userTable) shard(nameKey string) int {
 	return int(maphash.String(u.seed, nameKey) % userShards)
 }
 
-// buildContent reads the tenant with one ScanTenant. The content version
-// is read first: the scan is at least that recent, and applying the
-// changes since it later is harmless (the feed is state-based).
+// buildContent reads the tenant's alerts with ScanAlerts, then the rest
+// with one ScanTenant. The content version is read first: the scans are
+// at least that recent, and applying the changes since it later is
+// harmless (the feed is state-based).
 func buildContent(ctx context.Context, store openatp.Store, tenantID string) (*content, error) {
 	cv, err := store.ContentVersion(ctx, tenantID)
 	if err != nil {
@@ -80,8 +82,11 @@ func buildContent(ctx context.Context, store openatp.Store, tenantID string) (*c
 			c.arena.release()
 		}
 	}()
+	var buf []byte
+	if err := c.scanAlerts(ctx, store, tenantID, &interner{}, &buf); err != nil {
+		return nil, err
+	}
 	var (
-		buf      []byte
 		lastName string
 		lastDom  string
 		cur      *userMachines
@@ -161,6 +166,9 @@ func buildContent(ctx context.Context, store openatp.Store, tenantID string) (*c
 			}
 		}
 	}
+	if err := c.resolveAlerts(); err != nil {
+		return nil, err
+	}
 	ok = true
 	return c, nil
 }
@@ -232,7 +240,7 @@ func (c *content) compareSlots(a, b uint32) int {
 // the slots whose machine changed (for their device groups). It appends to
 // the arena: only the tenant's writer calls it.
 func (c *content) apply(ch *openatp.Changes) (*content, []uint32, error) {
-	n := &content{version: ch.Version, arena: c.arena, users: c.users, relations: c.relations, garbage: c.garbage, order: c.order}
+	n := &content{version: ch.Version, arena: c.arena, users: c.users, relations: c.relations, garbage: c.garbage, order: c.order, alerts: c.alerts}
 	ed := c.slots.edit()
 	var ne *nameIndex // copied on the first change of a name
 	names := func() *nameIndex {
@@ -302,6 +310,10 @@ func (c *content) apply(ch *openatp.Changes) (*content, []uint32, error) {
 			return nil, nil, err
 		}
 	}
+	var err error
+	if n.alerts, err = c.applyAlerts(n, ch); err != nil {
+		return nil, nil, err
+	}
 	return n, changed, nil
 }
 
@@ -369,7 +381,7 @@ func cloneShard(m map[string][]userMachines) map[string][]userMachines {
 // memory estimates what the content holds, for the memory budget: the
 // arena, the slots and the relation lists.
 func (c *content) memory() int64 {
-	return c.arena.bytes.Load() + int64(c.slots.len())*96 + int64(c.relations)*4 + int64(len(c.order))*4
+	return c.arena.bytes.Load() + int64(c.slots.len())*96 + int64(c.relations)*4 + int64(len(c.order))*4 + c.alerts.memory()
 }
 
 // scanBatch is a run of rows of a ScanTenant: machines, then (once the

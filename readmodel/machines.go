@@ -165,48 +165,12 @@ func (v *View) QueryMachines(q MachineQuery) (page []uint32, more bool, total in
 		return q.Filter == nil || q.Filter.Match(entity{v, s, v.c.slots.at(s), &tags})
 	}
 	if q.OrderBy != nil {
-		var all []uint32
-		for _, s := range candidates {
-			if match(s) {
-				all = append(all, s)
-			}
-		}
-		slices.SortStableFunc(all, func(a, b uint32) int {
+		return sortedPage(candidates, match, func(a, b uint32) int {
 			return wire.MachineSchema.Compare(q.OrderBy, entity{v, a, v.c.slots.at(a), &tags}, entity{v, b, v.c.slots.at(b), &tagsB})
-		})
-		total = len(all)
-		lo := min(q.Skip, len(all))
-		hi := min(lo+q.Top, len(all))
-		return all[lo:hi], hi < len(all), total
+		}, q.Skip, q.Top)
 	}
 	// One pass: the machines before the continuation point only count.
-	from := start
-	if q.Count {
-		from = 0
-	}
-	skip := q.Skip
-	for i, s := range candidates[from:] {
-		if !match(s) {
-			continue
-		}
-		total++
-		if from+i < start {
-			continue
-		}
-		if skip > 0 {
-			skip--
-			continue
-		}
-		if len(page) < q.Top {
-			page = append(page, s)
-			continue
-		}
-		more = true
-		if !q.Count {
-			break
-		}
-	}
-	return page, more, total
+	return scanPage(candidates, start, q.Count, q.Skip, q.Top, match)
 }
 
 func compareID(a, b [20]byte) int { return strings.Compare(string(a[:]), string(b[:])) }

@@ -274,7 +274,7 @@ func (m *Model) sync(ctx context.Context, t *tenant, dv uint64) (*View, error) {
 	v.exact = true
 	v.tryRetain() // the caller's
 	t.publish(v)
-	if c.garbage > max(64<<20, c.arena.bytes.Load()/2) {
+	if c.garbage+c.alerts.garbage > max(64<<20, c.arena.bytes.Load()/2) {
 		m.startBuild(t) // compact: the arena is mostly replaced JSON
 	}
 	return v, nil

@@ -22,6 +22,7 @@ type View struct {
 	group       pages[uint16] // slot → index into groupIDs
 	groupIDs    []int64
 	frags       [][]byte // the encoded group properties of each group
+	alertFrags  [][]byte // the rbacGroupName property of an alert of each group
 }
 
 // newView makes a view holding one reference, for its creator, and a
@@ -30,9 +31,11 @@ func newView(c *content, rbac *RBAC, dataVersion uint64, group pages[uint16]) *V
 	v := &View{c: c, rbac: rbac, dataVersion: dataVersion, group: group}
 	v.groupIDs = append(v.groupIDs, openatp.DefaultGroupID)
 	v.frags = append(v.frags, wire.AppendGroup(nil, openatp.DefaultGroupID, openatp.DefaultGroupName))
+	v.alertFrags = append(v.alertFrags, alertGroupFrag(openatp.DefaultGroupID, openatp.DefaultGroupName))
 	for _, g := range rbac.groups {
 		v.groupIDs = append(v.groupIDs, g.ID)
 		v.frags = append(v.frags, wire.AppendGroup(nil, g.ID, g.Name))
+		v.alertFrags = append(v.alertFrags, alertGroupFrag(g.ID, g.Name))
 	}
 	v.refs.Store(1)
 	c.arena.retain()
@@ -194,4 +197,11 @@ func (v *View) AppendMachine(b []byte, s uint32) []byte {
 	b = wire.Expand(b, j[:m.cut])
 	b = append(b, v.frags[*v.group.at(s)]...)
 	return wire.Expand(b, j[m.cut:])
+}
+
+// alertGroupFrag is the rbacGroupName property of an alert of a machine
+// in group id, without the computerDnsName before it.
+func alertGroupFrag(id int64, name string) []byte {
+	b := wire.AppendAlertMachine(nil, nil, id, name)
+	return b[len(`,"computerDnsName":null`):]
 }

@@ -91,6 +91,16 @@ func (w *batchWriter) AddLogons(ls []openatp.Logon) error {
 	return w.fail(err)
 }
 
+func (w *batchWriter) UpsertAlerts(as []openatp.Alert) error {
+	if w.failed != nil {
+		return w.failed
+	}
+	if len(as) == 0 {
+		return nil
+	}
+	return w.fail(w.db.writeAlerts(w.ctx, w.tx, w.tseq, as, &w.log))
+}
+
 // fail remembers the first error: after one, the transaction is only
 // rolled back, whatever f does.
 func (w *batchWriter) fail(err error) error {
@@ -100,7 +110,8 @@ func (w *batchWriter) fail(err error) error {
 	return err
 }
 
-// DeleteMachine deletes a machine, its relations, its IP history, and the
+// DeleteMachine deletes a machine, its relations, its IP history, its
+// alerts, and the
 // users left without a relation, in one transaction, and bumps the
 // tenant's generation (so that no process keeps using the machine's key).
 // Finding the relations scans the tenant's (user, machine) rows, and
@@ -139,6 +150,21 @@ func (db *DB) DeleteMachine(ctx context.Context, tenantID, id string) error {
 		if err := rows.Close(); err != nil {
 			return storeError(err, "cannot read the machine's relations")
 		}
+		rows, err = tx.QueryContext(ctx, "SELECT id FROM alerts WHERE tenant_seq = ? AND machine_id = ?", tseq, id)
+		if err != nil {
+			return storeError(err, "cannot read the machine's alerts")
+		}
+		for rows.Next() {
+			var alert string
+			if err := rows.Scan(&alert); err != nil {
+				rows.Close()
+				return storeError(err, "cannot read the machine's alerts")
+			}
+			log.Alert(alert)
+		}
+		if err := rows.Close(); err != nil {
+			return storeError(err, "cannot read the machine's alerts")
+		}
 		for _, stmt := range []string{
 			"UPDATE tenants SET generation = generation + 1 WHERE seq = ?1",
 			`CREATE TEMP TABLE IF NOT EXISTS deleted_users (name_key TEXT, domain_key TEXT)`,
@@ -151,6 +177,7 @@ func (db *DB) DeleteMachine(ctx context.Context, tenantID, id string) error {
 					AND um.name_key = users.name_key AND um.domain_key = users.domain_key)`,
 			"DELETE FROM temp.deleted_users",
 			"DELETE FROM machine_ips WHERE tenant_seq = ?1 AND machine_id = (SELECT id FROM machines WHERE seq = ?2)",
+			"DELETE FROM alerts WHERE tenant_seq = ?1 AND machine_id = (SELECT id FROM machines WHERE seq = ?2)",
 			"DELETE FROM machines WHERE seq = ?2",
 		} {
 			if _, err := tx.ExecContext(ctx, stmt, tseq, mseq); err != nil {
@@ -161,8 +188,8 @@ func (db *DB) DeleteMachine(ctx context.Context, tenantID, id string) error {
 	})
 }
 
-// TenantStats counts the tenant's machines, users, relations and device
-// groups in one read transaction. NotFound if the tenant does not exist.
+// TenantStats counts the tenant's machines, users, relations, device
+// groups and alerts in one read transaction. NotFound if the tenant does not exist.
 func (db *DB) TenantStats(ctx context.Context, tenantID string) (openatp.TenantStats, error) {
 	var st openatp.TenantStats
 	tx, err := db.rdb.BeginTx(ctx, nil)
@@ -182,6 +209,7 @@ func (db *DB) TenantStats(ctx context.Context, tenantID string) (openatp.TenantS
 		{&st.Users, "SELECT count(*) FROM users WHERE tenant_seq = ?"},
 		{&st.Relations, "SELECT count(*) FROM user_machines WHERE tenant_seq = ?"},
 		{&st.Groups, "SELECT count(*) FROM device_groups WHERE tenant_seq = ?"},
+		{&st.Alerts, "SELECT count(*) FROM alerts WHERE tenant_seq = ?"},
 	} {
 		if err := tx.QueryRowContext(ctx, c.query, tseq).Scan(c.n); err != nil {
 			return st, storeError(err, "cannot count")

@@ -38,7 +38,7 @@ func (db *DB) Changes(ctx context.Context, tenantID string, since uint64, limit 
 		return ch, nil
 	}
 	var n, markers int64
-	err = tx.QueryRowContext(ctx, `SELECT count(*), coalesce(sum(machine_id = ''), 0) FROM content_changes
+	err = tx.QueryRowContext(ctx, `SELECT count(*), coalesce(sum(machine_id = '' AND alert_id = ''), 0) FROM content_changes
 		WHERE tenant_seq = ? AND version > ?`, tseq, raw).Scan(&n, &markers)
 	if err != nil {
 		return ch, storeError(err, "cannot read the change feed")
@@ -48,6 +48,9 @@ func (db *DB) Changes(ctx context.Context, tenantID string, since uint64, limit 
 		return ch, nil
 	}
 	if ch.Machines, ch.Deleted, err = changedMachines(ctx, tx, tseq, raw); err != nil {
+		return ch, err
+	}
+	if ch.Alerts, ch.DeletedAlerts, err = changedAlerts(ctx, tx, tseq, raw); err != nil {
 		return ch, err
 	}
 	rows, err := tx.QueryContext(ctx, `SELECT DISTINCT c.name_key, c.domain_key, c.machine_id,
@@ -115,4 +118,22 @@ func changedMachines(ctx context.Context, tx *sql.Tx, tseq, raw int64) ([]openat
 		return nil, nil, storeError(err, "cannot read the change feed")
 	}
 	return ms, deleted, nil
+}
+
+// changedAlerts reads the alerts changed after feed version raw: those
+// that exist, and the ids of those that do not.
+func changedAlerts(ctx context.Context, tx *sql.Tx, tseq, raw int64) ([]openatp.Alert, []string, error) {
+	const changed = `SELECT alert_id FROM content_changes WHERE tenant_seq = ?1 AND version > ?2 AND alert_id != ''`
+	rows, err := tx.QueryContext(ctx, "SELECT "+storeutil.AlertColumns+" FROM alerts a WHERE a.tenant_seq = ?1 AND a.id IN ("+
+		changed+") ORDER BY a.id", tseq, raw)
+	var r storeutil.AlertRow
+	as, err := collect(rows, err, "cannot read the change feed", func(s scanner) (openatp.Alert, error) { return r.Scan(s, false, nil) })
+	if err != nil {
+		return nil, nil, err
+	}
+	rows, err = tx.QueryContext(ctx, "SELECT DISTINCT alert_id FROM ("+changed+`) c
+		WHERE NOT EXISTS (SELECT 1 FROM alerts a WHERE a.tenant_seq = ?1 AND a.id = c.alert_id)
+		ORDER BY alert_id`, tseq, raw)
+	deleted, err := collect(rows, err, "cannot read the change feed", func(s scanner) (id string, err error) { return id, s.Scan(&id) })
+	return as, deleted, err
 }

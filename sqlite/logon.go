@@ -311,22 +311,16 @@ func snapshotMachines(ctx context.Context, tx *sql.Tx, tseq int64, groups []open
 }
 
 func snapshotRelations(ctx context.Context, tx *sql.Tx, tseq int64, f func(openatp.UserMachine) error) error {
-	rows, err := tx.QueryContext(ctx, `SELECT u.account_name, u.account_domain, u.sid, m.id, um.first_seen, um.last_seen, um.logon_types
-		FROM users u
-		JOIN user_machines um ON um.tenant_seq = u.tenant_seq AND um.name_key = u.name_key AND um.domain_key = u.domain_key
-		JOIN machines m ON m.seq = um.machine_seq
-		WHERE u.tenant_seq = ? ORDER BY u.name_key, u.domain_key, m.id`, tseq)
+	rows, err := tx.QueryContext(ctx, storeutil.RelationSelect+" WHERE u.tenant_seq = ? ORDER BY u.name_key, u.domain_key, m.id", tseq)
 	if err != nil {
 		return storeError(err, "cannot read user machines")
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var r openatp.UserMachine
-		var first, last, types int64
-		if err := rows.Scan(&r.AccountName, &r.AccountDomain, &r.AccountSID, &r.MachineID, &first, &last, &types); err != nil {
+		r, err := storeutil.ScanRelation(rows)
+		if err != nil {
 			return storeError(err, "cannot read user machines")
 		}
-		r.FirstSeen, r.LastSeen, r.LogonTypes = storeutil.FromNanos(first), storeutil.FromNanos(last), storeutil.LogonTypes(types)
 		if err := f(r); err != nil {
 			return err
 		}
@@ -337,8 +331,8 @@ func snapshotRelations(ctx context.Context, tx *sql.Tx, tseq int64, f func(opena
 	return nil
 }
 
-// ResetTenant deletes the tenant's machines (and their IP history), users,
-// logons and device groups in one transaction, keeping the tenant and its
+// ResetTenant deletes the tenant's machines (and their IP history and
+// alerts), users, logons and device groups in one transaction, keeping the tenant and its
 // applications. NotFound if the tenant does not exist.
 func (db *DB) ResetTenant(ctx context.Context, tenantID string) error {
 	return db.inTx(ctx, func(tx *sql.Tx, q conn) error {
@@ -353,6 +347,7 @@ func (db *DB) ResetTenant(ctx context.Context, tenantID string) error {
 			"DELETE FROM users WHERE tenant_seq = ?",
 			"DELETE FROM machines WHERE tenant_seq = ?",
 			"DELETE FROM machine_ips WHERE tenant_seq = ?",
+			"DELETE FROM alerts WHERE tenant_seq = ?",
 			"DELETE FROM device_groups WHERE tenant_seq = ?",
 		} {
 			if _, err := tx.ExecContext(ctx, q, seq); err != nil {

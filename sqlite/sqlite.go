@@ -299,9 +299,9 @@ func bumpContent(ctx context.Context, tx *sql.Tx, tseq int64, log *storeutil.Cha
 	if err != nil {
 		return storeError(err, "cannot bump the content version")
 	}
-	b := newBulk(tx, "INSERT INTO content_changes (tenant_seq, version, machine_id, name_key, domain_key)", 5, "")
+	b := newBulk(tx, "INSERT INTO content_changes (tenant_seq, version, machine_id, name_key, domain_key, alert_id)", 6, "")
 	for _, r := range log.Rows() {
-		if err := b.add(ctx, tseq, v, r[0], r[1], r[2]); err != nil {
+		if err := b.add(ctx, tseq, v, r[0], r[1], r[2], r[3]); err != nil {
 			return storeError(err, "cannot record the change")
 		}
 	}

@@ -98,6 +98,13 @@ func Run(t *testing.T, open func(t *testing.T) openatp.Store, opts ...Option) {
 		{"MachineUsers", testMachineUsers},
 		{"UpdateMachine", testUpdateMachine},
 		{"MachinesByIP", testMachinesByIP},
+		{"AlertRoundTrip", testAlertRoundTrip},
+		{"UpsertAlerts", testUpsertAlerts},
+		{"AlertClock", testAlertClock},
+		{"UpdateAlerts", testUpdateAlerts},
+		{"CreateAlert", testCreateAlert},
+		{"AlertChanges", testAlertChanges},
+		{"UserRelations", testUserRelations},
 		{"Canceled", testCanceled},
 	}
 	for _, tt := range tests {

@@ -1,6 +1,9 @@
 package wire
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"slices"
+)
 
 // The in-memory read model keeps a million machines' JSON; a third to a
 // half of each is property names, the same in every machine. Compact
@@ -22,7 +25,9 @@ var compactTokens = func() []string {
 	var ts []string
 	add := func(lead byte, names ...string) {
 		for _, n := range names {
-			ts = append(ts, string(lead)+`"`+n+`":`)
+			if t := string(lead) + `"` + n + `":`; !slices.Contains(ts, t) {
+				ts = append(ts, t)
+			}
 			lead = ','
 		}
 	}
@@ -33,6 +38,16 @@ var compactTokens = func() []string {
 	add(',', "ipAddresses")
 	ts = append(ts, `],"osArchitecture":`)
 	add('{', "ipAddress", "macAddress", "type", "operationalStatus")
+	// The Alert entity (its id token is the machine's).
+	add(',', AlertProperties[1:AMitreTechniques+1]...)
+	ts = append(ts, `],"relatedUser":`)
+	add(',', "loggedOnUsers")
+	ts = append(ts, `],"comments":`, `],"evidence":`)
+	add(',', "evidence")
+	add('{', "userName", "domainName")
+	add('{', "accountName", "domainName")
+	add('{', CommentProperties...)
+	add('{', EvidenceProperties...)
 	if len(ts) >= noToken {
 		panic("wire: too many compact tokens")
 	}

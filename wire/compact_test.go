@@ -36,3 +36,28 @@ func TestCompactRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// Alerts compact too, evidence and all.
+func TestCompactAlert(t *testing.T) {
+	ts := time.Date(2021, 1, 26, 20, 33, 59, 200000000, time.UTC)
+	tricky := `x,"status":"y"],"evidence":{"userName":` + "\x01\n"
+	a := openatp.Alert{ID: "da637472900382838869_1364969609", IncidentID: openatp.Ptr(int64(1126093)), Severity: "Low", Status: "New",
+		Title: &tricky, LastUpdateTime: &ts, MachineID: "111e6dd8c833c8a052ea231ec1b19adaf497b625", ComputerDNSName: &tricky,
+		RBACGroupID: 3, RBACGroupName: "A", MitreTechniques: []string{"T1064"}, RelatedUser: &openatp.AlertAccount{Name: tricky},
+		LoggedOnUsers: []openatp.AlertAccount{{Name: "a", Domain: &tricky}},
+		Comments:      []openatp.AlertComment{{Comment: tricky, CreatedTime: &ts}},
+		Evidence:      []openatp.Evidence{{EntityType: openatp.Ptr("Process"), ProcessID: openatp.Ptr(int64(3276)), EvidenceCreationTime: &ts}, {}}}
+	for _, ev := range []bool{true, false} {
+		full := wire.AppendAlert(nil, &a, ev)
+		c := wire.Compact(nil, full)
+		if got := wire.Expand(nil, c); !bytes.Equal(got, full) {
+			t.Errorf("round trip:\n got %s\nwant %s", got, full)
+		}
+		if len(c)*2 > len(full)+300 {
+			t.Errorf("compact form of %d bytes is %d bytes", len(full), len(c))
+		}
+	}
+	if got := string(wire.AppendAlertTime(nil, &ts)); got != `"2021-01-26T20:33:59.2Z"` {
+		t.Errorf("alert time = %s", got)
+	}
+}

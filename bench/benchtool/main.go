@@ -1,7 +1,9 @@
 // Command benchtool prepares the load script's inputs: a wrk Lua script
 // that asks, with a real token, for random users' machines (-route users),
 // random machines by id (byid) or by a $filter on their name (byname), or
-// full pages of 10,000 machines from random places in the list (page).
+// full pages of 10,000 machines from random places in the list (page),
+// or the alert poll of a SIEM connector (alerts): "lastUpdateTime ge" a
+// random alert's stamp, 100 alerts a page.
 package main
 
 import (
@@ -14,6 +16,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/postgres"
@@ -26,7 +29,7 @@ func main() {
 	token := flag.String("token", "", "bearer token")
 	n := flag.Int("users", 10000, "number of random users in the script")
 	out := flag.String("out", "users.lua", "Lua script to write")
-	route := flag.String("route", "users", "users, byid, byname or page")
+	route := flag.String("route", "users", "users, byid, byname, page or alerts")
 	flag.Parse()
 	ctx := context.Background()
 	var store openatp.Store
@@ -43,6 +46,20 @@ func main() {
 	t, err := store.Tenant(ctx, *tenant)
 	if err != nil {
 		log.Fatal(err)
+	}
+	var stamps []time.Time
+	if *route == "alerts" {
+		err = store.ScanAlerts(ctx, t.ID, func(a openatp.Alert) error {
+			stamps = append(stamps, *a.LastUpdateTime)
+			return nil
+		})
+		if err != nil {
+			log.Fatal(err)
+		}
+		if len(stamps) == 0 {
+			log.Fatal("the tenant has no alerts: seed it with --alerts")
+		}
+		slices.SortFunc(stamps, func(a, b time.Time) int { return a.Compare(b) })
 	}
 	seen := map[string]bool{}
 	var names []string
@@ -89,8 +106,13 @@ func main() {
 		case "page":
 			// A full page: start at a random machine among the first ones.
 			path = "/api/machines?$top=10000&$skiptoken=" + machines[rng.IntN(max(1, len(machines)-20000))].ID
+		case "alerts":
+			// The poll: from a random alert's stamp (a full page but for
+			// the last 100).
+			at := stamps[rng.IntN(len(stamps))]
+			path = "/api/alerts?$filter=" + url.QueryEscape("lastUpdateTime ge "+at.UTC().Format("2006-01-02T15:04:05.0000000Z")) + "&$top=100"
 		default:
-			log.Fatalf("-route %q: want users, byid, byname or page", *route)
+			log.Fatalf("-route %q: want users, byid, byname, page or alerts", *route)
 		}
 		fmt.Fprintf(&b, "  %q,\n", path)
 	}
@@ -104,5 +126,5 @@ end
 	if err := os.WriteFile(*out, []byte(b.String()), 0o644); err != nil {
 		log.Fatal(err)
 	}
-	fmt.Fprintf(os.Stderr, "benchtool: %d distinct users, %d machines, wrote %s\n", len(names), len(machines), *out)
+	fmt.Fprintf(os.Stderr, "benchtool: %d distinct users, %d machines, %d alerts, wrote %s\n", len(names), len(machines), len(stamps), *out)
 }

@@ -48,7 +48,17 @@ const (
 	demoSeed        = 20180802
 	demoMachines    = 300
 	demoUsers       = 150
+	demoAlerts      = 200
 )
+
+// demoPollFrom is the time from which the demo's alert poll asks: a week
+// before the end of the generated alerts' history (demo.DefaultStart), so
+// that the first poll finds some, and every alert `seed --live` writes.
+var demoPollFrom = demo.DefaultStart.Add(-7 * 24 * time.Hour)
+
+// docAlertGroupID is the demo's device group "A" of the documentation's
+// example alert (its machine temp123.middleeast.corp.microsoft.com).
+const docAlertGroupID = 146
 
 // ensureAdminKey returns the deployment's admin key, creating it once.
 func ensureAdminKey(ctx context.Context, store openatp.Store) (string, error) {
@@ -88,8 +98,8 @@ func ensureDemo(ctx context.Context, store openatp.Store) (demoCredentials, erro
 		return c, err
 	}
 	app, secret, err := openatp.NewApp(t.ID, "openatp demo app",
-		[]string{openatp.PermMachineReadAll, openatp.PermMachineReadWriteAll, openatp.PermUserReadAll},
-		[]string{openatp.PermMachineRead, openatp.PermMachineReadWrite, openatp.PermUserReadAll}, now)
+		[]string{openatp.PermMachineReadAll, openatp.PermMachineReadWriteAll, openatp.PermUserReadAll, openatp.PermAlertReadWriteAll},
+		[]string{openatp.PermMachineRead, openatp.PermMachineReadWrite, openatp.PermUserReadAll, openatp.PermAlertReadWrite}, now)
 	if err != nil {
 		return c, err
 	}
@@ -146,19 +156,28 @@ func waitDemo(ctx context.Context, store openatp.Store) (demoCredentials, error)
 	}
 }
 
-// seedDemo fills the demo tenant: the documentation's own example plus a
-// deterministic, realistic generated fleet.
+// seedDemo fills the demo tenant: the documentation's own examples (the
+// user1 machines, and the example alert on its own machine in device group
+// "A") plus a deterministic, realistic generated fleet with alerts of every
+// severity and status.
 func seedDemo(ctx context.Context, store openatp.Store, tenantID string) error {
 	ms, ls, gs := demo.DocExample()
-	for _, g := range append(gs, demo.Groups()...) {
+	docMachine, docAlert := demo.DocAlert()
+	ms = append(ms, docMachine)
+	gs = append(gs, demo.Groups()...)
+	gs = append(gs, openatp.DeviceGroup{ID: docAlertGroupID, Name: "A", Description: "The device group of the documentation's example alert.",
+		Rank: len(gs) + 1, Rules: []openatp.RuleRow{{Property: openatp.RuleName, Values: []string{"temp123"}}}})
+	for _, g := range gs {
 		if err := store.CreateGroup(ctx, tenantID, g); err != nil && !openatp.IsKind(err, openatp.Conflict) {
 			return err
 		}
 	}
 	var logons []openatp.Logon
-	err := demo.Generate(demo.Options{Seed: demoSeed, Machines: demoMachines, Users: demoUsers}, demo.Funcs{
+	alerts := []openatp.Alert{docAlert}
+	err := demo.Generate(demo.Options{Seed: demoSeed, Machines: demoMachines, Users: demoUsers, Alerts: demoAlerts}, demo.Funcs{
 		OnMachine: func(m openatp.Machine) error { ms = append(ms, m); return nil },
 		OnLogon:   func(l openatp.Logon) error { logons = append(logons, l); return nil },
+		OnAlert:   func(a openatp.Alert) error { alerts = append(alerts, a); return nil },
 	})
 	if err != nil {
 		return err
@@ -177,7 +196,10 @@ func seedDemo(ctx context.Context, store openatp.Store, tenantID string) error {
 	if err := store.UpsertMachines(ctx, tenantID, ms); err != nil {
 		return err
 	}
-	return store.AddLogons(ctx, tenantID, ls)
+	if err := store.AddLogons(ctx, tenantID, ls); err != nil {
+		return err
+	}
+	return store.UpsertAlerts(ctx, tenantID, alerts)
 }
 
 // tier0GroupID is the demo's highest-ranked device group, which only the

@@ -16,7 +16,7 @@ import (
 	"github.com/openatp/openatp/wire"
 )
 
-// runImport loads machines or logon events from files into a tenant.
+// runImport loads machines, logon events or alerts from files into a tenant.
 //
 // With several files or --batch-size, every file is read twice: first
 // every record is checked and nothing is written (a bad file is refused
@@ -34,16 +34,16 @@ func runImport(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlagSet(env, "import")
 	sf.register(fs)
 	tenant := fs.String("tenant", "", "tenant id or name (a new tenant of that name is created if absent)")
-	kindFlag := fs.String("kind", "", "machines or logons (default: told from the first record's fields)")
+	kindFlag := fs.String("kind", "", "machines, logons or alerts (default: told from the first record's fields)")
 	formatFlag := fs.String("format", "", "jsonl, json or csv (default: by extension, else by the first byte)")
 	batch := fs.Int64("batch-size", 0, "records per transaction (0: each file is one transaction)")
 	validate := fs.Bool("validate", true, "with several files or --batch-size: check every record of every file before writing anything")
-	chunk := fs.Int("chunk-size", 0, "records per write inside a transaction (memory, not atomicity; default 5000 machines or 20000 logon events)")
+	chunk := fs.Int("chunk-size", 0, "records per write inside a transaction (memory, not atomicity; default 5000 machines, 20000 logon events or 1000 alerts)")
 	maxRecord := fs.Int("max-record", ingest.DefaultMaxRecord, "largest record (or line) accepted, in bytes")
 	cpuProfile := fs.String("cpu-profile", "", "write a Go CPU profile of the import to this file (diagnostics)")
 	dryRun := fs.Bool("dry-run", false, "check every record of every file and print the summary, writing nothing (no store is opened)")
 	fs.Usage = func() {
-		fmt.Fprintln(env.stderr, "usage: openatp import --tenant T [--kind machines|logons] [--format jsonl|json|csv] [--batch-size N] FILE...")
+		fmt.Fprintln(env.stderr, "usage: openatp import --tenant T [--kind machines|logons|alerts] [--format jsonl|json|csv] [--batch-size N] FILE...")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(env, fs, args); err != nil {
@@ -242,23 +242,24 @@ func ensureTenant(ctx context.Context, store openatp.Store, idOrName string) (op
 // errStop ends a Snapshot early.
 var errStop = errors.New("stop")
 
-// runExport writes a tenant's machines (the Machine JSON of the API) or
-// logon events (records that recreate every (user, machine) relation) as
-// JSON Lines, in a deterministic order: machines by id, logons by user then
+// runExport writes a tenant's machines (the Machine JSON of the API),
+// logon events (records that recreate every (user, machine) relation) or
+// alerts (the Alert JSON of the API, evidence included) as JSON Lines, in
+// a deterministic order: machines and alerts by id, logons by user then
 // machine id.
 func runExport(ctx context.Context, env *cliEnv, args []string) error {
 	var sf storeFlags
 	fs := newFlagSet(env, "export")
 	sf.register(fs)
 	tenant := fs.String("tenant", "", "tenant id or name")
-	kindFlag := fs.String("kind", "machines", "machines or logons")
+	kindFlag := fs.String("kind", "machines", "machines, logons or alerts")
 	outFile := fs.String("out", "-", "output file (- for standard output)")
 	if err := parseFlags(env, fs, args); err != nil {
 		return err
 	}
 	kind, err := ingest.ParseKind(*kindFlag)
 	if err != nil || kind == ingest.Unknown {
-		return fmt.Errorf("--kind: use machines or logons")
+		return fmt.Errorf("--kind: use machines, logons or alerts")
 	}
 	store, err := sf.open(ctx)
 	if err != nil {
@@ -281,14 +282,22 @@ func runExport(ctx context.Context, env *cliEnv, args []string) error {
 	bw := bufio.NewWriterSize(w, 1<<20)
 	var buf []byte
 	var n int64
-	if kind == ingest.Machines {
+	switch kind {
+	case ingest.Alerts:
+		err = store.ScanAlerts(ctx, t.ID, func(a openatp.Alert) error {
+			buf = append(wire.AppendAlert(buf[:0], &a, true), '\n')
+			n++
+			_, err := bw.Write(buf)
+			return err
+		})
+	case ingest.Machines:
 		err = store.Snapshot(ctx, t.ID, func(m openatp.Machine) error {
 			buf = append(wire.AppendMachine(buf[:0], &m), '\n')
 			n++
 			_, err := bw.Write(buf)
 			return err
 		}, func(openatp.UserMachine) error { return errStop })
-	} else {
+	default:
 		err = store.Snapshot(ctx, t.ID, func(openatp.Machine) error { return nil }, func(r openatp.UserMachine) error {
 			for _, l := range ingest.RelationLogons(r) {
 				buf = append(ingest.AppendLogon(buf[:0], &l), '\n')

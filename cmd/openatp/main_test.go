@@ -272,7 +272,7 @@ func TestCLIWhileServing(t *testing.T) {
 	// Errors go to stderr with a non-zero exit.
 	for _, args := range [][]string{
 		{"app", "create", "--data", data, "--tenant", "nope", "--name", "x"},
-		{"app", "create", "--data", data, "--tenant", "fabrikam.example", "--name", "x", "--role", "Alert.Read.All"},
+		{"app", "create", "--data", data, "--tenant", "fabrikam.example", "--name", "x", "--role", "Alert.Read"}, // a delegated permission
 		{"tenant", "create", "--data", data, "--name", "fabrikam.example"},
 		{"tenant", "create", "--data", data, "--name", "bad name"},
 		{"token", "--data", data, "--tenant", "fabrikam.example", "--app", "nope"},

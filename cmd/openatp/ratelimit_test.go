@@ -192,3 +192,64 @@ func TestRateLimitSharedRedis(t *testing.T) {
 		t.Errorf("after Redis restarted: %d accepted, %d throttled; want 100 and 50 shared", ok, throttled)
 	}
 }
+
+// postAlerts POSTs body to an alert write route and returns the status.
+func postAlerts(t *testing.T, base, token, route, body string) int {
+	t.Helper()
+	req, err := http.NewRequest("POST", base+route, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	_, _ = io.Copy(io.Discard, res.Body)
+	return res.StatusCode
+}
+
+// TestRateLimitAlertEndpoints: under the service policy, batchUpdate has
+// its documented 10 calls a minute, shared by replicas through Redis;
+// under a custom policy it has that one.
+func TestRateLimitAlertEndpoints(t *testing.T) {
+	const batch = `{"alertIds":["da637472900382838869_1364969609"],"comment":"seen"}`
+	count := func(n int, token string, bases ...string) (ok int) {
+		for i := range n {
+			switch s := postAlerts(t, bases[i%len(bases)], token, "/api/alerts/batchUpdate", batch); s {
+			case 200:
+				ok++
+			case 429:
+			default:
+				t.Fatalf("call %d: %d", i+1, s)
+			}
+		}
+		return ok
+	}
+	data := t.TempDir()
+	c := startServe(t, data, "--access-log=false")
+	tok := mintToken(t, data, c.Tenant, c.ClientID, c.BaseURL)
+	if ok := count(12, tok, c.BaseURL); ok != 10 {
+		t.Errorf("12 batch updates under the service policy: %d accepted, want 10", ok)
+	}
+	if ok, _ := burst(t, 5, tok, c.BaseURL); ok != 5 {
+		t.Errorf("the other endpoints' budgets are apart: %d of 5 accepted", ok)
+	}
+	d2 := t.TempDir()
+	c2 := startServe(t, d2, "--access-log=false", "--rate-limit", "20/min")
+	tok2 := mintToken(t, d2, c2.Tenant, c2.ClientID, c2.BaseURL)
+	if ok := count(22, tok2, c2.BaseURL); ok != 20 {
+		t.Errorf("22 batch updates under --rate-limit 20/min: %d accepted, want 20", ok)
+	}
+
+	srv := redistest.Start(t)
+	d3 := t.TempDir()
+	a := startServe(t, d3, "--access-log=false", "--redis", srv.URL)
+	b := startServe(t, d3, "--access-log=false", "--redis", srv.URL)
+	tok3 := mintToken(t, d3, a.Tenant, a.ClientID, a.BaseURL)
+	if ok := count(14, tok3, a.BaseURL, b.BaseURL); ok != 10 {
+		t.Errorf("14 batch updates over two replicas sharing Redis: %d accepted, want 10", ok)
+	}
+}

@@ -19,7 +19,8 @@ import (
 )
 
 // runSeed fills a tenant (created if absent) with a generated, realistic
-// fleet that is the same for the same arguments.
+// fleet that is the same for the same arguments; with --live, it writes a
+// stream of new and updated alerts to the tenant's machines instead.
 func runSeed(ctx context.Context, env *cliEnv, args []string) error {
 	var sf storeFlags
 	fs := newFlagSet(env, "seed")
@@ -28,20 +29,27 @@ func runSeed(ctx context.Context, env *cliEnv, args []string) error {
 	machines := fs.Int("machines", 1000, "number of machines")
 	users := fs.Int("users", 500, "number of users")
 	logons := fs.Int("logons", 0, "number of logon events (0: about 1.5 per user-machine relation; else at least --users)")
+	alerts := fs.Int("alerts", 0, "number of alerts: created over the 30 days before the data set's end; with --live, new alerts written one by one now")
+	live := fs.Bool("live", false, "write --alerts new alerts to the tenant's existing machines one every --every, moving earlier ones along (New, InProgress, Resolved) between them: what a poll loop picks up")
+	every := fs.Duration("every", time.Second, "with --live: the pause between two new alerts")
 	seed := fs.Int64("seed", 1, "random seed: the same seed gives the same tenant")
 	batch := fs.Int("batch-size", 250000, "records per transaction")
-	out := fs.String("out", "", "write machines.jsonl and logons.jsonl (the records `openatp import` reads) into this directory instead of the store")
+	out := fs.String("out", "", "write machines.jsonl, logons.jsonl and alerts.jsonl (the records `openatp import` reads) into this directory instead of the store")
 	if err := parseFlags(env, fs, args); err != nil {
 		return err
 	}
-	if *machines < 0 || *users < 0 || *batch <= 0 {
-		return fmt.Errorf("--machines and --users must be >= 0 and --batch-size > 0")
+	if *machines < 0 || *users < 0 || *alerts < 0 || *batch <= 0 {
+		return fmt.Errorf("--machines, --users and --alerts must be >= 0 and --batch-size > 0")
 	}
 	if *machines == 0 && *users > 0 {
 		return fmt.Errorf("--users needs --machines > 0")
 	}
+	if *live {
+		return seedLive(ctx, env, &sf, *tenant, *alerts, *every, *seed)
+	}
+	o := demo.Options{Seed: *seed, Machines: *machines, Users: *users, Logons: *logons, Alerts: *alerts}
 	if *out != "" {
-		return seedFiles(env, *out, demo.Options{Seed: *seed, Machines: *machines, Users: *users, Logons: *logons})
+		return seedFiles(env, *out, o)
 	}
 	store, err := sf.open(ctx)
 	if err != nil {
@@ -53,7 +61,7 @@ func runSeed(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 
-	opts, err := demo.Options{Seed: *seed, Machines: *machines, Users: *users, Logons: *logons}.Resolve()
+	opts, err := o.Resolve()
 	if err != nil {
 		return err
 	}
@@ -62,8 +70,11 @@ func runSeed(ctx context.Context, env *cliEnv, args []string) error {
 	// ahead of the last commit: the producer goroutine reports it, and
 	// prog is not touched elsewhere until Load has returned.
 	src := newGenSource(opts, func(k ingest.Kind, n int64) {
-		if k == ingest.Logons && prog.what == "machines" {
+		switch {
+		case k == ingest.Logons && prog.what == "machines":
 			prog.phase("logons", int64(opts.Logons))
+		case k == ingest.Alerts && prog.what != "alerts":
+			prog.phase("alerts", int64(opts.Alerts))
 		}
 		prog.set(k.String(), n)
 	})
@@ -75,16 +86,21 @@ func runSeed(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	// The phases split where the first logon event was generated (the
-	// machines still queued then are a few chunks, well under a second).
-	end, split := time.Now(), src.firstLogon
-	if split.IsZero() {
-		split = time.Now()
+	// The phases split where the first logon event and the first alert
+	// were generated (the records still queued then are a few chunks,
+	// well under a second).
+	end, split, alertsFrom := time.Now(), src.firstLogon, src.firstAlert
+	if alertsFrom.IsZero() {
+		alertsFrom = end
 	}
-	machineSecs, logonSecs := split.Sub(start).Seconds(), end.Sub(split).Seconds()
-	return printJSON(env.stdout, map[string]any{"tenant": t.ID, "name": t.Name, "machines": src.machines, "logons": src.logons, "users": *users, "seed": *seed,
-		"seconds": end.Sub(start).Seconds(), "machine_seconds": machineSecs, "logon_seconds": logonSecs,
-		"machines_per_second": float64(src.machines) / max(machineSecs, 1e-9), "logons_per_second": float64(src.logons) / max(logonSecs, 1e-9)})
+	if split.IsZero() {
+		split = alertsFrom
+	}
+	machineSecs, logonSecs, alertSecs := split.Sub(start).Seconds(), alertsFrom.Sub(split).Seconds(), end.Sub(alertsFrom).Seconds()
+	return printJSON(env.stdout, map[string]any{"tenant": t.ID, "name": t.Name, "machines": src.machines, "logons": src.logons, "users": *users, "alerts": src.alerts, "seed": *seed,
+		"seconds": end.Sub(start).Seconds(), "machine_seconds": machineSecs, "logon_seconds": logonSecs, "alert_seconds": alertSecs,
+		"machines_per_second": float64(src.machines) / max(machineSecs, 1e-9), "logons_per_second": float64(src.logons) / max(logonSecs, 1e-9),
+		"alerts_per_second": float64(src.alerts) / max(alertSecs, 1e-9)})
 }
 
 // seedFiles writes the generated records as JSON Lines files: every
@@ -115,9 +131,14 @@ func seedFiles(env *cliEnv, dir string, o demo.Options) error {
 		return err
 	}
 	defer lf.Close()
+	af, aw, err := create("alerts.jsonl")
+	if err != nil {
+		return err
+	}
+	defer af.Close()
 	prog := newProgress(env.stderr, "seed", "machines", int64(opts.Machines))
 	var buf []byte
-	var nm, nl int64
+	var nm, nl, na int64
 	started := false
 	err = demo.Generate(opts, demo.Funcs{
 		OnMachine: func(m openatp.Machine) error {
@@ -149,6 +170,17 @@ func seedFiles(env *cliEnv, dir string, o demo.Options) error {
 			_, err := lw.Write(buf)
 			return err
 		},
+		OnAlert: func(a openatp.Alert) error {
+			if na == 0 {
+				prog.phase("alerts", int64(opts.Alerts))
+			}
+			buf = append(wire.AppendAlert(buf[:0], &a, true), '\n')
+			if na++; na%10000 == 0 {
+				prog.set("alerts", na)
+			}
+			_, err := aw.Write(buf)
+			return err
+		},
 	})
 	prog.done()
 	if err != nil {
@@ -157,7 +189,7 @@ func seedFiles(env *cliEnv, dir string, o demo.Options) error {
 	for _, w := range []struct {
 		f *os.File
 		w *bufio.Writer
-	}{{mf, mw}, {lf, lw}} {
+	}{{mf, mw}, {lf, lw}, {af, aw}} {
 		if err := w.w.Flush(); err != nil {
 			return err
 		}
@@ -165,7 +197,7 @@ func seedFiles(env *cliEnv, dir string, o demo.Options) error {
 			return err
 		}
 	}
-	return printJSON(env.stdout, map[string]any{"dir": dir, "machines": nm, "logons": nl, "users": opts.Users, "seed": opts.Seed})
+	return printJSON(env.stdout, map[string]any{"dir": dir, "machines": nm, "logons": nl, "alerts": na, "users": opts.Users, "seed": opts.Seed})
 }
 
 // genSource is the records demo.Generate emits as an ingest.Source, so
@@ -181,8 +213,10 @@ type genSource struct {
 	stop             func()
 	progress         func(ingest.Kind, int64)
 	cur              genRecord
-	machines, logons int64     // emitted so far
+	machines, logons int64 // emitted so far
+	alerts           int64
 	firstLogon       time.Time // when the first logon event was emitted
+	firstAlert       time.Time // and the first alert
 	err              error     // of Generate, once Next has returned io.EOF
 }
 
@@ -190,6 +224,7 @@ type genRecord struct {
 	kind ingest.Kind
 	m    openatp.Machine
 	l    openatp.Logon
+	a    openatp.Alert
 }
 
 // newGenSource calls progress with the number of records of a kind
@@ -207,6 +242,12 @@ func newGenSource(opts demo.Options, progress func(ingest.Kind, int64)) *genSour
 			},
 			OnLogon: func(l openatp.Logon) error {
 				if !yield(genRecord{kind: ingest.Logons, l: l}) {
+					return errStop
+				}
+				return nil
+			},
+			OnAlert: func(a openatp.Alert) error {
+				if !yield(genRecord{kind: ingest.Alerts, a: a}) {
 					return errStop
 				}
 				return nil
@@ -243,10 +284,16 @@ func (s *genSource) Next() error {
 		return io.EOF
 	}
 	n := &s.machines
-	if s.cur.kind == ingest.Logons {
+	switch s.cur.kind {
+	case ingest.Logons:
 		n = &s.logons
 		if s.logons == 0 {
 			s.firstLogon = time.Now()
+		}
+	case ingest.Alerts:
+		n = &s.alerts
+		if s.alerts == 0 {
+			s.firstAlert = time.Now()
 		}
 	}
 	if *n++; *n%4096 == 0 {
@@ -258,4 +305,5 @@ func (s *genSource) Next() error {
 func (s *genSource) Kind() ingest.Kind        { return s.cur.kind }
 func (s *genSource) Machine() openatp.Machine { return s.cur.m }
 func (s *genSource) Logon() openatp.Logon     { return s.cur.l }
-func (s *genSource) Line() int64              { return s.machines + s.logons }
+func (s *genSource) Alert() openatp.Alert     { return s.cur.a }
+func (s *genSource) Line() int64              { return s.machines + s.logons + s.alerts }

@@ -50,7 +50,7 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	accessLog := fs.Bool("access-log", true, "log one line per request")
 	indexMemory := fs.String("index-memory", "3GiB", "memory budget of the in-memory read model (e.g. 512MiB, 4GiB); the least recently read tenants beyond it are evicted and rebuilt on demand")
 	cpuProfile := fs.String("cpu-profile", "", "write a Go CPU profile of the whole run to this file (diagnostics)")
-	rateLimit := fs.String("rate-limit", "service", "rate limits per tenant, app and endpoint: service (100/min,1500/hour), off, or custom such as 20/min,300/hour")
+	rateLimit := fs.String("rate-limit", "service", "rate limits per tenant, app and endpoint: service (100/min,1500/hour; alerts/batchUpdate 10/min,500/hour; alerts/CreateAlertByReference 15/min), off, or custom such as 20/min,300/hour (for every endpoint)")
 	redisURL := fs.String("redis", "", "redis://host:port shared by replicas for rate-limit counts (empty: count in this process)")
 	lockoutThreshold := fs.Int("lockout-threshold", auth.DefaultLockoutThreshold, "failed password sign-ins of one user after which it is locked (AADSTS50053), as Entra's smart lockout; 0 turns lockout off")
 	lockoutDuration := fs.Duration("lockout-duration", auth.DefaultLockoutDuration, "first lockout period (doubling with each further lockout, up to an hour)")
@@ -122,6 +122,11 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	defer closeLimiter()
+	endpointLimiters, closeEndpointLimiters, err := newEndpointLimiters(policy, *redisURL, logger)
+	if err != nil {
+		return err
+	}
+	defer closeEndpointLimiters()
 
 	store, err := sf.open(ctx)
 	if err != nil {
@@ -159,6 +164,7 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 		AuthFailures:     failures,
 		Logger:           logger,
 		Limiter:          limiter,
+		EndpointLimiters: endpointLimiters,
 		LimiterStatus:    limiterStatus,
 		UnknownUserEmpty: *unknownUser == "empty",
 		NoAccessLog:      !*accessLog,
@@ -375,6 +381,34 @@ func newLimiter(policy ratelimit.Policy, redisURL string, logger *slog.Logger) (
 	return c, c.Status, func() { _ = c.Close() }, nil
 }
 
+// newEndpointLimiters builds the limiters of the endpoints with their own
+// documented limits (ratelimit.Endpoints: alerts/batchUpdate,
+// alerts/CreateAlertByReference) under the service policy; under another
+// policy (off, or custom) every endpoint has that one. Each counts in
+// Redis when redisURL is set. The returned function closes them.
+func newEndpointLimiters(policy ratelimit.Policy, redisURL string, logger *slog.Logger) (map[string]api.Limiter, func(), error) {
+	limiters := map[string]api.Limiter{}
+	var closers []func()
+	closeAll := func() {
+		for _, c := range closers {
+			c()
+		}
+	}
+	if policy.String() != ratelimit.Service.String() {
+		return limiters, closeAll, nil
+	}
+	for endpoint, p := range ratelimit.Endpoints {
+		l, _, closeL, err := newLimiter(p, redisURL, logger)
+		if err != nil {
+			closeAll()
+			return nil, nil, err
+		}
+		limiters[endpoint] = l
+		closers = append(closers, closeL)
+	}
+	return limiters, closeAll, nil
+}
+
 // MicrosoftHosts are the names --as-microsoft answers as: Entra ID's sign-in
 // hosts and the API hosts of every era of the service, with their regional
 // names (docs/clients.md lists the hosts-file entries).
@@ -473,7 +507,13 @@ More of the Machine API with the same token (TOKEN=<the token above>):
   curl -s -H "Authorization: Bearer $TOKEN" "%[1]s/api/machines/findbytag?tag=test+tag&useStartsWithFilter=true"
   curl -s -H "Authorization: Bearer $TOKEN" "%[1]s/api/machines/findbyip(%[2]s)"
   curl -s -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d '{"Value":"my tag","Action":"Add"}' %[1]s/api/machines/mymachine1.contoso.com/tags
-`, c.BaseURL, c.FindByIP)
+
+The alert poll of a SIEM connector (then ask for lastUpdateTime ge the greatest one seen, plus 100 ns):
+  curl -s -H "Authorization: Bearer $TOKEN" "%[1]s/api/alerts?\$filter=lastUpdateTime+ge+%[3]s&\$top=100"
+  curl -s -H "Authorization: Bearer $TOKEN" %[1]s/api/alerts/da637472900382838869_1364969609
+  curl -s -H "Authorization: Bearer $TOKEN" -X PATCH -H 'Content-Type: application/json' -d '{"status":"Resolved","classification":"TruePositive","determination":"Malware","comment":"Done"}' %[1]s/api/alerts/da637472900382838869_1364969609
+  openatp seed --data %[4]s --tenant %[5]s --alerts 20 --live    # new and updated alerts for the poll to pick up
+`, c.BaseURL, c.FindByIP, demoPollFrom.Format(time.RFC3339), dataDir, c.TenantName)
 	if len(c.Users) > 0 {
 		fmt.Fprintf(env.stdout, "\nDelegated users (grant_type=password with client_id %s):\n", c.ClientID)
 		for _, u := range c.Users {

@@ -45,6 +45,10 @@ type Options struct {
 	// Start is the data set's "now": every timestamp is at or before it.
 	// Default 2026-01-01T00:00:00Z; never the clock, so output is stable.
 	Start time.Time
+	// Alerts is the number of alerts to emit after the logons (default
+	// none): detections on users' own machines, created over the 30 days
+	// before Start in order, in every severity and status.
+	Alerts int
 }
 
 // DefaultDomains are the account domains used when Options.Domains is empty.
@@ -53,18 +57,28 @@ var DefaultDomains = []string{"contoso", "fabrikam", "northwind"}
 // DefaultStart is the Start used when Options.Start is zero.
 var DefaultStart = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
-// Emitter receives generated records: every machine, then every logon.
-// An error stops Generate, which returns it.
+// Emitter receives generated records: every machine, then every logon,
+// then every alert. An error stops Generate, which returns it.
 type Emitter interface {
 	Machine(openatp.Machine) error
 	Logon(openatp.Logon) error
+	Alert(openatp.Alert) error
 }
 
-// Funcs is an Emitter made of two functions; a nil function drops its
+// Funcs is an Emitter made of functions; a nil function drops its
 // records.
 type Funcs struct {
 	OnMachine func(openatp.Machine) error
 	OnLogon   func(openatp.Logon) error
+	OnAlert   func(openatp.Alert) error
+}
+
+// Alert calls f.OnAlert.
+func (f Funcs) Alert(a openatp.Alert) error {
+	if f.OnAlert == nil {
+		return nil
+	}
+	return f.OnAlert(a)
 }
 
 // Machine calls f.OnMachine.
@@ -95,7 +109,8 @@ func (o Options) Resolve() (Options, error) {
 }
 
 // Generate emits opts.Machines machines, then the logon events of
-// opts.Users users (opts.Logons of them, or the number Resolve reports).
+// opts.Users users (opts.Logons of them, or the number Resolve reports),
+// then opts.Alerts alerts.
 // Every record passes Normalize unchanged and every logon names an emitted
 // machine. Memory use does not grow with the size of the data set.
 func Generate(opts Options, emit Emitter) error {
@@ -108,7 +123,15 @@ func Generate(opts Options, emit Emitter) error {
 			return err
 		}
 	}
-	return g.logons(emit)
+	if err := g.logons(emit); err != nil {
+		return err
+	}
+	for i := range g.o.Alerts {
+		if err := emit.Alert(g.alert(i)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Random streams: each record is drawn from its own PCG, seeded from the
@@ -163,7 +186,7 @@ func (g *gen) reseed(p *rand.PCG, stream uint64, index int) {
 }
 
 func newGen(o Options) (*gen, error) {
-	if o.Machines < 0 || o.Users < 0 || o.Logons < 0 {
+	if o.Machines < 0 || o.Users < 0 || o.Logons < 0 || o.Alerts < 0 {
 		return nil, fmt.Errorf("demo: negative count in options")
 	}
 	if o.Machines == 0 {

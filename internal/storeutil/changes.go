@@ -7,13 +7,15 @@ import (
 
 // The change feed (openatp.ChangeStore) is kept the same way by both SQL
 // engines: a content_changes table of rows (tenant, version, machine id,
-// name key, domain key) written by the transaction that bumps the tenant's
-// content version to version. A row with an empty name key is a machine
-// change; one with a name key a relation change; one with an empty machine
-// id a rebuild marker (the transaction changed more than the feed records
-// one by one, or reset the tenant). Rows are compacted as versions go on.
+// name key, domain key, alert id) written by the transaction that bumps
+// the tenant's content version to version. A row with an alert id is an
+// alert change (its other keys are empty); else a row with an empty name
+// key is a machine change; one with a name key a relation change; one with
+// every key empty a rebuild marker (the transaction changed more than the
+// feed records one by one, or reset the tenant). Rows are compacted as
+// versions go on.
 
-// MaxLoggedChanges is the most machines and relations one transaction
+// MaxLoggedChanges is the most machines, relations and alerts one transaction
 // records in the feed; a transaction that changes more records a rebuild
 // marker instead, so a bulk import costs the feed one row.
 const MaxLoggedChanges = 50_000
@@ -30,6 +32,7 @@ const (
 type ChangeLog struct {
 	Machines map[string]struct{}
 	Rels     map[RelChange]struct{}
+	Alerts   map[string]struct{}
 	// Rebuild is set once more than MaxLoggedChanges were collected, or
 	// by a reset: the transaction then records one marker.
 	Rebuild bool
@@ -62,9 +65,21 @@ func (c *ChangeLog) Rel(nameKey, domainKey, machineID string) {
 	c.checkSize()
 }
 
+// Alert records a change of alert id.
+func (c *ChangeLog) Alert(id string) {
+	if c.Rebuild {
+		return
+	}
+	if c.Alerts == nil {
+		c.Alerts = map[string]struct{}{}
+	}
+	c.Alerts[id] = struct{}{}
+	c.checkSize()
+}
+
 // Logons records the relations of a merged batch of logons.
 func (c *ChangeLog) Logons(b *Batch) {
-	if c.Rebuild || len(b.Rels)+len(c.Machines)+len(c.Rels) > MaxLoggedChanges {
+	if c.Rebuild || len(b.Rels)+c.size() > MaxLoggedChanges {
 		c.SetRebuild()
 		return
 	}
@@ -74,35 +89,40 @@ func (c *ChangeLog) Logons(b *Batch) {
 }
 
 // SetRebuild makes the transaction record a rebuild marker only.
-func (c *ChangeLog) SetRebuild() { c.Rebuild, c.Machines, c.Rels = true, nil, nil }
+func (c *ChangeLog) SetRebuild() { c.Rebuild, c.Machines, c.Rels, c.Alerts = true, nil, nil, nil }
+
+func (c *ChangeLog) size() int { return len(c.Machines) + len(c.Rels) + len(c.Alerts) }
 
 func (c *ChangeLog) checkSize() {
-	if len(c.Machines)+len(c.Rels) > MaxLoggedChanges {
+	if c.size() > MaxLoggedChanges {
 		c.SetRebuild()
 	}
 }
 
 // Rows returns the feed rows of the transaction, (machine id, name key,
-// domain key) each, in key order; a rebuild marker is ("", "", "").
-func (c *ChangeLog) Rows() [][3]string {
+// domain key, alert id) each, in key order; a rebuild marker is
+// ("", "", "", "").
+func (c *ChangeLog) Rows() [][4]string {
 	if c.Rebuild {
-		return [][3]string{{"", "", ""}}
+		return [][4]string{{"", "", "", ""}}
 	}
-	rows := make([][3]string, 0, len(c.Machines)+len(c.Rels))
+	rows := make([][4]string, 0, c.size())
 	for id := range c.Machines {
-		rows = append(rows, [3]string{id, "", ""})
+		rows = append(rows, [4]string{id, "", "", ""})
 	}
 	for r := range c.Rels {
-		rows = append(rows, [3]string{r.MachineID, r.NameKey, r.DomainKey})
+		rows = append(rows, [4]string{r.MachineID, r.NameKey, r.DomainKey, ""})
 	}
-	slices.SortFunc(rows, func(a, b [3]string) int {
-		if c := strings.Compare(a[1], b[1]); c != 0 {
-			return c
+	for id := range c.Alerts {
+		rows = append(rows, [4]string{"", "", "", id})
+	}
+	slices.SortFunc(rows, func(a, b [4]string) int {
+		for _, i := range [...]int{3, 1, 2, 0} {
+			if c := strings.Compare(a[i], b[i]); c != 0 {
+				return c
+			}
 		}
-		if c := strings.Compare(a[2], b[2]); c != 0 {
-			return c
-		}
-		return strings.Compare(a[0], b[0])
+		return 0
 	})
 	return rows
 }

@@ -134,3 +134,49 @@ func ScanRole(s Scanner) (openatp.Role, error) {
 	}
 	return r, nil
 }
+
+// RelationSelect reads (user, machine) relations with their user's
+// spelling and SID and their machine's id, as ScanRelation reads them; a
+// WHERE clause on u (users), um (user_machines) or m (machines) follows.
+const RelationSelect = `SELECT u.account_name, u.account_domain, u.sid, m.id, um.first_seen, um.last_seen, um.logon_types
+		FROM users u
+		JOIN user_machines um ON um.tenant_seq = u.tenant_seq AND um.name_key = u.name_key AND um.domain_key = u.domain_key
+		JOIN machines m ON m.seq = um.machine_seq`
+
+// ScanRelation reads a row of RelationSelect.
+func ScanRelation(s Scanner) (openatp.UserMachine, error) {
+	var r openatp.UserMachine
+	var first, last, types int64
+	if err := s.Scan(&r.AccountName, &r.AccountDomain, &r.AccountSID, &r.MachineID, &first, &last, &types); err != nil {
+		return r, err
+	}
+	r.FirstSeen, r.LastSeen, r.LogonTypes = FromNanos(first), FromNanos(last), LogonTypes(types)
+	return r, nil
+}
+
+// Rows is a result set of either engine: *sql.Rows or pgx.Rows.
+type Rows interface {
+	Scanner
+	Next() bool
+	Err() error
+}
+
+// Each reads every row of rows with scan and calls f with it, stopping at
+// the first error: f's is returned as it is, an error of reading rows
+// converted by fail (the engine's error conversion). The caller closes
+// rows.
+func Each[T any](rows Rows, scan func(Scanner) (T, error), f func(T) error, fail func(error) error) error {
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return fail(err)
+		}
+		if err := f(v); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fail(err)
+	}
+	return nil
+}

@@ -1,0 +1,235 @@
+package storeutil
+
+import (
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/openatp/openatp"
+)
+
+// AlertInsertColumns are the columns of the alerts table both engines
+// write, but tenant_seq, in the order of AlertArgs.
+const AlertInsertColumns = `id, machine_id, incident_id, investigation_id, assigned_to, severity, status,
+	classification, determination, investigation_state, detection_source, detector_id, category,
+	threat_family_name, title, description, alert_creation_time, first_event_time, last_event_time,
+	last_update_time, resolved_time, aad_tenant_id, threat_name, mitre_techniques, related_user,
+	logged_on_users, comments, evidence`
+
+// AlertWidth is the number of AlertInsertColumns.
+const AlertWidth = 28
+
+// AlertColumns are AlertInsertColumns of alerts a, in the order ScanAlert
+// reads them.
+var AlertColumns = "a." + strings.Join(strings.Fields(AlertInsertColumns), " a.")
+
+// AlertMachineColumns are what ScanAlert reads of the alert's machine m
+// after AlertColumns: enough to name it and find its device group.
+const AlertMachineColumns = "m.computer_dns_name, m.os_platform, m.machine_tags"
+
+// AlertUpdateSet is the SET clause of an upsert of alerts by (tenant_seq,
+// id): every column but the keys, from the row proposed (excluded).
+var AlertUpdateSet = func() string {
+	var sets []string
+	for _, c := range strings.Split(AlertInsertColumns, ",") {
+		c = strings.TrimSpace(c)
+		if c != "id" {
+			sets = append(sets, c+" = excluded."+c)
+		}
+	}
+	return strings.Join(sets, ", ")
+}()
+
+// AlertArgs returns the values of AlertInsertColumns for a normalized
+// alert, of types both drivers take (nil pointers are NULL). An alert
+// without LastUpdateTime is stored with stamp.
+func AlertArgs(a *openatp.Alert, stamp int64) ([]any, error) {
+	times := make([]*int64, 0, 5)
+	for _, t := range []struct {
+		name string
+		v    *time.Time
+	}{{"alertCreationTime", a.AlertCreationTime}, {"firstEventTime", a.FirstEventTime}, {"lastEventTime", a.LastEventTime},
+		{"lastUpdateTime", a.LastUpdateTime}, {"resolvedTime", a.ResolvedTime}} {
+		if t.v == nil {
+			times = append(times, nil)
+			continue
+		}
+		n, err := Nanos(t.name, *t.v)
+		if err != nil {
+			return nil, err
+		}
+		times = append(times, &n)
+	}
+	if times[3] == nil {
+		times[3] = &stamp
+	}
+	lists := make([]string, 4)
+	for i, v := range []any{a.MitreTechniques, a.LoggedOnUsers, a.Comments, a.Evidence} {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return nil, internal(err, "cannot encode the alert")
+		}
+		lists[i] = string(b)
+	}
+	var related *string
+	if a.RelatedUser != nil {
+		b, err := json.Marshal(a.RelatedUser)
+		if err != nil {
+			return nil, internal(err, "cannot encode the alert")
+		}
+		related = openatp.Ptr(string(b))
+	}
+	return []any{a.ID, a.MachineID, a.IncidentID, a.InvestigationID, a.AssignedTo, a.Severity, a.Status,
+		a.Classification, a.Determination, a.InvestigationState, a.DetectionSource, a.DetectorID, a.Category,
+		a.ThreatFamilyName, a.Title, a.Description, times[0], times[1], times[2], *times[3], times[4],
+		a.AADTenantID, a.ThreatName, lists[0], related, lists[1], lists[2], lists[3]}, nil
+}
+
+// AlertRow reads rows of AlertColumns (and, with Machine, of
+// AlertMachineColumns), reusing its buffers.
+type AlertRow struct {
+	dest                                  []any
+	a                                     openatp.Alert
+	created, first, last, updated, solved *int64
+	mitre, logged, comments, evidence     string
+	related                               *string
+	// machine columns
+	dns, platform *string
+	tags          string
+}
+
+// Scan reads one row. With groups (machine columns read), the alert
+// gets its machine's name and device group.
+func (r *AlertRow) Scan(s Scanner, withMachine bool, groups []openatp.DeviceGroup) (openatp.Alert, error) {
+	r.a = openatp.Alert{}
+	a := &r.a
+	r.dest = append(r.dest[:0], &a.ID, &a.MachineID, &a.IncidentID, &a.InvestigationID, &a.AssignedTo, &a.Severity,
+		&a.Status, &a.Classification, &a.Determination, &a.InvestigationState, &a.DetectionSource, &a.DetectorID,
+		&a.Category, &a.ThreatFamilyName, &a.Title, &a.Description, &r.created, &r.first, &r.last, &r.updated,
+		&r.solved, &a.AADTenantID, &a.ThreatName, &r.mitre, &r.related, &r.logged, &r.comments, &r.evidence)
+	if withMachine {
+		r.dest = append(r.dest, &r.dns, &r.platform, &r.tags)
+	}
+	if err := s.Scan(r.dest...); err != nil {
+		return openatp.Alert{}, err
+	}
+	a.AlertCreationTime, a.FirstEventTime, a.LastEventTime = timeOf(r.created), timeOf(r.first), timeOf(r.last)
+	a.LastUpdateTime, a.ResolvedTime = timeOf(r.updated), timeOf(r.solved)
+	bad := func(err error) (openatp.Alert, error) {
+		return openatp.Alert{}, internal(err, "bad lists of alert "+a.ID)
+	}
+	if err := json.Unmarshal([]byte(r.mitre), &a.MitreTechniques); err != nil {
+		return bad(err)
+	}
+	if err := json.Unmarshal([]byte(r.logged), &a.LoggedOnUsers); err != nil {
+		return bad(err)
+	}
+	if err := json.Unmarshal([]byte(r.comments), &a.Comments); err != nil {
+		return bad(err)
+	}
+	if err := json.Unmarshal([]byte(r.evidence), &a.Evidence); err != nil {
+		return bad(err)
+	}
+	if r.related != nil {
+		a.RelatedUser = &openatp.AlertAccount{}
+		if err := json.Unmarshal([]byte(*r.related), a.RelatedUser); err != nil {
+			return bad(err)
+		}
+	}
+	if withMachine {
+		m := openatp.Machine{ComputerDNSName: r.dns, OSPlatform: r.platform}
+		if err := json.Unmarshal([]byte(r.tags), &m.MachineTags); err != nil {
+			return bad(err)
+		}
+		openatp.AssignGroup(groups, &m)
+		a.ComputerDNSName, a.RBACGroupID, a.RBACGroupName = m.ComputerDNSName, m.RBACGroupID, m.RBACGroupName
+	}
+	return r.a, nil
+}
+
+func timeOf(n *int64) *time.Time {
+	if n == nil {
+		return nil
+	}
+	t := FromNanos(*n)
+	return &t
+}
+
+// NextStamp is the alert clock's next stamp (Unix ns) after last, at now.
+func NextStamp(last int64, now time.Time) int64 {
+	return max(last+int64(openatp.TimePrecision), now.UTC().Round(openatp.TimePrecision).UnixNano())
+}
+
+// Absorbs reports whether an alert open on a machine takes in a new alert
+// of the same machine (openatp.AlertStore.CreateAlert): it is not
+// Resolved and has the same title, ignoring case.
+func Absorbs(open *openatp.Alert, title *string) bool {
+	if open.Status == "Resolved" {
+		return false
+	}
+	if open.Title == nil || title == nil {
+		return open.Title == nil && title == nil
+	}
+	return strings.EqualFold(*open.Title, *title)
+}
+
+// Absorb widens open's event times to a's, as CreateAlert does when open
+// absorbs a, and stamps it.
+func Absorb(open, a *openatp.Alert, stamp time.Time) {
+	if a.FirstEventTime != nil && (open.FirstEventTime == nil || a.FirstEventTime.Before(*open.FirstEventTime)) {
+		open.FirstEventTime = a.FirstEventTime
+	}
+	if a.LastEventTime != nil && (open.LastEventTime == nil || a.LastEventTime.After(*open.LastEventTime)) {
+		open.LastEventTime = a.LastEventTime
+	}
+	open.LastUpdateTime = &stamp
+}
+
+// AlertNotFound is the NotFound error of an alert id.
+func AlertNotFound(id string) error {
+	return openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "alert %s not found", Quote(id))
+}
+
+// ChangeAlert applies f to a copy of a (an alert as read) at stamp, as
+// openatp.AlertStore.UpdateAlerts does: it returns the result normalized
+// and stamped, ready to store. Invalid if f changed the id or the machine
+// or the result does not normalize; an error of f as it is.
+func ChangeAlert(a openatp.Alert, stamp time.Time, f func(*openatp.Alert, time.Time) error) (openatp.Alert, error) {
+	id, machine := a.ID, a.MachineID
+	if err := f(&a, stamp); err != nil {
+		return a, err
+	}
+	if a.ID != id || a.MachineID != machine {
+		return a, openatp.CodedErrorf(openatp.Invalid, "InvalidInput", "id, machineId: cannot be changed")
+	}
+	a.LastUpdateTime = &stamp
+	if err := a.Normalize(); err != nil {
+		return a, err
+	}
+	return a, nil
+}
+
+// WithMachine returns a with the machine-derived properties of m.
+func WithMachine(a openatp.Alert, m *openatp.Alert) openatp.Alert {
+	a.ComputerDNSName, a.RBACGroupID, a.RBACGroupName = m.ComputerDNSName, m.RBACGroupID, m.RBACGroupName
+	return a
+}
+
+// NewOrAbsorbed decides what CreateAlert stores for a new alert a, given
+// the alerts of its machine that are not Resolved: the first of them that
+// absorbs a (with new false), or a itself, stamped (and created at stamp
+// when it has no creation time).
+func NewOrAbsorbed(a openatp.Alert, open []openatp.Alert, stamp time.Time) (stored openatp.Alert, new bool) {
+	for i := range open {
+		if Absorbs(&open[i], a.Title) {
+			o := open[i]
+			Absorb(&o, &a, stamp)
+			return o, false
+		}
+	}
+	a.LastUpdateTime = &stamp
+	if a.AlertCreationTime == nil {
+		a.AlertCreationTime = &stamp
+	}
+	return a, true
+}

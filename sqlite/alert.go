@@ -1,0 +1,327 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/internal/storeutil"
+)
+
+// alertSelect reads alerts with their machines' columns for the name and
+// device group.
+var alertSelect = "SELECT " + storeutil.AlertColumns + ", " + storeutil.AlertMachineColumns +
+	" FROM alerts a JOIN machines m ON m.tenant_seq = a.tenant_seq AND m.id = a.machine_id"
+
+// The multi-row upsert of alerts.
+var (
+	alertHead = "INSERT INTO alerts (tenant_seq, " + storeutil.AlertInsertColumns + ")"
+	alertTail = "ON CONFLICT (tenant_seq, id) DO UPDATE SET " + storeutil.AlertUpdateSet
+)
+
+// stampAlerts advances the tenant's alert clock past its last stamp and
+// now, and returns the new stamp. The caller's IMMEDIATE transaction holds
+// the database's write lock, so stamps commit in order.
+func (db *DB) stampAlerts(ctx context.Context, tx *sql.Tx, tseq int64) (time.Time, error) {
+	var last int64
+	if err := tx.QueryRowContext(ctx, "SELECT alert_clock FROM tenants WHERE seq = ?", tseq).Scan(&last); err != nil {
+		return time.Time{}, storeError(err, "cannot read the alert clock")
+	}
+	next := storeutil.NextStamp(last, db.Now())
+	if _, err := tx.ExecContext(ctx, "UPDATE tenants SET alert_clock = ? WHERE seq = ?", next, tseq); err != nil {
+		return time.Time{}, storeError(err, "cannot advance the alert clock")
+	}
+	return storeutil.FromNanos(next), nil
+}
+
+// alertWrite starts an alert write in tx: it returns the tenant's row,
+// its device groups and the write's stamp. NotFound if the tenant does
+// not exist.
+func (db *DB) alertWrite(ctx context.Context, tx *sql.Tx, q conn, tenantID string) (int64, []openatp.DeviceGroup, time.Time, error) {
+	tseq, err := tenantSeq(ctx, q, tenantID)
+	if err != nil {
+		return 0, nil, time.Time{}, err
+	}
+	gs, err := groups(ctx, q, tenantID)
+	if err != nil {
+		return 0, nil, time.Time{}, err
+	}
+	stamp, err := db.stampAlerts(ctx, tx, tseq)
+	return tseq, gs, stamp, err
+}
+
+// UpsertAlerts inserts or replaces alerts by id in one transaction (see
+// openatp.AlertStore). Invalid, naming the index of the alert (in the
+// message and an openatp.ItemError), if one does not normalize or has a
+// time out of range; NotFound if the tenant does not exist.
+func (db *DB) UpsertAlerts(ctx context.Context, tenantID string, as []openatp.Alert) error {
+	return db.inTx(ctx, func(tx *sql.Tx, q conn) error {
+		tseq, err := tenantSeq(ctx, q, tenantID)
+		if err != nil || len(as) == 0 {
+			return err
+		}
+		var log storeutil.ChangeLog
+		if err := db.writeAlerts(ctx, tx, tseq, as, &log); err != nil {
+			return err
+		}
+		return bumpContent(ctx, tx, tseq, &log)
+	})
+}
+
+// writeAlerts upserts alerts in tx, creating the machines they name that
+// the tenant does not have, and records them in log.
+func (db *DB) writeAlerts(ctx context.Context, tx *sql.Tx, tseq int64, as []openatp.Alert, log *storeutil.ChangeLog) error {
+	norm := make([]openatp.Alert, len(as))
+	var latest int64
+	stampless := false
+	for i := range as {
+		norm[i] = as[i]
+		a := &norm[i]
+		if err := a.Normalize(); err != nil {
+			return storeutil.InvalidItem("alert", i, err)
+		}
+		if a.LastUpdateTime == nil {
+			stampless = true
+		} else if n, err := storeutil.Nanos("lastUpdateTime", *a.LastUpdateTime); err != nil {
+			return storeutil.InvalidItem("alert", i, err)
+		} else {
+			latest = max(latest, n)
+		}
+	}
+	var stamp int64
+	if stampless {
+		t, err := db.stampAlerts(ctx, tx, tseq)
+		if err != nil {
+			return err
+		}
+		stamp = t.UnixNano()
+	}
+	if _, err := tx.ExecContext(ctx, "UPDATE tenants SET alert_clock = max(alert_clock, ?) WHERE seq = ?", latest, tseq); err != nil {
+		return storeError(err, "cannot advance the alert clock")
+	}
+	stub, err := tx.PrepareContext(ctx, `INSERT INTO machines (tenant_seq, id, computer_dns_name, machine_tags, ip_addresses)
+		VALUES (?, ?, ?, '[]', '[]') ON CONFLICT (tenant_seq, id) DO NOTHING RETURNING id`)
+	if err != nil {
+		return storeError(err, "cannot store alerts")
+	}
+	defer stub.Close()
+	stubbed := map[string]bool{}
+	b := newBulk(tx, alertHead, storeutil.AlertWidth+1, alertTail)
+	for i := range norm {
+		a := &norm[i]
+		if !stubbed[a.MachineID] {
+			stubbed[a.MachineID] = true
+			var id string
+			err := stub.QueryRowContext(ctx, tseq, a.MachineID, str(a.ComputerDNSName)).Scan(&id)
+			switch {
+			case err == nil:
+				log.Machine(id)
+			case !errors.Is(err, sql.ErrNoRows):
+				return storeError(err, "cannot store the alert's machine")
+			}
+		}
+		args, err := storeutil.AlertArgs(a, stamp)
+		if err != nil {
+			return storeutil.InvalidItem("alert", i, err)
+		}
+		if err := b.add(ctx, append([]any{tseq}, args...)...); err != nil {
+			return storeError(err, "cannot store alerts")
+		}
+		log.Alert(a.ID)
+	}
+	if err := b.flush(ctx); err != nil {
+		return storeError(err, "cannot store alerts")
+	}
+	return nil
+}
+
+// Alert returns one alert with its machine's name and device group.
+// NotFound if the tenant has no such alert.
+func (db *DB) Alert(ctx context.Context, tenantID, id string) (openatp.Alert, error) {
+	groups, err := groups(ctx, db.read(), tenantID)
+	if err != nil {
+		return openatp.Alert{}, err
+	}
+	st, err := db.read().stmt(ctx, alertSelect+" WHERE a.tenant_seq = (SELECT seq FROM tenants WHERE id = ?) AND a.id = ?")
+	if err != nil {
+		return openatp.Alert{}, storeError(err, "cannot read the alert")
+	}
+	var r storeutil.AlertRow
+	a, err := r.Scan(st.QueryRowContext(ctx, tenantID, id), true, groups)
+	if errors.Is(err, sql.ErrNoRows) {
+		return a, storeutil.AlertNotFound(id)
+	}
+	return a, storeError(err, "cannot read the alert")
+}
+
+// UpdateAlerts changes alerts in one IMMEDIATE write transaction (see
+// openatp.AlertStore): every writer of the file waits while f runs, and f
+// runs once per alert.
+func (db *DB) UpdateAlerts(ctx context.Context, tenantID string, ids []string, f func(a *openatp.Alert, stamp time.Time) error) ([]openatp.Alert, error) {
+	var out []openatp.Alert
+	err := db.inTx(ctx, func(tx *sql.Tx, q conn) error {
+		out = out[:0]
+		tseq, gs, stamp, err := db.alertWrite(ctx, tx, q, tenantID)
+		if err != nil {
+			return err
+		}
+		var log storeutil.ChangeLog
+		var r storeutil.AlertRow
+		var changed []openatp.Alert
+		for _, id := range ids {
+			a, err := r.Scan(tx.QueryRowContext(ctx, alertSelect+" WHERE a.tenant_seq = ? AND a.id = ?", tseq, id), true, gs)
+			if errors.Is(err, sql.ErrNoRows) {
+				return storeutil.AlertNotFound(id)
+			}
+			if err != nil {
+				return storeError(err, "cannot read the alert")
+			}
+			stored, err := storeutil.ChangeAlert(a, stamp, f)
+			if err != nil {
+				return err
+			}
+			changed = append(changed, stored)
+			out = append(out, storeutil.WithMachine(stored, &a))
+			log.Alert(id)
+		}
+		if err := db.upsertAlertRows(ctx, tx, tseq, changed); err != nil {
+			return err
+		}
+		return bumpContent(ctx, tx, tseq, &log)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// upsertAlertRows writes normalized alerts that have a LastUpdateTime.
+func (db *DB) upsertAlertRows(ctx context.Context, tx *sql.Tx, tseq int64, as []openatp.Alert) error {
+	b := newBulk(tx, alertHead, storeutil.AlertWidth+1, alertTail)
+	for i := range as {
+		args, err := storeutil.AlertArgs(&as[i], 0)
+		if err != nil {
+			return err
+		}
+		if err := b.add(ctx, append([]any{tseq}, args...)...); err != nil {
+			return storeError(err, "cannot store the alert")
+		}
+	}
+	if err := b.flush(ctx); err != nil {
+		return storeError(err, "cannot store the alert")
+	}
+	return nil
+}
+
+// CreateAlert stores a new alert, or lets an open alert of the same
+// machine and title absorb it (see openatp.AlertStore), in one IMMEDIATE
+// write transaction.
+func (db *DB) CreateAlert(ctx context.Context, tenantID string, a openatp.Alert) (openatp.Alert, bool, error) {
+	var out openatp.Alert
+	created := false
+	err := db.inTx(ctx, func(tx *sql.Tx, q conn) error {
+		created = false
+		tseq, gs, stamp, err := db.alertWrite(ctx, tx, q, tenantID)
+		if err != nil {
+			return err
+		}
+		m := openatp.Machine{ID: a.MachineID}
+		var tags string
+		err = tx.QueryRowContext(ctx, "SELECT computer_dns_name, os_platform, machine_tags FROM machines WHERE tenant_seq = ? AND id = ?",
+			tseq, a.MachineID).Scan(&m.ComputerDNSName, &m.OSPlatform, &tags)
+		if errors.Is(err, sql.ErrNoRows) {
+			return openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "machine %s not found", storeutil.Quote(a.MachineID))
+		}
+		if err != nil {
+			return storeError(err, "cannot read the machine")
+		}
+		if err := json.Unmarshal([]byte(tags), &m.MachineTags); err != nil {
+			return internal(err, "bad machine_tags of machine "+m.ID)
+		}
+		openatp.AssignGroup(gs, &m)
+		rows, err := tx.QueryContext(ctx, alertSelect+" WHERE a.tenant_seq = ? AND a.machine_id = ? AND a.status != 'Resolved' ORDER BY a.id", tseq, a.MachineID)
+		if err != nil {
+			return storeError(err, "cannot read the machine's alerts")
+		}
+		var open []openatp.Alert
+		var r storeutil.AlertRow
+		for rows.Next() {
+			o, err := r.Scan(rows, true, gs)
+			if err != nil {
+				rows.Close()
+				return storeError(err, "cannot read the machine's alerts")
+			}
+			open = append(open, o)
+		}
+		if err := rows.Close(); err != nil {
+			return storeError(err, "cannot read the machine's alerts")
+		}
+		stored, isNew := storeutil.NewOrAbsorbed(a, open, stamp)
+		if isNew {
+			var n int
+			if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM alerts WHERE tenant_seq = ? AND id = ?", tseq, a.ID).Scan(&n); err != nil {
+				return storeError(err, "cannot read the alert")
+			}
+			if n > 0 {
+				return openatp.CodedErrorf(openatp.Conflict, "Conflict", "alert %s exists", storeutil.Quote(a.ID))
+			}
+		}
+		if err := db.upsertAlertRows(ctx, tx, tseq, []openatp.Alert{stored}); err != nil {
+			return err
+		}
+		var log storeutil.ChangeLog
+		log.Alert(stored.ID)
+		out, created = storeutil.WithMachine(stored, &openatp.Alert{ComputerDNSName: m.ComputerDNSName, RBACGroupID: m.RBACGroupID, RBACGroupName: m.RBACGroupName}), isNew
+		return bumpContent(ctx, tx, tseq, &log)
+	})
+	return out, created, err
+}
+
+// ScanAlerts streams every alert of the tenant with its machine's name and
+// device group, ordered by id, from one read transaction. NotFound if the tenant does not
+// exist.
+func (db *DB) ScanAlerts(ctx context.Context, tenantID string, f func(openatp.Alert) error) error {
+	tx, err := db.rdb.BeginTx(ctx, nil)
+	if err != nil {
+		return storeError(err, "cannot begin a transaction")
+	}
+	defer tx.Rollback()
+	q := conn{c: db.r, tx: tx}
+	tseq, err := tenantSeq(ctx, q, tenantID)
+	if err != nil {
+		return err
+	}
+	gs, err := groups(ctx, q, tenantID)
+	if err != nil {
+		return err
+	}
+	rows, err := tx.QueryContext(ctx, alertSelect+" WHERE a.tenant_seq = ? ORDER BY a.id", tseq)
+	if err != nil {
+		return storeError(err, "cannot read alerts")
+	}
+	defer rows.Close()
+	var r storeutil.AlertRow
+	return storeutil.Each(rows, func(s storeutil.Scanner) (openatp.Alert, error) { return r.Scan(s, true, gs) }, f,
+		func(err error) error { return storeError(err, "cannot read alerts") })
+}
+
+// UserRelations returns the relations of the users u names, from one
+// range of user_machines' primary key. NotFound if the tenant does not
+// exist.
+func (db *DB) UserRelations(ctx context.Context, tenantID string, u openatp.UserRef) ([]openatp.UserMachine, error) {
+	tseq, err := tenantSeq(ctx, db.read(), tenantID)
+	if err != nil {
+		return nil, err
+	}
+	query := storeutil.RelationSelect + " WHERE um.tenant_seq = ? AND um.name_key = ?"
+	args := []any{tseq, openatp.NameKey(u.Name)}
+	if u.Domain != "" {
+		query += " AND um.domain_key = ?"
+		args = append(args, openatp.NameKey(u.Domain))
+	}
+	rows, err := db.read().query(ctx, query+" ORDER BY um.name_key, um.domain_key, m.id", args...)
+	return collect(rows, err, "cannot read the user's relations", func(s scanner) (openatp.UserMachine, error) { return storeutil.ScanRelation(s) })
+}
