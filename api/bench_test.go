@@ -44,12 +44,13 @@ type benchTenant struct {
 	tok, dtok string
 	ms        []openatp.Machine
 	ls        []openatp.Logon
+	as        []openatp.Alert
 	store     openatp.Store
 	verifier  api.Verifier
 	tenant    openatp.Tenant
 }
 
-func newBenchTenant(b *testing.B, machines, users, logons int) *benchTenant {
+func newBenchTenant(b *testing.B, opts demo.Options) *benchTenant {
 	ctx := context.Background()
 	store, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "openatp.db"))
 	if err != nil {
@@ -57,7 +58,7 @@ func newBenchTenant(b *testing.B, machines, users, logons int) *benchTenant {
 	}
 	b.Cleanup(func() { store.Close() })
 	tn, _ := openatp.NewTenant("bench.example", time.Now())
-	app, _, _ := openatp.NewApp(tn.ID, "bench", []string{openatp.PermMachineReadAll}, nil, time.Now())
+	app, _, _ := openatp.NewApp(tn.ID, "bench", []string{openatp.PermMachineReadAll, openatp.PermAlertReadAll}, nil, time.Now())
 	if err := store.CreateTenant(ctx, tn); err != nil {
 		b.Fatal(err)
 	}
@@ -66,9 +67,12 @@ func newBenchTenant(b *testing.B, machines, users, logons int) *benchTenant {
 	}
 	var ms []openatp.Machine
 	var ls []openatp.Logon
-	err = demo.Generate(demo.Options{Seed: 1, Machines: machines, Users: users, Logons: logons}, demo.Funcs{
+	var as []openatp.Alert
+	opts.Seed = 1
+	err = demo.Generate(opts, demo.Funcs{
 		OnMachine: func(m openatp.Machine) error { ms = append(ms, m); return nil },
 		OnLogon:   func(l openatp.Logon) error { ls = append(ls, l); return nil },
+		OnAlert:   func(a openatp.Alert) error { as = append(as, a); return nil },
 	})
 	if err != nil {
 		b.Fatal(err)
@@ -78,6 +82,11 @@ func newBenchTenant(b *testing.B, machines, users, logons int) *benchTenant {
 	}
 	if err := store.AddLogons(ctx, tn.ID, ls); err != nil {
 		b.Fatal(err)
+	}
+	if len(as) > 0 {
+		if err := store.UpsertAlerts(ctx, tn.ID, as); err != nil {
+			b.Fatal(err)
+		}
 	}
 	svc, err := auth.New(ctx, store, auth.Options{})
 	if err != nil {
@@ -115,7 +124,7 @@ func newBenchTenant(b *testing.B, machines, users, logons int) *benchTenant {
 		b.Fatal(err)
 	}
 	h := server.Handler()
-	return &benchTenant{h: h, tok: tok, dtok: dtok, ms: ms, ls: ls, store: store, verifier: svc, tenant: tn}
+	return &benchTenant{h: h, tok: tok, dtok: dtok, ms: ms, ls: ls, as: as, store: store, verifier: svc, tenant: tn}
 }
 
 // userRequests returns 1,000 requests for the machines of random users
@@ -139,7 +148,7 @@ func userRequests(ls []openatp.Logon, tok string) []*http.Request {
 }
 
 func BenchmarkUserMachines(b *testing.B) {
-	bt := newBenchTenant(b, 20000, 5000, 60000)
+	bt := newBenchTenant(b, demo.Options{Machines: 20000, Users: 5000, Logons: 60000})
 	h, tok, dtok, ls := bt.h, bt.tok, bt.dtok, bt.ls
 
 	reqs, dreqs := userRequests(ls, tok), userRequests(ls, dtok)
@@ -246,112 +255,33 @@ func BenchmarkGroupRecompute(b *testing.B) {
 // their ratio (bench/load.sh ROUTE=alerts is the same through wrk, on a
 // tenant of 1,000,000 alerts).
 func BenchmarkAlertPoll(b *testing.B) {
-	ctx := context.Background()
-	store, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "openatp.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer store.Close()
-	tn, _ := openatp.NewTenant("bench.example", time.Now())
-	app, _, _ := openatp.NewApp(tn.ID, "bench", []string{openatp.PermAlertReadAll}, nil, time.Now())
-	if err := store.CreateTenant(ctx, tn); err != nil {
-		b.Fatal(err)
-	}
-	if err := store.CreateApp(ctx, app); err != nil {
-		b.Fatal(err)
-	}
-	var ms []openatp.Machine
-	var as []openatp.Alert
-	err = demo.Generate(demo.Options{Seed: 1, Machines: 5000, Users: 2000, Alerts: 50000}, demo.Funcs{
-		OnMachine: func(m openatp.Machine) error { ms = append(ms, m); return nil },
-		OnAlert:   func(a openatp.Alert) error { as = append(as, a); return nil },
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := store.UpsertMachines(ctx, tn.ID, ms); err != nil {
-		b.Fatal(err)
-	}
-	if err := store.UpsertAlerts(ctx, tn.ID, as); err != nil {
-		b.Fatal(err)
-	}
-	svc, err := auth.New(ctx, store, auth.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	tok, _, err := svc.Mint(ctx, auth.MintRequest{Tenant: tn, App: app, BaseURL: "http://bench.local", Version: 1, Audience: auth.Audiences[0]})
-	if err != nil {
-		b.Fatal(err)
-	}
-	server := api.NewServer(api.Config{Store: store, Verifier: svc, NoAccessLog: true})
-	defer server.Close()
-	if err := server.Warm(ctx, tn.ID); err != nil {
-		b.Fatal(err)
-	}
-	srv := httptest.NewServer(server.Handler())
-	defer srv.Close()
-	get := func(url, tok string) int64 {
-		req, _ := http.NewRequest("GET", url, nil)
-		if tok != "" {
-			req.Header.Set("Authorization", "Bearer "+tok)
-			req.Host = "bench.local" // the token's issuer
-		}
-		resp, err := srv.Client().Do(req)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer resp.Body.Close()
-		n, err := io.Copy(io.Discard, resp.Body)
-		if err != nil || resp.StatusCode != http.StatusOK {
-			b.Fatalf("%s: %d %v", url, resp.StatusCode, err)
-		}
-		return n
-	}
-	poll := func(i int) string {
+	bt := newBenchTenant(b, demo.Options{Machines: 5000, Users: 2000, Alerts: 50000})
+	as := bt.as
+	r := loopbackVersusBaseline(b, bt.h, bt.tok, func(i int) string {
 		at := as[(i*7919)%(len(as)-100)].LastUpdateTime.UTC().Format("2006-01-02T15:04:05.0000000Z")
-		return srv.URL + "/api/alerts?$filter=lastUpdateTime+ge+" + at + "&$top=100"
-	}
-	var total int64
-	for i := range 200 {
-		total += get(poll(i), tok)
-	}
-	body := bytes.Repeat([]byte("x"), int(total/200))
-	base := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(body)
-	}))
-	defer base.Close()
-	var realNs, baseNs time.Duration
-	i := 0
-	for b.Loop() {
-		i++
-		t0 := time.Now()
-		get(poll(i), tok)
-		t1 := time.Now()
-		get(base.URL, "")
-		realNs += t1.Sub(t0)
-		baseNs += time.Since(t1)
-	}
-	b.ReportMetric(float64(realNs.Nanoseconds())/float64(i), "ns/poll")
-	b.ReportMetric(float64(baseNs.Nanoseconds())/float64(i), "ns/baseline")
-	b.ReportMetric(float64(baseNs)/float64(realNs), "x-baseline-rate")
-	b.ReportMetric(float64(total/200), "bytes/answer")
+		return "/api/alerts?$filter=lastUpdateTime+ge+" + at + "&$top=100"
+	})
+	b.ReportMetric(float64(r.realNs.Nanoseconds())/float64(r.n), "ns/poll")
+	b.ReportMetric(float64(r.baseNs.Nanoseconds())/float64(r.n), "ns/baseline")
+	b.ReportMetric(float64(r.baseNs)/float64(r.realNs), "x-baseline-rate")
+	b.ReportMetric(float64(r.size), "bytes/answer")
 }
 
-// BenchmarkMachinePage measures full pages of 10,000 machines
-// (GET /api/machines?$top=10000&$skiptoken=…) through a real loopback
-// listener, beside a handler that writes a fixed body of the same size
-// through another, in the same run: it reports the byte rate of each and
-// their ratio (bench/load.sh ROUTE=page is the same through wrk).
-func BenchmarkMachinePage(b *testing.B) {
-	bt := newBenchTenant(b, 30000, 5000, 60000)
-	srv := httptest.NewServer(bt.h)
+// loopbackResult is what loopbackVersusBaseline measured: n requests of
+// each kind, their time and bytes.
+type loopbackResult struct {
+	n                    int
+	realNs, baseNs       time.Duration
+	realBytes, baseBytes int64
+	size                 int64 // the fixed body's: the mean of 20 answers
+}
+
+// loopbackVersusBaseline drives path(i) with tok through a real loopback
+// listener on h and, request by request in turn, a handler that writes a
+// fixed body of the answers' mean size through another listener.
+func loopbackVersusBaseline(b *testing.B, h http.Handler, tok string, path func(i int) string) loopbackResult {
+	srv := httptest.NewServer(h)
 	defer srv.Close()
-	ids := make([]string, len(bt.ms))
-	for i, m := range bt.ms {
-		ids[i] = m.ID
-	}
-	slices.Sort(ids)
 	get := func(url, tok string) int64 {
 		req, _ := http.NewRequest("GET", url, nil)
 		if tok != "" {
@@ -369,35 +299,50 @@ func BenchmarkMachinePage(b *testing.B) {
 		}
 		return n
 	}
-	page := func(i int) string {
-		return srv.URL + "/api/machines?$top=10000&$skiptoken=" + ids[(i*7919)%(len(ids)-10000)]
+	var r loopbackResult
+	for i := range 20 {
+		r.size += get(srv.URL+path(i), tok)
 	}
-	size := get(page(0), bt.tok)
-	body := bytes.Repeat([]byte("x"), int(size))
-	base := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	r.size /= 20
+	body := bytes.Repeat([]byte("x"), int(r.size))
+	base := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(body)
 	}))
 	defer base.Close()
-	var realNs, baseNs time.Duration
-	var realBytes, baseBytes int64
-	i := 0
 	for b.Loop() {
-		i++
+		r.n++
 		t0 := time.Now()
-		realBytes += get(page(i), bt.tok)
+		r.realBytes += get(srv.URL+path(r.n), tok)
 		t1 := time.Now()
-		baseBytes += get(base.URL, "")
-		t2 := time.Now()
-		realNs += t1.Sub(t0)
-		baseNs += t2.Sub(t1)
+		r.baseBytes += get(base.URL, "")
+		r.realNs += t1.Sub(t0)
+		r.baseNs += time.Since(t1)
 	}
-	realRate := float64(realBytes) / realNs.Seconds()
-	baseRate := float64(baseBytes) / baseNs.Seconds()
+	return r
+}
+
+// BenchmarkMachinePage measures full pages of 10,000 machines
+// (GET /api/machines?$top=10000&$skiptoken=…) through a real loopback
+// listener, beside a handler that writes a fixed body of the same size
+// through another, in the same run: it reports the byte rate of each and
+// their ratio (bench/load.sh ROUTE=page is the same through wrk).
+func BenchmarkMachinePage(b *testing.B) {
+	bt := newBenchTenant(b, demo.Options{Machines: 30000, Users: 5000, Logons: 60000})
+	ids := make([]string, len(bt.ms))
+	for i, m := range bt.ms {
+		ids[i] = m.ID
+	}
+	slices.Sort(ids)
+	r := loopbackVersusBaseline(b, bt.h, bt.tok, func(i int) string {
+		return "/api/machines?$top=10000&$skiptoken=" + ids[(i*7919)%(len(ids)-10000)]
+	})
+	realRate := float64(r.realBytes) / r.realNs.Seconds()
+	baseRate := float64(r.baseBytes) / r.baseNs.Seconds()
 	b.ReportMetric(realRate/1e6, "MB/s-endpoint")
 	b.ReportMetric(baseRate/1e6, "MB/s-baseline")
 	b.ReportMetric(realRate/baseRate, "x-baseline")
-	b.ReportMetric(float64(size), "bytes/page")
+	b.ReportMetric(float64(r.size), "bytes/page")
 }
 
 // BenchmarkJournal measures what the request journal and a fault rule cost
@@ -407,7 +352,7 @@ func BenchmarkMachinePage(b *testing.B) {
 // application), in the same run. The end-to-end figures are bench/load.sh's
 // (JOURNAL=on, FAULT_RULE=nomatch).
 func BenchmarkJournal(b *testing.B) {
-	bt := newBenchTenant(b, 20000, 5000, 60000)
+	bt := newBenchTenant(b, demo.Options{Machines: 20000, Users: 5000, Logons: 60000})
 	reqs := userRequests(bt.ls, bt.tok)
 	ctx := context.Background()
 	handler := func(journalSize int, rules ...string) http.Handler {
