@@ -543,8 +543,12 @@ func TestDemoAlerts(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &sum); err != nil {
 		t.Fatal(err, out)
 	}
+	// Every alert the run wrote is in the poll, and nothing else: each new
+	// one, and each earlier one it moved along or absorbed a new one into
+	// (an open alert of the same title on the same machine, possibly one
+	// of the demo's).
 	got := get(poll)["value"].([]any)
-	if len(got) != sum.Created || sum.Created < 5 {
-		t.Errorf("the poll after seed --live found %d alerts; it created %d (and updated %d)", len(got), sum.Created, sum.Updated)
+	if len(got) < sum.Created || len(got) > 8+sum.Updated || sum.Created < 5 {
+		t.Errorf("the poll after seed --live found %d alerts; it created %d (of 8 writes) and updated %d", len(got), sum.Created, sum.Updated)
 	}
 }
