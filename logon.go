@@ -92,6 +92,21 @@ type User struct {
 	LastSeen      time.Time
 }
 
+// ScannedUser is a user as MachineStore.ScanTenant streams it: the
+// account (as first seen) and the machines it has logged on to, each by
+// its position among the machines of the same scan (0 for the first one
+// the scan gave), in no particular order and each once. It holds what the
+// read model needs of the relations, which are most of a tenant's rows:
+// their times and logon types are left out, and a machine is a number the
+// store and the model both have at hand rather than an id to encode and
+// look up again. Machines belongs to the callee.
+type ScannedUser struct {
+	AccountName   string
+	AccountDomain string
+	AccountSID    string
+	Machines      []uint32
+}
+
 // UserMachine is one (user, machine) relation: the user logged on to the
 // machine at least once.
 type UserMachine struct {

@@ -55,13 +55,12 @@ type MachineStore interface {
 	// one consistent view.
 	Snapshot(ctx context.Context, tenantID string, machine func(Machine) error, rel func(UserMachine) error) error
 
-	// ScanTenant streams the whole tenant like Snapshot, from one
-	// consistent view, in the order the engine reads fastest: first every
-	// machine (with its device group) in no particular order, then every
-	// (user, machine) relation, those of one user (name key, then domain
-	// key) one after another, a user's machines in no particular order.
-	// The in-memory read model builds from it.
-	ScanTenant(ctx context.Context, tenantID string, machine func(Machine) error, rel func(UserMachine) error) error
+	// ScanTenant streams what the in-memory read model builds from, from
+	// one consistent view, in the order the engine reads fastest: first
+	// every machine (with its device group) in no particular order, then
+	// every user with a logon, once each, with the machines it logged on
+	// to (ScannedUser: by their position in the scan, not by id).
+	ScanTenant(ctx context.Context, tenantID string, machine func(Machine) error, user func(ScannedUser) error) error
 
 	// ResetTenant deletes the tenant's machines, users, logons, alerts and groups,
 	// keeping the tenant and its applications.

@@ -117,7 +117,7 @@ func (cs *countingStore) Roles(ctx context.Context, a string) ([]openatp.Role, e
 	cs.n.Add(1)
 	return cs.s.Roles(ctx, a)
 }
-func (cs *countingStore) ScanTenant(ctx context.Context, a string, b func(openatp.Machine) error, d func(openatp.UserMachine) error) error {
+func (cs *countingStore) ScanTenant(ctx context.Context, a string, b func(openatp.Machine) error, d func(openatp.ScannedUser) error) error {
 	cs.n.Add(1)
 	return cs.s.ScanTenant(ctx, a, b, d)
 }

@@ -31,12 +31,16 @@
 # with on (server 1, the default size) on the same store; FAULT_RULE=nomatch
 # compares no fault rule (server 0) with one rule that matches no request
 # (server 1: the benchmarked route, another app), both with the journal off;
+# PROFILE=1 writes each server's CPU profile to $OUT/serve<N>.prof.
 # JOURNAL=off runs two identical servers (the journal off), a control of
 # what the machine's noise alone makes of the ratio.
-# Either drives the two servers in turn, ROUNDS times (default 3, in the
-# order 0 1, 1 0, 0 1, ...), and prints each rate and the ratio of the
-# sums, server 1 over server 0, and each server's CPU time per request
-# (steadier on a shared machine) as a ratio too; no baseline then.
+# Either drives the two servers in turn, ROUNDS times (default 9, of
+# DURATION each, default 10s; in the order 0 1, 1 0, 0 1, ...), and prints
+# each rate, the ratio of the sums (server 1 over server 0) and the median
+# of the rounds' ratios (each round's two runs are adjacent in time, so
+# the median is what the machine's drifts and bursts spoil least), and
+# each server's CPU time per request (steadier on a shared machine) as
+# ratios too; no baseline then.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUTE=${ROUTE:-users}
@@ -51,7 +55,7 @@ else
   LOGONS=${3:-5000000}
   ALERTS=${ALERTS:-0}
 fi
-DURATION=${DURATION:-20s}
+if [ -n "${JOURNAL:-}${FAULT_RULE:-}" ]; then DURATION=${DURATION:-10s}; else DURATION=${DURATION:-20s}; fi
 CONNS=${CONNS:-32}
 THREADS=${THREADS:-1}
 OUT=bench/results
@@ -63,7 +67,7 @@ REPLICAS=${REPLICAS:-1}
 DB=${DB:-}
 JOURNAL=${JOURNAL:-}
 FAULT_RULE=${FAULT_RULE:-}
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-9}
 # EXTRA0 and EXTRA1 are the flags of servers 0 and 1 of a JOURNAL or
 # FAULT_RULE comparison.
 AB=; EXTRA0=(); EXTRA1=()
@@ -147,7 +151,7 @@ for r in $(seq 0 $((REPLICAS - 1))); do
   P=$((PORT + 2 * r)); PORTS+=("$P")
   EXTRA=(); if [ -n "$AB" ] && [ "$r" = 0 ]; then EXTRA=("${EXTRA0[@]}"); elif [ -n "$AB" ]; then EXTRA=("${EXTRA1[@]}"); fi
   "$OUT/openatp" serve --data "$DATA" --db "$DBARG" --addr "127.0.0.1:$P" --tls-addr "" --rate-limit "${RATE_LIMIT:-off}" --access-log=${ACCESS_LOG:-false} --log-level "${LOG_LEVEL:-info}" \
-    --index-memory "${INDEX_MEMORY:-8GiB}" ${EXTRA[@]+"${EXTRA[@]}"} >"$OUT/serve$r.out" 2>"$OUT/serve$r.log" &
+    --index-memory "${INDEX_MEMORY:-8GiB}" ${PROFILE:+--cpu-profile "$OUT/serve$r.prof"} ${EXTRA[@]+"${EXTRA[@]}"} >"$OUT/serve$r.out" 2>"$OUT/serve$r.log" &
   SERVERS+=($!)
 done
 for P in "${PORTS[@]}"; do
@@ -191,7 +195,7 @@ if [ -n "$AB" ]; then
   # /proc: steadier than the rate when others share the machine).
   cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
   TICK=$(getconf CLK_TCK)
-  S0=0; S1=0; C0=0; C1=0; N0=0; N1=0
+  S0=0; S1=0; C0=0; C1=0; N0=0; N1=0; PAIRS=()
   for round in $(seq "$ROUNDS"); do
     ORDER="0 1"; [ $((round % 2)) = 0 ] && ORDER="1 0"
     for r in $ORDER; do
@@ -200,11 +204,17 @@ if [ -n "$AB" ]; then
       T1=$(cpu "${SERVERS[$r]}")
       RPS=$(echo "$OUTR" | sed -n 's/Requests\/sec: *\([0-9.]*\)/\1/p')
       REQ=$(echo "$OUTR" | sed -n 's/.*requests=\([0-9]*\).*/\1/p')
-      echo "round $round server $r: $RPS requests/s, $(awk -v t=$((T1 - T0)) -v n="$REQ" -v k="$TICK" 'BEGIN{printf "%.1f", t/k*1e6/n}') µs CPU/request"
+      CPUREQ=$(awk -v t=$((T1 - T0)) -v n="$REQ" -v k="$TICK" 'BEGIN{printf "%.2f", t/k*1e6/n}')
+      echo "round $round server $r: $RPS requests/s, $CPUREQ µs CPU/request"
+      eval "RPS$r=\$RPS CPUREQ$r=\$CPUREQ"
       if [ "$r" = 0 ]; then S0=$(awk -v a="$S0" -v b="$RPS" 'BEGIN{print a+b}'); C0=$((C0 + T1 - T0)); N0=$((N0 + REQ))
       else S1=$(awk -v a="$S1" -v b="$RPS" 'BEGIN{print a+b}'); C1=$((C1 + T1 - T0)); N1=$((N1 + REQ)); fi
     done
+    PAIRS+=("$(awk -v a="$RPS1" -v b="$RPS0" -v c="$CPUREQ1" -v d="$CPUREQ0" 'BEGIN{printf "%.4f %.4f", a/b, c/d}')")
   done
+  # median COLUMN: the median of the rounds' ratios in that column.
+  median() { printf '%s\n' "${PAIRS[@]}" | awk -v c="$1" '{print $c}' | sort -g | awk '{v[NR]=$1} END{printf "%.3f", NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
+  echo "median of the rounds' ratios (server1/server0): rate $(median 1), CPU per request $(median 2)"
   for r in 0 1; do
     echo "server $r memory: $(awk '/VmRSS|VmHWM/ {printf "%s %.0f MiB  ", $1, $2/1024}' /proc/${SERVERS[$r]}/status)"
   done

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/openatp/openatp/internal/route"
@@ -76,11 +77,25 @@ type Journal struct {
 	rings sync.Map // tenant id → *ring
 }
 
+// A ring is a tenant's entries. Requests add to it on every core at once,
+// so Add takes no lock that another Add waits on: it claims the next
+// sequence number atomically, and entry seq lives in slot (seq-1) % size,
+// each slot with a lock of its own (held by one writer, or a reader
+// copying it out). Slots are allocated a chunk at a time as the ring fills.
 type ring struct {
-	mu   sync.Mutex
-	buf  []Entry // grows to size, then is written round
-	head int     // once buf is full: the oldest entry, the next to overwrite
-	last uint64  // Seq of the newest entry
+	last   atomic.Uint64 // Seq of the newest entry claimed
+	floor  atomic.Uint64 // entries with Seq ≤ floor were cleared
+	chunks []atomic.Pointer[chunk]
+	clear  sync.Mutex // one Clear at a time
+}
+
+const chunkLen = 256
+
+type chunk [chunkLen]slot
+
+type slot struct {
+	mu sync.Mutex
+	e  Entry // e.Seq is 0 until written
 }
 
 // New returns a journal keeping the newest size entries of each tenant;
@@ -104,8 +119,24 @@ func (j *Journal) ring(tenant string) *ring {
 	if r, ok := j.rings.Load(tenant); ok {
 		return r.(*ring)
 	}
-	r, _ := j.rings.LoadOrStore(tenant, &ring{})
+	r, _ := j.rings.LoadOrStore(tenant, &ring{chunks: make([]atomic.Pointer[chunk], (j.size+chunkLen-1)/chunkLen)})
 	return r.(*ring)
+}
+
+// slot returns the slot of sequence number seq, or nil when its chunk was
+// never allocated and alloc is false.
+func (j *Journal) slot(r *ring, seq uint64, alloc bool) *slot {
+	i := int((seq - 1) % uint64(j.size))
+	p := &r.chunks[i/chunkLen]
+	c := p.Load()
+	if c == nil {
+		if !alloc {
+			return nil
+		}
+		p.CompareAndSwap(nil, new(chunk))
+		c = p.Load()
+	}
+	return &c[i%chunkLen]
 }
 
 // Add records a request of the tenant, its path and query redacted; it
@@ -116,16 +147,13 @@ func (j *Journal) Add(tenant string, e Entry) {
 	}
 	e.Path, e.Query = RedactPath(e.Path), RedactQuery(e.Query)
 	r := j.ring(tenant)
-	r.mu.Lock()
-	r.last++
-	e.Seq = r.last
-	if len(r.buf) < j.size {
-		r.buf = append(r.buf, e)
-	} else {
-		r.buf[r.head] = e
-		r.head = (r.head + 1) % j.size
+	e.Seq = r.last.Add(1)
+	s := j.slot(r, e.Seq, true)
+	s.mu.Lock()
+	if s.e.Seq < e.Seq { // else a later request already took the slot over
+		s.e = e
 	}
-	r.mu.Unlock()
+	s.mu.Unlock()
 }
 
 // Filter selects entries; its zero value selects all.
@@ -165,8 +193,9 @@ func (f *Filter) match(e *Entry) bool {
 	return f.Route.MatchRoute(e.Method, e.Path, e.Route)
 }
 
-// each calls fn on the tenant's entries, oldest first, under the ring's
-// lock.
+// each calls fn on the tenant's entries, oldest first, each under its
+// slot's lock. An entry whose number was claimed but not yet written (its
+// request is still being answered) is not there yet.
 func (j *Journal) each(tenant string, fn func(*Entry)) {
 	if j == nil {
 		return
@@ -176,11 +205,21 @@ func (j *Journal) each(tenant string, fn func(*Entry)) {
 		return
 	}
 	r := v.(*ring)
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	n := len(r.buf)
-	for k := range n {
-		fn(&r.buf[(r.head+k)%n])
+	last := r.last.Load()
+	first := r.floor.Load() + 1
+	if last >= uint64(j.size) {
+		first = max(first, last-uint64(j.size)+1)
+	}
+	for seq := first; seq <= last; seq++ {
+		s := j.slot(r, seq, false)
+		if s == nil {
+			continue
+		}
+		s.mu.Lock()
+		if s.e.Seq == seq {
+			fn(&s.e)
+		}
+		s.mu.Unlock()
 	}
 }
 
@@ -215,11 +254,27 @@ func (j *Journal) Clear(tenant string) {
 	if j == nil {
 		return
 	}
-	if v, ok := j.rings.Load(tenant); ok {
-		r := v.(*ring)
-		r.mu.Lock()
-		clear(r.buf) // let go of what the entries hold
-		r.buf, r.head = r.buf[:0], 0
-		r.mu.Unlock()
+	v, ok := j.rings.Load(tenant)
+	if !ok {
+		return
+	}
+	r := v.(*ring)
+	r.clear.Lock()
+	defer r.clear.Unlock()
+	floor := r.last.Load()
+	r.floor.Store(floor)
+	for i := range r.chunks {
+		c := r.chunks[i].Load()
+		if c == nil {
+			continue
+		}
+		for k := range c {
+			s := &c[k]
+			s.mu.Lock()
+			if s.e.Seq <= floor {
+				s.e = Entry{Seq: s.e.Seq} // let go of what it holds; keep its number for Add's check
+			}
+			s.mu.Unlock()
+		}
 	}
 }

@@ -122,9 +122,44 @@ func (db *DB) Changes(ctx context.Context, tenantID string, since uint64, limit 
 	return ch, nil
 }
 
-// ScanTenant streams the tenant as Snapshot does: Snapshot's order (by
-// machine id; relations by user, then machine id) is one ScanTenant allows,
-// and PostgreSQL reads it without a lookup per row.
-func (db *DB) ScanTenant(ctx context.Context, tenantID string, machine func(openatp.Machine) error, rel func(openatp.UserMachine) error) error {
-	return db.Snapshot(ctx, tenantID, machine, rel)
+// ScanTenant streams the tenant from Snapshot, whose order (machines by
+// id; relations by user, then machine id) PostgreSQL reads without a
+// lookup per row: each user's relations are gathered into one
+// ScannedUser, each machine by its position in the scan.
+func (db *DB) ScanTenant(ctx context.Context, tenantID string, machine func(openatp.Machine) error, user func(openatp.ScannedUser) error) error {
+	positions := map[string]uint32{}
+	var (
+		cur          openatp.ScannedUser
+		name, domain string // cur's keys
+		have         bool
+	)
+	flush := func() error {
+		if !have {
+			return nil
+		}
+		have = false
+		return user(cur)
+	}
+	err := db.Snapshot(ctx, tenantID, func(m openatp.Machine) error {
+		positions[m.ID] = uint32(len(positions))
+		return machine(m)
+	}, func(r openatp.UserMachine) error {
+		n, d := openatp.NameKey(r.AccountName), openatp.NameKey(r.AccountDomain)
+		if !have || n != name || d != domain {
+			if err := flush(); err != nil {
+				return err
+			}
+			cur, name, domain, have = openatp.ScannedUser{AccountName: r.AccountName, AccountDomain: r.AccountDomain, AccountSID: r.AccountSID}, n, d, true
+		}
+		p, ok := positions[r.MachineID]
+		if !ok {
+			return openatp.Errorf(openatp.Internal, "a relation names machine %s, which the scan did not give", r.MachineID)
+		}
+		cur.Machines = append(cur.Machines, p)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return flush()
 }

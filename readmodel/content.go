@@ -2,7 +2,9 @@ package readmodel
 
 import (
 	"bytes"
+	"cmp"
 	"context"
+	"encoding/binary"
 	"encoding/hex"
 	"hash/maphash"
 	"maps"
@@ -86,23 +88,6 @@ func buildContent(ctx context.Context, store openatp.Store, tenantID string) (*c
 	if err := c.scanAlerts(ctx, store, tenantID, &interner{}, &buf); err != nil {
 		return nil, err
 	}
-	var (
-		lastName string
-		lastDom  string
-		cur      *userMachines
-		sorted   bool
-	)
-	var byID map[[20]byte]uint32 // for the relations: a lookup per relation
-	sortOrder := func() {
-		if !sorted {
-			slices.SortFunc(c.order, c.compareSlots)
-			byID = make(map[[20]byte]uint32, len(c.order))
-			for _, s := range c.order {
-				byID[c.slots.at(s).id] = s
-			}
-			sorted = true
-		}
-	}
 	addMachine := func(m *openatp.Machine) error {
 		s, err := c.encode(m, &buf)
 		if err != nil {
@@ -114,29 +99,20 @@ func buildContent(ctx context.Context, store openatp.Store, tenantID string) (*c
 		c.names.add(c.strings(&s).name, slot, c.nameOf)
 		return nil
 	}
-	addRelation := func(um *openatp.UserMachine) {
-		sortOrder()
-		var id [20]byte
-		if len(um.MachineID) != 40 {
-			return
+	// A user's machines come by their positions in the scan, which are
+	// their slots: the machines were given the slots in the scan's order.
+	addUser := func(u *openatp.ScannedUser) error {
+		n := uint32(c.slots.len())
+		for _, p := range u.Machines {
+			if p >= n {
+				return openatp.Errorf(openatp.Internal, "the store named machine %d of a scan of %d", p, n)
+			}
 		}
-		if _, err := hex.Decode(id[:], []byte(um.MachineID)); err != nil {
-			return
-		}
-		i, found := byID[id]
-		if !found {
-			return
-		}
-		name, dom := openatp.NameKey(um.AccountName), openatp.NameKey(um.AccountDomain)
-		if cur == nil || name != lastName || dom != lastDom {
-			lastName, lastDom = name, dom
-			sh := c.users.shards[c.users.shard(name)]
-			list := append(sh[name], userMachines{domainKey: dom})
-			sh[name] = list
-			cur = &list[len(list)-1]
-		}
-		cur.slots = append(cur.slots, i)
-		c.relations++
+		name, dom := openatp.NameKey(u.AccountName), openatp.NameKey(u.AccountDomain)
+		sh := c.users.shards[c.users.shard(name)]
+		sh[name] = append(sh[name], userMachines{domainKey: dom, slots: u.Machines})
+		c.relations += len(u.Machines)
+		return nil
 	}
 	err = pipeScan(ctx, store, tenantID, func(b *scanBatch) error {
 		for i := range b.machines {
@@ -144,25 +120,42 @@ func buildContent(ctx context.Context, store openatp.Store, tenantID string) (*c
 				return err
 			}
 		}
-		for i := range b.rels {
-			addRelation(&b.rels[i])
+		for i := range b.users {
+			if err := addUser(&b.users[i]); err != nil {
+				return err
+			}
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	sortOrder()
+	c.sortOrder()
 	for i := 1; i < len(c.order); i++ {
 		if c.compareSlots(c.order[i-1], c.order[i]) == 0 {
 			return nil, openatp.Errorf(openatp.Internal, "the store listed machine %x twice", c.slots.at(c.order[i]).id)
 		}
 	}
+	// Each user's machines in id order: sorted by rank (a machine's place
+	// in c.order), plain integers, rather than by comparing ids, which
+	// would read a slot of a million at random for every comparison.
+	rank := make([]uint32, c.slots.len())
+	for r, s := range c.order {
+		rank[s] = uint32(r)
+	}
 	for _, sh := range c.users.shards {
 		for _, list := range sh {
 			for i := range list {
-				slices.SortFunc(list[i].slots, c.compareSlots)
-				list[i].slots = slices.Compact(list[i].slots)
+				l := list[i].slots
+				for k, s := range l {
+					l[k] = rank[s]
+				}
+				slices.Sort(l)
+				l = slices.Compact(l)
+				for k, r := range l {
+					l[k] = c.order[r]
+				}
+				list[i].slots = l
 			}
 		}
 	}
@@ -171,6 +164,35 @@ func buildContent(ctx context.Context, store openatp.Store, tenantID string) (*c
 	}
 	ok = true
 	return c, nil
+}
+
+// sortOrder sorts c.order by machine id: by the ids' first 8 bytes, a
+// sort of plain keys held beside their slots, then by whole ids among
+// equal keys (rare: ids are hashes). Comparing whole ids would read a slot
+// of a million at random for every comparison.
+func (c *content) sortOrder() {
+	type keyed struct {
+		key  uint64
+		slot uint32
+	}
+	ks := make([]keyed, len(c.order))
+	for i, s := range c.order {
+		ks[i] = keyed{binary.BigEndian.Uint64(c.slots.at(s).id[:8]), s}
+	}
+	slices.SortFunc(ks, func(a, b keyed) int { return cmp.Compare(a.key, b.key) })
+	for i := 0; i < len(ks); {
+		j := i + 1
+		for j < len(ks) && ks[j].key == ks[i].key {
+			j++
+		}
+		if j-i > 1 {
+			slices.SortFunc(ks[i:j], func(a, b keyed) int { return c.compareSlots(a.slot, b.slot) })
+		}
+		i = j
+	}
+	for i := range ks {
+		c.order[i] = ks[i].slot
+	}
 }
 
 // encode appends m's JSON, compacted, to the arena and returns its slot.
@@ -384,17 +406,17 @@ func (c *content) memory() int64 {
 	return c.arena.bytes.Load() + int64(c.slots.len())*96 + int64(c.relations)*4 + int64(len(c.order))*4 + c.alerts.memory()
 }
 
-// scanBatch is a run of rows of a ScanTenant: machines, then (once the
-// machines are over) relations.
+// scanBatch is a run of a ScanTenant: machines, then (once the machines
+// are over) users.
 type scanBatch struct {
 	machines []openatp.Machine
-	rels     []openatp.UserMachine
+	users    []openatp.ScannedUser
 }
 
 const (
-	batchMachines  = 256
-	batchRelations = 2048
-	batchesAhead   = 4 // batches read and not yet indexed, at most
+	batchMachines = 256
+	batchUsers    = 128
+	batchesAhead  = 4 // batches read and not yet indexed, at most
 )
 
 // pipeScan runs store.ScanTenant on the calling goroutine and index on
@@ -416,7 +438,8 @@ func pipeScan(ctx context.Context, store openatp.Store, tenantID string, index f
 					cancel()
 				}
 			}
-			b.machines, b.rels = b.machines[:0], b.rels[:0]
+			clear(b.users) // their machine lists belong to the index now
+			b.machines, b.users = b.machines[:0], b.users[:0]
 			select {
 			case free <- b:
 			default:
@@ -445,18 +468,18 @@ func pipeScan(ctx context.Context, store openatp.Store, tenantID string, index f
 			}
 			return send()
 		},
-		func(um openatp.UserMachine) error {
+		func(u openatp.ScannedUser) error {
 			if len(b.machines) > 0 { // the machines are over: index them first
 				if err := send(); err != nil {
 					return err
 				}
 			}
-			if b.rels = append(b.rels, um); len(b.rels) < batchRelations {
+			if b.users = append(b.users, u); len(b.users) < batchUsers {
 				return nil
 			}
 			return send()
 		})
-	if err == nil && (len(b.machines) > 0 || len(b.rels) > 0) {
+	if err == nil && (len(b.machines) > 0 || len(b.users) > 0) {
 		err = send()
 	}
 	close(work)

@@ -51,3 +51,10 @@ func IPHistoryRows(t *testing.T, db *DB) int {
 	}
 	return n
 }
+
+// BeforeSideRead makes f run before the second transaction of every
+// ScanTenant until t ends.
+func BeforeSideRead(t *testing.T, f func()) {
+	beforeSideRead = f
+	t.Cleanup(func() { beforeSideRead = nil })
+}

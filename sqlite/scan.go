@@ -3,61 +3,77 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/hex"
+	"errors"
+	"github.com/openatp/openatp/internal/storeutil"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/openatp/openatp"
-	"github.com/openatp/openatp/internal/storeutil"
 )
 
-// ScanTenant streams the whole tenant from one read transaction in the
-// order SQLite reads fastest (see openatp.MachineStore.ScanTenant): the
-// machines in table order, a sequential scan rather than a lookup per
-// machine from the id index; then the relations in the order of their
-// primary key, which groups them by user, with each machine's id taken
-// from the machines already read rather than joined. NotFound if the
-// tenant does not exist.
-func (db *DB) ScanTenant(ctx context.Context, tenantID string, machine func(openatp.Machine) error, rel func(openatp.UserMachine) error) error {
+// ScanTenant streams the whole tenant in the order SQLite reads fastest
+// (see openatp.MachineStore.ScanTenant): the machines in table order, a
+// sequential scan rather than a lookup per machine from the id index;
+// then the users with the machines they logged on to (readUsers). The
+// machines are read on one connection and the users meanwhile on a second
+// one, at the same snapshot: the second transaction is used only if it
+// sees the same content version as the first (every content write bumps
+// it), else the users are read after the machines on the first.
+// NotFound if the tenant does not exist.
+func (db *DB) ScanTenant(ctx context.Context, tenantID string, machine func(openatp.Machine) error, user func(openatp.ScannedUser) error) error {
 	tx, err := db.rdb.BeginTx(ctx, nil)
 	if err != nil {
 		return storeError(err, "cannot begin a transaction")
 	}
 	defer tx.Rollback()
 	q := conn{c: db.r, tx: tx}
-	tseq, err := tenantSeq(ctx, q, tenantID)
-	if err != nil {
-		return err
+	// The first read fixes the transaction's snapshot.
+	var tseq, legacy, cv int64
+	err = q.queryRow(ctx, []any{&tseq, &cv, &legacy}, `SELECT seq, content_version, (SELECT v FROM content_version WHERE id = 1)
+		FROM tenants WHERE id = ?`, tenantID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "tenant %s not found", storeutil.Quote(tenantID))
 	}
+	if err != nil {
+		return storeError(err, "cannot read the tenant")
+	}
+	version := storeutil.ContentVersion(legacy, cv)
+	side, cancel := context.WithCancel(ctx)
+	usersRead := make(chan scannedUsers, 1)
+	go func() { usersRead <- db.readUsersBeside(side, tseq, version) }()
+	waited := false
+	defer func() { // the side read is over when ScanTenant returns
+		if !waited {
+			cancel()
+			<-usersRead
+		}
+	}()
 	groups, err := groups(ctx, q, tenantID)
 	if err != nil {
 		return err
 	}
 	// "+m.tenant_seq" keeps SQLite from the (tenant_seq, id) index: rows
 	// come in seq order, each read once.
-	rows, err := tx.QueryContext(ctx, "SELECT m.seq, "+machineColumns+" FROM machines m WHERE +m.tenant_seq = ?", tseq)
+	rows, err := tx.QueryContext(ctx, "SELECT m.seq, "+packedColumns+" FROM machines m WHERE +m.tenant_seq = ?", tseq)
 	if err != nil {
 		return storeError(err, "cannot read machines")
 	}
 	var (
-		seqs []int64    // ascending: the table's order
-		ids  [][20]byte // the id of machine seqs[i]
-		s    machineScanner
-		seq  int64
+		seqs []int64 // ascending: the table's order; seqs[i] is the machine at position i
+		ps   packedScanner
 	)
-	row := seqScanner{rows: rows, seq: &seq}
 	for rows.Next() {
-		m, err := s.scan(&row)
+		seq, m, err := ps.scan(rows)
+		if err == errUnpacked { // a value holds the separator: read the row as it is
+			var s machineScanner
+			m, err = s.scan(tx.QueryRowContext(ctx, "SELECT "+machineColumns+" FROM machines m WHERE m.seq = ?", seq))
+		}
 		if err != nil {
 			rows.Close()
 			return storeError(err, "cannot read machines")
 		}
-		var id [20]byte
-		if _, err := hex.Decode(id[:], []byte(m.ID)); err != nil {
-			rows.Close()
-			return internal(err, "bad id of machine "+m.ID)
-		}
-		seqs, ids = append(seqs, seq), append(ids, id)
+		seqs = append(seqs, seq)
 		openatp.AssignGroup(groups, &m)
 		if err := machine(m); err != nil {
 			rows.Close()
@@ -70,86 +86,271 @@ func (db *DB) ScanTenant(ctx context.Context, tenantID string, machine func(open
 	if !slices.IsSorted(seqs) {
 		return internal(nil, "machines were not read in seq order")
 	}
-	// The users, then their relations, each in primary-key order (no
-	// join, no sort: both are ordered by name key, domain key), merged.
-	type user struct{ nameKey, domainKey, name, domain, sid string }
-	var users []user
-	rows, err = tx.QueryContext(ctx, `SELECT name_key, domain_key, account_name, account_domain, sid FROM users WHERE tenant_seq = ?`, tseq)
+	us := <-usersRead
+	waited = true
+	cancel()
+	if us.err == errMoved {
+		us = readUsers(ctx, tx, tseq)
+	}
+	if us.err != nil {
+		return us.err
+	}
+	positions := newPositions(seqs)
+	for _, u := range us.users {
+		ms, err := positions.list(u.machines)
+		if err != nil {
+			return err
+		}
+		if err := user(openatp.ScannedUser{AccountName: u.name, AccountDomain: u.domain, AccountSID: u.sid, Machines: ms}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// scannedUsers is what readUsers read: each user with a logon, and the
+// machine seqs of its relations as SQLite's group_concat gives them.
+type scannedUsers struct {
+	users []struct{ name, domain, sid, machines string }
+	err   error
+}
+
+// errMoved says the second connection of a ScanTenant could not read at
+// the first one's snapshot.
+var errMoved = errors.New("the content changed between the scan's transactions")
+
+// beforeSideRead, when set by a test, runs before the second transaction
+// of a ScanTenant begins.
+var beforeSideRead func()
+
+// readUsersBeside reads the users on a transaction of its own, if it sees
+// content version version of tenant tseq; else errMoved.
+func (db *DB) readUsersBeside(ctx context.Context, tseq int64, version uint64) scannedUsers {
+	if beforeSideRead != nil {
+		beforeSideRead()
+	}
+	tx, err := db.rdb.BeginTx(ctx, nil)
 	if err != nil {
-		return storeError(err, "cannot read users")
+		return scannedUsers{err: storeError(err, "cannot begin a transaction")}
+	}
+	defer tx.Rollback()
+	var legacy, cv int64
+	err = tx.QueryRowContext(ctx, `SELECT content_version, (SELECT v FROM content_version WHERE id = 1) FROM tenants WHERE seq = ?`, tseq).Scan(&cv, &legacy)
+	if err != nil || storeutil.ContentVersion(legacy, cv) != version {
+		return scannedUsers{err: errMoved} // a tenant deleted meanwhile too: the first transaction answers
+	}
+	return readUsers(ctx, tx, tseq)
+}
+
+// readUsers reads the users in the order of their primary key, merged with
+// their relations grouped by SQLite in the same order (user_machines'
+// primary key starts with the user's keys, so GROUP BY reads it in order,
+// without a sort): the relations, most of the tenant's rows, cost SQLite
+// one row per user and Go no row at all.
+func readUsers(ctx context.Context, tx *sql.Tx, tseq int64) scannedUsers {
+	type userRow struct{ nameKey, domainKey, name, domain, sid string }
+	var users []userRow
+	rows, err := tx.QueryContext(ctx, `SELECT name_key, domain_key, account_name, account_domain, sid FROM users
+		WHERE tenant_seq = ? ORDER BY name_key, domain_key`, tseq)
+	if err != nil {
+		return scannedUsers{err: storeError(err, "cannot read users")}
 	}
 	for rows.Next() {
-		var u user
+		var u userRow
 		if err := rows.Scan(&u.nameKey, &u.domainKey, &u.name, &u.domain, &u.sid); err != nil {
 			rows.Close()
-			return storeError(err, "cannot read users")
+			return scannedUsers{err: storeError(err, "cannot read users")}
 		}
 		users = append(users, u)
 	}
 	if err := rows.Close(); err != nil {
-		return storeError(err, "cannot read users")
+		return scannedUsers{err: storeError(err, "cannot read users")}
 	}
-	byKey := func(a, b user) int {
+	byKey := func(a, b userRow) int {
 		if c := strings.Compare(a.nameKey, b.nameKey); c != 0 {
 			return c
 		}
 		return strings.Compare(a.domainKey, b.domainKey)
 	}
 	if !slices.IsSortedFunc(users, byKey) {
-		return internal(nil, "users were not read in key order")
+		return scannedUsers{err: internal(nil, "users were not read in key order")}
 	}
-	rows, err = tx.QueryContext(ctx, `SELECT name_key, domain_key, machine_seq, first_seen, last_seen, logon_types
-		FROM user_machines WHERE tenant_seq = ?`, tseq)
+	rows, err = tx.QueryContext(ctx, `SELECT name_key, domain_key, group_concat(machine_seq) FROM user_machines
+		WHERE tenant_seq = ? GROUP BY name_key, domain_key ORDER BY name_key, domain_key`, tseq)
 	if err != nil {
-		return storeError(err, "cannot read user machines")
+		return scannedUsers{err: storeError(err, "cannot read user machines")}
 	}
 	defer rows.Close()
 	var (
-		r                     openatp.UserMachine
-		key                   user // of the relation
-		mseq, first, last, ty int64
-		ui                    = -1 // the user of the last relation
+		out  scannedUsers
+		key  userRow // of the relations
+		list string
+		ui   int // the next user to look at
 	)
 	for rows.Next() {
-		if err := rows.Scan(&key.nameKey, &key.domainKey, &mseq, &first, &last, &ty); err != nil {
-			return storeError(err, "cannot read user machines")
+		if err := rows.Scan(&key.nameKey, &key.domainKey, &list); err != nil {
+			return scannedUsers{err: storeError(err, "cannot read user machines")}
 		}
-		if ui < 0 || byKey(users[ui], key) != 0 {
-			next := ui + 1
-			for next < len(users) && byKey(users[next], key) < 0 {
-				next++
-			}
-			if next == len(users) || byKey(users[next], key) != 0 {
-				return internal(nil, "a relation names a user the tenant does not have, or relations were not read in key order")
-			}
-			ui = next
-			r.AccountName, r.AccountDomain, r.AccountSID = users[ui].name, users[ui].domain, users[ui].sid
+		for ui < len(users) && byKey(users[ui], key) < 0 {
+			ui++
 		}
-		i, ok := slices.BinarySearch(seqs, mseq)
-		if !ok {
-			return internal(nil, "a relation names a machine the tenant does not have")
+		if ui == len(users) || byKey(users[ui], key) != 0 {
+			return scannedUsers{err: internal(nil, "relations name a user the tenant does not have, or were not read in key order")}
 		}
-		r.MachineID = hex.EncodeToString(ids[i][:])
-		r.FirstSeen, r.LastSeen, r.LogonTypes = storeutil.FromNanos(first), storeutil.FromNanos(last), storeutil.LogonTypes(ty)
-		if err := rel(r); err != nil {
-			return err
-		}
+		u := users[ui]
+		out.users = append(out.users, struct{ name, domain, sid, machines string }{u.name, u.domain, u.sid, list})
+		ui++
 	}
 	if err := rows.Err(); err != nil {
-		return storeError(err, "cannot read user machines")
+		return scannedUsers{err: storeError(err, "cannot read user machines")}
 	}
-	return nil
+	return out
 }
 
-// seqScanner reads a row whose first column is the machine's seq, then
-// the columns a machineScanner reads.
-type seqScanner struct {
-	rows *sql.Rows
-	seq  *int64
-	dest []any
+// positions maps the seqs of a scan's machines to their positions in it:
+// through a table indexed by seq when the seqs are dense enough (the
+// usual case: a tenant's machines are mostly written together), else by
+// binary search.
+type positions struct {
+	seqs  []int64
+	min   int64
+	table []uint32 // position+1 of seq min+i, 0 for none; nil: search seqs
 }
 
-func (s *seqScanner) Scan(dest ...any) error {
-	s.dest = append(append(s.dest[:0], s.seq), dest...)
-	return s.rows.Scan(s.dest...)
+func newPositions(seqs []int64) positions {
+	p := positions{seqs: seqs}
+	if len(seqs) == 0 {
+		return p
+	}
+	p.min = seqs[0]
+	if span := seqs[len(seqs)-1] - p.min + 1; span <= 4*int64(len(seqs))+1024 {
+		p.table = make([]uint32, span)
+		for i, s := range seqs {
+			p.table[s-p.min] = uint32(i) + 1
+		}
+	}
+	return p
+}
+
+func (p *positions) of(seq int64) (uint32, bool) {
+	if p.table != nil {
+		if i := seq - p.min; i >= 0 && i < int64(len(p.table)) && p.table[i] != 0 {
+			return p.table[i] - 1, true
+		}
+		return 0, false
+	}
+	i, ok := slices.BinarySearch(p.seqs, seq)
+	return uint32(i), ok
+}
+
+// list maps a group_concat of machine seqs ("12,7,30") to positions.
+func (p *positions) list(s string) ([]uint32, error) {
+	out := make([]uint32, 0, strings.Count(s, ",")+1)
+	var n int64
+	digits := 0
+	for i := 0; i <= len(s); i++ {
+		if i < len(s) && s[i] >= '0' && s[i] <= '9' && digits < 18 {
+			n = n*10 + int64(s[i]-'0')
+			digits++
+			continue
+		}
+		if digits == 0 || i < len(s) && s[i] != ',' {
+			return nil, internal(nil, "malformed list of machine seqs "+openatp.Clip(s, 40))
+		}
+		pos, ok := p.of(n)
+		if !ok {
+			return nil, internal(nil, "a relation names a machine the tenant does not have")
+		}
+		out = append(out, pos)
+		n, digits = 0, 0
+	}
+	return out, nil
+}
+
+// packedColumns are the columns of a machine as ScanTenant reads them:
+// the short texts packed into one (packedTexts), which costs SQLite a
+// little and saves the driver most of its work per column (a type check,
+// a copy and a lock each) and Go an allocation per value. Each value is
+// "=" and the text, or "" for NULL, joined by US (0x1f); a row whose
+// values hold that character splits into too many parts and is read
+// again unpacked.
+var packedColumns = func() string {
+	parts := make([]string, len(packedTexts))
+	for i, c := range packedTexts {
+		parts[i] = "ifnull('='||m." + c + ", '')"
+	}
+	return "m.id, m.first_seen, m.last_seen, m.os_build, m.is_aad_joined, m.machine_tags, m.ip_addresses, concat_ws(char(31), " + strings.Join(parts, ", ") + ")"
+}()
+
+var packedTexts = [...]string{"computer_dns_name", "os_platform", "os_version", "os_processor", "version", "last_ip_address",
+	"last_external_ip_address", "agent_version", "health_status", "onboarding_status", "risk_score", "exposure_level",
+	"aad_device_id", "device_value", "os_architecture"}
+
+var errUnpacked = errors.New("a packed value holds the separator")
+
+type packedScanner struct {
+	seq                int64
+	first, last, build sql.NullInt64
+	aad                sql.NullBool
+	tags, ips          []byte
+	packed             string
+	dest               []any
+}
+
+// scan reads a row of seq and packedColumns. errUnpacked (with the seq)
+// when the packed values do not split as they should.
+func (s *packedScanner) scan(rows *sql.Rows) (int64, openatp.Machine, error) {
+	var m openatp.Machine
+	if s.dest == nil {
+		s.dest = []any{&s.seq, nil, &s.first, &s.last, &s.build, &s.aad, &s.tags, &s.ips, &s.packed}
+	}
+	s.dest[1] = &m.ID
+	if err := rows.Scan(s.dest...); err != nil {
+		return 0, m, err
+	}
+	// One allocation holds every value (substrings of the packed text)
+	// and both times.
+	block := new(struct {
+		v [len(packedTexts)]string
+		t [2]time.Time
+	})
+	rest := s.packed
+	for i := range block.v {
+		part, more, found := strings.Cut(rest, "\x1f")
+		if found != (i < len(block.v)-1) || part != "" && part[0] != '=' {
+			return s.seq, m, errUnpacked
+		}
+		block.v[i], rest = part, more
+	}
+	texts := [...]**string{&m.ComputerDNSName, &m.OSPlatform, &m.OSVersion, &m.OSProcessor, &m.Version, &m.LastIPAddress,
+		&m.LastExternalIPAddress, &m.AgentVersion, &m.HealthStatus, &m.OnboardingStatus, &m.RiskScore, &m.ExposureLevel,
+		&m.AADDeviceID, &m.DeviceValue, &m.OSArchitecture}
+	for i, f := range texts {
+		if v := block.v[i]; v != "" {
+			block.v[i] = v[1:]
+			*f = &block.v[i]
+		}
+	}
+	if s.first.Valid {
+		block.t[0] = storeutil.FromNanos(s.first.Int64)
+		m.FirstSeen = &block.t[0]
+	}
+	if s.last.Valid {
+		block.t[1] = storeutil.FromNanos(s.last.Int64)
+		m.LastSeen = &block.t[1]
+	}
+	if s.build.Valid {
+		m.OSBuild = openatp.Ptr(s.build.Int64)
+	}
+	if s.aad.Valid {
+		m.IsAADJoined = openatp.Ptr(s.aad.Bool)
+	}
+	var err error
+	if m.MachineTags, err = storeutil.DecodeTags(s.tags); err != nil {
+		return s.seq, m, internal(err, "bad machine_tags of machine "+m.ID)
+	}
+	if m.IPAddresses, err = storeutil.DecodeIPAddresses(s.ips); err != nil {
+		return s.seq, m, internal(err, "bad ip_addresses of machine "+m.ID)
+	}
+	return s.seq, m, nil
 }
