@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"github.com/openatp/openatp/internal/storeutil"
 	"slices"
@@ -129,7 +130,18 @@ func (db *DB) readUsersBeside(ctx context.Context, tseq int64, version uint64) s
 	if beforeSideRead != nil {
 		beforeSideRead()
 	}
-	tx, err := db.rdb.BeginTx(ctx, nil)
+	// The connection is closed after the read rather than kept in the
+	// pool: its page cache and what SQLite allocated for the aggregate
+	// (tens of MB for a million machines) are given back.
+	c, err := db.rdb.Conn(ctx)
+	if err != nil {
+		return scannedUsers{err: storeError(err, "cannot open a connection")}
+	}
+	defer func() {
+		_ = c.Raw(func(any) error { return driver.ErrBadConn }) // closes it
+		c.Close()
+	}()
+	tx, err := c.BeginTx(ctx, nil)
 	if err != nil {
 		return scannedUsers{err: storeError(err, "cannot begin a transaction")}
 	}
