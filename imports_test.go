@@ -38,6 +38,8 @@ func TestImportGraph(t *testing.T) {
 		"/fault":          append(append([]string{"net/http", "github.com/prometheus"}, drivers...), up...),
 		"/journal":        append(append([]string{"net/http", mod, "github.com/prometheus"}, drivers...), up...),
 		"/internal/route": append(append([]string{"net/http", mod}, drivers...), up...),
+		// The access log's line: formatting only.
+		"/internal/accesslog": append(append([]string{"net/http", mod + "/", "log/slog"}, drivers...), up...),
 		// The worked example of docs/testing.md is a client as its users
 		// write it: it knows openatp only over HTTP.
 		"/examples/connector": append([]string{mod}, own("/api", "/auth", "/cmd", "/readmodel", "/ingest", "/sqlite", "/postgres",

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"crypto/rand"
+	"github.com/openatp/openatp/internal/accesslog"
 	"log/slog"
 	"net/http"
 	"time"
@@ -87,7 +88,7 @@ func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 // error target), recovers panics into a 500 error body, and writes one log
 // line per request, with its path and query string (secrets redacted, see
 // journal.RedactPath and journal.RedactQuery) and protocol.
-func withRequest(logger *slog.Logger, accessLog bool, next http.Handler) http.Handler {
+func withRequest(logger *slog.Logger, accessLog bool, text *accesslog.Text, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		ri := &requestInfo{id: newRequestID(), logger: logger}
@@ -104,7 +105,11 @@ func withRequest(logger *slog.Logger, accessLog bool, next http.Handler) http.Ha
 					writeError(sw, r, &openatp.Error{Kind: openatp.Internal})
 				}
 			}
-			if accessLog && logger.Enabled(r.Context(), slog.LevelInfo) {
+			if accessLog && text != nil {
+				_ = text.Write(time.Now(), &accesslog.Line{RequestID: ri.id, Method: r.Method,
+					Path: journal.RedactPath(r.URL.EscapedPath()), Query: journal.RedactQuery(r.URL.RawQuery), Proto: r.Proto,
+					Tenant: ri.tenant, App: ri.app, Status: sw.status, Code: ri.errCode, Duration: time.Since(start)})
+			} else if accessLog && logger.Enabled(r.Context(), slog.LevelInfo) {
 				logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
 					slog.String("request_id", ri.id),
 					slog.String("method", r.Method),

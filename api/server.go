@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"github.com/openatp/openatp/internal/accesslog"
 	"log/slog"
 	"maps"
 	"net/http"
@@ -49,6 +50,11 @@ type Config struct {
 	NoIndex bool
 	// NoAccessLog turns off the log line written for every request.
 	NoAccessLog bool
+	// AccessLog, if set, writes the access log's lines instead of Logger
+	// (the same line as Logger's slog.TextHandler would write, at a
+	// quarter of the cost); its owner chooses it only for such a logger,
+	// at level INFO or below.
+	AccessLog *accesslog.Text
 	// PublicURL, if set (scheme://host[:port]), is the base of every URL
 	// the API writes (@odata.context, @odata.nextLink) instead of the
 	// request's scheme and Host header.
@@ -78,6 +84,7 @@ type Server struct {
 	store    openatp.Store
 
 	accessLog   bool
+	accessText  *accesslog.Text
 	bodyTimeout time.Duration
 	publicURL   string
 }
@@ -103,7 +110,7 @@ func NewServer(cfg Config) *Server {
 	public := http.NewServeMux()
 	cfg.double = &testDouble{authn: &authenticator{v: cfg.Verifier}, journal: journal.New(size), faults: fault.NewSet(nil), mux: public, metrics: cfg.metrics}
 	s := &Server{mux: http.NewServeMux(), public: public, adminMux: http.NewServeMux(), logger: cfg.Logger,
-		model: cfg.Model, own: own, accessLog: !cfg.NoAccessLog, metrics: cfg.metrics, double: cfg.double,
+		model: cfg.Model, own: own, accessLog: !cfg.NoAccessLog, accessText: cfg.AccessLog, metrics: cfg.metrics, double: cfg.double,
 		bodyTimeout: cfg.BodyTimeout, publicURL: strings.TrimSuffix(cfg.PublicURL, "/")}
 	cfg.Store = refreshing{Store: cfg.Store, model: cfg.Model}
 	s.store = cfg.Store
@@ -149,7 +156,7 @@ func (s *Server) AdminHandler() http.Handler { return s.wrap(s.adminMux) }
 // wrap puts a mux behind the request ids, access log, body deadlines,
 // metrics, and the request journal and fault rules (for /api/ only).
 func (s *Server) wrap(mux *http.ServeMux) http.Handler {
-	return withRequest(s.logger, s.accessLog, withPublicURL(s.publicURL, withBodyDeadline(s.bodyTimeout, s.metrics.wrap(s.double.wrap(mux)))))
+	return withRequest(s.logger, s.accessLog, s.accessText, withPublicURL(s.publicURL, withBodyDeadline(s.bodyTimeout, s.metrics.wrap(s.double.wrap(mux)))))
 }
 
 // Warm builds the read model of a tenant now rather than on its first

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/openatp/openatp/internal/accesslog"
 	"io"
 	"log/slog"
 	"net"
@@ -168,6 +169,7 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 		LimiterStatus:    limiterStatus,
 		UnknownUserEmpty: *unknownUser == "empty",
 		NoAccessLog:      !*accessLog,
+		AccessLog:        accessText(logOut, logger, *logFormat),
 		BodyTimeout:      *bodyTimeout,
 		PublicURL:        *publicURL,
 		JournalSize:      cmp.Or(*journalSize, -1), // 0 is off here, the default there
@@ -453,6 +455,15 @@ func newHTTPServer(h http.Handler, logger *slog.Logger) *http.Server {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          api.NewErrorLog(logger),
 	}
+}
+
+// accessText returns the fast writer of access log lines when the logger
+// writes text at level INFO or below (api.Config.AccessLog), else nil.
+func accessText(out io.Writer, logger *slog.Logger, format string) *accesslog.Text {
+	if strings.ToLower(format) != "text" || !logger.Enabled(context.Background(), slog.LevelInfo) {
+		return nil
+	}
+	return accesslog.NewText(out)
 }
 
 func newLogger(out io.Writer, level, format string) (*slog.Logger, error) {
