@@ -9,6 +9,10 @@
 #                   polls "lastUpdateTime ge <a random alert's stamp>" with
 #                   $top=100
 #
+# At rest (no WRITER, one replica) it then drives the two in turn, INTERLEAVE
+# rounds (default 6) of ROUND_TIME (8s), and prints the median of the
+# rounds' ratios too.
+#
 # Seeds (once, cached in bench/results/data-<machines>) a tenant with
 # `openatp seed`, starts `openatp serve` on it, and drives it with wrk using
 # real tokens and random users; then drives a baseline server that writes a
@@ -265,3 +269,20 @@ echo "route=$ROUTE openatp_rps=$R baseline_rps=$B ratio=$(awk -v r="$R" -v b="$B
 BR=$(echo "$REAL" | sed -n 's/.*bytes=\([0-9]*\).*/\1/p'); BB=$(echo "$BASEOUT" | sed -n 's/.*bytes=\([0-9]*\).*/\1/p')
 echo "bytes: openatp=$BR baseline=$BB ratio=$(awk -v r="$BR" -v b="$BB" 'BEGIN{printf "%.2f", r/b}')"
 echo "server memory: $RSS"
+# Then, at rest, the two in turn: INTERLEAVE rounds (default 6; 0: none) of
+# ROUND_TIME (default 8s) each, in the order openatp baseline, baseline
+# openatp, ...; a round's two runs are adjacent in time, so the median of
+# the rounds' ratios is what a drift or a burst of the machine's other
+# work spoils least (the runs above are 20 s apart).
+INTERLEAVE=${INTERLEAVE:-6}
+if [ -z "$WRITER" ] && [ "$REPLICAS" = 1 ] && [ "$INTERLEAVE" -gt 0 ]; then
+  rate() { wrk -t"$THREADS" -c"$CONNS" -d"${ROUND_TIME:-8s}" -s "$OUT/users.lua" "$1" | sed -n 's/Requests\/sec: *\([0-9.]*\)/\1/p'; }
+  RATIOS=()
+  for round in $(seq "$INTERLEAVE"); do
+    if [ $((round % 2)) = 1 ]; then RO=$(rate "http://127.0.0.1:$PORT"); RB=$(rate "http://127.0.0.1:$BPORT")
+    else RB=$(rate "http://127.0.0.1:$BPORT"); RO=$(rate "http://127.0.0.1:$PORT"); fi
+    RATIOS+=("$(awk -v r="$RO" -v b="$RB" 'BEGIN{printf "%.4f", r/b}')")
+    echo "round $round: openatp $RO, baseline $RB requests/s, ratio ${RATIOS[-1]}"
+  done
+  echo "interleaved ($INTERLEAVE rounds of ${ROUND_TIME:-8s}): median ratio $(printf '%s\n' "${RATIOS[@]}" | sort -g | awk '{v[NR]=$1} END{printf "%.3f", NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}')"
+fi
