@@ -60,20 +60,11 @@ func (x *Text) Write(t time.Time, l *Line) error {
 func AppendText(b []byte, t time.Time, l *Line) []byte {
 	b = append(b, "time="...)
 	b = appendMillis(b, t)
-	b = append(b, " level=INFO msg=request request_id="...)
-	b = appendString(b, l.RequestID)
-	b = append(b, " method="...)
-	b = appendString(b, l.Method)
-	b = append(b, " path="...)
-	b = appendString(b, l.Path)
-	b = append(b, " query="...)
-	b = appendString(b, l.Query)
-	b = append(b, " proto="...)
-	b = appendString(b, l.Proto)
-	b = append(b, " tenant="...)
-	b = appendString(b, l.Tenant)
-	b = append(b, " app="...)
-	b = appendString(b, l.App)
+	for _, f := range [...]struct{ key, value string }{{" level=INFO msg=request request_id=", l.RequestID},
+		{" method=", l.Method}, {" path=", l.Path}, {" query=", l.Query}, {" proto=", l.Proto}, {" tenant=", l.Tenant}, {" app=", l.App}} {
+		b = append(b, f.key...)
+		b = appendString(b, f.value)
+	}
 	b = append(b, " status="...)
 	b = strconv.AppendInt(b, int64(l.Status), 10)
 	b = append(b, " code="...)
