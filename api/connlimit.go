@@ -22,9 +22,10 @@ type ConnLimit struct {
 	max     int64
 	open    atomic.Int64
 	logger  *slog.Logger
-	refused atomic.Int64 // since the last log line
-	logged  atomic.Int64 // Unix ns of the last log line
-	drains  chan struct{}
+	refused atomic.Int64   // since the last log line
+	logged  atomic.Int64   // Unix ns of the last log line
+	drains  chan struct{}  // a place per drain running
+	drainWG sync.WaitGroup // the drains: Wait waits for them
 }
 
 // NewConnLimit returns a limit of open connections (at least 1).
@@ -34,6 +35,14 @@ func NewConnLimit(limit int, logger *slog.Logger) *ConnLimit {
 	}
 	return &ConnLimit{max: int64(max(1, limit)), logger: logger, drains: make(chan struct{}, 64)}
 }
+
+// Wait waits for the refused connections still being drained: each is
+// closed within a second of its refusal. Call it once the listeners are
+// closed, so that no drain outlives the server.
+func (c *ConnLimit) Wait() { c.drainWG.Wait() }
+
+// Draining returns the number of refused connections being drained.
+func (c *ConnLimit) Draining() int { return len(c.drains) }
 
 // Open returns the number of connections open on the limited listeners.
 func (c *ConnLimit) Open() int64 { return c.open.Load() }
@@ -103,7 +112,7 @@ func (c *ConnLimit) refuse(conn net.Conn, tls bool) {
 	// connection, and the client might lose the answer: half-close, read
 	// what it sent for up to a second, then close (a few such drains at
 	// once; beyond, close at once).
-	tc, ok := conn.(*net.TCPConn)
+	tc, ok := tcpConn(conn)
 	if !ok {
 		conn.Close()
 		return
@@ -115,7 +124,7 @@ func (c *ConnLimit) refuse(conn net.Conn, tls bool) {
 		return
 	}
 	_ = tc.CloseWrite()
-	go func() {
+	c.drainWG.Go(func() {
 		defer func() { <-c.drains }()
 		var buf [4096]byte
 		for {
@@ -124,5 +133,20 @@ func (c *ConnLimit) refuse(conn net.Conn, tls bool) {
 			}
 		}
 		conn.Close()
-	}()
+	})
+}
+
+// tcpConn returns the TCP connection under conn's wrappers (those with a
+// NetConn method, as WrapListener's and tls.Conn).
+func tcpConn(conn net.Conn) (*net.TCPConn, bool) {
+	for {
+		if tc, ok := conn.(*net.TCPConn); ok {
+			return tc, true
+		}
+		u, ok := conn.(interface{ NetConn() net.Conn })
+		if !ok {
+			return nil, false
+		}
+		conn = u.NetConn()
+	}
 }

@@ -142,9 +142,26 @@ func TestConnectionLimit(t *testing.T) {
 	if limit.Open() != 2 {
 		t.Errorf("%d connections counted open, want 2", limit.Open())
 	}
+	if limit.Draining() != 1 {
+		t.Errorf("%d refused connections draining, want 1", limit.Draining())
+	}
 	held[0].Close()
 	waitFor(t, "the closed connection to give its place back", func() bool { return limit.Open() == 1 })
 	if r := (&fixture{srv: srv}).do(t, "GET", "/healthz", ""); r.status != 200 {
 		t.Errorf("after a connection closed: %d %s", r.status, r.body)
+	}
+	// The refused connection is drained, then closed, by its owner: once
+	// the server is closed (its accepting goroutine done), Wait returns
+	// when the drain is over, though the client keeps its end open.
+	srv.Close()
+	waited := make(chan struct{})
+	go func() { limit.Wait(); close(waited) }()
+	select {
+	case <-waited:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Wait did not return: the refused connection's drain outlives its second")
+	}
+	if limit.Draining() != 0 {
+		t.Errorf("Wait returned with %d refused connections still draining", limit.Draining())
 	}
 }

@@ -202,6 +202,7 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	}
 
 	conns := api.NewConnLimit(connectionLimit(*maxConns), logger)
+	defer conns.Wait() // the refused connections' drains, at most a second each
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fmt.Errorf("--addr: %w", err)
