@@ -1,8 +1,8 @@
 package storeutil
 
 import (
-	"bytes"
 	"encoding/json"
+	"strings"
 
 	"github.com/openatp/openatp"
 )
@@ -39,15 +39,16 @@ func DecodeIPAddresses(data []byte) ([]openatp.IPAddress, error) {
 }
 
 // scanner reads the layout encoding/json writes; ok turns false at the
-// first byte it does not expect.
+// first byte it does not expect. It reads a string copy of the data, made
+// once: the strings it returns are parts of it, not an allocation each.
 type scanner struct {
-	b  []byte
+	b  string
 	ok bool
 }
 
 // lit reads l if it comes next.
 func (s *scanner) lit(l string) bool {
-	if s.ok && bytes.HasPrefix(s.b, []byte(l)) {
+	if s.ok && strings.HasPrefix(s.b, l) {
 		s.b = s.b[len(l):]
 		return true
 	}
@@ -70,7 +71,7 @@ func (s *scanner) str() string {
 	for i := 1; i < len(s.b); i++ {
 		switch c := s.b[i]; {
 		case c == '"':
-			v := string(s.b[1:i])
+			v := s.b[1:i]
 			s.b = s.b[i+1:]
 			return v
 		case c == '\\' || c < 0x20 || c >= 0x80:
@@ -82,17 +83,17 @@ func (s *scanner) str() string {
 	return ""
 }
 
-// optStr reads a string or null.
-func (s *scanner) optStr() *string {
+// optStr reads a string or null into *at, and returns at, or nil for null.
+func (s *scanner) optStr(at *string) *string {
 	if s.lit("null") {
 		return nil
 	}
-	v := s.str()
-	return &v
+	*at = s.str()
+	return at
 }
 
 func fastTags(data []byte) ([]string, bool) {
-	s := scanner{b: data, ok: true}
+	s := scanner{b: string(data), ok: true}
 	if s.lit("null") {
 		return nil, len(s.b) == 0
 	}
@@ -102,7 +103,7 @@ func fastTags(data []byte) ([]string, bool) {
 	if !s.lit("[") {
 		return nil, false
 	}
-	var v []string
+	v := make([]string, 0, strings.Count(s.b, ",")+1)
 	for {
 		v = append(v, s.str())
 		if !s.lit(",") {
@@ -114,7 +115,7 @@ func fastTags(data []byte) ([]string, bool) {
 }
 
 func fastIPs(data []byte) ([]openatp.IPAddress, bool) {
-	s := scanner{b: data, ok: true}
+	s := scanner{b: string(data), ok: true}
 	if s.lit("null") {
 		return nil, len(s.b) == 0
 	}
@@ -124,17 +125,22 @@ func fastIPs(data []byte) ([]openatp.IPAddress, bool) {
 	if !s.lit("[") {
 		return nil, false
 	}
-	var v []openatp.IPAddress
-	for {
+	// One allocation for the addresses and one for the strings their
+	// optional fields point to.
+	n := strings.Count(s.b, "{")
+	v := make([]openatp.IPAddress, 0, n)
+	opt := make([]string, 3*n)
+	for len(v) < n {
 		var ip openatp.IPAddress
+		o := opt[3*len(v):]
 		s.must(`{"IPAddress":`)
 		ip.IPAddress = s.str()
 		s.must(`,"MACAddress":`)
-		ip.MACAddress = s.optStr()
+		ip.MACAddress = s.optStr(&o[0])
 		s.must(`,"Type":`)
-		ip.Type = s.optStr()
+		ip.Type = s.optStr(&o[1])
 		s.must(`,"OperationalStatus":`)
-		ip.OperationalStatus = s.optStr()
+		ip.OperationalStatus = s.optStr(&o[2])
 		s.must("}")
 		if !s.ok {
 			return nil, false
