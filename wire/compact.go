@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"bytes"
 	"encoding/binary"
 	"slices"
 )
@@ -54,6 +55,15 @@ var compactTokens = func() []string {
 	return ts
 }()
 
+// compactTokenBytes are the tokens as bytes, for comparing.
+var compactTokenBytes = func() [][]byte {
+	bs := make([][]byte, len(compactTokens))
+	for i, t := range compactTokens {
+		bs[i] = []byte(t)
+	}
+	return bs
+}()
+
 // compactIndex finds a token by its name, with its lead byte.
 var compactIndex = func() map[string]byte {
 	m := map[string]byte{}
@@ -70,7 +80,15 @@ func Compact(dst, src []byte) []byte {
 	for i := 0; i < len(src); {
 		c := src[i]
 		if (c == '{' || c == ',' || c == ']') && i+1 < len(src) {
-			if code, n := matchToken(src[i:]); n > 0 {
+			code, n := byte(0), 0
+			// The properties mostly come in the order of the tokens: try
+			// the one after the last first, then look the name up.
+			if next := int(token) + 1; token != noToken && next < len(compactTokens) && bytes.HasPrefix(src[i:], compactTokenBytes[next]) {
+				code, n = byte(next), len(compactTokenBytes[next])
+			} else {
+				code, n = matchToken(src[i:])
+			}
+			if n > 0 {
 				if i > seg || token != noToken {
 					dst = appendRecord(dst, token, src[seg:i])
 				}

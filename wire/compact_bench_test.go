@@ -19,6 +19,12 @@ func BenchmarkExpand(b *testing.B) {
 	full := wire.AppendMachine(nil, &m)
 	c := wire.Compact(nil, full)
 	dst := make([]byte, 0, 4096)
+	b.Run("compact", func(b *testing.B) {
+		b.SetBytes(int64(len(full)))
+		for b.Loop() {
+			dst = wire.Compact(dst[:0], full)
+		}
+	})
 	b.Run("expand", func(b *testing.B) {
 		b.SetBytes(int64(len(full)))
 		for b.Loop() {
