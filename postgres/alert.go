@@ -309,27 +309,16 @@ func (db *DB) CreateAlert(ctx context.Context, tenantID string, a openatp.Alert)
 // device group, ordered by id, from one REPEATABLE READ transaction. NotFound if the
 // tenant does not exist.
 func (db *DB) ScanAlerts(ctx context.Context, tenantID string, f func(openatp.Alert) error) error {
-	tx, err := db.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
-	if err != nil {
-		return storeError(err, "cannot begin a transaction")
-	}
-	defer rollback(ctx, tx)
-	tseq, err := tenantSeq(ctx, tx, tenantID, false)
-	if err != nil {
-		return err
-	}
-	gs, err := groups(ctx, tx, tenantID)
-	if err != nil {
-		return err
-	}
-	rows, err := tx.Query(ctx, alertSelect+" WHERE a.tenant_seq = $1 ORDER BY a.id", tseq)
-	if err != nil {
-		return storeError(err, "cannot read alerts")
-	}
-	defer rows.Close()
-	var r storeutil.AlertRow
-	return storeutil.Each(rows, func(s storeutil.Scanner) (openatp.Alert, error) { return r.Scan(s, true, gs) }, f,
-		func(err error) error { return storeError(err, "cannot read alerts") })
+	return db.readTenant(ctx, tenantID, func(tx pgx.Tx, tseq int64, gs []openatp.DeviceGroup) error {
+		rows, err := tx.Query(ctx, alertSelect+" WHERE a.tenant_seq = $1 ORDER BY a.id", tseq)
+		if err != nil {
+			return storeError(err, "cannot read alerts")
+		}
+		defer rows.Close()
+		var r storeutil.AlertRow
+		return storeutil.Each(rows, func(s storeutil.Scanner) (openatp.Alert, error) { return r.Scan(s, true, gs) }, f,
+			func(err error) error { return storeError(err, "cannot read alerts") })
+	})
 }
 
 // UserRelations returns the relations of the users u names, from one

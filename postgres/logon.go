@@ -175,6 +175,18 @@ func (db *DB) UserMachines(ctx context.Context, tenantID string, u openatp.UserR
 // or rel stops the stream and is returned as it is. NotFound if the tenant
 // does not exist.
 func (db *DB) Snapshot(ctx context.Context, tenantID string, machine func(openatp.Machine) error, rel func(openatp.UserMachine) error) error {
+	return db.readTenant(ctx, tenantID, func(tx pgx.Tx, tseq int64, groups []openatp.DeviceGroup) error {
+		if err := snapshotMachines(ctx, tx, tseq, groups, machine); err != nil {
+			return err
+		}
+		return snapshotRelations(ctx, tx, tseq, rel)
+	})
+}
+
+// readTenant runs read in one REPEATABLE READ, read-only transaction,
+// with the tenant's seq and device groups read first. NotFound if the
+// tenant does not exist.
+func (db *DB) readTenant(ctx context.Context, tenantID string, read func(tx pgx.Tx, tseq int64, groups []openatp.DeviceGroup) error) error {
 	tx, err := db.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
 		return storeError(err, "cannot begin a transaction")
@@ -188,10 +200,7 @@ func (db *DB) Snapshot(ctx context.Context, tenantID string, machine func(openat
 	if err != nil {
 		return err
 	}
-	if err := snapshotMachines(ctx, tx, tseq, groups, machine); err != nil {
-		return err
-	}
-	return snapshotRelations(ctx, tx, tseq, rel)
+	return read(tx, tseq, groups)
 }
 
 func snapshotMachines(ctx context.Context, tx pgx.Tx, tseq int64, groups []openatp.DeviceGroup, f func(openatp.Machine) error) error {

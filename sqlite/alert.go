@@ -284,28 +284,16 @@ func (db *DB) CreateAlert(ctx context.Context, tenantID string, a openatp.Alert)
 // device group, ordered by id, from one read transaction. NotFound if the tenant does not
 // exist.
 func (db *DB) ScanAlerts(ctx context.Context, tenantID string, f func(openatp.Alert) error) error {
-	tx, err := db.rdb.BeginTx(ctx, nil)
-	if err != nil {
-		return storeError(err, "cannot begin a transaction")
-	}
-	defer tx.Rollback()
-	q := conn{c: db.r, tx: tx}
-	tseq, err := tenantSeq(ctx, q, tenantID)
-	if err != nil {
-		return err
-	}
-	gs, err := groups(ctx, q, tenantID)
-	if err != nil {
-		return err
-	}
-	rows, err := tx.QueryContext(ctx, alertSelect+" WHERE a.tenant_seq = ? ORDER BY a.id", tseq)
-	if err != nil {
-		return storeError(err, "cannot read alerts")
-	}
-	defer rows.Close()
-	var r storeutil.AlertRow
-	return storeutil.Each(rows, func(s storeutil.Scanner) (openatp.Alert, error) { return r.Scan(s, true, gs) }, f,
-		func(err error) error { return storeError(err, "cannot read alerts") })
+	return db.readTenant(ctx, tenantID, func(tx *sql.Tx, tseq int64, gs []openatp.DeviceGroup) error {
+		rows, err := tx.QueryContext(ctx, alertSelect+" WHERE a.tenant_seq = ? ORDER BY a.id", tseq)
+		if err != nil {
+			return storeError(err, "cannot read alerts")
+		}
+		defer rows.Close()
+		var r storeutil.AlertRow
+		return storeutil.Each(rows, func(s storeutil.Scanner) (openatp.Alert, error) { return r.Scan(s, true, gs) }, f,
+			func(err error) error { return storeError(err, "cannot read alerts") })
+	})
 }
 
 // UserRelations returns the relations of the users u names, from one
