@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -167,17 +166,8 @@ func resetConn(w http.ResponseWriter) {
 	if err != nil {
 		panic(http.ErrAbortHandler)
 	}
-	c := conn
-	for {
-		if tc, ok := c.(*net.TCPConn); ok {
-			_ = tc.SetLinger(0) // close sends RST, not FIN
-			break
-		}
-		u, ok := c.(interface{ NetConn() net.Conn })
-		if !ok {
-			break
-		}
-		c = u.NetConn()
+	if tc, ok := tcpConn(conn); ok {
+		_ = tc.SetLinger(0) // close sends RST, not FIN
 	}
 	_ = conn.Close()
 }
