@@ -195,28 +195,23 @@ func (c *content) sortOrder() {
 	}
 }
 
-// encode appends m's JSON, compacted, to the arena and returns its slot.
+// encode appends m's JSON, compacted (wire.CompactMachine), to the arena
+// and returns its slot.
 func (c *content) encode(m *openatp.Machine, buf *[]byte) (machineSlot, error) {
 	var s machineSlot
 	if _, err := hex.Decode(s.id[:], []byte(m.ID)); err != nil || len(m.ID) != 40 {
 		return s, openatp.Errorf(openatp.Internal, "store returned a malformed machine id %q", m.ID)
 	}
-	full := wire.AppendMachineHead((*buf)[:0], m)
-	head := len(full)
-	full = wire.AppendMachineTail(full, m)
-	s.size = uint32(len(full))
-	b := wire.Compact(full[len(full):], full[:head])
-	s.cut = uint32(len(b))
-	b = wire.Compact(b, full[head:])
-	b = b[:len(b):len(b)]
+	b, cut := wire.CompactMachine((*buf)[:0], m)
+	s.cut, s.size = uint32(cut), uint32(wire.ExpandedLen(b))
 	var err error
 	if s.json, err = c.arena.add(b); err != nil {
 		return s, openatp.Errorf(openatp.Unavailable, "cannot map memory for the index: %v", err)
 	}
-	if s.strs, err = c.arena.add(appendSlotStrings(full[len(full):], m)); err != nil {
+	if s.strs, err = c.arena.add(appendSlotStrings(b[len(b):], m)); err != nil {
 		return s, openatp.Errorf(openatp.Unavailable, "cannot map memory for the index: %v", err)
 	}
-	*buf = full[:0]
+	*buf = b[:0]
 	s.props = propsOf(m)
 	s.alive = true
 	return s, nil

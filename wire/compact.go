@@ -73,6 +73,58 @@ var compactIndex = func() map[string]byte {
 	return m
 }()
 
+// tokenOf returns the token of name, with its punctuation; it panics if
+// there is none (a programming error, found when the package loads).
+func tokenOf(name string) byte {
+	t, ok := compactIndex[name]
+	if !ok {
+		panic("wire: no compact token " + name)
+	}
+	return t
+}
+
+// A writer writes an entity as JSON, or directly in the form Compact
+// would make of that JSON: each property name, a token, as a record of
+// its own.
+type writer struct {
+	b       []byte
+	compact bool
+	open    int // compact: the index in b of the open record's length byte; -1 for none
+}
+
+// name writes the property name of token t, with the punctuation around
+// it.
+func (w *writer) name(t byte) {
+	if !w.compact {
+		w.b = append(w.b, compactTokens[t]...)
+		return
+	}
+	w.end()
+	w.b = append(w.b, t, 0)
+	w.open = len(w.b) - 1
+}
+
+// end closes the open record, if any, writing the length of its segment:
+// one byte, reserved, for the usual segment shorter than 128 bytes; a
+// longer one moves to make room for its length.
+func (w *writer) end() {
+	if w.open < 0 {
+		return
+	}
+	n := len(w.b) - w.open - 1
+	w.open = -1
+	if n < 0x80 {
+		w.b[len(w.b)-n-1] = byte(n)
+		return
+	}
+	var l [binary.MaxVarintLen64]byte
+	k := binary.PutUvarint(l[:], uint64(n))
+	seg := len(w.b) - n
+	w.b = append(w.b, l[:k-1]...)
+	copy(w.b[seg+k-1:], w.b[seg:seg+n])
+	copy(w.b[seg-1:], l[:k])
+}
+
 // Compact appends to dst the JSON src (written by this package) as
 // records of a token and the segment up to the next token.
 func Compact(dst, src []byte) []byte {

@@ -2,6 +2,7 @@ package wire_test
 
 import (
 	"bytes"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -12,16 +13,7 @@ import (
 // Compact and Expand give back the same bytes, and Compact makes a
 // machine much smaller, also for strings that look like property names.
 func TestCompactRoundTrip(t *testing.T) {
-	ts := time.Date(2024, 1, 2, 3, 4, 5, 600, time.UTC)
-	tricky := `x,"version":"y"],"deviceValue":{"ipAddress":` + "\x01\n"
-	ms := []openatp.Machine{
-		{ID: "1e5bc9d7e413ddd7902c2932e418702b84d0cc07", MachineTags: []string{}, IPAddresses: []openatp.IPAddress{}},
-		{ID: "1e5bc9d7e413ddd7902c2932e418702b84d0cc07", ComputerDNSName: &tricky, FirstSeen: &ts, LastSeen: &ts,
-			OSPlatform: openatp.Ptr("Windows11"), OSBuild: openatp.Ptr(int64(22631)), IsAADJoined: openatp.Ptr(true),
-			MachineTags: []string{tricky, "b"}, DeviceValue: openatp.Ptr("High"), RBACGroupID: 7, RBACGroupName: tricky,
-			IPAddresses: []openatp.IPAddress{{IPAddress: "10.0.0.1", MACAddress: openatp.Ptr("8CEC4B897E73"), Type: &tricky},
-				{IPAddress: "fe80::1"}}},
-	}
+	ms := compactMachines()
 	for _, m := range ms {
 		full := wire.AppendMachine(nil, &m)
 		c := wire.Compact(nil, full)
@@ -33,6 +25,60 @@ func TestCompactRoundTrip(t *testing.T) {
 		}
 		if len(c)*2 > len(full)+200 {
 			t.Errorf("compact form of %d bytes is %d bytes", len(full), len(c))
+		}
+	}
+}
+
+func compactMachines() []openatp.Machine {
+	ts := time.Date(2024, 1, 2, 3, 4, 5, 600, time.UTC)
+	tricky := `x,"version":"y"],"deviceValue":{"ipAddress":` + "\x01\n"
+	return []openatp.Machine{
+		{ID: "1e5bc9d7e413ddd7902c2932e418702b84d0cc07", MachineTags: []string{}, IPAddresses: []openatp.IPAddress{}},
+		{ID: "1e5bc9d7e413ddd7902c2932e418702b84d0cc07", ComputerDNSName: &tricky, FirstSeen: &ts, LastSeen: &ts,
+			OSPlatform: openatp.Ptr("Windows11"), OSBuild: openatp.Ptr(int64(22631)), IsAADJoined: openatp.Ptr(true),
+			MachineTags: []string{tricky, "b"}, DeviceValue: openatp.Ptr("High"), RBACGroupID: 7, RBACGroupName: tricky,
+			IPAddresses: []openatp.IPAddress{{IPAddress: "10.0.0.1", MACAddress: openatp.Ptr("8CEC4B897E73"), Type: &tricky},
+				{IPAddress: "fe80::1"}}},
+	}
+}
+
+// CompactMachine writes what Compact makes of the machine's head and of
+// its tail, for any machine: random ones, with values of every length a
+// segment's length is written in (one, two and three bytes).
+func TestCompactMachine(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	str := func() string {
+		b := make([]byte, []int{0, 1, 5, 126, 127, 128, 300, 20000}[r.IntN(8)])
+		for i := range b {
+			b[i] = (`ab",{}[]:\` + "\x01\xff")[r.IntN(12)]
+		}
+		return string(b)
+	}
+	ptr := func() *string {
+		if r.IntN(4) == 0 {
+			return nil
+		}
+		return openatp.Ptr(str())
+	}
+	ms := compactMachines()
+	for range 2000 {
+		m := openatp.Machine{ID: str(), ComputerDNSName: ptr(), OSPlatform: ptr(), OSVersion: ptr(), OSProcessor: ptr(),
+			Version: ptr(), LastIPAddress: ptr(), LastExternalIPAddress: ptr(), AgentVersion: ptr(), HealthStatus: ptr(),
+			OnboardingStatus: ptr(), RiskScore: ptr(), ExposureLevel: ptr(), AADDeviceID: ptr(), DeviceValue: ptr(), OSArchitecture: ptr()}
+		for range r.IntN(4) {
+			m.MachineTags = append(m.MachineTags, str())
+		}
+		for range r.IntN(3) {
+			m.IPAddresses = append(m.IPAddresses, openatp.IPAddress{IPAddress: str(), MACAddress: ptr(), Type: ptr(), OperationalStatus: ptr()})
+		}
+		ms = append(ms, m)
+	}
+	for i, m := range ms {
+		head := wire.Compact(nil, wire.AppendMachineHead(nil, &m))
+		want := wire.Compact(head, wire.AppendMachineTail(nil, &m))
+		got, cut := wire.CompactMachine([]byte("prefix"), &m)
+		if !bytes.Equal(got[6:], want) || cut != 6+len(head) {
+			t.Fatalf("machine %d: CompactMachine = %q, cut %d; want %q, cut %d", i, got[6:], cut-6, want, len(head))
 		}
 	}
 }

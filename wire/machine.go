@@ -35,86 +35,138 @@ func AppendGroup(b []byte, id int64, name string) []byte {
 
 // AppendMachineHead appends the properties of m before its device group.
 func AppendMachineHead(b []byte, m *openatp.Machine) []byte {
-	b = append(b, `{"id":`...)
-	b = AppendString(b, m.ID)
-	b = append(b, `,"computerDnsName":`...)
-	b = AppendStringPtr(b, m.ComputerDNSName)
-	b = append(b, `,"firstSeen":`...)
-	b = AppendTime(b, m.FirstSeen)
-	b = append(b, `,"lastSeen":`...)
-	b = AppendTime(b, m.LastSeen)
-	b = append(b, `,"osPlatform":`...)
-	b = AppendStringPtr(b, m.OSPlatform)
-	b = append(b, `,"osVersion":`...)
-	b = AppendStringPtr(b, m.OSVersion)
-	b = append(b, `,"osProcessor":`...)
-	b = AppendStringPtr(b, m.OSProcessor)
-	b = append(b, `,"version":`...)
-	b = AppendStringPtr(b, m.Version)
-	b = append(b, `,"lastIpAddress":`...)
-	b = AppendStringPtr(b, m.LastIPAddress)
-	b = append(b, `,"lastExternalIpAddress":`...)
-	b = AppendStringPtr(b, m.LastExternalIPAddress)
-	b = append(b, `,"agentVersion":`...)
-	b = AppendStringPtr(b, m.AgentVersion)
-	b = append(b, `,"osBuild":`...)
-	if m.OSBuild == nil {
-		b = append(b, "null"...)
-	} else {
-		b = strconv.AppendInt(b, *m.OSBuild, 10)
-	}
-	b = append(b, `,"healthStatus":`...)
-	b = AppendStringPtr(b, m.HealthStatus)
-	b = append(b, `,"onboardingStatus":`...)
-	b = AppendStringPtr(b, m.OnboardingStatus)
-	return b
+	w := writer{b: b}
+	w.machineHead(m)
+	return w.b
 }
 
 // AppendMachineTail appends the properties of m after its device group.
 func AppendMachineTail(b []byte, m *openatp.Machine) []byte {
-	b = append(b, `,"riskScore":`...)
-	b = AppendStringPtr(b, m.RiskScore)
-	b = append(b, `,"exposureLevel":`...)
-	b = AppendStringPtr(b, m.ExposureLevel)
-	b = append(b, `,"isAadJoined":`...)
+	w := writer{b: b}
+	w.machineTail(m)
+	return w.b
+}
+
+// CompactMachine appends to dst what Compact makes of m's head
+// (AppendMachineHead) followed by what it makes of m's tail
+// (AppendMachineTail), in one pass, without writing the JSON first; cut
+// is where the tail's records start.
+func CompactMachine(dst []byte, m *openatp.Machine) (b []byte, cut int) {
+	w := writer{b: dst, compact: true, open: -1}
+	w.machineHead(m)
+	w.end()
+	cut = len(w.b)
+	w.machineTail(m)
+	w.end()
+	return w.b, cut
+}
+
+// machineTokens are the compact tokens that start the Machine properties
+// (MID…), and ipTokens those of an entry of ipAddresses.
+var machineTokens, ipTokens = func() (mt [machineProps]byte, it [4]byte) {
+	for p, n := range MachineProperties {
+		lead := ","
+		switch p {
+		case MID:
+			lead = "{"
+		case MDeviceValue, MOSArchitecture: // after the machineTags and ipAddresses arrays
+			lead = "],"
+		}
+		mt[p] = tokenOf(lead + `"` + n + `":`)
+	}
+	for p, n := range IPAddressProperties {
+		lead := ","
+		if p == 0 {
+			lead = "{"
+		}
+		it[p] = tokenOf(lead + `"` + n + `":`)
+	}
+	return mt, it
+}()
+
+func (w *writer) machineHead(m *openatp.Machine) {
+	t := &machineTokens
+	w.name(t[MID])
+	w.b = AppendString(w.b, m.ID)
+	w.name(t[MComputerDNSName])
+	w.b = AppendStringPtr(w.b, m.ComputerDNSName)
+	w.name(t[MFirstSeen])
+	w.b = AppendTime(w.b, m.FirstSeen)
+	w.name(t[MLastSeen])
+	w.b = AppendTime(w.b, m.LastSeen)
+	w.name(t[MOSPlatform])
+	w.b = AppendStringPtr(w.b, m.OSPlatform)
+	w.name(t[MOSVersion])
+	w.b = AppendStringPtr(w.b, m.OSVersion)
+	w.name(t[MOSProcessor])
+	w.b = AppendStringPtr(w.b, m.OSProcessor)
+	w.name(t[MVersion])
+	w.b = AppendStringPtr(w.b, m.Version)
+	w.name(t[MLastIPAddress])
+	w.b = AppendStringPtr(w.b, m.LastIPAddress)
+	w.name(t[MLastExternalIPAddress])
+	w.b = AppendStringPtr(w.b, m.LastExternalIPAddress)
+	w.name(t[MAgentVersion])
+	w.b = AppendStringPtr(w.b, m.AgentVersion)
+	w.name(t[MOSBuild])
+	if m.OSBuild == nil {
+		w.b = append(w.b, "null"...)
+	} else {
+		w.b = strconv.AppendInt(w.b, *m.OSBuild, 10)
+	}
+	w.name(t[MHealthStatus])
+	w.b = AppendStringPtr(w.b, m.HealthStatus)
+	w.name(t[MOnboardingStatus])
+	w.b = AppendStringPtr(w.b, m.OnboardingStatus)
+}
+
+func (w *writer) machineTail(m *openatp.Machine) {
+	t := &machineTokens
+	w.name(t[MRiskScore])
+	w.b = AppendStringPtr(w.b, m.RiskScore)
+	w.name(t[MExposureLevel])
+	w.b = AppendStringPtr(w.b, m.ExposureLevel)
+	w.name(t[MIsAADJoined])
 	switch {
 	case m.IsAADJoined == nil:
-		b = append(b, "null"...)
+		w.b = append(w.b, "null"...)
 	case *m.IsAADJoined:
-		b = append(b, "true"...)
+		w.b = append(w.b, "true"...)
 	default:
-		b = append(b, "false"...)
+		w.b = append(w.b, "false"...)
 	}
-	b = append(b, `,"aadDeviceId":`...)
-	b = AppendStringPtr(b, m.AADDeviceID)
-	b = append(b, `,"machineTags":[`...)
-	for i, t := range m.MachineTags {
+	w.name(t[MAADDeviceID])
+	w.b = AppendStringPtr(w.b, m.AADDeviceID)
+	w.name(t[MMachineTags])
+	w.b = append(w.b, '[')
+	for i, tag := range m.MachineTags {
 		if i > 0 {
-			b = append(b, ',')
+			w.b = append(w.b, ',')
 		}
-		b = AppendString(b, t)
+		w.b = AppendString(w.b, tag)
 	}
-	b = append(b, `],"deviceValue":`...)
-	b = AppendStringPtr(b, m.DeviceValue)
-	b = append(b, `,"ipAddresses":[`...)
+	w.name(t[MDeviceValue]) // "],…": closes the tags
+	w.b = AppendStringPtr(w.b, m.DeviceValue)
+	w.name(t[MIPAddresses])
+	w.b = append(w.b, '[')
 	for i := range m.IPAddresses {
 		a := &m.IPAddresses[i]
 		if i > 0 {
-			b = append(b, ',')
+			w.b = append(w.b, ',')
 		}
-		b = append(b, `{"ipAddress":`...)
-		b = AppendString(b, a.IPAddress)
-		b = append(b, `,"macAddress":`...)
-		b = AppendStringPtr(b, a.MACAddress)
-		b = append(b, `,"type":`...)
-		b = AppendStringPtr(b, a.Type)
-		b = append(b, `,"operationalStatus":`...)
-		b = AppendStringPtr(b, a.OperationalStatus)
-		b = append(b, '}')
+		w.name(ipTokens[0])
+		w.b = AppendString(w.b, a.IPAddress)
+		w.name(ipTokens[1])
+		w.b = AppendStringPtr(w.b, a.MACAddress)
+		w.name(ipTokens[2])
+		w.b = AppendStringPtr(w.b, a.Type)
+		w.name(ipTokens[3])
+		w.b = AppendStringPtr(w.b, a.OperationalStatus)
+		w.b = append(w.b, '}')
 	}
-	b = append(b, `],"osArchitecture":`...)
-	b = AppendStringPtr(b, m.OSArchitecture)
-	return append(b, '}')
+	w.name(t[MOSArchitecture]) // "],…": closes the addresses
+	w.b = AppendStringPtr(w.b, m.OSArchitecture)
+	w.b = append(w.b, '}')
 }
 
 // AppendTime appends t in the documented timestamp form, or null.
