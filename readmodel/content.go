@@ -202,8 +202,8 @@ func (c *content) encode(m *openatp.Machine, buf *[]byte) (machineSlot, error) {
 	if _, err := hex.Decode(s.id[:], []byte(m.ID)); err != nil || len(m.ID) != 40 {
 		return s, openatp.Errorf(openatp.Internal, "store returned a malformed machine id %q", m.ID)
 	}
-	b, cut := wire.CompactMachine((*buf)[:0], m)
-	s.cut, s.size = uint32(cut), uint32(wire.ExpandedLen(b))
+	b, cut, size := wire.CompactMachine((*buf)[:0], m)
+	s.cut, s.size = uint32(cut), uint32(size)
 	var err error
 	if s.json, err = c.arena.add(b); err != nil {
 		return s, openatp.Errorf(openatp.Unavailable, "cannot map memory for the index: %v", err)

@@ -90,6 +90,9 @@ type writer struct {
 	b       []byte
 	compact bool
 	open    int // compact: the index in b of the open record's length byte; -1 for none
+	// compact: what the JSON has more than the records written (its
+	// names, less the records' token and length bytes)
+	expand int
 }
 
 // name writes the property name of token t, with the punctuation around
@@ -102,6 +105,7 @@ func (w *writer) name(t byte) {
 	w.end()
 	w.b = append(w.b, t, 0)
 	w.open = len(w.b) - 1
+	w.expand += len(compactTokens[t]) - 2
 }
 
 // end closes the open record, if any, writing the length of its segment:
@@ -120,6 +124,7 @@ func (w *writer) end() {
 	var l [binary.MaxVarintLen64]byte
 	k := binary.PutUvarint(l[:], uint64(n))
 	seg := len(w.b) - n
+	w.expand -= k - 1
 	w.b = append(w.b, l[:k-1]...)
 	copy(w.b[seg+k-1:], w.b[seg:seg+n])
 	copy(w.b[seg-1:], l[:k])

@@ -76,9 +76,10 @@ func TestCompactMachine(t *testing.T) {
 	for i, m := range ms {
 		head := wire.Compact(nil, wire.AppendMachineHead(nil, &m))
 		want := wire.Compact(head, wire.AppendMachineTail(nil, &m))
-		got, cut := wire.CompactMachine([]byte("prefix"), &m)
-		if !bytes.Equal(got[6:], want) || cut != 6+len(head) {
-			t.Fatalf("machine %d: CompactMachine = %q, cut %d; want %q, cut %d", i, got[6:], cut-6, want, len(head))
+		size := len(wire.AppendMachineHead(nil, &m)) + len(wire.AppendMachineTail(nil, &m))
+		got, cut, n := wire.CompactMachine([]byte("prefix"), &m)
+		if !bytes.Equal(got[6:], want) || cut != 6+len(head) || n != size {
+			t.Fatalf("machine %d: CompactMachine = %q, cut %d, size %d; want %q, cut %d, size %d", i, got[6:], cut-6, n, want, len(head), size)
 		}
 	}
 }

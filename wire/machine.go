@@ -49,16 +49,17 @@ func AppendMachineTail(b []byte, m *openatp.Machine) []byte {
 
 // CompactMachine appends to dst what Compact makes of m's head
 // (AppendMachineHead) followed by what it makes of m's tail
-// (AppendMachineTail), in one pass, without writing the JSON first; cut
-// is where the tail's records start.
-func CompactMachine(dst []byte, m *openatp.Machine) (b []byte, cut int) {
+// (AppendMachineTail), in one pass, without writing the JSON first. cut
+// is where the tail's records start, and size the length of the JSON
+// (head and tail).
+func CompactMachine(dst []byte, m *openatp.Machine) (b []byte, cut, size int) {
 	w := writer{b: dst, compact: true, open: -1}
 	w.machineHead(m)
 	w.end()
 	cut = len(w.b)
 	w.machineTail(m)
 	w.end()
-	return w.b, cut
+	return w.b, cut, len(w.b) - len(dst) + w.expand
 }
 
 // machineTokens are the compact tokens that start the Machine properties
