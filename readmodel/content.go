@@ -130,35 +130,36 @@ func buildContent(ctx context.Context, store openatp.Store, tenantID string) (*c
 	if err != nil {
 		return nil, err
 	}
-	c.sortOrder()
-	for i := 1; i < len(c.order); i++ {
-		if c.compareSlots(c.order[i-1], c.order[i]) == 0 {
-			return nil, openatp.Errorf(openatp.Internal, "the store listed machine %x twice", c.slots.at(c.order[i]).id)
-		}
+	if err := c.sortOrder(); err != nil {
+		return nil, err
 	}
 	// Each user's machines in id order: sorted by rank (a machine's place
 	// in c.order), plain integers, rather than by comparing ids, which
 	// would read a slot of a million at random for every comparison.
 	rank := make([]uint32, c.slots.len())
-	for r, s := range c.order {
-		rank[s] = uint32(r)
-	}
-	for _, sh := range c.users.shards {
-		for _, list := range sh {
-			for i := range list {
-				l := list[i].slots
-				for k, s := range l {
-					l[k] = rank[s]
+	parallel(split(len(c.order), partMin), func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			rank[c.order[r]] = uint32(r)
+		}
+	})
+	parallel(split(userShards, 1), func(lo, hi int) {
+		for _, sh := range c.users.shards[lo:hi] {
+			for _, list := range sh {
+				for i := range list {
+					l := list[i].slots
+					for k, s := range l {
+						l[k] = rank[s]
+					}
+					slices.Sort(l)
+					l = slices.Compact(l)
+					for k, r := range l {
+						l[k] = c.order[r]
+					}
+					list[i].slots = l
 				}
-				slices.Sort(l)
-				l = slices.Compact(l)
-				for k, r := range l {
-					l[k] = c.order[r]
-				}
-				list[i].slots = l
 			}
 		}
-	}
+	})
 	if err := c.resolveAlerts(); err != nil {
 		return nil, err
 	}
@@ -166,33 +167,39 @@ func buildContent(ctx context.Context, store openatp.Store, tenantID string) (*c
 	return c, nil
 }
 
-// sortOrder sorts c.order by machine id: by the ids' first 8 bytes, a
-// sort of plain keys held beside their slots, then by whole ids among
-// equal keys (rare: ids are hashes). Comparing whole ids would read a slot
-// of a million at random for every comparison.
-func (c *content) sortOrder() {
+// sortOrder sorts c.order by machine id, in parts (one per processor)
+// merged after: by the ids' first 8 bytes, a sort of plain keys held
+// beside their slots, then by whole ids among equal keys (rare: ids are
+// hashes). Comparing whole ids would read a slot of a million at random
+// for every comparison. Internal if an id is there twice.
+func (c *content) sortOrder() error {
 	type keyed struct {
 		key  uint64
 		slot uint32
 	}
-	ks := make([]keyed, len(c.order))
-	for i, s := range c.order {
-		ks[i] = keyed{binary.BigEndian.Uint64(c.slots.at(s).id[:8]), s}
-	}
-	slices.SortFunc(ks, func(a, b keyed) int { return cmp.Compare(a.key, b.key) })
-	for i := 0; i < len(ks); {
-		j := i + 1
-		for j < len(ks) && ks[j].key == ks[i].key {
-			j++
+	byID := func(a, b keyed) int {
+		if r := cmp.Compare(a.key, b.key); r != 0 {
+			return r
 		}
-		if j-i > 1 {
-			slices.SortFunc(ks[i:j], func(a, b keyed) int { return c.compareSlots(a.slot, b.slot) })
-		}
-		i = j
+		return c.compareSlots(a.slot, b.slot)
 	}
+	ks, tmp := make([]keyed, len(c.order)), make([]keyed, len(c.order))
+	bounds := split(len(ks), partMin)
+	parallel(bounds, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			s := c.order[i]
+			ks[i] = keyed{binary.BigEndian.Uint64(c.slots.at(s).id[:8]), s}
+		}
+		slices.SortFunc(ks[lo:hi], byID)
+	})
+	ks = mergeRuns(ks, tmp, bounds, byID)
 	for i := range ks {
+		if i > 0 && ks[i].key == ks[i-1].key && c.compareSlots(ks[i].slot, ks[i-1].slot) == 0 {
+			return openatp.Errorf(openatp.Internal, "the store listed machine %x twice", c.slots.at(ks[i].slot).id)
+		}
 		c.order[i] = ks[i].slot
 	}
+	return nil
 }
 
 // encode appends m's JSON, compacted (wire.CompactMachine), to the arena

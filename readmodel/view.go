@@ -45,14 +45,13 @@ func newView(c *content, rbac *RBAC, dataVersion uint64, group pages[uint16]) *V
 // assignGroups returns the device group of every slot of c under rbac,
 // reusing old for the slots not in changed (when old is not nil).
 func assignGroups(c *content, rbac *RBAC, old *pages[uint16], changed []uint32) pages[uint16] {
-	var tags []string // scratch
-	match := func(s *machineSlot) uint16 {
+	match := func(s *machineSlot, tags *[]string) uint16 {
 		if !s.alive {
 			return 0
 		}
 		ss := c.strings(s)
-		m := openatp.Machine{ComputerDNSName: &ss.name, OSPlatform: &ss.os, MachineTags: ss.appendTags(tags[:0])}
-		tags = m.MachineTags
+		m := openatp.Machine{ComputerDNSName: &ss.name, OSPlatform: &ss.os, MachineTags: ss.appendTags((*tags)[:0])}
+		*tags = m.MachineTags
 		for gi := range rbac.groups {
 			if gi+1 > 65535 {
 				break
@@ -64,16 +63,26 @@ func assignGroups(c *content, rbac *RBAC, old *pages[uint16], changed []uint32) 
 		return 0
 	}
 	if old != nil {
+		var tags []string // scratch
 		ed := old.edit()
 		for _, s := range changed {
-			ed.set(s, match(c.slots.at(s)))
+			ed.set(s, match(c.slots.at(s), &tags))
 		}
 		return ed.done()
 	}
-	var p pages[uint16]
-	for i := range c.slots.len() {
-		p.appendValue(match(c.slots.at(uint32(i))))
-	}
+	// A build: the whole array, a range of pages per processor.
+	n := c.slots.len()
+	p := pages[uint16]{table: make([]*[pageLen]uint16, (n+pageLen-1)/pageLen), n: n}
+	parallel(split(len(p.table), partMin/pageLen), func(lo, hi int) {
+		var tags []string
+		for pi := lo; pi < hi; pi++ {
+			page := new([pageLen]uint16)
+			for i := range min(pageLen, n-pi*pageLen) {
+				page[i] = match(c.slots.at(uint32(pi*pageLen+i)), &tags)
+			}
+			p.table[pi] = page
+		}
+	})
 	return p
 }
 
