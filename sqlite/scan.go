@@ -7,6 +7,7 @@ import (
 	"errors"
 	"github.com/openatp/openatp/internal/storeutil"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -56,7 +57,7 @@ func (db *DB) ScanTenant(ctx context.Context, tenantID string, machine func(open
 	}
 	// "+m.tenant_seq" keeps SQLite from the (tenant_seq, id) index: rows
 	// come in seq order, each read once.
-	rows, err := tx.QueryContext(ctx, "SELECT m.seq, "+packedColumns+" FROM machines m WHERE +m.tenant_seq = ?", tseq)
+	rows, err := tx.QueryContext(ctx, "SELECT "+packedColumn+" FROM machines m WHERE +m.tenant_seq = ?", tseq)
 	if err != nil {
 		return storeError(err, "cannot read machines")
 	}
@@ -288,20 +289,23 @@ func (p *positions) list(s string) ([]uint32, error) {
 	return out, nil
 }
 
-// packedColumns are the columns of a machine as ScanTenant reads them:
-// the short texts packed into one (packedTexts), which costs SQLite a
-// little and saves the driver most of its work per column (a type check,
-// a copy and a lock each) and Go an allocation per value. Each value is
-// "=" and the text, or "" for NULL, joined by US (0x1f); a row whose
-// values hold that character splits into too many parts and is read
-// again unpacked.
-var packedColumns = func() string {
-	parts := make([]string, len(packedTexts))
-	for i, c := range packedTexts {
+// packedColumn is a machine row as ScanTenant reads it: every column
+// packed into one text, which costs SQLite a little and saves the driver
+// most of its work per column (a type check, a copy, an allocation and
+// two or three calls under the connection's lock each) and database/sql
+// its conversion per column. Each value is "=" and the value as text, or
+// "" for NULL, joined by US (0x1f); a row whose values hold that
+// character splits into too many parts and is read again unpacked. The
+// seq comes first: it always reads.
+var packedColumn = func() string {
+	parts := make([]string, len(packedNumbers)+len(packedTexts))
+	for i, c := range append(packedNumbers[:], packedTexts[:]...) {
 		parts[i] = "ifnull('='||m." + c + ", '')"
 	}
-	return "m.id, m.first_seen, m.last_seen, m.os_build, m.is_aad_joined, m.machine_tags, m.ip_addresses, concat_ws(char(31), " + strings.Join(parts, ", ") + ")"
+	return "concat_ws(char(31), " + strings.Join(parts, ", ") + ")"
 }()
+
+var packedNumbers = [...]string{"seq", "id", "first_seen", "last_seen", "os_build", "is_aad_joined", "machine_tags", "ip_addresses"}
 
 var packedTexts = [...]string{"computer_dns_name", "os_platform", "os_version", "os_processor", "version", "last_ip_address",
 	"last_external_ip_address", "agent_version", "health_status", "onboarding_status", "risk_score", "exposure_level",
@@ -310,68 +314,85 @@ var packedTexts = [...]string{"computer_dns_name", "os_platform", "os_version", 
 var errUnpacked = errors.New("a packed value holds the separator")
 
 type packedScanner struct {
-	seq                int64
-	first, last, build sql.NullInt64
-	aad                sql.NullBool
-	tags, ips          sql.RawBytes // the driver's memory, decoded before the next row
-	packed             string
-	dest               []any
+	packed string
 }
 
-// scan reads a row of seq and packedColumns. errUnpacked (with the seq)
-// when the packed values do not split as they should.
+// scan reads a row of packedColumn: its seq and machine. errUnpacked
+// (with the seq) when the packed values do not split as they should.
 func (s *packedScanner) scan(rows *sql.Rows) (int64, openatp.Machine, error) {
 	var m openatp.Machine
-	if s.dest == nil {
-		s.dest = []any{&s.seq, nil, &s.first, &s.last, &s.build, &s.aad, &s.tags, &s.ips, &s.packed}
-	}
-	s.dest[1] = &m.ID
-	if err := rows.Scan(s.dest...); err != nil {
+	if err := rows.Scan(&s.packed); err != nil {
 		return 0, m, err
 	}
-	// One allocation holds every value (substrings of the packed text)
-	// and both times.
-	block := new(struct {
-		v [len(packedTexts)]string
-		t [2]time.Time
-	})
-	rest := s.packed
-	for i := range block.v {
+	const nn = len(packedNumbers)
+	var parts [nn + len(packedTexts)]string
+	n, ok := 0, true
+	for rest := s.packed; ; n++ {
 		part, more, found := strings.Cut(rest, "\x1f")
-		if found != (i < len(block.v)-1) || part != "" && part[0] != '=' {
-			return s.seq, m, errUnpacked
+		if n < len(parts) {
+			parts[n] = part
+			ok = ok && (part == "" || part[0] == '=')
 		}
-		block.v[i], rest = part, more
+		if !found {
+			n++
+			break
+		}
+		rest = more
 	}
+	seq, err := strconv.ParseInt(strings.TrimPrefix(parts[0], "="), 10, 64)
+	if err != nil {
+		return 0, m, internal(err, "a machine row without its seq")
+	}
+	if !ok || n != len(parts) || parts[1] == "" || parts[6] == "" || parts[7] == "" {
+		return seq, m, errUnpacked
+	}
+	// One allocation holds every optional value (parts of the packed
+	// text, which is the only copy of the row).
+	block := new(struct {
+		v     [len(packedTexts)]string
+		t     [2]time.Time
+		build int64
+		aad   bool
+	})
+	m.ID = parts[1][1:]
 	texts := [...]**string{&m.ComputerDNSName, &m.OSPlatform, &m.OSVersion, &m.OSProcessor, &m.Version, &m.LastIPAddress,
 		&m.LastExternalIPAddress, &m.AgentVersion, &m.HealthStatus, &m.OnboardingStatus, &m.RiskScore, &m.ExposureLevel,
 		&m.AADDeviceID, &m.DeviceValue, &m.OSArchitecture}
 	for i, f := range texts {
-		if v := block.v[i]; v != "" {
+		if v := parts[nn+i]; v != "" {
 			block.v[i] = v[1:]
 			*f = &block.v[i]
 		}
 	}
-	if s.first.Valid {
-		block.t[0] = storeutil.FromNanos(s.first.Int64)
-		m.FirstSeen = &block.t[0]
+	// A number that does not read as one is read again unpacked, which
+	// says what is wrong with it.
+	for i, t := range [...]**time.Time{&m.FirstSeen, &m.LastSeen} {
+		if v := parts[2+i]; v != "" {
+			ns, err := strconv.ParseInt(v[1:], 10, 64)
+			if err != nil {
+				return seq, m, errUnpacked
+			}
+			block.t[i] = storeutil.FromNanos(ns)
+			*t = &block.t[i]
+		}
 	}
-	if s.last.Valid {
-		block.t[1] = storeutil.FromNanos(s.last.Int64)
-		m.LastSeen = &block.t[1]
+	if v := parts[4]; v != "" {
+		if block.build, err = strconv.ParseInt(v[1:], 10, 64); err != nil {
+			return seq, m, errUnpacked
+		}
+		m.OSBuild = &block.build
 	}
-	if s.build.Valid {
-		m.OSBuild = openatp.Ptr(s.build.Int64)
+	if v := parts[5]; v != "" {
+		if block.aad, err = strconv.ParseBool(v[1:]); err != nil {
+			return seq, m, errUnpacked
+		}
+		m.IsAADJoined = &block.aad
 	}
-	if s.aad.Valid {
-		m.IsAADJoined = openatp.Ptr(s.aad.Bool)
+	if m.MachineTags, err = storeutil.DecodeTags(parts[6][1:]); err != nil {
+		return seq, m, internal(err, "bad machine_tags of machine "+m.ID)
 	}
-	var err error
-	if m.MachineTags, err = storeutil.DecodeTags(s.tags); err != nil {
-		return s.seq, m, internal(err, "bad machine_tags of machine "+m.ID)
+	if m.IPAddresses, err = storeutil.DecodeIPAddresses(parts[7][1:]); err != nil {
+		return seq, m, internal(err, "bad ip_addresses of machine "+m.ID)
 	}
-	if m.IPAddresses, err = storeutil.DecodeIPAddresses(s.ips); err != nil {
-		return s.seq, m, internal(err, "bad ip_addresses of machine "+m.ID)
-	}
-	return s.seq, m, nil
+	return seq, m, nil
 }

@@ -14,12 +14,12 @@ import (
 // is always json.Unmarshal's.
 
 // DecodeTags decodes a stored JSON list of tags as json.Unmarshal does.
-func DecodeTags(data []byte) ([]string, error) {
-	if v, ok := fastTags(data); ok {
+func DecodeTags[T string | []byte](data T) ([]string, error) {
+	if v, ok := fastTags(string(data)); ok {
 		return v, nil
 	}
 	var v []string
-	if err := json.Unmarshal(data, &v); err != nil {
+	if err := json.Unmarshal([]byte(data), &v); err != nil {
 		return nil, err
 	}
 	return v, nil
@@ -27,20 +27,21 @@ func DecodeTags(data []byte) ([]string, error) {
 
 // DecodeIPAddresses decodes a stored JSON list of IP addresses as
 // json.Unmarshal does.
-func DecodeIPAddresses(data []byte) ([]openatp.IPAddress, error) {
-	if v, ok := fastIPs(data); ok {
+func DecodeIPAddresses[T string | []byte](data T) ([]openatp.IPAddress, error) {
+	if v, ok := fastIPs(string(data)); ok {
 		return v, nil
 	}
 	var v []openatp.IPAddress
-	if err := json.Unmarshal(data, &v); err != nil {
+	if err := json.Unmarshal([]byte(data), &v); err != nil {
 		return nil, err
 	}
 	return v, nil
 }
 
 // scanner reads the layout encoding/json writes; ok turns false at the
-// first byte it does not expect. It reads a string copy of the data, made
-// once: the strings it returns are parts of it, not an allocation each.
+// first byte it does not expect. It reads the data as one string (a copy
+// made once of a []byte, the caller's own string): the strings it returns
+// are parts of it, not an allocation each.
 type scanner struct {
 	b  string
 	ok bool
@@ -92,8 +93,8 @@ func (s *scanner) optStr(at *string) *string {
 	return at
 }
 
-func fastTags(data []byte) ([]string, bool) {
-	s := scanner{b: string(data), ok: true}
+func fastTags(data string) ([]string, bool) {
+	s := scanner{b: data, ok: true}
 	if s.lit("null") {
 		return nil, len(s.b) == 0
 	}
@@ -114,8 +115,8 @@ func fastTags(data []byte) ([]string, bool) {
 	return v, ok
 }
 
-func fastIPs(data []byte) ([]openatp.IPAddress, bool) {
-	s := scanner{b: string(data), ok: true}
+func fastIPs(data string) ([]openatp.IPAddress, bool) {
+	s := scanner{b: data, ok: true}
 	if s.lit("null") {
 		return nil, len(s.b) == 0
 	}
