@@ -86,7 +86,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	db.wdb.SetMaxIdleConns(1)
 	db.wdb.SetConnMaxIdleTime(0)
 	db.wdb.SetConnMaxLifetime(0)
-	if err := db.migrate(ctx); err != nil {
+	if err := db.migrateRetrying(ctx); err != nil {
 		db.wdb.Close()
 		return nil, err
 	}
@@ -222,6 +222,24 @@ func (db *DB) DataVersion(ctx context.Context) (uint64, error) {
 // schema_migrations, in name order, in one IMMEDIATE transaction: a second
 // process opening the same new file waits for the first and then finds
 // nothing left to do.
+// migrateRetrying runs migrate, again while it finds the database busy:
+// several processes opening a new file at once find it changing to WAL,
+// which SQLite answers with SQLITE_BUSY at once rather than through the
+// busy timeout (TestConcurrentOpen saw it in about 2 % of its runs).
+func (db *DB) migrateRetrying(ctx context.Context) error {
+	for attempt := 1; ; attempt++ {
+		err := db.migrate(ctx)
+		if err == nil || !isBusy(err) || attempt == 50 {
+			return err
+		}
+		select {
+		case <-time.After(time.Duration(attempt) * 5 * time.Millisecond):
+		case <-ctx.Done():
+			return err
+		}
+	}
+}
+
 func (db *DB) migrate(ctx context.Context) error {
 	names, err := fs.Glob(migrations, "migrations/*.sql")
 	if err != nil {
