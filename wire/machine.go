@@ -85,48 +85,42 @@ var machineTokens, ipTokens = func() (mt [machineProps]byte, it [4]byte) {
 	return mt, it
 }()
 
+// optString writes the property of token t, a string or null.
+func (w *writer) optString(t byte, s *string) {
+	w.name(t)
+	w.b = AppendStringPtr(w.b, s)
+}
+
 func (w *writer) machineHead(m *openatp.Machine) {
 	t := &machineTokens
 	w.name(t[MID])
 	w.b = AppendString(w.b, m.ID)
-	w.name(t[MComputerDNSName])
-	w.b = AppendStringPtr(w.b, m.ComputerDNSName)
+	w.optString(t[MComputerDNSName], m.ComputerDNSName)
 	w.name(t[MFirstSeen])
 	w.b = AppendTime(w.b, m.FirstSeen)
 	w.name(t[MLastSeen])
 	w.b = AppendTime(w.b, m.LastSeen)
-	w.name(t[MOSPlatform])
-	w.b = AppendStringPtr(w.b, m.OSPlatform)
-	w.name(t[MOSVersion])
-	w.b = AppendStringPtr(w.b, m.OSVersion)
-	w.name(t[MOSProcessor])
-	w.b = AppendStringPtr(w.b, m.OSProcessor)
-	w.name(t[MVersion])
-	w.b = AppendStringPtr(w.b, m.Version)
-	w.name(t[MLastIPAddress])
-	w.b = AppendStringPtr(w.b, m.LastIPAddress)
-	w.name(t[MLastExternalIPAddress])
-	w.b = AppendStringPtr(w.b, m.LastExternalIPAddress)
-	w.name(t[MAgentVersion])
-	w.b = AppendStringPtr(w.b, m.AgentVersion)
+	w.optString(t[MOSPlatform], m.OSPlatform)
+	w.optString(t[MOSVersion], m.OSVersion)
+	w.optString(t[MOSProcessor], m.OSProcessor)
+	w.optString(t[MVersion], m.Version)
+	w.optString(t[MLastIPAddress], m.LastIPAddress)
+	w.optString(t[MLastExternalIPAddress], m.LastExternalIPAddress)
+	w.optString(t[MAgentVersion], m.AgentVersion)
 	w.name(t[MOSBuild])
 	if m.OSBuild == nil {
 		w.b = append(w.b, "null"...)
 	} else {
 		w.b = strconv.AppendInt(w.b, *m.OSBuild, 10)
 	}
-	w.name(t[MHealthStatus])
-	w.b = AppendStringPtr(w.b, m.HealthStatus)
-	w.name(t[MOnboardingStatus])
-	w.b = AppendStringPtr(w.b, m.OnboardingStatus)
+	w.optString(t[MHealthStatus], m.HealthStatus)
+	w.optString(t[MOnboardingStatus], m.OnboardingStatus)
 }
 
 func (w *writer) machineTail(m *openatp.Machine) {
 	t := &machineTokens
-	w.name(t[MRiskScore])
-	w.b = AppendStringPtr(w.b, m.RiskScore)
-	w.name(t[MExposureLevel])
-	w.b = AppendStringPtr(w.b, m.ExposureLevel)
+	w.optString(t[MRiskScore], m.RiskScore)
+	w.optString(t[MExposureLevel], m.ExposureLevel)
 	w.name(t[MIsAADJoined])
 	switch {
 	case m.IsAADJoined == nil:
@@ -136,8 +130,7 @@ func (w *writer) machineTail(m *openatp.Machine) {
 	default:
 		w.b = append(w.b, "false"...)
 	}
-	w.name(t[MAADDeviceID])
-	w.b = AppendStringPtr(w.b, m.AADDeviceID)
+	w.optString(t[MAADDeviceID], m.AADDeviceID)
 	w.name(t[MMachineTags])
 	w.b = append(w.b, '[')
 	for i, tag := range m.MachineTags {
@@ -146,8 +139,7 @@ func (w *writer) machineTail(m *openatp.Machine) {
 		}
 		w.b = AppendString(w.b, tag)
 	}
-	w.name(t[MDeviceValue]) // "],…": closes the tags
-	w.b = AppendStringPtr(w.b, m.DeviceValue)
+	w.optString(t[MDeviceValue], m.DeviceValue) // "],…": closes the tags
 	w.name(t[MIPAddresses])
 	w.b = append(w.b, '[')
 	for i := range m.IPAddresses {
@@ -157,16 +149,12 @@ func (w *writer) machineTail(m *openatp.Machine) {
 		}
 		w.name(ipTokens[0])
 		w.b = AppendString(w.b, a.IPAddress)
-		w.name(ipTokens[1])
-		w.b = AppendStringPtr(w.b, a.MACAddress)
-		w.name(ipTokens[2])
-		w.b = AppendStringPtr(w.b, a.Type)
-		w.name(ipTokens[3])
-		w.b = AppendStringPtr(w.b, a.OperationalStatus)
+		w.optString(ipTokens[1], a.MACAddress)
+		w.optString(ipTokens[2], a.Type)
+		w.optString(ipTokens[3], a.OperationalStatus)
 		w.b = append(w.b, '}')
 	}
-	w.name(t[MOSArchitecture]) // "],…": closes the addresses
-	w.b = AppendStringPtr(w.b, m.OSArchitecture)
+	w.optString(t[MOSArchitecture], m.OSArchitecture) // "],…": closes the addresses
 	w.b = append(w.b, '}')
 }
 
