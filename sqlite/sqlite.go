@@ -218,10 +218,6 @@ func (db *DB) DataVersion(ctx context.Context) (uint64, error) {
 	return v, nil
 }
 
-// migrate applies the embedded migrations not yet recorded in
-// schema_migrations, in name order, in one IMMEDIATE transaction: a second
-// process opening the same new file waits for the first and then finds
-// nothing left to do.
 // migrateRetrying runs migrate, again while it finds the database busy:
 // several processes opening a new file at once find it changing to WAL,
 // which SQLite answers with SQLITE_BUSY at once rather than through the
@@ -240,6 +236,10 @@ func (db *DB) migrateRetrying(ctx context.Context) error {
 	}
 }
 
+// migrate applies the embedded migrations not yet recorded in
+// schema_migrations, in name order, in one IMMEDIATE transaction: a second
+// process opening the same new file waits for the first and then finds
+// nothing left to do.
 func (db *DB) migrate(ctx context.Context) error {
 	names, err := fs.Glob(migrations, "migrations/*.sql")
 	if err != nil {
