@@ -298,14 +298,16 @@ func (p *positions) list(s string) ([]uint32, error) {
 // character splits into too many parts and is read again unpacked. The
 // seq comes first: it always reads.
 var packedColumn = func() string {
-	parts := make([]string, len(packedNumbers)+len(packedTexts))
-	for i, c := range append(packedNumbers[:], packedTexts[:]...) {
+	parts := make([]string, len(packedHead)+len(packedTexts))
+	for i, c := range append(packedHead[:], packedTexts[:]...) {
 		parts[i] = "ifnull('='||m." + c + ", '')"
 	}
 	return "concat_ws(char(31), " + strings.Join(parts, ", ") + ")"
 }()
 
-var packedNumbers = [...]string{"seq", "id", "first_seen", "last_seen", "os_build", "is_aad_joined", "machine_tags", "ip_addresses"}
+// packedHead are the columns before the texts, read by their place in
+// packedScanner.scan: seq, id, the numbers, the tags and the addresses.
+var packedHead = [...]string{"seq", "id", "first_seen", "last_seen", "os_build", "is_aad_joined", "machine_tags", "ip_addresses"}
 
 var packedTexts = [...]string{"computer_dns_name", "os_platform", "os_version", "os_processor", "version", "last_ip_address",
 	"last_external_ip_address", "agent_version", "health_status", "onboarding_status", "risk_score", "exposure_level",
@@ -324,7 +326,7 @@ func (s *packedScanner) scan(rows *sql.Rows) (int64, openatp.Machine, error) {
 	if err := rows.Scan(&s.packed); err != nil {
 		return 0, m, err
 	}
-	const nn = len(packedNumbers)
+	const nn = len(packedHead)
 	var parts [nn + len(packedTexts)]string
 	n, ok := 0, true
 	for rest := s.packed; ; n++ {
