@@ -130,6 +130,15 @@ if [ ! -f "$DATA/seeded" ]; then
   "$OUT/openatp" app create --data "$DATA" --db "$DBARG" --tenant bench.example --name bench --role Machine.Read.All --role Alert.Read.All >"$DATA/app.json"
   touch "$DATA/seeded"
 fi
+# A writer adds users and logons for good: on SQLite it writes to a copy of
+# the seeded tenant, so that every run reads the tenant as seeded (on
+# PostgreSQL the writes stay; re-seed by removing $DATA/seeded).
+SCRATCH=
+if [ -n "$WRITER" ] && [ -z "$DB" ]; then
+  SCRATCH=$OUT/scratch-$$
+  rm -rf "$SCRATCH"; cp -r "$DATA" "$SCRATCH"
+  DATA=$SCRATCH; DBARG=$DATA/openatp.db
+fi
 CLIENT_ID=$(sed -n 's/.*"client_id": "\(.*\)".*/\1/p' "$DATA/app.json")
 TOKEN=$("$OUT/openatp" token --data "$DATA" --db "$DBARG" --tenant bench.example --app "$CLIENT_ID" --base-url "http://127.0.0.1:$PORT")
 "$OUT/benchtool" -db "$DBARG" -tenant bench.example -token "$TOKEN" -users 20000 -route "$ROUTE" -out "$OUT/users.lua"
@@ -147,6 +156,7 @@ cleanup() {
   kill "${SERVERS[@]}" $BASE 2>/dev/null || true
   wait "${SERVERS[@]}" 2>/dev/null || true
   if [ -n "$PGCTL" ]; then as_pg $PGCTL -m fast stop >/dev/null || true; fi
+  if [ -n "$SCRATCH" ]; then rm -rf "$SCRATCH"; fi
 }
 trap cleanup EXIT
 P1=$(sed -n '3p' "$OUT/users.lua" | tr -d ' ",')
