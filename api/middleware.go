@@ -3,12 +3,12 @@ package api
 import (
 	"context"
 	"crypto/rand"
-	"github.com/openatp/openatp/internal/accesslog"
 	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/internal/accesslog"
 	"github.com/openatp/openatp/journal"
 )
 

@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"github.com/openatp/openatp/internal/accesslog"
 	"log/slog"
 	"maps"
 	"net/http"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/fault"
+	"github.com/openatp/openatp/internal/accesslog"
 	"github.com/openatp/openatp/journal"
 	"github.com/openatp/openatp/readmodel"
 )

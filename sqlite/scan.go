@@ -5,13 +5,13 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"errors"
-	"github.com/openatp/openatp/internal/storeutil"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/internal/storeutil"
 )
 
 // ScanTenant streams the whole tenant in the order SQLite reads fastest
