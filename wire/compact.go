@@ -213,20 +213,3 @@ func Expand(dst, src []byte) []byte {
 	}
 	return dst
 }
-
-// ExpandedLen returns the length of Expand's output for src.
-func ExpandedLen(src []byte) int {
-	total := 0
-	for len(src) > 0 {
-		n, k := binary.Uvarint(src[1:])
-		if k <= 0 || uint64(len(src)-1-k) < n {
-			return total
-		}
-		if src[0] != noToken {
-			total += len(compactTokens[src[0]])
-		}
-		total += int(n)
-		src = src[1+k+int(n):]
-	}
-	return total
-}

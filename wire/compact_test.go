@@ -20,9 +20,6 @@ func TestCompactRoundTrip(t *testing.T) {
 		if got := wire.Expand(nil, c); !bytes.Equal(got, full) {
 			t.Errorf("round trip:\n got %s\nwant %s", got, full)
 		}
-		if n := wire.ExpandedLen(c); n != len(full) {
-			t.Errorf("ExpandedLen = %d, want %d", n, len(full))
-		}
 		if len(c)*2 > len(full)+200 {
 			t.Errorf("compact form of %d bytes is %d bytes", len(full), len(c))
 		}
