@@ -4,6 +4,7 @@ import (
 	"io/fs"
 	"path"
 	"testing"
+	"time"
 )
 
 // AppliedMigrations returns the names in db's schema_migrations table.
@@ -36,6 +37,14 @@ func MigrationNames(t *testing.T) []string {
 		names[i] = path.Base(names[i])
 	}
 	return names
+}
+
+// CrossCheckEvery sets the least time between two PRAGMA cross-checks of
+// DataVersion until t ends.
+func CrossCheckEvery(t *testing.T, d time.Duration) {
+	old := crossCheckEvery
+	crossCheckEvery = d
+	t.Cleanup(func() { crossCheckEvery = old })
 }
 
 // ReadsSharedHeader reports whether DataVersion reads the WAL-index header

@@ -4,7 +4,6 @@ package sqlite
 
 import (
 	"os"
-	"runtime"
 	"strconv"
 	"sync/atomic"
 	"syscall"
@@ -22,8 +21,13 @@ const walHeaderSize = 48
 // it, so a hash of it is a data version read without a system call or a
 // lock. SQLite writes the header's second copy, then its first, before a
 // commit returns; a read that races a writer can only look changed.
+//
+// The mapping is owned by reference count: the DB holds one reference from
+// Open until Close (or until it stops trusting the header), every read of
+// the header holds one while it reads, and the last release unmaps it.
 type shmWatch struct {
-	mem []byte
+	mem  []byte
+	refs atomic.Int64
 }
 
 // openShm maps the -shm file of the database at path, through a
@@ -70,11 +74,35 @@ func openShm(path string) *shmWatch {
 			continue
 		}
 		w := &shmWatch{mem: mem}
-		// Unmapped once no DataVersion call can still be reading it.
-		runtime.AddCleanup(w, func(mem []byte) { _ = syscall.Munmap(mem) }, mem)
+		w.refs.Store(1)
 		return w
 	}
 	return nil
+}
+
+// acquire takes a reference for a read of the header: false once the last
+// one was released (the mapping is gone).
+func (s *shmWatch) acquire() bool {
+	for {
+		n := s.refs.Load()
+		if n <= 0 {
+			return false
+		}
+		if s.refs.CompareAndSwap(n, n+1) {
+			return true
+		}
+	}
+}
+
+// release drops a reference; the last one unmaps the header.
+func (s *shmWatch) release() {
+	switch n := s.refs.Add(-1); {
+	case n == 0:
+		_ = syscall.Munmap(s.mem)
+		s.mem = nil
+	case n < 0:
+		panic("sqlite: shared header released more often than acquired")
+	}
 }
 
 // version returns a hash of the first header copy, with bit 63 set (so it
