@@ -32,7 +32,7 @@ func (d *testDouble) wrap(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		start := time.Now()
+		start := startOf(r)
 		var tenant, app, user string
 		if d.authn.v != nil { // a server without a verifier knows no caller
 			if p, _ := d.authn.principal(r); p != nil {

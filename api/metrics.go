@@ -126,7 +126,7 @@ func (m *metrics) observer(route string) prometheus.Observer {
 // ServeMux, which records the matched pattern in the request.
 func (m *metrics) wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
+		start := startOf(r)
 		completed := false
 		defer func() {
 			code := http.StatusOK

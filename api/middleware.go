@@ -22,6 +22,7 @@ type requestInfo struct {
 	user    string // the signed-in user of a delegated token
 	errCode string
 	base    string // scheme://host of the URLs written, when pinned (withPublicURL)
+	start   time.Time
 
 	// The caller, once authenticated: the request journal and fault rules
 	// learn it before the handler runs, and the handler gets the same
@@ -36,6 +37,15 @@ type infoKey struct{}
 func infoOf(r *http.Request) *requestInfo {
 	ri, _ := r.Context().Value(infoKey{}).(*requestInfo)
 	return ri
+}
+
+// startOf is when the request's handling began: withRequest's clock
+// reading, which the layers inside it share.
+func startOf(r *http.Request) time.Time {
+	if ri := infoOf(r); ri != nil {
+		return ri.start
+	}
+	return time.Now()
 }
 
 // newRequestID returns a random GUID in its canonical text form.
@@ -91,8 +101,8 @@ func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 func withRequest(logger *slog.Logger, accessLog bool, text *accesslog.Text, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		ri := &requestInfo{id: newRequestID(), logger: logger}
-		w.Header().Set("request-id", ri.id)
+		ri := &requestInfo{id: newRequestID(), logger: logger, start: start}
+		w.Header()["Request-Id"] = []string{ri.id} // request-id, canonical: Set's canonicalization allocated
 		sw := &statusWriter{ResponseWriter: w}
 		r = r.WithContext(context.WithValue(r.Context(), infoKey{}, ri))
 		defer func() {

@@ -8,7 +8,7 @@ import (
 	"github.com/openatp/openatp"
 )
 
-// addRoutes lists every route of the server.
+// addRoutes lists the routes of the public API.
 func addRoutes(mux *http.ServeMux, cfg Config) {
 	authn := &authenticator{v: cfg.Verifier}
 	userMachines := handleUserMachines(cfg.Store, cfg.Model, authn, cfg.Limiter, cfg.UnknownUserEmpty)
@@ -71,18 +71,20 @@ func addRoutes(mux *http.ServeMux, cfg Config) {
 		mux.Handle(ua, methodNotAllowed("GET"))
 	}
 
-	mux.Handle("GET /healthz", handleHealthz())
-	mux.Handle("GET /readyz", handleReadyz(cfg.Store, cfg.LimiterStatus))
-	mux.Handle("/", notFound())
 }
 
 // addAdminSurface lists the routes of the admin surface: the admin API and
 // /metrics, served on the public listeners or on a listener of their own
-// (Server.AdminHandler), with the health checks beside them.
+// (Server.AdminHandler).
 func addAdminSurface(mux *http.ServeMux, cfg Config) {
 	mux.Handle("GET /metrics", cfg.metrics.handler())
 	addAdminRoutes(mux, cfg)
 	addDoubleAdminRoutes(mux, cfg)
+}
+
+// addCommonRoutes lists what every listener serves: the health checks, and
+// the not-found answer of every path no other route matches.
+func addCommonRoutes(mux *http.ServeMux, cfg Config) {
 	mux.Handle("GET /healthz", handleHealthz())
 	mux.Handle("GET /readyz", handleReadyz(cfg.Store, cfg.LimiterStatus))
 	mux.Handle("/", notFound())

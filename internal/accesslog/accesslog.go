@@ -77,7 +77,49 @@ func AppendText(b []byte, t time.Time, l *Line) []byte {
 // appendMillis appends t in RFC 3339 with exactly three digits of
 // milliseconds, truncated, as slog does.
 func appendMillis(b []byte, t time.Time) []byte {
-	return t.AppendFormat(b, "2006-01-02T15:04:05.000Z07:00")
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		return t.AppendFormat(b, "2006-01-02T15:04:05.000Z07:00")
+	}
+	// By hand: a quarter of AppendFormat's cost, once per request.
+	hour, minute, sec := t.Clock()
+	b = appendDigits(b, year, 4)
+	b = append(b, '-')
+	b = appendDigits(b, int(month), 2)
+	b = append(b, '-')
+	b = appendDigits(b, day, 2)
+	b = append(b, 'T')
+	b = appendDigits(b, hour, 2)
+	b = append(b, ':')
+	b = appendDigits(b, minute, 2)
+	b = append(b, ':')
+	b = appendDigits(b, sec, 2)
+	b = append(b, '.')
+	b = appendDigits(b, t.Nanosecond()/1e6, 3)
+	_, off := t.Zone()
+	if off == 0 {
+		return append(b, 'Z')
+	}
+	sign := byte('+')
+	if off < 0 {
+		sign, off = '-', -off
+	}
+	b = append(b, sign)
+	b = appendDigits(b, off/3600, 2)
+	b = append(b, ':')
+	return appendDigits(b, off/60%60, 2)
+}
+
+// appendDigits appends n (0 <= n < 10^width) in exactly width digits.
+func appendDigits(b []byte, n, width int) []byte {
+	for i := width - 1; i >= 0; i-- {
+		p := 1
+		for range i {
+			p *= 10
+		}
+		b = append(b, byte('0'+n/p%10))
+	}
+	return b
 }
 
 // appendString appends s, quoted (strconv.Quote) when slog's text handler

@@ -41,7 +41,7 @@ func randomString(rng *rand.Rand) string {
 
 func TestAppendTextIsSlogText(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	zones := []*time.Location{time.UTC, time.FixedZone("x", -(3*3600 + 30*60)), time.FixedZone("y", 5*3600+45*60)}
+	zones := []*time.Location{time.UTC, time.FixedZone("x", -(3*3600 + 30*60)), time.FixedZone("y", 5*3600+45*60), time.FixedZone("lmt", -(17*60 + 30))}
 	for i := range 20000 {
 		l := accesslog.Line{RequestID: randomString(rng), Method: randomString(rng), Path: randomString(rng), Query: randomString(rng),
 			Proto: randomString(rng), Tenant: randomString(rng), App: randomString(rng), Status: rng.IntN(1200) - 100,
