@@ -6,8 +6,6 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/hex"
-	"hash/maphash"
-	"maps"
 	"slices"
 
 	"github.com/openatp/openatp"
@@ -46,24 +44,6 @@ type machineSlot struct {
 // that the garbage collector never scans, and the strings of a machine
 // live in the arena beside its JSON.
 
-// userShards splits the users of a content so that a change copies only
-// the shards it touches.
-const userShards = 256
-
-type userTable struct {
-	seed   maphash.Seed
-	shards [userShards]map[string][]userMachines // name key → one entry per domain
-}
-
-type userMachines struct {
-	domainKey string
-	slots     []uint32 // ordered by machine id
-}
-
-func (u *userTable) shard(nameKey string) int {
-	return int(maphash.String(u.seed, nameKey) % userShards)
-}
-
 // buildContent reads the tenant's alerts with ScanAlerts, then the rest
 // with one ScanTenant. The content version is read first: the scans are
 // at least that recent, and applying the changes since it later is
@@ -73,10 +53,7 @@ func buildContent(ctx context.Context, store openatp.Store, tenantID string) (*c
 	if err != nil {
 		return nil, err
 	}
-	c := &content{version: cv, arena: newArena(), users: &userTable{seed: maphash.MakeSeed()}}
-	for i := range c.users.shards {
-		c.users.shards[i] = map[string][]userMachines{}
-	}
+	c := &content{version: cv, arena: newArena(), users: newUserTable()}
 	c.names = newNameIndex(1024)
 	ok := false
 	defer func() {
@@ -108,9 +85,7 @@ func buildContent(ctx context.Context, store openatp.Store, tenantID string) (*c
 				return openatp.Errorf(openatp.Internal, "the store named machine %d of a scan of %d", p, n)
 			}
 		}
-		name, dom := openatp.NameKey(u.AccountName), openatp.NameKey(u.AccountDomain)
-		sh := c.users.shards[c.users.shard(name)]
-		sh[name] = append(sh[name], userMachines{domainKey: dom, slots: u.Machines})
+		c.users.add(openatp.NameKey(u.AccountName), openatp.NameKey(u.AccountDomain), u.Machines)
 		c.relations += len(u.Machines)
 		return nil
 	}
@@ -143,22 +118,17 @@ func buildContent(ctx context.Context, store openatp.Store, tenantID string) (*c
 		}
 	})
 	parallel(split(userShards, 1), func(lo, hi int) {
-		for _, sh := range c.users.shards[lo:hi] {
-			for _, list := range sh {
-				for i := range list {
-					l := list[i].slots
-					for k, s := range l {
-						l[k] = rank[s]
-					}
-					slices.Sort(l)
-					l = slices.Compact(l)
-					for k, r := range l {
-						l[k] = c.order[r]
-					}
-					list[i].slots = l
-				}
+		c.users.eachList(lo, hi, func(l []uint32) []uint32 {
+			for k, s := range l {
+				l[k] = rank[s]
 			}
-		}
+			slices.Sort(l)
+			l = slices.Compact(l)
+			for k, r := range l {
+				l[k] = c.order[r]
+			}
+			return l
+		})
 	})
 	if err := c.resolveAlerts(); err != nil {
 		return nil, err
@@ -344,8 +314,7 @@ func (c *content) apply(ch *openatp.Changes) (*content, []uint32, error) {
 // applyRelations adds and removes (user, machine) relations, copying the
 // user shards it touches; gone are the slots of machines just deleted.
 func (n *content) applyRelations(rels []openatp.RelationChange, gone map[string]uint32) error {
-	users := &userTable{seed: n.users.seed, shards: n.users.shards}
-	copied := map[int]bool{}
+	users := n.users.writer()
 	for _, r := range rels {
 		slot, ok := n.find(r.MachineID)
 		if !ok && !r.Exists {
@@ -357,49 +326,19 @@ func (n *content) applyRelations(rels []openatp.RelationChange, gone map[string]
 			}
 			continue
 		}
-		si := users.shard(r.NameKey)
-		if !copied[si] {
-			users.shards[si] = cloneShard(users.shards[si])
-			copied[si] = true
-		}
-		sh := users.shards[si]
-		list := sh[r.NameKey]
-		di := slices.IndexFunc(list, func(u userMachines) bool { return u.domainKey == r.DomainKey })
-		if di < 0 {
-			if !r.Exists {
-				continue
-			}
-			list = append(slices.Clip(list), userMachines{domainKey: r.DomainKey})
-			di = len(list) - 1
-		} else {
-			list = slices.Clone(list)
-		}
-		slots := list[di].slots
+		slots := users.list(r.NameKey, r.DomainKey)
 		pos, found := slices.BinarySearchFunc(slots, slot, n.compareSlots)
 		switch {
 		case r.Exists && !found:
-			slots = slices.Insert(slices.Clip(slots), pos, slot)
+			users.set(r.NameKey, r.DomainKey, slices.Insert(slices.Clip(slots), pos, slot))
 			n.relations++
 		case !r.Exists && found:
-			slots = slices.Delete(slices.Clone(slots), pos, pos+1)
+			users.set(r.NameKey, r.DomainKey, slices.Delete(slices.Clone(slots), pos, pos+1))
 			n.relations--
 		}
-		list[di].slots = slots
-		if len(slots) == 0 {
-			list = slices.Delete(list, di, di+1)
-		}
-		if len(list) == 0 {
-			delete(sh, r.NameKey)
-		} else {
-			sh[r.NameKey] = list
-		}
 	}
-	n.users = users
+	n.users = users.t
 	return nil
-}
-
-func cloneShard(m map[string][]userMachines) map[string][]userMachines {
-	return maps.Clone(m) // the runtime copies the map's memory whole
 }
 
 // memory estimates what the content holds, for the memory budget: the

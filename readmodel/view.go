@@ -1,7 +1,6 @@
 package readmodel
 
 import (
-	"slices"
 	"sync/atomic"
 
 	"github.com/openatp/openatp"
@@ -116,43 +115,13 @@ func (v *View) RBAC() *RBAC { return v.rbac }
 func (v *View) Machines() int { return len(v.c.order) }
 
 // Users returns the number of users.
-func (v *View) Users() int {
-	n := 0
-	for _, sh := range v.c.users.shards {
-		for _, list := range sh {
-			n += len(list)
-		}
-	}
-	return n
-}
+func (v *View) Users() int { return v.c.users.count() }
 
 // UserMachines returns the machines of user u (as slots, ordered by
 // machine id), and whether the user exists. The list may be appended to
 // scratch, and must not be changed.
 func (v *View) UserMachines(u openatp.UserRef, scratch []uint32) ([]uint32, bool) {
-	name := openatp.NameKey(u.Name)
-	list := v.c.users.shards[v.c.users.shard(name)][name]
-	if u.Domain != "" {
-		dom := openatp.NameKey(u.Domain)
-		for i := range list {
-			if list[i].domainKey == dom {
-				return list[i].slots, true
-			}
-		}
-		return nil, false
-	}
-	switch len(list) {
-	case 0:
-		return nil, false
-	case 1:
-		return list[0].slots, true
-	}
-	out := scratch[:0]
-	for i := range list {
-		out = append(out, list[i].slots...)
-	}
-	slices.SortFunc(out, v.c.compareSlots)
-	return slices.Compact(out), true
+	return v.c.users.machines(openatp.NameKey(u.Name), openatp.NameKey(u.Domain), u.Domain != "", scratch, v.c.compareSlots)
 }
 
 // Visible returns the machines of list that a may see, in order.
