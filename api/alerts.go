@@ -350,7 +350,7 @@ func handleAlertUser(model *readmodel.Model, store openatp.Store, authn *authent
 				visible = append(visible, rel)
 			}
 		}
-		b := append([]byte(`{"@odata.context":`), wire.AppendString(nil, baseURL(r)+"/api/$metadata#Users/$entity")...)
+		b := append([]byte(`{"@odata.context":`), appendMetadataURL(nil, r, "Users/$entity")...)
 		b = append(b, ',')
 		u := wire.AppendAlertUser(nil, a.RelatedUser, visible)
 		writeOData(w, append(b, u[1:]...))
@@ -416,7 +416,7 @@ func writeAlertPage(w http.ResponseWriter, r *http.Request, view *readmodel.View
 func writeAlertEntity(w http.ResponseWriter, r *http.Request, view *readmodel.View, s uint32, sel []int) {
 	b := make([]byte, 0, 4096)
 	b = append(b, `{"@odata.context":`...)
-	b = wire.AppendString(b, baseURL(r)+"/api/$metadata#Alerts/$entity")
+	b = appendMetadataURL(b, r, "Alerts/$entity")
 	var a []byte
 	if keep := selectedOf(wire.AlertSchema, sel); keep != nil {
 		a = view.SelectAlert(nil, s, true, keep)

@@ -216,7 +216,7 @@ func writeMachinePage(w http.ResponseWriter, r *http.Request, view *readmodel.Vi
 // the collection, with "@odata.nextLink" when next is not empty.
 func openCollection(b []byte, r *http.Request, entitySet string, count bool, total int, next string) ([]byte, []byte) {
 	b = append(b, `{"@odata.context":`...)
-	b = wire.AppendString(b, baseURL(r)+"/api/$metadata#"+entitySet)
+	b = appendMetadataURL(b, r, entitySet)
 	if count {
 		b = append(b, `,"@odata.count":`...)
 		b = strconv.AppendInt(b, int64(total), 10)
@@ -327,7 +327,7 @@ func handleMachine(model *readmodel.Model, store openatp.Store, authn *authentic
 func writeMachineEntity(w http.ResponseWriter, r *http.Request, view *readmodel.View, s uint32) {
 	b := make([]byte, 0, 1200)
 	b = append(b, `{"@odata.context":`...)
-	b = wire.AppendString(b, baseURL(r)+"/api/$metadata#Machines/$entity")
+	b = appendMetadataURL(b, r, "Machines/$entity")
 	b = append(b, ',')
 	m := view.AppendMachine(make([]byte, 0, view.MachineSize(s)), s)
 	b = append(b, m[1:]...) // the machine's properties join the envelope

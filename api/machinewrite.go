@@ -360,7 +360,7 @@ func handleLogonUsers(model *readmodel.Model, store openatp.Store, authn *authen
 		}
 		var b bytes.Buffer
 		b.WriteString(`{"@odata.context":`)
-		b.Write(wire.AppendString(nil, baseURL(r)+"/api/$metadata#Users"))
+		b.Write(appendMetadataURL(nil, r, "Users"))
 		b.WriteString(`,"value":[`)
 		for i := range users {
 			if i > 0 {

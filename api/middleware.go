@@ -2,8 +2,9 @@ package api
 
 import (
 	"context"
-	"crypto/rand"
+	"encoding/binary"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"time"
 
@@ -23,6 +24,10 @@ type requestInfo struct {
 	errCode string
 	base    string // scheme://host of the URLs written, when pinned (withPublicURL)
 	start   time.Time
+
+	// Held here so that a request allocates them with the rest.
+	sw       statusWriter
+	idHeader [1]string
 
 	// The caller, once authenticated: the request journal and fault rules
 	// learn it before the handler runs, and the handler gets the same
@@ -48,10 +53,14 @@ func startOf(r *http.Request) time.Time {
 	return time.Now()
 }
 
-// newRequestID returns a random GUID in its canonical text form.
+// newRequestID returns a random GUID in its canonical text form. The bits
+// come from math/rand/v2's generator (ChaCha8 seeded by the system, per
+// thread): a request id names a request, it guards nothing, and
+// crypto/rand's system call was 0.7 % of a server's CPU at rest.
 func newRequestID() string {
 	var u [16]byte
-	_, _ = rand.Read(u[:])
+	binary.LittleEndian.PutUint64(u[:8], rand.Uint64())
+	binary.LittleEndian.PutUint64(u[8:], rand.Uint64())
 	u[6] = u[6]&0x0f | 0x40
 	u[8] = u[8]&0x3f | 0x80
 	var b [36]byte
@@ -102,8 +111,10 @@ func withRequest(logger *slog.Logger, accessLog bool, text *accesslog.Text, next
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		ri := &requestInfo{id: newRequestID(), logger: logger, start: start}
-		w.Header()["Request-Id"] = []string{ri.id} // request-id, canonical: Set's canonicalization allocated
-		sw := &statusWriter{ResponseWriter: w}
+		ri.idHeader[0] = ri.id
+		w.Header()["Request-Id"] = ri.idHeader[:] // request-id, canonical: Set's canonicalization allocated
+		ri.sw.ResponseWriter = w
+		sw := &ri.sw
 		r = r.WithContext(context.WithValue(r.Context(), infoKey{}, ri))
 		defer func() {
 			if p := recover(); p != nil {

@@ -20,7 +20,8 @@ type versionGate struct {
 	completed uint64        // number of the last completed check
 	val       uint64        // its result
 	err       error         //
-	running   chan struct{} // closed when the running check completes; nil if none
+	running   bool          // a check is running
+	done      chan struct{} // closed when the running check completes; made by its first waiter
 }
 
 func (g *versionGate) get(ctx context.Context) (uint64, error) {
@@ -32,22 +33,30 @@ func (g *versionGate) get(ctx context.Context) (uint64, error) {
 			g.mu.Unlock()
 			return v, err
 		}
-		if g.running == nil {
+		if !g.running {
 			g.started++
 			mine := g.started
-			done := make(chan struct{})
-			g.running = done
+			g.running = true
 			g.mu.Unlock()
-			v, err := g.check(context.WithoutCancel(ctx))
+			// The check answers every request that waits for it: it runs
+			// on none of their contexts (a background one allocates nothing,
+			// and the check runs once per request at rest).
+			v, err := g.check(context.Background())
 			g.mu.Lock()
-			g.val, g.err, g.completed, g.running = v, err, mine, nil
-			close(done)
+			g.val, g.err, g.completed, g.running = v, err, mine, false
+			if g.done != nil {
+				close(g.done)
+				g.done = nil
+			}
 			continue
 		}
-		running := g.running
+		if g.done == nil {
+			g.done = make(chan struct{})
+		}
+		done := g.done
 		g.mu.Unlock()
 		select {
-		case <-running:
+		case <-done:
 		case <-ctx.Done():
 			return 0, ctx.Err()
 		}

@@ -74,7 +74,7 @@ func TestVersionGateCancel(t *testing.T) {
 	go func() { _, _ = g.get(context.Background()) }()
 	for {
 		g.mu.Lock()
-		running := g.running != nil
+		running := g.running
 		g.mu.Unlock()
 		if running {
 			break
