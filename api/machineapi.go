@@ -163,7 +163,10 @@ func nextLink(r *http.Request, option, value string) string {
 
 // writeMachinePage writes a collection of machines of view: all their
 // properties, or those of sel; with @odata.count and @odata.nextLink when
-// asked and due.
+// asked and due. An answer that fits in one piece (streamChunk) is
+// assembled whole and sent with its Content-Length; a longer one is
+// streamed, with its Content-Length (MachineSize of the machines not yet
+// assembled) when all properties are written, chunked for a $select.
 func writeMachinePage(w http.ResponseWriter, r *http.Request, view *readmodel.View, page []uint32, sel []int, count bool, total int, next string) {
 	sp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(sp)
@@ -172,16 +175,7 @@ func writeMachinePage(w http.ResponseWriter, r *http.Request, view *readmodel.Vi
 	h := w.Header()
 	h["Content-Type"] = odataContentType
 	h["Odata-Version"] = odataVersion
-	if keep == nil { // the length is known before a byte is written
-		size := len(b) + len(end) + max(len(page)-1, 0)
-		for _, s := range page {
-			size += view.MachineSize(s)
-		}
-		h["Content-Length"] = []string{strconv.Itoa(size)}
-	}
-	w.WriteHeader(http.StatusOK)
-	// Large pages (10,000 machines are ~9 MB) are streamed in pieces of
-	// streamChunk bytes: the answer is never held whole.
+	streaming := false
 	for i, s := range page {
 		if i%touchBatch == 0 { // the next batch's memory, while this one is written
 			if i == 0 {
@@ -198,6 +192,17 @@ func writeMachinePage(w http.ResponseWriter, r *http.Request, view *readmodel.Vi
 			b = view.SelectMachine(b, s, keep)
 		}
 		if len(b) >= streamChunk {
+			if !streaming {
+				streaming = true
+				if keep == nil {
+					size := len(b) + len(end)
+					for _, rest := range page[i+1:] {
+						size += 1 + view.MachineSize(rest)
+					}
+					h["Content-Length"] = []string{strconv.Itoa(size)}
+				}
+				w.WriteHeader(http.StatusOK)
+			}
 			if _, err := w.Write(b); err != nil {
 				*sp = b[:0]
 				return
@@ -206,6 +211,10 @@ func writeMachinePage(w http.ResponseWriter, r *http.Request, view *readmodel.Vi
 		}
 	}
 	b = append(b, end...)
+	if !streaming {
+		h["Content-Length"] = []string{strconv.Itoa(len(b))}
+		w.WriteHeader(http.StatusOK)
+	}
 	_, _ = w.Write(b)
 	*sp = b[:0]
 }
