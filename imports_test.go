@@ -38,6 +38,8 @@ func TestImportGraph(t *testing.T) {
 		"/fault":          append(append([]string{"net/http", "github.com/prometheus"}, drivers...), up...),
 		"/journal":        append(append([]string{"net/http", mod, "github.com/prometheus"}, drivers...), up...),
 		"/internal/route": append(append([]string{"net/http", mod}, drivers...), up...),
+		// Reference counts: the standard library only.
+		"/internal/refcount": append(append([]string{"net/http", mod}, drivers...), up...),
 		// The access log's line: formatting only.
 		"/internal/accesslog": append(append([]string{"net/http", mod + "/", "log/slog"}, drivers...), up...),
 		// The worked example of docs/testing.md is a client as its users

@@ -1,6 +1,10 @@
 package readmodel
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+
+	"github.com/openatp/openatp/internal/refcount"
+)
 
 // arena holds the encoded JSON of a tenant's machines in large chunks
 // allocated outside the Go heap where the platform allows (arena_unix.go).
@@ -14,7 +18,7 @@ import "sync/atomic"
 // (retain), and the chunks are unmapped when the last one is released,
 // never by the garbage collector.
 type arena struct {
-	refs atomic.Int64
+	refs refcount.Count
 	// chunks is replaced, never changed, when a chunk is added: readers
 	// load the list while the writer appends.
 	chunks atomic.Pointer[[][]byte]
@@ -34,7 +38,7 @@ type loc uint64
 
 func newArena() *arena {
 	a := &arena{}
-	a.refs.Store(1) // the builder's, passed on to the first view
+	a.refs.Init() // the builder's, passed on to the first view
 	return a
 }
 
@@ -100,17 +104,14 @@ func (a *arena) get(l loc) []byte {
 }
 
 // retain adds a reference.
-func (a *arena) retain() { a.refs.Add(1) }
+func (a *arena) retain() { a.refs.Retain() }
 
 // release drops a reference; the last one frees the chunks.
 func (a *arena) release() {
-	switch n := a.refs.Add(-1); {
-	case n == 0:
+	if a.refs.Release() {
 		if p := a.chunks.Swap(nil); p != nil && chunksOffHeap {
 			freeChunks(*p)
 		}
 		a.cur = nil
-	case n < 0:
-		panic("readmodel: arena released more often than retained")
 	}
 }

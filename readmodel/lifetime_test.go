@@ -45,16 +45,16 @@ func TestArenaLifetime(t *testing.T) {
 	}
 	a := old.c.arena
 	old.Release()
-	if a.refs.Load() != 0 || a.chunks.Load() != nil {
-		t.Errorf("after the last release the arena has %d references and chunks mapped", a.refs.Load())
+	if a.refs.N() != 0 || a.chunks.Load() != nil {
+		t.Errorf("after the last release the arena has %d references and chunks mapped", a.refs.N())
 	}
 	// The current view still holds the model's reference to its arena.
-	if cur.c.arena.refs.Load() != 1 || cur.c.arena.chunks.Load() == nil {
-		t.Errorf("the current arena has %d references", cur.c.arena.refs.Load())
+	if cur.c.arena.refs.N() != 1 || cur.c.arena.chunks.Load() == nil {
+		t.Errorf("the current arena has %d references", cur.c.arena.refs.N())
 	}
 	model.Close()
-	if cur.c.arena.refs.Load() != 0 || cur.c.arena.chunks.Load() != nil {
-		t.Errorf("after Close the current arena has %d references", cur.c.arena.refs.Load())
+	if cur.c.arena.refs.N() != 0 || cur.c.arena.chunks.Load() != nil {
+		t.Errorf("after Close the current arena has %d references", cur.c.arena.refs.N())
 	}
 }
 
@@ -122,8 +122,8 @@ func TestEvictionUnderBudget(t *testing.T) {
 	if model.tenant(tenants[0].ID).cur.Load() != nil {
 		t.Fatal("tenant a was not evicted")
 	}
-	if arenaA.refs.Load() != 0 || arenaA.chunks.Load() != nil {
-		t.Errorf("the evicted tenant's arena has %d references", arenaA.refs.Load())
+	if arenaA.refs.N() != 0 || arenaA.chunks.Load() != nil {
+		t.Errorf("the evicted tenant's arena has %d references", arenaA.refs.N())
 	}
 	a = view(tenants[0]) // rebuilt on demand, exact
 	defer a.Release()

@@ -4,6 +4,7 @@ import (
 	"sync/atomic"
 
 	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/internal/refcount"
 	"github.com/openatp/openatp/wire"
 )
 
@@ -13,7 +14,7 @@ import (
 // calls Release when done. No method returns memory of the view: machine
 // JSON is copied into the caller's buffer.
 type View struct {
-	refs        atomic.Int64
+	refs        refcount.Count
 	dataVersion uint64 // the store's DataVersion it is exact for, if exact
 	exact       bool
 	c           *content
@@ -36,7 +37,7 @@ func newView(c *content, rbac *RBAC, dataVersion uint64, group pages[uint16]) *V
 		v.frags = append(v.frags, wire.AppendGroup(nil, g.ID, g.Name))
 		v.alertFrags = append(v.alertFrags, alertGroupFrag(g.ID, g.Name))
 	}
-	v.refs.Store(1)
+	v.refs.Init()
 	c.arena.retain()
 	return v
 }
@@ -86,25 +87,12 @@ func assignGroups(c *content, rbac *RBAC, old *pages[uint16], changed []uint32) 
 }
 
 // tryRetain adds a reference unless the view is already released.
-func (v *View) tryRetain() bool {
-	for {
-		n := v.refs.Load()
-		if n <= 0 {
-			return false
-		}
-		if v.refs.CompareAndSwap(n, n+1) {
-			return true
-		}
-	}
-}
+func (v *View) tryRetain() bool { return v.refs.TryRetain() }
 
 // Release drops the caller's reference. After it the view must not be used.
 func (v *View) Release() {
-	switch n := v.refs.Add(-1); {
-	case n == 0:
+	if v.refs.Release() {
 		v.c.arena.release()
-	case n < 0:
-		panic("readmodel: view released more often than retained")
 	}
 }
 

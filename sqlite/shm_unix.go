@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"unsafe"
+
+	"github.com/openatp/openatp/internal/refcount"
 )
 
 // walHeaderSize is the size of one copy of the WAL-index header at the
@@ -27,7 +29,7 @@ const walHeaderSize = 48
 // the header holds one while it reads, and the last release unmaps it.
 type shmWatch struct {
 	mem  []byte
-	refs atomic.Int64
+	refs refcount.Count
 }
 
 // openShm maps the -shm file of the database at path, through a
@@ -74,7 +76,7 @@ func openShm(path string) *shmWatch {
 			continue
 		}
 		w := &shmWatch{mem: mem}
-		w.refs.Store(1)
+		w.refs.Init()
 		return w
 	}
 	return nil
@@ -82,26 +84,13 @@ func openShm(path string) *shmWatch {
 
 // acquire takes a reference for a read of the header: false once the last
 // one was released (the mapping is gone).
-func (s *shmWatch) acquire() bool {
-	for {
-		n := s.refs.Load()
-		if n <= 0 {
-			return false
-		}
-		if s.refs.CompareAndSwap(n, n+1) {
-			return true
-		}
-	}
-}
+func (s *shmWatch) acquire() bool { return s.refs.TryRetain() }
 
 // release drops a reference; the last one unmaps the header.
 func (s *shmWatch) release() {
-	switch n := s.refs.Add(-1); {
-	case n == 0:
+	if s.refs.Release() {
 		_ = syscall.Munmap(s.mem)
 		s.mem = nil
-	case n < 0:
-		panic("sqlite: shared header released more often than acquired")
 	}
 }
 
