@@ -379,7 +379,7 @@ func pipeScan(ctx context.Context, store openatp.Store, tenantID string, index f
 					cancel()
 				}
 			}
-			clear(b.users) // their machine lists belong to the index now
+			clear(b.users) // the index copied their machine lists: let them go
 			b.machines, b.users = b.machines[:0], b.users[:0]
 			select {
 			case free <- b:
