@@ -3,6 +3,9 @@ package api_test
 import (
 	"context"
 	"encoding/json"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -119,5 +122,55 @@ func TestRateLimitPerEndpoint(t *testing.T) {
 		if r := f.send(t, c.method, c.path, tok, c.body); r.status != 200 {
 			t.Errorf("%s %s while the list is throttled: %d %s", c.method, c.path, r.status, r.body)
 		}
+	}
+}
+
+// pingCounter counts the store's pings and can make them fail.
+type pingCounter struct {
+	openatp.Store
+	pings atomic.Int64
+	fail  atomic.Bool
+}
+
+func (s *pingCounter) Ping(ctx context.Context) error {
+	s.pings.Add(1)
+	time.Sleep(5 * time.Millisecond) // a round trip, so that requests pile up behind it
+	if s.fail.Load() {
+		return openatp.Errorf(openatp.Unavailable, "the test stopped the store")
+	}
+	return s.Store.Ping(ctx)
+}
+
+// /readyz is open to anyone: a burst of it costs the store one ping, not
+// one each; a failing store is pinged again by the next request, and
+// reported at once.
+func TestReadyzSharesThePing(t *testing.T) {
+	var counter *pingCounter
+	f := newFixture(t, func(c *api.Config) {
+		counter = &pingCounter{Store: c.Store}
+		c.Store = counter
+	})
+	var wg sync.WaitGroup
+	for range 50 {
+		wg.Go(func() {
+			if r := f.do(t, "GET", "/readyz", ""); r.status != 200 || string(r.body) != `{"status":"ready","store":"ok"}` {
+				t.Errorf("/readyz: %d %s", r.status, r.body)
+			}
+		})
+	}
+	wg.Wait()
+	if n := counter.pings.Load(); n > 2 { // one, or two if the burst straddled the second
+		t.Errorf("50 concurrent /readyz pinged the store %d times", n)
+	}
+	counter.fail.Store(true)
+	time.Sleep(time.Second) // past the last success's second
+	before := counter.pings.Load()
+	for range 3 {
+		if r := f.do(t, "GET", "/readyz", ""); r.status != 503 || !strings.Contains(string(r.body), "the test stopped the store") {
+			t.Errorf("/readyz with the store failing: %d %s, want 503 saying why", r.status, r.body)
+		}
+	}
+	if n := counter.pings.Load() - before; n != 3 {
+		t.Errorf("3 /readyz with the store failing pinged it %d times, want 3 (a failure is not kept)", n)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"sync"
+	"time"
 
 	"github.com/openatp/openatp"
 )
@@ -86,7 +88,7 @@ func addAdminSurface(mux *http.ServeMux, cfg Config) {
 // the not-found answer of every path no other route matches.
 func addCommonRoutes(mux *http.ServeMux, cfg Config) {
 	mux.Handle("GET /healthz", handleHealthz())
-	mux.Handle("GET /readyz", handleReadyz(cfg.Store, cfg.LimiterStatus))
+	mux.Handle("GET /readyz", handleReadyz(cfg.readiness, cfg.LimiterStatus))
 	mux.Handle("/", notFound())
 }
 
@@ -111,12 +113,38 @@ func handleHealthz() http.Handler {
 	})
 }
 
+// readiness shares the store's ping among /readyz requests, which anyone
+// may send: one ping runs at a time, and a success answers the requests of
+// the next readyFor. A flood of /readyz then costs the store one ping a
+// second, not one each: with PostgreSQL, pings share the small pool of
+// the per-request version check, and would queue the API behind them.
+type readiness struct {
+	store openatp.Store
+	mu    sync.Mutex // held through a ping: the requests behind it take its answer
+	ok    time.Time  // when the last successful ping ended
+}
+
+const readyFor = time.Second
+
+func (c *readiness) ping(ctx context.Context) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.ok.IsZero() && time.Since(c.ok) < readyFor {
+		return nil
+	}
+	if err := c.store.Ping(ctx); err != nil {
+		return err // not kept: the next request pings again
+	}
+	c.ok = time.Now()
+	return nil
+}
+
 // handleReadyz answers 503 when the store is unreachable. A degraded
 // limiter (limiterStatus returns an error) is reported with 200: the
 // replica still serves every call, counting limits alone.
-func handleReadyz(store openatp.Store, limiterStatus func(context.Context) error) http.Handler {
+func handleReadyz(ready *readiness, limiterStatus func(context.Context) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := store.Ping(r.Context()); err != nil {
+		if err := ready.ping(r.Context()); err != nil {
 			// Say why: the store's message is safe to show (its cause is not).
 			msg := "The store is not reachable."
 			var e *openatp.Error

@@ -67,8 +67,9 @@ type Config struct {
 	// 0 means journal.DefaultSize, a negative number turns it off.
 	JournalSize int
 
-	metrics *metrics    // set by NewServer
-	double  *testDouble // set by NewServer
+	metrics   *metrics    // set by NewServer
+	double    *testDouble // set by NewServer
+	readiness *readiness  // set by NewServer
 }
 
 // Server is the HTTP API.
@@ -113,6 +114,7 @@ func NewServer(cfg Config) *Server {
 		model: cfg.Model, own: own, accessLog: !cfg.NoAccessLog, accessText: cfg.AccessLog, metrics: cfg.metrics, double: cfg.double,
 		bodyTimeout: cfg.BodyTimeout, publicURL: strings.TrimSuffix(cfg.PublicURL, "/")}
 	cfg.Store = refreshing{Store: cfg.Store, model: cfg.Model}
+	cfg.readiness = &readiness{store: cfg.Store}
 	s.store = cfg.Store
 	// Each mux holds every route it serves, so that a request is routed
 	// once (a mux of muxes routed every request twice: 1 % of a server's
