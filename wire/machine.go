@@ -18,9 +18,9 @@ const TimeLayout = "2006-01-02T15:04:05.0000000Z"
 
 // AppendMachine appends the JSON object of m to b.
 func AppendMachine(b []byte, m *openatp.Machine) []byte {
-	b = AppendMachineHead(b, m)
+	b = appendMachineHead(b, m)
 	b = AppendGroup(b, m.RBACGroupID, m.RBACGroupName)
-	return AppendMachineTail(b, m)
+	return appendMachineTail(b, m)
 }
 
 // AppendGroup appends the device group properties of a machine, which the
@@ -33,23 +33,23 @@ func AppendGroup(b []byte, id int64, name string) []byte {
 	return AppendString(b, name)
 }
 
-// AppendMachineHead appends the properties of m before its device group.
-func AppendMachineHead(b []byte, m *openatp.Machine) []byte {
+// appendMachineHead appends the properties of m before its device group.
+func appendMachineHead(b []byte, m *openatp.Machine) []byte {
 	w := writer{b: b}
 	w.machineHead(m)
 	return w.b
 }
 
-// AppendMachineTail appends the properties of m after its device group.
-func AppendMachineTail(b []byte, m *openatp.Machine) []byte {
+// appendMachineTail appends the properties of m after its device group.
+func appendMachineTail(b []byte, m *openatp.Machine) []byte {
 	w := writer{b: b}
 	w.machineTail(m)
 	return w.b
 }
 
 // CompactMachine appends to dst what Compact makes of m's head
-// (AppendMachineHead) followed by what it makes of m's tail
-// (AppendMachineTail), in one pass, without writing the JSON first. cut
+// (appendMachineHead) followed by what it makes of m's tail
+// (appendMachineTail), in one pass, without writing the JSON first. cut
 // is where the tail's records start, and size the length of the JSON
 // (head and tail).
 func CompactMachine(dst []byte, m *openatp.Machine) (b []byte, cut, size int) {
