@@ -138,17 +138,10 @@ var (
 // entity set, baseURL(r)+"/api/$metadata#"+entitySet, without building
 // it first (two allocations on every answer).
 func appendMetadataURL(b []byte, r *http.Request, entitySet string) []byte {
+	scheme, host := baseOf(r)
 	b = append(b, '"')
-	if ri := infoOf(r); ri != nil && ri.base != "" {
-		b = appendStringBody(b, ri.base)
-	} else {
-		if r.TLS != nil {
-			b = append(b, "https://"...)
-		} else {
-			b = append(b, "http://"...)
-		}
-		b = appendStringBody(b, r.Host)
-	}
+	b = append(b, scheme...)
+	b = appendStringBody(b, host)
 	b = append(b, "/api/$metadata#"...)
 	b = appendStringBody(b, entitySet)
 	return append(b, '"')
@@ -166,13 +159,20 @@ func appendStringBody(b []byte, s string) []byte {
 // baseURL is scheme://host of the request, as the client called it, or
 // the public URL when one is configured.
 func baseURL(r *http.Request) string {
+	scheme, host := baseOf(r)
+	return scheme + host
+}
+
+// baseOf is baseURL in two parts, to write without joining them: the
+// scheme and "://" (empty for a public URL), and the rest.
+func baseOf(r *http.Request) (scheme, rest string) {
 	if ri := infoOf(r); ri != nil && ri.base != "" {
-		return ri.base
+		return "", ri.base
 	}
 	if r.TLS != nil {
-		return "https://" + r.Host
+		return "https://", r.Host
 	}
-	return "http://" + r.Host
+	return "http://", r.Host
 }
 
 func requireMachineRead(p *openatp.Principal) error {
