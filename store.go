@@ -123,8 +123,8 @@ type RBACStore interface {
 	DeleteGroup(ctx context.Context, tenantID string, id int64) error
 }
 
-// Store is everything openatp keeps. It is implemented by package sqlite
-// (the embedded default) and checked by package storetest.
+// Store is everything openatp keeps. It is implemented by packages sqlite
+// (the embedded default) and postgres, and checked by package storetest.
 type Store interface {
 	TenantStore
 	MachineStore

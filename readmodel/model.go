@@ -1,7 +1,8 @@
 // Package readmodel is openatp's in-memory read model: per tenant, every
 // machine's JSON (encoded once, off the Go heap), the users and their
-// machines, and each machine's device group, so that reads cost about as
-// much as serving a fixed body. It has no HTTP in it.
+// machines, each machine's device group, and the alerts with their
+// indexes (by id, machine, user and lastUpdateTime), so that reads cost
+// about as much as serving a fixed body. It has no HTTP in it.
 //
 // The model is exact, never stale. A read first learns the store's
 // DataVersion (one check shared by the reads that arrive while it runs,

@@ -1,5 +1,10 @@
 // Command openatp runs and manages an openatp server: a stand-in for the
-// Microsoft Defender for Endpoint machines and users API.
+// Microsoft Defender for Endpoint API (machines, users, alerts) with its
+// Entra ID-shaped token issuer. It serves (serve), fills a data folder
+// (seed, import, export, tenant, app and the RBAC commands), issues tokens
+// (token), and drives a running server's test double (fault, journal).
+// serve composes the packages: the store engine, the read model, the token
+// service, the HTTP handlers and their listeners (docs/architecture.md).
 //
 // Usage: openatp <command> [flags]; run "openatp help" for the commands.
 package main
