@@ -112,15 +112,17 @@ openatp/api: HTTP github.com/prometheus/client_golang
 	openatp/journal openatp/ratelimit openatp/readmodel
 	openatp/internal/route openatp/internal/accesslog openatp/internal/manage
 
-# When api is cut in three, these three entries replace the one above:
+# When api is cut in three, these entries replace the one above (and in
+# the entry of cmd/openatp, the three packages replace openatp/api). None
+# of the three imports auth; mdeapi and adminapi do not import each other.
 # openatp/httpserve: HTTP github.com/prometheus/client_golang
 # 	openatp openatp/wire openatp/fault openatp/journal openatp/ratelimit
 # 	openatp/internal/route openatp/internal/accesslog
 # openatp/mdeapi: HTTP openatp openatp/odata openatp/wire openatp/readmodel
 # 	openatp/httpserve
 # openatp/adminapi: HTTP openatp openatp/wire openatp/ingest openatp/fault
-# 	openatp/journal openatp/readmodel openatp/internal/manage
-# 	openatp/httpserve
+# 	openatp/journal openatp/ratelimit openatp/readmodel
+# 	openatp/internal/route openatp/internal/manage openatp/httpserve
 
 # Suites and servers for tests.
 openatp/storetest: TESTING github.com/google/go-cmp openatp
