@@ -1,11 +1,12 @@
-// Package demo generates realistic, deterministic tenant data: the machines
-// and logon events of the demo tenant (a few hundred machines), of
+// Package demo generates realistic, deterministic tenant data: the machines,
+// logon events and alerts of the demo tenant (a few hundred machines), of
 // benchmarks (millions of records) and of `openatp seed`.
 //
-// Generate streams its output to an Emitter, machines first and then logons,
-// without building the data set in memory; the same Options always give the
-// same records in the same order. DocExample returns the Microsoft
-// documentation's own example (user1 of contoso and its two machines).
+// Generate streams its output to an Emitter, machines first, then logons,
+// then alerts, without building the data set in memory; the same Options
+// always give the same records in the same order. DocExample returns the
+// Microsoft documentation's own example (user1 of contoso and its two
+// machines), DocAlert its example alert.
 package demo
 
 import (
