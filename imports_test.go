@@ -33,7 +33,7 @@ func TestImportGraph(t *testing.T) {
 		"/sqlite":             append([]string{"net/http", "github.com/jackc/pgx", "github.com/redis/go-redis"}, own("/api", "/auth", "/cmd", "/readmodel", "/ingest", "/wire", "/postgres", "/redis")...),
 		"/postgres":           append([]string{"net/http", "modernc.org/sqlite", "database/sql", "github.com/redis/go-redis"}, own("/api", "/auth", "/cmd", "/readmodel", "/ingest", "/wire", "/sqlite", "/redis")...),
 		"/redis":              append([]string{"net/http", mod}, drivers[:2]...),
-		"/internal/storeutil": append([]string{"net/http"}, append(drivers, up...)...),
+		"/internal/sqlstore": append([]string{"net/http"}, append(drivers, up...)...),
 		// The test double's decisions and records: no HTTP, no store.
 		"/fault":          append(append([]string{"net/http", "github.com/prometheus"}, drivers...), up...),
 		"/journal":        append(append([]string{"net/http", mod, "github.com/prometheus"}, drivers...), up...),

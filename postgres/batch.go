@@ -8,7 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/openatp/openatp"
-	"github.com/openatp/openatp/internal/storeutil"
+	"github.com/openatp/openatp/internal/sqlstore"
 )
 
 // WriteBatch runs f in one write transaction (see openatp.BatchStore): f's
@@ -47,7 +47,7 @@ type batchWriter struct {
 	tseq    int64
 	now     func() time.Time
 	changed bool
-	log     storeutil.ChangeLog
+	log     sqlstore.ChangeLog
 	failed  error
 }
 
@@ -73,7 +73,7 @@ func (w *batchWriter) AddLogons(ls []openatp.Logon) error {
 	if len(ls) == 0 {
 		return nil
 	}
-	agg, err := storeutil.Aggregate(ls)
+	agg, err := sqlstore.Aggregate(ls)
 	if err == nil {
 		var changed bool
 		changed, err = writeLogons(w.ctx, w.tx, w.tseq, ls, agg)
@@ -125,7 +125,7 @@ func (db *DB) DeleteMachine(ctx context.Context, tenantID, id string) error {
 		var mseq int64
 		err = tx.QueryRow(ctx, "SELECT seq FROM machines WHERE tenant_seq = $1 AND id = $2", tseq, id).Scan(&mseq)
 		if errors.Is(err, pgx.ErrNoRows) {
-			return false, openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "machine %s not found", storeutil.Quote(id))
+			return false, openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "machine %s not found", sqlstore.Quote(id))
 		}
 		if err != nil {
 			return false, storeError(err, "cannot read the machine")
@@ -136,7 +136,7 @@ func (db *DB) DeleteMachine(ctx context.Context, tenantID, id string) error {
 			return false, storeError(err, "cannot delete the machine")
 		}
 		var name, domain string
-		log := storeutil.ChangeLog{}
+		log := sqlstore.ChangeLog{}
 		log.Machine(id)
 		_, err = pgx.ForEachRow(rows, []any{&name, &domain}, func() error {
 			names, domains = append(names, name), append(domains, domain)
@@ -186,7 +186,7 @@ func (db *DB) TenantStats(ctx context.Context, tenantID string) (openatp.TenantS
 		(SELECT count(*) FROM alerts WHERE tenant_seq = t.seq)
 		FROM tenants t WHERE t.id = $1`, tenantID).Scan(&st.Machines, &st.Users, &st.Relations, &st.Groups, &st.Alerts)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return st, openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "tenant %s not found", storeutil.Quote(tenantID))
+		return st, openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "tenant %s not found", sqlstore.Quote(tenantID))
 	}
 	if err != nil {
 		return st, storeError(err, "cannot count")

@@ -7,7 +7,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/openatp/openatp"
-	"github.com/openatp/openatp/internal/storeutil"
+	"github.com/openatp/openatp/internal/sqlstore"
 )
 
 // Changes returns what changed in the tenant's content after content
@@ -24,16 +24,16 @@ func (db *DB) Changes(ctx context.Context, tenantID string, since uint64, limit 
 	err = tx.QueryRow(ctx, `SELECT t.seq, coalesce((SELECT c.v FROM tenant_content_version c WHERE c.tenant_seq = t.seq), 0),
 		(SELECT d.c FROM data_version d) FROM tenants t WHERE t.id = $1`, tenantID).Scan(&tseq, &v, &legacy)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return ch, openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "tenant %s not found", storeutil.Quote(tenantID))
+		return ch, openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "tenant %s not found", sqlstore.Quote(tenantID))
 	}
 	if err != nil {
 		return ch, storeError(err, "cannot read the content version")
 	}
-	ch.Version = storeutil.ContentVersion(legacy, v)
+	ch.Version = sqlstore.ContentVersion(legacy, v)
 	if ch.Version == since {
 		return ch, nil
 	}
-	raw, ok := storeutil.FeedSince(since, legacy, v)
+	raw, ok := sqlstore.FeedSince(since, legacy, v)
 	if !ok {
 		ch.Rebuild = true
 		return ch, nil
@@ -50,7 +50,7 @@ func (db *DB) Changes(ctx context.Context, tenantID string, since uint64, limit 
 	}
 	const changed = `SELECT machine_id FROM content_changes
 		WHERE tenant_seq = $1 AND version > $2 AND name_key = '' AND machine_id != ''`
-	rows, err := tx.Query(ctx, "SELECT "+machineColumns+" FROM machines m WHERE m.tenant_seq = $1 AND m.id IN ("+
+	rows, err := tx.Query(ctx, "SELECT "+sqlstore.MachineColumns+" FROM machines m WHERE m.tenant_seq = $1 AND m.id IN ("+
 		changed+") ORDER BY m.id", tseq, raw)
 	if err != nil {
 		return ch, storeError(err, "cannot read the change feed")
@@ -82,11 +82,11 @@ func (db *DB) Changes(ctx context.Context, tenantID string, since uint64, limit 
 		return ch, storeError(err, "cannot read the change feed")
 	}
 	const changedAlerts = `SELECT alert_id FROM content_changes WHERE tenant_seq = $1 AND version > $2 AND alert_id != ''`
-	rows, err = tx.Query(ctx, "SELECT "+storeutil.AlertColumns+" FROM alerts a WHERE a.tenant_seq = $1 AND a.id IN ("+
+	rows, err = tx.Query(ctx, "SELECT "+sqlstore.AlertColumns+" FROM alerts a WHERE a.tenant_seq = $1 AND a.id IN ("+
 		changedAlerts+") ORDER BY a.id", tseq, raw)
 	if err == nil {
-		var ar storeutil.AlertRow
-		ch.Alerts, err = collect(rows, nil, "cannot read the change feed", func(s storeutil.Scanner) (openatp.Alert, error) { return ar.Scan(s, false, nil) })
+		var ar sqlstore.AlertRow
+		ch.Alerts, err = collect(rows, nil, "cannot read the change feed", func(s sqlstore.Scanner) (openatp.Alert, error) { return ar.Scan(s, false, nil) })
 	}
 	if err != nil {
 		return ch, storeError(err, "cannot read the change feed")

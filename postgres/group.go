@@ -7,27 +7,13 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/openatp/openatp"
-	"github.com/openatp/openatp/internal/storeutil"
+	"github.com/openatp/openatp/internal/sqlstore"
 )
-
-// Groups returns the tenant's device groups ordered by rank, then id,
-// without the default group. NotFound if the tenant does not exist.
-func (db *DB) Groups(ctx context.Context, tenantID string) ([]openatp.DeviceGroup, error) {
-	ctx, cancel := withTimeout(ctx, queryTimeout)
-	defer cancel()
-	if _, err := tenantSeq(ctx, db.pool, tenantID, false); err != nil {
-		return nil, err
-	}
-	return groups(ctx, db.pool, tenantID)
-}
 
 // groups returns the device groups of a tenant ordered by rank, then id;
 // none if the tenant does not exist.
 func groups(ctx context.Context, q querier, tenantID string) ([]openatp.DeviceGroup, error) {
-	rows, err := q.Query(ctx, `SELECT g.id, g.name, g.description, g.rank, g.rules, g.user_groups
-		FROM device_groups g JOIN tenants t ON t.seq = g.tenant_seq
-		WHERE t.id = $1 ORDER BY g.rank, g.id`, tenantID)
-	return collect(rows, err, "cannot read device groups", storeutil.ScanGroup)
+	return sqlstore.Groups(ctx, reader{q: q}, tenantID)
 }
 
 // CreateGroup stores a device group. Invalid if the id is negative, the name
@@ -51,7 +37,7 @@ func (db *DB) CreateGroup(ctx context.Context, tenantID string, g openatp.Device
 			return false, err
 		}
 		_, err = tx.Exec(ctx, `INSERT INTO device_groups (tenant_seq, id, name, name_key, description, rank, rules, user_groups)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, seq, g.ID, g.Name, openatp.NameKey(g.Name), g.Description, g.Rank, string(rules), storeutil.JSONList(g.UserGroups))
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, seq, g.ID, g.Name, openatp.NameKey(g.Name), g.Description, g.Rank, string(rules), sqlstore.JSONList(g.UserGroups))
 		if err != nil {
 			err = storeError(err, "cannot store the device group")
 			if openatp.IsKind(err, openatp.Conflict) {

@@ -2,22 +2,12 @@ package postgres
 
 import (
 	"context"
-	"errors"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/openatp/openatp"
-	"github.com/openatp/openatp/internal/storeutil"
+	"github.com/openatp/openatp/internal/sqlstore"
 )
-
-// SigningKeys returns every signing key, newest first (by Created, then id
-// descending).
-func (db *DB) SigningKeys(ctx context.Context) ([]openatp.SigningKey, error) {
-	ctx, cancel := withTimeout(ctx, queryTimeout)
-	defer cancel()
-	rows, err := db.pool.Query(ctx, "SELECT id, private_pem, created, active FROM signing_keys ORDER BY created DESC, id DESC")
-	return collect(rows, err, "cannot read signing keys", storeutil.ScanSigningKey)
-}
 
 // AddSigningKey stores a key; a zero Created becomes db.Now(). When k.Active,
 // the other keys are deactivated in the same transaction. Invalid if the id
@@ -29,7 +19,7 @@ func (db *DB) AddSigningKey(ctx context.Context, k openatp.SigningKey) error {
 	if k.Created.IsZero() {
 		k.Created = db.now()
 	}
-	created, err := storeutil.Nanos("created", k.Created)
+	created, err := sqlstore.Nanos("created", k.Created)
 	if err != nil {
 		return err
 	}
@@ -49,39 +39,12 @@ func (db *DB) AddSigningKey(ctx context.Context, k openatp.SigningKey) error {
 		if err != nil {
 			err = storeError(err, "cannot store the signing key")
 			if openatp.IsKind(err, openatp.Conflict) {
-				return false, &openatp.Error{Kind: openatp.Conflict, Message: "a signing key with id " + storeutil.Quote(k.ID) + " exists already", Err: err}
+				return false, &openatp.Error{Kind: openatp.Conflict, Message: "a signing key with id " + sqlstore.Quote(k.ID) + " exists already", Err: err}
 			}
 			return false, err
 		}
 		return true, nil
 	})
-}
-
-// Setting returns a named setting. NotFound if unset.
-func (db *DB) Setting(ctx context.Context, name string) (string, error) {
-	ctx, cancel := withTimeout(ctx, queryTimeout)
-	defer cancel()
-	var v string
-	err := db.pool.QueryRow(ctx, "SELECT value FROM settings WHERE name = $1", name).Scan(&v)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return "", openatp.Errorf(openatp.NotFound, "setting %s is not set", storeutil.Quote(name))
-	}
-	if err != nil {
-		return "", storeError(err, "cannot read the setting")
-	}
-	return v, nil
-}
-
-// Settings returns every setting whose name starts with prefix.
-func (db *DB) Settings(ctx context.Context, prefix string) (map[string]string, error) {
-	ctx, cancel := withTimeout(ctx, queryTimeout)
-	defer cancel()
-	rows, err := db.pool.Query(ctx, "SELECT name, value FROM settings WHERE left(name, length($1)) = $1", prefix)
-	ss, err := collect(rows, err, "cannot read the settings", storeutil.ScanSetting)
-	if err != nil {
-		return nil, err
-	}
-	return storeutil.SettingsMap(ss), nil
 }
 
 // SetSettingIfAbsent stores value under name unless a value exists, and

@@ -4,22 +4,14 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
-	"errors"
 	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/openatp/openatp"
-	"github.com/openatp/openatp/internal/storeutil"
+	"github.com/openatp/openatp/internal/sqlstore"
 )
-
-// machineColumns are the stored properties of a machine, in the order
-// machineScanner reads them, qualified by the alias m.
-const machineColumns = `m.id, m.computer_dns_name, m.first_seen, m.last_seen, m.os_platform, m.os_version,
-	m.os_processor, m.version, m.last_ip_address, m.last_external_ip_address, m.agent_version, m.os_build,
-	m.health_status, m.onboarding_status, m.risk_score, m.exposure_level, m.is_aad_joined, m.aad_device_id,
-	m.machine_tags, m.device_value, m.ip_addresses, m.os_architecture`
 
 // upsertMachines inserts or replaces a batch of machines given as one array
 // per column: one statement and one round trip for the whole batch.
@@ -49,7 +41,7 @@ const chunkRows = 10000
 // machineCols holds a batch of machines as one slice per column, and
 // their rows of the IP history, sorted.
 type machineCols struct {
-	history []storeutil.IPSeen
+	history []sqlstore.IPSeen
 
 	id                                                      []string
 	dns, platform, osVersion, processor, version, ip, extIP []*string
@@ -133,7 +125,7 @@ func (db *DB) UpsertMachines(ctx context.Context, tenantID string, ms []openatp.
 		if err := writeMachines(ctx, tx, seq, cols); err != nil {
 			return false, err
 		}
-		var log storeutil.ChangeLog
+		var log sqlstore.ChangeLog
 		for _, id := range cols.id {
 			log.Machine(id)
 		}
@@ -150,19 +142,19 @@ func (db *DB) UpsertMachines(ctx context.Context, tenantID string, ms []openatp.
 func encodeMachines(ms []openatp.Machine, now time.Time) (*machineCols, error) {
 	last := make(map[string]int, len(ms))
 	norm := make([]openatp.Machine, len(ms))
-	cols := &machineCols{history: make([]storeutil.IPSeen, 0, len(ms))}
+	cols := &machineCols{history: make([]sqlstore.IPSeen, 0, len(ms))}
 	for i := range ms {
 		norm[i] = ms[i]
 		if err := norm[i].Normalize(); err != nil {
-			return nil, storeutil.InvalidItem("machine", i, err)
+			return nil, sqlstore.InvalidItem("machine", i, err)
 		}
 		last[norm[i].ID] = i
 		var err error
-		if cols.history, err = storeutil.AppendIPs(cols.history, &norm[i], now); err != nil {
-			return nil, storeutil.InvalidItem("machine", i, err)
+		if cols.history, err = sqlstore.AppendIPs(cols.history, &norm[i], now); err != nil {
+			return nil, sqlstore.InvalidItem("machine", i, err)
 		}
 	}
-	cols.history = storeutil.SortIPs(cols.history)
+	cols.history = sqlstore.SortIPs(cols.history)
 	order := make([]int, 0, len(last))
 	for i := range norm {
 		if last[norm[i].ID] == i {
@@ -172,7 +164,7 @@ func encodeMachines(ms []openatp.Machine, now time.Time) (*machineCols, error) {
 	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(norm[a].ID, norm[b].ID) })
 	for _, i := range order {
 		if err := cols.add(&norm[i]); err != nil {
-			return nil, storeutil.InvalidItem("machine", i, err)
+			return nil, sqlstore.InvalidItem("machine", i, err)
 		}
 	}
 	return cols, nil
@@ -206,36 +198,14 @@ func writeMachines(ctx context.Context, tx pgx.Tx, tenantSeq int64, cols *machin
 	return nil
 }
 
-// Machine returns one machine with its device group. NotFound if the tenant
-// has no machine with that id.
-func (db *DB) Machine(ctx context.Context, tenantID, id string) (openatp.Machine, error) {
-	ctx, cancel := withTimeout(ctx, queryTimeout)
-	defer cancel()
-	groups, err := groups(ctx, db.pool, tenantID)
-	if err != nil {
-		return openatp.Machine{}, err
-	}
-	var s machineScanner
-	m, err := s.scan(db.pool.QueryRow(ctx, "SELECT "+machineColumns+` FROM machines m
-		WHERE m.tenant_seq = (SELECT seq FROM tenants WHERE id = $1) AND m.id = $2`, tenantID, id))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return m, openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "machine %s not found", storeutil.Quote(id))
-	}
-	if err != nil {
-		return m, storeError(err, "cannot read the machine")
-	}
-	openatp.AssignGroup(groups, &m)
-	return m, nil
-}
-
-// machineScanner reads rows of machineColumns.
+// machineScanner reads rows of sqlstore.MachineColumns.
 type machineScanner struct {
 	first, last *int64
 	tags, ips   []byte
 	dest        []any
 }
 
-func (s *machineScanner) scan(row pgx.Row) (openatp.Machine, error) {
+func (s *machineScanner) scan(row sqlstore.Scanner) (openatp.Machine, error) {
 	var m openatp.Machine
 	s.first, s.last = nil, nil
 	s.dest = append(s.dest[:0], &m.ID, &m.ComputerDNSName, &s.first, &s.last, &m.OSPlatform, &m.OSVersion,
@@ -246,16 +216,16 @@ func (s *machineScanner) scan(row pgx.Row) (openatp.Machine, error) {
 		return m, err
 	}
 	if s.first != nil {
-		m.FirstSeen = openatp.Ptr(storeutil.FromNanos(*s.first))
+		m.FirstSeen = openatp.Ptr(sqlstore.FromNanos(*s.first))
 	}
 	if s.last != nil {
-		m.LastSeen = openatp.Ptr(storeutil.FromNanos(*s.last))
+		m.LastSeen = openatp.Ptr(sqlstore.FromNanos(*s.last))
 	}
 	var err error
-	if m.MachineTags, err = storeutil.DecodeTags(s.tags); err != nil {
+	if m.MachineTags, err = sqlstore.DecodeTags(s.tags); err != nil {
 		return m, internal(err, "bad machine_tags of machine "+m.ID)
 	}
-	if m.IPAddresses, err = storeutil.DecodeIPAddresses(s.ips); err != nil {
+	if m.IPAddresses, err = sqlstore.DecodeIPAddresses(s.ips); err != nil {
 		return m, internal(err, "bad ip_addresses of machine "+m.ID)
 	}
 	return m, nil

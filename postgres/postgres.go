@@ -35,7 +35,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/openatp/openatp"
-	"github.com/openatp/openatp/internal/storeutil"
+	"github.com/openatp/openatp/internal/sqlstore"
 )
 
 //go:embed migrations/*.sql
@@ -79,6 +79,9 @@ func lockContent(ctx context.Context, tx pgx.Tx, tseq int64, exclusive bool) err
 // DB is an openatp.Store on a PostgreSQL database. It is safe for
 // concurrent use.
 type DB struct {
+	// Reader answers the reads whose SQL is the same on SQLite.
+	sqlstore.Reader
+
 	// Now returns the current time. It stamps tenants, apps and signing keys
 	// stored with a zero Created, and the IP history of machines written
 	// without a LastSeen. Tests may replace it before first use.
@@ -121,6 +124,7 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		return nil, storeError(err, "cannot connect to the database")
 	}
 	db := &DB{Now: time.Now, pool: pool, ver: ver}
+	db.Reader = sqlstore.Reader{Q: reader{q: pool, timeout: queryTimeout}, Machines: scanMachines}
 	if err := db.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -183,7 +187,7 @@ func (db *DB) ContentVersion(ctx context.Context, tenantID string) (uint64, erro
 		JOIN tenants t ON t.seq = c.tenant_seq WHERE t.id = $1), 0) FROM data_version d`, tenantID).Scan(&legacy, &v); err != nil {
 		return 0, storeError(err, "cannot read the content version")
 	}
-	return storeutil.ContentVersion(legacy, v), nil
+	return sqlstore.ContentVersion(legacy, v), nil
 }
 
 // withTimeout bounds ctx by d unless it has an earlier deadline.
@@ -315,10 +319,10 @@ func (db *DB) tryTx(ctx context.Context, f func(tx pgx.Tx) (bool, error)) error 
 // bumpContent bumps the content version of the tenant of row tseq (see
 // openatp.Store.ContentVersion; its first content write starts it at a
 // random value) and records in the change feed what the transaction
-// changed, compacting the feed every storeutil.CompactEvery versions. The
+// changed, compacting the feed every sqlstore.CompactEvery versions. The
 // bump locks the tenant's counter row until the transaction ends, so
 // versions commit in the order they are given.
-func bumpContent(ctx context.Context, tx pgx.Tx, tseq int64, log *storeutil.ChangeLog) error {
+func bumpContent(ctx context.Context, tx pgx.Tx, tseq int64, log *sqlstore.ChangeLog) error {
 	var v int64
 	err := tx.QueryRow(ctx, `INSERT INTO tenant_content_version (tenant_seq, v)
 		VALUES ($1, floor(random() * 4503599627370496)::bigint)
@@ -336,7 +340,7 @@ func bumpContent(ctx context.Context, tx pgx.Tx, tseq int64, log *storeutil.Chan
 		SELECT $1, $2, * FROM unnest($3::text[], $4::text[], $5::text[], $6::text[])`, tseq, v, ids, names, domains, alerts); err != nil {
 		return storeError(err, "cannot record the change")
 	}
-	if below := storeutil.CompactBelow(v); below > 0 {
+	if below := sqlstore.CompactBelow(v); below > 0 {
 		if _, err := tx.Exec(ctx, "DELETE FROM content_changes WHERE tenant_seq = $1 AND version <= $2", tseq, below); err != nil {
 			return storeError(err, "cannot compact the change feed")
 		}
@@ -355,7 +359,7 @@ func tenantSeq(ctx context.Context, q querier, tenantID string, lock bool) (int6
 	var seq int64
 	err := q.QueryRow(ctx, query, tenantID).Scan(&seq)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "tenant %s not found", storeutil.Quote(tenantID))
+		return 0, openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "tenant %s not found", sqlstore.Quote(tenantID))
 	}
 	if err != nil {
 		return 0, storeError(err, "cannot read the tenant")
@@ -368,7 +372,7 @@ func nullNanos(field string, t *time.Time) (*int64, error) {
 	if t == nil {
 		return nil, nil
 	}
-	n, err := storeutil.Nanos(field, *t)
+	n, err := sqlstore.Nanos(field, *t)
 	return &n, err
 }
 

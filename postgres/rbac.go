@@ -9,7 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/openatp/openatp"
-	"github.com/openatp/openatp/internal/storeutil"
+	"github.com/openatp/openatp/internal/sqlstore"
 )
 
 // PutUserGroup stores a user group, or renames it. Invalid if malformed;
@@ -34,19 +34,6 @@ func (db *DB) PutUserGroup(ctx context.Context, tenantID string, g openatp.UserG
 	})
 }
 
-// UserGroups lists the tenant's user groups ordered by name, then id (byte
-// order).
-func (db *DB) UserGroups(ctx context.Context, tenantID string) ([]openatp.UserGroup, error) {
-	ctx, cancel := withTimeout(ctx, queryTimeout)
-	defer cancel()
-	seq, err := tenantSeq(ctx, db.pool, tenantID, false)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := db.pool.Query(ctx, `SELECT id, name FROM user_groups WHERE tenant_seq = $1 ORDER BY name, id`, seq)
-	return collect(rows, err, "cannot read user groups", storeutil.ScanUserGroup)
-}
-
 // CreateDirectoryUser stores a user who signs in. Conflict if the id or the
 // user name (ignoring case) exists in the tenant.
 func (db *DB) CreateDirectoryUser(ctx context.Context, tenantID string, u openatp.DirectoryUser) error {
@@ -61,7 +48,7 @@ func (db *DB) CreateDirectoryUser(ctx context.Context, tenantID string, u openat
 			return false, err
 		}
 		_, err = tx.Exec(ctx, `INSERT INTO directory_users (tenant_seq, id, user_name, user_name_key, display_name, password_hash, groups)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)`, seq, u.ID, u.UserName, openatp.NameKey(u.UserName), u.DisplayName, storeutil.BytesOrEmpty(u.PasswordHash), storeutil.JSONList(u.Groups))
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`, seq, u.ID, u.UserName, openatp.NameKey(u.UserName), u.DisplayName, sqlstore.BytesOrEmpty(u.PasswordHash), sqlstore.JSONList(u.Groups))
 		if err != nil {
 			err = storeError(err, "cannot store the user")
 			if openatp.IsKind(err, openatp.Conflict) {
@@ -84,48 +71,15 @@ func (db *DB) UpdateDirectoryUser(ctx context.Context, tenantID string, u openat
 			return false, err
 		}
 		tag, err := tx.Exec(ctx, `UPDATE directory_users SET display_name = $1, password_hash = $2, groups = $3
-			WHERE tenant_seq = $4 AND id = $5`, u.DisplayName, storeutil.BytesOrEmpty(u.PasswordHash), storeutil.JSONList(u.Groups), seq, u.ID)
+			WHERE tenant_seq = $4 AND id = $5`, u.DisplayName, sqlstore.BytesOrEmpty(u.PasswordHash), sqlstore.JSONList(u.Groups), seq, u.ID)
 		if err != nil {
 			return false, storeError(err, "cannot update the user")
 		}
 		if tag.RowsAffected() == 0 {
-			return false, openatp.Errorf(openatp.NotFound, "user %s not found", storeutil.Quote(u.ID))
+			return false, openatp.Errorf(openatp.NotFound, "user %s not found", sqlstore.Quote(u.ID))
 		}
 		return true, nil
 	})
-}
-
-// DirectoryUser finds a user by sign-in name, ignoring case. NotFound if
-// none.
-func (db *DB) DirectoryUser(ctx context.Context, tenantID, userName string) (openatp.DirectoryUser, error) {
-	ctx, cancel := withTimeout(ctx, queryTimeout)
-	defer cancel()
-	seq, err := tenantSeq(ctx, db.pool, tenantID, false)
-	if err != nil {
-		return openatp.DirectoryUser{}, err
-	}
-	u, err := storeutil.ScanUser(db.pool.QueryRow(ctx, `SELECT `+storeutil.UserColumns+` FROM directory_users WHERE tenant_seq = $1 AND user_name_key = $2`,
-		seq, openatp.NameKey(userName)))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return u, openatp.Errorf(openatp.NotFound, "user %s not found", storeutil.Quote(userName))
-	}
-	if err != nil {
-		return u, storeError(err, "cannot read the user")
-	}
-	return u, nil
-}
-
-// DirectoryUsers lists the tenant's users ordered by user name (ignoring
-// case, byte order), then id.
-func (db *DB) DirectoryUsers(ctx context.Context, tenantID string) ([]openatp.DirectoryUser, error) {
-	ctx, cancel := withTimeout(ctx, queryTimeout)
-	defer cancel()
-	seq, err := tenantSeq(ctx, db.pool, tenantID, false)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := db.pool.Query(ctx, `SELECT `+storeutil.UserColumns+` FROM directory_users WHERE tenant_seq = $1 ORDER BY user_name_key, id`, seq)
-	return collect(rows, err, "cannot read users", storeutil.ScanUser)
 }
 
 // PutRole stores a role, replacing one of the same name (ignoring case).
@@ -142,25 +96,12 @@ func (db *DB) PutRole(ctx context.Context, tenantID string, r openatp.Role) erro
 		}
 		_, err = tx.Exec(ctx, `INSERT INTO roles (tenant_seq, name, name_key, permissions, user_groups) VALUES ($1, $2, $3, $4, $5)
 			ON CONFLICT (tenant_seq, name_key) DO UPDATE SET name = excluded.name, permissions = excluded.permissions, user_groups = excluded.user_groups`,
-			seq, r.Name, openatp.NameKey(r.Name), storeutil.JSONList(r.Permissions), storeutil.JSONList(r.UserGroups))
+			seq, r.Name, openatp.NameKey(r.Name), sqlstore.JSONList(r.Permissions), sqlstore.JSONList(r.UserGroups))
 		if err != nil {
 			return false, storeError(err, "cannot store the role")
 		}
 		return true, nil
 	})
-}
-
-// Roles lists the tenant's roles ordered by name (ignoring case, byte
-// order).
-func (db *DB) Roles(ctx context.Context, tenantID string) ([]openatp.Role, error) {
-	ctx, cancel := withTimeout(ctx, queryTimeout)
-	defer cancel()
-	seq, err := tenantSeq(ctx, db.pool, tenantID, false)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := db.pool.Query(ctx, `SELECT name, permissions, user_groups FROM roles WHERE tenant_seq = $1 ORDER BY name_key`, seq)
-	return collect(rows, err, "cannot read roles", storeutil.ScanRole)
 }
 
 // DeleteRole deletes a role by name, ignoring case. NotFound if none.
@@ -177,7 +118,7 @@ func (db *DB) DeleteRole(ctx context.Context, tenantID, name string) error {
 			return false, storeError(err, "cannot delete the role")
 		}
 		if tag.RowsAffected() == 0 {
-			return false, openatp.Errorf(openatp.NotFound, "role %s not found", storeutil.Quote(name))
+			return false, openatp.Errorf(openatp.NotFound, "role %s not found", sqlstore.Quote(name))
 		}
 		return true, nil
 	})
@@ -213,7 +154,7 @@ func (db *DB) UpdateGroup(ctx context.Context, tenantID string, g openatp.Device
 			return false, openatp.Errorf(openatp.NotFound, "device group %d not found", g.ID)
 		}
 		_, err = tx.Exec(ctx, `UPDATE device_groups SET name = $1, name_key = $2, description = $3, rules = $4, user_groups = $5
-			WHERE tenant_seq = $6 AND id = $7`, g.Name, openatp.NameKey(g.Name), g.Description, string(rules), storeutil.JSONList(g.UserGroups), seq, g.ID)
+			WHERE tenant_seq = $6 AND id = $7`, g.Name, openatp.NameKey(g.Name), g.Description, string(rules), sqlstore.JSONList(g.UserGroups), seq, g.ID)
 		if err != nil {
 			err = storeError(err, "cannot update the device group")
 			if openatp.IsKind(err, openatp.Conflict) {
@@ -238,7 +179,7 @@ func lockTenant(ctx context.Context, tx pgx.Tx, tenantID string) (int64, error) 
 	var seq int64
 	err := tx.QueryRow(ctx, "SELECT seq FROM tenants WHERE id = $1 FOR UPDATE", tenantID).Scan(&seq)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "tenant %s not found", storeutil.Quote(tenantID))
+		return 0, openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "tenant %s not found", sqlstore.Quote(tenantID))
 	}
 	if err != nil {
 		return 0, storeError(err, "cannot read the tenant")

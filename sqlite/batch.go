@@ -6,7 +6,7 @@ import (
 	"errors"
 
 	"github.com/openatp/openatp"
-	"github.com/openatp/openatp/internal/storeutil"
+	"github.com/openatp/openatp/internal/sqlstore"
 )
 
 // WriteBatch runs f in one IMMEDIATE write transaction (see
@@ -56,7 +56,7 @@ type batchWriter struct {
 	tx        *sql.Tx
 	tseq, gen int64
 	local     *batchKeys
-	log       storeutil.ChangeLog
+	log       sqlstore.ChangeLog
 	failed    error
 }
 
@@ -81,7 +81,7 @@ func (w *batchWriter) AddLogons(ls []openatp.Logon) error {
 	if len(ls) == 0 {
 		return nil
 	}
-	agg, err := storeutil.Aggregate(ls)
+	agg, err := sqlstore.Aggregate(ls)
 	if err == nil {
 		_, err = w.db.writeLogons(w.ctx, w.tx, w.tseq, w.gen, ls, agg, w.local)
 	}
@@ -127,13 +127,13 @@ func (db *DB) DeleteMachine(ctx context.Context, tenantID, id string) error {
 		var mseq int64
 		err = tx.QueryRowContext(ctx, "SELECT seq FROM machines WHERE tenant_seq = ? AND id = ?", tseq, id).Scan(&mseq)
 		if errors.Is(err, sql.ErrNoRows) {
-			return openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "machine %s not found", storeutil.Quote(id))
+			return openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "machine %s not found", sqlstore.Quote(id))
 		}
 		if err != nil {
 			return storeError(err, "cannot read the machine")
 		}
 		defer db.keys.forget(tseq)
-		log := storeutil.ChangeLog{}
+		log := sqlstore.ChangeLog{}
 		log.Machine(id)
 		rows, err := tx.QueryContext(ctx, "SELECT name_key, domain_key FROM user_machines WHERE tenant_seq = ? AND machine_seq = ?", tseq, mseq)
 		if err != nil {

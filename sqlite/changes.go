@@ -6,7 +6,7 @@ import (
 	"errors"
 
 	"github.com/openatp/openatp"
-	"github.com/openatp/openatp/internal/storeutil"
+	"github.com/openatp/openatp/internal/sqlstore"
 )
 
 // Changes returns what changed in the tenant's content after content
@@ -23,16 +23,16 @@ func (db *DB) Changes(ctx context.Context, tenantID string, since uint64, limit 
 	err = tx.QueryRowContext(ctx, `SELECT seq, content_version, (SELECT v FROM content_version WHERE id = 1)
 		FROM tenants WHERE id = ?`, tenantID).Scan(&tseq, &v, &legacy)
 	if errors.Is(err, sql.ErrNoRows) {
-		return ch, openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "tenant %s not found", storeutil.Quote(tenantID))
+		return ch, openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "tenant %s not found", sqlstore.Quote(tenantID))
 	}
 	if err != nil {
 		return ch, storeError(err, "cannot read the content version")
 	}
-	ch.Version = storeutil.ContentVersion(legacy, v)
+	ch.Version = sqlstore.ContentVersion(legacy, v)
 	if ch.Version == since {
 		return ch, nil
 	}
-	raw, ok := storeutil.FeedSince(since, legacy, v)
+	raw, ok := sqlstore.FeedSince(since, legacy, v)
 	if !ok {
 		ch.Rebuild = true
 		return ch, nil
@@ -81,7 +81,7 @@ func (db *DB) Changes(ctx context.Context, tenantID string, since uint64, limit 
 func changedMachines(ctx context.Context, tx *sql.Tx, tseq, raw int64) ([]openatp.Machine, []string, error) {
 	const changed = `SELECT machine_id FROM content_changes
 		WHERE tenant_seq = ?1 AND version > ?2 AND name_key = '' AND machine_id != ''`
-	rows, err := tx.QueryContext(ctx, "SELECT "+machineColumns+" FROM machines m WHERE m.tenant_seq = ?1 AND m.id IN ("+
+	rows, err := tx.QueryContext(ctx, "SELECT "+sqlstore.MachineColumns+" FROM machines m WHERE m.tenant_seq = ?1 AND m.id IN ("+
 		changed+") ORDER BY m.id", tseq, raw)
 	if err != nil {
 		return nil, nil, storeError(err, "cannot read the change feed")
@@ -124,9 +124,9 @@ func changedMachines(ctx context.Context, tx *sql.Tx, tseq, raw int64) ([]openat
 // that exist, and the ids of those that do not.
 func changedAlerts(ctx context.Context, tx *sql.Tx, tseq, raw int64) ([]openatp.Alert, []string, error) {
 	const changed = `SELECT alert_id FROM content_changes WHERE tenant_seq = ?1 AND version > ?2 AND alert_id != ''`
-	rows, err := tx.QueryContext(ctx, "SELECT "+storeutil.AlertColumns+" FROM alerts a WHERE a.tenant_seq = ?1 AND a.id IN ("+
+	rows, err := tx.QueryContext(ctx, "SELECT "+sqlstore.AlertColumns+" FROM alerts a WHERE a.tenant_seq = ?1 AND a.id IN ("+
 		changed+") ORDER BY a.id", tseq, raw)
-	var r storeutil.AlertRow
+	var r sqlstore.AlertRow
 	as, err := collect(rows, err, "cannot read the change feed", func(s scanner) (openatp.Alert, error) { return r.Scan(s, false, nil) })
 	if err != nil {
 		return nil, nil, err

@@ -3,18 +3,10 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"errors"
 
 	"github.com/openatp/openatp"
-	"github.com/openatp/openatp/internal/storeutil"
+	"github.com/openatp/openatp/internal/sqlstore"
 )
-
-// SigningKeys returns every signing key, newest first (by Created, then id
-// descending).
-func (db *DB) SigningKeys(ctx context.Context) ([]openatp.SigningKey, error) {
-	rows, err := db.rdb.QueryContext(ctx, "SELECT id, private_pem, created, active FROM signing_keys ORDER BY created DESC, id DESC")
-	return collect(rows, err, "cannot read signing keys", storeutil.ScanSigningKey)
-}
 
 // AddSigningKey stores a key; a zero Created becomes db.Now(). When k.Active,
 // the other keys are deactivated in the same transaction. Invalid if the id
@@ -26,7 +18,7 @@ func (db *DB) AddSigningKey(ctx context.Context, k openatp.SigningKey) error {
 	if k.Created.IsZero() {
 		k.Created = db.now()
 	}
-	created, err := storeutil.Nanos("created", k.Created)
+	created, err := sqlstore.Nanos("created", k.Created)
 	if err != nil {
 		return err
 	}
@@ -42,36 +34,13 @@ func (db *DB) AddSigningKey(ctx context.Context, k openatp.SigningKey) error {
 		_, err := tx.ExecContext(ctx, "INSERT INTO signing_keys (id, private_pem, created, active) VALUES (?, ?, ?, ?)",
 			k.ID, k.PrivatePEM, created, k.Active)
 		if isUniqueViolation(err) {
-			return &openatp.Error{Kind: openatp.Conflict, Message: "a signing key with id " + storeutil.Quote(k.ID) + " exists already", Err: err}
+			return &openatp.Error{Kind: openatp.Conflict, Message: "a signing key with id " + sqlstore.Quote(k.ID) + " exists already", Err: err}
 		}
 		if err != nil {
 			return storeError(err, "cannot store the signing key")
 		}
 		return nil
 	})
-}
-
-// Setting returns a named setting. NotFound if unset.
-func (db *DB) Setting(ctx context.Context, name string) (string, error) {
-	var v string
-	err := db.rdb.QueryRowContext(ctx, "SELECT value FROM settings WHERE name = ?", name).Scan(&v)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", openatp.Errorf(openatp.NotFound, "setting %s is not set", storeutil.Quote(name))
-	}
-	if err != nil {
-		return "", storeError(err, "cannot read the setting")
-	}
-	return v, nil
-}
-
-// Settings returns every setting whose name starts with prefix.
-func (db *DB) Settings(ctx context.Context, prefix string) (map[string]string, error) {
-	rows, err := db.rdb.QueryContext(ctx, "SELECT name, value FROM settings WHERE substr(name, 1, length(?1)) = ?1", prefix)
-	ss, err := collect(rows, err, "cannot read the settings", storeutil.ScanSetting)
-	if err != nil {
-		return nil, err
-	}
-	return storeutil.SettingsMap(ss), nil
 }
 
 // SetSettingIfAbsent stores value under name unless a value exists, and

@@ -4,19 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"time"
 
 	"github.com/openatp/openatp"
-	"github.com/openatp/openatp/internal/storeutil"
+	"github.com/openatp/openatp/internal/sqlstore"
 )
-
-// machineColumns are the stored properties of a machine, in the order
-// scanMachine reads them, qualified by the alias m.
-const machineColumns = `m.id, m.computer_dns_name, m.first_seen, m.last_seen, m.os_platform, m.os_version,
-	m.os_processor, m.version, m.last_ip_address, m.last_external_ip_address, m.agent_version, m.os_build,
-	m.health_status, m.onboarding_status, m.risk_score, m.exposure_level, m.is_aad_joined, m.aad_device_id,
-	m.machine_tags, m.device_value, m.ip_addresses, m.os_architecture`
 
 // The head and tail of the multi-row UPSERT of UpsertMachines.
 const (
@@ -60,7 +52,7 @@ func (db *DB) UpsertMachines(ctx context.Context, tenantID string, ms []openatp.
 		if err := writeMachines(ctx, tx, seq, e); err != nil {
 			return err
 		}
-		var log storeutil.ChangeLog
+		var log sqlstore.ChangeLog
 		e.log(&log)
 		return bumpContent(ctx, tx, seq, &log)
 	})
@@ -72,7 +64,7 @@ func (db *DB) UpsertMachines(ctx context.Context, tenantID string, ms []openatp.
 type encoded struct {
 	n    int
 	args []any
-	ips  []storeutil.IPSeen
+	ips  []sqlstore.IPSeen
 }
 
 // add encodes the normalized machine m; now is when it is written.
@@ -83,7 +75,7 @@ func (e *encoded) add(m *openatp.Machine, now time.Time) error {
 		e.args = e.args[:start]
 		return err
 	}
-	ips, err := storeutil.AppendIPs(e.ips, m, now)
+	ips, err := sqlstore.AppendIPs(e.ips, m, now)
 	if err != nil {
 		e.args = e.args[:start]
 		return err
@@ -94,7 +86,7 @@ func (e *encoded) add(m *openatp.Machine, now time.Time) error {
 }
 
 // log records the machines of e in the change feed.
-func (e *encoded) log(log *storeutil.ChangeLog) {
+func (e *encoded) log(log *sqlstore.ChangeLog) {
 	for i := range e.n {
 		log.Machine(e.args[i*machineWidth+1].(string))
 	}
@@ -104,17 +96,17 @@ func (e *encoded) log(log *storeutil.ChangeLog) {
 // now. Invalid, naming the index of the machine, if one does not normalize
 // or has a time out of range.
 func encodeMachines(ms []openatp.Machine, now time.Time) (*encoded, error) {
-	e := &encoded{args: make([]any, 0, machineWidth*len(ms)), ips: make([]storeutil.IPSeen, 0, len(ms))}
+	e := &encoded{args: make([]any, 0, machineWidth*len(ms)), ips: make([]sqlstore.IPSeen, 0, len(ms))}
 	for i := range ms {
 		m := ms[i]
 		if err := m.Normalize(); err != nil {
-			return nil, storeutil.InvalidItem("machine", i, err)
+			return nil, sqlstore.InvalidItem("machine", i, err)
 		}
 		if err := e.add(&m, now); err != nil {
-			return nil, storeutil.InvalidItem("machine", i, err)
+			return nil, sqlstore.InvalidItem("machine", i, err)
 		}
 	}
-	e.ips = storeutil.SortIPs(e.ips)
+	e.ips = sqlstore.SortIPs(e.ips)
 	return e, nil
 }
 
@@ -193,31 +185,13 @@ func str(s *string) sql.NullString {
 	return sql.NullString{String: *s, Valid: true}
 }
 
-// Machine returns one machine with its device group. NotFound if the tenant
-// has no machine with that id.
-func (db *DB) Machine(ctx context.Context, tenantID, id string) (openatp.Machine, error) {
-	groups, err := groups(ctx, db.read(), tenantID)
-	if err != nil {
-		return openatp.Machine{}, err
-	}
-	st, err := db.read().stmt(ctx, "SELECT "+machineColumns+` FROM machines m
-		WHERE m.tenant_seq = (SELECT seq FROM tenants WHERE id = ?) AND m.id = ?`)
-	if err != nil {
-		return openatp.Machine{}, storeError(err, "cannot read the machine")
-	}
-	var ms machineScanner
-	m, err := ms.scan(st.QueryRowContext(ctx, tenantID, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return m, openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "machine %s not found", storeutil.Quote(id))
-	}
-	if err != nil {
-		return m, storeError(err, "cannot read the machine")
-	}
-	openatp.AssignGroup(groups, &m)
-	return m, nil
+// scanMachines returns a scan of rows of sqlstore.MachineColumns.
+func scanMachines() func(sqlstore.Scanner) (openatp.Machine, error) {
+	var s machineScanner
+	return s.scan
 }
 
-// machineScanner reads rows of machineColumns, reusing its buffers.
+// machineScanner reads rows of sqlstore.MachineColumns, reusing its buffers.
 type machineScanner struct {
 	dns, platform, osVersion, processor, version, ip, extIP, agent sql.NullString
 	health, onboarding, risk, exposure, aadID, value, arch         sql.NullString
@@ -260,11 +234,11 @@ func (s *machineScanner) scan(row scanner) (openatp.Machine, error) {
 	}
 	m.AADDeviceID = ptr(s.aadID)
 	var err error
-	if m.MachineTags, err = storeutil.DecodeTags(s.tags); err != nil {
+	if m.MachineTags, err = sqlstore.DecodeTags(s.tags); err != nil {
 		return m, internal(err, "bad machine_tags of machine "+m.ID)
 	}
 	m.DeviceValue = ptr(s.value)
-	if m.IPAddresses, err = storeutil.DecodeIPAddresses(s.ips); err != nil {
+	if m.IPAddresses, err = sqlstore.DecodeIPAddresses(s.ips); err != nil {
 		return m, internal(err, "bad ip_addresses of machine "+m.ID)
 	}
 	m.OSArchitecture = ptr(s.arch)
@@ -282,6 +256,6 @@ func timePtr(n sql.NullInt64) *time.Time {
 	if !n.Valid {
 		return nil
 	}
-	t := storeutil.FromNanos(n.Int64)
+	t := sqlstore.FromNanos(n.Int64)
 	return &t
 }

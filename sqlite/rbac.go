@@ -7,7 +7,7 @@ import (
 	"slices"
 
 	"github.com/openatp/openatp"
-	"github.com/openatp/openatp/internal/storeutil"
+	"github.com/openatp/openatp/internal/sqlstore"
 )
 
 // PutUserGroup stores a user group, or renames it. Invalid if malformed;
@@ -27,16 +27,6 @@ func (db *DB) PutUserGroup(ctx context.Context, tenantID string, g openatp.UserG
 	})
 }
 
-// UserGroups lists the tenant's user groups ordered by name, then id.
-func (db *DB) UserGroups(ctx context.Context, tenantID string) ([]openatp.UserGroup, error) {
-	seq, err := tenantSeq(ctx, db.read(), tenantID)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := db.read().query(ctx, `SELECT id, name FROM user_groups WHERE tenant_seq = ? ORDER BY name, id`, seq)
-	return collect(rows, err, "cannot read user groups", storeutil.ScanUserGroup)
-}
-
 // CreateDirectoryUser stores a user who signs in. Conflict if the id or the
 // user name (ignoring case) exists in the tenant.
 func (db *DB) CreateDirectoryUser(ctx context.Context, tenantID string, u openatp.DirectoryUser) error {
@@ -49,7 +39,7 @@ func (db *DB) CreateDirectoryUser(ctx context.Context, tenantID string, u openat
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO directory_users (tenant_seq, id, user_name, user_name_key, display_name, password_hash, groups)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`, seq, u.ID, u.UserName, openatp.NameKey(u.UserName), u.DisplayName, storeutil.BytesOrEmpty(u.PasswordHash), storeutil.JSONList(u.Groups))
+			VALUES (?, ?, ?, ?, ?, ?, ?)`, seq, u.ID, u.UserName, openatp.NameKey(u.UserName), u.DisplayName, sqlstore.BytesOrEmpty(u.PasswordHash), sqlstore.JSONList(u.Groups))
 		if isUniqueViolation(err) {
 			return &openatp.Error{Kind: openatp.Conflict, Message: "a user with the same id or user name exists already", Err: err}
 		}
@@ -66,50 +56,15 @@ func (db *DB) UpdateDirectoryUser(ctx context.Context, tenantID string, u openat
 			return err
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE directory_users SET display_name = ?, password_hash = ?, groups = ?
-			WHERE tenant_seq = ? AND id = ?`, u.DisplayName, storeutil.BytesOrEmpty(u.PasswordHash), storeutil.JSONList(u.Groups), seq, u.ID)
+			WHERE tenant_seq = ? AND id = ?`, u.DisplayName, sqlstore.BytesOrEmpty(u.PasswordHash), sqlstore.JSONList(u.Groups), seq, u.ID)
 		if err != nil {
 			return storeError(err, "cannot update the user")
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return openatp.Errorf(openatp.NotFound, "user %s not found", storeutil.Quote(u.ID))
+			return openatp.Errorf(openatp.NotFound, "user %s not found", sqlstore.Quote(u.ID))
 		}
 		return nil
 	})
-}
-
-// DirectoryUser finds a user by sign-in name, ignoring case. NotFound if
-// none.
-func (db *DB) DirectoryUser(ctx context.Context, tenantID, userName string) (openatp.DirectoryUser, error) {
-	seq, err := tenantSeq(ctx, db.read(), tenantID)
-	if err != nil {
-		return openatp.DirectoryUser{}, err
-	}
-	rows, err := db.read().query(ctx, `SELECT `+storeutil.UserColumns+` FROM directory_users WHERE tenant_seq = ? AND user_name_key = ?`, seq, openatp.NameKey(userName))
-	if err != nil {
-		return openatp.DirectoryUser{}, storeError(err, "cannot read the user")
-	}
-	defer rows.Close()
-	if !rows.Next() {
-		if err := rows.Err(); err != nil {
-			return openatp.DirectoryUser{}, storeError(err, "cannot read the user")
-		}
-		return openatp.DirectoryUser{}, openatp.Errorf(openatp.NotFound, "user %s not found", storeutil.Quote(userName))
-	}
-	u, err := storeutil.ScanUser(rows)
-	if err != nil {
-		return u, storeError(err, "cannot read the user")
-	}
-	return u, nil
-}
-
-// DirectoryUsers lists the tenant's users ordered by user name.
-func (db *DB) DirectoryUsers(ctx context.Context, tenantID string) ([]openatp.DirectoryUser, error) {
-	seq, err := tenantSeq(ctx, db.read(), tenantID)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := db.read().query(ctx, `SELECT `+storeutil.UserColumns+` FROM directory_users WHERE tenant_seq = ? ORDER BY user_name_key, id`, seq)
-	return collect(rows, err, "cannot read users", storeutil.ScanUser)
 }
 
 // PutRole stores a role, replacing one of the same name (ignoring case).
@@ -128,19 +83,9 @@ func (db *DB) PutRole(ctx context.Context, tenantID string, r openatp.Role) erro
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO roles (tenant_seq, name, name_key, permissions, user_groups) VALUES (?, ?, ?, ?, ?)
 			ON CONFLICT (tenant_seq, name_key) DO UPDATE SET name = excluded.name, permissions = excluded.permissions, user_groups = excluded.user_groups`,
-			seq, r.Name, openatp.NameKey(r.Name), string(perms), storeutil.JSONList(r.UserGroups))
+			seq, r.Name, openatp.NameKey(r.Name), string(perms), sqlstore.JSONList(r.UserGroups))
 		return storeError(err, "cannot store the role")
 	})
-}
-
-// Roles lists the tenant's roles ordered by name.
-func (db *DB) Roles(ctx context.Context, tenantID string) ([]openatp.Role, error) {
-	seq, err := tenantSeq(ctx, db.read(), tenantID)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := db.read().query(ctx, `SELECT name, permissions, user_groups FROM roles WHERE tenant_seq = ? ORDER BY name_key`, seq)
-	return collect(rows, err, "cannot read roles", storeutil.ScanRole)
 }
 
 // DeleteRole deletes a role by name, ignoring case. NotFound if none.
@@ -155,7 +100,7 @@ func (db *DB) DeleteRole(ctx context.Context, tenantID, name string) error {
 			return storeError(err, "cannot delete the role")
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return openatp.Errorf(openatp.NotFound, "role %s not found", storeutil.Quote(name))
+			return openatp.Errorf(openatp.NotFound, "role %s not found", sqlstore.Quote(name))
 		}
 		return nil
 	})
@@ -188,7 +133,7 @@ func (db *DB) UpdateGroup(ctx context.Context, tenantID string, g openatp.Device
 			return openatp.Errorf(openatp.NotFound, "device group %d not found", g.ID)
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE device_groups SET name = ?, name_key = ?, description = ?, rules = ?, user_groups = ?
-			WHERE tenant_seq = ? AND id = ?`, g.Name, openatp.NameKey(g.Name), g.Description, string(rules), storeutil.JSONList(g.UserGroups), seq, g.ID)
+			WHERE tenant_seq = ? AND id = ?`, g.Name, openatp.NameKey(g.Name), g.Description, string(rules), sqlstore.JSONList(g.UserGroups), seq, g.ID)
 		if isUniqueViolation(err) {
 			return &openatp.Error{Kind: openatp.Conflict, Message: "another device group has that name", Err: err}
 		}

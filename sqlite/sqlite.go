@@ -30,7 +30,7 @@ import (
 	"time"
 
 	"github.com/openatp/openatp"
-	"github.com/openatp/openatp/internal/storeutil"
+	"github.com/openatp/openatp/internal/sqlstore"
 )
 
 //go:embed migrations/*.sql
@@ -44,6 +44,9 @@ const busyTimeout = 10 * time.Second
 
 // DB is an openatp.Store on one SQLite file. It is safe for concurrent use.
 type DB struct {
+	// Reader answers the reads whose SQL is the same on PostgreSQL.
+	sqlstore.Reader
+
 	// Now returns the current time. It stamps tenants, apps and signing keys
 	// stored with a zero Created, and the IP history of machines written
 	// without a LastSeen. Tests may replace it before first use.
@@ -104,6 +107,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	db.rdb.SetMaxOpenConns(n + 1) // +1: the DataVersion connection
 	db.rdb.SetMaxIdleConns(n + 1)
 	db.r = newStmtCache(db.rdb)
+	db.Reader = sqlstore.Reader{Q: db.read(), Machines: scanMachines}
 	if db.ver, err = newVersionConn(ctx, db.rdb); err != nil {
 		db.rdb.Close()
 		db.wdb.Close()
@@ -174,7 +178,7 @@ func (db *DB) ContentVersion(ctx context.Context, tenantID string) (uint64, erro
 	if err != nil {
 		return 0, storeError(err, "cannot read the content version")
 	}
-	return storeutil.ContentVersion(legacy, v), nil
+	return sqlstore.ContentVersion(legacy, v), nil
 }
 
 // crossCheckEvery is the least time between two PRAGMA cross-checks of the
@@ -330,9 +334,9 @@ func (db *DB) inTx(ctx context.Context, f func(tx *sql.Tx, q conn) error) error 
 
 // bumpContent bumps the content version of the tenant of row tseq (see
 // openatp.Store.ContentVersion) and records in the change feed what the
-// transaction changed, compacting the feed every storeutil.CompactEvery
+// transaction changed, compacting the feed every sqlstore.CompactEvery
 // versions.
-func bumpContent(ctx context.Context, tx *sql.Tx, tseq int64, log *storeutil.ChangeLog) error {
+func bumpContent(ctx context.Context, tx *sql.Tx, tseq int64, log *sqlstore.ChangeLog) error {
 	var v int64
 	err := tx.QueryRowContext(ctx, "UPDATE tenants SET content_version = content_version + 1 WHERE seq = ? RETURNING content_version", tseq).Scan(&v)
 	if err != nil {
@@ -347,7 +351,7 @@ func bumpContent(ctx context.Context, tx *sql.Tx, tseq int64, log *storeutil.Cha
 	if err := b.flush(ctx); err != nil {
 		return storeError(err, "cannot record the change")
 	}
-	if below := storeutil.CompactBelow(v); below > 0 {
+	if below := sqlstore.CompactBelow(v); below > 0 {
 		if _, err := tx.ExecContext(ctx, "DELETE FROM content_changes WHERE tenant_seq = ? AND version <= ?", tseq, below); err != nil {
 			return storeError(err, "cannot compact the change feed")
 		}
@@ -373,7 +377,7 @@ func nullNanos(field string, t *time.Time) (sql.NullInt64, error) {
 	if t == nil {
 		return sql.NullInt64{}, nil
 	}
-	n, err := storeutil.Nanos(field, *t)
+	n, err := sqlstore.Nanos(field, *t)
 	return sql.NullInt64{Int64: n, Valid: true}, err
 }
 

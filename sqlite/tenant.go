@@ -4,10 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 
 	"github.com/openatp/openatp"
-	"github.com/openatp/openatp/internal/storeutil"
+	"github.com/openatp/openatp/internal/sqlstore"
 )
 
 // CreateTenant stores a new tenant; a zero Created becomes db.Now().
@@ -20,42 +19,19 @@ func (db *DB) CreateTenant(ctx context.Context, t openatp.Tenant) error {
 	if t.Created.IsZero() {
 		t.Created = db.now()
 	}
-	created, err := storeutil.Nanos("created", t.Created)
+	created, err := sqlstore.Nanos("created", t.Created)
 	if err != nil {
 		return err
 	}
 	_, err = db.wdb.ExecContext(ctx, "INSERT INTO tenants (id, name, name_key, created) VALUES (?, ?, ?, ?)",
 		t.ID, t.Name, openatp.NameKey(t.Name), created)
 	if isUniqueViolation(err) {
-		return &openatp.Error{Kind: openatp.Conflict, Message: "a tenant with id " + storeutil.Quote(t.ID) + " or name " + storeutil.Quote(t.Name) + " exists already", Err: err}
+		return &openatp.Error{Kind: openatp.Conflict, Message: "a tenant with id " + sqlstore.Quote(t.ID) + " or name " + sqlstore.Quote(t.Name) + " exists already", Err: err}
 	}
 	if err != nil {
 		return storeError(err, "cannot store the tenant")
 	}
 	return nil
-}
-
-// Tenant finds a tenant by id, or else by name ignoring case. NotFound if
-// none.
-func (db *DB) Tenant(ctx context.Context, idOrName string) (openatp.Tenant, error) {
-	var t openatp.Tenant
-	var created int64
-	err := db.read().queryRow(ctx, []any{&t.ID, &t.Name, &created}, `SELECT id, name, created FROM tenants
-		WHERE id = ?1 OR name_key = ?2 ORDER BY id = ?1 DESC LIMIT 1`, idOrName, openatp.NameKey(idOrName))
-	if errors.Is(err, sql.ErrNoRows) {
-		return t, openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "tenant %s not found", storeutil.Quote(idOrName))
-	}
-	if err != nil {
-		return t, storeError(err, "cannot read the tenant")
-	}
-	t.Created = storeutil.FromNanos(created)
-	return t, nil
-}
-
-// Tenants lists all tenants ordered by name (byte order), then id.
-func (db *DB) Tenants(ctx context.Context) ([]openatp.Tenant, error) {
-	rows, err := db.rdb.QueryContext(ctx, "SELECT id, name, created FROM tenants ORDER BY name, id")
-	return collect(rows, err, "cannot list tenants", storeutil.ScanTenant)
 }
 
 // CreateApp stores a new application registration; a zero Created becomes
@@ -68,7 +44,7 @@ func (db *DB) CreateApp(ctx context.Context, a openatp.App) error {
 	if a.Created.IsZero() {
 		a.Created = db.now()
 	}
-	created, err := storeutil.Nanos("created", a.Created)
+	created, err := sqlstore.Nanos("created", a.Created)
 	if err != nil {
 		return err
 	}
@@ -85,7 +61,7 @@ func (db *DB) CreateApp(ctx context.Context, a openatp.App) error {
 		_, err = tx.ExecContext(ctx, `INSERT INTO apps (client_id, tenant_seq, object_id, name, secret_hash, roles, scopes, created)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, a.ClientID, seq, a.ObjectID, a.Name, a.SecretHash, string(roles), string(scopes), created)
 		if isUniqueViolation(err) {
-			return &openatp.Error{Kind: openatp.Conflict, Message: "an application with client id " + storeutil.Quote(a.ClientID) + " exists already", Err: err}
+			return &openatp.Error{Kind: openatp.Conflict, Message: "an application with client id " + sqlstore.Quote(a.ClientID) + " exists already", Err: err}
 		}
 		if err != nil {
 			return storeError(err, "cannot store the application")
@@ -94,38 +70,9 @@ func (db *DB) CreateApp(ctx context.Context, a openatp.App) error {
 	})
 }
 
-// App finds an application of a tenant by client id. NotFound if the tenant
-// has none with that id.
-func (db *DB) App(ctx context.Context, tenantID, clientID string) (openatp.App, error) {
-	st, err := db.read().stmt(ctx, "SELECT "+storeutil.AppColumns+` FROM apps a JOIN tenants t ON t.seq = a.tenant_seq
-		WHERE a.client_id = ? AND t.id = ?`)
-	if err != nil {
-		return openatp.App{}, storeError(err, "cannot read the application")
-	}
-	a, err := storeutil.ScanApp(st.QueryRowContext(ctx, clientID, tenantID))
-	if errors.Is(err, sql.ErrNoRows) {
-		return a, openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "application %s not found in tenant %s", storeutil.Quote(clientID), storeutil.Quote(tenantID))
-	}
-	if err != nil {
-		return a, storeError(err, "cannot read the application")
-	}
-	return a, nil
-}
-
-// Apps lists the applications of a tenant ordered by name (byte order),
-// then client id. NotFound if the tenant does not exist.
-func (db *DB) Apps(ctx context.Context, tenantID string) ([]openatp.App, error) {
-	if _, err := tenantSeq(ctx, db.read(), tenantID); err != nil {
-		return nil, err
-	}
-	rows, err := db.rdb.QueryContext(ctx, "SELECT "+storeutil.AppColumns+` FROM apps a JOIN tenants t ON t.seq = a.tenant_seq
-		WHERE t.id = ? ORDER BY a.name, a.client_id`, tenantID)
-	return collect(rows, err, "cannot list applications", storeutil.ScanApp)
-}
-
 // scanner is what *sql.Row and *sql.Rows have in common.
 // scanner is a row: *sql.Row or *sql.Rows.
-type scanner = storeutil.Scanner
+type scanner = sqlstore.Scanner
 
 // collect reads every row of rows (the result of a query that returned
 // err) with scan and closes rows; the list is never nil. Errors are the

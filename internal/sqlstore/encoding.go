@@ -1,8 +1,4 @@
-// Package storeutil is the engine-independent part of openatp's SQL
-// stores (sqlite, postgres): how times and logon types are encoded in
-// columns, how a batch of logon events is merged before it is written, and
-// the errors that name a batch item. Each engine keeps its own SQL.
-package storeutil
+package sqlstore
 
 import (
 	"cmp"
