@@ -23,16 +23,16 @@ func TestImportGraph(t *testing.T) {
 	}
 	up := own("/api", "/auth", "/cmd", "/readmodel", "/ingest", "/sqlite", "/postgres", "/redis", "/internal/manage", "/fault", "/journal")
 	rules := map[string][]string{
-		"":                    append([]string{"net/http", mod + "/"}, drivers...),
-		"/wire":               append(append([]string{"net/http"}, drivers...), up...), // and odata
-		"/odata":              append(append([]string{"net/http", mod}, drivers...), up...),
-		"/readmodel":          append(append([]string{"net/http"}, drivers...), own("/api", "/auth", "/cmd", "/ingest", "/sqlite", "/postgres", "/redis", "/internal/manage")...),
-		"/ingest":             append(append([]string{"net/http"}, drivers...), own("/api", "/auth", "/cmd", "/readmodel", "/sqlite", "/postgres", "/redis")...),
-		"/api":                append(drivers, own("/cmd", "/sqlite", "/postgres", "/redis")...),
-		"/auth":               append(drivers, own("/api", "/cmd", "/readmodel", "/ingest", "/sqlite", "/postgres", "/redis")...),
-		"/sqlite":             append([]string{"net/http", "github.com/jackc/pgx", "github.com/redis/go-redis"}, own("/api", "/auth", "/cmd", "/readmodel", "/ingest", "/wire", "/postgres", "/redis")...),
-		"/postgres":           append([]string{"net/http", "modernc.org/sqlite", "database/sql", "github.com/redis/go-redis"}, own("/api", "/auth", "/cmd", "/readmodel", "/ingest", "/wire", "/sqlite", "/redis")...),
-		"/redis":              append([]string{"net/http", mod}, drivers[:2]...),
+		"":                   append([]string{"net/http", mod + "/"}, drivers...),
+		"/wire":              append(append([]string{"net/http"}, drivers...), up...), // and odata
+		"/odata":             append(append([]string{"net/http", mod}, drivers...), up...),
+		"/readmodel":         append(append([]string{"net/http"}, drivers...), own("/api", "/auth", "/cmd", "/ingest", "/sqlite", "/postgres", "/redis", "/internal/manage")...),
+		"/ingest":            append(append([]string{"net/http"}, drivers...), own("/api", "/auth", "/cmd", "/readmodel", "/sqlite", "/postgres", "/redis")...),
+		"/api":               append(drivers, own("/cmd", "/sqlite", "/postgres", "/redis")...),
+		"/auth":              append(drivers, own("/api", "/cmd", "/readmodel", "/ingest", "/sqlite", "/postgres", "/redis")...),
+		"/sqlite":            append([]string{"net/http", "github.com/jackc/pgx", "github.com/redis/go-redis"}, own("/api", "/auth", "/cmd", "/readmodel", "/ingest", "/wire", "/postgres", "/redis")...),
+		"/postgres":          append([]string{"net/http", "modernc.org/sqlite", "database/sql", "github.com/redis/go-redis"}, own("/api", "/auth", "/cmd", "/readmodel", "/ingest", "/wire", "/sqlite", "/redis")...),
+		"/redis":             append([]string{"net/http", mod}, drivers[:2]...),
 		"/internal/sqlstore": append([]string{"net/http"}, append(drivers, up...)...),
 		// The test double's decisions and records: no HTTP, no store.
 		"/fault":          append(append([]string{"net/http", "github.com/prometheus"}, drivers...), up...),
