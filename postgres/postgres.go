@@ -79,8 +79,10 @@ func lockContent(ctx context.Context, tx pgx.Tx, tseq int64, exclusive bool) err
 // DB is an openatp.Store on a PostgreSQL database. It is safe for
 // concurrent use.
 type DB struct {
-	// Reader answers the reads whose SQL is the same on SQLite.
+	// Reader and Writer make the reads and the small writes whose SQL is
+	// the same on SQLite.
 	sqlstore.Reader
+	sqlstore.Writer
 
 	// Now returns the current time. It stamps tenants, apps and signing keys
 	// stored with a zero Created, and the IP history of machines written
@@ -125,6 +127,7 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	}
 	db := &DB{Now: time.Now, pool: pool, ver: ver}
 	db.Reader = sqlstore.Reader{Q: reader{q: pool, timeout: queryTimeout}, Machines: scanMachines}
+	db.Writer = sqlstore.Writer{Tx: db.smallTx, TenantSeq: "SELECT seq FROM tenants WHERE id = ? FOR SHARE", Now: db.now}
 	if err := db.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err

@@ -44,8 +44,10 @@ const busyTimeout = 10 * time.Second
 
 // DB is an openatp.Store on one SQLite file. It is safe for concurrent use.
 type DB struct {
-	// Reader answers the reads whose SQL is the same on PostgreSQL.
+	// Reader and Writer make the reads and the small writes whose SQL is
+	// the same on PostgreSQL.
 	sqlstore.Reader
+	sqlstore.Writer
 
 	// Now returns the current time. It stamps tenants, apps and signing keys
 	// stored with a zero Created, and the IP history of machines written
@@ -108,6 +110,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	db.rdb.SetMaxIdleConns(n + 1)
 	db.r = newStmtCache(db.rdb)
 	db.Reader = sqlstore.Reader{Q: db.read(), Machines: scanMachines}
+	db.Writer = sqlstore.Writer{Tx: db.smallTx, TenantSeq: "SELECT seq FROM tenants WHERE id = ?", Now: db.now}
 	if db.ver, err = newVersionConn(ctx, db.rdb); err != nil {
 		db.rdb.Close()
 		db.wdb.Close()
@@ -330,6 +333,15 @@ func (db *DB) inTx(ctx context.Context, f func(tx *sql.Tx, q conn) error) error 
 		return storeError(err, "cannot commit")
 	}
 	return nil
+}
+
+// smallTx runs f in a write transaction: the transactions of the shared
+// writes (sqlstore.Writer).
+func (db *DB) smallTx(ctx context.Context, f func(x sqlstore.Execer) (bool, error)) error {
+	return db.inTx(ctx, func(_ *sql.Tx, q conn) error {
+		_, err := f(q)
+		return err
+	})
 }
 
 // bumpContent bumps the content version of the tenant of row tseq (see

@@ -94,6 +94,15 @@ func (q conn) Query(ctx context.Context, query string, args ...any) (sqlstore.Ro
 	return closeRows{rows}, nil
 }
 
+// Exec runs a statement in the transaction q.tx.
+func (q conn) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	res, err := q.tx.ExecContext(ctx, query, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
 // Error is storeError.
 func (conn) Error(err error, msg string) error { return storeError(err, msg) }
 

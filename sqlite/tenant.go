@@ -1,74 +1,10 @@
 package sqlite
 
 import (
-	"context"
 	"database/sql"
-	"encoding/json"
 
-	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/internal/sqlstore"
 )
-
-// CreateTenant stores a new tenant; a zero Created becomes db.Now().
-// Invalid if the id or name is empty, Conflict if a tenant has the same id
-// or the same name ignoring case.
-func (db *DB) CreateTenant(ctx context.Context, t openatp.Tenant) error {
-	if t.ID == "" || t.Name == "" {
-		return openatp.CodedErrorf(openatp.Invalid, "InvalidInput", "a tenant needs an id and a name")
-	}
-	if t.Created.IsZero() {
-		t.Created = db.now()
-	}
-	created, err := sqlstore.Nanos("created", t.Created)
-	if err != nil {
-		return err
-	}
-	_, err = db.wdb.ExecContext(ctx, "INSERT INTO tenants (id, name, name_key, created) VALUES (?, ?, ?, ?)",
-		t.ID, t.Name, openatp.NameKey(t.Name), created)
-	if isUniqueViolation(err) {
-		return &openatp.Error{Kind: openatp.Conflict, Message: "a tenant with id " + sqlstore.Quote(t.ID) + " or name " + sqlstore.Quote(t.Name) + " exists already", Err: err}
-	}
-	if err != nil {
-		return storeError(err, "cannot store the tenant")
-	}
-	return nil
-}
-
-// CreateApp stores a new application registration; a zero Created becomes
-// db.Now(). Invalid if the client id is empty, NotFound if the tenant does
-// not exist, Conflict if an application (of any tenant) has the client id.
-func (db *DB) CreateApp(ctx context.Context, a openatp.App) error {
-	if a.ClientID == "" {
-		return openatp.CodedErrorf(openatp.Invalid, "InvalidInput", "an application needs a client id")
-	}
-	if a.Created.IsZero() {
-		a.Created = db.now()
-	}
-	created, err := sqlstore.Nanos("created", a.Created)
-	if err != nil {
-		return err
-	}
-	roles, _ := json.Marshal(a.Roles)
-	scopes, _ := json.Marshal(a.Scopes)
-	if a.SecretHash == nil {
-		a.SecretHash = []byte{}
-	}
-	return db.inTx(ctx, func(tx *sql.Tx, q conn) error {
-		seq, err := tenantSeq(ctx, q, a.TenantID)
-		if err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO apps (client_id, tenant_seq, object_id, name, secret_hash, roles, scopes, created)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, a.ClientID, seq, a.ObjectID, a.Name, a.SecretHash, string(roles), string(scopes), created)
-		if isUniqueViolation(err) {
-			return &openatp.Error{Kind: openatp.Conflict, Message: "an application with client id " + sqlstore.Quote(a.ClientID) + " exists already", Err: err}
-		}
-		if err != nil {
-			return storeError(err, "cannot store the application")
-		}
-		return nil
-	})
-}
 
 // scanner is what *sql.Row and *sql.Rows have in common.
 // scanner is a row: *sql.Row or *sql.Rows.

@@ -49,6 +49,12 @@ func (r reader) Query(ctx context.Context, query string, args ...any) (sqlstore.
 	return timedRows{rows, cancel}, nil
 }
 
+// Exec runs a statement written with ? placeholders.
+func (r reader) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	tag, err := r.q.Exec(ctx, dollar(query), args...)
+	return tag.RowsAffected(), err
+}
+
 // Error is storeError.
 func (reader) Error(err error, msg string) error { return storeError(err, msg) }
 
@@ -61,6 +67,14 @@ type timedRows struct {
 func (r timedRows) Close() {
 	r.Rows.Close()
 	r.cancel()
+}
+
+// smallTx runs f in a write transaction bounded by queryTimeout: the
+// transactions of the shared writes (sqlstore.Writer).
+func (db *DB) smallTx(ctx context.Context, f func(x sqlstore.Execer) (bool, error)) error {
+	ctx, cancel := withTimeout(ctx, queryTimeout)
+	defer cancel()
+	return db.inTx(ctx, func(tx pgx.Tx) (bool, error) { return f(inTxReader(tx)) })
 }
 
 // inTxReader runs the shared queries in tx.
