@@ -203,7 +203,7 @@ func (db *DB) UpdateAlerts(ctx context.Context, tenantID string, ids []string, f
 			if err != nil {
 				return false, storeError(err, "cannot read the alert")
 			}
-			stored, err := sqlstore.ChangeAlert(a, stamp, f)
+			stored, err := a.Changed(stamp, f)
 			if err != nil {
 				return false, err
 			}
@@ -212,7 +212,7 @@ func (db *DB) UpdateAlerts(ctx context.Context, tenantID string, ids []string, f
 				return false, err
 			}
 			b.Queue(upsertAlert, append([]any{tseq}, args...)...)
-			out = append(out, sqlstore.WithMachine(stored, &a))
+			out = append(out, stored.WithMachineOf(&a))
 			log.Alert(id)
 		}
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {
@@ -259,7 +259,7 @@ func (db *DB) CreateAlert(ctx context.Context, tenantID string, a openatp.Alert)
 		if err != nil {
 			return false, storeError(err, "cannot read the machine's alerts")
 		}
-		stored, isNew := sqlstore.NewOrAbsorbed(a, open, stamp)
+		stored, isNew := openatp.AbsorbedOrNew(a, open, stamp)
 		args, err := sqlstore.AlertArgs(&stored, 0)
 		if err != nil {
 			return false, err
@@ -277,7 +277,7 @@ func (db *DB) CreateAlert(ctx context.Context, tenantID string, a openatp.Alert)
 		}
 		var log sqlstore.ChangeLog
 		log.Alert(stored.ID)
-		out, created = sqlstore.WithMachine(stored, &openatp.Alert{ComputerDNSName: m.ComputerDNSName, RBACGroupID: m.RBACGroupID, RBACGroupName: m.RBACGroupName}), isNew
+		out, created = stored.WithMachineOf(&openatp.Alert{ComputerDNSName: m.ComputerDNSName, RBACGroupID: m.RBACGroupID, RBACGroupName: m.RBACGroupName}), isNew
 		return true, bumpContent(ctx, tx, tseq, &log)
 	})
 	return out, created, err

@@ -155,12 +155,12 @@ func (db *DB) UpdateAlerts(ctx context.Context, tenantID string, ids []string, f
 			if err != nil {
 				return storeError(err, "cannot read the alert")
 			}
-			stored, err := sqlstore.ChangeAlert(a, stamp, f)
+			stored, err := a.Changed(stamp, f)
 			if err != nil {
 				return err
 			}
 			changed = append(changed, stored)
-			out = append(out, sqlstore.WithMachine(stored, &a))
+			out = append(out, stored.WithMachineOf(&a))
 			log.Alert(id)
 		}
 		if err := db.upsertAlertRows(ctx, tx, tseq, changed); err != nil {
@@ -235,7 +235,7 @@ func (db *DB) CreateAlert(ctx context.Context, tenantID string, a openatp.Alert)
 		if err := rows.Close(); err != nil {
 			return storeError(err, "cannot read the machine's alerts")
 		}
-		stored, isNew := sqlstore.NewOrAbsorbed(a, open, stamp)
+		stored, isNew := openatp.AbsorbedOrNew(a, open, stamp)
 		if isNew {
 			var n int
 			if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM alerts WHERE tenant_seq = ? AND id = ?", tseq, a.ID).Scan(&n); err != nil {
@@ -250,7 +250,7 @@ func (db *DB) CreateAlert(ctx context.Context, tenantID string, a openatp.Alert)
 		}
 		var log sqlstore.ChangeLog
 		log.Alert(stored.ID)
-		out, created = sqlstore.WithMachine(stored, &openatp.Alert{ComputerDNSName: m.ComputerDNSName, RBACGroupID: m.RBACGroupID, RBACGroupName: m.RBACGroupName}), isNew
+		out, created = stored.WithMachineOf(&openatp.Alert{ComputerDNSName: m.ComputerDNSName, RBACGroupID: m.RBACGroupID, RBACGroupName: m.RBACGroupName}), isNew
 		return bumpContent(ctx, tx, tseq, &log)
 	})
 	return out, created, err

@@ -160,76 +160,7 @@ func NextStamp(last int64, now time.Time) int64 {
 	return max(last+int64(openatp.TimePrecision), now.UTC().Round(openatp.TimePrecision).UnixNano())
 }
 
-// Absorbs reports whether an alert open on a machine takes in a new alert
-// of the same machine (openatp.AlertStore.CreateAlert): it is not
-// Resolved and has the same title, ignoring case.
-func Absorbs(open *openatp.Alert, title *string) bool {
-	if open.Status == "Resolved" {
-		return false
-	}
-	if open.Title == nil || title == nil {
-		return open.Title == nil && title == nil
-	}
-	return strings.EqualFold(*open.Title, *title)
-}
-
-// Absorb widens open's event times to a's, as CreateAlert does when open
-// absorbs a, and stamps it.
-func Absorb(open, a *openatp.Alert, stamp time.Time) {
-	if a.FirstEventTime != nil && (open.FirstEventTime == nil || a.FirstEventTime.Before(*open.FirstEventTime)) {
-		open.FirstEventTime = a.FirstEventTime
-	}
-	if a.LastEventTime != nil && (open.LastEventTime == nil || a.LastEventTime.After(*open.LastEventTime)) {
-		open.LastEventTime = a.LastEventTime
-	}
-	open.LastUpdateTime = &stamp
-}
-
 // AlertNotFound is the NotFound error of an alert id.
 func AlertNotFound(id string) error {
 	return openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "alert %s not found", Quote(id))
-}
-
-// ChangeAlert applies f to a copy of a (an alert as read) at stamp, as
-// openatp.AlertStore.UpdateAlerts does: it returns the result normalized
-// and stamped, ready to store. Invalid if f changed the id or the machine
-// or the result does not normalize; an error of f as it is.
-func ChangeAlert(a openatp.Alert, stamp time.Time, f func(*openatp.Alert, time.Time) error) (openatp.Alert, error) {
-	id, machine := a.ID, a.MachineID
-	if err := f(&a, stamp); err != nil {
-		return a, err
-	}
-	if a.ID != id || a.MachineID != machine {
-		return a, openatp.CodedErrorf(openatp.Invalid, "InvalidInput", "id, machineId: cannot be changed")
-	}
-	a.LastUpdateTime = &stamp
-	if err := a.Normalize(); err != nil {
-		return a, err
-	}
-	return a, nil
-}
-
-// WithMachine returns a with the machine-derived properties of m.
-func WithMachine(a openatp.Alert, m *openatp.Alert) openatp.Alert {
-	a.ComputerDNSName, a.RBACGroupID, a.RBACGroupName = m.ComputerDNSName, m.RBACGroupID, m.RBACGroupName
-	return a
-}
-
-// NewOrAbsorbed decides what CreateAlert stores for a new alert a, given
-// the alerts of its machine that are not Resolved: the first of them that
-// absorbs a (with new false), or a itself, stamped (and created at stamp
-// when it has no creation time).
-func NewOrAbsorbed(a openatp.Alert, open []openatp.Alert, stamp time.Time) (stored openatp.Alert, new bool) {
-	for i := range open {
-		if Absorbs(&open[i], a.Title) {
-			o := open[i]
-			Absorb(&o, &a, stamp)
-			return o, false
-		}
-	}
-	a.LastUpdateTime = &stamp
-	if a.AlertCreationTime == nil {
-		a.AlertCreationTime = &stamp
-	}
-	return a, true
 }
