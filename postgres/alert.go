@@ -250,14 +250,9 @@ func (db *DB) CreateAlert(ctx context.Context, tenantID string, a openatp.Alert)
 			return false, storeError(err, "bad machine_tags of machine "+m.ID)
 		}
 		openatp.AssignGroup(gs, &m)
-		rows, err := tx.Query(ctx, sqlstore.AlertSelect+" WHERE a.tenant_seq = $1 AND a.machine_id = $2 AND a.status != 'Resolved' ORDER BY a.id", tseq, a.MachineID)
-		var open []openatp.Alert
-		if err == nil {
-			var r sqlstore.AlertRow
-			open, err = collect(rows, nil, "cannot read the machine's alerts", func(s sqlstore.Scanner) (openatp.Alert, error) { return r.Scan(s, true, gs) })
-		}
+		open, err := sqlstore.OpenAlerts(ctx, inTxReader(tx), tseq, a.MachineID, gs)
 		if err != nil {
-			return false, storeError(err, "cannot read the machine's alerts")
+			return false, err
 		}
 		stored, isNew := openatp.AbsorbedOrNew(a, open, stamp)
 		args, err := sqlstore.AlertArgs(&stored, 0)

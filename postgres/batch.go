@@ -193,3 +193,17 @@ func (db *DB) TenantStats(ctx context.Context, tenantID string) (openatp.TenantS
 	}
 	return st, nil
 }
+
+// lockTenant returns the row number of a tenant and locks its row FOR
+// UPDATE until the transaction ends. NotFound if none.
+func lockTenant(ctx context.Context, tx pgx.Tx, tenantID string) (int64, error) {
+	var seq int64
+	err := tx.QueryRow(ctx, "SELECT seq FROM tenants WHERE id = $1 FOR UPDATE", tenantID).Scan(&seq)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, sqlstore.TenantNotFound(tenantID)
+	}
+	if err != nil {
+		return 0, storeError(err, "cannot read the tenant")
+	}
+	return seq, nil
+}

@@ -127,7 +127,8 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	}
 	db := &DB{Now: time.Now, pool: pool, ver: ver}
 	db.Reader = sqlstore.Reader{Q: reader{q: pool, timeout: queryTimeout}, Machines: scanMachines}
-	db.Writer = sqlstore.Writer{Tx: db.smallTx, TenantSeq: "SELECT seq FROM tenants WHERE id = ? FOR SHARE", Now: db.now}
+	db.Writer = sqlstore.Writer{Tx: db.smallTx, Now: db.now, Renumber: renumber,
+		TenantSeq: "SELECT seq FROM tenants WHERE id = ? FOR SHARE", LockTenant: "SELECT seq FROM tenants WHERE id = ? FOR UPDATE"}
 	if err := db.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err

@@ -218,22 +218,9 @@ func (db *DB) CreateAlert(ctx context.Context, tenantID string, a openatp.Alert)
 			return internal(err, "bad machine_tags of machine "+m.ID)
 		}
 		openatp.AssignGroup(gs, &m)
-		rows, err := tx.QueryContext(ctx, sqlstore.AlertSelect+" WHERE a.tenant_seq = ? AND a.machine_id = ? AND a.status != 'Resolved' ORDER BY a.id", tseq, a.MachineID)
+		open, err := sqlstore.OpenAlerts(ctx, q, tseq, a.MachineID, gs)
 		if err != nil {
-			return storeError(err, "cannot read the machine's alerts")
-		}
-		var open []openatp.Alert
-		var r sqlstore.AlertRow
-		for rows.Next() {
-			o, err := r.Scan(rows, true, gs)
-			if err != nil {
-				rows.Close()
-				return storeError(err, "cannot read the machine's alerts")
-			}
-			open = append(open, o)
-		}
-		if err := rows.Close(); err != nil {
-			return storeError(err, "cannot read the machine's alerts")
+			return err
 		}
 		stored, isNew := openatp.AbsorbedOrNew(a, open, stamp)
 		if isNew {

@@ -201,7 +201,7 @@ type machineScanner struct {
 	dest                                                           []any
 }
 
-func (s *machineScanner) scan(row scanner) (openatp.Machine, error) {
+func (s *machineScanner) scan(row sqlstore.Scanner) (openatp.Machine, error) {
 	var m openatp.Machine
 	if s.dest == nil {
 		s.dest = []any{nil, &s.dns, &s.first, &s.last, &s.platform, &s.osVersion, &s.processor, &s.version,

@@ -85,11 +85,7 @@ func (db *DB) MachinesByIP(ctx context.Context, tenantID string, ip netip.Addr, 
 	if err != nil {
 		return nil, err
 	}
-	rows, err := db.read().query(ctx, `SELECT DISTINCT machine_id FROM machine_ips
+	return sqlstore.List(ctx, db.read(), "cannot read the IP history", sqlstore.ScanString, `SELECT DISTINCT machine_id FROM machine_ips
 		WHERE tenant_seq = ? AND ip = ? AND seen BETWEEN ? AND ? ORDER BY machine_id`,
 		tseq, openatp.IPKey(ip), sqlstore.ClampNanos(from), sqlstore.ClampNanos(to))
-	return collect(rows, err, "cannot read the IP history", func(s scanner) (string, error) {
-		var id string
-		return id, s.Scan(&id)
-	})
 }

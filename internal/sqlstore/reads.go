@@ -303,3 +303,13 @@ func ScanAlerts(ctx context.Context, q Querier, tseq int64, gs []openatp.DeviceG
 	return Each(ctx, q, "cannot read alerts", func(s Scanner) (openatp.Alert, error) { return row.Scan(s, true, gs) }, f,
 		AlertSelect+" WHERE a.tenant_seq = ? ORDER BY a.id", tseq)
 }
+
+// OpenAlerts reads in q the alerts of machine machineID of the tenant of
+// row tseq that are not Resolved, ordered by id, with the machine's name
+// and device group of gs: those that may absorb a new alert
+// (openatp.AbsorbedOrNew).
+func OpenAlerts(ctx context.Context, q Querier, tseq int64, machineID string, gs []openatp.DeviceGroup) ([]openatp.Alert, error) {
+	var row AlertRow
+	return List(ctx, q, "cannot read the machine's alerts", func(s Scanner) (openatp.Alert, error) { return row.Scan(s, true, gs) },
+		AlertSelect+" WHERE a.tenant_seq = ? AND a.machine_id = ? AND a.status != 'Resolved' ORDER BY a.id", tseq, machineID)
+}

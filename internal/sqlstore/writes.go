@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"time"
 
 	"github.com/openatp/openatp"
@@ -31,6 +32,12 @@ type Writer struct {
 	// reads the row number of a tenant in Tx and keeps a concurrent reset
 	// of the tenant out until the commit.
 	TenantSeq string
+	// LockTenant is TenantSeq for a change of the tenant's device group
+	// ranks: concurrent re-rankings of one tenant take turns.
+	LockTenant string
+	// Renumber sets the ranks of the tenant's device groups ids to 1..n
+	// in x.
+	Renumber func(ctx context.Context, x Execer, seq int64, ids []int64) error
 	// Now returns the time stamped on what is stored without one.
 	Now func() time.Time
 }
@@ -38,8 +45,14 @@ type Writer struct {
 // tenantTx runs f in Tx with the row number of the tenant. NotFound if
 // the tenant does not exist.
 func (w Writer) tenantTx(ctx context.Context, tenantID string, f func(x Execer, seq int64) error) error {
+	return w.lockedTx(ctx, w.TenantSeq, tenantID, f)
+}
+
+// lockedTx runs f in Tx with the row number of the tenant read by lock.
+// NotFound if the tenant does not exist.
+func (w Writer) lockedTx(ctx context.Context, lock, tenantID string, f func(x Execer, seq int64) error) error {
 	return w.Tx(ctx, func(x Execer) (bool, error) {
-		seq, err := Get(ctx, x, "cannot read the tenant", func() error { return TenantNotFound(tenantID) }, scanInt64, w.TenantSeq, tenantID)
+		seq, err := Get(ctx, x, "cannot read the tenant", func() error { return TenantNotFound(tenantID) }, scanInt64, lock, tenantID)
 		if err != nil {
 			return false, err
 		}
@@ -231,5 +244,69 @@ func (w Writer) CreateGroup(ctx context.Context, tenantID string, g openatp.Devi
 		_, err := exec(ctx, x, "cannot store the device group", `INSERT INTO device_groups (tenant_seq, id, name, name_key, description, rank, rules, user_groups)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, seq, g.ID, g.Name, openatp.NameKey(g.Name), g.Description, g.Rank, string(rules), JSONList(g.UserGroups))
 		return conflict(err, "a device group with the same id or name exists already")
+	})
+}
+
+// UpdateGroup replaces the name, description, rules and user groups of the
+// device group with g.ID, and moves it to position g.Rank (1 = highest):
+// the other groups keep their order and all ranks are renumbered 1..n.
+// NotFound if there is no such group; Conflict for the default group or a
+// name another group has.
+func (w Writer) UpdateGroup(ctx context.Context, tenantID string, g openatp.DeviceGroup) error {
+	if err := g.Validate(); err != nil {
+		return err
+	}
+	rules, err := json.Marshal(g.Rules)
+	if err != nil {
+		return &openatp.Error{Kind: openatp.Internal, Message: "cannot encode rules", Err: err}
+	}
+	return w.lockedTx(ctx, w.LockTenant, tenantID, func(x Execer, seq int64) error {
+		gs, err := Groups(ctx, x, tenantID)
+		if err != nil {
+			return err
+		}
+		if !slices.ContainsFunc(gs, func(x openatp.DeviceGroup) bool { return x.ID == g.ID }) {
+			return openatp.Errorf(openatp.NotFound, "device group %d not found", g.ID)
+		}
+		_, err = exec(ctx, x, "cannot update the device group", `UPDATE device_groups SET name = ?, name_key = ?, description = ?, rules = ?, user_groups = ?
+			WHERE tenant_seq = ? AND id = ?`, g.Name, openatp.NameKey(g.Name), g.Description, string(rules), JSONList(g.UserGroups), seq, g.ID)
+		if err != nil {
+			return conflict(err, "another device group has that name")
+		}
+		ids := make([]int64, 0, len(gs))
+		for _, x := range gs {
+			if x.ID != g.ID {
+				ids = append(ids, x.ID)
+			}
+		}
+		ids = slices.Insert(ids, min(g.Rank-1, len(ids)), g.ID)
+		return w.Renumber(ctx, x, seq, ids)
+	})
+}
+
+// DeleteGroup deletes a device group and renumbers the ranks of the others
+// 1..n; its machines fall to the next matching group or the default group.
+// NotFound if none; Conflict for the default group.
+func (w Writer) DeleteGroup(ctx context.Context, tenantID string, id int64) error {
+	if id == openatp.DefaultGroupID {
+		return openatp.Errorf(openatp.Conflict, "the default device group cannot be deleted")
+	}
+	return w.lockedTx(ctx, w.LockTenant, tenantID, func(x Execer, seq int64) error {
+		n, err := exec(ctx, x, "cannot delete the device group", `DELETE FROM device_groups WHERE tenant_seq = ? AND id = ?`, seq, id)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return openatp.Errorf(openatp.NotFound, "device group %d not found", id)
+		}
+		gs, err := Groups(ctx, x, tenantID)
+		if err != nil {
+			return err
+		}
+		ids := make([]int64, len(gs))
+		for i, g := range gs {
+			ids[i] = g.ID
+		}
+		return w.Renumber(ctx, x, seq, ids)
 	})
 }
