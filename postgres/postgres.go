@@ -24,10 +24,7 @@ import (
 	"context"
 	"embed"
 	"errors"
-	"io/fs"
-	"path"
 	"runtime"
-	"sort"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -206,11 +203,6 @@ func withTimeout(ctx context.Context, d time.Duration) (context.Context, context
 // schema_migrations, in name order, in one transaction that holds an
 // advisory lock: concurrent openers wait for it and then find nothing left.
 func (db *DB) migrate(ctx context.Context) error {
-	names, err := fs.Glob(migrations, "migrations/*.sql")
-	if err != nil {
-		return internal(err, "listing migrations")
-	}
-	sort.Strings(names)
 	tx, err := db.pool.Begin(ctx)
 	if err != nil {
 		return storeError(err, "cannot connect to the database")
@@ -225,26 +217,13 @@ func (db *DB) migrate(ctx context.Context) error {
 	)`); err != nil {
 		return storeError(err, "cannot create schema_migrations")
 	}
-	for _, name := range names {
-		name := path.Base(name)
-		var n int
-		if err := tx.QueryRow(ctx, "SELECT count(*) FROM schema_migrations WHERE name = $1", name).Scan(&n); err != nil {
-			return storeError(err, "reading schema_migrations")
-		}
-		if n > 0 {
-			continue
-		}
-		text, err := migrations.ReadFile("migrations/" + name)
-		if err != nil {
-			return internal(err, "reading migration "+name)
-		}
-		// No arguments: the simple protocol, which runs several statements.
-		if _, err := tx.Exec(ctx, string(text)); err != nil {
-			return storeError(err, "applying migration "+name)
-		}
-		if _, err := tx.Exec(ctx, "INSERT INTO schema_migrations (name, applied) VALUES ($1, $2)", name, time.Now().UnixNano()); err != nil {
-			return storeError(err, "recording migration "+name)
-		}
+	// No arguments: the simple protocol, which runs several statements.
+	err = sqlstore.Migrate(ctx, inTxReader(tx), migrations, func(ctx context.Context, text string) error {
+		_, err := tx.Exec(ctx, text)
+		return err
+	})
+	if err != nil {
+		return err
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return storeError(err, "committing migrations")

@@ -1,27 +1,19 @@
 package sqlite
 
 import (
-	"io/fs"
-	"path"
+	"context"
 	"testing"
 	"time"
+
+	"github.com/openatp/openatp/internal/sqlstore"
 )
 
 // AppliedMigrations returns the names in db's schema_migrations table.
 func AppliedMigrations(t *testing.T, db *DB) []string {
 	t.Helper()
-	rows, err := db.rdb.Query("SELECT name FROM schema_migrations ORDER BY name")
+	names, err := sqlstore.List(context.Background(), db.Reader.Q, "cannot read schema_migrations", sqlstore.ScanString, "SELECT name FROM schema_migrations ORDER BY name")
 	if err != nil {
 		t.Fatal(err)
-	}
-	defer rows.Close()
-	var names []string
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		names = append(names, n)
 	}
 	return names
 }
@@ -29,12 +21,9 @@ func AppliedMigrations(t *testing.T, db *DB) []string {
 // MigrationNames returns the names of the embedded migrations, in order.
 func MigrationNames(t *testing.T) []string {
 	t.Helper()
-	names, err := fs.Glob(migrations, "migrations/*.sql")
+	names, err := sqlstore.MigrationNames(migrations)
 	if err != nil {
 		t.Fatal(err)
-	}
-	for i := range names {
-		names[i] = path.Base(names[i])
 	}
 	return names
 }

@@ -21,9 +21,7 @@ import (
 	"io/fs"
 	"net/url"
 	"os"
-	"path"
 	"runtime"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -270,11 +268,6 @@ func (db *DB) migrateRetrying(ctx context.Context) error {
 // process opening the same new file waits for the first and then finds
 // nothing left to do.
 func (db *DB) migrate(ctx context.Context) error {
-	names, err := fs.Glob(migrations, "migrations/*.sql")
-	if err != nil {
-		return internal(err, "listing migrations")
-	}
-	sort.Strings(names)
 	tx, err := db.wdb.BeginTx(ctx, nil)
 	if err != nil {
 		return unavailable(err, "cannot open the database")
@@ -286,25 +279,12 @@ func (db *DB) migrate(ctx context.Context) error {
 	)`); err != nil {
 		return unavailable(err, "cannot create schema_migrations")
 	}
-	for _, name := range names {
-		name := path.Base(name)
-		var n int
-		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM schema_migrations WHERE name = ?", name).Scan(&n); err != nil {
-			return internal(err, "reading schema_migrations")
-		}
-		if n > 0 {
-			continue
-		}
-		text, err := migrations.ReadFile("migrations/" + name)
-		if err != nil {
-			return internal(err, "reading migration "+name)
-		}
-		if _, err := tx.ExecContext(ctx, string(text)); err != nil {
-			return internal(err, "applying migration "+name)
-		}
-		if _, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (name, applied) VALUES (?, ?)", name, time.Now().UnixNano()); err != nil {
-			return internal(err, "recording migration "+name)
-		}
+	err = sqlstore.Migrate(ctx, conn{tx: tx}, migrations, func(ctx context.Context, text string) error {
+		_, err := tx.ExecContext(ctx, text)
+		return err
+	})
+	if err != nil {
+		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return unavailable(err, "committing migrations")
