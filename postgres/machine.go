@@ -3,7 +3,6 @@ package postgres
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"slices"
 	"time"
 
@@ -52,26 +51,14 @@ type machineCols struct {
 }
 
 func (c *machineCols) add(m *openatp.Machine) error {
-	first, err := nullNanos("firstSeen", m.FirstSeen)
-	if err != nil {
-		return err
-	}
-	last, err := nullNanos("lastSeen", m.LastSeen)
-	if err != nil {
-		return err
-	}
-	tags, err := json.Marshal(m.MachineTags)
-	if err != nil {
-		return err
-	}
-	ips, err := json.Marshal(m.IPAddresses)
+	cells, err := sqlstore.EncodeMachine(m)
 	if err != nil {
 		return err
 	}
 	c.id = append(c.id, m.ID)
 	c.dns = append(c.dns, m.ComputerDNSName)
-	c.first = append(c.first, first)
-	c.last = append(c.last, last)
+	c.first = append(c.first, cells.FirstSeen)
+	c.last = append(c.last, cells.LastSeen)
 	c.platform = append(c.platform, m.OSPlatform)
 	c.osVersion = append(c.osVersion, m.OSVersion)
 	c.processor = append(c.processor, m.OSProcessor)
@@ -86,9 +73,9 @@ func (c *machineCols) add(m *openatp.Machine) error {
 	c.exposure = append(c.exposure, m.ExposureLevel)
 	c.aad = append(c.aad, m.IsAADJoined)
 	c.aadID = append(c.aadID, m.AADDeviceID)
-	c.tags = append(c.tags, openatp.Ptr(string(tags)))
+	c.tags = append(c.tags, &cells.Tags)
 	c.value = append(c.value, m.DeviceValue)
-	c.ips = append(c.ips, openatp.Ptr(string(ips)))
+	c.ips = append(c.ips, &cells.IPAddresses)
 	c.arch = append(c.arch, m.OSArchitecture)
 	return nil
 }

@@ -350,13 +350,4 @@ func tenantSeq(ctx context.Context, q querier, tenantID string, lock bool) (int6
 	return seq, nil
 }
 
-// nullNanos is nanos for an optional time.
-func nullNanos(field string, t *time.Time) (*int64, error) {
-	if t == nil {
-		return nil, nil
-	}
-	n, err := sqlstore.Nanos(field, *t)
-	return &n, err
-}
-
 // fromNanos converts a stored time back.

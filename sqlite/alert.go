@@ -69,22 +69,9 @@ func (db *DB) UpsertAlerts(ctx context.Context, tenantID string, as []openatp.Al
 // writeAlerts upserts alerts in tx, creating the machines they name that
 // the tenant does not have, and records them in log.
 func (db *DB) writeAlerts(ctx context.Context, tx *sql.Tx, tseq int64, as []openatp.Alert, log *sqlstore.ChangeLog) error {
-	norm := make([]openatp.Alert, len(as))
-	var latest int64
-	stampless := false
-	for i := range as {
-		norm[i] = as[i]
-		a := &norm[i]
-		if err := a.Normalize(); err != nil {
-			return sqlstore.InvalidItem("alert", i, err)
-		}
-		if a.LastUpdateTime == nil {
-			stampless = true
-		} else if n, err := sqlstore.Nanos("lastUpdateTime", *a.LastUpdateTime); err != nil {
-			return sqlstore.InvalidItem("alert", i, err)
-		} else {
-			latest = max(latest, n)
-		}
+	norm, latest, stampless, err := sqlstore.NormalizeAlerts(as)
+	if err != nil {
+		return err
 	}
 	var stamp int64
 	if stampless {

@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"time"
 
 	"github.com/openatp/openatp"
@@ -145,19 +144,7 @@ func writeMachines(ctx context.Context, tx *sql.Tx, tenantSeq int64, e *encoded)
 // machineArgs fills args with the parameters of one row of machineHead,
 // but for args[0], the tenant.
 func machineArgs(args []any, m *openatp.Machine) error {
-	first, err := nullNanos("firstSeen", m.FirstSeen)
-	if err != nil {
-		return err
-	}
-	last, err := nullNanos("lastSeen", m.LastSeen)
-	if err != nil {
-		return err
-	}
-	tags, err := json.Marshal(m.MachineTags)
-	if err != nil {
-		return err
-	}
-	ips, err := json.Marshal(m.IPAddresses)
+	cells, err := sqlstore.EncodeMachine(m)
 	if err != nil {
 		return err
 	}
@@ -165,16 +152,20 @@ func machineArgs(args []any, m *openatp.Machine) error {
 	if m.IsAADJoined != nil {
 		aad = sql.NullBool{Bool: *m.IsAADJoined, Valid: true}
 	}
-	var build sql.NullInt64
-	if m.OSBuild != nil {
-		build = sql.NullInt64{Int64: *m.OSBuild, Valid: true}
-	}
-	copy(args, []any{nil, m.ID, str(m.ComputerDNSName), first, last, str(m.OSPlatform),
+	copy(args, []any{nil, m.ID, str(m.ComputerDNSName), nullInt(cells.FirstSeen), nullInt(cells.LastSeen), str(m.OSPlatform),
 		str(m.OSVersion), str(m.OSProcessor), str(m.Version), str(m.LastIPAddress), str(m.LastExternalIPAddress),
-		str(m.AgentVersion), build, str(m.HealthStatus), str(m.OnboardingStatus), str(m.RiskScore),
-		str(m.ExposureLevel), aad, str(m.AADDeviceID), string(tags), str(m.DeviceValue), string(ips),
+		str(m.AgentVersion), nullInt(m.OSBuild), str(m.HealthStatus), str(m.OnboardingStatus), str(m.RiskScore),
+		str(m.ExposureLevel), aad, str(m.AADDeviceID), cells.Tags, str(m.DeviceValue), cells.IPAddresses,
 		str(m.OSArchitecture)})
 	return nil
+}
+
+// nullInt converts an optional integer for storage.
+func nullInt(n *int64) sql.NullInt64 {
+	if n == nil {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: *n, Valid: true}
 }
 
 // str converts an optional string for storage.

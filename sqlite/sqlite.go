@@ -365,15 +365,6 @@ func tenantSeq(ctx context.Context, q conn, tenantID string) (int64, error) {
 	return seq, nil
 }
 
-// nullNanos is nanos for an optional time.
-func nullNanos(field string, t *time.Time) (sql.NullInt64, error) {
-	if t == nil {
-		return sql.NullInt64{}, nil
-	}
-	n, err := sqlstore.Nanos(field, *t)
-	return sql.NullInt64{Int64: n, Valid: true}, err
-}
-
 // fromNanos converts a stored time back.
 
 // storeError converts an error of the driver or of database/sql that is

@@ -164,3 +164,27 @@ func NextStamp(last int64, now time.Time) int64 {
 func AlertNotFound(id string) error {
 	return openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "alert %s not found", Quote(id))
 }
+
+// NormalizeAlerts returns normalized copies of a batch of alerts
+// (AlertStore.UpsertAlerts), the latest LastUpdateTime among them (Unix
+// ns; 0 for none) and whether one has none, which the alert clock then
+// stamps. Invalid, naming the index of the alert, if one does not
+// normalize or has a time out of range.
+func NormalizeAlerts(as []openatp.Alert) (norm []openatp.Alert, latest int64, stampless bool, err error) {
+	norm = make([]openatp.Alert, len(as))
+	for i := range as {
+		norm[i] = as[i]
+		a := &norm[i]
+		if err := a.Normalize(); err != nil {
+			return nil, 0, false, InvalidItem("alert", i, err)
+		}
+		if a.LastUpdateTime == nil {
+			stampless = true
+		} else if n, err := Nanos("lastUpdateTime", *a.LastUpdateTime); err != nil {
+			return nil, 0, false, InvalidItem("alert", i, err)
+		} else {
+			latest = max(latest, n)
+		}
+	}
+	return norm, latest, stampless, nil
+}
