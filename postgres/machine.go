@@ -14,24 +14,11 @@ import (
 
 // upsertMachines inserts or replaces a batch of machines given as one array
 // per column: one statement and one round trip for the whole batch.
-const upsertMachines = `INSERT INTO machines AS m (tenant_seq, id, computer_dns_name, first_seen, last_seen, os_platform,
-	os_version, os_processor, version, last_ip_address, last_external_ip_address, agent_version, os_build,
-	health_status, onboarding_status, risk_score, exposure_level, is_aad_joined, aad_device_id, machine_tags,
-	device_value, ip_addresses, os_architecture)
+var upsertMachines = "INSERT INTO machines AS m (tenant_seq, " + sqlstore.MachineInsertColumns + `)
 SELECT $1, * FROM unnest($2::text[], $3::text[], $4::int8[], $5::int8[], $6::text[], $7::text[], $8::text[],
 	$9::text[], $10::text[], $11::text[], $12::text[], $13::int8[], $14::text[], $15::text[], $16::text[],
 	$17::text[], $18::bool[], $19::text[], $20::text[], $21::text[], $22::text[], $23::text[])
-ON CONFLICT (tenant_seq, id) DO UPDATE SET
-	computer_dns_name = excluded.computer_dns_name, first_seen = excluded.first_seen,
-	last_seen = excluded.last_seen, os_platform = excluded.os_platform, os_version = excluded.os_version,
-	os_processor = excluded.os_processor, version = excluded.version, last_ip_address = excluded.last_ip_address,
-	last_external_ip_address = excluded.last_external_ip_address, agent_version = excluded.agent_version,
-	os_build = excluded.os_build, health_status = excluded.health_status,
-	onboarding_status = excluded.onboarding_status, risk_score = excluded.risk_score,
-	exposure_level = excluded.exposure_level, is_aad_joined = excluded.is_aad_joined,
-	aad_device_id = excluded.aad_device_id, machine_tags = excluded.machine_tags,
-	device_value = excluded.device_value, ip_addresses = excluded.ip_addresses,
-	os_architecture = excluded.os_architecture`
+ON CONFLICT (tenant_seq, id) DO UPDATE SET ` + sqlstore.MachineUpdateSet
 
 // chunkRows is how many rows one array statement carries: large enough that
 // per-statement costs vanish, small enough to keep one message modest.

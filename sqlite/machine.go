@@ -10,24 +10,13 @@ import (
 )
 
 // The head and tail of the multi-row UPSERT of UpsertMachines.
-const (
-	machineHead = `INSERT INTO machines (tenant_seq, id, computer_dns_name, first_seen, last_seen, os_platform,
-	os_version, os_processor, version, last_ip_address, last_external_ip_address, agent_version, os_build,
-	health_status, onboarding_status, risk_score, exposure_level, is_aad_joined, aad_device_id, machine_tags,
-	device_value, ip_addresses, os_architecture)`
-	machineTail = `ON CONFLICT (tenant_seq, id) DO UPDATE SET
-	computer_dns_name = excluded.computer_dns_name, first_seen = excluded.first_seen,
-	last_seen = excluded.last_seen, os_platform = excluded.os_platform, os_version = excluded.os_version,
-	os_processor = excluded.os_processor, version = excluded.version, last_ip_address = excluded.last_ip_address,
-	last_external_ip_address = excluded.last_external_ip_address, agent_version = excluded.agent_version,
-	os_build = excluded.os_build, health_status = excluded.health_status,
-	onboarding_status = excluded.onboarding_status, risk_score = excluded.risk_score,
-	exposure_level = excluded.exposure_level, is_aad_joined = excluded.is_aad_joined,
-	aad_device_id = excluded.aad_device_id, machine_tags = excluded.machine_tags,
-	device_value = excluded.device_value, ip_addresses = excluded.ip_addresses,
-	os_architecture = excluded.os_architecture`
-	machineWidth = 23 // parameters per row
+var (
+	machineHead = "INSERT INTO machines (tenant_seq, " + sqlstore.MachineInsertColumns + ")"
+	machineTail = "ON CONFLICT (tenant_seq, id) DO UPDATE SET " + sqlstore.MachineUpdateSet
 )
+
+// machineWidth is the number of parameters of a row of machineHead.
+const machineWidth = 23
 
 // UpsertMachines inserts or replaces machines by id in one transaction: all
 // or nothing. A later machine of the batch replaces an earlier one with the

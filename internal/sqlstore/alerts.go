@@ -29,16 +29,20 @@ const AlertMachineColumns = "m.computer_dns_name, m.os_platform, m.machine_tags"
 
 // AlertUpdateSet is the SET clause of an upsert of alerts by (tenant_seq,
 // id): every column but the keys, from the row proposed (excluded).
-var AlertUpdateSet = func() string {
+var AlertUpdateSet = updateSet(AlertInsertColumns)
+
+// updateSet is the SET clause of an upsert by (tenant_seq, id) of the
+// columns cols: each but id set from the row proposed (excluded).
+func updateSet(cols string) string {
 	var sets []string
-	for _, c := range strings.Split(AlertInsertColumns, ",") {
+	for _, c := range strings.Split(cols, ",") {
 		c = strings.TrimSpace(c)
 		if c != "id" {
 			sets = append(sets, c+" = excluded."+c)
 		}
 	}
 	return strings.Join(sets, ", ")
-}()
+}
 
 // AlertArgs returns the values of AlertInsertColumns for a normalized
 // alert, of types both drivers take (nil pointers are NULL). An alert

@@ -20,12 +20,6 @@ type Reader struct {
 	Machines func() func(Scanner) (openatp.Machine, error)
 }
 
-// MachineColumns are the stored properties of a machine, in the order an
-// engine's machine scan reads them, qualified by the alias m.
-const MachineColumns = `m.id, m.computer_dns_name, m.first_seen, m.last_seen, m.os_platform, m.os_version,
-	m.os_processor, m.version, m.last_ip_address, m.last_external_ip_address, m.agent_version, m.os_build,
-	m.health_status, m.onboarding_status, m.risk_score, m.exposure_level, m.is_aad_joined, m.aad_device_id,
-	m.machine_tags, m.device_value, m.ip_addresses, m.os_architecture`
 
 // AlertSelect reads alerts a with their machines' columns m for the name
 // and device group (AlertColumns, AlertMachineColumns).
