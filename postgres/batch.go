@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"errors"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -28,83 +27,38 @@ func (db *DB) WriteBatch(ctx context.Context, tenantID string, f func(w openatp.
 		if err := lockContent(ctx, tx, seq, true); err != nil {
 			return false, err
 		}
-		w := &batchWriter{ctx: ctx, db: db, tx: tx, tseq: seq, now: db.now}
+		w := db.batchWriter(ctx, tx, seq)
 		if err := f(w); err != nil {
 			return false, err
 		}
-		if w.failed != nil || !w.changed { // a write failed and f went on regardless
-			return false, w.failed
+		if w.Failed != nil || !w.Changed { // a write failed and f went on regardless
+			return false, w.Failed
 		}
-		return true, bumpContent(ctx, tx, seq, &w.log)
+		return true, bumpContent(ctx, tx, seq, &w.Log)
 	})
 }
 
-// batchWriter writes into the transaction of WriteBatch.
-type batchWriter struct {
-	ctx     context.Context
-	db      *DB
-	tx      pgx.Tx
-	tseq    int64
-	now     func() time.Time
-	changed bool
-	log     sqlstore.ChangeLog
-	failed  error
-}
-
-func (w *batchWriter) UpsertMachines(ms []openatp.Machine) error {
-	if w.failed != nil {
-		return w.failed
+// batchWriter writes into tx, the transaction of WriteBatch, in the
+// tenant of row tseq.
+func (db *DB) batchWriter(ctx context.Context, tx pgx.Tx, tseq int64) *sqlstore.BatchWriter {
+	return &sqlstore.BatchWriter{
+		Machines: func(ms []openatp.Machine, log *sqlstore.ChangeLog) error {
+			cols, err := encodeMachines(ms, db.now())
+			if err != nil {
+				return err
+			}
+			for _, id := range cols.id {
+				log.Machine(id)
+			}
+			return writeMachines(ctx, tx, tseq, cols)
+		},
+		Logons: func(ls []openatp.Logon, agg *sqlstore.Batch) (bool, error) {
+			return writeLogons(ctx, tx, tseq, ls, agg)
+		},
+		Alerts: func(as []openatp.Alert, log *sqlstore.ChangeLog) error {
+			return db.writeAlerts(ctx, tx, tseq, as, log)
+		},
 	}
-	cols, err := encodeMachines(ms, w.now())
-	if err == nil {
-		err = writeMachines(w.ctx, w.tx, w.tseq, cols)
-		w.changed = w.changed || err == nil && cols.len() > 0
-		for _, id := range cols.id {
-			w.log.Machine(id)
-		}
-	}
-	return w.fail(err)
-}
-
-func (w *batchWriter) AddLogons(ls []openatp.Logon) error {
-	if w.failed != nil {
-		return w.failed
-	}
-	if len(ls) == 0 {
-		return nil
-	}
-	agg, err := sqlstore.Aggregate(ls)
-	if err == nil {
-		var changed bool
-		changed, err = writeLogons(w.ctx, w.tx, w.tseq, ls, agg)
-		w.changed = w.changed || changed
-		if changed {
-			w.log.Logons(agg)
-		}
-	}
-	return w.fail(err)
-}
-
-func (w *batchWriter) UpsertAlerts(as []openatp.Alert) error {
-	if w.failed != nil {
-		return w.failed
-	}
-	if len(as) == 0 {
-		return nil
-	}
-	err := w.db.writeAlerts(w.ctx, w.tx, w.tseq, as, &w.log)
-	w.changed = w.changed || err == nil
-	return w.fail(err)
-}
-
-// fail remembers the first error: after one, the transaction is only
-// rolled back, whatever f does (PostgreSQL refuses every later statement of
-// a failed transaction anyway).
-func (w *batchWriter) fail(err error) error {
-	if err != nil && w.failed == nil {
-		w.failed = err
-	}
-	return err
 }
 
 // DeleteMachine deletes a machine, its relations, its IP history, its
