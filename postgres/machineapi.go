@@ -62,15 +62,8 @@ func (db *DB) UpdateMachines(ctx context.Context, tenantID string, ids []string,
 		cols := &machineCols{}
 		var log sqlstore.ChangeLog
 		for _, id := range ids {
-			m := byID[id]
-			if err := f(&m); err != nil {
-				return false, err
-			}
-			if m.ID != id {
-				return false, openatp.CodedErrorf(openatp.Invalid, "InvalidInput", "id: cannot be changed (from %s to %s)", sqlstore.Quote(id), sqlstore.Quote(m.ID))
-			}
-			m.RBACGroupID, m.RBACGroupName = 0, ""
-			if err := m.Normalize(); err != nil {
+			m, err := byID[id].Changed(f)
+			if err != nil {
 				return false, err
 			}
 			byID[id] = m

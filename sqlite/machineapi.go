@@ -45,14 +45,7 @@ func (db *DB) UpdateMachines(ctx context.Context, tenantID string, ids []string,
 			if err != nil {
 				return storeError(err, "cannot read the machine")
 			}
-			if err := f(&m); err != nil {
-				return err
-			}
-			if m.ID != id {
-				return openatp.CodedErrorf(openatp.Invalid, "InvalidInput", "id: cannot be changed (from %s to %s)", sqlstore.Quote(id), sqlstore.Quote(m.ID))
-			}
-			m.RBACGroupID, m.RBACGroupName = 0, ""
-			if err := m.Normalize(); err != nil {
+			if m, err = m.Changed(f); err != nil {
 				return err
 			}
 			var e encoded
