@@ -18,11 +18,7 @@ import (
 // Invalid if the result does not normalize, has a time out of range or
 // another id; NotFound if the tenant has no machine with that id.
 func (db *DB) UpdateMachine(ctx context.Context, tenantID, id string, f func(m *openatp.Machine) error) (openatp.Machine, error) {
-	ms, err := db.UpdateMachines(ctx, tenantID, []string{id}, f)
-	if err != nil {
-		return openatp.Machine{}, err
-	}
-	return ms[0], nil
+	return sqlstore.FirstOf(db.UpdateMachines(ctx, tenantID, []string{id}, f))
 }
 
 // UpdateMachines is UpdateMachine for several machines in one transaction

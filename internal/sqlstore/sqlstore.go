@@ -145,3 +145,13 @@ func Each[T any](ctx context.Context, q Querier, msg string, scan func(Scanner) 
 
 // ScanString reads a row of one text column.
 func ScanString(s Scanner) (v string, err error) { return v, s.Scan(&v) }
+
+// FirstOf returns the first item of the result of a call for several
+// items (made for one), or its error.
+func FirstOf[T any](list []T, err error) (T, error) {
+	if err != nil || len(list) == 0 {
+		var zero T
+		return zero, err
+	}
+	return list[0], nil
+}
