@@ -123,9 +123,9 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		return nil, storeError(err, "cannot connect to the database")
 	}
 	db := &DB{Now: time.Now, pool: pool, ver: ver}
-	db.Reader = sqlstore.Reader{Q: reader{q: pool, timeout: queryTimeout}, Machines: scanMachines}
-	db.Writer = sqlstore.Writer{Tx: db.smallTx, Now: db.now, Renumber: renumber,
-		TenantSeq: "SELECT seq FROM tenants WHERE id = ? FOR SHARE", LockTenant: "SELECT seq FROM tenants WHERE id = ? FOR UPDATE"}
+	db.Reader = sqlstore.NewReader(reader{q: pool, timeout: queryTimeout}, scanMachines)
+	db.Writer = sqlstore.NewWriter(sqlstore.WriteEngine{Tx: db.smallTx, Now: db.now, Renumber: renumber,
+		TenantSeq: "SELECT seq FROM tenants WHERE id = ? FOR SHARE", LockTenant: "SELECT seq FROM tenants WHERE id = ? FOR UPDATE"})
 	if err := db.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err

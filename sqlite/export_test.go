@@ -11,7 +11,7 @@ import (
 // AppliedMigrations returns the names in db's schema_migrations table.
 func AppliedMigrations(t *testing.T, db *DB) []string {
 	t.Helper()
-	names, err := sqlstore.List(context.Background(), db.Reader.Q, "cannot read schema_migrations", sqlstore.ScanString, "SELECT name FROM schema_migrations ORDER BY name")
+	names, err := sqlstore.List(context.Background(), db.read(), "cannot read schema_migrations", sqlstore.ScanString, "SELECT name FROM schema_migrations ORDER BY name")
 	if err != nil {
 		t.Fatal(err)
 	}

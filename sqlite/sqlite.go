@@ -107,9 +107,9 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	db.rdb.SetMaxOpenConns(n + 1) // +1: the DataVersion connection
 	db.rdb.SetMaxIdleConns(n + 1)
 	db.r = newStmtCache(db.rdb)
-	db.Reader = sqlstore.Reader{Q: db.read(), Machines: scanMachines}
-	db.Writer = sqlstore.Writer{Tx: db.smallTx, Now: db.now, Renumber: renumber,
-		TenantSeq: "SELECT seq FROM tenants WHERE id = ?", LockTenant: "SELECT seq FROM tenants WHERE id = ?"}
+	db.Reader = sqlstore.NewReader(db.read(), scanMachines)
+	db.Writer = sqlstore.NewWriter(sqlstore.WriteEngine{Tx: db.smallTx, Now: db.now, Renumber: renumber,
+		TenantSeq: "SELECT seq FROM tenants WHERE id = ?", LockTenant: "SELECT seq FROM tenants WHERE id = ?"})
 	if db.ver, err = newVersionConn(ctx, db.rdb); err != nil {
 		db.rdb.Close()
 		db.wdb.Close()

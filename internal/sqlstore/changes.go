@@ -188,7 +188,7 @@ func (r Reader) Changes(ctx context.Context, q Querier, tseq, legacy, tenant int
 	appendTo := func(list *[]string) func(string) error {
 		return func(id string) error { *list = append(*list, id); return nil }
 	}
-	err = Each(ctx, q, msg, r.Machines(), func(m openatp.Machine) error { ch.Machines = append(ch.Machines, m); return nil },
+	err = Each(ctx, q, msg, r.machines(), func(m openatp.Machine) error { ch.Machines = append(ch.Machines, m); return nil },
 		"SELECT "+MachineColumns+" FROM machines m WHERE m.tenant_seq = ?1 AND m.id IN ("+machines+") ORDER BY m.id", tseq, raw)
 	if err == nil {
 		err = Each(ctx, q, msg, ScanString, appendTo(&ch.Deleted), "SELECT DISTINCT machine_id FROM ("+machines+`) c

@@ -7,17 +7,19 @@ import (
 )
 
 // Reader answers the reads of openatp.Store whose SQL is the same in both
-// engines. An engine's DB embeds one, set to its pool of readers and its
-// scan of machine rows, and so has these methods as its own; it writes a
-// method itself only where its SQL differs.
+// engines. An engine's DB embeds one (NewReader) and so has these methods
+// as its own; it writes a method itself only where its SQL differs.
 type Reader struct {
-	// Q runs the reads: the engine's pool of readers, each query with the
-	// engine's time limit.
-	Q Querier
-	// Machines returns a function that reads rows of MachineColumns,
-	// reusing its buffers (each engine scans its driver's types its own
-	// way).
-	Machines func() func(Scanner) (openatp.Machine, error)
+	q        Querier
+	machines func() func(Scanner) (openatp.Machine, error)
+}
+
+// NewReader returns the reads of an engine: q is its pool of readers,
+// each query bounded in time as the engine bounds small reads; machines
+// returns a function that reads rows of MachineColumns, reusing its
+// buffers (each engine scans its driver's types its own way).
+func NewReader(q Querier, machines func() func(Scanner) (openatp.Machine, error)) Reader {
+	return Reader{q: q, machines: machines}
 }
 
 
@@ -54,22 +56,22 @@ func Groups(ctx context.Context, q Querier, tenantID string) ([]openatp.DeviceGr
 // Groups returns the tenant's device groups ordered by rank, then id,
 // without the default group. NotFound if the tenant does not exist.
 func (r Reader) Groups(ctx context.Context, tenantID string) ([]openatp.DeviceGroup, error) {
-	if _, err := TenantSeq(ctx, r.Q, tenantID); err != nil {
+	if _, err := TenantSeq(ctx, r.q, tenantID); err != nil {
 		return nil, err
 	}
-	return Groups(ctx, r.Q, tenantID)
+	return Groups(ctx, r.q, tenantID)
 }
 
 // Tenant finds a tenant by id, or else by name ignoring case. NotFound if
 // none.
 func (r Reader) Tenant(ctx context.Context, idOrName string) (openatp.Tenant, error) {
-	return Get(ctx, r.Q, "cannot read the tenant", func() error { return TenantNotFound(idOrName) }, ScanTenant, `SELECT id, name, created FROM tenants
+	return Get(ctx, r.q, "cannot read the tenant", func() error { return TenantNotFound(idOrName) }, ScanTenant, `SELECT id, name, created FROM tenants
 		WHERE id = ?1 OR name_key = ?2 ORDER BY id = ?1 DESC LIMIT 1`, idOrName, openatp.NameKey(idOrName))
 }
 
 // Tenants lists all tenants ordered by name (byte order), then id.
 func (r Reader) Tenants(ctx context.Context) ([]openatp.Tenant, error) {
-	return List(ctx, r.Q, "cannot list tenants", ScanTenant, "SELECT id, name, created FROM tenants ORDER BY name, id")
+	return List(ctx, r.q, "cannot list tenants", ScanTenant, "SELECT id, name, created FROM tenants ORDER BY name, id")
 }
 
 // App finds an application of a tenant by client id. NotFound if the tenant
@@ -78,35 +80,35 @@ func (r Reader) App(ctx context.Context, tenantID, clientID string) (openatp.App
 	notFound := func() error {
 		return openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "application %s not found in tenant %s", Quote(clientID), Quote(tenantID))
 	}
-	return Get(ctx, r.Q, "cannot read the application", notFound, ScanApp, "SELECT "+AppColumns+` FROM apps a JOIN tenants t ON t.seq = a.tenant_seq
+	return Get(ctx, r.q, "cannot read the application", notFound, ScanApp, "SELECT "+AppColumns+` FROM apps a JOIN tenants t ON t.seq = a.tenant_seq
 		WHERE a.client_id = ? AND t.id = ?`, clientID, tenantID)
 }
 
 // Apps lists the applications of a tenant ordered by name (byte order),
 // then client id. NotFound if the tenant does not exist.
 func (r Reader) Apps(ctx context.Context, tenantID string) ([]openatp.App, error) {
-	if _, err := TenantSeq(ctx, r.Q, tenantID); err != nil {
+	if _, err := TenantSeq(ctx, r.q, tenantID); err != nil {
 		return nil, err
 	}
-	return List(ctx, r.Q, "cannot list applications", ScanApp, "SELECT "+AppColumns+` FROM apps a JOIN tenants t ON t.seq = a.tenant_seq
+	return List(ctx, r.q, "cannot list applications", ScanApp, "SELECT "+AppColumns+` FROM apps a JOIN tenants t ON t.seq = a.tenant_seq
 		WHERE t.id = ? ORDER BY a.name, a.client_id`, tenantID)
 }
 
 // SigningKeys returns every signing key, newest first (by Created, then id
 // descending).
 func (r Reader) SigningKeys(ctx context.Context) ([]openatp.SigningKey, error) {
-	return List(ctx, r.Q, "cannot read signing keys", ScanSigningKey, "SELECT id, private_pem, created, active FROM signing_keys ORDER BY created DESC, id DESC")
+	return List(ctx, r.q, "cannot read signing keys", ScanSigningKey, "SELECT id, private_pem, created, active FROM signing_keys ORDER BY created DESC, id DESC")
 }
 
 // Setting returns a named setting. NotFound if unset.
 func (r Reader) Setting(ctx context.Context, name string) (string, error) {
 	notFound := func() error { return openatp.Errorf(openatp.NotFound, "setting %s is not set", Quote(name)) }
-	return Get(ctx, r.Q, "cannot read the setting", notFound, ScanString, "SELECT value FROM settings WHERE name = ?", name)
+	return Get(ctx, r.q, "cannot read the setting", notFound, ScanString, "SELECT value FROM settings WHERE name = ?", name)
 }
 
 // Settings returns every setting whose name starts with prefix.
 func (r Reader) Settings(ctx context.Context, prefix string) (map[string]string, error) {
-	ss, err := List(ctx, r.Q, "cannot read the settings", ScanSetting, "SELECT name, value FROM settings WHERE substr(name, 1, length(?1)) = ?1", prefix)
+	ss, err := List(ctx, r.q, "cannot read the settings", ScanSetting, "SELECT name, value FROM settings WHERE substr(name, 1, length(?1)) = ?1", prefix)
 	if err != nil {
 		return nil, err
 	}
@@ -126,41 +128,41 @@ func tenantList[T any](ctx context.Context, q Querier, tenantID, msg string, sca
 // UserGroups lists the tenant's user groups ordered by name, then id (byte
 // order).
 func (r Reader) UserGroups(ctx context.Context, tenantID string) ([]openatp.UserGroup, error) {
-	return tenantList(ctx, r.Q, tenantID, "cannot read user groups", ScanUserGroup, `SELECT id, name FROM user_groups WHERE tenant_seq = ? ORDER BY name, id`)
+	return tenantList(ctx, r.q, tenantID, "cannot read user groups", ScanUserGroup, `SELECT id, name FROM user_groups WHERE tenant_seq = ? ORDER BY name, id`)
 }
 
 // DirectoryUsers lists the tenant's users ordered by user name (ignoring
 // case, byte order), then id.
 func (r Reader) DirectoryUsers(ctx context.Context, tenantID string) ([]openatp.DirectoryUser, error) {
-	return tenantList(ctx, r.Q, tenantID, "cannot read users", ScanUser, `SELECT `+UserColumns+` FROM directory_users WHERE tenant_seq = ? ORDER BY user_name_key, id`)
+	return tenantList(ctx, r.q, tenantID, "cannot read users", ScanUser, `SELECT `+UserColumns+` FROM directory_users WHERE tenant_seq = ? ORDER BY user_name_key, id`)
 }
 
 // Roles lists the tenant's roles ordered by name (ignoring case, byte
 // order).
 func (r Reader) Roles(ctx context.Context, tenantID string) ([]openatp.Role, error) {
-	return tenantList(ctx, r.Q, tenantID, "cannot read roles", ScanRole, `SELECT name, permissions, user_groups FROM roles WHERE tenant_seq = ? ORDER BY name_key`)
+	return tenantList(ctx, r.q, tenantID, "cannot read roles", ScanRole, `SELECT name, permissions, user_groups FROM roles WHERE tenant_seq = ? ORDER BY name_key`)
 }
 
 // DirectoryUser finds a user by sign-in name, ignoring case. NotFound if
 // none.
 func (r Reader) DirectoryUser(ctx context.Context, tenantID, userName string) (openatp.DirectoryUser, error) {
-	seq, err := TenantSeq(ctx, r.Q, tenantID)
+	seq, err := TenantSeq(ctx, r.q, tenantID)
 	if err != nil {
 		return openatp.DirectoryUser{}, err
 	}
 	notFound := func() error { return openatp.Errorf(openatp.NotFound, "user %s not found", Quote(userName)) }
-	return Get(ctx, r.Q, "cannot read the user", notFound, ScanUser, `SELECT `+UserColumns+` FROM directory_users WHERE tenant_seq = ? AND user_name_key = ?`,
+	return Get(ctx, r.q, "cannot read the user", notFound, ScanUser, `SELECT `+UserColumns+` FROM directory_users WHERE tenant_seq = ? AND user_name_key = ?`,
 		seq, openatp.NameKey(userName))
 }
 
 // Machine returns one machine with its device group. NotFound if the tenant
 // has no machine with that id.
 func (r Reader) Machine(ctx context.Context, tenantID, id string) (openatp.Machine, error) {
-	gs, err := Groups(ctx, r.Q, tenantID)
+	gs, err := Groups(ctx, r.q, tenantID)
 	if err != nil {
 		return openatp.Machine{}, err
 	}
-	m, err := Get(ctx, r.Q, "cannot read the machine", func() error { return MachineNotFound(id) }, r.Machines(), "SELECT "+MachineColumns+` FROM machines m
+	m, err := Get(ctx, r.q, "cannot read the machine", func() error { return MachineNotFound(id) }, r.machines(), "SELECT "+MachineColumns+` FROM machines m
 		WHERE m.tenant_seq = (SELECT seq FROM tenants WHERE id = ?) AND m.id = ?`, tenantID, id)
 	if err == nil {
 		openatp.AssignGroup(gs, &m)
@@ -174,7 +176,7 @@ func (r Reader) Machine(ctx context.Context, tenantID, id string) (openatp.Machi
 // is not empty. NotFound if no such user has a logon in the tenant (or the
 // tenant does not exist).
 func (r Reader) UserMachines(ctx context.Context, tenantID string, u openatp.UserRef) ([]openatp.Machine, error) {
-	gs, err := Groups(ctx, r.Q, tenantID)
+	gs, err := Groups(ctx, r.q, tenantID)
 	if err != nil {
 		return nil, err
 	}
@@ -186,8 +188,8 @@ func (r Reader) UserMachines(ctx context.Context, tenantID string, u openatp.Use
 		query += " AND domain_key = ?"
 		args = append(args, openatp.NameKey(u.Domain))
 	}
-	scan := r.Machines()
-	ms, err := List(ctx, r.Q, "cannot read the user's machines", func(s Scanner) (openatp.Machine, error) {
+	scan := r.machines()
+	ms, err := List(ctx, r.q, "cannot read the user's machines", func(s Scanner) (openatp.Machine, error) {
 		m, err := scan(s)
 		openatp.AssignGroup(gs, &m)
 		return m, err
@@ -215,7 +217,7 @@ func (r Reader) UserRelations(ctx context.Context, tenantID string, u openatp.Us
 		query += " AND um.domain_key = ?"
 		args = append(args, openatp.NameKey(u.Domain))
 	}
-	return tenantList(ctx, r.Q, tenantID, "cannot read the user's relations", ScanRelation, query+" ORDER BY um.name_key, um.domain_key, m.id", args...)
+	return tenantList(ctx, r.q, tenantID, "cannot read the user's relations", ScanRelation, query+" ORDER BY um.name_key, um.domain_key, m.id", args...)
 }
 
 // MachineUsers returns the (user, machine) relations of one machine,
@@ -228,7 +230,7 @@ func (r Reader) MachineUsers(ctx context.Context, tenantID, machineID string) ([
 	// The LEFT JOINs keep the machine's row when it has no relation.
 	var name, domain, sid *string
 	var first, last, types *int64
-	rows, err := List(ctx, r.Q, "cannot read the machine's users", func(s Scanner) (*openatp.UserMachine, error) {
+	rows, err := List(ctx, r.q, "cannot read the machine's users", func(s Scanner) (*openatp.UserMachine, error) {
 		if err := s.Scan(&name, &domain, &sid, &first, &last, &types); err != nil || name == nil || domain == nil || sid == nil || first == nil || last == nil || types == nil {
 			return nil, err // nil: the machine, without relations
 		}
@@ -260,12 +262,12 @@ func (r Reader) MachineUsers(ctx context.Context, tenantID, machineID string) ([
 // Alert returns one alert with its machine's name and device group.
 // NotFound if the tenant has no such alert.
 func (r Reader) Alert(ctx context.Context, tenantID, id string) (openatp.Alert, error) {
-	gs, err := Groups(ctx, r.Q, tenantID)
+	gs, err := Groups(ctx, r.q, tenantID)
 	if err != nil {
 		return openatp.Alert{}, err
 	}
 	var row AlertRow
-	return Get(ctx, r.Q, "cannot read the alert", func() error { return AlertNotFound(id) }, func(s Scanner) (openatp.Alert, error) { return row.Scan(s, true, gs) },
+	return Get(ctx, r.q, "cannot read the alert", func() error { return AlertNotFound(id) }, func(s Scanner) (openatp.Alert, error) { return row.Scan(s, true, gs) },
 		AlertSelect+" WHERE a.tenant_seq = (SELECT seq FROM tenants WHERE id = ?) AND a.id = ?", tenantID, id)
 }
 
@@ -275,7 +277,7 @@ func (r Reader) Alert(ctx context.Context, tenantID, id string) (openatp.Alert, 
 // name, then of domain, in byte order), then machine id. An error of
 // machine or rel stops the stream and is returned as it is.
 func (r Reader) Snapshot(ctx context.Context, q Querier, tseq int64, gs []openatp.DeviceGroup, machine func(openatp.Machine) error, rel func(openatp.UserMachine) error) error {
-	scan := r.Machines()
+	scan := r.machines()
 	err := Each(ctx, q, "cannot read machines", func(s Scanner) (openatp.Machine, error) {
 		m, err := scan(s)
 		if err == nil {

@@ -20,10 +20,16 @@ type Execer interface {
 
 // Writer makes the small writes whose SQL is the same in both engines:
 // tenants, applications, signing keys, settings, directory users, user
-// groups, roles and new device groups, one statement each. An engine's DB
-// embeds one; the engine keeps the writes of content (machines, logons,
-// alerts), whose bulk paths and locks are its own.
-type Writer struct {
+// groups, roles and device groups. An engine's DB embeds one (NewWriter);
+// the engine keeps the writes of content (machines, logons, alerts), whose
+// bulk paths and locks are its own.
+type Writer struct{ e WriteEngine }
+
+// NewWriter returns the shared writes of an engine.
+func NewWriter(e WriteEngine) Writer { return Writer{e} }
+
+// WriteEngine is what the shared writes need of an engine.
+type WriteEngine struct {
 	// Tx runs f in one of the engine's write transactions, bounded in
 	// time as the engine bounds small writes, and commits it if f returns
 	// nil; f's changed false says that it changed nothing.
@@ -45,13 +51,13 @@ type Writer struct {
 // tenantTx runs f in Tx with the row number of the tenant. NotFound if
 // the tenant does not exist.
 func (w Writer) tenantTx(ctx context.Context, tenantID string, f func(x Execer, seq int64) error) error {
-	return w.lockedTx(ctx, w.TenantSeq, tenantID, f)
+	return w.lockedTx(ctx, w.e.TenantSeq, tenantID, f)
 }
 
 // lockedTx runs f in Tx with the row number of the tenant read by lock.
 // NotFound if the tenant does not exist.
 func (w Writer) lockedTx(ctx context.Context, lock, tenantID string, f func(x Execer, seq int64) error) error {
-	return w.Tx(ctx, func(x Execer) (bool, error) {
+	return w.e.Tx(ctx, func(x Execer) (bool, error) {
 		seq, err := Get(ctx, x, "cannot read the tenant", func() error { return TenantNotFound(tenantID) }, scanInt64, lock, tenantID)
 		if err != nil {
 			return false, err
@@ -80,14 +86,14 @@ func exec(ctx context.Context, x Execer, msg, query string, args ...any) (int64,
 // if the id or name is empty, Conflict if a tenant has the same id or the
 // same name ignoring case.
 func (w Writer) CreateTenant(ctx context.Context, t openatp.Tenant) error {
-	if err := t.Prepare(w.Now()); err != nil {
+	if err := t.Prepare(w.e.Now()); err != nil {
 		return err
 	}
 	created, err := Nanos("created", t.Created)
 	if err != nil {
 		return err
 	}
-	return w.Tx(ctx, func(x Execer) (bool, error) {
+	return w.e.Tx(ctx, func(x Execer) (bool, error) {
 		_, err := exec(ctx, x, "cannot store the tenant", "INSERT INTO tenants (id, name, name_key, created) VALUES (?, ?, ?, ?)",
 			t.ID, t.Name, openatp.NameKey(t.Name), created)
 		return true, conflict(err, "a tenant with id "+Quote(t.ID)+" or name "+Quote(t.Name)+" exists already")
@@ -98,7 +104,7 @@ func (w Writer) CreateTenant(ctx context.Context, t openatp.Tenant) error {
 // Now(). Invalid if the client id is empty, NotFound if the tenant does
 // not exist, Conflict if an application (of any tenant) has the client id.
 func (w Writer) CreateApp(ctx context.Context, a openatp.App) error {
-	if err := a.Prepare(w.Now()); err != nil {
+	if err := a.Prepare(w.e.Now()); err != nil {
 		return err
 	}
 	created, err := Nanos("created", a.Created)
@@ -118,14 +124,14 @@ func (w Writer) CreateApp(ctx context.Context, a openatp.App) error {
 // the other keys are deactivated in the same transaction. Invalid if the
 // id is empty, Conflict if a key has the same id.
 func (w Writer) AddSigningKey(ctx context.Context, k openatp.SigningKey) error {
-	if err := k.Prepare(w.Now()); err != nil {
+	if err := k.Prepare(w.e.Now()); err != nil {
 		return err
 	}
 	created, err := Nanos("created", k.Created)
 	if err != nil {
 		return err
 	}
-	return w.Tx(ctx, func(x Execer) (bool, error) {
+	return w.e.Tx(ctx, func(x Execer) (bool, error) {
 		if k.Active {
 			if _, err := exec(ctx, x, "cannot deactivate signing keys", "UPDATE signing_keys SET active = false WHERE active"); err != nil {
 				return false, err
@@ -144,7 +150,7 @@ func (w Writer) AddSigningKey(ctx context.Context, k openatp.SigningKey) error {
 // does nothing; the SELECT after it, a new statement, sees the winner).
 func (w Writer) SetSettingIfAbsent(ctx context.Context, name, value string) (string, error) {
 	var v string
-	err := w.Tx(ctx, func(x Execer) (bool, error) {
+	err := w.e.Tx(ctx, func(x Execer) (bool, error) {
 		n, err := exec(ctx, x, "cannot store the setting", "INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING", name, value)
 		if err != nil {
 			return false, err
@@ -158,7 +164,7 @@ func (w Writer) SetSettingIfAbsent(ctx context.Context, name, value string) (str
 
 // SetSetting stores value under name, replacing any previous value.
 func (w Writer) SetSetting(ctx context.Context, name, value string) error {
-	return w.Tx(ctx, func(x Execer) (bool, error) {
+	return w.e.Tx(ctx, func(x Execer) (bool, error) {
 		_, err := exec(ctx, x, "cannot store the setting", "INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value", name, value)
 		return true, err
 	})
@@ -260,7 +266,7 @@ func (w Writer) UpdateGroup(ctx context.Context, tenantID string, g openatp.Devi
 	if err != nil {
 		return &openatp.Error{Kind: openatp.Internal, Message: "cannot encode rules", Err: err}
 	}
-	return w.lockedTx(ctx, w.LockTenant, tenantID, func(x Execer, seq int64) error {
+	return w.lockedTx(ctx, w.e.LockTenant, tenantID, func(x Execer, seq int64) error {
 		gs, err := Groups(ctx, x, tenantID)
 		if err != nil {
 			return err
@@ -280,7 +286,7 @@ func (w Writer) UpdateGroup(ctx context.Context, tenantID string, g openatp.Devi
 			}
 		}
 		ids = slices.Insert(ids, min(g.Rank-1, len(ids)), g.ID)
-		return w.Renumber(ctx, x, seq, ids)
+		return w.e.Renumber(ctx, x, seq, ids)
 	})
 }
 
@@ -291,7 +297,7 @@ func (w Writer) DeleteGroup(ctx context.Context, tenantID string, id int64) erro
 	if id == openatp.DefaultGroupID {
 		return openatp.Errorf(openatp.Conflict, "the default device group cannot be deleted")
 	}
-	return w.lockedTx(ctx, w.LockTenant, tenantID, func(x Execer, seq int64) error {
+	return w.lockedTx(ctx, w.e.LockTenant, tenantID, func(x Execer, seq int64) error {
 		n, err := exec(ctx, x, "cannot delete the device group", `DELETE FROM device_groups WHERE tenant_seq = ? AND id = ?`, seq, id)
 		if err != nil {
 			return err
@@ -307,6 +313,6 @@ func (w Writer) DeleteGroup(ctx context.Context, tenantID string, id int64) erro
 		for i, g := range gs {
 			ids[i] = g.ID
 		}
-		return w.Renumber(ctx, x, seq, ids)
+		return w.e.Renumber(ctx, x, seq, ids)
 	})
 }
