@@ -36,7 +36,7 @@ func (db *DB) stampAlerts(ctx context.Context, tx *sql.Tx, tseq int64) (time.Tim
 // its device groups and the write's stamp. NotFound if the tenant does
 // not exist.
 func (db *DB) alertWrite(ctx context.Context, tx *sql.Tx, q conn, tenantID string) (int64, []openatp.DeviceGroup, time.Time, error) {
-	tseq, err := tenantSeq(ctx, q, tenantID)
+	tseq, err := sqlstore.TenantSeq(ctx, q, tenantID)
 	if err != nil {
 		return 0, nil, time.Time{}, err
 	}
@@ -54,7 +54,7 @@ func (db *DB) alertWrite(ctx context.Context, tx *sql.Tx, q conn, tenantID strin
 // time out of range; NotFound if the tenant does not exist.
 func (db *DB) UpsertAlerts(ctx context.Context, tenantID string, as []openatp.Alert) error {
 	return db.inTx(ctx, func(tx *sql.Tx, q conn) error {
-		tseq, err := tenantSeq(ctx, q, tenantID)
+		tseq, err := sqlstore.TenantSeq(ctx, q, tenantID)
 		if err != nil || len(as) == 0 {
 			return err
 		}

@@ -83,7 +83,7 @@ func (db *DB) batchWriter(ctx context.Context, tx *sql.Tx, tseq, gen int64, loca
 // if the tenant has no machine with that id.
 func (db *DB) DeleteMachine(ctx context.Context, tenantID, id string) error {
 	return db.inTx(ctx, func(tx *sql.Tx, q conn) error {
-		tseq, err := tenantSeq(ctx, q, tenantID)
+		tseq, err := sqlstore.TenantSeq(ctx, q, tenantID)
 		if err != nil {
 			return err
 		}
@@ -160,7 +160,7 @@ func (db *DB) TenantStats(ctx context.Context, tenantID string) (openatp.TenantS
 		return st, storeError(err, "cannot begin a transaction")
 	}
 	defer tx.Rollback()
-	tseq, err := tenantSeq(ctx, conn{c: db.r, tx: tx}, tenantID)
+	tseq, err := sqlstore.TenantSeq(ctx, conn{c: db.r, tx: tx}, tenantID)
 	if err != nil {
 		return st, err
 	}

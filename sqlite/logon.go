@@ -234,7 +234,7 @@ func (db *DB) readTenant(ctx context.Context, tenantID string, read func(q sqlst
 	}
 	defer tx.Rollback()
 	q := conn{c: db.r, tx: tx}
-	tseq, err := tenantSeq(ctx, q, tenantID)
+	tseq, err := sqlstore.TenantSeq(ctx, q, tenantID)
 	if err != nil {
 		return err
 	}
@@ -250,7 +250,7 @@ func (db *DB) readTenant(ctx context.Context, tenantID string, read func(q sqlst
 // applications. NotFound if the tenant does not exist.
 func (db *DB) ResetTenant(ctx context.Context, tenantID string) error {
 	return db.inTx(ctx, func(tx *sql.Tx, q conn) error {
-		seq, err := tenantSeq(ctx, q, tenantID)
+		seq, err := sqlstore.TenantSeq(ctx, q, tenantID)
 		if err != nil {
 			return err
 		}

@@ -33,7 +33,7 @@ func (db *DB) UpsertMachines(ctx context.Context, tenantID string, ms []openatp.
 		return err
 	}
 	return db.inTx(ctx, func(tx *sql.Tx, q conn) error {
-		seq, err := tenantSeq(ctx, q, tenantID)
+		seq, err := sqlstore.TenantSeq(ctx, q, tenantID)
 		if err != nil || len(ms) == 0 {
 			return err
 		}

@@ -27,7 +27,7 @@ func (db *DB) UpdateMachines(ctx context.Context, tenantID string, ids []string,
 	var out []openatp.Machine
 	err := db.inTx(ctx, func(tx *sql.Tx, q conn) error {
 		out = out[:0]
-		tseq, err := tenantSeq(ctx, q, tenantID)
+		tseq, err := sqlstore.TenantSeq(ctx, q, tenantID)
 		if err != nil {
 			return err
 		}
@@ -70,7 +70,7 @@ func (db *DB) MachinesByIP(ctx context.Context, tenantID string, ip netip.Addr, 
 	if !ip.IsValid() {
 		return nil, openatp.CodedErrorf(openatp.Invalid, "InvalidInput", "ip: an IP address is required")
 	}
-	tseq, err := tenantSeq(ctx, db.read(), tenantID)
+	tseq, err := sqlstore.TenantSeq(ctx, db.read(), tenantID)
 	if err != nil {
 		return nil, err
 	}

@@ -352,19 +352,6 @@ func bumpContent(ctx context.Context, tx *sql.Tx, tseq int64, log *sqlstore.Chan
 	return nil
 }
 
-// tenantSeq returns the row number of a tenant. NotFound if none.
-func tenantSeq(ctx context.Context, q conn, tenantID string) (int64, error) {
-	var seq int64
-	err := q.queryRow(ctx, []any{&seq}, "SELECT seq FROM tenants WHERE id = ?", tenantID)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "tenant %q not found", tenantID)
-	}
-	if err != nil {
-		return 0, storeError(err, "cannot read tenant")
-	}
-	return seq, nil
-}
-
 // fromNanos converts a stored time back.
 
 // storeError converts an error of the driver or of database/sql that is

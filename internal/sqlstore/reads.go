@@ -22,7 +22,6 @@ func NewReader(q Querier, machines func() func(Scanner) (openatp.Machine, error)
 	return Reader{q: q, machines: machines}
 }
 
-
 // AlertSelect reads alerts a with their machines' columns m for the name
 // and device group (AlertColumns, AlertMachineColumns).
 var AlertSelect = "SELECT " + AlertColumns + ", " + AlertMachineColumns +
