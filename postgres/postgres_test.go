@@ -22,42 +22,16 @@ func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 // openAt opens the database at url and closes it when t ends.
 func openAt(t testing.TB, url string) *postgres.DB {
 	t.Helper()
-	db, err := postgres.Open(context.Background(), url)
-	if err != nil {
-		t.Fatalf("Open(%s): %v", url, err)
-	}
-	t.Cleanup(func() {
-		if err := db.Close(); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-	})
-	return db
+	return storetest.Open(t, func(ctx context.Context) (*postgres.DB, error) { return postgres.Open(ctx, url) })
 }
 
 // TestStore runs the conformance suite; reopen opens a second pool on the
 // same database, as another replica would.
 func TestStore(t *testing.T) {
-	var mu sync.Mutex
-	urls := map[openatp.Store]string{}
-	open := func(t *testing.T) openatp.Store {
-		url := pgtest.NewDatabase(t)
-		db := openAt(t, url)
-		mu.Lock()
-		urls[db] = url
-		mu.Unlock()
-		return db
-	}
-	reopen := func(t *testing.T, s openatp.Store) openatp.Store {
-		mu.Lock()
-		url := urls[s]
-		mu.Unlock()
-		return openAt(t, url)
-	}
+	newDatabase := func(t *testing.T) string { return pgtest.NewDatabase(t) }
+	open := func(t *testing.T, url string) openatp.Store { return openAt(t, url) }
 	// A replica of the previous version bumps the global content counter.
-	previousWrite := func(t *testing.T, s openatp.Store) {
-		mu.Lock()
-		url := urls[s]
-		mu.Unlock()
+	previousWrite := func(t *testing.T, url string) {
 		ctx := context.Background()
 		old, err := pgx.Connect(ctx, url)
 		if err != nil {
@@ -68,7 +42,7 @@ func TestStore(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	storetest.Run(t, open, storetest.WithReopen(reopen), storetest.WithPreviousVersionWrite(previousWrite),
+	storetest.RunAt(t, newDatabase, open, previousWrite,
 		storetest.WithIPHistoryRows(func(t *testing.T, s openatp.Store) int { return postgres.IPHistoryRows(t, s.(*postgres.DB)) }))
 }
 
