@@ -7,24 +7,10 @@ import (
 	"github.com/openatp/openatp/internal/sqlstore"
 )
 
-// AppliedMigrations returns the names in db's schema_migrations table.
-func AppliedMigrations(t *testing.T, db *DB) []string {
-	t.Helper()
-	names, err := sqlstore.List(context.Background(), reader{q: db.pool}, "cannot read schema_migrations", sqlstore.ScanString, "SELECT name FROM schema_migrations ORDER BY name")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return names
-}
-
-// MigrationNames returns the names of the embedded migrations, in order.
-func MigrationNames(t *testing.T) []string {
-	t.Helper()
-	names, err := sqlstore.MigrationNames(migrations)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return names
+// CheckMigrations returns an error unless db's schema_migrations table
+// records exactly the embedded migrations.
+func CheckMigrations(db *DB) error {
+	return sqlstore.CheckMigrations(context.Background(), reader{q: db.pool}, migrations)
 }
 
 // IPHistoryRows counts the rows of the IP history of all tenants.

@@ -2,10 +2,7 @@ package postgres_test
 
 import (
 	"context"
-	"fmt"
 	"os"
-	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -50,29 +47,10 @@ func TestStore(t *testing.T) {
 // as replicas starting together would: the migrations are applied once and
 // every opener can use the schema.
 func TestConcurrentOpen(t *testing.T) {
-	ctx := context.Background()
 	url := pgtest.NewDatabase(t)
-	const n = 6
-	dbs := make([]*postgres.DB, n)
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() { dbs[i], errs[i] = postgres.Open(ctx, url) })
-	}
-	wg.Wait()
-	for i := range n {
-		if errs[i] != nil {
-			t.Fatalf("Open %d: %v", i, errs[i])
-		}
-		defer dbs[i].Close()
-	}
-	for i, db := range dbs {
-		if err := db.SetSetting(ctx, "k", fmt.Sprint(i)); err != nil {
-			t.Fatalf("db %d: %v", i, err)
-		}
-	}
-	if got, want := postgres.AppliedMigrations(t, dbs[0]), postgres.MigrationNames(t); !slices.Equal(got, want) {
-		t.Errorf("applied migrations %v, want %v", got, want)
+	dbs := storetest.OpenAtOnce(t, 6, func(ctx context.Context) (*postgres.DB, error) { return postgres.Open(ctx, url) })
+	if err := postgres.CheckMigrations(dbs[0]); err != nil {
+		t.Error(err)
 	}
 }
 

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"sync"
 	"testing"
@@ -53,4 +54,35 @@ func RunAt(t *testing.T, newAddr func(t *testing.T) string, open func(t *testing
 		opts = append(opts, WithPreviousVersionWrite(func(t *testing.T, s openatp.Store) { previousWrite(t, addrOf(s)) }))
 	}
 	Run(t, openNew, opts...)
+}
+
+// OpenAtOnce opens n stores with open from n goroutines at once, as
+// processes or replicas starting together on a new database do, and checks
+// that each of them can write. They are closed when t ends.
+func OpenAtOnce[S openatp.Store](t *testing.T, n int, open func(ctx context.Context) (S, error)) []S {
+	t.Helper()
+	ctx := context.Background()
+	ss := make([]S, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { ss[i], errs[i] = open(ctx) })
+	}
+	wg.Wait()
+	for i := range n {
+		if errs[i] == nil {
+			t.Cleanup(func() { ss[i].Close() })
+		}
+	}
+	for i := range n {
+		if errs[i] != nil {
+			t.Fatalf("open %d: %v", i, errs[i])
+		}
+	}
+	for i, s := range ss {
+		if err := s.SetSetting(ctx, "k", fmt.Sprint(i)); err != nil {
+			t.Fatalf("store %d: %v", i, err)
+		}
+	}
+	return ss
 }

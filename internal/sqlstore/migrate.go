@@ -2,8 +2,10 @@ package sqlstore
 
 import (
 	"context"
+	"fmt"
 	"io/fs"
 	"path"
+	"slices"
 	"time"
 
 	"github.com/openatp/openatp"
@@ -47,6 +49,23 @@ func Migrate(ctx context.Context, x Execer, fsys fs.FS, script func(ctx context.
 		if _, err := exec(ctx, x, "recording migration "+name, "INSERT INTO schema_migrations (name, applied) VALUES (?, ?)", name, time.Now().UnixNano()); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// CheckMigrations returns an error unless the table schema_migrations, read
+// with q, records exactly the migrations of fsys.
+func CheckMigrations(ctx context.Context, q Querier, fsys fs.FS) error {
+	want, err := MigrationNames(fsys)
+	if err != nil {
+		return err
+	}
+	got, err := List(ctx, q, "cannot read schema_migrations", ScanString, "SELECT name FROM schema_migrations ORDER BY name")
+	if err != nil {
+		return err
+	}
+	if !slices.Equal(got, want) {
+		return fmt.Errorf("applied migrations %v, want %v", got, want)
 	}
 	return nil
 }
