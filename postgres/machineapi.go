@@ -3,9 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
-	"net/netip"
 	"slices"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -84,30 +82,4 @@ func (db *DB) UpdateMachines(ctx context.Context, tenantID string, ids []string,
 		return nil, err
 	}
 	return out, nil
-}
-
-// MachinesByIP returns the ids of the machines with a row of the IP
-// history for ip with from ≤ seen ≤ to, ordered by id, in one statement:
-// one range of the history's primary key. Invalid if ip is the zero Addr;
-// NotFound if the tenant does not exist.
-func (db *DB) MachinesByIP(ctx context.Context, tenantID string, ip netip.Addr, from, to time.Time) ([]string, error) {
-	if !ip.IsValid() {
-		return nil, openatp.CodedErrorf(openatp.Invalid, "InvalidInput", "ip: an IP address is required")
-	}
-	ctx, cancel := withTimeout(ctx, queryTimeout)
-	defer cancel()
-	var ids []string
-	err := db.pool.QueryRow(ctx, `SELECT ARRAY(SELECT DISTINCT h.machine_id FROM machine_ips h
-		WHERE h.tenant_seq = t.seq AND h.ip = $2 AND h.seen BETWEEN $3 AND $4 ORDER BY h.machine_id)
-		FROM tenants t WHERE t.id = $1`, tenantID, openatp.IPKey(ip), sqlstore.ClampNanos(from), sqlstore.ClampNanos(to)).Scan(&ids)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "tenant %s not found", sqlstore.Quote(tenantID))
-	}
-	if err != nil {
-		return nil, storeError(err, "cannot read the IP history")
-	}
-	if ids == nil {
-		ids = []string{}
-	}
-	return ids, nil
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"net/netip"
-	"time"
 
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/internal/sqlstore"
@@ -60,21 +58,4 @@ func (db *DB) UpdateMachines(ctx context.Context, tenantID string, ids []string,
 		return nil, err
 	}
 	return out, nil
-}
-
-// MachinesByIP returns the ids of the machines with a row of the IP
-// history for ip with from ≤ seen ≤ to, ordered by id: one range of the
-// history's primary key. Invalid if ip is the zero Addr; NotFound if the
-// tenant does not exist.
-func (db *DB) MachinesByIP(ctx context.Context, tenantID string, ip netip.Addr, from, to time.Time) ([]string, error) {
-	if !ip.IsValid() {
-		return nil, openatp.CodedErrorf(openatp.Invalid, "InvalidInput", "ip: an IP address is required")
-	}
-	tseq, err := sqlstore.TenantSeq(ctx, db.read(), tenantID)
-	if err != nil {
-		return nil, err
-	}
-	return sqlstore.List(ctx, db.read(), "cannot read the IP history", sqlstore.ScanString, `SELECT DISTINCT machine_id FROM machine_ips
-		WHERE tenant_seq = ? AND ip = ? AND seen BETWEEN ? AND ? ORDER BY machine_id`,
-		tseq, openatp.IPKey(ip), sqlstore.ClampNanos(from), sqlstore.ClampNanos(to))
 }

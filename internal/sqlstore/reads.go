@@ -2,6 +2,8 @@ package sqlstore
 
 import (
 	"context"
+	"net/netip"
+	"time"
 
 	"github.com/openatp/openatp"
 )
@@ -307,4 +309,33 @@ func OpenAlerts(ctx context.Context, q Querier, tseq int64, machineID string, gs
 	var row AlertRow
 	return List(ctx, q, "cannot read the machine's alerts", func(s Scanner) (openatp.Alert, error) { return row.Scan(s, true, gs) },
 		AlertSelect+" WHERE a.tenant_seq = ? AND a.machine_id = ? AND a.status != 'Resolved' ORDER BY a.id", tseq, machineID)
+}
+
+// MachinesByIP returns the ids of the machines with a row of the IP
+// history for ip with from ≤ seen ≤ to, ordered by id, in one statement:
+// one range of the history's primary key. Invalid if ip is the zero Addr;
+// NotFound if the tenant does not exist.
+func (r Reader) MachinesByIP(ctx context.Context, tenantID string, ip netip.Addr, from, to time.Time) ([]string, error) {
+	if !ip.IsValid() {
+		return nil, openatp.CodedErrorf(openatp.Invalid, "InvalidInput", "ip: an IP address is required")
+	}
+	// A tenant without a match has one row, of NULL; one that does not
+	// exist, none.
+	ids, err := List(ctx, r.q, "cannot read the IP history", func(s Scanner) (id *string, err error) { return id, s.Scan(&id) },
+		`SELECT h.machine_id FROM tenants t
+		LEFT JOIN machine_ips h ON h.tenant_seq = t.seq AND h.ip = ?2 AND h.seen BETWEEN ?3 AND ?4
+		WHERE t.id = ?1 GROUP BY h.machine_id ORDER BY h.machine_id`, tenantID, openatp.IPKey(ip), ClampNanos(from), ClampNanos(to))
+	if err != nil {
+		return nil, err
+	}
+	if len(ids) == 0 {
+		return nil, TenantNotFound(tenantID)
+	}
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if id != nil {
+			out = append(out, *id)
+		}
+	}
+	return out, nil
 }
