@@ -4,7 +4,11 @@
 // It keeps the same tables as package sqlite and behaves the same, as the
 // conformance suite (package storetest) checks: times are bigint
 // nanoseconds since the Unix epoch, text is compared and ordered in byte
-// order (COLLATE "C"), case folding is openatp.NameKey's.
+// order (COLLATE "C"), case folding is openatp.NameKey's. The reads and
+// small writes whose SQL is the same on both engines are written once
+// (internal/sqlstore; their ? placeholders become $N here); this package
+// holds what is PostgreSQL's own: schema, array upserts, locks, retries
+// and time limits.
 //
 // Every write transaction bumps a one-row counter just before it commits;
 // DataVersion reads it, so it changes with every committed write of any

@@ -10,6 +10,11 @@
 //
 // Times are stored as INTEGER nanoseconds since the Unix epoch, UTC. A time
 // outside the range that fits (years 1678 to 2262) is Invalid.
+//
+// The reads and small writes whose SQL is the same on PostgreSQL are
+// written once (internal/sqlstore); this package holds what is SQLite's
+// own: schema, multi-row upserts, the key cache, the statement cache and
+// the read model's scan.
 package sqlite
 
 import (

@@ -27,6 +27,11 @@ var AlertColumns = "a." + strings.Join(strings.Fields(AlertInsertColumns), " a."
 // after AlertColumns: enough to name it and find its device group.
 const AlertMachineColumns = "m.computer_dns_name, m.os_platform, m.machine_tags"
 
+// AlertSelect reads alerts a with their machines' columns m for the name
+// and device group (AlertColumns, AlertMachineColumns).
+var AlertSelect = "SELECT " + AlertColumns + ", " + AlertMachineColumns +
+	" FROM alerts a JOIN machines m ON m.tenant_seq = a.tenant_seq AND m.id = a.machine_id"
+
 // AlertUpdateSet is the SET clause of an upsert of alerts by (tenant_seq,
 // id): every column but the keys, from the row proposed (excluded).
 var AlertUpdateSet = updateSet(AlertInsertColumns)

@@ -24,11 +24,6 @@ func NewReader(q Querier, machines func() func(Scanner) (openatp.Machine, error)
 	return Reader{q: q, machines: machines}
 }
 
-// AlertSelect reads alerts a with their machines' columns m for the name
-// and device group (AlertColumns, AlertMachineColumns).
-var AlertSelect = "SELECT " + AlertColumns + ", " + AlertMachineColumns +
-	" FROM alerts a JOIN machines m ON m.tenant_seq = a.tenant_seq AND m.id = a.machine_id"
-
 // TenantNotFound is the NotFound error of a tenant id.
 func TenantNotFound(id string) error {
 	return openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "tenant %s not found", Quote(id))
