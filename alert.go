@@ -360,6 +360,76 @@ func roundTime(t **time.Time) {
 	}
 }
 
+// Absorbs reports whether a, an alert open on a machine, takes in a new
+// alert of the same machine with the title title (AlertStore.CreateAlert):
+// it is not Resolved and has the same title, ignoring case.
+func (a *Alert) Absorbs(title *string) bool {
+	if a.Status == "Resolved" {
+		return false
+	}
+	if a.Title == nil || title == nil {
+		return a.Title == nil && title == nil
+	}
+	return strings.EqualFold(*a.Title, *title)
+}
+
+// Absorb widens a's event times to b's, as CreateAlert does when a absorbs
+// b, and stamps a.
+func (a *Alert) Absorb(b *Alert, stamp time.Time) {
+	if b.FirstEventTime != nil && (a.FirstEventTime == nil || b.FirstEventTime.Before(*a.FirstEventTime)) {
+		a.FirstEventTime = b.FirstEventTime
+	}
+	if b.LastEventTime != nil && (a.LastEventTime == nil || b.LastEventTime.After(*a.LastEventTime)) {
+		a.LastEventTime = b.LastEventTime
+	}
+	a.LastUpdateTime = &stamp
+}
+
+// AbsorbedOrNew decides what CreateAlert stores for a new alert a, given
+// the alerts of its machine that are not Resolved: the first of them that
+// absorbs a (with isNew false), or a itself, stamped (and created at stamp
+// when it has no creation time).
+func AbsorbedOrNew(a Alert, open []Alert, stamp time.Time) (stored Alert, isNew bool) {
+	for i := range open {
+		if open[i].Absorbs(a.Title) {
+			o := open[i]
+			o.Absorb(&a, stamp)
+			return o, false
+		}
+	}
+	a.LastUpdateTime = &stamp
+	if a.AlertCreationTime == nil {
+		a.AlertCreationTime = &stamp
+	}
+	return a, true
+}
+
+// Changed applies f to a copy of a (an alert as stored) at stamp, as
+// AlertStore.UpdateAlerts does: it returns the result normalized and
+// stamped, ready to store. Invalid if f changed the id or the machine or
+// the result does not normalize; an error of f as it is.
+func (a Alert) Changed(stamp time.Time, f func(*Alert, time.Time) error) (Alert, error) {
+	id, machine := a.ID, a.MachineID
+	if err := f(&a, stamp); err != nil {
+		return a, err
+	}
+	if a.ID != id || a.MachineID != machine {
+		return a, CodedErrorf(Invalid, "InvalidInput", "id, machineId: cannot be changed")
+	}
+	a.LastUpdateTime = &stamp
+	if err := a.Normalize(); err != nil {
+		return a, err
+	}
+	return a, nil
+}
+
+// WithMachineOf returns a with the properties that come from its machine
+// (name, device group) taken from m.
+func (a Alert) WithMachineOf(m *Alert) Alert {
+	a.ComputerDNSName, a.RBACGroupID, a.RBACGroupName = m.ComputerDNSName, m.RBACGroupID, m.RBACGroupName
+	return a
+}
+
 // AlertStore keeps the alerts of tenants. An alert belongs to one machine
 // of its tenant; deleting the machine (DeleteMachine, ResetTenant) deletes
 // its alerts. Every call names its tenant; nothing of one tenant is ever

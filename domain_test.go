@@ -204,3 +204,82 @@ func TestAlertNormalize(t *testing.T) {
 		t.Errorf("NewAlertID = %s", id)
 	}
 }
+
+// TestAbsorbedOrNew checks CreateAlert's rule: the first open alert of the
+// machine with the same title (ignoring case) absorbs the new one and
+// widens its event times; a Resolved one does not.
+func TestAbsorbedOrNew(t *testing.T) {
+	at := func(h int) *time.Time { v := time.Date(2026, 1, 1, h, 0, 0, 0, time.UTC); return &v }
+	stamp := *at(20)
+	a := openatp.Alert{ID: "new", Title: openatp.Ptr("Malware"), FirstEventTime: at(5), LastEventTime: at(9)}
+	open := []openatp.Alert{
+		{ID: "resolved", Title: openatp.Ptr("malware"), Status: "Resolved"},
+		{ID: "other", Title: openatp.Ptr("Phishing")},
+		{ID: "open", Title: openatp.Ptr("MALWARE"), FirstEventTime: at(6), LastEventTime: at(8)},
+	}
+	got, isNew := openatp.AbsorbedOrNew(a, open, stamp)
+	if isNew || got.ID != "open" {
+		t.Fatalf("AbsorbedOrNew = %s, new %v; want the open alert, absorbing", got.ID, isNew)
+	}
+	if !got.FirstEventTime.Equal(*at(5)) || !got.LastEventTime.Equal(*at(9)) || !got.LastUpdateTime.Equal(stamp) {
+		t.Errorf("absorbing alert times %v %v %v, want widened to 05:00 and 09:00 and stamped", got.FirstEventTime, got.LastEventTime, got.LastUpdateTime)
+	}
+	if !open[2].FirstEventTime.Equal(*at(6)) {
+		t.Error("AbsorbedOrNew changed the open alerts it was given")
+	}
+	got, isNew = openatp.AbsorbedOrNew(a, open[:2], stamp)
+	if !isNew || got.ID != "new" || !got.AlertCreationTime.Equal(stamp) || !got.LastUpdateTime.Equal(stamp) {
+		t.Errorf("AbsorbedOrNew without a match = %s (new %v, created %v), want the new alert created and stamped at %v", got.ID, isNew, got.AlertCreationTime, stamp)
+	}
+}
+
+// TestChanged checks what the update functions of UpdateAlerts and
+// UpdateMachine may change.
+func TestChanged(t *testing.T) {
+	stamp := time.Date(2026, 1, 1, 20, 0, 0, 0, time.UTC)
+	a := openatp.Alert{ID: "da1", MachineID: strings.Repeat("a", 40), Severity: "Low", Status: "New"}
+	got, err := a.Changed(stamp, func(a *openatp.Alert, _ time.Time) error { a.Status = "InProgress"; return nil })
+	if err != nil || got.Status != "InProgress" || !got.LastUpdateTime.Equal(stamp) || a.Status != "New" {
+		t.Errorf("Alert.Changed = %+v, %v; want the status changed on a stamped copy", got, err)
+	}
+	if _, err := a.Changed(stamp, func(a *openatp.Alert, _ time.Time) error { a.MachineID = strings.Repeat("b", 40); return nil }); !openatp.IsKind(err, openatp.Invalid) {
+		t.Errorf("Alert.Changed moving the alert: %v, want Invalid", err)
+	}
+	m := openatp.Machine{ID: strings.Repeat("a", 40), RBACGroupID: 3, RBACGroupName: "g"}
+	gotM, err := m.Changed(func(m *openatp.Machine) error { m.DeviceValue = openatp.Ptr("High"); return nil })
+	if err != nil || *gotM.DeviceValue != "High" || gotM.RBACGroupID != 0 || gotM.RBACGroupName != "" || m.DeviceValue != nil {
+		t.Errorf("Machine.Changed = %+v, %v; want the value changed on a copy without its group", gotM, err)
+	}
+	if _, err := m.Changed(func(m *openatp.Machine) error { m.ID = strings.Repeat("b", 40); return nil }); !openatp.IsKind(err, openatp.Invalid) {
+		t.Errorf("Machine.Changed changing the id: %v, want Invalid", err)
+	}
+	boom := errors.New("boom")
+	if _, err := m.Changed(func(*openatp.Machine) error { return boom }); err != boom {
+		t.Errorf("Machine.Changed with a failing f: %v, want f's error", err)
+	}
+}
+
+// TestPrepare checks what CreateTenant, CreateApp and AddSigningKey fill
+// in and refuse.
+func TestPrepare(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	a := openatp.App{ClientID: "c"}
+	if err := a.Prepare(now); err != nil || !a.Created.Equal(now) || a.SecretHash == nil {
+		t.Errorf("App.Prepare: %+v, %v; want created now with an empty secret hash", a, err)
+	}
+	if err := (&openatp.App{}).Prepare(now); !openatp.IsKind(err, openatp.Invalid) {
+		t.Errorf("App.Prepare without a client id: %v, want Invalid", err)
+	}
+	created := now.Add(-time.Hour)
+	tn := openatp.Tenant{ID: "t", Name: "n", Created: created}
+	if err := tn.Prepare(now); err != nil || !tn.Created.Equal(created) {
+		t.Errorf("Tenant.Prepare: %+v, %v; want its own Created kept", tn, err)
+	}
+	if err := (&openatp.Tenant{ID: "t"}).Prepare(now); !openatp.IsKind(err, openatp.Invalid) {
+		t.Errorf("Tenant.Prepare without a name: %v, want Invalid", err)
+	}
+	k := openatp.SigningKey{ID: "k"}
+	if err := k.Prepare(now); err != nil || !k.Created.Equal(now) || k.PrivatePEM == nil {
+		t.Errorf("SigningKey.Prepare: %+v, %v; want created now with an empty key", k, err)
+	}
+}

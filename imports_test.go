@@ -84,14 +84,14 @@ openatp/wire: CORE openatp openatp/odata
 openatp/ingest: CORE path/filepath openatp openatp/wire
 openatp/fault: CORE openatp openatp/internal/route
 openatp/journal: CORE openatp/internal/route
-openatp/internal/storeutil: CORE openatp
+openatp/internal/sqlstore: CORE io/fs openatp
 openatp/internal/demo: CORE openatp
 
 # One package per outside dependency. Only they import a driver.
 openatp/sqlite: SYSTEM SQL unsafe modernc.org/sqlite
-	openatp openatp/internal/storeutil openatp/internal/refcount
+	openatp openatp/internal/sqlstore openatp/internal/refcount
 openatp/postgres: SYSTEM net github.com/jackc/pgx/v5
-	openatp openatp/internal/storeutil
+	openatp openatp/internal/sqlstore
 openatp/redis: SYSTEM github.com/redis/go-redis/v9 openatp/ratelimit
 
 # The token issuer and verifier.
@@ -126,7 +126,7 @@ openatp/api: HTTP github.com/prometheus/client_golang
 
 # Suites and servers for tests.
 openatp/storetest: TESTING github.com/google/go-cmp openatp
-	openatp/internal/storeutil
+	openatp/internal/sqlstore
 openatp/ratelimit/ratelimittest: TESTING openatp/ratelimit
 openatp/internal/pgtest: TESTING net github.com/jackc/pgx/v5
 openatp/internal/redistest: TESTING net

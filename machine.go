@@ -197,6 +197,22 @@ func checkIP(field string, v *string) error {
 }
 
 // clip shortens s for use in an error message.
+// Changed applies f to a copy of m (a machine as stored), as
+// MachineAPIStore.UpdateMachine does: it returns the result normalized,
+// without a device group (the store's reads assign it). Invalid if f
+// changed the id or the result does not normalize; an error of f as it is.
+func (m Machine) Changed(f func(*Machine) error) (Machine, error) {
+	id := m.ID
+	if err := f(&m); err != nil {
+		return m, err
+	}
+	if m.ID != id {
+		return m, CodedErrorf(Invalid, "InvalidInput", "id: cannot be changed (from %q to %q)", clip(id), clip(m.ID))
+	}
+	m.RBACGroupID, m.RBACGroupName = 0, ""
+	return m, m.Normalize()
+}
+
 func clip(s string) string { return Clip(s, 64) }
 
 // Clip shortens s to at most n bytes (cut at a character boundary, "…"

@@ -49,6 +49,52 @@ type SigningKey struct {
 	Active     bool // the key new tokens are signed with
 }
 
+// Prepare checks a tenant about to be created (TenantStore.CreateTenant)
+// and stamps it: a zero Created becomes now. Invalid if the id or the name
+// is empty.
+func (t *Tenant) Prepare(now time.Time) error {
+	if t.ID == "" || t.Name == "" {
+		return CodedErrorf(Invalid, "InvalidInput", "a tenant needs an id and a name")
+	}
+	if t.Created.IsZero() {
+		t.Created = now
+	}
+	return nil
+}
+
+// Prepare checks an application registration about to be created
+// (TenantStore.CreateApp) and fills in what a store keeps for what is
+// missing: a zero Created becomes now, a nil SecretHash an empty one.
+// Invalid if the client id is empty.
+func (a *App) Prepare(now time.Time) error {
+	if a.ClientID == "" {
+		return CodedErrorf(Invalid, "InvalidInput", "an application needs a client id")
+	}
+	if a.Created.IsZero() {
+		a.Created = now
+	}
+	if a.SecretHash == nil {
+		a.SecretHash = []byte{}
+	}
+	return nil
+}
+
+// Prepare checks a signing key about to be stored (KeyStore.AddSigningKey)
+// and fills in what a store keeps for what is missing: a zero Created
+// becomes now, a nil PrivatePEM an empty one. Invalid if the id is empty.
+func (k *SigningKey) Prepare(now time.Time) error {
+	if k.ID == "" {
+		return CodedErrorf(Invalid, "InvalidInput", "a signing key needs an id")
+	}
+	if k.Created.IsZero() {
+		k.Created = now
+	}
+	if k.PrivatePEM == nil {
+		k.PrivatePEM = []byte{}
+	}
+	return nil
+}
+
 // ApplicationPermissions and DelegatedPermissions are the permissions an
 // application registration may be granted.
 var (

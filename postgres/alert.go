@@ -12,22 +12,17 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/openatp/openatp"
-	"github.com/openatp/openatp/internal/storeutil"
+	"github.com/openatp/openatp/internal/sqlstore"
 )
-
-// alertSelect reads alerts with their machines' columns for the name and
-// device group.
-var alertSelect = "SELECT " + storeutil.AlertColumns + ", " + storeutil.AlertMachineColumns +
-	" FROM alerts a JOIN machines m ON m.tenant_seq = a.tenant_seq AND m.id = a.machine_id"
 
 // upsertAlert inserts or replaces one alert ($1 the tenant).
 var upsertAlert = func() string {
-	ps := make([]string, storeutil.AlertWidth+1)
+	ps := make([]string, sqlstore.AlertWidth+1)
 	for i := range ps {
 		ps[i] = "$" + strconv.Itoa(i+1)
 	}
-	return "INSERT INTO alerts (tenant_seq, " + storeutil.AlertInsertColumns + ") VALUES (" + strings.Join(ps, ", ") +
-		") ON CONFLICT (tenant_seq, id) DO UPDATE SET " + storeutil.AlertUpdateSet
+	return "INSERT INTO alerts (tenant_seq, " + sqlstore.AlertInsertColumns + ") VALUES (" + strings.Join(ps, ", ") +
+		") ON CONFLICT (tenant_seq, id) DO UPDATE SET " + sqlstore.AlertUpdateSet
 }()
 
 // alertWriteLocks takes the locks of an alert write, in the order every
@@ -49,11 +44,11 @@ func alertWriteLocks(ctx context.Context, tx pgx.Tx, tseq int64) (int64, error) 
 // stampAlerts advances the tenant's alert clock (locked by
 // alertWriteLocks) past last and now, and returns the new stamp.
 func (db *DB) stampAlerts(ctx context.Context, tx pgx.Tx, tseq, last int64) (time.Time, error) {
-	next := storeutil.NextStamp(last, db.Now())
+	next := sqlstore.NextStamp(last, db.Now())
 	if _, err := tx.Exec(ctx, "UPDATE tenant_alert_clock SET t = $2 WHERE tenant_seq = $1", tseq, next); err != nil {
 		return time.Time{}, storeError(err, "cannot advance the alert clock")
 	}
-	return storeutil.FromNanos(next), nil
+	return sqlstore.FromNanos(next), nil
 }
 
 // alertWrite starts an alert write in tx (UpdateAlerts, CreateAlert): the
@@ -92,7 +87,7 @@ func (db *DB) UpsertAlerts(ctx context.Context, tenantID string, as []openatp.Al
 		if err := lockContent(ctx, tx, tseq, false); err != nil {
 			return false, err
 		}
-		var log storeutil.ChangeLog
+		var log sqlstore.ChangeLog
 		if err := db.writeAlerts(ctx, tx, tseq, as, &log); err != nil {
 			return false, err
 		}
@@ -103,23 +98,10 @@ func (db *DB) UpsertAlerts(ctx context.Context, tenantID string, as []openatp.Al
 // writeAlerts upserts alerts in tx (after the content lock), creating the
 // machines they name that the tenant does not have, and records them in
 // log.
-func (db *DB) writeAlerts(ctx context.Context, tx pgx.Tx, tseq int64, as []openatp.Alert, log *storeutil.ChangeLog) error {
-	norm := make([]openatp.Alert, len(as))
-	var latest int64
-	stampless := false
-	for i := range as {
-		norm[i] = as[i]
-		a := &norm[i]
-		if err := a.Normalize(); err != nil {
-			return storeutil.InvalidItem("alert", i, err)
-		}
-		if a.LastUpdateTime == nil {
-			stampless = true
-		} else if n, err := storeutil.Nanos("lastUpdateTime", *a.LastUpdateTime); err != nil {
-			return storeutil.InvalidItem("alert", i, err)
-		} else {
-			latest = max(latest, n)
-		}
+func (db *DB) writeAlerts(ctx context.Context, tx pgx.Tx, tseq int64, as []openatp.Alert, log *sqlstore.ChangeLog) error {
+	norm, latest, stampless, err := sqlstore.NormalizeAlerts(as)
+	if err != nil {
+		return err
 	}
 	last, err := alertWriteLocks(ctx, tx, tseq)
 	if err != nil {
@@ -175,31 +157,14 @@ func (db *DB) writeAlerts(ctx context.Context, tx pgx.Tx, tseq int64, as []opena
 	slices.SortStableFunc(order, func(i, j int) int { return strings.Compare(norm[i].ID, norm[j].ID) })
 	b := &pgx.Batch{}
 	for _, i := range order {
-		args, err := storeutil.AlertArgs(&norm[i], stamp)
+		args, err := sqlstore.AlertArgs(&norm[i], stamp)
 		if err != nil {
-			return storeutil.InvalidItem("alert", i, err)
+			return sqlstore.InvalidItem("alert", i, err)
 		}
 		b.Queue(upsertAlert, append([]any{tseq}, args...)...)
 		log.Alert(norm[i].ID)
 	}
 	return storeError(tx.SendBatch(ctx, b).Close(), "cannot store alerts")
-}
-
-// Alert returns one alert with its machine's name and device group.
-// NotFound if the tenant has no such alert.
-func (db *DB) Alert(ctx context.Context, tenantID, id string) (openatp.Alert, error) {
-	ctx, cancel := withTimeout(ctx, queryTimeout)
-	defer cancel()
-	gs, err := groups(ctx, db.pool, tenantID)
-	if err != nil {
-		return openatp.Alert{}, err
-	}
-	var r storeutil.AlertRow
-	a, err := r.Scan(db.pool.QueryRow(ctx, alertSelect+" WHERE a.tenant_seq = (SELECT seq FROM tenants WHERE id = $1) AND a.id = $2", tenantID, id), true, gs)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return a, storeutil.AlertNotFound(id)
-	}
-	return a, storeError(err, "cannot read the alert")
 }
 
 // UpdateAlerts changes alerts in one transaction (see openatp.AlertStore).
@@ -214,27 +179,27 @@ func (db *DB) UpdateAlerts(ctx context.Context, tenantID string, ids []string, f
 		if err != nil {
 			return false, err
 		}
-		var log storeutil.ChangeLog
-		var r storeutil.AlertRow
+		var log sqlstore.ChangeLog
+		var r sqlstore.AlertRow
 		b := &pgx.Batch{}
 		for _, id := range ids {
-			a, err := r.Scan(tx.QueryRow(ctx, alertSelect+" WHERE a.tenant_seq = $1 AND a.id = $2", tseq, id), true, gs)
+			a, err := r.Scan(tx.QueryRow(ctx, sqlstore.AlertSelect+" WHERE a.tenant_seq = $1 AND a.id = $2", tseq, id), true, gs)
 			if errors.Is(err, pgx.ErrNoRows) {
-				return false, storeutil.AlertNotFound(id)
+				return false, sqlstore.AlertNotFound(id)
 			}
 			if err != nil {
 				return false, storeError(err, "cannot read the alert")
 			}
-			stored, err := storeutil.ChangeAlert(a, stamp, f)
+			stored, err := a.Changed(stamp, f)
 			if err != nil {
 				return false, err
 			}
-			args, err := storeutil.AlertArgs(&stored, 0)
+			args, err := sqlstore.AlertArgs(&stored, 0)
 			if err != nil {
 				return false, err
 			}
 			b.Queue(upsertAlert, append([]any{tseq}, args...)...)
-			out = append(out, storeutil.WithMachine(stored, &a))
+			out = append(out, stored.WithMachineOf(&a))
 			log.Alert(id)
 		}
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {
@@ -263,7 +228,7 @@ func (db *DB) CreateAlert(ctx context.Context, tenantID string, a openatp.Alert)
 		err = tx.QueryRow(ctx, "SELECT computer_dns_name, os_platform, machine_tags FROM machines WHERE tenant_seq = $1 AND id = $2",
 			tseq, a.MachineID).Scan(&m.ComputerDNSName, &m.OSPlatform, &tags)
 		if errors.Is(err, pgx.ErrNoRows) {
-			return false, machineNotFound(a.MachineID)
+			return false, sqlstore.MachineNotFound(a.MachineID)
 		}
 		if err != nil {
 			return false, storeError(err, "cannot read the machine")
@@ -272,17 +237,12 @@ func (db *DB) CreateAlert(ctx context.Context, tenantID string, a openatp.Alert)
 			return false, storeError(err, "bad machine_tags of machine "+m.ID)
 		}
 		openatp.AssignGroup(gs, &m)
-		rows, err := tx.Query(ctx, alertSelect+" WHERE a.tenant_seq = $1 AND a.machine_id = $2 AND a.status != 'Resolved' ORDER BY a.id", tseq, a.MachineID)
-		var open []openatp.Alert
-		if err == nil {
-			var r storeutil.AlertRow
-			open, err = collect(rows, nil, "cannot read the machine's alerts", func(s storeutil.Scanner) (openatp.Alert, error) { return r.Scan(s, true, gs) })
-		}
+		open, err := sqlstore.OpenAlerts(ctx, inTxReader(tx), tseq, a.MachineID, gs)
 		if err != nil {
-			return false, storeError(err, "cannot read the machine's alerts")
+			return false, err
 		}
-		stored, isNew := storeutil.NewOrAbsorbed(a, open, stamp)
-		args, err := storeutil.AlertArgs(&stored, 0)
+		stored, isNew := openatp.AbsorbedOrNew(a, open, stamp)
+		args, err := sqlstore.AlertArgs(&stored, 0)
 		if err != nil {
 			return false, err
 		}
@@ -293,13 +253,13 @@ func (db *DB) CreateAlert(ctx context.Context, tenantID string, a openatp.Alert)
 		if _, err := tx.Exec(ctx, query, append([]any{tseq}, args...)...); err != nil {
 			err = storeError(err, "cannot store the alert")
 			if openatp.IsKind(err, openatp.Conflict) {
-				return false, openatp.CodedErrorf(openatp.Conflict, "Conflict", "alert %s exists", storeutil.Quote(a.ID))
+				return false, openatp.CodedErrorf(openatp.Conflict, "Conflict", "alert %s exists", sqlstore.Quote(a.ID))
 			}
 			return false, err
 		}
-		var log storeutil.ChangeLog
+		var log sqlstore.ChangeLog
 		log.Alert(stored.ID)
-		out, created = storeutil.WithMachine(stored, &openatp.Alert{ComputerDNSName: m.ComputerDNSName, RBACGroupID: m.RBACGroupID, RBACGroupName: m.RBACGroupName}), isNew
+		out, created = stored.WithMachineOf(&openatp.Alert{ComputerDNSName: m.ComputerDNSName, RBACGroupID: m.RBACGroupID, RBACGroupName: m.RBACGroupName}), isNew
 		return true, bumpContent(ctx, tx, tseq, &log)
 	})
 	return out, created, err
@@ -309,34 +269,7 @@ func (db *DB) CreateAlert(ctx context.Context, tenantID string, a openatp.Alert)
 // device group, ordered by id, from one REPEATABLE READ transaction. NotFound if the
 // tenant does not exist.
 func (db *DB) ScanAlerts(ctx context.Context, tenantID string, f func(openatp.Alert) error) error {
-	return db.readTenant(ctx, tenantID, func(tx pgx.Tx, tseq int64, gs []openatp.DeviceGroup) error {
-		rows, err := tx.Query(ctx, alertSelect+" WHERE a.tenant_seq = $1 ORDER BY a.id", tseq)
-		if err != nil {
-			return storeError(err, "cannot read alerts")
-		}
-		defer rows.Close()
-		var r storeutil.AlertRow
-		return storeutil.Each(rows, func(s storeutil.Scanner) (openatp.Alert, error) { return r.Scan(s, true, gs) }, f,
-			func(err error) error { return storeError(err, "cannot read alerts") })
+	return db.readTenant(ctx, tenantID, func(q sqlstore.Querier, tseq int64, gs []openatp.DeviceGroup) error {
+		return sqlstore.ScanAlerts(ctx, q, tseq, gs, f)
 	})
-}
-
-// UserRelations returns the relations of the users u names, from one
-// range of user_machines' primary key. NotFound if the tenant does not
-// exist.
-func (db *DB) UserRelations(ctx context.Context, tenantID string, u openatp.UserRef) ([]openatp.UserMachine, error) {
-	ctx, cancel := withTimeout(ctx, queryTimeout)
-	defer cancel()
-	tseq, err := tenantSeq(ctx, db.pool, tenantID, false)
-	if err != nil {
-		return nil, err
-	}
-	query := storeutil.RelationSelect + " WHERE um.tenant_seq = $1 AND um.name_key = $2"
-	args := []any{tseq, openatp.NameKey(u.Name)}
-	if u.Domain != "" {
-		query += " AND um.domain_key = $3"
-		args = append(args, openatp.NameKey(u.Domain))
-	}
-	rows, err := db.pool.Query(ctx, query+" ORDER BY um.name_key, um.domain_key, m.id", args...)
-	return collect(rows, err, "cannot read the user's relations", storeutil.ScanRelation)
 }

@@ -3,12 +3,11 @@ package postgres
 import (
 	"context"
 	"errors"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/openatp/openatp"
-	"github.com/openatp/openatp/internal/storeutil"
+	"github.com/openatp/openatp/internal/sqlstore"
 )
 
 // WriteBatch runs f in one write transaction (see openatp.BatchStore): f's
@@ -28,83 +27,38 @@ func (db *DB) WriteBatch(ctx context.Context, tenantID string, f func(w openatp.
 		if err := lockContent(ctx, tx, seq, true); err != nil {
 			return false, err
 		}
-		w := &batchWriter{ctx: ctx, db: db, tx: tx, tseq: seq, now: db.now}
+		w := db.batchWriter(ctx, tx, seq)
 		if err := f(w); err != nil {
 			return false, err
 		}
-		if w.failed != nil || !w.changed { // a write failed and f went on regardless
-			return false, w.failed
+		if w.Failed != nil || !w.Changed { // a write failed and f went on regardless
+			return false, w.Failed
 		}
-		return true, bumpContent(ctx, tx, seq, &w.log)
+		return true, bumpContent(ctx, tx, seq, &w.Log)
 	})
 }
 
-// batchWriter writes into the transaction of WriteBatch.
-type batchWriter struct {
-	ctx     context.Context
-	db      *DB
-	tx      pgx.Tx
-	tseq    int64
-	now     func() time.Time
-	changed bool
-	log     storeutil.ChangeLog
-	failed  error
-}
-
-func (w *batchWriter) UpsertMachines(ms []openatp.Machine) error {
-	if w.failed != nil {
-		return w.failed
+// batchWriter writes into tx, the transaction of WriteBatch, in the
+// tenant of row tseq.
+func (db *DB) batchWriter(ctx context.Context, tx pgx.Tx, tseq int64) *sqlstore.BatchWriter {
+	return &sqlstore.BatchWriter{
+		Machines: func(ms []openatp.Machine, log *sqlstore.ChangeLog) error {
+			cols, err := encodeMachines(ms, db.now())
+			if err != nil {
+				return err
+			}
+			for _, id := range cols.id {
+				log.Machine(id)
+			}
+			return writeMachines(ctx, tx, tseq, cols)
+		},
+		Logons: func(ls []openatp.Logon, agg *sqlstore.Batch) (bool, error) {
+			return writeLogons(ctx, tx, tseq, ls, agg)
+		},
+		Alerts: func(as []openatp.Alert, log *sqlstore.ChangeLog) error {
+			return db.writeAlerts(ctx, tx, tseq, as, log)
+		},
 	}
-	cols, err := encodeMachines(ms, w.now())
-	if err == nil {
-		err = writeMachines(w.ctx, w.tx, w.tseq, cols)
-		w.changed = w.changed || err == nil && cols.len() > 0
-		for _, id := range cols.id {
-			w.log.Machine(id)
-		}
-	}
-	return w.fail(err)
-}
-
-func (w *batchWriter) AddLogons(ls []openatp.Logon) error {
-	if w.failed != nil {
-		return w.failed
-	}
-	if len(ls) == 0 {
-		return nil
-	}
-	agg, err := storeutil.Aggregate(ls)
-	if err == nil {
-		var changed bool
-		changed, err = writeLogons(w.ctx, w.tx, w.tseq, ls, agg)
-		w.changed = w.changed || changed
-		if changed {
-			w.log.Logons(agg)
-		}
-	}
-	return w.fail(err)
-}
-
-func (w *batchWriter) UpsertAlerts(as []openatp.Alert) error {
-	if w.failed != nil {
-		return w.failed
-	}
-	if len(as) == 0 {
-		return nil
-	}
-	err := w.db.writeAlerts(w.ctx, w.tx, w.tseq, as, &w.log)
-	w.changed = w.changed || err == nil
-	return w.fail(err)
-}
-
-// fail remembers the first error: after one, the transaction is only
-// rolled back, whatever f does (PostgreSQL refuses every later statement of
-// a failed transaction anyway).
-func (w *batchWriter) fail(err error) error {
-	if err != nil && w.failed == nil {
-		w.failed = err
-	}
-	return err
 }
 
 // DeleteMachine deletes a machine, its relations, its IP history, its
@@ -125,7 +79,7 @@ func (db *DB) DeleteMachine(ctx context.Context, tenantID, id string) error {
 		var mseq int64
 		err = tx.QueryRow(ctx, "SELECT seq FROM machines WHERE tenant_seq = $1 AND id = $2", tseq, id).Scan(&mseq)
 		if errors.Is(err, pgx.ErrNoRows) {
-			return false, openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "machine %s not found", storeutil.Quote(id))
+			return false, openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "machine %s not found", sqlstore.Quote(id))
 		}
 		if err != nil {
 			return false, storeError(err, "cannot read the machine")
@@ -136,7 +90,7 @@ func (db *DB) DeleteMachine(ctx context.Context, tenantID, id string) error {
 			return false, storeError(err, "cannot delete the machine")
 		}
 		var name, domain string
-		log := storeutil.ChangeLog{}
+		log := sqlstore.ChangeLog{}
 		log.Machine(id)
 		_, err = pgx.ForEachRow(rows, []any{&name, &domain}, func() error {
 			names, domains = append(names, name), append(domains, domain)
@@ -186,10 +140,24 @@ func (db *DB) TenantStats(ctx context.Context, tenantID string) (openatp.TenantS
 		(SELECT count(*) FROM alerts WHERE tenant_seq = t.seq)
 		FROM tenants t WHERE t.id = $1`, tenantID).Scan(&st.Machines, &st.Users, &st.Relations, &st.Groups, &st.Alerts)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return st, openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "tenant %s not found", storeutil.Quote(tenantID))
+		return st, openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "tenant %s not found", sqlstore.Quote(tenantID))
 	}
 	if err != nil {
 		return st, storeError(err, "cannot count")
 	}
 	return st, nil
+}
+
+// lockTenant returns the row number of a tenant and locks its row FOR
+// UPDATE until the transaction ends. NotFound if none.
+func lockTenant(ctx context.Context, tx pgx.Tx, tenantID string) (int64, error) {
+	var seq int64
+	err := tx.QueryRow(ctx, "SELECT seq FROM tenants WHERE id = $1 FOR UPDATE", tenantID).Scan(&seq)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, sqlstore.TenantNotFound(tenantID)
+	}
+	if err != nil {
+		return 0, storeError(err, "cannot read the tenant")
+	}
+	return seq, nil
 }

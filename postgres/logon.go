@@ -6,7 +6,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/openatp/openatp"
-	"github.com/openatp/openatp/internal/storeutil"
+	"github.com/openatp/openatp/internal/sqlstore"
 )
 
 // The array UPSERTs of AddLogons. Their WHERE clauses skip rows that would
@@ -39,7 +39,7 @@ WHERE excluded.first_seen < um.first_seen OR excluded.last_seen > um.last_seen
 // unknown logon type, a zero or out-of-range timestamp, or names a machine
 // the tenant does not have. NotFound if the tenant does not exist.
 func (db *DB) AddLogons(ctx context.Context, tenantID string, ls []openatp.Logon) error {
-	agg, err := storeutil.Aggregate(ls)
+	agg, err := sqlstore.Aggregate(ls)
 	if err != nil {
 		return err
 	}
@@ -58,7 +58,7 @@ func (db *DB) AddLogons(ctx context.Context, tenantID string, ls []openatp.Logon
 		if err != nil || !changed {
 			return false, err
 		}
-		var log storeutil.ChangeLog
+		var log sqlstore.ChangeLog
 		log.Logons(agg)
 		return true, bumpContent(ctx, tx, tseq, &log)
 	})
@@ -66,7 +66,7 @@ func (db *DB) AddLogons(ctx context.Context, tenantID string, ls []openatp.Logon
 
 // writeLogons writes the merged events ls of agg in tx, and reports
 // whether a row changed.
-func writeLogons(ctx context.Context, tx pgx.Tx, tseq int64, ls []openatp.Logon, agg *storeutil.Batch) (bool, error) {
+func writeLogons(ctx context.Context, tx pgx.Tx, tseq int64, ls []openatp.Logon, agg *sqlstore.Batch) (bool, error) {
 	machines := make(map[string]int64, len(agg.MachineIDs))
 	rows, err := tx.Query(ctx, "SELECT id, seq FROM machines WHERE tenant_seq = $1 AND id = ANY($2::text[])", tseq, agg.MachineIDs)
 	if err != nil {
@@ -80,7 +80,7 @@ func writeLogons(ctx context.Context, tx pgx.Tx, tseq int64, ls []openatp.Logon,
 	}
 	for i := range ls {
 		if machines[ls[i].MachineID] == 0 {
-			return false, storeutil.UnknownMachine(i, ls[i].MachineID)
+			return false, sqlstore.UnknownMachine(i, ls[i].MachineID)
 		}
 	}
 	changed := false
@@ -100,7 +100,7 @@ func writeLogons(ctx context.Context, tx pgx.Tx, tseq int64, ls []openatp.Logon,
 	for _, r := range agg.Rels {
 		r.MachineSeq = machines[r.MachineID]
 	}
-	storeutil.SortRels(agg.Rels)
+	sqlstore.SortRels(agg.Rels)
 	for i := 0; i < len(agg.Rels); i += chunkRows {
 		part := agg.Rels[i:min(i+chunkRows, len(agg.Rels))]
 		var names, domains []string
@@ -118,55 +118,6 @@ func writeLogons(ctx context.Context, tx pgx.Tx, tseq int64, ls []openatp.Logon,
 	return changed, nil
 }
 
-// UserMachines returns the machines the user has logged on to, ordered by
-// machine id, each once, with their device groups. The name is matched by
-// openatp.NameKey in every domain of the tenant, or only in u.Domain when it
-// is not empty. NotFound if no such user has a logon in the tenant (or the
-// tenant does not exist).
-func (db *DB) UserMachines(ctx context.Context, tenantID string, u openatp.UserRef) ([]openatp.Machine, error) {
-	ctx, cancel := withTimeout(ctx, queryTimeout)
-	defer cancel()
-	groups, err := groups(ctx, db.pool, tenantID)
-	if err != nil {
-		return nil, err
-	}
-	query := "SELECT " + machineColumns + ` FROM machines m WHERE m.seq IN (
-		SELECT machine_seq FROM user_machines
-		WHERE tenant_seq = (SELECT seq FROM tenants WHERE id = $1) AND name_key = $2`
-	args := []any{tenantID, openatp.NameKey(u.Name)}
-	if u.Domain != "" {
-		query += " AND domain_key = $3"
-		args = append(args, openatp.NameKey(u.Domain))
-	}
-	query += ") ORDER BY m.id"
-	rows, err := db.pool.Query(ctx, query, args...)
-	if err != nil {
-		return nil, storeError(err, "cannot read the user's machines")
-	}
-	defer rows.Close()
-	var ms []openatp.Machine
-	var s machineScanner
-	for rows.Next() {
-		m, err := s.scan(rows)
-		if err != nil {
-			return nil, storeError(err, "cannot read the user's machines")
-		}
-		openatp.AssignGroup(groups, &m)
-		ms = append(ms, m)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, storeError(err, "cannot read the user's machines")
-	}
-	if len(ms) == 0 {
-		name := u.Name
-		if u.Domain != "" {
-			name = u.Domain + `\` + u.Name
-		}
-		return nil, openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "user %s not found", storeutil.Quote(name))
-	}
-	return ms, nil
-}
-
 // Snapshot streams the whole tenant from one REPEATABLE READ, read-only
 // transaction: every machine ordered by id (with its device group), then
 // every (user, machine) relation ordered by user (openatp.NameKey of name,
@@ -175,18 +126,15 @@ func (db *DB) UserMachines(ctx context.Context, tenantID string, u openatp.UserR
 // or rel stops the stream and is returned as it is. NotFound if the tenant
 // does not exist.
 func (db *DB) Snapshot(ctx context.Context, tenantID string, machine func(openatp.Machine) error, rel func(openatp.UserMachine) error) error {
-	return db.readTenant(ctx, tenantID, func(tx pgx.Tx, tseq int64, groups []openatp.DeviceGroup) error {
-		if err := snapshotMachines(ctx, tx, tseq, groups, machine); err != nil {
-			return err
-		}
-		return snapshotRelations(ctx, tx, tseq, rel)
+	return db.readTenant(ctx, tenantID, func(q sqlstore.Querier, tseq int64, gs []openatp.DeviceGroup) error {
+		return db.Reader.Snapshot(ctx, q, tseq, gs, machine, rel)
 	})
 }
 
 // readTenant runs read in one REPEATABLE READ, read-only transaction,
 // with the tenant's seq and device groups read first. NotFound if the
 // tenant does not exist.
-func (db *DB) readTenant(ctx context.Context, tenantID string, read func(tx pgx.Tx, tseq int64, groups []openatp.DeviceGroup) error) error {
+func (db *DB) readTenant(ctx context.Context, tenantID string, read func(q sqlstore.Querier, tseq int64, groups []openatp.DeviceGroup) error) error {
 	tx, err := db.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
 		return storeError(err, "cannot begin a transaction")
@@ -200,58 +148,7 @@ func (db *DB) readTenant(ctx context.Context, tenantID string, read func(tx pgx.
 	if err != nil {
 		return err
 	}
-	return read(tx, tseq, groups)
-}
-
-func snapshotMachines(ctx context.Context, tx pgx.Tx, tseq int64, groups []openatp.DeviceGroup, f func(openatp.Machine) error) error {
-	rows, err := tx.Query(ctx, "SELECT "+machineColumns+" FROM machines m WHERE m.tenant_seq = $1 ORDER BY m.id", tseq)
-	if err != nil {
-		return storeError(err, "cannot read machines")
-	}
-	defer rows.Close()
-	var s machineScanner
-	for rows.Next() {
-		m, err := s.scan(rows)
-		if err != nil {
-			return storeError(err, "cannot read machines")
-		}
-		openatp.AssignGroup(groups, &m)
-		if err := f(m); err != nil {
-			return err
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return storeError(err, "cannot read machines")
-	}
-	return nil
-}
-
-func snapshotRelations(ctx context.Context, tx pgx.Tx, tseq int64, f func(openatp.UserMachine) error) error {
-	rows, err := tx.Query(ctx, `SELECT u.account_name, u.account_domain, u.sid, m.id, um.first_seen, um.last_seen, um.logon_types
-		FROM users u
-		JOIN user_machines um ON um.tenant_seq = u.tenant_seq AND um.name_key = u.name_key AND um.domain_key = u.domain_key
-		JOIN machines m ON m.seq = um.machine_seq
-		WHERE u.tenant_seq = $1 ORDER BY u.name_key, u.domain_key, m.id`, tseq)
-	if err != nil {
-		return storeError(err, "cannot read user machines")
-	}
-	defer rows.Close()
-	var r openatp.UserMachine
-	var first, last, types int64
-	dest := []any{&r.AccountName, &r.AccountDomain, &r.AccountSID, &r.MachineID, &first, &last, &types}
-	for rows.Next() {
-		if err := rows.Scan(dest...); err != nil {
-			return storeError(err, "cannot read user machines")
-		}
-		r.FirstSeen, r.LastSeen, r.LogonTypes = storeutil.FromNanos(first), storeutil.FromNanos(last), storeutil.LogonTypes(types)
-		if err := f(r); err != nil {
-			return err
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return storeError(err, "cannot read user machines")
-	}
-	return nil
+	return read(inTxReader(tx), tseq, groups)
 }
 
 // ResetTenant deletes the tenant's machines (and their IP history), users,
@@ -266,7 +163,7 @@ func (db *DB) ResetTenant(ctx context.Context, tenantID string) error {
 		if err != nil {
 			err = storeError(err, "cannot reset the tenant")
 			if openatp.IsKind(err, openatp.NotFound) {
-				return false, openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "tenant %s not found", storeutil.Quote(tenantID))
+				return false, openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "tenant %s not found", sqlstore.Quote(tenantID))
 			}
 			return false, err
 		}
@@ -282,7 +179,7 @@ func (db *DB) ResetTenant(ctx context.Context, tenantID string) error {
 				return false, storeError(err, "cannot reset the tenant")
 			}
 		}
-		log := storeutil.ChangeLog{}
+		log := sqlstore.ChangeLog{}
 		log.SetRebuild()
 		return true, bumpContent(ctx, tx, seq, &log)
 	})

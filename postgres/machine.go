@@ -3,44 +3,22 @@ package postgres
 import (
 	"cmp"
 	"context"
-	"encoding/json"
-	"errors"
 	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/openatp/openatp"
-	"github.com/openatp/openatp/internal/storeutil"
+	"github.com/openatp/openatp/internal/sqlstore"
 )
-
-// machineColumns are the stored properties of a machine, in the order
-// machineScanner reads them, qualified by the alias m.
-const machineColumns = `m.id, m.computer_dns_name, m.first_seen, m.last_seen, m.os_platform, m.os_version,
-	m.os_processor, m.version, m.last_ip_address, m.last_external_ip_address, m.agent_version, m.os_build,
-	m.health_status, m.onboarding_status, m.risk_score, m.exposure_level, m.is_aad_joined, m.aad_device_id,
-	m.machine_tags, m.device_value, m.ip_addresses, m.os_architecture`
 
 // upsertMachines inserts or replaces a batch of machines given as one array
 // per column: one statement and one round trip for the whole batch.
-const upsertMachines = `INSERT INTO machines AS m (tenant_seq, id, computer_dns_name, first_seen, last_seen, os_platform,
-	os_version, os_processor, version, last_ip_address, last_external_ip_address, agent_version, os_build,
-	health_status, onboarding_status, risk_score, exposure_level, is_aad_joined, aad_device_id, machine_tags,
-	device_value, ip_addresses, os_architecture)
+var upsertMachines = "INSERT INTO machines AS m (tenant_seq, " + sqlstore.MachineInsertColumns + `)
 SELECT $1, * FROM unnest($2::text[], $3::text[], $4::int8[], $5::int8[], $6::text[], $7::text[], $8::text[],
 	$9::text[], $10::text[], $11::text[], $12::text[], $13::int8[], $14::text[], $15::text[], $16::text[],
 	$17::text[], $18::bool[], $19::text[], $20::text[], $21::text[], $22::text[], $23::text[])
-ON CONFLICT (tenant_seq, id) DO UPDATE SET
-	computer_dns_name = excluded.computer_dns_name, first_seen = excluded.first_seen,
-	last_seen = excluded.last_seen, os_platform = excluded.os_platform, os_version = excluded.os_version,
-	os_processor = excluded.os_processor, version = excluded.version, last_ip_address = excluded.last_ip_address,
-	last_external_ip_address = excluded.last_external_ip_address, agent_version = excluded.agent_version,
-	os_build = excluded.os_build, health_status = excluded.health_status,
-	onboarding_status = excluded.onboarding_status, risk_score = excluded.risk_score,
-	exposure_level = excluded.exposure_level, is_aad_joined = excluded.is_aad_joined,
-	aad_device_id = excluded.aad_device_id, machine_tags = excluded.machine_tags,
-	device_value = excluded.device_value, ip_addresses = excluded.ip_addresses,
-	os_architecture = excluded.os_architecture`
+ON CONFLICT (tenant_seq, id) DO UPDATE SET ` + sqlstore.MachineUpdateSet
 
 // chunkRows is how many rows one array statement carries: large enough that
 // per-statement costs vanish, small enough to keep one message modest.
@@ -49,7 +27,7 @@ const chunkRows = 10000
 // machineCols holds a batch of machines as one slice per column, and
 // their rows of the IP history, sorted.
 type machineCols struct {
-	history []storeutil.IPSeen
+	history []sqlstore.IPSeen
 
 	id                                                      []string
 	dns, platform, osVersion, processor, version, ip, extIP []*string
@@ -60,26 +38,14 @@ type machineCols struct {
 }
 
 func (c *machineCols) add(m *openatp.Machine) error {
-	first, err := nullNanos("firstSeen", m.FirstSeen)
-	if err != nil {
-		return err
-	}
-	last, err := nullNanos("lastSeen", m.LastSeen)
-	if err != nil {
-		return err
-	}
-	tags, err := json.Marshal(m.MachineTags)
-	if err != nil {
-		return err
-	}
-	ips, err := json.Marshal(m.IPAddresses)
+	cells, err := sqlstore.EncodeMachine(m)
 	if err != nil {
 		return err
 	}
 	c.id = append(c.id, m.ID)
 	c.dns = append(c.dns, m.ComputerDNSName)
-	c.first = append(c.first, first)
-	c.last = append(c.last, last)
+	c.first = append(c.first, cells.FirstSeen)
+	c.last = append(c.last, cells.LastSeen)
 	c.platform = append(c.platform, m.OSPlatform)
 	c.osVersion = append(c.osVersion, m.OSVersion)
 	c.processor = append(c.processor, m.OSProcessor)
@@ -94,9 +60,9 @@ func (c *machineCols) add(m *openatp.Machine) error {
 	c.exposure = append(c.exposure, m.ExposureLevel)
 	c.aad = append(c.aad, m.IsAADJoined)
 	c.aadID = append(c.aadID, m.AADDeviceID)
-	c.tags = append(c.tags, openatp.Ptr(string(tags)))
+	c.tags = append(c.tags, &cells.Tags)
 	c.value = append(c.value, m.DeviceValue)
-	c.ips = append(c.ips, openatp.Ptr(string(ips)))
+	c.ips = append(c.ips, &cells.IPAddresses)
 	c.arch = append(c.arch, m.OSArchitecture)
 	return nil
 }
@@ -133,7 +99,7 @@ func (db *DB) UpsertMachines(ctx context.Context, tenantID string, ms []openatp.
 		if err := writeMachines(ctx, tx, seq, cols); err != nil {
 			return false, err
 		}
-		var log storeutil.ChangeLog
+		var log sqlstore.ChangeLog
 		for _, id := range cols.id {
 			log.Machine(id)
 		}
@@ -150,19 +116,19 @@ func (db *DB) UpsertMachines(ctx context.Context, tenantID string, ms []openatp.
 func encodeMachines(ms []openatp.Machine, now time.Time) (*machineCols, error) {
 	last := make(map[string]int, len(ms))
 	norm := make([]openatp.Machine, len(ms))
-	cols := &machineCols{history: make([]storeutil.IPSeen, 0, len(ms))}
+	cols := &machineCols{history: make([]sqlstore.IPSeen, 0, len(ms))}
 	for i := range ms {
 		norm[i] = ms[i]
 		if err := norm[i].Normalize(); err != nil {
-			return nil, storeutil.InvalidItem("machine", i, err)
+			return nil, sqlstore.InvalidItem("machine", i, err)
 		}
 		last[norm[i].ID] = i
 		var err error
-		if cols.history, err = storeutil.AppendIPs(cols.history, &norm[i], now); err != nil {
-			return nil, storeutil.InvalidItem("machine", i, err)
+		if cols.history, err = sqlstore.AppendIPs(cols.history, &norm[i], now); err != nil {
+			return nil, sqlstore.InvalidItem("machine", i, err)
 		}
 	}
-	cols.history = storeutil.SortIPs(cols.history)
+	cols.history = sqlstore.SortIPs(cols.history)
 	order := make([]int, 0, len(last))
 	for i := range norm {
 		if last[norm[i].ID] == i {
@@ -172,7 +138,7 @@ func encodeMachines(ms []openatp.Machine, now time.Time) (*machineCols, error) {
 	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(norm[a].ID, norm[b].ID) })
 	for _, i := range order {
 		if err := cols.add(&norm[i]); err != nil {
-			return nil, storeutil.InvalidItem("machine", i, err)
+			return nil, sqlstore.InvalidItem("machine", i, err)
 		}
 	}
 	return cols, nil
@@ -206,36 +172,14 @@ func writeMachines(ctx context.Context, tx pgx.Tx, tenantSeq int64, cols *machin
 	return nil
 }
 
-// Machine returns one machine with its device group. NotFound if the tenant
-// has no machine with that id.
-func (db *DB) Machine(ctx context.Context, tenantID, id string) (openatp.Machine, error) {
-	ctx, cancel := withTimeout(ctx, queryTimeout)
-	defer cancel()
-	groups, err := groups(ctx, db.pool, tenantID)
-	if err != nil {
-		return openatp.Machine{}, err
-	}
-	var s machineScanner
-	m, err := s.scan(db.pool.QueryRow(ctx, "SELECT "+machineColumns+` FROM machines m
-		WHERE m.tenant_seq = (SELECT seq FROM tenants WHERE id = $1) AND m.id = $2`, tenantID, id))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return m, openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "machine %s not found", storeutil.Quote(id))
-	}
-	if err != nil {
-		return m, storeError(err, "cannot read the machine")
-	}
-	openatp.AssignGroup(groups, &m)
-	return m, nil
-}
-
-// machineScanner reads rows of machineColumns.
+// machineScanner reads rows of sqlstore.MachineColumns.
 type machineScanner struct {
 	first, last *int64
 	tags, ips   []byte
 	dest        []any
 }
 
-func (s *machineScanner) scan(row pgx.Row) (openatp.Machine, error) {
+func (s *machineScanner) scan(row sqlstore.Scanner) (openatp.Machine, error) {
 	var m openatp.Machine
 	s.first, s.last = nil, nil
 	s.dest = append(s.dest[:0], &m.ID, &m.ComputerDNSName, &s.first, &s.last, &m.OSPlatform, &m.OSVersion,
@@ -246,16 +190,16 @@ func (s *machineScanner) scan(row pgx.Row) (openatp.Machine, error) {
 		return m, err
 	}
 	if s.first != nil {
-		m.FirstSeen = openatp.Ptr(storeutil.FromNanos(*s.first))
+		m.FirstSeen = openatp.Ptr(sqlstore.FromNanos(*s.first))
 	}
 	if s.last != nil {
-		m.LastSeen = openatp.Ptr(storeutil.FromNanos(*s.last))
+		m.LastSeen = openatp.Ptr(sqlstore.FromNanos(*s.last))
 	}
 	var err error
-	if m.MachineTags, err = storeutil.DecodeTags(s.tags); err != nil {
+	if m.MachineTags, err = sqlstore.DecodeTags(s.tags); err != nil {
 		return m, internal(err, "bad machine_tags of machine "+m.ID)
 	}
-	if m.IPAddresses, err = storeutil.DecodeIPAddresses(s.ips); err != nil {
+	if m.IPAddresses, err = sqlstore.DecodeIPAddresses(s.ips); err != nil {
 		return m, internal(err, "bad ip_addresses of machine "+m.ID)
 	}
 	return m, nil

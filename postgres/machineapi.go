@@ -3,64 +3,13 @@ package postgres
 import (
 	"context"
 	"errors"
-	"net/netip"
 	"slices"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/openatp/openatp"
-	"github.com/openatp/openatp/internal/storeutil"
+	"github.com/openatp/openatp/internal/sqlstore"
 )
-
-// machineNotFound is the NotFound error of a machine id.
-func machineNotFound(id string) error {
-	return openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "machine %s not found", storeutil.Quote(id))
-}
-
-// MachineUsers returns the (user, machine) relations of one machine,
-// ordered by the user's name key, then domain key (byte order), read in
-// one statement: the machine and its relations are of one moment. Finding
-// the relations scans the tenant's (user, machine) rows (see
-// DeleteMachine). NotFound if the tenant has no machine with that id.
-func (db *DB) MachineUsers(ctx context.Context, tenantID, machineID string) ([]openatp.UserMachine, error) {
-	ctx, cancel := withTimeout(ctx, queryTimeout)
-	defer cancel()
-	// The LEFT JOINs keep the machine's row when it has no relation.
-	rows, err := db.pool.Query(ctx, `SELECT u.account_name, u.account_domain, u.sid,
-		um.first_seen, um.last_seen, um.logon_types
-		FROM machines m
-		LEFT JOIN user_machines um ON um.tenant_seq = m.tenant_seq AND um.machine_seq = m.seq
-		LEFT JOIN users u ON u.tenant_seq = um.tenant_seq AND u.name_key = um.name_key AND u.domain_key = um.domain_key
-		WHERE m.tenant_seq = (SELECT seq FROM tenants WHERE id = $1) AND m.id = $2
-		ORDER BY um.name_key, um.domain_key`, tenantID, machineID)
-	if err != nil {
-		return nil, storeError(err, "cannot read the machine's users")
-	}
-	found := false
-	out := []openatp.UserMachine{}
-	var name, domain, sid *string
-	var first, last, types *int64
-	_, err = pgx.ForEachRow(rows, []any{&name, &domain, &sid, &first, &last, &types}, func() error {
-		found = true
-		if name == nil || domain == nil || sid == nil || first == nil || last == nil || types == nil {
-			return nil // the machine, without relations
-		}
-		out = append(out, openatp.UserMachine{
-			AccountName: *name, AccountDomain: *domain, AccountSID: *sid, MachineID: machineID,
-			FirstSeen: storeutil.FromNanos(*first), LastSeen: storeutil.FromNanos(*last),
-			LogonTypes: storeutil.LogonTypes(*types),
-		})
-		return nil
-	})
-	if err != nil {
-		return nil, storeError(err, "cannot read the machine's users")
-	}
-	if !found {
-		return nil, machineNotFound(machineID)
-	}
-	return out, nil
-}
 
 // UpdateMachine changes one machine in one READ COMMITTED write
 // transaction (see openatp.MachineAPIStore). The machine's row is read
@@ -71,11 +20,7 @@ func (db *DB) MachineUsers(ctx context.Context, tenantID, machineID string) ([]o
 // out of range or another id; NotFound if the tenant has no machine with
 // that id.
 func (db *DB) UpdateMachine(ctx context.Context, tenantID, id string, f func(m *openatp.Machine) error) (openatp.Machine, error) {
-	ms, err := db.UpdateMachines(ctx, tenantID, []string{id}, f)
-	if err != nil {
-		return openatp.Machine{}, err
-	}
-	return ms[0], nil
+	return sqlstore.FirstOf(db.UpdateMachines(ctx, tenantID, []string{id}, f))
 }
 
 // UpdateMachines is UpdateMachine for several machines in one transaction
@@ -99,9 +44,9 @@ func (db *DB) UpdateMachines(ctx context.Context, tenantID string, ids []string,
 		byID := map[string]openatp.Machine{}
 		var s machineScanner
 		for _, id := range sorted {
-			m, err := s.scan(tx.QueryRow(ctx, "SELECT "+machineColumns+" FROM machines m WHERE m.tenant_seq = $1 AND m.id = $2 FOR UPDATE", tseq, id))
+			m, err := s.scan(tx.QueryRow(ctx, "SELECT "+sqlstore.MachineColumns+" FROM machines m WHERE m.tenant_seq = $1 AND m.id = $2 FOR UPDATE", tseq, id))
 			if errors.Is(err, pgx.ErrNoRows) {
-				return false, machineNotFound(id)
+				return false, sqlstore.MachineNotFound(id)
 			}
 			if err != nil {
 				return false, storeError(err, "cannot read the machine")
@@ -109,17 +54,10 @@ func (db *DB) UpdateMachines(ctx context.Context, tenantID string, ids []string,
 			byID[id] = m
 		}
 		cols := &machineCols{}
-		var log storeutil.ChangeLog
+		var log sqlstore.ChangeLog
 		for _, id := range ids {
-			m := byID[id]
-			if err := f(&m); err != nil {
-				return false, err
-			}
-			if m.ID != id {
-				return false, openatp.CodedErrorf(openatp.Invalid, "InvalidInput", "id: cannot be changed (from %s to %s)", storeutil.Quote(id), storeutil.Quote(m.ID))
-			}
-			m.RBACGroupID, m.RBACGroupName = 0, ""
-			if err := m.Normalize(); err != nil {
+			m, err := byID[id].Changed(f)
+			if err != nil {
 				return false, err
 			}
 			byID[id] = m
@@ -131,7 +69,7 @@ func (db *DB) UpdateMachines(ctx context.Context, tenantID string, ids []string,
 			if err := cols.add(&m); err != nil {
 				return false, storeError(err, "cannot encode the machine")
 			}
-			if cols.history, err = storeutil.AppendIPs(cols.history, &m, db.now()); err != nil {
+			if cols.history, err = sqlstore.AppendIPs(cols.history, &m, db.now()); err != nil {
 				return false, err
 			}
 		}
@@ -144,30 +82,4 @@ func (db *DB) UpdateMachines(ctx context.Context, tenantID string, ids []string,
 		return nil, err
 	}
 	return out, nil
-}
-
-// MachinesByIP returns the ids of the machines with a row of the IP
-// history for ip with from ≤ seen ≤ to, ordered by id, in one statement:
-// one range of the history's primary key. Invalid if ip is the zero Addr;
-// NotFound if the tenant does not exist.
-func (db *DB) MachinesByIP(ctx context.Context, tenantID string, ip netip.Addr, from, to time.Time) ([]string, error) {
-	if !ip.IsValid() {
-		return nil, openatp.CodedErrorf(openatp.Invalid, "InvalidInput", "ip: an IP address is required")
-	}
-	ctx, cancel := withTimeout(ctx, queryTimeout)
-	defer cancel()
-	var ids []string
-	err := db.pool.QueryRow(ctx, `SELECT ARRAY(SELECT DISTINCT h.machine_id FROM machine_ips h
-		WHERE h.tenant_seq = t.seq AND h.ip = $2 AND h.seen BETWEEN $3 AND $4 ORDER BY h.machine_id)
-		FROM tenants t WHERE t.id = $1`, tenantID, openatp.IPKey(ip), storeutil.ClampNanos(from), storeutil.ClampNanos(to)).Scan(&ids)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "tenant %s not found", storeutil.Quote(tenantID))
-	}
-	if err != nil {
-		return nil, storeError(err, "cannot read the IP history")
-	}
-	if ids == nil {
-		ids = []string{}
-	}
-	return ids, nil
 }

@@ -4,7 +4,11 @@
 // It keeps the same tables as package sqlite and behaves the same, as the
 // conformance suite (package storetest) checks: times are bigint
 // nanoseconds since the Unix epoch, text is compared and ordered in byte
-// order (COLLATE "C"), case folding is openatp.NameKey's.
+// order (COLLATE "C"), case folding is openatp.NameKey's. The reads and
+// small writes whose SQL is the same on both engines are written once
+// (internal/sqlstore; their ? placeholders become $N here); this package
+// holds what is PostgreSQL's own: schema, array upserts, locks, retries
+// and time limits.
 //
 // Every write transaction bumps a one-row counter just before it commits;
 // DataVersion reads it, so it changes with every committed write of any
@@ -24,10 +28,7 @@ import (
 	"context"
 	"embed"
 	"errors"
-	"io/fs"
-	"path"
 	"runtime"
-	"sort"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -35,7 +36,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/openatp/openatp"
-	"github.com/openatp/openatp/internal/storeutil"
+	"github.com/openatp/openatp/internal/sqlstore"
 )
 
 //go:embed migrations/*.sql
@@ -79,6 +80,11 @@ func lockContent(ctx context.Context, tx pgx.Tx, tseq int64, exclusive bool) err
 // DB is an openatp.Store on a PostgreSQL database. It is safe for
 // concurrent use.
 type DB struct {
+	// Reader and Writer make the reads and the small writes whose SQL is
+	// the same on SQLite.
+	sqlstore.Reader
+	sqlstore.Writer
+
 	// Now returns the current time. It stamps tenants, apps and signing keys
 	// stored with a zero Created, and the IP history of machines written
 	// without a LastSeen. Tests may replace it before first use.
@@ -121,6 +127,9 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		return nil, storeError(err, "cannot connect to the database")
 	}
 	db := &DB{Now: time.Now, pool: pool, ver: ver}
+	db.Reader = sqlstore.NewReader(reader{q: pool, timeout: queryTimeout}, scanMachines)
+	db.Writer = sqlstore.NewWriter(sqlstore.WriteEngine{Tx: db.smallTx, Now: db.now, Renumber: renumber,
+		TenantSeq: "SELECT seq FROM tenants WHERE id = ? FOR SHARE", LockTenant: "SELECT seq FROM tenants WHERE id = ? FOR UPDATE"})
 	if err := db.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -183,7 +192,7 @@ func (db *DB) ContentVersion(ctx context.Context, tenantID string) (uint64, erro
 		JOIN tenants t ON t.seq = c.tenant_seq WHERE t.id = $1), 0) FROM data_version d`, tenantID).Scan(&legacy, &v); err != nil {
 		return 0, storeError(err, "cannot read the content version")
 	}
-	return storeutil.ContentVersion(legacy, v), nil
+	return sqlstore.ContentVersion(legacy, v), nil
 }
 
 // withTimeout bounds ctx by d unless it has an earlier deadline.
@@ -198,11 +207,6 @@ func withTimeout(ctx context.Context, d time.Duration) (context.Context, context
 // schema_migrations, in name order, in one transaction that holds an
 // advisory lock: concurrent openers wait for it and then find nothing left.
 func (db *DB) migrate(ctx context.Context) error {
-	names, err := fs.Glob(migrations, "migrations/*.sql")
-	if err != nil {
-		return internal(err, "listing migrations")
-	}
-	sort.Strings(names)
 	tx, err := db.pool.Begin(ctx)
 	if err != nil {
 		return storeError(err, "cannot connect to the database")
@@ -217,26 +221,13 @@ func (db *DB) migrate(ctx context.Context) error {
 	)`); err != nil {
 		return storeError(err, "cannot create schema_migrations")
 	}
-	for _, name := range names {
-		name := path.Base(name)
-		var n int
-		if err := tx.QueryRow(ctx, "SELECT count(*) FROM schema_migrations WHERE name = $1", name).Scan(&n); err != nil {
-			return storeError(err, "reading schema_migrations")
-		}
-		if n > 0 {
-			continue
-		}
-		text, err := migrations.ReadFile("migrations/" + name)
-		if err != nil {
-			return internal(err, "reading migration "+name)
-		}
-		// No arguments: the simple protocol, which runs several statements.
-		if _, err := tx.Exec(ctx, string(text)); err != nil {
-			return storeError(err, "applying migration "+name)
-		}
-		if _, err := tx.Exec(ctx, "INSERT INTO schema_migrations (name, applied) VALUES ($1, $2)", name, time.Now().UnixNano()); err != nil {
-			return storeError(err, "recording migration "+name)
-		}
+	// No arguments: the simple protocol, which runs several statements.
+	err = sqlstore.Migrate(ctx, inTxReader(tx), migrations, func(ctx context.Context, text string) error {
+		_, err := tx.Exec(ctx, text)
+		return err
+	})
+	if err != nil {
+		return err
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return storeError(err, "committing migrations")
@@ -315,10 +306,10 @@ func (db *DB) tryTx(ctx context.Context, f func(tx pgx.Tx) (bool, error)) error 
 // bumpContent bumps the content version of the tenant of row tseq (see
 // openatp.Store.ContentVersion; its first content write starts it at a
 // random value) and records in the change feed what the transaction
-// changed, compacting the feed every storeutil.CompactEvery versions. The
+// changed, compacting the feed every sqlstore.CompactEvery versions. The
 // bump locks the tenant's counter row until the transaction ends, so
 // versions commit in the order they are given.
-func bumpContent(ctx context.Context, tx pgx.Tx, tseq int64, log *storeutil.ChangeLog) error {
+func bumpContent(ctx context.Context, tx pgx.Tx, tseq int64, log *sqlstore.ChangeLog) error {
 	var v int64
 	err := tx.QueryRow(ctx, `INSERT INTO tenant_content_version (tenant_seq, v)
 		VALUES ($1, floor(random() * 4503599627370496)::bigint)
@@ -336,7 +327,7 @@ func bumpContent(ctx context.Context, tx pgx.Tx, tseq int64, log *storeutil.Chan
 		SELECT $1, $2, * FROM unnest($3::text[], $4::text[], $5::text[], $6::text[])`, tseq, v, ids, names, domains, alerts); err != nil {
 		return storeError(err, "cannot record the change")
 	}
-	if below := storeutil.CompactBelow(v); below > 0 {
+	if below := sqlstore.CompactBelow(v); below > 0 {
 		if _, err := tx.Exec(ctx, "DELETE FROM content_changes WHERE tenant_seq = $1 AND version <= $2", tseq, below); err != nil {
 			return storeError(err, "cannot compact the change feed")
 		}
@@ -355,21 +346,12 @@ func tenantSeq(ctx context.Context, q querier, tenantID string, lock bool) (int6
 	var seq int64
 	err := q.QueryRow(ctx, query, tenantID).Scan(&seq)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "tenant %s not found", storeutil.Quote(tenantID))
+		return 0, openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "tenant %s not found", sqlstore.Quote(tenantID))
 	}
 	if err != nil {
 		return 0, storeError(err, "cannot read the tenant")
 	}
 	return seq, nil
-}
-
-// nullNanos is nanos for an optional time.
-func nullNanos(field string, t *time.Time) (*int64, error) {
-	if t == nil {
-		return nil, nil
-	}
-	n, err := storeutil.Nanos(field, *t)
-	return &n, err
 }
 
 // fromNanos converts a stored time back.

@@ -2,10 +2,7 @@ package postgres_test
 
 import (
 	"context"
-	"fmt"
 	"os"
-	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,42 +19,16 @@ func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 // openAt opens the database at url and closes it when t ends.
 func openAt(t testing.TB, url string) *postgres.DB {
 	t.Helper()
-	db, err := postgres.Open(context.Background(), url)
-	if err != nil {
-		t.Fatalf("Open(%s): %v", url, err)
-	}
-	t.Cleanup(func() {
-		if err := db.Close(); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-	})
-	return db
+	return storetest.Open(t, func(ctx context.Context) (*postgres.DB, error) { return postgres.Open(ctx, url) })
 }
 
 // TestStore runs the conformance suite; reopen opens a second pool on the
 // same database, as another replica would.
 func TestStore(t *testing.T) {
-	var mu sync.Mutex
-	urls := map[openatp.Store]string{}
-	open := func(t *testing.T) openatp.Store {
-		url := pgtest.NewDatabase(t)
-		db := openAt(t, url)
-		mu.Lock()
-		urls[db] = url
-		mu.Unlock()
-		return db
-	}
-	reopen := func(t *testing.T, s openatp.Store) openatp.Store {
-		mu.Lock()
-		url := urls[s]
-		mu.Unlock()
-		return openAt(t, url)
-	}
+	newDatabase := func(t *testing.T) string { return pgtest.NewDatabase(t) }
+	open := func(t *testing.T, url string) openatp.Store { return openAt(t, url) }
 	// A replica of the previous version bumps the global content counter.
-	previousWrite := func(t *testing.T, s openatp.Store) {
-		mu.Lock()
-		url := urls[s]
-		mu.Unlock()
+	previousWrite := func(t *testing.T, url string) {
 		ctx := context.Background()
 		old, err := pgx.Connect(ctx, url)
 		if err != nil {
@@ -68,7 +39,7 @@ func TestStore(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	storetest.Run(t, open, storetest.WithReopen(reopen), storetest.WithPreviousVersionWrite(previousWrite),
+	storetest.RunAt(t, newDatabase, open, previousWrite,
 		storetest.WithIPHistoryRows(func(t *testing.T, s openatp.Store) int { return postgres.IPHistoryRows(t, s.(*postgres.DB)) }))
 }
 
@@ -76,29 +47,10 @@ func TestStore(t *testing.T) {
 // as replicas starting together would: the migrations are applied once and
 // every opener can use the schema.
 func TestConcurrentOpen(t *testing.T) {
-	ctx := context.Background()
 	url := pgtest.NewDatabase(t)
-	const n = 6
-	dbs := make([]*postgres.DB, n)
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() { dbs[i], errs[i] = postgres.Open(ctx, url) })
-	}
-	wg.Wait()
-	for i := range n {
-		if errs[i] != nil {
-			t.Fatalf("Open %d: %v", i, errs[i])
-		}
-		defer dbs[i].Close()
-	}
-	for i, db := range dbs {
-		if err := db.SetSetting(ctx, "k", fmt.Sprint(i)); err != nil {
-			t.Fatalf("db %d: %v", i, err)
-		}
-	}
-	if got, want := postgres.AppliedMigrations(t, dbs[0]), postgres.MigrationNames(t); !slices.Equal(got, want) {
-		t.Errorf("applied migrations %v, want %v", got, want)
+	dbs := storetest.OpenAtOnce(t, 6, func(ctx context.Context) (*postgres.DB, error) { return postgres.Open(ctx, url) })
+	if err := postgres.CheckMigrations(dbs[0]); err != nil {
+		t.Error(err)
 	}
 }
 

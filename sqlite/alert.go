@@ -8,18 +8,13 @@ import (
 	"time"
 
 	"github.com/openatp/openatp"
-	"github.com/openatp/openatp/internal/storeutil"
+	"github.com/openatp/openatp/internal/sqlstore"
 )
-
-// alertSelect reads alerts with their machines' columns for the name and
-// device group.
-var alertSelect = "SELECT " + storeutil.AlertColumns + ", " + storeutil.AlertMachineColumns +
-	" FROM alerts a JOIN machines m ON m.tenant_seq = a.tenant_seq AND m.id = a.machine_id"
 
 // The multi-row upsert of alerts.
 var (
-	alertHead = "INSERT INTO alerts (tenant_seq, " + storeutil.AlertInsertColumns + ")"
-	alertTail = "ON CONFLICT (tenant_seq, id) DO UPDATE SET " + storeutil.AlertUpdateSet
+	alertHead = "INSERT INTO alerts (tenant_seq, " + sqlstore.AlertInsertColumns + ")"
+	alertTail = "ON CONFLICT (tenant_seq, id) DO UPDATE SET " + sqlstore.AlertUpdateSet
 )
 
 // stampAlerts advances the tenant's alert clock past its last stamp and
@@ -30,18 +25,18 @@ func (db *DB) stampAlerts(ctx context.Context, tx *sql.Tx, tseq int64) (time.Tim
 	if err := tx.QueryRowContext(ctx, "SELECT alert_clock FROM tenants WHERE seq = ?", tseq).Scan(&last); err != nil {
 		return time.Time{}, storeError(err, "cannot read the alert clock")
 	}
-	next := storeutil.NextStamp(last, db.Now())
+	next := sqlstore.NextStamp(last, db.Now())
 	if _, err := tx.ExecContext(ctx, "UPDATE tenants SET alert_clock = ? WHERE seq = ?", next, tseq); err != nil {
 		return time.Time{}, storeError(err, "cannot advance the alert clock")
 	}
-	return storeutil.FromNanos(next), nil
+	return sqlstore.FromNanos(next), nil
 }
 
 // alertWrite starts an alert write in tx: it returns the tenant's row,
 // its device groups and the write's stamp. NotFound if the tenant does
 // not exist.
 func (db *DB) alertWrite(ctx context.Context, tx *sql.Tx, q conn, tenantID string) (int64, []openatp.DeviceGroup, time.Time, error) {
-	tseq, err := tenantSeq(ctx, q, tenantID)
+	tseq, err := sqlstore.TenantSeq(ctx, q, tenantID)
 	if err != nil {
 		return 0, nil, time.Time{}, err
 	}
@@ -59,11 +54,11 @@ func (db *DB) alertWrite(ctx context.Context, tx *sql.Tx, q conn, tenantID strin
 // time out of range; NotFound if the tenant does not exist.
 func (db *DB) UpsertAlerts(ctx context.Context, tenantID string, as []openatp.Alert) error {
 	return db.inTx(ctx, func(tx *sql.Tx, q conn) error {
-		tseq, err := tenantSeq(ctx, q, tenantID)
+		tseq, err := sqlstore.TenantSeq(ctx, q, tenantID)
 		if err != nil || len(as) == 0 {
 			return err
 		}
-		var log storeutil.ChangeLog
+		var log sqlstore.ChangeLog
 		if err := db.writeAlerts(ctx, tx, tseq, as, &log); err != nil {
 			return err
 		}
@@ -73,23 +68,10 @@ func (db *DB) UpsertAlerts(ctx context.Context, tenantID string, as []openatp.Al
 
 // writeAlerts upserts alerts in tx, creating the machines they name that
 // the tenant does not have, and records them in log.
-func (db *DB) writeAlerts(ctx context.Context, tx *sql.Tx, tseq int64, as []openatp.Alert, log *storeutil.ChangeLog) error {
-	norm := make([]openatp.Alert, len(as))
-	var latest int64
-	stampless := false
-	for i := range as {
-		norm[i] = as[i]
-		a := &norm[i]
-		if err := a.Normalize(); err != nil {
-			return storeutil.InvalidItem("alert", i, err)
-		}
-		if a.LastUpdateTime == nil {
-			stampless = true
-		} else if n, err := storeutil.Nanos("lastUpdateTime", *a.LastUpdateTime); err != nil {
-			return storeutil.InvalidItem("alert", i, err)
-		} else {
-			latest = max(latest, n)
-		}
+func (db *DB) writeAlerts(ctx context.Context, tx *sql.Tx, tseq int64, as []openatp.Alert, log *sqlstore.ChangeLog) error {
+	norm, latest, stampless, err := sqlstore.NormalizeAlerts(as)
+	if err != nil {
+		return err
 	}
 	var stamp int64
 	if stampless {
@@ -109,7 +91,7 @@ func (db *DB) writeAlerts(ctx context.Context, tx *sql.Tx, tseq int64, as []open
 	}
 	defer stub.Close()
 	stubbed := map[string]bool{}
-	b := newBulk(tx, alertHead, storeutil.AlertWidth+1, alertTail)
+	b := newBulk(tx, alertHead, sqlstore.AlertWidth+1, alertTail)
 	for i := range norm {
 		a := &norm[i]
 		if !stubbed[a.MachineID] {
@@ -123,9 +105,9 @@ func (db *DB) writeAlerts(ctx context.Context, tx *sql.Tx, tseq int64, as []open
 				return storeError(err, "cannot store the alert's machine")
 			}
 		}
-		args, err := storeutil.AlertArgs(a, stamp)
+		args, err := sqlstore.AlertArgs(a, stamp)
 		if err != nil {
-			return storeutil.InvalidItem("alert", i, err)
+			return sqlstore.InvalidItem("alert", i, err)
 		}
 		if err := b.add(ctx, append([]any{tseq}, args...)...); err != nil {
 			return storeError(err, "cannot store alerts")
@@ -136,25 +118,6 @@ func (db *DB) writeAlerts(ctx context.Context, tx *sql.Tx, tseq int64, as []open
 		return storeError(err, "cannot store alerts")
 	}
 	return nil
-}
-
-// Alert returns one alert with its machine's name and device group.
-// NotFound if the tenant has no such alert.
-func (db *DB) Alert(ctx context.Context, tenantID, id string) (openatp.Alert, error) {
-	groups, err := groups(ctx, db.read(), tenantID)
-	if err != nil {
-		return openatp.Alert{}, err
-	}
-	st, err := db.read().stmt(ctx, alertSelect+" WHERE a.tenant_seq = (SELECT seq FROM tenants WHERE id = ?) AND a.id = ?")
-	if err != nil {
-		return openatp.Alert{}, storeError(err, "cannot read the alert")
-	}
-	var r storeutil.AlertRow
-	a, err := r.Scan(st.QueryRowContext(ctx, tenantID, id), true, groups)
-	if errors.Is(err, sql.ErrNoRows) {
-		return a, storeutil.AlertNotFound(id)
-	}
-	return a, storeError(err, "cannot read the alert")
 }
 
 // UpdateAlerts changes alerts in one IMMEDIATE write transaction (see
@@ -168,23 +131,23 @@ func (db *DB) UpdateAlerts(ctx context.Context, tenantID string, ids []string, f
 		if err != nil {
 			return err
 		}
-		var log storeutil.ChangeLog
-		var r storeutil.AlertRow
+		var log sqlstore.ChangeLog
+		var r sqlstore.AlertRow
 		var changed []openatp.Alert
 		for _, id := range ids {
-			a, err := r.Scan(tx.QueryRowContext(ctx, alertSelect+" WHERE a.tenant_seq = ? AND a.id = ?", tseq, id), true, gs)
+			a, err := r.Scan(tx.QueryRowContext(ctx, sqlstore.AlertSelect+" WHERE a.tenant_seq = ? AND a.id = ?", tseq, id), true, gs)
 			if errors.Is(err, sql.ErrNoRows) {
-				return storeutil.AlertNotFound(id)
+				return sqlstore.AlertNotFound(id)
 			}
 			if err != nil {
 				return storeError(err, "cannot read the alert")
 			}
-			stored, err := storeutil.ChangeAlert(a, stamp, f)
+			stored, err := a.Changed(stamp, f)
 			if err != nil {
 				return err
 			}
 			changed = append(changed, stored)
-			out = append(out, storeutil.WithMachine(stored, &a))
+			out = append(out, stored.WithMachineOf(&a))
 			log.Alert(id)
 		}
 		if err := db.upsertAlertRows(ctx, tx, tseq, changed); err != nil {
@@ -200,9 +163,9 @@ func (db *DB) UpdateAlerts(ctx context.Context, tenantID string, ids []string, f
 
 // upsertAlertRows writes normalized alerts that have a LastUpdateTime.
 func (db *DB) upsertAlertRows(ctx context.Context, tx *sql.Tx, tseq int64, as []openatp.Alert) error {
-	b := newBulk(tx, alertHead, storeutil.AlertWidth+1, alertTail)
+	b := newBulk(tx, alertHead, sqlstore.AlertWidth+1, alertTail)
 	for i := range as {
-		args, err := storeutil.AlertArgs(&as[i], 0)
+		args, err := sqlstore.AlertArgs(&as[i], 0)
 		if err != nil {
 			return err
 		}
@@ -233,7 +196,7 @@ func (db *DB) CreateAlert(ctx context.Context, tenantID string, a openatp.Alert)
 		err = tx.QueryRowContext(ctx, "SELECT computer_dns_name, os_platform, machine_tags FROM machines WHERE tenant_seq = ? AND id = ?",
 			tseq, a.MachineID).Scan(&m.ComputerDNSName, &m.OSPlatform, &tags)
 		if errors.Is(err, sql.ErrNoRows) {
-			return openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "machine %s not found", storeutil.Quote(a.MachineID))
+			return openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "machine %s not found", sqlstore.Quote(a.MachineID))
 		}
 		if err != nil {
 			return storeError(err, "cannot read the machine")
@@ -242,39 +205,26 @@ func (db *DB) CreateAlert(ctx context.Context, tenantID string, a openatp.Alert)
 			return internal(err, "bad machine_tags of machine "+m.ID)
 		}
 		openatp.AssignGroup(gs, &m)
-		rows, err := tx.QueryContext(ctx, alertSelect+" WHERE a.tenant_seq = ? AND a.machine_id = ? AND a.status != 'Resolved' ORDER BY a.id", tseq, a.MachineID)
+		open, err := sqlstore.OpenAlerts(ctx, q, tseq, a.MachineID, gs)
 		if err != nil {
-			return storeError(err, "cannot read the machine's alerts")
+			return err
 		}
-		var open []openatp.Alert
-		var r storeutil.AlertRow
-		for rows.Next() {
-			o, err := r.Scan(rows, true, gs)
-			if err != nil {
-				rows.Close()
-				return storeError(err, "cannot read the machine's alerts")
-			}
-			open = append(open, o)
-		}
-		if err := rows.Close(); err != nil {
-			return storeError(err, "cannot read the machine's alerts")
-		}
-		stored, isNew := storeutil.NewOrAbsorbed(a, open, stamp)
+		stored, isNew := openatp.AbsorbedOrNew(a, open, stamp)
 		if isNew {
 			var n int
 			if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM alerts WHERE tenant_seq = ? AND id = ?", tseq, a.ID).Scan(&n); err != nil {
 				return storeError(err, "cannot read the alert")
 			}
 			if n > 0 {
-				return openatp.CodedErrorf(openatp.Conflict, "Conflict", "alert %s exists", storeutil.Quote(a.ID))
+				return openatp.CodedErrorf(openatp.Conflict, "Conflict", "alert %s exists", sqlstore.Quote(a.ID))
 			}
 		}
 		if err := db.upsertAlertRows(ctx, tx, tseq, []openatp.Alert{stored}); err != nil {
 			return err
 		}
-		var log storeutil.ChangeLog
+		var log sqlstore.ChangeLog
 		log.Alert(stored.ID)
-		out, created = storeutil.WithMachine(stored, &openatp.Alert{ComputerDNSName: m.ComputerDNSName, RBACGroupID: m.RBACGroupID, RBACGroupName: m.RBACGroupName}), isNew
+		out, created = stored.WithMachineOf(&openatp.Alert{ComputerDNSName: m.ComputerDNSName, RBACGroupID: m.RBACGroupID, RBACGroupName: m.RBACGroupName}), isNew
 		return bumpContent(ctx, tx, tseq, &log)
 	})
 	return out, created, err
@@ -284,32 +234,7 @@ func (db *DB) CreateAlert(ctx context.Context, tenantID string, a openatp.Alert)
 // device group, ordered by id, from one read transaction. NotFound if the tenant does not
 // exist.
 func (db *DB) ScanAlerts(ctx context.Context, tenantID string, f func(openatp.Alert) error) error {
-	return db.readTenant(ctx, tenantID, func(tx *sql.Tx, tseq int64, gs []openatp.DeviceGroup) error {
-		rows, err := tx.QueryContext(ctx, alertSelect+" WHERE a.tenant_seq = ? ORDER BY a.id", tseq)
-		if err != nil {
-			return storeError(err, "cannot read alerts")
-		}
-		defer rows.Close()
-		var r storeutil.AlertRow
-		return storeutil.Each(rows, func(s storeutil.Scanner) (openatp.Alert, error) { return r.Scan(s, true, gs) }, f,
-			func(err error) error { return storeError(err, "cannot read alerts") })
+	return db.readTenant(ctx, tenantID, func(q sqlstore.Querier, tseq int64, gs []openatp.DeviceGroup) error {
+		return sqlstore.ScanAlerts(ctx, q, tseq, gs, f)
 	})
-}
-
-// UserRelations returns the relations of the users u names, from one
-// range of user_machines' primary key. NotFound if the tenant does not
-// exist.
-func (db *DB) UserRelations(ctx context.Context, tenantID string, u openatp.UserRef) ([]openatp.UserMachine, error) {
-	tseq, err := tenantSeq(ctx, db.read(), tenantID)
-	if err != nil {
-		return nil, err
-	}
-	query := storeutil.RelationSelect + " WHERE um.tenant_seq = ? AND um.name_key = ?"
-	args := []any{tseq, openatp.NameKey(u.Name)}
-	if u.Domain != "" {
-		query += " AND um.domain_key = ?"
-		args = append(args, openatp.NameKey(u.Domain))
-	}
-	rows, err := db.read().query(ctx, query+" ORDER BY um.name_key, um.domain_key, m.id", args...)
-	return collect(rows, err, "cannot read the user's relations", func(s scanner) (openatp.UserMachine, error) { return storeutil.ScanRelation(s) })
 }

@@ -6,7 +6,7 @@ import (
 	"errors"
 
 	"github.com/openatp/openatp"
-	"github.com/openatp/openatp/internal/storeutil"
+	"github.com/openatp/openatp/internal/sqlstore"
 )
 
 // WriteBatch runs f in one IMMEDIATE write transaction (see
@@ -23,14 +23,14 @@ func (db *DB) WriteBatch(ctx context.Context, tenantID string, f func(w openatp.
 		if tseq, gen, err = tenantSeqGen(ctx, q, tenantID); err != nil {
 			return err
 		}
-		w := &batchWriter{ctx: ctx, db: db, tx: tx, tseq: tseq, gen: gen, local: local}
+		w := db.batchWriter(ctx, tx, tseq, gen, local)
 		if err := f(w); err != nil {
 			return err
 		}
-		if w.failed != nil { // a write failed and f went on regardless
-			return w.failed
+		if w.Failed != nil { // a write failed and f went on regardless
+			return w.Failed
 		}
-		return bumpContent(ctx, tx, tseq, &w.log)
+		return bumpContent(ctx, tx, tseq, &w.Log)
 	})
 	if err != nil {
 		return err
@@ -49,65 +49,28 @@ func (db *DB) WriteBatch(ctx context.Context, tenantID string, f func(w openatp.
 	return nil
 }
 
-// batchWriter writes into the transaction of WriteBatch.
-type batchWriter struct {
-	ctx       context.Context
-	db        *DB
-	tx        *sql.Tx
-	tseq, gen int64
-	local     *batchKeys
-	log       storeutil.ChangeLog
-	failed    error
-}
-
-func (w *batchWriter) UpsertMachines(ms []openatp.Machine) error {
-	if w.failed != nil {
-		return w.failed
+// batchWriter writes into tx, the transaction of WriteBatch, in the
+// tenant of row tseq and generation gen; the keys it writes go to local.
+func (db *DB) batchWriter(ctx context.Context, tx *sql.Tx, tseq, gen int64, local *batchKeys) *sqlstore.BatchWriter {
+	return &sqlstore.BatchWriter{
+		Machines: func(ms []openatp.Machine, log *sqlstore.ChangeLog) error {
+			e, err := encodeMachines(ms, db.now())
+			if err == nil {
+				err = writeMachines(ctx, tx, tseq, e)
+			}
+			if err == nil {
+				e.log(log)
+			}
+			return err
+		},
+		Logons: func(ls []openatp.Logon, agg *sqlstore.Batch) (bool, error) {
+			_, err := db.writeLogons(ctx, tx, tseq, gen, ls, agg, local)
+			return err == nil, err
+		},
+		Alerts: func(as []openatp.Alert, log *sqlstore.ChangeLog) error {
+			return db.writeAlerts(ctx, tx, tseq, as, log)
+		},
 	}
-	e, err := encodeMachines(ms, w.db.now())
-	if err == nil {
-		err = writeMachines(w.ctx, w.tx, w.tseq, e)
-	}
-	if err == nil {
-		e.log(&w.log)
-	}
-	return w.fail(err)
-}
-
-func (w *batchWriter) AddLogons(ls []openatp.Logon) error {
-	if w.failed != nil {
-		return w.failed
-	}
-	if len(ls) == 0 {
-		return nil
-	}
-	agg, err := storeutil.Aggregate(ls)
-	if err == nil {
-		_, err = w.db.writeLogons(w.ctx, w.tx, w.tseq, w.gen, ls, agg, w.local)
-	}
-	if err == nil {
-		w.log.Logons(agg)
-	}
-	return w.fail(err)
-}
-
-func (w *batchWriter) UpsertAlerts(as []openatp.Alert) error {
-	if w.failed != nil {
-		return w.failed
-	}
-	if len(as) == 0 {
-		return nil
-	}
-	return w.fail(w.db.writeAlerts(w.ctx, w.tx, w.tseq, as, &w.log))
-}
-
-// fail remembers the first error: after one, the transaction is only
-// rolled back, whatever f does.
-func (w *batchWriter) fail(err error) error {
-	if err != nil && w.failed == nil {
-		w.failed = err
-	}
-	return err
 }
 
 // DeleteMachine deletes a machine, its relations, its IP history, its
@@ -120,20 +83,20 @@ func (w *batchWriter) fail(err error) error {
 // if the tenant has no machine with that id.
 func (db *DB) DeleteMachine(ctx context.Context, tenantID, id string) error {
 	return db.inTx(ctx, func(tx *sql.Tx, q conn) error {
-		tseq, err := tenantSeq(ctx, q, tenantID)
+		tseq, err := sqlstore.TenantSeq(ctx, q, tenantID)
 		if err != nil {
 			return err
 		}
 		var mseq int64
 		err = tx.QueryRowContext(ctx, "SELECT seq FROM machines WHERE tenant_seq = ? AND id = ?", tseq, id).Scan(&mseq)
 		if errors.Is(err, sql.ErrNoRows) {
-			return openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "machine %s not found", storeutil.Quote(id))
+			return openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "machine %s not found", sqlstore.Quote(id))
 		}
 		if err != nil {
 			return storeError(err, "cannot read the machine")
 		}
 		defer db.keys.forget(tseq)
-		log := storeutil.ChangeLog{}
+		log := sqlstore.ChangeLog{}
 		log.Machine(id)
 		rows, err := tx.QueryContext(ctx, "SELECT name_key, domain_key FROM user_machines WHERE tenant_seq = ? AND machine_seq = ?", tseq, mseq)
 		if err != nil {
@@ -197,7 +160,7 @@ func (db *DB) TenantStats(ctx context.Context, tenantID string) (openatp.TenantS
 		return st, storeError(err, "cannot begin a transaction")
 	}
 	defer tx.Rollback()
-	tseq, err := tenantSeq(ctx, conn{c: db.r, tx: tx}, tenantID)
+	tseq, err := sqlstore.TenantSeq(ctx, conn{c: db.r, tx: tx}, tenantID)
 	if err != nil {
 		return st, err
 	}

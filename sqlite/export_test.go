@@ -1,42 +1,17 @@
 package sqlite
 
 import (
-	"io/fs"
-	"path"
+	"context"
 	"testing"
 	"time"
+
+	"github.com/openatp/openatp/internal/sqlstore"
 )
 
-// AppliedMigrations returns the names in db's schema_migrations table.
-func AppliedMigrations(t *testing.T, db *DB) []string {
-	t.Helper()
-	rows, err := db.rdb.Query("SELECT name FROM schema_migrations ORDER BY name")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var names []string
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		names = append(names, n)
-	}
-	return names
-}
-
-// MigrationNames returns the names of the embedded migrations, in order.
-func MigrationNames(t *testing.T) []string {
-	t.Helper()
-	names, err := fs.Glob(migrations, "migrations/*.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range names {
-		names[i] = path.Base(names[i])
-	}
-	return names
+// CheckMigrations returns an error unless db's schema_migrations table
+// records exactly the embedded migrations.
+func CheckMigrations(db *DB) error {
+	return sqlstore.CheckMigrations(context.Background(), db.read(), migrations)
 }
 
 // CrossCheckEvery sets the least time between two PRAGMA cross-checks of

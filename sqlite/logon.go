@@ -8,7 +8,7 @@ import (
 	"slices"
 
 	"github.com/openatp/openatp"
-	"github.com/openatp/openatp/internal/storeutil"
+	"github.com/openatp/openatp/internal/sqlstore"
 )
 
 // The heads and tails of the multi-row UPSERTs of AddLogons. The WHERE
@@ -41,11 +41,11 @@ WHERE excluded.first_seen < first_seen OR excluded.last_seen > last_seen
 // unknown logon type, a zero or out-of-range timestamp, or names a machine
 // the tenant does not have. NotFound if the tenant does not exist.
 func (db *DB) AddLogons(ctx context.Context, tenantID string, ls []openatp.Logon) error {
-	agg, err := storeutil.Aggregate(ls)
+	agg, err := sqlstore.Aggregate(ls)
 	if err != nil {
 		return err
 	}
-	var stored []*storeutil.User // users upserted, cached once committed
+	var stored []*sqlstore.User // users upserted, cached once committed
 	var tseq, gen int64
 	err = db.inTx(ctx, func(tx *sql.Tx, q conn) error {
 		var err error
@@ -55,7 +55,7 @@ func (db *DB) AddLogons(ctx context.Context, tenantID string, ls []openatp.Logon
 		if stored, err = db.writeLogons(ctx, tx, tseq, gen, ls, agg, nil); err != nil {
 			return err
 		}
-		var log storeutil.ChangeLog
+		var log sqlstore.ChangeLog
 		log.Logons(agg)
 		return bumpContent(ctx, tx, tseq, &log)
 	})
@@ -76,7 +76,7 @@ func (db *DB) AddLogons(ctx context.Context, tenantID string, ls []openatp.Logon
 func tenantSeqGen(ctx context.Context, q conn, tenantID string) (tseq, gen int64, err error) {
 	err = q.queryRow(ctx, []any{&tseq, &gen}, "SELECT seq, generation FROM tenants WHERE id = ?", tenantID)
 	if errors.Is(err, sql.ErrNoRows) {
-		return 0, 0, openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "tenant %s not found", storeutil.Quote(tenantID))
+		return 0, 0, openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "tenant %s not found", sqlstore.Quote(tenantID))
 	}
 	if err != nil {
 		return 0, 0, storeError(err, "cannot read the tenant")
@@ -96,7 +96,7 @@ type batchKeys struct {
 // cache, then in local (the keys of the enclosing WriteBatch, if any); seqs
 // read from the database go to the cache when local is nil (the rows are
 // committed: this transaction writes no machines), else to local.
-func (db *DB) writeLogons(ctx context.Context, tx *sql.Tx, tseq, gen int64, ls []openatp.Logon, agg *storeutil.Batch, local *batchKeys) ([]*storeutil.User, error) {
+func (db *DB) writeLogons(ctx context.Context, tx *sql.Tx, tseq, gen int64, ls []openatp.Logon, agg *sqlstore.Batch, local *batchKeys) ([]*sqlstore.User, error) {
 	// The cache is locked for the whole transaction; only transactions
 	// of this process's single writer connection use it.
 	keys := db.keys.lock(tseq, gen)
@@ -133,10 +133,10 @@ func (db *DB) writeLogons(ctx context.Context, tx *sql.Tx, tseq, gen int64, ls [
 	}
 	for i := range ls {
 		if seqs[ls[i].MachineID] == 0 {
-			return nil, storeutil.UnknownMachine(i, ls[i].MachineID)
+			return nil, sqlstore.UnknownMachine(i, ls[i].MachineID)
 		}
 	}
-	var stored []*storeutil.User
+	var stored []*sqlstore.User
 	for _, u := range agg.Users {
 		k := [2]string{u.NameKey, u.DomainKey}
 		hasSID, ok := keys.users[k]
@@ -150,7 +150,7 @@ func (db *DB) writeLogons(ctx context.Context, tx *sql.Tx, tseq, gen int64, ls [
 		}
 	}
 	// Rows in key order: the B-trees are then written front to back.
-	slices.SortFunc(stored, storeutil.CompareUsers)
+	slices.SortFunc(stored, sqlstore.CompareUsers)
 	ub := newBulk(tx, userHead, 6, userTail)
 	for _, u := range stored {
 		if err := ub.add(ctx, tseq, u.NameKey, u.DomainKey, u.Name, u.Domain, u.SID); err != nil {
@@ -163,7 +163,7 @@ func (db *DB) writeLogons(ctx context.Context, tx *sql.Tx, tseq, gen int64, ls [
 	for _, r := range agg.Rels {
 		r.MachineSeq = seqs[r.MachineID]
 	}
-	storeutil.SortRels(agg.Rels)
+	sqlstore.SortRels(agg.Rels)
 	rb := newBulk(tx, relHead, 7, relTail)
 	for _, r := range agg.Rels {
 		if err := rb.add(ctx, tseq, r.User.NameKey, r.User.DomainKey, r.MachineSeq, r.First, r.Last, r.Types); err != nil {
@@ -214,77 +214,27 @@ func resolveMachines(ctx context.Context, tx *sql.Tx, tenantSeq int64, machines 
 	return nil
 }
 
-// UserMachines returns the machines the user has logged on to, ordered by
-// machine id, each once, with their device groups. The name is matched by
-// openatp.NameKey in every domain of the tenant, or only in u.Domain when it
-// is not empty. NotFound if no such user has a logon in the tenant (or the
-// tenant does not exist).
-func (db *DB) UserMachines(ctx context.Context, tenantID string, u openatp.UserRef) ([]openatp.Machine, error) {
-	groups, err := groups(ctx, db.read(), tenantID)
-	if err != nil {
-		return nil, err
-	}
-	query := "SELECT " + machineColumns + ` FROM machines m WHERE m.seq IN (
-		SELECT machine_seq FROM user_machines
-		WHERE tenant_seq = (SELECT seq FROM tenants WHERE id = ?) AND name_key = ?`
-	args := []any{tenantID, openatp.NameKey(u.Name)}
-	if u.Domain != "" {
-		query += " AND domain_key = ?"
-		args = append(args, openatp.NameKey(u.Domain))
-	}
-	query += ") ORDER BY m.id"
-	rows, err := db.read().query(ctx, query, args...)
-	if err != nil {
-		return nil, storeError(err, "cannot read the user's machines")
-	}
-	defer rows.Close()
-	var ms []openatp.Machine
-	var s machineScanner
-	for rows.Next() {
-		m, err := s.scan(rows)
-		if err != nil {
-			return nil, storeError(err, "cannot read the user's machines")
-		}
-		openatp.AssignGroup(groups, &m)
-		ms = append(ms, m)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, storeError(err, "cannot read the user's machines")
-	}
-	if len(ms) == 0 {
-		name := u.Name
-		if u.Domain != "" {
-			name = u.Domain + `\` + u.Name
-		}
-		return nil, openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "user %s not found", storeutil.Quote(name))
-	}
-	return ms, nil
-}
-
 // Snapshot streams the whole tenant from one read transaction: every
 // machine ordered by id (with its device group), then every (user, machine)
 // relation ordered by user (openatp.NameKey of name, then of domain, in byte
 // order), then machine id. An error of machine or rel stops the stream and is
 // returned as it is. NotFound if the tenant does not exist.
 func (db *DB) Snapshot(ctx context.Context, tenantID string, machine func(openatp.Machine) error, rel func(openatp.UserMachine) error) error {
-	return db.readTenant(ctx, tenantID, func(tx *sql.Tx, tseq int64, groups []openatp.DeviceGroup) error {
-		if err := snapshotMachines(ctx, tx, tseq, groups, machine); err != nil {
-			return err
-		}
-		return snapshotRelations(ctx, tx, tseq, rel)
+	return db.readTenant(ctx, tenantID, func(q sqlstore.Querier, tseq int64, gs []openatp.DeviceGroup) error {
+		return db.Reader.Snapshot(ctx, q, tseq, gs, machine, rel)
 	})
 }
 
 // readTenant runs read in one read transaction, with the tenant's seq and
 // device groups read first. NotFound if the tenant does not exist.
-func (db *DB) readTenant(ctx context.Context, tenantID string, read func(tx *sql.Tx, tseq int64, groups []openatp.DeviceGroup) error) error {
+func (db *DB) readTenant(ctx context.Context, tenantID string, read func(q sqlstore.Querier, tseq int64, groups []openatp.DeviceGroup) error) error {
 	tx, err := db.rdb.BeginTx(ctx, nil)
 	if err != nil {
 		return storeError(err, "cannot begin a transaction")
 	}
 	defer tx.Rollback()
 	q := conn{c: db.r, tx: tx}
-	tseq, err := tenantSeq(ctx, q, tenantID)
+	tseq, err := sqlstore.TenantSeq(ctx, q, tenantID)
 	if err != nil {
 		return err
 	}
@@ -292,51 +242,7 @@ func (db *DB) readTenant(ctx context.Context, tenantID string, read func(tx *sql
 	if err != nil {
 		return err
 	}
-	return read(tx, tseq, groups)
-}
-
-func snapshotMachines(ctx context.Context, tx *sql.Tx, tseq int64, groups []openatp.DeviceGroup, f func(openatp.Machine) error) error {
-	rows, err := tx.QueryContext(ctx, "SELECT "+machineColumns+" FROM machines m WHERE m.tenant_seq = ? ORDER BY m.id", tseq)
-	if err != nil {
-		return storeError(err, "cannot read machines")
-	}
-	defer rows.Close()
-	var s machineScanner
-	for rows.Next() {
-		m, err := s.scan(rows)
-		if err != nil {
-			return storeError(err, "cannot read machines")
-		}
-		openatp.AssignGroup(groups, &m)
-		if err := f(m); err != nil {
-			return err
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return storeError(err, "cannot read machines")
-	}
-	return nil
-}
-
-func snapshotRelations(ctx context.Context, tx *sql.Tx, tseq int64, f func(openatp.UserMachine) error) error {
-	rows, err := tx.QueryContext(ctx, storeutil.RelationSelect+" WHERE u.tenant_seq = ? ORDER BY u.name_key, u.domain_key, m.id", tseq)
-	if err != nil {
-		return storeError(err, "cannot read user machines")
-	}
-	defer rows.Close()
-	for rows.Next() {
-		r, err := storeutil.ScanRelation(rows)
-		if err != nil {
-			return storeError(err, "cannot read user machines")
-		}
-		if err := f(r); err != nil {
-			return err
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return storeError(err, "cannot read user machines")
-	}
-	return nil
+	return read(q, tseq, groups)
 }
 
 // ResetTenant deletes the tenant's machines (and their IP history and
@@ -344,7 +250,7 @@ func snapshotRelations(ctx context.Context, tx *sql.Tx, tseq int64, f func(opena
 // applications. NotFound if the tenant does not exist.
 func (db *DB) ResetTenant(ctx context.Context, tenantID string) error {
 	return db.inTx(ctx, func(tx *sql.Tx, q conn) error {
-		seq, err := tenantSeq(ctx, q, tenantID)
+		seq, err := sqlstore.TenantSeq(ctx, q, tenantID)
 		if err != nil {
 			return err
 		}
@@ -362,7 +268,7 @@ func (db *DB) ResetTenant(ctx context.Context, tenantID string) error {
 				return storeError(err, "cannot reset the tenant")
 			}
 		}
-		log := storeutil.ChangeLog{}
+		log := sqlstore.ChangeLog{}
 		log.SetRebuild()
 		return bumpContent(ctx, tx, seq, &log)
 	})

@@ -3,40 +3,20 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
-	"errors"
 	"time"
 
 	"github.com/openatp/openatp"
-	"github.com/openatp/openatp/internal/storeutil"
+	"github.com/openatp/openatp/internal/sqlstore"
 )
-
-// machineColumns are the stored properties of a machine, in the order
-// scanMachine reads them, qualified by the alias m.
-const machineColumns = `m.id, m.computer_dns_name, m.first_seen, m.last_seen, m.os_platform, m.os_version,
-	m.os_processor, m.version, m.last_ip_address, m.last_external_ip_address, m.agent_version, m.os_build,
-	m.health_status, m.onboarding_status, m.risk_score, m.exposure_level, m.is_aad_joined, m.aad_device_id,
-	m.machine_tags, m.device_value, m.ip_addresses, m.os_architecture`
 
 // The head and tail of the multi-row UPSERT of UpsertMachines.
-const (
-	machineHead = `INSERT INTO machines (tenant_seq, id, computer_dns_name, first_seen, last_seen, os_platform,
-	os_version, os_processor, version, last_ip_address, last_external_ip_address, agent_version, os_build,
-	health_status, onboarding_status, risk_score, exposure_level, is_aad_joined, aad_device_id, machine_tags,
-	device_value, ip_addresses, os_architecture)`
-	machineTail = `ON CONFLICT (tenant_seq, id) DO UPDATE SET
-	computer_dns_name = excluded.computer_dns_name, first_seen = excluded.first_seen,
-	last_seen = excluded.last_seen, os_platform = excluded.os_platform, os_version = excluded.os_version,
-	os_processor = excluded.os_processor, version = excluded.version, last_ip_address = excluded.last_ip_address,
-	last_external_ip_address = excluded.last_external_ip_address, agent_version = excluded.agent_version,
-	os_build = excluded.os_build, health_status = excluded.health_status,
-	onboarding_status = excluded.onboarding_status, risk_score = excluded.risk_score,
-	exposure_level = excluded.exposure_level, is_aad_joined = excluded.is_aad_joined,
-	aad_device_id = excluded.aad_device_id, machine_tags = excluded.machine_tags,
-	device_value = excluded.device_value, ip_addresses = excluded.ip_addresses,
-	os_architecture = excluded.os_architecture`
-	machineWidth = 23 // parameters per row
+var (
+	machineHead = "INSERT INTO machines (tenant_seq, " + sqlstore.MachineInsertColumns + ")"
+	machineTail = "ON CONFLICT (tenant_seq, id) DO UPDATE SET " + sqlstore.MachineUpdateSet
 )
+
+// machineWidth is the number of parameters of a row of machineHead.
+const machineWidth = 23
 
 // UpsertMachines inserts or replaces machines by id in one transaction: all
 // or nothing. A later machine of the batch replaces an earlier one with the
@@ -53,14 +33,14 @@ func (db *DB) UpsertMachines(ctx context.Context, tenantID string, ms []openatp.
 		return err
 	}
 	return db.inTx(ctx, func(tx *sql.Tx, q conn) error {
-		seq, err := tenantSeq(ctx, q, tenantID)
+		seq, err := sqlstore.TenantSeq(ctx, q, tenantID)
 		if err != nil || len(ms) == 0 {
 			return err
 		}
 		if err := writeMachines(ctx, tx, seq, e); err != nil {
 			return err
 		}
-		var log storeutil.ChangeLog
+		var log sqlstore.ChangeLog
 		e.log(&log)
 		return bumpContent(ctx, tx, seq, &log)
 	})
@@ -72,7 +52,7 @@ func (db *DB) UpsertMachines(ctx context.Context, tenantID string, ms []openatp.
 type encoded struct {
 	n    int
 	args []any
-	ips  []storeutil.IPSeen
+	ips  []sqlstore.IPSeen
 }
 
 // add encodes the normalized machine m; now is when it is written.
@@ -83,7 +63,7 @@ func (e *encoded) add(m *openatp.Machine, now time.Time) error {
 		e.args = e.args[:start]
 		return err
 	}
-	ips, err := storeutil.AppendIPs(e.ips, m, now)
+	ips, err := sqlstore.AppendIPs(e.ips, m, now)
 	if err != nil {
 		e.args = e.args[:start]
 		return err
@@ -94,7 +74,7 @@ func (e *encoded) add(m *openatp.Machine, now time.Time) error {
 }
 
 // log records the machines of e in the change feed.
-func (e *encoded) log(log *storeutil.ChangeLog) {
+func (e *encoded) log(log *sqlstore.ChangeLog) {
 	for i := range e.n {
 		log.Machine(e.args[i*machineWidth+1].(string))
 	}
@@ -104,17 +84,17 @@ func (e *encoded) log(log *storeutil.ChangeLog) {
 // now. Invalid, naming the index of the machine, if one does not normalize
 // or has a time out of range.
 func encodeMachines(ms []openatp.Machine, now time.Time) (*encoded, error) {
-	e := &encoded{args: make([]any, 0, machineWidth*len(ms)), ips: make([]storeutil.IPSeen, 0, len(ms))}
+	e := &encoded{args: make([]any, 0, machineWidth*len(ms)), ips: make([]sqlstore.IPSeen, 0, len(ms))}
 	for i := range ms {
 		m := ms[i]
 		if err := m.Normalize(); err != nil {
-			return nil, storeutil.InvalidItem("machine", i, err)
+			return nil, sqlstore.InvalidItem("machine", i, err)
 		}
 		if err := e.add(&m, now); err != nil {
-			return nil, storeutil.InvalidItem("machine", i, err)
+			return nil, sqlstore.InvalidItem("machine", i, err)
 		}
 	}
-	e.ips = storeutil.SortIPs(e.ips)
+	e.ips = sqlstore.SortIPs(e.ips)
 	return e, nil
 }
 
@@ -153,19 +133,7 @@ func writeMachines(ctx context.Context, tx *sql.Tx, tenantSeq int64, e *encoded)
 // machineArgs fills args with the parameters of one row of machineHead,
 // but for args[0], the tenant.
 func machineArgs(args []any, m *openatp.Machine) error {
-	first, err := nullNanos("firstSeen", m.FirstSeen)
-	if err != nil {
-		return err
-	}
-	last, err := nullNanos("lastSeen", m.LastSeen)
-	if err != nil {
-		return err
-	}
-	tags, err := json.Marshal(m.MachineTags)
-	if err != nil {
-		return err
-	}
-	ips, err := json.Marshal(m.IPAddresses)
+	cells, err := sqlstore.EncodeMachine(m)
 	if err != nil {
 		return err
 	}
@@ -173,16 +141,20 @@ func machineArgs(args []any, m *openatp.Machine) error {
 	if m.IsAADJoined != nil {
 		aad = sql.NullBool{Bool: *m.IsAADJoined, Valid: true}
 	}
-	var build sql.NullInt64
-	if m.OSBuild != nil {
-		build = sql.NullInt64{Int64: *m.OSBuild, Valid: true}
-	}
-	copy(args, []any{nil, m.ID, str(m.ComputerDNSName), first, last, str(m.OSPlatform),
+	copy(args, []any{nil, m.ID, str(m.ComputerDNSName), nullInt(cells.FirstSeen), nullInt(cells.LastSeen), str(m.OSPlatform),
 		str(m.OSVersion), str(m.OSProcessor), str(m.Version), str(m.LastIPAddress), str(m.LastExternalIPAddress),
-		str(m.AgentVersion), build, str(m.HealthStatus), str(m.OnboardingStatus), str(m.RiskScore),
-		str(m.ExposureLevel), aad, str(m.AADDeviceID), string(tags), str(m.DeviceValue), string(ips),
+		str(m.AgentVersion), nullInt(m.OSBuild), str(m.HealthStatus), str(m.OnboardingStatus), str(m.RiskScore),
+		str(m.ExposureLevel), aad, str(m.AADDeviceID), cells.Tags, str(m.DeviceValue), cells.IPAddresses,
 		str(m.OSArchitecture)})
 	return nil
+}
+
+// nullInt converts an optional integer for storage.
+func nullInt(n *int64) sql.NullInt64 {
+	if n == nil {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: *n, Valid: true}
 }
 
 // str converts an optional string for storage.
@@ -193,31 +165,13 @@ func str(s *string) sql.NullString {
 	return sql.NullString{String: *s, Valid: true}
 }
 
-// Machine returns one machine with its device group. NotFound if the tenant
-// has no machine with that id.
-func (db *DB) Machine(ctx context.Context, tenantID, id string) (openatp.Machine, error) {
-	groups, err := groups(ctx, db.read(), tenantID)
-	if err != nil {
-		return openatp.Machine{}, err
-	}
-	st, err := db.read().stmt(ctx, "SELECT "+machineColumns+` FROM machines m
-		WHERE m.tenant_seq = (SELECT seq FROM tenants WHERE id = ?) AND m.id = ?`)
-	if err != nil {
-		return openatp.Machine{}, storeError(err, "cannot read the machine")
-	}
-	var ms machineScanner
-	m, err := ms.scan(st.QueryRowContext(ctx, tenantID, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return m, openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "machine %s not found", storeutil.Quote(id))
-	}
-	if err != nil {
-		return m, storeError(err, "cannot read the machine")
-	}
-	openatp.AssignGroup(groups, &m)
-	return m, nil
+// scanMachines returns a scan of rows of sqlstore.MachineColumns.
+func scanMachines() func(sqlstore.Scanner) (openatp.Machine, error) {
+	var s machineScanner
+	return s.scan
 }
 
-// machineScanner reads rows of machineColumns, reusing its buffers.
+// machineScanner reads rows of sqlstore.MachineColumns, reusing its buffers.
 type machineScanner struct {
 	dns, platform, osVersion, processor, version, ip, extIP, agent sql.NullString
 	health, onboarding, risk, exposure, aadID, value, arch         sql.NullString
@@ -227,7 +181,7 @@ type machineScanner struct {
 	dest                                                           []any
 }
 
-func (s *machineScanner) scan(row scanner) (openatp.Machine, error) {
+func (s *machineScanner) scan(row sqlstore.Scanner) (openatp.Machine, error) {
 	var m openatp.Machine
 	if s.dest == nil {
 		s.dest = []any{nil, &s.dns, &s.first, &s.last, &s.platform, &s.osVersion, &s.processor, &s.version,
@@ -260,11 +214,11 @@ func (s *machineScanner) scan(row scanner) (openatp.Machine, error) {
 	}
 	m.AADDeviceID = ptr(s.aadID)
 	var err error
-	if m.MachineTags, err = storeutil.DecodeTags(s.tags); err != nil {
+	if m.MachineTags, err = sqlstore.DecodeTags(s.tags); err != nil {
 		return m, internal(err, "bad machine_tags of machine "+m.ID)
 	}
 	m.DeviceValue = ptr(s.value)
-	if m.IPAddresses, err = storeutil.DecodeIPAddresses(s.ips); err != nil {
+	if m.IPAddresses, err = sqlstore.DecodeIPAddresses(s.ips); err != nil {
 		return m, internal(err, "bad ip_addresses of machine "+m.ID)
 	}
 	m.OSArchitecture = ptr(s.arch)
@@ -282,6 +236,6 @@ func timePtr(n sql.NullInt64) *time.Time {
 	if !n.Valid {
 		return nil
 	}
-	t := storeutil.FromNanos(n.Int64)
+	t := sqlstore.FromNanos(n.Int64)
 	return &t
 }

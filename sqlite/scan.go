@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/openatp/openatp"
-	"github.com/openatp/openatp/internal/storeutil"
+	"github.com/openatp/openatp/internal/sqlstore"
 )
 
 // ScanTenant streams the whole tenant in the order SQLite reads fastest
@@ -35,12 +35,12 @@ func (db *DB) ScanTenant(ctx context.Context, tenantID string, machine func(open
 	err = q.queryRow(ctx, []any{&tseq, &cv, &legacy}, `SELECT seq, content_version, (SELECT v FROM content_version WHERE id = 1)
 		FROM tenants WHERE id = ?`, tenantID)
 	if errors.Is(err, sql.ErrNoRows) {
-		return openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "tenant %s not found", storeutil.Quote(tenantID))
+		return openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "tenant %s not found", sqlstore.Quote(tenantID))
 	}
 	if err != nil {
 		return storeError(err, "cannot read the tenant")
 	}
-	version := storeutil.ContentVersion(legacy, cv)
+	version := sqlstore.ContentVersion(legacy, cv)
 	side, cancel := context.WithCancel(ctx)
 	usersRead := make(chan scannedUsers, 1)
 	go func() { usersRead <- db.readUsersBeside(side, tseq, version) }()
@@ -69,7 +69,7 @@ func (db *DB) ScanTenant(ctx context.Context, tenantID string, machine func(open
 		seq, m, err := ps.scan(rows)
 		if err == errUnpacked { // a value holds the separator: read the row as it is
 			var s machineScanner
-			m, err = s.scan(tx.QueryRowContext(ctx, "SELECT "+machineColumns+" FROM machines m WHERE m.seq = ?", seq))
+			m, err = s.scan(tx.QueryRowContext(ctx, "SELECT "+sqlstore.MachineColumns+" FROM machines m WHERE m.seq = ?", seq))
 		}
 		if err != nil {
 			rows.Close()
@@ -151,7 +151,7 @@ func (db *DB) readUsersBeside(ctx context.Context, tseq int64, version uint64) s
 	defer tx.Rollback()
 	var legacy, cv int64
 	err = tx.QueryRowContext(ctx, `SELECT content_version, (SELECT v FROM content_version WHERE id = 1) FROM tenants WHERE seq = ?`, tseq).Scan(&cv, &legacy)
-	if err != nil || storeutil.ContentVersion(legacy, cv) != version {
+	if err != nil || sqlstore.ContentVersion(legacy, cv) != version {
 		return scannedUsers{err: errMoved} // a tenant deleted meanwhile too: the first transaction answers
 	}
 	return readUsers(ctx, tx, tseq)
@@ -374,7 +374,7 @@ func (s *packedScanner) scan(rows *sql.Rows) (int64, openatp.Machine, error) {
 			if err != nil {
 				return seq, m, errUnpacked
 			}
-			block.t[i] = storeutil.FromNanos(ns)
+			block.t[i] = sqlstore.FromNanos(ns)
 			*t = &block.t[i]
 		}
 	}
@@ -390,10 +390,10 @@ func (s *packedScanner) scan(rows *sql.Rows) (int64, openatp.Machine, error) {
 		}
 		m.IsAADJoined = &block.aad
 	}
-	if m.MachineTags, err = storeutil.DecodeTags(parts[6][1:]); err != nil {
+	if m.MachineTags, err = sqlstore.DecodeTags(parts[6][1:]); err != nil {
 		return seq, m, internal(err, "bad machine_tags of machine "+m.ID)
 	}
-	if m.IPAddresses, err = storeutil.DecodeIPAddresses(parts[7][1:]); err != nil {
+	if m.IPAddresses, err = sqlstore.DecodeIPAddresses(parts[7][1:]); err != nil {
 		return seq, m, internal(err, "bad ip_addresses of machine "+m.ID)
 	}
 	return seq, m, nil

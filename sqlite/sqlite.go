@@ -10,6 +10,11 @@
 //
 // Times are stored as INTEGER nanoseconds since the Unix epoch, UTC. A time
 // outside the range that fits (years 1678 to 2262) is Invalid.
+//
+// The reads and small writes whose SQL is the same on PostgreSQL are
+// written once (internal/sqlstore); this package holds what is SQLite's
+// own: schema, multi-row upserts, the key cache, the statement cache and
+// the read model's scan.
 package sqlite
 
 import (
@@ -21,16 +26,14 @@ import (
 	"io/fs"
 	"net/url"
 	"os"
-	"path"
 	"runtime"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/openatp/openatp"
-	"github.com/openatp/openatp/internal/storeutil"
+	"github.com/openatp/openatp/internal/sqlstore"
 )
 
 //go:embed migrations/*.sql
@@ -44,6 +47,11 @@ const busyTimeout = 10 * time.Second
 
 // DB is an openatp.Store on one SQLite file. It is safe for concurrent use.
 type DB struct {
+	// Reader and Writer make the reads and the small writes whose SQL is
+	// the same on PostgreSQL.
+	sqlstore.Reader
+	sqlstore.Writer
+
 	// Now returns the current time. It stamps tenants, apps and signing keys
 	// stored with a zero Created, and the IP history of machines written
 	// without a LastSeen. Tests may replace it before first use.
@@ -104,6 +112,9 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	db.rdb.SetMaxOpenConns(n + 1) // +1: the DataVersion connection
 	db.rdb.SetMaxIdleConns(n + 1)
 	db.r = newStmtCache(db.rdb)
+	db.Reader = sqlstore.NewReader(db.read(), scanMachines)
+	db.Writer = sqlstore.NewWriter(sqlstore.WriteEngine{Tx: db.smallTx, Now: db.now, Renumber: renumber,
+		TenantSeq: "SELECT seq FROM tenants WHERE id = ?", LockTenant: "SELECT seq FROM tenants WHERE id = ?"})
 	if db.ver, err = newVersionConn(ctx, db.rdb); err != nil {
 		db.rdb.Close()
 		db.wdb.Close()
@@ -174,7 +185,7 @@ func (db *DB) ContentVersion(ctx context.Context, tenantID string) (uint64, erro
 	if err != nil {
 		return 0, storeError(err, "cannot read the content version")
 	}
-	return storeutil.ContentVersion(legacy, v), nil
+	return sqlstore.ContentVersion(legacy, v), nil
 }
 
 // crossCheckEvery is the least time between two PRAGMA cross-checks of the
@@ -262,11 +273,6 @@ func (db *DB) migrateRetrying(ctx context.Context) error {
 // process opening the same new file waits for the first and then finds
 // nothing left to do.
 func (db *DB) migrate(ctx context.Context) error {
-	names, err := fs.Glob(migrations, "migrations/*.sql")
-	if err != nil {
-		return internal(err, "listing migrations")
-	}
-	sort.Strings(names)
 	tx, err := db.wdb.BeginTx(ctx, nil)
 	if err != nil {
 		return unavailable(err, "cannot open the database")
@@ -278,25 +284,12 @@ func (db *DB) migrate(ctx context.Context) error {
 	)`); err != nil {
 		return unavailable(err, "cannot create schema_migrations")
 	}
-	for _, name := range names {
-		name := path.Base(name)
-		var n int
-		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM schema_migrations WHERE name = ?", name).Scan(&n); err != nil {
-			return internal(err, "reading schema_migrations")
-		}
-		if n > 0 {
-			continue
-		}
-		text, err := migrations.ReadFile("migrations/" + name)
-		if err != nil {
-			return internal(err, "reading migration "+name)
-		}
-		if _, err := tx.ExecContext(ctx, string(text)); err != nil {
-			return internal(err, "applying migration "+name)
-		}
-		if _, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (name, applied) VALUES (?, ?)", name, time.Now().UnixNano()); err != nil {
-			return internal(err, "recording migration "+name)
-		}
+	err = sqlstore.Migrate(ctx, conn{tx: tx}, migrations, func(ctx context.Context, text string) error {
+		_, err := tx.ExecContext(ctx, text)
+		return err
+	})
+	if err != nil {
+		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return unavailable(err, "committing migrations")
@@ -328,11 +321,20 @@ func (db *DB) inTx(ctx context.Context, f func(tx *sql.Tx, q conn) error) error 
 	return nil
 }
 
+// smallTx runs f in a write transaction: the transactions of the shared
+// writes (sqlstore.Writer).
+func (db *DB) smallTx(ctx context.Context, f func(x sqlstore.Execer) (bool, error)) error {
+	return db.inTx(ctx, func(_ *sql.Tx, q conn) error {
+		_, err := f(q)
+		return err
+	})
+}
+
 // bumpContent bumps the content version of the tenant of row tseq (see
 // openatp.Store.ContentVersion) and records in the change feed what the
-// transaction changed, compacting the feed every storeutil.CompactEvery
+// transaction changed, compacting the feed every sqlstore.CompactEvery
 // versions.
-func bumpContent(ctx context.Context, tx *sql.Tx, tseq int64, log *storeutil.ChangeLog) error {
+func bumpContent(ctx context.Context, tx *sql.Tx, tseq int64, log *sqlstore.ChangeLog) error {
 	var v int64
 	err := tx.QueryRowContext(ctx, "UPDATE tenants SET content_version = content_version + 1 WHERE seq = ? RETURNING content_version", tseq).Scan(&v)
 	if err != nil {
@@ -347,34 +349,12 @@ func bumpContent(ctx context.Context, tx *sql.Tx, tseq int64, log *storeutil.Cha
 	if err := b.flush(ctx); err != nil {
 		return storeError(err, "cannot record the change")
 	}
-	if below := storeutil.CompactBelow(v); below > 0 {
+	if below := sqlstore.CompactBelow(v); below > 0 {
 		if _, err := tx.ExecContext(ctx, "DELETE FROM content_changes WHERE tenant_seq = ? AND version <= ?", tseq, below); err != nil {
 			return storeError(err, "cannot compact the change feed")
 		}
 	}
 	return nil
-}
-
-// tenantSeq returns the row number of a tenant. NotFound if none.
-func tenantSeq(ctx context.Context, q conn, tenantID string) (int64, error) {
-	var seq int64
-	err := q.queryRow(ctx, []any{&seq}, "SELECT seq FROM tenants WHERE id = ?", tenantID)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "tenant %q not found", tenantID)
-	}
-	if err != nil {
-		return 0, storeError(err, "cannot read tenant")
-	}
-	return seq, nil
-}
-
-// nullNanos is nanos for an optional time.
-func nullNanos(field string, t *time.Time) (sql.NullInt64, error) {
-	if t == nil {
-		return sql.NullInt64{}, nil
-	}
-	n, err := storeutil.Nanos(field, *t)
-	return sql.NullInt64{Int64: n, Valid: true}, err
 }
 
 // fromNanos converts a stored time back.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -17,42 +16,16 @@ import (
 )
 
 // openAt opens the database file at path and closes it when t ends.
-func openAt(t *testing.T, path string) *sqlite.DB {
+func openAt(t testing.TB, path string) *sqlite.DB {
 	t.Helper()
-	db, err := sqlite.Open(context.Background(), path)
-	if err != nil {
-		t.Fatalf("Open(%s): %v", path, err)
-	}
-	t.Cleanup(func() {
-		if err := db.Close(); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-	})
-	return db
+	return storetest.Open(t, func(ctx context.Context) (*sqlite.DB, error) { return sqlite.Open(ctx, path) })
 }
 
 func TestStore(t *testing.T) {
-	var mu sync.Mutex
-	paths := map[openatp.Store]string{}
-	open := func(t *testing.T) openatp.Store {
-		path := filepath.Join(t.TempDir(), "openatp.db")
-		db := openAt(t, path)
-		mu.Lock()
-		paths[db] = path
-		mu.Unlock()
-		return db
-	}
-	reopen := func(t *testing.T, s openatp.Store) openatp.Store {
-		mu.Lock()
-		path := paths[s]
-		mu.Unlock()
-		return openAt(t, path)
-	}
+	newPath := func(t *testing.T) string { return filepath.Join(t.TempDir(), "openatp.db") }
+	open := func(t *testing.T, path string) openatp.Store { return openAt(t, path) }
 	// A process of the previous version bumps the global content counter.
-	previousWrite := func(t *testing.T, s openatp.Store) {
-		mu.Lock()
-		path := paths[s]
-		mu.Unlock()
+	previousWrite := func(t *testing.T, path string) {
 		old, err := sql.Open("sqlite", path)
 		if err != nil {
 			t.Fatal(err)
@@ -62,7 +35,7 @@ func TestStore(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	storetest.Run(t, open, storetest.WithReopen(reopen), storetest.WithPreviousVersionWrite(previousWrite),
+	storetest.RunAt(t, newPath, open, previousWrite,
 		storetest.WithIPHistoryRows(func(t *testing.T, s openatp.Store) int { return sqlite.IPHistoryRows(t, s.(*sqlite.DB)) }))
 }
 
@@ -94,33 +67,10 @@ func TestTwoHandles(t *testing.T) {
 // several processes starting together would: the schema is created once
 // and every opener can use it.
 func TestConcurrentOpen(t *testing.T) {
-	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "openatp.db")
-	const n = 6
-	dbs := make([]*sqlite.DB, n)
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			dbs[i], errs[i] = sqlite.Open(ctx, path)
-		}()
-	}
-	wg.Wait()
-	for i := range n {
-		if errs[i] != nil {
-			t.Fatalf("Open %d: %v", i, errs[i])
-		}
-		defer dbs[i].Close()
-	}
-	for i, db := range dbs {
-		if err := db.SetSetting(ctx, "k", "v"); err != nil {
-			t.Fatalf("db %d: %v", i, err)
-		}
-	}
-	if got, want := sqlite.AppliedMigrations(t, dbs[0]), sqlite.MigrationNames(t); !slices.Equal(got, want) {
-		t.Errorf("applied migrations %v, want %v", got, want)
+	dbs := storetest.OpenAtOnce(t, 6, func(ctx context.Context) (*sqlite.DB, error) { return sqlite.Open(ctx, path) })
+	if err := sqlite.CheckMigrations(dbs[0]); err != nil {
+		t.Error(err)
 	}
 }
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"sync"
+
+	"github.com/openatp/openatp/internal/sqlstore"
 )
 
 // stmtCache prepares each query once per pool. Preparing costs more than
@@ -82,3 +84,29 @@ func (q conn) queryRow(ctx context.Context, dest []any, query string, args ...an
 	}
 	return s.QueryRowContext(ctx, args...).Scan(dest...)
 }
+
+// Query runs a cached query of package sqlstore.
+func (q conn) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
+	rows, err := q.query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return closeRows{rows}, nil
+}
+
+// Exec runs a statement in the transaction q.tx.
+func (q conn) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	res, err := q.tx.ExecContext(ctx, query, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+// Error is storeError.
+func (conn) Error(err error, msg string) error { return storeError(err, msg) }
+
+// closeRows are *sql.Rows closed as sqlstore.Rows are.
+type closeRows struct{ *sql.Rows }
+
+func (r closeRows) Close() { r.Rows.Close() }

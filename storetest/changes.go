@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/openatp/openatp"
-	"github.com/openatp/openatp/internal/storeutil"
+	"github.com/openatp/openatp/internal/sqlstore"
 )
 
 // changes reads the feed since v, failing t on an error.
@@ -130,7 +130,7 @@ func testChanges(t *testing.T, su *suite) {
 		diff(t, "a write of another process", feed{Machines: machineIDs(9)}, feedOf(changes(t, s, a, v3)), equateEmpty)
 		v3 = contentVersion(t, s, a)
 	}
-	big := make([]openatp.Machine, storeutil.MaxLoggedChanges+1)
+	big := make([]openatp.Machine, sqlstore.MaxLoggedChanges+1)
 	for i := range big {
 		big[i] = openatp.Machine{ID: machineID(1000 + i), MachineTags: []string{}, IPAddresses: []openatp.IPAddress{}}
 	}
@@ -147,19 +147,19 @@ func testChanges(t *testing.T, su *suite) {
 		t.Errorf("Changes over a reset = %+v, want Rebuild", ch)
 	}
 
-	// Compaction: the feed keeps storeutil.FeedRetention versions; a
+	// Compaction: the feed keeps sqlstore.FeedRetention versions; a
 	// reader further behind is told to rebuild, one within it is not.
 	mustMachines(t, s, b, 8)
 	old := contentVersion(t, s, b)
 	var recent uint64
-	for i := range storeutil.FeedRetention + storeutil.CompactEvery {
+	for i := range sqlstore.FeedRetention + sqlstore.CompactEvery {
 		mustUpsert(t, s, b, openatp.Machine{ID: machineID(8), ComputerDNSName: openatp.Ptr(fmt.Sprintf("v%d", i))})
-		if i == storeutil.CompactEvery {
+		if i == sqlstore.CompactEvery {
 			recent = contentVersion(t, s, b)
 		}
 	}
 	if ch := changes(t, s, b, old); !ch.Rebuild {
-		t.Errorf("Changes from %d versions back = %+v, want Rebuild", storeutil.FeedRetention+storeutil.CompactEvery, feedOf(ch))
+		t.Errorf("Changes from %d versions back = %+v, want Rebuild", sqlstore.FeedRetention+sqlstore.CompactEvery, feedOf(ch))
 	}
 	ch = changes(t, s, b, recent)
 	diff(t, "within the retention", feed{Machines: machineIDs(8)}, feedOf(ch), equateEmpty)

@@ -1,8 +1,11 @@
-package storeutil
+package sqlstore
 
 import (
+	"context"
 	"slices"
 	"strings"
+
+	"github.com/openatp/openatp"
 )
 
 // The change feed (openatp.ChangeStore) is kept the same way by both SQL
@@ -147,4 +150,70 @@ func CompactBelow(v int64) int64 {
 		return 0
 	}
 	return v - FeedRetention
+}
+
+// Changes answers openatp.ChangeStore.Changes for the tenant of row tseq
+// in q, one read transaction of the engine, given the tenant's content
+// counter tenant and the counter of the previous schema legacy, as the
+// engine read them in q (see ContentVersion).
+func (r Reader) Changes(ctx context.Context, q Querier, tseq, legacy, tenant int64, since uint64, limit int) (openatp.Changes, error) {
+	ch := openatp.Changes{Version: ContentVersion(legacy, tenant)}
+	if ch.Version == since {
+		return ch, nil
+	}
+	raw, ok := FeedSince(since, legacy, tenant)
+	if !ok {
+		ch.Rebuild = true
+		return ch, nil
+	}
+	const msg = "cannot read the change feed"
+	counts, err := Get(ctx, q, msg, func() error { return openatp.Errorf(openatp.Internal, "no count of the change feed") },
+		func(s Scanner) (c [2]int64, err error) { return c, s.Scan(&c[0], &c[1]) },
+		`SELECT count(*), count(*) FILTER (WHERE machine_id = '' AND alert_id = '') FROM content_changes
+		WHERE tenant_seq = ? AND version > ?`, tseq, raw)
+	if err != nil {
+		return ch, err
+	}
+	if counts[1] > 0 || counts[0] > int64(limit) {
+		ch.Rebuild = true
+		return ch, nil
+	}
+	// The machines, alerts and relations named after raw: those that
+	// exist, and the ids of those that do not.
+	const (
+		machines = `SELECT machine_id FROM content_changes
+		WHERE tenant_seq = ?1 AND version > ?2 AND name_key = '' AND machine_id != ''`
+		alerts = `SELECT alert_id FROM content_changes WHERE tenant_seq = ?1 AND version > ?2 AND alert_id != ''`
+	)
+	appendTo := func(list *[]string) func(string) error {
+		return func(id string) error { *list = append(*list, id); return nil }
+	}
+	err = Each(ctx, q, msg, r.machines(), func(m openatp.Machine) error { ch.Machines = append(ch.Machines, m); return nil },
+		"SELECT "+MachineColumns+" FROM machines m WHERE m.tenant_seq = ?1 AND m.id IN ("+machines+") ORDER BY m.id", tseq, raw)
+	if err == nil {
+		err = Each(ctx, q, msg, ScanString, appendTo(&ch.Deleted), "SELECT DISTINCT machine_id FROM ("+machines+`) c
+		WHERE NOT EXISTS (SELECT 1 FROM machines m WHERE m.tenant_seq = ?1 AND m.id = c.machine_id)
+		ORDER BY machine_id`, tseq, raw)
+	}
+	if err == nil {
+		var row AlertRow
+		ch.Alerts, err = List(ctx, q, msg, func(s Scanner) (openatp.Alert, error) { return row.Scan(s, false, nil) },
+			"SELECT "+AlertColumns+" FROM alerts a WHERE a.tenant_seq = ?1 AND a.id IN ("+alerts+") ORDER BY a.id", tseq, raw)
+	}
+	if err == nil {
+		err = Each(ctx, q, msg, ScanString, appendTo(&ch.DeletedAlerts), "SELECT DISTINCT alert_id FROM ("+alerts+`) c
+		WHERE NOT EXISTS (SELECT 1 FROM alerts a WHERE a.tenant_seq = ?1 AND a.id = c.alert_id)
+		ORDER BY alert_id`, tseq, raw)
+	}
+	if err == nil {
+		err = Each(ctx, q, msg, func(s Scanner) (r openatp.RelationChange, err error) {
+			return r, s.Scan(&r.NameKey, &r.DomainKey, &r.MachineID, &r.Exists)
+		}, func(r openatp.RelationChange) error { ch.Relations = append(ch.Relations, r); return nil }, `SELECT DISTINCT c.name_key, c.domain_key, c.machine_id,
+		EXISTS (SELECT 1 FROM machines m JOIN user_machines um ON um.tenant_seq = m.tenant_seq
+			AND um.name_key = c.name_key AND um.domain_key = c.domain_key AND um.machine_seq = m.seq
+			WHERE m.tenant_seq = c.tenant_seq AND m.id = c.machine_id)
+		FROM content_changes c WHERE c.tenant_seq = ? AND c.version > ? AND c.name_key != ''
+		ORDER BY 1, 2, 3`, tseq, raw)
+	}
+	return ch, err
 }

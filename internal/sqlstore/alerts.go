@@ -1,4 +1,4 @@
-package storeutil
+package sqlstore
 
 import (
 	"encoding/json"
@@ -27,18 +27,27 @@ var AlertColumns = "a." + strings.Join(strings.Fields(AlertInsertColumns), " a."
 // after AlertColumns: enough to name it and find its device group.
 const AlertMachineColumns = "m.computer_dns_name, m.os_platform, m.machine_tags"
 
+// AlertSelect reads alerts a with their machines' columns m for the name
+// and device group (AlertColumns, AlertMachineColumns).
+var AlertSelect = "SELECT " + AlertColumns + ", " + AlertMachineColumns +
+	" FROM alerts a JOIN machines m ON m.tenant_seq = a.tenant_seq AND m.id = a.machine_id"
+
 // AlertUpdateSet is the SET clause of an upsert of alerts by (tenant_seq,
 // id): every column but the keys, from the row proposed (excluded).
-var AlertUpdateSet = func() string {
+var AlertUpdateSet = updateSet(AlertInsertColumns)
+
+// updateSet is the SET clause of an upsert by (tenant_seq, id) of the
+// columns cols: each but id set from the row proposed (excluded).
+func updateSet(cols string) string {
 	var sets []string
-	for _, c := range strings.Split(AlertInsertColumns, ",") {
+	for _, c := range strings.Split(cols, ",") {
 		c = strings.TrimSpace(c)
 		if c != "id" {
 			sets = append(sets, c+" = excluded."+c)
 		}
 	}
 	return strings.Join(sets, ", ")
-}()
+}
 
 // AlertArgs returns the values of AlertInsertColumns for a normalized
 // alert, of types both drivers take (nil pointers are NULL). An alert
@@ -160,76 +169,31 @@ func NextStamp(last int64, now time.Time) int64 {
 	return max(last+int64(openatp.TimePrecision), now.UTC().Round(openatp.TimePrecision).UnixNano())
 }
 
-// Absorbs reports whether an alert open on a machine takes in a new alert
-// of the same machine (openatp.AlertStore.CreateAlert): it is not
-// Resolved and has the same title, ignoring case.
-func Absorbs(open *openatp.Alert, title *string) bool {
-	if open.Status == "Resolved" {
-		return false
-	}
-	if open.Title == nil || title == nil {
-		return open.Title == nil && title == nil
-	}
-	return strings.EqualFold(*open.Title, *title)
-}
-
-// Absorb widens open's event times to a's, as CreateAlert does when open
-// absorbs a, and stamps it.
-func Absorb(open, a *openatp.Alert, stamp time.Time) {
-	if a.FirstEventTime != nil && (open.FirstEventTime == nil || a.FirstEventTime.Before(*open.FirstEventTime)) {
-		open.FirstEventTime = a.FirstEventTime
-	}
-	if a.LastEventTime != nil && (open.LastEventTime == nil || a.LastEventTime.After(*open.LastEventTime)) {
-		open.LastEventTime = a.LastEventTime
-	}
-	open.LastUpdateTime = &stamp
-}
-
 // AlertNotFound is the NotFound error of an alert id.
 func AlertNotFound(id string) error {
 	return openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "alert %s not found", Quote(id))
 }
 
-// ChangeAlert applies f to a copy of a (an alert as read) at stamp, as
-// openatp.AlertStore.UpdateAlerts does: it returns the result normalized
-// and stamped, ready to store. Invalid if f changed the id or the machine
-// or the result does not normalize; an error of f as it is.
-func ChangeAlert(a openatp.Alert, stamp time.Time, f func(*openatp.Alert, time.Time) error) (openatp.Alert, error) {
-	id, machine := a.ID, a.MachineID
-	if err := f(&a, stamp); err != nil {
-		return a, err
-	}
-	if a.ID != id || a.MachineID != machine {
-		return a, openatp.CodedErrorf(openatp.Invalid, "InvalidInput", "id, machineId: cannot be changed")
-	}
-	a.LastUpdateTime = &stamp
-	if err := a.Normalize(); err != nil {
-		return a, err
-	}
-	return a, nil
-}
-
-// WithMachine returns a with the machine-derived properties of m.
-func WithMachine(a openatp.Alert, m *openatp.Alert) openatp.Alert {
-	a.ComputerDNSName, a.RBACGroupID, a.RBACGroupName = m.ComputerDNSName, m.RBACGroupID, m.RBACGroupName
-	return a
-}
-
-// NewOrAbsorbed decides what CreateAlert stores for a new alert a, given
-// the alerts of its machine that are not Resolved: the first of them that
-// absorbs a (with new false), or a itself, stamped (and created at stamp
-// when it has no creation time).
-func NewOrAbsorbed(a openatp.Alert, open []openatp.Alert, stamp time.Time) (stored openatp.Alert, new bool) {
-	for i := range open {
-		if Absorbs(&open[i], a.Title) {
-			o := open[i]
-			Absorb(&o, &a, stamp)
-			return o, false
+// NormalizeAlerts returns normalized copies of a batch of alerts
+// (AlertStore.UpsertAlerts), the latest LastUpdateTime among them (Unix
+// ns; 0 for none) and whether one has none, which the alert clock then
+// stamps. Invalid, naming the index of the alert, if one does not
+// normalize or has a time out of range.
+func NormalizeAlerts(as []openatp.Alert) (norm []openatp.Alert, latest int64, stampless bool, err error) {
+	norm = make([]openatp.Alert, len(as))
+	for i := range as {
+		norm[i] = as[i]
+		a := &norm[i]
+		if err := a.Normalize(); err != nil {
+			return nil, 0, false, InvalidItem("alert", i, err)
+		}
+		if a.LastUpdateTime == nil {
+			stampless = true
+		} else if n, err := Nanos("lastUpdateTime", *a.LastUpdateTime); err != nil {
+			return nil, 0, false, InvalidItem("alert", i, err)
+		} else {
+			latest = max(latest, n)
 		}
 	}
-	a.LastUpdateTime = &stamp
-	if a.AlertCreationTime == nil {
-		a.AlertCreationTime = &stamp
-	}
-	return a, true
+	return norm, latest, stampless, nil
 }

@@ -1,4 +1,4 @@
-package storeutil
+package sqlstore
 
 import (
 	"encoding/json"
@@ -6,11 +6,6 @@ import (
 
 	"github.com/openatp/openatp"
 )
-
-// Scanner is a row of either engine: *sql.Row, *sql.Rows, pgx.Row,
-// pgx.Rows. The tables below have the same columns, of types both drivers
-// scan alike, in both engines, so one function reads each kind of row.
-type Scanner interface{ Scan(dest ...any) error }
 
 // FromNanos is the inverse of Nanos.
 func FromNanos(n int64) time.Time { return time.Unix(0, n).UTC() }
@@ -152,31 +147,4 @@ func ScanRelation(s Scanner) (openatp.UserMachine, error) {
 	}
 	r.FirstSeen, r.LastSeen, r.LogonTypes = FromNanos(first), FromNanos(last), LogonTypes(types)
 	return r, nil
-}
-
-// Rows is a result set of either engine: *sql.Rows or pgx.Rows.
-type Rows interface {
-	Scanner
-	Next() bool
-	Err() error
-}
-
-// Each reads every row of rows with scan and calls f with it, stopping at
-// the first error: f's is returned as it is, an error of reading rows
-// converted by fail (the engine's error conversion). The caller closes
-// rows.
-func Each[T any](rows Rows, scan func(Scanner) (T, error), f func(T) error, fail func(error) error) error {
-	for rows.Next() {
-		v, err := scan(rows)
-		if err != nil {
-			return fail(err)
-		}
-		if err := f(v); err != nil {
-			return err
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return fail(err)
-	}
-	return nil
 }
