@@ -19,7 +19,7 @@ import (
 // usable: New makes one.
 type Group struct {
 	ctx    context.Context
-	cancel context.CancelFunc
+	cancel context.CancelCauseFunc
 
 	mu      sync.Mutex
 	stopped bool          // Go starts nothing more
@@ -30,10 +30,10 @@ type Group struct {
 
 // New returns a group whose goroutines run with a context derived from
 // parent; it is canceled by Stop, by the first goroutine that returns an
-// error, or with parent.
+// error (context.Cause then returns that error), or with parent.
 func New(parent context.Context) *Group {
 	g := &Group{}
-	g.ctx, g.cancel = context.WithCancel(parent)
+	g.ctx, g.cancel = context.WithCancelCause(parent)
 	return g
 }
 
@@ -57,7 +57,7 @@ func (g *Group) Go(f func(ctx context.Context) error) bool {
 		g.mu.Lock()
 		if err != nil && g.err == nil {
 			g.err = err
-			g.cancel()
+			g.cancel(err)
 		}
 		if g.running--; g.running == 0 {
 			close(g.idle)
@@ -79,7 +79,7 @@ func (g *Group) Stop() {
 	g.mu.Lock()
 	g.stopped = true
 	g.mu.Unlock()
-	g.cancel()
+	g.cancel(nil)
 }
 
 // Wait waits until none of the group's goroutines runs, and returns the

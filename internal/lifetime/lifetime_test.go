@@ -64,6 +64,9 @@ func TestFirstErrorCancelsTheRest(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("a failing goroutine did not cancel the group's context")
 	}
+	if cause := context.Cause(g.Context()); cause != first {
+		t.Errorf("the context's cause is %v, want %v", cause, first)
+	}
 	if err := g.Wait(); err != first {
 		t.Errorf("Wait = %v, want %v", err, first)
 	}
