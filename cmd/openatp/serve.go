@@ -59,11 +59,7 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	defer stopProfile()
 
-	lim, err := newLimiters(o.policy, o.redisURL, logger)
-	if err != nil {
-		return err
-	}
-	defer lim.close()
+	// The store, with the admin key and (--demo) the demo tenant in it.
 	store, err := o.store.open(ctx)
 	if err != nil {
 		return err
@@ -73,18 +69,25 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	svc, err := auth.New(ctx, store, auth.Options{Hostnames: o.hostnames, Logger: logger, RefreshInterval: time.Second, PublicURL: o.publicURL,
-		LockoutThreshold: o.lockoutThreshold, LockoutDuration: o.lockoutDuration, Failures: o.failures})
-	if err != nil {
-		return err
-	}
-	defer svc.Close()
 	var creds demoCredentials
 	if o.demo {
 		if creds, err = ensureDemo(ctx, store); err != nil {
 			return err
 		}
 	}
+	// The rate limiters, the token service (it refreshes its keys in the
+	// background until Close), the read model and the API on them.
+	lim, err := newLimiters(o.policy, o.redisURL, logger)
+	if err != nil {
+		return err
+	}
+	defer lim.close()
+	svc, err := auth.New(ctx, store, auth.Options{Hostnames: o.hostnames, Logger: logger, RefreshInterval: time.Second, PublicURL: o.publicURL,
+		LockoutThreshold: o.lockoutThreshold, LockoutDuration: o.lockoutDuration, Failures: o.failures})
+	if err != nil {
+		return err
+	}
+	defer svc.Close()
 	model := readmodel.New(store, readmodel.Options{MemoryBudget: o.indexMemory, Logger: logger})
 	defer model.Close() // before the store closes: it stops the builds reading it
 	server, err := newAPI(ctx, o, store, model, svc, lim, logOut, logger)
@@ -92,6 +95,8 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 
+	// The listeners, and what they are: printed, and (--demo) written
+	// with the demo credentials.
 	conns := api.NewConnLimit(connectionLimit(o.maxConns), logger)
 	defer conns.Wait() // the refused connections' drains, at most a second each
 	ls, err := listen(env, o, server, conns, logger)
@@ -113,6 +118,7 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 			return err
 		}
 	}
+	// Serve until ctx ends or a listener fails; then shut down.
 	return serve(ctx, ls, conns, warm(store, model), o.shutdownTimeout, logger)
 }
 
@@ -216,25 +222,25 @@ func parseServeFlags(env *cliEnv, args []string) (*serveFlags, error) {
 // limiters are the rate limiters of the API: the one of every endpoint,
 // and those of the endpoints with limits of their own.
 type limiters struct {
-	all         api.Limiter
-	status      func(context.Context) error // nil unless counted in Redis
-	endpoints   map[string]api.Limiter
-	closeAll    func()
-	closeOthers func()
+	all            api.Limiter
+	status         func(context.Context) error // nil unless counted in Redis
+	endpoints      map[string]api.Limiter
+	closeMain      func() // closes all
+	closeEndpoints func() // closes endpoints
 }
 
-func (l *limiters) close() { l.closeOthers(); l.closeAll() }
+func (l *limiters) close() { l.closeEndpoints(); l.closeMain() }
 
 // newLimiters builds the rate limiters of policy, counting in Redis when
 // redisURL is set.
 func newLimiters(policy ratelimit.Policy, redisURL string, logger *slog.Logger) (*limiters, error) {
 	var l limiters
 	var err error
-	if l.all, l.status, l.closeAll, err = newLimiter(policy, redisURL, logger); err != nil {
+	if l.all, l.status, l.closeMain, err = newLimiter(policy, redisURL, logger); err != nil {
 		return nil, err
 	}
-	if l.endpoints, l.closeOthers, err = newEndpointLimiters(policy, redisURL, logger); err != nil {
-		l.closeAll()
+	if l.endpoints, l.closeEndpoints, err = newEndpointLimiters(policy, redisURL, logger); err != nil {
+		l.closeMain()
 		return nil, err
 	}
 	return &l, nil
