@@ -23,6 +23,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/internal/lifetime"
 )
 
 // Store is what the token service needs from the store: tenants and their
@@ -115,11 +116,7 @@ type Service struct {
 	refreshMu sync.Mutex // serializes loads; guards version
 	version   uint64     // the store's data version keys and trust were loaded at
 
-	ctx    context.Context // the service's lifetime: Close cancels it
-	stop   context.CancelFunc
-	wg     sync.WaitGroup // the goroutines the service started (spawn)
-	goMu   sync.Mutex     // orders spawn and Close
-	closed bool
+	bg *lifetime.Group // what the service runs in the background; Close stops it
 
 	parser   *jwt.Parser // immutable once built
 	cache    tokenCache
@@ -209,9 +206,9 @@ func New(ctx context.Context, store Store, opts Options) (*Service, error) {
 	if s.keys.Load().signer == nil {
 		return nil, errors.New("auth: store returned no signing key after adding one")
 	}
-	s.ctx, s.stop = context.WithCancel(context.Background())
+	s.bg = lifetime.New(context.Background())
 	if opts.RefreshInterval > 0 {
-		s.spawn(func() { s.refreshLoop(opts.RefreshInterval) })
+		s.bg.Go(func(ctx context.Context) error { s.refreshLoop(ctx, opts.RefreshInterval); return nil })
 	}
 	return s, nil
 }
@@ -220,24 +217,7 @@ func New(ctx context.Context, store Store, opts Options) (*Service, error) {
 // its keys and settings, the external issuers' key fetches) and waits for
 // it. The service still verifies and mints afterwards, from what it holds.
 func (s *Service) Close() error {
-	s.goMu.Lock()
-	s.closed = true
-	s.goMu.Unlock()
-	s.stop()
-	s.wg.Wait()
-	return nil
-}
-
-// spawn runs f in a goroutine Close waits for; after Close it runs
-// nothing and reports false.
-func (s *Service) spawn(f func()) bool {
-	s.goMu.Lock()
-	defer s.goMu.Unlock()
-	if s.closed {
-		return false
-	}
-	s.wg.Go(f)
-	return true
+	return s.bg.Close()
 }
 
 // Refresh reloads the signing keys, trusted issuers and settings if the
@@ -290,23 +270,23 @@ func (s *Service) reload(ctx context.Context, force bool) error {
 	return nil
 }
 
-// refreshLoop calls Refresh every interval until Close; a failure is
-// logged once until a refresh succeeds again.
-func (s *Service) refreshLoop(interval time.Duration) {
+// refreshLoop calls Refresh every interval until ctx (the service's, done
+// on Close) ends; a failure is logged once until a refresh succeeds again.
+func (s *Service) refreshLoop(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	failing := false
 	for {
 		select {
-		case <-s.ctx.Done():
+		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
-		ctx, cancel := context.WithTimeout(s.ctx, 10*time.Second)
-		err := s.Refresh(ctx)
+		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err := s.Refresh(rctx)
 		cancel()
 		switch {
-		case err != nil && !failing && s.ctx.Err() == nil:
+		case err != nil && !failing && ctx.Err() == nil:
 			s.log.Warn("auth: cannot refresh signing keys and settings; verifying with those held", "error", err)
 			failing = true
 		case err == nil && failing:

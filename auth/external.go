@@ -141,13 +141,13 @@ func (s *Service) set(jwksURL string) *jwksSet {
 		s.external.sets = map[string]*jwksSet{}
 	}
 	s.external.sets[jwksURL] = ks
-	s.spawn(func() {
+	s.bg.Go(func(ctx context.Context) error {
 		t := time.NewTicker(externalRefresh)
 		defer t.Stop()
 		for {
 			select {
-			case <-s.ctx.Done():
-				return
+			case <-ctx.Done():
+				return nil
 			case <-t.C:
 				s.fetch(ks, false)
 			}
@@ -174,8 +174,8 @@ func (s *Service) fetch(ks *jwksSet, unknownKid bool) <-chan struct{} {
 	}
 	done := make(chan struct{})
 	ks.fetching = done
-	started := s.spawn(func() {
-		ctx, cancel := context.WithTimeout(s.ctx, externalFetchTimeout)
+	started := s.bg.Go(func(ctx context.Context) error {
+		ctx, cancel := context.WithTimeout(ctx, externalFetchTimeout)
 		keys, err := fetchJWKS(ctx, ks.url)
 		cancel()
 		if err != nil {
@@ -187,6 +187,7 @@ func (s *Service) fetch(ks *jwksSet, unknownKid bool) <-chan struct{} {
 		ks.err, ks.fetching = err, nil
 		ks.mu.Unlock()
 		close(done)
+		return nil // logged and kept for the callers: not the service's failure
 	})
 	if !started { // closed: no more fetches
 		ks.err, ks.fetching = errors.New("auth: the service is closed"), nil

@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/internal/lifetime"
 )
 
 // Writer is the part of openatp.Store an import writes through.
@@ -154,22 +155,21 @@ func Load(ctx context.Context, store Writer, tenantID string, src Source, o Impo
 }
 
 func load(ctx context.Context, store Writer, tenantID string, src Source, name string, o ImportOptions) (sum Summary, err error) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	reading := lifetime.New(ctx)
+	ctx = reading.Context()
 	full := make(chan *chunk, 2)
 	free := make(chan *chunk, 4)
 	for range 3 {
 		free <- &chunk{}
 	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		produce(ctx, src, &o, full, free)
-	}()
+	reading.Go(func(ctx context.Context) error {
+		produce(ctx, src, &o, full, free) // an input error travels in a chunk
+		return nil
+	})
 	defer func() {
-		cancel()
+		reading.Stop()
 		if err == nil {
-			<-done // it has sent its last chunk: src is the caller's again
+			_ = reading.Wait() // it has sent its last chunk: src is the caller's again
 		}
 	}()
 	for {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"go.uber.org/goleak"
 
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/internal/pgtest"
@@ -14,7 +15,18 @@ import (
 	"github.com/openatp/openatp/storetest"
 )
 
-func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+// TestMain runs the tests, stops the shared PostgreSQL cluster, and fails
+// when a goroutine outlives them.
+func TestMain(m *testing.M) {
+	code := pgtest.Main(m)
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
 
 // openAt opens the database at url and closes it when t ends.
 func openAt(t testing.TB, url string) *postgres.DB {

@@ -9,6 +9,7 @@ import (
 	"slices"
 
 	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/internal/lifetime"
 	"github.com/openatp/openatp/wire"
 )
 
@@ -366,18 +367,15 @@ const (
 // rather than their sum. The indexing goroutine is started and waited for
 // here; an error on either side stops both.
 func pipeScan(ctx context.Context, store openatp.Store, tenantID string, index func(*scanBatch) error) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	g := lifetime.New(ctx) // an index error cancels its context: the scan's
+	defer g.Stop()
+	ctx = g.Context()
 	work := make(chan *scanBatch, batchesAhead)
 	free := make(chan *scanBatch, batchesAhead+2)
-	done := make(chan error, 1)
-	go func() {
-		var err error
+	g.Go(func(context.Context) error {
 		for b := range work {
-			if err == nil {
-				if err = index(b); err != nil {
-					cancel()
-				}
+			if err := index(b); err != nil {
+				return err // cancels ctx: send and the scan stop
 			}
 			clear(b.users) // the index copied their machine lists: let them go
 			b.machines, b.users = b.machines[:0], b.users[:0]
@@ -386,8 +384,8 @@ func pipeScan(ctx context.Context, store openatp.Store, tenantID string, index f
 			default:
 			}
 		}
-		done <- err
-	}()
+		return nil
+	})
 	b := &scanBatch{}
 	send := func() error {
 		select {
@@ -424,7 +422,7 @@ func pipeScan(ctx context.Context, store openatp.Store, tenantID string, index f
 		err = send()
 	}
 	close(work)
-	if ierr := <-done; ierr != nil {
+	if ierr := g.Wait(); ierr != nil {
 		return ierr // the scan's error, if any, is its cancellation
 	}
 	return err

@@ -20,7 +20,7 @@ func TestArenaLifetime(t *testing.T) {
 	store, tn, m := oneMachineTenant(t)
 	mustDo(t, store.AddLogons(ctx, tn.ID, []openatp.Logon{{MachineID: m.ID, AccountName: "u", AccountDomain: "d", Timestamp: time.Now()}}))
 
-	model := New(store, Options{})
+	model := newModel(t, store, Options{})
 	defer model.Close()
 	mustDo(t, model.Warm(ctx, tn.ID))
 	old, err := model.View(ctx, tn.ID)
@@ -103,7 +103,7 @@ func TestEvictionUnderBudget(t *testing.T) {
 		mustDo(t, store.UpsertMachines(ctx, tn.ID, ms))
 		tenants = append(tenants, tn)
 	}
-	model := New(store, Options{MemoryBudget: 1}) // room for one tenant at most
+	model := newModel(t, store, Options{MemoryBudget: 1}) // room for one tenant at most
 	defer model.Close()
 	view := func(tn openatp.Tenant) *View {
 		t.Helper()

@@ -33,6 +33,7 @@ import (
 	"time"
 
 	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/internal/lifetime"
 )
 
 // Options tune a Model.
@@ -59,11 +60,10 @@ type Model struct {
 	log   *slog.Logger
 	gate  versionGate
 
-	ctx    context.Context // of builds; canceled by Close
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	builds *lifetime.Group // Close stops them and waits
+	views  atomic.Int64    // made and not yet released by every holder
 
-	mu      sync.Mutex // guards closed and the tenants' creation
+	mu      sync.Mutex // guards closed
 	tenants sync.Map   // tenant id → *tenant; read on every request
 	closed  bool
 }
@@ -89,7 +89,7 @@ func New(store openatp.Store, opts Options) *Model {
 	}
 	m := &Model{store: store, opts: opts, log: opts.Logger}
 	m.gate.check = store.DataVersion
-	m.ctx, m.cancel = context.WithCancel(context.Background())
+	m.builds = lifetime.New(context.Background())
 	return m
 }
 
@@ -104,8 +104,7 @@ func (m *Model) Close() error {
 	}
 	m.closed = true
 	m.mu.Unlock()
-	m.cancel()
-	m.wg.Wait()
+	_ = m.builds.Close() // a build logs its failure and returns nil
 	for _, t := range m.all() {
 		t.syncMu.Lock()
 		if v := t.cur.Swap(nil); v != nil {
@@ -271,7 +270,7 @@ func (m *Model) sync(ctx context.Context, t *tenant, dv uint64) (*View, error) {
 	}
 	m.log.Debug("index synced", "tenant", t.id, "machines", len(ch.Machines), "deleted", len(ch.Deleted),
 		"relations", len(ch.Relations), "regroup", regroup, "read", read, "duration", time.Since(start))
-	v := newView(c, rbac, v0, group)
+	v := newView(c, rbac, v0, group, &m.views)
 	v.exact = true
 	v.tryRetain() // the caller's
 	t.publish(v)
@@ -297,42 +296,40 @@ func (m *Model) startBuild(t *tenant) {
 	if !t.building.CompareAndSwap(false, true) {
 		return
 	}
-	m.mu.Lock()
-	if m.closed {
-		m.mu.Unlock()
-		t.building.Store(false)
-		return
-	}
-	m.wg.Add(1)
-	m.mu.Unlock()
-	go func() {
-		defer m.wg.Done()
+	started := m.builds.Go(func(ctx context.Context) error {
 		defer t.building.Store(false)
-		m.build(t)
-	}()
+		m.build(ctx, t)
+		return nil
+	})
+	if !started { // closed
+		t.building.Store(false)
+	}
 }
 
 // build reads the tenant from a Snapshot and publishes it. The view it
 // publishes is marked as exact for no data version: the next read applies
-// the changes since the build's content version first.
-func (m *Model) build(t *tenant) {
+// the changes since the build's content version first. ctx is the
+// model's: Close cancels it.
+func (m *Model) build(ctx context.Context, t *tenant) {
 	start := time.Now()
-	c, err := buildContent(m.ctx, m.store, t.id)
+	c, err := buildContent(ctx, m.store, t.id)
 	var rbac *RBAC
 	if err == nil {
-		rbac, err = LoadRBAC(m.ctx, m.store, t.id)
+		rbac, err = LoadRBAC(ctx, m.store, t.id)
 		if err != nil {
 			c.arena.release()
 		}
 	}
 	if err != nil {
-		if !errors.Is(err, context.Canceled) && m.ctx.Err() == nil {
+		if !errors.Is(err, context.Canceled) && ctx.Err() == nil {
 			m.log.Warn("index build failed; answering from the store", "tenant", t.id, "error", err)
 		}
 		return
 	}
-	v := newView(c, rbac, 0, assignGroups(c, rbac, nil, nil)) // not exact until a read syncs it
-	c.arena.release()                                         // the builder's reference: the view holds its own
+	// Not exact until a read syncs it; the view holds its own reference to
+	// the arena, and the builder drops its.
+	v := newView(c, rbac, 0, assignGroups(c, rbac, nil, nil), &m.views)
+	c.arena.release()
 	t.syncMu.Lock()
 	t.publish(v)
 	t.syncMu.Unlock()
@@ -381,6 +378,12 @@ func (m *Model) evict(keep *tenant) {
 		m.log.Info("index evicted", "tenant", u.t.id, "bytes", u.mem)
 	}
 }
+
+// LiveViews returns the number of views the model made that are not yet
+// released by every holder: the tenants' current views until Close, and
+// those readers hold. Once the model is closed and every reader released
+// its views, it is 0; tests check that none is left held.
+func (m *Model) LiveViews() int64 { return m.views.Load() }
 
 // Disabled reports whether the model answers nothing (Options.Disabled).
 func (m *Model) Disabled() bool { return m.opts.Disabled }

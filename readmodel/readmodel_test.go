@@ -131,7 +131,7 @@ func TestRandomizedAgainstStore(t *testing.T) {
 	tn, err := openatp.NewTenant("contoso", time.Now())
 	must(t, err)
 	must(t, store.CreateTenant(ctx, tn))
-	model := readmodel.New(store, readmodel.Options{MaxDelta: 2_000})
+	model := readmodel.NewChecked(t, store, readmodel.Options{MaxDelta: 2_000})
 	defer model.Close()
 	w := &world{rng: rand.New(rand.NewPCG(1, 2)), machines: 200, users: 40}
 

@@ -17,7 +17,7 @@ func TestRefreshBringsTheViewUpToDate(t *testing.T) {
 	other, _ := openatp.NewTenant("fabrikam", time.Now())
 	mustDo(t, store.CreateTenant(ctx, other))
 
-	model := New(store, Options{})
+	model := newModel(t, store, Options{})
 	defer model.Close()
 	mustDo(t, model.Warm(ctx, tn.ID))
 	mustDo(t, store.AddLogons(ctx, tn.ID, []openatp.Logon{{MachineID: m.ID, AccountName: "u", AccountDomain: "d", Timestamp: time.Now()}}))

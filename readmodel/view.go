@@ -15,7 +15,8 @@ import (
 // JSON is copied into the caller's buffer.
 type View struct {
 	refs        refcount.Count
-	dataVersion uint64 // the store's DataVersion it is exact for, if exact
+	live        *atomic.Int64 // the model's count of views not released
+	dataVersion uint64        // the store's DataVersion it is exact for, if exact
 	exact       bool
 	c           *content
 	rbac        *RBAC
@@ -26,9 +27,9 @@ type View struct {
 }
 
 // newView makes a view holding one reference, for its creator, and a
-// reference to the arena.
-func newView(c *content, rbac *RBAC, dataVersion uint64, group pages[uint16]) *View {
-	v := &View{c: c, rbac: rbac, dataVersion: dataVersion, group: group}
+// reference to the arena. live counts it until its last release.
+func newView(c *content, rbac *RBAC, dataVersion uint64, group pages[uint16], live *atomic.Int64) *View {
+	v := &View{c: c, rbac: rbac, dataVersion: dataVersion, group: group, live: live}
 	v.groupIDs = append(v.groupIDs, openatp.DefaultGroupID)
 	v.frags = append(v.frags, wire.AppendGroup(nil, openatp.DefaultGroupID, openatp.DefaultGroupName))
 	v.alertFrags = append(v.alertFrags, alertGroupFrag(openatp.DefaultGroupID, openatp.DefaultGroupName))
@@ -39,6 +40,7 @@ func newView(c *content, rbac *RBAC, dataVersion uint64, group pages[uint16]) *V
 	}
 	v.refs.Init()
 	c.arena.retain()
+	live.Add(1)
 	return v
 }
 
@@ -93,6 +95,7 @@ func (v *View) tryRetain() bool { return v.refs.TryRetain() }
 func (v *View) Release() {
 	if v.refs.Release() {
 		v.c.arena.release()
+		v.live.Add(-1)
 	}
 }
 

@@ -29,6 +29,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/openatp/openatp/internal/lifetime"
 	"github.com/openatp/openatp/ratelimit"
 )
 
@@ -93,8 +94,7 @@ type Counter struct {
 	lastLog time.Time // the last logged error
 	logged  bool      // whether an error was logged during this outage
 
-	stop chan struct{}
-	done chan struct{}
+	bg *lifetime.Group // the watch; Close stops it
 }
 
 // block is a wait Redis gave a key: until when (Unix ns, on the counter's
@@ -164,7 +164,7 @@ func NewClient(client goredis.UniversalClient, opts Options) *Counter {
 	_, _ = rand.Read(id[:])
 	c := &Counter{client: client, opts: opts, replica: hex.EncodeToString(id[:]) + ":",
 		probeKey: opts.Prefix + "probe:" + hex.EncodeToString(id[:]),
-		blocked:  make(map[string]block), stop: make(chan struct{}), done: make(chan struct{})}
+		blocked:  make(map[string]block), bg: lifetime.New(context.Background())}
 	for _, w := range opts.Policy {
 		c.windowArgs = append(c.windowArgs, w.Limit, w.Every.Microseconds())
 	}
@@ -172,7 +172,7 @@ func NewClient(client goredis.UniversalClient, opts Options) *Counter {
 	if err := c.probe(); err != nil {
 		c.fail(err)
 	}
-	go c.watch()
+	c.bg.Go(func(ctx context.Context) error { c.watch(ctx); return nil })
 	return c
 }
 
@@ -314,14 +314,13 @@ func (c *Counter) fail(err error) {
 
 // watch probes Redis while the counter is degraded and resumes shared
 // counting when the probe succeeds.
-func (c *Counter) watch() {
-	defer close(c.done)
+func (c *Counter) watch(ctx context.Context) {
 	t := time.NewTicker(c.opts.PingEvery)
 	defer t.Stop()
 	lastSweep := time.Now()
 	for {
 		select {
-		case <-c.stop:
+		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
@@ -370,12 +369,9 @@ func (c *Counter) Status(context.Context) error {
 
 // Close stops the background pings and closes the Redis client.
 func (c *Counter) Close() error {
-	select {
-	case <-c.stop:
+	if c.bg.Context().Err() != nil { // closed already: only Close stops the group
 		return nil
-	default:
 	}
-	close(c.stop)
-	<-c.done
+	_ = c.bg.Close() // the watch returns no error
 	return c.client.Close()
 }

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/sqlite"
 )
@@ -160,6 +162,12 @@ func TestMain(m *testing.M) {
 	if loaded.db != nil {
 		loaded.db.Close()
 		os.RemoveAll(loaded.dir)
+	}
+	if code == 0 { // and no goroutine outlives the tests
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			code = 1
+		}
 	}
 	os.Exit(code)
 }

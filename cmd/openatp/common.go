@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"runtime/pprof"
@@ -25,6 +26,17 @@ type cliEnv struct {
 	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
+	// listenHook, if set, opens serve's listeners instead of net.Listen
+	// (tests give them faults).
+	listenHook func(network, address string) (net.Listener, error)
+}
+
+// listen opens a listener of serve.
+func (e *cliEnv) listen(network, address string) (net.Listener, error) {
+	if e.listenHook != nil {
+		return e.listenHook(network, address)
+	}
+	return net.Listen(network, address)
 }
 
 func versionString() string { return openatp.Version }

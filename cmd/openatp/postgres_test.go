@@ -15,12 +15,25 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/internal/pgtest"
 	"github.com/openatp/openatp/internal/redistest"
 )
 
-func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+// TestMain runs the tests, stops the shared PostgreSQL cluster, and fails
+// when a goroutine outlives them.
+func TestMain(m *testing.M) {
+	code := pgtest.Main(m)
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
 
 // replica is one `openatp serve` run in-process.
 type replica struct {

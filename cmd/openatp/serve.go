@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -21,10 +22,12 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/api"
 	"github.com/openatp/openatp/auth"
 	"github.com/openatp/openatp/fault"
 	"github.com/openatp/openatp/internal/accesslog"
+	"github.com/openatp/openatp/internal/lifetime"
 	"github.com/openatp/openatp/internal/logbuf"
 	"github.com/openatp/openatp/internal/tlsca"
 	"github.com/openatp/openatp/journal"
@@ -33,103 +36,31 @@ import (
 	"github.com/openatp/openatp/redis"
 )
 
-// runServe runs the server until ctx is cancelled (SIGINT/SIGTERM), then
-// shuts down gracefully: in-flight requests finish.
+// runServe runs the server until ctx is cancelled (SIGINT/SIGTERM) or a
+// listener fails, then shuts down gracefully: the listeners stop
+// accepting, in-flight requests finish, and the read model, the token
+// service and the store close, in that order (the deferred calls below).
 func runServe(ctx context.Context, env *cliEnv, args []string) error {
-	var sf storeFlags
-	fs := newFlagSet(env, "serve")
-	sf.register(fs)
-	addr := fs.String("addr", "127.0.0.1:8080", "HTTP listen address")
-	tlsAddr := fs.String("tls-addr", "127.0.0.1:8443", "HTTPS listen address (empty disables HTTPS)")
-	unknownUser := fs.String("unknown-user", "404", "answer for an unknown user: 404 (documented) or empty (200 with an empty collection, the live service since 2021)")
-	demoFlag := fs.Bool("demo", false, "create and seed the demo tenant if absent, and print how to call it")
-	var hostnames multiFlag
-	fs.Var(&hostnames, "hostname", "extra host name for the TLS certificate and token issuers (repeatable)")
-	asMicrosoft := fs.Bool("as-microsoft", false, "answer as login.microsoftonline.com and the MDE API hosts: their names in the certificate and as token issuers, HTTPS on 127.0.0.1:443 unless --tls-addr is given (docs/clients.md)")
-	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
-	logFormat := fs.String("log-format", "text", "log format: text or json")
-	accessLog := fs.Bool("access-log", true, "log one line per request")
-	indexMemory := fs.String("index-memory", "3GiB", "memory budget of the in-memory read model (e.g. 512MiB, 4GiB); the least recently read tenants beyond it are evicted and rebuilt on demand")
-	cpuProfile := fs.String("cpu-profile", "", "write a Go CPU profile of the whole run to this file (diagnostics)")
-	rateLimit := fs.String("rate-limit", "service", "rate limits per tenant, app and endpoint: service (100/min,1500/hour; alerts/batchUpdate 10/min,500/hour; alerts/CreateAlertByReference 15/min), off, or custom such as 20/min,300/hour (for every endpoint)")
-	redisURL := fs.String("redis", "", "redis://host:port shared by replicas for rate-limit counts (empty: count in this process)")
-	lockoutThreshold := fs.Int("lockout-threshold", auth.DefaultLockoutThreshold, "failed password sign-ins of one user after which it is locked (AADSTS50053), as Entra's smart lockout; 0 turns lockout off")
-	lockoutDuration := fs.Duration("lockout-duration", auth.DefaultLockoutDuration, "first lockout period (doubling with each further lockout, up to an hour)")
-	bodyTimeout := fs.Duration("body-timeout", api.DefaultBodyTimeout, "time a client has to send a request body once its headers are in (admin loads: this plus 1 s per 256 KiB they may hold); a slower client is cut off")
-	maxConns := fs.Int("max-connections", 0, "connections open at once on the HTTP and HTTPS listeners together; beyond, new ones are refused (503); 0: 10,000, or fewer when the open-file limit is lower")
-	shutdownTimeout := fs.Duration("shutdown-timeout", 30*time.Second, "time in-flight requests get to finish on SIGINT/SIGTERM; connections still open then are cut, and serve exits with an error saying how many")
-	adminAddr := fs.String("admin-addr", "", "serve the admin API and /metrics on this address of their own (plain HTTP; e.g. 127.0.0.1:9090), and not on --addr and --tls-addr")
-	publicAdmin := fs.Bool("public-admin", false, "serve the admin API and /metrics on --addr and --tls-addr even when they are not loopback addresses")
-	publicURL := fs.String("public-url", "", "the base URL clients reach this server at (e.g. https://atp.example.com): token issuers, discovery documents and @odata.context use it instead of the request's Host header")
-	failureBudget := fs.String("auth-failure-budget", defaultFailureBudget, "failed sign-ins and admin-key attempts allowed per client address, as LIMIT/WINDOW,...; beyond, the address is refused (429) until the budget has room; off turns it off")
-	journalSize := fs.Int("journal-size", journal.DefaultSize, "requests kept per tenant in the request journal (about 400 bytes each); 0 turns it off")
-	var faults jsonFlag
-	fs.Var(&faults, "fault", `a fault rule to start with, as JSON ({"kind":"error","status":503,...}, as POST /_openatp/faults takes; repeatable)`)
-	if err := parseFlags(env, fs, args); err != nil {
-		return err
-	}
-	var err error
-	var policy ratelimit.Policy
-	if *asMicrosoft {
-		hostnames = append(hostnames, MicrosoftHosts...)
-		if !flagSet(fs, "tls-addr") {
-			*tlsAddr = "127.0.0.1:443"
-		}
-	}
-	if *journalSize < 0 {
-		return fmt.Errorf("--journal-size must be 0 (off) or more, not %d", *journalSize)
-	}
-	if *publicURL != "" {
-		if *publicURL, err = api.ParsePublicURL(*publicURL); err != nil {
-			return fmt.Errorf("--public-url: %w", err)
-		}
-		u, _ := url.Parse(*publicURL)
-		hostnames = append(hostnames, u.Hostname())
-	}
-	if *unknownUser != "404" && *unknownUser != "empty" {
-		return fmt.Errorf("--unknown-user must be 404 or empty, not %q", *unknownUser)
-	}
-	policy, err = ratelimit.ParsePolicy(*rateLimit)
+	o, err := parseServeFlags(env, args)
 	if err != nil {
-		return fmt.Errorf("--rate-limit: %w", err)
-	}
-	failurePolicy, err := ratelimit.ParsePolicy(*failureBudget)
-	if err != nil || strings.EqualFold(strings.TrimSpace(*failureBudget), "service") {
-		return fmt.Errorf("--auth-failure-budget: want LIMIT/WINDOW,... such as %s, or off", defaultFailureBudget)
-	}
-	failures := ratelimit.NewFailures(failurePolicy, nil)
-	if *lockoutThreshold < 0 || *lockoutDuration <= 0 {
-		return fmt.Errorf("--lockout-threshold must be 0 (off) or more, --lockout-duration positive")
-	}
-	threshold := *lockoutThreshold
-	if threshold == 0 {
-		threshold = -1 // auth: a negative threshold is off
+		return err
 	}
 	// Log lines (one per request with the access log) are written out in
 	// batches, at the latest every 100 ms, and all of them at shutdown.
 	logOut := logbuf.New(env.stderr, 64<<10, 100*time.Millisecond)
 	defer logOut.Close()
-	logger, err := newLogger(logOut, *logLevel, *logFormat)
+	logger, err := newLogger(logOut, o.logLevel, o.logFormat)
 	if err != nil {
 		return err
 	}
-	stopProfile, err := startCPUProfile(*cpuProfile)
+	stopProfile, err := startCPUProfile(o.cpuProfile)
 	if err != nil {
 		return err
 	}
 	defer stopProfile()
-	limiter, limiterStatus, closeLimiter, err := newLimiter(policy, *redisURL, logger)
-	if err != nil {
-		return err
-	}
-	defer closeLimiter()
-	endpointLimiters, closeEndpointLimiters, err := newEndpointLimiters(policy, *redisURL, logger)
-	if err != nil {
-		return err
-	}
-	defer closeEndpointLimiters()
 
-	store, err := sf.open(ctx)
+	// The store, with the admin key and (--demo) the demo tenant in it.
+	store, err := o.store.open(ctx)
 	if err != nil {
 		return err
 	}
@@ -138,50 +69,212 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	svc, err := auth.New(ctx, store, auth.Options{Hostnames: hostnames, Logger: logger, RefreshInterval: time.Second, PublicURL: *publicURL,
-		LockoutThreshold: threshold, LockoutDuration: *lockoutDuration, Failures: failures})
-	if err != nil {
-		return err
-	}
-	defer svc.Close()
 	var creds demoCredentials
-	if *demoFlag {
+	if o.demo {
 		if creds, err = ensureDemo(ctx, store); err != nil {
 			return err
 		}
 	}
-
-	budget, err := parseSize(*indexMemory)
+	// The rate limiters, the token service (it refreshes its keys in the
+	// background until Close), the read model and the API on them.
+	lim, err := newLimiters(o.policy, o.redisURL, logger)
 	if err != nil {
-		return fmt.Errorf("--index-memory: %w", err)
+		return err
 	}
-	model := readmodel.New(store, readmodel.Options{MemoryBudget: budget, Logger: logger})
+	defer lim.close()
+	svc, err := auth.New(ctx, store, auth.Options{Hostnames: o.hostnames, Logger: logger, RefreshInterval: time.Second, PublicURL: o.publicURL,
+		LockoutThreshold: o.lockoutThreshold, LockoutDuration: o.lockoutDuration, Failures: o.failures})
+	if err != nil {
+		return err
+	}
+	defer svc.Close()
+	model := readmodel.New(store, readmodel.Options{MemoryBudget: o.indexMemory, Logger: logger})
 	defer model.Close() // before the store closes: it stops the builds reading it
+	server, err := newAPI(ctx, o, store, model, svc, lim, logOut, logger)
+	if err != nil {
+		return err
+	}
+
+	// The listeners, and what they are: printed, and (--demo) written
+	// with the demo credentials.
+	conns := api.NewConnLimit(connectionLimit(o.maxConns), logger)
+	defer conns.Wait() // the refused connections' drains, at most a second each
+	ls, err := listen(env, o, server, conns, logger)
+	if err != nil {
+		return err
+	}
+	printListeners(env, o, ls, logger)
+	if o.demo {
+		creds.BaseURL, creds.TLSBaseURL, creds.CAFile, creds.AdminKey = ls.baseURL, ls.tlsBaseURL, ls.caFile, adminKey
+		if len(ls.adminWhere) > 0 {
+			creds.AdminURL = ls.adminWhere[0]
+		}
+		err := writeDemoFile(o.store.data, creds)
+		if err == nil {
+			err = printDemoHowTo(ctx, env, svc, store, creds, o.store.data)
+		}
+		if err != nil {
+			ls.close()
+			return err
+		}
+	}
+	// Serve until ctx ends or a listener fails; then shut down.
+	return serve(ctx, ls, conns, warm(store, model), o.shutdownTimeout, logger)
+}
+
+// serveFlags are the flags of serve, checked, with the values they give.
+type serveFlags struct {
+	store                    storeFlags
+	addr, tlsAddr, adminAddr string
+	publicAdmin, asMicrosoft bool
+	hostnames                multiFlag
+	publicURL                string // checked: scheme://host[:port]
+	unknownUser              string // "404" or "empty"
+	demo                     bool
+	logLevel, logFormat      string
+	accessLog                bool
+	indexMemory              int64 // bytes
+	cpuProfile               string
+	policy                   ratelimit.Policy
+	redisURL                 string
+	failures                 *ratelimit.Failures
+	lockoutThreshold         int // negative: off
+	lockoutDuration          time.Duration
+	bodyTimeout              time.Duration
+	maxConns                 int
+	shutdownTimeout          time.Duration
+	journalSize              int
+	faults                   jsonFlag
+}
+
+// parseServeFlags parses and checks serve's flags.
+func parseServeFlags(env *cliEnv, args []string) (*serveFlags, error) {
+	var o serveFlags
+	fs := newFlagSet(env, "serve")
+	o.store.register(fs)
+	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "HTTP listen address")
+	fs.StringVar(&o.tlsAddr, "tls-addr", "127.0.0.1:8443", "HTTPS listen address (empty disables HTTPS)")
+	fs.StringVar(&o.unknownUser, "unknown-user", "404", "answer for an unknown user: 404 (documented) or empty (200 with an empty collection, the live service since 2021)")
+	fs.BoolVar(&o.demo, "demo", false, "create and seed the demo tenant if absent, and print how to call it")
+	fs.Var(&o.hostnames, "hostname", "extra host name for the TLS certificate and token issuers (repeatable)")
+	fs.BoolVar(&o.asMicrosoft, "as-microsoft", false, "answer as login.microsoftonline.com and the MDE API hosts: their names in the certificate and as token issuers, HTTPS on 127.0.0.1:443 unless --tls-addr is given (docs/clients.md)")
+	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
+	fs.BoolVar(&o.accessLog, "access-log", true, "log one line per request")
+	indexMemory := fs.String("index-memory", "3GiB", "memory budget of the in-memory read model (e.g. 512MiB, 4GiB); the least recently read tenants beyond it are evicted and rebuilt on demand")
+	fs.StringVar(&o.cpuProfile, "cpu-profile", "", "write a Go CPU profile of the whole run to this file (diagnostics)")
+	rateLimit := fs.String("rate-limit", "service", "rate limits per tenant, app and endpoint: service (100/min,1500/hour; alerts/batchUpdate 10/min,500/hour; alerts/CreateAlertByReference 15/min), off, or custom such as 20/min,300/hour (for every endpoint)")
+	fs.StringVar(&o.redisURL, "redis", "", "redis://host:port shared by replicas for rate-limit counts (empty: count in this process)")
+	fs.IntVar(&o.lockoutThreshold, "lockout-threshold", auth.DefaultLockoutThreshold, "failed password sign-ins of one user after which it is locked (AADSTS50053), as Entra's smart lockout; 0 turns lockout off")
+	fs.DurationVar(&o.lockoutDuration, "lockout-duration", auth.DefaultLockoutDuration, "first lockout period (doubling with each further lockout, up to an hour)")
+	fs.DurationVar(&o.bodyTimeout, "body-timeout", api.DefaultBodyTimeout, "time a client has to send a request body once its headers are in (admin loads: this plus 1 s per 256 KiB they may hold); a slower client is cut off")
+	fs.IntVar(&o.maxConns, "max-connections", 0, "connections open at once on the HTTP and HTTPS listeners together; beyond, new ones are refused (503); 0: 10,000, or fewer when the open-file limit is lower")
+	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 30*time.Second, "time in-flight requests get to finish on SIGINT/SIGTERM; connections still open then are cut, and serve exits with an error saying how many")
+	fs.StringVar(&o.adminAddr, "admin-addr", "", "serve the admin API and /metrics on this address of their own (plain HTTP; e.g. 127.0.0.1:9090), and not on --addr and --tls-addr")
+	fs.BoolVar(&o.publicAdmin, "public-admin", false, "serve the admin API and /metrics on --addr and --tls-addr even when they are not loopback addresses")
+	fs.StringVar(&o.publicURL, "public-url", "", "the base URL clients reach this server at (e.g. https://atp.example.com): token issuers, discovery documents and @odata.context use it instead of the request's Host header")
+	failureBudget := fs.String("auth-failure-budget", defaultFailureBudget, "failed sign-ins and admin-key attempts allowed per client address, as LIMIT/WINDOW,...; beyond, the address is refused (429) until the budget has room; off turns it off")
+	fs.IntVar(&o.journalSize, "journal-size", journal.DefaultSize, "requests kept per tenant in the request journal (about 400 bytes each); 0 turns it off")
+	fs.Var(&o.faults, "fault", `a fault rule to start with, as JSON ({"kind":"error","status":503,...}, as POST /_openatp/faults takes; repeatable)`)
+	if err := parseFlags(env, fs, args); err != nil {
+		return nil, err
+	}
+	var err error
+	if o.asMicrosoft {
+		o.hostnames = append(o.hostnames, MicrosoftHosts...)
+		if !flagSet(fs, "tls-addr") {
+			o.tlsAddr = "127.0.0.1:443"
+		}
+	}
+	if o.journalSize < 0 {
+		return nil, fmt.Errorf("--journal-size must be 0 (off) or more, not %d", o.journalSize)
+	}
+	if o.publicURL != "" {
+		if o.publicURL, err = api.ParsePublicURL(o.publicURL); err != nil {
+			return nil, fmt.Errorf("--public-url: %w", err)
+		}
+		u, _ := url.Parse(o.publicURL)
+		o.hostnames = append(o.hostnames, u.Hostname())
+	}
+	if o.unknownUser != "404" && o.unknownUser != "empty" {
+		return nil, fmt.Errorf("--unknown-user must be 404 or empty, not %q", o.unknownUser)
+	}
+	if o.policy, err = ratelimit.ParsePolicy(*rateLimit); err != nil {
+		return nil, fmt.Errorf("--rate-limit: %w", err)
+	}
+	failurePolicy, err := ratelimit.ParsePolicy(*failureBudget)
+	if err != nil || strings.EqualFold(strings.TrimSpace(*failureBudget), "service") {
+		return nil, fmt.Errorf("--auth-failure-budget: want LIMIT/WINDOW,... such as %s, or off", defaultFailureBudget)
+	}
+	o.failures = ratelimit.NewFailures(failurePolicy, nil)
+	if o.lockoutThreshold < 0 || o.lockoutDuration <= 0 {
+		return nil, fmt.Errorf("--lockout-threshold must be 0 (off) or more, --lockout-duration positive")
+	}
+	if o.lockoutThreshold == 0 {
+		o.lockoutThreshold = -1 // auth: a negative threshold is off
+	}
+	if o.indexMemory, err = parseSize(*indexMemory); err != nil {
+		return nil, fmt.Errorf("--index-memory: %w", err)
+	}
+	return &o, nil
+}
+
+// limiters are the rate limiters of the API: the one of every endpoint,
+// and those of the endpoints with limits of their own.
+type limiters struct {
+	all            api.Limiter
+	status         func(context.Context) error // nil unless counted in Redis
+	endpoints      map[string]api.Limiter
+	closeMain      func() // closes all
+	closeEndpoints func() // closes endpoints
+}
+
+func (l *limiters) close() { l.closeEndpoints(); l.closeMain() }
+
+// newLimiters builds the rate limiters of policy, counting in Redis when
+// redisURL is set.
+func newLimiters(policy ratelimit.Policy, redisURL string, logger *slog.Logger) (*limiters, error) {
+	var l limiters
+	var err error
+	if l.all, l.status, l.closeMain, err = newLimiter(policy, redisURL, logger); err != nil {
+		return nil, err
+	}
+	if l.endpoints, l.closeEndpoints, err = newEndpointLimiters(policy, redisURL, logger); err != nil {
+		l.closeMain()
+		return nil, err
+	}
+	return &l, nil
+}
+
+// newAPI builds the API server (the MDE API, the admin API, the token
+// issuer beside them) with the fault rules of --fault.
+func newAPI(ctx context.Context, o *serveFlags, store openatp.Store, model *readmodel.Model, svc *auth.Service,
+	lim *limiters, logOut io.Writer, logger *slog.Logger) (*api.Server, error) {
 	server := api.NewServer(api.Config{
 		Model:            model,
 		Store:            store,
 		Verifier:         svc,
 		Settings:         svc,
-		AuthFailures:     failures,
+		AuthFailures:     o.failures,
 		Logger:           logger,
-		Limiter:          limiter,
-		EndpointLimiters: endpointLimiters,
-		LimiterStatus:    limiterStatus,
-		UnknownUserEmpty: *unknownUser == "empty",
-		NoAccessLog:      !*accessLog,
-		AccessLog:        accessText(logOut, logger, *logFormat),
-		BodyTimeout:      *bodyTimeout,
-		PublicURL:        *publicURL,
-		JournalSize:      cmp.Or(*journalSize, -1), // 0 is off here, the default there
+		Limiter:          lim.all,
+		EndpointLimiters: lim.endpoints,
+		LimiterStatus:    lim.status,
+		UnknownUserEmpty: o.unknownUser == "empty",
+		NoAccessLog:      !o.accessLog,
+		AccessLog:        accessText(logOut, logger, o.logFormat),
+		BodyTimeout:      o.bodyTimeout,
+		PublicURL:        o.publicURL,
+		JournalSize:      cmp.Or(o.journalSize, -1), // 0 is off here, the default there
 	})
-	for _, js := range faults {
+	for _, js := range o.faults {
 		var rule fault.Rule
 		err := json.Unmarshal([]byte(js), &rule)
 		if err == nil {
 			rule, err = server.AddFault(ctx, rule)
 		}
 		if err != nil {
-			return fmt.Errorf("--fault %s: %w", js, err)
+			return nil, fmt.Errorf("--fault %s: %w", js, err)
 		}
 		logger.Info("fault rule added", "rule", rule.String())
 	}
@@ -190,10 +283,61 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	for _, p := range auth.Patterns {
 		server.Handle(p, identity)
 	}
-	// The admin surface (admin API, /metrics) is served on a listener of
-	// its own with --admin-addr; else on the public listeners that are
-	// loopback, or on all with --public-admin.
-	adminOn := func(ln net.Listener) bool { return *publicAdmin || (*adminAddr == "" && isLoopbackListener(ln)) }
+	return server, nil
+}
+
+// listener is one listening socket and the server that serves it.
+type listener struct {
+	name  string // the flag that gave its address
+	ln    net.Listener
+	srv   *http.Server
+	serve func() error // srv.Serve or ServeTLS on ln (wrapped)
+}
+
+// listeners are those of --addr, --tls-addr and --admin-addr.
+type listeners struct {
+	all                 []*listener
+	baseURL, tlsBaseURL string
+	caFile              string   // of the HTTPS listener's certificate
+	adminWhere          []string // URLs of the admin API
+}
+
+// close closes the sockets of listeners that were not served.
+func (ls *listeners) close() {
+	for _, l := range ls.all {
+		_ = l.ln.Close()
+	}
+}
+
+// listen opens the listeners. The admin surface (admin API, /metrics) is
+// served on a listener of its own with --admin-addr; else on the public
+// listeners that are loopback, or on all with --public-admin.
+func listen(env *cliEnv, o *serveFlags, server *api.Server, conns *api.ConnLimit, logger *slog.Logger) (_ *listeners, err error) {
+	ls := &listeners{}
+	defer func() {
+		if err != nil {
+			ls.close()
+		}
+	}()
+	adminOn := func(ln net.Listener) bool { return o.publicAdmin || (o.adminAddr == "" && isLoopbackListener(ln)) }
+	add := func(name string, ln net.Listener, h http.Handler, tlsConfig *tls.Config) {
+		srv := newHTTPServer(h, logger)
+		l := &listener{name: name, ln: ln, srv: srv}
+		switch {
+		case name == "--admin-addr":
+			l.serve = func() error { return srv.Serve(api.WrapListener(ln, logger)) }
+		case tlsConfig != nil:
+			// The server does TLS itself (ServeTLS): it offers h2 and
+			// http/1.1 by ALPN and gives handlers r.TLS. The TCP listener
+			// is wrapped to answer plain HTTP sent to this port with the
+			// MDE body.
+			srv.TLSConfig = tlsConfig
+			l.serve = func() error { return srv.ServeTLS(conns.Listener(api.WrapListener(ln, logger), true), "", "") }
+		default:
+			l.serve = func() error { return srv.Serve(conns.Listener(api.WrapListener(ln, logger), false)) }
+		}
+		ls.all = append(ls.all, l)
+	}
 	handlerFor := func(ln net.Listener) http.Handler {
 		if adminOn(ln) {
 			return server.Handler()
@@ -201,117 +345,111 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 		return server.PublicHandler()
 	}
 
-	conns := api.NewConnLimit(connectionLimit(*maxConns), logger)
-	defer conns.Wait() // the refused connections' drains, at most a second each
-	ln, err := net.Listen("tcp", *addr)
+	ln, err := env.listen("tcp", o.addr)
 	if err != nil {
-		return fmt.Errorf("--addr: %w", err)
+		return nil, fmt.Errorf("--addr: %w", err)
 	}
-	adminWhere := []string{}
+	add("--addr", ln, handlerFor(ln), nil)
+	ls.baseURL = "http://" + ln.Addr().String()
 	if adminOn(ln) {
-		adminWhere = append(adminWhere, "http://"+ln.Addr().String())
+		ls.adminWhere = append(ls.adminWhere, ls.baseURL)
 	}
-	servers := []*http.Server{newHTTPServer(handlerFor(ln), logger)}
-	serve := []func() error{func() error { return servers[0].Serve(conns.Listener(api.WrapListener(ln, logger), false)) }}
-	baseURL := "http://" + ln.Addr().String()
-	tlsBaseURL, caFile := "", ""
-	if *tlsAddr != "" {
-		bundle, err := tlsca.Load(filepath.Join(sf.data, "tls"), hostnames)
+	if o.tlsAddr != "" {
+		bundle, err := tlsca.Load(filepath.Join(o.store.data, "tls"), o.hostnames)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		caFile, _ = filepath.Abs(bundle.CAFile)
-		tln, err := net.Listen("tcp", *tlsAddr)
+		ls.caFile, _ = filepath.Abs(bundle.CAFile)
+		tln, err := env.listen("tcp", o.tlsAddr)
 		if err != nil {
-			if *asMicrosoft && errors.Is(err, syscall.EACCES) {
-				return fmt.Errorf("--tls-addr: %w (ports below 1024 need the capability cap_net_bind_service: sudo setcap cap_net_bind_service=+ep %s, see docs/clients.md)", err, executable())
+			if o.asMicrosoft && errors.Is(err, syscall.EACCES) {
+				return nil, fmt.Errorf("--tls-addr: %w (ports below 1024 need the capability cap_net_bind_service: sudo setcap cap_net_bind_service=+ep %s, see docs/clients.md)", err, executable())
 			}
-			return fmt.Errorf("--tls-addr: %w", err)
+			return nil, fmt.Errorf("--tls-addr: %w", err)
 		}
-		// The server does TLS itself (ServeTLS): it offers h2 and
-		// http/1.1 by ALPN and gives handlers r.TLS. The TCP listener is
-		// wrapped to answer plain HTTP sent to this port with the MDE body.
-		srv := newHTTPServer(handlerFor(tln), logger)
-		srv.TLSConfig = bundle.TLSConfig.Clone()
-		servers = append(servers, srv)
-		serve = append(serve, func() error { return srv.ServeTLS(conns.Listener(api.WrapListener(tln, logger), true), "", "") })
-		tlsBaseURL = "https://" + tln.Addr().String()
+		add("--tls-addr", tln, handlerFor(tln), bundle.TLSConfig.Clone())
+		ls.tlsBaseURL = "https://" + tln.Addr().String()
 		if adminOn(tln) {
-			adminWhere = append(adminWhere, tlsBaseURL)
+			ls.adminWhere = append(ls.adminWhere, ls.tlsBaseURL)
 		}
 	}
-	if *adminAddr != "" {
-		aln, err := net.Listen("tcp", *adminAddr)
+	if o.adminAddr != "" {
+		aln, err := env.listen("tcp", o.adminAddr)
 		if err != nil {
-			return fmt.Errorf("--admin-addr: %w", err)
+			return nil, fmt.Errorf("--admin-addr: %w", err)
 		}
-		asrv := newHTTPServer(server.AdminHandler(), logger)
-		servers = append(servers, asrv)
-		serve = append(serve, func() error { return asrv.Serve(api.WrapListener(aln, logger)) })
-		adminWhere = append([]string{"http://" + aln.Addr().String()}, adminWhere...)
+		add("--admin-addr", aln, server.AdminHandler(), nil)
+		ls.adminWhere = append([]string{"http://" + aln.Addr().String()}, ls.adminWhere...)
 	}
+	return ls, nil
+}
 
-	fmt.Fprintf(env.stdout, "openatp %s\n  HTTP   %s\n", versionString(), baseURL)
-	if tlsBaseURL != "" {
-		fmt.Fprintf(env.stdout, "  HTTPS  %s   (CA certificate: %s)\n", tlsBaseURL, caFile)
+// printListeners prints where the server answers.
+func printListeners(env *cliEnv, o *serveFlags, ls *listeners, logger *slog.Logger) {
+	fmt.Fprintf(env.stdout, "openatp %s\n  HTTP   %s\n", versionString(), ls.baseURL)
+	if ls.tlsBaseURL != "" {
+		fmt.Fprintf(env.stdout, "  HTTPS  %s   (CA certificate: %s)\n", ls.tlsBaseURL, ls.caFile)
 	}
-	if *asMicrosoft && tlsBaseURL != "" {
+	if o.asMicrosoft && ls.tlsBaseURL != "" {
 		fmt.Fprintf(env.stdout, "  as     https://login.microsoftonline.com, https://api.security.microsoft.com and the other MDE API hosts\n"+
 			"         once the hosts file sends those names here and the CA is trusted (docs/clients.md)\n")
 	}
-	if len(adminWhere) > 0 {
-		fmt.Fprintf(env.stdout, "  admin  %s   (admin API and /metrics)\n", strings.Join(adminWhere, ", "))
+	if len(ls.adminWhere) > 0 {
+		fmt.Fprintf(env.stdout, "  admin  %s   (admin API and /metrics)\n", strings.Join(ls.adminWhere, ", "))
 	} else {
 		fmt.Fprintf(env.stdout, "  admin  not served: the listeners are not loopback (give --admin-addr, or --public-admin)\n")
 		logger.Warn("the admin API and /metrics are not served: the listeners are not loopback; give --admin-addr or --public-admin")
 	}
-	fmt.Fprintf(env.stdout, "  data   %s\n", sf.data)
-	if *demoFlag {
-		creds.BaseURL, creds.TLSBaseURL, creds.CAFile, creds.AdminKey = baseURL, tlsBaseURL, caFile, adminKey
-		if len(adminWhere) > 0 {
-			creds.AdminURL = adminWhere[0]
-		}
-		if err := writeDemoFile(sf.data, creds); err != nil {
-			return err
-		}
-		if err := printDemoHowTo(ctx, env, svc, store, creds, sf.data); err != nil {
-			return err
-		}
-	}
-	// Build every tenant's in-memory index now rather than on its first
-	// request (answers come from the store until then). Shutdown cancels
-	// ctx and waits for it.
-	var warm sync.WaitGroup
-	wctx, stopWarm := context.WithCancel(ctx)
-	defer func() { stopWarm(); warm.Wait() }()
-	warm.Go(func() {
-		ctx := wctx
+	fmt.Fprintf(env.stdout, "  data   %s\n", o.store.data)
+}
+
+// warm returns what builds every tenant's in-memory index now rather
+// than on its first request (answers come from the store until then),
+// until ctx ends.
+func warm(store openatp.TenantStore, model *readmodel.Model) func(ctx context.Context) {
+	return func(ctx context.Context) {
 		ts, err := store.Tenants(ctx)
 		if err != nil {
 			return
 		}
 		for _, t := range ts {
-			if err := server.Warm(ctx, t.ID); err != nil {
+			if err := model.Warm(ctx, t.ID); err != nil {
 				return
 			}
 		}
-	})
+	}
+}
 
-	errc := make(chan error, len(serve))
-	for _, f := range serve {
-		go func() {
-			if err := f(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				errc <- err
+// serve serves every listener, and warms the read model, until ctx ends
+// (SIGINT, SIGTERM) or a listener fails; then it shuts every server down
+// (shutdown: they stop accepting and their requests finish) and waits for
+// all of them. It returns the first listener's failure, else the
+// shutdown's error.
+func serve(ctx context.Context, ls *listeners, conns *api.ConnLimit, warm func(context.Context), timeout time.Duration, logger *slog.Logger) error {
+	g := lifetime.New(ctx)
+	for _, l := range ls.all {
+		g.Go(func(context.Context) error {
+			if err := l.serve(); !errors.Is(err, http.ErrServerClosed) {
+				return fmt.Errorf("%s: %w", l.name, err)
 			}
-		}()
+			return nil // shut down
+		})
 	}
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
+	g.Go(func(ctx context.Context) error { warm(ctx); return nil })
+	<-g.Context().Done()
+	if ctx.Err() == nil {
+		logger.Error("a listener failed: shutting down", "error", context.Cause(g.Context()))
 	}
-	logger.Info("shutting down: finishing in-flight requests", "open_connections", conns.Open(), "timeout", shutdownTimeout.String())
-	return shutdown(servers, conns, *shutdownTimeout, logger)
+	logger.Info("shutting down: finishing in-flight requests", "open_connections", conns.Open(), "timeout", timeout.String())
+	servers := make([]*http.Server, len(ls.all))
+	for i, l := range ls.all {
+		servers[i] = l.srv
+	}
+	err := shutdown(servers, conns, timeout, logger)
+	if gerr := g.Close(); gerr != nil {
+		return gerr
+	}
+	return err
 }
 
 // shutdown stops the servers gracefully: no new connections, in-flight
@@ -320,7 +458,7 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 func shutdown(servers []*http.Server, conns *api.ConnLimit, timeout time.Duration, logger *slog.Logger) error {
 	sctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	var wg sync.WaitGroup
+	var wg sync.WaitGroup // joined here
 	var timedOut atomic.Bool
 	for _, s := range servers {
 		wg.Go(func() {

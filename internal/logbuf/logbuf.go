@@ -5,37 +5,38 @@
 package logbuf
 
 import (
+	"context"
 	"io"
 	"sync"
 	"time"
+
+	"github.com/openatp/openatp/internal/lifetime"
 )
 
 // Writer is a buffered io.Writer for log lines, safe for concurrent use.
 // Its flushing goroutine is started by New and stopped by Close.
 type Writer struct {
-	out  io.Writer
-	max  int
-	mu   sync.Mutex
-	buf  []byte
-	stop chan struct{}
-	done chan struct{}
+	out io.Writer
+	max int
+	mu  sync.Mutex
+	buf []byte
+	bg  *lifetime.Group // the flushing goroutine
 }
 
 // New returns a Writer on out that holds up to size bytes and writes them
 // at least every interval.
 func New(out io.Writer, size int, interval time.Duration) *Writer {
-	w := &Writer{out: out, max: size, buf: make([]byte, 0, size), stop: make(chan struct{}), done: make(chan struct{})}
-	go w.run(interval)
+	w := &Writer{out: out, max: size, buf: make([]byte, 0, size), bg: lifetime.New(context.Background())}
+	w.bg.Go(func(ctx context.Context) error { w.run(ctx, interval); return nil })
 	return w
 }
 
-func (w *Writer) run(interval time.Duration) {
-	defer close(w.done)
+func (w *Writer) run(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
-		case <-w.stop:
+		case <-ctx.Done():
 			return
 		case <-t.C:
 			w.Flush()
@@ -81,8 +82,7 @@ func (w *Writer) flushLocked() error {
 // left. The Writer may still be written to after Close; it then writes
 // through at once.
 func (w *Writer) Close() error {
-	close(w.stop)
-	<-w.done
+	_ = w.bg.Close() // the flushing goroutine returns no error
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	err := w.flushLocked()

@@ -1,0 +1,11 @@
+package logbuf
+
+import (
+	"testing"
+
+	"go.uber.org/goleak"
+)
+
+// TestMain fails the package's tests when a goroutine outlives them: a
+// Writer's flushing goroutine stops with its Close.
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
