@@ -73,15 +73,16 @@ openatp: CORE
 # Leaves that need nothing of openatp's.
 openatp/odata: CORE
 openatp/internal/refcount: CORE
+openatp/internal/lifetime: CORE
 openatp/internal/route: CORE
 openatp/internal/accesslog: CORE
-openatp/internal/logbuf: CORE
+openatp/internal/logbuf: CORE openatp/internal/lifetime
 openatp/ratelimit: CORE net
 
 # Over the domain: the wire schema, import formats, the test double's
 # records, what the SQL stores share, the demo data.
 openatp/wire: CORE openatp openatp/odata
-openatp/ingest: CORE path/filepath openatp openatp/wire
+openatp/ingest: CORE path/filepath openatp openatp/wire openatp/internal/lifetime
 openatp/fault: CORE openatp openatp/internal/route
 openatp/journal: CORE openatp/internal/route
 openatp/internal/sqlstore: CORE io/fs openatp
@@ -93,16 +94,17 @@ openatp/sqlite: SYSTEM SQL unsafe modernc.org/sqlite
 openatp/postgres: SYSTEM net github.com/jackc/pgx/v5
 	openatp openatp/internal/sqlstore
 openatp/redis: SYSTEM github.com/redis/go-redis/v9 openatp/ratelimit
+	openatp/internal/lifetime
 
 # The token issuer and verifier.
 openatp/auth: HTTP github.com/golang-jwt/jwt/v5 github.com/MicahParks/jwkset
-	golang.org/x/crypto openatp openatp/ratelimit
+	golang.org/x/crypto openatp openatp/ratelimit openatp/internal/lifetime
 openatp/internal/manage: CORE openatp openatp/auth
 openatp/internal/tlsca: NET
 
 # The read model: memory, no HTTP, no store engine.
 openatp/readmodel: SYSTEM unsafe openatp openatp/odata openatp/wire
-	openatp/internal/refcount
+	openatp/internal/refcount openatp/internal/lifetime
 
 # The HTTP API: no store engine, no driver, not the token service (auth's
 # routes and verifier are composed with it in cmd/openatp; internal/manage
@@ -133,6 +135,7 @@ openatp/internal/redistest: TESTING net
 
 # The commands on top.
 openatp/cmd/openatp: HTTP openatp openatp/api openatp/auth openatp/fault
+	openatp/internal/lifetime
 	openatp/ingest openatp/journal openatp/postgres openatp/ratelimit
 	openatp/readmodel openatp/redis openatp/sqlite openatp/wire
 	openatp/internal/accesslog openatp/internal/demo openatp/internal/logbuf
@@ -149,6 +152,7 @@ openatp/examples/connector: HTTP
 TESTS: TESTING HTTP unsafe net/http/httptest go/parser go/token
 	github.com/google/go-cmp github.com/golang-jwt/jwt/v5
 	github.com/jackc/pgx/v5 github.com/redis/go-redis/v9
+	go.uber.org/goleak
 	github.com/Azure/azure-sdk-for-go/sdk/azcore
 	github.com/Azure/azure-sdk-for-go/sdk/azidentity
 `
