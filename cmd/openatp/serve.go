@@ -525,7 +525,7 @@ The alert poll of a SIEM connector (then ask for lastUpdateTime ge the greatest 
   curl -s -H "Authorization: Bearer $TOKEN" %[1]s/api/alerts/da637472900382838869_1364969609
   curl -s -H "Authorization: Bearer $TOKEN" -X PATCH -H 'Content-Type: application/json' -d '{"status":"Resolved","classification":"TruePositive","determination":"Malware","comment":"Done"}' %[1]s/api/alerts/da637472900382838869_1364969609
   openatp seed --data %[4]s --tenant %[5]s --alerts 20 --live    # new and updated alerts for the poll to pick up
-`, c.BaseURL, c.FindByIP, demoPollFrom.Format(time.RFC3339), dataDir, c.TenantName)
+`, c.BaseURL, c.FindByIP, demoPollFrom(t.Created).Format(time.RFC3339), dataDir, c.TenantName)
 	if len(c.Users) > 0 {
 		fmt.Fprintf(env.stdout, "\nDelegated users (grant_type=password with client_id %s):\n", c.ClientID)
 		for _, u := range c.Users {
