@@ -34,12 +34,13 @@ func runSeed(ctx context.Context, env *cliEnv, args []string) error {
 	every := fs.Duration("every", time.Second, "with --live: the pause between two new alerts")
 	seed := fs.Int64("seed", 1, "random seed: the same seed and --end give the same tenant")
 	batch := fs.Int("batch-size", 250000, "records per transaction")
-	out := fs.String("out", "", "write machines.jsonl, logons.jsonl and alerts.jsonl (the records `openatp import` reads) into this directory instead of the store")
-	var end time.Time
-	fs.TextVar(&end, "end", time.Time{}, "the data set's end, an RFC 3339 `time`: the machines were last seen, the users logged on and the alerts updated before it (default: now)")
+	out := fs.String("out", "", "write machines.jsonl, logons.jsonl and alerts.jsonl (the records openatp import reads) into this directory instead of the store")
+	var endFlag timeFlag
+	fs.Var(&endFlag, "end", "the data set's end, an RFC 3339 `time`: the machines were last seen, the users logged on and the alerts updated before it (default: now)")
 	if err := parseFlags(env, fs, args); err != nil {
 		return err
 	}
+	end := endFlag.t
 	if end.IsZero() {
 		end = time.Now()
 	}
@@ -313,3 +314,22 @@ func (s *genSource) Machine() openatp.Machine { return s.cur.m }
 func (s *genSource) Logon() openatp.Logon     { return s.cur.l }
 func (s *genSource) Alert() openatp.Alert     { return s.cur.a }
 func (s *genSource) Line() int64              { return s.machines + s.logons + s.alerts }
+
+// timeFlag is a flag of an RFC 3339 time; the zero time when not given.
+type timeFlag struct{ t time.Time }
+
+func (f *timeFlag) String() string {
+	if f == nil || f.t.IsZero() {
+		return ""
+	}
+	return f.t.Format(time.RFC3339Nano)
+}
+
+func (f *timeFlag) Set(s string) error {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return fmt.Errorf("%q is not an RFC 3339 time such as 2026-01-01T00:00:00Z", s)
+	}
+	f.t = t
+	return nil
+}
