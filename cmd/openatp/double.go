@@ -162,7 +162,7 @@ func runFaultAdd(ctx context.Context, env *cliEnv, c *adminClient, fs *flag.Flag
 	for _, f := range []struct{ name, usage string }{
 		{"id", "the rule's id (default: fault-N)"},
 		{"kind", "latency, error, reset or truncate"},
-		{"route", `the requests' method and path pattern, e.g. "GET /api/users/{id}/machines" (default: every /api/ request)`},
+		{"route", `the requests' method and path pattern, e.g. "GET /api/users/{id}/machines" or "POST /{tenant}/oauth2/v2.0/token" (default: every /api/ request)`},
 		{"tenant", "only the requests of this tenant (id or name)"},
 		{"app", "only the requests of this application (client id)"},
 		{"user", "only the requests of this signed-in user (delegated tokens)"},
@@ -181,7 +181,8 @@ func runFaultAdd(ctx context.Context, env *cliEnv, c *adminClient, fs *flag.Flag
 	fs.Int("retry-after", 0, "error: Retry-After in seconds (default 1 for 429 and 503; -1 for none)")
 	fs.Int64("truncate-after", 0, "truncate: body bytes sent before the cut")
 	fs.Int64("max-hits", 0, "the rule stops applying after this many hits (default: never)")
-	num := map[string]bool{"probability": true, "seed": true, "status": true, "retry-after": true, "truncate-after": true, "max-hits": true}
+	fs.Int("aadsts", 0, "error on a sign-in endpoint: the AADSTS code (default: Entra's for the status)")
+	num := map[string]bool{"probability": true, "seed": true, "status": true, "retry-after": true, "truncate-after": true, "max-hits": true, "aadsts": true}
 	if err := parseFlags(env, fs, args); err != nil {
 		return err
 	}

@@ -174,6 +174,12 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 		PublicURL:        *publicURL,
 		JournalSize:      cmp.Or(*journalSize, -1), // 0 is off here, the default there
 	})
+	// The token issuer answers beside the API, on every host and port
+	// (mounted before the fault rules, which may name its routes).
+	identity := auth.NewHandler(svc, logger)
+	for _, p := range auth.Patterns {
+		server.Handle(p, identity)
+	}
 	for _, js := range faults {
 		var rule fault.Rule
 		err := json.Unmarshal([]byte(js), &rule)
@@ -184,11 +190,6 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 			return fmt.Errorf("--fault %s: %w", js, err)
 		}
 		logger.Info("fault rule added", "rule", rule.String())
-	}
-	// The token issuer answers beside the API, on every host and port.
-	identity := auth.NewHandler(svc, logger)
-	for _, p := range auth.Patterns {
-		server.Handle(p, identity)
 	}
 	// The admin surface (admin API, /metrics) is served on a listener of
 	// its own with --admin-addr; else on the public listeners that are
