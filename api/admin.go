@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -251,20 +250,6 @@ func handleCreateApp(store openatp.Store) http.Handler {
 	})
 }
 
-// bodyFormat is the ingest format of a request's Content-Type: NDJSON
-// (application/x-ndjson, application/jsonl, ...), CSV (text/csv), else JSON
-// (an array, an OData envelope or a single record).
-func bodyFormat(r *http.Request) ingest.Format {
-	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	switch mt {
-	case "application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines", "application/jsonlines", "application/json-lines":
-		return ingest.JSONL
-	case "text/csv", "application/csv":
-		return ingest.CSV
-	}
-	return ingest.JSON
-}
-
 // handleAdminIngest loads a body of machines or logon events as one batch:
 // the body is read whole, within bodyTimeout (before an ingest slot and
 // the store's write lock are taken, so that a slow client holds neither),
@@ -290,7 +275,7 @@ func handleAdminIngest(store openatp.Store, kind ingest.Kind, slots chan struct{
 			writeError(w, r, r.Context().Err())
 			return
 		}
-		opts := ingest.Options{Format: bodyFormat(r), Kind: kind}
+		opts := ingest.BodyOptions(r.Header.Get("Content-Type"), body, kind)
 		if _, err := ingest.Validate(ingest.NewReader(bytes.NewReader(body), opts)); err != nil {
 			writeIngestError(w, r, err)
 			return

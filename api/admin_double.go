@@ -159,7 +159,7 @@ func prepareRule(ctx context.Context, store openatp.Store, rule *fault.Rule) err
 	if err != nil {
 		return err
 	}
-	rule.Tenant = t.ID
+	rule.Tenant, rule.TenantName = t.ID, t.Name
 	return nil
 }
 

@@ -373,7 +373,7 @@ func BenchmarkJournal(b *testing.B) {
 		return s.Handler()
 	}
 	off, on := handler(-1), handler(0)
-	rule := handler(-1, `{"route":"GET /api/users/{id}/machines","app":"00000000-0000-0000-0000-000000000000","kind":"error","status":503}`)
+	rule := handler(-1, `{"route":"GET /api/users/{id}/machines","user":"nobody@nomatch.example","kind":"error","status":503}`)
 	serve := func(h http.Handler, d *discard, r *http.Request) time.Duration {
 		clear(d.h)
 		t0 := time.Now()

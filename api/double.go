@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -28,6 +29,10 @@ type testDouble struct {
 
 func (d *testDouble) wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasPrefix(r.URL.Path, "/api/") && d.faults.Beyond() {
+			d.signIn(w, r, next)
+			return
+		}
 		if !strings.HasPrefix(r.URL.Path, "/api/") || d.journal == nil && d.faults.Empty() {
 			next.ServeHTTP(w, r)
 			return
@@ -71,6 +76,26 @@ func (d *testDouble) wrap(next http.Handler) http.Handler {
 	})
 }
 
+// signIn applies the fault rules to a request outside /api/, when a rule
+// names a route there (a sign-in endpoint): such a request names its
+// tenant (id or name) in its path and carries no token. It is not
+// journaled.
+func (d *testDouble) signIn(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	path := r.URL.EscapedPath()
+	ref, _, _ := strings.Cut(strings.TrimPrefix(path, "/"), "/")
+	if u, err := url.PathUnescape(ref); err == nil {
+		ref = u
+	}
+	dec, ok := d.faults.Decide(fault.Request{Method: r.Method, Path: path, TenantRef: ref,
+		RouteOf: func() string { _, p := d.mux.Handler(r); return p }})
+	if !ok {
+		next.ServeHTTP(w, r)
+		return
+	}
+	d.metrics.faultApplied(dec.Rule)
+	d.apply(w, r, next, dec)
+}
+
 // apply does what a fault rule decided: wait, then answer an error, reset
 // the connection, or let the handler answer (cut short for truncate). The
 // answer itself carries no mark of the fault.
@@ -82,6 +107,10 @@ func (d *testDouble) apply(w http.ResponseWriter, r *http.Request, next http.Han
 	switch rule.Kind {
 	case fault.Error:
 		_, r.Pattern = d.mux.Handler(r) // the route the answer stands for, for metrics and the journal
+		if !strings.HasPrefix(r.URL.Path, "/api/") {
+			writeSignInFault(w, rule)
+			return
+		}
 		writeFaultError(w, r, rule)
 	case fault.Reset:
 		_, r.Pattern = d.mux.Handler(r)
@@ -151,6 +180,19 @@ func writeFaultError(w http.ResponseWriter, r *http.Request, rule *fault.Rule) {
 		}
 	}
 	writeError(w, r, &openatp.Error{Kind: kind, Code: code, Message: msg, Err: faultCause(rule.ID)})
+}
+
+// writeSignInFault answers a sign-in request with the error a rule names,
+// as Entra ID writes its errors (fault.SignInError).
+func writeSignInFault(w http.ResponseWriter, rule *fault.Rule) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Cache-Control", "no-store, no-cache")
+	if rule.RetryAfter >= 0 {
+		h.Set("Retry-After", strconv.Itoa(rule.RetryAfter))
+	}
+	w.WriteHeader(rule.Status)
+	_, _ = w.Write(fault.SignInError(rule, time.Now(), openatp.NewGUID()))
 }
 
 // faultCause is the cause logged for an injected 500 or 503.

@@ -10,8 +10,25 @@ import (
 	"github.com/openatp/openatp"
 )
 
+// routeAdder is where routes are added: a ServeMux, or a servedRoutes
+// that also records their patterns.
+type routeAdder interface {
+	Handle(pattern string, h http.Handler)
+}
+
+// servedRoutes records the patterns of the routes it adds to its mux.
+type servedRoutes struct {
+	*http.ServeMux
+	patterns []string
+}
+
+func (s *servedRoutes) Handle(pattern string, h http.Handler) {
+	s.ServeMux.Handle(pattern, h)
+	s.patterns = append(s.patterns, pattern)
+}
+
 // addRoutes lists the routes of the public API.
-func addRoutes(mux *http.ServeMux, cfg Config) {
+func addRoutes(mux routeAdder, cfg Config) {
 	authn := &authenticator{v: cfg.Verifier}
 	userMachines := handleUserMachines(cfg.Store, cfg.Model, authn, cfg.Limiter, cfg.UnknownUserEmpty)
 	mux.Handle("GET /api/users/{id}/machines", userMachines)

@@ -119,7 +119,10 @@ func NewServer(cfg Config) *Server {
 	// Each mux holds every route it serves, so that a request is routed
 	// once (a mux of muxes routed every request twice: 1 % of a server's
 	// CPU at rest).
-	addRoutes(s.public, cfg)
+	served := &servedRoutes{ServeMux: s.public}
+	addRoutes(served, cfg)
+	cfg.double.faults.Serve(served.patterns...) // fault rules apply to these, and to the sign-in routes (Handle)
+	cfg.double.faults.CheckApps(cfg.Store)
 	addCommonRoutes(s.public, cfg)
 	addAdminSurface(s.adminMux, cfg)
 	addCommonRoutes(s.adminMux, cfg)
@@ -141,10 +144,12 @@ func (s *Server) AddFault(ctx context.Context, r fault.Rule) (fault.Rule, error)
 // Handle routes pattern to h beside the API's own routes, behind the same
 // request ids, access log, metrics and panic recovery (the program mounts
 // the token issuer's routes so). Call it before serving; a pattern that
-// conflicts with a route of the API panics, as with http.ServeMux.
+// conflicts with a route of the API panics, as with http.ServeMux. Fault
+// rules may name pattern.
 func (s *Server) Handle(pattern string, h http.Handler) {
 	s.public.Handle(pattern, h)
 	s.mux.Handle(pattern, h)
+	s.double.faults.Serve(pattern)
 }
 
 // Handler returns the server's handler: the API, the routes mounted with

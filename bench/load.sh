@@ -80,7 +80,7 @@ case "$JOURNAL$FAULT_RULE" in
   on) AB="journal off vs on"; EXTRA0=(--journal-size 0) ;;
   off) AB="control: journal off on both"; EXTRA0=(--journal-size 0); EXTRA1=(--journal-size 0) ;;
   nomatch) AB="no fault rule vs one matching nothing"; EXTRA0=(--journal-size 0)
-    EXTRA1=(--journal-size 0 --fault '{"id":"nomatch","route":"GET /api/users/{id}/machines","app":"00000000-0000-0000-0000-000000000000","kind":"error","status":503}') ;;
+    EXTRA1=(--journal-size 0 --fault '{"id":"nomatch","route":"GET /api/users/{id}/machines","user":"nobody@nomatch.example","kind":"error","status":503}') ;;
   *) echo "JOURNAL must be on or off, or FAULT_RULE nomatch (not both)" >&2; exit 1 ;;
 esac
 [ -z "$AB" ] || REPLICAS=2

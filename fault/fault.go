@@ -41,8 +41,11 @@ type Rule struct {
 	// What it matches; an empty condition matches everything.
 	Route  route.Pattern // method and path ("GET /api/machines/{id}")
 	Tenant string        // tenant id
-	App    string        // client id (appid/azp of the token), ignoring case
-	User   string        // signed-in user of a delegated token (upn), ignoring case
+	// TenantName is the tenant's name, set by whoever resolves Tenant: a
+	// sign-in request names its tenant by id or name.
+	TenantName string
+	App        string // client id (appid/azp of the token), ignoring case
+	User       string // signed-in user of a delegated token (upn), ignoring case
 
 	Probability float64 // of applying to a matching request, 0 to 1
 	Seed        uint64  // of the rule's generator
@@ -54,6 +57,7 @@ type Rule struct {
 	Code          string        // Error: the MDE error code ("" for the status's usual one)
 	Message       string        // Error: the message ("" for the status's usual one)
 	RetryAfter    int           // Error: seconds for Retry-After; -1 for none (the default for other than 429 and 503)
+	AADSTS        int           // Error on a sign-in endpoint: the AADSTS code (0 for the status's usual one)
 	TruncateAfter int64         // Truncate: body bytes sent before the cut
 
 	MaxHits int64     // expires after applying this many times (0: never)
@@ -79,8 +83,11 @@ type Request struct {
 	// such a rule matches the path; nil: not known.
 	RouteOf func() string
 	Tenant  string // "" when the caller is not known
-	App     string
-	User    string
+	// TenantRef is the tenant a sign-in request names in its path (an id
+	// or a name), when Tenant is not known.
+	TenantRef string
+	App       string
+	User      string
 }
 
 // Decision is what to do to one request.
@@ -103,6 +110,10 @@ type Set struct {
 	mu    sync.Mutex              // serializes changes
 	rules atomic.Pointer[[]*rule] // read without a lock on every request
 	next  int
+
+	served []route.Pattern // see Serve; guarded by mu
+	apps   AppStore        // see CheckApps; guarded by mu
+	beyond atomic.Bool     // a rule's route is outside /api/
 }
 
 // NewSet returns an empty set that reads the time from now (time.Now when
@@ -119,8 +130,19 @@ func NewSet(now func() time.Time) *Set {
 // Empty reports whether the set holds no rule (active or not).
 func (s *Set) Empty() bool { return len(*s.rules.Load()) == 0 }
 
+// Beyond reports whether a rule may apply to requests outside /api/ (the
+// sign-in endpoints): only then need they be matched.
+func (s *Set) Beyond() bool { return s.beyond.Load() }
+
 // store publishes a new list of rules.
-func (s *Set) store(rules []*rule) { s.rules.Store(&rules) }
+func (s *Set) store(rules []*rule) {
+	beyond := false
+	for _, r := range rules {
+		beyond = beyond || !r.Route.IsZero() && !strings.HasPrefix(r.Route.Example(), "/api/")
+	}
+	s.rules.Store(&rules)
+	s.beyond.Store(beyond)
+}
 
 // Add adds a rule after the others. An empty ID gets one made up; a rule
 // without a seed gets a random one (shown by List, so that the run can be
@@ -250,9 +272,15 @@ func (s *Set) Decide(q Request) (d Decision, ok bool) {
 
 // matches reports whether the rule matches the request; answeredBy keeps
 // the request's route once asked.
+// A rule without a route matches the requests of /api/ only; one with a
+// tenant matches a sign-in request that names the tenant by id or name.
 func (r *rule) matches(q *Request, answeredBy **string) bool {
-	if r.Tenant != "" && r.Tenant != q.Tenant || r.App != "" && !strings.EqualFold(r.App, q.App) ||
-		r.User != "" && !strings.EqualFold(r.User, q.User) || !r.Route.Match(q.Method, q.Path) {
+	if r.Tenant != "" && r.Tenant != q.Tenant && !(q.Tenant == "" && q.TenantRef != "" &&
+		(strings.EqualFold(q.TenantRef, r.Tenant) || r.TenantName != "" && strings.EqualFold(q.TenantRef, r.TenantName))) {
+		return false
+	}
+	if r.App != "" && !strings.EqualFold(r.App, q.App) || r.User != "" && !strings.EqualFold(r.User, q.User) ||
+		!r.Route.Match(q.Method, q.Path) || r.Route.IsZero() && !strings.HasPrefix(q.Path, "/api/") {
 		return false
 	}
 	if !r.Route.HasWildcard() || q.RouteOf == nil {
@@ -342,8 +370,14 @@ func (s *Set) newRule(r Rule) (*rule, error) {
 	default:
 		return invalid("kind %q: use latency, error, reset or truncate", r.Kind)
 	}
-	if r.Kind != Error && (r.Status != 0 || r.Code != "" || r.Message != "") {
-		return invalid("status, code and message are for kind error")
+	if r.Kind != Error && (r.Status != 0 || r.Code != "" || r.Message != "" || r.AADSTS != 0) {
+		return invalid("status, code, message and aadsts are for kind error")
+	}
+	if r.AADSTS < 0 {
+		return invalid("aadsts %d is negative", r.AADSTS)
+	}
+	if err := s.checkScope(&r); err != nil {
+		return nil, err
 	}
 	if r.Seed == 0 {
 		r.Seed = rand.Uint64() | 1
@@ -369,6 +403,7 @@ type ruleJSON struct {
 	Code          string   `json:"code,omitempty"`
 	Message       string   `json:"message,omitempty"`
 	RetryAfter    *int     `json:"retry_after,omitempty"`
+	AADSTS        int      `json:"aadsts,omitempty"`
 	TruncateAfter int64    `json:"truncate_after,omitempty"`
 	MaxHits       int64    `json:"max_hits,omitempty"`
 	Expires       string   `json:"expires,omitempty"`
@@ -381,7 +416,7 @@ type ruleJSON struct {
 func (r Rule) MarshalJSON() ([]byte, error) {
 	j := ruleJSON{
 		ID: r.ID, Route: r.Route.String(), Tenant: r.Tenant, App: r.App, User: r.User, Probability: &r.Probability,
-		Seed: r.Seed, Kind: r.Kind, Status: r.Status, Code: r.Code, Message: r.Message, TruncateAfter: r.TruncateAfter,
+		Seed: r.Seed, Kind: r.Kind, Status: r.Status, Code: r.Code, Message: r.Message, AADSTS: r.AADSTS, TruncateAfter: r.TruncateAfter,
 		MaxHits: r.MaxHits, Hits: &r.Hits, Active: &r.Active,
 	}
 	if r.Delay > 0 {
@@ -422,7 +457,7 @@ func (r *Rule) UnmarshalJSON(b []byte) error {
 		return openatp.CodedErrorf(openatp.Invalid, "InvalidInput", "Fault rule: %v", err)
 	}
 	out := Rule{ID: j.ID, Route: pat, Tenant: j.Tenant, App: j.App, User: j.User, Probability: 1, Seed: j.Seed,
-		Kind: j.Kind, Status: j.Status, Code: j.Code, Message: j.Message, RetryAfter: -1,
+		Kind: j.Kind, Status: j.Status, Code: j.Code, Message: j.Message, AADSTS: j.AADSTS, RetryAfter: -1,
 		TruncateAfter: j.TruncateAfter, MaxHits: j.MaxHits}
 	if j.Probability != nil {
 		out.Probability = *j.Probability

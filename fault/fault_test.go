@@ -68,7 +68,7 @@ func TestDecideFirstWins(t *testing.T) {
 	s := fault.NewSet(nil)
 	_, _ = s.Add(rule(t, `{"id":"one","kind":"reset","max_hits":3}`))
 	_, _ = s.Add(rule(t, `{"id":"two","kind":"reset"}`))
-	got := sequence(s, fault.Request{Method: "GET", Path: "/x"}, 5)
+	got := sequence(s, fault.Request{Method: "GET", Path: "/api/x"}, 5)
 	if got != "one:0s one:0s one:0s two:0s two:0s " {
 		t.Errorf("got %q", got)
 	}
@@ -88,7 +88,7 @@ func TestMaxHitsConcurrent(t *testing.T) {
 	for range 8 {
 		wg.Go(func() {
 			for range 100 {
-				if _, ok := s.Decide(fault.Request{Method: "GET", Path: "/"}); ok {
+				if _, ok := s.Decide(fault.Request{Method: "GET", Path: "/api/machines"}); ok {
 					n.Add(1)
 				}
 			}
@@ -108,11 +108,11 @@ func TestExpires(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	s := fault.NewSet(func() time.Time { return now })
 	_, _ = s.Add(rule(t, `{"kind":"reset","expires":"2026-01-01T00:01:00Z"}`))
-	if _, ok := s.Decide(fault.Request{Method: "GET", Path: "/"}); !ok {
+	if _, ok := s.Decide(fault.Request{Method: "GET", Path: "/api/machines"}); !ok {
 		t.Error("did not apply before expiring")
 	}
 	now = now.Add(time.Minute)
-	if _, ok := s.Decide(fault.Request{Method: "GET", Path: "/"}); ok {
+	if _, ok := s.Decide(fault.Request{Method: "GET", Path: "/api/machines"}); ok {
 		t.Error("applied at its expiry")
 	}
 	if s.List()[0].Active {

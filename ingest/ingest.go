@@ -120,6 +120,10 @@ type Options struct {
 	Name   string // the file name, shown in errors and used by Auto
 	// MaxRecord bounds one record in bytes (default DefaultMaxRecord).
 	MaxRecord int
+
+	// formatNote says how Format was chosen (see BodyOptions); it is added
+	// to an error of the input's start.
+	formatNote string
 }
 
 // Error is an input that cannot be imported. Its message names the file,
@@ -229,8 +233,8 @@ func (r *Reader) Next() error {
 		return r.err
 	}
 	if err := r.next(); err != nil {
-		r.err = err
-		return err
+		r.err = r.noteFormat(err)
+		return r.err
 	}
 	r.records++
 	return nil
@@ -330,6 +334,22 @@ func (r *Reader) sniffFormat() Format {
 		return CSV
 	}
 	return JSONL
+}
+
+// noteFormat adds how the format was chosen to an error of the input's
+// start: malformed before any record, or a CSV header that names no
+// property (a body of another format read as CSV).
+func (r *Reader) noteFormat(err error) error {
+	var e *Error
+	if r.opts.formatNote == "" || r.records > 0 || !errors.As(err, &e) {
+		return err
+	}
+	if e.Line == 0 || !e.Syntax && !(r.opts.Format == CSV && e.Line == 1) {
+		return err
+	}
+	noted := *e
+	noted.Reason += " (the body is " + r.opts.formatNote + ")"
+	return &noted
 }
 
 // errorf returns an *Error of the input.

@@ -289,6 +289,9 @@ func (l *lexer) skip(depth int) error {
 			if !l.consume(',') {
 				return l.errorf("expected ',' or '}'")
 			}
+			if l.peek() == '}' {
+				return l.trailingComma('}')
+			}
 		}
 	case '[':
 		l.i++
@@ -304,6 +307,9 @@ func (l *lexer) skip(depth int) error {
 			}
 			if !l.consume(',') {
 				return l.errorf("expected ',' or ']'")
+			}
+			if l.peek() == ']' {
+				return l.trailingComma(']')
 			}
 		}
 	case 't':
@@ -355,7 +361,19 @@ func (l *lexer) object(field func(key []byte) error) error {
 		if !l.consume(',') {
 			return l.errorf("expected ',' or '}'")
 		}
+		if l.peek() == '}' {
+			return l.trailingComma('}')
+		}
 	}
+}
+
+// trailingComma is the error of a comma before the closing bracket.
+func (l *lexer) trailingComma(closing byte) error {
+	what := "an object"
+	if closing == ']' {
+		what = "an array"
+	}
+	return &syntaxError{"invalid JSON: a comma before '" + string(rune(closing)) + "': JSON allows no trailing comma in " + what}
 }
 
 // end checks that nothing but white space follows.

@@ -175,6 +175,9 @@ func (s *streamSource) next() ([]byte, int64, error) {
 					return nil, s.line, s.eof(err)
 				}
 			}
+			if c == ']' && !s.firstElem {
+				return nil, s.line, s.syntax(s.line, "a comma before ']': JSON allows no trailing comma in an array")
+			}
 			s.firstElem = false
 			if c != '{' {
 				return nil, s.line, s.syntax(s.line, "an element of the array is not a JSON object")
@@ -247,6 +250,9 @@ func (s *streamSource) object() (rec []byte, line int64, ok bool, err error) {
 			}
 			if c, err = s.peek(); err != nil {
 				return nil, line, false, s.eof(err)
+			}
+			if c == '}' {
+				return nil, line, false, s.syntax(s.line, "a comma before '}': JSON allows no trailing comma in an object")
 			}
 		} else if c == '}' {
 			_, _ = s.br.ReadByte()

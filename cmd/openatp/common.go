@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -77,23 +78,39 @@ func (s *storeFlags) open(ctx context.Context) (openatp.Store, error) {
 	return sqlite.Open(ctx, s.dbPath())
 }
 
-// newFlagSet returns a flag set that reports errors to env.stderr.
+// newFlagSet returns a flag set that reports errors to env.stderr. Its
+// usage says what the command does (commandDocs) and lists its flags.
 func newFlagSet(env *cliEnv, name string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(env.stderr)
+	fs.Usage = func() { printCommandUsage(fs.Output(), fs) }
 	return fs
 }
 
 // parseFlags parses args, then fills every flag not given on the command
 // line from the environment variable OPENATP_<NAME>, and every flag set by
 // neither from the config file (--config, or OPENATP_CONFIG), if any.
+//
+// Asked for help (-h, --help), it prints the usage on stdout and returns
+// flag.ErrHelp, which run turns into success; after a bad flag, it prints
+// the usage on stderr.
 func parseFlags(env *cliEnv, fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
+	usage := fs.Usage
+	fs.Usage = func() {}
+	err := fs.Parse(args)
+	fs.Usage = usage
+	if errors.Is(err, flag.ErrHelp) {
+		fs.SetOutput(env.stdout)
+		fs.Usage()
+		fs.SetOutput(env.stderr)
+		return err
+	}
+	if err != nil {
+		fs.Usage()
 		return err
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	var err error
 	fs.VisitAll(func(f *flag.Flag) {
 		if set[f.Name] || err != nil {
 			return

@@ -52,9 +52,12 @@ const (
 )
 
 // demoPollFrom is the time from which the demo's alert poll asks: a week
-// before the end of the generated alerts' history (demo.DefaultStart), so
-// that the first poll finds some, and every alert `seed --live` writes.
-var demoPollFrom = demo.DefaultStart.Add(-7 * 24 * time.Hour)
+// before the demo tenant was created (seeded), which is the end of its
+// generated alerts' history, so that the first poll finds some, and every
+// alert `seed --live` writes.
+func demoPollFrom(created time.Time) time.Time {
+	return demo.StartAt(created).Add(-7 * 24 * time.Hour)
+}
 
 // docAlertGroupID is the demo's device group "A" of the documentation's
 // example alert (its machine temp123.middleeast.corp.microsoft.com).
@@ -106,7 +109,7 @@ func ensureDemo(ctx context.Context, store openatp.Store) (demoCredentials, erro
 	if err := store.CreateApp(ctx, app); err != nil {
 		return c, err
 	}
-	if err := seedDemo(ctx, store, t.ID); err != nil {
+	if err := seedDemo(ctx, store, t.ID, now); err != nil {
 		return c, fmt.Errorf("seeding the demo tenant: %w", err)
 	}
 	users, err := seedDemoRBAC(ctx, store, t)
@@ -158,11 +161,13 @@ func waitDemo(ctx context.Context, store openatp.Store) (demoCredentials, error)
 
 // seedDemo fills the demo tenant: the documentation's own examples (the
 // user1 machines, and the example alert on its own machine in device group
-// "A") plus a deterministic, realistic generated fleet with alerts of every
-// severity and status.
-func seedDemo(ctx context.Context, store openatp.Store, tenantID string) error {
+// "A", with its documented values but the tenant's aadTenantId) plus a
+// deterministic, realistic generated fleet with alerts of every severity
+// and status, laid out over the days before now.
+func seedDemo(ctx context.Context, store openatp.Store, tenantID string, now time.Time) error {
 	ms, ls, gs := demo.DocExample()
 	docMachine, docAlert := demo.DocAlert()
+	docAlert.AADTenantID = &tenantID
 	ms = append(ms, docMachine)
 	gs = append(gs, demo.Groups()...)
 	gs = append(gs, openatp.DeviceGroup{ID: docAlertGroupID, Name: "A", Description: "The device group of the documentation's example alert.",
@@ -174,7 +179,8 @@ func seedDemo(ctx context.Context, store openatp.Store, tenantID string) error {
 	}
 	var logons []openatp.Logon
 	alerts := []openatp.Alert{docAlert}
-	err := demo.Generate(demo.Options{Seed: demoSeed, Machines: demoMachines, Users: demoUsers, Alerts: demoAlerts}, demo.Funcs{
+	err := demo.Generate(demo.Options{Seed: demoSeed, Machines: demoMachines, Users: demoUsers, Alerts: demoAlerts,
+		Start: demo.StartAt(now), AADTenant: tenantID}, demo.Funcs{
 		OnMachine: func(m openatp.Machine) error { ms = append(ms, m); return nil },
 		OnLogon:   func(l openatp.Logon) error { logons = append(logons, l); return nil },
 		OnAlert:   func(a openatp.Alert) error { alerts = append(alerts, a); return nil },
@@ -319,7 +325,7 @@ func runDemoCredentials(ctx context.Context, env *cliEnv, args []string) error {
 }
 
 // demoReport has the first machine of the generated fleet report its
-// address now (the fleet's own times are fixed, and findbyip answers only
+// address now (it may be one not seen for months, and findbyip answers only
 // for the past 30 days) and returns the findbyip arguments that find it.
 func demoReport(ctx context.Context, store openatp.Store, tenantID string, now time.Time) (string, error) {
 	var first openatp.Machine

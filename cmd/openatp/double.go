@@ -162,29 +162,27 @@ func runFaultAdd(ctx context.Context, env *cliEnv, c *adminClient, fs *flag.Flag
 	for _, f := range []struct{ name, usage string }{
 		{"id", "the rule's id (default: fault-N)"},
 		{"kind", "latency, error, reset or truncate"},
-		{"route", `the requests' method and path pattern, e.g. "GET /api/users/{id}/machines" (default: every /api/ request)`},
+		{"route", `the requests' method and path pattern, e.g. "GET /api/users/{id}/machines" or "POST /{tenant}/oauth2/v2.0/token" (default: every /api/ request)`},
 		{"tenant", "only the requests of this tenant (id or name)"},
 		{"app", "only the requests of this application (client id)"},
 		{"user", "only the requests of this signed-in user (delegated tokens)"},
-		{"delay", "a delay before the answer, e.g. 250ms (the least, with --delay-max)"},
-		{"delay-max", "the delay is uniform between --delay and this"},
 		{"code", "error: the MDE error code (default: the status's own)"},
 		{"message", "error: the message (default: the status's own)"},
-		{"expires", "the rule stops applying at this RFC 3339 time"},
 	} {
 		str[f.name] = fs.String(f.name, "", f.usage)
 	}
-	num := map[string]*string{}
-	for _, f := range []struct{ name, usage string }{
-		{"probability", "of applying to a matching request, 0 to 1 (default 1)"},
-		{"seed", "of the rule's generator (default: random, shown): the same seed, the same sequence"},
-		{"status", "error: the HTTP status, e.g. 429 or 503"},
-		{"retry-after", "error: Retry-After in seconds (default 1 for 429 and 503; -1 for none)"},
-		{"truncate-after", "truncate: body bytes sent before the cut"},
-		{"max-hits", "the rule stops applying after this many hits"},
-	} {
-		num[f.name] = fs.String(f.name, "", f.usage)
-	}
+	// The numbers, durations and times go into the rule only when given.
+	fs.Duration("delay", 0, "a delay before the answer, e.g. 250ms (the least, with --delay-max)")
+	fs.Duration("delay-max", 0, "the delay is uniform between --delay and this")
+	fs.Var(new(timeFlag), "expires", "the rule stops applying at this RFC 3339 `time`")
+	fs.Float64("probability", 1, "of applying to a matching request, 0 to 1")
+	fs.Uint64("seed", 0, "of the rule's generator (default: random, shown): the same seed, the same sequence")
+	fs.Int("status", 0, "error: the HTTP status, e.g. 429 or 503")
+	fs.Int("retry-after", 0, "error: Retry-After in seconds (default 1 for 429 and 503; -1 for none)")
+	fs.Int64("truncate-after", 0, "truncate: body bytes sent before the cut")
+	fs.Int64("max-hits", 0, "the rule stops applying after this many hits (default: never)")
+	fs.Int("aadsts", 0, "error on a sign-in endpoint: the AADSTS code (default: Entra's for the status)")
+	num := map[string]bool{"probability": true, "seed": true, "status": true, "retry-after": true, "truncate-after": true, "max-hits": true, "aadsts": true}
 	if err := parseFlags(env, fs, args); err != nil {
 		return err
 	}
@@ -202,15 +200,14 @@ func runFaultAdd(ctx context.Context, env *cliEnv, c *adminClient, fs *flag.Flag
 			rule[key(name)] = *v
 		}
 	}
-	for name, v := range num {
-		if *v == "" {
-			continue
+	fs.Visit(func(f *flag.Flag) {
+		switch {
+		case num[f.Name]:
+			rule[key(f.Name)] = f.Value.(flag.Getter).Get()
+		case f.Name == "delay" || f.Name == "delay-max" || f.Name == "expires":
+			rule[key(f.Name)] = f.Value.String()
 		}
-		if _, err := strconv.ParseFloat(*v, 64); err != nil {
-			return fmt.Errorf("--%s %q is not a number", name, *v)
-		}
-		rule[key(name)] = json.Number(*v)
-	}
+	})
 	body, err := json.Marshal(rule)
 	if err != nil {
 		return err
@@ -233,11 +230,11 @@ func runJournal(ctx context.Context, env *cliEnv, args []string) error {
 		{"since", "only requests at or after this RFC 3339 time"},
 		{"request-id", "only the request with this id"},
 		{"fault", "true: only requests a fault rule applied to; false: only others; or a rule's id"},
-		{"after", "only requests after this sequence number"},
-		{"limit", "only the newest N"},
 	} {
 		filters[f.name] = fs.String(f.name, "", f.usage)
 	}
+	fs.Uint64("after", 0, "only requests after this sequence number")
+	fs.Int("limit", 0, "only the newest N")
 	count := fs.Bool("count", false, "print {\"count\": N} of the requests selected")
 	clearAll := fs.Bool("clear", false, "forget the tenant's requests")
 	follow := fs.Bool("follow", false, "print each request selected as one JSON line, then go on printing new ones until interrupted")
@@ -257,6 +254,11 @@ func runJournal(ctx context.Context, env *cliEnv, args []string) error {
 			q.Set(strings.ReplaceAll(name, "-", "_"), *v)
 		}
 	}
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "after" || f.Name == "limit" {
+			q.Set(f.Name, f.Value.String())
+		}
+	})
 	path := "/_openatp/tenants/" + url.PathEscape(*tenant) + "/journal"
 	switch {
 	case *clearAll:

@@ -19,7 +19,7 @@ func TestFaultAndJournalCLI(t *testing.T) {
 	}
 	data := t.TempDir()
 	config := filepath.Join(t.TempDir(), "openatp.json")
-	write(t, config, `{"fault": [{"id": "from-flag", "route": "POST /api/nothing", "kind": "reset", "seed": 7},
+	write(t, config, `{"fault": [{"id": "from-flag", "route": "POST /api/alerts/batchUpdate", "kind": "reset", "seed": 7},
 		{"id": "from-config", "route": "GET /api/users/{id}/machines", "kind": "error", "status": 503, "max_hits": 1}]}`)
 	c := startServe(t, data, "--config", config, "--rate-limit", "off")
 	tok := strings.TrimSpace(mustCLI(t, "token", "--data", data, "--tenant", c.Tenant, "--app", c.ClientID))
@@ -151,7 +151,11 @@ func TestServeFaultFlag(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "--fault") || !strings.Contains(err.Error(), "status 700") {
 		t.Errorf("serve with a bad rule: %v", err)
 	}
-	c := startServe(t, data, "--fault", `{"id":"a","kind":"reset","route":"/api/x"}`, "--fault", `{"id":"b","kind":"error","status":503}`)
+	_, err = cli(t, "serve", "--data", data, "--addr", "127.0.0.1:0", "--tls-addr", "", "--fault", `{"kind":"reset","route":"/api/x"}`)
+	if err == nil || !strings.Contains(err.Error(), `route "/api/x" matches no route openatp serves`) {
+		t.Errorf("serve with a rule that can never apply: %v", err)
+	}
+	c := startServe(t, data, "--fault", `{"id":"a","kind":"reset","route":"POST /{tenant}/oauth2/v2.0/token","probability":0}`, "--fault", `{"id":"b","kind":"error","status":503}`)
 	var rules []struct{ ID string }
 	out := mustCLI(t, "fault", "list", "--base-url", c.BaseURL, "--admin-key", c.AdminKey)
 	if err := json.Unmarshal([]byte(out), &rules); err != nil || len(rules) != 2 || rules[0].ID != "a" || rules[1].ID != "b" {

@@ -42,10 +42,6 @@ func runImport(ctx context.Context, env *cliEnv, args []string) error {
 	maxRecord := fs.Int("max-record", ingest.DefaultMaxRecord, "largest record (or line) accepted, in bytes")
 	cpuProfile := fs.String("cpu-profile", "", "write a Go CPU profile of the import to this file (diagnostics)")
 	dryRun := fs.Bool("dry-run", false, "check every record of every file and print the summary, writing nothing (no store is opened)")
-	fs.Usage = func() {
-		fmt.Fprintln(env.stderr, "usage: openatp import --tenant T [--kind machines|logons|alerts] [--format jsonl|json|csv] [--batch-size N] FILE...")
-		fs.PrintDefaults()
-	}
 	if err := parseFlags(env, fs, args); err != nil {
 		return err
 	}

@@ -50,7 +50,8 @@ func mustCLI(t *testing.T, args ...string) string {
 func seedExport(t *testing.T, dir string, seed int, machines, users int) (string, string) {
 	t.Helper()
 	data := filepath.Join(dir, "data")
-	mustCLI(t, "seed", "--data", data, "--tenant", "seeded.example", "--machines", fmt.Sprint(machines), "--users", fmt.Sprint(users), "--seed", fmt.Sprint(seed))
+	mustCLI(t, "seed", "--data", data, "--tenant", "seeded.example", "--machines", fmt.Sprint(machines), "--users", fmt.Sprint(users), "--seed", fmt.Sprint(seed),
+		"--end", "2026-03-04T05:06:07Z")
 	m, l := filepath.Join(dir, "machines.jsonl"), filepath.Join(dir, "logons.jsonl")
 	mustCLI(t, "export", "--data", data, "--tenant", "seeded.example", "--out", m)
 	mustCLI(t, "export", "--data", data, "--tenant", "seeded.example", "--kind", "logons", "--out", l)
@@ -528,6 +529,18 @@ func TestDemoAlerts(t *testing.T) {
 	if doc["computerDnsName"] != "temp123.middleeast.corp.microsoft.com" || doc["rbacGroupName"] != "A" || doc["lastUpdateTime"] != "2021-01-26T20:33:59.2Z" {
 		t.Errorf("the documentation's alert: %v", doc)
 	}
+	// Every alert, the documentation's included, carries the tenant's id.
+	for _, a := range get("/api/alerts?$select=id,aadTenantId")["value"].([]any) {
+		if a := a.(map[string]any); a["aadTenantId"] != c.Tenant {
+			t.Errorf("alert %v: aadTenantId %v, want the tenant's id %s", a["id"], a["aadTenantId"], c.Tenant)
+			break
+		}
+	}
+	// A connector's first poll, looking back a week from now, finds alerts.
+	week := "/api/alerts?$filter=" + url.QueryEscape("lastUpdateTime ge "+time.Now().UTC().Add(-7*24*time.Hour).Format(time.RFC3339)) + "&$select=id"
+	if n := len(get(week)["value"].([]any)); n < 10 {
+		t.Errorf("the poll of the last 7 days found %d alerts", n)
+	}
 	for _, f := range []string{"severity eq 'UnSpecified'", "severity eq 'Informational'", "severity eq 'Low'", "severity eq 'Medium'",
 		"severity eq 'High'", "status eq 'Unknown'", "status eq 'New'", "status eq 'InProgress'", "status eq 'Resolved'"} {
 		if n := get("/api/alerts?$count=true&$top=0&$filter=" + url.QueryEscape(f))["@odata.count"]; n.(float64) < 1 {
@@ -548,7 +561,39 @@ func TestDemoAlerts(t *testing.T) {
 	// (an open alert of the same title on the same machine, possibly one
 	// of the demo's).
 	got := get(poll)["value"].([]any)
-	if len(got) < sum.Created || len(got) > 8+sum.Updated || sum.Created < 5 {
+	if len(got) < sum.Created || len(got) > 8+sum.Updated || sum.Created != 8 {
 		t.Errorf("the poll after seed --live found %d alerts; it created %d (of 8 writes) and updated %d", len(got), sum.Created, sum.Updated)
+	}
+}
+
+// TestSeedLive: seed --live --alerts n writes n new alerts, even when open
+// alerts absorb some of its writes (one machine, more alerts than
+// detections); generated and live alerts carry the tenant's id.
+func TestSeedLive(t *testing.T) {
+	t.Parallel()
+	data := t.TempDir()
+	mustCLI(t, "seed", "--data", data, "--tenant", "live.example", "--machines", "1", "--users", "1", "--alerts", "3")
+	out := mustCLI(t, "seed", "--data", data, "--tenant", "live.example", "--alerts", "20", "--live", "--every", "0s")
+	var sum struct{ Tenant string }
+	if err := json.Unmarshal([]byte(out), &sum); err != nil {
+		t.Fatal(err, out)
+	}
+	if !strings.Contains(out, `"created": 20,`) {
+		t.Errorf("seed --live --alerts 20:\n%s", out)
+	}
+	store := openStore(t, data)
+	n := 0
+	err := store.ScanAlerts(context.Background(), sum.Tenant, func(a openatp.Alert) error {
+		n++
+		if got := fmt.Sprint(a.AADTenantID); a.AADTenantID == nil || *a.AADTenantID != sum.Tenant {
+			if a.AADTenantID != nil {
+				got = *a.AADTenantID
+			}
+			t.Errorf("alert %s: aadTenantId %q, want the tenant's id %s", a.ID, got, sum.Tenant)
+		}
+		return nil
+	})
+	if err != nil || n != 23 {
+		t.Errorf("%d alerts in the tenant, want 23 (3 seeded, 20 live): %v", n, err)
 	}
 }

@@ -11,6 +11,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -27,7 +29,11 @@ func main() {
 	}
 }
 
-const usage = `openatp — a stand-in for the Microsoft Defender for Endpoint machines API
+const usage = `openatp — a stand-in for Microsoft Defender for Endpoint's REST API: machines, users,
+logon events, alerts, device groups and RBAC, the Entra ID sign-in its clients use, and fault
+rules and a request journal for testing those clients.
+
+Usage: openatp <command> [flags]
 
 Commands:
   serve              run the server (--demo creates and seeds the demo tenant)
@@ -38,13 +44,14 @@ Commands:
   usergroup create|list            user groups (the stand-in for Entra security groups)
   role create|update|list|delete   RBAC roles and their user groups
   group create|update|list|delete  device groups: rules, rank, user-group access
-  seed               generate a realistic, deterministic tenant of any size
-  import             load machines or logon events from JSON Lines, JSON or CSV files
-  export             write a tenant's machines or logon events as JSON Lines
+  seed               generate a realistic tenant of any size: machines, users, logons, alerts
+  import             load machines, logon events or alerts from JSON Lines, JSON or CSV files
+  export             write a tenant's machines, logon events or alerts as JSON Lines
   token              mint an access token for an app of a tenant
   fault add|list|delete   fault rules of the running server (latency, errors, resets, truncated bodies)
   journal            the running server's record of a tenant's requests (--follow streams it)
   version            print the version
+  help [command]     print this, or a command's usage
 
 Every command takes --data (default ./openatp-data) and --db; each flag is
 also read from the environment as OPENATP_<FLAG> (e.g. OPENATP_TLS_ADDR).
@@ -58,7 +65,21 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return fmt.Errorf("no command given")
 	}
 	env := &cliEnv{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}
-	cmd, rest := args[0], args[1:]
+	err := runCommand(ctx, env, args[0], args[1:])
+	if errors.Is(err, flag.ErrHelp) { // the usage asked for is printed
+		return nil
+	}
+	return err
+}
+
+// runCommand runs one command; "openatp help COMMAND" is "COMMAND -h".
+func runCommand(ctx context.Context, env *cliEnv, cmd string, rest []string) error {
+	if cmd == "help" && len(rest) > 0 && !isHelpArg(rest[0]) {
+		cmd, rest = rest[0], []string{"-h"}
+	}
+	if help(env, cmd, rest) {
+		return nil
+	}
 	switch cmd {
 	case "serve":
 		return runServe(ctx, env, rest)
@@ -89,12 +110,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	case "journal":
 		return runJournal(ctx, env, rest)
 	case "version":
-		fmt.Fprintln(stdout, "openatp", versionString())
+		fmt.Fprintln(env.stdout, "openatp", versionString())
 		return nil
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(env.stdout, usage)
 		return nil
 	}
-	fmt.Fprint(stderr, usage)
+	fmt.Fprint(env.stderr, usage)
 	return fmt.Errorf("unknown command %q", cmd)
 }

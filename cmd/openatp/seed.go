@@ -32,11 +32,17 @@ func runSeed(ctx context.Context, env *cliEnv, args []string) error {
 	alerts := fs.Int("alerts", 0, "number of alerts: created over the 30 days before the data set's end; with --live, new alerts written one by one now")
 	live := fs.Bool("live", false, "write --alerts new alerts to the tenant's existing machines one every --every, moving earlier ones along (New, InProgress, Resolved) between them: what a poll loop picks up")
 	every := fs.Duration("every", time.Second, "with --live: the pause between two new alerts")
-	seed := fs.Int64("seed", 1, "random seed: the same seed gives the same tenant")
+	seed := fs.Int64("seed", 1, "random seed: the same seed and --end give the same tenant")
 	batch := fs.Int("batch-size", 250000, "records per transaction")
-	out := fs.String("out", "", "write machines.jsonl, logons.jsonl and alerts.jsonl (the records `openatp import` reads) into this directory instead of the store")
+	out := fs.String("out", "", "write machines.jsonl, logons.jsonl and alerts.jsonl (the records openatp import reads) into this directory instead of the store")
+	var endFlag timeFlag
+	fs.Var(&endFlag, "end", "the data set's end, an RFC 3339 `time`: the machines were last seen, the users logged on and the alerts updated before it (default: now)")
 	if err := parseFlags(env, fs, args); err != nil {
 		return err
+	}
+	end := endFlag.t
+	if end.IsZero() {
+		end = time.Now()
 	}
 	if *machines < 0 || *users < 0 || *alerts < 0 || *batch <= 0 {
 		return fmt.Errorf("--machines, --users and --alerts must be >= 0 and --batch-size > 0")
@@ -47,7 +53,7 @@ func runSeed(ctx context.Context, env *cliEnv, args []string) error {
 	if *live {
 		return seedLive(ctx, env, &sf, *tenant, *alerts, *every, *seed)
 	}
-	o := demo.Options{Seed: *seed, Machines: *machines, Users: *users, Logons: *logons, Alerts: *alerts}
+	o := demo.Options{Seed: *seed, Machines: *machines, Users: *users, Logons: *logons, Alerts: *alerts, Start: demo.StartAt(end)}
 	if *out != "" {
 		return seedFiles(env, *out, o)
 	}
@@ -60,6 +66,7 @@ func runSeed(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
+	o.AADTenant = t.ID
 
 	opts, err := o.Resolve()
 	if err != nil {
@@ -307,3 +314,22 @@ func (s *genSource) Machine() openatp.Machine { return s.cur.m }
 func (s *genSource) Logon() openatp.Logon     { return s.cur.l }
 func (s *genSource) Alert() openatp.Alert     { return s.cur.a }
 func (s *genSource) Line() int64              { return s.machines + s.logons + s.alerts }
+
+// timeFlag is a flag of an RFC 3339 time; the zero time when not given.
+type timeFlag struct{ t time.Time }
+
+func (f *timeFlag) String() string {
+	if f == nil || f.t.IsZero() {
+		return ""
+	}
+	return f.t.Format(time.RFC3339Nano)
+}
+
+func (f *timeFlag) Set(s string) error {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return fmt.Errorf("%q is not an RFC 3339 time such as 2026-01-01T00:00:00Z", s)
+	}
+	f.t = t
+	return nil
+}

@@ -12,6 +12,11 @@ import (
 	"github.com/openatp/openatp/internal/demo"
 )
 
+// maxLiveTries bounds the writes of seed --live per alert asked for: with
+// few machines, open alerts may absorb many new ones before earlier ones
+// are resolved.
+const maxLiveTries = 20
+
 // liveTargets bounds the (user, machine) pairs seed --live draws from.
 const liveTargets = 10_000
 
@@ -19,8 +24,10 @@ const liveTargets = 10_000
 // every pause, and after each, half the time, moves an earlier one along
 // its life (New, InProgress, Resolved): every write goes through the
 // store's alert writes, stamped by the tenant's alert clock, so a client
-// polling "lastUpdateTime ge …" picks each one up. Each write is reported
-// on stderr; a JSON summary goes to stdout.
+// polling "lastUpdateTime ge …" picks each one up. A new alert that an
+// open one absorbs (same machine, same title) is not one of the n: it
+// writes another, up to maxLiveTries times n writes in all. Each write is
+// reported on stderr; a JSON summary goes to stdout.
 func seedLive(ctx context.Context, env *cliEnv, sf *storeFlags, tenant string, n int, pause time.Duration, seed int64) error {
 	if n <= 0 {
 		return fmt.Errorf("--live needs --alerts > 0")
@@ -63,8 +70,11 @@ func seedLive(ctx context.Context, env *cliEnv, sf *storeFlags, tenant string, n
 	}
 	r := rand.New(rand.NewPCG(uint64(seed), 0x11fe))
 	var open []string // the stream's alerts not yet resolved
-	created, updated := 0, 0
-	for i := range n {
+	created, updated, absorbed := 0, 0, 0
+	for i := 0; created < n; i++ {
+		if i >= maxLiveTries*n {
+			return fmt.Errorf("seed --live: %d of %d writes were absorbed into open alerts of the same title on the same machine; %d new alerts written", absorbed, i, created)
+		}
 		if i > 0 {
 			select {
 			case <-ctx.Done():
@@ -75,13 +85,14 @@ func seedLive(ctx context.Context, env *cliEnv, sf *storeFlags, tenant string, n
 		tg := targets[r.IntN(len(targets))]
 		// The detections vary from run to run (a run repeating the last
 		// one's would mostly be absorbed by the alerts it left open).
-		a, isNew, err := store.CreateAlert(ctx, t.ID, demo.LiveAlert(seed, int(time.Now().UnixNano()%1e9)+i, tg.machine, tg.name, tg.domain, time.Now()))
+		a, isNew, err := store.CreateAlert(ctx, t.ID, demo.LiveAlert(seed, int(time.Now().UnixNano()%1e9)+i, t.ID, tg.machine, tg.name, tg.domain, time.Now()))
 		if err != nil {
 			return err
 		}
 		what := "created"
 		if !isNew {
 			what = "absorbed into"
+			absorbed++
 		} else {
 			open = append(open, a.ID)
 			created++
@@ -108,5 +119,5 @@ func seedLive(ctx context.Context, env *cliEnv, sf *storeFlags, tenant string, n
 			open = slices.Delete(open, k, k+1)
 		}
 	}
-	return printJSON(env.stdout, map[string]any{"tenant": t.ID, "name": t.Name, "created": created, "updated": updated})
+	return printJSON(env.stdout, map[string]any{"tenant": t.ID, "name": t.Name, "created": created, "updated": updated, "absorbed": absorbed})
 }

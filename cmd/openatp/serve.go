@@ -267,6 +267,12 @@ func newAPI(ctx context.Context, o *serveFlags, store openatp.Store, model *read
 		PublicURL:        o.publicURL,
 		JournalSize:      cmp.Or(o.journalSize, -1), // 0 is off here, the default there
 	})
+	// The token issuer answers beside the API, on every host and port
+	// (mounted before the fault rules, which may name its routes).
+	identity := auth.NewHandler(svc, logger)
+	for _, p := range auth.Patterns {
+		server.Handle(p, identity)
+	}
 	for _, js := range o.faults {
 		var rule fault.Rule
 		err := json.Unmarshal([]byte(js), &rule)
@@ -277,11 +283,6 @@ func newAPI(ctx context.Context, o *serveFlags, store openatp.Store, model *read
 			return nil, fmt.Errorf("--fault %s: %w", js, err)
 		}
 		logger.Info("fault rule added", "rule", rule.String())
-	}
-	// The token issuer answers beside the API, on every host and port.
-	identity := auth.NewHandler(svc, logger)
-	for _, p := range auth.Patterns {
-		server.Handle(p, identity)
 	}
 	return server, nil
 }
@@ -663,7 +664,7 @@ The alert poll of a SIEM connector (then ask for lastUpdateTime ge the greatest 
   curl -s -H "Authorization: Bearer $TOKEN" %[1]s/api/alerts/da637472900382838869_1364969609
   curl -s -H "Authorization: Bearer $TOKEN" -X PATCH -H 'Content-Type: application/json' -d '{"status":"Resolved","classification":"TruePositive","determination":"Malware","comment":"Done"}' %[1]s/api/alerts/da637472900382838869_1364969609
   openatp seed --data %[4]s --tenant %[5]s --alerts 20 --live    # new and updated alerts for the poll to pick up
-`, c.BaseURL, c.FindByIP, demoPollFrom.Format(time.RFC3339), dataDir, c.TenantName)
+`, c.BaseURL, c.FindByIP, demoPollFrom(t.Created).Format(time.RFC3339), dataDir, c.TenantName)
 	if len(c.Users) > 0 {
 		fmt.Fprintf(env.stdout, "\nDelegated users (grant_type=password with client_id %s):\n", c.ClientID)
 		for _, u := range c.Users {

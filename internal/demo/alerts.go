@@ -99,7 +99,7 @@ func (g *gen) alert(i int) openatp.Alert {
 	mi := int((uint64(u)*uint64(g.ownStride) + uint64(g.ownOffset)) % uint64(g.o.Machines))
 	kind, _, _ := g.plan(u)
 	name, d, sid := g.identity(u, kind, g.ur)
-	a := newAlert(r, g.machineID(mi), name, d.name, sid, created, g.aadTenant())
+	a := newAlert(r, g.machineID(mi), name, d.name, sid, created, g.o.AADTenant)
 	updated := created.Add(ticks(r, time.Minute, 3*day))
 	if updated.After(g.o.Start) {
 		updated = g.o.Start.Add(-time.Duration(g.o.Alerts-i) * openatp.TimePrecision)
@@ -108,9 +108,10 @@ func (g *gen) alert(i int) openatp.Alert {
 	return *a
 }
 
-// aadTenant is the data set's Azure AD tenant id.
-func (g *gen) aadTenant() string {
-	r := rand.New(rand.NewPCG(mix(g.seed^streamAlert), mix(streamSetup)))
+// seedTenant is the Azure AD tenant id of the alerts of seed when
+// Options.AADTenant is empty.
+func seedTenant(seed uint64) string {
+	r := rand.New(rand.NewPCG(mix(seed^streamAlert), mix(streamSetup)))
 	return guid(r)
 }
 
@@ -234,13 +235,12 @@ func evidence(r *rand.Rand, kind, name, domain, sid string, at time.Time) openat
 }
 
 // LiveAlert returns alert i of a live stream of seed: a new alert (status
-// New) of machine machineID, related to user domain\name (to no user when
-// name is empty), created at now.
+// New) of machine machineID of tenant tenantID (its aadTenantId), related
+// to user domain\name (to no user when name is empty), created at now.
 // The store stamps its lastUpdateTime when it is written.
-func LiveAlert(seed int64, i int, machineID, name, domain string, now time.Time) openatp.Alert {
+func LiveAlert(seed int64, i int, tenantID, machineID, name, domain string, now time.Time) openatp.Alert {
 	r := rand.New(rand.NewPCG(mix(uint64(seed)^mix(streamAlert)), mix(uint64(i)+1<<40)))
-	g := gen{seed: uint64(seed)}
-	a := newAlert(r, machineID, name, domain, "", now.UTC().Round(openatp.TimePrecision), g.aadTenant())
+	a := newAlert(r, machineID, name, domain, "", now.UTC().Round(openatp.TimePrecision), tenantID)
 	a.LastUpdateTime = nil
 	if name == "" { // a machine nobody logged on to
 		a.RelatedUser, a.LoggedOnUsers = nil, []openatp.AlertAccount{}

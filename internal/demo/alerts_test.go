@@ -75,8 +75,8 @@ func TestAlerts(t *testing.T) {
 		t.Error("the same options gave other alerts")
 	}
 	// A live alert is new, and moves on to resolved in two steps.
-	live := demo.LiveAlert(1, 7, as[0].MachineID, "alice", "contoso", time.Now())
-	if err := live.Normalize(); err != nil || live.Status != "New" || live.LastUpdateTime != nil {
+	live := demo.LiveAlert(1, 7, "4e0d3b8c-2f7a-4c1e-9b5d-6a8f0c2e4b71", as[0].MachineID, "alice", "contoso", time.Now())
+	if err := live.Normalize(); err != nil || live.Status != "New" || live.LastUpdateTime != nil || *live.AADTenantID != "4e0d3b8c-2f7a-4c1e-9b5d-6a8f0c2e4b71" {
 		t.Fatalf("live alert %+v, %v", live, err)
 	}
 	r := rand.New(rand.NewPCG(1, 2))
@@ -86,6 +86,35 @@ func TestAlerts(t *testing.T) {
 	}
 	if !slices.Equal(states, []string{"InProgress", "Resolved"}) || live.ResolvedTime == nil || live.AssignedTo == nil {
 		t.Errorf("live alert went through %v: %+v", states, live)
+	}
+}
+
+// Alerts carry the tenant they are generated for, and their times lie in
+// the 30 days before Start.
+func TestAlertsOfTenantAndStart(t *testing.T) {
+	const tenant = "0f3c5a7e-9b1d-4e2f-8a6c-3d5e7f9a1b2c"
+	start := demo.StartAt(time.Date(2031, 5, 6, 7, 8, 9, 987654321, time.UTC))
+	if want := time.Date(2031, 5, 6, 7, 8, 9, 0, time.UTC); !start.Equal(want) {
+		t.Fatalf("StartAt: %v, want %v", start, want)
+	}
+	var n, recent int
+	err := demo.Generate(demo.Options{Seed: 5, Machines: 40, Users: 20, Alerts: 100, Start: start, AADTenant: tenant}, demo.Funcs{
+		OnAlert: func(a openatp.Alert) error {
+			n++
+			if a.AADTenantID == nil || *a.AADTenantID != tenant {
+				t.Errorf("alert %s: aadTenantId %v, want %s", a.ID, a.AADTenantID, tenant)
+			}
+			if !a.LastUpdateTime.Before(start) || a.AlertCreationTime.Before(start.Add(-31*24*time.Hour)) {
+				t.Errorf("alert %s: created %v, updated %v, start %v", a.ID, a.AlertCreationTime, a.LastUpdateTime, start)
+			}
+			if !a.LastUpdateTime.Before(start.Add(-7 * 24 * time.Hour)) {
+				recent++
+			}
+			return nil
+		},
+	})
+	if err != nil || n != 100 || recent == 0 {
+		t.Fatalf("%d alerts, %d of the last 7 days: %v", n, recent, err)
 	}
 }
 

@@ -45,7 +45,12 @@ type Options struct {
 	Domains []string
 	// Start is the data set's "now": every timestamp is at or before it.
 	// Default 2026-01-01T00:00:00Z; never the clock, so output is stable.
+	// Seeding a tenant passes the clock (see StartAt), so that a client
+	// asking for the last days finds data.
 	Start time.Time
+	// AADTenant is the aadTenantId of the alerts: the id of the tenant
+	// they are written to. Default: a GUID drawn from Seed.
+	AADTenant string
 	// Alerts is the number of alerts to emit after the logons (default
 	// none): detections on users' own machines, created over the 30 days
 	// before Start in order, in every severity and status.
@@ -57,6 +62,12 @@ var DefaultDomains = []string{"contoso", "fabrikam", "northwind"}
 
 // DefaultStart is the Start used when Options.Start is zero.
 var DefaultStart = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// StartAt returns the Start of a data set seeded at now: now in UTC,
+// truncated to the second, so that every generated time is before it.
+func StartAt(now time.Time) time.Time {
+	return now.UTC().Truncate(time.Second)
+}
 
 // Emitter receives generated records: every machine, then every logon,
 // then every alert. An error stops Generate, which returns it.
@@ -206,6 +217,9 @@ func newGen(o Options) (*gen, error) {
 		o.Start = DefaultStart
 	}
 	o.Start = o.Start.UTC().Round(openatp.TimePrecision)
+	if o.AADTenant == "" {
+		o.AADTenant = seedTenant(uint64(o.Seed))
+	}
 	g := &gen{o: o, seed: uint64(o.Seed)}
 	g.mpcg, g.upcg = rand.NewPCG(0, 0), rand.NewPCG(0, 0)
 	g.mr, g.ur = rand.New(g.mpcg), rand.New(g.upcg)

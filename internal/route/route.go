@@ -209,3 +209,44 @@ func globMatch(pat, s string) bool {
 	}
 	return len(s) >= len(last) && strings.HasSuffix(s, last)
 }
+
+// Method returns the pattern's method; "" matches every method.
+func (p Pattern) Method() string { return p.method }
+
+// Example returns a path the pattern matches: its literal segments, with
+// "x" for each {name} and each '*', and nothing for a final {name...}.
+func (p Pattern) Example() string {
+	if p.segs == nil {
+		return "/"
+	}
+	var b strings.Builder
+	for _, s := range p.segs {
+		b.WriteByte('/')
+		switch s.kind {
+		case wildcard:
+			b.WriteString("x")
+		case glob:
+			b.WriteString(url.PathEscape(strings.ReplaceAll(s.lit, "*", "x")))
+		default:
+			b.WriteString(url.PathEscape(s.lit))
+		}
+	}
+	if p.rest {
+		b.WriteByte('/')
+	}
+	return b.String()
+}
+
+// Overlaps reports whether a request could match both p and q, as far as
+// their examples tell: one's example matches the other, for a method
+// both take.
+func (p Pattern) Overlaps(q Pattern) bool {
+	if p.method != "" && q.method != "" && p.method != q.method {
+		return false
+	}
+	m := p.method
+	if m == "" {
+		m = q.method
+	}
+	return p.Match(m, q.Example()) || q.Match(m, p.Example())
+}

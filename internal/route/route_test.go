@@ -91,3 +91,33 @@ func TestParseErrors(t *testing.T) {
 		t.Errorf("String() = %q", p.String())
 	}
 }
+
+func TestOverlaps(t *testing.T) {
+	for _, tc := range []struct {
+		p, q string
+		want bool
+	}{
+		{"GET /api/machines/{id}", "GET /api/machines/{id}", true},
+		{"GET /api/machines/mymachine1", "GET /api/machines/{id}", true},
+		{"GET /api/machines/{id}", "GET /api/machines/findbytag", true},
+		{"GET /api/machines/findbyip(*)", "GET /api/machines/{id}", true},
+		{"GET /api/machine/{id}", "GET /api/machines/{id}", false},
+		{"POST /api/machines/{id}", "GET /api/machines/{id}", false},
+		{"POST /api/machines/{id}", "/api/machines/{id}", true},
+		{"/api/machines/{id}", "GET /api/v1.0/machines/{id}", true},
+		{"GET /api/machines/{id}/alerts/$count", "GET /api/v1.0/machines/{id}/alerts/$count", true},
+		{"POST /{tenant}/oauth2/token", "/{tenant}/oauth2/token", true},
+		{"POST /contoso.com/oauth2/v2.0/token", "/{tenant}/oauth2/v2.0/token", true},
+		{"POST /contoso.com/oauth2/v2.0/token", "/{tenant}/oauth2/token", false},
+		{"GET /healthz", "GET /api/machines", false},
+		{"/api/{rest...}", "GET /api/alerts/{id}", true},
+	} {
+		p, q := MustParse(tc.p), MustParse(tc.q)
+		if got := p.Overlaps(q); got != tc.want {
+			t.Errorf("%q overlaps %q: %v, want %v (examples %s, %s)", tc.p, tc.q, got, tc.want, p.Example(), q.Example())
+		}
+		if got := q.Overlaps(p); got != tc.want {
+			t.Errorf("%q overlaps %q: %v, want %v", tc.q, tc.p, got, tc.want)
+		}
+	}
+}
