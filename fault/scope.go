@@ -4,7 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -193,7 +193,7 @@ var signInErrors = map[int]struct {
 func SignInError(rule *Rule, now time.Time, traceID string) []byte {
 	e, ok := signInErrors[rule.Status]
 	if !ok {
-		e.code, e.aadsts, e.desc = "invalid_request", 90000, http.StatusText(rule.Status)+"."
+		e.code, e.aadsts, e.desc = "invalid_request", 90000, "The request failed with status "+strconv.Itoa(rule.Status)+"."
 		if rule.Status >= 500 {
 			e.code, e.aadsts = "server_error", 50000
 		}
