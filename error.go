@@ -22,6 +22,9 @@ const (
 	TooManyRequests             // a rate limit was reached
 	Unavailable                 // a dependency (the store) cannot be reached
 	Canceled                    // the caller went away: its context was canceled
+	MethodNotAllowed            // the resource exists but not for this method
+	RequestTimeout              // the request (its body) was not received in time
+	TooLarge                    // the request (its body) is larger than accepted
 )
 
 func (k Kind) String() string {
@@ -42,6 +45,12 @@ func (k Kind) String() string {
 		return "unavailable"
 	case Canceled:
 		return "canceled"
+	case MethodNotAllowed:
+		return "method not allowed"
+	case RequestTimeout:
+		return "request timeout"
+	case TooLarge:
+		return "too large"
 	}
 	return "internal"
 }

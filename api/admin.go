@@ -6,10 +6,10 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -85,166 +85,160 @@ func addAdminRoutes(mux *http.ServeMux, cfg Config) {
 // that not even the length leaks). A wrong key counts against the client
 // address's failure budget; an address out of budget gets 429 unchecked.
 func requireAdmin(settings Settings, failures FailureBudget, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		addr := ratelimit.AddressKey(r.RemoteAddr)
-		if failures != nil {
-			if retry, ex := failures.Exhausted(addr); ex {
-				writeError(w, r, tooManyFailures(retry))
-				return
-			}
-		}
-		given := r.Header.Get("X-Openatp-Admin-Key")
-		if given == "" {
-			if scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " "); ok && strings.EqualFold(scheme, "Bearer") {
-				given = strings.TrimSpace(tok)
-			}
-		}
-		if given == "" {
-			writeErrorBody(w, r, http.StatusUnauthorized, "Unauthorized",
-				"The admin API needs the admin key: send 'Authorization: Bearer <admin key>' or 'X-Openatp-Admin-Key: <admin key>' (openatp demo-credentials prints it).")
-			return
-		}
-		var key string
-		ok := false
-		if settings != nil {
-			key, ok = settings.Setting(AdminKeySetting)
-		}
-		if !ok {
-			writeErrorBody(w, r, http.StatusUnauthorized, "Unauthorized", "No admin key is set in this deployment: start 'openatp serve' once to create it.")
-			return
-		}
-		a, b := sha256.Sum256([]byte(given)), sha256.Sum256([]byte(key))
-		if subtle.ConstantTimeCompare(a[:], b[:]) != 1 {
-			if failures != nil {
-				failures.Fail(addr)
-			}
-			writeErrorBody(w, r, http.StatusUnauthorized, "Unauthorized", "The admin key is not valid.")
-			return
+	return handlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+		if err := checkAdmin(r, settings, failures); err != nil {
+			return err
 		}
 		next.ServeHTTP(w, r)
+		return nil
 	})
+}
+
+// checkAdmin is requireAdmin's check: nil when the request carries the
+// admin key.
+func checkAdmin(r *http.Request, settings Settings, failures FailureBudget) error {
+	addr := ratelimit.AddressKey(r.RemoteAddr)
+	if failures != nil {
+		if retry, ex := failures.Exhausted(addr); ex {
+			return tooManyFailures(retry)
+		}
+	}
+	given := r.Header.Get("X-Openatp-Admin-Key")
+	if given == "" {
+		if scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " "); ok && strings.EqualFold(scheme, "Bearer") {
+			given = strings.TrimSpace(tok)
+		}
+	}
+	if given == "" {
+		return openatp.CodedErrorf(openatp.Unauthenticated, "Unauthorized",
+			"The admin API needs the admin key: send 'Authorization: Bearer <admin key>' or 'X-Openatp-Admin-Key: <admin key>' (openatp demo-credentials prints it).")
+	}
+	var key string
+	ok := false
+	if settings != nil {
+		key, ok = settings.Setting(AdminKeySetting)
+	}
+	if !ok {
+		return openatp.CodedErrorf(openatp.Unauthenticated, "Unauthorized", "No admin key is set in this deployment: start 'openatp serve' once to create it.")
+	}
+	a, b := sha256.Sum256([]byte(given)), sha256.Sum256([]byte(key))
+	if subtle.ConstantTimeCompare(a[:], b[:]) != 1 {
+		if failures != nil {
+			failures.Fail(addr)
+		}
+		return openatp.CodedErrorf(openatp.Unauthenticated, "Unauthorized", "The admin key is not valid.")
+	}
+	return nil
 }
 
 // tooManyFailures is the answer to a client address out of its budget of
 // failed attempts.
 func tooManyFailures(retry time.Duration) error {
 	after := max(1, int((retry+time.Second-1)/time.Second))
-	return &retryError{after: after, err: openatp.CodedErrorf(openatp.TooManyRequests, "TooManyRequests",
-		"Too many failed attempts from this address. Try again in %d seconds.", after)}
+	return retryAfter(after, openatp.CodedErrorf(openatp.TooManyRequests, "TooManyRequests",
+		"Too many failed attempts from this address. Try again in %d seconds.", after))
 }
 
 // writeJSON answers with one JSON object.
-func writeJSON(w http.ResponseWriter, status int, v any) {
+func writeJSON(w http.ResponseWriter, status int, v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
-		status, b = http.StatusInternalServerError, []byte(`{"error":{"code":"InternalServerError","message":"cannot encode the answer"}}`)
+		return fmt.Errorf("cannot encode the answer: %w", err)
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
 	_, _ = w.Write(append(b, '\n'))
+	return nil
 }
 
 // readBody reads the whole request body, at most MaxAdminBody bytes: 413
-// beyond. It reports false after answering with an error.
-func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+// beyond.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxAdminBody))
 	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) {
-		writeErrorBody(w, r, http.StatusRequestEntityTooLarge, "RequestEntityTooLarge",
-			"The request body is larger than "+strconv.Itoa(MaxAdminBody>>20)+" MiB: split it into several requests.")
-		return nil, false
+	switch {
+	case errors.As(err, &mbe):
+		return nil, openatp.CodedErrorf(openatp.TooLarge, "RequestEntityTooLarge",
+			"The request body is larger than %d MiB: split it into several requests.", MaxAdminBody>>20)
+	case errors.Is(err, errBodyTimeout):
+		return nil, err
+	case err != nil:
+		return nil, &openatp.Error{Kind: openatp.Invalid, Code: "InvalidRequestBody", Message: "The request body could not be read.", Err: err}
 	}
-	if err != nil {
-		if errors.Is(err, errBodyTimeout) {
-			writeError(w, r, err)
-		} else {
-			writeErrorBody(w, r, http.StatusBadRequest, "InvalidRequestBody", "The request body could not be read.")
-		}
-		return nil, false
-	}
-	return body, true
+	return body, nil
 }
 
 // decodeObject decodes a small JSON object body strictly.
-func decodeObject(w http.ResponseWriter, r *http.Request, v any) bool {
-	body, ok := readBody(w, r)
-	if !ok {
-		return false
+func decodeObject(w http.ResponseWriter, r *http.Request, v any) error {
+	body, err := readBody(w, r)
+	if err != nil {
+		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		writeErrorBody(w, r, http.StatusBadRequest, "InvalidRequestBody", "The request body is not the expected JSON object: "+clipID(err.Error()))
-		return false
+		return openatp.CodedErrorf(openatp.Invalid, "InvalidRequestBody", "The request body is not the expected JSON object: %s", clipID(err.Error()))
 	}
 	if dec.More() {
-		writeErrorBody(w, r, http.StatusBadRequest, "InvalidRequestBody", "The request body holds more than one JSON object.")
-		return false
+		return openatp.CodedErrorf(openatp.Invalid, "InvalidRequestBody", "The request body holds more than one JSON object.")
 	}
-	return true
+	return nil
 }
 
 // tenantOf finds the tenant of the path's {t}, by id or name.
-func tenantOf(w http.ResponseWriter, r *http.Request, store openatp.Store) (openatp.Tenant, bool) {
+func tenantOf(r *http.Request, store openatp.Store) (openatp.Tenant, error) {
 	t, err := store.Tenant(r.Context(), r.PathValue("t"))
 	if openatp.IsKind(err, openatp.NotFound) {
-		writeErrorBody(w, r, http.StatusNotFound, "ResourceNotFound", "Tenant "+clipID(r.PathValue("t"))+" was not found.")
-		return t, false
+		return t, openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "Tenant %s was not found.", clipID(r.PathValue("t")))
 	}
-	if err != nil {
-		writeError(w, r, err)
-		return t, false
-	}
-	return t, true
+	return t, err
 }
 
 // handleCreateTenant: POST /_openatp/tenants {"name": N} answers 201 with
 // what `openatp tenant create` prints.
 func handleCreateTenant(store openatp.Store) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return handlerFunc(func(w http.ResponseWriter, r *http.Request) error {
 		var in struct {
 			Name string `json:"name"`
 		}
-		if !decodeObject(w, r, &in) {
-			return
+		if err := decodeObject(w, r, &in); err != nil {
+			return err
 		}
 		t, err := openatp.NewTenant(in.Name, time.Now())
 		if err == nil {
 			err = store.CreateTenant(r.Context(), t)
 		}
 		if err != nil {
-			writeError(w, r, err)
-			return
+			return err
 		}
-		writeJSON(w, http.StatusCreated, map[string]string{"tenant": t.ID, "name": t.Name, "created": t.Created.UTC().Format(time.RFC3339)})
+		return writeJSON(w, http.StatusCreated, map[string]string{"tenant": t.ID, "name": t.Name, "created": t.Created.UTC().Format(time.RFC3339)})
 	})
 }
 
 // handleCreateApp: POST /_openatp/tenants/{t}/apps {"name", "roles",
 // "scopes"} answers 201 with what `openatp app create` prints.
 func handleCreateApp(store openatp.Store) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return handlerFunc(func(w http.ResponseWriter, r *http.Request) error {
 		var in struct {
 			Name   string   `json:"name"`
 			Roles  []string `json:"roles"`
 			Scopes []string `json:"scopes"`
 		}
-		if !decodeObject(w, r, &in) {
-			return
+		if err := decodeObject(w, r, &in); err != nil {
+			return err
 		}
-		t, ok := tenantOf(w, r, store)
-		if !ok {
-			return
+		t, err := tenantOf(r, store)
+		if err != nil {
+			return err
 		}
 		a, secret, err := openatp.NewApp(t.ID, in.Name, in.Roles, in.Scopes, time.Now())
 		if err == nil {
 			err = store.CreateApp(r.Context(), a)
 		}
 		if err != nil {
-			writeError(w, r, err)
-			return
+			return err
 		}
-		writeJSON(w, http.StatusCreated, map[string]any{
+		return writeJSON(w, http.StatusCreated, map[string]any{
 			"tenant": t.ID, "client_id": a.ClientID, "client_secret": secret, "name": a.Name,
 			"roles": a.Roles, "scopes": a.Scopes,
 		})
@@ -273,103 +267,88 @@ func bodyFormat(r *http.Request) ingest.Format {
 // line of the body the record starts on) and property; nothing of it is
 // stored.
 func handleAdminIngest(store openatp.Store, kind ingest.Kind, slots chan struct{}, bodyTimeout time.Duration) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return handlerFunc(func(w http.ResponseWriter, r *http.Request) error {
 		setBodyDeadline(w, r, bodyTimeout)
-		t, ok := tenantOf(w, r, store)
-		if !ok {
-			return
+		t, err := tenantOf(r, store)
+		if err != nil {
+			return err
 		}
-		body, ok := readBody(w, r)
-		if !ok {
-			return
+		body, err := readBody(w, r)
+		if err != nil {
+			return err
 		}
 		select {
 		case slots <- struct{}{}:
 			defer func() { <-slots }()
 		case <-r.Context().Done():
-			writeError(w, r, r.Context().Err())
-			return
+			return r.Context().Err()
 		}
 		opts := ingest.Options{Format: bodyFormat(r), Kind: kind}
 		if _, err := ingest.Validate(ingest.NewReader(bytes.NewReader(body), opts)); err != nil {
-			writeIngestError(w, r, err)
-			return
+			return err // an *ingest.Error is an Invalid error with its code
 		}
 		sum, err := ingest.Import(r.Context(), store, t.ID, ingest.NewReader(bytes.NewReader(body), opts), ingest.ImportOptions{})
 		if err != nil {
-			writeIngestError(w, r, err)
-			return
+			return err
 		}
 		ignored := sum.Ignored
 		if ignored == nil {
 			ignored = map[string]int64{}
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"tenant": t.ID, "kind": kind.String(), "records": sum.Records, "ignored": ignored})
+		return writeJSON(w, http.StatusOK, map[string]any{"tenant": t.ID, "kind": kind.String(), "records": sum.Records, "ignored": ignored})
 	})
-}
-
-func writeIngestError(w http.ResponseWriter, r *http.Request, err error) {
-	var ie *ingest.Error
-	if errors.As(err, &ie) {
-		writeErrorBody(w, r, http.StatusBadRequest, ie.Code(), ie.Error())
-		return
-	}
-	writeError(w, r, err)
 }
 
 // handleDeleteMachine: DELETE /_openatp/tenants/{t}/machines/{id}, 204.
 func handleDeleteMachine(store openatp.Store) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		t, ok := tenantOf(w, r, store)
-		if !ok {
-			return
+	return handlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+		t, err := tenantOf(r, store)
+		if err != nil {
+			return err
 		}
 		id := r.PathValue("id")
 		if !openatp.ValidMachineID(id) {
-			writeErrorBody(w, r, http.StatusBadRequest, "InvalidInput", "Machine id "+clipID(id)+" is not 40 lowercase hexadecimal characters.")
-			return
+			return openatp.CodedErrorf(openatp.Invalid, "InvalidInput", "Machine id %s is not 40 lowercase hexadecimal characters.", clipID(id))
 		}
 		if err := store.DeleteMachine(r.Context(), t.ID, id); err != nil {
 			if openatp.IsKind(err, openatp.NotFound) {
-				writeErrorBody(w, r, http.StatusNotFound, "ResourceNotFound", "Machine "+id+" was not found.")
-				return
+				return openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "Machine %s was not found.", id)
 			}
-			writeError(w, r, err)
-			return
+			return err
 		}
 		w.WriteHeader(http.StatusNoContent)
+		return nil
 	})
 }
 
 // handleReset: POST /_openatp/tenants/{t}/reset wipes the tenant's
 // machines, users, logons and device groups, keeping it and its apps; 204.
 func handleReset(store openatp.Store) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		t, ok := tenantOf(w, r, store)
-		if !ok {
-			return
+	return handlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+		t, err := tenantOf(r, store)
+		if err != nil {
+			return err
 		}
 		if err := store.ResetTenant(r.Context(), t.ID); err != nil {
-			writeError(w, r, err)
-			return
+			return err
 		}
 		w.WriteHeader(http.StatusNoContent)
+		return nil
 	})
 }
 
 // handleStats: GET /_openatp/tenants/{t}/stats.
 func handleStats(store openatp.Store) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		t, ok := tenantOf(w, r, store)
-		if !ok {
-			return
+	return handlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+		t, err := tenantOf(r, store)
+		if err != nil {
+			return err
 		}
 		st, err := store.TenantStats(r.Context(), t.ID)
 		if err != nil {
-			writeError(w, r, err)
-			return
+			return err
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"tenant": t.ID, "name": t.Name, "machines": st.Machines,
+		return writeJSON(w, http.StatusOK, map[string]any{"tenant": t.ID, "name": t.Name, "machines": st.Machines,
 			"users": st.Users, "relations": st.Relations, "groups": st.Groups, "alerts": st.Alerts})
 	})
 }

@@ -27,8 +27,7 @@ func addDoubleAdminRoutes(mux *http.ServeMux, cfg Config) {
 	admin := func(h handlerFunc) http.Handler { return requireAdmin(cfg.Settings, cfg.AuthFailures, h) }
 	store, faults, jnl := cfg.Store, cfg.double.faults, cfg.double.journal
 	mux.Handle("GET /_openatp/faults", admin(func(w http.ResponseWriter, r *http.Request) error {
-		writeJSON(w, http.StatusOK, faults.List())
-		return nil
+		return writeJSON(w, http.StatusOK, faults.List())
 	}))
 	mux.Handle("POST /_openatp/faults", admin(func(w http.ResponseWriter, r *http.Request) error {
 		rule, err := readRule(w, r, store)
@@ -38,8 +37,7 @@ func addDoubleAdminRoutes(mux *http.ServeMux, cfg Config) {
 		if err != nil {
 			return err
 		}
-		writeJSON(w, http.StatusCreated, rule)
-		return nil
+		return writeJSON(w, http.StatusCreated, rule)
 	}))
 	mux.Handle("DELETE /_openatp/faults", admin(func(w http.ResponseWriter, r *http.Request) error {
 		faults.DeleteAll()
@@ -51,8 +49,7 @@ func addDoubleAdminRoutes(mux *http.ServeMux, cfg Config) {
 		if err != nil {
 			return err
 		}
-		writeJSON(w, http.StatusOK, rule)
-		return nil
+		return writeJSON(w, http.StatusOK, rule)
 	}))
 	mux.Handle("PUT /_openatp/faults/{id}", admin(func(w http.ResponseWriter, r *http.Request) error {
 		rule, err := readRule(w, r, store)
@@ -66,8 +63,7 @@ func addDoubleAdminRoutes(mux *http.ServeMux, cfg Config) {
 		if rule, err = faults.Replace(rule); err != nil {
 			return err
 		}
-		writeJSON(w, http.StatusOK, rule)
-		return nil
+		return writeJSON(w, http.StatusOK, rule)
 	}))
 	mux.Handle("DELETE /_openatp/faults/{id}", admin(func(w http.ResponseWriter, r *http.Request) error {
 		if err := faults.Delete(r.PathValue("id")); err != nil {
@@ -89,7 +85,7 @@ func addDoubleAdminRoutes(mux *http.ServeMux, cfg Config) {
 		return t, err
 	}
 	// query answers a journal query: answer gets the tenant and the filters.
-	query := func(answer func(w http.ResponseWriter, tenantID string, f journal.Filter)) http.Handler {
+	query := func(answer func(w http.ResponseWriter, tenantID string, f journal.Filter) error) http.Handler {
 		return admin(func(w http.ResponseWriter, r *http.Request) error {
 			t, err := journalOf(r)
 			if err != nil {
@@ -99,15 +95,14 @@ func addDoubleAdminRoutes(mux *http.ServeMux, cfg Config) {
 			if err != nil {
 				return err
 			}
-			answer(w, t.ID, f)
-			return nil
+			return answer(w, t.ID, f)
 		})
 	}
-	mux.Handle("GET /_openatp/tenants/{t}/journal", query(func(w http.ResponseWriter, tenantID string, f journal.Filter) {
-		writeJSON(w, http.StatusOK, jnl.Entries(tenantID, f))
+	mux.Handle("GET /_openatp/tenants/{t}/journal", query(func(w http.ResponseWriter, tenantID string, f journal.Filter) error {
+		return writeJSON(w, http.StatusOK, jnl.Entries(tenantID, f))
 	}))
-	mux.Handle("GET /_openatp/tenants/{t}/journal/count", query(func(w http.ResponseWriter, tenantID string, f journal.Filter) {
-		writeJSON(w, http.StatusOK, map[string]int{"count": jnl.Count(tenantID, f)})
+	mux.Handle("GET /_openatp/tenants/{t}/journal/count", query(func(w http.ResponseWriter, tenantID string, f journal.Filter) error {
+		return writeJSON(w, http.StatusOK, map[string]int{"count": jnl.Count(tenantID, f)})
 	}))
 	mux.Handle("DELETE /_openatp/tenants/{t}/journal", admin(func(w http.ResponseWriter, r *http.Request) error {
 		t, err := journalOf(r)

@@ -20,20 +20,16 @@ import (
 //	PATCH, DELETE /_openatp/tenants/{t}/groups/{id}
 func addRBACAdminRoutes(mux *http.ServeMux, store openatp.Store, admin func(http.Handler) http.Handler) {
 	h := func(f func(w http.ResponseWriter, r *http.Request, t openatp.Tenant) (int, any, error)) http.Handler {
-		return admin(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			t, ok := tenantOf(w, r, store)
-			if !ok {
-				return
+		return admin(handlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+			t, err := tenantOf(r, store)
+			if err != nil {
+				return err
 			}
 			status, v, err := f(w, r, t)
 			if err != nil {
-				writeError(w, r, err)
-				return
+				return err
 			}
-			if status == 0 { // the body could not be decoded: answered already
-				return
-			}
-			writeJSON(w, status, v)
+			return writeJSON(w, status, v)
 		}))
 	}
 	mux.Handle("GET /_openatp/tenants/{t}/usergroups", h(func(w http.ResponseWriter, r *http.Request, t openatp.Tenant) (int, any, error) {
@@ -42,8 +38,8 @@ func addRBACAdminRoutes(mux *http.ServeMux, store openatp.Store, admin func(http
 	}))
 	mux.Handle("POST /_openatp/tenants/{t}/usergroups", h(func(w http.ResponseWriter, r *http.Request, t openatp.Tenant) (int, any, error) {
 		var in struct{ ID, Name string }
-		if !decodeObject(w, r, &in) {
-			return 0, nil, nil
+		if err := decodeObject(w, r, &in); err != nil {
+			return 0, nil, err
 		}
 		v, err := manage.CreateUserGroup(r.Context(), store, t.ID, in.ID, in.Name)
 		return http.StatusCreated, v, err
@@ -61,16 +57,16 @@ func addRBACAdminRoutes(mux *http.ServeMux, store openatp.Store, admin func(http
 	}))
 	mux.Handle("POST /_openatp/tenants/{t}/users", h(func(w http.ResponseWriter, r *http.Request, t openatp.Tenant) (int, any, error) {
 		var in userIn
-		if !decodeObject(w, r, &in) {
-			return 0, nil, nil
+		if err := decodeObject(w, r, &in); err != nil {
+			return 0, nil, err
 		}
 		v, err := manage.CreateUser(r.Context(), store, t.ID, manage.UserChange{Name: in.UserName, Password: in.Password, DisplayName: in.DisplayName, Groups: in.Groups})
 		return http.StatusCreated, v, err
 	}))
 	mux.Handle("PATCH /_openatp/tenants/{t}/users/{name}", h(func(w http.ResponseWriter, r *http.Request, t openatp.Tenant) (int, any, error) {
 		var in userIn
-		if !decodeObject(w, r, &in) {
-			return 0, nil, nil
+		if err := decodeObject(w, r, &in); err != nil {
+			return 0, nil, err
 		}
 		v, err := manage.UpdateUser(r.Context(), store, t.ID, manage.UserChange{Name: r.PathValue("name"), Password: in.Password, DisplayName: in.DisplayName, Groups: in.Groups})
 		return http.StatusOK, v, err
@@ -87,16 +83,16 @@ func addRBACAdminRoutes(mux *http.ServeMux, store openatp.Store, admin func(http
 	}))
 	mux.Handle("POST /_openatp/tenants/{t}/roles", h(func(w http.ResponseWriter, r *http.Request, t openatp.Tenant) (int, any, error) {
 		var in roleIn
-		if !decodeObject(w, r, &in) {
-			return 0, nil, nil
+		if err := decodeObject(w, r, &in); err != nil {
+			return 0, nil, err
 		}
 		v, err := manage.PutRole(r.Context(), store, t.ID, manage.RoleChange{Name: in.Name, Permissions: in.Permissions, UserGroups: in.UserGroups}, false)
 		return http.StatusCreated, v, err
 	}))
 	mux.Handle("PATCH /_openatp/tenants/{t}/roles/{name}", h(func(w http.ResponseWriter, r *http.Request, t openatp.Tenant) (int, any, error) {
 		var in roleIn
-		if !decodeObject(w, r, &in) {
-			return 0, nil, nil
+		if err := decodeObject(w, r, &in); err != nil {
+			return 0, nil, err
 		}
 		v, err := manage.PutRole(r.Context(), store, t.ID, manage.RoleChange{Name: r.PathValue("name"), Permissions: in.Permissions, UserGroups: in.UserGroups}, true)
 		return http.StatusOK, v, err
@@ -137,8 +133,8 @@ func addRBACAdminRoutes(mux *http.ServeMux, store openatp.Store, admin func(http
 	}))
 	mux.Handle("POST /_openatp/tenants/{t}/groups", h(func(w http.ResponseWriter, r *http.Request, t openatp.Tenant) (int, any, error) {
 		var in groupIn
-		if !decodeObject(w, r, &in) {
-			return 0, nil, nil
+		if err := decodeObject(w, r, &in); err != nil {
+			return 0, nil, err
 		}
 		if in.Name == nil {
 			return 0, nil, openatp.CodedErrorf(openatp.Invalid, "MissingRequiredParameter", "Parameter name is missing.")
@@ -152,8 +148,8 @@ func addRBACAdminRoutes(mux *http.ServeMux, store openatp.Store, admin func(http
 			return 0, nil, err
 		}
 		var in groupIn
-		if !decodeObject(w, r, &in) {
-			return 0, nil, nil
+		if err := decodeObject(w, r, &in); err != nil {
+			return 0, nil, err
 		}
 		v, err := manage.UpdateGroup(r.Context(), store, t.ID, id, change(in))
 		return http.StatusOK, v, err

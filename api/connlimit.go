@@ -3,12 +3,10 @@ package api
 import (
 	"log/slog"
 	"net"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/openatp/openatp/wire"
 )
 
 // ConnLimit caps the connections open at once on the listeners it wraps
@@ -100,14 +98,10 @@ func (c *ConnLimit) refuse(conn net.Conn, tls bool) {
 		conn.Close()
 		return
 	}
-	id := newRequestID()
-	body := []byte(`{"error":{"code":"ServiceUnavailable","message":"The server has too many open connections. Retry in a moment.","target":`)
-	body = wire.AppendString(body, id)
-	body = append(body, "}}"...)
-	msg := "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json; charset=utf-8\r\nrequest-id: " + id +
-		"\r\nRetry-After: 1\r\nConnection: close\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + string(body)
+	_, answer := rawErrorAnswer("HTTP/1.1 503 Service Unavailable", "Retry-After: 1\r\n",
+		"ServiceUnavailable", "The server has too many open connections. Retry in a moment.")
 	_ = conn.SetDeadline(time.Now().Add(time.Second))
-	_, _ = conn.Write([]byte(msg))
+	_, _ = conn.Write(answer)
 	// Closing with the client's request unread would reset the
 	// connection, and the client might lose the answer: half-close, read
 	// what it sent for up to a second, then close (a few such drains at

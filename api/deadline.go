@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"os"
 	"time"
+
+	"github.com/openatp/openatp"
 )
 
 // DefaultBodyTimeout is the time a client has, once its request headers
@@ -25,9 +27,8 @@ func adminBodyTimeout(base time.Duration) time.Duration {
 	return base + time.Duration(MaxAdminBody/minAdminBodyRate)*time.Second
 }
 
-// errBodyTimeout is the error of a body read past its deadline; writeError
-// answers it with 408.
-var errBodyTimeout = errors.New("the request body was not received in time")
+// errBodyTimeout is the error of a body read past its deadline: 408.
+var errBodyTimeout = openatp.CodedErrorf(openatp.RequestTimeout, "RequestTimeout", "The request body was not received in time.")
 
 // withBodyDeadline gives every request that has a body a read deadline,
 // timeout from now (a route whose bodies may be larger moves it with

@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -82,7 +81,7 @@ func (d *testDouble) apply(w http.ResponseWriter, r *http.Request, next http.Han
 	switch rule.Kind {
 	case fault.Error:
 		_, r.Pattern = d.mux.Handler(r) // the route the answer stands for, for metrics and the journal
-		writeFaultError(w, r, rule)
+		writeError(w, r, faultError(rule))
 	case fault.Reset:
 		_, r.Pattern = d.mux.Handler(r)
 		resetConn(w)
@@ -122,24 +121,28 @@ var kindOfStatus = func() map[int]openatp.Kind {
 	return m
 }()
 
-// writeFaultError answers with the error a rule names, written as openatp
-// writes its own errors of that status (the same code, message and body),
-// unless the rule gives its own code or message.
-func writeFaultError(w http.ResponseWriter, r *http.Request, rule *fault.Rule) {
+// faultError is the error a rule names, answered as openatp answers its
+// own errors of that status (the same code, message and body), unless the
+// rule gives its own code or message.
+func faultError(rule *fault.Rule) error {
+	err := faultErrorOf(rule)
 	if rule.RetryAfter >= 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(rule.RetryAfter))
+		err = retryAfter(rule.RetryAfter, err)
 	}
+	return err
+}
+
+func faultErrorOf(rule *fault.Rule) error {
 	code, msg := rule.Code, rule.Message
 	kind, known := kindOfStatus[rule.Status]
-	if !known { // a status no error kind has (405, 413, 502, ...)
+	if !known { // a status no error kind has (502, 504, ...)
 		if code == "" {
 			code = strings.ReplaceAll(http.StatusText(rule.Status), " ", "")
 		}
 		if msg == "" {
 			msg = http.StatusText(rule.Status) + "."
 		}
-		writeErrorBody(w, r, rule.Status, code, msg)
-		return
+		return &statusError{status: rule.Status, code: code, message: msg, err: faultCause(rule.ID)}
 	}
 	if msg == "" {
 		switch kind {
@@ -150,7 +153,7 @@ func writeFaultError(w http.ResponseWriter, r *http.Request, rule *fault.Rule) {
 			msg = http.StatusText(rule.Status) + "."
 		}
 	}
-	writeError(w, r, &openatp.Error{Kind: kind, Code: code, Message: msg, Err: faultCause(rule.ID)})
+	return &openatp.Error{Kind: kind, Code: code, Message: msg, Err: faultCause(rule.ID)}
 }
 
 // faultCause is the cause logged for an injected 500 or 503.

@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/openatp/openatp/wire"
 )
 
 // WrapListener returns a listener whose connections answer the requests
@@ -94,23 +93,7 @@ func (c *errConn) answer(p []byte, statusLine string, status int, msg, reason st
 
 // answerCode is answer with another error code.
 func (c *errConn) answerCode(p []byte, statusLine string, status int, code, msg, reason string) (int, error) {
-	id := newRequestID()
-	body := make([]byte, 0, 256)
-	body = append(body, `{"error":{"code":`...)
-	body = wire.AppendString(body, code)
-	body = append(body, `,"message":`...)
-	body = wire.AppendString(body, msg)
-	body = append(body, `,"target":`...)
-	body = wire.AppendString(body, id)
-	body = append(body, "}}"...)
-	out := make([]byte, 0, 512)
-	out = append(out, statusLine...)
-	out = append(out, "\r\nContent-Type: application/json; charset=utf-8\r\nrequest-id: "...)
-	out = append(out, id...)
-	out = append(out, "\r\nContent-Length: "...)
-	out = strconv.AppendInt(out, int64(len(body)), 10)
-	out = append(out, "\r\nConnection: close\r\n\r\n"...)
-	out = append(out, body...)
+	id, out := rawErrorAnswer(statusLine, "", code, msg)
 	if c.logger != nil {
 		c.logger.Info("request", "request_id", id, "status", status, "code", code, "remote", c.RemoteAddr().String(), "reason", reason)
 	}

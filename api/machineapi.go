@@ -55,8 +55,8 @@ func waitView(ctx context.Context, model *readmodel.Model, tenantID string) (*re
 			return v, err
 		}
 		if model.Disabled() || time.Now().After(deadline) {
-			return nil, &retryError{after: 5, err: openatp.CodedErrorf(openatp.Unavailable, "ServiceUnavailable",
-				"The machine index of this tenant is being built. Retry in a few seconds.")}
+			return nil, retryAfter(5, openatp.CodedErrorf(openatp.Unavailable, "ServiceUnavailable",
+				"The machine index of this tenant is being built. Retry in a few seconds."))
 		}
 		select {
 		case <-ctx.Done():

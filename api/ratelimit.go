@@ -30,8 +30,8 @@ func limit(l Limiter, r *http.Request, p *openatp.Principal, endpoint string) er
 }
 
 // tooManyRequests is the 429 answer with Retry-After: secs.
-func tooManyRequests(secs int) *retryError {
-	return &retryError{after: secs, err: openatp.CodedErrorf(openatp.TooManyRequests, "TooManyRequests", "%s", rateLimitMessage(secs))}
+func tooManyRequests(secs int) error {
+	return retryAfter(secs, openatp.CodedErrorf(openatp.TooManyRequests, "TooManyRequests", "%s", rateLimitMessage(secs)))
 }
 
 // rateLimitMessage is the message of a 429 whose Retry-After is secs
@@ -45,12 +45,3 @@ func rateLimitMessage(secs int) string {
 	}
 	return "Rate limit is exceeded. Try again in " + strconv.Itoa(secs) + " seconds."
 }
-
-// retryError is an error whose answer carries Retry-After.
-type retryError struct {
-	after int // seconds
-	err   error
-}
-
-func (e *retryError) Error() string { return e.err.Error() }
-func (e *retryError) Unwrap() error { return e.err }

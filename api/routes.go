@@ -92,17 +92,17 @@ func addCommonRoutes(mux *http.ServeMux, cfg Config) {
 	mux.Handle("/", notFound())
 }
 
+// methodNotAllowed answers 405 with Allow: allow.
 func methodNotAllowed(allow string) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Allow", allow)
-		writeErrorBody(w, r, http.StatusMethodNotAllowed, "MethodNotAllowed",
-			"The HTTP method "+clipID(r.Method)+" is not allowed on this resource; use "+allow+".")
+	return handlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+		return methodNotAllowedError(r.Method, allow)
 	})
 }
 
+// notFound answers 404.
 func notFound() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeErrorBody(w, r, http.StatusNotFound, "NotFound", "No resource matches the path "+clipID(r.URL.EscapedPath())+".")
+	return handlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+		return openatp.CodedErrorf(openatp.NotFound, "NotFound", "No resource matches the path %s.", clipID(r.URL.EscapedPath()))
 	})
 }
 
@@ -143,7 +143,7 @@ func (c *readiness) ping(ctx context.Context) error {
 // limiter (limiterStatus returns an error) is reported with 200: the
 // replica still serves every call, counting limits alone.
 func handleReadyz(ready *readiness, limiterStatus func(context.Context) error) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return handlerFunc(func(w http.ResponseWriter, r *http.Request) error {
 		if err := ready.ping(r.Context()); err != nil {
 			// Say why: the store's message is safe to show (its cause is not).
 			msg := "The store is not reachable."
@@ -151,8 +151,7 @@ func handleReadyz(ready *readiness, limiterStatus func(context.Context) error) h
 			if errors.As(err, &e) && e.Message != "" {
 				msg = "The store is not reachable: " + e.Message + "."
 			}
-			writeError(w, r, &openatp.Error{Kind: openatp.Unavailable, Message: msg, Err: err})
-			return
+			return &openatp.Error{Kind: openatp.Unavailable, Message: msg, Err: err}
 		}
 		w.Header().Set("Content-Type", "application/json")
 		switch {
@@ -163,5 +162,6 @@ func handleReadyz(ready *readiness, limiterStatus func(context.Context) error) h
 		default:
 			_, _ = w.Write([]byte(`{"status":"ready","store":"ok","limiter":"ok"}`))
 		}
+		return nil
 	})
 }
