@@ -6,7 +6,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
 )
 
 // ConnLimit caps the connections open at once on the listeners it wraps

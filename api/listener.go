@@ -7,7 +7,6 @@ import (
 	"net"
 	"strconv"
 	"strings"
-
 )
 
 // WrapListener returns a listener whose connections answer the requests
