@@ -352,3 +352,13 @@ func handleStats(store openatp.Store) http.Handler {
 			"users": st.Users, "relations": st.Relations, "groups": st.Groups, "alerts": st.Alerts})
 	})
 }
+
+// minAdminBodyRate is the slowest an admin load body may arrive: its
+// deadline is the body timeout plus MaxAdminBody at this rate (256 s more
+// for 64 MiB).
+const minAdminBodyRate = 256 << 10
+
+// adminBodyTimeout is the deadline of an admin load body.
+func adminBodyTimeout(base time.Duration) time.Duration {
+	return base + time.Duration(MaxAdminBody/minAdminBodyRate)*time.Second
+}

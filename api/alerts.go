@@ -2,7 +2,6 @@ package api
 
 import (
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -17,48 +16,6 @@ import (
 // Every read is answered from the read model, scoped to the caller's device
 // groups through each alert's machine: an alert a delegated caller may not
 // see is answered exactly as one that does not exist.
-
-// The permissions of the alert routes (mde-reference §3.4, §11.1). The
-// application's write permission is documented under two spellings
-// (Alerts.ReadWrite.All on the PATCH page of every era); both are
-// accepted, and either allows reading.
-var (
-	appAlertRead        = []string{openatp.PermAlertReadAll, openatp.PermAlertReadWriteAll, openatp.PermAlertsReadWriteAll}
-	delegatedAlertRead  = []string{openatp.PermAlertRead, openatp.PermAlertReadWrite}
-	appAlertWrite       = []string{openatp.PermAlertReadWriteAll, openatp.PermAlertsReadWriteAll}
-	delegatedAlertWrite = []string{openatp.PermAlertReadWrite}
-)
-
-// requirePermissions refuses a caller that holds none of the application
-// permissions app (application tokens) or delegated permissions delegated
-// (delegated tokens; the user's role is checked against the tenant's RBAC
-// later), with the message the live service gives.
-func requirePermissions(p *openatp.Principal, app, delegated []string) error {
-	if p.Delegated {
-		if !p.HasAny(delegated...) {
-			return openatp.CodedErrorf(openatp.Forbidden, "Forbidden",
-				"Missing delegated permissions. API required permissions: %s, delegated permissions: %s.",
-				strings.Join(delegated, ","), strings.Join(p.Scopes, ","))
-		}
-		return nil
-	}
-	if !p.HasAny(app...) {
-		return openatp.CodedErrorf(openatp.Forbidden, "Forbidden",
-			"Missing application roles. API required roles: %s, application roles: %s.",
-			strings.Join(app, ","), strings.Join(p.Roles, ","))
-	}
-	return nil
-}
-
-func requireAlertRead(p *openatp.Principal) error {
-	return requirePermissions(p, appAlertRead, delegatedAlertRead)
-}
-
-// alertNotFound is the answer for an alert that does not exist or that
-// the caller may not see.
-func alertNotFound(id string) error {
-	return openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "Alert %s was not found", clipID(id))
-}
 
 // readCall starts a read of the Alert API: it authenticates the request,
 // checks it with check, applies the endpoint's rate limit, reads the
@@ -252,17 +209,6 @@ func handleMachineAlerts(model *readmodel.Model, authn *authenticator, limiter L
 	})
 }
 
-// writeCount answers an OData $count segment: the number alone.
-func writeCount(w http.ResponseWriter, n int) {
-	b := strconv.AppendInt(nil, int64(n), 10)
-	h := w.Header()
-	h.Set("Content-Type", "text/plain; charset=utf-8")
-	h["Odata-Version"] = odataVersion
-	h.Set("Content-Length", strconv.Itoa(len(b)))
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(b)
-}
-
 // handleUserAlerts serves GET /api/users/{id}/alerts: the alerts whose
 // related user {id} names (an account name, or domain\name), with their
 // evidence. A user the caller knows of no logon or alert of gets the
@@ -356,75 +302,4 @@ func handleAlertUser(model *readmodel.Model, store openatp.Store, authn *authent
 		writeOData(w, append(b, u[1:]...))
 		return nil
 	})
-}
-
-// alertPageWhole is the largest alert page assembled whole (in a buffer
-// grown once to its size) and written at once; larger pages are streamed.
-const alertPageWhole = 1 << 20
-
-// writeAlertPage writes a collection of alerts of view: all their
-// properties, or those of sel; their evidence when asked; with
-// @odata.count and @odata.nextLink when asked and due.
-func writeAlertPage(w http.ResponseWriter, r *http.Request, view *readmodel.View, page []uint32, sel []int, evidence, count bool, total int, next string) {
-	sp := bufPool.Get().(*[]byte)
-	defer bufPool.Put(sp)
-	b, end := openCollection((*sp)[:0], r, "Alerts"+selectSuffixOf(wire.AlertSchema, sel), count, total, next)
-	keep := selectedOf(wire.AlertSchema, sel)
-	h := w.Header()
-	h["Content-Type"] = odataContentType
-	h["Odata-Version"] = odataVersion
-	size := -1 // unknown with $select: then the answer is streamed without a length
-	if keep == nil {
-		size = len(b) + len(end) + max(len(page)-1, 0)
-		for _, s := range page {
-			size += view.AlertSize(s, evidence)
-		}
-		h["Content-Length"] = []string{strconv.Itoa(size)}
-		if size <= alertPageWhole {
-			b = slices.Grow(b, size-len(b)) // written whole, without growing on the way
-		}
-	}
-	w.WriteHeader(http.StatusOK)
-	// A page larger than alertPageWhole (10,000 alerts with evidence are
-	// tens of megabytes) is streamed in pieces of streamChunk bytes: the
-	// answer is never held whole.
-	for i, s := range page {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		if keep == nil {
-			b = view.AppendAlert(b, s, evidence)
-		} else {
-			b = view.SelectAlert(b, s, evidence, keep)
-		}
-		if len(b) >= streamChunk && (size < 0 || size > alertPageWhole) {
-			if _, err := w.Write(b); err != nil {
-				*sp = b[:0]
-				return
-			}
-			b = b[:0]
-		}
-	}
-	b = append(b, end...)
-	_, _ = w.Write(b)
-	*sp = b[:0]
-}
-
-// writeAlertEntity writes one alert, with its evidence, as a single
-// entity: "@odata.context": "…#Alerts/$entity" (the live service's) and
-// its properties (those of sel, if any).
-func writeAlertEntity(w http.ResponseWriter, r *http.Request, view *readmodel.View, s uint32, sel []int) {
-	b := make([]byte, 0, 4096)
-	b = append(b, `{"@odata.context":`...)
-	b = appendMetadataURL(b, r, "Alerts/$entity")
-	var a []byte
-	if keep := selectedOf(wire.AlertSchema, sel); keep != nil {
-		a = view.SelectAlert(nil, s, true, keep)
-	} else {
-		a = view.AppendAlert(nil, s, true)
-	}
-	if len(a) > 2 {
-		b = append(b, ',')
-	}
-	writeOData(w, append(b, a[1:]...)) // the alert's properties join the envelope
 }

@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"net/http"
-	"net/url"
 	"strings"
 
 	"github.com/openatp/openatp"
@@ -52,5 +51,3 @@ func (a *authenticator) authenticate(r *http.Request) (*openatp.Principal, error
 	}
 	return p, nil
 }
-
-func unescapeQuery(s string) (string, error) { return url.QueryUnescape(s) }

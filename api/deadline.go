@@ -17,15 +17,7 @@ import (
 // of token form or a Machine API write, at 6.4 KB/s at the slowest.
 const DefaultBodyTimeout = 10 * time.Second
 
-// minAdminBodyRate is the slowest an admin load body may arrive: its
-// deadline is the body timeout plus MaxAdminBody at this rate (256 s more
-// for 64 MiB).
-const minAdminBodyRate = 256 << 10 // bytes per second
-
-// adminBodyTimeout is the deadline of an admin load body.
-func adminBodyTimeout(base time.Duration) time.Duration {
-	return base + time.Duration(MaxAdminBody/minAdminBodyRate)*time.Second
-}
+// bytes per second
 
 // errBodyTimeout is the error of a body read past its deadline: 408.
 var errBodyTimeout = openatp.CodedErrorf(openatp.RequestTimeout, "RequestTimeout", "The request body was not received in time.")

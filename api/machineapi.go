@@ -1,12 +1,9 @@
 package api
 
 import (
-	"context"
-	"errors"
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/odata"
@@ -19,80 +16,6 @@ import (
 // from the read model (never a SQL scan), scoped to the caller's device
 // groups: a machine a delegated caller may not see is answered exactly as
 // one that does not exist.
-
-// maxPage is the largest page of /api/machines (mde-reference §6).
-const maxPage = 10_000
-
-// viewWait bounds how long a request waits for a tenant's view to be built
-// (at start, or after a bulk import) before it is answered 503.
-const viewWait = 30 * time.Second
-
-// machineScope is what a machine read needs: the tenant's view (retained:
-// release it) and the caller's access (nil: the whole tenant).
-func machineScope(ctx context.Context, model *readmodel.Model, p *openatp.Principal) (*readmodel.View, *openatp.Access, error) {
-	view, err := waitView(ctx, model, p.TenantID)
-	if err != nil {
-		return nil, nil, err
-	}
-	if !p.Delegated {
-		return view, nil, nil
-	}
-	a, err := view.RBAC().Access(p)
-	if err != nil {
-		view.Release()
-		return nil, nil, err
-	}
-	return view, a, nil
-}
-
-// waitView returns the tenant's view, waiting while it is being built.
-func waitView(ctx context.Context, model *readmodel.Model, tenantID string) (*readmodel.View, error) {
-	deadline := time.Now().Add(viewWait)
-	pause := 10 * time.Millisecond
-	for {
-		v, err := model.View(ctx, tenantID)
-		if err != nil || v != nil {
-			return v, err
-		}
-		if model.Disabled() || time.Now().After(deadline) {
-			return nil, retryAfter(5, openatp.CodedErrorf(openatp.Unavailable, "ServiceUnavailable",
-				"The machine index of this tenant is being built. Retry in a few seconds."))
-		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(pause):
-		}
-		pause = min(pause*2, 500*time.Millisecond)
-	}
-}
-
-// caller authenticates a request, checks it with check (if not nil) and
-// applies the endpoint's rate limit: the start of every API handler.
-func caller(r *http.Request, authn *authenticator, limiter Limiter, endpoint string, check func(*openatp.Principal) error) (*openatp.Principal, error) {
-	p, err := authn.principal(r)
-	if err != nil {
-		return nil, err
-	}
-	if check != nil {
-		if err := check(p); err != nil {
-			return nil, err
-		}
-	}
-	if err := limit(limiter, r, p, endpoint); err != nil {
-		return nil, err
-	}
-	return p, nil
-}
-
-// odataError is the 400 of a query the odata package refused.
-func odataError(err error) error {
-	var oe *odata.Error
-	if errors.As(err, &oe) {
-		return openatp.CodedErrorf(openatp.Invalid, "ODataError", "%s", oe.Error())
-	}
-	return err
-}
 
 // handleMachines serves GET /api/machines: the tenant's machines (those the
 // caller may see) with OData $filter, $top, $skip, $select, $orderby,
@@ -144,158 +67,6 @@ func handleMachines(model *readmodel.Model, authn *authenticator, limiter Limite
 	})
 }
 
-// nextLink is the URL of the request with option set to value and the
-// paging options it replaces dropped.
-func nextLink(r *http.Request, option, value string) string {
-	var parts []string
-	for part := range strings.SplitSeq(r.URL.RawQuery, "&") {
-		k, _, _ := strings.Cut(part, "=")
-		if uk, err := unescapeQuery(k); err == nil && (strings.EqualFold(uk, "$skip") || strings.EqualFold(uk, "$skiptoken")) {
-			continue
-		}
-		if part != "" {
-			parts = append(parts, part)
-		}
-	}
-	parts = append(parts, option+"="+value)
-	return baseURL(r) + r.URL.EscapedPath() + "?" + strings.Join(parts, "&")
-}
-
-// writeMachinePage writes a collection of machines of view: all their
-// properties, or those of sel; with @odata.count and @odata.nextLink when
-// asked and due. An answer that fits in one piece (streamChunk) is
-// assembled whole and sent with its Content-Length; a longer one is
-// streamed, with its Content-Length (MachineSize of the machines not yet
-// assembled) when all properties are written, chunked for a $select.
-func writeMachinePage(w http.ResponseWriter, r *http.Request, view *readmodel.View, page []uint32, sel []int, count bool, total int, next string) {
-	sp := bufPool.Get().(*[]byte)
-	defer bufPool.Put(sp)
-	b, end := openCollection((*sp)[:0], r, "Machines"+selectSuffix(sel), count, total, next)
-	keep := selected(sel)
-	h := w.Header()
-	h["Content-Type"] = odataContentType
-	h["Odata-Version"] = odataVersion
-	streaming := false
-	for i, s := range page {
-		if i%touchBatch == 0 { // the next batch's memory, while this one is written
-			if i == 0 {
-				view.Touch(page[:min(touchBatch, len(page))])
-			}
-			view.Touch(page[min(i+touchBatch, len(page)):min(i+2*touchBatch, len(page))])
-		}
-		if i > 0 {
-			b = append(b, ',')
-		}
-		if keep == nil {
-			b = view.AppendMachine(b, s)
-		} else {
-			b = view.SelectMachine(b, s, keep)
-		}
-		if len(b) >= streamChunk {
-			if !streaming {
-				streaming = true
-				if keep == nil {
-					size := len(b) + len(end)
-					for _, rest := range page[i+1:] {
-						size += 1 + view.MachineSize(rest)
-					}
-					h["Content-Length"] = []string{strconv.Itoa(size)}
-				}
-				w.WriteHeader(http.StatusOK)
-			}
-			if _, err := w.Write(b); err != nil {
-				*sp = b[:0]
-				return
-			}
-			b = b[:0]
-		}
-	}
-	b = append(b, end...)
-	if !streaming {
-		h["Content-Length"] = []string{strconv.Itoa(len(b))}
-		w.WriteHeader(http.StatusOK)
-	}
-	_, _ = w.Write(b)
-	*sp = b[:0]
-}
-
-// openCollection appends to b the start of an OData collection of the
-// entity set (such as "Machines(id)") up to the opening of its "value",
-// with "@odata.count" when count is set, and returns with it the end of
-// the collection, with "@odata.nextLink" when next is not empty.
-func openCollection(b []byte, r *http.Request, entitySet string, count bool, total int, next string) ([]byte, []byte) {
-	b = append(b, `{"@odata.context":`...)
-	b = appendMetadataURL(b, r, entitySet)
-	if count {
-		b = append(b, `,"@odata.count":`...)
-		b = strconv.AppendInt(b, int64(total), 10)
-	}
-	b = append(b, `,"value":[`...)
-	end := closeCollection
-	if next != "" {
-		end = append([]byte(`],"@odata.nextLink":`), wire.AppendString(nil, next)...)
-		end = append(end, '}')
-	}
-	return b, end
-}
-
-// closeCollection ends a collection without a next link.
-var closeCollection = []byte("]}")
-
-// touchBatch is how many machines of a page View.Touch reads ahead.
-const touchBatch = 32
-
-// streamChunk is how much of a machine page is assembled before it is
-// written.
-const streamChunk = 64 << 10
-
-// selectSuffix is the part of a Machine @odata.context that names the
-// properties of a $select: "(id,computerDnsName)".
-func selectSuffix(sel []int) string { return selectSuffixOf(wire.MachineSchema, sel) }
-
-// selectSuffixOf is selectSuffix of an entity set of schema s.
-func selectSuffixOf(s *odata.Schema, sel []int) string {
-	if sel == nil {
-		return ""
-	}
-	names := make([]string, len(sel))
-	for i, p := range sel {
-		names[i] = s.Property(p).Name
-	}
-	return "(" + strings.Join(names, ",") + ")"
-}
-
-// selected returns whether each Machine property is in sel; nil for all.
-func selected(sel []int) func(int) bool { return selectedOf(wire.MachineSchema, sel) }
-
-// selectedOf is selected of an entity set of schema s.
-func selectedOf(s *odata.Schema, sel []int) func(int) bool {
-	if sel == nil {
-		return nil
-	}
-	in := make([]bool, s.Len())
-	for _, p := range sel {
-		in[p] = true
-	}
-	return func(i int) bool { return i < len(in) && in[i] }
-}
-
-// writeOData writes a 200 OData answer.
-func writeOData(w http.ResponseWriter, b []byte) {
-	h := w.Header()
-	h["Content-Type"] = odataContentType
-	h["Odata-Version"] = odataVersion
-	h["Content-Length"] = []string{strconv.Itoa(len(b))}
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(b)
-}
-
-// machineNotFound is the answer for a machine that does not exist or that
-// the caller may not see.
-func machineNotFound(id string) error {
-	return openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "Machine %s was not found", clipID(id))
-}
-
 // handleMachine serves GET /api/machines/{id}: one machine by id or by
 // computer name, and the function findbyip(ip='…',timestamp=…), which the
 // router hands here as an {id}.
@@ -330,17 +101,6 @@ func handleMachine(model *readmodel.Model, store openatp.Store, authn *authentic
 		writeMachineEntity(w, r, view, s)
 		return nil
 	})
-}
-
-// writeMachineEntity writes one machine as a single entity.
-func writeMachineEntity(w http.ResponseWriter, r *http.Request, view *readmodel.View, s uint32) {
-	b := make([]byte, 0, 1200)
-	b = append(b, `{"@odata.context":`...)
-	b = appendMetadataURL(b, r, "Machines/$entity")
-	b = append(b, ',')
-	m := view.AppendMachine(make([]byte, 0, view.MachineSize(s)), s)
-	b = append(b, m[1:]...) // the machine's properties join the envelope
-	writeOData(w, b)
 }
 
 // handleFindByTag serves GET /api/machines/findbytag?tag=…&useStartsWithFilter=….

@@ -3,8 +3,6 @@ package api
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
-	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -21,69 +19,9 @@ import (
 // that does not exist. Each answers the machine as the very next read
 // sees it: device-group moves included.
 
-// maxWriteBody bounds the JSON body of a machine write.
-const maxWriteBody = 64 << 10
-
 // maxBulkTagMachines is the most machines of one
 // AddOrRemoveTagForMultipleMachines call (as the service documents).
 const maxBulkTagMachines = 500
-
-var (
-	appMachineWrite       = []string{openatp.PermMachineReadWriteAll}
-	delegatedMachineWrite = []string{openatp.PermMachineReadWrite}
-)
-
-// writeScope checks that p may write machines with the role permission
-// perm and returns the tenant's view (retained) and p's access.
-func writeScope(r *http.Request, model *readmodel.Model, p *openatp.Principal, perm string) (*readmodel.View, *openatp.Access, error) {
-	return scopeFor(r, model, p, appMachineWrite, delegatedMachineWrite, perm)
-}
-
-// scopeFor checks that p holds one of the permissions app or delegated
-// and, delegated, a role with the permission perm, and returns the
-// tenant's view (retained) and p's access.
-func scopeFor(r *http.Request, model *readmodel.Model, p *openatp.Principal, app, delegated []string, perm string) (*readmodel.View, *openatp.Access, error) {
-	if err := requirePermissions(p, app, delegated); err != nil {
-		return nil, nil, err
-	}
-	view, access, err := machineScope(r.Context(), model, p)
-	if err != nil {
-		return nil, nil, err
-	}
-	if access != nil && !access.Has(perm) {
-		view.Release()
-		return nil, nil, openatp.CodedErrorf(openatp.Forbidden, "Forbidden",
-			"The user %s has no role with the '%s' permission.", clipID(p.UserName), perm)
-	}
-	return view, access, nil
-}
-
-// writeCall authenticates a write, applies the endpoint's rate limit and
-// reads its JSON object body.
-func writeCall(r *http.Request, authn *authenticator, limiter Limiter, endpoint string) (*openatp.Principal, map[string]json.RawMessage, error) {
-	p, err := caller(r, authn, limiter, endpoint, nil)
-	if err != nil {
-		return nil, nil, err
-	}
-	body, err := readObject(r)
-	return p, body, err
-}
-
-// readObject reads a JSON object body into its top-level properties.
-func readObject(r *http.Request) (map[string]json.RawMessage, error) {
-	b, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxWriteBody))
-	if errors.Is(err, errBodyTimeout) {
-		return nil, err
-	}
-	if err != nil {
-		return nil, openatp.CodedErrorf(openatp.Invalid, "InvalidRequestBody", "The request body is larger than %d bytes or was cut off.", maxWriteBody)
-	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(b, &m); err != nil || m == nil {
-		return nil, openatp.CodedErrorf(openatp.Invalid, "InvalidRequestBody", "The request body is not a JSON object.")
-	}
-	return m, nil
-}
 
 // stringField reads a required (or optional) string property; names are
 // case-sensitive, as documented.
@@ -315,20 +253,6 @@ func handleBulkTags(model *readmodel.Model, store openatp.Store, authn *authenti
 		writeMachinePage(w, r, view, page, nil, false, 0, "")
 		return nil
 	})
-}
-
-// requireUserRead refuses a caller without User.Read.All (application or
-// delegated, as documented for logonusers).
-func requireUserRead(p *openatp.Principal) error {
-	if p.HasAny(openatp.PermUserReadAll) {
-		return nil
-	}
-	kind, have := "application roles", p.Roles
-	if p.Delegated {
-		kind, have = "delegated permissions", p.Scopes
-	}
-	return openatp.CodedErrorf(openatp.Forbidden, "Forbidden", "Missing %s. API required permissions: %s, %s: %s.",
-		kind, openatp.PermUserReadAll, kind, strings.Join(have, ","))
 }
 
 // handleLogonUsers serves GET /api/machines/{id}/logonusers.
