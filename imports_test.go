@@ -21,17 +21,21 @@ func TestImportGraph(t *testing.T) {
 		}
 		return out
 	}
-	up := own("/api", "/auth", "/cmd", "/readmodel", "/ingest", "/sqlite", "/postgres", "/redis", "/internal/manage", "/fault", "/journal")
+	up := own("/httpserve", "/mdeapi", "/adminapi", "/auth", "/cmd", "/readmodel", "/ingest", "/sqlite", "/postgres", "/redis", "/internal/manage", "/fault", "/journal")
 	rules := map[string][]string{
-		"":                    append([]string{"net/http", mod + "/"}, drivers...),
-		"/wire":               append(append([]string{"net/http"}, drivers...), up...), // and odata
-		"/odata":              append(append([]string{"net/http", mod}, drivers...), up...),
-		"/readmodel":          append(append([]string{"net/http"}, drivers...), own("/api", "/auth", "/cmd", "/ingest", "/sqlite", "/postgres", "/redis", "/internal/manage")...),
-		"/ingest":             append(append([]string{"net/http"}, drivers...), own("/api", "/auth", "/cmd", "/readmodel", "/sqlite", "/postgres", "/redis")...),
-		"/api":                append(drivers, own("/cmd", "/sqlite", "/postgres", "/redis")...),
-		"/auth":               append(drivers, own("/api", "/cmd", "/readmodel", "/ingest", "/sqlite", "/postgres", "/redis")...),
-		"/sqlite":             append([]string{"net/http", "github.com/jackc/pgx", "github.com/redis/go-redis"}, own("/api", "/auth", "/cmd", "/readmodel", "/ingest", "/wire", "/postgres", "/redis")...),
-		"/postgres":           append([]string{"net/http", "modernc.org/sqlite", "database/sql", "github.com/redis/go-redis"}, own("/api", "/auth", "/cmd", "/readmodel", "/ingest", "/wire", "/sqlite", "/redis")...),
+		"":           append([]string{"net/http", mod + "/"}, drivers...),
+		"/wire":      append(append([]string{"net/http"}, drivers...), up...), // and odata
+		"/odata":     append(append([]string{"net/http", mod}, drivers...), up...),
+		"/readmodel": append(append([]string{"net/http"}, drivers...), own("/httpserve", "/mdeapi", "/adminapi", "/auth", "/cmd", "/ingest", "/sqlite", "/postgres", "/redis", "/internal/manage")...),
+		"/ingest":    append(append([]string{"net/http"}, drivers...), own("/httpserve", "/mdeapi", "/adminapi", "/auth", "/cmd", "/readmodel", "/sqlite", "/postgres", "/redis")...),
+		// The HTTP plumbing knows no route; the MDE routes and the admin API
+		// know each other not; the command composes them.
+		"/httpserve":          append(drivers, own("/cmd", "/sqlite", "/postgres", "/redis", "/auth", "/readmodel", "/ingest", "/internal/manage", "/mdeapi", "/adminapi")...),
+		"/mdeapi":             append(drivers, own("/cmd", "/sqlite", "/postgres", "/redis", "/auth", "/ingest", "/internal/manage", "/adminapi")...),
+		"/adminapi":           append(drivers, own("/cmd", "/sqlite", "/postgres", "/redis", "/auth", "/readmodel", "/mdeapi")...),
+		"/auth":               append(drivers, own("/httpserve", "/mdeapi", "/adminapi", "/cmd", "/readmodel", "/ingest", "/sqlite", "/postgres", "/redis")...),
+		"/sqlite":             append([]string{"net/http", "github.com/jackc/pgx", "github.com/redis/go-redis"}, own("/httpserve", "/mdeapi", "/adminapi", "/auth", "/cmd", "/readmodel", "/ingest", "/wire", "/postgres", "/redis")...),
+		"/postgres":           append([]string{"net/http", "modernc.org/sqlite", "database/sql", "github.com/redis/go-redis"}, own("/httpserve", "/mdeapi", "/adminapi", "/auth", "/cmd", "/readmodel", "/ingest", "/wire", "/sqlite", "/redis")...),
 		"/redis":              append([]string{"net/http", mod}, drivers[:2]...),
 		"/internal/storeutil": append([]string{"net/http"}, append(drivers, up...)...),
 		// The test double's decisions and records: no HTTP, no store.
@@ -44,7 +48,7 @@ func TestImportGraph(t *testing.T) {
 		"/internal/accesslog": append(append([]string{"net/http", mod + "/", "log/slog"}, drivers...), up...),
 		// The worked example of docs/testing.md is a client as its users
 		// write it: it knows openatp only over HTTP.
-		"/examples/connector": append([]string{mod}, own("/api", "/auth", "/cmd", "/readmodel", "/ingest", "/sqlite", "/postgres",
+		"/examples/connector": append([]string{mod}, own("/httpserve", "/mdeapi", "/adminapi", "/auth", "/cmd", "/readmodel", "/ingest", "/sqlite", "/postgres",
 			"/redis", "/internal", "/fault", "/journal", "/wire", "/odata", "/ratelimit", "/storetest")...),
 	}
 	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}} {{join .Imports " "}}`, mod+"/...").Output()

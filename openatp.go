@@ -4,8 +4,8 @@
 // the Store interface the storage engines implement.
 //
 // The package imports no database driver and no net/http; the engines
-// (package sqlite), the HTTP API (package api) and the token service
-// (package auth) are built on it.
+// (package sqlite), the HTTP API (packages httpserve, mdeapi and adminapi)
+// and the token service (package auth) are built on it.
 package openatp
 
 // Version is the version of openatp, printed by the CLI and the server.

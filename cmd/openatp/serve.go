@@ -21,9 +21,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/openatp/openatp/api"
 	"github.com/openatp/openatp/auth"
 	"github.com/openatp/openatp/fault"
+	"github.com/openatp/openatp/httpserve"
 	"github.com/openatp/openatp/internal/accesslog"
 	"github.com/openatp/openatp/internal/logbuf"
 	"github.com/openatp/openatp/internal/tlsca"
@@ -55,7 +55,7 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	redisURL := fs.String("redis", "", "redis://host:port shared by replicas for rate-limit counts (empty: count in this process)")
 	lockoutThreshold := fs.Int("lockout-threshold", auth.DefaultLockoutThreshold, "failed password sign-ins of one user after which it is locked (AADSTS50053), as Entra's smart lockout; 0 turns lockout off")
 	lockoutDuration := fs.Duration("lockout-duration", auth.DefaultLockoutDuration, "first lockout period (doubling with each further lockout, up to an hour)")
-	bodyTimeout := fs.Duration("body-timeout", api.DefaultBodyTimeout, "time a client has to send a request body once its headers are in (admin loads: this plus 1 s per 256 KiB they may hold); a slower client is cut off")
+	bodyTimeout := fs.Duration("body-timeout", httpserve.DefaultBodyTimeout, "time a client has to send a request body once its headers are in (admin loads: this plus 1 s per 256 KiB they may hold); a slower client is cut off")
 	maxConns := fs.Int("max-connections", 0, "connections open at once on the HTTP and HTTPS listeners together; beyond, new ones are refused (503); 0: 10,000, or fewer when the open-file limit is lower")
 	shutdownTimeout := fs.Duration("shutdown-timeout", 30*time.Second, "time in-flight requests get to finish on SIGINT/SIGTERM; connections still open then are cut, and serve exits with an error saying how many")
 	adminAddr := fs.String("admin-addr", "", "serve the admin API and /metrics on this address of their own (plain HTTP; e.g. 127.0.0.1:9090), and not on --addr and --tls-addr")
@@ -80,7 +80,7 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 		return fmt.Errorf("--journal-size must be 0 (off) or more, not %d", *journalSize)
 	}
 	if *publicURL != "" {
-		if *publicURL, err = api.ParsePublicURL(*publicURL); err != nil {
+		if *publicURL, err = httpserve.ParsePublicURL(*publicURL); err != nil {
 			return fmt.Errorf("--public-url: %w", err)
 		}
 		u, _ := url.Parse(*publicURL)
@@ -157,7 +157,7 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	model := readmodel.New(store, readmodel.Options{MemoryBudget: budget, Logger: logger})
 	defer model.Close() // before the store closes: it stops the builds reading it
-	server := api.NewServer(api.Config{
+	server := newAPIServer(apiConfig{
 		Model:            model,
 		Store:            store,
 		Verifier:         svc,
@@ -201,7 +201,7 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 		return server.PublicHandler()
 	}
 
-	conns := api.NewConnLimit(connectionLimit(*maxConns), logger)
+	conns := httpserve.NewConnLimit(connectionLimit(*maxConns), logger)
 	defer conns.Wait() // the refused connections' drains, at most a second each
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -212,7 +212,7 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 		adminWhere = append(adminWhere, "http://"+ln.Addr().String())
 	}
 	servers := []*http.Server{newHTTPServer(handlerFor(ln), logger)}
-	serve := []func() error{func() error { return servers[0].Serve(conns.Listener(api.WrapListener(ln, logger), false)) }}
+	serve := []func() error{func() error { return servers[0].Serve(conns.Listener(httpserve.WrapListener(ln, logger), false)) }}
 	baseURL := "http://" + ln.Addr().String()
 	tlsBaseURL, caFile := "", ""
 	if *tlsAddr != "" {
@@ -234,7 +234,7 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 		srv := newHTTPServer(handlerFor(tln), logger)
 		srv.TLSConfig = bundle.TLSConfig.Clone()
 		servers = append(servers, srv)
-		serve = append(serve, func() error { return srv.ServeTLS(conns.Listener(api.WrapListener(tln, logger), true), "", "") })
+		serve = append(serve, func() error { return srv.ServeTLS(conns.Listener(httpserve.WrapListener(tln, logger), true), "", "") })
 		tlsBaseURL = "https://" + tln.Addr().String()
 		if adminOn(tln) {
 			adminWhere = append(adminWhere, tlsBaseURL)
@@ -247,7 +247,7 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 		}
 		asrv := newHTTPServer(server.AdminHandler(), logger)
 		servers = append(servers, asrv)
-		serve = append(serve, func() error { return asrv.Serve(api.WrapListener(aln, logger)) })
+		serve = append(serve, func() error { return asrv.Serve(httpserve.WrapListener(aln, logger)) })
 		adminWhere = append([]string{"http://" + aln.Addr().String()}, adminWhere...)
 	}
 
@@ -317,7 +317,7 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 // shutdown stops the servers gracefully: no new connections, in-flight
 // requests finish. Connections still open after timeout are cut, and
 // shutdown says how many, in the log and in its error.
-func shutdown(servers []*http.Server, conns *api.ConnLimit, timeout time.Duration, logger *slog.Logger) error {
+func shutdown(servers []*http.Server, conns *httpserve.ConnLimit, timeout time.Duration, logger *slog.Logger) error {
 	sctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -370,7 +370,7 @@ const defaultFailureBudget = "30/min,300/hour"
 
 // newLimiter builds the rate limiter: none for policy off, counts in
 // Redis when redisURL is set, else in this process.
-func newLimiter(policy ratelimit.Policy, redisURL string, logger *slog.Logger) (api.Limiter, func(context.Context) error, func(), error) {
+func newLimiter(policy ratelimit.Policy, redisURL string, logger *slog.Logger) (httpserve.Limiter, func(context.Context) error, func(), error) {
 	switch {
 	case policy.Off():
 		return nil, nil, func() {}, nil
@@ -389,8 +389,8 @@ func newLimiter(policy ratelimit.Policy, redisURL string, logger *slog.Logger) (
 // alerts/CreateAlertByReference) under the service policy; under another
 // policy (off, or custom) every endpoint has that one. Each counts in
 // Redis when redisURL is set. The returned function closes them.
-func newEndpointLimiters(policy ratelimit.Policy, redisURL string, logger *slog.Logger) (map[string]api.Limiter, func(), error) {
-	limiters := map[string]api.Limiter{}
+func newEndpointLimiters(policy ratelimit.Policy, redisURL string, logger *slog.Logger) (map[string]httpserve.Limiter, func(), error) {
+	limiters := map[string]httpserve.Limiter{}
 	var closers []func()
 	closeAll := func() {
 		for _, c := range closers {
@@ -442,7 +442,7 @@ func executable() string {
 }
 
 // newHTTPServer returns a server of h. Request headers have 10 s; each
-// body has its own deadline (api.Config.BodyTimeout), not a server-wide
+// body has its own deadline (httpserve.Config.BodyTimeout), not a server-wide
 // ReadTimeout, which would also cut answers streamed for longer (net/http
 // cancels a request when its connection's read deadline passes). An answer
 // has 10 minutes to be written (a page of 10,000 machines, 8.8 MB, at 15
@@ -454,12 +454,12 @@ func newHTTPServer(h http.Handler, logger *slog.Logger) *http.Server {
 		WriteTimeout:      10 * time.Minute,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          api.NewErrorLog(logger),
+		ErrorLog:          httpserve.NewErrorLog(logger),
 	}
 }
 
 // accessText returns the fast writer of access log lines when the logger
-// writes text at level INFO or below (api.Config.AccessLog), else nil.
+// writes text at level INFO or below (httpserve.Config.AccessLog), else nil.
 func accessText(out io.Writer, logger *slog.Logger, format string) *accesslog.Text {
 	if strings.ToLower(format) != "text" || !logger.Enabled(context.Background(), slog.LevelInfo) {
 		return nil
