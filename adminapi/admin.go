@@ -1,7 +1,10 @@
 // Package adminapi is openatp's admin API (/_openatp/...): it does over
-// HTTP what the CLI does (tenants, apps, loads of machines, logons and
-// alerts, who may see what) and manages the test double's fault rules and
-// request journal. Every call needs the deployment's admin key. Register
+// HTTP what the CLI does (create tenants and apps, load machines, logon
+// events and alerts, delete a machine, reset a tenant, count what a tenant
+// holds, manage who may see what) and manages the test double's fault
+// rules and request journal. Every call needs the deployment's admin key,
+// kept in the store as the setting AdminKeySetting, as
+// "Authorization: Bearer <key>" or "X-Openatp-Admin-Key: <key>". Register
 // lists its routes; they are served on the admin surface only
 // (httpserve.Server.HandleAdmin).
 package adminapi
@@ -26,12 +29,6 @@ import (
 	"github.com/openatp/openatp/journal"
 	"github.com/openatp/openatp/ratelimit"
 )
-
-// The admin API (/_openatp/...) does over HTTP what the CLI does: create
-// tenants and apps, load machines and logon events, delete a machine, reset
-// a tenant, count what a tenant holds. Every call needs the deployment's
-// admin key, kept in the store as the setting AdminKeySetting, as
-// "Authorization: Bearer <key>" or "X-Openatp-Admin-Key: <key>".
 
 // AdminKeySetting is the store setting that holds the admin key.
 const AdminKeySetting = "admin_key"

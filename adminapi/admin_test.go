@@ -17,8 +17,6 @@ import (
 	"github.com/openatp/openatp/ratelimit"
 )
 
-const adminKey = "test-admin-key"
-
 // admin sends an admin API request with the given key ("" for none) and
 // content type.
 func (f *fixture) admin(t *testing.T, method, path, key, contentType string, body []byte) response {

@@ -4,25 +4,18 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/openatp/openatp"
-	"github.com/openatp/openatp/adminapi"
 	"github.com/openatp/openatp/auth"
-	"github.com/openatp/openatp/httpserve"
 	"github.com/openatp/openatp/internal/apitest"
-	"github.com/openatp/openatp/internal/demo"
-	"github.com/openatp/openatp/sqlite"
 )
 
-// fixture is a real server on a real listener over a real SQLite store,
-// with the built-in token service.
+// fixture is a composed server on a real listener (apitest.Env), as this
+// package's tests use it.
 type fixture struct {
 	store  openatp.Store
 	auth   *auth.Service
@@ -41,110 +34,14 @@ func newFixture(t testing.TB, configure func(*apitest.Config)) *fixture {
 // newFixtureOn is newFixture, served over HTTPS with HTTP/2 when tls is set.
 func newFixtureOn(t testing.TB, configure func(*apitest.Config), tls bool) *fixture {
 	t.Helper()
-	ctx := context.Background()
-	dbPath := filepath.Join(t.TempDir(), "openatp.db")
-	store, err := sqlite.Open(ctx, dbPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	svc, err := auth.New(ctx, store, auth.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { svc.Close() })
-	f := &fixture{store: store, auth: svc, dbPath: dbPath}
-	f.tenant = f.newTenant(t, "contoso.onmicrosoft.com")
-	f.app = f.newApp(t, f.tenant, "reader", openatp.PermMachineReadAll)
-	ms, ls, gs := demo.DocExample()
-	for _, g := range gs {
-		if err := store.CreateGroup(ctx, f.tenant.ID, g); err != nil {
-			t.Fatal(err)
-		}
-	}
-	// A user on one machine, with every nullable property null.
-	lone := openatp.Machine{ID: strings.Repeat("0", 39) + "1", MachineTags: []string{}, IPAddresses: []openatp.IPAddress{}}
-	ms = append(ms, lone)
-	ls = append(ls, openatp.Logon{MachineID: lone.ID, AccountName: "Lone.User", AccountDomain: "fabrikam", LogonType: "Network",
-		Timestamp: time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)})
-	f.load(t, f.tenant, ms, ls)
-
-	cfg := apitest.Config{Store: store, Verifier: svc, Settings: svc}
-	if configure != nil {
-		configure(&cfg)
-	}
-	f.server = apitest.NewServer(cfg)
-	t.Cleanup(func() { f.server.Close() })
-	identity := auth.NewHandler(svc, nil)
-	for _, p := range auth.Patterns {
-		f.server.Handle(p, identity)
-	}
-	f.srv = httptest.NewUnstartedServer(f.server.Handler())
-	f.srv.Listener = httpserve.WrapListener(f.srv.Listener, nil)
-	if tls {
-		f.srv.EnableHTTP2 = true
-		f.srv.StartTLS()
-	} else {
-		f.srv.Start()
-	}
-	t.Cleanup(f.srv.Close)
-	return f
-}
-
-func (f *fixture) newTenant(t testing.TB, name string) openatp.Tenant {
-	t.Helper()
-	tn, err := openatp.NewTenant(name, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.store.CreateTenant(context.Background(), tn); err != nil {
-		t.Fatal(err)
-	}
-	return tn
-}
-
-func (f *fixture) newApp(t testing.TB, tn openatp.Tenant, name string, roles ...string) openatp.App {
-	t.Helper()
-	a, _, err := openatp.NewApp(tn.ID, name, roles, nil, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.store.CreateApp(context.Background(), a); err != nil {
-		t.Fatal(err)
-	}
-	return a
-}
-
-func (f *fixture) load(t testing.TB, tn openatp.Tenant, ms []openatp.Machine, ls []openatp.Logon) {
-	t.Helper()
-	ctx := context.Background()
-	for i := range ms {
-		if err := ms[i].Normalize(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for i := range ls {
-		if err := ls[i].Normalize(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := f.store.UpsertMachines(ctx, tn.ID, ms); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.store.AddLogons(ctx, tn.ID, ls); err != nil {
-		t.Fatal(err)
-	}
+	e := apitest.Start(t, configure, tls)
+	return &fixture{store: e.Store, auth: e.Auth, srv: e.Srv, server: e.Server, tenant: e.Tenant, app: e.App, dbPath: e.DBPath}
 }
 
 // token mints a v1 token for app, as the token endpoint would.
 func (f *fixture) token(t testing.TB, tn openatp.Tenant, app openatp.App) string {
 	t.Helper()
-	tok, _, err := f.auth.Mint(context.Background(), auth.MintRequest{
-		Tenant: tn, App: app, BaseURL: f.srv.URL, Version: 1, Audience: "https://api.securitycenter.microsoft.com"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
+	return apitest.Token(t, f.auth, f.srv.URL, tn, app)
 }
 
 type response struct {
@@ -154,25 +51,20 @@ type response struct {
 	proto  string
 }
 
+func answer(res *http.Response, body []byte) response {
+	return response{res.StatusCode, res.Header, body, res.Proto}
+}
+
 func (f *fixture) do(t *testing.T, method, path, token string) response {
 	t.Helper()
-	req, err := http.NewRequest(method, f.srv.URL+path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	res, err := f.srv.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	body, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return response{res.StatusCode, res.Header, body, res.Proto}
+	return answer(apitest.Do(t, f.srv, method, path, token))
+}
+
+const adminKey = apitest.AdminKey
+
+func setAdminKey(t *testing.T, f *fixture) {
+	t.Helper()
+	apitest.SetAdminKey(t, f.store, f.auth)
 }
 
 func (f *fixture) delegatedApp(t *testing.T, tn openatp.Tenant, scopes ...string) openatp.App {
@@ -231,15 +123,7 @@ func checkError(t *testing.T, r response, status int, code string) {
 	}
 }
 
-func setAdminKey(t *testing.T, f *fixture) {
-	t.Helper()
-	if err := f.store.SetSetting(t.Context(), adminapi.AdminKeySetting, adminKey); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.auth.Refresh(t.Context()); err != nil { // as serve does every second
-		t.Fatal(err)
-	}
-}
+const errorCT = "application/json; charset=utf-8"
 
 func checkJSONHeaders(t *testing.T, r response, wantCT string) {
 	t.Helper()
@@ -250,5 +134,3 @@ func checkJSONHeaders(t *testing.T, r response, wantCT string) {
 		t.Errorf("request-id header = %q, want a GUID", id)
 	}
 }
-
-const errorCT = "application/json; charset=utf-8"

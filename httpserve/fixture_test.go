@@ -9,26 +9,16 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
-	"regexp"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/auth"
-	"github.com/openatp/openatp/httpserve"
 	"github.com/openatp/openatp/internal/apitest"
-	"github.com/openatp/openatp/internal/demo"
-	"github.com/openatp/openatp/sqlite"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
-
-// fixture is a real server on a real listener over a real SQLite store,
-// with the built-in token service.
+// fixture is a composed server on a real listener (apitest.Env), as this
+// package's tests use it.
 type fixture struct {
 	store  openatp.Store
 	auth   *auth.Service
@@ -47,110 +37,29 @@ func newFixture(t testing.TB, configure func(*apitest.Config)) *fixture {
 // newFixtureOn is newFixture, served over HTTPS with HTTP/2 when tls is set.
 func newFixtureOn(t testing.TB, configure func(*apitest.Config), tls bool) *fixture {
 	t.Helper()
-	ctx := context.Background()
-	dbPath := filepath.Join(t.TempDir(), "openatp.db")
-	store, err := sqlite.Open(ctx, dbPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	svc, err := auth.New(ctx, store, auth.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { svc.Close() })
-	f := &fixture{store: store, auth: svc, dbPath: dbPath}
-	f.tenant = f.newTenant(t, "contoso.onmicrosoft.com")
-	f.app = f.newApp(t, f.tenant, "reader", openatp.PermMachineReadAll)
-	ms, ls, gs := demo.DocExample()
-	for _, g := range gs {
-		if err := store.CreateGroup(ctx, f.tenant.ID, g); err != nil {
-			t.Fatal(err)
-		}
-	}
-	// A user on one machine, with every nullable property null.
-	lone := openatp.Machine{ID: strings.Repeat("0", 39) + "1", MachineTags: []string{}, IPAddresses: []openatp.IPAddress{}}
-	ms = append(ms, lone)
-	ls = append(ls, openatp.Logon{MachineID: lone.ID, AccountName: "Lone.User", AccountDomain: "fabrikam", LogonType: "Network",
-		Timestamp: time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)})
-	f.load(t, f.tenant, ms, ls)
-
-	cfg := apitest.Config{Store: store, Verifier: svc, Settings: svc}
-	if configure != nil {
-		configure(&cfg)
-	}
-	f.server = apitest.NewServer(cfg)
-	t.Cleanup(func() { f.server.Close() })
-	identity := auth.NewHandler(svc, nil)
-	for _, p := range auth.Patterns {
-		f.server.Handle(p, identity)
-	}
-	f.srv = httptest.NewUnstartedServer(f.server.Handler())
-	f.srv.Listener = httpserve.WrapListener(f.srv.Listener, nil)
-	if tls {
-		f.srv.EnableHTTP2 = true
-		f.srv.StartTLS()
-	} else {
-		f.srv.Start()
-	}
-	t.Cleanup(f.srv.Close)
-	return f
+	e := apitest.Start(t, configure, tls)
+	return &fixture{store: e.Store, auth: e.Auth, srv: e.Srv, server: e.Server, tenant: e.Tenant, app: e.App, dbPath: e.DBPath}
 }
 
 func (f *fixture) newTenant(t testing.TB, name string) openatp.Tenant {
 	t.Helper()
-	tn, err := openatp.NewTenant(name, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.store.CreateTenant(context.Background(), tn); err != nil {
-		t.Fatal(err)
-	}
-	return tn
+	return apitest.NewTenant(t, f.store, name)
 }
 
 func (f *fixture) newApp(t testing.TB, tn openatp.Tenant, name string, roles ...string) openatp.App {
 	t.Helper()
-	a, _, err := openatp.NewApp(tn.ID, name, roles, nil, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.store.CreateApp(context.Background(), a); err != nil {
-		t.Fatal(err)
-	}
-	return a
+	return apitest.NewApp(t, f.store, tn, name, roles...)
 }
 
 func (f *fixture) load(t testing.TB, tn openatp.Tenant, ms []openatp.Machine, ls []openatp.Logon) {
 	t.Helper()
-	ctx := context.Background()
-	for i := range ms {
-		if err := ms[i].Normalize(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for i := range ls {
-		if err := ls[i].Normalize(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := f.store.UpsertMachines(ctx, tn.ID, ms); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.store.AddLogons(ctx, tn.ID, ls); err != nil {
-		t.Fatal(err)
-	}
+	apitest.Load(t, f.store, tn, ms, ls)
 }
 
 // token mints a v1 token for app, as the token endpoint would.
 func (f *fixture) token(t testing.TB, tn openatp.Tenant, app openatp.App) string {
 	t.Helper()
-	tok, _, err := f.auth.Mint(context.Background(), auth.MintRequest{
-		Tenant: tn, App: app, BaseURL: f.srv.URL, Version: 1, Audience: "https://api.securitycenter.microsoft.com"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
+	return apitest.Token(t, f.auth, f.srv.URL, tn, app)
 }
 
 type response struct {
@@ -160,93 +69,38 @@ type response struct {
 	proto  string
 }
 
-func (f *fixture) do(t *testing.T, method, path, token string) response {
-	t.Helper()
-	req, err := http.NewRequest(method, f.srv.URL+path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	res, err := f.srv.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	body, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
+func answer(res *http.Response, body []byte) response {
 	return response{res.StatusCode, res.Header, body, res.Proto}
 }
 
-var targetRE = regexp.MustCompile(`"target":"[0-9a-f-]{36}"`)
+func (f *fixture) do(t *testing.T, method, path, token string) response {
+	t.Helper()
+	return answer(apitest.Do(t, f.srv, method, path, token))
+}
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 // normalized replaces what differs between runs (the request id, the
 // server's address) so a body can be compared with a golden file. It also
 // checks the error target equals the request-id header.
 func (f *fixture) normalized(t *testing.T, r response) []byte {
 	t.Helper()
-	b := r.body
-	if m := targetRE.Find(b); m != nil {
-		if id := r.header.Get("request-id"); string(m) != `"target":"`+id+`"` {
-			t.Errorf("error target %s differs from request-id header %q", m, id)
-		}
-		b = targetRE.ReplaceAll(b, []byte(`"target":"<request-id>"`))
-	}
-	// Over HTTPS the URLs say https://; the golden files are written for
-	// http://, the scheme being the one difference.
-	b = bytes.ReplaceAll(b, []byte(f.srv.URL), []byte("http://<host>"))
-	return bytes.ReplaceAll(b, []byte(f.srv.Listener.Addr().String()), []byte("<host>"))
+	return apitest.Normalized(t, f.srv, r.body, r.header.Get("request-id"))
 }
 
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name+".golden.json")
-	var pretty bytes.Buffer
-	if err := json.Indent(&pretty, got, "", "  "); err != nil {
-		t.Fatalf("%s: body is not JSON: %v\n%s", name, err, got)
-	}
-	pretty.WriteByte('\n')
-	if *update {
-		if err := os.WriteFile(path, pretty.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./httpserve -update to create it)", err)
-	}
-	if !bytes.Equal(want, pretty.Bytes()) {
-		t.Errorf("%s: body differs from %s\n--- want\n%s\n--- got\n%s", name, path, want, pretty.Bytes())
-	}
-	// The wire form is compact JSON: the golden file, compacted, is the body.
-	var compact bytes.Buffer
-	_ = json.Compact(&compact, want)
-	if !bytes.Equal(compact.Bytes(), got) {
-		t.Errorf("%s: wire body is not the compact form of the golden file:\n%s", name, got)
-	}
+	apitest.Golden(t, name, got, *update)
 }
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
+type lockedBuffer = apitest.LockedBuffer
 
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
+const adminKey = apitest.AdminKey
 
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+func setAdminKey(t *testing.T, f *fixture) {
+	t.Helper()
+	apitest.SetAdminKey(t, f.store, f.auth)
 }
-
-const adminKey = "test-admin-key"
 
 // admin sends an admin API request with the given key ("" for none) and
 // content type.

@@ -15,7 +15,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/openatp/openatp"
-	"github.com/openatp/openatp/adminapi"
 	"github.com/openatp/openatp/internal/apitest"
 )
 
@@ -249,16 +248,6 @@ func TestJournalBound(t *testing.T) {
 	}
 	if es[6].Path != "/api/users/last/machines" {
 		t.Errorf("newest entry: %s", es[6].Path)
-	}
-}
-
-func setAdminKey(t *testing.T, f *fixture) {
-	t.Helper()
-	if err := f.store.SetSetting(t.Context(), adminapi.AdminKeySetting, adminKey); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.auth.Refresh(t.Context()); err != nil { // as serve does every second
-		t.Fatal(err)
 	}
 }
 
