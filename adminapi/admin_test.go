@@ -17,45 +17,6 @@ import (
 	"github.com/openatp/openatp/ratelimit"
 )
 
-// admin sends an admin API request with the given key ("" for none) and
-// content type.
-func (f *fixture) admin(t *testing.T, method, path, key, contentType string, body []byte) response {
-	t.Helper()
-	req, err := http.NewRequest(method, f.srv.URL+path, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if key != "" {
-		req.Header.Set("X-Openatp-Admin-Key", key)
-	}
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	res, err := f.srv.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return response{res.StatusCode, res.Header, b, res.Proto}
-}
-
-func adminFixture(t *testing.T) *fixture {
-	t.Helper()
-	f := newFixture(t, nil)
-	setAdminKey(t, f)
-	return f
-}
-
-func mid(n int) string { return fmt.Sprintf("%040x", 0xab0000+n) }
-
-func machineLine(n int, extra string) string {
-	return fmt.Sprintf(`{"id":%q,"computerDnsName":"adm%d.contoso.com","healthStatus":"Active"%s}`, mid(n), n, extra)
-}
-
 func logonLine(n int, user string) string {
 	return fmt.Sprintf(`{"machineId":%q,"accountName":%q,"accountDomain":"contoso","accountSid":null,"logonType":"Interactive","timestamp":"2024-06-01T10:00:00Z"}`, mid(n), user)
 }

@@ -1,13 +1,10 @@
 package adminapi_test
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"testing"
-	"time"
 
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/auth"
@@ -67,18 +64,6 @@ func setAdminKey(t *testing.T, f *fixture) {
 	apitest.SetAdminKey(t, f.store, f.auth)
 }
 
-func (f *fixture) delegatedApp(t *testing.T, tn openatp.Tenant, scopes ...string) openatp.App {
-	t.Helper()
-	a, _, err := openatp.NewApp(tn.ID, "native", nil, scopes, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.store.CreateApp(context.Background(), a); err != nil {
-		t.Fatal(err)
-	}
-	return a
-}
-
 // machineIDs reads the ids of a collection answer.
 func machineIDs(t *testing.T, body []byte) []string {
 	t.Helper()
@@ -102,35 +87,28 @@ const (
 	machine2 = "7292e4b8cb74ff1cc3d8a495eb29dc8858b732f7"
 )
 
-func checkError(t *testing.T, r response, status int, code string) {
+func (f *fixture) admin(t *testing.T, method, path, key, contentType string, body []byte) response {
 	t.Helper()
-	if r.status != status {
-		t.Fatalf("status %d, want %d: %s", r.status, status, r.body)
-	}
-	checkJSONHeaders(t, r, errorCT)
-	var body struct {
-		Error struct {
-			Code, Message, Target string
-		} `json:"error"`
-	}
-	dec := json.NewDecoder(bytes.NewReader(r.body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&body); err != nil {
-		t.Fatalf("error body %s: %v", r.body, err)
-	}
-	if body.Error.Code != code || body.Error.Message == "" || body.Error.Target != r.header.Get("request-id") {
-		t.Errorf("error body %s: want code %s, a message and target = request-id %q", r.body, code, r.header.Get("request-id"))
-	}
+	return answer(apitest.Admin(t, f.srv, method, path, key, contentType, body))
 }
 
-const errorCT = "application/json; charset=utf-8"
-
-func checkJSONHeaders(t *testing.T, r response, wantCT string) {
+func adminFixture(t *testing.T) *fixture {
 	t.Helper()
-	if ct := r.header.Get("Content-Type"); ct != wantCT {
-		t.Errorf("Content-Type = %q, want %q", ct, wantCT)
-	}
-	if id := r.header.Get("request-id"); len(id) != 36 {
-		t.Errorf("request-id header = %q, want a GUID", id)
-	}
+	f := newFixture(t, nil)
+	setAdminKey(t, f)
+	return f
+}
+
+func (f *fixture) delegatedApp(t *testing.T, tn openatp.Tenant, scopes ...string) openatp.App {
+	t.Helper()
+	return apitest.DelegatedApp(t, f.store, tn, scopes...)
+}
+
+func machineLine(n int, extra string) string { return apitest.MachineLine(n, extra) }
+
+func mid(n int) string { return apitest.MID(n) }
+
+func checkError(t *testing.T, r response, status int, code string) {
+	t.Helper()
+	apitest.CheckError(t, r.status, r.header, r.body, status, code)
 }

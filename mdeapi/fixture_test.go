@@ -1,9 +1,7 @@
 package mdeapi_test
 
 import (
-	"bytes"
 	"flag"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -105,6 +103,11 @@ func setAdminKey(t *testing.T, f *fixture) {
 	apitest.SetAdminKey(t, f.store, f.auth)
 }
 
+func (f *fixture) admin(t *testing.T, method, path, key, contentType string, body []byte) response {
+	t.Helper()
+	return answer(apitest.Admin(t, f.srv, method, path, key, contentType, body))
+}
+
 func adminFixture(t *testing.T) *fixture {
 	t.Helper()
 	f := newFixture(t, nil)
@@ -112,28 +115,41 @@ func adminFixture(t *testing.T) *fixture {
 	return f
 }
 
-// admin sends an admin API request with the given key ("" for none) and
-// content type.
-func (f *fixture) admin(t *testing.T, method, path, key, contentType string, body []byte) response {
+// rbacFixture is a fixture with apitest.AddRBAC's device groups and roles.
+func rbacFixture(t *testing.T, noIndex bool, configure ...func(*apitest.Config)) *fixture {
 	t.Helper()
-	req, err := http.NewRequest(method, f.srv.URL+path, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if key != "" {
-		req.Header.Set("X-Openatp-Admin-Key", key)
-	}
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	res, err := f.srv.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return response{res.StatusCode, res.Header, b, res.Proto}
+	f := newFixture(t, func(c *apitest.Config) {
+		c.NoIndex = noIndex
+		for _, fn := range configure {
+			fn(c)
+		}
+	})
+	apitest.AddRBAC(t, f.store, f.tenant)
+	return f
 }
+
+func (f *fixture) delegatedApp(t *testing.T, tn openatp.Tenant, scopes ...string) openatp.App {
+	t.Helper()
+	return apitest.DelegatedApp(t, f.store, tn, scopes...)
+}
+
+// delegated mints a user-context token for app (its scopes become scp)
+// with the given user groups.
+func (f *fixture) delegated(t *testing.T, tn openatp.Tenant, app openatp.App, userName string, groups ...string) string {
+	t.Helper()
+	return apitest.Delegated(t, f.auth, f.srv.URL, tn, app, userName, groups...)
+}
+
+const vaultMachine = apitest.VaultMachine
+
+func checkError(t *testing.T, r response, status int, code string) {
+	t.Helper()
+	apitest.CheckError(t, r.status, r.header, r.body, status, code)
+}
+
+func checkJSONHeaders(t *testing.T, r response, wantCT string) {
+	t.Helper()
+	apitest.CheckJSONHeaders(t, r.header, wantCT)
+}
+
+const errorCT = apitest.ErrorCT

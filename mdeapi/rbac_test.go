@@ -11,34 +11,8 @@ import (
 	"time"
 
 	"github.com/openatp/openatp"
-	"github.com/openatp/openatp/auth"
 	"github.com/openatp/openatp/internal/apitest"
 )
-
-// delegated mints a user-context token for app (its scopes become scp)
-// with the given user groups.
-func (f *fixture) delegated(t *testing.T, tn openatp.Tenant, app openatp.App, userName string, groups ...string) string {
-	t.Helper()
-	u := openatp.DirectoryUser{ID: openatp.NewGUID(), UserName: userName, Groups: groups}
-	tok, _, err := f.auth.Mint(context.Background(), auth.MintRequest{
-		Tenant: tn, App: app, User: &u, BaseURL: f.srv.URL, Version: 1, Audience: "https://api.securitycenter.microsoft.com"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
-}
-
-func (f *fixture) delegatedApp(t *testing.T, tn openatp.Tenant, scopes ...string) openatp.App {
-	t.Helper()
-	a, _, err := openatp.NewApp(tn.ID, "native", nil, scopes, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.store.CreateApp(context.Background(), a); err != nil {
-		t.Fatal(err)
-	}
-	return a
-}
 
 // machineIDs reads the ids of a collection answer.
 func machineIDs(t *testing.T, body []byte) []string {
@@ -56,44 +30,6 @@ func machineIDs(t *testing.T, body []byte) []string {
 		ids = append(ids, m.ID)
 	}
 	return ids
-}
-
-const vaultMachine = "3333333333333333333333333333333333333333"
-
-// rbacFixture: the documented machines in group 140 (The-A-Team, for user
-// group g-ana), a third machine of user1 in group 150 (Vault, for g-sec),
-// and a user seen only on the vault machine.
-func rbacFixture(t *testing.T, noIndex bool, configure ...func(*apitest.Config)) *fixture {
-	f := newFixture(t, func(c *apitest.Config) {
-		c.NoIndex = noIndex
-		for _, fn := range configure {
-			fn(c)
-		}
-	})
-	ctx := context.Background()
-	s := f.store
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	gs, err := s.Groups(ctx, f.tenant.ID)
-	must(err)
-	team := gs[0]
-	team.UserGroups = []string{"g-ana"}
-	must(s.UpdateGroup(ctx, f.tenant.ID, team))
-	must(s.CreateGroup(ctx, f.tenant.ID, openatp.DeviceGroup{ID: 150, Name: "Vault", Rank: 2, UserGroups: []string{"g-sec"},
-		Rules: []openatp.RuleRow{{Property: openatp.RuleTag, Values: []string{"vault"}}}}))
-	must(s.PutRole(ctx, f.tenant.ID, openatp.Role{Name: "Viewer", Permissions: []string{openatp.PermViewData}, UserGroups: []string{"g-ana"}}))
-	must(s.PutRole(ctx, f.tenant.ID, openatp.Role{Name: "Responder", Permissions: []string{openatp.PermLiveResponseBasic}, UserGroups: []string{"g-noview"}}))
-	must(s.PutRole(ctx, f.tenant.ID, openatp.Role{Name: openatp.AdminRoleName, UserGroups: []string{"g-admin"}}))
-	m := openatp.Machine{ID: vaultMachine, ComputerDNSName: openatp.Ptr("vault.contoso.com"), MachineTags: []string{"vault"}}
-	f.load(t, f.tenant, []openatp.Machine{m}, []openatp.Logon{
-		{MachineID: m.ID, AccountName: "user1", AccountDomain: "contoso", Timestamp: time.Now()},
-		{MachineID: m.ID, AccountName: "vaultonly", AccountDomain: "contoso", Timestamp: time.Now()},
-	})
-	return f
 }
 
 // Token kind × scopes × user roles × group assignments: status and the

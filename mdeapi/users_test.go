@@ -22,18 +22,7 @@ const (
 	machine2 = "7292e4b8cb74ff1cc3d8a495eb29dc8858b732f7"
 )
 
-func checkJSONHeaders(t *testing.T, r response, wantCT string) {
-	t.Helper()
-	if ct := r.header.Get("Content-Type"); ct != wantCT {
-		t.Errorf("Content-Type = %q, want %q", ct, wantCT)
-	}
-	if id := r.header.Get("request-id"); len(id) != 36 {
-		t.Errorf("request-id header = %q, want a GUID", id)
-	}
-}
-
 const odataCT = "application/json; odata.metadata=minimal"
-const errorCT = "application/json; charset=utf-8"
 
 // Both paths of the endpoint, both read paths (in-memory index and SQL),
 // over HTTP/1.1 and over HTTPS with HTTP/2, answer the documented example
@@ -232,27 +221,6 @@ func TestMalformedRequests(t *testing.T) {
 		r := f.raw(t, "GET /healthz HTTP/1.1\r\nX-Big: "+strings.Repeat("a", 2<<20))
 		checkError(t, r, 431, "RequestHeaderFieldsTooLarge")
 	})
-}
-
-func checkError(t *testing.T, r response, status int, code string) {
-	t.Helper()
-	if r.status != status {
-		t.Fatalf("status %d, want %d: %s", r.status, status, r.body)
-	}
-	checkJSONHeaders(t, r, errorCT)
-	var body struct {
-		Error struct {
-			Code, Message, Target string
-		} `json:"error"`
-	}
-	dec := json.NewDecoder(bytes.NewReader(r.body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&body); err != nil {
-		t.Fatalf("error body %s: %v", r.body, err)
-	}
-	if body.Error.Code != code || body.Error.Message == "" || body.Error.Target != r.header.Get("request-id") {
-		t.Errorf("error body %s: want code %s, a message and target = request-id %q", r.body, code, r.header.Get("request-id"))
-	}
 }
 
 // Writes are visible at once: the in-memory index never answers stale.

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -298,4 +299,129 @@ func SetAdminKey(t testing.TB, store openatp.Store, svc *auth.Service) {
 	if err := svc.Refresh(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// Admin sends an admin API request with the given key ("" for none) and
+// content type.
+func Admin(t testing.TB, srv *httptest.Server, method, path, key, contentType string, body []byte) (*http.Response, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, srv.URL+path, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if key != "" {
+		req.Header.Set("X-Openatp-Admin-Key", key)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	return Send(t, srv, req)
+}
+
+// ErrorCT is the Content-Type of an error answer.
+const ErrorCT = "application/json; charset=utf-8"
+
+// CheckError checks an error answer: its status, its headers, and its
+// body, the MDE error with the code, a message, and the request id as
+// target.
+func CheckError(t testing.TB, status int, header http.Header, body []byte, wantStatus int, code string) {
+	t.Helper()
+	if status != wantStatus {
+		t.Fatalf("status %d, want %d: %s", status, wantStatus, body)
+	}
+	CheckJSONHeaders(t, header, ErrorCT)
+	var v struct {
+		Error struct {
+			Code, Message, Target string
+		} `json:"error"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&v); err != nil {
+		t.Fatalf("error body %s: %v", body, err)
+	}
+	if v.Error.Code != code || v.Error.Message == "" || v.Error.Target != header.Get("request-id") {
+		t.Errorf("error body %s: want code %s, a message and target = request-id %q", body, code, header.Get("request-id"))
+	}
+}
+
+// CheckJSONHeaders checks an answer's Content-Type and request-id.
+func CheckJSONHeaders(t testing.TB, header http.Header, wantCT string) {
+	t.Helper()
+	if ct := header.Get("Content-Type"); ct != wantCT {
+		t.Errorf("Content-Type = %q, want %q", ct, wantCT)
+	}
+	if id := header.Get("request-id"); len(id) != 36 {
+		t.Errorf("request-id header = %q, want a GUID", id)
+	}
+}
+
+// DelegatedApp creates a public client application of tn (delegated
+// tokens) with the given scopes.
+func DelegatedApp(t testing.TB, store openatp.Store, tn openatp.Tenant, scopes ...string) openatp.App {
+	t.Helper()
+	a, _, err := openatp.NewApp(tn.ID, "native", nil, scopes, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.CreateApp(context.Background(), a); err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// Delegated mints a user-context token for app (its scopes become scp)
+// with the given user groups, as the token endpoint of baseURL would.
+func Delegated(t testing.TB, svc *auth.Service, baseURL string, tn openatp.Tenant, app openatp.App, userName string, groups ...string) string {
+	t.Helper()
+	u := openatp.DirectoryUser{ID: openatp.NewGUID(), UserName: userName, Groups: groups}
+	tok, _, err := svc.Mint(context.Background(), auth.MintRequest{
+		Tenant: tn, App: app, User: &u, BaseURL: baseURL, Version: 1, Audience: "https://api.securitycenter.microsoft.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// VaultMachine is the machine of AddRBAC's group 150.
+const VaultMachine = "3333333333333333333333333333333333333333"
+
+// AddRBAC gives an Env's tenant its device groups and roles: the
+// documented machines in group 140 (The-A-Team, for user group g-ana), a
+// third machine of user1 in group 150 (Vault, for g-sec), and a user seen
+// only on the vault machine; roles Viewer (g-ana, View Data), Responder
+// (g-noview, no View Data) and the admin role (g-admin).
+func AddRBAC(t testing.TB, store openatp.Store, tn openatp.Tenant) {
+	t.Helper()
+	ctx := context.Background()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	gs, err := store.Groups(ctx, tn.ID)
+	must(err)
+	team := gs[0]
+	team.UserGroups = []string{"g-ana"}
+	must(store.UpdateGroup(ctx, tn.ID, team))
+	must(store.CreateGroup(ctx, tn.ID, openatp.DeviceGroup{ID: 150, Name: "Vault", Rank: 2, UserGroups: []string{"g-sec"},
+		Rules: []openatp.RuleRow{{Property: openatp.RuleTag, Values: []string{"vault"}}}}))
+	must(store.PutRole(ctx, tn.ID, openatp.Role{Name: "Viewer", Permissions: []string{openatp.PermViewData}, UserGroups: []string{"g-ana"}}))
+	must(store.PutRole(ctx, tn.ID, openatp.Role{Name: "Responder", Permissions: []string{openatp.PermLiveResponseBasic}, UserGroups: []string{"g-noview"}}))
+	must(store.PutRole(ctx, tn.ID, openatp.Role{Name: openatp.AdminRoleName, UserGroups: []string{"g-admin"}}))
+	m := openatp.Machine{ID: VaultMachine, ComputerDNSName: openatp.Ptr("vault.contoso.com"), MachineTags: []string{"vault"}}
+	Load(t, store, tn, []openatp.Machine{m}, []openatp.Logon{
+		{MachineID: m.ID, AccountName: "user1", AccountDomain: "contoso", Timestamp: time.Now()},
+		{MachineID: m.ID, AccountName: "vaultonly", AccountDomain: "contoso", Timestamp: time.Now()},
+	})
+}
+
+// MID is the id of the n-th machine of MachineLine.
+func MID(n int) string { return fmt.Sprintf("%040x", 0xab0000+n) }
+
+// MachineLine is a JSON Lines record of machine n, with extra properties
+// (",\"name\":value...") if not "".
+func MachineLine(n int, extra string) string {
+	return fmt.Sprintf(`{"id":%q,"computerDnsName":"adm%d.contoso.com","healthStatus":"Active"%s}`, MID(n), n, extra)
 }
