@@ -26,11 +26,11 @@ type ConnLimit struct {
 }
 
 // NewConnLimit returns a limit of open connections (at least 1).
-func NewConnLimit(Limit int, logger *slog.Logger) *ConnLimit {
+func NewConnLimit(limit int, logger *slog.Logger) *ConnLimit {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &ConnLimit{max: int64(max(1, Limit)), logger: logger, drains: make(chan struct{}, 64)}
+	return &ConnLimit{max: int64(max(1, limit)), logger: logger, drains: make(chan struct{}, 64)}
 }
 
 // Wait waits for the refused connections still being drained: each is
