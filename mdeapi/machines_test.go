@@ -50,18 +50,41 @@ func machineFixture(t *testing.T) (*fixture, string, time.Time) {
 	return f, f.token(t, f.tenant, app), at
 }
 
-// Every route of the Machine API, answered as golden files pin it.
+// goldenCase is a request and the answer a golden file pins.
+type goldenCase struct {
+	name, method, path, body string
+	token                    string
+	status                   int
+	golden                   string
+}
+
+// machineGolden sends the cases in order and compares each answer with its
+// golden file; at is machineFixture's time of mymachine2's last report.
+func machineGolden(t *testing.T, f *fixture, at time.Time, cases []goldenCase) {
+	t.Helper()
+	for _, c := range cases {
+		r := f.send(t, c.method, c.path, c.token, c.body)
+		if r.status != c.status {
+			t.Fatalf("%s: status %d, want %d: %s", c.name, r.status, c.status, r.body)
+		}
+		want := odataCT
+		if c.status != 200 {
+			want = errorCT
+		}
+		checkJSONHeaders(t, r, want)
+		// mymachine2's last report is recent, so that findbyip finds it.
+		golden(t, c.golden, bytes.ReplaceAll(f.normalized(t, r), []byte(at.Format(wire.TimeLayout)), []byte("<an hour ago>")))
+	}
+}
+
+// Every read route of the Machine API, answered as golden files pin it
+// (the writes: TestMachineWriteGolden).
 func TestMachineAPIGolden(t *testing.T) {
 	f, tok, at := machineFixture(t)
 	reader := f.token(t, f.tenant, f.app)
 	ip := "findbyip(ip='192.168.12.225',timestamp=" + at.Add(5*time.Minute).Format(time.RFC3339) + ")"
 	old := "findbyip(ip='192.168.12.225',timestamp=" + time.Now().Add(-31*24*time.Hour).UTC().Format(time.RFC3339) + ")"
-	cases := []struct {
-		name, method, path, body string
-		token                    string
-		status                   int
-		golden                   string
-	}{
+	cases := []goldenCase{
 		{"first page", "GET", "/api/machines?$top=2", "", tok, 200, "machines-page-next"},
 		{"next page", "GET", "/api/machines?$top=2&$skiptoken=" + machine1, "", tok, 200, "machines-page-last"},
 		{"v1.0 path", "GET", "/api/v1.0/machines?$top=2&$skiptoken=" + machine1, "", tok, 200, "machines-page-last"},
@@ -81,36 +104,8 @@ func TestMachineAPIGolden(t *testing.T) {
 		{"findbytag without tag", "GET", "/api/machines/findbytag", "", tok, 400, "machines-findbytag-400"},
 		{"findbyip", "GET", "/api/machines/" + ip, "", tok, 200, "machines-findbyip"},
 		{"findbyip too old", "GET", "/api/machines/" + old, "", tok, 400, "machines-findbyip-400"},
-		{"add tag", "POST", "/api/machines/" + machine1 + "/tags", `{"Value":"new tag","Action":"Add"}`, tok, 200, "machine-tag-added"},
-		{"remove tag", "POST", "/api/machines/" + machine1 + "/tags", `{"Value":"new tag","Action":"Remove"}`, tok, 200, "machine-by-id"},
-		{"tag write needs ReadWrite", "POST", "/api/machines/" + machine1 + "/tags", `{"Value":"x","Action":"Add"}`, reader, 403, "machine-tag-403"},
-		{"tag bad action", "POST", "/api/machines/" + machine1 + "/tags", `{"Value":"x","Action":"Toggle"}`, tok, 400, "machine-tag-400"},
-		{"device value", "POST", "/api/machines/" + machine1 + "/setDeviceValue", `{"DeviceValue":"High"}`, tok, 200, "machine-device-value"},
-		{"patch", "PATCH", "/api/machines/" + machine1, `{"machineTags":["only"],"deviceValue":"Low"}`, tok, 200, "machine-patched"},
-		{"patch with an empty tag", "PATCH", "/api/machines/" + machine1, `{"machineTags":["ok",""]}`, tok, 400, "machine-patch-400-tag"},
-		{"patch unknown property", "PATCH", "/api/machines/" + machine1, `{"osPlatform":"Linux"}`, tok, 400, "machine-patch-400"},
-		{"bulk tags", "POST", "/api/machines/AddOrRemoveTagForMultipleMachines", `{"Value":"bulk","Action":"Add","MachineIds":["` + machine1 + `","` + machine2 + `"]}`, tok, 200, "machines-bulk-tag"},
-		{"bulk tags unknown machine", "POST", "/api/machines/AddOrRemoveTagForMultipleMachines", `{"Value":"bulk","Action":"Add","MachineIds":["` + strings.Repeat("0", 40) + `"]}`, tok, 404, "machine-bulk-404"},
 	}
-	for _, c := range cases {
-		r := f.send(t, c.method, c.path, c.token, c.body)
-		if r.status != c.status {
-			t.Fatalf("%s: status %d, want %d: %s", c.name, r.status, c.status, r.body)
-		}
-		want := odataCT
-		if c.status != 200 {
-			want = errorCT
-		}
-		checkJSONHeaders(t, r, want)
-		// mymachine2's last report is recent, so that findbyip finds it.
-		golden(t, c.golden, bytes.ReplaceAll(f.normalized(t, r), []byte(at.Format(wire.TimeLayout)), []byte("<an hour ago>")))
-	}
-	// The refused writes stored nothing: machine1 has the tags of the
-	// last accepted writes (PATCH, then the bulk tag).
-	m, err := f.store.Machine(context.Background(), f.tenant.ID, machine1)
-	if err != nil || strings.Join(m.MachineTags, ",") != "only,bulk" || m.DeviceValue == nil || *m.DeviceValue != "Low" {
-		t.Errorf("machine1 after the writes: tags %v, device value %v, %v", m.MachineTags, m.DeviceValue, err)
-	}
+	machineGolden(t, f, at, cases)
 }
 
 // A machine outside a delegated caller's device groups is answered exactly
