@@ -111,6 +111,22 @@ func tooManyFailures(retry time.Duration) error {
 		"Too many failed attempts from this address. Try again in %d seconds.", after))
 }
 
+// serveJSON adapts an admin handler that returns its answer — a status and
+// the value written as JSON, nil for no body — or its error.
+func serveJSON(h func(w http.ResponseWriter, r *http.Request) (int, any, error)) http.Handler {
+	return httpserve.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+		status, v, err := h(w, r)
+		switch {
+		case err != nil:
+			return err
+		case v == nil:
+			w.WriteHeader(status)
+			return nil
+		}
+		return writeJSON(w, status, v)
+	})
+}
+
 // writeJSON answers with one JSON object.
 func writeJSON(w http.ResponseWriter, status int, v any) error {
 	b, err := json.Marshal(v)
@@ -169,51 +185,51 @@ func tenantOf(r *http.Request, store openatp.Store) (openatp.Tenant, error) {
 // handleCreateTenant: POST /_openatp/tenants {"name": N} answers 201 with
 // what `openatp tenant create` prints.
 func handleCreateTenant(store openatp.Store) http.Handler {
-	return httpserve.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+	return serveJSON(func(w http.ResponseWriter, r *http.Request) (int, any, error) {
 		var in struct {
 			Name string `json:"name"`
 		}
 		if err := decodeObject(w, r, &in); err != nil {
-			return err
+			return 0, nil, err
 		}
 		t, err := openatp.NewTenant(in.Name, time.Now())
 		if err == nil {
 			err = store.CreateTenant(r.Context(), t)
 		}
 		if err != nil {
-			return err
+			return 0, nil, err
 		}
-		return writeJSON(w, http.StatusCreated, map[string]string{"tenant": t.ID, "name": t.Name, "created": t.Created.UTC().Format(time.RFC3339)})
+		return http.StatusCreated, map[string]string{"tenant": t.ID, "name": t.Name, "created": t.Created.UTC().Format(time.RFC3339)}, nil
 	})
 }
 
 // handleCreateApp: POST /_openatp/tenants/{t}/apps {"name", "roles",
 // "scopes"} answers 201 with what `openatp app create` prints.
 func handleCreateApp(store openatp.Store) http.Handler {
-	return httpserve.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+	return serveJSON(func(w http.ResponseWriter, r *http.Request) (int, any, error) {
 		var in struct {
 			Name   string   `json:"name"`
 			Roles  []string `json:"roles"`
 			Scopes []string `json:"scopes"`
 		}
 		if err := decodeObject(w, r, &in); err != nil {
-			return err
+			return 0, nil, err
 		}
 		t, err := tenantOf(r, store)
 		if err != nil {
-			return err
+			return 0, nil, err
 		}
 		a, secret, err := openatp.NewApp(t.ID, in.Name, in.Roles, in.Scopes, time.Now())
 		if err == nil {
 			err = store.CreateApp(r.Context(), a)
 		}
 		if err != nil {
-			return err
+			return 0, nil, err
 		}
-		return writeJSON(w, http.StatusCreated, map[string]any{
+		return http.StatusCreated, map[string]any{
 			"tenant": t.ID, "client_id": a.ClientID, "client_secret": secret, "name": a.Name,
 			"roles": a.Roles, "scopes": a.Scopes,
-		})
+		}, nil
 	})
 }
 
@@ -239,89 +255,87 @@ func bodyFormat(r *http.Request) ingest.Format {
 // line of the body the record starts on) and property; nothing of it is
 // stored.
 func handleAdminIngest(store openatp.Store, kind ingest.Kind, slots chan struct{}, bodyTimeout time.Duration) http.Handler {
-	return httpserve.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+	return serveJSON(func(w http.ResponseWriter, r *http.Request) (int, any, error) {
 		httpserve.SetBodyDeadline(w, r, bodyTimeout)
 		t, err := tenantOf(r, store)
 		if err != nil {
-			return err
+			return 0, nil, err
 		}
 		body, err := readBody(w, r)
 		if err != nil {
-			return err
+			return 0, nil, err
 		}
 		select {
 		case slots <- struct{}{}:
 			defer func() { <-slots }()
 		case <-r.Context().Done():
-			return r.Context().Err()
+			return 0, nil, r.Context().Err()
 		}
 		opts := ingest.Options{Format: bodyFormat(r), Kind: kind}
 		if _, err := ingest.Validate(ingest.NewReader(bytes.NewReader(body), opts)); err != nil {
-			return err // an *ingest.Error is an Invalid error with its code
+			return 0, nil, err // an *ingest.Error is an Invalid error with its code
 		}
 		sum, err := ingest.Import(r.Context(), store, t.ID, ingest.NewReader(bytes.NewReader(body), opts), ingest.ImportOptions{})
 		if err != nil {
-			return err
+			return 0, nil, err
 		}
 		ignored := sum.Ignored
 		if ignored == nil {
 			ignored = map[string]int64{}
 		}
-		return writeJSON(w, http.StatusOK, map[string]any{"tenant": t.ID, "kind": kind.String(), "records": sum.Records, "ignored": ignored})
+		return http.StatusOK, map[string]any{"tenant": t.ID, "kind": kind.String(), "records": sum.Records, "ignored": ignored}, nil
 	})
 }
 
 // handleDeleteMachine: DELETE /_openatp/tenants/{t}/machines/{id}, 204.
 func handleDeleteMachine(store openatp.Store) http.Handler {
-	return httpserve.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+	return serveJSON(func(w http.ResponseWriter, r *http.Request) (int, any, error) {
 		t, err := tenantOf(r, store)
 		if err != nil {
-			return err
+			return 0, nil, err
 		}
 		id := r.PathValue("id")
 		if !openatp.ValidMachineID(id) {
-			return openatp.CodedErrorf(openatp.Invalid, "InvalidInput", "Machine id %s is not 40 lowercase hexadecimal characters.", clipID(id))
+			return 0, nil, openatp.CodedErrorf(openatp.Invalid, "InvalidInput", "Machine id %s is not 40 lowercase hexadecimal characters.", clipID(id))
 		}
 		if err := store.DeleteMachine(r.Context(), t.ID, id); err != nil {
 			if openatp.IsKind(err, openatp.NotFound) {
-				return openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "Machine %s was not found.", id)
+				return 0, nil, openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "Machine %s was not found.", id)
 			}
-			return err
+			return 0, nil, err
 		}
-		w.WriteHeader(http.StatusNoContent)
-		return nil
+		return http.StatusNoContent, nil, nil
 	})
 }
 
 // handleReset: POST /_openatp/tenants/{t}/reset wipes the tenant's
 // machines, users, logons and device groups, keeping it and its apps; 204.
 func handleReset(store openatp.Store) http.Handler {
-	return httpserve.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+	return serveJSON(func(w http.ResponseWriter, r *http.Request) (int, any, error) {
 		t, err := tenantOf(r, store)
 		if err != nil {
-			return err
+			return 0, nil, err
 		}
 		if err := store.ResetTenant(r.Context(), t.ID); err != nil {
-			return err
+			return 0, nil, err
 		}
-		w.WriteHeader(http.StatusNoContent)
-		return nil
+		return http.StatusNoContent, nil, nil
 	})
 }
 
 // handleStats: GET /_openatp/tenants/{t}/stats.
 func handleStats(store openatp.Store) http.Handler {
-	return httpserve.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+	return serveJSON(func(w http.ResponseWriter, r *http.Request) (int, any, error) {
 		t, err := tenantOf(r, store)
 		if err != nil {
-			return err
+			return 0, nil, err
 		}
 		st, err := store.TenantStats(r.Context(), t.ID)
 		if err != nil {
-			return err
+			return 0, nil, err
 		}
-		return writeJSON(w, http.StatusOK, map[string]any{"tenant": t.ID, "name": t.Name, "machines": st.Machines,
-			"users": st.Users, "relations": st.Relations, "groups": st.Groups, "alerts": st.Alerts})
+		return http.StatusOK, map[string]any{"tenant": t.ID, "name": t.Name, "machines": st.Machines,
+			"users": st.Users, "relations": st.Relations, "groups": st.Groups, "alerts": st.Alerts}, nil
 	})
 }
 

@@ -21,16 +21,12 @@ import (
 //	PATCH, DELETE /_openatp/tenants/{t}/groups/{id}
 func addRBACAdminRoutes(mux Mux, store openatp.Store, admin func(http.Handler) http.Handler) {
 	h := func(f func(w http.ResponseWriter, r *http.Request, t openatp.Tenant) (int, any, error)) http.Handler {
-		return admin(httpserve.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+		return admin(serveJSON(func(w http.ResponseWriter, r *http.Request) (int, any, error) {
 			t, err := tenantOf(r, store)
 			if err != nil {
-				return err
+				return 0, nil, err
 			}
-			status, v, err := f(w, r, t)
-			if err != nil {
-				return err
-			}
-			return writeJSON(w, status, v)
+			return f(w, r, t)
 		}))
 	}
 	mux("GET /_openatp/tenants/{t}/usergroups", h(func(w http.ResponseWriter, r *http.Request, t openatp.Tenant) (int, any, error) {

@@ -25,53 +25,53 @@ import (
 //	GET, DELETE        /_openatp/tenants/{t}/journal         the tenant's requests (filters: journalFilter); forget them
 //	GET                /_openatp/tenants/{t}/journal/count   {"count": N} of the same filters
 func addDoubleAdminRoutes(mux Mux, cfg Config) {
-	admin := func(h httpserve.HandlerFunc) http.Handler { return requireAdmin(cfg.Settings, cfg.AuthFailures, h) }
+	admin := func(h func(w http.ResponseWriter, r *http.Request) (int, any, error)) http.Handler {
+		return requireAdmin(cfg.Settings, cfg.AuthFailures, serveJSON(h))
+	}
 	store, faults, jnl := cfg.Store, cfg.Faults, cfg.Journal
-	mux("GET /_openatp/faults", admin(func(w http.ResponseWriter, r *http.Request) error {
-		return writeJSON(w, http.StatusOK, faults.List())
+	mux("GET /_openatp/faults", admin(func(w http.ResponseWriter, r *http.Request) (int, any, error) {
+		return http.StatusOK, faults.List(), nil
 	}))
-	mux("POST /_openatp/faults", admin(func(w http.ResponseWriter, r *http.Request) error {
+	mux("POST /_openatp/faults", admin(func(w http.ResponseWriter, r *http.Request) (int, any, error) {
 		rule, err := readRule(w, r, store)
 		if err == nil {
 			rule, err = faults.Add(rule)
 		}
 		if err != nil {
-			return err
+			return 0, nil, err
 		}
-		return writeJSON(w, http.StatusCreated, rule)
+		return http.StatusCreated, rule, nil
 	}))
-	mux("DELETE /_openatp/faults", admin(func(w http.ResponseWriter, r *http.Request) error {
+	mux("DELETE /_openatp/faults", admin(func(w http.ResponseWriter, r *http.Request) (int, any, error) {
 		faults.DeleteAll()
-		w.WriteHeader(http.StatusNoContent)
-		return nil
+		return http.StatusNoContent, nil, nil
 	}))
-	mux("GET /_openatp/faults/{id}", admin(func(w http.ResponseWriter, r *http.Request) error {
+	mux("GET /_openatp/faults/{id}", admin(func(w http.ResponseWriter, r *http.Request) (int, any, error) {
 		rule, err := faults.Get(r.PathValue("id"))
 		if err != nil {
-			return err
+			return 0, nil, err
 		}
-		return writeJSON(w, http.StatusOK, rule)
+		return http.StatusOK, rule, nil
 	}))
-	mux("PUT /_openatp/faults/{id}", admin(func(w http.ResponseWriter, r *http.Request) error {
+	mux("PUT /_openatp/faults/{id}", admin(func(w http.ResponseWriter, r *http.Request) (int, any, error) {
 		rule, err := readRule(w, r, store)
 		if err != nil {
-			return err
+			return 0, nil, err
 		}
 		if rule.ID != "" && rule.ID != r.PathValue("id") {
-			return openatp.CodedErrorf(openatp.Invalid, "InvalidInput", "The body's id %q differs from the path's %q.", clipID(rule.ID), clipID(r.PathValue("id")))
+			return 0, nil, openatp.CodedErrorf(openatp.Invalid, "InvalidInput", "The body's id %q differs from the path's %q.", clipID(rule.ID), clipID(r.PathValue("id")))
 		}
 		rule.ID = r.PathValue("id")
 		if rule, err = faults.Replace(rule); err != nil {
-			return err
+			return 0, nil, err
 		}
-		return writeJSON(w, http.StatusOK, rule)
+		return http.StatusOK, rule, nil
 	}))
-	mux("DELETE /_openatp/faults/{id}", admin(func(w http.ResponseWriter, r *http.Request) error {
+	mux("DELETE /_openatp/faults/{id}", admin(func(w http.ResponseWriter, r *http.Request) (int, any, error) {
 		if err := faults.Delete(r.PathValue("id")); err != nil {
-			return err
+			return 0, nil, err
 		}
-		w.WriteHeader(http.StatusNoContent)
-		return nil
+		return http.StatusNoContent, nil, nil
 	}))
 
 	// journalOf resolves the path's tenant; the journal must be on.
@@ -86,33 +86,32 @@ func addDoubleAdminRoutes(mux Mux, cfg Config) {
 		return t, err
 	}
 	// query answers a journal query: answer gets the tenant and the filters.
-	query := func(answer func(w http.ResponseWriter, tenantID string, f journal.Filter) error) http.Handler {
-		return admin(func(w http.ResponseWriter, r *http.Request) error {
+	query := func(answer func(tenantID string, f journal.Filter) any) http.Handler {
+		return admin(func(w http.ResponseWriter, r *http.Request) (int, any, error) {
 			t, err := journalOf(r)
 			if err != nil {
-				return err
+				return 0, nil, err
 			}
 			f, err := journalFilter(r.URL.Query())
 			if err != nil {
-				return err
+				return 0, nil, err
 			}
-			return answer(w, t.ID, f)
+			return http.StatusOK, answer(t.ID, f), nil
 		})
 	}
-	mux("GET /_openatp/tenants/{t}/journal", query(func(w http.ResponseWriter, tenantID string, f journal.Filter) error {
-		return writeJSON(w, http.StatusOK, jnl.Entries(tenantID, f))
+	mux("GET /_openatp/tenants/{t}/journal", query(func(tenantID string, f journal.Filter) any {
+		return jnl.Entries(tenantID, f)
 	}))
-	mux("GET /_openatp/tenants/{t}/journal/count", query(func(w http.ResponseWriter, tenantID string, f journal.Filter) error {
-		return writeJSON(w, http.StatusOK, map[string]int{"count": jnl.Count(tenantID, f)})
+	mux("GET /_openatp/tenants/{t}/journal/count", query(func(tenantID string, f journal.Filter) any {
+		return map[string]int{"count": jnl.Count(tenantID, f)}
 	}))
-	mux("DELETE /_openatp/tenants/{t}/journal", admin(func(w http.ResponseWriter, r *http.Request) error {
+	mux("DELETE /_openatp/tenants/{t}/journal", admin(func(w http.ResponseWriter, r *http.Request) (int, any, error) {
 		t, err := journalOf(r)
 		if err != nil {
-			return err
+			return 0, nil, err
 		}
 		jnl.Clear(t.ID)
-		w.WriteHeader(http.StatusNoContent)
-		return nil
+		return http.StatusNoContent, nil, nil
 	}))
 
 	for p, allow := range map[string]string{
