@@ -133,15 +133,23 @@ func tooManyFailures(retry time.Duration) error {
 		"Too many failed attempts from this address. Try again in %d seconds.", after)}
 }
 
-// writeJSON answers with one JSON object.
+// writeJSON answers with one JSON object, followed by a newline. &, < and
+// > are written as themselves (a journal's query shows a=1&b=2, not
+// a=1\u0026b=2): the admin API's answers are read by tools and people,
+// never pasted into HTML.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		status, b = http.StatusInternalServerError, []byte(`{"error":{"code":"InternalServerError","message":"cannot encode the answer"}}`)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	b := []byte(`{"error":{"code":"InternalServerError","message":"cannot encode the answer"}}` + "\n")
+	if err := enc.Encode(v); err != nil {
+		status = http.StatusInternalServerError
+	} else {
+		b = buf.Bytes()
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
-	_, _ = w.Write(append(b, '\n'))
+	_, _ = w.Write(b)
 }
 
 // readBody reads the whole request body, at most MaxAdminBody bytes: 413

@@ -142,7 +142,13 @@ func (s *Server) AddFault(ctx context.Context, r fault.Rule) (fault.Rule, error)
 // request ids, access log, metrics and panic recovery (the program mounts
 // the token issuer's routes so). Call it before serving; a pattern that
 // conflicts with a route of the API panics, as with http.ServeMux.
+//
+// A pattern with a {tenant} wildcard names that tenant (the id or name the
+// path holds) in the request's log line, when no token named one.
 func (s *Server) Handle(pattern string, h http.Handler) {
+	if strings.Contains(pattern, "{tenant}") {
+		h = withPathTenant(h)
+	}
 	s.public.Handle(pattern, h)
 	s.mux.Handle(pattern, h)
 }
@@ -179,4 +185,15 @@ func (s *Server) Close() error {
 		return s.model.Close()
 	}
 	return nil
+}
+
+// withPathTenant records the {tenant} of the path as the request's tenant,
+// for its log line, unless the request has one already.
+func withPathTenant(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if ri := infoOf(r); ri != nil && ri.tenant == "" {
+			ri.tenant = r.PathValue("tenant")
+		}
+		next.ServeHTTP(w, r)
+	})
 }

@@ -300,7 +300,7 @@ func runExport(ctx context.Context, env *cliEnv, args []string) error {
 	defer store.Close()
 	t, err := store.Tenant(ctx, *tenant)
 	if err != nil {
-		return fmt.Errorf("tenant %q: %w", *tenant, err)
+		return tenantError(*tenant, err)
 	}
 	var w io.Writer = env.stdout
 	var f *os.File
