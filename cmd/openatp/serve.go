@@ -220,6 +220,9 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 		if err != nil {
 			return err
 		}
+		if bundle.CAIssued != "" {
+			logger.Warn("a new TLS CA was issued: a client that trusted the old one must trust this one (docs/clients.md)", "ca", bundle.CAFile, "why", bundle.CAIssued)
+		}
 		caFile, _ = filepath.Abs(bundle.CAFile)
 		tln, err := net.Listen("tcp", *tlsAddr)
 		if err != nil {
