@@ -27,8 +27,6 @@ type cliEnv struct {
 	stderr io.Writer
 }
 
-func versionString() string { return openatp.Version }
-
 // storeFlags are the flags every command shares.
 type storeFlags struct {
 	data   string

@@ -39,7 +39,7 @@ Commands:
   token              mint an access token for an app of a tenant
   fault add|list|delete   fault rules of the running server (latency, errors, resets, truncated bodies)
   journal            the running server's record of a tenant's requests (--follow streams it)
-  version            print the version
+  version            print the version and the commit it was built from
 
 Every command takes --data (default ./openatp-data) and --db; each flag is
 also read from the environment as OPENATP_<FLAG> (e.g. OPENATP_TLS_ADDR).
@@ -84,7 +84,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	case "journal":
 		return runJournal(ctx, env, rest)
 	case "version":
-		fmt.Fprintln(stdout, "openatp", versionString())
+		fmt.Fprint(stdout, readBuildInfo().long())
 		return nil
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
