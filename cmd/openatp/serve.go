@@ -220,8 +220,8 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 		if err != nil {
 			return err
 		}
-		if bundle.CAIssued != "" {
-			logger.Warn("a new TLS CA was issued: a client that trusted the old one must trust this one (docs/clients.md)", "ca", bundle.CAFile, "why", bundle.CAIssued)
+		if bundle.CAReplaced != "" {
+			logger.Warn("a new TLS CA was issued: a client that trusted the old one must trust this one (docs/clients.md)", "ca", bundle.CAFile, "why", bundle.CAReplaced)
 		}
 		caFile, _ = filepath.Abs(bundle.CAFile)
 		tln, err := net.Listen("tcp", *tlsAddr)

@@ -131,8 +131,8 @@ func TestOldOrExpiringCAIsReissued(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if b.CAIssued == "" {
-			t.Error("CAIssued is empty")
+		if b.CAReplaced == "" {
+			t.Error("CAReplaced is empty")
 		}
 		ca, _ := readCA(dir)
 		if ca.cert.Equal(cert) || len(ca.cert.PermittedDNSDomains) == 0 || ca.cert.NotAfter.After(now.Add(366*24*time.Hour)) {

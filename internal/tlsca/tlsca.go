@@ -62,6 +62,9 @@ const (
 	lockTimeout    = 30 * time.Second
 )
 
+// firstCA is ensure's reason for creating a CA where there was none.
+const firstCA = "there was none"
+
 // loopback are the address ranges every CA permits: 127.0.0.0/8 and ::1.
 var loopback = []*net.IPNet{
 	{IP: net.IPv4(127, 0, 0, 0).To4(), Mask: net.CIDRMask(8, 32)},
@@ -80,10 +83,10 @@ type Bundle struct {
 	TLSConfig *tls.Config
 	// CAPool holds the CA certificate, for clients in this process (tests).
 	CAPool *x509.CertPool
-	// CAIssued says why this Load issued a new CA ("" when it kept the
-	// one on disk): clients that trusted the old ca.pem must trust the
-	// new one.
-	CAIssued string
+	// CAReplaced says why this Load replaced the CA on disk with a new
+	// one ("" when it kept it, or created the first): clients that
+	// trusted the old ca.pem must trust the new one.
+	CAReplaced string
 }
 
 // Load loads, or creates, the CA and the server certificate in dir (created
@@ -91,7 +94,7 @@ type Bundle struct {
 // 127.0.0.1, ::1 and hostnames (DNS names, or IP addresses which become IP
 // SANs); it is regenerated, keeping the CA, when it is missing, expires
 // within 30 days, is not signed by the CA or lacks one of those names. The
-// CA is issued again (Bundle.CAIssued says why) when it expires within 30
+// CA is issued again (Bundle.CAReplaced says why) when it expires within 30
 // days, may not sign for one of those names, or has no name constraints or
 // a validity longer than caValidity (made by an older openatp). A file that
 // exists but cannot be used (a corrupt PEM, a CA without its key) is an
@@ -128,7 +131,9 @@ func Load(dir string, hostnames []string) (*Bundle, error) {
 	if err != nil {
 		return nil, err
 	}
-	b.CAIssued = issued
+	if issued != firstCA {
+		b.CAReplaced = issued
+	}
 	return b, nil
 }
 
@@ -195,7 +200,7 @@ func ensure(dir string, names []string, now time.Time) (issued string, err error
 	}
 	switch {
 	case ca == nil:
-		issued = "there was none"
+		issued = firstCA
 	default:
 		issued = ca.caUnusable(names, now)
 	}

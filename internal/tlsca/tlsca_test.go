@@ -85,8 +85,8 @@ func TestCreateAndReload(t *testing.T) {
 	if days := leaf.NotAfter.Sub(leaf.NotBefore).Hours() / 24; days < 89 || days > 91 {
 		t.Errorf("server certificate valid for %.1f days, want 90", days)
 	}
-	if b.CAIssued == "" || b2.CAIssued != "" {
-		t.Errorf("CAIssued %q, then %q: want a reason, then none", b.CAIssued, b2.CAIssued)
+	if b.CAReplaced != "" || b2.CAReplaced != "" {
+		t.Errorf("CAReplaced %q, then %q: want none (the first CA, then the same)", b.CAReplaced, b2.CAReplaced)
 	}
 }
 
@@ -183,8 +183,8 @@ func TestNewHostnameReissuesCA(t *testing.T) {
 	if bytes.Equal(readFile(t, b2.CAFile), caPEM) {
 		t.Fatal("the CA was kept although it may not sign for the new name")
 	}
-	if !strings.Contains(b2.CAIssued, "atp.example.test") {
-		t.Errorf("CAIssued %q does not name the new name", b2.CAIssued)
+	if !strings.Contains(b2.CAReplaced, "atp.example.test") {
+		t.Errorf("CAReplaced %q does not name the new name", b2.CAReplaced)
 	}
 	ca := parseCA(t, b2)
 	if !slices.Contains(ca.PermittedDNSDomains, "old.example.test") || !slices.Contains(ca.PermittedDNSDomains, "atp.example.test") {
@@ -201,8 +201,8 @@ func TestNewHostnameReissuesCA(t *testing.T) {
 	}
 	// Asking for fewer names keeps the CA and the certificate.
 	caPEM, srvPEM := readFile(t, b2.CAFile), readFile(t, filepath.Join(dir, tlsca.ServerFile))
-	if b := mustLoad(t, dir); b.CAIssued != "" {
-		t.Errorf("CAIssued %q for fewer names", b.CAIssued)
+	if b := mustLoad(t, dir); b.CAReplaced != "" {
+		t.Errorf("CAReplaced %q for fewer names", b.CAReplaced)
 	}
 	if !bytes.Equal(readFile(t, b2.CAFile), caPEM) || !bytes.Equal(readFile(t, filepath.Join(dir, tlsca.ServerFile)), srvPEM) {
 		t.Error("ca.pem or server.pem regenerated although they cover every name")
