@@ -140,6 +140,9 @@ openatp/bench/baseline: HTTP
 openatp/bench/benchtool: SYSTEM openatp openatp/postgres openatp/sqlite
 openatp/bench/writer: HTTP openatp openatp/postgres openatp/sqlite
 
+# The release's check that every target type-checks: Go's own type checker.
+openatp/release/typecheck: SYSTEM os/exec go/ast go/parser go/token go/types
+
 # The worked example of docs/testing.md is a client as its users write
 # it: it knows openatp only over HTTP.
 openatp/examples/connector: HTTP

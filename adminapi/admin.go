@@ -126,15 +126,20 @@ func serveJSON(h func(w http.ResponseWriter, r *http.Request) (int, any, error))
 	})
 }
 
-// writeJSON answers with one JSON object.
+// writeJSON answers with one JSON object, followed by a newline. &, < and
+// > are written as themselves (a journal's query shows a=1&b=2, not
+// a=1\u0026b=2): the admin API's answers are read by tools and people,
+// never pasted into HTML.
 func writeJSON(w http.ResponseWriter, status int, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf) // with the newline that ends the answer
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
 		return fmt.Errorf("cannot encode the answer: %w", err)
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
-	_, _ = w.Write(append(b, '\n'))
+	_, _ = w.Write(buf.Bytes())
 	return nil
 }
 

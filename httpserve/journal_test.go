@@ -123,6 +123,10 @@ func TestJournal(t *testing.T) {
 		return out
 	}
 	es := f.journal(t, f.tenant.ID, "")
+	// The query reads as sent: & is not escaped as \u0026.
+	if r := f.admin(t, "GET", "/_openatp/tenants/"+f.tenant.ID+"/journal", adminKey, "", nil); !bytes.Contains(r.body, []byte(`"query":"$top=1&$select=id"`)) {
+		t.Errorf("the journal's answer does not show the query as sent:\n%s", r.body)
+	}
 	if diff := cmp.Diff(want, got(es), cmp.AllowUnexported(seen{})); diff != "" {
 		t.Fatalf("journal (-want +got):\n%s", diff)
 	}

@@ -125,11 +125,27 @@ func cmpOr(d, def time.Duration) time.Duration {
 // request ids, access log, metrics and panic recovery as the API's own
 // routes (the MDE API, and the token issuer's routes the program mounts).
 // Call it before serving; a pattern that conflicts with another panics,
-// as with http.ServeMux.
+// as with http.ServeMux. A pattern with a {tenant} wildcard names that
+// tenant (the id or name the path holds) in the request's log line, when
+// no token named one.
 func (s *Server) HandlePublic(pattern string, h http.Handler) {
+	if strings.Contains(pattern, "{tenant}") {
+		h = withPathTenant(h)
+	}
 	s.public.Handle(pattern, h)
 	s.mux.Handle(pattern, h)
 	s.double.faults.Serve(pattern) // fault rules may name it
+}
+
+// withPathTenant records the {tenant} of the path as the request's tenant,
+// for its log line, unless the request has one already.
+func withPathTenant(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if ri := infoOf(r); ri != nil && ri.tenant == "" {
+			ri.tenant = r.PathValue("tenant")
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // Handle is HandlePublic.

@@ -38,7 +38,10 @@ func FuzzMachineQuery(f *testing.F) {
 		case 200:
 		case 400:
 			body := string(r.body)
-			if !strings.Contains(body, `"code":"ODataError"`) || !strings.Contains(body, "at position ") {
+			// Every refusal names its option; a position, where it says
+			// something ($top's and $skip's refusals are of the whole value).
+			if !strings.Contains(body, `"code":"ODataError"`) || !strings.Contains(body, `"message":"$`) ||
+				!strings.Contains(body, "at position ") && !strings.Contains(body, `"message":"$top: `) && !strings.Contains(body, `"message":"$skip: `) {
 				t.Fatalf("400 without an option and a position: %s", body)
 			}
 		default:

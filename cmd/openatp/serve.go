@@ -360,6 +360,9 @@ func listen(env *cliEnv, o *serveFlags, server *composedAPI, conns *httpserve.Co
 		if err != nil {
 			return nil, err
 		}
+		if bundle.CAReplaced != "" {
+			logger.Warn("a new TLS CA was issued: a client that trusted the old one must trust this one (docs/clients.md)", "ca", bundle.CAFile, "why", bundle.CAReplaced)
+		}
 		ls.caFile, _ = filepath.Abs(bundle.CAFile)
 		tln, err := env.listen("tcp", o.tlsAddr)
 		if err != nil {
