@@ -73,6 +73,7 @@ openatp: CORE
 # Leaves that need nothing of openatp's.
 openatp/odata: CORE
 openatp/internal/refcount: CORE
+openatp/internal/password: CORE golang.org/x/crypto
 openatp/internal/lifetime: CORE
 openatp/internal/route: CORE
 openatp/internal/accesslog: CORE
@@ -99,7 +100,8 @@ openatp/redis: SYSTEM github.com/redis/go-redis/v9 openatp/ratelimit
 # The token issuer and verifier.
 openatp/auth: HTTP github.com/golang-jwt/jwt/v5 github.com/MicahParks/jwkset
 	golang.org/x/crypto openatp openatp/ratelimit openatp/internal/lifetime
-openatp/internal/manage: CORE openatp openatp/auth
+	openatp/internal/password
+openatp/internal/manage: CORE openatp openatp/internal/password
 openatp/internal/tlsca: NET
 
 # The read model: memory, no HTTP, no store engine.
@@ -112,7 +114,7 @@ openatp/readmodel: SYSTEM unsafe openatp openatp/odata openatp/wire
 # mdeapi and adminapi do not import each other.
 openatp/httpserve: HTTP github.com/prometheus/client_golang
 	openatp openatp/wire openatp/fault openatp/journal openatp/ratelimit
-	openatp/internal/route openatp/internal/accesslog
+	openatp/internal/route openatp/internal/accesslog openatp/internal/lifetime
 openatp/mdeapi: HTTP openatp openatp/odata openatp/wire openatp/readmodel
 	openatp/httpserve
 openatp/adminapi: HTTP openatp openatp/wire openatp/ingest openatp/fault
@@ -120,7 +122,7 @@ openatp/adminapi: HTTP openatp openatp/wire openatp/ingest openatp/fault
 	openatp/internal/route openatp/internal/manage openatp/httpserve
 
 # Suites and servers for tests.
-openatp/internal/apitest: TESTING HTTP net/http/httptest openatp openatp/fault
+openatp/apitest: TESTING HTTP net/http/httptest openatp openatp/fault
 	openatp/auth openatp/sqlite openatp/readmodel openatp/internal/accesslog
 	openatp/internal/demo openatp/httpserve openatp/mdeapi openatp/adminapi
 openatp/storetest: TESTING github.com/google/go-cmp openatp

@@ -13,7 +13,7 @@ import (
 
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/adminapi"
-	"github.com/openatp/openatp/internal/apitest"
+	"github.com/openatp/openatp/apitest"
 	"github.com/openatp/openatp/ratelimit"
 )
 

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/openatp/openatp"
+	pwhash "github.com/openatp/openatp/internal/password"
 )
 
 // Sign-in throttling, as Entra ID's smart lockout: after LockoutThreshold
@@ -224,15 +225,15 @@ func (h *hashing) compare(ctx context.Context, hash []byte, password string) (bo
 		_ = bcrypt.CompareHashAndPassword(hash, []byte(password))
 		return false, nil
 	}
-	return CheckPassword(hash, password), nil
+	return pwhash.Check(hash, password), nil
 }
 
-// dummyHash is a bcrypt hash, at the cost HashPassword uses, of a random
+// dummyHash is a bcrypt hash, at the cost pwhash.Hash uses, of a random
 // password nobody knows.
 var dummyHash = sync.OnceValue(func() []byte {
 	var pw [18]byte
 	_, _ = rand.Read(pw[:])
-	h, err := HashPassword(b64(pw[:]))
+	h, err := pwhash.Hash(b64(pw[:]))
 	if err != nil {
 		panic(err) // bcrypt fails only for passwords over 72 bytes
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	pwhash "github.com/openatp/openatp/internal/password"
 	"github.com/openatp/openatp/ratelimit"
 )
 
@@ -31,7 +32,7 @@ func (c *fakeClock) add(d time.Duration) {
 func signInStore(tb testing.TB, password string) *memStore {
 	tb.Helper()
 	st := newMemStore()
-	h, err := HashPassword(password)
+	h, err := pwhash.Hash(password)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -1,11 +1,14 @@
 package httpserve
 
 import (
+	"context"
 	"log/slog"
 	"net"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/openatp/openatp/internal/lifetime"
 )
 
 // ConnLimit caps the connections open at once on the listeners it wraps
@@ -16,13 +19,13 @@ import (
 // closed (a plain answer would not be readable there). Refusals are
 // logged, at most one line every 10 s.
 type ConnLimit struct {
-	max     int64
-	open    atomic.Int64
-	logger  *slog.Logger
-	refused atomic.Int64   // since the last log line
-	logged  atomic.Int64   // Unix ns of the last log line
-	drains  chan struct{}  // a place per drain running
-	drainWG sync.WaitGroup // the drains: Wait waits for them
+	max      int64
+	open     atomic.Int64
+	logger   *slog.Logger
+	refused  atomic.Int64    // since the last log line
+	logged   atomic.Int64    // Unix ns of the last log line
+	drains   chan struct{}   // a place per drain running
+	drainers *lifetime.Group // owns the drains: Wait waits for them
 }
 
 // NewConnLimit returns a limit of open connections (at least 1).
@@ -30,13 +33,13 @@ func NewConnLimit(limit int, logger *slog.Logger) *ConnLimit {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &ConnLimit{max: int64(max(1, limit)), logger: logger, drains: make(chan struct{}, 64)}
+	return &ConnLimit{max: int64(max(1, limit)), logger: logger, drains: make(chan struct{}, 64), drainers: lifetime.New(context.Background())}
 }
 
 // Wait waits for the refused connections still being drained: each is
 // closed within a second of its refusal. Call it once the listeners are
 // closed, so that no drain outlives the server.
-func (c *ConnLimit) Wait() { c.drainWG.Wait() }
+func (c *ConnLimit) Wait() { _ = c.drainers.Wait() }
 
 // Draining returns the number of refused connections being drained.
 func (c *ConnLimit) Draining() int { return len(c.drains) }
@@ -117,15 +120,16 @@ func (c *ConnLimit) refuse(conn net.Conn, tls bool) {
 		return
 	}
 	_ = tc.CloseWrite()
-	c.drainWG.Go(func() {
+	c.drainers.Go(func(context.Context) error {
 		defer func() { <-c.drains }()
 		var buf [4096]byte
 		for {
 			if _, err := conn.Read(buf[:]); err != nil {
-				break
+				break // the deadline ends it within a second
 			}
 		}
 		conn.Close()
+		return nil
 	})
 }
 

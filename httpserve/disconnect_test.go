@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/openatp/openatp"
-	"github.com/openatp/openatp/internal/apitest"
+	"github.com/openatp/openatp/apitest"
 )
 
 // stallingStore is the real store, except that UserMachines waits for its

@@ -18,7 +18,7 @@ import (
 
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/adminapi"
-	"github.com/openatp/openatp/internal/apitest"
+	"github.com/openatp/openatp/apitest"
 )
 
 // classStore is the real store, except that UserMachines of some users

@@ -8,7 +8,7 @@ import (
 
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/auth"
-	"github.com/openatp/openatp/internal/apitest"
+	"github.com/openatp/openatp/apitest"
 )
 
 // fixture is a composed server on a real listener (apitest.Env), as this

@@ -15,7 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/openatp/openatp"
-	"github.com/openatp/openatp/internal/apitest"
+	"github.com/openatp/openatp/apitest"
 )
 
 // journalEntry is an entry of GET /_openatp/tenants/{t}/journal.

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/openatp/openatp/internal/apitest"
+	"github.com/openatp/openatp/apitest"
 )
 
 // failingLimiter fails every call.

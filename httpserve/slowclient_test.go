@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/openatp/openatp/httpserve"
-	"github.com/openatp/openatp/internal/apitest"
+	"github.com/openatp/openatp/apitest"
 )
 
 // slowBody opens a connection that sends a request's headers and the

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/openatp/openatp/internal/apitest"
+	"github.com/openatp/openatp/apitest"
 )
 
 // The log line of a token request names the tenant of its path (id or

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/openatp/openatp"
-	"github.com/openatp/openatp/internal/apitest"
+	"github.com/openatp/openatp/apitest"
 	"github.com/openatp/openatp/internal/demo"
 	"github.com/openatp/openatp/sqlite"
 )

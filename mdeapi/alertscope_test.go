@@ -12,7 +12,7 @@ import (
 
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/httpserve"
-	"github.com/openatp/openatp/internal/apitest"
+	"github.com/openatp/openatp/apitest"
 	"github.com/openatp/openatp/ratelimit"
 	"github.com/openatp/openatp/ratelimit/ratelimittest"
 )

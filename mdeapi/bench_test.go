@@ -16,7 +16,7 @@ import (
 	"github.com/openatp/openatp/auth"
 	"github.com/openatp/openatp/fault"
 	"github.com/openatp/openatp/httpserve"
-	"github.com/openatp/openatp/internal/apitest"
+	"github.com/openatp/openatp/apitest"
 	"github.com/openatp/openatp/internal/demo"
 	"github.com/openatp/openatp/sqlite"
 )

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/openatp/openatp"
-	"github.com/openatp/openatp/internal/apitest"
+	"github.com/openatp/openatp/apitest"
 )
 
 // A device-group change is visible in the next answer; the read model

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/openatp/openatp"
-	"github.com/openatp/openatp/internal/apitest"
+	"github.com/openatp/openatp/apitest"
 	"github.com/openatp/openatp/ratelimit"
 	"github.com/openatp/openatp/ratelimit/ratelimittest"
 )

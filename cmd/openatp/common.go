@@ -30,6 +30,17 @@ type cliEnv struct {
 	// listenHook, if set, opens serve's listeners instead of net.Listen
 	// (tests give them faults).
 	listenHook func(network, address string) (net.Listener, error)
+	// self is how the lines printed for the user run this program again
+	// (selfCommand); empty means "openatp".
+	self string
+}
+
+// selfCmd is how the lines printed for the user run this program again.
+func (e *cliEnv) selfCmd() string {
+	if e.self == "" {
+		return "openatp"
+	}
+	return e.self
 }
 
 // listen opens a listener of serve.

@@ -307,7 +307,7 @@ func runDemoCredentials(ctx context.Context, env *cliEnv, args []string) error {
 	defer store.Close()
 	v, err := store.Setting(ctx, demoSetting)
 	if openatp.IsKind(err, openatp.NotFound) {
-		return fmt.Errorf("no demo tenant in %s: run 'openatp serve --demo --data %s' first", sf.data, sf.data)
+		return fmt.Errorf("no demo tenant in %s: run '%s serve --demo --data %s' first", sf.data, env.selfCmd(), sf.data)
 	}
 	if err != nil {
 		return err

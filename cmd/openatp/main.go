@@ -64,7 +64,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("no command given")
 	}
-	env := &cliEnv{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}
+	env := &cliEnv{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr, self: selfCommand(os.Args[0])}
 	err := runCommand(ctx, env, args[0], args[1:])
 	if errors.Is(err, flag.ErrHelp) { // the usage asked for is printed
 		return nil

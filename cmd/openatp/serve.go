@@ -643,17 +643,18 @@ func printDemoHowTo(ctx context.Context, env *cliEnv, svc *auth.Service, store t
 Demo tenant %s (%s)
   client_id      %s
   client_secret  %s
-  credentials    %s (also: openatp demo-credentials --data %s)
+  credentials    %s (also: %s demo-credentials --data %s)
 
 Try it (this token is valid for one hour):
   curl -s -H 'Authorization: Bearer %s' %s/api/users/user1/machines
 
 Get your own token like any MDE client does:
   curl -s -d grant_type=client_credentials -d client_id=%s -d client_secret=%s -d resource=https://api.securitycenter.microsoft.com %s/%s/oauth2/token
-`, c.TenantName, c.Tenant, c.ClientID, c.ClientSecret, filepath.Join(dataDir, demoCredFile), dataDir,
+`, c.TenantName, c.Tenant, c.ClientID, c.ClientSecret, filepath.Join(dataDir, demoCredFile), env.selfCmd(), dataDir,
 		tok, c.BaseURL, c.ClientID, c.ClientSecret, c.BaseURL, c.Tenant)
 	fmt.Fprintf(env.stdout, `
-More of the Machine API with the same token (TOKEN=<the token above>):
+More of the Machine API with the same token (set it first):
+  export TOKEN='%[6]s'
   curl -s -H "Authorization: Bearer $TOKEN" "%[1]s/api/machines?\$filter=computerDnsName+eq+'mymachine1.contoso.com'&\$select=id"
   curl -s -H "Authorization: Bearer $TOKEN" "%[1]s/api/machines?\$top=10"      # follow @odata.nextLink for the next page
   curl -s -H "Authorization: Bearer $TOKEN" %[1]s/api/machines/mymachine1.contoso.com
@@ -666,8 +667,8 @@ The alert poll of a SIEM connector (then ask for lastUpdateTime ge the greatest 
   curl -s -H "Authorization: Bearer $TOKEN" "%[1]s/api/alerts?\$filter=lastUpdateTime+ge+%[3]s&\$top=100"
   curl -s -H "Authorization: Bearer $TOKEN" %[1]s/api/alerts/da637472900382838869_1364969609
   curl -s -H "Authorization: Bearer $TOKEN" -X PATCH -H 'Content-Type: application/json' -d '{"status":"Resolved","classification":"TruePositive","determination":"Malware","comment":"Done"}' %[1]s/api/alerts/da637472900382838869_1364969609
-  openatp seed --data %[4]s --tenant %[5]s --alerts 20 --live    # new and updated alerts for the poll to pick up
-`, c.BaseURL, c.FindByIP, demoPollFrom(t.Created).Format(time.RFC3339), dataDir, c.TenantName)
+  %[7]s seed --data %[4]s --tenant %[5]s --alerts 20 --live    # new and updated alerts for the poll to pick up
+`, c.BaseURL, c.FindByIP, demoPollFrom(t.Created).Format(time.RFC3339), dataDir, c.TenantName, tok, env.selfCmd())
 	if len(c.Users) > 0 {
 		fmt.Fprintf(env.stdout, "\nDelegated users (grant_type=password with client_id %s):\n", c.ClientID)
 		for _, u := range c.Users {

@@ -10,7 +10,7 @@ import (
 	"strings"
 
 	"github.com/openatp/openatp"
-	"github.com/openatp/openatp/auth"
+	pwhash "github.com/openatp/openatp/internal/password"
 )
 
 // UserGroupView, UserView, RoleView and GroupView are the JSON both front
@@ -191,7 +191,7 @@ func apply(ctx context.Context, store openatp.Store, tenantID string, u *openatp
 		if err := openatp.ValidatePassword(*c.Password); err != nil {
 			return err
 		}
-		hash, err := auth.HashPassword(*c.Password)
+		hash, err := pwhash.Hash(*c.Password)
 		if err != nil {
 			return err
 		}

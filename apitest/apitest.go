@@ -77,6 +77,16 @@ func (s *Server) AddFault(ctx context.Context, r fault.Rule) (fault.Rule, error)
 // Warm builds the read model of a tenant and waits for it (or ctx).
 func (s *Server) Warm(ctx context.Context, tenantID string) error { return s.model.Warm(ctx, tenantID) }
 
+// LiveViews is the number of read-model views not yet released, of the
+// read model the server made (0 when the caller gave one: it checks its
+// own).
+func (s *Server) LiveViews() int64 {
+	if !s.own {
+		return 0
+	}
+	return s.model.LiveViews()
+}
+
 // Close closes the read model if the server made it.
 func (s *Server) Close() error {
 	if s.own {

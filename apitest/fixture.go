@@ -79,7 +79,14 @@ func Start(t testing.TB, configure func(*Config), tls bool) *Env {
 		configure(&cfg)
 	}
 	e.Server = NewServer(cfg)
-	t.Cleanup(func() { e.Server.Close() })
+	t.Cleanup(func() {
+		// After the listener's Close, which waits for the requests: every
+		// view a request took must have been released.
+		e.Server.Close()
+		if n := e.Server.LiveViews(); n != 0 {
+			t.Errorf("%d read-model views not released at the end of the test", n)
+		}
+	})
 	identity := auth.NewHandler(svc, nil)
 	for _, p := range auth.Patterns {
 		e.Server.Handle(p, identity)
