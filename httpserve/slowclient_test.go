@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/openatp/openatp/httpserve"
 	"github.com/openatp/openatp/apitest"
+	"github.com/openatp/openatp/httpserve"
 )
 
 // slowBody opens a connection that sends a request's headers and the

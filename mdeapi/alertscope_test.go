@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/openatp/openatp"
-	"github.com/openatp/openatp/httpserve"
 	"github.com/openatp/openatp/apitest"
+	"github.com/openatp/openatp/httpserve"
 	"github.com/openatp/openatp/ratelimit"
 	"github.com/openatp/openatp/ratelimit/ratelimittest"
 )

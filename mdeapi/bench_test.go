@@ -13,10 +13,10 @@ import (
 	"time"
 
 	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/apitest"
 	"github.com/openatp/openatp/auth"
 	"github.com/openatp/openatp/fault"
 	"github.com/openatp/openatp/httpserve"
-	"github.com/openatp/openatp/apitest"
 	"github.com/openatp/openatp/internal/demo"
 	"github.com/openatp/openatp/sqlite"
 )

@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"github.com/openatp/openatp"
-	"github.com/openatp/openatp/auth"
 	"github.com/openatp/openatp/apitest"
+	"github.com/openatp/openatp/auth"
 )
 
 // fixture is a composed server on a real listener (apitest.Env), as this

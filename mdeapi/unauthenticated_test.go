@@ -14,8 +14,8 @@ import (
 
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/adminapi"
-	"github.com/openatp/openatp/auth"
 	"github.com/openatp/openatp/apitest"
+	"github.com/openatp/openatp/auth"
 	"github.com/openatp/openatp/sqlite"
 )
 
