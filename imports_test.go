@@ -122,7 +122,7 @@ openatp/adminapi: HTTP openatp openatp/wire openatp/ingest openatp/fault
 	openatp/internal/route openatp/internal/manage openatp/httpserve
 
 # Suites and servers for tests.
-openatp/apitest: TESTING HTTP net/http/httptest openatp openatp/fault
+openatp/apitest: TESTING HTTP net/http/httptest go.uber.org/goleak openatp openatp/fault
 	openatp/auth openatp/sqlite openatp/readmodel openatp/internal/accesslog
 	openatp/internal/demo openatp/httpserve openatp/mdeapi openatp/adminapi
 openatp/storetest: TESTING github.com/google/go-cmp openatp

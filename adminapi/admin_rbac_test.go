@@ -6,21 +6,28 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/openatp/openatp/apitest"
+)
+
+const (
+	machine1 = "1e5bc9d7e413ddd7902c2932e418702b84d0cc07"
+	machine2 = "7292e4b8cb74ff1cc3d8a495eb29dc8858b732f7"
 )
 
 // Device groups, roles, user groups and users managed through the admin
 // API decide what a delegated caller sees, from the next request on.
 func TestAdminRBAC(t *testing.T) {
-	f := adminFixture(t)
-	base := "/_openatp/tenants/" + f.tenant.ID
+	f := apitest.AdminFixture(t)
+	base := "/_openatp/tenants/" + f.Tenant.ID
 	call := func(method, path, body string, want int) map[string]any {
 		t.Helper()
-		r := f.admin(t, method, base+path, adminKey, "application/json", []byte(body))
-		if r.status != want {
-			t.Fatalf("%s %s: status %d, want %d: %s", method, path, r.status, want, r.body)
+		r := f.Admin(t, method, base+path, apitest.AdminKey, "application/json", []byte(body))
+		if r.Status != want {
+			t.Fatalf("%s %s: status %d, want %d: %s", method, path, r.Status, want, r.Body)
 		}
 		var v map[string]any
-		_ = json.Unmarshal(r.body, &v)
+		_ = json.Unmarshal(r.Body, &v)
 		return v
 	}
 	call("POST", "/usergroups", `{"id":"g-night","name":"Night shift"}`, 201)
@@ -30,10 +37,10 @@ func TestAdminRBAC(t *testing.T) {
 	call("PATCH", "/groups/140", `{"user_groups":["g-night"]}`, 200)
 
 	// A native app and the password grant, as a client would do it.
-	app := f.delegatedApp(t, f.tenant, "Machine.Read")
+	app := f.DelegatedApp(t, f.Tenant, "Machine.Read")
 	token := func() string {
 		t.Helper()
-		res, err := http.PostForm(f.srv.URL+"/"+f.tenant.ID+"/oauth2/token", url.Values{"grant_type": {"password"},
+		res, err := http.PostForm(f.Srv.URL+"/"+f.Tenant.ID+"/oauth2/token", url.Values{"grant_type": {"password"},
 			"client_id": {app.ClientID}, "username": {"OWL@contoso.com"}, "password": {"correct horse"},
 			"resource": {"https://api.securitycenter.microsoft.com"}})
 		if err != nil {
@@ -49,30 +56,30 @@ func TestAdminRBAC(t *testing.T) {
 		return tr.AccessToken
 	}
 	tok := token()
-	if r := f.do(t, "GET", "/api/users/user1/machines", tok); r.status != 200 || strings.Join(machineIDs(t, r.body), ",") != machine1+","+machine2 {
-		t.Fatalf("owl: %d %s", r.status, r.body)
+	if r := f.Do(t, "GET", "/api/users/user1/machines", tok); r.Status != 200 || strings.Join(apitest.MachineIDs(t, r.Body), ",") != machine1+","+machine2 {
+		t.Fatalf("owl: %d %s", r.Status, r.Body)
 	}
 	// A higher-ranked group for mymachine2 that the night shift may not see.
 	call("POST", "/groups", `{"name":"Vault","rank":1,"rules":[{"property":"name","values":["mymachine2"]}],"user_groups":["g-other"]}`, 400)
 	call("POST", "/usergroups", `{"id":"g-other","name":"Other"}`, 201)
 	v := call("POST", "/groups", `{"name":"Vault","rank":1,"rules":[{"property":"name","values":["mymachine2"]}],"user_groups":["g-other"]}`, 201)
-	if r := f.do(t, "GET", "/api/users/user1/machines", tok); r.status != 200 || strings.Join(machineIDs(t, r.body), ",") != machine1 {
-		t.Errorf("after the vault group: %d %s", r.status, r.body)
+	if r := f.Do(t, "GET", "/api/users/user1/machines", tok); r.Status != 200 || strings.Join(apitest.MachineIDs(t, r.Body), ",") != machine1 {
+		t.Errorf("after the vault group: %d %s", r.Status, r.Body)
 	}
 	// Ranked last, the vault no longer holds it.
 	id := int64(v["id"].(float64))
 	call("PATCH", "/groups/"+itoa(id), `{"rank":99}`, 200)
-	if r := f.do(t, "GET", "/api/users/user1/machines", tok); r.status != 200 || len(machineIDs(t, r.body)) != 2 {
-		t.Errorf("after re-ranking: %d %s", r.status, r.body)
+	if r := f.Do(t, "GET", "/api/users/user1/machines", tok); r.Status != 200 || len(apitest.MachineIDs(t, r.Body)) != 2 {
+		t.Errorf("after re-ranking: %d %s", r.Status, r.Body)
 	}
 	// Without the role: 403.
 	call("DELETE", "/roles/night%20viewer", "", 200)
-	if r := f.do(t, "GET", "/api/users/user1/machines", tok); r.status != 403 {
-		t.Errorf("without a role: %d %s", r.status, r.body)
+	if r := f.Do(t, "GET", "/api/users/user1/machines", tok); r.Status != 403 {
+		t.Errorf("without a role: %d %s", r.Status, r.Body)
 	}
-	groups := f.admin(t, "GET", base+"/groups", adminKey, "", nil)
-	if !strings.Contains(string(groups.body), `"Ungrouped machines (default)"`) {
-		t.Errorf("group list: %s", groups.body)
+	groups := f.Admin(t, "GET", base+"/groups", apitest.AdminKey, "", nil)
+	if !strings.Contains(string(groups.Body), `"Ungrouped machines (default)"`) {
+		t.Errorf("group list: %s", groups.Body)
 	}
 
 	// Bad input: the documented error body, nothing stored.
@@ -95,11 +102,11 @@ func TestAdminRBAC(t *testing.T) {
 		{"POST", "/users", `{"username":"x@y","unknown":1}`, 400},
 		{"PUT", "/groups", `{}`, 405},
 	} {
-		r := f.admin(t, c.method, base+c.path, adminKey, "application/json", []byte(c.body))
-		checkError(t, r, c.status, errorCode(t, r))
+		r := f.Admin(t, c.method, base+c.path, apitest.AdminKey, "application/json", []byte(c.body))
+		apitest.CheckError(t, r, c.status, errorCode(t, r))
 	}
-	if r := f.admin(t, "GET", base+"/roles", "", "", nil); r.status != 401 {
-		t.Errorf("no admin key: %d", r.status)
+	if r := f.Admin(t, "GET", base+"/roles", "", "", nil); r.Status != 401 {
+		t.Errorf("no admin key: %d", r.Status)
 	}
 }
 
@@ -107,13 +114,13 @@ func itoa(n int64) string { b, _ := json.Marshal(n); return string(b) }
 
 // errorCode reads the code of an error body (checkError then checks the
 // body's shape and target).
-func errorCode(t *testing.T, r response) string {
+func errorCode(t *testing.T, r apitest.Response) string {
 	var v struct {
 		Error struct{ Code string } `json:"error"`
 	}
-	_ = json.Unmarshal(r.body, &v)
+	_ = json.Unmarshal(r.Body, &v)
 	if v.Error.Code == "" {
-		t.Errorf("no error code in %s", r.body)
+		t.Errorf("no error code in %s", r.Body)
 	}
 	return v.Error.Code
 }

@@ -2,6 +2,9 @@
 // that make it up (httpserve, mdeapi, adminapi), as the program composes
 // it in cmd/openatp: the HTTP plumbing, the MDE routes on every listener
 // and the admin API on the admin surface, on one store and read model.
+// Fixture runs that server on a real listener over its test data, with
+// the helpers the tests send requests and check answers with; Main is
+// their TestMain.
 package apitest
 
 import (

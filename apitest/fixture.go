@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -26,12 +27,13 @@ import (
 	"github.com/openatp/openatp/sqlite"
 )
 
-// Env is a composed server on a real listener over a real SQLite store,
-// with the built-in token service mounted beside the API, one tenant and
-// one application granted Machine.Read.All, and the documentation's
-// example machines and logons (plus a user on one machine whose nullable
-// properties are all null) loaded.
-type Env struct {
+// Fixture is a composed server on a real listener over a real SQLite
+// store, with the built-in token service mounted beside the API, one
+// tenant and one application granted Machine.Read.All, and the
+// documentation's example machines and logons (plus a user on one machine
+// whose nullable properties are all null) loaded. It is the fixture of the
+// tests of httpserve, mdeapi and adminapi.
+type Fixture struct {
 	Store  openatp.Store
 	Auth   *auth.Service
 	Srv    *httptest.Server
@@ -41,10 +43,16 @@ type Env struct {
 	DBPath string      // the SQLite file, for a second store on it
 }
 
-// Start starts an Env; configure, if set, changes the server's Config
-// first. It is served over HTTPS with HTTP/2 when tls is set. Everything
-// is closed when t ends.
-func Start(t testing.TB, configure func(*Config), tls bool) *Env {
+// NewFixture starts a Fixture; configure, if set, changes the server's
+// Config first. Everything is closed when t ends.
+func NewFixture(t testing.TB, configure func(*Config)) *Fixture {
+	t.Helper()
+	return NewFixtureOn(t, configure, false)
+}
+
+// NewFixtureOn is NewFixture, served over HTTPS with HTTP/2 when tls is
+// set.
+func NewFixtureOn(t testing.TB, configure func(*Config), tls bool) *Fixture {
 	t.Helper()
 	ctx := context.Background()
 	dbPath := filepath.Join(t.TempDir(), "openatp.db")
@@ -58,12 +66,12 @@ func Start(t testing.TB, configure func(*Config), tls bool) *Env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { svc.Close() })
-	e := &Env{Store: store, Auth: svc, DBPath: dbPath}
-	e.Tenant = NewTenant(t, store, "contoso.onmicrosoft.com")
-	e.App = NewApp(t, store, e.Tenant, "reader", openatp.PermMachineReadAll)
+	f := &Fixture{Store: store, Auth: svc, DBPath: dbPath}
+	f.Tenant = f.NewTenant(t, "contoso.onmicrosoft.com")
+	f.App = f.NewApp(t, f.Tenant, "reader", openatp.PermMachineReadAll)
 	ms, ls, gs := demo.DocExample()
 	for _, g := range gs {
-		if err := store.CreateGroup(ctx, e.Tenant.ID, g); err != nil {
+		if err := store.CreateGroup(ctx, f.Tenant.ID, g); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -72,65 +80,89 @@ func Start(t testing.TB, configure func(*Config), tls bool) *Env {
 	ms = append(ms, lone)
 	ls = append(ls, openatp.Logon{MachineID: lone.ID, AccountName: "Lone.User", AccountDomain: "fabrikam", LogonType: "Network",
 		Timestamp: time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)})
-	Load(t, store, e.Tenant, ms, ls)
+	f.Load(t, f.Tenant, ms, ls)
 
 	cfg := Config{Store: store, Verifier: svc, Settings: svc}
 	if configure != nil {
 		configure(&cfg)
 	}
-	e.Server = NewServer(cfg)
+	f.Server = NewServer(cfg)
 	t.Cleanup(func() {
 		// After the listener's Close, which waits for the requests: every
 		// view a request took must have been released.
-		e.Server.Close()
-		if n := e.Server.LiveViews(); n != 0 {
+		f.Server.Close()
+		if n := f.Server.LiveViews(); n != 0 {
 			t.Errorf("%d read-model views not released at the end of the test", n)
 		}
 	})
 	identity := auth.NewHandler(svc, nil)
 	for _, p := range auth.Patterns {
-		e.Server.Handle(p, identity)
+		f.Server.Handle(p, identity)
 	}
-	e.Srv = httptest.NewUnstartedServer(e.Server.Handler())
-	e.Srv.Listener = httpserve.WrapListener(e.Srv.Listener, nil)
+	f.Srv = httptest.NewUnstartedServer(f.Server.Handler())
+	f.Srv.Listener = httpserve.WrapListener(f.Srv.Listener, nil)
 	if tls {
-		e.Srv.EnableHTTP2 = true
-		e.Srv.StartTLS()
+		f.Srv.EnableHTTP2 = true
+		f.Srv.StartTLS()
 	} else {
-		e.Srv.Start()
+		f.Srv.Start()
 	}
-	t.Cleanup(e.Srv.Close)
-	return e
+	t.Cleanup(f.Srv.Close)
+	return f
+}
+
+// AdminFixture is a Fixture with the deployment's admin key set to
+// AdminKey.
+func AdminFixture(t testing.TB) *Fixture {
+	t.Helper()
+	f := NewFixture(t, nil)
+	f.SetAdminKey(t)
+	return f
+}
+
+// RBACFixture is a Fixture with AddRBAC's device groups and roles, its
+// read model disabled if noIndex, and configure (if any) applied to its
+// Config.
+func RBACFixture(t testing.TB, noIndex bool, configure ...func(*Config)) *Fixture {
+	t.Helper()
+	f := NewFixture(t, func(c *Config) {
+		c.NoIndex = noIndex
+		for _, fn := range configure {
+			fn(c)
+		}
+	})
+	f.AddRBAC(t)
+	return f
 }
 
 // NewTenant creates a tenant named name.
-func NewTenant(t testing.TB, store openatp.Store, name string) openatp.Tenant {
+func (f *Fixture) NewTenant(t testing.TB, name string) openatp.Tenant {
 	t.Helper()
 	tn, err := openatp.NewTenant(name, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := store.CreateTenant(context.Background(), tn); err != nil {
+	if err := f.Store.CreateTenant(context.Background(), tn); err != nil {
 		t.Fatal(err)
 	}
 	return tn
 }
 
 // NewApp creates an application of tn granted roles.
-func NewApp(t testing.TB, store openatp.Store, tn openatp.Tenant, name string, roles ...string) openatp.App {
+func (f *Fixture) NewApp(t testing.TB, tn openatp.Tenant, name string, roles ...string) openatp.App {
 	t.Helper()
 	a, _, err := openatp.NewApp(tn.ID, name, roles, nil, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := store.CreateApp(context.Background(), a); err != nil {
+	if err := f.Store.CreateApp(context.Background(), a); err != nil {
 		t.Fatal(err)
 	}
 	return a
 }
 
 // Load normalizes and stores machines and logons of tn.
-func Load(t testing.TB, store openatp.Store, tn openatp.Tenant, ms []openatp.Machine, ls []openatp.Logon) {
+func (f *Fixture) Load(t testing.TB, tn openatp.Tenant, ms []openatp.Machine, ls []openatp.Logon) {
 	t.Helper()
 	ctx := context.Background()
 	for i := range ms {
@@ -143,44 +175,95 @@ func Load(t testing.TB, store openatp.Store, tn openatp.Tenant, ms []openatp.Mac
 			t.Fatal(err)
 		}
 	}
-	if err := store.UpsertMachines(ctx, tn.ID, ms); err != nil {
+	if err := f.Store.UpsertMachines(ctx, tn.ID, ms); err != nil {
 		t.Fatal(err)
 	}
-	if err := store.AddLogons(ctx, tn.ID, ls); err != nil {
+	if err := f.Store.AddLogons(ctx, tn.ID, ls); err != nil {
 		t.Fatal(err)
 	}
 }
 
-// Token mints a v1 token for app, as the token endpoint of baseURL would.
-func Token(t testing.TB, svc *auth.Service, baseURL string, tn openatp.Tenant, app openatp.App) string {
+// Token mints a v1 token for app, as the token endpoint would.
+func (f *Fixture) Token(t testing.TB, tn openatp.Tenant, app openatp.App) string {
 	t.Helper()
-	tok, _, err := svc.Mint(context.Background(), auth.MintRequest{
-		Tenant: tn, App: app, BaseURL: baseURL, Version: 1, Audience: "https://api.securitycenter.microsoft.com"})
+	tok, _, err := f.Auth.Mint(context.Background(), auth.MintRequest{
+		Tenant: tn, App: app, BaseURL: f.Srv.URL, Version: 1, Audience: "https://api.securitycenter.microsoft.com"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return tok
 }
 
-// Do sends a request without a body, with token as bearer token if not
-// "", and returns the answer with its body read.
-func Do(t testing.TB, srv *httptest.Server, method, path, token string) (*http.Response, []byte) {
+// DelegatedApp creates a public client application of tn (delegated
+// tokens) with the given scopes.
+func (f *Fixture) DelegatedApp(t testing.TB, tn openatp.Tenant, scopes ...string) openatp.App {
 	t.Helper()
-	req, err := http.NewRequest(method, srv.URL+path, nil)
+	a, _, err := openatp.NewApp(tn.ID, "native", nil, scopes, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Store.CreateApp(context.Background(), a); err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// Delegated mints a user-context token for app (its scopes become scp)
+// with the given user groups, as the token endpoint would.
+func (f *Fixture) Delegated(t testing.TB, tn openatp.Tenant, app openatp.App, userName string, groups ...string) string {
+	t.Helper()
+	u := openatp.DirectoryUser{ID: openatp.NewGUID(), UserName: userName, Groups: groups}
+	tok, _, err := f.Auth.Mint(context.Background(), auth.MintRequest{
+		Tenant: tn, App: app, User: &u, BaseURL: f.Srv.URL, Version: 1, Audience: "https://api.securitycenter.microsoft.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// A Response is an answer with its body read.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+	Proto  string
+}
+
+// Answer is the Response of res, whose body was read as body.
+func Answer(res *http.Response, body []byte) Response {
+	return Response{Status: res.StatusCode, Header: res.Header, Body: body, Proto: res.Proto}
+}
+
+// Do sends a request without a body, with token as bearer token if not
+// "".
+func (f *Fixture) Do(t testing.TB, method, path, token string) Response {
+	t.Helper()
+	req, err := http.NewRequest(method, f.Srv.URL+path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	return Send(t, srv, req)
+	return f.Send(t, req)
 }
 
-// Send sends req with srv's client and returns the answer with its body
-// read.
-func Send(t testing.TB, srv *httptest.Server, req *http.Request) (*http.Response, []byte) {
+// SendJSON sends a request with a JSON body and token as bearer token.
+func (f *Fixture) SendJSON(t testing.TB, method, path, token, body string) Response {
 	t.Helper()
-	res, err := srv.Client().Do(req)
+	req, err := http.NewRequest(method, f.Srv.URL+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	return f.Send(t, req)
+}
+
+// Send sends req with the server's client.
+func (f *Fixture) Send(t testing.TB, req *http.Request) Response {
+	t.Helper()
+	res, err := f.Srv.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,52 +272,106 @@ func Send(t testing.TB, srv *httptest.Server, req *http.Request) (*http.Response
 	if err != nil {
 		t.Fatal(err)
 	}
-	return res, body
+	return Answer(res, body)
 }
 
 // Raw sends a request line as is (for URLs net/http would refuse to send).
-func Raw(t testing.TB, srv *httptest.Server, requestLine string) (*http.Response, []byte) {
+func (f *Fixture) Raw(t testing.TB, requestLine string) Response {
 	t.Helper()
-	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	addr := f.Srv.Listener.Addr().String()
+	conn, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	_, _ = io.WriteString(conn, requestLine+"\r\nHost: "+srv.Listener.Addr().String()+"\r\nConnection: close\r\n\r\n")
+	_, _ = io.WriteString(conn, requestLine+"\r\nHost: "+addr+"\r\nConnection: close\r\n\r\n")
 	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer res.Body.Close()
 	body, _ := io.ReadAll(res.Body)
-	return res, body
+	return Answer(res, body)
+}
+
+// AdminKey is the admin key SetAdminKey sets.
+const AdminKey = "test-admin-key"
+
+// SetAdminKey sets the deployment's admin key to AdminKey and has the
+// token service read it (as serve does every second).
+func (f *Fixture) SetAdminKey(t testing.TB) {
+	t.Helper()
+	if err := f.Store.SetSetting(context.Background(), adminapi.AdminKeySetting, AdminKey); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Auth.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Admin sends an admin API request with the given key ("" for none) and
+// content type.
+func (f *Fixture) Admin(t testing.TB, method, path, key, contentType string, body []byte) Response {
+	t.Helper()
+	req, err := http.NewRequest(method, f.Srv.URL+path, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if key != "" {
+		req.Header.Set("X-Openatp-Admin-Key", key)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	return f.Send(t, req)
+}
+
+// AdminObject sends an admin API request with AdminKey (and body as JSON
+// if not nil), checks its status is want and returns the JSON object it
+// answers.
+func (f *Fixture) AdminObject(t testing.TB, method, path string, body []byte, want int) map[string]any {
+	t.Helper()
+	contentType := ""
+	if body != nil {
+		contentType = "application/json"
+	}
+	r := f.Admin(t, method, path, AdminKey, contentType, body)
+	if r.Status != want {
+		t.Fatalf("%s %s %s: %d %s", method, path, body, r.Status, r.Body)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(r.Body, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
 }
 
 var targetRE = regexp.MustCompile(`"target":"[0-9a-f-]{36}"`)
 
-// Normalized replaces what differs between runs in a body of srv (the
-// request id, the server's address) so that it can be compared with a
-// golden file. It also checks the error target equals requestID (the
-// request-id header).
-func Normalized(t testing.TB, srv *httptest.Server, body []byte, requestID string) []byte {
+// Normalized replaces what differs between runs in r's body (the request
+// id, the server's address) so that it can be compared with a golden
+// file. It also checks the error target equals the request-id header.
+func (f *Fixture) Normalized(t testing.TB, r Response) []byte {
 	t.Helper()
-	b := body
+	b := r.Body
 	if m := targetRE.Find(b); m != nil {
-		if string(m) != `"target":"`+requestID+`"` {
+		if requestID := r.Header.Get("request-id"); string(m) != `"target":"`+requestID+`"` {
 			t.Errorf("error target %s differs from request-id header %q", m, requestID)
 		}
 		b = targetRE.ReplaceAll(b, []byte(`"target":"<request-id>"`))
 	}
 	// Over HTTPS the URLs say https://; the golden files are written for
 	// http://, the scheme being the one difference.
-	b = bytes.ReplaceAll(b, []byte(srv.URL), []byte("http://<host>"))
-	return bytes.ReplaceAll(b, []byte(srv.Listener.Addr().String()), []byte("<host>"))
+	b = bytes.ReplaceAll(b, []byte(f.Srv.URL), []byte("http://<host>"))
+	return bytes.ReplaceAll(b, []byte(f.Srv.Listener.Addr().String()), []byte("<host>"))
 }
 
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
 // Golden compares a JSON body with testdata/<name>.golden.json, pretty
-// printed, and checks the body is its compact form; update rewrites the
-// file first.
-func Golden(t testing.TB, name string, got []byte, update bool) {
+// printed, and checks the body is its compact form; the test flag -update
+// rewrites the file first.
+func Golden(t testing.TB, name string, got []byte) {
 	t.Helper()
 	path := filepath.Join("testdata", name+".golden.json")
 	var pretty bytes.Buffer
@@ -242,7 +379,7 @@ func Golden(t testing.TB, name string, got []byte, update bool) {
 		t.Fatalf("%s: body is not JSON: %v\n%s", name, err, got)
 	}
 	pretty.WriteByte('\n')
-	if update {
+	if *update {
 		if err := os.WriteFile(path, pretty.Bytes(), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -260,6 +397,62 @@ func Golden(t testing.TB, name string, got []byte, update bool) {
 	if !bytes.Equal(compact.Bytes(), got) {
 		t.Errorf("%s: wire body is not the compact form of the golden file:\n%s", name, got)
 	}
+}
+
+// ErrorCT is the Content-Type of an error answer.
+const ErrorCT = "application/json; charset=utf-8"
+
+// CheckError checks an error answer: its status, its headers, and its
+// body, the MDE error with the code, a message, and the request id as
+// target.
+func CheckError(t testing.TB, r Response, wantStatus int, code string) {
+	t.Helper()
+	if r.Status != wantStatus {
+		t.Fatalf("status %d, want %d: %s", r.Status, wantStatus, r.Body)
+	}
+	CheckJSONHeaders(t, r, ErrorCT)
+	var v struct {
+		Error struct {
+			Code, Message, Target string
+		} `json:"error"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(r.Body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&v); err != nil {
+		t.Fatalf("error body %s: %v", r.Body, err)
+	}
+	if id := r.Header.Get("request-id"); v.Error.Code != code || v.Error.Message == "" || v.Error.Target != id {
+		t.Errorf("error body %s: want code %s, a message and target = request-id %q", r.Body, code, id)
+	}
+}
+
+// CheckJSONHeaders checks an answer's Content-Type and request-id.
+func CheckJSONHeaders(t testing.TB, r Response, wantCT string) {
+	t.Helper()
+	if ct := r.Header.Get("Content-Type"); ct != wantCT {
+		t.Errorf("Content-Type = %q, want %q", ct, wantCT)
+	}
+	if id := r.Header.Get("request-id"); len(id) != 36 {
+		t.Errorf("request-id header = %q, want a GUID", id)
+	}
+}
+
+// MachineIDs reads the ids of a collection answer.
+func MachineIDs(t testing.TB, body []byte) []string {
+	t.Helper()
+	var v struct {
+		Value []struct {
+			ID string `json:"id"`
+		} `json:"value"`
+	}
+	if err := json.Unmarshal(body, &v); err != nil {
+		t.Fatalf("%s: %v", body, err)
+	}
+	ids := []string{}
+	for _, m := range v.Value {
+		ids = append(ids, m.ID)
+	}
+	return ids
 }
 
 // LockedBuffer is a bytes.Buffer safe for concurrent use: a logger's
@@ -293,112 +486,16 @@ func WaitFor(t testing.TB, what string, cond func() bool) {
 	}
 }
 
-// AdminKey is the admin key SetAdminKey sets.
-const AdminKey = "test-admin-key"
-
-// SetAdminKey sets the deployment's admin key to AdminKey and has svc
-// read it (as serve does every second).
-func SetAdminKey(t testing.TB, store openatp.Store, svc *auth.Service) {
-	t.Helper()
-	if err := store.SetSetting(context.Background(), adminapi.AdminKeySetting, AdminKey); err != nil {
-		t.Fatal(err)
-	}
-	if err := svc.Refresh(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// Admin sends an admin API request with the given key ("" for none) and
-// content type.
-func Admin(t testing.TB, srv *httptest.Server, method, path, key, contentType string, body []byte) (*http.Response, []byte) {
-	t.Helper()
-	req, err := http.NewRequest(method, srv.URL+path, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if key != "" {
-		req.Header.Set("X-Openatp-Admin-Key", key)
-	}
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	return Send(t, srv, req)
-}
-
-// ErrorCT is the Content-Type of an error answer.
-const ErrorCT = "application/json; charset=utf-8"
-
-// CheckError checks an error answer: its status, its headers, and its
-// body, the MDE error with the code, a message, and the request id as
-// target.
-func CheckError(t testing.TB, status int, header http.Header, body []byte, wantStatus int, code string) {
-	t.Helper()
-	if status != wantStatus {
-		t.Fatalf("status %d, want %d: %s", status, wantStatus, body)
-	}
-	CheckJSONHeaders(t, header, ErrorCT)
-	var v struct {
-		Error struct {
-			Code, Message, Target string
-		} `json:"error"`
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&v); err != nil {
-		t.Fatalf("error body %s: %v", body, err)
-	}
-	if v.Error.Code != code || v.Error.Message == "" || v.Error.Target != header.Get("request-id") {
-		t.Errorf("error body %s: want code %s, a message and target = request-id %q", body, code, header.Get("request-id"))
-	}
-}
-
-// CheckJSONHeaders checks an answer's Content-Type and request-id.
-func CheckJSONHeaders(t testing.TB, header http.Header, wantCT string) {
-	t.Helper()
-	if ct := header.Get("Content-Type"); ct != wantCT {
-		t.Errorf("Content-Type = %q, want %q", ct, wantCT)
-	}
-	if id := header.Get("request-id"); len(id) != 36 {
-		t.Errorf("request-id header = %q, want a GUID", id)
-	}
-}
-
-// DelegatedApp creates a public client application of tn (delegated
-// tokens) with the given scopes.
-func DelegatedApp(t testing.TB, store openatp.Store, tn openatp.Tenant, scopes ...string) openatp.App {
-	t.Helper()
-	a, _, err := openatp.NewApp(tn.ID, "native", nil, scopes, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := store.CreateApp(context.Background(), a); err != nil {
-		t.Fatal(err)
-	}
-	return a
-}
-
-// Delegated mints a user-context token for app (its scopes become scp)
-// with the given user groups, as the token endpoint of baseURL would.
-func Delegated(t testing.TB, svc *auth.Service, baseURL string, tn openatp.Tenant, app openatp.App, userName string, groups ...string) string {
-	t.Helper()
-	u := openatp.DirectoryUser{ID: openatp.NewGUID(), UserName: userName, Groups: groups}
-	tok, _, err := svc.Mint(context.Background(), auth.MintRequest{
-		Tenant: tn, App: app, User: &u, BaseURL: baseURL, Version: 1, Audience: "https://api.securitycenter.microsoft.com"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
-}
-
 // VaultMachine is the machine of AddRBAC's group 150.
 const VaultMachine = "3333333333333333333333333333333333333333"
 
-// AddRBAC gives an Env's tenant its device groups and roles: the
+// AddRBAC gives the fixture's tenant its device groups and roles: the
 // documented machines in group 140 (The-A-Team, for user group g-ana), a
 // third machine of user1 in group 150 (Vault, for g-sec), and a user seen
 // only on the vault machine; roles Viewer (g-ana, View Data), Responder
 // (g-noview, no View Data) and the admin role (g-admin).
-func AddRBAC(t testing.TB, store openatp.Store, tn openatp.Tenant) {
+func (f *Fixture) AddRBAC(t testing.TB) {
+	store, tn := f.Store, f.Tenant
 	t.Helper()
 	ctx := context.Background()
 	must := func(err error) {
@@ -418,7 +515,7 @@ func AddRBAC(t testing.TB, store openatp.Store, tn openatp.Tenant) {
 	must(store.PutRole(ctx, tn.ID, openatp.Role{Name: "Responder", Permissions: []string{openatp.PermLiveResponseBasic}, UserGroups: []string{"g-noview"}}))
 	must(store.PutRole(ctx, tn.ID, openatp.Role{Name: openatp.AdminRoleName, UserGroups: []string{"g-admin"}}))
 	m := openatp.Machine{ID: VaultMachine, ComputerDNSName: openatp.Ptr("vault.contoso.com"), MachineTags: []string{"vault"}}
-	Load(t, store, tn, []openatp.Machine{m}, []openatp.Logon{
+	f.Load(t, tn, []openatp.Machine{m}, []openatp.Logon{
 		{MachineID: m.ID, AccountName: "user1", AccountDomain: "contoso", Timestamp: time.Now()},
 		{MachineID: m.ID, AccountName: "vaultonly", AccountDomain: "contoso", Timestamp: time.Now()},
 	})

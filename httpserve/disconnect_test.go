@@ -8,7 +8,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/apitest"
@@ -32,36 +31,36 @@ func (s *stallingStore) UserMachines(ctx context.Context, tenantID string, u ope
 // each is logged at debug and counted as 499, never as an ERROR line, a
 // 5xx or a store error.
 func TestDisconnectStorm(t *testing.T) {
-	var logs lockedBuffer
+	var logs apitest.LockedBuffer
 	stall := &stallingStore{}
-	f := newFixture(t, func(c *apitest.Config) {
+	f := apitest.NewFixture(t, func(c *apitest.Config) {
 		stall.Store = c.Store
 		c.Store = stall
 		c.NoIndex = true // answers from the store
 		c.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	})
-	tok := f.token(t, f.tenant, f.app)
-	f.do(t, "GET", "/api/users/nobody-here/machines?x", tok) // the token is verified and cached (400: no store call)
-	before := string(f.do(t, "GET", "/metrics", "").body)
+	tok := f.Token(t, f.Tenant, f.App)
+	f.Do(t, "GET", "/api/users/nobody-here/machines?x", tok) // the token is verified and cached (400: no store call)
+	before := string(f.Do(t, "GET", "/metrics", "").Body)
 
 	const n = 200
 	conns := make([]net.Conn, 0, n)
 	for i := range n {
-		c, err := net.Dial("tcp", f.srv.Listener.Addr().String())
+		c, err := net.Dial("tcp", f.Srv.Listener.Addr().String())
 		if err != nil {
 			t.Fatal(err)
 		}
 		conns = append(conns, c)
-		fmt.Fprintf(c, "GET /api/users/user%d/machines HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n\r\n", i, f.srv.Listener.Addr(), tok)
+		fmt.Fprintf(c, "GET /api/users/user%d/machines HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n\r\n", i, f.Srv.Listener.Addr(), tok)
 	}
-	waitFor(t, "every request to reach the store", func() bool { return stall.entered.Load() == n })
+	apitest.WaitFor(t, "every request to reach the store", func() bool { return stall.entered.Load() == n })
 	for _, c := range conns {
 		c.Close()
 	}
 	want := fmt.Sprintf(`openatp_http_requests_total{code="499",route="GET /api/users/{id}/machines"} %d`, n)
 	var after string
-	waitFor(t, "every request to be answered", func() bool {
-		after = string(f.do(t, "GET", "/metrics", "").body)
+	apitest.WaitFor(t, "every request to be answered", func() bool {
+		after = string(f.Do(t, "GET", "/metrics", "").Body)
 		return strings.Contains(after, want)
 	})
 	if strings.Contains(logs.String(), "level=ERROR") {
@@ -75,18 +74,6 @@ func TestDisconnectStorm(t *testing.T) {
 	}
 	if got := strings.Count(logs.String(), "status=499"); got != n {
 		t.Errorf("%d access-log lines with status 499, want %d", got, n)
-	}
-}
-
-// waitFor polls cond until it holds; a bound, not a measurement.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
 

@@ -59,10 +59,10 @@ var requestIDRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89a
 // class carries (Allow, Retry-After). A client that goes away is logged
 // and counted as 499.
 func TestErrorClasses(t *testing.T) {
-	var logs lockedBuffer
+	var logs apitest.LockedBuffer
 	store := &classStore{}
 	limiter := &appLimiter{}
-	f := newFixture(t, func(c *apitest.Config) {
+	f := apitest.NewFixture(t, func(c *apitest.Config) {
 		store.Store = c.Store
 		c.Store = store
 		c.NoIndex = true // user machines come from the store
@@ -70,32 +70,19 @@ func TestErrorClasses(t *testing.T) {
 		c.BodyTimeout = 300 * time.Millisecond
 		c.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	})
-	setAdminKey(t, f)
-	tok := f.token(t, f.tenant, f.app)
-	none := f.token(t, f.tenant, f.newApp(t, f.tenant, "no roles"))
-	throttled := f.newApp(t, f.tenant, "throttled", openatp.PermMachineReadAll)
+	f.SetAdminKey(t)
+	tok := f.Token(t, f.Tenant, f.App)
+	none := f.Token(t, f.Tenant, f.NewApp(t, f.Tenant, "no roles"))
+	throttled := f.NewApp(t, f.Tenant, "throttled", openatp.PermMachineReadAll)
 	limiter.clientID = throttled.ClientID
-	throttledTok := f.token(t, f.tenant, throttled)
+	throttledTok := f.Token(t, f.Tenant, throttled)
 
-	send := func(t *testing.T, req *http.Request) response {
-		t.Helper()
-		res, err := f.srv.Client().Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		body, err := io.ReadAll(res.Body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return response{res.StatusCode, res.Header, body, res.Proto}
-	}
-	get := func(path, token string) func(t *testing.T) response {
-		return func(t *testing.T) response { return f.do(t, "GET", path, token) }
+	get := func(path, token string) func(t *testing.T) apitest.Response {
+		return func(t *testing.T) apitest.Response { return f.Do(t, "GET", path, token) }
 	}
 	cases := []struct {
 		name         string
-		send         func(t *testing.T) response
+		send         func(t *testing.T) apitest.Response
 		status       int
 		code, msg    string
 		header, want string // a header the answer carries
@@ -107,17 +94,17 @@ func TestErrorClasses(t *testing.T) {
 		{"403", get("/api/users/Nestor/machines", none), 403, "Forbidden",
 			"Missing application roles. API required roles: Machine.Read.All,Machine.ReadWrite.All, application roles: .", "", ""},
 		{"404", get("/api/nothing/here", tok), 404, "NotFound", "No resource matches the path /api/nothing/here.", "", ""},
-		{"405", func(t *testing.T) response { return f.do(t, "DELETE", "/api/machines", tok) }, 405, "MethodNotAllowed",
+		{"405", func(t *testing.T) apitest.Response { return f.Do(t, "DELETE", "/api/machines", tok) }, 405, "MethodNotAllowed",
 			"The HTTP method DELETE is not allowed on this resource; use GET.", "Allow", "GET"},
-		{"408", func(t *testing.T) response {
+		{"408", func(t *testing.T) apitest.Response {
 			// Headers and one byte of a body of 100, then nothing.
-			c, err := net.Dial("tcp", f.srv.Listener.Addr().String())
+			c, err := net.Dial("tcp", f.Srv.Listener.Addr().String())
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer c.Close()
 			fmt.Fprintf(c, "PATCH /api/machines/%s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{",
-				strings.Repeat("a", 40), f.srv.Listener.Addr(), tok)
+				strings.Repeat("a", 40), f.Srv.Listener.Addr(), tok)
 			_ = c.SetReadDeadline(time.Now().Add(30 * time.Second))
 			res, err := http.ReadResponse(bufio.NewReader(c), nil)
 			if err != nil {
@@ -125,17 +112,17 @@ func TestErrorClasses(t *testing.T) {
 			}
 			defer res.Body.Close()
 			body, _ := io.ReadAll(res.Body)
-			return response{res.StatusCode, res.Header, body, res.Proto}
+			return apitest.Answer(res, body)
 		}, 408, "RequestTimeout", "The request body was not received in time.", "", ""},
-		{"413", func(t *testing.T) response {
+		{"413", func(t *testing.T) apitest.Response {
 			body := io.LimitReader(zeros{}, adminapi.MaxAdminBody+1)
-			req, err := http.NewRequest("POST", f.srv.URL+"/_openatp/tenants/"+f.tenant.ID+"/machines", body)
+			req, err := http.NewRequest("POST", f.Srv.URL+"/_openatp/tenants/"+f.Tenant.ID+"/machines", body)
 			if err != nil {
 				t.Fatal(err)
 			}
-			req.Header.Set("X-Openatp-Admin-Key", adminKey)
+			req.Header.Set("X-Openatp-Admin-Key", apitest.AdminKey)
 			req.Header.Set("Content-Type", "application/x-ndjson")
-			return send(t, req)
+			return f.Send(t, req)
 		}, 413, "RequestEntityTooLarge", "The request body is larger than 64 MiB: split it into several requests.", "", ""},
 		{"429", get("/api/users/Nestor/machines", throttledTok), 429, "TooManyRequests",
 			"Rate limit is exceeded. Try again in 3 seconds.", "Retry-After", "3"},
@@ -146,13 +133,13 @@ func TestErrorClasses(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			r := tc.send(t)
-			if r.status != tc.status {
-				t.Fatalf("status %d, want %d: %s", r.status, tc.status, r.body)
+			if r.Status != tc.status {
+				t.Fatalf("status %d, want %d: %s", r.Status, tc.status, r.Body)
 			}
-			if ct := r.header.Get("Content-Type"); ct != "application/json; charset=utf-8" {
+			if ct := r.Header.Get("Content-Type"); ct != "application/json; charset=utf-8" {
 				t.Errorf("Content-Type %q", ct)
 			}
-			id := r.header.Get("request-id")
+			id := r.Header.Get("request-id")
 			if !requestIDRE.MatchString(id) {
 				t.Errorf("request-id %q is not a GUID", id)
 			}
@@ -160,11 +147,11 @@ func TestErrorClasses(t *testing.T) {
 			enc := json.NewEncoder(&want)
 			enc.SetEscapeHTML(false)
 			_ = enc.Encode(map[string]map[string]string{"error": {"code": tc.code, "message": tc.msg, "target": id}})
-			if string(r.body)+"\n" != want.String() {
-				t.Errorf("body\n%s\nwant\n%s", r.body, want.String())
+			if string(r.Body)+"\n" != want.String() {
+				t.Errorf("body\n%s\nwant\n%s", r.Body, want.String())
 			}
-			if tc.header != "" && r.header.Get(tc.header) != tc.want {
-				t.Errorf("%s: %q, want %q", tc.header, r.header.Get(tc.header), tc.want)
+			if tc.header != "" && r.Header.Get(tc.header) != tc.want {
+				t.Errorf("%s: %q, want %q", tc.header, r.Header.Get(tc.header), tc.want)
 			}
 			if tc.status == 500 && !strings.Contains(logs.String(), `msg="request failed" request_id=`+id+` error="disk on fire`) {
 				t.Errorf("the cause of the 500 is not logged with its request id:\n%s", logs.String())
@@ -173,23 +160,23 @@ func TestErrorClasses(t *testing.T) {
 	}
 
 	t.Run("499", func(t *testing.T) {
-		c, err := net.Dial("tcp", f.srv.Listener.Addr().String())
+		c, err := net.Dial("tcp", f.Srv.Listener.Addr().String())
 		if err != nil {
 			t.Fatal(err)
 		}
-		fmt.Fprintf(c, "GET /api/users/stalls/machines HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n\r\n", f.srv.Listener.Addr(), tok)
-		waitFor(t, "the request to reach the store", func() bool { return store.stalled.Load() == 1 })
+		fmt.Fprintf(c, "GET /api/users/stalls/machines HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n\r\n", f.Srv.Listener.Addr(), tok)
+		apitest.WaitFor(t, "the request to reach the store", func() bool { return store.stalled.Load() == 1 })
 		c.Close()
 		line := regexp.MustCompile(`msg=request request_id=(\S+) method=GET path=/api/users/stalls/machines .* status=499 code=ClientClosedRequest `)
 		var m []string
-		waitFor(t, "the access-log line", func() bool { m = line.FindStringSubmatch(logs.String()); return m != nil })
+		apitest.WaitFor(t, "the access-log line", func() bool { m = line.FindStringSubmatch(logs.String()); return m != nil })
 		if !strings.Contains(logs.String(), `level=DEBUG msg="client went away" request_id=`+m[1]) {
 			t.Errorf("no debug line for the client that went away:\n%s", logs.String())
 		}
 		if strings.Contains(logs.String(), "level=ERROR msg=\"request failed\" request_id="+m[1]) {
 			t.Errorf("a client that went away is logged as a failure:\n%s", logs.String())
 		}
-		metrics := string(f.do(t, "GET", "/metrics", "").body)
+		metrics := string(f.Do(t, "GET", "/metrics", "").Body)
 		if want := `openatp_http_requests_total{code="499",route="GET /api/users/{id}/machines"} 1`; !strings.Contains(metrics, want) {
 			t.Errorf("metrics do not count the 499 (%s):\n%s", want, grep(metrics, "openatp_http_requests_total"))
 		}

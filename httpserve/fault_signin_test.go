@@ -7,12 +7,14 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/openatp/openatp/apitest"
 )
 
 // TestFaultRulesThatCannotApply: the admin API refuses a rule that could
 // never apply, saying why.
 func TestFaultRulesThatCannotApply(t *testing.T) {
-	f := adminFixture(t)
+	f := apitest.AdminFixture(t)
 	for _, tc := range []struct{ name, rule, msg string }{
 		{"no such route", `{"kind":"reset","route":"GET /api/machine/{id}"}`,
 			`Fault rule: route "GET /api/machine/{id}" matches no route openatp serves, so it could never apply (did you mean "GET /api/machines/{id}"?)`},
@@ -20,22 +22,22 @@ func TestFaultRulesThatCannotApply(t *testing.T) {
 			`Fault rule: route "GET /healthz" is outside /api/ and names no sign-in endpoint, so it could never apply: rules apply to the MDE API (/api/...) and to the sign-in endpoints (/{tenant}/oauth2/token, /{tenant}/oauth2/v2.0/token, GET /{tenant}/.well-known/openid-configuration, GET /{tenant}/v2.0/.well-known/openid-configuration, GET /{tenant}/discovery/keys, GET /{tenant}/discovery/v2.0/keys, GET /{tenant}/discovery/instance, GET /common/userrealm/{upn}, GET /common/UserRealm/{upn})`},
 		{"no such app", `{"kind":"reset","app":"00000000-0000-0000-0000-000000000000"}`,
 			`Fault rule: app "00000000-0000-0000-0000-000000000000" is the client id of no application of any tenant, so the rule could never apply`},
-		{"an app on a sign-in route", `{"kind":"reset","route":"POST /{tenant}/oauth2/token","app":"` + f.app.ClientID + `"}`,
+		{"an app on a sign-in route", `{"kind":"reset","route":"POST /{tenant}/oauth2/token","app":"` + f.App.ClientID + `"}`,
 			`Fault rule: route "POST /{tenant}/oauth2/token" is a sign-in endpoint, whose requests carry no token: a rule on it may name a tenant, not an app or a user`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := f.admin(t, "POST", "/_openatp/faults", adminKey, "application/json", []byte(tc.rule))
-			checkError(t, r, 400, "InvalidInput")
+			r := f.Admin(t, "POST", "/_openatp/faults", apitest.AdminKey, "application/json", []byte(tc.rule))
+			apitest.CheckError(t, r, 400, "InvalidInput")
 			var body struct{ Error struct{ Message string } }
-			if err := json.Unmarshal(r.body, &body); err != nil || body.Error.Message != tc.msg {
+			if err := json.Unmarshal(r.Body, &body); err != nil || body.Error.Message != tc.msg {
 				t.Errorf("message %q, want %q (%v)", body.Error.Message, tc.msg, err)
 			}
 		})
 	}
-	if r := f.admin(t, "GET", "/_openatp/faults", adminKey, "", nil); strings.TrimSpace(string(r.body)) != "[]" {
-		t.Errorf("rules after the refusals: %s", r.body)
+	if r := f.Admin(t, "GET", "/_openatp/faults", apitest.AdminKey, "", nil); strings.TrimSpace(string(r.Body)) != "[]" {
+		t.Errorf("rules after the refusals: %s", r.Body)
 	}
-	f.addFault(t, `{"kind":"reset","app":"`+strings.ToUpper(f.app.ClientID)+`"}`) // an app that exists, in any case
+	addFault(t, f, `{"kind":"reset","app":"`+strings.ToUpper(f.App.ClientID)+`"}`) // an app that exists, in any case
 }
 
 // TestFaultSignIn: rules apply to the sign-in endpoints too: an injected
@@ -43,14 +45,14 @@ func TestFaultRulesThatCannotApply(t *testing.T) {
 // JWKS; a rule of one tenant's token endpoint matches it by id or name
 // and leaves the other endpoints alone.
 func TestFaultSignIn(t *testing.T) {
-	f := adminFixture(t)
-	f.addFault(t, `{"id":"throttle","kind":"error","status":429,"route":"POST /{tenant}/oauth2/v2.0/token","tenant":"contoso.onmicrosoft.com"}`)
-	f.addFault(t, `{"id":"slow-keys","kind":"latency","delay":"300ms","route":"GET /{tenant}/discovery/v2.0/keys"}`)
+	f := apitest.AdminFixture(t)
+	addFault(t, f, `{"id":"throttle","kind":"error","status":429,"route":"POST /{tenant}/oauth2/v2.0/token","tenant":"contoso.onmicrosoft.com"}`)
+	addFault(t, f, `{"id":"slow-keys","kind":"latency","delay":"300ms","route":"GET /{tenant}/discovery/v2.0/keys"}`)
 	token := func(path string) (*http.Response, map[string]any) {
 		t.Helper()
-		form := url.Values{"grant_type": {"client_credentials"}, "client_id": {f.app.ClientID}, "client_secret": {"wrong"},
+		form := url.Values{"grant_type": {"client_credentials"}, "client_id": {f.App.ClientID}, "client_secret": {"wrong"},
 			"scope": {"https://api.securitycenter.microsoft.com/.default"}, "resource": {"https://api.securitycenter.microsoft.com"}}
-		res, err := f.srv.Client().PostForm(f.srv.URL+path, form)
+		res, err := f.Srv.Client().PostForm(f.Srv.URL+path, form)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -61,7 +63,7 @@ func TestFaultSignIn(t *testing.T) {
 		}
 		return res, body
 	}
-	for _, tn := range []string{"contoso.onmicrosoft.com", "CONTOSO.onmicrosoft.com", f.tenant.ID} {
+	for _, tn := range []string{"contoso.onmicrosoft.com", "CONTOSO.onmicrosoft.com", f.Tenant.ID} {
 		res, body := token("/" + tn + "/oauth2/v2.0/token")
 		desc, _ := body["error_description"].(string)
 		if res.StatusCode != 429 || res.Header.Get("Retry-After") != "1" || res.Header.Get("Content-Type") != "application/json; charset=utf-8" ||
@@ -73,11 +75,11 @@ func TestFaultSignIn(t *testing.T) {
 		}
 	}
 	// The v1 endpoint answers for itself: the secret is wrong.
-	if res, body := token("/" + f.tenant.ID + "/oauth2/token"); res.StatusCode != 401 || body["error"] != "invalid_client" {
+	if res, body := token("/" + f.Tenant.ID + "/oauth2/token"); res.StatusCode != 401 || body["error"] != "invalid_client" {
 		t.Errorf("v1 token: %d %v", res.StatusCode, body)
 	}
 	start := time.Now()
-	res, err := f.srv.Client().Get(f.srv.URL + "/" + f.tenant.ID + "/discovery/v2.0/keys")
+	res, err := f.Srv.Client().Get(f.Srv.URL + "/" + f.Tenant.ID + "/discovery/v2.0/keys")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +93,7 @@ func TestFaultSignIn(t *testing.T) {
 		ID   string
 		Hits int
 	}
-	_ = json.Unmarshal(f.admin(t, "GET", "/_openatp/faults", adminKey, "", nil).body, &rules)
+	_ = json.Unmarshal(f.Admin(t, "GET", "/_openatp/faults", apitest.AdminKey, "", nil).Body, &rules)
 	if len(rules) != 2 || rules[0].Hits != 3 || rules[1].Hits != 1 {
 		t.Errorf("rules %+v, want 3 and 1 hits", rules)
 	}

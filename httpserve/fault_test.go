@@ -19,41 +19,33 @@ import (
 )
 
 // addFault posts a rule and returns the rule the admin API answers.
-func (f *fixture) addFault(t *testing.T, rule string) map[string]any {
+func addFault(t *testing.T, f *apitest.Fixture, rule string) map[string]any {
 	t.Helper()
-	r := f.admin(t, "POST", "/_openatp/faults", adminKey, "application/json", []byte(rule))
-	if r.status != 201 {
-		t.Fatalf("add fault %s: %d %s", rule, r.status, r.body)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(r.body, &m); err != nil {
-		t.Fatal(err)
-	}
-	return m
+	return f.AdminObject(t, "POST", "/_openatp/faults", []byte(rule), 201)
 }
 
 // Latency: the client waits at least the rule's delay, at most its
 // delay_max (plus the request's own time), and the journal says so.
 func TestFaultLatency(t *testing.T) {
-	f := adminFixture(t)
-	tok := f.token(t, f.tenant, f.app)
-	f.addFault(t, `{"id":"slow","route":"GET /api/users/{id}/machines","kind":"latency","delay":"150ms","delay_max":"300ms","seed":3}`)
+	f := apitest.AdminFixture(t)
+	tok := f.Token(t, f.Tenant, f.App)
+	addFault(t, f, `{"id":"slow","route":"GET /api/users/{id}/machines","kind":"latency","delay":"150ms","delay_max":"300ms","seed":3}`)
 	for range 3 {
 		start := time.Now()
-		res := f.do(t, "GET", "/api/users/user1/machines", tok)
+		res := f.Do(t, "GET", "/api/users/user1/machines", tok)
 		took := time.Since(start)
-		if res.status != 200 {
-			t.Fatalf("%d %s", res.status, res.body)
+		if res.Status != 200 {
+			t.Fatalf("%d %s", res.Status, res.Body)
 		}
 		if took < 150*time.Millisecond || took > 300*time.Millisecond+2*time.Second {
 			t.Errorf("the call took %v, want 150 ms to 300 ms and the call's own time", took)
 		}
 	}
 	start := time.Now()
-	if res := f.do(t, "GET", "/api/machines", tok); res.status != 200 || time.Since(start) >= 150*time.Millisecond {
-		t.Errorf("another route: %d after %v", res.status, time.Since(start))
+	if res := f.Do(t, "GET", "/api/machines", tok); res.Status != 200 || time.Since(start) >= 150*time.Millisecond {
+		t.Errorf("another route: %d after %v", res.Status, time.Since(start))
 	}
-	es := f.journal(t, f.tenant.ID, "fault=slow")
+	es := journal(t, f, f.Tenant.ID, "fault=slow")
 	if len(es) != 3 {
 		t.Fatalf("%d journal entries of the rule, want 3", len(es))
 	}
@@ -68,8 +60,8 @@ func TestFaultLatency(t *testing.T) {
 // as target and Retry-After; a status without an error kind of its own; a
 // rule's own code and message.
 func TestFaultErrors(t *testing.T) {
-	f := adminFixture(t)
-	tok := f.token(t, f.tenant, f.app)
+	f := apitest.AdminFixture(t)
+	tok := f.Token(t, f.Tenant, f.App)
 	for _, tc := range []struct {
 		rule, golden, retryAfter string
 		status                   int
@@ -82,39 +74,39 @@ func TestFaultErrors(t *testing.T) {
 		{`{"kind":"error","status":502,"retry_after":5}`, "fault-502", "5", 502},
 		{`{"kind":"error","status":403,"code":"Forbidden","message":"Missing application roles."}`, "fault-403", "", 403},
 	} {
-		rule := f.addFault(t, tc.rule)
-		res := f.do(t, "GET", "/api/users/user1/machines", tok)
-		if res.status != tc.status || res.header.Get("Retry-After") != tc.retryAfter {
-			t.Errorf("%s: %d Retry-After %q", tc.rule, res.status, res.header.Get("Retry-After"))
+		rule := addFault(t, f, tc.rule)
+		res := f.Do(t, "GET", "/api/users/user1/machines", tok)
+		if res.Status != tc.status || res.Header.Get("Retry-After") != tc.retryAfter {
+			t.Errorf("%s: %d Retry-After %q", tc.rule, res.Status, res.Header.Get("Retry-After"))
 		}
-		if ct := res.header.Get("Content-Type"); ct != "application/json; charset=utf-8" {
+		if ct := res.Header.Get("Content-Type"); ct != "application/json; charset=utf-8" {
 			t.Errorf("%s: Content-Type %q", tc.rule, ct)
 		}
-		golden(t, tc.golden, f.normalized(t, res))
-		f.admin(t, "DELETE", "/_openatp/faults/"+rule["id"].(string), adminKey, "", nil)
+		apitest.Golden(t, tc.golden, f.Normalized(t, res))
+		f.Admin(t, "DELETE", "/_openatp/faults/"+rule["id"].(string), apitest.AdminKey, "", nil)
 	}
 	// The injected 429 is the limiter's own 429, byte for byte but the id.
-	limited := newFixture(t, func(c *apitest.Config) { c.Limiter = refusingLimiter(30 * time.Second) })
-	res := limited.do(t, "GET", "/api/users/user1/machines", limited.token(t, limited.tenant, limited.app))
-	if res.status != 429 || res.header.Get("Retry-After") != "30" {
-		t.Fatalf("the limiter's 429: %d %v", res.status, res.header)
+	limited := apitest.NewFixture(t, func(c *apitest.Config) { c.Limiter = refusingLimiter(30 * time.Second) })
+	res := limited.Do(t, "GET", "/api/users/user1/machines", limited.Token(t, limited.Tenant, limited.App))
+	if res.Status != 429 || res.Header.Get("Retry-After") != "30" {
+		t.Fatalf("the limiter's 429: %d %v", res.Status, res.Header)
 	}
-	golden(t, "fault-429", limited.normalized(t, res))
+	apitest.Golden(t, "fault-429", limited.Normalized(t, res))
 
 	// Nothing in the answer tells it was injected; the journal and the
 	// metrics do.
-	f.addFault(t, `{"id":"storm","kind":"error","status":503,"max_hits":2}`)
-	res = f.do(t, "GET", "/api/machines", tok)
-	for k := range res.header {
+	addFault(t, f, `{"id":"storm","kind":"error","status":503,"max_hits":2}`)
+	res = f.Do(t, "GET", "/api/machines", tok)
+	for k := range res.Header {
 		if k != "Content-Type" && k != "X-Content-Type-Options" && k != "Request-Id" && k != "Retry-After" && k != "Date" && k != "Content-Length" {
 			t.Errorf("the injected answer has header %s", k)
 		}
 	}
-	if e := f.journal(t, f.tenant.ID, "fault=storm"); len(e) != 1 || e[0].Status != 503 || str(e[0].Route) != "GET /api/machines" ||
-		e[0].RequestID != res.header.Get("request-id") || str(e[0].FaultKind) != "error" {
+	if e := journal(t, f, f.Tenant.ID, "fault=storm"); len(e) != 1 || e[0].Status != 503 || str(e[0].Route) != "GET /api/machines" ||
+		e[0].RequestID != res.Header.Get("request-id") || str(e[0].FaultKind) != "error" {
 		t.Errorf("journal: %+v", e)
 	}
-	metrics := string(f.do(t, "GET", "/metrics", "").body)
+	metrics := string(f.Do(t, "GET", "/metrics", "").Body)
 	for _, want := range []string{
 		`openatp_faults_applied_total{kind="error",rule="storm"} 1`,
 		`openatp_http_requests_total{code="503",route="GET /api/machines"} 1`,
@@ -127,20 +119,20 @@ func TestFaultErrors(t *testing.T) {
 
 // onBothProtocols runs a test of a fault rule over HTTP/1.1 and over
 // HTTP/2 (TLS): a fixture with the admin key, the rule added, and a token.
-func onBothProtocols(t *testing.T, rule string, test func(t *testing.T, f *fixture, h2 bool, tok string)) {
+func onBothProtocols(t *testing.T, rule string, test func(t *testing.T, f *apitest.Fixture, h2 bool, tok string)) {
 	for _, h2 := range []bool{false, true} {
 		t.Run(fmt.Sprintf("http2=%v", h2), func(t *testing.T) {
-			f := newFixtureOn(t, nil, h2)
-			setAdminKey(t, f)
-			f.addFault(t, rule)
-			test(t, f, h2, f.token(t, f.tenant, f.app))
+			f := apitest.NewFixtureOn(t, nil, h2)
+			f.SetAdminKey(t)
+			addFault(t, f, rule)
+			test(t, f, h2, f.Token(t, f.Tenant, f.App))
 		})
 	}
 }
 
 // get sends GET path with a bearer token through client, answer unread.
-func (f *fixture) get(client *http.Client, path, tok string) (*http.Response, error) {
-	req, err := http.NewRequest("GET", f.srv.URL+path, nil)
+func get(f *apitest.Fixture, client *http.Client, path, tok string) (*http.Response, error) {
+	req, err := http.NewRequest("GET", f.Srv.URL+path, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -151,12 +143,12 @@ func (f *fixture) get(client *http.Client, path, tok string) (*http.Response, er
 // Reset: the client sees a connection error (a TCP reset on HTTP/1.1, a
 // reset stream on HTTP/2), and the journal an answer of status 0.
 func TestFaultReset(t *testing.T) {
-	onBothProtocols(t, `{"id":"rst","route":"/api/users/{id}/machines","kind":"reset"}`, func(t *testing.T, f *fixture, h2 bool, tok string) {
-		client := f.srv.Client()
+	onBothProtocols(t, `{"id":"rst","route":"/api/users/{id}/machines","kind":"reset"}`, func(t *testing.T, f *apitest.Fixture, h2 bool, tok string) {
+		client := f.Srv.Client()
 		if !h2 {
 			client = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
 		}
-		res, err := f.get(client, "/api/users/user1/machines", tok)
+		res, err := get(f, client, "/api/users/user1/machines", tok)
 		if err == nil {
 			res.Body.Close()
 			t.Fatalf("a reset connection answered %d", res.StatusCode)
@@ -167,10 +159,10 @@ func TestFaultReset(t *testing.T) {
 		if h2 && !strings.Contains(err.Error(), "stream error") && !strings.Contains(err.Error(), "INTERNAL_ERROR") {
 			t.Errorf("error %v, want a reset stream", err)
 		}
-		if res := f.do(t, "GET", "/api/machines", tok); res.status != 200 {
-			t.Errorf("another route: %d", res.status)
+		if res := f.Do(t, "GET", "/api/machines", tok); res.Status != 200 {
+			t.Errorf("another route: %d", res.Status)
 		}
-		e := f.journal(t, f.tenant.ID, "fault=rst")
+		e := journal(t, f, f.Tenant.ID, "fault=rst")
 		if len(e) != 1 || e[0].Status != 0 || str(e[0].FaultKind) != "reset" || str(e[0].Route) != "GET /api/users/{id}/machines" {
 			t.Errorf("journal: %+v", e)
 		}
@@ -180,21 +172,21 @@ func TestFaultReset(t *testing.T) {
 // Truncate: the real answer's headers and first bytes, then the
 // connection ends: the client reads an unexpected EOF.
 func TestFaultTruncate(t *testing.T) {
-	onBothProtocols(t, `{"id":"cut","route":"GET /api/v1.0/machines","kind":"truncate","truncate_after":100}`, func(t *testing.T, f *fixture, h2 bool, tok string) {
-		full := f.do(t, "GET", "/api/machines", tok) // the same answer, not faulted
-		res, err := f.get(f.srv.Client(), "/api/v1.0/machines", tok)
+	onBothProtocols(t, `{"id":"cut","route":"GET /api/v1.0/machines","kind":"truncate","truncate_after":100}`, func(t *testing.T, f *apitest.Fixture, h2 bool, tok string) {
+		full := f.Do(t, "GET", "/api/machines", tok) // the same answer, not faulted
+		res, err := get(f, f.Srv.Client(), "/api/v1.0/machines", tok)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer res.Body.Close()
 		body, err := io.ReadAll(res.Body)
-		if res.StatusCode != 200 || err == nil || len(body) != 100 || !bytes.Equal(body, full.body[:100]) {
-			t.Errorf("status %d, %d bytes, error %v; want 200, the first 100 bytes of %d, an error", res.StatusCode, len(body), err, len(full.body))
+		if res.StatusCode != 200 || err == nil || len(body) != 100 || !bytes.Equal(body, full.Body[:100]) {
+			t.Errorf("status %d, %d bytes, error %v; want 200, the first 100 bytes of %d, an error", res.StatusCode, len(body), err, len(full.Body))
 		}
 		if !h2 && !errors.Is(err, io.ErrUnexpectedEOF) {
 			t.Errorf("error %v, want an unexpected EOF", err)
 		}
-		e := f.journal(t, f.tenant.ID, "fault=cut")
+		e := journal(t, f, f.Tenant.ID, "fault=cut")
 		if len(e) != 1 || e[0].Status != 200 || e[0].Bytes != 100 || str(e[0].FaultKind) != "truncate" {
 			t.Errorf("journal: %+v", e)
 		}
@@ -204,30 +196,30 @@ func TestFaultTruncate(t *testing.T) {
 // The same seed gives the same sequence of faults over 1,000 requests, a
 // different seed another; a rule's hit count is the number of faults.
 func TestFaultSeed(t *testing.T) {
-	f := adminFixture(t)
-	tok := f.token(t, f.tenant, f.app)
+	f := apitest.AdminFixture(t)
+	tok := f.Token(t, f.Tenant, f.App)
 	run := func(seed int) (string, float64) {
 		t.Helper()
 		rule := fmt.Sprintf(`{"id":"p","route":"GET /api/users/{id}/machines","probability":0.3,"seed":%d,"kind":"error","status":503}`, seed)
-		if r := f.admin(t, "PUT", "/_openatp/faults/p", adminKey, "application/json", []byte(rule)); r.status != 200 {
-			t.Fatalf("PUT: %d %s", r.status, r.body)
+		if r := f.Admin(t, "PUT", "/_openatp/faults/p", apitest.AdminKey, "application/json", []byte(rule)); r.Status != 200 {
+			t.Fatalf("PUT: %d %s", r.Status, r.Body)
 		}
 		var b strings.Builder
 		for range 1000 {
-			switch res := f.do(t, "GET", "/api/users/user1/machines", tok); res.status {
+			switch res := f.Do(t, "GET", "/api/users/user1/machines", tok); res.Status {
 			case 200:
 				b.WriteByte('.')
 			case 503:
 				b.WriteByte('x')
 			default:
-				t.Fatalf("%d %s", res.status, res.body)
+				t.Fatalf("%d %s", res.Status, res.Body)
 			}
 		}
 		var got map[string]any
-		_ = json.Unmarshal(f.admin(t, "GET", "/_openatp/faults/p", adminKey, "", nil).body, &got)
+		_ = json.Unmarshal(f.Admin(t, "GET", "/_openatp/faults/p", apitest.AdminKey, "", nil).Body, &got)
 		return b.String(), got["hits"].(float64)
 	}
-	f.addFault(t, `{"id":"p","kind":"reset","route":"GET /api/alerts"}`) // replaced by run
+	addFault(t, f, `{"id":"p","kind":"reset","route":"GET /api/alerts"}`) // replaced by run
 	first, hits := run(42)
 	if n := strings.Count(first, "x"); n < 230 || n > 370 || float64(n) != hits {
 		t.Errorf("%d faults of 1,000 at p=0.3 (hits %v)", n, hits)
@@ -243,25 +235,25 @@ func TestFaultSeed(t *testing.T) {
 // A rule limited to one application, user or route never touches another
 // (randomized: rules and calls drawn at random, each call checked).
 func TestFaultIsolation(t *testing.T) {
-	f := rbacFixture(t, false)
-	setAdminKey(t, f)
+	f := apitest.RBACFixture(t, false)
+	f.SetAdminKey(t)
 	seed := rand.Uint64()
 	t.Logf("seed %d", seed)
 	rng := rand.New(rand.NewPCG(seed, 1))
-	appB := f.newApp(t, f.tenant, "second", openatp.PermMachineReadAll)
-	native := f.delegatedApp(t, f.tenant, openatp.PermMachineRead)
-	other := f.newTenant(t, "fabrikam.onmicrosoft.com")
-	otherApp := f.newApp(t, other, "theirs", openatp.PermMachineReadAll)
+	appB := f.NewApp(t, f.Tenant, "second", openatp.PermMachineReadAll)
+	native := f.DelegatedApp(t, f.Tenant, openatp.PermMachineRead)
+	other := f.NewTenant(t, "fabrikam.onmicrosoft.com")
+	otherApp := f.NewApp(t, other, "theirs", openatp.PermMachineReadAll)
 	type caller struct {
 		tenant, app, user string
 		tok               string
 	}
 	callers := []caller{
-		{f.tenant.ID, f.app.ClientID, "", f.token(t, f.tenant, f.app)},
-		{f.tenant.ID, appB.ClientID, "", f.token(t, f.tenant, appB)},
-		{f.tenant.ID, native.ClientID, "alice@contoso.com", f.delegated(t, f.tenant, native, "alice@contoso.com", "g-admin")},
-		{f.tenant.ID, native.ClientID, "bob@contoso.com", f.delegated(t, f.tenant, native, "bob@contoso.com", "g-admin")},
-		{other.ID, otherApp.ClientID, "", f.token(t, other, otherApp)},
+		{f.Tenant.ID, f.App.ClientID, "", f.Token(t, f.Tenant, f.App)},
+		{f.Tenant.ID, appB.ClientID, "", f.Token(t, f.Tenant, appB)},
+		{f.Tenant.ID, native.ClientID, "alice@contoso.com", f.Delegated(t, f.Tenant, native, "alice@contoso.com", "g-admin")},
+		{f.Tenant.ID, native.ClientID, "bob@contoso.com", f.Delegated(t, f.Tenant, native, "bob@contoso.com", "g-admin")},
+		{other.ID, otherApp.ClientID, "", f.Token(t, other, otherApp)},
 	}
 	routes := []struct{ pattern, target string }{
 		{"GET /api/users/{id}/machines", "/api/users/user1/machines"},
@@ -298,33 +290,33 @@ func TestFaultIsolation(t *testing.T) {
 			}
 		}
 		rule := fmt.Sprintf(`{"id":"r%d","kind":"error","status":418,%s}`, round, strings.Join(conds, ","))
-		f.addFault(t, rule)
+		addFault(t, f, rule)
 		for range 60 {
 			cc := callers[rng.IntN(len(callers))]
 			target := routes[rng.IntN(len(routes))].target
-			res := f.do(t, "GET", target, cc.tok)
-			if got, w := res.status == 418, want(cc, target); got != w {
-				t.Fatalf("rule %s, caller %+v, %s: faulted %v, want %v (%d %s)", rule, cc, target, got, w, res.status, res.body)
+			res := f.Do(t, "GET", target, cc.tok)
+			if got, w := res.Status == 418, want(cc, target); got != w {
+				t.Fatalf("rule %s, caller %+v, %s: faulted %v, want %v (%d %s)", rule, cc, target, got, w, res.Status, res.Body)
 			}
 		}
-		f.admin(t, "DELETE", "/_openatp/faults", adminKey, "", nil)
+		f.Admin(t, "DELETE", "/_openatp/faults", apitest.AdminKey, "", nil)
 	}
 }
 
 // Rules are added, listed, read, replaced and deleted; they expire after
 // max_hits or at their time; bad rules are refused with the error body.
 func TestFaultAdmin(t *testing.T) {
-	f := adminFixture(t)
-	tok := f.token(t, f.tenant, f.app)
-	rule := f.addFault(t, `{"kind":"error","status":429,"tenant":"contoso.onmicrosoft.com","max_hits":2}`)
-	if rule["id"] != "fault-1" || rule["tenant"] != f.tenant.ID || rule["seed"].(float64) == 0 || rule["probability"] != 1.0 ||
+	f := apitest.AdminFixture(t)
+	tok := f.Token(t, f.Tenant, f.App)
+	rule := addFault(t, f, `{"kind":"error","status":429,"tenant":"contoso.onmicrosoft.com","max_hits":2}`)
+	if rule["id"] != "fault-1" || rule["tenant"] != f.Tenant.ID || rule["seed"].(float64) == 0 || rule["probability"] != 1.0 ||
 		rule["retry_after"] != 1.0 || rule["hits"] != 0.0 || rule["active"] != true {
 		t.Errorf("added: %v", rule)
 	}
 	statuses := func(n int) string {
 		var s []string
 		for range n {
-			s = append(s, fmt.Sprint(f.do(t, "GET", "/api/users/user1/machines", tok).status))
+			s = append(s, fmt.Sprint(f.Do(t, "GET", "/api/users/user1/machines", tok).Status))
 		}
 		return strings.Join(s, ",")
 	}
@@ -332,19 +324,19 @@ func TestFaultAdmin(t *testing.T) {
 		t.Errorf("max_hits 2: %s", got)
 	}
 	var list []map[string]any
-	_ = json.Unmarshal(f.admin(t, "GET", "/_openatp/faults", adminKey, "", nil).body, &list)
+	_ = json.Unmarshal(f.Admin(t, "GET", "/_openatp/faults", apitest.AdminKey, "", nil).Body, &list)
 	if len(list) != 1 || list[0]["hits"] != 2.0 || list[0]["active"] != false {
 		t.Errorf("list: %v", list)
 	}
 	past := time.Now().Add(-time.Minute).UTC().Format(time.RFC3339)
-	if r := f.admin(t, "PUT", "/_openatp/faults/fault-1", adminKey, "", []byte(`{"kind":"error","status":503,"expires":"`+past+`"}`)); r.status != 200 ||
-		!bytes.Contains(r.body, []byte(`"active":false`)) {
-		t.Errorf("PUT expired: %d %s", r.status, r.body)
+	if r := f.Admin(t, "PUT", "/_openatp/faults/fault-1", apitest.AdminKey, "", []byte(`{"kind":"error","status":503,"expires":"`+past+`"}`)); r.Status != 200 ||
+		!bytes.Contains(r.Body, []byte(`"active":false`)) {
+		t.Errorf("PUT expired: %d %s", r.Status, r.Body)
 	}
 	if got := statuses(1); got != "200" {
 		t.Errorf("an expired rule applied: %s", got)
 	}
-	f.addFault(t, `{"id":"mine","kind":"latency","delay":"1ms"}`)
+	addFault(t, f, `{"id":"mine","kind":"latency","delay":"1ms"}`)
 	for _, tc := range []struct {
 		method, path, body string
 		status             int
@@ -367,28 +359,28 @@ func TestFaultAdmin(t *testing.T) {
 		{"DELETE", "/_openatp/faults/nosuch", ``, 404, "ResourceNotFound"},
 		{"PATCH", "/_openatp/faults/mine", ``, 405, "MethodNotAllowed"},
 	} {
-		r := f.admin(t, tc.method, tc.path, adminKey, "application/json", []byte(tc.body))
-		if r.status != tc.status || !bytes.Contains(r.body, []byte(`"code":"`+tc.code+`"`)) {
-			t.Errorf("%s %s %s: %d %s, want %d %s", tc.method, tc.path, tc.body, r.status, r.body, tc.status, tc.code)
+		r := f.Admin(t, tc.method, tc.path, apitest.AdminKey, "application/json", []byte(tc.body))
+		if r.Status != tc.status || !bytes.Contains(r.Body, []byte(`"code":"`+tc.code+`"`)) {
+			t.Errorf("%s %s %s: %d %s, want %d %s", tc.method, tc.path, tc.body, r.Status, r.Body, tc.status, tc.code)
 		}
 	}
-	if r := f.admin(t, "GET", "/_openatp/faults", "", "", nil); r.status != 401 {
-		t.Errorf("without the admin key: %d", r.status)
+	if r := f.Admin(t, "GET", "/_openatp/faults", "", "", nil); r.Status != 401 {
+		t.Errorf("without the admin key: %d", r.Status)
 	}
-	if r := f.admin(t, "DELETE", "/_openatp/faults/mine", adminKey, "", nil); r.status != 204 {
-		t.Errorf("DELETE: %d %s", r.status, r.body)
+	if r := f.Admin(t, "DELETE", "/_openatp/faults/mine", apitest.AdminKey, "", nil); r.Status != 204 {
+		t.Errorf("DELETE: %d %s", r.Status, r.Body)
 	}
 	var ids []string
-	_ = json.Unmarshal(f.admin(t, "GET", "/_openatp/faults", adminKey, "", nil).body, &list)
+	_ = json.Unmarshal(f.Admin(t, "GET", "/_openatp/faults", apitest.AdminKey, "", nil).Body, &list)
 	for _, r := range list {
 		ids = append(ids, r["id"].(string))
 	}
 	if strings.Join(ids, ",") != "fault-1" {
 		t.Errorf("after DELETE: %v", ids)
 	}
-	if r := f.admin(t, "DELETE", "/_openatp/faults", adminKey, "", nil); r.status != 204 ||
-		string(f.admin(t, "GET", "/_openatp/faults", adminKey, "", nil).body) != "[]\n" {
-		t.Errorf("DELETE all: %d", r.status)
+	if r := f.Admin(t, "DELETE", "/_openatp/faults", apitest.AdminKey, "", nil); r.Status != 204 ||
+		string(f.Admin(t, "GET", "/_openatp/faults", apitest.AdminKey, "", nil).Body) != "[]\n" {
+		t.Errorf("DELETE all: %d", r.Status)
 	}
 }
 

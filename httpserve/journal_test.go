@@ -37,30 +37,30 @@ type journalEntry struct {
 }
 
 // journal asks the admin API for a tenant's journal with a query string.
-func (f *fixture) journal(t *testing.T, tenant, query string) []journalEntry {
+func journal(t *testing.T, f *apitest.Fixture, tenant, query string) []journalEntry {
 	t.Helper()
-	r := f.admin(t, "GET", "/_openatp/tenants/"+tenant+"/journal?"+query, adminKey, "", nil)
-	if r.status != 200 {
-		t.Fatalf("journal?%s: %d %s", query, r.status, r.body)
+	r := f.Admin(t, "GET", "/_openatp/tenants/"+tenant+"/journal?"+query, apitest.AdminKey, "", nil)
+	if r.Status != 200 {
+		t.Fatalf("journal?%s: %d %s", query, r.Status, r.Body)
 	}
 	var es []journalEntry
-	dec := json.NewDecoder(bytes.NewReader(r.body))
+	dec := json.NewDecoder(bytes.NewReader(r.Body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&es); err != nil {
-		t.Fatalf("journal: %v\n%s", err, r.body)
+		t.Fatalf("journal: %v\n%s", err, r.Body)
 	}
 	return es
 }
 
 // journalCount asks the count endpoint.
-func (f *fixture) journalCount(t *testing.T, tenant, query string) int {
+func journalCount(t *testing.T, f *apitest.Fixture, tenant, query string) int {
 	t.Helper()
-	r := f.admin(t, "GET", "/_openatp/tenants/"+tenant+"/journal/count?"+query, adminKey, "", nil)
-	if r.status != 200 {
-		t.Fatalf("journal/count?%s: %d %s", query, r.status, r.body)
+	r := f.Admin(t, "GET", "/_openatp/tenants/"+tenant+"/journal/count?"+query, apitest.AdminKey, "", nil)
+	if r.Status != 200 {
+		t.Fatalf("journal/count?%s: %d %s", query, r.Status, r.Body)
 	}
 	var v struct{ Count int }
-	if err := json.Unmarshal(r.body, &v); err != nil {
+	if err := json.Unmarshal(r.Body, &v); err != nil {
 		t.Fatal(err)
 	}
 	return v.Count
@@ -77,11 +77,11 @@ func str(s *string) string {
 // another tenant: the journal's queries and counts return exactly those
 // calls, each with what the client saw (status, request id, body bytes).
 func TestJournal(t *testing.T) {
-	f := adminFixture(t)
-	appB := f.newApp(t, f.tenant, "second", openatp.PermMachineReadAll)
-	other := f.newTenant(t, "fabrikam.onmicrosoft.com")
-	otherApp := f.newApp(t, other, "theirs", openatp.PermMachineReadAll)
-	tokA, tokB, tokO := f.token(t, f.tenant, f.app), f.token(t, f.tenant, appB), f.token(t, other, otherApp)
+	f := apitest.AdminFixture(t)
+	appB := f.NewApp(t, f.Tenant, "second", openatp.PermMachineReadAll)
+	other := f.NewTenant(t, "fabrikam.onmicrosoft.com")
+	otherApp := f.NewApp(t, other, "theirs", openatp.PermMachineReadAll)
+	tokA, tokB, tokO := f.Token(t, f.Tenant, f.App), f.Token(t, f.Tenant, appB), f.Token(t, other, otherApp)
 
 	type call struct{ tok, method, target string }
 	script := []call{
@@ -102,11 +102,11 @@ func TestJournal(t *testing.T) {
 		bytes                    int
 	}
 	var want, wantOther []seen
-	apps := map[string]string{tokA: f.app.ClientID, tokB: appB.ClientID, tokO: otherApp.ClientID}
+	apps := map[string]string{tokA: f.App.ClientID, tokB: appB.ClientID, tokO: otherApp.ClientID}
 	for _, c := range script {
-		res := f.do(t, c.method, c.target, c.tok)
+		res := f.Do(t, c.method, c.target, c.tok)
 		u, _ := url.Parse(c.target)
-		s := seen{apps[c.tok], c.method, u.EscapedPath(), u.RawQuery, res.status, res.header.Get("request-id"), len(res.body)}
+		s := seen{apps[c.tok], c.method, u.EscapedPath(), u.RawQuery, res.Status, res.Header.Get("request-id"), len(res.Body)}
 		switch {
 		case c.tok == "" || !strings.HasPrefix(c.target, "/api/"):
 		case c.tok == tokO:
@@ -122,10 +122,10 @@ func TestJournal(t *testing.T) {
 		}
 		return out
 	}
-	es := f.journal(t, f.tenant.ID, "")
+	es := journal(t, f, f.Tenant.ID, "")
 	// The query reads as sent: & is not escaped as \u0026.
-	if r := f.admin(t, "GET", "/_openatp/tenants/"+f.tenant.ID+"/journal", adminKey, "", nil); !bytes.Contains(r.body, []byte(`"query":"$top=1&$select=id"`)) {
-		t.Errorf("the journal's answer does not show the query as sent:\n%s", r.body)
+	if r := f.Admin(t, "GET", "/_openatp/tenants/"+f.Tenant.ID+"/journal", apitest.AdminKey, "", nil); !bytes.Contains(r.Body, []byte(`"query":"$top=1&$select=id"`)) {
+		t.Errorf("the journal's answer does not show the query as sent:\n%s", r.Body)
 	}
 	if diff := cmp.Diff(want, got(es), cmp.AllowUnexported(seen{})); diff != "" {
 		t.Fatalf("journal (-want +got):\n%s", diff)
@@ -138,7 +138,7 @@ func TestJournal(t *testing.T) {
 	if r := str(es[0].Route); r != "GET /api/users/{id}/machines" {
 		t.Errorf("route of the first call: %s", r)
 	}
-	if diff := cmp.Diff(wantOther, got(f.journal(t, other.Name, "")), cmp.AllowUnexported(seen{})); diff != "" {
+	if diff := cmp.Diff(wantOther, got(journal(t, f, other.Name, "")), cmp.AllowUnexported(seen{})); diff != "" {
 		t.Errorf("the other tenant's journal (-want +got):\n%s", diff)
 	}
 
@@ -148,13 +148,13 @@ func TestJournal(t *testing.T) {
 		want  []int // indexes into want
 	}{
 		{"app=" + appB.ClientID, []int{1, 3}},
-		{"app=" + strings.ToUpper(f.app.ClientID), []int{0, 2, 4, 5}},
+		{"app=" + strings.ToUpper(f.App.ClientID), []int{0, 2, 4, 5}},
 		{"route=" + url.QueryEscape("GET /api/machines"), []int{1}},
 		{"route=" + url.QueryEscape("/api/machines"), []int{1, 5}},
 		{"route=" + url.QueryEscape("GET /api/users/{id}/machines"), []int{0, 2}},
 		{"status=404", []int{2}},
 		{"status=4xx", []int{2, 3, 5}},
-		{"status=200&app=" + f.app.ClientID, []int{0, 4}},
+		{"status=200&app=" + f.App.ClientID, []int{0, 4}},
 		{"request_id=" + want[3].id, []int{3}},
 		{"since=" + url.QueryEscape(es[3].Time), []int{3, 4, 5}},
 		{"after=4", []int{4, 5}},
@@ -166,26 +166,26 @@ func TestJournal(t *testing.T) {
 		for _, i := range tc.want {
 			w = append(w, want[i])
 		}
-		if diff := cmp.Diff(w, got(f.journal(t, f.tenant.ID, tc.query)), cmp.AllowUnexported(seen{})); diff != "" {
+		if diff := cmp.Diff(w, got(journal(t, f, f.Tenant.ID, tc.query)), cmp.AllowUnexported(seen{})); diff != "" {
 			t.Errorf("journal?%s (-want +got):\n%s", tc.query, diff)
 		}
-		if n := f.journalCount(t, f.tenant.Name, tc.query); n != len(tc.want) && !strings.HasPrefix(tc.query, "limit") {
+		if n := journalCount(t, f, f.Tenant.Name, tc.query); n != len(tc.want) && !strings.HasPrefix(tc.query, "limit") {
 			t.Errorf("journal/count?%s = %d, want %d", tc.query, n, len(tc.want))
 		}
 	}
 
 	// Clearing forgets one tenant's requests only.
-	if r := f.admin(t, "DELETE", "/_openatp/tenants/"+f.tenant.ID+"/journal", adminKey, "", nil); r.status != 204 {
-		t.Fatalf("clear: %d %s", r.status, r.body)
+	if r := f.Admin(t, "DELETE", "/_openatp/tenants/"+f.Tenant.ID+"/journal", apitest.AdminKey, "", nil); r.Status != 204 {
+		t.Fatalf("clear: %d %s", r.Status, r.Body)
 	}
-	if n := f.journalCount(t, f.tenant.ID, ""); n != 0 {
+	if n := journalCount(t, f, f.Tenant.ID, ""); n != 0 {
 		t.Errorf("%d entries after clearing", n)
 	}
-	if n := f.journalCount(t, other.ID, ""); n != 1 {
+	if n := journalCount(t, f, other.ID, ""); n != 1 {
 		t.Errorf("clearing one tenant left the other %d entries, want 1", n)
 	}
-	f.do(t, "GET", "/api/users/user1/machines", tokA)
-	if es := f.journal(t, f.tenant.ID, ""); len(es) != 1 || es[0].Seq != 7 {
+	f.Do(t, "GET", "/api/users/user1/machines", tokA)
+	if es := journal(t, f, f.Tenant.ID, ""); len(es) != 1 || es[0].Seq != 7 {
 		t.Errorf("after clearing: %+v, want one entry numbered 7", es)
 	}
 }
@@ -193,56 +193,56 @@ func TestJournal(t *testing.T) {
 // The journal answers bad queries, unknown tenants and a missing admin key
 // with the error body.
 func TestJournalErrors(t *testing.T) {
-	f := adminFixture(t)
+	f := apitest.AdminFixture(t)
 	for _, tc := range []struct {
 		path, key string
 		status    int
 		code      string
 	}{
-		{"/_openatp/tenants/" + f.tenant.ID + "/journal", "", 401, "Unauthorized"},
-		{"/_openatp/tenants/nosuch/journal", adminKey, 404, "ResourceNotFound"},
-		{"/_openatp/tenants/" + f.tenant.ID + "/journal?bogus=1", adminKey, 400, "InvalidInput"},
-		{"/_openatp/tenants/" + f.tenant.ID + "/journal?status=4x", adminKey, 400, "InvalidInput"},
-		{"/_openatp/tenants/" + f.tenant.ID + "/journal/count?since=yesterday", adminKey, 400, "InvalidInput"},
-		{"/_openatp/tenants/" + f.tenant.ID + "/journal?route=machines", adminKey, 400, "InvalidInput"},
-		{"/_openatp/tenants/" + f.tenant.ID + "/journal?limit=-1", adminKey, 400, "InvalidInput"},
+		{"/_openatp/tenants/" + f.Tenant.ID + "/journal", "", 401, "Unauthorized"},
+		{"/_openatp/tenants/nosuch/journal", apitest.AdminKey, 404, "ResourceNotFound"},
+		{"/_openatp/tenants/" + f.Tenant.ID + "/journal?bogus=1", apitest.AdminKey, 400, "InvalidInput"},
+		{"/_openatp/tenants/" + f.Tenant.ID + "/journal?status=4x", apitest.AdminKey, 400, "InvalidInput"},
+		{"/_openatp/tenants/" + f.Tenant.ID + "/journal/count?since=yesterday", apitest.AdminKey, 400, "InvalidInput"},
+		{"/_openatp/tenants/" + f.Tenant.ID + "/journal?route=machines", apitest.AdminKey, 400, "InvalidInput"},
+		{"/_openatp/tenants/" + f.Tenant.ID + "/journal?limit=-1", apitest.AdminKey, 400, "InvalidInput"},
 	} {
-		r := f.admin(t, "GET", tc.path, tc.key, "", nil)
-		if r.status != tc.status || !bytes.Contains(r.body, []byte(`"code":"`+tc.code+`"`)) ||
-			!bytes.Contains(r.body, []byte(`"target":"`+r.header.Get("request-id")+`"`)) {
-			t.Errorf("%s: %d %s, want %d %s", tc.path, r.status, r.body, tc.status, tc.code)
+		r := f.Admin(t, "GET", tc.path, tc.key, "", nil)
+		if r.Status != tc.status || !bytes.Contains(r.Body, []byte(`"code":"`+tc.code+`"`)) ||
+			!bytes.Contains(r.Body, []byte(`"target":"`+r.Header.Get("request-id")+`"`)) {
+			t.Errorf("%s: %d %s, want %d %s", tc.path, r.Status, r.Body, tc.status, tc.code)
 		}
 	}
-	if r := f.admin(t, "POST", "/_openatp/tenants/"+f.tenant.ID+"/journal", adminKey, "", nil); r.status != 405 || r.header.Get("Allow") != "GET, DELETE" {
-		t.Errorf("POST journal: %d %v", r.status, r.header)
+	if r := f.Admin(t, "POST", "/_openatp/tenants/"+f.Tenant.ID+"/journal", apitest.AdminKey, "", nil); r.Status != 405 || r.Header.Get("Allow") != "GET, DELETE" {
+		t.Errorf("POST journal: %d %v", r.Status, r.Header)
 	}
 
-	off := newFixture(t, func(c *apitest.Config) { c.JournalSize = -1 })
-	setAdminKey(t, off)
-	off.do(t, "GET", "/api/users/user1/machines", off.token(t, off.tenant, off.app))
-	if r := off.admin(t, "GET", "/_openatp/tenants/"+off.tenant.ID+"/journal", adminKey, "", nil); r.status != 409 || !bytes.Contains(r.body, []byte("JournalOff")) {
-		t.Errorf("journal off: %d %s", r.status, r.body)
+	off := apitest.NewFixture(t, func(c *apitest.Config) { c.JournalSize = -1 })
+	off.SetAdminKey(t)
+	off.Do(t, "GET", "/api/users/user1/machines", off.Token(t, off.Tenant, off.App))
+	if r := off.Admin(t, "GET", "/_openatp/tenants/"+off.Tenant.ID+"/journal", apitest.AdminKey, "", nil); r.Status != 409 || !bytes.Contains(r.Body, []byte("JournalOff")) {
+		t.Errorf("journal off: %d %s", r.Status, r.Body)
 	}
 }
 
 // The ring of a tenant never holds more than its size, under concurrent
 // clients, and keeps the newest.
 func TestJournalBound(t *testing.T) {
-	f := newFixture(t, func(c *apitest.Config) { c.JournalSize = 7 })
-	setAdminKey(t, f)
-	tok := f.token(t, f.tenant, f.app)
+	f := apitest.NewFixture(t, func(c *apitest.Config) { c.JournalSize = 7 })
+	f.SetAdminKey(t)
+	tok := f.Token(t, f.Tenant, f.App)
 	var wg sync.WaitGroup
 	for w := range 4 {
 		wg.Go(func() {
 			for i := range 15 {
-				f.do(t, "GET", fmt.Sprintf("/api/users/w%d-%d/machines", w, i), tok)
+				f.Do(t, "GET", fmt.Sprintf("/api/users/w%d-%d/machines", w, i), tok)
 			}
 		})
 	}
 	wg.Wait()
-	f.do(t, "GET", "/api/users/last/machines", tok)
-	es := f.journal(t, f.tenant.ID, "")
-	if len(es) != 7 || f.journalCount(t, f.tenant.ID, "") != 7 {
+	f.Do(t, "GET", "/api/users/last/machines", tok)
+	es := journal(t, f, f.Tenant.ID, "")
+	if len(es) != 7 || journalCount(t, f, f.Tenant.ID, "") != 7 {
 		t.Fatalf("%d entries, want the bound 7", len(es))
 	}
 	for i, e := range es {
@@ -259,19 +259,19 @@ func TestJournalBound(t *testing.T) {
 // journal entry, nor the access log, holds either (or any part of the
 // token).
 func TestJournalNoSecrets(t *testing.T) {
-	var logBuf lockedBuffer
-	f := newFixture(t, func(c *apitest.Config) {
+	var logBuf apitest.LockedBuffer
+	f := apitest.NewFixture(t, func(c *apitest.Config) {
 		c.Logger = slog.New(slog.NewTextHandler(&logBuf, nil))
 	})
-	setAdminKey(t, f)
-	tok := f.token(t, f.tenant, f.app)
+	f.SetAdminKey(t)
+	tok := f.Token(t, f.Tenant, f.App)
 	secret := openatp.NewSecret()
 	for strings.IndexFunc(secret, func(r rune) bool { return r < '0' || r > 'f' || r > '9' && r < 'a' }) < 0 {
 		secret = openatp.NewSecret() // one that could not pass for hex
 	}
 	machine := strings.Repeat("0", 39) + "1"
 	send := func(method, target string, body string, header map[string]string) {
-		req, err := http.NewRequest(method, f.srv.URL+target, strings.NewReader(body))
+		req, err := http.NewRequest(method, f.Srv.URL+target, strings.NewReader(body))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -279,7 +279,7 @@ func TestJournalNoSecrets(t *testing.T) {
 		for k, v := range header {
 			req.Header.Set(k, v)
 		}
-		res, err := f.srv.Client().Do(req)
+		res, err := f.Srv.Client().Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -308,15 +308,15 @@ func TestJournalNoSecrets(t *testing.T) {
 		send("POST", "/api/machines/"+machine+"/tags", `{"Value":"`+v+`","Action":"Add"}`, map[string]string{"Content-Type": "application/json"})
 		send("POST", "/api/machines/"+machine+"/tags?client_secret="+q, "client_secret="+q+"&access_token="+q, map[string]string{"Content-Type": "application/x-www-form-urlencoded"})
 	}
-	r := f.admin(t, "GET", "/_openatp/tenants/"+f.tenant.ID+"/journal", adminKey, "", nil)
-	if r.status != 200 || f.journalCount(t, f.tenant.ID, "") != 2*15 {
-		t.Fatalf("journal: %d, %d entries", r.status, f.journalCount(t, f.tenant.ID, ""))
+	r := f.Admin(t, "GET", "/_openatp/tenants/"+f.Tenant.ID+"/journal", apitest.AdminKey, "", nil)
+	if r.Status != 200 || journalCount(t, f, f.Tenant.ID, "") != 2*15 {
+		t.Fatalf("journal: %d, %d entries", r.Status, journalCount(t, f, f.Tenant.ID, ""))
 	}
 	parts := append(strings.Split(tok, "."), secret, url.QueryEscape(secret))
 	for _, place := range []struct {
 		name string
 		text string
-	}{{"journal", string(r.body)}, {"access log", logBuf.String()}} {
+	}{{"journal", string(r.Body)}, {"access log", logBuf.String()}} {
 		for _, p := range parts {
 			if strings.Contains(place.text, p) {
 				t.Errorf("the %s holds %q", place.name, p)

@@ -21,19 +21,19 @@ func (failingLimiter) Allow(context.Context, string) (bool, time.Duration, error
 // GET /metrics counts requests by route and status, times them, and counts
 // limiter failures.
 func TestMetrics(t *testing.T) {
-	f := newFixture(t, nil)
-	tok := f.token(t, f.tenant, f.app)
+	f := apitest.NewFixture(t, nil)
+	tok := f.Token(t, f.Tenant, f.App)
 	for range 3 {
-		f.do(t, "GET", "/api/users/user1/machines", tok)
+		f.Do(t, "GET", "/api/users/user1/machines", tok)
 	}
-	f.do(t, "GET", "/api/users/nobody/machines", tok)
-	f.do(t, "GET", "/api/users/user1/machines", "")
-	f.do(t, "GET", "/no/such/path", "")
-	res := f.do(t, "GET", "/metrics", "")
-	if res.status != 200 {
-		t.Fatalf("/metrics: %d %s", res.status, res.body)
+	f.Do(t, "GET", "/api/users/nobody/machines", tok)
+	f.Do(t, "GET", "/api/users/user1/machines", "")
+	f.Do(t, "GET", "/no/such/path", "")
+	res := f.Do(t, "GET", "/metrics", "")
+	if res.Status != 200 {
+		t.Fatalf("/metrics: %d %s", res.Status, res.Body)
 	}
-	body := string(res.body)
+	body := string(res.Body)
 	for _, want := range []string{
 		`openatp_http_requests_total{code="200",route="GET /api/users/{id}/machines"} 3`,
 		`openatp_http_requests_total{code="404",route="GET /api/users/{id}/machines"} 1`,
@@ -48,27 +48,27 @@ func TestMetrics(t *testing.T) {
 		}
 	}
 
-	g := newFixture(t, func(c *apitest.Config) { c.Limiter = failingLimiter{} })
-	if res := g.do(t, "GET", "/api/users/user1/machines", g.token(t, g.tenant, g.app)); res.status != 500 {
-		t.Errorf("with a failing limiter: %d %s", res.status, res.body)
+	g := apitest.NewFixture(t, func(c *apitest.Config) { c.Limiter = failingLimiter{} })
+	if res := g.Do(t, "GET", "/api/users/user1/machines", g.Token(t, g.Tenant, g.App)); res.Status != 500 {
+		t.Errorf("with a failing limiter: %d %s", res.Status, res.Body)
 	}
-	if body := string(g.do(t, "GET", "/metrics", "").body); !strings.Contains(body, "openatp_limiter_errors_total 1") {
+	if body := string(g.Do(t, "GET", "/metrics", "").Body); !strings.Contains(body, "openatp_limiter_errors_total 1") {
 		t.Errorf("/metrics does not count the limiter's failure:\n%s", grep(body, "openatp_"))
 	}
 }
 
 // A store failure is counted by operation and kind.
 func TestMetricsStoreErrors(t *testing.T) {
-	f := newFixture(t, nil)
-	tok := f.token(t, f.tenant, f.app)
-	f.do(t, "GET", "/api/users/user1/machines", tok) // the token is verified and cached
-	if err := f.store.Close(); err != nil {
+	f := apitest.NewFixture(t, nil)
+	tok := f.Token(t, f.Tenant, f.App)
+	f.Do(t, "GET", "/api/users/user1/machines", tok) // the token is verified and cached
+	if err := f.Store.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if res := f.do(t, "GET", "/api/users/user1/machines", tok); res.status < 500 {
-		t.Fatalf("with the store closed: %d %s", res.status, res.body)
+	if res := f.Do(t, "GET", "/api/users/user1/machines", tok); res.Status < 500 {
+		t.Fatalf("with the store closed: %d %s", res.Status, res.Body)
 	}
-	body := string(f.do(t, "GET", "/metrics", "").body)
+	body := string(f.Do(t, "GET", "/metrics", "").Body)
 	// At least the request's failure; a background index build may add more.
 	if !regexp.MustCompile(`openatp_store_errors_total\{kind="[a-z ]+",op="DataVersion"\} [1-9]`).MatchString(body) {
 		t.Errorf("/metrics does not count the store failure:\n%s", grep(body, "openatp_s"))

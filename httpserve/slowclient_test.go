@@ -35,19 +35,19 @@ func slowBody(t *testing.T, addr, method, path, extraHeaders string) net.Conn {
 // each gets 408 and its connection closed, one line is logged for each,
 // and while they hold their connections the server keeps answering.
 func TestSlowBodiesAreCutOff(t *testing.T) {
-	var logs lockedBuffer
-	f := newFixture(t, func(c *apitest.Config) {
+	var logs apitest.LockedBuffer
+	f := apitest.NewFixture(t, func(c *apitest.Config) {
 		c.BodyTimeout = 2 * time.Second // a short deadline for the test
 		c.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 	})
-	addr := f.srv.Listener.Addr().String()
+	addr := f.Srv.Listener.Addr().String()
 	const n = 100
 	conns := make([]net.Conn, n)
 	for i := range conns {
-		conns[i] = slowBody(t, addr, "POST", "/"+f.tenant.ID+"/oauth2/token", "")
+		conns[i] = slowBody(t, addr, "POST", "/"+f.Tenant.ID+"/oauth2/token", "")
 	}
-	if r := f.do(t, "GET", "/healthz", ""); r.status != 200 {
-		t.Errorf("/healthz with %d slow clients: %d %s", n, r.status, r.body)
+	if r := f.Do(t, "GET", "/healthz", ""); r.Status != 200 {
+		t.Errorf("/healthz with %d slow clients: %d %s", n, r.Status, r.Body)
 	}
 	var wg sync.WaitGroup
 	for i, c := range conns {
@@ -80,16 +80,16 @@ func TestSlowBodiesAreCutOff(t *testing.T) {
 // An admin load reads its body before it takes one of the two ingest
 // slots: slow uploads do not hold back a load that has its body.
 func TestAdminIngestSlotAfterBody(t *testing.T) {
-	f := adminFixture(t)
-	addr := f.srv.Listener.Addr().String()
+	f := apitest.AdminFixture(t)
+	addr := f.Srv.Listener.Addr().String()
 	for range 3 {
-		slowBody(t, addr, "POST", "/_openatp/tenants/"+f.tenant.ID+"/machines", "X-Openatp-Admin-Key: "+adminKey+"\r\n")
+		slowBody(t, addr, "POST", "/_openatp/tenants/"+f.Tenant.ID+"/machines", "X-Openatp-Admin-Key: "+apitest.AdminKey+"\r\n")
 	}
 	time.Sleep(50 * time.Millisecond) // let them reach the handler; the test holds either way
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, "POST", f.srv.URL+"/_openatp/tenants/"+f.tenant.ID+"/machines", strings.NewReader(machineLine(1, "")+"\n"))
-	req.Header.Set("X-Openatp-Admin-Key", adminKey)
+	req, _ := http.NewRequestWithContext(ctx, "POST", f.Srv.URL+"/_openatp/tenants/"+f.Tenant.ID+"/machines", strings.NewReader(apitest.MachineLine(1, "")+"\n"))
+	req.Header.Set("X-Openatp-Admin-Key", apitest.AdminKey)
 	req.Header.Set("Content-Type", "application/x-ndjson")
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -105,9 +105,9 @@ func TestAdminIngestSlotAfterBody(t *testing.T) {
 // Beyond the connection limit a new connection is refused at once with
 // the MDE error body; a connection closed gives its place back.
 func TestConnectionLimit(t *testing.T) {
-	f := newFixture(t, nil)
+	f := apitest.NewFixture(t, nil)
 	limit := httpserve.NewConnLimit(2, nil)
-	srv := httptest.NewUnstartedServer(f.server.Handler())
+	srv := httptest.NewUnstartedServer(f.Server.Handler())
 	srv.Listener = limit.Listener(httpserve.WrapListener(srv.Listener, nil), false)
 	srv.Start()
 	t.Cleanup(srv.Close)
@@ -135,8 +135,8 @@ func TestConnectionLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	body, _ := io.ReadAll(res.Body)
-	r := response{res.StatusCode, res.Header, body, res.Proto}
-	checkError(t, r, 503, "ServiceUnavailable")
+	r := apitest.Answer(res, body)
+	apitest.CheckError(t, r, 503, "ServiceUnavailable")
 	if res.Header.Get("Retry-After") != "1" || !res.Close {
 		t.Errorf("refusal headers %v", res.Header)
 	}
@@ -147,9 +147,9 @@ func TestConnectionLimit(t *testing.T) {
 		t.Errorf("%d refused connections draining, want 1", limit.Draining())
 	}
 	held[0].Close()
-	waitFor(t, "the closed connection to give its place back", func() bool { return limit.Open() == 1 })
-	if r := (&fixture{srv: srv}).do(t, "GET", "/healthz", ""); r.status != 200 {
-		t.Errorf("after a connection closed: %d %s", r.status, r.body)
+	apitest.WaitFor(t, "the closed connection to give its place back", func() bool { return limit.Open() == 1 })
+	if r := (&apitest.Fixture{Srv: srv}).Do(t, "GET", "/healthz", ""); r.Status != 200 {
+		t.Errorf("after a connection closed: %d %s", r.Status, r.Body)
 	}
 	// The refused connection is drained, then closed, by its owner: once
 	// the server is closed (its accepting goroutine done), Wait returns

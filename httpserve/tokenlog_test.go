@@ -14,10 +14,10 @@ import (
 // The log line of a token request names the tenant of its path (id or
 // name, as written), not tenant="".
 func TestTokenRequestLogNamesPathTenant(t *testing.T) {
-	var logs lockedBuffer
-	f := newFixture(t, func(c *apitest.Config) { c.Logger = slog.New(slog.NewTextHandler(&logs, nil)) })
-	for _, tenant := range []string{f.tenant.ID, "contoso.onmicrosoft.com", "nosuch.example"} {
-		res, err := http.PostForm(f.srv.URL+"/"+tenant+"/oauth2/v2.0/token", url.Values{"grant_type": {"client_credentials"}})
+	var logs apitest.LockedBuffer
+	f := apitest.NewFixture(t, func(c *apitest.Config) { c.Logger = slog.New(slog.NewTextHandler(&logs, nil)) })
+	for _, tenant := range []string{f.Tenant.ID, "contoso.onmicrosoft.com", "nosuch.example"} {
+		res, err := http.PostForm(f.Srv.URL+"/"+tenant+"/oauth2/v2.0/token", url.Values{"grant_type": {"client_credentials"}})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/apitest"
 	"github.com/openatp/openatp/sqlite"
 )
 
@@ -27,7 +28,7 @@ type change struct {
 // updates others, sees every change exactly once: none missed at a page
 // boundary or between polls, none twice.
 func TestAlertPollSeesEveryChangeOnce(t *testing.T) {
-	f := newFixture(t, nil)
+	f := apitest.NewFixture(t, nil)
 	ctx := context.Background()
 	const initial = 600
 	machines := []string{machine1, machine2, strings.Repeat("0", 39) + "1"}
@@ -38,11 +39,11 @@ func TestAlertPollSeesEveryChangeOnce(t *testing.T) {
 		as = append(as, openatp.Alert{ID: fmt.Sprintf("init-%05d", i), Severity: "Low", Status: "New",
 			MachineID: machines[i%len(machines)], LastUpdateTime: &u})
 	}
-	if err := f.store.UpsertAlerts(ctx, f.tenant.ID, as); err != nil {
+	if err := f.Store.UpsertAlerts(ctx, f.Tenant.ID, as); err != nil {
 		t.Fatal(err)
 	}
-	tok := f.token(t, f.tenant, f.newApp(t, f.tenant, "siem", openatp.PermAlertReadAll))
-	other, err := sqlite.Open(ctx, f.dbPath) // another process's store on the same file
+	tok := f.Token(t, f.Tenant, f.NewApp(t, f.Tenant, "siem", openatp.PermAlertReadAll))
+	other, err := sqlite.Open(ctx, f.DBPath) // another process's store on the same file
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +68,7 @@ func TestAlertPollSeesEveryChangeOnce(t *testing.T) {
 			switch {
 			case i%3 == 0:
 				var a openatp.Alert
-				a, _, err = other.CreateAlert(ctx, f.tenant.ID, openatp.Alert{ID: fmt.Sprintf("new-%05d", i), Severity: "High",
+				a, _, err = other.CreateAlert(ctx, f.Tenant.ID, openatp.Alert{ID: fmt.Sprintf("new-%05d", i), Severity: "High",
 					Status: "New", MachineID: machines[rng.IntN(len(machines))], Title: openatp.Ptr(fmt.Sprintf("new %d", i))})
 				out = []openatp.Alert{a}
 			default:
@@ -75,7 +76,7 @@ func TestAlertPollSeesEveryChangeOnce(t *testing.T) {
 				if i%7 == 0 { // two alerts in one write
 					ids = append(ids, fmt.Sprintf("init-%05d", order[(i+250)%len(order)]))
 				}
-				out, err = other.UpdateAlerts(ctx, f.tenant.ID, ids, func(a *openatp.Alert, _ time.Time) error {
+				out, err = other.UpdateAlerts(ctx, f.Tenant.ID, ids, func(a *openatp.Alert, _ time.Time) error {
 					a.Status = []string{"InProgress", "Resolved"}[rng.IntN(2)]
 					return nil
 				})
@@ -106,9 +107,9 @@ func TestAlertPollSeesEveryChangeOnce(t *testing.T) {
 		path, n := "/api/alerts?"+q.Encode(), 0
 		for path != "" {
 			pages++
-			r := f.do(t, "GET", path, tok)
-			if r.status != 200 {
-				t.Fatalf("GET %s: %d %s", path, r.status, r.body)
+			r := f.Do(t, "GET", path, tok)
+			if r.Status != 200 {
+				t.Fatalf("GET %s: %d %s", path, r.Status, r.Body)
 			}
 			var v struct {
 				Next  string `json:"@odata.nextLink"`
@@ -117,7 +118,7 @@ func TestAlertPollSeesEveryChangeOnce(t *testing.T) {
 					LastUpdateTime time.Time `json:"lastUpdateTime"`
 				} `json:"value"`
 			}
-			if err := json.Unmarshal(r.body, &v); err != nil {
+			if err := json.Unmarshal(r.Body, &v); err != nil {
 				t.Fatal(err)
 			}
 			for _, a := range v.Value {
@@ -132,7 +133,7 @@ func TestAlertPollSeesEveryChangeOnce(t *testing.T) {
 					bound = a.LastUpdateTime.Add(100) // the next poll: strictly after it
 				}
 			}
-			path = strings.TrimPrefix(v.Next, f.srv.URL)
+			path = strings.TrimPrefix(v.Next, f.Srv.URL)
 		}
 		return n
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/apitest"
 )
 
 // The reference evaluator of the alert list, written apart from package
@@ -201,7 +202,7 @@ func randAlertPred(rng *rand.Rand, depth int, as []refAlert) alertPred {
 // alertQueryFixture loads n generated alerts on the query fixture's
 // machines, many sharing a lastUpdateTime, and returns them as the
 // reference sees them.
-func alertQueryFixture(t *testing.T, n int) (*fixture, []refAlert) {
+func alertQueryFixture(t *testing.T, n int) (*apitest.Fixture, []refAlert) {
 	f, ms := queryFixture(t, 60)
 	rng := rand.New(rand.NewPCG(11, 12))
 	base := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)
@@ -237,7 +238,7 @@ func alertQueryFixture(t *testing.T, n int) (*fixture, []refAlert) {
 		}
 		as, ref = append(as, a), append(ref, r)
 	}
-	if err := f.store.UpsertAlerts(context.Background(), f.tenant.ID, as); err != nil {
+	if err := f.Store.UpsertAlerts(context.Background(), f.Tenant.ID, as); err != nil {
 		t.Fatal(err)
 	}
 	slices.SortFunc(ref, func(a, b refAlert) int {
@@ -255,16 +256,16 @@ func alertQueryFixture(t *testing.T, n int) (*fixture, []refAlert) {
 // groups.
 func TestAlertQueriesAgainstReference(t *testing.T) {
 	f, as := alertQueryFixture(t, 400)
-	app := f.token(t, f.tenant, f.newApp(t, f.tenant, "siem", openatp.PermAlertReadAll))
-	dapp := f.delegatedApp(t, f.tenant, openatp.PermAlertRead)
+	app := f.Token(t, f.Tenant, f.NewApp(t, f.Tenant, "siem", openatp.PermAlertReadAll))
+	dapp := f.DelegatedApp(t, f.Tenant, openatp.PermAlertRead)
 	callers := []struct {
 		name    string
 		tok     string
 		visible func(a *refAlert) bool
 	}{
 		{"application", app, func(*refAlert) bool { return true }},
-		{"delegated g-ana", f.delegated(t, f.tenant, dapp, "ana@contoso.com", "g-ana"), func(a *refAlert) bool { return a.group != 150 }},
-		{"delegated g-ana g-sec", f.delegated(t, f.tenant, dapp, "both@contoso.com", "g-ana", "g-sec"), func(*refAlert) bool { return true }},
+		{"delegated g-ana", f.Delegated(t, f.Tenant, dapp, "ana@contoso.com", "g-ana"), func(a *refAlert) bool { return a.group != 150 }},
+		{"delegated g-ana g-sec", f.Delegated(t, f.Tenant, dapp, "both@contoso.com", "g-ana", "g-sec"), func(*refAlert) bool { return true }},
 	}
 	rng := rand.New(rand.NewPCG(5, 6))
 	nonEmpty, hidden := 0, 0

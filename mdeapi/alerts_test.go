@@ -31,19 +31,19 @@ const (
 	docAlertID = "da637472900382838869_1364969609"
 )
 
-// alertFixture is the API fixture with the documentation's example alert
+// socFixture is the API fixture with the documentation's example alert
 // on its own machine (in device group A), four alerts on the other
 // machines, a store clock that stands still at alertClock, and a token of
 // an application with Alert.ReadWrite.All, Machine.Read.All and
-// User.Read.All.
-func alertFixture(t *testing.T, configure func(*apitest.Config)) (*fixture, string) {
+// User.Read.All, whose client id it returns too.
+func socFixture(t *testing.T, configure func(*apitest.Config)) (*apitest.Fixture, string, string) {
 	t.Helper()
-	f := newFixture(t, configure)
-	f.store.(*sqlite.DB).Now = func() time.Time { return alertClock }
+	f := apitest.NewFixture(t, configure)
+	f.Store.(*sqlite.DB).Now = func() time.Time { return alertClock }
 	ctx := context.Background()
 	m, doc := demo.DocAlert()
-	f.load(t, f.tenant, []openatp.Machine{m}, nil)
-	if err := f.store.CreateGroup(ctx, f.tenant.ID, openatp.DeviceGroup{ID: 7, Name: "A", Rank: 2,
+	f.Load(t, f.Tenant, []openatp.Machine{m}, nil)
+	if err := f.Store.CreateGroup(ctx, f.Tenant.ID, openatp.DeviceGroup{ID: 7, Name: "A", Rank: 2,
 		Rules: []openatp.RuleRow{{Property: openatp.RuleName, Values: []string{"temp123"}}}}); err != nil {
 		t.Fatal(err)
 	}
@@ -63,12 +63,18 @@ func alertFixture(t *testing.T, configure func(*apitest.Config)) (*fixture, stri
 			AlertCreationTime: at(2), LastUpdateTime: at(3), ResolvedTime: at(3)},
 		{ID: alertA4, Severity: "UnSpecified", Status: "Unknown", MachineID: strings.Repeat("0", 39) + "1", AlertCreationTime: at(3), LastUpdateTime: at(4)},
 	}
-	if err := f.store.UpsertAlerts(ctx, f.tenant.ID, as); err != nil {
+	if err := f.Store.UpsertAlerts(ctx, f.Tenant.ID, as); err != nil {
 		t.Fatal(err)
 	}
-	app := f.newApp(t, f.tenant, "soc", openatp.PermAlertReadWriteAll, openatp.PermMachineReadAll, openatp.PermUserReadAll)
-	f.socApp = app.ClientID
-	return f, f.token(t, f.tenant, app)
+	app := f.NewApp(t, f.Tenant, "soc", openatp.PermAlertReadWriteAll, openatp.PermMachineReadAll, openatp.PermUserReadAll)
+	return f, f.Token(t, f.Tenant, app), app.ClientID
+}
+
+// alertFixture is socFixture without the application's client id.
+func alertFixture(t *testing.T, configure func(*apitest.Config)) (*apitest.Fixture, string) {
+	t.Helper()
+	f, tok, _ := socFixture(t, configure)
+	return f, tok
 }
 
 // nextLinkOf returns the path and query of a collection's @odata.nextLink.
@@ -92,9 +98,9 @@ var newAlertRE = regexp.MustCompile(`da\d{18}_\d+`)
 // Every route of the Alert API and its errors, answered as golden files
 // pin them.
 func TestAlertAPIGolden(t *testing.T) {
-	f, tok := alertFixture(t, nil)
-	reader := f.token(t, f.tenant, f.app)                                                        // Machine.Read.All only
-	alertReader := f.token(t, f.tenant, f.newApp(t, f.tenant, "siem", openatp.PermAlertReadAll)) // may read alerts, not change them
+	f, tok, socApp := socFixture(t, nil)
+	reader := f.Token(t, f.Tenant, f.App)                                                        // Machine.Read.All only
+	alertReader := f.Token(t, f.Tenant, f.NewApp(t, f.Tenant, "siem", openatp.PermAlertReadAll)) // may read alerts, not change them
 	eventTime := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
 	createBody := func(machine, eventTime, title string) string {
 		return fmt.Sprintf(`{"eventTime":%q,"reportId":"20776","machineId":%q,"severity":"High","title":%q,`+
@@ -107,8 +113,8 @@ func TestAlertAPIGolden(t *testing.T) {
 		if created != "" {
 			b = bytes.ReplaceAll(b, []byte(created), []byte("<new alert id>"))
 		}
-		b = bytes.ReplaceAll(b, []byte(f.tenant.ID), []byte("<tenant id>"))
-		return bytes.ReplaceAll(b, []byte(f.socApp), []byte("<client id>"))
+		b = bytes.ReplaceAll(b, []byte(f.Tenant.ID), []byte("<tenant id>"))
+		return bytes.ReplaceAll(b, []byte(socApp), []byte("<client id>"))
 	}
 	cases := []struct {
 		name, method, path, body string
@@ -165,43 +171,43 @@ func TestAlertAPIGolden(t *testing.T) {
 		if path == "next" {
 			path = next
 		}
-		r := f.send(t, c.method, path, c.token, c.body)
-		if r.status != c.status {
-			t.Fatalf("%s: status %d, want %d: %s", c.name, r.status, c.status, r.body)
+		r := f.SendJSON(t, c.method, path, c.token, c.body)
+		if r.Status != c.status {
+			t.Fatalf("%s: status %d, want %d: %s", c.name, r.Status, c.status, r.Body)
 		}
 		if c.golden == "" {
-			if len(r.body) != 0 || r.header.Get("Content-Length") != "0" {
-				t.Errorf("%s: body %q, want none", c.name, r.body)
+			if len(r.Body) != 0 || r.Header.Get("Content-Length") != "0" {
+				t.Errorf("%s: body %q, want none", c.name, r.Body)
 			}
 			continue
 		}
 		want := odataCT
 		switch {
 		case c.status != 200:
-			want = errorCT
+			want = apitest.ErrorCT
 		case strings.Contains(path, "/$count"):
 			want = "text/plain; charset=utf-8"
 		}
-		if got := r.header.Get("Content-Type"); got != want {
+		if got := r.Header.Get("Content-Type"); got != want {
 			t.Errorf("%s: Content-Type %q, want %q", c.name, got, want)
 		}
 		if c.name == "create by reference" {
 			var v struct{ ID string }
-			_ = json.Unmarshal(r.body, &v)
+			_ = json.Unmarshal(r.Body, &v)
 			if created = v.ID; !newAlertRE.MatchString(created) {
 				t.Fatalf("created alert id %q", created)
 			}
 		}
 		if strings.HasPrefix(c.golden, "alerts-page") || c.golden == "alerts-v1-page-1" {
-			if strings.Contains(string(r.body), "nextLink") {
-				next = nextLinkOf(t, r.body)
+			if strings.Contains(string(r.Body), "nextLink") {
+				next = nextLinkOf(t, r.Body)
 			}
 		}
-		golden(t, c.golden, normalize(f.normalized(t, r)))
+		apitest.Golden(t, c.golden, normalize(f.Normalized(t, r)))
 	}
 	// The refused writes stored nothing: alert 1 is as the last accepted
 	// PATCH left it.
-	a, err := f.store.Alert(context.Background(), f.tenant.ID, alertA1)
+	a, err := f.Store.Alert(context.Background(), f.Tenant.ID, alertA1)
 	if err != nil || a.Status != "InProgress" || *a.Determination != "Apt" || len(a.Comments) != 1 {
 		t.Errorf("alert 1 after the writes: %+v, %v", a, err)
 	}

@@ -22,30 +22,30 @@ import (
 // writes alike; lists, counts and a user's alerts leave it out; the
 // documented permissions and roles are required.
 func TestAlertAPIHidesOtherGroups(t *testing.T) {
-	f := rbacFixture(t, false)
+	f := apitest.RBACFixture(t, false)
 	ctx := context.Background()
-	if err := f.store.PutRole(ctx, f.tenant.ID, openatp.Role{Name: "Investigator",
+	if err := f.Store.PutRole(ctx, f.Tenant.ID, openatp.Role{Name: "Investigator",
 		Permissions: []string{openatp.PermViewData, openatp.PermAlertsInvestigation}, UserGroups: []string{"g-inv"}}); err != nil {
 		t.Fatal(err)
 	}
 	p := openatp.Ptr[string]
 	at := time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)
-	if err := f.store.UpsertAlerts(ctx, f.tenant.ID, []openatp.Alert{
+	if err := f.Store.UpsertAlerts(ctx, f.Tenant.ID, []openatp.Alert{
 		{ID: "visible-1", Severity: "Low", Status: "New", MachineID: machine1, Title: p("seen"), LastUpdateTime: &at,
 			RelatedUser: &openatp.AlertAccount{Name: "user1", Domain: p("contoso")}},
-		{ID: "hidden-1", Severity: "High", Status: "New", MachineID: vaultMachine, Title: p("vault"), LastUpdateTime: &at,
+		{ID: "hidden-1", Severity: "High", Status: "New", MachineID: apitest.VaultMachine, Title: p("vault"), LastUpdateTime: &at,
 			RelatedUser: &openatp.AlertAccount{Name: "vaultonly", Domain: p("contoso")}},
 	}); err != nil {
 		t.Fatal(err)
 	}
-	dapp := f.delegatedApp(t, f.tenant, openatp.PermAlertReadWrite, openatp.PermMachineRead, openatp.PermUserReadAll)
-	ana := f.delegated(t, f.tenant, dapp, "ana@contoso.com", "g-ana", "g-inv")
-	same := func(route string, hidden, missing response, hid, unknown string) {
+	dapp := f.DelegatedApp(t, f.Tenant, openatp.PermAlertReadWrite, openatp.PermMachineRead, openatp.PermUserReadAll)
+	ana := f.Delegated(t, f.Tenant, dapp, "ana@contoso.com", "g-ana", "g-inv")
+	same := func(route string, hidden, missing apitest.Response, hid, unknown string) {
 		t.Helper()
-		h := bytes.ReplaceAll(f.normalized(t, hidden), []byte(hid), []byte("<id>"))
-		m := bytes.ReplaceAll(f.normalized(t, missing), []byte(unknown), []byte("<id>"))
-		if hidden.status != 404 || hidden.status != missing.status || !bytes.Equal(h, m) {
-			t.Errorf("%s: hidden %d %s\nunknown %d %s", route, hidden.status, h, missing.status, m)
+		h := bytes.ReplaceAll(f.Normalized(t, hidden), []byte(hid), []byte("<id>"))
+		m := bytes.ReplaceAll(f.Normalized(t, missing), []byte(unknown), []byte("<id>"))
+		if hidden.Status != 404 || hidden.Status != missing.Status || !bytes.Equal(h, m) {
+			t.Errorf("%s: hidden %d %s\nunknown %d %s", route, hidden.Status, h, missing.Status, m)
 		}
 	}
 	for _, c := range []struct{ method, path, body string }{
@@ -55,8 +55,8 @@ func TestAlertAPIHidesOtherGroups(t *testing.T) {
 		{"PATCH", "/api/alerts/%s", `{"status":"Resolved"}`},
 		{"POST", "/api/alerts/batchUpdate", `{"alertIds":["%s"],"status":"Resolved"}`},
 	} {
-		hidden := f.send(t, c.method, strings.ReplaceAll(c.path, "%s", "hidden-1"), ana, strings.ReplaceAll(c.body, "%s", "hidden-1"))
-		missing := f.send(t, c.method, strings.ReplaceAll(c.path, "%s", "nosuchalert"), ana, strings.ReplaceAll(c.body, "%s", "nosuchalert"))
+		hidden := f.SendJSON(t, c.method, strings.ReplaceAll(c.path, "%s", "hidden-1"), ana, strings.ReplaceAll(c.body, "%s", "hidden-1"))
+		missing := f.SendJSON(t, c.method, strings.ReplaceAll(c.path, "%s", "nosuchalert"), ana, strings.ReplaceAll(c.body, "%s", "nosuchalert"))
 		same(c.method+" "+c.path, hidden, missing, "hidden-1", "nosuchalert")
 	}
 	unknown := strings.Repeat("4", 40)
@@ -66,35 +66,35 @@ func TestAlertAPIHidesOtherGroups(t *testing.T) {
 		{"POST", "/api/alerts/CreateAlertByReference", `{"eventTime":"` + time.Now().UTC().Format(time.RFC3339) +
 			`","reportId":"1","machineId":"%s","severity":"Low","title":"t","description":"d","recommendedAction":"r","category":"General"}`},
 	} {
-		hidden := f.send(t, c.method, strings.ReplaceAll(c.path, "%s", vaultMachine), ana, strings.ReplaceAll(c.body, "%s", vaultMachine))
-		missing := f.send(t, c.method, strings.ReplaceAll(c.path, "%s", unknown), ana, strings.ReplaceAll(c.body, "%s", unknown))
-		same(c.method+" "+c.path, hidden, missing, vaultMachine, unknown)
+		hidden := f.SendJSON(t, c.method, strings.ReplaceAll(c.path, "%s", apitest.VaultMachine), ana, strings.ReplaceAll(c.body, "%s", apitest.VaultMachine))
+		missing := f.SendJSON(t, c.method, strings.ReplaceAll(c.path, "%s", unknown), ana, strings.ReplaceAll(c.body, "%s", unknown))
+		same(c.method+" "+c.path, hidden, missing, apitest.VaultMachine, unknown)
 	}
 	// A user known only through hidden machines and alerts is unknown.
-	same("GET /api/users/{id}/alerts", f.do(t, "GET", "/api/users/vaultonly/alerts", ana), f.do(t, "GET", "/api/users/nobody/alerts", ana), "vaultonly", "nobody")
+	same("GET /api/users/{id}/alerts", f.Do(t, "GET", "/api/users/vaultonly/alerts", ana), f.Do(t, "GET", "/api/users/nobody/alerts", ana), "vaultonly", "nobody")
 
-	app := f.token(t, f.tenant, f.newApp(t, f.tenant, "siem", openatp.PermAlertReadAll))
+	app := f.Token(t, f.Tenant, f.NewApp(t, f.Tenant, "siem", openatp.PermAlertReadAll))
 	for _, path := range []string{"/api/alerts?$count=true&$select=id", "/api/alerts?$filter=id+eq+'hidden-1'&$count=true",
 		"/api/alerts?$filter=severity+eq+'High'", "/api/users/user1/alerts"} {
-		if r := f.do(t, "GET", path, ana); r.status != 200 || bytes.Contains(r.body, []byte("hidden-1")) {
-			t.Errorf("%s as ana: %d %s", path, r.status, r.body)
+		if r := f.Do(t, "GET", path, ana); r.Status != 200 || bytes.Contains(r.Body, []byte("hidden-1")) {
+			t.Errorf("%s as ana: %d %s", path, r.Status, r.Body)
 		}
 	}
-	if r := f.do(t, "GET", "/api/alerts?$filter=id+eq+'hidden-1'&$count=true", ana); !bytes.Contains(r.body, []byte(`"@odata.count":0`)) {
-		t.Errorf("count of the hidden alert: %s", r.body)
+	if r := f.Do(t, "GET", "/api/alerts?$filter=id+eq+'hidden-1'&$count=true", ana); !bytes.Contains(r.Body, []byte(`"@odata.count":0`)) {
+		t.Errorf("count of the hidden alert: %s", r.Body)
 	}
-	if r := f.do(t, "GET", "/api/alerts?$count=true&$select=id", app); !bytes.Contains(r.body, []byte("hidden-1")) || !bytes.Contains(r.body, []byte(`"@odata.count":2`)) {
-		t.Errorf("the application's list: %s", r.body)
+	if r := f.Do(t, "GET", "/api/alerts?$count=true&$select=id", app); !bytes.Contains(r.Body, []byte("hidden-1")) || !bytes.Contains(r.Body, []byte(`"@odata.count":2`)) {
+		t.Errorf("the application's list: %s", r.Body)
 	}
 	// The writes changed nothing.
-	if a, err := f.store.Alert(ctx, f.tenant.ID, "hidden-1"); err != nil || a.Status != "New" {
+	if a, err := f.Store.Alert(ctx, f.Tenant.ID, "hidden-1"); err != nil || a.Status != "New" {
 		t.Errorf("hidden alert after refused writes: %+v, %v", a, err)
 	}
 
 	// Permissions and roles.
-	viewer := f.delegated(t, f.tenant, dapp, "vic@contoso.com", "g-ana") // View Data only
-	readScope := f.delegated(t, f.tenant, f.delegatedApp(t, f.tenant, openatp.PermAlertRead), "rea@contoso.com", "g-ana", "g-inv")
-	noView := f.delegated(t, f.tenant, dapp, "nov@contoso.com", "g-noview")
+	viewer := f.Delegated(t, f.Tenant, dapp, "vic@contoso.com", "g-ana") // View Data only
+	readScope := f.Delegated(t, f.Tenant, f.DelegatedApp(t, f.Tenant, openatp.PermAlertRead), "rea@contoso.com", "g-ana", "g-inv")
+	noView := f.Delegated(t, f.Tenant, dapp, "nov@contoso.com", "g-noview")
 	for _, c := range []struct {
 		name, method, path, body, token, golden string
 		status                                  int
@@ -105,15 +105,15 @@ func TestAlertAPIHidesOtherGroups(t *testing.T) {
 		{"read with a read scope", "GET", "/api/alerts/visible-1", "", readScope, "", 200},
 		{"write with the role", "PATCH", "/api/alerts/visible-1", `{"comment":"mine"}`, ana, "", 200},
 	} {
-		r := f.send(t, c.method, c.path, c.token, c.body)
-		if r.status != c.status {
-			t.Fatalf("%s: %d %s", c.name, r.status, r.body)
+		r := f.SendJSON(t, c.method, c.path, c.token, c.body)
+		if r.Status != c.status {
+			t.Fatalf("%s: %d %s", c.name, r.Status, r.Body)
 		}
 		if c.golden != "" {
-			golden(t, c.golden, f.normalized(t, r))
+			apitest.Golden(t, c.golden, f.Normalized(t, r))
 		}
 	}
-	if a, _ := f.store.Alert(ctx, f.tenant.ID, "visible-1"); len(a.Comments) != 1 || *a.Comments[0].CreatedBy != "ana@contoso.com" || a.Status != "New" {
+	if a, _ := f.Store.Alert(ctx, f.Tenant.ID, "visible-1"); len(a.Comments) != 1 || *a.Comments[0].CreatedBy != "ana@contoso.com" || a.Status != "New" {
 		t.Errorf("visible alert after the writes: %+v", a)
 	}
 }
@@ -141,37 +141,37 @@ func TestAlertRateLimits(t *testing.T) {
 		{"/api/alerts/CreateAlertByReference", create, "alert-create-429", 15},
 	} {
 		for i := range c.allowed {
-			if r := f.send(t, "POST", c.path, tok, c.body); r.status != 200 {
-				t.Fatalf("%s call %d: %d %s", c.path, i+1, r.status, r.body)
+			if r := f.SendJSON(t, "POST", c.path, tok, c.body); r.Status != 200 {
+				t.Fatalf("%s call %d: %d %s", c.path, i+1, r.Status, r.Body)
 			}
 		}
-		r := f.send(t, "POST", c.path, tok, c.body)
-		if r.status != 429 || r.header.Get("Retry-After") != "60" {
-			t.Fatalf("%s call %d: %d, Retry-After %q: %s", c.path, c.allowed+1, r.status, r.header.Get("Retry-After"), r.body)
+		r := f.SendJSON(t, "POST", c.path, tok, c.body)
+		if r.Status != 429 || r.Header.Get("Retry-After") != "60" {
+			t.Fatalf("%s call %d: %d, Retry-After %q: %s", c.path, c.allowed+1, r.Status, r.Header.Get("Retry-After"), r.Body)
 		}
-		golden(t, c.golden, f.normalized(t, r))
+		apitest.Golden(t, c.golden, f.Normalized(t, r))
 		// The 2018 path of CreateAlertByReference shares its budget.
 		if strings.HasSuffix(c.path, "CreateAlertByReference") {
-			if r := f.send(t, "POST", "/api/CreateAlertByReference", tok, c.body); r.status != 429 {
-				t.Errorf("the 2018 path after the limit: %d", r.status)
+			if r := f.SendJSON(t, "POST", "/api/CreateAlertByReference", tok, c.body); r.Status != 429 {
+				t.Errorf("the 2018 path after the limit: %d", r.Status)
 			}
 		}
 	}
 	// Reads have the service's budget, apart.
 	for i := range 100 {
-		if r := f.do(t, "GET", "/api/alerts?$top=1", tok); r.status != 200 {
-			t.Fatalf("read %d: %d", i+1, r.status)
+		if r := f.Do(t, "GET", "/api/alerts?$top=1", tok); r.Status != 200 {
+			t.Fatalf("read %d: %d", i+1, r.Status)
 		}
 	}
-	if r := f.do(t, "GET", "/api/alerts/"+alertA1, tok); r.status != 429 {
-		t.Errorf("read 101: %d", r.status)
+	if r := f.Do(t, "GET", "/api/alerts/"+alertA1, tok); r.Status != 429 {
+		t.Errorf("read 101: %d", r.Status)
 	}
-	if r := f.do(t, "GET", "/api/machines/"+machine1+"/alerts", tok); r.status != 200 {
-		t.Errorf("a machine's alerts have their own budget: %d", r.status)
+	if r := f.Do(t, "GET", "/api/machines/"+machine1+"/alerts", tok); r.Status != 200 {
+		t.Errorf("a machine's alerts have their own budget: %d", r.Status)
 	}
 	clk.Set(clk.Now().Add(time.Minute))
-	if r := f.send(t, "POST", "/api/alerts/batchUpdate", tok, batch); r.status != 200 {
-		t.Errorf("a minute later: %d", r.status)
+	if r := f.SendJSON(t, "POST", "/api/alerts/batchUpdate", tok, batch); r.Status != 200 {
+		t.Errorf("a minute later: %d", r.Status)
 	}
 }
 
@@ -179,20 +179,20 @@ func TestAlertRateLimits(t *testing.T) {
 // shape), loaded through the admin API, reads back with the same values,
 // byte for byte but for what openatp does not model.
 func TestAlertsLiveAnswerReadsBack(t *testing.T) {
-	f := adminFixture(t)
+	f := apitest.AdminFixture(t)
 	body, err := os.ReadFile(filepath.Join("..", "ingest", "testdata", "alerts-live.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := f.admin(t, "POST", "/_openatp/tenants/"+f.tenant.ID+"/alerts", adminKey, "application/json", body)
-	if r.status != 200 || !bytes.Contains(r.body, []byte(`"domains":2`)) {
-		t.Fatalf("load: %d %s", r.status, r.body)
+	r := f.Admin(t, "POST", "/_openatp/tenants/"+f.Tenant.ID+"/alerts", apitest.AdminKey, "application/json", body)
+	if r.Status != 200 || !bytes.Contains(r.Body, []byte(`"domains":2`)) {
+		t.Fatalf("load: %d %s", r.Status, r.Body)
 	}
-	if err := f.store.CreateGroup(context.Background(), f.tenant.ID, openatp.DeviceGroup{ID: 9, Name: "A", Rank: 2,
+	if err := f.Store.CreateGroup(context.Background(), f.Tenant.ID, openatp.DeviceGroup{ID: 9, Name: "A", Rank: 2,
 		Rules: []openatp.RuleRow{{Property: openatp.RuleName, Values: []string{"temp123"}}}}); err != nil {
 		t.Fatal(err)
 	}
-	tok := f.token(t, f.tenant, f.newApp(t, f.tenant, "siem", openatp.PermAlertReadAll))
+	tok := f.Token(t, f.Tenant, f.NewApp(t, f.Tenant, "siem", openatp.PermAlertReadAll))
 	var env struct{ Value []json.RawMessage }
 	if err := json.Unmarshal(body, &env); err != nil {
 		t.Fatal(err)
@@ -208,26 +208,26 @@ func TestAlertsLiveAnswerReadsBack(t *testing.T) {
 		_ = json.Compact(&b, v)
 		want[idOf(v)] = strings.Replace(b.String(), `,"domains":[]`, "", 1)
 	}
-	r = f.do(t, "GET", "/api/alerts?$expand=evidence", tok)
+	r = f.Do(t, "GET", "/api/alerts?$expand=evidence", tok)
 	var got struct{ Value []json.RawMessage }
-	if err := json.Unmarshal(r.body, &got); err != nil || len(got.Value) != len(want) {
-		t.Fatalf("%d %s", r.status, r.body)
+	if err := json.Unmarshal(r.Body, &got); err != nil || len(got.Value) != len(want) {
+		t.Fatalf("%d %s", r.Status, r.Body)
 	}
 	for _, g := range got.Value {
 		id := idOf(g)
 		if string(g) != want[id] {
 			t.Errorf("alert %s:\n got %s\nwant %s", id, g, want[id])
 		}
-		one := f.do(t, "GET", "/api/alerts/"+id, tok)
-		prefix := `{"@odata.context":"` + f.srv.URL + `/api/$metadata#Alerts/$entity",`
-		if string(one.body) != prefix+want[id][1:] {
-			t.Errorf("GET /api/alerts/%s:\n got %s", id, one.body)
+		one := f.Do(t, "GET", "/api/alerts/"+id, tok)
+		prefix := `{"@odata.context":"` + f.Srv.URL + `/api/$metadata#Alerts/$entity",`
+		if string(one.Body) != prefix+want[id][1:] {
+			t.Errorf("GET /api/alerts/%s:\n got %s", id, one.Body)
 		}
 	}
 	// Without $expand, the list's evidence is empty (documented example 1).
-	r = f.do(t, "GET", "/api/alerts", tok)
-	if n := strings.Count(string(r.body), `"evidence":[]`); n != 2 {
-		t.Errorf("%d alerts with empty evidence without $expand: %s", n, r.body)
+	r = f.Do(t, "GET", "/api/alerts", tok)
+	if n := strings.Count(string(r.Body), `"evidence":[]`); n != 2 {
+		t.Errorf("%d alerts with empty evidence without $expand: %s", n, r.Body)
 	}
 }
 
@@ -239,15 +239,15 @@ func TestAlertsFollowTheirMachine(t *testing.T) {
 	ctx := context.Background()
 	get := func() (name, group any, status int) {
 		t.Helper()
-		r := f.do(t, "GET", "/api/alerts/"+alertA1, tok)
+		r := f.Do(t, "GET", "/api/alerts/"+alertA1, tok)
 		var v map[string]any
-		_ = json.Unmarshal(r.body, &v)
-		return v["computerDnsName"], v["rbacGroupName"], r.status
+		_ = json.Unmarshal(r.Body, &v)
+		return v["computerDnsName"], v["rbacGroupName"], r.Status
 	}
 	if name, group, _ := get(); name != "mymachine1.contoso.com" || group != "The-A-Team" {
 		t.Fatalf("before: %v, %v", name, group)
 	}
-	if _, err := f.store.UpdateMachine(ctx, f.tenant.ID, machine1, func(m *openatp.Machine) error {
+	if _, err := f.Store.UpdateMachine(ctx, f.Tenant.ID, machine1, func(m *openatp.Machine) error {
 		m.ComputerDNSName, m.MachineTags = openatp.Ptr(`renamed"\.contoso.com`), []string{}
 		return nil
 	}); err != nil {
@@ -256,10 +256,10 @@ func TestAlertsFollowTheirMachine(t *testing.T) {
 	if name, group, _ := get(); name != `renamed"\.contoso.com` || group != nil {
 		t.Errorf("after a rename out of its group: %v, %v", name, group)
 	}
-	if r := f.do(t, "GET", "/api/alerts?$filter=machineId+eq+'"+machine1+"'&$select=id,computerDnsName", tok); !strings.Contains(string(r.body), `renamed\"\\.contoso.com`) {
-		t.Errorf("the list: %s", r.body)
+	if r := f.Do(t, "GET", "/api/alerts?$filter=machineId+eq+'"+machine1+"'&$select=id,computerDnsName", tok); !strings.Contains(string(r.Body), `renamed\"\\.contoso.com`) {
+		t.Errorf("the list: %s", r.Body)
 	}
-	if err := f.store.DeleteMachine(ctx, f.tenant.ID, machine1); err != nil {
+	if err := f.Store.DeleteMachine(ctx, f.Tenant.ID, machine1); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, status := get(); status != 404 {

@@ -4,13 +4,15 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/openatp/openatp/apitest"
 )
 
 // Any $filter, $orderby, $select, $top or $skip: never a panic nor a 5xx;
 // a refusal is a 400 whose message names an option and a position.
 func FuzzMachineQuery(f *testing.F) {
-	fx := newFixture(f, nil)
-	tok := fx.token(f, fx.tenant, fx.app)
+	fx := apitest.NewFixture(f, nil)
+	tok := fx.Token(f, fx.Tenant, fx.App)
 	for _, s := range []string{
 		"computerDnsName eq 'mymachine1.contoso.com'", "riskScore+eq+'High'", "lastSeen gt 2018-08-01Z",
 		"startswith(computerDnsName,'my')", "machineTags/any(t: t eq 'test tag 1')", "((", "id eq '", "not not x",
@@ -33,11 +35,11 @@ func FuzzMachineQuery(f *testing.F) {
 		if skip != "" {
 			q.Set("$skip", skip)
 		}
-		r := fx.do(t, "GET", "/api/machines?"+q.Encode(), tok)
-		switch r.status {
+		r := fx.Do(t, "GET", "/api/machines?"+q.Encode(), tok)
+		switch r.Status {
 		case 200:
 		case 400:
-			body := string(r.body)
+			body := string(r.Body)
 			// Every refusal names its option; a position, where it says
 			// something ($top's and $skip's refusals are of the whole value).
 			if !strings.Contains(body, `"code":"ODataError"`) || !strings.Contains(body, `"message":"$`) ||
@@ -45,7 +47,7 @@ func FuzzMachineQuery(f *testing.F) {
 				t.Fatalf("400 without an option and a position: %s", body)
 			}
 		default:
-			t.Fatalf("status %d for %s: %s", r.status, q.Encode(), r.body)
+			t.Fatalf("status %d for %s: %s", r.Status, q.Encode(), r.Body)
 		}
 	})
 }

@@ -17,18 +17,18 @@ import (
 // tenant costs this one nothing, and a machine change is applied as a
 // delta: none of them rebuilds the tenant.
 func TestGroupChangesAndIndexLayers(t *testing.T) {
-	var logs lockedBuffer
-	f := newFixture(t, func(c *apitest.Config) {
+	var logs apitest.LockedBuffer
+	f := apitest.NewFixture(t, func(c *apitest.Config) {
 		c.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	})
-	tok := f.token(t, f.tenant, f.app)
+	tok := f.Token(t, f.Tenant, f.App)
 	ctx := context.Background()
 	groupsOf := func() []string {
 		t.Helper()
-		if err := f.server.Warm(ctx, f.tenant.ID); err != nil {
+		if err := f.Server.Warm(ctx, f.Tenant.ID); err != nil {
 			t.Fatal(err)
 		}
-		r := f.do(t, "GET", "/api/users/user1/machines", tok)
+		r := f.Do(t, "GET", "/api/users/user1/machines", tok)
 		var v struct {
 			Value []struct {
 				ID   string `json:"computerDnsName"`
@@ -36,7 +36,7 @@ func TestGroupChangesAndIndexLayers(t *testing.T) {
 				Name string `json:"rbacGroupName"`
 			} `json:"value"`
 		}
-		if err := json.Unmarshal(r.body, &v); err != nil {
+		if err := json.Unmarshal(r.Body, &v); err != nil {
 			t.Fatal(err)
 		}
 		var out []string
@@ -60,13 +60,13 @@ func TestGroupChangesAndIndexLayers(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	must(f.store.CreateGroup(ctx, f.tenant.ID, openatp.DeviceGroup{ID: 7, Name: "Second", Rank: 1,
+	must(f.Store.CreateGroup(ctx, f.Tenant.ID, openatp.DeviceGroup{ID: 7, Name: "Second", Rank: 1,
 		Rules: []openatp.RuleRow{{Property: openatp.RuleName, Values: []string{"MYMACHINE2"}}}}))
-	must(f.store.UpdateGroup(ctx, f.tenant.ID, openatp.DeviceGroup{ID: 7, Name: "Second", Rank: 1,
+	must(f.Store.UpdateGroup(ctx, f.Tenant.ID, openatp.DeviceGroup{ID: 7, Name: "Second", Rank: 1,
 		Rules: []openatp.RuleRow{{Property: openatp.RuleName, Values: []string{"MYMACHINE2"}}}}))
 	want(groupsOf(), "mymachine1.contoso.com=The-A-Team", "mymachine2.contoso.com=Second")
 	// Re-ranked below The-A-Team, which also matches mymachine2.
-	must(f.store.UpdateGroup(ctx, f.tenant.ID, openatp.DeviceGroup{ID: 7, Name: "Second", Rank: 2,
+	must(f.Store.UpdateGroup(ctx, f.Tenant.ID, openatp.DeviceGroup{ID: 7, Name: "Second", Rank: 2,
 		Rules: []openatp.RuleRow{{Property: openatp.RuleName, Values: []string{"MYMACHINE2"}}}}))
 	want(groupsOf(), "mymachine1.contoso.com=The-A-Team", "mymachine2.contoso.com=The-A-Team")
 	builds := func() int { return strings.Count(logs.String(), `msg="index built"`) }
@@ -74,7 +74,7 @@ func TestGroupChangesAndIndexLayers(t *testing.T) {
 		t.Errorf("a group change rebuilt the machines, or did not regroup them; log:\n%s", logs.String())
 	}
 	// Deleting The-A-Team moves both.
-	must(f.store.DeleteGroup(ctx, f.tenant.ID, 140))
+	must(f.Store.DeleteGroup(ctx, f.Tenant.ID, 140))
 	want(groupsOf(), "mymachine1.contoso.com="+openatp.DefaultGroupName, "mymachine2.contoso.com=Second")
 
 	var m openatp.Machine
@@ -82,10 +82,10 @@ func TestGroupChangesAndIndexLayers(t *testing.T) {
 	// its own: only groups are recomputed.
 	other, err := openatp.NewTenant("other.example", time.Now())
 	must(err)
-	must(f.store.CreateTenant(ctx, other))
+	must(f.Store.CreateTenant(ctx, other))
 	om := openatp.Machine{ID: strings.Repeat("ab", 20)}
 	must(om.Normalize())
-	must(f.store.UpsertMachines(ctx, other.ID, []openatp.Machine{om}))
+	must(f.Store.UpsertMachines(ctx, other.ID, []openatp.Machine{om}))
 	quiet := `machines=0 deleted=0 relations=0 regroup=changed`
 	before := strings.Count(logs.String(), quiet)
 	want(groupsOf(), "mymachine1.contoso.com="+openatp.DefaultGroupName, "mymachine2.contoso.com=Second")
@@ -94,10 +94,10 @@ func TestGroupChangesAndIndexLayers(t *testing.T) {
 	}
 
 	// A machine change (new tags) rereads the machines.
-	m, err = f.store.Machine(ctx, f.tenant.ID, machine1)
+	m, err = f.Store.Machine(ctx, f.Tenant.ID, machine1)
 	must(err)
 	m.ComputerDNSName = openatp.Ptr("mymachine2.contoso.com")
-	must(f.store.UpsertMachines(ctx, f.tenant.ID, []openatp.Machine{m}))
+	must(f.Store.UpsertMachines(ctx, f.Tenant.ID, []openatp.Machine{m}))
 	want(groupsOf(), "mymachine2.contoso.com=Second", "mymachine2.contoso.com=Second")
 	if builds() != 1 || !strings.Contains(logs.String(), "machines=1 deleted=0 relations=0 regroup=changed") {
 		t.Errorf("a machine change was not applied as a delta; log:\n%s", logs.String())

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/apitest"
 )
 
 // The reference evaluator of this file is written apart from package
@@ -159,8 +160,8 @@ func randPred(rng *rand.Rand, depth int, ms []refMachine) pred {
 
 // queryFixture loads n generated machines besides the fixture's, and
 // returns them as the reference sees them (with their device groups).
-func queryFixture(t *testing.T, n int) (*fixture, []refMachine) {
-	f := rbacFixture(t, false)
+func queryFixture(t *testing.T, n int) (*apitest.Fixture, []refMachine) {
+	f := apitest.RBACFixture(t, false)
 	rng := rand.New(rand.NewPCG(7, 7))
 	var ms []openatp.Machine
 	for i := range n {
@@ -183,14 +184,14 @@ func queryFixture(t *testing.T, n int) (*fixture, []refMachine) {
 		}
 		ms = append(ms, m)
 	}
-	f.load(t, f.tenant, ms, nil)
+	f.Load(t, f.Tenant, ms, nil)
 	ctx := context.Background()
-	groups, err := f.store.Groups(ctx, f.tenant.ID)
+	groups, err := f.Store.Groups(ctx, f.Tenant.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var all []openatp.Machine
-	if err := f.store.Snapshot(ctx, f.tenant.ID, func(m openatp.Machine) error { all = append(all, m); return nil },
+	if err := f.Store.Snapshot(ctx, f.Tenant.ID, func(m openatp.Machine) error { all = append(all, m); return nil },
 		func(openatp.UserMachine) error { return nil }); err != nil {
 		t.Fatal(err)
 	}
@@ -220,14 +221,14 @@ func queryFixture(t *testing.T, n int) (*fixture, []refMachine) {
 
 // walk reads every page of a query by following @odata.nextLink and
 // returns the ids in order and the @odata.count of the first page.
-func walk(t *testing.T, f *fixture, tok, path string) ([]string, int, bool) {
+func walk(t *testing.T, f *apitest.Fixture, tok, path string) ([]string, int, bool) {
 	t.Helper()
 	var ids []string
 	count := -1
 	for pages := 0; path != ""; pages++ {
-		r := f.do(t, "GET", path, tok)
-		if r.status != 200 {
-			t.Fatalf("GET %s: %d %s", path, r.status, r.body)
+		r := f.Do(t, "GET", path, tok)
+		if r.Status != 200 {
+			t.Fatalf("GET %s: %d %s", path, r.Status, r.Body)
 		}
 		var v struct {
 			Count *int   `json:"@odata.count"`
@@ -236,7 +237,7 @@ func walk(t *testing.T, f *fixture, tok, path string) ([]string, int, bool) {
 				ID string `json:"id"`
 			} `json:"value"`
 		}
-		if err := json.Unmarshal(r.body, &v); err != nil {
+		if err := json.Unmarshal(r.Body, &v); err != nil {
 			t.Fatal(err)
 		}
 		if v.Count != nil && count < 0 {
@@ -247,7 +248,7 @@ func walk(t *testing.T, f *fixture, tok, path string) ([]string, int, bool) {
 		for _, m := range v.Value {
 			ids = append(ids, m.ID)
 		}
-		path = strings.TrimPrefix(v.Next, f.srv.URL)
+		path = strings.TrimPrefix(v.Next, f.Srv.URL)
 		if pages > 1000 {
 			t.Fatal("endless paging")
 		}
@@ -260,16 +261,16 @@ func walk(t *testing.T, f *fixture, tok, path string) ([]string, int, bool) {
 // application and for delegated callers limited to some device groups.
 func TestMachineQueriesAgainstReference(t *testing.T) {
 	f, ms := queryFixture(t, 300)
-	app := f.token(t, f.tenant, f.app)
-	dapp := f.delegatedApp(t, f.tenant, openatp.PermMachineRead)
+	app := f.Token(t, f.Tenant, f.App)
+	dapp := f.DelegatedApp(t, f.Tenant, openatp.PermMachineRead)
 	callers := []struct {
 		name    string
 		tok     string
 		visible func(m *refMachine) bool
 	}{
 		{"application", app, func(*refMachine) bool { return true }},
-		{"delegated g-ana", f.delegated(t, f.tenant, dapp, "ana@contoso.com", "g-ana"), func(m *refMachine) bool { return m.group != 150 }},
-		{"delegated g-ana g-sec", f.delegated(t, f.tenant, dapp, "both@contoso.com", "g-ana", "g-sec"), func(*refMachine) bool { return true }},
+		{"delegated g-ana", f.Delegated(t, f.Tenant, dapp, "ana@contoso.com", "g-ana"), func(m *refMachine) bool { return m.group != 150 }},
+		{"delegated g-ana g-sec", f.Delegated(t, f.Tenant, dapp, "both@contoso.com", "g-ana", "g-sec"), func(*refMachine) bool { return true }},
 	}
 	rng := rand.New(rand.NewPCG(3, 4))
 	n := 0
@@ -318,7 +319,7 @@ func TestMachineQueriesAgainstReference(t *testing.T) {
 // to maxTop, $count), walks every page of path?q as tok, and fails t unless
 // the ids visited are want's (but the skipped) and @odata.count is their
 // number. It returns the number of ids visited.
-func walkAgainst(t *testing.T, f *fixture, tok, caller, path string, q url.Values, rng *rand.Rand, maxTop int, want []string) int {
+func walkAgainst(t *testing.T, f *apitest.Fixture, tok, caller, path string, q url.Values, rng *rand.Rand, maxTop int, want []string) int {
 	t.Helper()
 	skip := 0
 	if rng.IntN(3) == 0 {

@@ -3,51 +3,29 @@ package mdeapi_test
 import (
 	"bytes"
 	"context"
-	"io"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/apitest"
 	"github.com/openatp/openatp/wire"
 )
 
-// send makes a request with a body.
-func (f *fixture) send(t *testing.T, method, path, token, body string) response {
-	t.Helper()
-	req, err := http.NewRequest(method, f.srv.URL+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Content-Type", "application/json")
-	res, err := f.srv.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return response{res.StatusCode, res.Header, b, res.Proto}
-}
-
 // machineFixture is the API fixture with an app of every Machine API
 // permission and a recent IP report of mymachine1.
-func machineFixture(t *testing.T) (*fixture, string, time.Time) {
+func machineFixture(t *testing.T) (*apitest.Fixture, string, time.Time) {
 	t.Helper()
-	f := newFixture(t, nil)
-	app := f.newApp(t, f.tenant, "writer", openatp.PermMachineReadWriteAll, openatp.PermUserReadAll)
+	f := apitest.NewFixture(t, nil)
+	app := f.NewApp(t, f.Tenant, "writer", openatp.PermMachineReadWriteAll, openatp.PermUserReadAll)
 	at := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
-	if _, err := f.store.UpdateMachine(context.Background(), f.tenant.ID, machine2, func(m *openatp.Machine) error {
+	if _, err := f.Store.UpdateMachine(context.Background(), f.Tenant.ID, machine2, func(m *openatp.Machine) error {
 		m.LastSeen = &at
 		return nil
 	}); err != nil {
 		t.Fatal(err)
 	}
-	return f, f.token(t, f.tenant, app), at
+	return f, f.Token(t, f.Tenant, app), at
 }
 
 // goldenCase is a request and the answer a golden file pins.
@@ -60,20 +38,20 @@ type goldenCase struct {
 
 // machineGolden sends the cases in order and compares each answer with its
 // golden file; at is machineFixture's time of mymachine2's last report.
-func machineGolden(t *testing.T, f *fixture, at time.Time, cases []goldenCase) {
+func machineGolden(t *testing.T, f *apitest.Fixture, at time.Time, cases []goldenCase) {
 	t.Helper()
 	for _, c := range cases {
-		r := f.send(t, c.method, c.path, c.token, c.body)
-		if r.status != c.status {
-			t.Fatalf("%s: status %d, want %d: %s", c.name, r.status, c.status, r.body)
+		r := f.SendJSON(t, c.method, c.path, c.token, c.body)
+		if r.Status != c.status {
+			t.Fatalf("%s: status %d, want %d: %s", c.name, r.Status, c.status, r.Body)
 		}
 		want := odataCT
 		if c.status != 200 {
-			want = errorCT
+			want = apitest.ErrorCT
 		}
-		checkJSONHeaders(t, r, want)
+		apitest.CheckJSONHeaders(t, r, want)
 		// mymachine2's last report is recent, so that findbyip finds it.
-		golden(t, c.golden, bytes.ReplaceAll(f.normalized(t, r), []byte(at.Format(wire.TimeLayout)), []byte("<an hour ago>")))
+		apitest.Golden(t, c.golden, bytes.ReplaceAll(f.Normalized(t, r), []byte(at.Format(wire.TimeLayout)), []byte("<an hour ago>")))
 	}
 }
 
@@ -81,7 +59,7 @@ func machineGolden(t *testing.T, f *fixture, at time.Time, cases []goldenCase) {
 // (the writes: TestMachineWriteGolden).
 func TestMachineAPIGolden(t *testing.T) {
 	f, tok, at := machineFixture(t)
-	reader := f.token(t, f.tenant, f.app)
+	reader := f.Token(t, f.Tenant, f.App)
 	ip := "findbyip(ip='192.168.12.225',timestamp=" + at.Add(5*time.Minute).Format(time.RFC3339) + ")"
 	old := "findbyip(ip='192.168.12.225',timestamp=" + time.Now().Add(-31*24*time.Hour).UTC().Format(time.RFC3339) + ")"
 	cases := []goldenCase{
@@ -111,21 +89,21 @@ func TestMachineAPIGolden(t *testing.T) {
 // A machine outside a delegated caller's device groups is answered exactly
 // like one that does not exist, by every route, reads and writes alike.
 func TestMachineAPIHidesOtherGroups(t *testing.T) {
-	f := rbacFixture(t, false)
+	f := apitest.RBACFixture(t, false)
 	ctx := context.Background()
-	if err := f.store.PutRole(ctx, f.tenant.ID, openatp.Role{Name: "Tagger",
+	if err := f.Store.PutRole(ctx, f.Tenant.ID, openatp.Role{Name: "Tagger",
 		Permissions: []string{openatp.PermViewData, openatp.PermManageSecuritySettings, openatp.PermAlertsInvestigation}, UserGroups: []string{"g-ana"}}); err != nil {
 		t.Fatal(err)
 	}
-	dapp := f.delegatedApp(t, f.tenant, openatp.PermMachineReadWrite, openatp.PermUserReadAll)
-	ana := f.delegated(t, f.tenant, dapp, "ana@contoso.com", "g-ana")
+	dapp := f.DelegatedApp(t, f.Tenant, openatp.PermMachineReadWrite, openatp.PermUserReadAll)
+	ana := f.Delegated(t, f.Tenant, dapp, "ana@contoso.com", "g-ana")
 	unknown := strings.Repeat("4", 40)
-	same := func(route string, hidden, missing response) {
+	same := func(route string, hidden, missing apitest.Response) {
 		t.Helper()
-		h := bytes.ReplaceAll(f.normalized(t, hidden), []byte(vaultMachine), []byte("<id>"))
-		m := bytes.ReplaceAll(f.normalized(t, missing), []byte(unknown), []byte("<id>"))
-		if hidden.status != 404 || hidden.status != missing.status || !bytes.Equal(h, m) {
-			t.Errorf("%s: hidden machine %d %s\nunknown machine %d %s", route, hidden.status, h, missing.status, m)
+		h := bytes.ReplaceAll(f.Normalized(t, hidden), []byte(apitest.VaultMachine), []byte("<id>"))
+		m := bytes.ReplaceAll(f.Normalized(t, missing), []byte(unknown), []byte("<id>"))
+		if hidden.Status != 404 || hidden.Status != missing.Status || !bytes.Equal(h, m) {
+			t.Errorf("%s: hidden machine %d %s\nunknown machine %d %s", route, hidden.Status, h, missing.Status, m)
 		}
 	}
 	for _, c := range []struct{ method, path, body string }{
@@ -137,26 +115,26 @@ func TestMachineAPIHidesOtherGroups(t *testing.T) {
 		{"POST", "/api/machines/AddOrRemoveTagForMultipleMachines", `{"Value":"x","Action":"Add","MachineIds":["%s"]}`},
 	} {
 		path, body := c.path, c.body
-		hidden := f.send(t, c.method, strings.ReplaceAll(path, "%s", vaultMachine), ana, strings.ReplaceAll(body, "%s", vaultMachine))
-		missing := f.send(t, c.method, strings.ReplaceAll(path, "%s", unknown), ana, strings.ReplaceAll(body, "%s", unknown))
+		hidden := f.SendJSON(t, c.method, strings.ReplaceAll(path, "%s", apitest.VaultMachine), ana, strings.ReplaceAll(body, "%s", apitest.VaultMachine))
+		missing := f.SendJSON(t, c.method, strings.ReplaceAll(path, "%s", unknown), ana, strings.ReplaceAll(body, "%s", unknown))
 		same(c.method+" "+c.path, hidden, missing)
 	}
 	// Lists, counts and searches leave it out; the application sees it.
 	for _, path := range []string{"/api/machines?$count=true&$select=id", "/api/machines/findbytag?tag=vault",
-		"/api/machines?$filter=id+eq+'" + vaultMachine + "'&$count=true"} {
-		if r := f.do(t, "GET", path, ana); r.status != 200 || bytes.Contains(r.body, []byte(vaultMachine)) {
-			t.Errorf("%s as ana: %d %s", path, r.status, r.body)
+		"/api/machines?$filter=id+eq+'" + apitest.VaultMachine + "'&$count=true"} {
+		if r := f.Do(t, "GET", path, ana); r.Status != 200 || bytes.Contains(r.Body, []byte(apitest.VaultMachine)) {
+			t.Errorf("%s as ana: %d %s", path, r.Status, r.Body)
 		}
-		if r := f.do(t, "GET", path, f.token(t, f.tenant, f.app)); r.status != 200 || !bytes.Contains(r.body, []byte(vaultMachine)) {
-			t.Errorf("%s as the application: %d %s", path, r.status, r.body)
+		if r := f.Do(t, "GET", path, f.Token(t, f.Tenant, f.App)); r.Status != 200 || !bytes.Contains(r.Body, []byte(apitest.VaultMachine)) {
+			t.Errorf("%s as the application: %d %s", path, r.Status, r.Body)
 		}
 	}
-	r := f.do(t, "GET", "/api/machines?$filter=id+eq+'"+vaultMachine+"'&$count=true", ana)
-	if !bytes.Contains(r.body, []byte(`"@odata.count":0`)) {
-		t.Errorf("count of the hidden machine: %s", r.body)
+	r := f.Do(t, "GET", "/api/machines?$filter=id+eq+'"+apitest.VaultMachine+"'&$count=true", ana)
+	if !bytes.Contains(r.Body, []byte(`"@odata.count":0`)) {
+		t.Errorf("count of the hidden machine: %s", r.Body)
 	}
 	// The writes changed nothing.
-	m, err := f.store.Machine(ctx, f.tenant.ID, vaultMachine)
+	m, err := f.Store.Machine(ctx, f.Tenant.ID, apitest.VaultMachine)
 	if err != nil || len(m.MachineTags) != 1 || m.DeviceValue != nil {
 		t.Errorf("hidden machine after refused writes: %+v, %v", m, err)
 	}

@@ -10,7 +10,7 @@ import (
 // files pin it; a refused write stores nothing.
 func TestMachineWriteGolden(t *testing.T) {
 	f, tok, at := machineFixture(t)
-	reader := f.token(t, f.tenant, f.app)
+	reader := f.Token(t, f.Tenant, f.App)
 	machineGolden(t, f, at, []goldenCase{
 		{"add tag", "POST", "/api/machines/" + machine1 + "/tags", `{"Value":"new tag","Action":"Add"}`, tok, 200, "machine-tag-added"},
 		{"remove tag", "POST", "/api/machines/" + machine1 + "/tags", `{"Value":"new tag","Action":"Remove"}`, tok, 200, "machine-by-id"},
@@ -25,7 +25,7 @@ func TestMachineWriteGolden(t *testing.T) {
 	})
 	// The refused writes stored nothing: machine1 has the tags of the
 	// last accepted writes (PATCH, then the bulk tag).
-	m, err := f.store.Machine(context.Background(), f.tenant.ID, machine1)
+	m, err := f.Store.Machine(context.Background(), f.Tenant.ID, machine1)
 	if err != nil || strings.Join(m.MachineTags, ",") != "only,bulk" || m.DeviceValue == nil || *m.DeviceValue != "Low" {
 		t.Errorf("machine1 after the writes: tags %v, device value %v, %v", m.MachineTags, m.DeviceValue, err)
 	}

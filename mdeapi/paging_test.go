@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/apitest"
 	"github.com/openatp/openatp/sqlite"
 )
 
@@ -15,7 +16,7 @@ import (
 // also while another process (another store on the same file) adds
 // machines all along the walk, before and after the cursor.
 func TestPagingVisitsEachOnceDuringImport(t *testing.T) {
-	f := newFixture(t, nil)
+	f := apitest.NewFixture(t, nil)
 	ctx := context.Background()
 	const n = 25_000
 	ms := make([]openatp.Machine, n)
@@ -24,21 +25,21 @@ func TestPagingVisitsEachOnceDuringImport(t *testing.T) {
 		ms[i] = openatp.Machine{ID: fmt.Sprintf("%040x", uint64(i)*0x9e3779b97f4a7c15), MachineTags: []string{}, IPAddresses: []openatp.IPAddress{}}
 		want[ms[i].ID] = true
 	}
-	f.load(t, f.tenant, ms, nil)
+	f.Load(t, f.Tenant, ms, nil)
 	var base []openatp.Machine
-	if err := f.store.Snapshot(ctx, f.tenant.ID, func(m openatp.Machine) error { base = append(base, m); return nil },
+	if err := f.Store.Snapshot(ctx, f.Tenant.ID, func(m openatp.Machine) error { base = append(base, m); return nil },
 		func(openatp.UserMachine) error { return nil }); err != nil {
 		t.Fatal(err)
 	}
 	for _, m := range base {
 		want[m.ID] = true
 	}
-	other, err := sqlite.Open(ctx, f.dbPath)
+	other, err := sqlite.Open(ctx, f.DBPath)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer other.Close()
-	tok := f.token(t, f.tenant, f.app)
+	tok := f.Token(t, f.Tenant, f.App)
 
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
@@ -55,7 +56,7 @@ func TestPagingVisitsEachOnceDuringImport(t *testing.T) {
 			for i := range batch {
 				batch[i] = openatp.Machine{ID: fmt.Sprintf("%016x%024x", rng.Uint64(), 0), MachineTags: []string{}, IPAddresses: []openatp.IPAddress{}}
 			}
-			if err := other.UpsertMachines(ctx, f.tenant.ID, batch); err != nil {
+			if err := other.UpsertMachines(ctx, f.Tenant.ID, batch); err != nil {
 				t.Error(err)
 				return
 			}

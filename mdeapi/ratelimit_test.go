@@ -21,51 +21,51 @@ import (
 // A throttled call never reaches the store.
 func TestRateLimit(t *testing.T) {
 	clk := ratelimittest.NewClock(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
-	f := newFixture(t, func(c *apitest.Config) { c.Limiter = ratelimit.NewMemory(ratelimit.Service, clk.Now) })
-	tok := f.token(t, f.tenant, f.app)
+	f := apitest.NewFixture(t, func(c *apitest.Config) { c.Limiter = ratelimit.NewMemory(ratelimit.Service, clk.Now) })
+	tok := f.Token(t, f.Tenant, f.App)
 	for i := range 100 { // one call every 0.3 s: the last at +29.7s
-		if r := f.do(t, "GET", "/api/users/user1/machines", tok); r.status != 200 {
-			t.Fatalf("call %d: %d %s", i+1, r.status, r.body)
+		if r := f.Do(t, "GET", "/api/users/user1/machines", tok); r.Status != 200 {
+			t.Fatalf("call %d: %d %s", i+1, r.Status, r.Body)
 		}
 		clk.Advance(300 * time.Millisecond)
 	}
 	// Call 101 at +30s: the first call leaves the minute at +60s.
-	r := f.do(t, "GET", "/api/users/user1/machines", tok)
-	checkError(t, r, 429, "TooManyRequests")
-	if got := r.header.Get("Retry-After"); got != "30" {
+	r := f.Do(t, "GET", "/api/users/user1/machines", tok)
+	apitest.CheckError(t, r, 429, "TooManyRequests")
+	if got := r.Header.Get("Retry-After"); got != "30" {
 		t.Errorf("Retry-After %q, want 30", got)
 	}
 	var body struct{ Error struct{ Message string } }
-	if err := json.Unmarshal(r.body, &body); err != nil || body.Error.Message != "Rate limit is exceeded. Try again in 30 seconds." {
+	if err := json.Unmarshal(r.Body, &body); err != nil || body.Error.Message != "Rate limit is exceeded. Try again in 30 seconds." {
 		t.Errorf("429 message %q (%v)", body.Error.Message, err)
 	}
 	clk.Advance(29*time.Second + 500*time.Millisecond)
-	r = f.do(t, "GET", "/api/users/user1/machines", tok)
-	checkError(t, r, 429, "TooManyRequests")
-	if got := r.header.Get("Retry-After"); got != "1" {
+	r = f.Do(t, "GET", "/api/users/user1/machines", tok)
+	apitest.CheckError(t, r, 429, "TooManyRequests")
+	if got := r.Header.Get("Retry-After"); got != "1" {
 		t.Errorf("Retry-After %q half a second before a slot opens, want 1 (rounded up)", got)
 	}
 
 	// Another app of the tenant, and the same app's name in another
 	// tenant, have their own budgets.
-	other := f.newApp(t, f.tenant, "other", openatp.PermMachineReadAll)
-	if r := f.do(t, "GET", "/api/users/user1/machines", f.token(t, f.tenant, other)); r.status != 200 {
-		t.Errorf("another app while the first is throttled: %d %s", r.status, r.body)
+	other := f.NewApp(t, f.Tenant, "other", openatp.PermMachineReadAll)
+	if r := f.Do(t, "GET", "/api/users/user1/machines", f.Token(t, f.Tenant, other)); r.Status != 200 {
+		t.Errorf("another app while the first is throttled: %d %s", r.Status, r.Body)
 	}
 
 	// A throttled call costs no query: with the store closed it still gets
 	// its 429 (an admitted call gets a store error).
 	clk.Advance(600 * time.Millisecond) // +60.1s: the call at +0s has left, one slot
-	if err := f.store.Close(); err != nil {
+	if err := f.Store.Close(); err != nil {
 		t.Fatal(err)
 	}
-	r = f.do(t, "GET", "/api/users/user1/machines", tok)
-	if r.status == 200 || r.status == 429 {
-		t.Fatalf("admitted call with the store closed: %d %s", r.status, r.body)
+	r = f.Do(t, "GET", "/api/users/user1/machines", tok)
+	if r.Status == 200 || r.Status == 429 {
+		t.Fatalf("admitted call with the store closed: %d %s", r.Status, r.Body)
 	}
 	for range 3 {
-		r = f.do(t, "GET", "/api/users/user1/machines", tok)
-		checkError(t, r, 429, "TooManyRequests")
+		r = f.Do(t, "GET", "/api/users/user1/machines", tok)
+		apitest.CheckError(t, r, 429, "TooManyRequests")
 	}
 }
 
@@ -73,19 +73,19 @@ func TestRateLimit(t *testing.T) {
 // still serving.
 func TestReadyzLimiter(t *testing.T) {
 	var limiterErr error
-	f := newFixture(t, func(c *apitest.Config) {
+	f := apitest.NewFixture(t, func(c *apitest.Config) {
 		c.Limiter = ratelimit.NewMemory(ratelimit.Service, nil)
 		c.LimiterStatus = func(context.Context) error { return limiterErr }
 	})
-	r := f.do(t, "GET", "/readyz", "")
-	if r.status != 200 || string(r.body) != `{"status":"ready","store":"ok","limiter":"ok"}` {
-		t.Errorf("/readyz: %d %s", r.status, r.body)
+	r := f.Do(t, "GET", "/readyz", "")
+	if r.Status != 200 || string(r.Body) != `{"status":"ready","store":"ok","limiter":"ok"}` {
+		t.Errorf("/readyz: %d %s", r.Status, r.Body)
 	}
 	limiterErr = context.DeadlineExceeded
-	r = f.do(t, "GET", "/readyz", "")
+	r = f.Do(t, "GET", "/readyz", "")
 	want := `{"status":"degraded","store":"ok","limiter":"degraded: shared rate-limit state unreachable, counting in this replica only"}`
-	if r.status != 200 || string(r.body) != want {
-		t.Errorf("/readyz with the limiter degraded: %d %s, want 200 %s", r.status, r.body, want)
+	if r.Status != 200 || string(r.Body) != want {
+		t.Errorf("/readyz with the limiter degraded: %d %s, want 200 %s", r.Status, r.Body, want)
 	}
 }
 
@@ -99,18 +99,18 @@ func TestRateLimitPerEndpoint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := newFixture(t, func(c *apitest.Config) { c.Limiter = ratelimit.NewMemory(policy, clk.Now) })
-	app := f.newApp(t, f.tenant, "all", openatp.PermMachineReadWriteAll, openatp.PermUserReadAll)
-	tok := f.token(t, f.tenant, app)
+	f := apitest.NewFixture(t, func(c *apitest.Config) { c.Limiter = ratelimit.NewMemory(policy, clk.Now) })
+	app := f.NewApp(t, f.Tenant, "all", openatp.PermMachineReadWriteAll, openatp.PermUserReadAll)
+	tok := f.Token(t, f.Tenant, app)
 	for i := range 2 {
-		if r := f.do(t, "GET", "/api/machines?$top=1", tok); r.status != 200 {
-			t.Fatalf("list call %d: %d %s", i+1, r.status, r.body)
+		if r := f.Do(t, "GET", "/api/machines?$top=1", tok); r.Status != 200 {
+			t.Fatalf("list call %d: %d %s", i+1, r.Status, r.Body)
 		}
 	}
-	r := f.do(t, "GET", "/api/v1.0/machines/"+machine1, tok) // the same budget: list, get, PATCH
-	checkError(t, r, 429, "TooManyRequests")
-	if r.header.Get("Retry-After") != "60" {
-		t.Errorf("Retry-After %q, want 60", r.header.Get("Retry-After"))
+	r := f.Do(t, "GET", "/api/v1.0/machines/"+machine1, tok) // the same budget: list, get, PATCH
+	apitest.CheckError(t, r, 429, "TooManyRequests")
+	if r.Header.Get("Retry-After") != "60" {
+		t.Errorf("Retry-After %q, want 60", r.Header.Get("Retry-After"))
 	}
 	for _, c := range []struct{ method, path, body string }{
 		{"GET", "/api/users/user1/machines", ""},
@@ -119,8 +119,8 @@ func TestRateLimitPerEndpoint(t *testing.T) {
 		{"POST", "/api/machines/" + machine1 + "/tags", `{"Value":"t","Action":"Add"}`},
 		{"POST", "/api/machines/" + machine1 + "/setDeviceValue", `{"DeviceValue":"Low"}`},
 	} {
-		if r := f.send(t, c.method, c.path, tok, c.body); r.status != 200 {
-			t.Errorf("%s %s while the list is throttled: %d %s", c.method, c.path, r.status, r.body)
+		if r := f.SendJSON(t, c.method, c.path, tok, c.body); r.Status != 200 {
+			t.Errorf("%s %s while the list is throttled: %d %s", c.method, c.path, r.Status, r.Body)
 		}
 	}
 }
@@ -146,15 +146,15 @@ func (s *pingCounter) Ping(ctx context.Context) error {
 // reported at once.
 func TestReadyzSharesThePing(t *testing.T) {
 	var counter *pingCounter
-	f := newFixture(t, func(c *apitest.Config) {
+	f := apitest.NewFixture(t, func(c *apitest.Config) {
 		counter = &pingCounter{Store: c.Store}
 		c.Store = counter
 	})
 	var wg sync.WaitGroup
 	for range 50 {
 		wg.Go(func() {
-			if r := f.do(t, "GET", "/readyz", ""); r.status != 200 || string(r.body) != `{"status":"ready","store":"ok"}` {
-				t.Errorf("/readyz: %d %s", r.status, r.body)
+			if r := f.Do(t, "GET", "/readyz", ""); r.Status != 200 || string(r.Body) != `{"status":"ready","store":"ok"}` {
+				t.Errorf("/readyz: %d %s", r.Status, r.Body)
 			}
 		})
 	}
@@ -166,8 +166,8 @@ func TestReadyzSharesThePing(t *testing.T) {
 	time.Sleep(time.Second) // past the last success's second
 	before := counter.pings.Load()
 	for range 3 {
-		if r := f.do(t, "GET", "/readyz", ""); r.status != 503 || !strings.Contains(string(r.body), "the test stopped the store") {
-			t.Errorf("/readyz with the store failing: %d %s, want 503 saying why", r.status, r.body)
+		if r := f.Do(t, "GET", "/readyz", ""); r.Status != 503 || !strings.Contains(string(r.Body), "the test stopped the store") {
+			t.Errorf("/readyz with the store failing: %d %s, want 503 saying why", r.Status, r.Body)
 		}
 	}
 	if n := counter.pings.Load() - before; n != 3 {

@@ -2,7 +2,6 @@ package mdeapi_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -14,24 +13,6 @@ import (
 	"github.com/openatp/openatp/apitest"
 )
 
-// machineIDs reads the ids of a collection answer.
-func machineIDs(t *testing.T, body []byte) []string {
-	t.Helper()
-	var v struct {
-		Value []struct {
-			ID string `json:"id"`
-		} `json:"value"`
-	}
-	if err := json.Unmarshal(body, &v); err != nil {
-		t.Fatalf("%s: %v", body, err)
-	}
-	ids := []string{}
-	for _, m := range v.Value {
-		ids = append(ids, m.ID)
-	}
-	return ids
-}
-
 // Token kind × scopes × user roles × group assignments: status and the
 // exact machine list.
 func TestDelegatedAccess(t *testing.T) {
@@ -40,11 +21,11 @@ func TestDelegatedAccess(t *testing.T) {
 		noIndex bool
 	}{{"index", false}, {"sql", true}} {
 		t.Run(mode.name, func(t *testing.T) {
-			f := rbacFixture(t, mode.noIndex)
-			read := f.delegatedApp(t, f.tenant, openatp.PermMachineRead)
-			readWrite := f.delegatedApp(t, f.tenant, openatp.PermMachineReadWrite)
-			noScope := f.delegatedApp(t, f.tenant)
-			all := []string{machine1, vaultMachine, machine2}
+			f := apitest.RBACFixture(t, mode.noIndex)
+			read := f.DelegatedApp(t, f.Tenant, openatp.PermMachineRead)
+			readWrite := f.DelegatedApp(t, f.Tenant, openatp.PermMachineReadWrite)
+			noScope := f.DelegatedApp(t, f.Tenant)
+			all := []string{machine1, apitest.VaultMachine, machine2}
 			slices.Sort(all)
 			cases := []struct {
 				name   string
@@ -53,33 +34,33 @@ func TestDelegatedAccess(t *testing.T) {
 				status int
 				want   []string
 			}{
-				{"application token sees all", f.token(t, f.tenant, f.app), "user1", 200, all},
-				{"analyst sees The-A-Team", f.delegated(t, f.tenant, read, "ana", "g-ana"), "user1", 200, []string{machine1, machine2}},
-				{"Machine.ReadWrite scope", f.delegated(t, f.tenant, readWrite, "ana", "g-ana"), "user1", 200, []string{machine1, machine2}},
-				{"analyst of both groups", f.delegated(t, f.tenant, read, "ana", "g-ana", "g-sec"), "user1", 200, all},
-				{"administrator role sees all", f.delegated(t, f.tenant, read, "root", "g-admin"), "user1", 200, all},
-				{"group access without a role", f.delegated(t, f.tenant, read, "sec", "g-sec"), "user1", 403, nil},
-				{"role without View Data", f.delegated(t, f.tenant, read, "resp", "g-noview"), "user1", 403, nil},
-				{"no groups at all", f.delegated(t, f.tenant, read, "nobody"), "user1", 403, nil},
-				{"app without delegated scope", f.delegated(t, f.tenant, noScope, "ana", "g-ana"), "user1", 403, nil},
-				{"user only on a hidden machine", f.delegated(t, f.tenant, read, "ana", "g-ana"), "vaultonly", 404, nil},
-				{"vault user for the vault group", f.delegated(t, f.tenant, read, "ana", "g-ana", "g-sec"), "vaultonly", 200, []string{vaultMachine}},
-				{"lone user in the default group", f.delegated(t, f.tenant, read, "ana", "g-ana"), "lone.user", 200, []string{strings.Repeat("0", 39) + "1"}},
+				{"application token sees all", f.Token(t, f.Tenant, f.App), "user1", 200, all},
+				{"analyst sees The-A-Team", f.Delegated(t, f.Tenant, read, "ana", "g-ana"), "user1", 200, []string{machine1, machine2}},
+				{"Machine.ReadWrite scope", f.Delegated(t, f.Tenant, readWrite, "ana", "g-ana"), "user1", 200, []string{machine1, machine2}},
+				{"analyst of both groups", f.Delegated(t, f.Tenant, read, "ana", "g-ana", "g-sec"), "user1", 200, all},
+				{"administrator role sees all", f.Delegated(t, f.Tenant, read, "root", "g-admin"), "user1", 200, all},
+				{"group access without a role", f.Delegated(t, f.Tenant, read, "sec", "g-sec"), "user1", 403, nil},
+				{"role without View Data", f.Delegated(t, f.Tenant, read, "resp", "g-noview"), "user1", 403, nil},
+				{"no groups at all", f.Delegated(t, f.Tenant, read, "nobody"), "user1", 403, nil},
+				{"app without delegated scope", f.Delegated(t, f.Tenant, noScope, "ana", "g-ana"), "user1", 403, nil},
+				{"user only on a hidden machine", f.Delegated(t, f.Tenant, read, "ana", "g-ana"), "vaultonly", 404, nil},
+				{"vault user for the vault group", f.Delegated(t, f.Tenant, read, "ana", "g-ana", "g-sec"), "vaultonly", 200, []string{apitest.VaultMachine}},
+				{"lone user in the default group", f.Delegated(t, f.Tenant, read, "ana", "g-ana"), "lone.user", 200, []string{strings.Repeat("0", 39) + "1"}},
 			}
 			for _, c := range cases {
 				t.Run(c.name, func(t *testing.T) {
 					for range 2 { // store path while the index builds, then the index
-						r := f.do(t, "GET", "/api/users/"+c.user+"/machines", c.token)
-						if r.status != c.status {
-							t.Fatalf("status %d, want %d: %s", r.status, c.status, r.body)
+						r := f.Do(t, "GET", "/api/users/"+c.user+"/machines", c.token)
+						if r.Status != c.status {
+							t.Fatalf("status %d, want %d: %s", r.Status, c.status, r.Body)
 						}
 						if c.status == 200 {
-							if got := machineIDs(t, r.body); !slices.Equal(got, c.want) {
+							if got := apitest.MachineIDs(t, r.Body); !slices.Equal(got, c.want) {
 								t.Errorf("machines %v, want %v", got, c.want)
 							}
 						}
 						if c.status == 403 {
-							checkError(t, r, 403, "Forbidden")
+							apitest.CheckError(t, r, 403, "Forbidden")
 						}
 					}
 				})
@@ -92,23 +73,23 @@ func TestDelegatedAccess(t *testing.T) {
 // but for the id echoed in the message and the request id.
 func TestDelegatedNoExistenceLeak(t *testing.T) {
 	for _, empty := range []bool{false, true} {
-		f := rbacFixture(t, false, func(c *apitest.Config) { c.UnknownUserEmpty = empty })
-		read := f.delegatedApp(t, f.tenant, openatp.PermMachineRead)
-		tok := f.delegated(t, f.tenant, read, "ana", "g-ana")
+		f := apitest.RBACFixture(t, false, func(c *apitest.Config) { c.UnknownUserEmpty = empty })
+		read := f.DelegatedApp(t, f.Tenant, openatp.PermMachineRead)
+		tok := f.Delegated(t, f.Tenant, read, "ana", "g-ana")
 		for range 2 {
-			hidden := f.do(t, "GET", "/api/users/vaultonly/machines", tok)
-			unknown := f.do(t, "GET", "/api/users/vaultonlz/machines", tok)
-			if hidden.status != unknown.status {
-				t.Fatalf("hidden user: %d, unknown user: %d", hidden.status, unknown.status)
+			hidden := f.Do(t, "GET", "/api/users/vaultonly/machines", tok)
+			unknown := f.Do(t, "GET", "/api/users/vaultonlz/machines", tok)
+			if hidden.Status != unknown.Status {
+				t.Fatalf("hidden user: %d, unknown user: %d", hidden.Status, unknown.Status)
 			}
-			h := strings.Replace(string(f.normalized(t, hidden)), "vaultonly", "X", 1)
-			u := strings.Replace(string(f.normalized(t, unknown)), "vaultonlz", "X", 1)
+			h := strings.Replace(string(f.Normalized(t, hidden)), "vaultonly", "X", 1)
+			u := strings.Replace(string(f.Normalized(t, unknown)), "vaultonlz", "X", 1)
 			if h != u {
 				t.Errorf("hidden and unknown users answered differently:\n%s\n%s", h, u)
 			}
 			for _, k := range []string{"Content-Type", "Content-Length", "Odata-Version"} {
-				if hidden.header.Get(k) != unknown.header.Get(k) {
-					t.Errorf("header %s differs: %q vs %q", k, hidden.header.Get(k), unknown.header.Get(k))
+				if hidden.Header.Get(k) != unknown.Header.Get(k) {
+					t.Errorf("header %s differs: %q vs %q", k, hidden.Header.Get(k), unknown.Header.Get(k))
 				}
 			}
 		}
@@ -117,23 +98,23 @@ func TestDelegatedNoExistenceLeak(t *testing.T) {
 
 // Hostile delegated tokens are refused.
 func TestDelegatedHostileTokens(t *testing.T) {
-	f := rbacFixture(t, false)
+	f := apitest.RBACFixture(t, false)
 	// An unsigned token claiming both scp and roles.
 	header := b64url(`{"alg":"none","typ":"JWT"}`)
 	claims := b64url(fmt.Sprintf(`{"aud":"https://api.securitycenter.microsoft.com","iss":"%s/%s/","tid":"%s","scp":"Machine.Read","roles":["Machine.Read.All"],"groups":["g-admin"],"exp":%d,"nbf":%d}`,
-		f.srv.URL, f.tenant.ID, f.tenant.ID, time.Now().Add(time.Hour).Unix(), time.Now().Unix()))
-	if r := f.do(t, "GET", "/api/users/user1/machines", header+"."+claims+"."); r.status != 401 {
-		t.Errorf("unsigned token: %d %s", r.status, r.body)
+		f.Srv.URL, f.Tenant.ID, f.Tenant.ID, time.Now().Add(time.Hour).Unix(), time.Now().Unix()))
+	if r := f.Do(t, "GET", "/api/users/user1/machines", header+"."+claims+"."); r.Status != 401 {
+		t.Errorf("unsigned token: %d %s", r.Status, r.Body)
 	}
 	// A user of another tenant, even an administrator there, sees nothing here.
-	other := f.newTenant(t, "fabrikam.onmicrosoft.com")
-	if err := f.store.PutRole(context.Background(), other.ID, openatp.Role{Name: openatp.AdminRoleName, UserGroups: []string{"g-admin"}}); err != nil {
+	other := f.NewTenant(t, "fabrikam.onmicrosoft.com")
+	if err := f.Store.PutRole(context.Background(), other.ID, openatp.Role{Name: openatp.AdminRoleName, UserGroups: []string{"g-admin"}}); err != nil {
 		t.Fatal(err)
 	}
-	app := f.delegatedApp(t, other, openatp.PermMachineRead)
-	r := f.do(t, "GET", "/api/users/user1/machines", f.delegated(t, other, app, "mallory", "g-admin"))
-	if r.status != 404 {
-		t.Errorf("another tenant's administrator: %d %s", r.status, r.body)
+	app := f.DelegatedApp(t, other, openatp.PermMachineRead)
+	r := f.Do(t, "GET", "/api/users/user1/machines", f.Delegated(t, other, app, "mallory", "g-admin"))
+	if r.Status != 404 {
+		t.Errorf("another tenant's administrator: %d %s", r.Status, r.Body)
 	}
 }
 
@@ -141,7 +122,7 @@ func TestDelegatedHostileTokens(t *testing.T) {
 // evaluation of the rules of spec §4, over random groups, ranks, rules and
 // machines (fixed seeds).
 func TestDelegatedRandomized(t *testing.T) {
-	f := newFixture(t, nil)
+	f := apitest.NewFixture(t, nil)
 	ctx := context.Background()
 	names := []string{"alpha", "beta", "gamma", "delta"}
 	domains := []string{"contoso.com", "fabrikam.local"}
@@ -156,7 +137,7 @@ func TestDelegatedRandomized(t *testing.T) {
 	}
 	for seed := range cases {
 		rng := rand.New(rand.NewPCG(uint64(seed), 7))
-		tn := f.newTenant(t, fmt.Sprintf("rand%d.example", seed))
+		tn := f.NewTenant(t, fmt.Sprintf("rand%d.example", seed))
 		// Machines.
 		var ms []openatp.Machine
 		for i := range 4 + rng.IntN(12) {
@@ -194,12 +175,12 @@ func TestDelegatedRandomized(t *testing.T) {
 				g.UserGroups = []string{ugs[rng.IntN(len(ugs))]}
 			}
 			groups = append(groups, g)
-			if err := f.store.CreateGroup(ctx, tn.ID, g); err != nil {
+			if err := f.Store.CreateGroup(ctx, tn.ID, g); err != nil {
 				t.Fatal(err)
 			}
 		}
 		viewers := []string{ugs[rng.IntN(len(ugs))]}
-		if err := f.store.PutRole(ctx, tn.ID, openatp.Role{Name: "Viewer", Permissions: []string{openatp.PermViewData}, UserGroups: viewers}); err != nil {
+		if err := f.Store.PutRole(ctx, tn.ID, openatp.Role{Name: "Viewer", Permissions: []string{openatp.PermViewData}, UserGroups: viewers}); err != nil {
 			t.Fatal(err)
 		}
 		var ls []openatp.Logon
@@ -209,7 +190,7 @@ func TestDelegatedRandomized(t *testing.T) {
 			}
 		}
 		ls = append(ls, openatp.Logon{MachineID: ms[0].ID, AccountName: "other", AccountDomain: "contoso", Timestamp: time.Now()})
-		f.load(t, tn, ms, ls)
+		f.Load(t, tn, ms, ls)
 		callerGroups := []string{}
 		for _, u := range ugs {
 			if rng.IntN(3) == 0 {
@@ -233,29 +214,29 @@ func TestDelegatedRandomized(t *testing.T) {
 		}
 		slices.Sort(want)
 
-		app := f.delegatedApp(t, tn, openatp.PermMachineRead)
-		tok := f.delegated(t, tn, app, "caller", callerGroups...)
+		app := f.DelegatedApp(t, tn, openatp.PermMachineRead)
+		tok := f.Delegated(t, tn, app, "caller", callerGroups...)
 		if seed%2 == 0 {
-			if err := f.server.Warm(ctx, tn.ID); err != nil {
+			if err := f.Server.Warm(ctx, tn.ID); err != nil {
 				t.Fatal(err)
 			}
 		}
-		r := f.do(t, "GET", "/api/users/target/machines", tok)
-		outcomes[r.status]++
+		r := f.Do(t, "GET", "/api/users/target/machines", tok)
+		outcomes[r.Status]++
 		switch {
 		case !hasRole:
-			if r.status != 403 {
-				t.Fatalf("seed %d: caller without a role: %d %s", seed, r.status, r.body)
+			if r.Status != 403 {
+				t.Fatalf("seed %d: caller without a role: %d %s", seed, r.Status, r.Body)
 			}
 		case len(want) == 0:
-			if r.status != 404 {
-				t.Fatalf("seed %d: nothing visible: %d %s", seed, r.status, r.body)
+			if r.Status != 404 {
+				t.Fatalf("seed %d: nothing visible: %d %s", seed, r.Status, r.Body)
 			}
 		default:
-			if r.status != 200 {
-				t.Fatalf("seed %d: %d %s", seed, r.status, r.body)
+			if r.Status != 200 {
+				t.Fatalf("seed %d: %d %s", seed, r.Status, r.Body)
 			}
-			if got := machineIDs(t, r.body); !slices.Equal(got, want) {
+			if got := apitest.MachineIDs(t, r.Body); !slices.Equal(got, want) {
 				t.Fatalf("seed %d: got %v, want %v (groups %+v, caller %v)", seed, got, want, groups, callerGroups)
 			}
 		}

@@ -37,7 +37,7 @@ func TestUnauthenticatedRequestsCostNoStoreCall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, err := range []error{real.CreateTenant(ctx, tn), real.CreateApp(ctx, app), real.SetSetting(ctx, adminapi.AdminKeySetting, adminKey)} {
+	for _, err := range []error{real.CreateTenant(ctx, tn), real.CreateApp(ctx, app), real.SetSetting(ctx, adminapi.AdminKeySetting, apitest.AdminKey)} {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -55,7 +55,7 @@ func TestUnauthenticatedRequestsCostNoStoreCall(t *testing.T) {
 	t.Cleanup(func() { server.Close() })
 	srv := httptest.NewServer(server.Handler())
 	t.Cleanup(srv.Close)
-	f := &fixture{srv: srv}
+	f := &apitest.Fixture{Srv: srv}
 
 	foreign, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
@@ -99,14 +99,14 @@ func TestUnauthenticatedRequestsCostNoStoreCall(t *testing.T) {
 	before := store.calls()
 	for name, tok := range tokens {
 		for _, path := range []string{"/api/users/user1/machines", "/api/machines", "/api/machines/" + strings.Repeat("a", 40)} {
-			if r := f.do(t, "GET", path, tok); r.status != 401 {
-				t.Errorf("%s on %s: %d %s", name, path, r.status, r.body)
+			if r := f.Do(t, "GET", path, tok); r.Status != 401 {
+				t.Errorf("%s on %s: %d %s", name, path, r.Status, r.Body)
 			}
 		}
 	}
-	for _, key := range []string{"", "wrong", adminKey + "x"} {
-		if r := f.admin(t, "GET", "/_openatp/tenants/"+tn.ID+"/stats", key, "", nil); r.status != 401 {
-			t.Errorf("admin key %q: %d %s", key, r.status, r.body)
+	for _, key := range []string{"", "wrong", apitest.AdminKey + "x"} {
+		if r := f.Admin(t, "GET", "/_openatp/tenants/"+tn.ID+"/stats", key, "", nil); r.Status != 401 {
+			t.Errorf("admin key %q: %d %s", key, r.Status, r.Body)
 		}
 	}
 	if got := store.calls() - before; got != 0 {
@@ -119,11 +119,11 @@ func TestUnauthenticatedRequestsCostNoStoreCall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r := f.do(t, "GET", "/api/users/user1/machines", good); r.status != 404 {
-		t.Errorf("valid token: %d %s", r.status, r.body)
+	if r := f.Do(t, "GET", "/api/users/user1/machines", good); r.Status != 404 {
+		t.Errorf("valid token: %d %s", r.Status, r.Body)
 	}
-	if r := f.admin(t, "GET", "/_openatp/tenants/"+tn.ID+"/stats", adminKey, "", nil); r.status != 200 {
-		t.Errorf("admin key: %d %s", r.status, r.body)
+	if r := f.Admin(t, "GET", "/_openatp/tenants/"+tn.ID+"/stats", apitest.AdminKey, "", nil); r.Status != 200 {
+		t.Errorf("admin key: %d %s", r.Status, r.Body)
 	}
 	if store.calls() == before {
 		t.Error("the counting store counted nothing for authenticated calls")

@@ -34,8 +34,8 @@ func TestUserMachinesGolden(t *testing.T) {
 		h2      bool
 	}{{"index", false, false}, {"sql", true, false}, {"index-h2", false, true}, {"sql-h2", true, true}} {
 		t.Run(mode.name, func(t *testing.T) {
-			f := newFixtureOn(t, func(c *apitest.Config) { c.NoIndex = mode.noIndex }, mode.h2)
-			tok := f.token(t, f.tenant, f.app)
+			f := apitest.NewFixtureOn(t, func(c *apitest.Config) { c.NoIndex = mode.noIndex }, mode.h2)
+			tok := f.Token(t, f.Tenant, f.App)
 			cases := []struct {
 				name, path string
 				status     int
@@ -55,19 +55,19 @@ func TestUserMachinesGolden(t *testing.T) {
 					// Twice: the first answer may come from the store
 					// while the index builds; both must be identical.
 					for range 2 {
-						r := f.do(t, "GET", c.path, tok)
-						if r.status != c.status {
-							t.Fatalf("status %d, want %d: %s", r.status, c.status, r.body)
+						r := f.Do(t, "GET", c.path, tok)
+						if r.Status != c.status {
+							t.Fatalf("status %d, want %d: %s", r.Status, c.status, r.Body)
 						}
-						if mode.h2 && (r.proto != "HTTP/2.0" || c.status == 200 && !bytes.Contains(r.body, []byte(`"https://`))) {
-							t.Errorf("over TLS: %s, body %.80s", r.proto, r.body)
+						if mode.h2 && (r.Proto != "HTTP/2.0" || c.status == 200 && !bytes.Contains(r.Body, []byte(`"https://`))) {
+							t.Errorf("over TLS: %s, body %.80s", r.Proto, r.Body)
 						}
 						want := odataCT
 						if c.status != 200 {
-							want = errorCT
+							want = apitest.ErrorCT
 						}
-						checkJSONHeaders(t, r, want)
-						golden(t, c.golden, f.normalized(t, r))
+						apitest.CheckJSONHeaders(t, r, want)
+						apitest.Golden(t, c.golden, f.Normalized(t, r))
 					}
 				})
 			}
@@ -76,32 +76,32 @@ func TestUserMachinesGolden(t *testing.T) {
 }
 
 func TestUnknownUserEmpty(t *testing.T) {
-	f := newFixture(t, func(c *apitest.Config) { c.UnknownUserEmpty = true })
-	tok := f.token(t, f.tenant, f.app)
+	f := apitest.NewFixture(t, func(c *apitest.Config) { c.UnknownUserEmpty = true })
+	tok := f.Token(t, f.Tenant, f.App)
 	for _, path := range []string{"/api/users/nobody/machines", "/api/users/user1@contoso.com/machines"} {
-		r := f.do(t, "GET", path, tok)
-		if r.status != 200 {
-			t.Fatalf("%s: status %d: %s", path, r.status, r.body)
+		r := f.Do(t, "GET", path, tok)
+		if r.Status != 200 {
+			t.Fatalf("%s: status %d: %s", path, r.Status, r.Body)
 		}
-		checkJSONHeaders(t, r, odataCT)
-		golden(t, "unknown-user-empty", f.normalized(t, r))
+		apitest.CheckJSONHeaders(t, r, odataCT)
+		apitest.Golden(t, "unknown-user-empty", f.Normalized(t, r))
 	}
 	// Known users are unaffected.
-	if r := f.do(t, "GET", "/api/users/user1/machines", tok); !bytes.Contains(r.body, []byte(machine2)) {
-		t.Errorf("user1 lost machines in empty mode: %s", r.body)
+	if r := f.Do(t, "GET", "/api/users/user1/machines", tok); !bytes.Contains(r.Body, []byte(machine2)) {
+		t.Errorf("user1 lost machines in empty mode: %s", r.Body)
 	}
 }
 
 // Authentication errors, over HTTP/1.1 and over HTTPS with HTTP/2.
 func TestAuthErrors(t *testing.T) {
 	for _, h2 := range []bool{false, true} {
-		t.Run(map[bool]string{false: "http1", true: "h2"}[h2], func(t *testing.T) { authErrors(t, newFixtureOn(t, nil, h2)) })
+		t.Run(map[bool]string{false: "http1", true: "h2"}[h2], func(t *testing.T) { authErrors(t, apitest.NewFixtureOn(t, nil, h2)) })
 	}
 }
 
-func authErrors(t *testing.T, f *fixture) {
-	noRoles := f.newApp(t, f.tenant, "no roles")
-	alertsOnly := f.newApp(t, f.tenant, "writer", openatp.PermMachineReadWriteAll)
+func authErrors(t *testing.T, f *apitest.Fixture) {
+	noRoles := f.NewApp(t, f.Tenant, "no roles")
+	alertsOnly := f.NewApp(t, f.Tenant, "writer", openatp.PermMachineReadWriteAll)
 	cases := []struct {
 		name, token string
 		status      int
@@ -109,28 +109,28 @@ func authErrors(t *testing.T, f *fixture) {
 	}{
 		{"no token", "", 401, "401-no-token"},
 		{"garbage token", "not.a.jwt", 401, ""},
-		{"app without roles", f.token(t, f.tenant, noRoles), 403, "403-missing-roles"},
+		{"app without roles", f.Token(t, f.Tenant, noRoles), 403, "403-missing-roles"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			r := f.do(t, "GET", "/api/users/user1/machines", c.token)
-			if r.status != c.status {
-				t.Fatalf("status %d, want %d: %s", r.status, c.status, r.body)
+			r := f.Do(t, "GET", "/api/users/user1/machines", c.token)
+			if r.Status != c.status {
+				t.Fatalf("status %d, want %d: %s", r.Status, c.status, r.Body)
 			}
-			checkJSONHeaders(t, r, errorCT)
+			apitest.CheckJSONHeaders(t, r, apitest.ErrorCT)
 			if c.golden != "" {
-				golden(t, c.golden, f.normalized(t, r))
+				apitest.Golden(t, c.golden, f.Normalized(t, r))
 			}
 		})
 	}
 	// Machine.ReadWrite.All reads too.
-	if r := f.do(t, "GET", "/api/users/user1/machines", f.token(t, f.tenant, alertsOnly)); r.status != 200 {
-		t.Errorf("Machine.ReadWrite.All: status %d: %s", r.status, r.body)
+	if r := f.Do(t, "GET", "/api/users/user1/machines", f.Token(t, f.Tenant, alertsOnly)); r.Status != 200 {
+		t.Errorf("Machine.ReadWrite.All: status %d: %s", r.Status, r.Body)
 	}
 	// A wrong scheme.
-	req, _ := http.NewRequest("GET", f.srv.URL+"/api/users/user1/machines", nil)
+	req, _ := http.NewRequest("GET", f.Srv.URL+"/api/users/user1/machines", nil)
 	req.Header.Set("Authorization", "Basic dXNlcjpwYXNz")
-	res, err := f.srv.Client().Do(req)
+	res, err := f.Srv.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,38 +143,38 @@ func authErrors(t *testing.T, f *fixture) {
 // A token of tenant A asking about a user who exists only in tenant B gets
 // exactly the unknown-user answer.
 func TestTenantIsolation(t *testing.T) {
-	f := newFixture(t, nil)
-	other := f.newTenant(t, "fabrikam.onmicrosoft.com")
-	otherApp := f.newApp(t, other, "reader", openatp.PermMachineReadAll)
+	f := apitest.NewFixture(t, nil)
+	other := f.NewTenant(t, "fabrikam.onmicrosoft.com")
+	otherApp := f.NewApp(t, other, "reader", openatp.PermMachineReadAll)
 	m := openatp.Machine{ID: strings.Repeat("ab", 20)}
-	f.load(t, other, []openatp.Machine{m}, []openatp.Logon{{MachineID: m.ID, AccountName: "onlyinb", AccountDomain: "fabrikam", Timestamp: time.Now()}})
+	f.Load(t, other, []openatp.Machine{m}, []openatp.Logon{{MachineID: m.ID, AccountName: "onlyinb", AccountDomain: "fabrikam", Timestamp: time.Now()}})
 
-	tokA := f.token(t, f.tenant, f.app)
-	tokB := f.token(t, other, otherApp)
+	tokA := f.Token(t, f.Tenant, f.App)
+	tokB := f.Token(t, other, otherApp)
 	for range 2 {
-		hidden := f.do(t, "GET", "/api/users/onlyinb/machines", tokA)
-		unknown := f.do(t, "GET", "/api/users/onlyinc/machines", tokA)
-		if hidden.status != 404 || unknown.status != 404 {
-			t.Fatalf("statuses %d and %d, want 404", hidden.status, unknown.status)
+		hidden := f.Do(t, "GET", "/api/users/onlyinb/machines", tokA)
+		unknown := f.Do(t, "GET", "/api/users/onlyinc/machines", tokA)
+		if hidden.Status != 404 || unknown.Status != 404 {
+			t.Fatalf("statuses %d and %d, want 404", hidden.Status, unknown.Status)
 		}
-		h := strings.Replace(string(f.normalized(t, hidden)), "onlyinb", "X", 1)
-		u := strings.Replace(string(f.normalized(t, unknown)), "onlyinc", "X", 1)
+		h := strings.Replace(string(f.Normalized(t, hidden)), "onlyinb", "X", 1)
+		u := strings.Replace(string(f.Normalized(t, unknown)), "onlyinc", "X", 1)
 		if h != u {
 			t.Errorf("answer about a user of another tenant differs from the unknown-user answer:\n%s\n%s", h, u)
 		}
 		// And tenant B does not see tenant A's user1.
-		if r := f.do(t, "GET", "/api/users/user1/machines", tokB); r.status != 404 {
-			t.Errorf("tenant B sees tenant A's user: %d %s", r.status, r.body)
+		if r := f.Do(t, "GET", "/api/users/user1/machines", tokB); r.Status != 404 {
+			t.Errorf("tenant B sees tenant A's user: %d %s", r.Status, r.Body)
 		}
-		if r := f.do(t, "GET", "/api/users/onlyinb/machines", tokB); r.status != 200 || !bytes.Contains(r.body, []byte(m.ID)) {
-			t.Errorf("tenant B's own user: %d %s", r.status, r.body)
+		if r := f.Do(t, "GET", "/api/users/onlyinb/machines", tokB); r.Status != 200 || !bytes.Contains(r.Body, []byte(m.ID)) {
+			t.Errorf("tenant B's own user: %d %s", r.Status, r.Body)
 		}
 	}
 }
 
 func TestMalformedRequests(t *testing.T) {
-	f := newFixture(t, nil)
-	tok := f.token(t, f.tenant, f.app)
+	f := apitest.NewFixture(t, nil)
+	tok := f.Token(t, f.Tenant, f.App)
 	long := strings.Repeat("a", 10000)
 	cases := []struct {
 		name, method, path string
@@ -196,41 +196,41 @@ func TestMalformedRequests(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			r := f.do(t, c.method, c.path, tok)
-			checkError(t, r, c.status, c.code)
-			if len(r.body) > 2000 {
-				t.Errorf("error body is %d bytes: the id must not be echoed whole", len(r.body))
+			r := f.Do(t, c.method, c.path, tok)
+			apitest.CheckError(t, r, c.status, c.code)
+			if len(r.Body) > 2000 {
+				t.Errorf("error body is %d bytes: the id must not be echoed whole", len(r.Body))
 			}
 		})
 	}
 	t.Run("bad percent-encoding", func(t *testing.T) {
-		r := f.raw(t, "GET /api/users/%zz/machines HTTP/1.1")
-		checkError(t, r, 400, "BadRequest")
+		r := f.Raw(t, "GET /api/users/%zz/machines HTTP/1.1")
+		apitest.CheckError(t, r, 400, "BadRequest")
 	})
 	t.Run("garbage request line", func(t *testing.T) {
-		r := f.raw(t, "GET /api/users/a b/machines HTTP/1.1")
-		checkError(t, r, 400, "BadRequest")
+		r := f.Raw(t, "GET /api/users/a b/machines HTTP/1.1")
+		apitest.CheckError(t, r, 400, "BadRequest")
 	})
 	for _, te := range []string{"gzip", "gzip, chunked", "compress"} {
 		t.Run("Transfer-Encoding: "+te, func(t *testing.T) {
-			r := f.raw(t, "POST /"+f.tenant.ID+"/oauth2/token HTTP/1.1\r\nTransfer-Encoding: "+te)
-			checkError(t, r, 501, "NotImplemented")
+			r := f.Raw(t, "POST /"+f.Tenant.ID+"/oauth2/token HTTP/1.1\r\nTransfer-Encoding: "+te)
+			apitest.CheckError(t, r, 501, "NotImplemented")
 		})
 	}
 	t.Run("header fields too large", func(t *testing.T) {
-		r := f.raw(t, "GET /healthz HTTP/1.1\r\nX-Big: "+strings.Repeat("a", 2<<20))
-		checkError(t, r, 431, "RequestHeaderFieldsTooLarge")
+		r := f.Raw(t, "GET /healthz HTTP/1.1\r\nX-Big: "+strings.Repeat("a", 2<<20))
+		apitest.CheckError(t, r, 431, "RequestHeaderFieldsTooLarge")
 	})
 }
 
 // Writes are visible at once: the in-memory index never answers stale.
 func TestAnswersFollowWrites(t *testing.T) {
-	f := newFixture(t, nil)
-	tok := f.token(t, f.tenant, f.app)
+	f := apitest.NewFixture(t, nil)
+	tok := f.Token(t, f.Tenant, f.App)
 	ctx := context.Background()
 	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if err := f.server.Warm(wctx, f.tenant.ID); err != nil {
+	if err := f.Server.Warm(wctx, f.Tenant.ID); err != nil {
 		t.Fatal(err)
 	}
 	newID := strings.Repeat("f", 40)
@@ -240,23 +240,23 @@ func TestAnswersFollowWrites(t *testing.T) {
 		if err := m.Normalize(); err != nil {
 			t.Fatal(err)
 		}
-		if err := f.store.UpsertMachines(ctx, f.tenant.ID, []openatp.Machine{m}); err != nil {
+		if err := f.Store.UpsertMachines(ctx, f.Tenant.ID, []openatp.Machine{m}); err != nil {
 			t.Fatal(err)
 		}
 		l := openatp.Logon{MachineID: id, AccountName: "user1", AccountDomain: "contoso", Timestamp: time.Now()}
 		if err := l.Normalize(); err != nil {
 			t.Fatal(err)
 		}
-		if err := f.store.AddLogons(ctx, f.tenant.ID, []openatp.Logon{l}); err != nil {
+		if err := f.Store.AddLogons(ctx, f.Tenant.ID, []openatp.Logon{l}); err != nil {
 			t.Fatal(err)
 		}
-		r := f.do(t, "GET", "/api/users/user1/machines", tok)
+		r := f.Do(t, "GET", "/api/users/user1/machines", tok)
 		var got struct {
 			Value []struct {
 				ID string `json:"id"`
 			} `json:"value"`
 		}
-		if err := json.Unmarshal(r.body, &got); err != nil {
+		if err := json.Unmarshal(r.Body, &got); err != nil {
 			t.Fatal(err)
 		}
 		if len(got.Value) != 3+i {
@@ -271,12 +271,12 @@ func TestAnswersFollowWrites(t *testing.T) {
 // Index rebuilds free the old index's memory while requests run: every
 // answer stays whole and correct.
 func TestIndexRebuildUnderLoad(t *testing.T) {
-	f := newFixture(t, nil)
-	tok := f.token(t, f.tenant, f.app)
+	f := apitest.NewFixture(t, nil)
+	tok := f.Token(t, f.Tenant, f.App)
 	ctx := context.Background()
-	want := f.do(t, "GET", "/api/users/user1/machines", tok)
-	if want.status != 200 {
-		t.Fatal(want.status)
+	want := f.Do(t, "GET", "/api/users/user1/machines", tok)
+	if want.Status != 200 {
+		t.Fatal(want.Status)
 	}
 	stop := make(chan struct{})
 	errs := make(chan string, 4)
@@ -289,9 +289,9 @@ func TestIndexRebuildUnderLoad(t *testing.T) {
 					return
 				default:
 				}
-				r := f.do(t, "GET", "/api/users/user1/machines", tok)
-				if r.status != 200 || !bytes.Equal(f.normalized(t, r), f.normalized(t, want)) {
-					errs <- string(r.body)
+				r := f.Do(t, "GET", "/api/users/user1/machines", tok)
+				if r.Status != 200 || !bytes.Equal(f.Normalized(t, r), f.Normalized(t, want)) {
+					errs <- string(r.Body)
 					return
 				}
 			}
@@ -302,11 +302,11 @@ func TestIndexRebuildUnderLoad(t *testing.T) {
 		if err := m.Normalize(); err != nil {
 			t.Fatal(err)
 		}
-		if err := f.store.UpsertMachines(ctx, f.tenant.ID, []openatp.Machine{m}); err != nil {
+		if err := f.Store.UpsertMachines(ctx, f.Tenant.ID, []openatp.Machine{m}); err != nil {
 			t.Fatal(err)
 		}
 		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		if err := f.server.Warm(wctx, f.tenant.ID); err != nil {
+		if err := f.Server.Warm(wctx, f.Tenant.ID); err != nil {
 			t.Fatal(err)
 		}
 		cancel()
@@ -323,8 +323,8 @@ func TestIndexRebuildUnderLoad(t *testing.T) {
 // An answer too large to assemble in memory is streamed; it is the same
 // as the store's answer, byte for byte, with a matching Content-Length.
 func TestLargeAnswerStreams(t *testing.T) {
-	f := newFixture(t, nil)
-	tok := f.token(t, f.tenant, f.app)
+	f := apitest.NewFixture(t, nil)
+	tok := f.Token(t, f.Tenant, f.App)
 	var ms []openatp.Machine
 	var ls []openatp.Logon
 	for i := range 600 {
@@ -337,18 +337,18 @@ func TestLargeAnswerStreams(t *testing.T) {
 		ms = append(ms, m)
 		ls = append(ls, openatp.Logon{MachineID: m.ID, AccountName: "svc-big", AccountDomain: "contoso", Timestamp: time.Now()})
 	}
-	f.load(t, f.tenant, ms, ls)
-	if err := f.server.Warm(context.Background(), f.tenant.ID); err != nil {
+	f.Load(t, f.Tenant, ms, ls)
+	if err := f.Server.Warm(context.Background(), f.Tenant.ID); err != nil {
 		t.Fatal(err)
 	}
-	indexed := f.do(t, "GET", "/api/users/svc-big/machines", tok)
-	if indexed.status != 200 || len(indexed.body) < 300<<10 {
-		t.Fatalf("status %d, %d bytes; want 200 and more than 300 KiB", indexed.status, len(indexed.body))
+	indexed := f.Do(t, "GET", "/api/users/svc-big/machines", tok)
+	if indexed.Status != 200 || len(indexed.Body) < 300<<10 {
+		t.Fatalf("status %d, %d bytes; want 200 and more than 300 KiB", indexed.Status, len(indexed.Body))
 	}
-	if cl := indexed.header.Get("Content-Length"); cl != strconv.Itoa(len(indexed.body)) {
-		t.Errorf("Content-Length %s for a body of %d bytes", cl, len(indexed.body))
+	if cl := indexed.Header.Get("Content-Length"); cl != strconv.Itoa(len(indexed.Body)) {
+		t.Errorf("Content-Length %s for a body of %d bytes", cl, len(indexed.Body))
 	}
-	sqlAPI := apitest.NewServer(apitest.Config{Store: f.store, Verifier: f.auth, NoIndex: true})
+	sqlAPI := apitest.NewServer(apitest.Config{Store: f.Store, Verifier: f.Auth, NoIndex: true})
 	defer sqlAPI.Close()
 	sqlServer := httptest.NewServer(sqlAPI.Handler())
 	defer sqlServer.Close()
@@ -360,7 +360,7 @@ func TestLargeAnswerStreams(t *testing.T) {
 	}
 	fromStore, _ := io.ReadAll(res.Body)
 	res.Body.Close()
-	a := bytes.Replace(indexed.body, []byte(f.srv.URL), nil, 1)
+	a := bytes.Replace(indexed.Body, []byte(f.Srv.URL), nil, 1)
 	b := bytes.Replace(fromStore, []byte(sqlServer.URL), nil, 1)
 	if !bytes.Equal(a, b) {
 		t.Errorf("streamed answer differs from the store's answer (%d vs %d bytes)", len(a), len(b))
@@ -373,30 +373,30 @@ func TestLargeAnswerStreams(t *testing.T) {
 // was released and collected: the handler never hands out memory of a
 // view.
 func TestBufferedBodyOutlivesView(t *testing.T) {
-	f := newFixture(t, nil)
-	tok := f.token(t, f.tenant, f.app)
+	f := apitest.NewFixture(t, nil)
+	tok := f.Token(t, f.Tenant, f.App)
 	ctx := context.Background()
-	if err := f.server.Warm(ctx, f.tenant.ID); err != nil {
+	if err := f.Server.Warm(ctx, f.Tenant.ID); err != nil {
 		t.Fatal(err)
 	}
-	want := f.do(t, "GET", "/api/users/user1/machines", tok)
-	plain := f.server.Handler()
+	want := f.Do(t, "GET", "/api/users/user1/machines", tok)
+	plain := f.Server.Handler()
 	swap := func() {
 		// A reset needs a rebuild: a new view on new memory.
 		var all []openatp.Machine
 		var rels []openatp.UserMachine
-		if err := f.store.Snapshot(ctx, f.tenant.ID, func(m openatp.Machine) error { all = append(all, m); return nil },
+		if err := f.Store.Snapshot(ctx, f.Tenant.ID, func(m openatp.Machine) error { all = append(all, m); return nil },
 			func(r openatp.UserMachine) error { rels = append(rels, r); return nil }); err != nil {
 			t.Error(err)
 			return
 		}
-		groups, _ := f.store.Groups(ctx, f.tenant.ID)
-		if err := f.store.ResetTenant(ctx, f.tenant.ID); err != nil {
+		groups, _ := f.Store.Groups(ctx, f.Tenant.ID)
+		if err := f.Store.ResetTenant(ctx, f.Tenant.ID); err != nil {
 			t.Error(err)
 			return
 		}
 		for _, g := range groups {
-			_ = f.store.CreateGroup(ctx, f.tenant.ID, g)
+			_ = f.Store.CreateGroup(ctx, f.Tenant.ID, g)
 		}
 		for i := range all {
 			all[i].RBACGroupID, all[i].RBACGroupName = 0, ""
@@ -406,13 +406,13 @@ func TestBufferedBodyOutlivesView(t *testing.T) {
 			ls = append(ls, openatp.Logon{MachineID: r.MachineID, AccountName: r.AccountName, AccountDomain: r.AccountDomain,
 				AccountSID: r.AccountSID, LogonType: "Interactive", Timestamp: r.FirstSeen})
 		}
-		if err := f.store.UpsertMachines(ctx, f.tenant.ID, all); err != nil {
+		if err := f.Store.UpsertMachines(ctx, f.Tenant.ID, all); err != nil {
 			t.Error(err)
 		}
-		if err := f.store.AddLogons(ctx, f.tenant.ID, ls); err != nil {
+		if err := f.Store.AddLogons(ctx, f.Tenant.ID, ls); err != nil {
 			t.Error(err)
 		}
-		if err := f.server.Warm(ctx, f.tenant.ID); err != nil {
+		if err := f.Server.Warm(ctx, f.Tenant.ID); err != nil {
 			t.Error(err)
 		}
 		runtime.GC()
@@ -438,8 +438,8 @@ func TestBufferedBodyOutlivesView(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	got := bytes.ReplaceAll(body, []byte(srv.URL), []byte(f.srv.URL))
-	if resp.StatusCode != 200 || !bytes.Equal(got, want.body) {
-		t.Errorf("buffered answer:\n%s\nwant:\n%s", got, want.body)
+	got := bytes.ReplaceAll(body, []byte(srv.URL), []byte(f.Srv.URL))
+	if resp.StatusCode != 200 || !bytes.Equal(got, want.Body) {
+		t.Errorf("buffered answer:\n%s\nwant:\n%s", got, want.Body)
 	}
 }
