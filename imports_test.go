@@ -88,6 +88,9 @@ openatp/journal: CORE openatp/internal/route
 openatp/internal/sqlstore: CORE io/fs openatp
 openatp/internal/demo: CORE openatp
 
+# The machine actions' lifecycle: a timer heap over the store interface.
+openatp/actions: CORE container/heap openatp openatp/internal/lifetime
+
 # One package per outside dependency. Only they import a driver.
 openatp/sqlite: SYSTEM SQL unsafe modernc.org/sqlite
 	openatp openatp/internal/sqlstore openatp/internal/refcount
