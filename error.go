@@ -13,15 +13,18 @@ type Kind uint8
 
 // The error kinds. Append only.
 const (
-	Internal        Kind = iota // unexpected failure; details are logged, never shown
-	Invalid                     // malformed or invalid input
-	Unauthenticated             // no credentials or bad credentials
-	Forbidden                   // valid credentials, insufficient permission
-	NotFound                    // the thing asked for does not exist (or is not visible)
-	Conflict                    // the thing to create exists already
-	TooManyRequests             // a rate limit was reached
-	Unavailable                 // a dependency (the store) cannot be reached
-	Canceled                    // the caller went away: its context was canceled
+	Internal         Kind = iota // unexpected failure; details are logged, never shown
+	Invalid                      // malformed or invalid input
+	Unauthenticated              // no credentials or bad credentials
+	Forbidden                    // valid credentials, insufficient permission
+	NotFound                     // the thing asked for does not exist (or is not visible)
+	Conflict                     // the thing to create exists already
+	TooManyRequests              // a rate limit was reached
+	Unavailable                  // a dependency (the store) cannot be reached
+	Canceled                     // the caller went away: its context was canceled
+	MethodNotAllowed             // the resource exists but not for this method
+	RequestTimeout               // the request (its body) was not received in time
+	TooLarge                     // the request (its body) is larger than accepted
 )
 
 func (k Kind) String() string {
@@ -42,6 +45,12 @@ func (k Kind) String() string {
 		return "unavailable"
 	case Canceled:
 		return "canceled"
+	case MethodNotAllowed:
+		return "method not allowed"
+	case RequestTimeout:
+		return "request timeout"
+	case TooLarge:
+		return "too large"
 	}
 	return "internal"
 }

@@ -109,27 +109,23 @@ openatp/internal/tlsca: NET
 openatp/readmodel: SYSTEM unsafe openatp openatp/odata openatp/wire
 	openatp/internal/refcount openatp/internal/lifetime
 
-# The HTTP API: no store engine, no driver, not the token service (auth's
-# routes and verifier are composed with it in cmd/openatp; internal/manage
-# reaches auth only for password hashes).
-openatp/api: HTTP github.com/prometheus/client_golang
-	openatp openatp/odata openatp/wire openatp/ingest openatp/fault
+# The HTTP API, in three packages: no store engine, no driver, not the
+# token service (auth's routes and verifier are composed with it in
+# cmd/openatp; internal/manage reaches auth only for password hashes);
+# mdeapi and adminapi do not import each other.
+openatp/httpserve: HTTP github.com/prometheus/client_golang
+	openatp openatp/wire openatp/fault openatp/journal openatp/ratelimit
+	openatp/internal/route openatp/internal/accesslog
+openatp/mdeapi: HTTP openatp openatp/odata openatp/wire openatp/readmodel
+	openatp/httpserve
+openatp/adminapi: HTTP openatp openatp/wire openatp/ingest openatp/fault
 	openatp/journal openatp/ratelimit openatp/readmodel
-	openatp/internal/route openatp/internal/accesslog openatp/internal/manage
-
-# When api is cut in three, these entries replace the one above (and in
-# the entry of cmd/openatp, the three packages replace openatp/api). None
-# of the three imports auth; mdeapi and adminapi do not import each other.
-# openatp/httpserve: HTTP github.com/prometheus/client_golang
-# 	openatp openatp/wire openatp/fault openatp/journal openatp/ratelimit
-# 	openatp/internal/route openatp/internal/accesslog
-# openatp/mdeapi: HTTP openatp openatp/odata openatp/wire openatp/readmodel
-# 	openatp/httpserve
-# openatp/adminapi: HTTP openatp openatp/wire openatp/ingest openatp/fault
-# 	openatp/journal openatp/ratelimit openatp/readmodel
-# 	openatp/internal/route openatp/internal/manage openatp/httpserve
+	openatp/internal/route openatp/internal/manage openatp/httpserve
 
 # Suites and servers for tests.
+openatp/internal/apitest: TESTING HTTP net/http/httptest openatp openatp/fault
+	openatp/auth openatp/sqlite openatp/readmodel openatp/internal/accesslog
+	openatp/internal/demo openatp/httpserve openatp/mdeapi openatp/adminapi
 openatp/storetest: TESTING github.com/google/go-cmp openatp
 	openatp/internal/sqlstore
 openatp/ratelimit/ratelimittest: TESTING openatp/ratelimit
@@ -137,7 +133,7 @@ openatp/internal/pgtest: TESTING net github.com/jackc/pgx/v5
 openatp/internal/redistest: TESTING net
 
 # The commands on top.
-openatp/cmd/openatp: HTTP openatp openatp/api openatp/auth openatp/fault
+openatp/cmd/openatp: HTTP openatp openatp/httpserve openatp/mdeapi openatp/adminapi openatp/auth openatp/fault
 	openatp/internal/lifetime
 	openatp/ingest openatp/journal openatp/postgres openatp/ratelimit
 	openatp/readmodel openatp/redis openatp/sqlite openatp/wire
@@ -146,6 +142,9 @@ openatp/cmd/openatp: HTTP openatp openatp/api openatp/auth openatp/fault
 openatp/bench/baseline: HTTP
 openatp/bench/benchtool: SYSTEM openatp openatp/postgres openatp/sqlite
 openatp/bench/writer: HTTP openatp openatp/postgres openatp/sqlite
+
+# The release's check that every target type-checks: Go's own type checker.
+openatp/release/typecheck: SYSTEM os/exec go/ast go/parser go/token go/types
 
 # The worked example of docs/testing.md is a client as its users write
 # it: it knows openatp only over HTTP.

@@ -21,6 +21,9 @@ if ! command -v staticcheck >/dev/null 2>&1; then
 fi
 staticcheck ./...
 
+echo "== every release target type-checks (release/build.sh --check)"
+release/build.sh --check
+
 echo "== redis-server (the Redis tests start their own on loopback)"
 if ! command -v redis-server >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
   sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo -n"

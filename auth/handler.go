@@ -110,14 +110,55 @@ type tokenRequest struct {
 // grantFunc issues a token for one grant type, or returns an *oauthError.
 type grantFunc func(tr *tokenRequest) (*tokenResponse, error)
 
-// tokenResponse is the body of a successful token request.
+// tokenResponse is the body of a successful token request, with the
+// fields, order and types of Entra ID's for the endpoint's version
+// (docs/compatibility.md): the v1 endpoint writes its times as strings of
+// digits and adds expires_on, not_before and resource; the v2 endpoint
+// writes numbers. scope is on delegated tokens only.
 type tokenResponse struct {
-	TokenType    string `json:"token_type"`
-	ExpiresIn    int    `json:"expires_in"`
-	ExtExpiresIn int    `json:"ext_expires_in"`
-	AccessToken  string `json:"access_token"`
-	IDToken      string `json:"id_token,omitempty"`
-	ClientInfo   string `json:"client_info,omitempty"`
+	TokenType    string     `json:"token_type"`
+	Scope        string     `json:"scope,omitempty"`
+	ExpiresIn    jsonNumber `json:"expires_in"`
+	ExtExpiresIn jsonNumber `json:"ext_expires_in"`
+	ExpiresOn    jsonNumber `json:"expires_on,omitzero"` // v1: Unix time
+	NotBefore    jsonNumber `json:"not_before,omitzero"` // v1: Unix time
+	Resource     string     `json:"resource,omitempty"`  // v1: as requested
+	AccessToken  string     `json:"access_token"`
+	IDToken      string     `json:"id_token,omitempty"`
+	ClientInfo   string     `json:"client_info,omitempty"`
+}
+
+// jsonNumber is an integer of a token answer: a JSON number, or a string
+// of digits when quoted is set (Entra's v1 endpoint). The zero value is
+// empty, for omitempty.
+type jsonNumber struct {
+	n      int64
+	quoted bool
+	set    bool
+}
+
+func (j jsonNumber) IsZero() bool { return !j.set }
+
+func (j jsonNumber) MarshalJSON() ([]byte, error) {
+	b := strconv.AppendInt(nil, j.n, 10)
+	if j.quoted {
+		return strconv.AppendQuote(nil, string(b)), nil
+	}
+	return b, nil
+}
+
+// newTokenResponse returns the answer for an access token minted now and
+// expiring in expiresIn seconds, shaped for the request's endpoint.
+func newTokenResponse(tr *tokenRequest, tok string, now time.Time, expiresIn int, resource string) *tokenResponse {
+	v1 := tr.version == 1
+	num := func(n int64) jsonNumber { return jsonNumber{n: n, quoted: v1, set: true} }
+	resp := &tokenResponse{TokenType: "Bearer", ExpiresIn: num(int64(expiresIn)), ExtExpiresIn: num(int64(expiresIn)), AccessToken: tok}
+	if v1 {
+		resp.ExpiresOn = num(now.Unix() + int64(expiresIn))
+		resp.NotBefore = num(now.Unix())
+		resp.Resource = resource
+	}
+	return resp
 }
 
 // oauthError is an OAuth2 error response (RFC 6749 §5.2) with Entra's
@@ -266,7 +307,9 @@ func (h *handler) clientCredentials(tr *tokenRequest) (*tokenResponse, error) {
 			"The resource principal named %s was not found in the tenant named %s. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.",
 			clip(resource), tr.tenant.Name)
 	}
+	now := h.svc.now()
 	tok, exp, err := h.svc.Mint(tr.r.Context(), MintRequest{
+		Now:      now,
 		Tenant:   tr.tenant,
 		App:      app,
 		BaseURL:  tr.baseURL,
@@ -277,7 +320,7 @@ func (h *handler) clientCredentials(tr *tokenRequest) (*tokenResponse, error) {
 		return nil, err
 	}
 	h.log.Info("auth: token issued", "tenant", tr.tenant.ID, "client_id", app.ClientID, "aud", aud, "version", tr.version)
-	return &tokenResponse{TokenType: "Bearer", ExpiresIn: exp, ExtExpiresIn: exp, AccessToken: tok}, nil
+	return newTokenResponse(tr, tok, now, exp, resource), nil
 }
 
 // password issues a delegated token for a directory user of the tenant
@@ -323,12 +366,14 @@ func (h *handler) password(tr *tokenRequest) (*tokenResponse, error) {
 		return nil, oauthErr(http.StatusBadRequest, "invalid_grant", 65001,
 			"The user or administrator has not consented to use the application with ID '%s': it has no delegated permissions.", app.ClientID)
 	}
-	mr := MintRequest{Tenant: tr.tenant, App: app, User: &user, BaseURL: tr.baseURL, Version: tr.version, Audience: aud}
+	now := h.svc.now()
+	mr := MintRequest{Now: now, Tenant: tr.tenant, App: app, User: &user, BaseURL: tr.baseURL, Version: tr.version, Audience: aud}
 	tok, exp, err := h.svc.Mint(tr.r.Context(), mr)
 	if err != nil {
 		return nil, err
 	}
-	resp := &tokenResponse{TokenType: "Bearer", ExpiresIn: exp, ExtExpiresIn: exp, AccessToken: tok}
+	resp := newTokenResponse(tr, tok, now, exp, resource)
+	resp.Scope = grantedScope(tr, app.Scopes)
 	// A sign-in gets the user's ID token as Entra gives it: always on v1,
 	// on v2 when the scope asks for openid (MSAL's does).
 	if tr.version == 1 || slices.Contains(strings.Fields(tr.form.Get("scope")), "openid") {
@@ -341,6 +386,29 @@ func (h *handler) password(tr *tokenRequest) (*tokenResponse, error) {
 	}
 	h.log.Info("auth: delegated token issued", "tenant", tr.tenant.ID, "client_id", app.ClientID, "user", user.UserName, "aud", aud)
 	return resp, nil
+}
+
+// grantedScope returns the scope of a delegated token's answer: on v1 the
+// app's delegated permissions, as Entra writes them there; on v2 each as
+// <resource>/<permission>, followed by the scopes requested (openid,
+// <resource>/.default...) but offline_access, as no refresh token is
+// issued. The requested ones are kept so that a library caching the token
+// under the scope of the answer finds it again under the scope it asks.
+func grantedScope(tr *tokenRequest, perms []string) string {
+	if tr.version == 1 {
+		return strings.Join(perms, " ")
+	}
+	resource, _ := requestedResource(tr)
+	var out []string
+	for _, p := range perms {
+		out = append(out, resource+"/"+p)
+	}
+	for _, sc := range strings.Fields(tr.form.Get("scope")) {
+		if sc != "offline_access" && !slices.Contains(out, sc) {
+			out = append(out, sc)
+		}
+	}
+	return strings.Join(out, " ")
 }
 
 // requestedResource returns the resource of a v1 request (resource=) or of

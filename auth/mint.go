@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/openatp/openatp"
@@ -41,6 +42,8 @@ func NormalizeAudience(aud string) (string, bool) {
 
 // MintRequest describes a token to issue.
 type MintRequest struct {
+	// Now is the time the token is issued at; zero: the service's clock.
+	Now    time.Time
 	Tenant openatp.Tenant
 	App    openatp.App
 	// BaseURL is scheme://host[:port] of the identity endpoint that was
@@ -109,7 +112,10 @@ func (s *Service) Mint(ctx context.Context, req MintRequest) (token string, expi
 	if req.Tenant.ID == "" || req.App.ClientID == "" || req.BaseURL == "" {
 		return "", 0, openatp.Errorf(openatp.Invalid, "auth: mint request needs a tenant, an app and a base URL")
 	}
-	now := s.now()
+	now := req.Now
+	if now.IsZero() {
+		now = s.now()
+	}
 	iss := Issuer(req.BaseURL, req.Tenant.ID, req.Version)
 	c := accessClaims{
 		Aud:            aud,
@@ -205,7 +211,10 @@ func (s *Service) MintIDToken(req MintRequest) (string, error) {
 	if req.User == nil || req.Tenant.ID == "" || req.App.ClientID == "" || req.BaseURL == "" {
 		return "", openatp.Errorf(openatp.Invalid, "auth: an ID token needs a tenant, an app, a user and a base URL")
 	}
-	now := s.now()
+	now := req.Now
+	if now.IsZero() {
+		now = s.now()
+	}
 	u := req.User
 	c := idClaims{
 		Aud: req.App.ClientID, Iss: Issuer(req.BaseURL, req.Tenant.ID, req.Version),

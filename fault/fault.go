@@ -3,8 +3,7 @@
 // from the rule's own seeded generator, so that a run can be repeated), what
 // it does (add latency, answer an error, reset the connection, truncate the
 // body), and when it expires (after a number of hits or at a time). The
-// HTTP side of each kind is the test double's middleware, in the HTTP
-// server; this package decides.
+// HTTP side of each kind is package httpserve's; this package decides.
 package fault
 
 import (

@@ -156,6 +156,17 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
+// As makes e an error of kind openatp.Invalid, with its code and its text
+// as message, for errors.As (so openatp.KindOf): the HTTP API answers it
+// as any other Invalid error.
+func (e *Error) As(target any) bool {
+	if t, ok := target.(**openatp.Error); ok {
+		*t = &openatp.Error{Kind: openatp.Invalid, Code: e.Code(), Message: e.Error()}
+		return true
+	}
+	return false
+}
+
 // Code is the MDE error code of e: InvalidRequestBody for a malformed
 // input, InvalidInput for an invalid record.
 func (e *Error) Code() string {

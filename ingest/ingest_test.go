@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -370,4 +371,29 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += n
 	return n, err
+}
+
+// An *Error is an Invalid error with its code and its text as message, as
+// the HTTP API answers it; its own fields stay readable.
+func TestErrorIsInvalid(t *testing.T) {
+	for _, tc := range []struct {
+		err  *Error
+		code string
+	}{
+		{&Error{Line: 3, Field: "healthStatus", Reason: `"Fine" is not one of Active, Inactive`}, "InvalidInput"},
+		{&Error{Line: 1, Reason: "not JSON", Syntax: true}, "InvalidRequestBody"},
+	} {
+		err := fmt.Errorf("importing: %w", tc.err)
+		if k := openatp.KindOf(err); k != openatp.Invalid {
+			t.Errorf("%v: kind %v, want invalid", err, k)
+		}
+		var e *openatp.Error
+		if !errors.As(err, &e) || e.Code != tc.code || e.Message != tc.err.Error() {
+			t.Errorf("%v: as *openatp.Error %+v, want code %s and message %q", err, e, tc.code, tc.err.Error())
+		}
+		var ie *Error
+		if !errors.As(err, &ie) || ie != tc.err {
+			t.Errorf("%v: the *Error is not found", err)
+		}
+	}
 }

@@ -6,6 +6,7 @@
 package journal
 
 import (
+	"bytes"
 	"encoding/json"
 	"strings"
 	"sync"
@@ -42,9 +43,13 @@ type Entry struct {
 }
 
 // MarshalJSON writes the entry as the admin API shows it; every property
-// is present, absent values as null.
+// is present, absent values as null. &, < and > are not escaped: the query
+// a=1&b=2 reads as sent.
 func (e Entry) MarshalJSON() ([]byte, error) {
-	return json.Marshal(struct {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	err := enc.Encode(struct {
 		Seq       uint64  `json:"seq"`
 		Time      string  `json:"time"`
 		App       *string `json:"app"`
@@ -61,6 +66,7 @@ func (e Entry) MarshalJSON() ([]byte, error) {
 		FaultKind *string `json:"fault_kind"`
 	}{e.Seq, e.Time.UTC().Format(time.RFC3339Nano), orNull(e.App), orNull(e.User), e.Method, e.Path, e.Query, orNull(e.Route),
 		e.Status, float64(e.Latency.Microseconds()) / 1000, e.Bytes, e.RequestID, orNull(e.Fault), orNull(e.FaultKind)})
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), err
 }
 
 func orNull(s string) *string {

@@ -76,7 +76,7 @@ func FuzzParseQuery(f *testing.F) {
 		q, err := odata.ParseQuery(machines, raw, odata.Options{MaxTop: 100})
 		if err != nil {
 			var e *odata.Error
-			if !errors.As(err, &e) || e.Option == "" || e.Pos < 1 || e.Pos > len(raw)+1 {
+			if !errors.As(err, &e) || e.Option == "" || e.Pos < 0 || e.Pos > len(raw)+1 {
 				t.Fatalf("ParseQuery(%q): bad error %#v", raw, err)
 			}
 			return

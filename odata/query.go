@@ -71,7 +71,7 @@ func ParseQuery(s *Schema, rawQuery string, opts Options) (*Query, error) {
 			key = name
 		}
 		if slices.Contains(seen, name) {
-			return nil, errorf(key, 1, "given more than once")
+			return nil, errorf(key, 0, "given more than once")
 		}
 		seen = append(seen, name)
 		val, err := unescape(key, rawVal)
@@ -107,7 +107,7 @@ func (q *Query) set(s *Schema, name, val string, maxTop int) error {
 		case equalFold(val, "true"):
 			q.Count = true
 		case !equalFold(val, "false"):
-			err = errorf(name, 1, "expected true or false but found %s", quote(val))
+			err = errorf(name, 0, "expected true or false but found %s", quote(val))
 		}
 	case "$expand":
 		q.Expand = val
@@ -115,9 +115,9 @@ func (q *Query) set(s *Schema, name, val string, maxTop int) error {
 		q.SkipToken = val
 	default:
 		if slices.Contains(unsupported, name) {
-			return errorf(name, 1, "query option not supported")
+			return errorf(name, 0, "query option not supported")
 		}
-		return errorf(name, 1, "unknown query option")
+		return errorf(name, 0, "unknown query option")
 	}
 	return err
 }
@@ -125,25 +125,25 @@ func (q *Query) set(s *Schema, name, val string, maxTop int) error {
 // count parses a decimal integer from lo to hi (no limit if hi < 0).
 func count(name, val string, lo, hi int) (int, error) {
 	if val == "" {
-		return 0, errorf(name, 1, "empty value")
+		return 0, errorf(name, 0, "empty value")
 	}
 	neg := val[0] == '-'
 	if val == "-" {
-		return 0, errorf(name, 2, "%s is not an integer", quote(val))
+		return 0, errorf(name, 0, "%s is not an integer", quote(val))
 	}
 	for i := range len(val) {
 		if !isDigit(val[i]) && !(i == 0 && neg) {
-			return 0, errorf(name, i+1, "%s is not an integer", quote(val))
+			return 0, errorf(name, 0, "%s is not an integer", quote(val))
 		}
 	}
 	n, err := strconv.Atoi(val) // fails only out of range, returning the nearest int
 	switch {
 	case n < lo:
-		return 0, errorf(name, 1, "%s is less than %d", val, lo)
+		return 0, errorf(name, 0, "%s is less than %d", val, lo)
 	case err != nil && hi < 0:
-		return 0, errorf(name, 1, "%s is too large", val)
+		return 0, errorf(name, 0, "%s is too large", val)
 	case err != nil || hi >= 0 && n > hi:
-		return 0, errorf(name, 1, "%s is more than the maximum of %d", val, hi)
+		return 0, errorf(name, 0, "%s is more than the maximum of %d", val, hi)
 	}
 	return n, nil
 }

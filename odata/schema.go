@@ -144,14 +144,22 @@ type Error struct {
 	// Option is the query option at fault, such as "$filter" or "$top".
 	Option string
 	// Pos is the 1-based byte position of the fault in the option's value
-	// (after URL decoding); it is len(value)+1 for a fault at its end.
+	// (after URL decoding); it is len(value)+1 for a fault at its end, and
+	// 0 when the fault is the value as a whole ("$top: 10001 is more than
+	// the maximum of 10000", "$count given more than once"), where a
+	// position would say nothing.
 	Pos int
 	// Msg says what is wrong.
 	Msg string
 }
 
-// Error returns the error as "$filter: unknown property 'foo' at position 12".
+// Error returns the error as "$filter: unknown property 'foo' at position
+// 12", or without the position when Pos is 0: "$top: 10001 is more than the
+// maximum of 10000".
 func (e *Error) Error() string {
+	if e.Pos == 0 {
+		return e.Option + ": " + e.Msg
+	}
 	return e.Option + ": " + e.Msg + " at position " + strconv.Itoa(e.Pos)
 }
 

@@ -7,13 +7,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/openatp/openatp/api"
+	"github.com/openatp/openatp/httpserve"
 	"github.com/openatp/openatp/ratelimit"
 	"github.com/openatp/openatp/ratelimit/ratelimittest"
 )
 
 var (
-	_ api.Limiter       = (*ratelimit.Memory)(nil)
+	_ httpserve.Limiter = (*ratelimit.Memory)(nil)
 	_ ratelimit.Counter = (*ratelimit.Memory)(nil)
 )
 

@@ -13,7 +13,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
-	"github.com/openatp/openatp/api"
+	"github.com/openatp/openatp/httpserve"
 	"github.com/openatp/openatp/internal/redistest"
 	"github.com/openatp/openatp/ratelimit"
 	"github.com/openatp/openatp/ratelimit/ratelimittest"
@@ -21,7 +21,7 @@ import (
 )
 
 var (
-	_ api.Limiter       = (*redis.Counter)(nil)
+	_ httpserve.Limiter = (*redis.Counter)(nil)
 	_ ratelimit.Counter = (*redis.Counter)(nil)
 )
 

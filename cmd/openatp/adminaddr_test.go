@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/openatp/openatp/api"
+	"github.com/openatp/openatp/adminapi"
 	"github.com/openatp/openatp/sqlite"
 )
 
@@ -25,7 +25,7 @@ func adminKeyOf(t *testing.T, db string) string {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	key, err := st.Setting(context.Background(), api.AdminKeySetting)
+	key, err := st.Setting(context.Background(), adminapi.AdminKeySetting)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -40,8 +40,6 @@ func (e *cliEnv) listen(network, address string) (net.Listener, error) {
 	return net.Listen(network, address)
 }
 
-func versionString() string { return openatp.Version }
-
 // storeFlags are the flags every command shares.
 type storeFlags struct {
 	data   string
@@ -263,9 +261,18 @@ func (c *tenantCmd) open(ctx context.Context, env *cliEnv, args []string) (opena
 	t, err := store.Tenant(ctx, c.tenant)
 	if err != nil {
 		store.Close()
-		return nil, openatp.Tenant{}, fmt.Errorf("tenant %q: %w", c.tenant, err)
+		return nil, openatp.Tenant{}, tenantError(c.tenant, err)
 	}
 	return store, t, nil
+}
+
+// tenantError is the error of looking up tenant idOrName: the store's
+// NotFound already names it ("tenant "x" not found"), other errors do not.
+func tenantError(idOrName string, err error) error {
+	if openatp.IsKind(err, openatp.NotFound) {
+		return fmt.Errorf("%w (openatp tenant list shows the tenants)", err)
+	}
+	return fmt.Errorf("tenant %q: %w", idOrName, err)
 }
 
 // given reports which flags the command line set.

@@ -9,6 +9,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -23,18 +25,44 @@ import (
 type adminClient struct {
 	sf      storeFlags
 	baseURL string
+	from    string // where baseURL came from, for errors
 	key     string
 	http    *http.Client
 }
 
+// defaultAdminURL is where the admin API is looked for when neither
+// --base-url nor the data folder names it: serve's default --addr.
+const defaultAdminURL = "http://127.0.0.1:8080"
+
 func (c *adminClient) register(fs *flag.FlagSet) {
 	c.sf.register(fs)
-	fs.StringVar(&c.baseURL, "base-url", "http://127.0.0.1:8080", "where the running server serves the admin API, scheme://host:port (its --addr, or --admin-addr; demo-credentials' admin_url)")
+	fs.StringVar(&c.baseURL, "base-url", "", "where the running server serves the admin API, scheme://host:port (its --addr, or --admin-addr); default: the admin_url of <data>/demo-credentials.json, else "+defaultAdminURL)
 	fs.StringVar(&c.key, "admin-key", "", "the admin key (default: read from the store of --data/--db)")
 }
 
-// ready reads the admin key from the store unless it was given.
+// resolveBaseURL chooses the admin API's address: --base-url, else the
+// admin_url a `serve --demo` of the data folder wrote to its
+// demo-credentials.json, else defaultAdminURL.
+func (c *adminClient) resolveBaseURL() {
+	if c.baseURL != "" {
+		c.from = "--base-url"
+		return
+	}
+	file := filepath.Join(c.sf.data, demoCredFile)
+	if b, err := os.ReadFile(file); err == nil {
+		var dc demoCredentials
+		if json.Unmarshal(b, &dc) == nil && dc.AdminURL != "" {
+			c.baseURL, c.from = dc.AdminURL, "the admin_url of "+file
+			return
+		}
+	}
+	c.baseURL, c.from = defaultAdminURL, "the default; "+file+" names no admin_url"
+}
+
+// ready chooses the server's address and reads the admin key from the
+// store unless it was given.
 func (c *adminClient) ready(ctx context.Context) error {
+	c.resolveBaseURL()
 	c.baseURL = strings.TrimSuffix(c.baseURL, "/")
 	c.http = &http.Client{Timeout: 30 * time.Second}
 	if c.key != "" {
@@ -64,7 +92,11 @@ func (c *adminClient) do(ctx context.Context, method, path string, body []byte) 
 	}
 	res, err := c.http.Do(req)
 	if err != nil {
-		return nil, err
+		if ctx.Err() != nil {
+			return nil, err
+		}
+		return nil, fmt.Errorf("the server's admin API was not reached at %s (%s): %w\n"+
+			"give its address with --base-url (the \"admin\" line serve prints), or --data the data folder of the `serve --demo` to reach", c.baseURL, c.from, err)
 	}
 	defer res.Body.Close()
 	b, err := io.ReadAll(res.Body)
@@ -100,7 +132,8 @@ const faultUsage = `usage: openatp fault add|list|delete [flags]
   list     print the rules, with their hits and whether they are active
   delete   delete the rule --id (or every rule with --all)
 
-Rules live in the running server, whose admin API --base-url names; docs/testing.md.`
+Rules live in the running server, whose admin API --base-url names (default:
+the admin_url of <data>/demo-credentials.json, else http://127.0.0.1:8080); docs/testing.md.`
 
 // runFault: openatp fault add|list|delete.
 func runFault(ctx context.Context, env *cliEnv, args []string) error {

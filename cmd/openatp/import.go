@@ -18,7 +18,8 @@ import (
 
 // runImport loads machines, logon events or alerts from files into a tenant.
 //
-// With several files or --batch-size, every file is read twice: first
+// With several files, --batch-size or a tenant that does not exist yet,
+// every file is read twice: first
 // every record is checked and nothing is written (a bad file is refused
 // whole, whatever --batch-size says, and no file is imported), then the
 // records are streamed into the store, each batch in one transaction. A
@@ -85,12 +86,26 @@ func runImport(ctx context.Context, env *cliEnv, args []string) error {
 	defer store.Close()
 
 	start := time.Now()
-	// One file in one batch needs no separate pass: its one transaction is
-	// rolled back by a bad record, and the write lock is held while it is
-	// read either way.
-	if *validate && (len(files) > 1 || *batch > 0) {
-		if _, err := checkFiles(env, files, opts, false); err != nil {
+	// One file in one batch into an existing tenant needs no separate
+	// pass: its one transaction is rolled back by a bad record, and the
+	// write lock is held while it is read either way. A new tenant is
+	// created only after the files are checked, so that a failed import
+	// creates nothing (standard input, which cannot be read twice, is
+	// checked as it is written, after the tenant is created).
+	_, err = store.Tenant(ctx, *tenant)
+	newTenant := openatp.IsKind(err, openatp.NotFound)
+	if err != nil && !newTenant {
+		return err
+	}
+	if *validate && (len(files) > 1 || *batch > 0 || newTenant) {
+		checked, err := checkFiles(env, files, opts, false)
+		if err != nil {
 			return fmt.Errorf("%w (nothing was imported)", err)
+		}
+		if newTenant {
+			if err := machinesFirst(checked.Files, *tenant); err != nil {
+				return fmt.Errorf("%w (nothing was imported)", err)
+			}
 		}
 	}
 
@@ -220,6 +235,23 @@ func checkFiles(env *cliEnv, files []string, opts func(string) ingest.Options, s
 	return out, nil
 }
 
+// machinesFirst refuses, before a new tenant is created, files whose
+// logon events would fail in the store: a logon names a machine, which a
+// new tenant has only if an earlier file brought it (machines, or alerts,
+// which create theirs).
+func machinesFirst(files []fileSummary, tenant string) error {
+	for _, f := range files {
+		switch {
+		case f.Records == 0:
+		case f.Kind == ingest.Logons.String():
+			return fmt.Errorf("%s: logon events name machines, and tenant %q is new: import its machines first (in an earlier file of the same command, or before)", f.File, tenant)
+		default:
+			return nil
+		}
+	}
+	return nil
+}
+
 // ensureTenant finds a tenant by id or name, creating one of that name if
 // there is none.
 func ensureTenant(ctx context.Context, store openatp.Store, idOrName string) (openatp.Tenant, error) {
@@ -264,7 +296,7 @@ func runExport(ctx context.Context, env *cliEnv, args []string) error {
 	defer store.Close()
 	t, err := store.Tenant(ctx, *tenant)
 	if err != nil {
-		return fmt.Errorf("tenant %q: %w", *tenant, err)
+		return tenantError(*tenant, err)
 	}
 	var w io.Writer = env.stdout
 	var f *os.File

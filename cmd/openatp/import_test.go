@@ -21,8 +21,8 @@ import (
 	"time"
 
 	"github.com/openatp/openatp"
-	"github.com/openatp/openatp/api"
 	"github.com/openatp/openatp/auth"
+	"github.com/openatp/openatp/readmodel"
 	"github.com/openatp/openatp/sqlite"
 )
 
@@ -107,8 +107,9 @@ func apiServer(t *testing.T, store openatp.Store, tenantName string) (http.Handl
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := api.NewServer(api.Config{Store: store, Verifier: svc, NoAccessLog: true})
-	t.Cleanup(func() { srv.Close() }) // its read model's builds, before the store closes
+	model := readmodel.New(store, readmodel.Options{})
+	t.Cleanup(func() { model.Close() }) // its builds, before the store closes
+	srv := newAPIServer(apiConfig{Model: model, Store: store, Verifier: svc, NoAccessLog: true})
 	return srv.Handler(), tok
 }
 

@@ -50,7 +50,7 @@ Commands:
   token              mint an access token for an app of a tenant
   fault add|list|delete   fault rules of the running server (latency, errors, resets, truncated bodies)
   journal            the running server's record of a tenant's requests (--follow streams it)
-  version            print the version
+  version            print the version and the commit it was built from
   help [command]     print this, or a command's usage
 
 Every command takes --data (default ./openatp-data) and --db; each flag is
@@ -110,7 +110,7 @@ func runCommand(ctx context.Context, env *cliEnv, cmd string, rest []string) err
 	case "journal":
 		return runJournal(ctx, env, rest)
 	case "version":
-		fmt.Fprintln(env.stdout, "openatp", versionString())
+		fmt.Fprint(env.stdout, readBuildInfo().long())
 		return nil
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(env.stdout, usage)

@@ -203,12 +203,12 @@ func TestDemoWithAzidentity(t *testing.T) {
 	}
 	var tr struct {
 		TokenType   string `json:"token_type"`
-		ExpiresIn   int    `json:"expires_in"`
+		ExpiresIn   string `json:"expires_in"` // v1: a string of digits, as Entra's
 		AccessToken string `json:"access_token"`
 	}
 	err = json.NewDecoder(res.Body).Decode(&tr)
 	res.Body.Close()
-	if err != nil || res.StatusCode != 200 || tr.TokenType != "Bearer" || tr.ExpiresIn != 3599 {
+	if err != nil || res.StatusCode != 200 || tr.TokenType != "Bearer" || tr.ExpiresIn != "3599" {
 		t.Fatalf("v1 token: status %d %+v %v", res.StatusCode, tr, err)
 	}
 	if status, a, body := getMachines(t, client, c.BaseURL+"/api/v1.0/users/user1/machines", tr.AccessToken); status != 200 || len(a.Value) != 2 {

@@ -23,9 +23,9 @@ import (
 	"time"
 
 	"github.com/openatp/openatp"
-	"github.com/openatp/openatp/api"
 	"github.com/openatp/openatp/auth"
 	"github.com/openatp/openatp/fault"
+	"github.com/openatp/openatp/httpserve"
 	"github.com/openatp/openatp/internal/accesslog"
 	"github.com/openatp/openatp/internal/lifetime"
 	"github.com/openatp/openatp/internal/logbuf"
@@ -97,7 +97,7 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 
 	// The listeners, and what they are: printed, and (--demo) written
 	// with the demo credentials.
-	conns := api.NewConnLimit(connectionLimit(o.maxConns), logger)
+	conns := httpserve.NewConnLimit(connectionLimit(o.maxConns), logger)
 	defer conns.Wait() // the refused connections' drains, at most a second each
 	ls, err := listen(env, o, server, conns, logger)
 	if err != nil {
@@ -167,7 +167,7 @@ func parseServeFlags(env *cliEnv, args []string) (*serveFlags, error) {
 	fs.StringVar(&o.redisURL, "redis", "", "redis://host:port shared by replicas for rate-limit counts (empty: count in this process)")
 	fs.IntVar(&o.lockoutThreshold, "lockout-threshold", auth.DefaultLockoutThreshold, "failed password sign-ins of one user after which it is locked (AADSTS50053), as Entra's smart lockout; 0 turns lockout off")
 	fs.DurationVar(&o.lockoutDuration, "lockout-duration", auth.DefaultLockoutDuration, "first lockout period (doubling with each further lockout, up to an hour)")
-	fs.DurationVar(&o.bodyTimeout, "body-timeout", api.DefaultBodyTimeout, "time a client has to send a request body once its headers are in (admin loads: this plus 1 s per 256 KiB they may hold); a slower client is cut off")
+	fs.DurationVar(&o.bodyTimeout, "body-timeout", httpserve.DefaultBodyTimeout, "time a client has to send a request body once its headers are in (admin loads: this plus 1 s per 256 KiB they may hold); a slower client is cut off")
 	fs.IntVar(&o.maxConns, "max-connections", 0, "connections open at once on the HTTP and HTTPS listeners together; beyond, new ones are refused (503); 0: 10,000, or fewer when the open-file limit is lower")
 	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 30*time.Second, "time in-flight requests get to finish on SIGINT/SIGTERM; connections still open then are cut, and serve exits with an error saying how many")
 	fs.StringVar(&o.adminAddr, "admin-addr", "", "serve the admin API and /metrics on this address of their own (plain HTTP; e.g. 127.0.0.1:9090), and not on --addr and --tls-addr")
@@ -190,7 +190,7 @@ func parseServeFlags(env *cliEnv, args []string) (*serveFlags, error) {
 		return nil, fmt.Errorf("--journal-size must be 0 (off) or more, not %d", o.journalSize)
 	}
 	if o.publicURL != "" {
-		if o.publicURL, err = api.ParsePublicURL(o.publicURL); err != nil {
+		if o.publicURL, err = httpserve.ParsePublicURL(o.publicURL); err != nil {
 			return nil, fmt.Errorf("--public-url: %w", err)
 		}
 		u, _ := url.Parse(o.publicURL)
@@ -222,9 +222,9 @@ func parseServeFlags(env *cliEnv, args []string) (*serveFlags, error) {
 // limiters are the rate limiters of the API: the one of every endpoint,
 // and those of the endpoints with limits of their own.
 type limiters struct {
-	all            api.Limiter
+	all            httpserve.Limiter
 	status         func(context.Context) error // nil unless counted in Redis
-	endpoints      map[string]api.Limiter
+	endpoints      map[string]httpserve.Limiter
 	closeMain      func() // closes all
 	closeEndpoints func() // closes endpoints
 }
@@ -249,8 +249,8 @@ func newLimiters(policy ratelimit.Policy, redisURL string, logger *slog.Logger) 
 // newAPI builds the API server (the MDE API, the admin API, the token
 // issuer beside them) with the fault rules of --fault.
 func newAPI(ctx context.Context, o *serveFlags, store openatp.Store, model *readmodel.Model, svc *auth.Service,
-	lim *limiters, logOut io.Writer, logger *slog.Logger) (*api.Server, error) {
-	server := api.NewServer(api.Config{
+	lim *limiters, logOut io.Writer, logger *slog.Logger) (*composedAPI, error) {
+	server := newAPIServer(apiConfig{
 		Model:            model,
 		Store:            store,
 		Verifier:         svc,
@@ -313,7 +313,7 @@ func (ls *listeners) close() {
 // listen opens the listeners. The admin surface (admin API, /metrics) is
 // served on a listener of its own with --admin-addr; else on the public
 // listeners that are loopback, or on all with --public-admin.
-func listen(env *cliEnv, o *serveFlags, server *api.Server, conns *api.ConnLimit, logger *slog.Logger) (_ *listeners, err error) {
+func listen(env *cliEnv, o *serveFlags, server *composedAPI, conns *httpserve.ConnLimit, logger *slog.Logger) (_ *listeners, err error) {
 	ls := &listeners{}
 	defer func() {
 		if err != nil {
@@ -326,16 +326,16 @@ func listen(env *cliEnv, o *serveFlags, server *api.Server, conns *api.ConnLimit
 		l := &listener{name: name, ln: ln, srv: srv}
 		switch {
 		case name == "--admin-addr":
-			l.serve = func() error { return srv.Serve(api.WrapListener(ln, logger)) }
+			l.serve = func() error { return srv.Serve(httpserve.WrapListener(ln, logger)) }
 		case tlsConfig != nil:
 			// The server does TLS itself (ServeTLS): it offers h2 and
 			// http/1.1 by ALPN and gives handlers r.TLS. The TCP listener
 			// is wrapped to answer plain HTTP sent to this port with the
 			// MDE body.
 			srv.TLSConfig = tlsConfig
-			l.serve = func() error { return srv.ServeTLS(conns.Listener(api.WrapListener(ln, logger), true), "", "") }
+			l.serve = func() error { return srv.ServeTLS(conns.Listener(httpserve.WrapListener(ln, logger), true), "", "") }
 		default:
-			l.serve = func() error { return srv.Serve(conns.Listener(api.WrapListener(ln, logger), false)) }
+			l.serve = func() error { return srv.Serve(conns.Listener(httpserve.WrapListener(ln, logger), false)) }
 		}
 		ls.all = append(ls.all, l)
 	}
@@ -359,6 +359,9 @@ func listen(env *cliEnv, o *serveFlags, server *api.Server, conns *api.ConnLimit
 		bundle, err := tlsca.Load(filepath.Join(o.store.data, "tls"), o.hostnames)
 		if err != nil {
 			return nil, err
+		}
+		if bundle.CAReplaced != "" {
+			logger.Warn("a new TLS CA was issued: a client that trusted the old one must trust this one (docs/clients.md)", "ca", bundle.CAFile, "why", bundle.CAReplaced)
 		}
 		ls.caFile, _ = filepath.Abs(bundle.CAFile)
 		tln, err := env.listen("tcp", o.tlsAddr)
@@ -426,7 +429,7 @@ func warm(store openatp.TenantStore, model *readmodel.Model) func(ctx context.Co
 // (shutdown: they stop accepting and their requests finish) and waits for
 // all of them. It returns the first listener's failure, else the
 // shutdown's error.
-func serve(ctx context.Context, ls *listeners, conns *api.ConnLimit, warm func(context.Context), timeout time.Duration, logger *slog.Logger) error {
+func serve(ctx context.Context, ls *listeners, conns *httpserve.ConnLimit, warm func(context.Context), timeout time.Duration, logger *slog.Logger) error {
 	g := lifetime.New(ctx)
 	for _, l := range ls.all {
 		g.Go(func(context.Context) error {
@@ -456,7 +459,7 @@ func serve(ctx context.Context, ls *listeners, conns *api.ConnLimit, warm func(c
 // shutdown stops the servers gracefully: no new connections, in-flight
 // requests finish. Connections still open after timeout are cut, and
 // shutdown says how many, in the log and in its error.
-func shutdown(servers []*http.Server, conns *api.ConnLimit, timeout time.Duration, logger *slog.Logger) error {
+func shutdown(servers []*http.Server, conns *httpserve.ConnLimit, timeout time.Duration, logger *slog.Logger) error {
 	sctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	var wg sync.WaitGroup // joined here
@@ -509,7 +512,7 @@ const defaultFailureBudget = "30/min,300/hour"
 
 // newLimiter builds the rate limiter: none for policy off, counts in
 // Redis when redisURL is set, else in this process.
-func newLimiter(policy ratelimit.Policy, redisURL string, logger *slog.Logger) (api.Limiter, func(context.Context) error, func(), error) {
+func newLimiter(policy ratelimit.Policy, redisURL string, logger *slog.Logger) (httpserve.Limiter, func(context.Context) error, func(), error) {
 	switch {
 	case policy.Off():
 		return nil, nil, func() {}, nil
@@ -528,8 +531,8 @@ func newLimiter(policy ratelimit.Policy, redisURL string, logger *slog.Logger) (
 // alerts/CreateAlertByReference) under the service policy; under another
 // policy (off, or custom) every endpoint has that one. Each counts in
 // Redis when redisURL is set. The returned function closes them.
-func newEndpointLimiters(policy ratelimit.Policy, redisURL string, logger *slog.Logger) (map[string]api.Limiter, func(), error) {
-	limiters := map[string]api.Limiter{}
+func newEndpointLimiters(policy ratelimit.Policy, redisURL string, logger *slog.Logger) (map[string]httpserve.Limiter, func(), error) {
+	limiters := map[string]httpserve.Limiter{}
 	var closers []func()
 	closeAll := func() {
 		for _, c := range closers {
@@ -581,7 +584,7 @@ func executable() string {
 }
 
 // newHTTPServer returns a server of h. Request headers have 10 s; each
-// body has its own deadline (api.Config.BodyTimeout), not a server-wide
+// body has its own deadline (httpserve.Config.BodyTimeout), not a server-wide
 // ReadTimeout, which would also cut answers streamed for longer (net/http
 // cancels a request when its connection's read deadline passes). An answer
 // has 10 minutes to be written (a page of 10,000 machines, 8.8 MB, at 15
@@ -593,12 +596,12 @@ func newHTTPServer(h http.Handler, logger *slog.Logger) *http.Server {
 		WriteTimeout:      10 * time.Minute,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          api.NewErrorLog(logger),
+		ErrorLog:          httpserve.NewErrorLog(logger),
 	}
 }
 
 // accessText returns the fast writer of access log lines when the logger
-// writes text at level INFO or below (api.Config.AccessLog), else nil.
+// writes text at level INFO or below (httpserve.Config.AccessLog), else nil.
 func accessText(out io.Writer, logger *slog.Logger, format string) *accesslog.Text {
 	if strings.ToLower(format) != "text" || !logger.Enabled(context.Background(), slog.LevelInfo) {
 		return nil

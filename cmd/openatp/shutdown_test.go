@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/openatp/openatp/api"
+	"github.com/openatp/openatp/adminapi"
 	"github.com/openatp/openatp/sqlite"
 )
 
@@ -81,7 +81,7 @@ func TestShutdownKeepsAcknowledgedWrites(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	key, err := store.Setting(ctx, api.AdminKeySetting)
+	key, err := store.Setting(ctx, adminapi.AdminKeySetting)
 	if err != nil {
 		t.Fatal(err)
 	}

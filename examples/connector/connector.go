@@ -113,7 +113,9 @@ func (c *Client) accessToken(ctx context.Context) (string, error) {
 	defer res.Body.Close()
 	var t struct {
 		AccessToken string `json:"access_token"`
-		ExpiresIn   int    `json:"expires_in"`
+		// A string of digits on the v1 endpoint (a number on v2.0):
+		// json.Number takes both.
+		ExpiresIn json.Number `json:"expires_in"`
 	}
 	if res.StatusCode != http.StatusOK {
 		return "", fmt.Errorf("token: %s", res.Status)
@@ -121,6 +123,10 @@ func (c *Client) accessToken(ctx context.Context) (string, error) {
 	if err := json.NewDecoder(res.Body).Decode(&t); err != nil {
 		return "", fmt.Errorf("token: %w", err)
 	}
-	c.token, c.expires = t.AccessToken, time.Now().Add(time.Duration(t.ExpiresIn)*time.Second)
+	secs, err := t.ExpiresIn.Int64()
+	if err != nil {
+		return "", fmt.Errorf("token: expires_in %q: %w", t.ExpiresIn, err)
+	}
+	c.token, c.expires = t.AccessToken, time.Now().Add(time.Duration(secs)*time.Second)
 	return c.token, nil
 }

@@ -9,7 +9,7 @@ func TestExpiringServerCertIsRenewed(t *testing.T) {
 	dir := t.TempDir()
 	names, _ := certNames(nil)
 	now := time.Now()
-	if err := ensure(dir, names, now); err != nil {
+	if _, err := ensure(dir, names, now); err != nil {
 		t.Fatal(err)
 	}
 	old, err := readServer(dir)
@@ -20,7 +20,7 @@ func TestExpiringServerCertIsRenewed(t *testing.T) {
 	if _, err := load(dir, names, later); err == nil {
 		t.Fatal("load accepted a certificate that expires within 30 days")
 	}
-	if err := ensure(dir, names, later); err != nil {
+	if _, err := ensure(dir, names, later); err != nil {
 		t.Fatal(err)
 	}
 	renewed, err := readServer(dir)

@@ -4,10 +4,21 @@
 // file this package writes (ca.pem) and connects over HTTPS.
 //
 // Load keeps four files in a directory: ca.pem and ca-key.pem (an ECDSA P-256
-// CA valid for ten years, created once and never replaced), and server.pem
-// and server-key.pem (a server certificate signed by the CA, regenerated when
-// it is missing, about to expire or lacks a requested name). Several
-// processes may call Load on the same directory at once.
+// CA), and server.pem and server-key.pem (a server certificate signed by the
+// CA). Several processes may call Load on the same directory at once.
+//
+// The CA is trusted system-wide by users who follow docs/clients.md, so it
+// can sign for little, for a short time: X.509 name constraints (critical)
+// permit only the names openatp serves — localhost, the loopback addresses
+// and the host names and addresses asked for (Microsoft's hosts only when
+// asked, by serve --as-microsoft) — its certificates are for TLS servers
+// only (extended key usage), and it is valid for a year. Whoever reads
+// ca-key.pem can impersonate those names only. The CA is issued again when
+// it is about to expire, when a name is asked that it may not sign for
+// (keeping the names it permitted), and when it was made before these
+// limits (no name constraints, or ten years); the server certificate is
+// valid for 90 days and regenerated when it is missing, about to expire,
+// not signed by the CA or lacks a requested name.
 package tlsca
 
 import (
@@ -44,12 +55,21 @@ const (
 const CACommonName = "openatp local CA"
 
 const (
-	caValidity     = 10 * 365 * 24 * time.Hour
-	serverValidity = 397 * 24 * time.Hour // the longest lifetime browsers accept
-	renewBefore    = 30 * 24 * time.Hour
+	caValidity     = 365 * 24 * time.Hour
+	serverValidity = 90 * 24 * time.Hour
+	renewBefore    = 30 * 24 * time.Hour // the CA and the server certificate
 	staleLock      = 2 * time.Minute
 	lockTimeout    = 30 * time.Second
 )
+
+// firstCA is ensure's reason for creating a CA where there was none.
+const firstCA = "there was none"
+
+// loopback are the address ranges every CA permits: 127.0.0.0/8 and ::1.
+var loopback = []*net.IPNet{
+	{IP: net.IPv4(127, 0, 0, 0).To4(), Mask: net.CIDRMask(8, 32)},
+	{IP: net.IPv6loopback, Mask: net.CIDRMask(128, 128)},
+}
 
 // DefaultNames are the names every server certificate covers.
 var DefaultNames = []string{"localhost", "127.0.0.1", "::1"}
@@ -63,15 +83,22 @@ type Bundle struct {
 	TLSConfig *tls.Config
 	// CAPool holds the CA certificate, for clients in this process (tests).
 	CAPool *x509.CertPool
+	// CAReplaced says why this Load replaced the CA on disk with a new
+	// one ("" when it kept it, or created the first): clients that
+	// trusted the old ca.pem must trust the new one.
+	CAReplaced string
 }
 
 // Load loads, or creates, the CA and the server certificate in dir (created
 // with mode 0700 if absent). The server certificate covers localhost,
 // 127.0.0.1, ::1 and hostnames (DNS names, or IP addresses which become IP
 // SANs); it is regenerated, keeping the CA, when it is missing, expires
-// within 30 days, is not signed by the CA or lacks one of those names. A file
-// that exists but cannot be used (a corrupt PEM, a CA without its key) is an
-// error naming the file: Load never replaces a CA clients may already trust.
+// within 30 days, is not signed by the CA or lacks one of those names. The
+// CA is issued again (Bundle.CAReplaced says why) when it expires within 30
+// days, may not sign for one of those names, or has no name constraints or
+// a validity longer than caValidity (made by an older openatp). A file that
+// exists but cannot be used (a corrupt PEM, a CA without its key) is an
+// error naming the file: Load does not replace what it cannot read.
 //
 // Concurrent calls, from goroutines or processes, are safe: changes are made
 // under a lock file and written to temporary files renamed into place, and
@@ -96,10 +123,18 @@ func Load(dir string, hostnames []string) (*Bundle, error) {
 		return nil, err
 	}
 	defer unlock()
-	if err := ensure(dir, names, time.Now()); err != nil {
+	issued, err := ensure(dir, names, time.Now())
+	if err != nil {
 		return nil, err
 	}
-	return load(dir, names, time.Now())
+	b, err := load(dir, names, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	if issued != firstCA {
+		b.CAReplaced = issued
+	}
+	return b, nil
 }
 
 // certNames returns the default names plus the requested ones, cleaned and
@@ -133,6 +168,9 @@ func load(dir string, names []string, now time.Time) (*Bundle, error) {
 	if ca == nil {
 		return nil, fmt.Errorf("tlsca: %s does not exist", filepath.Join(dir, CAFile))
 	}
+	if reason := ca.caUnusable(names, now); reason != "" {
+		return nil, fmt.Errorf("tlsca: %s: %s", filepath.Join(dir, CAFile), reason)
+	}
 	srv, err := readServer(dir)
 	if err != nil {
 		return nil, err
@@ -152,40 +190,63 @@ func load(dir string, names []string, now time.Time) (*Bundle, error) {
 	}, nil
 }
 
-// ensure creates the CA if absent and (re)generates the server certificate
-// if it cannot be used. The caller holds the lock.
-func ensure(dir string, names []string, now time.Time) error {
+// ensure creates the CA if absent or unusable for names, and
+// (re)generates the server certificate if it cannot be used. It returns why
+// it issued a CA, or "". The caller holds the lock.
+func ensure(dir string, names []string, now time.Time) (issued string, err error) {
 	ca, err := readCA(dir)
 	if err != nil {
-		return err
+		return "", err
 	}
-	if ca == nil {
-		if ca, err = createCA(dir, now); err != nil {
-			return err
+	switch {
+	case ca == nil:
+		issued = firstCA
+	default:
+		issued = ca.caUnusable(names, now)
+	}
+	if issued != "" {
+		permit := names
+		if ca != nil && len(ca.cert.PermittedDNSDomains) > 0 {
+			// Keep what the CA permitted, so that two callers with
+			// different names do not replace each other's CA forever.
+			permit = slices.Clone(names)
+			for _, d := range ca.cert.PermittedDNSDomains {
+				if !slices.Contains(permit, d) {
+					permit = append(permit, d)
+				}
+			}
+			for _, n := range ca.cert.PermittedIPRanges {
+				if ones, bits := n.Mask.Size(); ones == bits && !slices.Contains(permit, n.IP.String()) {
+					permit = append(permit, n.IP.String())
+				}
+			}
+		}
+		if ca, err = createCA(dir, permit, now); err != nil {
+			return "", err
 		}
 	}
 	srv, err := readServer(dir)
 	if err != nil {
-		return err
+		return "", err
 	}
 	if srv.unusable(ca, names, now) == "" {
-		return nil
+		return issued, nil
 	}
-	// Keep the names an earlier caller asked for, so that two callers with
-	// different names do not replace each other's certificate forever.
-	if srv.cert != nil && srv.cert.CheckSignatureFrom(ca.cert) == nil {
-		for _, n := range srv.cert.DNSNames {
-			if !slices.Contains(names, n) {
+	// Keep the names an earlier caller asked for (that the CA may sign
+	// for), so that two callers with different names do not replace each
+	// other's certificate forever.
+	if srv.cert != nil {
+		old := slices.Clone(srv.cert.DNSNames)
+		for _, ip := range srv.cert.IPAddresses {
+			old = append(old, ip.String())
+		}
+		for _, n := range old {
+			if !slices.Contains(names, n) && permits(ca.cert, n) {
 				names = append(names, n)
 			}
 		}
-		for _, ip := range srv.cert.IPAddresses {
-			if !slices.Contains(names, ip.String()) {
-				names = append(names, ip.String())
-			}
-		}
 	}
-	return createServer(dir, ca, names, now)
+	return issued, createServer(dir, ca, names, now)
 }
 
 type pair struct {
@@ -217,11 +278,42 @@ func readCA(dir string) (*pair, error) {
 	if !publicKeyEqual(cert.PublicKey, key.Public()) {
 		return nil, fmt.Errorf("tlsca: %s is not the key of %s", keyPath, certPath)
 	}
-	if !cert.IsCA || time.Now().After(cert.NotAfter) {
-		return nil, fmt.Errorf("tlsca: %s is not a valid CA certificate (not a CA, or expired %s); remove it and %s to create a new CA",
-			certPath, cert.NotAfter.Format(time.RFC3339), CAKeyFile)
-	}
 	return &pair{cert, key}, nil
+}
+
+// caUnusable says why the CA p must be issued again before it signs for
+// names now, or "".
+func (p *pair) caUnusable(names []string, now time.Time) string {
+	c := p.cert
+	switch {
+	case !c.IsCA:
+		return "not a CA certificate"
+	case len(c.PermittedDNSDomains) == 0 || len(c.PermittedIPRanges) == 0:
+		return "it has no name constraints: it could sign for any name (made by an older openatp)"
+	case c.NotAfter.Sub(c.NotBefore) > caValidity+24*time.Hour:
+		return "it is valid until " + c.NotAfter.Format(time.DateOnly) + " (made by an older openatp)"
+	case now.Add(renewBefore).After(c.NotAfter):
+		return "it expires " + c.NotAfter.Format(time.RFC3339)
+	}
+	for _, n := range names {
+		if !permits(c, n) {
+			return "it may not sign for " + n
+		}
+	}
+	return ""
+}
+
+// permits reports whether the name constraints of ca permit the name (a
+// DNS name, or an IP address), as x509 verifiers read them: a DNS
+// constraint permits the name and its subdomains.
+func permits(ca *x509.Certificate, name string) bool {
+	if ip := net.ParseIP(name); ip != nil {
+		return slices.ContainsFunc(ca.PermittedIPRanges, func(n *net.IPNet) bool { return n.Contains(ip) })
+	}
+	return slices.ContainsFunc(ca.PermittedDNSDomains, func(d string) bool {
+		d = strings.ToLower(strings.TrimPrefix(d, "."))
+		return name == d || strings.HasSuffix(name, "."+d)
+	})
 }
 
 // readServer returns an empty pair when a file is missing, so that the
@@ -310,19 +402,38 @@ func publicKeyEqual(a, b crypto.PublicKey) bool {
 	return ok && eq.Equal(b)
 }
 
-func createCA(dir string, now time.Time) (*pair, error) {
+// createCA issues a CA for TLS servers whose name constraints permit
+// names (host names and their subdomains, addresses) and the loopback
+// addresses, and nothing else.
+func createCA(dir string, names []string, now time.Time) (*pair, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, fmt.Errorf("tlsca: generate CA key: %w", err)
 	}
 	tmpl := &x509.Certificate{
-		Subject:               pkix.Name{CommonName: CACommonName, Organization: []string{"openatp"}},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(caValidity),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		MaxPathLenZero:        true,
+		Subject:                     pkix.Name{CommonName: CACommonName, Organization: []string{"openatp"}},
+		NotBefore:                   now.Add(-time.Hour),
+		NotAfter:                    now.Add(caValidity),
+		KeyUsage:                    x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:                 []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid:       true,
+		IsCA:                        true,
+		MaxPathLenZero:              true,
+		PermittedDNSDomainsCritical: true,
+		PermittedIPRanges:           slices.Clone(loopback),
+	}
+	for _, n := range names {
+		if ip := net.ParseIP(n); ip != nil {
+			if !slices.ContainsFunc(tmpl.PermittedIPRanges, func(r *net.IPNet) bool { return r.Contains(ip) }) {
+				bits := 128
+				if ip4 := ip.To4(); ip4 != nil {
+					ip, bits = ip4, 32
+				}
+				tmpl.PermittedIPRanges = append(tmpl.PermittedIPRanges, &net.IPNet{IP: ip, Mask: net.CIDRMask(bits, bits)})
+			}
+		} else if !slices.Contains(tmpl.PermittedDNSDomains, n) {
+			tmpl.PermittedDNSDomains = append(tmpl.PermittedDNSDomains, n)
+		}
 	}
 	cert, err := sign(tmpl, tmpl, key, key)
 	if err != nil {

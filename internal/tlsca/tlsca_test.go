@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -77,8 +78,15 @@ func TestCreateAndReload(t *testing.T) {
 	if caCert.Subject.CommonName != tlsca.CACommonName || !caCert.IsCA {
 		t.Errorf("CA subject %q, IsCA %v", caCert.Subject.CommonName, caCert.IsCA)
 	}
-	if years := caCert.NotAfter.Sub(caCert.NotBefore).Hours() / 24 / 365; years < 9.9 {
-		t.Errorf("CA valid for %.1f years, want 10", years)
+	if days := caCert.NotAfter.Sub(caCert.NotBefore).Hours() / 24; days < 364 || days > 366 {
+		t.Errorf("CA valid for %.1f days, want a year", days)
+	}
+	leaf := b2.TLSConfig.Certificates[0].Leaf
+	if days := leaf.NotAfter.Sub(leaf.NotBefore).Hours() / 24; days < 89 || days > 91 {
+		t.Errorf("server certificate valid for %.1f days, want 90", days)
+	}
+	if b.CAReplaced != "" || b2.CAReplaced != "" {
+		t.Errorf("CAReplaced %q, then %q: want none (the first CA, then the same)", b.CAReplaced, b2.CAReplaced)
 	}
 }
 
@@ -163,28 +171,41 @@ func TestClientsConnect(t *testing.T) {
 	})
 }
 
-func TestNewHostnameKeepsCA(t *testing.T) {
+// A name the CA may not sign for issues a new CA, which permits the old
+// names and the new one; asking for fewer names keeps the CA and the
+// server certificate.
+func TestNewHostnameReissuesCA(t *testing.T) {
 	dir := t.TempDir()
-	b1 := mustLoad(t, dir)
-	caPEM, caKey := readFile(t, b1.CAFile), readFile(t, filepath.Join(dir, tlsca.CAKeyFile))
-	srvPEM := readFile(t, filepath.Join(dir, tlsca.ServerFile))
+	b1 := mustLoad(t, dir, "old.example.test")
+	caPEM := readFile(t, b1.CAFile)
 
 	b2 := mustLoad(t, dir, "Atp.Example.Test")
-	if !bytes.Equal(readFile(t, b2.CAFile), caPEM) || !bytes.Equal(readFile(t, filepath.Join(dir, tlsca.CAKeyFile)), caKey) {
-		t.Fatal("a new host name replaced the CA")
+	if bytes.Equal(readFile(t, b2.CAFile), caPEM) {
+		t.Fatal("the CA was kept although it may not sign for the new name")
 	}
-	if bytes.Equal(readFile(t, filepath.Join(dir, tlsca.ServerFile)), srvPEM) {
-		t.Fatal("server.pem was not regenerated for a new host name")
+	if !strings.Contains(b2.CAReplaced, "atp.example.test") {
+		t.Errorf("CAReplaced %q does not name the new name", b2.CAReplaced)
+	}
+	ca := parseCA(t, b2)
+	if !slices.Contains(ca.PermittedDNSDomains, "old.example.test") || !slices.Contains(ca.PermittedDNSDomains, "atp.example.test") {
+		t.Errorf("the new CA permits %v, want the old name and the new one", ca.PermittedDNSDomains)
 	}
 	srv := serve(t, b2, "", "")
-	if err := get(t, srv, "atp.example.test", b1.CAPool); err != nil {
-		t.Errorf("new name with the old CA pool: %v", err)
+	for _, name := range []string{"atp.example.test", "old.example.test", "localhost"} {
+		if err := get(t, srv, name, b2.CAPool); err != nil {
+			t.Errorf("%s with the new CA: %v", name, err)
+		}
 	}
-	// Asking for fewer names keeps the certificate.
-	srvPEM = readFile(t, filepath.Join(dir, tlsca.ServerFile))
-	mustLoad(t, dir)
-	if !bytes.Equal(readFile(t, filepath.Join(dir, tlsca.ServerFile)), srvPEM) {
-		t.Error("server.pem regenerated although it covers every name")
+	if err := get(t, srv, "atp.example.test", b1.CAPool); err == nil {
+		t.Error("the old CA verified the new server certificate")
+	}
+	// Asking for fewer names keeps the CA and the certificate.
+	caPEM, srvPEM := readFile(t, b2.CAFile), readFile(t, filepath.Join(dir, tlsca.ServerFile))
+	if b := mustLoad(t, dir); b.CAReplaced != "" {
+		t.Errorf("CAReplaced %q for fewer names", b.CAReplaced)
+	}
+	if !bytes.Equal(readFile(t, b2.CAFile), caPEM) || !bytes.Equal(readFile(t, filepath.Join(dir, tlsca.ServerFile)), srvPEM) {
+		t.Error("ca.pem or server.pem regenerated although they cover every name")
 	}
 }
 

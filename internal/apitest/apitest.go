@@ -1,0 +1,86 @@
+// Package apitest composes the API server for the tests of the packages
+// that make it up (httpserve, mdeapi, adminapi), as the program composes
+// it in cmd/openatp: the HTTP plumbing, the MDE routes on every listener
+// and the admin API on the admin surface, on one store and read model.
+package apitest
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/adminapi"
+	"github.com/openatp/openatp/fault"
+	"github.com/openatp/openatp/httpserve"
+	"github.com/openatp/openatp/internal/accesslog"
+	"github.com/openatp/openatp/mdeapi"
+	"github.com/openatp/openatp/readmodel"
+)
+
+// Config is the configuration of a composed server: the union of
+// httpserve.Config, mdeapi.Config and adminapi.Config, as the program's
+// flags give them.
+type Config struct {
+	Store            openatp.Store
+	Verifier         httpserve.Verifier
+	Settings         adminapi.Settings
+	AuthFailures     adminapi.FailureBudget
+	Logger           *slog.Logger
+	Limiter          httpserve.Limiter
+	EndpointLimiters map[string]httpserve.Limiter
+	LimiterStatus    func(ctx context.Context) error
+	UnknownUserEmpty bool
+	// Model is the read model; nil: the server makes its own (NoIndex:
+	// disabled, every read answered from the store), closed by Close.
+	Model       *readmodel.Model
+	NoIndex     bool
+	NoAccessLog bool
+	AccessLog   *accesslog.Text
+	PublicURL   string
+	BodyTimeout time.Duration
+	JournalSize int
+}
+
+// Server is a composed API server.
+type Server struct {
+	*httpserve.Server
+	store openatp.Store
+	model *readmodel.Model
+	own   bool
+}
+
+// NewServer composes a server on cfg.
+func NewServer(cfg Config) *Server {
+	m := httpserve.NewMetrics(cfg.LimiterStatus)
+	store := m.Store(cfg.Store)
+	model, own := cfg.Model, cfg.Model == nil
+	if own {
+		model = readmodel.New(store, readmodel.Options{Disabled: cfg.NoIndex, Logger: cfg.Logger})
+	}
+	store = readmodel.Refreshing(store, model)
+	srv := httpserve.NewServer(httpserve.Config{Logger: cfg.Logger, Store: store, Verifier: cfg.Verifier, Metrics: m,
+		LimiterStatus: cfg.LimiterStatus, NoAccessLog: cfg.NoAccessLog, AccessLog: cfg.AccessLog, PublicURL: cfg.PublicURL,
+		BodyTimeout: cfg.BodyTimeout, JournalSize: cfg.JournalSize})
+	mdeapi.Register(srv.HandlePublic, mdeapi.Config{Store: store, Model: model, Verifier: cfg.Verifier,
+		Limiter: m.Limiter(cfg.Limiter), EndpointLimiters: m.Limiters(cfg.EndpointLimiters), UnknownUserEmpty: cfg.UnknownUserEmpty})
+	adminapi.Register(srv.HandleAdmin, adminapi.Config{Store: store, Settings: cfg.Settings, AuthFailures: cfg.AuthFailures,
+		BodyTimeout: cfg.BodyTimeout, Faults: srv.Faults(), Journal: srv.Journal()})
+	return &Server{Server: srv, store: store, model: model, own: own}
+}
+
+// AddFault adds a fault rule, as POST /_openatp/faults does.
+func (s *Server) AddFault(ctx context.Context, r fault.Rule) (fault.Rule, error) {
+	return adminapi.AddFault(ctx, s.store, s.Faults(), r)
+}
+
+// Warm builds the read model of a tenant and waits for it (or ctx).
+func (s *Server) Warm(ctx context.Context, tenantID string) error { return s.model.Warm(ctx, tenantID) }
+
+// Close closes the read model if the server made it.
+func (s *Server) Close() error {
+	if s.own {
+		return s.model.Close()
+	}
+	return nil
+}

@@ -1,0 +1,284 @@
+package mdeapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/httpserve"
+	"github.com/openatp/openatp/odata"
+	"github.com/openatp/openatp/readmodel"
+)
+
+// maxUserIDLen is the longest {id} looked up; longer ones cannot name a
+// user and get the unknown-user answer without a lookup.
+const maxUserIDLen = 512
+
+// readMachinePerms are the permissions that allow reading machines.
+var (
+	appMachineRead       = []string{openatp.PermMachineReadAll, openatp.PermMachineReadWriteAll}
+	delegatedMachineRead = []string{openatp.PermMachineRead, openatp.PermMachineReadWrite}
+)
+
+func requireMachineRead(p *openatp.Principal) error {
+	return requirePermissions(p, appMachineRead, delegatedMachineRead)
+}
+
+// noQuery refuses query options: the endpoint documents none.
+func noQuery(r *http.Request) error {
+	if r.URL.RawQuery == "" {
+		return nil
+	}
+	q, err := parseQueryKeys(r.URL.RawQuery)
+	if err != nil {
+		return openatp.CodedErrorf(openatp.Invalid, "InvalidInput", "Invalid query string: %s", err.Error())
+	}
+	if len(q) == 0 {
+		return nil // "?" or "&&": no parameter at all
+	}
+	if k := q[0]; strings.HasPrefix(k, "$") {
+		return openatp.CodedErrorf(openatp.Invalid, "ODataError", "The query option '%s' is not supported by this endpoint.", clipID(k))
+	}
+	return openatp.CodedErrorf(openatp.Invalid, "InvalidInput", "The query parameter '%s' is not supported by this endpoint.", clipID(q[0]))
+}
+
+func parseQueryKeys(raw string) ([]string, error) {
+	var keys []string
+	for part := range strings.SplitSeq(raw, "&") {
+		if part == "" {
+			continue
+		}
+		k, _, _ := strings.Cut(part, "=")
+		uk, err := unescapeQuery(k)
+		if err != nil {
+			return nil, err
+		}
+		keys = append(keys, uk)
+	}
+	return keys, nil
+}
+
+// parseUserID reads the {id} of the path: "name" or "domain\name". A UPN
+// ("name@domain") names no user; hint is then the account name to use.
+func parseUserID(id string) (ref openatp.UserRef, hint string) {
+	if len(id) > maxUserIDLen || id == "" {
+		return ref, ""
+	}
+	if name, _, ok := strings.Cut(id, "@"); ok {
+		return ref, name
+	}
+	if dom, name, ok := strings.Cut(id, `\`); ok {
+		if openatp.ValidAccountName(dom) != nil || openatp.ValidAccountName(name) != nil {
+			return ref, ""
+		}
+		return openatp.UserRef{Name: name, Domain: dom}, ""
+	}
+	if openatp.ValidAccountName(id) != nil {
+		return ref, ""
+	}
+	return openatp.UserRef{Name: id}, ""
+}
+
+// clipID shortens an echoed id so error messages stay small.
+func clipID(s string) string { return openatp.Clip(s, 100) }
+
+// requirePermissions refuses a caller that holds none of the application
+// permissions app (application tokens) or delegated permissions delegated
+// (delegated tokens; the user's role is checked against the tenant's RBAC
+// later), with the message the live service gives.
+func requirePermissions(p *openatp.Principal, app, delegated []string) error {
+	if p.Delegated {
+		if !p.HasAny(delegated...) {
+			return openatp.CodedErrorf(openatp.Forbidden, "Forbidden",
+				"Missing delegated permissions. API required permissions: %s, delegated permissions: %s.",
+				strings.Join(delegated, ","), strings.Join(p.Scopes, ","))
+		}
+		return nil
+	}
+	if !p.HasAny(app...) {
+		return openatp.CodedErrorf(openatp.Forbidden, "Forbidden",
+			"Missing application roles. API required roles: %s, application roles: %s.",
+			strings.Join(app, ","), strings.Join(p.Roles, ","))
+	}
+	return nil
+}
+
+func requireAlertRead(p *openatp.Principal) error {
+	return requirePermissions(p, appAlertRead, delegatedAlertRead)
+}
+
+// alertNotFound is the answer for an alert that does not exist or that
+// the caller may not see.
+func alertNotFound(id string) error {
+	return openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "Alert %s was not found", clipID(id))
+}
+
+// maxPage is the largest page of /api/machines (mde-reference §6).
+const maxPage = 10_000
+
+// viewWait bounds how long a request waits for a tenant's view to be built
+// (at start, or after a bulk import) before it is answered 503.
+const viewWait = 30 * time.Second
+
+// machineScope is what a machine read needs: the tenant's view (retained:
+// release it) and the caller's access (nil: the whole tenant).
+func machineScope(ctx context.Context, model *readmodel.Model, p *openatp.Principal) (*readmodel.View, *openatp.Access, error) {
+	view, err := waitView(ctx, model, p.TenantID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !p.Delegated {
+		return view, nil, nil
+	}
+	a, err := view.RBAC().Access(p)
+	if err != nil {
+		view.Release()
+		return nil, nil, err
+	}
+	return view, a, nil
+}
+
+// waitView returns the tenant's view, waiting while it is being built.
+func waitView(ctx context.Context, model *readmodel.Model, tenantID string) (*readmodel.View, error) {
+	deadline := time.Now().Add(viewWait)
+	pause := 10 * time.Millisecond
+	for {
+		v, err := model.View(ctx, tenantID)
+		if err != nil || v != nil {
+			return v, err
+		}
+		if model.Disabled() || time.Now().After(deadline) {
+			return nil, httpserve.RetryAfter(5, openatp.CodedErrorf(openatp.Unavailable, "ServiceUnavailable",
+				"The machine index of this tenant is being built. Retry in a few seconds."))
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(pause):
+		}
+		pause = min(pause*2, 500*time.Millisecond)
+	}
+}
+
+// caller authenticates a request, checks it with check (if not nil) and
+// applies the endpoint's rate limit: the start of every API handler.
+func caller(r *http.Request, authn *httpserve.Authenticator, limiter httpserve.Limiter, endpoint string, check func(*openatp.Principal) error) (*openatp.Principal, error) {
+	p, err := authn.Principal(r)
+	if err != nil {
+		return nil, err
+	}
+	if check != nil {
+		if err := check(p); err != nil {
+			return nil, err
+		}
+	}
+	if err := httpserve.Limit(limiter, r, p, endpoint); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// odataError is the 400 of a query the odata package refused.
+func odataError(err error) error {
+	var oe *odata.Error
+	if errors.As(err, &oe) {
+		return openatp.CodedErrorf(openatp.Invalid, "ODataError", "%s", oe.Error())
+	}
+	return err
+}
+
+// machineNotFound is the answer for a machine that does not exist or that
+// the caller may not see.
+func machineNotFound(id string) error {
+	return openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "Machine %s was not found", clipID(id))
+}
+
+// maxWriteBody bounds the JSON body of a machine write.
+const maxWriteBody = 64 << 10
+
+// writeScope checks that p may write machines with the role permission
+// perm and returns the tenant's view (retained) and p's access.
+func writeScope(r *http.Request, model *readmodel.Model, p *openatp.Principal, perm string) (*readmodel.View, *openatp.Access, error) {
+	return scopeFor(r, model, p, appMachineWrite, delegatedMachineWrite, perm)
+}
+
+// scopeFor checks that p holds one of the permissions app or delegated
+// and, delegated, a role with the permission perm, and returns the
+// tenant's view (retained) and p's access.
+func scopeFor(r *http.Request, model *readmodel.Model, p *openatp.Principal, app, delegated []string, perm string) (*readmodel.View, *openatp.Access, error) {
+	if err := requirePermissions(p, app, delegated); err != nil {
+		return nil, nil, err
+	}
+	view, access, err := machineScope(r.Context(), model, p)
+	if err != nil {
+		return nil, nil, err
+	}
+	if access != nil && !access.Has(perm) {
+		view.Release()
+		return nil, nil, openatp.CodedErrorf(openatp.Forbidden, "Forbidden",
+			"The user %s has no role with the '%s' permission.", clipID(p.UserName), perm)
+	}
+	return view, access, nil
+}
+
+// writeCall authenticates a write, applies the endpoint's rate limit and
+// reads its JSON object body.
+func writeCall(r *http.Request, authn *httpserve.Authenticator, limiter httpserve.Limiter, endpoint string) (*openatp.Principal, map[string]json.RawMessage, error) {
+	p, err := caller(r, authn, limiter, endpoint, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	body, err := readObject(r)
+	return p, body, err
+}
+
+// readObject reads a JSON object body into its top-level properties.
+func readObject(r *http.Request) (map[string]json.RawMessage, error) {
+	b, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxWriteBody))
+	if errors.Is(err, httpserve.ErrBodyTimeout) {
+		return nil, err
+	}
+	if err != nil {
+		return nil, openatp.CodedErrorf(openatp.Invalid, "InvalidRequestBody", "The request body is larger than %d bytes or was cut off.", maxWriteBody)
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil || m == nil {
+		return nil, openatp.CodedErrorf(openatp.Invalid, "InvalidRequestBody", "The request body is not a JSON object.")
+	}
+	return m, nil
+}
+
+// requireUserRead refuses a caller without User.Read.All (application or
+// delegated, as documented for logonusers).
+func requireUserRead(p *openatp.Principal) error {
+	if p.HasAny(openatp.PermUserReadAll) {
+		return nil
+	}
+	kind, have := "application roles", p.Roles
+	if p.Delegated {
+		kind, have = "delegated permissions", p.Scopes
+	}
+	return openatp.CodedErrorf(openatp.Forbidden, "Forbidden", "Missing %s. API required permissions: %s, %s: %s.",
+		kind, openatp.PermUserReadAll, kind, strings.Join(have, ","))
+}
+
+// The permissions of the alert routes (mde-reference §3.4, §11.1). The
+// application's write permission is documented under two spellings
+// (Alerts.ReadWrite.All on the PATCH page of every era); both are
+// accepted, and either allows reading.
+var (
+	appAlertRead        = []string{openatp.PermAlertReadAll, openatp.PermAlertReadWriteAll, openatp.PermAlertsReadWriteAll}
+	delegatedAlertRead  = []string{openatp.PermAlertRead, openatp.PermAlertReadWrite}
+	appAlertWrite       = []string{openatp.PermAlertReadWriteAll, openatp.PermAlertsReadWriteAll}
+	delegatedAlertWrite = []string{openatp.PermAlertReadWrite}
+)
+
+var (
+	appMachineWrite       = []string{openatp.PermMachineReadWriteAll}
+	delegatedMachineWrite = []string{openatp.PermMachineReadWrite}
+)

@@ -1,0 +1,94 @@
+package mdeapi
+
+import (
+	"net/http"
+	"slices"
+
+	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/httpserve"
+	"github.com/openatp/openatp/readmodel"
+	"github.com/openatp/openatp/wire"
+)
+
+// handleUserMachines serves GET /api/users/{id}/machines: the machines the
+// user has logged on to, ordered by machine id.
+func handleUserMachines(store openatp.Store, model *readmodel.Model, authn *httpserve.Authenticator, limiter httpserve.Limiter, unknownEmpty bool) http.Handler {
+	return httpserve.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+		p, err := caller(r, authn, limiter, "users/machines", requireMachineRead)
+		if err != nil {
+			return err
+		}
+		if err := noQuery(r); err != nil {
+			return err
+		}
+		view, err := model.View(r.Context(), p.TenantID)
+		if err != nil {
+			return err
+		}
+		if view != nil {
+			defer view.Release()
+		}
+		var access *openatp.Access // nil: the whole tenant (application tokens)
+		if p.Delegated {
+			var rbac *readmodel.RBAC
+			if view != nil {
+				rbac = view.RBAC()
+			} else if rbac, err = readmodel.LoadRBAC(r.Context(), store, p.TenantID); err != nil {
+				return err
+			}
+			if access, err = rbac.Access(p); err != nil {
+				return err
+			}
+		}
+		ref, hint := parseUserID(r.PathValue("id"))
+		unknown := func() error {
+			if unknownEmpty {
+				writeCollection(w, r, nil)
+				return nil
+			}
+			msg := "User " + clipID(r.PathValue("id")) + " was not found"
+			if hint != "" {
+				msg += ". The user id is the account name, not the UPN: use " + hint
+			}
+			return openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "%s", msg)
+		}
+		if ref.Name == "" {
+			return unknown()
+		}
+		if view != nil {
+			list, ok := view.UserMachines(ref, nil)
+			if ok && access != nil {
+				list = view.Visible(list, access)
+				ok = len(list) > 0
+			}
+			if !ok {
+				return unknown()
+			}
+			writeMachinePage(w, r, view, list, nil, false, 0, "")
+			return nil
+		}
+		ms, err := store.UserMachines(r.Context(), p.TenantID, ref)
+		if err == nil && access != nil {
+			ms = slices.DeleteFunc(ms, func(m openatp.Machine) bool { return !access.CanSee(m.RBACGroupID) })
+			if len(ms) == 0 {
+				err = openatp.Errorf(openatp.NotFound, "no visible machine")
+			}
+		}
+		if openatp.IsKind(err, openatp.NotFound) {
+			return unknown()
+		}
+		if err != nil {
+			return err
+		}
+		writeCollection(w, r, func(b []byte) []byte {
+			for i := range ms {
+				if i > 0 {
+					b = append(b, ',')
+				}
+				b = wire.AppendMachine(b, &ms[i])
+			}
+			return b
+		})
+		return nil
+	})
+}
