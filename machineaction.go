@@ -68,6 +68,45 @@ type CommandParam struct {
 	Value string
 }
 
+// The permissions of the action routes (mde-reference §12.3.1.2), the
+// same name for applications and delegated callers.
+const (
+	PermMachineIsolate           = "Machine.Isolate"
+	PermMachineScan              = "Machine.Scan"
+	PermMachineRestrictExecution = "Machine.RestrictExecution"
+	PermMachineCollectForensics  = "Machine.CollectForensics"
+	PermMachineStopAndQuarantine = "Machine.StopAndQuarantine"
+	PermMachineOffboard          = "Machine.Offboard"
+	PermMachineLiveResponse      = "Machine.LiveResponse"
+)
+
+// ActionPermissions are the permissions of the action routes: cancel
+// takes any of them.
+var ActionPermissions = []string{PermMachineCollectForensics, PermMachineIsolate, PermMachineRestrictExecution,
+	PermMachineScan, PermMachineOffboard, PermMachineStopAndQuarantine, PermMachineLiveResponse}
+
+// ActionPermission returns the permission that starting an action of
+// type typ takes.
+func ActionPermission(typ string) string {
+	switch typ {
+	case ActionIsolate, ActionUnisolate:
+		return PermMachineIsolate
+	case ActionRunAntiVirusScan:
+		return PermMachineScan
+	case ActionRestrictCodeExecution, ActionUnrestrictCodeExecution:
+		return PermMachineRestrictExecution
+	case ActionCollectInvestigationPackage:
+		return PermMachineCollectForensics
+	case ActionStopAndQuarantineFile:
+		return PermMachineStopAndQuarantine
+	case ActionOffboard:
+		return PermMachineOffboard
+	case ActionLiveResponse:
+		return PermMachineLiveResponse
+	}
+	return ""
+}
+
 // The action types, as the type property spells them.
 const (
 	ActionRunAntiVirusScan            = "RunAntiVirusScan"
