@@ -134,6 +134,7 @@ openatp/internal/redistest: TESTING net
 
 # The commands on top.
 openatp/cmd/openatp: HTTP openatp openatp/httpserve openatp/mdeapi openatp/adminapi openatp/auth openatp/fault
+	openatp/actions
 	openatp/internal/lifetime
 	openatp/ingest openatp/journal openatp/postgres openatp/ratelimit
 	openatp/readmodel openatp/redis openatp/sqlite openatp/wire

@@ -59,6 +59,9 @@ func handleStartAction(typ string, model *readmodel.Model, store openatp.Store, 
 		if err != nil {
 			return err
 		}
+		if err := requirePermissions(p, perm, perm); err != nil {
+			return err // before the body's checks: a caller without the permission learns nothing more
+		}
 		req := openatp.ActionRequest{Type: typ}
 		for _, f := range []struct {
 			name string

@@ -255,6 +255,8 @@ func TestMachineActionPermissions(t *testing.T) {
 	}
 	r = af.post(t, m+"/isolate", scanner, `{"Comment":"x"}`)
 	apitest.CheckError(t, r.status, r.header, r.body, 403, "Forbidden")
+	r = af.post(t, m+"/isolate", scanner, `{}`) // the permission is checked before the body
+	apitest.CheckError(t, r.status, r.header, r.body, 403, "Forbidden")
 	v := actionJSON(t, af.post(t, m+"/runAntiVirusScan", scanner, `{"Comment":"x","ScanType":"quick"}`), 201, af.srv.URL+"/api/$metadata#MachineActions/$entity")
 	if v["scope"] != "Quick" {
 		t.Errorf("scope %v, want Quick", v["scope"])
@@ -351,5 +353,67 @@ func TestMachineActionList(t *testing.T) {
 	for _, q := range []string{"$filter=computerDnsName eq 'x'", "$filter=status eq 'Done'", "$select=id", "$stop=2"} {
 		r := af.do(t, "GET", "/api/machineactions?"+strings.ReplaceAll(q, " ", "%20"), af.token)
 		apitest.CheckError(t, r.status, r.header, r.body, 400, "ODataError")
+	}
+}
+
+// A delegated caller starts, reads, lists and cancels the actions of
+// machines in its device groups only: another group's machine, and its
+// actions, are answered as ones that do not exist; starting an action
+// takes the role permission "Active remediation actions".
+func TestMachineActionDeviceGroups(t *testing.T) {
+	var timings actions.Timings
+	timings.Set("", "", openatp.ActionTiming{Pending: time.Hour, InProgress: time.Hour, TimeOut: time.Hour})
+	f := rbacFixture(t, false, func(c *apitest.Config) {
+		clock, err := actions.Start(context.Background(), actions.Config{Store: c.Store, Timing: timings.Timing})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { clock.Close() })
+		c.Actions = clock
+	})
+	if err := f.store.PutRole(context.Background(), f.tenant.ID, openatp.Role{Name: "Remediator",
+		Permissions: []string{openatp.PermViewData, openatp.PermActiveRemediation}, UserGroups: []string{"g-rem"}}); err != nil {
+		t.Fatal(err)
+	}
+	dapp := f.delegatedApp(t, f.tenant, openatp.PermMachineIsolate, openatp.PermMachineRead)
+	ana := f.delegated(t, f.tenant, dapp, "ana@contoso.com", "g-ana", "g-rem")
+	vic := f.delegated(t, f.tenant, dapp, "vic@contoso.com", "g-ana") // a viewer
+	app := f.token(t, f.tenant, f.newApp(t, f.tenant, "soar", openatp.PermMachineReadAll, openatp.PermMachineIsolate))
+	ctx := f.srv.URL + "/api/$metadata#MachineActions/$entity"
+
+	mine := actionJSON(t, f.post(t, "/api/machines/"+machine1+"/isolate", ana, `{"Comment":"mine"}`), 201, ctx)
+	if mine["requestor"] != "ana@contoso.com" {
+		t.Errorf("requestor %v, want the user's name", mine["requestor"])
+	}
+	r := f.post(t, "/api/machines/"+machine1+"/unisolate", vic, `{"Comment":"x"}`)
+	apitest.CheckError(t, r.status, r.header, r.body, 403, "Forbidden")
+
+	unknown := strings.Repeat("4", 40)
+	same := func(what string, hidden, missing response, hid, unk string) {
+		t.Helper()
+		h := bytes.ReplaceAll(f.normalized(t, hidden), []byte(hid), []byte("<id>"))
+		m := bytes.ReplaceAll(f.normalized(t, missing), []byte(unk), []byte("<id>"))
+		if hidden.status != 404 || missing.status != 404 || !bytes.Equal(h, m) {
+			t.Errorf("%s: hidden %d %s\nunknown %d %s", what, hidden.status, h, missing.status, m)
+		}
+	}
+	same("isolate", f.post(t, "/api/machines/"+vaultMachine+"/isolate", ana, `{"Comment":"x"}`),
+		f.post(t, "/api/machines/"+unknown+"/isolate", ana, `{"Comment":"x"}`), vaultMachine, unknown)
+
+	vault := actionJSON(t, f.post(t, "/api/machines/"+vaultMachine+"/isolate", app, `{"Comment":"app"}`), 201, ctx)
+	vid, nid := vault["id"].(string), openatp.NewGUID()
+	same("get", f.do(t, "GET", "/api/machineactions/"+vid, ana), f.do(t, "GET", "/api/machineactions/"+nid, ana), vid, nid)
+	same("cancel", f.post(t, "/api/machineactions/"+vid+"/cancel", ana, `{}`), f.post(t, "/api/machineactions/"+nid+"/cancel", ana, `{}`), vid, nid)
+	r = f.do(t, "GET", "/api/machineactions?$count=true", ana)
+	if r.status != 200 || !bytes.Contains(r.body, []byte(`"@odata.count":1,`)) || !bytes.Contains(r.body, []byte(mine["id"].(string))) {
+		t.Errorf("ana's list: %d %s", r.status, r.body)
+	}
+	r = f.do(t, "GET", "/api/machineactions?$count=true", app)
+	if r.status != 200 || !bytes.Contains(r.body, []byte(`"@odata.count":2,`)) {
+		t.Errorf("the application's list: %d %s", r.status, r.body)
+	}
+	c := actionJSON(t, f.post(t, "/api/machineactions/"+mine["id"].(string)+"/cancel", ana, `{"Comment":"done"}`), 200, ctx)
+	if c["cancellationRequestor"] != "ana@contoso.com" || c["status"] != "Cancelled" {
+		t.Errorf("cancelled by ana: %v", c)
 	}
 }
