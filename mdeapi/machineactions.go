@@ -30,14 +30,22 @@ type ActionTracker interface {
 	Track(tenantID string, a openatp.MachineAction)
 }
 
-// actionRoutes are the action routes of a machine: the path segment and
-// the type it starts.
-var actionRoutes = []struct{ segment, typ string }{
-	{"isolate", openatp.ActionIsolate},
-	{"unisolate", openatp.ActionUnisolate},
-	{"runAntiVirusScan", openatp.ActionRunAntiVirusScan},
-	{"restrictCodeExecution", openatp.ActionRestrictCodeExecution},
-	{"unrestrictCodeExecution", openatp.ActionUnrestrictCodeExecution},
+// actionRoutes are the action routes of a machine: the path segment (in
+// each spelling clients send), the type it starts and its success status
+// (offboard's is documented as 200).
+var actionRoutes = []struct {
+	segment, typ string
+	status       int
+}{
+	{"isolate", openatp.ActionIsolate, http.StatusCreated},
+	{"unisolate", openatp.ActionUnisolate, http.StatusCreated},
+	{"runAntiVirusScan", openatp.ActionRunAntiVirusScan, http.StatusCreated},
+	{"restrictCodeExecution", openatp.ActionRestrictCodeExecution, http.StatusCreated},
+	{"unrestrictCodeExecution", openatp.ActionUnrestrictCodeExecution, http.StatusCreated},
+	{"collectInvestigationPackage", openatp.ActionCollectInvestigationPackage, http.StatusCreated},
+	{"StopAndQuarantineFile", openatp.ActionStopAndQuarantineFile, http.StatusCreated},
+	{"stopAndQuarantineFile", openatp.ActionStopAndQuarantineFile, http.StatusCreated}, // XSOAR's spelling
+	{"offboard", openatp.ActionOffboard, http.StatusOK},
 }
 
 // actionRolePermission is the role permission a delegated caller needs to
@@ -50,8 +58,8 @@ func actionRolePermission(typ string) string {
 }
 
 // handleStartAction serves POST /api/machines/{id}/<action> for actions of
-// type typ: 201 and the new action, Pending.
-func handleStartAction(typ string, model *readmodel.Model, store openatp.Store, authn *httpserve.Authenticator, limiter httpserve.Limiter, tracker ActionTracker) http.Handler {
+// type typ: status (201, or offboard's 200) and the new action, Pending.
+func handleStartAction(typ string, status int, model *readmodel.Model, store openatp.Store, authn *httpserve.Authenticator, limiter httpserve.Limiter, tracker ActionTracker) http.Handler {
 	perm := []string{openatp.ActionPermission(typ)}
 	endpoint := "machines/" + strings.ToLower(typ)
 	return httpserve.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
@@ -105,7 +113,7 @@ func handleStartAction(typ string, model *readmodel.Model, store openatp.Store, 
 		if tracker != nil {
 			tracker.Track(p.TenantID, a)
 		}
-		writeAction(w, r, http.StatusCreated, &a)
+		writeAction(w, r, status, &a)
 		return nil
 	})
 }

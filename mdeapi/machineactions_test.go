@@ -417,3 +417,37 @@ func TestMachineActionDeviceGroups(t *testing.T) {
 		t.Errorf("cancelled by ana: %v", c)
 	}
 }
+
+// Investigation packages, quarantines and offboarding run the same
+// lifecycle; offboard answers 200, as documented.
+func TestMachineActionMoreTypes(t *testing.T) {
+	af := newActionFixture(t, openatp.ActionTiming{Pending: 20 * time.Millisecond, InProgress: 20 * time.Millisecond, TimeOut: time.Hour})
+	ctx := af.srv.URL + "/api/$metadata#MachineActions/$entity"
+	m := "/api/machines/" + apitest.MID(3)
+	sha := strings.Repeat("AB12", 10)
+	r := af.post(t, m+"/StopAndQuarantineFile", af.token, `{"Comment":"x","Sha1":"abc"}`)
+	apitest.CheckError(t, r.status, r.header, r.body, 400, "InvalidHashValue")
+	r = af.post(t, m+"/StopAndQuarantineFile", af.token, `{"Comment":"x"}`)
+	apitest.CheckError(t, r.status, r.header, r.body, 400, "MissingRequiredParameter")
+	for _, c := range []struct {
+		path, body, typ string
+		status          int
+		file            any
+	}{
+		{m + "/collectInvestigationPackage", `{"Comment":"collect"}`, "CollectInvestigationPackage", 201, nil},
+		{m + "/StopAndQuarantineFile", `{"Comment":"stop","Sha1":"` + sha + `"}`, "StopAndQuarantineFile", 201,
+			map[string]any{"fileIdentifier": strings.ToLower(sha), "fileIdentifierType": "Sha1"}},
+		{"/api/v1.0/machines/" + apitest.MID(3) + "/stopAndQuarantineFile", `{"Comment":"again","Sha1":"` + sha + `"}`, "StopAndQuarantineFile", 201,
+			map[string]any{"fileIdentifier": strings.ToLower(sha), "fileIdentifierType": "Sha1"}},
+		{m + "/offboard", `{"Comment":"retire"}`, "Offboard", 200, nil},
+	} {
+		v := actionJSON(t, af.post(t, c.path, af.token, c.body), c.status, ctx)
+		if v["type"] != c.typ || v["status"] != "Pending" || v["scope"] != nil {
+			t.Errorf("%s: %v", c.path, v)
+		}
+		if got, _ := json.Marshal(v["relatedFileInfo"]); string(got) != func() string { b, _ := json.Marshal(c.file); return string(b) }() {
+			t.Errorf("%s: relatedFileInfo %s", c.path, got)
+		}
+		af.waitStatus(t, v["id"].(string), "Succeeded")
+	}
+}

@@ -116,7 +116,7 @@ func Register(mux Mux, cfg Config) {
 	for _, base := range []string{"/api", "/api/v1.0"} {
 		for _, ar := range actionRoutes {
 			path := base + "/machines/{id}/" + ar.segment
-			mux("POST "+path, handleStartAction(ar.typ, model, store, authn, lim, cfg.Actions))
+			mux("POST "+path, handleStartAction(ar.typ, ar.status, model, store, authn, lim, cfg.Actions))
 			mux(path, httpserve.MethodNotAllowed("POST"))
 		}
 		ma := base + "/machineactions"
