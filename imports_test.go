@@ -89,6 +89,9 @@ openatp/journal: CORE openatp/internal/route
 openatp/internal/sqlstore: CORE io/fs openatp
 openatp/internal/demo: CORE openatp
 
+# The machine actions' lifecycle: a timer heap over the store interface.
+openatp/actions: CORE container/heap openatp openatp/internal/lifetime
+
 # One package per outside dependency. Only they import a driver.
 openatp/sqlite: SYSTEM SQL unsafe modernc.org/sqlite
 	openatp openatp/internal/sqlstore openatp/internal/refcount
@@ -133,6 +136,7 @@ openatp/internal/redistest: TESTING net
 
 # The commands on top.
 openatp/cmd/openatp: HTTP openatp openatp/httpserve openatp/mdeapi openatp/adminapi openatp/auth openatp/fault
+	openatp/actions
 	openatp/internal/lifetime
 	openatp/ingest openatp/journal openatp/postgres openatp/ratelimit
 	openatp/readmodel openatp/redis openatp/sqlite openatp/wire

@@ -62,8 +62,8 @@ type MachineStore interface {
 	// to (ScannedUser: by their position in the scan, not by id).
 	ScanTenant(ctx context.Context, tenantID string, machine func(Machine) error, user func(ScannedUser) error) error
 
-	// ResetTenant deletes the tenant's machines, users, logons, alerts and groups,
-	// keeping the tenant and its applications.
+	// ResetTenant deletes the tenant's machines, users, logons, alerts,
+	// machine actions and groups, keeping the tenant and its applications.
 	ResetTenant(ctx context.Context, tenantID string) error
 }
 
@@ -130,6 +130,7 @@ type Store interface {
 	MachineStore
 	MachineAPIStore
 	AlertStore
+	MachineActionStore
 	BatchStore
 	ChangeStore
 	KeyStore

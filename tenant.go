@@ -98,10 +98,10 @@ func (k *SigningKey) Prepare(now time.Time) error {
 // ApplicationPermissions and DelegatedPermissions are the permissions an
 // application registration may be granted.
 var (
-	ApplicationPermissions = []string{PermMachineReadAll, PermMachineReadWriteAll, PermUserReadAll,
-		PermAlertReadAll, PermAlertReadWriteAll, PermAlertsReadWriteAll}
-	DelegatedPermissions = []string{PermMachineRead, PermMachineReadWrite, PermUserReadAll,
-		PermAlertRead, PermAlertReadWrite}
+	ApplicationPermissions = append([]string{PermMachineReadAll, PermMachineReadWriteAll, PermUserReadAll,
+		PermAlertReadAll, PermAlertReadWriteAll, PermAlertsReadWriteAll}, ActionPermissions...)
+	DelegatedPermissions = append([]string{PermMachineRead, PermMachineReadWrite, PermUserReadAll,
+		PermAlertRead, PermAlertReadWrite}, ActionPermissions...)
 )
 
 // NewTenant returns a tenant with a fresh id. The name must be DNS-like

@@ -34,6 +34,8 @@ type Config struct {
 	EndpointLimiters map[string]httpserve.Limiter
 	LimiterStatus    func(ctx context.Context) error
 	UnknownUserEmpty bool
+	// Actions runs the lifecycle of machine actions; nil: none.
+	Actions mdeapi.ActionTracker
 	// Model is the read model; nil: the server makes its own (NoIndex:
 	// disabled, every read answered from the store), closed by Close.
 	Model       *readmodel.Model
@@ -66,7 +68,8 @@ func NewServer(cfg Config) *Server {
 		LimiterStatus: cfg.LimiterStatus, NoAccessLog: cfg.NoAccessLog, AccessLog: cfg.AccessLog, PublicURL: cfg.PublicURL,
 		BodyTimeout: cfg.BodyTimeout, JournalSize: cfg.JournalSize})
 	mdeapi.Register(srv.HandlePublic, mdeapi.Config{Store: store, Model: model, Verifier: cfg.Verifier,
-		Limiter: m.Limiter(cfg.Limiter), EndpointLimiters: m.Limiters(cfg.EndpointLimiters), UnknownUserEmpty: cfg.UnknownUserEmpty})
+		Limiter: m.Limiter(cfg.Limiter), EndpointLimiters: m.Limiters(cfg.EndpointLimiters), UnknownUserEmpty: cfg.UnknownUserEmpty,
+		Actions: cfg.Actions})
 	adminapi.Register(srv.HandleAdmin, adminapi.Config{Store: store, Settings: cfg.Settings, AuthFailures: cfg.AuthFailures,
 		BodyTimeout: cfg.BodyTimeout, Faults: srv.Faults(), Journal: srv.Journal()})
 	return &Server{Server: srv, store: store, model: model, own: own}

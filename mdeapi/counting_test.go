@@ -213,3 +213,27 @@ func (cs *countingStore) UserRelations(ctx context.Context, a string, b openatp.
 	cs.n.Add(1)
 	return cs.s.UserRelations(ctx, a, b)
 }
+func (cs *countingStore) CreateMachineAction(ctx context.Context, a string, b openatp.MachineAction) (openatp.MachineAction, error) {
+	cs.n.Add(1)
+	return cs.s.CreateMachineAction(ctx, a, b)
+}
+func (cs *countingStore) MachineAction(ctx context.Context, a, b string) (openatp.MachineAction, error) {
+	cs.n.Add(1)
+	return cs.s.MachineAction(ctx, a, b)
+}
+func (cs *countingStore) MachineActions(ctx context.Context, a string, b openatp.MachineActionFilter) ([]openatp.MachineAction, error) {
+	cs.n.Add(1)
+	return cs.s.MachineActions(ctx, a, b)
+}
+func (cs *countingStore) CountMachineActions(ctx context.Context, a string, b openatp.MachineActionFilter) (int, error) {
+	cs.n.Add(1)
+	return cs.s.CountMachineActions(ctx, a, b)
+}
+func (cs *countingStore) UpdateMachineAction(ctx context.Context, a, b string, c func(*openatp.MachineAction, time.Time) error) (openatp.MachineAction, error) {
+	cs.n.Add(1)
+	return cs.s.UpdateMachineAction(ctx, a, b, c)
+}
+func (cs *countingStore) LiveMachineActions(ctx context.Context, a func(string, openatp.MachineAction) error) error {
+	cs.n.Add(1)
+	return cs.s.LiveMachineActions(ctx, a)
+}

@@ -2,7 +2,7 @@
 // API that openatp serves, one file set per family: users.go (a user's
 // machines), machines.go and findbyip.go (the Machine API's reads),
 // machinewrite.go (its writes), alerts.go and alertwrite.go (the Alert
-// API); call.go and collection.go are what the handlers share (the caller's
+// API), machineactions.go (machine actions); call.go and collection.go are what the handlers share (the caller's
 // authentication, permissions and rate limit; the OData collections and
 // entities they write). Register lists every route. A new family (machine
 // actions, indicators, ...) is a new file set with its own tests and its
@@ -38,6 +38,10 @@ type Config struct {
 	// UnknownUserEmpty answers an unknown user with 200 and an empty
 	// collection (the live service since 2021) instead of 404.
 	UnknownUserEmpty bool
+	// Actions is told of every machine action the routes create or
+	// cancel, to run its lifecycle (package actions' Clock); nil: actions
+	// stay as they are written.
+	Actions ActionTracker
 }
 
 // Mux is where routes are added: httpserve.Server.HandlePublic, or an
@@ -107,4 +111,20 @@ func Register(mux Mux, cfg Config) {
 		mux(ua, httpserve.MethodNotAllowed("GET"))
 	}
 
+	// Machine actions (issue 23, machineactions.go): the same handlers
+	// under /api and /api/v1.0.
+	for _, base := range []string{"/api", "/api/v1.0"} {
+		for _, ar := range actionRoutes {
+			path := base + "/machines/{id}/" + ar.segment
+			mux("POST "+path, handleStartAction(ar.typ, ar.status, model, store, authn, lim, cfg.Actions))
+			mux(path, httpserve.MethodNotAllowed("POST"))
+		}
+		ma := base + "/machineactions"
+		mux("GET "+ma, handleMachineActions(model, store, authn, lim))
+		mux(ma, httpserve.MethodNotAllowed("GET"))
+		mux("GET "+ma+"/{id}", handleMachineAction(model, store, authn, lim))
+		mux(ma+"/{id}", httpserve.MethodNotAllowed("GET"))
+		mux("POST "+ma+"/{id}/cancel", handleCancelAction(model, store, authn, lim, cfg.Actions))
+		mux(ma+"/{id}/cancel", httpserve.MethodNotAllowed("POST"))
+	}
 }

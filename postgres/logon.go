@@ -152,7 +152,7 @@ func (db *DB) readTenant(ctx context.Context, tenantID string, read func(q sqlst
 }
 
 // ResetTenant deletes the tenant's machines (and their IP history), users,
-// logons and device groups in one transaction, keeping the tenant and its
+// logons, machine actions and device groups in one transaction, keeping the tenant and its
 // applications. NotFound if the tenant does not exist.
 func (db *DB) ResetTenant(ctx context.Context, tenantID string) error {
 	return db.inTx(ctx, func(tx pgx.Tx) (bool, error) {
@@ -173,6 +173,7 @@ func (db *DB) ResetTenant(ctx context.Context, tenantID string) error {
 			"DELETE FROM machines WHERE tenant_seq = $1",
 			"DELETE FROM machine_ips WHERE tenant_seq = $1",
 			"DELETE FROM alerts WHERE tenant_seq = $1",
+			"DELETE FROM machine_actions WHERE tenant_seq = $1",
 			"DELETE FROM device_groups WHERE tenant_seq = $1",
 		} {
 			if _, err := tx.Exec(ctx, q, seq); err != nil {

@@ -105,6 +105,12 @@ func Run(t *testing.T, open func(t *testing.T) openatp.Store, opts ...Option) {
 		{"CreateAlert", testCreateAlert},
 		{"AlertChanges", testAlertChanges},
 		{"UserRelations", testUserRelations},
+		{"ActionRoundTrip", testActionRoundTrip},
+		{"ActionBusy", testActionBusy},
+		{"ActionCancel", testActionCancel},
+		{"ActionClock", testActionClock},
+		{"ActionFilter", testActionFilter},
+		{"ActionTenantIsolation", testActionTenantIsolation},
 		{"Canceled", testCanceled},
 	}
 	for _, tt := range tests {

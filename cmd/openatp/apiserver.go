@@ -31,6 +31,8 @@ type apiConfig struct {
 	BodyTimeout      time.Duration
 	PublicURL        string
 	JournalSize      int
+	// Actions runs the lifecycle of machine actions.
+	Actions mdeapi.ActionTracker
 }
 
 // composedAPI is the HTTP server with the MDE API and the admin API on it.
@@ -51,7 +53,8 @@ func newAPIServer(cfg apiConfig) *composedAPI {
 		LimiterStatus: cfg.LimiterStatus, NoAccessLog: cfg.NoAccessLog, AccessLog: cfg.AccessLog, PublicURL: cfg.PublicURL,
 		BodyTimeout: cfg.BodyTimeout, JournalSize: cfg.JournalSize})
 	mdeapi.Register(srv.HandlePublic, mdeapi.Config{Store: store, Model: cfg.Model, Verifier: cfg.Verifier,
-		Limiter: m.Limiter(cfg.Limiter), EndpointLimiters: m.Limiters(cfg.EndpointLimiters), UnknownUserEmpty: cfg.UnknownUserEmpty})
+		Limiter: m.Limiter(cfg.Limiter), EndpointLimiters: m.Limiters(cfg.EndpointLimiters), UnknownUserEmpty: cfg.UnknownUserEmpty,
+		Actions: cfg.Actions})
 	adminapi.Register(srv.HandleAdmin, adminapi.Config{Store: store, Settings: cfg.Settings, AuthFailures: cfg.AuthFailures,
 		BodyTimeout: cfg.BodyTimeout, Faults: srv.Faults(), Journal: srv.Journal()})
 	return &composedAPI{Server: srv, store: store, model: cfg.Model}

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/actions"
 	"github.com/openatp/openatp/auth"
 	"github.com/openatp/openatp/fault"
 	"github.com/openatp/openatp/httpserve"
@@ -90,7 +91,16 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	defer svc.Close()
 	model := readmodel.New(store, readmodel.Options{MemoryBudget: o.indexMemory, Logger: logger})
 	defer model.Close() // before the store closes: it stops the builds reading it
-	server, err := newAPI(ctx, o, store, model, svc, lim, logOut, logger)
+	// The machine actions' lifecycle: it resumes the store's live actions
+	// and moves them on their clock until Close.
+	clock, err := actions.Start(ctx, actions.Config{Store: store, Errors: func(tenantID, id string, err error) {
+		logger.Warn("machine action step failed; it is tried again", "tenant", tenantID, "action", id, "err", err)
+	}})
+	if err != nil {
+		return err
+	}
+	defer clock.Close() // before the store closes
+	server, err := newAPI(ctx, o, store, model, svc, lim, clock, logOut, logger)
 	if err != nil {
 		return err
 	}
@@ -249,8 +259,9 @@ func newLimiters(policy ratelimit.Policy, redisURL string, logger *slog.Logger) 
 // newAPI builds the API server (the MDE API, the admin API, the token
 // issuer beside them) with the fault rules of --fault.
 func newAPI(ctx context.Context, o *serveFlags, store openatp.Store, model *readmodel.Model, svc *auth.Service,
-	lim *limiters, logOut io.Writer, logger *slog.Logger) (*composedAPI, error) {
+	lim *limiters, clock *actions.Clock, logOut io.Writer, logger *slog.Logger) (*composedAPI, error) {
 	server := newAPIServer(apiConfig{
+		Actions:          clock,
 		Model:            model,
 		Store:            store,
 		Verifier:         svc,

@@ -1,0 +1,266 @@
+// Package actions runs the lifecycle of machine actions on a clock: a
+// Pending action becomes InProgress, then Succeeded (or Failed), or times
+// out on a machine that does not answer, after the durations of its tenant
+// and type (openatp.ActionTiming), as the service's actions move.
+//
+// A Clock keeps the next step of every live action in a heap ordered by
+// when it is due, and one goroutine (owned by an internal/lifetime.Group)
+// sleeps until the earliest is due: no timer fires while nothing is due.
+// Each step is one store write (openatp.MachineActionStore's
+// UpdateMachineAction) that decides again, from the action as stored,
+// whether the step is still due, so that a cancel or a change of timing in
+// between is never overwritten. The store is the truth: a new Clock
+// resumes every live action where its times say it is, so a restart loses
+// nothing and a step that fell due while the server was down runs at once.
+package actions
+
+import (
+	"container/heap"
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/internal/lifetime"
+)
+
+// Config is what a Clock needs. Store is required; the others have
+// defaults.
+type Config struct {
+	Store openatp.MachineActionStore
+	// Time is the source of time and timers; nil is the wall clock. The
+	// store must stamp with the same time (its Now).
+	Time Time
+	// Timing returns the durations of an action of a tenant; nil is
+	// openatp.DefaultActionTiming (a *Timings sets them per tenant and
+	// type).
+	Timing func(tenantID string, a *openatp.MachineAction) openatp.ActionTiming
+	// Outcome returns whether an action's machine answers and whether the
+	// action fails; nil: every machine answers and every action succeeds.
+	Outcome func(tenantID string, a *openatp.MachineAction) openatp.ActionOutcome
+	// Retry is how long a step that the store failed to write waits before
+	// it is tried again; 0 is a second.
+	Retry time.Duration
+	// Errors, when set, is told of each step the store failed to write
+	// (the step is tried again after Retry).
+	Errors func(tenantID, actionID string, err error)
+}
+
+// Clock drives the live machine actions of every tenant through their
+// lifecycle. Its methods are safe for concurrent use.
+type Clock struct {
+	cfg Config
+	bg  *lifetime.Group
+
+	mu    sync.Mutex
+	steps stepHeap
+	byKey map[key]*step
+	wake  chan struct{} // a step was added before the earliest; capacity 1
+}
+
+type key struct{ tenant, id string }
+
+// step is the next step of one live action: when it is due.
+type step struct {
+	key
+	due   time.Time
+	index int // in the heap
+}
+
+// Start resumes the live actions of the store (LiveMachineActions) and
+// starts the clock's goroutine; Close stops it. ctx bounds the resume.
+func Start(ctx context.Context, cfg Config) (*Clock, error) {
+	if cfg.Time == nil {
+		cfg.Time = WallClock{}
+	}
+	if cfg.Timing == nil {
+		cfg.Timing = func(_ string, a *openatp.MachineAction) openatp.ActionTiming {
+			return openatp.DefaultActionTiming(a.Type, a.Scope)
+		}
+	}
+	if cfg.Outcome == nil {
+		cfg.Outcome = func(string, *openatp.MachineAction) openatp.ActionOutcome { return openatp.ActionOutcome{} }
+	}
+	if cfg.Retry <= 0 {
+		cfg.Retry = time.Second
+	}
+	c := &Clock{cfg: cfg, byKey: map[key]*step{}, wake: make(chan struct{}, 1)}
+	err := cfg.Store.LiveMachineActions(ctx, func(tenantID string, a openatp.MachineAction) error {
+		c.Track(tenantID, a)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	c.bg = lifetime.New(context.Background())
+	c.bg.Go(c.run)
+	return c, nil
+}
+
+// Close stops the clock and waits for its goroutine. A step being written
+// is abandoned (its transaction rolls back) and runs when a clock runs
+// again.
+func (c *Clock) Close() error { return c.bg.Close() }
+
+// Track schedules the next step of action a of a tenant, as stored (after
+// CreateMachineAction, a cancel, or any change): a final action is
+// forgotten. Tracking an action again moves its step.
+func (c *Clock) Track(tenantID string, a openatp.MachineAction) {
+	next, ok := a.NextStep(c.cfg.Timing(tenantID, &a), c.cfg.Outcome(tenantID, &a))
+	k := key{tenantID, a.ID}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !ok {
+		if s := c.byKey[k]; s != nil {
+			heap.Remove(&c.steps, s.index)
+			delete(c.byKey, k)
+		}
+		return
+	}
+	c.scheduleLocked(k, next.Due)
+}
+
+// scheduleLocked puts the step of k at due, waking the goroutine if it
+// became the earliest.
+func (c *Clock) scheduleLocked(k key, due time.Time) {
+	if s := c.byKey[k]; s != nil {
+		s.due = due
+		heap.Fix(&c.steps, s.index)
+	} else {
+		s = &step{key: k, due: due}
+		c.byKey[k] = s
+		heap.Push(&c.steps, s)
+	}
+	if c.steps[0].key == k {
+		select {
+		case c.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// Pending returns the number of live actions the clock tracks.
+func (c *Clock) Pending() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.steps)
+}
+
+// run is the clock's goroutine: it takes each step when it is due, and
+// otherwise sleeps until the earliest is due or a new step comes first.
+func (c *Clock) run(ctx context.Context) error {
+	var timer Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for {
+		c.mu.Lock()
+		var due *step
+		wait := time.Duration(-1) // nothing is due: wait for Track
+		if len(c.steps) > 0 {
+			if d := c.steps[0].due.Sub(c.cfg.Time.Now()); d <= 0 {
+				due = heap.Pop(&c.steps).(*step)
+				delete(c.byKey, due.key)
+			} else {
+				wait = d
+			}
+		}
+		c.mu.Unlock()
+		if due != nil {
+			c.take(ctx, due.key)
+			if ctx.Err() != nil {
+				return nil
+			}
+			continue
+		}
+		var fired <-chan time.Time
+		if wait >= 0 {
+			if timer == nil {
+				timer = c.cfg.Time.NewTimer(wait)
+			} else {
+				timer.Reset(wait)
+			}
+			fired = timer.C()
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-c.wake:
+		case <-fired:
+		}
+		if timer != nil {
+			timer.Stop()
+		}
+	}
+}
+
+// errFinal and notYet are what a step's store write answers when the
+// action as stored has no step due: it is final, or its step is later.
+var errFinal = errors.New("the action is final")
+
+type notYet struct{ due time.Time }
+
+func (notYet) Error() string { return "the step is not due yet" }
+
+// take writes the step of an action that fell due, and schedules the one
+// after it.
+func (c *Clock) take(ctx context.Context, k key) {
+	a, err := c.cfg.Store.UpdateMachineAction(ctx, k.tenant, k.id, func(a *openatp.MachineAction, stamp time.Time) error {
+		o := c.cfg.Outcome(k.tenant, a)
+		next, ok := a.NextStep(c.cfg.Timing(k.tenant, a), o)
+		if !ok {
+			return errFinal
+		}
+		// Durations are measured on the tenant's action clock, which
+		// stamped the action's times: a step is due when this write's
+		// stamp has reached it.
+		if next.Due.After(stamp) {
+			return notYet{next.Due}
+		}
+		return a.Advance(next.Status, o.FailHResult)
+	})
+	var later notYet
+	switch {
+	case err == nil:
+		c.Track(k.tenant, a)
+	case errors.Is(err, errFinal), openatp.IsKind(err, openatp.NotFound), ctx.Err() != nil:
+		// Final (cancelled), deleted (a reset), or the clock is closing.
+	case errors.As(err, &later):
+		c.mu.Lock()
+		c.scheduleLocked(k, later.due)
+		c.mu.Unlock()
+	default:
+		if c.cfg.Errors != nil {
+			c.cfg.Errors(k.tenant, k.id, err)
+		}
+		c.mu.Lock()
+		c.scheduleLocked(k, c.cfg.Time.Now().Add(c.cfg.Retry))
+		c.mu.Unlock()
+	}
+}
+
+// stepHeap orders steps by when they are due (container/heap).
+type stepHeap []*step
+
+func (h stepHeap) Len() int           { return len(h) }
+func (h stepHeap) Less(i, j int) bool { return h[i].due.Before(h[j].due) }
+func (h stepHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index, h[j].index = i, j
+}
+func (h *stepHeap) Push(x any) {
+	s := x.(*step)
+	s.index = len(*h)
+	*h = append(*h, s)
+}
+func (h *stepHeap) Pop() any {
+	old := *h
+	s := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	s.index = -1
+	return s
+}

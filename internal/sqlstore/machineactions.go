@@ -1,0 +1,341 @@
+package sqlstore
+
+import (
+	"context"
+	"encoding/json"
+	"math"
+	"math/bits"
+	"strings"
+	"time"
+
+	"github.com/openatp/openatp"
+)
+
+// The machine actions (openatp.MachineActionStore) are written and read
+// with the same SQL in both engines: the per-tenant action clock is a row
+// of tenant_action_clock that every action write takes first (an upsert
+// that returns the last stamp), which on PostgreSQL locks the row until
+// the commit and on SQLite runs under the one writer's lock: either way
+// the writes of a tenant's actions take turns, commit in the order of
+// their stamps, and the busy check of a create sees every action
+// committed before it.
+
+// ActionColumns are the columns of the machine_actions table both
+// engines write, but tenant_seq, in the order of actionArgs and
+// ScanAction.
+const ActionColumns = `id, type, title, requestor, requestor_comment, status, machine_id, computer_dns_name,
+	creation_time, last_update_time, cancellation_requestor, cancellation_comment, cancellation_time,
+	error_hresult, scope, external_id, request_source, related_file_info, commands, troubleshoot_info`
+
+// actionWidth is the number of ActionColumns.
+const actionWidth = 20
+
+// actionColumnsA are ActionColumns of machine_actions a.
+var actionColumnsA = "a." + strings.Join(strings.Fields(ActionColumns), " a.")
+
+// insertAction inserts one action (the tenant's row number first).
+var insertAction = "INSERT INTO machine_actions (tenant_seq, " + ActionColumns + ") VALUES (?" + strings.Repeat(", ?", actionWidth) + ")"
+
+// updateAction stores what an update may change of an action.
+const updateAction = `UPDATE machine_actions SET status = ?, last_update_time = ?, cancellation_requestor = ?,
+	cancellation_comment = ?, cancellation_time = ?, error_hresult = ?, commands = ?, troubleshoot_info = ?
+	WHERE tenant_seq = ? AND id = ?`
+
+// liveStatuses is the SQL list of the statuses that are not final.
+const liveStatuses = "('" + openatp.ActionPending + "', '" + openatp.ActionInProgress + "')"
+
+// actionArgs returns the values of ActionColumns for a normalized action.
+func actionArgs(a *openatp.MachineAction) ([]any, error) {
+	created, err := Nanos("creationDateTimeUtc", a.CreationDateTimeUTC)
+	if err != nil {
+		return nil, err
+	}
+	updated, err := Nanos("lastUpdateDateTimeUtc", a.LastUpdateDateTimeUTC)
+	if err != nil {
+		return nil, err
+	}
+	var cancelled *int64
+	if a.CancellationDateTimeUTC != nil {
+		n, err := Nanos("cancellationDateTimeUtc", *a.CancellationDateTimeUTC)
+		if err != nil {
+			return nil, err
+		}
+		cancelled = &n
+	}
+	var file *string
+	if a.RelatedFileInfo != nil {
+		b, err := json.Marshal(a.RelatedFileInfo)
+		if err != nil {
+			return nil, internal(err, "cannot encode the machine action")
+		}
+		file = openatp.Ptr(string(b))
+	}
+	commands, err := json.Marshal(a.Commands)
+	if err != nil {
+		return nil, internal(err, "cannot encode the machine action")
+	}
+	return []any{a.ID, a.Type, a.Title, a.Requestor, a.RequestorComment, a.Status, a.MachineID, a.ComputerDNSName,
+		created, updated, a.CancellationRequestor, a.CancellationComment, cancelled,
+		int64(a.ErrorHResult), a.Scope, a.ExternalID, a.RequestSource, file, string(commands), a.TroubleshootInfo}, nil
+}
+
+// ScanAction reads a row of ActionColumns.
+func ScanAction(s Scanner) (openatp.MachineAction, error) {
+	var a openatp.MachineAction
+	var created, updated, hresult int64
+	var cancelled *int64
+	var file *string
+	var commands string
+	err := s.Scan(&a.ID, &a.Type, &a.Title, &a.Requestor, &a.RequestorComment, &a.Status, &a.MachineID, &a.ComputerDNSName,
+		&created, &updated, &a.CancellationRequestor, &a.CancellationComment, &cancelled,
+		&hresult, &a.Scope, &a.ExternalID, &a.RequestSource, &file, &commands, &a.TroubleshootInfo)
+	if err != nil {
+		return a, err
+	}
+	a.CreationDateTimeUTC, a.LastUpdateDateTimeUTC, a.CancellationDateTimeUTC = FromNanos(created), FromNanos(updated), timeOf(cancelled)
+	a.ErrorHResult = int32(hresult)
+	if file != nil {
+		a.RelatedFileInfo = &openatp.RelatedFileInfo{}
+		if err := json.Unmarshal([]byte(*file), a.RelatedFileInfo); err != nil {
+			return a, internal(err, "bad relatedFileInfo of machine action "+a.ID)
+		}
+	}
+	if err := json.Unmarshal([]byte(commands), &a.Commands); err != nil {
+		return a, internal(err, "bad commands of machine action "+a.ID)
+	}
+	if a.Commands == nil {
+		a.Commands = []openatp.ActionCommand{}
+	}
+	return a, nil
+}
+
+// actionStamp advances the tenant's action clock (taking its row, which
+// orders the tenant's action writes) past its last stamp and now, and
+// returns the new stamp.
+func actionStamp(ctx context.Context, x Execer, seq int64, now time.Time) (time.Time, error) {
+	last, err := Get(ctx, x, "cannot read the action clock", func() error { return openatp.Errorf(openatp.Internal, "no action clock") }, scanInt64,
+		`INSERT INTO tenant_action_clock (tenant_seq, t) VALUES (?, 0)
+		ON CONFLICT (tenant_seq) DO UPDATE SET t = tenant_action_clock.t RETURNING t`, seq)
+	if err != nil {
+		return time.Time{}, err
+	}
+	next := NextStamp(last, now)
+	if _, err := exec(ctx, x, "cannot advance the action clock", "UPDATE tenant_action_clock SET t = ? WHERE tenant_seq = ?", next, seq); err != nil {
+		return time.Time{}, err
+	}
+	return FromNanos(next), nil
+}
+
+// CreateMachineAction stores a new Pending action, stamped by the
+// tenant's action clock, with its machine's name, unless a live action
+// blocks it (see openatp.MachineActionStore). Invalid if the action does
+// not normalize or is not Pending.
+func (w Writer) CreateMachineAction(ctx context.Context, tenantID string, a openatp.MachineAction) (openatp.MachineAction, error) {
+	if err := a.Normalize(); err != nil {
+		return a, err
+	}
+	if a.Status != openatp.ActionPending || a.CancellationDateTimeUTC != nil {
+		return a, openatp.InvalidField("status", "a new machine action is Pending, not %s", a.Status)
+	}
+	var out openatp.MachineAction
+	err := w.tenantTx(ctx, tenantID, func(x Execer, seq int64) error {
+		stamp, err := actionStamp(ctx, x, seq, w.e.Now())
+		if err != nil {
+			return err
+		}
+		name, err := Get(ctx, x, "cannot read the machine", func() error { return MachineNotFound(a.MachineID) }, scanNullString,
+			"SELECT computer_dns_name FROM machines WHERE tenant_seq = ? AND id = ?", seq, a.MachineID)
+		if err != nil {
+			return err
+		}
+		live, err := List(ctx, x, "cannot read the machine's actions", ScanAction, "SELECT "+ActionColumns+
+			" FROM machine_actions WHERE tenant_seq = ? AND machine_id = ? AND status IN "+liveStatuses, seq, a.MachineID)
+		if err != nil {
+			return err
+		}
+		if err := openatp.BusyError(&a, live); err != nil {
+			return err
+		}
+		b := a
+		b.ComputerDNSName, b.CreationDateTimeUTC, b.LastUpdateDateTimeUTC = name, stamp, stamp
+		args, err := actionArgs(&b)
+		if err != nil {
+			return err
+		}
+		_, err = exec(ctx, x, "cannot store the machine action", insertAction, append([]any{seq}, args...)...)
+		if err != nil {
+			return conflict(err, "a machine action with id "+Quote(a.ID)+" exists already")
+		}
+		out = b
+		return nil
+	})
+	return out, err
+}
+
+func scanNullString(s Scanner) (v *string, err error) { return v, s.Scan(&v) }
+
+// UpdateMachineAction changes an action in one write transaction,
+// stamped by the tenant's action clock (see openatp.MachineActionStore).
+func (w Writer) UpdateMachineAction(ctx context.Context, tenantID, id string, f func(a *openatp.MachineAction, stamp time.Time) error) (openatp.MachineAction, error) {
+	var out openatp.MachineAction
+	err := w.tenantTx(ctx, tenantID, func(x Execer, seq int64) error {
+		stamp, err := actionStamp(ctx, x, seq, w.e.Now())
+		if err != nil {
+			return err
+		}
+		a, err := Get(ctx, x, "cannot read the machine action", func() error { return openatp.ActionNotFound(id) }, ScanAction,
+			"SELECT "+ActionColumns+" FROM machine_actions WHERE tenant_seq = ? AND id = ?", seq, id)
+		if err != nil {
+			return err
+		}
+		b := a
+		b.Commands = append([]openatp.ActionCommand(nil), a.Commands...)
+		if err := f(&b, stamp); err != nil {
+			return err
+		}
+		if err := openatp.CheckActionUpdate(&a, &b); err != nil {
+			return err
+		}
+		b.LastUpdateDateTimeUTC = stamp
+		if err := b.Normalize(); err != nil {
+			return err
+		}
+		args, err := actionArgs(&b)
+		if err != nil {
+			return err
+		}
+		// args: status 5, last_update 9, cancellation 10..12, hresult 13, commands 18, troubleshoot 19
+		if _, err := exec(ctx, x, "cannot store the machine action", updateAction,
+			args[5], args[9], args[10], args[11], args[12], args[13], args[18], args[19], seq, id); err != nil {
+			return err
+		}
+		out = b
+		return nil
+	})
+	return out, err
+}
+
+// MachineAction returns one action of the tenant. NotFound
+// (ResourceNotFound) if the tenant has none of that id.
+func (r Reader) MachineAction(ctx context.Context, tenantID, id string) (openatp.MachineAction, error) {
+	return Get(ctx, r.q, "cannot read the machine action", func() error { return openatp.ActionNotFound(id) }, ScanAction,
+		"SELECT "+actionColumnsA+" FROM machine_actions a JOIN tenants t ON t.seq = a.tenant_seq WHERE t.id = ? AND a.id = ?", tenantID, id)
+}
+
+// MachineActions returns the tenant's actions f selects, in its order,
+// paged. NotFound if the tenant does not exist; Invalid for an unknown
+// order.
+func (r Reader) MachineActions(ctx context.Context, tenantID string, f openatp.MachineActionFilter) ([]openatp.MachineAction, error) {
+	seq, err := TenantSeq(ctx, r.q, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	where, args := actionWhere(seq, &f)
+	var order string
+	switch f.OrderBy {
+	case "", "lastUpdateDateTimeUtc":
+		order = "a.last_update_time"
+	case "creationDateTimeUtc":
+		order = "a.creation_time, a.id"
+	default:
+		return nil, openatp.InvalidField("$orderby", "machine actions are ordered by lastUpdateDateTimeUtc or creationDateTimeUtc, not %s", Quote(f.OrderBy))
+	}
+	if f.Desc {
+		order = strings.ReplaceAll(order+",", ",", " DESC,")
+		order = order[:len(order)-1]
+	}
+	top := int64(math.MaxInt64)
+	if f.Top > 0 {
+		top = int64(f.Top)
+	}
+	return List(ctx, r.q, "cannot list machine actions", ScanAction, "SELECT "+actionColumnsA+" FROM machine_actions a WHERE "+where+
+		" ORDER BY "+order+" LIMIT ? OFFSET ?", append(args, top, int64(max(f.Skip, 0)))...)
+}
+
+// CountMachineActions counts the tenant's actions f selects, ignoring its
+// paging. NotFound if the tenant does not exist.
+func (r Reader) CountMachineActions(ctx context.Context, tenantID string, f openatp.MachineActionFilter) (int, error) {
+	seq, err := TenantSeq(ctx, r.q, tenantID)
+	if err != nil {
+		return 0, err
+	}
+	where, args := actionWhere(seq, &f)
+	n, err := Get(ctx, r.q, "cannot count machine actions", func() error { return openatp.Errorf(openatp.Internal, "no count") }, scanInt64,
+		"SELECT count(*) FROM machine_actions a WHERE "+where, args...)
+	return int(n), err
+}
+
+// actionWhere returns the WHERE clause of filter f over machine_actions a
+// of tenant seq, and its arguments. A time out of the range kept is
+// clamped to it. A list of values takes a number of
+// placeholders rounded up to a power of two (the last value repeated), so
+// that the query texts, which an engine may cache, are few.
+func actionWhere(seq int64, f *openatp.MachineActionFilter) (string, []any) {
+	var b strings.Builder
+	b.WriteString("a.tenant_seq = ?")
+	args := []any{seq}
+	for _, l := range []struct {
+		col    string
+		values []string
+	}{{"a.id", f.IDs}, {"a.status", f.Statuses}, {"a.machine_id", f.MachineIDs}, {"a.type", f.Types}, {"a.requestor", f.Requestors}} {
+		if len(l.values) == 0 {
+			continue
+		}
+		n := 1 << bits.Len(uint(len(l.values)-1))
+		b.WriteString(" AND " + l.col + " IN (?" + strings.Repeat(", ?", n-1) + ")")
+		for i := range n {
+			args = append(args, l.values[min(i, len(l.values)-1)])
+		}
+	}
+	for _, r := range []struct {
+		col string
+		r   openatp.TimeRange
+	}{{"a.creation_time", f.Created}, {"a.last_update_time", f.Updated}} {
+		for _, bound := range []struct {
+			op string
+			t  *time.Time
+		}{{">", r.r.After}, {">=", r.r.From}, {"<", r.r.Before}, {"<=", r.r.Until}} {
+			if bound.t == nil {
+				continue
+			}
+			// A bound beyond the times a store keeps is the nearest it
+			// keeps: "after year 1" is every action.
+			n := int64(math.MinInt64)
+			switch {
+			case bound.t.After(maxTime):
+				n = math.MaxInt64
+			case !bound.t.Before(minTime):
+				n = bound.t.UnixNano()
+			}
+			b.WriteString(" AND " + r.col + " " + bound.op + " ?")
+			args = append(args, n)
+		}
+	}
+	return b.String(), args
+}
+
+// LiveMachineActions streams every action of every tenant that is not
+// final, with its tenant's id, in no particular order.
+func (r Reader) LiveMachineActions(ctx context.Context, f func(tenantID string, a openatp.MachineAction) error) error {
+	type row struct {
+		tenant string
+		a      openatp.MachineAction
+	}
+	scan := func(s Scanner) (row, error) {
+		var v row
+		a, err := ScanAction(prefixed{s, &v.tenant})
+		v.a = a
+		return v, err
+	}
+	return Each(ctx, r.q, "cannot read the live machine actions", scan, func(v row) error { return f(v.tenant, v.a) },
+		"SELECT t.id, "+actionColumnsA+" FROM machine_actions a JOIN tenants t ON t.seq = a.tenant_seq WHERE a.status IN "+liveStatuses)
+}
+
+// prefixed scans a row whose first column is read into first, the rest
+// by the caller.
+type prefixed struct {
+	s     Scanner
+	first *string
+}
+
+func (p prefixed) Scan(dest ...any) error { return p.s.Scan(append([]any{p.first}, dest...)...) }

@@ -1,0 +1,540 @@
+package mdeapi
+
+import (
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/httpserve"
+	"github.com/openatp/openatp/odata"
+	"github.com/openatp/openatp/readmodel"
+	"github.com/openatp/openatp/wire"
+)
+
+// The machine actions (issue 23; mde-reference §12.3.1): POST
+// /api/machines/{id}/<action> starts one, /api/machineactions lists them,
+// /api/machineactions/{id} reads one, .../cancel cancels it. Actions are
+// read from the store (they are not in the read model); the machine an
+// action names is found, and its device group checked, in the read model.
+// A delegated caller sees and acts on the actions of machines in its
+// device groups only: another's action, like another's machine, does not
+// exist for it.
+
+// ActionTracker is told of every action a route creates or cancels, so
+// that its lifecycle runs (package actions' Clock).
+type ActionTracker interface {
+	Track(tenantID string, a openatp.MachineAction)
+}
+
+// actionRoutes are the action routes of a machine: the path segment (in
+// each spelling clients send), the type it starts and its success status
+// (offboard's is documented as 200).
+var actionRoutes = []struct {
+	segment, typ string
+	status       int
+}{
+	{"isolate", openatp.ActionIsolate, http.StatusCreated},
+	{"unisolate", openatp.ActionUnisolate, http.StatusCreated},
+	{"runAntiVirusScan", openatp.ActionRunAntiVirusScan, http.StatusCreated},
+	{"restrictCodeExecution", openatp.ActionRestrictCodeExecution, http.StatusCreated},
+	{"unrestrictCodeExecution", openatp.ActionUnrestrictCodeExecution, http.StatusCreated},
+	{"collectInvestigationPackage", openatp.ActionCollectInvestigationPackage, http.StatusCreated},
+	{"StopAndQuarantineFile", openatp.ActionStopAndQuarantineFile, http.StatusCreated},
+	{"stopAndQuarantineFile", openatp.ActionStopAndQuarantineFile, http.StatusCreated}, // XSOAR's spelling
+	{"offboard", openatp.ActionOffboard, http.StatusOK},
+}
+
+// actionRolePermission is the role permission a delegated caller needs to
+// start an action of type typ (mde-reference §12.3.1.2).
+func actionRolePermission(typ string) string {
+	if typ == openatp.ActionCollectInvestigationPackage {
+		return openatp.PermAlertsInvestigation
+	}
+	return openatp.PermActiveRemediation
+}
+
+// handleStartAction serves POST /api/machines/{id}/<action> for actions of
+// type typ: status (201, or offboard's 200) and the new action, Pending.
+func handleStartAction(typ string, status int, model *readmodel.Model, store openatp.Store, authn *httpserve.Authenticator, limiter httpserve.Limiter, tracker ActionTracker) http.Handler {
+	perm := []string{openatp.ActionPermission(typ)}
+	endpoint := "machines/" + strings.ToLower(typ)
+	return httpserve.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+		p, body, err := writeCall(r, authn, limiter, endpoint)
+		if err != nil {
+			return err
+		}
+		if err := requirePermissions(p, perm, perm); err != nil {
+			return err // before the body's checks: a caller without the permission learns nothing more
+		}
+		req := openatp.ActionRequest{Type: typ}
+		for _, f := range []struct {
+			name string
+			v    *string
+		}{{"Comment", &req.Comment}, {"IsolationType", &req.IsolationType}, {"ScanType", &req.ScanType}, {"Sha1", &req.Sha1}} {
+			if raw, ok := body[f.name]; ok && string(raw) != "null" {
+				if err := json.Unmarshal(raw, f.v); err != nil {
+					return openatp.CodedErrorf(openatp.Invalid, "InvalidRequestBody", "%s: must be a string.", f.name)
+				}
+			}
+		}
+		if err := req.Validate(); err != nil {
+			return err
+		}
+		view, access, err := scopeFor(r, model, p, perm, perm, actionRolePermission(typ))
+		if err != nil {
+			return err
+		}
+		id := r.PathValue("id")
+		s, ok := view.Machine(id)
+		visible := ok && (access == nil || access.CanSee(view.GroupID(s)))
+		mid := ""
+		if visible {
+			mid = view.MachineID(s)
+		}
+		view.Release()
+		if !visible {
+			return machineNotFound(id)
+		}
+		a, err := req.Action(&openatp.Machine{ID: mid}, requestor(p), openatp.ActionRequestSource)
+		if err != nil {
+			return err
+		}
+		a, err = store.CreateMachineAction(r.Context(), p.TenantID, a)
+		if openatp.IsKind(err, openatp.NotFound) {
+			return machineNotFound(id) // deleted meanwhile
+		}
+		if err != nil {
+			return err
+		}
+		if tracker != nil {
+			tracker.Track(p.TenantID, a)
+		}
+		writeAction(w, r, status, &a)
+		return nil
+	})
+}
+
+// requestor is who an action records as its requestor: the application's
+// client id, or the signed-in user's name.
+func requestor(p *openatp.Principal) string {
+	if p.Delegated {
+		return p.UserName
+	}
+	return p.ClientID
+}
+
+// actionNotFound is the answer for an action that does not exist or that
+// the caller may not see.
+func actionNotFound(id string) error {
+	return openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "Machine action %s was not found", clipID(id))
+}
+
+// handleMachineAction serves GET /api/machineactions/{id}.
+func handleMachineAction(model *readmodel.Model, store openatp.Store, authn *httpserve.Authenticator, limiter httpserve.Limiter) http.Handler {
+	return httpserve.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+		p, err := caller(r, authn, limiter, "machineactions", requireMachineRead)
+		if err != nil {
+			return err
+		}
+		if err := noQuery(r); err != nil {
+			return err
+		}
+		id := r.PathValue("id")
+		see, release, err := actionVisibility(r, model, p, openatp.PermViewData)
+		if err != nil {
+			return err
+		}
+		defer release()
+		a, err := store.MachineAction(r.Context(), p.TenantID, strings.ToLower(id))
+		if openatp.IsKind(err, openatp.NotFound) || (err == nil && see != nil && !see(a.MachineID)) {
+			return actionNotFound(id)
+		}
+		if err != nil {
+			return err
+		}
+		writeAction(w, r, http.StatusOK, &a)
+		return nil
+	})
+}
+
+// handleCancelAction serves POST /api/machineactions/{id}/cancel: 200 and
+// the action, Cancelled; a final action is refused (400), an unknown one
+// 404.
+func handleCancelAction(model *readmodel.Model, store openatp.Store, authn *httpserve.Authenticator, limiter httpserve.Limiter, tracker ActionTracker) http.Handler {
+	return httpserve.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+		p, body, err := writeCall(r, authn, limiter, "machineactions/cancel")
+		if err != nil {
+			return err
+		}
+		if err := requirePermissions(p, openatp.ActionPermissions, openatp.ActionPermissions); err != nil {
+			return err
+		}
+		var comment string
+		if raw, ok := body["Comment"]; ok && string(raw) != "null" {
+			if err := json.Unmarshal(raw, &comment); err != nil {
+				return openatp.CodedErrorf(openatp.Invalid, "InvalidRequestBody", "Comment: must be a string.")
+			}
+		}
+		id := r.PathValue("id")
+		see, release, err := actionVisibility(r, model, p, openatp.PermActiveRemediation)
+		if err != nil {
+			return err
+		}
+		defer release()
+		a, err := store.UpdateMachineAction(r.Context(), p.TenantID, strings.ToLower(id), func(a *openatp.MachineAction, stamp time.Time) error {
+			if see != nil && !see(a.MachineID) {
+				return actionNotFound(id)
+			}
+			return a.Cancel(requestor(p), comment, stamp)
+		})
+		if openatp.IsKind(err, openatp.NotFound) {
+			return actionNotFound(id)
+		}
+		if err != nil {
+			return err
+		}
+		if tracker != nil {
+			tracker.Track(p.TenantID, a)
+		}
+		writeAction(w, r, http.StatusOK, &a)
+		return nil
+	})
+}
+
+// actionVisibility returns whether p may see the actions of a machine
+// (see nil: every one) and the function that releases what it holds.
+// A delegated caller needs a role with rolePerm.
+func actionVisibility(r *http.Request, model *readmodel.Model, p *openatp.Principal, rolePerm string) (see func(machineID string) bool, release func(), err error) {
+	release = func() {}
+	if !p.Delegated {
+		return nil, release, nil
+	}
+	view, access, err := machineScope(r.Context(), model, p)
+	if err != nil {
+		return nil, release, err
+	}
+	if access == nil {
+		view.Release()
+		return nil, release, nil
+	}
+	if !access.Has(rolePerm) {
+		view.Release()
+		return nil, release, openatp.CodedErrorf(openatp.Forbidden, "Forbidden", "The user %s has no role with the '%s' permission.", clipID(p.UserName), rolePerm)
+	}
+	see = func(machineID string) bool {
+		s, ok := view.Machine(machineID)
+		return ok && access.CanSee(view.GroupID(s))
+	}
+	return see, view.Release, nil
+}
+
+// The properties of MachineActions for OData, in the order of the entity.
+const (
+	maID = iota
+	maType
+	maTitle
+	maRequestor
+	maRequestorComment
+	maStatus
+	maMachineID
+	maComputerDNSName
+	maCreation
+	maLastUpdate
+	maCancellationRequestor
+	maCancellationComment
+	maCancellation
+	maErrorHResult
+	maScope
+	maExternalID
+	maRequestSource
+	maTroubleshootInfo
+)
+
+// actionSchema describes MachineActions: $filter and $orderby on the
+// documented properties (id, status, machineId, type, requestor,
+// creationDateTimeUtc) and lastUpdateDateTimeUtc, which clients poll on.
+var actionSchema = func() *odata.Schema {
+	q := func(name string, k odata.Kind, values ...string) odata.Property {
+		return odata.Property{Name: name, Kind: k, Values: values}
+	}
+	f := func(p odata.Property) odata.Property {
+		p.Filterable, p.Orderable = true, true
+		return p
+	}
+	return odata.NewSchema(f(q("id", odata.String)), f(q("type", odata.Enum, openatp.ActionTypes...)), q("title", odata.String),
+		f(q("requestor", odata.String)), q("requestorComment", odata.String), f(q("status", odata.Enum, openatp.ActionStatuses...)),
+		f(q("machineId", odata.String)), q("computerDnsName", odata.String), f(q("creationDateTimeUtc", odata.Time)),
+		f(q("lastUpdateDateTimeUtc", odata.Time)), q("cancellationRequestor", odata.String), q("cancellationComment", odata.String),
+		q("cancellationDateTimeUtc", odata.Time), q("errorHResult", odata.Int), q("scope", odata.String), q("externalId", odata.String),
+		q("requestSource", odata.String), q("troubleshootInfo", odata.String))
+}()
+
+// actionEntity is a MachineAction as an odata.Entity.
+type actionEntity struct{ a *openatp.MachineAction }
+
+func (e actionEntity) String(prop int) (string, bool) {
+	a := e.a
+	opt := func(s *string) (string, bool) {
+		if s == nil {
+			return "", false
+		}
+		return *s, true
+	}
+	switch prop {
+	case maID:
+		return a.ID, true
+	case maType:
+		return a.Type, true
+	case maTitle:
+		return opt(a.Title)
+	case maRequestor:
+		return a.Requestor, true
+	case maRequestorComment:
+		return a.RequestorComment, true
+	case maStatus:
+		return a.Status, true
+	case maMachineID:
+		return a.MachineID, true
+	case maComputerDNSName:
+		return opt(a.ComputerDNSName)
+	case maCancellationRequestor:
+		return opt(a.CancellationRequestor)
+	case maCancellationComment:
+		return opt(a.CancellationComment)
+	case maScope:
+		return opt(a.Scope)
+	case maExternalID:
+		return opt(a.ExternalID)
+	case maRequestSource:
+		return opt(a.RequestSource)
+	case maTroubleshootInfo:
+		return opt(a.TroubleshootInfo)
+	}
+	return "", false
+}
+
+func (e actionEntity) Int(prop int) (int64, bool) {
+	return int64(e.a.ErrorHResult), prop == maErrorHResult
+}
+
+func (e actionEntity) Time(prop int) (int64, bool) {
+	switch prop {
+	case maCreation:
+		return e.a.CreationDateTimeUTC.UnixNano(), true
+	case maLastUpdate:
+		return e.a.LastUpdateDateTimeUTC.UnixNano(), true
+	case maCancellation:
+		if t := e.a.CancellationDateTimeUTC; t != nil {
+			return t.UnixNano(), true
+		}
+	}
+	return 0, false
+}
+
+func (actionEntity) Bool(int) (bool, bool) { return false, false }
+func (actionEntity) Strings(int) []string  { return nil }
+
+// storeFilter is what the store can select of a query's filter: the
+// values or time bounds every match must have. The filter itself is
+// applied after, so this only narrows the read.
+func storeFilter(f *odata.Filter) openatp.MachineActionFilter {
+	var sf openatp.MachineActionFilter
+	if f == nil {
+		return sf
+	}
+	// Equality values come folded (lower case): ids and machine ids are
+	// stored so; enums take their canonical spelling back.
+	if vs, ok := f.EqualityOn(maID); ok {
+		sf.IDs = vs
+	}
+	if vs, ok := f.EqualityOn(maMachineID); ok {
+		sf.MachineIDs = vs
+	}
+	for _, e := range []struct {
+		prop   int
+		values []string
+		dst    *[]string
+	}{{maStatus, openatp.ActionStatuses, &sf.Statuses}, {maType, openatp.ActionTypes, &sf.Types}} {
+		if vs, ok := f.EqualityOn(e.prop); ok {
+			*e.dst = []string{}
+			for _, v := range vs {
+				if c, ok := openatp.CanonicalEnum(e.values, v); ok {
+					*e.dst = append(*e.dst, c)
+				}
+			}
+			if len(*e.dst) == 0 {
+				*e.dst = []string{"-"} // no value can match
+			}
+		}
+	}
+	for _, t := range []struct {
+		prop int
+		dst  *openatp.TimeRange
+	}{{maCreation, &sf.Created}, {maLastUpdate, &sf.Updated}} {
+		if lo, hi, ok := f.TimeRange(t.prop); ok {
+			l, h := time.Unix(0, lo), time.Unix(0, hi)
+			t.dst.From, t.dst.Until = &l, &h
+		}
+	}
+	return sf
+}
+
+// handleMachineActions serves GET /api/machineactions with OData: $filter,
+// $orderby (default lastUpdateDateTimeUtc ascending), $top (at most
+// 10,000, the default), $skip, $count; @odata.nextLink while more match.
+func handleMachineActions(model *readmodel.Model, store openatp.Store, authn *httpserve.Authenticator, limiter httpserve.Limiter) http.Handler {
+	return httpserve.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+		p, err := caller(r, authn, limiter, "machineactions", requireMachineRead)
+		if err != nil {
+			return err
+		}
+		q, err := odata.ParseQuery(actionSchema, r.URL.RawQuery, odata.Options{MaxTop: maxPage})
+		if err != nil {
+			return odataError(err)
+		}
+		if q.Select != nil || q.Expand != "" || q.SkipToken != "" {
+			return openatp.CodedErrorf(openatp.Invalid, "ODataError", "$select, $expand and $skiptoken are not supported on MachineActions.")
+		}
+		see, release, err := actionVisibility(r, model, p, openatp.PermViewData)
+		if err != nil {
+			return err
+		}
+		defer release()
+		all, err := store.MachineActions(r.Context(), p.TenantID, storeFilter(q.Filter))
+		if err != nil {
+			return err
+		}
+		kept := all[:0]
+		for i := range all {
+			if q.Filter.Match(actionEntity{&all[i]}) && (see == nil || see(all[i].MachineID)) {
+				kept = append(kept, all[i])
+			}
+		}
+		if len(q.OrderBy) > 0 {
+			slices.SortStableFunc(kept, func(a, b openatp.MachineAction) int {
+				return actionSchema.Compare(q.OrderBy, actionEntity{&a}, actionEntity{&b})
+			})
+		}
+		total := len(kept)
+		top := maxPage
+		if q.Top >= 0 {
+			top = q.Top
+		} else if q.PageSize > 0 {
+			top = q.PageSize
+		}
+		from := min(q.Skip, total)
+		to := min(from+top, total)
+		next := ""
+		if to < total && top > 0 {
+			next = nextLink(r, "$skip", strconv.Itoa(to))
+		}
+		b, end := openCollection(make([]byte, 0, 512*(to-from)+256), r, "MachineActions", q.Count, total, next)
+		for i := from; i < to; i++ {
+			if i > from {
+				b = append(b, ',')
+			}
+			b = appendAction(b, &kept[i])
+		}
+		writeOData(w, append(b, end...))
+		return nil
+	})
+}
+
+// writeAction writes one action as a single entity with status.
+func writeAction(w http.ResponseWriter, r *http.Request, status int, a *openatp.MachineAction) {
+	b := append([]byte(`{"@odata.context":`), appendMetadataURL(nil, r, "MachineActions/$entity")...)
+	one := appendAction(nil, a)
+	b = append(append(b, ','), one[1:]...)
+	h := w.Header()
+	h["Content-Type"] = odataContentType
+	h["Odata-Version"] = odataVersion
+	h["Content-Length"] = []string{strconv.Itoa(len(b))}
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+// appendAction appends the JSON of an action, its properties in the order
+// the live service sends them; times with 7 fractional digits, as the
+// documented example.
+func appendAction(b []byte, a *openatp.MachineAction) []byte {
+	str := func(name string, s string) {
+		b = append(b, `,"`+name+`":`...)
+		b = wire.AppendString(b, s)
+	}
+	opt := func(name string, s *string) {
+		b = append(b, `,"`+name+`":`...)
+		b = wire.AppendStringPtr(b, s)
+	}
+	tm := func(name string, t *time.Time) {
+		b = append(b, `,"`+name+`":`...)
+		b = wire.AppendTime(b, t)
+	}
+	b = append(b, `{"id":`...)
+	b = wire.AppendString(b, a.ID)
+	str("type", a.Type)
+	opt("title", a.Title)
+	str("requestor", a.Requestor)
+	str("requestorComment", a.RequestorComment)
+	str("status", a.Status)
+	str("machineId", a.MachineID)
+	opt("computerDnsName", a.ComputerDNSName)
+	tm("creationDateTimeUtc", &a.CreationDateTimeUTC)
+	tm("lastUpdateDateTimeUtc", &a.LastUpdateDateTimeUTC)
+	opt("cancellationRequestor", a.CancellationRequestor)
+	opt("cancellationComment", a.CancellationComment)
+	tm("cancellationDateTimeUtc", a.CancellationDateTimeUTC)
+	b = append(b, `,"errorHResult":`...)
+	b = strconv.AppendInt(b, int64(a.ErrorHResult), 10)
+	opt("scope", a.Scope)
+	opt("externalId", a.ExternalID)
+	opt("requestSource", a.RequestSource)
+	b = append(b, `,"relatedFileInfo":`...)
+	if f := a.RelatedFileInfo; f != nil {
+		b = append(b, `{"fileIdentifier":`...)
+		b = wire.AppendString(b, f.FileIdentifier)
+		b = append(b, `,"fileIdentifierType":`...)
+		b = wire.AppendString(b, f.FileIdentifierType)
+		b = append(b, '}')
+	} else {
+		b = append(b, "null"...)
+	}
+	b = append(b, `,"commands":[`...)
+	for i, c := range a.Commands {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"index":`...)
+		b = strconv.AppendInt(b, int64(c.Index), 10)
+		tm("startTime", c.StartTime)
+		tm("endTime", c.EndTime)
+		str("commandStatus", c.CommandStatus)
+		b = append(b, `,"errors":[`...)
+		for j, e := range c.Errors {
+			if j > 0 {
+				b = append(b, ',')
+			}
+			b = wire.AppendString(b, e)
+		}
+		b = append(b, `],"command":{"type":`...)
+		b = wire.AppendString(b, c.Command.Type)
+		b = append(b, `,"params":[`...)
+		for j, p := range c.Command.Params {
+			if j > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"key":`...)
+			b = wire.AppendString(b, p.Key)
+			b = append(b, `,"value":`...)
+			b = wire.AppendString(b, p.Value)
+			b = append(b, '}')
+		}
+		b = append(b, "]}}"...)
+	}
+	b = append(b, ']')
+	opt("troubleshootInfo", a.TroubleshootInfo)
+	return append(b, '}')
+}

@@ -1,0 +1,400 @@
+package storetest
+
+import (
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/openatp/openatp"
+)
+
+// newAction returns a new Pending action of type typ on machine n, asked
+// by requestor.
+func newAction(t *testing.T, typ string, n int, requestor string) openatp.MachineAction {
+	t.Helper()
+	r := openatp.ActionRequest{Type: typ, Comment: "because " + typ, ScanType: "Quick", Sha1: fmt.Sprintf("%040x", n)}
+	a, err := r.Action(&openatp.Machine{ID: machineID(n)}, requestor, openatp.ActionRequestSource)
+	if err != nil {
+		t.Fatalf("Action: %v", err)
+	}
+	return a
+}
+
+func mustCreateAction(t *testing.T, s openatp.Store, tenant string, a openatp.MachineAction) openatp.MachineAction {
+	t.Helper()
+	out, err := s.CreateMachineAction(ctx, tenant, a)
+	if err != nil {
+		t.Fatalf("CreateMachineAction(%s %s): %v", a.Type, a.MachineID, err)
+	}
+	return out
+}
+
+func testActionRoundTrip(t *testing.T, su *suite) {
+	s := su.open(t)
+	a := mustTenant(t, s, 1, "A")
+	mustMachines(t, s, a, 1)
+	before := time.Now().Add(-time.Minute)
+	in := newAction(t, openatp.ActionStopAndQuarantineFile, 1, "app-1")
+	in.Title, in.ExternalID, in.TroubleshootInfo = openatp.Ptr("Stop and quarantine"), openatp.Ptr("ext-1"), openatp.Ptr("none")
+	in.Commands = []openatp.ActionCommand{{Index: 0, CommandStatus: "Created", Command: openatp.LiveResponseCommand{Type: "RunScript",
+		Params: []openatp.CommandParam{{Key: "ScriptName", Value: "a.ps1"}}}}}
+	created := mustCreateAction(t, s, a, in)
+	if !created.CreationDateTimeUTC.After(before) || !created.LastUpdateDateTimeUTC.Equal(created.CreationDateTimeUTC) {
+		t.Errorf("stamps %v %v, want now and equal", created.CreationDateTimeUTC, created.LastUpdateDateTimeUTC)
+	}
+	want := in
+	want.ComputerDNSName = openatp.Ptr("host1.contoso.com")
+	want.CreationDateTimeUTC, want.LastUpdateDateTimeUTC = created.CreationDateTimeUTC, created.CreationDateTimeUTC
+	want.Commands = []openatp.ActionCommand{in.Commands[0]}
+	want.Commands[0].Errors = []string{}
+	diff(t, "created action", want, created)
+	got, err := s.MachineAction(ctx, a, in.ID)
+	noErr(t, err)
+	diff(t, "stored action", want, got)
+
+	wantCode(t, func() error { _, err := s.MachineAction(ctx, a, openatp.NewGUID()); return err }(), openatp.NotFound, "ResourceNotFound")
+	_, err = s.CreateMachineAction(ctx, a, newAction(t, openatp.ActionIsolate, 9, "app-1"))
+	wantCode(t, err, openatp.NotFound, "ResourceNotFound")
+	dup := newAction(t, openatp.ActionIsolate, 1, "app-1")
+	dup.ID = in.ID
+	_, err = s.CreateMachineAction(ctx, a, dup)
+	wantKind(t, err, openatp.Conflict)
+	done := newAction(t, openatp.ActionIsolate, 1, "app-1")
+	done.Status = openatp.ActionSucceeded
+	_, err = s.CreateMachineAction(ctx, a, done)
+	wantKind(t, err, openatp.Invalid)
+	bad := newAction(t, openatp.ActionIsolate, 1, "app-1")
+	bad.Type = "Reboot"
+	_, err = s.CreateMachineAction(ctx, a, bad)
+	wantKind(t, err, openatp.Invalid)
+	_, err = s.CreateMachineAction(ctx, tenantID(7), newAction(t, openatp.ActionIsolate, 1, "app-1"))
+	wantKind(t, err, openatp.NotFound)
+
+	// Live actions of every tenant, with their tenant.
+	b := mustTenant(t, s, 2, "B")
+	mustMachines(t, s, b, 1)
+	other := mustCreateAction(t, s, b, newAction(t, openatp.ActionIsolate, 1, "app-2"))
+	var live []string
+	noErr(t, s.LiveMachineActions(ctx, func(tenant string, x openatp.MachineAction) error {
+		live = append(live, tenant+" "+x.ID)
+		return nil
+	}))
+	slices.Sort(live)
+	wantLive := []string{a + " " + in.ID, b + " " + other.ID}
+	slices.Sort(wantLive)
+	diff(t, "live actions", wantLive, live)
+}
+
+func testActionBusy(t *testing.T, su *suite) {
+	s := su.open(t)
+	a := mustTenant(t, s, 1, "A")
+	mustMachines(t, s, a, 1, 2)
+	isolate := mustCreateAction(t, s, a, newAction(t, openatp.ActionIsolate, 1, "app"))
+	for _, typ := range []string{openatp.ActionIsolate, openatp.ActionUnisolate} {
+		_, err := s.CreateMachineAction(ctx, a, newAction(t, typ, 1, "app"))
+		wantCode(t, err, openatp.Invalid, "ActiveRequestAlreadyExists")
+	}
+	// Other kinds, other machines are free.
+	restrict := mustCreateAction(t, s, a, newAction(t, openatp.ActionRestrictCodeExecution, 1, "app"))
+	mustCreateAction(t, s, a, newAction(t, openatp.ActionIsolate, 2, "app"))
+	mustCreateAction(t, s, a, newAction(t, openatp.ActionRunAntiVirusScan, 1, "app"))
+	_, err := s.CreateMachineAction(ctx, a, newAction(t, openatp.ActionUnrestrictCodeExecution, 1, "app"))
+	wantCode(t, err, openatp.Invalid, "ActiveRequestAlreadyExists")
+	// In progress still blocks; final no more.
+	_, err = s.UpdateMachineAction(ctx, a, isolate.ID, func(x *openatp.MachineAction, _ time.Time) error { return x.Advance(openatp.ActionInProgress, 0) })
+	noErr(t, err)
+	_, err = s.CreateMachineAction(ctx, a, newAction(t, openatp.ActionUnisolate, 1, "app"))
+	wantCode(t, err, openatp.Invalid, "ActiveRequestAlreadyExists")
+	_, err = s.UpdateMachineAction(ctx, a, isolate.ID, func(x *openatp.MachineAction, _ time.Time) error { return x.Advance(openatp.ActionSucceeded, 0) })
+	noErr(t, err)
+	mustCreateAction(t, s, a, newAction(t, openatp.ActionUnisolate, 1, "app"))
+	_, err = s.UpdateMachineAction(ctx, a, restrict.ID, func(x *openatp.MachineAction, stamp time.Time) error { return x.Cancel("u", "", stamp) })
+	noErr(t, err)
+	mustCreateAction(t, s, a, newAction(t, openatp.ActionUnrestrictCodeExecution, 1, "app"))
+
+	// Racing creates of one kind on one machine, half through a second
+	// store when the engine allows: one wins, the others are busy.
+	other := s
+	if su.reopen != nil {
+		other = su.reopen(t, s)
+	}
+	mustMachines(t, s, a, 3)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	won, busy := 0, 0
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			st := s
+			if w%2 == 1 {
+				st = other
+			}
+			_, err := st.CreateMachineAction(ctx, a, newAction(t, []string{openatp.ActionLiveResponse, openatp.ActionLiveResponse}[w%2], 3, "app"))
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				won++
+			case openatp.IsKind(err, openatp.Invalid):
+				busy++
+			default:
+				t.Errorf("racing create: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if won != 1 || busy != 7 {
+		t.Errorf("racing creates: %d created, %d busy; want 1 and 7", won, busy)
+	}
+}
+
+func testActionCancel(t *testing.T, su *suite) {
+	s := su.open(t)
+	a := mustTenant(t, s, 1, "A")
+	mustMachines(t, s, a, 1)
+	x := mustCreateAction(t, s, a, newAction(t, openatp.ActionRunAntiVirusScan, 1, "app"))
+	var at time.Time
+	cancelled, err := s.UpdateMachineAction(ctx, a, x.ID, func(y *openatp.MachineAction, stamp time.Time) error {
+		at = stamp
+		return y.Cancel("analyst@contoso.com", "wrong machine", stamp)
+	})
+	noErr(t, err)
+	want := x
+	want.Status, want.CancellationRequestor, want.CancellationComment = openatp.ActionCancelled, openatp.Ptr("analyst@contoso.com"), openatp.Ptr("wrong machine")
+	want.CancellationDateTimeUTC, want.LastUpdateDateTimeUTC = &at, at
+	diff(t, "cancelled action", want, cancelled)
+	got, err := s.MachineAction(ctx, a, x.ID)
+	noErr(t, err)
+	diff(t, "stored cancelled action", want, got)
+	if !at.After(x.LastUpdateDateTimeUTC) {
+		t.Errorf("cancel stamped %v, not after creation %v", at, x.LastUpdateDateTimeUTC)
+	}
+	// A final action cannot be cancelled again, nor move on: nothing is written.
+	_, err = s.UpdateMachineAction(ctx, a, x.ID, func(y *openatp.MachineAction, stamp time.Time) error { return y.Cancel("u", "", stamp) })
+	wantCode(t, err, openatp.Invalid, "BadRequest")
+	_, err = s.UpdateMachineAction(ctx, a, x.ID, func(y *openatp.MachineAction, _ time.Time) error { return y.Advance(openatp.ActionInProgress, 0) })
+	wantKind(t, err, openatp.Conflict)
+	got, err = s.MachineAction(ctx, a, x.ID)
+	noErr(t, err)
+	diff(t, "action after refused changes", want, got)
+	// Only the lifecycle's properties may change.
+	_, err = s.UpdateMachineAction(ctx, a, x.ID, func(y *openatp.MachineAction, _ time.Time) error { y.MachineID = machineID(2); return nil })
+	wantKind(t, err, openatp.Invalid)
+	_, err = s.UpdateMachineAction(ctx, a, openatp.NewGUID(), func(*openatp.MachineAction, time.Time) error { return nil })
+	wantCode(t, err, openatp.NotFound, "ResourceNotFound")
+	// A failure keeps its HRESULT.
+	y := mustCreateAction(t, s, a, newAction(t, openatp.ActionCollectInvestigationPackage, 1, "app"))
+	for _, step := range []struct {
+		to string
+		hr int32
+	}{{openatp.ActionInProgress, 0}, {openatp.ActionFailed, -2147024894}} {
+		_, err := s.UpdateMachineAction(ctx, a, y.ID, func(z *openatp.MachineAction, _ time.Time) error { return z.Advance(step.to, step.hr) })
+		noErr(t, err)
+	}
+	got, err = s.MachineAction(ctx, a, y.ID)
+	noErr(t, err)
+	if got.Status != openatp.ActionFailed || got.ErrorHResult != -2147024894 {
+		t.Errorf("failed action: %+v", got)
+	}
+}
+
+// testActionClock checks the action clock: every write stamps a time
+// later than the tenant's stamps before it, in commit order, so that a
+// poll on lastUpdateDateTimeUtc gt the greatest stamp seen misses nothing
+// and sees nothing twice.
+func testActionClock(t *testing.T, su *suite) {
+	s := su.open(t)
+	a := mustTenant(t, s, 1, "A")
+	b := mustTenant(t, s, 2, "B")
+	mustMachines(t, s, a, 1, 2, 3, 4)
+	mustMachines(t, s, b, 1)
+	var ids []string
+	for n := 1; n <= 4; n++ {
+		ids = append(ids, mustCreateAction(t, s, a, newAction(t, openatp.ActionLiveResponse, n, "app")).ID)
+	}
+	other := s
+	if su.reopen != nil {
+		other = su.reopen(t, s)
+	}
+	var mu sync.Mutex
+	var commits []time.Time // the stamps in the order f ran: under the clock's lock, the commit order
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			st := s
+			if w%2 == 1 {
+				st = other
+			}
+			for i := range 8 {
+				_, err := st.UpdateMachineAction(ctx, a, ids[(w+i)%len(ids)], func(x *openatp.MachineAction, stamp time.Time) error {
+					x.TroubleshootInfo = openatp.Ptr(fmt.Sprintf("writer %d, write %d", w, i))
+					mu.Lock()
+					commits = append(commits, stamp)
+					mu.Unlock()
+					return nil
+				})
+				if err != nil {
+					t.Errorf("UpdateMachineAction: %v", err)
+				}
+			}
+		}()
+	}
+	// A poller meanwhile: each poll asks for what changed after the
+	// greatest stamp it has seen, and sees each stamp once.
+	seen := map[time.Time]bool{}
+	var last time.Time
+	poll := func() {
+		got, err := other.MachineActions(ctx, a, openatp.MachineActionFilter{Updated: openatp.TimeRange{After: &last}})
+		noErr(t, err)
+		for _, x := range got {
+			if seen[x.LastUpdateDateTimeUTC] {
+				t.Errorf("poll saw stamp %v twice", x.LastUpdateDateTimeUTC)
+			}
+			seen[x.LastUpdateDateTimeUTC] = true
+			if !x.LastUpdateDateTimeUTC.After(last) {
+				t.Errorf("poll after %v returned %v, or out of order", last, x.LastUpdateDateTimeUTC)
+			}
+			last = x.LastUpdateDateTimeUTC
+		}
+	}
+	stop := make(chan struct{})
+	polled := make(chan struct{})
+	go func() {
+		defer close(polled)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				poll()
+			}
+		}
+	}()
+	wg.Wait()
+	close(stop)
+	<-polled
+	poll()
+	if len(commits) != 32 {
+		t.Fatalf("%d commits, want 32", len(commits))
+	}
+	for i := 1; i < len(commits); i++ {
+		if !commits[i].After(commits[i-1]) {
+			t.Fatalf("stamp %d (%v) not after stamp %d (%v): stamps out of commit order", i, commits[i], i-1, commits[i-1])
+		}
+	}
+	// Every final stamp was seen by the poller.
+	all, err := s.MachineActions(ctx, a, openatp.MachineActionFilter{})
+	noErr(t, err)
+	for _, x := range all {
+		if !seen[x.LastUpdateDateTimeUTC] {
+			t.Errorf("the poller missed action %s stamped %v", x.ID, x.LastUpdateDateTimeUTC)
+		}
+	}
+	// Another tenant's clock is its own: its first stamp is not after
+	// tenant A's last only because the clocks share the wall clock.
+	x := mustCreateAction(t, s, b, newAction(t, openatp.ActionIsolate, 1, "app"))
+	if x.LastUpdateDateTimeUTC.IsZero() {
+		t.Error("tenant B's action not stamped")
+	}
+}
+
+func testActionFilter(t *testing.T, su *suite) {
+	s := su.open(t)
+	a := mustTenant(t, s, 1, "A")
+	mustMachines(t, s, a, 1, 2)
+	mk := func(typ string, n int, requestor string) openatp.MachineAction {
+		return mustCreateAction(t, s, a, newAction(t, typ, n, requestor))
+	}
+	iso := mk(openatp.ActionIsolate, 1, "app")                                                            // 0
+	scan := mk(openatp.ActionRunAntiVirusScan, 1, "u@contoso.com")                                        // 1
+	iso2 := mk(openatp.ActionIsolate, 2, "app")                                                           // 2
+	coll := mk(openatp.ActionCollectInvestigationPackage, 2, "app")                                       // 3
+	iso, err := s.UpdateMachineAction(ctx, a, iso.ID, func(x *openatp.MachineAction, _ time.Time) error { // moves iso last
+		return x.Advance(openatp.ActionInProgress, 0)
+	})
+	noErr(t, err)
+	ids := func(as []openatp.MachineAction) []string {
+		var out []string
+		for _, x := range as {
+			out = append(out, x.ID)
+		}
+		return out
+	}
+	for _, c := range []struct {
+		name string
+		f    openatp.MachineActionFilter
+		want []openatp.MachineAction
+	}{
+		{"all, by last update", openatp.MachineActionFilter{}, []openatp.MachineAction{scan, iso2, coll, iso}},
+		{"by last update, descending", openatp.MachineActionFilter{Desc: true}, []openatp.MachineAction{iso, coll, iso2, scan}},
+		{"by creation", openatp.MachineActionFilter{OrderBy: "creationDateTimeUtc"}, []openatp.MachineAction{iso, scan, iso2, coll}},
+		{"by creation, descending, paged", openatp.MachineActionFilter{OrderBy: "creationDateTimeUtc", Desc: true, Skip: 1, Top: 2}, []openatp.MachineAction{iso2, scan}},
+		{"status", openatp.MachineActionFilter{Statuses: []string{"InProgress"}}, []openatp.MachineAction{iso}},
+		{"statuses", openatp.MachineActionFilter{Statuses: []string{"Pending", "Succeeded", "Failed"}}, []openatp.MachineAction{scan, iso2, coll}},
+		{"type", openatp.MachineActionFilter{Types: []string{"Isolate"}}, []openatp.MachineAction{iso2, iso}},
+		{"machine and type", openatp.MachineActionFilter{MachineIDs: []string{machineID(2)}, Types: []string{"Isolate"}}, []openatp.MachineAction{iso2}},
+		{"requestor", openatp.MachineActionFilter{Requestors: []string{"u@contoso.com"}}, []openatp.MachineAction{scan}},
+		{"ids", openatp.MachineActionFilter{IDs: []string{coll.ID, iso.ID, openatp.NewGUID()}}, []openatp.MachineAction{coll, iso}},
+		{"updated after", openatp.MachineActionFilter{Updated: openatp.TimeRange{After: &iso2.LastUpdateDateTimeUTC}}, []openatp.MachineAction{coll, iso}},
+		{"updated from", openatp.MachineActionFilter{Updated: openatp.TimeRange{From: &iso2.LastUpdateDateTimeUTC}}, []openatp.MachineAction{iso2, coll, iso}},
+		{"created before", openatp.MachineActionFilter{Created: openatp.TimeRange{Before: &iso2.CreationDateTimeUTC}}, []openatp.MachineAction{scan, iso}},
+		{"created until", openatp.MachineActionFilter{Created: openatp.TimeRange{Until: &iso2.CreationDateTimeUTC}}, []openatp.MachineAction{scan, iso2, iso}},
+		{"created between", openatp.MachineActionFilter{Created: openatp.TimeRange{After: &iso.CreationDateTimeUTC, Before: &coll.CreationDateTimeUTC}}, []openatp.MachineAction{scan, iso2}},
+		{"none", openatp.MachineActionFilter{Types: []string{"Offboard"}}, nil},
+	} {
+		got, err := s.MachineActions(ctx, a, c.f)
+		noErr(t, err)
+		if got == nil {
+			t.Errorf("%s: nil list", c.name)
+		}
+		if d := cmp.Diff(ids(c.want), ids(got)); d != "" {
+			t.Errorf("%s: (-want +got)\n%s", c.name, d)
+		}
+		f := c.f
+		f.Skip, f.Top = 0, 0
+		n, err := s.CountMachineActions(ctx, a, f)
+		noErr(t, err)
+		if all, _ := s.MachineActions(ctx, a, f); n != len(all) {
+			t.Errorf("%s: count %d, want %d", c.name, n, len(all))
+		}
+	}
+	_, err = s.MachineActions(ctx, a, openatp.MachineActionFilter{OrderBy: "status"})
+	wantKind(t, err, openatp.Invalid)
+	_, err = s.MachineActions(ctx, tenantID(9), openatp.MachineActionFilter{})
+	wantKind(t, err, openatp.NotFound)
+}
+
+func testActionTenantIsolation(t *testing.T, su *suite) {
+	s := su.open(t)
+	a := mustTenant(t, s, 1, "A")
+	b := mustTenant(t, s, 2, "B")
+	mustMachines(t, s, a, 1)
+	mustMachines(t, s, b, 1)
+	x := mustCreateAction(t, s, a, newAction(t, openatp.ActionIsolate, 1, "app"))
+	// B's machine of the same id is free of A's action.
+	mustCreateAction(t, s, b, newAction(t, openatp.ActionIsolate, 1, "app"))
+	_, err := s.MachineAction(ctx, b, x.ID)
+	wantKind(t, err, openatp.NotFound)
+	_, err = s.UpdateMachineAction(ctx, b, x.ID, func(y *openatp.MachineAction, stamp time.Time) error { return y.Cancel("u", "", stamp) })
+	wantKind(t, err, openatp.NotFound)
+	got, err := s.MachineActions(ctx, b, openatp.MachineActionFilter{IDs: []string{x.ID}})
+	noErr(t, err)
+	if len(got) != 0 {
+		t.Errorf("tenant B lists tenant A's action: %v", got)
+	}
+	// A reset deletes the tenant's actions, and only its.
+	noErr(t, s.ResetTenant(ctx, b))
+	if n, err := s.CountMachineActions(ctx, b, openatp.MachineActionFilter{}); err != nil || n != 0 {
+		t.Errorf("after reset, tenant B has %d actions (%v)", n, err)
+	}
+	if n, err := s.CountMachineActions(ctx, a, openatp.MachineActionFilter{}); err != nil || n != 1 {
+		t.Errorf("after B's reset, tenant A has %d actions (%v), want 1", n, err)
+	}
+}
