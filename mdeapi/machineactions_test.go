@@ -13,14 +13,14 @@ import (
 
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/actions"
-	"github.com/openatp/openatp/internal/apitest"
+	"github.com/openatp/openatp/apitest"
 )
 
 // actionFixture is a fixture whose machine actions run on a clock with
 // the given timings, with machines act1 to act3 and an application
 // granted every action permission and Machine.Read.All.
 type actionFixture struct {
-	*fixture
+	*apitest.Fixture
 	timings *actions.Timings
 	clock   *actions.Clock
 	token   string
@@ -30,7 +30,7 @@ func newActionFixture(t *testing.T, timing openatp.ActionTiming) *actionFixture 
 	t.Helper()
 	af := &actionFixture{timings: &actions.Timings{}}
 	af.timings.Set("", "", timing)
-	af.fixture = newFixture(t, func(c *apitest.Config) {
+	af.Fixture = apitest.NewFixture(t, func(c *apitest.Config) {
 		clock, err := actions.Start(context.Background(), actions.Config{Store: c.Store, Timing: af.timings.Timing})
 		if err != nil {
 			t.Fatal(err)
@@ -43,45 +43,33 @@ func newActionFixture(t *testing.T, timing openatp.ActionTiming) *actionFixture 
 	for n := 1; n <= 3; n++ {
 		ms = append(ms, openatp.Machine{ID: apitest.MID(n), ComputerDNSName: openatp.Ptr("act" + string(rune('0'+n)) + ".contoso.com")})
 	}
-	af.load(t, af.tenant, ms, nil)
-	app := af.newApp(t, af.tenant, "soar", append([]string{openatp.PermMachineReadAll}, openatp.ActionPermissions...)...)
-	af.token = af.fixture.token(t, af.tenant, app)
+	af.Load(t, af.Tenant, ms, nil)
+	app := af.NewApp(t, af.Tenant, "soar", append([]string{openatp.PermMachineReadAll}, openatp.ActionPermissions...)...)
+	af.token = af.Fixture.Token(t, af.Tenant, app)
 	return af
-}
-
-// post sends a JSON body.
-func (f *fixture) post(t *testing.T, path, token, body string) response {
-	t.Helper()
-	req, err := http.NewRequest("POST", f.srv.URL+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+token)
-	return answer(apitest.Send(t, f.srv, req))
 }
 
 // actionJSON decodes a MachineAction answer, checking that it has every
 // property of the live entity, in its order, and nothing else.
-func actionJSON(t *testing.T, r response, status int, context string) map[string]any {
+func actionJSON(t *testing.T, r apitest.Response, status int, context string) map[string]any {
 	t.Helper()
-	if r.status != status {
-		t.Fatalf("status %d, want %d: %s", r.status, status, r.body)
+	if r.Status != status {
+		t.Fatalf("status %d, want %d: %s", r.Status, status, r.Body)
 	}
-	apitest.CheckJSONHeaders(t, r.header, "application/json; odata.metadata=minimal")
+	apitest.CheckJSONHeaders(t, r, "application/json; odata.metadata=minimal")
 	keys := regexp.MustCompile(`^\{"@odata.context":"[^"]*","id":.*,"type":.*,"title":.*,"requestor":.*,"requestorComment":.*,"status":.*,` +
 		`"machineId":.*,"computerDnsName":.*,"creationDateTimeUtc":.*,"lastUpdateDateTimeUtc":.*,"cancellationRequestor":.*,` +
 		`"cancellationComment":.*,"cancellationDateTimeUtc":.*,"errorHResult":.*,"scope":.*,"externalId":.*,"requestSource":.*,` +
 		`"relatedFileInfo":.*,"commands":\[.*\],"troubleshootInfo":.*\}$`)
-	if !keys.Match(r.body) {
-		t.Errorf("entity properties out of order or missing: %s", r.body)
+	if !keys.Match(r.Body) {
+		t.Errorf("entity properties out of order or missing: %s", r.Body)
 	}
 	var v map[string]any
-	if err := json.Unmarshal(r.body, &v); err != nil {
+	if err := json.Unmarshal(r.Body, &v); err != nil {
 		t.Fatal(err)
 	}
 	if len(v) != 21 {
-		t.Errorf("%d properties, want 21: %s", len(v), r.body)
+		t.Errorf("%d properties, want 21: %s", len(v), r.Body)
 	}
 	if v["@odata.context"] != context {
 		t.Errorf("@odata.context %v, want %s", v["@odata.context"], context)
@@ -95,7 +83,7 @@ func (af *actionFixture) waitStatus(t *testing.T, id, status string) map[string]
 	t.Helper()
 	var v map[string]any
 	apitest.WaitFor(t, "action "+id+" "+status, func() bool {
-		v = actionJSON(t, af.do(t, "GET", "/api/machineactions/"+id, af.token), 200, af.srv.URL+"/api/$metadata#MachineActions/$entity")
+		v = actionJSON(t, af.Do(t, "GET", "/api/machineactions/"+id, af.token), 200, af.Srv.URL+"/api/$metadata#MachineActions/$entity")
 		return v["status"] == status
 	})
 	return v
@@ -117,9 +105,9 @@ func TestMachineActionLifecycle(t *testing.T) {
 		{"/api/v1.0/machines/" + apitest.MID(2) + "/unrestrictCodeExecution", `{"Comment":"lift"}`, "UnrestrictCodeExecution", nil, "act2"},
 	} {
 		before := time.Now().Add(-time.Second)
-		r := af.post(t, c.path, af.token, c.body)
+		r := af.SendJSON(t, "POST", c.path, af.token, c.body)
 		// The @odata.context names /api under /api/v1.0 too, as for machines.
-		v := actionJSON(t, r, http.StatusCreated, af.srv.URL+"/api/$metadata#MachineActions/$entity")
+		v := actionJSON(t, r, http.StatusCreated, af.Srv.URL+"/api/$metadata#MachineActions/$entity")
 		var body struct{ Comment string }
 		if err := json.Unmarshal([]byte(c.body), &body); err != nil {
 			t.Fatal(err)
@@ -159,7 +147,7 @@ func TestMachineActionLifecycle(t *testing.T) {
 // app returns the client id of the fixture's action application.
 func (af *actionFixture) app(t *testing.T) string {
 	t.Helper()
-	apps, err := af.store.Apps(context.Background(), af.tenant.ID)
+	apps, err := af.Store.Apps(context.Background(), af.Tenant.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,33 +163,33 @@ func (af *actionFixture) app(t *testing.T) string {
 func TestMachineActionBusyAndCancel(t *testing.T) {
 	af := newActionFixture(t, openatp.ActionTiming{Pending: time.Hour, InProgress: time.Hour, TimeOut: 2 * time.Hour})
 	isolate := "/api/machines/" + apitest.MID(1) + "/isolate"
-	v := actionJSON(t, af.post(t, isolate, af.token, `{"Comment":"first"}`), 201, af.srv.URL+"/api/$metadata#MachineActions/$entity")
+	v := actionJSON(t, af.SendJSON(t, "POST", isolate, af.token, `{"Comment":"first"}`), 201, af.Srv.URL+"/api/$metadata#MachineActions/$entity")
 	id := v["id"].(string)
 	if v["scope"] != "Full" {
 		t.Errorf("default isolation scope %v, want Full", v["scope"])
 	}
 	for _, path := range []string{isolate, "/api/machines/" + apitest.MID(1) + "/unisolate"} {
-		r := af.post(t, path, af.token, `{"Comment":"again"}`)
-		apitest.CheckError(t, r.status, r.header, r.body, 400, "ActiveRequestAlreadyExists")
-		if !bytes.Contains(r.body, []byte(`"message":"Action is already in progress"`)) {
-			t.Errorf("busy body %s", r.body)
+		r := af.SendJSON(t, "POST", path, af.token, `{"Comment":"again"}`)
+		apitest.CheckError(t, r, 400, "ActiveRequestAlreadyExists")
+		if !bytes.Contains(r.Body, []byte(`"message":"Action is already in progress"`)) {
+			t.Errorf("busy body %s", r.Body)
 		}
 	}
 	// Another kind on the machine, and the same kind on another, start.
-	actionJSON(t, af.post(t, "/api/machines/"+apitest.MID(1)+"/restrictCodeExecution", af.token, `{"Comment":"x"}`), 201, af.srv.URL+"/api/$metadata#MachineActions/$entity")
-	actionJSON(t, af.post(t, "/api/machines/"+apitest.MID(2)+"/isolate", af.token, `{"Comment":"x"}`), 201, af.srv.URL+"/api/$metadata#MachineActions/$entity")
+	actionJSON(t, af.SendJSON(t, "POST", "/api/machines/"+apitest.MID(1)+"/restrictCodeExecution", af.token, `{"Comment":"x"}`), 201, af.Srv.URL+"/api/$metadata#MachineActions/$entity")
+	actionJSON(t, af.SendJSON(t, "POST", "/api/machines/"+apitest.MID(2)+"/isolate", af.token, `{"Comment":"x"}`), 201, af.Srv.URL+"/api/$metadata#MachineActions/$entity")
 
-	c := actionJSON(t, af.post(t, "/api/machineactions/"+id+"/cancel", af.token, `{"Comment":"wrong host"}`), 200, af.srv.URL+"/api/$metadata#MachineActions/$entity")
+	c := actionJSON(t, af.SendJSON(t, "POST", "/api/machineactions/"+id+"/cancel", af.token, `{"Comment":"wrong host"}`), 200, af.Srv.URL+"/api/$metadata#MachineActions/$entity")
 	if c["status"] != "Cancelled" || c["cancellationRequestor"] != af.app(t) || c["cancellationComment"] != "wrong host" ||
 		c["cancellationDateTimeUtc"] != c["lastUpdateDateTimeUtc"] || c["lastUpdateDateTimeUtc"] == v["lastUpdateDateTimeUtc"] {
 		t.Errorf("cancelled: %v", c)
 	}
-	r := af.post(t, "/api/machineactions/"+id+"/cancel", af.token, `{"Comment":"again"}`)
-	apitest.CheckError(t, r.status, r.header, r.body, 400, "BadRequest")
-	r = af.post(t, "/api/machineactions/"+openatp.NewGUID()+"/cancel", af.token, `{"Comment":"x"}`)
-	apitest.CheckError(t, r.status, r.header, r.body, 404, "ResourceNotFound")
+	r := af.SendJSON(t, "POST", "/api/machineactions/"+id+"/cancel", af.token, `{"Comment":"again"}`)
+	apitest.CheckError(t, r, 400, "BadRequest")
+	r = af.SendJSON(t, "POST", "/api/machineactions/"+openatp.NewGUID()+"/cancel", af.token, `{"Comment":"x"}`)
+	apitest.CheckError(t, r, 404, "ResourceNotFound")
 	// The machine is free again.
-	actionJSON(t, af.post(t, isolate, af.token, `{"Comment":"retry"}`), 201, af.srv.URL+"/api/$metadata#MachineActions/$entity")
+	actionJSON(t, af.SendJSON(t, "POST", isolate, af.token, `{"Comment":"retry"}`), 201, af.Srv.URL+"/api/$metadata#MachineActions/$entity")
 	if n := af.clock.Pending(); n != 3 {
 		t.Errorf("the clock tracks %d actions, want the 3 live ones", n)
 	}
@@ -225,56 +213,56 @@ func TestMachineActionBadRequests(t *testing.T) {
 		{"/api/machines/" + strings.Repeat("9", 40) + "/isolate", `{"Comment":"x"}`, 404, "ResourceNotFound", "was not found"},
 		{"/api/machines/nohost.contoso.com/unisolate", `{"Comment":"x"}`, 404, "ResourceNotFound", "nohost.contoso.com"},
 	} {
-		r := af.post(t, c.path, af.token, c.body)
-		apitest.CheckError(t, r.status, r.header, r.body, c.status, c.code)
-		if !bytes.Contains(r.body, []byte(c.says)) {
-			t.Errorf("%s %s: %s does not say %q", c.path, c.body, r.body, c.says)
+		r := af.SendJSON(t, "POST", c.path, af.token, c.body)
+		apitest.CheckError(t, r, c.status, c.code)
+		if !bytes.Contains(r.Body, []byte(c.says)) {
+			t.Errorf("%s %s: %s does not say %q", c.path, c.body, r.Body, c.says)
 		}
 	}
 	// Nothing was written.
-	r := af.do(t, "GET", "/api/machineactions?$count=true", af.token)
-	if r.status != 200 || !bytes.Contains(r.body, []byte(`"@odata.count":0,"value":[]`)) {
-		t.Errorf("after refused requests: %d %s", r.status, r.body)
+	r := af.Do(t, "GET", "/api/machineactions?$count=true", af.token)
+	if r.Status != 200 || !bytes.Contains(r.Body, []byte(`"@odata.count":0,"value":[]`)) {
+		t.Errorf("after refused requests: %d %s", r.Status, r.Body)
 	}
 	// The wrong method on an action route.
-	r = af.do(t, "GET", m+"/isolate", af.token)
-	if r.status != http.StatusMethodNotAllowed || r.header.Get("Allow") != "POST" {
-		t.Errorf("GET isolate: %d, Allow %q", r.status, r.header.Get("Allow"))
+	r = af.Do(t, "GET", m+"/isolate", af.token)
+	if r.Status != http.StatusMethodNotAllowed || r.Header.Get("Allow") != "POST" {
+		t.Errorf("GET isolate: %d, Allow %q", r.Status, r.Header.Get("Allow"))
 	}
 }
 
 func TestMachineActionPermissions(t *testing.T) {
 	af := newActionFixture(t, openatp.ActionTiming{Pending: time.Hour, InProgress: time.Hour, TimeOut: time.Hour})
-	reader := af.fixture.token(t, af.tenant, af.fixture.app) // Machine.Read.All only
-	scanner := af.fixture.token(t, af.tenant, af.newApp(t, af.tenant, "scanner", openatp.PermMachineScan))
+	reader := af.Fixture.Token(t, af.Tenant, af.Fixture.App) // Machine.Read.All only
+	scanner := af.Fixture.Token(t, af.Tenant, af.NewApp(t, af.Tenant, "scanner", openatp.PermMachineScan))
 	m := "/api/machines/" + apitest.MID(1)
-	r := af.post(t, m+"/isolate", reader, `{"Comment":"x"}`)
-	apitest.CheckError(t, r.status, r.header, r.body, 403, "Forbidden")
-	if !bytes.Contains(r.body, []byte("Machine.Isolate")) {
-		t.Errorf("403 does not name the permission: %s", r.body)
+	r := af.SendJSON(t, "POST", m+"/isolate", reader, `{"Comment":"x"}`)
+	apitest.CheckError(t, r, 403, "Forbidden")
+	if !bytes.Contains(r.Body, []byte("Machine.Isolate")) {
+		t.Errorf("403 does not name the permission: %s", r.Body)
 	}
-	r = af.post(t, m+"/isolate", scanner, `{"Comment":"x"}`)
-	apitest.CheckError(t, r.status, r.header, r.body, 403, "Forbidden")
-	r = af.post(t, m+"/isolate", scanner, `{}`) // the permission is checked before the body
-	apitest.CheckError(t, r.status, r.header, r.body, 403, "Forbidden")
-	v := actionJSON(t, af.post(t, m+"/runAntiVirusScan", scanner, `{"Comment":"x","ScanType":"quick"}`), 201, af.srv.URL+"/api/$metadata#MachineActions/$entity")
+	r = af.SendJSON(t, "POST", m+"/isolate", scanner, `{"Comment":"x"}`)
+	apitest.CheckError(t, r, 403, "Forbidden")
+	r = af.SendJSON(t, "POST", m+"/isolate", scanner, `{}`) // the permission is checked before the body
+	apitest.CheckError(t, r, 403, "Forbidden")
+	v := actionJSON(t, af.SendJSON(t, "POST", m+"/runAntiVirusScan", scanner, `{"Comment":"x","ScanType":"quick"}`), 201, af.Srv.URL+"/api/$metadata#MachineActions/$entity")
 	if v["scope"] != "Quick" {
 		t.Errorf("scope %v, want Quick", v["scope"])
 	}
 	// Reading takes a Machine read permission: the reader may, the
 	// scanner may not; cancelling takes an action permission.
-	if r := af.do(t, "GET", "/api/machineactions/"+v["id"].(string), reader); r.status != 200 {
-		t.Errorf("reader GET: %d %s", r.status, r.body)
+	if r := af.Do(t, "GET", "/api/machineactions/"+v["id"].(string), reader); r.Status != 200 {
+		t.Errorf("reader GET: %d %s", r.Status, r.Body)
 	}
-	r = af.do(t, "GET", "/api/machineactions", scanner)
-	apitest.CheckError(t, r.status, r.header, r.body, 403, "Forbidden")
-	r = af.post(t, "/api/machineactions/"+v["id"].(string)+"/cancel", reader, `{}`)
-	apitest.CheckError(t, r.status, r.header, r.body, 403, "Forbidden")
+	r = af.Do(t, "GET", "/api/machineactions", scanner)
+	apitest.CheckError(t, r, 403, "Forbidden")
+	r = af.SendJSON(t, "POST", "/api/machineactions/"+v["id"].(string)+"/cancel", reader, `{}`)
+	apitest.CheckError(t, r, 403, "Forbidden")
 	// Another tenant's application sees no action of this one.
-	other := af.newTenant(t, "fabrikam.onmicrosoft.com")
-	otherTok := af.fixture.token(t, other, af.newApp(t, other, "other", append([]string{openatp.PermMachineReadAll}, openatp.ActionPermissions...)...))
-	r = af.do(t, "GET", "/api/machineactions/"+v["id"].(string), otherTok)
-	apitest.CheckError(t, r.status, r.header, r.body, 404, "ResourceNotFound")
+	other := af.NewTenant(t, "fabrikam.onmicrosoft.com")
+	otherTok := af.Fixture.Token(t, other, af.NewApp(t, other, "other", append([]string{openatp.PermMachineReadAll}, openatp.ActionPermissions...)...))
+	r = af.Do(t, "GET", "/api/machineactions/"+v["id"].(string), otherTok)
+	apitest.CheckError(t, r, 404, "ResourceNotFound")
 }
 
 func TestMachineActionList(t *testing.T) {
@@ -285,25 +273,25 @@ func TestMachineActionList(t *testing.T) {
 		{"scan1", "/api/machines/" + apitest.MID(1) + "/runAntiVirusScan", `{"Comment":"b","ScanType":"Quick"}`},
 		{"iso2", "/api/machines/" + apitest.MID(2) + "/isolate", `{"Comment":"c"}`},
 	} {
-		v := actionJSON(t, af.post(t, c.path, af.token, c.body), 201, af.srv.URL+"/api/$metadata#MachineActions/$entity")
+		v := actionJSON(t, af.SendJSON(t, "POST", c.path, af.token, c.body), 201, af.Srv.URL+"/api/$metadata#MachineActions/$entity")
 		ids[c.name] = v["id"].(string)
 	}
-	c := actionJSON(t, af.post(t, "/api/machineactions/"+ids["iso1"]+"/cancel", af.token, `{}`), 200, af.srv.URL+"/api/$metadata#MachineActions/$entity")
+	c := actionJSON(t, af.SendJSON(t, "POST", "/api/machineactions/"+ids["iso1"]+"/cancel", af.token, `{}`), 200, af.Srv.URL+"/api/$metadata#MachineActions/$entity")
 	list := func(query string) (map[string]any, []string) {
 		t.Helper()
-		r := af.do(t, "GET", "/api/machineactions?"+strings.ReplaceAll(query, " ", "%20"), af.token)
-		if r.status != 200 {
-			t.Fatalf("%s: %d %s", query, r.status, r.body)
+		r := af.Do(t, "GET", "/api/machineactions?"+strings.ReplaceAll(query, " ", "%20"), af.token)
+		if r.Status != 200 {
+			t.Fatalf("%s: %d %s", query, r.Status, r.Body)
 		}
 		var v struct {
 			Context string           `json:"@odata.context"`
 			Value   []map[string]any `json:"value"`
 		}
 		var all map[string]any
-		if err := json.Unmarshal(r.body, &v); err != nil || json.Unmarshal(r.body, &all) != nil {
-			t.Fatalf("%s: %s", query, r.body)
+		if err := json.Unmarshal(r.Body, &v); err != nil || json.Unmarshal(r.Body, &all) != nil {
+			t.Fatalf("%s: %s", query, r.Body)
 		}
-		if v.Context != af.srv.URL+"/api/$metadata#MachineActions" {
+		if v.Context != af.Srv.URL+"/api/$metadata#MachineActions" {
 			t.Errorf("%s: context %s", query, v.Context)
 		}
 		var got []string
@@ -351,8 +339,8 @@ func TestMachineActionList(t *testing.T) {
 		t.Errorf("second page %v", got)
 	}
 	for _, q := range []string{"$filter=computerDnsName eq 'x'", "$filter=status eq 'Done'", "$select=id", "$stop=2"} {
-		r := af.do(t, "GET", "/api/machineactions?"+strings.ReplaceAll(q, " ", "%20"), af.token)
-		apitest.CheckError(t, r.status, r.header, r.body, 400, "ODataError")
+		r := af.Do(t, "GET", "/api/machineactions?"+strings.ReplaceAll(q, " ", "%20"), af.token)
+		apitest.CheckError(t, r, 400, "ODataError")
 	}
 }
 
@@ -363,7 +351,7 @@ func TestMachineActionList(t *testing.T) {
 func TestMachineActionDeviceGroups(t *testing.T) {
 	var timings actions.Timings
 	timings.Set("", "", openatp.ActionTiming{Pending: time.Hour, InProgress: time.Hour, TimeOut: time.Hour})
-	f := rbacFixture(t, false, func(c *apitest.Config) {
+	f := apitest.RBACFixture(t, false, func(c *apitest.Config) {
 		clock, err := actions.Start(context.Background(), actions.Config{Store: c.Store, Timing: timings.Timing})
 		if err != nil {
 			t.Fatal(err)
@@ -371,48 +359,48 @@ func TestMachineActionDeviceGroups(t *testing.T) {
 		t.Cleanup(func() { clock.Close() })
 		c.Actions = clock
 	})
-	if err := f.store.PutRole(context.Background(), f.tenant.ID, openatp.Role{Name: "Remediator",
+	if err := f.Store.PutRole(context.Background(), f.Tenant.ID, openatp.Role{Name: "Remediator",
 		Permissions: []string{openatp.PermViewData, openatp.PermActiveRemediation}, UserGroups: []string{"g-rem"}}); err != nil {
 		t.Fatal(err)
 	}
-	dapp := f.delegatedApp(t, f.tenant, openatp.PermMachineIsolate, openatp.PermMachineRead)
-	ana := f.delegated(t, f.tenant, dapp, "ana@contoso.com", "g-ana", "g-rem")
-	vic := f.delegated(t, f.tenant, dapp, "vic@contoso.com", "g-ana") // a viewer
-	app := f.token(t, f.tenant, f.newApp(t, f.tenant, "soar", openatp.PermMachineReadAll, openatp.PermMachineIsolate))
-	ctx := f.srv.URL + "/api/$metadata#MachineActions/$entity"
+	dapp := f.DelegatedApp(t, f.Tenant, openatp.PermMachineIsolate, openatp.PermMachineRead)
+	ana := f.Delegated(t, f.Tenant, dapp, "ana@contoso.com", "g-ana", "g-rem")
+	vic := f.Delegated(t, f.Tenant, dapp, "vic@contoso.com", "g-ana") // a viewer
+	app := f.Token(t, f.Tenant, f.NewApp(t, f.Tenant, "soar", openatp.PermMachineReadAll, openatp.PermMachineIsolate))
+	ctx := f.Srv.URL + "/api/$metadata#MachineActions/$entity"
 
-	mine := actionJSON(t, f.post(t, "/api/machines/"+machine1+"/isolate", ana, `{"Comment":"mine"}`), 201, ctx)
+	mine := actionJSON(t, f.SendJSON(t, "POST", "/api/machines/"+machine1+"/isolate", ana, `{"Comment":"mine"}`), 201, ctx)
 	if mine["requestor"] != "ana@contoso.com" {
 		t.Errorf("requestor %v, want the user's name", mine["requestor"])
 	}
-	r := f.post(t, "/api/machines/"+machine1+"/unisolate", vic, `{"Comment":"x"}`)
-	apitest.CheckError(t, r.status, r.header, r.body, 403, "Forbidden")
+	r := f.SendJSON(t, "POST", "/api/machines/"+machine1+"/unisolate", vic, `{"Comment":"x"}`)
+	apitest.CheckError(t, r, 403, "Forbidden")
 
 	unknown := strings.Repeat("4", 40)
-	same := func(what string, hidden, missing response, hid, unk string) {
+	same := func(what string, hidden, missing apitest.Response, hid, unk string) {
 		t.Helper()
-		h := bytes.ReplaceAll(f.normalized(t, hidden), []byte(hid), []byte("<id>"))
-		m := bytes.ReplaceAll(f.normalized(t, missing), []byte(unk), []byte("<id>"))
-		if hidden.status != 404 || missing.status != 404 || !bytes.Equal(h, m) {
-			t.Errorf("%s: hidden %d %s\nunknown %d %s", what, hidden.status, h, missing.status, m)
+		h := bytes.ReplaceAll(f.Normalized(t, hidden), []byte(hid), []byte("<id>"))
+		m := bytes.ReplaceAll(f.Normalized(t, missing), []byte(unk), []byte("<id>"))
+		if hidden.Status != 404 || missing.Status != 404 || !bytes.Equal(h, m) {
+			t.Errorf("%s: hidden %d %s\nunknown %d %s", what, hidden.Status, h, missing.Status, m)
 		}
 	}
-	same("isolate", f.post(t, "/api/machines/"+vaultMachine+"/isolate", ana, `{"Comment":"x"}`),
-		f.post(t, "/api/machines/"+unknown+"/isolate", ana, `{"Comment":"x"}`), vaultMachine, unknown)
+	same("isolate", f.SendJSON(t, "POST", "/api/machines/"+apitest.VaultMachine+"/isolate", ana, `{"Comment":"x"}`),
+		f.SendJSON(t, "POST", "/api/machines/"+unknown+"/isolate", ana, `{"Comment":"x"}`), apitest.VaultMachine, unknown)
 
-	vault := actionJSON(t, f.post(t, "/api/machines/"+vaultMachine+"/isolate", app, `{"Comment":"app"}`), 201, ctx)
+	vault := actionJSON(t, f.SendJSON(t, "POST", "/api/machines/"+apitest.VaultMachine+"/isolate", app, `{"Comment":"app"}`), 201, ctx)
 	vid, nid := vault["id"].(string), openatp.NewGUID()
-	same("get", f.do(t, "GET", "/api/machineactions/"+vid, ana), f.do(t, "GET", "/api/machineactions/"+nid, ana), vid, nid)
-	same("cancel", f.post(t, "/api/machineactions/"+vid+"/cancel", ana, `{}`), f.post(t, "/api/machineactions/"+nid+"/cancel", ana, `{}`), vid, nid)
-	r = f.do(t, "GET", "/api/machineactions?$count=true", ana)
-	if r.status != 200 || !bytes.Contains(r.body, []byte(`"@odata.count":1,`)) || !bytes.Contains(r.body, []byte(mine["id"].(string))) {
-		t.Errorf("ana's list: %d %s", r.status, r.body)
+	same("get", f.Do(t, "GET", "/api/machineactions/"+vid, ana), f.Do(t, "GET", "/api/machineactions/"+nid, ana), vid, nid)
+	same("cancel", f.SendJSON(t, "POST", "/api/machineactions/"+vid+"/cancel", ana, `{}`), f.SendJSON(t, "POST", "/api/machineactions/"+nid+"/cancel", ana, `{}`), vid, nid)
+	r = f.Do(t, "GET", "/api/machineactions?$count=true", ana)
+	if r.Status != 200 || !bytes.Contains(r.Body, []byte(`"@odata.count":1,`)) || !bytes.Contains(r.Body, []byte(mine["id"].(string))) {
+		t.Errorf("ana's list: %d %s", r.Status, r.Body)
 	}
-	r = f.do(t, "GET", "/api/machineactions?$count=true", app)
-	if r.status != 200 || !bytes.Contains(r.body, []byte(`"@odata.count":2,`)) {
-		t.Errorf("the application's list: %d %s", r.status, r.body)
+	r = f.Do(t, "GET", "/api/machineactions?$count=true", app)
+	if r.Status != 200 || !bytes.Contains(r.Body, []byte(`"@odata.count":2,`)) {
+		t.Errorf("the application's list: %d %s", r.Status, r.Body)
 	}
-	c := actionJSON(t, f.post(t, "/api/machineactions/"+mine["id"].(string)+"/cancel", ana, `{"Comment":"done"}`), 200, ctx)
+	c := actionJSON(t, f.SendJSON(t, "POST", "/api/machineactions/"+mine["id"].(string)+"/cancel", ana, `{"Comment":"done"}`), 200, ctx)
 	if c["cancellationRequestor"] != "ana@contoso.com" || c["status"] != "Cancelled" {
 		t.Errorf("cancelled by ana: %v", c)
 	}
@@ -422,13 +410,13 @@ func TestMachineActionDeviceGroups(t *testing.T) {
 // lifecycle; offboard answers 200, as documented.
 func TestMachineActionMoreTypes(t *testing.T) {
 	af := newActionFixture(t, openatp.ActionTiming{Pending: 20 * time.Millisecond, InProgress: 20 * time.Millisecond, TimeOut: time.Hour})
-	ctx := af.srv.URL + "/api/$metadata#MachineActions/$entity"
+	ctx := af.Srv.URL + "/api/$metadata#MachineActions/$entity"
 	m := "/api/machines/" + apitest.MID(3)
 	sha := strings.Repeat("AB12", 10)
-	r := af.post(t, m+"/StopAndQuarantineFile", af.token, `{"Comment":"x","Sha1":"abc"}`)
-	apitest.CheckError(t, r.status, r.header, r.body, 400, "InvalidHashValue")
-	r = af.post(t, m+"/StopAndQuarantineFile", af.token, `{"Comment":"x"}`)
-	apitest.CheckError(t, r.status, r.header, r.body, 400, "MissingRequiredParameter")
+	r := af.SendJSON(t, "POST", m+"/StopAndQuarantineFile", af.token, `{"Comment":"x","Sha1":"abc"}`)
+	apitest.CheckError(t, r, 400, "InvalidHashValue")
+	r = af.SendJSON(t, "POST", m+"/StopAndQuarantineFile", af.token, `{"Comment":"x"}`)
+	apitest.CheckError(t, r, 400, "MissingRequiredParameter")
 	for _, c := range []struct {
 		path, body, typ string
 		status          int
@@ -441,7 +429,7 @@ func TestMachineActionMoreTypes(t *testing.T) {
 			map[string]any{"fileIdentifier": strings.ToLower(sha), "fileIdentifierType": "Sha1"}},
 		{m + "/offboard", `{"Comment":"retire"}`, "Offboard", 200, nil},
 	} {
-		v := actionJSON(t, af.post(t, c.path, af.token, c.body), c.status, ctx)
+		v := actionJSON(t, af.SendJSON(t, "POST", c.path, af.token, c.body), c.status, ctx)
 		if v["type"] != c.typ || v["status"] != "Pending" || v["scope"] != nil {
 			t.Errorf("%s: %v", c.path, v)
 		}
