@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/postgres"
@@ -219,6 +220,14 @@ func printJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
+// printed prints a result as JSON, or returns the error.
+func printed(env *cliEnv, v any, err error) error {
+	if err != nil {
+		return err
+	}
+	return printJSON(env.stdout, v)
+}
+
 // jsonFlag is a repeatable flag whose values are JSON objects, kept whole
 // as text; in the config file, its values are objects.
 type jsonFlag []string
@@ -236,6 +245,25 @@ func (m *multiFlag) Set(v string) error {
 			*m = append(*m, p)
 		}
 	}
+	return nil
+}
+
+// timeFlag is a flag of an RFC 3339 time; the zero time when not given.
+type timeFlag struct{ t time.Time }
+
+func (f *timeFlag) String() string {
+	if f == nil || f.t.IsZero() {
+		return ""
+	}
+	return f.t.Format(time.RFC3339Nano)
+}
+
+func (f *timeFlag) Set(s string) error {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return fmt.Errorf("%q is not an RFC 3339 time such as 2026-01-01T00:00:00Z", s)
+	}
+	f.t = t
 	return nil
 }
 

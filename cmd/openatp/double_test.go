@@ -82,7 +82,7 @@ func TestFaultAndJournalCLI(t *testing.T) {
 	var followed syncBuffer
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, append([]string{"journal", "--tenant", c.Tenant, "--follow", "--interval", "20ms", "--fault", "storm"}, conn...),
+		done <- runCLI(ctx, append([]string{"journal", "--tenant", c.Tenant, "--follow", "--interval", "20ms", "--fault", "storm"}, conn...),
 			noEnv, strings.NewReader(""), &followed, &followed)
 	}()
 	for range 3 {

@@ -12,9 +12,52 @@ import (
 // A command with subcommands prints them; a subcommand, or a command
 // without any, prints what it does and its flags.
 
+// usage is the program's: its commands, what they do, and where to read more.
+const usage = `openatp — a stand-in for Microsoft Defender for Endpoint's REST API: machines, users,
+logon events, alerts, device groups and RBAC, the Entra ID sign-in its clients use, and fault
+rules and a request journal for testing those clients.
+
+Usage: openatp <command> [flags]
+
+Commands:
+  serve              run the server (--demo creates and seeds the demo tenant)
+  demo-credentials   print the demo tenant's credentials as JSON
+  tenant create|list|trust  manage tenants; trust an external OIDC issuer
+  app create|list    manage application registrations of a tenant
+  user create|update|list          directory users who sign in (delegated tokens)
+  usergroup create|list            user groups (the stand-in for Entra security groups)
+  role create|update|list|delete   RBAC roles and their user groups
+  group create|update|list|delete  device groups: rules, rank, user-group access
+  seed               generate a realistic tenant of any size: machines, users, logons, alerts
+  import             load machines, logon events or alerts from JSON Lines, JSON or CSV files
+  export             write a tenant's machines, logon events or alerts as JSON Lines
+  token              mint an access token for an app of a tenant
+  fault add|list|delete   fault rules of the running server (latency, errors, resets, truncated bodies)
+  journal            the running server's record of a tenant's requests (--follow streams it)
+  version            print the version and the commit it was built from
+  help [command]     print this, or a command's usage
+
+Every command takes --data (default ./openatp-data) and --db; each flag is
+also read from the environment as OPENATP_<FLAG> (e.g. OPENATP_TLS_ADDR).
+Run "openatp <command> -h" for a command's flags.
+`
+
 // isHelpArg reports whether an argument asks for help.
 func isHelpArg(s string) bool {
 	return s == "-h" || s == "-help" || s == "--help" || s == "help"
+}
+
+// subcommand splits off the subcommand of the command name, one of known.
+func subcommand(name string, args []string, known ...string) (string, []string, error) {
+	if len(args) == 0 {
+		return "", nil, fmt.Errorf("%s: give a subcommand: %s", name, strings.Join(known, ", "))
+	}
+	for _, k := range known {
+		if args[0] == k {
+			return k, args[1:], nil
+		}
+	}
+	return "", nil, fmt.Errorf("%s: unknown subcommand %q (%s)", name, args[0], strings.Join(known, ", "))
 }
 
 // commandDocs says what each flag set's command does, by the flag set's
@@ -91,16 +134,16 @@ func printGroupUsage(w io.Writer, name string) {
 // help answers the requests for help that no flag set sees: a command
 // with subcommands asked for help instead of a subcommand, and "version
 // -h". It reports whether it answered.
-func help(env *cliEnv, cmd string, rest []string) bool {
+func help(w io.Writer, cmd string, rest []string) bool {
 	if len(rest) == 0 || !isHelpArg(rest[0]) {
 		return false
 	}
 	if cmd == "version" {
-		fmt.Fprint(env.stdout, "usage: openatp version\n\nPrint the version.\n")
+		fmt.Fprint(w, "usage: openatp version\n\nPrint the version.\n")
 		return true
 	}
 	if _, ok := commandGroups[cmd]; ok {
-		printGroupUsage(env.stdout, cmd)
+		printGroupUsage(w, cmd)
 		return true
 	}
 	return false

@@ -59,7 +59,7 @@ func TestHelpWalk(t *testing.T) {
 	types := map[string]map[string]string{} // command → flag → placeholder
 	for _, c := range calls {
 		var out, errb bytes.Buffer
-		err := run(context.Background(), c.args, noEnv, strings.NewReader(""), &out, &errb)
+		err := runCLI(context.Background(), c.args, noEnv, strings.NewReader(""), &out, &errb)
 		name := strings.Join(c.args, " ")
 		if err != nil || errb.Len() > 0 {
 			t.Errorf("openatp %s: %v, stderr %q", name, err, errb.String())
@@ -108,7 +108,7 @@ func TestHelpWalk(t *testing.T) {
 		{[]string{"seed", "-h"}, "  -out string\n", "-out openatp"},
 	} {
 		var out bytes.Buffer
-		_ = run(context.Background(), c.args, noEnv, strings.NewReader(""), &out, &out)
+		_ = runCLI(context.Background(), c.args, noEnv, strings.NewReader(""), &out, &out)
 		if !strings.Contains(out.String(), c.want) || c.not != "" && strings.Contains(out.String(), c.not) {
 			t.Errorf("openatp %s printed:\n%s\nwant %q in it, and not %q", strings.Join(c.args, " "), out.String(), c.want, c.not)
 		}
@@ -119,7 +119,7 @@ func TestHelpWalk(t *testing.T) {
 func TestBadFlagUsage(t *testing.T) {
 	t.Parallel()
 	var out, errb bytes.Buffer
-	err := run(context.Background(), []string{"seed", "--nosuch"}, noEnv, strings.NewReader(""), &out, &errb)
+	err := runCLI(context.Background(), []string{"seed", "--nosuch"}, noEnv, strings.NewReader(""), &out, &errb)
 	if err == nil || out.Len() > 0 || !strings.Contains(errb.String(), "flag provided but not defined: -nosuch") || !strings.Contains(errb.String(), "usage: openatp seed [flags]") {
 		t.Errorf("seed --nosuch: %v, stdout %q, stderr %q", err, out.String(), errb.String())
 	}

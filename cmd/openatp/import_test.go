@@ -304,7 +304,7 @@ func TestHelperProcess(t *testing.T) {
 			break
 		}
 	}
-	if err := run(context.Background(), args, os.Getenv, os.Stdin, os.Stdout, os.Stderr); err != nil {
+	if err := runCLI(context.Background(), args, os.Getenv, os.Stdin, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "openatp:", err)
 		os.Exit(1)
 	}
@@ -440,7 +440,7 @@ func TestImportProgress(t *testing.T) {
 	machineFile(t, file, 25)
 	var out, errb syncBuffer
 	args := []string{"import", "--data", filepath.Join(dir, "data"), "--tenant", "t.example", "--chunk-size", "10", file}
-	if err := run(context.Background(), args, noEnv, strings.NewReader(""), &out, &errb); err != nil {
+	if err := runCLI(context.Background(), args, noEnv, strings.NewReader(""), &out, &errb); err != nil {
 		t.Fatal(err, errb.String())
 	}
 	if !regexp.MustCompile(`(?m)^import: 25 records of m\.jsonl \(\d+/s\)$`).MatchString(errb.String()) {

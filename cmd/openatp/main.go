@@ -23,43 +23,14 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr); err != nil {
+	if err := runCLI(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "openatp:", err)
 		os.Exit(1)
 	}
 }
 
-const usage = `openatp — a stand-in for Microsoft Defender for Endpoint's REST API: machines, users,
-logon events, alerts, device groups and RBAC, the Entra ID sign-in its clients use, and fault
-rules and a request journal for testing those clients.
-
-Usage: openatp <command> [flags]
-
-Commands:
-  serve              run the server (--demo creates and seeds the demo tenant)
-  demo-credentials   print the demo tenant's credentials as JSON
-  tenant create|list|trust  manage tenants; trust an external OIDC issuer
-  app create|list    manage application registrations of a tenant
-  user create|update|list          directory users who sign in (delegated tokens)
-  usergroup create|list            user groups (the stand-in for Entra security groups)
-  role create|update|list|delete   RBAC roles and their user groups
-  group create|update|list|delete  device groups: rules, rank, user-group access
-  seed               generate a realistic tenant of any size: machines, users, logons, alerts
-  import             load machines, logon events or alerts from JSON Lines, JSON or CSV files
-  export             write a tenant's machines, logon events or alerts as JSON Lines
-  token              mint an access token for an app of a tenant
-  fault add|list|delete   fault rules of the running server (latency, errors, resets, truncated bodies)
-  journal            the running server's record of a tenant's requests (--follow streams it)
-  version            print the version and the commit it was built from
-  help [command]     print this, or a command's usage
-
-Every command takes --data (default ./openatp-data) and --db; each flag is
-also read from the environment as OPENATP_<FLAG> (e.g. OPENATP_TLS_ADDR).
-Run "openatp <command> -h" for a command's flags.
-`
-
-// run is the whole program; main only calls it.
-func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+// runCLI is the whole program; main only calls it.
+func runCLI(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("no command given")
@@ -77,7 +48,7 @@ func runCommand(ctx context.Context, env *cliEnv, cmd string, rest []string) err
 	if cmd == "help" && len(rest) > 0 && !isHelpArg(rest[0]) {
 		cmd, rest = rest[0], []string{"-h"}
 	}
-	if help(env, cmd, rest) {
+	if help(env.stdout, cmd, rest) {
 		return nil
 	}
 	switch cmd {

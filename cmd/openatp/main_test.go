@@ -47,7 +47,7 @@ func noEnv(string) string { return "" }
 func cli(t *testing.T, args ...string) (string, error) {
 	t.Helper()
 	var out, errb syncBuffer
-	err := run(context.Background(), args, noEnv, strings.NewReader(""), &out, &errb)
+	err := runCLI(context.Background(), args, noEnv, strings.NewReader(""), &out, &errb)
 	if err != nil {
 		return out.String() + errb.String(), err
 	}
@@ -71,7 +71,7 @@ func startServeLog(t *testing.T, data string, args ...string) (demoCredentials, 
 	errb := &syncBuffer{}
 	done := make(chan error, 1)
 	args = append([]string{"serve", "--demo", "--data", data}, args...)
-	go func() { done <- run(ctx, args, noEnv, strings.NewReader(""), &out, errb) }()
+	go func() { done <- runCLI(ctx, args, noEnv, strings.NewReader(""), &out, errb) }()
 	t.Cleanup(func() {
 		cancel()
 		select {

@@ -66,7 +66,7 @@ func launchReplica(t *testing.T, args ...string) *launching {
 	out, errb := &syncBuffer{}, &syncBuffer{}
 	done := make(chan error, 1)
 	args = append([]string{"serve", "--addr", "127.0.0.1:0", "--tls-addr", ""}, args...)
-	go func() { done <- run(ctx, args, noEnv, strings.NewReader(""), out, errb) }()
+	go func() { done <- runCLI(ctx, args, noEnv, strings.NewReader(""), out, errb) }()
 	var once sync.Once
 	var runErr error
 	stop := func() error {

@@ -10,26 +10,6 @@ import (
 	"github.com/openatp/openatp/internal/manage"
 )
 
-func subcommand(name string, args []string, known ...string) (string, []string, error) {
-	if len(args) == 0 {
-		return "", nil, fmt.Errorf("%s: give a subcommand: %s", name, strings.Join(known, ", "))
-	}
-	for _, k := range known {
-		if args[0] == k {
-			return k, args[1:], nil
-		}
-	}
-	return "", nil, fmt.Errorf("%s: unknown subcommand %q (%s)", name, args[0], strings.Join(known, ", "))
-}
-
-// printed prints a result as JSON, or returns the error.
-func printed(env *cliEnv, v any, err error) error {
-	if err != nil {
-		return err
-	}
-	return printJSON(env.stdout, v)
-}
-
 // runUser: openatp user create|update|list — directory users who sign in
 // for delegated tokens.
 func runUser(ctx context.Context, env *cliEnv, args []string) error {

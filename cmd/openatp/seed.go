@@ -314,22 +314,3 @@ func (s *genSource) Machine() openatp.Machine { return s.cur.m }
 func (s *genSource) Logon() openatp.Logon     { return s.cur.l }
 func (s *genSource) Alert() openatp.Alert     { return s.cur.a }
 func (s *genSource) Line() int64              { return s.machines + s.logons + s.alerts }
-
-// timeFlag is a flag of an RFC 3339 time; the zero time when not given.
-type timeFlag struct{ t time.Time }
-
-func (f *timeFlag) String() string {
-	if f == nil || f.t.IsZero() {
-		return ""
-	}
-	return f.t.Format(time.RFC3339Nano)
-}
-
-func (f *timeFlag) Set(s string) error {
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		return fmt.Errorf("%q is not an RFC 3339 time such as 2026-01-01T00:00:00Z", s)
-	}
-	f.t = t
-	return nil
-}

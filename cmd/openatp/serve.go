@@ -109,7 +109,7 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	// with the demo credentials.
 	conns := httpserve.NewConnLimit(connectionLimit(o.maxConns), logger)
 	defer conns.Wait() // the refused connections' drains, at most a second each
-	ls, err := listen(env, o, server, conns, logger)
+	ls, err := openListeners(env, o, server, conns, logger)
 	if err != nil {
 		return err
 	}
@@ -129,7 +129,7 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 		}
 	}
 	// Serve until ctx ends or a listener fails; then shut down.
-	return serve(ctx, ls, conns, warm(store, model), o.shutdownTimeout, logger)
+	return serveUntilDone(ctx, ls, conns, warm(store, model), o.shutdownTimeout, logger)
 }
 
 // serveFlags are the flags of serve, checked, with the values they give.
@@ -321,10 +321,10 @@ func (ls *listeners) close() {
 	}
 }
 
-// listen opens the listeners. The admin surface (admin API, /metrics) is
+// openListeners opens the listeners. The admin surface (admin API, /metrics) is
 // served on a listener of its own with --admin-addr; else on the public
 // listeners that are loopback, or on all with --public-admin.
-func listen(env *cliEnv, o *serveFlags, server *composedAPI, conns *httpserve.ConnLimit, logger *slog.Logger) (_ *listeners, err error) {
+func openListeners(env *cliEnv, o *serveFlags, server *composedAPI, conns *httpserve.ConnLimit, logger *slog.Logger) (_ *listeners, err error) {
 	ls := &listeners{}
 	defer func() {
 		if err != nil {
@@ -435,12 +435,12 @@ func warm(store openatp.TenantStore, model *readmodel.Model) func(ctx context.Co
 	}
 }
 
-// serve serves every listener, and warms the read model, until ctx ends
+// serveUntilDone serves every listener, and warms the read model, until ctx ends
 // (SIGINT, SIGTERM) or a listener fails; then it shuts every server down
 // (shutdown: they stop accepting and their requests finish) and waits for
 // all of them. It returns the first listener's failure, else the
 // shutdown's error.
-func serve(ctx context.Context, ls *listeners, conns *httpserve.ConnLimit, warm func(context.Context), timeout time.Duration, logger *slog.Logger) error {
+func serveUntilDone(ctx context.Context, ls *listeners, conns *httpserve.ConnLimit, warm func(context.Context), timeout time.Duration, logger *slog.Logger) error {
 	g := lifetime.New(ctx)
 	for _, l := range ls.all {
 		g.Go(func(context.Context) error {

@@ -140,7 +140,7 @@ func TestShutdownCutsStuckConnections(t *testing.T) {
 	out, errb := &syncBuffer{}, &syncBuffer{}
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--tls-addr", "", "--db", db, "--data", t.TempDir(),
+		done <- runCLI(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--tls-addr", "", "--db", db, "--data", t.TempDir(),
 			"--shutdown-timeout", "300ms", "--body-timeout", "1m"}, noEnv, strings.NewReader(""), out, errb)
 	}()
 	var addr string
