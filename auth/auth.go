@@ -94,9 +94,6 @@ type FailureBudget interface {
 // TokenLifetime is the lifetime of the tokens Mint issues.
 const TokenLifetime = time.Hour
 
-// leeway is the clock skew tolerated on exp and nbf.
-const leeway = 60 * time.Second
-
 // Service mints and verifies tokens. It is safe for concurrent use.
 //
 // Verifying a token reads nothing from the store but, once per token, its

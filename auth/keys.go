@@ -141,3 +141,13 @@ func thumbprint(pub *rsa.PublicKey) string {
 }
 
 func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
+
+// randomID returns 16 random bytes, base64url-encoded.
+func randomID() string {
+	var b [16]byte
+	randRead(b[:])
+	return b64(b[:])
+}
+
+// randRead fills b with random bytes; crypto/rand.Read never fails.
+func randRead(b []byte) { rand.Read(b) }

@@ -2,7 +2,6 @@ package auth
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -145,16 +144,16 @@ func (s *Service) Mint(ctx context.Context, req MintRequest) (token string, expi
 		c.AppID, c.AppIDAcr, c.Idp, c.Ver = req.App.ClientID, "1", iss, "1.0"
 	}
 	ks := s.keys.Load()
-	tok, err := sign(ks.signKID, ks.signer, c)
+	tok, err := signJWS(ks.signKID, ks.signer, c)
 	if err != nil {
 		return "", 0, err
 	}
 	return tok, int(TokenLifetime.Seconds()) - 1, nil
 }
 
-// sign returns the compact RS256 JWS of claims, with kid and typ JWT in its
+// signJWS returns the compact RS256 JWS of claims, with kid and typ JWT in its
 // header.
-func sign(kid string, key any, claims any) (string, error) {
+func signJWS(kid string, key any, claims any) (string, error) {
 	header, err := json.Marshal(struct {
 		Alg string `json:"alg"`
 		Kid string `json:"kid"`
@@ -174,16 +173,6 @@ func sign(kid string, key any, claims any) (string, error) {
 	}
 	return signing + "." + b64(sig), nil
 }
-
-// randomID returns 16 random bytes, base64url-encoded.
-func randomID() string {
-	var b [16]byte
-	randRead(b[:])
-	return b64(b[:])
-}
-
-// randRead fills b with random bytes; crypto/rand.Read never fails.
-func randRead(b []byte) { rand.Read(b) }
 
 // idClaims are the claims of an ID token, in the order Entra ID writes them.
 type idClaims struct {
@@ -227,7 +216,7 @@ func (s *Service) MintIDToken(req MintRequest) (string, error) {
 		c.UniqueName, c.Upn, c.Ver = u.UserName, u.UserName, "1.0"
 	}
 	ks := s.keys.Load()
-	return sign(ks.signKID, ks.signer, c)
+	return signJWS(ks.signKID, ks.signer, c)
 }
 
 // ClientInfo returns the client_info of a user's sign-in: base64url JSON

@@ -4,38 +4,13 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/url"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/openatp/openatp"
 )
-
-// tokenClaims are the claims Verify reads, of application and delegated
-// tokens alike.
-type tokenClaims struct {
-	jwt.RegisteredClaims
-	Tid               string   `json:"tid"`
-	AppID             string   `json:"appid"`
-	Azp               string   `json:"azp"`
-	Oid               string   `json:"oid"`
-	Roles             []string `json:"roles"`
-	Scp               string   `json:"scp"`
-	Upn               string   `json:"upn"`
-	UniqueName        string   `json:"unique_name"`
-	PreferredUsername string   `json:"preferred_username"`
-	Groups            []string `json:"groups"`
-	Scope             string   `json:"scope"` // delegated permissions of non-Entra issuers
-}
-
-// unauthorized returns the error of a rejected token.
-func unauthorized(format string, args ...any) error {
-	return openatp.CodedErrorf(openatp.Unauthenticated, "Unauthorized", format, args...)
-}
 
 var errNoToken = unauthorized("no bearer token")
 
@@ -170,34 +145,6 @@ func (s *Service) verify(ctx context.Context, raw string) (*cacheEntry, error) {
 	return e, nil
 }
 
-// tokenError turns a jwt parse error into the Unauthenticated error the
-// caller sees.
-func tokenError(tok *jwt.Token, c *tokenClaims, err error) error {
-	var oe *openatp.Error
-	if errors.As(err, &oe) {
-		return oe
-	}
-	if errors.Is(err, jwt.ErrTokenMalformed) {
-		return unauthorized("invalid token: malformed (%v)", clipError(err))
-	}
-	if tok != nil && tok.Header != nil {
-		if alg, _ := tok.Header["alg"].(string); alg != "RS256" {
-			return unauthorized("invalid token: signing algorithm %q is not accepted, only RS256", clip(alg))
-		}
-	}
-	switch {
-	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
-		return unauthorized("invalid token: bad signature")
-	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing) && c.ExpiresAt == nil:
-		return unauthorized("invalid token: no exp claim")
-	case errors.Is(err, jwt.ErrTokenExpired) && c.ExpiresAt != nil:
-		return errExpired(c.ExpiresAt.Time)
-	case errors.Is(err, jwt.ErrTokenNotValidYet) && c.NotBefore != nil:
-		return errNotYet(c.NotBefore.Time)
-	}
-	return unauthorized("invalid token: %v", clipError(err))
-}
-
 // tokenHeader is what verify reads of a token's header before checking it.
 type tokenHeader struct {
 	Alg  string          `json:"alg"`
@@ -237,9 +184,6 @@ func peek(raw string, iss bool) (tokenHeader, string, error) {
 	return h, c.Iss, nil
 }
 
-// clipError is the text of err, clipped: parse errors may quote the input.
-func clipError(err error) string { return clip(err.Error()) }
-
 // parseIssuer splits an issuer of ours into its tenant and its lower-case
 // host name (without port).
 func parseIssuer(iss string) (tenant, host string, ok bool) {
@@ -261,119 +205,4 @@ func parseIssuer(iss string) (tenant, host string, ok bool) {
 		return "", "", false
 	}
 	return tenant, strings.ToLower(u.Hostname()), true
-}
-
-// hostOnly returns the host name of a Host header value, without port or
-// IPv6 brackets. It does not allocate.
-func hostOnly(hostport string) string {
-	if strings.HasPrefix(hostport, "[") {
-		if i := strings.IndexByte(hostport, ']'); i > 0 {
-			return hostport[1:i]
-		}
-		return hostport
-	}
-	if i := strings.IndexByte(hostport, ':'); i >= 0 && strings.IndexByte(hostport[i+1:], ':') < 0 {
-		return hostport[:i] // host:port; more colons is a bare IPv6 address
-	}
-	return hostport
-}
-
-// isLoopback reports whether host is one of the loopback names openatp
-// treats as one: localhost, 127.0.0.1 and ::1.
-func isLoopback(host string) bool {
-	return strings.EqualFold(host, "localhost") || host == "127.0.0.1" || host == "::1"
-}
-
-func errExpired(exp time.Time) error {
-	return unauthorized("invalid token: expired at %s (exp)", exp.UTC().Format(time.RFC3339))
-}
-
-func errNotYet(nbf time.Time) error {
-	return unauthorized("invalid token: not valid yet, until %s (nbf)", nbf.UTC().Format(time.RFC3339))
-}
-
-// clip shortens caller-supplied text quoted in an error message.
-func clip(s string) string {
-	const max = 100
-	if len(s) <= max {
-		return s
-	}
-	return s[:max] + "..."
-}
-
-func firstNonEmpty(ss ...string) string {
-	for _, s := range ss {
-		if s != "" {
-			return s
-		}
-	}
-	return ""
-}
-
-// cacheEntry is a verified token.
-type cacheEntry struct {
-	p        *openatp.Principal
-	from     time.Time // nbf - leeway; zero if the token has no nbf
-	until    time.Time // exp + leeway
-	issHost  string    // lower-case host name of the issuer
-	loopback bool      // issHost is a loopback name
-	anyHost  bool      // issHost is one of Options.Hostnames
-}
-
-// check applies the per-request checks of a verified token: its validity
-// period at now and its issuer host against the request's host.
-func (e *cacheEntry) check(now time.Time, host string) error {
-	if !now.Before(e.until) {
-		return errExpired(e.until.Add(-leeway))
-	}
-	if now.Before(e.from) {
-		return errNotYet(e.from.Add(leeway))
-	}
-	if e.anyHost || strings.EqualFold(e.issHost, host) || (e.loopback && isLoopback(host)) {
-		return nil
-	}
-	return unauthorized("invalid token: issuer host %q is not accepted on host %q", e.issHost, clip(host))
-}
-
-// tokenCache maps raw tokens to their verification. It is bounded: when
-// full, expired entries are dropped, and if that is not enough, all.
-type tokenCache struct {
-	mu  sync.RWMutex
-	m   map[string]*cacheEntry
-	max int
-}
-
-func (c *tokenCache) init(max int) {
-	c.max = max
-	c.m = make(map[string]*cacheEntry)
-}
-
-func (c *tokenCache) get(raw string) *cacheEntry {
-	c.mu.RLock()
-	e := c.m[raw]
-	c.mu.RUnlock()
-	return e
-}
-
-func (c *tokenCache) put(raw string, e *cacheEntry, now time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.m) >= c.max {
-		for k, v := range c.m {
-			if !now.Before(v.until) {
-				delete(c.m, k)
-			}
-		}
-		if len(c.m) >= c.max {
-			clear(c.m)
-		}
-	}
-	c.m[raw] = e
-}
-
-// len returns the number of cached tokens.
-func (c *tokenCache) len() int {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return len(c.m)
 }
