@@ -102,7 +102,7 @@ func newFlagSet(env *cliEnv, name string) *flag.FlagSet {
 // neither from the config file (--config, or OPENATP_CONFIG), if any.
 //
 // Asked for help (-h, --help), it prints the usage on stdout and returns
-// flag.ErrHelp, which run turns into success; after a bad flag, it prints
+// flag.ErrHelp, which runCLI turns into success; after a bad flag, it prints
 // the usage on stderr.
 func parseFlags(env *cliEnv, fs *flag.FlagSet, args []string) error {
 	usage := fs.Usage
