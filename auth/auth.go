@@ -127,13 +127,6 @@ type Service struct {
 	failures FailureBudget // nil: no budget
 }
 
-// trustState is what the verifier reads from memory besides the keys: the
-// trusted external issuers by issuer URL, and every setting by name.
-type trustState struct {
-	issuers  map[string]*ExternalIssuer
-	settings map[string]string
-}
-
 // New returns a Service using the signing keys of store. If the store has no
 // key yet it generates an RSA-2048 key and stores it as the active one. Two
 // processes starting at once may each add a key; that is harmless, since

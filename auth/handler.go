@@ -161,38 +161,6 @@ func newTokenResponse(tr *tokenRequest, tok string, now time.Time, expiresIn int
 	return resp
 }
 
-// oauthError is an OAuth2 error response (RFC 6749 §5.2) with Entra's
-// AADSTS code in its description.
-type oauthError struct {
-	status      int
-	code        string // "invalid_request", "invalid_client", ...
-	aadsts      int
-	description string
-	retryAfter  time.Duration // > 0: sent as Retry-After
-}
-
-// failedSignIn reports whether the error refuses credentials a client
-// presented (a secret, a password, an app or tenant that does not exist):
-// those count against the client address's failure budget.
-func (e *oauthError) failedSignIn() bool {
-	switch e.aadsts {
-	case 7000215, 700016, 90002, 50126, 50053:
-		return true
-	}
-	return false
-}
-
-func (e *oauthError) Error() string { return e.code + ": " + e.description }
-
-func oauthErr(status int, code string, aadsts int, format string, args ...any) *oauthError {
-	return &oauthError{status: status, code: code, aadsts: aadsts, description: fmt.Sprintf(format, args...)}
-}
-
-func missingParam(name string) *oauthError {
-	return oauthErr(http.StatusBadRequest, "invalid_request", 900144,
-		"The request body must contain the following parameter: '%s'.", name)
-}
-
 // token serves POST /{tenant}/oauth2/token (version 1) and
 // /{tenant}/oauth2/v2.0/token (version 2).
 func (h *handler) token(w http.ResponseWriter, r *http.Request, version int) error {
@@ -386,6 +354,47 @@ func (h *handler) password(tr *tokenRequest) (*tokenResponse, error) {
 	}
 	h.log.Info("auth: delegated token issued", "tenant", tr.tenant.ID, "client_id", app.ClientID, "user", user.UserName, "aud", aud)
 	return resp, nil
+}
+
+// signIn checks a directory user's password, with smart lockout: a locked
+// name is refused before any check; a wrong password and an unknown user
+// get the same answer after the same bcrypt work.
+func (h *handler) signIn(ctx context.Context, tenantID, username, password string) (openatp.DirectoryUser, error) {
+	name := lockoutKey(tenantID, username)
+	if _, locked := h.svc.lockouts.locked(name, h.svc.now()); locked {
+		return openatp.DirectoryUser{}, errLocked()
+	}
+	user, err := h.svc.store.DirectoryUser(ctx, tenantID, username)
+	if err != nil && !openatp.IsKind(err, openatp.NotFound) {
+		return openatp.DirectoryUser{}, err
+	}
+	var hash []byte // none: an unknown user, compared with a dummy hash
+	if err == nil {
+		hash = user.PasswordHash
+	}
+	ok, err := h.svc.hashing.compare(ctx, hash, password)
+	if err != nil {
+		return openatp.DirectoryUser{}, err
+	}
+	if !ok {
+		h.svc.lockouts.fail(name, password, h.svc.now())
+		return openatp.DirectoryUser{}, errBadCredentials()
+	}
+	h.svc.lockouts.succeed(name)
+	return user, nil
+}
+
+// errLocked is the answer to a sign-in of a locked user name.
+func errLocked() error {
+	return oauthErr(http.StatusBadRequest, "invalid_grant", 50053,
+		"The account is locked, you've tried to sign in too many times with an incorrect user ID or password.")
+}
+
+// errBadCredentials is the answer to a wrong password and to an unknown
+// user alike.
+func errBadCredentials() error {
+	return oauthErr(http.StatusBadRequest, "invalid_grant", 50126,
+		"Error validating credentials due to invalid username or password.")
 }
 
 // grantedScope returns the scope of a delegated token's answer: on v1 the

@@ -153,50 +153,6 @@ func (l *lockouts) sweep(now time.Time) {
 	}
 }
 
-// signIn checks a directory user's password, with smart lockout: a locked
-// name is refused before any check; a wrong password and an unknown user
-// get the same answer after the same bcrypt work.
-func (h *handler) signIn(ctx context.Context, tenantID, username, password string) (openatp.DirectoryUser, error) {
-	name := lockoutKey(tenantID, username)
-	if _, locked := h.svc.lockouts.locked(name, h.svc.now()); locked {
-		return openatp.DirectoryUser{}, errLocked()
-	}
-	user, err := h.svc.store.DirectoryUser(ctx, tenantID, username)
-	if err != nil && !openatp.IsKind(err, openatp.NotFound) {
-		return openatp.DirectoryUser{}, err
-	}
-	var hash []byte // none: an unknown user, compared with a dummy hash
-	if err == nil {
-		hash = user.PasswordHash
-	}
-	ok, err := h.svc.hashing.compare(ctx, hash, password)
-	if err != nil {
-		return openatp.DirectoryUser{}, err
-	}
-	if !ok {
-		h.svc.lockouts.fail(name, password, h.svc.now())
-		return openatp.DirectoryUser{}, errBadCredentials()
-	}
-	h.svc.lockouts.succeed(name)
-	return user, nil
-}
-
-// retrySeconds is d in whole seconds, rounded up, at least 1.
-func retrySeconds(d time.Duration) int { return max(1, int((d+time.Second-1)/time.Second)) }
-
-// errLocked is the answer to a sign-in of a locked user name.
-func errLocked() error {
-	return oauthErr(http.StatusBadRequest, "invalid_grant", 50053,
-		"The account is locked, you've tried to sign in too many times with an incorrect user ID or password.")
-}
-
-// errBadCredentials is the answer to a wrong password and to an unknown
-// user alike.
-func errBadCredentials() error {
-	return oauthErr(http.StatusBadRequest, "invalid_grant", 50126,
-		"Error validating credentials due to invalid username or password.")
-}
-
 // hashing bounds the bcrypt comparisons running at once (each costs tens
 // of milliseconds of one core).
 type hashing struct{ slots chan struct{} }
