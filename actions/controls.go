@@ -2,6 +2,7 @@ package actions
 
 import (
 	"cmp"
+	"context"
 	"slices"
 	"strings"
 	"sync"
@@ -223,5 +224,26 @@ func (t *Timings) ClearTenant(tenantID string) {
 		if k[0] == tenantID {
 			delete(t.m, k)
 		}
+	}
+}
+
+// OffboardedHealth returns a Config.Succeeded hook that makes the machine
+// of a succeeded offboarding stop reporting: its healthStatus becomes
+// openatp.OffboardedHealthStatus (Inactive) in store (machines writes
+// through store, which may refresh a read model). A machine deleted
+// meanwhile is no error.
+func OffboardedHealth(store openatp.MachineAPIStore) func(ctx context.Context, tenantID string, a openatp.MachineAction) error {
+	return func(ctx context.Context, tenantID string, a openatp.MachineAction) error {
+		if a.Type != openatp.ActionOffboard {
+			return nil
+		}
+		_, err := store.UpdateMachine(ctx, tenantID, a.MachineID, func(m *openatp.Machine) error {
+			m.HealthStatus = openatp.Ptr(openatp.OffboardedHealthStatus)
+			return nil
+		})
+		if openatp.IsKind(err, openatp.NotFound) {
+			return nil
+		}
+		return err
 	}
 }

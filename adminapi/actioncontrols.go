@@ -16,9 +16,11 @@ type ActionTracker interface {
 	Track(tenantID string, a openatp.MachineAction)
 }
 
-// addActionControlRoutes lists the admin routes that control the
-// lifecycle of machine actions, for tests (cfg.ActionControls):
+// addActionControlRoutes lists the admin routes of what succeeded
+// machine actions did to a machine, and those that control the lifecycle
+// of machine actions, for tests (cfg.ActionControls):
 //
+//	GET          /_openatp/tenants/{t}/machines/{id}/state       the machine's state (machineStateJSON)
 //	GET          /_openatp/tenants/{t}/actions/controls          what is set: {"unreachable", "failures", "timings"}
 //	PUT, DELETE  /_openatp/tenants/{t}/machines/{id}/unreachable the machine stops answering (its actions stay Pending until TimeOut); answers again
 //	POST, DELETE /_openatp/tenants/{t}/actions/failures          force a failure {"actionId"|"machineId"|"type", "errorHResult"}; remove all
@@ -58,6 +60,25 @@ func addActionControlRoutes(mux Mux, cfg Config) {
 		return nil
 	}
 
+	mux("GET /_openatp/tenants/{t}/machines/{id}/state", admin(func(w http.ResponseWriter, r *http.Request) (int, any, error) {
+		t, err := tenantOf(r, store)
+		if err != nil {
+			return 0, nil, err
+		}
+		id := r.PathValue("id")
+		if !openatp.ValidMachineID(id) {
+			return 0, nil, openatp.CodedErrorf(openatp.Invalid, "InvalidInput", "Machine id %s is not 40 lowercase hexadecimal characters.", clipID(id))
+		}
+		st, err := store.MachineState(r.Context(), t.ID, id)
+		if openatp.IsKind(err, openatp.NotFound) {
+			return 0, nil, openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "Machine %s was not found.", id)
+		}
+		if err != nil {
+			return 0, nil, err
+		}
+		return http.StatusOK, machineStateJSON{MachineID: st.MachineID, Isolated: st.Isolated, IsolationType: st.IsolationType,
+			Restricted: st.Restricted, Offboarded: st.Offboarded, LastActionID: st.LastActionID, Updated: st.Updated}, nil
+	}))
 	mux("GET /_openatp/tenants/{t}/actions/controls", admin(func(w http.ResponseWriter, r *http.Request) (int, any, error) {
 		t, err := control(r)
 		if err != nil {
@@ -151,6 +172,7 @@ func addActionControlRoutes(mux Mux, cfg Config) {
 	}))
 
 	for p, allow := range map[string]string{
+		"/_openatp/tenants/{t}/machines/{id}/state":       "GET",
 		"/_openatp/tenants/{t}/actions/controls":          "GET",
 		"/_openatp/tenants/{t}/machines/{id}/unreachable": "PUT, DELETE",
 		"/_openatp/tenants/{t}/actions/failures":          "POST, DELETE",
@@ -193,4 +215,17 @@ func (j timingJSON) timing() (openatp.ActionTiming, error) {
 		*f.dst = v
 	}
 	return d, nil
+}
+
+// machineStateJSON is an openatp.MachineState in the admin API: updated is
+// the success time of the action that changed it last (RFC 3339, UTC),
+// null with lastActionId when none did.
+type machineStateJSON struct {
+	MachineID     string     `json:"machineId"`
+	Isolated      bool       `json:"isolated"`
+	IsolationType *string    `json:"isolationType"`
+	Restricted    bool       `json:"restricted"`
+	Offboarded    bool       `json:"offboarded"`
+	LastActionID  *string    `json:"lastActionId"`
+	Updated       *time.Time `json:"updated"`
 }

@@ -2,6 +2,7 @@ package mdeapi_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -25,7 +26,8 @@ func newControlFixture(t *testing.T) *controlFixture {
 	cf := &controlFixture{actionFixture: &actionFixture{}, controls: &actions.Controls{}}
 	af := cf.actionFixture
 	af.Fixture = apitest.NewFixture(t, func(c *apitest.Config) {
-		clock, err := actions.Start(context.Background(), actions.Config{Store: c.Store, Timing: cf.controls.Timing, Outcome: cf.controls.Outcome})
+		clock, err := actions.Start(context.Background(), actions.Config{Store: c.Store, Timing: cf.controls.Timing, Outcome: cf.controls.Outcome,
+			Succeeded: actions.OffboardedHealth(c.Store)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -226,4 +228,67 @@ func TestMachineActionByAADDeviceID(t *testing.T) {
 	// An aadDeviceId no machine has is a missing machine.
 	r := cf.SendJSON(t, "POST", "/api/machines/00000000-2624-418e-9591-41f0491218f9/isolate", cf.token, `{"Comment":"x"}`)
 	apitest.CheckError(t, r, 404, "ResourceNotFound")
+}
+
+// TestMachineActionEffects: succeeded isolations, restrictions and an
+// offboarding change the machine's state, shown by the admin API; failed
+// ones do not; an offboarded machine stops reporting (healthStatus
+// Inactive).
+func TestMachineActionEffects(t *testing.T) {
+	cf := newControlFixture(t)
+	m1 := apitest.MID(1)
+	cf.admin(t, "PUT", "/actions/timings/*", `{"pending":"0s","inProgress":"0s","timeOut":"1h"}`, 200,
+		`{"pending":"0s","inProgress":"0s","timeOut":"1h0m0s"}`+"\n")
+	stateIs := func(want string) {
+		t.Helper()
+		cf.admin(t, "GET", "/machines/"+m1+"/state", "", 200, want+"\n")
+	}
+	stateIs(`{"machineId":"` + m1 + `","isolated":false,"isolationType":null,"restricted":false,"offboarded":false,"lastActionId":null,"updated":null}`)
+	isolate := cf.start(t, "/api/machines/"+m1+"/isolate", `{"Comment":"contain","IsolationType":"selective"}`)
+	v := cf.waitStatus(t, isolate, "Succeeded")
+	stateIs(`{"machineId":"` + m1 + `","isolated":true,"isolationType":"Selective","restricted":false,"offboarded":false,"lastActionId":"` +
+		isolate + `","updated":"` + rfc3339(t, v["lastUpdateDateTimeUtc"]) + `"}`)
+	// A failed unisolation leaves it isolated.
+	cf.admin(t, "POST", "/actions/failures", `{"type":"Unisolate","errorHResult":7}`, 201, `{"type":"Unisolate","errorHResult":7}`+"\n")
+	cf.waitStatus(t, cf.start(t, "/api/machines/"+m1+"/unisolate", `{"Comment":"release"}`), "Failed")
+	restrict := cf.start(t, "/api/machines/"+m1+"/restrictCodeExecution", `{"Comment":"restrict"}`)
+	v = cf.waitStatus(t, restrict, "Succeeded")
+	stateIs(`{"machineId":"` + m1 + `","isolated":true,"isolationType":"Selective","restricted":true,"offboarded":false,"lastActionId":"` +
+		restrict + `","updated":"` + rfc3339(t, v["lastUpdateDateTimeUtc"]) + `"}`)
+
+	health := func() any {
+		r := cf.Do(t, "GET", "/api/machines/"+m1, cf.token)
+		var m map[string]any
+		if r.Status != 200 || json.Unmarshal(r.Body, &m) != nil {
+			t.Fatalf("machine: %d %s", r.Status, r.Body)
+		}
+		return m["healthStatus"]
+	}
+	if h := health(); h == "Inactive" {
+		t.Fatalf("healthStatus %v before the offboarding", h)
+	}
+	r := cf.SendJSON(t, "POST", "/api/machines/"+m1+"/offboard", cf.token, `{"Comment":"retire"}`)
+	off := actionJSON(t, r, http.StatusOK, cf.Srv.URL+"/api/$metadata#MachineActions/$entity")["id"].(string)
+	v = cf.waitStatus(t, off, "Succeeded")
+	stateIs(`{"machineId":"` + m1 + `","isolated":true,"isolationType":"Selective","restricted":true,"offboarded":true,"lastActionId":"` +
+		off + `","updated":"` + rfc3339(t, v["lastUpdateDateTimeUtc"]) + `"}`)
+	apitest.WaitFor(t, "healthStatus Inactive", func() bool { return health() == "Inactive" })
+
+	// Another machine, tenant or a bad id.
+	cf.admin(t, "GET", "/machines/"+apitest.MID(2)+"/state", "", 200, `{"machineId":"`+apitest.MID(2)+
+		`","isolated":false,"isolationType":null,"restricted":false,"offboarded":false,"lastActionId":null,"updated":null}`+"\n")
+	apitest.CheckError(t, cf.Admin(t, "GET", "/_openatp/tenants/"+cf.Tenant.ID+"/machines/"+apitest.MID(9)+"/state", apitest.AdminKey, "", nil), 404, "ResourceNotFound")
+	apitest.CheckError(t, cf.Admin(t, "GET", "/_openatp/tenants/"+cf.Tenant.ID+"/machines/act1/state", apitest.AdminKey, "", nil), 400, "InvalidInput")
+	apitest.CheckError(t, cf.Admin(t, "POST", "/_openatp/tenants/"+cf.Tenant.ID+"/machines/"+m1+"/state", apitest.AdminKey, "", nil), 405, "MethodNotAllowed")
+}
+
+// rfc3339 is an entity's time as the admin API writes it (RFC 3339, no
+// trailing zeros).
+func rfc3339(t *testing.T, v any) string {
+	t.Helper()
+	tm, err := time.Parse(time.RFC3339Nano, v.(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tm.UTC().Format(time.RFC3339Nano)
 }
