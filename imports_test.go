@@ -120,7 +120,7 @@ openatp/httpserve: HTTP github.com/prometheus/client_golang
 	openatp/internal/route openatp/internal/accesslog openatp/internal/lifetime
 openatp/mdeapi: HTTP openatp openatp/odata openatp/wire openatp/readmodel
 	openatp/httpserve
-openatp/adminapi: HTTP openatp openatp/wire openatp/ingest openatp/fault
+openatp/adminapi: HTTP openatp openatp/wire openatp/ingest openatp/fault openatp/actions
 	openatp/journal openatp/ratelimit openatp/readmodel
 	openatp/internal/route openatp/internal/manage openatp/httpserve
 
@@ -128,6 +128,7 @@ openatp/adminapi: HTTP openatp openatp/wire openatp/ingest openatp/fault
 openatp/apitest: TESTING HTTP net/http/httptest go.uber.org/goleak openatp openatp/fault
 	openatp/auth openatp/sqlite openatp/readmodel openatp/internal/accesslog
 	openatp/internal/demo openatp/httpserve openatp/mdeapi openatp/adminapi
+	openatp/actions
 openatp/storetest: TESTING github.com/google/go-cmp openatp
 	openatp/internal/sqlstore
 openatp/ratelimit/ratelimittest: TESTING openatp/ratelimit

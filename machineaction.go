@@ -465,12 +465,21 @@ type MachineActionStore interface {
 	// it reads the action, calls f with it and the stamp of the write,
 	// stamps what f left (LastUpdateDateTimeUTC) and stores it. f may
 	// change only the status, errorHResult, cancellation, commands and
-	// troubleshootInfo (Advance, Cancel); it runs while other writers of
+	// troubleshootInfo (Advance, Cancel); when it makes the action
+	// Succeeded, the action's effect on its machine (MachineState.Apply)
+	// is written in the same transaction. It runs while other writers of
 	// the tenant's actions wait and may run more than once. An error of
 	// f is returned as it is and nothing is written. NotFound
 	// (ResourceNotFound) if the tenant has no action of that id; Invalid
 	// if f changed another property.
 	UpdateMachineAction(ctx context.Context, tenantID, id string, f func(a *MachineAction, stamp time.Time) error) (MachineAction, error)
+
+	// MachineState returns what the tenant's succeeded actions did to a
+	// machine (the zero state, with its id, if none did). UpdateMachineAction
+	// changes it in the write that makes an action that ChangesState
+	// Succeeded. NotFound (ResourceNotFound) if the tenant has no machine
+	// of that id.
+	MachineState(ctx context.Context, tenantID, machineID string) (MachineState, error)
 
 	// LiveMachineActions streams every action, of every tenant, that is
 	// not final, with its tenant's id, in no particular order: what the

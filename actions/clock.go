@@ -43,8 +43,14 @@ type Config struct {
 	// it is tried again; 0 is a second.
 	Retry time.Duration
 	// Errors, when set, is told of each step the store failed to write
-	// (the step is tried again after Retry).
+	// (the step is tried again after Retry), and of each Succeeded hook
+	// that failed.
 	Errors func(tenantID, actionID string, err error)
+	// Succeeded, when set, is called after the write that made an action
+	// Succeeded (the store has already changed its machine's state in
+	// that write): for the effects outside the action store, such as
+	// OffboardedHealth. It is not called again if it fails.
+	Succeeded func(ctx context.Context, tenantID string, a openatp.MachineAction) error
 }
 
 // Clock drives the live machine actions of every tenant through their
@@ -226,6 +232,11 @@ func (c *Clock) take(ctx context.Context, k key) {
 	switch {
 	case err == nil:
 		c.Track(k.tenant, a)
+		if a.Status == openatp.ActionSucceeded && c.cfg.Succeeded != nil {
+			if err := c.cfg.Succeeded(ctx, k.tenant, a); err != nil && c.cfg.Errors != nil && ctx.Err() == nil {
+				c.cfg.Errors(k.tenant, k.id, err)
+			}
+		}
 	case errors.Is(err, errFinal), openatp.IsKind(err, openatp.NotFound), ctx.Err() != nil:
 		// Final (cancelled), deleted (a reset), or the clock is closing.
 	case errors.As(err, &later):

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/actions"
 	"github.com/openatp/openatp/fault"
 	"github.com/openatp/openatp/httpserve"
 	"github.com/openatp/openatp/ingest"
@@ -363,6 +364,11 @@ type Config struct {
 	// journal (httpserve.Server.Faults, Journal); a nil Journal is off.
 	Faults  *fault.Set
 	Journal *journal.Journal
+	// ActionControls are the test controls of the machine actions'
+	// lifecycle (addActionControlRoutes); nil: none. ActionClock, if set,
+	// is told of the live actions a change concerns.
+	ActionControls *actions.Controls
+	ActionClock    ActionTracker
 }
 
 // Mux is where routes are added: httpserve.Server.HandleAdmin, or an

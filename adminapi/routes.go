@@ -9,7 +9,8 @@ import (
 
 // Register adds the routes of the admin API to mux: tenants, apps and
 // loads (below), who may see what (addRBACAdminRoutes), and the test
-// double's fault rules and request journal (addDoubleAdminRoutes).
+// double's fault rules and request journal (addDoubleAdminRoutes), and
+// the controls of the machine actions' lifecycle (addActionControlRoutes).
 func Register(mux Mux, cfg Config) {
 	if cfg.BodyTimeout <= 0 {
 		cfg.BodyTimeout = httpserve.DefaultBodyTimeout
@@ -45,4 +46,5 @@ func Register(mux Mux, cfg Config) {
 	}
 	addRBACAdminRoutes(mux, store, admin)
 	addDoubleAdminRoutes(mux, cfg)
+	addActionControlRoutes(mux, cfg)
 }

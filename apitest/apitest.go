@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/actions"
 	"github.com/openatp/openatp/adminapi"
 	"github.com/openatp/openatp/fault"
 	"github.com/openatp/openatp/httpserve"
@@ -36,6 +37,9 @@ type Config struct {
 	UnknownUserEmpty bool
 	// Actions runs the lifecycle of machine actions; nil: none.
 	Actions mdeapi.ActionTracker
+	// ActionControls are the admin API's controls of the actions'
+	// lifecycle (adminapi.Config); nil: none.
+	ActionControls *actions.Controls
 	// Model is the read model; nil: the server makes its own (NoIndex:
 	// disabled, every read answered from the store), closed by Close.
 	Model       *readmodel.Model
@@ -71,7 +75,7 @@ func NewServer(cfg Config) *Server {
 		Limiter: m.Limiter(cfg.Limiter), EndpointLimiters: m.Limiters(cfg.EndpointLimiters), UnknownUserEmpty: cfg.UnknownUserEmpty,
 		Actions: cfg.Actions})
 	adminapi.Register(srv.HandleAdmin, adminapi.Config{Store: store, Settings: cfg.Settings, AuthFailures: cfg.AuthFailures,
-		BodyTimeout: cfg.BodyTimeout, Faults: srv.Faults(), Journal: srv.Journal()})
+		BodyTimeout: cfg.BodyTimeout, Faults: srv.Faults(), Journal: srv.Journal(), ActionControls: cfg.ActionControls, ActionClock: cfg.Actions})
 	return &Server{Server: srv, store: store, model: model, own: own}
 }
 

@@ -89,7 +89,7 @@ func handleStartAction(typ string, status int, model *readmodel.Model, store ope
 			return err
 		}
 		id := r.PathValue("id")
-		s, ok := view.Machine(id)
+		s, ok := actionMachine(view, id, access)
 		visible := ok && (access == nil || access.CanSee(view.GroupID(s)))
 		mid := ""
 		if visible {
@@ -116,6 +116,28 @@ func handleStartAction(typ string, status int, model *readmodel.Model, store ope
 		writeAction(w, r, status, &a)
 		return nil
 	})
+}
+
+// actionMachine finds the machine that the {id} of an action route names:
+// a machine id or computer name (as /api/machines/{id} takes it), or the
+// machine's aadDeviceId, which clients send. Of several machines with
+// that aadDeviceId, the one seen last that access (nil: every one) may see
+// is taken, as of several with one name.
+func actionMachine(view *readmodel.View, id string, access *openatp.Access) (uint32, bool) {
+	if s, ok := view.Machine(id); ok || !openatp.IsGUID(id) {
+		return s, ok
+	}
+	// id is a GUID: it may go into the filter's quotes as it is.
+	f, err := odata.Parse(wire.MachineSchema, "aadDeviceId eq '"+id+"'")
+	if err != nil {
+		return 0, false
+	}
+	page, _, _ := view.QueryMachines(readmodel.MachineQuery{Filter: f, Access: access, Top: 1,
+		OrderBy: []odata.OrderKey{{Prop: wire.MLastSeen, Desc: true}}})
+	if len(page) == 0 {
+		return 0, false
+	}
+	return page[0], true
 }
 
 // requestor is who an action records as its requestor: the application's

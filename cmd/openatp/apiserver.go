@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/actions"
 	"github.com/openatp/openatp/adminapi"
 	"github.com/openatp/openatp/fault"
 	"github.com/openatp/openatp/httpserve"
@@ -33,6 +34,8 @@ type apiConfig struct {
 	JournalSize      int
 	// Actions runs the lifecycle of machine actions.
 	Actions mdeapi.ActionTracker
+	// ActionControls are the admin API's controls of the lifecycle.
+	ActionControls *actions.Controls
 }
 
 // composedAPI is the HTTP server with the MDE API and the admin API on it.
@@ -56,7 +59,8 @@ func newAPIServer(cfg apiConfig) *composedAPI {
 		Limiter: m.Limiter(cfg.Limiter), EndpointLimiters: m.Limiters(cfg.EndpointLimiters), UnknownUserEmpty: cfg.UnknownUserEmpty,
 		Actions: cfg.Actions})
 	adminapi.Register(srv.HandleAdmin, adminapi.Config{Store: store, Settings: cfg.Settings, AuthFailures: cfg.AuthFailures,
-		BodyTimeout: cfg.BodyTimeout, Faults: srv.Faults(), Journal: srv.Journal()})
+		BodyTimeout: cfg.BodyTimeout, Faults: srv.Faults(), Journal: srv.Journal(),
+		ActionControls: cfg.ActionControls, ActionClock: cfg.Actions})
 	return &composedAPI{Server: srv, store: store, model: cfg.Model}
 }
 

@@ -92,15 +92,20 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	model := readmodel.New(store, readmodel.Options{MemoryBudget: o.indexMemory, Logger: logger})
 	defer model.Close() // before the store closes: it stops the builds reading it
 	// The machine actions' lifecycle: it resumes the store's live actions
-	// and moves them on their clock until Close.
-	clock, err := actions.Start(ctx, actions.Config{Store: store, Errors: func(tenantID, id string, err error) {
-		logger.Warn("machine action step failed; it is tried again", "tenant", tenantID, "action", id, "err", err)
-	}})
+	// and moves them on their clock until Close, with the durations,
+	// unreachable machines and failures the admin API sets; an offboarded
+	// machine stops reporting.
+	controls := &actions.Controls{}
+	clock, err := actions.Start(ctx, actions.Config{Store: store, Timing: controls.Timing, Outcome: controls.Outcome,
+		Succeeded: actions.OffboardedHealth(readmodel.Refreshing(store, model)),
+		Errors: func(tenantID, id string, err error) {
+			logger.Warn("machine action step failed; it is tried again", "tenant", tenantID, "action", id, "err", err)
+		}})
 	if err != nil {
 		return err
 	}
 	defer clock.Close() // before the store closes
-	server, err := newAPI(ctx, o, store, model, svc, lim, clock, logOut, logger)
+	server, err := newAPI(ctx, o, store, model, svc, lim, clock, controls, logOut, logger)
 	if err != nil {
 		return err
 	}
@@ -259,9 +264,10 @@ func newLimiters(policy ratelimit.Policy, redisURL string, logger *slog.Logger) 
 // newAPI builds the API server (the MDE API, the admin API, the token
 // issuer beside them) with the fault rules of --fault.
 func newAPI(ctx context.Context, o *serveFlags, store openatp.Store, model *readmodel.Model, svc *auth.Service,
-	lim *limiters, clock *actions.Clock, logOut io.Writer, logger *slog.Logger) (*composedAPI, error) {
+	lim *limiters, clock *actions.Clock, controls *actions.Controls, logOut io.Writer, logger *slog.Logger) (*composedAPI, error) {
 	server := newAPIServer(apiConfig{
 		Actions:          clock,
+		ActionControls:   controls,
 		Model:            model,
 		Store:            store,
 		Verifier:         svc,

@@ -200,6 +200,11 @@ func (w Writer) UpdateMachineAction(ctx context.Context, tenantID, id string, f 
 		if err := b.Normalize(); err != nil {
 			return err
 		}
+		if a.Status != openatp.ActionSucceeded && b.Status == openatp.ActionSucceeded && openatp.ChangesState(b.Type) {
+			if err := applyActionEffect(ctx, x, seq, &b, stamp); err != nil {
+				return err
+			}
+		}
 		args, err := actionArgs(&b)
 		if err != nil {
 			return err
