@@ -5,16 +5,17 @@ import (
 	"testing"
 
 	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/storetest/internal/fixture"
 )
 
 // testCanceled: a call whose context is canceled (the caller went away)
 // fails with kind Canceled, never Unavailable or Internal: the API answers
 // it as a client that left, not as a store failure. Nothing is written.
-func testCanceled(t *testing.T, su *suite) {
-	s := su.open(t)
-	tenant := mustTenant(t, s, 1, "contoso.com")
-	mustMachines(t, s, tenant, 1)
-	mustLogons(t, s, tenant, logon("contoso", "alice", 1, 1, ""))
+func testCanceled(t *testing.T, su *fixture.Suite) {
+	s := su.Open(t)
+	tenant := fixture.MustTenant(t, s, 1, "contoso.com")
+	fixture.MustMachines(t, s, tenant, 1)
+	fixture.MustLogons(t, s, tenant, fixture.Logon("contoso", "alice", 1, 1, ""))
 	dead, cancel := context.WithCancel(ctx)
 	cancel()
 	calls := map[string]func() error{
@@ -28,8 +29,8 @@ func testCanceled(t *testing.T, su *suite) {
 			return s.Snapshot(dead, tenant, func(openatp.Machine) error { return nil }, func(openatp.UserMachine) error { return nil })
 		},
 		"UpsertMachines": func() error {
-			m := openatp.Machine{ID: machineID(2)}
-			noErr(t, m.Normalize())
+			m := openatp.Machine{ID: fixture.MachineID(2)}
+			fixture.NoErr(t, m.Normalize())
 			return s.UpsertMachines(dead, tenant, []openatp.Machine{m})
 		},
 		"WriteBatch": func() error {
@@ -37,10 +38,10 @@ func testCanceled(t *testing.T, su *suite) {
 		},
 	}
 	for name, call := range calls {
-		t.Run(name, func(t *testing.T) { wantKind(t, call(), openatp.Canceled) })
+		t.Run(name, func(t *testing.T) { fixture.WantKind(t, call(), openatp.Canceled) })
 	}
-	diff(t, "machines after canceled writes", machineIDs(1), userMachineIDs(t, s, tenant, openatp.UserRef{Name: "alice"}))
-	if _, err := s.Machine(ctx, tenant, machineID(2)); !openatp.IsKind(err, openatp.NotFound) {
+	fixture.Diff(t, "machines after canceled writes", fixture.MachineIDs(1), fixture.UserMachineIDs(t, s, tenant, openatp.UserRef{Name: "alice"}))
+	if _, err := s.Machine(ctx, tenant, fixture.MachineID(2)); !openatp.IsKind(err, openatp.NotFound) {
 		t.Errorf("machine of a canceled write: %v, want NotFound", err)
 	}
 }

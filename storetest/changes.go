@@ -6,6 +6,7 @@ import (
 
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/internal/sqlstore"
+	"github.com/openatp/openatp/storetest/internal/fixture"
 )
 
 // changes reads the feed since v, failing t on an error.
@@ -36,24 +37,24 @@ type feed struct {
 }
 
 func feedOf(ch openatp.Changes) feed {
-	return feed{Rebuild: ch.Rebuild, Machines: ids(ch.Machines), Deleted: ch.Deleted, Relations: ch.Relations}
+	return feed{Rebuild: ch.Rebuild, Machines: fixture.IDs(ch.Machines), Deleted: ch.Deleted, Relations: ch.Relations}
 }
 
 func rel(name, domain string, n int, exists bool) openatp.RelationChange {
-	return openatp.RelationChange{NameKey: openatp.NameKey(name), DomainKey: openatp.NameKey(domain), MachineID: machineID(n), Exists: exists}
+	return openatp.RelationChange{NameKey: openatp.NameKey(name), DomainKey: openatp.NameKey(domain), MachineID: fixture.MachineID(n), Exists: exists}
 }
 
-func testChanges(t *testing.T, su *suite) {
-	s := su.open(t)
-	a := mustTenant(t, s, 1, "A")
-	b := mustTenant(t, s, 2, "B")
+func testChanges(t *testing.T, su *fixture.Suite) {
+	s := su.Open(t)
+	a := fixture.MustTenant(t, s, 1, "A")
+	b := fixture.MustTenant(t, s, 2, "B")
 
-	_, err := s.Changes(ctx, tenantID(99), 0, 10)
-	wantKind(t, err, openatp.NotFound)
+	_, err := s.Changes(ctx, fixture.TenantID(99), 0, 10)
+	fixture.WantKind(t, err, openatp.NotFound)
 
 	// The first content write may start the tenant's counter anywhere
 	// (PostgreSQL starts it at a random value): the feed starts there.
-	mustMachines(t, s, a, 50)
+	fixture.MustMachines(t, s, a, 50)
 	v0 := contentVersion(t, s, a)
 	if ch := changes(t, s, a, v0); ch.Version != v0 || ch.Rebuild || len(ch.Machines)+len(ch.Deleted)+len(ch.Relations) != 0 {
 		t.Fatalf("Changes at the current version = %+v, want nothing", ch)
@@ -61,44 +62,44 @@ func testChanges(t *testing.T, su *suite) {
 
 	// One write at a time: each answer names what it changed, and leads
 	// to the version ContentVersion gives.
-	mustMachines(t, s, a, 3, 1)
+	fixture.MustMachines(t, s, a, 3, 1)
 	v1 := contentVersion(t, s, a)
 	ch := changes(t, s, a, v0)
 	if ch.Version != v1 {
 		t.Errorf("Version = %d, want ContentVersion %d", ch.Version, v1)
 	}
-	diff(t, "machines written", feed{Machines: machineIDs(1, 3)}, feedOf(ch), equateEmpty)
+	fixture.Diff(t, "machines written", feed{Machines: fixture.MachineIDs(1, 3)}, feedOf(ch), fixture.EquateEmpty)
 	if ch.Machines[0].ComputerDNSName == nil || *ch.Machines[0].ComputerDNSName != "host1.contoso.com" {
 		t.Errorf("changed machine = %+v, want its stored state", ch.Machines[0])
 	}
 
-	mustLogons(t, s, a, logon("contoso", "Alice", 1, 1, "Interactive"), logon("CONTOSO", "alice", 3, 2, "Network"),
-		logon("contoso", "bob", 3, 2, ""))
+	fixture.MustLogons(t, s, a, fixture.Logon("contoso", "Alice", 1, 1, "Interactive"), fixture.Logon("CONTOSO", "alice", 3, 2, "Network"),
+		fixture.Logon("contoso", "bob", 3, 2, ""))
 	v2 := contentVersion(t, s, a)
-	diff(t, "relations written", feed{Relations: []openatp.RelationChange{
+	fixture.Diff(t, "relations written", feed{Relations: []openatp.RelationChange{
 		rel("alice", "contoso", 1, true), rel("alice", "contoso", 3, true), rel("bob", "contoso", 3, true)}},
-		feedOf(changes(t, s, a, v1)), equateEmpty)
+		feedOf(changes(t, s, a, v1)), fixture.EquateEmpty)
 
 	// Another tenant's writes are not in the feed, nor do they move it.
-	mustMachines(t, s, b, 7)
-	mustLogons(t, s, b, logon("contoso", "carol", 7, 1, ""))
+	fixture.MustMachines(t, s, b, 7)
+	fixture.MustLogons(t, s, b, fixture.Logon("contoso", "carol", 7, 1, ""))
 	if ch := changes(t, s, a, v2); ch.Version != v2 || len(ch.Machines)+len(ch.Relations) != 0 {
 		t.Errorf("tenant A's feed after writes to B = %+v, want nothing", ch)
 	}
 
 	// A gap: several writes read at once, each key once, in key order.
-	mustUpsert(t, s, a, openatp.Machine{ID: machineID(1), ComputerDNSName: openatp.Ptr("renamed.contoso.com")})
-	mustMachines(t, s, a, 2)
-	mustLogons(t, s, a, logon("contoso", "bob", 2, 3, ""), logon("contoso", "bob", 3, 4, ""))
-	noErr(t, s.DeleteMachine(ctx, a, machineID(3)))
+	fixture.MustUpsert(t, s, a, openatp.Machine{ID: fixture.MachineID(1), ComputerDNSName: openatp.Ptr("renamed.contoso.com")})
+	fixture.MustMachines(t, s, a, 2)
+	fixture.MustLogons(t, s, a, fixture.Logon("contoso", "bob", 2, 3, ""), fixture.Logon("contoso", "bob", 3, 4, ""))
+	fixture.NoErr(t, s.DeleteMachine(ctx, a, fixture.MachineID(3)))
 	v3 := contentVersion(t, s, a)
 	ch = changes(t, s, a, v2)
-	diff(t, "catch-up after a gap", feed{
-		Machines: machineIDs(1, 2),
-		Deleted:  machineIDs(3),
+	fixture.Diff(t, "catch-up after a gap", feed{
+		Machines: fixture.MachineIDs(1, 2),
+		Deleted:  fixture.MachineIDs(3),
 		Relations: []openatp.RelationChange{
 			rel("alice", "contoso", 3, false), rel("bob", "contoso", 2, true), rel("bob", "contoso", 3, false)},
-	}, feedOf(ch), equateEmpty)
+	}, feedOf(ch), fixture.EquateEmpty)
 	if got := *ch.Machines[0].ComputerDNSName; got != "renamed.contoso.com" {
 		t.Errorf("machine 1 after the gap is named %q, want its latest state", got)
 	}
@@ -106,12 +107,12 @@ func testChanges(t *testing.T, su *suite) {
 		t.Errorf("Version = %d, want %d", ch.Version, v3)
 	}
 	// From the start: everything, at its current state.
-	diff(t, "from the first version", feed{
-		Machines: machineIDs(1, 2),
-		Deleted:  machineIDs(3),
+	fixture.Diff(t, "from the first version", feed{
+		Machines: fixture.MachineIDs(1, 2),
+		Deleted:  fixture.MachineIDs(3),
 		Relations: []openatp.RelationChange{rel("alice", "contoso", 1, true), rel("alice", "contoso", 3, false),
 			rel("bob", "contoso", 2, true), rel("bob", "contoso", 3, false)},
-	}, feedOf(changes(t, s, a, v0)), equateEmpty)
+	}, feedOf(changes(t, s, a, v0)), fixture.EquateEmpty)
 
 	// More changes than the caller's limit, a batch larger than the feed
 	// records, a reset, and a version the feed never gave: Rebuild.
@@ -121,39 +122,39 @@ func testChanges(t *testing.T, su *suite) {
 	if ch := changes(t, s, a, v3+1_000_000); !ch.Rebuild {
 		t.Errorf("Changes from a version ahead of the feed = %+v, want Rebuild", ch)
 	}
-	if su.reopen != nil {
+	if su.Reopen != nil {
 		// A write by another process or replica is in the feed.
-		other := su.reopen(t, s)
-		if err := other.UpsertMachines(ctx, a, []openatp.Machine{{ID: machineID(9), MachineTags: []string{}, IPAddresses: []openatp.IPAddress{}}}); err != nil {
+		other := su.Reopen(t, s)
+		if err := other.UpsertMachines(ctx, a, []openatp.Machine{{ID: fixture.MachineID(9), MachineTags: []string{}, IPAddresses: []openatp.IPAddress{}}}); err != nil {
 			t.Fatal(err)
 		}
-		diff(t, "a write of another process", feed{Machines: machineIDs(9)}, feedOf(changes(t, s, a, v3)), equateEmpty)
+		fixture.Diff(t, "a write of another process", feed{Machines: fixture.MachineIDs(9)}, feedOf(changes(t, s, a, v3)), fixture.EquateEmpty)
 		v3 = contentVersion(t, s, a)
 	}
 	big := make([]openatp.Machine, sqlstore.MaxLoggedChanges+1)
 	for i := range big {
-		big[i] = openatp.Machine{ID: machineID(1000 + i), MachineTags: []string{}, IPAddresses: []openatp.IPAddress{}}
+		big[i] = openatp.Machine{ID: fixture.MachineID(1000 + i), MachineTags: []string{}, IPAddresses: []openatp.IPAddress{}}
 	}
-	noErr(t, s.WriteBatch(ctx, a, func(w openatp.BatchWriter) error { return w.UpsertMachines(big) }))
+	fixture.NoErr(t, s.WriteBatch(ctx, a, func(w openatp.BatchWriter) error { return w.UpsertMachines(big) }))
 	v4 := contentVersion(t, s, a)
 	if ch := changes(t, s, a, v3); !ch.Rebuild || ch.Version != v4 {
 		t.Errorf("Changes over a batch of %d machines = Rebuild %v at %d, want Rebuild at %d", len(big), ch.Rebuild, ch.Version, v4)
 	}
-	mustMachines(t, s, a, 5)
+	fixture.MustMachines(t, s, a, 5)
 	v5 := contentVersion(t, s, a)
-	diff(t, "after the large batch", feed{Machines: machineIDs(5)}, feedOf(changes(t, s, a, v4)), equateEmpty)
-	noErr(t, s.ResetTenant(ctx, a))
+	fixture.Diff(t, "after the large batch", feed{Machines: fixture.MachineIDs(5)}, feedOf(changes(t, s, a, v4)), fixture.EquateEmpty)
+	fixture.NoErr(t, s.ResetTenant(ctx, a))
 	if ch := changes(t, s, a, v5); !ch.Rebuild {
 		t.Errorf("Changes over a reset = %+v, want Rebuild", ch)
 	}
 
 	// Compaction: the feed keeps sqlstore.FeedRetention versions; a
 	// reader further behind is told to rebuild, one within it is not.
-	mustMachines(t, s, b, 8)
+	fixture.MustMachines(t, s, b, 8)
 	old := contentVersion(t, s, b)
 	var recent uint64
 	for i := range sqlstore.FeedRetention + sqlstore.CompactEvery {
-		mustUpsert(t, s, b, openatp.Machine{ID: machineID(8), ComputerDNSName: openatp.Ptr(fmt.Sprintf("v%d", i))})
+		fixture.MustUpsert(t, s, b, openatp.Machine{ID: fixture.MachineID(8), ComputerDNSName: openatp.Ptr(fmt.Sprintf("v%d", i))})
 		if i == sqlstore.CompactEvery {
 			recent = contentVersion(t, s, b)
 		}
@@ -162,5 +163,5 @@ func testChanges(t *testing.T, su *suite) {
 		t.Errorf("Changes from %d versions back = %+v, want Rebuild", sqlstore.FeedRetention+sqlstore.CompactEvery, feedOf(ch))
 	}
 	ch = changes(t, s, b, recent)
-	diff(t, "within the retention", feed{Machines: machineIDs(8)}, feedOf(ch), equateEmpty)
+	fixture.Diff(t, "within the retention", feed{Machines: fixture.MachineIDs(8)}, feedOf(ch), fixture.EquateEmpty)
 }

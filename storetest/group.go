@@ -4,21 +4,22 @@ import (
 	"testing"
 
 	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/storetest/internal/fixture"
 )
 
-func testGroups(t *testing.T, su *suite) {
-	s := su.open(t)
-	tenant := mustTenant(t, s, 1, "a.example")
+func testGroups(t *testing.T, su *fixture.Suite) {
+	s := su.Open(t)
+	tenant := fixture.MustTenant(t, s, 1, "a.example")
 	g1 := openatp.DeviceGroup{ID: 10, Name: "Servers", Description: "all servers", Rank: 2,
 		Rules: []openatp.RuleRow{{Property: openatp.RuleOSPlatform, Values: []string{"WindowsServer2019", "WindowsServer2022"}}}}
 	g2 := openatp.DeviceGroup{ID: 20, Name: "Lab", Rank: 1, Rules: []openatp.RuleRow{{Property: openatp.RuleTag, Values: []string{"lab"}}}}
 	g3 := openatp.DeviceGroup{ID: 5, Name: "Empty", Rank: 3}
 	for _, g := range []openatp.DeviceGroup{g1, g2, g3} {
-		noErr(t, s.CreateGroup(ctx, tenant, g))
+		fixture.NoErr(t, s.CreateGroup(ctx, tenant, g))
 	}
 	got, err := s.Groups(ctx, tenant)
-	noErr(t, err)
-	diff(t, "groups by rank", []openatp.DeviceGroup{g2, g1, g3}, got, equateEmpty)
+	fixture.NoErr(t, err)
+	fixture.Diff(t, "groups by rank", []openatp.DeviceGroup{g2, g1, g3}, got, fixture.EquateEmpty)
 
 	for _, tc := range []struct {
 		name string
@@ -36,19 +37,19 @@ func testGroups(t *testing.T, su *suite) {
 		{"unknown property", openatp.DeviceGroup{ID: 13, Name: "Prop", Rank: 4, Rules: []openatp.RuleRow{{Property: "color", Values: []string{"red"}}}}, openatp.Invalid},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			wantKind(t, s.CreateGroup(ctx, tenant, tc.g), tc.kind)
+			fixture.WantKind(t, s.CreateGroup(ctx, tenant, tc.g), tc.kind)
 		})
 	}
-	wantKind(t, s.CreateGroup(ctx, tenantID(9), openatp.DeviceGroup{ID: 1, Name: "x", Rank: 1}), openatp.NotFound)
-	_, err = s.Groups(ctx, tenantID(9))
-	wantKind(t, err, openatp.NotFound)
+	fixture.WantKind(t, s.CreateGroup(ctx, fixture.TenantID(9), openatp.DeviceGroup{ID: 1, Name: "x", Rank: 1}), openatp.NotFound)
+	_, err = s.Groups(ctx, fixture.TenantID(9))
+	fixture.WantKind(t, err, openatp.NotFound)
 }
 
-func testGroupAssignment(t *testing.T, su *suite) {
-	s := su.open(t)
-	tenant := mustTenant(t, s, 1, "a.example")
+func testGroupAssignment(t *testing.T, su *fixture.Suite) {
+	s := su.Open(t)
+	tenant := fixture.MustTenant(t, s, 1, "a.example")
 	machine := func(n int, name, platform string, tags ...string) openatp.Machine {
-		return openatp.Machine{ID: machineID(n), ComputerDNSName: &name, OSPlatform: &platform, MachineTags: tags}
+		return openatp.Machine{ID: fixture.MachineID(n), ComputerDNSName: &name, OSPlatform: &platform, MachineTags: tags}
 	}
 	ms := []openatp.Machine{
 		machine(1, "web1.prod.contoso.com", "WindowsServer2022", "prod"),
@@ -57,20 +58,20 @@ func testGroupAssignment(t *testing.T, su *suite) {
 		machine(4, "laptop2.fabrikam.com", "Windows11"),
 		machine(5, "build1.prod.contoso.com", "Linux", "prod", "ci"),
 	}
-	mustUpsert(t, s, tenant, ms...)
+	fixture.MustUpsert(t, s, tenant, ms...)
 	for _, m := range ms {
-		mustLogons(t, s, tenant, openatp.Logon{MachineID: m.ID, AccountName: "admin", AccountDomain: "contoso", Timestamp: t0})
+		fixture.MustLogons(t, s, tenant, openatp.Logon{MachineID: m.ID, AccountName: "admin", AccountDomain: "contoso", Timestamp: fixture.T0})
 	}
 	groupsOf := func(t *testing.T) map[string]int64 {
 		t.Helper()
 		got := map[string]int64{}
 		um, err := s.UserMachines(ctx, tenant, openatp.UserRef{Name: "admin"})
-		noErr(t, err)
-		snap, _ := snapshot(t, s, tenant)
+		fixture.NoErr(t, err)
+		snap, _ := fixture.Snapshot(t, s, tenant)
 		for i, m := range um {
 			got[m.ID] = m.RBACGroupID
 			one, err := s.Machine(ctx, tenant, m.ID)
-			noErr(t, err)
+			fixture.NoErr(t, err)
 			if one.RBACGroupID != m.RBACGroupID || one.RBACGroupName != m.RBACGroupName || snap[i].RBACGroupID != m.RBACGroupID || snap[i].RBACGroupName != m.RBACGroupName {
 				t.Errorf("machine %s: group %d %q by UserMachines, %d %q by Machine, %d %q by Snapshot", m.ID,
 					m.RBACGroupID, m.RBACGroupName, one.RBACGroupID, one.RBACGroupName, snap[i].RBACGroupID, snap[i].RBACGroupName)
@@ -78,8 +79,8 @@ func testGroupAssignment(t *testing.T, su *suite) {
 		}
 		return got
 	}
-	want := map[string]int64{machineID(1): 0, machineID(2): 0, machineID(3): 0, machineID(4): 0, machineID(5): 0}
-	diff(t, "groups without device groups", want, groupsOf(t))
+	want := map[string]int64{fixture.MachineID(1): 0, fixture.MachineID(2): 0, fixture.MachineID(3): 0, fixture.MachineID(4): 0, fixture.MachineID(5): 0}
+	fixture.Diff(t, "groups without device groups", want, groupsOf(t))
 
 	steps := []struct {
 		name  string
@@ -105,11 +106,11 @@ func testGroupAssignment(t *testing.T, su *suite) {
 	}
 	for _, st := range steps {
 		t.Run(st.name, func(t *testing.T) {
-			noErr(t, s.CreateGroup(ctx, tenant, st.group))
+			fixture.NoErr(t, s.CreateGroup(ctx, tenant, st.group))
 			for _, n := range st.moved {
-				want[machineID(n)] = st.group.ID
+				want[fixture.MachineID(n)] = st.group.ID
 			}
-			diff(t, "group ids", want, groupsOf(t))
+			fixture.Diff(t, "group ids", want, groupsOf(t))
 		})
 	}
 }

@@ -5,14 +5,15 @@ import (
 	"time"
 
 	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/storetest/internal/fixture"
 )
 
 // fullMachine returns a machine with every stored property set.
 func fullMachine(n int) openatp.Machine {
-	first := t0.Add(-48 * time.Hour)
-	last := t0.Add(100 * time.Nanosecond)
+	first := fixture.T0.Add(-48 * time.Hour)
+	last := fixture.T0.Add(100 * time.Nanosecond)
 	return openatp.Machine{
-		ID:                    machineID(n),
+		ID:                    fixture.MachineID(n),
 		ComputerDNSName:       openatp.Ptr("Desktop-Ä1.contoso.com"),
 		FirstSeen:             &first,
 		LastSeen:              &last,
@@ -50,9 +51,9 @@ func defaultGroup(m openatp.Machine) openatp.Machine {
 	return m
 }
 
-func testMachineRoundTrip(t *testing.T, su *suite) {
-	s := su.open(t)
-	tenant := mustTenant(t, s, 1, "a.example")
+func testMachineRoundTrip(t *testing.T, su *fixture.Suite) {
+	s := su.Open(t)
+	tenant := fixture.MustTenant(t, s, 1, "a.example")
 	zeroBuild := fullMachine(3)
 	zeroBuild.OSBuild, zeroBuild.IsAADJoined = openatp.Ptr(int64(0)), openatp.Ptr(false)
 	zeroBuild.MachineTags, zeroBuild.IPAddresses = []string{}, []openatp.IPAddress{}
@@ -61,47 +62,47 @@ func testMachineRoundTrip(t *testing.T, su *suite) {
 		m    openatp.Machine
 	}{
 		{"every property", fullMachine(1)},
-		{"only an id", openatp.Machine{ID: machineID(2)}},
+		{"only an id", openatp.Machine{ID: fixture.MachineID(2)}},
 		{"zero values", zeroBuild},
-		{"empty strings", openatp.Machine{ID: machineID(4), ComputerDNSName: openatp.Ptr(""), OSVersion: openatp.Ptr("")}},
+		{"empty strings", openatp.Machine{ID: fixture.MachineID(4), ComputerDNSName: openatp.Ptr(""), OSVersion: openatp.Ptr("")}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := tc.m
-			mustUpsert(t, s, tenant, m)
+			fixture.MustUpsert(t, s, tenant, m)
 			got, err := s.Machine(ctx, tenant, m.ID)
-			noErr(t, err)
+			fixture.NoErr(t, err)
 			// No cmp options: nil and empty differ, times must be equal.
-			diff(t, "Machine", defaultGroup(m), got)
+			fixture.Diff(t, "Machine", defaultGroup(m), got)
 			if got.FirstSeen != nil && got.FirstSeen.Location() != time.UTC {
 				t.Errorf("FirstSeen is in %v, want UTC", got.FirstSeen.Location())
 			}
 		})
 	}
-	_, err := s.Machine(ctx, tenant, machineID(99))
-	wantKind(t, err, openatp.NotFound)
-	_, err = s.Machine(ctx, tenantID(9), machineID(1))
-	wantKind(t, err, openatp.NotFound)
+	_, err := s.Machine(ctx, tenant, fixture.MachineID(99))
+	fixture.WantKind(t, err, openatp.NotFound)
+	_, err = s.Machine(ctx, fixture.TenantID(9), fixture.MachineID(1))
+	fixture.WantKind(t, err, openatp.NotFound)
 }
 
-func testUpsertMachines(t *testing.T, su *suite) {
-	s := su.open(t)
-	tenant := mustTenant(t, s, 1, "a.example")
-	mustUpsert(t, s, tenant, fullMachine(1), fullMachine(2))
+func testUpsertMachines(t *testing.T, su *fixture.Suite) {
+	s := su.Open(t)
+	tenant := fixture.MustTenant(t, s, 1, "a.example")
+	fixture.MustUpsert(t, s, tenant, fullMachine(1), fullMachine(2))
 
 	t.Run("replaces", func(t *testing.T) {
-		m := openatp.Machine{ID: machineID(1), OSPlatform: openatp.Ptr("Linux"), MachineTags: []string{"new"}}
-		mustUpsert(t, s, tenant, m)
+		m := openatp.Machine{ID: fixture.MachineID(1), OSPlatform: openatp.Ptr("Linux"), MachineTags: []string{"new"}}
+		fixture.MustUpsert(t, s, tenant, m)
 		got, err := s.Machine(ctx, tenant, m.ID)
-		noErr(t, err)
-		diff(t, "replaced machine", defaultGroup(m), got)
+		fixture.NoErr(t, err)
+		fixture.Diff(t, "replaced machine", defaultGroup(m), got)
 	})
 	t.Run("same id twice in a batch: the last wins", func(t *testing.T) {
 		a, b := fullMachine(5), fullMachine(5)
 		b.OSPlatform = openatp.Ptr("macOS")
-		mustUpsert(t, s, tenant, a, b)
+		fixture.MustUpsert(t, s, tenant, a, b)
 		got, err := s.Machine(ctx, tenant, b.ID)
-		noErr(t, err)
-		diff(t, "machine", defaultGroup(b), got)
+		fixture.NoErr(t, err)
+		fixture.Diff(t, "machine", defaultGroup(b), got)
 	})
 	t.Run("a bad machine stores nothing", func(t *testing.T) {
 		good := fullMachine(7)
@@ -109,21 +110,21 @@ func testUpsertMachines(t *testing.T, su *suite) {
 		changed.OSPlatform = openatp.Ptr("Linux")
 		bad := openatp.Machine{ID: "not-an-id"}
 		err := s.UpsertMachines(ctx, tenant, []openatp.Machine{good, changed, bad})
-		wantKind(t, err, openatp.Invalid)
-		contains(t, err, "machine 2")
+		fixture.WantKind(t, err, openatp.Invalid)
+		fixture.Contains(t, err, "machine 2")
 		_, err = s.Machine(ctx, tenant, good.ID)
-		wantKind(t, err, openatp.NotFound)
+		fixture.WantKind(t, err, openatp.NotFound)
 		got, err := s.Machine(ctx, tenant, changed.ID)
-		noErr(t, err)
-		diff(t, "machine changed by a failed batch", defaultGroup(fullMachine(2)), got)
+		fixture.NoErr(t, err)
+		fixture.Diff(t, "machine changed by a failed batch", defaultGroup(fullMachine(2)), got)
 	})
 	t.Run("unknown tenant", func(t *testing.T) {
-		err := s.UpsertMachines(ctx, tenantID(9), []openatp.Machine{fullMachine(8)})
-		wantKind(t, err, openatp.NotFound)
-		_, err = s.Machine(ctx, tenantID(9), machineID(8))
-		wantKind(t, err, openatp.NotFound)
+		err := s.UpsertMachines(ctx, fixture.TenantID(9), []openatp.Machine{fullMachine(8)})
+		fixture.WantKind(t, err, openatp.NotFound)
+		_, err = s.Machine(ctx, fixture.TenantID(9), fixture.MachineID(8))
+		fixture.WantKind(t, err, openatp.NotFound)
 	})
 	t.Run("empty batch", func(t *testing.T) {
-		noErr(t, s.UpsertMachines(ctx, tenant, nil))
+		fixture.NoErr(t, s.UpsertMachines(ctx, tenant, nil))
 	})
 }

@@ -6,36 +6,37 @@ import (
 	"testing"
 
 	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/storetest/internal/fixture"
 )
 
 // ScanTenant gives what Snapshot gives, in any order of machines, each
 // user once with its machines by their positions in the scan.
-func testScanTenant(t *testing.T, su *suite) {
-	s := su.open(t)
-	tenant := mustTenant(t, s, 1, "a.example")
-	other := mustTenant(t, s, 2, "b.example")
+func testScanTenant(t *testing.T, su *fixture.Suite) {
+	s := su.Open(t)
+	tenant := fixture.MustTenant(t, s, 1, "a.example")
+	other := fixture.MustTenant(t, s, 2, "b.example")
 	var ls []openatp.Logon
 	for n := range 40 {
-		mustMachines(t, s, tenant, 97*n%40+1) // written out of id order
-		ls = append(ls, logon([]string{"contoso", "CONTOSO", "fabrikam"}[n%3], []string{"ann", "bob", "Ann", "cy"}[n%4], 97*n%40+1, n, "Network"))
+		fixture.MustMachines(t, s, tenant, 97*n%40+1) // written out of id order
+		ls = append(ls, fixture.Logon([]string{"contoso", "CONTOSO", "fabrikam"}[n%3], []string{"ann", "bob", "Ann", "cy"}[n%4], 97*n%40+1, n, "Network"))
 	}
 	// Values a packed read could take apart wrongly: separators and
 	// control characters, empty strings beside NULLs, a leading "=".
 	odd := []openatp.Machine{
-		{ID: machineID(41), ComputerDNSName: openatp.Ptr("odd\x1fname\x1e"), OSPlatform: openatp.Ptr(""), Version: openatp.Ptr("=1"),
+		{ID: fixture.MachineID(41), ComputerDNSName: openatp.Ptr("odd\x1fname\x1e"), OSPlatform: openatp.Ptr(""), Version: openatp.Ptr("=1"),
 			OSVersion: openatp.Ptr("\x1f"), MachineTags: []string{"a\x1fb"}},
-		{ID: machineID(42), ComputerDNSName: openatp.Ptr(""), AgentVersion: openatp.Ptr("\x1e"), HealthStatus: openatp.Ptr("Active")},
-		{ID: machineID(43)},
+		{ID: fixture.MachineID(42), ComputerDNSName: openatp.Ptr(""), AgentVersion: openatp.Ptr("\x1e"), HealthStatus: openatp.Ptr("Active")},
+		{ID: fixture.MachineID(43)},
 	}
-	mustUpsert(t, s, tenant, odd...)
-	mustMachines(t, s, other, 100)
-	mustLogons(t, s, other, logon("contoso", "ann", 100, 1, ""))
-	mustLogons(t, s, tenant, ls...)
-	noErr(t, s.CreateGroup(ctx, tenant, openatp.DeviceGroup{ID: 3, Name: "Some", Rank: 1, Rules: []openatp.RuleRow{{Property: openatp.RuleName, Values: []string{"host7", "host9"}}}}))
-	wantMs, wantRels := snapshot(t, s, tenant)
+	fixture.MustUpsert(t, s, tenant, odd...)
+	fixture.MustMachines(t, s, other, 100)
+	fixture.MustLogons(t, s, other, fixture.Logon("contoso", "ann", 100, 1, ""))
+	fixture.MustLogons(t, s, tenant, ls...)
+	fixture.NoErr(t, s.CreateGroup(ctx, tenant, openatp.DeviceGroup{ID: 3, Name: "Some", Rank: 1, Rules: []openatp.RuleRow{{Property: openatp.RuleName, Values: []string{"host7", "host9"}}}}))
+	wantMs, wantRels := fixture.Snapshot(t, s, tenant)
 	var ms []openatp.Machine
 	var users []openatp.ScannedUser
-	noErr(t, s.ScanTenant(ctx, tenant, func(m openatp.Machine) error { ms = append(ms, m); return nil },
+	fixture.NoErr(t, s.ScanTenant(ctx, tenant, func(m openatp.Machine) error { ms = append(ms, m); return nil },
 		func(u openatp.ScannedUser) error { users = append(users, u); return nil }))
 	// Each user once, each of its machines once, by its position in the
 	// scan; the relations that makes are Snapshot's, without their times
@@ -75,7 +76,7 @@ func testScanTenant(t *testing.T, su *suite) {
 		t.Errorf("relations:\n got %v\nwant %v", rels, want)
 	}
 	slices.SortFunc(ms, func(a, b openatp.Machine) int { return cmp.Compare(a.ID, b.ID) })
-	diff(t, "machines", wantMs, ms)
-	err := s.ScanTenant(ctx, tenantID(99), func(openatp.Machine) error { return nil }, func(openatp.ScannedUser) error { return nil })
-	wantKind(t, err, openatp.NotFound)
+	fixture.Diff(t, "machines", wantMs, ms)
+	err := s.ScanTenant(ctx, fixture.TenantID(99), func(openatp.Machine) error { return nil }, func(openatp.ScannedUser) error { return nil })
+	fixture.WantKind(t, err, openatp.NotFound)
 }

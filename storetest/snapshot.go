@@ -5,31 +5,32 @@ import (
 	"testing"
 
 	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/storetest/internal/fixture"
 )
 
-func testSnapshot(t *testing.T, su *suite) {
-	s := su.open(t)
-	tenant := mustTenant(t, s, 1, "a.example")
+func testSnapshot(t *testing.T, su *fixture.Suite) {
+	s := su.Open(t)
+	tenant := fixture.MustTenant(t, s, 1, "a.example")
 	m1, m2, m3 := fullMachine(0xb0), fullMachine(0x0b), fullMachine(0xa1)
 	m3.MachineTags = []string{"lab"}
-	mustUpsert(t, s, tenant, m1, m2, m3)
-	noErr(t, s.CreateGroup(ctx, tenant, openatp.DeviceGroup{ID: 7, Name: "Lab", Rank: 1, Rules: []openatp.RuleRow{{Property: openatp.RuleTag, Values: []string{"lab"}}}}))
-	mustLogons(t, s, tenant,
-		logon("contoso", "bob", 0xb0, 3, "Network"),
-		logon("Contoso", "Bob", 0x0b, 1, "Interactive"),
-		logon("zeta", "alice", 0xb0, 2, "Batch"),
-		logon("Alpha", "alice", 0xa1, 4, "Service"),
-		logon("alpha", "alice", 0x0b, 4, "Service"),
+	fixture.MustUpsert(t, s, tenant, m1, m2, m3)
+	fixture.NoErr(t, s.CreateGroup(ctx, tenant, openatp.DeviceGroup{ID: 7, Name: "Lab", Rank: 1, Rules: []openatp.RuleRow{{Property: openatp.RuleTag, Values: []string{"lab"}}}}))
+	fixture.MustLogons(t, s, tenant,
+		fixture.Logon("contoso", "bob", 0xb0, 3, "Network"),
+		fixture.Logon("Contoso", "Bob", 0x0b, 1, "Interactive"),
+		fixture.Logon("zeta", "alice", 0xb0, 2, "Batch"),
+		fixture.Logon("Alpha", "alice", 0xa1, 4, "Service"),
+		fixture.Logon("alpha", "alice", 0x0b, 4, "Service"),
 	)
-	ms, rels := snapshot(t, s, tenant)
+	ms, rels := fixture.Snapshot(t, s, tenant)
 	lab := m3
 	lab.RBACGroupID, lab.RBACGroupName = 7, "Lab"
-	diff(t, "machines", []openatp.Machine{defaultGroup(m2), lab, defaultGroup(m1)}, ms)
+	fixture.Diff(t, "machines", []openatp.Machine{defaultGroup(m2), lab, defaultGroup(m1)}, ms)
 	um := func(name, domain string, n, first, last int, typ string) openatp.UserMachine {
-		return openatp.UserMachine{AccountName: name, AccountDomain: domain, AccountSID: "S-1-5-21-" + name, MachineID: machineID(n), FirstSeen: at(first), LastSeen: at(last), LogonTypes: []string{typ}}
+		return openatp.UserMachine{AccountName: name, AccountDomain: domain, AccountSID: "S-1-5-21-" + name, MachineID: fixture.MachineID(n), FirstSeen: fixture.At(first), LastSeen: fixture.At(last), LogonTypes: []string{typ}}
 	}
 	// By user (name, then domain, both ignoring case), then machine id.
-	diff(t, "relations", []openatp.UserMachine{
+	fixture.Diff(t, "relations", []openatp.UserMachine{
 		um("alice", "Alpha", 0x0b, 4, 4, "Service"),
 		um("alice", "Alpha", 0xa1, 4, 4, "Service"),
 		um("alice", "zeta", 0xb0, 2, 2, "Batch"),
@@ -54,7 +55,7 @@ func testSnapshot(t *testing.T, su *suite) {
 		// Writes made while the snapshot streams are not in it. The
 		// callbacks may call the store.
 		late := fullMachine(0xff)
-		noErr(t, late.Normalize())
+		fixture.NoErr(t, late.Normalize())
 		var ids []string
 		var relations int
 		err := s.Snapshot(ctx, tenant, func(m openatp.Machine) error {
@@ -62,57 +63,57 @@ func testSnapshot(t *testing.T, su *suite) {
 				if err := s.UpsertMachines(ctx, tenant, []openatp.Machine{late}); err != nil {
 					return err
 				}
-				if err := s.AddLogons(ctx, tenant, []openatp.Logon{logon("zeta", "zed", 0xff, 1, "Network")}); err != nil {
+				if err := s.AddLogons(ctx, tenant, []openatp.Logon{fixture.Logon("zeta", "zed", 0xff, 1, "Network")}); err != nil {
 					return err
 				}
 			}
 			ids = append(ids, m.ID)
 			return nil
 		}, func(openatp.UserMachine) error { relations++; return nil })
-		noErr(t, err)
-		diff(t, "machine ids", machineIDs(0x0b, 0xa1, 0xb0), ids)
-		diff(t, "relations", 5, relations)
-		ms, rels := snapshot(t, s, tenant)
+		fixture.NoErr(t, err)
+		fixture.Diff(t, "machine ids", fixture.MachineIDs(0x0b, 0xa1, 0xb0), ids)
+		fixture.Diff(t, "relations", 5, relations)
+		ms, rels := fixture.Snapshot(t, s, tenant)
 		if len(ms) != 4 || len(rels) != 6 {
 			t.Errorf("after the snapshot: %d machines, %d relations, want 4 and 6", len(ms), len(rels))
 		}
 	})
 	t.Run("unknown tenant", func(t *testing.T) {
-		err := s.Snapshot(ctx, tenantID(9), func(openatp.Machine) error { return nil }, func(openatp.UserMachine) error { return nil })
-		wantKind(t, err, openatp.NotFound)
+		err := s.Snapshot(ctx, fixture.TenantID(9), func(openatp.Machine) error { return nil }, func(openatp.UserMachine) error { return nil })
+		fixture.WantKind(t, err, openatp.NotFound)
 	})
 	t.Run("empty tenant", func(t *testing.T) {
-		empty := mustTenant(t, s, 2, "b.example")
-		ms, rels := snapshot(t, s, empty)
+		empty := fixture.MustTenant(t, s, 2, "b.example")
+		ms, rels := fixture.Snapshot(t, s, empty)
 		if len(ms) != 0 || len(rels) != 0 {
 			t.Errorf("got %d machines, %d relations, want none", len(ms), len(rels))
 		}
 	})
 }
 
-func testResetTenant(t *testing.T, su *suite) {
-	s := su.open(t)
-	a := mustTenant(t, s, 1, "a.example")
-	b := mustTenant(t, s, 2, "b.example")
-	app := openatp.App{TenantID: a, ClientID: "client-a", Name: "app", SecretHash: []byte{1}, Created: t0}
-	noErr(t, s.CreateApp(ctx, app))
+func testResetTenant(t *testing.T, su *fixture.Suite) {
+	s := su.Open(t)
+	a := fixture.MustTenant(t, s, 1, "a.example")
+	b := fixture.MustTenant(t, s, 2, "b.example")
+	app := openatp.App{TenantID: a, ClientID: "client-a", Name: "app", SecretHash: []byte{1}, Created: fixture.T0}
+	fixture.NoErr(t, s.CreateApp(ctx, app))
 	for _, tenant := range []string{a, b} {
-		mustMachines(t, s, tenant, 1, 2)
-		mustLogons(t, s, tenant, logon("contoso", "alice", 1, 1, "Network"))
-		noErr(t, s.CreateGroup(ctx, tenant, openatp.DeviceGroup{ID: 1, Name: "G", Rank: 1}))
+		fixture.MustMachines(t, s, tenant, 1, 2)
+		fixture.MustLogons(t, s, tenant, fixture.Logon("contoso", "alice", 1, 1, "Network"))
+		fixture.NoErr(t, s.CreateGroup(ctx, tenant, openatp.DeviceGroup{ID: 1, Name: "G", Rank: 1}))
 	}
-	bMachines, bRels := snapshot(t, s, b)
+	bMachines, bRels := fixture.Snapshot(t, s, b)
 
-	noErr(t, s.ResetTenant(ctx, a))
+	fixture.NoErr(t, s.ResetTenant(ctx, a))
 
-	ms, rels := snapshot(t, s, a)
+	ms, rels := fixture.Snapshot(t, s, a)
 	if len(ms) != 0 || len(rels) != 0 {
 		t.Errorf("after reset: %d machines, %d relations, want none", len(ms), len(rels))
 	}
 	_, err := s.UserMachines(ctx, a, openatp.UserRef{Name: "alice"})
-	wantKind(t, err, openatp.NotFound)
+	fixture.WantKind(t, err, openatp.NotFound)
 	gs, err := s.Groups(ctx, a)
-	noErr(t, err)
+	fixture.NoErr(t, err)
 	if len(gs) != 0 {
 		t.Errorf("after reset: groups %v, want none", gs)
 	}
@@ -120,40 +121,40 @@ func testResetTenant(t *testing.T, su *suite) {
 		t.Errorf("the tenant is gone: %v", err)
 	}
 	got, err := s.App(ctx, a, "client-a")
-	noErr(t, err)
-	diff(t, "app", app, got, equateEmpty)
+	fixture.NoErr(t, err)
+	fixture.Diff(t, "app", app, got, fixture.EquateEmpty)
 
-	ms, rels = snapshot(t, s, b)
-	diff(t, "machines of b", bMachines, ms)
-	diff(t, "relations of b", bRels, rels)
+	ms, rels = fixture.Snapshot(t, s, b)
+	fixture.Diff(t, "machines of b", bMachines, ms)
+	fixture.Diff(t, "relations of b", bRels, rels)
 	gs, err = s.Groups(ctx, b)
-	noErr(t, err)
+	fixture.NoErr(t, err)
 	if len(gs) != 1 {
 		t.Errorf("groups of b: %v, want 1", gs)
 	}
 
 	// The tenant can be filled again, with the same ids.
-	mustMachines(t, s, a, 1)
-	mustLogons(t, s, a, logon("contoso", "alice", 1, 1, "Network"))
-	diff(t, "alice after refill", machineIDs(1), userMachineIDs(t, s, a, openatp.UserRef{Name: "alice"}))
-	noErr(t, s.CreateGroup(ctx, a, openatp.DeviceGroup{ID: 1, Name: "G", Rank: 1}))
+	fixture.MustMachines(t, s, a, 1)
+	fixture.MustLogons(t, s, a, fixture.Logon("contoso", "alice", 1, 1, "Network"))
+	fixture.Diff(t, "alice after refill", fixture.MachineIDs(1), fixture.UserMachineIDs(t, s, a, openatp.UserRef{Name: "alice"}))
+	fixture.NoErr(t, s.CreateGroup(ctx, a, openatp.DeviceGroup{ID: 1, Name: "G", Rank: 1}))
 
-	wantKind(t, s.ResetTenant(ctx, tenantID(9)), openatp.NotFound)
+	fixture.WantKind(t, s.ResetTenant(ctx, fixture.TenantID(9)), openatp.NotFound)
 
-	if su.reopen == nil {
+	if su.Reopen == nil {
 		return
 	}
 	t.Run("reset through another store", func(t *testing.T) {
 		// Whatever a store caches of a tenant must not survive a reset
 		// made elsewhere.
-		other := su.reopen(t, s)
-		mustLogons(t, s, a, logon("contoso", "alice", 1, 2, "Batch"))
-		noErr(t, other.ResetTenant(ctx, a))
-		mustMachines(t, other, a, 3, 1)
-		mustLogons(t, s, a, logon("CONTOSO", "ALICE", 1, 3, "Network"))
-		_, rels := snapshot(t, s, a)
-		diff(t, "relations", []openatp.UserMachine{{AccountName: "ALICE", AccountDomain: "CONTOSO", AccountSID: "S-1-5-21-ALICE", MachineID: machineID(1),
-			FirstSeen: at(3), LastSeen: at(3), LogonTypes: []string{"Network"}}}, rels)
-		wantKind(t, s.AddLogons(ctx, a, []openatp.Logon{logon("contoso", "alice", 2, 1, "")}), openatp.Invalid)
+		other := su.Reopen(t, s)
+		fixture.MustLogons(t, s, a, fixture.Logon("contoso", "alice", 1, 2, "Batch"))
+		fixture.NoErr(t, other.ResetTenant(ctx, a))
+		fixture.MustMachines(t, other, a, 3, 1)
+		fixture.MustLogons(t, s, a, fixture.Logon("CONTOSO", "ALICE", 1, 3, "Network"))
+		_, rels := fixture.Snapshot(t, s, a)
+		fixture.Diff(t, "relations", []openatp.UserMachine{{AccountName: "ALICE", AccountDomain: "CONTOSO", AccountSID: "S-1-5-21-ALICE", MachineID: fixture.MachineID(1),
+			FirstSeen: fixture.At(3), LastSeen: fixture.At(3), LogonTypes: []string{"Network"}}}, rels)
+		fixture.WantKind(t, s.AddLogons(ctx, a, []openatp.Logon{fixture.Logon("contoso", "alice", 2, 1, "")}), openatp.Invalid)
 	})
 }

@@ -14,10 +14,12 @@ import (
 	"testing"
 
 	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/storetest/internal/actionsuite"
+	"github.com/openatp/openatp/storetest/internal/fixture"
 )
 
 // Option changes how Run tests a store.
-type Option func(*suite)
+type Option func(*fixture.Suite)
 
 // WithReopen gives Run a way to open a second store on the data of s, as
 // another process or replica would; the suite then checks that writes
@@ -25,7 +27,7 @@ type Option func(*suite)
 // is closed by reopen's caller through t.Cleanup, which reopen must
 // register.
 func WithReopen(reopen func(t *testing.T, s openatp.Store) openatp.Store) Option {
-	return func(s *suite) { s.reopen = reopen }
+	return func(s *fixture.Suite) { s.Reopen = reopen }
 }
 
 // WithPreviousVersionWrite gives Run a way to make, on the data of s, the
@@ -34,26 +36,26 @@ func WithReopen(reopen func(t *testing.T, s openatp.Store) openatp.Store) Option
 // versions): during an upgrade such writes must still change every
 // tenant's ContentVersion.
 func WithPreviousVersionWrite(write func(t *testing.T, s openatp.Store)) Option {
-	return func(s *suite) { s.previousWrite = write }
+	return func(s *fixture.Suite) { s.PreviousWrite = write }
 }
 
 // WithIPHistoryRows gives Run a way to count the rows of the IP history
 // of s, the engine's own table: the suite then checks that writing a
 // machine again, by any kind of machine write, adds no row.
 func WithIPHistoryRows(rows func(t *testing.T, s openatp.Store) int) Option {
-	return func(s *suite) { s.ipRows = rows }
+	return func(s *fixture.Suite) { s.IPRows = rows }
 }
 
 // Run runs the suite. open must return a new, empty store for each call
 // (subtests run in parallel) and close it through t.Cleanup.
 func Run(t *testing.T, open func(t *testing.T) openatp.Store, opts ...Option) {
-	s := &suite{open: open}
+	s := &fixture.Suite{Open: open}
 	for _, o := range opts {
 		o(s)
 	}
 	tests := []struct {
 		name string
-		f    func(t *testing.T, s *suite)
+		f    func(t *testing.T, s *fixture.Suite)
 	}{
 		{"Tenants", testTenants},
 		{"Apps", testApps},
@@ -91,13 +93,13 @@ func Run(t *testing.T, open func(t *testing.T) openatp.Store, opts ...Option) {
 		{"CreateAlert", testCreateAlert},
 		{"AlertChanges", testAlertChanges},
 		{"UserRelations", testUserRelations},
-		{"ActionRoundTrip", testActionRoundTrip},
-		{"ActionBusy", testActionBusy},
-		{"ActionCancel", testActionCancel},
-		{"ActionClock", testActionClock},
-		{"ActionFilter", testActionFilter},
-		{"ActionTenantIsolation", testActionTenantIsolation},
-		{"MachineState", testMachineState},
+		{"ActionRoundTrip", actionsuite.ActionRoundTrip},
+		{"ActionBusy", actionsuite.ActionBusy},
+		{"ActionCancel", actionsuite.ActionCancel},
+		{"ActionClock", actionsuite.ActionClock},
+		{"ActionFilter", actionsuite.ActionFilter},
+		{"ActionTenantIsolation", actionsuite.ActionTenantIsolation},
+		{"MachineState", actionsuite.MachineState},
 		{"Canceled", testCanceled},
 	}
 	for _, tt := range tests {

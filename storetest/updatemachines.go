@@ -6,24 +6,25 @@ import (
 	"time"
 
 	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/storetest/internal/fixture"
 )
 
 // UpdateMachines changes every machine it names in one transaction, or
 // none of them.
-func testUpdateMachines(t *testing.T, su *suite) {
-	s := su.open(t)
-	tenant := mustTenant(t, s, 1, "a.example")
-	mustMachines(t, s, tenant, 1, 2, 3)
+func testUpdateMachines(t *testing.T, su *fixture.Suite) {
+	s := su.Open(t)
+	tenant := fixture.MustTenant(t, s, 1, "a.example")
+	fixture.MustMachines(t, s, tenant, 1, 2, 3)
 	tag := func(m *openatp.Machine) error { m.MachineTags = append(m.MachineTags, "t"); return nil }
 	v0 := contentVersion(t, s, tenant)
 
 	// A missing machine, an error of f, a result that does not normalize:
 	// nothing is written.
-	_, err := s.UpdateMachines(ctx, tenant, []string{machineID(1), machineID(9)}, tag)
-	wantKind(t, err, openatp.NotFound)
+	_, err := s.UpdateMachines(ctx, tenant, []string{fixture.MachineID(1), fixture.MachineID(9)}, tag)
+	fixture.WantKind(t, err, openatp.NotFound)
 	boom := errors.New("boom")
 	n := 0
-	_, err = s.UpdateMachines(ctx, tenant, []string{machineID(2), machineID(1)}, func(m *openatp.Machine) error {
+	_, err = s.UpdateMachines(ctx, tenant, []string{fixture.MachineID(2), fixture.MachineID(1)}, func(m *openatp.Machine) error {
 		if n++; n == 2 {
 			return boom
 		}
@@ -32,16 +33,16 @@ func testUpdateMachines(t *testing.T, su *suite) {
 	if !errors.Is(err, boom) {
 		t.Fatalf("f's error: got %v", err)
 	}
-	_, err = s.UpdateMachines(ctx, tenant, []string{machineID(3), machineID(1)}, func(m *openatp.Machine) error {
-		if m.ID == machineID(1) {
+	_, err = s.UpdateMachines(ctx, tenant, []string{fixture.MachineID(3), fixture.MachineID(1)}, func(m *openatp.Machine) error {
+		if m.ID == fixture.MachineID(1) {
 			m.DeviceValue = openatp.Ptr("Huge")
 		}
 		return tag(m)
 	})
-	wantKind(t, err, openatp.Invalid)
+	fixture.WantKind(t, err, openatp.Invalid)
 	for _, n := range []int{1, 2, 3} {
-		m, err := s.Machine(ctx, tenant, machineID(n))
-		noErr(t, err)
+		m, err := s.Machine(ctx, tenant, fixture.MachineID(n))
+		fixture.NoErr(t, err)
 		if len(m.MachineTags) != 0 {
 			t.Errorf("machine %d changed by a failed UpdateMachines: %v", n, m.MachineTags)
 		}
@@ -51,32 +52,32 @@ func testUpdateMachines(t *testing.T, su *suite) {
 	}
 
 	// All at once, in the order asked, one content version.
-	ms, err := s.UpdateMachines(ctx, tenant, []string{machineID(3), machineID(1)}, tag)
-	noErr(t, err)
-	diff(t, "updated", machineIDs(3, 1), ids(ms))
+	ms, err := s.UpdateMachines(ctx, tenant, []string{fixture.MachineID(3), fixture.MachineID(1)}, tag)
+	fixture.NoErr(t, err)
+	fixture.Diff(t, "updated", fixture.MachineIDs(3, 1), fixture.IDs(ms))
 	for _, n := range []int{1, 3} {
-		m, err := s.Machine(ctx, tenant, machineID(n))
-		noErr(t, err)
-		diff(t, "tags", []string{"t"}, m.MachineTags)
+		m, err := s.Machine(ctx, tenant, fixture.MachineID(n))
+		fixture.NoErr(t, err)
+		fixture.Diff(t, "tags", []string{"t"}, m.MachineTags)
 	}
 	ch := changes(t, s, tenant, v0)
-	diff(t, "the feed", feed{Machines: machineIDs(1, 3)}, feedOf(ch), equateEmpty)
+	fixture.Diff(t, "the feed", feed{Machines: fixture.MachineIDs(1, 3)}, feedOf(ch), fixture.EquateEmpty)
 }
 
 // Writing a machine again with the same addresses and lastSeen, by any
 // kind of machine write, adds no row to the IP history, and an address
 // reported twice is one row (run with WithIPHistoryRows).
-func testIPHistoryNotRepeated(t *testing.T, su *suite) {
-	if su.ipRows == nil {
+func testIPHistoryNotRepeated(t *testing.T, su *fixture.Suite) {
+	if su.IPRows == nil {
 		t.Skip("the engine gives no way to count its IP history")
 	}
-	s := su.open(t)
-	rows := func() int { return su.ipRows(t, s) }
-	tenant := mustTenant(t, s, 1, "one.example")
-	seen := t0
-	m := openatp.Machine{ID: machineID(0x42), LastSeen: &seen, LastIPAddress: openatp.Ptr("10.0.0.1"),
+	s := su.Open(t)
+	rows := func() int { return su.IPRows(t, s) }
+	tenant := fixture.MustTenant(t, s, 1, "one.example")
+	seen := fixture.T0
+	m := openatp.Machine{ID: fixture.MachineID(0x42), LastSeen: &seen, LastIPAddress: openatp.Ptr("10.0.0.1"),
 		IPAddresses: []openatp.IPAddress{{IPAddress: "10.0.0.1"}, {IPAddress: "::ffff:10.0.0.1"}, {IPAddress: "FE80::1"}}}
-	noErr(t, m.Normalize())
+	fixture.NoErr(t, m.Normalize())
 	writes := []func() error{
 		func() error { return s.UpsertMachines(ctx, tenant, []openatp.Machine{m}) },
 		func() error { return s.UpsertMachines(ctx, tenant, []openatp.Machine{m, m}) },
@@ -89,14 +90,14 @@ func testIPHistoryNotRepeated(t *testing.T, su *suite) {
 		},
 	}
 	for i, write := range writes {
-		noErr(t, write())
+		fixture.NoErr(t, write())
 		if n := rows(); n != 2 {
 			t.Fatalf("after write %d: %d rows in the IP history, want 2 (10.0.0.1 and fe80::1)", i, n)
 		}
 	}
 	later := seen.Add(time.Hour)
 	m.LastSeen = &later
-	noErr(t, s.UpsertMachines(ctx, tenant, []openatp.Machine{m}))
+	fixture.NoErr(t, s.UpsertMachines(ctx, tenant, []openatp.Machine{m}))
 	if n := rows(); n != 4 {
 		t.Errorf("after a new lastSeen: %d rows in the IP history, want 4", n)
 	}

@@ -1,4 +1,7 @@
-package storetest
+// Package actionsuite holds the conformance cases of the machine actions
+// (MachineActionStore) and of what a succeeded action changes on its
+// machine; storetest.Run runs them with the rest of the suite.
+package actionsuite
 
 import (
 	"fmt"
@@ -10,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/storetest/internal/fixture"
 )
 
 // newAction returns a new Pending action of type typ on machine n, asked
@@ -17,7 +21,7 @@ import (
 func newAction(t *testing.T, typ string, n int, requestor string) openatp.MachineAction {
 	t.Helper()
 	r := openatp.ActionRequest{Type: typ, Comment: "because " + typ, ScanType: "Quick", Sha1: fmt.Sprintf("%040x", n)}
-	a, err := r.Action(&openatp.Machine{ID: machineID(n)}, requestor, openatp.ActionRequestSource)
+	a, err := r.Action(&openatp.Machine{ID: fixture.MachineID(n)}, requestor, openatp.ActionRequestSource)
 	if err != nil {
 		t.Fatalf("Action: %v", err)
 	}
@@ -33,10 +37,10 @@ func mustCreateAction(t *testing.T, s openatp.Store, tenant string, a openatp.Ma
 	return out
 }
 
-func testActionRoundTrip(t *testing.T, su *suite) {
-	s := su.open(t)
-	a := mustTenant(t, s, 1, "A")
-	mustMachines(t, s, a, 1)
+func ActionRoundTrip(t *testing.T, su *fixture.Suite) {
+	s := su.Open(t)
+	a := fixture.MustTenant(t, s, 1, "A")
+	fixture.MustMachines(t, s, a, 1)
 	before := time.Now().Add(-time.Minute)
 	in := newAction(t, openatp.ActionStopAndQuarantineFile, 1, "app-1")
 	in.Title, in.ExternalID, in.TroubleshootInfo = openatp.Ptr("Stop and quarantine"), openatp.Ptr("ext-1"), openatp.Ptr("none")
@@ -51,78 +55,78 @@ func testActionRoundTrip(t *testing.T, su *suite) {
 	want.CreationDateTimeUTC, want.LastUpdateDateTimeUTC = created.CreationDateTimeUTC, created.CreationDateTimeUTC
 	want.Commands = []openatp.ActionCommand{in.Commands[0]}
 	want.Commands[0].Errors = []string{}
-	diff(t, "created action", want, created)
+	fixture.Diff(t, "created action", want, created)
 	got, err := s.MachineAction(ctx, a, in.ID)
-	noErr(t, err)
-	diff(t, "stored action", want, got)
+	fixture.NoErr(t, err)
+	fixture.Diff(t, "stored action", want, got)
 
-	wantCode(t, func() error { _, err := s.MachineAction(ctx, a, openatp.NewGUID()); return err }(), openatp.NotFound, "ResourceNotFound")
+	fixture.WantCode(t, func() error { _, err := s.MachineAction(ctx, a, openatp.NewGUID()); return err }(), openatp.NotFound, "ResourceNotFound")
 	_, err = s.CreateMachineAction(ctx, a, newAction(t, openatp.ActionIsolate, 9, "app-1"))
-	wantCode(t, err, openatp.NotFound, "ResourceNotFound")
+	fixture.WantCode(t, err, openatp.NotFound, "ResourceNotFound")
 	dup := newAction(t, openatp.ActionIsolate, 1, "app-1")
 	dup.ID = in.ID
 	_, err = s.CreateMachineAction(ctx, a, dup)
-	wantKind(t, err, openatp.Conflict)
+	fixture.WantKind(t, err, openatp.Conflict)
 	done := newAction(t, openatp.ActionIsolate, 1, "app-1")
 	done.Status = openatp.ActionSucceeded
 	_, err = s.CreateMachineAction(ctx, a, done)
-	wantKind(t, err, openatp.Invalid)
+	fixture.WantKind(t, err, openatp.Invalid)
 	bad := newAction(t, openatp.ActionIsolate, 1, "app-1")
 	bad.Type = "Reboot"
 	_, err = s.CreateMachineAction(ctx, a, bad)
-	wantKind(t, err, openatp.Invalid)
-	_, err = s.CreateMachineAction(ctx, tenantID(7), newAction(t, openatp.ActionIsolate, 1, "app-1"))
-	wantKind(t, err, openatp.NotFound)
+	fixture.WantKind(t, err, openatp.Invalid)
+	_, err = s.CreateMachineAction(ctx, fixture.TenantID(7), newAction(t, openatp.ActionIsolate, 1, "app-1"))
+	fixture.WantKind(t, err, openatp.NotFound)
 
 	// Live actions of every tenant, with their tenant.
-	b := mustTenant(t, s, 2, "B")
-	mustMachines(t, s, b, 1)
+	b := fixture.MustTenant(t, s, 2, "B")
+	fixture.MustMachines(t, s, b, 1)
 	other := mustCreateAction(t, s, b, newAction(t, openatp.ActionIsolate, 1, "app-2"))
 	var live []string
-	noErr(t, s.LiveMachineActions(ctx, func(tenant string, x openatp.MachineAction) error {
+	fixture.NoErr(t, s.LiveMachineActions(ctx, func(tenant string, x openatp.MachineAction) error {
 		live = append(live, tenant+" "+x.ID)
 		return nil
 	}))
 	slices.Sort(live)
 	wantLive := []string{a + " " + in.ID, b + " " + other.ID}
 	slices.Sort(wantLive)
-	diff(t, "live actions", wantLive, live)
+	fixture.Diff(t, "live actions", wantLive, live)
 }
 
-func testActionBusy(t *testing.T, su *suite) {
-	s := su.open(t)
-	a := mustTenant(t, s, 1, "A")
-	mustMachines(t, s, a, 1, 2)
+func ActionBusy(t *testing.T, su *fixture.Suite) {
+	s := su.Open(t)
+	a := fixture.MustTenant(t, s, 1, "A")
+	fixture.MustMachines(t, s, a, 1, 2)
 	isolate := mustCreateAction(t, s, a, newAction(t, openatp.ActionIsolate, 1, "app"))
 	for _, typ := range []string{openatp.ActionIsolate, openatp.ActionUnisolate} {
 		_, err := s.CreateMachineAction(ctx, a, newAction(t, typ, 1, "app"))
-		wantCode(t, err, openatp.Invalid, "ActiveRequestAlreadyExists")
+		fixture.WantCode(t, err, openatp.Invalid, "ActiveRequestAlreadyExists")
 	}
 	// Other kinds, other machines are free.
 	restrict := mustCreateAction(t, s, a, newAction(t, openatp.ActionRestrictCodeExecution, 1, "app"))
 	mustCreateAction(t, s, a, newAction(t, openatp.ActionIsolate, 2, "app"))
 	mustCreateAction(t, s, a, newAction(t, openatp.ActionRunAntiVirusScan, 1, "app"))
 	_, err := s.CreateMachineAction(ctx, a, newAction(t, openatp.ActionUnrestrictCodeExecution, 1, "app"))
-	wantCode(t, err, openatp.Invalid, "ActiveRequestAlreadyExists")
+	fixture.WantCode(t, err, openatp.Invalid, "ActiveRequestAlreadyExists")
 	// In progress still blocks; final no more.
 	_, err = s.UpdateMachineAction(ctx, a, isolate.ID, func(x *openatp.MachineAction, _ time.Time) error { return x.Advance(openatp.ActionInProgress, 0) })
-	noErr(t, err)
+	fixture.NoErr(t, err)
 	_, err = s.CreateMachineAction(ctx, a, newAction(t, openatp.ActionUnisolate, 1, "app"))
-	wantCode(t, err, openatp.Invalid, "ActiveRequestAlreadyExists")
+	fixture.WantCode(t, err, openatp.Invalid, "ActiveRequestAlreadyExists")
 	_, err = s.UpdateMachineAction(ctx, a, isolate.ID, func(x *openatp.MachineAction, _ time.Time) error { return x.Advance(openatp.ActionSucceeded, 0) })
-	noErr(t, err)
+	fixture.NoErr(t, err)
 	mustCreateAction(t, s, a, newAction(t, openatp.ActionUnisolate, 1, "app"))
 	_, err = s.UpdateMachineAction(ctx, a, restrict.ID, func(x *openatp.MachineAction, stamp time.Time) error { return x.Cancel("u", "", stamp) })
-	noErr(t, err)
+	fixture.NoErr(t, err)
 	mustCreateAction(t, s, a, newAction(t, openatp.ActionUnrestrictCodeExecution, 1, "app"))
 
 	// Racing creates of one kind on one machine, half through a second
 	// store when the engine allows: one wins, the others are busy.
 	other := s
-	if su.reopen != nil {
-		other = su.reopen(t, s)
+	if su.Reopen != nil {
+		other = su.Reopen(t, s)
 	}
-	mustMachines(t, s, a, 3)
+	fixture.MustMachines(t, s, a, 3)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	won, busy := 0, 0
@@ -153,40 +157,40 @@ func testActionBusy(t *testing.T, su *suite) {
 	}
 }
 
-func testActionCancel(t *testing.T, su *suite) {
-	s := su.open(t)
-	a := mustTenant(t, s, 1, "A")
-	mustMachines(t, s, a, 1)
+func ActionCancel(t *testing.T, su *fixture.Suite) {
+	s := su.Open(t)
+	a := fixture.MustTenant(t, s, 1, "A")
+	fixture.MustMachines(t, s, a, 1)
 	x := mustCreateAction(t, s, a, newAction(t, openatp.ActionRunAntiVirusScan, 1, "app"))
 	var at time.Time
 	cancelled, err := s.UpdateMachineAction(ctx, a, x.ID, func(y *openatp.MachineAction, stamp time.Time) error {
 		at = stamp
 		return y.Cancel("analyst@contoso.com", "wrong machine", stamp)
 	})
-	noErr(t, err)
+	fixture.NoErr(t, err)
 	want := x
 	want.Status, want.CancellationRequestor, want.CancellationComment = openatp.ActionCancelled, openatp.Ptr("analyst@contoso.com"), openatp.Ptr("wrong machine")
 	want.CancellationDateTimeUTC, want.LastUpdateDateTimeUTC = &at, at
-	diff(t, "cancelled action", want, cancelled)
+	fixture.Diff(t, "cancelled action", want, cancelled)
 	got, err := s.MachineAction(ctx, a, x.ID)
-	noErr(t, err)
-	diff(t, "stored cancelled action", want, got)
+	fixture.NoErr(t, err)
+	fixture.Diff(t, "stored cancelled action", want, got)
 	if !at.After(x.LastUpdateDateTimeUTC) {
 		t.Errorf("cancel stamped %v, not after creation %v", at, x.LastUpdateDateTimeUTC)
 	}
 	// A final action cannot be cancelled again, nor move on: nothing is written.
 	_, err = s.UpdateMachineAction(ctx, a, x.ID, func(y *openatp.MachineAction, stamp time.Time) error { return y.Cancel("u", "", stamp) })
-	wantCode(t, err, openatp.Invalid, "BadRequest")
+	fixture.WantCode(t, err, openatp.Invalid, "BadRequest")
 	_, err = s.UpdateMachineAction(ctx, a, x.ID, func(y *openatp.MachineAction, _ time.Time) error { return y.Advance(openatp.ActionInProgress, 0) })
-	wantKind(t, err, openatp.Conflict)
+	fixture.WantKind(t, err, openatp.Conflict)
 	got, err = s.MachineAction(ctx, a, x.ID)
-	noErr(t, err)
-	diff(t, "action after refused changes", want, got)
+	fixture.NoErr(t, err)
+	fixture.Diff(t, "action after refused changes", want, got)
 	// Only the lifecycle's properties may change.
-	_, err = s.UpdateMachineAction(ctx, a, x.ID, func(y *openatp.MachineAction, _ time.Time) error { y.MachineID = machineID(2); return nil })
-	wantKind(t, err, openatp.Invalid)
+	_, err = s.UpdateMachineAction(ctx, a, x.ID, func(y *openatp.MachineAction, _ time.Time) error { y.MachineID = fixture.MachineID(2); return nil })
+	fixture.WantKind(t, err, openatp.Invalid)
 	_, err = s.UpdateMachineAction(ctx, a, openatp.NewGUID(), func(*openatp.MachineAction, time.Time) error { return nil })
-	wantCode(t, err, openatp.NotFound, "ResourceNotFound")
+	fixture.WantCode(t, err, openatp.NotFound, "ResourceNotFound")
 	// A failure keeps its HRESULT.
 	y := mustCreateAction(t, s, a, newAction(t, openatp.ActionCollectInvestigationPackage, 1, "app"))
 	for _, step := range []struct {
@@ -194,32 +198,32 @@ func testActionCancel(t *testing.T, su *suite) {
 		hr int32
 	}{{openatp.ActionInProgress, 0}, {openatp.ActionFailed, -2147024894}} {
 		_, err := s.UpdateMachineAction(ctx, a, y.ID, func(z *openatp.MachineAction, _ time.Time) error { return z.Advance(step.to, step.hr) })
-		noErr(t, err)
+		fixture.NoErr(t, err)
 	}
 	got, err = s.MachineAction(ctx, a, y.ID)
-	noErr(t, err)
+	fixture.NoErr(t, err)
 	if got.Status != openatp.ActionFailed || got.ErrorHResult != -2147024894 {
 		t.Errorf("failed action: %+v", got)
 	}
 }
 
-// testActionClock checks the action clock: every write stamps a time
+// ActionClock checks the action clock: every write stamps a time
 // later than the tenant's stamps before it, in commit order, so that a
 // poll on lastUpdateDateTimeUtc gt the greatest stamp seen misses nothing
 // and sees nothing twice.
-func testActionClock(t *testing.T, su *suite) {
-	s := su.open(t)
-	a := mustTenant(t, s, 1, "A")
-	b := mustTenant(t, s, 2, "B")
-	mustMachines(t, s, a, 1, 2, 3, 4)
-	mustMachines(t, s, b, 1)
+func ActionClock(t *testing.T, su *fixture.Suite) {
+	s := su.Open(t)
+	a := fixture.MustTenant(t, s, 1, "A")
+	b := fixture.MustTenant(t, s, 2, "B")
+	fixture.MustMachines(t, s, a, 1, 2, 3, 4)
+	fixture.MustMachines(t, s, b, 1)
 	var ids []string
 	for n := 1; n <= 4; n++ {
 		ids = append(ids, mustCreateAction(t, s, a, newAction(t, openatp.ActionLiveResponse, n, "app")).ID)
 	}
 	other := s
-	if su.reopen != nil {
-		other = su.reopen(t, s)
+	if su.Reopen != nil {
+		other = su.Reopen(t, s)
 	}
 	var mu sync.Mutex
 	var commits []time.Time // the stamps in the order f ran: under the clock's lock, the commit order
@@ -252,7 +256,7 @@ func testActionClock(t *testing.T, su *suite) {
 	var last time.Time
 	poll := func() {
 		got, err := other.MachineActions(ctx, a, openatp.MachineActionFilter{Updated: openatp.TimeRange{After: &last}})
-		noErr(t, err)
+		fixture.NoErr(t, err)
 		for _, x := range got {
 			if seen[x.LastUpdateDateTimeUTC] {
 				t.Errorf("poll saw stamp %v twice", x.LastUpdateDateTimeUTC)
@@ -291,7 +295,7 @@ func testActionClock(t *testing.T, su *suite) {
 	}
 	// Every final stamp was seen by the poller.
 	all, err := s.MachineActions(ctx, a, openatp.MachineActionFilter{})
-	noErr(t, err)
+	fixture.NoErr(t, err)
 	for _, x := range all {
 		if !seen[x.LastUpdateDateTimeUTC] {
 			t.Errorf("the poller missed action %s stamped %v", x.ID, x.LastUpdateDateTimeUTC)
@@ -305,10 +309,10 @@ func testActionClock(t *testing.T, su *suite) {
 	}
 }
 
-func testActionFilter(t *testing.T, su *suite) {
-	s := su.open(t)
-	a := mustTenant(t, s, 1, "A")
-	mustMachines(t, s, a, 1, 2)
+func ActionFilter(t *testing.T, su *fixture.Suite) {
+	s := su.Open(t)
+	a := fixture.MustTenant(t, s, 1, "A")
+	fixture.MustMachines(t, s, a, 1, 2)
 	mk := func(typ string, n int, requestor string) openatp.MachineAction {
 		return mustCreateAction(t, s, a, newAction(t, typ, n, requestor))
 	}
@@ -319,7 +323,7 @@ func testActionFilter(t *testing.T, su *suite) {
 	iso, err := s.UpdateMachineAction(ctx, a, iso.ID, func(x *openatp.MachineAction, _ time.Time) error { // moves iso last
 		return x.Advance(openatp.ActionInProgress, 0)
 	})
-	noErr(t, err)
+	fixture.NoErr(t, err)
 	ids := func(as []openatp.MachineAction) []string {
 		var out []string
 		for _, x := range as {
@@ -339,7 +343,7 @@ func testActionFilter(t *testing.T, su *suite) {
 		{"status", openatp.MachineActionFilter{Statuses: []string{"InProgress"}}, []openatp.MachineAction{iso}},
 		{"statuses", openatp.MachineActionFilter{Statuses: []string{"Pending", "Succeeded", "Failed"}}, []openatp.MachineAction{scan, iso2, coll}},
 		{"type", openatp.MachineActionFilter{Types: []string{"Isolate"}}, []openatp.MachineAction{iso2, iso}},
-		{"machine and type", openatp.MachineActionFilter{MachineIDs: []string{machineID(2)}, Types: []string{"Isolate"}}, []openatp.MachineAction{iso2}},
+		{"machine and type", openatp.MachineActionFilter{MachineIDs: []string{fixture.MachineID(2)}, Types: []string{"Isolate"}}, []openatp.MachineAction{iso2}},
 		{"requestor", openatp.MachineActionFilter{Requestors: []string{"u@contoso.com"}}, []openatp.MachineAction{scan}},
 		{"ids", openatp.MachineActionFilter{IDs: []string{coll.ID, iso.ID, openatp.NewGUID()}}, []openatp.MachineAction{coll, iso}},
 		{"updated after", openatp.MachineActionFilter{Updated: openatp.TimeRange{After: &iso2.LastUpdateDateTimeUTC}}, []openatp.MachineAction{coll, iso}},
@@ -350,7 +354,7 @@ func testActionFilter(t *testing.T, su *suite) {
 		{"none", openatp.MachineActionFilter{Types: []string{"Offboard"}}, nil},
 	} {
 		got, err := s.MachineActions(ctx, a, c.f)
-		noErr(t, err)
+		fixture.NoErr(t, err)
 		if got == nil {
 			t.Errorf("%s: nil list", c.name)
 		}
@@ -360,37 +364,37 @@ func testActionFilter(t *testing.T, su *suite) {
 		f := c.f
 		f.Skip, f.Top = 0, 0
 		n, err := s.CountMachineActions(ctx, a, f)
-		noErr(t, err)
+		fixture.NoErr(t, err)
 		if all, _ := s.MachineActions(ctx, a, f); n != len(all) {
 			t.Errorf("%s: count %d, want %d", c.name, n, len(all))
 		}
 	}
 	_, err = s.MachineActions(ctx, a, openatp.MachineActionFilter{OrderBy: "status"})
-	wantKind(t, err, openatp.Invalid)
-	_, err = s.MachineActions(ctx, tenantID(9), openatp.MachineActionFilter{})
-	wantKind(t, err, openatp.NotFound)
+	fixture.WantKind(t, err, openatp.Invalid)
+	_, err = s.MachineActions(ctx, fixture.TenantID(9), openatp.MachineActionFilter{})
+	fixture.WantKind(t, err, openatp.NotFound)
 }
 
-func testActionTenantIsolation(t *testing.T, su *suite) {
-	s := su.open(t)
-	a := mustTenant(t, s, 1, "A")
-	b := mustTenant(t, s, 2, "B")
-	mustMachines(t, s, a, 1)
-	mustMachines(t, s, b, 1)
+func ActionTenantIsolation(t *testing.T, su *fixture.Suite) {
+	s := su.Open(t)
+	a := fixture.MustTenant(t, s, 1, "A")
+	b := fixture.MustTenant(t, s, 2, "B")
+	fixture.MustMachines(t, s, a, 1)
+	fixture.MustMachines(t, s, b, 1)
 	x := mustCreateAction(t, s, a, newAction(t, openatp.ActionIsolate, 1, "app"))
 	// B's machine of the same id is free of A's action.
 	mustCreateAction(t, s, b, newAction(t, openatp.ActionIsolate, 1, "app"))
 	_, err := s.MachineAction(ctx, b, x.ID)
-	wantKind(t, err, openatp.NotFound)
+	fixture.WantKind(t, err, openatp.NotFound)
 	_, err = s.UpdateMachineAction(ctx, b, x.ID, func(y *openatp.MachineAction, stamp time.Time) error { return y.Cancel("u", "", stamp) })
-	wantKind(t, err, openatp.NotFound)
+	fixture.WantKind(t, err, openatp.NotFound)
 	got, err := s.MachineActions(ctx, b, openatp.MachineActionFilter{IDs: []string{x.ID}})
-	noErr(t, err)
+	fixture.NoErr(t, err)
 	if len(got) != 0 {
 		t.Errorf("tenant B lists tenant A's action: %v", got)
 	}
 	// A reset deletes the tenant's actions, and only its.
-	noErr(t, s.ResetTenant(ctx, b))
+	fixture.NoErr(t, s.ResetTenant(ctx, b))
 	if n, err := s.CountMachineActions(ctx, b, openatp.MachineActionFilter{}); err != nil || n != 0 {
 		t.Errorf("after reset, tenant B has %d actions (%v)", n, err)
 	}

@@ -1,0 +1,6 @@
+package storetest
+
+import "context"
+
+// ctx is the context of every call (testCanceled cancels its own).
+var ctx = context.Background()
