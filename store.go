@@ -131,6 +131,7 @@ type Store interface {
 	MachineAPIStore
 	AlertStore
 	MachineActionStore
+	LibraryStore
 	BatchStore
 	ChangeStore
 	KeyStore

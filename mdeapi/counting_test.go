@@ -237,3 +237,19 @@ func (cs *countingStore) LiveMachineActions(ctx context.Context, a func(string, 
 	cs.n.Add(1)
 	return cs.s.LiveMachineActions(ctx, a)
 }
+func (cs *countingStore) PutLibraryFile(ctx context.Context, a string, b openatp.LibraryFile, c bool) (openatp.LibraryFile, error) {
+	cs.n.Add(1)
+	return cs.s.PutLibraryFile(ctx, a, b, c)
+}
+func (cs *countingStore) LibraryFiles(ctx context.Context, a string) ([]openatp.LibraryFile, error) {
+	cs.n.Add(1)
+	return cs.s.LibraryFiles(ctx, a)
+}
+func (cs *countingStore) LibraryFile(ctx context.Context, a, b string, c bool) (openatp.LibraryFile, error) {
+	cs.n.Add(1)
+	return cs.s.LibraryFile(ctx, a, b, c)
+}
+func (cs *countingStore) DeleteLibraryFile(ctx context.Context, a, b string) error {
+	cs.n.Add(1)
+	return cs.s.DeleteLibraryFile(ctx, a, b)
+}

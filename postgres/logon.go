@@ -174,6 +174,7 @@ func (db *DB) ResetTenant(ctx context.Context, tenantID string) error {
 			"DELETE FROM machine_ips WHERE tenant_seq = $1",
 			"DELETE FROM alerts WHERE tenant_seq = $1",
 			"DELETE FROM machine_actions WHERE tenant_seq = $1",
+			"DELETE FROM library_files WHERE tenant_seq = $1",
 			"DELETE FROM device_groups WHERE tenant_seq = $1",
 		} {
 			if _, err := tx.Exec(ctx, q, seq); err != nil {

@@ -111,6 +111,7 @@ func Run(t *testing.T, open func(t *testing.T) openatp.Store, opts ...Option) {
 		{"ActionClock", testActionClock},
 		{"ActionFilter", testActionFilter},
 		{"ActionTenantIsolation", testActionTenantIsolation},
+		{"Library", testLibrary},
 		{"Canceled", testCanceled},
 	}
 	for _, tt := range tests {
