@@ -2,7 +2,8 @@
 // API that openatp serves, one file set per family: users.go (a user's
 // machines), machines.go and findbyip.go (the Machine API's reads),
 // machinewrite.go (its writes), alerts.go and alertwrite.go (the Alert
-// API), machineactions.go (machine actions); call.go and collection.go are what the handlers share (the caller's
+// API), machineactions.go (machine actions), libraryfiles.go (the live
+// response library); call.go and collection.go are what the handlers share (the caller's
 // authentication, permissions and rate limit; the OData collections and
 // entities they write). Register lists every route. A new family (machine
 // actions, indicators, ...) is a new file set with its own tests and its
@@ -42,6 +43,10 @@ type Config struct {
 	// cancel, to run its lifecycle (package actions' Clock); nil: actions
 	// stay as they are written.
 	Actions ActionTracker
+	// MaxLibraryFile bounds the size of a file uploaded to the live
+	// response library; 0 means openatp.DefaultMaxLibraryFile (the 20 MB
+	// the service documents).
+	MaxLibraryFile int64
 }
 
 // Mux is where routes are added: httpserve.Server.HandlePublic, or an
@@ -126,5 +131,20 @@ func Register(mux Mux, cfg Config) {
 		mux(ma+"/{id}", httpserve.MethodNotAllowed("GET"))
 		mux("POST "+ma+"/{id}/cancel", handleCancelAction(model, store, authn, lim, cfg.Actions))
 		mux(ma+"/{id}/cancel", httpserve.MethodNotAllowed("POST"))
+	}
+
+	// The live response library (libraryfiles.go): the same handlers
+	// under /api and /api/v1.0.
+	maxFile := cfg.MaxLibraryFile
+	if maxFile <= 0 {
+		maxFile = openatp.DefaultMaxLibraryFile
+	}
+	for _, base := range []string{"/api", "/api/v1.0"} {
+		lf := base + "/libraryfiles"
+		mux("GET "+lf, handleLibraryFiles(model, store, authn, lim))
+		mux("POST "+lf, handleUploadLibraryFile(model, store, authn, lim, maxFile))
+		mux(lf, httpserve.MethodNotAllowed("GET, POST"))
+		mux("DELETE "+lf+"/{fileName}", handleDeleteLibraryFile(model, store, authn, lim))
+		mux(lf+"/{fileName}", httpserve.MethodNotAllowed("DELETE"))
 	}
 }
