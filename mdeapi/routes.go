@@ -116,9 +116,18 @@ func Register(mux Mux, cfg Config) {
 		mux(ua, httpserve.MethodNotAllowed("GET"))
 	}
 
-	// Machine actions (issue 23, machineactions.go): the same handlers
-	// under /api and /api/v1.0.
+	// Machine actions (issue 23, machineactions.go, liveresponse.go): the
+	// same handlers under /api and /api/v1.0. The result links of live
+	// response are served without a token (their signature is checked).
+	signer := &linkSigner{store: store}
+	results := resultPath + "{tenant}/{id}/{index}"
+	mux("GET "+results, handleLiveResult(store, signer))
+	mux(results, httpserve.MethodNotAllowed("GET"))
 	for _, base := range []string{"/api", "/api/v1.0"} {
+		lr := base + "/machines/{id}/runliveresponse"
+		mux("POST "+lr, handleRunLiveResponse(model, store, authn, limFor("machines/runliveresponse"), cfg.Actions))
+		mux(lr, httpserve.MethodNotAllowed("POST"))
+		mux(base+"/machineactions/{id}/{call}", handleActionFunction(model, store, authn, lim, signer))
 		for _, ar := range actionRoutes {
 			path := base + "/machines/{id}/" + ar.segment
 			mux("POST "+path, handleStartAction(ar.typ, ar.status, model, store, authn, lim, cfg.Actions))
