@@ -190,33 +190,41 @@ func handleRunLiveResponse(model *readmodel.Model, store openatp.Store, authn *h
 	})
 }
 
-// resultCall matches the function segment of the result link route.
-var resultCall = regexp.MustCompile(`(?i)^GetLiveResponseResultDownloadLink\(index=(\d{1,4})\)$`)
+// resultCall and packageCall match the function segment of the
+// routes of an action's links.
+var (
+	resultCall  = regexp.MustCompile(`(?i)^GetLiveResponseResultDownloadLink\(index=(\d{1,4})\)$`)
+	packageCall = regexp.MustCompile(`(?i)^getPackageUri$`)
+)
 
 // handleActionFunction serves GET /api/machineactions/{id}/{call}: the
-// OData functions of an action, GetLiveResponseResultDownloadLink(index=N)
-// so far; another call is 404, as the service answers a path it does not
-// know.
-func handleActionFunction(model *readmodel.Model, store openatp.Store, authn *httpserve.Authenticator, limiter httpserve.Limiter, signer *linkSigner) http.Handler {
+// functions of an action that answer links,
+// GetLiveResponseResultDownloadLink(index=N) and getPackageUri (with its
+// own limiter, pkgLimiter); another call is 404, as the service answers a
+// path it does not know (a POST to getPackageUri included).
+func handleActionFunction(model *readmodel.Model, store openatp.Store, authn *httpserve.Authenticator, limiter, pkgLimiter httpserve.Limiter, signer *linkSigner) http.Handler {
 	app := []string{openatp.PermMachineReadAll, openatp.PermMachineReadWriteAll}
-	delegated := []string{openatp.PermMachineLiveResponse}
 	return httpserve.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
 		call := r.PathValue("call")
 		m := resultCall.FindStringSubmatch(call)
-		if m == nil {
+		pkg := packageCall.MatchString(call)
+		if m == nil && !pkg || pkg && r.Method != http.MethodGet {
 			return openatp.CodedErrorf(openatp.NotFound, "NotFound", "No HTTP resource was found that matches the request URI '%s'.", clipID(r.URL.EscapedPath()))
 		}
 		if r.Method != http.MethodGet {
 			httpserve.MethodNotAllowed("GET").ServeHTTP(w, r)
 			return nil
 		}
-		p, err := caller(r, authn, limiter, "machineactions", func(p *openatp.Principal) error { return requirePermissions(p, app, delegated) })
+		delegated, role, endpoint, lim := []string{openatp.PermMachineLiveResponse}, openatp.PermLiveResponseBasic, "machineactions", limiter
+		if pkg {
+			delegated, role, endpoint, lim = []string{openatp.PermMachineCollectForensics}, openatp.PermAlertsInvestigation, "machineactions/getPackageUri", pkgLimiter
+		}
+		p, err := caller(r, authn, lim, endpoint, func(p *openatp.Principal) error { return requirePermissions(p, app, delegated) })
 		if err != nil {
 			return err
 		}
-		index, _ := strconv.Atoi(m[1])
 		id := r.PathValue("id")
-		see, release, err := actionVisibility(r, model, p, openatp.PermLiveResponseBasic)
+		see, release, err := actionVisibility(r, model, p, role)
 		if err != nil {
 			return err
 		}
@@ -228,6 +236,10 @@ func handleActionFunction(model *readmodel.Model, store openatp.Store, authn *ht
 		if err != nil {
 			return err
 		}
+		if pkg {
+			return packageLink(w, r, p, &a, signer)
+		}
+		index, _ := strconv.Atoi(m[1])
 		if _, err := liveResult(&a, index); err != nil {
 			return err
 		}
@@ -238,13 +250,18 @@ func handleActionFunction(model *readmodel.Model, store openatp.Store, authn *ht
 			return err
 		}
 		scheme, host := httpserve.BaseOf(r)
-		link := scheme + host + resultPath + what + "?se=" + strconv.FormatInt(expiry, 10) + "&sig=" + sig
-		b := append([]byte(`{"@odata.context":`), appendMetadataURL(nil, r, "Edm.String")...)
-		b = append(b, `,"value":`...)
-		v, _ := json.Marshal(link)
-		writeOData(w, append(append(b, v...), '}'))
+		writeLink(w, r, scheme+host+resultPath+what+"?se="+strconv.FormatInt(expiry, 10)+"&sig="+sig)
 		return nil
 	})
+}
+
+// writeLink answers a link: 200 {"@odata.context": ".../$metadata#Edm.String",
+// "value": link}.
+func writeLink(w http.ResponseWriter, r *http.Request, link string) {
+	b := append([]byte(`{"@odata.context":`), appendMetadataURL(nil, r, "Edm.String")...)
+	b = append(b, `,"value":`...)
+	v, _ := json.Marshal(link)
+	writeOData(w, append(append(b, v...), '}'))
 }
 
 // liveResult returns the result file of command index of action a: the

@@ -123,11 +123,14 @@ func Register(mux Mux, cfg Config) {
 	results := resultPath + "{tenant}/{id}/{index}"
 	mux("GET "+results, handleLiveResult(store, signer))
 	mux(results, httpserve.MethodNotAllowed("GET"))
+	packages := packagePath + "{tenant}/{id}/" + packageFile
+	mux("GET "+packages, handlePackage(store, signer))
+	mux(packages, httpserve.MethodNotAllowed("GET"))
 	for _, base := range []string{"/api", "/api/v1.0"} {
 		lr := base + "/machines/{id}/runliveresponse"
 		mux("POST "+lr, handleRunLiveResponse(model, store, authn, limFor("machines/runliveresponse"), cfg.Actions))
 		mux(lr, httpserve.MethodNotAllowed("POST"))
-		mux(base+"/machineactions/{id}/{call}", handleActionFunction(model, store, authn, lim, signer))
+		mux(base+"/machineactions/{id}/{call}", handleActionFunction(model, store, authn, lim, limFor("machineactions/getPackageUri"), signer))
 		for _, ar := range actionRoutes {
 			path := base + "/machines/{id}/" + ar.segment
 			mux("POST "+path, handleStartAction(ar.typ, ar.status, model, store, authn, lim, cfg.Actions))
