@@ -190,3 +190,48 @@ func TestLiveResponseRequests(t *testing.T) {
 		t.Error("429 without Retry-After")
 	}
 }
+
+// A delegated caller starts live responses and reads their links on
+// machines of its device groups only, with a live response role: advanced
+// for RunScript, basic for GetFile alone.
+func TestLiveResponseDeviceGroups(t *testing.T) {
+	var timings actions.Timings
+	timings.Set("", "", openatp.ActionTiming{Pending: time.Hour, InProgress: time.Hour, TimeOut: time.Hour})
+	f := apitest.RBACFixture(t, false, func(c *apitest.Config) {
+		clock, err := actions.Start(context.Background(), actions.Config{Store: c.Store, Timing: timings.Timing})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { clock.Close() })
+		c.Actions = clock
+	})
+	if err := f.Store.PutRole(context.Background(), f.Tenant.ID, openatp.Role{Name: "Basic",
+		Permissions: []string{openatp.PermViewData, openatp.PermLiveResponseBasic}, UserGroups: []string{"g-lr"}}); err != nil {
+		t.Fatal(err)
+	}
+	dapp := f.DelegatedApp(t, f.Tenant, openatp.PermMachineLiveResponse, openatp.PermMachineCollectForensics)
+	basic := f.Delegated(t, f.Tenant, dapp, "bea@contoso.com", "g-ana", "g-lr")
+	script := `{"Comment":"c","Commands":[{"type":"RunScript","params":[{"key":"ScriptName","value":"a.ps1"}]}]}`
+	getFile := `{"Comment":"c","Commands":[{"type":"GetFile","params":[{"key":"Path","value":"C:\\a"}]}]}`
+	apitest.CheckError(t, f.SendJSON(t, "POST", "/api/machines/"+machine1+"/runliveresponse", basic, script), http.StatusForbidden, "Forbidden")
+	apitest.CheckError(t, f.SendJSON(t, "POST", "/api/machines/"+apitest.VaultMachine+"/runliveresponse", basic, getFile), http.StatusNotFound, "ResourceNotFound")
+	v := actionJSON(t, f.SendJSON(t, "POST", "/api/machines/"+machine1+"/runliveresponse", basic, getFile), http.StatusCreated,
+		f.Srv.URL+"/api/$metadata#MachineActions/$entity")
+	if v["requestor"] != "bea@contoso.com" {
+		t.Errorf("requestor %v", v["requestor"])
+	}
+	// Another group's action is a missing one; a package needs
+	// "Alerts investigation".
+	app := f.Token(t, f.Tenant, f.NewApp(t, f.Tenant, "soar", openatp.PermMachineReadAll, openatp.PermMachineLiveResponse))
+	vault := actionJSON(t, f.SendJSON(t, "POST", "/api/machines/"+apitest.VaultMachine+"/runliveresponse", app, getFile), http.StatusCreated,
+		f.Srv.URL+"/api/$metadata#MachineActions/$entity")
+	r := f.Do(t, "GET", "/api/machineactions/"+vault["id"].(string)+"/GetLiveResponseResultDownloadLink(index=0)", basic)
+	apitest.CheckError(t, r, http.StatusNotFound, "ResourceNotFound")
+	if !strings.Contains(string(r.Body), "was not found") {
+		t.Errorf("another group's action: %s, want it answered as a missing one", r.Body)
+	}
+	apitest.CheckError(t, f.Do(t, "GET", "/api/machineactions/"+v["id"].(string)+"/getPackageUri", basic), http.StatusForbidden, "Forbidden")
+	// Its own action, not completed: no result yet.
+	apitest.CheckError(t, f.Do(t, "GET", "/api/machineactions/"+v["id"].(string)+"/GetLiveResponseResultDownloadLink(index=0)", basic),
+		http.StatusNotFound, "ResourceNotFound")
+}
