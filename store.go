@@ -132,6 +132,7 @@ type Store interface {
 	AlertStore
 	MachineActionStore
 	LibraryStore
+	InvestigationStore
 	BatchStore
 	ChangeStore
 	KeyStore

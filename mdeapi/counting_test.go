@@ -253,3 +253,15 @@ func (cs *countingStore) DeleteLibraryFile(ctx context.Context, a, b string) err
 	cs.n.Add(1)
 	return cs.s.DeleteLibraryFile(ctx, a, b)
 }
+func (cs *countingStore) StartInvestigation(ctx context.Context, a string, b openatp.Investigation) (openatp.Investigation, error) {
+	cs.n.Add(1)
+	return cs.s.StartInvestigation(ctx, a, b)
+}
+func (cs *countingStore) Investigations(ctx context.Context, a string) ([]openatp.Investigation, error) {
+	cs.n.Add(1)
+	return cs.s.Investigations(ctx, a)
+}
+func (cs *countingStore) Investigation(ctx context.Context, a, b string) (openatp.Investigation, error) {
+	cs.n.Add(1)
+	return cs.s.Investigation(ctx, a, b)
+}

@@ -112,6 +112,7 @@ func Run(t *testing.T, open func(t *testing.T) openatp.Store, opts ...Option) {
 		{"ActionFilter", testActionFilter},
 		{"ActionTenantIsolation", testActionTenantIsolation},
 		{"Library", testLibrary},
+		{"Investigations", testInvestigations},
 		{"Canceled", testCanceled},
 	}
 	for _, tt := range tests {
