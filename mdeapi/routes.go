@@ -3,7 +3,7 @@
 // machines), machines.go and findbyip.go (the Machine API's reads),
 // machinewrite.go (its writes), alerts.go and alertwrite.go (the Alert
 // API), machineactions.go (machine actions), libraryfiles.go (the live
-// response library); call.go and collection.go are what the handlers share (the caller's
+// response library), liveresponse.go, investigationpackage.go, investigations.go; call.go and collection.go are what the handlers share (the caller's
 // authentication, permissions and rate limit; the OData collections and
 // entities they write). Register lists every route. A new family (machine
 // actions, indicators, ...) is a new file set with its own tests and its
@@ -15,6 +15,7 @@ package mdeapi
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/httpserve"
@@ -47,6 +48,9 @@ type Config struct {
 	// response library; 0 means openatp.DefaultMaxLibraryFile (the 20 MB
 	// the service documents).
 	MaxLibraryFile int64
+	// InvestigationRunTime is how long an investigation is Running
+	// before it is Benign; 0 means openatp.DefaultInvestigationRunTime.
+	InvestigationRunTime time.Duration
 }
 
 // Mux is where routes are added: httpserve.Server.HandlePublic, or an
@@ -158,5 +162,22 @@ func Register(mux Mux, cfg Config) {
 		mux(lf, httpserve.MethodNotAllowed("GET, POST"))
 		mux("DELETE "+lf+"/{fileName}", handleDeleteLibraryFile(model, store, authn, lim))
 		mux(lf+"/{fileName}", httpserve.MethodNotAllowed("DELETE"))
+	}
+
+	// Investigations (investigations.go): the same handlers under /api
+	// and /api/v1.0.
+	run := cfg.InvestigationRunTime
+	if run <= 0 {
+		run = openatp.DefaultInvestigationRunTime
+	}
+	for _, base := range []string{"/api", "/api/v1.0"} {
+		si := base + "/machines/{id}/startInvestigation"
+		mux("POST "+si, handleStartInvestigation(model, store, authn, lim))
+		mux(si, httpserve.MethodNotAllowed("POST"))
+		iv := base + "/investigations"
+		mux("GET "+iv, handleInvestigations(model, store, authn, lim, run))
+		mux(iv, httpserve.MethodNotAllowed("GET"))
+		mux("GET "+iv+"/{id}", handleInvestigation(model, store, authn, lim, run))
+		mux(iv+"/{id}", httpserve.MethodNotAllowed("GET"))
 	}
 }
