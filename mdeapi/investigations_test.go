@@ -1,6 +1,7 @@
 package mdeapi_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"regexp"
@@ -97,4 +98,36 @@ func TestInvestigations(t *testing.T) {
 	}
 	apitest.CheckError(t, f.Do(t, "GET", "/api/investigations?$filter=computerDnsName%20eq%20'x'", reader), http.StatusBadRequest, "ODataError")
 	apitest.CheckError(t, f.Do(t, "DELETE", "/api/investigations/1", reader), http.StatusMethodNotAllowed, "MethodNotAllowed")
+}
+
+// A delegated caller starts and reads investigations of its device
+// groups' machines only; another group's is a missing one.
+func TestInvestigationDeviceGroups(t *testing.T) {
+	f := apitest.RBACFixture(t, false)
+	if err := f.Store.PutRole(context.Background(), f.Tenant.ID, openatp.Role{Name: "Investigator",
+		Permissions: []string{openatp.PermViewData, openatp.PermAlertsInvestigation}, UserGroups: []string{"g-inv"}}); err != nil {
+		t.Fatal(err)
+	}
+	dapp := f.DelegatedApp(t, f.Tenant, openatp.PermAlertReadWrite)
+	ana := f.Delegated(t, f.Tenant, dapp, "ana@contoso.com", "g-ana", "g-inv")
+	vic := f.Delegated(t, f.Tenant, dapp, "vic@contoso.com", "g-ana")
+	app := f.Token(t, f.Tenant, f.NewApp(t, f.Tenant, "soar", openatp.PermAlertReadWriteAll))
+	apitest.CheckError(t, f.SendJSON(t, "POST", "/api/machines/"+machine1+"/startInvestigation", vic, `{"Comment":"x"}`), http.StatusForbidden, "Forbidden")
+	apitest.CheckError(t, f.SendJSON(t, "POST", "/api/machines/"+apitest.VaultMachine+"/startInvestigation", ana, `{"Comment":"x"}`),
+		http.StatusNotFound, "ResourceNotFound")
+	if r := f.SendJSON(t, "POST", "/api/machines/"+machine1+"/startInvestigation", ana, `{"Comment":"mine"}`); r.Status != http.StatusCreated {
+		t.Fatalf("ana: %d %s", r.Status, r.Body)
+	}
+	if r := f.SendJSON(t, "POST", "/api/machines/"+apitest.VaultMachine+"/startInvestigation", app, `{"Comment":"vault"}`); r.Status != http.StatusCreated {
+		t.Fatalf("app: %d %s", r.Status, r.Body)
+	}
+	apitest.CheckError(t, f.Do(t, "GET", "/api/investigations/2", ana), http.StatusNotFound, "ResourceNotFound")
+	r := f.Do(t, "GET", "/api/investigations?$count=true", ana)
+	if r.Status != 200 || !strings.Contains(string(r.Body), `"@odata.count":1,`) || !strings.Contains(string(r.Body), `"id":"1"`) {
+		t.Errorf("ana's list: %d %s", r.Status, r.Body)
+	}
+	r = f.Do(t, "GET", "/api/investigations?$count=true", app)
+	if r.Status != 200 || !strings.Contains(string(r.Body), `"@odata.count":2,`) {
+		t.Errorf("the application's list: %d %s", r.Status, r.Body)
+	}
 }
