@@ -16,7 +16,7 @@ import (
 // /api/machineactions/{id}/getPackageUri answers, once the
 // CollectInvestigationPackage action has succeeded, a link to openatp
 // itself, signed and valid packageLinkLifetime, which
-// /investigationpackages/{tenant}/{id}/package.zip serves without a token: a zip with
+// /api/investigationpackages/{tenant}/{id}/package.zip serves without a token: a zip with
 // the documented folder layout, filled with what openatp knows of the
 // machine (its names, OS, addresses, logged-on users).
 
@@ -27,7 +27,7 @@ const packageLinkLifetime = 30 * time.Minute
 // packagePath and packageFile make the path of the package route:
 // packagePath + tenant/action/ + packageFile.
 const (
-	packagePath = "/investigationpackages/"
+	packagePath = "/api/investigationpackages/"
 	packageFile = "package.zip"
 )
 
@@ -54,7 +54,7 @@ func packageLink(w http.ResponseWriter, r *http.Request, p *openatp.Principal, a
 	return nil
 }
 
-// handlePackage serves GET /investigationpackages/{tenant}/{id}/package.zip without a
+// handlePackage serves GET /api/investigationpackages/{tenant}/{id}/package.zip without a
 // token, for a link getPackageUri signed that has not expired (else 403
 // AuthenticationFailed): the package zip.
 func handlePackage(store openatp.Store, signer *linkSigner) http.Handler {

@@ -44,7 +44,7 @@ func TestInvestigationPackage(t *testing.T) {
 	if err := json.Unmarshal(r.Body, &link); err != nil {
 		t.Fatal(err)
 	}
-	if link.Context != af.Srv.URL+"/api/$metadata#Edm.String" || !strings.HasPrefix(link.Value, af.Srv.URL+"/investigationpackages/"+af.Tenant.ID+"/"+id+"/package.zip?se=") ||
+	if link.Context != af.Srv.URL+"/api/$metadata#Edm.String" || !strings.HasPrefix(link.Value, af.Srv.URL+"/api/investigationpackages/"+af.Tenant.ID+"/"+id+"/package.zip?se=") ||
 		!strings.Contains(link.Value, "&sig=") {
 		t.Fatalf("link %s", r.Body)
 	}

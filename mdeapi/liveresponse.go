@@ -25,7 +25,7 @@ import (
 // actions.LibraryRunner); GET
 // /api/machineactions/{id}/GetLiveResponseResultDownloadLink(index=N)
 // answers a link to the result of command N, on openatp itself, signed
-// and valid 30 minutes, which /liveresponse/results/... serves without a
+// and valid 30 minutes, which /api/liveresponse/results/... serves without a
 // token (as clients fetch the service's blob links). The signature is
 // the query parameter sig, which the journal and access log redact.
 
@@ -37,7 +37,7 @@ const MaxLiveResponseSessions = 25
 const resultLinkLifetime = 30 * time.Minute
 
 // resultPath is the path of the result route, before tenant/action/index.
-const resultPath = "/liveresponse/results/"
+const resultPath = "/api/liveresponse/results/"
 
 // linkKeySetting is the store setting of the key that signs download
 // links: one for every process on the store, kept across restarts.
@@ -279,7 +279,7 @@ func liveResult(a *openatp.MachineAction, index int) ([]byte, error) {
 	return openatp.MarshalTranscript(a.Transcript(&c.Command)), nil
 }
 
-// handleLiveResult serves GET /liveresponse/results/{tenant}/{id}/{index}
+// handleLiveResult serves GET /api/liveresponse/results/{tenant}/{id}/{index}
 // without a token: a link that GetLiveResponseResultDownloadLink signed
 // (se, sig) and that has not expired answers the result file; any other
 // 403 AuthenticationFailed, as a blob link would.

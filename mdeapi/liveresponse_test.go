@@ -92,7 +92,7 @@ func TestLiveResponse(t *testing.T) {
 	if err := json.Unmarshal(r.Body, &link); err != nil {
 		t.Fatal(err)
 	}
-	prefix := af.Srv.URL + "/liveresponse/results/" + af.Tenant.ID + "/" + id + "/0?se="
+	prefix := af.Srv.URL + "/api/liveresponse/results/" + af.Tenant.ID + "/" + id + "/0?se="
 	if link.Context != af.Srv.URL+"/api/$metadata#Edm.String" || !strings.HasPrefix(link.Value, prefix) || !strings.Contains(link.Value, "&sig=") {
 		t.Fatalf("link answer %s", r.Body)
 	}
