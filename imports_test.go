@@ -118,7 +118,7 @@ openatp/readmodel: SYSTEM unsafe openatp openatp/odata openatp/wire
 openatp/httpserve: HTTP github.com/prometheus/client_golang
 	openatp openatp/wire openatp/fault openatp/journal openatp/ratelimit
 	openatp/internal/route openatp/internal/accesslog openatp/internal/lifetime
-openatp/mdeapi: HTTP openatp openatp/odata openatp/wire openatp/readmodel
+openatp/mdeapi: HTTP mime/multipart archive/zip openatp openatp/odata openatp/wire openatp/readmodel
 	openatp/httpserve
 openatp/adminapi: HTTP openatp openatp/wire openatp/ingest openatp/fault openatp/actions
 	openatp/journal openatp/ratelimit openatp/readmodel

@@ -131,6 +131,8 @@ type Store interface {
 	MachineAPIStore
 	AlertStore
 	MachineActionStore
+	LibraryStore
+	InvestigationStore
 	BatchStore
 	ChangeStore
 	KeyStore

@@ -99,9 +99,9 @@ func (k *SigningKey) Prepare(now time.Time) error {
 // application registration may be granted.
 var (
 	ApplicationPermissions = append([]string{PermMachineReadAll, PermMachineReadWriteAll, PermUserReadAll,
-		PermAlertReadAll, PermAlertReadWriteAll, PermAlertsReadWriteAll}, ActionPermissions...)
+		PermAlertReadAll, PermAlertReadWriteAll, PermAlertsReadWriteAll}, append(ActionPermissions, PermLibraryManage)...)
 	DelegatedPermissions = append([]string{PermMachineRead, PermMachineReadWrite, PermUserReadAll,
-		PermAlertRead, PermAlertReadWrite}, ActionPermissions...)
+		PermAlertRead, PermAlertReadWrite}, append(ActionPermissions, PermLibraryManage)...)
 )
 
 // NewTenant returns a tenant with a fresh id. The name must be DNS-like

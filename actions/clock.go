@@ -51,6 +51,11 @@ type Config struct {
 	// that write): for the effects outside the action store, such as
 	// OffboardedHealth. It is not called again if it fails.
 	Succeeded func(ctx context.Context, tenantID string, a openatp.MachineAction) error
+	// Run, when set, runs each command of a live response action that
+	// has just succeeded, in the step's write (MachineAction.RunCommands):
+	// it returns the error message of a command that fails, "" when it
+	// completes (see LibraryRunner). Nil: every command completes.
+	Run func(ctx context.Context, tenantID string, a *openatp.MachineAction, c *openatp.LiveResponseCommand) string
 }
 
 // Clock drives the live machine actions of every tenant through their
@@ -226,7 +231,16 @@ func (c *Clock) take(ctx context.Context, k key) {
 		if next.Due.After(stamp) {
 			return notYet{next.Due}
 		}
-		return a.Advance(next.Status, o.FailHResult)
+		if err := a.Advance(next.Status, o.FailHResult); err != nil {
+			return err
+		}
+		a.RunCommands(stamp, func(cmd *openatp.LiveResponseCommand) string {
+			if c.cfg.Run == nil {
+				return ""
+			}
+			return c.cfg.Run(ctx, k.tenant, a, cmd)
+		})
+		return nil
 	})
 	var later notYet
 	switch {

@@ -40,6 +40,12 @@ type Config struct {
 	// ActionControls are the admin API's controls of the actions'
 	// lifecycle (adminapi.Config); nil: none.
 	ActionControls *actions.Controls
+	// MaxLibraryFile bounds a live response library upload; 0: the
+	// default.
+	MaxLibraryFile int64
+	// InvestigationRunTime is how long an investigation runs; 0: the
+	// default.
+	InvestigationRunTime time.Duration
 	// Model is the read model; nil: the server makes its own (NoIndex:
 	// disabled, every read answered from the store), closed by Close.
 	Model       *readmodel.Model
@@ -73,7 +79,8 @@ func NewServer(cfg Config) *Server {
 		BodyTimeout: cfg.BodyTimeout, JournalSize: cfg.JournalSize})
 	mdeapi.Register(srv.HandlePublic, mdeapi.Config{Store: store, Model: model, Verifier: cfg.Verifier,
 		Limiter: m.Limiter(cfg.Limiter), EndpointLimiters: m.Limiters(cfg.EndpointLimiters), UnknownUserEmpty: cfg.UnknownUserEmpty,
-		Actions: cfg.Actions})
+		Actions: cfg.Actions, MaxLibraryFile: cfg.MaxLibraryFile,
+		InvestigationRunTime: cfg.InvestigationRunTime})
 	adminapi.Register(srv.HandleAdmin, adminapi.Config{Store: store, Settings: cfg.Settings, AuthFailures: cfg.AuthFailures,
 		BodyTimeout: cfg.BodyTimeout, Faults: srv.Faults(), Journal: srv.Journal(), ActionControls: cfg.ActionControls, ActionClock: cfg.Actions})
 	return &Server{Server: srv, store: store, model: model, own: own}

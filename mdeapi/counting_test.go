@@ -241,3 +241,31 @@ func (cs *countingStore) LiveMachineActions(ctx context.Context, a func(string, 
 	cs.n.Add(1)
 	return cs.s.LiveMachineActions(ctx, a)
 }
+func (cs *countingStore) PutLibraryFile(ctx context.Context, a string, b openatp.LibraryFile, c bool) (openatp.LibraryFile, error) {
+	cs.n.Add(1)
+	return cs.s.PutLibraryFile(ctx, a, b, c)
+}
+func (cs *countingStore) LibraryFiles(ctx context.Context, a string) ([]openatp.LibraryFile, error) {
+	cs.n.Add(1)
+	return cs.s.LibraryFiles(ctx, a)
+}
+func (cs *countingStore) LibraryFile(ctx context.Context, a, b string, c bool) (openatp.LibraryFile, error) {
+	cs.n.Add(1)
+	return cs.s.LibraryFile(ctx, a, b, c)
+}
+func (cs *countingStore) DeleteLibraryFile(ctx context.Context, a, b string) error {
+	cs.n.Add(1)
+	return cs.s.DeleteLibraryFile(ctx, a, b)
+}
+func (cs *countingStore) StartInvestigation(ctx context.Context, a string, b openatp.Investigation) (openatp.Investigation, error) {
+	cs.n.Add(1)
+	return cs.s.StartInvestigation(ctx, a, b)
+}
+func (cs *countingStore) Investigations(ctx context.Context, a string) ([]openatp.Investigation, error) {
+	cs.n.Add(1)
+	return cs.s.Investigations(ctx, a)
+}
+func (cs *countingStore) Investigation(ctx context.Context, a, b string) (openatp.Investigation, error) {
+	cs.n.Add(1)
+	return cs.s.Investigation(ctx, a, b)
+}

@@ -41,10 +41,14 @@ var Service = Policy{{Limit: 100, Every: time.Minute}, {Limit: 1500, Every: time
 // Endpoints are the documented limits of the endpoints that have their
 // own, tighter than Service, by the API's endpoint names:
 // POST /api/alerts/batchUpdate allows 10 calls a minute and 500 an hour,
-// POST /api/alerts/CreateAlertByReference 15 a minute (mde-reference §11.1).
+// POST /api/alerts/CreateAlertByReference 15 a minute (mde-reference §11.1),
+// POST /api/machines/{id}/runliveresponse 10 a minute (§12.3.1.2), GET
+// /api/machineactions/{id}/getPackageUri 2 a minute and 120 an hour (§12.3.1.3).
 var Endpoints = map[string]Policy{
 	"alerts/batchUpdate":            {{Limit: 10, Every: time.Minute}, {Limit: 500, Every: time.Hour}},
 	"alerts/CreateAlertByReference": {{Limit: 15, Every: time.Minute}},
+	"machines/runliveresponse":      {{Limit: 10, Every: time.Minute}},
+	"machineactions/getPackageUri":  {{Limit: 2, Every: time.Minute}, {Limit: 120, Every: time.Hour}},
 }
 
 // Off returns whether the policy never refuses a call.

@@ -100,6 +100,8 @@ func Run(t *testing.T, open func(t *testing.T) openatp.Store, opts ...Option) {
 		{"ActionFilter", actionsuite.ActionFilter},
 		{"ActionTenantIsolation", actionsuite.ActionTenantIsolation},
 		{"MachineState", actionsuite.MachineState},
+		{"Library", actionsuite.Library},
+		{"Investigations", actionsuite.Investigations},
 		{"Canceled", testCanceled},
 	}
 	for _, tt := range tests {

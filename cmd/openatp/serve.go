@@ -96,7 +96,7 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	// unreachable machines and failures the admin API sets; an offboarded
 	// machine stops reporting.
 	controls := &actions.Controls{}
-	clock, err := actions.Start(ctx, actions.Config{Store: store, Timing: controls.Timing, Outcome: controls.Outcome,
+	clock, err := actions.Start(ctx, actions.Config{Store: store, Run: actions.LibraryRunner(store), Timing: controls.Timing, Outcome: controls.Outcome,
 		Succeeded: actions.OffboardedHealth(readmodel.Refreshing(store, model)),
 		Errors: func(tenantID, id string, err error) {
 			logger.Warn("machine action step failed; it is tried again", "tenant", tenantID, "action", id, "err", err)
@@ -178,7 +178,7 @@ func parseServeFlags(env *cliEnv, args []string) (*serveFlags, error) {
 	fs.BoolVar(&o.accessLog, "access-log", true, "log one line per request")
 	indexMemory := fs.String("index-memory", "3GiB", "memory budget of the in-memory read model (e.g. 512MiB, 4GiB); the least recently read tenants beyond it are evicted and rebuilt on demand")
 	fs.StringVar(&o.cpuProfile, "cpu-profile", "", "write a Go CPU profile of the whole run to this file (diagnostics)")
-	rateLimit := fs.String("rate-limit", "service", "rate limits per tenant, app and endpoint: service (100/min,1500/hour; alerts/batchUpdate 10/min,500/hour; alerts/CreateAlertByReference 15/min), off, or custom such as 20/min,300/hour (for every endpoint)")
+	rateLimit := fs.String("rate-limit", "service", "rate limits per tenant, app and endpoint: service (100/min,1500/hour; alerts/batchUpdate 10/min,500/hour; alerts/CreateAlertByReference 15/min; machines/runliveresponse 10/min; machineactions/getPackageUri 2/min,120/hour), off, or custom such as 20/min,300/hour (for every endpoint)")
 	fs.StringVar(&o.redisURL, "redis", "", "redis://host:port shared by replicas for rate-limit counts (empty: count in this process)")
 	fs.IntVar(&o.lockoutThreshold, "lockout-threshold", auth.DefaultLockoutThreshold, "failed password sign-ins of one user after which it is locked (AADSTS50053), as Entra's smart lockout; 0 turns lockout off")
 	fs.DurationVar(&o.lockoutDuration, "lockout-duration", auth.DefaultLockoutDuration, "first lockout period (doubling with each further lockout, up to an hour)")

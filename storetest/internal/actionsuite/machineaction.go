@@ -1,6 +1,7 @@
-// Package actionsuite holds the conformance cases of the machine actions
-// (MachineActionStore) and of what a succeeded action changes on its
-// machine; storetest.Run runs them with the rest of the suite.
+// Package actionsuite holds the conformance cases of the response actions:
+// machine actions (MachineActionStore) and what a succeeded one changes on
+// its machine, the live response library and investigations;
+// storetest.Run runs them with the rest of the suite.
 package actionsuite
 
 import (

@@ -1,0 +1,277 @@
+package mdeapi
+
+import (
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/httpserve"
+	"github.com/openatp/openatp/odata"
+	"github.com/openatp/openatp/readmodel"
+	"github.com/openatp/openatp/wire"
+)
+
+// Investigations (issue 23): POST /api/machines/{id}/startInvestigation
+// opens an automated investigation of a machine, GET /api/investigations
+// lists them (OData), GET /api/investigations/{id} reads one (by id or
+// triggering alert id). An investigation is Running for the configured
+// run time after its start, then Benign (openatp.Investigation.At).
+// Permissions as the alerts': Alert.ReadWrite.All (Alert.ReadWrite and
+// "Alerts investigation") to start, the alert read permissions to read;
+// delegated callers see the investigations of their device groups'
+// machines only.
+
+// The properties of Investigations for OData, in the order of the entity.
+const (
+	invID = iota
+	invStartTime
+	invEndTime
+	invState
+	invCancelledBy
+	invStatusDetails
+	invMachineID
+	invComputerDNSName
+	invTriggeringAlertID
+)
+
+// investigationSchema describes Investigations: $filter on the documented
+// properties (startTime, id, state, machineId, triggeringAlertId), and
+// $orderby on them.
+var investigationSchema = func() *odata.Schema {
+	q := func(name string, k odata.Kind, values ...string) odata.Property {
+		return odata.Property{Name: name, Kind: k, Values: values}
+	}
+	f := func(p odata.Property) odata.Property {
+		p.Filterable, p.Orderable = true, true
+		return p
+	}
+	return odata.NewSchema(f(q("id", odata.String)), f(q("startTime", odata.Time)), q("endTime", odata.Time),
+		f(q("state", odata.Enum, openatp.InvestigationStates...)), q("cancelledBy", odata.String), q("statusDetails", odata.String),
+		f(q("machineId", odata.String)), q("computerDnsName", odata.String), f(q("triggeringAlertId", odata.String)))
+}()
+
+// investigationEntity is an Investigation as an odata.Entity.
+type investigationEntity struct{ v *openatp.Investigation }
+
+func (e investigationEntity) String(prop int) (string, bool) {
+	opt := func(s *string) (string, bool) {
+		if s == nil {
+			return "", false
+		}
+		return *s, true
+	}
+	switch prop {
+	case invID:
+		return e.v.ID, true
+	case invState:
+		return e.v.State, true
+	case invCancelledBy:
+		return opt(e.v.CancelledBy)
+	case invStatusDetails:
+		return opt(e.v.StatusDetails)
+	case invMachineID:
+		return e.v.MachineID, true
+	case invComputerDNSName:
+		return opt(e.v.ComputerDNSName)
+	case invTriggeringAlertID:
+		return opt(e.v.TriggeringAlertID)
+	}
+	return "", false
+}
+
+func (investigationEntity) Int(int) (int64, bool) { return 0, false }
+
+func (e investigationEntity) Time(prop int) (int64, bool) {
+	switch prop {
+	case invStartTime:
+		return e.v.StartTime.UnixNano(), true
+	case invEndTime:
+		if t := e.v.EndTime; t != nil {
+			return t.UnixNano(), true
+		}
+	}
+	return 0, false
+}
+
+func (investigationEntity) Bool(int) (bool, bool) { return false, false }
+func (investigationEntity) Strings(int) []string  { return nil }
+
+// handleStartInvestigation serves POST
+// /api/machines/{id}/startInvestigation (Comment required): 201 and the
+// new investigation, Running.
+func handleStartInvestigation(model *readmodel.Model, store openatp.Store, authn *httpserve.Authenticator, limiter httpserve.Limiter) http.Handler {
+	return httpserve.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+		p, body, err := writeCall(r, authn, limiter, "machines/startinvestigation")
+		if err != nil {
+			return err
+		}
+		if err := requirePermissions(p, appAlertWrite, delegatedAlertWrite); err != nil {
+			return err
+		}
+		var comment string
+		if raw, ok := body["Comment"]; ok && string(raw) != "null" {
+			if err := json.Unmarshal(raw, &comment); err != nil {
+				return openatp.CodedErrorf(openatp.Invalid, "InvalidRequestBody", "Comment: must be a string.")
+			}
+		}
+		if comment == "" {
+			return openatp.CodedErrorf(openatp.Invalid, "MissingRequiredParameter", "Parameter Comment is missing.")
+		}
+		view, access, err := scopeFor(r, model, p, appAlertWrite, delegatedAlertWrite, openatp.PermAlertsInvestigation)
+		if err != nil {
+			return err
+		}
+		id := r.PathValue("id")
+		s, ok := view.Machine(id)
+		visible := ok && (access == nil || access.CanSee(view.GroupID(s)))
+		mid := ""
+		if visible {
+			mid = view.MachineID(s)
+		}
+		view.Release()
+		if !visible {
+			return machineNotFound(id)
+		}
+		inv, err := store.StartInvestigation(r.Context(), p.TenantID, openatp.Investigation{MachineID: mid, Requestor: requestor(p), Comment: comment})
+		if openatp.IsKind(err, openatp.NotFound) {
+			return machineNotFound(id)
+		}
+		if err != nil {
+			return err
+		}
+		writeInvestigation(w, r, http.StatusCreated, &inv)
+		return nil
+	})
+}
+
+// handleInvestigation serves GET /api/investigations/{id}: by id, or by
+// the triggering alert's id, as documented.
+func handleInvestigation(model *readmodel.Model, store openatp.Store, authn *httpserve.Authenticator, limiter httpserve.Limiter, run time.Duration) http.Handler {
+	return httpserve.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+		p, err := caller(r, authn, limiter, "investigations", requireAlertRead)
+		if err != nil {
+			return err
+		}
+		if err := noQuery(r); err != nil {
+			return err
+		}
+		id := r.PathValue("id")
+		see, release, err := actionVisibility(r, model, p, openatp.PermViewData)
+		if err != nil {
+			return err
+		}
+		defer release()
+		inv, err := store.Investigation(r.Context(), p.TenantID, id)
+		if err == nil && see != nil && !see(inv.MachineID) {
+			err = openatp.InvestigationNotFound(id)
+		}
+		if err != nil {
+			return err
+		}
+		inv = inv.At(time.Now(), run)
+		writeInvestigation(w, r, http.StatusOK, &inv)
+		return nil
+	})
+}
+
+// handleInvestigations serves GET /api/investigations: OData $filter,
+// $orderby (default: id), $top (≤ 10,000), $skip, $count.
+func handleInvestigations(model *readmodel.Model, store openatp.Store, authn *httpserve.Authenticator, limiter httpserve.Limiter, run time.Duration) http.Handler {
+	return httpserve.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+		p, err := caller(r, authn, limiter, "investigations", requireAlertRead)
+		if err != nil {
+			return err
+		}
+		q, err := odata.ParseQuery(investigationSchema, r.URL.RawQuery, odata.Options{MaxTop: maxPage})
+		if err != nil {
+			return odataError(err)
+		}
+		if q.Select != nil || q.Expand != "" || q.SkipToken != "" {
+			return openatp.CodedErrorf(openatp.Invalid, "ODataError", "$select, $expand and $skiptoken are not supported on Investigations.")
+		}
+		see, release, err := actionVisibility(r, model, p, openatp.PermViewData)
+		if err != nil {
+			return err
+		}
+		defer release()
+		all, err := store.Investigations(r.Context(), p.TenantID)
+		if err != nil {
+			return err
+		}
+		now := time.Now()
+		kept := all[:0]
+		for i := range all {
+			all[i] = all[i].At(now, run)
+			if q.Filter.Match(investigationEntity{&all[i]}) && (see == nil || see(all[i].MachineID)) {
+				kept = append(kept, all[i])
+			}
+		}
+		if len(q.OrderBy) > 0 {
+			slices.SortStableFunc(kept, func(a, b openatp.Investigation) int {
+				return investigationSchema.Compare(q.OrderBy, investigationEntity{&a}, investigationEntity{&b})
+			})
+		}
+		total := len(kept)
+		top := maxPage
+		if q.Top >= 0 {
+			top = q.Top
+		} else if q.PageSize > 0 {
+			top = q.PageSize
+		}
+		from := min(q.Skip, total)
+		to := min(from+top, total)
+		next := ""
+		if to < total && top > 0 {
+			next = nextLink(r, "$skip", strconv.Itoa(to))
+		}
+		b, end := openCollection(make([]byte, 0, 320*(to-from)+256), r, "Investigations", q.Count, total, next)
+		for i := from; i < to; i++ {
+			if i > from {
+				b = append(b, ',')
+			}
+			b = appendInvestigation(b, &kept[i])
+		}
+		writeOData(w, append(b, end...))
+		return nil
+	})
+}
+
+// writeInvestigation writes one investigation as a single entity.
+func writeInvestigation(w http.ResponseWriter, r *http.Request, status int, inv *openatp.Investigation) {
+	b := append([]byte(`{"@odata.context":`), appendMetadataURL(nil, r, "Investigations/$entity")...)
+	one := appendInvestigation(nil, inv)
+	b = append(append(b, ','), one[1:]...)
+	h := w.Header()
+	h["Content-Type"] = odataContentType
+	h["Odata-Version"] = odataVersion
+	h["Content-Length"] = []string{strconv.Itoa(len(b))}
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+// appendInvestigation appends the JSON of an investigation, its
+// properties in the order of the documented example.
+func appendInvestigation(b []byte, inv *openatp.Investigation) []byte {
+	b = append(b, `{"id":`...)
+	b = wire.AppendString(b, inv.ID)
+	b = append(b, `,"startTime":`...)
+	b = wire.AppendTime(b, &inv.StartTime)
+	b = append(b, `,"endTime":`...)
+	b = wire.AppendTime(b, inv.EndTime)
+	b = append(b, `,"state":`...)
+	b = wire.AppendString(b, inv.State)
+	b = append(b, `,"cancelledBy":`...)
+	b = wire.AppendStringPtr(b, inv.CancelledBy)
+	b = append(b, `,"statusDetails":`...)
+	b = wire.AppendStringPtr(b, inv.StatusDetails)
+	b = append(b, `,"machineId":`...)
+	b = wire.AppendString(b, inv.MachineID)
+	b = append(b, `,"computerDnsName":`...)
+	b = wire.AppendStringPtr(b, inv.ComputerDNSName)
+	b = append(b, `,"triggeringAlertId":`...)
+	b = wire.AppendStringPtr(b, inv.TriggeringAlertID)
+	return append(b, '}')
+}
