@@ -118,8 +118,10 @@ openatp/readmodel: SYSTEM unsafe openatp openatp/odata openatp/wire
 openatp/httpserve: HTTP github.com/prometheus/client_golang
 	openatp openatp/wire openatp/fault openatp/journal openatp/ratelimit
 	openatp/internal/route openatp/internal/accesslog openatp/internal/lifetime
-openatp/mdeapi: HTTP mime/multipart archive/zip openatp openatp/odata openatp/wire openatp/readmodel
+openatp/mdeapi: HTTP openatp openatp/odata openatp/wire openatp/readmodel
 	openatp/httpserve
+openatp/responseapi: HTTP mime/multipart archive/zip openatp openatp/odata
+	openatp/wire openatp/readmodel openatp/httpserve openatp/mdeapi
 openatp/adminapi: HTTP openatp openatp/wire openatp/ingest openatp/fault openatp/actions
 	openatp/journal openatp/ratelimit openatp/readmodel
 	openatp/internal/route openatp/internal/manage openatp/httpserve
@@ -128,7 +130,7 @@ openatp/adminapi: HTTP openatp openatp/wire openatp/ingest openatp/fault openatp
 openatp/apitest: TESTING HTTP net/http/httptest go.uber.org/goleak openatp openatp/fault
 	openatp/auth openatp/sqlite openatp/readmodel openatp/internal/accesslog
 	openatp/internal/demo openatp/httpserve openatp/mdeapi openatp/adminapi
-	openatp/actions
+	openatp/actions openatp/responseapi
 openatp/storetest/internal/fixture: TESTING github.com/google/go-cmp openatp
 openatp/storetest/internal/actionsuite: TESTING github.com/google/go-cmp openatp
 	openatp/storetest/internal/fixture
@@ -140,7 +142,7 @@ openatp/internal/pgtest: TESTING net github.com/jackc/pgx/v5
 openatp/internal/redistest: TESTING net
 
 # The commands on top.
-openatp/cmd/openatp: HTTP openatp openatp/httpserve openatp/mdeapi openatp/adminapi openatp/auth openatp/fault
+openatp/cmd/openatp: HTTP openatp openatp/httpserve openatp/mdeapi openatp/responseapi openatp/adminapi openatp/auth openatp/fault
 	openatp/actions
 	openatp/internal/lifetime
 	openatp/ingest openatp/journal openatp/postgres openatp/ratelimit

@@ -20,6 +20,7 @@ import (
 	"github.com/openatp/openatp/internal/accesslog"
 	"github.com/openatp/openatp/mdeapi"
 	"github.com/openatp/openatp/readmodel"
+	"github.com/openatp/openatp/responseapi"
 )
 
 // Config is the configuration of a composed server: the union of
@@ -36,7 +37,7 @@ type Config struct {
 	LimiterStatus    func(ctx context.Context) error
 	UnknownUserEmpty bool
 	// Actions runs the lifecycle of machine actions; nil: none.
-	Actions mdeapi.ActionTracker
+	Actions responseapi.ActionTracker
 	// ActionControls are the admin API's controls of the actions'
 	// lifecycle (adminapi.Config); nil: none.
 	ActionControls *actions.Controls
@@ -77,9 +78,11 @@ func NewServer(cfg Config) *Server {
 	srv := httpserve.NewServer(httpserve.Config{Logger: cfg.Logger, Store: store, Verifier: cfg.Verifier, Metrics: m,
 		LimiterStatus: cfg.LimiterStatus, NoAccessLog: cfg.NoAccessLog, AccessLog: cfg.AccessLog, PublicURL: cfg.PublicURL,
 		BodyTimeout: cfg.BodyTimeout, JournalSize: cfg.JournalSize})
+	limiter, endpointLimiters := m.Limiter(cfg.Limiter), m.Limiters(cfg.EndpointLimiters)
 	mdeapi.Register(srv.HandlePublic, mdeapi.Config{Store: store, Model: model, Verifier: cfg.Verifier,
-		Limiter: m.Limiter(cfg.Limiter), EndpointLimiters: m.Limiters(cfg.EndpointLimiters), UnknownUserEmpty: cfg.UnknownUserEmpty,
-		Actions: cfg.Actions, MaxLibraryFile: cfg.MaxLibraryFile,
+		Limiter: limiter, EndpointLimiters: endpointLimiters, UnknownUserEmpty: cfg.UnknownUserEmpty})
+	responseapi.Register(srv.HandlePublic, responseapi.Config{Store: store, Model: model, Verifier: cfg.Verifier,
+		Limiter: limiter, EndpointLimiters: endpointLimiters, Actions: cfg.Actions, MaxLibraryFile: cfg.MaxLibraryFile,
 		InvestigationRunTime: cfg.InvestigationRunTime})
 	adminapi.Register(srv.HandleAdmin, adminapi.Config{Store: store, Settings: cfg.Settings, AuthFailures: cfg.AuthFailures,
 		BodyTimeout: cfg.BodyTimeout, Faults: srv.Faults(), Journal: srv.Journal(), ActionControls: cfg.ActionControls, ActionClock: cfg.Actions})

@@ -486,6 +486,13 @@ func WaitFor(t testing.TB, what string, cond func() bool) {
 	}
 }
 
+// DocMachine1 and DocMachine2 are the machines of the documentation's
+// example user (contoso\user1), which every Fixture holds.
+const (
+	DocMachine1 = "1e5bc9d7e413ddd7902c2932e418702b84d0cc07"
+	DocMachine2 = "7292e4b8cb74ff1cc3d8a495eb29dc8858b732f7"
+)
+
 // VaultMachine is the machine of AddRBAC's group 150.
 const VaultMachine = "3333333333333333333333333333333333333333"
 

@@ -312,13 +312,13 @@ func TestAlertQueriesAgainstReference(t *testing.T) {
 		}
 		for i := range as {
 			if !c.visible(&as[i]) && p.eval(&as[i]) {
-				hidden++ // a match the caller must not see
+				hidden++ // a match the Caller must not see
 				break
 			}
 		}
 	}
 	// The generated queries are not trivial: most find alerts, and many
-	// match alerts a delegated caller may not see.
+	// match alerts a delegated Caller may not see.
 	if nonEmpty < 300 || hidden < 60 {
 		t.Errorf("%d queries found alerts, %d matched hidden ones", nonEmpty, hidden)
 	}

@@ -14,18 +14,18 @@ import (
 
 // The Alert API (mde-reference §11): the alert list with OData, one alert,
 // the alerts of a machine and of a user, an alert's machine and user.
-// Every read is answered from the read model, scoped to the caller's device
-// groups through each alert's machine: an alert a delegated caller may not
+// Every read is answered from the read model, scoped to the Caller's device
+// groups through each alert's machine: an alert a delegated Caller may not
 // see is answered exactly as one that does not exist.
 
 // readCall starts a read of the Alert API: it authenticates the request,
 // checks it with check, applies the endpoint's rate limit, reads the
-// query options with options (if not nil), and returns the caller, the
-// tenant's view (retained: release it) and the caller's access (nil: the
+// query options with options (if not nil), and returns the Caller, the
+// tenant's view (retained: release it) and the Caller's access (nil: the
 // whole tenant).
 func readCall(r *http.Request, model *readmodel.Model, authn *httpserve.Authenticator, limiter httpserve.Limiter, endpoint string,
 	check func(*openatp.Principal) error, options func(*http.Request) error) (*openatp.Principal, *readmodel.View, *openatp.Access, error) {
-	p, err := caller(r, authn, limiter, endpoint, check)
+	p, err := Caller(r, authn, limiter, endpoint, check)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -34,7 +34,7 @@ func readCall(r *http.Request, model *readmodel.Model, authn *httpserve.Authenti
 			return nil, nil, nil, err
 		}
 	}
-	view, access, err := machineScope(r.Context(), model, p)
+	view, access, err := MachineScope(r.Context(), model, p)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -61,11 +61,11 @@ type alertQuery struct {
 }
 
 func parseAlertQuery(r *http.Request) (*alertQuery, error) {
-	q, err := odata.ParseQuery(wire.AlertSchema, r.URL.RawQuery, odata.Options{MaxTop: maxPage})
+	q, err := odata.ParseQuery(wire.AlertSchema, r.URL.RawQuery, odata.Options{MaxTop: MaxPage})
 	if err != nil {
-		return nil, odataError(err)
+		return nil, ODataError(err)
 	}
-	aq := &alertQuery{q: q, top: maxPage}
+	aq := &alertQuery{q: q, top: MaxPage}
 	switch {
 	case q.Top >= 0:
 		aq.top = q.Top
@@ -93,11 +93,11 @@ func expandEvidence(q *odata.Query) (bool, error) {
 	case strings.EqualFold(strings.TrimSpace(q.Expand), "evidence"):
 		return true, nil
 	}
-	return false, openatp.CodedErrorf(openatp.Invalid, "ODataError", "$expand: the Alert entity can expand evidence only, not '%s'", clipID(q.Expand))
+	return false, openatp.CodedErrorf(openatp.Invalid, "ODataError", "$expand: the Alert entity can expand evidence only, not '%s'", ClipID(q.Expand))
 }
 
 // serveAlerts answers an alert collection of view: the alerts of base
-// (the caller's access and the route's restriction) that q's options
+// (the Caller's access and the route's restriction) that q's options
 // select, with evidence when asked, or always when evidence is set.
 func serveAlerts(w http.ResponseWriter, r *http.Request, view *readmodel.View, base readmodel.AlertQuery, aq *alertQuery, evidence bool) {
 	q := aq.q
@@ -106,22 +106,22 @@ func serveAlerts(w http.ResponseWriter, r *http.Request, view *readmodel.View, b
 	next := ""
 	if more && aq.top > 0 {
 		if q.OrderBy == nil {
-			next = nextLink(r, "$skiptoken", view.AlertCursorOf(page[len(page)-1]).String())
+			next = NextLink(r, "$skiptoken", view.AlertCursorOf(page[len(page)-1]).String())
 		} else {
-			next = nextLink(r, "$skip", strconv.Itoa(q.Skip+len(page)))
+			next = NextLink(r, "$skip", strconv.Itoa(q.Skip+len(page)))
 		}
 	}
 	writeAlertPage(w, r, view, page, q.Select, evidence || aq.evidence, q.Count, total, next)
 }
 
 // handleAlerts serves GET /api/alerts: the tenant's alerts (those of
-// machines the caller may see), ordered by lastUpdateTime then id, with
+// machines the Caller may see), ordered by lastUpdateTime then id, with
 // OData $filter, $top, $skip, $select, $orderby, $count, $expand=evidence
 // (evidence is [] without it), and @odata.nextLink while more match.
 func handleAlerts(model *readmodel.Model, authn *httpserve.Authenticator, limiter httpserve.Limiter) http.Handler {
 	return httpserve.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
 		var aq *alertQuery
-		_, view, access, err := readCall(r, model, authn, limiter, "alerts", requireAlertRead, listOptions(&aq))
+		_, view, access, err := readCall(r, model, authn, limiter, "alerts", RequireAlertRead, listOptions(&aq))
 		if err != nil {
 			return err
 		}
@@ -131,7 +131,7 @@ func handleAlerts(model *readmodel.Model, authn *httpserve.Authenticator, limite
 	})
 }
 
-// visibleAlert finds alert id in view, if the caller (access) may see it.
+// visibleAlert finds alert id in view, if the Caller (access) may see it.
 func visibleAlert(view *readmodel.View, access *openatp.Access, id string) (uint32, error) {
 	s, ok := view.Alert(id)
 	if !ok || access != nil && !access.CanSee(view.AlertGroupID(s)) {
@@ -148,7 +148,7 @@ func entityOptions(r *http.Request) ([]int, error) {
 	}
 	q, err := odata.ParseQuery(wire.AlertSchema, r.URL.RawQuery, odata.Options{})
 	if err != nil {
-		return nil, odataError(err)
+		return nil, ODataError(err)
 	}
 	if q.Filter != nil || q.Top >= 0 || q.Skip > 0 || q.OrderBy != nil || q.Count || q.SkipToken != "" || q.PageSize > 0 {
 		return nil, openatp.CodedErrorf(openatp.Invalid, "ODataError", "A single alert takes $select and $expand only.")
@@ -164,7 +164,7 @@ func entityOptions(r *http.Request) ([]int, error) {
 func handleAlert(model *readmodel.Model, authn *httpserve.Authenticator, limiter httpserve.Limiter) http.Handler {
 	return httpserve.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
 		var sel []int
-		_, view, access, err := readCall(r, model, authn, limiter, "alerts", requireAlertRead, func(r *http.Request) (err error) {
+		_, view, access, err := readCall(r, model, authn, limiter, "alerts", RequireAlertRead, func(r *http.Request) (err error) {
 			sel, err = entityOptions(r)
 			return err
 		})
@@ -188,7 +188,7 @@ func handleAlert(model *readmodel.Model, authn *httpserve.Authenticator, limiter
 func handleMachineAlerts(model *readmodel.Model, authn *httpserve.Authenticator, limiter httpserve.Limiter, count bool) http.Handler {
 	return httpserve.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
 		var aq *alertQuery
-		_, view, access, err := readCall(r, model, authn, limiter, "machines/alerts", requireAlertRead, listOptions(&aq))
+		_, view, access, err := readCall(r, model, authn, limiter, "machines/alerts", RequireAlertRead, listOptions(&aq))
 		if err != nil {
 			return err
 		}
@@ -196,7 +196,7 @@ func handleMachineAlerts(model *readmodel.Model, authn *httpserve.Authenticator,
 		id := r.PathValue("id")
 		m, ok := view.Machine(id)
 		if !ok || access != nil && !access.CanSee(view.GroupID(m)) {
-			return machineNotFound(id)
+			return MachineNotFound(id)
 		}
 		base := readmodel.AlertQuery{Access: access, Machine: &m}
 		if count {
@@ -212,12 +212,12 @@ func handleMachineAlerts(model *readmodel.Model, authn *httpserve.Authenticator,
 
 // handleUserAlerts serves GET /api/users/{id}/alerts: the alerts whose
 // related user {id} names (an account name, or domain\name), with their
-// evidence. A user the caller knows of no logon or alert of gets the
+// evidence. A user the Caller knows of no logon or alert of gets the
 // unknown-user answer of /api/users/{id}/machines.
 func handleUserAlerts(model *readmodel.Model, authn *httpserve.Authenticator, limiter httpserve.Limiter, unknownEmpty bool) http.Handler {
 	return httpserve.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
 		var aq *alertQuery
-		_, view, access, err := readCall(r, model, authn, limiter, "users/alerts", requireAlertRead, listOptions(&aq))
+		_, view, access, err := readCall(r, model, authn, limiter, "users/alerts", RequireAlertRead, listOptions(&aq))
 		if err != nil {
 			return err
 		}
@@ -228,7 +228,7 @@ func handleUserAlerts(model *readmodel.Model, authn *httpserve.Authenticator, li
 				writeAlertPage(w, r, view, nil, nil, false, false, 0, "")
 				return nil
 			}
-			msg := "User " + clipID(r.PathValue("id")) + " was not found"
+			msg := "User " + ClipID(r.PathValue("id")) + " was not found"
 			if hint != "" {
 				msg += ". The user id is the account name, not the UPN: use " + hint
 			}
@@ -243,7 +243,7 @@ func handleUserAlerts(model *readmodel.Model, authn *httpserve.Authenticator, li
 // machine (Machine permissions).
 func handleAlertMachine(model *readmodel.Model, authn *httpserve.Authenticator, limiter httpserve.Limiter) http.Handler {
 	return httpserve.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-		_, view, access, err := readCall(r, model, authn, limiter, "alerts/machine", requireMachineRead, noQuery)
+		_, view, access, err := readCall(r, model, authn, limiter, "alerts/machine", RequireMachineRead, NoQuery)
 		if err != nil {
 			return err
 		}
@@ -259,10 +259,10 @@ func handleAlertMachine(model *readmodel.Model, authn *httpserve.Authenticator, 
 
 // handleAlertUser serves GET /api/alerts/{id}/user: the alert's related
 // user as a User entity (User.Read.All), made from the user's logons on
-// the machines the caller may see.
+// the machines the Caller may see.
 func handleAlertUser(model *readmodel.Model, store openatp.Store, authn *httpserve.Authenticator, limiter httpserve.Limiter) http.Handler {
 	return httpserve.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-		p, view, access, err := readCall(r, model, authn, limiter, "alerts/user", requireUserRead, noQuery)
+		p, view, access, err := readCall(r, model, authn, limiter, "alerts/user", requireUserRead, NoQuery)
 		if err != nil {
 			return err
 		}
@@ -272,7 +272,7 @@ func handleAlertUser(model *readmodel.Model, store openatp.Store, authn *httpser
 		if err != nil {
 			return err
 		}
-		noUser := openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "There is no User related to alert %s", clipID(id))
+		noUser := openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "There is no User related to alert %s", ClipID(id))
 		if _, _, ok := view.AlertRelatedUser(s); !ok {
 			return noUser
 		}
@@ -297,10 +297,10 @@ func handleAlertUser(model *readmodel.Model, store openatp.Store, authn *httpser
 				visible = append(visible, rel)
 			}
 		}
-		b := append([]byte(`{"@odata.context":`), appendMetadataURL(nil, r, "Users/$entity")...)
+		b := append([]byte(`{"@odata.context":`), AppendMetadataURL(nil, r, "Users/$entity")...)
 		b = append(b, ',')
 		u := wire.AppendAlertUser(nil, a.RelatedUser, visible)
-		writeOData(w, append(b, u[1:]...))
+		WriteOData(w, append(b, u[1:]...))
 		return nil
 	})
 }

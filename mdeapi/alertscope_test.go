@@ -17,7 +17,7 @@ import (
 	"github.com/openatp/openatp/ratelimit/ratelimittest"
 )
 
-// An alert of a machine outside a delegated caller's device groups is
+// An alert of a machine outside a delegated Caller's device groups is
 // answered exactly like one that does not exist, by every route, reads and
 // writes alike; lists, counts and a user's alerts leave it out; the
 // documented permissions and roles are required.

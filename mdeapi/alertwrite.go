@@ -17,8 +17,8 @@ import (
 // /api/alerts/batchUpdate and POST /api/alerts/CreateAlertByReference.
 // Each needs Alert.ReadWrite.All (or the documented Alerts.ReadWrite.All)
 // as an application, or Alert.ReadWrite with a role that has 'Alerts
-// investigation' and access to the alert's machine as a delegated caller;
-// an alert or machine the caller may not see is answered as one that does
+// investigation' and access to the alert's machine as a delegated Caller;
+// an alert or machine the Caller may not see is answered as one that does
 // not exist. Every accepted write stamps the alerts it changes with a new
 // lastUpdateTime (openatp.AlertStore).
 
@@ -71,7 +71,7 @@ func readAlertChange(body map[string]json.RawMessage, extra ...string) (alertCha
 		case "comment":
 			c.comment = &v
 		default:
-			return bad("%s: only status, assignedTo, classification, determination and comment can be updated.", clipID(name))
+			return bad("%s: only status, assignedTo, classification, determination and comment can be updated.", ClipID(name))
 		}
 		if err := json.Unmarshal(body[name], &v); err != nil {
 			return bad("%s: must be a string.", name)
@@ -82,7 +82,7 @@ func readAlertChange(body map[string]json.RawMessage, extra ...string) (alertCha
 		case v != nil && values != nil:
 			canon, ok := openatp.CanonicalEnum(values, *v)
 			if !ok {
-				return bad("%s: %q is not one of %s.", name, clipID(*v), strings.Join(values, ", "))
+				return bad("%s: %q is not one of %s.", name, ClipID(*v), strings.Join(values, ", "))
 			}
 			*v = canon
 		case v != nil && name == "comment" && strings.TrimSpace(*v) == "":
@@ -142,14 +142,14 @@ func author(p *openatp.Principal) string {
 // alertWriteScope checks that p may change alerts and returns the
 // tenant's view (retained) and p's access.
 func alertWriteScope(r *http.Request, model *readmodel.Model, p *openatp.Principal) (*readmodel.View, *openatp.Access, error) {
-	return scopeFor(r, model, p, appAlertWrite, delegatedAlertWrite, openatp.PermAlertsInvestigation)
+	return ScopeFor(r, model, p, AppAlertWrite, DelegatedAlertWrite, openatp.PermAlertsInvestigation)
 }
 
 // handlePatchAlert serves PATCH /api/alerts/{id}: it answers the alert as
 // the next read sees it.
 func handlePatchAlert(model *readmodel.Model, store openatp.Store, authn *httpserve.Authenticator, limiter httpserve.Limiter) http.Handler {
 	return httpserve.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-		p, body, err := writeCall(r, authn, limiter, "alerts")
+		p, body, err := WriteCall(r, authn, limiter, "alerts")
 		if err != nil {
 			return err
 		}
@@ -198,7 +198,7 @@ func answerAlert(w http.ResponseWriter, r *http.Request, model *readmodel.Model,
 // transaction, all or none. 200 with an empty body, as documented.
 func handleBatchUpdateAlerts(model *readmodel.Model, store openatp.Store, authn *httpserve.Authenticator, limiter httpserve.Limiter) http.Handler {
 	return httpserve.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-		p, body, err := writeCall(r, authn, limiter, "alerts/batchUpdate")
+		p, body, err := WriteCall(r, authn, limiter, "alerts/batchUpdate")
 		if err != nil {
 			return err
 		}
@@ -249,14 +249,14 @@ var createAlertProps = []string{"eventTime", "reportId", "machineId", "severity"
 // handleCreateAlertByReference serves POST /api/alerts/CreateAlertByReference.
 // openatp keeps no advanced-hunting events, so the reference (machineId,
 // reportId, eventTime) is checked against what an event could be: the
-// machine exists and the caller may see it, the reportId is a positive
+// machine exists and the Caller may see it, the reportId is a positive
 // integer, and the eventTime lies within advanced hunting's 30 days (and
 // at most 15 minutes ahead); otherwise 404 (400 for a malformed value). An
 // open alert of the machine with the same title absorbs the new one (see
 // openatp.AlertStore.CreateAlert). It answers the alert.
 func handleCreateAlertByReference(model *readmodel.Model, store openatp.Store, authn *httpserve.Authenticator, limiter httpserve.Limiter) http.Handler {
 	return httpserve.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-		p, body, err := writeCall(r, authn, limiter, "alerts/CreateAlertByReference")
+		p, body, err := WriteCall(r, authn, limiter, "alerts/CreateAlertByReference")
 		if err != nil {
 			return err
 		}
@@ -270,7 +270,7 @@ func handleCreateAlertByReference(model *readmodel.Model, store openatp.Store, a
 		slices.Sort(names)
 		for _, name := range names {
 			if !slices.Contains(createAlertProps, name) {
-				return bad("%s: not a property of CreateAlertByReference (%s).", clipID(name), strings.Join(createAlertProps, ", "))
+				return bad("%s: not a property of CreateAlertByReference (%s).", ClipID(name), strings.Join(createAlertProps, ", "))
 			}
 		}
 		v := map[string]string{}
@@ -296,18 +296,18 @@ func handleCreateAlertByReference(model *readmodel.Model, store openatp.Store, a
 		}
 		eventTime, err := time.Parse(time.RFC3339Nano, v["eventTime"])
 		if err != nil {
-			return bad("eventTime: %q is not a UTC time such as 2018-08-03T16:45:21.7115183Z.", clipID(v["eventTime"]))
+			return bad("eventTime: %q is not a UTC time such as 2018-08-03T16:45:21.7115183Z.", ClipID(v["eventTime"]))
 		}
 		if n, err := strconv.ParseInt(v["reportId"], 10, 64); err != nil || n <= 0 {
-			return bad("reportId: %q is not a report id (a positive integer, such as \"20776\").", clipID(v["reportId"]))
+			return bad("reportId: %q is not a report id (a positive integer, such as \"20776\").", ClipID(v["reportId"]))
 		}
 		severity, ok := openatp.CanonicalEnum([]string{"Low", "Medium", "High"}, v["severity"])
 		if !ok {
-			return bad("severity: %q is not one of Low, Medium, High.", clipID(v["severity"]))
+			return bad("severity: %q is not one of Low, Medium, High.", ClipID(v["severity"]))
 		}
 		category, ok := openatp.CanonicalEnum(openatp.AlertCategories, v["category"])
 		if !ok {
-			return bad("category: %q is not one of %s.", clipID(v["category"]), strings.Join(openatp.AlertCategories, ", "))
+			return bad("category: %q is not one of %s.", ClipID(v["category"]), strings.Join(openatp.AlertCategories, ", "))
 		}
 		view, access, err := alertWriteScope(r, model, p)
 		if err != nil {
@@ -317,12 +317,12 @@ func handleCreateAlertByReference(model *readmodel.Model, store openatp.Store, a
 		visible := ok && view.MachineID(m) == strings.ToLower(v["machineId"]) && (access == nil || access.CanSee(view.GroupID(m)))
 		view.Release()
 		if !visible {
-			return machineNotFound(v["machineId"])
+			return MachineNotFound(v["machineId"])
 		}
 		now := time.Now()
 		if eventTime.Before(now.Add(-eventRetention)) || eventTime.After(now.Add(eventSkew)) {
 			return openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound",
-				"No event of report %s at %s was found on machine %s: events are kept 30 days.", clipID(v["reportId"]), clipID(v["eventTime"]), clipID(v["machineId"]))
+				"No event of report %s at %s was found on machine %s: events are kept 30 days.", ClipID(v["reportId"]), ClipID(v["eventTime"]), ClipID(v["machineId"]))
 		}
 		et := eventTime.UTC()
 		a := openatp.Alert{ID: openatp.NewAlertID(now), Severity: severity, Status: "New",
@@ -338,7 +338,7 @@ func handleCreateAlertByReference(model *readmodel.Model, store openatp.Store, a
 			stored, _, err = store.CreateAlert(r.Context(), p.TenantID, a)
 		}
 		if openatp.IsKind(err, openatp.NotFound) {
-			return machineNotFound(v["machineId"]) // deleted meanwhile
+			return MachineNotFound(v["machineId"]) // deleted meanwhile
 		}
 		if err != nil {
 			return err

@@ -97,8 +97,8 @@ func newBenchTenant(b *testing.B, opts demo.Options) *benchTenant {
 	if err != nil {
 		b.Fatal(err)
 	}
-	// RBAC for the delegated caller: the demo's device groups, two of them
-	// restricted to a group the caller is not in.
+	// RBAC for the delegated Caller: the demo's device groups, two of them
+	// restricted to a group the Caller is not in.
 	for i, g := range demo.Groups() {
 		if i%2 == 0 {
 			g.UserGroups = []string{"other"}

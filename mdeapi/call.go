@@ -25,12 +25,12 @@ var (
 	delegatedMachineRead = []string{openatp.PermMachineRead, openatp.PermMachineReadWrite}
 )
 
-func requireMachineRead(p *openatp.Principal) error {
-	return requirePermissions(p, appMachineRead, delegatedMachineRead)
+func RequireMachineRead(p *openatp.Principal) error {
+	return RequirePermissions(p, appMachineRead, delegatedMachineRead)
 }
 
-// noQuery refuses query options: the endpoint documents none.
-func noQuery(r *http.Request) error {
+// NoQuery refuses query options: the endpoint documents none.
+func NoQuery(r *http.Request) error {
 	if r.URL.RawQuery == "" {
 		return nil
 	}
@@ -42,9 +42,9 @@ func noQuery(r *http.Request) error {
 		return nil // "?" or "&&": no parameter at all
 	}
 	if k := q[0]; strings.HasPrefix(k, "$") {
-		return openatp.CodedErrorf(openatp.Invalid, "ODataError", "The query option '%s' is not supported by this endpoint.", clipID(k))
+		return openatp.CodedErrorf(openatp.Invalid, "ODataError", "The query option '%s' is not supported by this endpoint.", ClipID(k))
 	}
-	return openatp.CodedErrorf(openatp.Invalid, "InvalidInput", "The query parameter '%s' is not supported by this endpoint.", clipID(q[0]))
+	return openatp.CodedErrorf(openatp.Invalid, "InvalidInput", "The query parameter '%s' is not supported by this endpoint.", ClipID(q[0]))
 }
 
 func parseQueryKeys(raw string) ([]string, error) {
@@ -84,14 +84,14 @@ func parseUserID(id string) (ref openatp.UserRef, hint string) {
 	return openatp.UserRef{Name: id}, ""
 }
 
-// clipID shortens an echoed id so error messages stay small.
-func clipID(s string) string { return openatp.Clip(s, 100) }
+// ClipID shortens an echoed id so error messages stay small.
+func ClipID(s string) string { return openatp.Clip(s, 100) }
 
-// requirePermissions refuses a caller that holds none of the application
+// RequirePermissions refuses a Caller that holds none of the application
 // permissions app (application tokens) or delegated permissions delegated
 // (delegated tokens; the user's role is checked against the tenant's RBAC
 // later), with the message the live service gives.
-func requirePermissions(p *openatp.Principal, app, delegated []string) error {
+func RequirePermissions(p *openatp.Principal, app, delegated []string) error {
 	if p.Delegated {
 		if !p.HasAny(delegated...) {
 			return openatp.CodedErrorf(openatp.Forbidden, "Forbidden",
@@ -108,26 +108,26 @@ func requirePermissions(p *openatp.Principal, app, delegated []string) error {
 	return nil
 }
 
-func requireAlertRead(p *openatp.Principal) error {
-	return requirePermissions(p, appAlertRead, delegatedAlertRead)
+func RequireAlertRead(p *openatp.Principal) error {
+	return RequirePermissions(p, appAlertRead, delegatedAlertRead)
 }
 
 // alertNotFound is the answer for an alert that does not exist or that
-// the caller may not see.
+// the Caller may not see.
 func alertNotFound(id string) error {
-	return openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "Alert %s was not found", clipID(id))
+	return openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "Alert %s was not found", ClipID(id))
 }
 
-// maxPage is the largest page of /api/machines (mde-reference §6).
-const maxPage = 10_000
+// MaxPage is the largest page of /api/machines (mde-reference §6).
+const MaxPage = 10_000
 
 // viewWait bounds how long a request waits for a tenant's view to be built
 // (at start, or after a bulk import) before it is answered 503.
 const viewWait = 30 * time.Second
 
-// machineScope is what a machine read needs: the tenant's view (retained:
-// release it) and the caller's access (nil: the whole tenant).
-func machineScope(ctx context.Context, model *readmodel.Model, p *openatp.Principal) (*readmodel.View, *openatp.Access, error) {
+// MachineScope is what a machine read needs: the tenant's view (retained:
+// release it) and the Caller's access (nil: the whole tenant).
+func MachineScope(ctx context.Context, model *readmodel.Model, p *openatp.Principal) (*readmodel.View, *openatp.Access, error) {
 	view, err := waitView(ctx, model, p.TenantID)
 	if err != nil {
 		return nil, nil, err
@@ -165,9 +165,9 @@ func waitView(ctx context.Context, model *readmodel.Model, tenantID string) (*re
 	}
 }
 
-// caller authenticates a request, checks it with check (if not nil) and
+// Caller authenticates a request, checks it with check (if not nil) and
 // applies the endpoint's rate limit: the start of every API handler.
-func caller(r *http.Request, authn *httpserve.Authenticator, limiter httpserve.Limiter, endpoint string, check func(*openatp.Principal) error) (*openatp.Principal, error) {
+func Caller(r *http.Request, authn *httpserve.Authenticator, limiter httpserve.Limiter, endpoint string, check func(*openatp.Principal) error) (*openatp.Principal, error) {
 	p, err := authn.Principal(r)
 	if err != nil {
 		return nil, err
@@ -183,8 +183,8 @@ func caller(r *http.Request, authn *httpserve.Authenticator, limiter httpserve.L
 	return p, nil
 }
 
-// odataError is the 400 of a query the odata package refused.
-func odataError(err error) error {
+// ODataError is the 400 of a query the odata package refused.
+func ODataError(err error) error {
 	var oe *odata.Error
 	if errors.As(err, &oe) {
 		return openatp.CodedErrorf(openatp.Invalid, "ODataError", "%s", oe.Error())
@@ -192,10 +192,10 @@ func odataError(err error) error {
 	return err
 }
 
-// machineNotFound is the answer for a machine that does not exist or that
-// the caller may not see.
-func machineNotFound(id string) error {
-	return openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "Machine %s was not found", clipID(id))
+// MachineNotFound is the answer for a machine that does not exist or that
+// the Caller may not see.
+func MachineNotFound(id string) error {
+	return openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "Machine %s was not found", ClipID(id))
 }
 
 // maxWriteBody bounds the JSON body of a machine write.
@@ -204,32 +204,32 @@ const maxWriteBody = 64 << 10
 // writeScope checks that p may write machines with the role permission
 // perm and returns the tenant's view (retained) and p's access.
 func writeScope(r *http.Request, model *readmodel.Model, p *openatp.Principal, perm string) (*readmodel.View, *openatp.Access, error) {
-	return scopeFor(r, model, p, appMachineWrite, delegatedMachineWrite, perm)
+	return ScopeFor(r, model, p, appMachineWrite, delegatedMachineWrite, perm)
 }
 
-// scopeFor checks that p holds one of the permissions app or delegated
+// ScopeFor checks that p holds one of the permissions app or delegated
 // and, delegated, a role with the permission perm, and returns the
 // tenant's view (retained) and p's access.
-func scopeFor(r *http.Request, model *readmodel.Model, p *openatp.Principal, app, delegated []string, perm string) (*readmodel.View, *openatp.Access, error) {
-	if err := requirePermissions(p, app, delegated); err != nil {
+func ScopeFor(r *http.Request, model *readmodel.Model, p *openatp.Principal, app, delegated []string, perm string) (*readmodel.View, *openatp.Access, error) {
+	if err := RequirePermissions(p, app, delegated); err != nil {
 		return nil, nil, err
 	}
-	view, access, err := machineScope(r.Context(), model, p)
+	view, access, err := MachineScope(r.Context(), model, p)
 	if err != nil {
 		return nil, nil, err
 	}
 	if access != nil && !access.Has(perm) {
 		view.Release()
 		return nil, nil, openatp.CodedErrorf(openatp.Forbidden, "Forbidden",
-			"The user %s has no role with the '%s' permission.", clipID(p.UserName), perm)
+			"The user %s has no role with the '%s' permission.", ClipID(p.UserName), perm)
 	}
 	return view, access, nil
 }
 
-// writeCall authenticates a write, applies the endpoint's rate limit and
+// WriteCall authenticates a write, applies the endpoint's rate limit and
 // reads its JSON object body.
-func writeCall(r *http.Request, authn *httpserve.Authenticator, limiter httpserve.Limiter, endpoint string) (*openatp.Principal, map[string]json.RawMessage, error) {
-	p, err := caller(r, authn, limiter, endpoint, nil)
+func WriteCall(r *http.Request, authn *httpserve.Authenticator, limiter httpserve.Limiter, endpoint string) (*openatp.Principal, map[string]json.RawMessage, error) {
+	p, err := Caller(r, authn, limiter, endpoint, nil)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -253,7 +253,7 @@ func readObject(r *http.Request) (map[string]json.RawMessage, error) {
 	return m, nil
 }
 
-// requireUserRead refuses a caller without User.Read.All (application or
+// requireUserRead refuses a Caller without User.Read.All (application or
 // delegated, as documented for logonusers).
 func requireUserRead(p *openatp.Principal) error {
 	if p.HasAny(openatp.PermUserReadAll) {
@@ -274,8 +274,8 @@ func requireUserRead(p *openatp.Principal) error {
 var (
 	appAlertRead        = []string{openatp.PermAlertReadAll, openatp.PermAlertReadWriteAll, openatp.PermAlertsReadWriteAll}
 	delegatedAlertRead  = []string{openatp.PermAlertRead, openatp.PermAlertReadWrite}
-	appAlertWrite       = []string{openatp.PermAlertReadWriteAll, openatp.PermAlertsReadWriteAll}
-	delegatedAlertWrite = []string{openatp.PermAlertReadWrite}
+	AppAlertWrite       = []string{openatp.PermAlertReadWriteAll, openatp.PermAlertsReadWriteAll}
+	DelegatedAlertWrite = []string{openatp.PermAlertReadWrite}
 )
 
 var (

@@ -22,15 +22,15 @@ func writeCollection(w http.ResponseWriter, r *http.Request, items func([]byte) 
 	sp := bufPool.Get().(*[]byte)
 	b := (*sp)[:0]
 	b = append(b, `{"@odata.context":`...)
-	b = appendMetadataURL(b, r, "Machines")
+	b = AppendMetadataURL(b, r, "Machines")
 	b = append(b, `,"value":[`...)
 	if items != nil {
 		b = items(b)
 	}
 	b = append(b, "]}"...)
 	h := w.Header()
-	h["Content-Type"] = odataContentType
-	h["Odata-Version"] = odataVersion
+	h["Content-Type"] = ODataContentType
+	h["Odata-Version"] = ODataVersion
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(b)
 	if cap(b) <= 1<<20 {
@@ -40,14 +40,14 @@ func writeCollection(w http.ResponseWriter, r *http.Request, items func([]byte) 
 }
 
 var (
-	odataContentType = []string{"application/json; odata.metadata=minimal"}
-	odataVersion     = []string{"4.0"}
+	ODataContentType = []string{"application/json; odata.metadata=minimal"}
+	ODataVersion     = []string{"4.0"}
 )
 
-// appendMetadataURL appends the JSON string of the @odata.context of an
+// AppendMetadataURL appends the JSON string of the @odata.context of an
 // entity set, baseURL(r)+"/api/$metadata#"+entitySet, without building
 // it first (two allocations on every answer).
-func appendMetadataURL(b []byte, r *http.Request, entitySet string) []byte {
+func AppendMetadataURL(b []byte, r *http.Request, entitySet string) []byte {
 	scheme, host := httpserve.BaseOf(r)
 	b = append(b, '"')
 	b = append(b, scheme...)
@@ -73,9 +73,9 @@ func baseURL(r *http.Request) string {
 	return scheme + host
 }
 
-// nextLink is the URL of the request with option set to value and the
+// NextLink is the URL of the request with option set to value and the
 // paging options it replaces dropped.
-func nextLink(r *http.Request, option, value string) string {
+func NextLink(r *http.Request, option, value string) string {
 	var parts []string
 	for part := range strings.SplitSeq(r.URL.RawQuery, "&") {
 		k, _, _ := strings.Cut(part, "=")
@@ -99,11 +99,11 @@ func nextLink(r *http.Request, option, value string) string {
 func writeMachinePage(w http.ResponseWriter, r *http.Request, view *readmodel.View, page []uint32, sel []int, count bool, total int, next string) {
 	sp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(sp)
-	b, end := openCollection((*sp)[:0], r, "Machines"+selectSuffix(sel), count, total, next)
+	b, end := OpenCollection((*sp)[:0], r, "Machines"+selectSuffix(sel), count, total, next)
 	keep := selected(sel)
 	h := w.Header()
-	h["Content-Type"] = odataContentType
-	h["Odata-Version"] = odataVersion
+	h["Content-Type"] = ODataContentType
+	h["Odata-Version"] = ODataVersion
 	streaming := false
 	for i, s := range page {
 		if i%touchBatch == 0 { // the next batch's memory, while this one is written
@@ -148,13 +148,13 @@ func writeMachinePage(w http.ResponseWriter, r *http.Request, view *readmodel.Vi
 	*sp = b[:0]
 }
 
-// openCollection appends to b the start of an OData collection of the
+// OpenCollection appends to b the start of an OData collection of the
 // entity set (such as "Machines(id)") up to the opening of its "value",
 // with "@odata.count" when count is set, and returns with it the end of
 // the collection, with "@odata.nextLink" when next is not empty.
-func openCollection(b []byte, r *http.Request, entitySet string, count bool, total int, next string) ([]byte, []byte) {
+func OpenCollection(b []byte, r *http.Request, entitySet string, count bool, total int, next string) ([]byte, []byte) {
 	b = append(b, `{"@odata.context":`...)
-	b = appendMetadataURL(b, r, entitySet)
+	b = AppendMetadataURL(b, r, entitySet)
 	if count {
 		b = append(b, `,"@odata.count":`...)
 		b = strconv.AppendInt(b, int64(total), 10)
@@ -209,11 +209,11 @@ func selectedOf(s *odata.Schema, sel []int) func(int) bool {
 	return func(i int) bool { return i < len(in) && in[i] }
 }
 
-// writeOData writes a 200 OData answer.
-func writeOData(w http.ResponseWriter, b []byte) {
+// WriteOData writes a 200 OData answer.
+func WriteOData(w http.ResponseWriter, b []byte) {
 	h := w.Header()
-	h["Content-Type"] = odataContentType
-	h["Odata-Version"] = odataVersion
+	h["Content-Type"] = ODataContentType
+	h["Odata-Version"] = ODataVersion
 	h["Content-Length"] = []string{strconv.Itoa(len(b))}
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(b)
@@ -223,11 +223,11 @@ func writeOData(w http.ResponseWriter, b []byte) {
 func writeMachineEntity(w http.ResponseWriter, r *http.Request, view *readmodel.View, s uint32) {
 	b := make([]byte, 0, 1200)
 	b = append(b, `{"@odata.context":`...)
-	b = appendMetadataURL(b, r, "Machines/$entity")
+	b = AppendMetadataURL(b, r, "Machines/$entity")
 	b = append(b, ',')
 	m := view.AppendMachine(make([]byte, 0, view.MachineSize(s)), s)
 	b = append(b, m[1:]...) // the machine's properties join the envelope
-	writeOData(w, b)
+	WriteOData(w, b)
 }
 
 // writeCount answers an OData $count segment: the number alone.
@@ -235,7 +235,7 @@ func writeCount(w http.ResponseWriter, n int) {
 	b := strconv.AppendInt(nil, int64(n), 10)
 	h := w.Header()
 	h.Set("Content-Type", "text/plain; charset=utf-8")
-	h["Odata-Version"] = odataVersion
+	h["Odata-Version"] = ODataVersion
 	h.Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(b)
@@ -251,11 +251,11 @@ const alertPageWhole = 1 << 20
 func writeAlertPage(w http.ResponseWriter, r *http.Request, view *readmodel.View, page []uint32, sel []int, evidence, count bool, total int, next string) {
 	sp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(sp)
-	b, end := openCollection((*sp)[:0], r, "Alerts"+selectSuffixOf(wire.AlertSchema, sel), count, total, next)
+	b, end := OpenCollection((*sp)[:0], r, "Alerts"+selectSuffixOf(wire.AlertSchema, sel), count, total, next)
 	keep := selectedOf(wire.AlertSchema, sel)
 	h := w.Header()
-	h["Content-Type"] = odataContentType
-	h["Odata-Version"] = odataVersion
+	h["Content-Type"] = ODataContentType
+	h["Odata-Version"] = ODataVersion
 	size := -1 // unknown with $select: then the answer is streamed without a length
 	if keep == nil {
 		size = len(b) + len(end) + max(len(page)-1, 0)
@@ -299,7 +299,7 @@ func writeAlertPage(w http.ResponseWriter, r *http.Request, view *readmodel.View
 func writeAlertEntity(w http.ResponseWriter, r *http.Request, view *readmodel.View, s uint32, sel []int) {
 	b := make([]byte, 0, 4096)
 	b = append(b, `{"@odata.context":`...)
-	b = appendMetadataURL(b, r, "Alerts/$entity")
+	b = AppendMetadataURL(b, r, "Alerts/$entity")
 	var a []byte
 	if keep := selectedOf(wire.AlertSchema, sel); keep != nil {
 		a = view.SelectAlert(nil, s, true, keep)
@@ -309,7 +309,7 @@ func writeAlertEntity(w http.ResponseWriter, r *http.Request, view *readmodel.Vi
 	if len(a) > 2 {
 		b = append(b, ',')
 	}
-	writeOData(w, append(b, a[1:]...)) // the alert's properties join the envelope
+	WriteOData(w, append(b, a[1:]...)) // the alert's properties join the envelope
 }
 
 func unescapeQuery(s string) (string, error) { return url.QueryUnescape(s) }

@@ -39,7 +39,7 @@ func findByIP(w http.ResponseWriter, r *http.Request, model *readmodel.Model, st
 	if err != nil {
 		return err
 	}
-	view, access, err := machineScope(r.Context(), model, p)
+	view, access, err := MachineScope(r.Context(), model, p)
 	if err != nil {
 		return err
 	}
@@ -70,18 +70,18 @@ func parseFindByIP(fn string) (netip.Addr, time.Time, error) {
 		name, val = strings.TrimSpace(name), strings.TrimSpace(val)
 		switch {
 		case !ok:
-			return bad("argument %q has no value", clipID(arg))
+			return bad("argument %q has no value", ClipID(arg))
 		case strings.EqualFold(name, "ip"):
 			ipText = strings.Trim(val, "'")
 		case strings.EqualFold(name, "timestamp"):
 			tsText = strings.Trim(val, "'")
 		default:
-			return bad("unknown argument %q", clipID(name))
+			return bad("unknown argument %q", ClipID(name))
 		}
 	}
 	ip, err := netip.ParseAddr(ipText)
 	if err != nil {
-		return bad("ip: %q is not an IP address", clipID(ipText))
+		return bad("ip: %q is not an IP address", ClipID(ipText))
 	}
 	ts, err := odata.ParseDate("timestamp", tsText)
 	if err != nil {

@@ -319,7 +319,7 @@ func TestMachineQueriesAgainstReference(t *testing.T) {
 // to maxTop, $count), walks every page of path?q as tok, and fails t unless
 // the ids visited are want's (but the skipped) and @odata.count is their
 // number. It returns the number of ids visited.
-func walkAgainst(t *testing.T, f *apitest.Fixture, tok, caller, path string, q url.Values, rng *rand.Rand, maxTop int, want []string) int {
+func walkAgainst(t *testing.T, f *apitest.Fixture, tok, Caller, path string, q url.Values, rng *rand.Rand, maxTop int, want []string) int {
 	t.Helper()
 	skip := 0
 	if rng.IntN(3) == 0 {
@@ -336,10 +336,10 @@ func walkAgainst(t *testing.T, f *apitest.Fixture, tok, caller, path string, q u
 	got, gotCount, _ := walk(t, f, tok, path+"?"+q.Encode())
 	wantIDs := want[min(skip, len(want)):]
 	if !slices.Equal(got, wantIDs) {
-		t.Fatalf("%s: %s\n got %d %v\nwant %d %v", caller, q.Encode(), len(got), got, len(wantIDs), wantIDs)
+		t.Fatalf("%s: %s\n got %d %v\nwant %d %v", Caller, q.Encode(), len(got), got, len(wantIDs), wantIDs)
 	}
 	if count && gotCount != len(want) {
-		t.Fatalf("%s: %s: @odata.count %d, want %d", caller, q.Encode(), gotCount, len(want))
+		t.Fatalf("%s: %s: @odata.count %d, want %d", Caller, q.Encode(), gotCount, len(want))
 	}
 	return len(got)
 }

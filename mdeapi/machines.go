@@ -14,22 +14,22 @@ import (
 
 // The Machine API beyond GET /api/users/{id}/machines: the list with OData,
 // one machine by id or name, find by tag and by IP. Every read is answered
-// from the read model (never a SQL scan), scoped to the caller's device
-// groups: a machine a delegated caller may not see is answered exactly as
+// from the read model (never a SQL scan), scoped to the Caller's device
+// groups: a machine a delegated Caller may not see is answered exactly as
 // one that does not exist.
 
 // handleMachines serves GET /api/machines: the tenant's machines (those the
-// caller may see) with OData $filter, $top, $skip, $select, $orderby,
+// Caller may see) with OData $filter, $top, $skip, $select, $orderby,
 // $count, and @odata.nextLink while more match.
 func handleMachines(model *readmodel.Model, authn *httpserve.Authenticator, limiter httpserve.Limiter) http.Handler {
 	return httpserve.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-		p, err := caller(r, authn, limiter, "machines", requireMachineRead)
+		p, err := Caller(r, authn, limiter, "machines", RequireMachineRead)
 		if err != nil {
 			return err
 		}
-		q, err := odata.ParseQuery(wire.MachineSchema, r.URL.RawQuery, odata.Options{MaxTop: maxPage})
+		q, err := odata.ParseQuery(wire.MachineSchema, r.URL.RawQuery, odata.Options{MaxTop: MaxPage})
 		if err != nil {
-			return odataError(err)
+			return ODataError(err)
 		}
 		if q.Expand != "" {
 			return openatp.CodedErrorf(openatp.Invalid, "ODataError", "$expand: the Machine entity has no navigation property to expand")
@@ -41,14 +41,14 @@ func handleMachines(model *readmodel.Model, authn *httpserve.Authenticator, limi
 			}
 			after = q.SkipToken
 		}
-		top := maxPage
+		top := MaxPage
 		switch {
 		case q.Top >= 0:
 			top = q.Top
 		case q.PageSize > 0:
 			top = q.PageSize
 		}
-		view, access, err := machineScope(r.Context(), model, p)
+		view, access, err := MachineScope(r.Context(), model, p)
 		if err != nil {
 			return err
 		}
@@ -58,9 +58,9 @@ func handleMachines(model *readmodel.Model, authn *httpserve.Authenticator, limi
 		next := ""
 		if more && top > 0 {
 			if q.OrderBy == nil {
-				next = nextLink(r, "$skiptoken", view.MachineID(page[len(page)-1]))
+				next = NextLink(r, "$skiptoken", view.MachineID(page[len(page)-1]))
 			} else {
-				next = nextLink(r, "$skip", strconv.Itoa(q.Skip+len(page)))
+				next = NextLink(r, "$skip", strconv.Itoa(q.Skip+len(page)))
 			}
 		}
 		writeMachinePage(w, r, view, page, q.Select, q.Count, total, next)
@@ -77,7 +77,7 @@ func handleMachine(model *readmodel.Model, store openatp.Store, authn *httpserve
 		if err != nil {
 			return err
 		}
-		if err := requireMachineRead(p); err != nil {
+		if err := RequireMachineRead(p); err != nil {
 			return err
 		}
 		id := r.PathValue("id")
@@ -87,17 +87,17 @@ func handleMachine(model *readmodel.Model, store openatp.Store, authn *httpserve
 		if err := httpserve.Limit(limiter, r, p, "machines"); err != nil {
 			return err
 		}
-		if err := noQuery(r); err != nil {
+		if err := NoQuery(r); err != nil {
 			return err
 		}
-		view, access, err := machineScope(r.Context(), model, p)
+		view, access, err := MachineScope(r.Context(), model, p)
 		if err != nil {
 			return err
 		}
 		defer view.Release()
 		s, ok := view.Machine(id)
 		if !ok || access != nil && !access.CanSee(view.GroupID(s)) {
-			return machineNotFound(id)
+			return MachineNotFound(id)
 		}
 		writeMachineEntity(w, r, view, s)
 		return nil
@@ -107,7 +107,7 @@ func handleMachine(model *readmodel.Model, store openatp.Store, authn *httpserve
 // handleFindByTag serves GET /api/machines/findbytag?tag=…&useStartsWithFilter=….
 func handleFindByTag(model *readmodel.Model, authn *httpserve.Authenticator, limiter httpserve.Limiter) http.Handler {
 	return httpserve.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-		p, err := caller(r, authn, limiter, "machines/findbytag", requireMachineRead)
+		p, err := Caller(r, authn, limiter, "machines/findbytag", RequireMachineRead)
 		if err != nil {
 			return err
 		}
@@ -119,7 +119,7 @@ func handleFindByTag(model *readmodel.Model, authn *httpserve.Authenticator, lim
 		prefix := false
 		if v := q.Get("useStartsWithFilter"); v != "" {
 			if prefix, err = strconv.ParseBool(v); err != nil {
-				return openatp.CodedErrorf(openatp.Invalid, "InvalidInput", "useStartsWithFilter: %q is not true or false", clipID(v))
+				return openatp.CodedErrorf(openatp.Invalid, "InvalidInput", "useStartsWithFilter: %q is not true or false", ClipID(v))
 			}
 		}
 		lit := "'" + strings.ReplaceAll(tag, "'", "''") + "'"
@@ -129,14 +129,14 @@ func handleFindByTag(model *readmodel.Model, authn *httpserve.Authenticator, lim
 		}
 		f, err := odata.Parse(wire.MachineSchema, expr)
 		if err != nil {
-			return openatp.CodedErrorf(openatp.Invalid, "InvalidInput", "tag: %q cannot be searched for", clipID(tag))
+			return openatp.CodedErrorf(openatp.Invalid, "InvalidInput", "tag: %q cannot be searched for", ClipID(tag))
 		}
-		view, access, err := machineScope(r.Context(), model, p)
+		view, access, err := MachineScope(r.Context(), model, p)
 		if err != nil {
 			return err
 		}
 		defer view.Release()
-		page, _, _ := view.QueryMachines(readmodel.MachineQuery{Filter: f, Top: maxPage * 100, Access: access})
+		page, _, _ := view.QueryMachines(readmodel.MachineQuery{Filter: f, Top: MaxPage * 100, Access: access})
 		writeMachinePage(w, r, view, page, nil, false, 0, "")
 		return nil
 	})

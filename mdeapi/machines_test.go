@@ -86,7 +86,7 @@ func TestMachineAPIGolden(t *testing.T) {
 	machineGolden(t, f, at, cases)
 }
 
-// A machine outside a delegated caller's device groups is answered exactly
+// A machine outside a delegated Caller's device groups is answered exactly
 // like one that does not exist, by every route, reads and writes alike.
 func TestMachineAPIHidesOtherGroups(t *testing.T) {
 	f := apitest.RBACFixture(t, false)

@@ -16,7 +16,7 @@ import (
 // The writes of the Machine API: tags, device value, PATCH. Each needs
 // Machine.ReadWrite.All (application) or Machine.ReadWrite with a role
 // that has the documented permission and access to the machine's device
-// group (delegated); a machine the caller may not see is answered as one
+// group (delegated); a machine the Caller may not see is answered as one
 // that does not exist. Each answers the machine as the very next read
 // sees it: device-group moves included.
 
@@ -68,7 +68,7 @@ func tagAction(body map[string]json.RawMessage) (func(m *openatp.Machine) error,
 			return nil
 		}, nil
 	}
-	return nil, openatp.CodedErrorf(openatp.Invalid, "InvalidRequestBody", "Action: %q is not Add or Remove.", clipID(action))
+	return nil, openatp.CodedErrorf(openatp.Invalid, "InvalidRequestBody", "Action: %q is not Add or Remove.", ClipID(action))
 }
 
 // deviceValue reads a device value; nil for JSON null is refused.
@@ -80,7 +80,7 @@ func deviceValue(raw json.RawMessage, name string) (string, error) {
 	return v, nil
 }
 
-// updateOne applies change to the machine {id} the caller may see, and
+// updateOne applies change to the machine {id} the Caller may see, and
 // answers it as the next read sees it.
 func updateOne(w http.ResponseWriter, r *http.Request, model *readmodel.Model, store openatp.Store, p *openatp.Principal,
 	perm string, change func(m *openatp.Machine) error) error {
@@ -97,11 +97,11 @@ func updateOne(w http.ResponseWriter, r *http.Request, model *readmodel.Model, s
 	}
 	view.Release()
 	if !visible {
-		return machineNotFound(id)
+		return MachineNotFound(id)
 	}
 	if _, err := store.UpdateMachine(r.Context(), p.TenantID, mid, change); err != nil {
 		if openatp.IsKind(err, openatp.NotFound) {
-			return machineNotFound(id)
+			return MachineNotFound(id)
 		}
 		return err
 	}
@@ -112,7 +112,7 @@ func updateOne(w http.ResponseWriter, r *http.Request, model *readmodel.Model, s
 	defer view.Release()
 	s, ok = view.Machine(mid)
 	if !ok {
-		return machineNotFound(id) // deleted meanwhile
+		return MachineNotFound(id) // deleted meanwhile
 	}
 	writeMachineEntity(w, r, view, s)
 	return nil
@@ -121,7 +121,7 @@ func updateOne(w http.ResponseWriter, r *http.Request, model *readmodel.Model, s
 // handleMachineTags serves POST /api/machines/{id}/tags.
 func handleMachineTags(model *readmodel.Model, store openatp.Store, authn *httpserve.Authenticator, limiter httpserve.Limiter) http.Handler {
 	return httpserve.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-		p, body, err := writeCall(r, authn, limiter, "machines/tags")
+		p, body, err := WriteCall(r, authn, limiter, "machines/tags")
 		if err != nil {
 			return err
 		}
@@ -136,7 +136,7 @@ func handleMachineTags(model *readmodel.Model, store openatp.Store, authn *https
 // handleSetDeviceValue serves POST /api/machines/{id}/setDeviceValue.
 func handleSetDeviceValue(model *readmodel.Model, store openatp.Store, authn *httpserve.Authenticator, limiter httpserve.Limiter) http.Handler {
 	return httpserve.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-		p, body, err := writeCall(r, authn, limiter, "machines/setDeviceValue")
+		p, body, err := WriteCall(r, authn, limiter, "machines/setDeviceValue")
 		if err != nil {
 			return err
 		}
@@ -160,7 +160,7 @@ func handleSetDeviceValue(model *readmodel.Model, store openatp.Store, authn *ht
 // refused.
 func handlePatchMachine(model *readmodel.Model, store openatp.Store, authn *httpserve.Authenticator, limiter httpserve.Limiter) http.Handler {
 	return httpserve.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-		p, body, err := writeCall(r, authn, limiter, "machines")
+		p, body, err := WriteCall(r, authn, limiter, "machines")
 		if err != nil {
 			return err
 		}
@@ -179,7 +179,7 @@ func handlePatchMachine(model *readmodel.Model, store openatp.Store, authn *http
 				}
 				value = &v
 			default:
-				return openatp.CodedErrorf(openatp.Invalid, "InvalidRequestBody", "%s: only machineTags and deviceValue can be updated.", clipID(name))
+				return openatp.CodedErrorf(openatp.Invalid, "InvalidRequestBody", "%s: only machineTags and deviceValue can be updated.", ClipID(name))
 			}
 		}
 		if tags == nil && value == nil {
@@ -198,12 +198,12 @@ func handlePatchMachine(model *readmodel.Model, store openatp.Store, authn *http
 }
 
 // handleBulkTags serves POST /api/machines/AddOrRemoveTagForMultipleMachines:
-// {"Value","Action","MachineIds":[...]}, all or none: an id the caller may
+// {"Value","Action","MachineIds":[...]}, all or none: an id the Caller may
 // not see fails the call before anything is written, and the machines are
 // changed in one transaction. It answers the updated machines.
 func handleBulkTags(model *readmodel.Model, store openatp.Store, authn *httpserve.Authenticator, limiter httpserve.Limiter) http.Handler {
 	return httpserve.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-		p, body, err := writeCall(r, authn, limiter, "machines/tags")
+		p, body, err := WriteCall(r, authn, limiter, "machines/tags")
 		if err != nil {
 			return err
 		}
@@ -227,7 +227,7 @@ func handleBulkTags(model *readmodel.Model, store openatp.Store, authn *httpserv
 			s, ok := view.Machine(id)
 			if !ok || access != nil && !access.CanSee(view.GroupID(s)) || !openatp.ValidMachineID(strings.ToLower(id)) {
 				view.Release()
-				return machineNotFound(id)
+				return MachineNotFound(id)
 			}
 			mids = append(mids, view.MachineID(s))
 		}
@@ -236,7 +236,7 @@ func handleBulkTags(model *readmodel.Model, store openatp.Store, authn *httpserv
 		mids = slices.Compact(mids)
 		if _, err := store.UpdateMachines(r.Context(), p.TenantID, mids, change); err != nil {
 			if openatp.IsKind(err, openatp.NotFound) {
-				return machineNotFound(ids[0]) // deleted meanwhile; nothing was written
+				return MachineNotFound(ids[0]) // deleted meanwhile; nothing was written
 			}
 			return err
 		}
@@ -259,14 +259,14 @@ func handleBulkTags(model *readmodel.Model, store openatp.Store, authn *httpserv
 // handleLogonUsers serves GET /api/machines/{id}/logonusers.
 func handleLogonUsers(model *readmodel.Model, store openatp.Store, authn *httpserve.Authenticator, limiter httpserve.Limiter) http.Handler {
 	return httpserve.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-		p, err := caller(r, authn, limiter, "machines/logonusers", requireUserRead)
+		p, err := Caller(r, authn, limiter, "machines/logonusers", requireUserRead)
 		if err != nil {
 			return err
 		}
-		if err := noQuery(r); err != nil {
+		if err := NoQuery(r); err != nil {
 			return err
 		}
-		view, access, err := machineScope(r.Context(), model, p)
+		view, access, err := MachineScope(r.Context(), model, p)
 		if err != nil {
 			return err
 		}
@@ -274,18 +274,18 @@ func handleLogonUsers(model *readmodel.Model, store openatp.Store, authn *httpse
 		id := r.PathValue("id")
 		s, ok := view.Machine(id)
 		if !ok || access != nil && !access.CanSee(view.GroupID(s)) {
-			return machineNotFound(id)
+			return MachineNotFound(id)
 		}
 		users, err := store.MachineUsers(r.Context(), p.TenantID, view.MachineID(s))
 		if openatp.IsKind(err, openatp.NotFound) {
-			return machineNotFound(id)
+			return MachineNotFound(id)
 		}
 		if err != nil {
 			return err
 		}
 		var b bytes.Buffer
 		b.WriteString(`{"@odata.context":`)
-		b.Write(appendMetadataURL(nil, r, "Users"))
+		b.Write(AppendMetadataURL(nil, r, "Users"))
 		b.WriteString(`,"value":[`)
 		for i := range users {
 			if i > 0 {
@@ -301,7 +301,7 @@ func handleLogonUsers(model *readmodel.Model, store openatp.Store, authn *httpse
 			b.Write(wire.AppendLogonUser(nil, &users[i], n))
 		}
 		b.WriteString("]}")
-		writeOData(w, b.Bytes())
+		WriteOData(w, b.Bytes())
 		return nil
 	})
 }

@@ -215,7 +215,7 @@ func TestDelegatedRandomized(t *testing.T) {
 		slices.Sort(want)
 
 		app := f.DelegatedApp(t, tn, openatp.PermMachineRead)
-		tok := f.Delegated(t, tn, app, "caller", callerGroups...)
+		tok := f.Delegated(t, tn, app, "Caller", callerGroups...)
 		if seed%2 == 0 {
 			if err := f.Server.Warm(ctx, tn.ID); err != nil {
 				t.Fatal(err)
@@ -226,7 +226,7 @@ func TestDelegatedRandomized(t *testing.T) {
 		switch {
 		case !hasRole:
 			if r.Status != 403 {
-				t.Fatalf("seed %d: caller without a role: %d %s", seed, r.Status, r.Body)
+				t.Fatalf("seed %d: Caller without a role: %d %s", seed, r.Status, r.Body)
 			}
 		case len(want) == 0:
 			if r.Status != 404 {
@@ -237,7 +237,7 @@ func TestDelegatedRandomized(t *testing.T) {
 				t.Fatalf("seed %d: %d %s", seed, r.Status, r.Body)
 			}
 			if got := apitest.MachineIDs(t, r.Body); !slices.Equal(got, want) {
-				t.Fatalf("seed %d: got %v, want %v (groups %+v, caller %v)", seed, got, want, groups, callerGroups)
+				t.Fatalf("seed %d: got %v, want %v (groups %+v, Caller %v)", seed, got, want, groups, callerGroups)
 			}
 		}
 	}

@@ -2,12 +2,13 @@
 // API that openatp serves, one file set per family: users.go (a user's
 // machines), machines.go and findbyip.go (the Machine API's reads),
 // machinewrite.go (its writes), alerts.go and alertwrite.go (the Alert
-// API), machineactions.go (machine actions), libraryfiles.go (the live
-// response library), liveresponse.go, investigationpackage.go, investigations.go; call.go and collection.go are what the handlers share (the caller's
-// authentication, permissions and rate limit; the OData collections and
-// entities they write). Register lists every route. A new family (machine
-// actions, indicators, ...) is a new file set with its own tests and its
-// lines in Register.
+// API); call.go and collection.go are what the handlers share (the
+// Caller's authentication, permissions and rate limit; the OData
+// collections and entities they write), exported for the packages of the
+// families that are built on them (responseapi: machine actions, live
+// response, investigations). Register lists every route of this package.
+// A new family is a new file set with its own tests and its lines in
+// Register, or, when it is large, a package of its own beside responseapi.
 //
 // Reads are answered from the read model (readmodel) when it holds the
 // tenant, else from the store; the JSON is written by package wire.
@@ -15,7 +16,6 @@ package mdeapi
 
 import (
 	"net/http"
-	"time"
 
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/httpserve"
@@ -40,17 +40,6 @@ type Config struct {
 	// UnknownUserEmpty answers an unknown user with 200 and an empty
 	// collection (the live service since 2021) instead of 404.
 	UnknownUserEmpty bool
-	// Actions is told of every machine action the routes create or
-	// cancel, to run its lifecycle (package actions' Clock); nil: actions
-	// stay as they are written.
-	Actions ActionTracker
-	// MaxLibraryFile bounds the size of a file uploaded to the live
-	// response library; 0 means openatp.DefaultMaxLibraryFile (the 20 MB
-	// the service documents).
-	MaxLibraryFile int64
-	// InvestigationRunTime is how long an investigation is Running
-	// before it is Benign; 0 means openatp.DefaultInvestigationRunTime.
-	InvestigationRunTime time.Duration
 }
 
 // Mux is where routes are added: httpserve.Server.HandlePublic, or an
@@ -118,66 +107,5 @@ func Register(mux Mux, cfg Config) {
 		ua := base + "/users/{id}/alerts"
 		mux("GET "+ua, handleUserAlerts(model, authn, lim, cfg.UnknownUserEmpty))
 		mux(ua, httpserve.MethodNotAllowed("GET"))
-	}
-
-	// Machine actions (issue 23, machineactions.go, liveresponse.go): the
-	// same handlers under /api and /api/v1.0. The result links of live
-	// response are served without a token (their signature is checked).
-	signer := &linkSigner{store: store}
-	results := resultPath + "{tenant}/{id}/{index}"
-	mux("GET "+results, handleLiveResult(store, signer))
-	mux(results, httpserve.MethodNotAllowed("GET"))
-	packages := packagePath + "{tenant}/{id}/" + packageFile
-	mux("GET "+packages, handlePackage(store, signer))
-	mux(packages, httpserve.MethodNotAllowed("GET"))
-	for _, base := range []string{"/api", "/api/v1.0"} {
-		lr := base + "/machines/{id}/runliveresponse"
-		mux("POST "+lr, handleRunLiveResponse(model, store, authn, limFor("machines/runliveresponse"), cfg.Actions))
-		mux(lr, httpserve.MethodNotAllowed("POST"))
-		mux(base+"/machineactions/{id}/{call}", handleActionFunction(model, store, authn, lim, limFor("machineactions/getPackageUri"), signer))
-		for _, ar := range actionRoutes {
-			path := base + "/machines/{id}/" + ar.segment
-			mux("POST "+path, handleStartAction(ar.typ, ar.status, model, store, authn, lim, cfg.Actions))
-			mux(path, httpserve.MethodNotAllowed("POST"))
-		}
-		ma := base + "/machineactions"
-		mux("GET "+ma, handleMachineActions(model, store, authn, lim))
-		mux(ma, httpserve.MethodNotAllowed("GET"))
-		mux("GET "+ma+"/{id}", handleMachineAction(model, store, authn, lim))
-		mux(ma+"/{id}", httpserve.MethodNotAllowed("GET"))
-		mux("POST "+ma+"/{id}/cancel", handleCancelAction(model, store, authn, lim, cfg.Actions))
-		mux(ma+"/{id}/cancel", httpserve.MethodNotAllowed("POST"))
-	}
-
-	// The live response library (libraryfiles.go): the same handlers
-	// under /api and /api/v1.0.
-	maxFile := cfg.MaxLibraryFile
-	if maxFile <= 0 {
-		maxFile = openatp.DefaultMaxLibraryFile
-	}
-	for _, base := range []string{"/api", "/api/v1.0"} {
-		lf := base + "/libraryfiles"
-		mux("GET "+lf, handleLibraryFiles(model, store, authn, lim))
-		mux("POST "+lf, handleUploadLibraryFile(model, store, authn, lim, maxFile))
-		mux(lf, httpserve.MethodNotAllowed("GET, POST"))
-		mux("DELETE "+lf+"/{fileName}", handleDeleteLibraryFile(model, store, authn, lim))
-		mux(lf+"/{fileName}", httpserve.MethodNotAllowed("DELETE"))
-	}
-
-	// Investigations (investigations.go): the same handlers under /api
-	// and /api/v1.0.
-	run := cfg.InvestigationRunTime
-	if run <= 0 {
-		run = openatp.DefaultInvestigationRunTime
-	}
-	for _, base := range []string{"/api", "/api/v1.0"} {
-		si := base + "/machines/{id}/startInvestigation"
-		mux("POST "+si, handleStartInvestigation(model, store, authn, lim))
-		mux(si, httpserve.MethodNotAllowed("POST"))
-		iv := base + "/investigations"
-		mux("GET "+iv, handleInvestigations(model, store, authn, lim, run))
-		mux(iv, httpserve.MethodNotAllowed("GET"))
-		mux("GET "+iv+"/{id}", handleInvestigation(model, store, authn, lim, run))
-		mux(iv+"/{id}", httpserve.MethodNotAllowed("GET"))
 	}
 }

@@ -14,11 +14,11 @@ import (
 // user has logged on to, ordered by machine id.
 func handleUserMachines(store openatp.Store, model *readmodel.Model, authn *httpserve.Authenticator, limiter httpserve.Limiter, unknownEmpty bool) http.Handler {
 	return httpserve.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-		p, err := caller(r, authn, limiter, "users/machines", requireMachineRead)
+		p, err := Caller(r, authn, limiter, "users/machines", RequireMachineRead)
 		if err != nil {
 			return err
 		}
-		if err := noQuery(r); err != nil {
+		if err := NoQuery(r); err != nil {
 			return err
 		}
 		view, err := model.View(r.Context(), p.TenantID)
@@ -46,7 +46,7 @@ func handleUserMachines(store openatp.Store, model *readmodel.Model, authn *http
 				writeCollection(w, r, nil)
 				return nil
 			}
-			msg := "User " + clipID(r.PathValue("id")) + " was not found"
+			msg := "User " + ClipID(r.PathValue("id")) + " was not found"
 			if hint != "" {
 				msg += ". The user id is the account name, not the UPN: use " + hint
 			}

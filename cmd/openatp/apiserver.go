@@ -13,6 +13,7 @@ import (
 	"github.com/openatp/openatp/internal/accesslog"
 	"github.com/openatp/openatp/mdeapi"
 	"github.com/openatp/openatp/readmodel"
+	"github.com/openatp/openatp/responseapi"
 )
 
 // apiConfig is what serve composes the API server of.
@@ -33,7 +34,7 @@ type apiConfig struct {
 	PublicURL        string
 	JournalSize      int
 	// Actions runs the lifecycle of machine actions.
-	Actions mdeapi.ActionTracker
+	Actions responseapi.ActionTracker
 	// ActionControls are the admin API's controls of the lifecycle.
 	ActionControls *actions.Controls
 }
@@ -55,9 +56,11 @@ func newAPIServer(cfg apiConfig) *composedAPI {
 	srv := httpserve.NewServer(httpserve.Config{Logger: cfg.Logger, Store: store, Verifier: cfg.Verifier, Metrics: m,
 		LimiterStatus: cfg.LimiterStatus, NoAccessLog: cfg.NoAccessLog, AccessLog: cfg.AccessLog, PublicURL: cfg.PublicURL,
 		BodyTimeout: cfg.BodyTimeout, JournalSize: cfg.JournalSize})
+	limiter, endpointLimiters := m.Limiter(cfg.Limiter), m.Limiters(cfg.EndpointLimiters)
 	mdeapi.Register(srv.HandlePublic, mdeapi.Config{Store: store, Model: cfg.Model, Verifier: cfg.Verifier,
-		Limiter: m.Limiter(cfg.Limiter), EndpointLimiters: m.Limiters(cfg.EndpointLimiters), UnknownUserEmpty: cfg.UnknownUserEmpty,
-		Actions: cfg.Actions})
+		Limiter: limiter, EndpointLimiters: endpointLimiters, UnknownUserEmpty: cfg.UnknownUserEmpty})
+	responseapi.Register(srv.HandlePublic, responseapi.Config{Store: store, Model: cfg.Model, Verifier: cfg.Verifier,
+		Limiter: limiter, EndpointLimiters: endpointLimiters, Actions: cfg.Actions})
 	adminapi.Register(srv.HandleAdmin, adminapi.Config{Store: store, Settings: cfg.Settings, AuthFailures: cfg.AuthFailures,
 		BodyTimeout: cfg.BodyTimeout, Faults: srv.Faults(), Journal: srv.Journal(),
 		ActionControls: cfg.ActionControls, ActionClock: cfg.Actions})

@@ -1,4 +1,4 @@
-package mdeapi
+package responseapi
 
 import (
 	"errors"
@@ -11,6 +11,7 @@ import (
 
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/httpserve"
+	"github.com/openatp/openatp/mdeapi"
 	"github.com/openatp/openatp/readmodel"
 	"github.com/openatp/openatp/wire"
 )
@@ -19,26 +20,26 @@ import (
 // tenant's files, POST /api/libraryfiles uploads one (multipart/form-data,
 // as the service takes it), DELETE /api/libraryfiles/{fileName} deletes
 // one. Every route takes Library.Manage (application and delegated); a
-// delegated caller also needs a role with "Live response advanced" to
+// delegated mdeapi.Caller also needs a role with "Live response advanced" to
 // change the library, and a live response permission to list it. The
 // RunScript and PutFile commands of a live response name these files.
 
 // maxFormText bounds a text field of the upload form.
 const maxFormText = 64 << 10
 
-// requireLibrary refuses a caller without Library.Manage.
+// requireLibrary refuses a mdeapi.Caller without Library.Manage.
 func requireLibrary(p *openatp.Principal) error {
 	perm := []string{openatp.PermLibraryManage}
-	return requirePermissions(p, perm, perm)
+	return mdeapi.RequirePermissions(p, perm, perm)
 }
 
-// libraryRole checks that a delegated caller has a role with one of perms
+// libraryRole checks that a delegated mdeapi.Caller has a role with one of perms
 // (none for an application, or a tenant without RBAC).
 func libraryRole(r *http.Request, model *readmodel.Model, p *openatp.Principal, perms ...string) error {
 	if !p.Delegated {
 		return nil
 	}
-	view, access, err := machineScope(r.Context(), model, p)
+	view, access, err := mdeapi.MachineScope(r.Context(), model, p)
 	if err != nil {
 		return err
 	}
@@ -51,18 +52,18 @@ func libraryRole(r *http.Request, model *readmodel.Model, p *openatp.Principal, 
 			return nil
 		}
 	}
-	return openatp.CodedErrorf(openatp.Forbidden, "Forbidden", "The user %s has no role with the '%s' permission.", clipID(p.UserName), perms[0])
+	return openatp.CodedErrorf(openatp.Forbidden, "Forbidden", "The user %s has no role with the '%s' permission.", mdeapi.ClipID(p.UserName), perms[0])
 }
 
 // handleLibraryFiles serves GET /api/libraryfiles: the tenant's library,
 // ordered by name.
 func handleLibraryFiles(model *readmodel.Model, store openatp.Store, authn *httpserve.Authenticator, limiter httpserve.Limiter) http.Handler {
 	return httpserve.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-		p, err := caller(r, authn, limiter, "libraryfiles", requireLibrary)
+		p, err := mdeapi.Caller(r, authn, limiter, "libraryfiles", requireLibrary)
 		if err != nil {
 			return err
 		}
-		if err := noQuery(r); err != nil {
+		if err := mdeapi.NoQuery(r); err != nil {
 			return err
 		}
 		if err := libraryRole(r, model, p, openatp.PermLiveResponseBasic, openatp.PermLiveResponseAdvanced); err != nil {
@@ -72,14 +73,14 @@ func handleLibraryFiles(model *readmodel.Model, store openatp.Store, authn *http
 		if err != nil {
 			return err
 		}
-		b, end := openCollection(make([]byte, 0, 256*len(files)+256), r, "LibraryFiles", false, len(files), "")
+		b, end := mdeapi.OpenCollection(make([]byte, 0, 256*len(files)+256), r, "LibraryFiles", false, len(files), "")
 		for i := range files {
 			if i > 0 {
 				b = append(b, ',')
 			}
 			b = appendLibraryFile(b, &files[i])
 		}
-		writeOData(w, append(b, end...))
+		mdeapi.WriteOData(w, append(b, end...))
 		return nil
 	})
 }
@@ -91,7 +92,7 @@ func handleLibraryFiles(model *readmodel.Model, store openatp.Store, authn *http
 // file, a bad boolean or an existing name without OverrideIfExists: 400.
 func handleUploadLibraryFile(model *readmodel.Model, store openatp.Store, authn *httpserve.Authenticator, limiter httpserve.Limiter, maxFile int64) http.Handler {
 	return httpserve.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-		p, err := caller(r, authn, limiter, "libraryfiles", requireLibrary)
+		p, err := mdeapi.Caller(r, authn, limiter, "libraryfiles", requireLibrary)
 		if err != nil {
 			return err
 		}
@@ -107,9 +108,9 @@ func handleUploadLibraryFile(model *readmodel.Model, store openatp.Store, authn 
 		if err != nil {
 			return err
 		}
-		b := append([]byte(`{"@odata.context":`), appendMetadataURL(nil, r, "LibraryFiles/$entity")...)
+		b := append([]byte(`{"@odata.context":`), mdeapi.AppendMetadataURL(nil, r, "LibraryFiles/$entity")...)
 		one := appendLibraryFile(nil, &f)
-		writeOData(w, append(append(b, ','), one[1:]...))
+		mdeapi.WriteOData(w, append(append(b, ','), one[1:]...))
 		return nil
 	})
 }
@@ -206,7 +207,7 @@ func readLibraryForm(r *http.Request, maxFile int64) (f openatp.LibraryFile, ove
 // or 404 for a name the library does not have.
 func handleDeleteLibraryFile(model *readmodel.Model, store openatp.Store, authn *httpserve.Authenticator, limiter httpserve.Limiter) http.Handler {
 	return httpserve.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-		p, err := caller(r, authn, limiter, "libraryfiles", requireLibrary)
+		p, err := mdeapi.Caller(r, authn, limiter, "libraryfiles", requireLibrary)
 		if err != nil {
 			return err
 		}

@@ -1,4 +1,4 @@
-package mdeapi_test
+package responseapi_test
 
 import (
 	"archive/zip"

@@ -1,4 +1,4 @@
-package mdeapi
+package responseapi
 
 import (
 	"encoding/json"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/httpserve"
+	"github.com/openatp/openatp/mdeapi"
 	"github.com/openatp/openatp/odata"
 	"github.com/openatp/openatp/readmodel"
 	"github.com/openatp/openatp/wire"
@@ -20,7 +21,7 @@ import (
 // /api/machineactions/{id} reads one, .../cancel cancels it. Actions are
 // read from the store (they are not in the read model); the machine an
 // action names is found, and its device group checked, in the read model.
-// A delegated caller sees and acts on the actions of machines in its
+// A delegated mdeapi.Caller sees and acts on the actions of machines in its
 // device groups only: another's action, like another's machine, does not
 // exist for it.
 
@@ -48,7 +49,7 @@ var actionRoutes = []struct {
 	{"offboard", openatp.ActionOffboard, http.StatusOK},
 }
 
-// actionRolePermission is the role permission a delegated caller needs to
+// actionRolePermission is the role permission a delegated mdeapi.Caller needs to
 // start an action of type typ (mde-reference §12.3.1.2).
 func actionRolePermission(typ string) string {
 	if typ == openatp.ActionCollectInvestigationPackage {
@@ -63,12 +64,12 @@ func handleStartAction(typ string, status int, model *readmodel.Model, store ope
 	perm := []string{openatp.ActionPermission(typ)}
 	endpoint := "machines/" + strings.ToLower(typ)
 	return httpserve.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-		p, body, err := writeCall(r, authn, limiter, endpoint)
+		p, body, err := mdeapi.WriteCall(r, authn, limiter, endpoint)
 		if err != nil {
 			return err
 		}
-		if err := requirePermissions(p, perm, perm); err != nil {
-			return err // before the body's checks: a caller without the permission learns nothing more
+		if err := mdeapi.RequirePermissions(p, perm, perm); err != nil {
+			return err // before the body's checks: a mdeapi.Caller without the permission learns nothing more
 		}
 		req := openatp.ActionRequest{Type: typ}
 		for _, f := range []struct {
@@ -84,7 +85,7 @@ func handleStartAction(typ string, status int, model *readmodel.Model, store ope
 		if err := req.Validate(); err != nil {
 			return err
 		}
-		view, access, err := scopeFor(r, model, p, perm, perm, actionRolePermission(typ))
+		view, access, err := mdeapi.ScopeFor(r, model, p, perm, perm, actionRolePermission(typ))
 		if err != nil {
 			return err
 		}
@@ -97,7 +98,7 @@ func handleStartAction(typ string, status int, model *readmodel.Model, store ope
 		}
 		view.Release()
 		if !visible {
-			return machineNotFound(id)
+			return mdeapi.MachineNotFound(id)
 		}
 		a, err := req.Action(&openatp.Machine{ID: mid}, requestor(p), openatp.ActionRequestSource)
 		if err != nil {
@@ -105,7 +106,7 @@ func handleStartAction(typ string, status int, model *readmodel.Model, store ope
 		}
 		a, err = store.CreateMachineAction(r.Context(), p.TenantID, a)
 		if openatp.IsKind(err, openatp.NotFound) {
-			return machineNotFound(id) // deleted meanwhile
+			return mdeapi.MachineNotFound(id) // deleted meanwhile
 		}
 		if err != nil {
 			return err
@@ -150,19 +151,19 @@ func requestor(p *openatp.Principal) string {
 }
 
 // actionNotFound is the answer for an action that does not exist or that
-// the caller may not see.
+// the mdeapi.Caller may not see.
 func actionNotFound(id string) error {
-	return openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "Machine action %s was not found", clipID(id))
+	return openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "Machine action %s was not found", mdeapi.ClipID(id))
 }
 
 // handleMachineAction serves GET /api/machineactions/{id}.
 func handleMachineAction(model *readmodel.Model, store openatp.Store, authn *httpserve.Authenticator, limiter httpserve.Limiter) http.Handler {
 	return httpserve.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-		p, err := caller(r, authn, limiter, "machineactions", requireMachineRead)
+		p, err := mdeapi.Caller(r, authn, limiter, "machineactions", mdeapi.RequireMachineRead)
 		if err != nil {
 			return err
 		}
-		if err := noQuery(r); err != nil {
+		if err := mdeapi.NoQuery(r); err != nil {
 			return err
 		}
 		id := r.PathValue("id")
@@ -188,11 +189,11 @@ func handleMachineAction(model *readmodel.Model, store openatp.Store, authn *htt
 // 404.
 func handleCancelAction(model *readmodel.Model, store openatp.Store, authn *httpserve.Authenticator, limiter httpserve.Limiter, tracker ActionTracker) http.Handler {
 	return httpserve.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-		p, body, err := writeCall(r, authn, limiter, "machineactions/cancel")
+		p, body, err := mdeapi.WriteCall(r, authn, limiter, "machineactions/cancel")
 		if err != nil {
 			return err
 		}
-		if err := requirePermissions(p, openatp.ActionPermissions, openatp.ActionPermissions); err != nil {
+		if err := mdeapi.RequirePermissions(p, openatp.ActionPermissions, openatp.ActionPermissions); err != nil {
 			return err
 		}
 		var comment string
@@ -229,13 +230,13 @@ func handleCancelAction(model *readmodel.Model, store openatp.Store, authn *http
 
 // actionVisibility returns whether p may see the actions of a machine
 // (see nil: every one) and the function that releases what it holds.
-// A delegated caller needs a role with rolePerm.
+// A delegated mdeapi.Caller needs a role with rolePerm.
 func actionVisibility(r *http.Request, model *readmodel.Model, p *openatp.Principal, rolePerm string) (see func(machineID string) bool, release func(), err error) {
 	release = func() {}
 	if !p.Delegated {
 		return nil, release, nil
 	}
-	view, access, err := machineScope(r.Context(), model, p)
+	view, access, err := mdeapi.MachineScope(r.Context(), model, p)
 	if err != nil {
 		return nil, release, err
 	}
@@ -245,7 +246,7 @@ func actionVisibility(r *http.Request, model *readmodel.Model, p *openatp.Princi
 	}
 	if !access.Has(rolePerm) {
 		view.Release()
-		return nil, release, openatp.CodedErrorf(openatp.Forbidden, "Forbidden", "The user %s has no role with the '%s' permission.", clipID(p.UserName), rolePerm)
+		return nil, release, openatp.CodedErrorf(openatp.Forbidden, "Forbidden", "The user %s has no role with the '%s' permission.", mdeapi.ClipID(p.UserName), rolePerm)
 	}
 	see = func(machineID string) bool {
 		s, ok := view.Machine(machineID)
@@ -410,13 +411,13 @@ func storeFilter(f *odata.Filter) openatp.MachineActionFilter {
 // 10,000, the default), $skip, $count; @odata.nextLink while more match.
 func handleMachineActions(model *readmodel.Model, store openatp.Store, authn *httpserve.Authenticator, limiter httpserve.Limiter) http.Handler {
 	return httpserve.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-		p, err := caller(r, authn, limiter, "machineactions", requireMachineRead)
+		p, err := mdeapi.Caller(r, authn, limiter, "machineactions", mdeapi.RequireMachineRead)
 		if err != nil {
 			return err
 		}
-		q, err := odata.ParseQuery(actionSchema, r.URL.RawQuery, odata.Options{MaxTop: maxPage})
+		q, err := odata.ParseQuery(actionSchema, r.URL.RawQuery, odata.Options{MaxTop: mdeapi.MaxPage})
 		if err != nil {
-			return odataError(err)
+			return mdeapi.ODataError(err)
 		}
 		if q.Select != nil || q.Expand != "" || q.SkipToken != "" {
 			return openatp.CodedErrorf(openatp.Invalid, "ODataError", "$select, $expand and $skiptoken are not supported on MachineActions.")
@@ -442,7 +443,7 @@ func handleMachineActions(model *readmodel.Model, store openatp.Store, authn *ht
 			})
 		}
 		total := len(kept)
-		top := maxPage
+		top := mdeapi.MaxPage
 		if q.Top >= 0 {
 			top = q.Top
 		} else if q.PageSize > 0 {
@@ -452,28 +453,28 @@ func handleMachineActions(model *readmodel.Model, store openatp.Store, authn *ht
 		to := min(from+top, total)
 		next := ""
 		if to < total && top > 0 {
-			next = nextLink(r, "$skip", strconv.Itoa(to))
+			next = mdeapi.NextLink(r, "$skip", strconv.Itoa(to))
 		}
-		b, end := openCollection(make([]byte, 0, 512*(to-from)+256), r, "MachineActions", q.Count, total, next)
+		b, end := mdeapi.OpenCollection(make([]byte, 0, 512*(to-from)+256), r, "MachineActions", q.Count, total, next)
 		for i := from; i < to; i++ {
 			if i > from {
 				b = append(b, ',')
 			}
 			b = appendAction(b, &kept[i])
 		}
-		writeOData(w, append(b, end...))
+		mdeapi.WriteOData(w, append(b, end...))
 		return nil
 	})
 }
 
 // writeAction writes one action as a single entity with status.
 func writeAction(w http.ResponseWriter, r *http.Request, status int, a *openatp.MachineAction) {
-	b := append([]byte(`{"@odata.context":`), appendMetadataURL(nil, r, "MachineActions/$entity")...)
+	b := append([]byte(`{"@odata.context":`), mdeapi.AppendMetadataURL(nil, r, "MachineActions/$entity")...)
 	one := appendAction(nil, a)
 	b = append(append(b, ','), one[1:]...)
 	h := w.Header()
-	h["Content-Type"] = odataContentType
-	h["Odata-Version"] = odataVersion
+	h["Content-Type"] = mdeapi.ODataContentType
+	h["Odata-Version"] = mdeapi.ODataVersion
 	h["Content-Length"] = []string{strconv.Itoa(len(b))}
 	w.WriteHeader(status)
 	_, _ = w.Write(b)

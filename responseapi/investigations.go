@@ -1,4 +1,4 @@
-package mdeapi
+package responseapi
 
 import (
 	"encoding/json"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/httpserve"
+	"github.com/openatp/openatp/mdeapi"
 	"github.com/openatp/openatp/odata"
 	"github.com/openatp/openatp/readmodel"
 	"github.com/openatp/openatp/wire"
@@ -104,11 +105,11 @@ func (investigationEntity) Strings(int) []string  { return nil }
 // new investigation, Running.
 func handleStartInvestigation(model *readmodel.Model, store openatp.Store, authn *httpserve.Authenticator, limiter httpserve.Limiter) http.Handler {
 	return httpserve.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-		p, body, err := writeCall(r, authn, limiter, "machines/startinvestigation")
+		p, body, err := mdeapi.WriteCall(r, authn, limiter, "machines/startinvestigation")
 		if err != nil {
 			return err
 		}
-		if err := requirePermissions(p, appAlertWrite, delegatedAlertWrite); err != nil {
+		if err := mdeapi.RequirePermissions(p, mdeapi.AppAlertWrite, mdeapi.DelegatedAlertWrite); err != nil {
 			return err
 		}
 		var comment string
@@ -120,7 +121,7 @@ func handleStartInvestigation(model *readmodel.Model, store openatp.Store, authn
 		if comment == "" {
 			return openatp.CodedErrorf(openatp.Invalid, "MissingRequiredParameter", "Parameter Comment is missing.")
 		}
-		view, access, err := scopeFor(r, model, p, appAlertWrite, delegatedAlertWrite, openatp.PermAlertsInvestigation)
+		view, access, err := mdeapi.ScopeFor(r, model, p, mdeapi.AppAlertWrite, mdeapi.DelegatedAlertWrite, openatp.PermAlertsInvestigation)
 		if err != nil {
 			return err
 		}
@@ -133,11 +134,11 @@ func handleStartInvestigation(model *readmodel.Model, store openatp.Store, authn
 		}
 		view.Release()
 		if !visible {
-			return machineNotFound(id)
+			return mdeapi.MachineNotFound(id)
 		}
 		inv, err := store.StartInvestigation(r.Context(), p.TenantID, openatp.Investigation{MachineID: mid, Requestor: requestor(p), Comment: comment})
 		if openatp.IsKind(err, openatp.NotFound) {
-			return machineNotFound(id)
+			return mdeapi.MachineNotFound(id)
 		}
 		if err != nil {
 			return err
@@ -151,11 +152,11 @@ func handleStartInvestigation(model *readmodel.Model, store openatp.Store, authn
 // the triggering alert's id, as documented.
 func handleInvestigation(model *readmodel.Model, store openatp.Store, authn *httpserve.Authenticator, limiter httpserve.Limiter, run time.Duration) http.Handler {
 	return httpserve.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-		p, err := caller(r, authn, limiter, "investigations", requireAlertRead)
+		p, err := mdeapi.Caller(r, authn, limiter, "investigations", mdeapi.RequireAlertRead)
 		if err != nil {
 			return err
 		}
-		if err := noQuery(r); err != nil {
+		if err := mdeapi.NoQuery(r); err != nil {
 			return err
 		}
 		id := r.PathValue("id")
@@ -181,13 +182,13 @@ func handleInvestigation(model *readmodel.Model, store openatp.Store, authn *htt
 // $orderby (default: id), $top (≤ 10,000), $skip, $count.
 func handleInvestigations(model *readmodel.Model, store openatp.Store, authn *httpserve.Authenticator, limiter httpserve.Limiter, run time.Duration) http.Handler {
 	return httpserve.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-		p, err := caller(r, authn, limiter, "investigations", requireAlertRead)
+		p, err := mdeapi.Caller(r, authn, limiter, "investigations", mdeapi.RequireAlertRead)
 		if err != nil {
 			return err
 		}
-		q, err := odata.ParseQuery(investigationSchema, r.URL.RawQuery, odata.Options{MaxTop: maxPage})
+		q, err := odata.ParseQuery(investigationSchema, r.URL.RawQuery, odata.Options{MaxTop: mdeapi.MaxPage})
 		if err != nil {
-			return odataError(err)
+			return mdeapi.ODataError(err)
 		}
 		if q.Select != nil || q.Expand != "" || q.SkipToken != "" {
 			return openatp.CodedErrorf(openatp.Invalid, "ODataError", "$select, $expand and $skiptoken are not supported on Investigations.")
@@ -215,7 +216,7 @@ func handleInvestigations(model *readmodel.Model, store openatp.Store, authn *ht
 			})
 		}
 		total := len(kept)
-		top := maxPage
+		top := mdeapi.MaxPage
 		if q.Top >= 0 {
 			top = q.Top
 		} else if q.PageSize > 0 {
@@ -225,28 +226,28 @@ func handleInvestigations(model *readmodel.Model, store openatp.Store, authn *ht
 		to := min(from+top, total)
 		next := ""
 		if to < total && top > 0 {
-			next = nextLink(r, "$skip", strconv.Itoa(to))
+			next = mdeapi.NextLink(r, "$skip", strconv.Itoa(to))
 		}
-		b, end := openCollection(make([]byte, 0, 320*(to-from)+256), r, "Investigations", q.Count, total, next)
+		b, end := mdeapi.OpenCollection(make([]byte, 0, 320*(to-from)+256), r, "Investigations", q.Count, total, next)
 		for i := from; i < to; i++ {
 			if i > from {
 				b = append(b, ',')
 			}
 			b = appendInvestigation(b, &kept[i])
 		}
-		writeOData(w, append(b, end...))
+		mdeapi.WriteOData(w, append(b, end...))
 		return nil
 	})
 }
 
 // writeInvestigation writes one investigation as a single entity.
 func writeInvestigation(w http.ResponseWriter, r *http.Request, status int, inv *openatp.Investigation) {
-	b := append([]byte(`{"@odata.context":`), appendMetadataURL(nil, r, "Investigations/$entity")...)
+	b := append([]byte(`{"@odata.context":`), mdeapi.AppendMetadataURL(nil, r, "Investigations/$entity")...)
 	one := appendInvestigation(nil, inv)
 	b = append(append(b, ','), one[1:]...)
 	h := w.Header()
-	h["Content-Type"] = odataContentType
-	h["Odata-Version"] = odataVersion
+	h["Content-Type"] = mdeapi.ODataContentType
+	h["Odata-Version"] = mdeapi.ODataVersion
 	h["Content-Length"] = []string{strconv.Itoa(len(b))}
 	w.WriteHeader(status)
 	_, _ = w.Write(b)

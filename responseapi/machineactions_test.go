@@ -1,4 +1,4 @@
-package mdeapi_test
+package responseapi_test
 
 import (
 	"bytes"
@@ -369,11 +369,11 @@ func TestMachineActionDeviceGroups(t *testing.T) {
 	app := f.Token(t, f.Tenant, f.NewApp(t, f.Tenant, "soar", openatp.PermMachineReadAll, openatp.PermMachineIsolate))
 	ctx := f.Srv.URL + "/api/$metadata#MachineActions/$entity"
 
-	mine := actionJSON(t, f.SendJSON(t, "POST", "/api/machines/"+machine1+"/isolate", ana, `{"Comment":"mine"}`), 201, ctx)
+	mine := actionJSON(t, f.SendJSON(t, "POST", "/api/machines/"+apitest.DocMachine1+"/isolate", ana, `{"Comment":"mine"}`), 201, ctx)
 	if mine["requestor"] != "ana@contoso.com" {
 		t.Errorf("requestor %v, want the user's name", mine["requestor"])
 	}
-	r := f.SendJSON(t, "POST", "/api/machines/"+machine1+"/unisolate", vic, `{"Comment":"x"}`)
+	r := f.SendJSON(t, "POST", "/api/machines/"+apitest.DocMachine1+"/unisolate", vic, `{"Comment":"x"}`)
 	apitest.CheckError(t, r, 403, "Forbidden")
 
 	unknown := strings.Repeat("4", 40)

@@ -1,4 +1,4 @@
-package mdeapi
+package responseapi
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/httpserve"
+	"github.com/openatp/openatp/mdeapi"
 	"github.com/openatp/openatp/readmodel"
 )
 
@@ -105,11 +106,11 @@ func (s *linkSigner) check(ctx context.Context, what, expiry, sig string) (bool,
 func handleRunLiveResponse(model *readmodel.Model, store openatp.Store, authn *httpserve.Authenticator, limiter httpserve.Limiter, tracker ActionTracker) http.Handler {
 	perm := []string{openatp.PermMachineLiveResponse}
 	return httpserve.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-		p, body, err := writeCall(r, authn, limiter, "machines/runliveresponse")
+		p, body, err := mdeapi.WriteCall(r, authn, limiter, "machines/runliveresponse")
 		if err != nil {
 			return err
 		}
-		if err := requirePermissions(p, perm, perm); err != nil {
+		if err := mdeapi.RequirePermissions(p, perm, perm); err != nil {
 			return err
 		}
 		var req openatp.LiveResponseRequest
@@ -147,7 +148,7 @@ func handleRunLiveResponse(model *readmodel.Model, store openatp.Store, authn *h
 				role = openatp.PermLiveResponseAdvanced
 			}
 		}
-		view, access, err := scopeFor(r, model, p, perm, perm, role)
+		view, access, err := mdeapi.ScopeFor(r, model, p, perm, perm, role)
 		if err != nil {
 			return err
 		}
@@ -160,7 +161,7 @@ func handleRunLiveResponse(model *readmodel.Model, store openatp.Store, authn *h
 		}
 		view.Release()
 		if !visible {
-			return machineNotFound(id)
+			return mdeapi.MachineNotFound(id)
 		}
 		live, err := store.CountMachineActions(r.Context(), p.TenantID, openatp.MachineActionFilter{
 			Types: []string{openatp.ActionLiveResponse}, Statuses: []string{openatp.ActionPending, openatp.ActionInProgress}})
@@ -177,7 +178,7 @@ func handleRunLiveResponse(model *readmodel.Model, store openatp.Store, authn *h
 		}
 		a, err = store.CreateMachineAction(r.Context(), p.TenantID, a)
 		if openatp.IsKind(err, openatp.NotFound) {
-			return machineNotFound(id)
+			return mdeapi.MachineNotFound(id)
 		}
 		if err != nil {
 			return err
@@ -209,7 +210,7 @@ func handleActionFunction(model *readmodel.Model, store openatp.Store, authn *ht
 		m := resultCall.FindStringSubmatch(call)
 		pkg := packageCall.MatchString(call)
 		if m == nil && !pkg || pkg && r.Method != http.MethodGet {
-			return openatp.CodedErrorf(openatp.NotFound, "NotFound", "No HTTP resource was found that matches the request URI '%s'.", clipID(r.URL.EscapedPath()))
+			return openatp.CodedErrorf(openatp.NotFound, "NotFound", "No HTTP resource was found that matches the request URI '%s'.", mdeapi.ClipID(r.URL.EscapedPath()))
 		}
 		if r.Method != http.MethodGet {
 			httpserve.MethodNotAllowed("GET").ServeHTTP(w, r)
@@ -219,7 +220,7 @@ func handleActionFunction(model *readmodel.Model, store openatp.Store, authn *ht
 		if pkg {
 			delegated, role, endpoint, lim = []string{openatp.PermMachineCollectForensics}, openatp.PermAlertsInvestigation, "machineactions/getPackageUri", pkgLimiter
 		}
-		p, err := caller(r, authn, lim, endpoint, func(p *openatp.Principal) error { return requirePermissions(p, app, delegated) })
+		p, err := mdeapi.Caller(r, authn, lim, endpoint, func(p *openatp.Principal) error { return mdeapi.RequirePermissions(p, app, delegated) })
 		if err != nil {
 			return err
 		}
@@ -258,10 +259,10 @@ func handleActionFunction(model *readmodel.Model, store openatp.Store, authn *ht
 // writeLink answers a link: 200 {"@odata.context": ".../$metadata#Edm.String",
 // "value": link}.
 func writeLink(w http.ResponseWriter, r *http.Request, link string) {
-	b := append([]byte(`{"@odata.context":`), appendMetadataURL(nil, r, "Edm.String")...)
+	b := append([]byte(`{"@odata.context":`), mdeapi.AppendMetadataURL(nil, r, "Edm.String")...)
 	b = append(b, `,"value":`...)
 	v, _ := json.Marshal(link)
-	writeOData(w, append(append(b, v...), '}'))
+	mdeapi.WriteOData(w, append(append(b, v...), '}'))
 }
 
 // liveResult returns the result file of command index of action a: the

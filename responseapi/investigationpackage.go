@@ -1,4 +1,4 @@
-package mdeapi
+package responseapi
 
 import (
 	"archive/zip"

@@ -1,4 +1,4 @@
-package mdeapi_test
+package responseapi_test
 
 import (
 	"context"
@@ -21,7 +21,7 @@ func TestInvestigations(t *testing.T) {
 	f := apitest.NewFixture(t, func(c *apitest.Config) { c.InvestigationRunTime = run })
 	writer := f.Token(t, f.Tenant, f.NewApp(t, f.Tenant, "soar", openatp.PermAlertReadWriteAll, openatp.PermMachineReadAll))
 	reader := f.Token(t, f.Tenant, f.NewApp(t, f.Tenant, "siem", openatp.PermAlertReadAll))
-	path := "/api/machines/" + machine1 + "/startInvestigation"
+	path := "/api/machines/" + apitest.DocMachine1 + "/startInvestigation"
 	apitest.CheckError(t, f.SendJSON(t, "POST", path, writer, `{}`), http.StatusBadRequest, "MissingRequiredParameter")
 	apitest.CheckError(t, f.SendJSON(t, "POST", path, reader, `{"Comment":"x"}`), http.StatusForbidden, "Forbidden")
 	apitest.CheckError(t, f.SendJSON(t, "POST", "/api/machines/"+strings.Repeat("0", 40)+"/startInvestigation", writer, `{"Comment":"x"}`),
@@ -36,10 +36,10 @@ func TestInvestigations(t *testing.T) {
 		t.Fatal(err)
 	}
 	if v["@odata.context"] != f.Srv.URL+"/api/$metadata#Investigations/$entity" || v["id"] != "1" || v["state"] != "Running" ||
-		v["endTime"] != nil || v["machineId"] != machine1 || !timeForm.MatchString(v["startTime"].(string)) {
+		v["endTime"] != nil || v["machineId"] != apitest.DocMachine1 || !timeForm.MatchString(v["startTime"].(string)) {
 		t.Errorf("new investigation %s", r.Body)
 	}
-	r = f.SendJSON(t, "POST", "/api/v1.0/machines/"+machine1+"/startInvestigation", writer, `{"Comment":"again"}`)
+	r = f.SendJSON(t, "POST", "/api/v1.0/machines/"+apitest.DocMachine1+"/startInvestigation", writer, `{"Comment":"again"}`)
 	if r.Status != http.StatusCreated || !strings.Contains(string(r.Body), `"id":"2"`) {
 		t.Fatalf("second: %d %s", r.Status, r.Body)
 	}
@@ -49,9 +49,11 @@ func TestInvestigations(t *testing.T) {
 	if r.Status != 200 || !investigationKeys.Match(r.Body) || !strings.Contains(string(r.Body), `"state":"Running"`) {
 		t.Fatalf("get: %d %s", r.Status, r.Body)
 	}
-	apitest.WaitFor(t, "investigation 1 Benign", func() bool {
-		return strings.Contains(string(f.Do(t, "GET", "/api/investigations/1", reader).Body), `"state":"Benign"`)
-	})
+	for _, id := range []string{"1", "2"} { // 2 started after 1: on a loaded machine, later
+		apitest.WaitFor(t, "investigation "+id+" Benign", func() bool {
+			return strings.Contains(string(f.Do(t, "GET", "/api/investigations/"+id, reader).Body), `"state":"Benign"`)
+		})
+	}
 	if err := json.Unmarshal(f.Do(t, "GET", "/api/v1.0/investigations/1", reader).Body, &v); err != nil {
 		t.Fatal(err)
 	}
@@ -112,10 +114,10 @@ func TestInvestigationDeviceGroups(t *testing.T) {
 	ana := f.Delegated(t, f.Tenant, dapp, "ana@contoso.com", "g-ana", "g-inv")
 	vic := f.Delegated(t, f.Tenant, dapp, "vic@contoso.com", "g-ana")
 	app := f.Token(t, f.Tenant, f.NewApp(t, f.Tenant, "soar", openatp.PermAlertReadWriteAll))
-	apitest.CheckError(t, f.SendJSON(t, "POST", "/api/machines/"+machine1+"/startInvestigation", vic, `{"Comment":"x"}`), http.StatusForbidden, "Forbidden")
+	apitest.CheckError(t, f.SendJSON(t, "POST", "/api/machines/"+apitest.DocMachine1+"/startInvestigation", vic, `{"Comment":"x"}`), http.StatusForbidden, "Forbidden")
 	apitest.CheckError(t, f.SendJSON(t, "POST", "/api/machines/"+apitest.VaultMachine+"/startInvestigation", ana, `{"Comment":"x"}`),
 		http.StatusNotFound, "ResourceNotFound")
-	if r := f.SendJSON(t, "POST", "/api/machines/"+machine1+"/startInvestigation", ana, `{"Comment":"mine"}`); r.Status != http.StatusCreated {
+	if r := f.SendJSON(t, "POST", "/api/machines/"+apitest.DocMachine1+"/startInvestigation", ana, `{"Comment":"mine"}`); r.Status != http.StatusCreated {
 		t.Fatalf("ana: %d %s", r.Status, r.Body)
 	}
 	if r := f.SendJSON(t, "POST", "/api/machines/"+apitest.VaultMachine+"/startInvestigation", app, `{"Comment":"vault"}`); r.Status != http.StatusCreated {

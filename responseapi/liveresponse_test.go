@@ -1,4 +1,4 @@
-package mdeapi_test
+package responseapi_test
 
 import (
 	"context"
@@ -213,9 +213,9 @@ func TestLiveResponseDeviceGroups(t *testing.T) {
 	basic := f.Delegated(t, f.Tenant, dapp, "bea@contoso.com", "g-ana", "g-lr")
 	script := `{"Comment":"c","Commands":[{"type":"RunScript","params":[{"key":"ScriptName","value":"a.ps1"}]}]}`
 	getFile := `{"Comment":"c","Commands":[{"type":"GetFile","params":[{"key":"Path","value":"C:\\a"}]}]}`
-	apitest.CheckError(t, f.SendJSON(t, "POST", "/api/machines/"+machine1+"/runliveresponse", basic, script), http.StatusForbidden, "Forbidden")
+	apitest.CheckError(t, f.SendJSON(t, "POST", "/api/machines/"+apitest.DocMachine1+"/runliveresponse", basic, script), http.StatusForbidden, "Forbidden")
 	apitest.CheckError(t, f.SendJSON(t, "POST", "/api/machines/"+apitest.VaultMachine+"/runliveresponse", basic, getFile), http.StatusNotFound, "ResourceNotFound")
-	v := actionJSON(t, f.SendJSON(t, "POST", "/api/machines/"+machine1+"/runliveresponse", basic, getFile), http.StatusCreated,
+	v := actionJSON(t, f.SendJSON(t, "POST", "/api/machines/"+apitest.DocMachine1+"/runliveresponse", basic, getFile), http.StatusCreated,
 		f.Srv.URL+"/api/$metadata#MachineActions/$entity")
 	if v["requestor"] != "bea@contoso.com" {
 		t.Errorf("requestor %v", v["requestor"])
