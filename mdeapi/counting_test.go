@@ -233,6 +233,10 @@ func (cs *countingStore) UpdateMachineAction(ctx context.Context, a, b string, c
 	cs.n.Add(1)
 	return cs.s.UpdateMachineAction(ctx, a, b, c)
 }
+func (cs *countingStore) PutMachineActions(ctx context.Context, a string, b []openatp.MachineAction) error {
+	cs.n.Add(1)
+	return cs.s.PutMachineActions(ctx, a, b)
+}
 func (cs *countingStore) LiveMachineActions(ctx context.Context, a func(string, openatp.MachineAction) error) error {
 	cs.n.Add(1)
 	return cs.s.LiveMachineActions(ctx, a)

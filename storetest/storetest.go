@@ -97,6 +97,7 @@ func Run(t *testing.T, open func(t *testing.T) openatp.Store, opts ...Option) {
 		{"ActionClock", testActionClock},
 		{"ActionFilter", testActionFilter},
 		{"ActionTenantIsolation", testActionTenantIsolation},
+		{"ActionPut", testActionPut},
 		{"Canceled", testCanceled},
 	}
 	for _, tt := range tests {
