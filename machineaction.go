@@ -480,6 +480,16 @@ type MachineActionStore interface {
 	// Succeeded. NotFound (ResourceNotFound) if the tenant has no machine
 	// of that id.
 	MachineState(ctx context.Context, tenantID, machineID string) (MachineState, error)
+	// PutMachineActions stores actions as they are, status and times
+	// included, each replacing the tenant's action of its id, in one
+	// transaction: a history (the demo tenant's, `openatp seed`'s, an
+	// import). It checks neither the busy rule nor the lifecycle, and
+	// advances the tenant's action clock to the latest
+	// LastUpdateDateTimeUTC among them, so that later writes stamp after
+	// them. Invalid, naming the index of the action (an ItemError), if one
+	// does not normalize or has no creation or update time; NotFound if
+	// the tenant, or the machine of an action, does not exist.
+	PutMachineActions(ctx context.Context, tenantID string, as []MachineAction) error
 
 	// LiveMachineActions streams every action, of every tenant, that is
 	// not final, with its tenant's id, in no particular order: what the

@@ -237,6 +237,11 @@ func (cs *countingStore) MachineState(ctx context.Context, a, b string) (openatp
 	cs.n.Add(1)
 	return cs.s.MachineState(ctx, a, b)
 }
+
+func (cs *countingStore) PutMachineActions(ctx context.Context, a string, b []openatp.MachineAction) error {
+	cs.n.Add(1)
+	return cs.s.PutMachineActions(ctx, a, b)
+}
 func (cs *countingStore) LiveMachineActions(ctx context.Context, a func(string, openatp.MachineAction) error) error {
 	cs.n.Add(1)
 	return cs.s.LiveMachineActions(ctx, a)

@@ -102,6 +102,7 @@ func Run(t *testing.T, open func(t *testing.T) openatp.Store, opts ...Option) {
 		{"MachineState", actionsuite.MachineState},
 		{"Library", actionsuite.Library},
 		{"Investigations", actionsuite.Investigations},
+		{"ActionPut", actionsuite.ActionPut},
 		{"Canceled", testCanceled},
 	}
 	for _, tt := range tests {

@@ -49,6 +49,7 @@ const (
 	demoMachines    = 300
 	demoUsers       = 150
 	demoAlerts      = 200
+	demoActions     = 40 // every type of demo.HistoryTypes in every final status
 )
 
 // demoPollFrom is the time from which the demo's alert poll asks: a week
@@ -161,14 +162,17 @@ func waitDemo(ctx context.Context, store openatp.Store) (demoCredentials, error)
 
 // seedDemo fills the demo tenant: the documentation's own examples (the
 // user1 machines, and the example alert on its own machine in device group
-// "A", with its documented values but the tenant's aadTenantId) plus a
+// "A", with its documented values but the tenant's aadTenantId; the
+// example machine action on its own machine, desktop-test) plus a
 // deterministic, realistic generated fleet with alerts of every severity
-// and status, laid out over the days before now.
+// and status and a history of machine actions of every type in every
+// final status, laid out over the days before now.
 func seedDemo(ctx context.Context, store openatp.Store, tenantID string, now time.Time) error {
 	ms, ls, gs := demo.DocExample()
 	docMachine, docAlert := demo.DocAlert()
 	docAlert.AADTenantID = &tenantID
-	ms = append(ms, docMachine)
+	actionMachine, docAction := demo.DocAction()
+	ms = append(ms, docMachine, actionMachine)
 	gs = append(gs, demo.Groups()...)
 	gs = append(gs, openatp.DeviceGroup{ID: docAlertGroupID, Name: "A", Description: "The device group of the documentation's example alert.",
 		Rank: len(gs) + 1, Rules: []openatp.RuleRow{{Property: openatp.RuleName, Values: []string{"temp123"}}}})
@@ -179,8 +183,8 @@ func seedDemo(ctx context.Context, store openatp.Store, tenantID string, now tim
 	}
 	var logons []openatp.Logon
 	alerts := []openatp.Alert{docAlert}
-	err := demo.Generate(demo.Options{Seed: demoSeed, Machines: demoMachines, Users: demoUsers, Alerts: demoAlerts,
-		Start: demo.StartAt(now), AADTenant: tenantID}, demo.Funcs{
+	opts := demo.Options{Seed: demoSeed, Machines: demoMachines, Users: demoUsers, Alerts: demoAlerts, Start: demo.StartAt(now), AADTenant: tenantID}
+	err := demo.Generate(opts, demo.Funcs{
 		OnMachine: func(m openatp.Machine) error { ms = append(ms, m); return nil },
 		OnLogon:   func(l openatp.Logon) error { logons = append(logons, l); return nil },
 		OnAlert:   func(a openatp.Alert) error { alerts = append(alerts, a); return nil },
@@ -205,7 +209,14 @@ func seedDemo(ctx context.Context, store openatp.Store, tenantID string, now tim
 	if err := store.AddLogons(ctx, tenantID, ls); err != nil {
 		return err
 	}
-	return store.UpsertAlerts(ctx, tenantID, alerts)
+	if err := store.UpsertAlerts(ctx, tenantID, alerts); err != nil {
+		return err
+	}
+	actions := []openatp.MachineAction{docAction}
+	if err := demo.GenerateActions(opts, demoActions, func(a openatp.MachineAction) error { actions = append(actions, a); return nil }); err != nil {
+		return err
+	}
+	return store.PutMachineActions(ctx, tenantID, actions)
 }
 
 // tier0GroupID is the demo's highest-ranked device group, which only the

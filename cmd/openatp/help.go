@@ -24,6 +24,7 @@ Commands:
   demo-credentials   print the demo tenant's credentials as JSON
   tenant create|list|trust  manage tenants; trust an external OIDC issuer
   app create|list    manage application registrations of a tenant
+  action list|get|cancel  machine actions of a tenant (isolations, scans, ...)
   user create|update|list          directory users who sign in (delegated tokens)
   usergroup create|list            user groups (the stand-in for Entra security groups)
   role create|update|list|delete   RBAC roles and their user groups
@@ -70,6 +71,9 @@ var commandDocs = map[string]struct{ args, doc string }{
 	"tenant trust":     {"", "Have the tenant accept tokens of an external OIDC issuer (--issuer, --jwks-url)."},
 	"app create":       {"", "Register an application of the tenant with the permissions --role (application) and --scope (delegated); prints its client id and secret."},
 	"app list":         {"", "Print the tenant's applications."},
+	"action list":      {"", "Print the tenant's machine actions, the most recently updated first, selected by --status and --machine."},
+	"action get":       {"", "Print the tenant's machine action --id."},
+	"action cancel":    {"", "Cancel the tenant's machine action --id (Pending or InProgress), as POST /api/machineactions/{id}/cancel does; prints it."},
 	"user create":      {"", "Create a directory user who signs in for delegated tokens; prints its password when generated."},
 	"user update":      {"", "Change a directory user: only the flags given."},
 	"user list":        {"", "Print the tenant's directory users."},
@@ -83,7 +87,7 @@ var commandDocs = map[string]struct{ args, doc string }{
 	"group update":     {"", "Change a device group: only the flags given."},
 	"group list":       {"", "Print the tenant's device groups."},
 	"group delete":     {"", "Delete the device group --id."},
-	"seed":             {"", "Fill a tenant (created if absent) with a realistic generated fleet (machines, users, logon events, alerts) laid out over the days before now, the same for the same arguments; with --live, write new and updated alerts one by one for a poll loop to pick up."},
+	"seed":             {"", "Fill a tenant (created if absent) with a realistic generated fleet (machines, users, logon events, alerts, machine actions) laid out over the days before now, the same for the same arguments; with --live, write new and updated alerts one by one for a poll loop to pick up."},
 	"import":           {" FILE...", "Load machines, logon events or alerts from JSON Lines, JSON or CSV files (\"-\" is standard input) into a tenant, created if absent once the files are checked."},
 	"export":           {"", "Write a tenant's machines, logon events or alerts as JSON Lines."},
 	"token":            {"", "Mint an access token for an application of a tenant (or, with --user, a delegated one)."},
@@ -100,6 +104,7 @@ var commandGroups = map[string]struct {
 }{
 	"tenant":    {[]string{"create", "list", "trust"}, "Manage tenants; trust an external OIDC issuer."},
 	"app":       {[]string{"create", "list"}, "Manage the application registrations of a tenant."},
+	"action":    {[]string{"list", "get", "cancel"}, "Read and cancel the machine actions of a tenant (isolations, scans, ...), in the store."},
 	"user":      {[]string{"create", "update", "list"}, "Manage the directory users who sign in for delegated tokens."},
 	"usergroup": {[]string{"create", "list"}, "Manage user groups (the stand-in for Entra security groups)."},
 	"role":      {[]string{"create", "update", "list", "delete"}, "Manage RBAC roles and their user groups."},

@@ -1,7 +1,7 @@
 // Command openatp runs and manages an openatp server: a stand-in for the
 // Microsoft Defender for Endpoint API (machines, users, alerts) with its
 // Entra ID-shaped token issuer. It serves (serve), fills a data folder
-// (seed, import, export, tenant, app and the RBAC commands), issues tokens
+// (seed, import, export, tenant, app, action and the RBAC commands), issues tokens
 // (token), and drives a running server's test double (fault, journal).
 // serve composes the packages: the store engine, the read model, the token
 // service, the HTTP handlers and their listeners (docs/architecture.md).
@@ -60,6 +60,8 @@ func runCommand(ctx context.Context, env *cliEnv, cmd string, rest []string) err
 		return runTenant(ctx, env, rest)
 	case "app":
 		return runApp(ctx, env, rest)
+	case "action":
+		return runAction(ctx, env, rest)
 	case "user":
 		return runUser(ctx, env, rest)
 	case "usergroup":

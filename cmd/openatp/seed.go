@@ -30,6 +30,7 @@ func runSeed(ctx context.Context, env *cliEnv, args []string) error {
 	users := fs.Int("users", 500, "number of users")
 	logons := fs.Int("logons", 0, "number of logon events (0: about 1.5 per user-machine relation; else at least --users)")
 	alerts := fs.Int("alerts", 0, "number of alerts: created over the 30 days before the data set's end; with --live, new alerts written one by one now")
+	actions := fs.Int("actions", 0, "number of machine actions: a history on the generated machines, of every type the API starts, each ended (Succeeded, Failed, Cancelled or TimeOut), created over the 30 days before the data set's end")
 	live := fs.Bool("live", false, "write --alerts new alerts to the tenant's existing machines one every --every, moving earlier ones along (New, InProgress, Resolved) between them: what a poll loop picks up")
 	every := fs.Duration("every", time.Second, "with --live: the pause between two new alerts")
 	seed := fs.Int64("seed", 1, "random seed: the same seed and --end give the same tenant")
@@ -49,6 +50,12 @@ func runSeed(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	if *machines == 0 && *users > 0 {
 		return fmt.Errorf("--users needs --machines > 0")
+	}
+	if *actions < 0 || (*actions > 0 && *machines == 0) {
+		return fmt.Errorf("--actions must be >= 0 and needs --machines > 0")
+	}
+	if *actions > 0 && (*live || *out != "") {
+		return fmt.Errorf("--actions writes to the store: not with --live or --out")
 	}
 	if *live {
 		return seedLive(ctx, env, &sf, *tenant, *alerts, *every, *seed)
@@ -104,10 +111,35 @@ func runSeed(ctx context.Context, env *cliEnv, args []string) error {
 		split = alertsFrom
 	}
 	machineSecs, logonSecs, alertSecs := split.Sub(start).Seconds(), alertsFrom.Sub(split).Seconds(), end.Sub(alertsFrom).Seconds()
-	return printJSON(env.stdout, map[string]any{"tenant": t.ID, "name": t.Name, "machines": src.machines, "logons": src.logons, "users": *users, "alerts": src.alerts, "seed": *seed,
+	if err := seedActions(ctx, store, t.ID, opts, *actions, *batch); err != nil {
+		return err
+	}
+	return printJSON(env.stdout, map[string]any{"tenant": t.ID, "name": t.Name, "machines": src.machines, "logons": src.logons, "users": *users, "alerts": src.alerts,
+		"actions": *actions, "seed": *seed,
 		"seconds": end.Sub(start).Seconds(), "machine_seconds": machineSecs, "logon_seconds": logonSecs, "alert_seconds": alertSecs,
 		"machines_per_second": float64(src.machines) / max(machineSecs, 1e-9), "logons_per_second": float64(src.logons) / max(logonSecs, 1e-9),
 		"alerts_per_second": float64(src.alerts) / max(alertSecs, 1e-9)})
+}
+
+// seedActions writes a history of n machine actions on the machines of
+// opts (demo.GenerateActions), batch actions a transaction.
+func seedActions(ctx context.Context, store openatp.Store, tenantID string, opts demo.Options, n, batch int) error {
+	var buf []openatp.MachineAction
+	flush := func() error {
+		err := store.PutMachineActions(ctx, tenantID, buf)
+		buf = buf[:0]
+		return err
+	}
+	err := demo.GenerateActions(opts, n, func(a openatp.MachineAction) error {
+		if buf = append(buf, a); len(buf) >= min(batch, 10000) {
+			return flush()
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return flush()
 }
 
 // seedFiles writes the generated records as JSON Lines files: every

@@ -1,7 +1,8 @@
 // Package connector is the kind of MDE client a team writes to feed its own
 // tool: it gets a token with the client-credentials grant and reads a
 // user's machines, retrying throttled (429) and unavailable (503) answers
-// after the Retry-After the service gives. It stands for "your code" in
+// after the Retry-After the service gives; a playbook's steps isolate a
+// machine and wait for the isolation to finish. It stands for "your code" in
 // docs/testing.md, whose worked example (connector_test.go) tests it
 // against openatp as its test double. It uses the standard library only
 // and nothing of openatp.
@@ -47,6 +48,63 @@ func (c *Client) UserMachines(ctx context.Context, user string) ([]Machine, erro
 	}
 	err := c.get(ctx, "/api/users/"+url.PathEscape(user)+"/machines", &page)
 	return page.Value, err
+}
+
+// MachineAction is what the connector keeps of a machine action.
+type MachineAction struct {
+	ID        string `json:"id"`
+	Type      string `json:"type"`
+	Status    string `json:"status"`
+	MachineID string `json:"machineId"`
+}
+
+// Isolate starts a full isolation of the machine and returns the new
+// action (Pending).
+func (c *Client) Isolate(ctx context.Context, machineID, comment string) (MachineAction, error) {
+	var a MachineAction
+	body, err := json.Marshal(map[string]string{"Comment": comment, "IsolationType": "Full"})
+	if err != nil {
+		return a, err
+	}
+	tok, err := c.accessToken(ctx)
+	if err != nil {
+		return a, err
+	}
+	path := "/api/machines/" + url.PathEscape(machineID) + "/isolate"
+	req, err := http.NewRequestWithContext(ctx, "POST", c.APIBase+path, strings.NewReader(string(body)))
+	if err != nil {
+		return a, err
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := c.HTTP.Do(req)
+	if err != nil {
+		return a, err
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusCreated {
+		return a, fmt.Errorf("POST %s: %s", path, res.Status)
+	}
+	return a, json.NewDecoder(res.Body).Decode(&a)
+}
+
+// WaitForAction reads the action every interval until it is over
+// (Succeeded, Failed, TimeOut or Cancelled) and returns it.
+func (c *Client) WaitForAction(ctx context.Context, id string, interval time.Duration) (MachineAction, error) {
+	for {
+		var a MachineAction
+		if err := c.get(ctx, "/api/machineactions/"+url.PathEscape(id), &a); err != nil {
+			return a, err
+		}
+		if a.Status != "Pending" && a.Status != "InProgress" {
+			return a, nil
+		}
+		select {
+		case <-ctx.Done():
+			return a, ctx.Err()
+		case <-time.After(interval):
+		}
+	}
 }
 
 // get reads one API answer into v, retrying 429 and 503 after their

@@ -176,3 +176,56 @@ func TestConnectorGivesUp(t *testing.T) {
 		t.Errorf("%d calls, want MaxAttempts 3", n.Count)
 	}
 }
+
+// A playbook isolates a machine and waits until the isolation has
+// succeeded; the journal shows the action moving on openatp's clock
+// (Pending, InProgress, Succeeded: about 12 s by default) while the
+// playbook polls it.
+func TestPlaybookIsolates(t *testing.T) {
+	o := startOpenATP(t)
+
+	// An app allowed to isolate machines and read them.
+	var app struct {
+		ClientID     string `json:"client_id"`
+		ClientSecret string `json:"client_secret"`
+	}
+	o.admin(t, "POST", "/_openatp/tenants/"+o.Tenant+"/apps",
+		`{"name":"playbook","roles":["Machine.Isolate","Machine.Read.All"]}`, &app)
+
+	c := &connector.Client{APIBase: o.BaseURL, Authority: o.BaseURL + "/" + o.Tenant,
+		ClientID: app.ClientID, ClientSecret: app.ClientSecret, HTTP: &http.Client{Timeout: 10 * time.Second}}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	// mymachine1.contoso.com, a machine of the demo tenant.
+	a, err := c.Isolate(ctx, "1e5bc9d7e413ddd7902c2932e418702b84d0cc07", "Contain: credential theft")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Status != "Pending" {
+		t.Fatalf("new action: %+v, want Pending", a)
+	}
+	done, err := c.WaitForAction(ctx, a.ID, 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if done.Status != "Succeeded" {
+		t.Fatalf("action ended %s, want Succeeded", done.Status)
+	}
+
+	// The polling, from openatp's journal: every read answered 200, a few
+	// seconds apart, until the action had succeeded.
+	var polls []journalEntry
+	o.admin(t, "GET", "/_openatp/tenants/"+o.Tenant+"/journal?app="+app.ClientID+
+		"&route="+url.QueryEscape("GET /api/machineactions/{id}"), "", &polls)
+	if len(polls) < 3 {
+		t.Fatalf("%d polls, want the several of a 12 s isolation", len(polls))
+	}
+	for i, p := range polls {
+		if p.Status != 200 {
+			t.Errorf("poll %d: %d", i+1, p.Status)
+		}
+		if i > 0 && p.Time.Sub(polls[i-1].Time) < 2*time.Second {
+			t.Errorf("poll %d came %v after the one before, want the 2 s interval", i+1, p.Time.Sub(polls[i-1].Time))
+		}
+	}
+}

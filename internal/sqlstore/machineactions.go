@@ -344,3 +344,54 @@ type prefixed struct {
 }
 
 func (p prefixed) Scan(dest ...any) error { return p.s.Scan(append([]any{p.first}, dest...)...) }
+
+// PutMachineActions stores actions as they are, replacing those of
+// their ids, and advances the tenant's action clock to the latest of
+// their stamps (see openatp.MachineActionStore).
+func (w Writer) PutMachineActions(ctx context.Context, tenantID string, as []openatp.MachineAction) error {
+	norm := make([]openatp.MachineAction, len(as))
+	var latest int64
+	for i := range as {
+		a := as[i]
+		if err := a.Normalize(); err != nil {
+			return InvalidItem("machine action", i, err)
+		}
+		if a.CreationDateTimeUTC.IsZero() || a.LastUpdateDateTimeUTC.IsZero() {
+			return InvalidItem("machine action", i, openatp.InvalidField("lastUpdateDateTimeUtc", "a stored action has its creation and update times"))
+		}
+		if _, err := actionArgs(&a); err != nil {
+			return InvalidItem("machine action", i, err)
+		}
+		latest = max(latest, a.LastUpdateDateTimeUTC.UnixNano())
+		norm[i] = a
+	}
+	return w.tenantTx(ctx, tenantID, func(x Execer, seq int64) error {
+		if len(norm) == 0 {
+			return nil
+		}
+		if _, err := exec(ctx, x, "cannot advance the action clock", `INSERT INTO tenant_action_clock (tenant_seq, t) VALUES (?, ?)
+			ON CONFLICT (tenant_seq) DO UPDATE SET t = CASE WHEN tenant_action_clock.t > excluded.t THEN tenant_action_clock.t ELSE excluded.t END`,
+			seq, latest); err != nil {
+			return err
+		}
+		known := map[string]bool{}
+		for i := range norm {
+			a := &norm[i]
+			if !known[a.MachineID] {
+				if _, err := Get(ctx, x, "cannot read the machine", func() error { return MachineNotFound(a.MachineID) }, scanNullString,
+					"SELECT computer_dns_name FROM machines WHERE tenant_seq = ? AND id = ?", seq, a.MachineID); err != nil {
+					return err
+				}
+				known[a.MachineID] = true
+			}
+			if _, err := exec(ctx, x, "cannot store the machine action", "DELETE FROM machine_actions WHERE tenant_seq = ? AND id = ?", seq, a.ID); err != nil {
+				return err
+			}
+			args, _ := actionArgs(a)
+			if _, err := exec(ctx, x, "cannot store the machine action", insertAction, append([]any{seq}, args...)...); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}

@@ -403,3 +403,49 @@ func ActionTenantIsolation(t *testing.T, su *fixture.Suite) {
 		t.Errorf("after B's reset, tenant A has %d actions (%v), want 1", n, err)
 	}
 }
+
+// ActionPut: PutMachineActions keeps actions as they are, times and
+// final statuses included, replaces by id, refuses an unknown machine,
+// and later writes stamp after the latest stamp it stored.
+func ActionPut(t *testing.T, su *fixture.Suite) {
+	s := su.Open(t)
+	a := fixture.MustTenant(t, s, 1, "A")
+	fixture.MustMachines(t, s, a, 1)
+	future := time.Now().Add(time.Hour).UTC().Round(openatp.TimePrecision)
+	done := newAction(t, openatp.ActionIsolate, 1, "app")
+	done.Status, done.CreationDateTimeUTC, done.LastUpdateDateTimeUTC = openatp.ActionSucceeded, fixture.T0, fixture.T0.Add(time.Minute)
+	failed := newAction(t, openatp.ActionRunAntiVirusScan, 1, "app")
+	failed.Status, failed.ErrorHResult, failed.CreationDateTimeUTC, failed.LastUpdateDateTimeUTC = openatp.ActionFailed, -2147024891, fixture.T0, future
+	if err := s.PutMachineActions(ctx, a, []openatp.MachineAction{done, failed}); err != nil {
+		t.Fatalf("PutMachineActions: %v", err)
+	}
+	got, err := s.MachineAction(ctx, a, done.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(done, got); diff != "" {
+		t.Errorf("stored action differs (-put +got):\n%s", diff)
+	}
+	done.Status = openatp.ActionCancelled
+	if err := s.PutMachineActions(ctx, a, []openatp.MachineAction{done}); err != nil {
+		t.Fatalf("PutMachineActions again: %v", err)
+	}
+	if n, err := s.CountMachineActions(ctx, a, openatp.MachineActionFilter{}); err != nil || n != 2 {
+		t.Errorf("CountMachineActions = %d, %v; want 2 (replaced by id)", n, err)
+	}
+	if got, _ := s.MachineAction(ctx, a, done.ID); got.Status != openatp.ActionCancelled {
+		t.Errorf("status = %s, want Cancelled", got.Status)
+	}
+	stray := newAction(t, openatp.ActionIsolate, 2, "app")
+	stray.CreationDateTimeUTC, stray.LastUpdateDateTimeUTC = fixture.T0, fixture.T0
+	if err := s.PutMachineActions(ctx, a, []openatp.MachineAction{stray}); !openatp.IsKind(err, openatp.NotFound) {
+		t.Errorf("PutMachineActions on an unknown machine = %v, want NotFound", err)
+	}
+	if err := s.PutMachineActions(ctx, a, []openatp.MachineAction{newAction(t, openatp.ActionIsolate, 1, "app")}); !openatp.IsKind(err, openatp.Invalid) {
+		t.Errorf("PutMachineActions without times = %v, want Invalid", err)
+	}
+	live := mustCreateAction(t, s, a, newAction(t, openatp.ActionIsolate, 1, "app"))
+	if !live.LastUpdateDateTimeUTC.After(future) {
+		t.Errorf("a new action stamped %v, not after the stored %v", live.LastUpdateDateTimeUTC, future)
+	}
+}
