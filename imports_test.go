@@ -105,6 +105,7 @@ openatp/auth: HTTP github.com/golang-jwt/jwt/v5 github.com/MicahParks/jwkset
 	golang.org/x/crypto openatp openatp/ratelimit openatp/internal/lifetime
 	openatp/internal/password
 openatp/internal/manage: CORE openatp openatp/internal/password
+openatp/internal/demotenant: SYSTEM openatp openatp/internal/demo openatp/internal/manage
 openatp/internal/tlsca: NET
 
 # The read model: memory, no HTTP, no store engine.
@@ -142,7 +143,7 @@ openatp/internal/pgtest: TESTING net github.com/jackc/pgx/v5
 openatp/internal/redistest: TESTING net
 
 # The commands on top.
-openatp/cmd/openatp: HTTP openatp openatp/httpserve openatp/mdeapi openatp/responseapi openatp/adminapi openatp/auth openatp/fault
+openatp/cmd/openatp: HTTP openatp openatp/internal/demotenant openatp/httpserve openatp/mdeapi openatp/responseapi openatp/adminapi openatp/auth openatp/fault
 	openatp/actions
 	openatp/internal/lifetime
 	openatp/ingest openatp/journal openatp/postgres openatp/ratelimit

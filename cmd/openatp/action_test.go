@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/internal/demotenant"
 )
 
 // getJSON GETs url with token and returns the status and body.
@@ -61,8 +62,8 @@ func TestDemoActions(t *testing.T) {
 	if err := json.Unmarshal(body, &page); status != 200 || err != nil {
 		t.Fatalf("list: %d %v %s", status, err, body)
 	}
-	if len(page.Value) != 1+demoActions {
-		t.Errorf("%d actions, want %d", len(page.Value), 1+demoActions)
+	if len(page.Value) != 1+demotenant.Actions {
+		t.Errorf("%d actions, want %d", len(page.Value), 1+demotenant.Actions)
 	}
 	seen := map[string]map[string]bool{}
 	for _, a := range page.Value {

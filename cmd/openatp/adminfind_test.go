@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"github.com/openatp/openatp/internal/demotenant"
 	"net"
 	"path/filepath"
 	"strings"
@@ -36,14 +37,14 @@ func TestAdminCLIFindsServerThroughDataFolder(t *testing.T) {
 	gone := "http://" + ln.Addr().String()
 	ln.Close()
 	stale := t.TempDir()
-	b, _ := json.Marshal(demoCredentials{AdminURL: gone})
-	write(t, filepath.Join(stale, demoCredFile), string(b))
+	b, _ := json.Marshal(demotenant.Credentials{AdminURL: gone})
+	write(t, filepath.Join(stale, demotenant.CredFile), string(b))
 	for _, tt := range []struct {
 		args []string
 		want []string
 	}{
 		{[]string{"fault", "list", "--data", stale, "--admin-key", "k"},
-			[]string{"not reached at " + gone + " (the admin_url of " + filepath.Join(stale, demoCredFile) + ")", "--base-url"}},
+			[]string{"not reached at " + gone + " (the admin_url of " + filepath.Join(stale, demotenant.CredFile) + ")", "--base-url"}},
 		{[]string{"journal", "--tenant", "t", "--data", stale, "--admin-key", "k"},
 			[]string{"not reached at " + gone + " (the admin_url of ", "--base-url"}},
 		{[]string{"fault", "list", "--base-url", gone + "/", "--data", data},

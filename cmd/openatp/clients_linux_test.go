@@ -21,6 +21,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	"github.com/openatp/openatp/internal/demotenant"
 )
 
 // The client tests run Microsoft's identity libraries (MSAL and
@@ -234,9 +235,9 @@ func checkMachines(t *testing.T, flow string, a machinesAnswer, want []string) {
 // clientEnv is the environment of the client processes: the demo's
 // credentials and, by its own name, openatp's URL and CA as docs/clients.md
 // tells each client. Nothing else of the test's environment leaks in.
-func clientEnv(t *testing.T, c demoCredentials, openatpURL string) []string {
+func clientEnv(t *testing.T, c demotenant.Credentials, openatpURL string) []string {
 	t.Helper()
-	var analyst demoUser
+	var analyst demotenant.User
 	for _, u := range c.Users {
 		if strings.HasPrefix(u.Username, "analyst@") {
 			analyst = u
@@ -344,7 +345,7 @@ func needsCommand(name string) func(t *testing.T) {
 
 // goClient is Microsoft's Go library, in this process: on all its defaults
 // as Microsoft, or given openatp's authority, CA and no instance discovery.
-func goClient(t *testing.T, c demoCredentials, openatpURL string) {
+func goClient(t *testing.T, c demotenant.Credentials, openatpURL string) {
 	api := "https://api.security.microsoft.com"
 	client := http.DefaultClient // the system's trust store: the recipe's
 	var opts azcore.ClientOptions
@@ -385,7 +386,7 @@ func goClient(t *testing.T, c demoCredentials, openatpURL string) {
 		t.Fatal(err)
 	}
 	read("client_credentials", cred)
-	var analyst demoUser
+	var analyst demotenant.User
 	for _, u := range c.Users {
 		if strings.HasPrefix(u.Username, "analyst@") {
 			analyst = u

@@ -7,291 +7,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/openatp/openatp"
-	"github.com/openatp/openatp/internal/demo"
-	"github.com/openatp/openatp/internal/manage"
+	"github.com/openatp/openatp/internal/demotenant"
 )
-
-// demoCredentials is what `openatp demo-credentials` prints and what
-// `serve --demo` writes to <data>/demo-credentials.json.
-type demoCredentials struct {
-	Tenant       string `json:"tenant"`
-	TenantName   string `json:"tenant_name"`
-	ClientID     string `json:"client_id"`
-	ClientSecret string `json:"client_secret"`
-	BaseURL      string `json:"base_url"`
-	TLSBaseURL   string `json:"tls_base_url"`
-	CAFile       string `json:"ca_file"`
-	AdminKey     string `json:"admin_key"`
-	AdminURL     string `json:"admin_url,omitempty"` // where the admin API is served, if anywhere
-
-	Users []demoUser `json:"users"`
-	// FindByIP are the arguments of a findbyip call that finds a machine:
-	// one machine of the fleet reports its address when the demo is made.
-	FindByIP string `json:"find_by_ip"`
-}
-
-// demoUser is a delegated user of the demo tenant.
-type demoUser struct {
-	Username    string `json:"username"`
-	Password    string `json:"password"`
-	Description string `json:"description"`
-}
-
-const (
-	demoTenantName  = "demo.onmicrosoft.com"
-	demoSetting     = "demo_credentials"
-	demoCredFile    = "demo-credentials.json"
-	adminKeySetting = "admin_key"
-	demoSeed        = 20180802
-	demoMachines    = 300
-	demoUsers       = 150
-	demoAlerts      = 200
-	demoActions     = 40 // every type of demo.HistoryTypes in every final status
-)
-
-// demoPollFrom is the time from which the demo's alert poll asks: a week
-// before the demo tenant was created (seeded), which is the end of its
-// generated alerts' history, so that the first poll finds some, and every
-// alert `seed --live` writes.
-func demoPollFrom(created time.Time) time.Time {
-	return demo.StartAt(created).Add(-7 * 24 * time.Hour)
-}
-
-// docAlertGroupID is the demo's device group "A" of the documentation's
-// example alert (its machine temp123.middleeast.corp.microsoft.com).
-const docAlertGroupID = 146
-
-// ensureAdminKey returns the deployment's admin key, creating it once.
-func ensureAdminKey(ctx context.Context, store openatp.Store) (string, error) {
-	return store.SetSettingIfAbsent(ctx, adminKeySetting, openatp.NewSecret())
-}
-
-// ensureDemo creates and seeds the demo tenant unless it exists, and
-// returns its credentials (without the addresses, which belong to a run).
-func ensureDemo(ctx context.Context, store openatp.Store) (demoCredentials, error) {
-	var c demoCredentials
-	if v, err := store.Setting(ctx, demoSetting); err == nil {
-		if err := json.Unmarshal([]byte(v), &c); err != nil {
-			return c, fmt.Errorf("stored demo credentials: %w", err)
-		}
-		if _, err := store.Tenant(ctx, c.Tenant); err == nil {
-			return c, nil
-		}
-	} else if !openatp.IsKind(err, openatp.NotFound) {
-		return c, err
-	}
-	now := time.Now()
-	t, err := store.Tenant(ctx, demoTenantName)
-	if openatp.IsKind(err, openatp.NotFound) {
-		if t, err = openatp.NewTenant(demoTenantName, now); err != nil {
-			return c, err
-		}
-		err = store.CreateTenant(ctx, t)
-		if openatp.IsKind(err, openatp.Conflict) {
-			// Another replica on the same database, starting at the same
-			// moment, creates the demo: use what it stores.
-			return waitDemo(ctx, store)
-		}
-	} else if err == nil && now.Sub(t.Created) < demoWait {
-		return waitDemo(ctx, store) // being created by another replica
-	}
-	if err != nil {
-		return c, err
-	}
-	app, secret, err := openatp.NewApp(t.ID, "openatp demo app",
-		[]string{openatp.PermMachineReadAll, openatp.PermMachineReadWriteAll, openatp.PermUserReadAll, openatp.PermAlertReadWriteAll},
-		[]string{openatp.PermMachineRead, openatp.PermMachineReadWrite, openatp.PermUserReadAll, openatp.PermAlertReadWrite}, now)
-	if err != nil {
-		return c, err
-	}
-	if err := store.CreateApp(ctx, app); err != nil {
-		return c, err
-	}
-	if err := seedDemo(ctx, store, t.ID, now); err != nil {
-		return c, fmt.Errorf("seeding the demo tenant: %w", err)
-	}
-	users, err := seedDemoRBAC(ctx, store, t)
-	if err != nil {
-		return c, fmt.Errorf("seeding the demo tenant's roles: %w", err)
-	}
-	findByIP, err := demoReport(ctx, store, t.ID, now)
-	if err != nil {
-		return c, fmt.Errorf("seeding the demo tenant's IP history: %w", err)
-	}
-	c = demoCredentials{Tenant: t.ID, TenantName: t.Name, ClientID: app.ClientID, ClientSecret: secret, Users: users, FindByIP: findByIP}
-	b, _ := json.Marshal(c)
-	if err := store.SetSetting(ctx, demoSetting, string(b)); err != nil {
-		return c, err
-	}
-	return c, nil
-}
-
-// demoWait is how long a replica waits for another one that is creating
-// the demo tenant; a tenant older than that without credentials was left
-// by a failed start and is filled again.
-const demoWait = 2 * time.Minute
-
-// waitDemo waits for the demo credentials another process is storing.
-func waitDemo(ctx context.Context, store openatp.Store) (demoCredentials, error) {
-	var c demoCredentials
-	deadline := time.Now().Add(demoWait)
-	for {
-		v, err := store.Setting(ctx, demoSetting)
-		if err == nil {
-			if err := json.Unmarshal([]byte(v), &c); err != nil {
-				return c, fmt.Errorf("stored demo credentials: %w", err)
-			}
-			return c, nil
-		}
-		if !openatp.IsKind(err, openatp.NotFound) {
-			return c, err
-		}
-		if time.Now().After(deadline) {
-			return c, fmt.Errorf("the demo tenant exists but another process has not finished creating it within %v", demoWait)
-		}
-		select {
-		case <-ctx.Done():
-			return c, ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-}
-
-// seedDemo fills the demo tenant: the documentation's own examples (the
-// user1 machines, and the example alert on its own machine in device group
-// "A", with its documented values but the tenant's aadTenantId; the
-// example machine action on its own machine, desktop-test) plus a
-// deterministic, realistic generated fleet with alerts of every severity
-// and status and a history of machine actions of every type in every
-// final status, laid out over the days before now.
-func seedDemo(ctx context.Context, store openatp.Store, tenantID string, now time.Time) error {
-	ms, ls, gs := demo.DocExample()
-	docMachine, docAlert := demo.DocAlert()
-	docAlert.AADTenantID = &tenantID
-	actionMachine, docAction := demo.DocAction()
-	ms = append(ms, docMachine, actionMachine)
-	gs = append(gs, demo.Groups()...)
-	gs = append(gs, openatp.DeviceGroup{ID: docAlertGroupID, Name: "A", Description: "The device group of the documentation's example alert.",
-		Rank: len(gs) + 1, Rules: []openatp.RuleRow{{Property: openatp.RuleName, Values: []string{"temp123"}}}})
-	for _, g := range gs {
-		if err := store.CreateGroup(ctx, tenantID, g); err != nil && !openatp.IsKind(err, openatp.Conflict) {
-			return err
-		}
-	}
-	var logons []openatp.Logon
-	alerts := []openatp.Alert{docAlert}
-	opts := demo.Options{Seed: demoSeed, Machines: demoMachines, Users: demoUsers, Alerts: demoAlerts, Start: demo.StartAt(now), AADTenant: tenantID}
-	err := demo.Generate(opts, demo.Funcs{
-		OnMachine: func(m openatp.Machine) error { ms = append(ms, m); return nil },
-		OnLogon:   func(l openatp.Logon) error { logons = append(logons, l); return nil },
-		OnAlert:   func(a openatp.Alert) error { alerts = append(alerts, a); return nil },
-	})
-	if err != nil {
-		return err
-	}
-	for i := range ms {
-		if err := ms[i].Normalize(); err != nil {
-			return err
-		}
-	}
-	ls = append(ls, logons...)
-	for i := range ls {
-		if err := ls[i].Normalize(); err != nil {
-			return err
-		}
-	}
-	if err := store.UpsertMachines(ctx, tenantID, ms); err != nil {
-		return err
-	}
-	if err := store.AddLogons(ctx, tenantID, ls); err != nil {
-		return err
-	}
-	if err := store.UpsertAlerts(ctx, tenantID, alerts); err != nil {
-		return err
-	}
-	actions := []openatp.MachineAction{docAction}
-	if err := demo.GenerateActions(opts, demoActions, func(a openatp.MachineAction) error { actions = append(actions, a); return nil }); err != nil {
-		return err
-	}
-	return store.PutMachineActions(ctx, tenantID, actions)
-}
-
-// tier0GroupID is the demo's highest-ranked device group, which only the
-// SOC administrators may see; it holds mymachine2.contoso.com.
-const tier0GroupID = 150
-
-// seedDemoRBAC gives the demo tenant user groups, roles, device-group
-// access and two delegated users: an administrator who sees everything and
-// an analyst who sees the documented user's mymachine1 but not mymachine2.
-func seedDemoRBAC(ctx context.Context, store openatp.Store, t openatp.Tenant) ([]demoUser, error) {
-	admins := openatp.UserGroup{ID: openatp.NewGUID(), Name: "SOC Administrators"}
-	analysts := openatp.UserGroup{ID: openatp.NewGUID(), Name: "Contoso Analysts"}
-	for _, g := range []openatp.UserGroup{admins, analysts} {
-		if err := store.PutUserGroup(ctx, t.ID, g); err != nil {
-			return nil, err
-		}
-	}
-	roles := []openatp.Role{
-		{Name: openatp.AdminRoleName, Permissions: []string{}, UserGroups: []string{admins.ID}},
-		{Name: "Security analyst", Permissions: []string{openatp.PermViewData, openatp.PermAlertsInvestigation}, UserGroups: []string{analysts.ID}},
-	}
-	for _, r := range roles {
-		if err := store.PutRole(ctx, t.ID, r); err != nil {
-			return nil, err
-		}
-	}
-	tier0 := openatp.DeviceGroup{ID: tier0GroupID, Name: "Tier-0 assets", Description: "Crown jewels: SOC administrators only", Rank: 1,
-		Rules: []openatp.RuleRow{{Property: openatp.RuleName, Values: []string{"mymachine2"}}}, UserGroups: []string{admins.ID}}
-	if err := store.CreateGroup(ctx, t.ID, tier0); err != nil {
-		return nil, err
-	}
-	if err := store.UpdateGroup(ctx, t.ID, tier0); err != nil { // rank 1, the others after it
-		return nil, err
-	}
-	gs, err := store.Groups(ctx, t.ID)
-	if err != nil {
-		return nil, err
-	}
-	for _, g := range gs {
-		if g.ID == 140 { // The-A-Team: the analysts' team
-			g.UserGroups = []string{analysts.ID}
-			if err := store.UpdateGroup(ctx, t.ID, g); err != nil {
-				return nil, err
-			}
-		}
-	}
-	var out []demoUser
-	for _, u := range []struct {
-		name, display, desc string
-		group               openatp.UserGroup
-	}{
-		{"admin@" + t.Name, "Demo Administrator", "Defender for Endpoint administrator: every device group", admins},
-		{"analyst@" + t.Name, "Demo Analyst", "Security analyst (View Data) restricted to device group The-A-Team and groups open to all: sees mymachine1 but not mymachine2 (Tier-0 assets)", analysts},
-	} {
-		v, err := manage.CreateUser(ctx, store, t.ID, manage.UserChange{Name: u.name, DisplayName: &u.display, Groups: &[]string{u.group.ID}})
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, demoUser{Username: u.name, Password: v.Password, Description: u.desc})
-	}
-	return out, nil
-}
-
-// writeDemoFile writes the credentials to <data>/demo-credentials.json.
-func writeDemoFile(dataDir string, c demoCredentials) error {
-	b, err := json.MarshalIndent(c, "", "  ")
-	if err != nil {
-		return err
-	}
-	tmp := filepath.Join(dataDir, demoCredFile+".tmp")
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, filepath.Join(dataDir, demoCredFile))
-}
 
 // runDemoCredentials prints the demo tenant's credentials: those a running
 // `serve --demo` wrote, else the stored ones with the default addresses.
@@ -302,10 +21,10 @@ func runDemoCredentials(ctx context.Context, env *cliEnv, args []string) error {
 	if err := parseFlags(env, fs, args); err != nil {
 		return err
 	}
-	if b, err := os.ReadFile(filepath.Join(sf.data, demoCredFile)); err == nil {
-		var c demoCredentials
+	if b, err := os.ReadFile(filepath.Join(sf.data, demotenant.CredFile)); err == nil {
+		var c demotenant.Credentials
 		if err := json.Unmarshal(b, &c); err != nil {
-			return fmt.Errorf("%s: %w", filepath.Join(sf.data, demoCredFile), err)
+			return fmt.Errorf("%s: %w", filepath.Join(sf.data, demotenant.CredFile), err)
 		}
 		return printJSON(env.stdout, c)
 	} else if !errors.Is(err, os.ErrNotExist) {
@@ -316,43 +35,21 @@ func runDemoCredentials(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	defer store.Close()
-	v, err := store.Setting(ctx, demoSetting)
+	v, err := store.Setting(ctx, demotenant.Setting)
 	if openatp.IsKind(err, openatp.NotFound) {
 		return fmt.Errorf("no demo tenant in %s: run '%s serve --demo --data %s' first", sf.data, env.selfCmd(), sf.data)
 	}
 	if err != nil {
 		return err
 	}
-	var c demoCredentials
+	var c demotenant.Credentials
 	if err := json.Unmarshal([]byte(v), &c); err != nil {
 		return err
 	}
-	if c.AdminKey, err = ensureAdminKey(ctx, store); err != nil {
+	if c.AdminKey, err = demotenant.EnsureAdminKey(ctx, store); err != nil {
 		return err
 	}
 	c.BaseURL, c.TLSBaseURL = "http://127.0.0.1:8080", "https://127.0.0.1:8443"
 	c.CAFile, _ = filepath.Abs(filepath.Join(sf.data, "tls", "ca.pem"))
 	return printJSON(env.stdout, c)
-}
-
-// demoReport has the first machine of the generated fleet report its
-// address now (it may be one not seen for months, and findbyip answers only
-// for the past 30 days) and returns the findbyip arguments that find it.
-func demoReport(ctx context.Context, store openatp.Store, tenantID string, now time.Time) (string, error) {
-	var first openatp.Machine
-	err := demo.Generate(demo.Options{Seed: demoSeed, Machines: 1, Users: 1}, demo.Funcs{
-		OnMachine: func(m openatp.Machine) error { first = m; return nil },
-		OnLogon:   func(openatp.Logon) error { return nil },
-	})
-	if err != nil || first.LastIPAddress == nil {
-		return "", err
-	}
-	at := now.UTC().Truncate(time.Second)
-	if _, err := store.UpdateMachine(ctx, tenantID, first.ID, func(m *openatp.Machine) error {
-		m.LastSeen = &at
-		return nil
-	}); err != nil {
-		return "", err
-	}
-	return fmt.Sprintf("ip='%s',timestamp=%s", *first.LastIPAddress, at.Format(time.RFC3339)), nil
 }

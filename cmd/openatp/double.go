@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/openatp/openatp/internal/demotenant"
 	"io"
 	"net/http"
 	"net/url"
@@ -48,9 +49,9 @@ func (c *adminClient) resolveBaseURL() {
 		c.from = "--base-url"
 		return
 	}
-	file := filepath.Join(c.sf.data, demoCredFile)
+	file := filepath.Join(c.sf.data, demotenant.CredFile)
 	if b, err := os.ReadFile(file); err == nil {
-		var dc demoCredentials
+		var dc demotenant.Credentials
 		if json.Unmarshal(b, &dc) == nil && dc.AdminURL != "" {
 			c.baseURL, c.from = dc.AdminURL, "the admin_url of "+file
 			return
@@ -73,7 +74,7 @@ func (c *adminClient) ready(ctx context.Context) error {
 		return err
 	}
 	defer store.Close()
-	if c.key, err = store.Setting(ctx, adminKeySetting); err != nil {
+	if c.key, err = store.Setting(ctx, demotenant.AdminKeySetting); err != nil {
 		return fmt.Errorf("the admin key of %s: %w (start the server once, or give --admin-key)", c.sf.data, err)
 	}
 	return nil

@@ -21,6 +21,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	"github.com/openatp/openatp/internal/demotenant"
 )
 
 // syncBuffer is a bytes.Buffer safe for a writer and a reader at once.
@@ -56,7 +57,7 @@ func cli(t *testing.T, args ...string) (string, error) {
 
 // startServe runs `openatp serve --demo` on random ports and waits for the
 // demo credentials it writes.
-func startServe(t *testing.T, data string, extra ...string) demoCredentials {
+func startServe(t *testing.T, data string, extra ...string) demotenant.Credentials {
 	t.Helper()
 	c, _ := startServeLog(t, data, append([]string{"--addr", "127.0.0.1:0", "--tls-addr", "127.0.0.1:0"}, extra...)...)
 	return c
@@ -64,7 +65,7 @@ func startServe(t *testing.T, data string, extra ...string) demoCredentials {
 
 // startServeLog runs `openatp serve --demo` with args and returns the demo
 // credentials and the server's log (its stderr).
-func startServeLog(t *testing.T, data string, args ...string) (demoCredentials, *syncBuffer) {
+func startServeLog(t *testing.T, data string, args ...string) (demotenant.Credentials, *syncBuffer) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	var out syncBuffer
@@ -91,11 +92,11 @@ func startServeLog(t *testing.T, data string, args ...string) (demoCredentials, 
 		default:
 		}
 		if strings.Contains(out.String(), "Try it") {
-			b, err := os.ReadFile(filepath.Join(data, demoCredFile))
+			b, err := os.ReadFile(filepath.Join(data, demotenant.CredFile))
 			if err != nil {
 				t.Fatal(err)
 			}
-			var c demoCredentials
+			var c demotenant.Credentials
 			if err := json.Unmarshal(b, &c); err != nil {
 				t.Fatal(err)
 			}
@@ -104,7 +105,7 @@ func startServeLog(t *testing.T, data string, args ...string) (demoCredentials, 
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Fatalf("serve did not print its credentials in time:\n%s\n%s", out.String(), errb.String())
-	return demoCredentials{}, nil
+	return demotenant.Credentials{}, nil
 }
 
 func httpsClient(t *testing.T, caFile string) *http.Client {
@@ -230,7 +231,7 @@ func TestDemoWithAzidentity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err, out)
 	}
-	var printed demoCredentials
+	var printed demotenant.Credentials
 	if err := json.Unmarshal([]byte(out), &printed); err != nil {
 		t.Fatal(err)
 	}
@@ -332,7 +333,7 @@ func TestDemoDelegatedUsers(t *testing.T) {
 		}
 		return out
 	}
-	var admin, analyst demoUser
+	var admin, analyst demotenant.User
 	for _, u := range c.Users {
 		switch {
 		case strings.HasPrefix(u.Username, "admin@"):

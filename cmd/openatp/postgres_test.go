@@ -18,6 +18,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/internal/demotenant"
 	"github.com/openatp/openatp/internal/pgtest"
 	"github.com/openatp/openatp/internal/redistest"
 )
@@ -246,13 +247,13 @@ func TestReplicasDemo(t *testing.T) {
 	la := launchReplica(t, "--db", db, "--demo", "--data", dirs[0], "--access-log=false")
 	lb := launchReplica(t, "--db", db, "--demo", "--data", dirs[1], "--access-log=false")
 	a, b := la.wait(t), lb.wait(t)
-	var creds [2]demoCredentials
+	var creds [2]demotenant.Credentials
 	for i, dir := range dirs {
 		// serve writes the file just after it prints its address.
-		raw, err := os.ReadFile(filepath.Join(dir, demoCredFile))
+		raw, err := os.ReadFile(filepath.Join(dir, demotenant.CredFile))
 		for deadline := time.Now().Add(30 * time.Second); err != nil && time.Now().Before(deadline); {
 			time.Sleep(20 * time.Millisecond)
-			raw, err = os.ReadFile(filepath.Join(dir, demoCredFile))
+			raw, err = os.ReadFile(filepath.Join(dir, demotenant.CredFile))
 		}
 		if err != nil {
 			t.Fatal(err)

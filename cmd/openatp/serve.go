@@ -28,6 +28,7 @@ import (
 	"github.com/openatp/openatp/fault"
 	"github.com/openatp/openatp/httpserve"
 	"github.com/openatp/openatp/internal/accesslog"
+	"github.com/openatp/openatp/internal/demotenant"
 	"github.com/openatp/openatp/internal/lifetime"
 	"github.com/openatp/openatp/internal/logbuf"
 	"github.com/openatp/openatp/internal/tlsca"
@@ -66,13 +67,13 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	defer store.Close()
-	adminKey, err := ensureAdminKey(ctx, store)
+	adminKey, err := demotenant.EnsureAdminKey(ctx, store)
 	if err != nil {
 		return err
 	}
-	var creds demoCredentials
+	var creds demotenant.Credentials
 	if o.demo {
-		if creds, err = ensureDemo(ctx, store); err != nil {
+		if creds, err = demotenant.Ensure(ctx, store); err != nil {
 			return err
 		}
 	}
@@ -124,7 +125,7 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 		if len(ls.adminWhere) > 0 {
 			creds.AdminURL = ls.adminWhere[0]
 		}
-		err := writeDemoFile(o.store.data, creds)
+		err := demotenant.WriteFile(o.store.data, creds)
 		if err == nil {
 			err = printDemoHowTo(ctx, env, svc, store, creds, o.store.data)
 		}
@@ -643,7 +644,7 @@ func newLogger(out io.Writer, level, format string) (*slog.Logger, error) {
 
 // printDemoHowTo prints the demo credentials and a ready curl line with a
 // fresh token.
-func printDemoHowTo(ctx context.Context, env *cliEnv, svc *auth.Service, store tenantAppStore, c demoCredentials, dataDir string) error {
+func printDemoHowTo(ctx context.Context, env *cliEnv, svc *auth.Service, store tenantAppStore, c demotenant.Credentials, dataDir string) error {
 	t, err := store.Tenant(ctx, c.Tenant)
 	if err != nil {
 		return err
@@ -667,7 +668,7 @@ Try it (this token is valid for one hour):
 
 Get your own token like any MDE client does:
   curl -s -d grant_type=client_credentials -d client_id=%s -d client_secret=%s -d resource=https://api.securitycenter.microsoft.com %s/%s/oauth2/token
-`, c.TenantName, c.Tenant, c.ClientID, c.ClientSecret, filepath.Join(dataDir, demoCredFile), env.selfCmd(), dataDir,
+`, c.TenantName, c.Tenant, c.ClientID, c.ClientSecret, filepath.Join(dataDir, demotenant.CredFile), env.selfCmd(), dataDir,
 		tok, c.BaseURL, c.ClientID, c.ClientSecret, c.BaseURL, c.Tenant)
 	fmt.Fprintf(env.stdout, `
 More of the Machine API with the same token (set it first):
@@ -685,7 +686,7 @@ The alert poll of a SIEM connector (then ask for lastUpdateTime ge the greatest 
   curl -s -H "Authorization: Bearer $TOKEN" %[1]s/api/alerts/da637472900382838869_1364969609
   curl -s -H "Authorization: Bearer $TOKEN" -X PATCH -H 'Content-Type: application/json' -d '{"status":"Resolved","classification":"TruePositive","determination":"Malware","comment":"Done"}' %[1]s/api/alerts/da637472900382838869_1364969609
   %[7]s seed --data %[4]s --tenant %[5]s --alerts 20 --live    # new and updated alerts for the poll to pick up
-`, c.BaseURL, c.FindByIP, demoPollFrom(t.Created).Format(time.RFC3339), dataDir, c.TenantName, tok, env.selfCmd())
+`, c.BaseURL, c.FindByIP, demotenant.PollFrom(t.Created).Format(time.RFC3339), dataDir, c.TenantName, tok, env.selfCmd())
 	if len(c.Users) > 0 {
 		fmt.Fprintf(env.stdout, "\nDelegated users (grant_type=password with client_id %s):\n", c.ClientID)
 		for _, u := range c.Users {
