@@ -185,3 +185,20 @@ func NewSecret() string {
 
 // IsGUID reports whether s has the form of a GUID.
 func IsGUID(s string) bool { return guidPattern.MatchString(s) }
+
+// The permissions of the action routes (mde-reference §12.3.1.2), the
+// same name for applications and delegated callers.
+const (
+	PermMachineIsolate           = "Machine.Isolate"
+	PermMachineScan              = "Machine.Scan"
+	PermMachineRestrictExecution = "Machine.RestrictExecution"
+	PermMachineCollectForensics  = "Machine.CollectForensics"
+	PermMachineStopAndQuarantine = "Machine.StopAndQuarantine"
+	PermMachineOffboard          = "Machine.Offboard"
+	PermMachineLiveResponse      = "Machine.LiveResponse"
+)
+
+// ActionPermissions are the permissions of the action routes: cancel
+// takes any of them.
+var ActionPermissions = []string{PermMachineCollectForensics, PermMachineIsolate, PermMachineRestrictExecution,
+	PermMachineScan, PermMachineOffboard, PermMachineStopAndQuarantine, PermMachineLiveResponse}
