@@ -282,3 +282,25 @@ var (
 	appMachineWrite       = []string{openatp.PermMachineReadWriteAll}
 	delegatedMachineWrite = []string{openatp.PermMachineReadWrite}
 )
+
+// VisibleMachineID returns the id of the machine that id names in view
+// (found by find, or by its id or computer name when find is nil) when a
+// caller with access (nil: every machine) may see it, else
+// MachineNotFound(id): the answer of an unknown machine, so that a caller
+// does not learn of a machine outside its device groups. It releases view.
+func VisibleMachineID(view *readmodel.View, access *openatp.Access, id string, find func(v *readmodel.View, id string) (uint32, bool)) (string, error) {
+	if find == nil {
+		find = (*readmodel.View).Machine
+	}
+	s, ok := find(view, id)
+	visible := ok && (access == nil || access.CanSee(view.GroupID(s)))
+	mid := ""
+	if visible {
+		mid = view.MachineID(s)
+	}
+	view.Release()
+	if !visible {
+		return "", MachineNotFound(id)
+	}
+	return mid, nil
+}

@@ -89,15 +89,9 @@ func updateOne(w http.ResponseWriter, r *http.Request, model *readmodel.Model, s
 		return err
 	}
 	id := r.PathValue("id")
-	s, ok := view.Machine(id)
-	visible := ok && (access == nil || access.CanSee(view.GroupID(s)))
-	mid := ""
-	if visible {
-		mid = view.MachineID(s)
-	}
-	view.Release()
-	if !visible {
-		return MachineNotFound(id)
+	mid, err := VisibleMachineID(view, access, id, nil)
+	if err != nil {
+		return err
 	}
 	if _, err := store.UpdateMachine(r.Context(), p.TenantID, mid, change); err != nil {
 		if openatp.IsKind(err, openatp.NotFound) {
@@ -110,7 +104,7 @@ func updateOne(w http.ResponseWriter, r *http.Request, model *readmodel.Model, s
 		return err
 	}
 	defer view.Release()
-	s, ok = view.Machine(mid)
+	s, ok := view.Machine(mid)
 	if !ok {
 		return MachineNotFound(id) // deleted meanwhile
 	}

@@ -126,15 +126,9 @@ func handleStartInvestigation(model *readmodel.Model, store openatp.Store, authn
 			return err
 		}
 		id := r.PathValue("id")
-		s, ok := view.Machine(id)
-		visible := ok && (access == nil || access.CanSee(view.GroupID(s)))
-		mid := ""
-		if visible {
-			mid = view.MachineID(s)
-		}
-		view.Release()
-		if !visible {
-			return mdeapi.MachineNotFound(id)
+		mid, err := mdeapi.VisibleMachineID(view, access, id, nil)
+		if err != nil {
+			return err
 		}
 		inv, err := store.StartInvestigation(r.Context(), p.TenantID, openatp.Investigation{MachineID: mid, Requestor: requestor(p), Comment: comment})
 		if openatp.IsKind(err, openatp.NotFound) {

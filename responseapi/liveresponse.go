@@ -153,15 +153,9 @@ func handleRunLiveResponse(model *readmodel.Model, store openatp.Store, authn *h
 			return err
 		}
 		id := r.PathValue("id")
-		s, ok := view.Machine(id)
-		visible := ok && (access == nil || access.CanSee(view.GroupID(s)))
-		mid := ""
-		if visible {
-			mid = view.MachineID(s)
-		}
-		view.Release()
-		if !visible {
-			return mdeapi.MachineNotFound(id)
+		mid, err := mdeapi.VisibleMachineID(view, access, id, nil)
+		if err != nil {
+			return err
 		}
 		live, err := store.CountMachineActions(r.Context(), p.TenantID, openatp.MachineActionFilter{
 			Types: []string{openatp.ActionLiveResponse}, Statuses: []string{openatp.ActionPending, openatp.ActionInProgress}})

@@ -90,15 +90,9 @@ func handleStartAction(typ string, status int, model *readmodel.Model, store ope
 			return err
 		}
 		id := r.PathValue("id")
-		s, ok := actionMachine(view, id, access)
-		visible := ok && (access == nil || access.CanSee(view.GroupID(s)))
-		mid := ""
-		if visible {
-			mid = view.MachineID(s)
-		}
-		view.Release()
-		if !visible {
-			return mdeapi.MachineNotFound(id)
+		mid, err := mdeapi.VisibleMachineID(view, access, id, func(v *readmodel.View, id string) (uint32, bool) { return actionMachine(v, id, access) })
+		if err != nil {
+			return err
 		}
 		a, err := req.Action(&openatp.Machine{ID: mid}, requestor(p), openatp.ActionRequestSource)
 		if err != nil {

@@ -13,23 +13,14 @@ import (
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/httpserve"
 	"github.com/openatp/openatp/mdeapi"
-	"github.com/openatp/openatp/readmodel"
 )
 
 // Config is what the response-action routes need.
 type Config struct {
-	// Store is the store as the handlers see it: writes refresh the read
-	// model (readmodel.Refreshing).
-	Store openatp.Store
-	// Model is the in-memory read model machines are resolved from.
-	Model    *readmodel.Model
-	Verifier httpserve.Verifier
-	// Limiter applies rate limits per tenant, application and endpoint;
-	// nil means no limits.
-	Limiter httpserve.Limiter
-	// EndpointLimiters replace Limiter for the endpoints they name (the
-	// tighter limits of runliveresponse and getPackageUri).
-	EndpointLimiters map[string]httpserve.Limiter
+	// The MDE routes' configuration: the store, the read model, the
+	// verifier and the limiters (EndpointLimiters holds the tighter
+	// limits of runliveresponse and getPackageUri).
+	mdeapi.Config
 	// Actions is told of every machine action the routes create or
 	// cancel, to run its lifecycle (package actions' Clock); nil: actions
 	// stay as they are written.

@@ -56,11 +56,10 @@ func newAPIServer(cfg apiConfig) *composedAPI {
 	srv := httpserve.NewServer(httpserve.Config{Logger: cfg.Logger, Store: store, Verifier: cfg.Verifier, Metrics: m,
 		LimiterStatus: cfg.LimiterStatus, NoAccessLog: cfg.NoAccessLog, AccessLog: cfg.AccessLog, PublicURL: cfg.PublicURL,
 		BodyTimeout: cfg.BodyTimeout, JournalSize: cfg.JournalSize})
-	limiter, endpointLimiters := m.Limiter(cfg.Limiter), m.Limiters(cfg.EndpointLimiters)
-	mdeapi.Register(srv.HandlePublic, mdeapi.Config{Store: store, Model: cfg.Model, Verifier: cfg.Verifier,
-		Limiter: limiter, EndpointLimiters: endpointLimiters, UnknownUserEmpty: cfg.UnknownUserEmpty})
-	responseapi.Register(srv.HandlePublic, responseapi.Config{Store: store, Model: cfg.Model, Verifier: cfg.Verifier,
-		Limiter: limiter, EndpointLimiters: endpointLimiters, Actions: cfg.Actions})
+	mde := mdeapi.Config{Store: store, Model: cfg.Model, Verifier: cfg.Verifier,
+		Limiter: m.Limiter(cfg.Limiter), EndpointLimiters: m.Limiters(cfg.EndpointLimiters), UnknownUserEmpty: cfg.UnknownUserEmpty}
+	mdeapi.Register(srv.HandlePublic, mde)
+	responseapi.Register(srv.HandlePublic, responseapi.Config{Config: mde, Actions: cfg.Actions})
 	adminapi.Register(srv.HandleAdmin, adminapi.Config{Store: store, Settings: cfg.Settings, AuthFailures: cfg.AuthFailures,
 		BodyTimeout: cfg.BodyTimeout, Faults: srv.Faults(), Journal: srv.Journal(),
 		ActionControls: cfg.ActionControls, ActionClock: cfg.Actions})
