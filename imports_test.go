@@ -126,12 +126,16 @@ openatp/responseapi: HTTP mime/multipart archive/zip openatp openatp/odata
 openatp/adminapi: HTTP openatp openatp/wire openatp/ingest openatp/fault openatp/actions
 	openatp/journal openatp/ratelimit openatp/readmodel
 	openatp/internal/route openatp/internal/manage openatp/httpserve
+# The composition of the four: the program's and the tests' server.
+openatp/apiserver: CORE log/slog openatp openatp/actions openatp/fault
+	openatp/internal/accesslog openatp/readmodel openatp/httpserve
+	openatp/mdeapi openatp/responseapi openatp/adminapi
 
 # Suites and servers for tests.
 openatp/apitest: TESTING HTTP net/http/httptest go.uber.org/goleak openatp openatp/fault
 	openatp/auth openatp/sqlite openatp/readmodel openatp/internal/accesslog
 	openatp/internal/demo openatp/httpserve openatp/mdeapi openatp/adminapi
-	openatp/actions openatp/responseapi
+	openatp/actions openatp/responseapi openatp/apiserver
 openatp/storetest/internal/fixture: TESTING github.com/google/go-cmp openatp
 openatp/storetest/internal/actionsuite: TESTING github.com/google/go-cmp openatp
 	openatp/storetest/internal/fixture
@@ -143,7 +147,7 @@ openatp/internal/pgtest: TESTING net github.com/jackc/pgx/v5
 openatp/internal/redistest: TESTING net
 
 # The commands on top.
-openatp/cmd/openatp: HTTP openatp openatp/internal/demotenant openatp/httpserve openatp/mdeapi openatp/responseapi openatp/adminapi openatp/auth openatp/fault
+openatp/cmd/openatp: HTTP openatp openatp/internal/demotenant openatp/apiserver openatp/httpserve openatp/mdeapi openatp/responseapi openatp/adminapi openatp/auth openatp/fault
 	openatp/actions
 	openatp/internal/lifetime
 	openatp/ingest openatp/journal openatp/postgres openatp/ratelimit

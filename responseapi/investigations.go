@@ -3,8 +3,6 @@ package responseapi
 import (
 	"encoding/json"
 	"net/http"
-	"slices"
-	"strconv"
 	"time"
 
 	"github.com/openatp/openatp"
@@ -197,54 +195,23 @@ func handleInvestigations(model *readmodel.Model, store openatp.Store, authn *ht
 			return err
 		}
 		now := time.Now()
-		kept := all[:0]
 		for i := range all {
 			all[i] = all[i].At(now, run)
-			if q.Filter.Match(investigationEntity{&all[i]}) && (see == nil || see(all[i].MachineID)) {
-				kept = append(kept, all[i])
-			}
 		}
-		if len(q.OrderBy) > 0 {
-			slices.SortStableFunc(kept, func(a, b openatp.Investigation) int {
-				return investigationSchema.Compare(q.OrderBy, investigationEntity{&a}, investigationEntity{&b})
-			})
-		}
-		total := len(kept)
-		top := mdeapi.MaxPage
-		if q.Top >= 0 {
-			top = q.Top
-		} else if q.PageSize > 0 {
-			top = q.PageSize
-		}
-		from := min(q.Skip, total)
-		to := min(from+top, total)
-		next := ""
-		if to < total && top > 0 {
-			next = mdeapi.NextLink(r, "$skip", strconv.Itoa(to))
-		}
-		b, end := mdeapi.OpenCollection(make([]byte, 0, 320*(to-from)+256), r, "Investigations", q.Count, total, next)
-		for i := from; i < to; i++ {
-			if i > from {
-				b = append(b, ',')
-			}
-			b = appendInvestigation(b, &kept[i])
-		}
-		mdeapi.WriteOData(w, append(b, end...))
+		writeList(w, r, q, "Investigations", all,
+			func(inv *openatp.Investigation) bool {
+				return q.Filter.Match(investigationEntity{inv}) && (see == nil || see(inv.MachineID))
+			},
+			func(keys []odata.OrderKey, a, b *openatp.Investigation) int {
+				return investigationSchema.Compare(keys, investigationEntity{a}, investigationEntity{b})
+			}, 320, appendInvestigation)
 		return nil
 	})
 }
 
 // writeInvestigation writes one investigation as a single entity.
 func writeInvestigation(w http.ResponseWriter, r *http.Request, status int, inv *openatp.Investigation) {
-	b := append([]byte(`{"@odata.context":`), mdeapi.AppendMetadataURL(nil, r, "Investigations/$entity")...)
-	one := appendInvestigation(nil, inv)
-	b = append(append(b, ','), one[1:]...)
-	h := w.Header()
-	h["Content-Type"] = mdeapi.ODataContentType
-	h["Odata-Version"] = mdeapi.ODataVersion
-	h["Content-Length"] = []string{strconv.Itoa(len(b))}
-	w.WriteHeader(status)
-	_, _ = w.Write(b)
+	writeEntity(w, r, status, "Investigations", appendInvestigation(nil, inv))
 }
 
 // appendInvestigation appends the JSON of an investigation, its

@@ -3,7 +3,6 @@ package responseapi
 import (
 	"encoding/json"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -425,53 +424,20 @@ func handleMachineActions(model *readmodel.Model, store openatp.Store, authn *ht
 		if err != nil {
 			return err
 		}
-		kept := all[:0]
-		for i := range all {
-			if q.Filter.Match(actionEntity{&all[i]}) && (see == nil || see(all[i].MachineID)) {
-				kept = append(kept, all[i])
-			}
-		}
-		if len(q.OrderBy) > 0 {
-			slices.SortStableFunc(kept, func(a, b openatp.MachineAction) int {
-				return actionSchema.Compare(q.OrderBy, actionEntity{&a}, actionEntity{&b})
-			})
-		}
-		total := len(kept)
-		top := mdeapi.MaxPage
-		if q.Top >= 0 {
-			top = q.Top
-		} else if q.PageSize > 0 {
-			top = q.PageSize
-		}
-		from := min(q.Skip, total)
-		to := min(from+top, total)
-		next := ""
-		if to < total && top > 0 {
-			next = mdeapi.NextLink(r, "$skip", strconv.Itoa(to))
-		}
-		b, end := mdeapi.OpenCollection(make([]byte, 0, 512*(to-from)+256), r, "MachineActions", q.Count, total, next)
-		for i := from; i < to; i++ {
-			if i > from {
-				b = append(b, ',')
-			}
-			b = appendAction(b, &kept[i])
-		}
-		mdeapi.WriteOData(w, append(b, end...))
+		writeList(w, r, q, "MachineActions", all,
+			func(a *openatp.MachineAction) bool {
+				return q.Filter.Match(actionEntity{a}) && (see == nil || see(a.MachineID))
+			},
+			func(keys []odata.OrderKey, a, b *openatp.MachineAction) int {
+				return actionSchema.Compare(keys, actionEntity{a}, actionEntity{b})
+			}, 512, appendAction)
 		return nil
 	})
 }
 
 // writeAction writes one action as a single entity with status.
 func writeAction(w http.ResponseWriter, r *http.Request, status int, a *openatp.MachineAction) {
-	b := append([]byte(`{"@odata.context":`), mdeapi.AppendMetadataURL(nil, r, "MachineActions/$entity")...)
-	one := appendAction(nil, a)
-	b = append(append(b, ','), one[1:]...)
-	h := w.Header()
-	h["Content-Type"] = mdeapi.ODataContentType
-	h["Odata-Version"] = mdeapi.ODataVersion
-	h["Content-Length"] = []string{strconv.Itoa(len(b))}
-	w.WriteHeader(status)
-	_, _ = w.Write(b)
+	writeEntity(w, r, status, "MachineActions", appendAction(nil, a))
 }
 
 // appendAction appends the JSON of an action, its properties in the order

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/apiserver"
 	"github.com/openatp/openatp/auth"
 	"github.com/openatp/openatp/readmodel"
 	"github.com/openatp/openatp/sqlite"
@@ -109,7 +110,7 @@ func apiServer(t *testing.T, store openatp.Store, tenantName string) (http.Handl
 	}
 	model := readmodel.New(store, readmodel.Options{})
 	t.Cleanup(func() { model.Close() }) // its builds, before the store closes
-	srv := newAPIServer(apiConfig{Model: model, Store: store, Verifier: svc, NoAccessLog: true})
+	srv := apiserver.New(apiserver.Config{Model: model, Store: store, Verifier: svc, NoAccessLog: true})
 	return srv.Handler(), tok
 }
 

@@ -24,6 +24,7 @@ import (
 
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/actions"
+	"github.com/openatp/openatp/apiserver"
 	"github.com/openatp/openatp/auth"
 	"github.com/openatp/openatp/fault"
 	"github.com/openatp/openatp/httpserve"
@@ -265,8 +266,8 @@ func newLimiters(policy ratelimit.Policy, redisURL string, logger *slog.Logger) 
 // newAPI builds the API server (the MDE API, the admin API, the token
 // issuer beside them) with the fault rules of --fault.
 func newAPI(ctx context.Context, o *serveFlags, store openatp.Store, model *readmodel.Model, svc *auth.Service,
-	lim *limiters, clock *actions.Clock, controls *actions.Controls, logOut io.Writer, logger *slog.Logger) (*composedAPI, error) {
-	server := newAPIServer(apiConfig{
+	lim *limiters, clock *actions.Clock, controls *actions.Controls, logOut io.Writer, logger *slog.Logger) (*apiserver.Server, error) {
+	server := apiserver.New(apiserver.Config{
 		Actions:          clock,
 		ActionControls:   controls,
 		Model:            model,
@@ -331,7 +332,7 @@ func (ls *listeners) close() {
 // openListeners opens the listeners. The admin surface (admin API, /metrics) is
 // served on a listener of its own with --admin-addr; else on the public
 // listeners that are loopback, or on all with --public-admin.
-func openListeners(env *cliEnv, o *serveFlags, server *composedAPI, conns *httpserve.ConnLimit, logger *slog.Logger) (_ *listeners, err error) {
+func openListeners(env *cliEnv, o *serveFlags, server *apiserver.Server, conns *httpserve.ConnLimit, logger *slog.Logger) (_ *listeners, err error) {
 	ls := &listeners{}
 	defer func() {
 		if err != nil {
