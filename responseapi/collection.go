@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/mdeapi"
 	"github.com/openatp/openatp/odata"
 )
@@ -61,4 +62,17 @@ func writeEntity(w http.ResponseWriter, r *http.Request, status int, set string,
 	h["Content-Length"] = []string{strconv.Itoa(len(b))}
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
+}
+
+// listQuery parses the OData query of a collection of the entity set set
+// that writeList answers: $select, $expand and $skiptoken are refused.
+func listQuery(r *http.Request, schema *odata.Schema, set string) (*odata.Query, error) {
+	q, err := odata.ParseQuery(schema, r.URL.RawQuery, odata.Options{MaxTop: mdeapi.MaxPage})
+	if err != nil {
+		return nil, mdeapi.ODataError(err)
+	}
+	if q.Select != nil || q.Expand != "" || q.SkipToken != "" {
+		return nil, openatp.CodedErrorf(openatp.Invalid, "ODataError", "$select, $expand and $skiptoken are not supported on %s.", set)
+	}
+	return q, nil
 }

@@ -178,12 +178,9 @@ func handleInvestigations(model *readmodel.Model, store openatp.Store, authn *ht
 		if err != nil {
 			return err
 		}
-		q, err := odata.ParseQuery(investigationSchema, r.URL.RawQuery, odata.Options{MaxTop: mdeapi.MaxPage})
+		q, err := listQuery(r, investigationSchema, "Investigations")
 		if err != nil {
-			return mdeapi.ODataError(err)
-		}
-		if q.Select != nil || q.Expand != "" || q.SkipToken != "" {
-			return openatp.CodedErrorf(openatp.Invalid, "ODataError", "$select, $expand and $skiptoken are not supported on Investigations.")
+			return err
 		}
 		see, release, err := actionVisibility(r, model, p, openatp.PermViewData)
 		if err != nil {

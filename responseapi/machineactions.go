@@ -408,12 +408,9 @@ func handleMachineActions(model *readmodel.Model, store openatp.Store, authn *ht
 		if err != nil {
 			return err
 		}
-		q, err := odata.ParseQuery(actionSchema, r.URL.RawQuery, odata.Options{MaxTop: mdeapi.MaxPage})
+		q, err := listQuery(r, actionSchema, "MachineActions")
 		if err != nil {
-			return mdeapi.ODataError(err)
-		}
-		if q.Select != nil || q.Expand != "" || q.SkipToken != "" {
-			return openatp.CodedErrorf(openatp.Invalid, "ODataError", "$select, $expand and $skiptoken are not supported on MachineActions.")
+			return err
 		}
 		see, release, err := actionVisibility(r, model, p, openatp.PermViewData)
 		if err != nil {
