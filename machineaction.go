@@ -165,6 +165,22 @@ func BusyError(a *MachineAction, live []MachineAction) error {
 	return nil
 }
 
+// MaxLiveResponseSessions is the documented bound on the live response
+// sessions (live LiveResponse actions) of a tenant.
+const MaxLiveResponseSessions = 25
+
+// SessionLimitError returns the error of a live response action that
+// would be the tenant's session beyond MaxLiveResponseSessions (live is
+// the number of its live sessions), nil if there is room: TooManyRequests,
+// as the service answers a call over a limit.
+func SessionLimitError(a *MachineAction, live int) error {
+	if a.Type != ActionLiveResponse || live < MaxLiveResponseSessions {
+		return nil
+	}
+	return CodedErrorf(TooManyRequests, "TooManyRequests",
+		"The tenant has %d live response sessions running, the most allowed. Try again later.", MaxLiveResponseSessions)
+}
+
 // The isolation and scan types a request may ask for.
 var (
 	IsolationTypes = []string{"Full", "Selective", "UnManagedDevice"}
@@ -426,7 +442,9 @@ type MachineActionStore interface {
 	// CreateMachineAction stores a new Pending action, stamped, with the
 	// name of its machine, unless a live action of its kind on its
 	// machine blocks it (BusyError: Invalid, code
-	// ActiveRequestAlreadyExists), checked in the same transaction.
+	// ActiveRequestAlreadyExists), or, for a live response action, unless
+	// the tenant has MaxLiveResponseSessions live ones (TooManyRequests,
+	// SessionLimitError): both checked in the same transaction.
 	// Invalid for a malformed action; NotFound (ResourceNotFound) if the
 	// tenant has no machine a.MachineID; Conflict if the id exists.
 	CreateMachineAction(ctx context.Context, tenantID string, a MachineAction) (MachineAction, error)

@@ -30,10 +30,6 @@ import (
 // token (as clients fetch the service's blob links). The signature is
 // the query parameter sig, which the journal and access log redact.
 
-// MaxLiveResponseSessions is the documented bound on the live response
-// sessions (live LiveResponse actions) of a tenant.
-const MaxLiveResponseSessions = 25
-
 // resultLinkLifetime is how long a result link is valid, as documented.
 const resultLinkLifetime = 30 * time.Minute
 
@@ -101,7 +97,7 @@ func (s *linkSigner) check(ctx context.Context, what, expiry, sig string) (bool,
 // 201 and the new LiveResponse action, Pending, its commands Created.
 // Machine.LiveResponse (application and delegated; delegated callers need
 // "Live response advanced" for PutFile and RunScript, "Live response
-// basic" for GetFile alone). More than MaxLiveResponseSessions live
+// basic" for GetFile alone). More than openatp.MaxLiveResponseSessions live
 // sessions in the tenant: 429.
 func handleRunLiveResponse(model *readmodel.Model, store openatp.Store, authn *httpserve.Authenticator, limiter httpserve.Limiter, tracker ActionTracker) http.Handler {
 	perm := []string{openatp.PermMachineLiveResponse}
@@ -157,24 +153,17 @@ func handleRunLiveResponse(model *readmodel.Model, store openatp.Store, authn *h
 		if err != nil {
 			return err
 		}
-		live, err := store.CountMachineActions(r.Context(), p.TenantID, openatp.MachineActionFilter{
-			Types: []string{openatp.ActionLiveResponse}, Statuses: []string{openatp.ActionPending, openatp.ActionInProgress}})
-		if err != nil {
-			return err
-		}
-		if live >= MaxLiveResponseSessions {
-			return httpserve.RetryAfter(60, openatp.CodedErrorf(openatp.TooManyRequests, "TooManyRequests",
-				"The tenant has %d live response sessions running, the most allowed. Try again later.", MaxLiveResponseSessions))
-		}
 		a, err := req.Action(&openatp.Machine{ID: mid}, requestor(p), openatp.ActionRequestSource)
 		if err != nil {
 			return err
 		}
 		a, err = store.CreateMachineAction(r.Context(), p.TenantID, a)
-		if openatp.IsKind(err, openatp.NotFound) {
+		switch {
+		case openatp.IsKind(err, openatp.NotFound):
 			return mdeapi.MachineNotFound(id)
-		}
-		if err != nil {
+		case openatp.IsKind(err, openatp.TooManyRequests):
+			return httpserve.RetryAfter(60, err) // the tenant's sessions are all taken
+		case err != nil:
 			return err
 		}
 		if tracker != nil {

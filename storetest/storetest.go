@@ -95,6 +95,7 @@ func Run(t *testing.T, open func(t *testing.T) openatp.Store, opts ...Option) {
 		{"UserRelations", testUserRelations},
 		{"ActionRoundTrip", actionsuite.ActionRoundTrip},
 		{"ActionBusy", actionsuite.ActionBusy},
+		{"ActionSessions", actionsuite.ActionSessions},
 		{"ActionCancel", actionsuite.ActionCancel},
 		{"ActionClock", actionsuite.ActionClock},
 		{"ActionFilter", actionsuite.ActionFilter},

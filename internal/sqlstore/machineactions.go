@@ -156,6 +156,19 @@ func (w Writer) CreateMachineAction(ctx context.Context, tenantID string, a open
 		if err := openatp.BusyError(&a, live); err != nil {
 			return err
 		}
+		if a.Type == openatp.ActionLiveResponse {
+			// The session bound, in the transaction that the tenant's
+			// action writes take in turn: two creates cannot both take
+			// the last session.
+			n, err := Get(ctx, x, "cannot count the live response sessions", func() error { return nil }, scanInt64,
+				"SELECT COUNT(*) FROM machine_actions WHERE tenant_seq = ? AND type = ? AND status IN "+liveStatuses, seq, openatp.ActionLiveResponse)
+			if err != nil {
+				return err
+			}
+			if err := openatp.SessionLimitError(&a, int(n)); err != nil {
+				return err
+			}
+		}
 		b := a
 		b.ComputerDNSName, b.CreationDateTimeUTC, b.LastUpdateDateTimeUTC = name, stamp, stamp
 		args, err := actionArgs(&b)

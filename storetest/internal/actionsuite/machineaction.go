@@ -158,6 +158,68 @@ func ActionBusy(t *testing.T, su *fixture.Suite) {
 	}
 }
 
+// ActionSessions checks the bound of openatp.MaxLiveResponseSessions
+// live response sessions per tenant, taken in the create's transaction:
+// racing creates, half through a second store when the engine allows,
+// never take more; other tenants and other action types are not bound by
+// it; a session that ends frees its place.
+func ActionSessions(t *testing.T, su *fixture.Suite) {
+	s := su.Open(t)
+	a := fixture.MustTenant(t, s, 1, "A")
+	b := fixture.MustTenant(t, s, 2, "B")
+	const n = openatp.MaxLiveResponseSessions + 6
+	machines := make([]int, n+1)
+	for i := range machines {
+		machines[i] = i + 1
+	}
+	fixture.MustMachines(t, s, a, machines...)
+	fixture.MustMachines(t, s, b, 1)
+	other := s
+	if su.Reopen != nil {
+		other = su.Reopen(t, s)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var won []string
+	refused := 0
+	for w := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			st := s
+			if w%2 == 1 {
+				st = other
+			}
+			x, err := st.CreateMachineAction(ctx, a, newAction(t, openatp.ActionLiveResponse, w+1, "app"))
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				won = append(won, x.ID)
+			case openatp.IsKind(err, openatp.TooManyRequests):
+				refused++
+				fixture.WantCode(t, err, openatp.TooManyRequests, "TooManyRequests")
+			default:
+				t.Errorf("racing session: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if len(won) != openatp.MaxLiveResponseSessions || refused != n-openatp.MaxLiveResponseSessions {
+		t.Fatalf("racing sessions: %d created, %d refused; want %d and %d", len(won), refused, openatp.MaxLiveResponseSessions, n-openatp.MaxLiveResponseSessions)
+	}
+	// Another type on a machine of the tenant, and a session of another
+	// tenant, are free.
+	mustCreateAction(t, s, a, newAction(t, openatp.ActionIsolate, n+1, "app"))
+	mustCreateAction(t, s, b, newAction(t, openatp.ActionLiveResponse, 1, "app"))
+	_, err := s.CreateMachineAction(ctx, a, newAction(t, openatp.ActionLiveResponse, n+1, "app"))
+	fixture.WantCode(t, err, openatp.TooManyRequests, "TooManyRequests")
+	// A session that ends frees its place.
+	_, err = s.UpdateMachineAction(ctx, a, won[0], func(x *openatp.MachineAction, stamp time.Time) error { return x.Cancel("u", "", stamp) })
+	fixture.NoErr(t, err)
+	mustCreateAction(t, s, a, newAction(t, openatp.ActionLiveResponse, n+1, "app"))
+}
+
 func ActionCancel(t *testing.T, su *fixture.Suite) {
 	s := su.Open(t)
 	a := fixture.MustTenant(t, s, 1, "A")
