@@ -2,6 +2,7 @@ package ratelimit_test
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -146,5 +147,36 @@ func TestFailures(t *testing.T) {
 		if got := ratelimit.AddressKey(addr); got != want {
 			t.Errorf("AddressKey(%q) = %q, want %q", addr, got, want)
 		}
+	}
+}
+
+// TestBoth: a call fits ratelimit.Both(p, q) when it fits both; windows another
+// implies are left out.
+func TestBoth(t *testing.T) {
+	m, h := time.Minute, time.Hour
+	for _, c := range []struct{ p, q, want string }{
+		{"100/min,1500/hour", "10/min", "10/min,1500/hour"},
+		{"100/min,1500/hour", "10/min,500/hour", "10/min,500/hour"},
+		{"100/min,1500/hour", "2/min,120/hour", "2/min,120/hour"},
+		{"100/min,1500/hour", "15/min", "15/min,1500/hour"},
+		{"100/min,1500/hour", "100/min,1500/hour", "100/min,1500/hour"},
+		{"10/min", "20/hour", "10/min,20/hour"},
+		{"10/hour", "20/min", "10/hour"},
+		{"off", "5/sec", "5/sec"},
+	} {
+		p, err := ratelimit.ParsePolicy(c.p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q, err := ratelimit.ParsePolicy(c.q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := ratelimit.Both(p, q).String(); got != c.want {
+			t.Errorf("Both(%s, %s) = %s, want %s", c.p, c.q, got, c.want)
+		}
+	}
+	if got := ratelimit.Endpoints["machines/runliveresponse"]; !slices.Equal(got, ratelimit.Policy{{Limit: 10, Every: m}, {Limit: 1500, Every: h}}) {
+		t.Errorf("runliveresponse policy %v, want 10/min and the family's 1500/hour", got)
 	}
 }

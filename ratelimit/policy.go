@@ -6,6 +6,7 @@
 package ratelimit
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -38,17 +39,42 @@ type Policy []Window
 // calls per rolling minute and 1,500 per rolling hour.
 var Service = Policy{{Limit: 100, Every: time.Minute}, {Limit: 1500, Every: time.Hour}}
 
-// Endpoints are the documented limits of the endpoints that have their
-// own, tighter than Service, by the API's endpoint names:
-// POST /api/alerts/batchUpdate allows 10 calls a minute and 500 an hour,
-// POST /api/alerts/CreateAlertByReference 15 a minute (mde-reference §11.1),
+// Endpoints are the limits of the endpoints that have documented limits
+// of their own, tighter than Service, by the API's endpoint names: POST
+// /api/alerts/batchUpdate allows 10 calls a minute and 500 an hour, POST
+// /api/alerts/CreateAlertByReference 15 a minute (mde-reference §11.1),
 // POST /api/machines/{id}/runliveresponse 10 a minute (§12.3.1.2), GET
-// /api/machineactions/{id}/getPackageUri 2 a minute and 120 an hour (§12.3.1.3).
+// /api/machineactions/{id}/getPackageUri 2 a minute and 120 an hour
+// (§12.3.1.3). The family's limit (Service) counts as well (spec §8): a
+// call must fit both, so CreateAlertByReference and runliveresponse also
+// allow at most 1,500 calls an hour.
 var Endpoints = map[string]Policy{
-	"alerts/batchUpdate":            {{Limit: 10, Every: time.Minute}, {Limit: 500, Every: time.Hour}},
-	"alerts/CreateAlertByReference": {{Limit: 15, Every: time.Minute}},
-	"machines/runliveresponse":      {{Limit: 10, Every: time.Minute}},
-	"machineactions/getPackageUri":  {{Limit: 2, Every: time.Minute}, {Limit: 120, Every: time.Hour}},
+	"alerts/batchUpdate":            Both(Service, Policy{{Limit: 10, Every: time.Minute}, {Limit: 500, Every: time.Hour}}),
+	"alerts/CreateAlertByReference": Both(Service, Policy{{Limit: 15, Every: time.Minute}}),
+	"machines/runliveresponse":      Both(Service, Policy{{Limit: 10, Every: time.Minute}}),
+	"machineactions/getPackageUri":  Both(Service, Policy{{Limit: 2, Every: time.Minute}, {Limit: 120, Every: time.Hour}}),
+}
+
+// Both returns the policy that a call fits when it fits both p and q:
+// their windows, less each window that another one implies (one at least
+// as long with a limit at most as high), ordered by length.
+func Both(p, q Policy) Policy {
+	all := append(slices.Clone(p), q...)
+	var out Policy
+	for i, w := range all {
+		implied := false
+		for j, v := range all {
+			if j != i && v.Every >= w.Every && v.Limit <= w.Limit && (v != w || j < i) {
+				implied = true
+				break
+			}
+		}
+		if !implied {
+			out = append(out, w)
+		}
+	}
+	slices.SortFunc(out, func(a, b Window) int { return cmp.Compare(a.Every, b.Every) })
+	return out
 }
 
 // Off returns whether the policy never refuses a call.
