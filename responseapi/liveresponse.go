@@ -177,9 +177,7 @@ func handleRunLiveResponse(model *readmodel.Model, store openatp.Store, authn *h
 		if err != nil {
 			return err
 		}
-		if tracker != nil {
-			tracker.Track(p.TenantID, a)
-		}
+		trackNew(r, tracker, p.TenantID, a)
 		writeAction(w, r, http.StatusCreated, &a)
 		return nil
 	})
