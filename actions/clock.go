@@ -56,6 +56,10 @@ type Config struct {
 	// it returns the error message of a command that fails, "" when it
 	// completes (see LibraryRunner). Nil: every command completes.
 	Run func(ctx context.Context, tenantID string, a *openatp.MachineAction, c *openatp.LiveResponseCommand) string
+	// Results, when set, returns the result file of command index of a
+	// live response action that Run made (Controls.Result), for
+	// Clock.Result; ok false: the command's usual result.
+	Results func(tenantID string, a *openatp.MachineAction, index int) ([]byte, bool)
 }
 
 // Clock drives the live machine actions of every tenant through their
