@@ -216,7 +216,7 @@ func runFaultAdd(ctx context.Context, env *cliEnv, c *adminClient, fs *flag.Flag
 	fs.Int64("truncate-after", 0, "truncate: body bytes sent before the cut")
 	fs.Int64("max-hits", 0, "the rule stops applying after this many hits (default: never)")
 	fs.Int("aadsts", 0, "error on a sign-in endpoint: the AADSTS code (default: Entra's for the status)")
-	fs.Int64("error-hresult", 0, "fail-action: the action's errorHResult, signed or not (default -2147467259, 0x80004005)")
+	fs.Int64("error-hresult", 0, "fail-action: the action's errorHResult, signed, unsigned or hex (default 0x80004005, E_FAIL)")
 	num := map[string]bool{"probability": true, "seed": true, "status": true, "retry-after": true, "truncate-after": true, "max-hits": true, "aadsts": true,
 		"error-hresult": true}
 	if err := parseFlags(env, fs, args); err != nil {

@@ -78,7 +78,7 @@ func TestFaultAndJournalCLI(t *testing.T) {
 	}
 	// fail-action: the errorHResult given unsigned is shown signed; only
 	// on a route that creates an action.
-	out = fault("add", "--kind", "fail-action", "--route", "POST /api/machines/{id}/isolate", "--error-hresult", "2147500037", "--id", "fails")
+	out = fault("add", "--kind", "fail-action", "--route", "POST /api/machines/{id}/isolate", "--error-hresult", "0x80004005", "--id", "fails")
 	if !strings.Contains(out, `"kind": "fail-action"`) || !strings.Contains(out, `"error_hresult": -2147467259`) {
 		t.Errorf("fault add --kind fail-action: %s", out)
 	}
