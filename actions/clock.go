@@ -60,6 +60,10 @@ type Config struct {
 	// live response action that Run made (Controls.Result), for
 	// Clock.Result; ok false: the command's usual result.
 	Results func(tenantID string, a *openatp.MachineAction, index int) ([]byte, bool)
+	// Investigations, when set, returns an investigation of a tenant as
+	// it is at now, if it runs for run (Controls.InvestigationAt), for
+	// Clock.InvestigationAt; nil: openatp.Investigation.At.
+	Investigations func(tenantID string, inv openatp.Investigation, now time.Time, run time.Duration) openatp.Investigation
 }
 
 // Clock drives the live machine actions of every tenant through their

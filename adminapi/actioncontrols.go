@@ -32,6 +32,7 @@ type ActionTracker interface {
 //	PUT, DELETE  /_openatp/tenants/{t}/actions/scripts/{name}    set {"exitCode", "output", "errors"}; forget it
 //	GET, DELETE  /_openatp/tenants/{t}/machines/{id}/files       the files placed on the machine (for GetFile); remove every one
 //	PUT, DELETE  /_openatp/tenants/{t}/machines/{id}/files?path= place a file (the body's bytes); remove it
+//	GET, POST, DELETE /_openatp/tenants/{t}/investigations/outcomes the states investigations end in {"investigationId"|"machineId", "state"}; set one; remove all
 //
 // Each change of the lifecycle applies at once to the tenant's live
 // actions; scripts and files apply to the commands that run after.
@@ -179,8 +180,38 @@ func addActionControlRoutes(mux Mux, cfg Config) {
 	}))
 
 	addLiveControlRoutes(mux, cfg, admin, control)
+	mux("GET /_openatp/tenants/{t}/investigations/outcomes", admin(func(w http.ResponseWriter, r *http.Request) (int, any, error) {
+		t, err := control(r)
+		if err != nil {
+			return 0, nil, err
+		}
+		return http.StatusOK, controls.InvestigationOutcomes(t.ID), nil
+	}))
+	mux("POST /_openatp/tenants/{t}/investigations/outcomes", admin(func(w http.ResponseWriter, r *http.Request) (int, any, error) {
+		t, err := control(r)
+		if err != nil {
+			return 0, nil, err
+		}
+		var o actions.InvestigationOutcome
+		if err := decodeObject(w, r, &o); err != nil {
+			return 0, nil, err
+		}
+		if o, err = controls.SetInvestigationOutcome(t.ID, o); err != nil {
+			return 0, nil, err
+		}
+		return http.StatusCreated, o, nil
+	}))
+	mux("DELETE /_openatp/tenants/{t}/investigations/outcomes", admin(func(w http.ResponseWriter, r *http.Request) (int, any, error) {
+		t, err := control(r)
+		if err != nil {
+			return 0, nil, err
+		}
+		controls.ClearInvestigationOutcomes(t.ID)
+		return http.StatusNoContent, nil, nil
+	}))
 
 	for p, allow := range map[string]string{
+		"/_openatp/tenants/{t}/investigations/outcomes":   "GET, POST, DELETE",
 		"/_openatp/tenants/{t}/actions/scripts":           "GET, DELETE",
 		"/_openatp/tenants/{t}/actions/scripts/{name}":    "PUT, DELETE",
 		"/_openatp/tenants/{t}/machines/{id}/files":       "GET, PUT, DELETE",

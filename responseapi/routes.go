@@ -99,9 +99,9 @@ func Register(mux mdeapi.Mux, cfg Config) {
 		mux("POST "+si, handleStartInvestigation(model, store, authn, lim))
 		mux(si, httpserve.MethodNotAllowed("POST"))
 		iv := base + "/investigations"
-		mux("GET "+iv, handleInvestigations(model, store, authn, lim, run))
+		mux("GET "+iv, handleInvestigations(model, store, authn, lim, run, investigationsOf(cfg.Actions)))
 		mux(iv, httpserve.MethodNotAllowed("GET"))
-		mux("GET "+iv+"/{id}", handleInvestigation(model, store, authn, lim, run))
+		mux("GET "+iv+"/{id}", handleInvestigation(model, store, authn, lim, run, investigationsOf(cfg.Actions)))
 		mux(iv+"/{id}", httpserve.MethodNotAllowed("GET"))
 	}
 }

@@ -99,7 +99,7 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	// sets; an offboarded machine stops reporting.
 	controls := &actions.Controls{}
 	clock, err := actions.Start(ctx, actions.Config{Store: store, Run: controls.Runner(actions.LibraryRunner(store)), Results: controls.Result,
-		Timing: controls.Timing, Outcome: controls.Outcome,
+		Timing: controls.Timing, Outcome: controls.Outcome, Investigations: controls.InvestigationAt,
 		Succeeded: actions.OffboardedHealth(readmodel.Refreshing(store, model)),
 		Errors: func(tenantID, id string, err error) {
 			logger.Warn("machine action step failed; it is tried again", "tenant", tenantID, "action", id, "err", err)
