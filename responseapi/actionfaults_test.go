@@ -22,7 +22,7 @@ func (cf *controlFixture) addFault(t *testing.T, rule string) map[string]any {
 // rule's hits, the journal and the other routes show it as a fault.
 func TestFailActionFault(t *testing.T) {
 	cf := newControlFixture(t)
-	m1, m2 := apitest.MID(1), apitest.MID(2)
+	m1 := apitest.MID(1)
 	cf.admin(t, "PUT", "/actions/timings/*", `{"pending":"0s","inProgress":"10ms","timeOut":"1h"}`, 200,
 		`{"pending":"0s","inProgress":"10ms","timeOut":"1h0m0s"}`+"\n")
 	cf.addFault(t, `{"id":"iso","route":"POST /api/machines/{id}/isolate","kind":"fail-action","error_hresult":2147942405}`)
@@ -51,6 +51,13 @@ func TestFailActionFault(t *testing.T) {
 		entries[0]["status"] != float64(201) || entries[0]["route"] != "POST /api/machines/{id}/isolate" {
 		t.Errorf("journal of the faulted requests: %s", jr.Body)
 	}
+	metrics := string(cf.Do(t, "GET", "/metrics", "").Body)
+	for _, want := range []string{`openatp_faults_applied_total{kind="fail-action",rule="iso"} 1`,
+		`openatp_http_requests_total{code="201",route="POST /api/machines/{id}/isolate"} 1`} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
 
 	// With its default errorHResult, under /api/v1.0, by machine name;
 	// a live response's first command fails and the rest are skipped.
@@ -66,7 +73,6 @@ func TestFailActionFault(t *testing.T) {
 		t.Errorf("a faulted live response: %v", v)
 	}
 	apitest.CheckError(t, cf.Do(t, "GET", "/api/machineactions/"+lr+"/GetLiveResponseResultDownloadLink(index=1)", cf.token), http.StatusNotFound, "ResourceNotFound")
-	_ = m2
 }
 
 // A fail-action rule with probability 0.5 fails a subset of the actions
