@@ -152,3 +152,50 @@ func TestControlsRunner(t *testing.T) {
 		t.Error("RemoveFile")
 	}
 }
+
+// InvestigationAt: an investigation over its run time ends in the state
+// of its own outcome, else its machine's, else Benign; an outcome set
+// after the run time ended does not apply; open states have no end.
+func TestControlsInvestigationAt(t *testing.T) {
+	var c actions.Controls
+	m1, m2 := "00000000000000000000000000000000000000a1", "00000000000000000000000000000000000000a2"
+	const run = time.Minute
+	start := time.Now().Add(-2 * run) // ended a minute ago
+	inv := func(id, m string, start time.Time) openatp.Investigation {
+		return openatp.Investigation{ID: id, MachineID: m, State: openatp.InvestigationRunning, StartTime: start}
+	}
+	check := func(what string, i openatp.Investigation, state string, ended bool) {
+		t.Helper()
+		got := c.InvestigationAt("t1", i, time.Now(), run)
+		if got.State != state || (got.EndTime != nil) != ended {
+			t.Errorf("%s: %s (end %v), want %s (ended %v)", what, got.State, got.EndTime, state, ended)
+		}
+	}
+	old := inv("1", m1, start)
+	check("no outcome", old, "Benign", true)
+	for _, o := range []actions.InvestigationOutcome{{MachineID: strings.ToUpper(m1), State: "failed"}, {InvestigationID: "2", State: "pendingapproval"}} {
+		if _, err := c.SetInvestigationOutcome("t1", o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check("ended before the outcome", old, "Benign", true)
+	now := time.Now()
+	check("running", inv("3", m1, now), "Running", false)
+	check("its machine's", inv("3", m1, now.Add(-run)), "Failed", true)
+	check("its own, open", inv("2", m1, now.Add(-run)), "PendingApproval", false)
+	check("another machine", inv("4", m2, now.Add(-run)), "Benign", true)
+	if got := c.InvestigationOutcomes("t1"); len(got) != 2 || got[0].InvestigationID != "2" || got[1].MachineID != m1 || got[1].State != "Failed" {
+		t.Errorf("outcomes %+v", got)
+	}
+	if got := c.InvestigationOutcomes("t2"); len(got) != 0 {
+		t.Errorf("another tenant's outcomes %+v", got)
+	}
+	c.ClearInvestigationOutcomes("t1")
+	check("cleared", inv("3", m1, now.Add(-run)), "Benign", true)
+	for _, o := range []actions.InvestigationOutcome{{State: "Failed"}, {InvestigationID: "1", MachineID: m1, State: "Failed"},
+		{InvestigationID: "a", State: "Failed"}, {MachineID: "m1", State: "Failed"}, {InvestigationID: "1", State: "Done"}, {InvestigationID: "1"}} {
+		if _, err := c.SetInvestigationOutcome("t1", o); !openatp.IsKind(err, openatp.Invalid) {
+			t.Errorf("SetInvestigationOutcome(%+v): %v, want Invalid", o, err)
+		}
+	}
+}
