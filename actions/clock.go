@@ -56,6 +56,14 @@ type Config struct {
 	// it returns the error message of a command that fails, "" when it
 	// completes (see LibraryRunner). Nil: every command completes.
 	Run func(ctx context.Context, tenantID string, a *openatp.MachineAction, c *openatp.LiveResponseCommand) string
+	// Results, when set, returns the result file of command index of a
+	// live response action that Run made (Controls.Result), for
+	// Clock.Result; ok false: the command's usual result.
+	Results func(tenantID string, a *openatp.MachineAction, index int) ([]byte, bool)
+	// Investigations, when set, returns an investigation of a tenant as
+	// it is at now, if it runs for run (Controls.InvestigationAt), for
+	// Clock.InvestigationAt; nil: openatp.Investigation.At.
+	Investigations func(tenantID string, inv openatp.Investigation, now time.Time, run time.Duration) openatp.Investigation
 }
 
 // Clock drives the live machine actions of every tenant through their
@@ -68,6 +76,10 @@ type Clock struct {
 	steps stepHeap
 	byKey map[key]*step
 	wake  chan struct{} // a step was added before the earliest; capacity 1
+	// failing are the live actions that end Failed with this errorHResult
+	// whatever cfg.Outcome says (TrackFailing): kept in memory until the
+	// action is final.
+	failing map[key]int32
 }
 
 type key struct{ tenant, id string }
@@ -118,8 +130,8 @@ func (c *Clock) Close() error { return c.bg.Close() }
 // CreateMachineAction, a cancel, or any change): a final action is
 // forgotten. Tracking an action again moves its step.
 func (c *Clock) Track(tenantID string, a openatp.MachineAction) {
-	next, ok := a.NextStep(c.cfg.Timing(tenantID, &a), c.cfg.Outcome(tenantID, &a))
 	k := key{tenantID, a.ID}
+	next, ok := a.NextStep(c.cfg.Timing(tenantID, &a), c.outcome(k, &a))
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !ok {
@@ -130,6 +142,40 @@ func (c *Clock) Track(tenantID string, a openatp.MachineAction) {
 		return
 	}
 	c.scheduleLocked(k, next.Due)
+}
+
+// TrackFailing is Track for a new action that is to end Failed with
+// errorHResult hresult instead of Succeeded, whatever Config.Outcome
+// says (a fail-action fault rule applied to the request that created
+// it). Its machine not answering still makes it time out first. The
+// decision is kept in memory until the action is final: a clock that
+// resumes the action after a restart lets it succeed.
+func (c *Clock) TrackFailing(tenantID string, a openatp.MachineAction, hresult int32) {
+	if hresult != 0 {
+		c.mu.Lock()
+		if c.failing == nil {
+			c.failing = map[key]int32{}
+		}
+		c.failing[key{tenantID, a.ID}] = hresult
+		c.mu.Unlock()
+	}
+	c.Track(tenantID, a)
+}
+
+// outcome is Config.Outcome of action a, with its TrackFailing failure;
+// that of a final action is forgotten.
+func (c *Clock) outcome(k key, a *openatp.MachineAction) openatp.ActionOutcome {
+	o := c.cfg.Outcome(k.tenant, a)
+	c.mu.Lock()
+	h, ok := c.failing[k]
+	if ok && a.Final() {
+		delete(c.failing, k)
+	}
+	c.mu.Unlock()
+	if ok {
+		o.FailHResult = h
+	}
+	return o
 }
 
 // scheduleLocked puts the step of k at due, waking the goroutine if it
@@ -220,7 +266,7 @@ func (notYet) Error() string { return "the step is not due yet" }
 // after it.
 func (c *Clock) take(ctx context.Context, k key) {
 	a, err := c.cfg.Store.UpdateMachineAction(ctx, k.tenant, k.id, func(a *openatp.MachineAction, stamp time.Time) error {
-		o := c.cfg.Outcome(k.tenant, a)
+		o := c.outcome(k, a)
 		next, ok := a.NextStep(c.cfg.Timing(k.tenant, a), o)
 		if !ok {
 			return errFinal
@@ -234,6 +280,7 @@ func (c *Clock) take(ctx context.Context, k key) {
 		if err := a.Advance(next.Status, o.FailHResult); err != nil {
 			return err
 		}
+		failCommands(a, stamp)
 		a.RunCommands(stamp, func(cmd *openatp.LiveResponseCommand) string {
 			if c.cfg.Run == nil {
 				return ""

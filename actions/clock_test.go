@@ -331,7 +331,8 @@ func TestCancelled(t *testing.T) {
 func TestResume(t *testing.T) {
 	e := newEnv(t)
 	timing := openatp.ActionTiming{Pending: time.Second, InProgress: time.Minute, TimeOut: time.Hour}
-	cfg := actions.Config{Timing: func(string, *openatp.MachineAction) openatp.ActionTiming { return timing }}
+	cfg := actions.Config{Timing: func(string, *openatp.MachineAction) openatp.ActionTiming { return timing },
+		Errors: func(_, id string, err error) { t.Errorf("step of %s: %v", id, err) }}
 	c := e.start(t, cfg)
 	first := e.create(t, c, openatp.ActionIsolate, 1)
 	e.time.Advance(time.Second)
@@ -405,4 +406,55 @@ func TestWallClockZeroDurations(t *testing.T) {
 	if err != nil || len(got) != 1 || !got[0].LastUpdateDateTimeUTC.After(got[0].CreationDateTimeUTC) {
 		t.Errorf("actions %+v (%v)", got, err)
 	}
+}
+
+// TrackFailing: the action ends Failed with the errorHResult given,
+// whatever the outcome says; a live response's first command fails and
+// the rest are skipped; the clock forgets the decision once the action
+// is final, and a restart (a new clock) lets the action succeed.
+func TestTrackFailing(t *testing.T) {
+	e := newEnv(t)
+	timing := openatp.ActionTiming{Pending: time.Second, InProgress: time.Second, TimeOut: time.Hour}
+	cfg := actions.Config{Timing: func(string, *openatp.MachineAction) openatp.ActionTiming { return timing },
+		Errors: func(_, id string, err error) { t.Errorf("step of %s: %v", id, err) }}
+	c := e.start(t, cfg)
+	a := e.create(t, nil, openatp.ActionIsolate, 1)
+	c.TrackFailing(e.tenant, a, -2147024891)
+	lr, err := openatp.LiveResponseRequest{Comment: "x", Commands: []openatp.LiveResponseCommand{
+		{Type: "PutFile", Params: []openatp.CommandParam{{Key: "FileName", Value: "a.exe"}}},
+		{Type: "GetFile", Params: []openatp.CommandParam{{Key: "Path", Value: `C:\x`}}}}}.Action(&openatp.Machine{ID: machineID(2)}, "app", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lr, err = e.store.CreateMachineAction(ctx, e.tenant, lr); err != nil {
+		t.Fatal(err)
+	}
+	c.TrackFailing(e.tenant, lr, 5)
+	ok := e.create(t, c, openatp.ActionRunAntiVirusScan, 3)
+	e.time.Advance(time.Second + time.Millisecond)
+	for _, id := range []string{a.ID, lr.ID, ok.ID} {
+		e.waitFor(t, id, "InProgress")
+	}
+	e.time.Advance(time.Second + time.Millisecond)
+	if got := e.waitFor(t, a.ID, "Failed"); got.ErrorHResult != -2147024891 {
+		t.Errorf("errorHResult %d", got.ErrorHResult)
+	}
+	got := e.waitFor(t, lr.ID, "Failed")
+	if c0, c1 := got.Commands[0], got.Commands[1]; got.ErrorHResult != 5 || c0.CommandStatus != "Failed" || c0.StartTime == nil ||
+		len(c0.Errors) != 1 || c0.Errors[0] != "The command failed with error 0x00000005" || c1.CommandStatus != "Created" || c1.StartTime != nil {
+		t.Errorf("failed live response %+v", got)
+	}
+	e.waitFor(t, ok.ID, "Succeeded")
+	settle(t, c, time.Time{}, false)
+
+	// After a restart the decision is gone: the action succeeds.
+	again := e.create(t, nil, openatp.ActionIsolate, 1)
+	c.TrackFailing(e.tenant, again, 7)
+	c.Close()
+	c2 := e.start(t, cfg)
+	e.time.Advance(2*time.Second + time.Millisecond)
+	e.waitFor(t, again.ID, "InProgress")
+	e.time.Advance(time.Second + time.Millisecond)
+	e.waitFor(t, again.ID, "Succeeded")
+	settle(t, c2, time.Time{}, false)
 }

@@ -12,10 +12,12 @@ import (
 
 // Controls are what a test sets of the lifecycle, per tenant: the
 // durations of each action type (Timings), the machines that do not
-// answer (their actions stay Pending until they time out) and the forced
+// answer (their actions stay Pending until they time out), the forced
 // failures (an action, a machine's actions or a type's actions end Failed
-// with an errorHResult). Its Timing and Outcome methods are a Config's
-// hooks; the admin API sets it. It is kept in memory by the serving
+// with an errorHResult), what RunScript answers and the files GetFile
+// fetches (liveresults.go), and the states investigations end in
+// (investigations.go). Its Timing, Outcome, Runner, Result and
+// InvestigationAt methods are a Config's hooks; the admin API sets it. It is kept in memory by the serving
 // process, as the fault rules are. The zero value is ready; it is safe
 // for concurrent use.
 //
@@ -27,6 +29,9 @@ type Controls struct {
 	mu          sync.RWMutex
 	unreachable map[[2]string]bool // tenant, machine id
 	failures    map[failureKey]int32
+
+	live           liveControls          // scripts, placed files, kept results (liveresults.go)
+	investigations investigationControls // investigation outcomes (investigations.go)
 }
 
 // Failure makes actions end Failed with HResult instead of Succeeded: the

@@ -2,6 +2,8 @@ package actions
 
 import (
 	"context"
+	"fmt"
+	"time"
 
 	"github.com/openatp/openatp"
 )
@@ -25,4 +27,20 @@ func LibraryRunner(store openatp.LibraryStore) func(ctx context.Context, tenantI
 		}
 		return ""
 	}
+}
+
+// failCommands makes the commands of a live response action that a forced
+// failure (Controls' failures, Clock.TrackFailing) has just made Failed
+// look as the service's do when a command fails: the first command is
+// Failed at stamp with a message naming the errorHResult, the later ones
+// are skipped (Created, without times). Any other action is left as it
+// is.
+func failCommands(a *openatp.MachineAction, stamp time.Time) {
+	if a.Type != openatp.ActionLiveResponse || a.Status != openatp.ActionFailed || len(a.Commands) == 0 {
+		return
+	}
+	c := &a.Commands[0]
+	c.StartTime, c.EndTime = &stamp, &stamp
+	c.CommandStatus = openatp.CommandFailed
+	c.Errors = []string{fmt.Sprintf("The command failed with error 0x%08X", uint32(a.ErrorHResult))}
 }

@@ -2,6 +2,8 @@ package adminapi
 
 import (
 	"context"
+	"errors"
+	"io"
 	"net/http"
 	"time"
 
@@ -26,8 +28,14 @@ type ActionTracker interface {
 //	POST, DELETE /_openatp/tenants/{t}/actions/failures          force a failure {"actionId"|"machineId"|"type", "errorHResult"}; remove all
 //	PUT          /_openatp/tenants/{t}/actions/timings/{type}    the durations of a type ("*": every type) {"pending", "inProgress", "timeOut"}
 //	DELETE       /_openatp/tenants/{t}/actions/timings           back to the defaults
+//	GET, DELETE  /_openatp/tenants/{t}/actions/scripts           what RunScript answers, per library script; forget every one
+//	PUT, DELETE  /_openatp/tenants/{t}/actions/scripts/{name}    set {"exitCode", "output", "errors"}; forget it
+//	GET, DELETE  /_openatp/tenants/{t}/machines/{id}/files       the files placed on the machine (for GetFile); remove every one
+//	PUT, DELETE  /_openatp/tenants/{t}/machines/{id}/files?path= place a file (the body's bytes); remove it
+//	GET, POST, DELETE /_openatp/tenants/{t}/investigations/outcomes the states investigations end in {"investigationId"|"machineId", "state"}; set one; remove all
 //
-// Each change applies at once to the tenant's live actions.
+// Each change of the lifecycle applies at once to the tenant's live
+// actions; scripts and files apply to the commands that run after.
 func addActionControlRoutes(mux Mux, cfg Config) {
 	admin := func(h func(w http.ResponseWriter, r *http.Request) (int, any, error)) http.Handler {
 		return requireAdmin(cfg.Settings, cfg.AuthFailures, serveJSON(h))
@@ -171,7 +179,42 @@ func addActionControlRoutes(mux Mux, cfg Config) {
 		return http.StatusNoContent, nil, retrack(r.Context(), t.ID, "")
 	}))
 
+	addLiveControlRoutes(mux, cfg, admin, control)
+	mux("GET /_openatp/tenants/{t}/investigations/outcomes", admin(func(w http.ResponseWriter, r *http.Request) (int, any, error) {
+		t, err := control(r)
+		if err != nil {
+			return 0, nil, err
+		}
+		return http.StatusOK, controls.InvestigationOutcomes(t.ID), nil
+	}))
+	mux("POST /_openatp/tenants/{t}/investigations/outcomes", admin(func(w http.ResponseWriter, r *http.Request) (int, any, error) {
+		t, err := control(r)
+		if err != nil {
+			return 0, nil, err
+		}
+		var o actions.InvestigationOutcome
+		if err := decodeObject(w, r, &o); err != nil {
+			return 0, nil, err
+		}
+		if o, err = controls.SetInvestigationOutcome(t.ID, o); err != nil {
+			return 0, nil, err
+		}
+		return http.StatusCreated, o, nil
+	}))
+	mux("DELETE /_openatp/tenants/{t}/investigations/outcomes", admin(func(w http.ResponseWriter, r *http.Request) (int, any, error) {
+		t, err := control(r)
+		if err != nil {
+			return 0, nil, err
+		}
+		controls.ClearInvestigationOutcomes(t.ID)
+		return http.StatusNoContent, nil, nil
+	}))
+
 	for p, allow := range map[string]string{
+		"/_openatp/tenants/{t}/investigations/outcomes":   "GET, POST, DELETE",
+		"/_openatp/tenants/{t}/actions/scripts":           "GET, DELETE",
+		"/_openatp/tenants/{t}/actions/scripts/{name}":    "PUT, DELETE",
+		"/_openatp/tenants/{t}/machines/{id}/files":       "GET, PUT, DELETE",
 		"/_openatp/tenants/{t}/machines/{id}/state":       "GET",
 		"/_openatp/tenants/{t}/actions/controls":          "GET",
 		"/_openatp/tenants/{t}/machines/{id}/unreachable": "PUT, DELETE",
@@ -228,4 +271,140 @@ type machineStateJSON struct {
 	Offboarded    bool       `json:"offboarded"`
 	LastActionID  *string    `json:"lastActionId"`
 	Updated       *time.Time `json:"updated"`
+}
+
+// addLiveControlRoutes lists the admin routes of what live response
+// commands find (addActionControlRoutes): the scripts and the files.
+func addLiveControlRoutes(mux Mux, cfg Config, admin func(h func(w http.ResponseWriter, r *http.Request) (int, any, error)) http.Handler,
+	control func(r *http.Request) (openatp.Tenant, error)) {
+	store, controls := cfg.Store, cfg.ActionControls
+	mux("GET /_openatp/tenants/{t}/actions/scripts", admin(func(w http.ResponseWriter, r *http.Request) (int, any, error) {
+		t, err := control(r)
+		if err != nil {
+			return 0, nil, err
+		}
+		return http.StatusOK, controls.Scripts(t.ID), nil
+	}))
+	mux("DELETE /_openatp/tenants/{t}/actions/scripts", admin(func(w http.ResponseWriter, r *http.Request) (int, any, error) {
+		t, err := control(r)
+		if err != nil {
+			return 0, nil, err
+		}
+		controls.RemoveScript(t.ID, "")
+		return http.StatusNoContent, nil, nil
+	}))
+	mux("PUT /_openatp/tenants/{t}/actions/scripts/{name}", admin(func(w http.ResponseWriter, r *http.Request) (int, any, error) {
+		t, err := control(r)
+		if err != nil {
+			return 0, nil, err
+		}
+		var in struct {
+			ExitCode *int   `json:"exitCode"`
+			Output   string `json:"output"`
+			Errors   string `json:"errors"`
+		}
+		if err := decodeObject(w, r, &in); err != nil {
+			return 0, nil, err
+		}
+		if in.ExitCode == nil {
+			return 0, nil, openatp.InvalidField("exitCode", "is missing (the script's exit code, 0 for success)")
+		}
+		s, err := controls.SetScript(t.ID, actions.Script{Name: r.PathValue("name"), ExitCode: *in.ExitCode, Output: in.Output, Errors: in.Errors})
+		if err != nil {
+			return 0, nil, err
+		}
+		return http.StatusOK, s, nil
+	}))
+	mux("DELETE /_openatp/tenants/{t}/actions/scripts/{name}", admin(func(w http.ResponseWriter, r *http.Request) (int, any, error) {
+		t, err := control(r)
+		if err != nil {
+			return 0, nil, err
+		}
+		if !controls.RemoveScript(t.ID, r.PathValue("name")) {
+			return 0, nil, openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "No answer is set for script %s.", clipID(r.PathValue("name")))
+		}
+		return http.StatusNoContent, nil, nil
+	}))
+
+	// machine resolves the path's tenant and machine, which must exist.
+	machine := func(r *http.Request) (openatp.Tenant, string, error) {
+		t, err := control(r)
+		if err != nil {
+			return t, "", err
+		}
+		id := r.PathValue("id")
+		if !openatp.ValidMachineID(id) {
+			return t, "", openatp.CodedErrorf(openatp.Invalid, "InvalidInput", "Machine id %s is not 40 lowercase hexadecimal characters.", clipID(id))
+		}
+		if _, err := store.Machine(r.Context(), t.ID, id); err != nil {
+			if openatp.IsKind(err, openatp.NotFound) {
+				return t, "", openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "Machine %s was not found.", id)
+			}
+			return t, "", err
+		}
+		return t, id, nil
+	}
+	// path reads the query's path, required or not.
+	path := func(r *http.Request, required bool) (string, error) {
+		q := r.URL.Query()
+		for k := range q {
+			if k != "path" {
+				return "", openatp.InvalidField(k, "is not a parameter of this route (path is)")
+			}
+		}
+		if len(q["path"]) > 1 {
+			return "", openatp.InvalidField("path", "is given twice")
+		}
+		p := q.Get("path")
+		if required && p == "" {
+			return "", openatp.InvalidField("path", "is missing (the file's path on the machine, as GetFile names it: ?path=C:\\Windows\\Temp\\x.log)")
+		}
+		return p, nil
+	}
+	mux("GET /_openatp/tenants/{t}/machines/{id}/files", admin(func(w http.ResponseWriter, r *http.Request) (int, any, error) {
+		t, id, err := machine(r)
+		if err != nil {
+			return 0, nil, err
+		}
+		return http.StatusOK, controls.Files(t.ID, id), nil
+	}))
+	mux("PUT /_openatp/tenants/{t}/machines/{id}/files", admin(func(w http.ResponseWriter, r *http.Request) (int, any, error) {
+		t, id, err := machine(r)
+		if err != nil {
+			return 0, nil, err
+		}
+		p, err := path(r, true)
+		if err != nil {
+			return 0, nil, err
+		}
+		b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, actions.MaxPlacedFile))
+		var mbe *http.MaxBytesError
+		switch {
+		case errors.As(err, &mbe):
+			return 0, nil, openatp.CodedErrorf(openatp.TooLarge, "RequestEntityTooLarge", "A file placed on a machine is at most %d MiB.", actions.MaxPlacedFile>>20)
+		case errors.Is(err, httpserve.ErrBodyTimeout):
+			return 0, nil, err
+		case err != nil:
+			return 0, nil, &openatp.Error{Kind: openatp.Invalid, Code: "InvalidRequestBody", Message: "The request body could not be read.", Err: err}
+		}
+		f, err := controls.PlaceFile(t.ID, id, p, b)
+		if err != nil {
+			return 0, nil, err
+		}
+		return http.StatusCreated, f, nil
+	}))
+	mux("DELETE /_openatp/tenants/{t}/machines/{id}/files", admin(func(w http.ResponseWriter, r *http.Request) (int, any, error) {
+		t, id, err := machine(r)
+		if err != nil {
+			return 0, nil, err
+		}
+		p, err := path(r, false)
+		if err != nil {
+			return 0, nil, err
+		}
+		if !controls.RemoveFile(t.ID, id, p) && p != "" {
+			return 0, nil, openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "No file %s is placed on machine %s.", clipID(p), id)
+		}
+		return http.StatusNoContent, nil, nil
+	}))
 }

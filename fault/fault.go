@@ -2,7 +2,8 @@
 // tenant, application, user), how often it applies (a probability drawn
 // from the rule's own seeded generator, so that a run can be repeated), what
 // it does (add latency, answer an error, reset the connection, truncate the
-// body), and when it expires (after a number of hits or at a time). The
+// body, make the machine action the request creates end Failed), and when
+// it expires (after a number of hits or at a time). The
 // HTTP side of each kind is package httpserve's; this package decides.
 package fault
 
@@ -31,7 +32,17 @@ const (
 	Error    Kind = "error"    // an error answer instead of the real one
 	Reset    Kind = "reset"    // the connection is reset, nothing answered
 	Truncate Kind = "truncate" // the real answer, cut after TruncateAfter body bytes, then the connection closed
+	// FailAction: the real answer, but the machine action the request
+	// creates ends Failed with errorHResult HResult (instead of
+	// Succeeded) when its lifecycle reaches its final state. Only on the
+	// routes that create an action (ActionRoutes).
+	FailAction Kind = "fail-action"
 )
+
+// DefaultFailHResult is the errorHResult of a fail-action rule that names
+// none: 0x80004005 (E_FAIL, "unspecified failure") as a signed 32-bit
+// number, as the MachineAction entity carries it.
+const DefaultFailHResult int32 = -2147467259
 
 // Rule is a fault rule as it is given and shown.
 type Rule struct {
@@ -58,6 +69,7 @@ type Rule struct {
 	RetryAfter    int           // Error: seconds for Retry-After; -1 for none (the default for other than 429 and 503)
 	AADSTS        int           // Error on a sign-in endpoint: the AADSTS code (0 for the status's usual one)
 	TruncateAfter int64         // Truncate: body bytes sent before the cut
+	HResult       int32         // FailAction: the action's errorHResult (0 given: DefaultFailHResult)
 
 	MaxHits int64     // expires after applying this many times (0: never)
 	Expires time.Time // expires at this time (zero: never)
@@ -365,9 +377,16 @@ func (s *Set) newRule(r Rule) (*rule, error) {
 		if r.TruncateAfter < 0 {
 			return invalid("truncate_after %d is negative", r.TruncateAfter)
 		}
+	case FailAction:
+		if r.HResult == 0 {
+			r.HResult = DefaultFailHResult
+		}
 	case Reset:
 	default:
-		return invalid("kind %q: use latency, error, reset or truncate", r.Kind)
+		return invalid("kind %q: use latency, error, reset, truncate or fail-action", r.Kind)
+	}
+	if r.Kind != FailAction && r.HResult != 0 {
+		return invalid("error_hresult is for kind fail-action")
 	}
 	if r.Kind != Error && (r.Status != 0 || r.Code != "" || r.Message != "" || r.AADSTS != 0) {
 		return invalid("status, code, message and aadsts are for kind error")
@@ -404,6 +423,7 @@ type ruleJSON struct {
 	RetryAfter    *int     `json:"retry_after,omitempty"`
 	AADSTS        int      `json:"aadsts,omitempty"`
 	TruncateAfter int64    `json:"truncate_after,omitempty"`
+	ErrorHResult  int64    `json:"error_hresult,omitempty"`
 	MaxHits       int64    `json:"max_hits,omitempty"`
 	Expires       string   `json:"expires,omitempty"`
 	Hits          *int64   `json:"hits,omitempty"`
@@ -416,7 +436,7 @@ func (r Rule) MarshalJSON() ([]byte, error) {
 	j := ruleJSON{
 		ID: r.ID, Route: r.Route.String(), Tenant: r.Tenant, App: r.App, User: r.User, Probability: &r.Probability,
 		Seed: r.Seed, Kind: r.Kind, Status: r.Status, Code: r.Code, Message: r.Message, AADSTS: r.AADSTS, TruncateAfter: r.TruncateAfter,
-		MaxHits: r.MaxHits, Hits: &r.Hits, Active: &r.Active,
+		ErrorHResult: int64(r.HResult), MaxHits: r.MaxHits, Hits: &r.Hits, Active: &r.Active,
 	}
 	if r.Delay > 0 {
 		j.Delay = r.Delay.String()
@@ -437,7 +457,9 @@ func (r Rule) MarshalJSON() ([]byte, error) {
 }
 
 // UnmarshalJSON reads a rule as the admin API takes it: unknown properties
-// are refused, durations are Go durations ("250ms", "2s"), times RFC 3339.
+// are refused, durations are Go durations ("250ms", "2s"), times RFC 3339,
+// error_hresult a 32-bit number, signed or not (-2147467259 and
+// 2147500037 are both 0x80004005).
 // Probability defaults to 1; retry_after to DefaultRetryAfter for status 429
 // and 503, and to none (-1) otherwise. Hits, active and created are read
 // only: given, they are ignored.
@@ -458,6 +480,12 @@ func (r *Rule) UnmarshalJSON(b []byte) error {
 	out := Rule{ID: j.ID, Route: pat, Tenant: j.Tenant, App: j.App, User: j.User, Probability: 1, Seed: j.Seed,
 		Kind: j.Kind, Status: j.Status, Code: j.Code, Message: j.Message, AADSTS: j.AADSTS, RetryAfter: -1,
 		TruncateAfter: j.TruncateAfter, MaxHits: j.MaxHits}
+	// An HRESULT is 32 bits, written signed (as errorHResult shows it)
+	// or unsigned (0x80004005 is 2147500037).
+	if j.ErrorHResult < math.MinInt32 || j.ErrorHResult > math.MaxUint32 {
+		return openatp.CodedErrorf(openatp.Invalid, "InvalidInput", "Fault rule: error_hresult %d is not a 32-bit HRESULT", j.ErrorHResult)
+	}
+	out.HResult = int32(uint32(j.ErrorHResult))
 	if j.Probability != nil {
 		out.Probability = *j.Probability
 	}

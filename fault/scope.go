@@ -78,6 +78,11 @@ func (s *Set) checkScope(r *Rule) error {
 			return invalid("%s", msg)
 		}
 	}
+	if r.Kind == FailAction {
+		if err := s.checkActionRoute(r.Route); err != nil {
+			return err
+		}
+	}
 	if signIn && (r.App != "" || r.User != "") {
 		return invalid("route %q is a sign-in endpoint, whose requests carry no token: a rule on it may name a tenant, not an app or a user", r.Route.String())
 	}
@@ -91,6 +96,64 @@ func (s *Set) checkScope(r *Rule) error {
 		}
 		if !ok {
 			return invalid("app %q is the client id of no application of any tenant, so the rule could never apply", r.App)
+		}
+	}
+	return nil
+}
+
+// ActionRoutes are the routes that create a machine action (package
+// responseapi's, each also under /api/v1.0/): the routes a fail-action
+// rule may name.
+var ActionRoutes = []string{
+	"POST /api/machines/{id}/isolate",
+	"POST /api/machines/{id}/unisolate",
+	"POST /api/machines/{id}/runAntiVirusScan",
+	"POST /api/machines/{id}/restrictCodeExecution",
+	"POST /api/machines/{id}/unrestrictCodeExecution",
+	"POST /api/machines/{id}/collectInvestigationPackage",
+	"POST /api/machines/{id}/StopAndQuarantineFile",
+	"POST /api/machines/{id}/stopAndQuarantineFile",
+	"POST /api/machines/{id}/offboard",
+	"POST /api/machines/{id}/runliveresponse",
+}
+
+var actionRoutes = func() []route.Pattern {
+	ps := make([]route.Pattern, len(ActionRoutes))
+	for i, p := range ActionRoutes {
+		ps[i] = route.MustParse(p)
+	}
+	return ps
+}()
+
+// checkActionRoute refuses the route of a fail-action rule unless it
+// names routes that create a machine action, and no other route served
+// with a method (the catch-alls that answer 405 do not count). s.mu is
+// held.
+func (s *Set) checkActionRoute(p route.Pattern) error {
+	invalid := func(format string, args ...any) error {
+		return openatp.CodedErrorf(openatp.Invalid, "InvalidInput", "Fault rule: "+format, args...)
+	}
+	if p.IsZero() {
+		return invalid("kind fail-action needs a route that creates a machine action, such as %q", ActionRoutes[0])
+	}
+	creates := false
+	for _, a := range actionRoutes {
+		creates = creates || p.Overlaps(a)
+	}
+	if !creates {
+		return invalid("route %q creates no machine action, so kind fail-action could never apply: it applies to POST /api/machines/{id}/<action> (%s) and runliveresponse",
+			p.String(), "isolate, unisolate, runAntiVirusScan, restrictCodeExecution, unrestrictCodeExecution, collectInvestigationPackage, StopAndQuarantineFile, offboard")
+	}
+	for _, q := range s.served {
+		if q.Method() == "" || !p.Overlaps(q) {
+			continue
+		}
+		other := true
+		for _, a := range actionRoutes {
+			other = other && !q.Overlaps(a)
+		}
+		if other {
+			return invalid("route %q also matches %q, which creates no machine action: kind fail-action applies only to routes that do", p.String(), q.String())
 		}
 	}
 	return nil

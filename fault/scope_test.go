@@ -3,6 +3,7 @@ package fault_test
 import (
 	"context"
 	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -147,5 +148,58 @@ func TestSignInError(t *testing.T) {
 	b, _ := json.Marshal(r)
 	if !strings.Contains(string(b), `"aadsts":50126`) {
 		t.Errorf("the rule's JSON %s lacks its aadsts", b)
+	}
+}
+
+// A fail-action rule names routes that create a machine action, and no
+// other; its errorHResult is 32 bits, signed or not, E_FAIL by default.
+func TestFailActionRules(t *testing.T) {
+	served := func() *fault.Set {
+		s := fault.NewSet(nil)
+		s.Serve(fault.ActionRoutes...)
+		s.Serve("/api/machines/{id}/isolate", "GET /api/machines/{id}", "POST /api/machines/{id}/tags", "GET /api/machineactions/{id}",
+			"POST /api/machineactions/{id}/cancel", "POST /api/v1.0/machines/{id}/isolate")
+		return s
+	}
+	for _, tc := range []struct{ name, rule, msg string }{
+		{"no route", `{"kind":"fail-action"}`, `Fault rule: kind fail-action needs a route that creates a machine action, such as "POST /api/machines/{id}/isolate"`},
+		{"a read", `{"kind":"fail-action","route":"GET /api/machines/{id}"}`, `Fault rule: route "GET /api/machines/{id}" creates no machine action, so kind fail-action could never apply`},
+		{"cancel", `{"kind":"fail-action","route":"POST /api/machineactions/{id}/cancel"}`, `creates no machine action`},
+		{"too wide", `{"kind":"fail-action","route":"POST /api/machines/{id}/{call}"}`,
+			`Fault rule: route "POST /api/machines/{id}/{call}" also matches "POST /api/machines/{id}/tags", which creates no machine action: kind fail-action applies only to routes that do`},
+		{"hresult of another kind", `{"kind":"reset","error_hresult":5}`, "error_hresult is for kind fail-action"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := served()
+			_, err := s.Add(rule(t, tc.rule))
+			if !openatp.IsKind(err, openatp.Invalid) || !strings.Contains(err.Error(), tc.msg) {
+				t.Errorf("got %v, want Invalid with %q", err, tc.msg)
+			}
+		})
+	}
+	for _, tc := range []struct {
+		rule string
+		want int32
+	}{
+		{`{"kind":"fail-action","route":"POST /api/machines/{id}/isolate"}`, fault.DefaultFailHResult},
+		{`{"kind":"fail-action","route":"POST /api/v1.0/machines/{id}/isolate","error_hresult":2147500037}`, -2147467259},
+		{`{"kind":"fail-action","route":"/api/machines/{id}/runliveresponse","error_hresult":-5}`, -5},
+		{`{"kind":"fail-action","route":"POST /api/machines/*/StopAndQuarantineFile","probability":0.5,"delay":"10ms"}`, fault.DefaultFailHResult},
+	} {
+		r, err := served().Add(rule(t, tc.rule))
+		if err != nil || r.HResult != tc.want {
+			t.Errorf("%s: %v %d, want %d", tc.rule, err, r.HResult, tc.want)
+			continue
+		}
+		b, _ := json.Marshal(r)
+		if !strings.Contains(string(b), `"kind":"fail-action"`) || !strings.Contains(string(b), `"error_hresult":`+strconv.Itoa(int(tc.want))) {
+			t.Errorf("shown as %s", b)
+		}
+	}
+	for _, bad := range []string{`{"kind":"fail-action","error_hresult":4294967296}`, `{"kind":"fail-action","error_hresult":-2147483649}`} {
+		var r fault.Rule
+		if err := json.Unmarshal([]byte(bad), &r); !openatp.IsKind(err, openatp.Invalid) {
+			t.Errorf("%s: %v, want Invalid", bad, err)
+		}
 	}
 }

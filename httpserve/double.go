@@ -97,7 +97,8 @@ func (d *testDouble) signIn(w http.ResponseWriter, r *http.Request, next http.Ha
 }
 
 // apply does what a fault rule decided: wait, then answer an error, reset
-// the connection, or let the handler answer (cut short for truncate). The
+// the connection, or let the handler answer (cut short for truncate; told
+// to fail the action it creates for fail-action, see ActionFault). The
 // answer itself carries no mark of the fault.
 func (d *testDouble) apply(w http.ResponseWriter, r *http.Request, next http.Handler, dec fault.Decision) {
 	if dec.Delay > 0 && !sleep(r.Context(), dec.Delay) {
@@ -125,9 +126,26 @@ func (d *testDouble) apply(w http.ResponseWriter, r *http.Request, next http.Han
 			_ = http.NewResponseController(w).Flush()
 			panic(http.ErrAbortHandler)
 		}
+	case fault.FailAction:
+		fr := r.WithContext(context.WithValue(r.Context(), actionFaultKey{}, rule.HResult))
+		next.ServeHTTP(w, fr)
+		r.Pattern = fr.Pattern // the route that answered, for metrics and the journal
 	default: // fault.Latency
 		next.ServeHTTP(w, r)
 	}
+}
+
+// actionFaultKey is the request context key of a fail-action rule's
+// errorHResult.
+type actionFaultKey struct{}
+
+// ActionFault reports whether a fail-action fault rule applied to the
+// request of ctx, and the errorHResult the machine action the request
+// creates is to end Failed with. The handler that creates the action
+// reads it and tells the action's lifecycle so (package responseapi).
+func ActionFault(ctx context.Context) (hresult int32, ok bool) {
+	hresult, ok = ctx.Value(actionFaultKey{}).(int32)
+	return hresult, ok
 }
 
 // sleep waits for d or until ctx ends; it reports whether d passed.

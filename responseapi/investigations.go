@@ -17,7 +17,8 @@ import (
 // opens an automated investigation of a machine, GET /api/investigations
 // lists them (OData), GET /api/investigations/{id} reads one (by id or
 // triggering alert id). An investigation is Running for the configured
-// run time after its start, then Benign (openatp.Investigation.At).
+// run time after its start, then Benign (openatp.Investigation.At), or
+// the state the admin API's outcome names (actions.Controls).
 // Permissions as the alerts': Alert.ReadWrite.All (Alert.ReadWrite and
 // "Alerts investigation") to start, the alert read permissions to read;
 // delegated callers see the investigations of their device groups'
@@ -140,9 +141,26 @@ func handleStartInvestigation(model *readmodel.Model, store openatp.Store, authn
 	})
 }
 
+// investigationAt returns an investigation of a tenant as it is at now,
+// if it runs for run: openatp.Investigation.At, or the lifecycle's own
+// (actions.Clock.InvestigationAt, with the admin API's outcomes).
+type investigationAt func(tenantID string, inv openatp.Investigation, now time.Time, run time.Duration) openatp.Investigation
+
+// investigationsOf is the investigationAt of an ActionTracker.
+func investigationsOf(tracker ActionTracker) investigationAt {
+	if c, ok := tracker.(interface {
+		InvestigationAt(tenantID string, inv openatp.Investigation, now time.Time, run time.Duration) openatp.Investigation
+	}); ok {
+		return c.InvestigationAt
+	}
+	return func(_ string, inv openatp.Investigation, now time.Time, run time.Duration) openatp.Investigation {
+		return inv.At(now, run)
+	}
+}
+
 // handleInvestigation serves GET /api/investigations/{id}: by id, or by
 // the triggering alert's id, as documented.
-func handleInvestigation(model *readmodel.Model, store openatp.Store, authn *httpserve.Authenticator, limiter httpserve.Limiter, run time.Duration) http.Handler {
+func handleInvestigation(model *readmodel.Model, store openatp.Store, authn *httpserve.Authenticator, limiter httpserve.Limiter, run time.Duration, at investigationAt) http.Handler {
 	return httpserve.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
 		p, err := mdeapi.Caller(r, authn, limiter, "investigations", mdeapi.RequireAlertRead)
 		if err != nil {
@@ -164,7 +182,7 @@ func handleInvestigation(model *readmodel.Model, store openatp.Store, authn *htt
 		if err != nil {
 			return err
 		}
-		inv = inv.At(time.Now(), run)
+		inv = at(p.TenantID, inv, time.Now(), run)
 		writeInvestigation(w, r, http.StatusOK, &inv)
 		return nil
 	})
@@ -172,7 +190,7 @@ func handleInvestigation(model *readmodel.Model, store openatp.Store, authn *htt
 
 // handleInvestigations serves GET /api/investigations: OData $filter,
 // $orderby (default: id), $top (≤ 10,000), $skip, $count.
-func handleInvestigations(model *readmodel.Model, store openatp.Store, authn *httpserve.Authenticator, limiter httpserve.Limiter, run time.Duration) http.Handler {
+func handleInvestigations(model *readmodel.Model, store openatp.Store, authn *httpserve.Authenticator, limiter httpserve.Limiter, run time.Duration, at investigationAt) http.Handler {
 	return httpserve.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
 		p, err := mdeapi.Caller(r, authn, limiter, "investigations", mdeapi.RequireAlertRead)
 		if err != nil {
@@ -193,7 +211,7 @@ func handleInvestigations(model *readmodel.Model, store openatp.Store, authn *ht
 		}
 		now := time.Now()
 		for i := range all {
-			all[i] = all[i].At(now, run)
+			all[i] = at(p.TenantID, all[i], now, run)
 		}
 		writeList(w, r, q, "Investigations", all,
 			func(inv *openatp.Investigation) bool {

@@ -23,9 +23,10 @@ import (
 // Live response (issue 23; mde-reference §12.3.1.2): POST
 // /api/machines/{id}/runliveresponse starts a LiveResponse action whose
 // commands run when it succeeds (package actions' Clock, with
-// actions.LibraryRunner); GET
+// actions.LibraryRunner under the admin API's actions.Controls); GET
 // /api/machineactions/{id}/GetLiveResponseResultDownloadLink(index=N)
-// answers a link to the result of command N, on openatp itself, signed
+// answers a link to the result of command N (a RunScript's transcript, a
+// GetFile's file), on openatp itself, signed
 // and valid 30 minutes, which /api/liveresponse/results/... serves without a
 // token (as clients fetch the service's blob links). The signature is
 // the query parameter sig, which the journal and access log redact.
@@ -166,9 +167,7 @@ func handleRunLiveResponse(model *readmodel.Model, store openatp.Store, authn *h
 		case err != nil:
 			return err
 		}
-		if tracker != nil {
-			tracker.Track(p.TenantID, a)
-		}
+		trackNew(r, tracker, p.TenantID, a)
 		writeAction(w, r, http.StatusCreated, &a)
 		return nil
 	})
@@ -186,7 +185,8 @@ var (
 // GetLiveResponseResultDownloadLink(index=N) and getPackageUri (with its
 // own limiter, pkgLimiter); another call is 404, as the service answers a
 // path it does not know (a POST to getPackageUri included).
-func handleActionFunction(model *readmodel.Model, store openatp.Store, authn *httpserve.Authenticator, limiter, pkgLimiter httpserve.Limiter, signer *linkSigner) http.Handler {
+func handleActionFunction(model *readmodel.Model, store openatp.Store, authn *httpserve.Authenticator, limiter, pkgLimiter httpserve.Limiter, signer *linkSigner,
+	results resultSource) http.Handler {
 	app := []string{openatp.PermMachineReadAll, openatp.PermMachineReadWriteAll}
 	return httpserve.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
 		call := r.PathValue("call")
@@ -224,7 +224,7 @@ func handleActionFunction(model *readmodel.Model, store openatp.Store, authn *ht
 			return packageLink(w, r, p, &a, signer)
 		}
 		index, _ := strconv.Atoi(m[1])
-		if _, err := liveResult(&a, index); err != nil {
+		if _, err := liveResult(p.TenantID, &a, index, results); err != nil {
 			return err
 		}
 		expiry := time.Now().Add(resultLinkLifetime).Unix()
@@ -248,17 +248,41 @@ func writeLink(w http.ResponseWriter, r *http.Request, link string) {
 	mdeapi.WriteOData(w, append(append(b, v...), '}'))
 }
 
-// liveResult returns the result file of command index of action a: the
-// transcript of a completed RunScript. 404 for any other command, one
-// not completed, or an action that is not a live response.
-func liveResult(a *openatp.MachineAction, index int) ([]byte, error) {
+// resultSource has the result files that the admin API's controls made
+// (actions.Clock.Result: a set script's transcript, a placed file).
+type resultSource interface {
+	Result(tenantID string, a *openatp.MachineAction, index int) ([]byte, bool)
+}
+
+// resultsOf is the resultSource of an ActionTracker, nil if it has none.
+func resultsOf(tracker ActionTracker) resultSource {
+	rs, _ := tracker.(resultSource)
+	return rs
+}
+
+// liveResult returns the result file of command index of action a of a
+// tenant: of a completed RunScript, its transcript (the one results has,
+// else the deterministic one); of a completed GetFile, the file results
+// has (the bytes as placed, not packaged). 404 for any other command, one
+// not completed, a GetFile whose file results no longer keeps, or an
+// action that is not a live response.
+func liveResult(tenantID string, a *openatp.MachineAction, index int, results resultSource) ([]byte, error) {
 	if a.Type != openatp.ActionLiveResponse || index >= len(a.Commands) {
 		return nil, openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "Machine action %s has no command %d.", a.ID, index)
 	}
 	c := &a.Commands[index]
-	if c.CommandStatus != openatp.CommandCompleted || c.Command.Type != openatp.CommandRunScript {
-		return nil, openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound",
-			"Command %d of machine action %s has no result (a %s command, %s).", index, a.ID, c.Command.Type, c.CommandStatus)
+	none := openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound",
+		"Command %d of machine action %s has no result (a %s command, %s).", index, a.ID, c.Command.Type, c.CommandStatus)
+	if c.CommandStatus != openatp.CommandCompleted || c.Command.Type == openatp.CommandPutFile {
+		return nil, none
+	}
+	if results != nil {
+		if b, ok := results.Result(tenantID, a, index); ok {
+			return b, nil
+		}
+	}
+	if c.Command.Type == openatp.CommandGetFile {
+		return nil, none
 	}
 	return openatp.MarshalTranscript(a.Transcript(&c.Command)), nil
 }
@@ -267,7 +291,7 @@ func liveResult(a *openatp.MachineAction, index int) ([]byte, error) {
 // without a token: a link that GetLiveResponseResultDownloadLink signed
 // (se, sig) and that has not expired answers the result file; any other
 // 403 AuthenticationFailed, as a blob link would.
-func handleLiveResult(store openatp.Store, signer *linkSigner) http.Handler {
+func handleLiveResult(store openatp.Store, signer *linkSigner, results resultSource) http.Handler {
 	return httpserve.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
 		tenant, id, idx := r.PathValue("tenant"), r.PathValue("id"), r.PathValue("index")
 		q := r.URL.Query()
@@ -287,7 +311,7 @@ func handleLiveResult(store openatp.Store, signer *linkSigner) http.Handler {
 		if err != nil {
 			return err
 		}
-		b, err := liveResult(&a, index)
+		b, err := liveResult(tenant, &a, index, results)
 		if err != nil {
 			return err
 		}

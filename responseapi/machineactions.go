@@ -30,6 +30,28 @@ type ActionTracker interface {
 	Track(tenantID string, a openatp.MachineAction)
 }
 
+// actionFailer is an ActionTracker that can make a new action end Failed
+// (actions.Clock): what a fail-action fault rule asks.
+type actionFailer interface {
+	TrackFailing(tenantID string, a openatp.MachineAction, hresult int32)
+}
+
+// trackNew tells tracker (if any) of action a, which request r created:
+// to end Failed if a fail-action fault rule applied to r
+// (httpserve.ActionFault).
+func trackNew(r *http.Request, tracker ActionTracker, tenantID string, a openatp.MachineAction) {
+	if tracker == nil {
+		return
+	}
+	if h, ok := httpserve.ActionFault(r.Context()); ok {
+		if f, ok := tracker.(actionFailer); ok {
+			f.TrackFailing(tenantID, a, h)
+			return
+		}
+	}
+	tracker.Track(tenantID, a)
+}
+
 // actionRoutes are the action routes of a machine: the path segment (in
 // each spelling clients send), the type it starts and its success status
 // (offboard's is documented as 200).
@@ -104,9 +126,7 @@ func handleStartAction(typ string, status int, model *readmodel.Model, store ope
 		if err != nil {
 			return err
 		}
-		if tracker != nil {
-			tracker.Track(p.TenantID, a)
-		}
+		trackNew(r, tracker, p.TenantID, a)
 		writeAction(w, r, status, &a)
 		return nil
 	})

@@ -49,7 +49,7 @@ func Register(mux mdeapi.Mux, cfg Config) {
 	// response are served without a token (their signature is checked).
 	signer := &linkSigner{store: store}
 	results := resultPath + "{tenant}/{id}/{index}"
-	mux("GET "+results, handleLiveResult(store, signer))
+	mux("GET "+results, handleLiveResult(store, signer, resultsOf(cfg.Actions)))
 	mux(results, httpserve.MethodNotAllowed("GET"))
 	packages := packagePath + "{tenant}/{id}/" + packageFile
 	mux("GET "+packages, handlePackage(store, signer))
@@ -58,7 +58,7 @@ func Register(mux mdeapi.Mux, cfg Config) {
 		lr := base + "/machines/{id}/runliveresponse"
 		mux("POST "+lr, handleRunLiveResponse(model, store, authn, limFor("machines/runliveresponse"), cfg.Actions))
 		mux(lr, httpserve.MethodNotAllowed("POST"))
-		mux(base+"/machineactions/{id}/{call}", handleActionFunction(model, store, authn, lim, limFor("machineactions/getPackageUri"), signer))
+		mux(base+"/machineactions/{id}/{call}", handleActionFunction(model, store, authn, lim, limFor("machineactions/getPackageUri"), signer, resultsOf(cfg.Actions)))
 		for _, ar := range actionRoutes {
 			path := base + "/machines/{id}/" + ar.segment
 			mux("POST "+path, handleStartAction(ar.typ, ar.status, model, store, authn, lim, cfg.Actions))
@@ -99,9 +99,9 @@ func Register(mux mdeapi.Mux, cfg Config) {
 		mux("POST "+si, handleStartInvestigation(model, store, authn, lim))
 		mux(si, httpserve.MethodNotAllowed("POST"))
 		iv := base + "/investigations"
-		mux("GET "+iv, handleInvestigations(model, store, authn, lim, run))
+		mux("GET "+iv, handleInvestigations(model, store, authn, lim, run, investigationsOf(cfg.Actions)))
 		mux(iv, httpserve.MethodNotAllowed("GET"))
-		mux("GET "+iv+"/{id}", handleInvestigation(model, store, authn, lim, run))
+		mux("GET "+iv+"/{id}", handleInvestigation(model, store, authn, lim, run, investigationsOf(cfg.Actions)))
 		mux(iv+"/{id}", httpserve.MethodNotAllowed("GET"))
 	}
 }

@@ -195,7 +195,7 @@ func runFaultAdd(ctx context.Context, env *cliEnv, c *adminClient, fs *flag.Flag
 	str := map[string]*string{}
 	for _, f := range []struct{ name, usage string }{
 		{"id", "the rule's id (default: fault-N)"},
-		{"kind", "latency, error, reset or truncate"},
+		{"kind", "latency, error, reset, truncate or fail-action (the machine action the request creates ends Failed)"},
 		{"route", `the requests' method and path pattern, e.g. "GET /api/users/{id}/machines" or "POST /{tenant}/oauth2/v2.0/token" (default: every /api/ request)`},
 		{"tenant", "only the requests of this tenant (id or name)"},
 		{"app", "only the requests of this application (client id)"},
@@ -216,7 +216,9 @@ func runFaultAdd(ctx context.Context, env *cliEnv, c *adminClient, fs *flag.Flag
 	fs.Int64("truncate-after", 0, "truncate: body bytes sent before the cut")
 	fs.Int64("max-hits", 0, "the rule stops applying after this many hits (default: never)")
 	fs.Int("aadsts", 0, "error on a sign-in endpoint: the AADSTS code (default: Entra's for the status)")
-	num := map[string]bool{"probability": true, "seed": true, "status": true, "retry-after": true, "truncate-after": true, "max-hits": true, "aadsts": true}
+	fs.Int64("error-hresult", 0, "fail-action: the action's errorHResult, signed, unsigned or hex (default 0x80004005, E_FAIL)")
+	num := map[string]bool{"probability": true, "seed": true, "status": true, "retry-after": true, "truncate-after": true, "max-hits": true, "aadsts": true,
+		"error-hresult": true}
 	if err := parseFlags(env, fs, args); err != nil {
 		return err
 	}

@@ -76,6 +76,17 @@ func TestFaultAndJournalCLI(t *testing.T) {
 	if _, err := cli(t, append([]string{"fault", "add", "--kind", "explode"}, conn...)...); err == nil || !strings.Contains(err.Error(), "400 InvalidInput") {
 		t.Errorf("a bad kind: %v", err)
 	}
+	// fail-action: the errorHResult given unsigned is shown signed; only
+	// on a route that creates an action.
+	out = fault("add", "--kind", "fail-action", "--route", "POST /api/machines/{id}/isolate", "--error-hresult", "0x80004005", "--id", "fails")
+	if !strings.Contains(out, `"kind": "fail-action"`) || !strings.Contains(out, `"error_hresult": -2147467259`) {
+		t.Errorf("fault add --kind fail-action: %s", out)
+	}
+	fault("delete", "--id", "fails")
+	if _, err := cli(t, append([]string{"fault", "add", "--kind", "fail-action", "--route", "GET /api/machines/{id}"}, conn...)...); err == nil ||
+		!strings.Contains(err.Error(), "400 InvalidInput") || !strings.Contains(err.Error(), "creates no machine action") {
+		t.Errorf("fail-action on a route that creates no action: %v", err)
+	}
 
 	// Follow the journal while calls come in.
 	ctx, cancel := context.WithCancel(context.Background())

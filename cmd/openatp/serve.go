@@ -95,10 +95,11 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	defer model.Close() // before the store closes: it stops the builds reading it
 	// The machine actions' lifecycle: it resumes the store's live actions
 	// and moves them on their clock until Close, with the durations,
-	// unreachable machines and failures the admin API sets; an offboarded
-	// machine stops reporting.
+	// unreachable machines, failures, scripts and files the admin API
+	// sets; an offboarded machine stops reporting.
 	controls := &actions.Controls{}
-	clock, err := actions.Start(ctx, actions.Config{Store: store, Run: actions.LibraryRunner(store), Timing: controls.Timing, Outcome: controls.Outcome,
+	clock, err := actions.Start(ctx, actions.Config{Store: store, Run: controls.Runner(actions.LibraryRunner(store)), Results: controls.Result,
+		Timing: controls.Timing, Outcome: controls.Outcome, Investigations: controls.InvestigationAt,
 		Succeeded: actions.OffboardedHealth(readmodel.Refreshing(store, model)),
 		Errors: func(tenantID, id string, err error) {
 			logger.Warn("machine action step failed; it is tried again", "tenant", tenantID, "action", id, "err", err)
