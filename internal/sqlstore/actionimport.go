@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"reflect"
 	"sort"
 	"time"
 
@@ -163,11 +162,33 @@ func normalizeImport(as []openatp.MachineAction, now time.Time) ([]openatp.Machi
 	return norm, nil
 }
 
-// sameAction reports whether a and b store the same row.
+// sameAction reports whether a and b store the same row: the same
+// values of ActionColumns (strings, integers and pointers to them).
 func sameAction(a, b *openatp.MachineAction) bool {
 	x, err1 := actionArgs(a)
 	y, err2 := actionArgs(b)
-	return err1 == nil && err2 == nil && reflect.DeepEqual(x, y)
+	if err1 != nil || err2 != nil || len(x) != len(y) {
+		return false
+	}
+	for i := range x {
+		switch v := x[i].(type) {
+		case *string:
+			w := y[i].(*string)
+			if (v == nil) != (w == nil) || v != nil && *v != *w {
+				return false
+			}
+		case *int64:
+			w := y[i].(*int64)
+			if (v == nil) != (w == nil) || v != nil && *v != *w {
+				return false
+			}
+		default: // string, int64
+			if x[i] != y[i] {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // importBusy applies the busy rule to the live actions of an import that
