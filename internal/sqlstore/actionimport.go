@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/openatp/openatp"
@@ -42,33 +43,33 @@ func (w Writer) ImportMachineActions(ctx context.Context, tenantID string, as []
 		}
 		stored := make([]*openatp.MachineAction, len(norm))
 		unchanged := make([]bool, len(norm))
-		known := map[string]bool{}
+		// The machines and the stored actions, read a chunk of ids per
+		// query: inside a transaction each query text is a statement kept
+		// until the commit, which one query per action would pile up.
+		machines, err := importMachines(ctx, x, seq, norm)
+		if err != nil {
+			return err
+		}
+		old, err := importStored(ctx, x, seq, norm)
+		if err != nil {
+			return err
+		}
 		for i := range norm {
 			a := &norm[i]
-			if !known[a.MachineID] {
-				_, err := Get(ctx, x, "cannot read the machine", func() error {
-					return InvalidItem("machine action", i, openatp.InvalidField("machineId", "the tenant has no machine %s", a.MachineID))
-				}, scanNullString, "SELECT computer_dns_name FROM machines WHERE tenant_seq = ? AND id = ?", seq, a.MachineID)
-				if err != nil {
-					return err
-				}
-				known[a.MachineID] = true
+			if !machines[a.MachineID] {
+				return InvalidItem("machine action", i, openatp.InvalidField("machineId", "the tenant has no machine %s", a.MachineID))
 			}
-			old, err := Get(ctx, x, "cannot read the machine action", func() error { return errNoAction }, ScanAction,
-				"SELECT "+ActionColumns+" FROM machine_actions WHERE tenant_seq = ? AND id = ?", seq, a.ID)
-			if err == errNoAction {
+			o, ok := old[a.ID]
+			if !ok {
 				continue
 			}
-			if err != nil {
-				return err
-			}
-			stored[i] = &old
-			if sameAction(&old, a) {
-				unchanged[i], out[i] = true, old
+			stored[i] = &o
+			if sameAction(&o, a) {
+				unchanged[i], out[i] = true, o
 				continue
 			}
-			if old.Type != a.Type || old.MachineID != a.MachineID || old.Requestor != a.Requestor ||
-				old.RequestorComment != a.RequestorComment || !old.CreationDateTimeUTC.Equal(a.CreationDateTimeUTC) {
+			if o.Type != a.Type || o.MachineID != a.MachineID || o.Requestor != a.Requestor ||
+				o.RequestorComment != a.RequestorComment || !o.CreationDateTimeUTC.Equal(a.CreationDateTimeUTC) {
 				return InvalidItem("machine action", i, openatp.InvalidField("id",
 					"the tenant's machine action %s has another type, machine, requestor, comment or creation time: an import may change only what its lifecycle changes (status, errorHResult, cancellation, commands, troubleshootInfo)", a.ID))
 			}
@@ -122,9 +123,72 @@ func (w Writer) ImportMachineActions(ctx context.Context, tenantID string, as []
 	return out, nil
 }
 
-// errNoAction is what reading an action id the tenant does not have
-// answers inside an import.
-var errNoAction = openatp.Errorf(openatp.NotFound, "no machine action")
+// importChunk is the number of ids an import's reads name per query.
+const importChunk = 500
+
+// inChunks calls f with the distinct values of ids, importChunk at a
+// time, as the placeholders of an IN list and their arguments.
+func inChunks(ids []string, f func(list string, args []any) error) error {
+	seen := make(map[string]bool, len(ids))
+	var args []any
+	flush := func() error {
+		if len(args) == 0 {
+			return nil
+		}
+		err := f("(?"+strings.Repeat(", ?", len(args)-1)+")", args)
+		args = args[:0]
+		return err
+	}
+	for _, id := range ids {
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		if args = append(args, id); len(args) == importChunk {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	return flush()
+}
+
+// importMachines returns which of the machines of the actions the tenant
+// has.
+func importMachines(ctx context.Context, x Execer, seq int64, norm []openatp.MachineAction) (map[string]bool, error) {
+	ids := make([]string, len(norm))
+	for i := range norm {
+		ids[i] = norm[i].MachineID
+	}
+	have := map[string]bool{}
+	err := inChunks(ids, func(list string, args []any) error {
+		found, err := List(ctx, x, "cannot read the machines", ScanString, "SELECT id FROM machines WHERE tenant_seq = ? AND id IN "+list, append([]any{seq}, args...)...)
+		for _, id := range found {
+			have[id] = true
+		}
+		return err
+	})
+	return have, err
+}
+
+// importStored returns the tenant's actions of the ids of the actions, by
+// id.
+func importStored(ctx context.Context, x Execer, seq int64, norm []openatp.MachineAction) (map[string]openatp.MachineAction, error) {
+	ids := make([]string, len(norm))
+	for i := range norm {
+		ids[i] = norm[i].ID
+	}
+	old := map[string]openatp.MachineAction{}
+	err := inChunks(ids, func(list string, args []any) error {
+		found, err := List(ctx, x, "cannot read the machine actions", ScanAction, "SELECT "+ActionColumns+
+			" FROM machine_actions WHERE tenant_seq = ? AND id IN "+list, append([]any{seq}, args...)...)
+		for _, a := range found {
+			old[a.ID] = a
+		}
+		return err
+	})
+	return old, err
+}
 
 // normalizeImport returns normalized copies of the actions of an import,
 // checked as ImportMachineActions says, before any transaction.

@@ -150,6 +150,25 @@ func ActionImport(t *testing.T, su *fixture.Suite) {
 	_, err = s.ImportMachineActions(ctx, fixture.TenantID(9), []openatp.MachineAction{ok})
 	fixture.WantKind(t, err, openatp.NotFound)
 
+	// More actions than one read names: each found again, nothing
+	// changes on a second import.
+	d := fixture.MustTenant(t, s, 3, "D")
+	fixture.MustMachines(t, s, d, 1, 2)
+	many := make([]openatp.MachineAction, 1100)
+	for i := range many {
+		many[i] = done(t, openatp.ActionRunAntiVirusScan, openatp.ActionSucceeded, 1+i%2, fixture.T0, fixture.T0.Add(time.Duration(i+1)*time.Second))
+	}
+	_, err = s.ImportMachineActions(ctx, d, many)
+	fixture.NoErr(t, err)
+	first, err := s.MachineActions(ctx, d, openatp.MachineActionFilter{})
+	fixture.NoErr(t, err)
+	_, err = s.ImportMachineActions(ctx, d, many)
+	fixture.NoErr(t, err)
+	second, err := s.MachineActions(ctx, d, openatp.MachineActionFilter{})
+	fixture.NoErr(t, err)
+	fixture.Diff(t, "1,100 actions imported again", first, second)
+	fixture.Diff(t, "1,100 actions imported", many, first)
+
 	// A live action is stored live, for the lifecycle to resume.
 	b := fixture.MustTenant(t, s, 2, "B")
 	fixture.MustMachines(t, s, b, 1)
