@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -29,6 +30,8 @@ func (w Writer) ImportMachineActions(ctx context.Context, tenantID string, as []
 	})
 	var out []openatp.MachineAction
 	err = w.tenantTx(ctx, tenantID, func(x Execer, seq int64) error {
+		// A transaction may run again: it stamps a copy.
+		norm := slices.Clone(norm)
 		out = make([]openatp.MachineAction, len(norm))
 		if len(norm) == 0 {
 			return nil
@@ -213,6 +216,8 @@ func normalizeImport(as []openatp.MachineAction, now time.Time) ([]openatp.Machi
 			return nil, bad("creationDateTimeUtc", "is later than lastUpdateDateTimeUtc")
 		case a.CreationDateTimeUTC.After(now):
 			return nil, bad("creationDateTimeUtc", "is in the future")
+		case a.CancellationDateTimeUTC != nil && a.CancellationDateTimeUTC.After(now):
+			return nil, bad("cancellationDateTimeUtc", "is in the future")
 		}
 		if j, ok := ids[a.ID]; ok {
 			return nil, bad("id", "machine action %d has this id already", j)
