@@ -80,9 +80,9 @@ func (d *decoder) action(b []byte, a *openatp.MachineAction) error {
 		case "troubleshootInfo":
 			a.TroubleshootInfo, err = d.optStr(name)
 		case "creationDateTimeUtc":
-			a.CreationDateTimeUTC, err = d.time(name)
+			a.CreationDateTimeUTC, err = d.reqTime(name)
 		case "lastUpdateDateTimeUtc":
-			a.LastUpdateDateTimeUTC, err = d.time(name)
+			a.LastUpdateDateTimeUTC, err = d.reqTime(name)
 		case "cancellationDateTimeUtc":
 			a.CancellationDateTimeUTC, err = d.optTime(name)
 		case "errorHResult":
@@ -122,8 +122,8 @@ func (d *decoder) action(b []byte, a *openatp.MachineAction) error {
 	return checkAction(a)
 }
 
-// time reads an RFC 3339 timestamp; null is an error.
-func (d *decoder) time(field string) (time.Time, error) {
+// reqTime reads an RFC 3339 timestamp; null is an error.
+func (d *decoder) reqTime(field string) (time.Time, error) {
 	if d.lex.null() {
 		return time.Time{}, fieldErr(field, "must not be null")
 	}
