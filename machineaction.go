@@ -492,6 +492,29 @@ type MachineActionStore interface {
 	// the tenant, or the machine of an action, does not exist.
 	PutMachineActions(ctx context.Context, tenantID string, as []MachineAction) error
 
+	// ImportMachineActions stores actions read from an export (`openatp
+	// import`, the admin API) in one transaction, all or nothing, and
+	// returns them as stored, in the order given. Unlike
+	// PutMachineActions it keeps the action clock's promise: each action
+	// is stamped by the tenant's clock as a write taking its
+	// LastUpdateDateTimeUTC for "now" (the given time when it is later
+	// than every stamp of the tenant's actions and not in the future,
+	// else the next stamp), in the order of the given times, so that a
+	// poller of "lastUpdateDateTimeUtc gt X" sees each imported action
+	// once. An action equal to the stored one of its id is left as it is
+	// (re-importing an input changes nothing); one that differs replaces
+	// it, as a lifecycle write would: only its status, errorHResult,
+	// cancellation, commands and troubleshootInfo may differ. A live
+	// action is subject to the busy rule, against the stored actions and
+	// the others given; a Succeeded action that ChangesState changes its
+	// machine's state when the stored one was not Succeeded. Invalid,
+	// naming the index of the action and the field (an ItemError over a
+	// FieldError), for an action that does not normalize, lacks its
+	// creation or update time, was created after its update or in the
+	// future, repeats an id, names a machine the tenant does not have or
+	// breaks the rules above; NotFound if the tenant does not exist.
+	ImportMachineActions(ctx context.Context, tenantID string, as []MachineAction) ([]MachineAction, error)
+
 	// LiveMachineActions streams every action, of every tenant, that is
 	// not final, with its tenant's id, in no particular order: what the
 	// lifecycle's clock resumes after a restart.

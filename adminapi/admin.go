@@ -238,14 +238,16 @@ func handleCreateApp(store openatp.Store) http.Handler {
 	})
 }
 
-// handleAdminIngest loads a body of machines or logon events as one batch:
+// handleAdminIngest loads a body of machines, logon events, alerts or
+// machine actions as one batch:
 // the body is read whole, within bodyTimeout (before an ingest slot and
 // the store's write lock are taken, so that a slow client holds neither),
 // checked, then written in one transaction. A bad record rejects the
 // whole body with 400, naming its line (for NDJSON and CSV; for JSON, the
 // line of the body the record starts on) and property; nothing of it is
-// stored.
-func handleAdminIngest(store openatp.Store, kind ingest.Kind, slots chan struct{}, bodyTimeout time.Duration) http.Handler {
+// stored. The live machine actions of a body are handed to tracker, if
+// set (the lifecycle's clock), once committed.
+func handleAdminIngest(store openatp.Store, kind ingest.Kind, slots chan struct{}, bodyTimeout time.Duration, tracker ActionTracker) http.Handler {
 	return serveJSON(func(w http.ResponseWriter, r *http.Request) (int, any, error) {
 		httpserve.SetBodyDeadline(w, r, bodyTimeout)
 		t, err := tenantOf(r, store)
@@ -266,7 +268,15 @@ func handleAdminIngest(store openatp.Store, kind ingest.Kind, slots chan struct{
 		if _, err := ingest.Validate(ingest.NewReader(bytes.NewReader(body), opts)); err != nil {
 			return 0, nil, err // an *ingest.Error is an Invalid error with its code
 		}
-		sum, err := ingest.Import(r.Context(), store, t.ID, ingest.NewReader(bytes.NewReader(body), opts), ingest.ImportOptions{})
+		var iopts ingest.ImportOptions
+		if tracker != nil {
+			iopts.OnActions = func(stored []openatp.MachineAction) {
+				for _, a := range stored {
+					tracker.Track(t.ID, a)
+				}
+			}
+		}
+		sum, err := ingest.Import(r.Context(), store, t.ID, ingest.NewReader(bytes.NewReader(body), opts), iopts)
 		if err != nil {
 			return 0, nil, err
 		}

@@ -22,25 +22,27 @@ func Register(mux Mux, cfg Config) {
 	// taken, so that a slow client holds none.
 	ingestSlots := make(chan struct{}, 2)
 	bodyTimeout := adminBodyTimeout(cfg.BodyTimeout)
-	machines := admin(handleAdminIngest(store, ingest.Machines, ingestSlots, bodyTimeout))
+	machines := admin(handleAdminIngest(store, ingest.Machines, ingestSlots, bodyTimeout, nil))
 	mux("POST /_openatp/tenants", admin(handleCreateTenant(store)))
 	mux("POST /_openatp/tenants/{t}/apps", admin(handleCreateApp(store)))
 	mux("PUT /_openatp/tenants/{t}/machines", machines)
 	mux("POST /_openatp/tenants/{t}/machines", machines)
-	mux("POST /_openatp/tenants/{t}/logons", admin(handleAdminIngest(store, ingest.Logons, ingestSlots, bodyTimeout)))
-	mux("POST /_openatp/tenants/{t}/alerts", admin(handleAdminIngest(store, ingest.Alerts, ingestSlots, bodyTimeout)))
+	mux("POST /_openatp/tenants/{t}/logons", admin(handleAdminIngest(store, ingest.Logons, ingestSlots, bodyTimeout, nil)))
+	mux("POST /_openatp/tenants/{t}/alerts", admin(handleAdminIngest(store, ingest.Alerts, ingestSlots, bodyTimeout, nil)))
+	mux("POST /_openatp/tenants/{t}/machineactions", admin(handleAdminIngest(store, ingest.Actions, ingestSlots, bodyTimeout, cfg.ActionClock)))
 	mux("DELETE /_openatp/tenants/{t}/machines/{id}", admin(handleDeleteMachine(store)))
 	mux("POST /_openatp/tenants/{t}/reset", admin(handleReset(store)))
 	mux("GET /_openatp/tenants/{t}/stats", admin(handleStats(store)))
 	for p, allow := range map[string]string{
-		"/_openatp/tenants":                   "POST",
-		"/_openatp/tenants/{t}/apps":          "POST",
-		"/_openatp/tenants/{t}/machines":      "PUT, POST",
-		"/_openatp/tenants/{t}/logons":        "POST",
-		"/_openatp/tenants/{t}/alerts":        "POST",
-		"/_openatp/tenants/{t}/machines/{id}": "DELETE",
-		"/_openatp/tenants/{t}/reset":         "POST",
-		"/_openatp/tenants/{t}/stats":         "GET",
+		"/_openatp/tenants":                    "POST",
+		"/_openatp/tenants/{t}/apps":           "POST",
+		"/_openatp/tenants/{t}/machines":       "PUT, POST",
+		"/_openatp/tenants/{t}/logons":         "POST",
+		"/_openatp/tenants/{t}/alerts":         "POST",
+		"/_openatp/tenants/{t}/machineactions": "POST",
+		"/_openatp/tenants/{t}/machines/{id}":  "DELETE",
+		"/_openatp/tenants/{t}/reset":          "POST",
+		"/_openatp/tenants/{t}/stats":          "GET",
 	} {
 		mux(p, admin(httpserve.MethodNotAllowed(allow)))
 	}

@@ -108,6 +108,8 @@ func newCSV(r *Reader) (*csvSource, error) {
 	}
 	if kind == Unknown {
 		switch {
+		case seen["requestor"]:
+			kind = Actions
 		case seen["id"]:
 			kind = Machines
 		case seen["machineId"]:
@@ -117,8 +119,8 @@ func newCSV(r *Reader) (*csvSource, error) {
 		}
 		r.kind = kind
 	}
-	if kind == Alerts {
-		return nil, r.errorf(s.header, "", false, "alerts are imported from JSON or JSON Lines, not CSV")
+	if kind == Alerts || kind == Actions {
+		return nil, r.errorf(s.header, "", false, "%s are imported from JSON or JSON Lines, not CSV", kind)
 	}
 	props, idx, fold := machineProps, machineIndex, machineFold
 	if kind == Logons {

@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"context"
 	"time"
 
 	"github.com/openatp/openatp"
@@ -54,4 +55,36 @@ func appendOpt(b []byte, s string) []byte {
 		return append(b, "null"...)
 	}
 	return wire.AppendString(b, s)
+}
+
+// ActionLister is the part of openatp.Store an export of machine actions
+// reads.
+type ActionLister interface {
+	MachineActions(ctx context.Context, tenantID string, f openatp.MachineActionFilter) ([]openatp.MachineAction, error)
+}
+
+// exportPage is the number of actions ExportActions reads at a time.
+const exportPage = 5000
+
+// ExportActions calls f with each of the tenant's machine actions in the
+// order of their lastUpdateDateTimeUtc (unique in a tenant), reading them
+// a page at a time after the last stamp seen: the records of `openatp
+// export --kind actions`, which an import recreates.
+func ExportActions(ctx context.Context, store ActionLister, tenantID string, f func(a *openatp.MachineAction) error) error {
+	var after *time.Time
+	for {
+		page, err := store.MachineActions(ctx, tenantID, openatp.MachineActionFilter{Updated: openatp.TimeRange{After: after}, Top: exportPage})
+		if err != nil {
+			return err
+		}
+		for i := range page {
+			if err := f(&page[i]); err != nil {
+				return err
+			}
+		}
+		if len(page) < exportPage {
+			return nil
+		}
+		after = &page[len(page)-1].LastUpdateDateTimeUTC
+	}
 }

@@ -13,7 +13,9 @@
 // rbacGroupId and rbacGroupName — are skipped and counted by name. A logon
 // record is {"machineId", "accountName", "accountDomain", "accountSid",
 // "logonType", "timestamp"}. An alert record is the Alert entity (see
-// alert.go); alerts are read from JSON and JSON Lines only.
+// alert.go); a machine action record the MachineAction entity (see
+// action.go); alerts and machine actions are read from JSON and JSON
+// Lines only.
 //
 // Memory does not grow with the input: a Reader holds one record (at most
 // Options.MaxRecord bytes) at a time.
@@ -42,6 +44,7 @@ const (
 	Machines             // Machine entities
 	Logons               // logon events
 	Alerts               // Alert entities
+	Actions              // MachineAction entities
 )
 
 func (k Kind) String() string {
@@ -52,11 +55,14 @@ func (k Kind) String() string {
 		return "logons"
 	case Alerts:
 		return "alerts"
+	case Actions:
+		return "actions"
 	}
 	return "unknown"
 }
 
-// ParseKind reads "machines", "logons" or "alerts"; "" is Unknown.
+// ParseKind reads "machines", "logons", "alerts" or "actions" (or
+// "machineactions"); "" is Unknown.
 func ParseKind(s string) (Kind, error) {
 	switch strings.ToLower(s) {
 	case "":
@@ -67,8 +73,10 @@ func ParseKind(s string) (Kind, error) {
 		return Logons, nil
 	case "alerts", "alert":
 		return Alerts, nil
+	case "actions", "action", "machineactions", "machineaction":
+		return Actions, nil
 	}
-	return Unknown, fmt.Errorf("kind %q: use machines, logons or alerts", s)
+	return Unknown, fmt.Errorf("kind %q: use machines, logons, alerts or actions", s)
 }
 
 // Format is the syntax of an input.
@@ -191,7 +199,11 @@ type Reader struct {
 	machine openatp.Machine
 	logon   openatp.Logon
 	alert   openatp.Alert
-	err     error
+	action  openatp.MachineAction
+	// actionIDs are the lines of the action ids read so far: an input
+	// names an action once.
+	actionIDs map[string]int64
+	err       error
 }
 
 // source yields the bytes of one JSON record at a time and the line it
@@ -231,6 +243,10 @@ func (r *Reader) Logon() openatp.Logon { return r.logon }
 
 // Alert is the last record read, when Kind is Alerts; normalized.
 func (r *Reader) Alert() openatp.Alert { return r.alert }
+
+// Action is the last record read, when Kind is Actions; normalized and
+// checked.
+func (r *Reader) Action() openatp.MachineAction { return r.action }
 
 // Ignored returns how many times each ignored property was seen, by name
 // (properties of ipAddresses items as "ipAddresses.name").
@@ -284,12 +300,29 @@ func (r *Reader) next() error {
 		err = r.dec.machine(b, &r.machine)
 	case Alerts:
 		err = r.dec.alert(b, &r.alert)
+	case Actions:
+		if err = r.dec.action(b, &r.action); err == nil {
+			err = r.repeatedAction(line)
+		}
 	default:
 		err = r.dec.logon(b, &r.logon)
 	}
 	if err != nil {
 		return r.wrap(err, line)
 	}
+	return nil
+}
+
+// repeatedAction is the error of an action whose id an earlier record of
+// the input has.
+func (r *Reader) repeatedAction(line int64) error {
+	if first, ok := r.actionIDs[r.action.ID]; ok {
+		return r.errorf(line, "id", false, "the action of line %d has this id already", first)
+	}
+	if r.actionIDs == nil {
+		r.actionIDs = map[string]int64{}
+	}
+	r.actionIDs[r.action.ID] = line
 	return nil
 }
 

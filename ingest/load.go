@@ -9,9 +9,12 @@ import (
 	"github.com/openatp/openatp/internal/lifetime"
 )
 
-// Writer is the part of openatp.Store an import writes through.
+// Writer is the part of openatp.Store an import writes through: machines,
+// logon events and alerts in WriteBatch, machine actions in
+// ImportMachineActions, one call a batch.
 type Writer interface {
 	WriteBatch(ctx context.Context, tenantID string, f func(w openatp.BatchWriter) error) error
+	ImportMachineActions(ctx context.Context, tenantID string, as []openatp.MachineAction) ([]openatp.MachineAction, error)
 }
 
 // ImportOptions say how Import and Load write.
@@ -22,8 +25,14 @@ type ImportOptions struct {
 	// ChunkSize is the number of records per write inside a transaction:
 	// it bounds memory, not atomicity. The default is 5,000 machines,
 	// 20,000 logon events (a larger chunk merges more repeated events
-	// before they reach the store) or 1,000 alerts.
+	// before they reach the store) or 1,000 alerts. Machine actions are
+	// written in one call a batch (ImportMachineActions): a batch of them
+	// is held in memory whole.
 	ChunkSize int
+	// OnActions, if set, is called after each committed batch of machine
+	// actions with the actions as stored (stamped): a running server tells
+	// its lifecycle clock of the live ones.
+	OnActions func(stored []openatp.MachineAction)
 	// OnBatch, if set, is called after each committed batch.
 	OnBatch func(BatchResult)
 	// OnRead, if set, is called with the number of records read so far
@@ -46,7 +55,7 @@ func (o *ImportOptions) chunkSize(k Kind) int {
 		switch k {
 		case Logons:
 			n = logonChunk
-		case Alerts:
+		case Alerts, Actions:
 			n = alertChunk
 		default:
 			n = machineChunk
@@ -66,7 +75,8 @@ type BatchResult struct {
 	LastLine  int64
 	Machines  int64 // of Records, how many were machines
 	Logons    int64 // how many logon events
-	Alerts    int64 // and how many alerts
+	Alerts    int64 // how many alerts
+	Actions   int64 // and how many machine actions
 }
 
 // Summary is what an input held.
@@ -110,6 +120,14 @@ type Source interface {
 	Line() int64
 }
 
+// ActionSource is a Source that may yield machine actions (a *Reader
+// does).
+type ActionSource interface {
+	Source
+	// Action is the current record when Kind is Actions.
+	Action() openatp.MachineAction
+}
+
 // chunk is a run of records of one kind and one batch, handed from the
 // reading goroutine to the writing one.
 type chunk struct {
@@ -117,6 +135,7 @@ type chunk struct {
 	ms    []openatp.Machine
 	ls    []openatp.Logon
 	as    []openatp.Alert
+	acts  []openatp.MachineAction
 	lines []int64
 	last  bool  // the last chunk of its batch
 	err   error // the input could not be read further
@@ -186,6 +205,17 @@ func load(ctx context.Context, store Writer, tenantID string, src Source, name s
 			return sum, c.err
 		}
 		res := BatchResult{Number: sum.Batches + 1, FirstLine: c.lines[0]}
+		if c.kind == Actions {
+			if err := loadActions(ctx, store, tenantID, c, full, free, &res, &o, name); err != nil {
+				return sum, err
+			}
+			sum.Batches++
+			sum.Records += res.Records
+			if o.OnBatch != nil {
+				o.OnBatch(res)
+			}
+			continue
+		}
 		var cur *chunk
 		err = store.WriteBatch(ctx, tenantID, func(w openatp.BatchWriter) error {
 			for {
@@ -198,6 +228,8 @@ func load(ctx context.Context, store Writer, tenantID string, src Source, name s
 					err = w.AddLogons(c.ls)
 				case len(c.as) > 0:
 					err = w.UpsertAlerts(c.as)
+				case len(c.acts) > 0:
+					err = errMixedActions
 				}
 				if err != nil {
 					return err
@@ -241,9 +273,53 @@ func load(ctx context.Context, store Writer, tenantID string, src Source, name s
 	}
 }
 
+// errMixedActions is the error of a Source whose batch mixes machine
+// actions with other records.
+var errMixedActions = errors.New("ingest: machine actions are written in batches of their own, not with other records")
+
+// loadActions writes the batch of machine actions that starts with c in
+// one ImportMachineActions call, and fills res.
+func loadActions(ctx context.Context, store Writer, tenantID string, c *chunk, full, free chan *chunk, res *BatchResult, o *ImportOptions, name string) error {
+	var acts []openatp.MachineAction
+	var lines []int64
+	for {
+		if c.kind != Actions && c.len() > 0 {
+			return errMixedActions
+		}
+		acts = append(acts, c.acts...)
+		lines = append(lines, c.lines...)
+		if c.err != nil {
+			return c.err
+		}
+		last := c.last
+		recycle(c, free)
+		if last {
+			break
+		}
+		select {
+		case c = <-full:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if c == nil {
+			return errors.New("ingest: the input ended inside a batch")
+		}
+	}
+	stored, err := store.ImportMachineActions(ctx, tenantID, acts)
+	if err != nil {
+		return storeError(err, &chunk{lines: lines}, name)
+	}
+	res.Records, res.Actions, res.LastLine = int64(len(acts)), int64(len(acts)), lines[len(lines)-1]
+	if o.OnActions != nil {
+		o.OnActions(stored)
+	}
+	return nil
+}
+
 func recycle(c *chunk, free chan *chunk) {
-	clear(c.as) // alerts hold lists: let them go
-	c.kind, c.ms, c.ls, c.as, c.lines, c.last, c.err = Unknown, c.ms[:0], c.ls[:0], c.as[:0], c.lines[:0], false, nil
+	clear(c.as) // alerts and actions hold lists: let them go
+	clear(c.acts)
+	c.kind, c.ms, c.ls, c.as, c.acts, c.lines, c.last, c.err = Unknown, c.ms[:0], c.ls[:0], c.as[:0], c.acts[:0], c.lines[:0], false, nil
 	select {
 	case free <- c:
 	default:
@@ -309,6 +385,14 @@ func produce(ctx context.Context, src Source, o *ImportOptions, full, free chan 
 			c.ms = append(c.ms, src.Machine())
 		case Alerts:
 			c.as = append(c.as, src.Alert())
+		case Actions:
+			as, ok := src.(ActionSource)
+			if !ok {
+				c.err = errors.New("ingest: a Source of machine actions must have an Action method (ActionSource)")
+				send()
+				return
+			}
+			c.acts = append(c.acts, as.Action())
 		default:
 			c.ls = append(c.ls, src.Logon())
 		}

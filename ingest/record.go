@@ -429,17 +429,20 @@ func (d *decoder) logon(b []byte, l *openatp.Logon) error {
 	return nil
 }
 
-// sniff tells the kind of a record from its properties: id and machineId
-// make an alert, id alone a machine, machineId alone a logon event.
+// sniff tells the kind of a record from its properties: requestor makes
+// a machine action, id and machineId an alert, id alone a machine,
+// machineId alone a logon event.
 func (d *decoder) sniff(b []byte) (Kind, error) {
 	d.reset(b)
-	var id, machineID bool
+	var id, machineID, requestor bool
 	err := d.lex.object(func(key []byte) error {
 		switch string(key) {
 		case "id":
 			id = true
 		case "machineId":
 			machineID = true
+		case "requestor":
+			requestor = true
 		}
 		return d.lex.skip(0)
 	})
@@ -448,6 +451,8 @@ func (d *decoder) sniff(b []byte) (Kind, error) {
 	}
 	kind := Unknown
 	switch {
+	case requestor:
+		kind = Actions
 	case id && machineID:
 		kind = Alerts
 	case id:

@@ -3,7 +3,6 @@ package responseapi
 import (
 	"encoding/json"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -457,84 +456,5 @@ func writeAction(w http.ResponseWriter, r *http.Request, status int, a *openatp.
 	writeEntity(w, r, status, "MachineActions", appendAction(nil, a))
 }
 
-// appendAction appends the JSON of an action, its properties in the order
-// the live service sends them; times with 7 fractional digits, as the
-// documented example.
-func appendAction(b []byte, a *openatp.MachineAction) []byte {
-	str := func(name string, s string) {
-		b = append(b, `,"`+name+`":`...)
-		b = wire.AppendString(b, s)
-	}
-	opt := func(name string, s *string) {
-		b = append(b, `,"`+name+`":`...)
-		b = wire.AppendStringPtr(b, s)
-	}
-	tm := func(name string, t *time.Time) {
-		b = append(b, `,"`+name+`":`...)
-		b = wire.AppendTime(b, t)
-	}
-	b = append(b, `{"id":`...)
-	b = wire.AppendString(b, a.ID)
-	str("type", a.Type)
-	opt("title", a.Title)
-	str("requestor", a.Requestor)
-	str("requestorComment", a.RequestorComment)
-	str("status", a.Status)
-	str("machineId", a.MachineID)
-	opt("computerDnsName", a.ComputerDNSName)
-	tm("creationDateTimeUtc", &a.CreationDateTimeUTC)
-	tm("lastUpdateDateTimeUtc", &a.LastUpdateDateTimeUTC)
-	opt("cancellationRequestor", a.CancellationRequestor)
-	opt("cancellationComment", a.CancellationComment)
-	tm("cancellationDateTimeUtc", a.CancellationDateTimeUTC)
-	b = append(b, `,"errorHResult":`...)
-	b = strconv.AppendInt(b, int64(a.ErrorHResult), 10)
-	opt("scope", a.Scope)
-	opt("externalId", a.ExternalID)
-	opt("requestSource", a.RequestSource)
-	b = append(b, `,"relatedFileInfo":`...)
-	if f := a.RelatedFileInfo; f != nil {
-		b = append(b, `{"fileIdentifier":`...)
-		b = wire.AppendString(b, f.FileIdentifier)
-		b = append(b, `,"fileIdentifierType":`...)
-		b = wire.AppendString(b, f.FileIdentifierType)
-		b = append(b, '}')
-	} else {
-		b = append(b, "null"...)
-	}
-	b = append(b, `,"commands":[`...)
-	for i, c := range a.Commands {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, `{"index":`...)
-		b = strconv.AppendInt(b, int64(c.Index), 10)
-		tm("startTime", c.StartTime)
-		tm("endTime", c.EndTime)
-		str("commandStatus", c.CommandStatus)
-		b = append(b, `,"errors":[`...)
-		for j, e := range c.Errors {
-			if j > 0 {
-				b = append(b, ',')
-			}
-			b = wire.AppendString(b, e)
-		}
-		b = append(b, `],"command":{"type":`...)
-		b = wire.AppendString(b, c.Command.Type)
-		b = append(b, `,"params":[`...)
-		for j, p := range c.Command.Params {
-			if j > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, `{"key":`...)
-			b = wire.AppendString(b, p.Key)
-			b = append(b, `,"value":`...)
-			b = wire.AppendString(b, p.Value)
-			b = append(b, '}')
-		}
-		b = append(b, "]}}"...)
-	}
-	b = append(b, ']')
-	opt("troubleshootInfo", a.TroubleshootInfo)
-	return append(b, '}')
-}
+// appendAction appends the JSON of an action (wire.AppendMachineAction).
+func appendAction(b []byte, a *openatp.MachineAction) []byte { return wire.AppendMachineAction(b, a) }

@@ -104,6 +104,7 @@ func Run(t *testing.T, open func(t *testing.T) openatp.Store, opts ...Option) {
 		{"Library", actionsuite.Library},
 		{"Investigations", actionsuite.Investigations},
 		{"ActionPut", actionsuite.ActionPut},
+		{"ActionImport", actionsuite.ActionImport},
 		{"Canceled", testCanceled},
 	}
 	for _, tt := range tests {

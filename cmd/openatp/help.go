@@ -30,8 +30,8 @@ Commands:
   role create|update|list|delete   RBAC roles and their user groups
   group create|update|list|delete  device groups: rules, rank, user-group access
   seed               generate a realistic tenant of any size: machines, users, logons, alerts
-  import             load machines, logon events or alerts from JSON Lines, JSON or CSV files
-  export             write a tenant's machines, logon events or alerts as JSON Lines
+  import             load machines, logon events, alerts or machine actions from JSON Lines, JSON or CSV files
+  export             write a tenant's machines, logon events, alerts or machine actions as JSON Lines
   token              mint an access token for an app of a tenant
   fault add|list|delete   fault rules of the running server (latency, errors, resets, truncated bodies)
   journal            the running server's record of a tenant's requests (--follow streams it)
@@ -88,8 +88,8 @@ var commandDocs = map[string]struct{ args, doc string }{
 	"group list":       {"", "Print the tenant's device groups."},
 	"group delete":     {"", "Delete the device group --id."},
 	"seed":             {"", "Fill a tenant (created if absent) with a realistic generated fleet (machines, users, logon events, alerts, machine actions) laid out over the days before now, the same for the same arguments; with --live, write new and updated alerts one by one for a poll loop to pick up."},
-	"import":           {" FILE...", "Load machines, logon events or alerts from JSON Lines, JSON or CSV files (\"-\" is standard input) into a tenant, created if absent once the files are checked."},
-	"export":           {"", "Write a tenant's machines, logon events or alerts as JSON Lines."},
+	"import":           {" FILE...", "Load machines, logon events, alerts or machine actions from JSON Lines, JSON or CSV files (\"-\" is standard input) into a tenant, created if absent once the files are checked."},
+	"export":           {"", "Write a tenant's machines, logon events, alerts or machine actions as JSON Lines."},
 	"token":            {"", "Mint an access token for an application of a tenant (or, with --user, a delegated one)."},
 	"fault add":        {"", "Add a fault rule to the running server (the flags below, or --json '{...}'); prints it."},
 	"fault list":       {"", "Print the running server's fault rules, with their hits and whether they are active."},

@@ -101,10 +101,10 @@ func TestHelpWalk(t *testing.T) {
 		want, not string
 	}{
 		{[]string{"help"}, "alerts", "machines API"},
-		{[]string{"help"}, "import             load machines, logon events or alerts", ""},
-		{[]string{"help"}, "export             write a tenant's machines, logon events or alerts", ""},
-		{[]string{"import", "-h"}, "Load machines, logon events or alerts", ""},
-		{[]string{"export", "-h"}, "machines, logon events or alerts", ""},
+		{[]string{"help"}, "import             load machines, logon events, alerts or machine actions", ""},
+		{[]string{"help"}, "export             write a tenant's machines, logon events, alerts or machine actions", ""},
+		{[]string{"import", "-h"}, "Load machines, logon events, alerts or machine actions", ""},
+		{[]string{"export", "-h"}, "machines, logon events, alerts or machine actions", ""},
 		{[]string{"seed", "-h"}, "  -out string\n", "-out openatp"},
 	} {
 		var out bytes.Buffer

@@ -16,7 +16,8 @@ import (
 	"github.com/openatp/openatp/wire"
 )
 
-// runImport loads machines, logon events or alerts from files into a tenant.
+// runImport loads machines, logon events, alerts or machine actions from
+// files into a tenant.
 //
 // With several files, --batch-size or a tenant that does not exist yet,
 // every file is read twice: first
@@ -35,7 +36,7 @@ func runImport(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlagSet(env, "import")
 	sf.register(fs)
 	tenant := fs.String("tenant", "", "tenant id or name (a new tenant of that name is created if absent)")
-	kindFlag := fs.String("kind", "", "machines, logons or alerts (default: told from the first record's fields)")
+	kindFlag := fs.String("kind", "", "machines, logons, alerts or actions (default: told from the first record's fields)")
 	formatFlag := fs.String("format", "", "jsonl, json or csv (default: by extension, else by the first byte)")
 	batch := fs.Int64("batch-size", 0, "records per transaction (0: each file is one transaction)")
 	validate := fs.Bool("validate", true, "with several files or --batch-size: check every record of every file before writing anything")
@@ -236,15 +237,19 @@ func checkFiles(env *cliEnv, files []string, opts func(string) ingest.Options, s
 }
 
 // machinesFirst refuses, before a new tenant is created, files whose
-// logon events would fail in the store: a logon names a machine, which a
-// new tenant has only if an earlier file brought it (machines, or alerts,
-// which create theirs).
+// logon events or machine actions would fail in the store: they name a
+// machine, which a new tenant has only if an earlier file brought it
+// (machines, or alerts, which create theirs).
 func machinesFirst(files []fileSummary, tenant string) error {
 	for _, f := range files {
 		switch {
 		case f.Records == 0:
-		case f.Kind == ingest.Logons.String():
-			return fmt.Errorf("%s: logon events name machines, and tenant %q is new: import its machines first (in an earlier file of the same command, or before)", f.File, tenant)
+		case f.Kind == ingest.Logons.String() || f.Kind == ingest.Actions.String():
+			what := "logon events"
+			if f.Kind == ingest.Actions.String() {
+				what = "machine actions"
+			}
+			return fmt.Errorf("%s: %s name machines, and tenant %q is new: import its machines first (in an earlier file of the same command, or before)", f.File, what, tenant)
 		default:
 			return nil
 		}
@@ -272,22 +277,23 @@ var errStop = errors.New("stop")
 
 // runExport writes a tenant's machines (the Machine JSON of the API),
 // logon events (records that recreate every (user, machine) relation) or
-// alerts (the Alert JSON of the API, evidence included) as JSON Lines, in
-// a deterministic order: machines and alerts by id, logons by user then
-// machine id.
+// alerts (the Alert JSON of the API, evidence included) or machine
+// actions (the MachineAction JSON of the API) as JSON Lines, in a
+// deterministic order: machines and alerts by id, logons by user then
+// machine id, actions by lastUpdateDateTimeUtc.
 func runExport(ctx context.Context, env *cliEnv, args []string) error {
 	var sf storeFlags
 	fs := newFlagSet(env, "export")
 	sf.register(fs)
 	tenant := fs.String("tenant", "", "tenant id or name")
-	kindFlag := fs.String("kind", "machines", "machines, logons or alerts")
+	kindFlag := fs.String("kind", "machines", "machines, logons, alerts or actions")
 	outFile := fs.String("out", "-", "output file (- for standard output)")
 	if err := parseFlags(env, fs, args); err != nil {
 		return err
 	}
 	kind, err := ingest.ParseKind(*kindFlag)
 	if err != nil || kind == ingest.Unknown {
-		return fmt.Errorf("--kind: use machines, logons or alerts")
+		return fmt.Errorf("--kind: use machines, logons, alerts or actions")
 	}
 	store, err := sf.open(ctx)
 	if err != nil {
@@ -311,6 +317,13 @@ func runExport(ctx context.Context, env *cliEnv, args []string) error {
 	var buf []byte
 	var n int64
 	switch kind {
+	case ingest.Actions:
+		err = ingest.ExportActions(ctx, store, t.ID, func(a *openatp.MachineAction) error {
+			buf = append(wire.AppendMachineAction(buf[:0], a), '\n')
+			n++
+			_, err := bw.Write(buf)
+			return err
+		})
 	case ingest.Alerts:
 		err = store.ScanAlerts(ctx, t.ID, func(a openatp.Alert) error {
 			buf = append(wire.AppendAlert(buf[:0], &a, true), '\n')

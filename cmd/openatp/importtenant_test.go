@@ -25,6 +25,8 @@ func TestFailedImportCreatesNoTenant(t *testing.T) {
 	good := file("good.jsonl", `{"id":"`+goodID+`","computerDnsName":"a.contoso.com"}`+"\n")
 	bad := file("bad.jsonl", `{"id":"`+goodID2+`","healthStatus":"Healthy"}`+"\n")
 	logons := file("logons.jsonl", `{"machineId":"`+goodID+`","accountName":"a","accountDomain":"d","timestamp":"2024-01-01T00:00:00Z"}`+"\n")
+	actions := file("actions.jsonl", `{"id":"7327b54f-e1c4-4a8d-a4b6-bc9e1fc8b4c0","type":"Isolate","requestor":"r","requestorComment":"c","status":"Succeeded","machineId":"`+goodID+
+		`","creationDateTimeUtc":"2024-01-01T00:00:00Z","lastUpdateDateTimeUtc":"2024-01-01T00:00:10Z"}`+"\n")
 	for _, tc := range []struct {
 		name   string
 		args   []string
@@ -36,7 +38,9 @@ func TestFailedImportCreatesNoTenant(t *testing.T) {
 		{name: "a missing file", args: []string{filepath.Join(dir, "nosuch.jsonl")}, want: "nosuch.jsonl"},
 		{name: "logons of machines a new tenant lacks", args: []string{logons}, want: "logons.jsonl: logon events name machines"},
 		{name: "a good and a bad file", args: []string{good, bad}, want: `bad.jsonl: line 1: healthStatus`},
+		{name: "actions of machines a new tenant lacks", args: []string{actions}, want: "actions.jsonl: machine actions name machines"},
 		{name: "machines, then their logons", args: []string{good, logons}, tenant: true},
+		{name: "machines, then their actions", args: []string{good, actions}, tenant: true},
 		{name: "one good file", args: []string{good}, tenant: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

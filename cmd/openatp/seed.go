@@ -35,7 +35,7 @@ func runSeed(ctx context.Context, env *cliEnv, args []string) error {
 	every := fs.Duration("every", time.Second, "with --live: the pause between two new alerts")
 	seed := fs.Int64("seed", 1, "random seed: the same seed and --end give the same tenant")
 	batch := fs.Int("batch-size", 250000, "records per transaction")
-	out := fs.String("out", "", "write machines.jsonl, logons.jsonl and alerts.jsonl (the records openatp import reads) into this directory instead of the store")
+	out := fs.String("out", "", "write machines.jsonl, logons.jsonl, alerts.jsonl and, with --actions, actions.jsonl (the records openatp import reads) into this directory instead of the store")
 	var endFlag timeFlag
 	fs.Var(&endFlag, "end", "the data set's end, an RFC 3339 `time`: the machines were last seen, the users logged on and the alerts updated before it (default: now)")
 	if err := parseFlags(env, fs, args); err != nil {
@@ -54,15 +54,15 @@ func runSeed(ctx context.Context, env *cliEnv, args []string) error {
 	if *actions < 0 || (*actions > 0 && *machines == 0) {
 		return fmt.Errorf("--actions must be >= 0 and needs --machines > 0")
 	}
-	if *actions > 0 && (*live || *out != "") {
-		return fmt.Errorf("--actions writes to the store: not with --live or --out")
+	if *actions > 0 && *live {
+		return fmt.Errorf("--actions writes a history: not with --live")
 	}
 	if *live {
 		return seedLive(ctx, env, &sf, *tenant, *alerts, *every, *seed)
 	}
 	o := demo.Options{Seed: *seed, Machines: *machines, Users: *users, Logons: *logons, Alerts: *alerts, Start: demo.StartAt(end)}
 	if *out != "" {
-		return seedFiles(env, *out, o)
+		return seedFiles(env, *out, o, *actions)
 	}
 	store, err := sf.open(ctx)
 	if err != nil {
@@ -144,8 +144,10 @@ func seedActions(ctx context.Context, store openatp.Store, tenantID string, opts
 
 // seedFiles writes the generated records as JSON Lines files: every
 // machine (in the Machine JSON of the API), then every logon event, as the
-// generator emits them (not merged into relations as a store would).
-func seedFiles(env *cliEnv, dir string, o demo.Options) error {
+// generator emits them (not merged into relations as a store would), every
+// alert and, if actions > 0, that many machine actions (the MachineAction
+// JSON of the API).
+func seedFiles(env *cliEnv, dir string, o demo.Options, actions int) error {
 	opts, err := o.Resolve()
 	if err != nil {
 		return err
@@ -225,18 +227,32 @@ func seedFiles(env *cliEnv, dir string, o demo.Options) error {
 	if err != nil {
 		return err
 	}
-	for _, w := range []struct {
-		f *os.File
-		w *bufio.Writer
-	}{{mf, mw}, {lf, lw}, {af, aw}} {
-		if err := w.w.Flush(); err != nil {
+	fs, ws := []*os.File{mf, lf, af}, []*bufio.Writer{mw, lw, aw}
+	if actions > 0 {
+		xf, xw, err := create("actions.jsonl")
+		if err != nil {
 			return err
 		}
-		if err := w.f.Close(); err != nil {
+		defer xf.Close()
+		fs, ws = append(fs, xf), append(ws, xw)
+		err = demo.GenerateActions(opts, actions, func(a openatp.MachineAction) error {
+			buf = append(wire.AppendMachineAction(buf[:0], &a), '\n')
+			_, err := xw.Write(buf)
+			return err
+		})
+		if err != nil {
 			return err
 		}
 	}
-	return printJSON(env.stdout, map[string]any{"dir": dir, "machines": nm, "logons": nl, "alerts": na, "users": opts.Users, "seed": opts.Seed})
+	for i, f := range fs {
+		if err := ws[i].Flush(); err != nil {
+			return err
+		}
+		if err := f.Close(); err != nil {
+			return err
+		}
+	}
+	return printJSON(env.stdout, map[string]any{"dir": dir, "machines": nm, "logons": nl, "alerts": na, "actions": actions, "users": opts.Users, "seed": opts.Seed})
 }
 
 // genSource is the records demo.Generate emits as an ingest.Source, so
