@@ -312,7 +312,7 @@ func (db *DB) inTx(ctx context.Context, f func(tx *sql.Tx, q conn) error) error 
 		return storeError(err, "cannot begin a transaction")
 	}
 	defer tx.Rollback()
-	if err := f(tx, conn{tx: tx}); err != nil {
+	if err := f(tx, conn{tx: tx, stmts: map[string]*sql.Stmt{}}); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {

@@ -44,9 +44,14 @@ func (c *stmtCache) close() {
 }
 
 // conn runs cached statements on a pool, or inside tx when it is set.
+// stmts, when set, keeps the statements a transaction prepared by their
+// text: database/sql keeps each statement prepared in a transaction until
+// it ends, so a long transaction (an import) that prepared each query
+// anew would hold one per call.
 type conn struct {
-	c  *stmtCache
-	tx *sql.Tx
+	c     *stmtCache
+	tx    *sql.Tx
+	stmts map[string]*sql.Stmt
 }
 
 func (q conn) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
@@ -64,7 +69,14 @@ func (q conn) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 			return q.tx.StmtContext(ctx, s), nil
 		}
 	}
-	return q.tx.PrepareContext(ctx, query)
+	if s := q.stmts[query]; s != nil {
+		return s, nil
+	}
+	s, err := q.tx.PrepareContext(ctx, query)
+	if err == nil && q.stmts != nil {
+		q.stmts[query] = s
+	}
+	return s, err
 }
 
 // query runs a cached query.
