@@ -30,9 +30,10 @@ type ActionTracker interface {
 	Track(tenantID string, a openatp.MachineAction)
 }
 
-// actionRoutes are the action routes of a machine: the path segment (in
-// each spelling clients send), the type it starts and its success status
-// (offboard's is documented as 200).
+// actionRoutes are the action routes of a machine: the path segment (as
+// documented: the server matches it in any case, so XSOAR's
+// stopAndQuarantineFile is StopAndQuarantineFile), the type it starts and
+// its success status (offboard's is documented as 200).
 var actionRoutes = []struct {
 	segment, typ string
 	status       int
@@ -44,7 +45,6 @@ var actionRoutes = []struct {
 	{"unrestrictCodeExecution", openatp.ActionUnrestrictCodeExecution, http.StatusCreated},
 	{"collectInvestigationPackage", openatp.ActionCollectInvestigationPackage, http.StatusCreated},
 	{"StopAndQuarantineFile", openatp.ActionStopAndQuarantineFile, http.StatusCreated},
-	{"stopAndQuarantineFile", openatp.ActionStopAndQuarantineFile, http.StatusCreated}, // XSOAR's spelling
 	{"offboard", openatp.ActionOffboard, http.StatusOK},
 }
 
