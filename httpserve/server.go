@@ -4,8 +4,9 @@
 // recovery, body deadline, public URL, metrics, and the test double's
 // request journal and fault rules with the caller authentication they
 // need), the listeners' wrappers (connection limit, the answers of
-// malformed requests), /healthz, /readyz, /metrics and the not-found and
-// method-not-allowed answers.
+// malformed requests), /healthz, /readyz, /metrics, the not-found and
+// method-not-allowed answers, and the folding of the MDE routes' paths
+// (matched in any letter case, a trailing slash tolerated: casefold.go).
 //
 // It holds the one error path of the API: a handler is a HandlerFunc, which
 // returns its error instead of writing it; writeError maps the error's
