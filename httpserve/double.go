@@ -23,7 +23,7 @@ type testDouble struct {
 	authn   *Authenticator
 	journal *journal.Journal // nil: off
 	faults  *fault.Set
-	mux     *http.ServeMux // to name the route of an answer a fault gave instead
+	fold    *folder // to name the route of an answer a fault gave instead
 	metrics *Metrics
 }
 
@@ -49,7 +49,7 @@ func (d *testDouble) wrap(next http.Handler) http.Handler {
 		applied := false
 		if !d.faults.Empty() {
 			dec, applied = d.faults.Decide(fault.Request{Method: r.Method, Path: path, Tenant: tenant, App: app, User: user,
-				RouteOf: func() string { _, p := d.mux.Handler(r); return p }})
+				RouteOf: func() string { return d.fold.routeOf(r) }})
 		}
 		if d.journal != nil && tenant != "" {
 			defer func() { // also when a fault aborts the answer with a panic
@@ -87,7 +87,7 @@ func (d *testDouble) signIn(w http.ResponseWriter, r *http.Request, next http.Ha
 		ref = u
 	}
 	dec, ok := d.faults.Decide(fault.Request{Method: r.Method, Path: path, TenantRef: ref,
-		RouteOf: func() string { _, p := d.mux.Handler(r); return p }})
+		RouteOf: func() string { return d.fold.routeOf(r) }})
 	if !ok {
 		next.ServeHTTP(w, r)
 		return
@@ -107,14 +107,14 @@ func (d *testDouble) apply(w http.ResponseWriter, r *http.Request, next http.Han
 	rule := dec.Rule
 	switch rule.Kind {
 	case fault.Error:
-		_, r.Pattern = d.mux.Handler(r) // the route the answer stands for, for metrics and the journal
+		r.Pattern = d.fold.routeOf(r) // the route the answer stands for, for metrics and the journal
 		if !strings.HasPrefix(r.URL.Path, "/api/") {
 			writeSignInFault(w, rule)
 			return
 		}
 		writeError(w, r, faultError(rule))
 	case fault.Reset:
-		_, r.Pattern = d.mux.Handler(r)
+		r.Pattern = d.fold.routeOf(r)
 		resetConn(w)
 	case fault.Truncate:
 		tw := &truncateWriter{ResponseWriter: w, left: rule.TruncateAfter}

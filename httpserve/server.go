@@ -4,8 +4,9 @@
 // recovery, body deadline, public URL, metrics, and the test double's
 // request journal and fault rules with the caller authentication they
 // need), the listeners' wrappers (connection limit, the answers of
-// malformed requests), /healthz, /readyz, /metrics and the not-found and
-// method-not-allowed answers.
+// malformed requests), /healthz, /readyz, /metrics, the not-found and
+// method-not-allowed answers, and the folding of the MDE routes' paths
+// (matched in any letter case, a trailing slash tolerated: casefold.go).
 //
 // It holds the one error path of the API: a handler is a HandlerFunc, which
 // returns its error instead of writing it; writeError maps the error's
@@ -75,6 +76,7 @@ type Server struct {
 	logger   *slog.Logger
 	metrics  *Metrics
 	double   *testDouble
+	fold     *folder // the MDE routes' paths, matched without regard to case (casefold.go)
 
 	accessLog   bool
 	accessText  *accesslog.Text
@@ -99,7 +101,8 @@ func NewServer(cfg Config) *Server {
 	s := &Server{mux: http.NewServeMux(), public: http.NewServeMux(), adminMux: http.NewServeMux(), logger: logger,
 		metrics: m, accessLog: !cfg.NoAccessLog, accessText: cfg.AccessLog,
 		bodyTimeout: cmpOr(cfg.BodyTimeout, DefaultBodyTimeout), publicURL: strings.TrimSuffix(cfg.PublicURL, "/")}
-	s.double = &testDouble{authn: NewAuthenticator(cfg.Verifier), journal: journal.New(size), faults: fault.NewSet(nil), mux: s.public, metrics: m}
+	s.fold = &folder{mux: s.public}
+	s.double = &testDouble{authn: NewAuthenticator(cfg.Verifier), journal: journal.New(size), faults: fault.NewSet(nil), fold: s.fold, metrics: m}
 	s.double.faults.CheckApps(cfg.Store) // a fault rule naming no application is refused
 	// Each mux holds every route it serves, so that a request is routed
 	// once (a mux of muxes routed every request twice: 1 % of a server's
@@ -109,8 +112,12 @@ func NewServer(cfg Config) *Server {
 	for _, mux := range []*http.ServeMux{s.public, s.adminMux, s.mux} {
 		mux.Handle("GET /healthz", handleHealthz())
 		mux.Handle("GET /readyz", handleReadyz(ready, cfg.LimiterStatus))
-		mux.Handle("/", notFound())
 	}
+	// What no route takes: a path of the MDE API in another case or with
+	// a trailing slash goes to its route, anything else is not found.
+	s.public.Handle("/", s.fold.catchAll(notFound()))
+	s.mux.Handle("/", s.fold.catchAll(notFound()))
+	s.adminMux.Handle("/", notFound())
 	return s
 }
 
@@ -127,11 +134,14 @@ func cmpOr(d, def time.Duration) time.Duration {
 // Call it before serving; a pattern that conflicts with another panics,
 // as with http.ServeMux. A pattern with a {tenant} wildcard names that
 // tenant (the id or name the path holds) in the request's log line, when
-// no token named one.
+// no token named one. The segments of a path under /api/ that the pattern
+// names literally are matched without regard to case, and a trailing
+// slash is tolerated (casefold.go).
 func (s *Server) HandlePublic(pattern string, h http.Handler) {
 	if strings.Contains(pattern, "{tenant}") {
 		h = withPathTenant(h)
 	}
+	h = s.fold.add(pattern, h)
 	s.public.Handle(pattern, h)
 	s.mux.Handle(pattern, h)
 	s.double.faults.Serve(pattern) // fault rules may name it

@@ -187,7 +187,7 @@ func TestMalformedRequests(t *testing.T) {
 		{"encoded slash", "GET", "/api/users/a%2Fb/machines", 404, "ResourceNotFound"},
 		{"unknown path", "GET", "/api/machines/x/users", 404, "NotFound"},
 		{"unknown root", "GET", "/nothing", 404, "NotFound"},
-		{"trailing slash", "GET", "/api/users/user1/machines/", 404, "NotFound"},
+		{"segment after the route", "GET", "/api/users/user1/machines/x", 404, "NotFound"}, // a trailing slash is tolerated: httpserve/casefold_test.go
 		{"wrong method", "POST", "/api/users/user1/machines", 405, "MethodNotAllowed"},
 		{"wrong method delete", "DELETE", "/api/v1.0/users/user1/machines", 405, "MethodNotAllowed"},
 		{"odata option", "GET", "/api/users/user1/machines?$top=1", 400, "ODataError"},

@@ -51,9 +51,10 @@ func trackNew(r *http.Request, tracker ActionTracker, tenantID string, a openatp
 	tracker.Track(tenantID, a)
 }
 
-// actionRoutes are the action routes of a machine: the path segment (in
-// each spelling clients send), the type it starts and its success status
-// (offboard's is documented as 200).
+// actionRoutes are the action routes of a machine: the path segment (as
+// documented: the server matches it in any case, so XSOAR's
+// stopAndQuarantineFile is StopAndQuarantineFile), the type it starts and
+// its success status (offboard's is documented as 200).
 var actionRoutes = []struct {
 	segment, typ string
 	status       int
@@ -65,7 +66,6 @@ var actionRoutes = []struct {
 	{"unrestrictCodeExecution", openatp.ActionUnrestrictCodeExecution, http.StatusCreated},
 	{"collectInvestigationPackage", openatp.ActionCollectInvestigationPackage, http.StatusCreated},
 	{"StopAndQuarantineFile", openatp.ActionStopAndQuarantineFile, http.StatusCreated},
-	{"stopAndQuarantineFile", openatp.ActionStopAndQuarantineFile, http.StatusCreated}, // XSOAR's spelling
 	{"offboard", openatp.ActionOffboard, http.StatusOK},
 }
 

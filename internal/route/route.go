@@ -7,11 +7,14 @@
 // rest of the path, possibly nothing), or a literal with '*' wildcards
 // (each matches any run of characters within the segment, as in
 // "findbyip(*)"). Literals are compared with the request path's segments
-// unescaped, byte for byte. As in Go's ServeMux, the more specific route
+// unescaped: byte for byte, except that under /api/ (after its first
+// segment) they are compared without regard to ASCII case and a trailing
+// slash is ignored, as openatp serves the MDE routes (httpserve folds
+// such paths onto their routes). As in Go's ServeMux, the more specific route
 // wins: given the route that answers a request (MatchRoute), a {name}
 // does not match a segment that route names literally, so that
 // "GET /api/machines/{id}" does not match /api/machines/findbytag, which
-// has a route of its own. A path under /api/ that does not itself start
+// has a route of its own. A pattern under /api/ that does not itself start
 // with /api/v1.0/ also matches the same path under /api/v1.0/: openatp
 // serves both with the same handlers. An empty pattern matches every
 // request; a pattern without a method matches every method.
@@ -30,6 +33,7 @@ type Pattern struct {
 	segs   []segment
 	rest   bool // the last segment was {name...}
 	anyVer bool // /api/... also matches /api/v1.0/...
+	fold   bool // under /api/: literals ignore case, a trailing slash is ignored
 	wild   bool // a segment is {name}
 }
 
@@ -78,12 +82,20 @@ func Parse(s string) (Pattern, error) {
 		case strings.ContainsAny(part, "{}"):
 			return p, fmt.Errorf("route %q: segment %q: a wildcard {name} must be a whole segment", p.text, part)
 		case strings.Contains(part, "*"):
-			p.segs = append(p.segs, segment{lit: part, kind: glob})
+			p.segs = append(p.segs, segment{lit: part, kind: glob}) // lower-cased under /api/ below
 		default:
 			p.segs = append(p.segs, segment{lit: part})
 		}
 	}
-	p.anyVer = strings.HasPrefix(s, "/api/") && !strings.HasPrefix(s, "/api/v1.0/")
+	p.fold = strings.HasPrefix(s, "/api/")
+	p.anyVer = p.fold && !hasVersion(s)
+	if p.fold {
+		for i := range p.segs {
+			if p.segs[i].kind == glob {
+				p.segs[i].lit = strings.ToLower(p.segs[i].lit)
+			}
+		}
+	}
 	return p, nil
 }
 
@@ -118,7 +130,7 @@ func (p Pattern) MatchRoute(method, path, answeredBy string) bool {
 		answeredBy = rp
 	}
 	rs := strings.Split(strings.TrimPrefix(answeredBy, "/"), "/")
-	if p.anyVer && strings.HasPrefix(path, "/api/v1.0/") && len(rs) > 1 && rs[1] == "v1.0" {
+	if p.anyVer && hasVersion(path) && len(rs) > 1 && rs[1] == "v1.0" {
 		rs = append(rs[:1:1], rs[2:]...) // aligned with p's segments, as the path was
 	}
 	for i, s := range p.segs {
@@ -145,7 +157,7 @@ func (p Pattern) Match(method, path string) bool {
 		return false
 	}
 	rest, first := path[1:], 0
-	if p.anyVer && strings.HasPrefix(path, "/api/v1.0/") {
+	if p.anyVer && hasVersion(path) {
 		rest, first = path[len("/api/v1.0/"):], 1 // segment 0 is "api"
 	}
 	for i := first; i < len(p.segs); i++ {
@@ -157,16 +169,22 @@ func (p Pattern) Match(method, path string) bool {
 				return false
 			}
 		case literal:
-			if seg != s.lit && unescape(seg) != s.lit {
+			if seg != s.lit && !p.equal(unescape(seg), s.lit, i) {
 				return false
 			}
 		case glob:
-			if !globMatch(s.lit, unescape(seg)) {
+			u := unescape(seg)
+			if p.fold && i > 0 {
+				u = strings.ToLower(u)
+			}
+			if !globMatch(s.lit, u) {
 				return false
 			}
 		}
 		if i == len(p.segs)-1 {
-			return !more || p.rest // segments left over match only {name...}
+			// Segments left over match only {name...}, or a trailing slash
+			// under /api/.
+			return !more || p.rest || p.fold && after == ""
 		}
 		if !more {
 			return false // the path ended before the pattern
@@ -174,6 +192,22 @@ func (p Pattern) Match(method, path string) bool {
 		rest = after
 	}
 	return true // only {name...}: any path
+}
+
+// equal compares a path's segment (unescaped) with the pattern's literal
+// segment i.
+func (p Pattern) equal(seg, lit string, i int) bool {
+	if p.fold && i > 0 {
+		return strings.EqualFold(seg, lit)
+	}
+	return seg == lit
+}
+
+// hasVersion reports whether path starts with /api/v1.0/ (the version in
+// any case).
+func hasVersion(path string) bool {
+	const v = "/api/v1.0/"
+	return len(path) >= len(v) && path[:5] == "/api/" && strings.EqualFold(path[5:len(v)], v[5:])
 }
 
 func unescape(seg string) string {

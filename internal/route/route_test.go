@@ -15,7 +15,19 @@ func TestMatch(t *testing.T) {
 		{"GET /api/machines", "GET", "/api/v1.0/machines", true},
 		{"GET /api/v1.0/machines", "GET", "/api/machines", false},
 		{"GET /api/v1.0/machines", "GET", "/api/v1.0/machines", true},
-		{"GET /api/machines", "GET", "/api/machines/", false},
+		{"GET /api/machines", "GET", "/api/machines/", true}, // a trailing slash is tolerated under /api/
+		{"GET /api/machines", "GET", "/api/machines//", false},
+		{"GET /api/machines", "GET", "/api/Machines", true}, // literals ignore case under /api/
+		{"GET /api/machines", "GET", "/API/machines", false},
+		{"GET /api/Machines", "GET", "/api/MACHINES", true},
+		{"GET /api/machines", "GET", "/api/V1.0/machines", true},
+		{"GET /api/v1.0/machines", "GET", "/api/V1.0/MACHINES/", true},
+		{"POST /api/machines/{id}/isolate", "POST", "/api/Machines/AbC/ISOLATE", true},
+		{"GET /api/alerts/{id}", "GET", "/api/alerts/x/", true},
+		{"GET /api/machines/findbyip(*)", "GET", "/api/machines/FindByIp(ip='10.1.1.1')", true},
+		{"GET /api/machines/FindByIp(*)", "GET", "/api/machines/findbyip(ip='10.1.1.1')", true},
+		{"GET /x/{tenant}/oauth2/token", "GET", "/X/t/oauth2/token", false}, // outside /api/: byte for byte
+		{"GET /x/{tenant}/oauth2/token", "GET", "/x/t/oauth2/token/", false},
 		{"GET /api/machines", "GET", "/api/machines/x", false},
 		{"GET /api/machines/{id}", "GET", "/api/machines/x", true},
 		{"GET /api/machines/{id}", "GET", "/api/machines/", false},
@@ -62,6 +74,9 @@ func TestMatchRoute(t *testing.T) {
 		{"GET /api/machines/{id}", "GET", "/api/v1.0/machines/abc", "GET /api/v1.0/machines/{id}", true},
 		{"GET /api/v1.0/machines/{id}", "GET", "/api/v1.0/machines/findbytag", "GET /api/v1.0/machines/findbytag", false},
 		{"GET /api/machines/{id}", "GET", "/api/machines/findbytag", "", true}, // the route not known
+		{"GET /api/machines/{id}", "GET", "/api/machines/FindByTag", "GET /api/machines/findbytag", false},
+		{"GET /api/machines/{id}", "GET", "/api/V1.0/machines/FindByTag", "GET /api/v1.0/machines/findbytag", false},
+		{"GET /api/machines/findbytag", "GET", "/api/Machines/FINDBYTAG/", "GET /api/machines/findbytag", true},
 		{"GET /api/machines/findbytag", "GET", "/api/machines/findbytag", "GET /api/machines/findbytag", true},
 		{"/api/{rest...}", "GET", "/api/machines/findbytag", "GET /api/machines/findbytag", true},
 		{"/api/machines/{id}/tags", "POST", "/api/machines/x/tags", "POST /api/machines/{id}/tags", true},
@@ -111,6 +126,8 @@ func TestOverlaps(t *testing.T) {
 		{"POST /contoso.com/oauth2/v2.0/token", "/{tenant}/oauth2/token", false},
 		{"GET /healthz", "GET /api/machines", false},
 		{"/api/{rest...}", "GET /api/alerts/{id}", true},
+		{"POST /api/Machines/{id}/Isolate", "POST /api/machines/{id}/isolate", true},
+		{"GET /api/machines/FindByIp(*)", "GET /api/machines/{id}", true},
 	} {
 		p, q := MustParse(tc.p), MustParse(tc.q)
 		if got := p.Overlaps(q); got != tc.want {
