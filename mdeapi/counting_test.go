@@ -242,6 +242,10 @@ func (cs *countingStore) PutMachineActions(ctx context.Context, a string, b []op
 	cs.n.Add(1)
 	return cs.s.PutMachineActions(ctx, a, b)
 }
+func (cs *countingStore) MachineActionEpoch(ctx context.Context, a string) (openatp.ActionEpoch, error) {
+	cs.n.Add(1)
+	return cs.s.MachineActionEpoch(ctx, a)
+}
 func (cs *countingStore) LiveMachineActions(ctx context.Context, a func(string, openatp.MachineAction) error) error {
 	cs.n.Add(1)
 	return cs.s.LiveMachineActions(ctx, a)

@@ -319,6 +319,15 @@ func actionWhere(seq int64, f *openatp.MachineActionFilter) (string, []any) {
 	return b.String(), args
 }
 
+// MachineActionEpoch returns the tenant's row number, its generation
+// (ResetTenant bumps it) and the count of its PutMachineActions (see
+// openatp.MachineActionStore). NotFound if the tenant does not exist.
+func (r Reader) MachineActionEpoch(ctx context.Context, tenantID string) (openatp.ActionEpoch, error) {
+	return Get(ctx, r.q, "cannot read the action clock", func() error { return TenantNotFound(tenantID) }, func(s Scanner) (e openatp.ActionEpoch, err error) {
+		return e, s.Scan(&e.Tenant, &e.Resets, &e.Puts)
+	}, `SELECT t.seq, t.generation, coalesce(c.puts, 0) FROM tenants t LEFT JOIN tenant_action_clock c ON c.tenant_seq = t.seq WHERE t.id = ?`, tenantID)
+}
+
 // LiveMachineActions streams every action of every tenant that is not
 // final, with its tenant's id, in no particular order.
 func (r Reader) LiveMachineActions(ctx context.Context, f func(tenantID string, a openatp.MachineAction) error) error {
@@ -369,8 +378,10 @@ func (w Writer) PutMachineActions(ctx context.Context, tenantID string, as []ope
 		if len(norm) == 0 {
 			return nil
 		}
-		if _, err := exec(ctx, x, "cannot advance the action clock", `INSERT INTO tenant_action_clock (tenant_seq, t) VALUES (?, ?)
-			ON CONFLICT (tenant_seq) DO UPDATE SET t = CASE WHEN tenant_action_clock.t > excluded.t THEN tenant_action_clock.t ELSE excluded.t END`,
+		// puts counts the calls (MachineActionEpoch).
+		if _, err := exec(ctx, x, "cannot advance the action clock", `INSERT INTO tenant_action_clock (tenant_seq, t, puts) VALUES (?, ?, 1)
+			ON CONFLICT (tenant_seq) DO UPDATE SET t = CASE WHEN tenant_action_clock.t > excluded.t THEN tenant_action_clock.t ELSE excluded.t END,
+			puts = tenant_action_clock.puts + 1`,
 			seq, latest); err != nil {
 			return err
 		}
