@@ -1,10 +1,12 @@
 package responseapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"math"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -60,17 +62,20 @@ type actionList struct {
 	last  int64 // the greatest stamp read
 	byID  map[[16]byte]int32
 	dead  int
+	// machines are the machines of the items, numbered by machineNo.
+	machines  [][20]byte
+	machineNo map[[20]byte]uint32
 }
 
 // actionItem is one action of a list: its stamp, its machine and where its
-// JSON is.
+// JSON is (packed: packAction).
 type actionItem struct {
 	stamp   int64
 	chunk   uint32
 	off     uint32
 	n       uint32
-	dead    bool // the action was updated since: a later item holds it
-	machine [20]byte
+	machine uint32 // in the list's machines
+	dead    bool   // the action was updated since: a later item holds it
 }
 
 const actionChunkSize = 1 << 20
@@ -85,7 +90,7 @@ func (x *actionIndex) list(ctx context.Context, tenantID string) (*actionList, e
 	x.mu.Lock()
 	l := x.lists[tenantID]
 	if l == nil {
-		l = &actionList{byID: map[[16]byte]int32{}}
+		l = &actionList{byID: map[[16]byte]int32{}, machineNo: map[[20]byte]uint32{}}
 		x.lists[tenantID] = l
 	}
 	x.mu.Unlock()
@@ -123,7 +128,7 @@ func (x *actionIndex) refresh(ctx context.Context, tenantID string, l *actionLis
 		full := !l.exact || e0 != l.epoch
 		next := l
 		if full {
-			next = &actionList{byID: map[[16]byte]int32{}, last: math.MinInt64}
+			next = &actionList{byID: map[[16]byte]int32{}, last: math.MinInt64, machineNo: map[[20]byte]uint32{}}
 		}
 		// Read what was stamped after the last stamp read, a page at a
 		// time (the pages are read in turn: an action updated meanwhile
@@ -156,7 +161,8 @@ func (x *actionIndex) refresh(ctx context.Context, tenantID string, l *actionLis
 		l.rw.Lock()
 		old := l.chunks
 		if next != l {
-			l.items, l.chunks, l.byID, l.dead, l.last = next.items, next.chunks, next.byID, next.dead, next.last
+			l.items, l.chunks, l.byID, l.dead, l.last = slices.Clip(next.items), next.chunks, next.byID, next.dead, next.last
+			l.machines, l.machineNo = next.machines, next.machineNo
 		}
 		l.epoch, l.version, l.exact = e1, v, true
 		l.rw.Unlock()
@@ -177,7 +183,7 @@ func (l *actionList) apply(as []openatp.MachineAction, own bool) error {
 		l.rw.Lock()
 		defer l.rw.Unlock()
 	}
-	var buf []byte
+	var buf, packed []byte
 	for i := range as {
 		a := &as[i]
 		id, err := actionKey(a.ID)
@@ -188,8 +194,16 @@ func (l *actionList) apply(as []openatp.MachineAction, own bool) error {
 		if _, err := hex.Decode(m[:], []byte(a.MachineID)); err != nil {
 			return openatp.Errorf(openatp.Internal, "machine action %s: bad machine id %q", a.ID, a.MachineID)
 		}
+		mn, ok := l.machineNo[m]
+		if !ok {
+			mn = uint32(len(l.machines))
+			l.machines = append(l.machines, m)
+			l.machineNo[m] = mn
+		}
 		buf = appendAction(buf[:0], a)
-		it := actionItem{stamp: a.LastUpdateDateTimeUTC.UnixNano(), n: uint32(len(buf)), machine: m}
+		packed = packAction(packed[:0], buf)
+		buf = packed
+		it := actionItem{stamp: a.LastUpdateDateTimeUTC.UnixNano(), n: uint32(len(buf)), machine: mn}
 		if len(l.chunks) == 0 || len(l.chunks[len(l.chunks)-1])+len(buf) > cap(l.chunks[len(l.chunks)-1]) {
 			c, err := allocActionChunk(max(actionChunkSize, len(buf)))
 			if err != nil {
@@ -222,7 +236,7 @@ func (l *actionList) compact(own bool) {
 		l.rw.Lock()
 		defer l.rw.Unlock()
 	}
-	fresh := &actionList{byID: make(map[[16]byte]int32, len(l.items)-l.dead)}
+	fresh := &actionList{byID: make(map[[16]byte]int32, len(l.items)-l.dead), items: make([]actionItem, 0, len(l.items)-l.dead)}
 	for i := range l.items {
 		it := l.items[i]
 		if it.dead {
@@ -252,7 +266,7 @@ func (l *actionList) compact(own bool) {
 	freeActionChunks(old)
 }
 
-// json returns the JSON of item it.
+// json returns the packed JSON of item it (unpackAction).
 func (l *actionList) json(it *actionItem) []byte {
 	return l.chunks[it.chunk][it.off : it.off+it.n : it.off+it.n]
 }
@@ -299,7 +313,12 @@ func (x *actionIndex) writePage(w http.ResponseWriter, r *http.Request, tenantID
 	if err != nil {
 		return err
 	}
-	defer l.rw.RUnlock()
+	released := false
+	defer func() {
+		if !released {
+			l.rw.RUnlock()
+		}
+	}()
 	items := l.items
 	from := sort.Search(len(items), func(i int) bool { return items[i].stamp >= lo })
 	to := sort.Search(len(items), func(i int) bool { return items[i].stamp > hi })
@@ -312,7 +331,7 @@ func (x *actionIndex) writePage(w http.ResponseWriter, r *http.Request, tenantID
 		if see == nil {
 			return true
 		}
-		hex.Encode(hexID[:], it.machine[:])
+		hex.Encode(hexID[:], l.machines[it.machine][:])
 		return see(string(hexID[:]))
 	}
 	// The matches in order: i from `from` up, or from `to` down.
@@ -351,15 +370,94 @@ func (x *actionIndex) writePage(w http.ResponseWriter, r *http.Request, tenantID
 	}
 	size := 256
 	for _, j := range page {
-		size += int(items[j].n) + 1
+		size += int(items[j].n)*3/2 + 1
 	}
-	b, end := mdeapi.OpenCollection(make([]byte, 0, size), r, "MachineActions", q.Count, total, next)
+	// The page is copied out, so that the client's pace does not hold the
+	// list (a refresh waits for every reader), into a buffer of a pool:
+	// a fresh one of a poll's size (about 64 KiB) cost more to clear
+	// and collect than to fill.
+	pb := actionBuffers.Get().(*[]byte)
+	b, end := mdeapi.OpenCollection((*pb)[:0], r, "MachineActions", q.Count, total, next)
+	b = slices.Grow(b, size)
 	for k, j := range page {
 		if k > 0 {
 			b = append(b, ',')
 		}
-		b = append(b, l.json(&items[j])...)
+		b = unpackAction(b, l.json(&items[j]))
 	}
-	mdeapi.WriteOData(w, append(b, end...))
+	l.rw.RUnlock()
+	released = true
+	b = append(b, end...)
+	mdeapi.WriteOData(w, b)
+	if cap(b) <= maxPooledBuffer {
+		*pb = b
+		actionBuffers.Put(pb)
+	}
 	return nil
+}
+
+// actionBuffers are the buffers of writePage; those over maxPooledBuffer
+// (pages of thousands of actions) are left to the collector.
+var actionBuffers = sync.Pool{New: func() any { return new([]byte) }}
+
+const maxPooledBuffer = 1 << 20
+
+// actionPieces are runs of an action's JSON (appendAction) that most
+// actions have, each kept as a byte in a list (packAction): a third of the
+// bytes of a typical action, so of the memory 100,000 actions take.
+var actionPieces = []string{
+	`,"title":null,"requestor":`,
+	`,"cancellationRequestor":null,"cancellationComment":null,"cancellationDateTimeUtc":null,"errorHResult":0,"scope":`,
+	`,"scope":null,"externalId":null,"requestSource":"PublicApi","relatedFileInfo":null,"commands":[],"troubleshootInfo":null}`,
+	`,"externalId":null,"requestSource":"PublicApi","relatedFileInfo":null,"commands":[],"troubleshootInfo":null}`,
+}
+
+// packAction appends to dst the JSON js of an action with the first of
+// each of actionPieces that it holds, in their order, cut out: a count,
+// then where each was (2 bytes, little-endian) and which (1 byte), then
+// the bytes left. JSON too long for 2-byte offsets is kept whole (count 0).
+func packAction(dst, js []byte) []byte {
+	if len(js) > math.MaxUint16 {
+		return append(append(dst, 0), js...)
+	}
+	var marks [3 * 4]byte
+	var tmp [1024]byte
+	data, rest, n := tmp[:0], js, 0
+	for id, p := range actionPieceBytes {
+		j := bytes.Index(rest, p)
+		if j < 0 {
+			continue
+		}
+		data = append(data, rest[:j]...)
+		marks[3*n], marks[3*n+1], marks[3*n+2] = byte(len(data)), byte(len(data)>>8), byte(id)
+		n++
+		rest = rest[j+len(p):]
+	}
+	dst = append(append(dst, byte(n)), marks[:3*n]...)
+	return append(append(dst, data...), rest...)
+}
+
+var actionPieceBytes = func() [][]byte {
+	if len(actionPieces) > 4 {
+		panic("packAction keeps at most 4 pieces")
+	}
+	bs := make([][]byte, len(actionPieces))
+	for i, p := range actionPieces {
+		bs[i] = []byte(p)
+	}
+	return bs
+}()
+
+// unpackAction appends the JSON of an action packed by packAction.
+func unpackAction(b, packed []byte) []byte {
+	n := int(packed[0])
+	marks, data := packed[1:1+3*n], packed[1+3*n:]
+	prev := 0
+	for k := 0; k < n; k++ {
+		pos := int(marks[3*k]) | int(marks[3*k+1])<<8
+		b = append(b, data[prev:pos]...)
+		b = append(b, actionPieces[marks[3*k+2]]...)
+		prev = pos
+	}
+	return append(b, data[prev:]...)
 }
