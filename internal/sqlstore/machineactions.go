@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"math"
 	"math/bits"
+	"strconv"
 	"strings"
 	"time"
 
@@ -112,19 +113,23 @@ func ScanAction(s Scanner) (openatp.MachineAction, error) {
 // actionStamp advances the tenant's action clock (taking its row, which
 // orders the tenant's action writes) past its last stamp and now, and
 // returns the new stamp.
+// It is one statement, NextStamp in SQL: a create is a few statements,
+// each of which counts.
 func actionStamp(ctx context.Context, x Execer, seq int64, now time.Time) (time.Time, error) {
-	last, err := Get(ctx, x, "cannot read the action clock", func() error { return openatp.Errorf(openatp.Internal, "no action clock") }, scanInt64,
-		`INSERT INTO tenant_action_clock (tenant_seq, t) VALUES (?, 0)
-		ON CONFLICT (tenant_seq) DO UPDATE SET t = tenant_action_clock.t RETURNING t`, seq)
+	next, err := Get(ctx, x, "cannot advance the action clock", func() error { return openatp.Errorf(openatp.Internal, "no action clock") }, scanInt64,
+		actionStampSQL, seq, NextStamp(0, now))
 	if err != nil {
-		return time.Time{}, err
-	}
-	next := NextStamp(last, now)
-	if _, err := exec(ctx, x, "cannot advance the action clock", "UPDATE tenant_action_clock SET t = ? WHERE tenant_seq = ?", next, seq); err != nil {
 		return time.Time{}, err
 	}
 	return FromNanos(next), nil
 }
+
+// actionStampSQL advances a tenant's action clock to NextStamp(its last
+// stamp, now), given the tenant's row and NextStamp(0, now), and returns
+// the new stamp.
+var actionStampSQL = `INSERT INTO tenant_action_clock (tenant_seq, t) VALUES (?, ?)
+	ON CONFLICT (tenant_seq) DO UPDATE SET t = CASE WHEN tenant_action_clock.t + ` + strconv.FormatInt(int64(openatp.TimePrecision), 10) + ` > excluded.t
+	THEN tenant_action_clock.t + ` + strconv.FormatInt(int64(openatp.TimePrecision), 10) + ` ELSE excluded.t END RETURNING t`
 
 // CreateMachineAction stores a new Pending action, stamped by the
 // tenant's action clock, with its machine's name, unless a live action
@@ -143,21 +148,30 @@ func (w Writer) CreateMachineAction(ctx context.Context, tenantID string, a open
 		if err != nil {
 			return err
 		}
-		name, err := Get(ctx, x, "cannot read the machine", func() error { return MachineNotFound(a.MachineID) }, scanNullString,
-			"SELECT computer_dns_name FROM machines WHERE tenant_seq = ? AND id = ?", seq, a.MachineID)
+		// The machine's name and its live actions (their ids and types,
+		// what the busy rule reads), in one statement.
+		type row struct{ name, id, typ *string }
+		rows, err := List(ctx, x, "cannot read the machine", func(s Scanner) (r row, err error) { return r, s.Scan(&r.name, &r.id, &r.typ) },
+			`SELECT m.computer_dns_name, a.id, a.type FROM machines m LEFT JOIN machine_actions a
+			ON a.tenant_seq = m.tenant_seq AND a.machine_id = m.id AND a.status IN `+liveStatuses+`
+			WHERE m.tenant_seq = ? AND m.id = ?`, seq, a.MachineID)
 		if err != nil {
 			return err
 		}
-		live, err := List(ctx, x, "cannot read the machine's actions", ScanAction, "SELECT "+ActionColumns+
-			" FROM machine_actions WHERE tenant_seq = ? AND machine_id = ? AND status IN "+liveStatuses, seq, a.MachineID)
-		if err != nil {
-			return err
+		if len(rows) == 0 {
+			return MachineNotFound(a.MachineID)
+		}
+		var live []openatp.MachineAction
+		for _, r := range rows {
+			if r.id != nil && r.typ != nil {
+				live = append(live, openatp.MachineAction{ID: *r.id, Type: *r.typ, Status: openatp.ActionPending, MachineID: a.MachineID})
+			}
 		}
 		if err := openatp.BusyError(&a, live); err != nil {
 			return err
 		}
 		b := a
-		b.ComputerDNSName, b.CreationDateTimeUTC, b.LastUpdateDateTimeUTC = name, stamp, stamp
+		b.ComputerDNSName, b.CreationDateTimeUTC, b.LastUpdateDateTimeUTC = rows[0].name, stamp, stamp
 		args, err := actionArgs(&b)
 		if err != nil {
 			return err
