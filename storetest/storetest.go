@@ -103,6 +103,7 @@ func Run(t *testing.T, open func(t *testing.T) openatp.Store, opts ...Option) {
 		{"Library", actionsuite.Library},
 		{"Investigations", actionsuite.Investigations},
 		{"ActionPut", actionsuite.ActionPut},
+		{"ActionEpoch", actionsuite.ActionEpoch},
 		{"Canceled", testCanceled},
 	}
 	for _, tt := range tests {
