@@ -24,7 +24,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
@@ -197,17 +196,29 @@ end
 	}
 }
 
-// cpuTicks returns the user+system time of process pid, in clock ticks.
-func cpuTicks(pid int) int64 {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+// cpuTime returns the CPU time of process pid: the sum over its threads
+// of the nanoseconds they ran (/proc/<pid>/task/*/schedstat), finer than
+// the clock ticks of /proc/<pid>/stat. A thread that ended meanwhile is
+// not counted: take it over windows in which the threads do not change
+// (Go keeps its threads).
+func cpuTime(pid int) time.Duration {
+	tasks, err := os.ReadDir("/proc/" + strconv.Itoa(pid) + "/task")
 	if err != nil {
 		log.Fatal(err)
 	}
-	// The fields after the command name, which is in parentheses.
-	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
-	u, _ := strconv.ParseInt(f[11], 10, 64)
-	s, _ := strconv.ParseInt(f[12], 10, 64)
-	return u + s
+	var sum int64
+	for _, t := range tasks {
+		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/task/" + t.Name() + "/schedstat")
+		if err != nil {
+			continue // ended
+		}
+		f := strings.Fields(string(b))
+		if len(f) > 0 {
+			n, _ := strconv.ParseInt(f[0], 10, 64)
+			sum += n
+		}
+	}
+	return time.Duration(sum)
 }
 
 // change is what the change feed tells of an action.
@@ -261,15 +272,13 @@ func inflight(base, tenantID, adminKey, token string, ms []string, n, conns, pid
 		return resp.StatusCode, b
 	}
 	setTiming(client, base, tenantID, adminKey, pending, inProgress)
-	tick := func() float64 { return float64(cpuTicks(pid)) }
-	const hz = 100 // CLK_TCK on Linux
 	window := func() float64 {
-		c0 := tick()
+		c0 := cpuTime(pid)
 		time.Sleep(idle)
-		return (tick() - c0) / hz * 1000 / idle.Seconds()
+		return float64(cpuTime(pid)-c0) / float64(time.Millisecond) / idle.Seconds()
 	}
 	if pid > 0 {
-		time.Sleep(time.Second)
+		time.Sleep(2 * time.Second)
 		fmt.Printf("idle, no action in flight: %.2f ms of CPU per second over %s\n", window(), idle)
 	}
 	// The actions, started on distinct (machine, kind) pairs, conns at once.
@@ -315,10 +324,10 @@ func inflight(base, tenantID, adminKey, token string, ms []string, n, conns, pid
 		}
 	}
 	if pid > 0 {
-		if time.Until(first.Add(pending)) < idle+2*time.Second {
+		if time.Until(first.Add(pending)) < idle+3*time.Second {
 			fmt.Printf("no idle window: the first step is due in %s (raise -pending)\n", time.Until(first.Add(pending)).Round(time.Millisecond))
 		} else {
-			time.Sleep(time.Second)
+			time.Sleep(2 * time.Second)
 			fmt.Printf("idle, %d actions in flight, none due: %.2f ms of CPU per second over %s\n", n, window(), idle)
 		}
 	}
