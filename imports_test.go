@@ -155,6 +155,7 @@ openatp/cmd/openatp: HTTP openatp openatp/internal/demotenant openatp/apiserver 
 	openatp/internal/accesslog openatp/internal/demo openatp/internal/logbuf
 	openatp/internal/manage openatp/internal/tlsca
 openatp/bench/baseline: HTTP
+openatp/bench/actiontool: HTTP openatp openatp/postgres openatp/sqlite
 openatp/bench/benchtool: SYSTEM openatp openatp/postgres openatp/sqlite
 openatp/bench/writer: HTTP openatp openatp/postgres openatp/sqlite
 

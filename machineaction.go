@@ -514,12 +514,26 @@ type MachineActionStore interface {
 	// future, repeats an id, names a machine the tenant does not have or
 	// breaks the rules above; NotFound if the tenant does not exist.
 	ImportMachineActions(ctx context.Context, tenantID string, as []MachineAction) ([]MachineAction, error)
+	// MachineActionEpoch returns what changes when the tenant's actions
+	// change other than by CreateMachineAction and UpdateMachineAction,
+	// whose writes stamp after every stamp before them: while it is the
+	// same, the actions changed since a reader last read them are exactly
+	// those stamped after the greatest stamp it read (the poll of GET
+	// /api/machineactions is answered from memory so). NotFound if the
+	// tenant does not exist.
+	MachineActionEpoch(ctx context.Context, tenantID string) (ActionEpoch, error)
 
 	// LiveMachineActions streams every action, of every tenant, that is
 	// not final, with its tenant's id, in no particular order: what the
 	// lifecycle's clock resumes after a restart.
 	LiveMachineActions(ctx context.Context, f func(tenantID string, a MachineAction) error) error
 }
+
+// ActionEpoch is a tenant's MachineActionEpoch: its row in the store (a
+// tenant deleted and created again has another), its resets
+// (ResetTenant) and its PutMachineActions, which store the stamps they are
+// given.
+type ActionEpoch struct{ Tenant, Resets, Puts int64 }
 
 // CheckActionUpdate returns an Invalid error if b, a changed by an
 // UpdateMachineAction function, differs from a in a property that the

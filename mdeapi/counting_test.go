@@ -246,6 +246,10 @@ func (cs *countingStore) ImportMachineActions(ctx context.Context, a string, b [
 	cs.n.Add(1)
 	return cs.s.ImportMachineActions(ctx, a, b)
 }
+func (cs *countingStore) MachineActionEpoch(ctx context.Context, a string) (openatp.ActionEpoch, error) {
+	cs.n.Add(1)
+	return cs.s.MachineActionEpoch(ctx, a)
+}
 func (cs *countingStore) LiveMachineActions(ctx context.Context, a func(string, openatp.MachineAction) error) error {
 	cs.n.Add(1)
 	return cs.s.LiveMachineActions(ctx, a)

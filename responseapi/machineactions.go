@@ -421,7 +421,11 @@ func storeFilter(f *odata.Filter) openatp.MachineActionFilter {
 // handleMachineActions serves GET /api/machineactions with OData: $filter,
 // $orderby (default lastUpdateDateTimeUtc ascending), $top (at most
 // 10,000, the default), $skip, $count; @odata.nextLink while more match.
+//
+// The poll (a filter on lastUpdateDateTimeUtc alone, in its order) is
+// answered from memory (actionIndex); any other query reads the store.
 func handleMachineActions(model *readmodel.Model, store openatp.Store, authn *httpserve.Authenticator, limiter httpserve.Limiter) http.Handler {
+	index := newActionIndex(store)
 	return httpserve.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
 		p, err := mdeapi.Caller(r, authn, limiter, "machineactions", mdeapi.RequireMachineRead)
 		if err != nil {
@@ -436,6 +440,9 @@ func handleMachineActions(model *readmodel.Model, store openatp.Store, authn *ht
 			return err
 		}
 		defer release()
+		if servable(q) {
+			return index.writePage(w, r, p.TenantID, q, see)
+		}
 		all, err := store.MachineActions(r.Context(), p.TenantID, storeFilter(q.Filter))
 		if err != nil {
 			return err

@@ -105,6 +105,7 @@ func Run(t *testing.T, open func(t *testing.T) openatp.Store, opts ...Option) {
 		{"Investigations", actionsuite.Investigations},
 		{"ActionPut", actionsuite.ActionPut},
 		{"ActionImport", actionsuite.ActionImport},
+		{"ActionEpoch", actionsuite.ActionEpoch},
 		{"Canceled", testCanceled},
 	}
 	for _, tt := range tests {

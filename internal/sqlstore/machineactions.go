@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"math"
 	"math/bits"
+	"strconv"
 	"strings"
 	"time"
 
@@ -112,19 +113,23 @@ func ScanAction(s Scanner) (openatp.MachineAction, error) {
 // actionStamp advances the tenant's action clock (taking its row, which
 // orders the tenant's action writes) past its last stamp and now, and
 // returns the new stamp.
+// It is one statement, NextStamp in SQL: a create is a few statements,
+// each of which counts.
 func actionStamp(ctx context.Context, x Execer, seq int64, now time.Time) (time.Time, error) {
-	last, err := Get(ctx, x, "cannot read the action clock", func() error { return openatp.Errorf(openatp.Internal, "no action clock") }, scanInt64,
-		`INSERT INTO tenant_action_clock (tenant_seq, t) VALUES (?, 0)
-		ON CONFLICT (tenant_seq) DO UPDATE SET t = tenant_action_clock.t RETURNING t`, seq)
+	next, err := Get(ctx, x, "cannot advance the action clock", func() error { return openatp.Errorf(openatp.Internal, "no action clock") }, scanInt64,
+		actionStampSQL, seq, NextStamp(0, now))
 	if err != nil {
-		return time.Time{}, err
-	}
-	next := NextStamp(last, now)
-	if _, err := exec(ctx, x, "cannot advance the action clock", "UPDATE tenant_action_clock SET t = ? WHERE tenant_seq = ?", next, seq); err != nil {
 		return time.Time{}, err
 	}
 	return FromNanos(next), nil
 }
+
+// actionStampSQL advances a tenant's action clock to NextStamp(its last
+// stamp, now), given the tenant's row and NextStamp(0, now), and returns
+// the new stamp.
+var actionStampSQL = `INSERT INTO tenant_action_clock (tenant_seq, t) VALUES (?, ?)
+	ON CONFLICT (tenant_seq) DO UPDATE SET t = CASE WHEN tenant_action_clock.t + ` + strconv.FormatInt(int64(openatp.TimePrecision), 10) + ` > excluded.t
+	THEN tenant_action_clock.t + ` + strconv.FormatInt(int64(openatp.TimePrecision), 10) + ` ELSE excluded.t END RETURNING t`
 
 // CreateMachineAction stores a new Pending action, stamped by the
 // tenant's action clock, with its machine's name, unless a live action
@@ -143,15 +148,24 @@ func (w Writer) CreateMachineAction(ctx context.Context, tenantID string, a open
 		if err != nil {
 			return err
 		}
-		name, err := Get(ctx, x, "cannot read the machine", func() error { return MachineNotFound(a.MachineID) }, scanNullString,
-			"SELECT computer_dns_name FROM machines WHERE tenant_seq = ? AND id = ?", seq, a.MachineID)
+		// The machine's name and its live actions (their ids and types,
+		// what the busy rule reads), in one statement.
+		type row struct{ name, id, typ *string }
+		rows, err := List(ctx, x, "cannot read the machine", func(s Scanner) (r row, err error) { return r, s.Scan(&r.name, &r.id, &r.typ) },
+			`SELECT m.computer_dns_name, a.id, a.type FROM machines m LEFT JOIN machine_actions a
+			ON a.tenant_seq = m.tenant_seq AND a.machine_id = m.id AND a.status IN `+liveStatuses+`
+			WHERE m.tenant_seq = ? AND m.id = ?`, seq, a.MachineID)
 		if err != nil {
 			return err
 		}
-		live, err := List(ctx, x, "cannot read the machine's actions", ScanAction, "SELECT "+ActionColumns+
-			" FROM machine_actions WHERE tenant_seq = ? AND machine_id = ? AND status IN "+liveStatuses, seq, a.MachineID)
-		if err != nil {
-			return err
+		if len(rows) == 0 {
+			return MachineNotFound(a.MachineID)
+		}
+		var live []openatp.MachineAction
+		for _, r := range rows {
+			if r.id != nil && r.typ != nil {
+				live = append(live, openatp.MachineAction{ID: *r.id, Type: *r.typ, Status: openatp.ActionPending, MachineID: a.MachineID})
+			}
 		}
 		if err := openatp.BusyError(&a, live); err != nil {
 			return err
@@ -170,7 +184,7 @@ func (w Writer) CreateMachineAction(ctx context.Context, tenantID string, a open
 			}
 		}
 		b := a
-		b.ComputerDNSName, b.CreationDateTimeUTC, b.LastUpdateDateTimeUTC = name, stamp, stamp
+		b.ComputerDNSName, b.CreationDateTimeUTC, b.LastUpdateDateTimeUTC = rows[0].name, stamp, stamp
 		args, err := actionArgs(&b)
 		if err != nil {
 			return err
@@ -332,6 +346,15 @@ func actionWhere(seq int64, f *openatp.MachineActionFilter) (string, []any) {
 	return b.String(), args
 }
 
+// MachineActionEpoch returns the tenant's row number, its generation
+// (ResetTenant bumps it) and the count of its PutMachineActions (see
+// openatp.MachineActionStore). NotFound if the tenant does not exist.
+func (r Reader) MachineActionEpoch(ctx context.Context, tenantID string) (openatp.ActionEpoch, error) {
+	return Get(ctx, r.q, "cannot read the action clock", func() error { return TenantNotFound(tenantID) }, func(s Scanner) (e openatp.ActionEpoch, err error) {
+		return e, s.Scan(&e.Tenant, &e.Resets, &e.Puts)
+	}, `SELECT t.seq, t.generation, coalesce(c.puts, 0) FROM tenants t LEFT JOIN tenant_action_clock c ON c.tenant_seq = t.seq WHERE t.id = ?`, tenantID)
+}
+
 // LiveMachineActions streams every action of every tenant that is not
 // final, with its tenant's id, in no particular order.
 func (r Reader) LiveMachineActions(ctx context.Context, f func(tenantID string, a openatp.MachineAction) error) error {
@@ -382,8 +405,10 @@ func (w Writer) PutMachineActions(ctx context.Context, tenantID string, as []ope
 		if len(norm) == 0 {
 			return nil
 		}
-		if _, err := exec(ctx, x, "cannot advance the action clock", `INSERT INTO tenant_action_clock (tenant_seq, t) VALUES (?, ?)
-			ON CONFLICT (tenant_seq) DO UPDATE SET t = CASE WHEN tenant_action_clock.t > excluded.t THEN tenant_action_clock.t ELSE excluded.t END`,
+		// puts counts the calls (MachineActionEpoch).
+		if _, err := exec(ctx, x, "cannot advance the action clock", `INSERT INTO tenant_action_clock (tenant_seq, t, puts) VALUES (?, ?, 1)
+			ON CONFLICT (tenant_seq) DO UPDATE SET t = CASE WHEN tenant_action_clock.t > excluded.t THEN tenant_action_clock.t ELSE excluded.t END,
+			puts = tenant_action_clock.puts + 1`,
 			seq, latest); err != nil {
 			return err
 		}

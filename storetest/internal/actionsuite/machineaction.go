@@ -511,3 +511,47 @@ func ActionPut(t *testing.T, su *fixture.Suite) {
 		t.Errorf("a new action stamped %v, not after the stored %v", live.LastUpdateDateTimeUTC, future)
 	}
 }
+
+// ActionEpoch: MachineActionEpoch stays the same across creates and
+// updates (which stamp after every stamp before them) and changes with
+// PutMachineActions, a reset, and the tenant deleted and created again;
+// NotFound for a tenant that does not exist.
+func ActionEpoch(t *testing.T, su *fixture.Suite) {
+	s := su.Open(t)
+	a := fixture.MustTenant(t, s, 1, "A")
+	fixture.MustMachines(t, s, a, 1)
+	epoch := func() openatp.ActionEpoch {
+		t.Helper()
+		e, err := s.MachineActionEpoch(ctx, a)
+		if err != nil {
+			t.Fatalf("MachineActionEpoch: %v", err)
+		}
+		return e
+	}
+	e0 := epoch()
+	x := mustCreateAction(t, s, a, newAction(t, openatp.ActionIsolate, 1, "app"))
+	if _, err := s.UpdateMachineAction(ctx, a, x.ID, func(x *openatp.MachineAction, _ time.Time) error { return x.Advance(openatp.ActionInProgress, 0) }); err != nil {
+		t.Fatal(err)
+	}
+	if e := epoch(); e != e0 {
+		t.Errorf("epoch after a create and an update = %+v, want %+v", e, e0)
+	}
+	old := newAction(t, openatp.ActionRunAntiVirusScan, 1, "app")
+	old.Status, old.CreationDateTimeUTC, old.LastUpdateDateTimeUTC = openatp.ActionSucceeded, fixture.T0, fixture.T0
+	if err := s.PutMachineActions(ctx, a, []openatp.MachineAction{old}); err != nil {
+		t.Fatal(err)
+	}
+	e1 := epoch()
+	if e1 == e0 {
+		t.Errorf("epoch after PutMachineActions = %+v, unchanged", e1)
+	}
+	if err := s.ResetTenant(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	if e := epoch(); e == e1 {
+		t.Errorf("epoch after ResetTenant = %+v, unchanged", e)
+	}
+	if _, err := s.MachineActionEpoch(ctx, fixture.TenantID(9)); !openatp.IsKind(err, openatp.NotFound) {
+		t.Errorf("MachineActionEpoch of no tenant = %v, want NotFound", err)
+	}
+}
