@@ -155,7 +155,8 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 			// its message names what failed and how, which is for the
 			// log; the caller gets the service's own answer.
 			msg = UnavailableMessage
-			if he == nil {
+			var fc faultCause // an injected 503: its rule says Retry-After
+			if he == nil && !errors.As(err, &fc) {
 				w.Header().Set("Retry-After", strconv.Itoa(unavailableRetry))
 			}
 		}

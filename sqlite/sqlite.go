@@ -382,7 +382,7 @@ func storeError(err error, msg string) error {
 		return &openatp.Error{Kind: openatp.NotFound, Code: "ResourceNotFound", Message: msg, Err: err}
 	case isUniqueViolation(err):
 		return &openatp.Error{Kind: openatp.Conflict, Message: msg, Err: err}
-	case isBusy(err), isIOError(err), errors.Is(err, sql.ErrConnDone):
+	case isBusy(err), isIOError(err), errors.Is(err, sql.ErrConnDone), strings.HasSuffix(err.Error(), "sql: database is closed"):
 		return unavailable(err, msg)
 	}
 	return internal(err, msg)
