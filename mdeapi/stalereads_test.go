@@ -169,9 +169,9 @@ func TestStaleReads(t *testing.T) {
 	// Each transition is logged once; the store's error only in the log.
 	l := logs.String()
 	for msg, n := range map[string]int{
-		"store failing: answering reads from the read model as it is":              1,
-		"store failing for longer than the stale-reads window: reads fail":         1,
-		"store answers again: reads are current":                                   1,
+		"store failing: answering reads from the read model as it is":      1,
+		"store failing for longer than the stale-reads window: reads fail": 1,
+		"store answers again: reads are current":                           1,
 	} {
 		if got := strings.Count(l, msg); got != n {
 			t.Errorf("log line %q %d times, want %d:\n%s", msg, got, n, l)
