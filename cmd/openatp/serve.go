@@ -91,7 +91,7 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	defer svc.Close()
-	model := readmodel.New(store, readmodel.Options{MemoryBudget: o.indexMemory, StaleReads: o.staleReads, Logger: logger})
+	model := readmodel.New(store, readmodel.Options{MemoryBudget: o.indexMemory, StaleReads: o.staleReads, Now: readModelClock, Logger: logger})
 	defer model.Close() // before the store closes: it stops the builds reading it
 	// The machine actions' lifecycle: it resumes the store's live actions
 	// and moves them on their clock until Close, with the durations,
@@ -165,6 +165,10 @@ type serveFlags struct {
 	journalSize              int
 	faults                   jsonFlag
 }
+
+// readModelClock is the clock of the read model's --stale-reads window;
+// nil: time.Now. Tests set it.
+var readModelClock func() time.Time
 
 // parseServeFlags parses and checks serve's flags.
 func parseServeFlags(env *cliEnv, args []string) (*serveFlags, error) {
