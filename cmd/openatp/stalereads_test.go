@@ -3,6 +3,7 @@ package main
 import (
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -107,6 +108,27 @@ func TestPostgresStaleReads(t *testing.T) {
 	}
 	wantServiceUnavailable(t, "a write during the outage",
 		send(t, "POST", r.base+"/api/machines/"+id+"/tags", tok, `{"Value":"during","Action":"Add"}`))
+
+	// The token endpoint reads the tenant and the app: OAuth's 503, in
+	// its own shape, as generic.
+	res, err := http.PostForm(r.base+"/"+tenant+"/oauth2/token", url.Values{"grant_type": {"client_credentials"},
+		"client_id": {clientID}, "client_secret": {secret}, "resource": {"https://api.securitycenter.microsoft.com"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if body := string(b); res.StatusCode != 503 || !strings.Contains(body, `"error":"temporarily_unavailable"`) ||
+		!strings.Contains(body, "There was an error issuing a token or an authorization code. Please try again in a short while.") ||
+		res.Header.Get("Retry-After") != "5" {
+		t.Errorf("a token request during the outage: %d Retry-After %q %s", res.StatusCode, res.Header.Get("Retry-After"), body)
+	} else {
+		for _, word := range []string{"postgres", "pgx", "sql", "refused", "database"} {
+			if strings.Contains(strings.ToLower(body), word) {
+				t.Errorf("a token request during the outage: the answer names %q: %s", word, body)
+			}
+		}
+	}
 
 	advance(2 * time.Second)
 	for _, p := range reads {
