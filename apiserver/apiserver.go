@@ -73,6 +73,7 @@ func New(cfg Config) *Server {
 	if own {
 		model = readmodel.New(store, readmodel.Options{Disabled: cfg.NoIndex, Logger: cfg.Logger})
 	}
+	m.ReadModel(model.ServingStale, model.StaleAnswers)
 	store = readmodel.Refreshing(store, model)
 	srv := httpserve.NewServer(httpserve.Config{Logger: cfg.Logger, Store: store, Verifier: cfg.Verifier, Metrics: m,
 		LimiterStatus: cfg.LimiterStatus, NoAccessLog: cfg.NoAccessLog, AccessLog: cfg.AccessLog, PublicURL: cfg.PublicURL,

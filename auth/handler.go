@@ -589,7 +589,8 @@ func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		oe = oauthErr(http.StatusInternalServerError, "server_error", 50000,
 			"There was an error issuing a token or an authorization code. Please try again in a short while.")
 		if openatp.IsKind(err, openatp.Unavailable) {
-			oe.status, oe.code = http.StatusServiceUnavailable, "temporarily_unavailable"
+			// The store failing: the same text, Retry-After as the API's 503.
+			oe.status, oe.code, oe.retryAfter = http.StatusServiceUnavailable, "temporarily_unavailable", 5*time.Second
 		}
 	} else {
 		h.log.Info("auth: identity request refused", "path", r.URL.Path, "error", oe.code, "aadsts", oe.aadsts)

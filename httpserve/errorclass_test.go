@@ -128,7 +128,8 @@ func TestErrorClasses(t *testing.T) {
 			"Rate limit is exceeded. Try again in 3 seconds.", "Retry-After", "3"},
 		{"500", get("/api/users/fails/machines", tok), 500, "InternalServerError",
 			"An internal error occurred. Retry the request; if it persists, report it with the request id.", "", ""},
-		{"503", get("/api/users/unavailable/machines", tok), 503, "ServiceUnavailable", "The store is busy.", "", ""},
+		{"503", get("/api/users/unavailable/machines", tok), 503, "ServiceUnavailable",
+			"The service is temporarily unavailable. Retry the request later.", "Retry-After", "5"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -155,6 +156,10 @@ func TestErrorClasses(t *testing.T) {
 			}
 			if tc.status == 500 && !strings.Contains(logs.String(), `msg="request failed" request_id=`+id+` error="disk on fire`) {
 				t.Errorf("the cause of the 500 is not logged with its request id:\n%s", logs.String())
+			}
+			// A store's 503: what failed is logged, never shown.
+			if tc.status == 503 && !strings.Contains(logs.String(), `msg="request failed" request_id=`+id+` error="The store is busy.: pool exhausted"`) {
+				t.Errorf("the cause of the 503 is not logged with its request id:\n%s", logs.String())
 			}
 		})
 	}

@@ -27,6 +27,14 @@ var statusOf = map[openatp.Kind]int{
 	openatp.TooLarge:         http.StatusRequestEntityTooLarge,
 }
 
+// UnavailableMessage is the message of every 503 whose error names no
+// code of its own: a store that cannot be reached or fails. What failed is
+// logged with the request id, never shown.
+const UnavailableMessage = "The service is temporarily unavailable. Retry the request later."
+
+// unavailableRetry is the Retry-After (seconds) of such a 503.
+const unavailableRetry = 5
+
 // StatusClientClosedRequest is the status logged and counted for a request
 // whose client went away before its answer (nginx's and tsweb's 499): not a
 // failure of the server. Nobody reads the answer.
@@ -142,8 +150,15 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 		}
 		if kind == openatp.Internal {
 			msg = "An internal error occurred. Retry the request; if it persists, report it with the request id."
-		} else if msg == "" {
-			msg = "The service is temporarily unavailable. Retry the request later."
+		} else if e == nil || e.Code == "" || msg == "" {
+			// A dependency failed (the store unreachable or failing):
+			// its message names what failed and how, which is for the
+			// log; the caller gets the service's own answer.
+			msg = UnavailableMessage
+			var fc faultCause // an injected 503: its rule says Retry-After
+			if he == nil && !errors.As(err, &fc) {
+				w.Header().Set("Retry-After", strconv.Itoa(unavailableRetry))
+			}
 		}
 	}
 	writeErrorBody(w, r, statusOf[kind], code, msg)

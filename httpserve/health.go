@@ -69,7 +69,7 @@ func handleReadyz(ready *readiness, limiterStatus func(context.Context) error) h
 			if errors.As(err, &e) && e.Message != "" {
 				msg = "The store is not reachable: " + e.Message + "."
 			}
-			return &openatp.Error{Kind: openatp.Unavailable, Message: msg, Err: err}
+			return &openatp.Error{Kind: openatp.Unavailable, Code: "ServiceUnavailable", Message: msg, Err: err}
 		}
 		w.Header().Set("Content-Type", "application/json")
 		switch {

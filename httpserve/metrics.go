@@ -25,6 +25,8 @@ import (
 //	openatp_limiter_errors_total                      rate-limiter calls that failed
 //	openatp_limiter_degraded                          1 while the shared limiter state is unreachable
 //	openatp_faults_applied_total{rule,kind}           requests a fault rule applied to
+//	openatp_index_serving_stale                       1 while reads are answered from the read model because the store fails (ReadModel)
+//	openatp_index_stale_answers_total                 reads answered so (ReadModel)
 //
 // plus the Go runtime and process collectors. route is the ServeMux
 // pattern that matched ("GET /api/users/{id}/machines"), so the label has
@@ -94,6 +96,22 @@ func NewMetrics(limiterStatus func(ctx context.Context) error) *Metrics {
 		}
 	}
 	return m
+}
+
+// ReadModel registers the metrics of the read model's stale reads (serve
+// --stale-reads): servingStale reports whether reads are answered from
+// the model while the store fails, staleAnswers counts them.
+func (m *Metrics) ReadModel(servingStale func() bool, staleAnswers func() uint64) {
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "openatp_index_serving_stale", Help: "1 while reads are answered from the read model as it is because the store fails (--stale-reads).",
+	}, func() float64 {
+		if servingStale() {
+			return 1
+		}
+		return 0
+	}), prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "openatp_index_stale_answers_total", Help: "Reads answered from the read model as it is because the store failed (--stale-reads).",
+	}, func() float64 { return float64(staleAnswers()) }))
 }
 
 // Store returns s with the errors of the store calls the API makes counted

@@ -47,7 +47,15 @@ type Options struct {
 	MaxDelta int
 	// Disabled makes every read go to the store (tests of the SQL path).
 	Disabled bool
-	Logger   *slog.Logger
+	// StaleReads, when positive, lets a read that finds the store failing
+	// (unreachable, or failing to read: not a NotFound, Invalid or
+	// Conflict answer) be answered from the tenant's view as it is, for
+	// at most this long after the last read that confirmed a view against
+	// the store. 0: such reads fail with the store's error.
+	StaleReads time.Duration
+	// Now is the clock of StaleReads; nil means time.Now (tests set it).
+	Now    func() time.Time
+	Logger *slog.Logger
 }
 
 // DefaultMemoryBudget is the memory budget of a Model without one.
@@ -62,6 +70,8 @@ type Model struct {
 
 	builds *lifetime.Group // Close stops them and waits
 	views  atomic.Int64    // made and not yet released by every holder
+
+	stale stale // reads answered while the store fails (Options.StaleReads)
 
 	mu      sync.Mutex // guards closed
 	tenants sync.Map   // tenant id → *tenant; read on every request
@@ -86,6 +96,9 @@ func New(store openatp.Store, opts Options) *Model {
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
 	}
 	m := &Model{store: store, opts: opts, log: opts.Logger}
 	m.gate.check = store.DataVersion
@@ -147,19 +160,27 @@ func (m *Model) View(ctx context.Context, tenantID string) (*View, error) {
 	if m.opts.Disabled {
 		return nil, nil
 	}
+	t := m.tenant(tenantID)
 	dv, err := m.gate.get(ctx)
 	if err != nil {
-		return nil, err
+		return m.staleView(ctx, t, err)
 	}
-	t := m.tenant(tenantID)
 	t.touch()
 	if v := t.retainCurrent(); v != nil {
 		if v.exact && v.dataVersion == dv {
+			m.confirmed()
 			return v, nil
 		}
 		v.Release()
 	}
-	return m.sync(ctx, t, dv)
+	v, err := m.sync(ctx, t, dv)
+	if err != nil {
+		return m.staleView(ctx, t, err)
+	}
+	if v != nil {
+		m.confirmed()
+	}
+	return v, nil
 }
 
 // Refresh brings the tenant's view, if it has one, up to every write

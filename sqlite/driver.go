@@ -17,6 +17,11 @@ const (
 	codeBusy             = 5
 	codeLocked           = 6
 	codeInterrupt        = 9
+	codeIOErr            = 10
+	codeCorrupt          = 11
+	codeFull             = 13
+	codeCantOpen         = 14
+	codeNotADB           = 26
 	codeConstraint       = 19
 	codeConstraintPK     = 19 | 6<<8
 	codeConstraintUnique = 19 | 8<<8
@@ -42,6 +47,18 @@ func isUniqueViolation(err error) bool {
 // isInterrupt reports whether err says the statement was interrupted: the
 // driver interrupts a statement whose context is done.
 func isInterrupt(err error) bool { return sqliteCode(err)&primaryCodeMask == codeInterrupt }
+
+// isIOError reports whether err says the database file cannot be read or
+// written: an I/O error, a file that cannot be opened, is not (or no
+// longer) a database, or a full disk. The store is then unavailable, not
+// broken: the file may come back.
+func isIOError(err error) bool {
+	switch sqliteCode(err) & primaryCodeMask {
+	case codeIOErr, codeCorrupt, codeFull, codeCantOpen, codeNotADB:
+		return true
+	}
+	return false
+}
 
 // isBusy reports whether err says the database was locked too long.
 func isBusy(err error) bool {

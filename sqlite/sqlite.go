@@ -362,7 +362,8 @@ func bumpContent(ctx context.Context, tx *sql.Tx, tseq int64, log *sqlstore.Chan
 // storeError converts an error of the driver or of database/sql that is
 // not a domain error into one: Conflict for a unique violation, NotFound for
 // sql.ErrNoRows, Unavailable when the database is locked or cannot be read
-// or a deadline passed, Canceled when the caller's context was canceled,
+// (an I/O error, a file that cannot be opened or is not a database) or a
+// deadline passed, Canceled when the caller's context was canceled,
 // else Internal. msg is shown; err is kept as the
 // cause. A nil err is nil.
 func storeError(err error, msg string) error {
@@ -381,7 +382,7 @@ func storeError(err error, msg string) error {
 		return &openatp.Error{Kind: openatp.NotFound, Code: "ResourceNotFound", Message: msg, Err: err}
 	case isUniqueViolation(err):
 		return &openatp.Error{Kind: openatp.Conflict, Message: msg, Err: err}
-	case isBusy(err), errors.Is(err, sql.ErrConnDone):
+	case isBusy(err), isIOError(err), errors.Is(err, sql.ErrConnDone), strings.HasSuffix(err.Error(), "sql: database is closed"):
 		return unavailable(err, msg)
 	}
 	return internal(err, msg)

@@ -91,7 +91,7 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	defer svc.Close()
-	model := readmodel.New(store, readmodel.Options{MemoryBudget: o.indexMemory, Logger: logger})
+	model := readmodel.New(store, readmodel.Options{MemoryBudget: o.indexMemory, StaleReads: o.staleReads, Now: readModelClock, Logger: logger})
 	defer model.Close() // before the store closes: it stops the builds reading it
 	// The machine actions' lifecycle: it resumes the store's live actions
 	// and moves them on their clock until Close, with the durations,
@@ -152,6 +152,7 @@ type serveFlags struct {
 	logLevel, logFormat      string
 	accessLog                bool
 	indexMemory              int64 // bytes
+	staleReads               time.Duration
 	cpuProfile               string
 	policy                   ratelimit.Policy
 	redisURL                 string
@@ -164,6 +165,10 @@ type serveFlags struct {
 	journalSize              int
 	faults                   jsonFlag
 }
+
+// readModelClock is the clock of the read model's --stale-reads window;
+// nil: time.Now. Tests set it.
+var readModelClock func() time.Time
 
 // parseServeFlags parses and checks serve's flags.
 func parseServeFlags(env *cliEnv, args []string) (*serveFlags, error) {
@@ -180,6 +185,7 @@ func parseServeFlags(env *cliEnv, args []string) (*serveFlags, error) {
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	fs.BoolVar(&o.accessLog, "access-log", true, "log one line per request")
 	indexMemory := fs.String("index-memory", "3GiB", "memory budget of the in-memory read model (e.g. 512MiB, 4GiB); the least recently read tenants beyond it are evicted and rebuilt on demand")
+	fs.DurationVar(&o.staleReads, "stale-reads", 0, "while the store cannot be read, answer reads from the in-memory read model as it is for at most this long after the store last answered (e.g. 30s); 0: such reads fail at once (503)")
 	fs.StringVar(&o.cpuProfile, "cpu-profile", "", "write a Go CPU profile of the whole run to this file (diagnostics)")
 	rateLimit := fs.String("rate-limit", "service", "rate limits per tenant, app and endpoint: service (100/min,1500/hour; alerts/batchUpdate 10/min,500/hour; alerts/CreateAlertByReference 15/min; machines/runliveresponse 10/min; machineactions/getPackageUri 2/min,120/hour), off, or custom such as 20/min,300/hour (for every endpoint)")
 	fs.StringVar(&o.redisURL, "redis", "", "redis://host:port shared by replicas for rate-limit counts (empty: count in this process)")
@@ -233,6 +239,9 @@ func parseServeFlags(env *cliEnv, args []string) (*serveFlags, error) {
 	}
 	if o.indexMemory, err = parseSize(*indexMemory); err != nil {
 		return nil, fmt.Errorf("--index-memory: %w", err)
+	}
+	if o.staleReads < 0 {
+		return nil, fmt.Errorf("--stale-reads must be 0 (off) or more, not %v", o.staleReads)
 	}
 	return &o, nil
 }
