@@ -36,8 +36,8 @@
 # CONNS (default 32) connections for the poll, 16 for the creates.
 # PROFILE=1 writes each openatp server's CPU profile to
 # bench/results/actions-<part>.prof. Loopback only; Linux (it reads /proc).
-# A load benchmark: run it under the shared lock
-# (flock /work/wt/bench.lock bash bench/actions.sh).
+# A load benchmark: run it alone (never beside another: they share ports
+# and cores).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PARTS=("$@"); [ ${#PARTS[@]} -gt 0 ] || PARTS=(poll create inflight)
