@@ -15,6 +15,7 @@ import (
 
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/storetest/internal/actionsuite"
+	"github.com/openatp/openatp/storetest/internal/indicatorsuite"
 	"github.com/openatp/openatp/storetest/internal/fixture"
 )
 
@@ -105,6 +106,9 @@ func Run(t *testing.T, open func(t *testing.T) openatp.Store, opts ...Option) {
 		{"Investigations", actionsuite.Investigations},
 		{"ActionPut", actionsuite.ActionPut},
 		{"ActionImport", actionsuite.ActionImport},
+		{"IndicatorRoundTrip", indicatorsuite.RoundTrip},
+		{"IndicatorDelete", indicatorsuite.Delete},
+		{"IndicatorLimit", indicatorsuite.Limit},
 		{"Canceled", testCanceled},
 	}
 	for _, tt := range tests {

@@ -89,7 +89,7 @@ func (r Reader) Indicator(ctx context.Context, tenantID, id string) (openatp.Ind
 		return openatp.Indicator{}, openatp.IndicatorNotFound(id)
 	}
 	return Get(ctx, r.q, "cannot read the indicator", func() error { return openatp.IndicatorNotFound(id) }, scanIndicator,
-		"SELECT "+indicatorColumns+" FROM indicators i JOIN tenants t ON t.seq = i.tenant_seq WHERE t.id = ? AND i.seq = ?", tenantID, n)
+		"SELECT "+indicatorColumns+" FROM indicators WHERE tenant_seq = (SELECT seq FROM tenants WHERE id = ?) AND seq = ?", tenantID, n)
 }
 
 // indicatorSeq reads an indicator id.
