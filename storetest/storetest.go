@@ -15,8 +15,8 @@ import (
 
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/storetest/internal/actionsuite"
-	"github.com/openatp/openatp/storetest/internal/indicatorsuite"
 	"github.com/openatp/openatp/storetest/internal/fixture"
+	"github.com/openatp/openatp/storetest/internal/indicatorsuite"
 )
 
 // Option changes how Run tests a store.
