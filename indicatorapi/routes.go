@@ -70,6 +70,10 @@ func Register(mux mdeapi.Mux, cfg Config) {
 		mux(in, httpserve.MethodNotAllowed("GET, POST"))
 		mux("POST "+in+"/import", rt.handleImport())
 		mux("POST "+in+"/BatchDelete", rt.handleBatchDelete())
+		for _, m := range []string{"GET ", "DELETE "} { // else taken by {id}
+			mux(m+in+"/import", post)
+			mux(m+in+"/BatchDelete", post)
+		}
 		mux("GET "+in+"/{id}", rt.handleGet())
 		mux("DELETE "+in+"/{id}", rt.handleDelete())
 		// Any other method: import and BatchDelete take POST only, an
