@@ -109,6 +109,7 @@ func Run(t *testing.T, open func(t *testing.T) openatp.Store, opts ...Option) {
 		{"IndicatorRoundTrip", indicatorsuite.RoundTrip},
 		{"IndicatorDelete", indicatorsuite.Delete},
 		{"IndicatorLimit", indicatorsuite.Limit},
+		{"IndicatorConcurrent", indicatorsuite.Concurrent},
 		{"Canceled", testCanceled},
 	}
 	for _, tt := range tests {

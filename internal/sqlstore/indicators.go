@@ -132,18 +132,20 @@ func (w Writer) PutIndicators(ctx context.Context, tenantID string, ins []openat
 	}
 	err = w.tenantTx(ctx, tenantID, func(x Execer, seq int64) error {
 		clear(errs)
+		// Writing the tenant's counter row first locks it until the
+		// commit: concurrent writers of one tenant's indicators take
+		// turns (PostgreSQL; SQLite has one writer), so that each reads
+		// the others' numbers, values and count.
+		next, err := Get(ctx, x, "cannot number the indicator", func() error { return openatp.Errorf(openatp.Internal, "no number") }, scanInt64,
+			`INSERT INTO indicator_counters (tenant_seq, last_seq) VALUES (?, 0)
+			ON CONFLICT (tenant_seq) DO UPDATE SET last_seq = indicator_counters.last_seq RETURNING last_seq`, seq)
+		if err != nil {
+			return err
+		}
 		active, err := Get(ctx, x, "cannot count the indicators", func() error { return openatp.Errorf(openatp.Internal, "no count") }, scanInt64,
 			"SELECT count(*) FROM indicators WHERE tenant_seq = ? AND (expiration_time IS NULL OR expiration_time > ?)", seq, nowNs)
 		if err != nil {
 			return err
-		}
-		last, err := List(ctx, x, "cannot number the indicator", scanInt64, "SELECT last_seq FROM indicator_counters WHERE tenant_seq = ?", seq)
-		if err != nil {
-			return err
-		}
-		next := int64(0)
-		if len(last) > 0 {
-			next = last[0]
 		}
 		numbered := next
 		for i := range ins {
@@ -157,8 +159,7 @@ func (w Writer) PutIndicators(ctx context.Context, tenantID string, ins []openat
 		if next == numbered {
 			return nil
 		}
-		_, err = exec(ctx, x, "cannot number the indicator", `INSERT INTO indicator_counters (tenant_seq, last_seq) VALUES (?, ?)
-			ON CONFLICT (tenant_seq) DO UPDATE SET last_seq = excluded.last_seq`, seq, next)
+		_, err = exec(ctx, x, "cannot number the indicator", "UPDATE indicator_counters SET last_seq = ? WHERE tenant_seq = ?", next, seq)
 		return err
 	})
 	if err != nil {

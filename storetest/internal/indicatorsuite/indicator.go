@@ -5,6 +5,8 @@ package indicatorsuite
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -190,4 +192,46 @@ func Limit(t *testing.T, su *fixture.Suite) {
 	_, errs, err = s.PutIndicators(ctx, a, []openatp.Indicator{over}, now, nil)
 	fixture.NoErr(t, err)
 	fixture.NoErr(t, errs[0])
+}
+
+// Concurrent checks that writers of one tenant's indicators at the same
+// time each succeed, with numbers given once, and one indicator for a
+// value submitted by all of them.
+func Concurrent(t *testing.T, su *fixture.Suite) {
+	s := su.Open(t)
+	a := fixture.MustTenant(t, s, 1, "A")
+	now := fixture.At(1)
+	const writers, each = 8, 5
+	var wg sync.WaitGroup
+	errc := make(chan error, writers*(each+2))
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ins := []openatp.Indicator{newIndicator(openatp.IndicatorDomainName, "shared.contoso.com", "app")}
+			for i := range each {
+				ins = append(ins, newIndicator(openatp.IndicatorFileSha1, sha1Of(w*100+i), "app"))
+			}
+			_, errs, err := s.PutIndicators(ctx, a, ins, now, nil)
+			errc <- err
+			for _, e := range errs {
+				errc <- e
+			}
+		}()
+	}
+	wg.Wait()
+	close(errc)
+	for err := range errc {
+		fixture.NoErr(t, err)
+	}
+	all, err := s.Indicators(ctx, a)
+	fixture.NoErr(t, err)
+	if len(all) != writers*each+1 {
+		t.Fatalf("%d indicators, want %d", len(all), writers*each+1)
+	}
+	for i, in := range all {
+		if in.ID != strconv.Itoa(i+1) {
+			t.Fatalf("ids %v…: not 1..n", in.ID)
+		}
+	}
 }
