@@ -362,6 +362,16 @@ func TestBatchDelete(t *testing.T) {
 	native := f.DelegatedApp(t, f.Tenant, openatp.PermTiReadWrite)
 	ana := f.Delegated(t, f.Tenant, native, "ana@contoso.com", "g-ana")
 	viewer := f.Delegated(t, f.Tenant, f.DelegatedApp(t, f.Tenant, openatp.PermTiReadWrite), "vic@contoso.com", "g-noview")
+	if err := f.Store.PutRole(ctx, f.Tenant.ID, openatp.Role{Name: "Sec viewer", Permissions: []string{openatp.PermViewData},
+		UserGroups: []string{"g-sec"}}); err != nil {
+		t.Fatal(err)
+	}
+	secViewer := f.Delegated(t, f.Tenant, native, "sec@contoso.com", "g-sec")
+	r := f.Do(t, "GET", "/api/indicators", secViewer)
+	apitest.CheckError(t, r, http.StatusForbidden, "Forbidden")
+	if !strings.Contains(string(r.Body), "has no role with the 'Manage security settings' permission") {
+		t.Errorf("a user without the role: %s", r.Body)
+	}
 
 	one, two := submit(t, f, a, hashBody(1, "")), submit(t, f, a, hashBody(2, ""))
 	three := submit(t, f, b, hashBody(3, ""))
