@@ -123,13 +123,15 @@ openatp/mdeapi: HTTP openatp openatp/odata openatp/wire openatp/readmodel
 	openatp/httpserve
 openatp/responseapi: HTTP mime/multipart archive/zip openatp openatp/odata
 	openatp/wire openatp/readmodel openatp/httpserve openatp/mdeapi
+openatp/indicatorapi: HTTP openatp openatp/odata openatp/wire openatp/readmodel
+	openatp/httpserve openatp/mdeapi
 openatp/adminapi: HTTP openatp openatp/wire openatp/ingest openatp/fault openatp/actions
 	openatp/journal openatp/ratelimit openatp/readmodel
 	openatp/internal/route openatp/internal/manage openatp/httpserve
 # The composition of the four: the program's and the tests' server.
 openatp/apiserver: CORE log/slog openatp openatp/actions openatp/fault
 	openatp/internal/accesslog openatp/readmodel openatp/httpserve
-	openatp/mdeapi openatp/responseapi openatp/adminapi
+	openatp/mdeapi openatp/responseapi openatp/indicatorapi openatp/adminapi
 
 # Suites and servers for tests.
 openatp/apitest: TESTING HTTP net/http/httptest go.uber.org/goleak openatp openatp/fault
@@ -139,9 +141,11 @@ openatp/apitest: TESTING HTTP net/http/httptest go.uber.org/goleak openatp opena
 openatp/storetest/internal/fixture: TESTING github.com/google/go-cmp openatp
 openatp/storetest/internal/actionsuite: TESTING github.com/google/go-cmp openatp
 	openatp/storetest/internal/fixture
+openatp/storetest/internal/indicatorsuite: TESTING openatp
+	openatp/storetest/internal/fixture
 openatp/storetest: TESTING github.com/google/go-cmp openatp
 	openatp/internal/sqlstore openatp/storetest/internal/fixture
-	openatp/storetest/internal/actionsuite
+	openatp/storetest/internal/actionsuite openatp/storetest/internal/indicatorsuite
 openatp/ratelimit/ratelimittest: TESTING openatp/ratelimit
 openatp/internal/pgtest: TESTING net github.com/jackc/pgx/v5
 openatp/internal/redistest: TESTING net

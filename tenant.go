@@ -99,9 +99,9 @@ func (k *SigningKey) Prepare(now time.Time) error {
 // application registration may be granted.
 var (
 	ApplicationPermissions = append([]string{PermMachineReadAll, PermMachineReadWriteAll, PermUserReadAll,
-		PermAlertReadAll, PermAlertReadWriteAll, PermAlertsReadWriteAll}, append(ActionPermissions, PermLibraryManage)...)
+		PermAlertReadAll, PermAlertReadWriteAll, PermAlertsReadWriteAll}, append(ActionPermissions, PermLibraryManage, PermTiReadWrite, PermTiReadWriteAll)...)
 	DelegatedPermissions = append([]string{PermMachineRead, PermMachineReadWrite, PermUserReadAll,
-		PermAlertRead, PermAlertReadWrite}, append(ActionPermissions, PermLibraryManage)...)
+		PermAlertRead, PermAlertReadWrite}, append(ActionPermissions, PermLibraryManage, PermTiReadWrite)...)
 )
 
 // NewTenant returns a tenant with a fresh id. The name must be DNS-like

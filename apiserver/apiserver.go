@@ -1,5 +1,5 @@
 // Package apiserver composes openatp's HTTP API: the plumbing (httpserve)
-// with the MDE routes (mdeapi, responseapi) on every listener and the
+// with the MDE routes (mdeapi, responseapi, indicatorapi) on every listener and the
 // admin API (adminapi) on the admin surface, on one store and read model.
 // The handlers see the store through the metrics' instrumentation and the
 // read model's refresh after each write. The program (cmd/openatp) and
@@ -16,6 +16,7 @@ import (
 	"github.com/openatp/openatp/adminapi"
 	"github.com/openatp/openatp/fault"
 	"github.com/openatp/openatp/httpserve"
+	"github.com/openatp/openatp/indicatorapi"
 	"github.com/openatp/openatp/internal/accesslog"
 	"github.com/openatp/openatp/mdeapi"
 	"github.com/openatp/openatp/readmodel"
@@ -83,6 +84,7 @@ func New(cfg Config) *Server {
 	mdeapi.Register(srv.HandlePublic, mde)
 	responseapi.Register(srv.HandlePublic, responseapi.Config{Config: mde, Actions: cfg.Actions, MaxLibraryFile: cfg.MaxLibraryFile,
 		InvestigationRunTime: cfg.InvestigationRunTime})
+	indicatorapi.Register(srv.HandlePublic, indicatorapi.Config{Config: mde})
 	adminapi.Register(srv.HandleAdmin, adminapi.Config{Store: store, Settings: cfg.Settings, AuthFailures: cfg.AuthFailures,
 		BodyTimeout: cfg.BodyTimeout, Faults: srv.Faults(), Journal: srv.Journal(), ActionControls: cfg.ActionControls, ActionClock: cfg.Actions})
 	return &Server{Server: srv, store: store, model: model, own: own}

@@ -282,3 +282,19 @@ func (cs *countingStore) Investigation(ctx context.Context, a, b string) (openat
 	cs.n.Add(1)
 	return cs.s.Investigation(ctx, a, b)
 }
+func (cs *countingStore) PutIndicators(ctx context.Context, a string, b []openatp.Indicator, c time.Time, d func(*openatp.Indicator) error) ([]openatp.Indicator, []error, error) {
+	cs.n.Add(1)
+	return cs.s.PutIndicators(ctx, a, b, c, d)
+}
+func (cs *countingStore) Indicators(ctx context.Context, a string) ([]openatp.Indicator, error) {
+	cs.n.Add(1)
+	return cs.s.Indicators(ctx, a)
+}
+func (cs *countingStore) Indicator(ctx context.Context, a, b string) (openatp.Indicator, error) {
+	cs.n.Add(1)
+	return cs.s.Indicator(ctx, a, b)
+}
+func (cs *countingStore) DeleteIndicators(ctx context.Context, a string, b []string) error {
+	cs.n.Add(1)
+	return cs.s.DeleteIndicators(ctx, a, b)
+}

@@ -91,7 +91,8 @@ func TestFilterErrors(t *testing.T) {
 		{"id in ()", "expected a value but found ')' at position 8"},
 		{"id in ('a' 'b')", "expected ',' or ')' but found 'b' at position 12"},
 		{"id in ('a', foo)", "expected a value but found 'foo' at position 13"},
-		{"id in 'a'", "expected '(' but found 'a' at position 7"},
+		{"id in 'a'", "expected '(' or '[' but found 'a' at position 7"},
+		{"id in ['a')", "expected ',' or ']' but found ')' at position 11"},
 		{"'a' in ('a')", "a comparison needs a property on one side at position 1"},
 
 		{strings.Repeat("(", odata.MaxDepth+1) + "id eq 'a'" + strings.Repeat(")", odata.MaxDepth+1),

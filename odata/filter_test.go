@@ -94,6 +94,7 @@ func TestFilter(t *testing.T) {
 		// in, and, or, not, parentheses.
 		{"id in ('m1','m3')", "", "m1 m3"},
 		{"id in ('m1')", "", "m1"},
+		{"id in ['m1','m3']", "id in ('m1','m3')", "m1 m3"}, // Sekoia's brackets
 		{"rbacGroupId in (5, 22)", "rbacGroupId in (5,22)", "m1 m2 m4"},
 		{"aadDeviceId in ('O''Brien', null)", "aadDeviceId in ('O''Brien',null)", "m1 m3 m4"},
 		{"osPlatform eq 'Linux' or riskScore eq 'High' and rbacGroupId eq 5", "", "m2"},

@@ -22,6 +22,8 @@ const (
 	tColon
 	tSlash
 	tStar
+	tLBracket // '[' opening the list of in, as Sekoia sends it
+	tRBracket
 )
 
 // token is one lexical token. pos is its 1-based byte position; text is its
@@ -138,6 +140,10 @@ func punct(c byte) tokKind {
 		return tSlash
 	case '*':
 		return tStar
+	case '[':
+		return tLBracket
+	case ']':
+		return tRBracket
 	}
 	return tEOF
 }

@@ -122,10 +122,17 @@ func (p *parser) compare(left operand, opTok token, o op, right operand) node {
 	return &cmpNode{prop: left.prop, op: o, lit: lit}
 }
 
-// in reads the list of "left in (...)"; p.tok is its opening parenthesis.
+// in reads the list of "left in (...)" or "left in [...]"; p.tok is its
+// opening parenthesis or bracket.
 func (p *parser) in(left operand) node {
 	p.subject(left)
-	p.expect(tLParen, "'('")
+	closing, what := tRParen, "',' or ')'"
+	if p.tok.kind == tLBracket {
+		closing, what = tRBracket, "',' or ']'"
+		p.advance()
+	} else {
+		p.expect(tLParen, "'(' or '['")
+	}
 	n := &inNode{prop: left.prop}
 	for {
 		t := p.take()
@@ -138,7 +145,7 @@ func (p *parser) in(left operand) node {
 		}
 		p.advance()
 	}
-	p.expect(tRParen, "',' or ')'")
+	p.expect(closing, what)
 	return n
 }
 

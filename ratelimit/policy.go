@@ -45,7 +45,8 @@ var Service = Policy{{Limit: 100, Every: time.Minute}, {Limit: 1500, Every: time
 // /api/alerts/CreateAlertByReference 15 a minute (mde-reference §11.1),
 // POST /api/machines/{id}/runliveresponse 10 a minute (§12.3.1.2), GET
 // /api/machineactions/{id}/getPackageUri 2 a minute and 120 an hour
-// (§12.3.1.3). The family's limit (Service) counts as well (spec §8): a
+// (§12.3.1.3), POST /api/indicators/import and BatchDelete 30 a minute
+// (§12.3.2.2). The family's limit (Service) counts as well (spec §8): a
 // call must fit both, so CreateAlertByReference and runliveresponse also
 // allow at most 1,500 calls an hour.
 var Endpoints = map[string]Policy{
@@ -53,6 +54,8 @@ var Endpoints = map[string]Policy{
 	"alerts/CreateAlertByReference": Both(Service, Policy{{Limit: 15, Every: time.Minute}}),
 	"machines/runliveresponse":      Both(Service, Policy{{Limit: 10, Every: time.Minute}}),
 	"machineactions/getPackageUri":  Both(Service, Policy{{Limit: 2, Every: time.Minute}, {Limit: 120, Every: time.Hour}}),
+	"indicators/import":             Both(Service, Policy{{Limit: 30, Every: time.Minute}}),
+	"indicators/BatchDelete":        Both(Service, Policy{{Limit: 30, Every: time.Minute}}),
 }
 
 // Both returns the policy that a call fits when it fits both p and q:

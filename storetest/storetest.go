@@ -16,6 +16,7 @@ import (
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/storetest/internal/actionsuite"
 	"github.com/openatp/openatp/storetest/internal/fixture"
+	"github.com/openatp/openatp/storetest/internal/indicatorsuite"
 )
 
 // Option changes how Run tests a store.
@@ -106,6 +107,10 @@ func Run(t *testing.T, open func(t *testing.T) openatp.Store, opts ...Option) {
 		{"ActionPut", actionsuite.ActionPut},
 		{"ActionImport", actionsuite.ActionImport},
 		{"ActionEpoch", actionsuite.ActionEpoch},
+		{"IndicatorRoundTrip", indicatorsuite.RoundTrip},
+		{"IndicatorDelete", indicatorsuite.Delete},
+		{"IndicatorLimit", indicatorsuite.Limit},
+		{"IndicatorConcurrent", indicatorsuite.Concurrent},
 		{"Canceled", testCanceled},
 	}
 	for _, tt := range tests {

@@ -1,0 +1,379 @@
+package indicatorapi
+
+import (
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/httpserve"
+	"github.com/openatp/openatp/mdeapi"
+	"github.com/openatp/openatp/odata"
+	"github.com/openatp/openatp/wire"
+)
+
+// The permissions of every indicator route.
+var (
+	appTi       = []string{openatp.PermTiReadWrite, openatp.PermTiReadWriteAll}
+	delegatedTi = []string{openatp.PermTiReadWrite}
+	// rolePerms are the role permissions that let a delegated caller
+	// manage indicators: "Manage security settings" (indicators
+	// allow/block) or "Active remediation actions" (its Security
+	// Operations part names indicators), mde-reference §4.2.
+	rolePerms = []string{openatp.PermManageSecuritySettings, openatp.PermActiveRemediation}
+)
+
+func requireTi(p *openatp.Principal) error { return mdeapi.RequirePermissions(p, appTi, delegatedTi) }
+
+// scope is what a caller may see and change of the tenant's indicators.
+type scope struct {
+	p *openatp.Principal
+	// owner, when set, is the only creator whose indicators are visible
+	// (an application with Ti.ReadWrite alone).
+	owner string
+	// access is a delegated caller's (nil: every device group).
+	access *openatp.Access
+	// groups are the tenant's device groups, the default one included.
+	groups []openatp.DeviceGroup
+}
+
+// callerScope returns p's scope, or Forbidden for a delegated caller
+// without the role permission.
+func (rt *routes) callerScope(r *http.Request, p *openatp.Principal) (*scope, error) {
+	sc := &scope{p: p}
+	if !p.Delegated {
+		if !p.HasAny(openatp.PermTiReadWriteAll) {
+			sc.owner = p.ClientID
+		}
+	} else {
+		view, access, err := mdeapi.MachineScope(r.Context(), rt.model, p)
+		if err != nil {
+			return nil, err
+		}
+		view.Release()
+		if access != nil && !slices.ContainsFunc(rolePerms, access.Has) {
+			return nil, openatp.CodedErrorf(openatp.Forbidden, "Forbidden",
+				"The user %s has no role with the '%s' permission.", mdeapi.ClipID(p.UserName), rolePerms[0])
+		}
+		if access != nil && !access.AllGroups {
+			sc.access = access
+		}
+	}
+	return sc, nil
+}
+
+// owns reports whether the caller's application rule lets it see in.
+func (sc *scope) owns(in *openatp.Indicator) bool {
+	return sc.owner == "" || (in.SourceType == openatp.IndicatorSourceApp && in.CreatedBy == sc.owner)
+}
+
+// exposed reports whether the caller may see every device group of in.
+func (sc *scope) exposed(in *openatp.Indicator) bool {
+	if sc.access == nil {
+		return true
+	}
+	for _, id := range in.RBACGroupIDs {
+		if !sc.access.CanSee(id) {
+			return false
+		}
+	}
+	return true
+}
+
+// visible reports whether the caller sees in, active at now.
+func (sc *scope) visible(in *openatp.Indicator, now time.Time) bool {
+	return in.Active(now) && sc.owns(in) && sc.exposed(in)
+}
+
+// The properties of Indicators for OData, in the order of the entity.
+const (
+	pID = iota
+	pValue
+	pType
+	pAction
+	pApplication
+	pSource
+	pSourceType
+	pCreatedBy
+	pCreatedBySource
+	pCreatedByDisplayName
+	pSeverity
+	pTitle
+	pDescription
+	pRecommendedActions
+	pCreationTime
+	pExpirationTime
+	pLastUpdateTime
+	pLastUpdatedBy
+	pRBACGroupNames
+	pRBACGroupIDs
+	pGenerateAlert
+)
+
+// schema describes Indicators: $filter on the documented properties
+// (application, createdByDisplayName, expirationTime, generateAlert,
+// title, rbacGroupNames, rbacGroupIds, indicatorValue, indicatorType,
+// creationTimeDateTimeUtc, createdBy, action, severity) and id,
+// lastUpdateTime, sourceType; $orderby on those that are not lists.
+var schema = func() *odata.Schema {
+	q := func(name string, k odata.Kind, filter bool, values ...string) odata.Property {
+		return odata.Property{Name: name, Kind: k, Values: values, Filterable: filter, Orderable: filter && k != odata.StringCollection}
+	}
+	return odata.NewSchema(q("id", odata.String, true), q("indicatorValue", odata.String, true),
+		q("indicatorType", odata.Enum, true, openatp.IndicatorTypes...), q("action", odata.Enum, true, openatp.IndicatorActions...),
+		q("application", odata.String, true), q("source", odata.String, false),
+		q("sourceType", odata.Enum, true, openatp.IndicatorSourceTypes...), q("createdBy", odata.String, true),
+		q("createdBySource", odata.String, false), q("createdByDisplayName", odata.String, true),
+		q("severity", odata.Enum, true, openatp.IndicatorSeverities...), q("title", odata.String, true),
+		q("description", odata.String, false), q("recommendedActions", odata.String, false),
+		q("creationTimeDateTimeUtc", odata.Time, true), q("expirationTime", odata.Time, true),
+		q("lastUpdateTime", odata.Time, true), q("lastUpdatedBy", odata.String, false),
+		q("rbacGroupNames", odata.StringCollection, true), q("rbacGroupIds", odata.StringCollection, true),
+		q("generateAlert", odata.Bool, true))
+}()
+
+// entity is an Indicator as an odata.Entity.
+type entity struct{ v *openatp.Indicator }
+
+func (e entity) String(prop int) (string, bool) {
+	opt := func(s *string) (string, bool) {
+		if s == nil {
+			return "", false
+		}
+		return *s, true
+	}
+	v := e.v
+	switch prop {
+	case pID:
+		return v.ID, true
+	case pValue:
+		return v.IndicatorValue, true
+	case pType:
+		return v.IndicatorType, true
+	case pAction:
+		return v.Action, true
+	case pApplication:
+		return opt(v.Application)
+	case pSource:
+		return v.Source, true
+	case pSourceType:
+		return v.SourceType, true
+	case pCreatedBy:
+		return v.CreatedBy, true
+	case pCreatedBySource:
+		return v.CreatedBySource, true
+	case pCreatedByDisplayName:
+		return v.CreatedByDisplayName, true
+	case pSeverity:
+		return v.Severity, true
+	case pTitle:
+		return v.Title, true
+	case pDescription:
+		return v.Description, true
+	case pRecommendedActions:
+		return opt(v.RecommendedActions)
+	case pLastUpdatedBy:
+		return v.LastUpdatedBy, true
+	}
+	return "", false
+}
+
+func (entity) Int(int) (int64, bool) { return 0, false }
+
+func (e entity) Time(prop int) (int64, bool) {
+	switch prop {
+	case pCreationTime:
+		return e.v.CreationTime.UnixNano(), true
+	case pLastUpdateTime:
+		return e.v.LastUpdateTime.UnixNano(), true
+	case pExpirationTime:
+		if t := e.v.ExpirationTime; t != nil {
+			return t.UnixNano(), true
+		}
+	}
+	return 0, false
+}
+
+func (e entity) Bool(prop int) (bool, bool) { return e.v.GenerateAlert, prop == pGenerateAlert }
+
+func (e entity) Strings(prop int) []string {
+	switch prop {
+	case pRBACGroupNames:
+		return e.v.RBACGroupNames
+	case pRBACGroupIDs:
+		return groupIDs(e.v.RBACGroupIDs)
+	}
+	return nil
+}
+
+func groupIDs(ids []int64) []string {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = strconv.FormatInt(id, 10)
+	}
+	return out
+}
+
+// appendIndicator appends the JSON of an indicator, its properties in the
+// order of the documented examples.
+func appendIndicator(b []byte, in *openatp.Indicator) []byte {
+	b = append(b, `{"id":`...)
+	b = wire.AppendString(b, in.ID)
+	b = append(b, `,"indicatorValue":`...)
+	b = wire.AppendString(b, in.IndicatorValue)
+	b = append(b, `,"indicatorType":`...)
+	b = wire.AppendString(b, in.IndicatorType)
+	b = append(b, `,"action":`...)
+	b = wire.AppendString(b, in.Action)
+	b = append(b, `,"application":`...)
+	b = wire.AppendStringPtr(b, in.Application)
+	b = append(b, `,"source":`...)
+	b = wire.AppendString(b, in.Source)
+	b = append(b, `,"sourceType":`...)
+	b = wire.AppendString(b, in.SourceType)
+	b = append(b, `,"createdBy":`...)
+	b = wire.AppendString(b, in.CreatedBy)
+	b = append(b, `,"createdBySource":`...)
+	b = wire.AppendString(b, in.CreatedBySource)
+	b = append(b, `,"createdByDisplayName":`...)
+	b = wire.AppendString(b, in.CreatedByDisplayName)
+	b = append(b, `,"severity":`...)
+	b = wire.AppendString(b, in.Severity)
+	b = append(b, `,"title":`...)
+	b = wire.AppendString(b, in.Title)
+	b = append(b, `,"description":`...)
+	b = wire.AppendString(b, in.Description)
+	b = append(b, `,"recommendedActions":`...)
+	b = wire.AppendStringPtr(b, in.RecommendedActions)
+	b = append(b, `,"creationTimeDateTimeUtc":`...)
+	b = wire.AppendTime(b, &in.CreationTime)
+	b = append(b, `,"expirationTime":`...)
+	b = wire.AppendTime(b, in.ExpirationTime)
+	b = append(b, `,"lastUpdateTime":`...)
+	b = wire.AppendTime(b, &in.LastUpdateTime)
+	b = append(b, `,"lastUpdatedBy":`...)
+	b = wire.AppendString(b, in.LastUpdatedBy)
+	b = append(b, `,"rbacGroupNames":`...)
+	b = appendStrings(b, in.RBACGroupNames)
+	b = append(b, `,"rbacGroupIds":`...)
+	b = appendStrings(b, groupIDs(in.RBACGroupIDs))
+	b = append(b, `,"generateAlert":`...)
+	b = strconv.AppendBool(b, in.GenerateAlert)
+	b = append(b, `,"educateUrl":`...)
+	b = wire.AppendStringPtr(b, in.EducateURL)
+	b = append(b, `,"externalId":`...)
+	b = wire.AppendStringPtr(b, in.ExternalID)
+	return append(b, '}')
+}
+
+func appendStrings(b []byte, ss []string) []byte {
+	b = append(b, '[')
+	for i, s := range ss {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = wire.AppendString(b, s)
+	}
+	return append(b, ']')
+}
+
+// writeEntity answers one indicator with the @odata.context of
+// Indicators/$entity.
+func writeEntity(w http.ResponseWriter, r *http.Request, in *openatp.Indicator) {
+	b := append([]byte(`{"@odata.context":`), mdeapi.AppendMetadataURL(nil, r, "Indicators/$entity")...)
+	one := appendIndicator(nil, in)
+	mdeapi.WriteOData(w, append(append(b, ','), one[1:]...))
+}
+
+// handleList serves GET /api/indicators: the active indicators the
+// caller sees, by id, with OData $filter, $orderby, $top (≤ 10,000),
+// $skip, $count and nextLink.
+func (rt *routes) handleList() http.Handler {
+	return httpserve.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+		p, err := mdeapi.Caller(r, rt.authn, rt.lim(endpointIndicators), endpointIndicators, requireTi)
+		if err != nil {
+			return err
+		}
+		q, err := odata.ParseQuery(schema, r.URL.RawQuery, odata.Options{MaxTop: mdeapi.MaxPage})
+		if err != nil {
+			return mdeapi.ODataError(err)
+		}
+		if q.Select != nil || q.Expand != "" || q.SkipToken != "" {
+			return openatp.CodedErrorf(openatp.Invalid, "ODataError", "$select, $expand and $skiptoken are not supported on Indicators.")
+		}
+		sc, err := rt.callerScope(r, p)
+		if err != nil {
+			return err
+		}
+		all, err := rt.store.Indicators(r.Context(), p.TenantID)
+		if err != nil {
+			return err
+		}
+		now := rt.now()
+		kept := all[:0]
+		for i := range all {
+			if sc.visible(&all[i], now) && q.Filter.Match(entity{&all[i]}) {
+				kept = append(kept, all[i])
+			}
+		}
+		if len(q.OrderBy) > 0 {
+			slices.SortStableFunc(kept, func(a, b openatp.Indicator) int { return schema.Compare(q.OrderBy, entity{&a}, entity{&b}) })
+		}
+		total := len(kept)
+		top := mdeapi.MaxPage
+		if q.Top >= 0 {
+			top = q.Top
+		} else if q.PageSize > 0 {
+			top = q.PageSize
+		}
+		from := min(q.Skip, total)
+		to := min(from+top, total)
+		next := ""
+		if to < total && top > 0 {
+			next = mdeapi.NextLink(r, "$skip", strconv.Itoa(to))
+		}
+		b, end := mdeapi.OpenCollection(make([]byte, 0, 700*(to-from)+256), r, "Indicators", q.Count, total, next)
+		for i := from; i < to; i++ {
+			if i > from {
+				b = append(b, ',')
+			}
+			b = appendIndicator(b, &kept[i])
+		}
+		mdeapi.WriteOData(w, append(b, end...))
+		return nil
+	})
+}
+
+// visibleIndicator reads the indicator id as the caller sees it:
+// IndicatorNotFound when it does not exist, has expired or is hidden.
+func (rt *routes) visibleIndicator(r *http.Request, sc *scope, id string) (openatp.Indicator, error) {
+	in, err := rt.store.Indicator(r.Context(), sc.p.TenantID, id)
+	if err == nil && !sc.visible(&in, rt.now()) {
+		err = openatp.IndicatorNotFound(id)
+	}
+	return in, err
+}
+
+// handleGet serves GET /api/indicators/{id}.
+func (rt *routes) handleGet() http.Handler {
+	return httpserve.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+		p, err := mdeapi.Caller(r, rt.authn, rt.lim(endpointIndicators), endpointIndicators, requireTi)
+		if err != nil {
+			return err
+		}
+		if err := mdeapi.NoQuery(r); err != nil {
+			return err
+		}
+		sc, err := rt.callerScope(r, p)
+		if err != nil {
+			return err
+		}
+		in, err := rt.visibleIndicator(r, sc, r.PathValue("id"))
+		if err != nil {
+			return err
+		}
+		writeEntity(w, r, &in)
+		return nil
+	})
+}
