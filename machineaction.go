@@ -475,6 +475,17 @@ type MachineActionStore interface {
 	// if f changed another property.
 	UpdateMachineAction(ctx context.Context, tenantID, id string, f func(a *MachineAction, stamp time.Time) error) (MachineAction, error)
 
+	// UpdateMachineActions is UpdateMachineAction for several actions of
+	// a tenant in one write transaction (the action clock takes the steps
+	// that fell due together so: one commit for many). Each action is
+	// read, stamped after the one before it and passed to f in the order
+	// of ids; refused[i] is the answer UpdateMachineAction would give for
+	// ids[i] (f's error, NotFound, Invalid), and then nothing of that
+	// action is written (its stamp may be spent); updated[i] is the action
+	// as stored otherwise. err is a failure of the store: then nothing is
+	// written at all. NotFound if the tenant does not exist.
+	UpdateMachineActions(ctx context.Context, tenantID string, ids []string, f func(a *MachineAction, stamp time.Time) error) (updated []MachineAction, refused []error, err error)
+
 	// MachineState returns what the tenant's succeeded actions did to a
 	// machine (the zero state, with its id, if none did). UpdateMachineAction
 	// changes it in the write that makes an action that ChangesState

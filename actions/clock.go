@@ -208,6 +208,7 @@ func (c *Clock) Pending() int {
 // otherwise sleeps until the earliest is due or a new step comes first.
 func (c *Clock) run(ctx context.Context) error {
 	var timer Timer
+	var due []key // the steps due, taken together
 	defer func() {
 		if timer != nil {
 			timer.Stop()
@@ -215,19 +216,23 @@ func (c *Clock) run(ctx context.Context) error {
 	}()
 	for {
 		c.mu.Lock()
-		var due *step
+		due = due[:0]
 		wait := time.Duration(-1) // nothing is due: wait for Track
-		if len(c.steps) > 0 {
-			if d := c.steps[0].due.Sub(c.cfg.Time.Now()); d <= 0 {
-				due = heap.Pop(&c.steps).(*step)
-				delete(c.byKey, due.key)
-			} else {
-				wait = d
+		now := c.cfg.Time.Now()
+		for len(c.steps) > 0 && len(due) < maxBatch {
+			if d := c.steps[0].due.Sub(now); d > 0 {
+				if len(due) == 0 {
+					wait = d
+				}
+				break
 			}
+			s := heap.Pop(&c.steps).(*step)
+			delete(c.byKey, s.key)
+			due = append(due, s.key)
 		}
 		c.mu.Unlock()
-		if due != nil {
-			c.take(ctx, due.key)
+		if len(due) > 0 {
+			c.takeDue(ctx, due)
 			if ctx.Err() != nil {
 				return nil
 			}
@@ -262,33 +267,76 @@ type notYet struct{ due time.Time }
 
 func (notYet) Error() string { return "the step is not due yet" }
 
-// take writes the step of an action that fell due, and schedules the one
-// after it.
-func (c *Clock) take(ctx context.Context, k key) {
-	a, err := c.cfg.Store.UpdateMachineAction(ctx, k.tenant, k.id, func(a *openatp.MachineAction, stamp time.Time) error {
-		o := c.outcome(k, a)
-		next, ok := a.NextStep(c.cfg.Timing(k.tenant, a), o)
-		if !ok {
-			return errFinal
+// maxBatch bounds the steps that fell due together which one store
+// write takes: one commit for many when steps come faster than the store
+// commits, and still a short write.
+const maxBatch = 64
+
+// takeDue writes the steps that fell due, those of one tenant in one
+// store write (UpdateMachineActions), in the order they fell due, and
+// schedules the step after each.
+func (c *Clock) takeDue(ctx context.Context, due []key) {
+	var tenants []string
+	ids := map[string][]string{}
+	for _, k := range due {
+		if ids[k.tenant] == nil {
+			tenants = append(tenants, k.tenant)
 		}
-		// Durations are measured on the tenant's action clock, which
-		// stamped the action's times: a step is due when this write's
-		// stamp has reached it.
-		if next.Due.After(stamp) {
-			return notYet{next.Due}
-		}
-		if err := a.Advance(next.Status, o.FailHResult); err != nil {
-			return err
-		}
-		failCommands(a, stamp)
-		a.RunCommands(stamp, func(cmd *openatp.LiveResponseCommand) string {
-			if c.cfg.Run == nil {
-				return ""
-			}
-			return c.cfg.Run(ctx, k.tenant, a, cmd)
-		})
-		return nil
+		ids[k.tenant] = append(ids[k.tenant], k.id)
+	}
+	for _, t := range tenants {
+		c.take(ctx, t, ids[t])
+	}
+}
+
+// take writes the steps of the actions ids of tenant that fell due, and
+// schedules the step after each.
+func (c *Clock) take(ctx context.Context, tenant string, ids []string) {
+	updated, refused, err := c.cfg.Store.UpdateMachineActions(ctx, tenant, ids, func(a *openatp.MachineAction, stamp time.Time) error {
+		return c.step(ctx, key{tenant, a.ID}, a, stamp)
 	})
+	for i, id := range ids {
+		k := key{tenant, id}
+		switch {
+		case err != nil:
+			c.settle(ctx, k, openatp.MachineAction{}, err)
+		default:
+			c.settle(ctx, k, updated[i], refused[i])
+		}
+	}
+}
+
+// step moves action a, as stored, to its next step if that fell due by
+// stamp, the time of the write: errFinal when it has none, notYet when
+// it is later.
+func (c *Clock) step(ctx context.Context, k key, a *openatp.MachineAction, stamp time.Time) error {
+	o := c.outcome(k, a)
+	next, ok := a.NextStep(c.cfg.Timing(k.tenant, a), o)
+	if !ok {
+		return errFinal
+	}
+	// Durations are measured on the tenant's action clock, which
+	// stamped the action's times: a step is due when this write's
+	// stamp has reached it.
+	if next.Due.After(stamp) {
+		return notYet{next.Due}
+	}
+	if err := a.Advance(next.Status, o.FailHResult); err != nil {
+		return err
+	}
+	failCommands(a, stamp)
+	a.RunCommands(stamp, func(cmd *openatp.LiveResponseCommand) string {
+		if c.cfg.Run == nil {
+			return ""
+		}
+		return c.cfg.Run(ctx, k.tenant, a, cmd)
+	})
+	return nil
+}
+
+// settle does what the write of a step of k answered: track the action
+// as written (a), drop it, or try its step again later.
+func (c *Clock) settle(ctx context.Context, k key, a openatp.MachineAction, err error) {
 	var later notYet
 	switch {
 	case err == nil:

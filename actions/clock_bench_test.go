@@ -49,6 +49,32 @@ func (s *lateStore) UpdateMachineAction(ctx context.Context, tenantID, id string
 	return a, err
 }
 
+func (s *lateStore) UpdateMachineActions(ctx context.Context, tenantID string, ids []string, f func(a *openatp.MachineAction, stamp time.Time) error) ([]openatp.MachineAction, []error, error) {
+	type step struct{ due, at time.Time }
+	steps := map[string]step{} // by id; a rerun of the transaction overwrites
+	as, refused, err := s.MachineActionStore.UpdateMachineActions(ctx, tenantID, ids, func(a *openatp.MachineAction, stamp time.Time) error {
+		var due time.Time
+		switch a.Status {
+		case openatp.ActionPending:
+			due = a.CreationDateTimeUTC.Add(s.timing.Pending)
+		case openatp.ActionInProgress:
+			due = a.LastUpdateDateTimeUTC.Add(s.timing.InProgress)
+		}
+		steps[a.ID] = step{due, stamp}
+		return f(a, stamp)
+	})
+	if err == nil {
+		s.mu.Lock()
+		for i, id := range ids {
+			if st := steps[id]; refused[i] == nil && !st.due.IsZero() {
+				s.late = append(s.late, st.at.Sub(st.due))
+			}
+		}
+		s.mu.Unlock()
+	}
+	return as, refused, err
+}
+
 // cpuTime is the process's user and system time.
 func cpuTime() time.Duration {
 	var ru syscall.Rusage

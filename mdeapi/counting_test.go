@@ -233,6 +233,10 @@ func (cs *countingStore) UpdateMachineAction(ctx context.Context, a, b string, c
 	cs.n.Add(1)
 	return cs.s.UpdateMachineAction(ctx, a, b, c)
 }
+func (cs *countingStore) UpdateMachineActions(ctx context.Context, a string, b []string, c func(*openatp.MachineAction, time.Time) error) ([]openatp.MachineAction, []error, error) {
+	cs.n.Add(1)
+	return cs.s.UpdateMachineActions(ctx, a, b, c)
+}
 func (cs *countingStore) MachineState(ctx context.Context, a, b string) (openatp.MachineState, error) {
 	cs.n.Add(1)
 	return cs.s.MachineState(ctx, a, b)

@@ -97,6 +97,7 @@ func Run(t *testing.T, open func(t *testing.T) openatp.Store, opts ...Option) {
 		{"ActionRoundTrip", actionsuite.ActionRoundTrip},
 		{"ActionBusy", actionsuite.ActionBusy},
 		{"ActionSessions", actionsuite.ActionSessions},
+		{"ActionUpdateBatch", actionsuite.ActionUpdateBatch},
 		{"ActionCancel", actionsuite.ActionCancel},
 		{"ActionClock", actionsuite.ActionClock},
 		{"ActionFilter", actionsuite.ActionFilter},

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"math"
 	"math/bits"
 	"strconv"
@@ -206,46 +207,89 @@ func scanNullString(s Scanner) (v *string, err error) { return v, s.Scan(&v) }
 func (w Writer) UpdateMachineAction(ctx context.Context, tenantID, id string, f func(a *openatp.MachineAction, stamp time.Time) error) (openatp.MachineAction, error) {
 	var out openatp.MachineAction
 	err := w.tenantTx(ctx, tenantID, func(x Execer, seq int64) error {
-		stamp, err := actionStamp(ctx, x, seq, w.e.Now())
-		if err != nil {
-			return err
-		}
-		a, err := Get(ctx, x, "cannot read the machine action", func() error { return openatp.ActionNotFound(id) }, ScanAction,
-			"SELECT "+ActionColumns+" FROM machine_actions WHERE tenant_seq = ? AND id = ?", seq, id)
-		if err != nil {
-			return err
-		}
-		b := a
-		b.Commands = append([]openatp.ActionCommand(nil), a.Commands...)
-		if err := f(&b, stamp); err != nil {
-			return err
-		}
-		if err := openatp.CheckActionUpdate(&a, &b); err != nil {
-			return err
-		}
-		b.LastUpdateDateTimeUTC = stamp
-		if err := b.Normalize(); err != nil {
-			return err
-		}
-		if a.Status != openatp.ActionSucceeded && b.Status == openatp.ActionSucceeded && openatp.ChangesState(b.Type) {
-			if err := applyActionEffect(ctx, x, seq, &b, stamp); err != nil {
-				return err
-			}
-		}
-		args, err := actionArgs(&b)
-		if err != nil {
-			return err
-		}
-		// args: status 5, last_update 9, cancellation 10..12, hresult 13, commands 18, troubleshoot 19
-		if _, err := exec(ctx, x, "cannot store the machine action", updateAction,
-			args[5], args[9], args[10], args[11], args[12], args[13], args[18], args[19], seq, id); err != nil {
-			return err
+		b, refused, err := updateAction1(ctx, x, seq, w.e.Now(), id, f)
+		if refused != nil {
+			return refused // nothing written, the clock's stamp included
 		}
 		out = b
-		return nil
+		return err
 	})
 	return out, err
 }
+
+// UpdateMachineActions changes several actions of a tenant in one write
+// transaction, each stamped by the tenant's action clock in turn (see
+// openatp.MachineActionStore).
+func (w Writer) UpdateMachineActions(ctx context.Context, tenantID string, ids []string, f func(a *openatp.MachineAction, stamp time.Time) error) ([]openatp.MachineAction, []error, error) {
+	var out []openatp.MachineAction
+	var refused []error
+	err := w.tenantTx(ctx, tenantID, func(x Execer, seq int64) error {
+		// The transaction may run more than once: start afresh each time.
+		out, refused = make([]openatp.MachineAction, len(ids)), make([]error, len(ids))
+		for i, id := range ids {
+			var err error
+			if out[i], refused[i], err = updateAction1(ctx, x, seq, w.e.Now(), id, f); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return out, refused, nil
+}
+
+// updateAction1 changes one action in the transaction x: it reads the
+// action, stamps the write, calls f and stores what f left (see
+// openatp.MachineActionStore.UpdateMachineAction). refused is the
+// action's own answer, given before anything of it is written: a missing
+// action, f's error, a change f may not make. err is a failure of the
+// store, which ends the transaction.
+func updateAction1(ctx context.Context, x Execer, seq int64, now time.Time, id string, f func(a *openatp.MachineAction, stamp time.Time) error) (b openatp.MachineAction, refused, err error) {
+	a, err := Get(ctx, x, "cannot read the machine action", func() error { return errNoAction }, ScanAction,
+		"SELECT "+ActionColumns+" FROM machine_actions WHERE tenant_seq = ? AND id = ?", seq, id)
+	if err == errNoAction {
+		return a, openatp.ActionNotFound(id), nil
+	}
+	if err != nil {
+		return a, nil, err
+	}
+	stamp, err := actionStamp(ctx, x, seq, now)
+	if err != nil {
+		return a, nil, err
+	}
+	b = a
+	b.Commands = append([]openatp.ActionCommand(nil), a.Commands...)
+	if err := f(&b, stamp); err != nil {
+		return a, err, nil
+	}
+	if err := openatp.CheckActionUpdate(&a, &b); err != nil {
+		return a, err, nil
+	}
+	b.LastUpdateDateTimeUTC = stamp
+	if err := b.Normalize(); err != nil {
+		return a, err, nil
+	}
+	args, err := actionArgs(&b)
+	if err != nil {
+		return a, err, nil
+	}
+	if a.Status != openatp.ActionSucceeded && b.Status == openatp.ActionSucceeded && openatp.ChangesState(b.Type) {
+		if err := applyActionEffect(ctx, x, seq, &b, stamp); err != nil {
+			return a, nil, err
+		}
+	}
+	// args: status 5, last_update 9, cancellation 10..12, hresult 13, commands 18, troubleshoot 19
+	if _, err := exec(ctx, x, "cannot store the machine action", updateAction,
+		args[5], args[9], args[10], args[11], args[12], args[13], args[18], args[19], seq, id); err != nil {
+		return a, nil, err
+	}
+	return b, nil, nil
+}
+
+// errNoAction is what updateAction1's read answers for a missing action.
+var errNoAction = errors.New("no such action")
 
 // MachineAction returns one action of the tenant. NotFound
 // (ResourceNotFound) if the tenant has none of that id.

@@ -220,6 +220,65 @@ func ActionSessions(t *testing.T, su *fixture.Suite) {
 	mustCreateAction(t, s, a, newAction(t, openatp.ActionLiveResponse, n+1, "app"))
 }
 
+// ActionUpdateBatch checks UpdateMachineActions: the actions are taken
+// in the order given, each stamped after the one before; a refused one
+// (f's error, a missing id, a change f may not make) is left as it was
+// and answered as UpdateMachineAction would answer it, while the others
+// are written.
+func ActionUpdateBatch(t *testing.T, su *fixture.Suite) {
+	s := su.Open(t)
+	a := fixture.MustTenant(t, s, 1, "A")
+	fixture.MustMachines(t, s, a, 1, 2, 3, 4)
+	var xs []openatp.MachineAction
+	for n := 1; n <= 4; n++ {
+		xs = append(xs, mustCreateAction(t, s, a, newAction(t, openatp.ActionRunAntiVirusScan, n, "app")))
+	}
+	missing := openatp.NewGUID()
+	refuse := fmt.Errorf("not this one")
+	ids := []string{xs[2].ID, missing, xs[0].ID, xs[1].ID, xs[3].ID}
+	var seen []string
+	updated, refused, err := s.UpdateMachineActions(ctx, a, ids, func(x *openatp.MachineAction, _ time.Time) error {
+		seen = append(seen, x.ID)
+		switch x.ID {
+		case xs[0].ID:
+			return refuse
+		case xs[3].ID:
+			x.MachineID = fixture.MachineID(1) // not the lifecycle's to change
+			return nil
+		}
+		return x.Advance(openatp.ActionInProgress, 0)
+	})
+	fixture.NoErr(t, err)
+	if len(updated) != len(ids) || len(refused) != len(ids) {
+		t.Fatalf("%d updated and %d refused for %d ids", len(updated), len(refused), len(ids))
+	}
+	// f sees the present actions in the order given (a rerun of the
+	// transaction may show them again, in the same order).
+	if want := []string{xs[2].ID, xs[0].ID, xs[1].ID, xs[3].ID}; !slices.Equal(seen[len(seen)-len(want):], want) {
+		t.Errorf("f saw %v, want %v last", seen, want)
+	}
+	fixture.NoErr(t, refused[0])
+	fixture.WantCode(t, refused[1], openatp.NotFound, "ResourceNotFound")
+	if refused[2] != refuse {
+		t.Errorf("refused[2] = %v, want f's error as it is", refused[2])
+	}
+	fixture.NoErr(t, refused[3])
+	fixture.WantKind(t, refused[4], openatp.Invalid)
+	if updated[0].Status != openatp.ActionInProgress || updated[3].Status != openatp.ActionInProgress {
+		t.Errorf("updated: %s %s, want InProgress", updated[0].Status, updated[3].Status)
+	}
+	if !updated[3].LastUpdateDateTimeUTC.After(updated[0].LastUpdateDateTimeUTC) || !updated[0].LastUpdateDateTimeUTC.After(xs[3].LastUpdateDateTimeUTC) {
+		t.Errorf("stamps %v then %v, want each after the one before and after the creations", updated[0].LastUpdateDateTimeUTC, updated[3].LastUpdateDateTimeUTC)
+	}
+	for i, want := range []openatp.MachineAction{xs[0], updated[3], updated[0], xs[3]} {
+		got, err := s.MachineAction(ctx, a, want.ID)
+		fixture.NoErr(t, err)
+		fixture.Diff(t, fmt.Sprintf("stored action %d", i), want, got)
+	}
+	_, _, err = s.UpdateMachineActions(ctx, fixture.TenantID(7), ids, func(*openatp.MachineAction, time.Time) error { return nil })
+	fixture.WantKind(t, err, openatp.NotFound)
+}
+
 func ActionCancel(t *testing.T, su *fixture.Suite) {
 	s := su.Open(t)
 	a := fixture.MustTenant(t, s, 1, "A")
