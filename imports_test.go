@@ -139,9 +139,10 @@ openatp/apitest: TESTING HTTP net/http/httptest go.uber.org/goleak openatp opena
 openatp/storetest/internal/fixture: TESTING github.com/google/go-cmp openatp
 openatp/storetest/internal/actionsuite: TESTING github.com/google/go-cmp openatp
 	openatp/storetest/internal/fixture
+openatp/storetest/internal/eventsuite: TESTING openatp openatp/storetest/internal/fixture
 openatp/storetest: TESTING github.com/google/go-cmp openatp
 	openatp/internal/sqlstore openatp/storetest/internal/fixture
-	openatp/storetest/internal/actionsuite
+	openatp/storetest/internal/actionsuite openatp/storetest/internal/eventsuite
 openatp/ratelimit/ratelimittest: TESTING openatp/ratelimit
 openatp/internal/pgtest: TESTING net github.com/jackc/pgx/v5
 openatp/internal/redistest: TESTING net

@@ -133,6 +133,7 @@ type Store interface {
 	MachineActionStore
 	LibraryStore
 	InvestigationStore
+	EventStore
 	BatchStore
 	ChangeStore
 	KeyStore

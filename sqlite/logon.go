@@ -266,6 +266,8 @@ func (db *DB) ResetTenant(ctx context.Context, tenantID string) error {
 			"DELETE FROM machine_states WHERE tenant_seq = ?",
 			"DELETE FROM library_files WHERE tenant_seq = ?",
 			"DELETE FROM investigations WHERE tenant_seq = ?",
+			"DELETE FROM file_events WHERE tenant_seq = ?",
+			"DELETE FROM network_events WHERE tenant_seq = ?",
 			"DELETE FROM device_groups WHERE tenant_seq = ?",
 		} {
 			if _, err := tx.ExecContext(ctx, q, seq); err != nil {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/storetest/internal/actionsuite"
+	"github.com/openatp/openatp/storetest/internal/eventsuite"
 	"github.com/openatp/openatp/storetest/internal/fixture"
 )
 
@@ -105,6 +106,11 @@ func Run(t *testing.T, open func(t *testing.T) openatp.Store, opts ...Option) {
 		{"Investigations", actionsuite.Investigations},
 		{"ActionPut", actionsuite.ActionPut},
 		{"ActionImport", actionsuite.ActionImport},
+		{"FileEvents", eventsuite.FileEvents},
+		{"NetworkEvents", eventsuite.NetworkEvents},
+		{"EventsAllOrNothing", eventsuite.EventsAllOrNothing},
+		{"EventsTenants", eventsuite.EventsTenants},
+		{"EventRetention", eventsuite.EventRetention},
 		{"Canceled", testCanceled},
 	}
 	for _, tt := range tests {
