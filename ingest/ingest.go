@@ -45,6 +45,8 @@ const (
 	Logons               // logon events
 	Alerts               // Alert entities
 	Actions              // MachineAction entities
+	FileEvents           // DeviceFileEvents rows (see event.go)
+	NetworkEvents        // DeviceNetworkEvents rows
 )
 
 func (k Kind) String() string {
@@ -57,12 +59,16 @@ func (k Kind) String() string {
 		return "alerts"
 	case Actions:
 		return "actions"
+	case FileEvents:
+		return "fileevents"
+	case NetworkEvents:
+		return "networkevents"
 	}
 	return "unknown"
 }
 
-// ParseKind reads "machines", "logons", "alerts" or "actions" (or
-// "machineactions"); "" is Unknown.
+// ParseKind reads "machines", "logons", "alerts", "actions" (or
+// "machineactions"), "fileevents" or "networkevents"; "" is Unknown.
 func ParseKind(s string) (Kind, error) {
 	switch strings.ToLower(s) {
 	case "":
@@ -75,8 +81,12 @@ func ParseKind(s string) (Kind, error) {
 		return Alerts, nil
 	case "actions", "action", "machineactions", "machineaction":
 		return Actions, nil
+	case "fileevents", "fileevent":
+		return FileEvents, nil
+	case "networkevents", "networkevent":
+		return NetworkEvents, nil
 	}
-	return Unknown, fmt.Errorf("kind %q: use machines, logons, alerts or actions", s)
+	return Unknown, fmt.Errorf("kind %q: use machines, logons, alerts, actions, fileevents or networkevents", s)
 }
 
 // Format is the syntax of an input.
@@ -200,6 +210,9 @@ type Reader struct {
 	logon   openatp.Logon
 	alert   openatp.Alert
 	action  openatp.MachineAction
+	// fileEvent and networkEvent are the last event read (event.go).
+	fileEvent    openatp.FileEvent
+	networkEvent openatp.NetworkEvent
 	// actionIDs are the lines of the action ids read so far: an input
 	// names an action once.
 	actionIDs map[string]int64
@@ -303,6 +316,14 @@ func (r *Reader) next() error {
 	case Actions:
 		if err = r.dec.action(b, &r.action); err == nil {
 			err = r.repeatedAction(line)
+		}
+	case FileEvents:
+		if err = r.dec.event(b, fileEventTable, r.eventFields()); err == nil {
+			err = r.normalizeEvent()
+		}
+	case NetworkEvents:
+		if err = r.dec.event(b, networkEventTable, r.eventFields()); err == nil {
+			err = r.normalizeEvent()
 		}
 	default:
 		err = r.dec.logon(b, &r.logon)
