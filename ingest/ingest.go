@@ -40,13 +40,13 @@ type Kind uint8
 
 // The kinds of records.
 const (
-	Unknown  Kind = iota // not known yet: told from the first record
-	Machines             // Machine entities
-	Logons               // logon events
-	Alerts               // Alert entities
-	Actions              // MachineAction entities
-	FileEvents           // DeviceFileEvents rows (see event.go)
-	NetworkEvents        // DeviceNetworkEvents rows
+	Unknown       Kind = iota // not known yet: told from the first record
+	Machines                  // Machine entities
+	Logons                    // logon events
+	Alerts                    // Alert entities
+	Actions                   // MachineAction entities
+	FileEvents                // DeviceFileEvents rows (see event.go)
+	NetworkEvents             // DeviceNetworkEvents rows
 )
 
 func (k Kind) String() string {
