@@ -87,7 +87,7 @@ openatp/ingest: CORE path/filepath openatp openatp/wire openatp/internal/lifetim
 openatp/fault: CORE openatp openatp/internal/route
 openatp/journal: CORE openatp/internal/route
 openatp/internal/sqlstore: CORE io/fs openatp
-openatp/internal/demo: CORE openatp
+openatp/internal/demo: CORE crypto/md5 openatp
 
 # The machine actions' lifecycle: a timer heap over the store interface.
 openatp/actions: CORE container/heap openatp openatp/internal/lifetime
