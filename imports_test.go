@@ -92,6 +92,9 @@ openatp/internal/demo: CORE crypto/md5 openatp
 # The machine actions' lifecycle: a timer heap over the store interface.
 openatp/actions: CORE container/heap openatp openatp/internal/lifetime
 
+# The retention of observed events: a periodic sweep.
+openatp/internal/retention: CORE openatp/internal/lifetime
+
 # One package per outside dependency. Only they import a driver.
 openatp/sqlite: SYSTEM SQL unsafe modernc.org/sqlite
 	openatp openatp/internal/sqlstore openatp/internal/refcount
@@ -150,7 +153,7 @@ openatp/internal/redistest: TESTING net
 # The commands on top.
 openatp/cmd/openatp: HTTP openatp openatp/internal/demotenant openatp/apiserver openatp/httpserve openatp/mdeapi openatp/responseapi openatp/adminapi openatp/auth openatp/fault
 	openatp/actions
-	openatp/internal/lifetime
+	openatp/internal/lifetime openatp/internal/retention
 	openatp/ingest openatp/journal openatp/postgres openatp/ratelimit
 	openatp/readmodel openatp/redis openatp/sqlite openatp/wire
 	openatp/internal/accesslog openatp/internal/demo openatp/internal/logbuf
