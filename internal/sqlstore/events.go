@@ -228,25 +228,37 @@ func scanEvent(s Scanner, fields []any) error {
 	return nil
 }
 
+// deleteChunk is the number of rows DeleteEventsBefore deletes per
+// transaction: a backlog (the first sweep over a large store) is deleted
+// in many short writes, each within the engine's bound on a small write,
+// rather than one that holds the writer for long.
+const deleteChunk = 10000
+
 // DeleteEventsBefore deletes, in every tenant, the events and the IP
-// history rows older than t, in one transaction.
+// history rows older than t, the oldest first, deleteChunk rows a
+// transaction (by primary key, through the time indexes).
 func (w Writer) DeleteEventsBefore(ctx context.Context, t time.Time) (int64, error) {
 	cut := ClampNanos(t)
 	var total int64
-	err := w.e.Tx(ctx, func(x Execer) (bool, error) {
-		total = 0
-		for _, q := range []string{
-			"DELETE FROM file_events WHERE ts < ?",
-			"DELETE FROM network_events WHERE ts < ?",
-			"DELETE FROM machine_ips WHERE seen < ?",
-		} {
-			n, err := exec(ctx, x, "cannot delete expired events", q, cut)
+	for _, q := range []string{
+		"DELETE FROM file_events WHERE (tenant_seq, device_id, ts, report_id) IN (SELECT tenant_seq, device_id, ts, report_id FROM file_events WHERE ts < ? ORDER BY ts LIMIT ?)",
+		"DELETE FROM network_events WHERE (tenant_seq, device_id, ts, report_id) IN (SELECT tenant_seq, device_id, ts, report_id FROM network_events WHERE ts < ? ORDER BY ts LIMIT ?)",
+		"DELETE FROM machine_ips WHERE (tenant_seq, ip, seen, machine_id) IN (SELECT tenant_seq, ip, seen, machine_id FROM machine_ips WHERE seen < ? ORDER BY seen LIMIT ?)",
+	} {
+		for {
+			var n int64
+			err := w.e.Tx(ctx, func(x Execer) (bool, error) {
+				var err error
+				n, err = exec(ctx, x, "cannot delete expired events", q, cut, deleteChunk)
+				return n > 0, err
+			})
 			if err != nil {
-				return false, err
+				return total, err
 			}
-			total += n
+			if total += n; n < deleteChunk {
+				break
+			}
 		}
-		return total > 0, nil
-	})
-	return total, err
+	}
+	return total, nil
 }

@@ -78,8 +78,8 @@ func FileEvents(t *testing.T, su *fixture.Suite) {
 	e3 := FileEvent(t, 1, 3, "notes.txt")
 	e3.ActionType, e3.FileSize, e3.Signer, e3.InitiatingProcessId = "FileDeleted", nil, "", nil
 	fixture.NoErr(t, e3.Normalize())
-	fixture.NoErr(t, s.AddFileEvents(ctx, a, []openatp.FileEvent{e1, e2, e3}))
-	fixture.NoErr(t, s.AddFileEvents(ctx, a, []openatp.FileEvent{e3, e1})) // again: nothing changes
+	fixture.NoErr(t, s.AddFileEvents(ctx, a, []openatp.FileEvent{e1, e2, e3, e1})) // e1 twice in a batch: once
+	fixture.NoErr(t, s.AddFileEvents(ctx, a, []openatp.FileEvent{e3, e1}))         // again: nothing changes
 
 	fixture.Diff(t, "all", []openatp.FileEvent{e2, e1, e3}, files(t, s, a, openatp.EventFilter{}))
 	for _, h := range []string{e1.SHA1, e1.SHA256, strings.ToUpper(e1.MD5)} {
