@@ -15,7 +15,8 @@
 // "logonType", "timestamp"}. An alert record is the Alert entity (see
 // alert.go); a machine action record the MachineAction entity (see
 // action.go); alerts and machine actions are read from JSON and JSON
-// Lines only.
+// Lines only. A file or network event record is a row of the advanced
+// hunting table DeviceFileEvents or DeviceNetworkEvents (see event.go).
 //
 // Memory does not grow with the input: a Reader holds one record (at most
 // Options.MaxRecord bytes) at a time.

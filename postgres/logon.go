@@ -152,7 +152,7 @@ func (db *DB) readTenant(ctx context.Context, tenantID string, read func(q sqlst
 }
 
 // ResetTenant deletes the tenant's machines (and their IP history), users,
-// logons, machine actions and device groups in one transaction, keeping the tenant and its
+// logons, machine actions, file and network events and device groups in one transaction, keeping the tenant and its
 // applications. NotFound if the tenant does not exist.
 func (db *DB) ResetTenant(ctx context.Context, tenantID string) error {
 	return db.inTx(ctx, func(tx pgx.Tx) (bool, error) {
