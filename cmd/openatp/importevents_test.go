@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/openatp/openatp"
 )
@@ -84,4 +85,38 @@ func equalJSON(t *testing.T, a, b any) bool {
 		t.Fatal(err)
 	}
 	return string(ja) == string(jb)
+}
+
+// TestServeEventRetention: serve --demo gives the demo tenant a week of
+// events; with --event-retention 72h, its sweep deletes those older than
+// three days at start and keeps the others.
+func TestServeEventRetention(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	data := t.TempDir()
+	c := startServe(t, data, "--access-log=false", "--event-retention", "72h")
+	store := openStore(t, data)
+	apitestWait(t, "the sweep", func() bool {
+		es, err := store.FileEvents(ctx, c.Tenant, openatp.EventFilter{To: time.Now().Add(-72 * time.Hour)})
+		return err == nil && len(es) == 0
+	})
+	kept, err := store.FileEvents(ctx, c.Tenant, openatp.EventFilter{})
+	if err != nil || len(kept) < 500 || len(kept) > 1500 {
+		t.Errorf("%d of the demo's file events kept (%v), want about 3/7 of them", len(kept), err)
+	}
+	conns, err := store.NetworkEvents(ctx, c.Tenant, openatp.EventFilter{})
+	if err != nil || len(conns) < 500 || len(conns) > 1500 {
+		t.Errorf("%d of the demo's network events kept (%v), want about 3/7 of them", len(conns), err)
+	}
+}
+
+// apitestWait polls cond for up to 20 s.
+func apitestWait(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Fatalf("timed out waiting for %s", what)
 }
