@@ -95,7 +95,8 @@ func eventRow(fields []any) ([]any, error) {
 }
 
 // addEvents checks that the tenant has the machine of every row (the
-// second column) and inserts the rows, eventRows a statement.
+// second column), gives a row without a DeviceName (the third) its
+// machine's computerDnsName, and inserts the rows, eventRows a statement.
 func (w Writer) addEvents(ctx context.Context, tenantID, what, table string, cols []string, rows [][]any) error {
 	return w.tenantTx(ctx, tenantID, func(x Execer, seq int64) error {
 		if len(rows) == 0 {
@@ -105,20 +106,29 @@ func (w Writer) addEvents(ctx context.Context, tenantID, what, table string, col
 		for i, r := range rows {
 			ids[i] = r[1].(string)
 		}
-		have := map[string]bool{}
+		names := map[string]string{} // machine id → computerDnsName ("" if none)
 		err := inChunks(ids, func(list string, args []any) error {
-			found, err := List(ctx, x, "cannot read the machines", ScanString, "SELECT id FROM machines WHERE tenant_seq = ? AND id IN "+list, append([]any{seq}, args...)...)
-			for _, id := range found {
-				have[id] = true
-			}
-			return err
+			return Each(ctx, x, "cannot read the machines", func(s Scanner) ([2]string, error) {
+				var id string
+				var name *string
+				err := s.Scan(&id, &name)
+				if name == nil {
+					return [2]string{id, ""}, err
+				}
+				return [2]string{id, *name}, err
+			}, func(m [2]string) error { names[m[0]] = m[1]; return nil },
+				"SELECT id, computer_dns_name FROM machines WHERE tenant_seq = ? AND id IN "+list, append([]any{seq}, args...)...)
 		})
 		if err != nil {
 			return err
 		}
 		for i, id := range ids {
-			if !have[id] {
+			name, ok := names[id]
+			if !ok {
 				return InvalidItem(what, i, openatp.InvalidField("DeviceId", "the tenant has no machine %s", Quote(id)))
+			}
+			if rows[i][2] == "" { // DeviceName: the machine's name when the event has none
+				rows[i][2] = name
 			}
 		}
 		row := "(?" + strings.Repeat(", ?", len(cols)) + ")"

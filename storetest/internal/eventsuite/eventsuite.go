@@ -108,7 +108,8 @@ func FileEvents(t *testing.T, su *fixture.Suite) {
 
 // NetworkEvents: network events are read back by remote IP (any form of
 // the address), by the domain of the remote URL (ignoring case), by
-// machine and time; the same events again change nothing.
+// machine and time; the same events again change nothing; an event
+// without a DeviceName is given its machine's computerDnsName.
 func NetworkEvents(t *testing.T, su *fixture.Suite) {
 	s := su.Open(t)
 	a := fixture.MustTenant(t, s, 1, "A")
@@ -120,6 +121,8 @@ func NetworkEvents(t *testing.T, su *fixture.Suite) {
 	fixture.NoErr(t, n3.Normalize())
 	fixture.NoErr(t, s.AddNetworkEvents(ctx, a, []openatp.NetworkEvent{n1, n2, n3}))
 	fixture.NoErr(t, s.AddNetworkEvents(ctx, a, []openatp.NetworkEvent{n1, n2, n3}))
+	// Without a DeviceName, an event has its machine's name.
+	n1.DeviceName, n2.DeviceName, n3.DeviceName = "host1.contoso.com", "host2.contoso.com", "host1.contoso.com"
 
 	fixture.Diff(t, "all", []openatp.NetworkEvent{n1, n2, n3}, conns(t, s, a, openatp.EventFilter{}))
 	fixture.Diff(t, "by ip", []openatp.NetworkEvent{n1, n2}, conns(t, s, a, openatp.EventFilter{RemoteIP: "::ffff:203.0.113.7"}))
