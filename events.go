@@ -352,6 +352,9 @@ func (h *fnv64) Write(b []byte) {
 // by. A URL without a scheme ("evil.example/x", "evil.example:443") is a
 // host with an optional port and path.
 func EventDomain(url string) string {
+	if a, err := netip.ParseAddr(url); err == nil { // a bare address (IPv6 has colons)
+		return a.Unmap().String()
+	}
 	s := url
 	if i := strings.Index(s, "://"); i >= 0 {
 		s = s[i+3:]
