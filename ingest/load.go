@@ -11,7 +11,8 @@ import (
 
 // Writer is the part of openatp.Store an import writes through: machines,
 // logon events and alerts in WriteBatch, machine actions in
-// ImportMachineActions, one call a batch.
+// ImportMachineActions and events in AddFileEvents or AddNetworkEvents,
+// one call a batch.
 type Writer interface {
 	WriteBatch(ctx context.Context, tenantID string, f func(w openatp.BatchWriter) error) error
 	ImportMachineActions(ctx context.Context, tenantID string, as []openatp.MachineAction) ([]openatp.MachineAction, error)
