@@ -87,10 +87,13 @@ openatp/ingest: CORE path/filepath openatp openatp/wire openatp/internal/lifetim
 openatp/fault: CORE openatp openatp/internal/route
 openatp/journal: CORE openatp/internal/route
 openatp/internal/sqlstore: CORE io/fs openatp
-openatp/internal/demo: CORE openatp
+openatp/internal/demo: CORE crypto/md5 openatp
 
 # The machine actions' lifecycle: a timer heap over the store interface.
 openatp/actions: CORE container/heap openatp openatp/internal/lifetime
+
+# The retention of observed events: a periodic sweep.
+openatp/internal/retention: CORE openatp/internal/lifetime
 
 # One package per outside dependency. Only they import a driver.
 openatp/sqlite: SYSTEM SQL unsafe modernc.org/sqlite
@@ -143,9 +146,11 @@ openatp/storetest/internal/actionsuite: TESTING github.com/google/go-cmp openatp
 	openatp/storetest/internal/fixture
 openatp/storetest/internal/indicatorsuite: TESTING openatp
 	openatp/storetest/internal/fixture
+openatp/storetest/internal/eventsuite: TESTING openatp openatp/storetest/internal/fixture
 openatp/storetest: TESTING github.com/google/go-cmp openatp
 	openatp/internal/sqlstore openatp/storetest/internal/fixture
-	openatp/storetest/internal/actionsuite openatp/storetest/internal/indicatorsuite
+	openatp/storetest/internal/actionsuite openatp/storetest/internal/eventsuite
+	openatp/storetest/internal/indicatorsuite
 openatp/ratelimit/ratelimittest: TESTING openatp/ratelimit
 openatp/internal/pgtest: TESTING net github.com/jackc/pgx/v5
 openatp/internal/redistest: TESTING net
@@ -153,7 +158,7 @@ openatp/internal/redistest: TESTING net
 # The commands on top.
 openatp/cmd/openatp: HTTP openatp openatp/internal/demotenant openatp/apiserver openatp/httpserve openatp/mdeapi openatp/responseapi openatp/adminapi openatp/auth openatp/fault
 	openatp/actions
-	openatp/internal/lifetime
+	openatp/internal/lifetime openatp/internal/retention
 	openatp/ingest openatp/journal openatp/postgres openatp/ratelimit
 	openatp/readmodel openatp/redis openatp/sqlite openatp/wire
 	openatp/internal/accesslog openatp/internal/demo openatp/internal/logbuf

@@ -63,8 +63,8 @@ type MachineStore interface {
 	ScanTenant(ctx context.Context, tenantID string, machine func(Machine) error, user func(ScannedUser) error) error
 
 	// ResetTenant deletes the tenant's machines, users, logons, alerts,
-	// machine actions, indicators and groups, keeping the tenant and its
-	// applications.
+	// machine actions, indicators, file and network events and groups,
+	// keeping the tenant and its applications.
 	ResetTenant(ctx context.Context, tenantID string) error
 }
 
@@ -135,6 +135,7 @@ type Store interface {
 	LibraryStore
 	InvestigationStore
 	IndicatorStore
+	EventStore
 	BatchStore
 	ChangeStore
 	KeyStore

@@ -238,8 +238,8 @@ func handleCreateApp(store openatp.Store) http.Handler {
 	})
 }
 
-// handleAdminIngest loads a body of machines, logon events, alerts or
-// machine actions as one batch:
+// handleAdminIngest loads a body of machines, logon events, alerts,
+// machine actions, file events or network events as one batch:
 // the body is read whole, within bodyTimeout (before an ingest slot and
 // the store's write lock are taken, so that a slow client holds neither),
 // checked, then written in one transaction. A bad record rejects the

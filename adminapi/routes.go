@@ -30,6 +30,8 @@ func Register(mux Mux, cfg Config) {
 	mux("POST /_openatp/tenants/{t}/logons", admin(handleAdminIngest(store, ingest.Logons, ingestSlots, bodyTimeout, nil)))
 	mux("POST /_openatp/tenants/{t}/alerts", admin(handleAdminIngest(store, ingest.Alerts, ingestSlots, bodyTimeout, nil)))
 	mux("POST /_openatp/tenants/{t}/machineactions", admin(handleAdminIngest(store, ingest.Actions, ingestSlots, bodyTimeout, cfg.ActionClock)))
+	mux("POST /_openatp/tenants/{t}/fileevents", admin(handleAdminIngest(store, ingest.FileEvents, ingestSlots, bodyTimeout, nil)))
+	mux("POST /_openatp/tenants/{t}/networkevents", admin(handleAdminIngest(store, ingest.NetworkEvents, ingestSlots, bodyTimeout, nil)))
 	mux("DELETE /_openatp/tenants/{t}/machines/{id}", admin(handleDeleteMachine(store)))
 	mux("POST /_openatp/tenants/{t}/reset", admin(handleReset(store)))
 	mux("GET /_openatp/tenants/{t}/stats", admin(handleStats(store)))

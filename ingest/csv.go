@@ -110,6 +110,10 @@ func newCSV(r *Reader) (*csvSource, error) {
 		switch {
 		case seen["requestor"]:
 			kind = Actions
+		case seen["DeviceId"] && (seen["RemoteIP"] || seen["RemoteUrl"]):
+			kind = NetworkEvents
+		case seen["DeviceId"]:
+			kind = FileEvents
 		case seen["id"]:
 			kind = Machines
 		case seen["machineId"]:
@@ -126,6 +130,9 @@ func newCSV(r *Reader) (*csvSource, error) {
 	if kind == Logons {
 		props, idx, fold = logonProps, logonIndex, logonFold
 	}
+	if t := eventTableOf(kind); t != nil {
+		props, idx, fold = t.names, t.index, t.fold
+	}
 	s.props = props
 	for _, h := range s.names {
 		p, ok := idx[h]
@@ -141,8 +148,11 @@ func newCSV(r *Reader) (*csvSource, error) {
 		s.cols = append(s.cols, p)
 	}
 	required := "id"
-	if kind == Logons {
+	switch kind {
+	case Logons:
 		required = "machineId"
+	case FileEvents, NetworkEvents:
+		required = "DeviceId"
 	}
 	if !seen[required] {
 		return nil, r.errorf(s.header, required, false, "the header has no %s column", required)
@@ -194,7 +204,9 @@ func (s *csvSource) next(r *Reader) (int64, error) {
 				return line, r.errorf(line, s.names[i], true, "is not valid UTF-8")
 			}
 		}
-		if r.kind == Machines {
+		if r.kind == FileEvents || r.kind == NetworkEvents {
+			err = s.event(r, rec)
+		} else if r.kind == Machines {
 			err = s.machine(r, rec, &r.machine)
 		} else {
 			err = s.logon(r, rec, &r.logon)
@@ -323,4 +335,22 @@ func (s *csvSource) logon(r *Reader, rec []string, l *openatp.Logon) error {
 		return fromNormalize(err)
 	}
 	return nil
+}
+
+// event reads a row into the current event of r's kind.
+func (s *csvSource) event(r *Reader, rec []string) error {
+	fields := r.eventFields()
+	for i, v := range rec {
+		p := s.cols[i]
+		if p < 0 {
+			if v != "" {
+				r.ignored.add("", []byte(s.names[i]))
+			}
+			continue
+		}
+		if err := eventCell(s.props[p], fields[p], v); err != nil {
+			return err
+		}
+	}
+	return r.normalizeEvent()
 }

@@ -15,7 +15,8 @@
 // "logonType", "timestamp"}. An alert record is the Alert entity (see
 // alert.go); a machine action record the MachineAction entity (see
 // action.go); alerts and machine actions are read from JSON and JSON
-// Lines only.
+// Lines only. A file or network event record is a row of the advanced
+// hunting table DeviceFileEvents or DeviceNetworkEvents (see event.go).
 //
 // Memory does not grow with the input: a Reader holds one record (at most
 // Options.MaxRecord bytes) at a time.
@@ -40,11 +41,13 @@ type Kind uint8
 
 // The kinds of records.
 const (
-	Unknown  Kind = iota // not known yet: told from the first record
-	Machines             // Machine entities
-	Logons               // logon events
-	Alerts               // Alert entities
-	Actions              // MachineAction entities
+	Unknown       Kind = iota // not known yet: told from the first record
+	Machines                  // Machine entities
+	Logons                    // logon events
+	Alerts                    // Alert entities
+	Actions                   // MachineAction entities
+	FileEvents                // DeviceFileEvents rows (see event.go)
+	NetworkEvents             // DeviceNetworkEvents rows
 )
 
 func (k Kind) String() string {
@@ -57,12 +60,16 @@ func (k Kind) String() string {
 		return "alerts"
 	case Actions:
 		return "actions"
+	case FileEvents:
+		return "fileevents"
+	case NetworkEvents:
+		return "networkevents"
 	}
 	return "unknown"
 }
 
-// ParseKind reads "machines", "logons", "alerts" or "actions" (or
-// "machineactions"); "" is Unknown.
+// ParseKind reads "machines", "logons", "alerts", "actions" (or
+// "machineactions"), "fileevents" or "networkevents"; "" is Unknown.
 func ParseKind(s string) (Kind, error) {
 	switch strings.ToLower(s) {
 	case "":
@@ -75,8 +82,12 @@ func ParseKind(s string) (Kind, error) {
 		return Alerts, nil
 	case "actions", "action", "machineactions", "machineaction":
 		return Actions, nil
+	case "fileevents", "fileevent":
+		return FileEvents, nil
+	case "networkevents", "networkevent":
+		return NetworkEvents, nil
 	}
-	return Unknown, fmt.Errorf("kind %q: use machines, logons, alerts or actions", s)
+	return Unknown, fmt.Errorf("kind %q: use machines, logons, alerts, actions, fileevents or networkevents", s)
 }
 
 // Format is the syntax of an input.
@@ -200,6 +211,9 @@ type Reader struct {
 	logon   openatp.Logon
 	alert   openatp.Alert
 	action  openatp.MachineAction
+	// fileEvent and networkEvent are the last event read (event.go).
+	fileEvent    openatp.FileEvent
+	networkEvent openatp.NetworkEvent
 	// actionIDs are the lines of the action ids read so far: an input
 	// names an action once.
 	actionIDs map[string]int64
@@ -303,6 +317,14 @@ func (r *Reader) next() error {
 	case Actions:
 		if err = r.dec.action(b, &r.action); err == nil {
 			err = r.repeatedAction(line)
+		}
+	case FileEvents:
+		if err = r.dec.event(b, fileEventTable, r.eventFields()); err == nil {
+			err = r.normalizeEvent()
+		}
+	case NetworkEvents:
+		if err = r.dec.event(b, networkEventTable, r.eventFields()); err == nil {
+			err = r.normalizeEvent()
 		}
 	default:
 		err = r.dec.logon(b, &r.logon)

@@ -327,6 +327,8 @@ func FuzzReader(f *testing.F) {
 	f.Add(liveMachine, uint8(2))
 	f.Add(`{"value":[`+docMachine+`]}`, uint8(2))
 	f.Add(logonCSV, uint8(3))
+	f.Add(`{"Timestamp":"2024-03-01T10:00:00Z","DeviceId":"`+strings.Repeat("a", 40)+`","ActionType":"FileCreated","FileName":"a.exe","SHA1":null,"FileSize":12}`, uint8(1))
+	f.Add("Timestamp,DeviceId,ActionType,RemoteIP,RemotePort,RemoteUrl\n2024-03-01T10:00:00Z,"+strings.Repeat("a", 40)+",ConnectionSuccess,::ffff:1.2.3.4,443,https://a.example/\n", uint8(3))
 	f.Fuzz(func(t *testing.T, in string, format uint8) {
 		r := NewReader(strings.NewReader(in), Options{Format: Format(format % 4), MaxRecord: 4096})
 		for range 10000 {

@@ -11,10 +11,13 @@ import (
 
 // Writer is the part of openatp.Store an import writes through: machines,
 // logon events and alerts in WriteBatch, machine actions in
-// ImportMachineActions, one call a batch.
+// ImportMachineActions and events in AddFileEvents or AddNetworkEvents,
+// one call a batch.
 type Writer interface {
 	WriteBatch(ctx context.Context, tenantID string, f func(w openatp.BatchWriter) error) error
 	ImportMachineActions(ctx context.Context, tenantID string, as []openatp.MachineAction) ([]openatp.MachineAction, error)
+	AddFileEvents(ctx context.Context, tenantID string, es []openatp.FileEvent) error
+	AddNetworkEvents(ctx context.Context, tenantID string, es []openatp.NetworkEvent) error
 }
 
 // ImportOptions say how Import and Load write.
@@ -57,6 +60,8 @@ func (o *ImportOptions) chunkSize(k Kind) int {
 			n = logonChunk
 		case Alerts, Actions:
 			n = alertChunk
+		case FileEvents, NetworkEvents:
+			n = logonChunk
 		default:
 			n = machineChunk
 		}
@@ -76,7 +81,8 @@ type BatchResult struct {
 	Machines  int64 // of Records, how many were machines
 	Logons    int64 // how many logon events
 	Alerts    int64 // how many alerts
-	Actions   int64 // and how many machine actions
+	Actions   int64 // how many machine actions
+	Events    int64 // and how many file or network events
 }
 
 // Summary is what an input held.
@@ -136,6 +142,8 @@ type chunk struct {
 	ls    []openatp.Logon
 	as    []openatp.Alert
 	acts  []openatp.MachineAction
+	fes   []openatp.FileEvent
+	nes   []openatp.NetworkEvent
 	lines []int64
 	last  bool  // the last chunk of its batch
 	err   error // the input could not be read further
@@ -205,8 +213,13 @@ func load(ctx context.Context, store Writer, tenantID string, src Source, name s
 			return sum, c.err
 		}
 		res := BatchResult{Number: sum.Batches + 1, FirstLine: c.lines[0]}
-		if c.kind == Actions {
-			if err := loadActions(ctx, store, tenantID, c, full, free, &res, &o, name); err != nil {
+		if c.kind == Actions || c.kind == FileEvents || c.kind == NetworkEvents {
+			if c.kind == Actions {
+				err = loadActions(ctx, store, tenantID, c, full, free, &res, &o, name)
+			} else {
+				err = loadEvents(ctx, store, tenantID, c, full, free, &res, name)
+			}
+			if err != nil {
 				return sum, err
 			}
 			sum.Batches++
@@ -230,6 +243,8 @@ func load(ctx context.Context, store Writer, tenantID string, src Source, name s
 					err = w.UpsertAlerts(c.as)
 				case len(c.acts) > 0:
 					err = errMixedActions
+				case len(c.fes) > 0 || len(c.nes) > 0:
+					err = errMixedEvents
 				}
 				if err != nil {
 					return err
@@ -320,6 +335,7 @@ func recycle(c *chunk, free chan *chunk) {
 	clear(c.as) // alerts and actions hold lists: let them go
 	clear(c.acts)
 	c.kind, c.ms, c.ls, c.as, c.acts, c.lines, c.last, c.err = Unknown, c.ms[:0], c.ls[:0], c.as[:0], c.acts[:0], c.lines[:0], false, nil
+	c.fes, c.nes = c.fes[:0], c.nes[:0]
 	select {
 	case free <- c:
 	default:
@@ -393,6 +409,18 @@ func produce(ctx context.Context, src Source, o *ImportOptions, full, free chan 
 				return
 			}
 			c.acts = append(c.acts, as.Action())
+		case FileEvents, NetworkEvents:
+			es, ok := src.(EventSource)
+			if !ok {
+				c.err = errors.New("ingest: a Source of events must have FileEvent and NetworkEvent methods (EventSource)")
+				send()
+				return
+			}
+			if kind == FileEvents {
+				c.fes = append(c.fes, es.FileEvent())
+			} else {
+				c.nes = append(c.nes, es.NetworkEvent())
+			}
 		default:
 			c.ls = append(c.ls, src.Logon())
 		}

@@ -434,7 +434,7 @@ func (d *decoder) logon(b []byte, l *openatp.Logon) error {
 // machineId alone a logon event.
 func (d *decoder) sniff(b []byte) (Kind, error) {
 	d.reset(b)
-	var id, machineID, requestor bool
+	var id, machineID, requestor, deviceID, remote bool
 	err := d.lex.object(func(key []byte) error {
 		switch string(key) {
 		case "id":
@@ -443,6 +443,10 @@ func (d *decoder) sniff(b []byte) (Kind, error) {
 			machineID = true
 		case "requestor":
 			requestor = true
+		case "DeviceId":
+			deviceID = true
+		case "RemoteIP", "RemoteUrl", "RemotePort", "LocalIP", "LocalPort", "Protocol":
+			remote = true
 		}
 		return d.lex.skip(0)
 	})
@@ -453,6 +457,10 @@ func (d *decoder) sniff(b []byte) (Kind, error) {
 	switch {
 	case requestor:
 		kind = Actions
+	case deviceID && remote:
+		kind = NetworkEvents
+	case deviceID:
+		kind = FileEvents
 	case id && machineID:
 		kind = Alerts
 	case id:

@@ -302,3 +302,23 @@ func (cs *countingStore) DeleteIndicators(ctx context.Context, a string, b []str
 	cs.n.Add(1)
 	return cs.s.DeleteIndicators(ctx, a, b)
 }
+func (cs *countingStore) AddFileEvents(ctx context.Context, a string, b []openatp.FileEvent) error {
+	cs.n.Add(1)
+	return cs.s.AddFileEvents(ctx, a, b)
+}
+func (cs *countingStore) AddNetworkEvents(ctx context.Context, a string, b []openatp.NetworkEvent) error {
+	cs.n.Add(1)
+	return cs.s.AddNetworkEvents(ctx, a, b)
+}
+func (cs *countingStore) FileEvents(ctx context.Context, a string, b openatp.EventFilter) ([]openatp.FileEvent, error) {
+	cs.n.Add(1)
+	return cs.s.FileEvents(ctx, a, b)
+}
+func (cs *countingStore) NetworkEvents(ctx context.Context, a string, b openatp.EventFilter) ([]openatp.NetworkEvent, error) {
+	cs.n.Add(1)
+	return cs.s.NetworkEvents(ctx, a, b)
+}
+func (cs *countingStore) DeleteEventsBefore(ctx context.Context, a time.Time) (int64, error) {
+	cs.n.Add(1)
+	return cs.s.DeleteEventsBefore(ctx, a)
+}

@@ -152,7 +152,7 @@ func (db *DB) readTenant(ctx context.Context, tenantID string, read func(q sqlst
 }
 
 // ResetTenant deletes the tenant's machines (and their IP history), users,
-// logons, machine actions and device groups in one transaction, keeping the tenant and its
+// logons, machine actions, file and network events and device groups in one transaction, keeping the tenant and its
 // applications. NotFound if the tenant does not exist.
 func (db *DB) ResetTenant(ctx context.Context, tenantID string) error {
 	return db.inTx(ctx, func(tx pgx.Tx) (bool, error) {
@@ -179,6 +179,8 @@ func (db *DB) ResetTenant(ctx context.Context, tenantID string) error {
 			"DELETE FROM investigations WHERE tenant_seq = $1",
 			"DELETE FROM indicators WHERE tenant_seq = $1",
 			"DELETE FROM indicator_counters WHERE tenant_seq = $1",
+			"DELETE FROM file_events WHERE tenant_seq = $1",
+			"DELETE FROM network_events WHERE tenant_seq = $1",
 			"DELETE FROM device_groups WHERE tenant_seq = $1",
 		} {
 			if _, err := tx.Exec(ctx, q, seq); err != nil {

@@ -246,7 +246,7 @@ func (db *DB) readTenant(ctx context.Context, tenantID string, read func(q sqlst
 }
 
 // ResetTenant deletes the tenant's machines (and their IP history and
-// alerts), users, logons, machine actions and device groups in one transaction, keeping the tenant and its
+// alerts), users, logons, machine actions, file and network events and device groups in one transaction, keeping the tenant and its
 // applications. NotFound if the tenant does not exist.
 func (db *DB) ResetTenant(ctx context.Context, tenantID string) error {
 	return db.inTx(ctx, func(tx *sql.Tx, q conn) error {
@@ -268,6 +268,8 @@ func (db *DB) ResetTenant(ctx context.Context, tenantID string) error {
 			"DELETE FROM investigations WHERE tenant_seq = ?",
 			"DELETE FROM indicators WHERE tenant_seq = ?",
 			"DELETE FROM indicator_counters WHERE tenant_seq = ?",
+			"DELETE FROM file_events WHERE tenant_seq = ?",
+			"DELETE FROM network_events WHERE tenant_seq = ?",
 			"DELETE FROM device_groups WHERE tenant_seq = ?",
 		} {
 			if _, err := tx.ExecContext(ctx, q, seq); err != nil {

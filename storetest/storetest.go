@@ -15,6 +15,7 @@ import (
 
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/storetest/internal/actionsuite"
+	"github.com/openatp/openatp/storetest/internal/eventsuite"
 	"github.com/openatp/openatp/storetest/internal/fixture"
 	"github.com/openatp/openatp/storetest/internal/indicatorsuite"
 )
@@ -112,6 +113,11 @@ func Run(t *testing.T, open func(t *testing.T) openatp.Store, opts ...Option) {
 		{"IndicatorDelete", indicatorsuite.Delete},
 		{"IndicatorLimit", indicatorsuite.Limit},
 		{"IndicatorConcurrent", indicatorsuite.Concurrent},
+		{"FileEvents", eventsuite.FileEvents},
+		{"NetworkEvents", eventsuite.NetworkEvents},
+		{"EventsAllOrNothing", eventsuite.EventsAllOrNothing},
+		{"EventsTenants", eventsuite.EventsTenants},
+		{"EventRetention", eventsuite.EventRetention},
 		{"Canceled", testCanceled},
 	}
 	for _, tt := range tests {

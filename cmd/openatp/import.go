@@ -36,7 +36,7 @@ func runImport(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlagSet(env, "import")
 	sf.register(fs)
 	tenant := fs.String("tenant", "", "tenant id or name (a new tenant of that name is created if absent)")
-	kindFlag := fs.String("kind", "", "machines, logons, alerts or actions (default: told from the first record's fields)")
+	kindFlag := fs.String("kind", "", "machines, logons, alerts, actions, fileevents or networkevents (default: told from the first record's fields)")
 	formatFlag := fs.String("format", "", "jsonl, json or csv (default: by extension, else by the first byte)")
 	batch := fs.Int64("batch-size", 0, "records per transaction (0: each file is one transaction)")
 	validate := fs.Bool("validate", true, "with several files or --batch-size: check every record of every file before writing anything")
@@ -244,10 +244,10 @@ func machinesFirst(files []fileSummary, tenant string) error {
 	for _, f := range files {
 		switch {
 		case f.Records == 0:
-		case f.Kind == ingest.Logons.String() || f.Kind == ingest.Actions.String():
-			what := "logon events"
-			if f.Kind == ingest.Actions.String() {
-				what = "machine actions"
+		case f.Kind != ingest.Machines.String() && f.Kind != ingest.Alerts.String():
+			what := map[string]string{"actions": "machine actions", "logons": "logon events"}[f.Kind]
+			if what == "" {
+				what = "events"
 			}
 			return fmt.Errorf("%s: %s name machines, and tenant %q is new: import its machines first (in an earlier file of the same command, or before)", f.File, what, tenant)
 		default:

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -31,6 +32,8 @@ func runSeed(ctx context.Context, env *cliEnv, args []string) error {
 	logons := fs.Int("logons", 0, "number of logon events (0: about 1.5 per user-machine relation; else at least --users)")
 	alerts := fs.Int("alerts", 0, "number of alerts: created over the 30 days before the data set's end; with --live, new alerts written one by one now")
 	actions := fs.Int("actions", 0, "number of machine actions: a history on the generated machines, of every type the API starts, each ended (Succeeded, Failed, Cancelled or TimeOut), created over the 30 days before the data set's end")
+	fileEvents := fs.Int("file-events", 0, "number of file events (DeviceFileEvents rows) on the generated machines, over the week before the data set's end")
+	networkEvents := fs.Int("network-events", 0, "number of network events (DeviceNetworkEvents rows), as --file-events")
 	live := fs.Bool("live", false, "write --alerts new alerts to the tenant's existing machines one every --every, moving earlier ones along (New, InProgress, Resolved) between them: what a poll loop picks up")
 	every := fs.Duration("every", time.Second, "with --live: the pause between two new alerts")
 	seed := fs.Int64("seed", 1, "random seed: the same seed and --end give the same tenant")
@@ -57,12 +60,18 @@ func runSeed(ctx context.Context, env *cliEnv, args []string) error {
 	if *actions > 0 && *live {
 		return fmt.Errorf("--actions writes a history: not with --live")
 	}
+	if *fileEvents < 0 || *networkEvents < 0 || (*fileEvents+*networkEvents > 0 && (*machines == 0 || *live)) {
+		return fmt.Errorf("--file-events and --network-events must be >= 0, need --machines > 0 and are not with --live")
+	}
 	if *live {
 		return seedLive(ctx, env, &sf, *tenant, *alerts, *every, *seed)
 	}
 	o := demo.Options{Seed: *seed, Machines: *machines, Users: *users, Logons: *logons, Alerts: *alerts, Start: demo.StartAt(end)}
 	if *out != "" {
-		return seedFiles(env, *out, o, *actions)
+		if err := seedFiles(env, *out, o, *actions); err != nil {
+			return err
+		}
+		return seedEventFiles(*out, o, *fileEvents, *networkEvents)
 	}
 	store, err := sf.open(ctx)
 	if err != nil {
@@ -114,8 +123,11 @@ func runSeed(ctx context.Context, env *cliEnv, args []string) error {
 	if err := seedActions(ctx, store, t.ID, opts, *actions, *batch); err != nil {
 		return err
 	}
+	if err := seedEvents(ctx, store, t.ID, opts, *fileEvents, *networkEvents, *batch); err != nil {
+		return err
+	}
 	return printJSON(env.stdout, map[string]any{"tenant": t.ID, "name": t.Name, "machines": src.machines, "logons": src.logons, "users": *users, "alerts": src.alerts,
-		"actions": *actions, "seed": *seed,
+		"actions": *actions, "file_events": *fileEvents, "network_events": *networkEvents, "seed": *seed,
 		"seconds": end.Sub(start).Seconds(), "machine_seconds": machineSecs, "logon_seconds": logonSecs, "alert_seconds": alertSecs,
 		"machines_per_second": float64(src.machines) / max(machineSecs, 1e-9), "logons_per_second": float64(src.logons) / max(logonSecs, 1e-9),
 		"alerts_per_second": float64(src.alerts) / max(alertSecs, 1e-9)})
@@ -140,6 +152,64 @@ func seedActions(ctx context.Context, store openatp.Store, tenantID string, opts
 		return err
 	}
 	return flush()
+}
+
+// seedEvents writes the generated file and network events
+// (demo.GenerateEvents), batch events a transaction.
+func seedEvents(ctx context.Context, store openatp.Store, tenantID string, opts demo.Options, nf, nn, batch int) error {
+	var fs []openatp.FileEvent
+	var ns []openatp.NetworkEvent
+	flush := func(at int) error {
+		if len(fs) >= at && len(fs) > 0 {
+			if err := store.AddFileEvents(ctx, tenantID, fs); err != nil {
+				return err
+			}
+			fs = fs[:0]
+		}
+		if len(ns) >= at && len(ns) > 0 {
+			if err := store.AddNetworkEvents(ctx, tenantID, ns); err != nil {
+				return err
+			}
+			ns = ns[:0]
+		}
+		return nil
+	}
+	batch = min(batch, 20000)
+	err := demo.GenerateEvents(opts, nf, nn,
+		func(e openatp.FileEvent) error { fs = append(fs, e); return flush(batch) },
+		func(e openatp.NetworkEvent) error { ns = append(ns, e); return flush(batch) })
+	if err != nil {
+		return err
+	}
+	return flush(0)
+}
+
+// seedEventFiles writes the generated events, if any, as fileevents.jsonl
+// and networkevents.jsonl: the tables' rows, which import reads back.
+func seedEventFiles(dir string, o demo.Options, nf, nn int) error {
+	if nf+nn == 0 {
+		return nil
+	}
+	var ws [2]*bufio.Writer
+	for i, name := range []string{"fileevents.jsonl", "networkevents.jsonl"} {
+		f, err := os.Create(filepath.Join(dir, name))
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		ws[i] = bufio.NewWriter(f)
+	}
+	write := func(w *bufio.Writer, v any) error {
+		b, err := json.Marshal(v)
+		w.Write(append(b, '\n'))
+		return err
+	}
+	err := demo.GenerateEvents(o, nf, nn, func(e openatp.FileEvent) error { return write(ws[0], e) },
+		func(e openatp.NetworkEvent) error { return write(ws[1], e) })
+	for _, w := range ws {
+		err = errors.Join(err, w.Flush())
+	}
+	return err
 }
 
 // seedFiles writes the generated records as JSON Lines files: every

@@ -32,6 +32,7 @@ import (
 	"github.com/openatp/openatp/internal/demotenant"
 	"github.com/openatp/openatp/internal/lifetime"
 	"github.com/openatp/openatp/internal/logbuf"
+	"github.com/openatp/openatp/internal/retention"
 	"github.com/openatp/openatp/internal/tlsca"
 	"github.com/openatp/openatp/journal"
 	"github.com/openatp/openatp/ratelimit"
@@ -108,6 +109,16 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	defer clock.Close() // before the store closes
+	if o.eventRetention > 0 {
+		sweeper := retention.Start(ctx, retention.Config{Store: store, Retention: o.eventRetention, Swept: func(n int64, err error) {
+			if err != nil {
+				logger.Warn("deleting expired events failed; the next sweep tries again", "err", err)
+			} else if n > 0 {
+				logger.Info("deleted expired events and IP history", "rows", n, "retention", o.eventRetention.String())
+			}
+		}})
+		defer sweeper.Close() // before the store closes
+	}
 	server, err := newAPI(ctx, o, store, model, svc, lim, clock, controls, logOut, logger)
 	if err != nil {
 		return err
@@ -163,6 +174,7 @@ type serveFlags struct {
 	maxConns                 int
 	shutdownTimeout          time.Duration
 	journalSize              int
+	eventRetention           time.Duration
 	faults                   jsonFlag
 }
 
@@ -199,6 +211,7 @@ func parseServeFlags(env *cliEnv, args []string) (*serveFlags, error) {
 	fs.StringVar(&o.publicURL, "public-url", "", "the base URL clients reach this server at (e.g. https://atp.example.com): token issuers, discovery documents and @odata.context use it instead of the request's Host header")
 	failureBudget := fs.String("auth-failure-budget", defaultFailureBudget, "failed sign-ins and admin-key attempts allowed per client address, as LIMIT/WINDOW,...; beyond, the address is refused (429) until the budget has room; off turns it off")
 	fs.IntVar(&o.journalSize, "journal-size", journal.DefaultSize, "requests kept per tenant in the request journal (about 400 bytes each); 0 turns it off")
+	fs.DurationVar(&o.eventRetention, "event-retention", 30*24*time.Hour, "how long file and network events, and the machines' IP history, are kept (swept every hour at most); 0 keeps them")
 	fs.Var(&o.faults, "fault", `a fault rule to start with, as JSON ({"kind":"error","status":503,...}, as POST /_openatp/faults takes; repeatable)`)
 	if err := parseFlags(env, fs, args); err != nil {
 		return nil, err
@@ -209,6 +222,9 @@ func parseServeFlags(env *cliEnv, args []string) (*serveFlags, error) {
 		if !flagSet(fs, "tls-addr") {
 			o.tlsAddr = "127.0.0.1:443"
 		}
+	}
+	if o.eventRetention < 0 {
+		return nil, fmt.Errorf("--event-retention must be 0 (keep) or more, not %v", o.eventRetention)
 	}
 	if o.journalSize < 0 {
 		return nil, fmt.Errorf("--journal-size must be 0 (off) or more, not %d", o.journalSize)

@@ -58,6 +58,10 @@ const (
 	// Actions is the number of generated past machine actions: every type
 	// of demo.HistoryTypes in every final status.
 	Actions = 40
+	// FileEvents and NetworkEvents are the numbers of generated observed
+	// events (demo.GenerateEvents), over the week before now.
+	FileEvents    = 2000
+	NetworkEvents = 2000
 )
 
 // PollFrom is the time from which the demo's alert poll asks: a week
@@ -173,7 +177,7 @@ func Wait(ctx context.Context, store openatp.Store) (Credentials, error) {
 // "A", with its documented values but the tenant's aadTenantId; the
 // example machine action on its own machine, desktop-test) plus a
 // deterministic, realistic generated fleet with alerts of every severity
-// and status and a history of machine actions of every type in every
+// and status, a history of machine actions of every type in every
 // final status, laid out over the days before now.
 func seedDemo(ctx context.Context, store openatp.Store, tenantID string, now time.Time) error {
 	ms, ls, gs := demo.DocExample()
@@ -224,7 +228,20 @@ func seedDemo(ctx context.Context, store openatp.Store, tenantID string, now tim
 	if err := demo.GenerateActions(opts, Actions, func(a openatp.MachineAction) error { actions = append(actions, a); return nil }); err != nil {
 		return err
 	}
-	return store.PutMachineActions(ctx, tenantID, actions)
+	if err := store.PutMachineActions(ctx, tenantID, actions); err != nil {
+		return err
+	}
+	var fes []openatp.FileEvent
+	var nes []openatp.NetworkEvent
+	err = demo.GenerateEvents(opts, FileEvents, NetworkEvents, func(e openatp.FileEvent) error { fes = append(fes, e); return nil },
+		func(e openatp.NetworkEvent) error { nes = append(nes, e); return nil })
+	if err != nil {
+		return err
+	}
+	if err := store.AddFileEvents(ctx, tenantID, fes); err != nil {
+		return err
+	}
+	return store.AddNetworkEvents(ctx, tenantID, nes)
 }
 
 // tier0GroupID is the demo's highest-ranked device group, which only the

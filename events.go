@@ -1,0 +1,427 @@
+package openatp
+
+import (
+	"context"
+	"encoding/binary"
+	"math"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Observed events: what machines report of the files they touch and the
+// connections they make. Their properties are the columns of the advanced
+// hunting tables DeviceFileEvents and DeviceNetworkEvents, with the same
+// names and types, so that a query of those tables can read them as they
+// are. An event is identified by its machine (DeviceId), its Timestamp and
+// its ReportId (the service's per-machine counter, which the tables say
+// identifies an event together with the machine and the time): recording
+// an event of the same identity again changes nothing. An event given
+// without a ReportId gets one derived from its content (EventReportID), so
+// that the same record imported twice is still one event.
+
+// EventColumn is a column of an event table: its name and its advanced
+// hunting type (string, long, int or datetime).
+type EventColumn struct{ Name, Type string }
+
+// FileEvent is a row of DeviceFileEvents: a file created, modified,
+// renamed or deleted on a machine, or executed (ProcessCreated, an
+// extension: the table of executions is DeviceProcessEvents; see
+// docs/compatibility.md). Signer is an extension too, the column of
+// DeviceFileCertificateInfo.
+type FileEvent struct {
+	Timestamp                      time.Time
+	DeviceId                       string
+	DeviceName                     string
+	ActionType                     string
+	FileName                       string
+	FolderPath                     string
+	SHA1                           string
+	SHA256                         string
+	MD5                            string
+	FileSize                       *int64
+	Signer                         string
+	PreviousFileName               string
+	PreviousFolderPath             string
+	FileOriginUrl                  string
+	FileOriginIP                   string
+	InitiatingProcessAccountDomain string
+	InitiatingProcessAccountName   string
+	InitiatingProcessFileName      string
+	InitiatingProcessFolderPath    string
+	InitiatingProcessSHA1          string
+	InitiatingProcessSHA256        string
+	InitiatingProcessMD5           string
+	InitiatingProcessCommandLine   string
+	InitiatingProcessId            *int64
+	ReportId                       int64
+}
+
+// NetworkEvent is a row of DeviceNetworkEvents: a connection, or an
+// attempt or an inspection of one, seen on a machine.
+type NetworkEvent struct {
+	Timestamp                      time.Time
+	DeviceId                       string
+	DeviceName                     string
+	ActionType                     string
+	RemoteIP                       string
+	RemotePort                     *int64
+	RemoteUrl                      string
+	LocalIP                        string
+	LocalPort                      *int64
+	Protocol                       string
+	LocalIPType                    string
+	RemoteIPType                   string
+	InitiatingProcessAccountDomain string
+	InitiatingProcessAccountName   string
+	InitiatingProcessFileName      string
+	InitiatingProcessFolderPath    string
+	InitiatingProcessSHA1          string
+	InitiatingProcessSHA256        string
+	InitiatingProcessMD5           string
+	InitiatingProcessCommandLine   string
+	InitiatingProcessId            *int64
+	ReportId                       int64
+}
+
+// FileEventColumns are the columns of a FileEvent, in the order of
+// FileEvent.Fields.
+var FileEventColumns = []EventColumn{
+	{"Timestamp", "datetime"}, {"DeviceId", "string"}, {"DeviceName", "string"}, {"ActionType", "string"},
+	{"FileName", "string"}, {"FolderPath", "string"}, {"SHA1", "string"}, {"SHA256", "string"}, {"MD5", "string"},
+	{"FileSize", "long"}, {"Signer", "string"}, {"PreviousFileName", "string"}, {"PreviousFolderPath", "string"},
+	{"FileOriginUrl", "string"}, {"FileOriginIP", "string"},
+	{"InitiatingProcessAccountDomain", "string"}, {"InitiatingProcessAccountName", "string"},
+	{"InitiatingProcessFileName", "string"}, {"InitiatingProcessFolderPath", "string"},
+	{"InitiatingProcessSHA1", "string"}, {"InitiatingProcessSHA256", "string"}, {"InitiatingProcessMD5", "string"},
+	{"InitiatingProcessCommandLine", "string"}, {"InitiatingProcessId", "long"}, {"ReportId", "long"},
+}
+
+// NetworkEventColumns are the columns of a NetworkEvent, in the order of
+// NetworkEvent.Fields.
+var NetworkEventColumns = []EventColumn{
+	{"Timestamp", "datetime"}, {"DeviceId", "string"}, {"DeviceName", "string"}, {"ActionType", "string"},
+	{"RemoteIP", "string"}, {"RemotePort", "int"}, {"RemoteUrl", "string"}, {"LocalIP", "string"}, {"LocalPort", "int"},
+	{"Protocol", "string"}, {"LocalIPType", "string"}, {"RemoteIPType", "string"},
+	{"InitiatingProcessAccountDomain", "string"}, {"InitiatingProcessAccountName", "string"},
+	{"InitiatingProcessFileName", "string"}, {"InitiatingProcessFolderPath", "string"},
+	{"InitiatingProcessSHA1", "string"}, {"InitiatingProcessSHA256", "string"}, {"InitiatingProcessMD5", "string"},
+	{"InitiatingProcessCommandLine", "string"}, {"InitiatingProcessId", "long"}, {"ReportId", "long"},
+}
+
+// Fields returns pointers to the fields of e in the order of
+// FileEventColumns: *time.Time for datetime, *string for string, **int64
+// for a long or int that may be null, *int64 for ReportId.
+func (e *FileEvent) Fields() []any {
+	return []any{&e.Timestamp, &e.DeviceId, &e.DeviceName, &e.ActionType, &e.FileName, &e.FolderPath,
+		&e.SHA1, &e.SHA256, &e.MD5, &e.FileSize, &e.Signer, &e.PreviousFileName, &e.PreviousFolderPath,
+		&e.FileOriginUrl, &e.FileOriginIP, &e.InitiatingProcessAccountDomain, &e.InitiatingProcessAccountName,
+		&e.InitiatingProcessFileName, &e.InitiatingProcessFolderPath, &e.InitiatingProcessSHA1,
+		&e.InitiatingProcessSHA256, &e.InitiatingProcessMD5, &e.InitiatingProcessCommandLine,
+		&e.InitiatingProcessId, &e.ReportId}
+}
+
+// Fields returns pointers to the fields of e in the order of
+// NetworkEventColumns, typed as FileEvent.Fields's.
+func (e *NetworkEvent) Fields() []any {
+	return []any{&e.Timestamp, &e.DeviceId, &e.DeviceName, &e.ActionType, &e.RemoteIP, &e.RemotePort,
+		&e.RemoteUrl, &e.LocalIP, &e.LocalPort, &e.Protocol, &e.LocalIPType, &e.RemoteIPType,
+		&e.InitiatingProcessAccountDomain, &e.InitiatingProcessAccountName, &e.InitiatingProcessFileName,
+		&e.InitiatingProcessFolderPath, &e.InitiatingProcessSHA1, &e.InitiatingProcessSHA256,
+		&e.InitiatingProcessMD5, &e.InitiatingProcessCommandLine, &e.InitiatingProcessId, &e.ReportId}
+}
+
+// The accepted values of the enumerated columns.
+var (
+	FileActionTypes    = []string{"FileCreated", "FileModified", "FileDeleted", "FileRenamed", "ProcessCreated"}
+	NetworkActionTypes = []string{"ConnectionSuccess", "ConnectionFailed", "ConnectionAttempt", "ConnectionRequest",
+		"ConnectionFound", "ConnectionAcknowledged", "InboundConnectionAccepted", "ListeningConnectionCreated",
+		"DnsConnectionInspected", "HttpConnectionInspected", "SslConnectionInspected", "SshConnectionInspected",
+		"IcmpConnectionInspected", "NetworkSignatureInspected"}
+	NetworkProtocols = []string{"Tcp", "Udp", "TcpV4", "TcpV6", "UdpV4", "UdpV6", "Icmp", "IcmpV6", "Igmp"}
+	IPTypes          = []string{"Public", "Private", "Reserved", "Loopback", "Teredo", "FourToSixMapping", "Broadcast", "LinkLocal", "Multicast"}
+)
+
+// MaxEventString bounds a text column of an event, in bytes.
+const MaxEventString = 8192
+
+// Normalize validates e and canonicalizes it: DeviceId and the hashes
+// lower-cased, IP addresses in canonical form, the timestamp in UTC to
+// TimePrecision, ReportId derived when zero (EventReportID). The error is
+// of kind Invalid and names the column.
+func (e *FileEvent) Normalize() error {
+	if err := normalizeEvent(e.Fields(), FileEventColumns); err != nil {
+		return err
+	}
+	if err := oneOf("ActionType", e.ActionType, FileActionTypes); err != nil {
+		return err
+	}
+	if e.FileName == "" {
+		return InvalidField("FileName", "is required")
+	}
+	if e.FileSize != nil && *e.FileSize < 0 {
+		return InvalidField("FileSize", "must not be negative")
+	}
+	if e.ReportId == 0 {
+		e.ReportId = EventReportID(e.Fields())
+	}
+	return nil
+}
+
+// Normalize validates e and canonicalizes it as FileEvent.Normalize does;
+// RemoteIPType and LocalIPType are derived from the addresses when empty.
+func (e *NetworkEvent) Normalize() error {
+	if err := normalizeEvent(e.Fields(), NetworkEventColumns); err != nil {
+		return err
+	}
+	if err := oneOf("ActionType", e.ActionType, NetworkActionTypes); err != nil {
+		return err
+	}
+	if e.Protocol != "" {
+		if err := oneOf("Protocol", e.Protocol, NetworkProtocols); err != nil {
+			return err
+		}
+	}
+	for _, f := range []struct {
+		name string
+		port *int64
+	}{{"RemotePort", e.RemotePort}, {"LocalPort", e.LocalPort}} {
+		if f.port != nil && (*f.port < 0 || *f.port > 65535) {
+			return InvalidField(f.name, "must be a port number (0 to 65535), got %d", *f.port)
+		}
+	}
+	if e.RemoteUrl != "" && EventDomain(e.RemoteUrl) == "" {
+		return InvalidField("RemoteUrl", "%q names no host", clip(e.RemoteUrl))
+	}
+	for _, f := range []struct {
+		name, ip string
+		typ      *string
+	}{{"RemoteIPType", e.RemoteIP, &e.RemoteIPType}, {"LocalIPType", e.LocalIP, &e.LocalIPType}} {
+		if *f.typ != "" {
+			if err := oneOf(f.name, *f.typ, IPTypes); err != nil {
+				return err
+			}
+		} else if f.ip != "" {
+			*f.typ = ipType(netip.MustParseAddr(f.ip))
+		}
+	}
+	if e.ReportId == 0 {
+		e.ReportId = EventReportID(e.Fields())
+	}
+	return nil
+}
+
+// normalizeEvent checks and canonicalizes the columns every event has
+// and the columns of each type, by name.
+func normalizeEvent(fields []any, cols []EventColumn) error {
+	for i, c := range cols {
+		switch v := fields[i].(type) {
+		case *time.Time:
+			if v.IsZero() {
+				return InvalidField(c.Name, "is required")
+			}
+			if v.Year() < 1678 || v.Year() > 2261 {
+				return InvalidField(c.Name, "%s is out of the supported range (years 1678 to 2261)", v.Format(time.RFC3339))
+			}
+			*v = v.UTC().Round(TimePrecision)
+		case *string:
+			if err := checkEventString(c.Name, v); err != nil {
+				return err
+			}
+		case **int64:
+			if *v != nil && c.Type == "int" && (**v < math.MinInt32 || **v > math.MaxInt32) {
+				return InvalidField(c.Name, "must be a 32-bit integer, got %d", **v)
+			}
+		}
+	}
+	return nil
+}
+
+// checkEventString checks and canonicalizes a text column by its name.
+func checkEventString(name string, v *string) error {
+	if err := checkString(name, v); err != nil {
+		return err
+	}
+	if len(*v) > MaxEventString {
+		return InvalidField(name, "is longer than %d bytes", MaxEventString)
+	}
+	switch {
+	case name == "DeviceId":
+		*v = strings.ToLower(*v)
+		if !ValidMachineID(*v) {
+			return InvalidField(name, "must be 40 hexadecimal characters (a machine id), got %q", clip(*v))
+		}
+	case name == "ActionType":
+		if *v == "" {
+			return InvalidField(name, "is required")
+		}
+	case strings.HasSuffix(name, "SHA1"), strings.HasSuffix(name, "SHA256"), strings.HasSuffix(name, "MD5"):
+		if *v == "" {
+			return nil
+		}
+		n := map[byte]int{'1': 40, '6': 64, '5': 32}[name[len(name)-1]]
+		*v = strings.ToLower(*v)
+		if !isHex(*v, n, "0123456789abcdef") {
+			return InvalidField(name, "must be %d hexadecimal characters, got %q", n, clip(*v))
+		}
+	case strings.HasSuffix(name, "IP"):
+		if *v == "" {
+			return nil
+		}
+		a, err := netip.ParseAddr(*v)
+		if err != nil || a.Zone() != "" {
+			return InvalidField(name, "%q is not an IP address", clip(*v))
+		}
+		*v = a.Unmap().String()
+	}
+	return nil
+}
+
+func oneOf(field, v string, allowed []string) error {
+	if !slices.Contains(allowed, v) {
+		return InvalidField(field, "%q is not one of %s", clip(v), strings.Join(allowed, ", "))
+	}
+	return nil
+}
+
+// ipType classifies an address the way the IPType columns do.
+func ipType(a netip.Addr) string {
+	switch {
+	case a.IsLoopback():
+		return "Loopback"
+	case a.IsLinkLocalUnicast():
+		return "LinkLocal"
+	case a.IsMulticast():
+		return "Multicast"
+	case a == netip.AddrFrom4([4]byte{255, 255, 255, 255}):
+		return "Broadcast"
+	case a.Is6() && netip.MustParsePrefix("2001::/32").Contains(a):
+		return "Teredo"
+	case a.IsPrivate():
+		return "Private"
+	case a.IsUnspecified() || !a.IsGlobalUnicast():
+		return "Reserved"
+	}
+	return "Public"
+}
+
+// EventReportID derives the ReportId of an event given without one from
+// fields (an event's Fields, normalized, ReportId zero): the first 63 bits
+// of an FNV-1a hash of every column, never zero. Two records that differ
+// in any column are two events; the same record is always the same one.
+func EventReportID(fields []any) int64 {
+	h := fnv64{}
+	var buf [8]byte
+	for _, f := range fields {
+		switch v := f.(type) {
+		case *time.Time:
+			binary.LittleEndian.PutUint64(buf[:], uint64(v.UnixNano()))
+			h.Write(buf[:])
+		case *string:
+			h.Write([]byte(*v))
+			h.Write([]byte{0})
+		case **int64:
+			if *v == nil {
+				h.Write([]byte{0})
+			} else {
+				binary.LittleEndian.PutUint64(buf[:], uint64(**v))
+				h.Write([]byte{1})
+				h.Write(buf[:])
+			}
+		}
+	}
+	return max(int64(h.sum>>1), 1)
+}
+
+// fnv64 is FNV-1a, 64 bits (hash/fnv's, which the domain's imports leave
+// out), started by its offset basis.
+type fnv64 struct{ sum uint64 }
+
+func (h *fnv64) Write(b []byte) {
+	if h.sum == 0 {
+		h.sum = 14695981039346656037
+	}
+	for _, c := range b {
+		h.sum = (h.sum ^ uint64(c)) * 1099511628211
+	}
+}
+
+// EventDomain returns the host a RemoteUrl names, lower-cased and without
+// a trailing dot, or "" if none: the domain network events are looked up
+// by. A URL without a scheme ("evil.example/x", "evil.example:443") is a
+// host with an optional port and path.
+func EventDomain(url string) string {
+	if a, err := netip.ParseAddr(url); err == nil { // a bare address (IPv6 has colons)
+		return a.Unmap().String()
+	}
+	s := url
+	if i := strings.Index(s, "://"); i >= 0 {
+		s = s[i+3:]
+	}
+	if i := strings.IndexAny(s, "/?#"); i >= 0 {
+		s = s[:i]
+	}
+	if i := strings.LastIndexByte(s, '@'); i >= 0 {
+		s = s[i+1:]
+	}
+	if strings.HasPrefix(s, "[") { // an IPv6 literal
+		if i := strings.IndexByte(s, ']'); i > 0 {
+			return strings.ToLower(s[1:i])
+		}
+		return ""
+	}
+	if i := strings.LastIndexByte(s, ':'); i >= 0 {
+		s = s[:i]
+	}
+	s = strings.TrimSuffix(strings.ToLower(s), ".")
+	if s == "" || strings.ContainsAny(s, " \t\\") {
+		return ""
+	}
+	return s
+}
+
+// EventFilter selects events of a tenant. Every field set must match; a
+// field that does not apply to the kind of event read is Invalid.
+type EventFilter struct {
+	// Hash is a SHA-1, SHA-256 or MD5 (told by its length, any case) of
+	// the file of a file event.
+	Hash string
+	// RemoteIP is the remote address of a network event.
+	RemoteIP string
+	// Domain is the host of a network event's RemoteUrl (EventDomain),
+	// compared ignoring case.
+	Domain string
+	// MachineID is the machine that reported the event.
+	MachineID string
+	// From and To bound the events' Timestamp: From <= Timestamp < To;
+	// a zero time does not bound.
+	From, To time.Time
+	// Limit bounds the number of events returned; 0 does not.
+	Limit int
+}
+
+// EventStore keeps the file and network events of tenants' machines.
+// Every call names its tenant. The reads return events ordered by
+// Timestamp, then DeviceId, then ReportId, and an empty list when none
+// match; NotFound if the tenant does not exist.
+type EventStore interface {
+	// AddFileEvents records file events, all or nothing, in one
+	// transaction. Events must be normalized. Invalid (naming the index
+	// of the event, an ItemError) if one names a machine the tenant does
+	// not have or is not normalized. An event whose identity (DeviceId,
+	// Timestamp, ReportId) is stored already is left as it is.
+	AddFileEvents(ctx context.Context, tenantID string, es []FileEvent) error
+	// AddNetworkEvents records network events as AddFileEvents does.
+	AddNetworkEvents(ctx context.Context, tenantID string, es []NetworkEvent) error
+	// FileEvents returns the tenant's file events that match f (Hash,
+	// MachineID, From, To, Limit).
+	FileEvents(ctx context.Context, tenantID string, f EventFilter) ([]FileEvent, error)
+	// NetworkEvents returns the tenant's network events that match f
+	// (RemoteIP, Domain, MachineID, From, To, Limit).
+	NetworkEvents(ctx context.Context, tenantID string, f EventFilter) ([]NetworkEvent, error)
+	// DeleteEventsBefore deletes, in every tenant, the events whose
+	// Timestamp is before t and the rows of the machines' IP history
+	// (MachinesByIP) seen before t, and returns how many rows it deleted.
+	DeleteEventsBefore(ctx context.Context, t time.Time) (int64, error)
+}
