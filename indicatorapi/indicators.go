@@ -281,9 +281,7 @@ func appendStrings(b []byte, ss []string) []byte {
 // writeEntity answers one indicator with the @odata.context of
 // Indicators/$entity.
 func writeEntity(w http.ResponseWriter, r *http.Request, in *openatp.Indicator) {
-	b := append([]byte(`{"@odata.context":`), mdeapi.AppendMetadataURL(nil, r, "Indicators/$entity")...)
-	one := appendIndicator(nil, in)
-	mdeapi.WriteOData(w, append(append(b, ','), one[1:]...))
+	mdeapi.WriteEntity(w, r, http.StatusOK, "Indicators", appendIndicator(nil, in))
 }
 
 // handleList serves GET /api/indicators: the active indicators the
@@ -295,12 +293,9 @@ func (rt *routes) handleList() http.Handler {
 		if err != nil {
 			return err
 		}
-		q, err := odata.ParseQuery(schema, r.URL.RawQuery, odata.Options{MaxTop: mdeapi.MaxPage})
+		q, err := mdeapi.ListQuery(r, schema, "Indicators")
 		if err != nil {
-			return mdeapi.ODataError(err)
-		}
-		if q.Select != nil || q.Expand != "" || q.SkipToken != "" {
-			return openatp.CodedErrorf(openatp.Invalid, "ODataError", "$select, $expand and $skiptoken are not supported on Indicators.")
+			return err
 		}
 		sc, err := rt.callerScope(r, p)
 		if err != nil {
@@ -311,38 +306,30 @@ func (rt *routes) handleList() http.Handler {
 			return err
 		}
 		now := rt.now()
-		kept := all[:0]
-		for i := range all {
-			if sc.visible(&all[i], now) && q.Filter.Match(entity{&all[i]}) {
-				kept = append(kept, all[i])
-			}
-		}
-		if len(q.OrderBy) > 0 {
-			slices.SortStableFunc(kept, func(a, b openatp.Indicator) int { return schema.Compare(q.OrderBy, entity{&a}, entity{&b}) })
-		}
-		total := len(kept)
-		top := mdeapi.MaxPage
-		if q.Top >= 0 {
-			top = q.Top
-		} else if q.PageSize > 0 {
-			top = q.PageSize
-		}
-		from := min(q.Skip, total)
-		to := min(from+top, total)
-		next := ""
-		if to < total && top > 0 {
-			next = mdeapi.NextLink(r, "$skip", strconv.Itoa(to))
-		}
-		b, end := mdeapi.OpenCollection(make([]byte, 0, 700*(to-from)+256), r, "Indicators", q.Count, total, next)
-		for i := from; i < to; i++ {
-			if i > from {
-				b = append(b, ',')
-			}
-			b = appendIndicator(b, &kept[i])
-		}
-		mdeapi.WriteOData(w, append(b, end...))
+		mdeapi.WriteList(w, r, q, "Indicators", all, func(in *openatp.Indicator) bool { return sc.visible(in, now) && q.Filter.Match(entity{in}) },
+			func(keys []odata.OrderKey, a, b *openatp.Indicator) int {
+				return schema.Compare(keys, entity{a}, entity{b})
+			}, 700, appendIndicator)
 		return nil
 	})
+}
+
+// oneCall is the start of a call of GET or DELETE
+// /api/indicators/{id}: the caller and the indicator as it sees it.
+func (rt *routes) oneCall(r *http.Request) (*openatp.Principal, openatp.Indicator, error) {
+	p, err := mdeapi.Caller(r, rt.authn, rt.lim(endpointIndicators), endpointIndicators, requireTi)
+	if err != nil {
+		return nil, openatp.Indicator{}, err
+	}
+	if err := mdeapi.NoQuery(r); err != nil {
+		return nil, openatp.Indicator{}, err
+	}
+	sc, err := rt.callerScope(r, p)
+	if err != nil {
+		return nil, openatp.Indicator{}, err
+	}
+	in, err := rt.visibleIndicator(r, sc, r.PathValue("id"))
+	return p, in, err
 }
 
 // visibleIndicator reads the indicator id as the caller sees it:
@@ -358,18 +345,7 @@ func (rt *routes) visibleIndicator(r *http.Request, sc *scope, id string) (opena
 // handleGet serves GET /api/indicators/{id}.
 func (rt *routes) handleGet() http.Handler {
 	return httpserve.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-		p, err := mdeapi.Caller(r, rt.authn, rt.lim(endpointIndicators), endpointIndicators, requireTi)
-		if err != nil {
-			return err
-		}
-		if err := mdeapi.NoQuery(r); err != nil {
-			return err
-		}
-		sc, err := rt.callerScope(r, p)
-		if err != nil {
-			return err
-		}
-		in, err := rt.visibleIndicator(r, sc, r.PathValue("id"))
+		_, in, err := rt.oneCall(r)
 		if err != nil {
 			return err
 		}

@@ -336,24 +336,35 @@ func message(err error) string {
 	return err.Error()
 }
 
+// batchCall is the start of a call of a batch endpoint (import,
+// BatchDelete): the caller, its scope, and the items of the body's array
+// property name.
+func (rt *routes) batchCall(r *http.Request, endpoint, name string) (*openatp.Principal, *scope, []json.RawMessage, error) {
+	p, err := mdeapi.Caller(r, rt.authn, rt.lim(endpoint), endpoint, requireTi)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	raw, err := readBody(r, maxImportBody)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	sc, err := rt.callerScope(r, p)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	items, err := batch(raw, name)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return p, sc, items, nil
+}
+
 // handleImport serves POST /api/indicators/import: {"Indicators": [...]},
 // 1 to 500, each submitted or updated on its own (in one transaction),
 // answered per item: {id, indicator, isFailed, failureReason}.
 func (rt *routes) handleImport() http.Handler {
 	return httpserve.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-		p, err := mdeapi.Caller(r, rt.authn, rt.lim(endpointImport), endpointImport, requireTi)
-		if err != nil {
-			return err
-		}
-		raw, err := readBody(r, maxImportBody)
-		if err != nil {
-			return err
-		}
-		sc, err := rt.callerScope(r, p)
-		if err != nil {
-			return err
-		}
-		items, err := batch(raw, "Indicators")
+		p, sc, items, err := rt.batchCall(r, endpointImport, "Indicators")
 		if err != nil {
 			return err
 		}
@@ -431,18 +442,7 @@ func (rt *routes) handleImport() http.Handler {
 // indicator the caller does not see.
 func (rt *routes) handleDelete() http.Handler {
 	return httpserve.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-		p, err := mdeapi.Caller(r, rt.authn, rt.lim(endpointIndicators), endpointIndicators, requireTi)
-		if err != nil {
-			return err
-		}
-		if err := mdeapi.NoQuery(r); err != nil {
-			return err
-		}
-		sc, err := rt.callerScope(r, p)
-		if err != nil {
-			return err
-		}
-		in, err := rt.visibleIndicator(r, sc, r.PathValue("id"))
+		p, in, err := rt.oneCall(r)
 		if err != nil {
 			return err
 		}
@@ -461,19 +461,7 @@ func (rt *routes) handleDelete() http.Handler {
 // groups, and then nothing is deleted.
 func (rt *routes) handleBatchDelete() http.Handler {
 	return httpserve.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-		p, err := mdeapi.Caller(r, rt.authn, rt.lim(endpointBatchDelete), endpointBatchDelete, requireTi)
-		if err != nil {
-			return err
-		}
-		raw, err := readBody(r, maxImportBody)
-		if err != nil {
-			return err
-		}
-		sc, err := rt.callerScope(r, p)
-		if err != nil {
-			return err
-		}
-		items, err := batch(raw, "IndicatorIds")
+		p, sc, items, err := rt.batchCall(r, endpointBatchDelete, "IndicatorIds")
 		if err != nil {
 			return err
 		}

@@ -210,12 +210,15 @@ func selectedOf(s *odata.Schema, sel []int) func(int) bool {
 }
 
 // WriteOData writes a 200 OData answer.
-func WriteOData(w http.ResponseWriter, b []byte) {
+func WriteOData(w http.ResponseWriter, b []byte) { writeODataStatus(w, http.StatusOK, b) }
+
+// writeODataStatus writes the OData answer b with status.
+func writeODataStatus(w http.ResponseWriter, status int, b []byte) {
 	h := w.Header()
 	h["Content-Type"] = ODataContentType
 	h["Odata-Version"] = ODataVersion
 	h["Content-Length"] = []string{strconv.Itoa(len(b))}
-	w.WriteHeader(http.StatusOK)
+	w.WriteHeader(status)
 	_, _ = w.Write(b)
 }
 

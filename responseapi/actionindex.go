@@ -295,7 +295,7 @@ func servable(q *odata.Query) bool {
 }
 
 // writePage answers a servable query q from the tenant's list, as
-// writeList would: the actions in the filter's time range that see (nil:
+// mdeapi.WriteList would: the actions in the filter's time range that see (nil:
 // every one) keeps, by stamp, the page $skip and $top ask for.
 func (x *actionIndex) writePage(w http.ResponseWriter, r *http.Request, tenantID string, q *odata.Query, see func(machineID string) bool) error {
 	lo, hi := int64(math.MinInt64), int64(math.MaxInt64)

@@ -196,7 +196,7 @@ func handleInvestigations(model *readmodel.Model, store openatp.Store, authn *ht
 		if err != nil {
 			return err
 		}
-		q, err := listQuery(r, investigationSchema, "Investigations")
+		q, err := mdeapi.ListQuery(r, investigationSchema, "Investigations")
 		if err != nil {
 			return err
 		}
@@ -213,7 +213,7 @@ func handleInvestigations(model *readmodel.Model, store openatp.Store, authn *ht
 		for i := range all {
 			all[i] = at(p.TenantID, all[i], now, run)
 		}
-		writeList(w, r, q, "Investigations", all,
+		mdeapi.WriteList(w, r, q, "Investigations", all,
 			func(inv *openatp.Investigation) bool {
 				return q.Filter.Match(investigationEntity{inv}) && (see == nil || see(inv.MachineID))
 			},
@@ -226,7 +226,7 @@ func handleInvestigations(model *readmodel.Model, store openatp.Store, authn *ht
 
 // writeInvestigation writes one investigation as a single entity.
 func writeInvestigation(w http.ResponseWriter, r *http.Request, status int, inv *openatp.Investigation) {
-	writeEntity(w, r, status, "Investigations", appendInvestigation(nil, inv))
+	mdeapi.WriteEntity(w, r, status, "Investigations", appendInvestigation(nil, inv))
 }
 
 // appendInvestigation appends the JSON of an investigation, its

@@ -431,7 +431,7 @@ func handleMachineActions(model *readmodel.Model, store openatp.Store, authn *ht
 		if err != nil {
 			return err
 		}
-		q, err := listQuery(r, actionSchema, "MachineActions")
+		q, err := mdeapi.ListQuery(r, actionSchema, "MachineActions")
 		if err != nil {
 			return err
 		}
@@ -447,7 +447,7 @@ func handleMachineActions(model *readmodel.Model, store openatp.Store, authn *ht
 		if err != nil {
 			return err
 		}
-		writeList(w, r, q, "MachineActions", all,
+		mdeapi.WriteList(w, r, q, "MachineActions", all,
 			func(a *openatp.MachineAction) bool {
 				return q.Filter.Match(actionEntity{a}) && (see == nil || see(a.MachineID))
 			},
@@ -460,7 +460,7 @@ func handleMachineActions(model *readmodel.Model, store openatp.Store, authn *ht
 
 // writeAction writes one action as a single entity with status.
 func writeAction(w http.ResponseWriter, r *http.Request, status int, a *openatp.MachineAction) {
-	writeEntity(w, r, status, "MachineActions", appendAction(nil, a))
+	mdeapi.WriteEntity(w, r, status, "MachineActions", appendAction(nil, a))
 }
 
 // appendAction appends the JSON of an action (wire.AppendMachineAction).
