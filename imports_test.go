@@ -77,6 +77,7 @@ openatp/internal/password: CORE golang.org/x/crypto
 openatp/internal/lifetime: CORE
 openatp/internal/route: CORE
 openatp/internal/accesslog: CORE
+openatp/internal/jsonlex: CORE
 openatp/internal/logbuf: CORE openatp/internal/lifetime
 openatp/ratelimit: CORE net
 
@@ -84,6 +85,7 @@ openatp/ratelimit: CORE net
 # records, what the SQL stores share, the demo data.
 openatp/wire: CORE openatp openatp/odata
 openatp/ingest: CORE path/filepath openatp openatp/wire openatp/internal/lifetime
+	openatp/internal/jsonlex
 openatp/fault: CORE openatp openatp/internal/route
 openatp/journal: CORE openatp/internal/route
 openatp/internal/sqlstore: CORE io/fs openatp

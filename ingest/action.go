@@ -39,7 +39,7 @@ func (d *decoder) action(b []byte, a *openatp.MachineAction) error {
 	*a = openatp.MachineAction{}
 	d.reset(b)
 	var seen uint64
-	err := d.lex.object(func(key []byte) error {
+	err := d.lex.Object(func(key []byte) error {
 		p, ok := actionIndex[string(key)]
 		if !ok {
 			return d.unknownProp("", key, actionFold)
@@ -90,7 +90,7 @@ func (d *decoder) action(b []byte, a *openatp.MachineAction) error {
 			n, err = d.int32(name)
 			a.ErrorHResult = n
 		case "relatedFileInfo":
-			if d.lex.null() {
+			if d.lex.Null() {
 				return nil
 			}
 			a.RelatedFileInfo = &openatp.RelatedFileInfo{}
@@ -106,7 +106,7 @@ func (d *decoder) action(b []byte, a *openatp.MachineAction) error {
 		return err
 	})
 	if err == nil {
-		err = d.lex.end()
+		err = d.lex.End()
 	}
 	if err != nil {
 		return err
@@ -124,7 +124,7 @@ func (d *decoder) action(b []byte, a *openatp.MachineAction) error {
 
 // reqTime reads an RFC 3339 timestamp; null is an error.
 func (d *decoder) reqTime(field string) (time.Time, error) {
-	if d.lex.null() {
+	if d.lex.Null() {
 		return time.Time{}, fieldErr(field, "must not be null")
 	}
 	t, err := d.optTime(field)
@@ -139,7 +139,7 @@ func (d *decoder) reqTime(field string) (time.Time, error) {
 
 // int32 reads a 32-bit integer; null is an error.
 func (d *decoder) int32(field string) (int32, error) {
-	if d.lex.null() {
+	if d.lex.Null() {
 		return 0, fieldErr(field, "must not be null")
 	}
 	n, err := d.optInt(field)
@@ -156,7 +156,7 @@ func (d *decoder) int32(field string) (int32, error) {
 // index of each; an unknown property is an error (field.name), as is one
 // given twice.
 func (d *decoder) fields(field string, props []string, f func(i int, name string) error) (seen uint32, err error) {
-	err = d.lex.object(func(key []byte) error {
+	err = d.lex.Object(func(key []byte) error {
 		i := slices.Index(props, string(key))
 		if i < 0 {
 			return d.unknownProp(field+".", key, foldIndex(props))

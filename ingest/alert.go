@@ -30,7 +30,7 @@ func (d *decoder) alert(b []byte, a *openatp.Alert) error {
 	*a = openatp.Alert{}
 	d.reset(b)
 	var seen uint64
-	err := d.lex.object(func(key []byte) error {
+	err := d.lex.Object(func(key []byte) error {
 		p, ok := alertIndex[string(key)]
 		if !ok {
 			return d.unknownProp("", key, alertFold)
@@ -42,7 +42,7 @@ func (d *decoder) alert(b []byte, a *openatp.Alert) error {
 		seen |= 1 << p
 		if wire.DerivedAlertProperty(name) {
 			d.ignored.add("", key)
-			return d.lex.skip(0)
+			return d.lex.Skip(0)
 		}
 		var err error
 		if f := wire.AlertStringField(a, name); f != nil {
@@ -69,7 +69,7 @@ func (d *decoder) alert(b []byte, a *openatp.Alert) error {
 		case wire.AMitreTechniques:
 			a.MitreTechniques, err = d.tags(name)
 		case wire.ARelatedUser:
-			if d.lex.null() {
+			if d.lex.Null() {
 				return nil
 			}
 			a.RelatedUser = &openatp.AlertAccount{}
@@ -93,7 +93,7 @@ func (d *decoder) alert(b []byte, a *openatp.Alert) error {
 		return err
 	})
 	if err == nil {
-		err = d.lex.end()
+		err = d.lex.End()
 	}
 	if err != nil {
 		return err
@@ -112,7 +112,7 @@ func (d *decoder) alert(b []byte, a *openatp.Alert) error {
 // numberOrString reads an integer, an integer in a string (the 2019
 // documentation typed incidentId as String), or null.
 func (d *decoder) numberOrString(field string) (*int64, error) {
-	if d.lex.peek() != '"' {
+	if d.lex.Peek() != '"' {
 		return d.optInt(field)
 	}
 	s, err := d.str(field)
@@ -129,30 +129,30 @@ func (d *decoder) numberOrString(field string) (*int64, error) {
 // list reads an array of objects, or null (an empty list), calling item
 // for each element.
 func (d *decoder) list(field string, item func() error) error {
-	if d.lex.null() {
+	if d.lex.Null() {
 		return nil
 	}
-	if !d.lex.consume('[') {
-		if err := d.lex.skip(0); err != nil {
+	if !d.lex.Consume('[') {
+		if err := d.lex.Skip(0); err != nil {
 			return err
 		}
 		return fieldErr(field, "must be an array of objects or null")
 	}
-	if d.lex.consume(']') {
+	if d.lex.Consume(']') {
 		return nil
 	}
 	for {
-		if d.lex.peek() != '{' {
+		if d.lex.Peek() != '{' {
 			return fieldErr(field, "must be an array of objects")
 		}
 		if err := item(); err != nil {
 			return err
 		}
-		if d.lex.consume(']') {
+		if d.lex.Consume(']') {
 			return nil
 		}
-		if !d.lex.consume(',') {
-			return d.lex.errorf("expected ',' or ']'")
+		if !d.lex.Consume(',') {
+			return d.lex.Errorf("expected ',' or ']'")
 		}
 	}
 }
@@ -161,7 +161,7 @@ func (d *decoder) list(field string, item func() error) error {
 func (d *decoder) account(field, nameProp string, u *openatp.AlertAccount) error {
 	props := []string{nameProp, "domainName"}
 	var seen uint8
-	err := d.lex.object(func(key []byte) error {
+	err := d.lex.Object(func(key []byte) error {
 		i := -1
 		for j, p := range props {
 			if string(key) == p {
@@ -193,7 +193,7 @@ func (d *decoder) account(field, nameProp string, u *openatp.AlertAccount) error
 // comment reads {"comment", "createdBy", "createdTime"}.
 func (d *decoder) comment(field string, c *openatp.AlertComment) error {
 	var seen uint8
-	return d.lex.object(func(key []byte) error {
+	return d.lex.Object(func(key []byte) error {
 		i, ok := commentIndex[string(key)]
 		if !ok {
 			return d.unknownProp(field+".", key, commentFold)
@@ -222,7 +222,7 @@ func (d *decoder) comment(field string, c *openatp.AlertComment) error {
 // evidence reads one evidence item.
 func (d *decoder) evidence(field string, e *openatp.Evidence) error {
 	var seen uint32
-	return d.lex.object(func(key []byte) error {
+	return d.lex.Object(func(key []byte) error {
 		i, ok := evidenceIndex[string(key)]
 		if !ok {
 			return d.unknownProp(field+".", key, evidenceFold)

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/internal/jsonlex"
 	"github.com/openatp/openatp/wire"
 )
 
@@ -282,10 +283,10 @@ func (s *csvSource) machine(r *Reader, rec []string, m *openatp.Machine) error {
 			if strings.TrimSpace(v) != "" {
 				r.dec.reset([]byte(v))
 				if m.IPAddresses, err = r.dec.ipAddresses(name); err == nil {
-					if err = r.dec.lex.end(); err != nil {
+					if err = r.dec.lex.End(); err != nil {
 						err = fieldErr(name, "must hold a JSON array of {ipAddress, macAddress, type, operationalStatus}")
 					}
-				} else if _, ok := err.(*syntaxError); ok {
+				} else if _, ok := err.(*jsonlex.SyntaxError); ok {
 					err = fieldErr(name, "must hold a JSON array of {ipAddress, macAddress, type, operationalStatus}: "+err.Error())
 				}
 			}

@@ -59,7 +59,7 @@ func eventTableOf(k Kind) *eventTable {
 func (d *decoder) event(b []byte, t *eventTable, fields []any) error {
 	d.reset(b)
 	var seen uint64
-	err := d.lex.object(func(key []byte) error {
+	err := d.lex.Object(func(key []byte) error {
 		p, ok := t.index[string(key)]
 		if !ok {
 			return d.unknownProp("", key, t.fold)
@@ -94,7 +94,7 @@ func (d *decoder) event(b []byte, t *eventTable, fields []any) error {
 		return nil
 	})
 	if err == nil {
-		err = d.lex.end()
+		err = d.lex.End()
 	}
 	return err
 }

@@ -34,6 +34,7 @@ import (
 	"strings"
 
 	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/internal/jsonlex"
 )
 
 // Kind is what the records of an input are.
@@ -426,7 +427,7 @@ func (r *Reader) errorf(line int64, field string, syntax bool, format string, ar
 // wrap turns an error of a source or the decoder into an *Error.
 func (r *Reader) wrap(err error, line int64) error {
 	var fe *openatp.FieldError
-	var se *syntaxError
+	var se *jsonlex.SyntaxError
 	var ie *Error
 	var pe *csv.ParseError
 	switch {
@@ -440,7 +441,7 @@ func (r *Reader) wrap(err error, line int64) error {
 	case errors.As(err, &fe):
 		return &Error{File: r.opts.Name, Line: line, Field: fe.Field, Reason: fe.Reason}
 	case errors.As(err, &se):
-		return &Error{File: r.opts.Name, Line: line, Reason: se.msg, Syntax: true}
+		return &Error{File: r.opts.Name, Line: line, Reason: se.Error(), Syntax: true}
 	case errors.As(err, &pe):
 		l := pe.Line
 		if pe.StartLine > 0 {

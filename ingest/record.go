@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/internal/jsonlex"
 	"github.com/openatp/openatp/wire"
 )
 
@@ -74,12 +75,12 @@ func (d *decoder) unknownProp(prefix string, key []byte, fold map[string]string)
 		return fieldErr(prefix+string(key), "unknown property; did you mean "+strconv.Quote(p)+"? (names are case-sensitive)")
 	}
 	d.ignored.add(prefix, key)
-	return d.lex.skip(0)
+	return d.lex.Skip(0)
 }
 
 // decoder decodes records from their JSON bytes.
 type decoder struct {
-	lex      lexer
+	lex      jsonlex.Lexer
 	ignored  *counter
 	interned map[string]string // of values that repeat (domains, logon types)
 }
@@ -91,15 +92,15 @@ const maxInterned = 1024
 // values seen before: a file of millions of logon events names a handful
 // of domains and logon types.
 func (d *decoder) intern(field string) (string, error) {
-	if d.lex.null() {
+	if d.lex.Null() {
 		return "", nil
 	}
-	if d.lex.peek() != '"' {
+	if d.lex.Peek() != '"' {
 		_, err := d.optStr(field)
 		return "", err
 	}
-	b, err := d.lex.stringBytes()
-	if err == errUTF8 {
+	b, err := d.lex.StringBytes()
+	if err == jsonlex.ErrUTF8 {
 		return "", fieldErr(field, "is not valid UTF-8")
 	}
 	if err != nil {
@@ -118,21 +119,21 @@ func (d *decoder) intern(field string) (string, error) {
 	return s, nil
 }
 
-func (d *decoder) reset(b []byte) { d.lex.b, d.lex.i = b, 0 }
+func (d *decoder) reset(b []byte) { d.lex.Reset(b) }
 
 // str reads a string property; null is an error.
 func (d *decoder) str(field string) (string, error) {
-	if d.lex.null() {
+	if d.lex.Null() {
 		return "", fieldErr(field, "must not be null")
 	}
-	if d.lex.peek() != '"' {
-		if err := d.lex.skip(0); err != nil {
+	if d.lex.Peek() != '"' {
+		if err := d.lex.Skip(0); err != nil {
 			return "", err
 		}
 		return "", fieldErr(field, "must be a string")
 	}
-	b, err := d.lex.stringBytes()
-	if err == errUTF8 {
+	b, err := d.lex.StringBytes()
+	if err == jsonlex.ErrUTF8 {
 		return "", fieldErr(field, "is not valid UTF-8")
 	}
 	return string(b), err
@@ -140,17 +141,17 @@ func (d *decoder) str(field string) (string, error) {
 
 // optStr reads a string or null.
 func (d *decoder) optStr(field string) (*string, error) {
-	if d.lex.null() {
+	if d.lex.Null() {
 		return nil, nil
 	}
-	if d.lex.peek() != '"' {
-		if err := d.lex.skip(0); err != nil {
+	if d.lex.Peek() != '"' {
+		if err := d.lex.Skip(0); err != nil {
 			return nil, err
 		}
 		return nil, fieldErr(field, "must be a string or null")
 	}
-	b, err := d.lex.stringBytes()
-	if err == errUTF8 {
+	b, err := d.lex.StringBytes()
+	if err == jsonlex.ErrUTF8 {
 		return nil, fieldErr(field, "is not valid UTF-8")
 	}
 	if err != nil {
@@ -191,7 +192,7 @@ func (d *decoder) machine(b []byte, m *openatp.Machine) error {
 	*m = openatp.Machine{}
 	d.reset(b)
 	var seen uint32
-	err := d.lex.object(func(key []byte) error {
+	err := d.lex.Object(func(key []byte) error {
 		p, ok := machineIndex[string(key)]
 		if !ok {
 			return d.unknownProp("", key, machineFold)
@@ -203,7 +204,7 @@ func (d *decoder) machine(b []byte, m *openatp.Machine) error {
 		seen |= 1 << p
 		if wire.DerivedMachineProperty(name) {
 			d.ignored.add("", key)
-			return d.lex.skip(0)
+			return d.lex.Skip(0)
 		}
 		var err error
 		if f := wire.MachineStringField(m, name); f != nil {
@@ -229,7 +230,7 @@ func (d *decoder) machine(b []byte, m *openatp.Machine) error {
 		return err
 	})
 	if err == nil {
-		err = d.lex.end()
+		err = d.lex.End()
 	}
 	if err != nil {
 		return err
@@ -244,17 +245,17 @@ func (d *decoder) machine(b []byte, m *openatp.Machine) error {
 }
 
 func (d *decoder) optInt(field string) (*int64, error) {
-	if d.lex.null() {
+	if d.lex.Null() {
 		return nil, nil
 	}
-	c := d.lex.peek()
+	c := d.lex.Peek()
 	if c != '-' && (c < '0' || c > '9') {
-		if err := d.lex.skip(0); err != nil {
+		if err := d.lex.Skip(0); err != nil {
 			return nil, err
 		}
 		return nil, fieldErr(field, "must be an integer or null")
 	}
-	num, err := d.lex.number()
+	num, err := d.lex.Number()
 	if err != nil {
 		return nil, err
 	}
@@ -267,14 +268,14 @@ func (d *decoder) optInt(field string) (*int64, error) {
 
 func (d *decoder) optBool(field string) (*bool, error) {
 	switch {
-	case d.lex.null():
+	case d.lex.Null():
 		return nil, nil
-	case d.lex.peek() == 't' && d.lex.literal("true"):
+	case d.lex.Peek() == 't' && d.lex.Literal("true"):
 		return openatp.Ptr(true), nil
-	case d.lex.peek() == 'f' && d.lex.literal("false"):
+	case d.lex.Peek() == 'f' && d.lex.Literal("false"):
 		return openatp.Ptr(false), nil
 	}
-	if err := d.lex.skip(0); err != nil {
+	if err := d.lex.Skip(0); err != nil {
 		return nil, err
 	}
 	return nil, fieldErr(field, "must be true, false or null")
@@ -282,17 +283,17 @@ func (d *decoder) optBool(field string) (*bool, error) {
 
 // tags reads an array of strings or null.
 func (d *decoder) tags(field string) ([]string, error) {
-	if d.lex.null() {
+	if d.lex.Null() {
 		return nil, nil
 	}
-	if !d.lex.consume('[') {
-		if err := d.lex.skip(0); err != nil {
+	if !d.lex.Consume('[') {
+		if err := d.lex.Skip(0); err != nil {
 			return nil, err
 		}
 		return nil, fieldErr(field, "must be an array of strings or null")
 	}
 	tags := []string{}
-	if d.lex.consume(']') {
+	if d.lex.Consume(']') {
 		return tags, nil
 	}
 	for {
@@ -301,37 +302,37 @@ func (d *decoder) tags(field string) ([]string, error) {
 			return nil, err
 		}
 		tags = append(tags, s)
-		if d.lex.consume(']') {
+		if d.lex.Consume(']') {
 			return tags, nil
 		}
-		if !d.lex.consume(',') {
-			return nil, d.lex.errorf("expected ',' or ']'")
+		if !d.lex.Consume(',') {
+			return nil, d.lex.Errorf("expected ',' or ']'")
 		}
 	}
 }
 
 // ipAddresses reads an array of IpAddress objects or null.
 func (d *decoder) ipAddresses(field string) ([]openatp.IPAddress, error) {
-	if d.lex.null() {
+	if d.lex.Null() {
 		return nil, nil
 	}
-	if !d.lex.consume('[') {
-		if err := d.lex.skip(0); err != nil {
+	if !d.lex.Consume('[') {
+		if err := d.lex.Skip(0); err != nil {
 			return nil, err
 		}
 		return nil, fieldErr(field, "must be an array of objects or null")
 	}
 	ips := []openatp.IPAddress{}
-	if d.lex.consume(']') {
+	if d.lex.Consume(']') {
 		return ips, nil
 	}
 	for {
-		if d.lex.peek() != '{' {
+		if d.lex.Peek() != '{' {
 			return nil, fieldErr(field, "must be an array of objects")
 		}
 		var a openatp.IPAddress
 		var seen uint8
-		err := d.lex.object(func(key []byte) error {
+		err := d.lex.Object(func(key []byte) error {
 			p, ok := ipIndex[string(key)]
 			if !ok {
 				return d.unknownProp(field+".", key, ipFold)
@@ -361,11 +362,11 @@ func (d *decoder) ipAddresses(field string) ([]openatp.IPAddress, error) {
 			return nil, fieldErr(field+".ipAddress", "is required")
 		}
 		ips = append(ips, a)
-		if d.lex.consume(']') {
+		if d.lex.Consume(']') {
 			return ips, nil
 		}
-		if !d.lex.consume(',') {
-			return nil, d.lex.errorf("expected ',' or ']'")
+		if !d.lex.Consume(',') {
+			return nil, d.lex.Errorf("expected ',' or ']'")
 		}
 	}
 }
@@ -375,7 +376,7 @@ func (d *decoder) logon(b []byte, l *openatp.Logon) error {
 	*l = openatp.Logon{}
 	d.reset(b)
 	var seen uint8
-	err := d.lex.object(func(key []byte) error {
+	err := d.lex.Object(func(key []byte) error {
 		p, ok := logonIndex[string(key)]
 		if !ok {
 			return d.unknownProp("", key, logonFold)
@@ -393,7 +394,7 @@ func (d *decoder) logon(b []byte, l *openatp.Logon) error {
 		case 1:
 			l.AccountName, err = d.str(name)
 		case 2:
-			if d.lex.null() {
+			if d.lex.Null() {
 				err = fieldErr(name, "must not be null")
 			} else {
 				l.AccountDomain, err = d.intern(name)
@@ -413,7 +414,7 @@ func (d *decoder) logon(b []byte, l *openatp.Logon) error {
 		return err
 	})
 	if err == nil {
-		err = d.lex.end()
+		err = d.lex.End()
 	}
 	if err != nil {
 		return err
@@ -435,7 +436,7 @@ func (d *decoder) logon(b []byte, l *openatp.Logon) error {
 func (d *decoder) sniff(b []byte) (Kind, error) {
 	d.reset(b)
 	var id, machineID, requestor, deviceID, remote bool
-	err := d.lex.object(func(key []byte) error {
+	err := d.lex.Object(func(key []byte) error {
 		switch string(key) {
 		case "id":
 			id = true
@@ -448,7 +449,7 @@ func (d *decoder) sniff(b []byte) (Kind, error) {
 		case "RemoteIP", "RemoteUrl", "RemotePort", "LocalIP", "LocalPort", "Protocol":
 			remote = true
 		}
-		return d.lex.skip(0)
+		return d.lex.Skip(0)
 	})
 	if err != nil {
 		return Unknown, err

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/openatp/openatp/internal/jsonlex"
 )
 
 // lineSource reads JSON Lines: one record per line, blank lines skipped.
@@ -78,11 +80,11 @@ func (s *lineSource) next() ([]byte, int64, error) {
 // isEnvelope reports whether b starts an object whose first property is
 // "value" or an OData annotation ("@odata.context"): an MDE response body.
 func isEnvelope(b []byte) bool {
-	l := lexer{b: b}
-	if !l.consume('{') {
+	l := jsonlex.New(b)
+	if !l.Consume('{') {
 		return false
 	}
-	key, err := l.stringBytes()
+	key, err := l.StringBytes()
 	return err == nil && (string(key) == "value" || bytes.HasPrefix(key, []byte("@")))
 }
 
@@ -267,7 +269,7 @@ func (s *streamSource) object() (rec []byte, line int64, ok bool, err error) {
 		}
 		raw := append(s.tmp, s.buf...)
 		s.tmp = raw
-		key, err := (&lexer{b: raw}).stringBytes()
+		key, err := jsonlex.New(raw).StringBytes()
 		if err != nil {
 			return nil, line, false, s.syntax(s.line, "bad property name")
 		}
@@ -326,7 +328,7 @@ func (s *streamSource) key() (string, error) {
 	if err := s.capture(true, s.line); err != nil {
 		return "", err
 	}
-	key, err := (&lexer{b: s.buf}).stringBytes()
+	key, err := jsonlex.New(s.buf).StringBytes()
 	if err != nil {
 		return "", s.syntax(s.line, "bad property name")
 	}
@@ -404,7 +406,7 @@ func (s *streamSource) captureRestKeep(depth int, line int64, keep bool) error {
 			s.line++
 		case '{', '[':
 			depth++
-			if depth > maxDepth+2 {
+			if depth > jsonlex.MaxDepth+2 {
 				return s.syntax(line, "nested too deeply")
 			}
 		case '}', ']':
