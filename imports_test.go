@@ -89,6 +89,7 @@ openatp/ingest: CORE path/filepath openatp openatp/wire openatp/internal/lifetim
 openatp/fault: CORE openatp openatp/internal/route
 openatp/journal: CORE openatp/internal/route
 openatp/internal/sqlstore: CORE io/fs openatp
+openatp/internal/sqlstore/actionsql: CORE openatp openatp/internal/sqlstore
 openatp/internal/demo: CORE crypto/md5 openatp
 
 # The machine actions' lifecycle: a timer heap over the store interface.
@@ -99,9 +100,10 @@ openatp/internal/retention: CORE openatp/internal/lifetime
 
 # One package per outside dependency. Only they import a driver.
 openatp/sqlite: SYSTEM SQL unsafe modernc.org/sqlite
-	openatp openatp/internal/sqlstore openatp/internal/refcount
+	openatp openatp/internal/sqlstore openatp/internal/sqlstore/actionsql
+	openatp/internal/refcount
 openatp/postgres: SYSTEM net github.com/jackc/pgx/v5
-	openatp openatp/internal/sqlstore
+	openatp openatp/internal/sqlstore openatp/internal/sqlstore/actionsql
 openatp/redis: SYSTEM github.com/redis/go-redis/v9 openatp/ratelimit
 	openatp/internal/lifetime
 

@@ -37,6 +37,7 @@ import (
 
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/internal/sqlstore"
+	"github.com/openatp/openatp/internal/sqlstore/actionsql"
 )
 
 //go:embed migrations/*.sql
@@ -81,9 +82,11 @@ func lockContent(ctx context.Context, tx pgx.Tx, tseq int64, exclusive bool) err
 // concurrent use.
 type DB struct {
 	// Reader and Writer make the reads and the small writes whose SQL is
-	// the same on SQLite.
+	// the same on SQLite; Store the response actions' reads and writes,
+	// whose SQL is too.
 	sqlstore.Reader
 	sqlstore.Writer
+	actionsql.Store
 
 	// Now returns the current time. It stamps tenants, apps and signing keys
 	// stored with a zero Created, and the IP history of machines written
@@ -130,6 +133,7 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	db.Reader = sqlstore.NewReader(reader{q: pool, timeout: queryTimeout}, scanMachines)
 	db.Writer = sqlstore.NewWriter(sqlstore.WriteEngine{Tx: db.smallTx, Now: db.now, Renumber: renumber,
 		TenantSeq: "SELECT seq FROM tenants WHERE id = ? FOR SHARE", LockTenant: "SELECT seq FROM tenants WHERE id = ? FOR UPDATE"})
+	db.Store = actionsql.New(db.Writer, db.Reader)
 	if err := db.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err

@@ -34,6 +34,7 @@ import (
 
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/internal/sqlstore"
+	"github.com/openatp/openatp/internal/sqlstore/actionsql"
 )
 
 //go:embed migrations/*.sql
@@ -48,9 +49,11 @@ const busyTimeout = 10 * time.Second
 // DB is an openatp.Store on one SQLite file. It is safe for concurrent use.
 type DB struct {
 	// Reader and Writer make the reads and the small writes whose SQL is
-	// the same on PostgreSQL.
+	// the same on PostgreSQL; Store the response actions' reads and writes,
+	// whose SQL is too.
 	sqlstore.Reader
 	sqlstore.Writer
+	actionsql.Store
 
 	// Now returns the current time. It stamps tenants, apps and signing keys
 	// stored with a zero Created, and the IP history of machines written
@@ -115,6 +118,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	db.Reader = sqlstore.NewReader(db.read(), scanMachines)
 	db.Writer = sqlstore.NewWriter(sqlstore.WriteEngine{Tx: db.smallTx, Now: db.now, Renumber: renumber,
 		TenantSeq: "SELECT seq FROM tenants WHERE id = ?", LockTenant: "SELECT seq FROM tenants WHERE id = ?"})
+	db.Store = actionsql.New(db.Writer, db.Reader)
 	if db.ver, err = newVersionConn(ctx, db.rdb); err != nil {
 		db.rdb.Close()
 		db.wdb.Close()

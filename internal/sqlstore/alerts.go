@@ -76,7 +76,7 @@ func AlertArgs(a *openatp.Alert, stamp int64) ([]any, error) {
 	for i, v := range []any{a.MitreTechniques, a.LoggedOnUsers, a.Comments, a.Evidence} {
 		b, err := json.Marshal(v)
 		if err != nil {
-			return nil, internal(err, "cannot encode the alert")
+			return nil, Internal(err, "cannot encode the alert")
 		}
 		lists[i] = string(b)
 	}
@@ -84,7 +84,7 @@ func AlertArgs(a *openatp.Alert, stamp int64) ([]any, error) {
 	if a.RelatedUser != nil {
 		b, err := json.Marshal(a.RelatedUser)
 		if err != nil {
-			return nil, internal(err, "cannot encode the alert")
+			return nil, Internal(err, "cannot encode the alert")
 		}
 		related = openatp.Ptr(string(b))
 	}
@@ -122,10 +122,10 @@ func (r *AlertRow) Scan(s Scanner, withMachine bool, groups []openatp.DeviceGrou
 	if err := s.Scan(r.dest...); err != nil {
 		return openatp.Alert{}, err
 	}
-	a.AlertCreationTime, a.FirstEventTime, a.LastEventTime = timeOf(r.created), timeOf(r.first), timeOf(r.last)
-	a.LastUpdateTime, a.ResolvedTime = timeOf(r.updated), timeOf(r.solved)
+	a.AlertCreationTime, a.FirstEventTime, a.LastEventTime = TimeOf(r.created), TimeOf(r.first), TimeOf(r.last)
+	a.LastUpdateTime, a.ResolvedTime = TimeOf(r.updated), TimeOf(r.solved)
 	bad := func(err error) (openatp.Alert, error) {
-		return openatp.Alert{}, internal(err, "bad lists of alert "+a.ID)
+		return openatp.Alert{}, Internal(err, "bad lists of alert "+a.ID)
 	}
 	if err := json.Unmarshal([]byte(r.mitre), &a.MitreTechniques); err != nil {
 		return bad(err)
@@ -156,7 +156,8 @@ func (r *AlertRow) Scan(s Scanner, withMachine bool, groups []openatp.DeviceGrou
 	return r.a, nil
 }
 
-func timeOf(n *int64) *time.Time {
+// TimeOf is the time of a nullable column of Unix ns: nil stays nil.
+func TimeOf(n *int64) *time.Time {
 	if n == nil {
 		return nil
 	}

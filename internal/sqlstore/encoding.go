@@ -12,15 +12,17 @@ import (
 	"github.com/openatp/openatp"
 )
 
+// MinTime and MaxTime are the earliest and the latest times a column of
+// Unix ns holds.
 var (
-	minTime = time.Unix(0, math.MinInt64)
-	maxTime = time.Unix(0, math.MaxInt64)
+	MinTime = time.Unix(0, math.MinInt64)
+	MaxTime = time.Unix(0, math.MaxInt64)
 )
 
 // Nanos is how a time is stored: integer nanoseconds since the Unix epoch
 // (exact on every engine). Invalid outside the years 1678 to 2262.
 func Nanos(field string, t time.Time) (int64, error) {
-	if t.Before(minTime) || t.After(maxTime) {
+	if t.Before(MinTime) || t.After(MaxTime) {
 		return 0, openatp.InvalidField(field, "%s is out of the supported range (years 1678 to 2262)", t.Format(time.RFC3339))
 	}
 	return t.UnixNano(), nil

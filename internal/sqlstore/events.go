@@ -98,7 +98,7 @@ func eventRow(fields []any) ([]any, error) {
 // second column), gives a row without a DeviceName (the third) its
 // machine's computerDnsName, and inserts the rows, eventRows a statement.
 func (w Writer) addEvents(ctx context.Context, tenantID, what, table string, cols []string, rows [][]any) error {
-	return w.tenantTx(ctx, tenantID, func(x Execer, seq int64) error {
+	return w.TenantTx(ctx, tenantID, func(x Execer, seq int64) error {
 		if len(rows) == 0 {
 			return nil
 		}
@@ -107,7 +107,7 @@ func (w Writer) addEvents(ctx context.Context, tenantID, what, table string, col
 			ids[i] = r[1].(string)
 		}
 		names := map[string]string{} // machine id → computerDnsName ("" if none)
-		err := inChunks(ids, func(list string, args []any) error {
+		err := InChunks(ids, func(list string, args []any) error {
 			return Each(ctx, x, "cannot read the machines", func(s Scanner) ([2]string, error) {
 				var id string
 				var name *string
@@ -140,7 +140,7 @@ func (w Writer) addEvents(ctx context.Context, tenantID, what, table string, col
 				args = append(append(args, seq), r...)
 			}
 			q := head + row + strings.Repeat(", "+row, len(part)-1) + " ON CONFLICT (tenant_seq, device_id, ts, report_id) DO NOTHING"
-			if _, err := exec(ctx, x, "cannot store the "+what+"s", q, args...); err != nil {
+			if _, err := Exec(ctx, x, "cannot store the "+what+"s", q, args...); err != nil {
 				return err
 			}
 		}
@@ -259,7 +259,7 @@ func (w Writer) DeleteEventsBefore(ctx context.Context, t time.Time) (int64, err
 			var n int64
 			err := w.e.Tx(ctx, func(x Execer) (bool, error) {
 				var err error
-				n, err = exec(ctx, x, "cannot delete expired events", q, cut, deleteChunk)
+				n, err = Exec(ctx, x, "cannot delete expired events", q, cut, deleteChunk)
 				return n > 0, err
 			})
 			if err != nil {

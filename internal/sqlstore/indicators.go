@@ -103,13 +103,13 @@ func indicatorSeq(id string) (int64, bool) {
 
 // DeleteIndicators deletes indicators by id, all or nothing.
 func (w Writer) DeleteIndicators(ctx context.Context, tenantID string, ids []string) error {
-	return w.tenantTx(ctx, tenantID, func(x Execer, seq int64) error {
+	return w.TenantTx(ctx, tenantID, func(x Execer, seq int64) error {
 		for _, id := range ids {
 			n, ok := indicatorSeq(id)
 			if !ok {
 				return openatp.IndicatorNotFound(id)
 			}
-			c, err := exec(ctx, x, "cannot delete the indicator", "DELETE FROM indicators WHERE tenant_seq = ? AND seq = ?", seq, n)
+			c, err := Exec(ctx, x, "cannot delete the indicator", "DELETE FROM indicators WHERE tenant_seq = ? AND seq = ?", seq, n)
 			if err != nil {
 				return err
 			}
@@ -130,19 +130,19 @@ func (w Writer) PutIndicators(ctx context.Context, tenantID string, ins []openat
 	if err != nil {
 		return nil, nil, err
 	}
-	err = w.tenantTx(ctx, tenantID, func(x Execer, seq int64) error {
+	err = w.TenantTx(ctx, tenantID, func(x Execer, seq int64) error {
 		clear(errs)
 		// Writing the tenant's counter row first locks it until the
 		// commit: concurrent writers of one tenant's indicators take
 		// turns (PostgreSQL; SQLite has one writer), so that each reads
 		// the others' numbers, values and count.
-		next, err := Get(ctx, x, "cannot number the indicator", func() error { return openatp.Errorf(openatp.Internal, "no number") }, scanInt64,
+		next, err := Get(ctx, x, "cannot number the indicator", func() error { return openatp.Errorf(openatp.Internal, "no number") }, ScanInt64,
 			`INSERT INTO indicator_counters (tenant_seq, last_seq) VALUES (?, 0)
 			ON CONFLICT (tenant_seq) DO UPDATE SET last_seq = indicator_counters.last_seq RETURNING last_seq`, seq)
 		if err != nil {
 			return err
 		}
-		active, err := Get(ctx, x, "cannot count the indicators", func() error { return openatp.Errorf(openatp.Internal, "no count") }, scanInt64,
+		active, err := Get(ctx, x, "cannot count the indicators", func() error { return openatp.Errorf(openatp.Internal, "no count") }, ScanInt64,
 			"SELECT count(*) FROM indicators WHERE tenant_seq = ? AND (expiration_time IS NULL OR expiration_time > ?)", seq, nowNs)
 		if err != nil {
 			return err
@@ -159,7 +159,7 @@ func (w Writer) PutIndicators(ctx context.Context, tenantID string, ins []openat
 		if next == numbered {
 			return nil
 		}
-		_, err = exec(ctx, x, "cannot number the indicator", "UPDATE indicator_counters SET last_seq = ? WHERE tenant_seq = ?", next, seq)
+		_, err = Exec(ctx, x, "cannot number the indicator", "UPDATE indicator_counters SET last_seq = ? WHERE tenant_seq = ?", next, seq)
 		return err
 	})
 	if err != nil {
@@ -244,7 +244,7 @@ func (st *putState) put(ctx context.Context, x Execer, seq int64, in openatp.Ind
 		in.CreatedBy, in.CreatedBySource, in.CreatedByDisplayName = old.CreatedBy, old.CreatedBySource, old.CreatedByDisplayName
 		in.Source, in.SourceType = old.Source, old.SourceType
 		n, _ := indicatorSeq(old.ID)
-		_, err := exec(ctx, x, "cannot store the indicator", `UPDATE indicators SET value_key = ?, indicator_value = ?, indicator_type = ?,
+		_, err := Exec(ctx, x, "cannot store the indicator", `UPDATE indicators SET value_key = ?, indicator_value = ?, indicator_type = ?,
 			action = ?, severity = ?, title = ?, description = ?, recommended_actions = ?, external_id = ?, educate_url = ?,
 			last_updated_by = ?, last_update_time = ?, expiration_time = ?, rbac_group_names = ?, rbac_group_ids = ?, generate_alert = ?
 			WHERE tenant_seq = ? AND seq = ?`,
@@ -261,7 +261,7 @@ func (st *putState) put(ctx context.Context, x Execer, seq int64, in openatp.Ind
 	}
 	st.next++
 	in.ID, in.CreationTime = strconv.FormatInt(st.next, 10), in.LastUpdateTime
-	_, err = exec(ctx, x, "cannot store the indicator", `INSERT INTO indicators (tenant_seq, seq, value_key, indicator_value, indicator_type,
+	_, err = Exec(ctx, x, "cannot store the indicator", `INSERT INTO indicators (tenant_seq, seq, value_key, indicator_value, indicator_type,
 		action, application, source, source_type, severity, title, description, recommended_actions, external_id, educate_url,
 		created_by, created_by_source, created_by_display_name, last_updated_by, creation_time, last_update_time, expiration_time,
 		rbac_group_names, rbac_group_ids, generate_alert) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,

@@ -112,9 +112,9 @@ func SortIPs(rows []IPSeen) []IPSeen {
 // range Nanos keeps is the least value, one after it the greatest.
 func ClampNanos(t time.Time) int64 {
 	switch {
-	case t.Before(minTime):
+	case t.Before(MinTime):
 		return math.MinInt64
-	case t.After(maxTime):
+	case t.After(MaxTime):
 		return math.MaxInt64
 	}
 	return t.UnixNano()

@@ -28,11 +28,11 @@ func MigrationNames(fsys fs.FS) ([]string, error) {
 func Migrate(ctx context.Context, x Execer, fsys fs.FS, script func(ctx context.Context, text string) error) error {
 	names, err := MigrationNames(fsys)
 	if err != nil {
-		return internal(err, "listing migrations")
+		return Internal(err, "listing migrations")
 	}
 	for _, name := range names {
 		n, err := Get(ctx, x, "reading schema_migrations", func() error { return openatp.Errorf(openatp.Internal, "no count of schema_migrations") },
-			scanInt64, "SELECT count(*) FROM schema_migrations WHERE name = ?", name)
+			ScanInt64, "SELECT count(*) FROM schema_migrations WHERE name = ?", name)
 		if err != nil {
 			return err
 		}
@@ -41,12 +41,12 @@ func Migrate(ctx context.Context, x Execer, fsys fs.FS, script func(ctx context.
 		}
 		text, err := fs.ReadFile(fsys, "migrations/"+name)
 		if err != nil {
-			return internal(err, "reading migration "+name)
+			return Internal(err, "reading migration "+name)
 		}
 		if err := script(ctx, string(text)); err != nil {
 			return x.Error(err, "applying migration "+name)
 		}
-		if _, err := exec(ctx, x, "recording migration "+name, "INSERT INTO schema_migrations (name, applied) VALUES (?, ?)", name, time.Now().UnixNano()); err != nil {
+		if _, err := Exec(ctx, x, "recording migration "+name, "INSERT INTO schema_migrations (name, applied) VALUES (?, ?)", name, time.Now().UnixNano()); err != nil {
 			return err
 		}
 	}

@@ -24,6 +24,9 @@ func NewReader(q Querier, machines func() func(Scanner) (openatp.Machine, error)
 	return Reader{q: q, machines: machines}
 }
 
+// Querier returns the engine's pool of readers that the reads run on.
+func (r Reader) Querier() Querier { return r.q }
+
 // TenantNotFound is the NotFound error of a tenant id.
 func TenantNotFound(id string) error {
 	return openatp.CodedErrorf(openatp.NotFound, "ResourceNotFound", "tenant %s not found", Quote(id))
@@ -36,10 +39,11 @@ func MachineNotFound(id string) error {
 
 // TenantSeq returns the row number of a tenant. NotFound if none.
 func TenantSeq(ctx context.Context, q Querier, tenantID string) (int64, error) {
-	return Get(ctx, q, "cannot read the tenant", func() error { return TenantNotFound(tenantID) }, scanInt64, "SELECT seq FROM tenants WHERE id = ?", tenantID)
+	return Get(ctx, q, "cannot read the tenant", func() error { return TenantNotFound(tenantID) }, ScanInt64, "SELECT seq FROM tenants WHERE id = ?", tenantID)
 }
 
-func scanInt64(s Scanner) (v int64, err error) { return v, s.Scan(&v) }
+// ScanInt64 reads a row of one integer column.
+func ScanInt64(s Scanner) (v int64, err error) { return v, s.Scan(&v) }
 
 // Groups returns the device groups of a tenant ordered by rank, then id;
 // none if the tenant does not exist.

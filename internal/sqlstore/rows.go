@@ -10,7 +10,8 @@ import (
 // FromNanos is the inverse of Nanos.
 func FromNanos(n int64) time.Time { return time.Unix(0, n).UTC() }
 
-func internal(err error, msg string) error {
+// Internal is err as an Internal error with the message msg.
+func Internal(err error, msg string) error {
 	return &openatp.Error{Kind: openatp.Internal, Message: msg, Err: err}
 }
 
@@ -53,10 +54,10 @@ func ScanApp(s Scanner) (openatp.App, error) {
 		return a, err
 	}
 	if err := json.Unmarshal([]byte(roles), &a.Roles); err != nil {
-		return a, internal(err, "bad roles of application "+a.ClientID)
+		return a, Internal(err, "bad roles of application "+a.ClientID)
 	}
 	if err := json.Unmarshal([]byte(scopes), &a.Scopes); err != nil {
-		return a, internal(err, "bad scopes of application "+a.ClientID)
+		return a, Internal(err, "bad scopes of application "+a.ClientID)
 	}
 	a.Created = FromNanos(created)
 	return a, nil
@@ -82,10 +83,10 @@ func ScanGroup(s Scanner) (openatp.DeviceGroup, error) {
 		return g, err
 	}
 	if g.UserGroups, err = ParseList(userGroups); err != nil {
-		return g, internal(err, "bad user groups of device group "+g.Name)
+		return g, Internal(err, "bad user groups of device group "+g.Name)
 	}
 	if err := json.Unmarshal(rules, &g.Rules); err != nil {
-		return g, internal(err, "bad rules of device group "+g.Name)
+		return g, Internal(err, "bad rules of device group "+g.Name)
 	}
 	return g, nil
 }
@@ -108,7 +109,7 @@ func ScanUser(s Scanner) (openatp.DirectoryUser, error) {
 	}
 	var err error
 	if u.Groups, err = ParseList(groups); err != nil {
-		return u, internal(err, "bad groups of user "+u.ID)
+		return u, Internal(err, "bad groups of user "+u.ID)
 	}
 	return u, nil
 }
@@ -122,10 +123,10 @@ func ScanRole(s Scanner) (openatp.Role, error) {
 		return r, err
 	}
 	if r.Permissions, err = ParseList(perms); err != nil {
-		return r, internal(err, "bad permissions of role "+r.Name)
+		return r, Internal(err, "bad permissions of role "+r.Name)
 	}
 	if r.UserGroups, err = ParseList(groups); err != nil {
-		return r, internal(err, "bad user groups of role "+r.Name)
+		return r, Internal(err, "bad user groups of role "+r.Name)
 	}
 	return r, nil
 }

@@ -8,7 +8,8 @@
 // argument, ?N for argument N. An engine with other placeholders rewrites
 // them (Dollar, for PostgreSQL). What an engine does its own way (schema,
 // upserts, bulk writes, locks, transactions, scans of its driver's types)
-// stays in its package.
+// stays in its package. The response actions' shared SQL is in package
+// actionsql, beside this one.
 package sqlstore
 
 import (
@@ -154,4 +155,34 @@ func FirstOf[T any](list []T, err error) (T, error) {
 		return zero, err
 	}
 	return list[0], nil
+}
+
+// importChunk is the number of ids an import's reads name per query.
+const importChunk = 500
+
+// InChunks calls f with the distinct values of ids, importChunk at a
+// time, as the placeholders of an IN list and their arguments.
+func InChunks(ids []string, f func(list string, args []any) error) error {
+	seen := make(map[string]bool, len(ids))
+	var args []any
+	flush := func() error {
+		if len(args) == 0 {
+			return nil
+		}
+		err := f("(?"+strings.Repeat(", ?", len(args)-1)+")", args)
+		args = args[:0]
+		return err
+	}
+	for _, id := range ids {
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		if args = append(args, id); len(args) == importChunk {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	return flush()
 }

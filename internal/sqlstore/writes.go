@@ -48,9 +48,13 @@ type WriteEngine struct {
 	Now func() time.Time
 }
 
-// tenantTx runs f in Tx with the row number of the tenant. NotFound if
+// Time returns the engine's current time (WriteEngine.Now), which
+// stamps what is stored without a time.
+func (w Writer) Time() time.Time { return w.e.Now() }
+
+// TenantTx runs f in Tx with the row number of the tenant. NotFound if
 // the tenant does not exist.
-func (w Writer) tenantTx(ctx context.Context, tenantID string, f func(x Execer, seq int64) error) error {
+func (w Writer) TenantTx(ctx context.Context, tenantID string, f func(x Execer, seq int64) error) error {
 	return w.lockedTx(ctx, w.e.TenantSeq, tenantID, f)
 }
 
@@ -58,7 +62,7 @@ func (w Writer) tenantTx(ctx context.Context, tenantID string, f func(x Execer, 
 // NotFound if the tenant does not exist.
 func (w Writer) lockedTx(ctx context.Context, lock, tenantID string, f func(x Execer, seq int64) error) error {
 	return w.e.Tx(ctx, func(x Execer) (bool, error) {
-		seq, err := Get(ctx, x, "cannot read the tenant", func() error { return TenantNotFound(tenantID) }, scanInt64, lock, tenantID)
+		seq, err := Get(ctx, x, "cannot read the tenant", func() error { return TenantNotFound(tenantID) }, ScanInt64, lock, tenantID)
 		if err != nil {
 			return false, err
 		}
@@ -66,18 +70,18 @@ func (w Writer) lockedTx(ctx context.Context, lock, tenantID string, f func(x Ex
 	})
 }
 
-// conflict is err, an error of the engine, with the message msg when it is
+// Conflict is err, an error of the engine, with the message msg when it is
 // a Conflict (a unique key of the row is taken).
-func conflict(err error, msg string) error {
+func Conflict(err error, msg string) error {
 	if openatp.IsKind(err, openatp.Conflict) {
 		return &openatp.Error{Kind: openatp.Conflict, Message: msg, Err: err}
 	}
 	return err
 }
 
-// exec runs a statement of f's transaction x: errors are the engine's,
+// Exec runs a statement of a write transaction x: errors are the engine's,
 // with msg.
-func exec(ctx context.Context, x Execer, msg, query string, args ...any) (int64, error) {
+func Exec(ctx context.Context, x Execer, msg, query string, args ...any) (int64, error) {
 	n, err := x.Exec(ctx, query, args...)
 	return n, x.Error(err, msg)
 }
@@ -94,9 +98,9 @@ func (w Writer) CreateTenant(ctx context.Context, t openatp.Tenant) error {
 		return err
 	}
 	return w.e.Tx(ctx, func(x Execer) (bool, error) {
-		_, err := exec(ctx, x, "cannot store the tenant", "INSERT INTO tenants (id, name, name_key, created) VALUES (?, ?, ?, ?)",
+		_, err := Exec(ctx, x, "cannot store the tenant", "INSERT INTO tenants (id, name, name_key, created) VALUES (?, ?, ?, ?)",
 			t.ID, t.Name, openatp.NameKey(t.Name), created)
-		return true, conflict(err, "a tenant with id "+Quote(t.ID)+" or name "+Quote(t.Name)+" exists already")
+		return true, Conflict(err, "a tenant with id "+Quote(t.ID)+" or name "+Quote(t.Name)+" exists already")
 	})
 }
 
@@ -113,10 +117,10 @@ func (w Writer) CreateApp(ctx context.Context, a openatp.App) error {
 	}
 	roles, _ := json.Marshal(a.Roles)
 	scopes, _ := json.Marshal(a.Scopes)
-	return w.tenantTx(ctx, a.TenantID, func(x Execer, seq int64) error {
-		_, err := exec(ctx, x, "cannot store the application", `INSERT INTO apps (client_id, tenant_seq, object_id, name, secret_hash, roles, scopes, created)
+	return w.TenantTx(ctx, a.TenantID, func(x Execer, seq int64) error {
+		_, err := Exec(ctx, x, "cannot store the application", `INSERT INTO apps (client_id, tenant_seq, object_id, name, secret_hash, roles, scopes, created)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, a.ClientID, seq, a.ObjectID, a.Name, a.SecretHash, string(roles), string(scopes), created)
-		return conflict(err, "an application with client id "+Quote(a.ClientID)+" exists already")
+		return Conflict(err, "an application with client id "+Quote(a.ClientID)+" exists already")
 	})
 }
 
@@ -133,13 +137,13 @@ func (w Writer) AddSigningKey(ctx context.Context, k openatp.SigningKey) error {
 	}
 	return w.e.Tx(ctx, func(x Execer) (bool, error) {
 		if k.Active {
-			if _, err := exec(ctx, x, "cannot deactivate signing keys", "UPDATE signing_keys SET active = false WHERE active"); err != nil {
+			if _, err := Exec(ctx, x, "cannot deactivate signing keys", "UPDATE signing_keys SET active = false WHERE active"); err != nil {
 				return false, err
 			}
 		}
-		_, err := exec(ctx, x, "cannot store the signing key", "INSERT INTO signing_keys (id, private_pem, created, active) VALUES (?, ?, ?, ?)",
+		_, err := Exec(ctx, x, "cannot store the signing key", "INSERT INTO signing_keys (id, private_pem, created, active) VALUES (?, ?, ?, ?)",
 			k.ID, k.PrivatePEM, created, k.Active)
-		return true, conflict(err, "a signing key with id "+Quote(k.ID)+" exists already")
+		return true, Conflict(err, "a signing key with id "+Quote(k.ID)+" exists already")
 	})
 }
 
@@ -151,7 +155,7 @@ func (w Writer) AddSigningKey(ctx context.Context, k openatp.SigningKey) error {
 func (w Writer) SetSettingIfAbsent(ctx context.Context, name, value string) (string, error) {
 	var v string
 	err := w.e.Tx(ctx, func(x Execer) (bool, error) {
-		n, err := exec(ctx, x, "cannot store the setting", "INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING", name, value)
+		n, err := Exec(ctx, x, "cannot store the setting", "INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING", name, value)
 		if err != nil {
 			return false, err
 		}
@@ -165,7 +169,7 @@ func (w Writer) SetSettingIfAbsent(ctx context.Context, name, value string) (str
 // SetSetting stores value under name, replacing any previous value.
 func (w Writer) SetSetting(ctx context.Context, name, value string) error {
 	return w.e.Tx(ctx, func(x Execer) (bool, error) {
-		_, err := exec(ctx, x, "cannot store the setting", "INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value", name, value)
+		_, err := Exec(ctx, x, "cannot store the setting", "INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value", name, value)
 		return true, err
 	})
 }
@@ -176,8 +180,8 @@ func (w Writer) PutUserGroup(ctx context.Context, tenantID string, g openatp.Use
 	if err := g.Validate(); err != nil {
 		return err
 	}
-	return w.tenantTx(ctx, tenantID, func(x Execer, seq int64) error {
-		_, err := exec(ctx, x, "cannot store the user group", `INSERT INTO user_groups (tenant_seq, id, name) VALUES (?, ?, ?)
+	return w.TenantTx(ctx, tenantID, func(x Execer, seq int64) error {
+		_, err := Exec(ctx, x, "cannot store the user group", `INSERT INTO user_groups (tenant_seq, id, name) VALUES (?, ?, ?)
 			ON CONFLICT (tenant_seq, id) DO UPDATE SET name = excluded.name`, seq, g.ID, g.Name)
 		return err
 	})
@@ -189,18 +193,18 @@ func (w Writer) CreateDirectoryUser(ctx context.Context, tenantID string, u open
 	if err := openatp.ValidateUserName(u.UserName); err != nil {
 		return err
 	}
-	return w.tenantTx(ctx, tenantID, func(x Execer, seq int64) error {
-		_, err := exec(ctx, x, "cannot store the user", `INSERT INTO directory_users (tenant_seq, id, user_name, user_name_key, display_name, password_hash, groups)
+	return w.TenantTx(ctx, tenantID, func(x Execer, seq int64) error {
+		_, err := Exec(ctx, x, "cannot store the user", `INSERT INTO directory_users (tenant_seq, id, user_name, user_name_key, display_name, password_hash, groups)
 			VALUES (?, ?, ?, ?, ?, ?, ?)`, seq, u.ID, u.UserName, openatp.NameKey(u.UserName), u.DisplayName, BytesOrEmpty(u.PasswordHash), JSONList(u.Groups))
-		return conflict(err, "a user with the same id or user name exists already")
+		return Conflict(err, "a user with the same id or user name exists already")
 	})
 }
 
 // UpdateDirectoryUser replaces the display name, password hash and groups
 // of the user with u.ID. NotFound if there is none.
 func (w Writer) UpdateDirectoryUser(ctx context.Context, tenantID string, u openatp.DirectoryUser) error {
-	return w.tenantTx(ctx, tenantID, func(x Execer, seq int64) error {
-		n, err := exec(ctx, x, "cannot update the user", `UPDATE directory_users SET display_name = ?, password_hash = ?, groups = ?
+	return w.TenantTx(ctx, tenantID, func(x Execer, seq int64) error {
+		n, err := Exec(ctx, x, "cannot update the user", `UPDATE directory_users SET display_name = ?, password_hash = ?, groups = ?
 			WHERE tenant_seq = ? AND id = ?`, u.DisplayName, BytesOrEmpty(u.PasswordHash), JSONList(u.Groups), seq, u.ID)
 		if err == nil && n == 0 {
 			err = openatp.Errorf(openatp.NotFound, "user %s not found", Quote(u.ID))
@@ -214,8 +218,8 @@ func (w Writer) PutRole(ctx context.Context, tenantID string, r openatp.Role) er
 	if err := r.Validate(); err != nil {
 		return err
 	}
-	return w.tenantTx(ctx, tenantID, func(x Execer, seq int64) error {
-		_, err := exec(ctx, x, "cannot store the role", `INSERT INTO roles (tenant_seq, name, name_key, permissions, user_groups) VALUES (?, ?, ?, ?, ?)
+	return w.TenantTx(ctx, tenantID, func(x Execer, seq int64) error {
+		_, err := Exec(ctx, x, "cannot store the role", `INSERT INTO roles (tenant_seq, name, name_key, permissions, user_groups) VALUES (?, ?, ?, ?, ?)
 			ON CONFLICT (tenant_seq, name_key) DO UPDATE SET name = excluded.name, permissions = excluded.permissions, user_groups = excluded.user_groups`,
 			seq, r.Name, openatp.NameKey(r.Name), JSONList(r.Permissions), JSONList(r.UserGroups))
 		return err
@@ -224,8 +228,8 @@ func (w Writer) PutRole(ctx context.Context, tenantID string, r openatp.Role) er
 
 // DeleteRole deletes a role by name, ignoring case. NotFound if none.
 func (w Writer) DeleteRole(ctx context.Context, tenantID, name string) error {
-	return w.tenantTx(ctx, tenantID, func(x Execer, seq int64) error {
-		n, err := exec(ctx, x, "cannot delete the role", `DELETE FROM roles WHERE tenant_seq = ? AND name_key = ?`, seq, openatp.NameKey(name))
+	return w.TenantTx(ctx, tenantID, func(x Execer, seq int64) error {
+		n, err := Exec(ctx, x, "cannot delete the role", `DELETE FROM roles WHERE tenant_seq = ? AND name_key = ?`, seq, openatp.NameKey(name))
 		if err == nil && n == 0 {
 			err = openatp.Errorf(openatp.NotFound, "role %s not found", Quote(name))
 		}
@@ -246,10 +250,10 @@ func (w Writer) CreateGroup(ctx context.Context, tenantID string, g openatp.Devi
 	if err != nil {
 		return &openatp.Error{Kind: openatp.Internal, Message: "cannot encode rules", Err: err}
 	}
-	return w.tenantTx(ctx, tenantID, func(x Execer, seq int64) error {
-		_, err := exec(ctx, x, "cannot store the device group", `INSERT INTO device_groups (tenant_seq, id, name, name_key, description, rank, rules, user_groups)
+	return w.TenantTx(ctx, tenantID, func(x Execer, seq int64) error {
+		_, err := Exec(ctx, x, "cannot store the device group", `INSERT INTO device_groups (tenant_seq, id, name, name_key, description, rank, rules, user_groups)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, seq, g.ID, g.Name, openatp.NameKey(g.Name), g.Description, g.Rank, string(rules), JSONList(g.UserGroups))
-		return conflict(err, "a device group with the same id or name exists already")
+		return Conflict(err, "a device group with the same id or name exists already")
 	})
 }
 
@@ -274,10 +278,10 @@ func (w Writer) UpdateGroup(ctx context.Context, tenantID string, g openatp.Devi
 		if !slices.ContainsFunc(gs, func(x openatp.DeviceGroup) bool { return x.ID == g.ID }) {
 			return openatp.Errorf(openatp.NotFound, "device group %d not found", g.ID)
 		}
-		_, err = exec(ctx, x, "cannot update the device group", `UPDATE device_groups SET name = ?, name_key = ?, description = ?, rules = ?, user_groups = ?
+		_, err = Exec(ctx, x, "cannot update the device group", `UPDATE device_groups SET name = ?, name_key = ?, description = ?, rules = ?, user_groups = ?
 			WHERE tenant_seq = ? AND id = ?`, g.Name, openatp.NameKey(g.Name), g.Description, string(rules), JSONList(g.UserGroups), seq, g.ID)
 		if err != nil {
-			return conflict(err, "another device group has that name")
+			return Conflict(err, "another device group has that name")
 		}
 		ids := make([]int64, 0, len(gs))
 		for _, x := range gs {
@@ -298,7 +302,7 @@ func (w Writer) DeleteGroup(ctx context.Context, tenantID string, id int64) erro
 		return openatp.Errorf(openatp.Conflict, "the default device group cannot be deleted")
 	}
 	return w.lockedTx(ctx, w.e.LockTenant, tenantID, func(x Execer, seq int64) error {
-		n, err := exec(ctx, x, "cannot delete the device group", `DELETE FROM device_groups WHERE tenant_seq = ? AND id = ?`, seq, id)
+		n, err := Exec(ctx, x, "cannot delete the device group", `DELETE FROM device_groups WHERE tenant_seq = ? AND id = ?`, seq, id)
 		if err != nil {
 			return err
 		}

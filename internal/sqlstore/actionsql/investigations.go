@@ -1,10 +1,11 @@
-package sqlstore
+package actionsql
 
 import (
 	"context"
 	"strconv"
 
 	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/internal/sqlstore"
 )
 
 // The investigations (openatp.InvestigationStore) are written and read
@@ -16,41 +17,41 @@ const investigationColumns = `i.seq, i.start_time, i.end_time, i.state, i.cancel
 	i.computer_dns_name, i.triggering_alert_id, i.requestor, i.comment`
 
 // scanInvestigation reads a row of investigationColumns.
-func scanInvestigation(s Scanner) (openatp.Investigation, error) {
+func scanInvestigation(s sqlstore.Scanner) (openatp.Investigation, error) {
 	var inv openatp.Investigation
 	var seq, start int64
 	var end *int64
 	err := s.Scan(&seq, &start, &end, &inv.State, &inv.CancelledBy, &inv.StatusDetails, &inv.MachineID,
 		&inv.ComputerDNSName, &inv.TriggeringAlertID, &inv.Requestor, &inv.Comment)
-	inv.ID, inv.StartTime, inv.EndTime = strconv.FormatInt(seq, 10), FromNanos(start), timeOf(end)
+	inv.ID, inv.StartTime, inv.EndTime = strconv.FormatInt(seq, 10), sqlstore.FromNanos(start), sqlstore.TimeOf(end)
 	return inv, err
 }
 
 // StartInvestigation stores a new Running investigation, numbered and
 // stamped in the tenant's write transaction.
-func (w Writer) StartInvestigation(ctx context.Context, tenantID string, inv openatp.Investigation) (openatp.Investigation, error) {
+func (d Store) StartInvestigation(ctx context.Context, tenantID string, inv openatp.Investigation) (openatp.Investigation, error) {
 	if err := inv.Normalize(); err != nil {
 		return inv, err
 	}
-	inv.StartTime = w.e.Now().UTC().Round(openatp.TimePrecision)
+	inv.StartTime = d.w.Time().UTC().Round(openatp.TimePrecision)
 	inv.State, inv.EndTime, inv.CancelledBy, inv.StatusDetails = openatp.InvestigationRunning, nil, nil, nil
-	start, err := Nanos("startTime", inv.StartTime)
+	start, err := sqlstore.Nanos("startTime", inv.StartTime)
 	if err != nil {
 		return inv, err
 	}
-	err = w.tenantTx(ctx, tenantID, func(x Execer, seq int64) error {
-		name, err := Get(ctx, x, "cannot read the machine", func() error { return MachineNotFound(inv.MachineID) }, scanNullString,
+	err = d.w.TenantTx(ctx, tenantID, func(x sqlstore.Execer, seq int64) error {
+		name, err := sqlstore.Get(ctx, x, "cannot read the machine", func() error { return sqlstore.MachineNotFound(inv.MachineID) }, scanNullString,
 			"SELECT computer_dns_name FROM machines WHERE tenant_seq = ? AND id = ?", seq, inv.MachineID)
 		if err != nil {
 			return err
 		}
-		n, err := Get(ctx, x, "cannot number the investigation", func() error { return openatp.Errorf(openatp.Internal, "no number") }, scanInt64,
+		n, err := sqlstore.Get(ctx, x, "cannot number the investigation", func() error { return openatp.Errorf(openatp.Internal, "no number") }, sqlstore.ScanInt64,
 			"SELECT coalesce(max(seq), 0) + 1 FROM investigations WHERE tenant_seq = ?", seq)
 		if err != nil {
 			return err
 		}
 		inv.ID, inv.ComputerDNSName = strconv.FormatInt(n, 10), name
-		_, err = exec(ctx, x, "cannot store the investigation", `INSERT INTO investigations (tenant_seq, seq, start_time, state,
+		_, err = sqlstore.Exec(ctx, x, "cannot store the investigation", `INSERT INTO investigations (tenant_seq, seq, start_time, state,
 			machine_id, computer_dns_name, triggering_alert_id, requestor, comment) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			seq, n, start, inv.State, inv.MachineID, name, inv.TriggeringAlertID, inv.Requestor, inv.Comment)
 		return err
@@ -59,23 +60,23 @@ func (w Writer) StartInvestigation(ctx context.Context, tenantID string, inv ope
 }
 
 // Investigations returns the tenant's investigations by id.
-func (r Reader) Investigations(ctx context.Context, tenantID string) ([]openatp.Investigation, error) {
-	seq, err := TenantSeq(ctx, r.q, tenantID)
+func (d Store) Investigations(ctx context.Context, tenantID string) ([]openatp.Investigation, error) {
+	seq, err := sqlstore.TenantSeq(ctx, d.q, tenantID)
 	if err != nil {
 		return nil, err
 	}
-	return List(ctx, r.q, "cannot list investigations", scanInvestigation,
+	return sqlstore.List(ctx, d.q, "cannot list investigations", scanInvestigation,
 		"SELECT "+investigationColumns+" FROM investigations i WHERE i.tenant_seq = ? ORDER BY i.seq", seq)
 }
 
 // Investigation returns the investigation of an id, or else the first
 // that a triggering alert id names.
-func (r Reader) Investigation(ctx context.Context, tenantID, id string) (openatp.Investigation, error) {
+func (d Store) Investigation(ctx context.Context, tenantID, id string) (openatp.Investigation, error) {
 	n, err := strconv.ParseInt(id, 10, 64)
 	if err != nil || n <= 0 {
 		n = -1 // no investigation has it: only the alert id can match
 	}
-	return Get(ctx, r.q, "cannot read the investigation", func() error { return openatp.InvestigationNotFound(id) }, scanInvestigation,
+	return sqlstore.Get(ctx, d.q, "cannot read the investigation", func() error { return openatp.InvestigationNotFound(id) }, scanInvestigation,
 		"SELECT "+investigationColumns+` FROM investigations i JOIN tenants t ON t.seq = i.tenant_seq
 		WHERE t.id = ? AND (i.seq = ? OR i.triggering_alert_id = ?) ORDER BY i.seq <> ?, i.seq LIMIT 1`, tenantID, n, id, n)
 }

@@ -1,20 +1,20 @@
-package sqlstore
+package actionsql
 
 import (
 	"context"
 	"slices"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/internal/sqlstore"
 )
 
 // ImportMachineActions stores actions read from an export in one
 // transaction, stamped by the tenant's action clock (see
 // openatp.MachineActionStore): the same SQL in both engines.
-func (w Writer) ImportMachineActions(ctx context.Context, tenantID string, as []openatp.MachineAction) ([]openatp.MachineAction, error) {
-	now := w.e.Now().UTC().Round(openatp.TimePrecision)
+func (d Store) ImportMachineActions(ctx context.Context, tenantID string, as []openatp.MachineAction) ([]openatp.MachineAction, error) {
+	now := d.w.Time().UTC().Round(openatp.TimePrecision)
 	norm, err := normalizeImport(as, now)
 	if err != nil {
 		return nil, err
@@ -29,7 +29,7 @@ func (w Writer) ImportMachineActions(ctx context.Context, tenantID string, as []
 		return norm[order[i]].LastUpdateDateTimeUTC.Before(norm[order[j]].LastUpdateDateTimeUTC)
 	})
 	var out []openatp.MachineAction
-	err = w.tenantTx(ctx, tenantID, func(x Execer, seq int64) error {
+	err = d.w.TenantTx(ctx, tenantID, func(x sqlstore.Execer, seq int64) error {
 		// A transaction may run again: it stamps a copy.
 		norm := slices.Clone(norm)
 		out = make([]openatp.MachineAction, len(norm))
@@ -38,7 +38,7 @@ func (w Writer) ImportMachineActions(ctx context.Context, tenantID string, as []
 		}
 		// Taking the clock's row first orders this write among the
 		// tenant's action writes, as actionStamp does.
-		last, err := Get(ctx, x, "cannot read the action clock", func() error { return openatp.Errorf(openatp.Internal, "no action clock") }, scanInt64,
+		last, err := sqlstore.Get(ctx, x, "cannot read the action clock", func() error { return openatp.Errorf(openatp.Internal, "no action clock") }, sqlstore.ScanInt64,
 			`INSERT INTO tenant_action_clock (tenant_seq, t) VALUES (?, 0)
 			ON CONFLICT (tenant_seq) DO UPDATE SET t = tenant_action_clock.t RETURNING t`, seq)
 		if err != nil {
@@ -60,7 +60,7 @@ func (w Writer) ImportMachineActions(ctx context.Context, tenantID string, as []
 		for i := range norm {
 			a := &norm[i]
 			if !machines[a.MachineID] {
-				return InvalidItem("machine action", i, openatp.InvalidField("machineId", "the tenant has no machine %s", a.MachineID))
+				return sqlstore.InvalidItem("machine action", i, openatp.InvalidField("machineId", "the tenant has no machine %s", a.MachineID))
 			}
 			o, ok := old[a.ID]
 			if !ok {
@@ -73,7 +73,7 @@ func (w Writer) ImportMachineActions(ctx context.Context, tenantID string, as []
 			}
 			if o.Type != a.Type || o.MachineID != a.MachineID || o.Requestor != a.Requestor ||
 				o.RequestorComment != a.RequestorComment || !o.CreationDateTimeUTC.Equal(a.CreationDateTimeUTC) {
-				return InvalidItem("machine action", i, openatp.InvalidField("id",
+				return sqlstore.InvalidItem("machine action", i, openatp.InvalidField("id",
 					"the tenant's machine action %s has another type, machine, requestor, comment or creation time: an import may change only what its lifecycle changes (status, errorHResult, cancellation, commands, troubleshootInfo)", a.ID))
 			}
 		}
@@ -86,11 +86,11 @@ func (w Writer) ImportMachineActions(ctx context.Context, tenantID string, as []
 				continue
 			}
 			a := &norm[i]
-			prev = NextStamp(prev, minTimeOf(a.LastUpdateDateTimeUTC, now))
-			a.LastUpdateDateTimeUTC = FromNanos(prev)
+			prev = sqlstore.NextStamp(prev, minTimeOf(a.LastUpdateDateTimeUTC, now))
+			a.LastUpdateDateTimeUTC = sqlstore.FromNanos(prev)
 		}
 		if prev != last {
-			if _, err := exec(ctx, x, "cannot advance the action clock", "UPDATE tenant_action_clock SET t = ? WHERE tenant_seq = ?", prev, seq); err != nil {
+			if _, err := sqlstore.Exec(ctx, x, "cannot advance the action clock", "UPDATE tenant_action_clock SET t = ? WHERE tenant_seq = ?", prev, seq); err != nil {
 				return err
 			}
 		}
@@ -101,14 +101,14 @@ func (w Writer) ImportMachineActions(ctx context.Context, tenantID string, as []
 			a := &norm[i]
 			args, err := actionArgs(a)
 			if err != nil {
-				return InvalidItem("machine action", i, err)
+				return sqlstore.InvalidItem("machine action", i, err)
 			}
 			if stored[i] != nil {
-				if _, err := exec(ctx, x, "cannot store the machine action", "DELETE FROM machine_actions WHERE tenant_seq = ? AND id = ?", seq, a.ID); err != nil {
+				if _, err := sqlstore.Exec(ctx, x, "cannot store the machine action", "DELETE FROM machine_actions WHERE tenant_seq = ? AND id = ?", seq, a.ID); err != nil {
 					return err
 				}
 			}
-			if _, err := exec(ctx, x, "cannot store the machine action", insertAction, append([]any{seq}, args...)...); err != nil {
+			if _, err := sqlstore.Exec(ctx, x, "cannot store the machine action", insertAction, append([]any{seq}, args...)...); err != nil {
 				return err
 			}
 			if a.Status == openatp.ActionSucceeded && openatp.ChangesState(a.Type) && (stored[i] == nil || stored[i].Status != openatp.ActionSucceeded) {
@@ -126,46 +126,16 @@ func (w Writer) ImportMachineActions(ctx context.Context, tenantID string, as []
 	return out, nil
 }
 
-// importChunk is the number of ids an import's reads name per query.
-const importChunk = 500
-
-// inChunks calls f with the distinct values of ids, importChunk at a
-// time, as the placeholders of an IN list and their arguments.
-func inChunks(ids []string, f func(list string, args []any) error) error {
-	seen := make(map[string]bool, len(ids))
-	var args []any
-	flush := func() error {
-		if len(args) == 0 {
-			return nil
-		}
-		err := f("(?"+strings.Repeat(", ?", len(args)-1)+")", args)
-		args = args[:0]
-		return err
-	}
-	for _, id := range ids {
-		if seen[id] {
-			continue
-		}
-		seen[id] = true
-		if args = append(args, id); len(args) == importChunk {
-			if err := flush(); err != nil {
-				return err
-			}
-		}
-	}
-	return flush()
-}
-
 // importMachines returns which of the machines of the actions the tenant
 // has.
-func importMachines(ctx context.Context, x Execer, seq int64, norm []openatp.MachineAction) (map[string]bool, error) {
+func importMachines(ctx context.Context, x sqlstore.Execer, seq int64, norm []openatp.MachineAction) (map[string]bool, error) {
 	ids := make([]string, len(norm))
 	for i := range norm {
 		ids[i] = norm[i].MachineID
 	}
 	have := map[string]bool{}
-	err := inChunks(ids, func(list string, args []any) error {
-		found, err := List(ctx, x, "cannot read the machines", ScanString, "SELECT id FROM machines WHERE tenant_seq = ? AND id IN "+list, append([]any{seq}, args...)...)
+	err := sqlstore.InChunks(ids, func(list string, args []any) error {
+		found, err := sqlstore.List(ctx, x, "cannot read the machines", sqlstore.ScanString, "SELECT id FROM machines WHERE tenant_seq = ? AND id IN "+list, append([]any{seq}, args...)...)
 		for _, id := range found {
 			have[id] = true
 		}
@@ -176,14 +146,14 @@ func importMachines(ctx context.Context, x Execer, seq int64, norm []openatp.Mac
 
 // importStored returns the tenant's actions of the ids of the actions, by
 // id.
-func importStored(ctx context.Context, x Execer, seq int64, norm []openatp.MachineAction) (map[string]openatp.MachineAction, error) {
+func importStored(ctx context.Context, x sqlstore.Execer, seq int64, norm []openatp.MachineAction) (map[string]openatp.MachineAction, error) {
 	ids := make([]string, len(norm))
 	for i := range norm {
 		ids[i] = norm[i].ID
 	}
 	old := map[string]openatp.MachineAction{}
-	err := inChunks(ids, func(list string, args []any) error {
-		found, err := List(ctx, x, "cannot read the machine actions", ScanAction, "SELECT "+ActionColumns+
+	err := sqlstore.InChunks(ids, func(list string, args []any) error {
+		found, err := sqlstore.List(ctx, x, "cannot read the machine actions", ScanAction, "SELECT "+ActionColumns+
 			" FROM machine_actions WHERE tenant_seq = ? AND id IN "+list, append([]any{seq}, args...)...)
 		for _, a := range found {
 			old[a.ID] = a
@@ -202,10 +172,10 @@ func normalizeImport(as []openatp.MachineAction, now time.Time) ([]openatp.Machi
 		a := as[i]
 		a.Commands = append([]openatp.ActionCommand(nil), as[i].Commands...)
 		bad := func(field, format string, args ...any) error {
-			return InvalidItem("machine action", i, openatp.InvalidField(field, format, args...))
+			return sqlstore.InvalidItem("machine action", i, openatp.InvalidField(field, format, args...))
 		}
 		if err := a.Normalize(); err != nil {
-			return nil, InvalidItem("machine action", i, err)
+			return nil, sqlstore.InvalidItem("machine action", i, err)
 		}
 		switch {
 		case a.CreationDateTimeUTC.IsZero():
@@ -224,7 +194,7 @@ func normalizeImport(as []openatp.MachineAction, now time.Time) ([]openatp.Machi
 		}
 		ids[a.ID] = i
 		if _, err := actionArgs(&a); err != nil {
-			return nil, InvalidItem("machine action", i, err)
+			return nil, sqlstore.InvalidItem("machine action", i, err)
 		}
 		norm[i] = a
 	}
@@ -263,7 +233,7 @@ func sameAction(a, b *openatp.MachineAction) bool {
 // importBusy applies the busy rule to the live actions of an import that
 // it writes: against the stored live actions of their machines (but those
 // the import replaces) and the actions given before them.
-func importBusy(ctx context.Context, x Execer, seq int64, norm []openatp.MachineAction, unchanged []bool) error {
+func importBusy(ctx context.Context, x sqlstore.Execer, seq int64, norm []openatp.MachineAction, unchanged []bool) error {
 	given := make(map[string]bool, len(norm))
 	for i := range norm {
 		given[norm[i].ID] = true
@@ -276,7 +246,7 @@ func importBusy(ctx context.Context, x Execer, seq int64, norm []openatp.Machine
 		}
 		stored, ok := storedLive[a.MachineID]
 		if !ok {
-			all, err := List(ctx, x, "cannot read the machine's actions", ScanAction, "SELECT "+ActionColumns+
+			all, err := sqlstore.List(ctx, x, "cannot read the machine's actions", ScanAction, "SELECT "+ActionColumns+
 				" FROM machine_actions WHERE tenant_seq = ? AND machine_id = ? AND status IN "+liveStatuses, seq, a.MachineID)
 			if err != nil {
 				return err
@@ -295,7 +265,7 @@ func importBusy(ctx context.Context, x Execer, seq int64, norm []openatp.Machine
 			}
 		}
 		if err := openatp.BusyError(a, live); err != nil {
-			return InvalidItem("machine action", i, openatp.InvalidField("status",
+			return sqlstore.InvalidItem("machine action", i, openatp.InvalidField("status",
 				"a live %s action of machine %s is there already: a machine has one live action of a kind at a time", openatp.ActionKind(a.Type), a.MachineID))
 		}
 	}

@@ -1,4 +1,4 @@
-package sqlstore
+package actionsql
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/internal/sqlstore"
 )
 
 // The machine states (openatp.MachineState): a row of machine_states per
@@ -16,7 +17,7 @@ import (
 const stateColumns = "isolated, isolation_type, restricted, offboarded, last_action_id, updated"
 
 // scanState reads a row of stateColumns into a state.
-func scanState(s Scanner) (openatp.MachineState, error) {
+func scanState(s sqlstore.Scanner) (openatp.MachineState, error) {
 	var st openatp.MachineState
 	var isolated, restricted, offboarded int64
 	var last string
@@ -25,14 +26,14 @@ func scanState(s Scanner) (openatp.MachineState, error) {
 		return st, err
 	}
 	st.Isolated, st.Restricted, st.Offboarded = isolated != 0, restricted != 0, offboarded != 0
-	st.LastActionID, st.Updated = &last, openatp.Ptr(FromNanos(updated))
+	st.LastActionID, st.Updated = &last, openatp.Ptr(sqlstore.FromNanos(updated))
 	return st, nil
 }
 
 // applyActionEffect writes the effect of action b, which this write makes
 // Succeeded at stamp, on its machine's state (tenant seq).
-func applyActionEffect(ctx context.Context, x Execer, seq int64, b *openatp.MachineAction, stamp time.Time) error {
-	st, err := Get(ctx, x, "cannot read the machine's state", func() error { return errNoState }, scanState,
+func applyActionEffect(ctx context.Context, x sqlstore.Execer, seq int64, b *openatp.MachineAction, stamp time.Time) error {
+	st, err := sqlstore.Get(ctx, x, "cannot read the machine's state", func() error { return errNoState }, scanState,
 		"SELECT "+stateColumns+" FROM machine_states WHERE tenant_seq = ? AND machine_id = ?", seq, b.MachineID)
 	if err != nil && err != errNoState {
 		return err
@@ -40,7 +41,7 @@ func applyActionEffect(ctx context.Context, x Execer, seq int64, b *openatp.Mach
 	if !st.Apply(b, stamp) {
 		return nil
 	}
-	n, err := Nanos("lastUpdateDateTimeUtc", stamp)
+	n, err := sqlstore.Nanos("lastUpdateDateTimeUtc", stamp)
 	if err != nil {
 		return err
 	}
@@ -50,7 +51,7 @@ func applyActionEffect(ctx context.Context, x Execer, seq int64, b *openatp.Mach
 		}
 		return 0
 	}
-	_, err = exec(ctx, x, "cannot store the machine's state", `INSERT INTO machine_states (tenant_seq, machine_id, `+stateColumns+`)
+	_, err = sqlstore.Exec(ctx, x, "cannot store the machine's state", `INSERT INTO machine_states (tenant_seq, machine_id, `+stateColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (tenant_seq, machine_id) DO UPDATE SET isolated = excluded.isolated, isolation_type = excluded.isolation_type,
 		restricted = excluded.restricted, offboarded = excluded.offboarded, last_action_id = excluded.last_action_id, updated = excluded.updated`,
@@ -64,17 +65,17 @@ var errNoState = openatp.Errorf(openatp.NotFound, "no machine state")
 // MachineState returns what the tenant's succeeded actions did to a
 // machine (see openatp.MachineActionStore). NotFound (ResourceNotFound) if
 // the tenant has no machine of that id.
-func (r Reader) MachineState(ctx context.Context, tenantID, machineID string) (openatp.MachineState, error) {
+func (d Store) MachineState(ctx context.Context, tenantID, machineID string) (openatp.MachineState, error) {
 	machineID = strings.ToLower(machineID)
-	seq, err := TenantSeq(ctx, r.q, tenantID)
+	seq, err := sqlstore.TenantSeq(ctx, d.q, tenantID)
 	if err != nil {
 		return openatp.MachineState{}, err
 	}
-	if _, err := Get(ctx, r.q, "cannot read the machine", func() error { return MachineNotFound(machineID) }, scanInt64,
+	if _, err := sqlstore.Get(ctx, d.q, "cannot read the machine", func() error { return sqlstore.MachineNotFound(machineID) }, sqlstore.ScanInt64,
 		"SELECT 1 FROM machines WHERE tenant_seq = ? AND id = ?", seq, machineID); err != nil {
 		return openatp.MachineState{}, err
 	}
-	st, err := Get(ctx, r.q, "cannot read the machine's state", func() error { return errNoState }, scanState,
+	st, err := sqlstore.Get(ctx, d.q, "cannot read the machine's state", func() error { return errNoState }, scanState,
 		"SELECT "+stateColumns+" FROM machine_states WHERE tenant_seq = ? AND machine_id = ?", seq, machineID)
 	if err == errNoState {
 		err = nil

@@ -1,4 +1,4 @@
-package sqlstore
+package actionsql
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/internal/sqlstore"
 )
 
 // The machine actions (openatp.MachineActionStore) are written and read
@@ -48,17 +49,17 @@ const liveStatuses = "('" + openatp.ActionPending + "', '" + openatp.ActionInPro
 
 // actionArgs returns the values of ActionColumns for a normalized action.
 func actionArgs(a *openatp.MachineAction) ([]any, error) {
-	created, err := Nanos("creationDateTimeUtc", a.CreationDateTimeUTC)
+	created, err := sqlstore.Nanos("creationDateTimeUtc", a.CreationDateTimeUTC)
 	if err != nil {
 		return nil, err
 	}
-	updated, err := Nanos("lastUpdateDateTimeUtc", a.LastUpdateDateTimeUTC)
+	updated, err := sqlstore.Nanos("lastUpdateDateTimeUtc", a.LastUpdateDateTimeUTC)
 	if err != nil {
 		return nil, err
 	}
 	var cancelled *int64
 	if a.CancellationDateTimeUTC != nil {
-		n, err := Nanos("cancellationDateTimeUtc", *a.CancellationDateTimeUTC)
+		n, err := sqlstore.Nanos("cancellationDateTimeUtc", *a.CancellationDateTimeUTC)
 		if err != nil {
 			return nil, err
 		}
@@ -68,13 +69,13 @@ func actionArgs(a *openatp.MachineAction) ([]any, error) {
 	if a.RelatedFileInfo != nil {
 		b, err := json.Marshal(a.RelatedFileInfo)
 		if err != nil {
-			return nil, internal(err, "cannot encode the machine action")
+			return nil, sqlstore.Internal(err, "cannot encode the machine action")
 		}
 		file = openatp.Ptr(string(b))
 	}
 	commands, err := json.Marshal(a.Commands)
 	if err != nil {
-		return nil, internal(err, "cannot encode the machine action")
+		return nil, sqlstore.Internal(err, "cannot encode the machine action")
 	}
 	return []any{a.ID, a.Type, a.Title, a.Requestor, a.RequestorComment, a.Status, a.MachineID, a.ComputerDNSName,
 		created, updated, a.CancellationRequestor, a.CancellationComment, cancelled,
@@ -82,7 +83,7 @@ func actionArgs(a *openatp.MachineAction) ([]any, error) {
 }
 
 // ScanAction reads a row of ActionColumns.
-func ScanAction(s Scanner) (openatp.MachineAction, error) {
+func ScanAction(s sqlstore.Scanner) (openatp.MachineAction, error) {
 	var a openatp.MachineAction
 	var created, updated, hresult int64
 	var cancelled *int64
@@ -94,16 +95,16 @@ func ScanAction(s Scanner) (openatp.MachineAction, error) {
 	if err != nil {
 		return a, err
 	}
-	a.CreationDateTimeUTC, a.LastUpdateDateTimeUTC, a.CancellationDateTimeUTC = FromNanos(created), FromNanos(updated), timeOf(cancelled)
+	a.CreationDateTimeUTC, a.LastUpdateDateTimeUTC, a.CancellationDateTimeUTC = sqlstore.FromNanos(created), sqlstore.FromNanos(updated), sqlstore.TimeOf(cancelled)
 	a.ErrorHResult = int32(hresult)
 	if file != nil {
 		a.RelatedFileInfo = &openatp.RelatedFileInfo{}
 		if err := json.Unmarshal([]byte(*file), a.RelatedFileInfo); err != nil {
-			return a, internal(err, "bad relatedFileInfo of machine action "+a.ID)
+			return a, sqlstore.Internal(err, "bad relatedFileInfo of machine action "+a.ID)
 		}
 	}
 	if err := json.Unmarshal([]byte(commands), &a.Commands); err != nil {
-		return a, internal(err, "bad commands of machine action "+a.ID)
+		return a, sqlstore.Internal(err, "bad commands of machine action "+a.ID)
 	}
 	if a.Commands == nil {
 		a.Commands = []openatp.ActionCommand{}
@@ -116,13 +117,13 @@ func ScanAction(s Scanner) (openatp.MachineAction, error) {
 // returns the new stamp.
 // It is one statement, NextStamp in SQL: a create is a few statements,
 // each of which counts.
-func actionStamp(ctx context.Context, x Execer, seq int64, now time.Time) (time.Time, error) {
-	next, err := Get(ctx, x, "cannot advance the action clock", func() error { return openatp.Errorf(openatp.Internal, "no action clock") }, scanInt64,
-		actionStampSQL, seq, NextStamp(0, now))
+func actionStamp(ctx context.Context, x sqlstore.Execer, seq int64, now time.Time) (time.Time, error) {
+	next, err := sqlstore.Get(ctx, x, "cannot advance the action clock", func() error { return openatp.Errorf(openatp.Internal, "no action clock") }, sqlstore.ScanInt64,
+		actionStampSQL, seq, sqlstore.NextStamp(0, now))
 	if err != nil {
 		return time.Time{}, err
 	}
-	return FromNanos(next), nil
+	return sqlstore.FromNanos(next), nil
 }
 
 // actionStampSQL advances a tenant's action clock to NextStamp(its last
@@ -136,7 +137,7 @@ var actionStampSQL = `INSERT INTO tenant_action_clock (tenant_seq, t) VALUES (?,
 // tenant's action clock, with its machine's name, unless a live action
 // blocks it (see openatp.MachineActionStore). Invalid if the action does
 // not normalize or is not Pending.
-func (w Writer) CreateMachineAction(ctx context.Context, tenantID string, a openatp.MachineAction) (openatp.MachineAction, error) {
+func (d Store) CreateMachineAction(ctx context.Context, tenantID string, a openatp.MachineAction) (openatp.MachineAction, error) {
 	if err := a.Normalize(); err != nil {
 		return a, err
 	}
@@ -144,15 +145,15 @@ func (w Writer) CreateMachineAction(ctx context.Context, tenantID string, a open
 		return a, openatp.InvalidField("status", "a new machine action is Pending, not %s", a.Status)
 	}
 	var out openatp.MachineAction
-	err := w.tenantTx(ctx, tenantID, func(x Execer, seq int64) error {
-		stamp, err := actionStamp(ctx, x, seq, w.e.Now())
+	err := d.w.TenantTx(ctx, tenantID, func(x sqlstore.Execer, seq int64) error {
+		stamp, err := actionStamp(ctx, x, seq, d.w.Time())
 		if err != nil {
 			return err
 		}
 		// The machine's name and its live actions (their ids and types,
 		// what the busy rule reads), in one statement.
 		type row struct{ name, id, typ *string }
-		rows, err := List(ctx, x, "cannot read the machine", func(s Scanner) (r row, err error) { return r, s.Scan(&r.name, &r.id, &r.typ) },
+		rows, err := sqlstore.List(ctx, x, "cannot read the machine", func(s sqlstore.Scanner) (r row, err error) { return r, s.Scan(&r.name, &r.id, &r.typ) },
 			`SELECT m.computer_dns_name, a.id, a.type FROM machines m LEFT JOIN machine_actions a
 			ON a.tenant_seq = m.tenant_seq AND a.machine_id = m.id AND a.status IN `+liveStatuses+`
 			WHERE m.tenant_seq = ? AND m.id = ?`, seq, a.MachineID)
@@ -160,7 +161,7 @@ func (w Writer) CreateMachineAction(ctx context.Context, tenantID string, a open
 			return err
 		}
 		if len(rows) == 0 {
-			return MachineNotFound(a.MachineID)
+			return sqlstore.MachineNotFound(a.MachineID)
 		}
 		var live []openatp.MachineAction
 		for _, r := range rows {
@@ -175,7 +176,7 @@ func (w Writer) CreateMachineAction(ctx context.Context, tenantID string, a open
 			// The session bound, in the transaction that the tenant's
 			// action writes take in turn: two creates cannot both take
 			// the last session.
-			n, err := Get(ctx, x, "cannot count the live response sessions", func() error { return nil }, scanInt64,
+			n, err := sqlstore.Get(ctx, x, "cannot count the live response sessions", func() error { return nil }, sqlstore.ScanInt64,
 				"SELECT COUNT(*) FROM machine_actions WHERE tenant_seq = ? AND type = ? AND status IN "+liveStatuses, seq, openatp.ActionLiveResponse)
 			if err != nil {
 				return err
@@ -190,9 +191,9 @@ func (w Writer) CreateMachineAction(ctx context.Context, tenantID string, a open
 		if err != nil {
 			return err
 		}
-		_, err = exec(ctx, x, "cannot store the machine action", insertAction, append([]any{seq}, args...)...)
+		_, err = sqlstore.Exec(ctx, x, "cannot store the machine action", insertAction, append([]any{seq}, args...)...)
 		if err != nil {
-			return conflict(err, "a machine action with id "+Quote(a.ID)+" exists already")
+			return sqlstore.Conflict(err, "a machine action with id "+sqlstore.Quote(a.ID)+" exists already")
 		}
 		out = b
 		return nil
@@ -200,14 +201,14 @@ func (w Writer) CreateMachineAction(ctx context.Context, tenantID string, a open
 	return out, err
 }
 
-func scanNullString(s Scanner) (v *string, err error) { return v, s.Scan(&v) }
+func scanNullString(s sqlstore.Scanner) (v *string, err error) { return v, s.Scan(&v) }
 
 // UpdateMachineAction changes an action in one write transaction,
 // stamped by the tenant's action clock (see openatp.MachineActionStore).
-func (w Writer) UpdateMachineAction(ctx context.Context, tenantID, id string, f func(a *openatp.MachineAction, stamp time.Time) error) (openatp.MachineAction, error) {
+func (d Store) UpdateMachineAction(ctx context.Context, tenantID, id string, f func(a *openatp.MachineAction, stamp time.Time) error) (openatp.MachineAction, error) {
 	var out openatp.MachineAction
-	err := w.tenantTx(ctx, tenantID, func(x Execer, seq int64) error {
-		b, refused, err := updateAction1(ctx, x, seq, w.e.Now(), id, f)
+	err := d.w.TenantTx(ctx, tenantID, func(x sqlstore.Execer, seq int64) error {
+		b, refused, err := updateAction1(ctx, x, seq, d.w.Time(), id, f)
 		if refused != nil {
 			return refused // nothing written, the clock's stamp included
 		}
@@ -220,15 +221,15 @@ func (w Writer) UpdateMachineAction(ctx context.Context, tenantID, id string, f 
 // UpdateMachineActions changes several actions of a tenant in one write
 // transaction, each stamped by the tenant's action clock in turn (see
 // openatp.MachineActionStore).
-func (w Writer) UpdateMachineActions(ctx context.Context, tenantID string, ids []string, f func(a *openatp.MachineAction, stamp time.Time) error) ([]openatp.MachineAction, []error, error) {
+func (d Store) UpdateMachineActions(ctx context.Context, tenantID string, ids []string, f func(a *openatp.MachineAction, stamp time.Time) error) ([]openatp.MachineAction, []error, error) {
 	var out []openatp.MachineAction
 	var refused []error
-	err := w.tenantTx(ctx, tenantID, func(x Execer, seq int64) error {
+	err := d.w.TenantTx(ctx, tenantID, func(x sqlstore.Execer, seq int64) error {
 		// The transaction may run more than once: start afresh each time.
 		out, refused = make([]openatp.MachineAction, len(ids)), make([]error, len(ids))
 		for i, id := range ids {
 			var err error
-			if out[i], refused[i], err = updateAction1(ctx, x, seq, w.e.Now(), id, f); err != nil {
+			if out[i], refused[i], err = updateAction1(ctx, x, seq, d.w.Time(), id, f); err != nil {
 				return err
 			}
 		}
@@ -246,8 +247,8 @@ func (w Writer) UpdateMachineActions(ctx context.Context, tenantID string, ids [
 // action's own answer, given before anything of it is written: a missing
 // action, f's error, a change f may not make. err is a failure of the
 // store, which ends the transaction.
-func updateAction1(ctx context.Context, x Execer, seq int64, now time.Time, id string, f func(a *openatp.MachineAction, stamp time.Time) error) (b openatp.MachineAction, refused, err error) {
-	a, err := Get(ctx, x, "cannot read the machine action", func() error { return errNoAction }, ScanAction,
+func updateAction1(ctx context.Context, x sqlstore.Execer, seq int64, now time.Time, id string, f func(a *openatp.MachineAction, stamp time.Time) error) (b openatp.MachineAction, refused, err error) {
+	a, err := sqlstore.Get(ctx, x, "cannot read the machine action", func() error { return errNoAction }, ScanAction,
 		"SELECT "+ActionColumns+" FROM machine_actions WHERE tenant_seq = ? AND id = ?", seq, id)
 	if err == errNoAction {
 		return a, openatp.ActionNotFound(id), nil
@@ -281,7 +282,7 @@ func updateAction1(ctx context.Context, x Execer, seq int64, now time.Time, id s
 		}
 	}
 	// args: status 5, last_update 9, cancellation 10..12, hresult 13, commands 18, troubleshoot 19
-	if _, err := exec(ctx, x, "cannot store the machine action", updateAction,
+	if _, err := sqlstore.Exec(ctx, x, "cannot store the machine action", updateAction,
 		args[5], args[9], args[10], args[11], args[12], args[13], args[18], args[19], seq, id); err != nil {
 		return a, nil, err
 	}
@@ -293,16 +294,16 @@ var errNoAction = errors.New("no such action")
 
 // MachineAction returns one action of the tenant. NotFound
 // (ResourceNotFound) if the tenant has none of that id.
-func (r Reader) MachineAction(ctx context.Context, tenantID, id string) (openatp.MachineAction, error) {
-	return Get(ctx, r.q, "cannot read the machine action", func() error { return openatp.ActionNotFound(id) }, ScanAction,
+func (d Store) MachineAction(ctx context.Context, tenantID, id string) (openatp.MachineAction, error) {
+	return sqlstore.Get(ctx, d.q, "cannot read the machine action", func() error { return openatp.ActionNotFound(id) }, ScanAction,
 		"SELECT "+actionColumnsA+" FROM machine_actions a JOIN tenants t ON t.seq = a.tenant_seq WHERE t.id = ? AND a.id = ?", tenantID, id)
 }
 
 // MachineActions returns the tenant's actions f selects, in its order,
 // paged. NotFound if the tenant does not exist; Invalid for an unknown
 // order.
-func (r Reader) MachineActions(ctx context.Context, tenantID string, f openatp.MachineActionFilter) ([]openatp.MachineAction, error) {
-	seq, err := TenantSeq(ctx, r.q, tenantID)
+func (d Store) MachineActions(ctx context.Context, tenantID string, f openatp.MachineActionFilter) ([]openatp.MachineAction, error) {
+	seq, err := sqlstore.TenantSeq(ctx, d.q, tenantID)
 	if err != nil {
 		return nil, err
 	}
@@ -314,7 +315,7 @@ func (r Reader) MachineActions(ctx context.Context, tenantID string, f openatp.M
 	case "creationDateTimeUtc":
 		order = "a.creation_time, a.id"
 	default:
-		return nil, openatp.InvalidField("$orderby", "machine actions are ordered by lastUpdateDateTimeUtc or creationDateTimeUtc, not %s", Quote(f.OrderBy))
+		return nil, openatp.InvalidField("$orderby", "machine actions are ordered by lastUpdateDateTimeUtc or creationDateTimeUtc, not %s", sqlstore.Quote(f.OrderBy))
 	}
 	if f.Desc {
 		order = strings.ReplaceAll(order+",", ",", " DESC,")
@@ -324,19 +325,19 @@ func (r Reader) MachineActions(ctx context.Context, tenantID string, f openatp.M
 	if f.Top > 0 {
 		top = int64(f.Top)
 	}
-	return List(ctx, r.q, "cannot list machine actions", ScanAction, "SELECT "+actionColumnsA+" FROM machine_actions a WHERE "+where+
+	return sqlstore.List(ctx, d.q, "cannot list machine actions", ScanAction, "SELECT "+actionColumnsA+" FROM machine_actions a WHERE "+where+
 		" ORDER BY "+order+" LIMIT ? OFFSET ?", append(args, top, int64(max(f.Skip, 0)))...)
 }
 
 // CountMachineActions counts the tenant's actions f selects, ignoring its
 // paging. NotFound if the tenant does not exist.
-func (r Reader) CountMachineActions(ctx context.Context, tenantID string, f openatp.MachineActionFilter) (int, error) {
-	seq, err := TenantSeq(ctx, r.q, tenantID)
+func (d Store) CountMachineActions(ctx context.Context, tenantID string, f openatp.MachineActionFilter) (int, error) {
+	seq, err := sqlstore.TenantSeq(ctx, d.q, tenantID)
 	if err != nil {
 		return 0, err
 	}
 	where, args := actionWhere(seq, &f)
-	n, err := Get(ctx, r.q, "cannot count machine actions", func() error { return openatp.Errorf(openatp.Internal, "no count") }, scanInt64,
+	n, err := sqlstore.Get(ctx, d.q, "cannot count machine actions", func() error { return openatp.Errorf(openatp.Internal, "no count") }, sqlstore.ScanInt64,
 		"SELECT count(*) FROM machine_actions a WHERE "+where, args...)
 	return int(n), err
 }
@@ -378,9 +379,9 @@ func actionWhere(seq int64, f *openatp.MachineActionFilter) (string, []any) {
 			// keeps: "after year 1" is every action.
 			n := int64(math.MinInt64)
 			switch {
-			case bound.t.After(maxTime):
+			case bound.t.After(sqlstore.MaxTime):
 				n = math.MaxInt64
-			case !bound.t.Before(minTime):
+			case !bound.t.Before(sqlstore.MinTime):
 				n = bound.t.UnixNano()
 			}
 			b.WriteString(" AND " + r.col + " " + bound.op + " ?")
@@ -393,33 +394,33 @@ func actionWhere(seq int64, f *openatp.MachineActionFilter) (string, []any) {
 // MachineActionEpoch returns the tenant's row number, its generation
 // (ResetTenant bumps it) and the count of its PutMachineActions (see
 // openatp.MachineActionStore). NotFound if the tenant does not exist.
-func (r Reader) MachineActionEpoch(ctx context.Context, tenantID string) (openatp.ActionEpoch, error) {
-	return Get(ctx, r.q, "cannot read the action clock", func() error { return TenantNotFound(tenantID) }, func(s Scanner) (e openatp.ActionEpoch, err error) {
+func (d Store) MachineActionEpoch(ctx context.Context, tenantID string) (openatp.ActionEpoch, error) {
+	return sqlstore.Get(ctx, d.q, "cannot read the action clock", func() error { return sqlstore.TenantNotFound(tenantID) }, func(s sqlstore.Scanner) (e openatp.ActionEpoch, err error) {
 		return e, s.Scan(&e.Tenant, &e.Resets, &e.Puts)
 	}, `SELECT t.seq, t.generation, coalesce(c.puts, 0) FROM tenants t LEFT JOIN tenant_action_clock c ON c.tenant_seq = t.seq WHERE t.id = ?`, tenantID)
 }
 
 // LiveMachineActions streams every action of every tenant that is not
 // final, with its tenant's id, in no particular order.
-func (r Reader) LiveMachineActions(ctx context.Context, f func(tenantID string, a openatp.MachineAction) error) error {
+func (d Store) LiveMachineActions(ctx context.Context, f func(tenantID string, a openatp.MachineAction) error) error {
 	type row struct {
 		tenant string
 		a      openatp.MachineAction
 	}
-	scan := func(s Scanner) (row, error) {
+	scan := func(s sqlstore.Scanner) (row, error) {
 		var v row
 		a, err := ScanAction(prefixed{s, &v.tenant})
 		v.a = a
 		return v, err
 	}
-	return Each(ctx, r.q, "cannot read the live machine actions", scan, func(v row) error { return f(v.tenant, v.a) },
+	return sqlstore.Each(ctx, d.q, "cannot read the live machine actions", scan, func(v row) error { return f(v.tenant, v.a) },
 		"SELECT t.id, "+actionColumnsA+" FROM machine_actions a JOIN tenants t ON t.seq = a.tenant_seq WHERE a.status IN "+liveStatuses)
 }
 
 // prefixed scans a row whose first column is read into first, the rest
 // by the caller.
 type prefixed struct {
-	s     Scanner
+	s     sqlstore.Scanner
 	first *string
 }
 
@@ -428,29 +429,29 @@ func (p prefixed) Scan(dest ...any) error { return p.s.Scan(append([]any{p.first
 // PutMachineActions stores actions as they are, replacing those of
 // their ids, and advances the tenant's action clock to the latest of
 // their stamps (see openatp.MachineActionStore).
-func (w Writer) PutMachineActions(ctx context.Context, tenantID string, as []openatp.MachineAction) error {
+func (d Store) PutMachineActions(ctx context.Context, tenantID string, as []openatp.MachineAction) error {
 	norm := make([]openatp.MachineAction, len(as))
 	var latest int64
 	for i := range as {
 		a := as[i]
 		if err := a.Normalize(); err != nil {
-			return InvalidItem("machine action", i, err)
+			return sqlstore.InvalidItem("machine action", i, err)
 		}
 		if a.CreationDateTimeUTC.IsZero() || a.LastUpdateDateTimeUTC.IsZero() {
-			return InvalidItem("machine action", i, openatp.InvalidField("lastUpdateDateTimeUtc", "a stored action has its creation and update times"))
+			return sqlstore.InvalidItem("machine action", i, openatp.InvalidField("lastUpdateDateTimeUtc", "a stored action has its creation and update times"))
 		}
 		if _, err := actionArgs(&a); err != nil {
-			return InvalidItem("machine action", i, err)
+			return sqlstore.InvalidItem("machine action", i, err)
 		}
 		latest = max(latest, a.LastUpdateDateTimeUTC.UnixNano())
 		norm[i] = a
 	}
-	return w.tenantTx(ctx, tenantID, func(x Execer, seq int64) error {
+	return d.w.TenantTx(ctx, tenantID, func(x sqlstore.Execer, seq int64) error {
 		if len(norm) == 0 {
 			return nil
 		}
 		// puts counts the calls (MachineActionEpoch).
-		if _, err := exec(ctx, x, "cannot advance the action clock", `INSERT INTO tenant_action_clock (tenant_seq, t, puts) VALUES (?, ?, 1)
+		if _, err := sqlstore.Exec(ctx, x, "cannot advance the action clock", `INSERT INTO tenant_action_clock (tenant_seq, t, puts) VALUES (?, ?, 1)
 			ON CONFLICT (tenant_seq) DO UPDATE SET t = CASE WHEN tenant_action_clock.t > excluded.t THEN tenant_action_clock.t ELSE excluded.t END,
 			puts = tenant_action_clock.puts + 1`,
 			seq, latest); err != nil {
@@ -460,17 +461,17 @@ func (w Writer) PutMachineActions(ctx context.Context, tenantID string, as []ope
 		for i := range norm {
 			a := &norm[i]
 			if !known[a.MachineID] {
-				if _, err := Get(ctx, x, "cannot read the machine", func() error { return MachineNotFound(a.MachineID) }, scanNullString,
+				if _, err := sqlstore.Get(ctx, x, "cannot read the machine", func() error { return sqlstore.MachineNotFound(a.MachineID) }, scanNullString,
 					"SELECT computer_dns_name FROM machines WHERE tenant_seq = ? AND id = ?", seq, a.MachineID); err != nil {
 					return err
 				}
 				known[a.MachineID] = true
 			}
-			if _, err := exec(ctx, x, "cannot store the machine action", "DELETE FROM machine_actions WHERE tenant_seq = ? AND id = ?", seq, a.ID); err != nil {
+			if _, err := sqlstore.Exec(ctx, x, "cannot store the machine action", "DELETE FROM machine_actions WHERE tenant_seq = ? AND id = ?", seq, a.ID); err != nil {
 				return err
 			}
 			args, _ := actionArgs(a)
-			if _, err := exec(ctx, x, "cannot store the machine action", insertAction, append([]any{seq}, args...)...); err != nil {
+			if _, err := sqlstore.Exec(ctx, x, "cannot store the machine action", insertAction, append([]any{seq}, args...)...); err != nil {
 				return err
 			}
 		}
