@@ -114,8 +114,13 @@ func Ensure(ctx context.Context, store openatp.Store) (Credentials, error) {
 		return c, err
 	}
 	app, secret, err := openatp.NewApp(t.ID, "openatp demo app",
-		[]string{openatp.PermMachineReadAll, openatp.PermMachineReadWriteAll, openatp.PermUserReadAll, openatp.PermAlertReadWriteAll},
-		[]string{openatp.PermMachineRead, openatp.PermMachineReadWrite, openatp.PermUserReadAll, openatp.PermAlertReadWrite}, now)
+		// Read and write of every family, so that each route the README
+		// shows (machine actions, live response, indicators) works with
+		// the printed token.
+		append([]string{openatp.PermMachineReadAll, openatp.PermMachineReadWriteAll, openatp.PermUserReadAll, openatp.PermAlertReadWriteAll,
+			openatp.PermLibraryManage, openatp.PermTiReadWriteAll}, openatp.ActionPermissions...),
+		append([]string{openatp.PermMachineRead, openatp.PermMachineReadWrite, openatp.PermUserReadAll, openatp.PermAlertReadWrite,
+			openatp.PermLibraryManage, openatp.PermTiReadWrite}, openatp.ActionPermissions...), now)
 	if err != nil {
 		return c, err
 	}
