@@ -2,12 +2,13 @@ package openatp
 
 import (
 	"context"
-	"encoding/binary"
 	"math"
 	"net/netip"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/openatp/openatp/observable"
 )
 
 // Observed events: what machines report of the files they touch and the
@@ -18,7 +19,7 @@ import (
 // its ReportId (the service's per-machine counter, which the tables say
 // identifies an event together with the machine and the time): recording
 // an event of the same identity again changes nothing. An event given
-// without a ReportId gets one derived from its content (EventReportID), so
+// without a ReportId gets one derived from its content (observable.ReportID), so
 // that the same record imported twice is still one event.
 
 // EventColumn is a column of an event table: its name and its advanced
@@ -140,7 +141,6 @@ var (
 		"DnsConnectionInspected", "HttpConnectionInspected", "SslConnectionInspected", "SshConnectionInspected",
 		"IcmpConnectionInspected", "NetworkSignatureInspected"}
 	NetworkProtocols = []string{"Tcp", "Udp", "TcpV4", "TcpV6", "UdpV4", "UdpV6", "Icmp", "IcmpV6", "Igmp"}
-	IPTypes          = []string{"Public", "Private", "Reserved", "Loopback", "Teredo", "FourToSixMapping", "Broadcast", "LinkLocal", "Multicast"}
 )
 
 // MaxEventString bounds a text column of an event, in bytes.
@@ -148,7 +148,7 @@ const MaxEventString = 8192
 
 // Normalize validates e and canonicalizes it: DeviceId and the hashes
 // lower-cased, IP addresses in canonical form, the timestamp in UTC to
-// TimePrecision, ReportId derived when zero (EventReportID). The error is
+// TimePrecision, ReportId derived when zero (observable.ReportID). The error is
 // of kind Invalid and names the column.
 func (e *FileEvent) Normalize() error {
 	if err := normalizeEvent(e.Fields(), FileEventColumns); err != nil {
@@ -164,7 +164,7 @@ func (e *FileEvent) Normalize() error {
 		return InvalidField("FileSize", "must not be negative")
 	}
 	if e.ReportId == 0 {
-		e.ReportId = EventReportID(e.Fields())
+		e.ReportId = observable.ReportID(e.Fields())
 	}
 	return nil
 }
@@ -191,7 +191,7 @@ func (e *NetworkEvent) Normalize() error {
 			return InvalidField(f.name, "must be a port number (0 to 65535), got %d", *f.port)
 		}
 	}
-	if e.RemoteUrl != "" && EventDomain(e.RemoteUrl) == "" {
+	if e.RemoteUrl != "" && observable.Host(e.RemoteUrl) == "" {
 		return InvalidField("RemoteUrl", "%q names no host", clip(e.RemoteUrl))
 	}
 	for _, f := range []struct {
@@ -199,15 +199,15 @@ func (e *NetworkEvent) Normalize() error {
 		typ      *string
 	}{{"RemoteIPType", e.RemoteIP, &e.RemoteIPType}, {"LocalIPType", e.LocalIP, &e.LocalIPType}} {
 		if *f.typ != "" {
-			if err := oneOf(f.name, *f.typ, IPTypes); err != nil {
+			if err := oneOf(f.name, *f.typ, observable.IPTypes); err != nil {
 				return err
 			}
 		} else if f.ip != "" {
-			*f.typ = ipType(netip.MustParseAddr(f.ip))
+			*f.typ = observable.IPType(netip.MustParseAddr(f.ip))
 		}
 	}
 	if e.ReportId == 0 {
-		e.ReportId = EventReportID(e.Fields())
+		e.ReportId = observable.ReportID(e.Fields())
 	}
 	return nil
 }
@@ -260,17 +260,17 @@ func checkEventString(name string, v *string) error {
 		if *v == "" {
 			return nil
 		}
-		n := map[byte]int{'1': 40, '6': 64, '5': 32}[name[len(name)-1]]
+		n := map[byte]int{'1': observable.SHA1Len, '6': observable.SHA256Len, '5': observable.MD5Len}[name[len(name)-1]]
 		*v = strings.ToLower(*v)
-		if !isHex(*v, n, "0123456789abcdef") {
+		if !observable.IsHex(*v, n) {
 			return InvalidField(name, "must be %d hexadecimal characters, got %q", n, clip(*v))
 		}
 	case strings.HasSuffix(name, "IP"):
 		if *v == "" {
 			return nil
 		}
-		a, err := netip.ParseAddr(*v)
-		if err != nil || a.Zone() != "" {
+		a, ok := observable.Addr(*v)
+		if !ok {
 			return InvalidField(name, "%q is not an IP address", clip(*v))
 		}
 		*v = a.Unmap().String()
@@ -285,102 +285,6 @@ func oneOf(field, v string, allowed []string) error {
 	return nil
 }
 
-// ipType classifies an address the way the IPType columns do.
-func ipType(a netip.Addr) string {
-	switch {
-	case a.IsLoopback():
-		return "Loopback"
-	case a.IsLinkLocalUnicast():
-		return "LinkLocal"
-	case a.IsMulticast():
-		return "Multicast"
-	case a == netip.AddrFrom4([4]byte{255, 255, 255, 255}):
-		return "Broadcast"
-	case a.Is6() && netip.MustParsePrefix("2001::/32").Contains(a):
-		return "Teredo"
-	case a.IsPrivate():
-		return "Private"
-	case a.IsUnspecified() || !a.IsGlobalUnicast():
-		return "Reserved"
-	}
-	return "Public"
-}
-
-// EventReportID derives the ReportId of an event given without one from
-// fields (an event's Fields, normalized, ReportId zero): the first 63 bits
-// of an FNV-1a hash of every column, never zero. Two records that differ
-// in any column are two events; the same record is always the same one.
-func EventReportID(fields []any) int64 {
-	h := fnv64{}
-	var buf [8]byte
-	for _, f := range fields {
-		switch v := f.(type) {
-		case *time.Time:
-			binary.LittleEndian.PutUint64(buf[:], uint64(v.UnixNano()))
-			h.Write(buf[:])
-		case *string:
-			h.Write([]byte(*v))
-			h.Write([]byte{0})
-		case **int64:
-			if *v == nil {
-				h.Write([]byte{0})
-			} else {
-				binary.LittleEndian.PutUint64(buf[:], uint64(**v))
-				h.Write([]byte{1})
-				h.Write(buf[:])
-			}
-		}
-	}
-	return max(int64(h.sum>>1), 1)
-}
-
-// fnv64 is FNV-1a, 64 bits (hash/fnv's, which the domain's imports leave
-// out), started by its offset basis.
-type fnv64 struct{ sum uint64 }
-
-func (h *fnv64) Write(b []byte) {
-	if h.sum == 0 {
-		h.sum = 14695981039346656037
-	}
-	for _, c := range b {
-		h.sum = (h.sum ^ uint64(c)) * 1099511628211
-	}
-}
-
-// EventDomain returns the host a RemoteUrl names, lower-cased and without
-// a trailing dot, or "" if none: the domain network events are looked up
-// by. A URL without a scheme ("evil.example/x", "evil.example:443") is a
-// host with an optional port and path.
-func EventDomain(url string) string {
-	if a, err := netip.ParseAddr(url); err == nil { // a bare address (IPv6 has colons)
-		return a.Unmap().String()
-	}
-	s := url
-	if i := strings.Index(s, "://"); i >= 0 {
-		s = s[i+3:]
-	}
-	if i := strings.IndexAny(s, "/?#"); i >= 0 {
-		s = s[:i]
-	}
-	if i := strings.LastIndexByte(s, '@'); i >= 0 {
-		s = s[i+1:]
-	}
-	if strings.HasPrefix(s, "[") { // an IPv6 literal
-		if i := strings.IndexByte(s, ']'); i > 0 {
-			return strings.ToLower(s[1:i])
-		}
-		return ""
-	}
-	if i := strings.LastIndexByte(s, ':'); i >= 0 {
-		s = s[:i]
-	}
-	s = strings.TrimSuffix(strings.ToLower(s), ".")
-	if s == "" || strings.ContainsAny(s, " \t\\") {
-		return ""
-	}
-	return s
-}
-
 // EventFilter selects events of a tenant. Every field set must match; a
 // field that does not apply to the kind of event read is Invalid.
 type EventFilter struct {
@@ -389,7 +293,7 @@ type EventFilter struct {
 	Hash string
 	// RemoteIP is the remote address of a network event.
 	RemoteIP string
-	// Domain is the host of a network event's RemoteUrl (EventDomain),
+	// Domain is the host of a network event's RemoteUrl (observable.Host),
 	// compared ignoring case.
 	Domain string
 	// MachineID is the machine that reported the event.

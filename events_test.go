@@ -9,25 +9,6 @@ import (
 	"github.com/openatp/openatp"
 )
 
-func TestEventDomain(t *testing.T) {
-	for in, want := range map[string]string{
-		"https://Evil.Example/payload?x=1": "evil.example",
-		"evil.example":                     "evil.example",
-		"evil.example.":                    "evil.example",
-		"evil.example:8443/a":              "evil.example",
-		"http://user:pw@host.test:80/":     "host.test",
-		"https://[2001:DB8::1]:443/":       "2001:db8::1",
-		"2001:db8::1":                      "2001:db8::1",
-		"::ffff:1.2.3.4":                   "1.2.3.4",
-		"https:///a":                       "",
-		"bad host/x":                       "",
-	} {
-		if got := openatp.EventDomain(in); got != want {
-			t.Errorf("EventDomain(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 // Normalize canonicalizes what has one form, derives what is derived,
 // and names the column of what it refuses.
 func TestEventNormalize(t *testing.T) {

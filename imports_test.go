@@ -66,9 +66,13 @@ TESTING: SYSTEM testing os/exec
 
 # The packages of the module, from the bottom up.
 
+# The syntax, kinds and normal forms of observed values (hashes,
+# addresses, domains, URLs): a leaf below the domain, which names them.
+openatp/observable: CORE
+
 # The domain: entities, rules, error kinds, the Store interface. It
 # computes only: no log, no file, no HTTP, no SQL.
-openatp: CORE
+openatp: CORE openatp/observable
 
 # Leaves that need nothing of openatp's.
 openatp/odata: CORE
@@ -88,7 +92,7 @@ openatp/ingest: CORE path/filepath openatp openatp/wire openatp/internal/lifetim
 	openatp/internal/jsonlex
 openatp/fault: CORE openatp openatp/internal/route
 openatp/journal: CORE openatp/internal/route
-openatp/internal/sqlstore: CORE io/fs openatp
+openatp/internal/sqlstore: CORE io/fs openatp openatp/observable
 openatp/internal/sqlstore/actionsql: CORE openatp openatp/internal/sqlstore
 openatp/internal/demo: CORE crypto/md5 openatp
 

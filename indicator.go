@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/openatp/openatp/observable"
 )
 
 // Custom indicators (issue 24, mde-reference §12.3.2): file hashes,
@@ -44,7 +46,7 @@ const (
 	// the other free texts, in bytes.
 	maxIndicatorText = 4096
 	// maxIndicatorURL bounds a Url indicator's value and an educateUrl.
-	maxIndicatorURL = 2048
+	maxIndicatorURL = observable.MaxURL
 	// maxIndicatorGroups bounds rbacGroupNames.
 	maxIndicatorGroups = 200
 )
@@ -206,36 +208,35 @@ func deref(s *string) string {
 // Invalid naming indicatorValue otherwise.
 func ValidateIndicatorValue(typ, value string) error {
 	hex := func(n int, what string) error {
-		if !isHex(value, n, "0123456789abcdefABCDEF") {
+		if !observable.IsHex(value, n) {
 			return InvalidField("indicatorValue", "a %s is %d hexadecimal digits", what, n)
 		}
 		return nil
 	}
 	switch typ {
 	case IndicatorFileSha1:
-		return hex(40, "SHA-1 hash")
+		return hex(observable.SHA1Len, "SHA-1 hash")
 	case IndicatorFileSha256:
-		return hex(64, "SHA-256 hash")
+		return hex(observable.SHA256Len, "SHA-256 hash")
 	case IndicatorFileMd5:
-		return hex(32, "MD5 hash")
+		return hex(observable.MD5Len, "MD5 hash")
 	case IndicatorCertificateThumbprint:
-		return hex(40, "certificate thumbprint (SHA-1)")
+		return hex(observable.SHA1Len, "certificate thumbprint (SHA-1)")
 	case IndicatorIPAddress:
-		if strings.Contains(value, "/") {
+		if observable.IsRange(value) {
 			return InvalidField("indicatorValue", "CIDR ranges are not supported: give one IP address")
 		}
-		a, err := netip.ParseAddr(value)
-		if err != nil || a.Zone() != "" {
+		if _, ok := observable.Addr(value); !ok {
 			return InvalidField("indicatorValue", "is not an IPv4 or IPv6 address")
 		}
 		return nil
 	case IndicatorDomainName:
-		if !isDomain(value) {
+		if !observable.IsDomain(value) {
 			return InvalidField("indicatorValue", "is not a domain name")
 		}
 		return nil
 	case IndicatorURL:
-		if !isIndicatorURL(value) {
+		if !observable.IsURL(value) {
 			return InvalidField("indicatorValue", "is not a URL (http or https, with a domain or an IP address)")
 		}
 		return nil
@@ -253,56 +254,6 @@ func IndicatorValueKey(typ, value string) string {
 		}
 	}
 	return typ + ":" + strings.ToLower(value)
-}
-
-// isDomain reports whether s is a domain name: at most 253 bytes, two or
-// more labels of 1 to 63 letters, digits, '-' or '_' (not starting or
-// ending with '-'), the last not all digits (that would be an address).
-func isDomain(s string) bool {
-	if len(s) > 253 || s == "" {
-		return false
-	}
-	labels := strings.Split(s, ".")
-	if len(labels) < 2 {
-		return false
-	}
-	for _, l := range labels {
-		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
-			return false
-		}
-		for i := 0; i < len(l); i++ {
-			c := l[i]
-			if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
-				return false
-			}
-		}
-	}
-	last := labels[len(labels)-1]
-	return strings.Trim(last, "0123456789") != ""
-}
-
-// isIndicatorURL reports whether s is a URL an indicator may name.
-func isIndicatorURL(s string) bool {
-	if len(s) > maxIndicatorURL {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] <= ' ' || s[i] == 0x7f {
-			return false
-		}
-	}
-	if !strings.Contains(s, "://") {
-		s = "http://" + s
-	}
-	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.User != nil || u.Opaque != "" {
-		return false
-	}
-	host := u.Hostname()
-	if a, err := netip.ParseAddr(host); err == nil {
-		return a.Zone() == ""
-	}
-	return isDomain(host)
 }
 
 // IndicatorNotFound is the answer for an indicator that does not exist,

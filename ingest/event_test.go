@@ -12,6 +12,7 @@ import (
 
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/ingest"
+	"github.com/openatp/openatp/observable"
 )
 
 const (
@@ -65,8 +66,8 @@ func TestEventFormats(t *testing.T) {
 		LocalIP: "10.0.0.5", LocalPort: openatp.Ptr(int64(50123)), Protocol: "Tcp", LocalIPType: "Private", RemoteIPType: "Public"}
 	fullNet := wantNet
 	fullNet.InitiatingProcessFileName = "chrome.exe"
-	fullNet.ReportId = openatp.EventReportID(func() []any { e := fullNet; e.ReportId = 0; return e.Fields() }())
-	wantNet.ReportId = openatp.EventReportID(func() []any { e := wantNet; e.ReportId = 0; return e.Fields() }())
+	fullNet.ReportId = observable.ReportID(func() []any { e := fullNet; e.ReportId = 0; return e.Fields() }())
+	wantNet.ReportId = observable.ReportID(func() []any { e := wantNet; e.ReportId = 0; return e.Fields() }())
 	for _, tc := range []struct {
 		name, input string
 		o           ingest.Options

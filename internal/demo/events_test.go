@@ -7,6 +7,7 @@ import (
 
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/internal/demo"
+	"github.com/openatp/openatp/observable"
 )
 
 // Generated events are deterministic, pass Normalize unchanged, name the
@@ -65,7 +66,7 @@ func TestGenerateEvents(t *testing.T) {
 		if !machines[e.DeviceId] {
 			t.Fatalf("event off the machines: %+v", e)
 		}
-		domains[openatp.EventDomain(e.RemoteUrl)] = true
+		domains[observable.Host(e.RemoteUrl)] = true
 	}
 	if len(domains) < 10 {
 		t.Errorf("%d domains, want most of the catalogue", len(domains))

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/observable"
 )
 
 // The observed events (openatp.EventStore) are written and read with the
@@ -52,7 +53,7 @@ func (w Writer) AddFileEvents(ctx context.Context, tenantID string, es []openatp
 }
 
 // AddNetworkEvents records network events as AddFileEvents does, with
-// the host of each RemoteUrl (openatp.EventDomain) in remote_domain.
+// the host of each RemoteUrl (observable.Host) in remote_domain.
 func (w Writer) AddNetworkEvents(ctx context.Context, tenantID string, es []openatp.NetworkEvent) error {
 	rows := make([][]any, len(es))
 	for i := range es {
@@ -64,7 +65,7 @@ func (w Writer) AddNetworkEvents(ctx context.Context, tenantID string, es []open
 		if err != nil {
 			return InvalidItem("network event", i, err)
 		}
-		rows[i] = append(row, openatp.EventDomain(e.RemoteUrl))
+		rows[i] = append(row, observable.Host(e.RemoteUrl))
 	}
 	return w.addEvents(ctx, tenantID, "network event", "network_events", append(networkEventCols[:len(networkEventCols):len(networkEventCols)], "remote_domain"), rows)
 }
