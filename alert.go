@@ -337,6 +337,10 @@ func (e *Evidence) normalize() error {
 	return nil
 }
 
+// CheckText is checkText for the layers over the domain (the request
+// bodies of internal/actionrequest): the same rule, the same errors.
+func CheckText(field string, v *string) error { return checkText(field, v) }
+
 // checkText checks an optional text property of an alert: valid UTF-8, at
 // most MaxAlertText bytes.
 func checkText(field string, v *string) error {

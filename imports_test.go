@@ -95,6 +95,9 @@ openatp/journal: CORE openatp/internal/route
 openatp/internal/sqlstore: CORE io/fs openatp openatp/observable
 openatp/internal/sqlstore/actionsql: CORE openatp openatp/internal/sqlstore
 openatp/internal/demo: CORE crypto/md5 openatp
+# The request bodies of the action routes, checked and made into
+# MachineActions: imported by responseapi and the store suite.
+openatp/internal/actionrequest: CORE openatp
 
 # The machine actions' lifecycle: a timer heap over the store interface.
 openatp/actions: CORE container/heap openatp openatp/internal/lifetime
@@ -133,7 +136,7 @@ openatp/httpserve: HTTP github.com/prometheus/client_golang
 openatp/mdeapi: HTTP openatp openatp/odata openatp/wire openatp/readmodel
 	openatp/httpserve
 openatp/responseapi: HTTP mime/multipart archive/zip openatp openatp/odata
-	openatp/wire openatp/readmodel openatp/httpserve openatp/mdeapi
+	openatp/wire openatp/readmodel openatp/httpserve openatp/mdeapi openatp/internal/actionrequest
 openatp/indicatorapi: HTTP openatp openatp/odata openatp/wire openatp/readmodel
 	openatp/httpserve openatp/mdeapi
 openatp/adminapi: HTTP openatp openatp/wire openatp/ingest openatp/fault openatp/actions
@@ -151,7 +154,7 @@ openatp/apitest: TESTING HTTP net/http/httptest go.uber.org/goleak openatp opena
 	openatp/actions openatp/responseapi openatp/apiserver
 openatp/storetest/internal/fixture: TESTING github.com/google/go-cmp openatp
 openatp/storetest/internal/actionsuite: TESTING github.com/google/go-cmp openatp
-	openatp/storetest/internal/fixture
+	openatp/storetest/internal/fixture openatp/internal/actionrequest
 openatp/storetest/internal/indicatorsuite: TESTING openatp
 	openatp/storetest/internal/fixture
 openatp/storetest/internal/eventsuite: TESTING openatp openatp/storetest/internal/fixture

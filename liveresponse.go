@@ -2,8 +2,6 @@ package openatp
 
 import (
 	"encoding/json"
-	"strconv"
-	"strings"
 	"time"
 )
 
@@ -31,76 +29,6 @@ const (
 // number.
 const LiveResponseFailHResult int32 = -2147024894
 
-// commandParams are the parameters of each command type, the required
-// one first.
-var commandParams = map[string][]string{
-	CommandPutFile:   {"FileName"},
-	CommandRunScript: {"ScriptName", "Args"},
-	CommandGetFile:   {"Path"},
-}
-
-// LiveResponseRequest is the body of POST
-// /api/machines/{id}/runliveresponse.
-type LiveResponseRequest struct {
-	Comment  string
-	Commands []LiveResponseCommand
-}
-
-// Validate checks the request and canonicalizes it in place: command
-// types and parameter keys are matched ignoring case and take their
-// documented spelling. The error is of kind Invalid and names the body
-// parameter: MissingRequiredParameter for a missing Comment, Commands or
-// required parameter; InvalidRequestBody for an unknown command or
-// parameter, or commands out of the documented order.
-func (r *LiveResponseRequest) Validate() error {
-	if r.Comment == "" {
-		return missingParameter("Comment")
-	}
-	if err := checkText("Comment", &r.Comment); err != nil {
-		return err
-	}
-	if len(r.Commands) == 0 {
-		return missingParameter("Commands")
-	}
-	if len(r.Commands) > MaxAlertItems {
-		return invalidBody("Commands", "a live response has at most %d commands", MaxAlertItems)
-	}
-	rank := 0
-	for i := range r.Commands {
-		c := &r.Commands[i]
-		field := "Commands[" + strconv.Itoa(i) + "]"
-		typ, ok := CanonicalEnum(LiveResponseCommands, c.Type)
-		if !ok {
-			return invalidBody(field+".type", "%q is not one of %s", clip(c.Type), strings.Join(LiveResponseCommands, ", "))
-		}
-		c.Type = typ
-		k := 0
-		for k < len(LiveResponseCommands) && LiveResponseCommands[k] != typ {
-			k++
-		}
-		if k < rank {
-			return invalidBody("Commands", "%s %d comes after a %s: the order is PutFile, RunScript, GetFile", typ, i, LiveResponseCommands[rank])
-		}
-		rank = k
-		keys := commandParams[typ]
-		for j := range c.Params {
-			p := &c.Params[j]
-			key, ok := CanonicalEnum(keys, p.Key)
-			if !ok {
-				return invalidBody(field+".params", "%q is not a parameter of %s (%s)", clip(p.Key), typ, strings.Join(keys, ", "))
-			}
-			p.Key = key
-			if err := checkText(field+".params."+key, &p.Value); err != nil {
-				return err
-			}
-		}
-		if c.Param(keys[0]) == "" {
-			return missingParameter(field + ".params." + keys[0])
-		}
-	}
-	return nil
-}
-
 // Param returns the value of the command's parameter key ("" if absent).
 func (c *LiveResponseCommand) Param(key string) string {
 	for _, p := range c.Params {
@@ -121,23 +49,6 @@ func (c *LiveResponseCommand) LibraryName() string {
 		return c.Param("ScriptName")
 	}
 	return ""
-}
-
-// Action validates the request and returns the new live response action
-// it starts on machine m: Pending, its commands Created, in order.
-func (r LiveResponseRequest) Action(m *Machine, requestor, requestSource string) (MachineAction, error) {
-	if err := r.Validate(); err != nil {
-		return MachineAction{}, err
-	}
-	a := MachineAction{ID: NewGUID(), Type: ActionLiveResponse, Requestor: requestor, RequestorComment: r.Comment,
-		Status: ActionPending, MachineID: m.ID, ComputerDNSName: m.ComputerDNSName, Commands: make([]ActionCommand, len(r.Commands))}
-	if requestSource != "" {
-		a.RequestSource = &requestSource
-	}
-	for i, c := range r.Commands {
-		a.Commands[i] = ActionCommand{Index: i, CommandStatus: CommandCreated, Errors: []string{}, Command: c}
-	}
-	return a, nil
 }
 
 // RunCommands runs the commands of a live response action that has just

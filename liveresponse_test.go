@@ -1,11 +1,11 @@
 package openatp_test
 
 import (
-	"errors"
 	"testing"
 	"time"
 
 	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/internal/actionrequest"
 )
 
 func cmd(typ string, kv ...string) openatp.LiveResponseCommand {
@@ -16,42 +16,8 @@ func cmd(typ string, kv ...string) openatp.LiveResponseCommand {
 	return c
 }
 
-func TestLiveResponseValidate(t *testing.T) {
-	r := openatp.LiveResponseRequest{Comment: "c", Commands: []openatp.LiveResponseCommand{
-		cmd("putfile", "filename", "a.exe"), cmd("PutFile", "FileName", "b.exe"), cmd("RUNSCRIPT", "scriptName", "s.ps1", "ARGS", "-x"),
-		cmd("getFile", "path", `C:\x`)}}
-	if err := r.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	for i, want := range []string{"PutFile FileName", "PutFile FileName", "RunScript ScriptName", "GetFile Path"} {
-		if c := r.Commands[i]; c.Type+" "+c.Params[0].Key != want {
-			t.Errorf("command %d: %s %s, want %s", i, c.Type, c.Params[0].Key, want)
-		}
-	}
-	if r.Commands[2].Param("Args") != "-x" || r.Commands[2].LibraryName() != "s.ps1" || r.Commands[3].LibraryName() != "" {
-		t.Errorf("params %+v", r.Commands)
-	}
-	for _, c := range []struct {
-		r     openatp.LiveResponseRequest
-		field string
-	}{
-		{openatp.LiveResponseRequest{Commands: []openatp.LiveResponseCommand{cmd("GetFile", "Path", "p")}}, "Comment"},
-		{openatp.LiveResponseRequest{Comment: "c"}, "Commands"},
-		{openatp.LiveResponseRequest{Comment: "c", Commands: []openatp.LiveResponseCommand{cmd("RunScript", "ScriptName", "s"), cmd("PutFile", "FileName", "f")}}, "Commands"},
-		{openatp.LiveResponseRequest{Comment: "c", Commands: []openatp.LiveResponseCommand{cmd("RunScript", "Args", "a")}}, "Commands[0].params.ScriptName"},
-		{openatp.LiveResponseRequest{Comment: "c", Commands: []openatp.LiveResponseCommand{cmd("Dir")}}, "Commands[0].type"},
-		{openatp.LiveResponseRequest{Comment: "c", Commands: []openatp.LiveResponseCommand{cmd("GetFile", "Path", "p", "Colour", "red")}}, "Commands[0].params"},
-	} {
-		err := c.r.Validate()
-		var fe *openatp.FieldError
-		if !openatp.IsKind(err, openatp.Invalid) || !errors.As(err, &fe) || fe.Field != c.field {
-			t.Errorf("%+v: error %v, want Invalid naming %s", c.r, err, c.field)
-		}
-	}
-}
-
 func TestRunCommands(t *testing.T) {
-	r := openatp.LiveResponseRequest{Comment: "c", Commands: []openatp.LiveResponseCommand{
+	r := actionrequest.LiveResponse{Comment: "c", Commands: []openatp.LiveResponseCommand{
 		cmd("PutFile", "FileName", "a.exe"), cmd("RunScript", "ScriptName", "gone.ps1"), cmd("GetFile", "Path", "p")}}
 	a, err := r.Action(&openatp.Machine{ID: "0000000000000000000000000000000000000001"}, "app", openatp.ActionRequestSource)
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/actions"
+	"github.com/openatp/openatp/internal/actionrequest"
 	"github.com/openatp/openatp/sqlite"
 )
 
@@ -135,7 +136,7 @@ func clockLateness(b *testing.B, rate int) {
 			if d := time.Until(start.Add(time.Duration(i) * time.Second / time.Duration(rate))); d > 0 {
 				time.Sleep(d)
 			}
-			a, err := openatp.ActionRequest{Type: openatp.ActionIsolate, Comment: "bench"}.Action(&ms[i], "app", openatp.ActionRequestSource)
+			a, err := actionrequest.Request{Type: openatp.ActionIsolate, Comment: "bench"}.Action(&ms[i], "app", openatp.ActionRequestSource)
 			if err != nil {
 				b.Fatal(err)
 			}

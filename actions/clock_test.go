@@ -10,6 +10,7 @@ import (
 
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/actions"
+	"github.com/openatp/openatp/internal/actionrequest"
 	"github.com/openatp/openatp/sqlite"
 )
 
@@ -163,7 +164,7 @@ func (e *env) start(t *testing.T, cfg actions.Config) *actions.Clock {
 // create creates an action of type typ on machine n and tracks it.
 func (e *env) create(t *testing.T, c *actions.Clock, typ string, n int) openatp.MachineAction {
 	t.Helper()
-	a, err := openatp.ActionRequest{Type: typ, Comment: "test", ScanType: "Full"}.Action(&openatp.Machine{ID: machineID(n)}, "app", openatp.ActionRequestSource)
+	a, err := actionrequest.Request{Type: typ, Comment: "test", ScanType: "Full"}.Action(&openatp.Machine{ID: machineID(n)}, "app", openatp.ActionRequestSource)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -384,7 +385,7 @@ func TestWallClockZeroDurations(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	a, err := openatp.ActionRequest{Type: "Isolate", Comment: "now"}.Action(&m, "app", "")
+	a, err := actionrequest.Request{Type: "Isolate", Comment: "now"}.Action(&m, "app", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -420,7 +421,7 @@ func TestTrackFailing(t *testing.T) {
 	c := e.start(t, cfg)
 	a := e.create(t, nil, openatp.ActionIsolate, 1)
 	c.TrackFailing(e.tenant, a, -2147024891)
-	lr, err := openatp.LiveResponseRequest{Comment: "x", Commands: []openatp.LiveResponseCommand{
+	lr, err := actionrequest.LiveResponse{Comment: "x", Commands: []openatp.LiveResponseCommand{
 		{Type: "PutFile", Params: []openatp.CommandParam{{Key: "FileName", Value: "a.exe"}}},
 		{Type: "GetFile", Params: []openatp.CommandParam{{Key: "Path", Value: `C:\x`}}}}}.Action(&openatp.Machine{ID: machineID(2)}, "app", "")
 	if err != nil {

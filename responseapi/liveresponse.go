@@ -16,6 +16,7 @@ import (
 
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/httpserve"
+	"github.com/openatp/openatp/internal/actionrequest"
 	"github.com/openatp/openatp/mdeapi"
 	"github.com/openatp/openatp/readmodel"
 )
@@ -110,7 +111,7 @@ func handleRunLiveResponse(model *readmodel.Model, store openatp.Store, authn *h
 		if err := mdeapi.RequirePermissions(p, perm, perm); err != nil {
 			return err
 		}
-		var req openatp.LiveResponseRequest
+		var req actionrequest.LiveResponse
 		if raw, ok := body["Comment"]; ok && string(raw) != "null" {
 			if err := json.Unmarshal(raw, &req.Comment); err != nil {
 				return openatp.CodedErrorf(openatp.Invalid, "InvalidRequestBody", "Comment: must be a string.")

@@ -8,6 +8,7 @@ import (
 
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/httpserve"
+	"github.com/openatp/openatp/internal/actionrequest"
 	"github.com/openatp/openatp/mdeapi"
 	"github.com/openatp/openatp/odata"
 	"github.com/openatp/openatp/readmodel"
@@ -91,7 +92,7 @@ func handleStartAction(typ string, status int, model *readmodel.Model, store ope
 		if err := mdeapi.RequirePermissions(p, perm, perm); err != nil {
 			return err // before the body's checks: a mdeapi.Caller without the permission learns nothing more
 		}
-		req := openatp.ActionRequest{Type: typ}
+		req := actionrequest.Request{Type: typ}
 		for _, f := range []struct {
 			name string
 			v    *string

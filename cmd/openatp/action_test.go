@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/internal/actionrequest"
 	"github.com/openatp/openatp/internal/demotenant"
 )
 
@@ -169,7 +170,7 @@ func TestCLIActions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	req := openatp.ActionRequest{Type: openatp.ActionIsolate, Comment: "contain"}
+	req := actionrequest.Request{Type: openatp.ActionIsolate, Comment: "contain"}
 	live, err := req.Action(&openatp.Machine{ID: as[0].MachineID}, "analyst@contoso.com", openatp.ActionRequestSource)
 	if err == nil {
 		live, err = st.CreateMachineAction(context.Background(), tn.ID, live)

@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/internal/actionrequest"
 	"github.com/openatp/openatp/storetest/internal/fixture"
 )
 
@@ -21,7 +22,7 @@ import (
 // by requestor.
 func newAction(t *testing.T, typ string, n int, requestor string) openatp.MachineAction {
 	t.Helper()
-	r := openatp.ActionRequest{Type: typ, Comment: "because " + typ, ScanType: "Quick", Sha1: fmt.Sprintf("%040x", n)}
+	r := actionrequest.Request{Type: typ, Comment: "because " + typ, ScanType: "Quick", Sha1: fmt.Sprintf("%040x", n)}
 	a, err := r.Action(&openatp.Machine{ID: fixture.MachineID(n)}, requestor, openatp.ActionRequestSource)
 	if err != nil {
 		t.Fatalf("Action: %v", err)
