@@ -97,7 +97,7 @@ openatp/internal/sqlstore/actionsql: CORE openatp openatp/internal/sqlstore
 openatp/internal/demo: CORE crypto/md5 openatp
 # The request bodies of the action routes, checked and made into
 # MachineActions: imported by responseapi and the store suite.
-openatp/internal/actionrequest: CORE openatp
+openatp/internal/actionrequest: CORE openatp openatp/observable
 
 # The machine actions' lifecycle: a timer heap over the store interface.
 openatp/actions: CORE container/heap openatp openatp/internal/lifetime

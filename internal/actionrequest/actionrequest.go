@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/observable"
 )
 
 // Request is a request to start an action: the body of POST
@@ -79,7 +80,7 @@ func (r *Request) Validate() error {
 			return missingParameter("Sha1")
 		}
 		h := strings.ToLower(r.Sha1)
-		if !isSHA1(h) {
+		if !observable.IsHex(h, observable.SHA1Len) {
 			fe := &openatp.FieldError{Field: "Sha1", Reason: "must be 40 hexadecimal digits"}
 			return &openatp.Error{Kind: openatp.Invalid, Code: "InvalidHashValue", Message: "Hash value " + clip(r.Sha1) + " is invalid.", Err: fe}
 		}
@@ -208,17 +209,4 @@ func sprintf(format string, args ...any) string {
 		return format
 	}
 	return fmt.Sprintf(format, args...)
-}
-
-// isSHA1 reports whether s is 40 lower-case hexadecimal digits.
-func isSHA1(s string) bool {
-	if len(s) != 40 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if strings.IndexByte("0123456789abcdef", s[i]) < 0 {
-			return false
-		}
-	}
-	return true
 }
