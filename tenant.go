@@ -26,6 +26,10 @@ const (
 	PermMachineRead         = "Machine.Read"
 	PermMachineReadWrite    = "Machine.ReadWrite"
 	PermUserReadAll         = "User.Read.All"
+	// The pivots' own (issue 24): files, IP addresses, URLs and domains.
+	PermFileReadAll = "File.Read.All"
+	PermIPReadAll   = "Ip.Read.All"
+	PermURLReadAll  = "URL.Read.All"
 )
 
 // App is an application registration of a tenant. The client secret is kept
@@ -99,9 +103,11 @@ func (k *SigningKey) Prepare(now time.Time) error {
 // application registration may be granted.
 var (
 	ApplicationPermissions = append([]string{PermMachineReadAll, PermMachineReadWriteAll, PermUserReadAll,
-		PermAlertReadAll, PermAlertReadWriteAll, PermAlertsReadWriteAll}, append(ActionPermissions, PermLibraryManage, PermTiReadWrite, PermTiReadWriteAll)...)
+		PermAlertReadAll, PermAlertReadWriteAll, PermAlertsReadWriteAll}, append(ActionPermissions, PermLibraryManage, PermTiReadWrite, PermTiReadWriteAll,
+		PermFileReadAll, PermIPReadAll, PermURLReadAll)...)
 	DelegatedPermissions = append([]string{PermMachineRead, PermMachineReadWrite, PermUserReadAll,
-		PermAlertRead, PermAlertReadWrite}, append(ActionPermissions, PermLibraryManage, PermTiReadWrite)...)
+		PermAlertRead, PermAlertReadWrite}, append(ActionPermissions, PermLibraryManage, PermTiReadWrite,
+		PermFileReadAll, PermIPReadAll, PermURLReadAll)...)
 )
 
 // NewTenant returns a tenant with a fresh id. The name must be DNS-like

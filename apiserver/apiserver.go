@@ -19,6 +19,7 @@ import (
 	"github.com/openatp/openatp/indicatorapi"
 	"github.com/openatp/openatp/internal/accesslog"
 	"github.com/openatp/openatp/mdeapi"
+	"github.com/openatp/openatp/pivotapi"
 	"github.com/openatp/openatp/readmodel"
 	"github.com/openatp/openatp/responseapi"
 )
@@ -85,6 +86,7 @@ func New(cfg Config) *Server {
 	responseapi.Register(srv.HandlePublic, responseapi.Config{Config: mde, Actions: cfg.Actions, MaxLibraryFile: cfg.MaxLibraryFile,
 		InvestigationRunTime: cfg.InvestigationRunTime})
 	indicatorapi.Register(srv.HandlePublic, indicatorapi.Config{Config: mde})
+	pivotapi.Register(srv.HandlePublic, mde)
 	adminapi.Register(srv.HandleAdmin, adminapi.Config{Store: store, Settings: cfg.Settings, AuthFailures: cfg.AuthFailures,
 		BodyTimeout: cfg.BodyTimeout, Faults: srv.Faults(), Journal: srv.Journal(), ActionControls: cfg.ActionControls, ActionClock: cfg.Actions})
 	return &Server{Server: srv, store: store, model: model, own: own}
