@@ -70,7 +70,7 @@ func (rt *routes) handleAlertValues(k *kind) http.Handler {
 			}
 			switch k {
 			case fileKind:
-				pv, err := read(r.Context(), rt.cfg.Store, p.TenantID, view, access, k, v, time.Time{}, true)
+				pv, err := read(r.Context(), rt.cfg.Store, p.TenantID, view, access, k, v, time.Time{}, false)
 				if err != nil {
 					return err
 				}

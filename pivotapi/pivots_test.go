@@ -66,6 +66,7 @@ func world(t *testing.T) (f *apitest.Fixture, t1, t2, t3 time.Time) {
 		{EntityType: p("Ip"), IPAddress: p("203.0.113.5")},
 		{EntityType: p("Url"), URL: p("http://www.example.com/landing")},
 		{EntityType: p("Ip"), IPAddress: p("203.0.113.5")},
+		{EntityType: p("File"), SHA256: p(strings.Repeat("d4", 32))}, // seen by no event
 	}
 	if err := f.Store.UpsertAlerts(ctx, f.Tenant.ID, []openatp.Alert{
 		{ID: "al-1", Severity: "High", Status: "New", MachineID: machine1, Title: p("seen"), LastUpdateTime: &t2, Evidence: ev},
@@ -151,7 +152,12 @@ func TestPivotsApplication(t *testing.T) {
 		`{"@odata.context":"http://<host>/api/$metadata#microsoft.windowsDefenderATP.api.InOrgDomainStats","host":"www.example.com",`+
 			`"orgPrevalence":"2","orgFirstSeen":`+ts(t2)+`,"orgLastSeen":`+ts(t3)+`}`)
 
-	check(t, f, f.Do(t, "GET", "/api/alerts/al-1/files", tok), 200, `{"@odata.context":"http://<host>/api/$metadata#Files","value":[`+file+`]}`)
+	// A file known only from evidence: its hashes, seen nowhere.
+	only := `{"sha1":null,"sha256":"` + strings.Repeat("d4", 32) + `","md5":null,"globalPrevalence":0,"globalFirstObserved":null,` +
+		`"globalLastObserved":null,"size":null,"fileType":null,"isPeFile":false,"filePublisher":null,"fileProductName":null,` +
+		`"signer":null,"issuer":null,"signerHash":null,"isValidCertificate":null,"determinationType":"Unknown","determinationValue":""}`
+	check(t, f, f.Do(t, "GET", "/api/files/"+strings.Repeat("D4", 32)+"/machines", tok), 200, `{"@odata.context":"http://<host>/api/$metadata#Machines","value":[]}`)
+	check(t, f, f.Do(t, "GET", "/api/alerts/al-1/files", tok), 200, `{"@odata.context":"http://<host>/api/$metadata#Files","value":[`+file+`,`+only+`]}`)
 	check(t, f, f.Do(t, "GET", "/api/alerts/al-1/ips", tok), 200, `{"@odata.context":"http://<host>/api/$metadata#Ips","value":[{"id":"203.0.113.5"}]}`)
 	check(t, f, f.Do(t, "GET", "/api/v1.0/alerts/al-1/domains", tok), 200,
 		`{"@odata.context":"http://<host>/api/$metadata#Domains","value":[{"host":"www.example.com"}]}`)

@@ -115,12 +115,14 @@ func Ensure(ctx context.Context, store openatp.Store) (Credentials, error) {
 	}
 	app, secret, err := openatp.NewApp(t.ID, "openatp demo app",
 		// Read and write of every family, so that each route the README
-		// shows (machine actions, live response, indicators) works with
+		// shows (machine actions, live response, indicators, pivots) works with
 		// the printed token.
 		append([]string{openatp.PermMachineReadAll, openatp.PermMachineReadWriteAll, openatp.PermUserReadAll, openatp.PermAlertReadWriteAll,
-			openatp.PermLibraryManage, openatp.PermTiReadWriteAll}, openatp.ActionPermissions...),
+			openatp.PermLibraryManage, openatp.PermTiReadWriteAll, openatp.PermFileReadAll, openatp.PermIPReadAll, openatp.PermURLReadAll},
+			openatp.ActionPermissions...),
 		append([]string{openatp.PermMachineRead, openatp.PermMachineReadWrite, openatp.PermUserReadAll, openatp.PermAlertReadWrite,
-			openatp.PermLibraryManage, openatp.PermTiReadWrite}, openatp.ActionPermissions...), now)
+			openatp.PermLibraryManage, openatp.PermTiReadWrite, openatp.PermFileReadAll, openatp.PermIPReadAll, openatp.PermURLReadAll},
+			openatp.ActionPermissions...), now)
 	if err != nil {
 		return c, err
 	}
