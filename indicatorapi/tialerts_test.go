@@ -125,9 +125,28 @@ func TestIndicatorsRaiseAlerts(t *testing.T) {
 	if a, ok := byID["ti5_"+apitest.DocMachine1]; !ok || a.Severity != "Medium" || a.Evidence[0]["url"] != "https://evil.example/a" {
 		t.Errorf("by domain: %+v", as)
 	}
-	// Submitting the indicator again updates, not duplicates.
+	// A Url indicator (without its scheme) matches a network event's
+	// RemoteUrl; a refused import body raises nothing.
+	since = time.Now()
+	submit(t, f, tok, `{"indicatorValue":"evil.example/payload","indicatorType":"Url","action":"Audit","generateAlert":true,"title":"Payload URL","description":"d"}`)
+	bad := "Timestamp,DeviceId,ActionType,RemoteIP,RemotePort,RemoteUrl,Protocol\n" +
+		"2024-03-04T10:00:00Z," + apitest.DocMachine2 + ",ConnectionSuccess,203.0.113.8,443,http://evil.example/payload,Tcp\n"
+	if r := f.Admin(t, "POST", "/_openatp/tenants/"+f.Tenant.ID+"/networkevents", apitest.AdminKey, "text/csv",
+		[]byte(bad+"2024-03-04T10:00:01Z,"+apitest.DocMachine2+",ConnectionSuccess,203.0.113.8,99999,,Tcp\n")); r.Status != 400 {
+		t.Fatalf("bad body: %d %s", r.Status, r.Body)
+	}
+	if as := poll(t, f, tok, since); len(as) != 0 {
+		t.Fatalf("a refused import raised %+v", as)
+	}
+	importEvents("networkevents", "text/csv", bad)
+	if as := poll(t, f, tok, since); len(as) != 2 || as[0].Title+as[1].Title != "C2 domainPayload URL" && as[0].Title+as[1].Title != "Payload URLC2 domain" {
+		t.Fatalf("by URL: %+v, want the URL's alert and the domain's", as)
+	}
+
+	// Submitting the indicator again updates its alert, not duplicates it.
+	since = time.Now()
 	submit(t, f, tok, `{"indicatorValue":"198.51.100.9","indicatorType":"IpAddress","action":"Audit","generateAlert":true,"title":"C2 address","description":"d"}`)
-	if as := poll(t, f, tok, since); len(as) != 2 {
-		t.Errorf("after resubmitting: %d alerts, want 2", len(as))
+	if as := poll(t, f, tok, since); len(as) != 1 || as[0].ID != "ti"+ip+"_"+apitest.DocMachine2 {
+		t.Errorf("after resubmitting: %+v, want the IP's alert, updated", as)
 	}
 }
