@@ -15,7 +15,6 @@ package timatch
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -194,14 +193,16 @@ func AlertID(indicatorID, machineID string, n int) string {
 	return fmt.Sprintf("ti%s_%s_%d", indicatorID, machineID, n)
 }
 
-// errResolved tells raise to try the next generation.
-var errResolved = errors.New("timatch: the alert is resolved")
-
 // raise writes the sightings: each updates the open alert of its
-// indicator and machine, or creates one. The new alerts are written in one
-// transaction; machines outside an indicator's device groups are skipped.
+// indicator and machine (the first of its ids not Resolved; the last when
+// all are), or creates one. The updates are written in one transaction
+// (UpdateAlerts, stamped by the alert clock), then the new alerts in
+// another (UpsertAlerts); machines outside an indicator's device groups
+// are skipped.
 func (m *matcher) raise(ctx context.Context, s Store, tenantID string, now time.Time) error {
 	var create []openatp.Alert
+	var update []string
+	updated := map[string]*sighting{}
 	groups := map[string]int64{}
 	for _, k := range m.order {
 		sg := m.seen[k]
@@ -223,23 +224,28 @@ func (m *matcher) raise(ctx context.Context, s Store, tenantID string, now time.
 		}
 		for n := 1; ; n++ {
 			id := AlertID(sg.in.ID, sg.machine, n)
-			_, err := s.UpdateAlerts(ctx, tenantID, []string{id}, func(a *openatp.Alert, _ time.Time) error {
-				if a.Status == "Resolved" && n < maxGenerations {
-					return errResolved
-				}
-				a.Absorb(&openatp.Alert{FirstEventTime: &sg.first, LastEventTime: &sg.last}, now)
-				return nil
-			})
-			if err == nil {
-				break
-			}
-			if errors.Is(err, errResolved) {
-				continue
-			}
+			a, err := s.Alert(ctx, tenantID, id)
 			if openatp.IsKind(err, openatp.NotFound) {
 				create = append(create, sg.alert(id, now))
 				break
 			}
+			if err != nil {
+				return err
+			}
+			if a.Status != "Resolved" || n == maxGenerations {
+				update = append(update, id)
+				updated[id] = sg
+				break
+			}
+		}
+	}
+	if len(update) > 0 {
+		_, err := s.UpdateAlerts(ctx, tenantID, update, func(a *openatp.Alert, stamp time.Time) error {
+			sg := updated[a.ID]
+			a.Absorb(&openatp.Alert{FirstEventTime: &sg.first, LastEventTime: &sg.last}, stamp)
+			return nil
+		})
+		if err != nil {
 			return err
 		}
 	}
