@@ -102,6 +102,9 @@ openatp/internal/actionrequest: CORE openatp openatp/observable
 # The machine actions' lifecycle: a timer heap over the store interface.
 openatp/actions: CORE container/heap openatp openatp/internal/lifetime
 
+# Custom indicators meet events: the alerts they raise.
+openatp/internal/timatch: CORE openatp openatp/observable
+
 # The retention of observed events: a periodic sweep.
 openatp/internal/retention: CORE openatp/internal/lifetime
 
@@ -138,12 +141,13 @@ openatp/mdeapi: HTTP openatp openatp/odata openatp/wire openatp/readmodel
 openatp/responseapi: HTTP mime/multipart archive/zip openatp openatp/odata
 	openatp/wire openatp/readmodel openatp/httpserve openatp/mdeapi openatp/internal/actionrequest
 openatp/indicatorapi: HTTP openatp openatp/odata openatp/wire openatp/readmodel
-	openatp/httpserve openatp/mdeapi
+	openatp/httpserve openatp/mdeapi openatp/internal/timatch
 openatp/pivotapi: HTTP openatp openatp/observable openatp/wire openatp/readmodel
 	openatp/httpserve openatp/mdeapi
 openatp/adminapi: HTTP openatp openatp/wire openatp/ingest openatp/fault openatp/actions
 	openatp/journal openatp/ratelimit openatp/readmodel
 	openatp/internal/route openatp/internal/manage openatp/httpserve
+	openatp/internal/timatch
 # The composition of the four: the program's and the tests' server.
 openatp/apiserver: CORE log/slog openatp openatp/actions openatp/fault
 	openatp/internal/accesslog openatp/readmodel openatp/httpserve
@@ -175,7 +179,7 @@ openatp/cmd/openatp: HTTP openatp openatp/internal/demotenant openatp/apiserver 
 	openatp/ingest openatp/journal openatp/postgres openatp/ratelimit
 	openatp/readmodel openatp/redis openatp/sqlite openatp/wire
 	openatp/internal/accesslog openatp/internal/demo openatp/internal/logbuf
-	openatp/internal/manage openatp/internal/tlsca
+	openatp/internal/manage openatp/internal/tlsca openatp/internal/timatch
 openatp/bench/baseline: HTTP
 openatp/bench/actiontool: HTTP openatp openatp/postgres openatp/sqlite
 openatp/bench/benchtool: SYSTEM openatp openatp/postgres openatp/sqlite

@@ -11,6 +11,7 @@ package adminapi
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
@@ -26,6 +27,7 @@ import (
 	"github.com/openatp/openatp/fault"
 	"github.com/openatp/openatp/httpserve"
 	"github.com/openatp/openatp/ingest"
+	"github.com/openatp/openatp/internal/timatch"
 	"github.com/openatp/openatp/journal"
 	"github.com/openatp/openatp/ratelimit"
 )
@@ -268,7 +270,9 @@ func handleAdminIngest(store openatp.Store, kind ingest.Kind, slots chan struct{
 		if _, err := ingest.Validate(ingest.NewReader(bytes.NewReader(body), opts)); err != nil {
 			return 0, nil, err // an *ingest.Error is an Invalid error with its code
 		}
-		var iopts ingest.ImportOptions
+		iopts := ingest.ImportOptions{OnEvents: func(ctx context.Context, fes []openatp.FileEvent, nes []openatp.NetworkEvent) error {
+			return timatch.Events(ctx, store, t.ID, time.Now(), fes, nes)
+		}}
 		if tracker != nil {
 			iopts.OnActions = func(stored []openatp.MachineAction) {
 				for _, a := range stored {

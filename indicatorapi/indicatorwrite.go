@@ -12,6 +12,7 @@ import (
 
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/httpserve"
+	"github.com/openatp/openatp/internal/timatch"
 	"github.com/openatp/openatp/mdeapi"
 	"github.com/openatp/openatp/wire"
 )
@@ -290,6 +291,9 @@ func (rt *routes) handleSubmit() http.Handler {
 		if errs[0] != nil {
 			return sc.itemError(&in, errs[0])
 		}
+		if err := timatch.LookBack(r.Context(), rt.store, p.TenantID, rt.now(), out); err != nil {
+			return err
+		}
 		writeEntity(w, r, &out[0])
 		return nil
 	})
@@ -397,12 +401,17 @@ func (rt *routes) handleImport() http.Handler {
 			if err != nil {
 				return err
 			}
+			var stored []openatp.Indicator
 			for j, i := range at {
 				if errs[j] != nil {
 					results[i].err = sc.itemError(&ok[j], errs[j])
 				} else {
 					results[i].in = out[j]
+					stored = append(stored, out[j])
 				}
+			}
+			if err := timatch.LookBack(r.Context(), rt.store, p.TenantID, rt.now(), stored); err != nil {
+				return err
 			}
 		}
 		b, end := mdeapi.OpenCollection(make([]byte, 0, 160*len(results)+256), r,

@@ -173,7 +173,7 @@ var errMixedEvents = errors.New("ingest: events are written in batches of their 
 
 // loadEvents writes the batch of events that starts with c in one
 // AddFileEvents or AddNetworkEvents call (one transaction), and fills res.
-func loadEvents(ctx context.Context, store Writer, tenantID string, c *chunk, full, free chan *chunk, res *BatchResult, name string) error {
+func loadEvents(ctx context.Context, store Writer, tenantID string, c *chunk, full, free chan *chunk, res *BatchResult, o *ImportOptions, name string) error {
 	kind := c.kind
 	var fes []openatp.FileEvent
 	var nes []openatp.NetworkEvent
@@ -212,5 +212,8 @@ func loadEvents(ctx context.Context, store Writer, tenantID string, c *chunk, fu
 	}
 	n := int64(len(lines))
 	res.Records, res.Events, res.LastLine = n, n, lines[len(lines)-1]
+	if o.OnEvents != nil {
+		return o.OnEvents(ctx, fes, nes)
+	}
 	return nil
 }

@@ -36,6 +36,12 @@ type ImportOptions struct {
 	// actions with the actions as stored (stamped): a running server tells
 	// its lifecycle clock of the live ones.
 	OnActions func(stored []openatp.MachineAction)
+	// OnEvents, if set, is called after each committed batch of file or
+	// network events with its events (normalized): a running server
+	// matches them against the tenant's indicators (internal/timatch). Its
+	// error is the import's, the batch staying committed (the events are
+	// idempotent: importing them again calls it again).
+	OnEvents func(ctx context.Context, fes []openatp.FileEvent, nes []openatp.NetworkEvent) error
 	// OnBatch, if set, is called after each committed batch.
 	OnBatch func(BatchResult)
 	// OnRead, if set, is called with the number of records read so far
@@ -217,7 +223,7 @@ func load(ctx context.Context, store Writer, tenantID string, src Source, name s
 			if c.kind == Actions {
 				err = loadActions(ctx, store, tenantID, c, full, free, &res, &o, name)
 			} else {
-				err = loadEvents(ctx, store, tenantID, c, full, free, &res, name)
+				err = loadEvents(ctx, store, tenantID, c, full, free, &res, &o, name)
 			}
 			if err != nil {
 				return sum, err

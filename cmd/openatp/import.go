@@ -13,6 +13,7 @@ import (
 
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/ingest"
+	"github.com/openatp/openatp/internal/timatch"
 	"github.com/openatp/openatp/wire"
 )
 
@@ -141,6 +142,9 @@ func runImport(ctx context.Context, env *cliEnv, args []string) error {
 		sum, err := ingest.Import(ctx, store, t.ID, r, ingest.ImportOptions{
 			BatchSize: *batch,
 			ChunkSize: *chunk,
+			OnEvents: func(ctx context.Context, fes []openatp.FileEvent, nes []openatp.NetworkEvent) error {
+				return timatch.Events(ctx, store, t.ID, time.Now(), fes, nes)
+			},
 			OnRead: func(n int64) {
 				progMu.Lock()
 				defer progMu.Unlock()

@@ -2,7 +2,8 @@
 // tool: it gets a token with the client-credentials grant and reads a
 // user's machines, retrying throttled (429) and unavailable (503) answers
 // after the Retry-After the service gives; a playbook's steps isolate a
-// machine and wait for the isolation to finish. It stands for "your code" in
+// machine and wait for the isolation to finish; a threat-intelligence
+// pipeline pushes indicators, polls the alerts and deletes indicators. It stands for "your code" in
 // docs/testing.md, whose worked example (connector_test.go) tests it
 // against openatp as its test double. It uses the standard library only
 // and nothing of openatp.
@@ -105,6 +106,82 @@ func (c *Client) WaitForAction(ctx context.Context, id string, interval time.Dur
 		case <-time.After(interval):
 		}
 	}
+}
+
+// Indicator is a custom indicator the pipeline pushes.
+type Indicator struct {
+	ID             string `json:"id,omitempty"`
+	IndicatorValue string `json:"indicatorValue"`
+	IndicatorType  string `json:"indicatorType"`
+	Action         string `json:"action"`
+	Title          string `json:"title"`
+	Description    string `json:"description"`
+	Severity       string `json:"severity,omitempty"`
+	GenerateAlert  bool   `json:"generateAlert"`
+}
+
+// SubmitIndicator submits (or updates) an indicator and returns it as
+// stored.
+func (c *Client) SubmitIndicator(ctx context.Context, in Indicator) (Indicator, error) {
+	var out Indicator
+	return out, c.post(ctx, "/api/indicators", in, http.StatusOK, &out)
+}
+
+// DeleteIndicators deletes indicators by id, all or none (BatchDelete).
+func (c *Client) DeleteIndicators(ctx context.Context, ids []string) error {
+	return c.post(ctx, "/api/indicators/BatchDelete", map[string][]string{"IndicatorIds": ids}, http.StatusNoContent, nil)
+}
+
+// Alert is what the pipeline keeps of an alert.
+type Alert struct {
+	ID              string    `json:"id"`
+	Title           string    `json:"title"`
+	Severity        string    `json:"severity"`
+	DetectionSource string    `json:"detectionSource"`
+	MachineID       string    `json:"machineId"`
+	LastUpdateTime  time.Time `json:"lastUpdateTime"`
+}
+
+// AlertsSince returns the alerts changed at or after since: a SIEM's
+// poll on lastUpdateTime.
+func (c *Client) AlertsSince(ctx context.Context, since time.Time) ([]Alert, error) {
+	var page struct {
+		Value []Alert `json:"value"`
+	}
+	filter := "lastUpdateTime ge " + since.UTC().Format("2006-01-02T15:04:05.0000000Z")
+	err := c.get(ctx, "/api/alerts?$filter="+url.QueryEscape(filter), &page)
+	return page.Value, err
+}
+
+// post sends v as JSON and decodes the answer into out (when not nil);
+// any status but want is an error.
+func (c *Client) post(ctx context.Context, path string, v any, want int, out any) error {
+	body, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	tok, err := c.accessToken(ctx)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, "POST", c.APIBase+path, strings.NewReader(string(body)))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := c.HTTP.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	if res.StatusCode != want {
+		return fmt.Errorf("POST %s: %s", path, res.Status)
+	}
+	if out == nil {
+		return nil
+	}
+	return json.NewDecoder(res.Body).Decode(out)
 }
 
 // get reads one API answer into v, retrying 429 and 503 after their

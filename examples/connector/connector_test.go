@@ -229,3 +229,55 @@ func TestPlaybookIsolates(t *testing.T) {
 		}
 	}
 }
+
+// A threat-intelligence pipeline pushes an IOC that raises alerts; a
+// machine then reports a file with that hash (a file event, imported
+// through the admin API); the SIEM's lastUpdateTime poll sees the alert;
+// the pipeline removes the IOC with BatchDelete.
+func TestPipelineIOCRaisesAlert(t *testing.T) {
+	o := startOpenATP(t)
+	var app struct {
+		ClientID     string `json:"client_id"`
+		ClientSecret string `json:"client_secret"`
+	}
+	o.admin(t, "POST", "/_openatp/tenants/"+o.Tenant+"/apps",
+		`{"name":"ti-pipeline","roles":["Ti.ReadWrite.All","Alert.Read.All"]}`, &app)
+	c := &connector.Client{APIBase: o.BaseURL, Authority: o.BaseURL + "/" + o.Tenant,
+		ClientID: app.ClientID, ClientSecret: app.ClientSecret, HTTP: &http.Client{Timeout: 10 * time.Second}}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+
+	const hash = "3395856ce81f2b7382dee72602f798b642f14140"
+	in, err := c.SubmitIndicator(ctx, connector.Indicator{IndicatorValue: hash, IndicatorType: "FileSha1",
+		Action: "Audit", GenerateAlert: true, Severity: "High", Title: "Invoice dropper", Description: "From the TI feed"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	since := time.Now()
+	// mymachine1.contoso.com reports the file.
+	o.admin(t, "POST", "/_openatp/tenants/"+o.Tenant+"/fileevents", `[{"Timestamp":"`+
+		time.Now().UTC().Format(time.RFC3339)+`","DeviceId":"1e5bc9d7e413ddd7902c2932e418702b84d0cc07",`+
+		`"ActionType":"FileCreated","FileName":"invoice.exe","SHA1":"`+hash+`"}]`, nil)
+
+	alerts, err := c.AlertsSince(ctx, since)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var raised []connector.Alert
+	for _, a := range alerts {
+		if a.DetectionSource == "CustomerTI" {
+			raised = append(raised, a)
+		}
+	}
+	if len(raised) != 1 || raised[0].Title != "Invoice dropper" || raised[0].Severity != "High" ||
+		raised[0].MachineID != "1e5bc9d7e413ddd7902c2932e418702b84d0cc07" {
+		t.Fatalf("alerts since the import: %+v, want the IOC's", alerts)
+	}
+
+	if err := c.DeleteIndicators(ctx, []string{in.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.DeleteIndicators(ctx, []string{in.ID}); err == nil {
+		t.Error("the IOC is still there after BatchDelete")
+	}
+}
