@@ -122,7 +122,7 @@ openatp/auth: HTTP github.com/golang-jwt/jwt/v5 github.com/MicahParks/jwkset
 	golang.org/x/crypto openatp openatp/ratelimit openatp/internal/lifetime
 	openatp/internal/password
 openatp/internal/manage: CORE openatp openatp/internal/password
-openatp/internal/demotenant: SYSTEM openatp openatp/internal/demo openatp/internal/manage
+openatp/internal/demotenant: SYSTEM openatp openatp/internal/demo openatp/internal/manage openatp/internal/timatch
 openatp/internal/tlsca: NET
 
 # The read model: memory, no HTTP, no store engine.

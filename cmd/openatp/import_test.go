@@ -549,6 +549,20 @@ func TestDemoAlerts(t *testing.T) {
 			t.Errorf("%s: %v alerts", f, n)
 		}
 	}
+	// The demo's indicators: the six active ones listed, and the alerts
+	// of those with generateAlert that the demo's events hold.
+	if ins := get("/api/indicators")["value"].([]any); len(ins) != 6 {
+		t.Errorf("the demo lists %d indicators, want 6: %v", len(ins), ins)
+	}
+	ti := map[string]int{}
+	for _, a := range get("/api/alerts?$select=id,detectionSource,title")["value"].([]any) {
+		if a := a.(map[string]any); a["detectionSource"] == "CustomerTI" {
+			ti[a["title"].(string)]++
+		}
+	}
+	if ti["Mimikatz credential dumper"] == 0 || ti["Cryptomining pool"] == 0 || ti["svchost32 loader (expired)"] != 0 {
+		t.Errorf("the demo's CustomerTI alerts by title: %v", ti)
+	}
 	poll := "/api/alerts?$filter=" + url.QueryEscape("lastUpdateTime ge "+time.Now().UTC().Format(time.RFC3339)) + "&$select=id,status"
 	if n := len(get(poll)["value"].([]any)); n != 0 {
 		t.Fatalf("%d alerts updated since now", n)

@@ -120,3 +120,38 @@ func apitestWait(t *testing.T, what string, cond func() bool) {
 	}
 	t.Fatalf("timed out waiting for %s", what)
 }
+
+// TestSeedIndicators: seed --indicators stores that many indicators over
+// the seeded events' values, and the look-back raises CustomerTI alerts
+// for those with generateAlert that the events hold; --out refuses it.
+func TestSeedIndicators(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	data := filepath.Join(t.TempDir(), "data")
+	args := []string{"seed", "--data", data, "--tenant", "ti-seeded.example", "--machines", "30", "--users", "10", "--seed", "5",
+		"--file-events", "700", "--network-events", "500", "--indicators", "200"}
+	if out := mustCLI(t, args...); !strings.Contains(out, `"indicators": 200`) {
+		t.Errorf("seed summary:\n%s", out)
+	}
+	s := openStore(t, data)
+	tn, err := s.Tenant(ctx, "ti-seeded.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ins, err := s.Indicators(ctx, tn.ID)
+	if err != nil || len(ins) != 200 {
+		t.Fatalf("%d indicators seeded (%v), want 200", len(ins), err)
+	}
+	ti := 0
+	if err := s.ScanAlerts(ctx, tn.ID, func(a openatp.Alert) error {
+		if a.DetectionSource != nil && *a.DetectionSource == "CustomerTI" {
+			ti++
+		}
+		return nil
+	}); err != nil || ti == 0 {
+		t.Errorf("%d CustomerTI alerts raised (%v)", ti, err)
+	}
+	if _, err := cli(t, "seed", "--out", t.TempDir(), "--machines", "3", "--indicators", "5"); err == nil {
+		t.Error("seed --out --indicators: no error")
+	}
+}

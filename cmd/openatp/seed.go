@@ -16,6 +16,7 @@ import (
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/ingest"
 	"github.com/openatp/openatp/internal/demo"
+	"github.com/openatp/openatp/internal/demotenant"
 	"github.com/openatp/openatp/wire"
 )
 
@@ -34,6 +35,7 @@ func runSeed(ctx context.Context, env *cliEnv, args []string) error {
 	actions := fs.Int("actions", 0, "number of machine actions: a history on the generated machines, of every type the API starts, each ended (Succeeded, Failed, Cancelled or TimeOut), created over the 30 days before the data set's end")
 	fileEvents := fs.Int("file-events", 0, "number of file events (DeviceFileEvents rows) on the generated machines, over the week before the data set's end")
 	networkEvents := fs.Int("network-events", 0, "number of network events (DeviceNetworkEvents rows), as --file-events")
+	indicators := fs.Int("indicators", 0, "number of custom indicators over the generated events' values (some matching, raising alerts); not with --out or --live")
 	live := fs.Bool("live", false, "write --alerts new alerts to the tenant's existing machines one every --every, moving earlier ones along (New, InProgress, Resolved) between them: what a poll loop picks up")
 	every := fs.Duration("every", time.Second, "with --live: the pause between two new alerts")
 	seed := fs.Int64("seed", 1, "random seed: the same seed and --end give the same tenant")
@@ -62,6 +64,9 @@ func runSeed(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	if *fileEvents < 0 || *networkEvents < 0 || (*fileEvents+*networkEvents > 0 && (*machines == 0 || *live)) {
 		return fmt.Errorf("--file-events and --network-events must be >= 0, need --machines > 0 and are not with --live")
+	}
+	if *indicators < 0 || (*indicators > 0 && (*live || *out != "")) {
+		return fmt.Errorf("--indicators must be >= 0 and is not with --live or --out")
 	}
 	if *live {
 		return seedLive(ctx, env, &sf, *tenant, *alerts, *every, *seed)
@@ -126,8 +131,11 @@ func runSeed(ctx context.Context, env *cliEnv, args []string) error {
 	if err := seedEvents(ctx, store, t.ID, opts, *fileEvents, *networkEvents, *batch); err != nil {
 		return err
 	}
+	if err := demotenant.SeedIndicators(ctx, store, t.ID, opts, *indicators, time.Now()); err != nil {
+		return err
+	}
 	return printJSON(env.stdout, map[string]any{"tenant": t.ID, "name": t.Name, "machines": src.machines, "logons": src.logons, "users": *users, "alerts": src.alerts,
-		"actions": *actions, "file_events": *fileEvents, "network_events": *networkEvents, "seed": *seed,
+		"actions": *actions, "file_events": *fileEvents, "network_events": *networkEvents, "indicators": *indicators, "seed": *seed,
 		"seconds": end.Sub(start).Seconds(), "machine_seconds": machineSecs, "logon_seconds": logonSecs, "alert_seconds": alertSecs,
 		"machines_per_second": float64(src.machines) / max(machineSecs, 1e-9), "logons_per_second": float64(src.logons) / max(logonSecs, 1e-9),
 		"alerts_per_second": float64(src.alerts) / max(alertSecs, 1e-9)})

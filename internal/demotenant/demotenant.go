@@ -8,6 +8,7 @@ package demotenant
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/internal/demo"
 	"github.com/openatp/openatp/internal/manage"
+	"github.com/openatp/openatp/internal/timatch"
 )
 
 // Credentials is what `openatp demo-credentials` prints and what
@@ -131,6 +133,9 @@ func Ensure(ctx context.Context, store openatp.Store) (Credentials, error) {
 	}
 	if err := seedDemo(ctx, store, t.ID, now); err != nil {
 		return c, fmt.Errorf("seeding the demo tenant: %w", err)
+	}
+	if err := PutIndicators(ctx, store, t.ID, demo.Indicators(demo.StartAt(now), app.ClientID, app.Name), now); err != nil {
+		return c, fmt.Errorf("seeding the demo tenant's indicators: %w", err)
 	}
 	users, err := seedDemoRBAC(ctx, store, t)
 	if err != nil {
@@ -249,6 +254,38 @@ func seedDemo(ctx context.Context, store openatp.Store, tenantID string, now tim
 		return err
 	}
 	return store.AddNetworkEvents(ctx, tenantID, nes)
+}
+
+// PutIndicators stores indicators (as created by an application, with
+// every device group) and raises the alerts of those the tenant's stored
+// events match, as a submit through the API does (timatch.LookBack).
+func PutIndicators(ctx context.Context, store openatp.Store, tenantID string, ins []openatp.Indicator, now time.Time) error {
+	for len(ins) > 0 {
+		n := min(len(ins), openatp.MaxIndicatorBatch)
+		out, errs, err := store.PutIndicators(ctx, tenantID, ins[:n], now, nil)
+		if err != nil {
+			return err
+		}
+		if err := errors.Join(errs...); err != nil {
+			return err
+		}
+		if err := timatch.LookBack(ctx, store, tenantID, now, out); err != nil {
+			return err
+		}
+		ins = ins[n:]
+	}
+	return nil
+}
+
+// SeedIndicators stores n indicators generated over the values of the
+// events of o (demo.GenerateIndicators, created by "openatp seed") and
+// raises the alerts of those the stored events match.
+func SeedIndicators(ctx context.Context, store openatp.Store, tenantID string, o demo.Options, n int, now time.Time) error {
+	var ins []openatp.Indicator
+	if err := demo.GenerateIndicators(o, n, "openatp-seed", "openatp seed", func(in openatp.Indicator) error { ins = append(ins, in); return nil }); err != nil {
+		return err
+	}
+	return PutIndicators(ctx, store, tenantID, ins, now)
 }
 
 // tier0GroupID is the demo's highest-ranked device group, which only the

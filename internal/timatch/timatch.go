@@ -253,6 +253,7 @@ func (m *matcher) raise(ctx context.Context, s Store, tenantID string, now time.
 		return nil
 	}
 	for i := range create {
+		create[i].AADTenantID = &tenantID // as every alert of the tenant
 		if err := create[i].Normalize(); err != nil {
 			return err
 		}
