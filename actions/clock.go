@@ -246,6 +246,13 @@ func (c *Clock) run(ctx context.Context) error {
 				timer.Reset(wait)
 			}
 			fired = timer.C()
+			// The timer counts from when it was armed: if the time moved
+			// on between reading it and arming (a test's clock can jump),
+			// the step may be due already, and the timer late.
+			if !c.cfg.Time.Now().Before(now.Add(wait)) {
+				timer.Stop()
+				continue
+			}
 		}
 		select {
 		case <-ctx.Done():
