@@ -117,9 +117,7 @@ const (
 // creationTimeDateTimeUtc, createdBy, action, severity) and id,
 // lastUpdateTime, sourceType; $orderby on those that are not lists.
 var schema = func() *odata.Schema {
-	q := func(name string, k odata.Kind, filter bool, values ...string) odata.Property {
-		return odata.Property{Name: name, Kind: k, Values: values, Filterable: filter, Orderable: filter && k != odata.StringCollection}
-	}
+	q := odata.Prop
 	return odata.NewSchema(q("id", odata.String, true), q("indicatorValue", odata.String, true),
 		q("indicatorType", odata.Enum, true, openatp.IndicatorTypes...), q("action", odata.Enum, true, openatp.IndicatorActions...),
 		q("application", odata.String, true), q("source", odata.String, false),

@@ -69,6 +69,13 @@ type Property struct {
 	Filterable, Orderable, Selectable bool
 }
 
+// Prop returns the property name of kind k (an Enum's values given):
+// filterable and orderable when filter is set, but a StringCollection is
+// never orderable.
+func Prop(name string, k Kind, filter bool, values ...string) Property {
+	return Property{Name: name, Kind: k, Values: values, Filterable: filter, Orderable: filter && k != StringCollection}
+}
+
 // Schema describes the properties of an entity set. A property is known to
 // callers by its index, its position in the list given to NewSchema.
 type Schema struct {

@@ -41,16 +41,9 @@ const (
 // properties (startTime, id, state, machineId, triggeringAlertId), and
 // $orderby on them.
 var investigationSchema = func() *odata.Schema {
-	q := func(name string, k odata.Kind, values ...string) odata.Property {
-		return odata.Property{Name: name, Kind: k, Values: values}
-	}
-	f := func(p odata.Property) odata.Property {
-		p.Filterable, p.Orderable = true, true
-		return p
-	}
-	return odata.NewSchema(f(q("id", odata.String)), f(q("startTime", odata.Time)), q("endTime", odata.Time),
-		f(q("state", odata.Enum, openatp.InvestigationStates...)), q("cancelledBy", odata.String), q("statusDetails", odata.String),
-		f(q("machineId", odata.String)), q("computerDnsName", odata.String), f(q("triggeringAlertId", odata.String)))
+	return odata.NewSchema(odata.Prop("id", odata.String, true), odata.Prop("startTime", odata.Time, true), odata.Prop("endTime", odata.Time, false),
+		odata.Prop("state", odata.Enum, true, openatp.InvestigationStates...), odata.Prop("cancelledBy", odata.String, false), odata.Prop("statusDetails", odata.String, false),
+		odata.Prop("machineId", odata.String, true), odata.Prop("computerDnsName", odata.String, false), odata.Prop("triggeringAlertId", odata.String, true))
 }()
 
 // investigationEntity is an Investigation as an odata.Entity.

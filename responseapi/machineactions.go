@@ -294,19 +294,12 @@ const (
 // documented properties (id, status, machineId, type, requestor,
 // creationDateTimeUtc) and lastUpdateDateTimeUtc, which clients poll on.
 var actionSchema = func() *odata.Schema {
-	q := func(name string, k odata.Kind, values ...string) odata.Property {
-		return odata.Property{Name: name, Kind: k, Values: values}
-	}
-	f := func(p odata.Property) odata.Property {
-		p.Filterable, p.Orderable = true, true
-		return p
-	}
-	return odata.NewSchema(f(q("id", odata.String)), f(q("type", odata.Enum, openatp.ActionTypes...)), q("title", odata.String),
-		f(q("requestor", odata.String)), q("requestorComment", odata.String), f(q("status", odata.Enum, openatp.ActionStatuses...)),
-		f(q("machineId", odata.String)), q("computerDnsName", odata.String), f(q("creationDateTimeUtc", odata.Time)),
-		f(q("lastUpdateDateTimeUtc", odata.Time)), q("cancellationRequestor", odata.String), q("cancellationComment", odata.String),
-		q("cancellationDateTimeUtc", odata.Time), q("errorHResult", odata.Int), q("scope", odata.String), q("externalId", odata.String),
-		q("requestSource", odata.String), q("troubleshootInfo", odata.String))
+	return odata.NewSchema(odata.Prop("id", odata.String, true), odata.Prop("type", odata.Enum, true, openatp.ActionTypes...), odata.Prop("title", odata.String, false),
+		odata.Prop("requestor", odata.String, true), odata.Prop("requestorComment", odata.String, false), odata.Prop("status", odata.Enum, true, openatp.ActionStatuses...),
+		odata.Prop("machineId", odata.String, true), odata.Prop("computerDnsName", odata.String, false), odata.Prop("creationDateTimeUtc", odata.Time, true),
+		odata.Prop("lastUpdateDateTimeUtc", odata.Time, true), odata.Prop("cancellationRequestor", odata.String, false), odata.Prop("cancellationComment", odata.String, false),
+		odata.Prop("cancellationDateTimeUtc", odata.Time, false), odata.Prop("errorHResult", odata.Int, false), odata.Prop("scope", odata.String, false), odata.Prop("externalId", odata.String, false),
+		odata.Prop("requestSource", odata.String, false), odata.Prop("troubleshootInfo", odata.String, false))
 }()
 
 // actionEntity is a MachineAction as an odata.Entity.

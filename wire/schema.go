@@ -99,7 +99,9 @@ var MachineSchema = machineSchema()
 
 func machineSchema() *odata.Schema {
 	p := func(name string, k odata.Kind, filter bool, values ...string) odata.Property {
-		return odata.Property{Name: name, Kind: k, Values: values, Filterable: filter, Orderable: filter && k != odata.StringCollection, Selectable: true}
+		prop := odata.Prop(name, k, filter, values...)
+		prop.Selectable = true
+		return prop
 	}
 	props := make([]odata.Property, machineProps)
 	props[MID] = p(MachineProperties[MID], odata.String, true)
