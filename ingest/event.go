@@ -177,31 +177,10 @@ func loadEvents(ctx context.Context, store Writer, tenantID string, c *chunk, fu
 	kind := c.kind
 	var fes []openatp.FileEvent
 	var nes []openatp.NetworkEvent
-	var lines []int64
-	for {
-		if c.kind != kind && c.len() > 0 {
-			return errMixedEvents
-		}
-		fes, nes = append(fes, c.fes...), append(nes, c.nes...)
-		lines = append(lines, c.lines...)
-		if c.err != nil {
-			return c.err
-		}
-		last := c.last
-		recycle(c, free)
-		if last {
-			break
-		}
-		select {
-		case c = <-full:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		if c == nil {
-			return errors.New("ingest: the input ended inside a batch")
-		}
+	lines, err := wholeBatch(ctx, c, full, free, errMixedEvents, func(c *chunk) { fes, nes = append(fes, c.fes...), append(nes, c.nes...) })
+	if err != nil {
+		return err
 	}
-	var err error
 	if kind == FileEvents {
 		err = store.AddFileEvents(ctx, tenantID, fes)
 	} else {

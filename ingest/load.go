@@ -294,6 +294,38 @@ func load(ctx context.Context, store Writer, tenantID string, src Source, name s
 	}
 }
 
+// wholeBatch reads the chunks of the batch that starts with c, all of
+// c's kind (another kind in it: mixed), handing each to take and
+// recycling it, and returns the line numbers of its records in order: a
+// batch of records that one store call writes whole.
+func wholeBatch(ctx context.Context, c *chunk, full, free chan *chunk, mixed error, take func(c *chunk)) ([]int64, error) {
+	kind := c.kind
+	var lines []int64
+	for {
+		if c.kind != kind && c.len() > 0 {
+			return nil, mixed
+		}
+		take(c)
+		lines = append(lines, c.lines...)
+		if c.err != nil {
+			return nil, c.err
+		}
+		last := c.last
+		recycle(c, free)
+		if last {
+			return lines, nil
+		}
+		select {
+		case c = <-full:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		if c == nil {
+			return nil, errors.New("ingest: the input ended inside a batch")
+		}
+	}
+}
+
 // errMixedActions is the error of a Source whose batch mixes machine
 // actions with other records.
 var errMixedActions = errors.New("ingest: machine actions are written in batches of their own, not with other records")
@@ -302,29 +334,9 @@ var errMixedActions = errors.New("ingest: machine actions are written in batches
 // one ImportMachineActions call, and fills res.
 func loadActions(ctx context.Context, store Writer, tenantID string, c *chunk, full, free chan *chunk, res *BatchResult, o *ImportOptions, name string) error {
 	var acts []openatp.MachineAction
-	var lines []int64
-	for {
-		if c.kind != Actions && c.len() > 0 {
-			return errMixedActions
-		}
-		acts = append(acts, c.acts...)
-		lines = append(lines, c.lines...)
-		if c.err != nil {
-			return c.err
-		}
-		last := c.last
-		recycle(c, free)
-		if last {
-			break
-		}
-		select {
-		case c = <-full:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		if c == nil {
-			return errors.New("ingest: the input ended inside a batch")
-		}
+	lines, err := wholeBatch(ctx, c, full, free, errMixedActions, func(c *chunk) { acts = append(acts, c.acts...) })
+	if err != nil {
+		return err
 	}
 	stored, err := store.ImportMachineActions(ctx, tenantID, acts)
 	if err != nil {
