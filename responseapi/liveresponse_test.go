@@ -197,14 +197,7 @@ func TestLiveResponseRequests(t *testing.T) {
 func TestLiveResponseDeviceGroups(t *testing.T) {
 	var timings actions.Timings
 	timings.Set("", "", openatp.ActionTiming{Pending: time.Hour, InProgress: time.Hour, TimeOut: time.Hour})
-	f := apitest.RBACFixture(t, false, func(c *apitest.Config) {
-		clock, err := actions.Start(context.Background(), actions.Config{Store: c.Store, Timing: timings.Timing})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { clock.Close() })
-		c.Actions = clock
-	})
+	f := apitest.RBACFixture(t, false, withClock(t, &timings))
 	if err := f.Store.PutRole(context.Background(), f.Tenant.ID, openatp.Role{Name: "Basic",
 		Permissions: []string{openatp.PermViewData, openatp.PermLiveResponseBasic}, UserGroups: []string{"g-lr"}}); err != nil {
 		t.Fatal(err)

@@ -49,6 +49,19 @@ func newActionFixture(t *testing.T, timing openatp.ActionTiming) *actionFixture 
 	return af
 }
 
+// withClock is a fixture option that runs the machine actions on a
+// clock of the wall time with the given timings, closed with the test.
+func withClock(t *testing.T, timings *actions.Timings) func(*apitest.Config) {
+	return func(c *apitest.Config) {
+		clock, err := actions.Start(context.Background(), actions.Config{Store: c.Store, Timing: timings.Timing})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { clock.Close() })
+		c.Actions = clock
+	}
+}
+
 // actionJSON decodes a MachineAction answer, checking that it has every
 // property of the live entity, in its order, and nothing else.
 func actionJSON(t *testing.T, r apitest.Response, status int, context string) map[string]any {
@@ -351,14 +364,7 @@ func TestMachineActionList(t *testing.T) {
 func TestMachineActionDeviceGroups(t *testing.T) {
 	var timings actions.Timings
 	timings.Set("", "", openatp.ActionTiming{Pending: time.Hour, InProgress: time.Hour, TimeOut: time.Hour})
-	f := apitest.RBACFixture(t, false, func(c *apitest.Config) {
-		clock, err := actions.Start(context.Background(), actions.Config{Store: c.Store, Timing: timings.Timing})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { clock.Close() })
-		c.Actions = clock
-	})
+	f := apitest.RBACFixture(t, false, withClock(t, &timings))
 	if err := f.Store.PutRole(context.Background(), f.Tenant.ID, openatp.Role{Name: "Remediator",
 		Permissions: []string{openatp.PermViewData, openatp.PermActiveRemediation}, UserGroups: []string{"g-rem"}}); err != nil {
 		t.Fatal(err)
