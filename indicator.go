@@ -271,15 +271,7 @@ func TooManyIndicators() error {
 // ValidIndicatorID reports whether id can name an indicator: a positive
 // decimal number of at most 18 digits.
 func ValidIndicatorID(id string) bool {
-	if id == "" || len(id) > 18 || id[0] == '0' {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		if id[i] < '0' || id[i] > '9' {
-			return false
-		}
-	}
-	return true
+	return id != "" && len(id) <= 18 && id[0] != '0' && strings.Trim(id, "0123456789") == ""
 }
 
 // IndicatorStore keeps the custom indicators of tenants. Every call
@@ -298,9 +290,12 @@ type IndicatorStore interface {
 	// item, the stored indicator or the item's error (Invalid, NotFound,
 	// or may's); the error is the store's own.
 	PutIndicators(ctx context.Context, tenantID string, ins []Indicator, now time.Time, may func(old *Indicator) error) ([]Indicator, []error, error)
+	// ImportIndicators is PutIndicators (may nil) all or nothing: the first
+	// item's error (Invalid ones naming it, with an ItemError), and then nothing is written.
+	ImportIndicators(ctx context.Context, tenantID string, ins []Indicator, now time.Time) ([]Indicator, error)
 	// Indicators returns the tenant's indicators, expired ones included,
-	// by id.
-	Indicators(ctx context.Context, tenantID string) ([]Indicator, error)
+	// by id; with keys (IndicatorValueKey), only those of these keys.
+	Indicators(ctx context.Context, tenantID string, keys ...string) ([]Indicator, error)
 	// Indicator returns one indicator by id (expired or not).
 	// IndicatorNotFound if none.
 	Indicator(ctx context.Context, tenantID, id string) (Indicator, error)

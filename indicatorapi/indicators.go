@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/openatp/openatp"
@@ -299,7 +300,7 @@ func (rt *routes) handleList() http.Handler {
 		if err != nil {
 			return err
 		}
-		all, err := rt.store.Indicators(r.Context(), p.TenantID)
+		all, err := rt.store.Indicators(r.Context(), p.TenantID, valueKeys(q.Filter)...)
 		if err != nil {
 			return err
 		}
@@ -310,6 +311,32 @@ func (rt *routes) handleList() http.Handler {
 			}, 700, appendIndicator)
 		return nil
 	})
+}
+
+// valueKeys are the value keys an index lookup reads for a filter that
+// holds only for a few indicatorValues ("indicatorValue eq '…'", "in
+// (…)"): each value under every type it is valid for, a superset of the
+// indicators the filter matches (which it then checks); none for any
+// other filter.
+func valueKeys(f *odata.Filter) []string {
+	values, ok := f.EqualityOn(pValue)
+	if !ok {
+		return nil
+	}
+	keys := make([]string, 0, len(values))
+	for _, v := range values {
+		for _, t := range openatp.IndicatorTypes {
+			// A stored value is valid for its type, and so is what
+			// equals it but for case (the values are folded).
+			if v := strings.TrimSpace(v); openatp.ValidateIndicatorValue(t, v) == nil {
+				keys = append(keys, openatp.IndicatorValueKey(t, v))
+			}
+		}
+	}
+	if len(keys) == 0 {
+		return []string{""} // matches no indicator
+	}
+	return keys
 }
 
 // oneCall is the start of a call of GET or DELETE

@@ -287,6 +287,14 @@ func TestListOData(t *testing.T) {
 		{"$filter=expirationTime eq null", []string{"1", "2", "3", "4", "5"}},
 		{"$orderby=title desc&$top=2", []string{"4", "3"}}, // "O'Brien's" sorts before "t1"
 		{"$skip=3", []string{"4", "5"}},
+		{"$filter=indicatorValue eq '" + fmt.Sprintf("%040X", 3) + "'", []string{"3"}},
+		{"$filter=indicatorValue eq 'CONTOSO.com'", []string{"5"}},
+		{"$filter=indicatorValue eq 'fabrikam.com'", []string{}},
+		{"$filter=indicatorValue eq '" + fmt.Sprintf("%040x", 2) + "' and action eq 'Block'", []string{}},
+		{"$filter=indicatorValue eq '" + fmt.Sprintf("%040x", 2) + "' and action eq 'Audit'", []string{"2"}},
+		{"$filter=indicatorValue eq '" + fmt.Sprintf("%040x", 2) + "' or indicatorType eq 'DomainName'", []string{"2", "5"}},
+		{"$filter=indicatorValue in ('" + fmt.Sprintf("%040x", 4) + "','" + fmt.Sprintf("%040x", 1) + "')&$top=1", []string{"1"}},
+		{"$filter=indicatorValue in ('" + fmt.Sprintf("%040x", 4) + "','" + fmt.Sprintf("%040x", 1) + "')&$orderby=id desc", []string{"4", "1"}},
 	} {
 		q := strings.ReplaceAll(c.query, " ", "%20")
 		if got := ids(t, f.Do(t, "GET", "/api/indicators?"+q, tok)); !same(got, c.want) {
@@ -397,6 +405,19 @@ func TestBatchDelete(t *testing.T) {
 		t.Errorf("ana lists %v", got)
 	}
 	apitest.CheckError(t, f.Do(t, "GET", "/api/indicators/"+vault, ana), http.StatusNotFound, "ResourceNotFound")
+	// The same through the value lookup ($filter=indicatorValue eq …):
+	// another application's, or one of a group the user does not see, is
+	// not listed.
+	for _, c := range []struct {
+		tok  string
+		n    int
+		want []string
+	}{{a, 1, []string{one}}, {a, 3, nil}, {b, 3, []string{three}}, {all, 4, []string{vault}}, {ana, 4, nil}, {ana, 5, []string{team}}} {
+		q := "/api/indicators?$filter=indicatorValue%20eq%20'" + fmt.Sprintf("%040X", c.n) + "'"
+		if got := ids(t, f.Do(t, "GET", q, c.tok)); !same(got, c.want) {
+			t.Errorf("lookup of %d: %v, want %v", c.n, got, c.want)
+		}
+	}
 	apitest.CheckError(t, f.SendJSON(t, "POST", "/api/indicators", ana, hashBody(6, `,"rbacGroupNames":["Vault"]`)), http.StatusForbidden, "Forbidden")
 
 	for _, c := range []struct{ tok, body string }{

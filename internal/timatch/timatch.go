@@ -35,7 +35,7 @@ const (
 
 // Store is what matching reads and writes: openatp.Store has it.
 type Store interface {
-	Indicators(ctx context.Context, tenantID string) ([]openatp.Indicator, error)
+	Indicators(ctx context.Context, tenantID string, keys ...string) ([]openatp.Indicator, error)
 	Machine(ctx context.Context, tenantID, id string) (openatp.Machine, error)
 	Alert(ctx context.Context, tenantID, id string) (openatp.Alert, error)
 	UpsertAlerts(ctx context.Context, tenantID string, as []openatp.Alert) error

@@ -235,3 +235,110 @@ func Concurrent(t *testing.T, su *fixture.Suite) {
 		}
 	}
 }
+
+// Batch checks that the items of one call see the ones before them: a
+// second item of the same value updates the first's new indicator, an
+// update by id frees its old value for a later item, and a value taken
+// earlier in the call is a Conflict for an update by id.
+func Batch(t *testing.T, su *fixture.Suite) {
+	s := su.Open(t)
+	a := fixture.MustTenant(t, s, 1, "A")
+	now := fixture.At(1)
+	put(t, s, a, newIndicator(openatp.IndicatorDomainName, "old.contoso.com", "app"), now) // 1
+	first := newIndicator(openatp.IndicatorFileSha1, sha1Of(1), "app")
+	again := newIndicator(openatp.IndicatorFileSha1, sha1Of(1), "app")
+	again.Title = "again"
+	move := newIndicator(openatp.IndicatorDomainName, "new.contoso.com", "app")
+	move.ID = "1"
+	reuse := newIndicator(openatp.IndicatorDomainName, "OLD.contoso.com", "app")
+	clash := newIndicator(openatp.IndicatorFileSha1, sha1Of(1), "app")
+	clash.ID = "1"
+	out, errs, err := s.PutIndicators(ctx, a, []openatp.Indicator{first, again, move, reuse, clash}, now, nil)
+	fixture.NoErr(t, err)
+	for i := range 4 {
+		fixture.NoErr(t, errs[i])
+	}
+	fixture.WantKind(t, errs[4], openatp.Conflict)
+	if got := []string{out[0].ID, out[1].ID, out[2].ID, out[3].ID}; fmt.Sprint(got) != "[2 2 1 3]" {
+		t.Errorf("ids %v, want [2 2 1 3]", got)
+	}
+	all, err := s.Indicators(ctx, a)
+	fixture.NoErr(t, err)
+	if len(all) != 3 || all[0].IndicatorValue != "new.contoso.com" || all[1].Title != "again" || all[2].IndicatorValue != "OLD.contoso.com" {
+		t.Errorf("list %+v", all)
+	}
+}
+
+// Lookup checks Indicators with value keys: only the indicators of those
+// keys, by id; none for unknown keys; NotFound for an unknown tenant;
+// another tenant's never.
+func Lookup(t *testing.T, su *fixture.Suite) {
+	s := su.Open(t)
+	a := fixture.MustTenant(t, s, 1, "A")
+	b := fixture.MustTenant(t, s, 2, "B")
+	now := fixture.At(1)
+	for i := range 5 {
+		put(t, s, a, newIndicator(openatp.IndicatorFileSha1, sha1Of(i), "app"), now)
+	}
+	put(t, s, a, newIndicator(openatp.IndicatorIPAddress, "2001:db8::1", "app"), now)
+	put(t, s, b, newIndicator(openatp.IndicatorFileSha1, sha1Of(3), "app"), now)
+	key := openatp.IndicatorValueKey
+	got, err := s.Indicators(ctx, a, key(openatp.IndicatorFileSha1, sha1Of(3)), key(openatp.IndicatorFileSha1, sha1Of(1)),
+		key(openatp.IndicatorIPAddress, "2001:DB8:0::1"), key(openatp.IndicatorFileSha256, sha1Of(1)))
+	fixture.NoErr(t, err)
+	var ids []string
+	for _, in := range got {
+		ids = append(ids, in.ID)
+	}
+	if fmt.Sprint(ids) != "[2 4 6]" {
+		t.Errorf("lookup ids %v, want [2 4 6]", ids)
+	}
+	got, err = s.Indicators(ctx, a, key(openatp.IndicatorFileSha1, sha1Of(99)))
+	if err != nil || len(got) != 0 {
+		t.Errorf("unknown key: %v %v", got, err)
+	}
+	_, err = s.Indicators(ctx, fixture.TenantID(9), key(openatp.IndicatorFileSha1, sha1Of(1)))
+	fixture.WantKind(t, err, openatp.NotFound)
+}
+
+// Import checks ImportIndicators: all written, numbered as PutIndicators
+// numbers them; or, at an item's error, nothing, the error naming the
+// item.
+func Import(t *testing.T, su *fixture.Suite) {
+	s := su.Open(t)
+	a := fixture.MustTenant(t, s, 1, "A")
+	now := fixture.At(1)
+	put(t, s, a, newIndicator(openatp.IndicatorFileSha1, sha1Of(0), "app"), now)
+	upd := newIndicator(openatp.IndicatorFileSha1, sha1Of(0), "app")
+	upd.Title = "updated"
+	out, err := s.ImportIndicators(ctx, a, []openatp.Indicator{newIndicator(openatp.IndicatorDomainName, "contoso.com", "app"), upd}, now)
+	fixture.NoErr(t, err)
+	if len(out) != 2 || out[0].ID != "2" || out[1].ID != "1" || out[1].Title != "updated" {
+		t.Errorf("import %+v", out)
+	}
+	bad := newIndicator(openatp.IndicatorFileMd5, "xyz", "app")
+	missing := newIndicator(openatp.IndicatorFileSha1, sha1Of(7), "app")
+	missing.ID = "42"
+	for _, tc := range []struct {
+		ins  []openatp.Indicator
+		kind openatp.Kind
+		item int
+	}{
+		{[]openatp.Indicator{newIndicator(openatp.IndicatorFileSha1, sha1Of(5), "app"), bad}, openatp.Invalid, 1},
+		{[]openatp.Indicator{newIndicator(openatp.IndicatorFileSha1, sha1Of(6), "app"), missing}, openatp.NotFound, -1},
+	} {
+		_, err := s.ImportIndicators(ctx, a, tc.ins, now)
+		fixture.WantKind(t, err, tc.kind)
+		if i, ok := openatp.ItemIndex(err); tc.item >= 0 && (!ok || i != tc.item) {
+			t.Errorf("%v: item %d %v, want %d", err, i, ok, tc.item)
+		}
+	}
+	all, err := s.Indicators(ctx, a)
+	fixture.NoErr(t, err)
+	if len(all) != 2 {
+		t.Errorf("after failed imports: %d indicators, want 2", len(all))
+	}
+	if got := put(t, s, a, newIndicator(openatp.IndicatorFileSha1, sha1Of(8), "app"), now); got.ID != "3" {
+		t.Errorf("after failed imports: id %s, want 3", got.ID)
+	}
+}
