@@ -126,7 +126,7 @@ openatp/internal/demotenant: SYSTEM openatp openatp/internal/demo openatp/intern
 openatp/internal/tlsca: NET
 
 # The read model: memory, no HTTP, no store engine.
-openatp/readmodel: SYSTEM unsafe openatp openatp/odata openatp/wire
+openatp/readmodel: SYSTEM unsafe openatp openatp/observable openatp/odata openatp/wire
 	openatp/internal/refcount openatp/internal/lifetime
 
 # The HTTP API, in three packages: no store engine, no driver, not the

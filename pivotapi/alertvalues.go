@@ -9,7 +9,7 @@ import (
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/httpserve"
 	"github.com/openatp/openatp/mdeapi"
-	"github.com/openatp/openatp/observable"
+	"github.com/openatp/openatp/readmodel"
 	"github.com/openatp/openatp/wire"
 )
 
@@ -47,17 +47,8 @@ func (rt *routes) handleAlertValues(k *kind) http.Handler {
 		var values []string
 		for i := range a.Evidence {
 			e := &a.Evidence[i]
-			v := ""
-			switch k {
-			case fileKind:
-				v = cmp.Or(lower(e.SHA1), lower(e.SHA256))
-			case ipKind:
-				if ad, ok := observable.Addr(deref(e.IPAddress)); ok {
-					v = ad.Unmap().String()
-				}
-			default:
-				v = evidenceHost(e)
-			}
+			s1, s256, ip, host := readmodel.EvidenceValues(e)
+			v := map[*kind]string{fileKind: cmp.Or(s1, s256), ipKind: ip, domainKind: host}[k]
 			if v != "" && !slices.Contains(values, v) {
 				values = append(values, v)
 			}

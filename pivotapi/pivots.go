@@ -30,6 +30,8 @@ type kind struct {
 	parse func(string) (string, bool)
 	// what names a valid value in the 400 answer.
 	what string
+	// evidence is the kind of its readmodel.EvidenceKey.
+	evidence byte
 }
 
 var (
@@ -38,7 +40,7 @@ var (
 		parse: func(s string) (string, bool) {
 			s = strings.ToLower(s)
 			return s, observable.IsHex(s, observable.SHA1Len) || observable.IsHex(s, observable.SHA256Len)
-		}, what: "a SHA-1 or SHA-256 (40 or 64 hexadecimal characters)"}
+		}, what: "a SHA-1 or SHA-256 (40 or 64 hexadecimal characters)", evidence: readmodel.EvidenceFile}
 	ipKind = &kind{set: "ips", name: "IP", subs: []string{"machines", "alerts", "stats"},
 		app: []string{openatp.PermIPReadAll}, delegated: []string{openatp.PermIPReadAll},
 		parse: func(s string) (string, bool) {
@@ -47,13 +49,13 @@ var (
 				return "", false
 			}
 			return a.Unmap().String(), true
-		}, what: "an IPv4 or IPv6 address"}
+		}, what: "an IPv4 or IPv6 address", evidence: readmodel.EvidenceIP}
 	domainKind = &kind{set: "domains", name: "Domain", subs: []string{"machines", "alerts", "stats"},
 		app: []string{openatp.PermURLReadAll}, delegated: []string{openatp.PermURLReadAll},
 		parse: func(s string) (string, bool) {
 			s = strings.ToLower(strings.TrimSuffix(s, "."))
 			return s, observable.IsDomain(s)
-		}, what: "a domain name"}
+		}, what: "a domain name", evidence: readmodel.EvidenceDomain}
 	kinds = []*kind{fileKind, ipKind, domainKind}
 )
 
@@ -121,71 +123,43 @@ func read(ctx context.Context, store openatp.Store, tenantID string, view *readm
 	if !alerts && len(pv.events) > 0 {
 		return pv, nil
 	}
-	err := store.ScanAlerts(ctx, tenantID, func(a openatp.Alert) error {
-		hit := false
-		for i := range a.Evidence {
-			if pv.matches(&a.Evidence[i]) {
-				hit = true
-			}
-		}
-		if !hit {
-			return nil
-		}
-		if s, ok := view.Alert(a.ID); ok && (access == nil || access.CanSee(view.AlertGroupID(s))) {
+	// The alerts, from the read model's evidence index.
+	for _, s := range view.AlertsWithEvidence(readmodel.EvidenceKey(k.evidence, value)) {
+		if access == nil || access.CanSee(view.AlertGroupID(s)) {
 			pv.alerts = append(pv.alerts, s)
 		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
 	}
 	slices.SortFunc(pv.alerts, func(a, b uint32) int {
 		x, y := view.AlertCursorOf(a), view.AlertCursorOf(b)
 		return cmp.Or(cmp.Compare(x.Updated, y.Updated), strings.Compare(x.ID, y.ID))
 	})
-	pv.alerts = slices.Compact(pv.alerts)
-	return pv, nil
-}
-
-// matches reports whether evidence e names the pivot's value, and notes
-// a file's hashes.
-func (pv *pivot) matches(e *openatp.Evidence) bool {
-	switch pv.k {
-	case fileKind:
-		s1, s256 := lower(e.SHA1), lower(e.SHA256)
-		if pv.value != s1 && pv.value != s256 {
-			return false
+	if k != fileKind {
+		return pv, nil
+	}
+	// A file's hashes that no event gives, from the evidence of its
+	// visible alerts (read until both are known).
+	for _, e := range pv.events {
+		pv.evSHA1, pv.evSHA256 = cmp.Or(pv.evSHA1, e.sha1), cmp.Or(pv.evSHA256, e.sha256)
+	}
+	for _, s := range pv.alerts {
+		if pv.evSHA1 != "" && pv.evSHA256 != "" {
+			break
 		}
-		pv.evSHA1, pv.evSHA256 = cmp.Or(pv.evSHA1, s1), cmp.Or(pv.evSHA256, s256)
-		return true
-	case ipKind:
-		a, ok := observable.Addr(deref(e.IPAddress))
-		return ok && a.Unmap().String() == pv.value
-	default:
-		return evidenceHost(e) == pv.value
+		a, err := store.Alert(ctx, tenantID, view.AlertID(s))
+		if openatp.IsKind(err, openatp.NotFound) {
+			continue // deleted meanwhile
+		}
+		if err != nil {
+			return nil, err
+		}
+		for i := range a.Evidence {
+			s1, s256, _, _ := readmodel.EvidenceValues(&a.Evidence[i])
+			if s1 == value || s256 == value {
+				pv.evSHA1, pv.evSHA256 = cmp.Or(pv.evSHA1, s1), cmp.Or(pv.evSHA256, s256)
+			}
+		}
 	}
-}
-
-// evidenceHost is the host of an evidence's url (a URL or a bare domain),
-// lower-cased; "" if none.
-func evidenceHost(e *openatp.Evidence) string {
-	u := deref(e.URL)
-	if u == "" {
-		return ""
-	}
-	if h := observable.Host(u); h != "" {
-		return strings.ToLower(strings.TrimSuffix(h, "."))
-	}
-	return strings.ToLower(strings.TrimSuffix(u, "."))
-}
-
-func lower(s *string) string { return strings.ToLower(deref(s)) }
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
+	return pv, nil
 }
 
 // known reports whether the caller may know of the value at all.

@@ -27,6 +27,7 @@ type alertSet struct {
 	ids       *shardMap[string, uint32]     // alert id → slot
 	byMachine *shardMap[[20]byte, []uint32] // machine id → its alerts' slots
 	byUser    *shardMap[string, []uint32]   // NameKey of the related user → slots
+	byEv      *shardMap[string, []uint32]   // EvidenceKey of a value of the evidence → slots
 	upper     int                           // live alerts whose id has upper-case letters
 	garbage   int64                         // JSON bytes of replaced and deleted alerts
 }
@@ -44,6 +45,7 @@ type alertSlot struct {
 	size    uint32 // the length of json
 	ev      loc    // the evidence array, compacted (wire.Compact), if hasEv
 	evSize  uint32
+	evKeys  []string // the evidence's values, as EvidenceKey writes them
 	hasEv   bool
 	alive   bool
 	p       alertProps
@@ -72,7 +74,8 @@ const (
 )
 
 func newAlertSet() *alertSet {
-	return &alertSet{ids: newShardMap[string, uint32](), byMachine: newShardMap[[20]byte, []uint32](), byUser: newShardMap[string, []uint32]()}
+	return &alertSet{ids: newShardMap[string, uint32](), byMachine: newShardMap[[20]byte, []uint32](), byUser: newShardMap[string, []uint32](),
+		byEv: newShardMap[string, []uint32]()}
 }
 
 // encodeAlert appends a's JSON to the arena, with name (its machine's
@@ -108,6 +111,7 @@ func (c *content) encodeAlert(a *openatp.Alert, name *string, in *interner, buf 
 			return s, openatp.Errorf(openatp.Unavailable, "cannot map memory for the index: %v", err)
 		}
 		s.hasEv = true
+		s.evKeys = evidenceKeys(a.Evidence)
 		*buf = cb[:0]
 	}
 	s.id = a.ID
@@ -180,7 +184,7 @@ func (c *content) scanAlerts(ctx context.Context, store openatp.Store, tenantID 
 // them yet.
 func (c *content) resolveAlerts() error {
 	as := c.alerts
-	ids, byMachine, byUser := as.ids.edit(true), as.byMachine.edit(true), as.byUser.edit(true)
+	ids, byMachine, byUser, byEv := as.ids.edit(true), as.byMachine.edit(true), as.byUser.edit(true), as.byEv.edit(true)
 	var buf []byte
 	for i := range as.slots.len() {
 		slot := uint32(i)
@@ -199,7 +203,7 @@ func (c *content) resolveAlerts() error {
 		if renamed != nil {
 			*s = *renamed
 		}
-		as.index(slot, s, ids, byMachine, byUser)
+		as.index(slot, s, ids, byMachine, byUser, byEv)
 		as.order = append(as.order, slot)
 	}
 	slices.SortFunc(as.order, as.compare)
@@ -236,7 +240,8 @@ func (c *content) renameAlert(s *alertSlot, buf *[]byte) (*alertSlot, error) {
 }
 
 // index enters alert slot s in the indexes.
-func (as *alertSet) index(slot uint32, s *alertSlot, ids *mapEditor[string, uint32], byMachine *mapEditor[[20]byte, []uint32], byUser *mapEditor[string, []uint32]) {
+func (as *alertSet) index(slot uint32, s *alertSlot, ids *mapEditor[string, uint32], byMachine *mapEditor[[20]byte, []uint32],
+	byUser, byEv *mapEditor[string, []uint32]) {
 	ids.set(s.id, slot)
 	if odata.Fold(s.id) != s.id {
 		as.upper++
@@ -247,34 +252,46 @@ func (as *alertSet) index(slot uint32, s *alertSlot, ids *mapEditor[string, uint
 		list, _ := byUser.get(s.p.userKey)
 		byUser.set(s.p.userKey, append(slices.Clip(list), slot))
 	}
+	for _, k := range s.evKeys {
+		list, _ := byEv.get(k)
+		byEv.set(k, append(slices.Clip(list), slot))
+	}
 }
 
-// unindex takes alert slot s out of the machine and user indexes.
-func unindex(slot uint32, s *alertSlot, byMachine *mapEditor[[20]byte, []uint32], byUser *mapEditor[string, []uint32]) {
-	remove := func(list []uint32) []uint32 {
-		i := slices.Index(list, slot)
-		if i < 0 {
-			return list
-		}
-		return slices.Delete(slices.Clone(list), i, i+1)
-	}
+// unindex takes alert slot s out of the machine, user and evidence
+// indexes.
+func unindex(slot uint32, s *alertSlot, byMachine *mapEditor[[20]byte, []uint32], byUser, byEv *mapEditor[string, []uint32]) {
 	if list, ok := byMachine.get(s.machine); ok {
-		if list = remove(list); len(list) == 0 {
+		if list = without(list, slot); len(list) == 0 {
 			byMachine.del(s.machine)
 		} else {
 			byMachine.set(s.machine, list)
 		}
 	}
-	if s.p.userKey == "" {
-		return
-	}
-	if list, ok := byUser.get(s.p.userKey); ok {
-		if list = remove(list); len(list) == 0 {
-			byUser.del(s.p.userKey)
-		} else {
-			byUser.set(s.p.userKey, list)
+	drop := func(m *mapEditor[string, []uint32], k string) {
+		if list, ok := m.get(k); ok {
+			if list = without(list, slot); len(list) == 0 {
+				m.del(k)
+			} else {
+				m.set(k, list)
+			}
 		}
 	}
+	if s.p.userKey != "" {
+		drop(byUser, s.p.userKey)
+	}
+	for _, k := range s.evKeys {
+		drop(byEv, k)
+	}
+}
+
+// without returns list without slot, a copy if it held it.
+func without(list []uint32, slot uint32) []uint32 {
+	i := slices.Index(list, slot)
+	if i < 0 {
+		return list
+	}
+	return slices.Delete(slices.Clone(list), i, i+1)
 }
 
 // alertBytes is what alert s holds in the arena.
@@ -310,7 +327,7 @@ func (c *content) applyAlerts(n *content, ch *openatp.Changes) (*alertSet, error
 	}
 	as := &alertSet{garbage: old.garbage, upper: old.upper}
 	ed := old.slots.edit()
-	ids, byMachine, byUser := old.ids.edit(false), old.byMachine.edit(false), old.byUser.edit(false)
+	ids, byMachine, byUser, byEv := old.ids.edit(false), old.byMachine.edit(false), old.byUser.edit(false), old.byEv.edit(false)
 	removed := map[uint32]bool{}
 	kill := func(id string) {
 		prev, ok := ids.get(id)
@@ -322,7 +339,7 @@ func (c *content) applyAlerts(n *content, ch *openatp.Changes) (*alertSet, error
 		if odata.Fold(d.id) != d.id {
 			as.upper--
 		}
-		unindex(prev, &d, byMachine, byUser)
+		unindex(prev, &d, byMachine, byUser, byEv)
 		d.alive = false
 		ed.set(prev, d)
 		ids.del(id)
@@ -346,7 +363,7 @@ func (c *content) applyAlerts(n *content, ch *openatp.Changes) (*alertSet, error
 		kill(a.ID)
 		slot := uint32(ed.p.len())
 		ed.set(slot, s)
-		as.index(slot, &s, ids, byMachine, byUser)
+		as.index(slot, &s, ids, byMachine, byUser, byEv)
 		added = append(added, slot)
 	}
 	for _, id := range ch.DeletedAlerts {
@@ -376,7 +393,7 @@ func (c *content) applyAlerts(n *content, ch *openatp.Changes) (*alertSet, error
 		return old, nil // machines changed, none of their alerts
 	}
 	as.slots = ed.done()
-	as.ids, as.byMachine, as.byUser = ids.m, byMachine.m, byUser.m
+	as.ids, as.byMachine, as.byUser, as.byEv = ids.m, byMachine.m, byUser.m, byEv.m
 	if len(added) == 0 && len(removed) == 0 {
 		as.order = old.order
 		return as, nil
@@ -401,7 +418,7 @@ func (c *content) applyAlerts(n *content, ch *openatp.Changes) (*alertSet, error
 // memory estimates what the alerts hold beside their JSON (which is in
 // the arena): slots, order and indexes.
 func (as *alertSet) memory() int64 {
-	return int64(as.slots.len())*200 + int64(len(as.order))*4 + int64(as.ids.len())*64
+	return int64(as.slots.len())*200 + int64(len(as.order))*4 + int64(as.ids.len())*64 + int64(as.byEv.len())*96
 }
 
 // interner shares the strings that repeat across alerts (machine ids,
