@@ -300,7 +300,7 @@ func (rt *routes) handleList() http.Handler {
 		if err != nil {
 			return err
 		}
-		all, err := rt.store.Indicators(r.Context(), p.TenantID, valueKeys(q.Filter)...)
+		all, err := rt.cache.indicators(r.Context(), p.TenantID, valueKeys(q.Filter))
 		if err != nil {
 			return err
 		}

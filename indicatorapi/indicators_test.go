@@ -482,3 +482,44 @@ func TestRateLimits(t *testing.T) {
 		t.Errorf("a minute later: %d", r.Status)
 	}
 }
+
+// The list's lookups by value are answered from memory once the tenant's
+// indicators are kept there, and every write, through the API or straight
+// to the store, is seen by the next lookup.
+func TestLookupSeesWrites(t *testing.T) {
+	f := apitest.NewFixture(t, nil)
+	tok := f.Token(t, f.Tenant, f.NewApp(t, f.Tenant, "soar", openatp.PermTiReadWriteAll))
+	one := submit(t, f, tok, hashBody(1, ""))
+	lookup := func(n int) []string {
+		return ids(t, f.Do(t, "GET", "/api/indicators?$filter=indicatorValue%20eq%20'"+fmt.Sprintf("%040x", n)+"'", tok))
+	}
+	for range 40 { // past the lookups a read of the tenant is worth
+		if got := lookup(1); !same(got, []string{one}) {
+			t.Fatalf("lookup: %v", got)
+		}
+	}
+	two := submit(t, f, tok, hashBody(2, ""))
+	if got := lookup(2); !same(got, []string{two}) {
+		t.Errorf("after a submit: %v", got)
+	}
+	in := openatp.Indicator{IndicatorValue: fmt.Sprintf("%040x", 3), IndicatorType: openatp.IndicatorFileSha1, Action: "Block", Title: "t",
+		Description: "d", Source: "x", SourceType: openatp.IndicatorSourceApp, CreatedBy: "x", LastUpdatedBy: "x"}
+	out, errs, err := f.Store.PutIndicators(context.Background(), f.Tenant.ID, []openatp.Indicator{in}, time.Now(), nil)
+	if err != nil || errs[0] != nil {
+		t.Fatal(err, errs[0])
+	}
+	for range 40 {
+		if got := lookup(3); !same(got, []string{out[0].ID}) {
+			t.Fatalf("after a write to the store: %v", got)
+		}
+	}
+	if r := f.Do(t, "DELETE", "/api/indicators/"+one, tok); r.Status != http.StatusNoContent {
+		t.Fatalf("delete: %d %s", r.Status, r.Body)
+	}
+	if got := lookup(1); len(got) != 0 {
+		t.Errorf("after a delete: %v", got)
+	}
+	if got := ids(t, f.Do(t, "GET", "/api/indicators", tok)); !same(got, []string{two, out[0].ID}) {
+		t.Errorf("the list: %v", got)
+	}
+}

@@ -48,6 +48,8 @@ type routes struct {
 	authn *httpserve.Authenticator
 	lim   func(endpoint string) httpserve.Limiter
 	now   func() time.Time
+	// cache keeps tenants' indicators for the list.
+	cache *cache
 }
 
 // Register adds the indicator routes to mux, under /api and /api/v1.0.
@@ -61,6 +63,10 @@ func Register(mux mdeapi.Mux, cfg Config) {
 		}}
 	if rt.now == nil {
 		rt.now = time.Now
+	}
+	rt.cache = &cache{store: cfg.Store}
+	if cfg.Model != nil && !cfg.Model.Disabled() {
+		rt.cache.version = cfg.Model.DataVersion
 	}
 	post, one := httpserve.MethodNotAllowed("POST"), httpserve.MethodNotAllowed("GET, DELETE")
 	for _, base := range []string{"/api", "/api/v1.0"} {

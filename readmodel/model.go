@@ -406,6 +406,10 @@ func (m *Model) evict(keep *tenant) {
 // its views, it is 0; tests check that none is left held.
 func (m *Model) LiveViews() int64 { return m.views.Load() }
 
+// DataVersion is the store's data version, its checks shared with the
+// model's reads: a number no older than the call (see store.DataVersion).
+func (m *Model) DataVersion(ctx context.Context) (uint64, error) { return m.gate.get(ctx) }
+
 // Disabled reports whether the model answers nothing (Options.Disabled).
 func (m *Model) Disabled() bool { return m.opts.Disabled }
 
