@@ -104,6 +104,7 @@ openatp/actions: CORE container/heap openatp openatp/internal/lifetime
 
 # Custom indicators meet events: the alerts they raise.
 openatp/internal/timatch: CORE openatp openatp/observable
+openatp/internal/indicatorio: SYSTEM openatp openatp/wire openatp/ingest openatp/internal/timatch
 
 # The retention of observed events: a periodic sweep.
 openatp/internal/retention: CORE openatp/internal/lifetime
@@ -141,10 +142,10 @@ openatp/mdeapi: HTTP openatp openatp/odata openatp/wire openatp/readmodel
 openatp/responseapi: HTTP mime/multipart archive/zip openatp openatp/odata
 	openatp/wire openatp/readmodel openatp/httpserve openatp/mdeapi openatp/internal/actionrequest
 openatp/indicatorapi: HTTP openatp openatp/odata openatp/wire openatp/readmodel
-	openatp/httpserve openatp/mdeapi openatp/internal/timatch
+	openatp/httpserve openatp/mdeapi openatp/internal/timatch openatp/internal/indicatorio
 openatp/pivotapi: HTTP openatp openatp/observable openatp/wire openatp/readmodel
 	openatp/httpserve openatp/mdeapi
-openatp/adminapi: HTTP openatp openatp/wire openatp/ingest openatp/fault openatp/actions
+openatp/adminapi: HTTP openatp openatp/wire openatp/ingest openatp/internal/indicatorio openatp/fault openatp/actions
 	openatp/journal openatp/ratelimit openatp/readmodel
 	openatp/internal/route openatp/internal/manage openatp/httpserve
 	openatp/internal/timatch
@@ -173,7 +174,7 @@ openatp/internal/pgtest: TESTING net github.com/jackc/pgx/v5 go.uber.org/goleak
 openatp/internal/redistest: TESTING net
 
 # The commands on top.
-openatp/cmd/openatp: HTTP openatp openatp/internal/demotenant openatp/apiserver openatp/httpserve openatp/mdeapi openatp/responseapi openatp/adminapi openatp/auth openatp/fault
+openatp/cmd/openatp: HTTP openatp openatp/internal/demotenant openatp/internal/indicatorio openatp/apiserver openatp/httpserve openatp/mdeapi openatp/responseapi openatp/adminapi openatp/auth openatp/fault
 	openatp/actions
 	openatp/internal/lifetime openatp/internal/retention
 	openatp/ingest openatp/journal openatp/postgres openatp/ratelimit

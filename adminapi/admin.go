@@ -27,6 +27,7 @@ import (
 	"github.com/openatp/openatp/fault"
 	"github.com/openatp/openatp/httpserve"
 	"github.com/openatp/openatp/ingest"
+	"github.com/openatp/openatp/internal/indicatorio"
 	"github.com/openatp/openatp/internal/timatch"
 	"github.com/openatp/openatp/journal"
 	"github.com/openatp/openatp/ratelimit"
@@ -289,6 +290,43 @@ func handleAdminIngest(store openatp.Store, kind ingest.Kind, slots chan struct{
 			ignored = map[string]int64{}
 		}
 		return http.StatusOK, map[string]any{"tenant": t.ID, "kind": kind.String(), "records": sum.Records, "ignored": ignored}, nil
+	})
+}
+
+// handleImportIndicators: POST /_openatp/tenants/{t}/indicators imports
+// custom indicators (JSON as GET /api/indicators answers it or as its
+// import takes it, JSON Lines or CSV; indicatorio.Read), all or nothing:
+// 200 {"tenant","kind","records"}, or 400 naming the line and property.
+func handleImportIndicators(store openatp.Store, slots chan struct{}, bodyTimeout time.Duration) http.Handler {
+	return serveJSON(func(w http.ResponseWriter, r *http.Request) (int, any, error) {
+		httpserve.SetBodyDeadline(w, r, bodyTimeout)
+		t, err := tenantOf(r, store)
+		if err != nil {
+			return 0, nil, err
+		}
+		body, err := readBody(w, r)
+		if err != nil {
+			return 0, nil, err
+		}
+		select {
+		case slots <- struct{}{}:
+			defer func() { <-slots }()
+		case <-r.Context().Done():
+			return 0, nil, r.Context().Err()
+		}
+		format := ingest.BodyOptions(r.Header.Get("Content-Type"), body, ingest.Unknown).Format
+		if format == ingest.JSON && !bytes.HasPrefix(bytes.TrimLeft(body, " \t\r\n"), []byte("[")) {
+			format = ingest.Auto // an object: an envelope, or JSON Lines
+		}
+		recs, err := indicatorio.Read(bytes.NewReader(body), "", format)
+		if err != nil {
+			return 0, nil, err
+		}
+		out, err := indicatorio.Import(r.Context(), store, t.ID, recs, time.Now())
+		if err != nil {
+			return 0, nil, err
+		}
+		return http.StatusOK, map[string]any{"tenant": t.ID, "kind": "indicators", "records": len(out)}, nil
 	})
 }
 

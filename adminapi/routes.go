@@ -32,6 +32,7 @@ func Register(mux Mux, cfg Config) {
 	mux("POST /_openatp/tenants/{t}/machineactions", admin(handleAdminIngest(store, ingest.Actions, ingestSlots, bodyTimeout, cfg.ActionClock)))
 	mux("POST /_openatp/tenants/{t}/fileevents", admin(handleAdminIngest(store, ingest.FileEvents, ingestSlots, bodyTimeout, nil)))
 	mux("POST /_openatp/tenants/{t}/networkevents", admin(handleAdminIngest(store, ingest.NetworkEvents, ingestSlots, bodyTimeout, nil)))
+	mux("POST /_openatp/tenants/{t}/indicators", admin(handleImportIndicators(store, ingestSlots, bodyTimeout)))
 	mux("DELETE /_openatp/tenants/{t}/machines/{id}", admin(handleDeleteMachine(store)))
 	mux("POST /_openatp/tenants/{t}/reset", admin(handleReset(store)))
 	mux("GET /_openatp/tenants/{t}/stats", admin(handleStats(store)))
@@ -42,6 +43,7 @@ func Register(mux Mux, cfg Config) {
 		"/_openatp/tenants/{t}/logons":         "POST",
 		"/_openatp/tenants/{t}/alerts":         "POST",
 		"/_openatp/tenants/{t}/machineactions": "POST",
+		"/_openatp/tenants/{t}/indicators":     "POST",
 		"/_openatp/tenants/{t}/machines/{id}":  "DELETE",
 		"/_openatp/tenants/{t}/reset":          "POST",
 		"/_openatp/tenants/{t}/stats":          "GET",

@@ -8,10 +8,10 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/httpserve"
+	"github.com/openatp/openatp/internal/indicatorio"
 	"github.com/openatp/openatp/internal/timatch"
 	"github.com/openatp/openatp/mdeapi"
 	"github.com/openatp/openatp/wire"
@@ -23,25 +23,6 @@ const (
 	maxSubmitBody = 64 << 10
 	maxImportBody = 8 << 20
 )
-
-// submission is the JSON of a submitted indicator. Property names match
-// in any case (as the service's do); unknown properties are ignored.
-type submission struct {
-	ID                 json.RawMessage `json:"id"`
-	IndicatorValue     *string         `json:"indicatorValue"`
-	IndicatorType      *string         `json:"indicatorType"`
-	Action             *string         `json:"action"`
-	Application        *string         `json:"application"`
-	Title              *string         `json:"title"`
-	Description        *string         `json:"description"`
-	Severity           *string         `json:"severity"`
-	RecommendedActions *string         `json:"recommendedActions"`
-	ExpirationTime     *string         `json:"expirationTime"`
-	RBACGroupNames     json.RawMessage `json:"rbacGroupNames"`
-	GenerateAlert      json.RawMessage `json:"generateAlert"`
-	EducateURL         *string         `json:"educateUrl"`
-	ExternalID         *string         `json:"externalId"`
-}
 
 // readBody reads a request body of at most limit bytes: 413 beyond.
 func readBody(r *http.Request, limit int64) ([]byte, error) {
@@ -59,99 +40,7 @@ func readBody(r *http.Request, limit int64) ([]byte, error) {
 }
 
 // badBody is the 400 of a body that is not the JSON expected.
-func badBody(what string) error {
-	return openatp.CodedErrorf(openatp.Invalid, "InvalidRequestBody", "The request body is not %s.", what)
-}
-
-// parseSubmission reads one indicator's JSON (an object).
-func parseSubmission(raw []byte) (openatp.Indicator, error) {
-	var s submission
-	if t := bytes.TrimSpace(raw); len(t) == 0 || t[0] != '{' {
-		return openatp.Indicator{}, badBody("a JSON object")
-	}
-	if err := json.Unmarshal(raw, &s); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) && te.Field != "" {
-			return openatp.Indicator{}, openatp.InvalidField(te.Field, "must be %s", jsonKind(te.Type.Kind().String()))
-		}
-		return openatp.Indicator{}, badBody("a JSON object")
-	}
-	str := func(p *string) string {
-		if p == nil {
-			return ""
-		}
-		return *p
-	}
-	in := openatp.Indicator{IndicatorValue: str(s.IndicatorValue), IndicatorType: str(s.IndicatorType), Action: str(s.Action),
-		Application: s.Application, Title: str(s.Title), Description: str(s.Description), Severity: str(s.Severity),
-		RecommendedActions: s.RecommendedActions, EducateURL: s.EducateURL, ExternalID: s.ExternalID}
-	if id := bytes.TrimSpace(s.ID); len(id) > 0 && string(id) != "null" {
-		var v string
-		if err := json.Unmarshal(id, &v); err != nil {
-			v = string(id) // a number
-		}
-		if v != "" && !openatp.ValidIndicatorID(v) {
-			return in, openatp.InvalidField("id", "%q is not an indicator id", openatp.Clip(v, 64))
-		}
-		in.ID = v
-	}
-	if s.ExpirationTime != nil && *s.ExpirationTime != "" {
-		t, err := parseTime(*s.ExpirationTime)
-		if err != nil {
-			return in, openatp.InvalidField("expirationTime", "%q is not a date and time (such as 2030-12-12T00:00:00Z)", openatp.Clip(*s.ExpirationTime, 64))
-		}
-		in.ExpirationTime = &t
-	}
-	if g := bytes.TrimSpace(s.GenerateAlert); len(g) > 0 && string(g) != "null" {
-		var b bool
-		var text string
-		switch {
-		case json.Unmarshal(g, &b) == nil:
-		case json.Unmarshal(g, &text) == nil && (strings.EqualFold(text, "true") || strings.EqualFold(text, "false")):
-			b = strings.EqualFold(text, "true")
-		default:
-			return in, openatp.InvalidField("generateAlert", "must be true or false")
-		}
-		in.GenerateAlert = b
-	}
-	if g := bytes.TrimSpace(s.RBACGroupNames); len(g) > 0 && string(g) != "null" {
-		var list []string
-		var text string
-		switch {
-		case json.Unmarshal(g, &list) == nil:
-			in.RBACGroupNames = list
-		case json.Unmarshal(g, &text) == nil:
-			in.RBACGroupNames = openatp.SplitGroupNames(text)
-		default:
-			return in, openatp.InvalidField("rbacGroupNames", "must be an array of device group names or a comma-separated string")
-		}
-	}
-	return in, in.Normalize()
-}
-
-// jsonKind names a Go kind as a JSON type.
-func jsonKind(k string) string {
-	switch k {
-	case "string":
-		return "a string"
-	case "bool":
-		return "true or false"
-	case "slice":
-		return "an array"
-	}
-	return "a " + k
-}
-
-// parseTime reads a DateTimeOffset: RFC 3339, or a date and time (or a
-// date) without offset, taken as UTC.
-func parseTime(s string) (time.Time, error) {
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02"} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t.UTC().Round(openatp.TimePrecision), nil
-		}
-	}
-	return time.Time{}, errors.New("not a time")
-}
+func badBody(what string) error { return indicatorio.BadBody(what) }
 
 // creator is who writes: the fields of the indicators it creates or
 // updates.
@@ -270,7 +159,7 @@ func (rt *routes) handleSubmit() http.Handler {
 		if err != nil {
 			return err
 		}
-		in, err := parseSubmission(raw)
+		in, err := indicatorio.ParseSubmission(raw)
 		if err != nil {
 			return err
 		}
@@ -387,7 +276,7 @@ func (rt *routes) handleImport() http.Handler {
 		var ok []openatp.Indicator
 		var at []int
 		for i, item := range items {
-			in, err := parseSubmission(item)
+			in, err := indicatorio.ParseSubmission(item)
 			if err == nil {
 				err = sc.prepare(&in, c)
 			}

@@ -8,11 +8,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/ingest"
+	"github.com/openatp/openatp/internal/indicatorio"
 	"github.com/openatp/openatp/internal/timatch"
 	"github.com/openatp/openatp/wire"
 )
@@ -37,7 +39,7 @@ func runImport(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlagSet(env, "import")
 	sf.register(fs)
 	tenant := fs.String("tenant", "", "tenant id or name (a new tenant of that name is created if absent)")
-	kindFlag := fs.String("kind", "", "machines, logons, alerts, actions, fileevents or networkevents (default: told from the first record's fields)")
+	kindFlag := fs.String("kind", "", "machines, logons, alerts, actions, fileevents, networkevents or indicators (default: told from the first record's fields, not indicators)")
 	formatFlag := fs.String("format", "", "jsonl, json or csv (default: by extension, else by the first byte)")
 	batch := fs.Int64("batch-size", 0, "records per transaction (0: each file is one transaction)")
 	validate := fs.Bool("validate", true, "with several files or --batch-size: check every record of every file before writing anything")
@@ -48,13 +50,16 @@ func runImport(ctx context.Context, env *cliEnv, args []string) error {
 	if err := parseFlags(env, fs, args); err != nil {
 		return err
 	}
-	kind, err := ingest.ParseKind(*kindFlag)
-	if err != nil {
-		return fmt.Errorf("--kind: %w", err)
-	}
 	format, err := ingest.ParseFormat(*formatFlag)
 	if err != nil {
 		return fmt.Errorf("--format: %w", err)
+	}
+	if k := strings.ToLower(*kindFlag); (k == "indicators" || k == "indicator") && len(fs.Args()) > 0 && (*tenant != "" || *dryRun) {
+		return importIndicators(ctx, env, &sf, *tenant, fs.Args(), format, *dryRun)
+	}
+	kind, err := ingest.ParseKind(*kindFlag)
+	if err != nil {
+		return fmt.Errorf("--kind: %w", err)
 	}
 	files := fs.Args()
 	if len(files) == 0 {
@@ -290,14 +295,15 @@ func runExport(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlagSet(env, "export")
 	sf.register(fs)
 	tenant := fs.String("tenant", "", "tenant id or name")
-	kindFlag := fs.String("kind", "machines", "machines, logons, alerts or actions")
+	kindFlag := fs.String("kind", "machines", "machines, logons, alerts, actions or indicators")
 	outFile := fs.String("out", "-", "output file (- for standard output)")
 	if err := parseFlags(env, fs, args); err != nil {
 		return err
 	}
 	kind, err := ingest.ParseKind(*kindFlag)
-	if err != nil || kind == ingest.Unknown {
-		return fmt.Errorf("--kind: use machines, logons, alerts or actions")
+	indicators := strings.EqualFold(*kindFlag, "indicators")
+	if (err != nil || kind == ingest.Unknown) && !indicators {
+		return fmt.Errorf("--kind: use machines, logons, alerts, actions or indicators")
 	}
 	store, err := sf.open(ctx)
 	if err != nil {
@@ -320,22 +326,27 @@ func runExport(ctx context.Context, env *cliEnv, args []string) error {
 	bw := bufio.NewWriterSize(w, 1<<20)
 	var buf []byte
 	var n int64
-	switch kind {
-	case ingest.Actions:
+	switch {
+	case indicators:
+		var ins []openatp.Indicator
+		if ins, err = store.Indicators(ctx, t.ID); err == nil {
+			n, err = int64(len(ins)), indicatorio.WriteLines(bw, ins)
+		}
+	case kind == ingest.Actions:
 		err = ingest.ExportActions(ctx, store, t.ID, func(a *openatp.MachineAction) error {
 			buf = append(wire.AppendMachineAction(buf[:0], a), '\n')
 			n++
 			_, err := bw.Write(buf)
 			return err
 		})
-	case ingest.Alerts:
+	case kind == ingest.Alerts:
 		err = store.ScanAlerts(ctx, t.ID, func(a openatp.Alert) error {
 			buf = append(wire.AppendAlert(buf[:0], &a, true), '\n')
 			n++
 			_, err := bw.Write(buf)
 			return err
 		})
-	case ingest.Machines:
+	case kind == ingest.Machines:
 		err = store.Snapshot(ctx, t.ID, func(m openatp.Machine) error {
 			buf = append(wire.AppendMachine(buf[:0], &m), '\n')
 			n++
@@ -365,6 +376,6 @@ func runExport(ctx context.Context, env *cliEnv, args []string) error {
 			return err
 		}
 	}
-	fmt.Fprintf(env.stderr, "export: %d %s\n", n, kind)
+	fmt.Fprintf(env.stderr, "export: %d %s\n", n, strings.ToLower(*kindFlag))
 	return nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/openatp/openatp/ingest"
 	"github.com/openatp/openatp/internal/demo"
 	"github.com/openatp/openatp/internal/demotenant"
+	"github.com/openatp/openatp/internal/indicatorio"
 	"github.com/openatp/openatp/wire"
 )
 
@@ -35,7 +36,7 @@ func runSeed(ctx context.Context, env *cliEnv, args []string) error {
 	actions := fs.Int("actions", 0, "number of machine actions: a history on the generated machines, of every type the API starts, each ended (Succeeded, Failed, Cancelled or TimeOut), created over the 30 days before the data set's end")
 	fileEvents := fs.Int("file-events", 0, "number of file events (DeviceFileEvents rows) on the generated machines, over the week before the data set's end")
 	networkEvents := fs.Int("network-events", 0, "number of network events (DeviceNetworkEvents rows), as --file-events")
-	indicators := fs.Int("indicators", 0, "number of custom indicators over the generated events' values (some matching, raising alerts); not with --out or --live")
+	indicators := fs.Int("indicators", 0, "number of custom indicators over the generated events' values (some matching, raising alerts; with --out, indicators.jsonl); not with --live")
 	live := fs.Bool("live", false, "write --alerts new alerts to the tenant's existing machines one every --every, moving earlier ones along (New, InProgress, Resolved) between them: what a poll loop picks up")
 	every := fs.Duration("every", time.Second, "with --live: the pause between two new alerts")
 	seed := fs.Int64("seed", 1, "random seed: the same seed and --end give the same tenant")
@@ -65,8 +66,8 @@ func runSeed(ctx context.Context, env *cliEnv, args []string) error {
 	if *fileEvents < 0 || *networkEvents < 0 || (*fileEvents+*networkEvents > 0 && (*machines == 0 || *live)) {
 		return fmt.Errorf("--file-events and --network-events must be >= 0, need --machines > 0 and are not with --live")
 	}
-	if *indicators < 0 || (*indicators > 0 && (*live || *out != "")) {
-		return fmt.Errorf("--indicators must be >= 0 and is not with --live or --out")
+	if *indicators < 0 || (*indicators > 0 && *live) {
+		return fmt.Errorf("--indicators must be >= 0 and is not with --live")
 	}
 	if *live {
 		return seedLive(ctx, env, &sf, *tenant, *alerts, *every, *seed)
@@ -76,7 +77,14 @@ func runSeed(ctx context.Context, env *cliEnv, args []string) error {
 		if err := seedFiles(env, *out, o, *actions); err != nil {
 			return err
 		}
-		return seedEventFiles(*out, o, *fileEvents, *networkEvents)
+		if err := seedEventFiles(*out, o, *fileEvents, *networkEvents); err != nil || *indicators == 0 {
+			return err
+		}
+		var ins []openatp.Indicator
+		if err := demo.GenerateIndicators(o, *indicators, "openatp-seed", "openatp seed", func(in openatp.Indicator) error { ins = append(ins, in); return nil }); err != nil {
+			return err
+		}
+		return indicatorio.WriteFile(filepath.Join(*out, "indicators.jsonl"), ins)
 	}
 	store, err := sf.open(ctx)
 	if err != nil {
