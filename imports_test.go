@@ -141,7 +141,7 @@ openatp/mdeapi: HTTP openatp openatp/odata openatp/wire openatp/readmodel
 	openatp/httpserve
 openatp/responseapi: HTTP mime/multipart archive/zip openatp openatp/odata
 	openatp/wire openatp/readmodel openatp/httpserve openatp/mdeapi openatp/internal/actionrequest
-openatp/indicatorapi: HTTP openatp openatp/odata openatp/wire openatp/readmodel
+openatp/indicatorapi: HTTP openatp openatp/observable openatp/odata openatp/wire openatp/readmodel
 	openatp/httpserve openatp/mdeapi openatp/internal/timatch openatp/internal/indicatorio
 openatp/pivotapi: HTTP openatp openatp/observable openatp/wire openatp/readmodel
 	openatp/httpserve openatp/mdeapi

@@ -10,6 +10,7 @@ import (
 	"github.com/openatp/openatp/httpserve"
 	"github.com/openatp/openatp/internal/indicatorio"
 	"github.com/openatp/openatp/mdeapi"
+	"github.com/openatp/openatp/observable"
 	"github.com/openatp/openatp/odata"
 )
 
@@ -260,18 +261,43 @@ func valueKeys(f *odata.Filter) []string {
 	}
 	keys := make([]string, 0, len(values))
 	for _, v := range values {
-		for _, t := range openatp.IndicatorTypes {
-			// A stored value is valid for its type, and so is what
-			// equals it but for case (the values are folded).
-			if v := strings.TrimSpace(v); openatp.ValidateIndicatorValue(t, v) == nil {
-				keys = append(keys, openatp.IndicatorValueKey(t, v))
-			}
+		v = strings.TrimSpace(v)
+		for _, t := range typesOf(v) {
+			keys = append(keys, openatp.IndicatorValueKey(t, v))
 		}
 	}
 	if len(keys) == 0 {
 		return []string{""} // matches no indicator
 	}
 	return keys
+}
+
+// typesOf returns the indicator types value may be of: at least those
+// openatp.ValidateIndicatorValue accepts it for (a stored value is valid
+// for its type, and so is what equals it but for case, as the filter's
+// values are folded), by the same tests without building their errors.
+func typesOf(v string) []string {
+	var ts []string
+	switch {
+	case observable.IsHex(v, observable.SHA1Len):
+		ts = append(ts, openatp.IndicatorFileSha1, openatp.IndicatorCertificateThumbprint)
+	case observable.IsHex(v, observable.SHA256Len):
+		ts = append(ts, openatp.IndicatorFileSha256)
+	case observable.IsHex(v, observable.MD5Len):
+		ts = append(ts, openatp.IndicatorFileMd5)
+	}
+	if _, ok := observable.Addr(v); ok {
+		ts = append(ts, openatp.IndicatorIPAddress)
+	}
+	if strings.ContainsAny(v, ".:") { // a domain has two labels, a URL's host is one or an address
+		if observable.IsDomain(v) {
+			ts = append(ts, openatp.IndicatorDomainName)
+		}
+		if observable.IsURL(v) {
+			ts = append(ts, openatp.IndicatorURL)
+		}
+	}
+	return ts
 }
 
 // oneCall is the start of a call of GET or DELETE
