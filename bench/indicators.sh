@@ -19,7 +19,7 @@ cd "$(dirname "$0")/.."
 ROUNDS=${1:-6}
 OUT=bench/results
 DATA=$OUT/indicators-15000
-PORT=${PORT:-18090}; BPORT=$((PORT + 1))
+PORT=${PORT:-18190}; BPORT=$((PORT + 1))
 CONNS=${CONNS:-32}
 command -v wrk >/dev/null || { echo "wrk missing: apt-get install -y wrk" >&2; exit 1; }
 mkdir -p "$OUT"
