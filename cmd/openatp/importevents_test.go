@@ -151,7 +151,14 @@ func TestSeedIndicators(t *testing.T) {
 	}); err != nil || ti == 0 {
 		t.Errorf("%d CustomerTI alerts raised (%v)", ti, err)
 	}
-	if _, err := cli(t, "seed", "--out", t.TempDir(), "--machines", "3", "--indicators", "5"); err == nil {
-		t.Error("seed --out --indicators: no error")
+	// With --out, a file that import --kind indicators reads
+	// (TestImportIndicators); not with --live.
+	out := t.TempDir()
+	mustCLI(t, "seed", "--out", out, "--machines", "3", "--indicators", "5")
+	if b, err := os.ReadFile(filepath.Join(out, "indicators.jsonl")); err != nil || strings.Count(string(b), "\n") != 5 {
+		t.Errorf("seed --out --indicators: %v\n%s", err, b)
+	}
+	if _, err := cli(t, "seed", "--live", "--data", t.TempDir(), "--tenant", "x.example", "--indicators", "5"); err == nil {
+		t.Error("seed --live --indicators: no error")
 	}
 }
