@@ -244,6 +244,7 @@ type env struct {
 	tables  map[string]Table
 	maxHeld int
 	held    int
+	made    int // rows made by join and mv-expand, for alive
 	ctx     context.Context
 }
 

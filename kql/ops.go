@@ -65,6 +65,9 @@ func (e *env) source(pl *pipeline) (node, error) {
 					" values for " + strconv.Itoa(len(cols)) + " columns"}
 			}
 			for j, c := range cols {
+				if fits(row[j], c.Type) {
+					continue
+				}
 				v, ok := normalize(row[j], c.Type)
 				if !ok {
 					return &Error{Msg: "table " + t.Name() + " yielded a value of the wrong type for column " + c.Name}
@@ -181,6 +184,14 @@ func (e *env) operator(in node, op *operator) (node, error) {
 		return e.mvExpand(in, sc, op)
 	}
 	return in, unsupported(op.p, "operator", op.name)
+}
+
+// alive counts a row an operator makes without reading one (join's
+// matches, mv-expand's elements) and reports whether the query may go on:
+// every checkEvery rows it looks at the context.
+func (e *env) alive(ctx context.Context) bool {
+	e.made++
+	return e.made%checkEvery != 0 || ctx.Err() == nil
 }
 
 // count is the row count of take and top: a constant non-negative integer.
@@ -570,6 +581,9 @@ func (e *env) join(left node, op *operator) (node, error) {
 				seenLeft[string(key)] = true
 			}
 			for _, m := range matches {
+				if !e.alive(ctx) {
+					return false
+				}
 				out := make([]any, 0, len(cols))
 				out = append(append(out, row...), m...)
 				if !emit(out) {
@@ -581,7 +595,10 @@ func (e *env) join(left node, op *operator) (node, error) {
 		if err != nil {
 			return err
 		}
-		return err2
+		if err2 != nil {
+			return err2
+		}
+		return ctx.Err()
 	}}, nil
 }
 
@@ -690,13 +707,16 @@ func (e *env) mvExpand(in node, sc *scope, op *operator) (node, error) {
 	to := op.to
 	return node{cols: cols, run: func(ctx context.Context, emit func([]any) bool) error {
 		vals := make([][]any, len(exprs))
-		return in.run(ctx, func(row []any) bool {
+		err := in.run(ctx, func(row []any) bool {
 			n := 0
 			for i, c := range exprs {
 				vals[i] = elements(c.eval(row))
 				n = max(n, len(vals[i]))
 			}
 			for k := range n {
+				if !e.alive(ctx) {
+					return false
+				}
 				out := make([]any, len(cols))
 				copy(out, row)
 				for i, v := range vals {
@@ -715,6 +735,10 @@ func (e *env) mvExpand(in node, sc *scope, op *operator) (node, error) {
 			}
 			return true
 		})
+		if err != nil {
+			return err
+		}
+		return ctx.Err()
 	}}, nil
 }
 

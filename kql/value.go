@@ -347,6 +347,29 @@ func appendKey(b []byte, v any) []byte {
 	return append(b, s...)
 }
 
+// fits reports whether a value given by a Table is already in the
+// representation of its column's type, as it mostly is: normalize would
+// box it again.
+func fits(v any, t Type) bool {
+	switch x := v.(type) {
+	case string:
+		return t == String || t == Guid
+	case int64:
+		return t == Long
+	case float64:
+		return t == Real
+	case bool:
+		return t == Bool
+	case time.Time:
+		return t == DateTime && x.Location() == time.UTC && x.Nanosecond()%100 == 0
+	case time.Duration:
+		return t == TimeSpan
+	case int32:
+		return t == Int
+	}
+	return false
+}
+
 // normalize converts a value given by a Table to the representation of
 // its column's type, or reports that it cannot.
 func normalize(v any, t Type) (any, bool) {
