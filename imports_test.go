@@ -76,6 +76,8 @@ openatp: CORE openatp/observable
 
 # Leaves that need nothing of openatp's.
 openatp/odata: CORE
+openatp/kql/syntax: CORE
+openatp/kql: CORE openatp/kql/syntax
 openatp/internal/refcount: CORE
 openatp/internal/password: CORE golang.org/x/crypto
 openatp/internal/lifetime: CORE

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/openatp/openatp/kql/syntax"
 )
 
 // aggState accumulates one aggregation over the rows of one group.
@@ -25,59 +27,59 @@ type aggregate struct {
 // maxSetSize is make_set's and make_list's default size limit.
 const maxSetSize = 1_048_576
 
-func (e *env) aggregate(sc *scope, a assign, by []Column) (aggregate, error) {
-	c, ok := a.x.(*call)
+func (e *env) aggregate(sc *scope, a syntax.Assign, by []Column) (aggregate, error) {
+	c, ok := a.X.(*syntax.Call)
 	if !ok {
-		return aggregate{}, errorf(a.p, "", "summarize takes aggregation functions such as count() or sum(x)")
+		return aggregate{}, errorf(a.P, "", "summarize takes aggregation functions such as count() or sum(x)")
 	}
-	if !aggNames[c.name] {
-		if _, scalar := functions[c.name]; scalar {
-			return aggregate{}, errorf(c.p, "", "%s is not an aggregation function", c.name)
+	if !aggNames[c.Name] {
+		if _, scalar := functions[c.Name]; scalar {
+			return aggregate{}, errorf(c.P, "", "%s is not an aggregation function", c.Name)
 		}
-		return aggregate{}, unsupported(c.p, "aggregation function", c.name)
+		return aggregate{}, unsupported(c.P, "aggregation function", c.Name)
 	}
 	argn := map[string][2]int{
 		"count": {0, 0}, "countif": {1, 1}, "dcount": {1, 2}, "sum": {1, 1}, "avg": {1, 1},
 		"min": {1, 1}, "max": {1, 1}, "arg_max": {2, 64}, "arg_min": {2, 64},
 		"make_set": {1, 2}, "make_list": {1, 2},
-	}[c.name]
-	if len(c.args) < argn[0] || len(c.args) > argn[1] {
-		return aggregate{}, errorf(c.p, "", "%s takes %d to %d arguments, not %d", c.name, argn[0], argn[1], len(c.args))
+	}[c.Name]
+	if len(c.Args) < argn[0] || len(c.Args) > argn[1] {
+		return aggregate{}, errorf(c.P, "", "%s takes %d to %d arguments, not %d", c.Name, argn[0], argn[1], len(c.Args))
 	}
-	if c.name == "arg_max" || c.name == "arg_min" {
+	if c.Name == "arg_max" || c.Name == "arg_min" {
 		return e.argAgg(sc, a, c, by)
 	}
 	var x cx
-	if len(c.args) > 0 {
+	if len(c.Args) > 0 {
 		var err error
-		if x, err = sc.compile(c.args[0]); err != nil {
+		if x, err = sc.compile(c.Args[0]); err != nil {
 			return aggregate{}, err
 		}
 	}
-	name := a.name
+	name := a.Name
 	if name == "" {
-		name = c.name + "_"
-		if len(c.args) > 0 && c.name != "countif" {
-			name += nameOf(c.args[0])
+		name = c.Name + "_"
+		if len(c.Args) > 0 && c.Name != "countif" {
+			name += nameOf(c.Args[0])
 		}
 	}
 	col := func(t Type, f func() aggState) (aggregate, error) {
 		return aggregate{cols: []Column{{name, t}}, state: f}, nil
 	}
-	switch c.name {
+	switch c.Name {
 	case "count":
 		return col(Long, func() aggState { return &countState{} })
 	case "countif":
 		if x.t != Bool {
-			return aggregate{}, errorf(c.p, "", "countif needs a bool predicate, not a %s", x.t)
+			return aggregate{}, errorf(c.P, "", "countif needs a bool predicate, not a %s", x.t)
 		}
 		return col(Long, func() aggState { return &countState{pred: x.eval} })
 	case "dcount":
 		return col(Long, func() aggState { return &setState{e: e, x: x.eval, seen: map[string]struct{}{}, count: true} })
 	case "make_set", "make_list":
 		limit := int64(maxSetSize)
-		if len(c.args) == 2 {
-			l, err := sc.compile(c.args[1])
+		if len(c.Args) == 2 {
+			l, err := sc.compile(c.Args[1])
 			if err != nil {
 				return aggregate{}, err
 			}
@@ -86,11 +88,11 @@ func (e *env) aggregate(sc *scope, a assign, by []Column) (aggregate, error) {
 				n, ok = toInt(l.eval(nil))
 			}
 			if !ok || n <= 0 {
-				return aggregate{}, errorf(c.args[1].at(), "", "%s's size limit is a constant positive number", c.name)
+				return aggregate{}, errorf(c.Args[1].Pos(), "", "%s's size limit is a constant positive number", c.Name)
 			}
 			limit = min(n, limit)
 		}
-		list := c.name == "make_list"
+		list := c.Name == "make_list"
 		return col(Dynamic, func() aggState {
 			s := &setState{e: e, x: x.eval, limit: int(limit), list: list}
 			if !list {
@@ -101,39 +103,39 @@ func (e *env) aggregate(sc *scope, a assign, by []Column) (aggregate, error) {
 	case "sum", "avg":
 		t := x.t
 		switch {
-		case c.name == "avg" && (isNumeric(t) || t == Dynamic):
+		case c.Name == "avg" && (isNumeric(t) || t == Dynamic):
 			t = Real
 		case t == Int:
 			t = Long
-		case t == Long || t == Real || t == TimeSpan && c.name == "sum":
+		case t == Long || t == Real || t == TimeSpan && c.Name == "sum":
 		case t == Dynamic:
 			t = Real
 		default:
-			return aggregate{}, errorf(c.p, "", "%s needs a number, not a %s", c.name, x.t)
+			return aggregate{}, errorf(c.P, "", "%s needs a number, not a %s", c.Name, x.t)
 		}
-		return col(t, func() aggState { return &sumState{x: x.eval, t: t, avg: c.name == "avg"} })
+		return col(t, func() aggState { return &sumState{x: x.eval, t: t, avg: c.Name == "avg"} })
 	default: // min, max
 		if x.t == Dynamic {
-			return aggregate{}, errorf(c.p, "", "%s of a dynamic value: convert it with tostring, tolong or todouble", c.name)
+			return aggregate{}, errorf(c.P, "", "%s of a dynamic value: convert it with tostring, tolong or todouble", c.Name)
 		}
-		return col(x.t, func() aggState { return &minState{x: x.eval, max: c.name == "max"} })
+		return col(x.t, func() aggState { return &minState{x: x.eval, max: c.Name == "max"} })
 	}
 }
 
 // argAgg is arg_max and arg_min: the value that is largest (smallest),
 // then the columns it returns from the row that has it.
-func (e *env) argAgg(sc *scope, a assign, c *call, by []Column) (aggregate, error) {
-	x, err := sc.compile(c.args[0])
+func (e *env) argAgg(sc *scope, a syntax.Assign, c *syntax.Call, by []Column) (aggregate, error) {
+	x, err := sc.compile(c.Args[0])
 	if err != nil {
 		return aggregate{}, err
 	}
 	if x.t == Dynamic {
-		return aggregate{}, errorf(c.p, "", "%s of a dynamic value: convert it with tostring, tolong or todouble", c.name)
+		return aggregate{}, errorf(c.P, "", "%s of a dynamic value: convert it with tostring, tolong or todouble", c.Name)
 	}
-	first := a.name
+	first := a.Name
 	if first == "" {
-		if first = nameOf(c.args[0]); first == "" {
-			first = c.name[4:] + "_"
+		if first = nameOf(c.Args[0]); first == "" {
+			first = c.Name[4:] + "_"
 		}
 	}
 	cols := []Column{{first, x.t}}
@@ -143,8 +145,8 @@ func (e *env) argAgg(sc *scope, a assign, c *call, by []Column) (aggregate, erro
 			slices.ContainsFunc(by, func(c Column) bool { return c.Name == name })
 	}
 	var nm namer
-	for _, r := range c.args[1:] {
-		if _, ok := r.(*star); ok {
+	for _, r := range c.Args[1:] {
+		if _, ok := r.(*syntax.Star); ok {
 			for i, col := range sc.cols {
 				if taken(col.Name) {
 					continue
@@ -158,14 +160,14 @@ func (e *env) argAgg(sc *scope, a assign, c *call, by []Column) (aggregate, erro
 		if err != nil {
 			return aggregate{}, err
 		}
-		name := nm.name(assign{x: r})
+		name := nm.name(syntax.Assign{X: r})
 		for k := 1; taken(name); k++ {
-			name = nm.name(assign{x: r}) + strconv.Itoa(k)
+			name = nm.name(syntax.Assign{X: r}) + strconv.Itoa(k)
 		}
 		cols = append(cols, Column{name, v.t})
 		rets = append(rets, v)
 	}
-	isMax := c.name == "arg_max"
+	isMax := c.Name == "arg_max"
 	return aggregate{cols: cols, state: func() aggState {
 		return &argState{x: x.eval, rets: rets, max: isMax}
 	}}, nil
@@ -354,28 +356,28 @@ type group struct {
 	states []aggState
 }
 
-func (e *env) summarize(in node, sc *scope, op *operator) (node, error) {
+func (e *env) summarize(in node, sc *scope, op *syntax.Operator) (node, error) {
 	var cols []Column
 	var keys []cx
 	var nm namer
-	for _, b := range op.by {
-		c, err := sc.compile(b.x)
+	for _, b := range op.By {
+		c, err := sc.compile(b.X)
 		if err != nil {
 			return in, err
 		}
 		if c.t == Dynamic {
-			return in, errorf(b.x.at(), "", "summarize by a dynamic value: convert it with tostring, tolong or todouble")
+			return in, errorf(b.X.Pos(), "", "summarize by a dynamic value: convert it with tostring, tolong or todouble")
 		}
 		keys = append(keys, c)
 		cols = append(cols, Column{nm.name(b), c.t})
 	}
 	var aggs []aggregate
-	for _, a := range op.items {
+	for _, a := range op.Items {
 		ag, err := e.aggregate(sc, a, cols[:len(keys)])
 		if err != nil {
 			return in, err
 		}
-		if a.name == "" { // a generated name takes a number: count_, count_1
+		if a.Name == "" { // a generated name takes a number: count_, count_1
 			for i, c := range ag.cols {
 				name := c.Name
 				for k := 1; slices.ContainsFunc(cols, func(x Column) bool { return x.Name == name }); k++ {
@@ -387,7 +389,7 @@ func (e *env) summarize(in node, sc *scope, op *operator) (node, error) {
 		aggs = append(aggs, ag)
 		cols = append(cols, ag.cols...)
 	}
-	if err := uniqueNames(cols, op.p); err != nil {
+	if err := uniqueNames(cols, op.P); err != nil {
 		return in, err
 	}
 	newGroup := func(kv []any) *group {

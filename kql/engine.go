@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/openatp/openatp/kql/syntax"
 )
 
 // Column is a named, typed column of a table or a result.
@@ -123,13 +125,13 @@ func (r *Result) AppendJSON(b []byte, schemaKey, rowsKey string) ([]byte, error)
 
 // Query is a parsed query, ready to run.
 type Query struct {
-	q *query
+	q *syntax.Script
 }
 
 // Parse parses a query; an error is an *Error naming its position.
 // Names are resolved, and types checked, when it runs.
 func Parse(text string) (*Query, error) {
-	q, err := parse(text)
+	q, err := syntax.ParseScript(text)
 	if err != nil {
 		return nil, err
 	}
@@ -142,35 +144,35 @@ func Parse(text string) (*Query, error) {
 func (q *Query) Tables() []string {
 	var names []string
 	defined := map[string]bool{}
-	var walk func(p *pipeline)
-	walk = func(p *pipeline) {
+	var walk func(p *syntax.Pipeline)
+	walk = func(p *syntax.Pipeline) {
 		if p == nil {
 			return
 		}
-		if p.table != "" && !defined[p.table] && !slices.Contains(names, p.table) {
-			names = append(names, p.table)
+		if p.Table != "" && !defined[p.Table] && !slices.Contains(names, p.Table) {
+			names = append(names, p.Table)
 		}
-		walk(p.sub)
-		for _, u := range p.union {
+		walk(p.Sub)
+		for _, u := range p.Union {
 			walk(u)
 		}
-		for _, op := range p.ops {
-			walk(op.right)
-			for _, t := range op.tabs {
+		for _, op := range p.Ops {
+			walk(op.Right)
+			for _, t := range op.Tabs {
 				walk(t)
 			}
 		}
 	}
-	for _, l := range q.q.lets {
-		walk(l.tab)
-		if r, ok := l.x.(*ref); ok && !defined[r.name] {
-			if !slices.Contains(names, r.name) {
-				names = append(names, r.name)
+	for _, l := range q.q.Lets {
+		walk(l.Tab)
+		if r, ok := l.X.(*syntax.Ref); ok && !defined[r.Name] {
+			if !slices.Contains(names, r.Name) {
+				names = append(names, r.Name)
 			}
 		}
-		defined[l.name] = true
+		defined[l.Name] = true
 	}
-	walk(q.q.body)
+	walk(q.q.Body)
 	return names
 }
 
@@ -199,7 +201,7 @@ func (q *Query) Run(ctx context.Context, tables []Table, opt Options) (*Result, 
 	ev := &env{
 		now:     opt.Now.UTC().Truncate(100),
 		scalars: map[string]cx{},
-		tabs:    map[string]*pipeline{},
+		tabs:    map[string]*syntax.Pipeline{},
 		tables:  map[string]Table{},
 		maxHeld: opt.MaxHeld,
 		ctx:     ctx,
@@ -207,12 +209,12 @@ func (q *Query) Run(ctx context.Context, tables []Table, opt Options) (*Result, 
 	for _, t := range tables {
 		ev.tables[t.Name()] = t
 	}
-	for _, l := range q.q.lets {
+	for _, l := range q.q.Lets {
 		if err := ev.let(l); err != nil {
 			return nil, err
 		}
 	}
-	n, err := ev.pipeline(q.q.body)
+	n, err := ev.pipeline(q.q.Body)
 	if err != nil {
 		return nil, err
 	}
@@ -239,8 +241,8 @@ func (q *Query) Run(ctx context.Context, tables []Table, opt Options) (*Result, 
 type env struct {
 	now     time.Time
 	scalars map[string]cx
-	tabs    map[string]*pipeline // tabular lets, compiled where named
-	lets    []string             // the tabular lets being compiled, against cycles
+	tabs    map[string]*syntax.Pipeline // tabular lets, compiled where named
+	lets    []string                    // the tabular lets being compiled, against cycles
 	tables  map[string]Table
 	maxHeld int
 	held    int
@@ -249,12 +251,12 @@ type env struct {
 }
 
 // tabular returns the tabular let or table a name names.
-func (e *env) tabular(name string) (*pipeline, bool) {
+func (e *env) tabular(name string) (*syntax.Pipeline, bool) {
 	if p, ok := e.tabs[name]; ok {
 		return p, true
 	}
 	if _, ok := e.tables[name]; ok {
-		return &pipeline{table: name}, true
+		return &syntax.Pipeline{Table: name}, true
 	}
 	return nil, false
 }
@@ -269,34 +271,34 @@ func (e *env) hold(n int) error {
 	return nil
 }
 
-func (e *env) let(l letStmt) error {
-	delete(e.scalars, l.name)
-	delete(e.tabs, l.name)
-	if l.tab == nil {
-		if r, ok := l.x.(*ref); ok {
-			if _, isTab := e.tabular(r.name); isTab {
-				if _, isScalar := e.scalars[r.name]; !isScalar {
-					l.tab = &pipeline{p: r.p, table: r.name}
+func (e *env) let(l syntax.Let) error {
+	delete(e.scalars, l.Name)
+	delete(e.tabs, l.Name)
+	if l.Tab == nil {
+		if r, ok := l.X.(*syntax.Ref); ok {
+			if _, isTab := e.tabular(r.Name); isTab {
+				if _, isScalar := e.scalars[r.Name]; !isScalar {
+					l.Tab = &syntax.Pipeline{P: r.P, Table: r.Name}
 				}
 			}
 		}
 	}
-	if l.tab != nil {
+	if l.Tab != nil {
 		// Checked now, compiled again where it is named.
-		e.tabs[l.name] = l.tab
-		e.lets = append(e.lets, l.name)
-		_, err := e.pipeline(l.tab)
+		e.tabs[l.Name] = l.Tab
+		e.lets = append(e.lets, l.Name)
+		_, err := e.pipeline(l.Tab)
 		e.lets = e.lets[:len(e.lets)-1]
 		return err
 	}
 	s := &scope{env: e}
-	c, err := s.compile(l.x)
+	c, err := s.compile(l.X)
 	if err != nil {
 		return err
 	}
 	if !c.konst {
-		return errorf(l.x.at(), "", "let %s: the value must not depend on a column", l.name)
+		return errorf(l.X.Pos(), "", "let %s: the value must not depend on a column", l.Name)
 	}
-	e.scalars[l.name] = c
+	e.scalars[l.Name] = c
 	return nil
 }

@@ -32,7 +32,7 @@ var genColumns = []kql.Column{
 
 var genStart = time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
 
-func (t *genTable) Name() string           { return "DeviceLogonEvents" }
+func (t *genTable) Name() string          { return "DeviceLogonEvents" }
 func (t *genTable) Columns() []kql.Column { return genColumns }
 
 // row returns the i-th row: a minute apart, 10,000 devices, 1,000
@@ -202,9 +202,9 @@ func TestTables(t *testing.T) {
 	for query, want := range map[string][]string{
 		"DeviceInfo | take 1": {"DeviceInfo"},
 		`let x = DeviceLogonEvents | where AccountName == "a"; x | join DeviceInfo on DeviceId`: {"DeviceLogonEvents", "DeviceInfo"},
-		"union AlertInfo, (AlertEvidence | take 1) | union DeviceInfo":                        {"AlertInfo", "AlertEvidence", "DeviceInfo"},
-		"let d = DeviceInfo; let n = 3; d | take n":                                           {"DeviceInfo"},
-		"let DeviceInfo = DeviceInfo | take 1; DeviceInfo":                                    {"DeviceInfo"},
+		"union AlertInfo, (AlertEvidence | take 1) | union DeviceInfo":                          {"AlertInfo", "AlertEvidence", "DeviceInfo"},
+		"let d = DeviceInfo; let n = 3; d | take n":                                             {"DeviceInfo"},
+		"let DeviceInfo = DeviceInfo | take 1; DeviceInfo":                                      {"DeviceInfo"},
 	} {
 		q, err := kql.Parse(query)
 		if err != nil {

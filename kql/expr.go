@@ -7,6 +7,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/openatp/openatp/kql/syntax"
 )
 
 // cx is a compiled scalar expression: its type and how to compute it
@@ -44,7 +46,7 @@ func fold(c cx) cx {
 	return constant(c.t, c.eval(nil))
 }
 
-func (s *scope) compile(e expr) (cx, error) {
+func (s *scope) compile(e syntax.Expr) (cx, error) {
 	c, err := s.compile1(e)
 	if err != nil {
 		return c, err
@@ -52,59 +54,59 @@ func (s *scope) compile(e expr) (cx, error) {
 	return fold(c), nil
 }
 
-func (s *scope) compile1(e expr) (cx, error) {
+func (s *scope) compile1(e syntax.Expr) (cx, error) {
 	switch e := e.(type) {
-	case *lit:
-		return constant(e.t, e.v), nil
-	case *dynLit:
-		return constant(Dynamic, e.v), nil
-	case *ref:
-		if i := s.col(e.name); i >= 0 {
+	case *syntax.Lit:
+		return constant(e.T, e.V), nil
+	case *syntax.DynLit:
+		return constant(Dynamic, e.V), nil
+	case *syntax.Ref:
+		if i := s.col(e.Name); i >= 0 {
 			return cx{t: s.cols[i].Type, eval: func(row []any) any { return row[i] }}, nil
 		}
-		if v, ok := s.env.scalars[e.name]; ok {
+		if v, ok := s.env.scalars[e.Name]; ok {
 			return v, nil
 		}
-		if _, ok := s.env.tabular(e.name); ok {
-			return cx{}, errorf(e.p, "", "%s is a table, not a scalar value", e.name)
+		if _, ok := s.env.tabular(e.Name); ok {
+			return cx{}, errorf(e.P, "", "%s is a table, not a scalar value", e.Name)
 		}
-		return cx{}, errorf(e.p, "", "unknown column or scalar %q", e.name)
-	case *side:
-		return cx{}, errorf(e.p, "", "$left and $right are only allowed in join's on clause")
-	case *star:
-		return cx{}, errorf(e.p, "", "unexpected *")
-	case *unary:
-		x, err := s.compile(e.x)
+		return cx{}, errorf(e.P, "", "unknown column or scalar %q", e.Name)
+	case *syntax.Side:
+		return cx{}, errorf(e.P, "", "$left and $right are only allowed in join's on clause")
+	case *syntax.Star:
+		return cx{}, errorf(e.P, "", "unexpected *")
+	case *syntax.Unary:
+		x, err := s.compile(e.X)
 		if err != nil {
 			return x, err
 		}
 		switch x.t {
 		case Long, Int, Real, TimeSpan, Dynamic:
 		default:
-			return cx{}, errorf(e.p, "", "cannot negate a %s", x.t)
+			return cx{}, errorf(e.P, "", "cannot negate a %s", x.t)
 		}
 		return cx{t: x.t, konst: x.konst, eval: func(row []any) any { return negate(x.eval(row)) }}, nil
-	case *binary:
+	case *syntax.Binary:
 		return s.binary(e)
-	case *inList:
+	case *syntax.InList:
 		return s.inList(e)
-	case *between:
-		x, err := s.compile(e.x)
+	case *syntax.Between:
+		x, err := s.compile(e.X)
 		if err != nil {
 			return x, err
 		}
-		lo, err := s.compile(e.lo)
+		lo, err := s.compile(e.Lo)
 		if err != nil {
 			return lo, err
 		}
-		hi, err := s.compile(e.hi)
+		hi, err := s.compile(e.Hi)
 		if err != nil {
 			return hi, err
 		}
 		if !comparable(x.t, lo.t) || !comparable(x.t, hi.t) {
-			return cx{}, errorf(e.p, "", "between compares a %s with %s and %s", x.t, lo.t, hi.t)
+			return cx{}, errorf(e.P, "", "between compares a %s with %s and %s", x.t, lo.t, hi.t)
 		}
-		neg := e.neg
+		neg := e.Neg
 		return cx{t: Bool, konst: x.konst && lo.konst && hi.konst, eval: func(row []any) any {
 			v, a, b := x.eval(row), lo.eval(row), hi.eval(row)
 			if v == nil || a == nil || b == nil {
@@ -113,30 +115,30 @@ func (s *scope) compile1(e expr) (cx, error) {
 			in := compare(v, a) >= 0 && compare(v, b) <= 0
 			return in != neg
 		}}, nil
-	case *member:
-		x, err := s.compile(e.x)
+	case *syntax.Member:
+		x, err := s.compile(e.X)
 		if err != nil {
 			return x, err
 		}
 		if x.t != Dynamic {
-			return cx{}, errorf(e.p, "", "property %s of a %s: only dynamic values have properties", e.name, x.t)
+			return cx{}, errorf(e.P, "", "property %s of a %s: only dynamic values have properties", e.Name, x.t)
 		}
-		name := e.name
+		name := e.Name
 		return cx{t: Dynamic, konst: x.konst, eval: func(row []any) any {
 			m, _ := x.eval(row).(map[string]any)
 			return m[name]
 		}}, nil
-	case *index:
-		x, err := s.compile(e.x)
+	case *syntax.Index:
+		x, err := s.compile(e.X)
 		if err != nil {
 			return x, err
 		}
-		i, err := s.compile(e.i)
+		i, err := s.compile(e.Key)
 		if err != nil {
 			return i, err
 		}
 		if x.t != Dynamic {
-			return cx{}, errorf(e.p, "", "indexing a %s: only dynamic values have elements", x.t)
+			return cx{}, errorf(e.P, "", "indexing a %s: only dynamic values have elements", x.t)
 		}
 		return cx{t: Dynamic, konst: x.konst && i.konst, eval: func(row []any) any {
 			switch v := x.eval(row).(type) {
@@ -161,10 +163,10 @@ func (s *scope) compile1(e expr) (cx, error) {
 			}
 			return nil
 		}}, nil
-	case *call:
+	case *syntax.Call:
 		return s.call(e)
 	}
-	return cx{}, errorf(e.at(), "", "unexpected expression")
+	return cx{}, errorf(e.Pos(), "", "unexpected expression")
 }
 
 // comparable reports whether values of two types may be compared.
@@ -199,23 +201,23 @@ func truth(v any) (bool, bool) {
 	return b, ok
 }
 
-func (s *scope) binary(e *binary) (cx, error) {
-	l, err := s.compile(e.l)
+func (s *scope) binary(e *syntax.Binary) (cx, error) {
+	l, err := s.compile(e.L)
 	if err != nil {
 		return l, err
 	}
-	r, err := s.compile(e.r)
+	r, err := s.compile(e.R)
 	if err != nil {
 		return r, err
 	}
 	k := l.konst && r.konst
 	le, re := l.eval, r.eval
-	switch e.op {
+	switch e.Op {
 	case "and", "or":
 		if l.t != Bool && l.t != Dynamic || r.t != Bool && r.t != Dynamic {
-			return cx{}, errorf(e.p, "", "%s needs bool operands, not %s and %s", e.op, l.t, r.t)
+			return cx{}, errorf(e.P, "", "%s needs bool operands, not %s and %s", e.Op, l.t, r.t)
 		}
-		and := e.op == "and"
+		and := e.Op == "and"
 		return cx{t: Bool, konst: k, eval: func(row []any) any {
 			a, aok := truth(le(row))
 			if aok && a != and { // false and x, true or x
@@ -232,9 +234,9 @@ func (s *scope) binary(e *binary) (cx, error) {
 		}}, nil
 	case "==", "!=", "<", "<=", ">", ">=":
 		if !comparable(l.t, r.t) {
-			return cx{}, errorf(e.p, "", "cannot compare a %s with a %s using %s", l.t, r.t, e.op)
+			return cx{}, errorf(e.P, "", "cannot compare a %s with a %s using %s", l.t, r.t, e.Op)
 		}
-		op := e.op
+		op := e.Op
 		dyn := l.t == Dynamic || r.t == Dynamic
 		return cx{t: Bool, konst: k, eval: func(row []any) any {
 			a, b := le(row), re(row)
@@ -265,9 +267,9 @@ func (s *scope) binary(e *binary) (cx, error) {
 			return c >= 0
 		}}, nil
 	case "=~", "!~", "has", "!has", "contains", "!contains", "startswith", "!startswith", "endswith", "!endswith":
-		neg := strings.HasPrefix(e.op, "!")
+		neg := strings.HasPrefix(e.Op, "!")
 		var f func(a, b string) bool
-		switch strings.TrimPrefix(e.op, "!") {
+		switch strings.TrimPrefix(e.Op, "!") {
 		case "=~", "~":
 			f = strings.EqualFold
 		case "has":
@@ -291,12 +293,12 @@ func (s *scope) binary(e *binary) (cx, error) {
 		if err != nil {
 			return cx{}, err
 		}
-		op := e.op[0]
+		op := e.Op[0]
 		return cx{t: t, konst: k, eval: func(row []any) any {
 			return arith(op, t, le(row), re(row))
 		}}, nil
 	}
-	return cx{}, unsupported(e.p, "operator", e.op)
+	return cx{}, unsupported(e.P, "operator", e.Op)
 }
 
 // dynCoerce makes a dynamic value comparable with a typed one: a dynamic
@@ -309,7 +311,7 @@ func dynCoerce(a, b any) (any, any) {
 		}
 		switch other.(type) {
 		case time.Time:
-			if t, ok := parseTime(s); ok {
+			if t, ok := syntax.ParseTime(s); ok {
 				return t
 			}
 		case int64, int32, float64:
@@ -323,7 +325,7 @@ func dynCoerce(a, b any) (any, any) {
 }
 
 // arithType is the type of an arithmetic operation, or an error.
-func arithType(e *binary, a, b Type) (Type, error) {
+func arithType(e *syntax.Binary, a, b Type) (Type, error) {
 	switch {
 	case a == Dynamic || b == Dynamic:
 		return Dynamic, nil
@@ -336,7 +338,7 @@ func arithType(e *binary, a, b Type) (Type, error) {
 		}
 		return Int, nil
 	}
-	switch e.op {
+	switch e.Op {
 	case "+":
 		switch {
 		case a == DateTime && b == TimeSpan, a == TimeSpan && b == DateTime:
@@ -363,7 +365,7 @@ func arithType(e *binary, a, b Type) (Type, error) {
 			return Real, nil
 		}
 	}
-	return 0, errorf(e.p, "", "operator %s cannot apply to a %s and a %s", e.op, a, b)
+	return 0, errorf(e.P, "", "operator %s cannot apply to a %s and a %s", e.Op, a, b)
 }
 
 // arith computes a op b for a result of type t; null in, null out.
@@ -569,16 +571,16 @@ func foldEq(a, b rune) bool {
 	return unicode.ToLower(a) == unicode.ToLower(b) || unicode.ToUpper(a) == unicode.ToUpper(b)
 }
 
-func (s *scope) inList(e *inList) (cx, error) {
-	l, err := s.compile(e.l)
+func (s *scope) inList(e *syntax.InList) (cx, error) {
+	l, err := s.compile(e.L)
 	if err != nil {
 		return l, err
 	}
 	var items []cx
-	for _, x := range e.list {
-		if r, ok := x.(*ref); ok && s.col(r.name) < 0 {
-			if tl, ok := s.env.tabular(r.name); ok {
-				vals, err := s.env.column(tl, r.p)
+	for _, x := range e.List {
+		if r, ok := x.(*syntax.Ref); ok && s.col(r.Name) < 0 {
+			if tl, ok := s.env.tabular(r.Name); ok {
+				vals, err := s.env.column(tl, r.P)
 				if err != nil {
 					return cx{}, err
 				}
@@ -590,12 +592,12 @@ func (s *scope) inList(e *inList) (cx, error) {
 		if err != nil {
 			return c, err
 		}
-		if e.op != "has_any" && !comparable(l.t, c.t) {
-			return cx{}, errorf(x.at(), "", "%s compares a %s with a %s", e.op, l.t, c.t)
+		if e.Op != "has_any" && !comparable(l.t, c.t) {
+			return cx{}, errorf(x.Pos(), "", "%s compares a %s with a %s", e.Op, l.t, c.t)
 		}
 		items = append(items, c)
 	}
-	op := e.op
+	op := e.Op
 	neg := strings.HasPrefix(op, "!")
 	fold := strings.HasSuffix(op, "~")
 	le := l.eval

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/openatp/openatp/kql/syntax"
 )
 
 // function is a scalar function of the subset: its arity and how it
@@ -502,26 +504,26 @@ var aggNames = map[string]bool{
 	"max": true, "arg_max": true, "arg_min": true, "make_set": true, "make_list": true,
 }
 
-func (s *scope) call(e *call) (cx, error) {
-	f, ok := functions[e.name]
+func (s *scope) call(e *syntax.Call) (cx, error) {
+	f, ok := functions[e.Name]
 	if !ok {
-		if aggNames[e.name] {
-			return cx{}, errorf(e.p, e.name, "%s is an aggregation function: use it in summarize", e.name)
+		if aggNames[e.Name] {
+			return cx{}, errorf(e.P, e.Name, "%s is an aggregation function: use it in summarize", e.Name)
 		}
-		return cx{}, unsupported(e.p, "function", e.name)
+		return cx{}, unsupported(e.P, "function", e.Name)
 	}
-	if len(e.args) < f.min || f.max >= 0 && len(e.args) > f.max {
-		return cx{}, errorf(e.p, "", "%s takes %s, not %d", e.name, arity(f), len(e.args))
+	if len(e.Args) < f.min || f.max >= 0 && len(e.Args) > f.max {
+		return cx{}, errorf(e.P, "", "%s takes %s, not %d", e.Name, arity(f), len(e.Args))
 	}
-	args := make([]cx, len(e.args))
-	for i, a := range e.args {
+	args := make([]cx, len(e.Args))
+	for i, a := range e.Args {
 		c, err := s.compile(a)
 		if err != nil {
 			return c, err
 		}
 		args[i] = c
 	}
-	return f.build(s, e.p, args)
+	return f.build(s, e.P, args)
 }
 
 func arity(f function) string {

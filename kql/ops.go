@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/openatp/openatp/kql/syntax"
 )
 
 // node is a compiled tabular expression: its columns, and how to stream
@@ -17,12 +19,12 @@ type node struct {
 // checkEvery is how many rows a scan reads between looks at its context.
 const checkEvery = 1024
 
-func (e *env) pipeline(pl *pipeline) (node, error) {
+func (e *env) pipeline(pl *syntax.Pipeline) (node, error) {
 	n, err := e.source(pl)
 	if err != nil {
 		return n, err
 	}
-	for _, op := range pl.ops {
+	for _, op := range pl.Ops {
 		if n, err = e.operator(n, op); err != nil {
 			return n, err
 		}
@@ -30,25 +32,25 @@ func (e *env) pipeline(pl *pipeline) (node, error) {
 	return n, nil
 }
 
-func (e *env) source(pl *pipeline) (node, error) {
+func (e *env) source(pl *syntax.Pipeline) (node, error) {
 	switch {
-	case pl.sub != nil:
-		return e.pipeline(pl.sub)
-	case pl.union != nil:
-		return e.union(nil, pl.union)
+	case pl.Sub != nil:
+		return e.pipeline(pl.Sub)
+	case pl.Union != nil:
+		return e.union(nil, pl.Union)
 	}
-	if tab, ok := e.tabs[pl.table]; ok && !slices.Contains(e.lets, pl.table) {
-		e.lets = append(e.lets, pl.table)
+	if tab, ok := e.tabs[pl.Table]; ok && !slices.Contains(e.lets, pl.Table) {
+		e.lets = append(e.lets, pl.Table)
 		n, err := e.pipeline(tab)
 		e.lets = e.lets[:len(e.lets)-1]
 		return n, err
 	}
-	t, ok := e.tables[pl.table]
+	t, ok := e.tables[pl.Table]
 	if !ok {
-		if _, ok := e.scalars[pl.table]; ok {
-			return node{}, errorf(pl.p, "", "%s is a scalar, not a table", pl.table)
+		if _, ok := e.scalars[pl.Table]; ok {
+			return node{}, errorf(pl.P, "", "%s is a scalar, not a table", pl.Table)
 		}
-		return node{}, errorf(pl.p, "", "unknown table %q", pl.table)
+		return node{}, errorf(pl.P, "", "unknown table %q", pl.Table)
 	}
 	cols := slices.Clone(t.Columns())
 	return node{cols: cols, run: func(ctx context.Context, emit func([]any) bool) error {
@@ -82,16 +84,16 @@ func (e *env) source(pl *pipeline) (node, error) {
 	}}, nil
 }
 
-func (e *env) operator(in node, op *operator) (node, error) {
+func (e *env) operator(in node, op *syntax.Operator) (node, error) {
 	sc := &scope{cols: in.cols, env: e}
-	switch op.name {
+	switch op.Name {
 	case "where":
-		pred, err := sc.compile(op.x)
+		pred, err := sc.compile(op.X)
 		if err != nil {
 			return in, err
 		}
 		if pred.t != Bool && pred.t != Dynamic {
-			return in, errorf(op.x.at(), "", "where needs a bool predicate, not a %s", pred.t)
+			return in, errorf(op.X.Pos(), "", "where needs a bool predicate, not a %s", pred.t)
 		}
 		return node{cols: in.cols, run: func(ctx context.Context, emit func([]any) bool) error {
 			return in.run(ctx, func(row []any) bool {
@@ -105,14 +107,14 @@ func (e *env) operator(in node, op *operator) (node, error) {
 		return e.project(in, sc, op)
 	case "project-away":
 		drop := make([]bool, len(in.cols))
-		for _, a := range op.names {
-			r, ok := a.x.(*ref)
-			if !ok || a.name != "" {
-				return in, errorf(a.p, "", "project-away takes column names")
+		for _, a := range op.Names {
+			r, ok := a.X.(*syntax.Ref)
+			if !ok || a.Name != "" {
+				return in, errorf(a.P, "", "project-away takes column names")
 			}
-			i := sc.col(r.name)
+			i := sc.col(r.Name)
 			if i < 0 {
-				return in, errorf(r.p, "", "unknown column %q", r.name)
+				return in, errorf(r.P, "", "unknown column %q", r.Name)
 			}
 			drop[i] = true
 		}
@@ -125,18 +127,18 @@ func (e *env) operator(in node, op *operator) (node, error) {
 		return pick(in, keep), nil
 	case "project-rename":
 		cols := slices.Clone(in.cols)
-		for _, a := range op.items {
-			r, ok := a.x.(*ref)
+		for _, a := range op.Items {
+			r, ok := a.X.(*syntax.Ref)
 			if !ok {
-				return in, errorf(a.p, "", "project-rename takes new_name = column")
+				return in, errorf(a.P, "", "project-rename takes new_name = column")
 			}
-			i := sc.col(r.name)
+			i := sc.col(r.Name)
 			if i < 0 {
-				return in, errorf(r.p, "", "unknown column %q", r.name)
+				return in, errorf(r.P, "", "unknown column %q", r.Name)
 			}
-			cols[i].Name = a.name
+			cols[i].Name = a.Name
 		}
-		if err := uniqueNames(cols, op.p); err != nil {
+		if err := uniqueNames(cols, op.P); err != nil {
 			return in, err
 		}
 		return node{cols: cols, run: in.run}, nil
@@ -162,9 +164,9 @@ func (e *env) operator(in node, op *operator) (node, error) {
 		if err != nil {
 			return in, err
 		}
-		return e.sort(in, sc, op.keys, n)
+		return e.sort(in, sc, op.Keys, n)
 	case "sort", "order":
-		return e.sort(in, sc, op.keys, -1)
+		return e.sort(in, sc, op.Keys, -1)
 	case "distinct":
 		return e.distinct(in, sc, op)
 	case "count":
@@ -179,11 +181,11 @@ func (e *env) operator(in node, op *operator) (node, error) {
 	case "join":
 		return e.join(in, op)
 	case "union":
-		return e.union(&in, op.tabs)
+		return e.union(&in, op.Tabs)
 	case "mv-expand":
 		return e.mvExpand(in, sc, op)
 	}
-	return in, unsupported(op.p, "operator", op.name)
+	return in, unsupported(op.P, "operator", op.Name)
 }
 
 // alive counts a row an operator makes without reading one (join's
@@ -195,17 +197,17 @@ func (e *env) alive(ctx context.Context) bool {
 }
 
 // count is the row count of take and top: a constant non-negative integer.
-func (e *env) count(sc *scope, op *operator) (int64, error) {
-	c, err := sc.compile(op.x)
+func (e *env) count(sc *scope, op *syntax.Operator) (int64, error) {
+	c, err := sc.compile(op.X)
 	if err != nil {
 		return 0, err
 	}
 	if !c.konst || !isNumeric(c.t) {
-		return 0, errorf(op.x.at(), "", "%s needs a constant number of rows", op.name)
+		return 0, errorf(op.X.Pos(), "", "%s needs a constant number of rows", op.Name)
 	}
 	n, ok := toInt(c.eval(nil))
 	if !ok || n < 0 {
-		return 0, errorf(op.x.at(), "", "%s needs a constant number of rows", op.name)
+		return 0, errorf(op.X.Pos(), "", "%s needs a constant number of rows", op.Name)
 	}
 	return n, nil
 }
@@ -241,23 +243,23 @@ func uniqueNames(cols []Column, p Pos) error {
 // nameOf is the name a column takes from its expression when none is
 // given: a column's own name, bin(x, …)'s x, a property path joined by _;
 // "" for anything else.
-func nameOf(x expr) string {
+func nameOf(x syntax.Expr) string {
 	switch x := x.(type) {
-	case *ref:
-		return x.name
-	case *member:
-		if n := nameOf(x.x); n != "" {
-			return n + "_" + x.name
+	case *syntax.Ref:
+		return x.Name
+	case *syntax.Member:
+		if n := nameOf(x.X); n != "" {
+			return n + "_" + x.Name
 		}
-	case *index:
-		if l, ok := x.i.(*lit); ok {
-			if n := nameOf(x.x); n != "" {
-				return n + "_" + toString(l.v)
+	case *syntax.Index:
+		if l, ok := x.Key.(*syntax.Lit); ok {
+			if n := nameOf(x.X); n != "" {
+				return n + "_" + toString(l.V)
 			}
 		}
-	case *call:
-		if x.name == "bin" && len(x.args) == 2 {
-			return nameOf(x.args[0])
+	case *syntax.Call:
+		if x.Name == "bin" && len(x.Args) == 2 {
+			return nameOf(x.Args[0])
 		}
 	}
 	return ""
@@ -266,19 +268,19 @@ func nameOf(x expr) string {
 // namer hands out the names of a list of new columns.
 type namer struct{ n int }
 
-func (nm *namer) name(a assign) string {
-	if a.name != "" {
-		return a.name
+func (nm *namer) name(a syntax.Assign) string {
+	if a.Name != "" {
+		return a.Name
 	}
-	if n := nameOf(a.x); n != "" {
+	if n := nameOf(a.X); n != "" {
 		return n
 	}
 	nm.n++
 	return "Column" + strconv.Itoa(nm.n)
 }
 
-func (e *env) project(in node, sc *scope, op *operator) (node, error) {
-	extend := op.name == "extend"
+func (e *env) project(in node, sc *scope, op *syntax.Operator) (node, error) {
+	extend := op.Name == "extend"
 	var cols []Column
 	var exprs []cx
 	var src []int // per output column: an input column (>= 0), or expression -1-src
@@ -289,11 +291,11 @@ func (e *env) project(in node, sc *scope, op *operator) (node, error) {
 		}
 	}
 	var nm namer
-	for _, a := range op.items {
-		if _, ok := a.x.(*star); ok {
-			return in, errorf(a.p, "", "%s * is not supported", op.name)
+	for _, a := range op.Items {
+		if _, ok := a.X.(*syntax.Star); ok {
+			return in, errorf(a.P, "", "%s * is not supported", op.Name)
 		}
-		c, err := sc.compile(a.x)
+		c, err := sc.compile(a.X)
 		if err != nil {
 			return in, err
 		}
@@ -301,7 +303,7 @@ func (e *env) project(in node, sc *scope, op *operator) (node, error) {
 		i := slices.IndexFunc(cols, func(c Column) bool { return c.Name == name })
 		switch {
 		case i >= 0 && !extend:
-			return in, errorf(a.p, "", "column %q appears twice in the result", name)
+			return in, errorf(a.P, "", "column %q appears twice in the result", name)
 		case i < 0:
 			cols = append(cols, Column{name, c.t})
 			src = append(src, -1-len(exprs))
@@ -328,15 +330,15 @@ func (e *env) project(in node, sc *scope, op *operator) (node, error) {
 
 // sortFunc compiles the keys of sort and top: the comparison of two
 // rows' key values, and the keys.
-func (e *env) sortFunc(sc *scope, keys []sortKey) (func(a, b []any) int, []cx, error) {
+func (e *env) sortFunc(sc *scope, keys []syntax.SortKey) (func(a, b []any) int, []cx, error) {
 	cs := make([]cx, len(keys))
 	for i, k := range keys {
-		c, err := sc.compile(k.x)
+		c, err := sc.compile(k.X)
 		if err != nil {
 			return nil, nil, err
 		}
 		if c.t == Dynamic {
-			return nil, nil, errorf(k.x.at(), "", "cannot sort by a dynamic value; convert it with tostring, tolong or todouble")
+			return nil, nil, errorf(k.X.Pos(), "", "cannot sort by a dynamic value; convert it with tostring, tolong or todouble")
 		}
 		cs[i] = c
 	}
@@ -347,18 +349,18 @@ func (e *env) sortFunc(sc *scope, keys []sortKey) (func(a, b []any) int, []cx, e
 			case x == nil && y == nil:
 				continue
 			case x == nil:
-				if k.nullsFirst {
+				if k.NullsFirst {
 					return -1
 				}
 				return 1
 			case y == nil:
-				if k.nullsFirst {
+				if k.NullsFirst {
 					return 1
 				}
 				return -1
 			}
 			c := compare(x, y)
-			if !k.asc {
+			if !k.Asc {
 				c = -c
 			}
 			if c != 0 {
@@ -371,7 +373,7 @@ func (e *env) sortFunc(sc *scope, keys []sortKey) (func(a, b []any) int, []cx, e
 }
 
 // sort is sort (limit -1) and top (the first limit rows).
-func (e *env) sort(in node, sc *scope, keys []sortKey, limit int64) (node, error) {
+func (e *env) sort(in node, sc *scope, keys []syntax.SortKey, limit int64) (node, error) {
 	cmp, cs, err := e.sortFunc(sc, keys)
 	if err != nil {
 		return in, err
@@ -429,25 +431,25 @@ func (e *env) sort(in node, sc *scope, keys []sortKey, limit int64) (node, error
 	}}, nil
 }
 
-func (e *env) distinct(in node, sc *scope, op *operator) (node, error) {
+func (e *env) distinct(in node, sc *scope, op *syntax.Operator) (node, error) {
 	var exprs []cx
 	var cols []Column
-	if op.star {
+	if op.Star {
 		for i, c := range in.cols {
 			exprs = append(exprs, cx{t: c.Type, eval: func(row []any) any { return row[i] }})
 		}
 		cols = in.cols
 	} else {
 		var nm namer
-		for _, a := range op.items {
-			c, err := sc.compile(a.x)
+		for _, a := range op.Items {
+			c, err := sc.compile(a.X)
 			if err != nil {
 				return in, err
 			}
 			exprs = append(exprs, c)
 			cols = append(cols, Column{nm.name(a), c.t})
 		}
-		if err := uniqueNames(cols, op.p); err != nil {
+		if err := uniqueNames(cols, op.P); err != nil {
 			return in, err
 		}
 	}
@@ -478,28 +480,28 @@ func (e *env) distinct(in node, sc *scope, op *operator) (node, error) {
 	}}, nil
 }
 
-func (e *env) join(left node, op *operator) (node, error) {
-	right, err := e.pipeline(op.right)
+func (e *env) join(left node, op *syntax.Operator) (node, error) {
+	right, err := e.pipeline(op.Right)
 	if err != nil {
 		return left, err
 	}
-	lk := make([]int, len(op.on))
-	rk := make([]int, len(op.on))
-	for i, on := range op.on {
+	lk := make([]int, len(op.On))
+	rk := make([]int, len(op.On))
+	for i, on := range op.On {
 		lk[i] = (&scope{cols: left.cols}).col(on[0])
 		rk[i] = (&scope{cols: right.cols}).col(on[1])
 		switch {
 		case lk[i] < 0:
-			return left, errorf(op.onPos[i], "", "join key %q is not a column of the left side", on[0])
+			return left, errorf(op.OnPos[i], "", "join key %q is not a column of the left side", on[0])
 		case rk[i] < 0:
-			return left, errorf(op.onPos[i], "", "join key %q is not a column of the right side", on[1])
+			return left, errorf(op.OnPos[i], "", "join key %q is not a column of the right side", on[1])
 		}
 		lt, rt := left.cols[lk[i]].Type, right.cols[rk[i]].Type
 		if lt != rt && !(isNumeric(lt) && isNumeric(rt) && lt != Real && rt != Real) {
-			return left, errorf(op.onPos[i], "", "join key %s is a %s on the left and a %s on the right", on[0], lt, rt)
+			return left, errorf(op.OnPos[i], "", "join key %s is a %s on the left and a %s on the right", on[0], lt, rt)
 		}
 	}
-	kind := op.kind
+	kind := op.Kind
 	cols := slices.Clone(left.cols)
 	withRight := kind != "leftsemi" && kind != "leftanti"
 	if withRight {
@@ -605,7 +607,7 @@ func (e *env) join(left node, op *operator) (node, error) {
 // union streams its inputs one after the other; a column of one name
 // and one type in several inputs is one column, and a name with several
 // types makes one column per type, named name_type.
-func (e *env) union(first *node, tabs []*pipeline) (node, error) {
+func (e *env) union(first *node, tabs []*syntax.Pipeline) (node, error) {
 	var ins []node
 	if first != nil {
 		ins = append(ins, *first)
@@ -672,28 +674,28 @@ func (e *env) union(first *node, tabs []*pipeline) (node, error) {
 	}}, nil
 }
 
-func (e *env) mvExpand(in node, sc *scope, op *operator) (node, error) {
+func (e *env) mvExpand(in node, sc *scope, op *syntax.Operator) (node, error) {
 	cols := slices.Clone(in.cols)
 	var exprs []cx
 	var at []int // the column each expansion writes
-	for _, a := range op.items {
-		c, err := sc.compile(a.x)
+	for _, a := range op.Items {
+		c, err := sc.compile(a.X)
 		if err != nil {
 			return in, err
 		}
 		if c.t != Dynamic {
-			return in, errorf(a.x.at(), "", "mv-expand needs a dynamic array or bag, not a %s", c.t)
+			return in, errorf(a.X.Pos(), "", "mv-expand needs a dynamic array or bag, not a %s", c.t)
 		}
-		name := a.name
+		name := a.Name
 		if name == "" {
-			if name = nameOf(a.x); name == "" {
-				return in, errorf(a.p, "", "mv-expand of an expression needs a name: Name = expression")
+			if name = nameOf(a.X); name == "" {
+				return in, errorf(a.P, "", "mv-expand of an expression needs a name: Name = expression")
 			}
 		}
 		i := slices.IndexFunc(cols, func(c Column) bool { return c.Name == name })
 		t := Dynamic
-		if op.to != 0 {
-			t = op.to
+		if op.To != 0 {
+			t = op.To
 		}
 		if i < 0 {
 			i = len(cols)
@@ -704,7 +706,7 @@ func (e *env) mvExpand(in node, sc *scope, op *operator) (node, error) {
 		exprs = append(exprs, c)
 		at = append(at, i)
 	}
-	to := op.to
+	to := op.To
 	return node{cols: cols, run: func(ctx context.Context, emit func([]any) bool) error {
 		vals := make([][]any, len(exprs))
 		err := in.run(ctx, func(row []any) bool {
@@ -790,13 +792,13 @@ func cast(v any, t Type) any {
 		}
 	case DateTime:
 		if s, ok := v.(string); ok {
-			if tm, ok := parseTime(s); ok {
+			if tm, ok := syntax.ParseTime(s); ok {
 				return tm
 			}
 		}
 	case TimeSpan:
 		if s, ok := v.(string); ok && strings.Contains(s, ":") {
-			if d, err := parseSpan(s); err == nil {
+			if d, err := syntax.ParseSpan(s); err == nil {
 				return d
 			}
 		}
@@ -806,7 +808,7 @@ func cast(v any, t Type) any {
 
 // column runs a tabular let and returns its first column's values, for
 // "x in (T)".
-func (e *env) column(tab *pipeline, p Pos) ([]any, error) {
+func (e *env) column(tab *syntax.Pipeline, p Pos) ([]any, error) {
 	n, err := e.pipeline(tab)
 	if err != nil {
 		return nil, err

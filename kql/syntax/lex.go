@@ -1,4 +1,4 @@
-package kql
+package syntax
 
 import (
 	"strings"
@@ -160,11 +160,11 @@ func (l *lexer) next() (token, error) {
 		q := l.src[l.off+1]
 		i := strings.IndexByte(l.src[l.off+2:], q)
 		if i < 0 {
-			return t, errorf(t.pos, "", "unterminated string literal")
+			return t, Errorf(t.pos, "", "unterminated string literal")
 		}
 		s := l.src[l.off+2 : l.off+2+i]
 		if strings.IndexByte(s, '\n') >= 0 {
-			return t, errorf(t.pos, "", "unterminated string literal")
+			return t, Errorf(t.pos, "", "unterminated string literal")
 		}
 		l.off += 3 + i
 		return done(tString, s)
@@ -222,7 +222,7 @@ func (l *lexer) next() (token, error) {
 		}
 	}
 	r, _ := utf8.DecodeRuneInString(l.src[l.off:])
-	return t, errorf(t.pos, "", "unexpected character %q", r)
+	return t, Errorf(t.pos, "", "unexpected character %q", r)
 }
 
 // quoted reads a string literal between single or double quotes, with
@@ -238,10 +238,10 @@ func (l *lexer) quoted(p Pos) (string, error) {
 			l.off++
 			return b.String(), nil
 		case c == '\n':
-			return "", errorf(p, "", "unterminated string literal")
+			return "", Errorf(p, "", "unterminated string literal")
 		case c == '\\':
 			if l.off+1 >= len(l.src) {
-				return "", errorf(p, "", "unterminated string literal")
+				return "", Errorf(p, "", "unterminated string literal")
 			}
 			e := l.src[l.off+1]
 			switch e {
@@ -254,7 +254,7 @@ func (l *lexer) quoted(p Pos) (string, error) {
 			case '\\', '\'', '"':
 				b.WriteByte(e)
 			default:
-				return "", errorf(l.pos(l.off), "", "unknown escape sequence \\%c in a string literal", e)
+				return "", Errorf(l.pos(l.off), "", "unknown escape sequence \\%c in a string literal", e)
 			}
 			l.off += 2
 		default:
@@ -262,7 +262,7 @@ func (l *lexer) quoted(p Pos) (string, error) {
 			l.off++
 		}
 	}
-	return "", errorf(p, "", "unterminated string literal")
+	return "", Errorf(p, "", "unterminated string literal")
 }
 
 // number reads an integer, a real or a timespan literal (7d, 1.5h, 30m).
@@ -298,7 +298,7 @@ func (l *lexer) number(t token) (token, error) {
 			e++
 		}
 		if _, ok := spanUnits[l.src[l.off:e]]; !ok {
-			return t, errorf(t.pos, "", "invalid number or timespan literal %q", l.src[start:e])
+			return t, Errorf(t.pos, "", "invalid number or timespan literal %q", l.src[start:e])
 		}
 		l.off = e
 		kind = tSpan

@@ -1,4 +1,9 @@
-package kql
+// Package syntax is the lexer and parser of package kql's query language:
+// it turns a query's text into a tree (Script) of tabular operators
+// (Pipeline, Operator) and scalar expressions (Expr), or an *Error naming
+// a line and column. It resolves no name and checks no type: package kql
+// does both when it runs a query. It imports only the standard library.
+package syntax
 
 import (
 	"fmt"
@@ -24,145 +29,161 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("%d:%d: %s", e.Pos.Line, e.Pos.Col, e.Msg)
 }
 
-func errorf(p Pos, name, format string, args ...any) *Error {
+// Errorf returns an *Error at p; name is what is outside the subset, if
+// that is the error.
+func Errorf(p Pos, name, format string, args ...any) *Error {
 	return &Error{Pos: p, Name: name, Msg: fmt.Sprintf(format, args...)}
 }
 
-// unsupported is the error of an operator or function outside the subset.
-func unsupported(p Pos, what, name string) *Error {
-	return errorf(p, name, "%s %s is not supported", what, name)
+// Unsupported is the error of an operator or function outside the subset.
+func Unsupported(p Pos, what, name string) *Error {
+	return Errorf(p, name, "%s %s is not supported", what, name)
 }
 
-// The syntax tree.
+// The syntax tree. Every node has P, its position, and Pos returns it.
 type (
-	// expr is a scalar expression.
-	expr interface{ at() Pos }
+	// Expr is a scalar expression.
+	Expr interface{ Pos() Pos }
 
-	lit struct {
-		p Pos
-		v any
-		t Type
+	// Lit is a literal: V a value of type T (nil for a typed null).
+	Lit struct {
+		P Pos
+		V any
+		T Type
 	}
-	ref struct {
-		p    Pos
-		name string
+	// Ref names a column or a scalar let.
+	Ref struct {
+		P    Pos
+		Name string
 	}
-	side struct { // $left.name, $right.name
-		p     Pos
-		right bool
-		name  string
+	// Side is $left.Name or $right.Name in a join's on clause.
+	Side struct {
+		P     Pos
+		Right bool
+		Name  string
 	}
-	star struct{ p Pos }
-	call struct {
-		p    Pos
-		name string
-		args []expr
+	// Star is * in arg_max(x, *).
+	Star struct{ P Pos }
+	// Call is a function call.
+	Call struct {
+		P    Pos
+		Name string
+		Args []Expr
 	}
-	unary struct {
-		p  Pos
-		op string
-		x  expr
+	// Unary is -X.
+	Unary struct {
+		P  Pos
+		Op string
+		X  Expr
 	}
-	binary struct {
-		p    Pos
-		op   string
-		l, r expr
+	// Binary is L Op R: and, or, comparisons, string operators, + - * / %.
+	Binary struct {
+		P    Pos
+		Op   string
+		L, R Expr
 	}
-	inList struct { // in, !in, in~, !in~, has_any
-		p    Pos
-		op   string
-		l    expr
-		list []expr
+	// InList is L Op (List): in, !in, in~, !in~, has_any.
+	InList struct {
+		P    Pos
+		Op   string
+		L    Expr
+		List []Expr
 	}
-	between struct {
-		p         Pos
-		neg       bool
-		x, lo, hi expr
+	// Between is X between (Lo .. Hi), or !between when Neg.
+	Between struct {
+		P         Pos
+		Neg       bool
+		X, Lo, Hi Expr
 	}
-	member struct {
-		p    Pos
-		x    expr
-		name string
+	// Member is X.Name, a property of a dynamic value.
+	Member struct {
+		P    Pos
+		X    Expr
+		Name string
 	}
-	index struct {
-		p    Pos
-		x, i expr
+	// Index is X[Key], an element or property of a dynamic value.
+	Index struct {
+		P      Pos
+		X, Key Expr
 	}
-	dynLit struct { // dynamic([...]) and dynamic({...})
-		p Pos
-		v any
+	// DynLit is dynamic([...]) or dynamic({...}): V is []any or
+	// map[string]any.
+	DynLit struct {
+		P Pos
+		V any
 	}
 )
 
-func (e *lit) at() Pos     { return e.p }
-func (e *ref) at() Pos     { return e.p }
-func (e *side) at() Pos    { return e.p }
-func (e *star) at() Pos    { return e.p }
-func (e *call) at() Pos    { return e.p }
-func (e *unary) at() Pos   { return e.p }
-func (e *binary) at() Pos  { return e.p }
-func (e *inList) at() Pos  { return e.p }
-func (e *between) at() Pos { return e.p }
-func (e *member) at() Pos  { return e.p }
-func (e *index) at() Pos   { return e.p }
-func (e *dynLit) at() Pos  { return e.p }
+// Pos returns where the expression starts.
+func (e *Lit) Pos() Pos     { return e.P }
+func (e *Ref) Pos() Pos     { return e.P }
+func (e *Side) Pos() Pos    { return e.P }
+func (e *Star) Pos() Pos    { return e.P }
+func (e *Call) Pos() Pos    { return e.P }
+func (e *Unary) Pos() Pos   { return e.P }
+func (e *Binary) Pos() Pos  { return e.P }
+func (e *InList) Pos() Pos  { return e.P }
+func (e *Between) Pos() Pos { return e.P }
+func (e *Member) Pos() Pos  { return e.P }
+func (e *Index) Pos() Pos   { return e.P }
+func (e *DynLit) Pos() Pos  { return e.P }
 
-// assign is "name = expr" or an expression alone (name empty).
-type assign struct {
-	p    Pos
-	name string
-	x    expr
+// Assign is "name = expr" or an expression alone (name empty).
+type Assign struct {
+	P    Pos
+	Name string
+	X    Expr
 }
 
-// sortKey is one key of sort, order and top.
-type sortKey struct {
-	x          expr
-	asc        bool
-	nullsFirst bool
+// SortKey is one key of sort, order and top.
+type SortKey struct {
+	X          Expr
+	Asc        bool
+	NullsFirst bool
 }
 
-// operator is one tabular operator after a pipe.
-type operator struct {
-	p     Pos
-	name  string   // "where", "project", ...
-	x     expr     // where's predicate, take's and top's count
-	items []assign // project, extend, summarize's aggregates, distinct, mv-expand, project-rename (x a ref)
-	by    []assign // summarize's keys
-	keys  []sortKey
-	names []assign // project-away
-	star  bool     // distinct *
-	kind  string   // join's kind
-	right *pipeline
-	on    [][2]string // join's keys: left name, right name
-	onPos []Pos
-	tabs  []*pipeline // union's tables
-	to    Type        // mv-expand ... to typeof(t)
+// Operator is one tabular operator after a pipe.
+type Operator struct {
+	P     Pos
+	Name  string   // "where", "project", ...
+	X     Expr     // where's predicate, take's and top's count
+	Items []Assign // project, extend, summarize's aggregates, distinct, mv-expand, project-rename (x a ref)
+	By    []Assign // summarize's keys
+	Keys  []SortKey
+	Names []Assign // project-away
+	Star  bool     // distinct *
+	Kind  string   // join's kind
+	Right *Pipeline
+	On    [][2]string // join's keys: left name, right name
+	OnPos []Pos
+	Tabs  []*Pipeline // union's tables
+	To    Type        // mv-expand ... to typeof(t)
 }
 
-// pipeline is a tabular expression: a source and the operators after it.
-type pipeline struct {
-	p     Pos
-	table string      // a table or tabular let
-	union []*pipeline // or a union of these
-	sub   *pipeline   // or a parenthesized pipeline
-	ops   []*operator
+// Pipeline is a tabular expression: a source and the operators after it.
+type Pipeline struct {
+	P     Pos
+	Table string      // a table or tabular let
+	Union []*Pipeline // or a union of these
+	Sub   *Pipeline   // or a parenthesized pipeline
+	Ops   []*Operator
 }
 
-// letStmt binds a name to a scalar or tabular value.
-type letStmt struct {
-	p    Pos
-	name string
-	x    expr      // a scalar, or a bare name that may be a table
-	tab  *pipeline // a tabular expression
+// Let binds a name to a scalar or tabular value.
+type Let struct {
+	P    Pos
+	Name string
+	X    Expr      // a scalar, or a bare name that may be a table
+	Tab  *Pipeline // a tabular expression
 }
 
-// query is a parsed query: its let statements and its tabular expression.
-type query struct {
-	lets []letStmt
-	body *pipeline
+// Script is a parsed query: its let statements and its tabular expression.
+type Script struct {
+	Lets []Let
+	Body *Pipeline
 }
 
-// MaxQueryLength is the longest query text Parse accepts, in bytes.
+// MaxQueryLength is the longest query text ParseScript accepts, in bytes.
 const MaxQueryLength = 100_000
 
 // maxDepth bounds the nesting of expressions and pipelines.
@@ -174,10 +195,10 @@ type parser struct {
 	depth int
 }
 
-// parse parses a query.
-func parse(src string) (*query, error) {
+// ParseScript parses a query.
+func ParseScript(src string) (*Script, error) {
 	if len(src) > MaxQueryLength {
-		return nil, errorf(Pos{1, 1}, "", "the query is longer than %d bytes", MaxQueryLength)
+		return nil, Errorf(Pos{1, 1}, "", "the query is longer than %d bytes", MaxQueryLength)
 	}
 	toks, err := lex(src)
 	if err != nil {
@@ -221,9 +242,9 @@ func (p *parser) accept(s string) bool {
 func (p *parser) unexpected(want string) *Error {
 	t := p.peek()
 	if t.kind == tEOF {
-		return errorf(t.pos, "", "unexpected end of query, expected %s", want)
+		return Errorf(t.pos, "", "unexpected end of query, expected %s", want)
 	}
-	return errorf(t.pos, "", "unexpected %q, expected %s", t.text, want)
+	return Errorf(t.pos, "", "unexpected %q, expected %s", t.text, want)
 }
 
 func (p *parser) expect(s string) (token, error) {
@@ -256,68 +277,68 @@ func (p *parser) name(what string) (token, error) {
 func (p *parser) enter() error {
 	p.depth++
 	if p.depth > maxDepth {
-		return errorf(p.peek().pos, "", "the query nests deeper than %d levels", maxDepth)
+		return Errorf(p.peek().pos, "", "the query nests deeper than %d levels", maxDepth)
 	}
 	return nil
 }
 
-func (p *parser) query() (*query, error) {
-	q := &query{}
+func (p *parser) query() (*Script, error) {
+	q := &Script{}
 	for {
 		for p.accept(";") {
 		}
 		if p.peek().kind == tEOF {
 			break
 		}
-		if q.body != nil {
-			return nil, errorf(p.peek().pos, "", "a query has one tabular expression; %q follows it", p.peek().text)
+		if q.Body != nil {
+			return nil, Errorf(p.peek().pos, "", "a query has one tabular expression; %q follows it", p.peek().text)
 		}
 		if p.isWord("let") {
 			l, err := p.let()
 			if err != nil {
 				return nil, err
 			}
-			q.lets = append(q.lets, l)
+			q.Lets = append(q.Lets, l)
 		} else {
 			pl, err := p.pipeline()
 			if err != nil {
 				return nil, err
 			}
-			q.body = pl
+			q.Body = pl
 		}
 		if !p.isOp(";") && p.peek().kind != tEOF {
 			return nil, p.unexpected(`";" or "|"`)
 		}
 	}
-	if q.body == nil {
-		return nil, errorf(p.peek().pos, "", "the query has no tabular expression")
+	if q.Body == nil {
+		return nil, Errorf(p.peek().pos, "", "the query has no tabular expression")
 	}
 	return q, nil
 }
 
-func (p *parser) let() (letStmt, error) {
+func (p *parser) let() (Let, error) {
 	kw := p.advance()
 	t, err := p.ident("a name after let")
 	if err != nil {
-		return letStmt{}, err
+		return Let{}, err
 	}
 	if _, err := p.expect("="); err != nil {
-		return letStmt{}, err
+		return Let{}, err
 	}
-	l := letStmt{p: kw.pos, name: t.text}
+	l := Let{P: kw.pos, Name: t.text}
 	if p.isOp("(") && (p.peekAt(1).kind == tIdent && p.peekAt(2).kind == tOp && p.peekAt(2).text == ":" ||
 		p.peekAt(1).kind == tOp && p.peekAt(1).text == ")") {
-		return l, errorf(p.peek().pos, "", "user-defined functions are not supported")
+		return l, Errorf(p.peek().pos, "", "user-defined functions are not supported")
 	}
 	if p.isWord("union") || p.isOp("(") && p.parenPipeline() {
-		l.tab, err = p.pipeline()
+		l.Tab, err = p.pipeline()
 		return l, err
 	}
 	if p.peek().kind == tIdent && p.peekAt(1).kind == tOp && p.peekAt(1).text == "|" {
-		l.tab, err = p.pipeline()
+		l.Tab, err = p.pipeline()
 		return l, err
 	}
-	l.x, err = p.expr()
+	l.X, err = p.expr()
 	return l, err
 }
 
@@ -351,13 +372,13 @@ func (p *parser) parenPipeline() bool {
 }
 
 // source reads what a pipeline starts with.
-func (p *parser) source() (*pipeline, error) {
+func (p *parser) source() (*Pipeline, error) {
 	if err := p.enter(); err != nil {
 		return nil, err
 	}
 	defer func() { p.depth-- }()
 	t := p.peek()
-	pl := &pipeline{p: t.pos}
+	pl := &Pipeline{P: t.pos}
 	switch {
 	case t.kind == tOp && t.text == "(":
 		p.i++
@@ -368,29 +389,29 @@ func (p *parser) source() (*pipeline, error) {
 		if _, err := p.expect(")"); err != nil {
 			return nil, err
 		}
-		pl.sub = sub
+		pl.Sub = sub
 	case t.kind == tIdent && t.text == "union":
 		p.i++
 		tabs, err := p.unionArgs()
 		if err != nil {
 			return nil, err
 		}
-		pl.union = tabs
+		pl.Union = tabs
 	case t.kind == tIdent:
 		if p.peekAt(1).kind == tOp && p.peekAt(1).text == "(" {
-			return nil, unsupported(t.pos, "function", t.text)
+			return nil, Unsupported(t.pos, "function", t.text)
 		}
 		if sourceOps[t.text] {
-			return nil, unsupported(t.pos, "operator", t.text)
+			return nil, Unsupported(t.pos, "operator", t.text)
 		}
 		p.i++
-		pl.table = t.text
+		pl.Table = t.text
 	case t.kind == tOp && t.text == "[":
 		n, err := p.name("a table name")
 		if err != nil {
 			return nil, err
 		}
-		pl.table = n.text
+		pl.Table = n.text
 	default:
 		return nil, p.unexpected("a table name")
 	}
@@ -405,16 +426,16 @@ var sourceOps = map[string]bool{
 }
 
 // unionArgs reads the tables of a union: [kind=outer] T, (pipeline), ...
-func (p *parser) unionArgs() ([]*pipeline, error) {
+func (p *parser) unionArgs() ([]*Pipeline, error) {
 	for p.peek().kind == tIdent && p.peekAt(1).kind == tOp && p.peekAt(1).text == "=" {
 		o := p.advance()
 		p.i++
 		v := p.advance()
 		if o.text != "kind" || v.text != "outer" {
-			return nil, errorf(o.pos, "union", "union %s=%s is not supported", o.text, v.text)
+			return nil, Errorf(o.pos, "union", "union %s=%s is not supported", o.text, v.text)
 		}
 	}
-	var tabs []*pipeline
+	var tabs []*Pipeline
 	for {
 		s, err := p.source()
 		if err != nil {
@@ -427,7 +448,7 @@ func (p *parser) unionArgs() ([]*pipeline, error) {
 	}
 }
 
-func (p *parser) pipeline() (*pipeline, error) {
+func (p *parser) pipeline() (*Pipeline, error) {
 	pl, err := p.source()
 	if err != nil {
 		return nil, err
@@ -437,67 +458,67 @@ func (p *parser) pipeline() (*pipeline, error) {
 		if err != nil {
 			return nil, err
 		}
-		pl.ops = append(pl.ops, op)
+		pl.Ops = append(pl.Ops, op)
 	}
 	return pl, nil
 }
 
-func (p *parser) operator() (*operator, error) {
+func (p *parser) operator() (*Operator, error) {
 	t := p.peek()
 	if t.kind != tIdent {
 		return nil, p.unexpected("an operator")
 	}
 	p.i++
-	op := &operator{p: t.pos, name: t.text}
+	op := &Operator{P: t.pos, Name: t.text}
 	var err error
 	switch t.text {
 	case "where":
-		op.x, err = p.expr()
+		op.X, err = p.expr()
 	case "project", "extend":
-		op.items, err = p.assigns(false)
+		op.Items, err = p.assigns(false)
 	case "project-away":
-		op.names, err = p.assigns(false)
+		op.Names, err = p.assigns(false)
 	case "project-rename":
-		op.items, err = p.assigns(true)
+		op.Items, err = p.assigns(true)
 	case "summarize":
 		if !p.isWord("by") {
-			op.items, err = p.assigns(false)
+			op.Items, err = p.assigns(false)
 		}
 		if err == nil && p.accept("by") {
-			op.by, err = p.assigns(false)
+			op.By, err = p.assigns(false)
 		}
 	case "top":
-		op.x, err = p.expr()
+		op.X, err = p.expr()
 		if err == nil {
 			_, err = p.expect("by")
 		}
 		if err == nil {
-			op.keys, err = p.sortKeys()
+			op.Keys, err = p.sortKeys()
 		}
 	case "take", "limit":
-		op.x, err = p.expr()
+		op.X, err = p.expr()
 	case "sort", "order":
 		_, err = p.expect("by")
 		if err == nil {
-			op.keys, err = p.sortKeys()
+			op.Keys, err = p.sortKeys()
 		}
 	case "distinct":
 		if p.accept("*") {
-			op.star = true
+			op.Star = true
 		} else {
-			op.items, err = p.assigns(false)
+			op.Items, err = p.assigns(false)
 		}
 	case "count":
 	case "join":
 		err = p.join(op)
 	case "union":
-		op.tabs, err = p.unionArgs()
+		op.Tabs, err = p.unionArgs()
 	case "mv-expand":
 		err = p.mvExpand(op)
 	case "as":
-		return nil, unsupported(t.pos, "operator", t.text)
+		return nil, Unsupported(t.pos, "operator", t.text)
 	default:
-		return nil, unsupported(t.pos, "operator", t.text)
+		return nil, Unsupported(t.pos, "operator", t.text)
 	}
 	if err != nil {
 		return nil, err
@@ -507,12 +528,12 @@ func (p *parser) operator() (*operator, error) {
 
 // assigns reads a comma-separated list of "name = expr" or "expr"; with
 // rename, each is "new = old".
-func (p *parser) assigns(rename bool) ([]assign, error) {
-	var out []assign
+func (p *parser) assigns(rename bool) ([]Assign, error) {
+	var out []Assign
 	for {
-		a := assign{p: p.peek().pos}
+		a := Assign{P: p.peek().pos}
 		if p.isOp("(") && p.peekAt(1).kind == tIdent && p.peekAt(2).kind == tOp && p.peekAt(2).text == "," {
-			return nil, errorf(a.p, "", "naming several columns at once, (a, b) = ..., is not supported")
+			return nil, Errorf(a.P, "", "naming several columns at once, (a, b) = ..., is not supported")
 		}
 		if (p.peek().kind == tIdent || p.isOp("[")) && p.nameThenAssign() {
 			n, err := p.name("a column name")
@@ -520,7 +541,7 @@ func (p *parser) assigns(rename bool) ([]assign, error) {
 				return nil, err
 			}
 			p.i++ // =
-			a.name = n.text
+			a.Name = n.text
 		} else if rename {
 			return nil, p.unexpected("new_name = column")
 		}
@@ -528,7 +549,7 @@ func (p *parser) assigns(rename bool) ([]assign, error) {
 		if err != nil {
 			return nil, err
 		}
-		a.x = x
+		a.X = x
 		out = append(out, a)
 		if !p.accept(",") {
 			return out, nil
@@ -546,26 +567,26 @@ func (p *parser) nameThenAssign() bool {
 	return t.kind == tOp && t.text == "="
 }
 
-func (p *parser) sortKeys() ([]sortKey, error) {
-	var keys []sortKey
+func (p *parser) sortKeys() ([]SortKey, error) {
+	var keys []SortKey
 	for {
 		x, err := p.expr()
 		if err != nil {
 			return nil, err
 		}
-		k := sortKey{x: x}
+		k := SortKey{X: x}
 		if p.accept("asc") {
-			k.asc = true
+			k.Asc = true
 		} else {
 			p.accept("desc")
 		}
-		k.nullsFirst = k.asc
+		k.NullsFirst = k.Asc
 		if p.accept("nulls") {
 			switch {
 			case p.accept("first"):
-				k.nullsFirst = true
+				k.NullsFirst = true
 			case p.accept("last"):
-				k.nullsFirst = false
+				k.NullsFirst = false
 			default:
 				return nil, p.unexpected(`"first" or "last"`)
 			}
@@ -577,8 +598,8 @@ func (p *parser) sortKeys() ([]sortKey, error) {
 	}
 }
 
-func (p *parser) join(op *operator) error {
-	op.kind = "innerunique"
+func (p *parser) join(op *Operator) error {
+	op.Kind = "innerunique"
 	for p.peek().kind == tIdent && p.peekAt(1).kind == tOp && p.peekAt(1).text == "=" {
 		o := p.advance()
 		p.i++
@@ -590,21 +611,21 @@ func (p *parser) join(op *operator) error {
 		case o.text == "kind":
 			switch v.text {
 			case "inner", "innerunique", "leftouter", "leftanti", "leftsemi":
-				op.kind = v.text
+				op.Kind = v.text
 			case "anti", "leftantisemi":
-				op.kind = "leftanti"
+				op.Kind = "leftanti"
 			case "semi":
-				op.kind = "leftsemi"
+				op.Kind = "leftsemi"
 			default:
-				return errorf(v.pos, "join", "join kind=%s is not supported", v.text)
+				return Errorf(v.pos, "join", "join kind=%s is not supported", v.text)
 			}
 		case strings.HasPrefix(o.text, "hint"):
 		default:
-			return errorf(o.pos, "join", "join parameter %s is not supported", o.text)
+			return Errorf(o.pos, "join", "join parameter %s is not supported", o.text)
 		}
 	}
 	var err error
-	if op.right, err = p.source(); err != nil {
+	if op.Right, err = p.source(); err != nil {
 		return err
 	}
 	if _, err := p.expect("on"); err != nil {
@@ -625,28 +646,28 @@ func (p *parser) join(op *operator) error {
 			if err != nil {
 				return err
 			}
-			if l.right == r.right {
-				return errorf(t.pos, "", "a join condition compares $left with $right")
+			if l.Right == r.Right {
+				return Errorf(t.pos, "", "a join condition compares $left with $right")
 			}
-			if l.right {
+			if l.Right {
 				l, r = r, l
 			}
-			op.on = append(op.on, [2]string{l.name, r.name})
+			op.On = append(op.On, [2]string{l.Name, r.Name})
 		default:
 			n, err := p.name("a join key")
 			if err != nil {
 				return err
 			}
-			op.on = append(op.on, [2]string{n.text, n.text})
+			op.On = append(op.On, [2]string{n.text, n.text})
 		}
-		op.onPos = append(op.onPos, t.pos)
+		op.OnPos = append(op.OnPos, t.pos)
 		if !p.accept(",") && !p.accept("and") {
 			return nil
 		}
 	}
 }
 
-func (p *parser) sideName() (*side, error) {
+func (p *parser) sideName() (*Side, error) {
 	t, err := p.expect("$")
 	if err != nil {
 		return nil, err
@@ -656,7 +677,7 @@ func (p *parser) sideName() (*side, error) {
 		return nil, err
 	}
 	if w.text != "left" && w.text != "right" {
-		return nil, errorf(w.pos, "", "expected $left or $right")
+		return nil, Errorf(w.pos, "", "expected $left or $right")
 	}
 	if _, err := p.expect("."); err != nil {
 		return nil, err
@@ -665,16 +686,16 @@ func (p *parser) sideName() (*side, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &side{p: t.pos, right: w.text == "right", name: n.text}, nil
+	return &Side{P: t.pos, Right: w.text == "right", Name: n.text}, nil
 }
 
-func (p *parser) mvExpand(op *operator) error {
+func (p *parser) mvExpand(op *Operator) error {
 	for p.peek().kind == tIdent && p.peekAt(1).kind == tOp && p.peekAt(1).text == "=" &&
 		(p.peek().text == "bagexpansion" || p.peek().text == "with_itemindex" || p.peek().text == "kind") {
-		return errorf(p.peek().pos, "mv-expand", "mv-expand %s is not supported", p.peek().text)
+		return Errorf(p.peek().pos, "mv-expand", "mv-expand %s is not supported", p.peek().text)
 	}
 	var err error
-	if op.items, err = p.assigns(false); err != nil {
+	if op.Items, err = p.assigns(false); err != nil {
 		return err
 	}
 	if p.accept("to") {
@@ -688,24 +709,24 @@ func (p *parser) mvExpand(op *operator) error {
 		if err != nil {
 			return err
 		}
-		t, ok := typeFromName(n.text)
+		t, ok := TypeFromName(n.text)
 		if !ok {
-			return errorf(n.pos, "", "unknown type %q", n.text)
+			return Errorf(n.pos, "", "unknown type %q", n.text)
 		}
-		op.to = t
+		op.To = t
 		if _, err := p.expect(")"); err != nil {
 			return err
 		}
 	}
 	if p.isWord("limit") {
-		return errorf(p.peek().pos, "mv-expand", "mv-expand limit is not supported")
+		return Errorf(p.peek().pos, "mv-expand", "mv-expand limit is not supported")
 	}
 	return nil
 }
 
 // Expressions, by precedence: or, and, comparisons, + -, * / %, unary,
 // postfix (. and []).
-func (p *parser) expr() (expr, error) {
+func (p *parser) expr() (Expr, error) {
 	if err := p.enter(); err != nil {
 		return nil, err
 	}
@@ -713,25 +734,25 @@ func (p *parser) expr() (expr, error) {
 	return p.or()
 }
 
-func (p *parser) or() (expr, error) {
+func (p *parser) or() (Expr, error) {
 	l, err := p.and()
 	for err == nil && p.isWord("or") {
 		t := p.advance()
-		var r expr
+		var r Expr
 		if r, err = p.and(); err == nil {
-			l = &binary{p: t.pos, op: "or", l: l, r: r}
+			l = &Binary{P: t.pos, Op: "or", L: l, R: r}
 		}
 	}
 	return l, err
 }
 
-func (p *parser) and() (expr, error) {
+func (p *parser) and() (Expr, error) {
 	l, err := p.cmp()
 	for err == nil && p.isWord("and") {
 		t := p.advance()
-		var r expr
+		var r Expr
 		if r, err = p.cmp(); err == nil {
-			l = &binary{p: t.pos, op: "and", l: l, r: r}
+			l = &Binary{P: t.pos, Op: "and", L: l, R: r}
 		}
 	}
 	return l, err
@@ -753,7 +774,7 @@ var otherOps = map[string]bool{
 	"!hasprefix_cs": true, "!hassuffix_cs": true, "has_any_cs": true,
 }
 
-func (p *parser) cmp() (expr, error) {
+func (p *parser) cmp() (Expr, error) {
 	l, err := p.additive()
 	if err != nil {
 		return nil, err
@@ -766,14 +787,14 @@ func (p *parser) cmp() (expr, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &binary{p: t.pos, op: t.text, l: l, r: r}, nil
+		return &Binary{P: t.pos, Op: t.text, L: l, R: r}, nil
 	case t.text == "in" || t.text == "!in" || t.text == "in~" || t.text == "!in~" || t.text == "has_any" && t.kind == tIdent:
 		p.i++
 		list, err := p.list()
 		if err != nil {
 			return nil, err
 		}
-		return &inList{p: t.pos, op: t.text, l: l, list: list}, nil
+		return &InList{P: t.pos, Op: t.text, L: l, List: list}, nil
 	case t.text == "between" && t.kind == tIdent || t.text == "!between" && t.kind == tOp:
 		p.i++
 		if _, err := p.expect("("); err != nil {
@@ -793,21 +814,21 @@ func (p *parser) cmp() (expr, error) {
 		if _, err := p.expect(")"); err != nil {
 			return nil, err
 		}
-		return &between{p: t.pos, neg: t.text == "!between", x: l, lo: lo, hi: hi}, nil
+		return &Between{P: t.pos, Neg: t.text == "!between", X: l, Lo: lo, Hi: hi}, nil
 	case otherOps[t.text] && (t.kind == tIdent || t.kind == tOp):
-		return nil, unsupported(t.pos, "operator", t.text)
+		return nil, Unsupported(t.pos, "operator", t.text)
 	}
 	return l, nil
 }
 
 // list reads the right side of in and has_any: a parenthesized list of
 // expressions, or one expression (a dynamic array or a tabular let).
-func (p *parser) list() ([]expr, error) {
+func (p *parser) list() ([]Expr, error) {
 	if !p.accept("(") {
 		x, err := p.additive()
-		return []expr{x}, err
+		return []Expr{x}, err
 	}
-	var out []expr
+	var out []Expr
 	for !p.isOp(")") {
 		x, err := p.expr()
 		if err != nil {
@@ -822,31 +843,31 @@ func (p *parser) list() ([]expr, error) {
 	return out, err
 }
 
-func (p *parser) additive() (expr, error) {
+func (p *parser) additive() (Expr, error) {
 	l, err := p.multiplicative()
 	for err == nil && (p.isOp("+") || p.isOp("-")) {
 		t := p.advance()
-		var r expr
+		var r Expr
 		if r, err = p.multiplicative(); err == nil {
-			l = &binary{p: t.pos, op: t.text, l: l, r: r}
+			l = &Binary{P: t.pos, Op: t.text, L: l, R: r}
 		}
 	}
 	return l, err
 }
 
-func (p *parser) multiplicative() (expr, error) {
+func (p *parser) multiplicative() (Expr, error) {
 	l, err := p.unary()
 	for err == nil && (p.isOp("*") || p.isOp("/") || p.isOp("%")) {
 		t := p.advance()
-		var r expr
+		var r Expr
 		if r, err = p.unary(); err == nil {
-			l = &binary{p: t.pos, op: t.text, l: l, r: r}
+			l = &Binary{P: t.pos, Op: t.text, L: l, R: r}
 		}
 	}
 	return l, err
 }
 
-func (p *parser) unary() (expr, error) {
+func (p *parser) unary() (Expr, error) {
 	if p.isOp("-") || p.isOp("+") {
 		t := p.advance()
 		if err := p.enter(); err != nil {
@@ -860,12 +881,12 @@ func (p *parser) unary() (expr, error) {
 		if t.text == "+" {
 			return x, nil
 		}
-		return &unary{p: t.pos, op: "-", x: x}, nil
+		return &Unary{P: t.pos, Op: "-", X: x}, nil
 	}
 	return p.postfix()
 }
 
-func (p *parser) postfix() (expr, error) {
+func (p *parser) postfix() (Expr, error) {
 	x, err := p.primary()
 	for err == nil {
 		switch {
@@ -873,14 +894,14 @@ func (p *parser) postfix() (expr, error) {
 			t := p.advance()
 			var n token
 			if n, err = p.name("a property name"); err == nil {
-				x = &member{p: t.pos, x: x, name: n.text}
+				x = &Member{P: t.pos, X: x, Name: n.text}
 			}
 		case p.isOp("["):
 			t := p.advance()
-			var i expr
+			var i Expr
 			if i, err = p.expr(); err == nil {
 				if _, err = p.expect("]"); err == nil {
-					x = &index{p: t.pos, x: x, i: i}
+					x = &Index{P: t.pos, X: x, Key: i}
 				}
 			}
 		default:
@@ -890,7 +911,7 @@ func (p *parser) postfix() (expr, error) {
 	return nil, err
 }
 
-func (p *parser) primary() (expr, error) {
+func (p *parser) primary() (Expr, error) {
 	t := p.peek()
 	switch t.kind {
 	case tString:
@@ -899,28 +920,28 @@ func (p *parser) primary() (expr, error) {
 		for p.peek().kind == tString { // adjacent literals concatenate
 			s += p.advance().text
 		}
-		return &lit{p: t.pos, v: s, t: String}, nil
+		return &Lit{P: t.pos, V: s, T: String}, nil
 	case tLong:
 		p.i++
 		n, err := strconv.ParseInt(t.text, 10, 64)
 		if err != nil {
-			return nil, errorf(t.pos, "", "integer literal %s is out of range", t.text)
+			return nil, Errorf(t.pos, "", "integer literal %s is out of range", t.text)
 		}
-		return &lit{p: t.pos, v: n, t: Long}, nil
+		return &Lit{P: t.pos, V: n, T: Long}, nil
 	case tReal:
 		p.i++
 		f, err := strconv.ParseFloat(t.text, 64)
 		if err != nil {
-			return nil, errorf(t.pos, "", "real literal %s is out of range", t.text)
+			return nil, Errorf(t.pos, "", "real literal %s is out of range", t.text)
 		}
-		return &lit{p: t.pos, v: f, t: Real}, nil
+		return &Lit{P: t.pos, V: f, T: Real}, nil
 	case tSpan:
 		p.i++
-		d, err := parseSpan(t.text)
+		d, err := ParseSpan(t.text)
 		if err != nil {
-			return nil, errorf(t.pos, "", "%s", err.Error())
+			return nil, Errorf(t.pos, "", "%s", err.Error())
 		}
-		return &lit{p: t.pos, v: d, t: TimeSpan}, nil
+		return &Lit{P: t.pos, V: d, T: TimeSpan}, nil
 	case tOp:
 		switch t.text {
 		case "(":
@@ -937,14 +958,14 @@ func (p *parser) primary() (expr, error) {
 			return p.sideName()
 		case "*":
 			p.i++
-			return &star{p: t.pos}, nil
+			return &Star{P: t.pos}, nil
 		case "[":
 			if p.peekAt(1).kind == tString {
 				n, err := p.name("a column name")
 				if err != nil {
 					return nil, err
 				}
-				return &ref{p: t.pos, name: n.text}, nil
+				return &Ref{P: t.pos, Name: n.text}, nil
 			}
 		}
 		return nil, p.unexpected("an expression")
@@ -952,10 +973,10 @@ func (p *parser) primary() (expr, error) {
 		p.i++
 		switch t.text {
 		case "true", "false":
-			return &lit{p: t.pos, v: t.text == "true", t: Bool}, nil
+			return &Lit{P: t.pos, V: t.text == "true", T: Bool}, nil
 		}
 		if !p.isOp("(") {
-			return &ref{p: t.pos, name: t.text}, nil
+			return &Ref{P: t.pos, Name: t.text}, nil
 		}
 		switch t.text {
 		case "datetime", "timespan", "time":
@@ -969,16 +990,16 @@ func (p *parser) primary() (expr, error) {
 			if _, err := p.expect(")"); err != nil {
 				return nil, err
 			}
-			return &dynLit{p: t.pos, v: v}, nil
+			return &DynLit{P: t.pos, V: v}, nil
 		}
 		p.i++
-		c := &call{p: t.pos, name: t.text}
+		c := &Call{P: t.pos, Name: t.text}
 		for !p.isOp(")") {
 			x, err := p.expr()
 			if err != nil {
 				return nil, err
 			}
-			c.args = append(c.args, x)
+			c.Args = append(c.Args, x)
 			if !p.accept(",") {
 				break
 			}
@@ -993,7 +1014,7 @@ func (p *parser) primary() (expr, error) {
 
 // rawLiteral reads datetime(...) and timespan(...), whose text between
 // the parentheses is not tokens of the language (2026-12-01T10:00:00Z).
-func (p *parser) rawLiteral(t token) (expr, error) {
+func (p *parser) rawLiteral(t token) (Expr, error) {
 	p.i++ // (
 	rt := p.peek()
 	if rt.kind != tRaw {
@@ -1006,22 +1027,22 @@ func (p *parser) rawLiteral(t token) (expr, error) {
 	raw := strings.Trim(rt.text, `"'`)
 	if t.text == "datetime" {
 		if raw == "null" {
-			return &lit{p: t.pos, v: nil, t: DateTime}, nil
+			return &Lit{P: t.pos, V: nil, T: DateTime}, nil
 		}
-		tm, ok := parseTime(raw)
+		tm, ok := ParseTime(raw)
 		if !ok {
-			return nil, errorf(t.pos, "", "invalid datetime literal %q", raw)
+			return nil, Errorf(t.pos, "", "invalid datetime literal %q", raw)
 		}
-		return &lit{p: t.pos, v: tm, t: DateTime}, nil
+		return &Lit{P: t.pos, V: tm, T: DateTime}, nil
 	}
 	if raw == "null" {
-		return &lit{p: t.pos, v: nil, t: TimeSpan}, nil
+		return &Lit{P: t.pos, V: nil, T: TimeSpan}, nil
 	}
-	d, err := parseSpan(raw)
+	d, err := ParseSpan(raw)
 	if err != nil {
-		return nil, errorf(t.pos, "", "%s", err.Error())
+		return nil, Errorf(t.pos, "", "%s", err.Error())
 	}
-	return &lit{p: t.pos, v: d, t: TimeSpan}, nil
+	return &Lit{P: t.pos, V: d, T: TimeSpan}, nil
 }
 
 // jsonLit reads the contents of dynamic(...): a JSON-like value whose
@@ -1038,13 +1059,13 @@ func (p *parser) jsonLit() (any, error) {
 	case tLong:
 		n, err := strconv.ParseInt(t.text, 10, 64)
 		if err != nil {
-			return nil, errorf(t.pos, "", "integer literal %s is out of range", t.text)
+			return nil, Errorf(t.pos, "", "integer literal %s is out of range", t.text)
 		}
 		return n, nil
 	case tReal:
 		f, err := strconv.ParseFloat(t.text, 64)
 		if err != nil {
-			return nil, errorf(t.pos, "", "real literal %s is out of range", t.text)
+			return nil, Errorf(t.pos, "", "real literal %s is out of range", t.text)
 		}
 		return f, nil
 	case tIdent:
@@ -1105,12 +1126,12 @@ func (p *parser) jsonLit() (any, error) {
 			return out, err
 		}
 	}
-	return nil, errorf(t.pos, "", "invalid dynamic literal at %q", t.text)
+	return nil, Errorf(t.pos, "", "invalid dynamic literal at %q", t.text)
 }
 
-// parseTime reads a datetime literal: a date, and optionally a time of
+// ParseTime reads a datetime literal: a date, and optionally a time of
 // day after T or a space, seconds, a fraction and Z.
-func parseTime(s string) (time.Time, bool) {
+func ParseTime(s string) (time.Time, bool) {
 	s = strings.TrimSuffix(strings.TrimSuffix(s, "Z"), "z")
 	for _, layout := range []string{
 		"2006-01-02T15:04:05.9999999", "2006-01-02 15:04:05.9999999",
@@ -1123,9 +1144,9 @@ func parseTime(s string) (time.Time, bool) {
 	return time.Time{}, false
 }
 
-// parseSpan reads a timespan literal: a number and a unit (7d, 1.5h), or
+// ParseSpan reads a timespan literal: a number and a unit (7d, 1.5h), or
 // [d.]hh:mm[:ss[.fffffff]].
-func parseSpan(s string) (time.Duration, error) {
+func ParseSpan(s string) (time.Duration, error) {
 	if i := strings.IndexFunc(s, func(r rune) bool { return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' }); i > 0 {
 		unit, ok := spanUnits[s[i:]]
 		if !ok {
