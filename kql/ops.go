@@ -24,7 +24,22 @@ func (e *env) pipeline(pl *syntax.Pipeline) (node, error) {
 	if err != nil {
 		return n, err
 	}
-	for _, op := range pl.Ops {
+	for i := 0; i < len(pl.Ops); i++ {
+		op := pl.Ops[i]
+		// sort then take is top: it holds the rows it returns, not all.
+		if (op.Name == "sort" || op.Name == "order") && i+1 < len(pl.Ops) &&
+			(pl.Ops[i+1].Name == "take" || pl.Ops[i+1].Name == "limit") {
+			sc := &scope{cols: n.cols, env: e}
+			limit, err := e.count(sc, pl.Ops[i+1])
+			if err != nil {
+				return n, err
+			}
+			if n, err = e.sort(n, sc, op.Keys, limit); err != nil {
+				return n, err
+			}
+			i++
+			continue
+		}
 		if n, err = e.operator(n, op); err != nil {
 			return n, err
 		}
