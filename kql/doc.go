@@ -38,7 +38,8 @@
 //
 // As Kusto: names and keywords are case-sensitive; == and in compare
 // strings exactly, =~, in~, has, contains, startswith and endswith ignore
-// case; has matches whole terms (a term is a run of letters and digits);
+// case; has matches whole terms (a term is a run of ASCII letters and digits,
+// so an underscore or a dot ends one);
 // strings are never null (an empty string stands for none), and a
 // comparison or arithmetic with a null is null, which where drops; sort
 // and top order descending unless asc is given, nulls last when

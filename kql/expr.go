@@ -481,8 +481,11 @@ func isInt(v any) bool {
 	return false
 }
 
-// isAlnum reports whether r is part of a term, as has reads terms.
-func isAlnum(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
+// isAlnum reports whether r is part of a term, as has reads terms: a
+// term is a run of ASCII letters and digits.
+func isAlnum(r rune) bool { return r < 128 && (isASCIILetter(byte(r)) || r >= '0' && r <= '9') }
+
+func isASCIILetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
 
 // hasTerm reports whether needle occurs in s as a whole term: case
 // insensitive, not bordered by letters or digits where the needle itself
