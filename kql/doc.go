@@ -13,7 +13,8 @@
 // function when the query uses one outside the subset: never a wrong
 // answer.
 //
-// The package imports only the standard library.
+// The lexer and parser are package kql/syntax. Both packages import only
+// the standard library.
 //
 // # The subset
 //
@@ -65,6 +66,7 @@
 // tabular let) count them against Options.MaxHeld, and the query fails
 // when it would pass it: memory is bounded by the limit, not by the
 // tables. A Table is read as a stream: where, project, extend, take, union,
-// mv-expand and join's left side hold no row, and take stops the scan.
+// mv-expand and join's left side hold no row, take stops the scan, and
+// sort followed by take runs as top (it holds only the rows it returns).
 // The context is checked every 1,024 rows of every scan.
 package kql
