@@ -111,3 +111,31 @@ func TestConformance(t *testing.T) {
 		t.Errorf("%d conformance cases, want at least 150", total)
 	}
 }
+
+// TestCoverage checks that the conformance cases use every operator,
+// aggregation, scalar operator and function of the subset.
+func TestCoverage(t *testing.T) {
+	files, _ := filepath.Glob("testdata/conformance/*.txt")
+	var all strings.Builder
+	for _, path := range files {
+		for _, c := range readCases(t, path) {
+			all.WriteString(c.query + "\n")
+		}
+	}
+	text := all.String()
+	for _, w := range strings.Fields(`
+		| where | project | project-away | project-rename | extend | summarize by
+		count( countif( dcount( sum( avg( min( max( arg_max( arg_min( make_set( make_list(
+		| top | take | limit | sort by | order by | distinct | count
+		| join kind=inner kind=leftouter kind=leftanti kind=leftsemi $left. $right.
+		union let | mv-expand
+		== != =~ !~ has !has has_any contains startswith endswith in !in in~ between
+		and or not( + - * / % 7d 1h
+		ago( now( datetime( bin( startofday( tostring( toint( tolong( todouble( tolower(
+		toupper( strcat( strlen( substring( split( isempty( isnotempty( isnull( iff( case(
+		coalesce( parse_json( array_length( pack( bag_pack(`) {
+		if !strings.Contains(text, w) {
+			t.Errorf("no conformance case uses %s", w)
+		}
+	}
+}
