@@ -74,6 +74,10 @@ openatp/observable: CORE
 # computes only: no log, no file, no HTTP, no SQL.
 openatp: CORE openatp/observable
 
+# Vulnerability management's domain (TVM): the catalog, the inventory,
+# the derived values and its Store interface, over the root.
+openatp/vuln: CORE openatp
+
 # Leaves that need nothing of openatp's.
 openatp/odata: CORE
 openatp/internal/refcount: CORE
