@@ -79,55 +79,68 @@ func Weight(severity string, publicExploit bool) float64 {
 // MaxMachineExposure caps a machine's exposure points.
 const MaxMachineExposure = 100
 
-// ProductExposure is the exposure points of one product installed on one
-// machine: the sum of Weight over the vulnerabilities of the installed
-// version (the store sums them).
-type ProductExposure struct {
-	MachineID string
-	Product   Product
-	Points    float64
-}
-
-// Exposure is what the scores are computed from, in a scope: the
-// machines with an inventory, the exposure of each vulnerable product
-// installed on them, and the machines missing a security update.
+// Exposure is what the exposure and configuration scores and the
+// impact scores are computed from, in a scope. The store fills it with
+// AddMachine, once per machine of the scope that has an inventory.
 type Exposure struct {
-	Machines          []string          // machines in scope with any installed software or missing update, by id
-	Products          []ProductExposure // by machine id then software id; only Points > 0
-	MissingKBMachines int               // machines in scope missing at least one update
+	// Points are the exposure points of each machine (by id): the sum of
+	// Weight over the (installed software, vulnerability) pairs of the
+	// machine, uncapped.
+	Points map[string]float64
+	// Fall is, by software id, the sum over machines of how much the
+	// machine's score would fall if the product's vulnerabilities were
+	// fixed: min(100, S) − min(100, S − Sp), S the machine's points and Sp
+	// the product's on it.
+	Fall map[string]float64
+	// MissingKBMachines is the number of machines missing at least one
+	// security update.
+	MissingKBMachines int
 }
 
-// MachineScores returns each machine's exposure: min(100, the sum of its
-// products' points), by machine id; machines of Machines without a
-// vulnerable product score 0.
-func (e *Exposure) MachineScores() map[string]float64 {
-	m := make(map[string]float64, len(e.Machines))
-	for _, id := range e.Machines {
-		m[id] = 0
+// AddMachine records one machine: the points of each of its vulnerable
+// products (by software id) and whether it misses a security update.
+func (e *Exposure) AddMachine(id string, products map[string]float64, missingKB bool) {
+	if e.Points == nil {
+		e.Points, e.Fall = map[string]float64{}, map[string]float64{}
 	}
-	for _, p := range e.Products {
-		m[p.MachineID] += p.Points
+	var s float64
+	for _, p := range products {
+		s += p
 	}
-	for id, v := range m {
-		m[id] = math.Min(MaxMachineExposure, v)
+	e.Points[id] += s
+	for sw, p := range products {
+		e.Fall[sw] += math.Min(MaxMachineExposure, s) - math.Min(MaxMachineExposure, s-p)
 	}
-	return m
+	if missingKB {
+		e.MissingKBMachines++
+	}
+}
+
+// MachineScore is a machine's exposure: min(100, its points); 0 for a
+// machine without inventory.
+func (e *Exposure) MachineScore(id string) float64 {
+	return math.Min(MaxMachineExposure, e.Points[id])
 }
 
 // Score is the exposure score (0..100): the mean of the machine scores of
-// the given machines (all of Machines when ids is nil), rounded to two
-// decimals; 0 without machines.
+// the given machines that have an inventory (every machine of Points when
+// ids is nil), rounded to two decimals; 0 without machines.
 func (e *Exposure) Score(ids []string) float64 {
-	scores := e.MachineScores()
-	if ids == nil {
-		ids = e.Machines
-	}
 	var sum float64
 	n := 0
-	for _, id := range ids {
-		if v, ok := scores[id]; ok {
-			sum += v
+	add := func(id string) {
+		if p, ok := e.Points[id]; ok {
+			sum += math.Min(MaxMachineExposure, p)
 			n++
+		}
+	}
+	if ids == nil {
+		for id := range e.Points {
+			add(id)
+		}
+	} else {
+		for _, id := range ids {
+			add(id)
 		}
 	}
 	if n == 0 {
@@ -136,34 +149,21 @@ func (e *Exposure) Score(ids []string) float64 {
 	return Round2(sum / float64(n))
 }
 
-// ImpactScores returns, by software id, how much the exposure score
-// would fall if the product's vulnerabilities were fixed everywhere:
-// (1/N) × Σ over machines of min(100, S) − min(100, S − Sp), S the
-// machine's points and Sp the product's on it, N = len(Machines);
-// rounded to two decimals. Products with no vulnerable installation are
-// absent (impact 0).
-func (e *Exposure) ImpactScores() map[string]float64 {
-	sums := make(map[string]float64, len(e.Machines))
-	for _, p := range e.Products {
-		sums[p.MachineID] += p.Points
+// ImpactScore is how much the exposure score would fall if the
+// product's vulnerabilities were fixed everywhere: Fall / N, N the
+// machines with an inventory, rounded to two decimals.
+func (e *Exposure) ImpactScore(softwareID string) float64 {
+	if len(e.Points) == 0 {
+		return 0
 	}
-	impact := map[string]float64{}
-	for _, p := range e.Products {
-		s := sums[p.MachineID]
-		impact[p.Product.ID()] += math.Min(MaxMachineExposure, s) - math.Min(MaxMachineExposure, s-p.Points)
-	}
-	n := float64(len(e.Machines))
-	for id, v := range impact {
-		impact[id] = Round2(v / n)
-	}
-	return impact
+	return Round2(e.Fall[softwareID] / float64(len(e.Points)))
 }
 
 // ConfigurationScore is the configuration score (0..1000): 1000 × the
 // share of the machines with an inventory that miss no security update,
 // rounded down; 0 without machines.
 func (e *Exposure) ConfigurationScore() int {
-	n := len(e.Machines)
+	n := len(e.Points)
 	if n == 0 {
 		return 0
 	}

@@ -13,30 +13,22 @@ import (
 // an OS with points 90; m3 has nothing vulnerable.
 func TestExposure(t *testing.T) {
 	chrome, edge, win := vuln.Product{Vendor: "google", Name: "chrome"}, vuln.Product{Vendor: "microsoft", Name: "edge"}, vuln.Product{Vendor: "microsoft", Name: "windows_11"}
-	e := vuln.Exposure{
-		Machines: []string{"m1", "m2", "m3"},
-		Products: []vuln.ProductExposure{
-			{MachineID: "m1", Product: chrome, Points: vuln.Weight(vuln.SeverityCritical, true)},
-			{MachineID: "m1", Product: edge, Points: vuln.Weight(vuln.SeverityMedium, false)},
-			{MachineID: "m2", Product: chrome, Points: 20},
-			{MachineID: "m2", Product: win, Points: 90},
-		},
-		MissingKBMachines: 1,
-	}
-	scores := e.MachineScores()
-	if scores["m1"] != 23 || scores["m2"] != 100 || scores["m3"] != 0 {
-		t.Fatalf("machine scores %v, want m1 23, m2 100 (capped), m3 0", scores)
+	var e vuln.Exposure
+	e.AddMachine("m1", map[string]float64{chrome.ID(): vuln.Weight(vuln.SeverityCritical, true), edge.ID(): vuln.Weight(vuln.SeverityMedium, false)}, true)
+	e.AddMachine("m2", map[string]float64{chrome.ID(): 20, win.ID(): 90}, false)
+	e.AddMachine("m3", nil, false)
+	if e.MachineScore("m1") != 23 || e.MachineScore("m2") != 100 || e.MachineScore("m3") != 0 {
+		t.Fatalf("machine scores %v, want m1 23, m2 100 (capped), m3 0", e.Points)
 	}
 	if got := e.Score(nil); got != 41 {
 		t.Errorf("score %v, want (23+100+0)/3 = 41", got)
 	}
-	if got := e.Score([]string{"m1", "m3"}); got != 11.5 {
+	if got := e.Score([]string{"m1", "m3", "unknown"}); got != 11.5 {
 		t.Errorf("score of m1, m3 %v, want 11.5", got)
 	}
 	// chrome: m1 23→3 (20), m2 100→90 (10): 30/3 = 10. windows: m2 100→20: 80/3.
-	impact := e.ImpactScores()
-	if impact[chrome.ID()] != 10 || impact[win.ID()] != 26.67 || impact[edge.ID()] != 1 {
-		t.Errorf("impact %v", impact)
+	if chrome, win, edge := e.ImpactScore(chrome.ID()), e.ImpactScore(win.ID()), e.ImpactScore(edge.ID()); chrome != 10 || win != 26.67 || edge != 1 {
+		t.Errorf("impact chrome %v, windows %v, edge %v; want 10, 26.67, 1", chrome, win, edge)
 	}
 	if got := e.ConfigurationScore(); got != 666 {
 		t.Errorf("configuration score %d, want 666", got)
