@@ -30,13 +30,20 @@ type Store interface {
 	// message naming "vulnerabilities[i]" / "updates[i]" for an item the
 	// store refuses (an id twice in one catalog).
 	PutCatalog(ctx context.Context, tenantID string, c *Catalog, now time.Time) error
-	// PutInventory writes an inventory in one transaction, all or nothing
-	// (Inventory says what it replaces). Records must be normalized; a
-	// FirstSeen left zero keeps the stored one (now for a new row), a
-	// LastSeen left zero is now. Invalid naming "software[i].deviceId"
-	// or "missingKbs[i].deviceId" (or "machines[i]") for a machine the
-	// tenant does not have; a product the catalog lacks is added to it.
-	PutInventory(ctx context.Context, tenantID string, inv *Inventory, now time.Time) error
+	// PutInventory writes an inventory import in one transaction, all or
+	// nothing, reading its records with next until next returns io.EOF
+	// (any other error of next is returned as it is, nothing written).
+	// For every machine the records name, the machine's installed
+	// software and missing updates become what the records list: what it
+	// had and they do not list is removed (and reported Fixed by the
+	// delta); records of one machine need not be adjacent. Records must be
+	// normalized; a FirstSeen left zero keeps the stored one (now for a
+	// new installation), a LastSeen left zero is now. A product the
+	// catalog lacks is added to it. Invalid naming "deviceId" for a
+	// machine the tenant does not have (about the last record next
+	// returned), or "softwareVersion" for a version of a product listed
+	// twice for one machine.
+	PutInventory(ctx context.Context, tenantID string, now time.Time, next func() (*InventoryRecord, error)) error
 
 	// MachineVulnerabilities returns the vulnerabilities of the software
 	// installed on one machine, by id, each with ExposedMachines in sc.

@@ -421,22 +421,45 @@ func (s *Installed) Normalize() error {
 	return nil
 }
 
-// MissingKB is a security update a machine lacks.
-type MissingKB struct {
-	MachineID string
-	KBID      string
+// InventoryRecord is one record of an inventory import: an installed
+// version (Product set), a missing security update (MissingKB set), or
+// the machine alone (neither), whose inventory the import then empties
+// unless other records of it name software or updates.
+type InventoryRecord struct {
+	Installed
+	MissingKB string
 }
 
-// Inventory is what an inventory import writes, in one transaction. It
-// replaces, for every machine it names (Machines, and the machines of
-// its rows), that machine's installed software and missing updates: what
-// the machine had and the import does not list is removed (and reported
-// as Fixed by the delta). Every machine must exist in the tenant.
-type Inventory struct {
-	Machines  []string // machines whose inventory is now empty unless rows name them
-	Software  []Installed
-	MissingKB []MissingKB
+// Normalize checks an inventory record (Installed.Normalize for
+// software; the update id for a missing update). Invalid naming the
+// field otherwise.
+func (r *InventoryRecord) Normalize() error {
+	r.MissingKB = NormalizeKBID(r.MissingKB)
+	switch {
+	case r.MissingKB != "":
+		r.MachineID = strings.ToLower(strings.TrimSpace(r.MachineID))
+		if r.MachineID == "" {
+			return openatp.InvalidField("deviceId", "is required")
+		}
+		if r.Product != (Product{}) || r.Version != "" {
+			return openatp.InvalidField("missingKbId", "a record names either software or a missing update, not both")
+		}
+		if !ValidKBID(r.MissingKB) {
+			return openatp.InvalidField("missingKbId", "%q is not a security update id (KB and digits)", clip(r.MissingKB))
+		}
+		return nil
+	case r.Product == (Product{}) && r.Version == "" && len(r.DiskPaths) == 0 && len(r.RegistryPaths) == 0:
+		r.MachineID = strings.ToLower(strings.TrimSpace(r.MachineID))
+		if r.MachineID == "" {
+			return openatp.InvalidField("deviceId", "is required")
+		}
+		return nil
+	}
+	return r.Installed.Normalize()
 }
+
+// IsMachineOnly reports whether the record names its machine alone.
+func (r *InventoryRecord) IsMachineOnly() bool { return r.MissingKB == "" && r.Product == (Product{}) }
 
 // text checks a free text's length and encoding.
 func text(field, v string, max int) error {
