@@ -98,6 +98,7 @@ openatp/fault: CORE openatp openatp/internal/route
 openatp/journal: CORE openatp/internal/route
 openatp/internal/sqlstore: CORE io/fs openatp openatp/observable
 openatp/internal/sqlstore/actionsql: CORE openatp openatp/internal/sqlstore
+openatp/internal/sqlstore/tvmsql: CORE openatp openatp/internal/sqlstore openatp/vuln
 openatp/internal/demo: CORE crypto/md5 openatp
 # The request bodies of the action routes, checked and made into
 # MachineActions: imported by responseapi and the store suite.
@@ -115,9 +116,11 @@ openatp/internal/retention: CORE openatp/internal/lifetime
 # One package per outside dependency. Only they import a driver.
 openatp/sqlite: SYSTEM SQL unsafe modernc.org/sqlite
 	openatp openatp/internal/sqlstore openatp/internal/sqlstore/actionsql
+	openatp/internal/sqlstore/tvmsql openatp/vuln
 	openatp/internal/refcount
 openatp/postgres: SYSTEM net github.com/jackc/pgx/v5
 	openatp openatp/internal/sqlstore openatp/internal/sqlstore/actionsql
+	openatp/internal/sqlstore/tvmsql openatp/vuln
 openatp/redis: SYSTEM github.com/redis/go-redis/v9 openatp/ratelimit
 	openatp/internal/lifetime
 
@@ -168,10 +171,12 @@ openatp/storetest/internal/actionsuite: TESTING github.com/google/go-cmp openatp
 openatp/storetest/internal/indicatorsuite: TESTING openatp
 	openatp/storetest/internal/fixture
 openatp/storetest/internal/eventsuite: TESTING openatp openatp/storetest/internal/fixture
+openatp/storetest/internal/vulnsuite: TESTING github.com/google/go-cmp openatp
+	openatp/storetest/internal/fixture openatp/vuln
 openatp/storetest: TESTING github.com/google/go-cmp openatp
 	openatp/internal/sqlstore openatp/storetest/internal/fixture
 	openatp/storetest/internal/actionsuite openatp/storetest/internal/eventsuite
-	openatp/storetest/internal/indicatorsuite
+	openatp/storetest/internal/indicatorsuite openatp/storetest/internal/vulnsuite
 openatp/ratelimit/ratelimittest: TESTING openatp/ratelimit
 openatp/internal/pgtest: TESTING net github.com/jackc/pgx/v5 go.uber.org/goleak
 openatp/internal/redistest: TESTING net
