@@ -130,6 +130,7 @@ openatp/auth: HTTP github.com/golang-jwt/jwt/v5 github.com/MicahParks/jwkset
 	openatp/internal/password
 openatp/internal/manage: CORE openatp openatp/internal/password
 openatp/internal/demotenant: SYSTEM openatp openatp/internal/demo openatp/internal/manage openatp/internal/timatch
+	openatp/vuln
 openatp/internal/tlsca: NET
 
 # The read model: memory, no HTTP, no store engine.
@@ -151,6 +152,8 @@ openatp/indicatorapi: HTTP openatp openatp/odata openatp/wire openatp/readmodel
 	openatp/httpserve openatp/mdeapi openatp/internal/timatch
 openatp/pivotapi: HTTP openatp openatp/observable openatp/wire openatp/readmodel
 	openatp/httpserve openatp/mdeapi
+openatp/tvmapi: HTTP compress/gzip openatp openatp/odata openatp/wire openatp/readmodel
+	openatp/httpserve openatp/mdeapi openatp/vuln
 openatp/adminapi: HTTP openatp openatp/wire openatp/ingest openatp/fault openatp/actions
 	openatp/journal openatp/ratelimit openatp/readmodel
 	openatp/internal/route openatp/internal/manage openatp/httpserve
@@ -159,6 +162,7 @@ openatp/adminapi: HTTP openatp openatp/wire openatp/ingest openatp/fault openatp
 openatp/apiserver: CORE log/slog openatp openatp/actions openatp/fault
 	openatp/internal/accesslog openatp/readmodel openatp/httpserve
 	openatp/mdeapi openatp/responseapi openatp/indicatorapi openatp/pivotapi openatp/adminapi
+	openatp/tvmapi openatp/vuln
 
 # Suites and servers for tests.
 openatp/apitest: TESTING HTTP net/http/httptest go.uber.org/goleak openatp openatp/fault

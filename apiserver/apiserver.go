@@ -1,5 +1,5 @@
 // Package apiserver composes openatp's HTTP API: the plumbing (httpserve)
-// with the MDE routes (mdeapi, responseapi, indicatorapi) on every listener and the
+// with the MDE routes (mdeapi, responseapi, indicatorapi, pivotapi, tvmapi) on every listener and the
 // admin API (adminapi) on the admin surface, on one store and read model.
 // The handlers see the store through the metrics' instrumentation and the
 // read model's refresh after each write. The program (cmd/openatp) and
@@ -22,6 +22,8 @@ import (
 	"github.com/openatp/openatp/pivotapi"
 	"github.com/openatp/openatp/readmodel"
 	"github.com/openatp/openatp/responseapi"
+	"github.com/openatp/openatp/tvmapi"
+	"github.com/openatp/openatp/vuln"
 )
 
 // Config is the configuration of a composed server: the union of
@@ -57,6 +59,12 @@ type Config struct {
 	PublicURL   string
 	BodyTimeout time.Duration
 	JournalSize int
+	// Vuln is the vulnerability-management store of the TVM routes; nil:
+	// Store's, when it implements vuln.Store (the SQL stores do), else no
+	// TVM routes.
+	Vuln vuln.Store
+	// ExportKey signs the TVM export files' URLs; nil: a random key.
+	ExportKey []byte
 }
 
 // Server is the composed API server.
@@ -87,6 +95,13 @@ func New(cfg Config) *Server {
 		InvestigationRunTime: cfg.InvestigationRunTime})
 	indicatorapi.Register(srv.HandlePublic, indicatorapi.Config{Config: mde})
 	pivotapi.Register(srv.HandlePublic, mde)
+	vs := cfg.Vuln
+	if vs == nil {
+		vs, _ = cfg.Store.(vuln.Store)
+	}
+	if vs != nil {
+		tvmapi.Register(srv.HandlePublic, tvmapi.Config{Config: mde, Vuln: vs, ExportKey: cfg.ExportKey})
+	}
 	adminapi.Register(srv.HandleAdmin, adminapi.Config{Store: store, Settings: cfg.Settings, AuthFailures: cfg.AuthFailures,
 		BodyTimeout: cfg.BodyTimeout, Faults: srv.Faults(), Journal: srv.Journal(), ActionControls: cfg.ActionControls, ActionClock: cfg.Actions})
 	return &Server{Server: srv, store: store, model: model, own: own}

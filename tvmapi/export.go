@@ -23,7 +23,7 @@ import (
 
 // The export via files (get-assessment-software-vulnerabilities §2):
 // GET …Export?sasValidHours=N answers the URLs of files that openatp
-// serves itself under /tvmexport/, signed with HMAC-SHA256 and valid N
+// serves itself under /api/tvmexport/, signed with HMAC-SHA256 and valid N
 // hours (1 by default, at most 6). Each file is the gzip of JSON Lines,
 // one row a line as the paged route writes it: together the files hold
 // the rows of the paged route, in its order, read when the file is
@@ -36,7 +36,7 @@ const (
 	machinesPerFile  = 25_000
 	maxExportFiles   = 16
 	exportGroupsAll  = "*"
-	exportPathPrefix = "/tvmexport/"
+	exportPathPrefix = "/api/tvmexport/"
 )
 
 // exportParts is how many files an export of a tenant of n machines has.
@@ -124,7 +124,7 @@ func exportDenied(what string) error {
 		"Server failed to authenticate the request. %s", what)
 }
 
-// handleExportFile serves GET /tvmexport/{tenant}/{kind}/{i}-of-{n}.json.gz.
+// handleExportFile serves GET /api/tvmexport/{tenant}/{kind}/{i}-of-{n}.json.gz.
 func (rt *routes) handleExportFile() http.Handler {
 	const hexDigits = "0123456789abcdef"
 	return httpserve.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {

@@ -69,7 +69,7 @@ type routes struct {
 }
 
 // Register adds the TVM routes to mux, under /api and /api/v1.0, and the
-// export files' route (/tvmexport/…, authenticated by its signature).
+// export files. route (/api/tvmexport/…, authenticated by its signature).
 func Register(mux mdeapi.Mux, cfg Config) {
 	rt := &routes{model: cfg.Model, store: cfg.Vuln, authn: httpserve.NewAuthenticator(cfg.Verifier), key: cfg.ExportKey, now: cfg.Now,
 		lim: func(endpoint string) httpserve.Limiter {
@@ -90,14 +90,22 @@ func Register(mux mdeapi.Mux, cfg Config) {
 		mux("GET "+p, h)
 		mux(p, get)
 	}
+	// A fixed segment where mdeapi has /machines/{id} (GET, PATCH and a
+	// catch-all): each other method named, so that the patterns do not
+	// conflict.
+	addFixed := func(p string, h http.Handler) {
+		mux("GET "+p, h)
+		for _, m := range []string{"POST ", "PUT ", "PATCH ", "DELETE "} {
+			mux(m+p, get)
+		}
+	}
 	for _, base := range []string{"/api", "/api/v1.0"} {
 		m := base + "/machines"
-		// The by-machine assessments: fixed segments, before {id}.
-		add(m+"/SoftwareVulnerabilitiesByMachine", rt.handleByMachine(assessVulns))
-		add(m+"/SoftwareVulnerabilityChangesByMachine", rt.handleByMachine(assessChanges))
-		add(m+"/SoftwareInventoryByMachine", rt.handleByMachine(assessInventory))
-		add(m+"/SoftwareVulnerabilitiesExport", rt.handleExport(assessVulns))
-		add(m+"/SoftwareInventoryExport", rt.handleExport(assessInventory))
+		addFixed(m+"/SoftwareVulnerabilitiesByMachine", rt.handleByMachine(assessVulns))
+		addFixed(m+"/SoftwareVulnerabilityChangesByMachine", rt.handleByMachine(assessChanges))
+		addFixed(m+"/SoftwareInventoryByMachine", rt.handleByMachine(assessInventory))
+		addFixed(m+"/SoftwareVulnerabilitiesExport", rt.handleExport(assessVulns))
+		addFixed(m+"/SoftwareInventoryExport", rt.handleExport(assessInventory))
 		for _, sub := range machineSubs {
 			add(m+"/{id}/"+sub.name, rt.handleMachine(sub))
 		}
@@ -111,7 +119,7 @@ func Register(mux mdeapi.Mux, cfg Config) {
 
 		v := base + "/vulnerabilities"
 		add(v, rt.handleVulnerabilityList())
-		add(v+"/machinesVulnerabilities", rt.handleMachinesVulnerabilities())
+		addFixed(v+"/machinesVulnerabilities", rt.handleMachinesVulnerabilities())
 		add(v+"/{id}", rt.handleVulnerability(""))
 		add(v+"/{id}/machineReferences", rt.handleVulnerability("machineReferences"))
 
@@ -126,7 +134,7 @@ func Register(mux mdeapi.Mux, cfg Config) {
 		add(base+"/exposureScore/ByMachineGroups", rt.handleExposureScore(true))
 		add(base+"/configurationScore", rt.handleConfigurationScore())
 	}
-	add("/tvmexport/{tenant}/{kind}/{file}", rt.handleExportFile())
+	add("/api/tvmexport/{tenant}/{kind}/{file}", rt.handleExportFile())
 }
 
 // perms are the application and delegated permissions of a route.

@@ -18,6 +18,7 @@ import (
 	"github.com/openatp/openatp/internal/demo"
 	"github.com/openatp/openatp/internal/manage"
 	"github.com/openatp/openatp/internal/timatch"
+	"github.com/openatp/openatp/vuln"
 )
 
 // Credentials is what `openatp demo-credentials` prints and what
@@ -120,10 +121,12 @@ func Ensure(ctx context.Context, store openatp.Store) (Credentials, error) {
 		// shows (machine actions, live response, indicators, pivots) works with
 		// the printed token.
 		append([]string{openatp.PermMachineReadAll, openatp.PermMachineReadWriteAll, openatp.PermUserReadAll, openatp.PermAlertReadWriteAll,
-			openatp.PermLibraryManage, openatp.PermTiReadWriteAll, openatp.PermFileReadAll, openatp.PermIPReadAll, openatp.PermURLReadAll},
+			openatp.PermLibraryManage, openatp.PermTiReadWriteAll, openatp.PermFileReadAll, openatp.PermIPReadAll, openatp.PermURLReadAll,
+			vuln.PermVulnerabilityReadAll, vuln.PermSoftwareReadAll, vuln.PermRecommendationReadAll, vuln.PermScoreReadAll},
 			openatp.ActionPermissions...),
 		append([]string{openatp.PermMachineRead, openatp.PermMachineReadWrite, openatp.PermUserReadAll, openatp.PermAlertReadWrite,
-			openatp.PermLibraryManage, openatp.PermTiReadWrite, openatp.PermFileReadAll, openatp.PermIPReadAll, openatp.PermURLReadAll},
+			openatp.PermLibraryManage, openatp.PermTiReadWrite, openatp.PermFileReadAll, openatp.PermIPReadAll, openatp.PermURLReadAll,
+			vuln.PermVulnerabilityRead, vuln.PermSoftwareRead, vuln.PermRecommendationRead, vuln.PermScoreRead},
 			openatp.ActionPermissions...), now)
 	if err != nil {
 		return c, err
