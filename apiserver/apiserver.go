@@ -59,12 +59,10 @@ type Config struct {
 	PublicURL   string
 	BodyTimeout time.Duration
 	JournalSize int
-	// Vuln is the vulnerability-management store of the TVM routes; nil:
+	// TVM configures the vulnerability-management routes; its Vuln nil:
 	// Store's, when it implements vuln.Store (the SQL stores do), else no
 	// TVM routes.
-	Vuln vuln.Store
-	// ExportKey signs the TVM export files' URLs; nil: a random key.
-	ExportKey []byte
+	TVM tvmapi.Settings
 }
 
 // Server is the composed API server.
@@ -95,12 +93,12 @@ func New(cfg Config) *Server {
 		InvestigationRunTime: cfg.InvestigationRunTime})
 	indicatorapi.Register(srv.HandlePublic, indicatorapi.Config{Config: mde})
 	pivotapi.Register(srv.HandlePublic, mde)
-	vs := cfg.Vuln
-	if vs == nil {
-		vs, _ = cfg.Store.(vuln.Store)
+	tvm := cfg.TVM
+	if tvm.Vuln == nil {
+		tvm.Vuln, _ = cfg.Store.(vuln.Store)
 	}
-	if vs != nil {
-		tvmapi.Register(srv.HandlePublic, tvmapi.Config{Config: mde, Vuln: vs, ExportKey: cfg.ExportKey})
+	if tvm.Vuln != nil {
+		tvmapi.Register(srv.HandlePublic, tvmapi.Config{Config: mde, Settings: tvm})
 	}
 	adminapi.Register(srv.HandleAdmin, adminapi.Config{Store: store, Settings: cfg.Settings, AuthFailures: cfg.AuthFailures,
 		BodyTimeout: cfg.BodyTimeout, Faults: srv.Faults(), Journal: srv.Journal(), ActionControls: cfg.ActionControls, ActionClock: cfg.Actions})

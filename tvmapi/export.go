@@ -39,10 +39,11 @@ const (
 	exportPathPrefix = "/api/tvmexport/"
 )
 
-// exportParts is how many files an export of a tenant of n machines has.
-func exportParts(n int) int {
+// exportParts is how many files an export of a tenant of n machines has,
+// perFile machines a file.
+func exportParts(n, perFile int) int {
 	p := 1
-	for p < maxExportFiles && p*machinesPerFile < n {
+	for p < maxExportFiles && p*perFile < n {
 		p *= 2
 	}
 	return p
@@ -90,7 +91,7 @@ func (rt *routes) handleExport(a *assessment) http.Handler {
 			groups = strings.Join(parts, ",")
 		}
 		scheme, host := httpserve.BaseOf(r)
-		n := exportParts(rd.view.Machines())
+		n := exportParts(rd.view.Machines(), rt.perFile)
 		b := append([]byte(`{"@odata.context":`), mdeapi.AppendMetadataURL(nil, r, setExportFiles)...)
 		b = append(b, `,"exportFiles":[`...)
 		for i := range n {

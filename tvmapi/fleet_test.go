@@ -159,7 +159,7 @@ func newEnv(t *testing.T, pg bool, configure ...func(*apitest.Config)) *env {
 			fn(c)
 		}
 		if pgStore != nil {
-			c.Vuln = pgStore
+			c.TVM.Vuln = pgStore
 		}
 	})
 	var vs vuln.Store = f.Store.(vuln.Store)

@@ -47,14 +47,22 @@ const (
 // vulnerability store.
 type Config struct {
 	mdeapi.Config
+	Settings
+}
+
+// Settings are the TVM routes' own settings.
+type Settings struct {
 	// Vuln is the catalog and inventory the routes read.
 	Vuln vuln.Store
 	// ExportKey signs the export files' URLs (HMAC-SHA256); nil: a random
 	// key of this process (the URLs then fail on another replica or after
 	// a restart).
 	ExportKey []byte
-	// Now is the clock of the scores' time and the export URLs' expiry;
-	// nil: time.Now.
+	// MachinesPerFile is how many machines an export file holds about;
+	// 0: 25,000.
+	MachinesPerFile int
+	// Now is the clock of the scores' time, the delta's sinceTime limit
+	// and the export URLs' expiry; nil: time.Now.
 	Now func() time.Time
 }
 
@@ -66,6 +74,8 @@ type routes struct {
 	lim   func(endpoint string) httpserve.Limiter
 	key   []byte
 	now   func() time.Time
+	// perFile is how many machines an export file holds about.
+	perFile int
 }
 
 // Register adds the TVM routes to mux, under /api and /api/v1.0, and the
@@ -80,6 +90,9 @@ func Register(mux mdeapi.Mux, cfg Config) {
 		}}
 	if rt.now == nil {
 		rt.now = time.Now
+	}
+	if rt.perFile = cfg.MachinesPerFile; rt.perFile <= 0 {
+		rt.perFile = machinesPerFile
 	}
 	if rt.key == nil {
 		rt.key = make([]byte, 32)
