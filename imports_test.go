@@ -94,6 +94,8 @@ openatp/ratelimit: CORE net
 openatp/wire: CORE openatp openatp/odata
 openatp/ingest: CORE path/filepath openatp openatp/wire openatp/internal/lifetime
 	openatp/internal/jsonlex
+openatp/ingest/vulnimport: CORE openatp openatp/ingest openatp/internal/jsonlex
+	openatp/vuln
 openatp/fault: CORE openatp openatp/internal/route
 openatp/journal: CORE openatp/internal/route
 openatp/internal/sqlstore: CORE io/fs openatp openatp/observable
