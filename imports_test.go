@@ -156,11 +156,12 @@ openatp/pivotapi: HTTP openatp openatp/observable openatp/wire openatp/readmodel
 openatp/adminapi: HTTP openatp openatp/wire openatp/ingest openatp/fault openatp/actions
 	openatp/journal openatp/ratelimit openatp/readmodel
 	openatp/internal/route openatp/internal/manage openatp/httpserve
-	openatp/internal/timatch
+	openatp/internal/timatch openatp/ingest/vulnimport openatp/vuln
 # The composition of the four: the program's and the tests' server.
 openatp/apiserver: CORE log/slog openatp openatp/actions openatp/fault
 	openatp/internal/accesslog openatp/readmodel openatp/httpserve
 	openatp/mdeapi openatp/responseapi openatp/indicatorapi openatp/pivotapi openatp/adminapi
+	openatp/vuln
 
 # Suites and servers for tests.
 openatp/apitest: TESTING HTTP net/http/httptest go.uber.org/goleak openatp openatp/fault

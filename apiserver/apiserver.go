@@ -22,6 +22,7 @@ import (
 	"github.com/openatp/openatp/pivotapi"
 	"github.com/openatp/openatp/readmodel"
 	"github.com/openatp/openatp/responseapi"
+	"github.com/openatp/openatp/vuln"
 )
 
 // Config is the configuration of a composed server: the union of
@@ -88,8 +89,16 @@ func New(cfg Config) *Server {
 	indicatorapi.Register(srv.HandlePublic, indicatorapi.Config{Config: mde})
 	pivotapi.Register(srv.HandlePublic, mde)
 	adminapi.Register(srv.HandleAdmin, adminapi.Config{Store: store, Settings: cfg.Settings, AuthFailures: cfg.AuthFailures,
-		BodyTimeout: cfg.BodyTimeout, Faults: srv.Faults(), Journal: srv.Journal(), ActionControls: cfg.ActionControls, ActionClock: cfg.Actions})
+		BodyTimeout: cfg.BodyTimeout, Faults: srv.Faults(), Journal: srv.Journal(), ActionControls: cfg.ActionControls, ActionClock: cfg.Actions,
+		Vuln: vulnStore(cfg.Store)})
 	return &Server{Server: srv, store: store, model: model, own: own}
+}
+
+// vulnStore is the engine's vulnerability management, if it has it (the
+// store as given, before the wrappers that count and refresh).
+func vulnStore(s openatp.Store) vuln.Store {
+	v, _ := s.(vuln.Store)
+	return v
 }
 
 // AddFault adds a fault rule, as POST /_openatp/faults does.
