@@ -96,6 +96,8 @@ openatp/ingest: CORE path/filepath openatp openatp/wire openatp/internal/lifetim
 	openatp/internal/jsonlex
 openatp/ingest/vulnimport: CORE openatp openatp/ingest openatp/internal/jsonlex
 	openatp/vuln
+openatp/internal/vulncli: SYSTEM openatp openatp/ingest openatp/ingest/vulnimport
+	openatp/vuln
 openatp/fault: CORE openatp openatp/internal/route
 openatp/journal: CORE openatp/internal/route
 openatp/internal/sqlstore: CORE io/fs openatp openatp/observable
@@ -192,6 +194,7 @@ openatp/cmd/openatp: HTTP openatp openatp/internal/demotenant openatp/apiserver 
 	openatp/readmodel openatp/redis openatp/sqlite openatp/wire
 	openatp/internal/accesslog openatp/internal/demo openatp/internal/logbuf
 	openatp/internal/manage openatp/internal/tlsca openatp/internal/timatch
+	openatp/ingest/vulnimport openatp/internal/vulncli
 openatp/bench/baseline: HTTP
 openatp/bench/actiontool: HTTP openatp openatp/postgres openatp/sqlite
 openatp/bench/benchtool: SYSTEM openatp openatp/postgres openatp/sqlite
