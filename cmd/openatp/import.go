@@ -14,8 +14,8 @@ import (
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/ingest"
 	"github.com/openatp/openatp/ingest/vulnimport"
-	"github.com/openatp/openatp/internal/vulncli"
 	"github.com/openatp/openatp/internal/timatch"
+	"github.com/openatp/openatp/internal/vulncli"
 	"github.com/openatp/openatp/wire"
 )
 
