@@ -94,6 +94,10 @@ openatp/ratelimit: CORE net
 openatp/wire: CORE openatp openatp/odata
 openatp/ingest: CORE path/filepath openatp openatp/wire openatp/internal/lifetime
 	openatp/internal/jsonlex
+openatp/ingest/vulnimport: CORE openatp openatp/ingest openatp/internal/jsonlex
+	openatp/vuln
+openatp/internal/vulncli: SYSTEM openatp openatp/ingest openatp/ingest/vulnimport
+	openatp/vuln
 openatp/fault: CORE openatp openatp/internal/route
 openatp/journal: CORE openatp/internal/route
 openatp/internal/sqlstore: CORE io/fs openatp openatp/observable
@@ -157,7 +161,7 @@ openatp/tvmapi: HTTP compress/gzip openatp openatp/odata openatp/wire openatp/re
 openatp/adminapi: HTTP openatp openatp/wire openatp/ingest openatp/fault openatp/actions
 	openatp/journal openatp/ratelimit openatp/readmodel
 	openatp/internal/route openatp/internal/manage openatp/httpserve
-	openatp/internal/timatch
+	openatp/internal/timatch openatp/ingest/vulnimport openatp/vuln
 # The composition of the four: the program's and the tests' server.
 openatp/apiserver: CORE log/slog openatp openatp/actions openatp/fault
 	openatp/internal/accesslog openatp/readmodel openatp/httpserve
@@ -193,6 +197,7 @@ openatp/cmd/openatp: HTTP openatp openatp/internal/demotenant openatp/apiserver 
 	openatp/readmodel openatp/redis openatp/sqlite openatp/wire
 	openatp/internal/accesslog openatp/internal/demo openatp/internal/logbuf
 	openatp/internal/manage openatp/internal/tlsca openatp/internal/timatch
+	openatp/ingest/vulnimport openatp/internal/vulncli
 openatp/bench/baseline: HTTP
 openatp/bench/actiontool: HTTP openatp openatp/postgres openatp/sqlite
 openatp/bench/benchtool: SYSTEM openatp openatp/postgres openatp/sqlite

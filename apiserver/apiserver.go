@@ -95,14 +95,22 @@ func New(cfg Config) *Server {
 	pivotapi.Register(srv.HandlePublic, mde)
 	tvm := cfg.TVM
 	if tvm.Vuln == nil {
-		tvm.Vuln, _ = cfg.Store.(vuln.Store)
+		tvm.Vuln = vulnStore(cfg.Store)
 	}
 	if tvm.Vuln != nil {
 		tvmapi.Register(srv.HandlePublic, tvmapi.Config{Config: mde, Settings: tvm})
 	}
 	adminapi.Register(srv.HandleAdmin, adminapi.Config{Store: store, Settings: cfg.Settings, AuthFailures: cfg.AuthFailures,
-		BodyTimeout: cfg.BodyTimeout, Faults: srv.Faults(), Journal: srv.Journal(), ActionControls: cfg.ActionControls, ActionClock: cfg.Actions})
+		BodyTimeout: cfg.BodyTimeout, Faults: srv.Faults(), Journal: srv.Journal(), ActionControls: cfg.ActionControls, ActionClock: cfg.Actions,
+		Vuln: tvm.Vuln})
 	return &Server{Server: srv, store: store, model: model, own: own}
+}
+
+// vulnStore is the engine's vulnerability management, if it has it (the
+// store as given, before the wrappers that count and refresh).
+func vulnStore(s openatp.Store) vuln.Store {
+	v, _ := s.(vuln.Store)
+	return v
 }
 
 // AddFault adds a fault rule, as POST /_openatp/faults does.

@@ -333,12 +333,13 @@ func (u *SecurityUpdate) CatalogURL() string {
 // Normalize checks a security update as imported. Invalid naming the
 // field otherwise.
 func (u *SecurityUpdate) Normalize() error {
+	given := strings.TrimSpace(u.ID)
 	u.ID = NormalizeKBID(u.ID)
 	if u.ID == "" {
 		return openatp.InvalidField("id", "is required")
 	}
 	if !ValidKBID(u.ID) {
-		return openatp.InvalidField("id", "%q is not a security update id (KB and digits)", clip(u.ID))
+		return openatp.InvalidField("id", "%q is not a security update id (KB and digits)", clip(given))
 	}
 	if err := text("name", u.Name, MaxName); err != nil {
 		return err
@@ -445,7 +446,7 @@ func (r *InventoryRecord) Normalize() error {
 			return openatp.InvalidField("missingKbId", "a record names either software or a missing update, not both")
 		}
 		if !ValidKBID(r.MissingKB) {
-			return openatp.InvalidField("missingKbId", "%q is not a security update id (KB and digits)", clip(r.MissingKB))
+			return openatp.InvalidField("missingKbId", "%q is not a security update id (KB and digits)", clip("KB"+r.MissingKB))
 		}
 		return nil
 	case r.Product == (Product{}) && r.Version == "" && len(r.DiskPaths) == 0 && len(r.RegistryPaths) == 0:

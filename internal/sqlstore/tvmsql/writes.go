@@ -267,7 +267,7 @@ func (s *Vuln) PutInventory(ctx context.Context, tenantID string, now time.Time,
 			return err
 		}
 		w := &inventoryWrite{ctx: ctx, x: x, tseq: seq, at: at, prods: prods, machines: map[string]int64{}, had: map[int64]bool{},
-			done: map[int64]bool{},
+			done: map[int64]bool{}, seen: map[pv]bool{},
 			ins: newInserter(x, "INSERT INTO tvm_inventory (tenant_seq, machine_seq, software, kbs)", 4,
 				"ON CONFLICT (tenant_seq, machine_seq) DO UPDATE SET software = excluded.software, kbs = excluded.kbs",
 				"cannot store the software inventory")}
@@ -318,6 +318,7 @@ type inventoryWrite struct {
 	ins      *inserter
 
 	cur     int64 // the current machine, 0 before the first
+	seen    map[pv]bool
 	entries []entry
 	kbs     []string
 	blob    []byte
@@ -365,6 +366,11 @@ func (w *inventoryWrite) add(r *vuln.InventoryRecord) error {
 		if err != nil {
 			return err
 		}
+		if w.seen[pv{p, r.Version}] {
+			return openatp.InvalidField("softwareVersion", "version %s of %s is listed twice for machine %s", sqlstore.Quote(r.Version),
+				r.Product.ID(), r.MachineID)
+		}
+		w.seen[pv{p, r.Version}] = true
 		e := entry{product: p, version: r.Version, disk: slices.Clone(r.DiskPaths), reg: slices.Clone(r.RegistryPaths)}
 		if !r.FirstSeen.IsZero() {
 			e.first = r.FirstSeen.UnixNano()
@@ -386,12 +392,7 @@ func (w *inventoryWrite) flushMachine() error {
 	}
 	m := w.cur
 	slices.SortFunc(w.entries, cmpEntry)
-	for i := 1; i < len(w.entries); i++ {
-		if cmpEntry(w.entries[i-1], w.entries[i]) == 0 {
-			return openatp.InvalidField("softwareVersion", "version %s of %s is listed twice for machine %s", sqlstore.Quote(w.entries[i].version),
-				w.productID(w.entries[i].product), w.idOf(m))
-		}
-	}
+	clear(w.seen)
 	again := w.done[m]
 	var old []entry
 	var oldKBs string
@@ -484,22 +485,4 @@ func merge(old, cur []entry, at int64, again bool) []entry {
 		}
 	}
 	return out
-}
-
-func (w *inventoryWrite) productID(n int64) string {
-	for p, m := range w.prods.seq {
-		if m == n {
-			return p.ID()
-		}
-	}
-	return ""
-}
-
-func (w *inventoryWrite) idOf(seq int64) string {
-	for id, m := range w.machines {
-		if m == seq {
-			return id
-		}
-	}
-	return ""
 }
