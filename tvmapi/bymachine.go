@@ -138,6 +138,7 @@ func (rt *routes) scan(ctx context.Context, rd *reader, a *assessment, since tim
 		return group
 	}
 	var err error
+	aw := &assetWriter{delta: a == assessChanges}
 	switch a {
 	case assessInventory:
 		return rt.store.ScanSoftwareInventory(ctx, rd.p.TenantID, rd.sc, after, limit, func(ir *vuln.InventoryRow) error {
@@ -146,12 +147,12 @@ func (rt *routes) scan(ctx context.Context, rd *reader, a *assessment, since tim
 		})
 	case assessChanges:
 		return rt.store.ScanSoftwareVulnerabilityChanges(ctx, rd.p.TenantID, rd.sc, since, after, limit, func(av *vuln.AssetVulnerability) error {
-			b, err = row(av.Machine.ID, appendAssetVulnerability(b[:0], av, groupOf(av.Machine.ID), true))
+			b, err = row(av.Machine.ID, aw.append(b[:0], av, groupOf(av.Machine.ID)))
 			return err
 		})
 	}
 	return rt.store.ScanSoftwareVulnerabilities(ctx, rd.p.TenantID, rd.sc, after, limit, func(av *vuln.AssetVulnerability) error {
-		b, err = row(av.Machine.ID, appendAssetVulnerability(b[:0], av, groupOf(av.Machine.ID), false))
+		b, err = row(av.Machine.ID, aw.append(b[:0], av, groupOf(av.Machine.ID)))
 		return err
 	})
 }

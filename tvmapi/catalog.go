@@ -76,7 +76,7 @@ func (rt *routes) handleMachine(sub machineSub) http.Handler {
 
 // writeAll answers a whole collection of the entity set set.
 func writeAll[T any](w http.ResponseWriter, r *http.Request, set string, items []T, appendItem func([]byte, *T) []byte) {
-	b, end := mdeapi.OpenCollection(make([]byte, 0, 256+300*len(items)), r, set, false, 0, "")
+	b, end := mdeapi.OpenCollection(make([]byte, 0, 256+512*len(items)), r, set, false, 0, "")
 	for i := range items {
 		if i > 0 {
 			b = append(b, ',')

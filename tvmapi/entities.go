@@ -73,9 +73,9 @@ func appendVulnerability(b []byte, v *vuln.Vulnerability) []byte {
 	b = append(b, `,"exposedMachines":`...)
 	b = strconv.AppendInt(b, int64(v.ExposedMachines), 10)
 	b = append(b, `,"publishedOn":`...)
-	b = wire.AppendTime(b, &v.PublishedOn)
+	b = appendTime(b, v.PublishedOn)
 	b = append(b, `,"updatedOn":`...)
-	b = wire.AppendTime(b, &v.UpdatedOn)
+	b = appendTime(b, v.UpdatedOn)
 	b = append(b, `,"publicExploit":`...)
 	b = strconv.AppendBool(b, v.PublicExploit)
 	b = append(b, `,"exploitVerified":`...)
@@ -230,17 +230,45 @@ func appendRow(b []byte, r *vuln.MachineVulnerabilityRow) []byte {
 	return append(b, '}')
 }
 
-// assessmentTimeLayout is the by-machine rows' timestamp form:
-// "2020-12-30 14:17:26", UTC, without T or zone.
-const assessmentTimeLayout = "2006-01-02 15:04:05"
-
+// The by-machine rows' timestamps are "2020-12-30 14:17:26": UTC, without
+// T or zone.
 func appendAssessmentTime(b []byte, t time.Time) []byte {
 	if t.IsZero() {
 		return append(b, "null"...)
 	}
 	b = append(b, '"')
-	b = t.UTC().AppendFormat(b, assessmentTimeLayout)
+	b = appendDateTime(b, t.UTC(), ' ')
 	return append(b, '"')
+}
+
+// appendDateTime appends t as "2006-01-02" sep "15:04:05" (a year of four
+// digits), faster than Time.AppendFormat.
+func appendDateTime(b []byte, t time.Time, sep byte) []byte {
+	y, mo, d := t.Date()
+	h, mi, s := t.Clock()
+	if y < 0 || y > 9999 {
+		return t.AppendFormat(b, "2006-01-02"+string(sep)+"15:04:05")
+	}
+	two := func(b []byte, v int) []byte { return append(b, byte('0'+v/10), byte('0'+v%10)) }
+	b = two(two(b, y/100), y%100)
+	b = two(append(b, '-'), int(mo))
+	b = two(append(b, '-'), d)
+	b = two(append(b, sep), h)
+	b = two(append(b, ':'), mi)
+	return two(append(b, ':'), s)
+}
+
+// appendTime appends t as wire.AppendTime does ("2024-01-05T12:00:00.0000000Z"),
+// faster.
+func appendTime(b []byte, t time.Time) []byte {
+	t = t.UTC()
+	b = appendDateTime(append(b, '"'), t, 'T')
+	ns := t.Nanosecond() / 100
+	b = append(b, '.')
+	for div := 1000000; div > 0; div /= 10 {
+		b = append(b, byte('0'+ns/div%10))
+	}
+	return append(b, 'Z', '"')
 }
 
 // appendMachineInfo appends the machine's properties of a by-machine row,
@@ -263,28 +291,80 @@ func appendMachineInfo(b []byte, m *vuln.MachineInfo, group string, withOS bool)
 	return b
 }
 
-// assetID is the id of a by-machine vulnerability row, as the service
-// writes it: deviceId_softwareName_softwareVersion_cveId_kb (empty parts
-// for a version without vulnerabilities or an update).
-func assetID(b []byte, a *vuln.AssetVulnerability) []byte {
-	s := a.Machine.ID + "_" + a.Product.Name + "_" + a.Version + "_" + a.CVEID + "_" + a.FixingKB
-	return wire.AppendString(b, s)
+// assetWriter writes AssetVulnerability rows (DeltaAssetVulnerability
+// with their status and event time when delta). Rows come by machine,
+// then installed version, then vulnerability: the JSON of a machine, of
+// an installed version and of a vulnerability (with what fixes it) is
+// written once and copied into each of its rows.
+type assetWriter struct {
+	delta bool
+
+	machineID, group string
+	machine          []byte // "deviceId":…,"osArchitecture":… (no comma)
+	machineKey       []byte // the escaped machine id, for the row id
+
+	product            vuln.Product
+	version            string
+	sw1, sw2, sw3, swK []byte // vendor…version; paths and times; recommendationReference; name_version for the id
+
+	vulns map[int64]*vulnJSON // by the store's number of the vulnerability
 }
 
-// appendAssetVulnerability appends an AssetVulnerability row
-// (DeltaAssetVulnerability with its status and event time when delta).
-func appendAssetVulnerability(b []byte, a *vuln.AssetVulnerability, group string, delta bool) []byte {
-	b = append(b, `{"id":`...)
-	b = assetID(b, a)
-	b = append(b, ',')
-	b = appendMachineInfo(b, &a.Machine, group, true)
-	b = append(b, `,"softwareVendor":`...)
+// vulnJSON is the JSON of a row's vulnerability, in three parts, and
+// what it depends on besides the vulnerability: the update and whether a
+// fixed version is known.
+type vulnJSON struct {
+	v1, v2, v3, key []byte // cveId…Url; exploitabilityLevel; securityUpdateAvailable; cveId_kb for the id
+	cve, kb         string
+	fixed           bool
+}
+
+// maxVulnCache bounds the vulnerabilities an assetWriter remembers.
+const maxVulnCache = 1 << 16
+
+// appendBody appends s escaped as in a JSON string, without the quotes.
+func appendBody(b []byte, s string) []byte {
+	n := len(b)
+	b = wire.AppendString(b, s)
+	copy(b[n:], b[n+1:len(b)-1])
+	return b[:len(b)-2]
+}
+
+func (w *assetWriter) setMachine(a *vuln.AssetVulnerability, group string) {
+	w.machineID, w.group = a.Machine.ID, group
+	w.machine = appendMachineInfo(w.machine[:0], &a.Machine, group, true)
+	w.machineKey = appendBody(w.machineKey[:0], a.Machine.ID)
+	w.product, w.version = vuln.Product{}, "\x00" // the software's JSON is the next machine's own
+}
+
+func (w *assetWriter) setSoftware(a *vuln.AssetVulnerability) {
+	w.product, w.version = a.Product, a.Version
+	b := append(w.sw1[:0], `,"softwareVendor":`...)
 	b = wire.AppendString(b, a.Product.Vendor)
 	b = append(b, `,"softwareName":`...)
 	b = wire.AppendString(b, a.Product.Name)
 	b = append(b, `,"softwareVersion":`...)
-	b = wire.AppendString(b, a.Version)
-	b = append(b, `,"cveId":`...)
+	w.sw1 = wire.AppendString(b, a.Version)
+	b = append(w.sw2[:0], `,"diskPaths":`...)
+	b = appendStrings(b, a.DiskPaths)
+	b = append(b, `,"registryPaths":`...)
+	b = appendStrings(b, a.RegistryPaths)
+	b = append(b, `,"lastSeenTimestamp":`...)
+	b = appendAssessmentTime(b, a.LastSeen)
+	b = append(b, `,"firstSeenTimestamp":`...)
+	w.sw2 = appendAssessmentTime(b, a.FirstSeen)
+	b = append(w.sw3[:0], `,"recommendationReference":`...)
+	w.sw3 = wire.AppendString(b, vuln.RecommendationID(a.Product))
+	b = appendBody(append(w.swK[:0], '_'), a.Product.Name)
+	w.swK = appendBody(append(b, '_'), a.Version)
+}
+
+func (w *assetWriter) vuln(a *vuln.AssetVulnerability) *vulnJSON {
+	if j := w.vulns[a.Key.Vuln]; j != nil && j.cve == a.CVEID && j.kb == a.FixingKB && j.fixed == (a.FixedVersion != "") {
+		return j
+	}
+	j := &vulnJSON{cve: a.CVEID, kb: a.FixingKB, fixed: a.FixedVersion != ""}
+	b := append(j.v1, `,"cveId":`...)
 	b = appendOpt(b, a.CVEID)
 	b = append(b, `,"cvssScore":`...)
 	if a.CVSSV3 == nil {
@@ -305,25 +385,45 @@ func appendAssetVulnerability(b []byte, a *vuln.AssetVulnerability, group string
 		u := vuln.SecurityUpdate{ID: a.FixingKB}
 		b = wire.AppendString(b, u.CatalogURL())
 	}
-	b = append(b, `,"diskPaths":`...)
-	b = appendStrings(b, a.DiskPaths)
-	b = append(b, `,"registryPaths":`...)
-	b = appendStrings(b, a.RegistryPaths)
-	b = append(b, `,"lastSeenTimestamp":`...)
-	b = appendAssessmentTime(b, a.LastSeen)
-	b = append(b, `,"firstSeenTimestamp":`...)
-	b = appendAssessmentTime(b, a.FirstSeen)
-	b = append(b, `,"exploitabilityLevel":`...)
+	j.v1 = b
 	lvl := a.Exploitability
 	if lvl == "" {
 		lvl = vuln.NoExploit
 	}
-	b = wire.AppendString(b, lvl)
-	b = append(b, `,"recommendationReference":`...)
-	b = wire.AppendString(b, vuln.RecommendationID(a.Product))
-	b = append(b, `,"securityUpdateAvailable":`...)
-	b = strconv.AppendBool(b, a.FixingKB != "" || a.FixedVersion != "")
-	if delta {
+	j.v2 = wire.AppendString(append(j.v2, `,"exploitabilityLevel":`...), lvl)
+	j.v3 = strconv.AppendBool(append(j.v3, `,"securityUpdateAvailable":`...), a.FixingKB != "" || a.FixedVersion != "")
+	b = appendBody(append(j.key, '_'), a.CVEID)
+	j.key = appendBody(append(b, '_'), a.FixingKB)
+	if w.vulns == nil || len(w.vulns) >= maxVulnCache {
+		w.vulns = map[int64]*vulnJSON{}
+	}
+	w.vulns[a.Key.Vuln] = j
+	return j
+}
+
+// append appends row a of a machine of device group group.
+func (w *assetWriter) append(b []byte, a *vuln.AssetVulnerability, group string) []byte {
+	if a.Machine.ID != w.machineID || group != w.group || w.machine == nil {
+		w.setMachine(a, group)
+	}
+	if a.Product != w.product || a.Version != w.version {
+		w.setSoftware(a)
+	}
+	j := w.vuln(a)
+	// The id, as the service writes it: deviceId_softwareName_softwareVersion_cveId_kb.
+	b = append(b, `{"id":"`...)
+	b = append(b, w.machineKey...)
+	b = append(b, w.swK...)
+	b = append(b, j.key...)
+	b = append(b, `",`...)
+	b = append(b, w.machine...)
+	b = append(b, w.sw1...)
+	b = append(b, j.v1...)
+	b = append(b, w.sw2...)
+	b = append(b, j.v2...)
+	b = append(b, w.sw3...)
+	b = append(b, j.v3...)
+	if w.delta {
 		b = append(b, `,"status":`...)
 		b = wire.AppendString(b, a.Status)
 		b = append(b, `,"eventTimestamp":`...)

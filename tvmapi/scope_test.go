@@ -92,7 +92,9 @@ func TestDelegatedScope(t *testing.T) {
 			hidden := e.get(t, "/api/machines/"+vault+"/"+sub, e.ana, http.StatusNotFound)
 			none := e.get(t, "/api/machines/"+unknown+"/"+sub, e.ana, http.StatusNotFound)
 			apitest.CheckError(t, hidden, http.StatusNotFound, "ResourceNotFound")
-			var h, n struct{ Error struct{ Code, Message string } }
+			var h, n struct {
+				Error struct{ Code, Message string }
+			}
 			_ = json.Unmarshal(hidden.Body, &h)
 			_ = json.Unmarshal(none.Body, &n)
 			if strings.ReplaceAll(h.Error.Message, vault, "X") != strings.ReplaceAll(n.Error.Message, unknown, "X") {
