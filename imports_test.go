@@ -197,6 +197,7 @@ openatp/cmd/openatp: HTTP openatp openatp/internal/demotenant openatp/apiserver 
 	openatp/internal/manage openatp/internal/tlsca openatp/internal/timatch
 	openatp/ingest/vulnimport openatp/internal/vulncli
 openatp/bench/baseline: HTTP
+openatp/bench/tvmtool: SYSTEM openatp openatp/sqlite openatp/internal/demo openatp/vuln
 openatp/bench/actiontool: HTTP openatp openatp/postgres openatp/sqlite
 openatp/bench/benchtool: SYSTEM openatp openatp/postgres openatp/sqlite
 openatp/bench/writer: HTTP openatp openatp/postgres openatp/sqlite

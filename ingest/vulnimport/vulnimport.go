@@ -77,6 +77,7 @@ func Import(ctx context.Context, s vuln.Store, tenantID string, k Kind, r io.Rea
 		return res, d.catalog(ctx, s, tenantID, rd, now, &res)
 	}
 	machines := map[string]bool{}
+	last := ""
 	var rec vuln.InventoryRecord
 	next := func() (*vuln.InventoryRecord, error) {
 		if err := ctx.Err(); err != nil {
@@ -96,8 +97,8 @@ func Import(ctx context.Context, s vuln.Store, tenantID string, k Kind, r io.Rea
 		case !rec.IsMachineOnly():
 			res.Installed++
 		}
-		if len(machines) < 1<<20 {
-			machines[rec.MachineID] = true
+		if rec.MachineID != last && len(machines) < 1<<20 {
+			machines[rec.MachineID], last = true, rec.MachineID
 		}
 		return &rec, nil
 	}
@@ -107,6 +108,50 @@ func Import(ctx context.Context, s vuln.Store, tenantID string, k Kind, r io.Rea
 		return Result{Kind: res.Kind}, d.storeError(err, d.line)
 	}
 	return res, nil
+}
+
+// Validate reads and checks every record of one input of kind k, writing
+// nothing (what a store would refuse, such as a machine it lacks, is not
+// checked): the result Import would have, or the *ingest.Error of the
+// first bad record.
+func Validate(ctx context.Context, k Kind, r io.Reader, o ingest.Options) (Result, error) {
+	o.Kind = ingest.Raw
+	rd := ingest.NewReader(r, o)
+	res := Result{Kind: k.String()}
+	d := &decoder{file: o.Name, intern: map[string]string{}}
+	if k == Catalog {
+		return res, d.catalog(ctx, nil, "", rd, time.Time{}, &res)
+	}
+	machines := map[string]bool{}
+	last := ""
+	var rec vuln.InventoryRecord
+	for {
+		if err := ctx.Err(); err != nil {
+			return res, err
+		}
+		err := rd.Next()
+		if errors.Is(err, io.EOF) {
+			res.Machines = len(machines)
+			return res, nil
+		}
+		if err != nil {
+			return res, err
+		}
+		d.line = rd.Line()
+		if err := d.inventory(rd, &rec); err != nil {
+			return res, err
+		}
+		res.Records++
+		switch {
+		case rec.MissingKB != "":
+			res.MissingKBs++
+		case !rec.IsMachineOnly():
+			res.Installed++
+		}
+		if rec.MachineID != last && len(machines) < 1<<20 {
+			machines[rec.MachineID], last = true, rec.MachineID
+		}
+	}
 }
 
 // decoder reads records.
@@ -287,12 +332,46 @@ func parseTime(field, s string) (time.Time, error) {
 	if s = strings.TrimSpace(s); s == "" {
 		return time.Time{}, nil
 	}
+	if t, ok := fastTime(s); ok {
+		return t, nil
+	}
 	for _, l := range timeLayouts {
 		if t, err := time.Parse(l, s); err == nil {
 			return t.UTC().Round(openatp.TimePrecision), nil
 		}
 	}
 	return time.Time{}, openatp.InvalidField(field, "%q is not a timestamp (such as 2024-05-06T07:08:09Z or 2024-05-06 07:08:09)", clip(s))
+}
+
+// fastTime reads "2006-01-02 15:04:05" and "2006-01-02T15:04:05Z" (UTC,
+// whole seconds): the forms of exports, read without time.Parse.
+func fastTime(s string) (time.Time, bool) {
+	if len(s) == 20 && s[19] == 'Z' && s[10] == 'T' {
+		s = s[:19]
+	} else if len(s) != 19 || s[10] != ' ' {
+		return time.Time{}, false
+	}
+	if s[4] != '-' || s[7] != '-' || s[13] != ':' || s[16] != ':' {
+		return time.Time{}, false
+	}
+	var v [6]int
+	for i, at := range [6][2]int{{0, 4}, {5, 7}, {8, 10}, {11, 13}, {14, 16}, {17, 19}} {
+		for j := at[0]; j < at[1]; j++ {
+			c := s[j]
+			if c < '0' || c > '9' {
+				return time.Time{}, false
+			}
+			v[i] = v[i]*10 + int(c-'0')
+		}
+	}
+	if v[1] < 1 || v[1] > 12 || v[2] < 1 || v[2] > 31 || v[3] > 23 || v[4] > 59 || v[5] > 59 {
+		return time.Time{}, false // time.Parse says why
+	}
+	t := time.Date(v[0], time.Month(v[1]), v[2], v[3], v[4], v[5], 0, time.UTC)
+	if t.Day() != v[2] {
+		return time.Time{}, false // February 30th
+	}
+	return t, true
 }
 
 // splitList reads a CSV cell of a list: items separated by ';'.
