@@ -429,11 +429,18 @@ func (s *Installed) Normalize() error {
 	if err := text("softwareVersion", s.Version, MaxName); err != nil {
 		return err
 	}
-	if err := list("diskPaths", s.DiskPaths); err != nil {
-		return err
-	}
-	if err := list("registryPaths", s.RegistryPaths); err != nil {
-		return err
+	for _, l := range [2]struct {
+		name string
+		vs   []string
+	}{{"diskPaths", s.DiskPaths}, {"registryPaths", s.RegistryPaths}} {
+		if err := list(l.name, l.vs); err != nil {
+			return err
+		}
+		for i, v := range l.vs {
+			if strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 }) {
+				return openatp.InvalidField(l.name+"["+itoa(i)+"]", "holds a control character")
+			}
+		}
 	}
 	if !s.FirstSeen.IsZero() && !s.LastSeen.IsZero() && s.LastSeen.Before(s.FirstSeen) {
 		return openatp.InvalidField("lastSeenTimestamp", "is before firstSeenTimestamp")

@@ -74,3 +74,13 @@ CREATE TABLE tvm_inventory (
 	kbs         TEXT    NOT NULL,
 	PRIMARY KEY (tenant_seq, machine_seq)
 ) WITHOUT ROWID;
+
+-- Install path lists (their paths joined by U+001F), kept once per tenant:
+-- the blobs name them by seq.
+CREATE TABLE tvm_strings (
+	tenant_seq INTEGER NOT NULL REFERENCES tenants (seq),
+	seq        INTEGER NOT NULL,
+	value      TEXT    NOT NULL,
+	PRIMARY KEY (tenant_seq, seq),
+	UNIQUE (tenant_seq, value)
+) WITHOUT ROWID;
