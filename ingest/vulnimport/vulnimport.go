@@ -254,6 +254,19 @@ func (d *decoder) jlist(field string, into []string) ([]string, error) {
 
 // jtime reads a timestamp (null or "" is the zero time).
 func (d *decoder) jtime(field string) (time.Time, error) {
+	if d.lex.Peek() == '"' { // the common case, without a string made
+		b, err := d.lex.StringBytes()
+		if err == jsonlex.ErrUTF8 {
+			return time.Time{}, openatp.InvalidField(field, "is not valid UTF-8")
+		}
+		if err != nil {
+			return time.Time{}, err
+		}
+		if t, ok := fastTime(b); ok {
+			return t, nil
+		}
+		return parseTime(field, string(b))
+	}
 	s, err := d.jstr(field)
 	if err != nil {
 		return time.Time{}, err
@@ -345,7 +358,7 @@ func parseTime(field, s string) (time.Time, error) {
 
 // fastTime reads "2006-01-02 15:04:05" and "2006-01-02T15:04:05Z" (UTC,
 // whole seconds): the forms of exports, read without time.Parse.
-func fastTime(s string) (time.Time, bool) {
+func fastTime[S string | []byte](s S) (time.Time, bool) {
 	if len(s) == 20 && s[19] == 'Z' && s[10] == 'T' {
 		s = s[:19]
 	} else if len(s) != 19 || s[10] != ' ' {
