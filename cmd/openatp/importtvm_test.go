@@ -67,6 +67,16 @@ func TestSeedAndImportTVM(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "bad.csv: line 3: deviceId: the tenant has no machine") || !strings.Contains(err.Error(), "nothing of") {
 		t.Fatalf("bad import: %v\n%s", err, msg)
 	}
+	// --dry-run checks the records (not the machines) and writes nothing.
+	out = mustCLI(t, "import", "--dry-run", "--kind", "inventory", bad)
+	if !strings.Contains(out, `"records": 2`) || strings.Contains(out, `"tenant"`) {
+		t.Errorf("dry run printed %s", out)
+	}
+	late := filepath.Join(dir, "late.csv")
+	writeTVM(t, late, "deviceId,softwareVendor,softwareName,softwareVersion,lastSeenTimestamp\n"+m+",acme,gadget,2.0,soon\n")
+	if _, err := cli(t, "import", "--dry-run", "--kind", "inventory", late); err == nil || !strings.Contains(err.Error(), "late.csv: line 2: lastSeenTimestamp") {
+		t.Errorf("dry run of a bad file: %v", err)
+	}
 	db = openStore(t, data)
 	sw, err := db.MachineSoftware(ctx, tn.ID, m, vuln.All())
 	if err != nil || len(sw) != 1 || sw[0].Name != "widget" || sw[0].Weaknesses != 1 {
