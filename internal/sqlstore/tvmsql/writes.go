@@ -367,8 +367,13 @@ type inventoryWrite struct {
 	done     map[int64]bool   // machines written by this write
 	ins      *inserter
 
-	cur     int64 // the current machine, 0 before the first
-	seen    map[pv]bool
+	cur   int64 // the current machine, 0 before the first
+	curID string
+	seen  map[pv]bool
+	// ahead are the stored rows of the machines after the current one
+	// by id, read 500 at a time: inputs ordered by machine (exports are)
+	// then read their old rows in few queries.
+	ahead   map[int64]oldRow
 	entries []entry
 	kbs     []string
 	blob    []byte
@@ -406,7 +411,7 @@ func (w *inventoryWrite) add(r *vuln.InventoryRecord) error {
 		if err := w.flushMachine(); err != nil {
 			return err
 		}
-		w.cur = m
+		w.cur, w.curID = m, r.MachineID
 	}
 	switch {
 	case r.MissingKB != "":
@@ -458,16 +463,15 @@ func (w *inventoryWrite) flushMachine() error {
 				return err
 			}
 		}
-		type row struct {
-			sw  []byte
-			kbs string
+		r, ok := w.ahead[m]
+		if !ok || again {
+			if err := w.readAhead(); err != nil {
+				return err
+			}
+			r = w.ahead[m]
 		}
-		r, err := sqlstore.Get(w.ctx, w.x, "cannot read the software inventory", func() error { return nil },
-			func(sc sqlstore.Scanner) (r row, err error) { return r, sc.Scan(&r.sw, &r.kbs) },
-			"SELECT software, kbs FROM tvm_inventory WHERE tenant_seq = ? AND machine_seq = ?", w.tseq, m)
-		if err != nil {
-			return err
-		}
+		delete(w.ahead, m)
+		var err error
 		if old, err = decodeAll(r.sw); err != nil {
 			return internal(err)
 		}
@@ -487,6 +491,35 @@ func (w *inventoryWrite) flushMachine() error {
 	w.done[m] = true
 	w.cur, w.entries, w.kbs = 0, w.entries[:0], w.kbs[:0]
 	return nil
+}
+
+// oldRow is a machine's stored inventory row.
+type oldRow struct {
+	sw  []byte
+	kbs string
+}
+
+// aheadRows is how many rows readAhead reads.
+const aheadRows = 500
+
+// readAhead reads the stored rows of the current machine and of the
+// machines after it by id.
+func (w *inventoryWrite) readAhead() error {
+	if w.ahead == nil {
+		w.ahead = map[int64]oldRow{}
+	}
+	clear(w.ahead)
+	type row struct {
+		seq int64
+		oldRow
+	}
+	return sqlstore.Each(w.ctx, w.x, "cannot read the software inventory", func(sc sqlstore.Scanner) (r row, err error) {
+		return r, sc.Scan(&r.seq, &r.sw, &r.kbs)
+	}, func(r row) error {
+		w.ahead[r.seq] = r.oldRow
+		return nil
+	}, `SELECT m.seq, i.software, i.kbs FROM machines m JOIN tvm_inventory i ON i.tenant_seq = m.tenant_seq AND i.machine_seq = m.seq
+		WHERE m.tenant_seq = ? AND m.id >= ? ORDER BY m.id LIMIT ?`, w.tseq, w.curID, aheadRows)
 }
 
 // merge returns the entries a machine has after an import listed cur
