@@ -76,20 +76,20 @@ func Import(ctx context.Context, s vuln.Store, tenantID string, k Kind, r io.Rea
 	if k == Catalog {
 		return res, d.catalog(ctx, s, tenantID, rd, now, &res)
 	}
+	// The records are read and checked on a goroutine of this call, a
+	// chunk ahead of the store's writes (two cores: the reading and the
+	// writing overlap); it ends before Import returns.
+	p := newProducer(ctx, rd, d)
+	defer p.stop()
 	machines := map[string]bool{}
 	last := ""
-	var rec vuln.InventoryRecord
+	var line int64
 	next := func() (*vuln.InventoryRecord, error) {
-		if err := ctx.Err(); err != nil {
+		rec, l, err := p.next()
+		if err != nil {
 			return nil, err
 		}
-		if err := rd.Next(); err != nil {
-			return nil, err
-		}
-		d.line = rd.Line()
-		if err := d.inventory(rd, &rec); err != nil {
-			return nil, err
-		}
+		line = l
 		res.Records++
 		switch {
 		case rec.MissingKB != "":
@@ -100,14 +100,115 @@ func Import(ctx context.Context, s vuln.Store, tenantID string, k Kind, r io.Rea
 		if rec.MachineID != last && len(machines) < 1<<20 {
 			machines[rec.MachineID], last = true, rec.MachineID
 		}
-		return &rec, nil
+		return rec, nil
 	}
 	err := s.PutInventory(ctx, tenantID, now, next)
 	res.Machines = len(machines)
 	if err != nil {
-		return Result{Kind: res.Kind}, d.storeError(err, d.line)
+		return Result{Kind: res.Kind}, d.storeError(err, line)
 	}
 	return res, nil
+}
+
+// chunkRecords is how many records a chunk of the producer holds.
+const chunkRecords = 2048
+
+// chunk is records read and checked, with their lines; err, if set, is
+// the error after the last of them (io.EOF at the end).
+type chunk struct {
+	recs  []vuln.InventoryRecord
+	lines []int64
+	err   error
+}
+
+// producer reads an inventory's records on its own goroutine, in chunks.
+type producer struct {
+	full, free chan *chunk
+	cancel     context.CancelFunc
+	done       chan struct{}
+	cur        *chunk
+	i          int
+	err        error
+}
+
+func newProducer(ctx context.Context, rd *ingest.Reader, d *decoder) *producer {
+	ctx, cancel := context.WithCancel(ctx)
+	p := &producer{full: make(chan *chunk, 2), free: make(chan *chunk, 3), cancel: cancel, done: make(chan struct{})}
+	for range 3 {
+		p.free <- &chunk{recs: make([]vuln.InventoryRecord, chunkRecords), lines: make([]int64, chunkRecords)}
+	}
+	go func() {
+		defer close(p.done)
+		defer close(p.full)
+		for {
+			var c *chunk
+			select {
+			case c = <-p.free:
+			case <-ctx.Done():
+				return
+			}
+			n := 0
+			c.err = nil
+			for n < chunkRecords {
+				if err := ctx.Err(); err != nil {
+					c.err = err
+					break
+				}
+				if err := rd.Next(); err != nil {
+					c.err = err
+					break
+				}
+				d.line = rd.Line()
+				if err := d.inventory(rd, &c.recs[n]); err != nil {
+					c.err = err
+					break
+				}
+				c.lines[n] = d.line
+				n++
+			}
+			c.recs, c.lines = c.recs[:n], c.lines[:n]
+			select {
+			case p.full <- c:
+			case <-ctx.Done():
+				return
+			}
+			if c.err != nil {
+				return
+			}
+		}
+	}()
+	return p
+}
+
+// next returns the next record and its line; io.EOF after the last.
+func (p *producer) next() (*vuln.InventoryRecord, int64, error) {
+	for p.cur == nil || p.i == len(p.cur.recs) {
+		if p.cur != nil {
+			if p.cur.err != nil {
+				p.err = p.cur.err
+			}
+			c := p.cur
+			p.cur = nil
+			c.recs, c.lines = c.recs[:chunkRecords], c.lines[:chunkRecords]
+			p.free <- c // never blocks: at most three chunks exist
+		}
+		if p.err != nil {
+			return nil, 0, p.err
+		}
+		c, ok := <-p.full
+		if !ok {
+			return nil, 0, io.EOF
+		}
+		p.cur, p.i = c, 0
+	}
+	p.i++
+	return &p.cur.recs[p.i-1], p.cur.lines[p.i-1], nil
+}
+
+// stop ends the goroutine and waits for it.
+func (p *producer) stop() {
+	p.cancel()
+	<-p.done
 }
 
 // Validate reads and checks every record of one input of kind k, writing
