@@ -103,7 +103,7 @@ openatp/journal: CORE openatp/internal/route
 openatp/internal/sqlstore: CORE io/fs openatp openatp/observable
 openatp/internal/sqlstore/actionsql: CORE openatp openatp/internal/sqlstore
 openatp/internal/sqlstore/tvmsql: CORE openatp openatp/internal/sqlstore openatp/vuln
-openatp/internal/demo: CORE crypto/md5 openatp
+openatp/internal/demo: CORE crypto/md5 iter openatp openatp/vuln
 # The request bodies of the action routes, checked and made into
 # MachineActions: imported by responseapi and the store suite.
 openatp/internal/actionrequest: CORE openatp openatp/observable
@@ -133,7 +133,7 @@ openatp/auth: HTTP github.com/golang-jwt/jwt/v5 github.com/MicahParks/jwkset
 	golang.org/x/crypto openatp openatp/ratelimit openatp/internal/lifetime
 	openatp/internal/password
 openatp/internal/manage: CORE openatp openatp/internal/password
-openatp/internal/demotenant: SYSTEM openatp openatp/internal/demo openatp/internal/manage openatp/internal/timatch
+openatp/internal/demotenant: SYSTEM iter openatp openatp/internal/demo openatp/internal/manage openatp/internal/timatch
 	openatp/vuln
 openatp/internal/tlsca: NET
 
@@ -199,6 +199,7 @@ openatp/cmd/openatp: HTTP openatp openatp/internal/demotenant openatp/apiserver 
 	openatp/internal/manage openatp/internal/tlsca openatp/internal/timatch
 	openatp/ingest/vulnimport openatp/internal/vulncli
 openatp/bench/baseline: HTTP
+openatp/bench/tvmtool: SYSTEM openatp openatp/sqlite openatp/internal/demo openatp/vuln
 openatp/bench/actiontool: HTTP openatp openatp/postgres openatp/sqlite
 openatp/bench/benchtool: SYSTEM openatp openatp/postgres openatp/sqlite
 openatp/bench/writer: HTTP openatp openatp/postgres openatp/sqlite

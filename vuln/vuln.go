@@ -105,26 +105,45 @@ func ParseRecommendationID(id string) (Product, bool) {
 // (field is the record's prefix, such as "software"; "" for none).
 func (p *Product) Normalize(field string) error {
 	p.Vendor, p.Name = normalName(p.Vendor), normalName(p.Name)
-	for _, f := range []struct{ name, v string }{{"vendor", p.Vendor}, {"name", p.Name}} {
+	for _, f := range [2]struct{ name, v string }{{"vendor", p.Vendor}, {"name", p.Name}} {
+		var why string
+		switch {
+		case f.v == "":
+			why = "is required"
+		case len(f.v) > MaxName || !utf8.ValidString(f.v):
+			why = "at most " + itoa(MaxName) + " bytes of UTF-8"
+		case strings.Contains(f.v, IDSeparator):
+			why = "must not contain \"" + IDSeparator + "\""
+		default:
+			continue
+		}
 		name := f.name
 		if field != "" {
 			name = field + strings.ToUpper(f.name[:1]) + f.name[1:]
 		}
-		switch {
-		case f.v == "":
-			return openatp.InvalidField(name, "is required")
-		case len(f.v) > MaxName || !utf8.ValidString(f.v):
-			return openatp.InvalidField(name, "at most %d bytes of UTF-8", MaxName)
-		case strings.Contains(f.v, IDSeparator):
-			return openatp.InvalidField(name, "must not contain %q", IDSeparator)
-		}
+		return openatp.InvalidField(name, "%s", why)
 	}
 	return nil
 }
 
+// normalID is a machine id trimmed and in lower case.
+func normalID(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 'A' && c <= 'Z' || c <= ' ' || c >= 0x80 {
+			return strings.ToLower(strings.TrimSpace(s))
+		}
+	}
+	return s
+}
+
 // normalName is a vendor or product name in MDE's form.
 func normalName(s string) string {
-	return strings.ReplaceAll(strings.ToLower(strings.TrimSpace(s)), " ", "_")
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 'A' && c <= 'Z' || c == ' ' || c == '\t' || c >= 0x80 {
+			return strings.ReplaceAll(strings.ToLower(strings.TrimSpace(s)), " ", "_")
+		}
+	}
+	return s // already in form: most records
 }
 
 // Affected is one version of a product that a vulnerability affects,
@@ -396,7 +415,7 @@ type Installed struct {
 // Normalize checks an installed software record. Invalid naming the
 // field otherwise (softwareVendor, softwareName, softwareVersion, …).
 func (s *Installed) Normalize() error {
-	s.MachineID = strings.ToLower(strings.TrimSpace(s.MachineID))
+	s.MachineID = normalID(s.MachineID)
 	if s.MachineID == "" {
 		return openatp.InvalidField("deviceId", "is required")
 	}
@@ -410,11 +429,18 @@ func (s *Installed) Normalize() error {
 	if err := text("softwareVersion", s.Version, MaxName); err != nil {
 		return err
 	}
-	if err := list("diskPaths", s.DiskPaths); err != nil {
-		return err
-	}
-	if err := list("registryPaths", s.RegistryPaths); err != nil {
-		return err
+	for _, l := range [2]struct {
+		name string
+		vs   []string
+	}{{"diskPaths", s.DiskPaths}, {"registryPaths", s.RegistryPaths}} {
+		if err := list(l.name, l.vs); err != nil {
+			return err
+		}
+		for i, v := range l.vs {
+			if strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 }) {
+				return openatp.InvalidField(l.name+"["+itoa(i)+"]", "holds a control character")
+			}
+		}
 	}
 	if !s.FirstSeen.IsZero() && !s.LastSeen.IsZero() && s.LastSeen.Before(s.FirstSeen) {
 		return openatp.InvalidField("lastSeenTimestamp", "is before firstSeenTimestamp")
@@ -476,8 +502,8 @@ func list(field string, vs []string) error {
 		return openatp.InvalidField(field, "at most %d items", MaxList)
 	}
 	for i, v := range vs {
-		if err := text(field+"["+itoa(i)+"]", v, 2048); err != nil {
-			return err
+		if len(v) > 2048 || !utf8.ValidString(v) {
+			return text(field+"["+itoa(i)+"]", v, 2048)
 		}
 	}
 	return nil

@@ -1,6 +1,7 @@
 package vuln_test
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -69,5 +70,20 @@ func TestNormalize(t *testing.T) {
 	}
 	if !vuln.ValidVulnerabilityID("TVM-2020-0002") || !vuln.ValidVulnerabilityID("CVE-2021-44228") {
 		t.Error("valid ids refused")
+	}
+}
+
+// TestPermissions: the TVM permissions are ones an application may be
+// granted (the root's lists name them as text).
+func TestPermissions(t *testing.T) {
+	for _, p := range []string{vuln.PermVulnerabilityReadAll, vuln.PermSoftwareReadAll, vuln.PermRecommendationReadAll, vuln.PermScoreReadAll} {
+		if !slices.Contains(openatp.ApplicationPermissions, p) {
+			t.Errorf("application permission %s is not known", p)
+		}
+	}
+	for _, p := range []string{vuln.PermVulnerabilityRead, vuln.PermSoftwareRead, vuln.PermRecommendationRead, vuln.PermScoreRead} {
+		if !slices.Contains(openatp.DelegatedPermissions, p) {
+			t.Errorf("delegated permission %s is not known", p)
+		}
 	}
 }

@@ -50,8 +50,8 @@ func runImport(ctx context.Context, env *cliEnv, args []string) error {
 	if err := parseFlags(env, fs, args); err != nil {
 		return err
 	}
-	if k, ok := vulnimport.ParseKind(*kindFlag); ok && !*dryRun {
-		return importTVM(ctx, env, &sf, *tenant, k, fs.Args(), *formatFlag, *maxRecord)
+	if k, ok := vulnimport.ParseKind(*kindFlag); ok {
+		return importTVM(ctx, env, &sf, *tenant, k, fs.Args(), *formatFlag, *maxRecord, *dryRun)
 	}
 	kind, err := ingest.ParseKind(*kindFlag)
 	if err != nil {
@@ -192,16 +192,18 @@ func runImport(ctx context.Context, env *cliEnv, args []string) error {
 }
 
 // importTVM imports vulnerability management's catalog or inventory.
-func importTVM(ctx context.Context, env *cliEnv, sf *storeFlags, tenant string, k vulnimport.Kind, files []string, format string, maxRecord int) error {
+func importTVM(ctx context.Context, env *cliEnv, sf *storeFlags, tenant string, k vulnimport.Kind, files []string, format string, maxRecord int, dry bool) error {
 	f, err := ingest.ParseFormat(format)
-	if err != nil || len(files) == 0 || tenant == "" {
+	if err != nil || len(files) == 0 || tenant == "" && !dry {
 		return fmt.Errorf("import --kind %s: give --tenant, files and a valid --format (%v)", k, err)
 	}
-	store, err := sf.open(ctx)
-	if err != nil {
-		return err
+	var store openatp.Store // none: --dry-run
+	if !dry {
+		if store, err = sf.open(ctx); err != nil {
+			return err
+		}
+		defer store.Close()
 	}
-	defer store.Close()
 	out, err := vulncli.Import(ctx, store, tenant, k, files, ingest.Options{Format: f, MaxRecord: maxRecord}, env.stdin, env.stderr)
 	if err != nil {
 		return err

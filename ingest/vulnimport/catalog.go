@@ -35,7 +35,7 @@ type catRecord struct {
 	flat                                         vuln.Affected // the top-level affected version
 }
 
-// catalog reads a whole catalog, then writes it.
+// catalog reads a whole catalog, then writes it (s nil: checks it).
 func (d *decoder) catalog(ctx context.Context, s vuln.Store, tenantID string, rd *ingest.Reader, now time.Time, res *Result) error {
 	var c vuln.Catalog
 	vulnAt := map[string]int{} // index in c.Vulnerabilities, by id
@@ -113,6 +113,10 @@ func (d *decoder) catalog(ctx context.Context, s vuln.Store, tenantID string, rd
 		default:
 			return d.errorf("type", "%q is not one of vulnerability, securityUpdate, software", clip(typ))
 		}
+	}
+	if s == nil { // Validate
+		res.Vulnerabilities, res.Updates, res.Products = len(c.Vulnerabilities), len(c.Updates), len(c.Products)
+		return nil
 	}
 	if err := s.PutCatalog(ctx, tenantID, &c, now); err != nil {
 		var ie *openatp.ItemError

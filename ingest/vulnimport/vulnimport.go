@@ -76,18 +76,171 @@ func Import(ctx context.Context, s vuln.Store, tenantID string, k Kind, r io.Rea
 	if k == Catalog {
 		return res, d.catalog(ctx, s, tenantID, rd, now, &res)
 	}
+	// The records are read and checked on a goroutine of this call, a
+	// chunk ahead of the store's writes (two cores: the reading and the
+	// writing overlap); it ends before Import returns.
+	p := newProducer(ctx, rd, d)
+	defer p.stop()
 	machines := map[string]bool{}
-	var rec vuln.InventoryRecord
+	last := ""
+	var line int64
 	next := func() (*vuln.InventoryRecord, error) {
-		if err := ctx.Err(); err != nil {
+		rec, l, err := p.next()
+		if err != nil {
 			return nil, err
 		}
-		if err := rd.Next(); err != nil {
-			return nil, err
+		line = l
+		res.Records++
+		switch {
+		case rec.MissingKB != "":
+			res.MissingKBs++
+		case !rec.IsMachineOnly():
+			res.Installed++
+		}
+		if rec.MachineID != last && len(machines) < 1<<20 {
+			machines[rec.MachineID], last = true, rec.MachineID
+		}
+		return rec, nil
+	}
+	err := s.PutInventory(ctx, tenantID, now, next)
+	res.Machines = len(machines)
+	if err != nil {
+		return Result{Kind: res.Kind}, d.storeError(err, line)
+	}
+	return res, nil
+}
+
+// chunkRecords is how many records a chunk of the producer holds.
+const chunkRecords = 2048
+
+// chunk is records read and checked, with their lines; err, if set, is
+// the error after the last of them (io.EOF at the end).
+type chunk struct {
+	recs  []vuln.InventoryRecord
+	lines []int64
+	err   error
+}
+
+// producer reads an inventory's records on its own goroutine, in chunks.
+type producer struct {
+	full, free chan *chunk
+	cancel     context.CancelFunc
+	done       chan struct{}
+	cur        *chunk
+	i          int
+	err        error
+}
+
+func newProducer(ctx context.Context, rd *ingest.Reader, d *decoder) *producer {
+	ctx, cancel := context.WithCancel(ctx)
+	p := &producer{full: make(chan *chunk, 2), free: make(chan *chunk, 3), cancel: cancel, done: make(chan struct{})}
+	for range 3 {
+		p.free <- &chunk{recs: make([]vuln.InventoryRecord, chunkRecords), lines: make([]int64, chunkRecords)}
+	}
+	go func() {
+		defer close(p.done)
+		defer close(p.full)
+		for {
+			var c *chunk
+			select {
+			case c = <-p.free:
+			case <-ctx.Done():
+				return
+			}
+			n := 0
+			c.err = nil
+			for n < chunkRecords {
+				if err := ctx.Err(); err != nil {
+					c.err = err
+					break
+				}
+				if err := rd.Next(); err != nil {
+					c.err = err
+					break
+				}
+				d.line = rd.Line()
+				if err := d.inventory(rd, &c.recs[n]); err != nil {
+					c.err = err
+					break
+				}
+				c.lines[n] = d.line
+				n++
+			}
+			c.recs, c.lines = c.recs[:n], c.lines[:n]
+			select {
+			case p.full <- c:
+			case <-ctx.Done():
+				return
+			}
+			if c.err != nil {
+				return
+			}
+		}
+	}()
+	return p
+}
+
+// next returns the next record and its line; io.EOF after the last.
+func (p *producer) next() (*vuln.InventoryRecord, int64, error) {
+	for p.cur == nil || p.i == len(p.cur.recs) {
+		if p.cur != nil {
+			if p.cur.err != nil {
+				p.err = p.cur.err
+			}
+			c := p.cur
+			p.cur = nil
+			c.recs, c.lines = c.recs[:chunkRecords], c.lines[:chunkRecords]
+			p.free <- c // never blocks: at most three chunks exist
+		}
+		if p.err != nil {
+			return nil, 0, p.err
+		}
+		c, ok := <-p.full
+		if !ok {
+			return nil, 0, io.EOF
+		}
+		p.cur, p.i = c, 0
+	}
+	p.i++
+	return &p.cur.recs[p.i-1], p.cur.lines[p.i-1], nil
+}
+
+// stop ends the goroutine and waits for it.
+func (p *producer) stop() {
+	p.cancel()
+	<-p.done
+}
+
+// Validate reads and checks every record of one input of kind k, writing
+// nothing (what a store would refuse, such as a machine it lacks, is not
+// checked): the result Import would have, or the *ingest.Error of the
+// first bad record.
+func Validate(ctx context.Context, k Kind, r io.Reader, o ingest.Options) (Result, error) {
+	o.Kind = ingest.Raw
+	rd := ingest.NewReader(r, o)
+	res := Result{Kind: k.String()}
+	d := &decoder{file: o.Name, intern: map[string]string{}}
+	if k == Catalog {
+		return res, d.catalog(ctx, nil, "", rd, time.Time{}, &res)
+	}
+	machines := map[string]bool{}
+	last := ""
+	var rec vuln.InventoryRecord
+	for {
+		if err := ctx.Err(); err != nil {
+			return res, err
+		}
+		err := rd.Next()
+		if errors.Is(err, io.EOF) {
+			res.Machines = len(machines)
+			return res, nil
+		}
+		if err != nil {
+			return res, err
 		}
 		d.line = rd.Line()
 		if err := d.inventory(rd, &rec); err != nil {
-			return nil, err
+			return res, err
 		}
 		res.Records++
 		switch {
@@ -96,17 +249,10 @@ func Import(ctx context.Context, s vuln.Store, tenantID string, k Kind, r io.Rea
 		case !rec.IsMachineOnly():
 			res.Installed++
 		}
-		if len(machines) < 1<<20 {
-			machines[rec.MachineID] = true
+		if rec.MachineID != last && len(machines) < 1<<20 {
+			machines[rec.MachineID], last = true, rec.MachineID
 		}
-		return &rec, nil
 	}
-	err := s.PutInventory(ctx, tenantID, now, next)
-	res.Machines = len(machines)
-	if err != nil {
-		return Result{Kind: res.Kind}, d.storeError(err, d.line)
-	}
-	return res, nil
 }
 
 // decoder reads records.
@@ -209,6 +355,19 @@ func (d *decoder) jlist(field string, into []string) ([]string, error) {
 
 // jtime reads a timestamp (null or "" is the zero time).
 func (d *decoder) jtime(field string) (time.Time, error) {
+	if d.lex.Peek() == '"' { // the common case, without a string made
+		b, err := d.lex.StringBytes()
+		if err == jsonlex.ErrUTF8 {
+			return time.Time{}, openatp.InvalidField(field, "is not valid UTF-8")
+		}
+		if err != nil {
+			return time.Time{}, err
+		}
+		if t, ok := fastTime(b); ok {
+			return t, nil
+		}
+		return parseTime(field, string(b))
+	}
 	s, err := d.jstr(field)
 	if err != nil {
 		return time.Time{}, err
@@ -287,12 +446,46 @@ func parseTime(field, s string) (time.Time, error) {
 	if s = strings.TrimSpace(s); s == "" {
 		return time.Time{}, nil
 	}
+	if t, ok := fastTime(s); ok {
+		return t, nil
+	}
 	for _, l := range timeLayouts {
 		if t, err := time.Parse(l, s); err == nil {
 			return t.UTC().Round(openatp.TimePrecision), nil
 		}
 	}
 	return time.Time{}, openatp.InvalidField(field, "%q is not a timestamp (such as 2024-05-06T07:08:09Z or 2024-05-06 07:08:09)", clip(s))
+}
+
+// fastTime reads "2006-01-02 15:04:05" and "2006-01-02T15:04:05Z" (UTC,
+// whole seconds): the forms of exports, read without time.Parse.
+func fastTime[S string | []byte](s S) (time.Time, bool) {
+	if len(s) == 20 && s[19] == 'Z' && s[10] == 'T' {
+		s = s[:19]
+	} else if len(s) != 19 || s[10] != ' ' {
+		return time.Time{}, false
+	}
+	if s[4] != '-' || s[7] != '-' || s[13] != ':' || s[16] != ':' {
+		return time.Time{}, false
+	}
+	var v [6]int
+	for i, at := range [6][2]int{{0, 4}, {5, 7}, {8, 10}, {11, 13}, {14, 16}, {17, 19}} {
+		for j := at[0]; j < at[1]; j++ {
+			c := s[j]
+			if c < '0' || c > '9' {
+				return time.Time{}, false
+			}
+			v[i] = v[i]*10 + int(c-'0')
+		}
+	}
+	if v[1] < 1 || v[1] > 12 || v[2] < 1 || v[2] > 31 || v[3] > 23 || v[4] > 59 || v[5] > 59 {
+		return time.Time{}, false // time.Parse says why
+	}
+	t := time.Date(v[0], time.Month(v[1]), v[2], v[3], v[4], v[5], 0, time.UTC)
+	if t.Day() != v[2] {
+		return time.Time{}, false // February 30th
+	}
+	return t, true
 }
 
 // splitList reads a CSV cell of a list: items separated by ';'.

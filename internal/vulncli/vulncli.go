@@ -19,8 +19,8 @@ import (
 
 // Summary is what the import prints on standard output.
 type Summary struct {
-	Tenant  string              `json:"tenant"`
-	Name    string              `json:"name"`
+	Tenant  string              `json:"tenant,omitempty"` // not with --dry-run
+	Name    string              `json:"name,omitempty"`
 	Records int64               `json:"records"`
 	Seconds float64             `json:"seconds"`
 	Rate    float64             `json:"records_per_second"`
@@ -32,17 +32,24 @@ type Summary struct {
 // names). Each file is one transaction: a bad record is an error naming
 // its file, line and property, and nothing of that file is written (the
 // files before it are).
+//
+// With a nil store (--dry-run) every record is read and checked and
+// nothing is written.
 func Import(ctx context.Context, store openatp.Store, tenant string, k vulnimport.Kind, files []string, o ingest.Options,
 	stdin io.Reader, stderr io.Writer) (Summary, error) {
-	v, ok := store.(vuln.Store)
-	if !ok {
-		return Summary{}, fmt.Errorf("import: the store does not keep vulnerability management's data")
+	out := Summary{Files: []vulnimport.Result{}}
+	var v vuln.Store
+	if store != nil {
+		var ok bool
+		if v, ok = store.(vuln.Store); !ok {
+			return Summary{}, fmt.Errorf("import: the store does not keep vulnerability management's data")
+		}
+		t, err := store.Tenant(ctx, tenant)
+		if err != nil {
+			return Summary{}, fmt.Errorf("import: %w", err)
+		}
+		out.Tenant, out.Name = t.ID, t.Name
 	}
-	t, err := store.Tenant(ctx, tenant)
-	if err != nil {
-		return Summary{}, fmt.Errorf("import: %w", err)
-	}
-	out := Summary{Tenant: t.ID, Name: t.Name, Files: []vulnimport.Result{}}
 	start := time.Now()
 	for _, name := range files {
 		in := stdin
@@ -54,10 +61,16 @@ func Import(ctx context.Context, store openatp.Store, tenant string, k vulnimpor
 			defer f.Close()
 			in = f
 		}
-		fmt.Fprintf(stderr, "import: %s: importing the TVM %s in one transaction\n", name, k)
 		o.Name = name
 		fileStart := time.Now()
-		res, err := vulnimport.Import(ctx, v, t.ID, k, bufio.NewReaderSize(in, 1<<20), o, time.Now())
+		var res vulnimport.Result
+		var err error
+		if v == nil {
+			res, err = vulnimport.Validate(ctx, k, bufio.NewReaderSize(in, 1<<20), o)
+		} else {
+			fmt.Fprintf(stderr, "import: %s: importing the TVM %s in one transaction\n", name, k)
+			res, err = vulnimport.Import(ctx, v, out.Tenant, k, bufio.NewReaderSize(in, 1<<20), o, time.Now())
+		}
 		if err != nil {
 			if openatp.IsKind(err, openatp.Invalid) {
 				return out, fmt.Errorf("%w (nothing of %s was imported)", err, name)

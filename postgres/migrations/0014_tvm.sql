@@ -74,3 +74,12 @@ CREATE TABLE tvm_inventory (
 	kbs         text    NOT NULL,
 	PRIMARY KEY (tenant_seq, machine_seq)
 );
+
+-- Install path lists (their paths joined by U+001F), kept once per tenant.
+CREATE TABLE tvm_strings (
+	tenant_seq bigint  NOT NULL REFERENCES tenants (seq),
+	seq        bigint  NOT NULL,
+	value      text    COLLATE "C" NOT NULL,
+	PRIMARY KEY (tenant_seq, seq),
+	UNIQUE (tenant_seq, value)
+);

@@ -67,10 +67,22 @@ CREATE TABLE tvm_updates (
 	PRIMARY KEY (tenant_seq, id)
 ) WITHOUT ROWID;
 
+-- A rowid table: its rows (a kilobyte or two) are too large for the
+-- B-tree of a WITHOUT ROWID table.
 CREATE TABLE tvm_inventory (
 	tenant_seq  INTEGER NOT NULL REFERENCES tenants (seq),
 	machine_seq INTEGER NOT NULL,
 	software    BLOB    NOT NULL,
 	kbs         TEXT    NOT NULL,
 	PRIMARY KEY (tenant_seq, machine_seq)
+);
+
+-- Install path lists (their paths joined by U+001F), kept once per tenant:
+-- the blobs name them by seq.
+CREATE TABLE tvm_strings (
+	tenant_seq INTEGER NOT NULL REFERENCES tenants (seq),
+	seq        INTEGER NOT NULL,
+	value      TEXT    NOT NULL,
+	PRIMARY KEY (tenant_seq, seq),
+	UNIQUE (tenant_seq, value)
 ) WITHOUT ROWID;

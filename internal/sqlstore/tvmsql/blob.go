@@ -3,32 +3,37 @@ package tvmsql
 import (
 	"encoding/binary"
 	"errors"
-	"slices"
 	"strings"
 )
 
 // A machine's installed software is one blob (tvm_inventory.software):
-// a format byte, the number of entries, then each entry, ordered by
-// product number then version:
+// a format byte, the number of entries, a base time, then each entry,
+// ordered by product number then version:
 //
-//	uvarint product, string version,
-//	uvarint n, n strings (disk paths), uvarint n, n strings (registry paths),
-//	varint firstSeen, lastSeen, added, changed, removed (Unix nanoseconds;
-//	removed 0 while installed)
+//	uvarint product, uvarint len + version,
+//	uvarint disk paths, uvarint registry paths (numbers of path lists in
+//	tvm_strings, 0 for none),
+//	varint first − base, last − first, added − base, changed − added,
+//	uvarint removed − base + 1 (0 while installed)
 //
-// a string being a uvarint length and its bytes. A removed entry is kept
-// (a tombstone) for the delta, for tombstoneAge.
+// times in units of openatp.TimePrecision (100 ns), so that an entry is
+// about 30 bytes: the paths, the same on most machines, are kept once per
+// tenant. A removed entry is kept (a tombstone) for the delta, for
+// tombstoneAge.
 
 // blobFormat is the first byte of a blob.
-const blobFormat = 1
+const blobFormat = 2
+
+// unit is the unit of the blob's times, in nanoseconds.
+const unit = 100
 
 // entry is one installed (or removed) version of a product on a machine.
 type entry struct {
 	product int64
 	version string
-	disk    []string
-	reg     []string
-	first   int64 // when first seen (reported, else written)
+	disk    int64 // a path list of tvm_strings; 0: none
+	reg     int64
+	first   int64 // when first seen (reported, else written); Unix nanoseconds
 	last    int64 // when last reported
 	added   int64 // when this store first wrote it
 	changed int64 // when this store last changed it
@@ -46,48 +51,49 @@ func cmpEntry(a, b entry) int {
 	return strings.Compare(a.version, b.version)
 }
 
-// appendBlob writes es (sorted by cmpEntry) as a blob.
-func appendBlob(b []byte, es []entry) []byte {
+// appendBlob writes es (sorted by cmpEntry) as a blob, its times relative
+// to base (Unix nanoseconds).
+func appendBlob(b []byte, es []entry, base int64) []byte {
+	base /= unit
 	b = append(b, blobFormat)
 	b = binary.AppendUvarint(b, uint64(len(es)))
+	b = binary.AppendVarint(b, base)
 	for i := range es {
 		e := &es[i]
 		b = binary.AppendUvarint(b, uint64(e.product))
-		b = appendString(b, e.version)
-		b = binary.AppendUvarint(b, uint64(len(e.disk)))
-		for _, s := range e.disk {
-			b = appendString(b, s)
-		}
-		b = binary.AppendUvarint(b, uint64(len(e.reg)))
-		for _, s := range e.reg {
-			b = appendString(b, s)
-		}
-		for _, t := range [...]int64{e.first, e.last, e.added, e.changed, e.removed} {
-			b = binary.AppendVarint(b, t)
+		b = binary.AppendUvarint(b, uint64(len(e.version)))
+		b = append(b, e.version...)
+		b = binary.AppendUvarint(b, uint64(e.disk))
+		b = binary.AppendUvarint(b, uint64(e.reg))
+		first, last, added, changed := e.first/unit, e.last/unit, e.added/unit, e.changed/unit
+		b = binary.AppendVarint(b, first-base)
+		b = binary.AppendVarint(b, last-first)
+		b = binary.AppendVarint(b, added-base)
+		b = binary.AppendVarint(b, changed-added)
+		if e.removed == 0 {
+			b = append(b, 0)
+		} else {
+			b = binary.AppendUvarint(b, uint64(zigzag(e.removed/unit-base))+1)
 		}
 	}
 	return b
 }
 
-func appendString(b []byte, s string) []byte {
-	b = binary.AppendUvarint(b, uint64(len(s)))
-	return append(b, s...)
-}
+func zigzag(v int64) uint64   { return uint64(v<<1) ^ uint64(v>>63) }
+func unzigzag(u uint64) int64 { return int64(u>>1) ^ -int64(u&1) }
 
 var errBlob = errors.New("tvmsql: malformed software inventory blob")
 
 // decoder reads a blob entry by entry. Its entry is reused.
 type decoder struct {
-	b []byte
-	n int // entries left
-	e entry
-	// paths, when false, skips the paths (the counts do not need them).
-	paths bool
+	b    []byte
+	n    int // entries left
+	base int64
+	e    entry
 }
 
 // reset starts reading blob b.
-func (d *decoder) reset(b []byte, paths bool) error {
-	d.paths = paths
+func (d *decoder) reset(b []byte) error {
 	d.n = 0
 	if len(b) == 0 {
 		d.b = nil
@@ -96,11 +102,15 @@ func (d *decoder) reset(b []byte, paths bool) error {
 	if b[0] != blobFormat {
 		return errBlob
 	}
-	n, k := binary.Uvarint(b[1:])
-	if k <= 0 {
-		return errBlob
+	d.b = b[1:]
+	n, err := d.uvarint()
+	if err != nil {
+		return err
 	}
-	d.b, d.n = b[1+k:], int(n)
+	if d.base, err = d.varint(); err != nil {
+		return err
+	}
+	d.n = int(n)
 	return nil
 }
 
@@ -110,28 +120,39 @@ func (d *decoder) next() (bool, error) {
 		return false, nil
 	}
 	d.n--
-	p, err := d.uvarint()
-	if err != nil {
-		return false, err
+	var v [5]int64
+	p, err1 := d.uvarint()
+	n, err2 := d.uvarint()
+	if err1 != nil || err2 != nil || n > uint64(len(d.b)) {
+		return false, errBlob
 	}
 	d.e.product = int64(p)
-	v, err := d.bytes()
+	if string(d.b[:n]) != d.e.version { // the same version as the last entry's: no allocation
+		d.e.version = string(d.b[:n])
+	}
+	d.b = d.b[n:]
+	disk, err1 := d.uvarint()
+	reg, err2 := d.uvarint()
+	if err1 != nil || err2 != nil {
+		return false, errBlob
+	}
+	d.e.disk, d.e.reg = int64(disk), int64(reg)
+	for i := range 4 {
+		var err error
+		if v[i], err = d.varint(); err != nil {
+			return false, err
+		}
+	}
+	r, err := d.uvarint()
 	if err != nil {
 		return false, err
 	}
-	d.e.version = string(v)
-	if d.e.disk, err = d.list(d.e.disk[:0]); err != nil {
-		return false, err
-	}
-	if d.e.reg, err = d.list(d.e.reg[:0]); err != nil {
-		return false, err
-	}
-	for _, t := range [...]*int64{&d.e.first, &d.e.last, &d.e.added, &d.e.changed, &d.e.removed} {
-		v, k := binary.Varint(d.b)
-		if k <= 0 {
-			return false, errBlob
-		}
-		*t, d.b = v, d.b[k:]
+	first := d.base + v[0]
+	added := d.base + v[2]
+	d.e.first, d.e.last, d.e.added, d.e.changed = first*unit, (first+v[1])*unit, added*unit, (added+v[3])*unit
+	d.e.removed = 0
+	if r > 0 {
+		d.e.removed = (d.base + unzigzag(r-1)) * unit
 	}
 	return true, nil
 }
@@ -145,37 +166,19 @@ func (d *decoder) uvarint() (uint64, error) {
 	return v, nil
 }
 
-func (d *decoder) bytes() ([]byte, error) {
-	n, err := d.uvarint()
-	if err != nil || n > uint64(len(d.b)) {
-		return nil, errBlob
+func (d *decoder) varint() (int64, error) {
+	v, k := binary.Varint(d.b)
+	if k <= 0 {
+		return 0, errBlob
 	}
-	v := d.b[:n]
-	d.b = d.b[n:]
+	d.b = d.b[k:]
 	return v, nil
 }
 
-func (d *decoder) list(into []string) ([]string, error) {
-	n, err := d.uvarint()
-	if err != nil || n > uint64(len(d.b)) {
-		return nil, errBlob
-	}
-	for range n {
-		v, err := d.bytes()
-		if err != nil {
-			return nil, err
-		}
-		if d.paths {
-			into = append(into, string(v))
-		}
-	}
-	return into, nil
-}
-
-// decodeAll reads every entry of a blob, paths included.
+// decodeAll reads every entry of a blob.
 func decodeAll(b []byte) ([]entry, error) {
 	var d decoder
-	if err := d.reset(b, true); err != nil {
+	if err := d.reset(b); err != nil {
 		return nil, err
 	}
 	out := make([]entry, 0, d.n)
@@ -184,9 +187,7 @@ func decodeAll(b []byte) ([]entry, error) {
 		if err != nil || !ok {
 			return out, err
 		}
-		e := d.e
-		e.disk, e.reg = slices.Clone(d.e.disk), slices.Clone(d.e.reg)
-		out = append(out, e)
+		out = append(out, d.e)
 	}
 }
 
@@ -196,4 +197,17 @@ func splitKBs(s string) []string {
 		return nil
 	}
 	return strings.Split(s, ",")
+}
+
+// joinList is a path list as tvm_strings keeps it: its items joined by
+// the unit separator, U+001F (which vuln.Installed.Normalize refuses in
+// a path; PostgreSQL's text holds no NUL).
+func joinList(items []string) string { return strings.Join(items, "\x1f") }
+
+// splitList is the inverse of joinList.
+func splitList(s string) []string {
+	if s == "" {
+		return []string{}
+	}
+	return strings.Split(s, "\x1f")
 }

@@ -15,7 +15,7 @@ import (
 // machine's blob.
 func installedOn(m *machineRow) ([]pv, error) {
 	var d decoder
-	if err := d.reset(m.software, false); err != nil {
+	if err := d.reset(m.software); err != nil {
 		return nil, internal(err)
 	}
 	var out []pv
@@ -326,7 +326,7 @@ func (s *Vuln) machinesWith(ctx context.Context, st *state, has func(pv) bool) (
 	out := []vuln.MachineRef{}
 	var d decoder
 	err := s.eachInventory(ctx, st, true, func(m *machineRow) error {
-		if err := d.reset(m.software, false); err != nil {
+		if err := d.reset(m.software); err != nil {
 			return internal(err)
 		}
 		for {

@@ -41,7 +41,7 @@ func (s *Vuln) scan(ctx context.Context, st *state, after vuln.Key, limit int, p
 	n := 0
 	cat := st.catalogRef
 	err := s.inventoryFrom(ctx, st, true, after.MachineID, func(m *machineRow) error {
-		if err := d.reset(m.software, true); err != nil {
+		if err := d.reset(m.software); err != nil {
 			return internal(err)
 		}
 		for {
@@ -100,7 +100,7 @@ func assetRow(r *vuln.AssetVulnerability, cat *catalog, m *machineRow, e *entry,
 	r.Key = vuln.Key{MachineID: m.id, Product: e.product, Version: e.version, Vuln: a.vuln}
 	r.Machine = m.info
 	r.Product, r.Version = cat.products[e.product], e.version
-	r.DiskPaths, r.RegistryPaths = e.disk, e.reg
+	r.DiskPaths, r.RegistryPaths = cat.list(e.disk), cat.list(e.reg)
 	r.FirstSeen, r.LastSeen = sqlstore.FromNanos(e.first), sqlstore.FromNanos(e.last)
 	r.CVEID, r.Severity, r.CVSSV3 = v.ID, v.Severity, v.CVSSV3
 	r.Exploitability = v.ExploitabilityLevel()
@@ -184,7 +184,7 @@ func (s *Vuln) ScanSoftwareInventory(ctx context.Context, tenantID string, sc vu
 	var r vuln.InventoryRow
 	return s.scan(ctx, st, after, limit, false, installed, func(m *machineRow, e *entry, _ *affected) error {
 		r = vuln.InventoryRow{Key: vuln.Key{MachineID: m.id, Product: e.product, Version: e.version}, Machine: m.info,
-			Product: cat.products[e.product], Version: e.version, DiskPaths: e.disk, RegistryPaths: e.reg,
+			Product: cat.products[e.product], Version: e.version, DiskPaths: cat.list(e.disk), RegistryPaths: cat.list(e.reg),
 			FirstSeen: sqlstore.FromNanos(e.first), LastSeen: sqlstore.FromNanos(e.last), Weaknesses: len(cat.affected[pv{e.product, e.version}])}
 		return fn(&r)
 	})

@@ -149,14 +149,23 @@ type catalog struct {
 	affected   map[pv][]affected // by vulnerability number
 	byProduct  map[int64][]pv    // the affected versions of each product
 	updates    map[string]*vuln.SecurityUpdate
-	weight     map[int64]float64 // vuln.Weight of each vulnerability
+	weight     map[int64]float64  // vuln.Weight of each vulnerability
+	lists      map[int64][]string // the path lists of tvm_strings, by number
+}
+
+// list returns path list n (shared: not to be changed).
+func (c *catalog) list(n int64) []string {
+	if l, ok := c.lists[n]; ok {
+		return l
+	}
+	return []string{}
 }
 
 // loadCatalog reads a tenant's catalog.
 func (s *Vuln) loadCatalog(ctx context.Context, seq, version int64) (*catalog, error) {
 	c := &catalog{version: version, products: map[int64]vuln.Product{}, ids: map[int64]string{}, productSeq: map[vuln.Product]int64{},
 		vulns: map[int64]*vuln.Vulnerability{}, vulnSeq: map[string]int64{}, affected: map[pv][]affected{},
-		byProduct: map[int64][]pv{}, updates: map[string]*vuln.SecurityUpdate{}, weight: map[int64]float64{}}
+		byProduct: map[int64][]pv{}, updates: map[string]*vuln.SecurityUpdate{}, weight: map[int64]float64{}, lists: map[int64][]string{}}
 	const msg = "cannot read the vulnerability catalog"
 	type product struct {
 		seq int64
@@ -191,6 +200,18 @@ func (s *Vuln) loadCatalog(ctx context.Context, seq, version int64) (*catalog, e
 		c.affected[r.pv] = append(c.affected[r.pv], r.a)
 		return nil
 	}, "SELECT vuln_seq, product_seq, version, fixed_version, fixing_kb, created FROM tvm_affected WHERE tenant_seq = ? ORDER BY vuln_seq", seq)
+	if err != nil {
+		return nil, err
+	}
+	type srow struct {
+		seq int64
+		v   string
+	}
+	err = sqlstore.Each(ctx, s.q, msg, func(sc sqlstore.Scanner) (r srow, err error) { return r, sc.Scan(&r.seq, &r.v) },
+		func(r srow) error {
+			c.lists[r.seq] = splitList(r.v)
+			return nil
+		}, "SELECT seq, value FROM tvm_strings WHERE tenant_seq = ?", seq)
 	if err != nil {
 		return nil, err
 	}
@@ -271,7 +292,7 @@ func (s *Vuln) buildStats(ctx context.Context, st *state) (*stats, error) {
 	seenVuln := map[int64]bool{}
 	points := map[string]float64{}
 	err := s.eachInventory(ctx, st, false, func(m *machineRow) error {
-		if err := d.reset(m.software, false); err != nil {
+		if err := d.reset(m.software); err != nil {
 			return err
 		}
 		clear(seenProduct)

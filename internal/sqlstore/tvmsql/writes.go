@@ -108,6 +108,48 @@ func (p *products) number(ctx context.Context, pr vuln.Product) (int64, error) {
 	return p.last, p.ins.add(ctx, p.tseq, p.last, pr.Vendor, pr.Name)
 }
 
+// strs is a tenant's path lists during a write (tvm_strings): the stored
+// ones, and those the write adds.
+type strs struct {
+	seq  map[string]int64
+	last int64
+	ins  *inserter
+	tseq int64
+	n    int // added
+}
+
+func loadStrings(ctx context.Context, x sqlstore.Execer, seq int64) (*strs, error) {
+	p := &strs{seq: map[string]int64{}, tseq: seq,
+		ins: newInserter(x, "INSERT INTO tvm_strings (tenant_seq, seq, value)", 3, "", "cannot store the install paths")}
+	type row struct {
+		seq int64
+		v   string
+	}
+	err := sqlstore.Each(ctx, x, "cannot read the install paths", func(sc sqlstore.Scanner) (r row, err error) {
+		return r, sc.Scan(&r.seq, &r.v)
+	}, func(r row) error {
+		p.seq[r.v] = r.seq
+		p.last = max(p.last, r.seq)
+		return nil
+	}, "SELECT seq, value FROM tvm_strings WHERE tenant_seq = ?", seq)
+	return p, err
+}
+
+// number returns a path list's number (0 for none), adding it if new.
+func (p *strs) number(ctx context.Context, items []string) (int64, error) {
+	if len(items) == 0 {
+		return 0, nil
+	}
+	key := joinList(items)
+	if n, ok := p.seq[key]; ok {
+		return n, nil
+	}
+	p.last++
+	p.seq[key] = p.last
+	p.n++
+	return p.last, p.ins.add(ctx, p.tseq, p.last, key)
+}
+
 // PutCatalog writes a catalog in one transaction.
 func (s *Vuln) PutCatalog(ctx context.Context, tenantID string, c *vuln.Catalog, now time.Time) error {
 	if err := checkCatalog(c); err != nil {
@@ -257,7 +299,7 @@ func itemError(list string, i int, err *openatp.Error) error {
 
 // PutInventory writes an inventory import in one transaction.
 func (s *Vuln) PutInventory(ctx context.Context, tenantID string, now time.Time, next func() (*vuln.InventoryRecord, error)) error {
-	at := now.UnixNano()
+	at := now.Round(openatp.TimePrecision).UnixNano()
 	return s.w.TenantTx(ctx, tenantID, func(x sqlstore.Execer, seq int64) error {
 		if err := ensureState(ctx, x, seq); err != nil {
 			return err
@@ -266,7 +308,11 @@ func (s *Vuln) PutInventory(ctx context.Context, tenantID string, now time.Time,
 		if err != nil {
 			return err
 		}
-		w := &inventoryWrite{ctx: ctx, x: x, tseq: seq, at: at, prods: prods, machines: map[string]int64{}, had: map[int64]bool{},
+		paths, err := loadStrings(ctx, x, seq)
+		if err != nil {
+			return err
+		}
+		w := &inventoryWrite{ctx: ctx, x: x, tseq: seq, at: at, prods: prods, paths: paths, machines: map[string]int64{}, had: map[int64]bool{},
 			done: map[int64]bool{}, seen: map[pv]bool{},
 			ins: newInserter(x, "INSERT INTO tvm_inventory (tenant_seq, machine_seq, software, kbs)", 4,
 				"ON CONFLICT (tenant_seq, machine_seq) DO UPDATE SET software = excluded.software, kbs = excluded.kbs",
@@ -295,8 +341,11 @@ func (s *Vuln) PutInventory(ctx context.Context, tenantID string, now time.Time,
 		if err := prods.ins.flush(ctx); err != nil {
 			return err
 		}
+		if err := paths.ins.flush(ctx); err != nil {
+			return err
+		}
 		q := "UPDATE tvm_state SET inventory_version = inventory_version + 1 WHERE tenant_seq = ?"
-		if prods.n > 0 {
+		if prods.n > 0 || paths.n > 0 {
 			q = "UPDATE tvm_state SET inventory_version = inventory_version + 1, catalog_version = catalog_version + 1 WHERE tenant_seq = ?"
 		}
 		_, err = sqlstore.Exec(ctx, x, "cannot store the vulnerability state", q, seq)
@@ -312,13 +361,19 @@ type inventoryWrite struct {
 	tseq     int64
 	at       int64
 	prods    *products
+	paths    *strs
 	machines map[string]int64 // the tenant's machines, by id
 	had      map[int64]bool   // machines with an inventory row before the write
 	done     map[int64]bool   // machines written by this write
 	ins      *inserter
 
-	cur     int64 // the current machine, 0 before the first
-	seen    map[pv]bool
+	cur   int64 // the current machine, 0 before the first
+	curID string
+	seen  map[pv]bool
+	// ahead are the stored rows of the machines after the current one
+	// by id, read 500 at a time: inputs ordered by machine (exports are)
+	// then read their old rows in few queries.
+	ahead   map[int64]oldRow
 	entries []entry
 	kbs     []string
 	blob    []byte
@@ -356,7 +411,7 @@ func (w *inventoryWrite) add(r *vuln.InventoryRecord) error {
 		if err := w.flushMachine(); err != nil {
 			return err
 		}
-		w.cur = m
+		w.cur, w.curID = m, r.MachineID
 	}
 	switch {
 	case r.MissingKB != "":
@@ -371,13 +426,19 @@ func (w *inventoryWrite) add(r *vuln.InventoryRecord) error {
 				r.Product.ID(), r.MachineID)
 		}
 		w.seen[pv{p, r.Version}] = true
-		e := entry{product: p, version: r.Version, disk: slices.Clone(r.DiskPaths), reg: slices.Clone(r.RegistryPaths)}
+		e := entry{product: p, version: r.Version}
+		if e.disk, err = w.paths.number(w.ctx, r.DiskPaths); err != nil {
+			return err
+		}
+		if e.reg, err = w.paths.number(w.ctx, r.RegistryPaths); err != nil {
+			return err
+		}
 		if !r.FirstSeen.IsZero() {
-			e.first = r.FirstSeen.UnixNano()
+			e.first = r.FirstSeen.Round(openatp.TimePrecision).UnixNano()
 		}
 		e.last = w.at
 		if !r.LastSeen.IsZero() {
-			e.last = r.LastSeen.UnixNano()
+			e.last = r.LastSeen.Round(openatp.TimePrecision).UnixNano()
 		}
 		w.entries = append(w.entries, e)
 	}
@@ -402,16 +463,15 @@ func (w *inventoryWrite) flushMachine() error {
 				return err
 			}
 		}
-		type row struct {
-			sw  []byte
-			kbs string
+		r, ok := w.ahead[m]
+		if !ok || again {
+			if err := w.readAhead(); err != nil {
+				return err
+			}
+			r = w.ahead[m]
 		}
-		r, err := sqlstore.Get(w.ctx, w.x, "cannot read the software inventory", func() error { return nil },
-			func(sc sqlstore.Scanner) (r row, err error) { return r, sc.Scan(&r.sw, &r.kbs) },
-			"SELECT software, kbs FROM tvm_inventory WHERE tenant_seq = ? AND machine_seq = ?", w.tseq, m)
-		if err != nil {
-			return err
-		}
+		delete(w.ahead, m)
+		var err error
 		if old, err = decodeAll(r.sw); err != nil {
 			return internal(err)
 		}
@@ -424,13 +484,42 @@ func (w *inventoryWrite) flushMachine() error {
 	}
 	slices.Sort(kbs)
 	kbs = slices.Compact(kbs)
-	w.blob = appendBlob(w.blob[:0], merged)
+	w.blob = appendBlob(w.blob[:0], merged, w.at)
 	if err := w.ins.add(w.ctx, w.tseq, m, slices.Clone(w.blob), strings.Join(kbs, ",")); err != nil {
 		return err
 	}
 	w.done[m] = true
 	w.cur, w.entries, w.kbs = 0, w.entries[:0], w.kbs[:0]
 	return nil
+}
+
+// oldRow is a machine's stored inventory row.
+type oldRow struct {
+	sw  []byte
+	kbs string
+}
+
+// aheadRows is how many rows readAhead reads.
+const aheadRows = 500
+
+// readAhead reads the stored rows of the current machine and of the
+// machines after it by id.
+func (w *inventoryWrite) readAhead() error {
+	if w.ahead == nil {
+		w.ahead = map[int64]oldRow{}
+	}
+	clear(w.ahead)
+	type row struct {
+		seq int64
+		oldRow
+	}
+	return sqlstore.Each(w.ctx, w.x, "cannot read the software inventory", func(sc sqlstore.Scanner) (r row, err error) {
+		return r, sc.Scan(&r.seq, &r.sw, &r.kbs)
+	}, func(r row) error {
+		w.ahead[r.seq] = r.oldRow
+		return nil
+	}, `SELECT m.seq, i.software, i.kbs FROM machines m JOIN tvm_inventory i ON i.tenant_seq = m.tenant_seq AND i.machine_seq = m.seq
+		WHERE m.tenant_seq = ? AND m.id >= ? ORDER BY m.id LIMIT ?`, w.tseq, w.curID, aheadRows)
 }
 
 // merge returns the entries a machine has after an import listed cur
@@ -478,7 +567,7 @@ func merge(old, cur []entry, at int64, again bool) []entry {
 			if c.first == 0 {
 				c.first = o.first
 			}
-			if c.first != o.first || c.last != o.last || !slices.Equal(c.disk, o.disk) || !slices.Equal(c.reg, o.reg) {
+			if c.first != o.first || c.last != o.last || c.disk != o.disk || c.reg != o.reg {
 				c.changed = at
 			}
 			out = append(out, c)
