@@ -74,6 +74,10 @@ openatp/observable: CORE
 # computes only: no log, no file, no HTTP, no SQL.
 openatp: CORE openatp/observable
 
+# Vulnerability management's domain (TVM): the catalog, the inventory,
+# the derived values and its Store interface, over the root.
+openatp/vuln: CORE openatp
+
 # Leaves that need nothing of openatp's.
 openatp/odata: CORE
 openatp/kql/syntax: CORE
@@ -92,11 +96,16 @@ openatp/ratelimit: CORE net
 openatp/wire: CORE openatp openatp/odata
 openatp/ingest: CORE path/filepath openatp openatp/wire openatp/internal/lifetime
 	openatp/internal/jsonlex
+openatp/ingest/vulnimport: CORE openatp openatp/ingest openatp/internal/jsonlex
+	openatp/vuln
+openatp/internal/vulncli: SYSTEM openatp openatp/ingest openatp/ingest/vulnimport
+	openatp/vuln
 openatp/fault: CORE openatp openatp/internal/route
 openatp/journal: CORE openatp/internal/route
 openatp/internal/sqlstore: CORE io/fs openatp openatp/observable
 openatp/internal/sqlstore/actionsql: CORE openatp openatp/internal/sqlstore
-openatp/internal/demo: CORE crypto/md5 openatp
+openatp/internal/sqlstore/tvmsql: CORE openatp openatp/internal/sqlstore openatp/vuln
+openatp/internal/demo: CORE crypto/md5 iter openatp openatp/vuln
 # The request bodies of the action routes, checked and made into
 # MachineActions: imported by responseapi and the store suite.
 openatp/internal/actionrequest: CORE openatp openatp/observable
@@ -113,9 +122,11 @@ openatp/internal/retention: CORE openatp/internal/lifetime
 # One package per outside dependency. Only they import a driver.
 openatp/sqlite: SYSTEM SQL unsafe modernc.org/sqlite
 	openatp openatp/internal/sqlstore openatp/internal/sqlstore/actionsql
+	openatp/internal/sqlstore/tvmsql openatp/vuln
 	openatp/internal/refcount
 openatp/postgres: SYSTEM net github.com/jackc/pgx/v5
 	openatp openatp/internal/sqlstore openatp/internal/sqlstore/actionsql
+	openatp/internal/sqlstore/tvmsql openatp/vuln
 openatp/redis: SYSTEM github.com/redis/go-redis/v9 openatp/ratelimit
 	openatp/internal/lifetime
 
@@ -124,7 +135,8 @@ openatp/auth: HTTP github.com/golang-jwt/jwt/v5 github.com/MicahParks/jwkset
 	golang.org/x/crypto openatp openatp/ratelimit openatp/internal/lifetime
 	openatp/internal/password
 openatp/internal/manage: CORE openatp openatp/internal/password
-openatp/internal/demotenant: SYSTEM openatp openatp/internal/demo openatp/internal/manage openatp/internal/timatch
+openatp/internal/demotenant: SYSTEM iter openatp openatp/internal/demo openatp/internal/manage openatp/internal/timatch
+	openatp/vuln
 openatp/internal/tlsca: NET
 
 # The read model: memory, no HTTP, no store engine.
@@ -146,14 +158,17 @@ openatp/indicatorapi: HTTP openatp openatp/odata openatp/wire openatp/readmodel
 	openatp/httpserve openatp/mdeapi openatp/internal/timatch
 openatp/pivotapi: HTTP openatp openatp/observable openatp/wire openatp/readmodel
 	openatp/httpserve openatp/mdeapi
+openatp/tvmapi: HTTP compress/gzip openatp openatp/odata openatp/wire openatp/readmodel
+	openatp/httpserve openatp/mdeapi openatp/vuln
 openatp/adminapi: HTTP openatp openatp/wire openatp/ingest openatp/fault openatp/actions
 	openatp/journal openatp/ratelimit openatp/readmodel
 	openatp/internal/route openatp/internal/manage openatp/httpserve
-	openatp/internal/timatch
+	openatp/internal/timatch openatp/ingest/vulnimport openatp/vuln
 # The composition of the four: the program's and the tests' server.
 openatp/apiserver: CORE log/slog openatp openatp/actions openatp/fault
 	openatp/internal/accesslog openatp/readmodel openatp/httpserve
 	openatp/mdeapi openatp/responseapi openatp/indicatorapi openatp/pivotapi openatp/adminapi
+	openatp/tvmapi openatp/vuln
 
 # Suites and servers for tests.
 openatp/apitest: TESTING HTTP net/http/httptest go.uber.org/goleak openatp openatp/fault
@@ -166,10 +181,12 @@ openatp/storetest/internal/actionsuite: TESTING github.com/google/go-cmp openatp
 openatp/storetest/internal/indicatorsuite: TESTING openatp
 	openatp/storetest/internal/fixture
 openatp/storetest/internal/eventsuite: TESTING openatp openatp/storetest/internal/fixture
+openatp/storetest/internal/vulnsuite: TESTING github.com/google/go-cmp openatp
+	openatp/storetest/internal/fixture openatp/vuln
 openatp/storetest: TESTING github.com/google/go-cmp openatp
 	openatp/internal/sqlstore openatp/storetest/internal/fixture
 	openatp/storetest/internal/actionsuite openatp/storetest/internal/eventsuite
-	openatp/storetest/internal/indicatorsuite
+	openatp/storetest/internal/indicatorsuite openatp/storetest/internal/vulnsuite
 openatp/ratelimit/ratelimittest: TESTING openatp/ratelimit
 openatp/internal/pgtest: TESTING net github.com/jackc/pgx/v5 go.uber.org/goleak
 openatp/internal/redistest: TESTING net
@@ -182,7 +199,9 @@ openatp/cmd/openatp: HTTP openatp openatp/internal/demotenant openatp/apiserver 
 	openatp/readmodel openatp/redis openatp/sqlite openatp/wire
 	openatp/internal/accesslog openatp/internal/demo openatp/internal/logbuf
 	openatp/internal/manage openatp/internal/tlsca openatp/internal/timatch
+	openatp/ingest/vulnimport openatp/internal/vulncli
 openatp/bench/baseline: HTTP
+openatp/bench/tvmtool: SYSTEM openatp openatp/sqlite openatp/internal/demo openatp/vuln
 openatp/bench/actiontool: HTTP openatp openatp/postgres openatp/sqlite
 openatp/bench/benchtool: SYSTEM openatp openatp/postgres openatp/sqlite
 openatp/bench/writer: HTTP openatp openatp/postgres openatp/sqlite

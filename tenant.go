@@ -104,10 +104,10 @@ func (k *SigningKey) Prepare(now time.Time) error {
 var (
 	ApplicationPermissions = append([]string{PermMachineReadAll, PermMachineReadWriteAll, PermUserReadAll,
 		PermAlertReadAll, PermAlertReadWriteAll, PermAlertsReadWriteAll}, append(ActionPermissions, PermLibraryManage, PermTiReadWrite, PermTiReadWriteAll,
-		PermFileReadAll, PermIPReadAll, PermURLReadAll)...)
+		PermFileReadAll, PermIPReadAll, PermURLReadAll, "Vulnerability.Read.All", "Software.Read.All", "SecurityRecommendation.Read.All", "Score.Read.All")...) // TVM's: package vuln
 	DelegatedPermissions = append([]string{PermMachineRead, PermMachineReadWrite, PermUserReadAll,
 		PermAlertRead, PermAlertReadWrite}, append(ActionPermissions, PermLibraryManage, PermTiReadWrite,
-		PermFileReadAll, PermIPReadAll, PermURLReadAll)...)
+		PermFileReadAll, PermIPReadAll, PermURLReadAll, "Vulnerability.Read", "Software.Read", "SecurityRecommendation.Read", "Score.Read")...)
 )
 
 // NewTenant returns a tenant with a fresh id. The name must be DNS-like

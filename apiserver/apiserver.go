@@ -1,5 +1,5 @@
 // Package apiserver composes openatp's HTTP API: the plumbing (httpserve)
-// with the MDE routes (mdeapi, responseapi, indicatorapi) on every listener and the
+// with the MDE routes (mdeapi, responseapi, indicatorapi, pivotapi, tvmapi) on every listener and the
 // admin API (adminapi) on the admin surface, on one store and read model.
 // The handlers see the store through the metrics' instrumentation and the
 // read model's refresh after each write. The program (cmd/openatp) and
@@ -22,6 +22,8 @@ import (
 	"github.com/openatp/openatp/pivotapi"
 	"github.com/openatp/openatp/readmodel"
 	"github.com/openatp/openatp/responseapi"
+	"github.com/openatp/openatp/tvmapi"
+	"github.com/openatp/openatp/vuln"
 )
 
 // Config is the configuration of a composed server: the union of
@@ -57,6 +59,10 @@ type Config struct {
 	PublicURL   string
 	BodyTimeout time.Duration
 	JournalSize int
+	// TVM configures the vulnerability-management routes; its Vuln nil:
+	// Store's, when it implements vuln.Store (the SQL stores do), else no
+	// TVM routes.
+	TVM tvmapi.Settings
 }
 
 // Server is the composed API server.
@@ -87,9 +93,24 @@ func New(cfg Config) *Server {
 		InvestigationRunTime: cfg.InvestigationRunTime})
 	indicatorapi.Register(srv.HandlePublic, indicatorapi.Config{Config: mde})
 	pivotapi.Register(srv.HandlePublic, mde)
+	tvm := cfg.TVM
+	if tvm.Vuln == nil {
+		tvm.Vuln = vulnStore(cfg.Store)
+	}
+	if tvm.Vuln != nil {
+		tvmapi.Register(srv.HandlePublic, tvmapi.Config{Config: mde, Settings: tvm})
+	}
 	adminapi.Register(srv.HandleAdmin, adminapi.Config{Store: store, Settings: cfg.Settings, AuthFailures: cfg.AuthFailures,
-		BodyTimeout: cfg.BodyTimeout, Faults: srv.Faults(), Journal: srv.Journal(), ActionControls: cfg.ActionControls, ActionClock: cfg.Actions})
+		BodyTimeout: cfg.BodyTimeout, Faults: srv.Faults(), Journal: srv.Journal(), ActionControls: cfg.ActionControls, ActionClock: cfg.Actions,
+		Vuln: tvm.Vuln})
 	return &Server{Server: srv, store: store, model: model, own: own}
+}
+
+// vulnStore is the engine's vulnerability management, if it has it (the
+// store as given, before the wrappers that count and refresh).
+func vulnStore(s openatp.Store) vuln.Store {
+	v, _ := s.(vuln.Store)
+	return v
 }
 
 // AddFault adds a fault rule, as POST /_openatp/faults does.

@@ -182,6 +182,14 @@ func (db *DB) ResetTenant(ctx context.Context, tenantID string) error {
 			"DELETE FROM file_events WHERE tenant_seq = $1",
 			"DELETE FROM network_events WHERE tenant_seq = $1",
 			"DELETE FROM device_groups WHERE tenant_seq = $1",
+			"DELETE FROM tvm_inventory WHERE tenant_seq = $1",
+			"DELETE FROM tvm_affected WHERE tenant_seq = $1",
+			"DELETE FROM tvm_vulnerabilities WHERE tenant_seq = $1",
+			"DELETE FROM tvm_updates WHERE tenant_seq = $1",
+			"DELETE FROM tvm_products WHERE tenant_seq = $1",
+			"DELETE FROM tvm_strings WHERE tenant_seq = $1",
+			// the versions move on, never back: a reader's cache of them stays exact
+			"UPDATE tvm_state SET catalog_version = catalog_version + 1, inventory_version = inventory_version + 1 WHERE tenant_seq = $1",
 		} {
 			if _, err := tx.Exec(ctx, q, seq); err != nil {
 				return false, storeError(err, "cannot reset the tenant")

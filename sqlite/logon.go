@@ -271,6 +271,14 @@ func (db *DB) ResetTenant(ctx context.Context, tenantID string) error {
 			"DELETE FROM file_events WHERE tenant_seq = ?",
 			"DELETE FROM network_events WHERE tenant_seq = ?",
 			"DELETE FROM device_groups WHERE tenant_seq = ?",
+			"DELETE FROM tvm_inventory WHERE tenant_seq = ?",
+			"DELETE FROM tvm_affected WHERE tenant_seq = ?",
+			"DELETE FROM tvm_vulnerabilities WHERE tenant_seq = ?",
+			"DELETE FROM tvm_updates WHERE tenant_seq = ?",
+			"DELETE FROM tvm_products WHERE tenant_seq = ?",
+			"DELETE FROM tvm_strings WHERE tenant_seq = ?",
+			// the versions move on, never back: a reader's cache of them stays exact
+			"UPDATE tvm_state SET catalog_version = catalog_version + 1, inventory_version = inventory_version + 1 WHERE tenant_seq = ?",
 		} {
 			if _, err := tx.ExecContext(ctx, q, seq); err != nil {
 				return storeError(err, "cannot reset the tenant")

@@ -36,6 +36,8 @@ func runSeed(ctx context.Context, env *cliEnv, args []string) error {
 	fileEvents := fs.Int("file-events", 0, "number of file events (DeviceFileEvents rows) on the generated machines, over the week before the data set's end")
 	networkEvents := fs.Int("network-events", 0, "number of network events (DeviceNetworkEvents rows), as --file-events")
 	indicators := fs.Int("indicators", 0, "number of custom indicators over the generated events' values (some matching, raising alerts); not with --out or --live")
+	software := fs.Int("software", 0, "products installed on each machine (vulnerability management's inventory; 0: none); not with --out or --live")
+	cves := fs.Int("cves", 2000, "with --software: vulnerabilities of the generated catalog")
 	live := fs.Bool("live", false, "write --alerts new alerts to the tenant's existing machines one every --every, moving earlier ones along (New, InProgress, Resolved) between them: what a poll loop picks up")
 	every := fs.Duration("every", time.Second, "with --live: the pause between two new alerts")
 	seed := fs.Int64("seed", 1, "random seed: the same seed and --end give the same tenant")
@@ -67,6 +69,9 @@ func runSeed(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	if *indicators < 0 || (*indicators > 0 && (*live || *out != "")) {
 		return fmt.Errorf("--indicators must be >= 0 and is not with --live or --out")
+	}
+	if *software < 0 || *cves <= 0 || (*software > 0 && (*live || *out != "")) {
+		return fmt.Errorf("--software must be >= 0, --cves > 0, and --software is not with --live or --out")
 	}
 	if *live {
 		return seedLive(ctx, env, &sf, *tenant, *alerts, *every, *seed)
@@ -134,8 +139,14 @@ func runSeed(ctx context.Context, env *cliEnv, args []string) error {
 	if err := demotenant.SeedIndicators(ctx, store, t.ID, opts, *indicators, time.Now()); err != nil {
 		return err
 	}
+	if *software > 0 {
+		so := demo.SoftwareOptions{Seed: *seed, CVEs: *cves, PerMachine: *software, Start: opts.Start}
+		if err := demotenant.SeedSoftware(ctx, store, t.ID, so, time.Now()); err != nil {
+			return err
+		}
+	}
 	return printJSON(env.stdout, map[string]any{"tenant": t.ID, "name": t.Name, "machines": src.machines, "logons": src.logons, "users": *users, "alerts": src.alerts,
-		"actions": *actions, "file_events": *fileEvents, "network_events": *networkEvents, "indicators": *indicators, "seed": *seed,
+		"actions": *actions, "file_events": *fileEvents, "network_events": *networkEvents, "indicators": *indicators, "software": *software, "seed": *seed,
 		"seconds": end.Sub(start).Seconds(), "machine_seconds": machineSecs, "logon_seconds": logonSecs, "alert_seconds": alertSecs,
 		"machines_per_second": float64(src.machines) / max(machineSecs, 1e-9), "logons_per_second": float64(src.logons) / max(logonSecs, 1e-9),
 		"alerts_per_second": float64(src.alerts) / max(alertSecs, 1e-9)})

@@ -10,6 +10,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"iter"
 	"os"
 	"path/filepath"
 	"time"
@@ -18,6 +20,7 @@ import (
 	"github.com/openatp/openatp/internal/demo"
 	"github.com/openatp/openatp/internal/manage"
 	"github.com/openatp/openatp/internal/timatch"
+	"github.com/openatp/openatp/vuln"
 )
 
 // Credentials is what `openatp demo-credentials` prints and what
@@ -55,6 +58,8 @@ const (
 	AdminKeySetting = "admin_key"
 	demoSeed        = 20180802
 	demoMachines    = 300
+	demoCVEs        = 800 // vulnerabilities of the demo's catalog
+	demoSoftware    = 14  // products installed on each demo machine
 	demoUsers       = 150
 	demoAlerts      = 200
 	// Actions is the number of generated past machine actions: every type
@@ -120,10 +125,12 @@ func Ensure(ctx context.Context, store openatp.Store) (Credentials, error) {
 		// shows (machine actions, live response, indicators, pivots) works with
 		// the printed token.
 		append([]string{openatp.PermMachineReadAll, openatp.PermMachineReadWriteAll, openatp.PermUserReadAll, openatp.PermAlertReadWriteAll,
-			openatp.PermLibraryManage, openatp.PermTiReadWriteAll, openatp.PermFileReadAll, openatp.PermIPReadAll, openatp.PermURLReadAll},
+			openatp.PermLibraryManage, openatp.PermTiReadWriteAll, openatp.PermFileReadAll, openatp.PermIPReadAll, openatp.PermURLReadAll,
+			vuln.PermVulnerabilityReadAll, vuln.PermSoftwareReadAll, vuln.PermRecommendationReadAll, vuln.PermScoreReadAll},
 			openatp.ActionPermissions...),
 		append([]string{openatp.PermMachineRead, openatp.PermMachineReadWrite, openatp.PermUserReadAll, openatp.PermAlertReadWrite,
-			openatp.PermLibraryManage, openatp.PermTiReadWrite, openatp.PermFileReadAll, openatp.PermIPReadAll, openatp.PermURLReadAll},
+			openatp.PermLibraryManage, openatp.PermTiReadWrite, openatp.PermFileReadAll, openatp.PermIPReadAll, openatp.PermURLReadAll,
+			vuln.PermVulnerabilityRead, vuln.PermSoftwareRead, vuln.PermRecommendationRead, vuln.PermScoreRead},
 			openatp.ActionPermissions...), now)
 	if err != nil {
 		return c, err
@@ -253,7 +260,42 @@ func seedDemo(ctx context.Context, store openatp.Store, tenantID string, now tim
 	if err := store.AddFileEvents(ctx, tenantID, fes); err != nil {
 		return err
 	}
-	return store.AddNetworkEvents(ctx, tenantID, nes)
+	if err := store.AddNetworkEvents(ctx, tenantID, nes); err != nil {
+		return err
+	}
+	return SeedSoftware(ctx, store, tenantID, demo.SoftwareOptions{Seed: demoSeed, CVEs: demoCVEs, PerMachine: demoSoftware, Start: opts.Start}, now)
+}
+
+// SeedSoftware gives the tenant's machines (all of them, as stored) a
+// vulnerability management catalog and inventory generated under o
+// (demo.SoftwareCatalog, demo.SoftwareInventory), each in one
+// transaction. A store without vulnerability management is left as it is.
+func SeedSoftware(ctx context.Context, store openatp.Store, tenantID string, o demo.SoftwareOptions, now time.Time) error {
+	v, ok := store.(vuln.Store)
+	if !ok {
+		return nil
+	}
+	var ms []openatp.Machine
+	if err := store.Snapshot(ctx, tenantID, func(m openatp.Machine) error { ms = append(ms, m); return nil },
+		func(openatp.UserMachine) error { return nil }); err != nil {
+		return err
+	}
+	if err := v.PutCatalog(ctx, tenantID, demo.SoftwareCatalog(o), now); err != nil {
+		return err
+	}
+	var genErr error
+	next, stop := iter.Pull(demo.InventorySeq(o, ms, &genErr))
+	defer stop()
+	return v.PutInventory(ctx, tenantID, now, func() (*vuln.InventoryRecord, error) {
+		r, ok := next()
+		if !ok {
+			if genErr != nil {
+				return nil, genErr
+			}
+			return nil, io.EOF
+		}
+		return r, nil
+	})
 }
 
 // PutIndicators stores indicators (as created by an application, with
