@@ -62,10 +62,12 @@ func buildContent(ctx context.Context, store openatp.Store, tenantID string) (*c
 			c.arena.release()
 		}
 	}()
-	var buf []byte
-	if err := c.scanAlerts(ctx, store, tenantID, &interner{}, &buf); err != nil {
+	scratch := newArena() // the alerts' records until resolveAlerts orders them
+	defer scratch.release()
+	if err := c.scanAlerts(ctx, store, tenantID, scratch); err != nil {
 		return nil, err
 	}
+	var buf []byte
 	addMachine := func(m *openatp.Machine) error {
 		s, err := c.encode(m, &buf)
 		if err != nil {
@@ -131,7 +133,7 @@ func buildContent(ctx context.Context, store openatp.Store, tenantID string) (*c
 			return l
 		})
 	})
-	if err := c.resolveAlerts(); err != nil {
+	if err := c.resolveAlerts(scratch); err != nil {
 		return nil, err
 	}
 	ok = true
