@@ -123,13 +123,13 @@ func newAlertSet(a *arena) *alertSet {
 // alertEncoder writes alerts into a set's arena (or, in a build, a scratch
 // arena for the records), adding to its dictionary. One writer at a time.
 type alertEncoder struct {
-	as         *alertSet
-	recs       *arena // where the records go
-	dict       *editor[loc]
-	index      *mapEditor[uint64, uint32]
-	err        error
-	j, c, r    []byte // scratch: JSON, compacted, the record
-	dictAdded  int64
+	as        *alertSet
+	recs      *arena // where the records go
+	dict      *editor[loc]
+	index     *mapEditor[uint64, uint32]
+	err       error
+	j, c, r   []byte // scratch: JSON, compacted, the record
+	dictAdded int64
 }
 
 func (as *alertSet) encoder(recs *arena, inPlace bool) *alertEncoder {
@@ -550,10 +550,10 @@ func (x *alertIDs) get(id string, idOf func(uint32) string) (uint32, bool) {
 // alertIDsEditor changes a copy of an alertIDs; idOf reads the id of a
 // slot of the set being made.
 type alertIDsEditor struct {
-	x       alertIDs
-	byHash  *mapEditor[uint64, uint32]
-	copied  bool
-	idOf    func(uint32) string
+	x      alertIDs
+	byHash *mapEditor[uint64, uint32]
+	copied bool
+	idOf   func(uint32) string
 }
 
 func (x alertIDs) edit(inPlace bool) *alertIDsEditor {
