@@ -92,7 +92,7 @@ openatp/ingest: CORE path/filepath openatp openatp/wire openatp/internal/lifetim
 	openatp/internal/jsonlex
 openatp/fault: CORE openatp openatp/internal/route
 openatp/journal: CORE openatp/internal/route
-openatp/internal/sqlstore: CORE io/fs openatp openatp/observable
+openatp/internal/sqlstore: CORE io/fs openatp openatp/observable openatp/internal/jsonlex
 openatp/internal/sqlstore/actionsql: CORE openatp openatp/internal/sqlstore
 openatp/internal/demo: CORE crypto/md5 openatp
 # The request bodies of the action routes, checked and made into
@@ -126,8 +126,9 @@ openatp/internal/demotenant: SYSTEM openatp openatp/internal/demo openatp/intern
 openatp/internal/tlsca: NET
 
 # The read model: memory, no HTTP, no store engine.
+openatp/readmodel/alertrec: CORE openatp/wire
 openatp/readmodel: SYSTEM unsafe openatp openatp/odata openatp/wire
-	openatp/internal/refcount openatp/internal/lifetime
+	openatp/internal/refcount openatp/internal/lifetime openatp/readmodel/alertrec
 
 # The HTTP API, in three packages: no store engine, no driver, not the
 # token service (auth's routes and verifier are composed with it in
