@@ -113,6 +113,7 @@ func (as *alertSet) Entry(n uint32) []byte { return as.arena.get(*as.dict.at(n))
 const (
 	maxDictEntries = 1 << 20
 	maxDictBytes   = 64 << 20
+	maxSeen        = 4 << 20 // runs seen once an encoder remembers
 )
 
 func newAlertSet(a *arena) *alertSet {
@@ -130,10 +131,14 @@ type alertEncoder struct {
 	err       error
 	j, c, r   []byte // scratch: JSON, compacted, the record
 	dictAdded int64
+	// seen holds the hashes of the runs seen once: a run enters the
+	// dictionary the second time it is seen, so that the runs unique to
+	// an alert do not fill it.
+	seen map[uint64]struct{}
 }
 
 func (as *alertSet) encoder(recs *arena, inPlace bool) *alertEncoder {
-	return &alertEncoder{as: as, recs: recs, dict: as.dict.edit(), index: as.dictIndex.edit(inPlace)}
+	return &alertEncoder{as: as, recs: recs, dict: as.dict.edit(), index: as.dictIndex.edit(inPlace), seen: map[uint64]struct{}{}}
 }
 
 // done stores the dictionary's changes in the set.
@@ -149,6 +154,12 @@ func (e *alertEncoder) Intern(run []byte) (uint32, bool) {
 		return n, bytes.Equal(e.as.arena.get(*e.dict.p.at(n)), run)
 	}
 	if e.err != nil || e.dict.p.len() >= maxDictEntries || e.as.dictBytes+e.dictAdded+int64(len(run)) > maxDictBytes {
+		return 0, false
+	}
+	if _, ok := e.seen[h]; !ok {
+		if len(e.seen) < maxSeen {
+			e.seen[h] = struct{}{}
+		}
 		return 0, false
 	}
 	l, err := e.as.arena.add(run)

@@ -5,18 +5,17 @@
 // name and path. Pack cuts the records of wire.Compact's form into runs:
 // a literal run of the records whose values are unique (times, numbers,
 // hashes, ids: see unique), and between them a shared run of the others,
-// which a dictionary keeps once and the packed form names by number. A
-// packed form is a list of chunks, each
-//
-//	uvarint code: code>>1 is the length of a literal run that follows
-//	(code&1 == 0) or the number of a dictionary entry (code&1 == 1)
-//
-// and Unpack expands each chunk with wire.Expand. The dictionary is the
+// which a dictionary keeps once and the packed form names by number; a
+// record whose value is a string of hex digits (a hash, a machine id)
+// keeps the digits' bytes, half as long. A packed form is a list of
+// chunks, each a uvarint code and what it says (codeLiteral, codeEntry,
+// codeHex), and Unpack expands each chunk with wire.Expand. The dictionary is the
 // caller's (the read model keeps its entries in its arena).
 package alertrec
 
 import (
 	"encoding/binary"
+	"encoding/hex"
 
 	"github.com/openatp/openatp/wire"
 )
@@ -31,12 +30,14 @@ type Dict interface {
 // Pack appends to dst the packed form of compact, a form wire.Compact
 // made, and returns it. A compact form it cannot read is kept literal.
 func Pack(dst, compact []byte, d Dict) []byte {
-	lit, shared := 0, -1 // where the open literal run starts; the open shared run (-1: none)
+	lit := 0                 // where the literal records not yet written start
+	shared, records := -1, 0 // the open shared run (-1: none) and its records
 	flushLit := func(end int) {
 		if end > lit {
-			dst = binary.AppendUvarint(dst, uint64(end-lit)<<1)
+			dst = binary.AppendUvarint(dst, uint64(end-lit)<<2|codeLiteral)
 			dst = append(dst, compact[lit:end]...)
 		}
+		lit = end
 	}
 	closeShared := func(end int) {
 		if shared < 0 {
@@ -44,29 +45,63 @@ func Pack(dst, compact []byte, d Dict) []byte {
 		}
 		if id, ok := d.Intern(compact[shared:end]); ok {
 			flushLit(shared)
-			dst = binary.AppendUvarint(dst, uint64(id)<<1|1)
+			dst = binary.AppendUvarint(dst, uint64(id)<<2|codeEntry)
 			lit = end
 		}
-		shared = -1 // a run the dictionary refused stays in the literal run
+		shared = -1 // a run the dictionary refused stays with the literal records
 	}
 	for i := 0; i < len(compact); {
 		n, k := binary.Uvarint(compact[i+1:])
-		if i+1 >= len(compact) || k <= 0 || uint64(len(compact)-i-1-k) < n {
-			closeShared(i)
-			flushLit(len(compact)) // not a compact form: keep the rest as it is
-			return dst
+		if k <= 0 || uint64(len(compact)-i-1-k) < n {
+			break // not a compact form: the rest is kept as it is
 		}
 		end := i + 1 + k + int(n)
-		if unique(compact[i+1+k : end]) {
+		seg := compact[i+1+k : end]
+		u := unique(seg)
+		if u || records == maxRun {
 			closeShared(i)
-		} else if shared < 0 {
-			shared = i
+		}
+		switch {
+		case !u:
+			if shared < 0 {
+				shared, records = i, 0
+			}
+			records++
+		case isHexString(seg):
+			flushLit(i)
+			h := len(seg)/2 - 1
+			dst = binary.AppendUvarint(dst, uint64(h)<<2|codeHex)
+			dst = append(dst, compact[i])
+			dst, _ = hex.AppendDecode(dst, seg[1:len(seg)-1])
+			lit = end
 		}
 		i = end
 	}
 	closeShared(len(compact))
 	flushLit(len(compact))
 	return dst
+}
+
+// The kinds of chunk, in a code's low bits.
+const (
+	codeLiteral = 0 // records as wire.Compact wrote them
+	codeEntry   = 1 // a dictionary entry's number
+	codeHex     = 2 // a record whose value is a string of hex digits: its token, then the digits' bytes
+)
+
+// isHexString reports whether a segment is exactly a string of 16 to 124
+// lower-case hex digits, of an even number: a codeHex chunk's.
+func isHexString(seg []byte) bool {
+	n := len(seg) - 2
+	if n < 16 || n > 124 || n%2 == 1 || seg[0] != '"' || seg[len(seg)-1] != '"' {
+		return false
+	}
+	for _, c := range seg[1 : len(seg)-1] {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // Entries reads a dictionary's entries.
@@ -83,11 +118,23 @@ func Unpack(dst, packed []byte, d Entries) []byte {
 			return dst
 		}
 		packed = packed[k:]
-		if code&1 == 1 {
-			dst = wire.Expand(dst, d.Entry(uint32(code>>1)))
+		n := code >> 2
+		switch code & 3 {
+		case codeEntry:
+			dst = wire.Expand(dst, d.Entry(uint32(n)))
+			continue
+		case codeHex:
+			if n > 62 || uint64(len(packed)) < n+1 {
+				return dst
+			}
+			var rec [128]byte // the record: token, length, the string
+			rec[0], rec[1], rec[2] = packed[0], byte(2*n+2), '"'
+			hex.Encode(rec[3:], packed[1:1+n])
+			rec[3+2*n] = '"'
+			dst = wire.Expand(dst, rec[:4+2*n])
+			packed = packed[1+n:]
 			continue
 		}
-		n := code >> 1
 		if uint64(len(packed)) < n {
 			return dst
 		}
@@ -97,22 +144,28 @@ func Unpack(dst, packed []byte, d Entries) []byte {
 	return dst
 }
 
+// maxRun is the most records of a shared run: a value unique to an alert
+// (a user's name in a path) that unique does not see spoils one short run,
+// not all its neighbours'.
+const maxRun = 4
+
 // unique reports whether a record's segment (a property's value, with the
 // punctuation up to the next property name) is likely unique to its
 // alert, so not worth a dictionary entry: a number, a time or an IP
-// address (a digit first), or a string of 16 hex digits or more (machine
-// ids, file hashes, alert ids).
+// address (digits, then anything but a letter), or a string of 16 hex
+// digits or more (machine ids, file hashes, alert ids).
 func unique(seg []byte) bool {
 	if len(seg) > 0 && seg[0] == '"' {
 		seg = seg[1:]
 	}
-	if len(seg) == 0 {
-		return false
+	n := 0
+	for n < len(seg) && (n == 0 && seg[n] == '-' || '0' <= seg[n] && seg[n] <= '9') {
+		n++
 	}
-	if c := seg[0]; '0' <= c && c <= '9' || c == '-' {
+	if n > 0 && (n == len(seg) || !isHex(seg[n]) && !('a' <= seg[n]|0x20 && seg[n]|0x20 <= 'z')) {
 		return true
 	}
-	n := 0
+	n = 0
 	for n < len(seg) && n < 16 && isHex(seg[n]) {
 		n++
 	}
