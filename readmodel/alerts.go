@@ -545,12 +545,12 @@ func newAlertIDs() alertIDs {
 
 func (x *alertIDs) len() int { return x.byHash.len() + len(x.extra) }
 
-// get returns the slot of id in as.
+// findID returns the slot of alert id.
 func (as *alertSet) findID(id string) (uint32, bool) {
 	return as.ids.get(id, func(s uint32) string { return as.id(as.slots.at(s)) })
 }
 
-func (x *alertIDs) get(id string, idOf func(uint32) string) (uint32, bool) {
+func (x alertIDs) get(id string, idOf func(uint32) string) (uint32, bool) {
 	if s, ok := x.byHash.get(maphash.String(x.seed, id)); ok && idOf(s) == id {
 		return s, true
 	}
@@ -572,11 +572,7 @@ func (x alertIDs) edit(inPlace bool) *alertIDsEditor {
 }
 
 func (e *alertIDsEditor) get(id string) (uint32, bool) {
-	if s, ok := e.byHash.get(maphash.String(e.x.seed, id)); ok && e.idOf(s) == id {
-		return s, true
-	}
-	s, ok := e.x.extra[id]
-	return s, ok
+	return alertIDs{e.x.seed, e.byHash.m, e.x.extra}.get(id, e.idOf)
 }
 
 func (e *alertIDsEditor) writableExtra() map[string]uint32 {
