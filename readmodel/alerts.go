@@ -35,7 +35,7 @@ type alertSet struct {
 	ids       alertIDs
 	byMachine *shardMap[[20]byte, []uint32] // machine id → its alerts' slots
 	byUser    *shardMap[string, []uint32]   // NameKey of the related user → slots
-	dict      pages[loc]                    // the dictionary's entries, by number
+	dict      pages[loc]                    // the dictionary's entries (JSON), by number
 	dictIndex *shardMap[uint64, uint32]     // an entry's hash → its number
 	dictBytes int64
 	seed      maphash.Seed // of the dictionary's hashes
@@ -130,6 +130,7 @@ type alertEncoder struct {
 	index     *mapEditor[uint64, uint32]
 	err       error
 	j, c, r   []byte // scratch: JSON, compacted, the record
+	x         []byte // scratch: a run expanded
 	dictAdded int64
 	// seen holds the hashes of the runs seen once: a run enters the
 	// dictionary the second time it is seen, so that the runs unique to
@@ -147,11 +148,13 @@ func (e *alertEncoder) done() {
 	e.as.dictBytes += e.dictAdded
 }
 
-// Intern is the dictionary of alertrec.Pack.
+// Intern is the dictionary of alertrec.Pack: the runs' JSON, by the
+// hash of their compacted form.
 func (e *alertEncoder) Intern(run []byte) (uint32, bool) {
 	h := maphash.Bytes(e.as.seed, run)
 	if n, ok := e.index.get(h); ok {
-		return n, bytes.Equal(e.as.arena.get(*e.dict.p.at(n)), run)
+		e.x = wire.Expand(e.x[:0], run)
+		return n, bytes.Equal(e.as.arena.get(*e.dict.p.at(n)), e.x)
 	}
 	if e.err != nil || e.dict.p.len() >= maxDictEntries || e.as.dictBytes+e.dictAdded+int64(len(run)) > maxDictBytes {
 		return 0, false
@@ -162,7 +165,8 @@ func (e *alertEncoder) Intern(run []byte) (uint32, bool) {
 		}
 		return 0, false
 	}
-	l, err := e.as.arena.add(run)
+	e.x = wire.Expand(e.x[:0], run)
+	l, err := e.as.arena.add(e.x)
 	if err != nil {
 		e.err = err
 		return 0, false
@@ -170,7 +174,7 @@ func (e *alertEncoder) Intern(run []byte) (uint32, bool) {
 	n := uint32(e.dict.p.len())
 	e.dict.set(n, l)
 	e.index.set(h, n)
-	e.dictAdded += int64(len(run))
+	e.dictAdded += int64(len(e.x))
 	return n, true
 }
 

@@ -20,9 +20,10 @@ import (
 	"github.com/openatp/openatp/wire"
 )
 
-// Dict finds or adds a run of compacted records; ok is false when the
-// dictionary will not take it (full, or another run has its hash), and
-// the run is then kept literal.
+// Dict finds or adds a run of compacted records, which Entries gives back
+// expanded (wire.Expand: a reference is then written by one copy); ok is
+// false when the dictionary will not take it (full, or another run has its
+// hash), and the run is then kept literal.
 type Dict interface {
 	Intern(run []byte) (id uint32, ok bool)
 }
@@ -85,7 +86,7 @@ func Pack(dst, compact []byte, d Dict) []byte {
 // The kinds of chunk, in a code's low bits.
 const (
 	codeLiteral = 0 // records as wire.Compact wrote them
-	codeEntry   = 1 // a dictionary entry's number
+	codeEntry   = 1 // a dictionary entry's number (the entry is JSON)
 	codeHex     = 2 // a record whose value is a string of hex digits: its token, then the digits' bytes
 )
 
@@ -104,7 +105,7 @@ func isHexString(seg []byte) bool {
 	return true
 }
 
-// Entries reads a dictionary's entries.
+// Entries reads a dictionary's entries: the JSON of the runs Dict took.
 type Entries interface {
 	Entry(id uint32) []byte
 }
@@ -121,7 +122,7 @@ func Unpack(dst, packed []byte, d Entries) []byte {
 		n := code >> 2
 		switch code & 3 {
 		case codeEntry:
-			dst = wire.Expand(dst, d.Entry(uint32(n)))
+			dst = append(dst, d.Entry(uint32(n))...)
 			continue
 		case codeHex:
 			if n > 62 || uint64(len(packed)) < n+1 {

@@ -28,7 +28,7 @@ func (d *dict) Intern(run []byte) (uint32, bool) {
 		return 0, false
 	}
 	d.ids[string(run)] = uint32(len(d.entries))
-	d.entries = append(d.entries, bytes.Clone(run))
+	d.entries = append(d.entries, wire.Expand(nil, run))
 	return uint32(len(d.entries) - 1), true
 }
 
