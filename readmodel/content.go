@@ -197,8 +197,12 @@ func (c *content) encode(m *openatp.Machine, buf *[]byte) (machineSlot, error) {
 	return s, nil
 }
 
-// nameOf returns the computer name of slot s.
-func (c *content) nameOf(s uint32) string { return c.strings(c.slots.at(s)).name }
+// nameOf returns the computer name of slot s (the first string of its
+// record: the others are not read).
+func (c *content) nameOf(s uint32) string {
+	name, _ := nextString(c.arena.get(c.slots.at(s).strs))
+	return name
+}
 
 // strings returns the strings of slot s: they live in the arena, as long
 // as the caller's reference to it, and are never kept.
