@@ -46,7 +46,7 @@ build() {
   "$OUT/openatp" serve --data "$1" --db "$1/openatp.db" --addr "127.0.0.1:$PORT" --tls-addr "" --index-memory 8GiB \
     --log-level info >/dev/null 2>"$log" &
   SERVER=$!
-  for _ in $(seq 1200); do grep -q "index built" "$log" && break; sleep 0.1; done
+  for _ in $(seq 6000); do grep -q "index built" "$log" && break; sleep 0.1; done
   grep -q "index built" "$log" || { echo "index not built" >&2; tail "$log" >&2; exit 1; }
   sleep 1 # the build's garbage given back (debug.FreeOSMemory after a build)
   local d
