@@ -102,7 +102,7 @@ openatp/internal/vulncli: SYSTEM openatp openatp/ingest openatp/ingest/vulnimpor
 	openatp/vuln
 openatp/fault: CORE openatp openatp/internal/route
 openatp/journal: CORE openatp/internal/route
-openatp/internal/sqlstore: CORE io/fs openatp openatp/observable
+openatp/internal/sqlstore: CORE io/fs openatp openatp/observable openatp/internal/jsonlex
 openatp/internal/sqlstore/actionsql: CORE openatp openatp/internal/sqlstore
 openatp/internal/sqlstore/tvmsql: CORE openatp openatp/internal/sqlstore openatp/vuln
 openatp/internal/demo: CORE crypto/md5 iter openatp openatp/vuln
@@ -140,8 +140,9 @@ openatp/internal/demotenant: SYSTEM iter openatp openatp/internal/demo openatp/i
 openatp/internal/tlsca: NET
 
 # The read model: memory, no HTTP, no store engine.
+openatp/readmodel/alertrec: CORE openatp/wire
 openatp/readmodel: SYSTEM unsafe openatp openatp/odata openatp/wire
-	openatp/internal/refcount openatp/internal/lifetime
+	openatp/internal/refcount openatp/internal/lifetime openatp/readmodel/alertrec
 
 # The HTTP API, in three packages: no store engine, no driver, not the
 # token service (auth's routes and verifier are composed with it in
