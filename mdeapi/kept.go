@@ -55,41 +55,61 @@ func answerKey(r *http.Request, tenant string, access *openatp.Access) string {
 	return b.String()
 }
 
-// viewDeps are the dependencies of an answer built from the whole of a
-// view (a page of machines, a poll of alerts): its epoch and content
-// version. Any change to the tenant makes it stale.
-func viewDeps(view *readmodel.View) []uint64 {
+// versionOf is the version of view: its epoch and content version. Two
+// views at one version hold the same data, so an answer built from one is
+// the other's.
+func versionOf(view *readmodel.View) answercache.Version {
 	e, c := view.Version()
-	return []uint64{e, c}
+	return answercache.Version{e, c}
 }
 
-// machineDeps are the dependencies of an answer built from machines list
-// of a view, found by a lookup that the request repeats (a user's
-// machines, a machine by id or name): the view's epoch, then each slot
-// and its stamp. A change to another machine leaves it as it is.
-func machineDeps(view *readmodel.View, list []uint32) []uint64 {
-	e, _ := view.Version()
-	deps := make([]uint64, 0, 1+2*len(list))
-	deps = append(deps, e)
-	for _, s := range list {
-		deps = append(deps, uint64(s), view.MachineStamp(s))
+// viewDeps are the dependencies of an answer built from the whole of a
+// view (a page of machines, a poll of alerts): its version. Any change to
+// the tenant makes it stale.
+func viewDeps(view *readmodel.View) func() []uint64 {
+	return func() []uint64 { v := versionOf(view); return v[:] }
+}
+
+// machineDeps are the dependencies of an answer built from the machines
+// list returns in a view, found by a lookup that the request repeats (a
+// user's machines, a machine by id or name): the view's epoch, then each
+// slot and its stamp. A change to another machine leaves it as it is.
+// list is called at most once.
+func machineDeps(view *readmodel.View, list func() []uint32) func() []uint64 {
+	return func() []uint64 {
+		e, _ := view.Version()
+		l := list()
+		deps := make([]uint64, 0, 1+2*len(l))
+		deps = append(deps, e)
+		for _, s := range l {
+			deps = append(deps, uint64(s), view.MachineStamp(s))
+		}
+		return deps
 	}
-	return deps
 }
 
-// kept writes the answer of r kept under its key (see answerKey) with
-// dependencies deps, or builds it with write and keeps it. An error of
-// write (before it wrote anything: the adapter writes the error body) is
-// returned, and nothing is kept.
-func kept(cache *answercache.Cache, w http.ResponseWriter, r *http.Request, tenant string, access *openatp.Access, deps []uint64, write func(http.ResponseWriter) error) error {
+// kept writes the answer of r kept under its key (see answerKey) if it is
+// valid for view (at its version, or with the dependencies deps returns),
+// or builds it with write and keeps it. An error of write (before it
+// wrote anything: the adapter writes the error body) is returned, and
+// nothing is kept.
+func kept(cache *answercache.Cache, w http.ResponseWriter, r *http.Request, tenant string, access *openatp.Access, view *readmodel.View,
+	deps func() []uint64, write func(http.ResponseWriter) error) error {
 	if cache == nil {
 		return write(w)
 	}
-	key := answerKey(r, tenant, access)
-	if cache.Serve(w, key, deps) {
+	key, version := answerKey(r, tenant, access), versionOf(view)
+	var d []uint64
+	once := func() []uint64 {
+		if d == nil {
+			d = deps()
+		}
+		return d
+	}
+	if cache.Serve(w, key, version, once) {
 		return nil
 	}
-	rec := cache.Record(w, key, deps)
+	rec := cache.Record(w, key, version, once())
 	if err := write(rec); err != nil {
 		return err
 	}

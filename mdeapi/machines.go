@@ -54,7 +54,7 @@ func handleMachines(model *readmodel.Model, cache *answercache.Cache, authn *htt
 			return err
 		}
 		defer view.Release()
-		return kept(cache, w, r, p.TenantID, access, viewDeps(view), func(w http.ResponseWriter) error {
+		return kept(cache, w, r, p.TenantID, access, view, viewDeps(view), func(w http.ResponseWriter) error {
 			page, more, total := view.QueryMachines(readmodel.MachineQuery{Filter: q.Filter, OrderBy: q.OrderBy, After: after,
 				Skip: q.Skip, Top: top, Access: access, Count: q.Count})
 			next := ""
@@ -102,7 +102,7 @@ func handleMachine(model *readmodel.Model, cache *answercache.Cache, store opena
 		if !ok || access != nil && !access.CanSee(view.GroupID(s)) {
 			return MachineNotFound(id)
 		}
-		return kept(cache, w, r, p.TenantID, access, machineDeps(view, []uint32{s}), func(w http.ResponseWriter) error {
+		return kept(cache, w, r, p.TenantID, access, view, machineDeps(view, func() []uint32 { return []uint32{s} }), func(w http.ResponseWriter) error {
 			writeMachineEntity(w, r, view, s)
 			return nil
 		})

@@ -57,14 +57,23 @@ func handleUserMachines(store openatp.Store, model *readmodel.Model, cache *answ
 			return unknown()
 		}
 		if view != nil {
-			list, ok := view.UserMachines(ref, nil)
-			if !ok {
-				return unknown()
-			}
 			// The answer depends on the user's machines (the key holds
 			// the caller's device groups): an answer kept is one that
-			// had a visible machine, and still has.
-			return kept(cache, w, r, p.TenantID, access, machineDeps(view, list), func(w http.ResponseWriter) error {
+			// had a visible machine, and still has. At the version it
+			// was kept at, the user is not even looked up.
+			var list []uint32
+			looked, ok := false, false
+			lookup := func() []uint32 {
+				if !looked {
+					list, ok = view.UserMachines(ref, nil)
+					looked = true
+				}
+				return list
+			}
+			return kept(cache, w, r, p.TenantID, access, view, machineDeps(view, lookup), func(w http.ResponseWriter) error {
+				if lookup(); !ok {
+					return unknown()
+				}
 				if access != nil {
 					if list = view.Visible(list, access); len(list) == 0 {
 						return unknown()

@@ -2,11 +2,13 @@
 // the handler set and the body of an answer, by a key (what the request
 // names: tenant, route, query, the caller's visibility) and its
 // dependencies (what the answer was built from: versions and stamps that
-// the handler reads from its data on every request). An answer is written
-// again, as it is, only to a request with the same key whose dependencies
-// are equal: a change to anything it was built from makes it stale, and
-// nothing else does. The cache is bounded by memory, least recently used
-// answers first out. Standard library only; no knowledge of any route.
+// the handler reads from its data). An answer is written again, as it is,
+// only to a request with the same key whose data is at the version the
+// answer was last checked at, or whose dependencies, read again, are
+// equal (the answer is then valid at that version too): a change to
+// anything it was built from makes it stale, and nothing else does. The
+// cache is bounded by memory, least recently used answers first out.
+// Standard library only; no knowledge of any route.
 package answercache
 
 import (
@@ -43,6 +45,7 @@ type shard struct {
 
 type entry struct {
 	key        string
+	version    Version // a version of the data the answer is valid at (guarded by the shard's lock)
 	deps       []uint64
 	header     []field // the header fields the handler set
 	status     int
@@ -113,21 +116,37 @@ func (c *Cache) shard(key string) *shard {
 	return &c.shards[h%shards]
 }
 
-// Serve writes the answer kept under key to w if its dependencies equal
-// deps, and reports whether it did. A miss is counted; the caller then
+// Version is the version of the data a request is answered from: two
+// requests at the same Version read the same data (a read model's epoch
+// and content version).
+type Version [2]uint64
+
+// Serve writes the answer kept under key to w if it is valid at version
+// (it was built or last checked at version, or its dependencies equal
+// deps(), which is called only then, and is valid at version from now
+// on), and reports whether it did. A miss is counted; the caller then
 // builds the answer through Record.
-func (c *Cache) Serve(w http.ResponseWriter, key string, deps []uint64) bool {
+func (c *Cache) Serve(w http.ResponseWriter, key string, version Version, deps func() []uint64) bool {
 	if c == nil {
 		return false
 	}
 	s := c.shard(key)
 	s.mu.Lock()
-	e, ok := s.m[key]
-	if ok && slices.Equal(e.deps, deps) {
+	e := s.m[key]
+	if e != nil && e.version != version {
+		// Checked without the lock: deps reads the caller's data.
+		s.mu.Unlock()
+		d := deps()
+		s.mu.Lock()
+		if e = s.m[key]; e != nil && (e.version == version || slices.Equal(e.deps, d)) {
+			e.version = version
+		} else {
+			e = nil
+		}
+	}
+	if e != nil {
 		s.unlink(e)
 		s.front(e)
-	} else {
-		e = nil
 	}
 	s.mu.Unlock()
 	if e == nil {
@@ -184,6 +203,7 @@ type Recorder struct {
 	http.ResponseWriter
 	c       *Cache
 	key     string
+	version Version
 	deps    []uint64
 	before  http.Header // the header fields set before the handler ran
 	header  []field
@@ -192,14 +212,14 @@ type Recorder struct {
 	dropped bool // too large, or a write failed: not kept
 }
 
-// Record returns the writer that builds the answer of key from deps
-// (copied) on w. Call Done once the answer is written whole. With a nil
-// cache it is a Recorder that only passes writes on.
-func (c *Cache) Record(w http.ResponseWriter, key string, deps []uint64) *Recorder {
+// Record returns the writer that builds the answer of key at version from
+// deps (copied) on w. Call Done once the answer is written whole. With a
+// nil cache it is a Recorder that only passes writes on.
+func (c *Cache) Record(w http.ResponseWriter, key string, version Version, deps []uint64) *Recorder {
 	if c == nil {
 		return &Recorder{ResponseWriter: w, dropped: true}
 	}
-	return &Recorder{ResponseWriter: w, c: c, key: key, deps: slices.Clone(deps), before: w.Header().Clone()}
+	return &Recorder{ResponseWriter: w, c: c, key: key, version: version, deps: slices.Clone(deps), before: w.Header().Clone()}
 }
 
 // WriteHeader notes the header fields the handler set (those added or
@@ -245,5 +265,5 @@ func (r *Recorder) Done() {
 	if r.dropped || r.status != http.StatusOK {
 		return
 	}
-	r.c.put(&entry{key: r.key, deps: r.deps, header: r.header, status: r.status, body: slices.Clip(r.body)})
+	r.c.put(&entry{key: r.key, version: r.version, deps: r.deps, header: r.header, status: r.status, body: slices.Clip(r.body)})
 }
