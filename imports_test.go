@@ -151,8 +151,10 @@ openatp/readmodel: SYSTEM unsafe openatp openatp/odata openatp/wire
 openatp/httpserve: HTTP github.com/prometheus/client_golang
 	openatp openatp/wire openatp/fault openatp/journal openatp/ratelimit
 	openatp/internal/route openatp/internal/accesslog openatp/internal/lifetime
+# Encoded answers kept by key and dependencies: net/http only.
+openatp/internal/answercache: HTTP
 openatp/mdeapi: HTTP openatp openatp/odata openatp/wire openatp/readmodel
-	openatp/httpserve
+	openatp/httpserve openatp/internal/answercache
 openatp/responseapi: HTTP mime/multipart archive/zip openatp openatp/odata
 	openatp/wire openatp/readmodel openatp/httpserve openatp/mdeapi openatp/internal/actionrequest
 openatp/indicatorapi: HTTP openatp openatp/odata openatp/wire openatp/readmodel
@@ -167,7 +169,7 @@ openatp/adminapi: HTTP openatp openatp/wire openatp/ingest openatp/fault openatp
 	openatp/internal/timatch openatp/ingest/vulnimport openatp/vuln
 # The composition of the four: the program's and the tests' server.
 openatp/apiserver: CORE log/slog openatp openatp/actions openatp/fault
-	openatp/internal/accesslog openatp/readmodel openatp/httpserve
+	openatp/internal/accesslog openatp/readmodel openatp/httpserve openatp/internal/answercache
 	openatp/mdeapi openatp/responseapi openatp/indicatorapi openatp/pivotapi openatp/adminapi
 	openatp/tvmapi openatp/vuln
 

@@ -18,6 +18,7 @@ import (
 	"github.com/openatp/openatp/httpserve"
 	"github.com/openatp/openatp/indicatorapi"
 	"github.com/openatp/openatp/internal/accesslog"
+	"github.com/openatp/openatp/internal/answercache"
 	"github.com/openatp/openatp/mdeapi"
 	"github.com/openatp/openatp/pivotapi"
 	"github.com/openatp/openatp/readmodel"
@@ -52,18 +53,25 @@ type Config struct {
 	InvestigationRunTime time.Duration
 	// Model is the read model; nil: the server makes its own (NoIndex:
 	// disabled, every read answered from the store), closed by Close.
-	Model       *readmodel.Model
-	NoIndex     bool
-	NoAccessLog bool
-	AccessLog   *accesslog.Text
-	PublicURL   string
-	BodyTimeout time.Duration
-	JournalSize int
+	Model *readmodel.Model
+	// AnswerMemory bounds the encoded answers kept (internal/answercache);
+	// 0: DefaultAnswerMemory, negative: none kept.
+	AnswerMemory int64
+	NoIndex      bool
+	NoAccessLog  bool
+	AccessLog    *accesslog.Text
+	PublicURL    string
+	BodyTimeout  time.Duration
+	JournalSize  int
 	// TVM configures the vulnerability-management routes; its Vuln nil:
 	// Store's, when it implements vuln.Store (the SQL stores do), else no
 	// TVM routes.
 	TVM tvmapi.Settings
 }
+
+// DefaultAnswerMemory is the memory of the kept answers of a server
+// without Config.AnswerMemory.
+const DefaultAnswerMemory = 64 << 20
 
 // Server is the composed API server.
 type Server struct {
@@ -83,10 +91,19 @@ func New(cfg Config) *Server {
 	}
 	m.ReadModel(model.ServingStale, model.StaleAnswers)
 	store = readmodel.Refreshing(store, model)
+	mem := cfg.AnswerMemory
+	if mem == 0 {
+		mem = DefaultAnswerMemory
+	}
+	answers := answercache.New(mem)
+	m.AnswerCache(func() (uint64, uint64, uint64, int64) {
+		st := answers.Stats()
+		return st.Hits, st.Misses, st.Evictions, st.Bytes
+	})
 	srv := httpserve.NewServer(httpserve.Config{Logger: cfg.Logger, Store: store, Verifier: cfg.Verifier, Metrics: m,
 		LimiterStatus: cfg.LimiterStatus, NoAccessLog: cfg.NoAccessLog, AccessLog: cfg.AccessLog, PublicURL: cfg.PublicURL,
 		BodyTimeout: cfg.BodyTimeout, JournalSize: cfg.JournalSize})
-	mde := mdeapi.Config{Store: store, Model: model, Verifier: cfg.Verifier,
+	mde := mdeapi.Config{Store: store, Model: model, Answers: answers, Verifier: cfg.Verifier,
 		Limiter: m.Limiter(cfg.Limiter), EndpointLimiters: m.Limiters(cfg.EndpointLimiters), UnknownUserEmpty: cfg.UnknownUserEmpty}
 	mdeapi.Register(srv.HandlePublic, mde)
 	responseapi.Register(srv.HandlePublic, responseapi.Config{Config: mde, Actions: cfg.Actions, MaxLibraryFile: cfg.MaxLibraryFile,
