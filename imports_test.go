@@ -92,6 +92,8 @@ openatp/ingest: CORE path/filepath openatp openatp/wire openatp/internal/lifetim
 	openatp/internal/jsonlex
 openatp/fault: CORE openatp openatp/internal/route
 openatp/journal: CORE openatp/internal/route
+# The domain of advanced hunting: the logon events the stores keep.
+openatp/hunting: CORE openatp
 openatp/internal/sqlstore: CORE io/fs openatp openatp/observable
 openatp/internal/sqlstore/actionsql: CORE openatp openatp/internal/sqlstore
 openatp/internal/demo: CORE crypto/md5 openatp
@@ -167,7 +169,7 @@ openatp/storetest/internal/eventsuite: TESTING openatp openatp/storetest/interna
 openatp/storetest: TESTING github.com/google/go-cmp openatp
 	openatp/internal/sqlstore openatp/storetest/internal/fixture
 	openatp/storetest/internal/actionsuite openatp/storetest/internal/eventsuite
-	openatp/storetest/internal/indicatorsuite
+	openatp/storetest/internal/indicatorsuite openatp/hunting
 openatp/ratelimit/ratelimittest: TESTING openatp/ratelimit
 openatp/internal/pgtest: TESTING net github.com/jackc/pgx/v5 go.uber.org/goleak
 openatp/internal/redistest: TESTING net

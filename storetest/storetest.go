@@ -118,6 +118,9 @@ func Run(t *testing.T, open func(t *testing.T) openatp.Store, opts ...Option) {
 		{"EventsAllOrNothing", eventsuite.EventsAllOrNothing},
 		{"EventsTenants", eventsuite.EventsTenants},
 		{"EventRetention", eventsuite.EventRetention},
+		{"LogonEvents", testLogonEvents},
+		{"LogonEventsAllOrNothing", testLogonEventsAllOrNothing},
+		{"LogonEventRetention", testLogonEventRetention},
 		{"Canceled", testCanceled},
 	}
 	for _, tt := range tests {

@@ -1,0 +1,28 @@
+// Package hunting is the domain of advanced hunting: what the stores keep
+// for the hunting tables beyond the machine routes' data. Today that is the
+// logon events themselves (DeviceLogonEvents), which the stores keep beside
+// the (user, machine) relations the logons are merged into.
+package hunting
+
+import (
+	"context"
+	"time"
+
+	"github.com/openatp/openatp"
+)
+
+// LogonEventStore reads the logon events a store keeps: every event
+// recorded by AddLogons or a WriteBatch, once each (an event is identified
+// by its machine, Timestamp, AccountName, AccountDomain and LogonType;
+// recording it again changes nothing), written in the same transaction
+// as the relations, deleted by DeleteEventsBefore as the file and network
+// events are, and by ResetTenant.
+type LogonEventStore interface {
+	// LogonEvents calls yield with the tenant's logon events whose
+	// Timestamp is in [from, to) (a zero time does not bound), ordered by
+	// Timestamp, of machines the tenant still has, until yield returns an
+	// error, which is returned as it is. The rows are read as they are
+	// yielded: the call holds one read of the store for its length, bounded
+	// by ctx only. NotFound if the tenant does not exist.
+	LogonEvents(ctx context.Context, tenantID string, from, to time.Time, yield func(openatp.Logon) error) error
+}
