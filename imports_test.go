@@ -131,6 +131,9 @@ openatp/internal/tlsca: NET
 openatp/readmodel: SYSTEM unsafe openatp openatp/odata openatp/wire
 	openatp/internal/refcount openatp/internal/lifetime
 
+# The hunting tables: views over the read model and the stores.
+openatp/huntables: CORE openatp openatp/observable openatp/hunting openatp/readmodel
+
 # The HTTP API, in three packages: no store engine, no driver, not the
 # token service (auth's routes and verifier are composed with it in
 # cmd/openatp; internal/manage reaches auth only for password hashes);
