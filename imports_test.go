@@ -124,7 +124,7 @@ openatp/auth: HTTP github.com/golang-jwt/jwt/v5 github.com/MicahParks/jwkset
 	golang.org/x/crypto openatp openatp/ratelimit openatp/internal/lifetime
 	openatp/internal/password
 openatp/internal/manage: CORE openatp openatp/internal/password
-openatp/internal/demotenant: SYSTEM openatp openatp/internal/demo openatp/internal/manage openatp/internal/timatch
+openatp/internal/demotenant: SYSTEM openatp openatp/hunting openatp/internal/demo openatp/internal/manage openatp/internal/timatch
 openatp/internal/tlsca: NET
 
 # The read model: memory, no HTTP, no store engine.
@@ -149,6 +149,8 @@ openatp/indicatorapi: HTTP openatp openatp/odata openatp/wire openatp/readmodel
 	openatp/httpserve openatp/mdeapi openatp/internal/timatch
 openatp/pivotapi: HTTP openatp openatp/observable openatp/wire openatp/readmodel
 	openatp/httpserve openatp/mdeapi
+openatp/huntapi: HTTP openatp openatp/hunting openatp/huntables openatp/kql
+	openatp/ratelimit openatp/httpserve openatp/mdeapi
 openatp/adminapi: HTTP openatp openatp/wire openatp/ingest openatp/fault openatp/actions
 	openatp/journal openatp/ratelimit openatp/readmodel
 	openatp/internal/route openatp/internal/manage openatp/httpserve
@@ -157,6 +159,7 @@ openatp/adminapi: HTTP openatp openatp/wire openatp/ingest openatp/fault openatp
 openatp/apiserver: CORE log/slog openatp openatp/actions openatp/fault
 	openatp/internal/accesslog openatp/readmodel openatp/httpserve
 	openatp/mdeapi openatp/responseapi openatp/indicatorapi openatp/pivotapi openatp/adminapi
+	openatp/hunting openatp/huntapi
 
 # Suites and servers for tests.
 openatp/apitest: TESTING HTTP net/http/httptest go.uber.org/goleak openatp openatp/fault
@@ -185,6 +188,7 @@ openatp/cmd/openatp: HTTP openatp openatp/internal/demotenant openatp/apiserver 
 	openatp/readmodel openatp/redis openatp/sqlite openatp/wire
 	openatp/internal/accesslog openatp/internal/demo openatp/internal/logbuf
 	openatp/internal/manage openatp/internal/tlsca openatp/internal/timatch
+	openatp/hunting openatp/huntapi
 openatp/bench/baseline: HTTP
 openatp/bench/actiontool: HTTP openatp openatp/postgres openatp/sqlite
 openatp/bench/benchtool: SYSTEM openatp openatp/postgres openatp/sqlite

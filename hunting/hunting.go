@@ -26,3 +26,27 @@ type LogonEventStore interface {
 	// by ctx only. NotFound if the tenant does not exist.
 	LogonEvents(ctx context.Context, tenantID string, from, to time.Time, yield func(openatp.Logon) error) error
 }
+
+// The permissions of the hunting routes (mde-reference §12.3.4, §12.5):
+// the MDE API's advanced queries (application and delegated), the
+// Microsoft 365 Defender API's advanced hunting, and Microsoft Graph's
+// runHuntingQuery (one name for both kinds of token).
+const (
+	PermAdvancedQueryReadAll   = "AdvancedQuery.Read.All"
+	PermAdvancedQueryRead      = "AdvancedQuery.Read"
+	PermAdvancedHuntingReadAll = "AdvancedHunting.Read.All"
+	PermAdvancedHuntingRead    = "AdvancedHunting.Read"
+	PermThreatHuntingReadAll   = "ThreatHunting.Read.All"
+)
+
+// Limits of the service (mde-reference §12.3.4): the data a query sees,
+// its result, its run time, and the calls and run time of a tenant.
+const (
+	DataDays          = 30
+	MaxRows           = 100_000
+	MaxResultBytes    = 124 << 20
+	QueryTimeout      = 200 * time.Second
+	CallsPerMinute    = 45
+	CallsPerHour      = 1500
+	DefaultCPUPerHour = 10 * time.Minute
+)

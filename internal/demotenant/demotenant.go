@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/hunting"
 	"github.com/openatp/openatp/internal/demo"
 	"github.com/openatp/openatp/internal/manage"
 	"github.com/openatp/openatp/internal/timatch"
@@ -120,10 +121,12 @@ func Ensure(ctx context.Context, store openatp.Store) (Credentials, error) {
 		// shows (machine actions, live response, indicators, pivots) works with
 		// the printed token.
 		append([]string{openatp.PermMachineReadAll, openatp.PermMachineReadWriteAll, openatp.PermUserReadAll, openatp.PermAlertReadWriteAll,
-			openatp.PermLibraryManage, openatp.PermTiReadWriteAll, openatp.PermFileReadAll, openatp.PermIPReadAll, openatp.PermURLReadAll},
+			openatp.PermLibraryManage, openatp.PermTiReadWriteAll, openatp.PermFileReadAll, openatp.PermIPReadAll, openatp.PermURLReadAll,
+			hunting.PermAdvancedQueryReadAll, hunting.PermAdvancedHuntingReadAll, hunting.PermThreatHuntingReadAll},
 			openatp.ActionPermissions...),
 		append([]string{openatp.PermMachineRead, openatp.PermMachineReadWrite, openatp.PermUserReadAll, openatp.PermAlertReadWrite,
-			openatp.PermLibraryManage, openatp.PermTiReadWrite, openatp.PermFileReadAll, openatp.PermIPReadAll, openatp.PermURLReadAll},
+			openatp.PermLibraryManage, openatp.PermTiReadWrite, openatp.PermFileReadAll, openatp.PermIPReadAll, openatp.PermURLReadAll,
+			hunting.PermAdvancedQueryRead, hunting.PermAdvancedHuntingRead, hunting.PermThreatHuntingReadAll},
 			openatp.ActionPermissions...), now)
 	if err != nil {
 		return c, err
