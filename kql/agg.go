@@ -375,6 +375,15 @@ func (e *env) summarize(in node, sc *scope, op *operator) (node, error) {
 		if err != nil {
 			return in, err
 		}
+		if a.name == "" { // a generated name takes a number: count_, count_1
+			for i, c := range ag.cols {
+				name := c.Name
+				for k := 1; slices.ContainsFunc(cols, func(x Column) bool { return x.Name == name }); k++ {
+					name = c.Name + strconv.Itoa(k)
+				}
+				ag.cols[i].Name = name
+			}
+		}
 		aggs = append(aggs, ag)
 		cols = append(cols, ag.cols...)
 	}

@@ -275,9 +275,13 @@ func (s *scope) binary(e *binary) (cx, error) {
 		case "contains":
 			f = func(a, b string) bool { return indexFold(a, b) >= 0 }
 		case "startswith":
-			f = func(a, b string) bool { return len(a) >= len(b) && strings.EqualFold(a[:len(b)], b) || hasPrefixFold(a, b) }
+			f = func(a, b string) bool {
+				return len(a) >= len(b) && strings.EqualFold(a[:len(b)], b) || hasPrefixFold(a, b)
+			}
 		case "endswith":
-			f = func(a, b string) bool { return len(a) >= len(b) && strings.EqualFold(a[len(a)-len(b):], b) || hasSuffixFold(a, b) }
+			f = func(a, b string) bool {
+				return len(a) >= len(b) && strings.EqualFold(a[len(a)-len(b):], b) || hasSuffixFold(a, b)
+			}
 		}
 		return cx{t: Bool, konst: k, eval: func(row []any) any {
 			return f(toString(le(row)), toString(re(row))) != neg
@@ -366,6 +370,13 @@ func arithType(e *binary, a, b Type) (Type, error) {
 func arith(op byte, t Type, a, b any) any {
 	if a == nil || b == nil {
 		return nil
+	}
+	if x, ok := a.(time.Duration); ok && t == Real { // timespan / timespan
+		y, _ := b.(time.Duration)
+		if y == 0 {
+			return nil
+		}
+		return float64(x) / float64(y)
 	}
 	if t == Dynamic {
 		switch {
@@ -456,14 +467,6 @@ func arith(op byte, t Type, a, b any) any {
 			f, _ := toFloat(x)
 			return time.Duration(f * float64(b.(time.Duration)))
 		}
-	}
-	if t == Real || op == '/' {
-		x, _ := a.(time.Duration)
-		y, _ := b.(time.Duration)
-		if y == 0 {
-			return nil
-		}
-		return float64(x) / float64(y)
 	}
 	return nil
 }

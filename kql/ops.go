@@ -369,6 +369,7 @@ func (e *env) sort(in node, sc *scope, keys []sortKey, limit int64) (node, error
 	return node{cols: in.cols, run: func(ctx context.Context, emit func([]any) bool) error {
 		var items []item
 		less := func(a, b item) int { return cmp(a.keys, b.keys) }
+		var herr error
 		err := in.run(ctx, func(row []any) bool {
 			k := make([]any, len(cs))
 			for i, c := range cs {
@@ -381,7 +382,7 @@ func (e *env) sort(in node, sc *scope, keys []sortKey, limit int64) (node, error
 						return true
 					}
 					items = items[:len(items)-1]
-				} else if err = e.hold(1); err != nil {
+				} else if herr = e.hold(1); herr != nil {
 					return false
 				}
 				i, _ := slices.BinarySearchFunc(items, it, func(a, b item) int {
@@ -393,12 +394,15 @@ func (e *env) sort(in node, sc *scope, keys []sortKey, limit int64) (node, error
 				items = slices.Insert(items, i, it)
 				return true
 			}
-			if err = e.hold(1); err != nil {
+			if herr = e.hold(1); herr != nil {
 				return false
 			}
 			items = append(items, it)
 			return true
 		})
+		if herr != nil {
+			return herr
+		}
 		if err != nil {
 			return err
 		}
@@ -787,12 +791,16 @@ func (e *env) column(tab *pipeline, p Pos) ([]any, error) {
 		return nil, errorf(p, "", "the table has no column")
 	}
 	var vals []any
+	var herr error
 	err = n.run(e.ctx, func(row []any) bool {
-		if err = e.hold(1); err != nil {
+		if herr = e.hold(1); herr != nil {
 			return false
 		}
 		vals = append(vals, row[0])
 		return true
 	})
+	if herr != nil {
+		return nil, herr
+	}
 	return vals, err
 }

@@ -436,9 +436,12 @@ func dynamicOf(v any) any {
 	return toString(v)
 }
 
-// parseJSON parses a string into a dynamic value; a string that is not
-// JSON is a dynamic string, as parse_json does.
+// parseJSON parses a string into a dynamic value, as parse_json does: an
+// empty string is null, and a string that is not JSON a dynamic string.
 func parseJSON(s string) any {
+	if strings.TrimSpace(s) == "" {
+		return nil
+	}
 	d := json.NewDecoder(strings.NewReader(s))
 	d.UseNumber()
 	var v any
