@@ -76,6 +76,7 @@ openatp: CORE openatp/observable
 
 # Leaves that need nothing of openatp's.
 openatp/odata: CORE
+openatp/kql: CORE
 openatp/internal/refcount: CORE
 openatp/internal/password: CORE golang.org/x/crypto
 openatp/internal/lifetime: CORE

@@ -21,8 +21,8 @@ package huntapi
 import (
 	"time"
 
-	"github.com/openatp/openatp/hunting"
 	"github.com/openatp/openatp/httpserve"
+	"github.com/openatp/openatp/hunting"
 	"github.com/openatp/openatp/mdeapi"
 )
 

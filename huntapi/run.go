@@ -186,7 +186,7 @@ func tablesOf(src *huntables.Source) []kql.Table {
 	return out
 }
 
-func (t table) Name() string           { return t.t.Name }
+func (t table) Name() string          { return t.t.Name }
 func (t table) Columns() []kql.Column { return t.cols }
 
 // errStop ends a table's read when the query wants no more rows.
