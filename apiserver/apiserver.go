@@ -96,7 +96,7 @@ func New(cfg Config) *Server {
 	indicatorapi.Register(srv.HandlePublic, indicatorapi.Config{Config: mde})
 	pivotapi.Register(srv.HandlePublic, mde)
 	logons, _ := cfg.Store.(hunting.LogonEventStore) // the engine's: store is wrapped
-	huntapi.Register(srv.HandlePublic, huntapi.Config{Config: mde, Logons: logons, Quota: cfg.HuntingQuota,
+	huntapi.Register(srv.HandlePublic, srv.HandleGraph, huntapi.Config{Config: mde, Logons: logons, Quota: cfg.HuntingQuota,
 		Timeout: cfg.HuntingTimeout, MaxResultBytes: cfg.HuntingMaxResult})
 	adminapi.Register(srv.HandleAdmin, adminapi.Config{Store: store, Settings: cfg.Settings, AuthFailures: cfg.AuthFailures,
 		BodyTimeout: cfg.BodyTimeout, Faults: srv.Faults(), Journal: srv.Journal(), ActionControls: cfg.ActionControls, ActionClock: cfg.Actions})

@@ -74,7 +74,7 @@ const GraphAudience = "https://graph.microsoft.com"
 // searches.
 func checkAPIAudience(path, raw string) error {
 	graphRoute := strings.HasPrefix(path, "/v1.0/") || strings.HasPrefix(path, "/beta/")
-	graphToken := false
+	sawGraph, sawOther := false, false
 	if _, rest, ok := strings.Cut(raw, "."); ok {
 		if payload, _, ok := strings.Cut(rest, "."); ok && namesGraph(payload) {
 			if b, err := base64.RawURLEncoding.DecodeString(payload); err == nil {
@@ -88,12 +88,15 @@ func checkAPIAudience(path, raw string) error {
 						_ = json.Unmarshal(c.Aud, &auds[0])
 					}
 					for _, a := range auds {
-						graphToken = graphToken || strings.EqualFold(strings.TrimSuffix(a, "/"), GraphAudience)
+						g := strings.EqualFold(strings.TrimSuffix(a, "/"), GraphAudience)
+						sawGraph, sawOther = sawGraph || g, sawOther || !g
 					}
 				}
 			}
 		}
 	}
+	// A token naming Graph and a Defender audience is a Defender token too.
+	graphToken := sawGraph && (graphRoute || !sawOther)
 	switch {
 	case graphRoute && !graphToken:
 		return openatp.CodedErrorf(openatp.Unauthenticated, "Unauthorized",

@@ -49,10 +49,10 @@ const (
 	endpointGraph = "security/runHuntingQuery"
 )
 
-// Register adds the hunting routes to mux: the MDE form under /api and
-// /api/v1.0, the Microsoft 365 Defender form under /api, Graph's under
-// /v1.0 and /beta.
-func Register(mux mdeapi.Mux, cfg Config) {
+// Register adds the hunting routes to mux (the MDE form under /api and
+// /api/v1.0, the Microsoft 365 Defender form under /api) and to graph
+// (Graph's under /v1.0 and /beta).
+func Register(mux, graph mdeapi.Mux, cfg Config) {
 	if cfg.Timeout == 0 {
 		cfg.Timeout = hunting.QueryTimeout
 	}
@@ -73,8 +73,8 @@ func Register(mux mdeapi.Mux, cfg Config) {
 	mux("/api/advancedhunting/run", post)
 	for _, base := range []string{"/v1.0", "/beta"} {
 		p := base + "/security/runHuntingQuery"
-		mux("POST "+p, rt.handle(formGraph))
-		mux(p, post)
+		graph("POST "+p, rt.handle(formGraph))
+		graph(p, post)
 	}
 }
 
