@@ -3,7 +3,10 @@ package huntapi_test
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -419,4 +422,41 @@ func (c *fakeClock) advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.t = c.t.Add(d)
+}
+
+// TestClientGone: a query whose client goes away stops at once (its
+// access log line says 499, after well under the minute the query needs).
+func TestClientGone(t *testing.T) {
+	var logs apitest.LockedBuffer
+	w := newWorld(t, engines[0].open, func(c *apitest.Config) {
+		c.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	})
+	base := w.now.Add(-24 * time.Hour)
+	ls := make([]openatp.Logon, 40_000)
+	for i := range ls {
+		ls[i] = openatp.Logon{MachineID: machine1, AccountName: "batch" + strconv.Itoa(i%40), AccountDomain: "contoso", LogonType: "Batch",
+			Timestamp: base.Add(time.Duration(i) * time.Second)}
+	}
+	w.Load(t, w.Tenant, nil, ls)
+	// 40,000 × 1,000 matches: a minute of work.
+	body := `{"Query":"DeviceLogonEvents | where AccountName startswith 'batch' | join kind=inner (DeviceLogonEvents | where AccountName startswith 'batch') on AccountName | count"}`
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, "POST", w.Srv.URL+"/api/advancedqueries/run", strings.NewReader(body))
+	must(t, err)
+	req.Header.Set("Authorization", "Bearer "+w.mde)
+	req.Header.Set("Content-Type", "application/json")
+	if res, err := w.Srv.Client().Do(req); err == nil {
+		res.Body.Close()
+		t.Fatalf("the query answered %d before the client went away", res.StatusCode)
+	}
+	line := regexp.MustCompile(`path=/api/advancedqueries/run .*status=499 .*duration=(\S+)`)
+	var m []string
+	apitest.WaitFor(t, "the query's access log line", func() bool {
+		m = line.FindStringSubmatch(logs.String())
+		return m != nil
+	})
+	if d, err := time.ParseDuration(m[1]); err != nil || d > 10*time.Second {
+		t.Errorf("the query ran %s (%v), want it stopped when its client went away", m[1], err)
+	}
 }
