@@ -134,6 +134,7 @@ openatp/readmodel: SYSTEM unsafe openatp openatp/odata openatp/wire
 
 # The hunting tables: views over the read model and the stores.
 openatp/huntables: CORE openatp openatp/observable openatp/hunting openatp/readmodel
+	openatp/internal/jsonlex
 
 # The HTTP API, in three packages: no store engine, no driver, not the
 # token service (auth's routes and verifier are composed with it in

@@ -26,6 +26,7 @@ import (
 
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/hunting"
+	"github.com/openatp/openatp/internal/jsonlex"
 	"github.com/openatp/openatp/observable"
 	"github.com/openatp/openatp/readmodel"
 )
@@ -119,18 +120,20 @@ type machineJSON struct {
 	MachineTags           []string   `json:"machineTags"`
 	DeviceValue           *string    `json:"deviceValue"`
 	OSArchitecture        *string    `json:"osArchitecture"`
-	IPAddresses           []struct {
-		IPAddress         string  `json:"ipAddress"`
-		MACAddress        *string `json:"macAddress"`
-		Type              *string `json:"type"`
-		OperationalStatus *string `json:"operationalStatus"`
-	} `json:"ipAddresses"`
+	IPAddresses           []ipAddressEntry
+}
+
+// ipAddressEntry is an entry of a machine's ipAddresses.
+type ipAddressEntry struct {
+	IPAddress                           string
+	MACAddress, Type, OperationalStatus *string
 }
 
 // machines calls f with each machine the caller may see whose lastSeen is
 // inside the window.
 func (s *Source) machines(ctx context.Context, f func(m *machineJSON) error) error {
 	var buf []byte
+	lex := jsonlex.New(nil)
 	for i := range s.View.Machines() {
 		slot := uint32(i)
 		if i%checkEvery == 0 {
@@ -143,7 +146,7 @@ func (s *Source) machines(ctx context.Context, f func(m *machineJSON) error) err
 		}
 		buf = s.View.AppendMachine(buf[:0], slot)
 		var m machineJSON
-		if err := json.Unmarshal(buf, &m); err != nil {
+		if err := decodeMachine(lex, buf, &m); err != nil {
 			return openatp.Errorf(openatp.Internal, "huntables: machine %s: %v", s.View.MachineID(slot), err)
 		}
 		if !s.in(m.LastSeen) {
