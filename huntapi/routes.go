@@ -19,6 +19,7 @@
 package huntapi
 
 import (
+	"runtime"
 	"time"
 
 	"github.com/openatp/openatp/httpserve"
@@ -40,6 +41,10 @@ type Config struct {
 	MaxResultBytes int
 	// Now is the clock of the data window; nil: time.Now.
 	Now func() time.Time
+	// MaxRunning bounds the queries that run at once; the others wait
+	// their turn (within their time limit). 0: half the processors, at
+	// least one, so that hunting leaves the other routes room.
+	MaxRunning int
 }
 
 // The endpoints' names for the rate limits.
@@ -62,7 +67,10 @@ func Register(mux, graph mdeapi.Mux, cfg Config) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	rt := &routes{cfg: cfg, authn: httpserve.NewAuthenticator(cfg.Verifier)}
+	if cfg.MaxRunning <= 0 {
+		cfg.MaxRunning = max(1, runtime.GOMAXPROCS(0)/2)
+	}
+	rt := &routes{cfg: cfg, authn: httpserve.NewAuthenticator(cfg.Verifier), running: make(chan struct{}, cfg.MaxRunning)}
 	post := httpserve.MethodNotAllowed("POST")
 	for _, base := range []string{"/api", "/api/v1.0"} {
 		p := base + "/advancedqueries/run"
@@ -80,8 +88,9 @@ func Register(mux, graph mdeapi.Mux, cfg Config) {
 
 // routes are the handlers' shared parts.
 type routes struct {
-	cfg   Config
-	authn *httpserve.Authenticator
+	cfg     Config
+	authn   *httpserve.Authenticator
+	running chan struct{} // a token per query running
 }
 
 // form is one of the three APIs' ways of asking and answering.

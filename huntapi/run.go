@@ -60,8 +60,19 @@ func (rt *routes) handle(f form) http.Handler {
 		if err := rt.cfg.Quota.call(r.Context(), p.TenantID); err != nil {
 			return err
 		}
-		view, access, err := mdeapi.MachineScope(r.Context(), rt.cfg.Model, p)
+		ctx, cancel := context.WithTimeout(r.Context(), rt.cfg.Timeout)
+		defer cancel()
+		select { // the query's turn: its wait counts towards its time limit
+		case rt.running <- struct{}{}:
+			defer func() { <-rt.running }()
+		case <-ctx.Done():
+			return rt.runError(r, ctx, ctx.Err())
+		}
+		view, access, err := mdeapi.MachineScope(ctx, rt.cfg.Model, p)
 		if err != nil {
+			if ctx.Err() != nil {
+				return rt.runError(r, ctx, err)
+			}
 			return err
 		}
 		defer view.Release()
@@ -71,8 +82,6 @@ func (rt *routes) handle(f form) http.Handler {
 		}
 		src := &huntables.Source{TenantID: p.TenantID, View: view, Access: access, Events: rt.cfg.Store,
 			Logons: rt.cfg.Logons, From: from, To: to}
-		ctx, cancel := context.WithTimeout(r.Context(), rt.cfg.Timeout)
-		defer cancel()
 		start := time.Now()
 		res, err := kql.Run(ctx, query, tablesOf(src), kql.Options{Now: now, MaxRows: hunting.MaxRows})
 		elapsed := time.Since(start)
