@@ -143,7 +143,7 @@ SCRATCH=
 HUNTERS=${HUNTERS:-0}
 if { [ -n "$WRITER" ] || [ "$HUNTERS" -gt 0 ]; } && [ -z "$DB" ]; then
   SCRATCH=$OUT/scratch-$$
-  rm -rf "$SCRATCH"; cp -r "$DATA" "$SCRATCH"
+  rm -rf "$SCRATCH"; cp -rL "$DATA" "$SCRATCH" # -L: DATA may be a symlink to a shared tenant
   DATA=$SCRATCH; DBARG=$DATA/openatp.db
 fi
 CLIENT_ID=$(sed -n 's/.*"client_id": "\(.*\)".*/\1/p' "$DATA/app.json")
