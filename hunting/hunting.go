@@ -1,7 +1,8 @@
-// Package hunting is the domain of advanced hunting: what the stores keep
-// for the hunting tables beyond the machine routes' data. Today that is the
-// logon events themselves (DeviceLogonEvents), which the stores keep beside
-// the (user, machine) relations the logons are merged into.
+// Package hunting is the domain of advanced hunting (issue 27): what the
+// stores keep for the hunting tables beyond the machine routes' data (the
+// logon events themselves, for DeviceLogonEvents, kept beside the (user,
+// machine) relations the logons are merged into), the permissions of the
+// hunting routes, and the service's documented limits.
 package hunting
 
 import (
