@@ -52,7 +52,7 @@ kql() {
 }
 # sql STATEMENT: prints the seconds the sqlite3 shell took to run it.
 sql() {
-  sqlite3 -cmd ".timer on" "$DB" "$1" | tee -a "$OUT/hunt-answers.log" | sed -n 's/^Run Time: real \([0-9.]*\).*/\1/p' | tail -1
+  printf '.timer on\n%s;\n' "$1" | sqlite3 "$DB" | tee -a "$OUT/hunt-answers.log" | sed -n 's/^Run Time: real \([0-9.]*\).*/\1/p' | tail -1
 }
 best() { sort -g | head -1; }
 
@@ -83,6 +83,6 @@ for i in "${!KQL[@]}"; do
   kql "${KQL[$i]}" >/dev/null
   k=$(for _ in $(seq "$RUNS"); do kql "${KQL[$i]}"; done | best)
   s=$(for _ in $(seq "$RUNS"); do sql "${SQL[$i]}"; done | best)
-  printf '%-40s %12.3f %12.3f %8.2f\n' "${NAMES[$i]}" "$k" "$s" "$(echo "$k / $s" | bc -l)"
+  awk -v n="${NAMES[$i]}" -v k="$k" -v s="$s" 'BEGIN{printf "%-40s %12.3f %12.3f %8s\n", n, k, s, s > 0 ? sprintf("%.2f", k / s) : "-"}'
 done
 echo "(answers in $OUT/hunt-answers.log; RSS $(ps -o rss= -p $SERVER) KiB)"
