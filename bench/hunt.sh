@@ -83,6 +83,6 @@ for i in "${!KQL[@]}"; do
   kql "${KQL[$i]}" >/dev/null
   k=$(for _ in $(seq "$RUNS"); do kql "${KQL[$i]}"; done | best)
   s=$(for _ in $(seq "$RUNS"); do sql "${SQL[$i]}"; done | best)
-  awk -v n="${NAMES[$i]}" -v k="$k" -v s="$s" 'BEGIN{printf "%-40s %12.3f %12.3f %8s\n", n, k, s, s > 0 ? sprintf("%.2f", k / s) : "-"}'
+  awk -v n="${NAMES[$i]}" -v k="$k" -v s="$s" 'BEGIN{printf "%-40s %12.3f %12.3f %8s\n", n, k, s, (s > 0 ? sprintf("%.2f", k / s) : "-")}'
 done
 echo "(answers in $OUT/hunt-answers.log; RSS $(ps -o rss= -p $SERVER) KiB)"
