@@ -240,8 +240,25 @@ func TestForms(t *testing.T) {
 	if r.Status != http.StatusOK || !strings.HasSuffix(string(r.Body), `"results":[{"FileName":"vault.dll"}]}`) {
 		t.Errorf("Graph with Timespan: %d %s", r.Status, r.Body)
 	}
-	r = w.SendJSON(t, "POST", "/v1.0/security/runHuntingQuery", w.graph, `{"Query":"DeviceFileEvents","Timespan":"yesterday"}`)
-	apitest.CheckError(t, r, http.StatusBadRequest, "BadRequest")
+	iso := func(d time.Duration) string { return w.now.Add(-d).Format(time.RFC3339) }
+	for span, want := range map[string]string{
+		iso(270*time.Minute) + "/" + iso(3*time.Hour): `[{"FileName":"vault.dll"}]`,
+		"P1D/" + iso(270*time.Minute):                 `[{"FileName":"evil.exe"}]`,
+		iso(270*time.Minute) + "/PT1H":                `[{"FileName":"vault.dll"}]`,
+		iso(270 * time.Minute):                        `[{"FileName":"vault.dll"}]`,
+		"P60D":                                        `[{"FileName":"old.txt"},{"FileName":"evil.exe"},{"FileName":"vault.dll"}]`,
+	} {
+		body, err := json.Marshal(map[string]string{"Query": "DeviceFileEvents | project FileName", "Timespan": span})
+		must(t, err)
+		r := w.SendJSON(t, "POST", "/v1.0/security/runHuntingQuery", w.graph, string(body))
+		if r.Status != http.StatusOK || !strings.HasSuffix(string(r.Body), `"results":`+want+`}`) {
+			t.Errorf("Timespan %s: %d %s, want %s", span, r.Status, r.Body, want)
+		}
+	}
+	for _, span := range []string{"yesterday", "P1M", "2024-01-02/2024-01-01", "PT"} {
+		r = w.SendJSON(t, "POST", "/v1.0/security/runHuntingQuery", w.graph, `{"Query":"DeviceFileEvents","Timespan":"`+span+`"}`)
+		apitest.CheckError(t, r, http.StatusBadRequest, "BadRequest")
+	}
 
 	// Audiences and permissions.
 	for _, c := range []struct {
