@@ -83,7 +83,8 @@ func (rt *routes) handle(f form) http.Handler {
 		src := &huntables.Source{TenantID: p.TenantID, View: view, Access: access, Events: rt.cfg.Store,
 			Logons: rt.cfg.Logons, From: from, To: to}
 		start := time.Now()
-		res, err := kql.Run(ctx, query, tablesOf(src), kql.Options{Now: now, MaxRows: hunting.MaxRows})
+		var res *kql.Result
+		lowPriority(func() { res, err = kql.Run(ctx, query, tablesOf(src), kql.Options{Now: now, MaxRows: hunting.MaxRows}) })
 		elapsed := time.Since(start)
 		rt.cfg.Quota.spend(p.TenantID, elapsed)
 		if err != nil {
