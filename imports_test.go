@@ -102,6 +102,8 @@ openatp/internal/vulncli: SYSTEM openatp openatp/ingest openatp/ingest/vulnimpor
 	openatp/vuln
 openatp/fault: CORE openatp openatp/internal/route
 openatp/journal: CORE openatp/internal/route
+# The domain of advanced hunting: the logon events the stores keep.
+openatp/hunting: CORE openatp
 openatp/internal/sqlstore: CORE io/fs openatp openatp/observable openatp/internal/jsonlex
 openatp/internal/sqlstore/actionsql: CORE openatp openatp/internal/sqlstore
 openatp/internal/sqlstore/tvmsql: CORE openatp openatp/internal/sqlstore openatp/vuln
@@ -135,7 +137,7 @@ openatp/auth: HTTP github.com/golang-jwt/jwt/v5 github.com/MicahParks/jwkset
 	golang.org/x/crypto openatp openatp/ratelimit openatp/internal/lifetime
 	openatp/internal/password
 openatp/internal/manage: CORE openatp openatp/internal/password
-openatp/internal/demotenant: SYSTEM iter openatp openatp/internal/demo openatp/internal/manage openatp/internal/timatch
+openatp/internal/demotenant: SYSTEM iter openatp openatp/hunting openatp/internal/demo openatp/internal/manage openatp/internal/timatch
 	openatp/vuln
 openatp/internal/tlsca: NET
 
@@ -143,6 +145,10 @@ openatp/internal/tlsca: NET
 openatp/readmodel/alertrec: CORE openatp/wire
 openatp/readmodel: SYSTEM unsafe openatp openatp/odata openatp/wire
 	openatp/internal/refcount openatp/internal/lifetime openatp/readmodel/alertrec
+
+# The hunting tables: views over the read model and the stores.
+openatp/huntables: CORE openatp openatp/observable openatp/hunting openatp/readmodel
+	openatp/internal/jsonlex
 
 # The HTTP API, in three packages: no store engine, no driver, not the
 # token service (auth's routes and verifier are composed with it in
@@ -163,6 +169,8 @@ openatp/pivotapi: HTTP openatp openatp/observable openatp/wire openatp/readmodel
 	openatp/httpserve openatp/mdeapi
 openatp/tvmapi: HTTP compress/gzip openatp openatp/odata openatp/wire openatp/readmodel
 	openatp/httpserve openatp/mdeapi openatp/vuln
+openatp/huntapi: HTTP openatp openatp/hunting openatp/huntables openatp/kql
+	openatp/ratelimit openatp/httpserve openatp/mdeapi
 openatp/adminapi: HTTP openatp openatp/wire openatp/ingest openatp/fault openatp/actions
 	openatp/journal openatp/ratelimit openatp/readmodel
 	openatp/internal/route openatp/internal/manage openatp/httpserve
@@ -171,7 +179,7 @@ openatp/adminapi: HTTP openatp openatp/wire openatp/ingest openatp/fault openatp
 openatp/apiserver: CORE log/slog openatp openatp/actions openatp/fault
 	openatp/internal/accesslog openatp/readmodel openatp/httpserve openatp/internal/answercache
 	openatp/mdeapi openatp/responseapi openatp/indicatorapi openatp/pivotapi openatp/adminapi
-	openatp/tvmapi openatp/vuln
+	openatp/tvmapi openatp/vuln openatp/hunting openatp/huntapi
 
 # Suites and servers for tests.
 openatp/apitest: TESTING HTTP net/http/httptest go.uber.org/goleak openatp openatp/fault
@@ -189,7 +197,7 @@ openatp/storetest/internal/vulnsuite: TESTING github.com/google/go-cmp openatp
 openatp/storetest: TESTING github.com/google/go-cmp openatp
 	openatp/internal/sqlstore openatp/storetest/internal/fixture
 	openatp/storetest/internal/actionsuite openatp/storetest/internal/eventsuite
-	openatp/storetest/internal/indicatorsuite openatp/storetest/internal/vulnsuite
+	openatp/storetest/internal/indicatorsuite openatp/storetest/internal/vulnsuite openatp/storetest/internal/indicatorsuite openatp/hunting
 openatp/ratelimit/ratelimittest: TESTING openatp/ratelimit
 openatp/internal/pgtest: TESTING net github.com/jackc/pgx/v5 go.uber.org/goleak
 openatp/internal/redistest: TESTING net
@@ -202,7 +210,7 @@ openatp/cmd/openatp: HTTP openatp openatp/internal/demotenant openatp/apiserver 
 	openatp/readmodel openatp/redis openatp/sqlite openatp/wire
 	openatp/internal/accesslog openatp/internal/demo openatp/internal/logbuf
 	openatp/internal/manage openatp/internal/tlsca openatp/internal/timatch
-	openatp/ingest/vulnimport openatp/internal/vulncli
+	openatp/ingest/vulnimport openatp/internal/vulncli openatp/hunting openatp/huntapi
 openatp/bench/baseline: HTTP
 openatp/bench/tvmtool: SYSTEM openatp openatp/sqlite openatp/internal/demo openatp/vuln
 openatp/bench/actiontool: HTTP openatp openatp/postgres openatp/sqlite

@@ -1,5 +1,5 @@
 // Package apiserver composes openatp's HTTP API: the plumbing (httpserve)
-// with the MDE routes (mdeapi, responseapi, indicatorapi, pivotapi, tvmapi) on every listener and the
+// with the MDE routes (mdeapi, responseapi, indicatorapi, pivotapi, tvmapi, huntapi) on every listener and the
 // admin API (adminapi) on the admin surface, on one store and read model.
 // The handlers see the store through the metrics' instrumentation and the
 // read model's refresh after each write. The program (cmd/openatp) and
@@ -16,6 +16,8 @@ import (
 	"github.com/openatp/openatp/adminapi"
 	"github.com/openatp/openatp/fault"
 	"github.com/openatp/openatp/httpserve"
+	"github.com/openatp/openatp/huntapi"
+	"github.com/openatp/openatp/hunting"
 	"github.com/openatp/openatp/indicatorapi"
 	"github.com/openatp/openatp/internal/accesslog"
 	"github.com/openatp/openatp/internal/answercache"
@@ -67,6 +69,12 @@ type Config struct {
 	// Store's, when it implements vuln.Store (the SQL stores do), else no
 	// TVM routes.
 	TVM tvmapi.Settings
+	// HuntingQuota is each tenant's quota of hunting calls and run time;
+	// nil: none. HuntingTimeout and HuntingMaxResult bound a query's run
+	// and answer; 0: the service's (200 s, 124 MB).
+	HuntingQuota     *huntapi.Quota
+	HuntingTimeout   time.Duration
+	HuntingMaxResult int
 }
 
 // DefaultAnswerMemory is the memory of the kept answers of a server
@@ -117,6 +125,9 @@ func New(cfg Config) *Server {
 	if tvm.Vuln != nil {
 		tvmapi.Register(srv.HandlePublic, tvmapi.Config{Config: mde, Settings: tvm})
 	}
+	logons, _ := cfg.Store.(hunting.LogonEventStore) // the engine's: store is wrapped
+	huntapi.Register(srv.HandlePublic, srv.HandleGraph, huntapi.Config{Config: mde, Logons: logons, Quota: cfg.HuntingQuota,
+		Timeout: cfg.HuntingTimeout, MaxResultBytes: cfg.HuntingMaxResult})
 	adminapi.Register(srv.HandleAdmin, adminapi.Config{Store: store, Settings: cfg.Settings, AuthFailures: cfg.AuthFailures,
 		BodyTimeout: cfg.BodyTimeout, Faults: srv.Faults(), Journal: srv.Journal(), ActionControls: cfg.ActionControls, ActionClock: cfg.Actions,
 		Vuln: tvm.Vuln})

@@ -125,6 +125,9 @@ func Run(t *testing.T, open func(t *testing.T) openatp.Store, opts ...Option) {
 		{"VulnDelta", vulnsuite.Delta},
 		{"VulnAllOrNothing", vulnsuite.AllOrNothing},
 		{"VulnReplicas", vulnsuite.Replicas},
+		{"LogonEvents", testLogonEvents},
+		{"LogonEventsAllOrNothing", testLogonEventsAllOrNothing},
+		{"LogonEventRetention", testLogonEventRetention},
 		{"Canceled", testCanceled},
 	}
 	for _, tt := range tests {

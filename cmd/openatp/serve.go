@@ -28,6 +28,8 @@ import (
 	"github.com/openatp/openatp/auth"
 	"github.com/openatp/openatp/fault"
 	"github.com/openatp/openatp/httpserve"
+	"github.com/openatp/openatp/huntapi"
+	"github.com/openatp/openatp/hunting"
 	"github.com/openatp/openatp/internal/accesslog"
 	"github.com/openatp/openatp/internal/demotenant"
 	"github.com/openatp/openatp/internal/lifetime"
@@ -176,6 +178,7 @@ type serveFlags struct {
 	shutdownTimeout          time.Duration
 	journalSize              int
 	eventRetention           time.Duration
+	huntingCPU               time.Duration
 	faults                   jsonFlag
 }
 
@@ -213,7 +216,8 @@ func parseServeFlags(env *cliEnv, args []string) (*serveFlags, error) {
 	fs.StringVar(&o.publicURL, "public-url", "", "the base URL clients reach this server at (e.g. https://atp.example.com): token issuers, discovery documents and @odata.context use it instead of the request's Host header")
 	failureBudget := fs.String("auth-failure-budget", defaultFailureBudget, "failed sign-ins and admin-key attempts allowed per client address, as LIMIT/WINDOW,...; beyond, the address is refused (429) until the budget has room; off turns it off")
 	fs.IntVar(&o.journalSize, "journal-size", journal.DefaultSize, "requests kept per tenant in the request journal (about 400 bytes each); 0 turns it off")
-	fs.DurationVar(&o.eventRetention, "event-retention", 30*24*time.Hour, "how long file and network events, and the machines' IP history, are kept (swept every hour at most); 0 keeps them")
+	fs.DurationVar(&o.eventRetention, "event-retention", 30*24*time.Hour, "how long file, network and logon events, and the machines' IP history, are kept (swept every hour at most); 0 keeps them")
+	fs.DurationVar(&o.huntingCPU, "hunting-cpu-budget", hunting.DefaultCPUPerHour, "advanced hunting run time a tenant may use per rolling hour (the service's CPU quota; beyond, 429); 0: no budget")
 	fs.Var(&o.faults, "fault", `a fault rule to start with, as JSON ({"kind":"error","status":503,...}, as POST /_openatp/faults takes; repeatable)`)
 	if err := parseFlags(env, fs, args); err != nil {
 		return nil, err
@@ -321,6 +325,7 @@ func newAPI(ctx context.Context, o *serveFlags, store openatp.Store, model *read
 		PublicURL:        o.publicURL,
 		JournalSize:      cmp.Or(o.journalSize, -1), // 0 is off here, the default there
 		AnswerMemory:     cmp.Or(o.answerMemory(), -1),
+		HuntingQuota:     huntapi.NewQuota(!o.policy.Off(), max(o.huntingCPU, 0), nil),
 	})
 	// The token issuer answers beside the API, on every host and port
 	// (mounted before the fault rules, which may name its routes).

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/hunting"
 	"github.com/openatp/openatp/internal/demo"
 	"github.com/openatp/openatp/internal/manage"
 	"github.com/openatp/openatp/internal/timatch"
@@ -126,11 +127,13 @@ func Ensure(ctx context.Context, store openatp.Store) (Credentials, error) {
 		// the printed token.
 		append([]string{openatp.PermMachineReadAll, openatp.PermMachineReadWriteAll, openatp.PermUserReadAll, openatp.PermAlertReadWriteAll,
 			openatp.PermLibraryManage, openatp.PermTiReadWriteAll, openatp.PermFileReadAll, openatp.PermIPReadAll, openatp.PermURLReadAll,
-			vuln.PermVulnerabilityReadAll, vuln.PermSoftwareReadAll, vuln.PermRecommendationReadAll, vuln.PermScoreReadAll},
+			vuln.PermVulnerabilityReadAll, vuln.PermSoftwareReadAll, vuln.PermRecommendationReadAll, vuln.PermScoreReadAll,
+			hunting.PermAdvancedQueryReadAll, hunting.PermAdvancedHuntingReadAll, hunting.PermThreatHuntingReadAll},
 			openatp.ActionPermissions...),
 		append([]string{openatp.PermMachineRead, openatp.PermMachineReadWrite, openatp.PermUserReadAll, openatp.PermAlertReadWrite,
 			openatp.PermLibraryManage, openatp.PermTiReadWrite, openatp.PermFileReadAll, openatp.PermIPReadAll, openatp.PermURLReadAll,
-			vuln.PermVulnerabilityRead, vuln.PermSoftwareRead, vuln.PermRecommendationRead, vuln.PermScoreRead},
+			vuln.PermVulnerabilityRead, vuln.PermSoftwareRead, vuln.PermRecommendationRead, vuln.PermScoreRead,
+			hunting.PermAdvancedQueryRead, hunting.PermAdvancedHuntingRead, hunting.PermThreatHuntingReadAll},
 			openatp.ActionPermissions...), now)
 	if err != nil {
 		return c, err

@@ -245,9 +245,10 @@ func scanEvent(s Scanner, fields []any) error {
 // rather than one that holds the writer for long.
 const deleteChunk = 10000
 
-// DeleteEventsBefore deletes, in every tenant, the events and the IP
-// history rows older than t, the oldest first, deleteChunk rows a
-// transaction (by primary key, through the time indexes).
+// DeleteEventsBefore deletes, in every tenant, the events (file, network
+// and logon events) and the IP history rows older than t, the oldest
+// first, deleteChunk rows a transaction (by primary key, through the time
+// indexes; the logon events tenant by tenant, deleteLogonEventsBefore).
 func (w Writer) DeleteEventsBefore(ctx context.Context, t time.Time) (int64, error) {
 	cut := ClampNanos(t)
 	var total int64
@@ -271,5 +272,6 @@ func (w Writer) DeleteEventsBefore(ctx context.Context, t time.Time) (int64, err
 			}
 		}
 	}
-	return total, nil
+	n, err := w.deleteLogonEventsBefore(ctx, cut)
+	return total + n, err
 }
