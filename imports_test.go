@@ -88,11 +88,13 @@ openatp/ratelimit: CORE net
 # Over the domain: the wire schema, import formats, the test double's
 # records, what the SQL stores share, the demo data.
 openatp/wire: CORE openatp openatp/odata
+# A value's events summed up per machine (issue 24).
+openatp/sightings: CORE openatp
 openatp/ingest: CORE path/filepath openatp openatp/wire openatp/internal/lifetime
 	openatp/internal/jsonlex
 openatp/fault: CORE openatp openatp/internal/route
 openatp/journal: CORE openatp/internal/route
-openatp/internal/sqlstore: CORE io/fs openatp openatp/observable
+openatp/internal/sqlstore: CORE io/fs openatp openatp/observable openatp/sightings
 openatp/internal/sqlstore/actionsql: CORE openatp openatp/internal/sqlstore
 openatp/internal/demo: CORE crypto/md5 openatp
 # The request bodies of the action routes, checked and made into
@@ -103,7 +105,7 @@ openatp/internal/actionrequest: CORE openatp openatp/observable
 openatp/actions: CORE container/heap openatp openatp/internal/lifetime
 
 # Custom indicators meet events: the alerts they raise.
-openatp/internal/timatch: CORE openatp openatp/observable
+openatp/internal/timatch: CORE openatp openatp/observable openatp/sightings
 
 # The retention of observed events: a periodic sweep.
 openatp/internal/retention: CORE openatp/internal/lifetime
@@ -143,7 +145,7 @@ openatp/responseapi: HTTP mime/multipart archive/zip openatp openatp/odata
 openatp/indicatorapi: HTTP openatp openatp/odata openatp/wire openatp/readmodel
 	openatp/httpserve openatp/mdeapi openatp/internal/timatch
 openatp/pivotapi: HTTP openatp openatp/observable openatp/wire openatp/readmodel
-	openatp/httpserve openatp/mdeapi
+	openatp/httpserve openatp/mdeapi openatp/sightings
 openatp/adminapi: HTTP openatp openatp/wire openatp/ingest openatp/fault openatp/actions
 	openatp/journal openatp/ratelimit openatp/readmodel
 	openatp/internal/route openatp/internal/manage openatp/httpserve

@@ -181,6 +181,8 @@ func (db *DB) ResetTenant(ctx context.Context, tenantID string) error {
 			"DELETE FROM indicator_counters WHERE tenant_seq = $1",
 			"DELETE FROM file_events WHERE tenant_seq = $1",
 			"DELETE FROM network_events WHERE tenant_seq = $1",
+			"DELETE FROM event_files WHERE tenant_seq = $1",
+			"DELETE FROM event_remotes WHERE tenant_seq = $1",
 			"DELETE FROM device_groups WHERE tenant_seq = $1",
 		} {
 			if _, err := tx.Exec(ctx, q, seq); err != nil {

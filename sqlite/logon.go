@@ -270,6 +270,8 @@ func (db *DB) ResetTenant(ctx context.Context, tenantID string) error {
 			"DELETE FROM indicator_counters WHERE tenant_seq = ?",
 			"DELETE FROM file_events WHERE tenant_seq = ?",
 			"DELETE FROM network_events WHERE tenant_seq = ?",
+			"DELETE FROM event_files WHERE tenant_seq = ?",
+			"DELETE FROM event_remotes WHERE tenant_seq = ?",
 			"DELETE FROM device_groups WHERE tenant_seq = ?",
 		} {
 			if _, err := tx.ExecContext(ctx, q, seq); err != nil {
