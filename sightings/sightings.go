@@ -29,10 +29,19 @@ type Store interface {
 	NetworkSightings(ctx context.Context, tenantID string, f openatp.EventFilter) ([]Sighting, error)
 }
 
-// Of returns s as a Store; an Internal error if it is not one.
+// Of returns s as a Store, or the store it wraps (Unwrap, as the
+// wrappers of the program's store have: the read model's refresh and the
+// metrics); an Internal error if none is one.
 func Of(s any) (Store, error) {
-	if st, ok := s.(Store); ok {
-		return st, nil
+	for s != nil {
+		if st, ok := s.(Store); ok {
+			return st, nil
+		}
+		u, ok := s.(interface{ Unwrap() openatp.Store })
+		if !ok {
+			break
+		}
+		s = u.Unwrap()
 	}
 	return nil, openatp.Errorf(openatp.Internal, "sightings: the store %T does not read sightings", s)
 }
