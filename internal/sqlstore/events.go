@@ -115,19 +115,7 @@ func (w Writer) addEvents(ctx context.Context, tenantID string, k *eventKind, ev
 		for i := range rows {
 			ids[i] = rows[i].device
 		}
-		names := map[string]string{} // machine id → computerDnsName ("" if none)
-		err := InChunks(ids, func(list string, args []any) error {
-			return Each(ctx, x, "cannot read the machines", func(s Scanner) ([2]string, error) {
-				var id string
-				var name *string
-				err := s.Scan(&id, &name)
-				if name == nil {
-					return [2]string{id, ""}, err
-				}
-				return [2]string{id, *name}, err
-			}, func(m [2]string) error { names[m[0]] = m[1]; return nil },
-				"SELECT id, computer_dns_name FROM machines WHERE tenant_seq = ? AND id IN "+list, append([]any{seq}, args...)...)
-		})
+		names, err := eventMachines(ctx, x, seq, evs, rows)
 		if err != nil {
 			return err
 		}
@@ -170,6 +158,60 @@ func (w Writer) addEvents(ctx context.Context, tenantID string, k *eventKind, ev
 		}
 		return nil
 	})
+}
+
+// eventMachines returns the computerDnsName ("" if none) of the
+// machines of rows that the tenant has, by id: the names of the machines
+// of events without a DeviceName; of the others, a count tells that all
+// exist (one row a chunk, not one a machine), else their ids are read.
+func eventMachines(ctx context.Context, x Execer, seq int64, evs [][]any, rows []eventRow) (map[string]string, error) {
+	names := map[string]string{}
+	var named, unnamed []string
+	for i, f := range evs {
+		if *f[2].(*string) == "" {
+			unnamed = append(unnamed, rows[i].device)
+		} else {
+			named = append(named, rows[i].device)
+		}
+	}
+	read := func(list string, args []any) error {
+		return Each(ctx, x, "cannot read the machines", func(s Scanner) ([2]string, error) {
+			var id string
+			var name *string
+			err := s.Scan(&id, &name)
+			if name == nil {
+				return [2]string{id, ""}, err
+			}
+			return [2]string{id, *name}, err
+		}, func(m [2]string) error { names[m[0]] = m[1]; return nil },
+			"SELECT id, computer_dns_name FROM machines WHERE tenant_seq = ? AND id IN "+list, append([]any{seq}, args...)...)
+	}
+	if err := InChunks(unnamed, read); err != nil {
+		return nil, err
+	}
+	err := InChunks(named, func(list string, args []any) error {
+		n, err := Get(ctx, x, "cannot read the machines", nil, ScanInt64,
+			"SELECT count(*) FROM machines WHERE tenant_seq = ? AND id IN "+list, append([]any{seq}, args...)...)
+		if err != nil || int(n) < len(args) {
+			return cmp.Or(err, read(list, args))
+		}
+		for _, id := range args {
+			if _, ok := names[id.(string)]; !ok {
+				names[id.(string)] = "" // not read: its events have a DeviceName
+			}
+		}
+		return nil
+	})
+	return names, err
+}
+
+// dictJoin is the join condition of VALUES v on the dictionary d.
+func dictJoin(cols []string) string {
+	on := make([]string, len(cols))
+	for i, c := range cols {
+		on[i] = "d." + c + " = v.column" + strconv.Itoa(i+1)
+	}
+	return strings.Join(on, " AND ")
 }
 
 // dictRows is the number of looked-up values per statement.
@@ -215,7 +257,8 @@ func (w Writer) eventValues(ctx context.Context, x Execer, seq int64, k *eventKi
 			ids[key] = *dest[0].(*int64)
 			return key, nil
 		}, func(string) error { return nil },
-			"SELECT id, "+cols+" FROM "+k.dict+" WHERE tenant_seq = ? AND ("+cols+") IN (VALUES "+list+")", append([]any{seq}, args...)...)
+			"SELECT d.id, d."+strings.Join(k.dictCols, ", d.")+" FROM (VALUES "+list+") v JOIN "+k.dict+" d ON d.tenant_seq = "+strconv.FormatInt(seq, 10)+
+				" AND "+dictJoin(k.dictCols), args...)
 		if err != nil {
 			return nil, err
 		}
@@ -292,7 +335,8 @@ func readEvents[T any](ctx context.Context, q Querier, tenantID string, k *event
 		return nil, err
 	}
 	query := "SELECT e.ts, e.device_id, e.report_id, d." + strings.Join(k.dictCols, ", d.") + ", e.rest FROM " + k.table + " e JOIN " + k.dict +
-		" d ON d.id = e." + k.key + " WHERE " + where + " ORDER BY e.ts, e.device_id, e.report_id"
+		" d ON d.id = e." + k.key + " WHERE " + where +
+		" ORDER BY e.ts + 0, e.device_id, e.report_id" // + 0: SQLite would read the primary key in order rather than the value's index
 	if f.Limit > 0 {
 		query += " LIMIT ?"
 		args = append(args, f.Limit)
