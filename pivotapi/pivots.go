@@ -15,7 +15,6 @@ import (
 	"github.com/openatp/openatp/mdeapi"
 	"github.com/openatp/openatp/observable"
 	"github.com/openatp/openatp/readmodel"
-	"github.com/openatp/openatp/sightings"
 	"github.com/openatp/openatp/wire"
 )
 
@@ -153,21 +152,9 @@ func read(ctx context.Context, store openatp.Store, tenantID string, view *readm
 // value's index (sightings.Store) whatever the number of its events; and,
 // when there is none, the alerts whose evidence names it (the value is
 // then known, as read tells).
-func readMachines(ctx context.Context, store openatp.Store, tenantID string, view *readmodel.View, access *openatp.Access,
+func (rt *routes) readMachines(ctx context.Context, store openatp.Store, tenantID string, view *readmodel.View, access *openatp.Access,
 	k *kind, value string) (*pivot, error) {
-	sst, err := sightings.Of(store)
-	if err != nil {
-		return nil, err
-	}
-	var sgs []sightings.Sighting
-	switch k {
-	case fileKind:
-		sgs, err = sst.FileSightings(ctx, tenantID, openatp.EventFilter{Hash: value})
-	case ipKind:
-		sgs, err = sst.NetworkSightings(ctx, tenantID, openatp.EventFilter{RemoteIP: value})
-	default:
-		sgs, err = sst.NetworkSightings(ctx, tenantID, openatp.EventFilter{Domain: value})
-	}
+	sgs, err := rt.sightings.get(ctx, store, tenantID, k, value)
 	if err != nil {
 		return nil, err
 	}
@@ -304,7 +291,7 @@ func (rt *routes) handlePivot(k *kind, sub string) http.Handler {
 		}
 		var pv *pivot
 		if sub == "machines" {
-			pv, err = readMachines(r.Context(), rt.cfg.Store, p.TenantID, view, access, k, value)
+			pv, err = rt.readMachines(r.Context(), rt.cfg.Store, p.TenantID, view, access, k, value)
 		} else {
 			pv, err = read(r.Context(), rt.cfg.Store, p.TenantID, view, access, k, value, time.Time{}, sub == "alerts")
 		}
