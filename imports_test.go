@@ -165,7 +165,7 @@ openatp/storetest/internal/actionsuite: TESTING github.com/google/go-cmp openatp
 	openatp/storetest/internal/fixture openatp/internal/actionrequest
 openatp/storetest/internal/indicatorsuite: TESTING openatp
 	openatp/storetest/internal/fixture
-openatp/storetest/internal/eventsuite: TESTING openatp openatp/storetest/internal/fixture
+openatp/storetest/internal/eventsuite: TESTING openatp openatp/sightings openatp/storetest/internal/fixture
 openatp/storetest: TESTING github.com/google/go-cmp openatp
 	openatp/internal/sqlstore openatp/storetest/internal/fixture
 	openatp/storetest/internal/actionsuite openatp/storetest/internal/eventsuite

@@ -118,6 +118,7 @@ func Run(t *testing.T, open func(t *testing.T) openatp.Store, opts ...Option) {
 		{"EventsAllOrNothing", eventsuite.EventsAllOrNothing},
 		{"EventsTenants", eventsuite.EventsTenants},
 		{"EventRetention", eventsuite.EventRetention},
+		{"EventSightings", eventsuite.Sightings},
 		{"Canceled", testCanceled},
 	}
 	for _, tt := range tests {
