@@ -21,7 +21,7 @@ MACHINES=${1:-100000}
 FILES=${2:-4000000}
 CONNS_EV=${3:-1000000}
 OUT=bench/results/events-$MACHINES-$((FILES + CONNS_EV))
-PORT=${PORT:-18090}; BPORT=$((PORT + 1))
+PORT=${PORT:-18190}; BPORT=$((PORT + 1))
 THREADS=${THREADS:-2}; CONNS=${CONNS:-32}
 command -v wrk >/dev/null || { echo "wrk missing: apt-get install -y wrk" >&2; exit 1; }
 rm -rf "$OUT"; mkdir -p "$OUT"
