@@ -111,10 +111,6 @@ func (w Writer) addEvents(ctx context.Context, tenantID string, k *eventKind, ev
 		if len(rows) == 0 {
 			return nil
 		}
-		ids := make([]string, len(rows))
-		for i := range rows {
-			ids[i] = rows[i].device
-		}
 		names, err := eventMachines(ctx, x, seq, evs, rows)
 		if err != nil {
 			return err
@@ -133,6 +129,9 @@ func (w Writer) addEvents(ctx context.Context, tenantID string, k *eventKind, ev
 		if err != nil {
 			return err
 		}
+		// In the order of the primary key (a copy: rows[i] is evs[i]'s
+		// should the engine run this function again).
+		rows := slices.Clone(rows)
 		slices.SortFunc(rows, func(a, b eventRow) int {
 			return cmp.Or(cmp.Compare(a.ts, b.ts), strings.Compare(a.device, b.device), cmp.Compare(a.report, b.report))
 		})
