@@ -333,6 +333,13 @@ func readEvents[T any](ctx context.Context, q Querier, tenantID string, k *event
 	if err != nil {
 		return nil, err
 	}
+	if len(args) > 1 && strings.Contains(where, " IN (SELECT id FROM ") {
+		// By value: the keys from the value's index (which holds them),
+		// then the rows by primary key. Asked for the rows at once,
+		// SQLite reads the primary key, the whole of the tenant's events,
+		// rather than the index and then each row.
+		where = "(e.tenant_seq, e.ts, e.device_id, e.report_id) IN (SELECT e.tenant_seq, e.ts, e.device_id, e.report_id FROM " + k.table + " e WHERE " + where + ")"
+	}
 	query := "SELECT e.ts, e.device_id, e.report_id, d." + strings.Join(k.dictCols, ", d.") + ", e.rest FROM " + k.table + " e JOIN " + k.dict +
 		" d ON d.id = e." + k.key + " WHERE " + where +
 		" ORDER BY e.ts + 0, e.device_id, e.report_id" // + 0: SQLite would read the primary key in order rather than the value's index
