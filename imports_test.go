@@ -94,6 +94,8 @@ openatp/ratelimit: CORE net
 # Over the domain: the wire schema, import formats, the test double's
 # records, what the SQL stores share, the demo data.
 openatp/wire: CORE openatp openatp/odata
+# A value's events summed up per machine (issue 24).
+openatp/sightings: CORE openatp
 openatp/ingest: CORE path/filepath openatp openatp/wire openatp/internal/lifetime
 	openatp/internal/jsonlex
 openatp/ingest/vulnimport: CORE openatp openatp/ingest openatp/internal/jsonlex
@@ -104,7 +106,7 @@ openatp/fault: CORE openatp openatp/internal/route
 openatp/journal: CORE openatp/internal/route
 # The domain of advanced hunting: the logon events the stores keep.
 openatp/hunting: CORE openatp
-openatp/internal/sqlstore: CORE io/fs openatp openatp/observable openatp/internal/jsonlex
+openatp/internal/sqlstore: CORE io/fs openatp openatp/observable openatp/internal/jsonlex openatp/sightings
 openatp/internal/sqlstore/actionsql: CORE openatp openatp/internal/sqlstore
 openatp/internal/sqlstore/tvmsql: CORE openatp openatp/internal/sqlstore openatp/vuln
 openatp/internal/demo: CORE crypto/md5 iter openatp openatp/vuln
@@ -116,7 +118,7 @@ openatp/internal/actionrequest: CORE openatp openatp/observable
 openatp/actions: CORE container/heap openatp openatp/internal/lifetime
 
 # Custom indicators meet events: the alerts they raise.
-openatp/internal/timatch: CORE openatp openatp/observable
+openatp/internal/timatch: CORE openatp openatp/observable openatp/sightings
 
 # The retention of observed events: a periodic sweep.
 openatp/internal/retention: CORE openatp/internal/lifetime
@@ -166,7 +168,7 @@ openatp/responseapi: HTTP mime/multipart archive/zip openatp openatp/odata
 openatp/indicatorapi: HTTP openatp openatp/odata openatp/wire openatp/readmodel
 	openatp/httpserve openatp/mdeapi openatp/internal/timatch
 openatp/pivotapi: HTTP openatp openatp/observable openatp/wire openatp/readmodel
-	openatp/httpserve openatp/mdeapi
+	openatp/httpserve openatp/mdeapi openatp/sightings
 openatp/tvmapi: HTTP compress/gzip openatp openatp/odata openatp/wire openatp/readmodel
 	openatp/httpserve openatp/mdeapi openatp/vuln
 openatp/huntapi: HTTP openatp openatp/hunting openatp/huntables openatp/kql
@@ -191,7 +193,7 @@ openatp/storetest/internal/actionsuite: TESTING github.com/google/go-cmp openatp
 	openatp/storetest/internal/fixture openatp/internal/actionrequest
 openatp/storetest/internal/indicatorsuite: TESTING openatp
 	openatp/storetest/internal/fixture
-openatp/storetest/internal/eventsuite: TESTING openatp openatp/storetest/internal/fixture
+openatp/storetest/internal/eventsuite: TESTING openatp openatp/sightings openatp/storetest/internal/fixture
 openatp/storetest/internal/vulnsuite: TESTING github.com/google/go-cmp openatp
 	openatp/storetest/internal/fixture openatp/vuln
 openatp/storetest: TESTING github.com/google/go-cmp openatp
@@ -216,6 +218,7 @@ openatp/bench/tvmtool: SYSTEM openatp openatp/sqlite openatp/internal/demo opena
 openatp/bench/actiontool: HTTP openatp openatp/postgres openatp/sqlite
 openatp/bench/benchtool: SYSTEM openatp openatp/postgres openatp/sqlite
 openatp/bench/writer: HTTP openatp openatp/postgres openatp/sqlite
+openatp/bench/events: SYSTEM openatp openatp/sqlite openatp/internal/demo openatp/internal/timatch
 
 # The release's check that every target type-checks: Go's own type checker.
 openatp/release/typecheck: SYSTEM os/exec go/ast go/parser go/token go/types

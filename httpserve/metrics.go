@@ -229,6 +229,10 @@ type instrumentedStore struct {
 	m *Metrics
 }
 
+// Unwrap returns the store s wraps, for the optional interfaces of
+// stores (sightings.Of).
+func (s *instrumentedStore) Unwrap() openatp.Store { return s.Store }
+
 func (s *instrumentedStore) DataVersion(ctx context.Context) (uint64, error) {
 	v, err := s.Store.DataVersion(ctx)
 	s.m.storeError(ctx, "DataVersion", err)

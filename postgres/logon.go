@@ -216,6 +216,8 @@ func (db *DB) ResetTenant(ctx context.Context, tenantID string) error {
 			"DELETE FROM file_events WHERE tenant_seq = $1",
 			"DELETE FROM network_events WHERE tenant_seq = $1",
 			"DELETE FROM logon_events WHERE tenant_seq = $1",
+			"DELETE FROM event_files WHERE tenant_seq = $1",
+			"DELETE FROM event_remotes WHERE tenant_seq = $1",
 			"DELETE FROM device_groups WHERE tenant_seq = $1",
 			"DELETE FROM tvm_inventory WHERE tenant_seq = $1",
 			"DELETE FROM tvm_affected WHERE tenant_seq = $1",

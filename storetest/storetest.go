@@ -128,6 +128,7 @@ func Run(t *testing.T, open func(t *testing.T) openatp.Store, opts ...Option) {
 		{"LogonEvents", testLogonEvents},
 		{"LogonEventsAllOrNothing", testLogonEventsAllOrNothing},
 		{"LogonEventRetention", testLogonEventRetention},
+		{"EventSightings", eventsuite.Sightings},
 		{"Canceled", testCanceled},
 	}
 	for _, tt := range tests {
