@@ -74,8 +74,14 @@ openatp/observable: CORE
 # computes only: no log, no file, no HTTP, no SQL.
 openatp: CORE openatp/observable
 
+# Vulnerability management's domain (TVM): the catalog, the inventory,
+# the derived values and its Store interface, over the root.
+openatp/vuln: CORE openatp
+
 # Leaves that need nothing of openatp's.
 openatp/odata: CORE
+openatp/kql/syntax: CORE
+openatp/kql: CORE openatp/kql/syntax
 openatp/internal/refcount: CORE
 openatp/internal/password: CORE golang.org/x/crypto
 openatp/internal/lifetime: CORE
@@ -88,13 +94,22 @@ openatp/ratelimit: CORE net
 # Over the domain: the wire schema, import formats, the test double's
 # records, what the SQL stores share, the demo data.
 openatp/wire: CORE openatp openatp/odata
+# A value's events summed up per machine (issue 24).
+openatp/sightings: CORE openatp
 openatp/ingest: CORE path/filepath openatp openatp/wire openatp/internal/lifetime
 	openatp/internal/jsonlex
+openatp/ingest/vulnimport: CORE openatp openatp/ingest openatp/internal/jsonlex
+	openatp/vuln
+openatp/internal/vulncli: SYSTEM openatp openatp/ingest openatp/ingest/vulnimport
+	openatp/vuln
 openatp/fault: CORE openatp openatp/internal/route
 openatp/journal: CORE openatp/internal/route
-openatp/internal/sqlstore: CORE io/fs openatp openatp/observable
+# The domain of advanced hunting: the logon events the stores keep.
+openatp/hunting: CORE openatp
+openatp/internal/sqlstore: CORE io/fs openatp openatp/observable openatp/internal/jsonlex openatp/sightings
 openatp/internal/sqlstore/actionsql: CORE openatp openatp/internal/sqlstore
-openatp/internal/demo: CORE crypto/md5 openatp
+openatp/internal/sqlstore/tvmsql: CORE openatp openatp/internal/sqlstore openatp/vuln
+openatp/internal/demo: CORE crypto/md5 iter openatp openatp/vuln
 # The request bodies of the action routes, checked and made into
 # MachineActions: imported by responseapi and the store suite.
 openatp/internal/actionrequest: CORE openatp openatp/observable
@@ -103,7 +118,7 @@ openatp/internal/actionrequest: CORE openatp openatp/observable
 openatp/actions: CORE container/heap openatp openatp/internal/lifetime
 
 # Custom indicators meet events: the alerts they raise.
-openatp/internal/timatch: CORE openatp openatp/observable
+openatp/internal/timatch: CORE openatp openatp/observable openatp/sightings
 openatp/internal/indicatorio: SYSTEM openatp openatp/wire openatp/ingest openatp/internal/timatch
 
 # The retention of observed events: a periodic sweep.
@@ -112,9 +127,11 @@ openatp/internal/retention: CORE openatp/internal/lifetime
 # One package per outside dependency. Only they import a driver.
 openatp/sqlite: SYSTEM SQL unsafe modernc.org/sqlite
 	openatp openatp/internal/sqlstore openatp/internal/sqlstore/actionsql
+	openatp/internal/sqlstore/tvmsql openatp/vuln
 	openatp/internal/refcount
 openatp/postgres: SYSTEM net github.com/jackc/pgx/v5
 	openatp openatp/internal/sqlstore openatp/internal/sqlstore/actionsql
+	openatp/internal/sqlstore/tvmsql openatp/vuln
 openatp/redis: SYSTEM github.com/redis/go-redis/v9 openatp/ratelimit
 	openatp/internal/lifetime
 
@@ -123,12 +140,18 @@ openatp/auth: HTTP github.com/golang-jwt/jwt/v5 github.com/MicahParks/jwkset
 	golang.org/x/crypto openatp openatp/ratelimit openatp/internal/lifetime
 	openatp/internal/password
 openatp/internal/manage: CORE openatp openatp/internal/password
-openatp/internal/demotenant: SYSTEM openatp openatp/internal/demo openatp/internal/manage openatp/internal/timatch
+openatp/internal/demotenant: SYSTEM iter openatp openatp/hunting openatp/internal/demo openatp/internal/manage openatp/internal/timatch
+	openatp/vuln
 openatp/internal/tlsca: NET
 
 # The read model: memory, no HTTP, no store engine.
+openatp/readmodel/alertrec: CORE openatp/wire
 openatp/readmodel: SYSTEM unsafe openatp openatp/observable openatp/odata openatp/wire
-	openatp/internal/refcount openatp/internal/lifetime
+	openatp/internal/refcount openatp/internal/lifetime openatp/readmodel/alertrec
+
+# The hunting tables: views over the read model and the stores.
+openatp/huntables: CORE openatp openatp/observable openatp/hunting openatp/readmodel
+	openatp/internal/jsonlex
 
 # The HTTP API, in three packages: no store engine, no driver, not the
 # token service (auth's routes and verifier are composed with it in
@@ -137,22 +160,29 @@ openatp/readmodel: SYSTEM unsafe openatp openatp/observable openatp/odata openat
 openatp/httpserve: HTTP github.com/prometheus/client_golang
 	openatp openatp/wire openatp/fault openatp/journal openatp/ratelimit
 	openatp/internal/route openatp/internal/accesslog openatp/internal/lifetime
+# Encoded answers kept by key and dependencies: net/http only.
+openatp/internal/answercache: HTTP
 openatp/mdeapi: HTTP openatp openatp/odata openatp/wire openatp/readmodel
-	openatp/httpserve
+	openatp/httpserve openatp/internal/answercache
 openatp/responseapi: HTTP mime/multipart archive/zip openatp openatp/odata
 	openatp/wire openatp/readmodel openatp/httpserve openatp/mdeapi openatp/internal/actionrequest
 openatp/indicatorapi: HTTP openatp openatp/observable openatp/odata openatp/wire openatp/readmodel
 	openatp/httpserve openatp/mdeapi openatp/internal/timatch openatp/internal/indicatorio
 openatp/pivotapi: HTTP openatp openatp/observable openatp/wire openatp/readmodel
-	openatp/httpserve openatp/mdeapi
+	openatp/httpserve openatp/mdeapi openatp/sightings
+openatp/tvmapi: HTTP compress/gzip openatp openatp/odata openatp/wire openatp/readmodel
+	openatp/httpserve openatp/mdeapi openatp/vuln
+openatp/huntapi: HTTP openatp openatp/hunting openatp/huntables openatp/kql
+	openatp/ratelimit openatp/httpserve openatp/mdeapi
 openatp/adminapi: HTTP openatp openatp/wire openatp/ingest openatp/internal/indicatorio openatp/fault openatp/actions
 	openatp/journal openatp/ratelimit openatp/readmodel
 	openatp/internal/route openatp/internal/manage openatp/httpserve
-	openatp/internal/timatch
+	openatp/internal/timatch openatp/ingest/vulnimport openatp/vuln
 # The composition of the four: the program's and the tests' server.
 openatp/apiserver: CORE log/slog openatp openatp/actions openatp/fault
-	openatp/internal/accesslog openatp/readmodel openatp/httpserve
+	openatp/internal/accesslog openatp/readmodel openatp/httpserve openatp/internal/answercache
 	openatp/mdeapi openatp/responseapi openatp/indicatorapi openatp/pivotapi openatp/adminapi
+	openatp/tvmapi openatp/vuln openatp/hunting openatp/huntapi
 
 # Suites and servers for tests.
 openatp/apitest: TESTING HTTP net/http/httptest go.uber.org/goleak openatp openatp/fault
@@ -164,11 +194,13 @@ openatp/storetest/internal/actionsuite: TESTING github.com/google/go-cmp openatp
 	openatp/storetest/internal/fixture openatp/internal/actionrequest
 openatp/storetest/internal/indicatorsuite: TESTING openatp
 	openatp/storetest/internal/fixture
-openatp/storetest/internal/eventsuite: TESTING openatp openatp/storetest/internal/fixture
+openatp/storetest/internal/eventsuite: TESTING openatp openatp/sightings openatp/storetest/internal/fixture
+openatp/storetest/internal/vulnsuite: TESTING github.com/google/go-cmp openatp
+	openatp/storetest/internal/fixture openatp/vuln
 openatp/storetest: TESTING github.com/google/go-cmp openatp
 	openatp/internal/sqlstore openatp/storetest/internal/fixture
 	openatp/storetest/internal/actionsuite openatp/storetest/internal/eventsuite
-	openatp/storetest/internal/indicatorsuite
+	openatp/storetest/internal/indicatorsuite openatp/storetest/internal/vulnsuite openatp/storetest/internal/indicatorsuite openatp/hunting
 openatp/ratelimit/ratelimittest: TESTING openatp/ratelimit
 openatp/internal/pgtest: TESTING net github.com/jackc/pgx/v5 go.uber.org/goleak
 openatp/internal/redistest: TESTING net
@@ -181,10 +213,13 @@ openatp/cmd/openatp: HTTP openatp openatp/internal/demotenant openatp/internal/i
 	openatp/readmodel openatp/redis openatp/sqlite openatp/wire
 	openatp/internal/accesslog openatp/internal/demo openatp/internal/logbuf
 	openatp/internal/manage openatp/internal/tlsca openatp/internal/timatch
+	openatp/ingest/vulnimport openatp/internal/vulncli openatp/hunting openatp/huntapi
 openatp/bench/baseline: HTTP
+openatp/bench/tvmtool: SYSTEM openatp openatp/sqlite openatp/internal/demo openatp/vuln
 openatp/bench/actiontool: HTTP openatp openatp/postgres openatp/sqlite
 openatp/bench/benchtool: SYSTEM openatp openatp/postgres openatp/sqlite
 openatp/bench/writer: HTTP openatp openatp/postgres openatp/sqlite
+openatp/bench/events: SYSTEM openatp openatp/sqlite openatp/internal/demo openatp/internal/timatch
 
 # The release's check that every target type-checks: Go's own type checker.
 openatp/release/typecheck: SYSTEM os/exec go/ast go/parser go/token go/types

@@ -104,10 +104,12 @@ func (k *SigningKey) Prepare(now time.Time) error {
 var (
 	ApplicationPermissions = append([]string{PermMachineReadAll, PermMachineReadWriteAll, PermUserReadAll,
 		PermAlertReadAll, PermAlertReadWriteAll, PermAlertsReadWriteAll}, append(ActionPermissions, PermLibraryManage, PermTiReadWrite, PermTiReadWriteAll,
-		PermFileReadAll, PermIPReadAll, PermURLReadAll)...)
+		PermFileReadAll, PermIPReadAll, PermURLReadAll, "Vulnerability.Read.All", "Software.Read.All", "SecurityRecommendation.Read.All", "Score.Read.All",
+		"AdvancedQuery.Read.All", "AdvancedHunting.Read.All", "ThreatHunting.Read.All")...) // TVM's (package vuln), hunting's (package hunting)
 	DelegatedPermissions = append([]string{PermMachineRead, PermMachineReadWrite, PermUserReadAll,
 		PermAlertRead, PermAlertReadWrite}, append(ActionPermissions, PermLibraryManage, PermTiReadWrite,
-		PermFileReadAll, PermIPReadAll, PermURLReadAll)...)
+		PermFileReadAll, PermIPReadAll, PermURLReadAll, "Vulnerability.Read", "Software.Read", "SecurityRecommendation.Read", "Score.Read",
+		"AdvancedQuery.Read", "AdvancedHunting.Read", "ThreatHunting.Read.All")...)
 )
 
 // NewTenant returns a tenant with a fresh id. The name must be DNS-like

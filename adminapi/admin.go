@@ -31,6 +31,7 @@ import (
 	"github.com/openatp/openatp/internal/timatch"
 	"github.com/openatp/openatp/journal"
 	"github.com/openatp/openatp/ratelimit"
+	"github.com/openatp/openatp/vuln"
 )
 
 // AdminKeySetting is the store setting that holds the admin key.
@@ -421,6 +422,9 @@ type Config struct {
 	// is told of the live actions a change concerns.
 	ActionControls *actions.Controls
 	ActionClock    ActionTracker
+	// Vuln is vulnerability management's store (the engine's, which
+	// implements vuln.Store); nil: no TVM import routes.
+	Vuln vuln.Store
 }
 
 // Mux is where routes are added: httpserve.Server.HandleAdmin, or an

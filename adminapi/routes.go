@@ -50,6 +50,7 @@ func Register(mux Mux, cfg Config) {
 	} {
 		mux(p, admin(httpserve.MethodNotAllowed(allow)))
 	}
+	addTVMImportRoutes(mux, cfg, admin, ingestSlots, bodyTimeout)
 	addRBACAdminRoutes(mux, store, admin)
 	addDoubleAdminRoutes(mux, cfg)
 	addActionControlRoutes(mux, cfg)

@@ -54,19 +54,34 @@ func NewFixture(t testing.TB, configure func(*Config)) *Fixture {
 // set.
 func NewFixtureOn(t testing.TB, configure func(*Config), tls bool) *Fixture {
 	t.Helper()
-	ctx := context.Background()
 	dbPath := filepath.Join(t.TempDir(), "openatp.db")
-	store, err := sqlite.Open(ctx, dbPath)
+	store, err := sqlite.Open(context.Background(), dbPath)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
+	f := newFixture(t, store, configure, tls)
+	f.DBPath = dbPath
+	return f
+}
+
+// NewStoreFixture is NewFixture over store (another engine's: the caller
+// closes it), served over HTTP.
+func NewStoreFixture(t testing.TB, store openatp.Store, configure func(*Config)) *Fixture {
+	t.Helper()
+	return newFixture(t, store, configure, false)
+}
+
+// newFixture starts a Fixture over store.
+func newFixture(t testing.TB, store openatp.Store, configure func(*Config), tls bool) *Fixture {
+	t.Helper()
+	ctx := context.Background()
 	svc, err := auth.New(ctx, store, auth.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { svc.Close() })
-	f := &Fixture{Store: store, Auth: svc, DBPath: dbPath}
+	f := &Fixture{Store: store, Auth: svc}
 	f.Tenant = f.NewTenant(t, "contoso.onmicrosoft.com")
 	f.App = f.NewApp(t, f.Tenant, "reader", openatp.PermMachineReadAll)
 	ms, ls, gs := demo.DocExample()

@@ -153,7 +153,7 @@ func TestExternalIssuer(t *testing.T) {
 		"foreign key":    forgedTok,
 		"HS256":          hsTok,
 		"alg none":       noneTok,
-		"wrong audience": idp.sign(t, 0, base("aud", "https://graph.microsoft.com")),
+		"wrong audience": idp.sign(t, 0, base("aud", "https://management.azure.com")),
 		"expired":        idp.sign(t, 0, base("exp", now.Add(-time.Hour).Unix())),
 		"no exp":         idp.sign(t, 0, base("exp", nil)),
 		"untrusted iss":  idp.sign(t, 0, base("iss", idp.srv.URL+"/realms/other")),

@@ -24,6 +24,9 @@ var Audiences = []string{
 	"https://api.security.microsoft.com",
 	"https://securitycenter.onmicrosoft.com/windowsatpservice",
 	ServiceAppID,
+	// Microsoft Graph: its tokens are taken by the Graph routes only
+	// (runHuntingQuery), and those take no other (httpserve checks).
+	"https://graph.microsoft.com",
 }
 
 // NormalizeAudience returns the canonical form of a requested resource or a

@@ -134,7 +134,7 @@ func TestVerifyRejectsHostileTokens(t *testing.T) {
 		{"foreign key with our kid", makeToken(t, jwt.SigningMethodRS256, foreign, map[string]any{"kid": kid}, good), host, "bad signature"},
 		{"tampered claims", tampered, host, "bad signature"},
 		{"signature stripped", parts[0] + "." + parts[1] + ".", host, "bad signature"},
-		{"wrong audience", rs(with(good, "aud", "https://graph.microsoft.com")), host, "audience"},
+		{"wrong audience", rs(with(good, "aud", "https://management.azure.com")), host, "audience"},
 		{"audience lookalike", rs(with(good, "aud", "https://api.securitycenter.microsoft.com.evil.com")), host, "audience"},
 		{"no audience", rs(with(good, "aud", nil)), host, "no aud"},
 		{"issuer of Entra", rs(with(good, "iss", "https://sts.windows.net/"+tenantA+"/")), host, "issuer host"},
@@ -301,7 +301,7 @@ func TestMintClaims(t *testing.T) {
 	if strings.Contains(string(mustDecode(t, strings.Split(tok, ".")[1])), "roles") {
 		t.Error("empty roles claim present")
 	}
-	if _, _, err := svc.Mint(context.Background(), MintRequest{Tenant: tenB, App: appB, BaseURL: "http://localhost", Version: 1, Audience: "https://graph.microsoft.com"}); !openatp.IsKind(err, openatp.Invalid) {
+	if _, _, err := svc.Mint(context.Background(), MintRequest{Tenant: tenB, App: appB, BaseURL: "http://localhost", Version: 1, Audience: "https://management.azure.com"}); !openatp.IsKind(err, openatp.Invalid) {
 		t.Errorf("unknown audience: %v", err)
 	}
 }

@@ -36,6 +36,12 @@
 # compares no fault rule (server 0) with one rule that matches no request
 # (server 1: the benchmarked route, another app), both with the journal off;
 # PROFILE=1 writes each server's CPU profile to $OUT/serve<N>.prof.
+# HUNTERS=N keeps N clients posting advanced hunting queries (HUNT_QUERY,
+# default a summarize over DeviceInfo's million rows) back to back while
+# wrk drives openatp (on a copy of the tenant, as WRITER does: it creates
+# their app), stops them before the baseline runs, and prints how many
+# they completed: the route's rate under hunting against the baseline's
+# at rest (no interleaved rounds then).
 # JOURNAL=off runs two identical servers (the journal off), a control of
 # what the machine's noise alone makes of the ratio.
 # Either drives the two servers in turn, ROUNDS times (default 9, of
@@ -134,9 +140,10 @@ fi
 # the seeded tenant, so that every run reads the tenant as seeded (on
 # PostgreSQL the writes stay; re-seed by removing $DATA/seeded).
 SCRATCH=
-if [ -n "$WRITER" ] && [ -z "$DB" ]; then
+HUNTERS=${HUNTERS:-0}
+if { [ -n "$WRITER" ] || [ "$HUNTERS" -gt 0 ]; } && [ -z "$DB" ]; then
   SCRATCH=$OUT/scratch-$$
-  rm -rf "$SCRATCH"; cp -r "$DATA" "$SCRATCH"
+  rm -rf "$SCRATCH"; cp -rL "$DATA" "$SCRATCH" # -L: DATA may be a symlink to a shared tenant
   DATA=$SCRATCH; DBARG=$DATA/openatp.db
 fi
 CLIENT_ID=$(sed -n 's/.*"client_id": "\(.*\)".*/\1/p' "$DATA/app.json")
@@ -152,7 +159,15 @@ LUA
 
 SERVERS=()
 BASE=
+HPIDS=()
+# stop_hunters ends the hunting clients and their requests in flight.
+stop_hunters() {
+  local h
+  for h in ${HPIDS[@]+"${HPIDS[@]}"}; do pkill -P "$h" 2>/dev/null || true; kill "$h" 2>/dev/null || true; done
+  HPIDS=()
+}
 cleanup() {
+  stop_hunters
   kill "${SERVERS[@]}" $BASE 2>/dev/null || true
   wait "${SERVERS[@]}" 2>/dev/null || true
   if [ -n "$PGCTL" ]; then as_pg $PGCTL -m fast stop >/dev/null || true; fi
@@ -252,8 +267,27 @@ case "$WRITER" in
   "") ;;
   *) echo "WRITER must be trickle or bulk" >&2; exit 1 ;;
 esac
+if [ "$HUNTERS" -gt 0 ]; then
+  HAPP=$("$OUT/openatp" app create --data "$DATA" --db "$DBARG" --tenant bench.example --name hunters --role AdvancedQuery.Read.All |
+    grep -oE '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}' | head -1)
+  HTOKEN=$("$OUT/openatp" token --data "$DATA" --db "$DBARG" --tenant bench.example --app "$HAPP" --base-url "http://127.0.0.1:$PORT")
+  HBODY=$(jq -nc --arg q "${HUNT_QUERY:-DeviceInfo | summarize count() by OSPlatform}" '{Query: $q}')
+  : >"$OUT/hunters.log"
+  for _ in $(seq "$HUNTERS"); do
+    ( while :; do curl -s -o /dev/null -w '%{http_code}\n' -H "Authorization: Bearer $HTOKEN" -H 'Content-Type: application/json' \
+        -d "$HBODY" "http://127.0.0.1:$PORT/api/advancedqueries/run" >>"$OUT/hunters.log"; done ) &
+    HPIDS+=($!)
+  done
+  sleep 2
+  echo "== $HUNTERS hunting clients posting: $HBODY"
+  INTERLEAVE=0
+fi
 if [ "$REPLICAS" = 1 ]; then REAL=$(run "http://127.0.0.1:$PORT"); else REAL=$(runall); fi
 echo "$REAL"
+if [ "$HUNTERS" -gt 0 ]; then
+  stop_hunters
+  echo "hunting queries completed during the run: $(grep -c '^200' "$OUT/hunters.log" || true) (other answers: $(grep -vc '^200' "$OUT/hunters.log" || true))"
+fi
 if [ -n "$WPID" ]; then
   wait "$WPID" || { cat "$OUT/writer.out"; exit 1; }
   grep -E "WRITER|import:" "$OUT/writer.out" || tail -3 "$OUT/writer.out"

@@ -114,6 +114,23 @@ func (m *Metrics) ReadModel(servingStale func() bool, staleAnswers func() uint64
 	}, func() float64 { return float64(staleAnswers()) }))
 }
 
+// AnswerCache registers the counters of the kept answers (mdeapi's
+// answer cache): stats returns its hits, misses, evictions and bytes.
+func (m *Metrics) AnswerCache(stats func() (hits, misses, evictions uint64, bytes int64)) {
+	counter := func(name, help string, f func() float64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, f)
+	}
+	m.reg.MustRegister(
+		counter("openatp_answer_cache_hits_total", "Reads answered with an encoded answer kept (its dependencies unchanged).",
+			func() float64 { h, _, _, _ := stats(); return float64(h) }),
+		counter("openatp_answer_cache_misses_total", "Reads of a cached route whose answer was built (none kept, or stale).",
+			func() float64 { _, mi, _, _ := stats(); return float64(mi) }),
+		counter("openatp_answer_cache_evictions_total", "Kept answers dropped to stay within the answer cache's memory.",
+			func() float64 { _, _, e, _ := stats(); return float64(e) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "openatp_answer_cache_bytes", Help: "Memory held by kept answers."},
+			func() float64 { _, _, _, b := stats(); return float64(b) }))
+}
+
 // Store returns s with the errors of the store calls the API makes counted
 // (nil stays nil).
 func (m *Metrics) Store(s openatp.Store) openatp.Store {
@@ -211,6 +228,10 @@ type instrumentedStore struct {
 	openatp.Store
 	m *Metrics
 }
+
+// Unwrap returns the store s wraps, for the optional interfaces of
+// stores (sightings.Of).
+func (s *instrumentedStore) Unwrap() openatp.Store { return s.Store }
 
 func (s *instrumentedStore) DataVersion(ctx context.Context) (uint64, error) {
 	v, err := s.Store.DataVersion(ctx)

@@ -147,6 +147,15 @@ func (s *Server) HandlePublic(pattern string, h http.Handler) {
 	s.double.faults.Serve(pattern) // fault rules may name it
 }
 
+// HandleGraph routes pattern to h as HandlePublic does, but outside the
+// test double: fault rules cannot name it (they apply to the Defender API
+// and the sign-in endpoints) and its requests are not journaled. For
+// Microsoft Graph's routes.
+func (s *Server) HandleGraph(pattern string, h http.Handler) {
+	s.public.Handle(pattern, h)
+	s.mux.Handle(pattern, h)
+}
+
 // withPathTenant records the {tenant} of the path as the request's tenant,
 // for its log line, unless the request has one already.
 func withPathTenant(next http.Handler) http.Handler {

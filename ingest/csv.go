@@ -124,6 +124,9 @@ func newCSV(r *Reader) (*csvSource, error) {
 		}
 		r.kind = kind
 	}
+	if kind == Raw {
+		return s, nil
+	}
 	if kind == Alerts || kind == Actions {
 		return nil, r.errorf(s.header, "", false, "%s are imported from JSON or JSON Lines, not CSV", kind)
 	}
@@ -205,7 +208,9 @@ func (s *csvSource) next(r *Reader) (int64, error) {
 				return line, r.errorf(line, s.names[i], true, "is not valid UTF-8")
 			}
 		}
-		if r.kind == FileEvents || r.kind == NetworkEvents {
+		if r.kind == Raw {
+			r.cells = rec
+		} else if r.kind == FileEvents || r.kind == NetworkEvents {
 			err = s.event(r, rec)
 		} else if r.kind == Machines {
 			err = s.machine(r, rec, &r.machine)

@@ -49,6 +49,9 @@ const (
 	Actions                   // MachineAction entities
 	FileEvents                // DeviceFileEvents rows (see event.go)
 	NetworkEvents             // DeviceNetworkEvents rows
+	// Raw records are read, not decoded: Raw and Cells give them to a
+	// package with its own kinds (ingest/vulnimport).
+	Raw
 )
 
 func (k Kind) String() string {
@@ -65,6 +68,8 @@ func (k Kind) String() string {
 		return "fileevents"
 	case NetworkEvents:
 		return "networkevents"
+	case Raw:
+		return "records"
 	}
 	return "unknown"
 }
@@ -215,6 +220,9 @@ type Reader struct {
 	// fileEvent and networkEvent are the last event read (event.go).
 	fileEvent    openatp.FileEvent
 	networkEvent openatp.NetworkEvent
+	// raw is the last record of kind Raw: its JSON, or (CSV) its cells.
+	raw   []byte
+	cells []string
 	// actionIDs are the lines of the action ids read so far: an input
 	// names an action once.
 	actionIDs map[string]int64
@@ -255,6 +263,19 @@ func (r *Reader) Machine() openatp.Machine { return r.machine }
 
 // Logon is the last record read, when Kind is Logons; normalized.
 func (r *Reader) Logon() openatp.Logon { return r.logon }
+
+// Raw is the JSON of the last record read, when Kind is Raw: valid until
+// the next call of Next.
+func (r *Reader) Raw() []byte { return r.raw }
+
+// Cells are the column names and the cells of the last record read, when
+// Kind is Raw and the input CSV: valid until the next call of Next.
+func (r *Reader) Cells() (names, cells []string) {
+	if r.csv == nil {
+		return nil, nil
+	}
+	return r.csv.names, r.cells
+}
 
 // Alert is the last record read, when Kind is Alerts; normalized.
 func (r *Reader) Alert() openatp.Alert { return r.alert }
@@ -327,6 +348,8 @@ func (r *Reader) next() error {
 		if err = r.dec.event(b, networkEventTable, r.eventFields()); err == nil {
 			err = r.normalizeEvent()
 		}
+	case Raw:
+		r.raw = b
 	default:
 		err = r.dec.logon(b, &r.logon)
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/httpserve"
+	"github.com/openatp/openatp/internal/answercache"
 	"github.com/openatp/openatp/odata"
 	"github.com/openatp/openatp/readmodel"
 	"github.com/openatp/openatp/wire"
@@ -118,16 +119,18 @@ func serveAlerts(w http.ResponseWriter, r *http.Request, view *readmodel.View, b
 // machines the Caller may see), ordered by lastUpdateTime then id, with
 // OData $filter, $top, $skip, $select, $orderby, $count, $expand=evidence
 // (evidence is [] without it), and @odata.nextLink while more match.
-func handleAlerts(model *readmodel.Model, authn *httpserve.Authenticator, limiter httpserve.Limiter) http.Handler {
+func handleAlerts(model *readmodel.Model, cache *answercache.Cache, authn *httpserve.Authenticator, limiter httpserve.Limiter) http.Handler {
 	return httpserve.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
 		var aq *alertQuery
-		_, view, access, err := readCall(r, model, authn, limiter, "alerts", RequireAlertRead, listOptions(&aq))
+		p, view, access, err := readCall(r, model, authn, limiter, "alerts", RequireAlertRead, listOptions(&aq))
 		if err != nil {
 			return err
 		}
 		defer view.Release()
-		serveAlerts(w, r, view, readmodel.AlertQuery{Access: access}, aq, false)
-		return nil
+		return kept(cache, w, r, p.TenantID, access, view, viewDeps(view), func(w http.ResponseWriter) error {
+			serveAlerts(w, r, view, readmodel.AlertQuery{Access: access}, aq, false)
+			return nil
+		})
 	})
 }
 

@@ -290,9 +290,13 @@ func (cs *countingStore) PutIndicators(ctx context.Context, a string, b []openat
 	cs.n.Add(1)
 	return cs.s.PutIndicators(ctx, a, b, c, d)
 }
-func (cs *countingStore) Indicators(ctx context.Context, a string) ([]openatp.Indicator, error) {
+func (cs *countingStore) ImportIndicators(ctx context.Context, a string, b []openatp.Indicator, c time.Time) ([]openatp.Indicator, error) {
 	cs.n.Add(1)
-	return cs.s.Indicators(ctx, a)
+	return cs.s.ImportIndicators(ctx, a, b, c)
+}
+func (cs *countingStore) Indicators(ctx context.Context, a string, keys ...string) ([]openatp.Indicator, error) {
+	cs.n.Add(1)
+	return cs.s.Indicators(ctx, a, keys...)
 }
 func (cs *countingStore) Indicator(ctx context.Context, a, b string) (openatp.Indicator, error) {
 	cs.n.Add(1)

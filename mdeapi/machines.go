@@ -7,6 +7,7 @@ import (
 
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/httpserve"
+	"github.com/openatp/openatp/internal/answercache"
 	"github.com/openatp/openatp/odata"
 	"github.com/openatp/openatp/readmodel"
 	"github.com/openatp/openatp/wire"
@@ -21,7 +22,7 @@ import (
 // handleMachines serves GET /api/machines: the tenant's machines (those the
 // Caller may see) with OData $filter, $top, $skip, $select, $orderby,
 // $count, and @odata.nextLink while more match.
-func handleMachines(model *readmodel.Model, authn *httpserve.Authenticator, limiter httpserve.Limiter) http.Handler {
+func handleMachines(model *readmodel.Model, cache *answercache.Cache, authn *httpserve.Authenticator, limiter httpserve.Limiter) http.Handler {
 	return httpserve.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
 		p, err := Caller(r, authn, limiter, "machines", RequireMachineRead)
 		if err != nil {
@@ -53,25 +54,27 @@ func handleMachines(model *readmodel.Model, authn *httpserve.Authenticator, limi
 			return err
 		}
 		defer view.Release()
-		page, more, total := view.QueryMachines(readmodel.MachineQuery{Filter: q.Filter, OrderBy: q.OrderBy, After: after,
-			Skip: q.Skip, Top: top, Access: access, Count: q.Count})
-		next := ""
-		if more && top > 0 {
-			if q.OrderBy == nil {
-				next = NextLink(r, "$skiptoken", view.MachineID(page[len(page)-1]))
-			} else {
-				next = NextLink(r, "$skip", strconv.Itoa(q.Skip+len(page)))
+		return kept(cache, w, r, p.TenantID, access, view, viewDeps(view), func(w http.ResponseWriter) error {
+			page, more, total := view.QueryMachines(readmodel.MachineQuery{Filter: q.Filter, OrderBy: q.OrderBy, After: after,
+				Skip: q.Skip, Top: top, Access: access, Count: q.Count})
+			next := ""
+			if more && top > 0 {
+				if q.OrderBy == nil {
+					next = NextLink(r, "$skiptoken", view.MachineID(page[len(page)-1]))
+				} else {
+					next = NextLink(r, "$skip", strconv.Itoa(q.Skip+len(page)))
+				}
 			}
-		}
-		writeMachinePage(w, r, view, page, q.Select, q.Count, total, next)
-		return nil
+			writeMachinePage(w, r, view, page, q.Select, q.Count, total, next)
+			return nil
+		})
 	})
 }
 
 // handleMachine serves GET /api/machines/{id}: one machine by id or by
 // computer name, and the function findbyip(ip='…',timestamp=…), which the
 // router hands here as an {id}.
-func handleMachine(model *readmodel.Model, store openatp.Store, authn *httpserve.Authenticator, limiter httpserve.Limiter) http.Handler {
+func handleMachine(model *readmodel.Model, cache *answercache.Cache, store openatp.Store, authn *httpserve.Authenticator, limiter httpserve.Limiter) http.Handler {
 	return httpserve.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
 		p, err := authn.Principal(r)
 		if err != nil {
@@ -99,8 +102,10 @@ func handleMachine(model *readmodel.Model, store openatp.Store, authn *httpserve
 		if !ok || access != nil && !access.CanSee(view.GroupID(s)) {
 			return MachineNotFound(id)
 		}
-		writeMachineEntity(w, r, view, s)
-		return nil
+		return kept(cache, w, r, p.TenantID, access, view, machineDeps(view, func() []uint32 { return []uint32{s} }), func(w http.ResponseWriter) error {
+			writeMachineEntity(w, r, view, s)
+			return nil
+		})
 	})
 }
 

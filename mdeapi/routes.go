@@ -19,6 +19,7 @@ import (
 
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/httpserve"
+	"github.com/openatp/openatp/internal/answercache"
 	"github.com/openatp/openatp/readmodel"
 )
 
@@ -37,6 +38,10 @@ type Config struct {
 	// own policies, such as the documented 10 calls a minute of
 	// alerts/batchUpdate: see ratelimit.Endpoints).
 	EndpointLimiters map[string]httpserve.Limiter
+	// Answers keeps the encoded answers of the reads the read model
+	// answers (GET /api/users/{id}/machines, /api/machines and one
+	// machine, /api/alerts); nil: none kept.
+	Answers *answercache.Cache
 	// UnknownUserEmpty answers an unknown user with 200 and an empty
 	// collection (the live service since 2021) instead of 404.
 	UnknownUserEmpty bool
@@ -49,7 +54,7 @@ type Mux func(pattern string, h http.Handler)
 // Register adds the routes of the MDE API to mux.
 func Register(mux Mux, cfg Config) {
 	authn := httpserve.NewAuthenticator(cfg.Verifier)
-	userMachines := handleUserMachines(cfg.Store, cfg.Model, authn, cfg.Limiter, cfg.UnknownUserEmpty)
+	userMachines := handleUserMachines(cfg.Store, cfg.Model, cfg.Answers, authn, cfg.Limiter, cfg.UnknownUserEmpty)
 	mux("GET /api/users/{id}/machines", userMachines)
 	mux("GET /api/v1.0/users/{id}/machines", userMachines)
 	mux("/api/users/{id}/machines", httpserve.MethodNotAllowed("GET"))
@@ -59,11 +64,11 @@ func Register(mux Mux, cfg Config) {
 	model, store, lim := cfg.Model, cfg.Store, cfg.Limiter
 	for _, base := range []string{"/api", "/api/v1.0"} {
 		m := base + "/machines"
-		mux("GET "+m, handleMachines(model, authn, lim))
+		mux("GET "+m, handleMachines(model, cfg.Answers, authn, lim))
 		mux(m, httpserve.MethodNotAllowed("GET"))
 		mux("GET "+m+"/findbytag", handleFindByTag(model, authn, lim))
 		mux("POST "+m+"/AddOrRemoveTagForMultipleMachines", handleBulkTags(model, store, authn, lim))
-		mux("GET "+m+"/{id}", handleMachine(model, store, authn, lim)) // and findbyip(...)
+		mux("GET "+m+"/{id}", handleMachine(model, cfg.Answers, store, authn, lim)) // and findbyip(...)
 		mux("PATCH "+m+"/{id}", handlePatchMachine(model, store, authn, lim))
 		mux(m+"/{id}", httpserve.MethodNotAllowed("GET, PATCH"))
 		mux("GET "+m+"/{id}/logonusers", handleLogonUsers(model, store, authn, lim))
@@ -85,7 +90,7 @@ func Register(mux Mux, cfg Config) {
 	}
 	for _, base := range []string{"/api", "/api/v1.0"} {
 		a := base + "/alerts"
-		mux("GET "+a, handleAlerts(model, authn, lim))
+		mux("GET "+a, handleAlerts(model, cfg.Answers, authn, lim))
 		mux(a, httpserve.MethodNotAllowed("GET"))
 		mux("POST "+a+"/batchUpdate", handleBatchUpdateAlerts(model, store, authn, limFor("alerts/batchUpdate")))
 		create := handleCreateAlertByReference(model, store, authn, limFor("alerts/CreateAlertByReference"))

@@ -6,13 +6,14 @@ import (
 
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/httpserve"
+	"github.com/openatp/openatp/internal/answercache"
 	"github.com/openatp/openatp/readmodel"
 	"github.com/openatp/openatp/wire"
 )
 
 // handleUserMachines serves GET /api/users/{id}/machines: the machines the
 // user has logged on to, ordered by machine id.
-func handleUserMachines(store openatp.Store, model *readmodel.Model, authn *httpserve.Authenticator, limiter httpserve.Limiter, unknownEmpty bool) http.Handler {
+func handleUserMachines(store openatp.Store, model *readmodel.Model, cache *answercache.Cache, authn *httpserve.Authenticator, limiter httpserve.Limiter, unknownEmpty bool) http.Handler {
 	return httpserve.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
 		p, err := Caller(r, authn, limiter, "users/machines", RequireMachineRead)
 		if err != nil {
@@ -56,16 +57,31 @@ func handleUserMachines(store openatp.Store, model *readmodel.Model, authn *http
 			return unknown()
 		}
 		if view != nil {
-			list, ok := view.UserMachines(ref, nil)
-			if ok && access != nil {
-				list = view.Visible(list, access)
-				ok = len(list) > 0
+			// The answer depends on the user's machines (the key holds
+			// the caller's device groups): an answer kept is one that
+			// had a visible machine, and still has. At the version it
+			// was kept at, the user is not even looked up.
+			var list []uint32
+			looked, ok := false, false
+			lookup := func() []uint32 {
+				if !looked {
+					list, ok = view.UserMachines(ref, nil)
+					looked = true
+				}
+				return list
 			}
-			if !ok {
-				return unknown()
-			}
-			writeMachinePage(w, r, view, list, nil, false, 0, "")
-			return nil
+			return kept(cache, w, r, p.TenantID, access, view, machineDeps(view, lookup), func(w http.ResponseWriter) error {
+				if lookup(); !ok {
+					return unknown()
+				}
+				if access != nil {
+					if list = view.Visible(list, access); len(list) == 0 {
+						return unknown()
+					}
+				}
+				writeMachinePage(w, r, view, list, nil, false, 0, "")
+				return nil
+			})
 		}
 		ms, err := store.UserMachines(r.Context(), p.TenantID, ref)
 		if err == nil && access != nil {

@@ -162,6 +162,29 @@ func read(ctx context.Context, store openatp.Store, tenantID string, view *readm
 	return pv, nil
 }
 
+// readMachines collects the machines that saw value (in the store, the
+// caller may see), one sighting each (its last event), read from the
+// value's index (sightings.Store) whatever the number of its events; and,
+// when there is none, the alerts whose evidence names it (the value is
+// then known, as read tells).
+func (rt *routes) readMachines(ctx context.Context, store openatp.Store, tenantID string, view *readmodel.View, access *openatp.Access,
+	k *kind, value string) (*pivot, error) {
+	sgs, err := rt.sightings.get(ctx, store, tenantID, k, value)
+	if err != nil {
+		return nil, err
+	}
+	pv := &pivot{k: k, value: value}
+	for _, sg := range sgs {
+		if s, ok := view.Machine(sg.DeviceId); ok && view.MachineID(s) == sg.DeviceId && (access == nil || access.CanSee(view.GroupID(s))) {
+			pv.events = append(pv.events, sighting{machine: sg.DeviceId, slot: s, at: sg.Last})
+		}
+	}
+	if len(pv.events) > 0 {
+		return pv, nil
+	}
+	return read(ctx, store, tenantID, view, access, k, value, time.Time{}, true)
+}
+
 // known reports whether the caller may know of the value at all.
 func (pv *pivot) known() bool { return len(pv.events) > 0 || len(pv.alerts) > 0 }
 
@@ -240,7 +263,12 @@ func (rt *routes) handlePivot(k *kind, sub string) http.Handler {
 		if !ok {
 			return openatp.CodedErrorf(openatp.Invalid, "InvalidInput", "%q is not %s", mdeapi.ClipID(raw), k.what)
 		}
-		pv, err := read(r.Context(), rt.cfg.Store, p.TenantID, view, access, k, value, time.Time{}, sub == "alerts")
+		var pv *pivot
+		if sub == "machines" {
+			pv, err = rt.readMachines(r.Context(), rt.cfg.Store, p.TenantID, view, access, k, value)
+		} else {
+			pv, err = read(r.Context(), rt.cfg.Store, p.TenantID, view, access, k, value, time.Time{}, sub == "alerts")
+		}
 		if err != nil {
 			return err
 		}

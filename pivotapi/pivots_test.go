@@ -302,3 +302,29 @@ func TestPivotAlertsFollowChanges(t *testing.T) {
 		t.Errorf("the other tenant's pivot: %d %s", r.Status, r.Body)
 	}
 }
+
+// TestPivotMachinesAfterWrite: the machines of a value asked twice, with
+// an event of another machine stored between the two, are those of the
+// store at each request (the second is not the first one's answer kept).
+func TestPivotMachinesAfterWrite(t *testing.T) {
+	f, _, _, t3 := world(t)
+	tok := f.Token(t, f.Tenant, f.NewApp(t, f.Tenant, "soar", openatp.PermMachineReadAll))
+	m := func(ids ...string) string {
+		var b []string
+		for _, id := range ids {
+			b = append(b, entity(t, f, "/api/machines/"+id, tok))
+		}
+		return `{"@odata.context":"http://<host>/api/$metadata#Machines","value":[` + strings.Join(b, ",") + `]}`
+	}
+	for range 2 {
+		check(t, f, f.Do(t, "GET", "/api/ips/198.51.100.9/machines", tok), 200, m(vault))
+	}
+	ne := []openatp.NetworkEvent{{Timestamp: t3, DeviceId: machine2, ActionType: "ConnectionSuccess", RemoteIP: "198.51.100.9"}}
+	if err := ne[0].Normalize(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Store.AddNetworkEvents(context.Background(), f.Tenant.ID, ne); err != nil {
+		t.Fatal(err)
+	}
+	check(t, f, f.Do(t, "GET", "/api/ips/198.51.100.9/machines", tok), 200, m(vault, machine2)) // by id
+}

@@ -118,6 +118,12 @@ func (db *DB) DeleteMachine(ctx context.Context, tenantID, id string) error {
 		if err != nil {
 			return false, storeError(err, "cannot delete the machine's alerts")
 		}
+		for _, q := range []string{"DELETE FROM tvm_inventory WHERE tenant_seq = $1 AND machine_seq = $2",
+			"UPDATE tvm_state SET inventory_version = inventory_version + 1 WHERE tenant_seq = $1 AND $2::bigint IS NOT NULL"} {
+			if _, err := tx.Exec(ctx, q, tseq, mseq); err != nil {
+				return false, storeError(err, "cannot delete the machine's software inventory")
+			}
+		}
 		if _, err := tx.Exec(ctx, "DELETE FROM machines WHERE seq = $1", mseq); err != nil {
 			return false, storeError(err, "cannot delete the machine")
 		}

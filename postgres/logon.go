@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -115,7 +116,40 @@ func writeLogons(ctx context.Context, tx pgx.Tx, tseq int64, ls []openatp.Logon,
 		}
 		changed = changed || tag.RowsAffected() > 0
 	}
-	return changed, nil
+	return changed, writeLogonEvents(ctx, tx, tseq, ls, machines)
+}
+
+// insertLogonEvents is the array INSERT of the logon events kept as rows:
+// an event stored already is skipped. Events alone do not count as a
+// change: the read model does not hold them.
+const insertLogonEvents = `INSERT INTO logon_events (tenant_seq, ts, machine_seq, account_name, account_domain, logon_type, account_sid)
+SELECT $1, * FROM unnest($2::int8[], $3::int8[], $4::text[], $5::text[], $6::int8[], $7::text[])
+ON CONFLICT DO NOTHING`
+
+// writeLogonEvents inserts the events ls themselves in tx, chunkRows a
+// statement; machines maps each event's machine id to its machines.seq.
+func writeLogonEvents(ctx context.Context, tx pgx.Tx, tseq int64, ls []openatp.Logon, machines map[string]int64) error {
+	for i := 0; i < len(ls); i += chunkRows {
+		part := ls[i:min(i+chunkRows, len(ls))]
+		tss, mseqs, types := make([]int64, len(part)), make([]int64, len(part)), make([]int64, len(part))
+		names, domains, sids := make([]string, len(part)), make([]string, len(part)), make([]string, len(part))
+		for j := range part {
+			l := &part[j]
+			tss[j], types[j] = sqlstore.LogonEventRow(l)
+			mseqs[j], names[j], domains[j], sids[j] = machines[l.MachineID], l.AccountName, l.AccountDomain, l.AccountSID
+		}
+		if _, err := tx.Exec(ctx, insertLogonEvents, tseq, tss, mseqs, names, domains, types, sids); err != nil {
+			return storeError(err, "cannot store logon events")
+		}
+	}
+	return nil
+}
+
+// LogonEvents calls yield with the tenant's logon events in [from, to)
+// (hunting.LogonEventStore), read as they are yielded, bounded by ctx
+// only (not by the request path's query timeout).
+func (db *DB) LogonEvents(ctx context.Context, tenantID string, from, to time.Time, yield func(openatp.Logon) error) error {
+	return sqlstore.LogonEvents(ctx, reader{q: db.pool}, tenantID, from, to, yield)
 }
 
 // Snapshot streams the whole tenant from one REPEATABLE READ, read-only
@@ -181,7 +215,18 @@ func (db *DB) ResetTenant(ctx context.Context, tenantID string) error {
 			"DELETE FROM indicator_counters WHERE tenant_seq = $1",
 			"DELETE FROM file_events WHERE tenant_seq = $1",
 			"DELETE FROM network_events WHERE tenant_seq = $1",
+			"DELETE FROM logon_events WHERE tenant_seq = $1",
+			"DELETE FROM event_files WHERE tenant_seq = $1",
+			"DELETE FROM event_remotes WHERE tenant_seq = $1",
 			"DELETE FROM device_groups WHERE tenant_seq = $1",
+			"DELETE FROM tvm_inventory WHERE tenant_seq = $1",
+			"DELETE FROM tvm_affected WHERE tenant_seq = $1",
+			"DELETE FROM tvm_vulnerabilities WHERE tenant_seq = $1",
+			"DELETE FROM tvm_updates WHERE tenant_seq = $1",
+			"DELETE FROM tvm_products WHERE tenant_seq = $1",
+			"DELETE FROM tvm_strings WHERE tenant_seq = $1",
+			// the versions move on, never back: a reader's cache of them stays exact
+			"UPDATE tvm_state SET catalog_version = catalog_version + 1, inventory_version = inventory_version + 1 WHERE tenant_seq = $1",
 		} {
 			if _, err := tx.Exec(ctx, q, seq); err != nil {
 				return false, storeError(err, "cannot reset the tenant")

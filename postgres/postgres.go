@@ -38,6 +38,8 @@ import (
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/internal/sqlstore"
 	"github.com/openatp/openatp/internal/sqlstore/actionsql"
+	"github.com/openatp/openatp/internal/sqlstore/tvmsql"
+	"github.com/openatp/openatp/vuln"
 )
 
 //go:embed migrations/*.sql
@@ -87,6 +89,9 @@ type DB struct {
 	sqlstore.Reader
 	sqlstore.Writer
 	actionsql.Store
+	// Vuln is vulnerability management (vuln.Store), whose SQL is the
+	// same in both engines.
+	*tvmsql.Vuln
 
 	// Now returns the current time. It stamps tenants, apps and signing keys
 	// stored with a zero Created, and the IP history of machines written
@@ -134,6 +139,7 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	db.Writer = sqlstore.NewWriter(sqlstore.WriteEngine{Tx: db.smallTx, Now: db.now, Renumber: renumber,
 		TenantSeq: "SELECT seq FROM tenants WHERE id = ? FOR SHARE", LockTenant: "SELECT seq FROM tenants WHERE id = ? FOR UPDATE"})
 	db.Store = actionsql.New(db.Writer, db.Reader)
+	db.Vuln = tvmsql.New(db.Writer, db.Reader)
 	if err := db.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -359,3 +365,5 @@ func tenantSeq(ctx context.Context, q querier, tenantID string, lock bool) (int6
 }
 
 // fromNanos converts a stored time back.
+
+var _ vuln.Store = (*DB)(nil)

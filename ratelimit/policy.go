@@ -56,7 +56,22 @@ var Endpoints = map[string]Policy{
 	"machineactions/getPackageUri":  Both(Service, Policy{{Limit: 2, Every: time.Minute}, {Limit: 120, Every: time.Hour}}),
 	"indicators/import":             Both(Service, Policy{{Limit: 30, Every: time.Minute}}),
 	"indicators/BatchDelete":        Both(Service, Policy{{Limit: 30, Every: time.Minute}}),
+	// TVM (§12.3.3): a machine's vulnerabilities 50 a minute; the
+	// by-machine assessments 30 a minute and 1,000 an hour; their export
+	// via files 5 a minute and 20 an hour, as their pages document.
+	"machines/vulnerabilities":                       Both(Service, Policy{{Limit: 50, Every: time.Minute}}),
+	"machines/SoftwareVulnerabilitiesByMachine":      Both(Service, assessment),
+	"machines/SoftwareVulnerabilityChangesByMachine": Both(Service, assessment),
+	"machines/SoftwareInventoryByMachine":            Both(Service, assessment),
+	"machines/SoftwareVulnerabilitiesExport":         Both(Service, exportFiles),
+	"machines/SoftwareInventoryExport":               Both(Service, exportFiles),
 }
+
+// The limits of the TVM by-machine assessments and of their export.
+var (
+	assessment  = Policy{{Limit: 30, Every: time.Minute}, {Limit: 1000, Every: time.Hour}}
+	exportFiles = Policy{{Limit: 5, Every: time.Minute}, {Limit: 20, Every: time.Hour}}
+)
 
 // Both returns the policy that a call fits when it fits both p and q:
 // their windows, less each window that another one implies (one at least

@@ -1,36 +1,42 @@
 package readmodel
 
 import (
+	"encoding/hex"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/odata"
+	"github.com/openatp/openatp/readmodel/alertrec"
 	"github.com/openatp/openatp/wire"
 )
 
 // alertEntity is an alert of a view as odata sees it; one is reused for
-// every alert a query tests, so that Match does not allocate.
+// every alert a query tests, so that Match does not allocate. Its strings
+// point into the arena or its scratch: odata compares them and keeps none.
 type alertEntity struct {
-	v *View
-	s *alertSlot
+	as  *alertSet
+	s   *alertSlot
+	hex [40]byte // scratch for the machine id
 }
 
 func (e *alertEntity) String(prop int) (string, bool) {
 	p := &e.s.p
 	switch prop {
 	case wire.AID:
-		return e.s.id, true
+		return e.as.id(e.s), true
 	case wire.AMachineID:
-		return e.s.mhex, true
+		hex.Encode(e.hex[:], e.s.machine[:])
+		return unsafe.String(&e.hex[0], len(e.hex)), true
 	case wire.AAssignedTo:
-		return p.assignedTo, p.nulls&nullAssignedTo == 0
+		return e.as.strings(e.s).assignedTo, p.nulls&nullAssignedTo == 0
 	case wire.ADetectionSource:
-		return p.source, p.nulls&nullSource == 0
+		return e.as.strings(e.s).source, p.nulls&nullSource == 0
 	case wire.ACategory:
-		return p.category, p.nulls&nullCategory == 0
+		return e.as.strings(e.s).category, p.nulls&nullCategory == 0
 	case wire.ASeverity:
 		return enumValue(openatp.AlertSeverities, p.severity)
 	case wire.AStatus:
@@ -125,7 +131,7 @@ func (v *View) QueryAlerts(q AlertQuery) (page []uint32, more bool, total int) {
 		list, _ := as.byUser.get(openatp.NameKey(q.User.Name))
 		dom := openatp.NameKey(q.User.Domain)
 		for _, s := range list {
-			if dom == "" || as.slots.at(s).p.userDomainKey == dom {
+			if dom == "" || as.strings(as.slots.at(s)).userDomainKey == dom {
 				picked = append(picked, s)
 			}
 		}
@@ -133,7 +139,7 @@ func (v *View) QueryAlerts(q AlertQuery) (page []uint32, more bool, total int) {
 		// Ids compare without ASCII case (the values are folded): while
 		// no id has upper-case letters, the index finds every match.
 		for _, id := range ids {
-			if s, ok := as.ids.get(id); ok {
+			if s, ok := as.findID(id); ok {
 				picked = append(picked, s)
 			}
 		}
@@ -159,10 +165,10 @@ func (v *View) QueryAlerts(q AlertQuery) (page []uint32, more bool, total int) {
 	if q.After != nil && q.OrderBy == nil {
 		from = sort.Search(len(candidates), func(i int) bool {
 			s := as.slots.at(candidates[i])
-			return s.p.updated > q.After.Updated || s.p.updated == q.After.Updated && s.id > q.After.ID
+			return s.p.updated > q.After.Updated || s.p.updated == q.After.Updated && as.id(s) > q.After.ID
 		})
 	}
-	e := &alertEntity{v: v}
+	e := &alertEntity{as: as}
 	match := func(slot uint32) bool {
 		if q.Access == nil && q.Filter == nil {
 			return true
@@ -174,7 +180,7 @@ func (v *View) QueryAlerts(q AlertQuery) (page []uint32, more bool, total int) {
 		return q.Filter == nil || q.Filter.Match(e)
 	}
 	if q.OrderBy != nil {
-		x, y := &alertEntity{v: v}, &alertEntity{v: v}
+		x, y := &alertEntity{as: as}, &alertEntity{as: as}
 		return sortedPage(candidates, match, func(a, b uint32) int {
 			x.s, y.s = as.slots.at(a), as.slots.at(b)
 			return wire.AlertSchema.Compare(q.OrderBy, x, y)
@@ -184,13 +190,16 @@ func (v *View) QueryAlerts(q AlertQuery) (page []uint32, more bool, total int) {
 }
 
 // Alert finds an alert by id; ok is false if there is none.
-func (v *View) Alert(id string) (slot uint32, ok bool) { return v.c.alerts.ids.get(id) }
+func (v *View) Alert(id string) (slot uint32, ok bool) { return v.c.alerts.findID(id) }
 
 // Alerts returns the number of alerts.
 func (v *View) Alerts() int { return len(v.c.alerts.order) }
 
 // AlertID returns the id of alert slot a.
-func (v *View) AlertID(a uint32) string { return v.c.alerts.slots.at(a).id }
+func (v *View) AlertID(a uint32) string {
+	as := v.c.alerts
+	return strings.Clone(as.id(as.slots.at(a)))
+}
 
 // AlertMachine returns the machine slot of alert a.
 func (v *View) AlertMachine(a uint32) uint32 { return v.c.alerts.slots.at(a).mslot }
@@ -200,28 +209,38 @@ func (v *View) AlertGroupID(a uint32) int64 { return v.GroupID(v.c.alerts.slots.
 
 // AlertCursorOf returns the position of alert a in the default order.
 func (v *View) AlertCursorOf(a uint32) AlertCursor {
-	s := v.c.alerts.slots.at(a)
-	return AlertCursor{s.p.updated, s.id}
+	as := v.c.alerts
+	s := as.slots.at(a)
+	return AlertCursor{s.p.updated, strings.Clone(as.id(s))}
 }
 
 // AlertRelatedUser returns the keys of alert a's related user, ok false
 // when it has none.
 func (v *View) AlertRelatedUser(a uint32) (nameKey, domainKey string, ok bool) {
-	p := &v.c.alerts.slots.at(a).p
-	return p.userKey, p.userDomainKey, p.userKey != ""
+	as := v.c.alerts
+	str := as.strings(as.slots.at(a))
+	return strings.Clone(str.userKey), strings.Clone(str.userDomainKey), str.userKey != ""
 }
 
 // AppendAlert appends the JSON of alert a to b: with its evidence, or
-// with evidence false an empty list.
+// with evidence false an empty list. Its computerDnsName is its machine's
+// name now, its rbacGroupName the view's group of its machine.
 func (v *View) AppendAlert(b []byte, a uint32, evidence bool) []byte {
-	s := v.c.alerts.slots.at(a)
-	j := v.c.arena.get(s.json)
-	b = append(b, j[:s.cut]...)
+	as := v.c.alerts
+	s := as.slots.at(a)
+	rec := as.arena.get(s.rec)
+	b = alertrec.Unpack(b, rec[s.head:s.tail], as)
+	b = append(b, `,"computerDnsName":`...)
+	if name := v.c.nameOf(s.mslot); name != "" {
+		b = wire.AppendString(b, name)
+	} else {
+		b = append(b, "null"...)
+	}
 	b = append(b, v.alertFrags[*v.group.at(s.mslot)]...)
-	b = append(b, j[s.cut:]...)
+	b = alertrec.Unpack(b, rec[s.tail:s.ev], as)
 	b = append(b, `,"evidence":`...)
-	if evidence && s.hasEv {
-		b = wire.Expand(b, v.c.arena.get(s.ev))
+	if evidence && s.evSize > 0 {
+		b = alertrec.Unpack(b, rec[s.ev:], as)
 	} else {
 		b = append(b, "[]"...)
 	}
@@ -231,8 +250,13 @@ func (v *View) AppendAlert(b []byte, a uint32, evidence bool) []byte {
 // AlertSize returns the length of AppendAlert's JSON of alert a.
 func (v *View) AlertSize(a uint32, evidence bool) int {
 	s := v.c.alerts.slots.at(a)
-	n := int(s.size) + len(v.alertFrags[*v.group.at(s.mslot)]) + len(`,"evidence":[]}`)
-	if evidence && s.hasEv {
+	name := len("null")
+	if n := v.c.nameOf(s.mslot); n != "" {
+		var scratch [128]byte
+		name = len(wire.AppendString(scratch[:0], n))
+	}
+	n := int(s.size) + len(`,"computerDnsName":`) + name + len(v.alertFrags[*v.group.at(s.mslot)]) + len(`,"evidence":[]}`)
+	if evidence && s.evSize > 0 {
 		n += int(s.evSize) - len("[]")
 	}
 	return n

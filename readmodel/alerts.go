@@ -4,62 +4,71 @@ import (
 	"bytes"
 	"context"
 	"encoding/hex"
+	"hash/maphash"
+	"maps"
 	"slices"
 	"strings"
 
 	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/internal/lifetime"
 	"github.com/openatp/openatp/odata"
+	"github.com/openatp/openatp/readmodel/alertrec"
 	"github.com/openatp/openatp/wire"
 )
 
-// alertSet is the alerts of a content: each alert's JSON (in the arena,
-// without its rbacGroupName, which depends on the view's device groups,
-// and with its evidence apart), the filterable properties, and the alerts
-// ordered by lastUpdateTime, so that the documented poll ("lastUpdateTime
-// ge …") is a binary search and a short scan. The JSON is kept expanded,
-// not compacted as machines' is: an alert page is written by copying it
-// (measured: Expand cost 40 % of a poll's CPU; the expanded JSON costs a
-// third more memory). It is immutable once a view holds it: a change
-// makes a new set sharing what did not change.
+// alertSet is the alerts of a content: each alert's JSON (without the
+// properties it takes from its machine, computerDnsName and
+// rbacGroupName, which are written with it, and with its evidence apart),
+// packed (alertrec: wire.Compact's records, the runs that repeat from
+// alert to alert kept once in a dictionary), with the strings queries
+// read, as one record in the arena; the filterable properties; and the
+// alerts ordered by lastUpdateTime, so that the documented poll
+// ("lastUpdateTime ge …") is a binary search and a short scan. A build
+// writes the records in that order, so that a poll's page reads one run
+// of memory. A slot holds no pointer, as a machine's does not. The set is
+// immutable once a view holds it: a change makes a new set sharing what
+// did not change.
 type alertSet struct {
+	arena     *arena // the content's: the records and the dictionary's entries
 	slots     pages[alertSlot]
-	order     []uint32                      // live slots by (lastUpdateTime, id)
-	ids       *shardMap[string, uint32]     // alert id → slot
+	order     []uint32 // live slots by (lastUpdateTime, id)
+	ids       alertIDs
 	byMachine *shardMap[[20]byte, []uint32] // machine id → its alerts' slots
 	byUser    *shardMap[string, []uint32]   // NameKey of the related user → slots
-	byEv      *shardMap[string, []uint32]   // EvidenceKey of a value of the evidence → slots
-	upper     int                           // live alerts whose id has upper-case letters
-	garbage   int64                         // JSON bytes of replaced and deleted alerts
+	byEv      *shardMap[string, []uint32]   // EvidenceKey of a value of the evidence → slots (evidence.go)
+	dict      pages[loc]                    // the dictionary's entries (JSON), by number
+	dictIndex *shardMap[uint64, uint32]     // an entry's hash → its number
+	dictBytes int64
+	seed      maphash.Seed // of the dictionary's hashes
+	upper     int          // live alerts whose id has upper-case letters
+	garbage   int64        // record bytes of replaced and deleted alerts
 }
 
 // alertSlot is one alert. Slots are never reused: a deleted alert leaves
 // a dead slot until the next build.
 type alertSlot struct {
-	id      string
-	mhex    string // the machine id, shared by the alerts of a machine
 	machine [20]byte
 	mslot   uint32 // the machine's slot in the content
-	json    loc    // the JSON up to computerDnsName's value, then from aadTenantId to the comments
-	nameAt  uint32 // where computerDnsName's value starts in json
-	cut     uint32 // where it ends: where rbacGroupName goes
-	size    uint32 // the length of json
-	ev      loc    // the evidence array, compacted (wire.Compact), if hasEv
-	evSize  uint32
-	evKeys  []string // the evidence's values, as EvidenceKey writes them
-	hasEv   bool
-	alive   bool
-	p       alertProps
+	// rec is the alert's record: its strings (alertStrings) and its
+	// evidence's keys (evidenceKeys), then from
+	// head its JSON up to machineId's value, from tail from aadTenantId to
+	// the comments, from ev its evidence array (empty for none), each
+	// packed (alertrec).
+	rec            loc
+	head, tail, ev uint32
+	size           uint32 // the length of the head and tail unpacked
+	evSize         uint32 // the length of the evidence unpacked; 0 for none
+	p              alertProps
+	alive          bool
 }
 
 // alertProps are the filterable properties of an alert (wire.AlertSchema)
-// and its related user's keys.
+// that its strings do not hold.
 type alertProps struct {
-	updated, created, lastEvent  int64 // Unix ns
-	incident, investigation      int64
-	nulls                        uint8 // bits of the null values among the above and the strings below
-	severity, status             uint8 // index+1 in openatp.AlertSeverities, AlertStatuses
-	assignedTo, source, category string
-	userKey, userDomainKey       string
+	updated, created, lastEvent int64 // Unix ns
+	incident, investigation     int64
+	nulls                       uint8 // bits of the null values among the above and the strings
+	severity, status            uint8 // index+1 in openatp.AlertSeverities, AlertStatuses
 }
 
 // The bits of alertProps.nulls.
@@ -73,15 +82,129 @@ const (
 	nullCategory
 )
 
-func newAlertSet() *alertSet {
-	return &alertSet{ids: newShardMap[string, uint32](), byMachine: newShardMap[[20]byte, []uint32](), byUser: newShardMap[string, []uint32](),
-		byEv: newShardMap[string, []uint32]()}
+// alertStrings are the strings of an alert that queries read, kept at the
+// start of its record as machines' are (slotStrings): valid as long as
+// the reader's reference to the arena. The keys of its evidence follow
+// them, up to head (as.evKeys).
+type alertStrings struct {
+	id, assignedTo, source, category string
+	userKey, userDomainKey           string // the related user's NameKeys; "" for none
 }
 
-// encodeAlert appends a's JSON to the arena, with name (its machine's
-// name) as computerDnsName, and returns its slot (without its machine
-// slot).
-func (c *content) encodeAlert(a *openatp.Alert, name *string, in *interner, buf *[]byte) (alertSlot, error) {
+func (as *alertSet) strings(s *alertSlot) alertStrings {
+	b := as.arena.get(s.rec)[:s.head]
+	var r alertStrings
+	r.id, b = nextString(b)
+	r.assignedTo, b = nextString(b)
+	r.source, b = nextString(b)
+	r.category, b = nextString(b)
+	r.userKey, b = nextString(b)
+	r.userDomainKey, _ = nextString(b)
+	return r
+}
+
+// evKeys calls f with each key (EvidenceKey) of the evidence of alert
+// slot s, each once; the key is valid as long as the reader's reference
+// to the arena.
+func (as *alertSet) evKeys(s *alertSlot, f func(key string)) {
+	b := as.arena.get(s.rec)[:s.head]
+	for range 6 { // alertStrings
+		_, b = nextString(b)
+	}
+	for len(b) > 0 {
+		var k string
+		k, b = nextString(b)
+		f(k)
+	}
+}
+
+// id returns the id of alert slot s.
+func (as *alertSet) id(s *alertSlot) string {
+	id, _ := nextString(as.arena.get(s.rec)[:s.head])
+	return id
+}
+
+// Entry returns dictionary entry n (alertrec.Unpack's reader).
+func (as *alertSet) Entry(n uint32) []byte { return as.arena.get(*as.dict.at(n)) }
+
+// Limits of the dictionary: beyond them runs stay literal.
+const (
+	maxDictEntries = 1 << 20
+	maxDictBytes   = 64 << 20
+	maxSeen        = 4 << 20 // runs seen once an encoder remembers
+)
+
+func newAlertSet(a *arena) *alertSet {
+	return &alertSet{arena: a, ids: newAlertIDs(), byMachine: newShardMap[[20]byte, []uint32](),
+		byUser: newShardMap[string, []uint32](), byEv: newShardMap[string, []uint32](), dictIndex: newShardMap[uint64, uint32](), seed: maphash.MakeSeed()}
+}
+
+// alertEncoder writes alerts into a set's arena (or, in a build, a scratch
+// arena for the records), adding to its dictionary. One writer at a time.
+type alertEncoder struct {
+	as        *alertSet
+	recs      *arena // where the records go
+	dict      *editor[loc]
+	index     *mapEditor[uint64, uint32]
+	err       error
+	j, c, r   []byte // scratch: JSON, compacted, the record
+	x         []byte // scratch: a run expanded
+	dictAdded int64
+	// seen holds the hashes of the runs seen once: a run enters the
+	// dictionary the second time it is seen, so that the runs unique to
+	// an alert do not fill it.
+	seen map[uint64]struct{}
+}
+
+func (as *alertSet) encoder(recs *arena, inPlace bool) *alertEncoder {
+	return &alertEncoder{as: as, recs: recs, dict: as.dict.edit(), index: as.dictIndex.edit(inPlace), seen: map[uint64]struct{}{}}
+}
+
+// done stores the dictionary's changes in the set.
+func (e *alertEncoder) done() {
+	e.as.dict, e.as.dictIndex = e.dict.done(), e.index.m
+	e.as.dictBytes += e.dictAdded
+}
+
+// Intern is the dictionary of alertrec.Pack: the runs' JSON, by the
+// hash of their compacted form.
+func (e *alertEncoder) Intern(run []byte) (uint32, bool) {
+	h := maphash.Bytes(e.as.seed, run)
+	if n, ok := e.index.get(h); ok {
+		e.x = wire.Expand(e.x[:0], run)
+		return n, bytes.Equal(e.as.arena.get(*e.dict.p.at(n)), e.x)
+	}
+	if e.err != nil || e.dict.p.len() >= maxDictEntries || e.as.dictBytes+e.dictAdded+int64(len(run)) > maxDictBytes {
+		return 0, false
+	}
+	if _, ok := e.seen[h]; !ok {
+		if len(e.seen) < maxSeen {
+			e.seen[h] = struct{}{}
+		}
+		return 0, false
+	}
+	e.x = wire.Expand(e.x[:0], run)
+	l, err := e.as.arena.add(e.x)
+	if err != nil {
+		e.err = err
+		return 0, false
+	}
+	n := uint32(e.dict.p.len())
+	e.dict.set(n, l)
+	e.index.set(h, n)
+	e.dictAdded += int64(len(e.x))
+	return n, true
+}
+
+// pack appends the packed form of the JSON j to the record.
+func (e *alertEncoder) pack(j []byte) {
+	e.c = wire.Compact(e.c[:0], j)
+	e.r = alertrec.Pack(e.r, e.c, e)
+}
+
+// encode writes alert a's record and returns its slot (without its
+// machine slot).
+func (e *alertEncoder) encode(a *openatp.Alert) (alertSlot, error) {
 	var s alertSlot
 	if len(a.MachineID) != 40 {
 		return s, openatp.Errorf(openatp.Internal, "store returned an alert with a malformed machine id %q", a.MachineID)
@@ -92,31 +215,52 @@ func (c *content) encodeAlert(a *openatp.Alert, name *string, in *interner, buf 
 	if a.LastUpdateTime == nil {
 		return s, openatp.Errorf(openatp.Internal, "store returned alert %q without lastUpdateTime", a.ID)
 	}
-	full := append(wire.AppendAlertHead((*buf)[:0], a), `,"computerDnsName":`...)
-	s.nameAt = uint32(len(full))
-	full = wire.AppendStringPtr(full, name)
-	s.cut = uint32(len(full))
-	full = wire.AppendAlertTail(full, a)
-	s.size = uint32(len(full))
+	p := &s.p
+	r := appendString(e.r[:0], a.ID)
+	for _, f := range []struct {
+		v   *string
+		bit uint8
+	}{{a.AssignedTo, nullAssignedTo}, {a.DetectionSource, nullSource}, {a.Category, nullCategory}} {
+		if f.v == nil {
+			p.nulls |= f.bit
+			r = appendString(r, "")
+		} else {
+			r = appendString(r, *f.v)
+		}
+	}
+	var userKey, domainKey string
+	if a.RelatedUser != nil {
+		userKey = openatp.NameKey(a.RelatedUser.Name)
+		if a.RelatedUser.Domain != nil {
+			domainKey = openatp.NameKey(*a.RelatedUser.Domain)
+		}
+	}
+	r = appendString(appendString(r, userKey), domainKey)
+	for _, k := range evidenceKeys(a.Evidence) {
+		r = appendString(r, k)
+	}
+	e.r = r
+	s.head = uint32(len(e.r))
+	e.j = wire.AppendAlertHead(e.j[:0], a)
+	s.size = uint32(len(e.j))
+	e.pack(e.j)
+	s.tail = uint32(len(e.r))
+	e.j = wire.AppendAlertTail(e.j[:0], a)
+	s.size += uint32(len(e.j))
+	e.pack(e.j)
+	s.ev = uint32(len(e.r))
+	if len(a.Evidence) > 0 {
+		e.j = wire.AppendEvidence(e.j[:0], a.Evidence)
+		s.evSize = uint32(len(e.j))
+		e.pack(e.j)
+	}
 	var err error
-	if s.json, err = c.arena.add(full); err != nil {
+	if e.err == nil {
+		s.rec, err = e.recs.add(e.r)
+	}
+	if err = cmpOr(e.err, err); err != nil {
 		return s, openatp.Errorf(openatp.Unavailable, "cannot map memory for the index: %v", err)
 	}
-	*buf = full[:0]
-	if len(a.Evidence) > 0 {
-		ev := wire.AppendEvidence(full[:0], a.Evidence)
-		s.evSize = uint32(len(ev))
-		cb := wire.Compact(ev[len(ev):], ev)
-		if s.ev, err = c.arena.add(cb[:len(cb):len(cb)]); err != nil {
-			return s, openatp.Errorf(openatp.Unavailable, "cannot map memory for the index: %v", err)
-		}
-		s.hasEv = true
-		s.evKeys = evidenceKeys(a.Evidence)
-		*buf = cb[:0]
-	}
-	s.id = a.ID
-	s.mhex = in.intern(a.MachineID)
-	p := &s.p
 	p.updated = a.LastUpdateTime.UnixNano()
 	if a.AlertCreationTime != nil {
 		p.created = a.AlertCreationTime.UnixNano()
@@ -138,129 +282,163 @@ func (c *content) encodeAlert(a *openatp.Alert, name *string, in *interner, buf 
 	} else {
 		p.nulls |= nullInvestigation
 	}
-	for _, f := range []struct {
-		v   *string
-		dst *string
-		bit uint8
-	}{{a.AssignedTo, &p.assignedTo, nullAssignedTo}, {a.DetectionSource, &p.source, nullSource}, {a.Category, &p.category, nullCategory}} {
-		if f.v == nil {
-			p.nulls |= f.bit
-		} else {
-			*f.dst = in.intern(*f.v)
-		}
-	}
 	p.severity = uint8(slices.Index(openatp.AlertSeverities, a.Severity) + 1)
 	p.status = uint8(slices.Index(openatp.AlertStatuses, a.Status) + 1)
-	if a.RelatedUser != nil {
-		p.userKey = openatp.NameKey(a.RelatedUser.Name)
-		if a.RelatedUser.Domain != nil {
-			p.userDomainKey = in.intern(openatp.NameKey(*a.RelatedUser.Domain))
-		}
-	}
 	s.alive = true
 	return s, nil
 }
 
-// scanAlerts reads the tenant's alerts into c. A build reads them before
-// the machines (see buildContent): an alert whose machine the later scan
-// does not see was deleted with it meanwhile, which the feed says; its
-// machine is found by resolveAlerts.
-func (c *content) scanAlerts(ctx context.Context, store openatp.Store, tenantID string, in *interner, buf *[]byte) error {
-	as := newAlertSet()
+func cmpOr(a, b error) error {
+	if a != nil {
+		return a
+	}
+	return b
+}
+
+// scanAlerts reads the tenant's alerts into c: their records into a
+// scratch arena, which resolveAlerts copies into c's in lastUpdateTime
+// order. The store's reading and decoding and the encoding run on two
+// goroutines. A build reads the alerts before the machines (see
+// buildContent): an alert whose machine the later scan does not see was
+// deleted with it meanwhile, which the feed says; its machine is found by
+// resolveAlerts.
+func (c *content) scanAlerts(ctx context.Context, store openatp.Store, tenantID string, scratch *arena) error {
+	as := newAlertSet(c.arena)
 	c.alerts = as
-	return store.ScanAlerts(ctx, tenantID, func(a openatp.Alert) error {
-		s, err := c.encodeAlert(&a, a.ComputerDNSName, in, buf) // the name of the scan's moment: see resolveAlerts
-		if err != nil {
-			return err
+	e := as.encoder(scratch, true)
+	defer e.done()
+	g := lifetime.New(ctx)
+	defer g.Stop()
+	ctx = g.Context()
+	work := make(chan []openatp.Alert, batchesAhead)
+	free := make(chan []openatp.Alert, batchesAhead+2)
+	g.Go(func(context.Context) error {
+		for batch := range work {
+			for i := range batch {
+				s, err := e.encode(&batch[i])
+				if err != nil {
+					return err // cancels ctx: the scan stops
+				}
+				as.slots.appendValue(s)
+			}
+			clear(batch)
+			select {
+			case free <- batch[:0]:
+			default:
+			}
 		}
-		as.slots.appendValue(s)
 		return nil
 	})
+	var batch []openatp.Alert
+	send := func() error {
+		select {
+		case work <- batch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		select {
+		case batch = <-free:
+		default:
+			batch = make([]openatp.Alert, 0, batchMachines)
+		}
+		return nil
+	}
+	err := store.ScanAlerts(ctx, tenantID, func(a openatp.Alert) error {
+		if batch = append(batch, a); len(batch) < batchMachines {
+			return nil
+		}
+		return send()
+	})
+	if err == nil && len(batch) > 0 {
+		err = send()
+	}
+	close(work)
+	if gerr := g.Wait(); gerr != nil {
+		return gerr
+	}
+	return err
 }
 
 // resolveAlerts finds the machine of every alert a build read (dropping
-// those of machines it did not see, renaming those of machines renamed
-// since) and makes the order and the indexes, in place: no view has seen
-// them yet.
-func (c *content) resolveAlerts() error {
-	as := c.alerts
-	ids, byMachine, byUser, byEv := as.ids.edit(true), as.byMachine.edit(true), as.byUser.edit(true), as.byEv.edit(true)
-	var buf []byte
-	for i := range as.slots.len() {
-		slot := uint32(i)
-		s := as.slots.at(slot)
+// those of machines it did not see), and makes the slots anew in the
+// order of lastUpdateTime, their records copied from scratch into the
+// content's arena in that order, then the order and the indexes, in
+// place: no view has seen them yet.
+func (c *content) resolveAlerts(scratch *arena) error {
+	read := c.alerts
+	type keyed struct {
+		updated int64
+		slot    uint32
+	}
+	var live []keyed
+	for i := range read.slots.len() {
+		s := read.slots.at(uint32(i))
 		ms, ok := c.findID(s.machine)
 		if !ok {
-			s.alive = false
-			as.garbage += c.alertBytes(s)
 			continue
 		}
 		s.mslot = ms
-		renamed, err := c.renameAlert(s, &buf)
-		if err != nil {
-			return err
+		live = append(live, keyed{s.p.updated, uint32(i)})
+	}
+	idOf := func(slot uint32) string {
+		id, _ := nextString(scratch.get(read.slots.at(slot).rec))
+		return id
+	}
+	slices.SortFunc(live, func(a, b keyed) int {
+		if a.updated != b.updated {
+			if a.updated < b.updated {
+				return -1
+			}
+			return 1
 		}
-		if renamed != nil {
-			*s = *renamed
+		return strings.Compare(idOf(a.slot), idOf(b.slot))
+	})
+	as := &alertSet{arena: c.arena, ids: read.ids, byMachine: read.byMachine, byUser: read.byUser, byEv: read.byEv, dict: read.dict,
+		dictIndex: read.dictIndex, dictBytes: read.dictBytes, seed: read.seed}
+	ids, byMachine, byUser, byEv := as.ids.edit(true), as.byMachine.edit(true), as.byUser.edit(true), as.byEv.edit(true)
+	ids.idOf = func(s uint32) string { return as.id(as.slots.at(s)) }
+	as.order = make([]uint32, len(live))
+	for i, k := range live {
+		s := *read.slots.at(k.slot)
+		var err error
+		if s.rec, err = c.arena.add(scratch.get(s.rec)); err != nil {
+			return openatp.Errorf(openatp.Unavailable, "cannot map memory for the index: %v", err)
 		}
-		as.index(slot, s, ids, byMachine, byUser, byEv)
-		as.order = append(as.order, slot)
+		slot := uint32(i)
+		as.slots.appendValue(s)
+		as.index(slot, &s, ids, byMachine, byUser, byEv)
+		as.order[i] = slot
 	}
-	slices.SortFunc(as.order, as.compare)
+	as.ids = ids.done()
+	c.alerts = as
 	return nil
-}
-
-// machineName is the computerDnsName of machine slot ms as an alert
-// shows it (null for none).
-func (c *content) machineName(ms uint32) *string {
-	if name := c.nameOf(ms); name != "" {
-		return &name
-	}
-	return nil
-}
-
-// renameAlert returns alert s with its machine's current name, its JSON
-// written anew, or nil when it has it already.
-func (c *content) renameAlert(s *alertSlot, buf *[]byte) (*alertSlot, error) {
-	j := c.arena.get(s.json)
-	name := wire.AppendStringPtr((*buf)[:0], c.machineName(s.mslot))
-	*buf = name
-	if bytes.Equal(j[s.nameAt:s.cut], name) {
-		return nil, nil
-	}
-	b := append(append(append(make([]byte, 0, len(j)+len(name)), j[:s.nameAt]...), name...), j[s.cut:]...)
-	r := *s
-	r.cut = s.nameAt + uint32(len(name))
-	r.size = uint32(len(b))
-	var err error
-	if r.json, err = c.arena.add(b); err != nil {
-		return nil, openatp.Errorf(openatp.Unavailable, "cannot map memory for the index: %v", err)
-	}
-	return &r, nil
 }
 
 // index enters alert slot s in the indexes.
-func (as *alertSet) index(slot uint32, s *alertSlot, ids *mapEditor[string, uint32], byMachine *mapEditor[[20]byte, []uint32],
+func (as *alertSet) index(slot uint32, s *alertSlot, ids *alertIDsEditor, byMachine *mapEditor[[20]byte, []uint32],
 	byUser, byEv *mapEditor[string, []uint32]) {
-	ids.set(s.id, slot)
-	if odata.Fold(s.id) != s.id {
+	str := as.strings(s)
+	ids.set(str.id, slot)
+	if odata.Fold(str.id) != str.id {
 		as.upper++
 	}
 	list, _ := byMachine.get(s.machine)
 	byMachine.set(s.machine, append(slices.Clip(list), slot))
-	if s.p.userKey != "" {
-		list, _ := byUser.get(s.p.userKey)
-		byUser.set(s.p.userKey, append(slices.Clip(list), slot))
+	if str.userKey != "" {
+		key := strings.Clone(str.userKey) // the key outlives the record's reference
+		list, _ := byUser.get(key)
+		byUser.set(key, append(slices.Clip(list), slot))
 	}
-	for _, k := range s.evKeys {
+	as.evKeys(s, func(k string) {
+		k = strings.Clone(k) // the key outlives the record's reference
 		list, _ := byEv.get(k)
 		byEv.set(k, append(slices.Clip(list), slot))
-	}
+	})
 }
 
 // unindex takes alert slot s out of the machine, user and evidence
 // indexes.
-func unindex(slot uint32, s *alertSlot, byMachine *mapEditor[[20]byte, []uint32], byUser, byEv *mapEditor[string, []uint32]) {
+func (as *alertSet) unindex(slot uint32, s *alertSlot, byMachine *mapEditor[[20]byte, []uint32], byUser, byEv *mapEditor[string, []uint32]) {
 	if list, ok := byMachine.get(s.machine); ok {
 		if list = without(list, slot); len(list) == 0 {
 			byMachine.del(s.machine)
@@ -277,12 +455,10 @@ func unindex(slot uint32, s *alertSlot, byMachine *mapEditor[[20]byte, []uint32]
 			}
 		}
 	}
-	if s.p.userKey != "" {
-		drop(byUser, s.p.userKey)
+	if key := as.strings(s).userKey; key != "" {
+		drop(byUser, key)
 	}
-	for _, k := range s.evKeys {
-		drop(byEv, k)
-	}
+	as.evKeys(s, func(k string) { drop(byEv, k) })
 }
 
 // without returns list without slot, a copy if it held it.
@@ -292,15 +468,6 @@ func without(list []uint32, slot uint32) []uint32 {
 		return list
 	}
 	return slices.Delete(slices.Clone(list), i, i+1)
-}
-
-// alertBytes is what alert s holds in the arena.
-func (c *content) alertBytes(s *alertSlot) int64 {
-	n := int64(len(c.arena.get(s.json)))
-	if s.hasEv {
-		n += int64(len(c.arena.get(s.ev)))
-	}
-	return n
 }
 
 // compare orders alert slots by lastUpdateTime, then id: the order of
@@ -313,21 +480,24 @@ func (as *alertSet) compare(a, b uint32) int {
 		}
 		return 1
 	}
-	return strings.Compare(x.id, y.id)
+	return strings.Compare(as.id(x), as.id(y))
 }
 
 // applyAlerts returns the alerts of n, the content after ch, sharing what
 // did not change; n holds ch's machines already. A changed alert takes a
 // new slot (its old one dies), so that the order is the old one without
-// the changed alerts, merged with them.
+// the changed alerts, merged with them. An alert shows its machine's
+// name as it is when written: a renamed machine changes no alert.
 func (c *content) applyAlerts(n *content, ch *openatp.Changes) (*alertSet, error) {
 	old := c.alerts
-	if len(ch.Alerts)+len(ch.DeletedAlerts)+len(ch.Machines) == 0 {
+	if len(ch.Alerts)+len(ch.DeletedAlerts) == 0 {
 		return old, nil
 	}
-	as := &alertSet{garbage: old.garbage, upper: old.upper}
+	as := *old
+	as.upper, as.garbage = old.upper, old.garbage
 	ed := old.slots.edit()
 	ids, byMachine, byUser, byEv := old.ids.edit(false), old.byMachine.edit(false), old.byUser.edit(false), old.byEv.edit(false)
+	ids.idOf = func(s uint32) string { return as.id(ed.p.at(s)) }
 	removed := map[uint32]bool{}
 	kill := func(id string) {
 		prev, ok := ids.get(id)
@@ -335,27 +505,25 @@ func (c *content) applyAlerts(n *content, ch *openatp.Changes) (*alertSet, error
 			return
 		}
 		d := *ed.p.at(prev)
-		as.garbage += c.alertBytes(&d)
-		if odata.Fold(d.id) != d.id {
+		as.garbage += int64(len(as.arena.get(d.rec)))
+		if odata.Fold(id) != id {
 			as.upper--
 		}
-		unindex(prev, &d, byMachine, byUser, byEv)
+		as.unindex(prev, &d, byMachine, byUser, byEv)
 		d.alive = false
 		ed.set(prev, d)
 		ids.del(id)
 		removed[prev] = true
 	}
 	var added []uint32
-	touched := false
-	in := interner{}
-	var buf []byte
+	e := as.encoder(as.arena, false)
 	for i := range ch.Alerts {
 		a := &ch.Alerts[i]
 		ms, ok := n.find(a.MachineID)
 		if !ok {
 			return nil, openatp.Errorf(openatp.Internal, "the change feed names alert %s of machine %s, which the index does not have", a.ID, a.MachineID)
 		}
-		s, err := n.encodeAlert(a, n.machineName(ms), &in, &buf)
+		s, err := e.encode(a)
 		if err != nil {
 			return nil, err
 		}
@@ -366,38 +534,15 @@ func (c *content) applyAlerts(n *content, ch *openatp.Changes) (*alertSet, error
 		as.index(slot, &s, ids, byMachine, byUser, byEv)
 		added = append(added, slot)
 	}
+	e.done()
 	for _, id := range ch.DeletedAlerts {
 		kill(id)
 	}
-	// The alerts of renamed machines show their new name; their place in
-	// the order does not change.
-	for i := range ch.Machines {
-		var id [20]byte
-		if _, err := hex.Decode(id[:], []byte(ch.Machines[i].ID)); err != nil {
-			continue
-		}
-		list, _ := byMachine.get(id)
-		for _, slot := range list {
-			renamed, err := n.renameAlert(ed.p.at(slot), &buf)
-			if err != nil {
-				return nil, err
-			}
-			if renamed != nil {
-				as.garbage += int64(len(n.arena.get(ed.p.at(slot).json)))
-				ed.set(slot, *renamed)
-				touched = true
-			}
-		}
-	}
-	if !touched && len(added) == 0 && len(removed) == 0 {
-		return old, nil // machines changed, none of their alerts
+	if len(added) == 0 && len(removed) == 0 {
+		return old, nil
 	}
 	as.slots = ed.done()
-	as.ids, as.byMachine, as.byUser, as.byEv = ids.m, byMachine.m, byUser.m, byEv.m
-	if len(added) == 0 && len(removed) == 0 {
-		as.order = old.order
-		return as, nil
-	}
+	as.ids, as.byMachine, as.byUser, as.byEv = ids.done(), byMachine.m, byUser.m, byEv.m
 	slices.SortFunc(added, as.compare)
 	as.order = make([]uint32, 0, len(old.order)-len(removed)+len(added))
 	j := 0
@@ -412,28 +557,88 @@ func (c *content) applyAlerts(n *content, ch *openatp.Changes) (*alertSet, error
 		as.order = append(as.order, s)
 	}
 	as.order = append(as.order, added[j:]...)
-	return as, nil
+	return &as, nil
 }
 
-// memory estimates what the alerts hold beside their JSON (which is in
-// the arena): slots, order and indexes.
+// memory estimates what the alerts hold beside their records and
+// dictionary (which are in the arena): slots, order and indexes.
 func (as *alertSet) memory() int64 {
-	return int64(as.slots.len())*200 + int64(len(as.order))*4 + int64(as.ids.len())*64 + int64(as.byEv.len())*96
+	return int64(as.slots.len())*96 + int64(len(as.order))*4 + int64(as.ids.len())*24 + int64(as.dict.len())*32 +
+		int64(as.byEv.len())*96
 }
 
-// interner shares the strings that repeat across alerts (machine ids,
-// categories, detection sources, domains), up to a bound.
-type interner map[string]string
+// alertIDs finds alerts by id without keeping the ids: a copy-on-write
+// map from the id's 64-bit hash to the slot, the id compared with the
+// slot's; the rare id whose hash another live id has goes to a small map
+// of its own.
+type alertIDs struct {
+	seed   maphash.Seed
+	byHash *shardMap[uint64, uint32]
+	extra  map[string]uint32 // copied on change
+}
 
-func (in *interner) intern(s string) string {
-	if v, ok := (*in)[s]; ok {
-		return v
+func newAlertIDs() alertIDs {
+	return alertIDs{seed: maphash.MakeSeed(), byHash: newShardMap[uint64, uint32](), extra: map[string]uint32{}}
+}
+
+func (x *alertIDs) len() int { return x.byHash.len() + len(x.extra) }
+
+// findID returns the slot of alert id.
+func (as *alertSet) findID(id string) (uint32, bool) {
+	return as.ids.get(id, func(s uint32) string { return as.id(as.slots.at(s)) })
+}
+
+func (x alertIDs) get(id string, idOf func(uint32) string) (uint32, bool) {
+	if s, ok := x.byHash.get(maphash.String(x.seed, id)); ok && idOf(s) == id {
+		return s, true
 	}
-	if *in == nil {
-		*in = interner{}
+	s, ok := x.extra[id]
+	return s, ok
+}
+
+// alertIDsEditor changes a copy of an alertIDs; idOf reads the id of a
+// slot of the set being made.
+type alertIDsEditor struct {
+	x      alertIDs
+	byHash *mapEditor[uint64, uint32]
+	copied bool
+	idOf   func(uint32) string
+}
+
+func (x alertIDs) edit(inPlace bool) *alertIDsEditor {
+	return &alertIDsEditor{x: x, byHash: x.byHash.edit(inPlace), copied: inPlace}
+}
+
+func (e *alertIDsEditor) get(id string) (uint32, bool) {
+	return alertIDs{e.x.seed, e.byHash.m, e.x.extra}.get(id, e.idOf)
+}
+
+func (e *alertIDsEditor) writableExtra() map[string]uint32 {
+	if !e.copied {
+		e.x.extra = maps.Clone(e.x.extra)
+		e.copied = true
 	}
-	if len(*in) < 1<<16 {
-		(*in)[s] = s
+	return e.x.extra
+}
+
+func (e *alertIDsEditor) set(id string, slot uint32) {
+	h := maphash.String(e.x.seed, id)
+	if s, ok := e.byHash.get(h); ok && e.idOf(s) != id {
+		e.writableExtra()[strings.Clone(id)] = slot // another id has the hash
+		return
 	}
-	return s
+	e.byHash.set(h, slot)
+}
+
+func (e *alertIDsEditor) del(id string) {
+	if _, ok := e.x.extra[id]; ok {
+		delete(e.writableExtra(), id)
+		return
+	}
+	e.byHash.del(maphash.String(e.x.seed, id))
+}
+
+func (e *alertIDsEditor) done() alertIDs {
+	e.x.byHash = e.byHash.m
+	return e.x
 }

@@ -62,10 +62,12 @@ func buildContent(ctx context.Context, store openatp.Store, tenantID string) (*c
 			c.arena.release()
 		}
 	}()
-	var buf []byte
-	if err := c.scanAlerts(ctx, store, tenantID, &interner{}, &buf); err != nil {
+	scratch := newArena() // the alerts' records until resolveAlerts orders them
+	defer scratch.release()
+	if err := c.scanAlerts(ctx, store, tenantID, scratch); err != nil {
 		return nil, err
 	}
+	var buf []byte
 	addMachine := func(m *openatp.Machine) error {
 		s, err := c.encode(m, &buf)
 		if err != nil {
@@ -131,7 +133,7 @@ func buildContent(ctx context.Context, store openatp.Store, tenantID string) (*c
 			return l
 		})
 	})
-	if err := c.resolveAlerts(); err != nil {
+	if err := c.resolveAlerts(scratch); err != nil {
 		return nil, err
 	}
 	ok = true
@@ -195,8 +197,12 @@ func (c *content) encode(m *openatp.Machine, buf *[]byte) (machineSlot, error) {
 	return s, nil
 }
 
-// nameOf returns the computer name of slot s.
-func (c *content) nameOf(s uint32) string { return c.strings(c.slots.at(s)).name }
+// nameOf returns the computer name of slot s (the first string of its
+// record: the others are not read).
+func (c *content) nameOf(s uint32) string {
+	name, _ := nextString(c.arena.get(c.slots.at(s).strs))
+	return name
+}
 
 // strings returns the strings of slot s: they live in the arena, as long
 // as the caller's reference to it, and are never kept.

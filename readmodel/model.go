@@ -293,6 +293,10 @@ func (m *Model) sync(ctx context.Context, t *tenant, dv uint64) (*View, error) {
 		"relations", len(ch.Relations), "regroup", regroup, "read", read, "duration", time.Since(start))
 	v := newView(c, rbac, v0, group, &m.views)
 	v.exact = true
+	v.epoch = cur.epoch
+	if rbac != cur.rbac {
+		v.epoch = epochs.Add(1)
+	}
 	v.tryRetain() // the caller's
 	t.publish(v)
 	if c.garbage+c.alerts.garbage > max(64<<20, c.arena.bytes.Load()/2) {
@@ -350,6 +354,7 @@ func (m *Model) build(ctx context.Context, t *tenant) {
 	// Not exact until a read syncs it; the view holds its own reference to
 	// the arena, and the builder drops its.
 	v := newView(c, rbac, 0, assignGroups(c, rbac, nil, nil), &m.views)
+	v.epoch = epochs.Add(1)
 	c.arena.release()
 	t.syncMu.Lock()
 	t.publish(v)

@@ -25,6 +25,10 @@ type refreshing struct {
 	model *Model
 }
 
+// Unwrap returns the store s wraps, for the optional interfaces of
+// stores (sightings.Of).
+func (s refreshing) Unwrap() openatp.Store { return s.Store }
+
 func (s refreshing) refresh(ctx context.Context, tenantID string, err error) error {
 	if err == nil {
 		_ = s.model.Refresh(ctx, tenantID)

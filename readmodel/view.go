@@ -18,6 +18,7 @@ type View struct {
 	live        *atomic.Int64 // the model's count of views not released
 	dataVersion uint64        // the store's DataVersion it is exact for, if exact
 	exact       bool
+	epoch       uint64 // see Version
 	c           *content
 	rbac        *RBAC
 	group       pages[uint16] // slot → index into groupIDs

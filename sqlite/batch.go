@@ -141,6 +141,8 @@ func (db *DB) DeleteMachine(ctx context.Context, tenantID, id string) error {
 			"DELETE FROM temp.deleted_users",
 			"DELETE FROM machine_ips WHERE tenant_seq = ?1 AND machine_id = (SELECT id FROM machines WHERE seq = ?2)",
 			"DELETE FROM alerts WHERE tenant_seq = ?1 AND machine_id = (SELECT id FROM machines WHERE seq = ?2)",
+			"DELETE FROM tvm_inventory WHERE tenant_seq = ?1 AND machine_seq = ?2",
+			"UPDATE tvm_state SET inventory_version = inventory_version + 1 WHERE tenant_seq = ?1",
 			"DELETE FROM machines WHERE seq = ?2",
 		} {
 			if _, err := tx.ExecContext(ctx, stmt, tseq, mseq); err != nil {

@@ -1,11 +1,13 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"slices"
+	"time"
 
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/internal/sqlstore"
@@ -173,6 +175,9 @@ func (db *DB) writeLogons(ctx context.Context, tx *sql.Tx, tseq, gen int64, ls [
 	if err := rb.flush(ctx); err != nil {
 		return nil, storeError(err, "cannot store logons")
 	}
+	if err := writeLogonEvents(ctx, tx, tseq, ls, seqs); err != nil {
+		return nil, err
+	}
 	if local != nil {
 		for _, u := range stored {
 			k := [2]string{u.NameKey, u.DomainKey}
@@ -180,6 +185,40 @@ func (db *DB) writeLogons(ctx context.Context, tx *sql.Tx, tseq, gen int64, ls [
 		}
 	}
 	return stored, nil
+}
+
+// The multi-row INSERT of the logon events kept as rows: an event stored
+// already is skipped.
+const (
+	logonEventHead = `INSERT INTO logon_events (tenant_seq, ts, machine_seq, account_name, account_domain, logon_type, account_sid)`
+	logonEventTail = `ON CONFLICT DO NOTHING`
+)
+
+// writeLogonEvents inserts the events ls themselves in tx, in time order
+// (the order of the table's key, so that its B-tree is written front to
+// back); seqs maps each event's machine id to its machines.seq.
+func writeLogonEvents(ctx context.Context, tx *sql.Tx, tseq int64, ls []openatp.Logon, seqs map[string]int64) error {
+	type row struct {
+		ts, typ int64
+		i       int
+	}
+	rows := make([]row, len(ls))
+	for i := range ls {
+		ts, typ := sqlstore.LogonEventRow(&ls[i])
+		rows[i] = row{ts, typ, i}
+	}
+	slices.SortFunc(rows, func(a, b row) int { return cmp.Compare(a.ts, b.ts) })
+	eb := newBulk(tx, logonEventHead, 7, logonEventTail)
+	for _, r := range rows {
+		l := &ls[r.i]
+		if err := eb.add(ctx, tseq, r.ts, seqs[l.MachineID], l.AccountName, l.AccountDomain, r.typ, l.AccountSID); err != nil {
+			return storeError(err, "cannot store logon events")
+		}
+	}
+	if err := eb.flush(ctx); err != nil {
+		return storeError(err, "cannot store logon events")
+	}
+	return nil
 }
 
 // resolveMachines sets the value of every id in machines to its
@@ -246,7 +285,7 @@ func (db *DB) readTenant(ctx context.Context, tenantID string, read func(q sqlst
 }
 
 // ResetTenant deletes the tenant's machines (and their IP history and
-// alerts), users, logons, machine actions, file and network events and device groups in one transaction, keeping the tenant and its
+// alerts), users, logons (relations and events), machine actions, file and network events and device groups in one transaction, keeping the tenant and its
 // applications. NotFound if the tenant does not exist.
 func (db *DB) ResetTenant(ctx context.Context, tenantID string) error {
 	return db.inTx(ctx, func(tx *sql.Tx, q conn) error {
@@ -270,7 +309,18 @@ func (db *DB) ResetTenant(ctx context.Context, tenantID string) error {
 			"DELETE FROM indicator_counters WHERE tenant_seq = ?",
 			"DELETE FROM file_events WHERE tenant_seq = ?",
 			"DELETE FROM network_events WHERE tenant_seq = ?",
+			"DELETE FROM logon_events WHERE tenant_seq = ?",
+			"DELETE FROM event_files WHERE tenant_seq = ?",
+			"DELETE FROM event_remotes WHERE tenant_seq = ?",
 			"DELETE FROM device_groups WHERE tenant_seq = ?",
+			"DELETE FROM tvm_inventory WHERE tenant_seq = ?",
+			"DELETE FROM tvm_affected WHERE tenant_seq = ?",
+			"DELETE FROM tvm_vulnerabilities WHERE tenant_seq = ?",
+			"DELETE FROM tvm_updates WHERE tenant_seq = ?",
+			"DELETE FROM tvm_products WHERE tenant_seq = ?",
+			"DELETE FROM tvm_strings WHERE tenant_seq = ?",
+			// the versions move on, never back: a reader's cache of them stays exact
+			"UPDATE tvm_state SET catalog_version = catalog_version + 1, inventory_version = inventory_version + 1 WHERE tenant_seq = ?",
 		} {
 			if _, err := tx.ExecContext(ctx, q, seq); err != nil {
 				return storeError(err, "cannot reset the tenant")
@@ -280,4 +330,11 @@ func (db *DB) ResetTenant(ctx context.Context, tenantID string) error {
 		log.SetRebuild()
 		return bumpContent(ctx, tx, seq, &log)
 	})
+}
+
+// LogonEvents calls yield with the tenant's logon events in [from, to)
+// (hunting.LogonEventStore), read on a reader connection as they are
+// yielded. NotFound if the tenant does not exist.
+func (db *DB) LogonEvents(ctx context.Context, tenantID string, from, to time.Time, yield func(openatp.Logon) error) error {
+	return sqlstore.LogonEvents(ctx, db.read(), tenantID, from, to, yield)
 }

@@ -35,6 +35,8 @@ import (
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/internal/sqlstore"
 	"github.com/openatp/openatp/internal/sqlstore/actionsql"
+	"github.com/openatp/openatp/internal/sqlstore/tvmsql"
+	"github.com/openatp/openatp/vuln"
 )
 
 //go:embed migrations/*.sql
@@ -54,6 +56,9 @@ type DB struct {
 	sqlstore.Reader
 	sqlstore.Writer
 	actionsql.Store
+	// Vuln is vulnerability management (vuln.Store), whose SQL is the
+	// same in both engines.
+	*tvmsql.Vuln
 
 	// Now returns the current time. It stamps tenants, apps and signing keys
 	// stored with a zero Created, and the IP history of machines written
@@ -119,6 +124,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	db.Writer = sqlstore.NewWriter(sqlstore.WriteEngine{Tx: db.smallTx, Now: db.now, Renumber: renumber,
 		TenantSeq: "SELECT seq FROM tenants WHERE id = ?", LockTenant: "SELECT seq FROM tenants WHERE id = ?"})
 	db.Store = actionsql.New(db.Writer, db.Reader)
+	db.Vuln = tvmsql.New(db.Writer, db.Reader)
 	if db.ver, err = newVersionConn(ctx, db.rdb); err != nil {
 		db.rdb.Close()
 		db.wdb.Close()
@@ -412,3 +418,5 @@ func internal(err error, msg string) error {
 func unavailable(err error, msg string) error {
 	return &openatp.Error{Kind: openatp.Unavailable, Message: msg, Err: err}
 }
+
+var _ vuln.Store = (*DB)(nil)

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"strings"
 	"sync"
 
 	"github.com/openatp/openatp/internal/sqlstore"
@@ -108,6 +109,19 @@ func (q conn) Query(ctx context.Context, query string, args ...any) (sqlstore.Ro
 
 // Exec runs a statement in the transaction q.tx.
 func (q conn) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	if len(args) > 0 && q.stmts != nil && !strings.Contains(query, ";") {
+		// A statement with arguments is prepared once per transaction:
+		// parsing a multi-row INSERT cost as much as running it.
+		s, err := q.stmt(ctx, query)
+		if err != nil {
+			return 0, err
+		}
+		res, err := s.ExecContext(ctx, args...)
+		if err != nil {
+			return 0, err
+		}
+		return res.RowsAffected()
+	}
 	res, err := q.tx.ExecContext(ctx, query, args...)
 	if err != nil {
 		return 0, err

@@ -18,6 +18,7 @@ import (
 	"github.com/openatp/openatp/storetest/internal/eventsuite"
 	"github.com/openatp/openatp/storetest/internal/fixture"
 	"github.com/openatp/openatp/storetest/internal/indicatorsuite"
+	"github.com/openatp/openatp/storetest/internal/vulnsuite"
 )
 
 // Option changes how Run tests a store.
@@ -121,6 +122,16 @@ func Run(t *testing.T, open func(t *testing.T) openatp.Store, opts ...Option) {
 		{"EventsAllOrNothing", eventsuite.EventsAllOrNothing},
 		{"EventsTenants", eventsuite.EventsTenants},
 		{"EventRetention", eventsuite.EventRetention},
+		{"VulnDerived", vulnsuite.Derived},
+		{"VulnScope", vulnsuite.Scope},
+		{"VulnScans", vulnsuite.Scans},
+		{"VulnDelta", vulnsuite.Delta},
+		{"VulnAllOrNothing", vulnsuite.AllOrNothing},
+		{"VulnReplicas", vulnsuite.Replicas},
+		{"LogonEvents", testLogonEvents},
+		{"LogonEventsAllOrNothing", testLogonEventsAllOrNothing},
+		{"LogonEventRetention", testLogonEventRetention},
+		{"EventSightings", eventsuite.Sightings},
 		{"Canceled", testCanceled},
 	}
 	for _, tt := range tests {

@@ -14,8 +14,10 @@ import (
 
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/ingest"
+	"github.com/openatp/openatp/ingest/vulnimport"
 	"github.com/openatp/openatp/internal/indicatorio"
 	"github.com/openatp/openatp/internal/timatch"
+	"github.com/openatp/openatp/internal/vulncli"
 	"github.com/openatp/openatp/wire"
 )
 
@@ -39,7 +41,7 @@ func runImport(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlagSet(env, "import")
 	sf.register(fs)
 	tenant := fs.String("tenant", "", "tenant id or name (a new tenant of that name is created if absent)")
-	kindFlag := fs.String("kind", "", "machines, logons, alerts, actions, fileevents, networkevents or indicators (default: told from the first record's fields, not indicators)")
+	kindFlag := fs.String("kind", "", "machines, logons, alerts, actions, fileevents, networkevents, indicators, or the TVM catalog or inventory (default: told from the first record's fields, not indicators)")
 	formatFlag := fs.String("format", "", "jsonl, json or csv (default: by extension, else by the first byte)")
 	batch := fs.Int64("batch-size", 0, "records per transaction (0: each file is one transaction)")
 	validate := fs.Bool("validate", true, "with several files or --batch-size: check every record of every file before writing anything")
@@ -49,6 +51,9 @@ func runImport(ctx context.Context, env *cliEnv, args []string) error {
 	dryRun := fs.Bool("dry-run", false, "check every record of every file and print the summary, writing nothing (no store is opened)")
 	if err := parseFlags(env, fs, args); err != nil {
 		return err
+	}
+	if k, ok := vulnimport.ParseKind(*kindFlag); ok {
+		return importTVM(ctx, env, &sf, *tenant, k, fs.Args(), *formatFlag, *maxRecord, *dryRun)
 	}
 	format, err := ingest.ParseFormat(*formatFlag)
 	if err != nil {
@@ -188,6 +193,43 @@ func runImport(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	out.Seconds = time.Since(start).Seconds()
 	out.Rate = float64(out.Records) / max(out.Seconds, 1e-9)
+	return printJSON(env.stdout, out)
+}
+
+// importIndicators is `openatp import --kind indicators`
+// (indicatorio.ImportFiles).
+func importIndicators(ctx context.Context, env *cliEnv, sf *storeFlags, tenant string, files []string, format ingest.Format, dryRun bool) error {
+	out, err := indicatorio.ImportFiles(ctx, env.stdin, files, format, dryRun, func() (openatp.Store, openatp.Tenant, error) {
+		store, err := sf.open(ctx)
+		if err != nil {
+			return nil, openatp.Tenant{}, err
+		}
+		t, err := ensureTenant(ctx, store, tenant)
+		return store, t, err
+	})
+	if err != nil {
+		return err
+	}
+	return printJSON(env.stdout, out)
+}
+
+// importTVM imports vulnerability management's catalog or inventory.
+func importTVM(ctx context.Context, env *cliEnv, sf *storeFlags, tenant string, k vulnimport.Kind, files []string, format string, maxRecord int, dry bool) error {
+	f, err := ingest.ParseFormat(format)
+	if err != nil || len(files) == 0 || tenant == "" && !dry {
+		return fmt.Errorf("import --kind %s: give --tenant, files and a valid --format (%v)", k, err)
+	}
+	var store openatp.Store // none: --dry-run
+	if !dry {
+		if store, err = sf.open(ctx); err != nil {
+			return err
+		}
+		defer store.Close()
+	}
+	out, err := vulncli.Import(ctx, store, tenant, k, files, ingest.Options{Format: f, MaxRecord: maxRecord}, env.stdin, env.stderr)
+	if err != nil {
+		return err
+	}
 	return printJSON(env.stdout, out)
 }
 

@@ -278,10 +278,59 @@ func TestCLIWhileServing(t *testing.T) {
 		{"tenant", "create", "--data", data, "--name", "bad name"},
 		{"token", "--data", data, "--tenant", "fabrikam.example", "--app", "nope"},
 		{"serve", "--data", data, "--unknown-user", "maybe"},
+		{"serve", "--data", data, "--answer-cache", "60"},
 		{"nonsense"},
 	} {
 		if out, err := cli(t, args...); err == nil {
 			t.Errorf("%v succeeded: %s", args, out)
+		}
+	}
+}
+
+// --answer-cache 0 keeps no answer; by default a read of a user's
+// machines repeated once the index is built is a kept answer, counted in
+// /metrics, and the same bytes.
+func TestAnswerCacheFlag(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		kept bool
+	}{{nil, true}, {[]string{"--answer-cache", "0"}, false}} {
+		data := t.TempDir()
+		s := startServe(t, data, c.args...)
+		out, err := cli(t, "token", "--data", data, "--tenant", s.Tenant, "--app", s.ClientID, "--base-url", s.BaseURL)
+		if err != nil {
+			t.Fatal(err, out)
+		}
+		tok := strings.TrimSpace(out)
+		hits := func() string {
+			res, err := http.Get(s.BaseURL + "/metrics")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Body.Close()
+			m, _ := io.ReadAll(res.Body)
+			for l := range strings.SplitSeq(string(m), "\n") {
+				if v, ok := strings.CutPrefix(l, "openatp_answer_cache_hits_total "); ok {
+					return v
+				}
+			}
+			t.Fatalf("/metrics has no openatp_answer_cache_hits_total:\n%s", m)
+			return ""
+		}
+		var first string
+		for i := range 100 { // the first reads may come from the store while the index builds
+			status, _, body := getMachines(t, http.DefaultClient, s.BaseURL+"/api/users/user1/machines", tok)
+			if status != 200 || i > 0 && string(body) != first {
+				t.Fatalf("%v, read %d: %d %s", c.args, i+1, status, body)
+			}
+			first = string(body)
+			if hits() != "0" || !c.kept && i == 20 {
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if got := hits() != "0"; got != c.kept {
+			t.Errorf("%v: kept answers %v, want %v", c.args, got, c.kept)
 		}
 	}
 }

@@ -37,6 +37,8 @@ func runSeed(ctx context.Context, env *cliEnv, args []string) error {
 	fileEvents := fs.Int("file-events", 0, "number of file events (DeviceFileEvents rows) on the generated machines, over the week before the data set's end")
 	networkEvents := fs.Int("network-events", 0, "number of network events (DeviceNetworkEvents rows), as --file-events")
 	indicators := fs.Int("indicators", 0, "number of custom indicators over the generated events' values (some matching, raising alerts; with --out, indicators.jsonl); not with --live")
+	software := fs.Int("software", 0, "products installed on each machine (vulnerability management's inventory; 0: none); not with --out or --live")
+	cves := fs.Int("cves", 2000, "with --software: vulnerabilities of the generated catalog")
 	live := fs.Bool("live", false, "write --alerts new alerts to the tenant's existing machines one every --every, moving earlier ones along (New, InProgress, Resolved) between them: what a poll loop picks up")
 	every := fs.Duration("every", time.Second, "with --live: the pause between two new alerts")
 	seed := fs.Int64("seed", 1, "random seed: the same seed and --end give the same tenant")
@@ -68,6 +70,9 @@ func runSeed(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	if *indicators < 0 || (*indicators > 0 && *live) {
 		return fmt.Errorf("--indicators must be >= 0 and is not with --live")
+	}
+	if *software < 0 || *cves <= 0 || (*software > 0 && (*live || *out != "")) {
+		return fmt.Errorf("--software must be >= 0, --cves > 0, and --software is not with --live or --out")
 	}
 	if *live {
 		return seedLive(ctx, env, &sf, *tenant, *alerts, *every, *seed)
@@ -133,71 +138,26 @@ func runSeed(ctx context.Context, env *cliEnv, args []string) error {
 		split = alertsFrom
 	}
 	machineSecs, logonSecs, alertSecs := split.Sub(start).Seconds(), alertsFrom.Sub(split).Seconds(), end.Sub(alertsFrom).Seconds()
-	if err := seedActions(ctx, store, t.ID, opts, *actions, *batch); err != nil {
+	if err := demotenant.SeedActions(ctx, store, t.ID, opts, *actions, *batch); err != nil {
 		return err
 	}
-	if err := seedEvents(ctx, store, t.ID, opts, *fileEvents, *networkEvents, *batch); err != nil {
+	if err := demotenant.SeedEvents(ctx, store, t.ID, opts, *fileEvents, *networkEvents, *batch); err != nil {
 		return err
 	}
 	if err := demotenant.SeedIndicators(ctx, store, t.ID, opts, *indicators, time.Now()); err != nil {
 		return err
 	}
+	if *software > 0 {
+		so := demo.SoftwareOptions{Seed: *seed, CVEs: *cves, PerMachine: *software, Start: opts.Start}
+		if err := demotenant.SeedSoftware(ctx, store, t.ID, so, time.Now()); err != nil {
+			return err
+		}
+	}
 	return printJSON(env.stdout, map[string]any{"tenant": t.ID, "name": t.Name, "machines": src.machines, "logons": src.logons, "users": *users, "alerts": src.alerts,
-		"actions": *actions, "file_events": *fileEvents, "network_events": *networkEvents, "indicators": *indicators, "seed": *seed,
+		"actions": *actions, "file_events": *fileEvents, "network_events": *networkEvents, "indicators": *indicators, "software": *software, "seed": *seed,
 		"seconds": end.Sub(start).Seconds(), "machine_seconds": machineSecs, "logon_seconds": logonSecs, "alert_seconds": alertSecs,
 		"machines_per_second": float64(src.machines) / max(machineSecs, 1e-9), "logons_per_second": float64(src.logons) / max(logonSecs, 1e-9),
 		"alerts_per_second": float64(src.alerts) / max(alertSecs, 1e-9)})
-}
-
-// seedActions writes a history of n machine actions on the machines of
-// opts (demo.GenerateActions), batch actions a transaction.
-func seedActions(ctx context.Context, store openatp.Store, tenantID string, opts demo.Options, n, batch int) error {
-	var buf []openatp.MachineAction
-	flush := func() error {
-		err := store.PutMachineActions(ctx, tenantID, buf)
-		buf = buf[:0]
-		return err
-	}
-	err := demo.GenerateActions(opts, n, func(a openatp.MachineAction) error {
-		if buf = append(buf, a); len(buf) >= min(batch, 10000) {
-			return flush()
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	return flush()
-}
-
-// seedEvents writes the generated file and network events
-// (demo.GenerateEvents), batch events a transaction.
-func seedEvents(ctx context.Context, store openatp.Store, tenantID string, opts demo.Options, nf, nn, batch int) error {
-	var fs []openatp.FileEvent
-	var ns []openatp.NetworkEvent
-	flush := func(at int) error {
-		if len(fs) >= at && len(fs) > 0 {
-			if err := store.AddFileEvents(ctx, tenantID, fs); err != nil {
-				return err
-			}
-			fs = fs[:0]
-		}
-		if len(ns) >= at && len(ns) > 0 {
-			if err := store.AddNetworkEvents(ctx, tenantID, ns); err != nil {
-				return err
-			}
-			ns = ns[:0]
-		}
-		return nil
-	}
-	batch = min(batch, 20000)
-	err := demo.GenerateEvents(opts, nf, nn,
-		func(e openatp.FileEvent) error { fs = append(fs, e); return flush(batch) },
-		func(e openatp.NetworkEvent) error { ns = append(ns, e); return flush(batch) })
-	if err != nil {
-		return err
-	}
-	return flush(0)
 }
 
 // seedEventFiles writes the generated events, if any, as fileevents.jsonl

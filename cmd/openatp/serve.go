@@ -28,6 +28,8 @@ import (
 	"github.com/openatp/openatp/auth"
 	"github.com/openatp/openatp/fault"
 	"github.com/openatp/openatp/httpserve"
+	"github.com/openatp/openatp/huntapi"
+	"github.com/openatp/openatp/hunting"
 	"github.com/openatp/openatp/internal/accesslog"
 	"github.com/openatp/openatp/internal/demotenant"
 	"github.com/openatp/openatp/internal/lifetime"
@@ -92,7 +94,7 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	defer svc.Close()
-	model := readmodel.New(store, readmodel.Options{MemoryBudget: o.indexMemory, StaleReads: o.staleReads, Now: readModelClock, Logger: logger})
+	model := readmodel.New(store, readmodel.Options{MemoryBudget: o.indexMemory - o.answerMemory(), StaleReads: o.staleReads, Now: readModelClock, Logger: logger})
 	defer model.Close() // before the store closes: it stops the builds reading it
 	// The machine actions' lifecycle: it resumes the store's live actions
 	// and moves them on their clock until Close, with the durations,
@@ -163,6 +165,7 @@ type serveFlags struct {
 	logLevel, logFormat      string
 	accessLog                bool
 	indexMemory              int64 // bytes
+	answerShare              int   // percent of indexMemory
 	staleReads               time.Duration
 	cpuProfile               string
 	policy                   ratelimit.Policy
@@ -175,6 +178,7 @@ type serveFlags struct {
 	shutdownTimeout          time.Duration
 	journalSize              int
 	eventRetention           time.Duration
+	huntingCPU               time.Duration
 	faults                   jsonFlag
 }
 
@@ -197,6 +201,7 @@ func parseServeFlags(env *cliEnv, args []string) (*serveFlags, error) {
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	fs.BoolVar(&o.accessLog, "access-log", true, "log one line per request")
 	indexMemory := fs.String("index-memory", "3GiB", "memory budget of the in-memory read model (e.g. 512MiB, 4GiB); the least recently read tenants beyond it are evicted and rebuilt on demand")
+	fs.IntVar(&o.answerShare, "answer-cache", 5, "share of --index-memory, in percent, that keeps the encoded answers of reads served from the read model (written again while nothing they were built from changed); 0: none kept")
 	fs.DurationVar(&o.staleReads, "stale-reads", 0, "while the store cannot be read, answer reads from the in-memory read model as it is for at most this long after the store last answered (e.g. 30s); 0: such reads fail at once (503)")
 	fs.StringVar(&o.cpuProfile, "cpu-profile", "", "write a Go CPU profile of the whole run to this file (diagnostics)")
 	rateLimit := fs.String("rate-limit", "service", "rate limits per tenant, app and endpoint: service (100/min,1500/hour; alerts/batchUpdate 10/min,500/hour; alerts/CreateAlertByReference 15/min; machines/runliveresponse 10/min; machineactions/getPackageUri 2/min,120/hour), off, or custom such as 20/min,300/hour (for every endpoint)")
@@ -211,7 +216,8 @@ func parseServeFlags(env *cliEnv, args []string) (*serveFlags, error) {
 	fs.StringVar(&o.publicURL, "public-url", "", "the base URL clients reach this server at (e.g. https://atp.example.com): token issuers, discovery documents and @odata.context use it instead of the request's Host header")
 	failureBudget := fs.String("auth-failure-budget", defaultFailureBudget, "failed sign-ins and admin-key attempts allowed per client address, as LIMIT/WINDOW,...; beyond, the address is refused (429) until the budget has room; off turns it off")
 	fs.IntVar(&o.journalSize, "journal-size", journal.DefaultSize, "requests kept per tenant in the request journal (about 400 bytes each); 0 turns it off")
-	fs.DurationVar(&o.eventRetention, "event-retention", 30*24*time.Hour, "how long file and network events, and the machines' IP history, are kept (swept every hour at most); 0 keeps them")
+	fs.DurationVar(&o.eventRetention, "event-retention", 30*24*time.Hour, "how long file, network and logon events, and the machines' IP history, are kept (swept every hour at most); 0 keeps them")
+	fs.DurationVar(&o.huntingCPU, "hunting-cpu-budget", hunting.DefaultCPUPerHour, "advanced hunting run time a tenant may use per rolling hour (the service's CPU quota; beyond, 429); 0: no budget")
 	fs.Var(&o.faults, "fault", `a fault rule to start with, as JSON ({"kind":"error","status":503,...}, as POST /_openatp/faults takes; repeatable)`)
 	if err := parseFlags(env, fs, args); err != nil {
 		return nil, err
@@ -256,11 +262,18 @@ func parseServeFlags(env *cliEnv, args []string) (*serveFlags, error) {
 	if o.indexMemory, err = parseSize(*indexMemory); err != nil {
 		return nil, fmt.Errorf("--index-memory: %w", err)
 	}
+	if o.answerShare < 0 || o.answerShare > 50 {
+		return nil, fmt.Errorf("--answer-cache must be a percentage from 0 to 50, not %d", o.answerShare)
+	}
 	if o.staleReads < 0 {
 		return nil, fmt.Errorf("--stale-reads must be 0 (off) or more, not %v", o.staleReads)
 	}
 	return &o, nil
 }
+
+// answerMemory is the memory of the kept answers: its share of
+// --index-memory (the read model has the rest).
+func (o *serveFlags) answerMemory() int64 { return o.indexMemory / 100 * int64(o.answerShare) }
 
 // limiters are the rate limiters of the API: the one of every endpoint,
 // and those of the endpoints with limits of their own.
@@ -311,6 +324,8 @@ func newAPI(ctx context.Context, o *serveFlags, store openatp.Store, model *read
 		BodyTimeout:      o.bodyTimeout,
 		PublicURL:        o.publicURL,
 		JournalSize:      cmp.Or(o.journalSize, -1), // 0 is off here, the default there
+		AnswerMemory:     cmp.Or(o.answerMemory(), -1),
+		HuntingQuota:     huntapi.NewQuota(!o.policy.Off(), max(o.huntingCPU, 0), nil),
 	})
 	// The token issuer answers beside the API, on every host and port
 	// (mounted before the fault rules, which may name its routes).

@@ -10,14 +10,18 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"iter"
 	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/hunting"
 	"github.com/openatp/openatp/internal/demo"
 	"github.com/openatp/openatp/internal/manage"
 	"github.com/openatp/openatp/internal/timatch"
+	"github.com/openatp/openatp/vuln"
 )
 
 // Credentials is what `openatp demo-credentials` prints and what
@@ -55,6 +59,8 @@ const (
 	AdminKeySetting = "admin_key"
 	demoSeed        = 20180802
 	demoMachines    = 300
+	demoCVEs        = 800 // vulnerabilities of the demo's catalog
+	demoSoftware    = 14  // products installed on each demo machine
 	demoUsers       = 150
 	demoAlerts      = 200
 	// Actions is the number of generated past machine actions: every type
@@ -120,10 +126,14 @@ func Ensure(ctx context.Context, store openatp.Store) (Credentials, error) {
 		// shows (machine actions, live response, indicators, pivots) works with
 		// the printed token.
 		append([]string{openatp.PermMachineReadAll, openatp.PermMachineReadWriteAll, openatp.PermUserReadAll, openatp.PermAlertReadWriteAll,
-			openatp.PermLibraryManage, openatp.PermTiReadWriteAll, openatp.PermFileReadAll, openatp.PermIPReadAll, openatp.PermURLReadAll},
+			openatp.PermLibraryManage, openatp.PermTiReadWriteAll, openatp.PermFileReadAll, openatp.PermIPReadAll, openatp.PermURLReadAll,
+			vuln.PermVulnerabilityReadAll, vuln.PermSoftwareReadAll, vuln.PermRecommendationReadAll, vuln.PermScoreReadAll,
+			hunting.PermAdvancedQueryReadAll, hunting.PermAdvancedHuntingReadAll, hunting.PermThreatHuntingReadAll},
 			openatp.ActionPermissions...),
 		append([]string{openatp.PermMachineRead, openatp.PermMachineReadWrite, openatp.PermUserReadAll, openatp.PermAlertReadWrite,
-			openatp.PermLibraryManage, openatp.PermTiReadWrite, openatp.PermFileReadAll, openatp.PermIPReadAll, openatp.PermURLReadAll},
+			openatp.PermLibraryManage, openatp.PermTiReadWrite, openatp.PermFileReadAll, openatp.PermIPReadAll, openatp.PermURLReadAll,
+			vuln.PermVulnerabilityRead, vuln.PermSoftwareRead, vuln.PermRecommendationRead, vuln.PermScoreRead,
+			hunting.PermAdvancedQueryRead, hunting.PermAdvancedHuntingRead, hunting.PermThreatHuntingReadAll},
 			openatp.ActionPermissions...), now)
 	if err != nil {
 		return c, err
@@ -253,7 +263,42 @@ func seedDemo(ctx context.Context, store openatp.Store, tenantID string, now tim
 	if err := store.AddFileEvents(ctx, tenantID, fes); err != nil {
 		return err
 	}
-	return store.AddNetworkEvents(ctx, tenantID, nes)
+	if err := store.AddNetworkEvents(ctx, tenantID, nes); err != nil {
+		return err
+	}
+	return SeedSoftware(ctx, store, tenantID, demo.SoftwareOptions{Seed: demoSeed, CVEs: demoCVEs, PerMachine: demoSoftware, Start: opts.Start}, now)
+}
+
+// SeedSoftware gives the tenant's machines (all of them, as stored) a
+// vulnerability management catalog and inventory generated under o
+// (demo.SoftwareCatalog, demo.SoftwareInventory), each in one
+// transaction. A store without vulnerability management is left as it is.
+func SeedSoftware(ctx context.Context, store openatp.Store, tenantID string, o demo.SoftwareOptions, now time.Time) error {
+	v, ok := store.(vuln.Store)
+	if !ok {
+		return nil
+	}
+	var ms []openatp.Machine
+	if err := store.Snapshot(ctx, tenantID, func(m openatp.Machine) error { ms = append(ms, m); return nil },
+		func(openatp.UserMachine) error { return nil }); err != nil {
+		return err
+	}
+	if err := v.PutCatalog(ctx, tenantID, demo.SoftwareCatalog(o), now); err != nil {
+		return err
+	}
+	var genErr error
+	next, stop := iter.Pull(demo.InventorySeq(o, ms, &genErr))
+	defer stop()
+	return v.PutInventory(ctx, tenantID, now, func() (*vuln.InventoryRecord, error) {
+		r, ok := next()
+		if !ok {
+			if genErr != nil {
+				return nil, genErr
+			}
+			return nil, io.EOF
+		}
+		return r, nil
+	})
 }
 
 // PutIndicators stores indicators (as created by an application, with
@@ -275,6 +320,57 @@ func PutIndicators(ctx context.Context, store openatp.Store, tenantID string, in
 		ins = ins[n:]
 	}
 	return nil
+}
+
+// SeedActions writes a history of n machine actions on the machines of
+// opts (demo.GenerateActions), batch actions a transaction.
+func SeedActions(ctx context.Context, store openatp.Store, tenantID string, opts demo.Options, n, batch int) error {
+	var buf []openatp.MachineAction
+	flush := func() error {
+		err := store.PutMachineActions(ctx, tenantID, buf)
+		buf = buf[:0]
+		return err
+	}
+	err := demo.GenerateActions(opts, n, func(a openatp.MachineAction) error {
+		if buf = append(buf, a); len(buf) >= min(batch, 10000) {
+			return flush()
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return flush()
+}
+
+// SeedEvents writes the generated file and network events
+// (demo.GenerateEvents), batch events a transaction.
+func SeedEvents(ctx context.Context, store openatp.Store, tenantID string, opts demo.Options, nf, nn, batch int) error {
+	var fs []openatp.FileEvent
+	var ns []openatp.NetworkEvent
+	flush := func(at int) error {
+		if len(fs) >= at && len(fs) > 0 {
+			if err := store.AddFileEvents(ctx, tenantID, fs); err != nil {
+				return err
+			}
+			fs = fs[:0]
+		}
+		if len(ns) >= at && len(ns) > 0 {
+			if err := store.AddNetworkEvents(ctx, tenantID, ns); err != nil {
+				return err
+			}
+			ns = ns[:0]
+		}
+		return nil
+	}
+	batch = min(batch, 20000)
+	err := demo.GenerateEvents(opts, nf, nn,
+		func(e openatp.FileEvent) error { fs = append(fs, e); return flush(batch) },
+		func(e openatp.NetworkEvent) error { ns = append(ns, e); return flush(batch) })
+	if err != nil {
+		return err
+	}
+	return flush(0)
 }
 
 // SeedIndicators stores n indicators generated over the values of the

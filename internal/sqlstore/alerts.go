@@ -102,6 +102,7 @@ type AlertRow struct {
 	created, first, last, updated, solved *int64
 	mitre, logged, comments, evidence     string
 	related                               *string
+	lists                                 listReader
 	// machine columns
 	dns, platform *string
 	tags          string
@@ -127,21 +128,21 @@ func (r *AlertRow) Scan(s Scanner, withMachine bool, groups []openatp.DeviceGrou
 	bad := func(err error) (openatp.Alert, error) {
 		return openatp.Alert{}, Internal(err, "bad lists of alert "+a.ID)
 	}
-	if err := json.Unmarshal([]byte(r.mitre), &a.MitreTechniques); err != nil {
+	var err error
+	if a.MitreTechniques, err = r.lists.strings(r.mitre); err != nil {
 		return bad(err)
 	}
-	if err := json.Unmarshal([]byte(r.logged), &a.LoggedOnUsers); err != nil {
+	if a.LoggedOnUsers, err = r.lists.accounts(r.logged); err != nil {
 		return bad(err)
 	}
-	if err := json.Unmarshal([]byte(r.comments), &a.Comments); err != nil {
+	if a.Comments, err = r.lists.comments(r.comments); err != nil {
 		return bad(err)
 	}
-	if err := json.Unmarshal([]byte(r.evidence), &a.Evidence); err != nil {
+	if a.Evidence, err = r.lists.evidence(r.evidence); err != nil {
 		return bad(err)
 	}
 	if r.related != nil {
-		a.RelatedUser = &openatp.AlertAccount{}
-		if err := json.Unmarshal([]byte(*r.related), a.RelatedUser); err != nil {
+		if a.RelatedUser, err = r.lists.relatedUser(*r.related); err != nil {
 			return bad(err)
 		}
 	}

@@ -1,147 +1,157 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/observable"
+	"github.com/openatp/openatp/sightings"
 )
 
 // The observed events (openatp.EventStore) are written and read with the
-// same SQL in both engines: tables file_events and network_events, whose
-// columns are the events' (openatp.FileEventColumns, NetworkEventColumns)
-// in snake case, in the same order, after tenant_seq.
+// same SQL in both engines (migrations sqlite 0015, postgres 0014): a row
+// of file_events or network_events holds an event's identity (ts,
+// device_id, report_id), the id of its looked-up values in event_files
+// (SHA-1, SHA-256, MD5) or event_remotes (remote IP, the host of the
+// remote URL), and its other columns packed in rest (eventpack.go).
 
-// The columns of the event tables, in the order of the events' Fields.
+// eventKind describes the table of a kind of event.
+type eventKind struct {
+	what, table string
+	// dict is the table of the looked-up values, dictCols its value
+	// columns, key the events' column naming a row of it.
+	dict, key string
+	dictCols  []string
+	// values returns the looked-up values of an event's fields.
+	values func(fields []any) []string
+	// packed reports whether field i of an event is in rest: not the
+	// identity nor a looked-up value.
+	packed func(i int) bool
+}
+
 var (
-	fileEventCols = []string{"ts", "device_id", "device_name", "action_type", "file_name", "folder_path", "sha1", "sha256", "md5",
-		"file_size", "signer", "previous_file_name", "previous_folder_path", "file_origin_url", "file_origin_ip",
-		"initiating_process_account_domain", "initiating_process_account_name", "initiating_process_file_name",
-		"initiating_process_folder_path", "initiating_process_sha1", "initiating_process_sha256", "initiating_process_md5",
-		"initiating_process_command_line", "initiating_process_id", "report_id"}
-	networkEventCols = []string{"ts", "device_id", "device_name", "action_type", "remote_ip", "remote_port", "remote_url",
-		"local_ip", "local_port", "protocol", "local_ip_type", "remote_ip_type",
-		"initiating_process_account_domain", "initiating_process_account_name", "initiating_process_file_name",
-		"initiating_process_folder_path", "initiating_process_sha1", "initiating_process_sha256", "initiating_process_md5",
-		"initiating_process_command_line", "initiating_process_id", "report_id"}
+	fileKind = &eventKind{what: "file event", table: "file_events", dict: "event_files", key: "file_id",
+		dictCols: []string{"sha1", "sha256", "md5"},
+		values: func(f []any) []string {
+			return []string{*f[6].(*string), *f[7].(*string), *f[8].(*string)}
+		},
+		packed: func(i int) bool { return i != 0 && i != 1 && i != 6 && i != 7 && i != 8 && i != 24 }}
+	networkKind = &eventKind{what: "network event", table: "network_events", dict: "event_remotes", key: "remote_id",
+		dictCols: []string{"remote_ip", "remote_domain"},
+		values: func(f []any) []string {
+			return []string{*f[4].(*string), observable.Host(*f[6].(*string))}
+		},
+		packed: func(i int) bool { return i != 0 && i != 1 && i != 4 && i != 21 }}
 )
 
-// eventRows is the number of events per INSERT: 26 columns a row stay
-// well under either engine's bound on the arguments of a statement.
-const eventRows = 200
+// skip is the complement of packed, as packRest takes it.
+func (k *eventKind) skip(i int) bool { return !k.packed(i) }
+
+// eventRows is the number of events per INSERT (5 arguments each).
+const eventRows = 500
 
 // AddFileEvents records file events in one transaction of the tenant:
 // each is normalized (again), its machine must be the tenant's, and an
 // event whose (device_id, ts, report_id) is stored is skipped (ON
 // CONFLICT DO NOTHING).
 func (w Writer) AddFileEvents(ctx context.Context, tenantID string, es []openatp.FileEvent) error {
-	rows := make([][]any, len(es))
+	fields := make([][]any, len(es))
 	for i := range es {
 		e := es[i]
 		if err := e.Normalize(); err != nil {
 			return InvalidItem("file event", i, err)
 		}
-		row, err := eventRow(e.Fields())
-		if err != nil {
-			return InvalidItem("file event", i, err)
-		}
-		rows[i] = row
+		fields[i] = e.Fields()
 	}
-	return w.addEvents(ctx, tenantID, "file event", "file_events", fileEventCols, rows)
+	return w.addEvents(ctx, tenantID, fileKind, fields)
 }
 
 // AddNetworkEvents records network events as AddFileEvents does, with
-// the host of each RemoteUrl (observable.Host) in remote_domain.
+// the host of each RemoteUrl (observable.Host) as its remote domain.
 func (w Writer) AddNetworkEvents(ctx context.Context, tenantID string, es []openatp.NetworkEvent) error {
-	rows := make([][]any, len(es))
+	fields := make([][]any, len(es))
 	for i := range es {
 		e := es[i]
 		if err := e.Normalize(); err != nil {
 			return InvalidItem("network event", i, err)
 		}
-		row, err := eventRow(e.Fields())
+		fields[i] = e.Fields()
+	}
+	return w.addEvents(ctx, tenantID, networkKind, fields)
+}
+
+// eventRow is an event as its table's row.
+type eventRow struct {
+	ts     int64
+	device string
+	report int64
+	values string // the looked-up values, joined by "\x00"
+	rest   []byte
+}
+
+// addEvents checks that the tenant has the machine of every event, gives
+// an event without a DeviceName its machine's computerDnsName, stores
+// the looked-up values the tenant does not have yet, and inserts the
+// rows in the order of their primary key, eventRows a statement.
+func (w Writer) addEvents(ctx context.Context, tenantID string, k *eventKind, evs [][]any) error {
+	rows := make([]eventRow, len(evs))
+	for i, f := range evs {
+		n, err := Nanos("Timestamp", *f[0].(*time.Time))
 		if err != nil {
-			return InvalidItem("network event", i, err)
+			return InvalidItem(k.what, i, err)
 		}
-		rows[i] = append(row, observable.Host(e.RemoteUrl))
+		rows[i] = eventRow{ts: n, device: *f[1].(*string), report: *f[len(f)-1].(*int64), values: strings.Join(k.values(f), "\x00")}
 	}
-	return w.addEvents(ctx, tenantID, "network event", "network_events", append(networkEventCols[:len(networkEventCols):len(networkEventCols)], "remote_domain"), rows)
-}
-
-// eventRow returns the column values of an event's fields: times in
-// nanoseconds, absent longs nil.
-func eventRow(fields []any) ([]any, error) {
-	row := make([]any, len(fields))
-	for i, f := range fields {
-		switch v := f.(type) {
-		case *time.Time:
-			n, err := Nanos("Timestamp", *v)
-			if err != nil {
-				return nil, err
-			}
-			row[i] = n
-		case *string:
-			row[i] = *v
-		case **int64:
-			if *v != nil {
-				row[i] = **v
-			}
-		case *int64:
-			row[i] = *v
-		}
-	}
-	return row, nil
-}
-
-// addEvents checks that the tenant has the machine of every row (the
-// second column), gives a row without a DeviceName (the third) its
-// machine's computerDnsName, and inserts the rows, eventRows a statement.
-func (w Writer) addEvents(ctx context.Context, tenantID, what, table string, cols []string, rows [][]any) error {
 	return w.TenantTx(ctx, tenantID, func(x Execer, seq int64) error {
 		if len(rows) == 0 {
 			return nil
 		}
-		ids := make([]string, len(rows))
-		for i, r := range rows {
-			ids[i] = r[1].(string)
-		}
-		names := map[string]string{} // machine id → computerDnsName ("" if none)
-		err := InChunks(ids, func(list string, args []any) error {
-			return Each(ctx, x, "cannot read the machines", func(s Scanner) ([2]string, error) {
-				var id string
-				var name *string
-				err := s.Scan(&id, &name)
-				if name == nil {
-					return [2]string{id, ""}, err
-				}
-				return [2]string{id, *name}, err
-			}, func(m [2]string) error { names[m[0]] = m[1]; return nil },
-				"SELECT id, computer_dns_name FROM machines WHERE tenant_seq = ? AND id IN "+list, append([]any{seq}, args...)...)
-		})
+		names, err := eventMachines(ctx, x, seq, evs, rows)
 		if err != nil {
 			return err
 		}
-		for i, id := range ids {
-			name, ok := names[id]
+		for i, f := range evs {
+			name, ok := names[rows[i].device]
 			if !ok {
-				return InvalidItem(what, i, openatp.InvalidField("DeviceId", "the tenant has no machine %s", Quote(id)))
+				return InvalidItem(k.what, i, openatp.InvalidField("DeviceId", "the tenant has no machine %s", Quote(rows[i].device)))
 			}
-			if rows[i][2] == "" { // DeviceName: the machine's name when the event has none
-				rows[i][2] = name
+			if dn := f[2].(*string); *dn == "" { // DeviceName: the machine's name when the event has none
+				*dn = name
 			}
+			rows[i].rest = packRest(nil, f, k.skip)
 		}
-		row := "(?" + strings.Repeat(", ?", len(cols)) + ")"
-		head := "INSERT INTO " + table + " (tenant_seq, " + strings.Join(cols, ", ") + ") VALUES "
+		dict, err := w.eventValues(ctx, x, seq, k, rows)
+		if err != nil {
+			return err
+		}
+		// In the order of the primary key (a copy: rows[i] is evs[i]'s
+		// should the engine run this function again).
+		rows := slices.Clone(rows)
+		slices.SortFunc(rows, func(a, b eventRow) int {
+			return cmp.Or(cmp.Compare(a.ts, b.ts), strings.Compare(a.device, b.device), cmp.Compare(a.report, b.report))
+		})
+		row := "(" + strconv.FormatInt(seq, 10) + ", ?, ?, ?, ?, ?)"
+		head := "INSERT INTO " + k.table + " (tenant_seq, ts, device_id, report_id, " + k.key + ", rest) VALUES "
+		tail := " ON CONFLICT (tenant_seq, ts, device_id, report_id) DO NOTHING"
+		full := head + row + strings.Repeat(", "+row, eventRows-1) + tail
+		args := make([]any, 0, 5*eventRows)
 		for start := 0; start < len(rows); start += eventRows {
 			part := rows[start:min(start+eventRows, len(rows))]
-			args := make([]any, 0, len(part)*(len(cols)+1))
-			for _, r := range part {
-				args = append(append(args, seq), r...)
+			args = args[:0]
+			for i := range part {
+				r := &part[i]
+				args = append(args, r.ts, r.device, r.report, dict[r.values], r.rest)
 			}
-			q := head + row + strings.Repeat(", "+row, len(part)-1) + " ON CONFLICT (tenant_seq, device_id, ts, report_id) DO NOTHING"
-			if _, err := Exec(ctx, x, "cannot store the "+what+"s", q, args...); err != nil {
+			q := full
+			if len(part) < eventRows {
+				q = head + row + strings.Repeat(", "+row, len(part)-1) + tail
+			}
+			if _, err := Exec(ctx, x, "cannot store the "+k.what+"s", q, args...); err != nil {
 				return err
 			}
 		}
@@ -149,94 +159,250 @@ func (w Writer) addEvents(ctx context.Context, tenantID, what, table string, col
 	})
 }
 
+// eventMachines returns the computerDnsName ("" if none) of the
+// machines of rows that the tenant has, by id: the names of the machines
+// of events without a DeviceName; of the others, a count tells that all
+// exist (one row a chunk, not one a machine), else their ids are read.
+func eventMachines(ctx context.Context, x Execer, seq int64, evs [][]any, rows []eventRow) (map[string]string, error) {
+	names := map[string]string{}
+	var named, unnamed []string
+	for i, f := range evs {
+		if *f[2].(*string) == "" {
+			unnamed = append(unnamed, rows[i].device)
+		} else {
+			named = append(named, rows[i].device)
+		}
+	}
+	read := func(list string, args []any) error {
+		return Each(ctx, x, "cannot read the machines", func(s Scanner) ([2]string, error) {
+			var id string
+			var name *string
+			err := s.Scan(&id, &name)
+			if name == nil {
+				return [2]string{id, ""}, err
+			}
+			return [2]string{id, *name}, err
+		}, func(m [2]string) error { names[m[0]] = m[1]; return nil },
+			"SELECT id, computer_dns_name FROM machines WHERE tenant_seq = ? AND id IN "+list, append([]any{seq}, args...)...)
+	}
+	if err := InChunks(unnamed, read); err != nil {
+		return nil, err
+	}
+	err := InChunks(named, func(list string, args []any) error {
+		n, err := Get(ctx, x, "cannot read the machines", nil, ScanInt64,
+			"SELECT count(*) FROM machines WHERE tenant_seq = ? AND id IN "+list, append([]any{seq}, args...)...)
+		if err != nil || int(n) < len(args) {
+			return cmp.Or(err, read(list, args))
+		}
+		for _, id := range args {
+			if _, ok := names[id.(string)]; !ok {
+				names[id.(string)] = "" // not read: its events have a DeviceName
+			}
+		}
+		return nil
+	})
+	return names, err
+}
+
+// dictJoin is the join condition of VALUES v on the dictionary d.
+func dictJoin(cols []string) string {
+	on := make([]string, len(cols))
+	for i, c := range cols {
+		on[i] = "d." + c + " = v.column" + strconv.Itoa(i+1)
+	}
+	return strings.Join(on, " AND ")
+}
+
+// dictRows is the number of looked-up values per statement.
+const dictRows = 200
+
+// eventValues stores the looked-up values of rows that the tenant does
+// not have, and returns the id of each (by eventRow.values).
+func (w Writer) eventValues(ctx context.Context, x Execer, seq int64, k *eventKind, rows []eventRow) (map[string]int64, error) {
+	ids := map[string]int64{}
+	var distinct []string
+	for i := range rows {
+		if _, ok := ids[rows[i].values]; !ok {
+			ids[rows[i].values] = 0
+			distinct = append(distinct, rows[i].values)
+		}
+	}
+	slices.Sort(distinct)
+	cols := strings.Join(k.dictCols, ", ")
+	tuple := "(?" + strings.Repeat(", ?", len(k.dictCols)-1) + ")"
+	for part := range slices.Chunk(distinct, dictRows) {
+		var args []any
+		for _, v := range part {
+			for _, s := range strings.Split(v, "\x00") {
+				args = append(args, s)
+			}
+		}
+		list := tuple + strings.Repeat(", "+tuple, len(part)-1)
+		ins := "INSERT INTO " + k.dict + " (tenant_seq, " + cols + ") VALUES " + strings.ReplaceAll(list, "(?", "("+strconv.FormatInt(seq, 10)+", ?") +
+			" ON CONFLICT (tenant_seq, " + cols + ") DO NOTHING"
+		if _, err := Exec(ctx, x, "cannot store the "+k.what+"s", ins, args...); err != nil {
+			return nil, err
+		}
+		err := Each(ctx, x, "cannot store the "+k.what+"s", func(s Scanner) (string, error) {
+			vals := make([]string, len(k.dictCols))
+			dest := []any{new(int64)}
+			for i := range vals {
+				dest = append(dest, &vals[i])
+			}
+			if err := s.Scan(dest...); err != nil {
+				return "", err
+			}
+			key := strings.Join(vals, "\x00")
+			ids[key] = *dest[0].(*int64)
+			return key, nil
+		}, func(string) error { return nil },
+			"SELECT d.id, d."+strings.Join(k.dictCols, ", d.")+" FROM (VALUES "+list+") v JOIN "+k.dict+" d ON d.tenant_seq = "+strconv.FormatInt(seq, 10)+
+				" AND "+dictJoin(k.dictCols), args...)
+		if err != nil {
+			return nil, err
+		}
+	}
+	return ids, nil
+}
+
+// eventWhere returns the conditions and arguments of f over the events
+// of k (aliased e) of the tenant seq.
+func eventWhere(k *eventKind, seq int64, f openatp.EventFilter) (string, []any, error) {
+	where, args := []string{"e.tenant_seq = ?"}, []any{seq}
+	var dict []string
+	if k == fileKind {
+		if f.RemoteIP != "" || f.Domain != "" {
+			return "", nil, openatp.CodedErrorf(openatp.Invalid, "InvalidInput", "file events are not looked up by remote IP or domain")
+		}
+		if f.Hash != "" {
+			col := map[int]string{40: "sha1", 64: "sha256", 32: "md5"}[len(f.Hash)]
+			if col == "" {
+				return "", nil, openatp.CodedErrorf(openatp.Invalid, "InvalidInput", "hash %s is not a SHA-1, SHA-256 or MD5", Quote(f.Hash))
+			}
+			dict, args = append(dict, col+" = ?"), append(args, strings.ToLower(f.Hash))
+		}
+	} else {
+		if f.Hash != "" {
+			return "", nil, openatp.CodedErrorf(openatp.Invalid, "InvalidInput", "network events are not looked up by file hash")
+		}
+		if f.RemoteIP != "" {
+			ip := f.RemoteIP
+			if key, ok := ipKey(ip); ok {
+				ip = key
+			}
+			dict, args = append(dict, "remote_ip = ?"), append(args, ip)
+		}
+		if f.Domain != "" {
+			dict, args = append(dict, "remote_domain = ?"), append(args, strings.TrimSuffix(strings.ToLower(f.Domain), "."))
+		}
+	}
+	if len(dict) > 0 {
+		where = append(where, "e."+k.key+" IN (SELECT id FROM "+k.dict+" WHERE tenant_seq = ? AND "+strings.Join(dict, " AND ")+")")
+		args = append(args[:1], append([]any{seq}, args[1:]...)...)
+	}
+	if f.MachineID != "" {
+		where, args = append(where, "e.device_id = ?"), append(args, strings.ToLower(f.MachineID))
+	}
+	if !f.From.IsZero() {
+		where, args = append(where, "e.ts >= ?"), append(args, ClampNanos(f.From))
+	}
+	if !f.To.IsZero() {
+		where, args = append(where, "e.ts < ?"), append(args, ClampNanos(f.To))
+	}
+	return strings.Join(where, " AND "), args, nil
+}
+
 // FileEvents reads the tenant's file events that match f.
 func (r Reader) FileEvents(ctx context.Context, tenantID string, f openatp.EventFilter) ([]openatp.FileEvent, error) {
-	if f.RemoteIP != "" || f.Domain != "" {
-		return nil, openatp.CodedErrorf(openatp.Invalid, "InvalidInput", "file events are not looked up by remote IP or domain")
-	}
-	var where []string
-	var args []any
-	if f.Hash != "" {
-		col := map[int]string{40: "sha1", 64: "sha256", 32: "md5"}[len(f.Hash)]
-		if col == "" {
-			return nil, openatp.CodedErrorf(openatp.Invalid, "InvalidInput", "hash %s is not a SHA-1, SHA-256 or MD5", Quote(f.Hash))
-		}
-		where, args = append(where, col+" = ?"), append(args, strings.ToLower(f.Hash))
-	}
-	return readEvents(ctx, r.q, tenantID, "file_events", fileEventCols, f, where, args, func(s Scanner) (openatp.FileEvent, error) {
-		var e openatp.FileEvent
-		return e, scanEvent(s, e.Fields())
-	})
+	return readEvents(ctx, r.q, tenantID, fileKind, f, func(e *openatp.FileEvent) []any { return e.Fields() })
 }
 
 // NetworkEvents reads the tenant's network events that match f.
 func (r Reader) NetworkEvents(ctx context.Context, tenantID string, f openatp.EventFilter) ([]openatp.NetworkEvent, error) {
-	if f.Hash != "" {
-		return nil, openatp.CodedErrorf(openatp.Invalid, "InvalidInput", "network events are not looked up by file hash")
-	}
-	var where []string
-	var args []any
-	if f.RemoteIP != "" {
-		ip := f.RemoteIP
-		if k, ok := ipKey(ip); ok {
-			ip = k
-		}
-		where, args = append(where, "remote_ip = ?"), append(args, ip)
-	}
-	if f.Domain != "" {
-		where, args = append(where, "remote_domain = ?"), append(args, strings.TrimSuffix(strings.ToLower(f.Domain), "."))
-	}
-	return readEvents(ctx, r.q, tenantID, "network_events", networkEventCols, f, where, args, func(s Scanner) (openatp.NetworkEvent, error) {
-		var e openatp.NetworkEvent
-		return e, scanEvent(s, e.Fields())
-	})
+	return readEvents(ctx, r.q, tenantID, networkKind, f, func(e *openatp.NetworkEvent) []any { return e.Fields() })
 }
 
-// readEvents lists the rows of table of the tenant that match where and
-// the machine, time and limit of f.
-func readEvents[T any](ctx context.Context, q Querier, tenantID, table string, cols []string, f openatp.EventFilter, where []string, args []any, scan func(Scanner) (T, error)) ([]T, error) {
+// readEvents lists the events of kind k of the tenant that match f, in
+// the order of the primary key.
+func readEvents[T any](ctx context.Context, q Querier, tenantID string, k *eventKind, f openatp.EventFilter, fields func(*T) []any) ([]T, error) {
 	seq, err := TenantSeq(ctx, q, tenantID)
 	if err != nil {
 		return nil, err
 	}
-	where, args = append([]string{"tenant_seq = ?"}, where...), append([]any{seq}, args...)
-	if f.MachineID != "" {
-		where, args = append(where, "device_id = ?"), append(args, strings.ToLower(f.MachineID))
+	where, args, err := eventWhere(k, seq, f)
+	if err != nil {
+		return nil, err
 	}
-	if !f.From.IsZero() {
-		where, args = append(where, "ts >= ?"), append(args, ClampNanos(f.From))
+	if len(args) > 1 && strings.Contains(where, " IN (SELECT id FROM ") {
+		// By value: the keys from the value's index (which holds them),
+		// then the rows by primary key. Asked for the rows at once,
+		// SQLite reads the primary key, the whole of the tenant's events,
+		// rather than the index and then each row.
+		where = "(e.tenant_seq, e.ts, e.device_id, e.report_id) IN (SELECT e.tenant_seq, e.ts, e.device_id, e.report_id FROM " + k.table + " e WHERE " + where + ")"
 	}
-	if !f.To.IsZero() {
-		where, args = append(where, "ts < ?"), append(args, ClampNanos(f.To))
-	}
-	query := "SELECT " + strings.Join(cols, ", ") + " FROM " + table + " WHERE " + strings.Join(where, " AND ") + " ORDER BY ts, device_id, report_id"
+	query := "SELECT e.ts, e.device_id, e.report_id, d." + strings.Join(k.dictCols, ", d.") + ", e.rest FROM " + k.table + " e JOIN " + k.dict +
+		" d ON d.id = e." + k.key + " WHERE " + where +
+		" ORDER BY e.ts + 0, e.device_id, e.report_id" // + 0: SQLite would read the primary key in order rather than the value's index
 	if f.Limit > 0 {
 		query += " LIMIT ?"
 		args = append(args, f.Limit)
 	}
-	return List(ctx, q, "cannot read the events", scan, query, args...)
+	return List(ctx, q, "cannot read the events", func(s Scanner) (T, error) {
+		var e T
+		fs := fields(&e)
+		var ts int64
+		var rest []byte
+		dest := []any{&ts, fs[1], fs[len(fs)-1]}
+		for i := range fs { // the looked-up values, in the order of dictCols
+			if !k.packed(i) && i != 0 && i != 1 && i != len(fs)-1 {
+				dest = append(dest, fs[i])
+			}
+		}
+		if len(dest) < 3+len(k.dictCols) { // network: remote_domain is not a field
+			dest = append(dest, new(string))
+		}
+		if err := s.Scan(append(dest, &rest)...); err != nil {
+			return e, err
+		}
+		*fs[0].(*time.Time) = FromNanos(ts)
+		return e, unpackRest(rest, fs, k.skip)
+	}, query, args...)
 }
 
-// scanEvent reads a row of an event table's columns into fields.
-func scanEvent(s Scanner, fields []any) error {
-	dest := make([]any, len(fields))
-	var ts int64
-	for i, f := range fields {
-		if _, ok := f.(*time.Time); ok {
-			dest[i] = &ts
-		} else {
-			dest[i] = f
-		}
+// FileSightings returns, for each machine with file events that match f
+// (Hash, From, To), its first and last event and their number, by
+// machine id (sightings.Store).
+func (r Reader) FileSightings(ctx context.Context, tenantID string, f openatp.EventFilter) ([]sightings.Sighting, error) {
+	return readSightings(ctx, r.q, tenantID, fileKind, f)
+}
+
+// NetworkSightings returns the sightings of the network events that match
+// f (RemoteIP, Domain, From, To), as FileSightings does.
+func (r Reader) NetworkSightings(ctx context.Context, tenantID string, f openatp.EventFilter) ([]sightings.Sighting, error) {
+	return readSightings(ctx, r.q, tenantID, networkKind, f)
+}
+
+// readSightings groups the events of a value by machine, reading the
+// value's index only (it holds the primary key's columns).
+func readSightings(ctx context.Context, q Querier, tenantID string, k *eventKind, f openatp.EventFilter) ([]sightings.Sighting, error) {
+	if f.MachineID != "" || f.Limit != 0 {
+		return nil, openatp.CodedErrorf(openatp.Invalid, "InvalidInput", "sightings are not read by machine or with a limit")
 	}
-	if err := s.Scan(dest...); err != nil {
-		return err
+	seq, err := TenantSeq(ctx, q, tenantID)
+	if err != nil {
+		return nil, err
 	}
-	for _, f := range fields {
-		if t, ok := f.(*time.Time); ok {
-			*t = FromNanos(ts)
-		}
+	where, args, err := eventWhere(k, seq, f)
+	if err != nil {
+		return nil, err
 	}
-	return nil
+	return List(ctx, q, "cannot read the events", func(s Scanner) (sightings.Sighting, error) {
+		var sg sightings.Sighting
+		var first, last int64
+		err := s.Scan(&sg.DeviceId, &first, &last, &sg.Events)
+		sg.First, sg.Last = FromNanos(first), FromNanos(last)
+		return sg, err
+	}, "SELECT e.device_id, min(e.ts), max(e.ts), count(*) FROM "+k.table+" e WHERE "+where+" GROUP BY e.device_id ORDER BY e.device_id", args...)
 }
 
 // deleteChunk is the number of rows DeleteEventsBefore deletes per
@@ -245,22 +411,42 @@ func scanEvent(s Scanner, fields []any) error {
 // rather than one that holds the writer for long.
 const deleteChunk = 10000
 
-// DeleteEventsBefore deletes, in every tenant, the events and the IP
-// history rows older than t, the oldest first, deleteChunk rows a
-// transaction (by primary key, through the time indexes).
+// DeleteEventsBefore deletes, in every tenant, the events (file, network
+// and logon events) and the IP history rows older than t, the oldest
+// first, deleteChunk rows a transaction (file and network events by
+// primary key, time first in each tenant; the IP history through its time
+// index; the logon events tenant by tenant, deleteLogonEventsBefore), then
+// the looked-up values no file or network event names any more.
 func (w Writer) DeleteEventsBefore(ctx context.Context, t time.Time) (int64, error) {
 	cut := ClampNanos(t)
+	var tenants []int64
+	err := w.e.Tx(ctx, func(x Execer) (bool, error) {
+		var err error
+		tenants, err = List(ctx, x, "cannot read the tenants", ScanInt64, "SELECT seq FROM tenants ORDER BY seq")
+		return false, err
+	})
+	if err != nil {
+		return 0, err
+	}
+	type del struct {
+		q    string
+		args []any
+	}
+	var dels []del
+	for _, seq := range tenants {
+		for _, table := range []string{"file_events", "network_events"} {
+			dels = append(dels, del{"DELETE FROM " + table + " WHERE (tenant_seq, ts, device_id, report_id) IN (SELECT tenant_seq, ts, device_id, report_id FROM " +
+				table + " WHERE tenant_seq = ? AND ts < ? ORDER BY ts LIMIT ?)", []any{seq, cut, deleteChunk}})
+		}
+	}
+	dels = append(dels, del{"DELETE FROM machine_ips WHERE (tenant_seq, ip, seen, machine_id) IN (SELECT tenant_seq, ip, seen, machine_id FROM machine_ips WHERE seen < ? ORDER BY seen LIMIT ?)", []any{cut, deleteChunk}})
 	var total int64
-	for _, q := range []string{
-		"DELETE FROM file_events WHERE (tenant_seq, device_id, ts, report_id) IN (SELECT tenant_seq, device_id, ts, report_id FROM file_events WHERE ts < ? ORDER BY ts LIMIT ?)",
-		"DELETE FROM network_events WHERE (tenant_seq, device_id, ts, report_id) IN (SELECT tenant_seq, device_id, ts, report_id FROM network_events WHERE ts < ? ORDER BY ts LIMIT ?)",
-		"DELETE FROM machine_ips WHERE (tenant_seq, ip, seen, machine_id) IN (SELECT tenant_seq, ip, seen, machine_id FROM machine_ips WHERE seen < ? ORDER BY seen LIMIT ?)",
-	} {
+	for _, d := range dels {
 		for {
 			var n int64
 			err := w.e.Tx(ctx, func(x Execer) (bool, error) {
 				var err error
-				n, err = Exec(ctx, x, "cannot delete expired events", q, cut, deleteChunk)
+				n, err = Exec(ctx, x, "cannot delete expired events", d.q, d.args...)
 				return n > 0, err
 			})
 			if err != nil {
@@ -271,5 +457,21 @@ func (w Writer) DeleteEventsBefore(ctx context.Context, t time.Time) (int64, err
 			}
 		}
 	}
-	return total, nil
+	logons, err := w.deleteLogonEventsBefore(ctx, cut)
+	if err != nil {
+		return total + logons, err
+	}
+	if total == 0 {
+		return logons, nil
+	}
+	err = w.e.Tx(ctx, func(x Execer) (bool, error) {
+		for _, k := range []*eventKind{fileKind, networkKind} {
+			if _, err := Exec(ctx, x, "cannot delete expired events", "DELETE FROM "+k.dict+" WHERE NOT EXISTS (SELECT 1 FROM "+k.table+
+				" e WHERE e.tenant_seq = "+k.dict+".tenant_seq AND e."+k.key+" = "+k.dict+".id)"); err != nil {
+				return false, err
+			}
+		}
+		return true, nil
+	})
+	return total + logons, err
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/observable"
+	"github.com/openatp/openatp/sightings"
 )
 
 // The properties of a custom indicator's alert.
@@ -155,24 +156,46 @@ func Events(ctx context.Context, s Store, tenantID string, now time.Time, fes []
 
 // LookBack raises or updates the alerts of the indicators ins (as
 // stored, just submitted) that the tenant's stored events match, over
-// whatever the retention has kept.
+// whatever the retention has kept. The events of each value are read per
+// machine (sightings: first, last), then the first event of each machine
+// for its evidence: the cost grows with the machines that saw the value,
+// not with its events.
 func LookBack(ctx context.Context, s Store, tenantID string, now time.Time, ins []openatp.Indicator) error {
+	sst, err := sightings.Of(s)
+	if err != nil {
+		return err
+	}
 	m := newMatcher(ins, now)
 	for _, in := range m.byKey {
+		var f openatp.EventFilter
 		switch in.IndicatorType {
 		case openatp.IndicatorFileSha1, openatp.IndicatorFileSha256, openatp.IndicatorFileMd5:
-			es, err := s.FileEvents(ctx, tenantID, openatp.EventFilter{Hash: in.IndicatorValue})
+			f.Hash = in.IndicatorValue
+		case openatp.IndicatorIPAddress:
+			f.RemoteIP = strings.TrimPrefix(openatp.IndicatorValueKey(in.IndicatorType, in.IndicatorValue), in.IndicatorType+":")
+		case openatp.IndicatorDomainName, openatp.IndicatorURL:
+			f.Domain = observable.Host(in.IndicatorValue)
+		default:
+			continue
+		}
+		if f.Hash != "" {
+			sgs, err := sst.FileSightings(ctx, tenantID, f)
 			if err != nil {
 				return err
 			}
-			for i := range es {
-				m.file(&es[i])
+			for _, sg := range sgs {
+				es, err := s.FileEvents(ctx, tenantID, firstOf(f, sg))
+				if err != nil {
+					return err
+				}
+				for i := range es {
+					m.file(&es[i])
+				}
+				m.widen(in, sg)
 			}
-		case openatp.IndicatorIPAddress, openatp.IndicatorDomainName, openatp.IndicatorURL:
-			f := openatp.EventFilter{RemoteIP: strings.TrimPrefix(openatp.IndicatorValueKey(in.IndicatorType, in.IndicatorValue), in.IndicatorType+":")}
-			if in.IndicatorType != openatp.IndicatorIPAddress {
-				f = openatp.EventFilter{Domain: observable.Host(in.IndicatorValue)}
-			}
+			continue
+		}
+		if in.IndicatorType == openatp.IndicatorURL { // the host's events, then the URL's among them
 			es, err := s.NetworkEvents(ctx, tenantID, f)
 			if err != nil {
 				return err
@@ -180,9 +203,39 @@ func LookBack(ctx context.Context, s Store, tenantID string, now time.Time, ins 
 			for i := range es {
 				m.network(&es[i])
 			}
+			continue
+		}
+		sgs, err := sst.NetworkSightings(ctx, tenantID, f)
+		if err != nil {
+			return err
+		}
+		for _, sg := range sgs {
+			es, err := s.NetworkEvents(ctx, tenantID, firstOf(f, sg))
+			if err != nil {
+				return err
+			}
+			for i := range es {
+				m.network(&es[i])
+			}
+			m.widen(in, sg)
 		}
 	}
 	return m.raise(ctx, s, tenantID, now)
+}
+
+// firstOf is the filter of the first events of a sighting: those at its
+// first Timestamp on its machine.
+func firstOf(f openatp.EventFilter, sg sightings.Sighting) openatp.EventFilter {
+	f.MachineID, f.From, f.To = sg.DeviceId, sg.First, sg.First.Add(time.Nanosecond)
+	return f
+}
+
+// widen extends the sighting of in on the machine of sg (seen from its
+// first events) to sg's last event.
+func (m *matcher) widen(in *openatp.Indicator, sg sightings.Sighting) {
+	if s, ok := m.seen[[2]string{in.ID, sg.DeviceId}]; ok && sg.Last.After(s.last) {
+		s.last = sg.Last
+	}
 }
 
 // AlertID is the id of the n-th alert (from 1) of indicator on machine.

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/sightings"
 	"github.com/openatp/openatp/storetest/internal/fixture"
 )
 
@@ -221,4 +222,45 @@ func EventRetention(t *testing.T, su *fixture.Suite) {
 	if n != 0 {
 		t.Errorf("deleted %d rows again, want 0", n)
 	}
+}
+
+// Sightings: a value's events summed up per machine (sightings.Store):
+// first and last Timestamp and the number of events, by machine id, over
+// the time window asked; nothing of another tenant or another value.
+func Sightings(t *testing.T, su *fixture.Suite) {
+	s := su.Open(t)
+	sst, err := sightings.Of(s)
+	fixture.NoErr(t, err)
+	a := fixture.MustTenant(t, s, 1, "A")
+	b := fixture.MustTenant(t, s, 2, "B")
+	fixture.MustMachines(t, s, a, 1, 2)
+	fixture.MustMachines(t, s, b, 1)
+	fixture.NoErr(t, s.AddFileEvents(ctx, a, []openatp.FileEvent{FileEvent(t, 2, 1, "invoice.exe"), FileEvent(t, 1, 2, "invoice.exe"),
+		FileEvent(t, 1, 5, "invoice.exe"), FileEvent(t, 1, 3, "notes.txt")}))
+	fixture.NoErr(t, s.AddFileEvents(ctx, b, []openatp.FileEvent{FileEvent(t, 1, 0, "invoice.exe")}))
+	fixture.NoErr(t, s.AddNetworkEvents(ctx, a, []openatp.NetworkEvent{NetworkEvent(t, 1, 1, "203.0.113.7", "https://Evil.example/x"),
+		NetworkEvent(t, 1, 4, "203.0.113.7", "evil.example"), NetworkEvent(t, 2, 2, "198.51.100.1", "other.example")}))
+	sg := func(n, first, last int, events int64) sightings.Sighting {
+		return sightings.Sighting{DeviceId: fixture.MachineID(n), First: fixture.At(first), Last: fixture.At(last), Events: events}
+	}
+	hash := FileEvent(t, 1, 0, "invoice.exe").MD5
+	got, err := sst.FileSightings(ctx, a, openatp.EventFilter{Hash: strings.ToUpper(hash)})
+	fixture.NoErr(t, err)
+	fixture.Diff(t, "file", []sightings.Sighting{sg(1, 2, 5, 2), sg(2, 1, 1, 1)}, got)
+	got, err = sst.FileSightings(ctx, a, openatp.EventFilter{Hash: hash, From: fixture.At(2)})
+	fixture.NoErr(t, err)
+	fixture.Diff(t, "file from hour 2", []sightings.Sighting{sg(1, 2, 5, 2)}, got)
+	got, err = sst.NetworkSightings(ctx, a, openatp.EventFilter{Domain: "EVIL.example"})
+	fixture.NoErr(t, err)
+	fixture.Diff(t, "domain", []sightings.Sighting{sg(1, 1, 4, 2)}, got)
+	got, err = sst.NetworkSightings(ctx, a, openatp.EventFilter{RemoteIP: "198.51.100.1"})
+	fixture.NoErr(t, err)
+	fixture.Diff(t, "ip", []sightings.Sighting{sg(2, 2, 2, 1)}, got)
+	got, err = sst.NetworkSightings(ctx, a, openatp.EventFilter{RemoteIP: "192.0.2.1"})
+	fixture.NoErr(t, err)
+	fixture.Diff(t, "unknown ip", []sightings.Sighting{}, got)
+	_, err = sst.FileSightings(ctx, a, openatp.EventFilter{Hash: hash, MachineID: fixture.MachineID(1)})
+	fixture.WantKind(t, err, openatp.Invalid)
+	_, err = sst.FileSightings(ctx, "no-such-tenant", openatp.EventFilter{Hash: hash})
+	fixture.WantKind(t, err, openatp.NotFound)
 }

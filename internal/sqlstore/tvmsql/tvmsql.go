@@ -1,0 +1,456 @@
+// Package tvmsql is vulnerability management's SQL, the same in both of
+// openatp's SQL stores (packages sqlite and postgres): the vuln.Store
+// methods. An engine's DB embeds a *Vuln beside sqlstore's Reader and
+// Writer and so has them as its own.
+//
+// It is written as package sqlstore is (its placeholders, its Querier
+// and Execer, its engine's transactions). The catalog is a few tables;
+// a machine's inventory is one row whose installed software is packed in
+// a blob (blob.go), so that importing or scanning 4 million installations
+// is 100,000 rows. What the reads derive from the whole tenant (the
+// counts and scores) is computed in Go from one scan of those rows and
+// kept, per tenant, until tvm_state says the catalog or the inventory
+// changed: a read first reads that row (one indexed row), so no answer is
+// ever stale, whichever process wrote.
+package tvmsql
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/internal/sqlstore"
+	"github.com/openatp/openatp/vuln"
+)
+
+// Vuln makes the reads and writes of vulnerability management.
+type Vuln struct {
+	w sqlstore.Writer  // the engine's transactions and clock
+	q sqlstore.Querier // the engine's pool of readers
+
+	mu      sync.Mutex
+	tenants map[int64]*tenantCache
+}
+
+// New returns vulnerability management's SQL of an engine: w and r are
+// the engine's shared writes and reads (sqlstore.NewWriter, NewReader).
+func New(w sqlstore.Writer, r sqlstore.Reader) *Vuln {
+	return &Vuln{w: w, q: r.Querier(), tenants: map[int64]*tenantCache{}}
+}
+
+var _ vuln.Store = (*Vuln)(nil)
+
+// tenantCache is what a tenant's reads keep: the catalog at a catalog
+// version, the counts of the whole tenant at a (catalog, inventory)
+// version. mu serializes their builds, so that concurrent readers after
+// a write build once.
+type tenantCache struct {
+	mu  sync.Mutex
+	cat *catalog
+	all *stats
+}
+
+// maxCachedTenants bounds the tenants whose catalog and counts are kept
+// (the least recently built are dropped first... simply: all, beyond it).
+const maxCachedTenants = 64
+
+// state is a tenant's row number and the versions of its catalog and
+// inventory (0, 0 for a tenant that has never had either).
+type state struct {
+	tenant     string
+	seq        int64
+	catalog    int64
+	inventory  int64
+	cache      *tenantCache
+	scope      vuln.Scope
+	catalogRef *catalog
+}
+
+// begin reads a tenant's state and its catalog. NotFound if the tenant
+// does not exist.
+func (s *Vuln) begin(ctx context.Context, tenantID string, sc vuln.Scope) (*state, error) {
+	type row struct{ seq, cat, inv int64 }
+	r, err := sqlstore.Get(ctx, s.q, "cannot read the tenant", func() error { return sqlstore.TenantNotFound(tenantID) },
+		func(sc sqlstore.Scanner) (r row, err error) { return r, sc.Scan(&r.seq, &r.cat, &r.inv) },
+		`SELECT t.seq, COALESCE(s.catalog_version, 0), COALESCE(s.inventory_version, 0)
+		FROM tenants t LEFT JOIN tvm_state s ON s.tenant_seq = t.seq WHERE t.id = ?`, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	st := &state{tenant: tenantID, seq: r.seq, catalog: r.cat, inventory: r.inv, scope: sc}
+	s.mu.Lock()
+	c := s.tenants[r.seq]
+	if c == nil {
+		if len(s.tenants) >= maxCachedTenants {
+			clear(s.tenants)
+		}
+		c = &tenantCache{}
+		s.tenants[r.seq] = c
+	}
+	s.mu.Unlock()
+	st.cache = c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cat == nil || c.cat.version != r.cat {
+		cat, err := s.loadCatalog(ctx, r.seq, r.cat)
+		if err != nil {
+			return nil, err
+		}
+		c.cat = cat
+	}
+	st.catalogRef = c.cat
+	return st, nil
+}
+
+// stats returns the counts of st's scope: kept for the whole tenant,
+// computed anew for a narrower scope.
+func (s *Vuln) stats(ctx context.Context, st *state) (*stats, error) {
+	if !st.scope.IsAll() {
+		return s.buildStats(ctx, st)
+	}
+	c := st.cache
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.all != nil && c.all.catalog == st.catalog && c.all.inventory == st.inventory && c.all.cat == st.catalogRef {
+		return c.all, nil
+	}
+	all, err := s.buildStats(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	c.all = all
+	return all, nil
+}
+
+// pv is an installed version of a product.
+type pv struct {
+	product int64
+	version string
+}
+
+// affected is a version of a product that a vulnerability affects.
+type affected struct {
+	vuln    int64
+	fixed   string
+	kb      string
+	created int64
+}
+
+// catalog is a tenant's catalog as the reads use it.
+type catalog struct {
+	version    int64
+	products   map[int64]vuln.Product
+	ids        map[int64]string // software ids, by product number
+	productSeq map[vuln.Product]int64
+	vulns      map[int64]*vuln.Vulnerability // without Affected
+	vulnSeq    map[string]int64
+	affected   map[pv][]affected // by vulnerability number
+	byProduct  map[int64][]pv    // the affected versions of each product
+	updates    map[string]*vuln.SecurityUpdate
+	weight     map[int64]float64  // vuln.Weight of each vulnerability
+	lists      map[int64][]string // the path lists of tvm_strings, by number
+}
+
+// list returns path list n (shared: not to be changed).
+func (c *catalog) list(n int64) []string {
+	if l, ok := c.lists[n]; ok {
+		return l
+	}
+	return []string{}
+}
+
+// loadCatalog reads a tenant's catalog.
+func (s *Vuln) loadCatalog(ctx context.Context, seq, version int64) (*catalog, error) {
+	c := &catalog{version: version, products: map[int64]vuln.Product{}, ids: map[int64]string{}, productSeq: map[vuln.Product]int64{},
+		vulns: map[int64]*vuln.Vulnerability{}, vulnSeq: map[string]int64{}, affected: map[pv][]affected{},
+		byProduct: map[int64][]pv{}, updates: map[string]*vuln.SecurityUpdate{}, weight: map[int64]float64{}, lists: map[int64][]string{}}
+	const msg = "cannot read the vulnerability catalog"
+	type product struct {
+		seq int64
+		p   vuln.Product
+	}
+	err := sqlstore.Each(ctx, s.q, msg, func(sc sqlstore.Scanner) (p product, err error) { return p, sc.Scan(&p.seq, &p.p.Vendor, &p.p.Name) },
+		func(p product) error {
+			c.products[p.seq], c.ids[p.seq], c.productSeq[p.p] = p.p, p.p.ID(), p.seq
+			return nil
+		}, "SELECT seq, vendor, name FROM tvm_products WHERE tenant_seq = ?", seq)
+	if err != nil {
+		return nil, err
+	}
+	err = sqlstore.Each(ctx, s.q, msg, scanVulnerability, func(r vrow) error {
+		c.vulns[r.seq], c.vulnSeq[r.v.ID] = r.v, r.seq
+		c.weight[r.seq] = vuln.Weight(r.v.Severity, r.v.PublicExploit)
+		return nil
+	}, "SELECT "+vulnColumns+" FROM tvm_vulnerabilities WHERE tenant_seq = ?", seq)
+	if err != nil {
+		return nil, err
+	}
+	type arow struct {
+		pv pv
+		a  affected
+	}
+	err = sqlstore.Each(ctx, s.q, msg, func(sc sqlstore.Scanner) (r arow, err error) {
+		return r, sc.Scan(&r.a.vuln, &r.pv.product, &r.pv.version, &r.a.fixed, &r.a.kb, &r.a.created)
+	}, func(r arow) error {
+		if len(c.affected[r.pv]) == 0 {
+			c.byProduct[r.pv.product] = append(c.byProduct[r.pv.product], r.pv)
+		}
+		c.affected[r.pv] = append(c.affected[r.pv], r.a)
+		return nil
+	}, "SELECT vuln_seq, product_seq, version, fixed_version, fixing_kb, created FROM tvm_affected WHERE tenant_seq = ? ORDER BY vuln_seq", seq)
+	if err != nil {
+		return nil, err
+	}
+	type srow struct {
+		seq int64
+		v   string
+	}
+	err = sqlstore.Each(ctx, s.q, msg, func(sc sqlstore.Scanner) (r srow, err error) { return r, sc.Scan(&r.seq, &r.v) },
+		func(r srow) error {
+			c.lists[r.seq] = splitList(r.v)
+			return nil
+		}, "SELECT seq, value FROM tvm_strings WHERE tenant_seq = ?", seq)
+	if err != nil {
+		return nil, err
+	}
+	err = sqlstore.Each(ctx, s.q, msg, scanUpdate, func(u *vuln.SecurityUpdate) error {
+		c.updates[u.ID] = u
+		return nil
+	}, "SELECT id, name, release_date, os_build, products_names, url, cves FROM tvm_updates WHERE tenant_seq = ?", seq)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// vulnColumns are the columns of tvm_vulnerabilities scanVulnerability reads.
+const vulnColumns = `seq, id, name, description, severity, cvss_v3, published, updated, public_exploit, exploit_verified,
+	exploit_in_kit, exploit_types, exploit_uris`
+
+// vrow is a stored vulnerability and its number.
+type vrow struct {
+	seq int64
+	v   *vuln.Vulnerability
+}
+
+func scanVulnerability(sc sqlstore.Scanner) (r vrow, err error) {
+	v := &vuln.Vulnerability{}
+	var published, updated int64
+	var types, uris string
+	err = sc.Scan(&r.seq, &v.ID, &v.Name, &v.Description, &v.Severity, &v.CVSSV3, &published, &updated, &v.PublicExploit,
+		&v.ExploitVerified, &v.ExploitInKit, &types, &uris)
+	v.PublishedOn, v.UpdatedOn = sqlstore.FromNanos(published), sqlstore.FromNanos(updated)
+	v.ExploitTypes, v.ExploitURIs = lines(types), lines(uris)
+	r.v = v
+	return r, err
+}
+
+func scanUpdate(sc sqlstore.Scanner) (*vuln.SecurityUpdate, error) {
+	u := &vuln.SecurityUpdate{}
+	var released int64
+	var products, cves string
+	err := sc.Scan(&u.ID, &u.Name, &released, &u.OSBuild, &products, &u.URL, &cves)
+	u.ReleaseDate = sqlstore.FromNanos(released)
+	u.ProductsNames, u.CVEs = lines(products), lines(cves)
+	return u, err
+}
+
+// lines reads a list kept one item a line; never nil.
+func lines(s string) []string {
+	if s == "" {
+		return []string{}
+	}
+	return strings.Split(s, "\n")
+}
+
+// stats are the counts of a scope.
+type stats struct {
+	catalog, inventory int64    // the versions they were computed at
+	cat                *catalog // the catalog they were computed with
+
+	machines  int                      // machines with an inventory
+	installed map[int64]int            // machines with the product, by product
+	exposed   map[int64]int            // machines with a vulnerable version, by product
+	versions  map[pv]int               // machines with the version
+	vulnHosts map[int64]int            // machines exposed, by vulnerability
+	missing   map[string]int           // machines missing the update, by id
+	weak      map[int64]map[int64]bool // the vulnerabilities of the installed versions, by product
+	exposure  vuln.Exposure
+}
+
+// buildStats computes the counts of st's scope from one scan of the
+// inventory.
+func (s *Vuln) buildStats(ctx context.Context, st *state) (*stats, error) {
+	cat := st.catalogRef
+	t := &stats{catalog: st.catalog, inventory: st.inventory, cat: cat, installed: map[int64]int{}, exposed: map[int64]int{},
+		versions: map[pv]int{}, vulnHosts: map[int64]int{}, missing: map[string]int{}, weak: map[int64]map[int64]bool{}}
+	var d decoder
+	seenProduct := map[int64]bool{}
+	seenExposed := map[int64]bool{}
+	seenVuln := map[int64]bool{}
+	points := map[string]float64{}
+	err := s.eachInventory(ctx, st, false, func(m *machineRow) error {
+		if err := d.reset(m.software); err != nil {
+			return err
+		}
+		clear(seenProduct)
+		clear(seenExposed)
+		clear(seenVuln)
+		clear(points)
+		any := false
+		for {
+			ok, err := d.next()
+			if err != nil {
+				return err
+			}
+			if !ok {
+				break
+			}
+			if d.e.removed != 0 {
+				continue
+			}
+			any = true
+			key := pv{d.e.product, d.e.version}
+			t.versions[key]++
+			if !seenProduct[key.product] {
+				seenProduct[key.product] = true
+				t.installed[key.product]++
+			}
+			affs := cat.affected[key]
+			if len(affs) == 0 {
+				continue
+			}
+			if !seenExposed[key.product] {
+				seenExposed[key.product] = true
+				t.exposed[key.product]++
+			}
+			weak := t.weak[key.product]
+			if weak == nil {
+				weak = map[int64]bool{}
+				t.weak[key.product] = weak
+			}
+			id := cat.ids[key.product]
+			for _, a := range affs {
+				weak[a.vuln] = true
+				points[id] += cat.weight[a.vuln]
+				if !seenVuln[a.vuln] {
+					seenVuln[a.vuln] = true
+					t.vulnHosts[a.vuln]++
+				}
+			}
+		}
+		kbs := splitKBs(m.kbs)
+		if !any && len(kbs) == 0 {
+			return nil
+		}
+		t.machines++
+		for _, kb := range kbs {
+			t.missing[kb]++
+		}
+		t.exposure.AddMachine(m.id, points, len(kbs) > 0)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// machineRow is a machine with its inventory row.
+type machineRow struct {
+	seq      int64
+	id       string
+	info     vuln.MachineInfo
+	software []byte
+	kbs      string
+}
+
+// scanChunk is how many machines one query of a scan reads.
+const scanChunk = 1000
+
+// eachInventory calls f with every machine of st's scope that has an
+// inventory row, by machine id (info filled when withInfo).
+func (s *Vuln) eachInventory(ctx context.Context, st *state, withInfo bool, f func(*machineRow) error) error {
+	return s.inventoryFrom(ctx, st, withInfo, "", f)
+}
+
+// inventoryFrom is eachInventory from machine id from on (inclusive).
+func (s *Vuln) inventoryFrom(ctx context.Context, st *state, withInfo bool, from string, f func(*machineRow) error) error {
+	cols := "m.seq, m.id, i.software, i.kbs"
+	if withInfo {
+		cols += ", m.computer_dns_name, m.os_platform, m.os_version, m.os_architecture"
+	}
+	scan := func(sc sqlstore.Scanner) (*machineRow, error) {
+		m := &machineRow{}
+		if withInfo {
+			err := sc.Scan(&m.seq, &m.id, &m.software, &m.kbs, &m.info.ComputerDNSName, &m.info.OSPlatform, &m.info.OSVersion, &m.info.OSArchitecture)
+			m.info.ID = m.id
+			return m, err
+		}
+		return m, sc.Scan(&m.seq, &m.id, &m.software, &m.kbs)
+	}
+	const msg = "cannot read the software inventory"
+	if ids := st.scope.IDs(); !st.scope.IsAll() && len(ids) <= 5000 {
+		ids = slices.DeleteFunc(ids, func(id string) bool { return id < from })
+		return sqlstore.InChunks(ids, func(list string, args []any) error {
+			return sqlstore.Each(ctx, s.q, msg, scan, f, "SELECT "+cols+` FROM machines m
+				JOIN tvm_inventory i ON i.tenant_seq = m.tenant_seq AND i.machine_seq = m.seq
+				WHERE m.tenant_seq = ? AND m.id IN `+list+" ORDER BY m.id", append([]any{st.seq}, args...)...)
+		})
+	}
+	first := true
+	for {
+		n, last := 0, ""
+		op := ">"
+		if first {
+			op = ">="
+		}
+		err := sqlstore.Each(ctx, s.q, msg, scan, func(m *machineRow) error {
+			n++
+			last = m.id
+			if !st.scope.Sees(m.id) {
+				return nil
+			}
+			return f(m)
+		}, "SELECT "+cols+` FROM machines m
+			JOIN tvm_inventory i ON i.tenant_seq = m.tenant_seq AND i.machine_seq = m.seq
+			WHERE m.tenant_seq = ? AND m.id `+op+" ? ORDER BY m.id LIMIT ?", st.seq, from, scanChunk)
+		if err != nil {
+			return err
+		}
+		if n < scanChunk {
+			return nil
+		}
+		from, first = last, false
+	}
+}
+
+// machine reads one machine of st's scope with its inventory (software
+// nil, kbs "" if it has none). vuln.MachineNotFound if the tenant has no
+// such machine or the scope does not see it.
+func (s *Vuln) machine(ctx context.Context, st *state, id string) (*machineRow, error) {
+	id = strings.ToLower(id)
+	if !st.scope.Sees(id) {
+		return nil, vuln.MachineNotFound(id)
+	}
+	return sqlstore.Get(ctx, s.q, "cannot read the machine", func() error { return vuln.MachineNotFound(id) },
+		func(sc sqlstore.Scanner) (*machineRow, error) {
+			m := &machineRow{}
+			var kbs *string
+			err := sc.Scan(&m.seq, &m.id, &m.software, &kbs, &m.info.ComputerDNSName, &m.info.OSPlatform, &m.info.OSVersion, &m.info.OSArchitecture)
+			if kbs != nil {
+				m.kbs = *kbs
+			}
+			m.info.ID = m.id
+			return m, err
+		}, `SELECT m.seq, m.id, i.software, i.kbs, m.computer_dns_name, m.os_platform, m.os_version, m.os_architecture
+		FROM machines m LEFT JOIN tvm_inventory i ON i.tenant_seq = m.tenant_seq AND i.machine_seq = m.seq
+		WHERE m.tenant_seq = ? AND m.id = ?`, st.seq, id)
+}
+
+// internal is an Internal error of a malformed stored value.
+func internal(err error) error {
+	return &openatp.Error{Kind: openatp.Internal, Message: "cannot read the software inventory", Err: err}
+}

@@ -1,0 +1,118 @@
+package mdeapi
+
+import (
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/httpserve"
+	"github.com/openatp/openatp/internal/answercache"
+	"github.com/openatp/openatp/readmodel"
+)
+
+// Kept answers (internal/answercache): the reads answered from the read
+// model keep their encoded answer, by a key of everything of the request
+// that decides it, and the dependencies read from the view it was built
+// from. Authentication, permissions, the rate limit, the query's
+// validation and the view's freshness check run on every request before
+// the cache is asked; only the encoding is saved.
+
+// answerKey is the key of r's answer for a caller of tenant with access
+// (nil: the whole tenant): the tenant, the base URL the answer's links
+// name, the path and the query as sent (the next link repeats the query
+// byte for byte, so it is not normalized), and the device groups the
+// caller may see ("all", or their ids in order).
+func answerKey(r *http.Request, tenant string, access *openatp.Access) string {
+	scheme, host := httpserve.BaseOf(r)
+	var b strings.Builder
+	b.Grow(len(tenant) + len(scheme) + len(host) + len(r.URL.Path) + len(r.URL.RawQuery) + 16)
+	b.WriteString(tenant)
+	b.WriteByte(0)
+	b.WriteString(scheme)
+	b.WriteString(host)
+	b.WriteByte(0)
+	b.WriteString(r.URL.EscapedPath())
+	b.WriteByte('?')
+	b.WriteString(r.URL.RawQuery)
+	b.WriteByte(0)
+	if access == nil || access.AllGroups {
+		b.WriteString("all")
+		return b.String()
+	}
+	ids := make([]int64, 0, len(access.Groups))
+	for id, ok := range access.Groups {
+		if ok {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		b.WriteString(strconv.FormatInt(id, 10))
+		b.WriteByte(',')
+	}
+	return b.String()
+}
+
+// versionOf is the version of view: its epoch and content version. Two
+// views at one version hold the same data, so an answer built from one is
+// the other's.
+func versionOf(view *readmodel.View) answercache.Version {
+	e, c := view.Version()
+	return answercache.Version{e, c}
+}
+
+// viewDeps are the dependencies of an answer built from the whole of a
+// view (a page of machines, a poll of alerts): its version. Any change to
+// the tenant makes it stale.
+func viewDeps(view *readmodel.View) func() []uint64 {
+	return func() []uint64 { v := versionOf(view); return v[:] }
+}
+
+// machineDeps are the dependencies of an answer built from the machines
+// list returns in a view, found by a lookup that the request repeats (a
+// user's machines, a machine by id or name): the view's epoch, then each
+// slot and its stamp. A change to another machine leaves it as it is.
+// list is called at most once.
+func machineDeps(view *readmodel.View, list func() []uint32) func() []uint64 {
+	return func() []uint64 {
+		e, _ := view.Version()
+		l := list()
+		deps := make([]uint64, 0, 1+2*len(l))
+		deps = append(deps, e)
+		for _, s := range l {
+			deps = append(deps, uint64(s), view.MachineStamp(s))
+		}
+		return deps
+	}
+}
+
+// kept writes the answer of r kept under its key (see answerKey) if it is
+// valid for view (at its version, or with the dependencies deps returns),
+// or builds it with write and keeps it. An error of write (before it
+// wrote anything: the adapter writes the error body) is returned, and
+// nothing is kept.
+func kept(cache *answercache.Cache, w http.ResponseWriter, r *http.Request, tenant string, access *openatp.Access, view *readmodel.View,
+	deps func() []uint64, write func(http.ResponseWriter) error) error {
+	if cache == nil {
+		return write(w)
+	}
+	key, version := answerKey(r, tenant, access), versionOf(view)
+	var d []uint64
+	once := func() []uint64 {
+		if d == nil {
+			d = deps()
+		}
+		return d
+	}
+	if cache.Serve(w, key, version, once) {
+		return nil
+	}
+	rec := cache.Record(w, key, version, once())
+	if err := write(rec); err != nil {
+		return err
+	}
+	rec.Done()
+	return nil
+}
