@@ -146,8 +146,11 @@ openatp/internal/tlsca: NET
 
 # The read model: memory, no HTTP, no store engine.
 openatp/readmodel/alertrec: CORE openatp/wire
-openatp/readmodel: SYSTEM unsafe openatp openatp/observable openatp/odata openatp/wire
+openatp/readmodel/parts: CORE runtime
+openatp/readmodel/evidence: CORE openatp openatp/observable
+openatp/readmodel: SYSTEM unsafe openatp openatp/odata openatp/wire
 	openatp/internal/refcount openatp/internal/lifetime openatp/readmodel/alertrec
+	openatp/readmodel/parts openatp/readmodel/evidence
 
 # The hunting tables: views over the read model and the stores.
 openatp/huntables: CORE openatp openatp/observable openatp/hunting openatp/readmodel
@@ -169,7 +172,7 @@ openatp/responseapi: HTTP mime/multipart archive/zip openatp openatp/odata
 openatp/indicatorapi: HTTP openatp openatp/observable openatp/odata openatp/wire openatp/readmodel
 	openatp/httpserve openatp/mdeapi openatp/internal/timatch openatp/internal/indicatorio
 openatp/pivotapi: HTTP openatp openatp/observable openatp/wire openatp/readmodel
-	openatp/httpserve openatp/mdeapi openatp/sightings
+	openatp/readmodel/evidence openatp/httpserve openatp/mdeapi openatp/sightings
 openatp/tvmapi: HTTP compress/gzip openatp openatp/odata openatp/wire openatp/readmodel
 	openatp/httpserve openatp/mdeapi openatp/vuln
 openatp/huntapi: HTTP openatp openatp/hunting openatp/huntables openatp/kql

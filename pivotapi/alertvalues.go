@@ -9,7 +9,7 @@ import (
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/httpserve"
 	"github.com/openatp/openatp/mdeapi"
-	"github.com/openatp/openatp/readmodel"
+	"github.com/openatp/openatp/readmodel/evidence"
 	"github.com/openatp/openatp/wire"
 )
 
@@ -47,7 +47,7 @@ func (rt *routes) handleAlertValues(k *kind) http.Handler {
 		var values []string
 		for i := range a.Evidence {
 			e := &a.Evidence[i]
-			s1, s256, ip, host := readmodel.EvidenceValues(e)
+			s1, s256, ip, host := evidence.Values(e)
 			v := map[*kind]string{fileKind: cmp.Or(s1, s256), ipKind: ip, domainKind: host}[k]
 			if v != "" && !slices.Contains(values, v) {
 				values = append(values, v)

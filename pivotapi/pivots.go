@@ -15,6 +15,7 @@ import (
 	"github.com/openatp/openatp/mdeapi"
 	"github.com/openatp/openatp/observable"
 	"github.com/openatp/openatp/readmodel"
+	"github.com/openatp/openatp/readmodel/evidence"
 	"github.com/openatp/openatp/wire"
 )
 
@@ -30,7 +31,7 @@ type kind struct {
 	parse func(string) (string, bool)
 	// what names a valid value in the 400 answer.
 	what string
-	// evidence is the kind of its readmodel.EvidenceKey.
+	// evidence is the kind of its evidence.Key.
 	evidence byte
 }
 
@@ -40,7 +41,7 @@ var (
 		parse: func(s string) (string, bool) {
 			s = strings.ToLower(s)
 			return s, observable.IsHex(s, observable.SHA1Len) || observable.IsHex(s, observable.SHA256Len)
-		}, what: "a SHA-1 or SHA-256 (40 or 64 hexadecimal characters)", evidence: readmodel.EvidenceFile}
+		}, what: "a SHA-1 or SHA-256 (40 or 64 hexadecimal characters)", evidence: evidence.File}
 	ipKind = &kind{set: "ips", name: "IP", subs: []string{"machines", "alerts", "stats"},
 		app: []string{openatp.PermIPReadAll}, delegated: []string{openatp.PermIPReadAll},
 		parse: func(s string) (string, bool) {
@@ -49,13 +50,13 @@ var (
 				return "", false
 			}
 			return a.Unmap().String(), true
-		}, what: "an IPv4 or IPv6 address", evidence: readmodel.EvidenceIP}
+		}, what: "an IPv4 or IPv6 address", evidence: evidence.IP}
 	domainKind = &kind{set: "domains", name: "Domain", subs: []string{"machines", "alerts", "stats"},
 		app: []string{openatp.PermURLReadAll}, delegated: []string{openatp.PermURLReadAll},
 		parse: func(s string) (string, bool) {
 			s = strings.ToLower(strings.TrimSuffix(s, "."))
 			return s, observable.IsDomain(s)
-		}, what: "a domain name", evidence: readmodel.EvidenceDomain}
+		}, what: "a domain name", evidence: evidence.Domain}
 	kinds = []*kind{fileKind, ipKind, domainKind}
 )
 
@@ -124,7 +125,7 @@ func read(ctx context.Context, store openatp.Store, tenantID string, view *readm
 		return pv, nil
 	}
 	// The alerts, from the read model's evidence index.
-	for _, s := range view.AlertsWithEvidence(readmodel.EvidenceKey(k.evidence, value)) {
+	for _, s := range view.AlertsWithEvidence(evidence.Key(k.evidence, value)) {
 		if access == nil || access.CanSee(view.AlertGroupID(s)) {
 			pv.alerts = append(pv.alerts, s)
 		}
@@ -153,7 +154,7 @@ func read(ctx context.Context, store openatp.Store, tenantID string, view *readm
 			return nil, err
 		}
 		for i := range a.Evidence {
-			s1, s256, _, _ := readmodel.EvidenceValues(&a.Evidence[i])
+			s1, s256, _, _ := evidence.Values(&a.Evidence[i])
 			if s1 == value || s256 == value {
 				pv.evSHA1, pv.evSHA256 = cmp.Or(pv.evSHA1, s1), cmp.Or(pv.evSHA256, s256)
 			}

@@ -13,6 +13,7 @@ import (
 	"github.com/openatp/openatp/internal/lifetime"
 	"github.com/openatp/openatp/odata"
 	"github.com/openatp/openatp/readmodel/alertrec"
+	"github.com/openatp/openatp/readmodel/evidence"
 	"github.com/openatp/openatp/wire"
 )
 
@@ -35,7 +36,7 @@ type alertSet struct {
 	ids       alertIDs
 	byMachine *shardMap[[20]byte, []uint32] // machine id → its alerts' slots
 	byUser    *shardMap[string, []uint32]   // NameKey of the related user → slots
-	byEv      *shardMap[string, []uint32]   // EvidenceKey of a value of the evidence → slots (evidence.go)
+	byEv      *shardMap[string, []uint32]   // evidence.Key of a value of the evidence → slots
 	dict      pages[loc]                    // the dictionary's entries (JSON), by number
 	dictIndex *shardMap[uint64, uint32]     // an entry's hash → its number
 	dictBytes int64
@@ -50,7 +51,7 @@ type alertSlot struct {
 	machine [20]byte
 	mslot   uint32 // the machine's slot in the content
 	// rec is the alert's record: its strings (alertStrings) and its
-	// evidence's keys (evidenceKeys), then from
+	// evidence's keys (evidence.Keys), then from
 	// head its JSON up to machineId's value, from tail from aadTenantId to
 	// the comments, from ev its evidence array (empty for none), each
 	// packed (alertrec).
@@ -103,7 +104,7 @@ func (as *alertSet) strings(s *alertSlot) alertStrings {
 	return r
 }
 
-// evKeys calls f with each key (EvidenceKey) of the evidence of alert
+// evKeys calls f with each key (evidence.Key) of the evidence of alert
 // slot s, each once; the key is valid as long as the reader's reference
 // to the arena.
 func (as *alertSet) evKeys(s *alertSlot, f func(key string)) {
@@ -236,7 +237,7 @@ func (e *alertEncoder) encode(a *openatp.Alert) (alertSlot, error) {
 		}
 	}
 	r = appendString(appendString(r, userKey), domainKey)
-	for _, k := range evidenceKeys(a.Evidence) {
+	for _, k := range evidence.Keys(a.Evidence) {
 		r = appendString(r, k)
 	}
 	e.r = r

@@ -10,6 +10,7 @@ import (
 
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/internal/lifetime"
+	"github.com/openatp/openatp/readmodel/parts"
 	"github.com/openatp/openatp/wire"
 )
 
@@ -115,12 +116,12 @@ func buildContent(ctx context.Context, store openatp.Store, tenantID string) (*c
 	// in c.order), plain integers, rather than by comparing ids, which
 	// would read a slot of a million at random for every comparison.
 	rank := make([]uint32, c.slots.len())
-	parallel(split(len(c.order), partMin), func(lo, hi int) {
+	parts.Run(parts.Split(len(c.order), partMin), func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			rank[c.order[r]] = uint32(r)
 		}
 	})
-	parallel(split(userShards, 1), func(lo, hi int) {
+	parts.Run(parts.Split(userShards, 1), func(lo, hi int) {
 		c.users.eachList(lo, hi, func(l []uint32) []uint32 {
 			for k, s := range l {
 				l[k] = rank[s]
@@ -157,15 +158,15 @@ func (c *content) sortOrder() error {
 		return c.compareSlots(a.slot, b.slot)
 	}
 	ks, tmp := make([]keyed, len(c.order)), make([]keyed, len(c.order))
-	bounds := split(len(ks), partMin)
-	parallel(bounds, func(lo, hi int) {
+	bounds := parts.Split(len(ks), partMin)
+	parts.Run(bounds, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			s := c.order[i]
 			ks[i] = keyed{binary.BigEndian.Uint64(c.slots.at(s).id[:8]), s}
 		}
 		slices.SortFunc(ks[lo:hi], byID)
 	})
-	ks = mergeRuns(ks, tmp, bounds, byID)
+	ks = parts.MergeRuns(ks, tmp, bounds, byID)
 	for i := range ks {
 		if i > 0 && ks[i].key == ks[i-1].key && c.compareSlots(ks[i].slot, ks[i-1].slot) == 0 {
 			return openatp.Errorf(openatp.Internal, "the store listed machine %x twice", c.slots.at(ks[i].slot).id)

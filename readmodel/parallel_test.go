@@ -1,42 +1,5 @@
 package readmodel
 
-import (
-	"cmp"
-	"math/rand/v2"
-	"slices"
-	"testing"
-)
-
 // The tests' tenants are small: parts of a few machines make their builds
 // sort, rank and match groups in parallel, as a large tenant's do.
 func init() { partMin = 4 }
-
-// mergeRuns of runs sorted apart gives the whole sorted, for any number
-// of runs, empty ones included; split covers [0, n) in order.
-func TestMergeRuns(t *testing.T) {
-	r := rand.New(rand.NewPCG(3, 4))
-	for _, n := range []int{0, 1, 2, 7, 100, 1000} {
-		for parts := 1; parts <= 9; parts++ {
-			s := make([]int, n)
-			for i := range s {
-				s[i] = r.IntN(50)
-			}
-			want := slices.Sorted(slices.Values(s))
-			bounds := []int{0}
-			for i := 1; i < parts; i++ {
-				bounds = append(bounds, min(n, bounds[i-1]+r.IntN(n/parts+2)))
-			}
-			bounds = append(bounds, n)
-			for i := 0; i+1 < len(bounds); i++ {
-				slices.Sort(s[bounds[i]:bounds[i+1]])
-			}
-			if got := mergeRuns(s, make([]int, n), bounds, cmp.Compare[int]); !slices.Equal(got, want) {
-				t.Fatalf("n %d, bounds %v: merged %v, want %v", n, bounds, got, want)
-			}
-		}
-		b := split(n, 3)
-		if b[0] != 0 || b[len(b)-1] != n || !slices.IsSorted(b) {
-			t.Errorf("split(%d) = %v", n, b)
-		}
-	}
-}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/internal/refcount"
+	"github.com/openatp/openatp/readmodel/parts"
 	"github.com/openatp/openatp/wire"
 )
 
@@ -76,7 +77,7 @@ func assignGroups(c *content, rbac *RBAC, old *pages[uint16], changed []uint32) 
 	// A build: the whole array, a range of pages per processor.
 	n := c.slots.len()
 	p := pages[uint16]{table: make([]*[pageLen]uint16, (n+pageLen-1)/pageLen), n: n}
-	parallel(split(len(p.table), partMin/pageLen), func(lo, hi int) {
+	parts.Run(parts.Split(len(p.table), partMin/pageLen), func(lo, hi int) {
 		var tags []string
 		for pi := lo; pi < hi; pi++ {
 			page := new([pageLen]uint16)
