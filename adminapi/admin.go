@@ -242,16 +242,12 @@ func handleCreateApp(store openatp.Store) http.Handler {
 	})
 }
 
-// handleAdminIngest loads a body of machines, logon events, alerts,
-// machine actions, file events or network events as one batch:
-// the body is read whole, within bodyTimeout (before an ingest slot and
-// the store's write lock are taken, so that a slow client holds neither),
-// checked, then written in one transaction. A bad record rejects the
-// whole body with 400, naming its line (for NDJSON and CSV; for JSON, the
-// line of the body the record starts on) and property; nothing of it is
-// stored. The live machine actions of a body are handed to tracker, if
-// set (the lifecycle's clock), once committed.
-func handleAdminIngest(store openatp.Store, kind ingest.Kind, slots chan struct{}, bodyTimeout time.Duration, tracker ActionTracker) http.Handler {
+// importBody serves an import route: the body is read whole within
+// bodyTimeout (before an ingest slot and the store's write lock are taken,
+// so that a slow client holds neither), then load is called with the
+// tenant of the path and the body while the caller holds one of slots.
+func importBody(store openatp.Store, slots chan struct{}, bodyTimeout time.Duration,
+	load func(r *http.Request, t openatp.Tenant, body []byte) (int, any, error)) http.Handler {
 	return serveJSON(func(w http.ResponseWriter, r *http.Request) (int, any, error) {
 		httpserve.SetBodyDeadline(w, r, bodyTimeout)
 		t, err := tenantOf(r, store)
@@ -268,6 +264,21 @@ func handleAdminIngest(store openatp.Store, kind ingest.Kind, slots chan struct{
 		case <-r.Context().Done():
 			return 0, nil, r.Context().Err()
 		}
+		return load(r, t, body)
+	})
+}
+
+// handleAdminIngest loads a body of machines, logon events, alerts,
+// machine actions, file events or network events as one batch:
+// the body is read whole, within bodyTimeout (before an ingest slot and
+// the store's write lock are taken, so that a slow client holds neither),
+// checked, then written in one transaction. A bad record rejects the
+// whole body with 400, naming its line (for NDJSON and CSV; for JSON, the
+// line of the body the record starts on) and property; nothing of it is
+// stored. The live machine actions of a body are handed to tracker, if
+// set (the lifecycle's clock), once committed.
+func handleAdminIngest(store openatp.Store, kind ingest.Kind, slots chan struct{}, bodyTimeout time.Duration, tracker ActionTracker) http.Handler {
+	return importBody(store, slots, bodyTimeout, func(r *http.Request, t openatp.Tenant, body []byte) (int, any, error) {
 		opts := ingest.BodyOptions(r.Header.Get("Content-Type"), body, kind)
 		if _, err := ingest.Validate(ingest.NewReader(bytes.NewReader(body), opts)); err != nil {
 			return 0, nil, err // an *ingest.Error is an Invalid error with its code
@@ -299,22 +310,7 @@ func handleAdminIngest(store openatp.Store, kind ingest.Kind, slots chan struct{
 // import takes it, JSON Lines or CSV; indicatorio.Read), all or nothing:
 // 200 {"tenant","kind","records"}, or 400 naming the line and property.
 func handleImportIndicators(store openatp.Store, slots chan struct{}, bodyTimeout time.Duration) http.Handler {
-	return serveJSON(func(w http.ResponseWriter, r *http.Request) (int, any, error) {
-		httpserve.SetBodyDeadline(w, r, bodyTimeout)
-		t, err := tenantOf(r, store)
-		if err != nil {
-			return 0, nil, err
-		}
-		body, err := readBody(w, r)
-		if err != nil {
-			return 0, nil, err
-		}
-		select {
-		case slots <- struct{}{}:
-			defer func() { <-slots }()
-		case <-r.Context().Done():
-			return 0, nil, r.Context().Err()
-		}
+	return importBody(store, slots, bodyTimeout, func(r *http.Request, t openatp.Tenant, body []byte) (int, any, error) {
 		format := ingest.BodyOptions(r.Header.Get("Content-Type"), body, ingest.Unknown).Format
 		if format == ingest.JSON && !bytes.HasPrefix(bytes.TrimLeft(body, " \t\r\n"), []byte("[")) {
 			format = ingest.Auto // an object: an envelope, or JSON Lines

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/httpserve"
 	"github.com/openatp/openatp/ingest"
 	"github.com/openatp/openatp/ingest/vulnimport"
@@ -30,22 +31,7 @@ func addTVMImportRoutes(mux Mux, cfg Config, admin func(http.Handler) http.Handl
 // transaction; a bad record is a 400 naming its line and property, and
 // nothing of the body is stored.
 func handleTVMImport(cfg Config, k vulnimport.Kind, slots chan struct{}, bodyTimeout time.Duration) http.Handler {
-	return serveJSON(func(w http.ResponseWriter, r *http.Request) (int, any, error) {
-		httpserve.SetBodyDeadline(w, r, bodyTimeout)
-		t, err := tenantOf(r, cfg.Store)
-		if err != nil {
-			return 0, nil, err
-		}
-		body, err := readBody(w, r)
-		if err != nil {
-			return 0, nil, err
-		}
-		select {
-		case slots <- struct{}{}:
-			defer func() { <-slots }()
-		case <-r.Context().Done():
-			return 0, nil, r.Context().Err()
-		}
+	return importBody(cfg.Store, slots, bodyTimeout, func(r *http.Request, t openatp.Tenant, body []byte) (int, any, error) {
 		opts := ingest.BodyOptions(r.Header.Get("Content-Type"), body, ingest.Raw)
 		res, err := vulnimport.Import(r.Context(), cfg.Vuln, t.ID, k, bytes.NewReader(body), opts, time.Now())
 		if err != nil {
