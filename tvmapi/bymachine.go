@@ -164,12 +164,7 @@ const streamChunk = 256 << 10
 // SoftwareVulnerabilityChangesByMachine and SoftwareInventoryByMachine: a
 // page streamed as the store reads it.
 func (rt *routes) handleByMachine(a *assessment) http.Handler {
-	return httpserve.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-		rd, err := rt.begin(r, a.endpoint, a.pm)
-		if err != nil {
-			return err
-		}
-		defer rd.done()
+	return rt.serve(a.endpoint, a.pm, func(w http.ResponseWriter, r *http.Request, rd *reader) error {
 		o, err := parsePage(r, a, rt.now())
 		if err != nil {
 			return err

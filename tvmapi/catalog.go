@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/openatp/openatp"
-	"github.com/openatp/openatp/httpserve"
 	"github.com/openatp/openatp/mdeapi"
 	"github.com/openatp/openatp/odata"
 	"github.com/openatp/openatp/vuln"
@@ -30,12 +29,7 @@ var machineSubs = []machineSub{
 // handleMachine serves GET /api/machines/{id}/{vulnerabilities|software|
 // recommendations|getmissingkbs}.
 func (rt *routes) handleMachine(sub machineSub) http.Handler {
-	return httpserve.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-		rd, err := rt.begin(r, sub.endpoint, sub.pm)
-		if err != nil {
-			return err
-		}
-		defer rd.done()
+	return rt.serve(sub.endpoint, sub.pm, func(w http.ResponseWriter, r *http.Request, rd *reader) error {
 		if err := mdeapi.NoQuery(r); err != nil {
 			return err
 		}
@@ -153,12 +147,7 @@ func (softwareEntity) Strings(int) []string    { return nil }
 
 // handleSoftwareList serves GET /api/Software.
 func (rt *routes) handleSoftwareList() http.Handler {
-	return httpserve.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-		rd, err := rt.begin(r, endpointTVM, softPerms)
-		if err != nil {
-			return err
-		}
-		defer rd.done()
+	return rt.serve(endpointTVM, softPerms, func(w http.ResponseWriter, r *http.Request, rd *reader) error {
 		q, err := listQuery(r, softwareSchema, "Software", mdeapi.MaxPage)
 		if err != nil {
 			return err
@@ -182,12 +171,7 @@ func (rt *routes) handleSoftware(sub string) http.Handler {
 	if sub == "vulnerabilities" {
 		pm = vulnPerms
 	}
-	return httpserve.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-		rd, err := rt.begin(r, endpointTVM, pm)
-		if err != nil {
-			return err
-		}
-		defer rd.done()
+	return rt.serve(endpointTVM, pm, func(w http.ResponseWriter, r *http.Request, rd *reader) error {
 		if err := mdeapi.NoQuery(r); err != nil {
 			return err
 		}
@@ -297,12 +281,7 @@ func severities(folded []string) []string {
 
 // handleVulnerabilityList serves GET /api/vulnerabilities.
 func (rt *routes) handleVulnerabilityList() http.Handler {
-	return httpserve.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-		rd, err := rt.begin(r, endpointTVM, vulnPerms)
-		if err != nil {
-			return err
-		}
-		defer rd.done()
+	return rt.serve(endpointTVM, vulnPerms, func(w http.ResponseWriter, r *http.Request, rd *reader) error {
 		q, err := listQuery(r, vulnerabilitySchema, "vulnerabilities", maxVulnerabilityTop)
 		if err != nil {
 			return err
@@ -322,12 +301,7 @@ func (rt *routes) handleVulnerabilityList() http.Handler {
 
 // handleVulnerability serves GET /api/vulnerabilities/{id}[/machineReferences].
 func (rt *routes) handleVulnerability(sub string) http.Handler {
-	return httpserve.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-		rd, err := rt.begin(r, endpointTVM, vulnPerms)
-		if err != nil {
-			return err
-		}
-		defer rd.done()
+	return rt.serve(endpointTVM, vulnPerms, func(w http.ResponseWriter, r *http.Request, rd *reader) error {
 		if err := mdeapi.NoQuery(r); err != nil {
 			return err
 		}
@@ -402,12 +376,7 @@ func (recEntity) Strings(int) []string    { return nil }
 
 // handleRecommendationList serves GET /api/recommendations.
 func (rt *routes) handleRecommendationList() http.Handler {
-	return httpserve.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-		rd, err := rt.begin(r, endpointTVM, recPerms)
-		if err != nil {
-			return err
-		}
-		defer rd.done()
+	return rt.serve(endpointTVM, recPerms, func(w http.ResponseWriter, r *http.Request, rd *reader) error {
 		q, err := listQuery(r, recommendationSchema, "recommendations", mdeapi.MaxPage)
 		if err != nil {
 			return err
@@ -429,12 +398,7 @@ func (rt *routes) handleRecommendation(sub string) http.Handler {
 	if sub == "vulnerabilities" {
 		pm = vulnPerms
 	}
-	return httpserve.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-		rd, err := rt.begin(r, endpointTVM, pm)
-		if err != nil {
-			return err
-		}
-		defer rd.done()
+	return rt.serve(endpointTVM, pm, func(w http.ResponseWriter, r *http.Request, rd *reader) error {
 		if err := mdeapi.NoQuery(r); err != nil {
 			return err
 		}
@@ -540,12 +504,7 @@ func (rowEntity) Strings(int) []string   { return nil }
 // equalities on machineId, productName and productVendor select are read
 // and the filter applied to them.
 func (rt *routes) handleMachinesVulnerabilities() http.Handler {
-	return httpserve.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-		rd, err := rt.begin(r, endpointTVM, vulnPerms)
-		if err != nil {
-			return err
-		}
-		defer rd.done()
+	return rt.serve(endpointTVM, vulnPerms, func(w http.ResponseWriter, r *http.Request, rd *reader) error {
 		q, err := listQuery(r, rowSchema, "machinesVulnerabilities", mdeapi.MaxPage)
 		if err != nil {
 			return err

@@ -52,12 +52,7 @@ func exportParts(n, perFile int) int {
 // handleExport serves GET /api/machines/SoftwareVulnerabilitiesExport and
 // SoftwareInventoryExport.
 func (rt *routes) handleExport(a *assessment) http.Handler {
-	return httpserve.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-		rd, err := rt.begin(r, a.export, a.pm)
-		if err != nil {
-			return err
-		}
-		defer rd.done()
+	return rt.serve(a.export, a.pm, func(w http.ResponseWriter, r *http.Request, rd *reader) error {
 		hours := defaultSASHours
 		vals, err := url.ParseQuery(r.URL.RawQuery)
 		if err != nil {

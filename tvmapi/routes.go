@@ -197,6 +197,19 @@ func (rt *routes) begin(r *http.Request, endpoint string, pm perms) (*reader, er
 	return rd, nil
 }
 
+// serve makes a handler of fn, called with the caller's reader for
+// endpoint and pm (rt.begin), released when fn returns.
+func (rt *routes) serve(endpoint string, pm perms, fn func(w http.ResponseWriter, r *http.Request, rd *reader) error) http.Handler {
+	return httpserve.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+		rd, err := rt.begin(r, endpoint, pm)
+		if err != nil {
+			return err
+		}
+		defer rd.done()
+		return fn(w, r, rd)
+	})
+}
+
 // done releases the view.
 func (rd *reader) done() { rd.view.Release() }
 

@@ -5,7 +5,6 @@ import (
 	"strconv"
 
 	"github.com/openatp/openatp"
-	"github.com/openatp/openatp/httpserve"
 	"github.com/openatp/openatp/mdeapi"
 	"github.com/openatp/openatp/readmodel"
 	"github.com/openatp/openatp/wire"
@@ -16,12 +15,7 @@ import (
 // device group the caller sees that has machines, ordered by rank, the
 // default group last).
 func (rt *routes) handleExposureScore(byGroup bool) http.Handler {
-	return httpserve.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-		rd, err := rt.begin(r, endpointTVM, scorePerms)
-		if err != nil {
-			return err
-		}
-		defer rd.done()
+	return rt.serve(endpointTVM, scorePerms, func(w http.ResponseWriter, r *http.Request, rd *reader) error {
 		if err := mdeapi.NoQuery(r); err != nil {
 			return err
 		}
@@ -74,12 +68,7 @@ func (rt *routes) handleExposureScore(byGroup bool) http.Handler {
 
 // handleConfigurationScore serves GET /api/configurationScore.
 func (rt *routes) handleConfigurationScore() http.Handler {
-	return httpserve.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-		rd, err := rt.begin(r, endpointTVM, scorePerms)
-		if err != nil {
-			return err
-		}
-		defer rd.done()
+	return rt.serve(endpointTVM, scorePerms, func(w http.ResponseWriter, r *http.Request, rd *reader) error {
 		if err := mdeapi.NoQuery(r); err != nil {
 			return err
 		}
