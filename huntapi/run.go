@@ -214,6 +214,9 @@ func (t table) RowsWhere(ctx context.Context, b kql.Bounds) iter.Seq2[[]any, err
 	}
 	w := huntables.Where{From: b.From, To: b.To}
 	if ids, ok := b.Equal["DeviceId"]; ok {
+		if len(ids) == 0 {
+			return func(func([]any, error) bool) {} // no DeviceId is two values at once
+		}
 		w.DeviceIDs = ids
 	}
 	return t.read(ctx, func(ctx context.Context, yield func([]any) error) error { return t.t.RowsWhere(ctx, w, yield) })
