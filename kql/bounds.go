@@ -9,49 +9,39 @@ import (
 	"github.com/openatp/openatp/kql/syntax"
 )
 
-// Bounds is what the where clauses that directly follow a table's name
-// prove of every row they keep, for a FilteredTable to read fewer rows.
-// The engine still applies the whole predicate to each row read, so a
-// table may ignore any part of Bounds (yield more rows) but must not yield
-// fewer than the rows inside them.
+// Bounds is what the where clauses directly after a table's name prove of
+// every row they keep. The engine still applies the whole predicate to
+// each row, so a table may yield rows outside them, never fewer.
 type Bounds struct {
-	// From and To bound the Timestamp column: From <= Timestamp < To; a
-	// zero time does not bound.
+	// From <= Timestamp < To; a zero time does not bound.
 	From, To time.Time
 	// Equal maps a string column to the values one of which it equals
-	// (== or in, compared as they are); a column absent from it is not
-	// bounded, an empty set means no row.
+	// (== or in, as they are); an empty set means no row.
 	Equal map[string][]string
 }
 
 // IsZero reports whether b bounds nothing.
 func (b Bounds) IsZero() bool { return b.From.IsZero() && b.To.IsZero() && b.Equal == nil }
 
-// FilteredTable is a Table that can read only the rows inside Bounds.
-// The engine calls RowsWhere instead of Rows when the leading where
-// clauses bound the rows; a row outside the bounds it yields is filtered
-// out as Rows' would be.
+// FilteredTable is a Table that can read only the rows inside Bounds:
+// the engine calls RowsWhere rather than Rows when the query bounds them.
 type FilteredTable interface {
 	Table
 	RowsWhere(ctx context.Context, b Bounds) iter.Seq2[[]any, error]
 }
 
-// timestampColumn is the column Bounds' From and To bound.
-const timestampColumn = "Timestamp"
-
-// bounds computes the Bounds the leading where clauses of ops prove of
-// the rows of a table of cols. A clause it cannot read bounds nothing.
+// bounds returns the Bounds the leading where operators of ops prove of
+// a table of cols; a clause it cannot read bounds nothing.
 func (e *env) bounds(cols []Column, ops []*syntax.Operator) Bounds {
-	sc := &scope{cols: cols, env: e}
-	var b Bounds
-	for _, op := range ops {
-		if op.Name != "where" {
-			break
-		}
-		sc.conjuncts(op.X, &b)
+	b := Bounds{}
+	for i := 0; i < len(ops) && ops[i].Name == "where"; i++ {
+		(&scope{cols: cols, env: e}).conjuncts(ops[i].X, &b)
 	}
 	return b
 }
+
+// flipped is a comparison with its sides swapped.
+var flipped = map[string]string{">": "<", ">=": "<=", "<": ">", "<=": ">=", "==": "=="}
 
 // conjuncts tightens b by each clause of x's top-level and.
 func (s *scope) conjuncts(x syntax.Expr, b *Bounds) {
@@ -62,148 +52,80 @@ func (s *scope) conjuncts(x syntax.Expr, b *Bounds) {
 			s.conjuncts(x.R, b)
 			return
 		}
-		col, v, op, ok := s.comparison(x)
-		if !ok {
-			return
+		col, v, op := s.column(x.L), s.konst(x.R), x.Op
+		if col == "" {
+			col, v, op = s.column(x.R), s.konst(x.L), flipped[x.Op]
 		}
-		switch v := v.(type) {
-		case time.Time:
-			if col != timestampColumn {
-				return
+		if t, ok := v.(time.Time); ok && col == "Timestamp" {
+			if op == ">" || op == ">=" || op == "==" {
+				b.From = later(b.From, t)
 			}
-			switch op {
-			case ">", ">=":
-				b.after(v)
-			case "<":
-				b.before(v)
-			case "<=":
-				b.before(v.Add(time.Nanosecond))
-			case "==":
-				b.after(v)
-				b.before(v.Add(time.Nanosecond))
+			if op == "<" {
+				b.To = earlier(b.To, t)
+			} else if op == "<=" || op == "==" {
+				b.To = earlier(b.To, t.Add(time.Nanosecond))
 			}
-		case string:
-			if op == "==" {
-				b.equal(col, []string{v})
-			}
+		} else if str, ok := v.(string); ok && op == "==" && col != "Timestamp" {
+			b.equal(col, []string{str})
 		}
 	case *syntax.InList:
-		if x.Op != "in" {
+		col := s.column(x.L)
+		if x.Op != "in" || col == "" || col == "Timestamp" {
 			return
 		}
-		col, ok := s.stringColumn(x.L)
-		if !ok {
-			return
-		}
-		set := make([]string, 0, len(x.List))
+		set := []string{}
 		for _, el := range x.List {
-			v, ok := s.konst(el)
-			str, isStr := v.(string)
-			if !ok || !isStr {
+			str, ok := s.konst(el).(string)
+			if !ok {
 				return
 			}
 			set = append(set, str)
 		}
 		b.equal(col, set)
 	case *syntax.Between:
-		r, ok := x.X.(*syntax.Ref)
-		if x.Neg || !ok || r.Name != timestampColumn || s.colType(r.Name) != DateTime {
-			return
-		}
-		lo, ok1 := s.konst(x.Lo)
-		hi, ok2 := s.konst(x.Hi)
-		l, okl := lo.(time.Time)
-		h, okh := hi.(time.Time)
-		if ok1 && ok2 && okl && okh {
-			b.after(l)
-			b.before(h.Add(time.Nanosecond))
+		lo, okl := s.konst(x.Lo).(time.Time)
+		hi, okh := s.konst(x.Hi).(time.Time)
+		if col := s.column(x.X); !x.Neg && okl && okh && col == "Timestamp" {
+			b.From, b.To = later(b.From, lo), earlier(b.To, hi.Add(time.Nanosecond))
 		}
 	}
 }
 
-// comparison reads column op constant (or constant op column, turned
-// around) of a Binary comparing a column of the table.
-func (s *scope) comparison(x *syntax.Binary) (string, any, string, bool) {
-	flip := map[string]string{">": "<", ">=": "<=", "<": ">", "<=": ">=", "==": "=="}
-	if _, ok := flip[x.Op]; !ok {
-		return "", nil, "", false
+// column returns the name of the column x names ("" for none), as
+// "Timestamp" only if it is the datetime column, and others if strings.
+func (s *scope) column(x syntax.Expr) string {
+	if r, ok := x.(*syntax.Ref); ok && s.col(r.Name) >= 0 {
+		if t := s.cols[s.col(r.Name)].Type; t == DateTime && r.Name == "Timestamp" || t == String && r.Name != "Timestamp" {
+			return r.Name
+		}
 	}
-	if r, ok := x.L.(*syntax.Ref); ok && s.col(r.Name) >= 0 {
-		v, ok := s.konst(x.R)
-		return r.Name, v, x.Op, ok && s.fits(r.Name, v)
-	}
-	if r, ok := x.R.(*syntax.Ref); ok && s.col(r.Name) >= 0 {
-		v, ok := s.konst(x.L)
-		return r.Name, v, flip[x.Op], ok && s.fits(r.Name, v)
-	}
-	return "", nil, "", false
+	return ""
 }
 
-// fits reports whether v is of the Go type of column name's values, so
-// that comparing them compares like with like.
-func (s *scope) fits(name string, v any) bool {
-	switch v.(type) {
-	case time.Time:
-		return s.colType(name) == DateTime
-	case string:
-		return s.colType(name) == String
+// konst computes x if it depends on no column, else nil; compiling it
+// again where its operator is compiled reports any error.
+func (s *scope) konst(x syntax.Expr) any {
+	if c, err := s.compile(x); err == nil && c.konst {
+		return c.eval(nil)
 	}
-	return false
+	return nil
 }
 
-func (s *scope) colType(name string) Type {
-	if i := s.col(name); i >= 0 {
-		return s.cols[i].Type
+func later(a, b time.Time) time.Time   { return tighter(a, b, time.Time.After) }
+func earlier(a, b time.Time) time.Time { return tighter(a, b, time.Time.Before) }
+func tighter(a, b time.Time, tighter func(b, a time.Time) bool) time.Time {
+	if a.IsZero() || tighter(b, a) {
+		return b
 	}
-	return 0
-}
-
-// stringColumn reads a reference to a string column of the table.
-func (s *scope) stringColumn(x syntax.Expr) (string, bool) {
-	r, ok := x.(*syntax.Ref)
-	if !ok || s.colType(r.Name) != String {
-		return "", false
-	}
-	return r.Name, true
-}
-
-// konst computes x if it depends on no column; compiling it again where
-// the operator is compiled reports any error.
-func (s *scope) konst(x syntax.Expr) (any, bool) {
-	c, err := s.compile(x)
-	if err != nil || !c.konst {
-		return nil, false
-	}
-	v := c.eval(nil)
-	return v, v != nil
-}
-
-func (b *Bounds) after(t time.Time) {
-	if b.From.IsZero() || t.After(b.From) {
-		b.From = t
-	}
-}
-
-func (b *Bounds) before(t time.Time) {
-	if b.To.IsZero() || t.Before(b.To) {
-		b.To = t
-	}
+	return a
 }
 
 func (b *Bounds) equal(col string, set []string) {
 	if b.Equal == nil {
 		b.Equal = map[string][]string{}
 	}
-	old, ok := b.Equal[col]
-	if !ok {
-		b.Equal[col] = set
-		return
+	if old, ok := b.Equal[col]; ok {
+		set = slices.DeleteFunc(set, func(v string) bool { return !slices.Contains(old, v) })
 	}
-	both := []string{}
-	for _, v := range set {
-		if slices.Contains(old, v) && !slices.Contains(both, v) {
-			both = append(both, v)
-		}
-	}
-	b.Equal[col] = both
+	b.Equal[col] = slices.Compact(set)
 }

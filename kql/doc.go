@@ -68,8 +68,5 @@
 // tables. A Table is read as a stream: where, project, extend, take, union,
 // mv-expand and join's left side hold no row, take stops the scan, and
 // sort followed by take runs as top (it holds only the rows it returns).
-// The context is checked every 1,024 rows of every scan. A table that
-// also implements FilteredTable is read with the Bounds the where clauses
-// directly after its name prove (a Timestamp range, == and in sets of
-// string columns); the engine still applies every predicate.
+// The context is checked every 1,024 rows of every scan.
 package kql
