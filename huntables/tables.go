@@ -44,6 +44,18 @@ type Table struct {
 	// belongs to yield) until yield returns an error, which Rows returns
 	// as it is. ctx cancels the read.
 	Rows func(ctx context.Context, yield func(row []any) error) error
+	// RowsWhere is Rows reading only the rows inside w (it may yield
+	// some outside it: the caller filters them); nil for a table that
+	// reads them all.
+	RowsWhere func(ctx context.Context, w Where, yield func(row []any) error) error
+}
+
+// Where is what a query proves of the rows it keeps of a table: From <=
+// Timestamp < To (a zero time does not bound), and DeviceId one of
+// DeviceIDs (nil: any; empty: none).
+type Where struct {
+	From, To  time.Time
+	DeviceIDs []string
 }
 
 // Source is what the tables of one query read.
@@ -73,14 +85,17 @@ type device struct {
 
 // Tables returns the tables of s, by name.
 func Tables(s *Source) map[string]Table {
+	all := func(f func(context.Context, Where, func([]any) error) error) func(context.Context, func([]any) error) error {
+		return func(ctx context.Context, yield func([]any) error) error { return f(ctx, Where{}, yield) }
+	}
 	ts := []Table{
-		{"DeviceInfo", deviceInfoColumns, s.deviceInfo},
-		{"DeviceNetworkInfo", deviceNetworkInfoColumns, s.deviceNetworkInfo},
-		{"DeviceLogonEvents", deviceLogonEventsColumns, s.logonEvents},
-		{"AlertInfo", alertInfoColumns, s.alertInfo},
-		{"AlertEvidence", alertEvidenceColumns, s.alertEvidence},
-		{"DeviceFileEvents", deviceFileEventsColumns, s.fileEvents},
-		{"DeviceNetworkEvents", deviceNetworkEventsColumns, s.networkEvents},
+		{"DeviceInfo", deviceInfoColumns, all(s.deviceInfo), s.deviceInfo},
+		{"DeviceNetworkInfo", deviceNetworkInfoColumns, s.deviceNetworkInfo, nil},
+		{"DeviceLogonEvents", deviceLogonEventsColumns, all(s.logonEvents), s.logonEvents},
+		{"AlertInfo", alertInfoColumns, s.alertInfo, nil},
+		{"AlertEvidence", alertEvidenceColumns, s.alertEvidence, nil},
+		{"DeviceFileEvents", deviceFileEventsColumns, all(s.fileEvents), s.fileEvents},
+		{"DeviceNetworkEvents", deviceNetworkEventsColumns, all(s.networkEvents), s.networkEvents},
 	}
 	m := make(map[string]Table, len(ts))
 	for _, t := range ts {
@@ -93,6 +108,21 @@ func Tables(s *Source) map[string]Table {
 func (s *Source) in(t *time.Time) bool {
 	return t != nil && !t.Before(s.From) && (s.To.IsZero() || t.Before(s.To))
 }
+
+// window returns the time window of s narrowed to w's.
+func (s *Source) window(w Where) (from, to time.Time) {
+	from, to = s.From, s.To
+	if w.From.After(from) {
+		from = w.From
+	}
+	if !w.To.IsZero() && (to.IsZero() || w.To.Before(to)) {
+		to = w.To
+	}
+	return from, to
+}
+
+// device reports whether w admits machine id.
+func (w Where) device(id string) bool { return w.DeviceIDs == nil || slices.Contains(w.DeviceIDs, id) }
 
 // visible reports whether the caller may see machines of device group g.
 func (s *Source) visible(g int64) bool { return s.Access == nil || s.Access.CanSee(g) }
@@ -131,10 +161,28 @@ type ipAddressEntry struct {
 
 // machines calls f with each machine the caller may see whose lastSeen is
 // inside the window.
-func (s *Source) machines(ctx context.Context, f func(m *machineJSON) error) error {
+func (s *Source) machines(ctx context.Context, w Where, f func(m *machineJSON) error) error {
 	var buf []byte
 	lex := jsonlex.New(nil)
-	for i := range s.View.Machines() {
+	slots := func(yield func(int) bool) {
+		for i := range s.View.Machines() {
+			if !yield(i) {
+				return
+			}
+		}
+	}
+	if w.DeviceIDs != nil {
+		// A machine's id looks it up, in the order of the whole scan.
+		var list []int
+		for _, id := range w.DeviceIDs {
+			if slot, ok := s.View.Machine(id); ok && s.View.MachineID(slot) == id {
+				list = append(list, int(slot))
+			}
+		}
+		slices.Sort(list)
+		slots = slices.Values(slices.Compact(list))
+	}
+	for i := range slots {
 		slot := uint32(i)
 		if i%checkEvery == 0 {
 			if err := ctx.Err(); err != nil {
@@ -181,8 +229,8 @@ var (
 )
 
 // deviceInfo is a row a machine: its state as last seen.
-func (s *Source) deviceInfo(ctx context.Context, yield func([]any) error) error {
-	return s.machines(ctx, func(m *machineJSON) error {
+func (s *Source) deviceInfo(ctx context.Context, w Where, yield func([]any) error) error {
+	return s.machines(ctx, w, func(m *machineJSON) error {
 		row := slices.Clone(diTemplate)
 		row[diTimestamp], row[diDeviceID] = *m.LastSeen, m.ID
 		setString(row, diDeviceName, m.ComputerDNSName)
@@ -232,7 +280,7 @@ type ipAddressJSON struct {
 // of its ipAddresses of one MAC address (and type and status), in the
 // order first seen.
 func (s *Source) deviceNetworkInfo(ctx context.Context, yield func([]any) error) error {
-	return s.machines(ctx, func(m *machineJSON) error {
+	return s.machines(ctx, Where{}, func(m *machineJSON) error {
 		type adapter struct {
 			mac, typ, status string
 			ips              []ipAddressJSON
@@ -298,16 +346,20 @@ var (
 
 // logonEvents is a row a logon event the store keeps (a successful logon:
 // openatp records no failures).
-func (s *Source) logonEvents(ctx context.Context, yield func([]any) error) error {
+func (s *Source) logonEvents(ctx context.Context, w Where, yield func([]any) error) error {
 	if s.Logons == nil {
 		return nil
 	}
 	n := 0
-	return s.Logons.LogonEvents(ctx, s.TenantID, s.From, s.To, func(l openatp.Logon) error {
+	from, to := s.window(w)
+	return s.Logons.LogonEvents(ctx, s.TenantID, from, to, func(l openatp.Logon) error {
 		if n++; n%checkEvery == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
+		}
+		if !w.device(l.MachineID) {
+			return nil
 		}
 		d := s.device(l.MachineID)
 		if !d.visible {
@@ -600,12 +652,17 @@ func after(ats time.Time, adev string, arep int64, bts time.Time, bdev string, b
 }
 
 // fileEvents is a row a file event of a machine the caller may see.
-func (s *Source) fileEvents(ctx context.Context, yield func([]any) error) error {
-	return pageEvents(ctx, s.From, func(from time.Time, limit int) ([]openatp.FileEvent, error) {
-		return s.Events.FileEvents(ctx, s.TenantID, openatp.EventFilter{From: from, To: s.To, Limit: limit})
+func (s *Source) fileEvents(ctx context.Context, w Where, yield func([]any) error) error {
+	from, to := s.window(w)
+	machine := ""
+	if len(w.DeviceIDs) == 1 {
+		machine = w.DeviceIDs[0]
+	}
+	return pageEvents(ctx, from, func(from time.Time, limit int) ([]openatp.FileEvent, error) {
+		return s.Events.FileEvents(ctx, s.TenantID, openatp.EventFilter{MachineID: machine, From: from, To: to, Limit: limit})
 	}, func(e *openatp.FileEvent) (time.Time, string, int64) { return e.Timestamp, e.DeviceId, e.ReportId },
 		func(e *openatp.FileEvent) error {
-			if !s.device(e.DeviceId).visible {
+			if !w.device(e.DeviceId) || !s.device(e.DeviceId).visible {
 				return nil
 			}
 			return yield(eventRow(e.Fields(), fileEventMap, fileEventsTemplate, deviceFileEventsColumns))
@@ -613,12 +670,17 @@ func (s *Source) fileEvents(ctx context.Context, yield func([]any) error) error 
 }
 
 // networkEvents is a row a network event of a machine the caller may see.
-func (s *Source) networkEvents(ctx context.Context, yield func([]any) error) error {
-	return pageEvents(ctx, s.From, func(from time.Time, limit int) ([]openatp.NetworkEvent, error) {
-		return s.Events.NetworkEvents(ctx, s.TenantID, openatp.EventFilter{From: from, To: s.To, Limit: limit})
+func (s *Source) networkEvents(ctx context.Context, w Where, yield func([]any) error) error {
+	from, to := s.window(w)
+	machine := ""
+	if len(w.DeviceIDs) == 1 {
+		machine = w.DeviceIDs[0]
+	}
+	return pageEvents(ctx, from, func(from time.Time, limit int) ([]openatp.NetworkEvent, error) {
+		return s.Events.NetworkEvents(ctx, s.TenantID, openatp.EventFilter{MachineID: machine, From: from, To: to, Limit: limit})
 	}, func(e *openatp.NetworkEvent) (time.Time, string, int64) { return e.Timestamp, e.DeviceId, e.ReportId },
 		func(e *openatp.NetworkEvent) error {
-			if !s.device(e.DeviceId).visible {
+			if !w.device(e.DeviceId) || !s.device(e.DeviceId).visible {
 				return nil
 			}
 			return yield(eventRow(e.Fields(), networkEventMap, netEventsTemplate, deviceNetworkEventsColumns))

@@ -477,3 +477,47 @@ func TestClientGone(t *testing.T) {
 		t.Errorf("the query ran %s (%v), want it stopped when its client went away", m[1], err)
 	}
 }
+
+// TestPushedFilters: a query's leading where on Timestamp and DeviceId
+// reads only those rows of the store or read model, and answers as the
+// same query that reads the whole table (take first keeps the where from
+// being pushed).
+func TestPushedFilters(t *testing.T) {
+	for _, e := range engines {
+		t.Run(e.name, func(t *testing.T) {
+			w := newWorld(t, e.open, nil)
+			for _, c := range []struct{ query, want string }{
+				{"DeviceLogonEvents | where Timestamp > ago(150m) and Timestamp <= ago(90m) | project AccountName, LogonType",
+					`[{"AccountName":"ana","LogonType":"Network"},{"AccountName":"bob","LogonType":"RemoteInteractive"}]`},
+				{"DeviceLogonEvents | where DeviceId in ('" + machine1 + "', '" + vault + "') | where Timestamp between (ago(3h) .. now()) | summarize count() by AccountName | order by AccountName asc",
+					`[{"AccountName":"ana","count_":1},{"AccountName":"carol","count_":1},{"AccountName":"user1","count_":1},{"AccountName":"vaultonly","count_":1}]`},
+				{"DeviceLogonEvents | where DeviceId == '" + strings.ToUpper(machine1) + "' | count", `[{"Count":0}]`},
+				{"DeviceFileEvents | where DeviceId == '" + vault + "' and Timestamp < ago(1h) | project FileName", `[{"FileName":"vault.dll"}]`},
+				{"DeviceFileEvents | where Timestamp > ago(270m) | project FileName", `[{"FileName":"vault.dll"}]`},
+				{"DeviceNetworkEvents | where DeviceId in ('" + machine2 + "', 'nosuch') | project RemoteIP", `[{"RemoteIP":"203.0.113.5"}]`},
+				{"DeviceNetworkEvents | where DeviceId == 'a' and DeviceId == 'b' | count", `[{"Count":0}]`},
+				{"DeviceInfo | where DeviceId in ('" + vault + "', '" + machine1 + "', 'mymachine2.contoso.com') | project DeviceName",
+					`[{"DeviceName":"mymachine1.contoso.com"},{"DeviceName":"vault.contoso.com"}]`},
+				{"DeviceInfo | where DeviceId == '" + machine2 + "' and Timestamp > ago(2h) | project DeviceName", `[{"DeviceName":"mymachine2.contoso.com"}]`},
+			} {
+				if got := w.results(t, w.mde, c.query); got != c.want {
+					t.Errorf("%s:\n got %s\nwant %s", c.query, got, c.want)
+				}
+				whole := strings.Replace(c.query, " | where", " | take 1000000 | where", 1)
+				if got := w.results(t, w.mde, whole); got != c.want {
+					t.Errorf("%s:\n got %s\nwant %s", whole, got, c.want)
+				}
+			}
+			// A delegated caller learns nothing more of a machine outside
+			// its groups by naming it.
+			q := "DeviceInfo | where DeviceId == '" + vault + "' | count"
+			if got := w.results(t, w.ana, q); got != `[{"Count":0}]` {
+				t.Errorf("%s as ana: %s", q, got)
+			}
+			q = "DeviceLogonEvents | where DeviceId == '" + vault + "' | count"
+			if got := w.results(t, w.ana, q); got != `[{"Count":0}]` {
+				t.Errorf("%s as ana: %s", q, got)
+			}
+		})
+	}
+}

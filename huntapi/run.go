@@ -203,8 +203,28 @@ func (t table) Columns() []kql.Column { return t.cols }
 var errStop = errors.New("huntapi: no more rows wanted")
 
 func (t table) Rows(ctx context.Context) iter.Seq2[[]any, error] {
+	return t.read(ctx, t.t.Rows)
+}
+
+// RowsWhere reads the rows inside b's time range and DeviceId set, of a
+// table that can read only those (kql filters the rows after).
+func (t table) RowsWhere(ctx context.Context, b kql.Bounds) iter.Seq2[[]any, error] {
+	if t.t.RowsWhere == nil {
+		return t.Rows(ctx)
+	}
+	w := huntables.Where{From: b.From, To: b.To}
+	if ids, ok := b.Equal["DeviceId"]; ok {
+		if len(ids) == 0 {
+			return func(func([]any, error) bool) {} // no DeviceId is two values at once
+		}
+		w.DeviceIDs = ids
+	}
+	return t.read(ctx, func(ctx context.Context, yield func([]any) error) error { return t.t.RowsWhere(ctx, w, yield) })
+}
+
+func (t table) read(ctx context.Context, rows func(context.Context, func([]any) error) error) iter.Seq2[[]any, error] {
 	return func(yield func([]any, error) bool) {
-		err := t.t.Rows(ctx, func(row []any) error {
+		err := rows(ctx, func(row []any) error {
 			if !yield(row, nil) {
 				return errStop
 			}

@@ -2,6 +2,7 @@ package kql
 
 import (
 	"context"
+	"iter"
 	"slices"
 	"strconv"
 	"strings"
@@ -68,9 +69,15 @@ func (e *env) source(pl *syntax.Pipeline) (node, error) {
 		return node{}, errorf(pl.P, "", "unknown table %q", pl.Table)
 	}
 	cols := slices.Clone(t.Columns())
+	rows := t.Rows
+	if ft, ok := t.(FilteredTable); ok {
+		if b := e.bounds(cols, pl.Ops); !b.IsZero() {
+			rows = func(ctx context.Context) iter.Seq2[[]any, error] { return ft.RowsWhere(ctx, b) }
+		}
+	}
 	return node{cols: cols, run: func(ctx context.Context, emit func([]any) bool) error {
 		i := 0
-		for row, err := range t.Rows(ctx) {
+		for row, err := range rows(ctx) {
 			if err != nil {
 				return err
 			}
