@@ -42,18 +42,32 @@ func (t *stats) vulnerability(n int64) vuln.Vulnerability {
 }
 
 // vulnerabilities returns the distinct vulnerabilities of versions, by id.
+// It sorts (id, number) pairs and copies each vulnerability once, in
+// order, rather than sorting the large structs.
 func (t *stats) vulnerabilities(versions []pv) []vuln.Vulnerability {
-	seen := map[int64]bool{}
-	out := []vuln.Vulnerability{}
+	type key struct {
+		id string
+		n  int64
+	}
+	n := 0
+	for _, p := range versions {
+		n += len(t.cat.affected[p])
+	}
+	seen := make(map[int64]struct{}, n)
+	keys := make([]key, 0, n)
 	for _, p := range versions {
 		for _, a := range t.cat.affected[p] {
-			if !seen[a.vuln] {
-				seen[a.vuln] = true
-				out = append(out, t.vulnerability(a.vuln))
+			if _, ok := seen[a.vuln]; !ok {
+				seen[a.vuln] = struct{}{}
+				keys = append(keys, key{t.cat.vulns[a.vuln].ID, a.vuln})
 			}
 		}
 	}
-	slices.SortFunc(out, func(a, b vuln.Vulnerability) int { return strings.Compare(a.ID, b.ID) })
+	slices.SortFunc(keys, func(a, b key) int { return strings.Compare(a.id, b.id) })
+	out := make([]vuln.Vulnerability, len(keys))
+	for i, k := range keys {
+		out[i] = t.vulnerability(k.n)
+	}
 	return out
 }
 
