@@ -175,11 +175,7 @@ func compareVersions(a, b string) int {
 // machineReads is the start of a per-machine read: the state, the
 // machine, its installed versions and the scope's counts.
 func (s *Vuln) machineRead(ctx context.Context, tenantID, machineID string, sc vuln.Scope) (*stats, *machineRow, []pv, error) {
-	st, err := s.begin(ctx, tenantID, sc)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	m, err := s.machine(ctx, st, machineID)
+	st, m, err := s.beginMachine(ctx, tenantID, machineID, sc)
 	if err != nil {
 		return nil, nil, nil, err
 	}

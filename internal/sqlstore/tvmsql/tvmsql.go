@@ -80,28 +80,76 @@ func (s *Vuln) begin(ctx context.Context, tenantID string, sc vuln.Scope) (*stat
 		return nil, err
 	}
 	st := &state{tenant: tenantID, seq: r.seq, catalog: r.cat, inventory: r.inv, scope: sc}
+	return st, s.attach(ctx, st)
+}
+
+// attach finds st's tenant cache and its catalog at st's catalog version
+// (loading it if the cache has another).
+func (s *Vuln) attach(ctx context.Context, st *state) error {
 	s.mu.Lock()
-	c := s.tenants[r.seq]
+	c := s.tenants[st.seq]
 	if c == nil {
 		if len(s.tenants) >= maxCachedTenants {
 			clear(s.tenants)
 		}
 		c = &tenantCache{}
-		s.tenants[r.seq] = c
+		s.tenants[st.seq] = c
 	}
 	s.mu.Unlock()
 	st.cache = c
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.cat == nil || c.cat.version != r.cat {
-		cat, err := s.loadCatalog(ctx, r.seq, r.cat)
+	if c.cat == nil || c.cat.version != st.catalog {
+		cat, err := s.loadCatalog(ctx, st.seq, st.catalog)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		c.cat = cat
 	}
 	st.catalogRef = c.cat
-	return st, nil
+	return nil
+}
+
+// beginMachine is begin and machine in one statement: a tenant's state
+// and one machine of sc with its inventory (software nil, kbs "" if it
+// has none). The errors are begin's, then machine's.
+func (s *Vuln) beginMachine(ctx context.Context, tenantID, machineID string, sc vuln.Scope) (*state, *machineRow, error) {
+	id := strings.ToLower(machineID)
+	type row struct {
+		seq, cat, inv int64
+		mseq          *int64
+		m             machineRow
+	}
+	r, err := sqlstore.Get(ctx, s.q, "cannot read the machine", func() error { return sqlstore.TenantNotFound(tenantID) },
+		func(sc sqlstore.Scanner) (r row, err error) {
+			var mid, kbs *string
+			err = sc.Scan(&r.seq, &r.cat, &r.inv, &r.mseq, &mid, &r.m.software, &kbs,
+				&r.m.info.ComputerDNSName, &r.m.info.OSPlatform, &r.m.info.OSVersion, &r.m.info.OSArchitecture)
+			if r.mseq != nil {
+				r.m.seq, r.m.id = *r.mseq, *mid
+				r.m.info.ID = r.m.id
+			}
+			if kbs != nil {
+				r.m.kbs = *kbs
+			}
+			return r, err
+		}, `SELECT t.seq, COALESCE(s.catalog_version, 0), COALESCE(s.inventory_version, 0),
+		m.seq, m.id, i.software, i.kbs, m.computer_dns_name, m.os_platform, m.os_version, m.os_architecture
+		FROM tenants t LEFT JOIN tvm_state s ON s.tenant_seq = t.seq
+		LEFT JOIN machines m ON m.tenant_seq = t.seq AND m.id = ?
+		LEFT JOIN tvm_inventory i ON i.tenant_seq = m.tenant_seq AND i.machine_seq = m.seq
+		WHERE t.id = ?`, id, tenantID)
+	if err != nil {
+		return nil, nil, err
+	}
+	st := &state{tenant: tenantID, seq: r.seq, catalog: r.cat, inventory: r.inv, scope: sc}
+	if err := s.attach(ctx, st); err != nil {
+		return nil, nil, err
+	}
+	if !sc.Sees(id) || r.mseq == nil {
+		return nil, nil, vuln.MachineNotFound(id)
+	}
+	return st, &r.m, nil
 }
 
 // stats returns the counts of st's scope: kept for the whole tenant,
@@ -425,29 +473,6 @@ func (s *Vuln) inventoryFrom(ctx context.Context, st *state, withInfo bool, from
 		}
 		from, first = last, false
 	}
-}
-
-// machine reads one machine of st's scope with its inventory (software
-// nil, kbs "" if it has none). vuln.MachineNotFound if the tenant has no
-// such machine or the scope does not see it.
-func (s *Vuln) machine(ctx context.Context, st *state, id string) (*machineRow, error) {
-	id = strings.ToLower(id)
-	if !st.scope.Sees(id) {
-		return nil, vuln.MachineNotFound(id)
-	}
-	return sqlstore.Get(ctx, s.q, "cannot read the machine", func() error { return vuln.MachineNotFound(id) },
-		func(sc sqlstore.Scanner) (*machineRow, error) {
-			m := &machineRow{}
-			var kbs *string
-			err := sc.Scan(&m.seq, &m.id, &m.software, &kbs, &m.info.ComputerDNSName, &m.info.OSPlatform, &m.info.OSVersion, &m.info.OSArchitecture)
-			if kbs != nil {
-				m.kbs = *kbs
-			}
-			m.info.ID = m.id
-			return m, err
-		}, `SELECT m.seq, m.id, i.software, i.kbs, m.computer_dns_name, m.os_platform, m.os_version, m.os_architecture
-		FROM machines m LEFT JOIN tvm_inventory i ON i.tenant_seq = m.tenant_seq AND i.machine_seq = m.seq
-		WHERE m.tenant_seq = ? AND m.id = ?`, st.seq, id)
 }
 
 // internal is an Internal error of a malformed stored value.
