@@ -41,32 +41,25 @@ func (t *stats) vulnerability(n int64) vuln.Vulnerability {
 	return v
 }
 
-// vulnerabilities returns the distinct vulnerabilities of versions, by id.
-// It sorts (id, number) pairs and copies each vulnerability once, in
-// order, rather than sorting the large structs.
+// vulnerabilities returns the distinct vulnerabilities of versions, by id:
+// their places in the catalog's id order, sorted and made distinct, each
+// vulnerability copied once.
 func (t *stats) vulnerabilities(versions []pv) []vuln.Vulnerability {
-	type key struct {
-		id string
-		n  int64
-	}
 	n := 0
 	for _, p := range versions {
 		n += len(t.cat.affected[p])
 	}
-	seen := make(map[int64]struct{}, n)
-	keys := make([]key, 0, n)
+	ranks := make([]int, 0, n)
 	for _, p := range versions {
 		for _, a := range t.cat.affected[p] {
-			if _, ok := seen[a.vuln]; !ok {
-				seen[a.vuln] = struct{}{}
-				keys = append(keys, key{t.cat.vulns[a.vuln].ID, a.vuln})
-			}
+			ranks = append(ranks, a.rank)
 		}
 	}
-	slices.SortFunc(keys, func(a, b key) int { return strings.Compare(a.id, b.id) })
-	out := make([]vuln.Vulnerability, len(keys))
-	for i, k := range keys {
-		out[i] = t.vulnerability(k.n)
+	slices.Sort(ranks)
+	ranks = slices.Compact(ranks)
+	out := make([]vuln.Vulnerability, len(ranks))
+	for i, r := range ranks {
+		out[i] = t.vulnerability(t.cat.byRank[r])
 	}
 	return out
 }

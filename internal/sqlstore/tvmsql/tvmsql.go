@@ -181,6 +181,7 @@ type pv struct {
 // affected is a version of a product that a vulnerability affects.
 type affected struct {
 	vuln    int64
+	rank    int // the vulnerability's place in the catalog by id
 	fixed   string
 	kb      string
 	created int64
@@ -196,6 +197,7 @@ type catalog struct {
 	vulnSeq    map[string]int64
 	affected   map[pv][]affected // by vulnerability number
 	byProduct  map[int64][]pv    // the affected versions of each product
+	byRank     []int64           // the vulnerability numbers by id
 	updates    map[string]*vuln.SecurityUpdate
 	weight     map[int64]float64  // vuln.Weight of each vulnerability
 	lists      map[int64][]string // the path lists of tvm_strings, by number
@@ -251,6 +253,7 @@ func (s *Vuln) loadCatalog(ctx context.Context, seq, version int64) (*catalog, e
 	if err != nil {
 		return nil, err
 	}
+	c.rank()
 	type srow struct {
 		seq int64
 		v   string
@@ -271,6 +274,26 @@ func (s *Vuln) loadCatalog(ctx context.Context, seq, version int64) (*catalog, e
 		return nil, err
 	}
 	return c, nil
+}
+
+// rank orders the vulnerabilities by id (byRank) and gives each
+// affected version its vulnerability's place in that order, so that a
+// read sorts numbers rather than ids.
+func (c *catalog) rank() {
+	c.byRank = make([]int64, 0, len(c.vulns))
+	for n := range c.vulns {
+		c.byRank = append(c.byRank, n)
+	}
+	slices.SortFunc(c.byRank, func(a, b int64) int { return strings.Compare(c.vulns[a].ID, c.vulns[b].ID) })
+	ranks := make(map[int64]int, len(c.byRank))
+	for i, n := range c.byRank {
+		ranks[n] = i
+	}
+	for _, affs := range c.affected {
+		for i := range affs {
+			affs[i].rank = ranks[affs[i].vuln]
+		}
+	}
 }
 
 // vulnColumns are the columns of tvm_vulnerabilities scanVulnerability reads.
