@@ -41,19 +41,26 @@ func (t *stats) vulnerability(n int64) vuln.Vulnerability {
 	return v
 }
 
-// vulnerabilities returns the distinct vulnerabilities of versions, by id.
+// vulnerabilities returns the distinct vulnerabilities of versions, by id:
+// their places in the catalog's id order, sorted and made distinct, each
+// vulnerability copied once.
 func (t *stats) vulnerabilities(versions []pv) []vuln.Vulnerability {
-	seen := map[int64]bool{}
-	out := []vuln.Vulnerability{}
+	n := 0
+	for _, p := range versions {
+		n += len(t.cat.affected[p])
+	}
+	ranks := make([]int, 0, n)
 	for _, p := range versions {
 		for _, a := range t.cat.affected[p] {
-			if !seen[a.vuln] {
-				seen[a.vuln] = true
-				out = append(out, t.vulnerability(a.vuln))
-			}
+			ranks = append(ranks, a.rank)
 		}
 	}
-	slices.SortFunc(out, func(a, b vuln.Vulnerability) int { return strings.Compare(a.ID, b.ID) })
+	slices.Sort(ranks)
+	ranks = slices.Compact(ranks)
+	out := make([]vuln.Vulnerability, len(ranks))
+	for i, r := range ranks {
+		out[i] = t.vulnerability(t.cat.byRank[r])
+	}
 	return out
 }
 
@@ -161,11 +168,7 @@ func compareVersions(a, b string) int {
 // machineReads is the start of a per-machine read: the state, the
 // machine, its installed versions and the scope's counts.
 func (s *Vuln) machineRead(ctx context.Context, tenantID, machineID string, sc vuln.Scope) (*stats, *machineRow, []pv, error) {
-	st, err := s.begin(ctx, tenantID, sc)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	m, err := s.machine(ctx, st, machineID)
+	st, m, err := s.beginMachine(ctx, tenantID, machineID, sc)
 	if err != nil {
 		return nil, nil, nil, err
 	}

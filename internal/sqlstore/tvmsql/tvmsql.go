@@ -80,28 +80,76 @@ func (s *Vuln) begin(ctx context.Context, tenantID string, sc vuln.Scope) (*stat
 		return nil, err
 	}
 	st := &state{tenant: tenantID, seq: r.seq, catalog: r.cat, inventory: r.inv, scope: sc}
+	return st, s.attach(ctx, st)
+}
+
+// attach finds st's tenant cache and its catalog at st's catalog version
+// (loading it if the cache has another).
+func (s *Vuln) attach(ctx context.Context, st *state) error {
 	s.mu.Lock()
-	c := s.tenants[r.seq]
+	c := s.tenants[st.seq]
 	if c == nil {
 		if len(s.tenants) >= maxCachedTenants {
 			clear(s.tenants)
 		}
 		c = &tenantCache{}
-		s.tenants[r.seq] = c
+		s.tenants[st.seq] = c
 	}
 	s.mu.Unlock()
 	st.cache = c
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.cat == nil || c.cat.version != r.cat {
-		cat, err := s.loadCatalog(ctx, r.seq, r.cat)
+	if c.cat == nil || c.cat.version != st.catalog {
+		cat, err := s.loadCatalog(ctx, st.seq, st.catalog)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		c.cat = cat
 	}
 	st.catalogRef = c.cat
-	return st, nil
+	return nil
+}
+
+// beginMachine is begin and machine in one statement: a tenant's state
+// and one machine of sc with its inventory (software nil, kbs "" if it
+// has none). The errors are begin's, then machine's.
+func (s *Vuln) beginMachine(ctx context.Context, tenantID, machineID string, sc vuln.Scope) (*state, *machineRow, error) {
+	id := strings.ToLower(machineID)
+	type row struct {
+		seq, cat, inv int64
+		mseq          *int64
+		m             machineRow
+	}
+	r, err := sqlstore.Get(ctx, s.q, "cannot read the machine", func() error { return sqlstore.TenantNotFound(tenantID) },
+		func(sc sqlstore.Scanner) (r row, err error) {
+			var mid, kbs *string
+			err = sc.Scan(&r.seq, &r.cat, &r.inv, &r.mseq, &mid, &r.m.software, &kbs,
+				&r.m.info.ComputerDNSName, &r.m.info.OSPlatform, &r.m.info.OSVersion, &r.m.info.OSArchitecture)
+			if r.mseq != nil {
+				r.m.seq, r.m.id = *r.mseq, *mid
+				r.m.info.ID = r.m.id
+			}
+			if kbs != nil {
+				r.m.kbs = *kbs
+			}
+			return r, err
+		}, `SELECT t.seq, COALESCE(s.catalog_version, 0), COALESCE(s.inventory_version, 0),
+		m.seq, m.id, i.software, i.kbs, m.computer_dns_name, m.os_platform, m.os_version, m.os_architecture
+		FROM tenants t LEFT JOIN tvm_state s ON s.tenant_seq = t.seq
+		LEFT JOIN machines m ON m.tenant_seq = t.seq AND m.id = ?
+		LEFT JOIN tvm_inventory i ON i.tenant_seq = m.tenant_seq AND i.machine_seq = m.seq
+		WHERE t.id = ?`, id, tenantID)
+	if err != nil {
+		return nil, nil, err
+	}
+	st := &state{tenant: tenantID, seq: r.seq, catalog: r.cat, inventory: r.inv, scope: sc}
+	if err := s.attach(ctx, st); err != nil {
+		return nil, nil, err
+	}
+	if !sc.Sees(id) || r.mseq == nil {
+		return nil, nil, vuln.MachineNotFound(id)
+	}
+	return st, &r.m, nil
 }
 
 // stats returns the counts of st's scope: kept for the whole tenant,
@@ -133,6 +181,7 @@ type pv struct {
 // affected is a version of a product that a vulnerability affects.
 type affected struct {
 	vuln    int64
+	rank    int // the vulnerability's place in the catalog by id
 	fixed   string
 	kb      string
 	created int64
@@ -148,6 +197,7 @@ type catalog struct {
 	vulnSeq    map[string]int64
 	affected   map[pv][]affected // by vulnerability number
 	byProduct  map[int64][]pv    // the affected versions of each product
+	byRank     []int64           // the vulnerability numbers by id
 	updates    map[string]*vuln.SecurityUpdate
 	weight     map[int64]float64  // vuln.Weight of each vulnerability
 	lists      map[int64][]string // the path lists of tvm_strings, by number
@@ -203,6 +253,7 @@ func (s *Vuln) loadCatalog(ctx context.Context, seq, version int64) (*catalog, e
 	if err != nil {
 		return nil, err
 	}
+	c.rank()
 	type srow struct {
 		seq int64
 		v   string
@@ -223,6 +274,26 @@ func (s *Vuln) loadCatalog(ctx context.Context, seq, version int64) (*catalog, e
 		return nil, err
 	}
 	return c, nil
+}
+
+// rank orders the vulnerabilities by id (byRank) and gives each
+// affected version its vulnerability's place in that order, so that a
+// read sorts numbers rather than ids.
+func (c *catalog) rank() {
+	c.byRank = make([]int64, 0, len(c.vulns))
+	for n := range c.vulns {
+		c.byRank = append(c.byRank, n)
+	}
+	slices.SortFunc(c.byRank, func(a, b int64) int { return strings.Compare(c.vulns[a].ID, c.vulns[b].ID) })
+	ranks := make(map[int64]int, len(c.byRank))
+	for i, n := range c.byRank {
+		ranks[n] = i
+	}
+	for _, affs := range c.affected {
+		for i := range affs {
+			affs[i].rank = ranks[affs[i].vuln]
+		}
+	}
 }
 
 // vulnColumns are the columns of tvm_vulnerabilities scanVulnerability reads.
@@ -425,29 +496,6 @@ func (s *Vuln) inventoryFrom(ctx context.Context, st *state, withInfo bool, from
 		}
 		from, first = last, false
 	}
-}
-
-// machine reads one machine of st's scope with its inventory (software
-// nil, kbs "" if it has none). vuln.MachineNotFound if the tenant has no
-// such machine or the scope does not see it.
-func (s *Vuln) machine(ctx context.Context, st *state, id string) (*machineRow, error) {
-	id = strings.ToLower(id)
-	if !st.scope.Sees(id) {
-		return nil, vuln.MachineNotFound(id)
-	}
-	return sqlstore.Get(ctx, s.q, "cannot read the machine", func() error { return vuln.MachineNotFound(id) },
-		func(sc sqlstore.Scanner) (*machineRow, error) {
-			m := &machineRow{}
-			var kbs *string
-			err := sc.Scan(&m.seq, &m.id, &m.software, &kbs, &m.info.ComputerDNSName, &m.info.OSPlatform, &m.info.OSVersion, &m.info.OSArchitecture)
-			if kbs != nil {
-				m.kbs = *kbs
-			}
-			m.info.ID = m.id
-			return m, err
-		}, `SELECT m.seq, m.id, i.software, i.kbs, m.computer_dns_name, m.os_platform, m.os_version, m.os_architecture
-		FROM machines m LEFT JOIN tvm_inventory i ON i.tenant_seq = m.tenant_seq AND i.machine_seq = m.seq
-		WHERE m.tenant_seq = ? AND m.id = ?`, st.seq, id)
 }
 
 // internal is an Internal error of a malformed stored value.
