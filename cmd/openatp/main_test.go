@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -12,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -67,12 +69,20 @@ func startServe(t *testing.T, data string, extra ...string) demotenant.Credentia
 // credentials and the server's log (its stderr).
 func startServeLog(t *testing.T, data string, args ...string) (demotenant.Credentials, *syncBuffer) {
 	t.Helper()
+	c, errb, _ := startServeOut(t, data, args...)
+	return c, errb
+}
+
+// startServeOut is startServeLog that also returns what serve printed
+// (its stdout).
+func startServeOut(t *testing.T, data string, args ...string) (demotenant.Credentials, *syncBuffer, *syncBuffer) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	var out syncBuffer
+	out := &syncBuffer{}
 	errb := &syncBuffer{}
 	done := make(chan error, 1)
 	args = append([]string{"serve", "--demo", "--data", data}, args...)
-	go func() { done <- runCLI(ctx, args, noEnv, strings.NewReader(""), &out, errb) }()
+	go func() { done <- runCLI(ctx, args, noEnv, strings.NewReader(""), out, errb) }()
 	t.Cleanup(func() {
 		cancel()
 		select {
@@ -100,12 +110,12 @@ func startServeLog(t *testing.T, data string, args ...string) (demotenant.Creden
 			if err := json.Unmarshal(b, &c); err != nil {
 				t.Fatal(err)
 			}
-			return c, errb
+			return c, errb, out
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Fatalf("serve did not print its credentials in time:\n%s\n%s", out.String(), errb.String())
-	return demotenant.Credentials{}, nil
+	return demotenant.Credentials{}, nil, nil
 }
 
 func httpsClient(t *testing.T, caFile string) *http.Client {
@@ -490,5 +500,68 @@ func TestCLIRBAC(t *testing.T) {
 		if out, err := cli(t, append(args, "--data", data, "--tenant", c.Tenant)...); err == nil {
 			t.Errorf("%v succeeded: %s", args, out)
 		}
+	}
+}
+
+// TestDemoPrintedLines: every curl line `serve --demo` prints with
+// $TOKEN answers 200 as printed (GETs, and POSTs with their body), the
+// token being the one it prints.
+func TestDemoPrintedLines(t *testing.T) {
+	_, _, out := startServeOut(t, t.TempDir(), "--addr", "127.0.0.1:0", "--tls-addr", "127.0.0.1:0")
+	var text string
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if text = out.String(); strings.Contains(text, "advancedqueries/run") {
+			break
+		}
+	}
+	var token string
+	for _, l := range strings.Split(text, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(l), "export TOKEN='"); ok {
+			token = strings.TrimSuffix(v, "'")
+		}
+	}
+	if token == "" {
+		t.Fatalf("no token printed:\n%s", text)
+	}
+	// curl -s -H "Authorization: Bearer $TOKEN" [options] URL|"URL"   [# comment]
+	line := regexp.MustCompile(`^curl -s -H "Authorization: Bearer \$TOKEN"(.*?) ("[^"]+"|[^\s"]+)(?:\s+#.*)?$`)
+	flagX, flagD := regexp.MustCompile(`-X (\w+)`), regexp.MustCompile(`-d '([^']*)'`)
+	n := 0
+	for _, l := range strings.Split(text, "\n") {
+		l = strings.TrimSpace(l)
+		m := line.FindStringSubmatch(l)
+		if m == nil {
+			continue
+		}
+		u := strings.ReplaceAll(strings.Trim(m[2], `"`), `\$`, "$")
+		var body, method string
+		if d := flagD.FindStringSubmatch(m[1]); d != nil {
+			body, method = d[1], "POST"
+		}
+		if x := flagX.FindStringSubmatch(m[1]); x != nil {
+			method = x[1]
+		}
+		method = cmp.Or(method, "GET")
+		req, err := http.NewRequest(method, u, strings.NewReader(body))
+		if err != nil {
+			t.Fatalf("%s: %v", l, err)
+		}
+		req.Header.Set("Authorization", "Bearer "+token)
+		if body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("%s: %v", l, err)
+		}
+		answer, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != 200 {
+			t.Errorf("%s: %d %s", l, res.StatusCode, answer)
+		}
+		n++
+	}
+	if n < 14 {
+		t.Errorf("%d curl lines with $TOKEN answered, want the 14 printed:\n%s", n, text)
 	}
 }

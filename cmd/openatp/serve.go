@@ -728,6 +728,12 @@ The alert poll of a SIEM connector (then ask for lastUpdateTime ge the greatest 
   curl -s -H "Authorization: Bearer $TOKEN" %[1]s/api/alerts/da637472900382838869_1364969609
   curl -s -H "Authorization: Bearer $TOKEN" -X PATCH -H 'Content-Type: application/json' -d '{"status":"Resolved","classification":"TruePositive","determination":"Malware","comment":"Done"}' %[1]s/api/alerts/da637472900382838869_1364969609
   %[7]s seed --data %[4]s --tenant %[5]s --alerts 20 --live    # new and updated alerts for the poll to pick up
+
+Custom indicators, vulnerability management and advanced hunting:
+  curl -s -H "Authorization: Bearer $TOKEN" "%[1]s/api/indicators?\$top=10"
+  curl -s -H "Authorization: Bearer $TOKEN" %[1]s/api/machines/mymachine1.contoso.com/vulnerabilities
+  curl -s -H "Authorization: Bearer $TOKEN" "%[1]s/api/machines/SoftwareVulnerabilitiesByMachine?pageSize=100"
+  curl -s -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d '{"Query":"DeviceLogonEvents | summarize count() by AccountName | top 5 by count_"}' %[1]s/api/advancedqueries/run
 `, c.BaseURL, c.FindByIP, demotenant.PollFrom(t.Created).Format(time.RFC3339), dataDir, c.TenantName, tok, env.selfCmd())
 	if len(c.Users) > 0 {
 		fmt.Fprintf(env.stdout, "\nDelegated users (grant_type=password with client_id %s):\n", c.ClientID)
