@@ -100,7 +100,7 @@ openatp/ingest: CORE path/filepath openatp openatp/wire openatp/internal/lifetim
 	openatp/internal/jsonlex
 openatp/ingest/vulnimport: CORE openatp openatp/ingest openatp/internal/jsonlex
 	openatp/vuln
-openatp/internal/vulncli: SYSTEM openatp openatp/ingest openatp/ingest/vulnimport
+openatp/cmd/openatp/internal/vulncli: SYSTEM openatp openatp/ingest openatp/ingest/vulnimport
 	openatp/vuln
 openatp/fault: CORE openatp openatp/internal/route
 openatp/journal: CORE openatp/internal/route
@@ -119,7 +119,7 @@ openatp/actions: CORE container/heap openatp openatp/internal/lifetime
 
 # Custom indicators meet events: the alerts they raise.
 openatp/internal/timatch: CORE openatp openatp/observable openatp/sightings
-openatp/internal/indicatorio: SYSTEM openatp openatp/wire openatp/ingest openatp/internal/timatch
+openatp/ingest/indicatorio: SYSTEM openatp openatp/wire openatp/ingest openatp/internal/timatch
 
 # The retention of observed events: a periodic sweep.
 openatp/internal/retention: CORE openatp/internal/lifetime
@@ -170,14 +170,14 @@ openatp/mdeapi: HTTP openatp openatp/odata openatp/wire openatp/readmodel
 openatp/responseapi: HTTP mime/multipart archive/zip openatp openatp/odata
 	openatp/wire openatp/readmodel openatp/httpserve openatp/mdeapi openatp/internal/actionrequest
 openatp/indicatorapi: HTTP openatp openatp/observable openatp/odata openatp/wire openatp/readmodel
-	openatp/httpserve openatp/mdeapi openatp/internal/timatch openatp/internal/indicatorio
+	openatp/httpserve openatp/mdeapi openatp/internal/timatch openatp/ingest/indicatorio
 openatp/pivotapi: HTTP openatp openatp/observable openatp/wire openatp/readmodel
 	openatp/readmodel/evidence openatp/httpserve openatp/mdeapi openatp/sightings
 openatp/tvmapi: HTTP compress/gzip openatp openatp/odata openatp/wire openatp/readmodel
 	openatp/httpserve openatp/mdeapi openatp/vuln
 openatp/huntapi: HTTP openatp openatp/hunting openatp/huntables openatp/kql
 	openatp/ratelimit openatp/httpserve openatp/mdeapi
-openatp/adminapi: HTTP openatp openatp/wire openatp/ingest openatp/internal/indicatorio openatp/fault openatp/actions
+openatp/adminapi: HTTP openatp openatp/wire openatp/ingest openatp/ingest/indicatorio openatp/fault openatp/actions
 	openatp/journal openatp/ratelimit openatp/readmodel
 	openatp/internal/route openatp/internal/manage openatp/httpserve
 	openatp/internal/timatch openatp/ingest/vulnimport openatp/vuln
@@ -209,14 +209,14 @@ openatp/internal/pgtest: TESTING net github.com/jackc/pgx/v5 go.uber.org/goleak
 openatp/internal/redistest: TESTING net
 
 # The commands on top.
-openatp/cmd/openatp: HTTP openatp openatp/internal/demotenant openatp/internal/indicatorio openatp/apiserver openatp/httpserve openatp/mdeapi openatp/responseapi openatp/adminapi openatp/auth openatp/fault
+openatp/cmd/openatp: HTTP openatp openatp/internal/demotenant openatp/ingest/indicatorio openatp/apiserver openatp/httpserve openatp/mdeapi openatp/responseapi openatp/adminapi openatp/auth openatp/fault
 	openatp/actions
 	openatp/internal/lifetime openatp/internal/retention
 	openatp/ingest openatp/journal openatp/postgres openatp/ratelimit
 	openatp/readmodel openatp/redis openatp/sqlite openatp/wire
 	openatp/internal/accesslog openatp/internal/demo openatp/internal/logbuf
 	openatp/internal/manage openatp/internal/tlsca openatp/internal/timatch
-	openatp/ingest/vulnimport openatp/internal/vulncli openatp/hunting openatp/huntapi
+	openatp/ingest/vulnimport openatp/cmd/openatp/internal/vulncli openatp/hunting openatp/huntapi
 openatp/bench/baseline: HTTP
 openatp/bench/tvmtool: SYSTEM openatp openatp/sqlite openatp/internal/demo openatp/vuln
 openatp/bench/actiontool: HTTP openatp openatp/postgres openatp/sqlite

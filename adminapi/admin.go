@@ -27,7 +27,7 @@ import (
 	"github.com/openatp/openatp/fault"
 	"github.com/openatp/openatp/httpserve"
 	"github.com/openatp/openatp/ingest"
-	"github.com/openatp/openatp/internal/indicatorio"
+	"github.com/openatp/openatp/ingest/indicatorio"
 	"github.com/openatp/openatp/internal/timatch"
 	"github.com/openatp/openatp/journal"
 	"github.com/openatp/openatp/ratelimit"

@@ -8,7 +8,7 @@ import (
 
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/httpserve"
-	"github.com/openatp/openatp/internal/indicatorio"
+	"github.com/openatp/openatp/ingest/indicatorio"
 	"github.com/openatp/openatp/mdeapi"
 	"github.com/openatp/openatp/observable"
 	"github.com/openatp/openatp/odata"

@@ -11,7 +11,7 @@ import (
 
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/httpserve"
-	"github.com/openatp/openatp/internal/indicatorio"
+	"github.com/openatp/openatp/ingest/indicatorio"
 	"github.com/openatp/openatp/internal/timatch"
 	"github.com/openatp/openatp/mdeapi"
 	"github.com/openatp/openatp/wire"

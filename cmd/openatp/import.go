@@ -15,9 +15,9 @@ import (
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/ingest"
 	"github.com/openatp/openatp/ingest/vulnimport"
-	"github.com/openatp/openatp/internal/indicatorio"
+	"github.com/openatp/openatp/ingest/indicatorio"
 	"github.com/openatp/openatp/internal/timatch"
-	"github.com/openatp/openatp/internal/vulncli"
+	"github.com/openatp/openatp/cmd/openatp/internal/vulncli"
 	"github.com/openatp/openatp/wire"
 )
 

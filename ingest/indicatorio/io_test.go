@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/openatp/openatp/ingest"
-	"github.com/openatp/openatp/internal/indicatorio"
+	"github.com/openatp/openatp/ingest/indicatorio"
 )
 
 const one = `{"indicatorValue":"contoso.com","indicatorType":"DomainName","action":"Block","title":"t","description":"d"}`
