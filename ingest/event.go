@@ -161,15 +161,25 @@ func (r *Reader) NetworkEvent() openatp.NetworkEvent { return r.networkEvent }
 // `openatp seed`'s).
 type EventSource interface {
 	Source
-	// FileEvent is the current record when Kind is FileEvents.
+	// FileEvent is the current record when Kind is FileEvents, normalized
+	// (FileEvent.Normalize): the store does not normalize it again.
 	FileEvent() openatp.FileEvent
-	// NetworkEvent is the current record when Kind is NetworkEvents.
+	// NetworkEvent is the current record when Kind is NetworkEvents,
+	// normalized.
 	NetworkEvent() openatp.NetworkEvent
 }
 
 // errMixedEvents is the error of a Source whose batch mixes events with
 // other records.
 var errMixedEvents = errors.New("ingest: events are written in batches of their own, not with other records")
+
+// normalizedEventWriter is a Writer that can take events normalized
+// already (the SQL stores: sqlstore.Writer), sparing a second
+// normalization; other Writers get AddFileEvents or AddNetworkEvents.
+type normalizedEventWriter interface {
+	AddNormalizedFileEvents(ctx context.Context, tenantID string, es []openatp.FileEvent) error
+	AddNormalizedNetworkEvents(ctx context.Context, tenantID string, es []openatp.NetworkEvent) error
+}
 
 // loadEvents writes the batch of events that starts with c in one
 // AddFileEvents or AddNetworkEvents call (one transaction), and fills res.
@@ -181,9 +191,15 @@ func loadEvents(ctx context.Context, store Writer, tenantID string, c *chunk, fu
 	if err != nil {
 		return err
 	}
-	if kind == FileEvents {
+	nw, normalized := store.(normalizedEventWriter) // the reader has normalized them
+	switch {
+	case kind == FileEvents && normalized:
+		err = nw.AddNormalizedFileEvents(ctx, tenantID, fes)
+	case kind == FileEvents:
 		err = store.AddFileEvents(ctx, tenantID, fes)
-	} else {
+	case normalized:
+		err = nw.AddNormalizedNetworkEvents(ctx, tenantID, nes)
+	default:
 		err = store.AddNetworkEvents(ctx, tenantID, nes)
 	}
 	if err != nil {

@@ -86,7 +86,12 @@ func main() {
 	flush := func(at int) error {
 		if len(fes) >= at && len(fes) > 0 {
 			start, c := time.Now(), cpu()
-			if err := db.AddFileEvents(ctx, tenant.ID, fes); err != nil {
+			for i := range fes { // as an import's reader does, timed
+				if err := fes[i].Normalize(); err != nil {
+					return err
+				}
+			}
+			if err := db.AddNormalizedFileEvents(ctx, tenant.ID, fes); err != nil {
 				return err
 			}
 			fileTime, evCPU = fileTime+time.Since(start), evCPU+cpu()-c
@@ -94,7 +99,12 @@ func main() {
 		}
 		if len(nes) >= at && len(nes) > 0 {
 			start, c := time.Now(), cpu()
-			if err := db.AddNetworkEvents(ctx, tenant.ID, nes); err != nil {
+			for i := range nes { // as an import's reader does, timed
+				if err := nes[i].Normalize(); err != nil {
+					return err
+				}
+			}
+			if err := db.AddNormalizedNetworkEvents(ctx, tenant.ID, nes); err != nil {
 				return err
 			}
 			netTime, evCPU = netTime+time.Since(start), evCPU+cpu()-c

@@ -60,29 +60,50 @@ const eventRows = 500
 // event whose (device_id, ts, report_id) is stored is skipped (ON
 // CONFLICT DO NOTHING).
 func (w Writer) AddFileEvents(ctx context.Context, tenantID string, es []openatp.FileEvent) error {
-	fields := make([][]any, len(es))
-	for i := range es {
-		e := es[i]
-		if err := e.Normalize(); err != nil {
-			return InvalidItem("file event", i, err)
-		}
-		fields[i] = e.Fields()
-	}
-	return w.addEvents(ctx, tenantID, fileKind, fields)
+	return addEvents(ctx, w, tenantID, fileKind, es, true)
 }
 
 // AddNetworkEvents records network events as AddFileEvents does, with
 // the host of each RemoteUrl (observable.Host) as its remote domain.
 func (w Writer) AddNetworkEvents(ctx context.Context, tenantID string, es []openatp.NetworkEvent) error {
+	return addEvents(ctx, w, tenantID, networkKind, es, true)
+}
+
+// AddNormalizedFileEvents is AddFileEvents for events the caller has
+// normalized (FileEvent.Normalize), as an import's reader does: they are
+// not normalized again.
+func (w Writer) AddNormalizedFileEvents(ctx context.Context, tenantID string, es []openatp.FileEvent) error {
+	return addEvents(ctx, w, tenantID, fileKind, es, false)
+}
+
+// AddNormalizedNetworkEvents is AddNetworkEvents for normalized events.
+func (w Writer) AddNormalizedNetworkEvents(ctx context.Context, tenantID string, es []openatp.NetworkEvent) error {
+	return addEvents(ctx, w, tenantID, networkKind, es, false)
+}
+
+// event is a pointer to an event type (FileEvent or NetworkEvent).
+type event[T any] interface {
+	*T
+	Normalize() error
+	Fields() []any
+}
+
+// addEvents takes the fields of a copy of each event (the caller's
+// events are not changed), normalized first if normalize, and writes
+// them (Writer.addEvents).
+func addEvents[T any, P event[T]](ctx context.Context, w Writer, tenantID string, k *eventKind, es []T, normalize bool) error {
 	fields := make([][]any, len(es))
 	for i := range es {
-		e := es[i]
-		if err := e.Normalize(); err != nil {
-			return InvalidItem("network event", i, err)
+		e := P(new(T))
+		*e = es[i]
+		if normalize {
+			if err := e.Normalize(); err != nil {
+				return InvalidItem(k.what, i, err)
+			}
 		}
 		fields[i] = e.Fields()
 	}
-	return w.addEvents(ctx, tenantID, networkKind, fields)
+	return w.addEvents(ctx, tenantID, k, fields)
 }
 
 // eventRow is an event as its table's row.
