@@ -48,15 +48,48 @@ func LogonEvents(ctx context.Context, q Querier, tenantID string, from, to time.
 	if !to.IsZero() {
 		hi = ClampNanos(to)
 	}
-	return Each(ctx, q, "cannot read the logon events", func(s Scanner) (openatp.Logon, error) {
-		var l openatp.Logon
+	// The ids of the machines the read touches, read once: the row read
+	// then needs no join to machines (a join per event costs more than
+	// the read itself). An event of a machine not in ids (deleted, or
+	// written after this read) is skipped, as the join would.
+	ids := make(map[int64]string)
+	err = Each(ctx, q, "cannot read the logon events' machines", func(s Scanner) (seqID, error) {
+		var r seqID
+		return r, s.Scan(&r.seq, &r.id)
+	}, func(r seqID) error { ids[r.seq] = r.id; return nil },
+		`SELECT m.seq, m.id FROM machines m WHERE m.tenant_seq = ? AND m.seq IN (
+			SELECT e.machine_seq FROM logon_events e WHERE e.tenant_seq = ? AND e.ts >= ? AND e.ts < ?)`, seq, seq, lo, hi)
+	if err != nil {
+		return err
+	}
+	return Each(ctx, q, "cannot read the logon events", func(s Scanner) (logonRow, error) {
+		var r logonRow
 		var ts, typ int64
-		err := s.Scan(&l.MachineID, &ts, &l.AccountName, &l.AccountDomain, &l.AccountSID, &typ)
-		l.Timestamp, l.LogonType = FromNanos(ts), logonTypeName(typ)
-		return l, err
-	}, yield, `SELECT m.id, e.ts, e.account_name, e.account_domain, e.account_sid, e.logon_type
-		FROM logon_events e JOIN machines m ON m.seq = e.machine_seq AND m.tenant_seq = e.tenant_seq
-		WHERE e.tenant_seq = ? AND e.ts >= ? AND e.ts < ? ORDER BY e.ts`, seq, lo, hi)
+		err := s.Scan(&r.machineSeq, &ts, &r.l.AccountName, &r.l.AccountDomain, &r.l.AccountSID, &typ)
+		r.l.Timestamp, r.l.LogonType = FromNanos(ts), logonTypeName(typ)
+		return r, err
+	}, func(r logonRow) error {
+		id, ok := ids[r.machineSeq]
+		if !ok {
+			return nil
+		}
+		r.l.MachineID = id
+		return yield(r.l)
+	}, `SELECT e.machine_seq, e.ts, e.account_name, e.account_domain, e.account_sid, e.logon_type
+		FROM logon_events e WHERE e.tenant_seq = ? AND e.ts >= ? AND e.ts < ? ORDER BY e.ts`, seq, lo, hi)
+}
+
+// seqID is a machine's sequence number and id.
+type seqID struct {
+	seq int64
+	id  string
+}
+
+// logonRow is a row of logon_events: its machine's sequence number and
+// the event without its machine's id.
+type logonRow struct {
+	machineSeq int64
+	l          openatp.Logon
 }
 
 // deleteLogonEventsBefore deletes the logon events older than cut, tenant
