@@ -13,11 +13,11 @@ import (
 	"time"
 
 	"github.com/openatp/openatp"
-	"github.com/openatp/openatp/ingest"
-	"github.com/openatp/openatp/ingest/vulnimport"
-	"github.com/openatp/openatp/ingest/indicatorio"
-	"github.com/openatp/openatp/internal/timatch"
 	"github.com/openatp/openatp/cmd/openatp/internal/vulncli"
+	"github.com/openatp/openatp/ingest"
+	"github.com/openatp/openatp/ingest/indicatorio"
+	"github.com/openatp/openatp/ingest/vulnimport"
+	"github.com/openatp/openatp/internal/timatch"
 	"github.com/openatp/openatp/wire"
 )
 

@@ -15,9 +15,9 @@ import (
 
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/ingest"
+	"github.com/openatp/openatp/ingest/indicatorio"
 	"github.com/openatp/openatp/internal/demo"
 	"github.com/openatp/openatp/internal/demotenant"
-	"github.com/openatp/openatp/ingest/indicatorio"
 	"github.com/openatp/openatp/wire"
 )
 
