@@ -59,12 +59,14 @@ var Endpoints = map[string]Policy{
 	// TVM (§12.3.3): a machine's vulnerabilities 50 a minute; the
 	// by-machine assessments 30 a minute and 1,000 an hour; their export
 	// via files 5 a minute and 20 an hour, as their pages document.
-	"machines/vulnerabilities":                       Both(Service, Policy{{Limit: 50, Every: time.Minute}}),
-	"machines/SoftwareVulnerabilitiesByMachine":      Both(Service, assessment),
-	"machines/SoftwareVulnerabilityChangesByMachine": Both(Service, assessment),
-	"machines/SoftwareInventoryByMachine":            Both(Service, assessment),
-	"machines/SoftwareVulnerabilitiesExport":         Both(Service, exportFiles),
-	"machines/SoftwareInventoryExport":               Both(Service, exportFiles),
+	"machines/vulnerabilities":                         Both(Service, Policy{{Limit: 50, Every: time.Minute}}),
+	"machines/SoftwareVulnerabilitiesByMachine":        Both(Service, assessment),
+	"machines/SoftwareVulnerabilityChangesByMachine":   Both(Service, assessment),
+	"machines/SoftwareInventoryByMachine":              Both(Service, assessment),
+	"machines/SoftwareVulnerabilitiesExport":           Both(Service, exportFiles),
+	"machines/SoftwareInventoryExport":                 Both(Service, exportFiles),
+	"machines/SoftwareInventoryNoProductCodeByMachine": Both(Service, assessment),
+	"machines/SoftwareInventoryNonCpeExport":           Both(Service, exportFiles),
 }
 
 // The limits of the TVM by-machine assessments and of their export.

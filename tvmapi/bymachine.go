@@ -35,6 +35,8 @@ type assessment struct {
 	pm       perms
 	set      string
 	delta    bool
+	// none: openatp has no rows of it (software without a product code).
+	none bool
 }
 
 var (
@@ -44,6 +46,10 @@ var (
 		set: setDeltaVulns, delta: true}
 	assessInventory = &assessment{kind: "SoftwareInventory", endpoint: EndpointInventory, export: EndpointInventoryExport,
 		pm: softPerms, set: setAssetSoftware}
+	// assessNonCPE is the inventory of software without a product code
+	// (CPE): every product openatp keeps has one, so it has no rows.
+	assessNonCPE = &assessment{kind: "SoftwareInventoryNonCpe", endpoint: EndpointNonCPE, export: EndpointNonCPEExport,
+		pm: softPerms, set: setAssetNonCPE, none: true}
 )
 
 // emptySchema refuses any $filter, $select or $orderby property.
@@ -105,7 +111,11 @@ func parsePage(r *http.Request, a *assessment, now time.Time) (pageOptions, erro
 		}
 	}
 	if a.delta && o.since.IsZero() {
-		return pageOptions{}, openatp.InvalidField("sinceTime", "is required")
+		// Documented as required, but mde-client's
+		// softwareVulnerabilityChangesByMachine() sends none: the
+		// farthest back a sinceTime may go. The nextLink leaves it out
+		// again, so that each page takes its own.
+		o.since = now.Add(-maxSince)
 	}
 	return o, nil
 }
@@ -130,8 +140,8 @@ var errStop = errors.New("tvmapi: stop")
 func (rt *routes) scan(ctx context.Context, rd *reader, a *assessment, since time.Time, after vuln.Key, limit int,
 	row func(machineID string, b []byte) ([]byte, error)) (vuln.Key, error) {
 	var b []byte
-	lastID, group := "", ""
-	groupOf := func(id string) string {
+	lastID, group := "", deviceGroup{}
+	groupOf := func(id string) deviceGroup {
 		if id != lastID {
 			lastID, group = id, rd.group(id)
 		}
@@ -185,7 +195,7 @@ func (rt *routes) handleByMachine(a *assessment) http.Handler {
 		h["Odata-Version"] = mdeapi.ODataVersion
 		streaming, n := false, 0
 		key := vuln.Key{}
-		if o.limit > 0 {
+		if o.limit > 0 && !a.none {
 			key, err = rt.scan(ctx, rd, a, o.since, o.after, o.limit, func(_ string, row []byte) ([]byte, error) {
 				if n > 0 {
 					b = append(b, ',')

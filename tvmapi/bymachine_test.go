@@ -86,21 +86,23 @@ func TestSoftwareVulnerabilitiesByMachine(t *testing.T) {
 		if got := ids(t, p.Value); strings.Join(got, " ") != strings.Join(assetIDs, " ") {
 			t.Fatalf("rows\n%v\nwant\n%v", got, assetIDs)
 		}
-		jsonEq(t, e.Srv.URL, p.Value[2], `{"id":"`+assetIDs[2]+`","deviceId":"`+m1+`","rbacGroupName":"The-A-Team",
+		jsonEq(t, e.Srv.URL, p.Value[2], `{"id":"`+assetIDs[2]+`","deviceId":"`+m1+`","rbacGroupId":140,"rbacGroupName":"The-A-Team",
 			"deviceName":"mymachine1.contoso.com","osPlatform":"Windows10","osVersion":"10.0.0.0","osArchitecture":"64-bit",
 			"softwareVendor":"microsoft","softwareName":"windows_11","softwareVersion":"10.0.22631.1","cveId":"CVE-2024-0003",
 			"cvssScore":5,"vulnerabilitySeverityLevel":"Medium","recommendedSecurityUpdate":"November 2023 Security Updates",
 			"recommendedSecurityUpdateId":"5031356","recommendedSecurityUpdateUrl":"https://catalog.update.microsoft.com/v7/site/Search.aspx?q=KB5031356",
 			"diskPaths":[],"registryPaths":[],"lastSeenTimestamp":"2024-01-06 12:00:00","firstSeenTimestamp":"2024-01-05 12:00:00",
-			"exploitabilityLevel":"NoExploit","recommendationReference":"va-_-microsoft-_-windows_11","securityUpdateAvailable":true}`)
-		jsonEq(t, e.Srv.URL, p.Value[0], `{"id":"`+assetIDs[0]+`","deviceId":"`+m1+`","rbacGroupName":"The-A-Team",
+			"endOfSupportStatus":"None","endOfSupportDate":null,"exploitabilityLevel":"NoExploit",
+			"recommendationReference":"va-_-microsoft-_-windows_11","securityUpdateAvailable":true,"cveMitigationStatus":null}`)
+		jsonEq(t, e.Srv.URL, p.Value[0], `{"id":"`+assetIDs[0]+`","deviceId":"`+m1+`","rbacGroupId":140,"rbacGroupName":"The-A-Team",
 			"deviceName":"mymachine1.contoso.com","osPlatform":"Windows10","osVersion":"10.0.0.0","osArchitecture":"64-bit",
 			"softwareVendor":"google","softwareName":"chrome","softwareVersion":"120.0","cveId":"CVE-2024-0001",
 			"cvssScore":9.8,"vulnerabilitySeverityLevel":"Critical","recommendedSecurityUpdate":null,
 			"recommendedSecurityUpdateId":null,"recommendedSecurityUpdateUrl":null,
 			"diskPaths":["C:\\Program Files\\Google\\Chrome\\Application\\chrome.exe"],"registryPaths":[],
-			"lastSeenTimestamp":"2024-01-06 12:00:00","firstSeenTimestamp":"2024-01-05 12:00:00",
-			"exploitabilityLevel":"ExploitIsVerified","recommendationReference":"va-_-google-_-chrome","securityUpdateAvailable":true}`)
+			"lastSeenTimestamp":"2024-01-06 12:00:00","firstSeenTimestamp":"2024-01-05 12:00:00","endOfSupportStatus":"None",
+			"endOfSupportDate":null,"exploitabilityLevel":"ExploitIsVerified","recommendationReference":"va-_-google-_-chrome",
+			"securityUpdateAvailable":true,"cveMitigationStatus":null}`)
 
 		// pageSize 2: three pages through $skiptoken nextLinks, the same rows.
 		first := readPage(t, e.get(t, path+"?pageSize=2", e.app, http.StatusOK))
@@ -151,7 +153,7 @@ func TestInventoryAndChanges(t *testing.T) {
 		if got := ids(t, p.Value); strings.Join(got, " ") != strings.Join(want, " ") {
 			t.Errorf("inventory rows\n%v\nwant\n%v", got, want)
 		}
-		jsonEq(t, e.Srv.URL, p.Value[0], `{"deviceId":"`+lone+`","rbacGroupName":"Ungrouped machines (default)","deviceName":null,
+		jsonEq(t, e.Srv.URL, p.Value[0], `{"deviceId":"`+lone+`","rbacGroupId":0,"rbacGroupName":"Ungrouped machines (default)","deviceName":null,
 			"osPlatform":null,"softwareVendor":"igor_pavlov","softwareName":"7-zip","softwareVersion":"23.01","numberOfWeaknesses":0,
 			"diskPaths":[],"registryPaths":[],"softwareFirstSeenTimestamp":"2024-01-05 12:00:00","endOfSupportStatus":"None","endOfSupportDate":null}`)
 		if got := ids(t, walk(t, e, path+"?pageSize=3", e.app)); strings.Join(got, " ") != strings.Join(want, " ") {
@@ -176,7 +178,14 @@ func TestInventoryAndChanges(t *testing.T) {
 		if len(p.Value) != 0 {
 			t.Errorf("changes after now: %d rows", len(p.Value))
 		}
-		apitest.CheckError(t, e.get(t, delta, e.app, http.StatusBadRequest), http.StatusBadRequest, "InvalidInput")
+		// No sinceTime (mde-client's softwareVulnerabilityChangesByMachine()
+		// sends none): the last 14 days, and the nextLinks leave it out.
+		if got := ids(t, walk(t, e, delta+"?pageSize=4", e.app)); strings.Join(got, " ") != strings.Join(assetIDs, " ") {
+			t.Errorf("delta rows without sinceTime %v", got)
+		}
+		if p := readPage(t, e.get(t, delta+"?pageSize=4", e.app, http.StatusOK)); !strings.HasPrefix(p.Next, e.Srv.URL+delta+"?pageSize=4&$skiptoken=") {
+			t.Errorf("nextLink without sinceTime %q", p.Next)
+		}
 		old := url.QueryEscape(time.Now().Add(-15 * 24 * time.Hour).UTC().Format(time.RFC3339))
 		apitest.CheckError(t, e.get(t, delta+"?sinceTime="+old, e.app, http.StatusBadRequest), http.StatusBadRequest, "InvalidInput")
 	})

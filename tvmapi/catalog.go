@@ -83,7 +83,8 @@ func writeAll[T any](w http.ResponseWriter, r *http.Request, set string, items [
 // writeRefs answers machine references, each with its device group.
 func writeRefs(w http.ResponseWriter, r *http.Request, rd *reader, refs []vuln.MachineRef) {
 	writeAll(w, r, setMachineReferences, refs, func(b []byte, m *vuln.MachineRef) []byte {
-		return appendMachineRef(b, m, rd.group(m.ID))
+		g := rd.group(m.ID)
+		return appendMachineRef(b, m, rd.tags(m.ID), g.id, g.name)
 	})
 }
 

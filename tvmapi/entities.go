@@ -26,6 +26,7 @@ const (
 	setAssetVulns        = "Collection(microsoft.windowsDefenderATP.api.AssetVulnerability)"
 	setDeltaVulns        = "Collection(microsoft.windowsDefenderATP.api.DeltaAssetVulnerability)"
 	setAssetSoftware     = "Collection(microsoft.windowsDefenderATP.api.AssetSoftware)"
+	setAssetNonCPE       = "Collection(microsoft.windowsDefenderATP.api.AssetNonCpeSoftware)"
 	setExportFiles       = "microsoft.windowsDefenderATP.api.ExportFilesResponse"
 )
 
@@ -65,18 +66,14 @@ func appendVulnerability(b []byte, v *vuln.Vulnerability) []byte {
 	b = append(b, `,"severity":`...)
 	b = wire.AppendString(b, v.Severity)
 	b = append(b, `,"cvssV3":`...)
-	if v.CVSSV3 == nil {
-		b = append(b, "null"...)
-	} else {
-		b = appendFloat(b, *v.CVSSV3)
-	}
-	b = append(b, `,"exposedMachines":`...)
+	b = appendCVSS(b, v.CVSSV3)
+	b = append(b, `,"cvssVector":null,"exposedMachines":`...)
 	b = strconv.AppendInt(b, int64(v.ExposedMachines), 10)
 	b = append(b, `,"publishedOn":`...)
 	b = appendTime(b, v.PublishedOn)
 	b = append(b, `,"updatedOn":`...)
 	b = appendTime(b, v.UpdatedOn)
-	b = append(b, `,"publicExploit":`...)
+	b = append(b, `,"firstDetected":null,"patchFirstAvailable":null,"publicExploit":`...)
 	b = strconv.AppendBool(b, v.PublicExploit)
 	b = append(b, `,"exploitVerified":`...)
 	b = strconv.AppendBool(b, v.ExploitVerified)
@@ -86,11 +83,27 @@ func appendVulnerability(b []byte, v *vuln.Vulnerability) []byte {
 	b = appendStrings(b, v.ExploitTypes)
 	b = append(b, `,"exploitUris":`...)
 	b = appendStrings(b, v.ExploitURIs)
-	return append(b, '}')
+	// The $metadata's later properties (mde-client reads them all):
+	// openatp keeps no vector, EPSS or exceptions.
+	b = append(b, `,"cveSupportability":null,"tags":[],"epss":0,"status":`...)
+	if v.ExposedMachines > 0 {
+		return append(b, `"RemediationRequired"}`...)
+	}
+	return append(b, `"NoActionRequired"}`...)
+}
+
+// appendCVSS appends a CVSS v3 score, 0 when the catalog has none (the
+// property is not nullable).
+func appendCVSS(b []byte, score *float64) []byte {
+	if score == nil {
+		return append(b, '0')
+	}
+	return appendFloat(b, *score)
 }
 
 // appendSoftware appends a Software entity. openatp raises no alert of
-// software: activeAlert is false.
+// software: activeAlert is false; its names are normalized; the
+// distributions are their own route's.
 func appendSoftware(b []byte, s *vuln.Software) []byte {
 	b = append(b, `{"id":`...)
 	b = wire.AppendString(b, s.ID())
@@ -104,9 +117,13 @@ func appendSoftware(b []byte, s *vuln.Software) []byte {
 	b = strconv.AppendBool(b, s.PublicExploit)
 	b = append(b, `,"activeAlert":false,"exposedMachines":`...)
 	b = strconv.AppendInt(b, int64(s.ExposedMachines), 10)
+	b = append(b, `,"installedMachines":`...)
+	b = strconv.AppendInt(b, int64(s.InstalledMachines), 10)
 	b = append(b, `,"impactScore":`...)
 	b = appendFloat(b, s.ImpactScore)
-	return append(b, '}')
+	b = append(b, `,"isNormalized":true,"category":`...)
+	b = wire.AppendString(b, vuln.Category(s.Product))
+	return append(b, `,"distributions":null}`...)
 }
 
 // appendDistribution appends one version of a product's distribution.
@@ -120,16 +137,22 @@ func appendDistribution(b []byte, d *vuln.Distribution) []byte {
 	return append(b, '}')
 }
 
-// appendMachineRef appends a MachineRef with its device group's name.
-func appendMachineRef(b []byte, m *vuln.MachineRef, group string) []byte {
+// appendMachineRef appends a MachineRef (a PublicAssetDto) with the
+// machine's tags (a JSON array) and device group. openatp keeps no asset
+// criticality.
+func appendMachineRef(b []byte, m *vuln.MachineRef, tags []byte, groupID int64, group string) []byte {
 	b = append(b, `{"id":`...)
 	b = wire.AppendString(b, m.ID)
 	b = append(b, `,"computerDnsName":`...)
 	b = wire.AppendStringPtr(b, m.ComputerDNSName)
 	b = append(b, `,"osPlatform":`...)
 	b = wire.AppendStringPtr(b, m.OSPlatform)
+	b = append(b, `,"assetCriticalityLevel":null,"tags":`...)
+	b = append(b, tags...)
 	b = append(b, `,"rbacGroupName":`...)
 	b = wire.AppendString(b, group)
+	b = append(b, `,"rbacGroupId":`...)
+	b = strconv.AppendInt(b, groupID, 10)
 	return append(b, '}')
 }
 
@@ -175,6 +198,8 @@ func component(p vuln.Product) string {
 // appendRecommendation appends a Recommendation entity. Its status is
 // Active (openatp records no exceptions), remediation by Update; the
 // properties openatp has no data for are their empty values.
+// hasUnpatchableCve: no fixed version or update is known for any of its
+// weaknesses.
 func appendRecommendation(b []byte, rc *vuln.Recommendation) []byte {
 	b = append(b, `{"id":`...)
 	b = wire.AppendString(b, rc.ID())
@@ -188,7 +213,7 @@ func appendRecommendation(b []byte, rc *vuln.Recommendation) []byte {
 	b = wire.AppendString(b, rc.Vendor)
 	b = append(b, `,"recommendedVersion":`...)
 	b = wire.AppendString(b, rc.RecommendedVersion)
-	b = append(b, `,"recommendationCategory":`...)
+	b = append(b, `,"recommendedVendor":null,"recommendedProgram":null,"recommendationCategory":`...)
 	b = wire.AppendString(b, vuln.Category(rc.Product))
 	b = append(b, `,"subCategory":"","severityScore":`...)
 	b = appendFloat(b, rc.SeverityScore)
@@ -204,6 +229,8 @@ func appendRecommendation(b []byte, rc *vuln.Recommendation) []byte {
 	b = strconv.AppendInt(b, int64(rc.ExposedMachines), 10)
 	b = append(b, `,"nonProductivityImpactedAssets":0,"relatedComponent":`...)
 	b = wire.AppendString(b, component(rc.Product))
+	b = append(b, `,"hasUnpatchableCve":`...)
+	b = strconv.AppendBool(b, rc.RecommendedVersion == "" && len(rc.FixingKBs) == 0)
 	b = append(b, `,"tags":[],"exposedCriticalDevices":0}`...)
 	return b
 }
@@ -273,11 +300,13 @@ func appendTime(b []byte, t time.Time) []byte {
 
 // appendMachineInfo appends the machine's properties of a by-machine row,
 // from "deviceId" on, and its osVersion and osArchitecture when withOS.
-func appendMachineInfo(b []byte, m *vuln.MachineInfo, group string, withOS bool) []byte {
+func appendMachineInfo(b []byte, m *vuln.MachineInfo, g deviceGroup, withOS bool) []byte {
 	b = append(b, `"deviceId":`...)
 	b = wire.AppendString(b, m.ID)
+	b = append(b, `,"rbacGroupId":`...)
+	b = strconv.AppendInt(b, g.id, 10)
 	b = append(b, `,"rbacGroupName":`...)
-	b = wire.AppendString(b, group)
+	b = wire.AppendString(b, g.name)
 	b = append(b, `,"deviceName":`...)
 	b = wire.AppendStringPtr(b, m.ComputerDNSName)
 	b = append(b, `,"osPlatform":`...)
@@ -299,9 +328,10 @@ func appendMachineInfo(b []byte, m *vuln.MachineInfo, group string, withOS bool)
 type assetWriter struct {
 	delta bool
 
-	machineID, group string
-	machine          []byte // "deviceId":…,"osArchitecture":… (no comma)
-	machineKey       []byte // the escaped machine id, for the row id
+	machineID  string
+	group      deviceGroup
+	machine    []byte // "deviceId":…,"osArchitecture":… (no comma)
+	machineKey []byte // the escaped machine id, for the row id
 
 	product            vuln.Product
 	version            string
@@ -330,7 +360,7 @@ func appendBody(b []byte, s string) []byte {
 	return b[:len(b)-2]
 }
 
-func (w *assetWriter) setMachine(a *vuln.AssetVulnerability, group string) {
+func (w *assetWriter) setMachine(a *vuln.AssetVulnerability, group deviceGroup) {
 	w.machineID, w.group = a.Machine.ID, group
 	w.machine = appendMachineInfo(w.machine[:0], &a.Machine, group, true)
 	w.machineKey = appendBody(w.machineKey[:0], a.Machine.ID)
@@ -352,7 +382,8 @@ func (w *assetWriter) setSoftware(a *vuln.AssetVulnerability) {
 	b = append(b, `,"lastSeenTimestamp":`...)
 	b = appendAssessmentTime(b, a.LastSeen)
 	b = append(b, `,"firstSeenTimestamp":`...)
-	w.sw2 = appendAssessmentTime(b, a.FirstSeen)
+	b = appendAssessmentTime(b, a.FirstSeen)
+	w.sw2 = append(b, `,"endOfSupportStatus":"None","endOfSupportDate":null`...)
 	b = append(w.sw3[:0], `,"recommendationReference":`...)
 	w.sw3 = wire.AppendString(b, vuln.RecommendationID(a.Product))
 	b = appendBody(append(w.swK[:0], '_'), a.Product.Name)
@@ -367,11 +398,7 @@ func (w *assetWriter) vuln(a *vuln.AssetVulnerability) *vulnJSON {
 	b := append(j.v1, `,"cveId":`...)
 	b = appendOpt(b, a.CVEID)
 	b = append(b, `,"cvssScore":`...)
-	if a.CVSSV3 == nil {
-		b = append(b, "null"...)
-	} else {
-		b = appendFloat(b, *a.CVSSV3)
-	}
+	b = appendCVSS(b, a.CVSSV3)
 	b = append(b, `,"vulnerabilitySeverityLevel":`...)
 	b = appendOpt(b, a.Severity)
 	b = append(b, `,"recommendedSecurityUpdate":`...)
@@ -392,6 +419,7 @@ func (w *assetWriter) vuln(a *vuln.AssetVulnerability) *vulnJSON {
 	}
 	j.v2 = wire.AppendString(append(j.v2, `,"exploitabilityLevel":`...), lvl)
 	j.v3 = strconv.AppendBool(append(j.v3, `,"securityUpdateAvailable":`...), a.FixingKB != "" || a.FixedVersion != "")
+	j.v3 = append(j.v3, `,"cveMitigationStatus":null`...)
 	b = appendBody(append(j.key, '_'), a.CVEID)
 	j.key = appendBody(append(b, '_'), a.FixingKB)
 	if w.vulns == nil || len(w.vulns) >= maxVulnCache {
@@ -402,7 +430,7 @@ func (w *assetWriter) vuln(a *vuln.AssetVulnerability) *vulnJSON {
 }
 
 // append appends row a of a machine of device group group.
-func (w *assetWriter) append(b []byte, a *vuln.AssetVulnerability, group string) []byte {
+func (w *assetWriter) append(b []byte, a *vuln.AssetVulnerability, group deviceGroup) []byte {
 	if a.Machine.ID != w.machineID || group != w.group || w.machine == nil {
 		w.setMachine(a, group)
 	}
@@ -434,7 +462,7 @@ func (w *assetWriter) append(b []byte, a *vuln.AssetVulnerability, group string)
 
 // appendInventoryRow appends an AssetSoftware row. openatp keeps no
 // end-of-support dates: endOfSupportStatus is "None".
-func appendInventoryRow(b []byte, r *vuln.InventoryRow, group string) []byte {
+func appendInventoryRow(b []byte, r *vuln.InventoryRow, group deviceGroup) []byte {
 	b = append(b, '{')
 	b = appendMachineInfo(b, &r.Machine, group, false)
 	b = append(b, `,"softwareVendor":`...)

@@ -87,6 +87,9 @@ func (rt *routes) handleExport(a *assessment) http.Handler {
 		}
 		scheme, host := httpserve.BaseOf(r)
 		n := exportParts(rd.view.Machines(), rt.perFile)
+		if a.none {
+			n = 0 // no rows: no file (mde-client retries an empty one)
+		}
 		b := append([]byte(`{"@odata.context":`), mdeapi.AppendMetadataURL(nil, r, setExportFiles)...)
 		b = append(b, `,"exportFiles":[`...)
 		for i := range n {

@@ -53,14 +53,14 @@ import (
 type arrowKind int
 
 const (
-	aString     arrowKind = iota // pa.string(): a JSON string
-	aInt                         // pa.int64(): an integer literal
-	aInt32                       // pa.int32()
-	aFloat                       // pa.float64(), pa.float32(): any number
-	aBool                        // pa.bool_()
-	aTime                        // pa.timestamp: a string Python's datetime.fromisoformat reads
-	aStrings                     // pa.list_(pa.string())
-	aStructs                     // pa.list_(pa.struct(elem))
+	aString  arrowKind = iota // pa.string(): a JSON string
+	aInt                      // pa.int64(): an integer literal
+	aInt32                    // pa.int32()
+	aFloat                    // pa.float64(), pa.float32(): any number
+	aBool                     // pa.bool_()
+	aTime                     // pa.timestamp: a string Python's datetime.fromisoformat reads
+	aStrings                  // pa.list_(pa.string())
+	aStructs                  // pa.list_(pa.struct(elem))
 )
 
 // column is one field of a client schema.

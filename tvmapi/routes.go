@@ -19,6 +19,7 @@
 package tvmapi
 
 import (
+	"bytes"
 	"crypto/rand"
 	"net/http"
 	"time"
@@ -28,6 +29,7 @@ import (
 	"github.com/openatp/openatp/mdeapi"
 	"github.com/openatp/openatp/readmodel"
 	"github.com/openatp/openatp/vuln"
+	"github.com/openatp/openatp/wire"
 )
 
 // The endpoints' names for the rate limits (ratelimit.Endpoints gives
@@ -39,6 +41,8 @@ const (
 	EndpointInventory              = "machines/SoftwareInventoryByMachine"
 	EndpointExport                 = "machines/SoftwareVulnerabilitiesExport"
 	EndpointInventoryExport        = "machines/SoftwareInventoryExport"
+	EndpointNonCPE                 = "machines/SoftwareInventoryNoProductCodeByMachine"
+	EndpointNonCPEExport           = "machines/SoftwareInventoryNonCpeExport"
 	endpointTVM                    = "tvm"
 )
 
@@ -119,6 +123,8 @@ func Register(mux mdeapi.Mux, cfg Config) {
 		addFixed(m+"/SoftwareInventoryByMachine", rt.handleByMachine(assessInventory))
 		addFixed(m+"/SoftwareVulnerabilitiesExport", rt.handleExport(assessVulns))
 		addFixed(m+"/SoftwareInventoryExport", rt.handleExport(assessInventory))
+		addFixed(m+"/SoftwareInventoryNoProductCodeByMachine", rt.handleByMachine(assessNonCPE))
+		addFixed(m+"/SoftwareInventoryNonCpeExport", rt.handleExport(assessNonCPE))
 		for _, sub := range machineSubs {
 			add(m+"/{id}/"+sub.name, rt.handleMachine(sub))
 		}
@@ -213,14 +219,39 @@ func (rt *routes) serve(endpoint string, pm perms, fn func(w http.ResponseWriter
 // done releases the view.
 func (rd *reader) done() { rd.view.Release() }
 
-// group returns the device group name of a machine ("" if the view does
-// not have it).
-func (rd *reader) group(machineID string) string {
+// deviceGroup is a machine's device group, as the rows and references
+// name it.
+type deviceGroup struct {
+	id   int64
+	name string
+}
+
+// group returns the device group of a machine (id 0 and name "" if the
+// view does not have it).
+func (rd *reader) group(machineID string) deviceGroup {
 	s, ok := rd.view.Machine(machineID)
 	if !ok {
-		return ""
+		return deviceGroup{}
 	}
-	return rd.names[rd.view.GroupID(s)]
+	id := rd.view.GroupID(s)
+	return deviceGroup{id, rd.names[id]}
+}
+
+// tagsPrefix is how SelectMachine writes a machine with its tags alone.
+const tagsPrefix = `{"machineTags":`
+
+// tags returns the JSON array of a machine's tags ("[]" if the view does
+// not have it).
+func (rd *reader) tags(machineID string) []byte {
+	s, ok := rd.view.Machine(machineID)
+	if !ok {
+		return []byte("[]")
+	}
+	b := rd.view.SelectMachine(nil, s, func(p int) bool { return p == wire.MMachineTags })
+	if !bytes.HasPrefix(b, []byte(tagsPrefix)) || b[len(b)-1] != '}' || bytes.Equal(b[len(tagsPrefix):len(b)-1], []byte("null")) {
+		return []byte("[]")
+	}
+	return b[len(tagsPrefix) : len(b)-1]
 }
 
 // machine resolves the {id} of a machine route (an id or a computer name)

@@ -14,23 +14,31 @@ const (
 	t2 = "2024-01-02T12:00:00.0000000Z"
 )
 
-// The vulnerabilities of the fleet as the application sees them.
+// The vulnerabilities of the fleet as the application sees them: %d is
+// exposedMachines, %s the status that follows from it (n).
 const (
 	cve1 = `{"id":"CVE-2024-0001","name":"Chrome use after free","description":"A use after free in V8.","severity":"Critical",
-		"cvssV3":9.8,"exposedMachines":%d,"publishedOn":"` + t1 + `","updatedOn":"` + t2 + `","publicExploit":true,
-		"exploitVerified":true,"exploitInKit":false,"exploitTypes":["Remote code execution"],"exploitUris":["https://example.com/poc"]}`
-	cve2 = `{"id":"CVE-2024-0002","name":"CVE-2024-0002","description":"Out of bounds read.","severity":"High","cvssV3":7.5,
-		"exposedMachines":%d,"publishedOn":"` + t1 + `","updatedOn":"` + t1 + `","publicExploit":false,"exploitVerified":false,
-		"exploitInKit":false,"exploitTypes":[],"exploitUris":[]}`
-	cve3 = `{"id":"CVE-2024-0003","name":"CVE-2024-0003","description":"Kernel elevation of privilege.","severity":"Medium","cvssV3":5,
-		"exposedMachines":%d,"publishedOn":"` + t1 + `","updatedOn":"` + t1 + `","publicExploit":false,"exploitVerified":false,
-		"exploitInKit":false,"exploitTypes":[],"exploitUris":[]}`
-	tvm4 = `{"id":"TVM-2024-0004","name":"TVM-2024-0004","description":"Weak default.","severity":"Low","cvssV3":null,
-		"exposedMachines":0,"publishedOn":"` + t1 + `","updatedOn":"` + t1 + `","publicExploit":false,"exploitVerified":false,
-		"exploitInKit":false,"exploitTypes":[],"exploitUris":[]}`
+		"cvssV3":9.8,"cvssVector":null,"exposedMachines":%d,"publishedOn":"` + t1 + `","updatedOn":"` + t2 + `","firstDetected":null,"patchFirstAvailable":null,"publicExploit":true,
+		"exploitVerified":true,"exploitInKit":false,"exploitTypes":["Remote code execution"],"exploitUris":["https://example.com/poc"],
+		"cveSupportability":null,"tags":[],"epss":0,"status":"%s"}`
+	cve2 = `{"id":"CVE-2024-0002","name":"CVE-2024-0002","description":"Out of bounds read.","severity":"High","cvssV3":7.5,"cvssVector":null,
+		"exposedMachines":%d,"publishedOn":"` + t1 + `","updatedOn":"` + t1 + `","firstDetected":null,"patchFirstAvailable":null,"publicExploit":false,"exploitVerified":false,
+		"exploitInKit":false,"exploitTypes":[],"exploitUris":[],"cveSupportability":null,"tags":[],"epss":0,"status":"%s"}`
+	cve3 = `{"id":"CVE-2024-0003","name":"CVE-2024-0003","description":"Kernel elevation of privilege.","severity":"Medium","cvssV3":5,"cvssVector":null,
+		"exposedMachines":%d,"publishedOn":"` + t1 + `","updatedOn":"` + t1 + `","firstDetected":null,"patchFirstAvailable":null,"publicExploit":false,"exploitVerified":false,
+		"exploitInKit":false,"exploitTypes":[],"exploitUris":[],"cveSupportability":null,"tags":[],"epss":0,"status":"%s"}`
+	tvm4 = `{"id":"TVM-2024-0004","name":"TVM-2024-0004","description":"Weak default.","severity":"Low","cvssV3":0,"cvssVector":null,
+		"exposedMachines":0,"publishedOn":"` + t1 + `","updatedOn":"` + t1 + `","firstDetected":null,"patchFirstAvailable":null,"publicExploit":false,"exploitVerified":false,
+		"exploitInKit":false,"exploitTypes":[],"exploitUris":[],"cveSupportability":null,"tags":[],"epss":0,"status":"NoActionRequired"}`
 )
 
-func n(format string, v int) string { return strings.Replace(format, "%d", itoa(v), 1) }
+func n(format string, v int) string {
+	status := "RemediationRequired"
+	if v == 0 {
+		status = "NoActionRequired"
+	}
+	return strings.Replace(strings.Replace(format, "%d", itoa(v), 1), "%s", status, 1)
+}
 
 func itoa(v int) string {
 	b, _ := json.Marshal(v)
@@ -52,8 +60,10 @@ func TestMachineRoutes(t *testing.T) {
 		// 26→0, over 4 machines = 18; windows_11's 3/4 = 0.75.
 		r = e.get(t, "/api/machines/"+m1+"/software", e.app, http.StatusOK)
 		jsonEq(t, e.Srv.URL, r.Body, `{"@odata.context":"URL/api/$metadata#Software","value":[
-			{"id":"google-_-chrome","name":"chrome","vendor":"google","weaknesses":2,"publicExploit":true,"activeAlert":false,"exposedMachines":3,"impactScore":18},
-			{"id":"microsoft-_-windows_11","name":"windows_11","vendor":"microsoft","weaknesses":1,"publicExploit":false,"activeAlert":false,"exposedMachines":1,"impactScore":0.75}]}`)
+			{"id":"google-_-chrome","name":"chrome","vendor":"google","weaknesses":2,"publicExploit":true,"activeAlert":false,"exposedMachines":3,
+			 "installedMachines":3,"impactScore":18,"isNormalized":true,"category":"Application","distributions":null},
+			{"id":"microsoft-_-windows_11","name":"windows_11","vendor":"microsoft","weaknesses":1,"publicExploit":false,"activeAlert":false,"exposedMachines":1,
+			 "installedMachines":1,"impactScore":0.75,"isNormalized":true,"category":"OS","distributions":null}]}`)
 
 		r = e.get(t, "/api/machines/"+m1+"/recommendations", e.app, http.StatusOK)
 		jsonEq(t, e.Srv.URL, r.Body, `{"@odata.context":"URL/api/$metadata#Recommendations","value":[`+chromeRec(2, 18, 3, 3, "121.0")+`,`+winRec+`]}`)
@@ -86,29 +96,33 @@ func TestMachineRoutes(t *testing.T) {
 func chromeRec(weaknesses int, impact float64, exposed, total int, version string) string {
 	b, _ := json.Marshal(impact)
 	return `{"id":"va-_-google-_-chrome","productName":"chrome","recommendationName":"Update Chrome","weaknesses":` + itoa(weaknesses) +
-		`,"vendor":"google","recommendedVersion":"` + version + `","recommendationCategory":"Application","subCategory":"","severityScore":9.8,
+		`,"vendor":"google","recommendedVersion":"` + version + `","recommendedVendor":null,"recommendedProgram":null,"recommendationCategory":"Application","subCategory":"","severityScore":9.8,
 		"publicExploit":true,"activeAlert":false,"associatedThreats":[],"remediationType":"Update","status":"Active","configScoreImpact":0,
 		"exposureImpact":` + string(b) + `,"totalMachineCount":` + itoa(total) + `,"exposedMachinesCount":` + itoa(exposed) + `,
-		"nonProductivityImpactedAssets":0,"relatedComponent":"Chrome","tags":[],"exposedCriticalDevices":0}`
+		"nonProductivityImpactedAssets":0,"relatedComponent":"Chrome","hasUnpatchableCve":false,"tags":[],"exposedCriticalDevices":0}`
 }
 
 // winRec is windows_11's recommendation: fixed by a KB, no version known.
 const winRec = `{"id":"va-_-microsoft-_-windows_11","productName":"windows_11","recommendationName":"Update Windows 11","weaknesses":1,
-	"vendor":"microsoft","recommendedVersion":"","recommendationCategory":"OS","subCategory":"","severityScore":5,"publicExploit":false,
+	"vendor":"microsoft","recommendedVersion":"","recommendedVendor":null,"recommendedProgram":null,"recommendationCategory":"OS","subCategory":"","severityScore":5,"publicExploit":false,
 	"activeAlert":false,"associatedThreats":[],"remediationType":"Update","status":"Active","configScoreImpact":0,"exposureImpact":0.75,
-	"totalMachineCount":1,"exposedMachinesCount":1,"nonProductivityImpactedAssets":0,"relatedComponent":"Windows 11","tags":[],"exposedCriticalDevices":0}`
+	"totalMachineCount":1,"exposedMachinesCount":1,"nonProductivityImpactedAssets":0,"relatedComponent":"Windows 11","hasUnpatchableCve":false,"tags":[],"exposedCriticalDevices":0}`
 
 // machineRef is a MachineReferences item of the fixture's machines.
 func machineRef(id string) string {
 	switch id {
 	case m1:
-		return `{"id":"` + m1 + `","computerDnsName":"mymachine1.contoso.com","osPlatform":"Windows10","rbacGroupName":"The-A-Team"}`
+		return `{"id":"` + m1 + `","computerDnsName":"mymachine1.contoso.com","osPlatform":"Windows10","assetCriticalityLevel":null,
+			"tags":["test tag 1","test tag 2"],"rbacGroupName":"The-A-Team","rbacGroupId":140}`
 	case m2:
-		return `{"id":"` + m2 + `","computerDnsName":"mymachine2.contoso.com","osPlatform":"Windows10","rbacGroupName":"The-A-Team"}`
+		return `{"id":"` + m2 + `","computerDnsName":"mymachine2.contoso.com","osPlatform":"Windows10","assetCriticalityLevel":null,
+			"tags":["test tag 1"],"rbacGroupName":"The-A-Team","rbacGroupId":140}`
 	case vault:
-		return `{"id":"` + vault + `","computerDnsName":"vault.contoso.com","osPlatform":null,"rbacGroupName":"Vault"}`
+		return `{"id":"` + vault + `","computerDnsName":"vault.contoso.com","osPlatform":null,"assetCriticalityLevel":null,"tags":["vault"],
+			"rbacGroupName":"Vault","rbacGroupId":150}`
 	}
-	return `{"id":"` + lone + `","computerDnsName":null,"osPlatform":null,"rbacGroupName":"Ungrouped machines (default)"}`
+	return `{"id":"` + lone + `","computerDnsName":null,"osPlatform":null,"assetCriticalityLevel":null,"tags":[],
+		"rbacGroupName":"Ungrouped machines (default)","rbacGroupId":0}`
 }
 
 // TestCatalogRoutes checks /Software, /vulnerabilities and
@@ -116,7 +130,8 @@ func machineRef(id string) string {
 // stores.
 func TestCatalogRoutes(t *testing.T) {
 	storesOf(t, func(t *testing.T, e *env) {
-		chromeSW := `{"id":"google-_-chrome","name":"chrome","vendor":"google","weaknesses":2,"publicExploit":true,"activeAlert":false,"exposedMachines":3,"impactScore":18}`
+		chromeSW := `{"id":"google-_-chrome","name":"chrome","vendor":"google","weaknesses":2,"publicExploit":true,"activeAlert":false,"exposedMachines":3,
+			"installedMachines":3,"impactScore":18,"isNormalized":true,"category":"Application","distributions":null}`
 		r := e.get(t, "/api/Software?$filter=vendor+eq+'google'", e.app, http.StatusOK)
 		jsonEq(t, e.Srv.URL, r.Body, `{"@odata.context":"URL/api/$metadata#Software","value":[`+chromeSW+`]}`)
 		r = e.get(t, "/api/software/google-_-chrome", e.app, http.StatusOK)

@@ -41,8 +41,8 @@ func TestScores(t *testing.T) {
 		}
 		// The-A-Team (m1, m2): 24.5; Vault: 26; the default group (lone): 0.
 		r := e.get(t, "/api/exposureScore/ByMachineGroups", e.app, http.StatusOK)
-		checkGroups(t, e, r, `[{"score":24.5,"rbacGroupName":"The-A-Team","rbacGroupId":"140"},{"score":26,"rbacGroupName":"Vault","rbacGroupId":"150"},
-			{"score":0,"rbacGroupName":"Ungrouped machines (default)","rbacGroupId":"0"}]`)
+		checkGroups(t, e, r, `[{"score":24.5,"rbacGroupName":"The-A-Team","rbacGroupId":140},{"score":26,"rbacGroupName":"Vault","rbacGroupId":150},
+			{"score":0,"rbacGroupName":"Ungrouped machines (default)","rbacGroupId":0}]`)
 
 		// The delegated user of The-A-Team sees m1, m2 and lone:
 		// (29+20+0)/3 = 16.33; 2 of 3 miss no update: 666.
@@ -53,8 +53,8 @@ func TestScores(t *testing.T) {
 			t.Errorf("delegated configuration score %v, want 666", s)
 		}
 		r = e.get(t, "/api/exposureScore/ByMachineGroups", e.ana, http.StatusOK)
-		checkGroups(t, e, r, `[{"score":24.5,"rbacGroupName":"The-A-Team","rbacGroupId":"140"},
-			{"score":0,"rbacGroupName":"Ungrouped machines (default)","rbacGroupId":"0"}]`)
+		checkGroups(t, e, r, `[{"score":24.5,"rbacGroupName":"The-A-Team","rbacGroupId":140},
+			{"score":0,"rbacGroupName":"Ungrouped machines (default)","rbacGroupId":0}]`)
 		apitest.CheckError(t, e.get(t, "/api/exposureScore", e.none, http.StatusForbidden), http.StatusForbidden, "Forbidden")
 	})
 }
@@ -109,7 +109,8 @@ func TestDelegatedScope(t *testing.T) {
 		// chrome on m1 and m2: impact ((29−3) + 20)/3 = 15.33.
 		r = e.get(t, "/api/Software/google-_-chrome", e.ana, http.StatusOK)
 		jsonEq(t, e.Srv.URL, r.Body, `{"@odata.context":"URL/api/$metadata#Software/$entity","id":"google-_-chrome","name":"chrome",
-			"vendor":"google","weaknesses":2,"publicExploit":true,"activeAlert":false,"exposedMachines":2,"impactScore":15.33}`)
+			"vendor":"google","weaknesses":2,"publicExploit":true,"activeAlert":false,"exposedMachines":2,"installedMachines":2,"impactScore":15.33,
+			"isNormalized":true,"category":"Application","distributions":null}`)
 		r = e.get(t, "/api/Software/google-_-chrome/machineReferences", e.ana, http.StatusOK)
 		jsonEq(t, e.Srv.URL, r.Body, `{"@odata.context":"URL/api/$metadata#MachineReferences","value":[`+machineRef(m1)+`,`+machineRef(m2)+`]}`)
 		r = e.get(t, "/api/vulnerabilities/CVE-2024-0002/machineReferences", e.ana, http.StatusOK)

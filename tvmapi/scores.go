@@ -10,6 +10,10 @@ import (
 	"github.com/openatp/openatp/wire"
 )
 
+// noGroup ends the organization's score: the properties of a device
+// group's (the ConfigurationScore entity's), null.
+const noGroup = `,"rbacGroupName":null,"rbacGroupId":null}`
+
 // handleExposureScore serves GET /api/exposureScore (the organization's,
 // in the caller's scope) and /api/exposureScore/ByMachineGroups (one per
 // device group the caller sees that has machines, ordered by rank, the
@@ -28,7 +32,7 @@ func (rt *routes) handleExposureScore(byGroup bool) http.Handler {
 			b := append([]byte(`{"time":`), wire.AppendTime(nil, &now)...)
 			b = append(b, `,"score":`...)
 			b = appendFloat(b, e.Score(nil))
-			mdeapi.WriteEntity(w, r, http.StatusOK, "ExposureScore", append(b, '}'))
+			mdeapi.WriteEntity(w, r, http.StatusOK, "ExposureScore", append(b, noGroup...))
 			return nil
 		}
 		members := map[int64][]string{}
@@ -58,7 +62,7 @@ func (rt *routes) handleExposureScore(byGroup bool) http.Handler {
 			b = append(b, `,"rbacGroupName":`...)
 			b = wire.AppendString(b, rd.names[g])
 			b = append(b, `,"rbacGroupId":`...)
-			b = wire.AppendString(b, strconv.FormatInt(g, 10))
+			b = strconv.AppendInt(b, g, 10)
 			b = append(b, '}')
 		}
 		mdeapi.WriteOData(w, append(b, end...))
@@ -80,7 +84,7 @@ func (rt *routes) handleConfigurationScore() http.Handler {
 		b := append([]byte(`{"time":`), wire.AppendTime(nil, &now)...)
 		b = append(b, `,"score":`...)
 		b = strconv.AppendInt(b, int64(e.ConfigurationScore()), 10)
-		mdeapi.WriteEntity(w, r, http.StatusOK, "ConfigurationScore", append(b, '}'))
+		mdeapi.WriteEntity(w, r, http.StatusOK, "ConfigurationScore", append(b, noGroup...))
 		return nil
 	})
 }
