@@ -593,11 +593,13 @@ func TestMDEClient(t *testing.T) {
 	if !slices.Equal(keys(changes, "id"), keys(assets, "id")) {
 		t.Errorf("softwareVulnerabilityChangesByMachine(): %d rows, SoftwareVulnerabilitiesByMachine: %d", len(changes), len(assets))
 	}
-	// _softwareVulnerabilityChangesByMachine(since=<days>): the
-	// isoformat of an aware datetime.
-	since := time.Now().UTC().Add(-24 * time.Hour)
-	c.list("/api/machines/SoftwareVulnerabilityChangesByMachine",
-		[][2]string{{"pageSize", "50000"}, {"sinceTime", since.Format("2006-01-02T15:04:05") + fmt.Sprintf(".%06d", since.Nanosecond()/1000) + "+00:00"}}, deltaSchema)
+	// _softwareVulnerabilityChangesByMachine(since=<datetime>): the
+	// isoformat of an aware datetime; nothing changed since now.
+	since := time.Now().UTC()
+	if got := c.list("/api/machines/SoftwareVulnerabilityChangesByMachine", [][2]string{{"pageSize", "50000"},
+		{"sinceTime", since.Format("2006-01-02T15:04:05") + fmt.Sprintf(".%06d", since.Nanosecond()/1000) + "+00:00"}}, deltaSchema); len(got) != 0 {
+		t.Errorf("changes since now: %d", len(got))
+	}
 
 	// recommendations.py: RecommendationsEndpoint.
 	recs := c.list("/api/recommendations", nil, recommendationSchema) // get_all()
