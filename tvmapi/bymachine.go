@@ -180,7 +180,7 @@ func (rt *routes) handleByMachine(a *assessment) http.Handler {
 			return err
 		}
 		ctx := r.Context()
-		if o.skip > 0 {
+		if o.skip > 0 && !a.none {
 			o.after, err = rt.scan(ctx, rd, a, o.since, o.after, o.skip, func(_ string, b []byte) ([]byte, error) { return b, nil })
 			if err != nil {
 				return err

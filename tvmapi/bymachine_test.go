@@ -287,3 +287,25 @@ func TestExport(t *testing.T) {
 		http.StatusBadRequest, "InvalidInput")
 	apitest.CheckError(t, e.get(t, "/api/machines/SoftwareInventoryExport", e.none, http.StatusForbidden), http.StatusForbidden, "Forbidden")
 }
+
+// TestNoProductCode checks the inventory of software without a product
+// code: openatp has none, in every paging form, and its export has no
+// file; it takes the Software permission.
+func TestNoProductCode(t *testing.T) {
+	e := newEnv(t, false)
+	const path = "/api/machines/SoftwareInventoryNoProductCodeByMachine"
+	for _, q := range []string{"", "?pageSize=2", "?pageIndex=2&pageSize=1", "?$top=3", "?sinceTime=2024-01-01"} {
+		r := e.get(t, path+q, e.app, http.StatusOK)
+		jsonEq(t, e.Srv.URL, r.Body, `{"@odata.context":"URL/api/$metadata#Collection(microsoft.windowsDefenderATP.api.AssetNonCpeSoftware)","value":[]}`)
+	}
+	apitest.CheckError(t, e.get(t, path+"?$filter=deviceId+eq+'x'", e.app, http.StatusBadRequest), http.StatusBadRequest, "ODataError")
+	apitest.CheckError(t, e.get(t, path, e.none, http.StatusForbidden), http.StatusForbidden, "Forbidden")
+	r := e.get(t, "/api/v1.0/machines/softwareinventorynoncpeexport?sasValidHours=2", e.app, http.StatusOK)
+	var v struct {
+		Files []string `json:"exportFiles"`
+		Time  string   `json:"generatedTime"`
+	}
+	if err := json.Unmarshal(r.Body, &v); err != nil || v.Files == nil || len(v.Files) != 0 || v.Time == "" {
+		t.Errorf("export %s", r.Body)
+	}
+}

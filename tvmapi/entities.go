@@ -335,7 +335,7 @@ type assetWriter struct {
 
 	product            vuln.Product
 	version            string
-	sw1, sw2, sw3, swK []byte // vendor…version; paths and times; recommendationReference; name_version for the id
+	sw1, sw2, sw3, swK []byte // vendor…version; paths, times and end of support; recommendationReference; name_version for the id
 
 	vulns map[int64]*vulnJSON // by the store's number of the vulnerability
 }
