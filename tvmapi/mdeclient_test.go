@@ -457,11 +457,24 @@ func TestMDEClient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// auth.py: MSALAuth.token, acquire_token_for_client.
+	// auth.py: MSALAuth.token, acquire_token_for_client: the authority's
+	// OpenID configuration, then the client credentials grant at its
+	// token endpoint.
+	res, err := http.Get(f.Srv.URL + "/" + creds.Tenant + "/v2.0/.well-known/openid-configuration")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var oidc struct {
+		TokenEndpoint string `json:"token_endpoint"`
+	}
+	err = json.NewDecoder(res.Body).Decode(&oidc)
+	res.Body.Close()
+	if err != nil || oidc.TokenEndpoint == "" {
+		t.Fatalf("OpenID configuration: status %d, %v", res.StatusCode, err)
+	}
 	form := url.Values{"client_id": {creds.ClientID}, "client_secret": {creds.ClientSecret},
 		"grant_type": {"client_credentials"}, "scope": {"https://api.securitycenter.microsoft.com/.default"}}
-	res, err := http.PostForm(f.Srv.URL+"/"+creds.Tenant+"/oauth2/v2.0/token", form)
-	if err != nil {
+	if res, err = http.PostForm(oidc.TokenEndpoint, form); err != nil {
 		t.Fatal(err)
 	}
 	var tok struct {
