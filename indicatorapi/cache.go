@@ -2,11 +2,60 @@ package indicatorapi
 
 import (
 	"context"
+	"math"
+	"net/http"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/internal/answercache"
 )
+
+// keptList is the kept answer (internal/answercache) of one request of
+// the list: its key and the store's data version it is read at. The
+// answer depends on the tenant's indicators, which have no version of
+// their own: it is valid at the data version it was built at and at no
+// other (its dependencies are that version), and until the first
+// indicator it lists expires. With no cache or no key (the caller's
+// scope refused, the version unknown), nothing is kept.
+type keptList struct {
+	cache   *answercache.Cache
+	key     string
+	version answercache.Version
+	rec     *answercache.Recorder
+}
+
+func (k *keptList) deps() []uint64 { return k.version[:1] }
+
+// serve writes the kept answer, if valid at now, and reports whether it
+// did.
+func (k *keptList) serve(w http.ResponseWriter, now time.Time) bool {
+	return k.cache != nil && k.key != "" && k.cache.ServeAt(w, k.key, k.version, now.UnixNano(), k.deps)
+}
+
+// record returns the writer of the answer to build: w, or one that keeps
+// a copy.
+func (k *keptList) record(w http.ResponseWriter) http.ResponseWriter {
+	if k.cache == nil || k.key == "" {
+		return w
+	}
+	k.rec = k.cache.Record(w, k.key, k.version, k.deps())
+	return k.rec
+}
+
+// done keeps the answer written, valid until until (Unix nanoseconds; 0:
+// no indicator listed expires).
+func (k *keptList) done(until int64) {
+	if k.rec != nil {
+		k.rec.Until(until)
+		k.rec.Done()
+	}
+}
+
+// maxUnixNano is the last time UnixNano holds: an expiry later than it
+// does not bound a kept answer.
+var maxUnixNano = time.Unix(0, math.MaxInt64)
 
 // The indicators of a tenant kept in memory for the list's lookups by
 // value ("indicatorValue eq '…'", what a SIEM or SOAR asks before it
@@ -18,7 +67,8 @@ import (
 // n indicators costs about as many SQL lookups as n/4), so that a store
 // written without pause (events, alerts) keeps the lookups on SQL
 // instead of reading the tenant again and again. At most maxSnapshots
-// tenants are kept, the least recently used dropped.
+// tenants are kept, the least recently used dropped. One lookup at a
+// time reads the snapshot; the others ask the store meanwhile.
 
 // maxSnapshots bounds the tenants whose indicators are kept.
 const maxSnapshots = 64
@@ -35,6 +85,7 @@ type tenantCache struct {
 	snap        *snapshot
 	missVersion uint64 // the version of the last missed lookups
 	misses      int    // how many at missVersion
+	reading     bool   // a lookup is reading the snapshot
 	used        uint64 // the cache's clock at the last use
 }
 
@@ -47,14 +98,21 @@ type cache struct {
 	clock   uint64
 }
 
-// indicators returns the tenant's indicators by id (expired ones
-// included), or, with keys, a superset of those of these value keys.
-func (c *cache) indicators(ctx context.Context, tenantID string, keys []string) ([]openatp.Indicator, error) {
+// dataVersion returns the store's data version, and false when it is
+// not known (no cache, or the store failed to say).
+func (c *cache) dataVersion(ctx context.Context) (uint64, bool) {
 	if c.version == nil {
-		return c.store.Indicators(ctx, tenantID, keys...)
+		return 0, false
 	}
 	v, err := c.version(ctx)
-	if err != nil {
+	return v, err == nil
+}
+
+// indicators returns the tenant's indicators by id (expired ones
+// included), or, with keys, a superset of those of these value keys, at
+// least as recent as data version v (ok: v is known, read before).
+func (c *cache) indicators(ctx context.Context, tenantID string, keys []string, v uint64, ok bool) ([]openatp.Indicator, error) {
+	if !ok {
 		return c.store.Indicators(ctx, tenantID, keys...)
 	}
 	snap, read := c.lookup(tenantID, v, len(keys) == 0)
@@ -66,6 +124,7 @@ func (c *cache) indicators(ctx context.Context, tenantID string, keys []string) 
 	}
 	all, err := c.store.Indicators(ctx, tenantID)
 	if err != nil {
+		c.install(tenantID, nil)
 		return nil, err
 	}
 	snap = &snapshot{version: v, all: all, byKey: make(map[string][]int32, len(all))}
@@ -80,7 +139,8 @@ func (c *cache) indicators(ctx context.Context, tenantID string, keys []string) 
 // lookup returns the tenant's snapshot if it is of version v; else
 // whether to read one (always for a full list, which reads every
 // indicator anyway; for lookups, once they have missed at v as often as
-// the read is worth).
+// the read is worth, and no other lookup is reading one). A true read
+// must be followed by install.
 func (c *cache) lookup(tenantID string, v uint64, full bool) (*snapshot, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -106,16 +166,22 @@ func (c *cache) lookup(tenantID string, v uint64, full bool) (*snapshot, bool) {
 	if t.snap != nil {
 		size = len(t.snap.all)
 	}
-	return nil, full || t.misses > 16+size/4
+	read := full || (!t.reading && t.misses > 16+size/4)
+	t.reading = t.reading || read
+	return nil, read
 }
 
 // install keeps snap as the tenant's (data versions are not ordered:
-// the last read wins, and a lookup at another version misses).
+// the last read wins, and a lookup at another version misses), or, with
+// nil (the read failed), leaves it as it is; the read is over.
 func (c *cache) install(tenantID string, snap *snapshot) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if t := c.tenants[tenantID]; t != nil {
-		t.snap, t.misses = snap, 0
+		t.reading = false
+		if snap != nil {
+			t.snap, t.misses = snap, 0
+		}
 	}
 }
 

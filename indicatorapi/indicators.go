@@ -9,6 +9,7 @@ import (
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/httpserve"
 	"github.com/openatp/openatp/ingest/indicatorio"
+	"github.com/openatp/openatp/internal/answercache"
 	"github.com/openatp/openatp/mdeapi"
 	"github.com/openatp/openatp/observable"
 	"github.com/openatp/openatp/odata"
@@ -221,30 +222,59 @@ func writeEntity(w http.ResponseWriter, r *http.Request, in *openatp.Indicator) 
 
 // handleList serves GET /api/indicators: the active indicators the
 // caller sees, by id, with OData $filter, $orderby, $top (≤ 10,000),
-// $skip, $count and nextLink.
+// $skip, $count and nextLink. The answer is kept (internal/answercache)
+// by the request and what the caller sees, at the store's data version,
+// until the first indicator it lists expires: a repeated request after
+// the same checks (token, permissions, rate limit, role) writes the kept
+// bytes; any write to the store makes it stale.
 func (rt *routes) handleList() http.Handler {
 	return httpserve.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
 		p, err := mdeapi.Caller(r, rt.authn, rt.lim(endpointIndicators), endpointIndicators, requireTi)
 		if err != nil {
 			return err
 		}
+		// A refused role is answered after the query's errors, as before
+		// the answers were kept; an answer is kept only for a valid query.
+		sc, scErr := rt.callerScope(r, p)
+		now := rt.now()
+		dv, dvOK := rt.cache.dataVersion(r.Context())
+		k := keptList{cache: rt.answers}
+		if scErr == nil && dvOK {
+			k.key = mdeapi.AnswerKey(r, p.TenantID, sc.access) + "\x00" + sc.owner
+			k.version = answercache.Version{dv, 0}
+			if k.serve(w, now) {
+				return nil
+			}
+		}
 		q, err := mdeapi.ListQuery(r, schema, "Indicators")
 		if err != nil {
 			return err
 		}
-		sc, err := rt.callerScope(r, p)
+		if scErr != nil {
+			return scErr
+		}
+		all, err := rt.cache.indicators(r.Context(), p.TenantID, valueKeys(q.Filter), dv, dvOK)
 		if err != nil {
 			return err
 		}
-		all, err := rt.cache.indicators(r.Context(), p.TenantID, valueKeys(q.Filter))
-		if err != nil {
-			return err
+		rec := k.record(w)
+		var until int64 // the first expiry of a listed indicator
+		keep := func(in *openatp.Indicator) bool {
+			if !sc.visible(in, now) || !q.Filter.Match(entity{in}) {
+				return false
+			}
+			if t := in.ExpirationTime; t != nil && t.Before(maxUnixNano) {
+				if u := t.UnixNano(); until == 0 || u < until {
+					until = u
+				}
+			}
+			return true
 		}
-		now := rt.now()
-		mdeapi.WriteList(w, r, q, "Indicators", all, func(in *openatp.Indicator) bool { return sc.visible(in, now) && q.Filter.Match(entity{in}) },
+		mdeapi.WriteList(rec, r, q, "Indicators", all, keep,
 			func(keys []odata.OrderKey, a, b *openatp.Indicator) int {
 				return schema.Compare(keys, entity{a}, entity{b})
 			}, 700, appendIndicator)
+		k.done(until)
 		return nil
 	})
 }

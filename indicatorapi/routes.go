@@ -21,6 +21,7 @@ import (
 
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/httpserve"
+	"github.com/openatp/openatp/internal/answercache"
 	"github.com/openatp/openatp/mdeapi"
 	"github.com/openatp/openatp/readmodel"
 )
@@ -48,8 +49,10 @@ type routes struct {
 	authn *httpserve.Authenticator
 	lim   func(endpoint string) httpserve.Limiter
 	now   func() time.Time
-	// cache keeps tenants' indicators for the list.
-	cache *cache
+	// cache keeps tenants' indicators for the list, answers its
+	// encoded answers (nil: none kept).
+	cache   *cache
+	answers *answercache.Cache
 }
 
 // Register adds the indicator routes to mux, under /api and /api/v1.0.
@@ -67,6 +70,7 @@ func Register(mux mdeapi.Mux, cfg Config) {
 	rt.cache = &cache{store: cfg.Store}
 	if cfg.Model != nil && !cfg.Model.Disabled() {
 		rt.cache.version = cfg.Model.DataVersion
+		rt.answers = cfg.Answers
 	}
 	post, one := httpserve.MethodNotAllowed("POST"), httpserve.MethodNotAllowed("GET, DELETE")
 	for _, base := range []string{"/api", "/api/v1.0"} {

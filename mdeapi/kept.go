@@ -19,12 +19,13 @@ import (
 // validation and the view's freshness check run on every request before
 // the cache is asked; only the encoding is saved.
 
-// answerKey is the key of r's answer for a caller of tenant with access
+// AnswerKey is the key of r's answer for a caller of tenant with access
 // (nil: the whole tenant): the tenant, the base URL the answer's links
 // name, the path and the query as sent (the next link repeats the query
 // byte for byte, so it is not normalized), and the device groups the
-// caller may see ("all", or their ids in order).
-func answerKey(r *http.Request, tenant string, access *openatp.Access) string {
+// caller may see ("all", or their ids in order). The family packages that
+// keep answers add to it what else decides theirs.
+func AnswerKey(r *http.Request, tenant string, access *openatp.Access) string {
 	scheme, host := httpserve.BaseOf(r)
 	var b strings.Builder
 	b.Grow(len(tenant) + len(scheme) + len(host) + len(r.URL.Path) + len(r.URL.RawQuery) + 16)
@@ -88,7 +89,7 @@ func machineDeps(view *readmodel.View, list func() []uint32) func() []uint64 {
 	}
 }
 
-// kept writes the answer of r kept under its key (see answerKey) if it is
+// kept writes the answer of r kept under its key (see AnswerKey) if it is
 // valid for view (at its version, or with the dependencies deps returns),
 // or builds it with write and keeps it. An error of write (before it
 // wrote anything: the adapter writes the error body) is returned, and
@@ -98,7 +99,7 @@ func kept(cache *answercache.Cache, w http.ResponseWriter, r *http.Request, tena
 	if cache == nil {
 		return write(w)
 	}
-	key, version := answerKey(r, tenant, access), versionOf(view)
+	key, version := AnswerKey(r, tenant, access), versionOf(view)
 	var d []uint64
 	once := func() []uint64 {
 		if d == nil {
