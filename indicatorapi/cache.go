@@ -2,60 +2,11 @@ package indicatorapi
 
 import (
 	"context"
-	"math"
-	"net/http"
 	"slices"
 	"sync"
-	"time"
 
 	"github.com/openatp/openatp"
-	"github.com/openatp/openatp/internal/answercache"
 )
-
-// keptList is the kept answer (internal/answercache) of one request of
-// the list: its key and the store's data version it is read at. The
-// answer depends on the tenant's indicators, which have no version of
-// their own: it is valid at the data version it was built at and at no
-// other (its dependencies are that version), and until the first
-// indicator it lists expires. With no cache or no key (the caller's
-// scope refused, the version unknown), nothing is kept.
-type keptList struct {
-	cache   *answercache.Cache
-	key     string
-	version answercache.Version
-	rec     *answercache.Recorder
-}
-
-func (k *keptList) deps() []uint64 { return k.version[:1] }
-
-// serve writes the kept answer, if valid at now, and reports whether it
-// did.
-func (k *keptList) serve(w http.ResponseWriter, now time.Time) bool {
-	return k.cache != nil && k.key != "" && k.cache.ServeAt(w, k.key, k.version, now.UnixNano(), k.deps)
-}
-
-// record returns the writer of the answer to build: w, or one that keeps
-// a copy.
-func (k *keptList) record(w http.ResponseWriter) http.ResponseWriter {
-	if k.cache == nil || k.key == "" {
-		return w
-	}
-	k.rec = k.cache.Record(w, k.key, k.version, k.deps())
-	return k.rec
-}
-
-// done keeps the answer written, valid until until (Unix nanoseconds; 0:
-// no indicator listed expires).
-func (k *keptList) done(until int64) {
-	if k.rec != nil {
-		k.rec.Until(until)
-		k.rec.Done()
-	}
-}
-
-// maxUnixNano is the last time UnixNano holds: an expiry later than it
-// does not bound a kept answer.
-var maxUnixNano = time.Unix(0, math.MaxInt64)
 
 // The indicators of a tenant kept in memory for the list's lookups by
 // value ("indicatorValue eq '…'", what a SIEM or SOAR asks before it
@@ -91,26 +42,16 @@ type tenantCache struct {
 
 // cache holds the snapshots of the tenants.
 type cache struct {
-	version func(ctx context.Context) (uint64, error) // nil: no cache
 	store   openatp.IndicatorStore
 	mu      sync.Mutex
 	tenants map[string]*tenantCache
 	clock   uint64
 }
 
-// dataVersion returns the store's data version, and false when it is
-// not known (no cache, or the store failed to say).
-func (c *cache) dataVersion(ctx context.Context) (uint64, bool) {
-	if c.version == nil {
-		return 0, false
-	}
-	v, err := c.version(ctx)
-	return v, err == nil
-}
-
 // indicators returns the tenant's indicators by id (expired ones
 // included), or, with keys, a superset of those of these value keys, at
-// least as recent as data version v (ok: v is known, read before).
+// least as recent as the store's data version v (read before; !ok: not
+// known, the store answers).
 func (c *cache) indicators(ctx context.Context, tenantID string, keys []string, v uint64, ok bool) ([]openatp.Indicator, error) {
 	if !ok {
 		return c.store.Indicators(ctx, tenantID, keys...)

@@ -9,7 +9,6 @@ import (
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/httpserve"
 	"github.com/openatp/openatp/ingest/indicatorio"
-	"github.com/openatp/openatp/internal/answercache"
 	"github.com/openatp/openatp/mdeapi"
 	"github.com/openatp/openatp/observable"
 	"github.com/openatp/openatp/odata"
@@ -237,12 +236,11 @@ func (rt *routes) handleList() http.Handler {
 		// the answers were kept; an answer is kept only for a valid query.
 		sc, scErr := rt.callerScope(r, p)
 		now := rt.now()
-		dv, dvOK := rt.cache.dataVersion(r.Context())
-		k := keptList{cache: rt.answers}
+		dv, dvOK := mdeapi.DataVersion(r.Context(), rt.model)
+		var k mdeapi.DataKept
 		if scErr == nil && dvOK {
-			k.key = mdeapi.AnswerKey(r, p.TenantID, sc.access) + "\x00" + sc.owner
-			k.version = answercache.Version{dv, 0}
-			if k.serve(w, now) {
+			k = mdeapi.KeepAt(rt.answers, r, p.TenantID, sc.access, sc.owner, dv)
+			if k.Serve(w, now) {
 				return nil
 			}
 		}
@@ -257,24 +255,21 @@ func (rt *routes) handleList() http.Handler {
 		if err != nil {
 			return err
 		}
-		rec := k.record(w)
-		var until int64 // the first expiry of a listed indicator
+		var until time.Time // the first expiry of a listed indicator
 		keep := func(in *openatp.Indicator) bool {
 			if !sc.visible(in, now) || !q.Filter.Match(entity{in}) {
 				return false
 			}
-			if t := in.ExpirationTime; t != nil && t.Before(maxUnixNano) {
-				if u := t.UnixNano(); until == 0 || u < until {
-					until = u
-				}
+			if t := in.ExpirationTime; t != nil && (until.IsZero() || t.Before(until)) {
+				until = *t
 			}
 			return true
 		}
-		mdeapi.WriteList(rec, r, q, "Indicators", all, keep,
+		mdeapi.WriteList(k.Writer(w), r, q, "Indicators", all, keep,
 			func(keys []odata.OrderKey, a, b *openatp.Indicator) int {
 				return schema.Compare(keys, entity{a}, entity{b})
 			}, 700, appendIndicator)
-		k.done(until)
+		k.Done(until)
 		return nil
 	})
 }

@@ -49,15 +49,15 @@ type routes struct {
 	authn *httpserve.Authenticator
 	lim   func(endpoint string) httpserve.Limiter
 	now   func() time.Time
-	// cache keeps tenants' indicators for the list, answers its
-	// encoded answers (nil: none kept).
+	// cache keeps tenants' indicators for the list, answers its encoded
+	// answers (nil: none kept; see mdeapi.DataKept).
 	cache   *cache
 	answers *answercache.Cache
 }
 
 // Register adds the indicator routes to mux, under /api and /api/v1.0.
 func Register(mux mdeapi.Mux, cfg Config) {
-	rt := &routes{model: cfg.Model, store: cfg.Store, authn: httpserve.NewAuthenticator(cfg.Verifier), now: cfg.Now,
+	rt := &routes{model: cfg.Model, store: cfg.Store, answers: cfg.Answers, authn: httpserve.NewAuthenticator(cfg.Verifier), now: cfg.Now,
 		lim: func(endpoint string) httpserve.Limiter {
 			if l, ok := cfg.EndpointLimiters[endpoint]; ok {
 				return l
@@ -68,10 +68,6 @@ func Register(mux mdeapi.Mux, cfg Config) {
 		rt.now = time.Now
 	}
 	rt.cache = &cache{store: cfg.Store}
-	if cfg.Model != nil && !cfg.Model.Disabled() {
-		rt.cache.version = cfg.Model.DataVersion
-		rt.answers = cfg.Answers
-	}
 	post, one := httpserve.MethodNotAllowed("POST"), httpserve.MethodNotAllowed("GET, DELETE")
 	for _, base := range []string{"/api", "/api/v1.0"} {
 		in := base + "/indicators"
