@@ -22,16 +22,16 @@ import (
 // validation and the view's freshness check run on every request before
 // the cache is asked; only the encoding is saved.
 
-// AnswerKey is the key of r's answer for a caller of tenant with access
+// answerKey is the key of r's answer for a caller of tenant with access
 // (nil: the whole tenant): the tenant, the base URL the answer's links
 // name, the path and the query as sent (the next link repeats the query
-// byte for byte, so it is not normalized), and the device groups the
-// caller may see ("all", or their ids in order). The family packages that
-// keep answers add to it what else decides theirs.
-func AnswerKey(r *http.Request, tenant string, access *openatp.Access) string {
+// byte for byte, so it is not normalized), the device groups the caller
+// may see ("all", or their ids in order), and who (what else decides the
+// answer, for DataKept; "" for this package's answers).
+func answerKey(r *http.Request, tenant string, access *openatp.Access, who string) string {
 	scheme, host := httpserve.BaseOf(r)
 	var b strings.Builder
-	b.Grow(len(tenant) + len(scheme) + len(host) + len(r.URL.Path) + len(r.URL.RawQuery) + 16)
+	b.Grow(len(tenant) + len(scheme) + len(host) + len(r.URL.Path) + len(r.URL.RawQuery) + len(who) + 16)
 	b.WriteString(tenant)
 	b.WriteByte(0)
 	b.WriteString(scheme)
@@ -43,6 +43,10 @@ func AnswerKey(r *http.Request, tenant string, access *openatp.Access) string {
 	b.WriteByte(0)
 	if access == nil || access.AllGroups {
 		b.WriteString("all")
+		if who != "" {
+			b.WriteByte(0)
+			b.WriteString(who)
+		}
 		return b.String()
 	}
 	ids := make([]int64, 0, len(access.Groups))
@@ -55,6 +59,10 @@ func AnswerKey(r *http.Request, tenant string, access *openatp.Access) string {
 	for _, id := range ids {
 		b.WriteString(strconv.FormatInt(id, 10))
 		b.WriteByte(',')
+	}
+	if who != "" {
+		b.WriteByte(0)
+		b.WriteString(who)
 	}
 	return b.String()
 }
@@ -92,7 +100,7 @@ func machineDeps(view *readmodel.View, list func() []uint32) func() []uint64 {
 	}
 }
 
-// kept writes the answer of r kept under its key (see AnswerKey) if it is
+// kept writes the answer of r kept under its key (see answerKey) if it is
 // valid for view (at its version, or with the dependencies deps returns),
 // or builds it with write and keeps it. An error of write (before it
 // wrote anything: the adapter writes the error body) is returned, and
@@ -102,7 +110,7 @@ func kept(cache *answercache.Cache, w http.ResponseWriter, r *http.Request, tena
 	if cache == nil {
 		return write(w)
 	}
-	key, version := AnswerKey(r, tenant, access), versionOf(view)
+	key, version := answerKey(r, tenant, access, ""), versionOf(view)
 	var d []uint64
 	once := func() []uint64 {
 		if d == nil {
@@ -146,13 +154,13 @@ func DataVersion(ctx context.Context, model *readmodel.Model) (uint64, bool) {
 
 // KeepAt returns the DataKept of r at data version dv (DataVersion, read
 // before anything the answer is built from) for a caller of tenant with
-// access (see AnswerKey), who naming anything else that decides the
+// access (see answerKey), who naming anything else that decides the
 // answer. A nil cache keeps nothing.
 func KeepAt(cache *answercache.Cache, r *http.Request, tenant string, access *openatp.Access, who string, dv uint64) DataKept {
 	if cache == nil {
 		return DataKept{}
 	}
-	return DataKept{cache: cache, key: AnswerKey(r, tenant, access) + "\x00" + who, version: answercache.Version{dv, 0}}
+	return DataKept{cache: cache, key: answerKey(r, tenant, access, who), version: answercache.Version{dv, 0}}
 }
 
 func (k *DataKept) deps() []uint64 { return k.version[:1] }
