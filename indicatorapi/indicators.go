@@ -232,24 +232,34 @@ func (rt *routes) handleList() http.Handler {
 		if err != nil {
 			return err
 		}
-		// A refused role is answered after the query's errors, as before
-		// the answers were kept; an answer is kept only for a valid query.
-		sc, scErr := rt.callerScope(r, p)
+		// The query's errors come before a delegated caller's scope (its
+		// role, its device groups, which may wait for the read model);
+		// an application's scope is its token alone, and a kept answer
+		// (of a valid query: only a 200 is kept) is found without
+		// parsing the query again.
+		var q *odata.Query
+		if p.Delegated {
+			if q, err = mdeapi.ListQuery(r, schema, "Indicators"); err != nil {
+				return err
+			}
+		}
+		sc, err := rt.callerScope(r, p)
+		if err != nil {
+			return err
+		}
 		now := rt.now()
 		dv, dvOK := mdeapi.DataVersion(r.Context(), rt.model)
 		var k mdeapi.DataKept
-		if scErr == nil && dvOK {
+		if dvOK {
 			k = mdeapi.KeepAt(rt.answers, r, p.TenantID, sc.access, sc.owner, dv)
 			if k.Serve(w, now) {
 				return nil
 			}
 		}
-		q, err := mdeapi.ListQuery(r, schema, "Indicators")
-		if err != nil {
-			return err
-		}
-		if scErr != nil {
-			return scErr
+		if q == nil {
+			if q, err = mdeapi.ListQuery(r, schema, "Indicators"); err != nil {
+				return err
+			}
 		}
 		all, err := rt.cache.indicators(r.Context(), p.TenantID, valueKeys(q.Filter), dv, dvOK)
 		if err != nil {
