@@ -170,6 +170,7 @@ openatp/mdeapi: HTTP openatp openatp/odata openatp/wire openatp/readmodel
 openatp/responseapi: HTTP mime/multipart archive/zip openatp openatp/odata
 	openatp/wire openatp/readmodel openatp/httpserve openatp/mdeapi openatp/internal/actionrequest
 openatp/indicatorapi: HTTP openatp openatp/observable openatp/odata openatp/wire openatp/readmodel
+	openatp/internal/answercache
 	openatp/httpserve openatp/mdeapi openatp/internal/timatch openatp/ingest/indicatorio
 openatp/pivotapi: HTTP openatp openatp/observable openatp/wire openatp/readmodel
 	openatp/readmodel/evidence openatp/httpserve openatp/mdeapi openatp/sightings

@@ -18,7 +18,8 @@ import (
 // n indicators costs about as many SQL lookups as n/4), so that a store
 // written without pause (events, alerts) keeps the lookups on SQL
 // instead of reading the tenant again and again. At most maxSnapshots
-// tenants are kept, the least recently used dropped.
+// tenants are kept, the least recently used dropped. One lookup at a
+// time reads the snapshot; the others ask the store meanwhile.
 
 // maxSnapshots bounds the tenants whose indicators are kept.
 const maxSnapshots = 64
@@ -35,12 +36,12 @@ type tenantCache struct {
 	snap        *snapshot
 	missVersion uint64 // the version of the last missed lookups
 	misses      int    // how many at missVersion
+	reading     bool   // a lookup is reading the snapshot
 	used        uint64 // the cache's clock at the last use
 }
 
 // cache holds the snapshots of the tenants.
 type cache struct {
-	version func(ctx context.Context) (uint64, error) // nil: no cache
 	store   openatp.IndicatorStore
 	mu      sync.Mutex
 	tenants map[string]*tenantCache
@@ -48,13 +49,11 @@ type cache struct {
 }
 
 // indicators returns the tenant's indicators by id (expired ones
-// included), or, with keys, a superset of those of these value keys.
-func (c *cache) indicators(ctx context.Context, tenantID string, keys []string) ([]openatp.Indicator, error) {
-	if c.version == nil {
-		return c.store.Indicators(ctx, tenantID, keys...)
-	}
-	v, err := c.version(ctx)
-	if err != nil {
+// included), or, with keys, a superset of those of these value keys, at
+// least as recent as the store's data version v (read before; !ok: not
+// known, the store answers).
+func (c *cache) indicators(ctx context.Context, tenantID string, keys []string, v uint64, ok bool) ([]openatp.Indicator, error) {
+	if !ok {
 		return c.store.Indicators(ctx, tenantID, keys...)
 	}
 	snap, read := c.lookup(tenantID, v, len(keys) == 0)
@@ -66,6 +65,7 @@ func (c *cache) indicators(ctx context.Context, tenantID string, keys []string) 
 	}
 	all, err := c.store.Indicators(ctx, tenantID)
 	if err != nil {
+		c.install(tenantID, nil)
 		return nil, err
 	}
 	snap = &snapshot{version: v, all: all, byKey: make(map[string][]int32, len(all))}
@@ -80,7 +80,8 @@ func (c *cache) indicators(ctx context.Context, tenantID string, keys []string) 
 // lookup returns the tenant's snapshot if it is of version v; else
 // whether to read one (always for a full list, which reads every
 // indicator anyway; for lookups, once they have missed at v as often as
-// the read is worth).
+// the read is worth, and no other lookup is reading one). A true read
+// must be followed by install.
 func (c *cache) lookup(tenantID string, v uint64, full bool) (*snapshot, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -106,16 +107,22 @@ func (c *cache) lookup(tenantID string, v uint64, full bool) (*snapshot, bool) {
 	if t.snap != nil {
 		size = len(t.snap.all)
 	}
-	return nil, full || t.misses > 16+size/4
+	read := full || (!t.reading && t.misses > 16+size/4)
+	t.reading = t.reading || read
+	return nil, read
 }
 
 // install keeps snap as the tenant's (data versions are not ordered:
-// the last read wins, and a lookup at another version misses).
+// the last read wins, and a lookup at another version misses), or, with
+// nil (the read failed), leaves it as it is; the read is over.
 func (c *cache) install(tenantID string, snap *snapshot) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if t := c.tenants[tenantID]; t != nil {
-		t.snap, t.misses = snap, 0
+		t.reading = false
+		if snap != nil {
+			t.snap, t.misses = snap, 0
+		}
 	}
 }
 

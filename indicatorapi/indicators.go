@@ -221,30 +221,65 @@ func writeEntity(w http.ResponseWriter, r *http.Request, in *openatp.Indicator) 
 
 // handleList serves GET /api/indicators: the active indicators the
 // caller sees, by id, with OData $filter, $orderby, $top (≤ 10,000),
-// $skip, $count and nextLink.
+// $skip, $count and nextLink. The answer is kept (internal/answercache)
+// by the request and what the caller sees, at the store's data version,
+// until the first indicator it lists expires: a repeated request after
+// the same checks (token, permissions, rate limit, role) writes the kept
+// bytes; any write to the store makes it stale.
 func (rt *routes) handleList() http.Handler {
 	return httpserve.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
 		p, err := mdeapi.Caller(r, rt.authn, rt.lim(endpointIndicators), endpointIndicators, requireTi)
 		if err != nil {
 			return err
 		}
-		q, err := mdeapi.ListQuery(r, schema, "Indicators")
-		if err != nil {
-			return err
+		// The query's errors come before a delegated caller's scope (its
+		// role, its device groups, which may wait for the read model);
+		// an application's scope is its token alone, and a kept answer
+		// (of a valid query: only a 200 is kept) is found without
+		// parsing the query again.
+		var q *odata.Query
+		if p.Delegated {
+			if q, err = mdeapi.ListQuery(r, schema, "Indicators"); err != nil {
+				return err
+			}
 		}
 		sc, err := rt.callerScope(r, p)
 		if err != nil {
 			return err
 		}
-		all, err := rt.cache.indicators(r.Context(), p.TenantID, valueKeys(q.Filter))
+		now := rt.now()
+		dv, dvOK := mdeapi.DataVersion(r.Context(), rt.model)
+		var k mdeapi.DataKept
+		if dvOK {
+			k = mdeapi.KeepAt(rt.answers, r, p.TenantID, sc.access, sc.owner, dv)
+			if k.Serve(w, now) {
+				return nil
+			}
+		}
+		if q == nil {
+			if q, err = mdeapi.ListQuery(r, schema, "Indicators"); err != nil {
+				return err
+			}
+		}
+		all, err := rt.cache.indicators(r.Context(), p.TenantID, valueKeys(q.Filter), dv, dvOK)
 		if err != nil {
 			return err
 		}
-		now := rt.now()
-		mdeapi.WriteList(w, r, q, "Indicators", all, func(in *openatp.Indicator) bool { return sc.visible(in, now) && q.Filter.Match(entity{in}) },
+		var until time.Time // the first expiry of a listed indicator
+		keep := func(in *openatp.Indicator) bool {
+			if !sc.visible(in, now) || !q.Filter.Match(entity{in}) {
+				return false
+			}
+			if t := in.ExpirationTime; t != nil && (until.IsZero() || t.Before(until)) {
+				until = *t
+			}
+			return true
+		}
+		mdeapi.WriteList(k.Writer(w), r, q, "Indicators", all, keep,
 			func(keys []odata.OrderKey, a, b *openatp.Indicator) int {
 				return schema.Compare(keys, entity{a}, entity{b})
 			}, 700, appendIndicator)
+		k.Done(until)
 		return nil
 	})
 }

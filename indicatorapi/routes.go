@@ -21,6 +21,7 @@ import (
 
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/httpserve"
+	"github.com/openatp/openatp/internal/answercache"
 	"github.com/openatp/openatp/mdeapi"
 	"github.com/openatp/openatp/readmodel"
 )
@@ -48,13 +49,15 @@ type routes struct {
 	authn *httpserve.Authenticator
 	lim   func(endpoint string) httpserve.Limiter
 	now   func() time.Time
-	// cache keeps tenants' indicators for the list.
-	cache *cache
+	// cache keeps tenants' indicators for the list, answers its encoded
+	// answers (nil: none kept; see mdeapi.DataKept).
+	cache   *cache
+	answers *answercache.Cache
 }
 
 // Register adds the indicator routes to mux, under /api and /api/v1.0.
 func Register(mux mdeapi.Mux, cfg Config) {
-	rt := &routes{model: cfg.Model, store: cfg.Store, authn: httpserve.NewAuthenticator(cfg.Verifier), now: cfg.Now,
+	rt := &routes{model: cfg.Model, store: cfg.Store, answers: cfg.Answers, authn: httpserve.NewAuthenticator(cfg.Verifier), now: cfg.Now,
 		lim: func(endpoint string) httpserve.Limiter {
 			if l, ok := cfg.EndpointLimiters[endpoint]; ok {
 				return l
@@ -65,9 +68,6 @@ func Register(mux mdeapi.Mux, cfg Config) {
 		rt.now = time.Now
 	}
 	rt.cache = &cache{store: cfg.Store}
-	if cfg.Model != nil && !cfg.Model.Disabled() {
-		rt.cache.version = cfg.Model.DataVersion
-	}
 	post, one := httpserve.MethodNotAllowed("POST"), httpserve.MethodNotAllowed("GET, DELETE")
 	for _, base := range []string{"/api", "/api/v1.0"} {
 		in := base + "/indicators"

@@ -1,10 +1,13 @@
 package mdeapi
 
 import (
+	"context"
+	"math"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/httpserve"
@@ -22,12 +25,13 @@ import (
 // answerKey is the key of r's answer for a caller of tenant with access
 // (nil: the whole tenant): the tenant, the base URL the answer's links
 // name, the path and the query as sent (the next link repeats the query
-// byte for byte, so it is not normalized), and the device groups the
-// caller may see ("all", or their ids in order).
-func answerKey(r *http.Request, tenant string, access *openatp.Access) string {
+// byte for byte, so it is not normalized), the device groups the caller
+// may see ("all", or their ids in order), and who (what else decides the
+// answer, for DataKept; "" for this package's answers).
+func answerKey(r *http.Request, tenant string, access *openatp.Access, who string) string {
 	scheme, host := httpserve.BaseOf(r)
 	var b strings.Builder
-	b.Grow(len(tenant) + len(scheme) + len(host) + len(r.URL.Path) + len(r.URL.RawQuery) + 16)
+	b.Grow(len(tenant) + len(scheme) + len(host) + len(r.URL.Path) + len(r.URL.RawQuery) + len(who) + 16)
 	b.WriteString(tenant)
 	b.WriteByte(0)
 	b.WriteString(scheme)
@@ -39,6 +43,10 @@ func answerKey(r *http.Request, tenant string, access *openatp.Access) string {
 	b.WriteByte(0)
 	if access == nil || access.AllGroups {
 		b.WriteString("all")
+		if who != "" {
+			b.WriteByte(0)
+			b.WriteString(who)
+		}
 		return b.String()
 	}
 	ids := make([]int64, 0, len(access.Groups))
@@ -51,6 +59,10 @@ func answerKey(r *http.Request, tenant string, access *openatp.Access) string {
 	for _, id := range ids {
 		b.WriteString(strconv.FormatInt(id, 10))
 		b.WriteByte(',')
+	}
+	if who != "" {
+		b.WriteByte(0)
+		b.WriteString(who)
 	}
 	return b.String()
 }
@@ -98,7 +110,7 @@ func kept(cache *answercache.Cache, w http.ResponseWriter, r *http.Request, tena
 	if cache == nil {
 		return write(w)
 	}
-	key, version := answerKey(r, tenant, access), versionOf(view)
+	key, version := answerKey(r, tenant, access, ""), versionOf(view)
 	var d []uint64
 	once := func() []uint64 {
 		if d == nil {
@@ -116,3 +128,71 @@ func kept(cache *answercache.Cache, w http.ResponseWriter, r *http.Request, tena
 	rec.Done()
 	return nil
 }
+
+// DataKept is the kept answer of a read of the family packages, built
+// from the store (not only from the read model: indicators, events), at
+// the store's data version: valid at that version and no other (its
+// dependencies are the version itself: any write, of any tenant, makes it
+// stale), and until the time Done is given. The zero DataKept keeps
+// nothing.
+type DataKept struct {
+	cache   *answercache.Cache
+	key     string
+	version answercache.Version
+	rec     *answercache.Recorder
+}
+
+// DataVersion returns the model's data version, read now, and false
+// when the model is disabled or cannot say it (then nothing is kept).
+func DataVersion(ctx context.Context, model *readmodel.Model) (uint64, bool) {
+	if model == nil || model.Disabled() {
+		return 0, false
+	}
+	dv, err := model.DataVersion(ctx)
+	return dv, err == nil
+}
+
+// KeepAt returns the DataKept of r at data version dv (DataVersion, read
+// before anything the answer is built from) for a caller of tenant with
+// access (see answerKey), who naming anything else that decides the
+// answer. A nil cache keeps nothing.
+func KeepAt(cache *answercache.Cache, r *http.Request, tenant string, access *openatp.Access, who string, dv uint64) DataKept {
+	if cache == nil {
+		return DataKept{}
+	}
+	return DataKept{cache: cache, key: answerKey(r, tenant, access, who), version: answercache.Version{dv, 0}}
+}
+
+func (k *DataKept) deps() []uint64 { return k.version[:1] }
+
+// Serve writes the kept answer if it is valid at now, and reports whether
+// it did.
+func (k *DataKept) Serve(w http.ResponseWriter, now time.Time) bool {
+	return k.key != "" && k.cache.ServeAt(w, k.key, k.version, now.UnixNano(), k.deps)
+}
+
+// Writer returns the writer of the answer to build: w, or one that keeps
+// a copy for Done.
+func (k *DataKept) Writer(w http.ResponseWriter) http.ResponseWriter {
+	if k.key == "" {
+		return w
+	}
+	k.rec = k.cache.Record(w, k.key, k.version, k.deps())
+	return k.rec
+}
+
+// Done keeps the answer written to Writer (if a 200 written whole), valid
+// until until: the first time an item it lists expires (zero: none does;
+// one past the year 2262 does not bound it).
+func (k *DataKept) Done(until time.Time) {
+	if k.rec == nil {
+		return
+	}
+	if !until.IsZero() && until.Before(maxUnixNano) {
+		k.rec.Until(until.UnixNano())
+	}
+	k.rec.Done()
+}
+
+// maxUnixNano is the last time UnixNano holds.
+var maxUnixNano = time.Unix(0, math.MaxInt64)

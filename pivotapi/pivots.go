@@ -16,6 +16,7 @@ import (
 	"github.com/openatp/openatp/observable"
 	"github.com/openatp/openatp/readmodel"
 	"github.com/openatp/openatp/readmodel/evidence"
+	"github.com/openatp/openatp/sightings"
 	"github.com/openatp/openatp/wire"
 )
 
@@ -168,9 +169,21 @@ func read(ctx context.Context, store openatp.Store, tenantID string, view *readm
 // value's index (sightings.Store) whatever the number of its events; and,
 // when there is none, the alerts whose evidence names it (the value is
 // then known, as read tells).
-func (rt *routes) readMachines(ctx context.Context, store openatp.Store, tenantID string, view *readmodel.View, access *openatp.Access,
+func readMachines(ctx context.Context, store openatp.Store, tenantID string, view *readmodel.View, access *openatp.Access,
 	k *kind, value string) (*pivot, error) {
-	sgs, err := rt.sightings.get(ctx, store, tenantID, k, value)
+	sst, err := sightings.Of(store)
+	if err != nil {
+		return nil, err
+	}
+	var sgs []sightings.Sighting
+	switch k {
+	case fileKind:
+		sgs, err = sst.FileSightings(ctx, tenantID, openatp.EventFilter{Hash: value})
+	case ipKind:
+		sgs, err = sst.NetworkSightings(ctx, tenantID, openatp.EventFilter{RemoteIP: value})
+	default:
+		sgs, err = sst.NetworkSightings(ctx, tenantID, openatp.EventFilter{Domain: value})
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -255,18 +268,32 @@ func (rt *routes) handlePivot(k *kind, sub string) http.Handler {
 		} else if err := mdeapi.NoQuery(r); err != nil {
 			return err
 		}
+		// The machines' answer is kept (mdeapi.DataKept): at the data
+		// version read before the view and the events it is built from.
+		var dv uint64
+		dvOK := false
+		if sub == "machines" {
+			dv, dvOK = mdeapi.DataVersion(r.Context(), rt.cfg.Model)
+		}
 		view, access, err := mdeapi.ScopeFor(r, rt.cfg.Model, p, app, delegated, openatp.PermViewData)
 		if err != nil {
 			return err
 		}
 		defer view.Release()
+		var answer mdeapi.DataKept
+		if dvOK {
+			answer = mdeapi.KeepAt(rt.cfg.Answers, r, p.TenantID, access, "", dv)
+			if answer.Serve(w, rt.now()) {
+				return nil
+			}
+		}
 		value, ok := k.parse(raw)
 		if !ok {
 			return openatp.CodedErrorf(openatp.Invalid, "InvalidInput", "%q is not %s", mdeapi.ClipID(raw), k.what)
 		}
 		var pv *pivot
 		if sub == "machines" {
-			pv, err = rt.readMachines(r.Context(), rt.cfg.Store, p.TenantID, view, access, k, value)
+			pv, err = readMachines(r.Context(), rt.cfg.Store, p.TenantID, view, access, k, value)
 		} else {
 			pv, err = read(r.Context(), rt.cfg.Store, p.TenantID, view, access, k, value, time.Time{}, sub == "alerts")
 		}
@@ -280,7 +307,8 @@ func (rt *routes) handlePivot(k *kind, sub string) http.Handler {
 		case "":
 			mdeapi.WriteEntity(w, r, http.StatusOK, "Files", appendFile(nil, pv))
 		case "machines":
-			writeMachines(w, r, view, pv)
+			writeMachines(answer.Writer(w), r, view, pv)
+			answer.Done(time.Time{})
 		case "alerts":
 			b, end := mdeapi.OpenCollection(nil, r, "Alerts", false, 0, "")
 			for i, s := range pv.alerts {

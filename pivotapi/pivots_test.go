@@ -328,3 +328,68 @@ func TestPivotMachinesAfterWrite(t *testing.T) {
 	}
 	check(t, f, f.Do(t, "GET", "/api/ips/198.51.100.9/machines", tok), 200, m(vault, machine2)) // by id
 }
+
+// hits reads the answer cache's hits from /metrics.
+func hits(t *testing.T, f *apitest.Fixture) string {
+	t.Helper()
+	for l := range strings.SplitSeq(string(f.Do(t, "GET", "/metrics", "").Body), "\n") {
+		if v, ok := strings.CutPrefix(l, "openatp_answer_cache_hits_total "); ok {
+			return v
+		}
+	}
+	t.Fatal("/metrics has no openatp_answer_cache_hits_total")
+	return ""
+}
+
+// The machines of a value asked again are the first answer's bytes, kept
+// (internal/answercache) for the callers that see the same machines: a
+// delegated user of The-A-Team never gets an administrator's answer
+// naming the vault, nor one tenant another's.
+func TestPivotMachinesKept(t *testing.T) {
+	f, _, _, t3 := world(t)
+	tok := f.Token(t, f.Tenant, f.NewApp(t, f.Tenant, "soar", openatp.PermMachineReadAll))
+	dapp := f.DelegatedApp(t, f.Tenant, openatp.PermMachineRead)
+	admin := f.Delegated(t, f.Tenant, dapp, "adm@contoso.com", "g-admin")
+	ana := f.Delegated(t, f.Tenant, dapp, "ana@contoso.com", "g-ana")
+	other := f.NewTenant(t, "other.example")
+	f.Load(t, other, []openatp.Machine{{ID: machine2, MachineTags: []string{}, IPAddresses: []openatp.IPAddress{}}}, nil)
+	ne := []openatp.NetworkEvent{{Timestamp: t3, DeviceId: machine2, ActionType: "ConnectionSuccess", RemoteIP: "203.0.113.5"}}
+	if err := ne[0].Normalize(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Store.AddNetworkEvents(context.Background(), other.ID, ne); err != nil {
+		t.Fatal(err)
+	}
+	otherTok := f.Token(t, other, f.NewApp(t, other, "soar", openatp.PermMachineReadAll))
+	const path = "/api/ips/203.0.113.5/machines"
+	for _, c := range []struct {
+		who, tok string
+		see      []string // machines named
+		hide     []string
+	}{
+		{"the application", tok, []string{machine1, vault}, []string{machine2}},
+		{"the administrator", admin, []string{machine1, vault}, []string{machine2}},
+		{"ana", ana, []string{machine1}, []string{vault, machine2}},
+		{"the other tenant", otherTok, []string{machine2}, []string{machine1, vault}},
+	} {
+		first := f.Do(t, "GET", path, c.tok)
+		before := hits(t, f)
+		second := f.Do(t, "GET", path, c.tok)
+		if after := hits(t, f); after == before {
+			t.Errorf("%s: the second request was not a hit (%s hits)", c.who, after)
+		}
+		if first.Status != 200 || !bytes.Equal(first.Body, second.Body) || first.Header.Get("Content-Length") != second.Header.Get("Content-Length") {
+			t.Errorf("%s: %d %s, then %d %s", c.who, first.Status, first.Body, second.Status, second.Body)
+		}
+		for _, m := range c.see {
+			if !strings.Contains(string(second.Body), `"id":"`+m+`"`) {
+				t.Errorf("%s: %s not named: %s", c.who, m, second.Body)
+			}
+		}
+		for _, m := range c.hide {
+			if strings.Contains(string(second.Body), m) {
+				t.Errorf("%s: %s named: %s", c.who, m, second.Body)
+			}
+		}
+	}
+}

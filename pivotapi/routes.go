@@ -27,13 +27,11 @@ type routes struct {
 	cfg   mdeapi.Config
 	authn *httpserve.Authenticator
 	now   func() time.Time
-	// sightings are the machines of the values asked lately.
-	sightings *sightingCache
 }
 
 // Register adds the pivot routes to mux, under /api and /api/v1.0.
 func Register(mux mdeapi.Mux, cfg mdeapi.Config) {
-	rt := &routes{cfg: cfg, authn: httpserve.NewAuthenticator(cfg.Verifier), now: time.Now, sightings: &sightingCache{}}
+	rt := &routes{cfg: cfg, authn: httpserve.NewAuthenticator(cfg.Verifier), now: time.Now}
 	get := httpserve.MethodNotAllowed("GET")
 	for _, base := range []string{"/api", "/api/v1.0"} {
 		for _, k := range kinds {

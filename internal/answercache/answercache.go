@@ -6,16 +6,20 @@
 // only to a request with the same key whose data is at the version the
 // answer was last checked at, or whose dependencies, read again, are
 // equal (the answer is then valid at that version too): a change to
-// anything it was built from makes it stale, and nothing else does. The
+// anything it was built from makes it stale, and nothing else does. An
+// answer that the clock changes (one with items that expire) is kept with
+// the time it stops being valid, and is not written from then on. The
 // cache is bounded by memory, least recently used answers first out.
 // Standard library only; no knowledge of any route.
 package answercache
 
 import (
+	"hash/maphash"
 	"net/http"
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // shards spreads the keys over locks.
@@ -28,6 +32,7 @@ const entryOverhead = 160
 // Cache is a set of kept answers, safe for concurrent use. A nil *Cache
 // keeps nothing: Serve finds nothing and Record passes writes through.
 type Cache struct {
+	seed      maphash.Seed
 	maxEntry  int64 // the largest answer kept
 	shardMax  int64
 	shards    [shards]shard
@@ -47,6 +52,7 @@ type entry struct {
 	key        string
 	version    Version // a version of the data the answer is valid at (guarded by the shard's lock)
 	deps       []uint64
+	until      int64   // when the answer stops being valid (Unix nanoseconds); 0: never
 	header     []field // the header fields the handler set
 	status     int
 	body       []byte
@@ -57,6 +63,9 @@ type field struct {
 	name   string
 	values []string
 }
+
+// expired reports whether the answer is no longer valid at now.
+func (e *entry) expired(now int64) bool { return e.until != 0 && now >= e.until }
 
 func (e *entry) size() int64 {
 	n := int64(entryOverhead + len(e.key) + 8*len(e.deps) + len(e.body))
@@ -76,7 +85,7 @@ func New(maxBytes int64) *Cache {
 	if maxBytes <= 0 {
 		return nil
 	}
-	c := &Cache{shardMax: maxBytes / shards, maxEntry: min(maxBytes/8, 16<<20)}
+	c := &Cache{seed: maphash.MakeSeed(), shardMax: maxBytes / shards, maxEntry: min(maxBytes/8, 16<<20)}
 	for i := range c.shards {
 		s := &c.shards[i]
 		s.m = map[string]*entry{}
@@ -108,12 +117,10 @@ func (c *Cache) Stats() Stats {
 	return st
 }
 
+// shard is the shard of key (maphash: keys are hundreds of bytes, the
+// tenant, URL and query, and FNV's byte loop showed in profiles).
 func (c *Cache) shard(key string) *shard {
-	h := uint32(2166136261) // FNV-1a
-	for i := 0; i < len(key); i++ {
-		h = (h ^ uint32(key[i])) * 16777619
-	}
-	return &c.shards[h%shards]
+	return &c.shards[maphash.String(c.seed, key)%shards]
 }
 
 // Version is the version of the data a request is answered from: two
@@ -125,20 +132,33 @@ type Version [2]uint64
 // (it was built or last checked at version, or its dependencies equal
 // deps(), which is called only then, and is valid at version from now
 // on), and reports whether it did. A miss is counted; the caller then
-// builds the answer through Record.
+// builds the answer through Record. An answer kept with an expiry
+// (Recorder.Until) is not written from then on, by the system clock.
 func (c *Cache) Serve(w http.ResponseWriter, key string, version Version, deps func() []uint64) bool {
+	if c == nil {
+		return false
+	}
+	return c.ServeAt(w, key, version, time.Now().UnixNano(), deps)
+}
+
+// ServeAt is Serve at time now (Unix nanoseconds), for callers with a
+// clock of their own: an answer kept until now or earlier is a miss.
+func (c *Cache) ServeAt(w http.ResponseWriter, key string, version Version, now int64, deps func() []uint64) bool {
 	if c == nil {
 		return false
 	}
 	s := c.shard(key)
 	s.mu.Lock()
 	e := s.m[key]
+	if e != nil && e.expired(now) {
+		e = nil // the Record that follows replaces it
+	}
 	if e != nil && e.version != version {
 		// Checked without the lock: deps reads the caller's data.
 		s.mu.Unlock()
 		d := deps()
 		s.mu.Lock()
-		if e = s.m[key]; e != nil && (e.version == version || slices.Equal(e.deps, d)) {
+		if e = s.m[key]; e != nil && !e.expired(now) && (e.version == version || slices.Equal(e.deps, d)) {
 			e.version = version
 		} else {
 			e = nil
@@ -205,6 +225,7 @@ type Recorder struct {
 	key     string
 	version Version
 	deps    []uint64
+	until   int64
 	before  http.Header // the header fields set before the handler ran
 	header  []field
 	status  int
@@ -257,6 +278,15 @@ func (r *Recorder) Write(b []byte) (int, error) {
 	return n, err
 }
 
+// Until makes the answer valid only before t (Unix nanoseconds; 0: no
+// bound): an answer that lists items expiring at t must not be written
+// from then on. Called more than once, the earliest time holds.
+func (r *Recorder) Until(t int64) {
+	if t != 0 && (r.until == 0 || t < r.until) {
+		r.until = t
+	}
+}
+
 // Unwrap returns the wrapped writer (http.ResponseController).
 func (r *Recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
@@ -265,5 +295,5 @@ func (r *Recorder) Done() {
 	if r.dropped || r.status != http.StatusOK {
 		return
 	}
-	r.c.put(&entry{key: r.key, version: r.version, deps: r.deps, header: r.header, status: r.status, body: slices.Clip(r.body)})
+	r.c.put(&entry{key: r.key, version: r.version, deps: r.deps, until: r.until, header: r.header, status: r.status, body: slices.Clip(r.body)})
 }

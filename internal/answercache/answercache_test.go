@@ -133,3 +133,45 @@ func TestNotKept(t *testing.T) {
 		t.Errorf("a nil cache's recorder wrote %q", w.Body)
 	}
 }
+
+// An answer kept with an expiry is written before it, at any version its
+// dependencies allow, and never from then on.
+func TestUntil(t *testing.T) {
+	c := answercache.New(1 << 20)
+	v := answercache.Version{1, 1}
+	rec := c.Record(httptest.NewRecorder(), "k", v, []uint64{7})
+	rec.Until(200)
+	rec.Until(0)   // no bound: the earlier one holds
+	rec.Until(300) // later: the earlier one holds
+	_, _ = rec.Write([]byte("listed"))
+	rec.Done()
+	serve := func(v answercache.Version, now int64) string {
+		w := httptest.NewRecorder()
+		if !c.ServeAt(w, "k", v, now, func() []uint64 { return []uint64{7} }) {
+			return ""
+		}
+		return w.Body.String()
+	}
+	if got := serve(v, 199); got != "listed" {
+		t.Errorf("before its expiry: %q", got)
+	}
+	if got := serve(answercache.Version{1, 2}, 199); got != "listed" {
+		t.Errorf("before its expiry, at a version of the same deps: %q", got)
+	}
+	for _, now := range []int64{200, 10_000} {
+		if got := serve(v, now); got != "" {
+			t.Errorf("at %d, from its expiry of 200 on: %q", now, got)
+		}
+	}
+	// By the system clock: kept until a time already past.
+	rec = c.Record(httptest.NewRecorder(), "past", v, nil)
+	rec.Until(1)
+	_, _ = rec.Write([]byte("gone"))
+	rec.Done()
+	if c.Serve(httptest.NewRecorder(), "past", v, func() []uint64 { return nil }) {
+		t.Error("an answer kept until 1970 was served")
+	}
+	if c.Stats().Entries != 2 {
+		t.Errorf("entries %+v", c.Stats())
+	}
+}
