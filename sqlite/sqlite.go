@@ -35,6 +35,7 @@ import (
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/internal/sqlstore"
 	"github.com/openatp/openatp/internal/sqlstore/actionsql"
+	"github.com/openatp/openatp/internal/sqlstore/eventsql"
 	"github.com/openatp/openatp/internal/sqlstore/tvmsql"
 	"github.com/openatp/openatp/vuln"
 )
@@ -56,6 +57,9 @@ type DB struct {
 	sqlstore.Reader
 	sqlstore.Writer
 	actionsql.Store
+	// Events is the observed file and network events, whose SQL is the
+	// same in both engines.
+	eventsql.Events
 	// Vuln is vulnerability management (vuln.Store), whose SQL is the
 	// same in both engines.
 	*tvmsql.Vuln
@@ -124,6 +128,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	db.Writer = sqlstore.NewWriter(sqlstore.WriteEngine{Tx: db.smallTx, Now: db.now, Renumber: renumber,
 		TenantSeq: "SELECT seq FROM tenants WHERE id = ?", LockTenant: "SELECT seq FROM tenants WHERE id = ?"})
 	db.Store = actionsql.New(db.Writer, db.Reader)
+	db.Events = eventsql.New(db.Writer, db.Reader)
 	db.Vuln = tvmsql.New(db.Writer, db.Reader)
 	if db.ver, err = newVersionConn(ctx, db.rdb); err != nil {
 		db.rdb.Close()

@@ -1,24 +1,27 @@
-package sqlstore
+package eventsql
 
 import (
 	"cmp"
 	"context"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/internal/sqlstore"
 	"github.com/openatp/openatp/observable"
 	"github.com/openatp/openatp/sightings"
 )
 
-// The observed events (openatp.EventStore) are written and read with the
-// same SQL in both engines (migrations sqlite 0015, postgres 0014): a row
+// The observed events (openatp.EventStore but DeleteEventsBefore, which
+// sqlstore.Writer has) are written and read with the same SQL in both
+// engines (migrations sqlite 0015, postgres 0014): a row
 // of file_events or network_events holds an event's identity (ts,
 // device_id, report_id), the id of its looked-up values in event_files
 // (SHA-1, SHA-256, MD5) or event_remotes (remote IP, the host of the
-// remote URL), and its other columns packed in rest (eventpack.go).
+// remote URL), and its other columns packed in rest (pack.go).
 
 // eventKind describes the table of a kind of event.
 type eventKind struct {
@@ -59,26 +62,26 @@ const eventRows = 500
 // each is normalized (again), its machine must be the tenant's, and an
 // event whose (device_id, ts, report_id) is stored is skipped (ON
 // CONFLICT DO NOTHING).
-func (w Writer) AddFileEvents(ctx context.Context, tenantID string, es []openatp.FileEvent) error {
-	return addEvents(ctx, w, tenantID, fileKind, es, true)
+func (s Events) AddFileEvents(ctx context.Context, tenantID string, es []openatp.FileEvent) error {
+	return addEvents(ctx, s, tenantID, fileKind, es, true)
 }
 
 // AddNetworkEvents records network events as AddFileEvents does, with
 // the host of each RemoteUrl (observable.Host) as its remote domain.
-func (w Writer) AddNetworkEvents(ctx context.Context, tenantID string, es []openatp.NetworkEvent) error {
-	return addEvents(ctx, w, tenantID, networkKind, es, true)
+func (s Events) AddNetworkEvents(ctx context.Context, tenantID string, es []openatp.NetworkEvent) error {
+	return addEvents(ctx, s, tenantID, networkKind, es, true)
 }
 
 // AddNormalizedFileEvents is AddFileEvents for events the caller has
 // normalized (FileEvent.Normalize), as an import's reader does: they are
 // not normalized again.
-func (w Writer) AddNormalizedFileEvents(ctx context.Context, tenantID string, es []openatp.FileEvent) error {
-	return addEvents(ctx, w, tenantID, fileKind, es, false)
+func (s Events) AddNormalizedFileEvents(ctx context.Context, tenantID string, es []openatp.FileEvent) error {
+	return addEvents(ctx, s, tenantID, fileKind, es, false)
 }
 
 // AddNormalizedNetworkEvents is AddNetworkEvents for normalized events.
-func (w Writer) AddNormalizedNetworkEvents(ctx context.Context, tenantID string, es []openatp.NetworkEvent) error {
-	return addEvents(ctx, w, tenantID, networkKind, es, false)
+func (s Events) AddNormalizedNetworkEvents(ctx context.Context, tenantID string, es []openatp.NetworkEvent) error {
+	return addEvents(ctx, s, tenantID, networkKind, es, false)
 }
 
 // event is a pointer to an event type (FileEvent or NetworkEvent).
@@ -91,19 +94,19 @@ type event[T any] interface {
 // addEvents takes the fields of a copy of each event (the caller's
 // events are not changed), normalized first if normalize, and writes
 // them (Writer.addEvents).
-func addEvents[T any, P event[T]](ctx context.Context, w Writer, tenantID string, k *eventKind, es []T, normalize bool) error {
+func addEvents[T any, P event[T]](ctx context.Context, s Events, tenantID string, k *eventKind, es []T, normalize bool) error {
 	fields := make([][]any, len(es))
 	for i := range es {
 		e := P(new(T))
 		*e = es[i]
 		if normalize {
 			if err := e.Normalize(); err != nil {
-				return InvalidItem(k.what, i, err)
+				return sqlstore.InvalidItem(k.what, i, err)
 			}
 		}
 		fields[i] = e.Fields()
 	}
-	return w.addEvents(ctx, tenantID, k, fields)
+	return s.addEvents(ctx, tenantID, k, fields)
 }
 
 // eventRow is an event as its table's row.
@@ -119,16 +122,16 @@ type eventRow struct {
 // an event without a DeviceName its machine's computerDnsName, stores
 // the looked-up values the tenant does not have yet, and inserts the
 // rows in the order of their primary key, eventRows a statement.
-func (w Writer) addEvents(ctx context.Context, tenantID string, k *eventKind, evs [][]any) error {
+func (s Events) addEvents(ctx context.Context, tenantID string, k *eventKind, evs [][]any) error {
 	rows := make([]eventRow, len(evs))
 	for i, f := range evs {
-		n, err := Nanos("Timestamp", *f[0].(*time.Time))
+		n, err := sqlstore.Nanos("Timestamp", *f[0].(*time.Time))
 		if err != nil {
-			return InvalidItem(k.what, i, err)
+			return sqlstore.InvalidItem(k.what, i, err)
 		}
 		rows[i] = eventRow{ts: n, device: *f[1].(*string), report: *f[len(f)-1].(*int64), values: strings.Join(k.values(f), "\x00")}
 	}
-	return w.TenantTx(ctx, tenantID, func(x Execer, seq int64) error {
+	return s.w.TenantTx(ctx, tenantID, func(x sqlstore.Execer, seq int64) error {
 		if len(rows) == 0 {
 			return nil
 		}
@@ -139,14 +142,14 @@ func (w Writer) addEvents(ctx context.Context, tenantID string, k *eventKind, ev
 		for i, f := range evs {
 			name, ok := names[rows[i].device]
 			if !ok {
-				return InvalidItem(k.what, i, openatp.InvalidField("DeviceId", "the tenant has no machine %s", Quote(rows[i].device)))
+				return sqlstore.InvalidItem(k.what, i, openatp.InvalidField("DeviceId", "the tenant has no machine %s", sqlstore.Quote(rows[i].device)))
 			}
 			if dn := f[2].(*string); *dn == "" { // DeviceName: the machine's name when the event has none
 				*dn = name
 			}
 			rows[i].rest = packRest(nil, f, k.skip)
 		}
-		dict, err := w.eventValues(ctx, x, seq, k, rows)
+		dict, err := eventValues(ctx, x, seq, k, rows)
 		if err != nil {
 			return err
 		}
@@ -172,7 +175,7 @@ func (w Writer) addEvents(ctx context.Context, tenantID string, k *eventKind, ev
 			if len(part) < eventRows {
 				q = head + row + strings.Repeat(", "+row, len(part)-1) + tail
 			}
-			if _, err := Exec(ctx, x, "cannot store the "+k.what+"s", q, args...); err != nil {
+			if _, err := sqlstore.Exec(ctx, x, "cannot store the "+k.what+"s", q, args...); err != nil {
 				return err
 			}
 		}
@@ -184,7 +187,7 @@ func (w Writer) addEvents(ctx context.Context, tenantID string, k *eventKind, ev
 // machines of rows that the tenant has, by id: the names of the machines
 // of events without a DeviceName; of the others, a count tells that all
 // exist (one row a chunk, not one a machine), else their ids are read.
-func eventMachines(ctx context.Context, x Execer, seq int64, evs [][]any, rows []eventRow) (map[string]string, error) {
+func eventMachines(ctx context.Context, x sqlstore.Execer, seq int64, evs [][]any, rows []eventRow) (map[string]string, error) {
 	names := map[string]string{}
 	var named, unnamed []string
 	for i, f := range evs {
@@ -195,7 +198,7 @@ func eventMachines(ctx context.Context, x Execer, seq int64, evs [][]any, rows [
 		}
 	}
 	read := func(list string, args []any) error {
-		return Each(ctx, x, "cannot read the machines", func(s Scanner) ([2]string, error) {
+		return sqlstore.Each(ctx, x, "cannot read the machines", func(s sqlstore.Scanner) ([2]string, error) {
 			var id string
 			var name *string
 			err := s.Scan(&id, &name)
@@ -206,11 +209,11 @@ func eventMachines(ctx context.Context, x Execer, seq int64, evs [][]any, rows [
 		}, func(m [2]string) error { names[m[0]] = m[1]; return nil },
 			"SELECT id, computer_dns_name FROM machines WHERE tenant_seq = ? AND id IN "+list, append([]any{seq}, args...)...)
 	}
-	if err := InChunks(unnamed, read); err != nil {
+	if err := sqlstore.InChunks(unnamed, read); err != nil {
 		return nil, err
 	}
-	err := InChunks(named, func(list string, args []any) error {
-		n, err := Get(ctx, x, "cannot read the machines", nil, ScanInt64,
+	err := sqlstore.InChunks(named, func(list string, args []any) error {
+		n, err := sqlstore.Get(ctx, x, "cannot read the machines", nil, sqlstore.ScanInt64,
 			"SELECT count(*) FROM machines WHERE tenant_seq = ? AND id IN "+list, append([]any{seq}, args...)...)
 		if err != nil || int(n) < len(args) {
 			return cmp.Or(err, read(list, args))
@@ -239,7 +242,7 @@ const dictRows = 200
 
 // eventValues stores the looked-up values of rows that the tenant does
 // not have, and returns the id of each (by eventRow.values).
-func (w Writer) eventValues(ctx context.Context, x Execer, seq int64, k *eventKind, rows []eventRow) (map[string]int64, error) {
+func eventValues(ctx context.Context, x sqlstore.Execer, seq int64, k *eventKind, rows []eventRow) (map[string]int64, error) {
 	ids := map[string]int64{}
 	var distinct []string
 	for i := range rows {
@@ -261,10 +264,10 @@ func (w Writer) eventValues(ctx context.Context, x Execer, seq int64, k *eventKi
 		list := tuple + strings.Repeat(", "+tuple, len(part)-1)
 		ins := "INSERT INTO " + k.dict + " (tenant_seq, " + cols + ") VALUES " + strings.ReplaceAll(list, "(?", "("+strconv.FormatInt(seq, 10)+", ?") +
 			" ON CONFLICT (tenant_seq, " + cols + ") DO NOTHING"
-		if _, err := Exec(ctx, x, "cannot store the "+k.what+"s", ins, args...); err != nil {
+		if _, err := sqlstore.Exec(ctx, x, "cannot store the "+k.what+"s", ins, args...); err != nil {
 			return nil, err
 		}
-		err := Each(ctx, x, "cannot store the "+k.what+"s", func(s Scanner) (string, error) {
+		err := sqlstore.Each(ctx, x, "cannot store the "+k.what+"s", func(s sqlstore.Scanner) (string, error) {
 			vals := make([]string, len(k.dictCols))
 			dest := []any{new(int64)}
 			for i := range vals {
@@ -298,7 +301,7 @@ func eventWhere(k *eventKind, seq int64, f openatp.EventFilter) (string, []any, 
 		if f.Hash != "" {
 			col := map[int]string{40: "sha1", 64: "sha256", 32: "md5"}[len(f.Hash)]
 			if col == "" {
-				return "", nil, openatp.CodedErrorf(openatp.Invalid, "InvalidInput", "hash %s is not a SHA-1, SHA-256 or MD5", Quote(f.Hash))
+				return "", nil, openatp.CodedErrorf(openatp.Invalid, "InvalidInput", "hash %s is not a SHA-1, SHA-256 or MD5", sqlstore.Quote(f.Hash))
 			}
 			dict, args = append(dict, col+" = ?"), append(args, strings.ToLower(f.Hash))
 		}
@@ -308,8 +311,8 @@ func eventWhere(k *eventKind, seq int64, f openatp.EventFilter) (string, []any, 
 		}
 		if f.RemoteIP != "" {
 			ip := f.RemoteIP
-			if key, ok := ipKey(ip); ok {
-				ip = key
+			if a, err := netip.ParseAddr(ip); err == nil {
+				ip = openatp.IPKey(a)
 			}
 			dict, args = append(dict, "remote_ip = ?"), append(args, ip)
 		}
@@ -325,28 +328,28 @@ func eventWhere(k *eventKind, seq int64, f openatp.EventFilter) (string, []any, 
 		where, args = append(where, "e.device_id = ?"), append(args, strings.ToLower(f.MachineID))
 	}
 	if !f.From.IsZero() {
-		where, args = append(where, "e.ts >= ?"), append(args, ClampNanos(f.From))
+		where, args = append(where, "e.ts >= ?"), append(args, sqlstore.ClampNanos(f.From))
 	}
 	if !f.To.IsZero() {
-		where, args = append(where, "e.ts < ?"), append(args, ClampNanos(f.To))
+		where, args = append(where, "e.ts < ?"), append(args, sqlstore.ClampNanos(f.To))
 	}
 	return strings.Join(where, " AND "), args, nil
 }
 
 // FileEvents reads the tenant's file events that match f.
-func (r Reader) FileEvents(ctx context.Context, tenantID string, f openatp.EventFilter) ([]openatp.FileEvent, error) {
-	return readEvents(ctx, r.q, tenantID, fileKind, f, func(e *openatp.FileEvent) []any { return e.Fields() })
+func (s Events) FileEvents(ctx context.Context, tenantID string, f openatp.EventFilter) ([]openatp.FileEvent, error) {
+	return readEvents(ctx, s.q, tenantID, fileKind, f, func(e *openatp.FileEvent) []any { return e.Fields() })
 }
 
 // NetworkEvents reads the tenant's network events that match f.
-func (r Reader) NetworkEvents(ctx context.Context, tenantID string, f openatp.EventFilter) ([]openatp.NetworkEvent, error) {
-	return readEvents(ctx, r.q, tenantID, networkKind, f, func(e *openatp.NetworkEvent) []any { return e.Fields() })
+func (s Events) NetworkEvents(ctx context.Context, tenantID string, f openatp.EventFilter) ([]openatp.NetworkEvent, error) {
+	return readEvents(ctx, s.q, tenantID, networkKind, f, func(e *openatp.NetworkEvent) []any { return e.Fields() })
 }
 
 // readEvents lists the events of kind k of the tenant that match f, in
 // the order of the primary key.
-func readEvents[T any](ctx context.Context, q Querier, tenantID string, k *eventKind, f openatp.EventFilter, fields func(*T) []any) ([]T, error) {
-	seq, err := TenantSeq(ctx, q, tenantID)
+func readEvents[T any](ctx context.Context, q sqlstore.Querier, tenantID string, k *eventKind, f openatp.EventFilter, fields func(*T) []any) ([]T, error) {
+	seq, err := sqlstore.TenantSeq(ctx, q, tenantID)
 	if err != nil {
 		return nil, err
 	}
@@ -368,7 +371,7 @@ func readEvents[T any](ctx context.Context, q Querier, tenantID string, k *event
 		query += " LIMIT ?"
 		args = append(args, f.Limit)
 	}
-	return List(ctx, q, "cannot read the events", func(s Scanner) (T, error) {
+	return sqlstore.List(ctx, q, "cannot read the events", func(s sqlstore.Scanner) (T, error) {
 		var e T
 		fs := fields(&e)
 		var ts int64
@@ -385,7 +388,7 @@ func readEvents[T any](ctx context.Context, q Querier, tenantID string, k *event
 		if err := s.Scan(append(dest, &rest)...); err != nil {
 			return e, err
 		}
-		*fs[0].(*time.Time) = FromNanos(ts)
+		*fs[0].(*time.Time) = sqlstore.FromNanos(ts)
 		return e, unpackRest(rest, fs, k.skip)
 	}, query, args...)
 }
@@ -393,23 +396,23 @@ func readEvents[T any](ctx context.Context, q Querier, tenantID string, k *event
 // FileSightings returns, for each machine with file events that match f
 // (Hash, From, To), its first and last event and their number, by
 // machine id (sightings.Store).
-func (r Reader) FileSightings(ctx context.Context, tenantID string, f openatp.EventFilter) ([]sightings.Sighting, error) {
-	return readSightings(ctx, r.q, tenantID, fileKind, f)
+func (s Events) FileSightings(ctx context.Context, tenantID string, f openatp.EventFilter) ([]sightings.Sighting, error) {
+	return readSightings(ctx, s.q, tenantID, fileKind, f)
 }
 
 // NetworkSightings returns the sightings of the network events that match
 // f (RemoteIP, Domain, From, To), as FileSightings does.
-func (r Reader) NetworkSightings(ctx context.Context, tenantID string, f openatp.EventFilter) ([]sightings.Sighting, error) {
-	return readSightings(ctx, r.q, tenantID, networkKind, f)
+func (s Events) NetworkSightings(ctx context.Context, tenantID string, f openatp.EventFilter) ([]sightings.Sighting, error) {
+	return readSightings(ctx, s.q, tenantID, networkKind, f)
 }
 
 // readSightings groups the events of a value by machine, reading the
 // value's index only (it holds the primary key's columns).
-func readSightings(ctx context.Context, q Querier, tenantID string, k *eventKind, f openatp.EventFilter) ([]sightings.Sighting, error) {
+func readSightings(ctx context.Context, q sqlstore.Querier, tenantID string, k *eventKind, f openatp.EventFilter) ([]sightings.Sighting, error) {
 	if f.MachineID != "" || f.Limit != 0 {
 		return nil, openatp.CodedErrorf(openatp.Invalid, "InvalidInput", "sightings are not read by machine or with a limit")
 	}
-	seq, err := TenantSeq(ctx, q, tenantID)
+	seq, err := sqlstore.TenantSeq(ctx, q, tenantID)
 	if err != nil {
 		return nil, err
 	}
@@ -417,82 +420,11 @@ func readSightings(ctx context.Context, q Querier, tenantID string, k *eventKind
 	if err != nil {
 		return nil, err
 	}
-	return List(ctx, q, "cannot read the events", func(s Scanner) (sightings.Sighting, error) {
+	return sqlstore.List(ctx, q, "cannot read the events", func(s sqlstore.Scanner) (sightings.Sighting, error) {
 		var sg sightings.Sighting
 		var first, last int64
 		err := s.Scan(&sg.DeviceId, &first, &last, &sg.Events)
-		sg.First, sg.Last = FromNanos(first), FromNanos(last)
+		sg.First, sg.Last = sqlstore.FromNanos(first), sqlstore.FromNanos(last)
 		return sg, err
 	}, "SELECT e.device_id, min(e.ts), max(e.ts), count(*) FROM "+k.table+" e WHERE "+where+" GROUP BY e.device_id ORDER BY e.device_id", args...)
-}
-
-// deleteChunk is the number of rows DeleteEventsBefore deletes per
-// transaction: a backlog (the first sweep over a large store) is deleted
-// in many short writes, each within the engine's bound on a small write,
-// rather than one that holds the writer for long.
-const deleteChunk = 10000
-
-// DeleteEventsBefore deletes, in every tenant, the events (file, network
-// and logon events) and the IP history rows older than t, the oldest
-// first, deleteChunk rows a transaction (file and network events by
-// primary key, time first in each tenant; the IP history through its time
-// index; the logon events tenant by tenant, deleteLogonEventsBefore), then
-// the looked-up values no file or network event names any more.
-func (w Writer) DeleteEventsBefore(ctx context.Context, t time.Time) (int64, error) {
-	cut := ClampNanos(t)
-	var tenants []int64
-	err := w.e.Tx(ctx, func(x Execer) (bool, error) {
-		var err error
-		tenants, err = List(ctx, x, "cannot read the tenants", ScanInt64, "SELECT seq FROM tenants ORDER BY seq")
-		return false, err
-	})
-	if err != nil {
-		return 0, err
-	}
-	type del struct {
-		q    string
-		args []any
-	}
-	var dels []del
-	for _, seq := range tenants {
-		for _, table := range []string{"file_events", "network_events"} {
-			dels = append(dels, del{"DELETE FROM " + table + " WHERE (tenant_seq, ts, device_id, report_id) IN (SELECT tenant_seq, ts, device_id, report_id FROM " +
-				table + " WHERE tenant_seq = ? AND ts < ? ORDER BY ts LIMIT ?)", []any{seq, cut, deleteChunk}})
-		}
-	}
-	dels = append(dels, del{"DELETE FROM machine_ips WHERE (tenant_seq, ip, seen, machine_id) IN (SELECT tenant_seq, ip, seen, machine_id FROM machine_ips WHERE seen < ? ORDER BY seen LIMIT ?)", []any{cut, deleteChunk}})
-	var total int64
-	for _, d := range dels {
-		for {
-			var n int64
-			err := w.e.Tx(ctx, func(x Execer) (bool, error) {
-				var err error
-				n, err = Exec(ctx, x, "cannot delete expired events", d.q, d.args...)
-				return n > 0, err
-			})
-			if err != nil {
-				return total, err
-			}
-			if total += n; n < deleteChunk {
-				break
-			}
-		}
-	}
-	logons, err := w.deleteLogonEventsBefore(ctx, cut)
-	if err != nil {
-		return total + logons, err
-	}
-	if total == 0 {
-		return logons, nil
-	}
-	err = w.e.Tx(ctx, func(x Execer) (bool, error) {
-		for _, k := range []*eventKind{fileKind, networkKind} {
-			if _, err := Exec(ctx, x, "cannot delete expired events", "DELETE FROM "+k.dict+" WHERE NOT EXISTS (SELECT 1 FROM "+k.table+
-				" e WHERE e.tenant_seq = "+k.dict+".tenant_seq AND e."+k.key+" = "+k.dict+".id)"); err != nil {
-				return false, err
-			}
-		}
-		return true, nil
-	})
-	return total + logons, err
 }

@@ -1,4 +1,4 @@
-package sqlstore
+package eventsql
 
 import (
 	"encoding/binary"
