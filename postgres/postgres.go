@@ -143,7 +143,8 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	db.Writer = sqlstore.NewWriter(sqlstore.WriteEngine{Tx: db.smallTx, Now: db.now, Renumber: renumber,
 		TenantSeq: "SELECT seq FROM tenants WHERE id = ? FOR SHARE", LockTenant: "SELECT seq FROM tenants WHERE id = ? FOR UPDATE"})
 	db.Store = actionsql.New(db.Writer, db.Reader)
-	db.Events = eventsql.New(db.Writer, db.Reader)
+	db.Events = eventsql.New(db.Writer, db.Reader, eventsql.Dialect{Texts: "SELECT unnest(?::text[])",
+		TextsArg: func(ts []string) any { return ts }})
 	db.Vuln = tvmsql.New(db.Writer, db.Reader)
 	if err := db.migrate(ctx); err != nil {
 		db.Close()

@@ -20,8 +20,22 @@ import "github.com/openatp/openatp/internal/sqlstore"
 type Events struct {
 	w sqlstore.Writer  // the engine's transactions
 	q sqlstore.Querier // the engine's pool of readers
+	d Dialect
+}
+
+// Dialect is what the engines' SQL of the events differs in.
+type Dialect struct {
+	// Texts is a query of the texts of one argument, for IN: SQLite's
+	// "SELECT value FROM json_each(?)" of a JSON array, PostgreSQL's
+	// "SELECT unnest(?::text[])" of a text array.
+	Texts string
+	// TextsArg returns the argument of Texts of a list of texts.
+	TextsArg func(texts []string) any
 }
 
 // New returns the observed events' SQL of an engine: w and r are the
-// engine's shared writes and reads (sqlstore.NewWriter, NewReader).
-func New(w sqlstore.Writer, r sqlstore.Reader) Events { return Events{w: w, q: r.Querier()} }
+// engine's shared writes and reads (sqlstore.NewWriter, NewReader), d
+// what its SQL differs in.
+func New(w sqlstore.Writer, r sqlstore.Reader, d Dialect) Events {
+	return Events{w: w, q: r.Querier(), d: d}
+}
