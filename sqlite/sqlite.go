@@ -74,7 +74,7 @@ type DB struct {
 	wdb  *sql.DB // one writer connection; transactions begin IMMEDIATE
 	r    *stmtCache
 	w    *stmtCache // the writer's large statements, kept across transactions (inTx)
-	keys keyCache // of AddLogons
+	keys keyCache   // of AddLogons
 	ver  *versionConn
 
 	// shm is the mapped WAL-index header while DataVersion trusts it (nil:
