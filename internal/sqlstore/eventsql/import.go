@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/openatp/openatp"
@@ -79,7 +80,7 @@ type eventRow struct {
 	ts     int64
 	device string
 	report int64
-	values [3]string // the looked-up values (eventKind.values)
+	values int       // the index of its looked-up values in batch.values
 	i      int       // the event's place in the batch
 	// named says that the event has a DeviceName; rest is then its
 	// packed columns (packRest): arena[rest[0]:rest[1]].
@@ -93,6 +94,13 @@ type batch struct {
 	rows []eventRow // in the order of the primary key
 	// arena holds the packed columns of the rows.
 	arena []byte
+	// values are the distinct looked-up values of the events
+	// (eventKind.values), byFirst the index of each by its first value
+	// (one short text hashed an event), byAll by all of them when two
+	// share the first.
+	values  [][3]string
+	byFirst map[string]int
+	byAll   map[[3]string]int
 	// named and unnamed are the distinct machine ids of the events with
 	// and without a DeviceName, sorted; unnamed the fields of the
 	// latter, which are packed once their machines' names are read.
@@ -103,7 +111,9 @@ type batch struct {
 // addEvents makes rows of the events (normalizing a copy of each first
 // if normalize: the caller's events are not changed) and writes them.
 func addEvents[T any, P event[T]](ctx context.Context, s Events, tenantID string, k *eventKind, es []T, normalize bool) error {
-	b := &batch{k: k, rows: make([]eventRow, len(es)), arena: make([]byte, 0, 192*len(es))}
+	b := batches.Get().(*batch)
+	defer b.release()
+	b.k, b.rows, b.arena = k, slices.Grow(b.rows[:0], len(es))[:len(es)], slices.Grow(b.arena[:0], 256*len(es))
 	for i := range es {
 		e := P(&es[i])
 		if normalize {
@@ -120,13 +130,33 @@ func addEvents[T any, P event[T]](ctx context.Context, s Events, tenantID string
 	return s.addBatch(ctx, tenantID, b)
 }
 
+// batches holds the batches addEvents made, for their rows' and arena's
+// memory (an import writes many batches of one size).
+var batches = sync.Pool{New: func() any { return &batch{byFirst: map[string]int{}, byAll: map[[3]string]int{}} }}
+
+// release returns b to batches, emptied (the memory of its rows and
+// arena kept; a much larger batch's not).
+func (b *batch) release() {
+	clear(b.byFirst)
+	clear(b.byAll)
+	clear(b.rows) // the texts of the caller's events are not kept
+	clear(b.named)
+	clear(b.unnamed)
+	clear(b.values)
+	if cap(b.rows) > 1<<17 {
+		b.rows, b.arena = nil, nil
+	}
+	*b = batch{rows: b.rows[:0], arena: b.arena[:0], named: b.named[:0], unnamed: b.unnamed[:0], values: b.values[:0], byFirst: b.byFirst, byAll: b.byAll}
+	batches.Put(b)
+}
+
 // add makes event i, of fields f, row i of b.
 func (b *batch) add(i int, f []any) error {
 	n, err := sqlstore.Nanos("Timestamp", *f[0].(*time.Time))
 	if err != nil {
 		return sqlstore.InvalidItem(b.k.what, i, err)
 	}
-	r := eventRow{ts: n, device: *f[1].(*string), report: *f[len(f)-1].(*int64), values: b.k.values(f), i: i}
+	r := eventRow{ts: n, device: *f[1].(*string), report: *f[len(f)-1].(*int64), values: b.intern(b.k.values(f)), i: i}
 	if *f[2].(*string) == "" { // DeviceName: its machine's, read in the transaction
 		if b.fields == nil {
 			b.fields = map[int][]any{}
@@ -143,6 +173,22 @@ func (b *batch) add(i int, f []any) error {
 	return nil
 }
 
+// intern returns the index of v in b.values, adding it if new.
+func (b *batch) intern(v [3]string) int {
+	if j, ok := b.byFirst[v[0]]; ok && b.values[j] == v {
+		return j
+	} else if ok {
+		if j, ok := b.byAll[v]; ok {
+			return j
+		}
+		b.byAll[v] = len(b.values)
+	} else {
+		b.byFirst[v[0]] = len(b.values)
+	}
+	b.values = append(b.values, v)
+	return len(b.values) - 1
+}
+
 // addBatch sorts the rows of b and writes them in one transaction of the
 // tenant: it checks that the tenant has the machine of every event,
 // gives an event without a DeviceName its machine's computerDnsName,
@@ -154,7 +200,10 @@ func (s Events) addBatch(ctx context.Context, tenantID string, b *batch) error {
 	slices.Sort(b.unnamed)
 	b.unnamed = slices.Compact(b.unnamed)
 	slices.SortFunc(b.rows, func(x, y eventRow) int {
-		return cmp.Or(cmp.Compare(x.ts, y.ts), strings.Compare(x.device, y.device), cmp.Compare(x.report, y.report))
+		if x.ts != y.ts { // most often: the machine is not compared
+			return cmp.Compare(x.ts, y.ts)
+		}
+		return cmp.Or(strings.Compare(x.device, y.device), cmp.Compare(x.report, y.report))
 	})
 	return s.w.TenantTx(ctx, tenantID, func(x sqlstore.Execer, seq int64) error {
 		if len(b.rows) == 0 {
@@ -164,7 +213,7 @@ func (s Events) addBatch(ctx context.Context, tenantID string, b *batch) error {
 		if err != nil {
 			return err
 		}
-		dict, err := eventValues(ctx, x, seq, b.k, b.rows)
+		dict, err := eventValues(ctx, x, seq, b.k, b.values)
 		if err != nil {
 			return err
 		}
@@ -230,8 +279,9 @@ func (s Events) machines(ctx context.Context, x sqlstore.Execer, seq int64, b *b
 
 // insertRows inserts the rows of b, the tenant seq's, with the
 // computerDnsName of their machine (names) as the DeviceName of the
-// events without one, and the ids of their looked-up values (dict).
-func insertRows(ctx context.Context, x sqlstore.Execer, seq int64, b *batch, names map[string]string, dict map[[3]string]int64) error {
+// events without one, and the ids of their looked-up values (dict, by
+// index in b.values).
+func insertRows(ctx context.Context, x sqlstore.Execer, seq int64, b *batch, names map[string]string, dict []int64) error {
 	k := b.k
 	var unnamed []byte // the packed columns of the unnamed events: made anew should the engine run the transaction again
 	row := "(" + strconv.FormatInt(seq, 10) + ", ?, ?, ?, ?, ?)"
@@ -276,17 +326,15 @@ func dictJoin(cols []string) string {
 // dictRows is the number of looked-up values per statement.
 const dictRows = 200
 
-// eventValues stores the looked-up values of rows that the tenant does
-// not have, and returns the id of each (by eventRow.values).
-func eventValues(ctx context.Context, x sqlstore.Execer, seq int64, k *eventKind, rows []eventRow) (map[[3]string]int64, error) {
-	ids := map[[3]string]int64{}
-	var distinct [][3]string
-	for i := range rows {
-		if _, ok := ids[rows[i].values]; !ok {
-			ids[rows[i].values] = 0
-			distinct = append(distinct, rows[i].values)
-		}
+// eventValues stores the looked-up values that the tenant does not have
+// (values: distinct), and returns the id of each (by index in values).
+func eventValues(ctx context.Context, x sqlstore.Execer, seq int64, k *eventKind, values [][3]string) ([]int64, error) {
+	at := make(map[[3]string]int, len(values))
+	for i, v := range values {
+		at[v] = i
 	}
+	ids := make([]int64, len(values))
+	distinct := slices.Clone(values)
 	slices.SortFunc(distinct, func(a, b [3]string) int {
 		return cmp.Or(strings.Compare(a[0], b[0]), strings.Compare(a[1], b[1]), strings.Compare(a[2], b[2]))
 	})
@@ -315,7 +363,9 @@ func eventValues(ctx context.Context, x sqlstore.Execer, seq int64, k *eventKind
 			if err := s.Scan(dest...); err != nil {
 				return struct{}{}, err
 			}
-			ids[key] = id
+			if i, ok := at[key]; ok {
+				ids[i] = id
+			}
 			return struct{}{}, nil
 		}, func(struct{}) error { return nil },
 			"SELECT d.id, d."+strings.Join(k.dictCols, ", d.")+" FROM (VALUES "+list+") v JOIN "+k.dict+" d ON d.tenant_seq = "+strconv.FormatInt(seq, 10)+
