@@ -80,8 +80,8 @@ type eventRow struct {
 	ts     int64
 	device string
 	report int64
-	values int       // the index of its looked-up values in batch.values
-	i      int       // the event's place in the batch
+	values int // the index of its looked-up values in batch.values
+	i      int // the event's place in the batch
 	// named says that the event has a DeviceName; rest is then its
 	// packed columns (packRest): arena[rest[0]:rest[1]].
 	named bool
