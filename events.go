@@ -260,7 +260,7 @@ func checkEventString(name string, v *string) error {
 		if *v == "" {
 			return nil
 		}
-		n := map[byte]int{'1': observable.SHA1Len, '6': observable.SHA256Len, '5': observable.MD5Len}[name[len(name)-1]]
+		n := [...]int{'1': observable.SHA1Len, '5': observable.MD5Len, '6': observable.SHA256Len}[name[len(name)-1]] // an array: no map made each call
 		*v = strings.ToLower(*v)
 		if !observable.IsHex(*v, n) {
 			return InvalidField(name, "must be %d hexadecimal characters, got %q", n, clip(*v))

@@ -106,8 +106,10 @@ openatp/fault: CORE openatp openatp/internal/route
 openatp/journal: CORE openatp/internal/route
 # The domain of advanced hunting: the logon events the stores keep.
 openatp/hunting: CORE openatp
-openatp/internal/sqlstore: CORE io/fs openatp openatp/observable openatp/internal/jsonlex openatp/sightings
+openatp/internal/sqlstore: CORE io/fs openatp openatp/internal/jsonlex
 openatp/internal/sqlstore/actionsql: CORE openatp openatp/internal/sqlstore
+openatp/internal/sqlstore/eventsql: CORE openatp openatp/observable openatp/internal/sqlstore
+	openatp/sightings
 openatp/internal/sqlstore/tvmsql: CORE openatp openatp/internal/sqlstore openatp/vuln
 openatp/internal/demo: CORE crypto/md5 iter openatp openatp/vuln
 # The request bodies of the action routes, checked and made into
@@ -127,11 +129,11 @@ openatp/internal/retention: CORE openatp/internal/lifetime
 # One package per outside dependency. Only they import a driver.
 openatp/sqlite: SYSTEM SQL unsafe modernc.org/sqlite
 	openatp openatp/internal/sqlstore openatp/internal/sqlstore/actionsql
-	openatp/internal/sqlstore/tvmsql openatp/vuln
+	openatp/internal/sqlstore/eventsql openatp/internal/sqlstore/tvmsql openatp/vuln
 	openatp/internal/refcount
 openatp/postgres: SYSTEM net github.com/jackc/pgx/v5
 	openatp openatp/internal/sqlstore openatp/internal/sqlstore/actionsql
-	openatp/internal/sqlstore/tvmsql openatp/vuln
+	openatp/internal/sqlstore/eventsql openatp/internal/sqlstore/tvmsql openatp/vuln
 openatp/redis: SYSTEM github.com/redis/go-redis/v9 openatp/ratelimit
 	openatp/internal/lifetime
 

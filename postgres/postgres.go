@@ -38,6 +38,7 @@ import (
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/internal/sqlstore"
 	"github.com/openatp/openatp/internal/sqlstore/actionsql"
+	"github.com/openatp/openatp/internal/sqlstore/eventsql"
 	"github.com/openatp/openatp/internal/sqlstore/tvmsql"
 	"github.com/openatp/openatp/vuln"
 )
@@ -89,6 +90,9 @@ type DB struct {
 	sqlstore.Reader
 	sqlstore.Writer
 	actionsql.Store
+	// Events is the observed file and network events, whose SQL is the
+	// same in both engines.
+	eventsql.Events
 	// Vuln is vulnerability management (vuln.Store), whose SQL is the
 	// same in both engines.
 	*tvmsql.Vuln
@@ -139,6 +143,8 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	db.Writer = sqlstore.NewWriter(sqlstore.WriteEngine{Tx: db.smallTx, Now: db.now, Renumber: renumber,
 		TenantSeq: "SELECT seq FROM tenants WHERE id = ? FOR SHARE", LockTenant: "SELECT seq FROM tenants WHERE id = ? FOR UPDATE"})
 	db.Store = actionsql.New(db.Writer, db.Reader)
+	db.Events = eventsql.New(db.Writer, db.Reader, eventsql.Dialect{Texts: "SELECT unnest(?::text[])",
+		TextsArg: func(ts []string) any { return ts }})
 	db.Vuln = tvmsql.New(db.Writer, db.Reader)
 	if err := db.migrate(ctx); err != nil {
 		db.Close()

@@ -21,6 +21,7 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -35,6 +36,7 @@ import (
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/internal/sqlstore"
 	"github.com/openatp/openatp/internal/sqlstore/actionsql"
+	"github.com/openatp/openatp/internal/sqlstore/eventsql"
 	"github.com/openatp/openatp/internal/sqlstore/tvmsql"
 	"github.com/openatp/openatp/vuln"
 )
@@ -56,6 +58,9 @@ type DB struct {
 	sqlstore.Reader
 	sqlstore.Writer
 	actionsql.Store
+	// Events is the observed file and network events, whose SQL is the
+	// same in both engines.
+	eventsql.Events
 	// Vuln is vulnerability management (vuln.Store), whose SQL is the
 	// same in both engines.
 	*tvmsql.Vuln
@@ -68,7 +73,8 @@ type DB struct {
 	rdb  *sql.DB // readers; transactions begin DEFERRED
 	wdb  *sql.DB // one writer connection; transactions begin IMMEDIATE
 	r    *stmtCache
-	keys keyCache // of AddLogons
+	w    *stmtCache // the writer's large statements, kept across transactions (inTx)
+	keys keyCache   // of AddLogons
 	ver  *versionConn
 
 	// shm is the mapped WAL-index header while DataVersion trusts it (nil:
@@ -120,10 +126,12 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	db.rdb.SetMaxOpenConns(n + 1) // +1: the DataVersion connection
 	db.rdb.SetMaxIdleConns(n + 1)
 	db.r = newStmtCache(db.rdb)
+	db.w = newStmtCache(db.wdb)
 	db.Reader = sqlstore.NewReader(db.read(), scanMachines)
 	db.Writer = sqlstore.NewWriter(sqlstore.WriteEngine{Tx: db.smallTx, Now: db.now, Renumber: renumber,
 		TenantSeq: "SELECT seq FROM tenants WHERE id = ?", LockTenant: "SELECT seq FROM tenants WHERE id = ?"})
 	db.Store = actionsql.New(db.Writer, db.Reader)
+	db.Events = eventsql.New(db.Writer, db.Reader, eventsql.Dialect{Texts: "SELECT value FROM json_each(?)", TextsArg: jsonTexts})
 	db.Vuln = tvmsql.New(db.Writer, db.Reader)
 	if db.ver, err = newVersionConn(ctx, db.rdb); err != nil {
 		db.rdb.Close()
@@ -163,6 +171,7 @@ func (db *DB) Close() error {
 	db.dropShm()
 	err := db.ver.close()
 	db.r.close()
+	db.w.close()
 	if e := db.rdb.Close(); err == nil {
 		err = e
 	}
@@ -322,12 +331,14 @@ func (db *DB) inTx(ctx context.Context, f func(tx *sql.Tx, q conn) error) error 
 		return storeError(err, "cannot begin a transaction")
 	}
 	defer tx.Rollback()
-	if err := f(tx, conn{tx: tx, stmts: map[string]*sql.Stmt{}}); err != nil {
+	q := conn{c: db.w, tx: tx, stmts: map[string]*sql.Stmt{}}
+	if err := f(tx, q); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return storeError(err, "cannot commit")
 	}
+	db.w.keep(ctx, q.stmts)
 	return nil
 }
 
@@ -420,3 +431,33 @@ func unavailable(err error, msg string) error {
 }
 
 var _ vuln.Store = (*DB)(nil)
+
+// jsonTexts is the JSON array of ts, as text (the argument of json_each).
+func jsonTexts(ts []string) any {
+	n := 2
+	for _, t := range ts {
+		n += len(t) + 3
+	}
+	b := make([]byte, 0, n)
+	b = append(b, '[')
+	for i, t := range ts {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, t)
+	}
+	return string(append(b, ']'))
+}
+
+// appendJSONString appends s to b as a JSON string.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x80 {
+			j, _ := json.Marshal(s) // cannot fail: a string
+			return append(b, j...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}

@@ -35,6 +35,31 @@ func (c *stmtCache) get(ctx context.Context, query string) (*sql.Stmt, error) {
 	return s, nil
 }
 
+// Which statements keep keeps: those of at least keptArgs arguments (the
+// multi-row INSERTs of an import, whose preparing costs as much as
+// running them a few times), at most keptMax of them.
+const (
+	keptArgs = 1024
+	keptMax  = 16
+)
+
+// keep prepares on the pool, to be reused by the next transactions, the
+// large statements a transaction prepared (stmts, by text), while c
+// holds fewer than keptMax. The transaction has ended: with the one
+// writer connection, a statement cannot be prepared on the pool while a
+// transaction holds it.
+func (c *stmtCache) keep(ctx context.Context, stmts map[string]*sql.Stmt) {
+	for query := range stmts {
+		c.mu.Lock()
+		skip := c.m[query] != nil || len(c.m) >= keptMax
+		c.mu.Unlock()
+		if skip || strings.Count(query, "?") < keptArgs {
+			continue
+		}
+		c.get(ctx, query) // best effort: an error leaves it to be prepared in each transaction
+	}
+}
+
 func (c *stmtCache) close() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -62,16 +87,20 @@ func (q conn) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 	// Inside a transaction, use a statement the pool has prepared already;
 	// preparing one on the pool would need a second connection (and the
 	// writer pool has only the one tx holds).
+	if s := q.stmts[query]; s != nil {
+		return s, nil
+	}
 	if q.c != nil {
 		q.c.mu.Lock()
 		s := q.c.m[query]
 		q.c.mu.Unlock()
 		if s != nil {
-			return q.tx.StmtContext(ctx, s), nil
+			ts := q.tx.StmtContext(ctx, s)
+			if q.stmts != nil {
+				q.stmts[query] = ts
+			}
+			return ts, nil
 		}
-	}
-	if s := q.stmts[query]; s != nil {
-		return s, nil
 	}
 	s, err := q.tx.PrepareContext(ctx, query)
 	if err == nil && q.stmts != nil {

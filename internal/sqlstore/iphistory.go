@@ -16,7 +16,7 @@ import (
 // (tenant, ip, seen, machine id), one for each address a machine write
 // reported, keyed by all four columns so that writing a row again
 // changes nothing. Rows seen before the event retention are deleted with
-// the expired events (Writer.DeleteEventsBefore, events.go).
+// the expired events (Writer.DeleteEventsBefore, retention.go).
 
 // IPSeen is a row of the IP history: machine MachineID reported address
 // IP (in openatp.IPKey form) at Seen (nanoseconds).

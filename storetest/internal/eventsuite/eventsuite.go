@@ -7,6 +7,7 @@ package eventsuite
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
@@ -157,10 +158,53 @@ func EventsAllOrNothing(t *testing.T, su *fixture.Suite) {
 	wantItemField(t, err, 0, "DeviceId")
 	fixture.Diff(t, "network events", []openatp.NetworkEvent{}, conns(t, s, a, openatp.EventFilter{}))
 
+	// The first event of the batch whose machine is missing is named,
+	// whatever the order of the events' times, with or without a
+	// DeviceName.
+	wantItemField(t, s.AddFileEvents(ctx, a, []openatp.FileEvent{good, FileEvent(t, 9, 3, "b.dll"), FileEvent(t, 8, 2, "b.dll")}), 1, "DeviceId")
+	unnamed := good
+	unnamed.DeviceName = ""
+	wantItemField(t, s.AddFileEvents(ctx, a, []openatp.FileEvent{unnamed, good, FileEvent(t, 9, 3, "b.dll")}), 2, "DeviceId")
+	noName := FileEvent(t, 7, 4, "b.dll")
+	noName.DeviceName = ""
+	wantItemField(t, s.AddFileEvents(ctx, a, []openatp.FileEvent{good, FileEvent(t, 9, 5, "b.dll"), noName}), 1, "DeviceId")
+	wantItemField(t, s.AddFileEvents(ctx, a, []openatp.FileEvent{good, noName, FileEvent(t, 9, 1, "b.dll")}), 1, "DeviceId")
+	fixture.Diff(t, "file events", []openatp.FileEvent{}, files(t, s, a, openatp.EventFilter{}))
+
 	fixture.WantKind(t, s.AddFileEvents(ctx, fixture.TenantID(9), []openatp.FileEvent{good}), openatp.NotFound)
 	_, err = s.NetworkEvents(ctx, fixture.TenantID(9), openatp.EventFilter{})
 	fixture.WantKind(t, err, openatp.NotFound)
 	fixture.NoErr(t, s.AddNetworkEvents(ctx, a, nil))
+}
+
+// EventsLargeBatch: a batch of more events than one statement takes
+// (5,099, out of time order, of three files; a store may write it in
+// parts) is stored whole, each event once, those without a DeviceName
+// given their machine's computerDnsName; adding it or part of it again
+// changes nothing.
+func EventsLargeBatch(t *testing.T, su *fixture.Suite) {
+	s := su.Open(t)
+	a := fixture.MustTenant(t, s, 1, "A")
+	fixture.MustMachines(t, s, a, 1, 2)
+	es := make([]openatp.FileEvent, 5099)
+	want := make([]openatp.FileEvent, len(es))
+	for i := range es {
+		n := 1 + i%2
+		es[i] = FileEvent(t, n, 1, []string{"a.dll", "bb.dll", "ccc.dll"}[i%3])
+		es[i].Timestamp = es[i].Timestamp.Add(time.Duration(len(es)-i) * time.Second)
+		want[len(es)-1-i] = es[i]
+		if i%5 == 0 {
+			es[i].DeviceName = ""
+			want[len(es)-1-i].DeviceName = fmt.Sprintf("host%d.contoso.com", n)
+		}
+	}
+	fixture.NoErr(t, s.AddFileEvents(ctx, a, es))
+	fixture.NoErr(t, s.AddFileEvents(ctx, a, es)) // again (with the statements a store may keep from the first time)
+	fixture.NoErr(t, s.AddFileEvents(ctx, a, es[1000:1100]))
+	fixture.Diff(t, "all", want, files(t, s, a, openatp.EventFilter{}))
+	if es[0].DeviceName != "" {
+		t.Errorf("the caller's event was changed: DeviceName %q", es[0].DeviceName)
+	}
 }
 
 // EventsTenants: a tenant sees only its events; ResetTenant deletes them.

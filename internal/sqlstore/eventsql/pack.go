@@ -1,4 +1,4 @@
-package sqlstore
+package eventsql
 
 import (
 	"encoding/binary"
@@ -13,16 +13,20 @@ import (
 // twenty costs a twentieth of the binding (migration 0015's comment).
 
 // packRest appends to b the fields of an event but those at the indexes
-// skip names.
-func packRest(b []byte, fields []any, skip func(i int) bool) []byte {
+// skip names, with name as its DeviceName (field 2) if that is empty.
+func packRest(b []byte, fields []any, skip []bool, name string) []byte {
 	for i, f := range fields {
-		if skip(i) {
+		if skip[i] {
 			continue
 		}
 		switch v := f.(type) {
 		case *string:
-			b = binary.AppendUvarint(b, uint64(len(*v)))
-			b = append(b, *v...)
+			s := *v
+			if i == 2 && s == "" {
+				s = name
+			}
+			b = binary.AppendUvarint(b, uint64(len(s)))
+			b = append(b, s...)
 		case **int64:
 			if *v == nil {
 				b = append(b, 0)
@@ -38,9 +42,9 @@ var errPacked = errors.New("a packed event is malformed")
 
 // unpackRest sets the fields of an event but those skip names from b, as
 // packRest wrote them.
-func unpackRest(b []byte, fields []any, skip func(i int) bool) error {
+func unpackRest(b []byte, fields []any, skip []bool) error {
 	for i, f := range fields {
-		if skip(i) {
+		if skip[i] {
 			continue
 		}
 		switch v := f.(type) {
