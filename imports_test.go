@@ -81,7 +81,8 @@ openatp/vuln: CORE openatp
 # Leaves that need nothing of openatp's.
 openatp/odata: CORE
 openatp/kql/syntax: CORE
-openatp/kql: CORE openatp/kql/syntax
+openatp/kql/values: CORE openatp/kql/syntax
+openatp/kql: CORE openatp/kql/syntax openatp/kql/values
 openatp/internal/refcount: CORE
 openatp/internal/password: CORE golang.org/x/crypto
 openatp/internal/lifetime: CORE
