@@ -110,6 +110,7 @@ openatp/hunting: CORE openatp
 openatp/internal/sqlstore: CORE io/fs openatp openatp/observable openatp/internal/jsonlex openatp/sightings
 openatp/internal/sqlstore/actionsql: CORE openatp openatp/internal/sqlstore
 openatp/internal/sqlstore/tvmsql: CORE openatp openatp/internal/sqlstore openatp/vuln
+openatp/internal/sqlstore/huntsql: CORE openatp openatp/internal/sqlstore openatp/kql
 openatp/internal/demo: CORE crypto/md5 iter openatp openatp/vuln
 # The request bodies of the action routes, checked and made into
 # MachineActions: imported by responseapi and the store suite.
@@ -129,10 +130,10 @@ openatp/internal/retention: CORE openatp/internal/lifetime
 openatp/sqlite: SYSTEM SQL unsafe modernc.org/sqlite
 	openatp openatp/internal/sqlstore openatp/internal/sqlstore/actionsql
 	openatp/internal/sqlstore/tvmsql openatp/vuln
-	openatp/internal/refcount
+	openatp/internal/refcount openatp/internal/sqlstore/huntsql
 openatp/postgres: SYSTEM net github.com/jackc/pgx/v5
 	openatp openatp/internal/sqlstore openatp/internal/sqlstore/actionsql
-	openatp/internal/sqlstore/tvmsql openatp/vuln
+	openatp/internal/sqlstore/tvmsql openatp/vuln openatp/internal/sqlstore/huntsql
 openatp/redis: SYSTEM github.com/redis/go-redis/v9 openatp/ratelimit
 	openatp/internal/lifetime
 
@@ -193,6 +194,7 @@ openatp/apitest: TESTING HTTP net/http/httptest go.uber.org/goleak openatp opena
 	openatp/auth openatp/sqlite openatp/readmodel openatp/internal/accesslog
 	openatp/internal/demo openatp/httpserve openatp/mdeapi openatp/adminapi
 	openatp/actions openatp/responseapi openatp/apiserver
+openatp/kql/kqltest: TESTING openatp/kql
 openatp/storetest/internal/fixture: TESTING github.com/google/go-cmp openatp
 openatp/storetest/internal/actionsuite: TESTING github.com/google/go-cmp openatp
 	openatp/storetest/internal/fixture openatp/internal/actionrequest

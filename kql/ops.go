@@ -26,13 +26,20 @@ func (e *env) pipeline(pl *syntax.Pipeline) (node, error) {
 	if err != nil {
 		return n, err
 	}
-	for i := 0; i < len(pl.Ops); i++ {
-		op := pl.Ops[i]
+	n, k := e.push(pl, n)
+	return e.operators(n, pl.Ops[k:])
+}
+
+// operators compiles ops over in.
+func (e *env) operators(n node, ops []*syntax.Operator) (node, error) {
+	var err error
+	for i := 0; i < len(ops); i++ {
+		op := ops[i]
 		// sort then take is top: it holds the rows it returns, not all.
-		if (op.Name == "sort" || op.Name == "order") && i+1 < len(pl.Ops) &&
-			(pl.Ops[i+1].Name == "take" || pl.Ops[i+1].Name == "limit") {
+		if (op.Name == "sort" || op.Name == "order") && i+1 < len(ops) &&
+			(ops[i+1].Name == "take" || ops[i+1].Name == "limit") {
 			sc := &scope{cols: n.cols, env: e}
-			limit, err := e.count(sc, pl.Ops[i+1])
+			limit, err := e.count(sc, ops[i+1])
 			if err != nil {
 				return n, err
 			}
@@ -76,6 +83,11 @@ func (e *env) source(pl *syntax.Pipeline) (node, error) {
 			rows = func(ctx context.Context) iter.Seq2[[]any, error] { return ft.RowsWhere(ctx, b) }
 		}
 	}
+	return e.scan(t.Name(), cols, rows), nil
+}
+
+// scan is the node of a table's rows, each checked against cols.
+func (e *env) scan(name string, cols []Column, rows func(context.Context) iter.Seq2[[]any, error]) node {
 	return node{cols: cols, run: func(ctx context.Context, emit func([]any) bool) error {
 		i := 0
 		for row, err := range rows(ctx) {
@@ -86,7 +98,7 @@ func (e *env) source(pl *syntax.Pipeline) (node, error) {
 				return ctx.Err()
 			}
 			if len(row) != len(cols) {
-				return &Error{Msg: "table " + t.Name() + " yielded a row of " + strconv.Itoa(len(row)) +
+				return &Error{Msg: "table " + name + " yielded a row of " + strconv.Itoa(len(row)) +
 					" values for " + strconv.Itoa(len(cols)) + " columns"}
 			}
 			for j, c := range cols {
@@ -95,7 +107,7 @@ func (e *env) source(pl *syntax.Pipeline) (node, error) {
 				}
 				v, ok := values.Normalize(row[j], c.Type)
 				if !ok {
-					return &Error{Msg: "table " + t.Name() + " yielded a value of the wrong type for column " + c.Name}
+					return &Error{Msg: "table " + name + " yielded a value of the wrong type for column " + c.Name}
 				}
 				row[j] = v
 			}
@@ -104,7 +116,7 @@ func (e *env) source(pl *syntax.Pipeline) (node, error) {
 			}
 		}
 		return ctx.Err()
-	}}, nil
+	}}
 }
 
 func (e *env) operator(in node, op *syntax.Operator) (node, error) {
