@@ -156,6 +156,7 @@ openatp/readmodel: SYSTEM unsafe openatp openatp/odata openatp/wire
 
 # The hunting tables: views over the read model and the stores.
 openatp/huntables: CORE openatp openatp/observable openatp/hunting openatp/readmodel
+	openatp/kql openatp/internal/sqlstore/huntsql
 	openatp/internal/jsonlex
 
 # The HTTP API, in three packages: no store engine, no driver, not the
