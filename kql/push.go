@@ -117,7 +117,8 @@ type planner struct {
 	e    *env
 	p    *Plan
 	cur  node // the operators covered so far, compiled in memory
-	done bool // after summarize, sort, top or take: only take may follow
+	rows bool // after summarize, sort, top or take: no where, project, join or summarize
+	sort bool // after sort, top or take: no sort or top
 }
 
 // push compiles the leading operators of pl that its table can run, and
@@ -165,17 +166,17 @@ func (pn *planner) step(ops []*syntax.Operator, i int) int {
 	ok := false
 	switch op.Name {
 	case "where":
-		ok = !pn.done && pn.p.Group == nil && pn.where(op.X, &pn.p.Where)
+		ok = !pn.rows && pn.where(op.X, &pn.p.Where)
 	case "project":
-		ok = !pn.done && pn.p.Group == nil && pn.project(op)
+		ok = !pn.rows && pn.project(op)
 	case "join":
-		ok = !pn.done && pn.p.Group == nil && pn.p.Join == nil && pn.join(op)
+		ok = !pn.rows && pn.p.Join == nil && pn.join(op)
 	case "summarize", "count":
-		ok = !pn.done && pn.p.Group == nil && pn.summarize(op)
+		ok = !pn.rows && pn.summarize(op)
 	case "take", "limit":
 		ok = pn.limit(op)
 	case "top", "sort", "order":
-		if pn.done || !pn.order(op.Keys) {
+		if pn.sort || !pn.order(op.Keys) {
 			return 0
 		}
 		if op.Name == "top" {
@@ -195,7 +196,8 @@ func (pn *planner) step(ops []*syntax.Operator, i int) int {
 	}
 	pn.cur = next
 	if op.Name != "where" && op.Name != "project" && op.Name != "join" {
-		pn.done = true
+		pn.rows = true
+		pn.sort = pn.sort || op.Name != "summarize" && op.Name != "count"
 	}
 	return n
 }

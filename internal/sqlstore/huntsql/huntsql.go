@@ -10,6 +10,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -129,8 +130,11 @@ func Translate(d Dialect, ts Tables, p *kql.Plan) (Query, func([]any) []any, boo
 	for s, t := range sides {
 		order = append(order, b.expr(s, t.Order))
 	}
+	// The first row of a group: the least of the rows' orders, the left's
+	// then the right's; the left's alone when the keys are all the left's
+	// (the rows of one left row are then all of one group).
 	first := order[0]
-	if len(order) > 1 {
+	if len(order) > 1 && p.Group != nil && slices.ContainsFunc(p.Group.By, func(k kql.Key) bool { return p.Fields[k.Field].Side != 0 }) {
 		first = fmt.Sprintf(d.Hex16, order[0]) + " || " + fmt.Sprintf(d.Hex16, order[1])
 	}
 	var group []string

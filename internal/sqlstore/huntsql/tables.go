@@ -2,7 +2,6 @@ package huntsql
 
 import (
 	"fmt"
-	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -74,23 +73,29 @@ func MachineSeqs(tenantID string) Query {
 // tenantSeq is the condition on a table's tenant_seq.
 const tenantSeq = "{t}.tenant_seq = (SELECT seq FROM tenants WHERE id = ?)"
 
-// window returns s's time bounds in nanoseconds, lo rounded up to a
-// 100 ns tick if tick (for a time read at ticks).
-func (s Scope) window(tick bool) (lo, hi int64) {
-	lo, hi = math.MinInt64, math.MaxInt64
-	if !s.From.IsZero() {
-		lo = sqlstore.ClampNanos(s.From)
-		if tick && lo%100 != 0 {
-			lo += 100 - lo%100
+// window returns the condition that column x is in s's time window, and
+// its arguments; the bounds rounded up to a 100 ns tick if tick (for a
+// time read at ticks).
+func (s Scope) window(x string, tick bool) (string, []any) {
+	var conds []string
+	var args []any
+	bound := func(t time.Time, op string) {
+		if t.IsZero() {
+			return
 		}
-	}
-	if !s.To.IsZero() {
-		hi = sqlstore.ClampNanos(s.To)
-		if tick && hi%100 != 0 {
-			hi += 100 - hi%100
+		n := sqlstore.ClampNanos(t)
+		if tick && n%100 != 0 {
+			n += 100 - n%100
 		}
+		conds = append(conds, x+op+"?")
+		args = append(args, n)
 	}
-	return lo, hi
+	bound(s.From, " >= ")
+	bound(s.To, " < ")
+	if len(conds) == 0 {
+		return x + " IS NOT NULL", nil
+	}
+	return strings.Join(conds, " AND "), args
 }
 
 // fill maps the columns of cols that m does not: an empty string, or a
@@ -113,7 +118,7 @@ func fill(m map[string]Column, cols []kql.Column) map[string]Column {
 // logon_events, in time order (events of one instant in an order of
 // their own).
 func LogonEvents(d Dialect, s Scope, cols []kql.Column) Table {
-	lo, hi := s.window(false)
+	wcond, wargs := s.window("{t}.ts", false)
 	mcond, margs := s.Machines.cond(d, "{t}.machine_seq")
 	var types strings.Builder
 	types.WriteString("CASE {t}.logon_type")
@@ -123,8 +128,8 @@ func LogonEvents(d Dialect, s Scope, cols []kql.Column) Table {
 	types.WriteString(" ELSE '' END")
 	return Table{
 		From:  "logon_events {t}",
-		Where: tenantSeq + " AND {t}.ts >= ? AND {t}.ts < ? AND " + mcond,
-		Args:  append([]any{s.TenantID, lo, hi}, margs...),
+		Where: tenantSeq + " AND " + wcond + " AND " + mcond,
+		Args:  append(append([]any{s.TenantID}, wargs...), margs...),
 		Columns: fill(map[string]Column{
 			"Timestamp":     {SQL: "{t}.ts"},
 			"DeviceId":      {SQL: "(SELECT m.id FROM machines m WHERE m.seq = {t}.machine_seq)", Key: "{t}.machine_seq"},
@@ -144,9 +149,9 @@ func LogonEvents(d Dialect, s Scope, cols []kql.Column) Table {
 // the columns the machines table holds as the read model gives them (a
 // plan that names another is refused).
 func Machines(d Dialect, s Scope, all bool) Table {
-	lo, hi := s.window(true)
-	where := tenantSeq + " AND {t}.last_seen >= ? AND {t}.last_seen < ?"
-	args := []any{s.TenantID, lo, hi}
+	wcond, wargs := s.window("{t}.last_seen", true)
+	where := tenantSeq + " AND " + wcond
+	args := append([]any{s.TenantID}, wargs...)
 	if !all {
 		mcond, margs := s.Machines.cond(d, "{t}.seq")
 		where += " AND " + mcond
