@@ -91,6 +91,17 @@ type Table struct {
 	// of the table's rows in memory (equal for rows whose order there
 	// is unspecified).
 	Order string
+	// Window bounds every row's DateTime column: the plan's conditions on
+	// it are merged with it into one range (the engines read an index
+	// by one range, and would not choose the narrower of two).
+	Window Window
+}
+
+// Window is Lo <= Column < Hi, in nanoseconds; a zero Window bounds
+// nothing.
+type Window struct {
+	Column string
+	Lo, Hi int64
 }
 
 // Column is the SQL of a column: an expression of {t}'s columns; a
@@ -239,8 +250,15 @@ func Translate(d Dialect, ts Tables, p *kql.Plan) (Query, func([]any) []any, boo
 			b.args = append(b.args, sides[1].Args...)
 		}
 	}
-	if len(p.Where) > 0 {
-		where = append(where, b.conds(p.Where))
+	conds := p.Where
+	for s, t := range sides {
+		var x string
+		if conds, x = b.window(s, t.Window, conds); x != "" {
+			where = append(where, x)
+		}
+	}
+	if len(conds) > 0 {
+		where = append(where, b.conds(conds))
 	}
 	if b.bad {
 		return Query{}, nil, false
@@ -320,6 +338,38 @@ func (b *builder) col(s int, name string) (string, bool) {
 		return "", false
 	}
 	return "(" + b.expr(s, c.SQL) + ")", true
+}
+
+// window returns the condition of side s's window w, narrowed by the
+// conditions of cs on its column, and the other conditions.
+func (b *builder) window(s int, w Window, cs []kql.Cond) ([]kql.Cond, string) {
+	if w.Column == "" {
+		return cs, ""
+	}
+	lo, hi := w.Lo, w.Hi
+	var rest []kql.Cond
+	for _, c := range cs {
+		t, ok := c.Values[0].(time.Time)
+		switch {
+		case c.Side != s || c.Column != w.Column || !ok || c.Op != ">=" && c.Op != "<":
+			rest = append(rest, c)
+		case c.Op == ">=":
+			lo = max(lo, t.UnixNano())
+		default:
+			hi = min(hi, t.UnixNano())
+		}
+	}
+	x, _ := b.col(s, w.Column)
+	var parts []string
+	if lo != math.MinInt64 {
+		parts = append(parts, x+" >= ?")
+		b.args = append(b.args, lo)
+	}
+	if hi != math.MaxInt64 {
+		parts = append(parts, x+" < ?")
+		b.args = append(b.args, hi)
+	}
+	return rest, strings.Join(parts, " AND ")
 }
 
 // conds is the SQL of conditions all of which hold.

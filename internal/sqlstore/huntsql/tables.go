@@ -2,6 +2,7 @@ package huntsql
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -73,29 +74,24 @@ func MachineSeqs(tenantID string) Query {
 // tenantSeq is the condition on a table's tenant_seq.
 const tenantSeq = "{t}.tenant_seq = (SELECT seq FROM tenants WHERE id = ?)"
 
-// window returns the condition that column x is in s's time window, and
-// its arguments; the bounds rounded up to a 100 ns tick if tick (for a
-// time read at ticks).
-func (s Scope) window(x string, tick bool) (string, []any) {
-	var conds []string
-	var args []any
-	bound := func(t time.Time, op string) {
-		if t.IsZero() {
-			return
-		}
+// window returns s's time window as a Window on column col, its bounds
+// rounded up to a 100 ns tick if tick (for a time read at ticks).
+func (s Scope) window(col string, tick bool) Window {
+	w := Window{Column: col, Lo: math.MinInt64, Hi: math.MaxInt64}
+	bound := func(t time.Time) int64 {
 		n := sqlstore.ClampNanos(t)
 		if tick && n%100 != 0 {
 			n += 100 - n%100
 		}
-		conds = append(conds, x+op+"?")
-		args = append(args, n)
+		return n
 	}
-	bound(s.From, " >= ")
-	bound(s.To, " < ")
-	if len(conds) == 0 {
-		return x + " IS NOT NULL", nil
+	if !s.From.IsZero() {
+		w.Lo = bound(s.From)
 	}
-	return strings.Join(conds, " AND "), args
+	if !s.To.IsZero() {
+		w.Hi = bound(s.To)
+	}
+	return w
 }
 
 // fill maps the columns of cols that m does not: an empty string, or a
@@ -118,7 +114,6 @@ func fill(m map[string]Column, cols []kql.Column) map[string]Column {
 // logon_events, in time order (events of one instant in an order of
 // their own).
 func LogonEvents(d Dialect, s Scope, cols []kql.Column) Table {
-	wcond, wargs := s.window("{t}.ts", false)
 	mcond, margs := s.Machines.cond(d, "{t}.machine_seq")
 	var types strings.Builder
 	types.WriteString("CASE {t}.logon_type")
@@ -127,9 +122,10 @@ func LogonEvents(d Dialect, s Scope, cols []kql.Column) Table {
 	}
 	types.WriteString(" ELSE '' END")
 	return Table{
-		From:  "logon_events {t}",
-		Where: tenantSeq + " AND " + wcond + " AND " + mcond,
-		Args:  append(append([]any{s.TenantID}, wargs...), margs...),
+		From:   "logon_events {t}",
+		Where:  tenantSeq + " AND " + mcond,
+		Args:   append([]any{s.TenantID}, margs...),
+		Window: s.window("Timestamp", false),
 		Columns: fill(map[string]Column{
 			"Timestamp":     {SQL: "{t}.ts"},
 			"DeviceId":      {SQL: "(SELECT m.id FROM machines m WHERE m.seq = {t}.machine_seq)", Key: "{t}.machine_seq"},
@@ -149,9 +145,8 @@ func LogonEvents(d Dialect, s Scope, cols []kql.Column) Table {
 // the columns the machines table holds as the read model gives them (a
 // plan that names another is refused).
 func Machines(d Dialect, s Scope, all bool) Table {
-	wcond, wargs := s.window("{t}.last_seen", true)
-	where := tenantSeq + " AND " + wcond
-	args := append([]any{s.TenantID}, wargs...)
+	where := tenantSeq
+	args := []any{s.TenantID}
 	if !all {
 		mcond, margs := s.Machines.cond(d, "{t}.seq")
 		where += " AND " + mcond
@@ -159,9 +154,10 @@ func Machines(d Dialect, s Scope, all bool) Table {
 	}
 	text := func(c string) Column { return Column{SQL: "coalesce({t}." + c + ", '')"} }
 	return Table{
-		From:  "machines {t}",
-		Where: where,
-		Args:  args,
+		From:   "machines {t}",
+		Where:  where,
+		Args:   args,
+		Window: s.window("Timestamp", true),
 		Columns: map[string]Column{
 			"Timestamp":      {SQL: "{t}.last_seen"},
 			"DeviceId":       {SQL: "{t}.id", Key: "{t}.seq"},
