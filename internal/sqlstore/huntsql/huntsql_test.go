@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"iter"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +19,71 @@ import (
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// engines are the stores the tests run on.
+var engines = []struct {
+	name string
+	open func(t *testing.T) huntsql.Store
+}{
+	{"sqlite", func(t *testing.T) huntsql.Store {
+		db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "openatp.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	}},
+	{"postgres", func(t *testing.T) huntsql.Store {
+		db, err := postgres.Open(context.Background(), pgtest.NewDatabase(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	}},
+}
+
+// TestSeqs: a set of machines is a few ranges in the statement, or one
+// list argument of the engine's form when it has many.
+func TestSeqs(t *testing.T) {
+	ctx := context.Background()
+	for _, e := range engines {
+		t.Run(e.name, func(t *testing.T) {
+			db := e.open(t)
+			run := func(q huntsql.Query) (rows [][]any) {
+				t.Helper()
+				if err := db.HuntRows(ctx, q, func(r []any) error { rows = append(rows, r); return nil }); err != nil {
+					t.Fatal(err)
+				}
+				return rows
+			}
+			run(huntsql.Query{SQL: "CREATE TABLE kt_n (n BIGINT NOT NULL)"})
+			for n := range 100 {
+				run(huntsql.Query{SQL: "INSERT INTO kt_n (n) VALUES (?)", Args: []any{int64(n)}})
+			}
+			var evens []int64
+			for n := int64(0); n < 100; n += 2 {
+				evens = append(evens, n)
+			}
+			for _, c := range []struct {
+				seqs []int64
+				want int64
+			}{
+				{nil, 0},
+				{[]int64{3, 4, 5, 9, 50, 51}, 6}, // three ranges
+				{evens, 50},                      // fifty: a list
+				{append(evens, 1, 1000), 51},     // not in order past the first: still a set
+			} {
+				slices.Sort(c.seqs)
+				cond, args := huntsql.SeqsOf(c.seqs).Cond(db.HuntDialect(), "n")
+				rows := run(huntsql.Query{SQL: "SELECT count(*) AS c0 FROM kt_n WHERE " + cond, Args: args, Width: 1})
+				if got := rows[0][0]; got != c.want {
+					t.Errorf("%d seqs: %v rows, want %d (%s)", len(c.seqs), got, c.want, cond)
+				}
+			}
+		})
+	}
+}
 
 // sqlTable is a table of the conformance tenant kept in a store's
 // database: kql reads it in memory, or pushes a plan to the store.
@@ -131,27 +197,6 @@ func TestConformance(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	engines := []struct {
-		name string
-		open func(t *testing.T) huntsql.Store
-	}{
-		{"sqlite", func(t *testing.T) huntsql.Store {
-			db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "openatp.db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { db.Close() })
-			return db
-		}},
-		{"postgres", func(t *testing.T) huntsql.Store {
-			db, err := postgres.Open(ctx, pgtest.NewDatabase(t))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { db.Close() })
-			return db
-		}},
-	}
 	files, err := filepath.Glob("../../../kql/testdata/conformance/*.txt")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no conformance files: %v", err)

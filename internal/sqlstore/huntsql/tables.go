@@ -41,8 +41,8 @@ func SeqsOf(seqs []int64) Seqs {
 // list argument (Dialect.InList).
 const maxRanges = 16
 
-// cond is the condition that x is in s, and its arguments.
-func (s Seqs) cond(d Dialect, x string) (string, []any) {
+// Cond is the condition that x is in s, and its arguments.
+func (s Seqs) Cond(d Dialect, x string) (string, []any) {
 	if len(s) == 0 {
 		return "1 = 0", nil
 	}
@@ -114,7 +114,7 @@ func fill(m map[string]Column, cols []kql.Column) map[string]Column {
 // logon_events, in time order (events of one instant in an order of
 // their own).
 func LogonEvents(d Dialect, s Scope, cols []kql.Column) Table {
-	mcond, margs := s.Machines.cond(d, "{t}.machine_seq")
+	mcond, margs := s.Machines.Cond(d, "{t}.machine_seq")
 	var types strings.Builder
 	types.WriteString("CASE {t}.logon_type")
 	for _, name := range openatp.LogonTypes {
@@ -148,7 +148,7 @@ func Machines(d Dialect, s Scope, all bool) Table {
 	where := tenantSeq
 	args := []any{s.TenantID}
 	if !all {
-		mcond, margs := s.Machines.cond(d, "{t}.seq")
+		mcond, margs := s.Machines.Cond(d, "{t}.seq")
 		where += " AND " + mcond
 		args = append(args, margs...)
 	}
