@@ -145,7 +145,7 @@ func LogonEvents(d Dialect, s Scope, cols []kql.Column) Table {
 // the columns the machines table holds as the read model gives them (a
 // plan that names another is refused).
 func Machines(d Dialect, s Scope, all bool) Table {
-	where := tenantSeq
+	where := tenantSeq + " AND {t}.last_seen IS NOT NULL" // a machine never seen has no row
 	args := []any{s.TenantID}
 	if !all {
 		mcond, margs := s.Machines.Cond(d, "{t}.seq")
