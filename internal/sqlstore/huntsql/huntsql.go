@@ -159,7 +159,11 @@ func Translate(d Dialect, ts Tables, p *kql.Plan) (Query, func([]any) []any, boo
 				o := int64(ticksAt0001 % uint64(st))
 				x = fmt.Sprintf("((%[1]s) / 100 - ((%[1]s) / 100 + %[2]d) %% %[3]d) * 100", x, o, st)
 			}
-			group = append(group, x)
+			g := x
+			if c := sides[f.Side].Columns[f.Column]; k.Bin == 0 && c.Key != "" {
+				g = b.expr(f.Side, c.Key) // the same groups, without computing x for each row
+			}
+			group = append(group, g)
 			keys = append(keys, x)
 			sel = append(sel, x)
 			conv = append(conv, one(f.Type))
@@ -181,6 +185,9 @@ func Translate(d Dialect, ts Tables, p *kql.Plan) (Query, func([]any) []any, boo
 			case "countif":
 				x, t = "count(CASE WHEN "+b.conds(a.If)+" THEN 1 END)", kql.Long
 			case "dcount":
+				if c := sides[p.Fields[a.Field].Side].Columns[p.Fields[a.Field].Column]; c.Key != "" {
+					x = b.expr(p.Fields[a.Field].Side, c.Key)
+				}
 				x, t = "count(DISTINCT "+x+")", kql.Long
 			case "sum":
 				if len(g.By) == 0 {
