@@ -81,7 +81,8 @@ openatp/vuln: CORE openatp
 # Leaves that need nothing of openatp's.
 openatp/odata: CORE
 openatp/kql/syntax: CORE
-openatp/kql: CORE openatp/kql/syntax
+openatp/kql/values: CORE openatp/kql/syntax
+openatp/kql: CORE openatp/kql/syntax openatp/kql/values
 openatp/internal/refcount: CORE
 openatp/internal/password: CORE golang.org/x/crypto
 openatp/internal/lifetime: CORE
@@ -111,6 +112,7 @@ openatp/internal/sqlstore/actionsql: CORE openatp openatp/internal/sqlstore
 openatp/internal/sqlstore/eventsql: CORE openatp openatp/observable openatp/internal/sqlstore
 	openatp/sightings
 openatp/internal/sqlstore/tvmsql: CORE openatp openatp/internal/sqlstore openatp/vuln
+openatp/internal/sqlstore/huntsql: CORE openatp openatp/internal/sqlstore openatp/kql
 openatp/internal/demo: CORE crypto/md5 iter openatp openatp/vuln
 # The request bodies of the action routes, checked and made into
 # MachineActions: imported by responseapi and the store suite.
@@ -130,10 +132,11 @@ openatp/internal/retention: CORE openatp/internal/lifetime
 openatp/sqlite: SYSTEM SQL unsafe modernc.org/sqlite
 	openatp openatp/internal/sqlstore openatp/internal/sqlstore/actionsql
 	openatp/internal/sqlstore/eventsql openatp/internal/sqlstore/tvmsql openatp/vuln
-	openatp/internal/refcount
+	openatp/internal/refcount openatp/internal/sqlstore/huntsql
 openatp/postgres: SYSTEM net github.com/jackc/pgx/v5
 	openatp openatp/internal/sqlstore openatp/internal/sqlstore/actionsql
 	openatp/internal/sqlstore/eventsql openatp/internal/sqlstore/tvmsql openatp/vuln
+	openatp/internal/sqlstore/huntsql
 openatp/redis: SYSTEM github.com/redis/go-redis/v9 openatp/ratelimit
 	openatp/internal/lifetime
 
@@ -156,6 +159,7 @@ openatp/readmodel: SYSTEM unsafe openatp openatp/odata openatp/wire
 
 # The hunting tables: views over the read model and the stores.
 openatp/huntables: CORE openatp openatp/observable openatp/hunting openatp/readmodel
+	openatp/kql openatp/internal/sqlstore/huntsql
 	openatp/internal/jsonlex
 
 # The HTTP API, in three packages: no store engine, no driver, not the
@@ -195,6 +199,7 @@ openatp/apitest: TESTING HTTP net/http/httptest go.uber.org/goleak openatp opena
 	openatp/auth openatp/sqlite openatp/readmodel openatp/internal/accesslog
 	openatp/internal/demo openatp/httpserve openatp/mdeapi openatp/adminapi
 	openatp/actions openatp/responseapi openatp/apiserver
+openatp/kql/kqltest: TESTING openatp/kql
 openatp/storetest/internal/fixture: TESTING github.com/google/go-cmp openatp
 openatp/storetest/internal/actionsuite: TESTING github.com/google/go-cmp openatp
 	openatp/storetest/internal/fixture openatp/internal/actionrequest

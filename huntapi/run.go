@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/openatp/openatp"
@@ -176,6 +177,7 @@ func stringProperty(body map[string]json.RawMessage, name string, required bool)
 type table struct {
 	t    huntables.Table
 	cols []kql.Column
+	src  *huntables.Source
 }
 
 // kqlTypes are the language's types of the tables' type names.
@@ -191,7 +193,7 @@ func tablesOf(src *huntables.Source) []kql.Table {
 		for i, c := range t.Columns {
 			cols[i] = kql.Column{Name: c.Name, Type: kqlTypes[c.Type]}
 		}
-		out = append(out, table{t: t, cols: cols})
+		out = append(out, table{t: t, cols: cols, src: src})
 	}
 	return out
 }
@@ -220,6 +222,20 @@ func (t table) RowsWhere(ctx context.Context, b kql.Bounds) iter.Seq2[[]any, err
 		w.DeviceIDs = ids
 	}
 	return t.read(ctx, func(ctx context.Context, yield func([]any) error) error { return t.t.RowsWhere(ctx, w, yield) })
+}
+
+// pushed counts the plans the store ran, for the tests.
+var pushed atomic.Int64
+
+// Push runs the leading part of a query in the store (kql.PushTable), if
+// it can.
+func (t table) Push(p *kql.Plan) (func(context.Context) iter.Seq2[[]any, error], bool) {
+	rows, ok := t.src.Push(p)
+	if !ok {
+		return nil, false
+	}
+	pushed.Add(1)
+	return func(ctx context.Context) iter.Seq2[[]any, error] { return t.read(ctx, rows) }, true
 }
 
 func (t table) read(ctx context.Context, rows func(context.Context, func([]any) error) error) iter.Seq2[[]any, error] {

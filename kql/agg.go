@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/openatp/openatp/kql/syntax"
+	"github.com/openatp/openatp/kql/values"
 )
 
 // aggState accumulates one aggregation over the rows of one group.
@@ -85,7 +86,7 @@ func (e *env) aggregate(sc *scope, a syntax.Assign, by []Column) (aggregate, err
 			}
 			n, ok := int64(0), false
 			if l.konst {
-				n, ok = toInt(l.eval(nil))
+				n, ok = values.ToInt(l.eval(nil))
 			}
 			if !ok || n <= 0 {
 				return aggregate{}, errorf(c.Args[1].Pos(), "", "%s's size limit is a constant positive number", c.Name)
@@ -103,7 +104,7 @@ func (e *env) aggregate(sc *scope, a syntax.Assign, by []Column) (aggregate, err
 	case "sum", "avg":
 		t := x.t
 		switch {
-		case c.Name == "avg" && (isNumeric(t) || t == Dynamic):
+		case c.Name == "avg" && (values.IsNumeric(t) || t == Dynamic):
 			t = Real
 		case t == Int:
 			t = Long
@@ -253,7 +254,7 @@ func (s *minState) add(row []any) error {
 		s.v = v
 		return nil
 	}
-	c := compare(v, s.v)
+	c := values.Compare(v, s.v)
 	if s.max && c > 0 || !s.max && c < 0 {
 		s.v = v
 	}
@@ -276,7 +277,7 @@ func (s *argState) add(row []any) error {
 		return nil
 	}
 	if s.best != nil {
-		c := compare(v, s.best)
+		c := values.Compare(v, s.best)
 		if s.max && c <= 0 || !s.max && c >= 0 {
 			return nil
 		}
@@ -297,7 +298,7 @@ func (s *argState) result(out []any, _ bool) {
 		if s.vals != nil {
 			out[1+i] = s.vals[i]
 		} else {
-			out[1+i], _ = normalize(nil, s.rets[i].t)
+			out[1+i], _ = values.Normalize(nil, s.rets[i].t)
 		}
 	}
 }
@@ -323,7 +324,7 @@ func (s *setState) add(row []any) error {
 		return nil
 	}
 	if s.seen != nil {
-		s.key = appendKey(s.key[:0], v)
+		s.key = values.AppendKey(s.key[:0], v)
 		if _, ok := s.seen[string(s.key)]; ok {
 			return nil
 		}
@@ -333,7 +334,7 @@ func (s *setState) add(row []any) error {
 		return err
 	}
 	if !s.count {
-		s.vals = append(s.vals, dynamicOf(v))
+		s.vals = append(s.vals, values.DynamicOf(v))
 	}
 	return nil
 }
@@ -418,7 +419,7 @@ func (e *env) summarize(in node, sc *scope, op *syntax.Operator) (node, error) {
 				key = key[:0]
 				for i, k := range keys {
 					kv[i] = k.eval(row)
-					key = appendKey(key, kv[i])
+					key = values.AppendKey(key, kv[i])
 				}
 				if g = groups[string(key)]; g == nil {
 					if err = e.hold(1); err != nil {

@@ -14,53 +14,6 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the expected results of testdata/conformance/*.txt")
 
-// A conformance file holds cases, each:
-//
-//	### name [maxrows=N] [maxheld=N]
-//	the query, on one line or more
-//	---
-//	the expected result (see format)
-type confCase struct {
-	name, query, want string
-	opt               kql.Options
-}
-
-func readCases(tb testing.TB, path string) []confCase {
-	tb.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var cases []confCase
-	for i, part := range strings.Split(string(b), "\n### ")[1:] {
-		head, rest, _ := strings.Cut(part, "\n")
-		query, want, ok := strings.Cut(rest, "\n---\n")
-		if !ok {
-			tb.Fatalf("%s: case %d (%s) has no ---", path, i+1, head)
-		}
-		c := confCase{query: strings.TrimSpace(query), want: strings.TrimSpace(want)}
-		fields := strings.Fields(head)
-		c.name = fields[0]
-		for _, f := range fields[1:] {
-			k, v, _ := strings.Cut(strings.Trim(f, "[]"), "=")
-			n, err := strconv.Atoi(v)
-			if err != nil {
-				tb.Fatalf("%s: case %s: option %s", path, c.name, f)
-			}
-			switch k {
-			case "maxrows":
-				c.opt.MaxRows = n
-			case "maxheld":
-				c.opt.MaxHeld = n
-			default:
-				tb.Fatalf("%s: case %s: unknown option %s", path, c.name, f)
-			}
-		}
-		cases = append(cases, c)
-	}
-	return cases
-}
-
 // TestConformance runs every query of testdata/conformance over the fixed
 // tenant and compares the result, or the error, with the one checked in.
 func TestConformance(t *testing.T) {
@@ -76,27 +29,27 @@ func TestConformance(t *testing.T) {
 		names := map[string]bool{}
 		var out strings.Builder
 		for _, c := range cases {
-			if names[c.name] {
-				t.Errorf("%s: two cases are named %s", path, c.name)
+			if names[c.Name] {
+				t.Errorf("%s: two cases are named %s", path, c.Name)
 			}
-			names[c.name] = true
-			opt := c.opt
+			names[c.Name] = true
+			opt := c.Opt
 			opt.Now = ten.now
-			res, err := kql.Run(context.Background(), c.query, ten.tables, opt)
+			res, err := kql.Run(context.Background(), c.Query, ten.tables, opt)
 			got := format(t, res, err)
 			if *update {
-				head := c.name
-				if c.opt.MaxRows != 0 {
-					head += " maxrows=" + strconv.Itoa(c.opt.MaxRows)
+				head := c.Name
+				if c.Opt.MaxRows != 0 {
+					head += " maxrows=" + strconv.Itoa(c.Opt.MaxRows)
 				}
-				if c.opt.MaxHeld != 0 {
-					head += " maxheld=" + strconv.Itoa(c.opt.MaxHeld)
+				if c.Opt.MaxHeld != 0 {
+					head += " maxheld=" + strconv.Itoa(c.Opt.MaxHeld)
 				}
-				out.WriteString("\n### " + head + "\n" + c.query + "\n---\n" + got + "\n")
+				out.WriteString("\n### " + head + "\n" + c.Query + "\n---\n" + got + "\n")
 				continue
 			}
-			if got != c.want {
-				t.Errorf("%s: %s:\n%s\ngot:\n%s\nwant:\n%s", filepath.Base(path), c.name, c.query, got, c.want)
+			if got != c.Want {
+				t.Errorf("%s: %s:\n%s\ngot:\n%s\nwant:\n%s", filepath.Base(path), c.Name, c.Query, got, c.Want)
 			}
 		}
 		if *update {
@@ -119,7 +72,7 @@ func TestCoverage(t *testing.T) {
 	var all strings.Builder
 	for _, path := range files {
 		for _, c := range readCases(t, path) {
-			all.WriteString(c.query + "\n")
+			all.WriteString(c.Query + "\n")
 		}
 	}
 	text := all.String()

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/openatp/openatp/kql/syntax"
+	"github.com/openatp/openatp/kql/values"
 )
 
 // Column is a named, typed column of a table or a result.
@@ -226,7 +227,7 @@ func (q *Query) Run(ctx context.Context, tables []Table, opt Options) (*Result, 
 		}
 		out := make([]any, len(row))
 		for i, v := range row {
-			out[i] = jsonValue(v)
+			out[i] = values.JSONValue(v)
 		}
 		res.Rows = append(res.Rows, out)
 		return true

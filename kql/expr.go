@@ -5,10 +5,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/openatp/openatp/kql/syntax"
+	"github.com/openatp/openatp/kql/values"
 )
 
 // cx is a compiled scalar expression: its type and how to compute it
@@ -112,7 +111,7 @@ func (s *scope) compile1(e syntax.Expr) (cx, error) {
 			if v == nil || a == nil || b == nil {
 				return nil
 			}
-			in := compare(v, a) >= 0 && compare(v, b) <= 0
+			in := values.Compare(v, a) >= 0 && values.Compare(v, b) <= 0
 			return in != neg
 		}}, nil
 	case *syntax.Member:
@@ -143,7 +142,7 @@ func (s *scope) compile1(e syntax.Expr) (cx, error) {
 		return cx{t: Dynamic, konst: x.konst && i.konst, eval: func(row []any) any {
 			switch v := x.eval(row).(type) {
 			case []any:
-				n, ok := toInt(i.eval(row))
+				n, ok := values.ToInt(i.eval(row))
 				if !ok {
 					return nil
 				}
@@ -174,7 +173,7 @@ func comparable(a, b Type) bool {
 	switch {
 	case a == Dynamic || b == Dynamic:
 		return true
-	case isNumeric(a) && isNumeric(b):
+	case values.IsNumeric(a) && values.IsNumeric(b):
 		return true
 	case (a == String || a == Guid) && (b == String || b == Guid):
 		return true
@@ -248,14 +247,14 @@ func (s *scope) binary(e *syntax.Binary) (cx, error) {
 			}
 			switch op {
 			case "==":
-				return equal(a, b)
+				return values.Equal(a, b)
 			case "!=":
-				return !equal(a, b)
+				return !values.Equal(a, b)
 			}
-			if typeRank(a) != typeRank(b) {
+			if values.TypeRank(a) != values.TypeRank(b) {
 				return nil
 			}
-			c := compare(a, b)
+			c := values.Compare(a, b)
 			switch op {
 			case "<":
 				return c < 0
@@ -273,20 +272,20 @@ func (s *scope) binary(e *syntax.Binary) (cx, error) {
 		case "=~", "~":
 			f = strings.EqualFold
 		case "has":
-			f = hasTerm
+			f = values.HasTerm
 		case "contains":
-			f = func(a, b string) bool { return indexFold(a, b) >= 0 }
+			f = func(a, b string) bool { return values.IndexFold(a, b) >= 0 }
 		case "startswith":
 			f = func(a, b string) bool {
-				return len(a) >= len(b) && strings.EqualFold(a[:len(b)], b) || hasPrefixFold(a, b)
+				return len(a) >= len(b) && strings.EqualFold(a[:len(b)], b) || values.HasPrefixFold(a, b)
 			}
 		case "endswith":
 			f = func(a, b string) bool {
-				return len(a) >= len(b) && strings.EqualFold(a[len(a)-len(b):], b) || hasSuffixFold(a, b)
+				return len(a) >= len(b) && strings.EqualFold(a[len(a)-len(b):], b) || values.HasSuffixFold(a, b)
 			}
 		}
 		return cx{t: Bool, konst: k, eval: func(row []any) any {
-			return f(toString(le(row)), toString(re(row))) != neg
+			return f(values.ToString(le(row)), values.ToString(re(row))) != neg
 		}}, nil
 	case "+", "-", "*", "/", "%":
 		t, err := arithType(e, l.t, r.t)
@@ -329,7 +328,7 @@ func arithType(e *syntax.Binary, a, b Type) (Type, error) {
 	switch {
 	case a == Dynamic || b == Dynamic:
 		return Dynamic, nil
-	case isNumeric(a) && isNumeric(b):
+	case values.IsNumeric(a) && values.IsNumeric(b):
 		switch {
 		case a == Real || b == Real:
 			return Real, nil
@@ -354,12 +353,12 @@ func arithType(e *syntax.Binary, a, b Type) (Type, error) {
 			return TimeSpan, nil
 		}
 	case "*":
-		if a == TimeSpan && isNumeric(b) || isNumeric(a) && b == TimeSpan {
+		if a == TimeSpan && values.IsNumeric(b) || values.IsNumeric(a) && b == TimeSpan {
 			return TimeSpan, nil
 		}
 	case "/":
 		switch {
-		case a == TimeSpan && isNumeric(b):
+		case a == TimeSpan && values.IsNumeric(b):
 			return TimeSpan, nil
 		case a == TimeSpan && b == TimeSpan:
 			return Real, nil
@@ -385,8 +384,8 @@ func arith(op byte, t Type, a, b any) any {
 		case isInt(a) && isInt(b):
 			t = Long
 		default:
-			_, fa := toFloat(a)
-			_, fb := toFloat(b)
+			_, fa := values.ToFloat(a)
+			_, fb := values.ToFloat(b)
 			if !fa || !fb {
 				return nil
 			}
@@ -395,8 +394,8 @@ func arith(op byte, t Type, a, b any) any {
 	}
 	switch t {
 	case Long, Int:
-		x, _ := toInt(a)
-		y, _ := toInt(b)
+		x, _ := values.ToInt(a)
+		y, _ := values.ToInt(b)
 		var z int64
 		switch op {
 		case '+':
@@ -420,8 +419,8 @@ func arith(op byte, t Type, a, b any) any {
 		}
 		return z
 	case Real:
-		x, _ := toFloat(a)
-		y, _ := toFloat(b)
+		x, _ := values.ToFloat(a)
+		y, _ := values.ToFloat(b)
 		switch op {
 		case '+':
 			return x + y
@@ -456,7 +455,7 @@ func arith(op byte, t Type, a, b any) any {
 				}
 				return x - y
 			default:
-				f, _ := toFloat(y)
+				f, _ := values.ToFloat(y)
 				if op == '/' {
 					if f == 0 {
 						return nil
@@ -466,7 +465,7 @@ func arith(op byte, t Type, a, b any) any {
 				return time.Duration(float64(x) * f)
 			}
 		default:
-			f, _ := toFloat(x)
+			f, _ := values.ToFloat(x)
 			return time.Duration(f * float64(b.(time.Duration)))
 		}
 	}
@@ -479,99 +478,6 @@ func isInt(v any) bool {
 		return true
 	}
 	return false
-}
-
-// isAlnum reports whether r is part of a term, as has reads terms: a
-// term is a run of ASCII letters and digits.
-func isAlnum(r rune) bool { return r < 128 && (isASCIILetter(byte(r)) || r >= '0' && r <= '9') }
-
-func isASCIILetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
-
-// hasTerm reports whether needle occurs in s as a whole term: case
-// insensitive, not bordered by letters or digits where the needle itself
-// starts or ends with one.
-func hasTerm(s, needle string) bool {
-	if needle == "" {
-		return true
-	}
-	first, _ := utf8.DecodeRuneInString(needle)
-	last, _ := utf8.DecodeLastRuneInString(needle)
-	for off := 0; off <= len(s); {
-		i := indexFold(s[off:], needle)
-		if i < 0 {
-			return false
-		}
-		start := off + i
-		end := start + matchLen(s[start:], needle)
-		before, _ := utf8.DecodeLastRuneInString(s[:start])
-		after, _ := utf8.DecodeRuneInString(s[end:])
-		okStart := start == 0 || !isAlnum(first) || !isAlnum(before)
-		okEnd := end == len(s) || !isAlnum(last) || !isAlnum(after)
-		if okStart && okEnd {
-			return true
-		}
-		_, w := utf8.DecodeRuneInString(s[start:])
-		off = start + w
-	}
-	return false
-}
-
-// indexFold is strings.Index ignoring case.
-func indexFold(s, sub string) int {
-	if sub == "" {
-		return 0
-	}
-	for i := 0; i < len(s); {
-		if hasPrefixFold(s[i:], sub) {
-			return i
-		}
-		_, w := utf8.DecodeRuneInString(s[i:])
-		i += w
-	}
-	return -1
-}
-
-// matchLen returns how many bytes of s match prefix ignoring case.
-func matchLen(s, prefix string) int {
-	n := 0
-	for _, r := range prefix {
-		_, w := utf8.DecodeRuneInString(s[n:])
-		_ = r
-		n += w
-	}
-	return n
-}
-
-func hasPrefixFold(s, prefix string) bool {
-	n := 0
-	for _, r := range prefix {
-		if n >= len(s) {
-			return false
-		}
-		c, w := utf8.DecodeRuneInString(s[n:])
-		if c != r && !foldEq(c, r) {
-			return false
-		}
-		n += w
-	}
-	return true
-}
-
-func hasSuffixFold(s, suffix string) bool {
-	ns, nf := utf8.RuneCountInString(s), utf8.RuneCountInString(suffix)
-	if nf > ns {
-		return false
-	}
-	i := 0
-	for k := 0; k < ns-nf; k++ {
-		_, w := utf8.DecodeRuneInString(s[i:])
-		i += w
-	}
-	return hasPrefixFold(s[i:], suffix)
-}
-
-func foldEq(a, b rune) bool {
-	return unicode.ToLower(a) == unicode.ToLower(b) || unicode.ToUpper(a) == unicode.ToUpper(b)
 }
 
 func (s *scope) inList(e *syntax.InList) (cx, error) {
@@ -610,18 +516,18 @@ func (s *scope) inList(e *syntax.InList) (cx, error) {
 	}
 	match := func(v, w any) bool {
 		if op == "has_any" {
-			return hasTerm(toString(v), toString(w))
+			return values.HasTerm(values.ToString(v), values.ToString(w))
 		}
 		if w == nil {
 			return false
 		}
 		if fold {
-			return strings.EqualFold(toString(v), toString(w))
+			return strings.EqualFold(values.ToString(v), values.ToString(w))
 		}
 		if l.t == Dynamic {
 			v, w = dynCoerce(v, w)
 		}
-		return equal(v, w)
+		return values.Equal(v, w)
 	}
 	return cx{t: Bool, konst: konst, eval: func(row []any) any {
 		v := le(row)

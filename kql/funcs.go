@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/openatp/openatp/kql/syntax"
+	"github.com/openatp/openatp/kql/values"
 )
 
 // function is a scalar function of the subset: its arity and how it
@@ -46,7 +47,7 @@ func init() {
 		"startofday": {1, 2, buildStartOfDay},
 		"tostring": {1, 1, func(s *scope, p Pos, a []cx) (cx, error) {
 			x := a[0]
-			return cx{t: String, konst: x.konst, eval: func(row []any) any { return toString(x.eval(row)) }}, nil
+			return cx{t: String, konst: x.konst, eval: func(row []any) any { return values.ToString(x.eval(row)) }}, nil
 		}},
 		"toint":    {1, 1, func(s *scope, p Pos, a []cx) (cx, error) { return convert(a[0], Int), nil }},
 		"tolong":   {1, 1, func(s *scope, p Pos, a []cx) (cx, error) { return convert(a[0], Long), nil }},
@@ -57,7 +58,7 @@ func init() {
 			return cx{t: String, konst: allConst(a), eval: func(row []any) any {
 				var b strings.Builder
 				for _, x := range a {
-					b.WriteString(toString(x.eval(row)))
+					b.WriteString(values.ToString(x.eval(row)))
 				}
 				return b.String()
 			}}, nil
@@ -65,7 +66,7 @@ func init() {
 		"strlen": {1, 1, func(s *scope, p Pos, a []cx) (cx, error) {
 			x := a[0]
 			return cx{t: Long, konst: x.konst, eval: func(row []any) any {
-				return int64(utf8.RuneCountInString(toString(x.eval(row))))
+				return int64(utf8.RuneCountInString(values.ToString(x.eval(row))))
 			}}, nil
 		}},
 		"substring": {2, 3, buildSubstring},
@@ -103,12 +104,12 @@ func init() {
 			return cx{t: Dynamic, konst: x.konst, eval: func(row []any) any {
 				v := x.eval(row)
 				if str, ok := v.(string); ok && x.t != Dynamic {
-					return parseJSON(str)
+					return values.ParseJSON(str)
 				}
 				if str, ok := v.(string); ok {
-					return parseJSON(str)
+					return values.ParseJSON(str)
 				}
-				return dynamicOf(v)
+				return values.DynamicOf(v)
 			}}, nil
 		}},
 		"array_length": {1, 1, func(s *scope, p Pos, a []cx) (cx, error) {
@@ -158,7 +159,7 @@ func want(p Pos, fn string, x cx, t Type) error {
 func strFunc(f func(string) string) func(*scope, Pos, []cx) (cx, error) {
 	return func(s *scope, p Pos, a []cx) (cx, error) {
 		x := a[0]
-		return cx{t: String, konst: x.konst, eval: func(row []any) any { return f(toString(x.eval(row))) }}, nil
+		return cx{t: String, konst: x.konst, eval: func(row []any) any { return f(values.ToString(x.eval(row))) }}, nil
 	}
 }
 
@@ -215,7 +216,7 @@ func convert(x cx, t Type) cx {
 			return float64(n)
 		case Long:
 			if isF {
-				i, ok := toInt(f)
+				i, ok := values.ToInt(f)
 				if !ok {
 					return nil
 				}
@@ -224,7 +225,7 @@ func convert(x cx, t Type) cx {
 			return n
 		}
 		if isF {
-			i, ok := toInt(f)
+			i, ok := values.ToInt(f)
 			if !ok {
 				return nil
 			}
@@ -255,7 +256,7 @@ func buildBin(s *scope, p Pos, a []cx) (cx, error) {
 			}
 			return nil
 		}}, nil
-	case isNumeric(x.t) && isNumeric(size.t):
+	case values.IsNumeric(x.t) && values.IsNumeric(size.t):
 		t := x.t
 		if size.t == Real {
 			t = Real
@@ -266,15 +267,15 @@ func buildBin(s *scope, p Pos, a []cx) (cx, error) {
 				return nil
 			}
 			if t == Real {
-				f, _ := toFloat(v)
-				g, _ := toFloat(sz)
+				f, _ := values.ToFloat(v)
+				g, _ := values.ToFloat(sz)
 				if g <= 0 {
 					return nil
 				}
 				return math.Floor(f/g) * g
 			}
-			n, _ := toInt(v)
-			m, _ := toInt(sz)
+			n, _ := values.ToInt(v)
+			m, _ := values.ToInt(sz)
 			if m <= 0 {
 				return nil
 			}
@@ -301,7 +302,7 @@ func buildStartOfDay(s *scope, p Pos, a []cx) (cx, error) {
 	}
 	off := constant(Long, int64(0))
 	if len(a) == 2 {
-		if !isNumeric(a[1].t) {
+		if !values.IsNumeric(a[1].t) {
 			return cx{}, errorf(p, "", "startofday's offset is a number of days, not a %s", a[1].t)
 		}
 		off = a[1]
@@ -309,7 +310,7 @@ func buildStartOfDay(s *scope, p Pos, a []cx) (cx, error) {
 	x := a[0]
 	return cx{t: DateTime, konst: x.konst && off.konst, eval: func(row []any) any {
 		t, ok := x.eval(row).(time.Time)
-		n, ok2 := toInt(off.eval(row))
+		n, ok2 := values.ToInt(off.eval(row))
 		if !ok || !ok2 {
 			return nil
 		}
@@ -320,13 +321,13 @@ func buildStartOfDay(s *scope, p Pos, a []cx) (cx, error) {
 
 func buildSubstring(s *scope, p Pos, a []cx) (cx, error) {
 	for _, x := range a[1:] {
-		if !isNumeric(x.t) {
+		if !values.IsNumeric(x.t) {
 			return cx{}, errorf(p, "", "substring's start and length are numbers, not a %s", x.t)
 		}
 	}
 	return cx{t: String, konst: allConst(a), eval: func(row []any) any {
-		r := []rune(toString(a[0].eval(row)))
-		start, ok := toInt(a[1].eval(row))
+		r := []rune(values.ToString(a[0].eval(row)))
+		start, ok := values.ToInt(a[1].eval(row))
 		if !ok {
 			return ""
 		}
@@ -335,7 +336,7 @@ func buildSubstring(s *scope, p Pos, a []cx) (cx, error) {
 		}
 		end := int64(len(r))
 		if len(a) == 3 {
-			n, ok := toInt(a[2].eval(row))
+			n, ok := values.ToInt(a[2].eval(row))
 			if !ok || n < 0 {
 				return ""
 			}
@@ -351,11 +352,11 @@ func buildSubstring(s *scope, p Pos, a []cx) (cx, error) {
 }
 
 func buildSplit(s *scope, p Pos, a []cx) (cx, error) {
-	if len(a) == 3 && !isNumeric(a[2].t) {
+	if len(a) == 3 && !values.IsNumeric(a[2].t) {
 		return cx{}, errorf(p, "", "split's index is a number, not a %s", a[2].t)
 	}
 	return cx{t: Dynamic, konst: allConst(a), eval: func(row []any) any {
-		str, sep := toString(a[0].eval(row)), toString(a[1].eval(row))
+		str, sep := values.ToString(a[0].eval(row)), values.ToString(a[1].eval(row))
 		var parts []string
 		if sep == "" {
 			parts = []string{str}
@@ -363,7 +364,7 @@ func buildSplit(s *scope, p Pos, a []cx) (cx, error) {
 			parts = strings.Split(str, sep)
 		}
 		if len(a) == 3 {
-			i, ok := toInt(a[2].eval(row))
+			i, ok := values.ToInt(a[2].eval(row))
 			if !ok || i < 0 || i >= int64(len(parts)) {
 				return []any{}
 			}
@@ -384,7 +385,7 @@ func unify(ts ...Type) (Type, bool) {
 	for _, u := range ts[1:] {
 		switch {
 		case u == t:
-		case isNumeric(u) && isNumeric(t):
+		case values.IsNumeric(u) && values.IsNumeric(t):
 			if u == Real || t == Real {
 				t = Real
 			} else {
@@ -409,10 +410,10 @@ func as(v any, t Type) any {
 	}
 	switch t {
 	case Long:
-		n, _ := toInt(v)
+		n, _ := values.ToInt(v)
 		return n
 	case Real:
-		f, _ := toFloat(v)
+		f, _ := values.ToFloat(v)
 		return f
 	}
 	return v
@@ -491,7 +492,7 @@ func buildPack(s *scope, p Pos, a []cx) (cx, error) {
 	return cx{t: Dynamic, konst: allConst(a), eval: func(row []any) any {
 		m := make(map[string]any, len(a)/2)
 		for i := 0; i < len(a); i += 2 {
-			m[toString(a[i].eval(row))] = dynamicOf(a[i+1].eval(row))
+			m[values.ToString(a[i].eval(row))] = values.DynamicOf(a[i+1].eval(row))
 		}
 		return m
 	}}, nil

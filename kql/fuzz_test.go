@@ -19,7 +19,7 @@ func FuzzParse(f *testing.F) {
 	files, _ := filepath.Glob("testdata/conformance/*.txt")
 	for _, path := range files {
 		for _, c := range readCases(f, path) {
-			f.Add(c.query)
+			f.Add(c.Query)
 		}
 	}
 	ten := loadTenant(f)

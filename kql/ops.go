@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/openatp/openatp/kql/syntax"
+	"github.com/openatp/openatp/kql/values"
 )
 
 // node is a compiled tabular expression: its columns, and how to stream
@@ -25,13 +26,20 @@ func (e *env) pipeline(pl *syntax.Pipeline) (node, error) {
 	if err != nil {
 		return n, err
 	}
-	for i := 0; i < len(pl.Ops); i++ {
-		op := pl.Ops[i]
+	n, k := e.push(pl, n)
+	return e.operators(n, pl.Ops[k:])
+}
+
+// operators compiles ops over in.
+func (e *env) operators(n node, ops []*syntax.Operator) (node, error) {
+	var err error
+	for i := 0; i < len(ops); i++ {
+		op := ops[i]
 		// sort then take is top: it holds the rows it returns, not all.
-		if (op.Name == "sort" || op.Name == "order") && i+1 < len(pl.Ops) &&
-			(pl.Ops[i+1].Name == "take" || pl.Ops[i+1].Name == "limit") {
+		if (op.Name == "sort" || op.Name == "order") && i+1 < len(ops) &&
+			(ops[i+1].Name == "take" || ops[i+1].Name == "limit") {
 			sc := &scope{cols: n.cols, env: e}
-			limit, err := e.count(sc, pl.Ops[i+1])
+			limit, err := e.count(sc, ops[i+1])
 			if err != nil {
 				return n, err
 			}
@@ -75,6 +83,11 @@ func (e *env) source(pl *syntax.Pipeline) (node, error) {
 			rows = func(ctx context.Context) iter.Seq2[[]any, error] { return ft.RowsWhere(ctx, b) }
 		}
 	}
+	return e.scan(t.Name(), cols, rows), nil
+}
+
+// scan is the node of a table's rows, each checked against cols.
+func (e *env) scan(name string, cols []Column, rows func(context.Context) iter.Seq2[[]any, error]) node {
 	return node{cols: cols, run: func(ctx context.Context, emit func([]any) bool) error {
 		i := 0
 		for row, err := range rows(ctx) {
@@ -85,16 +98,16 @@ func (e *env) source(pl *syntax.Pipeline) (node, error) {
 				return ctx.Err()
 			}
 			if len(row) != len(cols) {
-				return &Error{Msg: "table " + t.Name() + " yielded a row of " + strconv.Itoa(len(row)) +
+				return &Error{Msg: "table " + name + " yielded a row of " + strconv.Itoa(len(row)) +
 					" values for " + strconv.Itoa(len(cols)) + " columns"}
 			}
 			for j, c := range cols {
-				if fits(row[j], c.Type) {
+				if values.Fits(row[j], c.Type) {
 					continue
 				}
-				v, ok := normalize(row[j], c.Type)
+				v, ok := values.Normalize(row[j], c.Type)
 				if !ok {
-					return &Error{Msg: "table " + t.Name() + " yielded a value of the wrong type for column " + c.Name}
+					return &Error{Msg: "table " + name + " yielded a value of the wrong type for column " + c.Name}
 				}
 				row[j] = v
 			}
@@ -103,7 +116,7 @@ func (e *env) source(pl *syntax.Pipeline) (node, error) {
 			}
 		}
 		return ctx.Err()
-	}}, nil
+	}}
 }
 
 func (e *env) operator(in node, op *syntax.Operator) (node, error) {
@@ -224,10 +237,10 @@ func (e *env) count(sc *scope, op *syntax.Operator) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	if !c.konst || !isNumeric(c.t) {
+	if !c.konst || !values.IsNumeric(c.t) {
 		return 0, errorf(op.X.Pos(), "", "%s needs a constant number of rows", op.Name)
 	}
-	n, ok := toInt(c.eval(nil))
+	n, ok := values.ToInt(c.eval(nil))
 	if !ok || n < 0 {
 		return 0, errorf(op.X.Pos(), "", "%s needs a constant number of rows", op.Name)
 	}
@@ -276,7 +289,7 @@ func nameOf(x syntax.Expr) string {
 	case *syntax.Index:
 		if l, ok := x.Key.(*syntax.Lit); ok {
 			if n := nameOf(x.X); n != "" {
-				return n + "_" + toString(l.V)
+				return n + "_" + values.ToString(l.V)
 			}
 		}
 	case *syntax.Call:
@@ -381,7 +394,7 @@ func (e *env) sortFunc(sc *scope, keys []syntax.SortKey) (func(a, b []any) int, 
 				}
 				return -1
 			}
-			c := compare(x, y)
+			c := values.Compare(x, y)
 			if !k.Asc {
 				c = -c
 			}
@@ -484,7 +497,7 @@ func (e *env) distinct(in node, sc *scope, op *syntax.Operator) (node, error) {
 			key = key[:0]
 			for i, c := range exprs {
 				out[i] = c.eval(row)
-				key = appendKey(key, out[i])
+				key = values.AppendKey(key, out[i])
 			}
 			if _, ok := seen[string(key)]; ok {
 				return true
@@ -519,7 +532,7 @@ func (e *env) join(left node, op *syntax.Operator) (node, error) {
 			return left, errorf(op.OnPos[i], "", "join key %q is not a column of the right side", on[1])
 		}
 		lt, rt := left.cols[lk[i]].Type, right.cols[rk[i]].Type
-		if lt != rt && !(isNumeric(lt) && isNumeric(rt) && lt != Real && rt != Real) {
+		if lt != rt && !(values.IsNumeric(lt) && values.IsNumeric(rt) && lt != Real && rt != Real) {
 			return left, errorf(op.OnPos[i], "", "join key %s is a %s on the left and a %s on the right", on[0], lt, rt)
 		}
 	}
@@ -537,14 +550,14 @@ func (e *env) join(left node, op *syntax.Operator) (node, error) {
 	}
 	nullRight := make([]any, len(right.cols))
 	for i, c := range right.cols {
-		nullRight[i], _ = normalize(nil, c.Type)
+		nullRight[i], _ = values.Normalize(nil, c.Type)
 	}
 	keyOf := func(b []byte, row []any, idx []int) ([]byte, bool) {
 		for _, i := range idx {
 			if row[i] == nil {
 				return b, false
 			}
-			b = appendKey(b, row[i])
+			b = values.AppendKey(b, row[i])
 		}
 		return b, true
 	}
@@ -672,7 +685,7 @@ func (e *env) union(first *node, tabs []*syntax.Pipeline) (node, error) {
 	}
 	nulls := make([]any, len(cols))
 	for i, c := range cols {
-		nulls[i], _ = normalize(nil, c.Type)
+		nulls[i], _ = values.Normalize(nil, c.Type)
 	}
 	return node{cols: cols, run: func(ctx context.Context, emit func([]any) bool) error {
 		for k, n := range ins {
@@ -774,7 +787,7 @@ func elements(v any) []any {
 		return x
 	case map[string]any:
 		out := make([]any, 0, len(x))
-		for _, k := range sortedKeys(x) {
+		for _, k := range values.SortedKeys(x) {
 			out = append(out, map[string]any{k: x[k]})
 		}
 		return out
@@ -803,7 +816,7 @@ func cast(v any, t Type) any {
 		}
 		return n
 	case Real:
-		f, ok := toFloat(v)
+		f, ok := values.ToFloat(v)
 		if !ok {
 			return nil
 		}

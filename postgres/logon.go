@@ -8,6 +8,7 @@ import (
 
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/internal/sqlstore"
+	"github.com/openatp/openatp/internal/sqlstore/huntsql"
 )
 
 // The array UPSERTs of AddLogons. Their WHERE clauses skip rows that would
@@ -236,4 +237,20 @@ func (db *DB) ResetTenant(ctx context.Context, tenantID string) error {
 		log.SetRebuild()
 		return true, bumpContent(ctx, tx, seq, &log)
 	})
+}
+
+// HuntDialect is PostgreSQL's part of the hunting statements (huntsql).
+func (db *DB) HuntDialect() huntsql.Dialect {
+	return huntsql.Dialect{
+		Collate: ` COLLATE "C"`,
+		Hex16:   "lpad(to_hex(%s), 16, '0')",
+		InList:  "%s = ANY(?::bigint[])",
+		List:    func(seqs []int64) any { return seqs },
+	}
+}
+
+// HuntRows runs a hunting statement (huntsql.Store), reading its rows as
+// they are yielded.
+func (db *DB) HuntRows(ctx context.Context, q huntsql.Query, yield func([]any) error) error {
+	return huntsql.Run(ctx, reader{q: db.pool}, q, yield)
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/internal/sqlstore"
+	"github.com/openatp/openatp/internal/sqlstore/huntsql"
 )
 
 // The heads and tails of the multi-row UPSERTs of AddLogons. The WHERE
@@ -337,4 +338,22 @@ func (db *DB) ResetTenant(ctx context.Context, tenantID string) error {
 // yielded. NotFound if the tenant does not exist.
 func (db *DB) LogonEvents(ctx context.Context, tenantID string, from, to time.Time, yield func(openatp.Logon) error) error {
 	return sqlstore.LogonEvents(ctx, db.read(), tenantID, from, to, yield)
+}
+
+// HuntDialect is SQLite's part of the hunting statements (huntsql).
+func (db *DB) HuntDialect() huntsql.Dialect {
+	return huntsql.Dialect{
+		Hex16:  "printf('%%016x', %s)",
+		InList: "%s IN (SELECT value FROM json_each(?))",
+		List: func(seqs []int64) any {
+			b, _ := json.Marshal(seqs)
+			return string(b)
+		},
+	}
+}
+
+// HuntRows runs a hunting statement (huntsql.Store), reading its rows as
+// they are yielded.
+func (db *DB) HuntRows(ctx context.Context, q huntsql.Query, yield func([]any) error) error {
+	return huntsql.Run(ctx, db.read(), q, yield)
 }

@@ -1,4 +1,8 @@
-package kql
+// Package values holds the values of KQL's scalar types as package kql
+// computes with them: conversion, comparison, grouping keys, formatting
+// for the JSON of a result, and the case-insensitive string matching of
+// has, contains, startswith and endswith.
+package values
 
 import (
 	"encoding/json"
@@ -8,12 +12,17 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/openatp/openatp/kql/syntax"
 )
 
-func isNumeric(t Type) bool { return t == Long || t == Int || t == Real }
+// IsNumeric reports whether t is a number type: long, int or real.
+func IsNumeric(t syntax.Type) bool { return t == syntax.Long || t == syntax.Int || t == syntax.Real }
 
-// toFloat returns v as a float64 when it is a number.
-func toFloat(v any) (float64, bool) {
+// ToFloat returns v as a float64 when it is a number.
+func ToFloat(v any) (float64, bool) {
 	switch x := v.(type) {
 	case int64:
 		return float64(x), true
@@ -25,8 +34,8 @@ func toFloat(v any) (float64, bool) {
 	return 0, false
 }
 
-// toInt returns v as an int64 when it is a number (a real truncated).
-func toInt(v any) (int64, bool) {
+// ToInt returns v as an int64 when it is a number (a real truncated).
+func ToInt(v any) (int64, bool) {
 	switch x := v.(type) {
 	case int64:
 		return x, true
@@ -41,14 +50,14 @@ func toInt(v any) (int64, bool) {
 	return 0, false
 }
 
-// formatTime prints a datetime as the service does: UTC, seconds, and the
+// FormatTime prints a datetime as the service does: UTC, seconds, and the
 // fraction of a second only when there is one (trailing zeros dropped).
-func formatTime(t time.Time) string {
+func FormatTime(t time.Time) string {
 	return t.UTC().Format("2006-01-02T15:04:05.9999999Z")
 }
 
-// formatSpan prints a timespan as .NET does: [-][d.]hh:mm:ss[.fffffff].
-func formatSpan(d time.Duration) string {
+// FormatSpan prints a timespan as .NET does: [-][d.]hh:mm:ss[.fffffff].
+func FormatSpan(d time.Duration) string {
 	var b strings.Builder
 	ticks := int64(d / 100)
 	if ticks < 0 {
@@ -71,8 +80,8 @@ func formatSpan(d time.Duration) string {
 	return b.String()
 }
 
-// formatReal prints a real the way tostring does.
-func formatReal(f float64) string {
+// FormatReal prints a real the way tostring does.
+func FormatReal(f float64) string {
 	switch {
 	case math.IsNaN(f):
 		return "NaN"
@@ -84,9 +93,9 @@ func formatReal(f float64) string {
 	return strconv.FormatFloat(f, 'g', -1, 64)
 }
 
-// toString converts any value to its string form, as tostring does; null
+// ToString converts any value to its string form, as tostring does; null
 // is the empty string.
-func toString(v any) string {
+func ToString(v any) string {
 	switch x := v.(type) {
 	case nil:
 		return ""
@@ -97,51 +106,51 @@ func toString(v any) string {
 	case int32:
 		return strconv.FormatInt(int64(x), 10)
 	case float64:
-		return formatReal(x)
+		return FormatReal(x)
 	case bool:
 		return strconv.FormatBool(x)
 	case time.Time:
-		return formatTime(x)
+		return FormatTime(x)
 	case time.Duration:
-		return formatSpan(x)
+		return FormatSpan(x)
 	}
-	b, err := json.Marshal(jsonValue(v))
+	b, err := json.Marshal(JSONValue(v))
 	if err != nil {
 		return ""
 	}
 	return string(b)
 }
 
-// jsonValue returns v as a value encoding/json prints as the service does.
-func jsonValue(v any) any {
+// JSONValue returns v as a value encoding/json prints as the service does.
+func JSONValue(v any) any {
 	switch x := v.(type) {
 	case time.Time:
-		return formatTime(x)
+		return FormatTime(x)
 	case time.Duration:
-		return formatSpan(x)
+		return FormatSpan(x)
 	case float64:
 		if math.IsNaN(x) || math.IsInf(x, 0) {
-			return formatReal(x)
+			return FormatReal(x)
 		}
 		return x
 	case []any:
 		out := make([]any, len(x))
 		for i, e := range x {
-			out[i] = jsonValue(e)
+			out[i] = JSONValue(e)
 		}
 		return out
 	case map[string]any:
 		out := make(map[string]any, len(x))
 		for k, e := range x {
-			out[k] = jsonValue(e)
+			out[k] = JSONValue(e)
 		}
 		return out
 	}
 	return v
 }
 
-// typeRank orders values of different kinds in a sort.
-func typeRank(v any) int {
+// TypeRank orders values of different kinds in a sort.
+func TypeRank(v any) int {
 	switch v.(type) {
 	case nil:
 		return 0
@@ -159,10 +168,10 @@ func typeRank(v any) int {
 	return 6
 }
 
-// compare orders two values: numbers by value, strings ordinally, nulls
+// Compare orders two values: numbers by value, strings ordinally, nulls
 // first. Values of different kinds order by kind.
-func compare(a, b any) int {
-	ra, rb := typeRank(a), typeRank(b)
+func Compare(a, b any) int {
+	ra, rb := TypeRank(a), TypeRank(b)
 	if ra != rb {
 		return ra - rb
 	}
@@ -195,11 +204,11 @@ func compare(a, b any) int {
 				return cmpOrdered(ia, ib)
 			}
 		}
-		fa, _ := toFloat(a)
-		fb, _ := toFloat(b)
+		fa, _ := ToFloat(a)
+		fb, _ := ToFloat(b)
 		return cmpOrdered(fa, fb)
 	}
-	return strings.Compare(toString(a), toString(b))
+	return strings.Compare(ToString(a), ToString(b))
 }
 
 func cmpOrdered[T int64 | int32 | float64 | time.Duration](a, b T) int {
@@ -212,9 +221,9 @@ func cmpOrdered[T int64 | int32 | float64 | time.Duration](a, b T) int {
 	return 0
 }
 
-// equal reports whether two non-null values are equal: numbers by value
+// Equal reports whether two non-null values are equal: numbers by value
 // across long, int and real, strings exactly, dynamic values by content.
-func equal(a, b any) bool {
+func Equal(a, b any) bool {
 	switch x := a.(type) {
 	case string:
 		if y, ok := b.(string); ok {
@@ -226,17 +235,17 @@ func equal(a, b any) bool {
 			return x == y
 		}
 	case []any, map[string]any:
-		return toString(a) == toString(b)
+		return ToString(a) == ToString(b)
 	}
-	if typeRank(a) != typeRank(b) {
+	if TypeRank(a) != TypeRank(b) {
 		return false
 	}
-	return compare(a, b) == 0
+	return Compare(a, b) == 0
 }
 
-// appendKey appends an encoding of v to b that two values share exactly
+// AppendKey appends an encoding of v to b that two values share exactly
 // when they are equal (numbers by value).
-func appendKey(b []byte, v any) []byte {
+func AppendKey(b []byte, v any) []byte {
 	switch x := v.(type) {
 	case nil:
 		return append(b, 0)
@@ -270,50 +279,50 @@ func appendKey(b []byte, v any) []byte {
 		b = append(b, 'd')
 		return strconv.AppendInt(b, int64(x), 10)
 	}
-	s := toString(v)
+	s := ToString(v)
 	b = append(b, 'j')
 	b = strconv.AppendInt(b, int64(len(s)), 10)
 	b = append(b, ':')
 	return append(b, s...)
 }
 
-// fits reports whether a value given by a Table is already in the
+// Fits reports whether a value given by a Table is already in the
 // representation of its column's type, as it mostly is: normalize would
 // box it again.
-func fits(v any, t Type) bool {
+func Fits(v any, t syntax.Type) bool {
 	switch x := v.(type) {
 	case string:
-		return t == String || t == Guid
+		return t == syntax.String || t == syntax.Guid
 	case int64:
-		return t == Long
+		return t == syntax.Long
 	case float64:
-		return t == Real
+		return t == syntax.Real
 	case bool:
-		return t == Bool
+		return t == syntax.Bool
 	case time.Time:
-		return t == DateTime && x.Location() == time.UTC && x.Nanosecond()%100 == 0
+		return t == syntax.DateTime && x.Location() == time.UTC && x.Nanosecond()%100 == 0
 	case time.Duration:
-		return t == TimeSpan
+		return t == syntax.TimeSpan
 	case int32:
-		return t == Int
+		return t == syntax.Int
 	}
 	return false
 }
 
-// normalize converts a value given by a Table to the representation of
+// Normalize converts a value given by a Table to the representation of
 // its column's type, or reports that it cannot.
-func normalize(v any, t Type) (any, bool) {
+func Normalize(v any, t syntax.Type) (any, bool) {
 	if v == nil {
-		if t == String || t == Guid {
+		if t == syntax.String || t == syntax.Guid {
 			return "", true
 		}
 		return nil, true
 	}
 	switch t {
-	case String, Guid:
+	case syntax.String, syntax.Guid:
 		s, ok := v.(string)
 		return s, ok
-	case Long:
+	case syntax.Long:
 		switch x := v.(type) {
 		case int64:
 			return x, true
@@ -322,34 +331,34 @@ func normalize(v any, t Type) (any, bool) {
 		case int:
 			return int64(x), true
 		}
-	case Int:
+	case syntax.Int:
 		switch x := v.(type) {
 		case int32:
 			return x, true
 		case int:
 			return int32(x), true
 		}
-	case Real:
-		f, ok := toFloat(v)
+	case syntax.Real:
+		f, ok := ToFloat(v)
 		return f, ok
-	case Bool:
+	case syntax.Bool:
 		b, ok := v.(bool)
 		return b, ok
-	case DateTime:
+	case syntax.DateTime:
 		tm, ok := v.(time.Time)
 		return tm.UTC().Truncate(100), ok
-	case TimeSpan:
+	case syntax.TimeSpan:
 		d, ok := v.(time.Duration)
 		return d, ok
-	case Dynamic:
-		return dynamicOf(v), true
+	case syntax.Dynamic:
+		return DynamicOf(v), true
 	}
 	return nil, false
 }
 
-// dynamicOf converts a Go value to a dynamic value: JSON numbers become
+// DynamicOf converts a Go value to a dynamic value: JSON numbers become
 // int64 or float64, arrays []any and objects map[string]any.
-func dynamicOf(v any) any {
+func DynamicOf(v any) any {
 	switch x := v.(type) {
 	case nil, bool, int64, float64, string:
 		return x
@@ -364,9 +373,9 @@ func dynamicOf(v any) any {
 		f, _ := x.Float64()
 		return f
 	case time.Time:
-		return formatTime(x)
+		return FormatTime(x)
 	case time.Duration:
-		return formatSpan(x)
+		return FormatSpan(x)
 	case []string:
 		out := make([]any, len(x))
 		for i, s := range x {
@@ -376,22 +385,22 @@ func dynamicOf(v any) any {
 	case []any:
 		out := make([]any, len(x))
 		for i, e := range x {
-			out[i] = dynamicOf(e)
+			out[i] = DynamicOf(e)
 		}
 		return out
 	case map[string]any:
 		out := make(map[string]any, len(x))
 		for k, e := range x {
-			out[k] = dynamicOf(e)
+			out[k] = DynamicOf(e)
 		}
 		return out
 	}
-	return toString(v)
+	return ToString(v)
 }
 
-// parseJSON parses a string into a dynamic value, as parse_json does: an
+// ParseJSON parses a string into a dynamic value, as parse_json does: an
 // empty string is null, and a string that is not JSON a dynamic string.
-func parseJSON(s string) any {
+func ParseJSON(s string) any {
 	if strings.TrimSpace(s) == "" {
 		return nil
 	}
@@ -401,15 +410,108 @@ func parseJSON(s string) any {
 	if err := d.Decode(&v); err != nil || d.More() {
 		return s
 	}
-	return dynamicOf(v)
+	return DynamicOf(v)
 }
 
-// sortedKeys returns the keys of a bag in order.
-func sortedKeys(m map[string]any) []string {
+// SortedKeys returns the keys of a bag in order.
+func SortedKeys(m map[string]any) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// isAlnum reports whether r is part of a term, as has reads terms: a
+// term is a run of ASCII letters and digits.
+func isAlnum(r rune) bool { return r < 128 && (isASCIILetter(byte(r)) || r >= '0' && r <= '9') }
+
+func isASCIILetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
+
+// HasTerm reports whether needle occurs in s as a whole term: case
+// insensitive, not bordered by letters or digits where the needle itself
+// starts or ends with one.
+func HasTerm(s, needle string) bool {
+	if needle == "" {
+		return true
+	}
+	first, _ := utf8.DecodeRuneInString(needle)
+	last, _ := utf8.DecodeLastRuneInString(needle)
+	for off := 0; off <= len(s); {
+		i := IndexFold(s[off:], needle)
+		if i < 0 {
+			return false
+		}
+		start := off + i
+		end := start + matchLen(s[start:], needle)
+		before, _ := utf8.DecodeLastRuneInString(s[:start])
+		after, _ := utf8.DecodeRuneInString(s[end:])
+		okStart := start == 0 || !isAlnum(first) || !isAlnum(before)
+		okEnd := end == len(s) || !isAlnum(last) || !isAlnum(after)
+		if okStart && okEnd {
+			return true
+		}
+		_, w := utf8.DecodeRuneInString(s[start:])
+		off = start + w
+	}
+	return false
+}
+
+// IndexFold is strings.Index ignoring case.
+func IndexFold(s, sub string) int {
+	if sub == "" {
+		return 0
+	}
+	for i := 0; i < len(s); {
+		if HasPrefixFold(s[i:], sub) {
+			return i
+		}
+		_, w := utf8.DecodeRuneInString(s[i:])
+		i += w
+	}
+	return -1
+}
+
+// matchLen returns how many bytes of s match prefix ignoring case.
+func matchLen(s, prefix string) int {
+	n := 0
+	for _, r := range prefix {
+		_, w := utf8.DecodeRuneInString(s[n:])
+		_ = r
+		n += w
+	}
+	return n
+}
+
+func HasPrefixFold(s, prefix string) bool {
+	n := 0
+	for _, r := range prefix {
+		if n >= len(s) {
+			return false
+		}
+		c, w := utf8.DecodeRuneInString(s[n:])
+		if c != r && !foldEq(c, r) {
+			return false
+		}
+		n += w
+	}
+	return true
+}
+
+func HasSuffixFold(s, suffix string) bool {
+	ns, nf := utf8.RuneCountInString(s), utf8.RuneCountInString(suffix)
+	if nf > ns {
+		return false
+	}
+	i := 0
+	for k := 0; k < ns-nf; k++ {
+		_, w := utf8.DecodeRuneInString(s[i:])
+		i += w
+	}
+	return HasPrefixFold(s[i:], suffix)
+}
+
+func foldEq(a, b rune) bool {
+	return unicode.ToLower(a) == unicode.ToLower(b) || unicode.ToUpper(a) == unicode.ToUpper(b)
 }
