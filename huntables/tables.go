@@ -14,7 +14,7 @@
 // machine outside the caller's device groups are never read out, in any
 // table (an alert or an event counts as its machine's).
 //
-// The DeviceTvm* tables come with the TVM issue's data.
+// The DeviceTvm* tables are views over the vuln store (tvm.go).
 package huntables
 
 import (
@@ -29,6 +29,7 @@ import (
 	"github.com/openatp/openatp/internal/jsonlex"
 	"github.com/openatp/openatp/observable"
 	"github.com/openatp/openatp/readmodel"
+	"github.com/openatp/openatp/vuln"
 )
 
 // Column is a column of a table: its name and its KQL type ("string",
@@ -70,6 +71,8 @@ type Source struct {
 	// (nil: DeviceLogonEvents has no rows).
 	Events openatp.EventStore
 	Logons hunting.LogonEventStore
+	// Vuln reads the DeviceTvm* tables (nil: they have no rows).
+	Vuln vuln.Store
 	// From and To bound every row's Timestamp: From <= Timestamp < To.
 	From, To time.Time
 
@@ -96,6 +99,9 @@ func Tables(s *Source) map[string]Table {
 		{"AlertEvidence", alertEvidenceColumns, s.alertEvidence, nil},
 		{"DeviceFileEvents", deviceFileEventsColumns, all(s.fileEvents), s.fileEvents},
 		{"DeviceNetworkEvents", deviceNetworkEventsColumns, all(s.networkEvents), s.networkEvents},
+		{"DeviceTvmSoftwareInventory", deviceTvmSoftwareInventoryColumns, all(s.tvmInventory), s.tvmInventory},
+		{"DeviceTvmSoftwareVulnerabilities", deviceTvmSoftwareVulnerabilitiesColumns, all(s.tvmVulnerabilities), s.tvmVulnerabilities},
+		{"DeviceTvmSoftwareVulnerabilitiesKB", deviceTvmSoftwareVulnerabilitiesKBColumns, s.tvmKB, nil},
 	}
 	m := make(map[string]Table, len(ts))
 	for _, t := range ts {
