@@ -106,7 +106,9 @@ openatp/fault: CORE openatp openatp/internal/route
 openatp/journal: CORE openatp/internal/route
 # The domain of advanced hunting: the logon events the stores keep.
 openatp/hunting: CORE openatp
+openatp/internal/alertlists: CORE openatp openatp/internal/jsonlex
 openatp/internal/sqlstore: CORE io/fs openatp openatp/observable openatp/internal/jsonlex openatp/sightings
+	openatp/internal/alertlists
 openatp/internal/sqlstore/actionsql: CORE openatp openatp/internal/sqlstore
 openatp/internal/sqlstore/tvmsql: CORE openatp openatp/internal/sqlstore openatp/vuln
 openatp/internal/demo: CORE crypto/md5 iter openatp openatp/vuln
@@ -154,7 +156,7 @@ openatp/readmodel: SYSTEM unsafe openatp openatp/odata openatp/wire
 
 # The hunting tables: views over the read model and the stores.
 openatp/huntables: CORE openatp openatp/observable openatp/hunting openatp/readmodel
-	openatp/internal/jsonlex openatp/vuln
+	openatp/internal/jsonlex openatp/internal/alertlists openatp/vuln
 
 # The HTTP API, in three packages: no store engine, no driver, not the
 # token service (auth's routes and verifier are composed with it in

@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/openatp/openatp/internal/alertlists"
 	"github.com/openatp/openatp/internal/jsonlex"
 )
 
@@ -113,6 +114,56 @@ func decodeMachine(l *jsonlex.Lexer, b []byte, m *machineJSON) error {
 				m.IPAddresses = append(m.IPAddresses, ip)
 				return err
 			})
+		}
+		return l.Skip(0)
+	})
+	if err != nil {
+		return err
+	}
+	return l.End()
+}
+
+// decodeAlert reads the alert JSON b (wire's Alert entity, as the read
+// model writes it, with its evidence) into a with the alert lists' reader
+// (internal/alertlists, which the SQL stores read their lists with): its
+// evidence and MITRE techniques as the stores read them, and the other
+// properties the tables read; the rest is skipped.
+func decodeAlert(r *alertlists.Reader, b []byte, a *alertJSON) error {
+	l := r.Lexer()
+	l.Reset(b)
+	err := l.Object(func(key []byte) error {
+		switch string(key) {
+		case "id":
+			var s *string
+			err := r.StringAt(&s)
+			if s != nil {
+				a.ID = *s
+			}
+			return err
+		case "severity":
+			return r.StringAt(&a.Severity)
+		case "detectionSource":
+			return r.StringAt(&a.DetectionSource)
+		case "category":
+			return r.StringAt(&a.Category)
+		case "threatFamilyName":
+			return r.StringAt(&a.ThreatFamilyName)
+		case "title":
+			return r.StringAt(&a.Title)
+		case "alertCreationTime":
+			return r.TimeAt(&a.AlertCreationTime)
+		case "machineId":
+			return r.StringAt(&a.MachineID)
+		case "computerDnsName":
+			return r.StringAt(&a.ComputerDNSName)
+		case "mitreTechniques":
+			var err error
+			a.MitreTechniques, err = r.StringsAt()
+			return err
+		case "evidence":
+			var err error
+			a.Evidence, err = r.EvidenceAt()
+			return err
 		}
 		return l.Skip(0)
 	})

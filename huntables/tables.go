@@ -26,6 +26,7 @@ import (
 
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/hunting"
+	"github.com/openatp/openatp/internal/alertlists"
 	"github.com/openatp/openatp/internal/jsonlex"
 	"github.com/openatp/openatp/observable"
 	"github.com/openatp/openatp/readmodel"
@@ -327,11 +328,9 @@ func (s *Source) device(id string) device {
 	}
 	var d device
 	if slot, ok := s.View.Machine(id); ok && s.View.MachineID(slot) == id && s.visible(s.View.GroupID(slot)) {
-		var m struct {
-			Name *string `json:"computerDnsName"`
-		}
-		if json.Unmarshal(s.View.AppendMachine(nil, slot), &m) == nil {
-			d = device{name: deref(m.Name), visible: true}
+		var m machineJSON
+		if decodeMachine(jsonlex.New(nil), s.View.AppendMachine(nil, slot), &m) == nil {
+			d = device{name: deref(m.ComputerDNSName), visible: true}
 		}
 	}
 	s.devices[id] = d
@@ -379,37 +378,19 @@ func (s *Source) logonEvents(ctx context.Context, w Where, yield func([]any) err
 }
 
 // alertJSON is what the tables read of an alert's JSON (wire's Alert
-// entity, with its evidence).
+// entity, with its evidence; decodeAlert).
 type alertJSON struct {
-	ID                string     `json:"id"`
-	Severity          *string    `json:"severity"`
-	DetectionSource   *string    `json:"detectionSource"`
-	Category          *string    `json:"category"`
-	ThreatFamilyName  *string    `json:"threatFamilyName"`
-	Title             *string    `json:"title"`
-	AlertCreationTime *time.Time `json:"alertCreationTime"`
-	MachineID         *string    `json:"machineId"`
-	ComputerDNSName   *string    `json:"computerDnsName"`
-	MitreTechniques   []string   `json:"mitreTechniques"`
-	Evidence          []struct {
-		EntityType         *string    `json:"entityType"`
-		CreationTime       *time.Time `json:"evidenceCreationTime"`
-		SHA1               *string    `json:"sha1"`
-		SHA256             *string    `json:"sha256"`
-		FileName           *string    `json:"fileName"`
-		FilePath           *string    `json:"filePath"`
-		ProcessCommandLine *string    `json:"processCommandLine"`
-		IPAddress          *string    `json:"ipAddress"`
-		URL                *string    `json:"url"`
-		RegistryKey        *string    `json:"registryKey"`
-		RegistryValue      *string    `json:"registryValue"`
-		RegistryValueName  *string    `json:"registryValueName"`
-		AccountName        *string    `json:"accountName"`
-		DomainName         *string    `json:"domainName"`
-		UserSID            *string    `json:"userSid"`
-		AADUserID          *string    `json:"aadUserId"`
-		UserPrincipalName  *string    `json:"userPrincipalName"`
-	} `json:"evidence"`
+	ID                string
+	Severity          *string
+	DetectionSource   *string
+	Category          *string
+	ThreatFamilyName  *string
+	Title             *string
+	AlertCreationTime *time.Time
+	MachineID         *string
+	ComputerDNSName   *string
+	MitreTechniques   []string
+	Evidence          []openatp.Evidence
 }
 
 // serviceSource is the ServiceSource of every alert openatp keeps.
@@ -419,6 +400,7 @@ const serviceSource = "Microsoft Defender for Endpoint"
 // group) created inside the window.
 func (s *Source) alerts(ctx context.Context, evidence bool, f func(a *alertJSON) error) error {
 	var buf []byte
+	var lists alertlists.Reader
 	for i := range s.View.Alerts() {
 		slot := uint32(i)
 		if i%checkEvery == 0 {
@@ -431,7 +413,7 @@ func (s *Source) alerts(ctx context.Context, evidence bool, f func(a *alertJSON)
 		}
 		buf = s.View.AppendAlert(buf[:0], slot, evidence)
 		var a alertJSON
-		if err := json.Unmarshal(buf, &a); err != nil {
+		if err := decodeAlert(&lists, buf, &a); err != nil {
 			return openatp.Errorf(openatp.Internal, "huntables: alert %s: %v", s.View.AlertID(slot), err)
 		}
 		if !s.in(a.AlertCreationTime) {
