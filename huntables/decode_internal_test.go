@@ -10,7 +10,6 @@ import (
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/internal/alertlists"
 	"github.com/openatp/openatp/internal/demo"
-	"github.com/openatp/openatp/internal/jsonlex"
 	"github.com/openatp/openatp/wire"
 )
 
@@ -20,7 +19,7 @@ import (
 func TestDecodeMachine(t *testing.T) {
 	ms, _, _ := demo.DocExample()
 	ms = append(ms, openatp.Machine{ID: "0000000000000000000000000000000000000001", MachineTags: []string{}, IPAddresses: []openatp.IPAddress{}})
-	lex := jsonlex.New(nil)
+	lex := new(machineDecoder)
 	for _, m := range ms {
 		b := wire.AppendMachine(nil, &m)
 		var want, got machineJSON
@@ -146,5 +145,26 @@ func BenchmarkDecodeAlert(b *testing.B) {
 	})
 	if lexNs > 0 {
 		b.Logf("%d bytes an alert: jsonlex %.0f ns, encoding/json %.0f ns: %.2fx faster", len(buf), lexNs, jsonNs, jsonNs/lexNs)
+	}
+}
+
+// BenchmarkDecodeMachine: a DeviceInfo scan's decoding of one machine
+// (the documentation's machines in turn, as a scan meets them), with its
+// allocations.
+func BenchmarkDecodeMachine(b *testing.B) {
+	ms, _, _ := demo.DocExample()
+	bufs := make([][]byte, len(ms))
+	for i := range ms {
+		bufs[i] = wire.AppendMachine(nil, &ms[i])
+	}
+	d := new(machineDecoder)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		var m machineJSON
+		if err := decodeMachine(d, bufs[i%len(bufs)], &m); err != nil {
+			b.Fatal(err)
+		}
+		i++
 	}
 }

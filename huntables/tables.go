@@ -27,7 +27,6 @@ import (
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/hunting"
 	"github.com/openatp/openatp/internal/alertlists"
-	"github.com/openatp/openatp/internal/jsonlex"
 	"github.com/openatp/openatp/observable"
 	"github.com/openatp/openatp/readmodel"
 	"github.com/openatp/openatp/vuln"
@@ -170,7 +169,7 @@ type ipAddressEntry struct {
 // inside the window.
 func (s *Source) machines(ctx context.Context, w Where, f func(m *machineJSON) error) error {
 	var buf []byte
-	lex := jsonlex.New(nil)
+	lex := new(machineDecoder)
 	slots := func(yield func(int) bool) {
 		for i := range s.View.Machines() {
 			if !yield(i) {
@@ -329,7 +328,7 @@ func (s *Source) device(id string) device {
 	var d device
 	if slot, ok := s.View.Machine(id); ok && s.View.MachineID(slot) == id && s.visible(s.View.GroupID(slot)) {
 		var m machineJSON
-		if decodeMachine(jsonlex.New(nil), s.View.AppendMachine(nil, slot), &m) == nil {
+		if decodeMachine(new(machineDecoder), s.View.AppendMachine(nil, slot), &m) == nil {
 			d = device{name: deref(m.ComputerDNSName), visible: true}
 		}
 	}
