@@ -107,7 +107,8 @@ openatp/fault: CORE openatp openatp/internal/route
 openatp/journal: CORE openatp/internal/route
 # The domain of advanced hunting: the logon events the stores keep.
 openatp/hunting: CORE openatp
-openatp/internal/sqlstore: CORE io/fs openatp openatp/internal/jsonlex
+openatp/internal/alertlists: CORE openatp openatp/internal/jsonlex
+openatp/internal/sqlstore: CORE io/fs openatp openatp/internal/jsonlex openatp/internal/alertlists
 openatp/internal/sqlstore/actionsql: CORE openatp openatp/internal/sqlstore
 openatp/internal/sqlstore/eventsql: CORE openatp openatp/observable openatp/internal/sqlstore
 	openatp/sightings
@@ -160,7 +161,7 @@ openatp/readmodel: SYSTEM unsafe openatp openatp/odata openatp/wire
 # The hunting tables: views over the read model and the stores.
 openatp/huntables: CORE openatp openatp/observable openatp/hunting openatp/readmodel
 	openatp/kql openatp/internal/sqlstore/huntsql
-	openatp/internal/jsonlex
+	openatp/internal/jsonlex openatp/internal/alertlists openatp/vuln
 
 # The HTTP API, in three packages: no store engine, no driver, not the
 # token service (auth's routes and verifier are composed with it in
@@ -183,7 +184,7 @@ openatp/pivotapi: HTTP openatp openatp/observable openatp/wire openatp/readmodel
 openatp/tvmapi: HTTP compress/gzip openatp openatp/odata openatp/wire openatp/readmodel
 	openatp/httpserve openatp/mdeapi openatp/vuln
 openatp/huntapi: HTTP openatp openatp/hunting openatp/huntables openatp/kql
-	openatp/ratelimit openatp/httpserve openatp/mdeapi
+	openatp/ratelimit openatp/httpserve openatp/mdeapi openatp/vuln
 openatp/adminapi: HTTP openatp openatp/wire openatp/ingest openatp/ingest/indicatorio openatp/fault openatp/actions
 	openatp/journal openatp/ratelimit openatp/readmodel
 	openatp/internal/route openatp/internal/manage openatp/httpserve

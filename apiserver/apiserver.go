@@ -126,7 +126,7 @@ func New(cfg Config) *Server {
 		tvmapi.Register(srv.HandlePublic, tvmapi.Config{Config: mde, Settings: tvm})
 	}
 	logons, _ := cfg.Store.(hunting.LogonEventStore) // the engine's: store is wrapped
-	huntapi.Register(srv.HandlePublic, srv.HandleGraph, huntapi.Config{Config: mde, Logons: logons, Quota: cfg.HuntingQuota,
+	huntapi.Register(srv.HandlePublic, srv.HandleGraph, huntapi.Config{Config: mde, Logons: logons, Vuln: tvm.Vuln, Quota: cfg.HuntingQuota,
 		Timeout: cfg.HuntingTimeout, MaxResultBytes: cfg.HuntingMaxResult})
 	adminapi.Register(srv.HandleAdmin, adminapi.Config{Store: store, Settings: cfg.Settings, AuthFailures: cfg.AuthFailures,
 		BodyTimeout: cfg.BodyTimeout, Faults: srv.Faults(), Journal: srv.Journal(), ActionControls: cfg.ActionControls, ActionClock: cfg.Actions,

@@ -4,23 +4,72 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/openatp/openatp/internal/alertlists"
 	"github.com/openatp/openatp/internal/jsonlex"
 )
+
+// machineDecoder decodes machines (decodeMachine) for one scan: its
+// lexer, and the values that repeat from machine to machine (platforms,
+// versions, statuses, group names, tags, adapter types), kept once and
+// shared by the machines that have them rather than allocated for each:
+// a million-machine scan spent most of its decoding allocating strings,
+// work a hunting query adds to the garbage collector, which the serving
+// routes share. A machine decoded shares those strings: the tables only
+// read them.
+type machineDecoder struct {
+	l      jsonlex.Lexer
+	shared map[string]*string
+}
+
+// maxShared bounds a decoder's shared values; maxSharedLen is the
+// longest value it keeps.
+const (
+	maxShared    = 4096
+	maxSharedLen = 64
+)
+
+// sharedTo reads a string or null into *p, sharing the values seen
+// before.
+func (d *machineDecoder) sharedTo(p **string) error {
+	if d.l.Null() {
+		*p = nil
+		return nil
+	}
+	b, err := d.l.StringBytes()
+	if err != nil {
+		return err
+	}
+	if v, ok := d.shared[string(b)]; ok {
+		*p = v
+		return nil
+	}
+	v := string(b)
+	if len(b) <= maxSharedLen && len(d.shared) < maxShared {
+		if d.shared == nil {
+			d.shared = map[string]*string{}
+		}
+		d.shared[v] = &v
+	}
+	*p = &v
+	return nil
+}
 
 // decodeMachine reads the machine JSON b (wire's Machine entity, as the
 // read model writes it) into m with the hand-written lexer: a table scan
 // decodes every machine of the tenant, and encoding/json's reflection
 // cost more than the rest of the scan. Properties the tables do not read
 // are skipped.
-func decodeMachine(l *jsonlex.Lexer, b []byte, m *machineJSON) error {
+func decodeMachine(d *machineDecoder, b []byte, m *machineJSON) error {
+	l := &d.l
 	l.Reset(b)
 	err := l.Object(func(key []byte) error {
 		switch string(key) {
 		case "id":
-			s, err := str(l)
-			if s != nil {
-				m.ID = *s
+			if l.Null() {
+				return nil
 			}
+			b, err := l.StringBytes()
+			m.ID = string(b)
 			return err
 		case "computerDnsName":
 			return strTo(l, &m.ComputerDNSName)
@@ -36,13 +85,13 @@ func decodeMachine(l *jsonlex.Lexer, b []byte, m *machineJSON) error {
 			m.LastSeen = &t
 			return nil
 		case "osPlatform":
-			return strTo(l, &m.OSPlatform)
+			return d.sharedTo(&m.OSPlatform)
 		case "osVersion":
-			return strTo(l, &m.OSVersion)
+			return d.sharedTo(&m.OSVersion)
 		case "lastExternalIpAddress":
 			return strTo(l, &m.LastExternalIPAddress)
 		case "agentVersion":
-			return strTo(l, &m.AgentVersion)
+			return d.sharedTo(&m.AgentVersion)
 		case "osBuild":
 			if l.Null() {
 				return nil
@@ -58,13 +107,13 @@ func decodeMachine(l *jsonlex.Lexer, b []byte, m *machineJSON) error {
 			m.OSBuild = &v
 			return nil
 		case "healthStatus":
-			return strTo(l, &m.HealthStatus)
+			return d.sharedTo(&m.HealthStatus)
 		case "onboardingStatus":
-			return strTo(l, &m.OnboardingStatus)
+			return d.sharedTo(&m.OnboardingStatus)
 		case "rbacGroupName":
-			return strTo(l, &m.RBACGroupName)
+			return d.sharedTo(&m.RBACGroupName)
 		case "exposureLevel":
-			return strTo(l, &m.ExposureLevel)
+			return d.sharedTo(&m.ExposureLevel)
 		case "isAadJoined":
 			switch {
 			case l.Null():
@@ -79,12 +128,13 @@ func decodeMachine(l *jsonlex.Lexer, b []byte, m *machineJSON) error {
 		case "aadDeviceId":
 			return strTo(l, &m.AADDeviceID)
 		case "deviceValue":
-			return strTo(l, &m.DeviceValue)
+			return d.sharedTo(&m.DeviceValue)
 		case "osArchitecture":
-			return strTo(l, &m.OSArchitecture)
+			return d.sharedTo(&m.OSArchitecture)
 		case "machineTags":
 			return array(l, func() error {
-				s, err := str(l)
+				var s *string
+				err := d.sharedTo(&s)
 				if s != nil {
 					m.MachineTags = append(m.MachineTags, *s)
 				}
@@ -104,15 +154,65 @@ func decodeMachine(l *jsonlex.Lexer, b []byte, m *machineJSON) error {
 					case "macAddress":
 						return strTo(l, &ip.MACAddress)
 					case "type":
-						return strTo(l, &ip.Type)
+						return d.sharedTo(&ip.Type)
 					case "operationalStatus":
-						return strTo(l, &ip.OperationalStatus)
+						return d.sharedTo(&ip.OperationalStatus)
 					}
 					return l.Skip(0)
 				})
 				m.IPAddresses = append(m.IPAddresses, ip)
 				return err
 			})
+		}
+		return l.Skip(0)
+	})
+	if err != nil {
+		return err
+	}
+	return l.End()
+}
+
+// decodeAlert reads the alert JSON b (wire's Alert entity, as the read
+// model writes it, with its evidence) into a with the alert lists' reader
+// (internal/alertlists, which the SQL stores read their lists with): its
+// evidence and MITRE techniques as the stores read them, and the other
+// properties the tables read; the rest is skipped.
+func decodeAlert(r *alertlists.Reader, b []byte, a *alertJSON) error {
+	l := r.Lexer()
+	l.Reset(b)
+	err := l.Object(func(key []byte) error {
+		switch string(key) {
+		case "id":
+			var s *string
+			err := r.StringAt(&s)
+			if s != nil {
+				a.ID = *s
+			}
+			return err
+		case "severity":
+			return r.StringAt(&a.Severity)
+		case "detectionSource":
+			return r.StringAt(&a.DetectionSource)
+		case "category":
+			return r.StringAt(&a.Category)
+		case "threatFamilyName":
+			return r.StringAt(&a.ThreatFamilyName)
+		case "title":
+			return r.StringAt(&a.Title)
+		case "alertCreationTime":
+			return r.TimeAt(&a.AlertCreationTime)
+		case "machineId":
+			return r.StringAt(&a.MachineID)
+		case "computerDnsName":
+			return r.StringAt(&a.ComputerDNSName)
+		case "mitreTechniques":
+			var err error
+			a.MitreTechniques, err = r.StringsAt()
+			return err
+		case "evidence":
+			var err error
+			a.Evidence, err = r.EvidenceAt()
+			return err
 		}
 		return l.Skip(0)
 	})

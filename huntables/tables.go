@@ -14,7 +14,7 @@
 // machine outside the caller's device groups are never read out, in any
 // table (an alert or an event counts as its machine's).
 //
-// The DeviceTvm* tables come with the TVM issue's data.
+// The DeviceTvm* tables are views over the vuln store (tvm.go).
 package huntables
 
 import (
@@ -26,9 +26,10 @@ import (
 
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/hunting"
-	"github.com/openatp/openatp/internal/jsonlex"
+	"github.com/openatp/openatp/internal/alertlists"
 	"github.com/openatp/openatp/observable"
 	"github.com/openatp/openatp/readmodel"
+	"github.com/openatp/openatp/vuln"
 )
 
 // Column is a column of a table: its name and its KQL type ("string",
@@ -70,6 +71,8 @@ type Source struct {
 	// (nil: DeviceLogonEvents has no rows).
 	Events openatp.EventStore
 	Logons hunting.LogonEventStore
+	// Vuln reads the DeviceTvm* tables (nil: they have no rows).
+	Vuln vuln.Store
 	// From and To bound every row's Timestamp: From <= Timestamp < To.
 	From, To time.Time
 
@@ -96,6 +99,9 @@ func Tables(s *Source) map[string]Table {
 		{"AlertEvidence", alertEvidenceColumns, s.alertEvidence, nil},
 		{"DeviceFileEvents", deviceFileEventsColumns, all(s.fileEvents), s.fileEvents},
 		{"DeviceNetworkEvents", deviceNetworkEventsColumns, all(s.networkEvents), s.networkEvents},
+		{"DeviceTvmSoftwareInventory", deviceTvmSoftwareInventoryColumns, all(s.tvmInventory), s.tvmInventory},
+		{"DeviceTvmSoftwareVulnerabilities", deviceTvmSoftwareVulnerabilitiesColumns, all(s.tvmVulnerabilities), s.tvmVulnerabilities},
+		{"DeviceTvmSoftwareVulnerabilitiesKB", deviceTvmSoftwareVulnerabilitiesKBColumns, s.tvmKB, nil},
 	}
 	m := make(map[string]Table, len(ts))
 	for _, t := range ts {
@@ -163,7 +169,7 @@ type ipAddressEntry struct {
 // inside the window.
 func (s *Source) machines(ctx context.Context, w Where, f func(m *machineJSON) error) error {
 	var buf []byte
-	lex := jsonlex.New(nil)
+	lex := new(machineDecoder)
 	slots := func(yield func(int) bool) {
 		for i := range s.View.Machines() {
 			if !yield(i) {
@@ -321,11 +327,9 @@ func (s *Source) device(id string) device {
 	}
 	var d device
 	if slot, ok := s.View.Machine(id); ok && s.View.MachineID(slot) == id && s.visible(s.View.GroupID(slot)) {
-		var m struct {
-			Name *string `json:"computerDnsName"`
-		}
-		if json.Unmarshal(s.View.AppendMachine(nil, slot), &m) == nil {
-			d = device{name: deref(m.Name), visible: true}
+		var m machineJSON
+		if decodeMachine(new(machineDecoder), s.View.AppendMachine(nil, slot), &m) == nil {
+			d = device{name: deref(m.ComputerDNSName), visible: true}
 		}
 	}
 	s.devices[id] = d
@@ -373,37 +377,19 @@ func (s *Source) logonEvents(ctx context.Context, w Where, yield func([]any) err
 }
 
 // alertJSON is what the tables read of an alert's JSON (wire's Alert
-// entity, with its evidence).
+// entity, with its evidence; decodeAlert).
 type alertJSON struct {
-	ID                string     `json:"id"`
-	Severity          *string    `json:"severity"`
-	DetectionSource   *string    `json:"detectionSource"`
-	Category          *string    `json:"category"`
-	ThreatFamilyName  *string    `json:"threatFamilyName"`
-	Title             *string    `json:"title"`
-	AlertCreationTime *time.Time `json:"alertCreationTime"`
-	MachineID         *string    `json:"machineId"`
-	ComputerDNSName   *string    `json:"computerDnsName"`
-	MitreTechniques   []string   `json:"mitreTechniques"`
-	Evidence          []struct {
-		EntityType         *string    `json:"entityType"`
-		CreationTime       *time.Time `json:"evidenceCreationTime"`
-		SHA1               *string    `json:"sha1"`
-		SHA256             *string    `json:"sha256"`
-		FileName           *string    `json:"fileName"`
-		FilePath           *string    `json:"filePath"`
-		ProcessCommandLine *string    `json:"processCommandLine"`
-		IPAddress          *string    `json:"ipAddress"`
-		URL                *string    `json:"url"`
-		RegistryKey        *string    `json:"registryKey"`
-		RegistryValue      *string    `json:"registryValue"`
-		RegistryValueName  *string    `json:"registryValueName"`
-		AccountName        *string    `json:"accountName"`
-		DomainName         *string    `json:"domainName"`
-		UserSID            *string    `json:"userSid"`
-		AADUserID          *string    `json:"aadUserId"`
-		UserPrincipalName  *string    `json:"userPrincipalName"`
-	} `json:"evidence"`
+	ID                string
+	Severity          *string
+	DetectionSource   *string
+	Category          *string
+	ThreatFamilyName  *string
+	Title             *string
+	AlertCreationTime *time.Time
+	MachineID         *string
+	ComputerDNSName   *string
+	MitreTechniques   []string
+	Evidence          []openatp.Evidence
 }
 
 // serviceSource is the ServiceSource of every alert openatp keeps.
@@ -413,6 +399,7 @@ const serviceSource = "Microsoft Defender for Endpoint"
 // group) created inside the window.
 func (s *Source) alerts(ctx context.Context, evidence bool, f func(a *alertJSON) error) error {
 	var buf []byte
+	var lists alertlists.Reader
 	for i := range s.View.Alerts() {
 		slot := uint32(i)
 		if i%checkEvery == 0 {
@@ -425,7 +412,7 @@ func (s *Source) alerts(ctx context.Context, evidence bool, f func(a *alertJSON)
 		}
 		buf = s.View.AppendAlert(buf[:0], slot, evidence)
 		var a alertJSON
-		if err := json.Unmarshal(buf, &a); err != nil {
+		if err := decodeAlert(&lists, buf, &a); err != nil {
 			return openatp.Errorf(openatp.Internal, "huntables: alert %s: %v", s.View.AlertID(slot), err)
 		}
 		if !s.in(a.AlertCreationTime) {

@@ -21,6 +21,7 @@ import (
 	"github.com/openatp/openatp/internal/pgtest"
 	"github.com/openatp/openatp/postgres"
 	"github.com/openatp/openatp/sqlite"
+	"github.com/openatp/openatp/ratelimit"
 )
 
 const (
@@ -415,7 +416,7 @@ func TestQueryErrors(t *testing.T) {
 // time budget refuses the calls after it is spent.
 func TestQuota(t *testing.T) {
 	clock := &fakeClock{t: time.Now()}
-	quota := huntapi.NewQuota(true, 0, clock.now)
+	quota := huntapi.NewQuota(ratelimit.NewMemory(huntapi.CallPolicy, clock.now), 0, clock.now)
 	w := newWorld(t, engines[0].open, func(c *apitest.Config) { c.HuntingQuota = quota })
 	other := w.NewTenant(t, "fabrikam.onmicrosoft.com")
 	otherTok := w.Token(t, other, w.NewApp(t, other, "hunter", hunting.PermAdvancedQueryReadAll))
@@ -449,7 +450,7 @@ func TestQuota(t *testing.T) {
 	clock.advance(time.Minute + time.Second)
 	checkQuota(t, w.run(t, "/api/advancedqueries/run", w.mde, q), "API calls quota exceeded! maximum allowed 1500 per 01:00:00")
 
-	cpu := huntapi.NewQuota(false, time.Nanosecond, clock.now)
+	cpu := huntapi.NewQuota(nil, time.Nanosecond, clock.now)
 	w = newWorld(t, engines[0].open, func(c *apitest.Config) { c.HuntingQuota = cpu })
 	if r := w.run(t, "/api/advancedqueries/run", w.mde, q); r.Status != http.StatusOK {
 		t.Fatalf("first call: %d %s", r.Status, r.Body)

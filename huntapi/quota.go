@@ -15,12 +15,14 @@ import (
 // Quota is what each tenant may spend on hunting: calls a minute and an
 // hour (every caller of the tenant together, on every form of the route),
 // and query run time an hour (the service's CPU quota, counted as the
-// time queries ran). It counts in this process's memory. A nil *Quota
-// limits nothing.
+// time queries ran). The calls are counted by a ratelimit.WindowCounter
+// of CallPolicy: in Redis when the server is configured with one, so that
+// replicas share each tenant's calls, else in this process. The run time
+// is counted in this process. A nil *Quota limits nothing.
 type Quota struct {
-	minute, hour *ratelimit.Memory // nil: calls are not counted
-	cpu          time.Duration     // 0: run time is not counted
-	now          func() time.Time
+	calls ratelimit.WindowCounter // nil: calls are not counted
+	cpu   time.Duration           // 0: run time is not counted
+	now   func() time.Time
 
 	mu   sync.Mutex
 	runs map[string][]run // tenant → its runs of the last hour, oldest first
@@ -32,45 +34,42 @@ type run struct {
 	d   time.Duration
 }
 
-// NewQuota returns a quota of hunting.CallsPerMinute and CallsPerHour
-// calls when calls is set, and of cpu run time an hour when cpu > 0; now
-// is its clock (nil: time.Now).
-func NewQuota(calls bool, cpu time.Duration, now func() time.Time) *Quota {
+// CallPolicy is the hunting calls' quota of a tenant: hunting.CallsPerMinute
+// a minute and hunting.CallsPerHour an hour, in that order.
+var CallPolicy = ratelimit.Policy{{Limit: hunting.CallsPerMinute, Every: time.Minute}, {Limit: hunting.CallsPerHour, Every: time.Hour}}
+
+// callKey is the key of a tenant's hunting calls in calls (apart from the
+// per-app keys, tenant|client|endpoint, when a Redis holds both).
+func callKey(tenant string) string { return "hunting:" + tenant }
+
+// NewQuota returns a quota counting calls with calls, a counter of
+// CallPolicy (nil: calls are not counted; ratelimit.NewMemory(CallPolicy,
+// now) counts them in this process), and cpu run time an hour when cpu >
+// 0; now is its clock (nil: time.Now).
+func NewQuota(calls ratelimit.WindowCounter, cpu time.Duration, now func() time.Time) *Quota {
 	if now == nil {
 		now = time.Now
 	}
-	q := &Quota{cpu: cpu, now: now, runs: map[string][]run{}}
-	if calls {
-		q.minute = ratelimit.NewMemory(ratelimit.Policy{{Limit: hunting.CallsPerMinute, Every: time.Minute}}, now)
-		q.hour = ratelimit.NewMemory(ratelimit.Policy{{Limit: hunting.CallsPerHour, Every: time.Hour}}, now)
-	}
-	return q
+	return &Quota{calls: calls, cpu: cpu, now: now, runs: map[string][]run{}}
 }
 
 // call counts a call of the tenant: nil if it may run, else the 429 of
 // the quota reached, with the service's body ("code":"429" and the
-// message naming the limit and its window) and Retry-After. A call
-// refused counts against neither window.
+// message naming the limit and its window: the one with the longest
+// wait) and Retry-After. Both windows are checked and the call recorded
+// in one step of the counter: a call refused counts against neither.
 func (q *Quota) call(ctx context.Context, tenant string) error {
 	if q == nil {
 		return nil
 	}
-	if q.minute != nil {
-		if full, retry := q.hour.Full(tenant); full {
-			return tooMany(retry, "API calls quota exceeded! maximum allowed %d per %s", hunting.CallsPerHour, clock(time.Hour))
-		}
-		ok, retry, err := q.minute.Allow(ctx, tenant)
-		if err == nil && !ok {
-			return tooMany(retry, "API calls quota exceeded! maximum allowed %d per %s", hunting.CallsPerMinute, clock(time.Minute))
-		}
-		if err == nil {
-			ok, retry, err = q.hour.Allow(ctx, tenant)
-		}
+	if q.calls != nil {
+		ok, retry, window, err := q.calls.AllowWindow(ctx, callKey(tenant))
 		if err != nil {
 			return err
 		}
 		if !ok {
-			return tooMany(retry, "API calls quota exceeded! maximum allowed %d per %s", hunting.CallsPerHour, clock(time.Hour))
+			w := CallPolicy[min(max(window, 0), len(CallPolicy)-1)]
+			return tooMany(retry, "API calls quota exceeded! maximum allowed %d per %s", w.Limit, clock(w.Every))
 		}
 	}
 	if q.cpu <= 0 {

@@ -25,6 +25,7 @@ import (
 	"github.com/openatp/openatp/httpserve"
 	"github.com/openatp/openatp/hunting"
 	"github.com/openatp/openatp/mdeapi"
+	"github.com/openatp/openatp/vuln"
 )
 
 // Config is what the hunting routes need.
@@ -33,6 +34,8 @@ type Config struct {
 	// Logons reads the logon events (the store's engine: the handlers'
 	// Store is wrapped); nil: DeviceLogonEvents has no rows.
 	Logons hunting.LogonEventStore
+	// Vuln reads the DeviceTvm* tables; nil: they have no rows.
+	Vuln vuln.Store
 	// Quota counts each tenant's calls and run time; nil: no limit.
 	Quota *Quota
 	// Timeout bounds a query's run; 0: hunting.QueryTimeout.

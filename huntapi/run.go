@@ -82,7 +82,7 @@ func (rt *routes) handle(f form) http.Handler {
 				"The user %s has no role with the '%s' permission.", mdeapi.ClipID(p.UserName), openatp.PermViewData)
 		}
 		src := &huntables.Source{TenantID: p.TenantID, View: view, Access: access, Events: rt.cfg.Store,
-			Logons: rt.cfg.Logons, From: from, To: to}
+			Logons: rt.cfg.Logons, Vuln: rt.cfg.Vuln, From: from, To: to}
 		start := time.Now()
 		var res *kql.Result
 		lowPriority(func() { res, err = kql.Run(ctx, query, tablesOf(src), kql.Options{Now: now, MaxRows: hunting.MaxRows}) })

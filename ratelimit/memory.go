@@ -57,21 +57,28 @@ func (m *Memory) Policy() Policy { return m.policy }
 // Allow records a call under key if every window of the policy has room
 // for it; otherwise it records nothing and says how long until one would be
 // accepted. It never returns an error.
-func (m *Memory) Allow(_ context.Context, key string) (bool, time.Duration, error) {
+func (m *Memory) Allow(ctx context.Context, key string) (bool, time.Duration, error) {
+	ok, retry, _, err := m.AllowWindow(ctx, key)
+	return ok, retry, err
+}
+
+// AllowWindow is Allow, and for a refused call the window that refused it
+// (WindowCounter).
+func (m *Memory) AllowWindow(_ context.Context, key string) (bool, time.Duration, int, error) {
 	if m.policy.Off() {
-		return true, 0, nil
+		return true, 0, 0, nil
 	}
 	s := &m.shards[maphash.String(m.seed, key)%shards]
 	s.mu.Lock()
 	// The clock is read under the lock so that a key's times are recorded
 	// in order even when calls race.
 	now := m.now().UnixNano()
-	ok, retry := m.allow(s, key, now)
+	ok, retry, window := m.allow(s, key, now)
 	s.mu.Unlock()
-	return ok, retry, nil
+	return ok, retry, window, nil
 }
 
-func (m *Memory) allow(s *shard, key string, now int64) (bool, time.Duration) {
+func (m *Memory) allow(s *shard, key string, now int64) (bool, time.Duration, int) {
 	if now-s.lastSweep >= min(m.maxEvery, int64(time.Minute)) {
 		m.sweep(s, now)
 	}
@@ -80,8 +87,8 @@ func (m *Memory) allow(s *shard, key string, now int64) (bool, time.Duration) {
 		r = &ring{ts: make([]int64, 0, min(m.maxLimit, 16))}
 		s.keys[key] = r
 	}
-	if retry := m.wait(r, now); retry > 0 {
-		return false, time.Duration(retry)
+	if retry, window := m.wait(r, now); retry > 0 {
+		return false, time.Duration(retry), window
 	}
 	n := len(r.ts)
 	if n < m.maxLimit { // still growing: head is 0
@@ -90,15 +97,17 @@ func (m *Memory) allow(s *shard, key string, now int64) (bool, time.Duration) {
 		r.ts[r.head] = now
 		r.head = (r.head + 1) % n
 	}
-	return true, 0
+	return true, 0, 0
 }
 
 // wait returns how long until a call under r would fit every window (ns),
-// 0 if one fits now.
-func (m *Memory) wait(r *ring, now int64) int64 {
+// 0 if one fits now, and the index of the window with that wait (the
+// first of the longest).
+func (m *Memory) wait(r *ring, now int64) (int64, int) {
 	n := len(r.ts)
 	var retry int64
-	for _, w := range m.policy {
+	window := 0
+	for i, w := range m.policy {
 		if n < w.Limit {
 			continue
 		}
@@ -106,10 +115,10 @@ func (m *Memory) wait(r *ring, now int64) int64 {
 		// the window is full, and it is the first to leave it.
 		t := r.ts[(r.head+n-w.Limit)%n]
 		if wait := t + int64(w.Every) - now; wait > retry {
-			retry = wait
+			retry, window = wait, i
 		}
 	}
-	return retry
+	return retry, window
 }
 
 // Full reports whether a call under key would be refused now, and for how
@@ -125,7 +134,7 @@ func (m *Memory) Full(key string) (bool, time.Duration) {
 	if r == nil {
 		return false, 0
 	}
-	retry := m.wait(r, m.now().UnixNano())
+	retry, _ := m.wait(r, m.now().UnixNano())
 	return retry > 0, time.Duration(retry)
 }
 

@@ -24,6 +24,19 @@ type Counter interface {
 	Allow(ctx context.Context, key string) (ok bool, retryAfter time.Duration, err error)
 }
 
+// WindowCounter is a Counter that also says which window of its policy
+// refused a call: the one whose wait is the longest (retryAfter), the
+// first of them if several wait as long. A limit whose answer names its
+// window (the hunting quotas: "maximum allowed 45 per 00:01:00") counts
+// every window in one Allow, so that a call refused by one window counts
+// against none. Memory and package redis's Counter implement it.
+type WindowCounter interface {
+	Counter
+	// AllowWindow is Allow; window is the policy index of the window that
+	// refused the call (0 for an accepted one).
+	AllowWindow(ctx context.Context, key string) (ok bool, retryAfter time.Duration, window int, err error)
+}
+
 // Window is one rolling limit: at no instant do more than Limit accepted
 // calls lie inside any span of length Every.
 type Window struct {

@@ -4,7 +4,9 @@
 -- ARGV[1]: now in µs, or "" for the server's clock
 -- ARGV[2]: the call's unique member
 -- ARGV[3], ARGV[4], ...: limit, window length in µs, for each window
--- Returns 0 when the call is recorded, else µs until a call would be accepted.
+-- Returns {0, 0} when the call is recorded, else {µs until a call would be
+-- accepted, the 0-based index of the window with that wait (the first of
+-- the longest)}.
 local now = tonumber(ARGV[1])
 if not now then
   if redis.replicate_commands then redis.replicate_commands() end
@@ -19,6 +21,7 @@ end
 -- Calls at or before now - longest have left every window.
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - longest)
 local retry = 0
+local window = 0
 for i = 3, #ARGV, 2 do
   local limit = tonumber(ARGV[i])
   local w = tonumber(ARGV[i + 1])
@@ -27,10 +30,13 @@ for i = 3, #ARGV, 2 do
   local e = redis.call('ZREVRANGE', KEYS[1], limit - 1, limit - 1, 'WITHSCORES')
   if #e > 0 then
     local wait = tonumber(e[2]) + w - now
-    if wait > retry then retry = wait end
+    if wait > retry then
+      retry = wait
+      window = (i - 3) / 2
+    end
   end
 end
-if retry > 0 then return retry end
+if retry > 0 then return {retry, window} end
 redis.call('ZADD', KEYS[1], now, ARGV[2])
 redis.call('PEXPIRE', KEYS[1], math.ceil(longest / 1000) + 1000)
-return 0
+return {0, 0}

@@ -100,8 +100,9 @@ type Counter struct {
 // block is a wait Redis gave a key: until when (Unix ns, on the counter's
 // clock), and the epoch it was given in.
 type block struct {
-	until int64
-	epoch uint64
+	until  int64
+	epoch  uint64
+	window int // the policy's window that refused
 }
 
 // probeLimit is the limit of the probe's one window: never reached, so the
@@ -182,8 +183,15 @@ func NewClient(client goredis.UniversalClient, opts Options) *Counter {
 // only error is the caller's context ending. A key Redis throttled is
 // refused until the wait Redis gave has passed, degraded or not.
 func (c *Counter) Allow(ctx context.Context, key string) (bool, time.Duration, error) {
+	ok, retry, _, err := c.AllowWindow(ctx, key)
+	return ok, retry, err
+}
+
+// AllowWindow is Allow, and for a refused call the window of the policy
+// that refused it (ratelimit.WindowCounter), checked in the same script.
+func (c *Counter) AllowWindow(ctx context.Context, key string) (bool, time.Duration, int, error) {
 	if len(c.windowArgs) == 0 {
-		return true, 0, nil
+		return true, 0, 0, nil
 	}
 	start := c.now()
 	c.blockedMu.RLock()
@@ -194,13 +202,13 @@ func (c *Counter) Allow(ctx context.Context, key string) (bool, time.Duration, e
 			c.unblock(key, b)
 			blocked = false
 		} else if c.degraded.Load() || b.epoch == c.epoch.Load() {
-			return false, wait, nil
+			return false, wait, b.window, nil
 		}
 		// A block from before Redis's last outage: ask Redis, but keep
 		// the block for the case it fails.
 	}
 	if c.degraded.Load() {
-		return c.local.Load().Allow(ctx, key)
+		return c.local.Load().AllowWindow(ctx, key)
 	}
 	now := "" // the script reads Redis's clock
 	if c.opts.Now != nil {
@@ -210,31 +218,34 @@ func (c *Counter) Allow(ctx context.Context, key string) (bool, time.Duration, e
 	args = append(args, now, c.replica+strconv.FormatUint(c.seq.Add(1), 36))
 	args = append(args, c.windowArgs...)
 	rctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
-	retry, err := allowScript.Run(rctx, c.client, []string{c.opts.Prefix + key}, args...).Int64()
+	res, err := allowScript.Run(rctx, c.client, []string{c.opts.Prefix + key}, args...).Int64Slice()
 	cancel()
+	if err == nil && len(res) != 2 {
+		err = fmt.Errorf("the rate limit script answered %d values, want 2", len(res))
+	}
 	if err != nil {
 		if ctx.Err() != nil {
-			return false, 0, ctx.Err()
+			return false, 0, 0, ctx.Err()
 		}
 		c.fail(err)
 		if blocked {
-			return false, time.Duration(b.until - start.UnixNano()), nil
+			return false, time.Duration(b.until - start.UnixNano()), b.window, nil
 		}
-		return c.local.Load().Allow(ctx, key)
+		return c.local.Load().AllowWindow(ctx, key)
 	}
-	if retry > 0 {
+	if retry, window := res[0], int(res[1]); retry > 0 {
 		// Redis refused at its time r >= start; no call is accepted before
 		// r + wait, so start + wait is a safe (early) end of the block.
 		wait := time.Duration(retry) * time.Microsecond
 		c.blockedMu.Lock()
-		c.blocked[key] = block{until: start.Add(wait).UnixNano(), epoch: c.epoch.Load()}
+		c.blocked[key] = block{until: start.Add(wait).UnixNano(), epoch: c.epoch.Load(), window: window}
 		c.blockedMu.Unlock()
-		return false, wait, nil
+		return false, wait, window, nil
 	}
 	if blocked {
 		c.unblock(key, b) // Redis lost the calls behind the block
 	}
-	return true, 0, nil
+	return true, 0, 0, nil
 }
 
 // unblock drops key's block b, unless a newer one replaced it.

@@ -281,8 +281,9 @@ type limiters struct {
 	all            httpserve.Limiter
 	status         func(context.Context) error // nil unless counted in Redis
 	endpoints      map[string]httpserve.Limiter
-	closeMain      func() // closes all
-	closeEndpoints func() // closes endpoints
+	closeMain      func()                  // closes all
+	closeEndpoints func()                  // closes endpoints (and hunting)
+	hunting        ratelimit.WindowCounter // the hunting calls' quota; nil when policy is off
 }
 
 func (l *limiters) close() { l.closeEndpoints(); l.closeMain() }
@@ -298,6 +299,15 @@ func newLimiters(policy ratelimit.Policy, redisURL string, logger *slog.Logger) 
 	if l.endpoints, l.closeEndpoints, err = newEndpointLimiters(policy, redisURL, logger); err != nil {
 		l.closeMain()
 		return nil, err
+	}
+	if !policy.Off() { // each tenant's hunting calls, shared through Redis too
+		hunt, _, closeHunt, err := newLimiter(huntapi.CallPolicy, redisURL, logger)
+		if err != nil {
+			l.close()
+			return nil, err
+		}
+		closeEndpoints := l.closeEndpoints
+		l.hunting, l.closeEndpoints = hunt.(ratelimit.WindowCounter), func() { closeEndpoints(); closeHunt() }
 	}
 	return &l, nil
 }
@@ -325,7 +335,7 @@ func newAPI(ctx context.Context, o *serveFlags, store openatp.Store, model *read
 		PublicURL:        o.publicURL,
 		JournalSize:      cmp.Or(o.journalSize, -1), // 0 is off here, the default there
 		AnswerMemory:     cmp.Or(o.answerMemory(), -1),
-		HuntingQuota:     huntapi.NewQuota(!o.policy.Off(), max(o.huntingCPU, 0), nil),
+		HuntingQuota:     huntapi.NewQuota(lim.hunting, max(o.huntingCPU, 0), nil),
 	})
 	// The token issuer answers beside the API, on every host and port
 	// (mounted before the fault rules, which may name its routes).

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/internal/alertlists"
 )
 
 // AlertInsertColumns are the columns of the alerts table both engines
@@ -102,7 +103,7 @@ type AlertRow struct {
 	created, first, last, updated, solved *int64
 	mitre, logged, comments, evidence     string
 	related                               *string
-	lists                                 listReader
+	lists                                 alertlists.Reader
 	// machine columns
 	dns, platform *string
 	tags          string
@@ -129,20 +130,20 @@ func (r *AlertRow) Scan(s Scanner, withMachine bool, groups []openatp.DeviceGrou
 		return openatp.Alert{}, Internal(err, "bad lists of alert "+a.ID)
 	}
 	var err error
-	if a.MitreTechniques, err = r.lists.strings(r.mitre); err != nil {
+	if a.MitreTechniques, err = r.lists.Strings(r.mitre); err != nil {
 		return bad(err)
 	}
-	if a.LoggedOnUsers, err = r.lists.accounts(r.logged); err != nil {
+	if a.LoggedOnUsers, err = r.lists.Accounts(r.logged); err != nil {
 		return bad(err)
 	}
-	if a.Comments, err = r.lists.comments(r.comments); err != nil {
+	if a.Comments, err = r.lists.Comments(r.comments); err != nil {
 		return bad(err)
 	}
-	if a.Evidence, err = r.lists.evidence(r.evidence); err != nil {
+	if a.Evidence, err = r.lists.Evidence(r.evidence); err != nil {
 		return bad(err)
 	}
 	if r.related != nil {
-		if a.RelatedUser, err = r.lists.relatedUser(*r.related); err != nil {
+		if a.RelatedUser, err = r.lists.RelatedUser(*r.related); err != nil {
 			return bad(err)
 		}
 	}

@@ -62,6 +62,7 @@ func Run(t *testing.T, newCounter NewCounter) {
 	t.Run("Sliding", func(t *testing.T) { testSliding(t, newCounter) })
 	t.Run("Hour", func(t *testing.T) { testHour(t, newCounter) })
 	t.Run("BindingWindow", func(t *testing.T) { testBindingWindow(t, newCounter) })
+	t.Run("WhichWindow", func(t *testing.T) { testWhichWindow(t, newCounter) })
 	t.Run("Concurrent", func(t *testing.T) { testConcurrent(t, newCounter) })
 	t.Run("KeysIsolated", func(t *testing.T) { testKeysIsolated(t, newCounter) })
 	t.Run("Off", func(t *testing.T) { testOff(t, newCounter) })
@@ -199,6 +200,41 @@ func testBindingWindow(t *testing.T, newCounter NewCounter) {
 	k.pass("b", "call at +10s")
 	k.pass("b", "second call at +10s")
 	k.refuse("b", "third call at +10s: both windows full, the 10 s one waits longer", time.Second)
+}
+
+// testWhichWindow: a ratelimit.WindowCounter names the window that
+// refused a call, the one with the longest wait (the first of them on a
+// tie), also when it answers a retry without counting.
+func testWhichWindow(t *testing.T, newCounter NewCounter) {
+	p := ratelimit.Policy{{Limit: 2, Every: time.Second}, {Limit: 3, Every: 10 * time.Second}}
+	k := newChecker(t, newCounter, p)
+	wc, ok := k.c.(ratelimit.WindowCounter)
+	if !ok {
+		t.Skip("not a ratelimit.WindowCounter")
+	}
+	check := func(what string, wantOK bool, wantRetry time.Duration, wantWindow int) {
+		t.Helper()
+		ok, retry, window, err := wc.AllowWindow(context.Background(), "w")
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		if d := retry - wantRetry; ok != wantOK || d < -Precision || d > Precision || !ok && window != wantWindow {
+			t.Fatalf("%s: %v, retryAfter %v, window %d; want %v, %v, window %d", what, ok, retry, window, wantOK, wantRetry, wantWindow)
+		}
+	}
+	check("call 1 at +0s", true, 0, 0)
+	check("call 2 at +0s", true, 0, 0)
+	check("call 3 at +0s: the 1 s window", false, time.Second, 0)
+	check("call 4 at +0s, a retry: the 1 s window again", false, time.Second, 0)
+	k.clk.Set(t0.Add(time.Second))
+	check("call at +1s", true, 0, 0)
+	check("second call at +1s: the 10 s window", false, 9*time.Second, 1)
+	check("its retry: the 10 s window", false, 9*time.Second, 1)
+	k.clk.Set(t0.Add(10 * time.Second))
+	check("call at +10s", true, 0, 0)
+	check("second call at +10s", true, 0, 0)
+	// Calls at +1, +10, +10: the 1 s window waits 1 s, the 10 s one 1 s.
+	check("third call at +10s: both wait 1 s, the first window named", false, time.Second, 0)
 }
 
 func testConcurrent(t *testing.T, newCounter NewCounter) {

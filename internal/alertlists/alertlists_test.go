@@ -1,4 +1,4 @@
-package sqlstore
+package alertlists_test
 
 import (
 	"encoding/json"
@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/internal/alertlists"
 	"github.com/openatp/openatp/internal/demo"
 )
 
@@ -33,7 +34,7 @@ func FuzzAlertLists(f *testing.F) {
 		if !utf8.Valid(data) {
 			return
 		}
-		var r listReader
+		var r alertlists.Reader
 		check := func(name string, want any, wantErr error, got any, err error) {
 			if (err != nil) != (wantErr != nil) || err == nil && !reflect.DeepEqual(got, want) {
 				t.Fatalf("%s(%q) = %#v, %v; json: %#v, %v", name, data, got, err, want, wantErr)
@@ -41,23 +42,23 @@ func FuzzAlertLists(f *testing.F) {
 		}
 		var ev []openatp.Evidence
 		wantErr := json.Unmarshal(data, &ev)
-		gotEv, err := r.evidence(string(data))
+		gotEv, err := r.Evidence(string(data))
 		check("evidence", ev, wantErr, gotEv, err)
 		var cs []openatp.AlertComment
 		wantErr = json.Unmarshal(data, &cs)
-		gotCs, err := r.comments(string(data))
+		gotCs, err := r.Comments(string(data))
 		check("comments", cs, wantErr, gotCs, err)
 		var us []openatp.AlertAccount
 		wantErr = json.Unmarshal(data, &us)
-		gotUs, err := r.accounts(string(data))
+		gotUs, err := r.Accounts(string(data))
 		check("accounts", us, wantErr, gotUs, err)
 		var ss []string
 		wantErr = json.Unmarshal(data, &ss)
-		gotSs, err := r.strings(string(data))
+		gotSs, err := r.Strings(string(data))
 		check("strings", ss, wantErr, gotSs, err)
 		u := &openatp.AlertAccount{}
 		wantErr = json.Unmarshal(data, u)
-		gotU, err := r.relatedUser(string(data))
+		gotU, err := r.RelatedUser(string(data))
 		check("relatedUser", u, wantErr, gotU, err)
 	})
 }
