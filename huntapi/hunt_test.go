@@ -20,8 +20,8 @@ import (
 	"github.com/openatp/openatp/hunting"
 	"github.com/openatp/openatp/internal/pgtest"
 	"github.com/openatp/openatp/postgres"
-	"github.com/openatp/openatp/sqlite"
 	"github.com/openatp/openatp/ratelimit"
+	"github.com/openatp/openatp/sqlite"
 )
 
 const (
