@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"maps"
+	"math/bits"
 	"slices"
 	"strconv"
 	"strings"
@@ -41,27 +42,43 @@ func (t *stats) vulnerability(n int64) vuln.Vulnerability {
 	return v
 }
 
+// vulnList returns the catalog's vulnerabilities by id, each with its
+// exposure in t: made once per t (kept with it, and with it the routes'
+// encodings of its items).
+func (t *stats) vulnList() *vuln.Kept[vuln.Vulnerability] {
+	t.vulnOnce.Do(func() {
+		vs := make([]vuln.Vulnerability, len(t.cat.byRank))
+		for i, n := range t.cat.byRank {
+			vs[i] = t.vulnerability(n)
+		}
+		t.vulns = vuln.NewKept(vs)
+	})
+	return t.vulns
+}
+
 // vulnerabilities returns the distinct vulnerabilities of versions, by id:
-// their places in the catalog's id order, sorted and made distinct, each
-// vulnerability copied once.
-func (t *stats) vulnerabilities(versions []pv) []vuln.Vulnerability {
+// their places in the catalog's id order (vulnList), marked in a set of
+// those places and read back in order.
+func (t *stats) vulnerabilities(versions []pv) vuln.Selection[vuln.Vulnerability] {
+	marks := make([]uint64, (len(t.cat.byRank)+63)/64)
 	n := 0
 	for _, p := range versions {
-		n += len(t.cat.affected[p])
-	}
-	ranks := make([]int, 0, n)
-	for _, p := range versions {
 		for _, a := range t.cat.affected[p] {
-			ranks = append(ranks, a.rank)
+			w, bit := a.rank/64, uint64(1)<<(a.rank%64)
+			if marks[w]&bit == 0 {
+				marks[w] |= bit
+				n++
+			}
 		}
 	}
-	slices.Sort(ranks)
-	ranks = slices.Compact(ranks)
-	out := make([]vuln.Vulnerability, len(ranks))
-	for i, r := range ranks {
-		out[i] = t.vulnerability(t.cat.byRank[r])
+	ranks := make([]int32, 0, n)
+	for w, m := range marks {
+		for m != 0 {
+			ranks = append(ranks, int32(w*64+bits.TrailingZeros64(m)))
+			m &= m - 1
+		}
 	}
-	return out
+	return vuln.Selection[vuln.Vulnerability]{List: t.vulnList(), Index: ranks}
 }
 
 // software returns product n with its counts in t, its weaknesses those
@@ -184,10 +201,10 @@ func (s *Vuln) machineRead(ctx context.Context, tenantID, machineID string, sc v
 }
 
 // MachineVulnerabilities returns the vulnerabilities of one machine's software.
-func (s *Vuln) MachineVulnerabilities(ctx context.Context, tenantID, machineID string, sc vuln.Scope) ([]vuln.Vulnerability, error) {
+func (s *Vuln) MachineVulnerabilities(ctx context.Context, tenantID, machineID string, sc vuln.Scope) (vuln.Selection[vuln.Vulnerability], error) {
 	t, _, versions, err := s.machineRead(ctx, tenantID, machineID, sc)
 	if err != nil {
-		return nil, err
+		return vuln.Selection[vuln.Vulnerability]{}, err
 	}
 	return t.vulnerabilities(versions), nil
 }
@@ -384,7 +401,7 @@ func (s *Vuln) SoftwareVulnerabilities(ctx context.Context, tenantID, id string,
 	if err != nil {
 		return nil, err
 	}
-	return t.vulnerabilities(t.installedVersions(n)), nil
+	return t.vulnerabilities(t.installedVersions(n)).Items(), nil
 }
 
 // SoftwareMissingKBs returns the updates that fix a product's installed

@@ -47,10 +47,15 @@ var _ vuln.Store = (*Vuln)(nil)
 // version. mu serializes their builds, so that concurrent readers after
 // a write build once.
 type tenantCache struct {
-	mu  sync.Mutex
-	cat *catalog
-	all *stats
+	mu     sync.Mutex
+	cat    *catalog
+	all    *stats
+	scoped map[string]*stats // the counts of Visible scopes, by key
 }
+
+// maxScopedStats bounds the Visible scopes whose counts a tenant keeps
+// (all are dropped beyond it).
+const maxScopedStats = 16
 
 // maxCachedTenants bounds the tenants whose catalog and counts are kept
 // (the least recently built are dropped first... simply: all, beyond it).
@@ -152,24 +157,36 @@ func (s *Vuln) beginMachine(ctx context.Context, tenantID, machineID string, sc 
 	return st, &r.m, nil
 }
 
-// stats returns the counts of st's scope: kept for the whole tenant,
-// computed anew for a narrower scope.
+// stats returns the counts of st's scope: kept for the whole tenant and
+// for a scope of a key (vuln.Visible), computed anew for another.
 func (s *Vuln) stats(ctx context.Context, st *state) (*stats, error) {
-	if !st.scope.IsAll() {
+	key := st.scope.Key()
+	if !st.scope.IsAll() && key == "" {
 		return s.buildStats(ctx, st)
 	}
 	c := st.cache
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.all != nil && c.all.catalog == st.catalog && c.all.inventory == st.inventory && c.all.cat == st.catalogRef {
-		return c.all, nil
+	kept := c.all
+	if key != "" {
+		kept = c.scoped[key]
 	}
-	all, err := s.buildStats(ctx, st)
+	if kept != nil && kept.catalog == st.catalog && kept.inventory == st.inventory && kept.cat == st.catalogRef {
+		return kept, nil
+	}
+	t, err := s.buildStats(ctx, st)
 	if err != nil {
 		return nil, err
 	}
-	c.all = all
-	return all, nil
+	if key == "" {
+		c.all = t
+		return t, nil
+	}
+	if c.scoped == nil || len(c.scoped) >= maxScopedStats {
+		c.scoped = map[string]*stats{}
+	}
+	c.scoped[key] = t
+	return t, nil
 }
 
 // pv is an installed version of a product.
@@ -349,6 +366,9 @@ type stats struct {
 	missing   map[string]int           // machines missing the update, by id
 	weak      map[int64]map[int64]bool // the vulnerabilities of the installed versions, by product
 	exposure  vuln.Exposure
+
+	vulnOnce sync.Once
+	vulns    *vuln.Kept[vuln.Vulnerability] // vulnList's
 }
 
 // buildStats computes the counts of st's scope from one scan of the
