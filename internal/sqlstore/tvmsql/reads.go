@@ -19,7 +19,7 @@ func installedOn(m *machineRow) ([]pv, error) {
 	if err := d.reset(m.software); err != nil {
 		return nil, internal(err)
 	}
-	var out []pv
+	out := make([]pv, 0, min(d.n, len(m.software)))
 	for {
 		ok, err := d.next()
 		if err != nil {
@@ -63,11 +63,16 @@ func (t *stats) vulnerabilities(versions []pv) vuln.Selection[vuln.Vulnerability
 	marks := make([]uint64, (len(t.cat.byRank)+63)/64)
 	n := 0
 	for _, p := range versions {
-		for _, a := range t.cat.affected[p] {
-			w, bit := a.rank/64, uint64(1)<<(a.rank%64)
-			if marks[w]&bit == 0 {
-				marks[w] |= bit
-				n++
+		for _, vr := range t.cat.ranks[p.product] {
+			if vr.version != p.version {
+				continue
+			}
+			for _, r := range vr.ranks {
+				w, bit := r/64, uint64(1)<<(r%64)
+				if marks[w]&bit == 0 {
+					marks[w] |= bit
+					n++
+				}
 			}
 		}
 	}

@@ -212,9 +212,10 @@ type catalog struct {
 	productSeq map[vuln.Product]int64
 	vulns      map[int64]*vuln.Vulnerability // without Affected
 	vulnSeq    map[string]int64
-	affected   map[pv][]affected // by vulnerability number
-	byProduct  map[int64][]pv    // the affected versions of each product
-	byRank     []int64           // the vulnerability numbers by id
+	affected   map[pv][]affected        // by vulnerability number
+	byProduct  map[int64][]pv           // the affected versions of each product
+	byRank     []int64                  // the vulnerability numbers by id
+	ranks      map[int64][]versionRanks // the affected versions of each product with their vulnerabilities' places in byRank
 	updates    map[string]*vuln.SecurityUpdate
 	weight     map[int64]float64  // vuln.Weight of each vulnerability
 	lists      map[int64][]string // the path lists of tvm_strings, by number
@@ -306,11 +307,24 @@ func (c *catalog) rank() {
 	for i, n := range c.byRank {
 		ranks[n] = i
 	}
-	for _, affs := range c.affected {
+	c.ranks = make(map[int64][]versionRanks, len(c.byProduct))
+	for p, affs := range c.affected {
+		vr := versionRanks{version: p.version, ranks: make([]int32, len(affs))}
 		for i := range affs {
 			affs[i].rank = ranks[affs[i].vuln]
+			vr.ranks[i] = int32(affs[i].rank)
 		}
+		c.ranks[p.product] = append(c.ranks[p.product], vr)
 	}
+}
+
+// versionRanks is an affected version of a product and the places of its
+// vulnerabilities in the catalog's id order: what a machine's
+// vulnerabilities are read from, a product number's lookup and a short
+// scan away.
+type versionRanks struct {
+	version string
+	ranks   []int32
 }
 
 // vulnColumns are the columns of tvm_vulnerabilities scanVulnerability reads.
