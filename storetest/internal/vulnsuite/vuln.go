@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -287,10 +288,25 @@ func Derived(t *testing.T, su *fixture.Suite) {
 }
 
 // Scope checks that a delegated scope counts only its machines and does
-// not find the others.
+// not find the others, given as a list (vuln.Machines) or machine by
+// machine (vuln.Visible, whose counts the store may keep by its key: the
+// same key then a changed set is a new key, which is counted anew).
 func Scope(t *testing.T, su *fixture.Suite) {
 	_, v, a := fleet(t, su)
-	sc := vuln.Machines(m1, m3)
+	visible := func(key string, ids ...string) vuln.Scope {
+		return vuln.Visible(key, func(id string) bool { return slices.Contains(ids, id) }, func() []string { return slices.Sorted(slices.Values(ids)) })
+	}
+	for _, sc := range []vuln.Scope{vuln.Machines(m1, m3), visible("m1 m3", m1, m3), visible("m1 m3", m1, m3)} {
+		scoped(t, v, a, sc)
+	}
+	got, err := machineVulns(v, a, m1, visible("m1 m2", m1, m2))
+	fixture.NoErr(t, err)
+	fixture.Diff(t, "m1's vulnerabilities with m2", []string{"CVE-2024-0001=2", "CVE-2024-0002=1", "CVE-2024-0003=1"}, vulnIDs(got))
+}
+
+// scoped checks the reads of scope sc, the machines m1 and m3.
+func scoped(t *testing.T, v vuln.Store, a string, sc vuln.Scope) {
+	t.Helper()
 	_, err := v.MachineVulnerabilities(ctx, a, m2, sc)
 	fixture.WantCode(t, err, openatp.NotFound, "ResourceNotFound")
 	unknown, err2 := v.MachineVulnerabilities(ctx, a, fixture.MachineID(9), sc)
