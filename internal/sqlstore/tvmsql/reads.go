@@ -57,22 +57,30 @@ func (t *stats) vulnList() *vuln.Kept[vuln.Vulnerability] {
 }
 
 // vulnerabilities returns the distinct vulnerabilities of versions, by id:
-// their places in the catalog's id order (vulnList), marked in a set of
-// those places and read back in order.
+// their places in the catalog's id order (vulnList).
 func (t *stats) vulnerabilities(versions []pv) vuln.Selection[vuln.Vulnerability] {
-	marks := make([]uint64, (len(t.cat.byRank)+63)/64)
-	n := 0
+	var lists [][]int32
 	for _, p := range versions {
 		for _, vr := range t.cat.ranks[p.product] {
-			if vr.version != p.version {
-				continue
+			if vr.version == p.version {
+				lists = append(lists, vr.ranks)
 			}
-			for _, r := range vr.ranks {
-				w, bit := r/64, uint64(1)<<(r%64)
-				if marks[w]&bit == 0 {
-					marks[w] |= bit
-					n++
-				}
+		}
+	}
+	return t.selection(lists)
+}
+
+// selection returns the distinct places of lists in order: marked in a
+// set of them and read back in order.
+func (t *stats) selection(lists [][]int32) vuln.Selection[vuln.Vulnerability] {
+	marks := make([]uint64, (len(t.cat.byRank)+63)/64)
+	n := 0
+	for _, l := range lists {
+		for _, r := range l {
+			w, bit := r/64, uint64(1)<<(r%64)
+			if marks[w]&bit == 0 {
+				marks[w] |= bit
+				n++
 			}
 		}
 	}
@@ -207,6 +215,27 @@ func (s *Vuln) machineRead(ctx context.Context, tenantID, machineID string, sc v
 
 // MachineVulnerabilities returns the vulnerabilities of one machine's software.
 func (s *Vuln) MachineVulnerabilities(ctx context.Context, tenantID, machineID string, sc vuln.Scope) (vuln.Selection[vuln.Vulnerability], error) {
+	// A machine with vulnerable software installed is in the counts of
+	// the scope (kept, for the tenant or a scope of a key): its versions
+	// are there, its inventory row not read.
+	id := strings.ToLower(machineID)
+	st, err := s.begin(ctx, tenantID, sc)
+	if err != nil {
+		return vuln.Selection[vuln.Vulnerability]{}, err
+	}
+	t, err := s.stats(ctx, st)
+	if err != nil {
+		return vuln.Selection[vuln.Vulnerability]{}, err
+	}
+	if places, ok := t.machineVulnerable[id]; ok && sc.Sees(id) {
+		lists := make([][]int32, len(places))
+		for i, p := range places {
+			lists[i] = t.vulnerable[p]
+		}
+		return t.selection(lists), nil
+	}
+	// Another (none vulnerable, no inventory, unknown, out of scope): the
+	// machine's row decides.
 	t, _, versions, err := s.machineRead(ctx, tenantID, machineID, sc)
 	if err != nil {
 		return vuln.Selection[vuln.Vulnerability]{}, err

@@ -383,7 +383,17 @@ type stats struct {
 
 	vulnOnce sync.Once
 	vulns    *vuln.Kept[vuln.Vulnerability] // vulnList's
+
+	// The vulnerable versions installed on each machine of the scope, so
+	// that a read of a machine's vulnerabilities needs not its inventory
+	// row: places in vulnerable, by machine id.
+	machineVulnerable map[string][]int32
+	vulnerable        [][]int32 // the catalog places (vulnList) of each vulnerable version's vulnerabilities
 }
+
+// machineChunk is how many version places buildStats allocates at once
+// for the machines' lists (one allocation for many machines).
+const machineChunk = 1 << 16
 
 // buildStats computes the counts of st's scope from one scan of the
 // inventory.
@@ -396,6 +406,9 @@ func (s *Vuln) buildStats(ctx context.Context, st *state) (*stats, error) {
 	seenExposed := map[int64]bool{}
 	seenVuln := map[int64]bool{}
 	points := map[string]float64{}
+	t.machineVulnerable = map[string][]int32{}
+	places := map[pv]int32{}
+	var chunk []int32
 	err := s.eachInventory(ctx, st, false, func(m *machineRow) error {
 		if err := d.reset(m.software); err != nil {
 			return err
@@ -405,6 +418,10 @@ func (s *Vuln) buildStats(ctx context.Context, st *state) (*stats, error) {
 		clear(seenVuln)
 		clear(points)
 		any := false
+		if n := min(d.n, len(m.software)); cap(chunk)-len(chunk) < n {
+			chunk = make([]int32, 0, max(machineChunk, n))
+		}
+		start := len(chunk)
 		for {
 			ok, err := d.next()
 			if err != nil {
@@ -431,6 +448,17 @@ func (s *Vuln) buildStats(ctx context.Context, st *state) (*stats, error) {
 				seenExposed[key.product] = true
 				t.exposed[key.product]++
 			}
+			place, ok := places[key]
+			if !ok {
+				place = int32(len(t.vulnerable))
+				places[key] = place
+				ranks := make([]int32, len(affs))
+				for i, a := range affs {
+					ranks[i] = int32(a.rank)
+				}
+				t.vulnerable = append(t.vulnerable, ranks)
+			}
+			chunk = append(chunk, place)
 			weak := t.weak[key.product]
 			if weak == nil {
 				weak = map[int64]bool{}
@@ -445,6 +473,9 @@ func (s *Vuln) buildStats(ctx context.Context, st *state) (*stats, error) {
 					t.vulnHosts[a.vuln]++
 				}
 			}
+		}
+		if len(chunk) > start {
+			t.machineVulnerable[m.id] = chunk[start:len(chunk):len(chunk)]
 		}
 		kbs := splitKBs(m.kbs)
 		if !any && len(kbs) == 0 {
