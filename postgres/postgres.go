@@ -139,7 +139,7 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	db.Writer = sqlstore.NewWriter(sqlstore.WriteEngine{Tx: db.smallTx, Now: db.now, Renumber: renumber,
 		TenantSeq: "SELECT seq FROM tenants WHERE id = ? FOR SHARE", LockTenant: "SELECT seq FROM tenants WHERE id = ? FOR UPDATE"})
 	db.Store = actionsql.New(db.Writer, db.Reader)
-	db.Vuln = tvmsql.New(db.Writer, db.Reader)
+	db.Vuln = tvmsql.New(db.Writer, db.Reader, nil)
 	if err := db.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err

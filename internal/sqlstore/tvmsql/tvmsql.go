@@ -27,17 +27,28 @@ import (
 
 // Vuln makes the reads and writes of vulnerability management.
 type Vuln struct {
-	w sqlstore.Writer  // the engine's transactions and clock
-	q sqlstore.Querier // the engine's pool of readers
+	w           sqlstore.Writer  // the engine's transactions and clock
+	q           sqlstore.Querier // the engine's pool of readers
+	dataVersion func(context.Context) (uint64, error)
 
 	mu      sync.Mutex
 	tenants map[int64]*tenantCache
+	states  map[string]stateAt // the tenants' states as last read, by id
+}
+
+// stateAt is a tenant's state row as read at a data version.
+type stateAt struct {
+	data          uint64
+	seq, cat, inv int64
 }
 
 // New returns vulnerability management's SQL of an engine: w and r are
-// the engine's shared writes and reads (sqlstore.NewWriter, NewReader).
-func New(w sqlstore.Writer, r sqlstore.Reader) *Vuln {
-	return &Vuln{w: w, q: r.Querier(), tenants: map[int64]*tenantCache{}}
+// the engine's shared writes and reads (sqlstore.NewWriter, NewReader);
+// dataVersion, if not nil, is the engine's openatp.Store.DataVersion
+// when it costs less than a query (no system call): a read then takes a
+// tenant's state as last read while it has not moved.
+func New(w sqlstore.Writer, r sqlstore.Reader, dataVersion func(context.Context) (uint64, error)) *Vuln {
+	return &Vuln{w: w, q: r.Querier(), dataVersion: dataVersion, tenants: map[int64]*tenantCache{}, states: map[string]stateAt{}}
 }
 
 var _ vuln.Store = (*Vuln)(nil)
@@ -76,13 +87,37 @@ type state struct {
 // begin reads a tenant's state and its catalog. NotFound if the tenant
 // does not exist.
 func (s *Vuln) begin(ctx context.Context, tenantID string, sc vuln.Scope) (*state, error) {
-	type row struct{ seq, cat, inv int64 }
+	// The data version is read before the row: a write committed after
+	// it moves it again.
+	var data uint64
+	known := false
+	if s.dataVersion != nil {
+		if v, err := s.dataVersion(ctx); err == nil {
+			data, known = v, true
+			s.mu.Lock()
+			r, ok := s.states[tenantID]
+			s.mu.Unlock()
+			if ok && r.data == v {
+				st := &state{tenant: tenantID, seq: r.seq, catalog: r.cat, inventory: r.inv, scope: sc}
+				return st, s.attach(ctx, st)
+			}
+		}
+	}
 	r, err := sqlstore.Get(ctx, s.q, "cannot read the tenant", func() error { return sqlstore.TenantNotFound(tenantID) },
-		func(sc sqlstore.Scanner) (r row, err error) { return r, sc.Scan(&r.seq, &r.cat, &r.inv) },
+		func(sc sqlstore.Scanner) (r stateAt, err error) { return r, sc.Scan(&r.seq, &r.cat, &r.inv) },
 		`SELECT t.seq, COALESCE(s.catalog_version, 0), COALESCE(s.inventory_version, 0)
 		FROM tenants t LEFT JOIN tvm_state s ON s.tenant_seq = t.seq WHERE t.id = ?`, tenantID)
 	if err != nil {
 		return nil, err
+	}
+	if known {
+		r.data = data
+		s.mu.Lock()
+		if len(s.states) >= maxCachedTenants {
+			clear(s.states)
+		}
+		s.states[tenantID] = r
+		s.mu.Unlock()
 	}
 	st := &state{tenant: tenantID, seq: r.seq, catalog: r.cat, inventory: r.inv, scope: sc}
 	return st, s.attach(ctx, st)
