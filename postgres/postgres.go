@@ -145,7 +145,7 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	db.Store = actionsql.New(db.Writer, db.Reader)
 	db.Events = eventsql.New(db.Writer, db.Reader, eventsql.Dialect{Texts: "SELECT unnest(?::text[])",
 		TextsArg: func(ts []string) any { return ts }})
-	db.Vuln = tvmsql.New(db.Writer, db.Reader)
+	db.Vuln = tvmsql.New(db.Writer, db.Reader, nil)
 	if err := db.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err

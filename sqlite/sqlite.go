@@ -132,7 +132,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		TenantSeq: "SELECT seq FROM tenants WHERE id = ?", LockTenant: "SELECT seq FROM tenants WHERE id = ?"})
 	db.Store = actionsql.New(db.Writer, db.Reader)
 	db.Events = eventsql.New(db.Writer, db.Reader, eventsql.Dialect{Texts: "SELECT value FROM json_each(?)", TextsArg: jsonTexts})
-	db.Vuln = tvmsql.New(db.Writer, db.Reader)
+	db.Vuln = tvmsql.New(db.Writer, db.Reader, db.DataVersion)
 	if db.ver, err = newVersionConn(ctx, db.rdb); err != nil {
 		db.rdb.Close()
 		db.wdb.Close()

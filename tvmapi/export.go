@@ -16,7 +16,6 @@ import (
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/httpserve"
 	"github.com/openatp/openatp/mdeapi"
-	"github.com/openatp/openatp/readmodel"
 	"github.com/openatp/openatp/vuln"
 	"github.com/openatp/openatp/wire"
 )
@@ -169,12 +168,7 @@ func (rt *routes) handleExportFile() http.Handler {
 					acc.Groups[id] = true
 				}
 			}
-			page, _, _ := view.QueryMachines(readmodel.MachineQuery{Access: acc, Top: view.Machines() + 1})
-			ids := make([]string, len(page))
-			for j, s := range page {
-				ids[j] = view.MachineID(s)
-			}
-			rd.sc = vuln.Machines(ids...)
+			rd.sc = visible(view, acc)
 		}
 		// The file's machines: ids from hex digit lo (inclusive) to hi
 		// (exclusive; the last file runs to the end).

@@ -138,6 +138,7 @@ var (
 // (The-A-Team and the default group, not the vault).
 type env struct {
 	*apitest.Fixture
+	vs             vuln.Store
 	app, none, ana string
 }
 
@@ -184,7 +185,7 @@ func newEnv(t *testing.T, pg bool, configure ...func(*apitest.Config)) *env {
 		vs = pgStore
 	}
 	load(t, vs, f.Tenant.ID)
-	e := &env{Fixture: f}
+	e := &env{Fixture: f, vs: vs}
 	e.app = f.Token(t, f.Tenant, f.NewApp(t, f.Tenant, "tvm", appTVM...))
 	e.none = f.Token(t, f.Tenant, f.App)
 	e.ana = f.Delegated(t, f.Tenant, f.DelegatedApp(t, f.Tenant, delegatedTVM...), "ana@contoso.com", "g-ana")

@@ -21,7 +21,9 @@ package tvmapi
 import (
 	"bytes"
 	"crypto/rand"
+	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/openatp/openatp"
@@ -193,14 +195,41 @@ func (rt *routes) begin(r *http.Request, endpoint string, pm perms) (*reader, er
 		rd.names[g.ID] = g.Name
 	}
 	if access != nil && !access.AllGroups {
-		page, _, _ := view.QueryMachines(readmodel.MachineQuery{Access: access, Top: view.Machines() + 1})
-		ids := make([]string, len(page))
-		for i, s := range page {
-			ids[i] = view.MachineID(s)
-		}
-		rd.sc = vuln.Machines(ids...)
+		rd.sc = visible(view, access)
 	}
 	return rd, nil
+}
+
+// visible is the scope of the machines of view in the device groups
+// access may see: a machine asked about is looked up in the view (its id,
+// then its group), so that a read costs per machine it reads, not per
+// machine of the tenant; the whole list is made only for a store that
+// counts the scope anew. Its key is the groups and the view's version
+// (which changes with any machine or group, so with any group a rule
+// assigns): the store keeps its counts for as long as both hold.
+func visible(view *readmodel.View, access *openatp.Access) vuln.Scope {
+	groups := make([]int64, 0, len(access.Groups))
+	for id, ok := range access.Groups {
+		if ok {
+			groups = append(groups, id)
+		}
+	}
+	slices.Sort(groups)
+	epoch, content := view.Version()
+	key := fmt.Sprintf("groups %v at %d.%d", groups, epoch, content)
+	sees := func(id string) bool {
+		s, ok := view.Machine(id)
+		return ok && access.CanSee(view.GroupID(s)) && view.MachineID(s) == id
+	}
+	ids := func() []string {
+		page, _, _ := view.QueryMachines(readmodel.MachineQuery{Access: access, Top: view.Machines() + 1})
+		out := make([]string, len(page))
+		for i, s := range page {
+			out[i] = view.MachineID(s)
+		}
+		return out
+	}
+	return vuln.Visible(key, sees, ids)
 }
 
 // serve makes a handler of fn, called with the caller's reader for

@@ -1,15 +1,20 @@
 package tvmapi_test
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/apitest"
 	"github.com/openatp/openatp/httpserve"
 	"github.com/openatp/openatp/ratelimit"
+	"github.com/openatp/openatp/vuln"
 )
 
 // scores reads a score answer (time checked to be present).
@@ -121,6 +126,59 @@ func TestDelegatedScope(t *testing.T) {
 		// lone's only.
 		r = e.get(t, "/api/Software/igor_pavlov-_-7-zip/distributions", e.ana, http.StatusOK)
 		jsonEq(t, e.Srv.URL, r.Body, `{"@odata.context":"URL/api/$metadata#Distributions","value":[{"version":"23.01","installations":1,"vulnerabilities":0}]}`)
+	})
+}
+
+// TestKeptAnswers checks that the answers built from what the store keeps
+// (the counts of a scope, a vulnerability's encoding) follow the data:
+// the same bytes while nothing changes (the JSON of the documentation's
+// order, compact), new counts after a machine changes device group (the
+// delegated caller's scope) and after an inventory import.
+func TestKeptAnswers(t *testing.T) {
+	storesOf(t, func(t *testing.T, e *env) {
+		compact := func(want string) []byte {
+			var b bytes.Buffer
+			if err := json.Compact(&b, []byte(strings.ReplaceAll(want, "URL", e.Srv.URL))); err != nil {
+				t.Fatal(err)
+			}
+			return b.Bytes()
+		}
+		vulns := func(token, want string) {
+			t.Helper()
+			for range 2 {
+				r := e.get(t, "/api/machines/"+m1+"/vulnerabilities", token, http.StatusOK)
+				if w := compact(want); !bytes.Equal(r.Body, w) {
+					t.Fatalf("answer\n%s\nwant\n%s", r.Body, w)
+				}
+			}
+		}
+		const set = `{"@odata.context":"URL/api/$metadata#Collection(Analytics.Contracts.PublicAPI.PublicVulnerabilityDto)","value":[`
+		vulns(e.ana, set+n(cve1, 2)+`,`+n(cve2, 1)+`,`+n(cve3, 1)+`]}`)
+		vulns(e.app, set+n(cve1, 3)+`,`+n(cve2, 2)+`,`+n(cve3, 1)+`]}`)
+
+		// The vault machine loses the tag of group 150: it falls into the
+		// default group, which the delegated user sees.
+		e.Load(t, e.Tenant, []openatp.Machine{{ID: vault, ComputerDNSName: openatp.Ptr("vault.contoso.com"), MachineTags: []string{}}}, nil)
+		apitest.WaitFor(t, "the vault machine in the default group", func() bool {
+			return e.Do(t, "GET", "/api/machines/"+vault+"/vulnerabilities", e.ana).Status == http.StatusOK
+		})
+		vulns(e.ana, set+n(cve1, 3)+`,`+n(cve2, 2)+`,`+n(cve3, 1)+`]}`)
+
+		// m2's chrome becomes 120.0: CVE-2 on m1, m2 and the vault.
+		rs := []vuln.InventoryRecord{{Installed: vuln.Installed{MachineID: m2, Product: chrome, Version: "120.0"}}}
+		err := e.vs.PutInventory(context.Background(), e.Tenant.ID, time.Now(), func() (*vuln.InventoryRecord, error) {
+			if len(rs) == 0 {
+				return nil, io.EOF
+			}
+			r := &rs[0]
+			rs = rs[1:]
+			return r, r.Normalize()
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		vulns(e.ana, set+n(cve1, 3)+`,`+n(cve2, 3)+`,`+n(cve3, 1)+`]}`)
+		vulns(e.app, set+n(cve1, 3)+`,`+n(cve2, 3)+`,`+n(cve3, 1)+`]}`)
 	})
 }
 

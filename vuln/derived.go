@@ -14,14 +14,17 @@ import (
 // docs/compatibility.md ("Vulnerability management: derived values").
 
 // Scope is the set of machines a read may count and list: the whole
-// tenant (All) or the machines a delegated caller may see (Machines; the
-// routes resolve device groups, which rules assign when read, to machine
-// ids). A machine outside the scope is as absent as one that does not
-// exist: it is neither listed nor counted, and a per-machine read of it
-// is NotFound.
+// tenant (All), given machine ids (Machines), or the machines a
+// delegated caller may see (Visible: the routes resolve device groups,
+// which rules assign when read, machine by machine). A machine outside
+// the scope is as absent as one that does not exist: it is neither listed
+// nor counted, and a per-machine read of it is NotFound.
 type Scope struct {
 	all      bool
 	machines map[string]bool
+	key      string
+	sees     func(id string) bool
+	ids      func() []string
 }
 
 // All is the scope of the whole tenant.
@@ -36,16 +39,42 @@ func Machines(ids ...string) Scope {
 	return s
 }
 
+// Visible is the scope of the machines sees reports (by lower-case id),
+// asked machine by machine as a read needs them, so that a read of a few
+// machines costs per machine read, not per machine of the tenant; ids
+// lists them all, sorted, for a read that counts the whole scope anew.
+// key names the set: two scopes of one key are the same machines (the
+// caller puts in it what decides the set, such as device groups and the
+// version of the data that assigns machines to them), so that a store
+// may keep what it counted in one for the other while its own data is
+// unchanged. sees and ids are called only during the read given the
+// scope.
+func Visible(key string, sees func(id string) bool, ids func() []string) Scope {
+	return Scope{key: key, sees: sees, ids: ids}
+}
+
 // IsAll reports whether the scope is the whole tenant.
 func (s Scope) IsAll() bool { return s.all }
 
+// Key returns the key of a Visible scope ("" for the others: All is kept
+// by the store as the tenant's, a Machines scope not at all).
+func (s Scope) Key() string { return s.key }
+
 // Sees reports whether machine id is in the scope.
-func (s Scope) Sees(id string) bool { return s.all || s.machines[id] }
+func (s Scope) Sees(id string) bool {
+	if s.sees != nil {
+		return s.sees(id)
+	}
+	return s.all || s.machines[id]
+}
 
 // IDs returns the scope's machine ids, sorted (nil for All).
 func (s Scope) IDs() []string {
 	if s.all {
 		return nil
+	}
+	if s.ids != nil {
+		return s.ids()
 	}
 	ids := make([]string, 0, len(s.machines))
 	for id := range s.machines {

@@ -46,9 +46,13 @@ type Store interface {
 	PutInventory(ctx context.Context, tenantID string, now time.Time, next func() (*InventoryRecord, error)) error
 
 	// MachineVulnerabilities returns the vulnerabilities of the software
-	// installed on one machine, by id, each with ExposedMachines in sc.
-	// MachineNotFound if the machine does not exist or sc does not see it.
-	MachineVulnerabilities(ctx context.Context, tenantID, machineID string, sc Scope) ([]Vulnerability, error)
+	// installed on one machine, by id, each with ExposedMachines in sc:
+	// places in the list of the catalog's vulnerabilities (by id, with
+	// their exposure in sc) that the store keeps while the catalog, the
+	// inventory and sc are unchanged, so that a read copies no
+	// vulnerability and the routes encode each once. MachineNotFound if
+	// the machine does not exist or sc does not see it.
+	MachineVulnerabilities(ctx context.Context, tenantID, machineID string, sc Scope) (Selection[Vulnerability], error)
 	// MachineSoftware returns the products installed on one machine, by
 	// id: Weaknesses and PublicExploit of the version installed there,
 	// ExposedMachines, InstalledMachines and ImpactScore in sc.

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"maps"
+	"math/bits"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,7 +19,7 @@ func installedOn(m *machineRow) ([]pv, error) {
 	if err := d.reset(m.software); err != nil {
 		return nil, internal(err)
 	}
-	var out []pv
+	out := make([]pv, 0, min(d.n, len(m.software)))
 	for {
 		ok, err := d.next()
 		if err != nil {
@@ -41,27 +42,56 @@ func (t *stats) vulnerability(n int64) vuln.Vulnerability {
 	return v
 }
 
+// vulnList returns the catalog's vulnerabilities by id, each with its
+// exposure in t: made once per t (kept with it, and with it the routes'
+// encodings of its items).
+func (t *stats) vulnList() *vuln.Kept[vuln.Vulnerability] {
+	t.vulnOnce.Do(func() {
+		vs := make([]vuln.Vulnerability, len(t.cat.byRank))
+		for i, n := range t.cat.byRank {
+			vs[i] = t.vulnerability(n)
+		}
+		t.vulns = vuln.NewKept(vs)
+	})
+	return t.vulns
+}
+
 // vulnerabilities returns the distinct vulnerabilities of versions, by id:
-// their places in the catalog's id order, sorted and made distinct, each
-// vulnerability copied once.
-func (t *stats) vulnerabilities(versions []pv) []vuln.Vulnerability {
-	n := 0
+// their places in the catalog's id order (vulnList).
+func (t *stats) vulnerabilities(versions []pv) vuln.Selection[vuln.Vulnerability] {
+	var lists [][]int32
 	for _, p := range versions {
-		n += len(t.cat.affected[p])
-	}
-	ranks := make([]int, 0, n)
-	for _, p := range versions {
-		for _, a := range t.cat.affected[p] {
-			ranks = append(ranks, a.rank)
+		for _, vr := range t.cat.ranks[p.product] {
+			if vr.version == p.version {
+				lists = append(lists, vr.ranks)
+			}
 		}
 	}
-	slices.Sort(ranks)
-	ranks = slices.Compact(ranks)
-	out := make([]vuln.Vulnerability, len(ranks))
-	for i, r := range ranks {
-		out[i] = t.vulnerability(t.cat.byRank[r])
+	return t.selection(lists)
+}
+
+// selection returns the distinct places of lists in order: marked in a
+// set of them and read back in order.
+func (t *stats) selection(lists [][]int32) vuln.Selection[vuln.Vulnerability] {
+	marks := make([]uint64, (len(t.cat.byRank)+63)/64)
+	n := 0
+	for _, l := range lists {
+		for _, r := range l {
+			w, bit := r/64, uint64(1)<<(r%64)
+			if marks[w]&bit == 0 {
+				marks[w] |= bit
+				n++
+			}
+		}
 	}
-	return out
+	ranks := make([]int32, 0, n)
+	for w, m := range marks {
+		for m != 0 {
+			ranks = append(ranks, int32(w*64+bits.TrailingZeros64(m)))
+			m &= m - 1
+		}
+	}
+	return vuln.Selection[vuln.Vulnerability]{List: t.vulnList(), Index: ranks}
 }
 
 // software returns product n with its counts in t, its weaknesses those
@@ -184,10 +214,31 @@ func (s *Vuln) machineRead(ctx context.Context, tenantID, machineID string, sc v
 }
 
 // MachineVulnerabilities returns the vulnerabilities of one machine's software.
-func (s *Vuln) MachineVulnerabilities(ctx context.Context, tenantID, machineID string, sc vuln.Scope) ([]vuln.Vulnerability, error) {
+func (s *Vuln) MachineVulnerabilities(ctx context.Context, tenantID, machineID string, sc vuln.Scope) (vuln.Selection[vuln.Vulnerability], error) {
+	// A machine with vulnerable software installed is in the counts of
+	// the scope (kept, for the tenant or a scope of a key): its versions
+	// are there, its inventory row not read.
+	id := strings.ToLower(machineID)
+	st, err := s.begin(ctx, tenantID, sc)
+	if err != nil {
+		return vuln.Selection[vuln.Vulnerability]{}, err
+	}
+	t, err := s.stats(ctx, st)
+	if err != nil {
+		return vuln.Selection[vuln.Vulnerability]{}, err
+	}
+	if places, ok := t.machineVulnerable[id]; ok && sc.Sees(id) {
+		lists := make([][]int32, len(places))
+		for i, p := range places {
+			lists[i] = t.vulnerable[p]
+		}
+		return t.selection(lists), nil
+	}
+	// Another (none vulnerable, no inventory, unknown, out of scope): the
+	// machine's row decides.
 	t, _, versions, err := s.machineRead(ctx, tenantID, machineID, sc)
 	if err != nil {
-		return nil, err
+		return vuln.Selection[vuln.Vulnerability]{}, err
 	}
 	return t.vulnerabilities(versions), nil
 }
@@ -384,7 +435,7 @@ func (s *Vuln) SoftwareVulnerabilities(ctx context.Context, tenantID, id string,
 	if err != nil {
 		return nil, err
 	}
-	return t.vulnerabilities(t.installedVersions(n)), nil
+	return t.vulnerabilities(t.installedVersions(n)).Items(), nil
 }
 
 // SoftwareMissingKBs returns the updates that fix a product's installed

@@ -27,17 +27,28 @@ import (
 
 // Vuln makes the reads and writes of vulnerability management.
 type Vuln struct {
-	w sqlstore.Writer  // the engine's transactions and clock
-	q sqlstore.Querier // the engine's pool of readers
+	w           sqlstore.Writer  // the engine's transactions and clock
+	q           sqlstore.Querier // the engine's pool of readers
+	dataVersion func(context.Context) (uint64, error)
 
 	mu      sync.Mutex
 	tenants map[int64]*tenantCache
+	states  map[string]stateAt // the tenants' states as last read, by id
+}
+
+// stateAt is a tenant's state row as read at a data version.
+type stateAt struct {
+	data          uint64
+	seq, cat, inv int64
 }
 
 // New returns vulnerability management's SQL of an engine: w and r are
-// the engine's shared writes and reads (sqlstore.NewWriter, NewReader).
-func New(w sqlstore.Writer, r sqlstore.Reader) *Vuln {
-	return &Vuln{w: w, q: r.Querier(), tenants: map[int64]*tenantCache{}}
+// the engine's shared writes and reads (sqlstore.NewWriter, NewReader);
+// dataVersion, if not nil, is the engine's openatp.Store.DataVersion
+// when it costs less than a query (no system call): a read then takes a
+// tenant's state as last read while it has not moved.
+func New(w sqlstore.Writer, r sqlstore.Reader, dataVersion func(context.Context) (uint64, error)) *Vuln {
+	return &Vuln{w: w, q: r.Querier(), dataVersion: dataVersion, tenants: map[int64]*tenantCache{}, states: map[string]stateAt{}}
 }
 
 var _ vuln.Store = (*Vuln)(nil)
@@ -47,10 +58,15 @@ var _ vuln.Store = (*Vuln)(nil)
 // version. mu serializes their builds, so that concurrent readers after
 // a write build once.
 type tenantCache struct {
-	mu  sync.Mutex
-	cat *catalog
-	all *stats
+	mu     sync.Mutex
+	cat    *catalog
+	all    *stats
+	scoped map[string]*stats // the counts of Visible scopes, by key
 }
+
+// maxScopedStats bounds the Visible scopes whose counts a tenant keeps
+// (all are dropped beyond it).
+const maxScopedStats = 16
 
 // maxCachedTenants bounds the tenants whose catalog and counts are kept
 // (the least recently built are dropped first... simply: all, beyond it).
@@ -71,13 +87,37 @@ type state struct {
 // begin reads a tenant's state and its catalog. NotFound if the tenant
 // does not exist.
 func (s *Vuln) begin(ctx context.Context, tenantID string, sc vuln.Scope) (*state, error) {
-	type row struct{ seq, cat, inv int64 }
+	// The data version is read before the row: a write committed after
+	// it moves it again.
+	var data uint64
+	known := false
+	if s.dataVersion != nil {
+		if v, err := s.dataVersion(ctx); err == nil {
+			data, known = v, true
+			s.mu.Lock()
+			r, ok := s.states[tenantID]
+			s.mu.Unlock()
+			if ok && r.data == v {
+				st := &state{tenant: tenantID, seq: r.seq, catalog: r.cat, inventory: r.inv, scope: sc}
+				return st, s.attach(ctx, st)
+			}
+		}
+	}
 	r, err := sqlstore.Get(ctx, s.q, "cannot read the tenant", func() error { return sqlstore.TenantNotFound(tenantID) },
-		func(sc sqlstore.Scanner) (r row, err error) { return r, sc.Scan(&r.seq, &r.cat, &r.inv) },
+		func(sc sqlstore.Scanner) (r stateAt, err error) { return r, sc.Scan(&r.seq, &r.cat, &r.inv) },
 		`SELECT t.seq, COALESCE(s.catalog_version, 0), COALESCE(s.inventory_version, 0)
 		FROM tenants t LEFT JOIN tvm_state s ON s.tenant_seq = t.seq WHERE t.id = ?`, tenantID)
 	if err != nil {
 		return nil, err
+	}
+	if known {
+		r.data = data
+		s.mu.Lock()
+		if len(s.states) >= maxCachedTenants {
+			clear(s.states)
+		}
+		s.states[tenantID] = r
+		s.mu.Unlock()
 	}
 	st := &state{tenant: tenantID, seq: r.seq, catalog: r.cat, inventory: r.inv, scope: sc}
 	return st, s.attach(ctx, st)
@@ -152,24 +192,36 @@ func (s *Vuln) beginMachine(ctx context.Context, tenantID, machineID string, sc 
 	return st, &r.m, nil
 }
 
-// stats returns the counts of st's scope: kept for the whole tenant,
-// computed anew for a narrower scope.
+// stats returns the counts of st's scope: kept for the whole tenant and
+// for a scope of a key (vuln.Visible), computed anew for another.
 func (s *Vuln) stats(ctx context.Context, st *state) (*stats, error) {
-	if !st.scope.IsAll() {
+	key := st.scope.Key()
+	if !st.scope.IsAll() && key == "" {
 		return s.buildStats(ctx, st)
 	}
 	c := st.cache
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.all != nil && c.all.catalog == st.catalog && c.all.inventory == st.inventory && c.all.cat == st.catalogRef {
-		return c.all, nil
+	kept := c.all
+	if key != "" {
+		kept = c.scoped[key]
 	}
-	all, err := s.buildStats(ctx, st)
+	if kept != nil && kept.catalog == st.catalog && kept.inventory == st.inventory && kept.cat == st.catalogRef {
+		return kept, nil
+	}
+	t, err := s.buildStats(ctx, st)
 	if err != nil {
 		return nil, err
 	}
-	c.all = all
-	return all, nil
+	if key == "" {
+		c.all = t
+		return t, nil
+	}
+	if c.scoped == nil || len(c.scoped) >= maxScopedStats {
+		c.scoped = map[string]*stats{}
+	}
+	c.scoped[key] = t
+	return t, nil
 }
 
 // pv is an installed version of a product.
@@ -195,9 +247,10 @@ type catalog struct {
 	productSeq map[vuln.Product]int64
 	vulns      map[int64]*vuln.Vulnerability // without Affected
 	vulnSeq    map[string]int64
-	affected   map[pv][]affected // by vulnerability number
-	byProduct  map[int64][]pv    // the affected versions of each product
-	byRank     []int64           // the vulnerability numbers by id
+	affected   map[pv][]affected        // by vulnerability number
+	byProduct  map[int64][]pv           // the affected versions of each product
+	byRank     []int64                  // the vulnerability numbers by id
+	ranks      map[int64][]versionRanks // the affected versions of each product with their vulnerabilities' places in byRank
 	updates    map[string]*vuln.SecurityUpdate
 	weight     map[int64]float64  // vuln.Weight of each vulnerability
 	lists      map[int64][]string // the path lists of tvm_strings, by number
@@ -289,11 +342,24 @@ func (c *catalog) rank() {
 	for i, n := range c.byRank {
 		ranks[n] = i
 	}
-	for _, affs := range c.affected {
+	c.ranks = make(map[int64][]versionRanks, len(c.byProduct))
+	for p, affs := range c.affected {
+		vr := versionRanks{version: p.version, ranks: make([]int32, len(affs))}
 		for i := range affs {
 			affs[i].rank = ranks[affs[i].vuln]
+			vr.ranks[i] = int32(affs[i].rank)
 		}
+		c.ranks[p.product] = append(c.ranks[p.product], vr)
 	}
+}
+
+// versionRanks is an affected version of a product and the places of its
+// vulnerabilities in the catalog's id order: what a machine's
+// vulnerabilities are read from, a product number's lookup and a short
+// scan away.
+type versionRanks struct {
+	version string
+	ranks   []int32
 }
 
 // vulnColumns are the columns of tvm_vulnerabilities scanVulnerability reads.
@@ -349,7 +415,20 @@ type stats struct {
 	missing   map[string]int           // machines missing the update, by id
 	weak      map[int64]map[int64]bool // the vulnerabilities of the installed versions, by product
 	exposure  vuln.Exposure
+
+	vulnOnce sync.Once
+	vulns    *vuln.Kept[vuln.Vulnerability] // vulnList's
+
+	// The vulnerable versions installed on each machine of the scope, so
+	// that a read of a machine's vulnerabilities needs not its inventory
+	// row: places in vulnerable, by machine id.
+	machineVulnerable map[string][]int32
+	vulnerable        [][]int32 // the catalog places (vulnList) of each vulnerable version's vulnerabilities
 }
+
+// machineChunk is how many version places buildStats allocates at once
+// for the machines' lists (one allocation for many machines).
+const machineChunk = 1 << 16
 
 // buildStats computes the counts of st's scope from one scan of the
 // inventory.
@@ -362,6 +441,9 @@ func (s *Vuln) buildStats(ctx context.Context, st *state) (*stats, error) {
 	seenExposed := map[int64]bool{}
 	seenVuln := map[int64]bool{}
 	points := map[string]float64{}
+	t.machineVulnerable = map[string][]int32{}
+	places := map[pv]int32{}
+	var chunk []int32
 	err := s.eachInventory(ctx, st, false, func(m *machineRow) error {
 		if err := d.reset(m.software); err != nil {
 			return err
@@ -371,6 +453,10 @@ func (s *Vuln) buildStats(ctx context.Context, st *state) (*stats, error) {
 		clear(seenVuln)
 		clear(points)
 		any := false
+		if n := min(d.n, len(m.software)); cap(chunk)-len(chunk) < n {
+			chunk = make([]int32, 0, max(machineChunk, n))
+		}
+		start := len(chunk)
 		for {
 			ok, err := d.next()
 			if err != nil {
@@ -397,6 +483,17 @@ func (s *Vuln) buildStats(ctx context.Context, st *state) (*stats, error) {
 				seenExposed[key.product] = true
 				t.exposed[key.product]++
 			}
+			place, ok := places[key]
+			if !ok {
+				place = int32(len(t.vulnerable))
+				places[key] = place
+				ranks := make([]int32, len(affs))
+				for i, a := range affs {
+					ranks[i] = int32(a.rank)
+				}
+				t.vulnerable = append(t.vulnerable, ranks)
+			}
+			chunk = append(chunk, place)
 			weak := t.weak[key.product]
 			if weak == nil {
 				weak = map[int64]bool{}
@@ -411,6 +508,9 @@ func (s *Vuln) buildStats(ctx context.Context, st *state) (*stats, error) {
 					t.vulnHosts[a.vuln]++
 				}
 			}
+		}
+		if len(chunk) > start {
+			t.machineVulnerable[m.id] = chunk[start:len(chunk):len(chunk)]
 		}
 		kbs := splitKBs(m.kbs)
 		if !any && len(kbs) == 0 {

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -157,6 +158,16 @@ func vulnIDs(vs []vuln.Vulnerability) []string {
 	return out
 }
 
+// machineVulns returns a machine's vulnerabilities (copies of the items
+// of the selection MachineVulnerabilities returns).
+func machineVulns(v vuln.Store, tenant, machine string, sc vuln.Scope) ([]vuln.Vulnerability, error) {
+	sel, err := v.MachineVulnerabilities(ctx, tenant, machine, sc)
+	if err != nil {
+		return nil, err
+	}
+	return sel.Items(), nil
+}
+
 func itoa(n int) string { return strconv.Itoa(n) }
 
 // Derived checks every per-machine and catalog read of the fleet against
@@ -165,7 +176,7 @@ func Derived(t *testing.T, su *fixture.Suite) {
 	_, v, a := fleet(t, su)
 	all := vuln.All()
 
-	got, err := v.MachineVulnerabilities(ctx, a, m1, all)
+	got, err := machineVulns(v, a, m1, all)
 	fixture.NoErr(t, err)
 	fixture.Diff(t, "m1's vulnerabilities", []string{"CVE-2024-0001=2", "CVE-2024-0002=1", "CVE-2024-0003=1"}, vulnIDs(got))
 	want := catalog().Vulnerabilities[0]
@@ -196,7 +207,7 @@ func Derived(t *testing.T, su *fixture.Suite) {
 	fixture.NoErr(t, err)
 	fixture.Diff(t, "m3's missing updates", []vuln.SecurityUpdate{}, kbs)
 	// A machine without inventory has none of anything.
-	got, err = v.MachineVulnerabilities(ctx, a, fixture.MachineID(4), all)
+	got, err = machineVulns(v, a, fixture.MachineID(4), all)
 	fixture.NoErr(t, err)
 	fixture.Diff(t, "m4's vulnerabilities", []vuln.Vulnerability{}, got)
 	_, err = v.MachineSoftware(ctx, a, fixture.MachineID(9), all)
@@ -277,17 +288,32 @@ func Derived(t *testing.T, su *fixture.Suite) {
 }
 
 // Scope checks that a delegated scope counts only its machines and does
-// not find the others.
+// not find the others, given as a list (vuln.Machines) or machine by
+// machine (vuln.Visible, whose counts the store may keep by its key: the
+// same key then a changed set is a new key, which is counted anew).
 func Scope(t *testing.T, su *fixture.Suite) {
 	_, v, a := fleet(t, su)
-	sc := vuln.Machines(m1, m3)
+	visible := func(key string, ids ...string) vuln.Scope {
+		return vuln.Visible(key, func(id string) bool { return slices.Contains(ids, id) }, func() []string { return slices.Sorted(slices.Values(ids)) })
+	}
+	for _, sc := range []vuln.Scope{vuln.Machines(m1, m3), visible("m1 m3", m1, m3), visible("m1 m3", m1, m3)} {
+		scoped(t, v, a, sc)
+	}
+	got, err := machineVulns(v, a, m1, visible("m1 m2", m1, m2))
+	fixture.NoErr(t, err)
+	fixture.Diff(t, "m1's vulnerabilities with m2", []string{"CVE-2024-0001=2", "CVE-2024-0002=1", "CVE-2024-0003=1"}, vulnIDs(got))
+}
+
+// scoped checks the reads of scope sc, the machines m1 and m3.
+func scoped(t *testing.T, v vuln.Store, a string, sc vuln.Scope) {
+	t.Helper()
 	_, err := v.MachineVulnerabilities(ctx, a, m2, sc)
 	fixture.WantCode(t, err, openatp.NotFound, "ResourceNotFound")
 	unknown, err2 := v.MachineVulnerabilities(ctx, a, fixture.MachineID(9), sc)
-	if err == nil || err2 == nil || strings.Replace(err.Error(), m2, "", 1) != strings.Replace(err2.Error(), fixture.MachineID(9), "", 1) || unknown != nil {
+	if err == nil || err2 == nil || strings.Replace(err.Error(), m2, "", 1) != strings.Replace(err2.Error(), fixture.MachineID(9), "", 1) || unknown.Len() != 0 {
 		t.Errorf("out of scope %q, unknown %q: want the same answer", err, err2)
 	}
-	got, err := v.MachineVulnerabilities(ctx, a, m1, sc)
+	got, err := machineVulns(v, a, m1, sc)
 	fixture.NoErr(t, err)
 	fixture.Diff(t, "m1's vulnerabilities in scope", []string{"CVE-2024-0001=1", "CVE-2024-0002=1", "CVE-2024-0003=1"}, vulnIDs(got))
 	list, err := v.Software(ctx, a, vuln.SoftwareFilter{}, sc)
@@ -484,7 +510,7 @@ func AllOrNothing(t *testing.T, su *fixture.Suite) {
 	// Tenant B has the same machine ids and nothing of A's.
 	b := fixture.MustTenant(t, s, 2, "B")
 	fixture.MustMachines(t, s, b, 1)
-	got, err := v.MachineVulnerabilities(ctx, b, m1, vuln.All())
+	got, err := machineVulns(v, b, m1, vuln.All())
 	fixture.NoErr(t, err)
 	fixture.Diff(t, "B's m1", []vuln.Vulnerability{}, got)
 	list, err := v.Vulnerabilities(ctx, b, vuln.VulnerabilityFilter{}, vuln.All())
@@ -506,7 +532,7 @@ func AllOrNothing(t *testing.T, su *fixture.Suite) {
 	}
 	fixture.NoErr(t, s.ResetTenant(ctx, a))
 	fixture.MustMachines(t, s, a, 1)
-	got, err = v.MachineVulnerabilities(ctx, a, m1, vuln.All())
+	got, err = machineVulns(v, a, m1, vuln.All())
 	fixture.NoErr(t, err)
 	fixture.Diff(t, "m1 after a reset", []vuln.Vulnerability{}, got)
 }
