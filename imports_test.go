@@ -108,6 +108,8 @@ openatp/journal: CORE openatp/internal/route
 openatp/hunting: CORE openatp
 openatp/internal/sqlstore: CORE io/fs openatp openatp/observable openatp/internal/jsonlex openatp/sightings
 openatp/internal/sqlstore/actionsql: CORE openatp openatp/internal/sqlstore
+# The read model's build's read of alerts: no join, decoded on several goroutines.
+openatp/internal/sqlstore/alertscan: CORE openatp openatp/internal/sqlstore openatp/internal/lifetime
 openatp/internal/sqlstore/tvmsql: CORE openatp openatp/internal/sqlstore openatp/vuln
 openatp/internal/demo: CORE crypto/md5 iter openatp openatp/vuln
 # The request bodies of the action routes, checked and made into
@@ -126,11 +128,11 @@ openatp/internal/retention: CORE openatp/internal/lifetime
 
 # One package per outside dependency. Only they import a driver.
 openatp/sqlite: SYSTEM SQL unsafe modernc.org/sqlite
-	openatp openatp/internal/sqlstore openatp/internal/sqlstore/actionsql
+	openatp openatp/internal/sqlstore openatp/internal/sqlstore/actionsql openatp/internal/sqlstore/alertscan
 	openatp/internal/sqlstore/tvmsql openatp/vuln
 	openatp/internal/refcount
 openatp/postgres: SYSTEM net github.com/jackc/pgx/v5
-	openatp openatp/internal/sqlstore openatp/internal/sqlstore/actionsql
+	openatp openatp/internal/sqlstore openatp/internal/sqlstore/actionsql openatp/internal/sqlstore/alertscan
 	openatp/internal/sqlstore/tvmsql openatp/vuln
 openatp/redis: SYSTEM github.com/redis/go-redis/v9 openatp/ratelimit
 	openatp/internal/lifetime
