@@ -273,7 +273,7 @@ func (db *DB) CreateAlert(ctx context.Context, tenantID string, a openatp.Alert)
 // does not exist.
 func (db *DB) ScanAlertsParallel(ctx context.Context, tenantID string, workers int, f func(worker int, a *openatp.Alert) error) error {
 	return db.readTenant(ctx, tenantID, func(q sqlstore.Querier, tseq int64, _ []openatp.DeviceGroup) error {
-		return alertscan.Scan(ctx, q, tseq, workers, f)
+		return alertscan.Scan(ctx, q, "alerts a", tseq, workers, f)
 	})
 }
 

@@ -154,11 +154,8 @@ type alertDict struct {
 	dict  *editor[loc]
 	index *mapEditor[uint64, uint32]
 	added int64
-	full  bool // the arena refused an entry: the runs stay literal
-	// seen holds the hashes of the runs seen once: a run enters the
-	// dictionary the second time it is seen, so that the runs unique to
-	// an alert do not fill it.
-	seen map[uint64]struct{}
+	full  bool                // the arena refused an entry: the runs stay literal
+	seen  map[uint64]struct{} // runs seen once: one enters the second time (none unique to an alert)
 }
 
 func (as *alertSet) newDict(inPlace bool) *alertDict {
@@ -302,21 +299,17 @@ func (e *alertEncoder) encode(a *openatp.Alert) (alertSlot, error) {
 	return s, nil
 }
 
-// alertScanner is what a store offers for a faster build (sqlite and
-// postgres): ScanAlerts without the machines' names and groups, in no
-// order, the rows decoded on workers goroutines, which call f at once.
+// alertScanner is a store's faster read for a build (sqlite, postgres).
 type alertScanner interface {
 	ScanAlertsParallel(ctx context.Context, tenantID string, workers int, f func(worker int, a *openatp.Alert) error) error
 }
 
-// scanAlerts reads the tenant's alerts into c: each goroutine of the
-// store's scan that decodes alerts encodes them with an encoder of its
-// own (sharing the dictionary), their records into the encoder's scratch
-// arena, which resolveAlerts copies into c's in lastUpdateTime order; the
-// caller releases the arenas. A build reads the alerts before the
-// machines (see buildContent): an alert whose machine the later scan does
-// not see was deleted with it meanwhile, which the feed says; its machine
-// is found by resolveAlerts.
+// scanAlerts reads the tenant's alerts into c: each of the store's
+// decoding goroutines packs its alerts with an encoder of its own (the
+// dictionary shared) into the encoder's arena, which the caller releases.
+// A build reads the alerts before the machines (see buildContent): an
+// alert whose machine the later scan does not see was deleted with it
+// meanwhile, which the feed says; resolveAlerts finds their machines.
 func (c *content) scanAlerts(ctx context.Context, store openatp.Store, tenantID string) ([]*alertEncoder, error) {
 	as := newAlertSet(c.arena)
 	c.alerts = as
@@ -339,9 +332,8 @@ func (c *content) scanAlerts(ctx context.Context, store openatp.Store, tenantID 
 
 // resolveAlerts finds the machine of every alert a build read (dropping
 // those of machines it did not see), and makes the slots anew in the
-// order of lastUpdateTime (sorted in parts, merged), their records copied
-// from the encoders' arenas into the content's in that order, then the
-// order and the indexes, in place: no view has seen them yet.
+// order of lastUpdateTime, their records copied into the content's arena
+// in that order, then the order and the indexes, in place.
 func (c *content) resolveAlerts(encs []*alertEncoder) error {
 	read := c.alerts
 	type keyed struct {
@@ -365,9 +357,7 @@ func (c *content) resolveAlerts(encs []*alertEncoder) error {
 		x, y := encs[a.enc], encs[b.enc]
 		return strings.Compare(x.d.as.idIn(x.recs, x.slots.at(a.slot)), y.d.as.idIn(y.recs, y.slots.at(b.slot)))
 	}
-	bounds := parts.Split(len(live), partMin)
-	parts.Run(bounds, func(lo, hi int) { slices.SortFunc(live[lo:hi], byTime) })
-	live = parts.MergeRuns(live, make([]keyed, len(live)), bounds, byTime)
+	live = parts.Sort(live, partMin, byTime)
 	as := &alertSet{arena: c.arena, ids: read.ids, byMachine: read.byMachine, byUser: read.byUser, byEv: read.byEv, dict: read.dict,
 		dictIndex: read.dictIndex, dictBytes: read.dictBytes, seed: read.seed}
 	as.order = make([]uint32, len(live))

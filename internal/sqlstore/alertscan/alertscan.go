@@ -14,8 +14,11 @@ import (
 	"github.com/openatp/openatp/internal/sqlstore"
 )
 
-// selectAlerts reads the alerts of a tenant without their machines.
-var selectAlerts = "SELECT " + sqlstore.AlertColumns + " FROM alerts a WHERE a.tenant_seq = ?"
+// selectFrom reads the alerts of a tenant from table, without their
+// machines.
+func selectFrom(table string) string {
+	return "SELECT " + sqlstore.AlertColumns + " FROM " + table + " WHERE a.tenant_seq = ?"
+}
 
 // batchLen is the rows of a batch handed to a decoder.
 const batchLen = 256
@@ -38,12 +41,13 @@ func newBatch() *batch {
 	return b
 }
 
-// Scan streams every alert of the tenant of row tseq in q, without its
-// machine's name and device group, in no particular order: workers
+// Scan streams every alert of the tenant of row tseq in q, read from
+// table (alerts as a: "alerts a", or what an engine adds to it), without
+// its machine's name and device group, in no particular order: workers
 // goroutines decode the rows and call f at once, each with its number (0
 // to workers-1) and an alert the call may keep. An error of f stops the
 // stream and is returned as it is.
-func Scan(ctx context.Context, q sqlstore.Querier, tseq int64, workers int, f func(worker int, a *openatp.Alert) error) error {
+func Scan(ctx context.Context, q sqlstore.Querier, table string, tseq int64, workers int, f func(worker int, a *openatp.Alert) error) error {
 	const msg = "cannot read alerts"
 	g := lifetime.New(ctx)
 	defer g.Stop()
@@ -74,7 +78,7 @@ func Scan(ctx context.Context, q sqlstore.Querier, tseq int64, workers int, f fu
 			return nil
 		})
 	}
-	err := read(g.Context(), q, tseq, work, free)
+	err := read(g.Context(), q, selectFrom(table), tseq, work, free)
 	close(work)
 	if gerr := g.Wait(); gerr != nil {
 		return gerr
@@ -84,9 +88,9 @@ func Scan(ctx context.Context, q sqlstore.Querier, tseq int64, workers int, f fu
 
 // read sends the rows of the query to work in batches, reusing those
 // free gives back.
-func read(ctx context.Context, q sqlstore.Querier, tseq int64, work chan<- *batch, free <-chan *batch) error {
+func read(ctx context.Context, q sqlstore.Querier, query string, tseq int64, work chan<- *batch, free <-chan *batch) error {
 	const msg = "cannot read alerts"
-	rows, err := q.Query(ctx, selectAlerts, tseq)
+	rows, err := q.Query(ctx, query, tseq)
 	if err != nil {
 		return q.Error(err, msg)
 	}
