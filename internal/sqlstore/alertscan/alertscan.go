@@ -54,10 +54,13 @@ func Scan(ctx context.Context, q sqlstore.Querier, table string, tseq int64, wor
 	work := make(chan *batch, 2*workers)
 	free := make(chan *batch, 3*workers)
 	for w := range max(1, workers) {
-		g.Go(func(context.Context) error {
+		g.Go(func(ctx context.Context) error {
 			var row sqlstore.AlertRow
 			var vs values
 			for b := range work {
+				if ctx.Err() != nil {
+					continue // another failed: the rest is dropped
+				}
 				for i := range b.n {
 					vs.v = b.vals[i][:]
 					a, err := row.Scan(&vs, false, nil)
