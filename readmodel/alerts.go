@@ -176,6 +176,7 @@ type alertEncoder struct {
 	recs       *arena           // where the records go
 	j, c, r, x []byte           // scratch: JSON, compacted, the record, a run expanded
 	slots      pages[alertSlot] // in a build, the slots encoded
+	dict       alertrec.Dict    // e, or in a build an alertrec.Cached in front of it
 }
 
 // Intern is the dictionary of alertrec.Pack: the runs' JSON, by the
@@ -213,7 +214,7 @@ func (e *alertEncoder) Intern(run []byte) (uint32, bool) {
 // pack appends the packed form of the JSON j to the record.
 func (e *alertEncoder) pack(j []byte) {
 	e.c = wire.Compact(e.c[:0], j)
-	e.r = alertrec.Pack(e.r, e.c, e)
+	e.r = alertrec.Pack(e.r, e.c, e.dict)
 }
 
 // encode writes alert a's record and returns its slot (without its
@@ -318,6 +319,7 @@ func (c *content) scanAlerts(ctx context.Context, store openatp.Store, tenantID 
 	encs := make([]*alertEncoder, runtime.GOMAXPROCS(0))
 	for i := range encs {
 		encs[i] = &alertEncoder{d: d, recs: newArena()}
+		encs[i].dict = alertrec.NewCached(encs[i])
 	}
 	encode := func(w int, a *openatp.Alert) error {
 		s, err := encs[w].encode(a)
@@ -358,8 +360,7 @@ func (c *content) resolveAlerts(encs []*alertEncoder) error {
 		return strings.Compare(x.d.as.idIn(x.recs, x.slots.at(a.slot)), y.d.as.idIn(y.recs, y.slots.at(b.slot)))
 	}
 	live = parts.Sort(live, partMin, byTime)
-	as := &alertSet{arena: c.arena, ids: read.ids, byMachine: read.byMachine, byUser: read.byUser, byEv: read.byEv, dict: read.dict,
-		dictIndex: read.dictIndex, dictBytes: read.dictBytes, seed: read.seed}
+	as := *read // its dictionary and its empty indexes (the slots are the encoders')
 	as.order = make([]uint32, len(live))
 	for i, k := range live {
 		s := *encs[k.enc].slots.at(k.slot)
@@ -371,7 +372,7 @@ func (c *content) resolveAlerts(encs []*alertEncoder) error {
 		as.order[i] = uint32(i)
 	}
 	as.indexAll()
-	c.alerts = as
+	c.alerts = &as
 	return nil
 }
 
@@ -535,6 +536,7 @@ func (c *content) applyAlerts(n *content, ch *openatp.Changes) (*alertSet, error
 	var added []uint32
 	d := as.newDict(false)
 	e := &alertEncoder{d: d, recs: as.arena}
+	e.dict = e
 	for i := range ch.Alerts {
 		a := &ch.Alerts[i]
 		ms, ok := n.find(a.MachineID)
