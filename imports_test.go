@@ -112,6 +112,8 @@ openatp/internal/sqlstore: CORE io/fs openatp openatp/internal/jsonlex openatp/i
 openatp/internal/sqlstore/actionsql: CORE openatp openatp/internal/sqlstore
 openatp/internal/sqlstore/eventsql: CORE openatp openatp/observable openatp/internal/sqlstore
 	openatp/sightings
+# The read model's build's read of alerts: no join, decoded on several goroutines.
+openatp/internal/sqlstore/alertscan: CORE openatp openatp/internal/sqlstore openatp/internal/lifetime
 openatp/internal/sqlstore/tvmsql: CORE openatp openatp/internal/sqlstore openatp/vuln
 openatp/internal/sqlstore/huntsql: CORE openatp openatp/internal/sqlstore openatp/kql
 openatp/internal/demo: CORE crypto/md5 iter openatp openatp/vuln
@@ -131,11 +133,11 @@ openatp/internal/retention: CORE openatp/internal/lifetime
 
 # One package per outside dependency. Only they import a driver.
 openatp/sqlite: SYSTEM SQL unsafe modernc.org/sqlite
-	openatp openatp/internal/sqlstore openatp/internal/sqlstore/actionsql
+	openatp openatp/internal/sqlstore openatp/internal/sqlstore/actionsql openatp/internal/sqlstore/alertscan
 	openatp/internal/sqlstore/eventsql openatp/internal/sqlstore/tvmsql openatp/vuln
 	openatp/internal/refcount openatp/internal/sqlstore/huntsql
 openatp/postgres: SYSTEM net github.com/jackc/pgx/v5
-	openatp openatp/internal/sqlstore openatp/internal/sqlstore/actionsql
+	openatp openatp/internal/sqlstore openatp/internal/sqlstore/actionsql openatp/internal/sqlstore/alertscan
 	openatp/internal/sqlstore/eventsql openatp/internal/sqlstore/tvmsql openatp/vuln
 	openatp/internal/sqlstore/huntsql
 openatp/redis: SYSTEM github.com/redis/go-redis/v9 openatp/ratelimit

@@ -13,6 +13,7 @@ import (
 
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/internal/sqlstore"
+	"github.com/openatp/openatp/internal/sqlstore/alertscan"
 )
 
 // upsertAlert inserts or replaces one alert ($1 the tenant).
@@ -263,6 +264,17 @@ func (db *DB) CreateAlert(ctx context.Context, tenantID string, a openatp.Alert)
 		return true, bumpContent(ctx, tx, tseq, &log)
 	})
 	return out, created, err
+}
+
+// ScanAlertsParallel streams every alert of the tenant without its
+// machine's name and device group, in no particular order, from one read
+// transaction: the rows decoded on workers goroutines, which call f at
+// once (alertscan.Scan; the read model's build). NotFound if the tenant
+// does not exist.
+func (db *DB) ScanAlertsParallel(ctx context.Context, tenantID string, workers int, f func(worker int, a *openatp.Alert) error) error {
+	return db.readTenant(ctx, tenantID, func(q sqlstore.Querier, tseq int64, _ []openatp.DeviceGroup) error {
+		return alertscan.Scan(ctx, q, "alerts a", tseq, workers, f)
+	})
 }
 
 // ScanAlerts streams every alert of the tenant with its machine's name and

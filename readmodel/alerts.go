@@ -2,18 +2,21 @@ package readmodel
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/hex"
 	"hash/maphash"
 	"maps"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/openatp/openatp"
-	"github.com/openatp/openatp/internal/lifetime"
 	"github.com/openatp/openatp/odata"
 	"github.com/openatp/openatp/readmodel/alertrec"
 	"github.com/openatp/openatp/readmodel/evidence"
+	"github.com/openatp/openatp/readmodel/parts"
 	"github.com/openatp/openatp/wire"
 )
 
@@ -120,8 +123,11 @@ func (as *alertSet) evKeys(s *alertSlot, f func(key string)) {
 }
 
 // id returns the id of alert slot s.
-func (as *alertSet) id(s *alertSlot) string {
-	id, _ := nextString(as.arena.get(s.rec)[:s.head])
+func (as *alertSet) id(s *alertSlot) string { return as.idIn(as.arena, s) }
+
+// idIn returns the id of alert slot s whose record is in arena a.
+func (as *alertSet) idIn(a *arena, s *alertSlot) string {
+	id, _ := nextString(a.get(s.rec)[:s.head])
 	return id
 }
 
@@ -140,67 +146,75 @@ func newAlertSet(a *arena) *alertSet {
 		byUser: newShardMap[string, []uint32](), byEv: newShardMap[string, []uint32](), dictIndex: newShardMap[uint64, uint32](), seed: maphash.MakeSeed()}
 }
 
-// alertEncoder writes alerts into a set's arena (or, in a build, a scratch
-// arena for the records), adding to its dictionary. One writer at a time.
-type alertEncoder struct {
-	as        *alertSet
-	recs      *arena // where the records go
-	dict      *editor[loc]
-	index     *mapEditor[uint64, uint32]
-	err       error
-	j, c, r   []byte // scratch: JSON, compacted, the record
-	x         []byte // scratch: a run expanded
-	dictAdded int64
-	// seen holds the hashes of the runs seen once: a run enters the
-	// dictionary the second time it is seen, so that the runs unique to
-	// an alert do not fill it.
-	seen map[uint64]struct{}
+// alertDict is the dictionary an encoding adds to; the encoders of a
+// build share it, under mu.
+type alertDict struct {
+	mu    sync.Mutex
+	as    *alertSet
+	dict  *editor[loc]
+	index *mapEditor[uint64, uint32]
+	added int64
+	full  bool                // the arena refused an entry: the runs stay literal
+	seen  map[uint64]struct{} // runs seen once: one enters the second time (none unique to an alert)
 }
 
-func (as *alertSet) encoder(recs *arena, inPlace bool) *alertEncoder {
-	return &alertEncoder{as: as, recs: recs, dict: as.dict.edit(), index: as.dictIndex.edit(inPlace), seen: map[uint64]struct{}{}}
+func (as *alertSet) newDict(inPlace bool) *alertDict {
+	return &alertDict{as: as, dict: as.dict.edit(), index: as.dictIndex.edit(inPlace), seen: map[uint64]struct{}{}}
 }
 
 // done stores the dictionary's changes in the set.
-func (e *alertEncoder) done() {
-	e.as.dict, e.as.dictIndex = e.dict.done(), e.index.m
-	e.as.dictBytes += e.dictAdded
+func (d *alertDict) done() {
+	d.as.dict, d.as.dictIndex = d.dict.done(), d.index.m
+	d.as.dictBytes += d.added
+}
+
+// alertEncoder writes alerts into an arena (the set's, or in a build a
+// scratch arena of its own for the records), adding to a dictionary. One
+// writer at a time.
+type alertEncoder struct {
+	d          *alertDict
+	recs       *arena           // where the records go
+	j, c, r, x []byte           // scratch: JSON, compacted, the record, a run expanded
+	slots      pages[alertSlot] // in a build, the slots encoded
+	dict       alertrec.Dict    // e, or in a build an alertrec.Cached in front of it
 }
 
 // Intern is the dictionary of alertrec.Pack: the runs' JSON, by the
 // hash of their compacted form.
 func (e *alertEncoder) Intern(run []byte) (uint32, bool) {
-	h := maphash.Bytes(e.as.seed, run)
-	if n, ok := e.index.get(h); ok {
-		e.x = wire.Expand(e.x[:0], run)
-		return n, bytes.Equal(e.as.arena.get(*e.dict.p.at(n)), e.x)
+	d := e.d
+	h := maphash.Bytes(d.as.seed, run)
+	e.x = wire.Expand(e.x[:0], run)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if n, ok := d.index.get(h); ok {
+		return n, bytes.Equal(d.as.arena.get(*d.dict.p.at(n)), e.x)
 	}
-	if e.err != nil || e.dict.p.len() >= maxDictEntries || e.as.dictBytes+e.dictAdded+int64(len(run)) > maxDictBytes {
+	if d.full || d.dict.p.len() >= maxDictEntries || d.as.dictBytes+d.added+int64(len(run)) > maxDictBytes {
 		return 0, false
 	}
-	if _, ok := e.seen[h]; !ok {
-		if len(e.seen) < maxSeen {
-			e.seen[h] = struct{}{}
+	if _, ok := d.seen[h]; !ok {
+		if len(d.seen) < maxSeen {
+			d.seen[h] = struct{}{}
 		}
 		return 0, false
 	}
-	e.x = wire.Expand(e.x[:0], run)
-	l, err := e.as.arena.add(e.x)
+	l, err := d.as.arena.add(e.x)
 	if err != nil {
-		e.err = err
+		d.full = true
 		return 0, false
 	}
-	n := uint32(e.dict.p.len())
-	e.dict.set(n, l)
-	e.index.set(h, n)
-	e.dictAdded += int64(len(e.x))
+	n := uint32(d.dict.p.len())
+	d.dict.set(n, l)
+	d.index.set(h, n)
+	d.added += int64(len(e.x))
 	return n, true
 }
 
 // pack appends the packed form of the JSON j to the record.
 func (e *alertEncoder) pack(j []byte) {
 	e.c = wire.Compact(e.c[:0], j)
-	e.r = alertrec.Pack(e.r, e.c, e)
+	e.r = alertrec.Pack(e.r, e.c, e.dict)
 }
 
 // encode writes alert a's record and returns its slot (without its
@@ -256,10 +270,7 @@ func (e *alertEncoder) encode(a *openatp.Alert) (alertSlot, error) {
 		e.pack(e.j)
 	}
 	var err error
-	if e.err == nil {
-		s.rec, err = e.recs.add(e.r)
-	}
-	if err = cmpOr(e.err, err); err != nil {
+	if s.rec, err = e.recs.add(e.r); err != nil {
 		return s, openatp.Errorf(openatp.Unavailable, "cannot map memory for the index: %v", err)
 	}
 	p.updated = a.LastUpdateTime.UnixNano()
@@ -289,130 +300,136 @@ func (e *alertEncoder) encode(a *openatp.Alert) (alertSlot, error) {
 	return s, nil
 }
 
-func cmpOr(a, b error) error {
-	if a != nil {
-		return a
-	}
-	return b
+// alertScanner is a store's faster read for a build (sqlite, postgres).
+type alertScanner interface {
+	ScanAlertsParallel(ctx context.Context, tenantID string, workers int, f func(worker int, a *openatp.Alert) error) error
 }
 
-// scanAlerts reads the tenant's alerts into c: their records into a
-// scratch arena, which resolveAlerts copies into c's in lastUpdateTime
-// order. The store's reading and decoding and the encoding run on two
-// goroutines. A build reads the alerts before the machines (see
-// buildContent): an alert whose machine the later scan does not see was
-// deleted with it meanwhile, which the feed says; its machine is found by
-// resolveAlerts.
-func (c *content) scanAlerts(ctx context.Context, store openatp.Store, tenantID string, scratch *arena) error {
+// scanAlerts reads the tenant's alerts into c: each of the store's
+// decoding goroutines packs its alerts with an encoder of its own (the
+// dictionary shared) into the encoder's arena, which the caller releases.
+// A build reads the alerts before the machines (see buildContent): an
+// alert whose machine the later scan does not see was deleted with it
+// meanwhile, which the feed says; resolveAlerts finds their machines.
+func (c *content) scanAlerts(ctx context.Context, store openatp.Store, tenantID string) ([]*alertEncoder, error) {
 	as := newAlertSet(c.arena)
 	c.alerts = as
-	e := as.encoder(scratch, true)
-	defer e.done()
-	g := lifetime.New(ctx)
-	defer g.Stop()
-	ctx = g.Context()
-	work := make(chan []openatp.Alert, batchesAhead)
-	free := make(chan []openatp.Alert, batchesAhead+2)
-	g.Go(func(context.Context) error {
-		for batch := range work {
-			for i := range batch {
-				s, err := e.encode(&batch[i])
-				if err != nil {
-					return err // cancels ctx: the scan stops
-				}
-				as.slots.appendValue(s)
-			}
-			clear(batch)
-			select {
-			case free <- batch[:0]:
-			default:
-			}
-		}
-		return nil
-	})
-	var batch []openatp.Alert
-	send := func() error {
-		select {
-		case work <- batch:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		select {
-		case batch = <-free:
-		default:
-			batch = make([]openatp.Alert, 0, batchMachines)
-		}
-		return nil
+	d := as.newDict(true)
+	defer d.done()
+	encs := make([]*alertEncoder, runtime.GOMAXPROCS(0))
+	for i := range encs {
+		encs[i] = &alertEncoder{d: d, recs: newArena()}
+		encs[i].dict = alertrec.NewCached(encs[i])
 	}
-	err := store.ScanAlerts(ctx, tenantID, func(a openatp.Alert) error {
-		if batch = append(batch, a); len(batch) < batchMachines {
-			return nil
-		}
-		return send()
-	})
-	if err == nil && len(batch) > 0 {
-		err = send()
+	encode := func(w int, a *openatp.Alert) error {
+		s, err := encs[w].encode(a)
+		encs[w].slots.appendValue(s)
+		return err
 	}
-	close(work)
-	if gerr := g.Wait(); gerr != nil {
-		return gerr
+	if ps, ok := store.(alertScanner); ok {
+		return encs, ps.ScanAlertsParallel(ctx, tenantID, len(encs), encode)
 	}
-	return err
+	return encs, store.ScanAlerts(ctx, tenantID, func(a openatp.Alert) error { return encode(0, &a) })
 }
 
 // resolveAlerts finds the machine of every alert a build read (dropping
 // those of machines it did not see), and makes the slots anew in the
-// order of lastUpdateTime, their records copied from scratch into the
-// content's arena in that order, then the order and the indexes, in
-// place: no view has seen them yet.
-func (c *content) resolveAlerts(scratch *arena) error {
+// order of lastUpdateTime, their records copied into the content's arena
+// in that order, then the order and the indexes, in place.
+func (c *content) resolveAlerts(encs []*alertEncoder) error {
 	read := c.alerts
 	type keyed struct {
-		updated int64
-		slot    uint32
+		updated   int64
+		enc, slot uint32
 	}
 	var live []keyed
-	for i := range read.slots.len() {
-		s := read.slots.at(uint32(i))
-		ms, ok := c.findID(s.machine)
-		if !ok {
-			continue
-		}
-		s.mslot = ms
-		live = append(live, keyed{s.p.updated, uint32(i)})
-	}
-	idOf := func(slot uint32) string {
-		id, _ := nextString(scratch.get(read.slots.at(slot).rec))
-		return id
-	}
-	slices.SortFunc(live, func(a, b keyed) int {
-		if a.updated != b.updated {
-			if a.updated < b.updated {
-				return -1
+	for w, e := range encs {
+		for i := range uint32(e.slots.len()) {
+			s := e.slots.at(i)
+			if ms, ok := c.findID(s.machine); ok {
+				s.mslot = ms
+				live = append(live, keyed{s.p.updated, uint32(w), i})
 			}
-			return 1
 		}
-		return strings.Compare(idOf(a.slot), idOf(b.slot))
-	})
-	as := &alertSet{arena: c.arena, ids: read.ids, byMachine: read.byMachine, byUser: read.byUser, byEv: read.byEv, dict: read.dict,
-		dictIndex: read.dictIndex, dictBytes: read.dictBytes, seed: read.seed}
-	ids, byMachine, byUser, byEv := as.ids.edit(true), as.byMachine.edit(true), as.byUser.edit(true), as.byEv.edit(true)
-	ids.idOf = func(s uint32) string { return as.id(as.slots.at(s)) }
+	}
+	byTime := func(a, b keyed) int {
+		if r := cmp.Compare(a.updated, b.updated); r != 0 {
+			return r
+		}
+		x, y := encs[a.enc], encs[b.enc]
+		return strings.Compare(x.d.as.idIn(x.recs, x.slots.at(a.slot)), y.d.as.idIn(y.recs, y.slots.at(b.slot)))
+	}
+	live = parts.Sort(live, partMin, byTime)
+	as := *read // its dictionary and its empty indexes (the slots are the encoders')
 	as.order = make([]uint32, len(live))
 	for i, k := range live {
-		s := *read.slots.at(k.slot)
+		s := *encs[k.enc].slots.at(k.slot)
 		var err error
-		if s.rec, err = c.arena.add(scratch.get(s.rec)); err != nil {
+		if s.rec, err = c.arena.add(encs[k.enc].recs.get(s.rec)); err != nil {
 			return openatp.Errorf(openatp.Unavailable, "cannot map memory for the index: %v", err)
 		}
-		slot := uint32(i)
 		as.slots.appendValue(s)
-		as.index(slot, &s, ids, byMachine, byUser, byEv)
-		as.order[i] = slot
+		as.order[i] = uint32(i)
 	}
-	as.ids = ids.done()
-	c.alerts = as
+	as.indexAll()
+	c.alerts = &as
 	return nil
+}
+
+// indexAll makes the indexes of a build's alerts, in place, one index a
+// goroutine: each key's slots gathered in slot order, then set once.
+func (as *alertSet) indexAll() {
+	n := uint32(as.slots.len())
+	type lists = map[string]*[]uint32
+	gather := func(g lists, k string, slot uint32) {
+		if l, ok := g[k]; ok {
+			*l = append(*l, slot)
+		} else {
+			g[strings.Clone(k)] = &[]uint32{slot} // the key outlives the record's reference
+		}
+	}
+	load := func(m *shardMap[string, []uint32], g lists) {
+		e := m.edit(true)
+		for k, l := range g {
+			e.set(k, *l)
+		}
+	}
+	parts.Run([]int{0, 1, 2, 3, 4}, func(index, _ int) {
+		switch index {
+		case 0:
+			ids := as.ids.edit(true)
+			ids.idOf = func(s uint32) string { return as.id(as.slots.at(s)) }
+			for slot := range n {
+				id := as.id(as.slots.at(slot))
+				ids.set(id, slot)
+				if odata.Fold(id) != id {
+					as.upper++
+				}
+			}
+			as.ids = ids.done()
+		case 1:
+			m := as.byMachine.edit(true)
+			for slot := range n {
+				k := as.slots.at(slot).machine
+				l, _ := m.get(k)
+				m.set(k, append(l, slot)) // grown in place: no view has seen it
+			}
+		case 2:
+			g := lists{}
+			for slot := range n {
+				if k := as.strings(as.slots.at(slot)).userKey; k != "" {
+					gather(g, k, slot)
+				}
+			}
+			load(as.byUser, g)
+		case 3:
+			g := lists{}
+			for slot := range n {
+				as.evKeys(as.slots.at(slot), func(k string) { gather(g, k, slot) })
+			}
+			load(as.byEv, g)
+		}
+	})
 }
 
 // index enters alert slot s in the indexes.
@@ -517,7 +534,9 @@ func (c *content) applyAlerts(n *content, ch *openatp.Changes) (*alertSet, error
 		removed[prev] = true
 	}
 	var added []uint32
-	e := as.encoder(as.arena, false)
+	d := as.newDict(false)
+	e := &alertEncoder{d: d, recs: as.arena}
+	e.dict = e
 	for i := range ch.Alerts {
 		a := &ch.Alerts[i]
 		ms, ok := n.find(a.MachineID)
@@ -535,7 +554,7 @@ func (c *content) applyAlerts(n *content, ch *openatp.Changes) (*alertSet, error
 		as.index(slot, &s, ids, byMachine, byUser, byEv)
 		added = append(added, slot)
 	}
-	e.done()
+	d.done()
 	for _, id := range ch.DeletedAlerts {
 		kill(id)
 	}

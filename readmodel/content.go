@@ -63,9 +63,13 @@ func buildContent(ctx context.Context, store openatp.Store, tenantID string) (*c
 			c.arena.release()
 		}
 	}()
-	scratch := newArena() // the alerts' records until resolveAlerts orders them
-	defer scratch.release()
-	if err := c.scanAlerts(ctx, store, tenantID, scratch); err != nil {
+	encs, err := c.scanAlerts(ctx, store, tenantID)
+	defer func() {
+		for _, e := range encs {
+			e.recs.release() // the alerts' records until resolveAlerts orders them
+		}
+	}()
+	if err != nil {
 		return nil, err
 	}
 	var buf []byte
@@ -134,7 +138,7 @@ func buildContent(ctx context.Context, store openatp.Store, tenantID string) (*c
 			return l
 		})
 	})
-	if err := c.resolveAlerts(scratch); err != nil {
+	if err := c.resolveAlerts(encs); err != nil {
 		return nil, err
 	}
 	ok = true

@@ -9,6 +9,7 @@ import (
 
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/internal/sqlstore"
+	"github.com/openatp/openatp/internal/sqlstore/alertscan"
 )
 
 // The multi-row upsert of alerts.
@@ -228,6 +229,27 @@ func (db *DB) CreateAlert(ctx context.Context, tenantID string, a openatp.Alert)
 		return bumpContent(ctx, tx, tseq, &log)
 	})
 	return out, created, err
+}
+
+// ScanAlertsParallel streams every alert of the tenant without its
+// machine's name and device group, in no particular order, from one read
+// transaction: the rows decoded on workers goroutines, which call f at
+// once (alertscan.Scan; the read model's build). NotFound if the tenant
+// does not exist. The store's only tenant reads the table in its order,
+// not an index's, which sends each row's lookup to a page of the table at
+// random (2.6 times the reading goroutine's time, 100,000 alerts).
+func (db *DB) ScanAlertsParallel(ctx context.Context, tenantID string, workers int, f func(worker int, a *openatp.Alert) error) error {
+	var tenants int
+	if err := db.rdb.QueryRowContext(ctx, "SELECT count(*) FROM tenants").Scan(&tenants); err != nil {
+		return storeError(err, "cannot read alerts")
+	}
+	table := "alerts a"
+	if tenants == 1 {
+		table = "alerts a NOT INDEXED"
+	}
+	return db.readTenant(ctx, tenantID, func(q sqlstore.Querier, tseq int64, _ []openatp.DeviceGroup) error {
+		return alertscan.Scan(ctx, q, table, tseq, workers, f)
+	})
 }
 
 // ScanAlerts streams every alert of the tenant with its machine's name and

@@ -90,6 +90,7 @@ func Run(t *testing.T, open func(t *testing.T) openatp.Store, opts ...Option) {
 		{"UpdateMachine", testUpdateMachine},
 		{"MachinesByIP", testMachinesByIP},
 		{"AlertRoundTrip", testAlertRoundTrip},
+		{"AlertScanParallel", testAlertScanParallel},
 		{"UpsertAlerts", testUpsertAlerts},
 		{"AlertClock", testAlertClock},
 		{"UpdateAlerts", testUpdateAlerts},

@@ -79,3 +79,30 @@ func TestPackSmaller(t *testing.T) {
 		t.Errorf("100 alerts packed to %d bytes, compacted %d", packed, compact)
 	}
 }
+
+// counted counts the calls of a Dict.
+type counted struct {
+	*dict
+	calls int
+}
+
+func (c *counted) Intern(run []byte) (uint32, bool) { c.calls++; return c.dict.Intern(run) }
+
+// A cached dictionary names each run as the one behind it does, and asks
+// it only for the runs it has not named yet.
+func TestCached(t *testing.T) {
+	d := &counted{dict: &dict{ids: map[string]uint32{}}}
+	c := alertrec.NewCached(d)
+	runs := [][]byte{[]byte("a"), []byte("bb"), []byte("a"), []byte("ccc"), []byte("bb"), []byte("a"), []byte("ccc"), []byte("ccc")}
+	for i, r := range runs {
+		id, ok := c.Intern(r)
+		wantID, wantOK := d.ids[string(r)]
+		if ok != wantOK || ok && id != wantID {
+			t.Errorf("run %d %q: %d %v, the dictionary has %d %v", i, r, id, ok, wantID, wantOK)
+		}
+	}
+	// Asked: a, bb, ccc (refused: every third new run), ccc again.
+	if d.calls != 4 {
+		t.Errorf("the dictionary was asked %d times, want 4", d.calls)
+	}
+}

@@ -5,6 +5,7 @@ package parts
 
 import (
 	"runtime"
+	"slices"
 	"sync"
 )
 
@@ -33,6 +34,14 @@ func Run(bounds []int, f func(lo, hi int)) {
 		f(bounds[last], bounds[last+1])
 	}
 	wg.Wait()
+}
+
+// Sort sorts s by cmp in parts, one per processor (Split), merged after,
+// and returns the sorted slice: s or a copy.
+func Sort[T any](s []T, minPart int, cmp func(a, b T) int) []T {
+	bounds := Split(len(s), minPart)
+	Run(bounds, func(lo, hi int) { slices.SortFunc(s[lo:hi], cmp) })
+	return MergeRuns(s, make([]T, len(s)), bounds, cmp)
 }
 
 // MergeRuns merges the sorted runs of s (bounds as Split gives them) into

@@ -36,3 +36,20 @@ func TestMergeRuns(t *testing.T) {
 		}
 	}
 }
+
+// Sort sorts whatever the parts (one, or one per processor).
+func TestSort(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, n := range []int{0, 1, 5, 1000} {
+		for _, minPart := range []int{1, 1 << 20} {
+			s := make([]int, n)
+			for i := range s {
+				s[i] = r.IntN(50)
+			}
+			want := slices.Sorted(slices.Values(s))
+			if got := Sort(s, minPart, cmp.Compare[int]); !slices.Equal(got, want) {
+				t.Errorf("n %d, minPart %d: %v, want %v", n, minPart, got, want)
+			}
+		}
+	}
+}
