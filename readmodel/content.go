@@ -10,6 +10,7 @@ import (
 
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/internal/lifetime"
+	"github.com/openatp/openatp/readmodel/names"
 	"github.com/openatp/openatp/readmodel/parts"
 	"github.com/openatp/openatp/wire"
 )
@@ -24,10 +25,11 @@ type content struct {
 	slots     pages[machineSlot]
 	order     []uint32 // the live slots, ordered by machine id
 	users     *userTable
-	names     *nameIndex
+	names     *names.Index
 	relations int   // (user, machine) relations
 	garbage   int64 // JSON bytes of replaced and deleted machines
 	alerts    *alertSet
+	mark      mark // the arena's when the content was made
 }
 
 // machineSlot is one machine of a content. Slots are never reused: a
@@ -56,7 +58,7 @@ func buildContent(ctx context.Context, store openatp.Store, tenantID string) (*c
 		return nil, err
 	}
 	c := &content{version: cv, arena: newArena(), users: newUserTable()}
-	c.names = newNameIndex(1024)
+	c.names = names.New(1024)
 	ok := false
 	defer func() {
 		if !ok {
@@ -77,7 +79,7 @@ func buildContent(ctx context.Context, store openatp.Store, tenantID string) (*c
 		slot := uint32(c.slots.len())
 		c.order = append(c.order, slot)
 		c.slots.appendValue(s)
-		c.names.add(c.strings(&s).name, slot, c.nameOf)
+		c.names.Add(c.strings(&s).name, slot, c.nameOf)
 		return nil
 	}
 	// A user's machines come by their positions in the scan, which are
@@ -138,6 +140,7 @@ func buildContent(ctx context.Context, store openatp.Store, tenantID string) (*c
 		return nil, err
 	}
 	ok = true
+	c.mark = c.arena.mark()
 	return c, nil
 }
 
@@ -244,10 +247,10 @@ func (c *content) compareSlots(a, b uint32) int {
 func (c *content) apply(ch *openatp.Changes) (*content, []uint32, error) {
 	n := &content{version: ch.Version, arena: c.arena, users: c.users, relations: c.relations, garbage: c.garbage, order: c.order, alerts: c.alerts}
 	ed := c.slots.edit()
-	var ne *nameIndex // copied on the first change of a name
-	names := func() *nameIndex {
+	var ne *names.Index // copied on the first change of a name
+	nx := func() *names.Index {
 		if ne == nil {
-			ne = c.names.clone()
+			ne = c.names.Clone()
 		}
 		return ne
 	}
@@ -265,9 +268,9 @@ func (c *content) apply(ch *openatp.Changes) (*content, []uint32, error) {
 			prev := c.slots.at(old)
 			n.garbage += int64(len(c.arena.get(prev.json)))
 			if was, is := c.strings(prev).name, c.strings(&s).name; was != is {
-				names().remove(was, old, nameOf)
+				nx().Remove(was, old, nameOf)
 				ed.set(old, s)
-				names().add(is, old, nameOf)
+				nx().Add(is, old, nameOf)
 			}
 			ed.set(old, s)
 			changed = append(changed, old)
@@ -275,7 +278,7 @@ func (c *content) apply(ch *openatp.Changes) (*content, []uint32, error) {
 		}
 		slot := uint32(ed.p.len())
 		ed.set(slot, s)
-		names().add(c.strings(&s).name, slot, nameOf)
+		nx().Add(c.strings(&s).name, slot, nameOf)
 		changed, added = append(changed, slot), append(added, slot)
 	}
 	for _, id := range ch.Deleted {
@@ -287,7 +290,7 @@ func (c *content) apply(ch *openatp.Changes) (*content, []uint32, error) {
 		n.garbage += int64(len(c.arena.get(s.json)))
 		s.alive = false
 		ed.set(old, s)
-		names().remove(c.strings(&s).name, old, nameOf)
+		nx().Remove(c.strings(&s).name, old, nameOf)
 		removed[old] = true
 		gone[id] = old
 	}
@@ -316,6 +319,7 @@ func (c *content) apply(ch *openatp.Changes) (*content, []uint32, error) {
 	if n.alerts, err = c.applyAlerts(n, ch); err != nil {
 		return nil, nil, err
 	}
+	n.mark = n.arena.mark()
 	return n, changed, nil
 }
 

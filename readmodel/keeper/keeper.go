@@ -1,0 +1,120 @@
+// Package keeper keeps the read model's checkpoints in a directory, one
+// file per tenant (readmodel/checkpoint's format): it loads them at start,
+// before the tenants are built, and writes those whose content moved,
+// every interval and once more at Close. A checkpoint that cannot be
+// loaded is logged and left to the next write; the tenant is built from
+// the store as without one.
+package keeper
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/openatp/openatp"
+	"github.com/openatp/openatp/internal/lifetime"
+	"github.com/openatp/openatp/readmodel"
+)
+
+// Config is what a Keeper keeps.
+type Config struct {
+	Dir      string // created if missing
+	Interval time.Duration
+	Model    *readmodel.Model
+	Store    openatp.TenantStore
+	Logger   *slog.Logger
+}
+
+// Keeper writes checkpoints until Close.
+type Keeper struct {
+	cfg  Config
+	g    *lifetime.Group
+	mu   sync.Mutex        // one write at a time; guards done
+	done map[string]uint64 // tenant → the content version written last
+}
+
+// Start starts writing the model's checkpoints every cfg.Interval.
+func Start(ctx context.Context, cfg Config) (*Keeper, error) {
+	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
+		return nil, err
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	k := &Keeper{cfg: cfg, g: lifetime.New(ctx), done: map[string]uint64{}}
+	k.g.Go(func(ctx context.Context) error {
+		t := time.NewTicker(cfg.Interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-t.C:
+				k.WriteAll(ctx)
+			}
+		}
+	})
+	return k, nil
+}
+
+// Path is the file of a tenant's checkpoint.
+func (k *Keeper) Path(tenantID string) string {
+	sum := sha256.Sum256([]byte(tenantID))
+	return filepath.Join(k.cfg.Dir, hex.EncodeToString(sum[:16])+".checkpoint")
+}
+
+// Load loads the checkpoint of every tenant that has one.
+func (k *Keeper) Load(ctx context.Context) {
+	ts, err := k.cfg.Store.Tenants(ctx)
+	if err != nil {
+		return
+	}
+	for _, t := range ts {
+		v, err := k.cfg.Model.LoadCheckpoint(ctx, t.ID, k.Path(t.ID))
+		switch {
+		case err == nil && v != 0:
+			k.mu.Lock()
+			k.done[t.ID] = v // not written again until it moves
+			k.mu.Unlock()
+		case errors.Is(err, os.ErrNotExist) || ctx.Err() != nil:
+		case err != nil:
+			k.cfg.Logger.Warn("index checkpoint ignored: the tenant is built from the store", "tenant", t.ID, "reason", err)
+		}
+	}
+}
+
+// WriteAll writes the checkpoint of every tenant whose view's content
+// moved since the last one written.
+func (k *Keeper) WriteAll(ctx context.Context) {
+	ts, err := k.cfg.Store.Tenants(ctx)
+	if err != nil {
+		k.cfg.Logger.Warn("index checkpoints not written: the tenants cannot be listed", "error", err)
+		return
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for _, t := range ts {
+		start := time.Now()
+		v, err := k.cfg.Model.WriteCheckpoint(ctx, t.ID, k.Path(t.ID), k.done[t.ID])
+		switch {
+		case err != nil:
+			k.cfg.Logger.Warn("index checkpoint not written", "tenant", t.ID, "error", err)
+		case v != k.done[t.ID]:
+			k.done[t.ID] = v
+			k.cfg.Logger.Info("index checkpoint written", "tenant", t.ID, "content_version", v, "duration", time.Since(start))
+		}
+	}
+}
+
+// Close stops the periodic writes and writes every checkpoint once more.
+func (k *Keeper) Close() error {
+	err := k.g.Close()
+	k.WriteAll(context.Background())
+	return err
+}
