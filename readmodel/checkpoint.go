@@ -16,9 +16,10 @@ import (
 // A checkpoint of a tenant (readmodel/checkpoint's format) holds its
 // content as the view has it: the arena's chunks as they are, the slabs of
 // machine and alert slots as they are (they hold no pointer), the orders,
-// the users' machine lists and the alerts' dictionary. The hash indexes
-// (names, users, alert ids, machines, users and evidence of alerts) are
-// made again on load: their seeds are the process's.
+// the users' machine lists, the alerts' dictionary and the name index
+// (its hash's seed is its own). The other hash indexes (users, alert ids,
+// the alerts of machines, users and evidence) are made again on load:
+// their seeds are the process's.
 var slabLayout = checkpoint.Layout(reflect.TypeFor[machineSlot](), reflect.TypeFor[alertSlot](), reflect.TypeFor[loc]())
 
 // storeMark names the store a tenant is read from: its creation time in
@@ -82,6 +83,10 @@ func (m *Model) WriteCheckpoint(ctx context.Context, tenantID, path string, done
 	e = checkpoint.Encoder{}
 	e.U32s(c.order)
 	e.U32s(as.order)
+	seed, table, next := c.names.State()
+	e.U64(seed)
+	e.U64s(table)
+	e.U32s(next)
 	w.Section(e.Bytes())
 	writePages(w, &as.slots)
 	writePages(w, &as.dict)
@@ -244,15 +249,15 @@ func decodeContent(f *checkpoint.File) (*content, error) {
 	}
 	d = checkpoint.NewDecoder(rest[1])
 	c.order, as.order = d.U32s(), d.U32s()
+	seed, table, next := d.U64(), d.U64s(), d.U32s()
 	if err := d.Err(); err != nil {
 		return nil, err
 	}
 	if err := c.check(); err != nil {
 		return nil, err
 	}
-	c.names = names.New(len(c.order))
-	for _, s := range c.order {
-		c.names.Add(c.nameOf(s), s, c.nameOf)
+	if c.names, err = names.FromState(seed, table, next, c.slots.len()); err != nil {
+		return nil, err
 	}
 	d = checkpoint.NewDecoder(rest[4])
 	for d.More() {

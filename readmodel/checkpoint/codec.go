@@ -31,6 +31,12 @@ func (e *Encoder) U32s(l []uint32) {
 	e.b = append(e.b, AsBytes(l)...)
 }
 
+// U64s appends l, its length first.
+func (e *Encoder) U64s(l []uint64) {
+	e.b = binary.AppendUvarint(e.b, uint64(len(l)))
+	e.b = append(e.b, AsBytes(l)...)
+}
+
 // Decoder reads the values of a section an Encoder wrote; the first
 // error sticks, and the reads after it return zeros.
 type Decoder struct {
@@ -100,6 +106,18 @@ func (d *Decoder) U32s() []uint32 {
 		return nil
 	}
 	l := make([]uint32, n)
+	copy(AsBytes(l), b)
+	return l
+}
+
+// U64s reads a value of U64s, copied.
+func (d *Decoder) U64s() []uint64 {
+	n := d.length()
+	b := d.take(n * 8)
+	if d.err != nil {
+		return nil
+	}
+	l := make([]uint64, n)
 	copy(AsBytes(l), b)
 	return l
 }

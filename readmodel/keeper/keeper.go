@@ -64,9 +64,12 @@ func Start(ctx context.Context, cfg Config) (*Keeper, error) {
 }
 
 // Path is the file of a tenant's checkpoint.
-func (k *Keeper) Path(tenantID string) string {
+func (k *Keeper) Path(tenantID string) string { return File(k.cfg.Dir, tenantID) }
+
+// File is the file of a tenant's checkpoint in dir.
+func File(dir, tenantID string) string {
 	sum := sha256.Sum256([]byte(tenantID))
-	return filepath.Join(k.cfg.Dir, hex.EncodeToString(sum[:16])+".checkpoint")
+	return filepath.Join(dir, hex.EncodeToString(sum[:16])+".checkpoint")
 }
 
 // Load loads the checkpoint of every tenant that has one.

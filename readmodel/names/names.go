@@ -5,8 +5,10 @@
 package names
 
 import (
-	"hash/maphash"
+	"encoding/binary"
+	"errors"
 	"math/bits"
+	"math/rand/v2"
 	"slices"
 
 	"github.com/openatp/openatp/odata"
@@ -20,7 +22,7 @@ import (
 // a cache miss) only when they are equal; growing the table reads none. It
 // costs about 20 bytes a machine, against a map's ~80; a change copies it.
 type Index struct {
-	seed  maphash.Seed
+	seed  uint64   // of hash: random, kept by a checkpoint with the table
 	table []uint64 // hash<<32 | slot+1
 	shift uint     // 64 - log2(len(table))
 	used  int      // entries and tombstones
@@ -30,7 +32,7 @@ type Index struct {
 const tombstone = uint64(^uint32(0))
 
 func New(capacity int) *Index {
-	x := &Index{seed: maphash.MakeSeed()}
+	x := &Index{seed: rand.Uint64()}
 	n := 16
 	for n < 2*capacity {
 		n *= 2
@@ -43,7 +45,54 @@ func (x *Index) alloc(n int) {
 	x.table, x.used, x.shift = make([]uint64, n), 0, uint(64-bits.TrailingZeros(uint(n)))
 }
 
-func (x *Index) hash(folded string) uint32 { return uint32(maphash.String(x.seed, folded)) }
+// hash is a keyed hash of folded (multiply-and-fold rounds over its
+// 8-byte words, keyed by the index's random seed, as maphash's portable
+// form is): a name chosen to collide with others cannot be known without
+// the seed, and an index written with its seed is read back as it is.
+func (x *Index) hash(folded string) uint32 {
+	const k0, k1 = 0xa0761d6478bd642f, 0xe7037ed1a0b428db
+	h := mix(x.seed^k0, uint64(len(folded))^k1)
+	for len(folded) >= 8 {
+		h = mix(h^binary.LittleEndian.Uint64([]byte(folded[:8])), x.seed^k1)
+		folded = folded[8:]
+	}
+	var tail [8]byte
+	copy(tail[:], folded)
+	return uint32(mix(h^binary.LittleEndian.Uint64(tail[:]), x.seed^k0))
+}
+
+func mix(a, b uint64) uint64 {
+	hi, lo := bits.Mul64(a, b)
+	return hi ^ lo
+}
+
+// State returns what a checkpoint keeps of the index: its seed, its table
+// and its chains. They must not be changed.
+func (x *Index) State() (seed uint64, table []uint64, next []uint32) { return x.seed, x.table, x.next }
+
+// FromState returns the index of a State, checked: slots beyond slots are
+// refused, as is a table that is not a power of two long.
+func FromState(seed uint64, table []uint64, next []uint32, slots int) (*Index, error) {
+	n := len(table)
+	if n < 16 || n&(n-1) != 0 || len(next) > slots {
+		return nil, errors.New("a name index of the wrong size")
+	}
+	x := &Index{seed: seed, table: table, shift: uint(64 - bits.TrailingZeros(uint(n))), next: next}
+	for _, e := range table {
+		if e != 0 {
+			x.used++
+			if e != tombstone && uint32(e)-1 >= uint32(len(next)) {
+				return nil, errors.New("a name index entry out of its slots")
+			}
+		}
+	}
+	for _, p := range next {
+		if p > uint32(len(next)) {
+			return nil, errors.New("a name index chain out of its slots")
+		}
+	}
+	return x, nil
+}
 
 // start is where the probes of hash h begin: its high bits after a
 // multiplicative mix, so that the table's position and the hash compared
