@@ -1,6 +1,7 @@
 package readmodel
 
 import (
+	"slices"
 	"sync/atomic"
 
 	"github.com/openatp/openatp/internal/refcount"
@@ -114,6 +115,15 @@ func (a *arena) newChunk(n int) ([]byte, error) {
 	a.chunks.Store(&list)
 	a.bytes.Add(int64(n))
 	return c[:n], nil
+}
+
+// adopt makes chunks (nil for none mapped) the arena's, which has none.
+func (a *arena) adopt(chunks [][]byte) {
+	chunks = slices.DeleteFunc(chunks, func(c []byte) bool { return c == nil })
+	for _, c := range chunks {
+		a.bytes.Add(int64(len(c)))
+	}
+	a.chunks.Store(&chunks)
 }
 
 // get returns the bytes at l. They live as long as the caller's reference

@@ -11,6 +11,7 @@ import (
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/readmodel/checkpoint"
 	"github.com/openatp/openatp/readmodel/names"
+	"github.com/openatp/openatp/readmodel/parts"
 )
 
 // A checkpoint of a tenant (readmodel/checkpoint's format) holds its
@@ -223,15 +224,24 @@ func decodeContent(f *checkpoint.File) (*content, error) {
 		}
 	}()
 	for i, b := range f.Sections[1 : 1+nchunks] {
-		size := int(sizes[i])
-		if len(b) > size || size != chunkSize && size < 1<<lenBits || size > 1<<31 || i < nchunks-1 && len(b) != size {
+		if size := int(sizes[i]); len(b) > size || size != chunkSize && size < 1<<lenBits || size > 1<<31 || i < nchunks-1 && len(b) != size {
 			return nil, errors.New("a chunk of the wrong size")
 		}
-		chunk, err := c.arena.newChunk(size)
-		if err != nil {
-			return nil, openatp.Errorf(openatp.Unavailable, "cannot map memory for the index: %v", err)
+	}
+	// The chunks mapped and copied on every processor: the kernel's
+	// zeroing of the pages is most of the cost.
+	chunks, errs := make([][]byte, nchunks), make([]error, nchunks)
+	parts.Run(parts.Split(nchunks, 1), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			if chunks[i], errs[i] = allocChunk(int(sizes[i])); errs[i] == nil {
+				chunks[i] = chunks[i][:sizes[i]]
+				copy(chunks[i], f.Sections[1+i])
+			}
 		}
-		copy(chunk, b)
+	})
+	c.arena.adopt(chunks)
+	if err := errors.Join(errs...); err != nil {
+		return nil, openatp.Errorf(openatp.Unavailable, "cannot map memory for the index: %v", err)
 	}
 	c.mark = c.arena.mark()
 	rest := f.Sections[1+nchunks:]
