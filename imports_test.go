@@ -149,11 +149,12 @@ openatp/readmodel/alertrec: CORE openatp/wire
 openatp/readmodel/parts: CORE runtime
 openatp/readmodel/evidence: CORE openatp openatp/observable
 openatp/readmodel/names: CORE openatp/odata
+openatp/readmodel/users: CORE
 openatp/readmodel/checkpoint: SYSTEM unsafe hash/crc32
 openatp/readmodel: SYSTEM unsafe openatp openatp/odata openatp/wire
 	openatp/internal/refcount openatp/internal/lifetime openatp/readmodel/alertrec
 	openatp/readmodel/parts openatp/readmodel/evidence openatp/readmodel/names
-	openatp/readmodel/checkpoint
+	openatp/readmodel/checkpoint openatp/readmodel/users
 openatp/readmodel/keeper: SYSTEM openatp openatp/internal/lifetime openatp/readmodel
 
 # The hunting tables: views over the read model and the stores.

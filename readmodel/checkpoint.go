@@ -12,6 +12,7 @@ import (
 	"github.com/openatp/openatp/readmodel/checkpoint"
 	"github.com/openatp/openatp/readmodel/names"
 	"github.com/openatp/openatp/readmodel/parts"
+	"github.com/openatp/openatp/readmodel/users"
 )
 
 // A checkpoint of a tenant (readmodel/checkpoint's format) holds its
@@ -92,15 +93,11 @@ func (m *Model) WriteCheckpoint(ctx context.Context, tenantID, path string, done
 	writePages(w, &as.slots)
 	writePages(w, &as.dict)
 	e = checkpoint.Encoder{}
-	for _, s := range c.users.shards {
-		for i := range s.recs {
-			if r := &s.recs[i]; r.list.n > 0 {
-				e.String(string(s.key(r.name)))
-				e.String(string(s.key(r.domain)))
-				e.U32s(s.list(r))
-			}
-		}
-	}
+	c.users.Each(func(name, domain []byte, list []uint32) {
+		e.String(string(name))
+		e.String(string(domain))
+		e.U32s(list)
+	})
 	w.Section(e.Bytes())
 	if err := w.Commit(); err != nil {
 		return done, err
@@ -216,7 +213,7 @@ func decodeContent(f *checkpoint.File) (*content, error) {
 	if len(sizes) != nchunks || len(f.Sections) != 1+nchunks+5 {
 		return nil, fmt.Errorf("%d sections, not %d", len(f.Sections), 1+nchunks+5)
 	}
-	c := &content{version: f.ContentVersion, arena: newArena(), users: newUserTable(), relations: n[0], garbage: int64(n[1])}
+	c := &content{version: f.ContentVersion, arena: newArena(), users: users.New(), relations: n[0], garbage: int64(n[1])}
 	ok := false
 	defer func() {
 		if !ok {
@@ -277,7 +274,7 @@ func decodeContent(f *checkpoint.File) (*content, error) {
 				return nil, fmt.Errorf("a user of machine slot %d", s)
 			}
 		}
-		c.users.add(name, domain, list)
+		c.users.Add(name, domain, list)
 	}
 	if err := d.Err(); err != nil {
 		return nil, err

@@ -12,6 +12,7 @@ import (
 	"github.com/openatp/openatp/internal/lifetime"
 	"github.com/openatp/openatp/readmodel/names"
 	"github.com/openatp/openatp/readmodel/parts"
+	"github.com/openatp/openatp/readmodel/users"
 	"github.com/openatp/openatp/wire"
 )
 
@@ -24,7 +25,7 @@ type content struct {
 	arena     *arena
 	slots     pages[machineSlot]
 	order     []uint32 // the live slots, ordered by machine id
-	users     *userTable
+	users     *users.Table
 	names     *names.Index
 	relations int   // (user, machine) relations
 	garbage   int64 // JSON bytes of replaced and deleted machines
@@ -57,7 +58,7 @@ func buildContent(ctx context.Context, store openatp.Store, tenantID string) (*c
 	if err != nil {
 		return nil, err
 	}
-	c := &content{version: cv, arena: newArena(), users: newUserTable()}
+	c := &content{version: cv, arena: newArena(), users: users.New()}
 	c.names = names.New(1024)
 	ok := false
 	defer func() {
@@ -91,7 +92,7 @@ func buildContent(ctx context.Context, store openatp.Store, tenantID string) (*c
 				return openatp.Errorf(openatp.Internal, "the store named machine %d of a scan of %d", p, n)
 			}
 		}
-		c.users.add(openatp.NameKey(u.AccountName), openatp.NameKey(u.AccountDomain), u.Machines)
+		c.users.Add(openatp.NameKey(u.AccountName), openatp.NameKey(u.AccountDomain), u.Machines)
 		c.relations += len(u.Machines)
 		return nil
 	}
@@ -123,8 +124,8 @@ func buildContent(ctx context.Context, store openatp.Store, tenantID string) (*c
 			rank[c.order[r]] = uint32(r)
 		}
 	})
-	parts.Run(parts.Split(userShards, 1), func(lo, hi int) {
-		c.users.eachList(lo, hi, func(l []uint32) []uint32 {
+	parts.Run(parts.Split(users.Shards, 1), func(lo, hi int) {
+		c.users.EachList(lo, hi, func(l []uint32) []uint32 {
 			for k, s := range l {
 				l[k] = rank[s]
 			}
@@ -326,7 +327,7 @@ func (c *content) apply(ch *openatp.Changes) (*content, []uint32, error) {
 // applyRelations adds and removes (user, machine) relations, copying the
 // user shards it touches; gone are the slots of machines just deleted.
 func (n *content) applyRelations(rels []openatp.RelationChange, gone map[string]uint32) error {
-	users := n.users.writer()
+	uw := n.users.Writer()
 	for _, r := range rels {
 		slot, ok := n.find(r.MachineID)
 		if !ok && !r.Exists {
@@ -338,18 +339,18 @@ func (n *content) applyRelations(rels []openatp.RelationChange, gone map[string]
 			}
 			continue
 		}
-		slots := users.list(r.NameKey, r.DomainKey)
+		slots := uw.List(r.NameKey, r.DomainKey)
 		pos, found := slices.BinarySearchFunc(slots, slot, n.compareSlots)
 		switch {
 		case r.Exists && !found:
-			users.set(r.NameKey, r.DomainKey, slices.Insert(slices.Clip(slots), pos, slot))
+			uw.Set(r.NameKey, r.DomainKey, slices.Insert(slices.Clip(slots), pos, slot))
 			n.relations++
 		case !r.Exists && found:
-			users.set(r.NameKey, r.DomainKey, slices.Delete(slices.Clone(slots), pos, pos+1))
+			uw.Set(r.NameKey, r.DomainKey, slices.Delete(slices.Clone(slots), pos, pos+1))
 			n.relations--
 		}
 	}
-	n.users = users.t
+	n.users = uw.Done()
 	return nil
 }
 

@@ -97,15 +97,11 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	defer svc.Close()
 	model := readmodel.New(store, readmodel.Options{MemoryBudget: o.indexMemory - o.answerMemory(), StaleReads: o.staleReads, Now: readModelClock, Logger: logger})
 	defer model.Close() // before the store closes: it stops the builds reading it
-	load := func(context.Context) {}
-	if dir := o.checkpointDir(); dir != "" { // closed (a last write) before the model
-		kp, err := keeper.Start(ctx, keeper.Config{Dir: dir, Interval: o.checkpointEvery, Model: model, Store: store, Logger: logger})
-		if err != nil {
-			return fmt.Errorf("--checkpoint: %w", err)
-		}
-		defer kp.Close()
-		load = kp.Load
+	kp, err := o.checkpoint.Start(ctx, o.store.dbPath(), isPostgres(o.store.db), keeper.Config{Model: model, Store: store, Logger: logger})
+	if err != nil {
+		return err
 	}
+	defer kp.Close() // a last write, before the model closes
 	// The machine actions' lifecycle: it resumes the store's live actions
 	// and moves them on their clock until Close, with the durations,
 	// unreachable machines, failures, scripts and files the admin API
@@ -160,7 +156,7 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 		}
 	}
 	// Serve until ctx ends or a listener fails; then shut down.
-	return serveUntilDone(ctx, ls, conns, warm(store, model, load), o.shutdownTimeout, logger)
+	return serveUntilDone(ctx, ls, conns, warm(store, model, kp.Load), o.shutdownTimeout, logger)
 }
 
 // serveFlags are the flags of serve, checked, with the values they give.
@@ -177,8 +173,7 @@ type serveFlags struct {
 	indexMemory              int64 // bytes
 	answerShare              int   // percent of indexMemory
 	staleReads               time.Duration
-	checkpoint               string
-	checkpointEvery          time.Duration
+	checkpoint               keeper.Flags
 	cpuProfile               string
 	policy                   ratelimit.Policy
 	redisURL                 string
@@ -192,17 +187,6 @@ type serveFlags struct {
 	eventRetention           time.Duration
 	huntingCPU               time.Duration
 	faults                   jsonFlag
-}
-
-// checkpointDir is --checkpoint resolved: "" for none.
-func (o *serveFlags) checkpointDir() string {
-	switch {
-	case o.checkpoint == "off" || o.checkpoint == "auto" && isPostgres(o.store.db):
-		return ""
-	case o.checkpoint == "auto":
-		return o.store.dbPath() + ".checkpoints"
-	}
-	return o.checkpoint
 }
 
 // readModelClock is the clock of the read model's --stale-reads window;
@@ -225,8 +209,7 @@ func parseServeFlags(env *cliEnv, args []string) (*serveFlags, error) {
 	fs.BoolVar(&o.accessLog, "access-log", true, "log one line per request")
 	indexMemory := fs.String("index-memory", "3GiB", "memory budget of the in-memory read model (e.g. 512MiB, 4GiB); the least recently read tenants beyond it are evicted and rebuilt on demand")
 	fs.IntVar(&o.answerShare, "answer-cache", 5, "share of --index-memory, in percent, that keeps the encoded answers of reads served from the read model (written again while nothing they were built from changed); 0: none kept")
-	fs.StringVar(&o.checkpoint, "checkpoint", "auto", "directory of the read model's checkpoints, loaded at start and written every --checkpoint-interval and at shutdown; auto: <db>.checkpoints beside a SQLite file, none with PostgreSQL; off: none")
-	fs.DurationVar(&o.checkpointEvery, "checkpoint-interval", 5*time.Minute, "how often the read model's checkpoints of the tenants whose content changed are written")
+	o.checkpoint.Register(fs)
 	fs.DurationVar(&o.staleReads, "stale-reads", 0, "while the store cannot be read, answer reads from the in-memory read model as it is for at most this long after the store last answered (e.g. 30s); 0: such reads fail at once (503)")
 	fs.StringVar(&o.cpuProfile, "cpu-profile", "", "write a Go CPU profile of the whole run to this file (diagnostics)")
 	rateLimit := fs.String("rate-limit", "service", "rate limits per tenant, app and endpoint: service (100/min,1500/hour; alerts/batchUpdate 10/min,500/hour; alerts/CreateAlertByReference 15/min; machines/runliveresponse 10/min; machineactions/getPackageUri 2/min,120/hour), off, or custom such as 20/min,300/hour (for every endpoint)")
@@ -289,9 +272,6 @@ func parseServeFlags(env *cliEnv, args []string) (*serveFlags, error) {
 	}
 	if o.answerShare < 0 || o.answerShare > 50 {
 		return nil, fmt.Errorf("--answer-cache must be a percentage from 0 to 50, not %d", o.answerShare)
-	}
-	if o.checkpointEvery <= 0 {
-		return nil, fmt.Errorf("--checkpoint-interval must be more than 0, not %v", o.checkpointEvery)
 	}
 	if o.staleReads < 0 {
 		return nil, fmt.Errorf("--stale-reads must be 0 (off) or more, not %v", o.staleReads)

@@ -11,6 +11,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"flag"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -21,6 +23,38 @@ import (
 	"github.com/openatp/openatp/internal/lifetime"
 	"github.com/openatp/openatp/readmodel"
 )
+
+// Flags are serve's flags of checkpoints.
+type Flags struct {
+	Dir      string // a directory, "auto" or "off"
+	Interval time.Duration
+}
+
+// Register defines --checkpoint and --checkpoint-interval.
+func (f *Flags) Register(fs *flag.FlagSet) {
+	fs.StringVar(&f.Dir, "checkpoint", "auto", "directory of the read model's checkpoints, loaded at start and written every --checkpoint-interval and at shutdown; auto: <db>.checkpoints beside a SQLite file, none with PostgreSQL; off: none")
+	fs.DurationVar(&f.Interval, "checkpoint-interval", 5*time.Minute, "how often the checkpoints of the tenants whose content changed are written")
+}
+
+// Start starts the keeper the flags ask for, of the store whose SQLite
+// file is dbPath (unless postgres): nil for none (a nil Keeper loads and
+// writes nothing).
+func (f *Flags) Start(ctx context.Context, dbPath string, postgres bool, cfg Config) (*Keeper, error) {
+	if f.Interval <= 0 {
+		return nil, fmt.Errorf("--checkpoint-interval must be more than 0, not %v", f.Interval)
+	}
+	switch cfg.Dir, cfg.Interval = f.Dir, f.Interval; {
+	case f.Dir == "off" || f.Dir == "auto" && postgres:
+		return nil, nil
+	case f.Dir == "auto":
+		cfg.Dir = dbPath + ".checkpoints"
+	}
+	k, err := Start(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("--checkpoint: %w", err)
+	}
+	return k, nil
+}
 
 // Config is what a Keeper keeps.
 type Config struct {
@@ -74,6 +108,9 @@ func File(dir, tenantID string) string {
 
 // Load loads the checkpoint of every tenant that has one.
 func (k *Keeper) Load(ctx context.Context) {
+	if k == nil {
+		return
+	}
 	ts, err := k.cfg.Store.Tenants(ctx)
 	if err != nil {
 		return
@@ -117,6 +154,9 @@ func (k *Keeper) WriteAll(ctx context.Context) {
 
 // Close stops the periodic writes and writes every checkpoint once more.
 func (k *Keeper) Close() error {
+	if k == nil {
+		return nil
+	}
 	err := k.g.Close()
 	k.WriteAll(context.Background())
 	return err
