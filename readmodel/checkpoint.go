@@ -283,7 +283,7 @@ func decodeContent(f *checkpoint.File) (*content, error) {
 	ids.idOf = func(s uint32) string { return as.id(as.slots.at(s)) }
 	for slot := range uint32(as.slots.len()) {
 		if s := as.slots.at(slot); s.alive {
-			as.index(slot, s, ids, byMachine, byUser, byEv)
+			as.index(slot, s, ids, byMachine, byUser, byEv, true)
 		}
 	}
 	as.ids = ids.done()
