@@ -415,7 +415,9 @@ func (c *content) resolveAlerts(scratch *arena) error {
 	return nil
 }
 
-// index enters alert slot s in the indexes. fresh says no view has seen
+// index enters alert slot s in the indexes: all of them, or without ids
+// the evidence's alone, or without byEv the others (a load makes the two
+// on two goroutines). fresh says no view has seen
 // their lists (a build, a load): they grow in place, where a change must
 // copy a list it appends to (a value's list of a million alerts copied
 // at each append made a load quadratic).
@@ -427,17 +429,22 @@ func (as *alertSet) index(slot uint32, s *alertSlot, ids *alertIDsEditor, byMach
 		}
 		return append(list, slot)
 	}
-	str := as.strings(s)
-	ids.set(str.id, slot)
-	if odata.Fold(str.id) != str.id {
-		as.upper++
+	if byEv == nil || ids != nil { // without byEv, or with all: ids, machines, users
+		str := as.strings(s)
+		ids.set(str.id, slot)
+		if odata.Fold(str.id) != str.id {
+			as.upper++
+		}
+		list, _ := byMachine.get(s.machine)
+		byMachine.set(s.machine, add(list))
+		if str.userKey != "" {
+			key := strings.Clone(str.userKey) // the key outlives the record's reference
+			list, _ := byUser.get(key)
+			byUser.set(key, add(list))
+		}
 	}
-	list, _ := byMachine.get(s.machine)
-	byMachine.set(s.machine, add(list))
-	if str.userKey != "" {
-		key := strings.Clone(str.userKey) // the key outlives the record's reference
-		list, _ := byUser.get(key)
-		byUser.set(key, add(list))
+	if byEv == nil {
+		return
 	}
 	as.evKeys(s, func(k string) {
 		k = strings.Clone(k) // the key outlives the record's reference

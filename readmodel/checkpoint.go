@@ -281,11 +281,15 @@ func decodeContent(f *checkpoint.File) (*content, error) {
 	}
 	ids, byMachine, byUser, byEv := as.ids.edit(true), as.byMachine.edit(true), as.byUser.edit(true), as.byEv.edit(true)
 	ids.idOf = func(s uint32) string { return as.id(as.slots.at(s)) }
-	for slot := range uint32(as.slots.len()) {
-		if s := as.slots.at(slot); s.alive {
-			as.index(slot, s, ids, byMachine, byUser, byEv, true)
+	parts.Run([]int{0, 1, 2}, func(evidence, _ int) { // the evidence index beside the others
+		for slot := range uint32(as.slots.len()) {
+			if s := as.slots.at(slot); s.alive && evidence == 1 {
+				as.index(slot, s, nil, nil, nil, byEv, true)
+			} else if s.alive {
+				as.index(slot, s, ids, byMachine, byUser, nil, true)
+			}
 		}
-	}
+	})
 	as.ids = ids.done()
 	ok = true
 	return c, nil
