@@ -156,9 +156,14 @@ openatp/internal/tlsca: NET
 openatp/readmodel/alertrec: CORE openatp/wire
 openatp/readmodel/parts: CORE runtime
 openatp/readmodel/evidence: CORE openatp openatp/observable
+openatp/readmodel/names: CORE openatp/odata
+openatp/readmodel/users: CORE
+openatp/readmodel/checkpoint: SYSTEM unsafe hash/crc32
 openatp/readmodel: SYSTEM unsafe openatp openatp/odata openatp/wire
 	openatp/internal/refcount openatp/internal/lifetime openatp/readmodel/alertrec
-	openatp/readmodel/parts openatp/readmodel/evidence
+	openatp/readmodel/parts openatp/readmodel/evidence openatp/readmodel/names
+	openatp/readmodel/checkpoint openatp/readmodel/users
+openatp/readmodel/keeper: SYSTEM openatp openatp/internal/lifetime openatp/readmodel
 
 # The hunting tables: views over the read model and the stores.
 openatp/huntables: CORE openatp openatp/observable openatp/hunting openatp/readmodel
@@ -224,7 +229,7 @@ openatp/cmd/openatp: HTTP openatp openatp/internal/demotenant openatp/ingest/ind
 	openatp/actions
 	openatp/internal/lifetime openatp/internal/retention
 	openatp/ingest openatp/journal openatp/postgres openatp/ratelimit
-	openatp/readmodel openatp/redis openatp/sqlite openatp/wire
+	openatp/readmodel openatp/readmodel/keeper openatp/redis openatp/sqlite openatp/wire
 	openatp/internal/accesslog openatp/internal/demo openatp/internal/logbuf
 	openatp/internal/manage openatp/internal/tlsca openatp/internal/timatch
 	openatp/ingest/vulnimport openatp/cmd/openatp/internal/vulncli openatp/hunting openatp/huntapi

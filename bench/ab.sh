@@ -13,6 +13,9 @@
 # the two on a shared machine: a change that saves work shows there first.
 # Loopback only; Linux (it reads /proc).
 set -euo pipefail
+# Builds from the store each start, as the numbers printed assume (serve --checkpoint off;
+# a binary without the flag ignores the variable).
+export OPENATP_CHECKPOINT=${OPENATP_CHECKPOINT:-off}
 cd "$(dirname "$0")/.."
 REV=${1:?usage: bench/ab.sh REV [ROUNDS]}
 ROUNDS=${2:-10}

@@ -16,6 +16,9 @@
 # Results go to bench/results/events-<machines>-<events>/ (the database is
 # deleted at the end; KEEP=1 keeps it).
 set -euo pipefail
+# Builds from the store each start, as the numbers printed assume (serve --checkpoint off;
+# a binary without the flag ignores the variable).
+export OPENATP_CHECKPOINT=${OPENATP_CHECKPOINT:-off}
 cd "$(dirname "$0")/.."
 MACHINES=${1:-100000}
 FILES=${2:-4000000}

@@ -432,25 +432,41 @@ func (as *alertSet) indexAll() {
 	})
 }
 
-// index enters alert slot s in the indexes.
+// index enters alert slot s in the indexes: all of them, or without ids
+// the evidence's alone, or without byEv the others (a load makes the two
+// on two goroutines). fresh says no view has seen
+// their lists (a build, a load): they grow in place, where a change must
+// copy a list it appends to (a value's list of a million alerts copied
+// at each append made a load quadratic).
 func (as *alertSet) index(slot uint32, s *alertSlot, ids *alertIDsEditor, byMachine *mapEditor[[20]byte, []uint32],
-	byUser, byEv *mapEditor[string, []uint32]) {
-	str := as.strings(s)
-	ids.set(str.id, slot)
-	if odata.Fold(str.id) != str.id {
-		as.upper++
+	byUser, byEv *mapEditor[string, []uint32], fresh bool) {
+	add := func(list []uint32) []uint32 {
+		if !fresh {
+			list = slices.Clip(list)
+		}
+		return append(list, slot)
 	}
-	list, _ := byMachine.get(s.machine)
-	byMachine.set(s.machine, append(slices.Clip(list), slot))
-	if str.userKey != "" {
-		key := strings.Clone(str.userKey) // the key outlives the record's reference
-		list, _ := byUser.get(key)
-		byUser.set(key, append(slices.Clip(list), slot))
+	if byEv == nil || ids != nil { // without byEv, or with all: ids, machines, users
+		str := as.strings(s)
+		ids.set(str.id, slot)
+		if odata.Fold(str.id) != str.id {
+			as.upper++
+		}
+		list, _ := byMachine.get(s.machine)
+		byMachine.set(s.machine, add(list))
+		if str.userKey != "" {
+			key := strings.Clone(str.userKey) // the key outlives the record's reference
+			list, _ := byUser.get(key)
+			byUser.set(key, add(list))
+		}
+	}
+	if byEv == nil {
+		return
 	}
 	as.evKeys(s, func(k string) {
 		k = strings.Clone(k) // the key outlives the record's reference
 		list, _ := byEv.get(k)
-		byEv.set(k, append(slices.Clip(list), slot))
+		byEv.set(k, add(list))
 	})
 }
 
@@ -551,7 +567,7 @@ func (c *content) applyAlerts(n *content, ch *openatp.Changes) (*alertSet, error
 		kill(a.ID)
 		slot := uint32(ed.p.len())
 		ed.set(slot, s)
-		as.index(slot, &s, ids, byMachine, byUser, byEv)
+		as.index(slot, &s, ids, byMachine, byUser, byEv, false)
 		added = append(added, slot)
 	}
 	d.done()

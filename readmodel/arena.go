@@ -1,6 +1,7 @@
 package readmodel
 
 import (
+	"slices"
 	"sync/atomic"
 
 	"github.com/openatp/openatp/internal/refcount"
@@ -51,6 +52,7 @@ func (a *arena) add(b []byte) (loc, error) {
 			return 0, err
 		}
 		copy(c, b)
+		a.cur = nil // the next item starts a chunk: a loc's chunk is the last one
 		return loc(uint64(a.numChunks()-1) << (offBits + lenBits)), nil
 	}
 	if a.cur == nil || cap(a.cur)-len(a.cur) < len(b) {
@@ -64,6 +66,31 @@ func (a *arena) add(b []byte) (loc, error) {
 	a.cur = append(a.cur, b...)
 	c := uint64(a.numChunks() - 1)
 	return loc(c<<(offBits+lenBits) | uint64(off)<<lenBits | uint64(len(b))), nil
+}
+
+// mark is how much of the arena its writer had written: every chunk
+// before the last whole, the last up to used. A content keeps the mark of
+// when it was made: a checkpoint of it reads no further.
+type mark struct{ chunks, used int }
+
+func (a *arena) mark() mark {
+	n := a.numChunks()
+	if a.cur != nil || n == 0 {
+		return mark{n, len(a.cur)}
+	}
+	return mark{n, len((*a.chunks.Load())[n-1])}
+}
+
+// valid reports whether l is within the arena (a checkpoint's locs are
+// checked before they are read).
+func (a *arena) valid(l loc) bool {
+	p := a.chunks.Load()
+	if p == nil {
+		return false
+	}
+	chunks := *p
+	n, c, off := uint64(l)&(1<<lenBits-1), uint64(l)>>(offBits+lenBits), (uint64(l)>>lenBits)&(1<<offBits-1)
+	return c < uint64(len(chunks)) && (n == 0 && off == 0 || off+n <= uint64(len(chunks[c])))
 }
 
 func (a *arena) numChunks() int {
@@ -88,6 +115,15 @@ func (a *arena) newChunk(n int) ([]byte, error) {
 	a.chunks.Store(&list)
 	a.bytes.Add(int64(n))
 	return c[:n], nil
+}
+
+// adopt makes chunks (nil for none mapped) the arena's, which has none.
+func (a *arena) adopt(chunks [][]byte) {
+	chunks = slices.DeleteFunc(chunks, func(c []byte) bool { return c == nil })
+	for _, c := range chunks {
+		a.bytes.Add(int64(len(c)))
+	}
+	a.chunks.Store(&chunks)
 }
 
 // get returns the bytes at l. They live as long as the caller's reference

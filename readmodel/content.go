@@ -10,7 +10,9 @@ import (
 
 	"github.com/openatp/openatp"
 	"github.com/openatp/openatp/internal/lifetime"
+	"github.com/openatp/openatp/readmodel/names"
 	"github.com/openatp/openatp/readmodel/parts"
+	"github.com/openatp/openatp/readmodel/users"
 	"github.com/openatp/openatp/wire"
 )
 
@@ -23,11 +25,12 @@ type content struct {
 	arena     *arena
 	slots     pages[machineSlot]
 	order     []uint32 // the live slots, ordered by machine id
-	users     *userTable
-	names     *nameIndex
+	users     *users.Table
+	names     *names.Index
 	relations int   // (user, machine) relations
 	garbage   int64 // JSON bytes of replaced and deleted machines
 	alerts    *alertSet
+	mark      mark // the arena's when the content was made
 }
 
 // machineSlot is one machine of a content. Slots are never reused: a
@@ -55,8 +58,8 @@ func buildContent(ctx context.Context, store openatp.Store, tenantID string) (*c
 	if err != nil {
 		return nil, err
 	}
-	c := &content{version: cv, arena: newArena(), users: newUserTable()}
-	c.names = newNameIndex(1024)
+	c := &content{version: cv, arena: newArena(), users: users.New()}
+	c.names = names.New(1024)
 	ok := false
 	defer func() {
 		if !ok {
@@ -81,7 +84,7 @@ func buildContent(ctx context.Context, store openatp.Store, tenantID string) (*c
 		slot := uint32(c.slots.len())
 		c.order = append(c.order, slot)
 		c.slots.appendValue(s)
-		c.names.add(c.strings(&s).name, slot, c.nameOf)
+		c.names.Add(c.strings(&s).name, slot, c.nameOf)
 		return nil
 	}
 	// A user's machines come by their positions in the scan, which are
@@ -93,7 +96,7 @@ func buildContent(ctx context.Context, store openatp.Store, tenantID string) (*c
 				return openatp.Errorf(openatp.Internal, "the store named machine %d of a scan of %d", p, n)
 			}
 		}
-		c.users.add(openatp.NameKey(u.AccountName), openatp.NameKey(u.AccountDomain), u.Machines)
+		c.users.Add(openatp.NameKey(u.AccountName), openatp.NameKey(u.AccountDomain), u.Machines)
 		c.relations += len(u.Machines)
 		return nil
 	}
@@ -125,8 +128,8 @@ func buildContent(ctx context.Context, store openatp.Store, tenantID string) (*c
 			rank[c.order[r]] = uint32(r)
 		}
 	})
-	parts.Run(parts.Split(userShards, 1), func(lo, hi int) {
-		c.users.eachList(lo, hi, func(l []uint32) []uint32 {
+	parts.Run(parts.Split(users.Shards, 1), func(lo, hi int) {
+		c.users.EachList(lo, hi, func(l []uint32) []uint32 {
 			for k, s := range l {
 				l[k] = rank[s]
 			}
@@ -142,6 +145,7 @@ func buildContent(ctx context.Context, store openatp.Store, tenantID string) (*c
 		return nil, err
 	}
 	ok = true
+	c.mark = c.arena.mark()
 	return c, nil
 }
 
@@ -248,10 +252,10 @@ func (c *content) compareSlots(a, b uint32) int {
 func (c *content) apply(ch *openatp.Changes) (*content, []uint32, error) {
 	n := &content{version: ch.Version, arena: c.arena, users: c.users, relations: c.relations, garbage: c.garbage, order: c.order, alerts: c.alerts}
 	ed := c.slots.edit()
-	var ne *nameIndex // copied on the first change of a name
-	names := func() *nameIndex {
+	var ne *names.Index // copied on the first change of a name
+	nx := func() *names.Index {
 		if ne == nil {
-			ne = c.names.clone()
+			ne = c.names.Clone()
 		}
 		return ne
 	}
@@ -269,9 +273,9 @@ func (c *content) apply(ch *openatp.Changes) (*content, []uint32, error) {
 			prev := c.slots.at(old)
 			n.garbage += int64(len(c.arena.get(prev.json)))
 			if was, is := c.strings(prev).name, c.strings(&s).name; was != is {
-				names().remove(was, old, nameOf)
+				nx().Remove(was, old, nameOf)
 				ed.set(old, s)
-				names().add(is, old, nameOf)
+				nx().Add(is, old, nameOf)
 			}
 			ed.set(old, s)
 			changed = append(changed, old)
@@ -279,7 +283,7 @@ func (c *content) apply(ch *openatp.Changes) (*content, []uint32, error) {
 		}
 		slot := uint32(ed.p.len())
 		ed.set(slot, s)
-		names().add(c.strings(&s).name, slot, nameOf)
+		nx().Add(c.strings(&s).name, slot, nameOf)
 		changed, added = append(changed, slot), append(added, slot)
 	}
 	for _, id := range ch.Deleted {
@@ -291,7 +295,7 @@ func (c *content) apply(ch *openatp.Changes) (*content, []uint32, error) {
 		n.garbage += int64(len(c.arena.get(s.json)))
 		s.alive = false
 		ed.set(old, s)
-		names().remove(c.strings(&s).name, old, nameOf)
+		nx().Remove(c.strings(&s).name, old, nameOf)
 		removed[old] = true
 		gone[id] = old
 	}
@@ -320,13 +324,14 @@ func (c *content) apply(ch *openatp.Changes) (*content, []uint32, error) {
 	if n.alerts, err = c.applyAlerts(n, ch); err != nil {
 		return nil, nil, err
 	}
+	n.mark = n.arena.mark()
 	return n, changed, nil
 }
 
 // applyRelations adds and removes (user, machine) relations, copying the
 // user shards it touches; gone are the slots of machines just deleted.
 func (n *content) applyRelations(rels []openatp.RelationChange, gone map[string]uint32) error {
-	users := n.users.writer()
+	uw := n.users.Writer()
 	for _, r := range rels {
 		slot, ok := n.find(r.MachineID)
 		if !ok && !r.Exists {
@@ -338,18 +343,18 @@ func (n *content) applyRelations(rels []openatp.RelationChange, gone map[string]
 			}
 			continue
 		}
-		slots := users.list(r.NameKey, r.DomainKey)
+		slots := uw.List(r.NameKey, r.DomainKey)
 		pos, found := slices.BinarySearchFunc(slots, slot, n.compareSlots)
 		switch {
 		case r.Exists && !found:
-			users.set(r.NameKey, r.DomainKey, slices.Insert(slices.Clip(slots), pos, slot))
+			uw.Set(r.NameKey, r.DomainKey, slices.Insert(slices.Clip(slots), pos, slot))
 			n.relations++
 		case !r.Exists && found:
-			users.set(r.NameKey, r.DomainKey, slices.Delete(slices.Clone(slots), pos, pos+1))
+			uw.Set(r.NameKey, r.DomainKey, slices.Delete(slices.Clone(slots), pos, pos+1))
 			n.relations--
 		}
 	}
-	n.users = users.t
+	n.users = uw.Done()
 	return nil
 }
 

@@ -2,8 +2,6 @@ package readmodel
 
 import (
 	"encoding/hex"
-	"hash/maphash"
-	"math/bits"
 	"slices"
 	"strings"
 
@@ -193,7 +191,7 @@ func (v *View) lookupIDs(ids []string) []uint32 {
 func (v *View) lookupNames(names []string) []uint32 {
 	var out []uint32
 	for _, n := range names {
-		out = v.c.names.lookup(v.c, odata.Fold(n), out)
+		out = v.c.names.Lookup(odata.Fold(n), v.c.nameOf, out)
 	}
 	slices.SortFunc(out, v.c.compareSlots)
 	return slices.Compact(out)
@@ -228,180 +226,4 @@ func (v *View) MachineID(s uint32) string { return hex.EncodeToString(v.c.slots.
 func (v *View) SelectMachine(b []byte, s uint32, keep func(int) bool) []byte {
 	full := v.AppendMachine(nil, s)
 	return wire.SelectProperties(b, full, keep)
-}
-
-// nameIndex finds live machines by computer name, ignoring ASCII case: an
-// open-addressing table holds one entry per distinct name, the 32-bit hash
-// of the folded name and the first slot of that name (slot+1; 0 empty,
-// tombstone deleted); next chains the other slots of the name (slot+1, 0
-// at the end). A probe compares hashes, and reads a name (from the arena,
-// a cache miss) only when they are equal; growing the table reads none. It
-// costs about 20 bytes a machine, against a map's ~80; a change copies it.
-type nameIndex struct {
-	seed  maphash.Seed
-	table []uint64 // hash<<32 | slot+1
-	shift uint     // 64 - log2(len(table))
-	used  int      // entries and tombstones
-	next  []uint32 // by slot
-}
-
-const tombstone = uint64(^uint32(0))
-
-func newNameIndex(capacity int) *nameIndex {
-	x := &nameIndex{seed: maphash.MakeSeed()}
-	n := 16
-	for n < 2*capacity {
-		n *= 2
-	}
-	x.alloc(n)
-	return x
-}
-
-func (x *nameIndex) alloc(n int) {
-	x.table, x.used, x.shift = make([]uint64, n), 0, uint(64-bits.TrailingZeros(uint(n)))
-}
-
-func (x *nameIndex) hash(folded string) uint32 { return uint32(maphash.String(x.seed, folded)) }
-
-// start is where the probes of hash h begin: its high bits after a
-// multiplicative mix, so that the table's position and the hash compared
-// are not the same bits.
-func (x *nameIndex) start(h uint32) int { return int((uint64(h) * 0x9e3779b97f4a7c15) >> x.shift) }
-
-// find returns the table position of the entry of folded (of hash h), or
-// -1 and the first free position.
-func (x *nameIndex) find(folded string, h uint32, nameOf func(uint32) string) (at, free int) {
-	free = -1
-	mask := len(x.table) - 1
-	for i := x.start(h); ; i = (i + 1) & mask {
-		switch e := x.table[i]; {
-		case e == 0:
-			if free < 0 {
-				free = i
-			}
-			return -1, free
-		case e == tombstone:
-			if free < 0 {
-				free = i
-			}
-		case uint32(e>>32) == h && equalFold(nameOf(uint32(e)-1), folded):
-			return i, free
-		}
-	}
-}
-
-// head returns the first slot+1 of the entry at position at.
-func (x *nameIndex) head(at int) uint32 { return uint32(x.table[at]) }
-
-// setHead makes slot+1 p the first of the entry at position at (0: the
-// entry goes, leaving a tombstone).
-func (x *nameIndex) setHead(at int, p uint32) {
-	if p == 0 {
-		x.table[at] = tombstone
-		return
-	}
-	x.table[at] = x.table[at]&^uint64(^uint32(0)) | uint64(p)
-}
-
-// lookup appends to out the slots of c whose name folds to folded.
-func (x *nameIndex) lookup(c *content, folded string, out []uint32) []uint32 {
-	at, _ := x.find(folded, x.hash(folded), c.nameOf)
-	if at < 0 {
-		return out
-	}
-	for e := x.head(at); e != 0; e = x.next[e-1] {
-		out = append(out, e-1)
-	}
-	return out
-}
-
-// add enters slot s of name; only for an index no view has seen. nameOf
-// gives the name of any slot in the index.
-func (x *nameIndex) add(name string, s uint32, nameOf func(uint32) string) {
-	if name == "" {
-		return
-	}
-	for int(s) >= len(x.next) {
-		x.next = append(x.next, 0)
-	}
-	folded := odata.Fold(name)
-	h := x.hash(folded)
-	at, free := x.find(folded, h, nameOf)
-	if at >= 0 { // the name has slots: s becomes its head
-		x.next[s] = x.head(at)
-		x.setHead(at, s+1)
-		return
-	}
-	if 2*(x.used+1) > len(x.table) {
-		x.rehash()
-		_, free = x.find(folded, h, nameOf)
-	}
-	if x.table[free] == 0 {
-		x.used++
-	}
-	x.next[s] = 0
-	x.table[free] = uint64(h)<<32 | uint64(s+1)
-}
-
-// rehash moves the entries into a table twice as large, dropping
-// tombstones. The entries are distinct names and carry their hashes: no
-// name is read.
-func (x *nameIndex) rehash() {
-	old := x.table
-	x.alloc(2 * len(old))
-	mask := len(x.table) - 1
-	for _, e := range old {
-		if e != 0 && e != tombstone {
-			i := x.start(uint32(e >> 32))
-			for x.table[i] != 0 {
-				i = (i + 1) & mask
-			}
-			x.table[i] = e
-			x.used++
-		}
-	}
-}
-
-// remove takes slot s of name out; only for an index no view has seen.
-func (x *nameIndex) remove(name string, s uint32, nameOf func(uint32) string) {
-	if name == "" {
-		return
-	}
-	folded := odata.Fold(name)
-	at, _ := x.find(folded, x.hash(folded), nameOf)
-	if at < 0 {
-		return
-	}
-	if x.head(at) == s+1 {
-		x.setHead(at, x.next[s])
-		return
-	}
-	for p := x.head(at); p != 0; p = x.next[p-1] {
-		if x.next[p-1] == s+1 {
-			x.next[p-1] = x.next[s]
-			return
-		}
-	}
-}
-
-// clone returns a copy to change.
-func (x *nameIndex) clone() *nameIndex {
-	return &nameIndex{seed: x.seed, table: slices.Clone(x.table), shift: x.shift, used: x.used, next: slices.Clone(x.next)}
-}
-
-// equalFold reports whether name, folded, is folded (ASCII case only).
-func equalFold(name, folded string) bool {
-	if len(name) != len(folded) {
-		return false
-	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != folded[i] {
-			return false
-		}
-	}
-	return true
 }

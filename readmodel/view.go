@@ -108,13 +108,13 @@ func (v *View) RBAC() *RBAC { return v.rbac }
 func (v *View) Machines() int { return len(v.c.order) }
 
 // Users returns the number of users.
-func (v *View) Users() int { return v.c.users.count() }
+func (v *View) Users() int { return v.c.users.Count() }
 
 // UserMachines returns the machines of user u (as slots, ordered by
 // machine id), and whether the user exists. The list may be appended to
 // scratch, and must not be changed.
 func (v *View) UserMachines(u openatp.UserRef, scratch []uint32) ([]uint32, bool) {
-	return v.c.users.machines(openatp.NameKey(u.Name), openatp.NameKey(u.Domain), u.Domain != "", scratch, v.c.compareSlots)
+	return v.c.users.Machines(openatp.NameKey(u.Name), openatp.NameKey(u.Domain), u.Domain != "", scratch, v.c.compareSlots)
 }
 
 // Visible returns the machines of list that a may see, in order.

@@ -39,6 +39,7 @@ import (
 	"github.com/openatp/openatp/journal"
 	"github.com/openatp/openatp/ratelimit"
 	"github.com/openatp/openatp/readmodel"
+	"github.com/openatp/openatp/readmodel/keeper"
 	"github.com/openatp/openatp/redis"
 )
 
@@ -96,6 +97,11 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	defer svc.Close()
 	model := readmodel.New(store, readmodel.Options{MemoryBudget: o.indexMemory - o.answerMemory(), StaleReads: o.staleReads, Now: readModelClock, Logger: logger})
 	defer model.Close() // before the store closes: it stops the builds reading it
+	kp, err := o.checkpoint.Start(ctx, o.store.dbPath(), isPostgres(o.store.db), keeper.Config{Model: model, Store: store, Logger: logger})
+	if err != nil {
+		return err
+	}
+	defer kp.Close() // a last write, before the model closes
 	// The machine actions' lifecycle: it resumes the store's live actions
 	// and moves them on their clock until Close, with the durations,
 	// unreachable machines, failures, scripts and files the admin API
@@ -150,7 +156,7 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 		}
 	}
 	// Serve until ctx ends or a listener fails; then shut down.
-	return serveUntilDone(ctx, ls, conns, warm(store, model), o.shutdownTimeout, logger)
+	return serveUntilDone(ctx, ls, conns, warm(store, model, kp.Load), o.shutdownTimeout, logger)
 }
 
 // serveFlags are the flags of serve, checked, with the values they give.
@@ -167,6 +173,7 @@ type serveFlags struct {
 	indexMemory              int64 // bytes
 	answerShare              int   // percent of indexMemory
 	staleReads               time.Duration
+	checkpoint               keeper.Flags
 	cpuProfile               string
 	policy                   ratelimit.Policy
 	redisURL                 string
@@ -202,6 +209,7 @@ func parseServeFlags(env *cliEnv, args []string) (*serveFlags, error) {
 	fs.BoolVar(&o.accessLog, "access-log", true, "log one line per request")
 	indexMemory := fs.String("index-memory", "3GiB", "memory budget of the in-memory read model (e.g. 512MiB, 4GiB); the least recently read tenants beyond it are evicted and rebuilt on demand")
 	fs.IntVar(&o.answerShare, "answer-cache", 5, "share of --index-memory, in percent, that keeps the encoded answers of reads served from the read model (written again while nothing they were built from changed); 0: none kept")
+	o.checkpoint.Register(fs)
 	fs.DurationVar(&o.staleReads, "stale-reads", 0, "while the store cannot be read, answer reads from the in-memory read model as it is for at most this long after the store last answered (e.g. 30s); 0: such reads fail at once (503)")
 	fs.StringVar(&o.cpuProfile, "cpu-profile", "", "write a Go CPU profile of the whole run to this file (diagnostics)")
 	rateLimit := fs.String("rate-limit", "service", "rate limits per tenant, app and endpoint: service (100/min,1500/hour; alerts/batchUpdate 10/min,500/hour; alerts/CreateAlertByReference 15/min; machines/runliveresponse 10/min; machineactions/getPackageUri 2/min,120/hour), off, or custom such as 20/min,300/hour (for every endpoint)")
@@ -477,11 +485,12 @@ func printListeners(env *cliEnv, o *serveFlags, ls *listeners, logger *slog.Logg
 	fmt.Fprintf(env.stdout, "  data   %s\n", o.store.data)
 }
 
-// warm returns what builds every tenant's in-memory index now rather
-// than on its first request (answers come from the store until then),
-// until ctx ends.
-func warm(store openatp.TenantStore, model *readmodel.Model) func(ctx context.Context) {
+// warm returns what loads the checkpoints (load), then builds every
+// tenant's in-memory index now rather than on its first request (answers
+// come from the store until then), until ctx ends.
+func warm(store openatp.TenantStore, model *readmodel.Model, load func(context.Context)) func(ctx context.Context) {
 	return func(ctx context.Context) {
+		load(ctx)
 		ts, err := store.Tenants(ctx)
 		if err != nil {
 			return

@@ -1,4 +1,4 @@
-package readmodel
+package users
 
 import (
 	"cmp"
@@ -9,11 +9,11 @@ import (
 	"testing"
 )
 
-// userModel is what a userTable should answer: the machines of each
+// userModel is what a Table should answer: the machines of each
 // (name key, domain key), none empty.
 type userModel map[[2]string][]uint32
 
-func (m userModel) check(t *testing.T, when string, u *userTable, names, domains []string) {
+func (m userModel) check(t *testing.T, when string, u *Table, names, domains []string) {
 	t.Helper()
 	n := 0
 	for _, name := range names {
@@ -21,7 +21,7 @@ func (m userModel) check(t *testing.T, when string, u *userTable, names, domains
 		for _, dom := range domains {
 			want := m[[2]string{name, dom}]
 			union = append(union, want...)
-			got, ok := u.machines(name, dom, true, nil, cmp.Compare[uint32])
+			got, ok := u.Machines(name, dom, true, nil, cmp.Compare[uint32])
 			if ok != (len(want) > 0) || !slices.Equal(got, want) {
 				t.Fatalf("%s: machines(%s, %s) = %v, %v; want %v", when, name, dom, got, ok, want)
 			}
@@ -31,12 +31,12 @@ func (m userModel) check(t *testing.T, when string, u *userTable, names, domains
 		}
 		slices.Sort(union)
 		union = slices.Compact(union)
-		got, ok := u.machines(name, "", false, []uint32{99, 98, 97}, cmp.Compare[uint32])
+		got, ok := u.Machines(name, "", false, []uint32{99, 98, 97}, cmp.Compare[uint32])
 		if ok != (len(union) > 0) || !slices.Equal(got, union) {
 			t.Fatalf("%s: machines(%s) = %v, %v; want %v", when, name, got, ok, union)
 		}
 	}
-	if got := u.count(); got != n {
+	if got := u.Count(); got != n {
 		t.Fatalf("%s: count() = %d, want %d", when, got, n)
 	}
 }
@@ -62,7 +62,7 @@ func TestUserTableAgainstMap(t *testing.T) {
 		names = append(names, fmt.Sprintf("user%d", i))
 	}
 	domains = []string{"", "corp", "lab", "x"}
-	u := newUserTable()
+	u := New()
 	model := userModel{}
 	for _, name := range names {
 		for _, dom := range domains {
@@ -73,7 +73,7 @@ func TestUserTableAgainstMap(t *testing.T) {
 			for i := range raw {
 				raw[i] = uint32(rng.IntN(40))
 			}
-			u.add(name, dom, slices.Clone(raw))
+			u.Add(name, dom, slices.Clone(raw))
 			if len(raw) > 0 {
 				l := slices.Clone(raw)
 				slices.Sort(l)
@@ -81,7 +81,7 @@ func TestUserTableAgainstMap(t *testing.T) {
 			}
 		}
 	}
-	u.eachList(0, userShards, func(l []uint32) []uint32 {
+	u.EachList(0, Shards, func(l []uint32) []uint32 {
 		slices.Sort(l)
 		return slices.Compact(l)
 	})
@@ -89,7 +89,7 @@ func TestUserTableAgainstMap(t *testing.T) {
 
 	for round := range 200 {
 		prev, prevModel := u, maps.Clone(model)
-		w := u.writer()
+		w := u.Writer()
 		for range 200 {
 			// Most changes go to a few users, so that their shards fill
 			// with garbage.
@@ -99,11 +99,11 @@ func TestUserTableAgainstMap(t *testing.T) {
 			}
 			dom := domains[rng.IntN(len(domains))]
 			k := [2]string{name, dom}
-			if !slices.Equal(w.list(name, dom), model[k]) {
-				t.Fatalf("round %d: writer's list(%s, %s) = %v, want %v", round, name, dom, w.list(name, dom), model[k])
+			if !slices.Equal(w.List(name, dom), model[k]) {
+				t.Fatalf("round %d: writer's list(%s, %s) = %v, want %v", round, name, dom, w.List(name, dom), model[k])
 			}
 			l := randomList(rng, 5)
-			w.set(name, dom, l)
+			w.Set(name, dom, l)
 			if len(l) == 0 {
 				delete(model, k)
 			} else {

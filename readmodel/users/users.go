@@ -1,24 +1,28 @@
-package readmodel
+// Package users is the read model's table of users: each (name key,
+// domain key) to the slots of its machines (the read model's numbers of
+// them), in 256 copy-on-write shards of flat arrays that hold no pointer
+// the garbage collector would scan. Standard library only.
+package users
 
 import (
 	"hash/maphash"
 	"slices"
 )
 
-// userShards splits the users of a content so that a change copies only
+// Shards splits the users of a content so that a change copies only
 // the shards it touches.
-const userShards = 256
+const Shards = 256
 
-// userTable maps a user's name key to their machines, one list per domain.
+// Table maps a user's name key to their machines, one list per domain.
 // Its shards hold no pointer but their four arrays: the garbage collector
 // scans a thousand objects for a tenant of 200,000 users, where a map of
 // strings to lists was 600,000 (scanning them was about 5 % of a server's
 // CPU at rest: a collection every second or two, each walking every one).
 // A content's table is immutable once published; a change writes a copy
 // (writer) that shares the shards it does not touch.
-type userTable struct {
+type Table struct {
 	seed   maphash.Seed
-	shards [userShards]*userShard
+	shards [Shards]*userShard
 }
 
 // userShard is an open-addressing hash table over records kept in flat
@@ -46,8 +50,8 @@ type userRec struct {
 
 type span struct{ off, n uint32 }
 
-func newUserTable() *userTable {
-	u := &userTable{seed: maphash.MakeSeed()}
+func New() *Table {
+	u := &Table{seed: maphash.MakeSeed()}
 	for i := range u.shards {
 		u.shards[i] = &userShard{}
 	}
@@ -55,14 +59,14 @@ func newUserTable() *userTable {
 }
 
 // shard returns the shard of a name key, and the key's hash within it.
-func (u *userTable) shard(nameKey string) (*userShard, uint32) {
+func (u *Table) shard(nameKey string) (*userShard, uint32) {
 	h := maphash.String(u.seed, nameKey)
-	return u.shards[h%userShards], uint32(h >> 32)
+	return u.shards[h%Shards], uint32(h >> 32)
 }
 
-// add adds the machines of the user (nameKey, domainKey), which need not be
+// Add adds the machines of the user (nameKey, domainKey), which need not be
 // ordered, as a record of its own. Only a content's build calls it.
-func (u *userTable) add(nameKey, domainKey string, machines []uint32) {
+func (u *Table) Add(nameKey, domainKey string, machines []uint32) {
 	if len(machines) == 0 {
 		return // a user without machines is no user
 	}
@@ -70,11 +74,11 @@ func (u *userTable) add(nameKey, domainKey string, machines []uint32) {
 	s.addRec(h, nameKey, domainKey, machines)
 }
 
-// machines returns the machines of the user: of every domain of the name
+// Machines returns the machines of the user: of every domain of the name
 // key (merged, ordered by cmp, the result appended to scratch when there are
 // several), or of the one domain key when byDomain is set. The list must not
 // be changed.
-func (u *userTable) machines(nameKey, domainKey string, byDomain bool, scratch []uint32, cmp func(a, b uint32) int) ([]uint32, bool) {
+func (u *Table) Machines(nameKey, domainKey string, byDomain bool, scratch []uint32, cmp func(a, b uint32) int) ([]uint32, bool) {
 	s, h := u.shard(nameKey)
 	e := s.find(h, nameKey)
 	if byDomain {
@@ -109,8 +113,8 @@ func (u *userTable) machines(nameKey, domainKey string, byDomain bool, scratch [
 	return slices.Compact(scratch), true
 }
 
-// count returns the number of (name key, domain key) users.
-func (u *userTable) count() int {
+// Count returns the number of (name key, domain key) users.
+func (u *Table) Count() int {
 	n := 0
 	for _, s := range u.shards {
 		n += len(s.recs) - s.dead
@@ -118,10 +122,10 @@ func (u *userTable) count() int {
 	return n
 }
 
-// eachList calls f with the machine list of every user of the shards
+// EachList calls f with the machine list of every user of the shards
 // [lo, hi); f may rewrite it in place and return it shortened. Only a
 // content's build calls it, before the content is published.
-func (u *userTable) eachList(lo, hi int, f func([]uint32) []uint32) {
+func (u *Table) EachList(lo, hi int, f func([]uint32) []uint32) {
 	for _, s := range u.shards[lo:hi] {
 		for i := range s.recs {
 			r := &s.recs[i]
@@ -138,30 +142,45 @@ func (u *userTable) eachList(lo, hi int, f func([]uint32) []uint32) {
 	}
 }
 
-// userWriter changes a copy of a table: the shards it writes are copied
+// Each calls f with every user (name key, domain key) and its machines;
+// they must not be kept or changed.
+func (u *Table) Each(f func(name, domain []byte, list []uint32)) {
+	for _, s := range u.shards {
+		for i := range s.recs {
+			if r := &s.recs[i]; r.list.n > 0 {
+				f(s.key(r.name), s.key(r.domain), s.list(r))
+			}
+		}
+	}
+}
+
+// Done returns the table the writer made.
+func (w *Writer) Done() *Table { return w.t }
+
+// Writer changes a copy of a table: the shards it writes are copied
 // once each, the others shared with the table it was made from.
-type userWriter struct {
-	t     *userTable
-	owned [userShards]bool
+type Writer struct {
+	t     *Table
+	owned [Shards]bool
 }
 
-func (u *userTable) writer() *userWriter {
+func (u *Table) Writer() *Writer {
 	c := *u
-	return &userWriter{t: &c}
+	return &Writer{t: &c}
 }
 
-// list returns the machines of the user (nameKey, domainKey); nil when
+// List returns the machines of the user (nameKey, domainKey); nil when
 // there is none. The list must not be changed.
-func (w *userWriter) list(nameKey, domainKey string) []uint32 {
-	l, _ := w.t.machines(nameKey, domainKey, true, nil, nil)
+func (w *Writer) List(nameKey, domainKey string) []uint32 {
+	l, _ := w.t.Machines(nameKey, domainKey, true, nil, nil)
 	return l
 }
 
-// set makes l (ordered by machine id) the machines of the user
+// Set makes l (ordered by machine id) the machines of the user
 // (nameKey, domainKey); an empty l deletes the user.
-func (w *userWriter) set(nameKey, domainKey string, l []uint32) {
+func (w *Writer) Set(nameKey, domainKey string, l []uint32) {
 	h := maphash.String(w.t.seed, nameKey)
-	si := int(h % userShards)
+	si := int(h % Shards)
 	if !w.owned[si] {
 		w.t.shards[si] = w.t.shards[si].clone()
 		w.owned[si] = true
