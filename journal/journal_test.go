@@ -167,7 +167,11 @@ func TestRedact(t *testing.T) {
 		{"/api/machines/host." + strings.Repeat("Zz", 20) + ".com", "/api/machines/host.REDACTED.com"},
 		{"/api/machines/" + jwt, "/api/machines/REDACTED"},
 		{"/api/machines/%27" + jwt + "%27", "/api/machines/%REDACTED%27"},
-		{"/api/users/eyJames.contoso/machines", "/api/users/eyJames.contoso/machines"}, // too short for a token
+		{"/api/users/eyJames.contoso/machines", "/api/users/eyJames.contoso/machines"},   // too short for a token
+		{strings.Repeat("Ab", 20), "REDACTED"},                                           // a secret and nothing else
+		{strings.Repeat("Ab", 19) + "A", strings.Repeat("Ab", 19) + "A"},                 // one character short
+		{"/" + strings.Repeat("ab12", 9) + "Zz", "/" + strings.Repeat("ab12", 9) + "Zz"}, // 38: too short
+		{"/" + strings.Repeat("ab12", 9) + "Zz9a", "/REDACTED"},                          // 40 with a non-hex character
 	} {
 		if got := journal.RedactPath(tc.in); got != tc.want {
 			t.Errorf("RedactPath(%q) = %q, want %q", tc.in, got, tc.want)

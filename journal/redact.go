@@ -115,21 +115,42 @@ func mayHoldSecret(s string) bool {
 	if strings.Contains(s, "eyJ") {
 		return true
 	}
+	if len(s) < 40 { // no room for a run of 40 (most paths: no scan)
+		return false
+	}
 	run, nonHex := 0, false
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !isB64(c) {
+		k := class[s[i]]
+		if k&b64 == 0 {
 			run, nonHex = 0, false
 			continue
 		}
 		run++
-		nonHex = nonHex || !isHex(c)
+		nonHex = nonHex || k&hex == 0
 		if run >= 40 && nonHex {
 			return true
 		}
 	}
 	return false
 }
+
+// class holds, for each byte, whether isB64 and isHex hold for it.
+var class = func() (t [256]uint8) {
+	for c := range 256 {
+		if isB64(byte(c)) {
+			t[c] |= b64
+		}
+		if isHex(byte(c)) {
+			t[c] |= hex
+		}
+	}
+	return t
+}()
+
+const (
+	b64 = 1 << iota
+	hex
+)
 
 // redactWord redacts a whole word if it is a JWT, else the secret-shaped
 // runs within it (between its dots).
