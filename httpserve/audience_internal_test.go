@@ -27,3 +27,23 @@ func TestNamesGraph(t *testing.T) {
 		}
 	}
 }
+
+// The audiences kept for a token are never another token's: two tokens
+// that share a slot (the same last bytes), one of Graph and one not, get
+// their own answers however they alternate.
+func TestAudienceCache(t *testing.T) {
+	tok := func(aud string) string {
+		return "h." + base64.RawURLEncoding.EncodeToString([]byte(`{"aud":"`+aud+`"}`)) + ".sameSig"
+	}
+	graph, defender := tok("https://graph.microsoft.com/"), tok("https://api.securitycenter.microsoft.com")
+	var c audienceCache
+	for i, raw := range []string{graph, graph, defender, defender, graph, defender} {
+		want := tokenAudiences(raw)
+		if got := c.get(raw); got != want || got.graph != (raw == graph) {
+			t.Errorf("request %d: %+v, want %+v", i, got, want)
+		}
+	}
+	if got := c.get("x"); got != (audiences{}) {
+		t.Errorf("a one-byte token: %+v", got)
+	}
+}

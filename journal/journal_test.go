@@ -167,7 +167,11 @@ func TestRedact(t *testing.T) {
 		{"/api/machines/host." + strings.Repeat("Zz", 20) + ".com", "/api/machines/host.REDACTED.com"},
 		{"/api/machines/" + jwt, "/api/machines/REDACTED"},
 		{"/api/machines/%27" + jwt + "%27", "/api/machines/%REDACTED%27"},
-		{"/api/users/eyJames.contoso/machines", "/api/users/eyJames.contoso/machines"}, // too short for a token
+		{"/api/users/eyJames.contoso/machines", "/api/users/eyJames.contoso/machines"},   // too short for a token
+		{strings.Repeat("Ab", 20), "REDACTED"},                                           // a secret and nothing else
+		{strings.Repeat("Ab", 19) + "A", strings.Repeat("Ab", 19) + "A"},                 // one character short
+		{"/" + strings.Repeat("ab12", 9) + "Zz", "/" + strings.Repeat("ab12", 9) + "Zz"}, // 38: too short
+		{"/" + strings.Repeat("ab12", 9) + "Zz9a", "/REDACTED"},                          // 40 with a non-hex character
 	} {
 		if got := journal.RedactPath(tc.in); got != tc.want {
 			t.Errorf("RedactPath(%q) = %q, want %q", tc.in, got, tc.want)
@@ -179,10 +183,25 @@ func TestRedact(t *testing.T) {
 		{"access_token=abc&Password=p&code&key=", "access_token=REDACTED&Password=REDACTED&code&key=REDACTED"},
 		{"client%5Fsecret=s", "client%5Fsecret=REDACTED"},
 		{"$filter=computerDnsName%20eq%20%27" + jwt + "%27", "$filter=computerDnsName%20eq%20%REDACTED%27"},
+		{"$top=1&x=1&sig=s&y=2", "$top=1&x=1&sig=REDACTED&y=2"},                                    // a secret after parts kept
+		{"$top=1&" + strings.Repeat("Ab", 20), "$top=1&REDACTED"},                                  // a secret-shaped part with no value
+		{"a=" + strings.Repeat("ab12", 10) + "&code", "a=" + strings.Repeat("ab12", 10) + "&code"}, // a hex id; a key without value
+		{"api+key=k&%zz=v&KEY=v", "api+key=k&%zz=v&KEY=REDACTED"},                                  // "api key" is not a secret name; a bad escape is kept
+		{"&&=&", "&&=&"},
 	} {
 		if got := journal.RedactQuery(tc.in); got != tc.want {
 			t.Errorf("RedactQuery(%q) = %q, want %q", tc.in, got, tc.want)
 		}
+	}
+}
+
+// A query string with nothing to redact is returned as it is, without a
+// copy: the access log and the journal check every request's.
+func TestRedactQueryKeeps(t *testing.T) {
+	q := "$filter=computerDnsName%20eq%20%27host-1.contoso.com%27&$top=100&$skip=0"
+	var got string
+	if n := testing.AllocsPerRun(100, func() { got = journal.RedactQuery(q) }); n != 0 || got != q {
+		t.Errorf("RedactQuery(%q) = %q with %v allocations, want it as it is and none", q, got, n)
 	}
 }
 

@@ -22,19 +22,15 @@ var secretParams = []string{
 // word elsewhere too (see RedactPath); the rest byte for byte. A key that
 // cannot be unescaped is compared as it is.
 func RedactQuery(raw string) string {
-	if raw == "" {
-		return ""
+	if !queryMayHoldSecret(raw) {
+		return raw // nothing to redact: no copy
 	}
 	var b strings.Builder
 	for i, part := range strings.Split(raw, "&") {
 		if i > 0 {
 			b.WriteByte('&')
 		}
-		key, _, hasValue := strings.Cut(part, "=")
-		if k, err := url.QueryUnescape(key); err == nil {
-			key = k
-		}
-		if hasValue && slices.ContainsFunc(secretParams, func(s string) bool { return strings.EqualFold(s, key) }) {
+		if secretParam(part) {
 			b.WriteString(part[:strings.IndexByte(part, '=')+1])
 			b.WriteString(Redacted)
 			continue
@@ -42,6 +38,36 @@ func RedactQuery(raw string) string {
 		b.WriteString(RedactPath(part))
 	}
 	return b.String()
+}
+
+// queryMayHoldSecret reports whether RedactQuery could change raw: a
+// parameter of secretParams with a value, or a part of secret shape
+// (mayHoldSecret). It allocates nothing.
+func queryMayHoldSecret(raw string) bool {
+	for rest := raw; rest != ""; {
+		var part string
+		part, rest, _ = strings.Cut(rest, "&")
+		if secretParam(part) || mayHoldSecret(part) {
+			return true
+		}
+	}
+	return false
+}
+
+// secretParam reports whether the query string part key=value names a
+// parameter of secretParams (its key unescaped, ignoring case) and has a
+// value. A key that cannot be unescaped is compared as it is.
+func secretParam(part string) bool {
+	key, _, hasValue := strings.Cut(part, "=")
+	if !hasValue {
+		return false
+	}
+	if strings.ContainsAny(key, "%+") {
+		if k, err := url.QueryUnescape(key); err == nil {
+			key = k
+		}
+	}
+	return slices.ContainsFunc(secretParams, func(s string) bool { return strings.EqualFold(s, key) })
 }
 
 // RedactPath returns s with every word that has the shape of a credential
@@ -89,21 +115,42 @@ func mayHoldSecret(s string) bool {
 	if strings.Contains(s, "eyJ") {
 		return true
 	}
+	if len(s) < 40 { // no room for a run of 40 (most paths: no scan)
+		return false
+	}
 	run, nonHex := 0, false
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !isB64(c) {
+		k := class[s[i]]
+		if k&b64 == 0 {
 			run, nonHex = 0, false
 			continue
 		}
 		run++
-		nonHex = nonHex || !isHex(c)
+		nonHex = nonHex || k&hex == 0
 		if run >= 40 && nonHex {
 			return true
 		}
 	}
 	return false
 }
+
+// class holds, for each byte, whether isB64 and isHex hold for it.
+var class = func() (t [256]uint8) {
+	for c := range 256 {
+		if isB64(byte(c)) {
+			t[c] |= b64
+		}
+		if isHex(byte(c)) {
+			t[c] |= hex
+		}
+	}
+	return t
+}()
+
+const (
+	b64 = 1 << iota
+	hex
+)
 
 // redactWord redacts a whole word if it is a JWT, else the secret-shaped
 // runs within it (between its dots).

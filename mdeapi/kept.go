@@ -83,21 +83,18 @@ func viewDeps(view *readmodel.View) func() []uint64 {
 }
 
 // machineDeps are the dependencies of an answer built from the machines
-// list returns in a view, found by a lookup that the request repeats (a
-// user's machines, a machine by id or name): the view's epoch, then each
-// slot and its stamp. A change to another machine leaves it as it is.
-// list is called at most once.
-func machineDeps(view *readmodel.View, list func() []uint32) func() []uint64 {
-	return func() []uint64 {
-		e, _ := view.Version()
-		l := list()
-		deps := make([]uint64, 0, 1+2*len(l))
-		deps = append(deps, e)
-		for _, s := range l {
-			deps = append(deps, uint64(s), view.MachineStamp(s))
-		}
-		return deps
+// list in a view, found by a lookup that the request repeats (a user's
+// machines, a machine by id or name): the view's epoch, then each slot
+// and its stamp. A change to another machine leaves it as it is. (Not a
+// closure: one that kept's caller builds inline stays on its stack.)
+func machineDeps(view *readmodel.View, list []uint32) []uint64 {
+	e, _ := view.Version()
+	deps := make([]uint64, 0, 1+2*len(list))
+	deps = append(deps, e)
+	for _, s := range list {
+		deps = append(deps, uint64(s), view.MachineStamp(s))
 	}
+	return deps
 }
 
 // kept writes the answer of r kept under its key (see answerKey) if it is

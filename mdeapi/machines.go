@@ -102,7 +102,7 @@ func handleMachine(model *readmodel.Model, cache *answercache.Cache, store opena
 		if !ok || access != nil && !access.CanSee(view.GroupID(s)) {
 			return MachineNotFound(id)
 		}
-		return kept(cache, w, r, p.TenantID, access, view, machineDeps(view, func() []uint32 { return []uint32{s} }), func(w http.ResponseWriter) error {
+		return kept(cache, w, r, p.TenantID, access, view, func() []uint64 { return machineDeps(view, []uint32{s}) }, func(w http.ResponseWriter) error {
 			writeMachineEntity(w, r, view, s)
 			return nil
 		})

@@ -70,7 +70,7 @@ func handleUserMachines(store openatp.Store, model *readmodel.Model, cache *answ
 				}
 				return list
 			}
-			return kept(cache, w, r, p.TenantID, access, view, machineDeps(view, lookup), func(w http.ResponseWriter) error {
+			return kept(cache, w, r, p.TenantID, access, view, func() []uint64 { return machineDeps(view, lookup()) }, func(w http.ResponseWriter) error {
 				if lookup(); !ok {
 					return unknown()
 				}

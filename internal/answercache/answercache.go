@@ -33,7 +33,8 @@ const entryOverhead = 160
 // keeps nothing: Serve finds nothing and Record passes writes through.
 type Cache struct {
 	seed      maphash.Seed
-	maxEntry  int64 // the largest answer kept
+	hashOf    func(string) uint64 // tests: the hash of keys, to make keys collide (nil: maphash)
+	maxEntry  int64               // the largest answer kept
 	shardMax  int64
 	shards    [shards]shard
 	hits      atomic.Uint64
@@ -43,13 +44,14 @@ type Cache struct {
 
 type shard struct {
 	mu    sync.Mutex
-	m     map[string]*entry
-	lru   entry // sentinel: lru.next is the most recently used
+	m     map[uint64]*entry // by the key's hash (Cache.hash); the entry holds its key
+	lru   entry             // sentinel: lru.next is the most recently used
 	bytes int64
 }
 
 type entry struct {
 	key        string
+	hash       uint64
 	version    Version // a version of the data the answer is valid at (guarded by the shard's lock)
 	deps       []uint64
 	until      int64   // when the answer stops being valid (Unix nanoseconds); 0: never
@@ -88,7 +90,7 @@ func New(maxBytes int64) *Cache {
 	c := &Cache{seed: maphash.MakeSeed(), shardMax: maxBytes / shards, maxEntry: min(maxBytes/8, 16<<20)}
 	for i := range c.shards {
 		s := &c.shards[i]
-		s.m = map[string]*entry{}
+		s.m = map[uint64]*entry{}
 		s.lru.prev, s.lru.next = &s.lru, &s.lru
 	}
 	return c
@@ -117,10 +119,25 @@ func (c *Cache) Stats() Stats {
 	return st
 }
 
-// shard is the shard of key (maphash: keys are hundreds of bytes, the
-// tenant, URL and query, and FNV's byte loop showed in profiles).
-func (c *Cache) shard(key string) *shard {
-	return &c.shards[maphash.String(c.seed, key)%shards]
+// hash is the hash of key, which picks its shard and is its key in the
+// shard's map: a key (hundreds of bytes: the tenant, URL and query) is
+// hashed once per request, and compared once, with the entry's.
+func (c *Cache) hash(key string) uint64 {
+	if c.hashOf != nil {
+		return c.hashOf(key)
+	}
+	return maphash.String(c.seed, key)
+}
+
+func (c *Cache) shard(h uint64) *shard { return &c.shards[h%shards] }
+
+// get is the entry of key with hash h, or nil; two keys of one hash
+// replace each other (put), so a lookup checks the key it finds.
+func (s *shard) get(h uint64, key string) *entry {
+	if e := s.m[h]; e != nil && e.key == key {
+		return e
+	}
+	return nil
 }
 
 // Version is the version of the data a request is answered from: two
@@ -147,9 +164,10 @@ func (c *Cache) ServeAt(w http.ResponseWriter, key string, version Version, now 
 	if c == nil {
 		return false
 	}
-	s := c.shard(key)
+	h := c.hash(key)
+	s := c.shard(h)
 	s.mu.Lock()
-	e := s.m[key]
+	e := s.get(h, key)
 	if e != nil && e.expired(now) {
 		e = nil // the Record that follows replaces it
 	}
@@ -158,7 +176,7 @@ func (c *Cache) ServeAt(w http.ResponseWriter, key string, version Version, now 
 		s.mu.Unlock()
 		d := deps()
 		s.mu.Lock()
-		if e = s.m[key]; e != nil && !e.expired(now) && (e.version == version || slices.Equal(e.deps, d)) {
+		if e = s.get(h, key); e != nil && !e.expired(now) && (e.version == version || slices.Equal(e.deps, d)) {
 			e.version = version
 		} else {
 			e = nil
@@ -176,9 +194,9 @@ func (c *Cache) ServeAt(w http.ResponseWriter, key string, version Version, now 
 	c.hits.Add(1)
 	// An entry is never changed once kept (a newer answer replaces it):
 	// it is written without the lock.
-	h := w.Header()
+	hdr := w.Header()
 	for _, f := range e.header {
-		h[f.name] = f.values
+		hdr[f.name] = f.values
 	}
 	w.WriteHeader(e.status)
 	_, _ = w.Write(e.body)
@@ -197,20 +215,21 @@ func (s *shard) front(e *entry) {
 // recently used entries of its shard beyond its share of the budget.
 func (c *Cache) put(e *entry) {
 	size := e.size()
-	s := c.shard(e.key)
+	e.hash = c.hash(e.key)
+	s := c.shard(e.hash)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if old, ok := s.m[e.key]; ok {
+	if old, ok := s.m[e.hash]; ok { // the same key, or one of the same hash
 		s.unlink(old)
 		s.bytes -= old.size()
 	}
-	s.m[e.key] = e
+	s.m[e.hash] = e
 	s.front(e)
 	s.bytes += size
 	for s.bytes > c.shardMax && s.lru.prev != &s.lru {
 		last := s.lru.prev
 		s.unlink(last)
-		delete(s.m, last.key)
+		delete(s.m, last.hash)
 		s.bytes -= last.size()
 		c.evictions.Add(1)
 	}
