@@ -156,7 +156,7 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 		}
 	}
 	// Serve until ctx ends or a listener fails; then shut down.
-	return serveUntilDone(ctx, ls, conns, warm(store, model, kp.Load), o.shutdownTimeout, logger)
+	return serveUntilDone(ctx, ls, conns, func(ctx context.Context) { keeper.Warm(ctx, kp, store, model) }, o.shutdownTimeout, logger)
 }
 
 // serveFlags are the flags of serve, checked, with the values they give.
@@ -483,24 +483,6 @@ func printListeners(env *cliEnv, o *serveFlags, ls *listeners, logger *slog.Logg
 		logger.Warn("the admin API and /metrics are not served: the listeners are not loopback; give --admin-addr or --public-admin")
 	}
 	fmt.Fprintf(env.stdout, "  data   %s\n", o.store.data)
-}
-
-// warm returns what loads the checkpoints (load), then builds every
-// tenant's in-memory index now rather than on its first request (answers
-// come from the store until then), until ctx ends.
-func warm(store openatp.TenantStore, model *readmodel.Model, load func(context.Context)) func(ctx context.Context) {
-	return func(ctx context.Context) {
-		load(ctx)
-		ts, err := store.Tenants(ctx)
-		if err != nil {
-			return
-		}
-		for _, t := range ts {
-			if err := model.Warm(ctx, t.ID); err != nil {
-				return
-			}
-		}
-	}
 }
 
 // serveUntilDone serves every listener, and warms the read model, until ctx ends

@@ -161,3 +161,19 @@ func (k *Keeper) Close() error {
 	k.WriteAll(context.Background())
 	return err
 }
+
+// Warm loads k's checkpoints (none for a nil Keeper), then builds every
+// tenant's index now rather than on its first request (answers come from
+// the store until then), until ctx ends.
+func Warm(ctx context.Context, k *Keeper, store openatp.TenantStore, model *readmodel.Model) {
+	k.Load(ctx)
+	ts, err := store.Tenants(ctx)
+	if err != nil {
+		return
+	}
+	for _, t := range ts {
+		if err := model.Warm(ctx, t.ID); err != nil {
+			return
+		}
+	}
+}
