@@ -34,7 +34,8 @@ func TestAdminImportTVM(t *testing.T) {
 		t.Fatalf("inventory: %d %s, want 200 %s", r.Status, r.Body, want)
 	}
 	v := f.Store.(vuln.Store)
-	vs, err := v.MachineVulnerabilities(ctx, f.Tenant.ID, apitest.MID(1), vuln.All())
+	sel, err := v.MachineVulnerabilities(ctx, f.Tenant.ID, apitest.MID(1), vuln.All())
+	vs := sel.Items()
 	if err != nil || len(vs) != 1 || vs[0].ID != "CVE-2024-3094" || vs[0].ExposedMachines != 1 {
 		t.Fatalf("machine 1's vulnerabilities: %+v, %v", vs, err)
 	}

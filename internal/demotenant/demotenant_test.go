@@ -53,7 +53,7 @@ func TestDemoSoftware(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(vs) > 0 {
+		if vs.Len() > 0 {
 			vulnerable++
 		}
 		kbs, err := db.MachineMissingKBs(ctx, c.Tenant, m.ID, vuln.All())
