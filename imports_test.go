@@ -239,6 +239,7 @@ openatp/bench/actiontool: HTTP openatp openatp/postgres openatp/sqlite
 openatp/bench/benchtool: SYSTEM openatp openatp/postgres openatp/sqlite
 openatp/bench/writer: HTTP openatp openatp/postgres openatp/sqlite
 openatp/bench/events: SYSTEM openatp openatp/sqlite openatp/internal/demo openatp/internal/timatch
+openatp/bench/huntsql: SYSTEM SQL modernc.org/sqlite
 
 # The release's check that every target type-checks: Go's own type checker.
 openatp/release/typecheck: SYSTEM os/exec go/ast go/parser go/token go/types

@@ -2,23 +2,30 @@
 # Advanced hunting benchmark (issue 27): the issue's three queries over the
 # bench/load.sh tenant (1,000,000 machines, 200,000 users, 5,000,000 logon
 # events), each through POST /api/advancedqueries/run beside the
-# equivalent SQL run by the sqlite3 shell on the same file, printed side by
-# side: the best of RUNS runs of each (after one run that warms the read
-# model), in seconds.
+# equivalent SQL on the same file run by the sqlite3 shell (the C library)
+# and by the SQLite the server runs (modernc.org/sqlite, a Go translation
+# of it: bench/huntsql), printed side by side: the best of RUNS runs of
+# each (after one run that warms the read model), in seconds, and the
+# route's time over each.
 #
 #   flock /work/wt/bench.lock bash bench/hunt.sh
 #
 # Seeds its own tenant once (bench/results/data-hunt-1000000, about three
 # minutes): the logon events are kept as rows since issue 27, and a tenant
-# seeded before has none. RUNS (default 3), PORT (18390).
+# seeded before has none. RUNS (default 3), PORT (18390); BIN, a server
+# binary built before (else the worktree's is built): to measure two
+# revisions in one session.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=bench/results
 DATA=${DATA:-$OUT/data-hunt-1000000}
 RUNS=${RUNS:-3}
 PORT=${PORT:-18390}
-BIN=$OUT/openatp-hunt
-go build -o "$BIN" ./cmd/openatp
+if [ -z "${BIN:-}" ]; then
+  BIN=$OUT/openatp-hunt
+  go build -o "$BIN" ./cmd/openatp
+fi
+go build -o "$OUT/huntsql" ./bench/huntsql
 mkdir -p "$DATA"
 if [ ! -f "$DATA/seeded.txt" ]; then
   echo "== seeding 1,000,000 machines, 200,000 users, 5,000,000 logon events (once)"
@@ -78,11 +85,13 @@ SQL=(
   "SELECT m.os_platform, count(*) FROM logon_events e JOIN machines m ON m.seq = e.machine_seq WHERE e.tenant_seq = $TSEQ AND e.ts > $DAY AND m.last_seen >= $MONTH GROUP BY m.os_platform"
   "SELECT ts / 86400000000000, count(DISTINCT account_name) FROM logon_events WHERE tenant_seq = $TSEQ AND ts >= $MONTH GROUP BY 1"
 )
-printf '%-40s %12s %12s %8s\n' "query" "hunting (s)" "SQLite (s)" "ratio"
+printf '%-40s %12s %12s %12s %8s %8s\n' "query" "hunting (s)" "SQL, C (s)" "SQL, Go (s)" "/C" "/Go"
 for i in "${!KQL[@]}"; do
   kql "${KQL[$i]}" >/dev/null
   k=$(for _ in $(seq "$RUNS"); do kql "${KQL[$i]}"; done | best)
   s=$(for _ in $(seq "$RUNS"); do sql "${SQL[$i]}"; done | best)
-  awk -v n="${NAMES[$i]}" -v k="$k" -v s="$s" 'BEGIN{printf "%-40s %12.3f %12.3f %8s\n", n, k, s, (s > 0 ? sprintf("%.2f", k / s) : "-")}'
+  g=$("$OUT/huntsql" -db "$DB" -runs "$RUNS" "${SQL[$i]}")
+  awk -v n="${NAMES[$i]}" -v k="$k" -v s="$s" -v g="$g" 'BEGIN{printf "%-40s %12.3f %12.3f %12.3f %8s %8s\n", n, k, s, g,
+    (s > 0 ? sprintf("%.2f", k / s) : "-"), (g > 0 ? sprintf("%.2f", k / g) : "-")}'
 done
 echo "(answers in $OUT/hunt-answers.log; RSS $(ps -o rss= -p $SERVER) KiB)"

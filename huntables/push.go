@@ -22,22 +22,23 @@ func (s *Source) Push(p *kql.Plan) (rows func(ctx context.Context, yield func([]
 	if !ok {
 		return nil, false
 	}
-	if _, _, ok := huntsql.Translate(st.HuntDialect(), s.sqlTables(st, nil), p); !ok {
+	if _, _, ok := huntsql.Translate(st.HuntDialect(), s.sqlTables(st, huntsql.Scope{}), p); !ok {
 		return nil, false
 	}
 	return func(ctx context.Context, yield func([]any) error) error {
-		seqs, err := s.machineSeqs(ctx, st)
+		sc, err := s.pushScope(ctx, st)
 		if err != nil {
 			return err
 		}
-		q, conv, _ := huntsql.Translate(st.HuntDialect(), s.sqlTables(st, seqs), p)
+		q, conv, _ := huntsql.Translate(st.HuntDialect(), s.sqlTables(st, sc), p)
 		return st.HuntRows(ctx, q, func(row []any) error { return yield(conv(row)) })
 	}, true
 }
 
-// sqlTables are the tables a plan may name, of the machines seqs.
-func (s *Source) sqlTables(st huntsql.Store, seqs huntsql.Seqs) huntsql.Tables {
-	sc := huntsql.Scope{TenantID: s.TenantID, From: s.From, To: s.To, Machines: seqs}
+// sqlTables are the tables a plan may name, of the machines of sc (its
+// Machines and Every).
+func (s *Source) sqlTables(st huntsql.Store, sc huntsql.Scope) huntsql.Tables {
+	sc.TenantID, sc.From, sc.To = s.TenantID, s.From, s.To
 	return func(name string) (huntsql.Table, bool) {
 		switch name {
 		case "DeviceLogonEvents":
@@ -59,6 +60,27 @@ var logonKQLColumns = func() []kql.Column {
 	}
 	return cols
 }()
+
+// pushScope returns the machines the source's rows may be of as a Scope's
+// Machines and Every: every machine the events name for an application
+// while the tenant has had no machine deleted (its generation is 0: the
+// events of a deleted machine stay until the retention, and no table
+// shows them), else machineSeqs. The generation is read for each query:
+// one row by the tenant's key.
+func (s *Source) pushScope(ctx context.Context, st huntsql.Store) (huntsql.Scope, error) {
+	if s.Access == nil || s.Access.AllGroups {
+		var gen any
+		err := st.HuntRows(ctx, huntsql.Generation(s.TenantID), func(row []any) error { gen = row[0]; return nil })
+		if err != nil {
+			return huntsql.Scope{}, err
+		}
+		if n, ok := gen.(int64); ok && n == 0 {
+			return huntsql.Scope{Every: true}, nil
+		}
+	}
+	seqs, err := s.machineSeqs(ctx, st)
+	return huntsql.Scope{Machines: seqs}, err
+}
 
 // seqCache keeps the machines (their seq in the store) a caller's rows
 // may be of, by tenant, view version and the device groups the caller

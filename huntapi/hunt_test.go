@@ -559,6 +559,10 @@ func TestPushedFilters(t *testing.T) {
 				{"DeviceInfo | where DeviceId in ('" + vault + "', '" + machine1 + "', 'mymachine2.contoso.com') | project DeviceName",
 					`[{"DeviceName":"mymachine1.contoso.com"},{"DeviceName":"vault.contoso.com"}]`},
 				{"DeviceInfo | where DeviceId == '" + machine2 + "' and Timestamp > ago(2h) | project DeviceName", `[{"DeviceName":"mymachine2.contoso.com"}]`},
+				// Groups whose keys grow with time: in the order of their
+				// first rows, without the store computing it.
+				{"DeviceLogonEvents | where AccountName in ('ana', 'bob', 'carol') | summarize count() by bin(Timestamp, 1m), H = bin(Timestamp, 1h)",
+					bins(w.now, time.Minute, 3*time.Hour, 2*time.Hour, 90*time.Minute, time.Hour)},
 			} {
 				if got := w.results(t, w.mde, c.query); got != c.want {
 					t.Errorf("%s:\n got %s\nwant %s", c.query, got, c.want)
@@ -580,4 +584,50 @@ func TestPushedFilters(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestDeletedMachine: the logon events of a deleted machine stay in the
+// store until the retention removes them, and no table shows them, on
+// both engines, pushed to the store or not, for an application and a
+// delegated caller (before a deletion the store runs an application's
+// query without a condition on the machines).
+func TestDeletedMachine(t *testing.T) {
+	for _, e := range engines {
+		t.Run(e.name, func(t *testing.T) {
+			w := newWorld(t, e.open, nil)
+			queries := []string{
+				"DeviceLogonEvents | summarize count() by AccountName | order by AccountName asc",
+				"DeviceLogonEvents | summarize count() by AccountName | top 10 by count_",
+				"DeviceLogonEvents | summarize dcount(AccountName) by bin(Timestamp, 3650d) | project dcount_AccountName",
+			}
+			check := func(token string, wants ...string) {
+				t.Helper()
+				for i, q := range queries {
+					for _, q := range []string{q, strings.Replace(q, "DeviceLogonEvents |", "DeviceLogonEvents | take 1000000 |", 1)} {
+						if got := w.results(t, token, q); got != wants[i] {
+							t.Errorf("%s:\n got %s\nwant %s", q, got, wants[i])
+						}
+					}
+				}
+			}
+			before := `[{"AccountName":"ana","count_":2},{"AccountName":"bob","count_":1},{"AccountName":"carol","count_":1},{"AccountName":"user1","count_":1},{"AccountName":"vaultonly","count_":1}]`
+			check(w.mde, before, `[{"AccountName":"ana","count_":2},{"AccountName":"bob","count_":1},{"AccountName":"carol","count_":1},{"AccountName":"user1","count_":1},{"AccountName":"vaultonly","count_":1}]`, `[{"dcount_AccountName":5}]`)
+			must(t, w.Store.DeleteMachine(context.Background(), w.Tenant.ID, machine2))
+			after := `[{"AccountName":"ana","count_":2},{"AccountName":"carol","count_":1},{"AccountName":"user1","count_":1},{"AccountName":"vaultonly","count_":1}]`
+			check(w.mde, after, after, `[{"dcount_AccountName":4}]`)
+			check(w.admin, after, after, `[{"dcount_AccountName":4}]`)
+			check(w.ana, `[{"AccountName":"ana","count_":2}]`, `[{"AccountName":"ana","count_":2}]`, `[{"dcount_AccountName":1}]`)
+		})
+	}
+}
+
+// bins is the answer of a count by bin(Timestamp, d) and by the hour of
+// the rows at now minus each of ago, one a bin.
+func bins(now time.Time, d time.Duration, ago ...time.Duration) string {
+	var parts []string
+	for _, a := range ago {
+		t := now.Add(-a)
+		parts = append(parts, `{"Timestamp":"`+ts(t.Truncate(d))+`","H":"`+ts(t.Truncate(time.Hour))+`","count_":1}`)
+	}
+	return "[" + strings.Join(parts, ",") + "]"
 }

@@ -84,6 +84,11 @@ func (db *DB) DeleteMachine(ctx context.Context, tenantID, id string) error {
 		if err != nil {
 			return false, storeError(err, "cannot read the machine")
 		}
+		// As SQLite's: the generation tells the hunting tables that the
+		// tenant may have events of a machine it no longer has.
+		if _, err := tx.Exec(ctx, "UPDATE tenants SET generation = generation + 1 WHERE seq = $1", tseq); err != nil {
+			return false, storeError(err, "cannot delete the machine")
+		}
 		var names, domains []string
 		rows, err := tx.Query(ctx, "DELETE FROM user_machines WHERE tenant_seq = $1 AND machine_seq = $2 RETURNING name_key, domain_key", tseq, mseq)
 		if err != nil {

@@ -154,12 +154,22 @@ func Translate(d Dialect, ts Tables, p *kql.Plan) (Query, func([]any) []any, boo
 		for _, k := range g.By {
 			f := p.Fields[k.Field]
 			x, _ := b.col(f.Side, f.Column)
+			g := x
 			if k.Bin > 0 {
+				// The bin's number, ticks/st after the origin's offset o,
+				// is what is grouped (ordered as the bins); the bin is
+				// computed from it once a group: ticks - (ticks+o)%st is
+				// (ticks+o)/st*st - o, in nanoseconds.
 				st := int64(k.Bin / 100)
 				o := int64(ticksAt0001 % uint64(st))
-				x = fmt.Sprintf("((%[1]s) / 100 - ((%[1]s) / 100 + %[2]d) %% %[3]d) * 100", x, o, st)
+				if o == 0 {
+					g = fmt.Sprintf("(%s / %d)", x, st*100)
+					x = fmt.Sprintf("%s * %d", g, st*100)
+				} else {
+					g = fmt.Sprintf("((%s / 100 + %d) / %d)", x, o, st)
+					x = fmt.Sprintf("(%s * %d - %d) * 100", g, st, o)
+				}
 			}
-			g := x
 			if c := sides[f.Side].Columns[f.Column]; k.Bin == 0 && c.Key != "" {
 				g = b.expr(f.Side, c.Key) // the same groups, without computing x for each row
 			}
@@ -298,7 +308,9 @@ func Translate(d Dialect, ts Tables, p *kql.Plan) (Query, func([]any) []any, boo
 	if p.Group != nil {
 		if len(group) > 0 {
 			sb.WriteString(" GROUP BY " + strings.Join(group, ", "))
-			by = append(by, "min("+first+")")
+			if !keysOrder(p, sides) {
+				by = append(by, "min("+first+")")
+			}
 			by = append(by, group...) // rows of one instant: in the order of their keys
 		}
 	} else {
@@ -319,6 +331,38 @@ func Translate(d Dialect, ts Tables, p *kql.Plan) (Query, func([]any) []any, boo
 		return out
 	}
 	return Query{SQL: sb.String(), Args: b.args, Width: len(sel)}, convert, true
+}
+
+// keysOrder reports whether the groups of p are in the order of their
+// first rows without min(first) in the statement (it costs an aggregate
+// a row): when p's own sort keys include every group key (two groups
+// never tie, so nothing observes the order of their first rows), or when
+// every key is the left table's row order (Timestamp of
+// DeviceLogonEvents) or a bin of it: each key is then a non-decreasing
+// function of the order, so the order of the keys is that of the groups'
+// first rows.
+func keysOrder(p *kql.Plan, sides []Table) bool {
+	g := p.Group
+	sorted := true
+	for i, k := range g.By {
+		// A DateTime sorts by its 100 ns ticks: two groups of one tick
+		// would tie (a bin's are multiples of ticks).
+		if k.Bin == 0 && p.Columns[i].Type == kql.DateTime ||
+			!slices.ContainsFunc(p.Order, func(o kql.Order) bool { return o.Column == i }) {
+			sorted = false
+			break
+		}
+	}
+	if sorted {
+		return true
+	}
+	for _, k := range g.By {
+		f := p.Fields[k.Field]
+		if f.Side != 0 || sides[0].Order == "" || sides[0].Columns[f.Column].SQL != sides[0].Order {
+			return false
+		}
+	}
+	return true
 }
 
 // ticksAt0001 is the Unix epoch in 100 ns ticks since 0001-01-01, the

@@ -14,11 +14,14 @@ import (
 
 // Scope is whose rows the hunting tables hold: a tenant's, with
 // Timestamp in [From, To) (a zero time does not bound), of the machines
-// whose seq (machines.seq) Machines has.
+// whose seq (machines.seq) Machines has, or of every machine the events
+// name if Every (no condition on the machine: the caller sees all of the
+// tenant's machines and the tenant has no events of a deleted one).
 type Scope struct {
 	TenantID string
 	From, To time.Time
 	Machines Seqs
+	Every    bool
 }
 
 // Seqs is a set of machines by their seq: ranges [lo, hi] in order.
@@ -71,6 +74,14 @@ func MachineSeqs(tenantID string) Query {
 		ORDER BY m.seq`, Args: []any{tenantID}, Width: 2}
 }
 
+// Generation is the statement of the tenant's generation, which its
+// resets and the deletions of its machines increase (both engines): while
+// it is 0 no machine of the tenant has been deleted, and every event of
+// the tenant is of one of its machines.
+func Generation(tenantID string) Query {
+	return Query{SQL: "SELECT generation AS c0 FROM tenants WHERE id = ?", Args: []any{tenantID}, Width: 1}
+}
+
 // tenantSeq is the condition on a table's tenant_seq.
 const tenantSeq = "{t}.tenant_seq = (SELECT seq FROM tenants WHERE id = ?)"
 
@@ -114,7 +125,12 @@ func fill(m map[string]Column, cols []kql.Column) map[string]Column {
 // logon_events, in time order (events of one instant in an order of
 // their own).
 func LogonEvents(d Dialect, s Scope, cols []kql.Column) Table {
-	mcond, margs := s.Machines.Cond(d, "{t}.machine_seq")
+	where, args := tenantSeq, []any{s.TenantID}
+	if !s.Every {
+		mcond, margs := s.Machines.Cond(d, "{t}.machine_seq")
+		where += " AND " + mcond
+		args = append(args, margs...)
+	}
 	var types strings.Builder
 	types.WriteString("CASE {t}.logon_type")
 	for _, name := range openatp.LogonTypes {
@@ -123,8 +139,8 @@ func LogonEvents(d Dialect, s Scope, cols []kql.Column) Table {
 	types.WriteString(" ELSE '' END")
 	return Table{
 		From:   "logon_events {t}",
-		Where:  tenantSeq + " AND " + mcond,
-		Args:   append([]any{s.TenantID}, margs...),
+		Where:  where,
+		Args:   args,
 		Window: s.window("Timestamp", false),
 		Columns: fill(map[string]Column{
 			"Timestamp":     {SQL: "{t}.ts"},
