@@ -170,27 +170,21 @@ type ipAddressEntry struct {
 func (s *Source) machines(ctx context.Context, w Where, f func(m *machineJSON) error) error {
 	var buf []byte
 	lex := new(machineDecoder)
-	slots := func(yield func(int) bool) {
-		for i := range s.View.Machines() {
-			if !yield(i) {
-				return
-			}
-		}
-	}
+	slots := s.View.MachineSlots()
 	if w.DeviceIDs != nil {
 		// A machine's id looks it up, in the order of the whole scan.
-		var list []int
+		var list []uint32
 		for _, id := range w.DeviceIDs {
 			if slot, ok := s.View.Machine(id); ok && s.View.MachineID(slot) == id {
-				list = append(list, int(slot))
+				list = append(list, slot)
 			}
 		}
 		slices.Sort(list)
 		slots = slices.Values(slices.Compact(list))
 	}
-	for i := range slots {
-		slot := uint32(i)
-		if i%checkEvery == 0 {
+	i := 0
+	for slot := range slots {
+		if i++; i%checkEvery == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
@@ -400,9 +394,9 @@ const serviceSource = "Microsoft Defender for Endpoint"
 func (s *Source) alerts(ctx context.Context, evidence bool, f func(a *alertJSON) error) error {
 	var buf []byte
 	var lists alertlists.Reader
-	for i := range s.View.Alerts() {
-		slot := uint32(i)
-		if i%checkEvery == 0 {
+	i := 0
+	for slot := range s.View.AlertSlots() {
+		if i++; i%checkEvery == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
 			}

@@ -63,8 +63,8 @@ func (s *Source) tvmScope(w Where) (sc vuln.Scope, none bool) {
 		return vuln.All(), false
 	}
 	var ids []string
-	for i := range s.View.Machines() {
-		if slot := uint32(i); s.visible(s.View.GroupID(slot)) {
+	for slot := range s.View.MachineSlots() {
+		if s.visible(s.View.GroupID(slot)) {
 			ids = append(ids, s.View.MachineID(slot))
 		}
 	}

@@ -621,6 +621,38 @@ func TestDeletedMachine(t *testing.T) {
 	}
 }
 
+// TestChangedReadModel runs the in-memory tables over a view whose slots
+// are no longer 0..n-1: a machine deleted, an alert updated (a new slot,
+// the old one dead). DeviceInfo and AlertInfo show the live ones only.
+func TestChangedReadModel(t *testing.T) {
+	for _, e := range engines {
+		t.Run(e.name, func(t *testing.T) {
+			w := newWorld(t, e.open, nil)
+			ctx := context.Background()
+			devices := "DeviceInfo | project DeviceId | order by DeviceId asc"
+			before := w.results(t, w.mde, devices)
+			if !strings.Contains(before, machine2) {
+				t.Fatalf("%s: %s, want %s among them", devices, before, machine2)
+			}
+			must(t, w.Store.DeleteMachine(ctx, w.Tenant.ID, machine2))
+			want := strings.Replace(strings.Replace(before, `{"DeviceId":"`+machine2+`"},`, "", 1), `,{"DeviceId":"`+machine2+`"}`, "", 1)
+			if got := w.results(t, w.mde, devices); got != want || strings.Contains(got, machine2) {
+				t.Errorf("after deleting %s: %s\nwant %s", machine2, got, want)
+			}
+			_, err := w.Store.UpdateAlerts(ctx, w.Tenant.ID, []string{"da1"}, func(a *openatp.Alert, stamp time.Time) error {
+				a.Title = openatp.Ptr("Renamed")
+				a.LastUpdateTime = &stamp
+				return nil
+			})
+			must(t, err)
+			alerts := "AlertInfo | project AlertId, Title | order by AlertId asc"
+			if got, want := w.results(t, w.mde, alerts), `[{"AlertId":"da-vault","Title":"Vault alert"},{"AlertId":"da1","Title":"Renamed"}]`; got != want {
+				t.Errorf("%s after an update:\n got %s\nwant %s", alerts, got, want)
+			}
+		})
+	}
+}
+
 // bins is the answer of a count by bin(Timestamp, d) and by the hour of
 // the rows at now minus each of ago, one a bin.
 func bins(now time.Time, d time.Duration, ago ...time.Duration) string {

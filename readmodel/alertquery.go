@@ -2,6 +2,7 @@ package readmodel
 
 import (
 	"encoding/hex"
+	"iter"
 	"slices"
 	"sort"
 	"strconv"
@@ -194,6 +195,11 @@ func (v *View) Alert(id string) (slot uint32, ok bool) { return v.c.alerts.findI
 
 // Alerts returns the number of alerts.
 func (v *View) Alerts() int { return len(v.c.alerts.order) }
+
+// AlertSlots yields the slot of every live alert in the default order
+// (an updated alert has a new slot, a deleted one none: the slots are not
+// 0..Alerts()-1 once one changed).
+func (v *View) AlertSlots() iter.Seq[uint32] { return slices.Values(v.c.alerts.order) }
 
 // AlertID returns the id of alert slot a.
 func (v *View) AlertID(a uint32) string {

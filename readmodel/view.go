@@ -1,6 +1,7 @@
 package readmodel
 
 import (
+	"iter"
 	"sync/atomic"
 
 	"github.com/openatp/openatp"
@@ -106,6 +107,19 @@ func (v *View) RBAC() *RBAC { return v.rbac }
 
 // Machines returns the number of machines.
 func (v *View) Machines() int { return len(v.c.order) }
+
+// MachineSlots yields the slot of every live machine, in the order the
+// machines came into the model (a deleted machine's slot is skipped, so
+// the slots are not 0..Machines()-1 once one was deleted).
+func (v *View) MachineSlots() iter.Seq[uint32] {
+	return func(yield func(uint32) bool) {
+		for s := range uint32(v.c.slots.len()) {
+			if v.c.slots.at(s).alive && !yield(s) {
+				return
+			}
+		}
+	}
+}
 
 // Users returns the number of users.
 func (v *View) Users() int { return v.c.users.Count() }
