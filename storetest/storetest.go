@@ -121,6 +121,7 @@ func Run(t *testing.T, open func(t *testing.T) openatp.Store, opts ...Option) {
 		{"FileEvents", eventsuite.FileEvents},
 		{"NetworkEvents", eventsuite.NetworkEvents},
 		{"EventsAllOrNothing", eventsuite.EventsAllOrNothing},
+		{"EventsDeletedMachine", eventsuite.EventsDeletedMachine},
 		{"EventsLargeBatch", eventsuite.EventsLargeBatch},
 		{"EventsTenants", eventsuite.EventsTenants},
 		{"EventRetention", eventsuite.EventRetention},

@@ -21,6 +21,7 @@ type Events struct {
 	w sqlstore.Writer  // the engine's transactions
 	q sqlstore.Querier // the engine's pool of readers
 	d Dialect
+	c *confirmed // the machines imports found, per tenant
 }
 
 // Dialect is what the engines' SQL of the events differs in.
@@ -37,5 +38,5 @@ type Dialect struct {
 // engine's shared writes and reads (sqlstore.NewWriter, NewReader), d
 // what its SQL differs in.
 func New(w sqlstore.Writer, r sqlstore.Reader, d Dialect) Events {
-	return Events{w: w, q: r.Querier(), d: d}
+	return Events{w: w, q: r.Querier(), d: d, c: &confirmed{}}
 }

@@ -106,6 +106,9 @@ type batch struct {
 	// latter, which are packed once their machines' names are read.
 	named, unnamed []string
 	fields         map[int][]any
+	// check is the named events' machine ids not confirmed yet (the
+	// store's confirmed), which the transaction checks.
+	check []string
 }
 
 // addEvents makes rows of the events (normalizing a copy of each first
@@ -143,10 +146,11 @@ func (b *batch) release() {
 	clear(b.named)
 	clear(b.unnamed)
 	clear(b.values)
+	clear(b.check)
 	if cap(b.rows) > 1<<17 {
 		b.rows, b.arena = nil, nil
 	}
-	*b = batch{rows: b.rows[:0], arena: b.arena[:0], named: b.named[:0], unnamed: b.unnamed[:0], values: b.values[:0], byFirst: b.byFirst, byAll: b.byAll}
+	*b = batch{rows: b.rows[:0], arena: b.arena[:0], named: b.named[:0], unnamed: b.unnamed[:0], check: b.check[:0], values: b.values[:0], byFirst: b.byFirst, byAll: b.byAll}
 	batches.Put(b)
 }
 
@@ -205,11 +209,18 @@ func (s Events) addBatch(ctx context.Context, tenantID string, b *batch) error {
 		}
 		return cmp.Or(strings.Compare(x.device, y.device), cmp.Compare(x.report, y.report))
 	})
-	return s.w.TenantTx(ctx, tenantID, func(x sqlstore.Execer, seq int64) error {
+	var seq, gen int64
+	err := s.w.TenantTx(ctx, tenantID, func(x sqlstore.Execer, tseq int64) error {
+		seq, b.check = tseq, b.check[:0]
 		if len(b.rows) == 0 {
 			return nil
 		}
-		names, err := s.machines(ctx, x, seq, b)
+		var err error
+		gen, err = sqlstore.Get(ctx, x, "cannot read the tenant", nil, sqlstore.ScanInt64, "SELECT generation FROM tenants WHERE seq = ?", seq)
+		if err != nil {
+			return err
+		}
+		names, err := s.machines(ctx, x, seq, gen, b)
 		if err != nil {
 			return err
 		}
@@ -219,14 +230,20 @@ func (s Events) addBatch(ctx context.Context, tenantID string, b *batch) error {
 		}
 		return insertRows(ctx, x, seq, b, names, dict)
 	})
+	if err == nil && len(b.rows) > 0 { // committed: the machines checked are confirmed
+		s.c.add(seq, gen, b.check)
+		s.c.add(seq, gen, b.unnamed)
+	}
+	return err
 }
 
 // machines checks that the tenant has the machines of b's events, and
 // returns the computerDnsName ("" if none) of those of the events
 // without a DeviceName: one query for each kind. InvalidItem naming the
 // first event (in the batch's order) whose machine the tenant does not
-// have.
-func (s Events) machines(ctx context.Context, x sqlstore.Execer, seq int64, b *batch) (map[string]string, error) {
+// have. Of the named events' machines, only those the store has not
+// confirmed at the tenant's generation gen are read (b.check).
+func (s Events) machines(ctx context.Context, x sqlstore.Execer, seq, gen int64, b *batch) (map[string]string, error) {
 	from := " FROM machines m WHERE m.tenant_seq = ? AND m.id IN (" + s.d.Texts + ")"
 	names := map[string]string{}
 	if len(b.unnamed) > 0 {
@@ -245,12 +262,15 @@ func (s Events) machines(ctx context.Context, x sqlstore.Execer, seq int64, b *b
 		}
 	}
 	missing := len(names) < len(b.unnamed)
-	if len(b.named) > 0 && !missing {
-		n, err := sqlstore.Get(ctx, x, "cannot read the machines", nil, sqlstore.ScanInt64, "SELECT count(*)"+from, seq, s.d.TextsArg(b.named))
+	if !missing {
+		b.check = s.c.unconfirmed(b.check, seq, gen, b.named)
+	}
+	if len(b.check) > 0 && !missing {
+		n, err := sqlstore.Get(ctx, x, "cannot read the machines", nil, sqlstore.ScanInt64, "SELECT count(*)"+from, seq, s.d.TextsArg(b.check))
 		if err != nil {
 			return nil, err
 		}
-		missing = int(n) < len(b.named)
+		missing = int(n) < len(b.check)
 	}
 	if !missing {
 		return names, nil

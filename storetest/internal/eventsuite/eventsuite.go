@@ -177,6 +177,32 @@ func EventsAllOrNothing(t *testing.T, su *fixture.Suite) {
 	fixture.NoErr(t, s.AddNetworkEvents(ctx, a, nil))
 }
 
+// EventsDeletedMachine: once a store has stored events of a machine, the
+// machine's deletion (DeleteMachine, ResetTenant) makes a batch with an
+// event of it refused whole, naming its first event of the machine.
+func EventsDeletedMachine(t *testing.T, su *fixture.Suite) {
+	s := su.Open(t)
+	a := fixture.MustTenant(t, s, 1, "A")
+	fixture.MustMachines(t, s, a, 1, 2)
+	unnamed := FileEvent(t, 2, 1, "u.dll")
+	unnamed.DeviceName = ""
+	batch := []openatp.FileEvent{FileEvent(t, 2, 2, "a.dll"), FileEvent(t, 1, 3, "a.dll"), unnamed, FileEvent(t, 1, 1, "b.dll")}
+	fixture.NoErr(t, s.AddFileEvents(ctx, a, batch))
+	fixture.NoErr(t, s.AddFileEvents(ctx, a, batch))
+	fixture.NoErr(t, s.DeleteMachine(ctx, a, fixture.MachineID(1)))
+	later := []openatp.FileEvent{FileEvent(t, 2, 4, "c.dll"), FileEvent(t, 1, 5, "c.dll"), FileEvent(t, 1, 0, "c.dll")}
+	wantItemField(t, s.AddFileEvents(ctx, a, later), 1, "DeviceId")
+	stored := unnamed
+	stored.DeviceName = "host2.contoso.com"
+	fixture.Diff(t, "machine 2's events", []openatp.FileEvent{stored, batch[0]}, files(t, s, a, openatp.EventFilter{MachineID: fixture.MachineID(2)}))
+	wantItemField(t, s.AddNetworkEvents(ctx, a, []openatp.NetworkEvent{NetworkEvent(t, 2, 1, "192.0.2.1", ""), NetworkEvent(t, 1, 1, "192.0.2.1", "")}), 1, "DeviceId")
+	fixture.NoErr(t, s.AddFileEvents(ctx, a, later[:1])) // machine 2 is still the tenant's
+
+	fixture.NoErr(t, s.ResetTenant(ctx, a))
+	wantItemField(t, s.AddFileEvents(ctx, a, later[:1]), 0, "DeviceId")
+	fixture.Diff(t, "after the reset", []openatp.FileEvent{}, files(t, s, a, openatp.EventFilter{}))
+}
+
 // EventsLargeBatch: a batch of more events than one statement takes
 // (5,099, out of time order, of three files; a store may write it in
 // parts) is stored whole, each event once, those without a DeviceName
