@@ -51,3 +51,10 @@ func SplitScans(t *testing.T, n int64, f func()) {
 	scanSplitMin, beforeHalfRead = n, f
 	t.Cleanup(func() { scanSplitMin, beforeHalfRead = old, nil })
 }
+
+// Positions maps list, a group_concat of machine seqs, to the positions of
+// the machines of a scan that gave seqs in that order.
+func Positions(seqs []int64, list string) ([]uint32, error) {
+	p := newPositions(seqs)
+	return p.list(list)
+}

@@ -168,3 +168,26 @@ func TestScanTenantHalvesOneSnapshot(t *testing.T) {
 		t.Fatalf("the second half began %d times, want 2", halves)
 	}
 }
+
+// The positions of a scan's machines are the order the scan gave them in,
+// which the halves interleave: seqs out of order map to their places,
+// dense (a table by seq) or sparse (a search), and a seq the scan did not
+// give is an error.
+func TestScanPositions(t *testing.T) {
+	for _, c := range []struct {
+		seqs []int64
+		list string
+		want []uint32
+	}{
+		{[]int64{5, 3, 4, 9}, "3,9,5", []uint32{1, 3, 0}},
+		{[]int64{5000, 10, 3, 90000, 7}, "3,90000,5000,7,10", []uint32{2, 3, 0, 4, 1}},
+	} {
+		got, err := sqlite.Positions(c.seqs, c.list)
+		if err != nil || !slices.Equal(got, c.want) {
+			t.Errorf("positions of %s in a scan of %v: %v, %v; want %v", c.list, c.seqs, got, err, c.want)
+		}
+		if got, err := sqlite.Positions(c.seqs, "4,8"); err == nil {
+			t.Errorf("positions of 4,8 in a scan of %v: %v, want an error", c.seqs, got)
+		}
+	}
+}
