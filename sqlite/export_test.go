@@ -42,3 +42,19 @@ func BeforeSideRead(t *testing.T, f func()) {
 	beforeSideRead = f
 	t.Cleanup(func() { beforeSideRead = nil })
 }
+
+// SplitScans makes every ScanTenant of a table whose seqs span at least
+// n read it in two halves, and f run before the second half's
+// transaction begins, until t ends.
+func SplitScans(t *testing.T, n int64, f func()) {
+	old := scanSplitMin
+	scanSplitMin, beforeHalfRead = n, f
+	t.Cleanup(func() { scanSplitMin, beforeHalfRead = old, nil })
+}
+
+// Positions maps list, a group_concat of machine seqs, to the positions of
+// the machines of a scan that gave seqs in that order.
+func Positions(seqs []int64, list string) ([]uint32, error) {
+	p := newPositions(seqs)
+	return p.list(list)
+}

@@ -1,13 +1,16 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"database/sql/driver"
 	"errors"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/openatp/openatp"
@@ -18,10 +21,12 @@ import (
 // (see openatp.MachineStore.ScanTenant): the machines in table order, a
 // sequential scan rather than a lookup per machine from the id index;
 // then the users with the machines they logged on to (readUsers). The
-// machines are read on one connection and the users meanwhile on a second
-// one, at the same snapshot: the second transaction is used only if it
-// sees the same content version as the first (every content write bumps
-// it), else the users are read after the machines on the first.
+// table is read in two halves by seq, each on its own connection and
+// decoded on its own goroutine, their machines interleaved batch by
+// batch; the users meanwhile on a third connection. All at the same
+// snapshot: a second transaction is used only if it sees the same content
+// version as the first (every content write bumps it), else its part is
+// read after the first half on the first transaction.
 // NotFound if the tenant does not exist.
 func (db *DB) ScanTenant(ctx context.Context, tenantID string, machine func(openatp.Machine) error, user func(openatp.ScannedUser) error) error {
 	tx, err := db.rdb.BeginTx(ctx, nil)
@@ -45,7 +50,7 @@ func (db *DB) ScanTenant(ctx context.Context, tenantID string, machine func(open
 	usersRead := make(chan scannedUsers, 1)
 	go func() { usersRead <- db.readUsersBeside(side, tseq, version) }()
 	waited := false
-	defer func() { // the side read is over when ScanTenant returns
+	defer func() { // the side reads are over when ScanTenant returns
 		if !waited {
 			cancel()
 			<-usersRead
@@ -55,38 +60,38 @@ func (db *DB) ScanTenant(ctx context.Context, tenantID string, machine func(open
 	if err != nil {
 		return err
 	}
-	// "+m.tenant_seq" keeps SQLite from the (tenant_seq, id) index: rows
-	// come in seq order, each read once.
-	rows, err := tx.QueryContext(ctx, "SELECT "+packedColumn+" FROM machines m WHERE +m.tenant_seq = ?", tseq)
-	if err != nil {
+	// The halves split the table's seqs (all tenants': the scan reads
+	// every row and keeps the tenant's), so they cost SQLite the same.
+	var first, last int64
+	if err := tx.QueryRowContext(ctx, "SELECT ifnull(min(seq), 0), ifnull(max(seq), 0) FROM machines").Scan(&first, &last); err != nil {
 		return storeError(err, "cannot read machines")
 	}
-	var (
-		seqs []int64 // ascending: the table's order; seqs[i] is the machine at position i
-		ps   packedScanner
-	)
-	for rows.Next() {
-		seq, m, err := ps.scan(rows)
-		if err == errUnpacked { // a value holds the separator: read the row as it is
-			var s machineScanner
-			m, err = s.scan(tx.QueryRowContext(ctx, "SELECT "+sqlstore.MachineColumns+" FROM machines m WHERE m.seq = ?", seq))
+	e := &emitter{fn: machine}
+	mid := int64(math.MaxInt64) // the first seq of the second half
+	var halfRead chan error
+	if last-first >= scanSplitMin {
+		mid = first + (last-first)/2 + 1
+		halfRead = make(chan error, 1)
+		go func() { halfRead <- db.readHalfBeside(side, tseq, version, groups, mid, e) }()
+		defer func() {
+			if halfRead != nil {
+				cancel()
+				<-halfRead
+			}
+		}()
+	}
+	if err := readMachines(ctx, tx, tseq, groups, math.MinInt64, mid-1, e); err != nil {
+		return err
+	}
+	if halfRead != nil {
+		err := <-halfRead
+		halfRead = nil
+		if err == errMoved {
+			err = readMachines(ctx, tx, tseq, groups, mid, math.MaxInt64, e)
 		}
 		if err != nil {
-			rows.Close()
-			return storeError(err, "cannot read machines")
-		}
-		seqs = append(seqs, seq)
-		openatp.AssignGroup(groups, &m)
-		if err := machine(m); err != nil {
-			rows.Close()
 			return err
 		}
-	}
-	if err := rows.Close(); err != nil {
-		return storeError(err, "cannot read machines")
-	}
-	if !slices.IsSorted(seqs) {
-		return internal(nil, "machines were not read in seq order")
 	}
 	us := <-usersRead
 	waited = true
@@ -97,7 +102,7 @@ func (db *DB) ScanTenant(ctx context.Context, tenantID string, machine func(open
 	if us.err != nil {
 		return us.err
 	}
-	positions := newPositions(seqs)
+	positions := newPositions(e.seqs)
 	for _, u := range us.users {
 		ms, err := positions.list(u.machines)
 		if err != nil {
@@ -110,6 +115,78 @@ func (db *DB) ScanTenant(ctx context.Context, tenantID string, machine func(open
 	return nil
 }
 
+// scanSplitMin is the least span of the table's seqs that ScanTenant
+// reads in two halves (a test sets it lower).
+var scanSplitMin int64 = 1 << 14
+
+// emitter passes the machines of a scan's halves to its callback, one
+// batch at a time, never two calls at once; the position of a machine in
+// the scan is its place in seqs.
+type emitter struct {
+	mu   sync.Mutex
+	fn   func(openatp.Machine) error
+	seqs []int64 // seqs[i] is the machine at position i
+	err  error   // the callback's first error: every later batch returns it
+}
+
+func (e *emitter) emit(seqs []int64, ms []openatp.Machine) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.err != nil {
+		return e.err
+	}
+	for i := range ms {
+		if err := e.fn(ms[i]); err != nil {
+			e.err = err
+			return err
+		}
+		e.seqs = append(e.seqs, seqs[i])
+	}
+	return nil
+}
+
+const emitBatch = 64
+
+// readMachines reads the tenant's machines with seqs from..to (table
+// order) on tx and emits them.
+func readMachines(ctx context.Context, tx *sql.Tx, tseq int64, groups []openatp.DeviceGroup, from, to int64, e *emitter) error {
+	// "+m.tenant_seq" keeps SQLite from the (tenant_seq, id) index: rows
+	// come in seq order, each read once.
+	rows, err := tx.QueryContext(ctx, "SELECT "+packedColumn+" FROM machines m WHERE m.seq BETWEEN ? AND ? AND +m.tenant_seq = ?", from, to, tseq)
+	if err != nil {
+		return storeError(err, "cannot read machines")
+	}
+	defer rows.Close()
+	var (
+		ps   packedScanner
+		seqs = make([]int64, 0, emitBatch)
+		ms   = make([]openatp.Machine, 0, emitBatch)
+	)
+	for rows.Next() {
+		seq, m, err := ps.scan(rows)
+		if err == errUnpacked { // a value holds the separator: read the row as it is
+			var s machineScanner
+			m, err = s.scan(tx.QueryRowContext(ctx, "SELECT "+sqlstore.MachineColumns+" FROM machines m WHERE m.seq = ?", seq))
+		}
+		if err != nil {
+			return storeError(err, "cannot read machines")
+		}
+		openatp.AssignGroup(groups, &m)
+		seqs, ms = append(seqs, seq), append(ms, m)
+		if len(ms) == emitBatch {
+			if err := e.emit(seqs, ms); err != nil {
+				return err
+			}
+			clear(ms)
+			seqs, ms = seqs[:0], ms[:0]
+		}
+	}
+	if err := rows.Close(); err != nil {
+		return storeError(err, "cannot read machines")
+	}
+	return e.emit(seqs, ms)
+}
+
 // scannedUsers is what readUsers read: each user with a logon, and the
 // machine seqs of its relations as SQLite's group_concat gives them.
 type scannedUsers struct {
@@ -119,13 +196,13 @@ type scannedUsers struct {
 
 type userRow struct{ nameKey, domainKey, name, domain, sid, machines string }
 
-// errMoved says the second connection of a ScanTenant could not read at
+// errMoved says a second connection of a ScanTenant could not read at
 // the first one's snapshot.
 var errMoved = errors.New("the content changed between the scan's transactions")
 
-// beforeSideRead, when set by a test, runs before the second transaction
-// of a ScanTenant begins.
-var beforeSideRead func()
+// beforeSideRead and beforeHalfRead, when set by a test, run before the
+// transaction of a ScanTenant's users, and of its second half, begins.
+var beforeSideRead, beforeHalfRead func()
 
 // readUsersBeside reads the users on a transaction of its own, if it sees
 // content version version of tenant tseq; else errMoved.
@@ -133,12 +210,35 @@ func (db *DB) readUsersBeside(ctx context.Context, tseq int64, version uint64) s
 	if beforeSideRead != nil {
 		beforeSideRead()
 	}
+	var us scannedUsers
+	us.err = db.beside(ctx, tseq, version, func(tx *sql.Tx) error {
+		us = readUsers(ctx, tx, tseq)
+		return us.err
+	})
+	return us
+}
+
+// readHalfBeside reads the machines from seq from on on a transaction of
+// its own, if it sees content version version of tenant tseq; else
+// errMoved, before emitting any.
+func (db *DB) readHalfBeside(ctx context.Context, tseq int64, version uint64, groups []openatp.DeviceGroup, from int64, e *emitter) error {
+	if beforeHalfRead != nil {
+		beforeHalfRead()
+	}
+	return db.beside(ctx, tseq, version, func(tx *sql.Tx) error {
+		return readMachines(ctx, tx, tseq, groups, from, math.MaxInt64, e)
+	})
+}
+
+// beside runs read on a transaction of its own if it sees content version
+// version of tenant tseq; else errMoved.
+func (db *DB) beside(ctx context.Context, tseq int64, version uint64, read func(*sql.Tx) error) error {
 	// The connection is closed after the read rather than kept in the
-	// pool: its page cache and what SQLite allocated for the aggregate
-	// (tens of MB for a million machines) are given back.
+	// pool: its page cache and what SQLite allocated for the read (tens
+	// of MB for a million machines) are given back.
 	c, err := db.rdb.Conn(ctx)
 	if err != nil {
-		return scannedUsers{err: storeError(err, "cannot open a connection")}
+		return storeError(err, "cannot open a connection")
 	}
 	defer func() {
 		_ = c.Raw(func(any) error { return driver.ErrBadConn }) // closes it
@@ -146,15 +246,15 @@ func (db *DB) readUsersBeside(ctx context.Context, tseq int64, version uint64) s
 	}()
 	tx, err := c.BeginTx(ctx, nil)
 	if err != nil {
-		return scannedUsers{err: storeError(err, "cannot begin a transaction")}
+		return storeError(err, "cannot begin a transaction")
 	}
 	defer tx.Rollback()
 	var legacy, cv int64
 	err = tx.QueryRowContext(ctx, `SELECT content_version, (SELECT v FROM content_version WHERE id = 1) FROM tenants WHERE seq = ?`, tseq).Scan(&cv, &legacy)
 	if err != nil || sqlstore.ContentVersion(legacy, cv) != version {
-		return scannedUsers{err: errMoved} // a tenant deleted meanwhile too: the first transaction answers
+		return errMoved // a tenant deleted meanwhile too: the first transaction answers
 	}
-	return readUsers(ctx, tx, tseq)
+	return read(tx)
 }
 
 // readUsers reads the users in the order of their primary key, merged with
@@ -229,27 +329,39 @@ func readUsers(ctx context.Context, tx *sql.Tx, tseq int64) scannedUsers {
 	return scannedUsers{users: users[:w]}
 }
 
-// positions maps the seqs of a scan's machines to their positions in it:
+// positions maps the seqs of a scan's machines (in the order the scan
+// gave them, which its halves interleave) to their positions in it:
 // through a table indexed by seq when the seqs are dense enough (the
 // usual case: a tenant's machines are mostly written together), else by
-// binary search.
+// binary search over them sorted.
 type positions struct {
-	seqs  []int64
+	seqs  []int64  // sorted; nil with table
+	pos   []uint32 // pos[i] is the position of seqs[i]
 	min   int64
 	table []uint32 // position+1 of seq min+i, 0 for none; nil: search seqs
 }
 
 func newPositions(seqs []int64) positions {
-	p := positions{seqs: seqs}
+	var p positions
 	if len(seqs) == 0 {
 		return p
 	}
-	p.min = seqs[0]
-	if span := seqs[len(seqs)-1] - p.min + 1; span <= 4*int64(len(seqs))+1024 {
+	p.min = slices.Min(seqs)
+	if span := slices.Max(seqs) - p.min + 1; span <= 4*int64(len(seqs))+1024 {
 		p.table = make([]uint32, span)
 		for i, s := range seqs {
 			p.table[s-p.min] = uint32(i) + 1
 		}
+		return p
+	}
+	p.pos = make([]uint32, len(seqs))
+	for i := range p.pos {
+		p.pos[i] = uint32(i)
+	}
+	slices.SortFunc(p.pos, func(a, b uint32) int { return cmp.Compare(seqs[a], seqs[b]) })
+	p.seqs = make([]int64, len(seqs))
+	for i, k := range p.pos {
+		p.seqs[i] = seqs[k]
 	}
 	return p
 }
@@ -261,8 +373,10 @@ func (p *positions) of(seq int64) (uint32, bool) {
 		}
 		return 0, false
 	}
-	i, ok := slices.BinarySearch(p.seqs, seq)
-	return uint32(i), ok
+	if i, ok := slices.BinarySearch(p.seqs, seq); ok {
+		return p.pos[i], true
+	}
+	return 0, false
 }
 
 // list maps a group_concat of machine seqs ("12,7,30") to positions.
