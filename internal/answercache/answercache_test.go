@@ -194,7 +194,8 @@ func TestAdmit(t *testing.T) {
 		t.Error("the key of a kept answer was not admitted")
 	}
 	var none *answercache.Cache
-	if none.Admit("poll-c") || none.Admit("poll-c") {
+	first := none.Admit("poll-c")
+	if second := none.Admit("poll-c"); first || second {
 		t.Error("a nil cache admitted a key")
 	}
 }
