@@ -127,7 +127,7 @@ func handleAlerts(model *readmodel.Model, cache *answercache.Cache, authn *https
 			return err
 		}
 		defer view.Release()
-		return kept(cache, w, r, p.TenantID, access, view, viewDeps(view), func(w http.ResponseWriter) error {
+		return keptOnSecond(cache, w, r, p.TenantID, access, view, viewDeps(view), func(w http.ResponseWriter) error {
 			serveAlerts(w, r, view, readmodel.AlertQuery{Access: access}, aq, false)
 			return nil
 		})

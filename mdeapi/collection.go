@@ -3,7 +3,6 @@ package mdeapi
 import (
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -244,8 +243,9 @@ func writeCount(w http.ResponseWriter, n int) {
 	_, _ = w.Write(b)
 }
 
-// alertPageWhole is the largest alert page assembled whole (in a buffer
-// grown once to its size) and written at once; larger pages are streamed.
+// alertPageWhole is the largest alert page assembled whole (in the pooled
+// buffer, whose capacity is kept from answer to answer) and written at
+// once; larger pages are streamed.
 const alertPageWhole = 1 << 20
 
 // writeAlertPage writes a collection of alerts of view: all their
@@ -259,31 +259,41 @@ func writeAlertPage(w http.ResponseWriter, r *http.Request, view *readmodel.View
 	h := w.Header()
 	h["Content-Type"] = ODataContentType
 	h["Odata-Version"] = ODataVersion
-	size := -1 // unknown with $select: then the answer is streamed without a length
+	i := 0
 	if keep == nil {
-		size = len(b) + len(end) + max(len(page)-1, 0)
-		for _, s := range page {
+		// All properties: the answer has a length. A page up to
+		// alertPageWhole is built whole and measured once built; one
+		// larger is measured from where it grew past it (AlertSize of
+		// the alerts not yet written), then streamed.
+		for ; i < len(page) && len(b) <= alertPageWhole; i++ {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = view.AppendAlert(b, page[i], evidence)
+		}
+		size := len(b) + len(end) + len(page) - i // the commas before the rest
+		if i == 0 && len(page) > 0 {
+			size-- // none before the first
+		}
+		for _, s := range page[i:] {
 			size += view.AlertSize(s, evidence)
 		}
 		h["Content-Length"] = []string{strconv.Itoa(size)}
-		if size <= alertPageWhole {
-			b = slices.Grow(b, size-len(b)) // written whole, without growing on the way
-		}
 	}
 	w.WriteHeader(http.StatusOK)
 	// A page larger than alertPageWhole (10,000 alerts with evidence are
-	// tens of megabytes) is streamed in pieces of streamChunk bytes: the
-	// answer is never held whole.
-	for i, s := range page {
+	// tens of megabytes), or of some properties (no length), is streamed
+	// in pieces of streamChunk bytes: the answer is never held whole.
+	for ; i < len(page); i++ {
 		if i > 0 {
 			b = append(b, ',')
 		}
 		if keep == nil {
-			b = view.AppendAlert(b, s, evidence)
+			b = view.AppendAlert(b, page[i], evidence)
 		} else {
-			b = view.SelectAlert(b, s, evidence, keep)
+			b = view.SelectAlert(b, page[i], evidence, keep)
 		}
-		if len(b) >= streamChunk && (size < 0 || size > alertPageWhole) {
+		if len(b) >= streamChunk {
 			if _, err := w.Write(b); err != nil {
 				*sp = b[:0]
 				return

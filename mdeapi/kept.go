@@ -104,6 +104,20 @@ func machineDeps(view *readmodel.View, list []uint32) []uint64 {
 // nothing is kept.
 func kept(cache *answercache.Cache, w http.ResponseWriter, r *http.Request, tenant string, access *openatp.Access, view *readmodel.View,
 	deps func() []uint64, write func(http.ResponseWriter) error) error {
+	return keptIf(cache, w, r, tenant, access, view, deps, write, false)
+}
+
+// keptOnSecond is kept for an answer a client seldom asks twice (an alert
+// poll names a new time each time): its answer is kept only when its key
+// was asked before (answercache.Cache.Admit), so a poll of a new time is
+// written without a copy kept.
+func keptOnSecond(cache *answercache.Cache, w http.ResponseWriter, r *http.Request, tenant string, access *openatp.Access, view *readmodel.View,
+	deps func() []uint64, write func(http.ResponseWriter) error) error {
+	return keptIf(cache, w, r, tenant, access, view, deps, write, true)
+}
+
+func keptIf(cache *answercache.Cache, w http.ResponseWriter, r *http.Request, tenant string, access *openatp.Access, view *readmodel.View,
+	deps func() []uint64, write func(http.ResponseWriter) error, second bool) error {
 	if cache == nil {
 		return write(w)
 	}
@@ -117,6 +131,9 @@ func kept(cache *answercache.Cache, w http.ResponseWriter, r *http.Request, tena
 	}
 	if cache.Serve(w, key, version, once) {
 		return nil
+	}
+	if second && !cache.Admit(key) {
+		return write(w)
 	}
 	rec := cache.Record(w, key, version, once())
 	if err := write(rec); err != nil {

@@ -76,7 +76,7 @@ var keptRoutes = []string{
 
 // A kept answer is the answer the server gives without the cache: the
 // same status, header fields and bytes; the second request of a route is
-// a hit.
+// a hit (of an alert poll, the third: its first is not kept).
 func TestKeptAnswerIsTheAnswer(t *testing.T) {
 	f, tok := alertFixture(t, nil)
 	off, offTok := alertFixture(t, func(c *apitest.Config) { c.AnswerMemory = -1 })
@@ -84,6 +84,17 @@ func TestKeptAnswerIsTheAnswer(t *testing.T) {
 	warm(t, off)
 	for _, path := range keptRoutes {
 		uncached := off.Do(t, "GET", path, offTok)
+		if strings.HasPrefix(path, "/api/alerts") {
+			// An alert poll is kept from its second request: the
+			// first is a miss that keeps nothing.
+			hits, misses := hitsMisses(t, f)
+			if r := f.Do(t, "GET", path, tok); r.Status != 200 || !bytes.Equal(f.Normalized(t, r), off.Normalized(t, uncached)) {
+				t.Fatalf("%s: first poll %d:\n%s", path, r.Status, r.Body)
+			}
+			if h, m := hitsMisses(t, f); h != hits || m != misses+1 {
+				t.Errorf("%s: first poll: %v hits and %v misses, want 0 and 1", path, h-hits, m-misses)
+			}
+		}
 		hits, misses := hitsMisses(t, f)
 		first := f.Do(t, "GET", path, tok)
 		second := f.Do(t, "GET", path, tok)
@@ -413,5 +424,38 @@ func TestKeptAnswerFollowsGroups(t *testing.T) {
 	}
 	if r := f.Do(t, "GET", path, tok); r.Status != 200 || !bytes.Contains(r.Body, []byte(`"Renamed-Team"`)) || bytes.Contains(r.Body, []byte(`"The-A-Team"`)) {
 		t.Errorf("after the rename: %d %s", r.Status, r.Body)
+	}
+}
+
+// An alert page larger than the server assembles whole (1 MiB) is
+// streamed with the length it declares: the same bytes, and the same
+// Content-Length, as the store's answer, whose length is its body's.
+func TestAlertPageOverAMebibyte(t *testing.T) {
+	f, tok := alertFixture(t, nil)
+	off, offTok := alertFixture(t, func(c *apitest.Config) { c.AnswerMemory = -1 })
+	long := strings.Repeat("a long description, unique to its alert ", 50)
+	var as []openatp.Alert
+	for i := range 600 {
+		at := time.Date(2024, 6, 1, 0, 0, i, 0, time.UTC)
+		as = append(as, openatp.Alert{ID: "big-alert-" + strconv.Itoa(i), Severity: "Low", Status: "New", MachineID: machine2,
+			Description: openatp.Ptr(strconv.Itoa(i) + long), LastUpdateTime: &at, AlertCreationTime: &at})
+	}
+	for _, g := range []*apitest.Fixture{f, off} {
+		if err := g.Store.UpsertAlerts(context.Background(), g.Tenant.ID, as); err != nil {
+			t.Fatal(err)
+		}
+		warm(t, g)
+	}
+	for _, path := range []string{"/api/alerts?$top=10000", "/api/alerts?$top=10000&$expand=evidence", "/api/alerts?$top=1"} {
+		r, want := f.Do(t, "GET", path, tok), off.Do(t, "GET", path, offTok)
+		if r.Status != 200 || r.Header.Get("Content-Length") != strconv.Itoa(len(r.Body)) {
+			t.Fatalf("%s: %d, Content-Length %s for %d bytes", path, r.Status, r.Header.Get("Content-Length"), len(r.Body))
+		}
+		if path != "/api/alerts?$top=1" && len(r.Body) <= 1<<20 {
+			t.Errorf("%s: %d bytes, not over a mebibyte", path, len(r.Body))
+		}
+		if !bytes.Equal(f.Normalized(t, r), off.Normalized(t, want)) {
+			t.Errorf("%s: differs from the answer without the cache (%d and %d bytes)", path, len(r.Body), len(want.Body))
+		}
 	}
 }

@@ -47,7 +47,12 @@ type shard struct {
 	m     map[uint64]*entry // by the key's hash (Cache.hash); the entry holds its key
 	lru   entry             // sentinel: lru.next is the most recently used
 	bytes int64
+	seen  [seenSlots]uint64 // Admit: the hashes of keys asked, one a slot
 }
+
+// seenSlots is how many keys a shard remembers for Admit (8 bytes each):
+// a key is forgotten when another of the same slot is asked.
+const seenSlots = 1024
 
 type entry struct {
 	key        string
@@ -138,6 +143,28 @@ func (s *shard) get(h uint64, key string) *entry {
 		return e
 	}
 	return nil
+}
+
+// Admit reports whether an answer of key is worth keeping because it was
+// asked before: a request of key was admitted before (and not forgotten
+// since: see seenSlots), or an answer of key is kept (a stale one: the
+// caller missed it). Otherwise it notes key and reports false: the
+// caller then writes the answer without Record (a poll of a new time
+// costs no copy). A nil cache admits nothing.
+func (c *Cache) Admit(key string) bool {
+	if c == nil {
+		return false
+	}
+	h := c.hash(key)
+	s := c.shard(h)
+	slot := &s.seen[(h/shards)%seenSlots]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if *slot == h || s.get(h, key) != nil {
+		return true
+	}
+	*slot = h
+	return false
 }
 
 // Version is the version of the data a request is answered from: two

@@ -175,3 +175,27 @@ func TestUntil(t *testing.T) {
 		t.Errorf("entries %+v", c.Stats())
 	}
 }
+
+// Admit admits a key asked before (noted by an earlier Admit, or with an
+// answer kept), and notes a new one; a nil cache admits nothing.
+func TestAdmit(t *testing.T) {
+	c := answercache.New(1 << 20)
+	if c.Admit("poll-a") {
+		t.Error("a new key was admitted")
+	}
+	if !c.Admit("poll-a") {
+		t.Error("a key asked before was not admitted")
+	}
+	if c.Admit("poll-b") {
+		t.Error("another new key was admitted")
+	}
+	build(c, "kept", nil, "body")
+	if !c.Admit("kept") {
+		t.Error("the key of a kept answer was not admitted")
+	}
+	var none *answercache.Cache
+	first := none.Admit("poll-c")
+	if second := none.Admit("poll-c"); first || second {
+		t.Error("a nil cache admitted a key")
+	}
+}

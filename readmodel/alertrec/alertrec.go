@@ -114,9 +114,11 @@ type Entries interface {
 // entries from d.
 func Unpack(dst, packed []byte, d Entries) []byte {
 	for len(packed) > 0 {
-		code, k := binary.Uvarint(packed)
-		if k <= 0 {
-			return dst
+		code, k := uint64(packed[0]), 1 // most codes are one byte
+		if code >= 0x80 {
+			if code, k = binary.Uvarint(packed); k <= 0 {
+				return dst
+			}
 		}
 		packed = packed[k:]
 		n := code >> 2
