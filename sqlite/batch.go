@@ -149,6 +149,19 @@ func (db *DB) DeleteMachine(ctx context.Context, tenantID, id string) error {
 				return storeError(err, "cannot delete the machine")
 			}
 		}
+		// SQLite gives a new machine the highest seq plus one: once the
+		// machine of the highest seq is gone, its seq is the next machine's,
+		// which would inherit its logon events (kept by seq until the
+		// retention). Those go with it; a lower seq is never given again.
+		var above int64
+		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM machines WHERE seq > ?", mseq).Scan(&above); err != nil {
+			return storeError(err, "cannot delete the machine")
+		}
+		if above == 0 {
+			if _, err := tx.ExecContext(ctx, "DELETE FROM logon_events WHERE tenant_seq = ? AND machine_seq = ?", tseq, mseq); err != nil {
+				return storeError(err, "cannot delete the machine's logon events")
+			}
+		}
 		return bumpContent(ctx, tx, tseq, &log)
 	})
 }

@@ -138,3 +138,20 @@ func testLogonEventRetention(t *testing.T, su *fixture.Suite) {
 		t.Errorf("deleted %d rows again, want 0", n)
 	}
 }
+
+// testLogonEventsDeletedMachine: a machine deleted, then another added:
+// the new one has none of the deleted one's logon events (SQLite gives a
+// new row the highest seq plus one, which the deleted machine had).
+func testLogonEventsDeletedMachine(t *testing.T, su *fixture.Suite) {
+	s := su.Open(t)
+	a := fixture.MustTenant(t, s, 1, "a.example")
+	fixture.MustMachines(t, s, a, 1, 2)
+	kept := fixture.Logon("Contoso", "alice", 1, 2, "Interactive")
+	fixture.MustLogons(t, s, a, kept, fixture.Logon("Contoso", "bob", 2, 3, "Interactive"))
+	fixture.NoErr(t, s.DeleteMachine(ctx, a, fixture.MachineID(2)))
+	fixture.Diff(t, "logon events after machine 2 was deleted", []openatp.Logon{kept}, logonEvents(t, s, a, 0, 100))
+	fixture.MustMachines(t, s, a, 3)
+	fixture.Diff(t, "logon events after machine 3 was added", []openatp.Logon{kept}, logonEvents(t, s, a, 0, 100))
+	fixture.MustLogons(t, s, a, fixture.Logon("Contoso", "carol", 3, 4, "Network"))
+	fixture.Diff(t, "logon events of machine 3", []openatp.Logon{kept, fixture.Logon("Contoso", "carol", 3, 4, "Network")}, logonEvents(t, s, a, 0, 100))
+}

@@ -132,6 +132,7 @@ func Run(t *testing.T, open func(t *testing.T) openatp.Store, opts ...Option) {
 		{"VulnAllOrNothing", vulnsuite.AllOrNothing},
 		{"VulnReplicas", vulnsuite.Replicas},
 		{"LogonEvents", testLogonEvents},
+		{"LogonEventsDeletedMachine", testLogonEventsDeletedMachine},
 		{"LogonEventsAllOrNothing", testLogonEventsAllOrNothing},
 		{"LogonEventRetention", testLogonEventRetention},
 		{"EventSightings", eventsuite.Sightings},
