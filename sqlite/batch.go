@@ -149,21 +149,32 @@ func (db *DB) DeleteMachine(ctx context.Context, tenantID, id string) error {
 				return storeError(err, "cannot delete the machine")
 			}
 		}
-		// SQLite gives a new machine the highest seq plus one: once the
-		// machine of the highest seq is gone, its seq is the next machine's,
-		// which would inherit its logon events (kept by seq until the
-		// retention). Those go with it; a lower seq is never given again.
-		var above int64
-		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM machines WHERE seq > ?", mseq).Scan(&above); err != nil {
-			return storeError(err, "cannot delete the machine")
-		}
-		if above == 0 {
-			if _, err := tx.ExecContext(ctx, "DELETE FROM logon_events WHERE tenant_seq = ? AND machine_seq = ?", tseq, mseq); err != nil {
-				return storeError(err, "cannot delete the machine's logon events")
-			}
+		if err := forgetFreedSeqs(ctx, tx, mseq); err != nil {
+			return err
 		}
 		return bumpContent(ctx, tx, tseq, &log)
 	})
+}
+
+// forgetFreedSeqs deletes the logon events (kept by machine seq until the
+// retention) of the machines whose seqs SQLite gives out again, after a
+// deletion of machines of which top was the highest seq: SQLite gives a new
+// machine the highest seq plus one, so every seq above the highest left is
+// free again, and the next machine must not inherit a deleted one's events
+// (any tenant's: a seq is unique across tenants). Nothing when a machine of
+// a higher seq is left; else one scan of the logon events.
+func forgetFreedSeqs(ctx context.Context, tx *sql.Tx, top int64) error {
+	var highest int64
+	if err := tx.QueryRowContext(ctx, "SELECT coalesce(max(seq), 0) FROM machines").Scan(&highest); err != nil {
+		return storeError(err, "cannot read the machines' numbers")
+	}
+	if highest > top {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, "DELETE FROM logon_events WHERE machine_seq > ?", highest); err != nil {
+		return storeError(err, "cannot delete the logon events of deleted machines")
+	}
+	return nil
 }
 
 // TenantStats counts the tenant's machines, users, relations, device

@@ -295,6 +295,10 @@ func (db *DB) ResetTenant(ctx context.Context, tenantID string) error {
 			return err
 		}
 		defer db.keys.forget(seq)
+		var top int64
+		if err := tx.QueryRowContext(ctx, "SELECT coalesce(max(seq), 0) FROM machines WHERE tenant_seq = ?", seq).Scan(&top); err != nil {
+			return storeError(err, "cannot reset the tenant")
+		}
 		for _, q := range []string{
 			"UPDATE tenants SET generation = generation + 1 WHERE seq = ?",
 			"DELETE FROM user_machines WHERE tenant_seq = ?",
@@ -325,6 +329,11 @@ func (db *DB) ResetTenant(ctx context.Context, tenantID string) error {
 		} {
 			if _, err := tx.ExecContext(ctx, q, seq); err != nil {
 				return storeError(err, "cannot reset the tenant")
+			}
+		}
+		if top > 0 {
+			if err := forgetFreedSeqs(ctx, tx, top); err != nil {
+				return err
 			}
 		}
 		log := sqlstore.ChangeLog{}

@@ -154,4 +154,27 @@ func testLogonEventsDeletedMachine(t *testing.T, su *fixture.Suite) {
 	fixture.Diff(t, "logon events after machine 3 was added", []openatp.Logon{kept}, logonEvents(t, s, a, 0, 100))
 	fixture.MustLogons(t, s, a, fixture.Logon("Contoso", "carol", 3, 4, "Network"))
 	fixture.Diff(t, "logon events of machine 3", []openatp.Logon{kept, fixture.Logon("Contoso", "carol", 3, 4, "Network")}, logonEvents(t, s, a, 0, 100))
+
+	t.Run("a lower one deleted first", func(t *testing.T) {
+		s := su.Open(t)
+		a := fixture.MustTenant(t, s, 1, "a.example")
+		fixture.MustMachines(t, s, a, 1, 2, 3)
+		fixture.MustLogons(t, s, a, kept, fixture.Logon("Contoso", "bob", 2, 3, "Interactive"), fixture.Logon("Contoso", "carol", 3, 4, "Network"))
+		fixture.NoErr(t, s.DeleteMachine(ctx, a, fixture.MachineID(2)))
+		fixture.NoErr(t, s.DeleteMachine(ctx, a, fixture.MachineID(3)))
+		fixture.MustMachines(t, s, a, 4, 5)
+		fixture.Diff(t, "logon events after machines 4 and 5 were added", []openatp.Logon{kept}, logonEvents(t, s, a, 0, 100))
+	})
+	t.Run("another tenant reset", func(t *testing.T) {
+		s := su.Open(t)
+		a := fixture.MustTenant(t, s, 1, "a.example")
+		b := fixture.MustTenant(t, s, 2, "b.example")
+		fixture.MustMachines(t, s, a, 1, 2)
+		fixture.MustMachines(t, s, b, 3)
+		fixture.MustLogons(t, s, a, kept, fixture.Logon("Contoso", "bob", 2, 3, "Interactive"))
+		fixture.NoErr(t, s.DeleteMachine(ctx, a, fixture.MachineID(2)))
+		fixture.NoErr(t, s.ResetTenant(ctx, b))
+		fixture.MustMachines(t, s, a, 4, 5)
+		fixture.Diff(t, "logon events after B's reset and machines 4 and 5 added", []openatp.Logon{kept}, logonEvents(t, s, a, 0, 100))
+	})
 }
