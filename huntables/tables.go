@@ -20,6 +20,7 @@ package huntables
 import (
 	"context"
 	"encoding/json"
+	"iter"
 	"slices"
 	"sync"
 	"time"
@@ -168,7 +169,6 @@ type ipAddressEntry struct {
 // machines calls f with each machine the caller may see whose lastSeen is
 // inside the window.
 func (s *Source) machines(ctx context.Context, w Where, f func(m *machineJSON) error) error {
-	var buf []byte
 	lex := new(machineDecoder)
 	slots := s.View.MachineSlots()
 	if w.DeviceIDs != nil {
@@ -182,6 +182,23 @@ func (s *Source) machines(ctx context.Context, w Where, f func(m *machineJSON) e
 		slices.Sort(list)
 		slots = slices.Values(slices.Compact(list))
 	}
+	return scanView(ctx, s, slots, s.View.GroupID, func(buf []byte, slot uint32) (*machineJSON, *time.Time, []byte, error) {
+		buf = s.View.AppendMachine(buf[:0], slot)
+		var m machineJSON
+		if err := decodeMachine(lex, buf, &m); err != nil {
+			return nil, nil, buf, openatp.Errorf(openatp.Internal, "huntables: machine %s: %v", s.View.MachineID(slot), err)
+		}
+		return &m, m.LastSeen, buf, nil
+	}, f)
+}
+
+// scanView calls f with the row of each slot whose device group the
+// caller may see (group) and whose time, as read returns it, is inside the
+// window; read decodes a slot's row into the buffer it is given (and
+// returns). The context is checked every checkEvery slots.
+func scanView[T any](ctx context.Context, s *Source, slots iter.Seq[uint32], group func(uint32) int64,
+	read func(buf []byte, slot uint32) (*T, *time.Time, []byte, error), f func(*T) error) error {
+	var buf []byte
 	i := 0
 	for slot := range slots {
 		if i++; i%checkEvery == 0 {
@@ -189,18 +206,17 @@ func (s *Source) machines(ctx context.Context, w Where, f func(m *machineJSON) e
 				return err
 			}
 		}
-		if !s.visible(s.View.GroupID(slot)) {
+		if !s.visible(group(slot)) {
 			continue
 		}
-		buf = s.View.AppendMachine(buf[:0], slot)
-		var m machineJSON
-		if err := decodeMachine(lex, buf, &m); err != nil {
-			return openatp.Errorf(openatp.Internal, "huntables: machine %s: %v", s.View.MachineID(slot), err)
+		row, at, b, err := read(buf, slot)
+		if buf = b; err != nil {
+			return err
 		}
-		if !s.in(m.LastSeen) {
+		if !s.in(at) {
 			continue
 		}
-		if err := f(&m); err != nil {
+		if err := f(row); err != nil {
 			return err
 		}
 	}
@@ -392,31 +408,15 @@ const serviceSource = "Microsoft Defender for Endpoint"
 // alerts calls f with each alert the caller may see (its machine's device
 // group) created inside the window.
 func (s *Source) alerts(ctx context.Context, evidence bool, f func(a *alertJSON) error) error {
-	var buf []byte
 	var lists alertlists.Reader
-	i := 0
-	for slot := range s.View.AlertSlots() {
-		if i++; i%checkEvery == 0 {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-		}
-		if !s.visible(s.View.AlertGroupID(slot)) {
-			continue
-		}
+	return scanView(ctx, s, s.View.AlertSlots(), s.View.AlertGroupID, func(buf []byte, slot uint32) (*alertJSON, *time.Time, []byte, error) {
 		buf = s.View.AppendAlert(buf[:0], slot, evidence)
 		var a alertJSON
 		if err := decodeAlert(&lists, buf, &a); err != nil {
-			return openatp.Errorf(openatp.Internal, "huntables: alert %s: %v", s.View.AlertID(slot), err)
+			return nil, nil, buf, openatp.Errorf(openatp.Internal, "huntables: alert %s: %v", s.View.AlertID(slot), err)
 		}
-		if !s.in(a.AlertCreationTime) {
-			continue
-		}
-		if err := f(&a); err != nil {
-			return err
-		}
-	}
-	return nil
+		return &a, a.AlertCreationTime, buf, nil
+	}, f)
 }
 
 var (

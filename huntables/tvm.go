@@ -103,14 +103,7 @@ var (
 // tvmInventory is a row an installed version of a product on a machine
 // the caller may see.
 func (s *Source) tvmInventory(ctx context.Context, w Where, yield func([]any) error) error {
-	if s.Vuln == nil {
-		return nil
-	}
-	sc, none := s.tvmScope(w)
-	if none {
-		return nil
-	}
-	return scanPages(ctx, func(after vuln.Key) (vuln.Key, error) {
+	return s.tvmPages(ctx, w, func(sc vuln.Scope, after vuln.Key) (vuln.Key, error) {
 		return s.Vuln.ScanSoftwareInventory(ctx, s.TenantID, sc, after, tvmPage, func(r *vuln.InventoryRow) error {
 			row := slices.Clone(tiTemplate)
 			machineColumns(row, &r.Machine, tiDeviceID, tiDeviceName, tiPlatform, tiOSVersion, tiArch)
@@ -140,14 +133,7 @@ var (
 // tvmVulnerabilities is a row an installed version of a product on a
 // machine the caller may see and a vulnerability of that version.
 func (s *Source) tvmVulnerabilities(ctx context.Context, w Where, yield func([]any) error) error {
-	if s.Vuln == nil {
-		return nil
-	}
-	sc, none := s.tvmScope(w)
-	if none {
-		return nil
-	}
-	return scanPages(ctx, func(after vuln.Key) (vuln.Key, error) {
+	return s.tvmPages(ctx, w, func(sc vuln.Scope, after vuln.Key) (vuln.Key, error) {
 		return s.Vuln.ScanSoftwareVulnerabilities(ctx, s.TenantID, sc, after, tvmPage, func(r *vuln.AssetVulnerability) error {
 			row := slices.Clone(tvTemplate)
 			machineColumns(row, &r.Machine, tvDeviceID, tvDeviceName, tvPlatform, tvOSVersion, tvArch)
@@ -161,6 +147,20 @@ func (s *Source) tvmVulnerabilities(ctx context.Context, w Where, yield func([]a
 			return yield(row)
 		})
 	})
+}
+
+// tvmPages calls scan a page at a time (scanPages) with the scope of the
+// machines the caller may see among w's; nothing without a vuln store or
+// with no machine in scope.
+func (s *Source) tvmPages(ctx context.Context, w Where, scan func(sc vuln.Scope, after vuln.Key) (vuln.Key, error)) error {
+	if s.Vuln == nil {
+		return nil
+	}
+	sc, none := s.tvmScope(w)
+	if none {
+		return nil
+	}
+	return scanPages(ctx, func(after vuln.Key) (vuln.Key, error) { return scan(sc, after) })
 }
 
 // machineColumns sets the machine's columns of a TVM row.
